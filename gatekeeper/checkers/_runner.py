@@ -1,0 +1,113 @@
+"""The one place that spawns processes: argument lists only, a deadline, and a clean kill.
+
+Every tool runs in its own process group so that a timeout (or Ctrl-C on gatekeeper) kills the
+tool and anything it started. Live processes are tracked so the CLI can kill them on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from gatekeeper.errors import ToolError, ToolMissing, ToolTimeout
+
+_LIVE: set[subprocess.Popen[bytes]] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    """A finished tool run; ``returncode`` is data, never raised on."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    duration_s: float
+
+
+def run(
+    args: Sequence[str],
+    *,
+    timeout: float,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
+) -> Completed:
+    """Run ``args`` (never through a shell) and return its output.
+
+    Raises ``ToolMissing`` when the executable does not exist and ``ToolTimeout`` when it runs
+    past ``timeout`` seconds (the whole process group is killed first).
+    """
+    argv = [str(a) for a in args]
+    if not argv:
+        raise ToolError("empty command")
+    exe = argv[0]
+    if os.sep not in exe and shutil.which(exe) is None:
+        raise ToolMissing(f"{exe} is not installed or not on PATH")
+    if timeout <= 0:
+        raise ToolTimeout(f"{exe} had no time left to run")
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except FileNotFoundError as exc:
+        raise ToolMissing(f"{exe} is not installed ({exc.strerror})") from exc
+    except OSError as exc:
+        raise ToolError(f"{exe} could not be started: {exc}") from exc
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
+    try:
+        out, err = proc.communicate(input=stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        proc.communicate()
+        raise ToolTimeout(f"{' '.join(argv[:3])} did not finish within {timeout:.0f}s and was killed") from None
+    except BaseException:
+        _kill_group(proc)
+        proc.communicate()
+        raise
+    finally:
+        with _LIVE_LOCK:
+            _LIVE.discard(proc)
+    return Completed(
+        args=tuple(argv),
+        returncode=proc.returncode,
+        stdout=out.decode("utf-8", "replace"),
+        stderr=err.decode("utf-8", "replace"),
+        duration_s=time.monotonic() - started,
+    )
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def kill_all() -> None:
+    """Kill every tool still running, with its children (used on Ctrl-C and SIGTERM)."""
+    with _LIVE_LOCK:
+        procs = list(_LIVE)
+    for proc in procs:
+        _kill_group(proc)
+
+
+def tail(text: str, limit: int = 600) -> str:
+    """The last ``limit`` characters of a tool's output, for an error message."""
+    text = text.strip()
+    return text if len(text) <= limit else "…" + text[-limit:]

@@ -1,0 +1,147 @@
+"""What a checker is (the protocol), what it declares (its policy options) and what it gets (the context)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+
+from gatekeeper.checkers import _runner
+
+if TYPE_CHECKING:
+    from gatekeeper.policy import Policy
+
+T = TypeVar("T")
+
+OPTION_KINDS = ("bool", "int", "float", "str", "str_list", "table")
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One key of a checker's policy section: its kind, default and allowed values.
+
+    ``kind`` is one of bool, int, float, str, str_list, table. ``choices`` limits a str;
+    ``minimum``/``maximum`` bound a number. The policy loader validates every section against
+    the options its checker declares, so a checker only ever sees well-typed values.
+    """
+
+    kind: str
+    default: Any
+    doc: str = ""
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in OPTION_KINDS:
+            raise ValueError(f"unknown option kind {self.kind!r}")
+
+
+#: Keys every checker section accepts, whatever the checker declares.
+COMMON_OPTIONS: Mapping[str, Option] = {
+    "enabled": Option("bool", True, "run this check"),
+    "timeout_s": Option("float", 0.0, "this check's time limit in seconds; 0 uses gate.timeout_s", minimum=0),
+}
+
+
+@runtime_checkable
+class Checker(Protocol):
+    """A plugin: ``run(section, ctx) -> CheckResult``; never prints, exits or writes reports.
+
+    Registered under the entry-point group ``gatekeeper.checkers``; the entry point names a
+    class (instantiated without arguments) or an instance.
+    """
+
+    name: str
+    description: str
+    options: Mapping[str, Option]
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> Any:
+        """Run the check with its validated policy ``section``; return a ``CheckResult``."""
+        ...
+
+
+@dataclass
+class CheckContext:
+    """Everything a checker may use: where to look, where to write, and how to run tools."""
+
+    root: Path
+    output_dir: Path
+    policy: Policy
+    deadline: float  # time.monotonic() value past which tools are killed
+    cache_dir: Path | None = None
+    shard: tuple[int, int] | None = None  # (index starting at 1, count)
+    tool_python: str = sys.executable
+    _shared: dict[str, Any] = field(default_factory=dict, repr=False)
+    _shared_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def environment(self) -> Mapping[str, Any]:
+        """The policy's ``[environment]`` section (python, scope), shared by several checkers."""
+        return self.policy.environment
+
+    @property
+    def target_python(self) -> str:
+        """The interpreter of the environment to inspect: the policy's, the active venv's, or ours."""
+        configured = str(self.policy.environment.get("python") or "")
+        if configured:
+            path = Path(configured)
+            if not path.is_absolute():
+                path = self.root / path
+            return str(path)
+        venv = os.environ.get("VIRTUAL_ENV")
+        if venv:
+            for candidate in (Path(venv) / "bin" / "python", Path(venv) / "Scripts" / "python.exe"):
+                if candidate.exists():
+                    return str(candidate)
+        return sys.executable
+
+    def remaining(self) -> float:
+        """Seconds left before this check's deadline."""
+        return self.deadline - time.monotonic()
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        timeout: float | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        stdin: bytes | None = None,
+    ) -> _runner.Completed:
+        """Run a tool through ``_runner`` within this check's deadline (cwd defaults to the root)."""
+        left = self.remaining()
+        limit = left if timeout is None else min(timeout, left)
+        return _runner.run(args, timeout=limit, cwd=cwd or self.root, env=env, stdin=stdin)
+
+    def shared(self, key: str, factory: Callable[[], T]) -> T:
+        """A value computed once per run and shared between checkers (e.g. the package inventory).
+
+        The first caller computes it; concurrent callers wait for that result. A factory that
+        raises is not cached, so every checker that needs the value sees the error itself.
+        """
+        with self._shared_lock:
+            slot = self._shared.get(key)
+            if slot is None:
+                slot = self._shared[key] = _Once()
+        value: T = slot.get(factory)
+        return value
+
+
+class _Once:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done = False
+        self._value: Any = None
+
+    def get(self, factory: Callable[[], Any]) -> Any:
+        with self._lock:
+            if not self._done:
+                self._value = factory()
+                self._done = True
+            return self._value

@@ -1,0 +1,146 @@
+"""The CI log: a live progress line on a terminal, plain lines elsewhere, and the final table.
+
+Everything printed passes through ``clean`` so that a finding holding ANSI escapes or control
+characters cannot rewrite the terminal. Colour follows NO_COLOR / FORCE_COLOR and the terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+import time
+from typing import TextIO
+
+from gatekeeper.engine import Progress
+from gatekeeper.findings import CheckResult, GateResult, Status, Verdict
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[@-Z\\-_]")
+
+
+def clean(text: str) -> str:
+    """``text`` with ANSI escape sequences removed and other control characters made visible."""
+    text = _ANSI.sub("", text)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def use_color(stream: TextIO) -> bool:
+    """Colour unless NO_COLOR is set; forced by FORCE_COLOR; otherwise only on a terminal."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return stream.isatty() and os.environ.get("TERM") != "dumb"
+
+
+_COLORS = {"pass": "32", "fail": "31", "error": "35", "skipped": "33"}
+
+
+class Console(Progress):
+    """Shows checkers as they start and finish, then the summary table and the verdict."""
+
+    def __init__(self, stream: TextIO | None = None, *, live: bool | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self.color = use_color(self.stream)
+        self.live = self.stream.isatty() if live is None else live
+        self._running: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+
+    def paint(self, text: str, status: str) -> str:
+        """``text`` coloured for ``status`` when colour is on."""
+        code = _COLORS.get(status)
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color and code else text
+
+    def line(self, text: str = "") -> None:
+        """Print one line (clearing the live status line first)."""
+        with self._lock:
+            if self.live:
+                self.stream.write("\r\x1b[2K")
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def started(self, name: str) -> None:
+        """A checker started: note it; on a terminal start the live line."""
+        with self._lock:
+            self._running[name] = time.monotonic()
+        if not self.live:
+            self.line(f"gatekeeper: {name} started")
+        elif self._ticker is None:
+            self._ticker = threading.Thread(target=self._tick, daemon=True)
+            self._ticker.start()
+
+    def finished(self, result: CheckResult) -> None:
+        """A checker finished: print its line."""
+        with self._lock:
+            self._running.pop(result.name, None)
+        status = result.status.value
+        self.line(f"gatekeeper: {result.name} {self.paint(status, status)} in {result.duration_s:.1f}s")
+
+    def stop(self) -> None:
+        """Stop the live line."""
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=1)
+            with self._lock:
+                self.stream.write("\r\x1b[2K")
+                self.stream.flush()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.2):
+            with self._lock:
+                if not self._running:
+                    continue
+                now = time.monotonic()
+                parts = [f"{n} {now - t:.0f}s" for n, t in sorted(self._running.items())]
+                self.stream.write("\r\x1b[2K" + "running: " + ", ".join(parts))
+                self.stream.flush()
+
+    def summary(self, result: GateResult) -> None:
+        """The table of checks (status, key metric, duration) and the verdict last."""
+        self.stop()
+        rows = [(c.name, c.status.value, clean(_headline(c)), f"{c.duration_s:.1f}s") for c in result.checks]
+        widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(("check", "status", "result", "time"))]
+        self.line()
+        self.line(f"{'check':<{widths[0]}}  {'status':<{widths[1]}}  {'result':<{widths[2]}}  time")
+        for name, status, headline, took in rows:
+            padded = f"{status:<{widths[1]}}"
+            self.line(f"{name:<{widths[0]}}  {self.paint(padded, status)}  {headline:<{widths[2]}}  {took}")
+        blocking = [(c, f) for c in result.checks for f in c.findings if f.blocking]
+        if blocking:
+            self.line()
+            self.line(f"blocking findings ({len(blocking)}):")
+            shown = sorted(blocking, key=lambda cf: cf[1].sort_key())[:20]
+            for check, finding in shown:
+                where = ""
+                if finding.location:
+                    where = finding.location.path + (f":{finding.location.line}" if finding.location.line else "") + " "
+                elif finding.package:
+                    where = f"{finding.package.name} {finding.package.version} "
+                self.line(clean(f"  [{check.name}] {finding.severity.value} {finding.rule_id} {where}{finding.message}"))
+            if len(blocking) > len(shown):
+                self.line(f"  … and {len(blocking) - len(shown)} more (see the reports)")
+        errors = [c for c in result.checks if c.status is Status.ERROR]
+        for check in errors:
+            self.line(clean(f"error in {check.name}: {check.error or check.summary}"))
+        expired = result.waivers.get("expired") or []
+        if expired:
+            self.line(f"expired waivers: {', '.join(clean(str(w.get('id'))) for w in expired)}")
+        self.line()
+        verdict = result.verdict.value
+        why = {
+            Verdict.PASS: "every enabled check passed",
+            Verdict.FAIL: "at least one check violated the policy",
+            Verdict.ERROR: "a check could not run (gate.fail_on_error)",
+        }[result.verdict]
+        self.line(f"verdict: {self.paint(verdict.upper(), verdict)} ({why})")
+
+
+def _headline(check: CheckResult) -> str:
+    if check.status is Status.ERROR:
+        text = check.error or check.summary or "error"
+        return text if len(text) <= 70 else text[:69] + "…"
+    return check.summary or f"{len(check.findings)} findings"

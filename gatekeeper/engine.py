@@ -1,0 +1,208 @@
+"""The engine: runs the selected checkers concurrently, isolates their failures, applies waivers
+and the baseline, and decides the verdict. It is the only layer that knows checkers and results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from gatekeeper import __version__
+from gatekeeper.checkers.base import CheckContext
+from gatekeeper.errors import GatekeeperError, UsageError
+from gatekeeper.findings import CheckResult, Finding, GateResult, Status, Verdict, decide_status
+from gatekeeper.gitinfo import repository_info
+from gatekeeper.policy import Policy
+from gatekeeper.waivers import apply_waivers
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    """The current time in UTC (the default clock)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What ``gatekeeper check`` was asked to do, after the CLI parsed its options."""
+
+    root: Path
+    policy: Policy
+    output_dir: Path
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    baseline: frozenset[str] = frozenset()
+    baseline_name: str = ""
+    shard: tuple[int, int] | None = None
+    use_cache: bool = True
+    strict_waivers: bool = False
+    clock: Clock = field(default=utc_now)
+
+
+class Progress:
+    """Receives engine events; the console subclasses it to show a live display."""
+
+    def started(self, name: str) -> None:
+        """A checker started."""
+
+    def finished(self, result: CheckResult) -> None:
+        """A checker finished (with any status)."""
+
+
+def select(available: Sequence[str], policy: Policy, only: Sequence[str], skip: Sequence[str]) -> list[str]:
+    """The checkers to run: enabled in the policy, narrowed by ``--only`` and ``--skip``."""
+    for flag, names in (("--only", only), ("--skip", skip)):
+        for name in names:
+            if name not in available:
+                raise UsageError(f"{flag}: no checker named {name!r} (installed: {', '.join(available)})")
+    chosen = [n for n in available if n in only] if only else [n for n in available if policy.checks[n]["enabled"]]
+    return [n for n in chosen if n not in skip]
+
+
+def run_checks(
+    request: RunRequest,
+    checkers: Mapping[str, Any],
+    progress: Progress | None = None,
+) -> GateResult:
+    """Run every selected checker and return the gate's result (never raises for a checker's fault)."""
+    progress = progress or Progress()
+    policy = request.policy
+    started_at = request.clock()
+    t0 = time.monotonic()
+    names = select(list(checkers), policy, request.only, request.skip)
+    cache_dir = None
+    if request.use_cache and policy.cache["enabled"]:
+        cache_dir = _under(request.root, str(policy.cache["dir"]))
+    shared: dict[str, Any] = {}
+    shared_lock = threading.Lock()
+    done: queue.Queue[tuple[str, CheckResult]] = queue.Queue()
+    deadlines: dict[str, float] = {}
+    starts: dict[str, float] = {}
+    for name in names:
+        section = policy.checks[name]
+        limit = float(section.get("timeout_s") or 0) or float(policy.gate["timeout_s"])
+        starts[name] = time.monotonic()
+        deadlines[name] = starts[name] + limit
+        ctx = CheckContext(
+            root=request.root,
+            output_dir=request.output_dir,
+            policy=policy,
+            deadline=deadlines[name],
+            cache_dir=cache_dir,
+            shard=request.shard,
+            _shared=shared,
+            _shared_lock=shared_lock,
+        )
+        progress.started(name)
+        thread = threading.Thread(
+            target=_run_one, args=(name, checkers[name], section, ctx, done), name=f"gatekeeper-{name}", daemon=True
+        )
+        thread.start()
+    results: dict[str, CheckResult] = {}
+    while len(results) < len(names):
+        pending = [n for n in names if n not in results]
+        wait = max(0.0, min(deadlines[n] for n in pending) - time.monotonic())
+        try:
+            name, result = done.get(timeout=wait + 0.05)
+        except queue.Empty:
+            now = time.monotonic()
+            for n in pending:
+                if now >= deadlines[n] + 0.05:
+                    limit = deadlines[n] - starts[n]
+                    results[n] = _error(n, f"timed out after {limit:.0f}s (raise gate.timeout_s or checks.{n}.timeout_s)", now - starts[n])
+                    progress.finished(results[n])
+            continue
+        if name in results:  # finished after it was already declared timed out
+            continue
+        results[name] = _sanitize(name, result, time.monotonic() - starts[name])
+        progress.finished(results[name])
+
+    ordered = tuple(results[n] for n in names)
+    ordered, waiver_summary = apply_waivers(
+        ordered, policy.waivers, started_at.date(), request.baseline, request.baseline_name or "baseline"
+    )
+    finished_at = request.clock()
+    verdict = decide_verdict(ordered, policy, waiver_summary, request.strict_waivers)
+    extra: dict[str, Any] = {}
+    if request.shard:
+        extra["shard"] = {"index": request.shard[0], "count": request.shard[1]}
+    if request.baseline_name:
+        extra["baseline"] = {"path": request.baseline_name, "fingerprints": len(request.baseline)}
+    return GateResult(
+        verdict=verdict,
+        checks=ordered,
+        tool_version=__version__,
+        started_at=_iso(started_at),
+        finished_at=_iso(finished_at),
+        duration_s=time.monotonic() - t0,
+        repository=repository_info(request.root),
+        policy=policy.describe(),
+        waivers=waiver_summary,
+        extra=extra,
+    )
+
+
+def decide_verdict(
+    checks: Sequence[CheckResult], policy: Policy, waivers: Mapping[str, Any], strict_waivers: bool = False
+) -> Verdict:
+    """``error`` when a check could not run (and gate.fail_on_error), else ``fail`` when any check
+    failed (or, with strict waivers, a waiver expired or went unused), else ``pass``."""
+    if policy.gate["fail_on_error"] and any(c.status is Status.ERROR for c in checks):
+        return Verdict.ERROR
+    if any(c.status is Status.FAIL for c in checks):
+        return Verdict.FAIL
+    if (strict_waivers or policy.gate["strict_waivers"]) and (waivers.get("expired") or waivers.get("unused")):
+        return Verdict.FAIL
+    return Verdict.PASS
+
+
+def _run_one(name: str, checker: Any, section: Mapping[str, Any], ctx: CheckContext, done: queue.Queue[tuple[str, CheckResult]]) -> None:
+    t0 = time.monotonic()
+    try:
+        result = checker.run(section, ctx)
+    except GatekeeperError as exc:
+        result = _error(name, str(exc), time.monotonic() - t0)
+    except Exception as exc:  # a checker's bug must not take the gate down: isolate it
+        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        at = f" at {Path(where.filename).name}:{where.lineno}" if where else ""
+        result = _error(name, f"checker crashed: {type(exc).__name__}: {exc}{at}", time.monotonic() - t0)
+    except BaseException as exc:  # SystemExit or KeyboardInterrupt raised inside a plugin
+        result = _error(name, f"checker aborted: {type(exc).__name__}: {exc}", time.monotonic() - t0)
+    done.put((name, result))
+
+
+def _sanitize(name: str, result: Any, elapsed: float) -> CheckResult:
+    """Fail closed on anything that is not a well-formed CheckResult."""
+    if not isinstance(result, CheckResult):
+        return _error(name, f"checker returned {type(result).__name__}, not a CheckResult")
+    if not all(isinstance(f, Finding) for f in result.findings):
+        return _error(name, "checker returned findings that are not Finding objects")
+    if not isinstance(result.status, Status):
+        return _error(name, f"checker returned an invalid status {result.status!r}")
+    fixed = replace(result, name=name, duration_s=result.duration_s or elapsed)
+    if fixed.status is Status.ERROR and not fixed.error:
+        fixed = replace(fixed, error=fixed.summary or "the check could not run")
+    if fixed.status is Status.PASS and decide_status(fixed.findings) is Status.FAIL:
+        fixed = replace(fixed, status=Status.FAIL)
+    return fixed
+
+
+def _error(name: str, message: str, elapsed: float = 0.0) -> CheckResult:
+    return CheckResult(name=name, status=Status.ERROR, summary=message, error=message, duration_s=elapsed)
+
+
+def _under(root: Path, relative: str) -> Path:
+    path = Path(relative)
+    return path if path.is_absolute() else root / path
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -1,0 +1,353 @@
+"""The result model: severities, findings, per-check results and the gate's verdict.
+
+Every value here is immutable; a changed copy comes from ``dataclasses.replace``. The JSON
+report is ``GateResult.to_dict()``, and ``GateResult.from_dict`` reads it back so that any
+report can be re-rendered later from ``gatekeeper.json`` alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+from typing_extensions import assert_never
+
+SCHEMA_VERSION = "1.0"
+
+
+class Severity(str, Enum):
+    """How bad a finding is, from ``critical`` down to ``info``."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """A number that orders severities: critical is 4, info is 0."""
+        if self is Severity.CRITICAL:
+            return 4
+        if self is Severity.HIGH:
+            return 3
+        if self is Severity.MEDIUM:
+            return 2
+        if self is Severity.LOW:
+            return 1
+        if self is Severity.INFO:
+            return 0
+        assert_never(self)
+
+    def at_least(self, other: Severity) -> bool:
+        """True when this severity is ``other`` or worse."""
+        return self.rank >= other.rank
+
+
+class Status(str, Enum):
+    """Outcome of one check."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+class Verdict(str, Enum):
+    """Outcome of the whole gate."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a finding is: a posix path relative to the repository root, and lines."""
+
+    path: str
+    line: int | None = None
+    end_line: int | None = None
+    column: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {"path": self.path, "line": self.line, "end_line": self.end_line, "column": self.column}
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    """A distribution a finding is about."""
+
+    name: str
+    version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {"name": self.name, "version": self.version}
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedWaiver:
+    """The waiver that silenced a finding, as recorded on the finding."""
+
+    id: str
+    reason: str
+    approved_by: str
+    expires: str
+    kind: str = "waiver"  # "waiver" from the policy, or "baseline"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "reason": self.reason,
+            "approved_by": self.approved_by,
+            "expires": self.expires,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing a checker found; ``blocking`` findings fail the gate unless waived.
+
+    ``properties`` carries checker-specific detail (CWE, confidence, aliases, fix versions)
+    that the reports show; it is JSON-serialisable and never mutated after creation.
+    """
+
+    rule_id: str
+    severity: Severity
+    message: str
+    blocking: bool = False
+    location: Location | None = None
+    package: Package | None = None
+    fingerprint: str = ""
+    help_uri: str = ""
+    rule_name: str = ""
+    tags: tuple[str, ...] = ()
+    waiver: AppliedWaiver | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def sort_key(self) -> tuple[Any, ...]:
+        """Most severe first, then by place, then by rule."""
+        loc = self.location
+        return (
+            -self.severity.rank,
+            loc.path if loc else "",
+            (loc.line or 0) if loc else 0,
+            self.package.name if self.package else "",
+            self.rule_id,
+            self.message,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "rule_id": self.rule_id,
+            "severity": self.severity.value,
+            "blocking": self.blocking,
+            "message": self.message,
+            "location": self.location.to_dict() if self.location else None,
+            "package": self.package.to_dict() if self.package else None,
+            "fingerprint": self.fingerprint,
+            "help_uri": self.help_uri,
+            "rule_name": self.rule_name,
+            "tags": list(self.tags),
+            "waiver": self.waiver.to_dict() if self.waiver else None,
+            "properties": dict(self.properties),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What one checker returns: a status, findings, metrics and artifacts."""
+
+    name: str
+    status: Status
+    summary: str = ""
+    tool_name: str = ""
+    tool_version: str = ""
+    duration_s: float = 0.0
+    metrics: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    artifacts: Mapping[str, str] = field(default_factory=dict, compare=False)
+    error: str | None = None
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def blocking(self) -> tuple[Finding, ...]:
+        """The findings that fail the gate (not waived)."""
+        return tuple(f for f in self.findings if f.blocking)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "name": self.name,
+            "status": self.status.value,
+            "summary": self.summary,
+            "tool": {"name": self.tool_name, "version": self.tool_version},
+            "duration_s": round(self.duration_s, 3),
+            "metrics": dict(self.metrics),
+            "artifacts": dict(self.artifacts),
+            "error": self.error,
+            "findings": [f.to_dict() for f in sorted(self.findings, key=Finding.sort_key)],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    """The verdict of one run with everything the reports render."""
+
+    verdict: Verdict
+    checks: tuple[CheckResult, ...]
+    tool_version: str
+    started_at: str
+    finished_at: str
+    duration_s: float
+    repository: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    policy: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    waivers: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def check(self, name: str) -> CheckResult | None:
+        """The result of the check called ``name``, if it ran."""
+        return next((c for c in self.checks if c.name == name), None)
+
+    @property
+    def exit_code(self) -> int:
+        """The process exit code DESIGN.md assigns to this verdict."""
+        if self.verdict is Verdict.PASS:
+            return 0
+        if self.verdict is Verdict.FAIL:
+            return 1
+        if self.verdict is Verdict.ERROR:
+            return 3
+        assert_never(self.verdict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report (``gatekeeper.json``)."""
+        data: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "gatekeeper", "version": self.tool_version},
+            "verdict": self.verdict.value,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "duration_s": round(self.duration_s, 3),
+            "repository": dict(self.repository),
+            "policy": dict(self.policy),
+            "checks": [c.to_dict() for c in sorted(self.checks, key=lambda c: c.name)],
+            "waivers": {
+                "applied": list(self.waivers.get("applied", [])),
+                "expired": list(self.waivers.get("expired", [])),
+                "unused": list(self.waivers.get("unused", [])),
+            },
+        }
+        data.update(self.extra)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GateResult:
+        """Read back a JSON report written by ``to_dict``; raises KeyError/ValueError on bad data."""
+        known = {
+            "schema_version", "tool", "verdict", "started_at", "finished_at", "duration_s",
+            "repository", "policy", "checks", "waivers",
+        }  # fmt: skip
+        return cls(
+            verdict=Verdict(data["verdict"]),
+            checks=tuple(_check_from_dict(c) for c in data["checks"]),
+            tool_version=str(data["tool"]["version"]),
+            started_at=str(data["started_at"]),
+            finished_at=str(data["finished_at"]),
+            duration_s=float(data["duration_s"]),
+            repository=dict(data.get("repository") or {}),
+            policy=dict(data.get("policy") or {}),
+            waivers=dict(data.get("waivers") or {}),
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+
+def _check_from_dict(data: Mapping[str, Any]) -> CheckResult:
+    tool = data.get("tool") or {}
+    return CheckResult(
+        name=str(data["name"]),
+        status=Status(data["status"]),
+        summary=str(data.get("summary", "")),
+        tool_name=str(tool.get("name", "")),
+        tool_version=str(tool.get("version", "")),
+        duration_s=float(data.get("duration_s", 0.0)),
+        metrics=dict(data.get("metrics") or {}),
+        artifacts=dict(data.get("artifacts") or {}),
+        error=data.get("error"),
+        findings=tuple(_finding_from_dict(f) for f in data.get("findings", [])),
+    )
+
+
+def _finding_from_dict(data: Mapping[str, Any]) -> Finding:
+    loc = data.get("location")
+    pkg = data.get("package")
+    waiver = data.get("waiver")
+    return Finding(
+        rule_id=str(data["rule_id"]),
+        severity=Severity(data["severity"]),
+        message=str(data["message"]),
+        blocking=bool(data.get("blocking", False)),
+        location=Location(
+            path=str(loc["path"]),
+            line=loc.get("line"),
+            end_line=loc.get("end_line"),
+            column=loc.get("column"),
+        )
+        if loc
+        else None,
+        package=Package(str(pkg["name"]), str(pkg["version"])) if pkg else None,
+        fingerprint=str(data.get("fingerprint", "")),
+        help_uri=str(data.get("help_uri", "")),
+        rule_name=str(data.get("rule_name", "")),
+        tags=tuple(data.get("tags", ())),
+        waiver=AppliedWaiver(
+            id=str(waiver.get("id", "")),
+            kind=str(waiver.get("kind", "waiver")),
+            reason=str(waiver.get("reason", "")),
+            approved_by=str(waiver.get("approved_by", "")),
+            expires=str(waiver.get("expires", "")),
+        )
+        if waiver
+        else None,
+        properties=dict(data.get("properties") or {}),
+    )
+
+
+def fingerprint(*parts: object) -> str:
+    """A stable identity for a finding from the parts that define it (never line numbers).
+
+    Checkers pass e.g. check name, rule id, path and a hash of the offending code, so that the
+    fingerprint survives edits elsewhere in the file.
+    """
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(str(part).encode("utf-8", "surrogateescape"))
+        h.update(b"\x1f")
+    return h.hexdigest()[:32]
+
+
+def normalize_snippet(text: str) -> str:
+    """Code text with whitespace folded, so re-indentation does not change a fingerprint."""
+    return " ".join(text.split())
+
+
+def decide_status(findings: Iterable[Finding]) -> Status:
+    """``fail`` when any finding blocks, else ``pass``."""
+    return Status.FAIL if any(f.blocking for f in findings) else Status.PASS
+
+
+def with_findings(result: CheckResult, findings: Iterable[Finding]) -> CheckResult:
+    """A copy of ``result`` with new findings and the status they imply (errors stay errors)."""
+    new = tuple(findings)
+    if result.status in (Status.ERROR, Status.SKIPPED):
+        return replace(result, findings=new)
+    if result.status is Status.FAIL and not new:
+        return replace(result, findings=new)  # a failure the checker did not explain stays a failure
+    return replace(result, findings=new, status=decide_status(new))

@@ -1,0 +1,650 @@
+"""Policy files: discovery, ``extends`` layering, defaults and strict validation into a frozen Policy.
+
+Every problem raises ``PolicyError`` naming the file, the key path, the line where it can be
+found, and what was expected (with a did-you-mean for typos).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import difflib
+import hashlib
+import math
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from gatekeeper.checkers.base import COMMON_OPTIONS, Option
+from gatekeeper.errors import PolicyError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+POLICY_FILE = "gatekeeper.toml"
+REPORT_FORMATS = ("json", "sarif", "html", "markdown", "junit")
+
+#: The sections gatekeeper itself owns; checker sections come from the checkers' own options.
+CORE_SCHEMA: Mapping[str, Mapping[str, Option]] = {
+    "gate": {
+        "fail_on_error": Option("bool", True, "a check that cannot run fails the gate (exit 3)"),
+        "timeout_s": Option("float", 900.0, "time limit per checker, in seconds", minimum=1),
+        "strict_waivers": Option("bool", False, "expired or unused waivers fail the gate"),
+    },
+    "reports": {
+        "output_dir": Option("str", "gatekeeper-reports", "where reports are written (relative to the project)"),
+        "formats": Option("str_list", ["json", "sarif", "html"], "report formats", choices=REPORT_FORMATS),
+    },
+    "audit": {
+        "enabled": Option("bool", True, "append a record of every run to the audit log"),
+        "log": Option("str", ".gatekeeper/audit.jsonl", "the audit log (relative to the project)"),
+    },
+    "cache": {
+        "enabled": Option("bool", True, "reuse results for unchanged inputs"),
+        "dir": Option("str", ".gatekeeper/cache", "the cache folder (relative to the project)"),
+    },
+    "environment": {
+        "python": Option("str", "", "interpreter of the environment to inspect; default: active venv, else gatekeeper's"),
+        "scope": Option("str", "all", "all installed distributions, or the project's dependency closure", choices=("all", "project")),
+    },
+}
+
+WAIVER_SCHEMA: Mapping[str, Option] = {
+    "id": Option("str", "", "a name for the waiver; default: W<n>"),
+    "check": Option("str", "", "the check the waiver applies to"),
+    "rule": Option("str", "", "rule id, advisory id or alias, or license id"),
+    "path": Option("str", "", "glob on the finding's path"),
+    "package": Option("str", "", "package name (dependencies, licenses)"),
+    "reason": Option("str", "", "why the finding is accepted"),
+    "approved_by": Option("str", "", "who approved it"),
+    "expires": Option("str", "", "the date after which the waiver stops applying (YYYY-MM-DD)"),
+}
+
+TOP_KEYS = ("extends", "waivers_file", "waivers", "checks", *CORE_SCHEMA)
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    """An accepted finding: which findings it matches, why, who said so, and until when."""
+
+    id: str
+    check: str
+    rule: str
+    reason: str
+    expires: dt.date
+    approved_by: str = ""
+    path: str = ""
+    package: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (dates as ISO strings)."""
+        return {
+            "id": self.id,
+            "check": self.check,
+            "rule": self.rule,
+            "path": self.path,
+            "package": self.package,
+            "reason": self.reason,
+            "approved_by": self.approved_by,
+            "expires": self.expires.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A validated policy with every default filled in; read-only."""
+
+    path: str  # the file it came from ("" for the shipped default)
+    sha256: str  # digest of that file's bytes
+    source: str  # "file", "pyproject" or "default"
+    data: Mapping[str, Any] = field(repr=False)
+    waivers: tuple[Waiver, ...] = ()
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        """A core section (gate, reports, audit, cache, environment) as a read-only mapping."""
+        return MappingProxyType(self.data[name])
+
+    @property
+    def gate(self) -> Mapping[str, Any]:
+        """The ``[gate]`` section."""
+        return self.section("gate")
+
+    @property
+    def reports(self) -> Mapping[str, Any]:
+        """The ``[reports]`` section."""
+        return self.section("reports")
+
+    @property
+    def audit(self) -> Mapping[str, Any]:
+        """The ``[audit]`` section."""
+        return self.section("audit")
+
+    @property
+    def cache(self) -> Mapping[str, Any]:
+        """The ``[cache]`` section."""
+        return self.section("cache")
+
+    @property
+    def environment(self) -> Mapping[str, Any]:
+        """The ``[environment]`` section."""
+        return self.section("environment")
+
+    @property
+    def checks(self) -> Mapping[str, Mapping[str, Any]]:
+        """Every installed checker's section, defaults filled in."""
+        return MappingProxyType({k: MappingProxyType(v) for k, v in self.data["checks"].items()})
+
+    def describe(self) -> dict[str, Any]:
+        """The ``policy`` block of the JSON result."""
+        return {"path": self.path or "(built-in default)", "sha256": self.sha256, "source": self.source}
+
+
+# --------------------------------------------------------------------------- locating policies
+
+
+def shipped_dir(name: str) -> Path:
+    """A data folder shipped with gatekeeper (``policies`` or ``report_templates``).
+
+    In a wheel it is inside the package; in a source checkout it sits beside the package.
+    """
+    here = Path(__file__).resolve().parent
+    for candidate in (here / name, here.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise PolicyError(f"gatekeeper's shipped {name}/ folder is missing; reinstall gatekeeper")
+
+
+def presets() -> list[str]:
+    """The names of the shipped policy presets."""
+    return sorted(p.stem for p in shipped_dir("policies").glob("*.toml"))
+
+
+def find_policy(root: Path, explicit: str | Path | None = None) -> tuple[Path, str]:
+    """Which policy applies: ``--policy``, gatekeeper.toml, [tool.gatekeeper], or the shipped default.
+
+    Returns the file and its kind ("file", "pyproject" or "default").
+    """
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise PolicyError("policy file not found", file=str(explicit), hint="check the --policy path")
+        return path, "pyproject" if path.name == "pyproject.toml" else "file"
+    candidate = root / POLICY_FILE
+    if candidate.is_file():
+        return candidate, "file"
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            doc = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise PolicyError(f"invalid TOML: {exc}", file=str(pyproject)) from exc
+        if isinstance(doc.get("tool"), dict) and "gatekeeper" in doc["tool"]:
+            return pyproject, "pyproject"
+    return shipped_dir("policies") / "default.toml", "default"
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_policy(
+    root: Path,
+    checkers: Mapping[str, Mapping[str, Option] | None],
+    explicit: str | Path | None = None,
+) -> Policy:
+    """Find, parse, layer and validate the policy for the project at ``root``.
+
+    ``checkers`` maps every installed checker's name to its options; a ``[checks.X]`` section
+    for a checker that is not installed is an error.
+    """
+    path, source = find_policy(root, explicit)
+    raw_bytes = path.read_bytes()
+    merged, texts = _load_layered(path, source, set())
+    data, waivers = _validate(merged, checkers, path, texts)
+    return Policy(
+        path="" if source == "default" else str(path),
+        sha256=hashlib.sha256(raw_bytes).hexdigest(),
+        source=source,
+        data=data,
+        waivers=waivers,
+    )
+
+
+def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"not UTF-8 text (byte {exc.start})", file=str(path)) from exc
+    except OSError as exc:
+        raise PolicyError(f"cannot read: {exc.strerror}", file=str(path)) from exc
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        line = int(m.group(1)) if m else None
+        if m:
+            msg = msg[: m.start()].strip() + f" at line {m.group(1)}, column {m.group(2)}"
+        raise PolicyError(f"invalid TOML: {msg}", file=str(path), line=line) from exc
+
+
+def _load_layered(path: Path, source: str, seen: set[Path]) -> tuple[dict[str, Any], dict[str, tuple[Path, str, str]]]:
+    """The policy at ``path`` merged over whatever it extends; ``texts`` maps top-level key
+    paths to (file, text, prefix) for locating lines in error messages."""
+    resolved = path.resolve()
+    if resolved in seen:
+        raise PolicyError("extends forms a cycle", file=str(path), key="extends")
+    seen = seen | {resolved}
+    doc, text = _read_toml(path)
+    prefix = ""
+    if source == "pyproject":
+        tool = doc.get("tool", {})
+        doc = tool.get("gatekeeper", {}) if isinstance(tool, dict) else {}
+        prefix = "tool.gatekeeper."
+        if not isinstance(doc, dict):
+            raise PolicyError("must be a table", file=str(path), key="tool.gatekeeper")
+    base: dict[str, Any] = {}
+    texts: dict[str, tuple[Path, str, str]] = {}
+    extends = doc.get("extends")
+    if extends is not None:
+        if not isinstance(extends, str) or not extends.strip():
+            raise PolicyError("expected a preset name or a relative path", file=str(path), key=f"{prefix}extends",
+                              line=_locate(text, f"{prefix}extends"))  # fmt: skip
+        target = _resolve_extends(extends, path, text, prefix)
+        base, texts = _load_layered(target, "file", seen)
+    for key in doc:
+        texts[key] = (path, text, prefix)
+    if "checks" in doc and isinstance(doc["checks"], dict):
+        for name in doc["checks"]:
+            texts[f"checks.{name}"] = (path, text, prefix)
+    return _merge(base, doc), texts
+
+
+def _resolve_extends(value: str, path: Path, text: str, prefix: str) -> Path:
+    if "/" not in value and "\\" not in value and not value.endswith(".toml"):
+        preset = shipped_dir("policies") / f"{value}.toml"
+        if preset.is_file():
+            return preset
+        hint = _did_you_mean(value, presets())
+        raise PolicyError(
+            f"no shipped preset named {value!r} (presets: {', '.join(presets())})",
+            file=str(path), key=f"{prefix}extends", line=_locate(text, f"{prefix}extends"), hint=hint,
+        )  # fmt: skip
+    target = (path.parent / value).resolve()
+    if not target.is_file():
+        raise PolicyError(f"extends {value!r}: no such file ({target})", file=str(path), key=f"{prefix}extends",
+                          line=_locate(text, f"{prefix}extends"))  # fmt: skip
+    return target
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; ``waivers`` arrays concatenate; anything else is replaced."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if key == "extends":
+            continue
+        if key == "waivers" and isinstance(value, list) and isinstance(out.get(key), list):
+            out[key] = out[key] + copy.deepcopy(value)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _Where:
+    """Finds the file and line for a key path, for error messages."""
+
+    def __init__(self, default_file: Path, texts: Mapping[str, tuple[Path, str, str]]) -> None:
+        self.default_file = default_file
+        self.texts = texts
+
+    def error(self, keypath: str, message: str, hint: str | None = None) -> PolicyError:
+        parts = keypath.split(".")
+        origin = None
+        if parts[0] == "checks" and len(parts) > 1:
+            origin = self.texts.get(f"checks.{parts[1]}")
+        origin = origin or self.texts.get(parts[0])
+        if origin is None:
+            return PolicyError(message, file=str(self.default_file), key=keypath, hint=hint)
+        path, text, prefix = origin
+        return PolicyError(message, file=str(path), key=prefix + keypath, line=_locate(text, prefix + keypath), hint=hint)
+
+
+def _validate(
+    doc: Mapping[str, Any],
+    checkers: Mapping[str, Mapping[str, Option] | None],
+    path: Path,
+    texts: Mapping[str, tuple[Path, str, str]],
+) -> tuple[dict[str, Any], tuple[Waiver, ...]]:
+    where = _Where(path, texts)
+    for key in doc:
+        if key not in TOP_KEYS:
+            raise where.error(key, "unknown key", _did_you_mean(key, TOP_KEYS))
+    data: dict[str, Any] = {}
+    for name, schema in CORE_SCHEMA.items():
+        data[name] = _validate_section(doc.get(name, {}), schema, name, where)
+    checks_in = doc.get("checks", {})
+    if not isinstance(checks_in, dict):
+        raise where.error("checks", "expected a table of check sections")
+    for name in checks_in:
+        if name not in checkers:
+            hint = _did_you_mean(name, list(checkers)) or "run 'gatekeeper plugins' to list installed checkers"
+            raise where.error(f"checks.{name}", f"no checker named {name!r} is installed", hint)
+    data["checks"] = {}
+    for name, options in checkers.items():
+        if options is None:  # a plugin that failed to load: its keys cannot be checked, keep them
+            section = checks_in.get(name, {})
+            data["checks"][name] = {**{k: o.default for k, o in COMMON_OPTIONS.items()}, **(section if isinstance(section, dict) else {})}
+            continue
+        data["checks"][name] = _validate_section(checks_in.get(name, {}), {**COMMON_OPTIONS, **options}, f"checks.{name}", where)
+    waivers_in = list(doc.get("waivers", []) if isinstance(doc.get("waivers", []), list) else _bad(where, "waivers"))
+    waivers_file = doc.get("waivers_file")
+    if waivers_file is not None:
+        if not isinstance(waivers_file, str) or not waivers_file:
+            raise where.error("waivers_file", "expected a path to a TOML file with [[waivers]] tables")
+        origin = texts.get("waivers_file", (path, "", ""))[0]
+        wpath = (origin.parent / waivers_file).resolve()
+        if not wpath.is_file():
+            raise where.error("waivers_file", f"no such file: {wpath}")
+        wdoc, wtext = _read_toml(wpath)
+        extra = set(wdoc) - {"waivers"}
+        if extra:
+            key = sorted(extra)[0]
+            raise PolicyError("unknown key (a waivers file holds only [[waivers]] tables)", file=str(wpath), key=key,
+                              line=_locate(wtext, key))  # fmt: skip
+        if not isinstance(wdoc.get("waivers", []), list):
+            raise PolicyError("expected [[waivers]] tables", file=str(wpath), key="waivers")
+        waivers_in += wdoc.get("waivers", [])
+        data["waivers_file"] = str(wpath)
+    waivers = tuple(_validate_waiver(w, i, where, checkers) for i, w in enumerate(waivers_in))
+    ids = [w.id for w in waivers]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise where.error("waivers", f"waiver id {dupes[0]!r} is used more than once")
+    data["waivers"] = [w.to_dict() for w in waivers]
+    return data, waivers
+
+
+def _bad(where: _Where, key: str) -> list[Any]:
+    raise where.error(key, "expected an array of tables ([[waivers]])")
+
+
+def _validate_section(value: Any, schema: Mapping[str, Option], keypath: str, where: _Where) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise where.error(keypath, f"expected a table, got {_type_name(value)}")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if key not in schema:
+            raise where.error(f"{keypath}.{key}", "unknown key", _did_you_mean(key, list(schema)))
+        out[key] = coerce_option(schema[key], item, f"{keypath}.{key}", where)
+    for key, option in schema.items():
+        if key not in out:
+            out[key] = copy.deepcopy(option.default)
+    return out
+
+
+def coerce_option(option: Option, value: Any, keypath: str, where: _Where | None = None) -> Any:
+    """Check ``value`` against ``option``; return it (ints widened to float where a float is asked)."""
+
+    def fail(msg: str) -> PolicyError:
+        return where.error(keypath, msg) if where else PolicyError(msg, key=keypath)
+
+    kind = option.kind
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise fail(f"expected true or false, got {_type_name(value)}")
+        return value
+    if kind in ("int", "float"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "int" and not isinstance(value, int)):
+            raise fail(f"expected {'an integer' if kind == 'int' else 'a number'}, got {_type_name(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise fail("expected a finite number")
+        if option.minimum is not None and value < option.minimum:
+            raise fail(f"must be at least {_num(option.minimum)}, got {_num(value)}")
+        if option.maximum is not None and value > option.maximum:
+            raise fail(f"must be at most {_num(option.maximum)}, got {_num(value)}")
+        return float(value) if kind == "float" else value
+    if kind == "str":
+        if not isinstance(value, str):
+            raise fail(f"expected a string, got {_type_name(value)}")
+        if option.choices and value not in option.choices:
+            hint = _did_you_mean(value, option.choices)
+            msg = f"expected one of {', '.join(repr(c) for c in option.choices)}, got {value!r}"
+            raise fail(msg + (f" ({hint})" if hint else ""))
+        return value
+    if kind == "str_list":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail(f"expected a list of strings, got {_type_name(value)}")
+        if option.choices:
+            for v in value:
+                if v not in option.choices:
+                    hint = _did_you_mean(v, option.choices)
+                    msg = f"{v!r} is not one of {', '.join(repr(c) for c in option.choices)}"
+                    raise fail(msg + (f" ({hint})" if hint else ""))
+        return list(value)
+    if kind == "table":
+        if not isinstance(value, dict):
+            raise fail(f"expected a table, got {_type_name(value)}")
+        return copy.deepcopy(value)
+    raise AssertionError(kind)  # pragma: no cover - Option rejects other kinds
+
+
+def _validate_waiver(value: Any, index: int, where: _Where, checkers: Mapping[str, Any]) -> Waiver:
+    keypath = f"waivers[{index}]"
+    if not isinstance(value, dict):
+        raise where.error(keypath, "expected a table")
+    fields: dict[str, Any] = {}
+    for key, item in value.items():
+        if key not in WAIVER_SCHEMA:
+            raise where.error(f"{keypath}.{key}", "unknown key", _did_you_mean(key, list(WAIVER_SCHEMA)))
+        if key == "expires":
+            if isinstance(item, dt.datetime):
+                item = item.date()
+            elif isinstance(item, str):
+                try:
+                    item = dt.date.fromisoformat(item)
+                except ValueError:
+                    raise where.error(f"{keypath}.expires", f"expected a date like 2027-06-30, got {item!r}") from None
+            elif not isinstance(item, dt.date):
+                raise where.error(f"{keypath}.expires", f"expected a date like 2027-06-30, got {_type_name(item)}")
+            fields[key] = item
+        else:
+            fields[key] = coerce_option(WAIVER_SCHEMA[key], item, f"{keypath}.{key}", where)
+    for required in ("check", "reason", "expires"):
+        if not fields.get(required):
+            raise where.error(f"{keypath}.{required}", "is required (a waiver needs a check, a reason and an expiry date)")
+    if not (fields.get("rule") or fields.get("package") or fields.get("path")):
+        raise where.error(f"{keypath}.rule", "a waiver must name a rule, a package or a path to match")
+    if fields["check"] not in checkers:
+        raise where.error(f"{keypath}.check", f"no checker named {fields['check']!r}", _did_you_mean(fields["check"], list(checkers)))
+    return Waiver(
+        id=fields.get("id") or f"W{index + 1}",
+        check=fields["check"],
+        rule=fields.get("rule", ""),
+        reason=fields["reason"],
+        expires=fields["expires"],
+        approved_by=fields.get("approved_by", ""),
+        path=fields.get("path", ""),
+        package=fields.get("package", ""),
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _did_you_mean(word: str, choices: Any) -> str | None:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean {match[0]!r}?" if match else None
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int):
+        return f"an integer ({value})"
+    if isinstance(value, float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({value!r})"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return f"a date/time ({value.isoformat()})"
+    return type(value).__name__
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'.]+)\s*=")
+
+
+def _locate(text: str, keypath: str) -> int | None:
+    """Best-effort line number of ``keypath`` (e.g. ``checks.coverage.min_total``) in ``text``.
+
+    Understands table headers, arrays of tables (``waivers[2].reason``) and dotted keys; returns
+    the header's line when the key itself is not written there.
+    """
+    if not text:
+        return None
+    parts = [p for p in re.split(r"\.(?![^\[]*\])", keypath) if p]
+    target: list[str] = []
+    array_index: dict[str, int] = {}
+    for p in parts:
+        m = re.fullmatch(r"(.+)\[(\d+)\]", p)
+        if m:
+            target.append(m.group(1))
+            array_index[".".join(target)] = int(m.group(2))
+        else:
+            target.append(p)
+    table: list[str] = []
+    counts: dict[str, int] = {}
+    best: int | None = None
+    for lineno, line in enumerate(text.splitlines(), 1):
+        header = _HEADER.match(line)
+        if header and not _KEY.match(line):
+            table = [s.strip().strip("\"'") for s in header.group(1).split(".")]
+            name = ".".join(table)
+            if line.strip().startswith("[["):
+                counts[name] = counts.get(name, -1) + 1
+            if _matches_prefix(table, target, counts, array_index) and len(table) <= len(target):
+                if table == target[: len(table)]:
+                    best = lineno if best is None or len(table) >= 1 else best
+                    if table == target:
+                        return lineno
+            continue
+        key = _KEY.match(line)
+        if key:
+            full = table + [s.strip().strip("\"'") for s in key.group(1).split(".")]
+            if full == target and _matches_prefix(table, target, counts, array_index):
+                return lineno
+            if full == target[: len(full)] and _matches_prefix(table, target, counts, array_index):
+                best = lineno
+    return best
+
+
+def _matches_prefix(table: list[str], target: list[str], counts: Mapping[str, int], array_index: Mapping[str, int]) -> bool:
+    name = ".".join(table)
+    if name in array_index:
+        return counts.get(name, -1) == array_index[name]
+    return True
+
+
+# --------------------------------------------------------------------------- TOML output
+
+
+def to_toml(data: Mapping[str, Any]) -> str:
+    """Render the effective policy as TOML (the subset gatekeeper policies use)."""
+    lines: list[str] = []
+    scalars = {k: v for k, v in data.items() if not isinstance(v, (dict, list)) or _is_scalar_list(v)}
+    for key, value in scalars.items():
+        lines.append(f"{_key(key)} = {_value(value)}")
+    for key, value in data.items():
+        if isinstance(value, dict):
+            _table(lines, [key], value)
+    for key, value in data.items():
+        if isinstance(value, list) and not _is_scalar_list(value):
+            for item in value:
+                lines.append("")
+                lines.append(f"[[{_key(key)}]]")
+                for k, v in item.items():
+                    if v not in ("", None):
+                        lines.append(f"{_key(k)} = {_value(v)}")
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _table(lines: list[str], path: list[str], table: Mapping[str, Any]) -> None:
+    simple = {k: v for k, v in table.items() if not isinstance(v, dict)}
+    nested = {k: v for k, v in table.items() if isinstance(v, dict)}
+    if simple or not nested:
+        lines.append("")
+        lines.append(f"[{'.'.join(_key(p) for p in path)}]")
+        for k, v in simple.items():
+            lines.append(f"{_key(k)} = {_value(v)}")
+    for k, v in nested.items():
+        _table(lines, [*path, k], v)
+
+
+def _is_scalar_list(value: Any) -> bool:
+    return isinstance(value, list) and all(not isinstance(v, dict) for v in value)
+
+
+def _key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_\-]+", key) else _string(key)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
+    return _string(str(value))
+
+
+def _string(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def starter_policy(pyproject: bool = False) -> str:
+    """A commented starter policy, as gatekeeper.toml or as a ``[tool.gatekeeper]`` section."""
+    text = (shipped_dir("policies") / "starter.toml.in").read_text(encoding="utf-8")
+    if not pyproject:
+        return text
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"^(\s*)(\[\[?)([^\]]+)(\]\]?)(.*)$", line)
+        if m:
+            line = f"{m.group(1)}{m.group(2)}tool.gatekeeper.{m.group(3).strip()}{m.group(4)}{m.group(5)}"
+        out.append(line)
+    body = "\n".join(out)
+    # top-level keys (before the first table) must live under [tool.gatekeeper] itself
+    return "\n[tool.gatekeeper]\n" + body + "\n"

@@ -1,0 +1,115 @@
+"""Waivers and baselines: which findings stop blocking, and the bookkeeping reports show.
+
+A waiver matches a finding of its check by rule id (or any advisory alias, or the license id),
+an optional path glob and an optional package. Past its expiry date it stops applying and is
+reported as expired; a live waiver that matched nothing is reported as unused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from gatekeeper.findings import AppliedWaiver, CheckResult, Finding, with_findings
+from gatekeeper.policy import Waiver
+
+
+def canonical_name(name: str) -> str:
+    """A package name normalised per PEP 503."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def rule_names(finding: Finding) -> set[str]:
+    """Every name a waiver's ``rule`` may use for this finding, casefolded."""
+    names = {finding.rule_id}
+    props = finding.properties
+    aliases = props.get("aliases") or ()
+    if isinstance(aliases, (list, tuple)):
+        names.update(str(a) for a in aliases)
+    for key in ("license", "license_ids"):
+        value = props.get(key)
+        if isinstance(value, str) and value:
+            names.add(value)
+        elif isinstance(value, (list, tuple)):
+            names.update(str(v) for v in value)
+    return {n.casefold() for n in names if n}
+
+
+def matches(waiver: Waiver, check: str, finding: Finding) -> bool:
+    """True when ``waiver`` covers ``finding`` of the check called ``check`` (expiry aside)."""
+    if waiver.check != check:
+        return False
+    if waiver.rule and waiver.rule.casefold() not in rule_names(finding):
+        return False
+    if waiver.path:
+        if finding.location is None or not fnmatch.fnmatchcase(finding.location.path, waiver.path):
+            return False
+    if waiver.package:
+        if finding.package is None or canonical_name(finding.package.name) != canonical_name(waiver.package):
+            return False
+    return True
+
+
+def apply_waivers(
+    results: Iterable[CheckResult],
+    waivers: Iterable[Waiver],
+    today: dt.date,
+    baseline: frozenset[str] = frozenset(),
+    baseline_name: str = "baseline",
+) -> tuple[tuple[CheckResult, ...], dict[str, Any]]:
+    """Mark waived (and baselined) findings non-blocking; return new results and the waiver summary.
+
+    The summary has ``applied`` (waiver with the fingerprints it covered), ``expired`` (with the
+    findings it would have covered) and ``unused``.
+    """
+    waivers = tuple(waivers)
+    live = [w for w in waivers if w.expires >= today]
+    expired = [w for w in waivers if w.expires < today]
+    hits: dict[str, list[str]] = {w.id: [] for w in waivers}
+    out: list[CheckResult] = []
+    for result in results:
+        new: list[Finding] = []
+        for finding in result.findings:
+            for w in expired:
+                if matches(w, result.name, finding):
+                    hits[w.id].append(finding.fingerprint)
+            waiver = next((w for w in live if matches(w, result.name, finding)), None)
+            if waiver is not None:
+                hits[waiver.id].append(finding.fingerprint)
+                finding = replace(
+                    finding,
+                    blocking=False,
+                    waiver=AppliedWaiver(
+                        id=waiver.id,
+                        reason=waiver.reason,
+                        approved_by=waiver.approved_by,
+                        expires=waiver.expires.isoformat(),
+                    ),
+                )
+            elif baseline and finding.fingerprint in baseline:
+                finding = replace(
+                    finding,
+                    blocking=False,
+                    waiver=AppliedWaiver(
+                        id="baseline", kind="baseline", reason=f"present in {baseline_name}", approved_by="", expires=""
+                    ),
+                )
+            new.append(finding)
+        out.append(with_findings(result, new))
+    summary = {
+        "applied": [_entry(w, hits[w.id]) for w in live if hits[w.id]],
+        "expired": [_entry(w, hits[w.id]) for w in expired],
+        "unused": [_entry(w, []) for w in live if not hits[w.id]],
+    }
+    return tuple(out), summary
+
+
+def _entry(waiver: Waiver, fingerprints: list[str]) -> Mapping[str, Any]:
+    data = waiver.to_dict()
+    data["findings"] = len(fingerprints)
+    data["fingerprints"] = sorted(set(fingerprints))
+    return data
