@@ -1,0 +1,252 @@
+"""The package inventory of the inspected environment, read once per run and shared.
+
+The dependencies, sbom and licenses checkers all look at the same environment (the policy's
+``[environment]``): its interpreter is asked once, in a subprocess, for every installed
+distribution's metadata, and the scope (``all`` or the ``project``'s dependency closure) is
+applied here so the three checkers agree on what they inspect.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement, Requirement
+
+from gatekeeper.errors import ToolError
+
+if TYPE_CHECKING:
+    from gatekeeper.checkers.base import CheckContext
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+# Runs inside the inspected interpreter: standard library only (it may be any Python >= 3.8).
+_PROBE = r"""
+import importlib.metadata as md, json, os, platform, sys
+def env():
+    iver = "{0.major}.{0.minor}.{0.micro}".format(sys.implementation.version)
+    kind = sys.implementation.version.releaselevel
+    if kind != "final":
+        iver += kind[0] + str(sys.implementation.version.serial)
+    return {
+        "implementation_name": sys.implementation.name, "implementation_version": iver,
+        "os_name": os.name, "platform_machine": platform.machine(), "platform_release": platform.release(),
+        "platform_system": platform.system(), "platform_version": platform.version(),
+        "python_full_version": platform.python_version(), "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]), "sys_platform": sys.platform,
+    }
+out, seen = [], set()
+for d in md.distributions():
+    m = d.metadata
+    name = m["Name"]
+    if not name:
+        continue
+    key = name.lower().replace("_", "-").replace(".", "-")
+    if key in seen:
+        continue
+    seen.add(key)
+    base = getattr(d, "_path", None)
+    lic_files = []
+    if base is not None and os.path.isdir(str(base)):
+        for root, dirs, files in os.walk(str(base)):
+            for f in files:
+                up = f.upper()
+                if up.startswith(("LICENSE", "LICENCE", "COPYING", "NOTICE", "COPYRIGHT")):
+                    lic_files.append(os.path.join(root, f))
+    out.append({
+        "name": name, "version": d.version or "", "requires": list(d.requires or []),
+        "license": m.get("License") or "", "license_expression": m.get("License-Expression") or "",
+        "classifiers": m.get_all("Classifier") or [], "license_files": sorted(lic_files),
+        "summary": m.get("Summary") or "", "home_page": m.get("Home-page") or "",
+        "location": str(base) if base is not None else "",
+    })
+print(json.dumps({"python": sys.executable, "markers": env(), "distributions": out}))
+"""
+
+
+def canonical_name(name: str) -> str:
+    """A distribution name normalised per PEP 503."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    """One installed distribution, as its metadata describes it."""
+
+    name: str
+    version: str
+    requires: tuple[str, ...] = ()
+    license: str = ""
+    license_expression: str = ""
+    classifiers: tuple[str, ...] = ()
+    license_files: tuple[str, ...] = ()
+    summary: str = ""
+    home_page: str = ""
+    location: str = ""
+
+    @property
+    def key(self) -> str:
+        """The PEP 503 normalised name."""
+        return canonical_name(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """The distributions in scope, what the scope left out, and what was declared but missing."""
+
+    python: str
+    scope: str
+    packages: tuple[Distribution, ...]
+    left_out: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    markers: Mapping[str, str] | None = None
+
+    def get(self, name: str) -> Distribution | None:
+        """The distribution called ``name`` (any spelling), if in scope."""
+        key = canonical_name(name)
+        return next((d for d in self.packages if d.key == key), None)
+
+    def describe(self) -> dict[str, Any]:
+        """What a check's metrics say about the inventory it used."""
+        return {
+            "python": self.python,
+            "scope": self.scope,
+            "packages": len(self.packages),
+            "left_out": list(self.left_out),
+            "missing": list(self.missing),
+        }
+
+
+def read_environment(ctx: CheckContext, python: str | None = None) -> tuple[str, dict[str, str], list[Distribution]]:
+    """Ask the interpreter ``python`` (default: the policy's target) for its distributions."""
+    python = python or ctx.target_python
+    if not Path(python).exists():
+        raise ToolError(f"the environment's interpreter {python} does not exist (check [environment] python)")
+    done = ctx.run([python, "-I", "-c", _PROBE], timeout=120)
+    if done.returncode != 0:
+        raise ToolError(f"could not list the distributions of {python}: {done.stderr.strip()[-400:]}")
+    try:
+        data = json.loads(done.stdout)
+        dists = [
+            Distribution(
+                name=str(d["name"]),
+                version=str(d["version"]),
+                requires=tuple(str(r) for r in d["requires"]),
+                license=str(d["license"]),
+                license_expression=str(d["license_expression"]),
+                classifiers=tuple(str(c) for c in d["classifiers"]),
+                license_files=tuple(str(f) for f in d["license_files"]),
+                summary=str(d["summary"]),
+                home_page=str(d["home_page"]),
+                location=str(d["location"]),
+            )
+            for d in data["distributions"]
+        ]
+        markers = {str(k): str(v) for k, v in data["markers"].items()}
+        return str(data["python"]), markers, sorted(dists, key=lambda d: d.key)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ToolError(f"unreadable package listing from {python}: {exc}") from exc
+
+
+def project_requirements(root: Path) -> tuple[str, list[str]]:
+    """The project's name and ``[project] dependencies`` from pyproject.toml."""
+    path = root / "pyproject.toml"
+    if not path.is_file():
+        raise ToolError(f"scope = \"project\" needs {path}, which does not exist (or use scope = \"all\")")
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ToolError(f"cannot read {path}: {exc}") from exc
+    project = doc.get("project") or {}
+    deps = project.get("dependencies") or []
+    if not isinstance(deps, list):
+        raise ToolError(f"{path}: [project] dependencies must be a list")
+    return str(project.get("name") or ""), [str(d) for d in deps]
+
+
+def closure(
+    roots: Iterable[str], dists: Iterable[Distribution], markers: Mapping[str, str]
+) -> tuple[list[Distribution], list[str]]:
+    """Installed distributions reachable from requirement strings ``roots``, following extras.
+
+    Returns (reachable distributions, requirement names that are not installed).
+    """
+    by_key = {d.key: d for d in dists}
+    wanted: list[tuple[str, frozenset[str]]] = []
+    for text in roots:
+        req = _parse(text)
+        if req is not None and _applies(req, markers, ""):
+            wanted.append((canonical_name(req.name), frozenset(req.extras)))
+    seen: dict[str, set[str]] = {}
+    missing: set[str] = set()
+    while wanted:
+        key, extras = wanted.pop()
+        dist = by_key.get(key)
+        if dist is None:
+            missing.add(key)
+            continue
+        done_extras = seen.get(key)
+        if done_extras is not None and extras <= done_extras:
+            continue
+        new_extras = extras - (done_extras or set())
+        first = done_extras is None
+        seen.setdefault(key, set()).update(extras)
+        for text in dist.requires:
+            req = _parse(text)
+            if req is None:
+                continue
+            needed = first and _applies(req, markers, "")
+            needed = needed or any(_applies(req, markers, extra) for extra in new_extras)
+            if needed:
+                wanted.append((canonical_name(req.name), frozenset(req.extras)))
+    return [by_key[k] for k in sorted(seen)], sorted(missing)
+
+
+def _parse(text: str) -> Requirement | None:
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        return None
+
+
+def _applies(req: Requirement, markers: Mapping[str, str], extra: str) -> bool:
+    if req.marker is None:
+        return not extra  # an unconditional requirement belongs to the base, not to an extra
+    env = dict(markers)
+    env["extra"] = extra
+    try:
+        marker: Marker = req.marker
+        if not extra and "extra" in str(marker):
+            return False
+        return bool(marker.evaluate(env))
+    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
+        return False
+
+
+def build_inventory(ctx: CheckContext) -> Inventory:
+    """Read the environment and apply the policy's scope (not shared; see ``load_inventory``)."""
+    python, markers, dists = read_environment(ctx)
+    scope = str(ctx.environment.get("scope") or "all")
+    if scope == "all":
+        return Inventory(python=python, scope=scope, packages=tuple(dists), markers=markers)
+    name, roots = project_requirements(ctx.root)
+    reachable, missing = closure(roots, dists, markers)
+    own = canonical_name(name) if name else ""
+    chosen = tuple(d for d in reachable if d.key != own)
+    kept = {d.key for d in chosen}
+    left_out = tuple(d.name for d in dists if d.key not in kept)
+    return Inventory(python=python, scope=scope, packages=chosen, left_out=left_out, missing=tuple(missing), markers=markers)
+
+
+def load_inventory(ctx: CheckContext) -> Inventory:
+    """The run's inventory, built by the first checker that asks and shared with the others."""
+    return ctx.shared("inventory", lambda: build_inventory(ctx))
