@@ -312,7 +312,7 @@ class _Where:
         origin = None
         if parts[0] == "checks" and len(parts) > 1:
             origin = self.texts.get(f"checks.{parts[1]}")
-        origin = origin or self.texts.get(parts[0])
+        origin = origin or self.texts.get(parts[0].split("[")[0])
         if origin is None:
             return PolicyError(message, file=str(self.default_file), key=keypath, hint=hint)
         path, text, prefix = origin
@@ -335,7 +335,11 @@ def _validate(
     checks_in = doc.get("checks", {})
     if not isinstance(checks_in, dict):
         raise where.error("checks", "expected a table of check sections")
+    shipped = shipped_dir("policies").resolve()
     for name in checks_in:
+        origin = texts.get(f"checks.{name}")
+        if name not in checkers and origin is not None and origin[0].resolve().parent == shipped:
+            continue  # a shipped preset may configure a built-in that this installation lacks
         if name not in checkers:
             hint = _did_you_mean(name, list(checkers)) or "run 'gatekeeper plugins' to list installed checkers"
             raise where.error(f"checks.{name}", f"no checker named {name!r} is installed", hint)
@@ -381,15 +385,13 @@ def _bad(where: _Where, key: str) -> list[Any]:
 def _validate_section(value: Any, schema: Mapping[str, Option], keypath: str, where: _Where) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise where.error(keypath, f"expected a table, got {_type_name(value)}")
-    out: dict[str, Any] = {}
-    for key, item in value.items():
+    for key in value:
         if key not in schema:
             raise where.error(f"{keypath}.{key}", "unknown key", _did_you_mean(key, list(schema)))
-        out[key] = coerce_option(schema[key], item, f"{keypath}.{key}", where)
-    for key, option in schema.items():
-        if key not in out:
-            out[key] = copy.deepcopy(option.default)
-    return out
+    return {
+        key: coerce_option(option, value[key], f"{keypath}.{key}", where) if key in value else copy.deepcopy(option.default)
+        for key, option in schema.items()
+    }
 
 
 def coerce_option(option: Option, value: Any, keypath: str, where: _Where | None = None) -> Any:
@@ -569,7 +571,7 @@ def _matches_prefix(table: list[str], target: list[str], counts: Mapping[str, in
 def to_toml(data: Mapping[str, Any]) -> str:
     """Render the effective policy as TOML (the subset gatekeeper policies use)."""
     lines: list[str] = []
-    scalars = {k: v for k, v in data.items() if not isinstance(v, (dict, list)) or _is_scalar_list(v)}
+    scalars = {k: v for k, v in data.items() if (not isinstance(v, (dict, list)) or _is_scalar_list(v)) and v != []}
     for key, value in scalars.items():
         lines.append(f"{_key(key)} = {_value(value)}")
     for key, value in data.items():

@@ -1,0 +1,174 @@
+"""The engine isolates checkers: one that raises, hangs or returns nonsense becomes ``error``
+while the others finish, checks run concurrently, and the verdict follows DESIGN.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.checkers.base import CheckContext, Option
+from gatekeeper.engine import RunRequest, run_checks
+from gatekeeper.errors import UsageError
+from gatekeeper.findings import CheckResult, Finding, Location, Severity, Status, Verdict
+from gatekeeper.policy import load_policy
+
+
+class Fixed:
+    """A checker that returns what it is told after an optional delay."""
+
+    options: Mapping[str, Option] = {"threshold": Option("int", 1, minimum=0)}
+    description = "test checker"
+
+    def __init__(self, name: str, findings: tuple[Finding, ...] = (), delay: float = 0.0) -> None:
+        self.name = name
+        self.findings = findings
+        self.delay = delay
+        self.seen: dict[str, Any] = {}
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        self.seen = dict(section)
+        time.sleep(self.delay)
+        blocking = tuple(f for f in self.findings if f.severity.rank >= section["threshold"])
+        return CheckResult(name=self.name, status=Status.PASS, summary="ok", findings=blocking)
+
+
+class Raises(Fixed):
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        raise RuntimeError("boom in plugin")
+
+
+class Hangs(Fixed):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.release = threading.Event()
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        self.release.wait(30)
+        return CheckResult(name=self.name, status=Status.PASS)
+
+
+class Nonsense(Fixed):
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> Any:
+        return {"status": "pass"}
+
+
+class UnexplainedFail(Fixed):
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        return CheckResult(name=self.name, status=Status.FAIL, summary="bad")
+
+
+class HangingTool(Fixed):
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        ctx.run(["sleep", "60"])
+        return CheckResult(name=self.name, status=Status.PASS)
+
+
+def finding(rule: str, blocking: bool = True, severity: Severity = Severity.HIGH) -> Finding:
+    return Finding(rule_id=rule, severity=severity, message=f"{rule} found", blocking=blocking,
+                   location=Location("app.py", 3), fingerprint=f"fp-{rule}")  # fmt: skip
+
+
+def run(tmp_path: Path, checkers: dict[str, Any], policy: str = "", **kw: Any):
+    (tmp_path / "gatekeeper.toml").write_text(policy, encoding="utf-8")
+    options = {n: c.options for n, c in checkers.items()}
+    pol = load_policy(tmp_path, options)
+    request = RunRequest(root=tmp_path, policy=pol, output_dir=tmp_path / "out", **kw)
+    return run_checks(request, checkers)
+
+
+def test_failures_are_isolated_and_others_finish(tmp_path: Path) -> None:
+    hang = Hangs("hangs")
+    checkers = {"good": Fixed("good"), "raises": Raises("raises"), "hangs": hang, "nonsense": Nonsense("nonsense")}
+    t0 = time.monotonic()
+    result = run(tmp_path, checkers, "[checks.hangs]\ntimeout_s = 1\n")
+    hang.release.set()
+    assert time.monotonic() - t0 < 10
+    status = {c.name: c.status for c in result.checks}
+    assert status == {"good": Status.PASS, "raises": Status.ERROR, "hangs": Status.ERROR, "nonsense": Status.ERROR}
+    errors = {c.name: c.error for c in result.checks}
+    assert "RuntimeError: boom in plugin" in errors["raises"]
+    assert "timed out after 1s" in errors["hangs"]
+    assert "returned dict, not a CheckResult" in errors["nonsense"]
+    assert result.verdict is Verdict.ERROR and result.exit_code == 3
+
+
+def test_error_does_not_fail_the_gate_when_fail_on_error_is_off(tmp_path: Path) -> None:
+    result = run(tmp_path, {"good": Fixed("good"), "raises": Raises("raises")}, "[gate]\nfail_on_error = false\n")
+    assert result.verdict is Verdict.PASS and result.exit_code == 0
+
+
+def test_blocking_finding_fails_and_threshold_comes_from_the_section(tmp_path: Path) -> None:
+    checker = Fixed("sec", findings=(finding("X1", severity=Severity.MEDIUM),))
+    result = run(tmp_path, {"sec": checker}, "[checks.sec]\nthreshold = 2\n")
+    assert checker.seen["threshold"] == 2 and checker.seen["enabled"] is True
+    assert result.verdict is Verdict.FAIL and result.exit_code == 1
+    result = run(tmp_path, {"sec": checker}, "[checks.sec]\nthreshold = 3\n")
+    assert result.verdict is Verdict.PASS
+
+
+def test_a_failure_without_findings_stays_a_failure(tmp_path: Path) -> None:
+    result = run(tmp_path, {"odd": UnexplainedFail("odd")})
+    assert result.checks[0].status is Status.FAIL and result.verdict is Verdict.FAIL
+
+
+def test_pass_with_blocking_findings_is_corrected_to_fail(tmp_path: Path) -> None:
+    class Liar(Fixed):
+        def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+            return CheckResult(name=self.name, status=Status.PASS, findings=(finding("L1"),))
+
+    result = run(tmp_path, {"liar": Liar("liar")})
+    assert result.checks[0].status is Status.FAIL and result.exit_code == 1
+
+
+def test_checkers_run_concurrently(tmp_path: Path) -> None:
+    checkers = {f"c{i}": Fixed(f"c{i}", delay=1.0) for i in range(4)}
+    t0 = time.monotonic()
+    result = run(tmp_path, checkers)
+    assert time.monotonic() - t0 < 3.0  # four one-second checkers, not four seconds
+    assert result.verdict is Verdict.PASS
+
+
+def test_a_hanging_tool_is_killed_at_the_deadline(tmp_path: Path) -> None:
+    t0 = time.monotonic()
+    result = run(tmp_path, {"tool": HangingTool("tool")}, "[checks.tool]\ntimeout_s = 1\n")
+    assert time.monotonic() - t0 < 10
+    assert result.checks[0].status is Status.ERROR
+    assert "killed" in (result.checks[0].error or "") or "timed out" in (result.checks[0].error or "")
+
+
+def test_only_skip_and_enabled_select_checkers(tmp_path: Path) -> None:
+    checkers = {"a": Fixed("a"), "b": Fixed("b"), "c": Fixed("c")}
+    assert [c.name for c in run(tmp_path, checkers, only=("b",)).checks] == ["b"]
+    assert [c.name for c in run(tmp_path, checkers, skip=("a",)).checks] == ["b", "c"]
+    assert [c.name for c in run(tmp_path, checkers, "[checks.c]\nenabled = false\n").checks] == ["a", "b"]
+    with pytest.raises(UsageError, match="no checker named 'd'"):
+        run(tmp_path, checkers, only=("d",))
+
+
+def test_waiver_unblocks_and_expired_waiver_blocks_again(tmp_path: Path) -> None:
+    checker = Fixed("sec", findings=(finding("B101"),))
+    waiver = '[[waivers]]\ncheck = "sec"\nrule = "B101"\nreason = "ok in tests"\napproved_by = "lead"\nexpires = {}\n'
+    today = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
+    result = run(tmp_path, {"sec": checker}, waiver.format("2026-06-01"), clock=lambda: today)
+    assert result.verdict is Verdict.PASS
+    waived = result.checks[0].findings[0]
+    assert waived.waiver is not None and waived.waiver.reason == "ok in tests" and not waived.blocking
+    assert [w["id"] for w in result.waivers["applied"]] == ["W1"]
+    result = run(tmp_path, {"sec": checker}, waiver.format("2026-05-31"), clock=lambda: today)
+    assert result.verdict is Verdict.FAIL
+    assert [w["id"] for w in result.waivers["expired"]] == ["W1"]
+    assert result.waivers["expired"][0]["findings"] == 1
+
+
+def test_json_result_round_trips(tmp_path: Path) -> None:
+    from gatekeeper.findings import GateResult
+
+    result = run(tmp_path, {"sec": Fixed("sec", findings=(finding("B1"), finding("B2", severity=Severity.LOW)))})
+    again = GateResult.from_dict(result.to_dict())
+    assert again.to_dict() == result.to_dict()

@@ -1,0 +1,206 @@
+"""Policy discovery, layering, defaults and validation, through the real CLI and the loader."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gatekeeper.errors import PolicyError
+from gatekeeper.policy import _locate, _value, load_policy, starter_policy, to_toml
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+from gatekeeper.cli import _load_checkers
+
+CHECKERS = _load_checkers()[1]  # the installed checkers' real options
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_syntax_error_names_file_line_and_column(tmp_path: Path, gk) -> None:
+    write(tmp_path / "gatekeeper.toml", "[gate]\nfail_on_error = true\ntimeout_s = \n")
+    done = gk(["policy", "validate"], cwd=tmp_path)
+    assert done.returncode == 2
+    assert "gatekeeper.toml:3:" in done.stderr
+    assert "line 3, column 13" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_typo_names_key_path_line_and_suggestion(tmp_path: Path, gk) -> None:
+    write(tmp_path / "gatekeeper.toml", "[gate]\ntimeout_s = 60\n\n[checks.coverage]\nmin_totl = 80\n")
+    done = gk(["policy", "validate"], cwd=tmp_path)
+    assert done.returncode == 2
+    assert "gatekeeper.toml:5: checks.coverage.min_totl: unknown key (did you mean 'min_total'?)" in done.stderr
+
+
+def test_wrong_type_and_out_of_range_name_what_was_expected(tmp_path: Path, gk) -> None:
+    write(tmp_path / "gatekeeper.toml", '[gate]\ntimeout_s = "soon"\n')
+    done = gk(["policy", "validate"], cwd=tmp_path)
+    assert done.returncode == 2
+    assert "gate.timeout_s: expected a number, got a string ('soon')" in done.stderr
+    write(tmp_path / "gatekeeper.toml", "[checks.coverage]\nmin_total = 180\n")
+    done = gk(["policy", "validate"], cwd=tmp_path)
+    assert done.returncode == 2
+    assert "gatekeeper.toml:2: checks.coverage.min_total: must be at most 100, got 180" in done.stderr
+
+
+def test_section_for_a_checker_that_is_not_installed(tmp_path: Path, gk) -> None:
+    write(tmp_path / "gatekeeper.toml", "[checks.licences]\nunknown = 'warn'\n")
+    done = gk(["policy", "validate"], cwd=tmp_path)
+    assert done.returncode == 2
+    assert "checks.licences: no checker named 'licences' is installed (did you mean 'licenses'?)" in done.stderr
+
+
+def test_valid_policy_exit_zero_with_digest(tmp_path: Path, gk) -> None:
+    write(tmp_path / "gatekeeper.toml", 'extends = "strict"\n[checks.coverage]\nmin_total = 75\n')
+    done = gk(["policy", "validate"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "policy OK" in done.stdout
+
+
+def test_discovery_order(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[project]\nname='x'\n\n[tool.gatekeeper.checks.coverage]\nmin_total = 55\n")
+    policy = load_policy(tmp_path, CHECKERS)
+    assert policy.source == "pyproject" and policy.checks["coverage"]["min_total"] == 55.0
+    write(tmp_path / "gatekeeper.toml", "[checks.coverage]\nmin_total = 66\n")
+    policy = load_policy(tmp_path, CHECKERS)
+    assert policy.source == "file" and policy.checks["coverage"]["min_total"] == 66.0
+    other = write(tmp_path / "other.toml", "[checks.coverage]\nmin_total = 77\n")
+    policy = load_policy(tmp_path, CHECKERS, other)
+    assert policy.checks["coverage"]["min_total"] == 77.0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    policy = load_policy(empty, CHECKERS)
+    assert policy.source == "default" and policy.path == ""
+    assert policy.checks["coverage"]["min_total"] == 80.0  # from policies/default.toml
+
+
+def test_pyproject_errors_name_the_tool_gatekeeper_key(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[project]\nname='x'\n\n[tool.gatekeeper.gate]\nfail_on_eror = true\n")
+    with pytest.raises(PolicyError) as err:
+        load_policy(tmp_path, CHECKERS)
+    assert err.value.key == "tool.gatekeeper.gate.fail_on_eror"
+    assert err.value.line == 5
+
+
+def test_extends_layers_preset_and_relative_file(tmp_path: Path) -> None:
+    write(tmp_path / "base.toml", 'extends = "strict"\n[checks.coverage]\nmin_total = 70\n[[waivers]]\ncheck="security"\nrule="B101"\nreason="a"\nexpires=2099-01-01\n')
+    write(
+        tmp_path / "gatekeeper.toml",
+        'extends = "base.toml"\n[gate]\ntimeout_s = 30\n[[waivers]]\ncheck="security"\nrule="B102"\nreason="b"\nexpires=2099-01-01\n',
+    )
+    policy = load_policy(tmp_path, CHECKERS)
+    assert policy.checks["coverage"]["min_total"] == 70.0  # base overrides strict's 90
+    assert policy.gate["strict_waivers"] is True  # from strict
+    assert policy.gate["timeout_s"] == 30.0
+    assert [w.rule for w in policy.waivers] == ["B101", "B102"]  # waivers accumulate
+
+
+def test_extends_cycle_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path / "a.toml", 'extends = "b.toml"\n')
+    write(tmp_path / "b.toml", 'extends = "a.toml"\n')
+    with pytest.raises(PolicyError, match="cycle"):
+        load_policy(tmp_path, CHECKERS, tmp_path / "a.toml")
+
+
+def test_waiver_validation(tmp_path: Path) -> None:
+    write(tmp_path / "gatekeeper.toml", '[[waivers]]\ncheck = "security"\nrule = "B101"\nexpires = 2030-01-01\n')
+    with pytest.raises(PolicyError) as err:
+        load_policy(tmp_path, CHECKERS)
+    assert err.value.key == "waivers[0].reason" and err.value.line == 1
+    write(tmp_path / "gatekeeper.toml", '[[waivers]]\ncheck = "securty"\nrule = "B101"\nreason="r"\nexpires = 2030-01-01\n')
+    with pytest.raises(PolicyError, match="did you mean 'security'"):
+        load_policy(tmp_path, CHECKERS)
+
+
+def test_waivers_file(tmp_path: Path) -> None:
+    write(tmp_path / "waivers.toml", '[[waivers]]\ncheck = "security"\nrule = "B101"\nreason="r"\nexpires = 2030-01-01\n')
+    write(tmp_path / "gatekeeper.toml", 'waivers_file = "waivers.toml"\n')
+    policy = load_policy(tmp_path, CHECKERS)
+    assert [w.rule for w in policy.waivers] == ["B101"]
+    assert policy.waivers[0].expires.isoformat() == "2030-01-01"
+
+
+def test_show_prints_effective_policy_that_loads_back_identically(tmp_path: Path, gk) -> None:
+    write(tmp_path / "gatekeeper.toml", 'extends = "strict"\n[checks.security]\nfail_on_severity = "high"\n')
+    done = gk(["policy", "show"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    shown = tomllib.loads(done.stdout)
+    assert shown["checks"]["security"]["fail_on_severity"] == "high"
+    assert shown["checks"]["coverage"]["min_total"] == 90.0  # from strict
+    assert shown["gate"]["fail_on_error"] is True  # a default
+    write(tmp_path / "shown.toml", done.stdout)
+    again = gk(["policy", "show", "--policy", "shown.toml"], cwd=tmp_path)
+    assert tomllib.loads(again.stdout) == shown
+
+
+@pytest.mark.parametrize("pyproject", [False, True])
+def test_init_writes_a_commented_policy_that_validates(tmp_path: Path, gk, pyproject: bool) -> None:
+    if pyproject:
+        write(tmp_path / "pyproject.toml", '[project]\nname = "demo"\nversion = "1.0"\n')
+    done = gk(["policy", "init", *(["--pyproject"] if pyproject else [])], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    target = tmp_path / ("pyproject.toml" if pyproject else "gatekeeper.toml")
+    text = target.read_text()
+    assert "# " in text and "min_total" in text
+    assert gk(["policy", "validate"], cwd=tmp_path).returncode == 0
+    shown = tomllib.loads(gk(["policy", "show"], cwd=tmp_path).stdout)
+    assert shown["reports"]["formats"] == ["json", "sarif", "html", "markdown"]
+    again = gk(["policy", "init", *(["--pyproject"] if pyproject else [])], cwd=tmp_path)
+    assert again.returncode == 2 and "already" in again.stderr
+
+
+def test_starter_policy_is_the_same_in_both_forms() -> None:
+    plain = tomllib.loads(starter_policy(False))
+    nested = tomllib.loads(starter_policy(True))["tool"]["gatekeeper"]
+    assert plain == nested
+
+
+def test_to_toml_escapes_strings() -> None:
+    data = {"reports": {"output_dir": 'a "quoted"\\path\nnewline\x1b'}}
+    assert tomllib.loads(to_toml(data)) == data
+
+
+def test_locate_finds_nested_and_array_keys() -> None:
+    text = '[gate]\ntimeout_s = 1\n\n[[waivers]]\ncheck="a"\n\n[[waivers]]\ncheck="b"\nreason="x"\n'
+    assert _locate(text, "gate.timeout_s") == 2
+    assert _locate(text, "waivers[1].reason") == 9
+    assert _locate(text, "waivers[0].reason") == 4  # not written: the table's header
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet=st.sampled_from(list('[]=."\'#\n ab_1-tfx{},')), max_size=80))
+def test_arbitrary_text_never_raises_anything_but_policy_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "fuzz.toml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_policy(tmp_path, CHECKERS, path)
+    except PolicyError as exc:
+        assert str(exc)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    value=st.one_of(
+        st.integers(), st.floats(allow_nan=True), st.text(max_size=8), st.booleans(), st.lists(st.integers(), max_size=3)
+    ),
+    key=st.sampled_from(["gate.timeout_s", "checks.coverage.min_total", "reports.formats", "environment.scope", "gate.x"]),
+)
+def test_any_value_in_any_key_is_accepted_or_named(tmp_path: Path, value: object, key: str) -> None:
+    section, _, name = key.rpartition(".")
+    path = tmp_path / "typed.toml"
+    path.write_text(f"[{section}]\n{name} = {_value(value)}\n", encoding="utf-8")
+    try:
+        load_policy(tmp_path, CHECKERS, path)
+    except PolicyError as exc:
+        assert exc.key == key
