@@ -7,6 +7,7 @@ and ``--help`` stay fast.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -221,6 +222,11 @@ def check(
         )
         result = run_checks(request, checkers, console)
         console.summary(result)
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            from gatekeeper.console import github_annotations
+
+            for annotation in github_annotations(result):
+                console.line(annotation)
         code = result.exit_code
         try:
             written = _write_outputs(result, out_dir, formats, results_out)
@@ -248,6 +254,49 @@ def check(
         raise typer.Exit(EXIT_TERMINATED) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+# --------------------------------------------------------------------------- merge
+
+
+@app.command(epilog="Example (the last job of a CI matrix):\n\n  gatekeeper merge parts/part-*.json --format json,sarif,html")
+def merge(
+    parts: list[Path] = typer.Argument(..., help="JSON results written by check --shard I/N --results-out."),
+    path: Path = typer.Option(Path("."), "--project", help="The project (for its policy and audit log)."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="Where reports go (default: reports.output_dir)."),
+    fmt: Optional[list[str]] = typer.Option(None, "--format", help="Report formats, comma-separated."),
+    no_audit: bool = typer.Option(False, "--no-audit", help="Do not append to the audit log."),
+) -> None:
+    """Merge shard results from a CI matrix into one verdict, reports and audit record."""
+    from gatekeeper.console import Console
+    from gatekeeper.errors import GatekeeperError, OutputError
+    from gatekeeper.merge import merge_results
+    from gatekeeper.reports.json import load_result
+
+    console = Console(live=False)
+    try:
+        root = _root(path)
+        checkers, options = _load_checkers()
+        policy = _policy(root, policy_file, options)
+        formats = _formats(fmt, policy.reports["formats"])
+        out_dir = _output_dir(root, output_dir, policy)
+        result = merge_results([load_result(p) for p in parts], policy, checkers)
+        console.summary(result)
+        try:
+            written = _write_outputs(result, out_dir, formats, None)
+            for file in written:
+                console.line(f"report: {file}")
+            if policy.audit["enabled"] and not no_audit:
+                from gatekeeper.audit import append_run
+
+                log = append_run(root, policy, result, written, command="merge")
+                console.line(f"audit: appended to {log}")
+        except OutputError as exc:
+            _fail(exc, 2)
+        raise typer.Exit(result.exit_code)
+    except GatekeeperError as exc:
+        _fail(exc)
 
 
 # --------------------------------------------------------------------------- report

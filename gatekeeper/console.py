@@ -144,3 +144,42 @@ def _headline(check: CheckResult) -> str:
         text = check.error or check.summary or "error"
         return text if len(text) <= 70 else text[:69] + "…"
     return check.summary or f"{len(check.findings)} findings"
+
+
+ANNOTATION_CAP = 50
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotations(result: GateResult, cap: int = ANNOTATION_CAP) -> list[str]:
+    """Blocking findings as GitHub Actions ``::error`` workflow commands, most severe first, capped.
+
+    See https://docs.github.com/actions/reference/workflow-commands-for-github-actions; values
+    are escaped so a finding cannot inject a workflow command of its own.
+    """
+    blocking = sorted(((c, f) for c in result.checks for f in c.findings if f.blocking), key=lambda cf: cf[1].sort_key())
+    lines = []
+    for check, finding in blocking[:cap]:
+        props = [f"title={_escape_property(clean(f'gatekeeper {check.name}: {finding.rule_id}'))}"]
+        if finding.location:
+            props.insert(0, f"file={_escape_property(clean(finding.location.path))}")
+            if finding.location.line:
+                props.insert(1, f"line={finding.location.line}")
+                if finding.location.end_line:
+                    props.insert(2, f"endLine={finding.location.end_line}")
+        message = finding.message
+        if finding.package:
+            message = f"{finding.package.name} {finding.package.version}: {message}"
+        lines.append(f"::error {','.join(props)}::{_escape_data(clean(message))}")
+    if len(blocking) > cap:
+        lines.append(f"::warning title=gatekeeper::{len(blocking) - cap} more blocking findings are in the reports")
+    for check in result.checks:
+        if check.status is Status.ERROR:
+            lines.append(f"::error title={_escape_property('gatekeeper ' + check.name)}::{_escape_data(clean(check.error or 'error'))}")
+    return lines

@@ -67,6 +67,15 @@ def select(available: Sequence[str], policy: Policy, only: Sequence[str], skip: 
     return [n for n in chosen if n not in skip]
 
 
+def shard_share(names: Sequence[str], checkers: Mapping[str, Any], shard: tuple[int, int]) -> list[str]:
+    """The checkers shard ``I`` of ``N`` runs: those that split their own input (``shardable``)
+    run in every shard on their share; the others are dealt out in name order."""
+    index, count = shard
+    whole = [n for n in sorted(names) if not getattr(checkers[n], "shardable", False)]
+    mine = {n for i, n in enumerate(whole) if i % count == index - 1}
+    return [n for n in names if n in mine or getattr(checkers[n], "shardable", False)]
+
+
 def run_checks(
     request: RunRequest,
     checkers: Mapping[str, Any],
@@ -78,6 +87,8 @@ def run_checks(
     started_at = request.clock()
     t0 = time.monotonic()
     names = select(list(checkers), policy, request.only, request.skip)
+    if request.shard:
+        names = shard_share(names, checkers, request.shard)
     cache_dir = None
     if request.use_cache and policy.cache["enabled"]:
         cache_dir = _under(request.root, str(policy.cache["dir"]))

@@ -39,6 +39,30 @@ class TodoChecker:
         )
         return CheckResult(name="todo", status=Status.PASS, summary=f"{len(found)} TODOs (max {section['max_todos']})",
                            tool_name="acme-todo", tool_version="1.0", findings=findings, metrics={"todos": len(found)})
+
+
+class EvalChecker:
+    """Flags eval( calls; splits its files across shards."""
+
+    name = "evals"
+    description = "eval calls (acme)"
+    shardable = True
+    options = {}
+
+    def run(self, section, ctx):
+        files = sorted(p for p in ctx.root.rglob("*.py") if "site" not in p.parts)
+        if ctx.shard:
+            index, count = ctx.shard
+            files = [f for i, f in enumerate(files) if i % count == index - 1]
+        findings = []
+        for path in files:
+            rel = path.relative_to(ctx.root).as_posix()
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if "eval(" in line:
+                    findings.append(Finding(rule_id="ACME2", severity=Severity.HIGH, message="eval call", blocking=True,
+                                            location=Location(rel, number), fingerprint=fingerprint("evals", rel, line.strip())))
+        return CheckResult(name="evals", status=Status.PASS, summary=f"{len(findings)} eval calls",
+                           findings=tuple(findings), metrics={"files_scanned": len(files), "counts": {"high": len(findings)}})
 '''
 
 
@@ -51,7 +75,7 @@ def plugin_path(tmp_path: Path) -> Path:
     info = site / "acme_gate-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-gate\nVersion: 1.0\nLicense: MIT\n")
-    (info / "entry_points.txt").write_text("[gatekeeper.checkers]\ntodo = acme_gate:TodoChecker\nbroken = acme_missing:Nope\n")
+    (info / "entry_points.txt").write_text("[gatekeeper.checkers]\ntodo = acme_gate:TodoChecker\nevals = acme_gate:EvalChecker\nbroken = acme_missing:Nope\n")
     (info / "RECORD").write_text("")
     return site
 
@@ -144,3 +168,53 @@ def test_help_shows_examples(project: Path, gk) -> None:
     done = gk(["check", "--help"], cwd=project)
     assert done.returncode == 0 and "Examples:" in done.stdout and "--policy" in done.stdout
     assert textwrap.dedent("gatekeeper check") in done.stdout
+
+
+def test_shards_merge_into_the_single_run_verdict(plugin_path: Path, project: Path, gk) -> None:
+    env = {"PYTHONPATH": str(plugin_path)}
+    for i in range(6):
+        (project / f"m{i}.py").write_text(f"x = eval('{i}')\n" * (i % 3))
+    (project / "gatekeeper.toml").write_text("[checks.todo]\nmax_todos = 1\n")
+    args = ["--only", "todo,evals", "--format", "json", "--no-audit"]
+    single = gk(["check", *args, "--output-dir", "single"], cwd=project, env=env)
+    assert single.returncode == 1
+    for i in (1, 2):
+        part = gk(["check", *args, "--shard", f"{i}/2", "--results-out", f"part-{i}.json", "--output-dir", f"s{i}"],
+                  cwd=project, env=env)  # fmt: skip
+        assert part.returncode in (0, 1), part.stderr
+    parts = [json.loads((project / f"part-{i}.json").read_text()) for i in (1, 2)]
+    assert sorted(c["name"] for c in parts[0]["checks"]) == ["evals", "todo"]  # todo dealt to shard 1
+    assert [c["name"] for c in parts[1]["checks"]] == ["evals"]
+    merged = gk(["merge", "part-1.json", "part-2.json", "--format", "json", "--output-dir", "merged", "--no-audit"],
+                cwd=project, env=env)  # fmt: skip
+    assert merged.returncode == 1, merged.stdout + merged.stderr
+    one = json.loads((project / "single" / "gatekeeper.json").read_text())
+    both = json.loads((project / "merged" / "gatekeeper.json").read_text())
+    jsonschema.validate(both, schema())
+
+    def keyed(report):
+        return {c["name"]: sorted((f["fingerprint"], f["location"]["path"], f["location"]["line"]) for f in c["findings"])
+                for c in report["checks"]}  # fmt: skip
+
+    assert keyed(both) == keyed(one)
+    evals = {c["name"]: c for c in both["checks"]}["evals"]
+    assert evals["metrics"]["files_scanned"] == 7 and evals["metrics"]["counts"]["high"] == 6
+    assert both["verdict"] == one["verdict"] == "fail"
+    missing = gk(["merge", "part-1.json", "--no-audit", "--output-dir", "m2"], cwd=project, env=env)
+    assert missing.returncode == 2 and "missing" in missing.stderr
+
+
+def test_github_annotations_for_blocking_findings(plugin_path: Path, project: Path, gk) -> None:
+    (project / "evil.py").write_text("x = 1  # TODO: %0A::error file=x::injected\n")
+    done = gk(["check", "--only", "todo", "--format", "json", "--no-audit"], cwd=project,
+              env={"PYTHONPATH": str(plugin_path), "GITHUB_ACTIONS": "true"})  # fmt: skip
+    assert done.returncode == 1
+    notes = [line for line in done.stdout.splitlines() if line.startswith("::")]
+    assert "::error file=app.py,line=2,title=gatekeeper todo%3A ACME1::TODO: return 1  # TODO: speed up" in notes
+    assert any(n.startswith("::error file=evil.py,line=1,") and "%250A::error" in n for n in notes)
+    (project / "evil.py").write_text("x = 1  # TODO: line\r\n::warning::injected\n")  # a raw CR inside one finding
+    done = gk(["check", "--only", "todo", "--format", "json", "--no-audit"], cwd=project,
+              env={"PYTHONPATH": str(plugin_path), "GITHUB_ACTIONS": "true"})  # fmt: skip
+    assert not [line for line in done.stdout.splitlines() if line.startswith("::warning::injected")]
+    quiet = gk(["check", "--only", "todo", "--format", "json", "--no-audit"], cwd=project, env={"PYTHONPATH": str(plugin_path)})
+    assert not [line for line in quiet.stdout.splitlines() if line.startswith("::")]
