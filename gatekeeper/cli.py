@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn, Optional
 
 import typer
@@ -63,7 +65,9 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """gatekeeper: a quality gate and compliance auditor for Python projects.
 
@@ -102,7 +106,7 @@ class _BrokenChecker:
     """Stands in for a plugin that failed to load, so that the check reports ``error``."""
 
     description = "(failed to load)"
-    options: dict[str, Any] = {}
+    options: Mapping[str, Any] = MappingProxyType({})
 
     def __init__(self, name: str, message: str) -> None:
         self.name = name
@@ -174,12 +178,25 @@ def _write_outputs(result: GateResult, output_dir: Path, formats: tuple[str, ...
 # --------------------------------------------------------------------------- check
 
 
-@app.command(epilog="Examples:\n\n  gatekeeper check\n\n  gatekeeper check path/to/project --policy strict.toml --format json,sarif,html\n\n  gatekeeper check --only security,licenses --no-audit")
+CHECK_EXAMPLES = """Examples:
+
+  gatekeeper check
+
+  gatekeeper check path/to/project --policy strict.toml --format json,sarif,html
+
+  gatekeeper check --only security,licenses --no-audit
+
+  gatekeeper check --shard 1/3 --results-out part-1.json"""
+
+
+@app.command(epilog=CHECK_EXAMPLES)
 def check(
     path: Path = typer.Argument(Path("."), help="The project to check."),
     policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="Where reports go (default: reports.output_dir)."),
-    fmt: Optional[list[str]] = typer.Option(None, "--format", help="Report formats, comma-separated: json,sarif,html,markdown,junit."),
+    fmt: Optional[list[str]] = typer.Option(
+        None, "--format", help="Report formats, comma-separated: json,sarif,html,markdown,junit."
+    ),
     only: Optional[list[str]] = typer.Option(None, "--only", help="Run only these checks (comma-separated)."),
     skip: Optional[list[str]] = typer.Option(None, "--skip", help="Skip these checks (comma-separated)."),
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="Only findings not in this baseline block."),

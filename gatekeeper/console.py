@@ -181,5 +181,7 @@ def github_annotations(result: GateResult, cap: int = ANNOTATION_CAP) -> list[st
         lines.append(f"::warning title=gatekeeper::{len(blocking) - cap} more blocking findings are in the reports")
     for check in result.checks:
         if check.status is Status.ERROR:
-            lines.append(f"::error title={_escape_property('gatekeeper ' + check.name)}::{_escape_data(clean(check.error or 'error'))}")
+            lines.append(
+                f"::error title={_escape_property('gatekeeper ' + check.name)}::{_escape_data(clean(check.error or 'error'))}"
+            )
     return lines

@@ -128,7 +128,9 @@ def run_checks(
             for n in pending:
                 if now >= deadlines[n] + 0.05:
                     limit = deadlines[n] - starts[n]
-                    results[n] = _error(n, f"timed out after {limit:.0f}s (raise gate.timeout_s or checks.{n}.timeout_s)", now - starts[n])
+                    results[n] = _error(
+                        n, f"timed out after {limit:.0f}s (raise gate.timeout_s or checks.{n}.timeout_s)", now - starts[n]
+                    )
                     progress.finished(results[n])
             continue
         if name in results:  # finished after it was already declared timed out
@@ -175,7 +177,9 @@ def decide_verdict(
     return Verdict.PASS
 
 
-def _run_one(name: str, checker: Any, section: Mapping[str, Any], ctx: CheckContext, done: queue.Queue[tuple[str, CheckResult]]) -> None:
+def _run_one(
+    name: str, checker: Any, section: Mapping[str, Any], ctx: CheckContext, done: queue.Queue[tuple[str, CheckResult]]
+) -> None:
     t0 = time.monotonic()
     try:
         result = checker.run(section, ctx)

@@ -161,7 +161,7 @@ def project_requirements(root: Path) -> tuple[str, list[str]]:
     """The project's name and ``[project] dependencies`` from pyproject.toml."""
     path = root / "pyproject.toml"
     if not path.is_file():
-        raise ToolError(f"scope = \"project\" needs {path}, which does not exist (or use scope = \"all\")")
+        raise ToolError(f'scope = "project" needs {path}, which does not exist (or use scope = "all")')
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -93,7 +93,9 @@ def _merge_check(name: str, checks: list[CheckResult], checker: Any) -> CheckRes
         return replace(merged, status=Status.ERROR, error=message, summary=message)
     if any(c.status is Status.FAIL and not c.findings for c in checks):
         return replace(merged, status=Status.FAIL, summary="; ".join(c.summary for c in checks))
-    summary = f"{sum(1 for f in merged.findings if f.blocking)} blocking of {len(merged.findings)} findings, from {len(checks)} shards"
+    summary = (
+        f"{sum(1 for f in merged.findings if f.blocking)} blocking of {len(merged.findings)} findings, from {len(checks)} shards"
+    )
     return replace(merged, status=decide_status(merged.findings), summary=summary)
 
 
@@ -103,7 +105,9 @@ def _sum_metrics(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     for part in parts:
         for key, value in part.items():
             if key not in out:
-                out[key] = value if not isinstance(value, (dict, list)) else (dict(value) if isinstance(value, dict) else list(value))
+                out[key] = (
+                    value if not isinstance(value, (dict, list)) else (dict(value) if isinstance(value, dict) else list(value))
+                )
                 continue
             have = out[key]
             if isinstance(value, bool) or isinstance(have, bool):

@@ -51,7 +51,9 @@ CORE_SCHEMA: Mapping[str, Mapping[str, Option]] = {
     },
     "environment": {
         "python": Option("str", "", "interpreter of the environment to inspect; default: active venv, else gatekeeper's"),
-        "scope": Option("str", "all", "all installed distributions, or the project's dependency closure", choices=("all", "project")),
+        "scope": Option(
+            "str", "all", "all installed distributions, or the project's dependency closure", choices=("all", "project")
+        ),
     },
 }
 
@@ -347,7 +349,10 @@ def _validate(
     for name, options in checkers.items():
         if options is None:  # a plugin that failed to load: its keys cannot be checked, keep them
             section = checks_in.get(name, {})
-            data["checks"][name] = {**{k: o.default for k, o in COMMON_OPTIONS.items()}, **(section if isinstance(section, dict) else {})}
+            data["checks"][name] = {
+                **{k: o.default for k, o in COMMON_OPTIONS.items()},
+                **(section if isinstance(section, dict) else {}),
+            }
             continue
         data["checks"][name] = _validate_section(checks_in.get(name, {}), {**COMMON_OPTIONS, **options}, f"checks.{name}", where)
     waivers_in = list(doc.get("waivers", []) if isinstance(doc.get("waivers", []), list) else _bad(where, "waivers"))
@@ -355,8 +360,8 @@ def _validate(
     if waivers_file is not None:
         if not isinstance(waivers_file, str) or not waivers_file:
             raise where.error("waivers_file", "expected a path to a TOML file with [[waivers]] tables")
-        origin = texts.get("waivers_file", (path, "", ""))[0]
-        wpath = (origin.parent / waivers_file).resolve()
+        declared_in = texts.get("waivers_file", (path, "", ""))[0]
+        wpath = (declared_in.parent / waivers_file).resolve()
         if not wpath.is_file():
             raise where.error("waivers_file", f"no such file: {wpath}")
         wdoc, wtext = _read_toml(wpath)
@@ -467,7 +472,9 @@ def _validate_waiver(value: Any, index: int, where: _Where, checkers: Mapping[st
     if not (fields.get("rule") or fields.get("package") or fields.get("path")):
         raise where.error(f"{keypath}.rule", "a waiver must name a rule, a package or a path to match")
     if fields["check"] not in checkers:
-        raise where.error(f"{keypath}.check", f"no checker named {fields['check']!r}", _did_you_mean(fields["check"], list(checkers)))
+        raise where.error(
+            f"{keypath}.check", f"no checker named {fields['check']!r}", _did_you_mean(fields["check"], list(checkers))
+        )
     return Waiver(
         id=fields.get("id") or f"W{index + 1}",
         check=fields["check"],

@@ -75,7 +75,9 @@ def plugin_path(tmp_path: Path) -> Path:
     info = site / "acme_gate-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-gate\nVersion: 1.0\nLicense: MIT\n")
-    (info / "entry_points.txt").write_text("[gatekeeper.checkers]\ntodo = acme_gate:TodoChecker\nevals = acme_gate:EvalChecker\nbroken = acme_missing:Nope\n")
+    (info / "entry_points.txt").write_text(
+        "[gatekeeper.checkers]\ntodo = acme_gate:TodoChecker\nevals = acme_gate:EvalChecker\nbroken = acme_missing:Nope\n"
+    )
     (info / "RECORD").write_text("")
     return site
 

@@ -94,10 +94,15 @@ def test_pyproject_errors_name_the_tool_gatekeeper_key(tmp_path: Path) -> None:
 
 
 def test_extends_layers_preset_and_relative_file(tmp_path: Path) -> None:
-    write(tmp_path / "base.toml", 'extends = "strict"\n[checks.coverage]\nmin_total = 70\n[[waivers]]\ncheck="security"\nrule="B101"\nreason="a"\nexpires=2099-01-01\n')
+    write(
+        tmp_path / "base.toml",
+        'extends = "strict"\n[checks.coverage]\nmin_total = 70\n'
+        '[[waivers]]\ncheck="security"\nrule="B101"\nreason="a"\nexpires=2099-01-01\n',
+    )
     write(
         tmp_path / "gatekeeper.toml",
-        'extends = "base.toml"\n[gate]\ntimeout_s = 30\n[[waivers]]\ncheck="security"\nrule="B102"\nreason="b"\nexpires=2099-01-01\n',
+        'extends = "base.toml"\n[gate]\ntimeout_s = 30\n'
+        '[[waivers]]\ncheck="security"\nrule="B102"\nreason="b"\nexpires=2099-01-01\n',
     )
     policy = load_policy(tmp_path, CHECKERS)
     assert policy.checks["coverage"]["min_total"] == 70.0  # base overrides strict's 90
@@ -179,7 +184,7 @@ def test_locate_finds_nested_and_array_keys() -> None:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.text(alphabet=st.sampled_from(list('[]=."\'#\n ab_1-tfx{},')), max_size=80))
+@given(text=st.text(alphabet=st.sampled_from(list("[]=.\"'#\n ab_1-tfx{},")), max_size=80))
 def test_arbitrary_text_never_raises_anything_but_policy_error(tmp_path: Path, text: str) -> None:
     path = tmp_path / "fuzz.toml"
     path.write_text(text, encoding="utf-8")

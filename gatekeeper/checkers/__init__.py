@@ -56,6 +56,6 @@ def load(info: PluginInfo) -> Any:
     missing = [a for a in ("run", "options") if not hasattr(instance, a)]
     if missing:
         raise PluginError(f"checker {info.name!r} ({info.value}) is not a checker: it has no {', '.join(missing)}")
-    if not isinstance(getattr(instance, "options"), Mapping):
+    if not isinstance(instance.options, Mapping):
         raise PluginError(f"checker {info.name!r} ({info.value}): 'options' must be a mapping of Option")
     return instance

@@ -16,7 +16,7 @@ class CoverageChecker:
     description = "test coverage (coverage.py): total, per file and patch coverage"
     options: Mapping[str, Option] = {
         "data_file": Option("str", "", "coverage data: .coverage, coverage.xml or coverage.json; empty: discover"),
-        "run": Option("str_list", [], "command to run the tests under coverage first, e.g. [\"pytest\", \"-q\"]"),
+        "run": Option("str_list", [], 'command to run the tests under coverage first, e.g. ["pytest", "-q"]'),
         "min_total": Option("float", 80.0, "minimum total coverage (percent)", minimum=0, maximum=100),
         "min_file": Option("float", 0.0, "minimum coverage of every file (percent)", minimum=0, maximum=100),
         "min_diff": Option("float", 0.0, "minimum coverage of lines changed since diff_base (percent)", minimum=0, maximum=100),

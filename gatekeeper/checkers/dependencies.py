@@ -17,11 +17,13 @@ class DependenciesChecker:
     name = "dependencies"
     description = "dependency vulnerabilities (pip-audit, or a local OSV database offline)"
     options: Mapping[str, Option] = {
-        "source": Option("str", "environment", "\"environment\", a requirements file, or \"pyproject.toml\""),
+        "source": Option("str", "environment", '"environment", a requirements file, or "pyproject.toml"'),
         "advisory_db": Option("str", "", "a local OSV database (directory or zip): offline mode"),
         "service": Option("str", "pypi", "pip-audit's vulnerability service in online mode", choices=("pypi", "osv")),
         "fail_on_unaudited": Option("bool", True, "a package that could not be audited fails the gate"),
-        "fail_on_severity": Option("str", "low", "vulnerabilities at or above this severity block (unknown counts as high)", choices=SEVERITIES),
+        "fail_on_severity": Option(
+            "str", "low", "vulnerabilities at or above this severity block (unknown counts as high)", choices=SEVERITIES
+        ),
     }
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:

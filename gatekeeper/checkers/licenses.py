@@ -20,7 +20,7 @@ class LicensesChecker:
     name = "licenses"
     description = "license compliance (pip-licenses, SPDX expressions)"
     options: Mapping[str, Option] = {
-        "allow": Option("str_list", DEFAULT_ALLOW, "allowed SPDX ids (globs such as \"BSD-*\" allowed)"),
+        "allow": Option("str_list", DEFAULT_ALLOW, 'allowed SPDX ids (globs such as "BSD-*" allowed)'),
         "deny": Option("str_list", ["GPL-*", "AGPL-*", "SSPL-*"], "denied SPDX ids (globs allowed); deny wins over allow"),
         "unknown": Option("str", "fail", "what a license that cannot be resolved to SPDX does", choices=("fail", "warn")),
         "ignore_packages": Option("str_list", [], "packages to leave out of the license check"),

@@ -17,8 +17,10 @@ class SbomChecker:
     options: Mapping[str, Option] = {
         "output": Option("str", "sbom.cdx.json", "file name of the SBOM, written into the output dir"),
         "spec_version": Option("str", "1.6", "CycloneDX specification version", choices=("1.4", "1.5", "1.6")),
-        "source": Option("str", "environment", "\"environment\", a requirements file, or \"pyproject.toml\""),
-        "min_license_coverage": Option("float", 0.0, "minimum share of components with a license (percent)", minimum=0, maximum=100),
+        "source": Option("str", "environment", '"environment", a requirements file, or "pyproject.toml"'),
+        "min_license_coverage": Option(
+            "float", 0.0, "minimum share of components with a license (percent)", minimum=0, maximum=100
+        ),
         "require_purl": Option("bool", False, "every component must carry a package URL"),
     }
 

@@ -21,7 +21,7 @@ class SecurityChecker:
         "exclude": Option("str_list", [".venv", "venv", ".tox", "build", "dist", "tests"], "paths or globs to leave out"),
         "min_confidence": Option("str", "low", "findings below this confidence are not reported", choices=LEVELS),
         "fail_on_severity": Option("str", "medium", "reported findings at or above this severity block", choices=LEVELS),
-        "skip": Option("str_list", [], "bandit test ids to skip, e.g. [\"B101\"]"),
+        "skip": Option("str_list", [], 'bandit test ids to skip, e.g. ["B101"]'),
         "tests": Option("str_list", [], "run only these bandit test ids"),
         "config": Option("str", "", "bandit config file; empty: [tool.bandit] in pyproject.toml or .bandit if present"),
         "workers": Option("int", 0, "bandit processes to split the files across; 0: one per CPU", minimum=0, maximum=256),
