@@ -39,3 +39,16 @@ def run_gatekeeper(
 def gk() -> Callable[..., subprocess.CompletedProcess[str]]:
     """The CLI runner as a fixture."""
     return run_gatekeeper
+
+
+def install_plugin(site: Path, dist: str, module: str, source: str, entries: Mapping[str, str]) -> Path:
+    """Write a third-party checker package with its dist-info into ``site`` (use it via PYTHONPATH)."""
+    (site / module).mkdir(parents=True, exist_ok=True)
+    (site / module / "__init__.py").write_text(source, encoding="utf-8")
+    info = site / f"{dist.replace('-', '_')}-1.0.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\nLicense: MIT\n", encoding="utf-8")
+    lines = "".join(f"{name} = {target}\n" for name, target in entries.items())
+    (info / "entry_points.txt").write_text(f"[gatekeeper.checkers]\n{lines}", encoding="utf-8")
+    (info / "RECORD").write_text("", encoding="utf-8")
+    return site
