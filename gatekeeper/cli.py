@@ -406,6 +406,54 @@ def policy_init(
         _fail(exc)
 
 
+# --------------------------------------------------------------------------- pre-commit hooks
+
+hook_app = typer.Typer(help="Fast subsets of the gate for pre-commit.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(hook_app, name="hook")
+
+
+@hook_app.command(
+    "security", epilog="Example (.pre-commit-config.yaml runs this):\n\n  gatekeeper hook security app/models.py app/views.py"
+)
+def hook_security(
+    files: list[Path] = typer.Argument(None, help="Files to scan (pre-commit passes the staged Python files)."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
+) -> None:
+    """Run the security check, with the project's policy, on just these files; no reports, no audit."""
+    import copy
+    import dataclasses
+
+    from gatekeeper.console import Console
+    from gatekeeper.engine import RunRequest, run_checks
+    from gatekeeper.errors import GatekeeperError
+
+    try:
+        root = Path.cwd().resolve()
+        checkers, options = _load_checkers()
+        policy = _policy(root, policy_file, options)
+        if not files:
+            raise typer.Exit(0)
+        data = copy.deepcopy(dict(policy.data))
+        data["checks"]["security"]["paths"] = [str(f) for f in files]
+        data["checks"]["security"]["enabled"] = True
+        policy = dataclasses.replace(policy, data=data)
+        console = Console(live=False)
+        request = RunRequest(root=root, policy=policy, output_dir=root, only=("security",), use_cache=True)
+        result = run_checks(request, checkers, console)
+        console.summary(result)
+        raise typer.Exit(result.exit_code)
+    except GatekeeperError as exc:
+        _fail(exc)
+
+
+@hook_app.command("policy", epilog="Example:\n\n  gatekeeper hook policy")
+def hook_policy(
+    policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
+) -> None:
+    """Validate the project's policy (same as ``policy validate``)."""
+    policy_validate(policy_file)
+
+
 # --------------------------------------------------------------------------- plugins
 
 
