@@ -197,10 +197,10 @@ def check(
     fmt: Optional[list[str]] = typer.Option(
         None, "--format", help="Report formats, comma-separated: json,sarif,html,markdown,junit."
     ),
-    only: Optional[list[str]] = typer.Option(None, "--only", help="Run only these checks (comma-separated)."),
-    skip: Optional[list[str]] = typer.Option(None, "--skip", help="Skip these checks (comma-separated)."),
+    only: Optional[list[str]] = typer.Option(None, "--only", metavar="NAMES", help="Run only these checks (comma-separated)."),
+    skip: Optional[list[str]] = typer.Option(None, "--skip", metavar="NAMES", help="Skip these checks (comma-separated)."),
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="Only findings not in this baseline block."),
-    shard: Optional[str] = typer.Option(None, "--shard", help="Run share I of N of the work (CI matrix)."),
+    shard: Optional[str] = typer.Option(None, "--shard", metavar="I/N", help="Run share I of N of the work (CI matrix)."),
     results_out: Optional[Path] = typer.Option(None, "--results-out", help="Also write the JSON result here (for merge)."),
     no_audit: bool = typer.Option(False, "--no-audit", help="Do not append to the audit log."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the cache."),
@@ -282,7 +282,7 @@ def merge(
     path: Path = typer.Option(Path("."), "--project", help="The project (for its policy and audit log)."),
     policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="Where reports go (default: reports.output_dir)."),
-    fmt: Optional[list[str]] = typer.Option(None, "--format", help="Report formats, comma-separated."),
+    fmt: Optional[list[str]] = typer.Option(None, "--format", metavar="FORMATS", help="Report formats, comma-separated."),
     no_audit: bool = typer.Option(False, "--no-audit", help="Do not append to the audit log."),
 ) -> None:
     """Merge shard results from a CI matrix into one verdict, reports and audit record."""
@@ -322,7 +322,7 @@ def merge(
 @app.command(epilog="Example:\n\n  gatekeeper report gatekeeper-reports/gatekeeper.json --format html,sarif --output-dir out")
 def report(
     results: Path = typer.Argument(..., help="A gatekeeper.json written by check or merge."),
-    fmt: Optional[list[str]] = typer.Option(None, "--format", help="Formats to render (default: all)."),
+    fmt: Optional[list[str]] = typer.Option(None, "--format", metavar="FORMATS", help="Formats to render (default: all)."),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="Where to write (default: beside RESULTS)."),
 ) -> None:
     """Re-render reports from a JSON result."""
