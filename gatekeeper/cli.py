@@ -195,7 +195,7 @@ def check(
     policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="Where reports go (default: reports.output_dir)."),
     fmt: Optional[list[str]] = typer.Option(
-        None, "--format", help="Report formats, comma-separated: json,sarif,html,markdown,junit."
+        None, "--format", metavar="FORMATS", help="Report formats, comma-separated: json,sarif,html,markdown,junit."
     ),
     only: Optional[list[str]] = typer.Option(None, "--only", metavar="NAMES", help="Run only these checks (comma-separated)."),
     skip: Optional[list[str]] = typer.Option(None, "--skip", metavar="NAMES", help="Skip these checks (comma-separated)."),
