@@ -25,10 +25,10 @@ CI_VARS = (
 )  # fmt: skip
 
 
-def policy_text(extra: str = "", formats: str = '["json"]') -> str:
-    """A policy that turns the built-in checkers off and runs the two test checkers."""
+def policy_text(extra: str = "", formats: str = '["json"]', gate: str = "") -> str:
+    """A policy that turns the built-in checkers off and runs the two test checkers; ``gate`` adds [gate] keys."""
     off = "".join(f"[checks.{name}]\nenabled = false\n" for name in BUILTINS)
-    return f"[reports]\nformats = {formats}\n[gate]\nfail_on_error = true\n{off}{extra}"
+    return f"[reports]\nformats = {formats}\n[gate]\nfail_on_error = true\n{gate}{off}{extra}"
 
 
 def clean_env(**extra: str) -> dict[str, str]:
