@@ -97,7 +97,12 @@ def test_ci_variables_name_the_actor_and_the_run(tmp_path: Path, gk: Runner) -> 
     gh, gl, other = (json.loads(line) for line in _lines(project / LOG))
     assert gh["actor"] == {"name": "octocat", "source": "github-actions"}
     assert gh["ci"]["run_url"] == "https://github.com/acme/shop/actions/runs/9876"
-    assert (gh["ci"]["run_id"], gh["ci"]["workflow"], gh["ci"]["job"], gh["ci"]["ref"]) == ("9876", "quality", "gate", "refs/pull/7/merge")
+    assert (gh["ci"]["run_id"], gh["ci"]["workflow"], gh["ci"]["job"], gh["ci"]["ref"]) == (
+        "9876",
+        "quality",
+        "gate",
+        "refs/pull/7/merge",
+    )
     assert gl["actor"] == {"name": "alice", "source": "gitlab-ci"}
     assert (gl["ci"]["provider"], gl["ci"]["run_id"], gl["ci"]["run_url"]) == ("gitlab-ci", "55", "https://gl/p/55")
     assert other["actor"] == {"name": "release-bot", "source": "GATEKEEPER_ACTOR"}
@@ -130,7 +135,9 @@ def _edit(lines: list[bytes]) -> list[bytes]:
         pytest.param(_edit, "line 2: edited", id="edited-line"),
         pytest.param(lambda ls: ls[:1] + ls[2:], "line 2: record #3 where #2 was expected", id="deleted-line"),
         pytest.param(lambda ls: [ls[0], ls[2], ls[1], ls[3]], "line 2: record #3 where #2 was expected", id="swapped-pair"),
-        pytest.param(lambda ls: [ls[0], ls[1], ls[1], ls[2], ls[3]], "line 3: record #2 where #3 was expected", id="inserted-copy"),
+        pytest.param(
+            lambda ls: [ls[0], ls[1], ls[1], ls[2], ls[3]], "line 3: record #2 where #3 was expected", id="inserted-copy"
+        ),
         pytest.param(lambda ls: ls[1:], "line 1: record #2 where #1 was expected", id="deleted-first"),
         pytest.param(lambda ls: [*ls[:2], ls[2][:-7], ls[3]], "line 3: not valid JSON", id="truncated-line"),
         pytest.param(lambda ls: [*ls[:2], b"", *ls[2:]], "line 3: empty line", id="blank-line"),
@@ -242,10 +249,7 @@ append(log, {"command": "check", "verdict": "pass", "writer": n, "padding": "x" 
 
 def test_twenty_processes_appending_at_once_lose_nothing(tmp_path: Path) -> None:
     log, go = tmp_path / "audit.jsonl", tmp_path / "go"
-    procs = [
-        subprocess.Popen([sys.executable, "-c", _APPENDER, str(log), str(go), str(n)], env=clean_env())
-        for n in range(20)
-    ]
+    procs = [subprocess.Popen([sys.executable, "-c", _APPENDER, str(log), str(go), str(n)], env=clean_env()) for n in range(20)]
     time.sleep(1.0)  # let every process import gatekeeper and wait at the gate
     go.touch()
     assert [p.wait(timeout=60) for p in procs] == [0] * 20
@@ -351,7 +355,9 @@ def test_no_secret_reaches_the_log_or_the_report(tmp_path: Path, gk: Runner) -> 
     assert rec["commit"] == commit  # a commit id is kept: it is hex, but it is not a secret
     assert rec["branch"] == f"fix/token={MASK}"
     assert rec["ci"]["ref"] == f"refs/heads/x?access_token={MASK}"
-    assert MASK in rec["checks"]["pattern"]["summary"] and rec["checks"]["pattern"]["summary"].startswith("1 hit(s); first: eval(")
+    assert MASK in rec["checks"]["pattern"]["summary"] and rec["checks"]["pattern"]["summary"].startswith(
+        "1 hit(s); first: eval("
+    )
     assert json.loads(report)["ci"]["ref"] == rec["ci"]["ref"]
     for value in (SECRETS["random"], "wJalrXUtnFEMI", "pa55word-db"):
         assert value not in report

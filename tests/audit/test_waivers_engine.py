@@ -85,7 +85,11 @@ def test_report_shows_waived_expired_and_unused_waivers(tmp_path: Path, gk: Runn
     assert [(w["id"], w["findings"], w["approved_by"]) for w in summary["expired"]] == [("legacy-eval", 1, "cto@example.com")]
     assert [w["id"] for w in summary["unused"]] == ["foo-old"]
     record = json.loads((project / ".gatekeeper/audit.jsonl").read_text().splitlines()[-1])
-    assert record["waivers"] == {"applied": ["scripts-eval", "foo-cve", "foo2"], "expired": ["legacy-eval"], "unused": ["foo-old"]}
+    assert record["waivers"] == {
+        "applied": ["scripts-eval", "foo-cve", "foo2"],
+        "expired": ["legacy-eval"],
+        "unused": ["foo-old"],
+    }
     assert record["checks"]["pattern"]["waived"] == 1 and record["checks"]["pattern"]["blocking"] == 1
 
 
@@ -126,10 +130,22 @@ def test_waivers_file_named_by_the_policy(tmp_path: Path, gk: Runner) -> None:
     [
         ('check = "pattern"\nrule = "P001"\nexpires = 2030-01-01\n', "gatekeeper.toml:{line}: waivers[0].reason: is required"),
         ('check = "pattern"\nrule = "P001"\nreason = "r"\n', "gatekeeper.toml:{line}: waivers[0].expires: is required"),
-        ('check = "pattern"\nrule = "P001"\nreason = "r"\nexpires = "next year"\n', "waivers[0].expires: expected a date like 2027-06-30"),
-        ('check = "patern"\nrule = "P001"\nreason = "r"\nexpires = 2030-01-01\n', "waivers[0].check: no checker named 'patern' (did you mean 'pattern'?)"),
-        ('check = "pattern"\nreason = "r"\nexpires = 2030-01-01\n', "waivers[0].rule: a waiver must name a rule, a package or a path"),
-        ('check = "pattern"\nrule = "P001"\nreason = "r"\nexpires = 2030-01-01\napprover = "me"\n', "waivers[0].approver: unknown key"),
+        (
+            'check = "pattern"\nrule = "P001"\nreason = "r"\nexpires = "next year"\n',
+            "waivers[0].expires: expected a date like 2027-06-30",
+        ),
+        (
+            'check = "patern"\nrule = "P001"\nreason = "r"\nexpires = 2030-01-01\n',
+            "waivers[0].check: no checker named 'patern' (did you mean 'pattern'?)",
+        ),
+        (
+            'check = "pattern"\nreason = "r"\nexpires = 2030-01-01\n',
+            "waivers[0].rule: a waiver must name a rule, a package or a path",
+        ),
+        (
+            'check = "pattern"\nrule = "P001"\nreason = "r"\nexpires = 2030-01-01\napprover = "me"\n',
+            "waivers[0].approver: unknown key",
+        ),
     ],
 )
 def test_invalid_waivers_are_policy_errors(tmp_path: Path, gk: Runner, waiver: str, expected: str) -> None:
@@ -153,7 +169,9 @@ def _run(project: Path, installed: tuple[dict[str, Any], dict[str, Any]], today:
     return run_checks(RunRequest(root=project, policy=policy, output_dir=project / "out", clock=lambda: moment, **request), demo)
 
 
-def test_a_waiver_applies_through_its_expiry_day_and_not_after(tmp_path: Path, installed: tuple[dict[str, Any], dict[str, Any]]) -> None:
+def test_a_waiver_applies_through_its_expiry_day_and_not_after(
+    tmp_path: Path, installed: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
     project = _project(tmp_path, _waiver("pattern", id="w", rule="P001", expires="2026-06-30"), files={"a.py": "eval(1)\n"})
     (project / "advisories.json").write_text("[]")
     on_the_day = _run(project, installed, dt.date(2026, 6, 30))
@@ -175,7 +193,10 @@ def test_path_globs_and_packages_narrow_a_waiver(tmp_path: Path, installed: tupl
     result = _run(project, installed, dt.date(2026, 1, 1))
     pattern, advisories = result.check("pattern"), result.check("advisories")
     assert pattern is not None and advisories is not None
-    assert {(f.location.path if f.location else "", f.blocking) for f in pattern.findings} == {("scripts/a.py", False), ("src/b.py", True)}
+    assert {(f.location.path if f.location else "", f.blocking) for f in pattern.findings} == {
+        ("scripts/a.py", False),
+        ("src/b.py", True),
+    }
     by_rule = {f.rule_id: f for f in advisories.findings}
     assert by_rule["PYSEC-2024-9"].blocking and by_rule["PYSEC-2024-9"].waiver is None
     waiver = by_rule["PYSEC-2024-10"].waiver
@@ -190,7 +211,9 @@ def test_overlapping_waivers_are_all_in_use(tmp_path: Path, installed: tuple[dic
     assert [w["id"] for w in result.waivers["applied"]] == ["broad", "narrow"] and result.waivers["unused"] == []
 
 
-def test_waivers_of_checks_that_did_not_run_are_not_unused(tmp_path: Path, installed: tuple[dict[str, Any], dict[str, Any]]) -> None:
+def test_waivers_of_checks_that_did_not_run_are_not_unused(
+    tmp_path: Path, installed: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
     project = _project(tmp_path, _waiver("advisories", id="adv", rule="PYSEC-2024-9"), files={"a.py": "print(1)\n"})
     only_pattern = _run(project, installed, dt.date(2026, 1, 1), only=("pattern",), strict_waivers=True)
     assert only_pattern.waivers["unused"] == [] and only_pattern.verdict is Verdict.PASS
