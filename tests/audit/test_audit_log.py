@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+from audit_helpers import Runner, clean_env, policy_text
 
 from gatekeeper import audit
 from gatekeeper.redaction import MASK, redact
-from tests.audit.conftest import Runner, clean_env, policy_text
 
 LOG = ".gatekeeper/audit.jsonl"
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.audit.conftest import Runner, policy_text
+from audit_helpers import Runner, policy_text
 
 LEGACY = """\
 def load(expr):

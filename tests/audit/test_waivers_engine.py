@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from audit_helpers import Runner, policy_text
 
 from gatekeeper.engine import RunRequest, run_checks
 from gatekeeper.findings import GateResult, Status, Verdict
 from gatekeeper.policy import load_policy
-from tests.audit.conftest import Runner, policy_text
 
 ADVISORIES = [
     {"id": "PYSEC-2024-9", "aliases": ["CVE-2024-1111", "GHSA-aaaa-bbbb-cccc"], "package": "Foo_Bar", "version": "1.0"},
