@@ -1,25 +1,49 @@
 """The audit log: JSON Lines, one record per run, each chained to the previous line by sha256.
 
-Appends hold an exclusive lock and are fsynced; ``verify_log`` finds any edited, deleted,
-inserted or reordered record.
+Every record carries ``seq`` (its 1-based line number) and ``prev`` (the sha256 of the previous
+line as stored; the first line chains to ``GENESIS``). Appends hold an exclusive ``flock`` and
+are fsynced before returning, so concurrent runs neither interleave nor lose records. When
+``GATEKEEPER_AUDIT_KEY`` is set each record also carries ``sig``, an HMAC-SHA256 of its content
+(``prev`` and ``seq`` included), which a reader without the key cannot forge.
+
+What the chain proves, and what it cannot: an edited, deleted, inserted or reordered record is
+found as long as a later record follows it. Removing records from the end (or editing the very
+last one) leaves a shorter chain that is valid on its own; only an anchor kept outside the log
+(the head digest that ``check`` prints and ``audit verify --anchor`` checks) detects that. Without
+a signing key, someone who can write the file can also recompute every digest after an edit;
+the key (kept outside the repository) is what makes a rewritten chain fail.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import hashlib
+import hmac
 import json
 import os
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gatekeeper import __version__
-from gatekeeper.errors import OutputError
+from gatekeeper.errors import OutputError, UsageError
 from gatekeeper.findings import GateResult
 from gatekeeper.policy import Policy
+from gatekeeper.provenance import actor_info, ci_info
+from gatekeeper.redaction import redact
 
 GENESIS = "0" * 64
+RECORD_VERSION = 1
+KEY_ENV = "GATEKEEPER_AUDIT_KEY"
+SIG_PREFIX = "hmac-sha256:"
+_MAX_TEXT = 300
+_MAX_METRICS = 24
+
+
+# --------------------------------------------------------------------------- records
 
 
 def line_digest(line: bytes) -> str:
@@ -27,72 +51,408 @@ def line_digest(line: bytes) -> str:
     return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
 
 
-def build_record(result: GateResult, reports: Mapping[str, str], command: str) -> dict[str, Any]:
-    """The record for one run (without ``prev``, which ``append`` adds under the lock)."""
-    return {
+def canonical(record: Mapping[str, Any]) -> bytes:
+    """The bytes a signature covers: the record without ``sig``, as sorted compact JSON."""
+    body = {k: v for k, v in record.items() if k != "sig"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def sign(record: Mapping[str, Any], key: bytes) -> str:
+    """The ``sig`` value of ``record`` under ``key``."""
+    return SIG_PREFIX + hmac.new(key, canonical(record), hashlib.sha256).hexdigest()
+
+
+def key_from_env(name: str = KEY_ENV) -> bytes | None:
+    """The signing key from the environment variable ``name``, or None when unset or empty."""
+    value = os.environ.get(name, "")
+    return value.encode("utf-8") if value else None
+
+
+def _text(value: Any) -> str:
+    return redact(str(value or ""))[:_MAX_TEXT]
+
+
+def _commit(value: Any) -> str:
+    """A commit id or sha256 digest kept as is (hex of 40 or 64); anything else is untrusted text."""
+    text = str(value or "")
+    return text if all(c in "0123456789abcdef" for c in text) and len(text) in (40, 64) else _text(text)
+
+
+def key_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """A small, secret-free digest of a check's metrics for the audit record.
+
+    Numbers and booleans are kept, strings are redacted and shortened, tables keep their scalar
+    entries, and lists are replaced by their length (plus counts by ``verdict`` when their items
+    carry one, e.g. the licenses check's packages), so no record grows with the project.
+    """
+    out: dict[str, Any] = {}
+    for key in sorted(metrics)[:_MAX_METRICS]:
+        value = metrics[key]
+        if value is None or isinstance(value, (bool, int, float)):
+            out[key] = value
+        elif isinstance(value, str):
+            out[key] = _text(value)[:80]
+        elif isinstance(value, Mapping):
+            out[key] = {str(k): (_text(v)[:80] if isinstance(v, str) else v) for k, v in list(value.items())[:_MAX_METRICS]
+                        if v is None or isinstance(v, (bool, int, float, str))}  # fmt: skip
+        elif isinstance(value, (list, tuple)):
+            out[key] = len(value)
+            verdicts = Counter(str(v["verdict"]) for v in value if isinstance(v, Mapping) and isinstance(v.get("verdict"), str))
+            if verdicts:
+                out[f"{key}_by_verdict"] = dict(sorted(verdicts.items()))
+    return out
+
+
+def _report_name(path: str, root: Path | None) -> str:
+    p = Path(path)
+    if root is not None:
+        try:
+            return p.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            pass
+    return p.name
+
+
+def build_record(result: GateResult, reports: Mapping[str, str], command: str, root: Path | None = None) -> dict[str, Any]:
+    """The record for one run (without ``seq``, ``prev`` and ``sig``, which ``append`` adds under the lock)."""
+    extra = result.extra
+    actor = extra.get("actor") if isinstance(extra.get("actor"), Mapping) else actor_info()
+    ci = extra.get("ci") if "actor" in extra else ci_info()
+    record: dict[str, Any] = {
+        "v": RECORD_VERSION,
         "time": result.finished_at,
+        "started_at": result.started_at,
         "command": command,
         "gatekeeper": __version__,
-        "commit": result.repository.get("commit", ""),
-        "branch": result.repository.get("branch", ""),
-        "policy": {"path": result.policy.get("path", ""), "sha256": result.policy.get("sha256", "")},
+        "actor": {k: _text(v) for k, v in dict(actor or {}).items()},
+        "ci": {k: _text(v) for k, v in dict(ci).items()} if isinstance(ci, Mapping) else None,
+        "commit": _commit(result.repository.get("commit", "")),
+        "branch": _text(result.repository.get("branch", "")),
+        "policy": {"path": _text(result.policy.get("path", "")), "sha256": _commit(result.policy.get("sha256", ""))},
         "verdict": result.verdict.value,
+        "exit_code": result.exit_code,
         "checks": {
-            c.name: {"status": c.status.value, "tool": {"name": c.tool_name, "version": c.tool_version}, "summary": c.summary}
-            for c in result.checks
+            c.name: {
+                "status": c.status.value,
+                "tool": {"name": _text(c.tool_name), "version": _text(c.tool_version)},
+                "duration_s": round(c.duration_s, 3),
+                "summary": _text(c.summary),
+                "error": _text(c.error) if c.error else None,
+                "findings": len(c.findings),
+                "blocking": sum(1 for f in c.findings if f.blocking),
+                "waived": sum(1 for f in c.findings if f.waiver is not None),
+                "metrics": key_metrics(c.metrics),
+            }
+            for c in sorted(result.checks, key=lambda c: c.name)
         },
-        "waivers": {k: [w.get("id") for w in result.waivers.get(k, [])] for k in ("applied", "expired", "unused")},
-        "reports": {Path(p).name: digest for p, digest in sorted(reports.items())},
+        "waivers": {
+            k: [_text(w.get("id")) for w in result.waivers.get(k, []) if isinstance(w, Mapping)]
+            for k in ("applied", "expired", "unused")
+        },
+        "reports": {_text(_report_name(p, root)): digest for p, digest in sorted(reports.items())},
     }
+    for key in ("baseline", "shard"):
+        value = extra.get(key)
+        if isinstance(value, Mapping):
+            record[key] = {
+                str(k): (_text(v) if isinstance(v, str) else v) for k, v in value.items() if not isinstance(v, (list, dict))
+            }
+    if extra.get("interrupted"):
+        record["interrupted"] = True
+    return record
 
 
-def append(log: Path, record: Mapping[str, Any]) -> None:
-    """Append ``record`` chained to the last line, under an exclusive lock, flushed to disk."""
+# --------------------------------------------------------------------------- appending
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """Where a record landed: the log, its sequence number and the sha256 of its line (the new head)."""
+
+    log: Path
+    seq: int
+    digest: str
+
+
+def _tail(fd: int) -> tuple[bytes, bool]:
+    """The last non-empty line of the open file and whether the file ends with a newline."""
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return b"", True
+    window = 65536
+    while True:
+        start = max(0, size - window)
+        data = os.pread(fd, size - start, start)
+        stripped = data.rstrip(b"\n")
+        cut = stripped.rfind(b"\n")
+        if cut >= 0 or start == 0:
+            return stripped[cut + 1 :], data.endswith(b"\n")
+        window *= 4
+
+
+def _count_lines(fd: int) -> int:
+    size = os.fstat(fd).st_size
+    count, offset = 0, 0
+    while offset < size:
+        chunk = os.pread(fd, min(1 << 20, size - offset), offset)
+        count += chunk.count(b"\n")
+        offset += len(chunk)
+    return count
+
+
+def append(log: Path, record: Mapping[str, Any], key: bytes | None = None) -> Appended:
+    """Append ``record`` chained to the last line, under an exclusive lock, fsynced to disk.
+
+    ``seq`` and ``prev`` are set here, under the lock; with ``key`` the record is signed.
+    """
     try:
         log.parent.mkdir(parents=True, exist_ok=True)
+        created = not log.exists()
         fd = os.open(log, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
     except OSError as exc:
         raise OutputError(f"cannot open the audit log {log}: {exc.strerror or exc}") from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        prev = GENESIS
-        with open(log, "rb") as fh:
-            last = b""
-            for line in fh:
-                if line.strip():
-                    last = line
+        last, ends_with_newline = _tail(fd)
+        seq = 1
         if last:
-            prev = line_digest(last)
+            try:
+                seq = int(json.loads(last)["seq"]) + 1
+            except (ValueError, KeyError, TypeError):  # a damaged last line: count lines instead
+                seq = _count_lines(fd) + (0 if ends_with_newline else 1) + 1
         data = dict(record)
-        data["prev"] = prev
-        os.write(fd, (json.dumps(data, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))
+        data["seq"] = seq
+        data["prev"] = line_digest(last) if last else GENESIS
+        data.pop("sig", None)
+        if key:
+            data["sig"] = sign(data, key)
+        line = json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        payload = (b"" if ends_with_newline else b"\n") + line + b"\n"
+        while payload:
+            written = os.write(fd, payload)
+            payload = payload[written:]
         os.fsync(fd)
+        if created:
+            _fsync_dir(log.parent)
+        return Appended(log=log, seq=seq, digest=line_digest(line))
     except OSError as exc:
         raise OutputError(f"cannot append to the audit log {log}: {exc.strerror or exc}") from exc
     finally:
-        os.close(fd)
+        os.close(fd)  # closing releases the lock
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+def log_path(root: Path, policy: Policy) -> Path:
+    """The policy's audit log (``audit.log``), relative paths taken from the project root."""
+    log = Path(str(policy.audit["log"]))
+    return log if log.is_absolute() else root / log
+
+
+def record_run(root: Path, policy: Policy, result: GateResult, reports: Mapping[str, str], command: str) -> Appended:
+    """Append the record of a run to the policy's audit log, signed when ``GATEKEEPER_AUDIT_KEY`` is set."""
+    return append(log_path(root, policy), build_record(result, reports, command, root), key_from_env())
 
 
 def append_run(root: Path, policy: Policy, result: GateResult, reports: Mapping[str, str], command: str) -> Path:
-    """Append the record of a run to the policy's audit log; return the log's path."""
-    log = Path(str(policy.audit["log"]))
-    if not log.is_absolute():
-        log = root / log
-    append(log, build_record(result, reports, command))
-    return log
+    """Like ``record_run``, returning only the log's path."""
+    return record_run(root, policy, result, reports, command).log
 
 
-def verify_log(log: Path) -> list[str]:
-    """Problems found in the chain, first one first; an empty list means intact."""
-    prev = GENESIS
-    problems: list[str] = []
-    with open(log, "rb") as fh:
-        for lineno, line in enumerate(fh, 1):
-            try:
-                data = json.loads(line)
-            except ValueError:
-                return [f"line {lineno}: not valid JSON"]
-            if data.get("prev") != prev:
-                return [f"line {lineno}: chain broken (a record was edited, deleted, inserted or reordered before it)"]
-            prev = line_digest(line)
-    return problems
+def append_interrupted(root: Path, policy: Policy, started_at: str, reason: str, command: str = "check") -> Appended:
+    """Record a run that was interrupted (Ctrl-C, SIGTERM) before it reached a verdict.
+
+    The record has verdict ``interrupted``, no checks and no reports; ``reason`` says what stopped it.
+    """
+    from gatekeeper.gitinfo import repository_info
+
+    repo = repository_info(root)
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    record: dict[str, Any] = {
+        "v": RECORD_VERSION,
+        "time": now,
+        "started_at": started_at,
+        "command": command,
+        "gatekeeper": __version__,
+        "actor": actor_info(),
+        "ci": ci_info(),
+        "commit": _commit(repo.get("commit", "")),
+        "branch": _text(repo.get("branch", "")),
+        "policy": {"path": _text(policy.path), "sha256": policy.sha256},
+        "verdict": "interrupted",
+        "interrupted": True,
+        "reason": _text(reason),
+        "checks": {},
+        "waivers": {"applied": [], "expired": [], "unused": []},
+        "reports": {},
+    }
+    return append(log_path(root, policy), record, key_from_env())
+
+
+# --------------------------------------------------------------------------- reading and verifying
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """The outcome of ``verify_log``: ``problem`` is None when the log is intact.
+
+    ``line`` names the first bad line; ``head`` is the sha256 of the last line (an anchor to
+    keep outside the log); ``unchecked`` counts signatures present but not checked (no key).
+    """
+
+    records: int
+    head: str
+    problem: str | None = None
+    line: int | None = None
+    signed: int = 0
+    unchecked: int = 0
+    anchor_seq: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return self.problem is None
+
+
+def _lines(log: Path) -> Iterator[tuple[int, bytes, bool]]:
+    """(line number, line without newline, whether more lines follow) for each stored line."""
+    try:
+        fh = open(log, "rb")
+    except FileNotFoundError:
+        raise UsageError(
+            "audit log not found", file=str(log), hint="run 'gatekeeper check' first, or pass the log's path"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read the audit log: {exc.strerror or exc}", file=str(log)) from None
+    with fh:
+        pending: bytes | None = None
+        number = 0
+        for raw in fh:
+            if pending is not None:
+                yield number, pending, True
+            number += 1
+            pending = raw[:-1] if raw.endswith(b"\n") else raw
+        if pending is not None:
+            yield number, pending, False
+
+
+def verify_log(log: Path, key: bytes | None = None, anchor: str | None = None) -> Verification:
+    """Walk the chain and report the first broken line; check signatures when ``key`` is given.
+
+    ``anchor`` is a line digest recorded earlier (e.g. the head a CI run printed): it must still
+    be in the chain, which catches records removed from the end.
+    """
+    prev, expected_seq, signed, unchecked, anchor_seq = GENESIS, 1, 0, 0, None
+    anchor = anchor.strip().lower() if anchor else None
+
+    def bad(line: int, message: str) -> Verification:
+        return Verification(
+            records=line - 1, head=prev, problem=f"line {line}: {message}", line=line, signed=signed, unchecked=unchecked
+        )
+
+    for number, line, _more in _lines(log):
+        if not line.strip():
+            return bad(number, "empty line (a record was removed or the file was edited)")
+        try:
+            data = json.loads(line)
+        except (ValueError, UnicodeDecodeError):
+            return bad(number, "not valid JSON (the line was edited or truncated)")
+        if not isinstance(data, dict):
+            return bad(number, "not an audit record (the line was edited)")
+        seq = data.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            return bad(number, "has no sequence number (the line was edited or is not a gatekeeper audit record)")
+        if seq != expected_seq:
+            if seq > expected_seq:
+                what = f"{seq - expected_seq} record(s) before it were deleted, or records were reordered"
+            else:
+                what = "a record was inserted, or records were reordered"
+            return bad(number, f"record #{seq} where #{expected_seq} was expected: {what}")
+        if data.get("prev") != prev:
+            if number == 1:
+                return bad(number, "does not start the chain (records before it were deleted, or the line was edited)")
+            return Verification(
+                records=number - 2,
+                head=prev,
+                problem=f"line {number - 1}: edited: its sha256 no longer matches the prev recorded on line {number}",
+                line=number - 1,
+                signed=signed,
+                unchecked=unchecked,
+            )
+        sig = data.get("sig")
+        if sig is not None:
+            signed += 1
+            if key is None:
+                unchecked += 1
+            elif not isinstance(sig, str) or not hmac.compare_digest(sig, sign(data, key)):
+                return bad(number, "signature does not match (the record was altered, or another key signed it)")
+        elif key is not None:
+            return bad(number, "not signed, but a signing key was given (the record was replaced or written without the key)")
+        prev = line_digest(line)
+        if anchor and prev == anchor:
+            anchor_seq = seq
+        expected_seq += 1
+    records = expected_seq - 1
+    if anchor and anchor_seq is None:
+        return Verification(
+            records=records,
+            head=prev,
+            problem=f"anchor {anchor[:16]}... is not in the log: records were removed from its end, or the log was rewritten",
+            line=records + 1,
+            signed=signed,
+            unchecked=unchecked,
+        )
+    return Verification(records=records, head=prev, signed=signed, unchecked=unchecked, anchor_seq=anchor_seq)
+
+
+def read_records(log: Path) -> list[dict[str, Any]]:
+    """Every record of the log, in order; a line that is not a JSON object becomes ``{"seq": ?, "invalid": line}``."""
+    out: list[dict[str, Any]] = []
+    for number, line, _more in _lines(log):
+        try:
+            data = json.loads(line)
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        out.append(data if isinstance(data, dict) else {"line": number, "invalid": True})
+    return out
+
+
+def format_table(records: list[dict[str, Any]]) -> str:
+    """The records as a plain-text table: seq, time, command, verdict, commit, branch, actor, checks."""
+    header = ("SEQ", "TIME (UTC)", "COMMAND", "VERDICT", "COMMIT", "BRANCH", "ACTOR", "CHECKS")
+    rows: list[tuple[str, ...]] = []
+    for rec in records:
+        if rec.get("invalid"):
+            rows.append(("?", f"(line {rec.get('line')} is not a valid record)", "", "", "", "", "", ""))
+            continue
+        checks: dict[str, Any] = rec["checks"] if isinstance(rec.get("checks"), dict) else {}
+        statuses = " ".join(f"{name}:{(c or {}).get('status', '?')}" for name, c in sorted(checks.items()) if isinstance(c, dict))
+        actor: dict[str, Any] = rec["actor"] if isinstance(rec.get("actor"), dict) else {}
+        waivers: dict[str, Any] = rec["waivers"] if isinstance(rec.get("waivers"), dict) else {}
+        notes = [f"{k} waivers: {','.join(map(str, v))}" for k, v in sorted(waivers.items()) if k != "applied" and v]
+        rows.append(
+            (
+                str(rec.get("seq", "?")),
+                str(rec.get("time", "")).replace("T", " ").rstrip("Z"),
+                str(rec.get("command", "")),
+                str(rec.get("verdict", "")),
+                str(rec.get("commit", ""))[:12],
+                str(rec.get("branch", "")),
+                str(actor.get("name", "")),
+                " ".join([statuses, *notes]).strip() or "-",
+            )
+        )
+    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in (header, *rows)]
+    return "\n".join(lines) + "\n"

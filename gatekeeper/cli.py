@@ -57,6 +57,12 @@ def _fail(exc: BaseException, code: int | None = None) -> NoReturn:
     raise typer.Exit(code if code is not None else getattr(exc, "exit_code", 2))
 
 
+def _now_iso() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"gatekeeper {__version__}")
@@ -214,10 +220,14 @@ def check(
 
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     console = Console()
+    audit_target: tuple[Path, Policy] | None = None
+    started_at = _now_iso()
     try:
         root = _root(path)
         checkers, options = _load_checkers()
         policy = _policy(root, policy_file, options)
+        if policy.audit["enabled"] and not no_audit:
+            audit_target = (root, policy)
         formats = _formats(fmt, policy.reports["formats"])
         out_dir = _output_dir(root, output_dir, policy)
         baseline_set: frozenset[str] = frozenset()
@@ -250,25 +260,31 @@ def check(
             for file in written:
                 console.line(f"report: {file}")
             if policy.audit["enabled"] and not no_audit:
-                from gatekeeper.audit import append_run
+                from gatekeeper.audit import record_run
 
-                log = append_run(root, policy, result, written, command="check")
-                console.line(f"audit: appended to {log}")
+                entry = record_run(root, policy, result, written, command="check")
+                console.line(f"audit: appended record #{entry.seq} to {entry.log} (head sha256 {entry.digest})")
         except OutputError as exc:
             _fail(exc, 2)
         raise typer.Exit(code)
     except GatekeeperError as exc:
         _fail(exc)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated) as exc:
+        terminated = isinstance(exc, _Terminated)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the cleanup short
         console.stop()
         _runner.kill_all()
-        typer.echo("gatekeeper: interrupted; no reports were written", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except _Terminated:
-        console.stop()
-        _runner.kill_all()
-        typer.echo("gatekeeper: terminated; no reports were written", err=True)
-        raise typer.Exit(EXIT_TERMINATED) from None
+        what = "terminated (SIGTERM)" if terminated else "interrupted (SIGINT)"
+        typer.echo(f"gatekeeper: {what}; the tools it started were killed and no reports were written", err=True)
+        if audit_target is not None:
+            from gatekeeper.audit import append_interrupted
+
+            try:
+                entry = append_interrupted(audit_target[0], audit_target[1], started_at, what)
+                typer.echo(f"audit: recorded the interrupted run as #{entry.seq} in {entry.log}", err=True)
+            except GatekeeperError as err:
+                typer.echo(f"gatekeeper: error: {err}", err=True)
+        raise typer.Exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -305,10 +321,10 @@ def merge(
             for file in written:
                 console.line(f"report: {file}")
             if policy.audit["enabled"] and not no_audit:
-                from gatekeeper.audit import append_run
+                from gatekeeper.audit import record_run
 
-                log = append_run(root, policy, result, written, command="merge")
-                console.line(f"audit: appended to {log}")
+                entry = record_run(root, policy, result, written, command="merge")
+                console.line(f"audit: appended record #{entry.seq} to {entry.log} (head sha256 {entry.digest})")
         except OutputError as exc:
             _fail(exc, 2)
         raise typer.Exit(result.exit_code)
@@ -452,6 +468,143 @@ def hook_policy(
 ) -> None:
     """Validate the project's policy (same as ``policy validate``)."""
     policy_validate(policy_file)
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def _audit_log(log: Path | None, policy_file: Path | None) -> Path:
+    """The log named on the command line, else the one the policy in the current folder names."""
+    if log is not None:
+        return log
+    from gatekeeper.audit import log_path
+
+    root = Path.cwd()
+    _, options = _load_checkers()
+    return log_path(root, _policy(root, policy_file, options))
+
+
+@audit_app.command(
+    "verify",
+    epilog="Examples:\n\n  gatekeeper audit verify\n\n  gatekeeper audit verify .gatekeeper/audit.jsonl --anchor 3f2a...\n\n"
+    "Exit codes: 0 intact, 1 a record was edited, deleted, inserted or reordered, or a signature does not match, 2 no log.",
+)
+def audit_verify(
+    log: Optional[Path] = typer.Argument(None, help="The audit log (default: audit.log of the policy in the current folder)."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy naming the log (default: discovered)."),
+    key_env: str = typer.Option("GATEKEEPER_AUDIT_KEY", "--key-env", help="Environment variable holding the signing key."),
+    anchor: Optional[str] = typer.Option(
+        None, "--anchor", help="A head sha256 recorded earlier (printed by check and verify): it must still be in the chain."
+    ),
+) -> None:
+    """Check the log's hash chain (and signatures, when the key is set); name the first bad line."""
+    from gatekeeper.audit import key_from_env, verify_log
+    from gatekeeper.errors import GatekeeperError
+
+    try:
+        path = _audit_log(log, policy_file)
+        outcome = verify_log(path, key_from_env(key_env), anchor)
+    except GatekeeperError as exc:
+        _fail(exc)
+    if not outcome.ok:
+        typer.echo(f"audit log {path}: TAMPERED: {outcome.problem}", err=True)
+        typer.echo(f"({outcome.records} record(s) before it verified)", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"audit log {path}: intact, {outcome.records} record(s), head sha256 {outcome.head}")
+    if outcome.unchecked:
+        typer.echo(f"note: {outcome.unchecked} signature(s) were NOT checked: set {key_env} to the signing key to check them")
+    elif outcome.signed:
+        typer.echo(f"signatures: {outcome.signed} checked, all match")
+    if anchor:
+        typer.echo(f"anchor: found at record #{outcome.anchor_seq}")
+    else:
+        typer.echo(
+            "note: records removed from the end cannot be detected from the log alone;"
+            " keep the head sha256 and pass it as --anchor"
+        )
+
+
+@audit_app.command(
+    "show", epilog="Examples:\n\n  gatekeeper audit show --last 10\n\n  gatekeeper audit show .gatekeeper/audit.jsonl --json"
+)
+def audit_show(
+    log: Optional[Path] = typer.Argument(None, help="The audit log (default: audit.log of the policy in the current folder)."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy naming the log (default: discovered)."),
+    last: Optional[int] = typer.Option(None, "--last", min=1, help="Show only the last N records."),
+    as_json: bool = typer.Option(False, "--json", help="Print the records as a JSON array instead of a table."),
+) -> None:
+    """Print past runs as a table (not verified: use 'audit verify' for that)."""
+    import json
+
+    from gatekeeper.audit import format_table, read_records
+    from gatekeeper.errors import GatekeeperError
+
+    try:
+        records = read_records(_audit_log(log, policy_file))
+    except GatekeeperError as exc:
+        _fail(exc)
+    if last is not None:
+        records = records[-last:]
+    if as_json:
+        typer.echo(json.dumps(records, indent=2, ensure_ascii=False))
+    else:
+        typer.echo(format_table(records), nl=False)
+
+
+# --------------------------------------------------------------------------- baseline
+
+
+@baseline_app.command(
+    "create",
+    epilog="Examples:\n\n  gatekeeper baseline create\n\n  gatekeeper check --baseline .gatekeeper/baseline.json",
+)
+def baseline_create(
+    path: Path = typer.Argument(Path("."), help="The project."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Where to write (default: .gatekeeper/baseline.json)."),
+    only: Optional[list[str]] = typer.Option(None, "--only", help="Run only these checks (comma-separated)."),
+    skip: Optional[list[str]] = typer.Option(None, "--skip", help="Skip these checks (comma-separated)."),
+    no_audit: bool = typer.Option(False, "--no-audit", help="Do not record the baseline in the audit log."),
+) -> None:
+    """Run the checks and record today's findings, so that 'check --baseline' blocks only new ones."""
+    import json
+    import tempfile
+
+    from gatekeeper.baseline import baseline_document
+    from gatekeeper.engine import RunRequest, run_checks
+    from gatekeeper.errors import GatekeeperError
+    from gatekeeper.findings import Status
+    from gatekeeper.reports import write_atomic
+
+    try:
+        root = _root(path)
+        checkers, options = _load_checkers()
+        policy = _policy(root, policy_file, options)
+        target = output.resolve() if output else root / ".gatekeeper" / "baseline.json"
+        with tempfile.TemporaryDirectory(prefix="gatekeeper-baseline-") as scratch:  # artifacts are not kept
+            request = RunRequest(root=root, policy=policy, output_dir=Path(scratch), only=_csv(only), skip=_csv(skip))
+            result = run_checks(request, checkers)
+        for c in result.checks:
+            if c.status is Status.ERROR:
+                typer.echo(f"warning: {c.name} could not run ({c.error}); its findings are not in the baseline", err=True)
+        document = baseline_document(result)
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        digest = write_atomic(target, text)
+        counts: dict[str, int] = {}
+        for entry in document["findings"]:
+            counts[entry["check"]] = counts.get(entry["check"], 0) + 1
+        detail = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no findings"
+        typer.echo(f"baseline: recorded {len(document['findings'])} fingerprint(s) ({detail}) in {target}")
+        if policy.audit["enabled"] and not no_audit:
+            from dataclasses import replace
+
+            from gatekeeper.audit import record_run
+
+            extra = {**result.extra, "baseline": {"path": str(target), "fingerprints": len(document["findings"])}}
+            entry = record_run(root, policy, replace(result, extra=extra), {str(target): digest}, command="baseline create")
+            typer.echo(f"audit: appended record #{entry.seq} to {entry.log} (head sha256 {entry.digest})")
+    except GatekeeperError as exc:
+        _fail(exc)
 
 
 # --------------------------------------------------------------------------- plugins

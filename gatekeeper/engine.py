@@ -20,6 +20,7 @@ from gatekeeper.errors import GatekeeperError, UsageError
 from gatekeeper.findings import CheckResult, Finding, GateResult, Status, Verdict, decide_status
 from gatekeeper.gitinfo import repository_info
 from gatekeeper.policy import Policy
+from gatekeeper.provenance import run_context
 from gatekeeper.waivers import apply_waivers
 
 Clock = Callable[[], dt.datetime]
@@ -148,7 +149,9 @@ def run_checks(
     if request.shard:
         extra["shard"] = {"index": request.shard[0], "count": request.shard[1]}
     if request.baseline_name:
-        extra["baseline"] = {"path": request.baseline_name, "fingerprints": len(request.baseline)}
+        matched = sum(1 for c in ordered for f in c.findings if f.waiver is not None and f.waiver.kind == "baseline")
+        extra["baseline"] = {"path": request.baseline_name, "fingerprints": len(request.baseline), "matched": matched}
+    extra.update(run_context())
     return GateResult(
         verdict=verdict,
         checks=ordered,

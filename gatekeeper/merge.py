@@ -18,6 +18,7 @@ from gatekeeper.engine import decide_verdict
 from gatekeeper.errors import UsageError
 from gatekeeper.findings import CheckResult, Finding, GateResult, Status, decide_status
 from gatekeeper.policy import Policy
+from gatekeeper.provenance import run_context
 
 
 def merge_results(parts: Sequence[GateResult], policy: Policy, checkers: Mapping[str, Any] | None = None) -> GateResult:
@@ -36,6 +37,7 @@ def merge_results(parts: Sequence[GateResult], policy: Policy, checkers: Mapping
     shards = sorted({(p.extra.get("shard") or {}).get("index", 0) for p in parts})
     counts = {(p.extra.get("shard") or {}).get("count", 1) for p in parts}
     extra: dict[str, Any] = {"merged": {"parts": len(parts), "shards": shards, "count": max(counts)}}
+    extra.update(run_context())  # who merged; each part's own actor stays in its own audit record
     if len(counts) == 1 and shards != list(range(1, max(counts) + 1)):
         missing = sorted(set(range(1, max(counts) + 1)) - set(shards))
         raise UsageError(f"shards {missing} of {max(counts)} are missing: merge needs every part")

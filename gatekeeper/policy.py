@@ -314,7 +314,7 @@ class _Where:
         origin = None
         if parts[0] == "checks" and len(parts) > 1:
             origin = self.texts.get(f"checks.{parts[1]}")
-        origin = origin or self.texts.get(parts[0].split("[")[0])
+        origin = origin or self.texts.get(parts[0]) or self.texts.get(parts[0].partition("[")[0])
         if origin is None:
             return PolicyError(message, file=str(self.default_file), key=keypath, hint=hint)
         path, text, prefix = origin
@@ -356,6 +356,7 @@ def _validate(
             continue
         data["checks"][name] = _validate_section(checks_in.get(name, {}), {**COMMON_OPTIONS, **options}, f"checks.{name}", where)
     waivers_in = list(doc.get("waivers", []) if isinstance(doc.get("waivers", []), list) else _bad(where, "waivers"))
+    waivers = [_validate_waiver(w, i, where, checkers) for i, w in enumerate(waivers_in)]
     waivers_file = doc.get("waivers_file")
     if waivers_file is not None:
         if not isinstance(waivers_file, str) or not waivers_file:
@@ -372,15 +373,16 @@ def _validate(
                               line=_locate(wtext, key))  # fmt: skip
         if not isinstance(wdoc.get("waivers", []), list):
             raise PolicyError("expected [[waivers]] tables", file=str(wpath), key="waivers")
-        waivers_in += wdoc.get("waivers", [])
+        file_where = _Where(wpath, {"waivers": (wpath, wtext, "")})  # errors name the waivers file and its line
+        offset = len(waivers)
+        waivers += [_validate_waiver(w, i, file_where, checkers, offset + i + 1) for i, w in enumerate(wdoc.get("waivers", []))]
         data["waivers_file"] = str(wpath)
-    waivers = tuple(_validate_waiver(w, i, where, checkers) for i, w in enumerate(waivers_in))
     ids = [w.id for w in waivers]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise where.error("waivers", f"waiver id {dupes[0]!r} is used more than once")
     data["waivers"] = [w.to_dict() for w in waivers]
-    return data, waivers
+    return data, tuple(waivers)
 
 
 def _bad(where: _Where, key: str) -> list[Any]:
@@ -445,7 +447,7 @@ def coerce_option(option: Option, value: Any, keypath: str, where: _Where | None
     raise AssertionError(kind)  # pragma: no cover - Option rejects other kinds
 
 
-def _validate_waiver(value: Any, index: int, where: _Where, checkers: Mapping[str, Any]) -> Waiver:
+def _validate_waiver(value: Any, index: int, where: _Where, checkers: Mapping[str, Any], number: int = 0) -> Waiver:
     keypath = f"waivers[{index}]"
     if not isinstance(value, dict):
         raise where.error(keypath, "expected a table")
@@ -476,7 +478,7 @@ def _validate_waiver(value: Any, index: int, where: _Where, checkers: Mapping[st
             f"{keypath}.check", f"no checker named {fields['check']!r}", _did_you_mean(fields["check"], list(checkers))
         )
     return Waiver(
-        id=fields.get("id") or f"W{index + 1}",
+        id=fields.get("id") or f"W{number or index + 1}",
         check=fields["check"],
         rule=fields.get("rule", ""),
         reason=fields["reason"],

@@ -2,7 +2,7 @@
 
 A waiver matches a finding of its check by rule id (or any advisory alias, or the license id),
 an optional path glob and an optional package. Past its expiry date it stops applying and is
-reported as expired; a live waiver that matched nothing is reported as unused.
+reported as expired; a live waiver that matched nothing in a check that ran is reported as unused.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from gatekeeper.findings import AppliedWaiver, CheckResult, Finding, with_findings
+from gatekeeper.findings import AppliedWaiver, CheckResult, Finding, Status, with_findings
 from gatekeeper.policy import Waiver
 
 
@@ -71,15 +71,20 @@ def apply_waivers(
     expired = [w for w in waivers if w.expires < today]
     hits: dict[str, list[str]] = {w.id: [] for w in waivers}
     out: list[CheckResult] = []
+    evaluated: set[str] = set()
     for result in results:
+        if result.status in (Status.PASS, Status.FAIL):
+            evaluated.add(result.name)
         new: list[Finding] = []
         for finding in result.findings:
             for w in expired:
                 if matches(w, result.name, finding):
                     hits[w.id].append(finding.fingerprint)
-            waiver = next((w for w in live if matches(w, result.name, finding)), None)
+            covering = [w for w in live if matches(w, result.name, finding)]
+            for w in covering:  # every waiver that covers a finding is in use, the first one is attached
+                hits[w.id].append(finding.fingerprint)
+            waiver = covering[0] if covering else None
             if waiver is not None:
-                hits[waiver.id].append(finding.fingerprint)
                 finding = replace(
                     finding,
                     blocking=False,
@@ -103,7 +108,8 @@ def apply_waivers(
     summary = {
         "applied": [_entry(w, hits[w.id]) for w in live if hits[w.id]],
         "expired": [_entry(w, hits[w.id]) for w in expired],
-        "unused": [_entry(w, []) for w in live if not hits[w.id]],
+        # a waiver for a check that did not run (--only, disabled, error) is not known to be unused
+        "unused": [_entry(w, []) for w in live if not hits[w.id] and w.check in evaluated],
     }
     return tuple(out), summary
 

@@ -52,3 +52,9 @@ def install_plugin(site: Path, dist: str, module: str, source: str, entries: Map
     (info / "entry_points.txt").write_text(f"[gatekeeper.checkers]\n{lines}", encoding="utf-8")
     (info / "RECORD").write_text("", encoding="utf-8")
     return site
+
+
+@pytest.fixture
+def make_plugin() -> Callable[..., Path]:
+    """``install_plugin`` as a fixture, for test modules in subfolders."""
+    return install_plugin

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -26,7 +27,7 @@ class SlowChecker:
 """
 
 
-def _start(tmp_path: Path, marker: str) -> subprocess.Popen[str]:
+def _start(tmp_path: Path, marker: str, audit: bool = False) -> subprocess.Popen[str]:
     site = tmp_path / "site"
     (site / "slow_gate").mkdir(parents=True)
     (site / "slow_gate" / "__init__.py").write_text(SLOW_PLUGIN.replace("{marker}", marker))
@@ -38,7 +39,8 @@ def _start(tmp_path: Path, marker: str) -> subprocess.Popen[str]:
     project.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site), "NO_COLOR": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gatekeeper", "check", "--only", "slow", "--format", "json,html", "--no-audit"],
+        [sys.executable, "-m", "gatekeeper", "check", "--only", "slow", "--format", "json,html",
+         *([] if audit else ["--no-audit"])],
         cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 30
@@ -64,3 +66,16 @@ def test_signal_kills_tools_and_leaves_no_report(tmp_path: Path, sig: signal.Sig
     assert not (tmp_path / "proj" / "gatekeeper-reports").exists()
     time.sleep(0.2)
     assert _tool_pids(marker) == []  # the tool it started is gone
+
+
+def test_an_interrupted_run_is_recorded_in_the_audit_log(tmp_path: Path) -> None:
+    marker = f"4999.{os.getpid() % 1000}"
+    proc = _start(tmp_path, marker, audit=True)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, out + err
+    log = tmp_path / "proj" / ".gatekeeper" / "audit.jsonl"
+    (record,) = [json.loads(line) for line in log.read_text().splitlines()]
+    assert record["verdict"] == "interrupted" and "SIGTERM" in record["reason"]
+    verify = subprocess.run([sys.executable, "-m", "gatekeeper", "audit", "verify", str(log)], capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stdout + verify.stderr

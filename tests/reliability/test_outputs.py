@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import install_plugin
 
 HOSTILE = """
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, Status
@@ -26,8 +25,8 @@ class Hostile:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    site = install_plugin(tmp_path / "site", "hostile-gate", "hostile_gate", HOSTILE, {"hostile": "hostile_gate:Hostile"})
+def env(tmp_path: Path, make_plugin) -> dict[str, str]:
+    site = make_plugin(tmp_path / "site", "hostile-gate", "hostile_gate", HOSTILE, {"hostile": "hostile_gate:Hostile"})
     return {"PYTHONPATH": str(site)}
 
 
