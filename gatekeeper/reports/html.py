@@ -59,7 +59,8 @@ def _environment() -> jinja2.Environment:
 
 def _asset(name: str) -> str:
     env = _environment()
-    assert env.loader is not None
+    if env.loader is None:  # pragma: no cover - _environment always sets one
+        raise RuntimeError("the report template loader is missing")
     source, _, _ = env.loader.get_source(env, name)
     return source
 
@@ -169,7 +170,12 @@ def _metric_rows(check: CheckResult) -> list[dict[str, Any]]:
         total = _number(m.get("total"))
         if total is not None:
             floor = _threshold(m, "min_total")
-            add("Total coverage", f"{total:.2f}%", f"≥ {floor:.2f}%" if floor is not None else "", total >= floor if floor is not None else None)
+            add(
+                "Total coverage",
+                f"{total:.2f}%",
+                f"≥ {floor:.2f}%" if floor is not None else "",
+                total >= floor if floor is not None else None,
+            )
         floor = _threshold(m, "min_file")
         if floor is not None:
             files = [f for f in m.get("files") or [] if isinstance(f, Mapping) and _number(f.get("percent")) is not None]
@@ -181,7 +187,12 @@ def _metric_rows(check: CheckResult) -> list[dict[str, Any]]:
             floor = _threshold(diff, "min_diff") if _threshold(diff, "min_diff") is not None else _threshold(m, "min_diff")
             text = f"{pct:.2f}%" if pct is not None else MISSING
             text += f" ({_text(diff.get('covered_lines'))} of {_text(diff.get('changed_lines'))} changed lines)"
-            add("Diff coverage", text, f"≥ {floor:.2f}%" if floor is not None else "", pct >= floor if floor is not None and pct is not None else None)
+            add(
+                "Diff coverage",
+                text,
+                f"≥ {floor:.2f}%" if floor is not None else "",
+                pct >= floor if floor is not None and pct is not None else None,
+            )
         elif "diff" in m:
             add("Diff coverage", "not measured (no changed lines or no diff base)")
     elif check.name == "security":

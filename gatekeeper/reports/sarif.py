@@ -76,10 +76,10 @@ def information_uri() -> str:
     except metadata.PackageNotFoundError:
         return "https://pypi.org/project/gatekeeper/"
     for entry in meta.get_all("Project-URL") or ():
-        label, _, url = entry.partition(",")
+        label, _, url = str(entry).partition(",")
         if label.strip().lower() in ("homepage", "home", "source", "repository") and url.strip():
             return url.strip()
-    home = meta.get("Home-page")
+    home = meta["Home-page"] if "Home-page" in meta else ""
     return str(home) if home else "https://pypi.org/project/gatekeeper/"
 
 

@@ -33,7 +33,9 @@ WAIVER = AppliedWaiver(
     approved_by="security@example.com",
     expires="2027-06-30",
 )
-BASELINED = AppliedWaiver(id="baseline", kind="baseline", reason="present in .gatekeeper/baseline.json", approved_by="", expires="")
+BASELINED = AppliedWaiver(
+    id="baseline", kind="baseline", reason="present in .gatekeeper/baseline.json", approved_by="", expires=""
+)
 
 
 def _f(check: str, rule: str, sev: Severity, msg: str, **kw: object) -> Finding:
@@ -165,7 +167,7 @@ def dependencies_check() -> CheckResult:
                 "aliases": ["CVE-2023-32681", "PYSEC-2023-74"],
                 "fixed_versions": ["2.31.0"],
                 "severity_score": 6.1,
-                "description": "Requests is a HTTP library. Since 2.3.0 it leaks Proxy-Authorization headers to destination servers.",
+                "description": "Requests leaks Proxy-Authorization headers to destination servers on redirects.",
                 "manifest": {"path": "requirements.txt", "line": 3},
             },
         ),
@@ -244,8 +246,20 @@ def licenses_check() -> CheckResult:
         ),
     )
     packages = [
-        {"name": "gplthing", "version": "2.0", "license": "GPL-3.0-only", "raw": "GNU General Public License v3 (GPLv3)", "verdict": "denied"},
-        {"name": "requests", "version": "2.25.0", "license": "Apache-2.0", "raw": "Apache Software License", "verdict": "allowed"},
+        {
+            "name": "gplthing",
+            "version": "2.0",
+            "license": "GPL-3.0-only",
+            "raw": "GNU General Public License v3 (GPLv3)",
+            "verdict": "denied",
+        },
+        {
+            "name": "requests",
+            "version": "2.25.0",
+            "license": "Apache-2.0",
+            "raw": "Apache Software License",
+            "verdict": "allowed",
+        },
         {"name": "weird-lib", "version": "0.3", "license": "", "raw": ATTR, "verdict": "unknown"},
         {"name": "jinja2", "version": "3.1.2", "license": "BSD-3-Clause", "raw": "BSD License", "verdict": "allowed"},
     ]
@@ -271,7 +285,11 @@ def failing_result() -> GateResult:
         started_at="2026-11-29T02:40:00Z",
         finished_at="2026-11-29T02:40:09Z",
         duration_s=9.3,
-        repository={"root": "/home/runner/work/shop/shop", "commit": "3f2c1e9a0b7d4c5e6f708192a3b4c5d6e7f80912", "branch": "feature/<login>"},
+        repository={
+            "root": "/home/runner/work/shop/shop",
+            "commit": "3f2c1e9a0b7d4c5e6f708192a3b4c5d6e7f80912",
+            "branch": "feature/<login>",
+        },
         policy={"path": "gatekeeper.toml", "sha256": "ab" * 32, "source": "file"},
         waivers={
             "applied": [
@@ -311,7 +329,9 @@ def failing_result() -> GateResult:
 def errored_result() -> GateResult:
     """A run where one check could not run (verdict error) and one was skipped."""
     base = failing_result()
-    broken = CheckResult(name="dependencies", status=Status.ERROR, summary="pip-audit timed out", error="pip-audit timed out after 900s")
+    broken = CheckResult(
+        name="dependencies", status=Status.ERROR, summary="pip-audit timed out", error="pip-audit timed out after 900s"
+    )
     skipped = CheckResult(name="sbom", status=Status.SKIPPED, summary="skipped by --skip")
     checks = tuple(broken if c.name == "dependencies" else skipped if c.name == "sbom" else c for c in base.checks)
     return replace(base, verdict=Verdict.ERROR, checks=checks)
@@ -320,9 +340,7 @@ def errored_result() -> GateResult:
 def passing_result() -> GateResult:
     """A run where every check passed."""
     base = failing_result()
-    checks = tuple(
-        replace(c, status=Status.PASS, findings=(), summary="ok") for c in base.checks
-    )
+    checks = tuple(replace(c, status=Status.PASS, findings=(), summary="ok") for c in base.checks)
     return replace(base, verdict=Verdict.PASS, checks=checks, waivers={"applied": [], "expired": [], "unused": []}, extra={})
 
 
@@ -340,5 +358,7 @@ def many_findings(n: int, check: str = "security") -> GateResult:
         )
         for i in range(n)
     )
-    result = CheckResult(name=check, status=Status.FAIL, summary=f"{n} findings", tool_name="bandit", tool_version="1.7.9", findings=findings)
+    result = CheckResult(
+        name=check, status=Status.FAIL, summary=f"{n} findings", tool_name="bandit", tool_version="1.7.9", findings=findings
+    )
     return replace(failing_result(), checks=(result,))
