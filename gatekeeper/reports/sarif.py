@@ -39,7 +39,8 @@ SARIF_VERSION = "2.1.0"
 #: GitHub's hard limit of results per run
 #: (https://docs.github.com/en/code-security/code-scanning/troubleshooting-sarif-uploads/results-exceed-limit)
 MAX_RESULTS_PER_RUN = 25_000
-#: GitHub rejects SARIF files above 10 MB; we stay under it uncompressed, to be safe.
+#: GitHub rejects SARIF files above 10 MB (it measures them gzip-compressed); we stay under it
+#: uncompressed, to be safe: first without indentation, then by leaving out the least severe results.
 MAX_BYTES = 10_000_000
 #: GitHub rejects a rule with more than 20 tags
 MAX_TAGS_PER_RULE = 20
@@ -104,13 +105,17 @@ def render_sarif(result: GateResult, *, max_results: int = MAX_RESULTS_PER_RUN, 
     candidates = {c.name: _by_priority(c.findings) for c in checks}
     keep = {name: min(len(found), max_results) for name, found in candidates.items()}
     uri = information_uri()
+    indent: int | None = 2
     while True:
         log = _log(result, checks, candidates, keep, max_results, max_bytes, uri)
-        text = json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(log, indent=indent, ensure_ascii=False, separators=None if indent else (",", ":")) + "\n"
         size = len(text.encode("utf-8"))
         if size <= max_bytes or not any(keep.values()):
             return text
-        ratio = max_bytes / size * 0.95
+        if indent is not None:  # first drop the indentation, then results
+            indent = None
+            continue
+        ratio = max_bytes / size * 0.98
         keep = {name: int(n * ratio) for name, n in keep.items()}
 
 
