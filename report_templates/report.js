@@ -26,7 +26,8 @@
 
   function sortBy(header) {
     var key = header.dataset.sort;
-    var descending = header.getAttribute("aria-sort") !== "descending";
+    var current = header.getAttribute("aria-sort");
+    var descending = current ? current === "ascending" : key === "rank";
     Array.prototype.forEach.call(table.tHead.rows[0].cells, function (cell) { cell.removeAttribute("aria-sort"); });
     header.setAttribute("aria-sort", descending ? "descending" : "ascending");
     var numeric = key === "rank";

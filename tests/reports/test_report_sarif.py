@@ -61,7 +61,13 @@ def test_reports_are_valid_sarif_2_1_0(validator: Any, make: Any) -> None:
 def test_one_run_per_check_that_ran_each_with_its_own_category() -> None:
     log = sarif(failing_result())
     names = [run["tool"]["driver"]["name"] for run in log["runs"]]
-    assert names == ["gatekeeper-coverage", "gatekeeper-dependencies", "gatekeeper-licenses", "gatekeeper-sbom", "gatekeeper-security"]
+    assert names == [
+        "gatekeeper-coverage",
+        "gatekeeper-dependencies",
+        "gatekeeper-licenses",
+        "gatekeeper-sbom",
+        "gatekeeper-security",
+    ]
     categories = [run["automationDetails"]["id"] for run in log["runs"]]
     assert len(set(categories)) == len(categories) == 5
     assert "gatekeeper/security/" in categories
@@ -70,7 +76,9 @@ def test_one_run_per_check_that_ran_each_with_its_own_category() -> None:
         assert driver["version"] == "0.1.0"
         assert driver["informationUri"].startswith("https://")
     bandit = next(run for run in log["runs"] if run["automationDetails"]["id"] == "gatekeeper/security/")
-    assert bandit["tool"]["extensions"] == [{"name": "bandit", "informationUri": "https://bandit.readthedocs.io/", "version": "1.7.9"}]
+    assert bandit["tool"]["extensions"] == [
+        {"name": "bandit", "informationUri": "https://bandit.readthedocs.io/", "version": "1.7.9"}
+    ]
 
 
 def test_checks_that_did_not_run_get_no_run_so_their_alerts_stay_open() -> None:
@@ -227,7 +235,8 @@ def test_githubs_file_size_limit_keeps_the_most_severe() -> None:
     assert 1000 < kept < 4000
     trunc = run["properties"]["gatekeeper"]["truncated"]
     assert trunc["left_out"] == 4000 - kept and "10,000,000 bytes" in trunc["reason"]
-    worst_dropped = max((f.severity.rank for f in long if f.message not in {r["message"]["text"] for r in run["results"]}))
+    shown = {r["message"]["text"] for r in run["results"]}
+    worst_dropped = max(f.severity.rank for f in long if f.message not in shown)
     least_kept = min(Severity(r["properties"]["severity"]).rank for r in run["results"])
     assert least_kept >= worst_dropped
 
