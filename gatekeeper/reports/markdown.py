@@ -79,7 +79,7 @@ def render_markdown(result: GateResult) -> str:
 
 def _footer(result: GateResult) -> str:
     totals = [f for c in result.checks for f in c.findings]
-    errors = [c for c in result.checks if c.status is Status.ERROR]
+    errors = [c for c in ordered_checks(result) if c.status is Status.ERROR]
     text = (
         f"<sub>gatekeeper {escape(result.tool_version)}: {len(totals)} findings, {sum(1 for f in totals if f.blocking)} blocking"
     )
