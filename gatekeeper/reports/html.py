@@ -114,6 +114,11 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def _list(value: Any) -> list[Any]:
+    """A metric that should be a list, or nothing when a checker sent something else."""
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
 def _safe_url(url: str) -> str:
     """Only http(s) links are clickable: a ``javascript:`` help URI stays text."""
     return url if url.lower().startswith(("https://", "http://")) else ""
@@ -178,7 +183,7 @@ def _metric_rows(check: CheckResult) -> list[dict[str, Any]]:
             )
         floor = _threshold(m, "min_file")
         if floor is not None:
-            files = [f for f in m.get("files") or [] if isinstance(f, Mapping) and _number(f.get("percent")) is not None]
+            files = [f for f in _list(m.get("files")) if isinstance(f, Mapping) and _number(f.get("percent")) is not None]
             low = sum(1 for f in files if float(f["percent"]) < floor)
             add("Files below the per-file minimum", low, f"≥ {floor:.2f}% each", low == 0)
         diff = m.get("diff")
@@ -235,7 +240,7 @@ def _coverage_files(check: CheckResult) -> list[dict[str, Any]]:
         return []
     floor = _threshold(check.metrics, "min_file")
     out = []
-    for f in check.metrics.get("files") or []:
+    for f in _list(check.metrics.get("files")):
         if not isinstance(f, Mapping):
             continue
         pct = _number(f.get("percent"))
@@ -266,7 +271,7 @@ def _license_rows(check: CheckResult) -> list[dict[str, str]]:
             "raw": str(p.get("raw") or MISSING),
             "verdict": str(p.get("verdict") or "unknown"),
         }
-        for p in check.metrics.get("packages") or []
+        for p in _list(check.metrics.get("packages"))
         if isinstance(p, Mapping)
     ]
     rows.sort(key=lambda r: (_VERDICT_ORDER.get(r["verdict"], 9), r["name"].lower(), r["version"]))

@@ -69,9 +69,9 @@ def render_markdown(result: GateResult) -> str:
             )
         if len(blocking) > MAX_FINDINGS:
             lines += ["", f"…and {len(blocking) - MAX_FINDINGS} more blocking findings; see the HTML report."]
-    expired = result.waivers.get("expired") or []
+    expired = [w for w in result.waivers.get("expired") or [] if isinstance(w, dict)]
     if expired:
-        names = ", ".join(escape(str(w.get("id", ""))) for w in expired if isinstance(w, dict))
+        names = ", ".join(escape(str(w.get("id", ""))) for w in expired)
         lines += ["", f"**Expired waivers** (no longer applied): {names}"]
     lines += ["", _footer(result), ""]
     return "\n".join(lines)

@@ -234,7 +234,7 @@ def _rules(check: CheckResult, findings: Sequence[Finding], tool_uri: str) -> li
             "shortDescription": {"text": short[:1000]},
             "fullDescription": {"text": description[:4000] or short},
             "help": {"text": _help(rule_id, first, description)},
-            "helpUri": first.help_uri or _default_help_uri(check.name, rule_id, first) or tool_uri,
+            "helpUri": _web(first.help_uri) or _default_help_uri(check.name, rule_id, first) or tool_uri,
             "defaultConfiguration": {"level": level(worst)},
             "properties": props,
         }
@@ -282,9 +282,14 @@ def _help(rule_id: str, first: Finding, description: str) -> str:
         lines.append(f"Fix: upgrade {first.package.name} to " + " or ".join(str(v) for v in fixed))
     elif isinstance(fixed, (list, tuple)) and first.package is not None:
         lines.append(f"No fixed version of {first.package.name} is known yet.")
-    if first.help_uri:
+    if _web(first.help_uri):
         lines.append(f"More: {first.help_uri}")
     return "\n\n".join(lines)
+
+
+def _web(uri: str) -> str:
+    """``uri`` when it is an http(s) link (what code scanning shows as "more"), else empty."""
+    return uri if uri.lower().startswith(("https://", "http://")) else ""
 
 
 def _default_help_uri(check: str, rule_id: str, finding: Finding) -> str:

@@ -92,6 +92,7 @@ def test_every_format_renders_any_result(result: GateResult) -> None:
     sarif = render_sarif(result)
     assert sarif == render_sarif(again)
     log = json.loads(sarif)
+    assert "javascript:" not in sarif
     for run in log["runs"]:
         for res in run["results"]:
             assert res["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1
