@@ -293,3 +293,15 @@ def test_the_page_works_when_copied_elsewhere(browser: Any, tmp_path: Path) -> N
         assert "pip-audit timed out after 900s" in page.page.locator("#check-dependencies").inner_text()
     finally:
         page.close()
+
+
+def test_shard_baseline_and_interruption_are_stated() -> None:
+    extra = {
+        "shard": {"index": 2, "count": 4},
+        "baseline": {"path": ".gatekeeper/baseline.json", "fingerprints": 17},
+        "interrupted": True,
+    }
+    html = render_html(replace(failing_result(), extra=extra))
+    assert "<dt>Shard</dt><dd>2 of 4</dd>" in html
+    assert "<dt>Baseline</dt><dd>.gatekeeper/baseline.json (17 fingerprints)</dd>" in html
+    assert "<dt>Interrupted</dt>" in html
