@@ -181,6 +181,25 @@ def _write_outputs(result: GateResult, output_dir: Path, formats: tuple[str, ...
     return written
 
 
+def _append_step_summary(result: GateResult) -> None:
+    """Append the Markdown summary to $GITHUB_STEP_SUMMARY when GitHub Actions sets it.
+
+    A job summary is a convenience: failing to write it warns and leaves the verdict alone.
+    """
+    import os
+
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    from gatekeeper.reports.markdown import render_markdown
+
+    try:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(render_markdown(result))
+    except OSError as exc:
+        typer.echo(f"gatekeeper: warning: could not append the job summary to {target}: {exc.strerror or exc}", err=True)
+
+
 # --------------------------------------------------------------------------- check
 
 
@@ -259,6 +278,7 @@ def check(
             written = _write_outputs(result, out_dir, formats, results_out)
             for file in written:
                 console.line(f"report: {file}")
+            _append_step_summary(result)
             if policy.audit["enabled"] and not no_audit:
                 from gatekeeper.audit import record_run
 

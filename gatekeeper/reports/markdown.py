@@ -1,10 +1,92 @@
-"""The markdown report (not built yet)."""
+"""``gatekeeper.md``: a short summary for a pull-request comment or a GitHub job summary.
+
+A table of checks, then the blocking findings (at most ``MAX_FINDINGS``, most severe first).
+Every value from a result is escaped so that a finding's text stays text: no HTML, no links,
+no table breakage.
+"""
 
 from __future__ import annotations
 
-from gatekeeper.findings import GateResult
+import re
+
+from gatekeeper.findings import CheckResult, GateResult, Status, Verdict
+from gatekeeper.reports._common import MISSING, actor, all_findings, one_line, ordered_checks, where
+
+#: blocking findings listed; the rest are counted ("and N more")
+MAX_FINDINGS = 20
+#: longest message shown, in characters
+MAX_MESSAGE = 200
+
+_ICONS = {Verdict.PASS: "✅", Verdict.FAIL: "❌", Verdict.ERROR: "⚠️"}
+_STATUS = {Status.PASS: "✅ pass", Status.FAIL: "❌ fail", Status.ERROR: "⚠️ error", Status.SKIPPED: "⏭️ skipped"}
+_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
+
+
+def escape(text: str) -> str:
+    """``text`` safe inside a Markdown table cell: one line, HTML entities, Markdown punctuation escaped."""
+    text = one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _SPECIAL.sub(r"\\\1", text)
+    # GitHub links bare URLs and notifies @mentions in comments; a zero-width space defuses both
+    text = text.replace("@", "@\u200b")
+    return re.sub(r"(?i)\b(https?|ftp|mailto|www)([:.])", "\\1\u200b\\2", text)
+
+
+def _short(text: str) -> str:
+    text = one_line(text)
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
 def render_markdown(result: GateResult) -> str:
-    """Not built yet."""
-    raise NotImplementedError("the markdown report is not implemented yet")
+    """``gatekeeper.md``: the verdict, a table of checks and the blocking findings."""
+    lines = [f"## {_ICONS[result.verdict]} gatekeeper: {result.verdict.value.upper()}", ""]
+    commit = str(result.repository.get("commit") or "")
+    facts = [
+        f"commit {escape(commit[:12])}" if commit else "",
+        f"branch {escape(str(result.repository.get('branch') or ''))}" if result.repository.get("branch") else "",
+        f"by {escape(actor(result))}" if actor(result) else "",
+        f"policy {escape(str(result.policy.get('path') or ''))}" if result.policy.get("path") else "",
+        f"finished {escape(result.finished_at)}" if result.finished_at else "",
+    ]
+    lines += [" · ".join(f for f in facts if f), ""]
+    lines += ["| Check | Status | Summary | Blocking | Waived |", "|---|---|---|---:|---:|"]
+    for check in ordered_checks(result):
+        summary = check.error if check.status is Status.ERROR and check.error else check.summary
+        waived = sum(1 for f in check.findings if f.waiver is not None)
+        lines.append(
+            f"| {escape(check.name)} | {_STATUS[check.status]} | {escape(_short(summary)) or MISSING} "
+            f"| {len(check.blocking)} | {waived} |"
+        )
+    if not result.checks:
+        lines.append(f"| {MISSING} | no check ran | | 0 | 0 |")
+    blocking = [(c, f) for c, f in all_findings(result) if f.blocking]
+    blocking.sort(key=lambda cf: (-cf[1].severity.rank, cf[0].name, *cf[1].sort_key()))
+    if blocking:
+        lines += ["", "### Blocking findings", "", "| Severity | Check | Rule | Where | Message |", "|---|---|---|---|---|"]
+        for check, f in blocking[:MAX_FINDINGS]:
+            lines.append(
+                f"| {f.severity.value} | {escape(check.name)} | {escape(f.rule_id)} "
+                f"| {escape(where(f)) or MISSING} | {escape(_short(f.message))} |"
+            )
+        if len(blocking) > MAX_FINDINGS:
+            lines += ["", f"…and {len(blocking) - MAX_FINDINGS} more blocking findings; see the HTML report."]
+    expired = [w for w in result.waivers.get("expired") or [] if isinstance(w, dict)]
+    if expired:
+        names = ", ".join(escape(str(w.get("id", ""))) for w in expired)
+        lines += ["", f"**Expired waivers** (no longer applied): {names}"]
+    lines += ["", _footer(result), ""]
+    return "\n".join(lines)
+
+
+def _footer(result: GateResult) -> str:
+    totals = [f for c in result.checks for f in c.findings]
+    errors = [c for c in ordered_checks(result) if c.status is Status.ERROR]
+    text = (
+        f"<sub>gatekeeper {escape(result.tool_version)}: {len(totals)} findings, {sum(1 for f in totals if f.blocking)} blocking"
+    )
+    if errors:
+        text += f"; {len(errors)} check{'s' if len(errors) != 1 else ''} could not run ({', '.join(_names(errors))})"
+    return text + "</sub>"
+
+
+def _names(checks: list[CheckResult]) -> list[str]:
+    return [escape(c.name) for c in checks]

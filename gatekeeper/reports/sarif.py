@@ -1,10 +1,378 @@
-"""The sarif report (not built yet)."""
+"""``gatekeeper.sarif``: SARIF 2.1.0 for GitHub code scanning (``github/codeql-action/upload-sarif``).
+
+One run per check that ran (status pass or fail), each with its own ``automationDetails.id``
+category, because GitHub rejects an upload holding two runs of one tool and category. A check that
+errored or was skipped gets no run: an empty run would tell code scanning that its earlier alerts
+are fixed, so they are kept open instead and the omission is listed in the log's ``properties``.
+
+Finding ``properties`` keys read here (all optional, set by checkers):
+
+- ``manifest``: ``{"path": ..., "line": ...}`` (or a path string): where a package finding without
+  a ``location`` is declared (a requirements line, pyproject.toml). Without it, and for other
+  findings without a location, the result points at ``pyproject.toml`` line 1 (``DEFAULT_MANIFEST``),
+  since code scanning only shows results that have a location.
+- ``severity_score`` (or ``cvss_score``): a 0.0-10.0 score used as the rule's ``security-severity``.
+- ``description``: the rule's full description and help text (e.g. an advisory's details).
+- ``cwe``: a CWE number (or list) added to the rule's tags as ``external/cwe/cwe-N``.
+- ``aliases``, ``fixed_versions``, ``confidence``: shown in the help text and the result's properties.
+
+``Location.column`` is taken as 0-based (bandit's ``col_offset``), so SARIF's 1-based
+``startColumn`` is ``column + 1``.
+"""
 
 from __future__ import annotations
 
-from gatekeeper.findings import GateResult
+import json
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from typing import Any
+from urllib.parse import quote
+
+from typing_extensions import assert_never
+
+from gatekeeper.findings import CheckResult, Finding, GateResult, Severity, Status, fingerprint
+from gatekeeper.reports._common import finding_state, one_line, ordered_checks
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_VERSION = "2.1.0"
+
+#: GitHub's hard limit of results per run
+#: (https://docs.github.com/en/code-security/code-scanning/troubleshooting-sarif-uploads/results-exceed-limit)
+MAX_RESULTS_PER_RUN = 25_000
+#: GitHub rejects SARIF files above 10 MB (it measures them gzip-compressed); we stay under it
+#: uncompressed, to be safe: first without indentation, then by leaving out the least severe results.
+MAX_BYTES = 10_000_000
+#: GitHub rejects a rule with more than 20 tags
+MAX_TAGS_PER_RULE = 20
+
+DEFAULT_MANIFEST = "pyproject.toml"
+SRCROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "gatekeeper/v1"
+
+#: security-severity per severity, inside GitHub's bands
+#: (over 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium, 3.9 or less low)
+SECURITY_SEVERITY: Mapping[Severity, float] = {
+    Severity.CRITICAL: 9.5,
+    Severity.HIGH: 8.0,
+    Severity.MEDIUM: 5.5,
+    Severity.LOW: 2.0,
+    Severity.INFO: 0.0,
+}
+
+#: check -> (underlying tool, its documentation, tags every rule of the check gets)
+CHECK_INFO: Mapping[str, tuple[str, str, tuple[str, ...]]] = {
+    "coverage": ("coverage.py", "https://coverage.readthedocs.io/", ("quality", "coverage")),
+    "security": ("bandit", "https://bandit.readthedocs.io/", ("security",)),
+    "dependencies": ("pip-audit", "https://pypi.org/project/pip-audit/", ("security", "vulnerability", "dependency")),
+    "sbom": ("cyclonedx-bom", "https://cyclonedx.org/", ("sbom", "supply-chain")),
+    "licenses": ("pip-licenses", "https://pypi.org/project/pip-licenses/", ("license", "compliance")),
+}
+SECURITY_TAGS = frozenset({"security", "vulnerability"})
 
 
-def render_sarif(result: GateResult) -> str:
-    """Not built yet."""
-    raise NotImplementedError("the sarif report is not implemented yet")
+def information_uri() -> str:
+    """gatekeeper's home page from its installed metadata (``[project.urls]``), or a placeholder."""
+    try:
+        meta = metadata.metadata("gatekeeper")
+    except metadata.PackageNotFoundError:
+        return "https://pypi.org/project/gatekeeper/"
+    for entry in meta.get_all("Project-URL") or ():
+        label, _, url = str(entry).partition(",")
+        if label.strip().lower() in ("homepage", "home", "source", "repository") and url.strip():
+            return url.strip()
+    home = meta["Home-page"] if "Home-page" in meta else ""
+    return str(home) if home else "https://pypi.org/project/gatekeeper/"
+
+
+def level(severity: Severity) -> str:
+    """SARIF ``level`` for a severity: critical/high ``error``, medium ``warning``, low/info ``note``."""
+    if severity is Severity.CRITICAL or severity is Severity.HIGH:
+        return "error"
+    if severity is Severity.MEDIUM:
+        return "warning"
+    if severity is Severity.LOW or severity is Severity.INFO:
+        return "note"
+    assert_never(severity)
+
+
+def render_sarif(result: GateResult, *, max_results: int = MAX_RESULTS_PER_RUN, max_bytes: int = MAX_BYTES) -> str:
+    """``gatekeeper.sarif``: SARIF 2.1.0 with one run per check that ran, within GitHub's limits.
+
+    Above ``max_results`` per run or ``max_bytes`` in all, the least severe results are left out
+    and the run says how many (``properties.gatekeeper.truncated`` and a tool notification).
+    """
+    checks = [c for c in ordered_checks(result) if c.status in (Status.PASS, Status.FAIL)]
+    candidates = {c.name: _by_priority(c.findings) for c in checks}
+    keep = {name: min(len(found), max_results) for name, found in candidates.items()}
+    uri = information_uri()
+    indent: int | None = 2
+    while True:
+        log = _log(result, checks, candidates, keep, max_results, max_bytes, uri)
+        text = json.dumps(log, indent=indent, ensure_ascii=False, separators=None if indent else (",", ":")) + "\n"
+        size = len(text.encode("utf-8"))
+        if size <= max_bytes or not any(keep.values()):
+            return text
+        if indent is not None:  # first drop the indentation, then results
+            indent = None
+            continue
+        ratio = max_bytes / size * 0.98
+        keep = {name: int(n * ratio) for name, n in keep.items()}
+
+
+def _by_priority(findings: Sequence[Finding]) -> list[Finding]:
+    """Most severe first, blocking before waived at equal severity: the order truncation keeps."""
+    return sorted(findings, key=lambda f: (-f.severity.rank, not f.blocking, *f.sort_key(), f.fingerprint))
+
+
+def _log(
+    result: GateResult,
+    checks: Sequence[CheckResult],
+    candidates: Mapping[str, list[Finding]],
+    keep: Mapping[str, int],
+    max_results: int,
+    max_bytes: int,
+    uri: str,
+) -> dict[str, Any]:
+    runs = []
+    for check in checks:
+        found = candidates[check.name]
+        runs.append(_run(result, check, found[: keep[check.name]], len(found), max_results, max_bytes, uri))
+    omitted = [
+        {"check": c.name, "status": c.status.value, "reason": c.error or c.summary}
+        for c in ordered_checks(result)
+        if c.status not in (Status.PASS, Status.FAIL)
+    ]
+    props: dict[str, Any] = {"verdict": result.verdict.value, "started_at": result.started_at}
+    commit = result.repository.get("commit")
+    if commit:
+        props["commit"] = commit
+    if omitted:
+        props["omitted_checks"] = omitted
+    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": runs, "properties": {"gatekeeper": props}}
+
+
+def _run(
+    result: GateResult,
+    check: CheckResult,
+    findings: Sequence[Finding],
+    total: int,
+    max_results: int,
+    max_bytes: int,
+    uri: str,
+) -> dict[str, Any]:
+    tool_name, tool_uri, _ = CHECK_INFO.get(check.name, (check.tool_name or check.name, uri, ()))
+    driver: dict[str, Any] = {
+        "name": f"gatekeeper-{check.name}",
+        "fullName": f"gatekeeper {check.name} check ({check.tool_name or tool_name})",
+        "version": result.tool_version,
+        "semanticVersion": result.tool_version,
+        "informationUri": uri,
+        "rules": _rules(check, findings, tool_uri),
+    }
+    tool: dict[str, Any] = {"driver": driver}
+    if check.tool_name:
+        extension: dict[str, Any] = {"name": check.tool_name, "informationUri": tool_uri}
+        if check.tool_version:
+            extension["version"] = check.tool_version
+        tool["extensions"] = [extension]
+    index = {rule["id"]: i for i, rule in enumerate(driver["rules"])}
+    invocation: dict[str, Any] = {"executionSuccessful": True}
+    run_props: dict[str, Any] = {"status": check.status.value, "summary": check.summary}
+    if len(findings) < total:
+        cut = total - len(findings)
+        why = (
+            f"GitHub accepts at most {max_results:,} results per run"
+            if len(findings) == min(total, max_results)
+            else f"GitHub accepts SARIF files of at most {max_bytes:,} bytes"
+        )
+        text = (
+            f"{cut:,} of {total:,} {check.name} findings were left out of this SARIF file ({why}); "
+            "the most severe were kept. gatekeeper.json and the HTML report list them all."
+        )
+        invocation["toolExecutionNotifications"] = [{"level": "warning", "message": {"text": text}}]
+        run_props["truncated"] = {"kept": len(findings), "total": total, "left_out": cut, "reason": why}
+    root = str(result.repository.get("root") or "")
+    srcroot: dict[str, Any] = {"description": {"text": "The repository root; result paths are relative to it."}}
+    if root.startswith("/"):
+        srcroot["uri"] = "file://" + quote(root.rstrip("/") + "/")
+    return {
+        "tool": tool,
+        "automationDetails": {"id": f"gatekeeper/{check.name}/"},
+        "invocations": [invocation],
+        "originalUriBaseIds": {SRCROOT: srcroot},
+        "columnKind": "unicodeCodePoints",
+        "results": [_result(check, f, index) for f in findings],
+        "properties": {"gatekeeper": run_props},
+    }
+
+
+def _rules(check: CheckResult, findings: Sequence[Finding], tool_uri: str) -> list[dict[str, Any]]:
+    by_rule: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_rule.setdefault(f.rule_id, []).append(f)
+    rules = []
+    for rule_id in sorted(by_rule):
+        group = sorted(by_rule[rule_id], key=lambda f: (*f.sort_key(), f.fingerprint))
+        first = group[0]
+        worst = max((f.severity for f in group), key=lambda s: s.rank)
+        name = first.rule_name or rule_id
+        short = f"{rule_id}: {name}" if first.rule_name and first.rule_name != rule_id else rule_id
+        if first.package is not None and check.name == "dependencies":
+            short = f"{rule_id} in {first.package.name}"
+        description = (
+            one_line(str(first.properties.get("description") or ""))
+            or one_line(first.rule_name)
+            or (one_line(first.message) if len({f.message for f in group}) == 1 else "")
+            or f"{check.name} rule {rule_id}"
+        )
+        tags = _tags(check, group)
+        props: dict[str, Any] = {"tags": tags}
+        if SECURITY_TAGS & set(tags):
+            props["security-severity"] = f"{max(_score(f) for f in group):.1f}"
+        rule: dict[str, Any] = {
+            "id": rule_id,
+            "shortDescription": {"text": short[:1000]},
+            "fullDescription": {"text": description[:4000] or short},
+            "help": {"text": _help(rule_id, first, description)},
+            "helpUri": _web(first.help_uri) or _default_help_uri(check.name, rule_id, first) or tool_uri,
+            "defaultConfiguration": {"level": level(worst)},
+            "properties": props,
+        }
+        if first.rule_name:
+            rule["name"] = first.rule_name
+        rules.append(rule)
+    return rules
+
+
+def _tags(check: CheckResult, group: Sequence[Finding]) -> list[str]:
+    base = list(CHECK_INFO.get(check.name, ("", "", ()))[2])
+    extra: set[str] = set()
+    for f in group:
+        extra.update(t for t in f.tags if t)
+        cwe = f.properties.get("cwe")
+        for value in cwe if isinstance(cwe, (list, tuple)) else [cwe]:
+            number = str(value or "").upper().removeprefix("CWE-").strip()
+            if number.isdigit():
+                extra.add(f"external/cwe/cwe-{int(number)}")
+    tags = base + sorted(extra - set(base))
+    return tags[:MAX_TAGS_PER_RULE]
+
+
+def _score(finding: Finding) -> float:
+    for key in ("severity_score", "cvss_score"):
+        value = finding.properties.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return min(10.0, max(0.0, float(value)))
+        if isinstance(value, str):
+            try:
+                return min(10.0, max(0.0, float(value)))
+            except ValueError:
+                pass
+    return SECURITY_SEVERITY[finding.severity]
+
+
+def _help(rule_id: str, first: Finding, description: str) -> str:
+    lines = [description or rule_id]
+    props = first.properties
+    aliases = props.get("aliases")
+    if isinstance(aliases, (list, tuple)) and aliases:
+        lines.append("Aliases: " + ", ".join(str(a) for a in aliases))
+    fixed = props.get("fixed_versions")
+    if isinstance(fixed, (list, tuple)) and fixed and first.package is not None:
+        lines.append(f"Fix: upgrade {first.package.name} to " + " or ".join(str(v) for v in fixed))
+    elif isinstance(fixed, (list, tuple)) and first.package is not None:
+        lines.append(f"No fixed version of {first.package.name} is known yet.")
+    if _web(first.help_uri):
+        lines.append(f"More: {first.help_uri}")
+    return "\n\n".join(lines)
+
+
+def _web(uri: str) -> str:
+    """``uri`` when it is an http(s) link (what code scanning shows as "more"), else empty."""
+    return uri if uri.lower().startswith(("https://", "http://")) else ""
+
+
+def _default_help_uri(check: str, rule_id: str, finding: Finding) -> str:
+    if check == "dependencies" and rule_id.split("-", 1)[0] in ("GHSA", "PYSEC", "CVE", "OSV", "GSD", "MAL"):
+        return f"https://osv.dev/vulnerability/{quote(rule_id)}"
+    if check == "licenses":
+        lic = finding.properties.get("license")
+        if isinstance(lic, str) and lic and all(ch.isalnum() or ch in ".-+" for ch in lic):
+            return f"https://spdx.org/licenses/{lic.removesuffix('+')}.html"
+    return ""
+
+
+def _result(check: CheckResult, finding: Finding, rule_index: Mapping[str, int]) -> dict[str, Any]:
+    fp = finding.fingerprint or fingerprint(check.name, finding.rule_id, finding.location, finding.package, finding.message)
+    out: dict[str, Any] = {
+        "ruleId": finding.rule_id,
+        "ruleIndex": rule_index[finding.rule_id],
+        "level": level(finding.severity),
+        "message": {"text": finding.message or finding.rule_id},
+        "locations": [_location(finding)],
+        "partialFingerprints": {FINGERPRINT_KEY: fp},
+    }
+    if finding.waiver is not None:
+        w = finding.waiver
+        if w.kind == "baseline":
+            justification = f"Baselined: {w.reason}" if w.reason else "Baselined"
+        else:
+            justification = w.reason or "waived"
+            if w.approved_by:
+                justification += f" (approved by {w.approved_by})"
+            if w.expires:
+                justification += f"; expires {w.expires}"
+        out["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": justification,
+                "properties": {"waiver": w.to_dict()},
+            }
+        ]
+    props: dict[str, Any] = {"severity": finding.severity.value, "state": finding_state(finding)}
+    if finding.package is not None:
+        props["package"] = finding.package.to_dict()
+    for key in ("confidence", "cwe", "aliases", "fixed_versions", "license"):
+        if key in finding.properties:
+            props[key] = finding.properties[key]
+    out["properties"] = props
+    return out
+
+
+def _location(finding: Finding) -> dict[str, Any]:
+    loc = finding.location
+    if loc is not None:
+        path, line, end, column = loc.path, loc.line, loc.end_line, loc.column
+    else:
+        path, line, end, column = _manifest(finding)
+    start = line if isinstance(line, int) and line >= 1 else 1
+    region: dict[str, Any] = {"startLine": start}
+    if isinstance(end, int) and end >= start:
+        region["endLine"] = end
+    if isinstance(column, int) and column >= 0:
+        region["startColumn"] = column + 1
+    physical = {"artifactLocation": {"uri": _uri(path), "uriBaseId": SRCROOT}, "region": region}
+    out: dict[str, Any] = {"physicalLocation": physical}
+    if finding.package is not None:
+        pkg = finding.package
+        out["logicalLocations"] = [{"name": pkg.name, "fullyQualifiedName": f"{pkg.name}=={pkg.version}", "kind": "package"}]
+    return out
+
+
+def _manifest(finding: Finding) -> tuple[str, int | None, int | None, int | None]:
+    value = finding.properties.get("manifest")
+    if isinstance(value, Mapping) and value.get("path"):
+        line = value.get("line")
+        return str(value["path"]), line if isinstance(line, int) else None, None, None
+    if isinstance(value, str) and value:
+        return value, None, None, None
+    return DEFAULT_MANIFEST, 1, None, None
+
+
+def _uri(path: str) -> str:
+    """A relative URI reference for a posix path (percent-encoded, never absolute)."""
+    path = path.replace("\\", "/")
+    while path.startswith("./"):
+        path = path[2:]
+    return quote(path.lstrip("/")) or quote(DEFAULT_MANIFEST)
