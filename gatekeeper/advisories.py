@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from packaging.version import InvalidVersion, Version
@@ -46,7 +46,7 @@ class _Loader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoa
     YAML would read an unquoted ``fixed: 1.10`` as the float 1.1; versions must stay text.
     """
 
-    yaml_implicit_resolvers = {
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
         first: [(tag, rx) for tag, rx in resolvers if tag in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:null")]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
@@ -134,8 +134,8 @@ class AdvisoryDatabase:
     def match(self, packages: Sequence[tuple[str, str]]) -> tuple[list[Match], list[Indeterminate]]:
         """Every advisory affecting the (name, version) pairs, merged by alias as pip-audit does."""
         by_key: dict[str, list[tuple[str, str, Version]]] = {}
-        for name, version in packages:
-            by_key.setdefault(canonical_name(name), []).append((name, version, Version(version)))
+        for name, text in packages:
+            by_key.setdefault(canonical_name(name), []).append((name, text, Version(text)))
         found: list[Match] = []
         unsure: list[Indeterminate] = []
         for source, record in self.records_for(by_key):
@@ -213,7 +213,9 @@ def _walk(root: Path) -> list[tuple[str, int, int]]:
 def _build_index(db: AdvisoryDatabase) -> dict[str, list[str]]:
     index: dict[str, list[str]] = {}
     for name in db.files:
-        keys = {canonical_name(next(g for g in m if g).decode("utf-8", "replace").strip()) for m in _NAME_RX.findall(db._read(name))}
+        keys = {
+            canonical_name(next(g for g in m if g).decode("utf-8", "replace").strip()) for m in _NAME_RX.findall(db._read(name))
+        }
         keys.discard("")
         for key in keys or {_ALWAYS}:
             index.setdefault(key, []).append(name)
@@ -267,7 +269,7 @@ def _is_pypi(ecosystem: Any) -> bool:
 class _Bound:
     """A range event's version: "0" sorts first and "*" (a limit) last."""
 
-    __slots__ = ("text", "version", "rank")
+    __slots__ = ("rank", "text", "version")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -285,16 +287,14 @@ class _Bound:
 
     def le(self, v: Version) -> bool:
         """True when this bound is at or below ``v``."""
-        if self.rank != 0:
+        if self.version is None:
             return self.rank < 0
-        assert self.version is not None
         return self.version <= v
 
     def lt(self, v: Version) -> bool:
         """True when this bound is strictly below ``v``."""
-        if self.rank != 0:
+        if self.version is None:
             return self.rank < 0
-        assert self.version is not None
         return self.version < v
 
 
@@ -318,7 +318,12 @@ def affects(affected: Mapping[str, Any], text: str, version: Version) -> tuple[b
         if not isinstance(rng, Mapping) or rng.get("type") != "ECOSYSTEM":
             continue
         try:
-            events = [(kind, _Bound(str(value))) for evt in _list(rng.get("events")) if isinstance(evt, Mapping) for kind, value in evt.items()]
+            events = [
+                (kind, _Bound(str(value)))
+                for evt in _list(rng.get("events"))
+                if isinstance(evt, Mapping)
+                for kind, value in evt.items()
+            ]
         except InvalidVersion as exc:
             problem = f"an ECOSYSTEM range has a bound that is not a PEP 440 version ({exc})"
             continue
@@ -354,7 +359,13 @@ def _version_key(text: str) -> tuple[int, Version | str]:
         return (1, text)
 
 
-_LABELS = {"CRITICAL": Severity.CRITICAL, "HIGH": Severity.HIGH, "MODERATE": Severity.MEDIUM, "MEDIUM": Severity.MEDIUM, "LOW": Severity.LOW}
+_LABELS = {
+    "CRITICAL": Severity.CRITICAL,
+    "HIGH": Severity.HIGH,
+    "MODERATE": Severity.MEDIUM,
+    "MEDIUM": Severity.MEDIUM,
+    "LOW": Severity.LOW,
+}
 
 
 def severity(record: Mapping[str, Any], affected: Mapping[str, Any]) -> tuple[Severity, str, float | None]:
@@ -381,13 +392,19 @@ def severity(record: Mapping[str, Any], affected: Mapping[str, Any]) -> tuple[Se
 def _help_uri(record: Mapping[str, Any], rid: str) -> str:
     """The advisory's own page: an ADVISORY reference naming its id or an alias (GHSA, NVD), else
     the first ADVISORY reference, else its osv.dev page."""
-    refs = [str(r["url"]) for r in _list(record.get("references")) if isinstance(r, Mapping) and r.get("url") and r.get("type") == "ADVISORY"]
+    refs = [
+        str(r["url"])
+        for r in _list(record.get("references"))
+        if isinstance(r, Mapping) and r.get("url") and r.get("type") == "ADVISORY"
+    ]
     ids = [rid, *(str(a) for a in _list(record.get("aliases")))]
     own = next((url for url in refs if any(i and i in url for i in ids)), "")
     return own or (refs[0] if refs else f"https://osv.dev/vulnerability/{rid}")
 
 
-def _to_match(record: Mapping[str, Any], affected: Mapping[str, Any], name: str, text: str, version: Version, source: str) -> Match:
+def _to_match(
+    record: Mapping[str, Any], affected: Mapping[str, Any], name: str, text: str, version: Version, source: str
+) -> Match:
     rid = str(record["id"])
     sev, sev_source, score = severity(record, affected)
     aliases = tuple(sorted({str(a) for a in _list(record.get("aliases")) if str(a) != rid}))
@@ -416,7 +433,13 @@ def _merge_aliases(found: list[Match]) -> list[Match]:
     for m in sorted(found, key=lambda m: (canonical_name(m.package), m.version, -m.severity.rank, m.id)):
         names = {m.id, *m.aliases}
         twin = next(
-            (i for i, o in enumerate(out) if canonical_name(o.package) == canonical_name(m.package) and o.version == m.version and names & {o.id, *o.aliases}),
+            (
+                i
+                for i, o in enumerate(out)
+                if canonical_name(o.package) == canonical_name(m.package)
+                and o.version == m.version
+                and names & {o.id, *o.aliases}
+            ),
             None,
         )
         if twin is None:

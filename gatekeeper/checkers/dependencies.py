@@ -66,12 +66,14 @@ class DependenciesChecker:
     name = "dependencies"
     description = "dependency vulnerabilities (pip-audit, or a local OSV database offline)"
     options: Mapping[str, Option] = {
-        "source": Option("str", "environment", "\"environment\", a requirements file, or \"pyproject.toml\""),
+        "source": Option("str", "environment", '"environment", a requirements file, or "pyproject.toml"'),
         "advisory_db": Option("str", "", "a local OSV database (directory or zip): offline mode"),
         "service": Option("str", "pypi", "pip-audit's vulnerability service in online mode", choices=("pypi", "osv")),
-        "osv_url": Option("str", "", "online mode with service = \"osv\": the OSV API query URL (a mirror); empty: api.osv.dev"),
+        "osv_url": Option("str", "", 'online mode with service = "osv": the OSV API query URL (a mirror); empty: api.osv.dev'),
         "fail_on_unaudited": Option("bool", True, "a package that could not be audited fails the gate"),
-        "fail_on_severity": Option("str", "low", "vulnerabilities at or above this severity block (unknown counts as high)", choices=SEVERITIES),
+        "fail_on_severity": Option(
+            "str", "low", "vulnerabilities at or above this severity block (unknown counts as high)", choices=SEVERITIES
+        ),
     }
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
@@ -159,7 +161,9 @@ def collect(source: str, ctx: CheckContext) -> Collected:
 
 def _from_environment(ctx: CheckContext) -> Collected:
     inv = load_inventory(ctx)
-    got = Collected(meta={"scope": inv.scope, "python": inv.python, "left_out": list(inv.left_out), "packages": len(inv.packages)})
+    got = Collected(
+        meta={"scope": inv.scope, "python": inv.python, "left_out": list(inv.left_out), "packages": len(inv.packages)}
+    )
     declared = _declared_lines(ctx.root / "pyproject.toml")
     for d in inv.packages:
         line = declared.get(d.key)
@@ -321,7 +325,7 @@ class _Markers:
             except ToolError:
                 self._env = {}
             if not self._env:
-                self._env = dict(default_environment())
+                self._env = {k: str(v) for k, v in default_environment().items()}
         return self._env
 
     def applies(self, marker: Any) -> bool:
@@ -356,7 +360,15 @@ def _pip_audit_version(ctx: CheckContext) -> str:
     return ""
 
 
-_NETWORK_HINTS = ("ConnectionError", "Max retries exceeded", "NameResolutionError", "ProxyError", "network may be blocking", "SSLError", "ConnectTimeout")
+_NETWORK_HINTS = (
+    "ConnectionError",
+    "Max retries exceeded",
+    "NameResolutionError",
+    "ProxyError",
+    "network may be blocking",
+    "SSLError",
+    "ConnectTimeout",
+)
 
 
 def _pip_audit(ctx: CheckContext, section: Mapping[str, Any], targets: Sequence[Target], got: Collected) -> list[Match]:
@@ -387,7 +399,9 @@ def _pip_audit(ctx: CheckContext, section: Mapping[str, Any], targets: Sequence[
                 f"{_last_error(done.stderr)}; nothing was audited. To audit offline, set "
                 "checks.dependencies.advisory_db to a local OSV database (e.g. a clone of github.com/pypa/advisory-database)"
             ) from None
-        raise ToolError(f"pip-audit (exit {done.returncode}) printed no readable JSON report ({exc}): {_runner.tail(done.stderr)}") from None
+        raise ToolError(
+            f"pip-audit (exit {done.returncode}) printed no readable JSON report ({exc}): {_runner.tail(done.stderr)}"
+        ) from None
     if done.returncode not in (0, 1):
         raise ToolError(f"pip-audit exited {done.returncode}: {_runner.tail(done.stderr)}")
     by_key = {canonical_name(t.name): t for t in targets}
@@ -502,7 +516,8 @@ def _unaudited_finding(unaudited: Mapping[str, tuple[str, str]], blocking: bool)
     return Finding(
         rule_id=UNAUDITED_RULE,
         severity=Severity.HIGH,
-        message=f"{len(names)} {'package' if len(names) == 1 else 'packages'} could not be audited for known vulnerabilities: {shown}{more}",
+        message=f"{len(names)} {'package' if len(names) == 1 else 'packages'} could not be audited "
+        f"for known vulnerabilities: {shown}{more}",
         blocking=blocking,
         fingerprint=fingerprint("dependencies", UNAUDITED_RULE, ",".join(canonical_name(n) for n in names)),
         rule_name="packages that could not be audited",

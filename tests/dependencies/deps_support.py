@@ -55,8 +55,23 @@ RECORDS: tuple[dict[str, Any], ...] = (
         "summary": "alpha: path traversal",
         "aliases": ["CVE-2024-0001", "GHSA-aaaa-bbbb-cccc"],
         "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N"}],  # 6.1
-        "affected": [{"package": _pkg("alpha"), "ranges": [_eco({"introduced": "1.0"}, {"fixed": "1.5"}), {"type": "GIT", "repo": "https://example.invalid/alpha", "events": [{"introduced": "0"}, {"fixed": "abc123"}]}]}],
-        "references": [{"type": "WEB", "url": "https://example.invalid/alpha/issue"}, {"type": "ADVISORY", "url": "https://github.com/advisories/GHSA-aaaa-bbbb-cccc"}],
+        "affected": [
+            {
+                "package": _pkg("alpha"),
+                "ranges": [
+                    _eco({"introduced": "1.0"}, {"fixed": "1.5"}),
+                    {
+                        "type": "GIT",
+                        "repo": "https://example.invalid/alpha",
+                        "events": [{"introduced": "0"}, {"fixed": "abc123"}],
+                    },
+                ],
+            }
+        ],
+        "references": [
+            {"type": "WEB", "url": "https://example.invalid/alpha/issue"},
+            {"type": "ADVISORY", "url": "https://github.com/advisories/GHSA-aaaa-bbbb-cccc"},
+        ],
     },
     {
         "id": "TEST-2024-OLD",  # an alpha advisory fixed before the installed release
@@ -101,7 +116,9 @@ RECORDS: tuple[dict[str, Any], ...] = (
     },
     {
         "id": "TEST-2024-SAFE",
-        "affected": [{"package": _pkg("safe"), "ranges": [_eco({"introduced": "1.0"}, {"fixed": "2.0"})], "versions": ["1.0", "1.5"]}],
+        "affected": [
+            {"package": _pkg("safe"), "ranges": [_eco({"introduced": "1.0"}, {"fixed": "2.0"})], "versions": ["1.0", "1.5"]}
+        ],
     },
     {
         "id": "TEST-2024-TOOL",
@@ -189,7 +206,8 @@ def make_project(tmp_path: Path, fake_env: Path) -> Callable[..., Path]:
             f'[project]\nname = "myproject"\nversion = "0.1"\ndependencies = [\n{dep_lines}]\n', encoding="utf-8"
         )
         (root / "gatekeeper.toml").write_text(
-            f'[audit]\nenabled = false\n\n[environment]\npython = "{fake_env}"\n{environment}\n\n[checks.dependencies]\n{checks}\n\n{extra}\n',
+            f'[audit]\nenabled = false\n\n[environment]\npython = "{fake_env}"\n{environment}\n\n'
+            f"[checks.dependencies]\n{checks}\n\n{extra}\n",
             encoding="utf-8",
         )
         return root
@@ -218,4 +236,8 @@ def dep_result(gate: GateResult) -> CheckResult:
 
 def found(result: CheckResult) -> set[tuple[str, str]]:
     """(advisory id, canonical package) of every vulnerability finding."""
-    return {(f.rule_id, canonical_name(f.package.name)) for f in result.findings if f.package is not None and f.rule_id != "dependencies.unaudited"}
+    return {
+        (f.rule_id, canonical_name(f.package.name))
+        for f in result.findings
+        if f.package is not None and f.rule_id != "dependencies.unaudited"
+    }

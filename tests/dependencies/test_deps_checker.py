@@ -18,7 +18,9 @@ Gate = Callable[[Path], GateResult]
 
 
 @pytest.mark.parametrize("layout", ["pypa", "flat", "pypa-zip", "flat-zip"])
-def test_offline_matches_exactly_the_records_that_affect_installed_versions(layout: str, make_project: Project, run_gate: Gate) -> None:
+def test_offline_matches_exactly_the_records_that_affect_installed_versions(
+    layout: str, make_project: Project, run_gate: Gate
+) -> None:
     root = make_project(checks='advisory_db = "{db}"', environment='scope = "project"')
     db = write_db(root, RECORDS, layout)
     (root / "gatekeeper.toml").write_text((root / "gatekeeper.toml").read_text().replace("{db}", db.name))
@@ -97,7 +99,9 @@ def test_scope_all_audits_tooling_and_fails_closed_on_an_unparseable_version(mak
     assert "1 could not be audited: weird" in result.summary
 
 
-def test_unaudited_alone_fails_the_gate_unless_fail_on_unaudited_is_false(make_project: Project, run_gate: Gate, tmp_path: Path) -> None:
+def test_unaudited_alone_fails_the_gate_unless_fail_on_unaudited_is_false(
+    make_project: Project, run_gate: Gate, tmp_path: Path
+) -> None:
     # a database with nothing that affects the environment: only the unparseable version matters
     records = [r for r in RECORDS if r["id"] in ("TEST-2024-SAFE", "TEST-2024-OLD")]
     root = make_project(checks='advisory_db = "advisories"')
@@ -129,12 +133,18 @@ def test_fail_on_severity_blocks_only_at_or_above_the_threshold(make_project: Pr
     cfg = root / "gatekeeper.toml"
     cfg.write_text(cfg.read_text().replace('"critical"', '"high"'))
     result = dep_result(run_gate(root))
-    assert {f.rule_id for f in result.findings if f.blocking} == {"TEST-2024-ZERO", "TEST-2024-LIST", "TEST-2024-LAST", "TEST-2024-MULTI"}
+    assert {f.rule_id for f in result.findings if f.blocking} == {
+        "TEST-2024-ZERO",
+        "TEST-2024-LIST",
+        "TEST-2024-LAST",
+        "TEST-2024-MULTI",
+    }
 
 
 def test_waiver_matches_an_advisory_by_alias(make_project: Project, run_gate: Gate) -> None:
     waivers = "\n".join(
-        f'[[waivers]]\ncheck = "dependencies"\nrule = "{rule}"\nreason = "not reachable"\napproved_by = "sec@example.com"\nexpires = 2999-01-01\n'
+        f'[[waivers]]\ncheck = "dependencies"\nrule = "{rule}"\nreason = "not reachable"\n'
+        'approved_by = "sec@example.com"\nexpires = 2999-01-01\n'
         for rule in ("ghsa-aaaa-bbbb-cccc", "TEST-2024-LIST", "TEST-2024-LAST", "TEST-2024-MULTI", "TEST-2024-ZERO")
     )
     root = make_project(checks='advisory_db = "advisories"', environment='scope = "project"', extra=waivers)
@@ -169,8 +179,14 @@ def test_requirements_source_pins_hashes_includes_markers_and_unpinned_lines(mak
     # gamma's marker is false for the environment's Python 3, so it is not audited
     assert found(result) == {("TEST-2024-ZERO", "foo-bar-baz"), ("TEST-2024-RANGE", "alpha"), ("TEST-2024-SAFE", "safe")}
     locs = {f.rule_id: f.location for f in result.findings}
-    assert locs["TEST-2024-RANGE"] is not None and (locs["TEST-2024-RANGE"].path, locs["TEST-2024-RANGE"].line) == ("requirements/prod.txt", 3)
-    assert locs["TEST-2024-ZERO"] is not None and (locs["TEST-2024-ZERO"].path, locs["TEST-2024-ZERO"].line) == ("requirements/base.txt", 2)
+    assert locs["TEST-2024-RANGE"] is not None and (locs["TEST-2024-RANGE"].path, locs["TEST-2024-RANGE"].line) == (
+        "requirements/prod.txt",
+        3,
+    )
+    assert locs["TEST-2024-ZERO"] is not None and (locs["TEST-2024-ZERO"].path, locs["TEST-2024-ZERO"].line) == (
+        "requirements/base.txt",
+        2,
+    )
     reasons = result.metrics["unaudited_reasons"]
     assert sorted(reasons) == ["mystery", "this", "toolx"]
     assert reasons["toolx"].startswith("requirements/prod.txt:7:") and "not pinned" in reasons["toolx"]
@@ -188,7 +204,12 @@ def test_pyproject_source_uses_pins_then_installed_versions(make_project: Projec
     write_db(root, RECORDS, "pypa")
     result = dep_result(run_gate(root))
     # alpha: unpinned, installed 1.4 satisfies >=1; gamma: pinned 3.0.5 (not the installed 3.1)
-    assert found(result) == {("TEST-2024-RANGE", "alpha"), ("TEST-2024-LAST", "gamma"), ("TEST-2024-LASTOLD", "gamma"), ("TEST-2024-MULTI", "gamma")}
+    assert found(result) == {
+        ("TEST-2024-RANGE", "alpha"),
+        ("TEST-2024-LAST", "gamma"),
+        ("TEST-2024-LASTOLD", "gamma"),
+        ("TEST-2024-MULTI", "gamma"),
+    }
     gamma = next(f for f in result.findings if f.rule_id == "TEST-2024-LAST")
     assert gamma.package is not None and gamma.package.version == "3.0.5"
     assert gamma.location is not None and gamma.location.path == "pyproject.toml"
@@ -211,7 +232,9 @@ def test_missing_database_is_an_error_not_a_pass(make_project: Project, run_gate
 def test_unreadable_record_for_an_installed_package_is_an_error(make_project: Project, run_gate: Gate) -> None:
     root = make_project(checks='advisory_db = "advisories"')
     db = write_db(root, RECORDS, "pypa")
-    (db / "vulns" / "alpha" / "BROKEN-1.yaml").write_text("id: BROKEN-1\naffected:\n  - package: {name: alpha\n", encoding="utf-8")
+    (db / "vulns" / "alpha" / "BROKEN-1.yaml").write_text(
+        "id: BROKEN-1\naffected:\n  - package: {name: alpha\n", encoding="utf-8"
+    )
     result = dep_result(run_gate(root))
     assert result.status is Status.ERROR
     assert result.error is not None and "BROKEN-1.yaml" in result.error
