@@ -11,6 +11,7 @@ for ``ECOSYSTEM`` ranges and PEP 503 name normalisation.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -31,12 +32,10 @@ from gatekeeper.inventory import canonical_name
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 _INDEX_VERSION = 1
-# Every value of a "name" key, in block YAML, flow YAML or JSON. Over-matching (a credit's name)
-# only costs a parse; a file in which nothing matches is always parsed, so nothing is missed.
-_NAME_RX = re.compile(
-    rb"""(?:^|[\s{,\-])["']?name["']?[ \t]*:[ \t]*(?:"([^"\r\n]*)"|'([^'\r\n]*)'|([^\s"'#,}\]][^#,}\]\r\n]*))""",
-    re.MULTILINE,
-)
+# Every value of a "name" key, in block YAML, flow YAML or JSON. Over-matching ("username: x", a
+# credit's name) only costs a parse; a file in which nothing matches is always parsed, so nothing
+# is missed. The pattern starts with a literal so the scan of thousands of files stays ~10 ms.
+_NAME_RX = re.compile(rb"""name["']?[ \t]*:[ \t]*(?:"([^"\r\n]*)"|'([^'\r\n]*)'|([^\s"'#,}\]][^#,}\]\r\n]*))""")
 _ALWAYS = "*"  # index key of files whose names the scan could not find
 
 
@@ -92,6 +91,8 @@ class AdvisoryDatabase:
     records_read: int = 0
     withdrawn_skipped: int = 0
     _zip: zipfile.ZipFile | None = field(default=None, repr=False)
+    _stamps: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)  # file -> (size, mtime or CRC)
+    _cache_dir: Path | None = field(default=None, repr=False)
 
     def close(self) -> None:
         """Release the zip file, if any."""
@@ -110,6 +111,33 @@ class AdvisoryDatabase:
             "index_cached": self.index_cached,
         }
 
+    def _record(self, name: str) -> Mapping[str, Any] | None:
+        """The parsed record in ``name``: from the parsed-record cache when the file is unchanged.
+
+        Parsing YAML is the bulk of the cost (the PyPA records carry long version lists); a JSON
+        copy of each record parsed once loads several times faster.
+        """
+        folder = self._cache_dir / "advisory-records" if self._cache_dir is not None else None
+        key = ""
+        if folder is not None:
+            size, stamp = self._stamps.get(name, (0, 0))
+            key = hashlib.sha256(f"{self.path.resolve()}\x1f{name}\x1f{size}\x1f{stamp}".encode()).hexdigest()
+            try:
+                cached = json.loads((folder / key[:2] / f"{key}.json").read_bytes())
+                return cached if isinstance(cached, dict) else None
+            except (OSError, ValueError):
+                pass
+        record = _parse(name, self._read(name))
+        if folder is not None:
+            try:
+                (folder / key[:2]).mkdir(parents=True, exist_ok=True)
+                tmp = folder / key[:2] / f".{key}.{os.getpid()}.tmp"
+                tmp.write_text(json.dumps(record, default=str), encoding="utf-8")
+                os.replace(tmp, folder / key[:2] / f"{key}.json")
+            except (OSError, TypeError, ValueError):
+                pass  # caching is an optimisation only
+        return record
+
     def _read(self, name: str) -> bytes:
         if self._zip is not None:
             return self._zip.read(name)
@@ -122,7 +150,7 @@ class AdvisoryDatabase:
         for key in wanted:
             chosen.update(self.index.get(key, ()))
         for name in sorted(chosen):
-            record = _parse(name, self._read(name))
+            record = self._record(name)
             if record is None:
                 continue
             self.records_read += 1
@@ -178,7 +206,8 @@ def open_database(path: Path, cache_dir: Path | None = None) -> AdvisoryDatabase
     if not files:
         raise ToolError(f"advisory database {path} holds no .yaml, .yml or .json records")
     signature = hashlib.sha256(json.dumps([str(path.resolve()), sorted(stats)]).encode()).hexdigest()
-    db = AdvisoryDatabase(path=path, layout=layout, files=files, index={}, _zip=zf)
+    stamps = {n: (size, stamp) for n, size, stamp in stats if n}
+    db = AdvisoryDatabase(path=path, layout=layout, files=files, index={}, _zip=zf, _stamps=stamps, _cache_dir=cache_dir)
     cached = _load_index(cache_dir, signature)
     if cached is not None:
         db.index, db.index_cached = cached, True
@@ -195,18 +224,18 @@ def _wanted(name: str) -> bool:
 
 def _walk(root: Path) -> list[tuple[str, int, int]]:
     out: list[tuple[str, int, int]] = []
-    stack = [root]
+    stack = [(str(root), "")]
     while stack:
-        folder = stack.pop()
+        folder, prefix = stack.pop()
         with os.scandir(folder) as entries:
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
                 if entry.is_dir(follow_symlinks=False):
-                    stack.append(Path(entry.path))
+                    stack.append((entry.path, f"{prefix}{entry.name}/"))
                 elif entry.name.endswith(_SUFFIXES):
                     st = entry.stat()
-                    out.append((Path(entry.path).relative_to(root).as_posix(), st.st_size, st.st_mtime_ns))
+                    out.append((prefix + entry.name, st.st_size, st.st_mtime_ns))
     return out
 
 
@@ -280,7 +309,9 @@ class _Bound:
             self.rank = 1
         else:
             self.rank = 0
-            self.version = Version(text)
+            self.version = _version(text)
+            if self.version is None:
+                raise InvalidVersion(f"Invalid version: {text!r}")
 
     def key(self) -> tuple[int, Version]:
         return (self.rank, self.version or Version("0"))
@@ -306,13 +337,8 @@ def affects(affected: Mapping[str, Any], text: str, version: Version) -> tuple[b
     """
     for listed in _list(affected.get("versions")):
         listed = str(listed)
-        if listed == text:
+        if listed == text or _version(listed) == version:
             return True, ""
-        try:
-            if Version(listed) == version:
-                return True, ""
-        except InvalidVersion:
-            continue
     problem = ""
     for rng in _list(affected.get("ranges")):
         if not isinstance(rng, Mapping) or rng.get("type") != "ECOSYSTEM":
@@ -341,6 +367,15 @@ def affects(affected: Mapping[str, Any], text: str, version: Version) -> tuple[b
         if vulnerable:
             return True, ""
     return False, problem
+
+
+@functools.lru_cache(maxsize=65536)
+def _version(text: str) -> Version | None:
+    """A PEP 440 version, or None; cached because the same version lists recur across a package's records."""
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
 
 
 def fixed_versions(affected: Mapping[str, Any]) -> list[str]:
@@ -430,19 +465,13 @@ def _merge_aliases(found: list[Match]) -> list[Match]:
     """One match per advisory and package: records naming each other as aliases collapse into one
     (the most severe keeps its id; the others' ids join its aliases), as pip-audit does."""
     out: list[Match] = []
+    groups: dict[tuple[str, str], list[int]] = {}
     for m in sorted(found, key=lambda m: (canonical_name(m.package), m.version, -m.severity.rank, m.id)):
         names = {m.id, *m.aliases}
-        twin = next(
-            (
-                i
-                for i, o in enumerate(out)
-                if canonical_name(o.package) == canonical_name(m.package)
-                and o.version == m.version
-                and names & {o.id, *o.aliases}
-            ),
-            None,
-        )
+        slots = groups.setdefault((canonical_name(m.package), m.version), [])
+        twin = next((i for i in slots if names & {out[i].id, *out[i].aliases}), None)
         if twin is None:
+            slots.append(len(out))
             out.append(m)
             continue
         o = out[twin]

@@ -236,6 +236,11 @@ def test_index_is_cached_and_invalidated_when_a_file_changes(tmp_path: Path) -> 
     third = open_database(db, cache)
     assert not third.index_cached
     assert {m.id for m in third.match([("other", "3.0")])[0]} == {"C-2"}
+    # an edited record is parsed again, not served from the parsed-record cache
+    _write_flat(db, [_rec("C-1", "pkg", versions=["1.0.1", "1.0.2"])])
+    fourth = open_database(db, cache)
+    assert {m.id for m in fourth.match([("pkg", "1.0")])[0]} == set()
+    assert {m.id for m in fourth.match([("pkg", "1.0.2")])[0]} == {"C-1"}
 
 
 def test_large_database_reads_only_records_of_wanted_names_and_is_fast(tmp_path: Path) -> None:
