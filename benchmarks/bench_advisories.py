@@ -61,24 +61,20 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp)
         cold = [_once(db_path, packages, None) for _ in range(args.runs)]
-        _once(db_path, packages, cache)  # fill the index cache
+        _once(db_path, packages, cache)  # fill the index and parsed-record caches
         warm = [_once(db_path, packages, cache) for _ in range(args.runs)]
     _, records, found, unsure = warm[-1]
     db = open_database(db_path)
     files = len(db.files)
     db.close()
     distinct = {canonical_name(n) for n, _ in packages}
+    kind = f"python {args.python}" if args.python else "synthetic"
     print(f"database: {db_path} ({files} record files)")
-    print(
-        f"environment: {len(packages)} packages ({'python ' + args.python if args.python else 'synthetic'}); {len(distinct)} distinct names"
-    )
+    print(f"environment: {len(packages)} packages ({kind}); {len(distinct)} distinct names")
     print(f"records parsed per run: {records}; advisories matched: {found}; indeterminate: {unsure}")
-    print(
-        f"cold (index built):  median {statistics.median(c[0] for c in cold):.1f} ms  (min {min(c[0] for c in cold):.1f}, n={args.runs})"
-    )
-    print(
-        f"warm (index cached): median {statistics.median(w[0] for w in warm):.1f} ms  (min {min(w[0] for w in warm):.1f}, n={args.runs})"
-    )
+    for label, runs in (("cold (no cache)  ", cold), ("warm (cache kept)", warm)):
+        times = [r[0] for r in runs]
+        print(f"{label}: median {statistics.median(times):.1f} ms (min {min(times):.1f}, max {max(times):.1f}, n={len(times)})")
     return 0
 
 
