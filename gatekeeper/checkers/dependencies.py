@@ -28,7 +28,7 @@ from gatekeeper import __version__
 from gatekeeper.advisories import Match, open_database
 from gatekeeper.checkers import _runner
 from gatekeeper.checkers.base import CheckContext, Option
-from gatekeeper.errors import ToolError
+from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.findings import CheckResult, Finding, Location, Package, Severity, decide_status, fingerprint
 from gatekeeper.inventory import canonical_name, load_inventory, project_requirements
 
@@ -393,6 +393,11 @@ def _pip_audit(ctx: CheckContext, section: Mapping[str, Any], targets: Sequence[
         if not isinstance(deps, list):
             raise TypeError("'dependencies' is not a list")
     except (ValueError, KeyError, TypeError) as exc:
+        if "No module named pip_audit" in done.stderr:
+            raise ToolMissing(
+                f"pip-audit is not installed for {ctx.tool_python} (pip install pip-audit), "
+                "or set checks.dependencies.advisory_db to audit offline against a local OSV database"
+            ) from None
         if any(h in done.stderr for h in _NETWORK_HINTS):
             raise ToolError(
                 f"pip-audit could not reach the {where} vulnerability service (network down or blocked): "

@@ -313,3 +313,22 @@ def test_network_down_is_an_error_that_points_to_offline_mode(offline_env: None,
     assert result.status is Status.ERROR and gate.verdict is Verdict.ERROR
     assert result.error is not None
     assert "could not reach the PyPI vulnerability service" in result.error and "advisory_db" in result.error
+
+
+def test_pip_audit_missing_from_the_tool_interpreter_is_reported(
+    offline_env: None, make_project: Project, checkers: dict[str, Any], fake_env: Path
+) -> None:
+    import time
+
+    from gatekeeper.checkers.base import CheckContext
+    from gatekeeper.errors import ToolMissing
+    from gatekeeper.policy import load_policy
+
+    root = make_project(checks='service = "pypi"', environment='scope = "project"')
+    policy = load_policy(root, {n: c.options for n, c in checkers.items()})
+    # the fake environment has no pip-audit: running the online mode with it as the tool interpreter
+    ctx = CheckContext(
+        root=root, output_dir=root / "out", policy=policy, deadline=time.monotonic() + 120, tool_python=str(fake_env)
+    )
+    with pytest.raises(ToolMissing, match="pip-audit is not installed"):
+        checkers["dependencies"].run(policy.checks["dependencies"], ctx)
