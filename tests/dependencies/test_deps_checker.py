@@ -269,3 +269,17 @@ def test_cli_end_to_end_exit_codes_and_json_report(make_project: Project) -> Non
     report = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text())
     assert report["verdict"] == "pass"
     assert all(f["waiver"] is not None for f in report["checks"][0]["findings"])
+
+
+def test_project_scope_declared_but_not_installed_is_unaudited(make_project: Project, run_gate: Gate) -> None:
+    root = make_project(
+        checks='advisory_db = "advisories"',
+        environment='scope = "project"',
+        deps=["alpha>=1", "absent-pkg>=1", "gone ; python_version < '3'"],
+    )
+    write_db(root, RECORDS, "pypa")
+    result = dep_result(run_gate(root))
+    assert found(result) == {("TEST-2024-RANGE", "alpha")}
+    assert result.metrics["unaudited"] == ["absent-pkg"]  # "gone" does not apply to this Python
+    assert "not installed" in result.metrics["unaudited_reasons"]["absent-pkg"]
+    assert result.status is Status.FAIL
