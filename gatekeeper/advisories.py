@@ -93,6 +93,7 @@ class AdvisoryDatabase:
     _zip: zipfile.ZipFile | None = field(default=None, repr=False)
     _stamps: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)  # file -> (size, mtime or CRC)
     _cache_dir: Path | None = field(default=None, repr=False)
+    _root: str = field(default="", repr=False)  # the resolved path, part of every cache key
 
     def close(self) -> None:
         """Release the zip file, if any."""
@@ -121,7 +122,7 @@ class AdvisoryDatabase:
         key = ""
         if folder is not None:
             size, stamp = self._stamps.get(name, (0, 0))
-            key = hashlib.sha256(f"{self.path.resolve()}\x1f{name}\x1f{size}\x1f{stamp}".encode()).hexdigest()
+            key = hashlib.sha256(f"{self._root}\x1f{name}\x1f{size}\x1f{stamp}".encode()).hexdigest()
             try:
                 cached = json.loads((folder / key[:2] / f"{key}.json").read_bytes())
                 return cached if isinstance(cached, dict) else None
@@ -207,7 +208,9 @@ def open_database(path: Path, cache_dir: Path | None = None) -> AdvisoryDatabase
         raise ToolError(f"advisory database {path} holds no .yaml, .yml or .json records")
     signature = hashlib.sha256(json.dumps([str(path.resolve()), sorted(stats)]).encode()).hexdigest()
     stamps = {n: (size, stamp) for n, size, stamp in stats if n}
-    db = AdvisoryDatabase(path=path, layout=layout, files=files, index={}, _zip=zf, _stamps=stamps, _cache_dir=cache_dir)
+    db = AdvisoryDatabase(
+        path=path, layout=layout, files=files, index={}, _zip=zf, _stamps=stamps, _cache_dir=cache_dir, _root=str(path.resolve())
+    )
     cached = _load_index(cache_dir, signature)
     if cached is not None:
         db.index, db.index_cached = cached, True

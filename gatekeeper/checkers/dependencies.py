@@ -108,9 +108,9 @@ class DependenciesChecker:
             matches = _pip_audit(ctx, section, targets, got)
         unaudited_keys = set(got.unaudited)
         audited = [t for t in targets if canonical_name(t.name) not in unaudited_keys]
-        by_key = {canonical_name(t.name): t for t in targets}
+        by_key = {(canonical_name(t.name), t.version): t for t in targets}
         threshold = Severity(str(section.get("fail_on_severity") or "low"))
-        findings = [_finding(m, by_key.get(canonical_name(m.package)), threshold) for m in matches]
+        findings = [_finding(m, by_key.get((canonical_name(m.package), m.version)), threshold) for m in matches]
         if got.unaudited:
             findings.append(_unaudited_finding(got.unaudited, bool(section.get("fail_on_unaudited", True))))
         vulnerable = sorted({canonical_name(m.package) for m in matches})
