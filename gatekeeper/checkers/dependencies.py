@@ -1,14 +1,63 @@
-"""Known vulnerabilities in dependencies: pip-audit online, or a local OSV database offline."""
+"""Known vulnerabilities in dependencies: pip-audit online, or a local OSV database offline.
+
+What is audited comes from the ``source``: the installed environment (the policy's
+``[environment]``, with its scope), a pinned requirements file, or pyproject.toml. Every
+package that could not be audited (not pinned, unknown to the service, an unreadable version,
+the service unreachable) is listed as ``unaudited`` and, by default, fails the gate: an audit
+that looked at nothing is never a pass.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib.metadata
+import json
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName, default_environment
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import InvalidVersion, Version
+
+from gatekeeper import __version__
+from gatekeeper.advisories import Match, open_database
+from gatekeeper.checkers import _runner
 from gatekeeper.checkers.base import CheckContext, Option
-from gatekeeper.findings import CheckResult
+from gatekeeper.errors import ToolError, ToolMissing
+from gatekeeper.findings import CheckResult, Finding, Location, Package, Severity, decide_status, fingerprint
+from gatekeeper.inventory import canonical_name, load_inventory, project_requirements
 
 SEVERITIES = ("critical", "high", "medium", "low")
+UNAUDITED_RULE = "dependencies.unaudited"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A package version to audit, and where it is declared (``path`` relative to the root, posix)."""
+
+    name: str
+    version: str
+    path: str = ""
+    line: int | None = None
+    manifest: bool = False  # True: path/line point at the project's manifest, not at the source itself
+
+
+@dataclass
+class Collected:
+    """What a source yields: packages to audit, packages that cannot be (name -> reason), and context."""
+
+    targets: list[Target] = field(default_factory=list)
+    unaudited: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (display name, reason)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def skip(self, name: str, reason: str) -> None:
+        """Record that ``name`` could not be audited (the first reason wins)."""
+        self.unaudited.setdefault(canonical_name(name) or name, (name, reason))
 
 
 class DependenciesChecker:
@@ -20,6 +69,7 @@ class DependenciesChecker:
         "source": Option("str", "environment", '"environment", a requirements file, or "pyproject.toml"'),
         "advisory_db": Option("str", "", "a local OSV database (directory or zip): offline mode"),
         "service": Option("str", "pypi", "pip-audit's vulnerability service in online mode", choices=("pypi", "osv")),
+        "osv_url": Option("str", "", 'online mode with service = "osv": the OSV API query URL (a mirror); empty: api.osv.dev'),
         "fail_on_unaudited": Option("bool", True, "a package that could not be audited fails the gate"),
         "fail_on_severity": Option(
             "str", "low", "vulnerabilities at or above this severity block (unknown counts as high)", choices=SEVERITIES
@@ -27,5 +77,455 @@ class DependenciesChecker:
     }
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
-        """Not built yet: fails closed."""
-        raise NotImplementedError("the dependencies checker is not implemented yet")
+        """Collect the packages of the source, audit them, and turn what was found into findings."""
+        t0 = time.monotonic()
+        source = str(section.get("source") or "environment")
+        got = collect(source, ctx)
+        targets: list[Target] = []
+        for t in got.targets:
+            try:
+                Version(t.version)
+                targets.append(t)
+            except InvalidVersion:
+                got.skip(t.name, f"version {t.version!r} is not a PEP 440 version")
+        db_setting = str(section.get("advisory_db") or "")
+        metrics: dict[str, Any] = {"source": source, **got.meta}
+        if db_setting:
+            service, tool_name, tool_version = "osv-db", "gatekeeper osv-db", __version__
+            db_path = Path(db_setting) if Path(db_setting).is_absolute() else ctx.root / db_setting
+            match_t0 = time.perf_counter()
+            db = open_database(db_path, ctx.cache_dir)
+            try:
+                matches, unsure = db.match([(t.name, t.version) for t in targets])
+            finally:
+                db.close()
+            for u in unsure:
+                got.skip(u.package, u.reason)
+            metrics["advisory_db"] = {**db.describe(), "match_ms": round((time.perf_counter() - match_t0) * 1000, 1)}
+        else:
+            service = str(section.get("service") or "pypi")
+            tool_name, tool_version = "pip-audit", _pip_audit_version(ctx)
+            matches = _pip_audit(ctx, section, targets, got)
+        unaudited_keys = set(got.unaudited)
+        audited = [t for t in targets if canonical_name(t.name) not in unaudited_keys]
+        by_key = {(canonical_name(t.name), t.version): t for t in targets}
+        threshold = Severity(str(section.get("fail_on_severity") or "low"))
+        findings = [_finding(m, by_key.get((canonical_name(m.package), m.version)), threshold) for m in matches]
+        if got.unaudited:
+            findings.append(_unaudited_finding(got.unaudited, bool(section.get("fail_on_unaudited", True))))
+        vulnerable = sorted({canonical_name(m.package) for m in matches})
+        metrics.update(
+            {
+                "packages_audited": len(audited),
+                "unaudited": sorted(name for name, _ in got.unaudited.values()),
+                "unaudited_reasons": {name: reason for name, reason in sorted(got.unaudited.values())},
+                "vulnerabilities": len(matches),
+                "vulnerable_packages": vulnerable,
+                "service": service,
+                "by_severity": {s: sum(1 for m in matches if m.severity.value == s) for s in (*SEVERITIES, "info")},
+                "duration_ms": round((time.monotonic() - t0) * 1000, 1),
+            }
+        )
+        where = f"scope {metrics['scope']}" if source == "environment" else source
+        summary = (
+            f"{len(matches)} {'vulnerability' if len(matches) == 1 else 'vulnerabilities'} in "
+            f"{len(vulnerable)} of {len(audited)} packages ({service}, {where})"
+        )
+        if got.unaudited:
+            names = sorted(name for name, _ in got.unaudited.values())
+            shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+            summary += f"; {len(names)} could not be audited: {shown}"
+        return CheckResult(
+            name=self.name,
+            status=decide_status(findings),
+            summary=summary,
+            tool_name=tool_name,
+            tool_version=tool_version,
+            duration_s=time.monotonic() - t0,
+            metrics=metrics,
+            findings=tuple(findings),
+        )
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def collect(source: str, ctx: CheckContext) -> Collected:
+    """The packages the ``source`` setting names: the environment, pyproject.toml, or a requirements file."""
+    if source == "environment":
+        return _from_environment(ctx)
+    if Path(source).name == "pyproject.toml":
+        return _from_pyproject(ctx.root / source, ctx)
+    return _from_requirements(ctx.root / source, ctx)
+
+
+def _from_environment(ctx: CheckContext) -> Collected:
+    inv = load_inventory(ctx)
+    got = Collected(
+        meta={"scope": inv.scope, "python": inv.python, "left_out": list(inv.left_out), "packages": len(inv.packages)}
+    )
+    declared = _declared_lines(ctx.root / "pyproject.toml")
+    for d in inv.packages:
+        line = declared.get(d.key)
+        got.targets.append(Target(d.name, d.version, "pyproject.toml" if line else "", line, manifest=True))
+    for name in inv.missing:
+        got.skip(name, "declared in pyproject.toml but not installed in the environment")
+    return got
+
+
+def _from_pyproject(path: Path, ctx: CheckContext) -> Collected:
+    _, deps = project_requirements(path.parent)
+    rel = _rel(path, ctx.root)
+    got = Collected(meta={"scope": "pyproject", "packages": len(deps)})
+    lines = _declared_lines(path)
+    markers = _Markers(ctx)
+    for text in deps:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement as exc:
+            got.skip(text, f"{rel}: cannot parse {text!r}: {exc}")
+            continue
+        line = lines.get(canonical_name(req.name))
+        if req.marker is not None and not markers.applies(req.marker):
+            continue
+        pinned = _pinned(req)
+        if pinned:
+            got.targets.append(Target(req.name, pinned, rel, line))
+            continue
+        dist = markers.inventory_get(req.name)
+        if dist is None:
+            got.skip(req.name, f"{rel}: {text!r} is not pinned and is not installed in the environment")
+        elif req.url:
+            got.skip(req.name, f"{rel}: {text!r} is a URL requirement")
+        elif not req.specifier.contains(dist.version, prereleases=True):
+            got.skip(req.name, f"{rel}: installed {dist.version} does not satisfy {text!r}")
+        else:
+            got.targets.append(Target(dist.name, dist.version, rel, line))
+    return got
+
+
+def _from_requirements(path: Path, ctx: CheckContext) -> Collected:
+    if not path.is_file():
+        raise ToolError(f"requirements file {path} does not exist (checks.dependencies.source)")
+    got = Collected(meta={"scope": "requirements", "requirements": _rel(path, ctx.root)})
+    markers = _Markers(ctx)
+    seen_files: set[Path] = set()
+    seen: set[str] = set()
+
+    def read(file: Path) -> None:
+        resolved = file.resolve()
+        if resolved in seen_files:
+            return
+        seen_files.add(resolved)
+        rel = _rel(file, ctx.root)
+        for lineno, text in _logical_lines(file):
+            option = re.match(r"^(-r|--requirement|-c|--constraint|-e|--editable)(?:\s*=\s*|\s+)(\S.*)$", text)
+            if option:
+                flag, arg = option.group(1), option.group(2).strip()
+                if flag in ("-r", "--requirement"):
+                    child = file.parent / arg
+                    if not child.is_file():
+                        raise ToolError(f"{rel}:{lineno}: included requirements file {arg} does not exist")
+                    read(child)
+                elif flag in ("-e", "--editable"):
+                    egg = re.search(r"#egg=([A-Za-z0-9._-]+)", arg)
+                    got.skip(egg.group(1) if egg else arg, f"{rel}:{lineno}: editable requirement has no pinned version")
+                continue  # constraints files pin without installing: nothing to audit
+            if text.startswith("-"):
+                continue  # index, find-links and other global options
+            spec = re.split(r"\s+--?[A-Za-z]", text, maxsplit=1)[0].strip()  # drop --hash and other per-line options
+            try:
+                req = Requirement(spec)
+            except InvalidRequirement as exc:
+                got.skip(spec.split()[0], f"{rel}:{lineno}: cannot parse {spec!r}: {exc}")
+                continue
+            if req.marker is not None and not markers.applies(req.marker):
+                continue
+            pinned = _pinned(req)
+            if req.url:
+                got.skip(req.name, f"{rel}:{lineno}: URL requirement {spec!r} has no version to audit")
+            elif not pinned:
+                got.skip(req.name, f"{rel}:{lineno}: {spec!r} is not pinned with == (pin it, e.g. with pip-compile)")
+            elif (key := f"{canonical_name(req.name)}=={pinned}") not in seen:
+                seen.add(key)
+                got.targets.append(Target(req.name, pinned, rel, lineno))
+
+    read(path)
+    got.meta["packages"] = len(got.targets) + len(got.unaudited)
+    return got
+
+
+def _logical_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(first line number, text) per logical line: continuations joined, comments and blanks dropped."""
+    try:
+        raw = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ToolError(f"cannot read requirements file {path}: {exc}") from exc
+    buf, start = "", 0
+    for number, line in enumerate(raw, 1):
+        if not buf:
+            start = number
+        line = re.sub(r"(^|\s)#.*$", "", line)
+        if line.endswith("\\"):
+            buf += line[:-1] + " "
+            continue
+        text = (buf + line).strip()
+        buf = ""
+        if text:
+            yield start, text
+    if buf.strip():
+        yield start, buf.strip()
+
+
+def _pinned(req: Requirement) -> str:
+    """The exact version ``req`` pins (``==X`` or ``===X``, no wildcard), else ""."""
+    specs = list(req.specifier)
+    if len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version:
+        return specs[0].version
+    return ""
+
+
+def _declared_lines(pyproject: Path) -> dict[str, int]:
+    """Canonical name -> the pyproject.toml line that declares it in ``[project] dependencies``."""
+    if not pyproject.is_file():
+        return {}
+    try:
+        _, deps = project_requirements(pyproject.parent)
+        lines = pyproject.read_text(encoding="utf-8").splitlines()
+    except (ToolError, OSError, UnicodeDecodeError):
+        return {}
+    start = next((i for i, line in enumerate(lines) if re.match(r"^\s*dependencies\s*=", line)), 0)
+    out: dict[str, int] = {}
+    for text in deps:
+        try:
+            key = canonical_name(Requirement(text).name)
+        except InvalidRequirement:
+            continue
+        for i in range(start, len(lines)):
+            if f'"{text}"' in lines[i] or f"'{text}'" in lines[i]:
+                out.setdefault(key, i + 1)
+                break
+    return out
+
+
+class _Markers:
+    """Environment markers of the inspected interpreter, read (through the shared inventory) only when needed."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self._ctx = ctx
+        self._env: dict[str, str] | None = None
+
+    def _inventory(self) -> Any:
+        return load_inventory(self._ctx)
+
+    def env(self) -> dict[str, str]:
+        if self._env is None:
+            try:
+                self._env = dict(self._inventory().markers or {})
+            except ToolError:
+                self._env = {}
+            if not self._env:
+                self._env = {k: str(v) for k, v in default_environment().items()}
+        return self._env
+
+    def applies(self, marker: Any) -> bool:
+        try:
+            return bool(marker.evaluate({**self.env(), "extra": ""}))
+        except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
+            return True  # when in doubt, audit it
+
+    def inventory_get(self, name: str) -> Any:
+        try:
+            return self._inventory().get(name)
+        except ToolError:
+            return None
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+# --------------------------------------------------------------------------- online: pip-audit
+
+
+def _pip_audit_version(ctx: CheckContext) -> str:
+    if ctx.tool_python == sys.executable:
+        try:
+            return importlib.metadata.version("pip-audit")
+        except importlib.metadata.PackageNotFoundError:
+            return ""
+    return ""
+
+
+_NETWORK_HINTS = (
+    "ConnectionError",
+    "Max retries exceeded",
+    "NameResolutionError",
+    "ProxyError",
+    "network may be blocking",
+    "SSLError",
+    "ConnectTimeout",
+)
+
+
+def _pip_audit(ctx: CheckContext, section: Mapping[str, Any], targets: Sequence[Target], got: Collected) -> list[Match]:
+    """Run pip-audit on the targets, pinned, without resolving (``-r --no-deps --disable-pip``)."""
+    if not targets:
+        return []
+    service = str(section.get("service") or "pypi")
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-deps-") as tmp:
+        reqs = Path(tmp) / "requirements.txt"
+        reqs.write_text("".join(f"{t.name}=={t.version}\n" for t in targets), encoding="utf-8")
+        args = [ctx.tool_python, "-m", "pip_audit", "-r", str(reqs), "--no-deps", "--disable-pip"]
+        args += ["-f", "json", "--progress-spinner", "off", "--desc", "on", "--aliases", "on", "-s", service]
+        if section.get("osv_url"):
+            args += ["--osv-url", str(section["osv_url"])]
+        if ctx.cache_dir is not None:
+            args += ["--cache-dir", str(ctx.cache_dir / "pip-audit")]
+        done = ctx.run(args)
+    where = "PyPI" if service == "pypi" else "OSV"
+    try:
+        data = json.loads(done.stdout)
+        deps = data["dependencies"]
+        if not isinstance(deps, list):
+            raise TypeError("'dependencies' is not a list")
+    except (ValueError, KeyError, TypeError) as exc:
+        if "No module named pip_audit" in done.stderr:
+            raise ToolMissing(
+                f"pip-audit is not installed for {ctx.tool_python} (pip install pip-audit), "
+                "or set checks.dependencies.advisory_db to audit offline against a local OSV database"
+            ) from None
+        if any(h in done.stderr for h in _NETWORK_HINTS):
+            raise ToolError(
+                f"pip-audit could not reach the {where} vulnerability service (network down or blocked): "
+                f"{_last_error(done.stderr)}; nothing was audited. To audit offline, set "
+                "checks.dependencies.advisory_db to a local OSV database (e.g. a clone of github.com/pypa/advisory-database)"
+            ) from None
+        raise ToolError(
+            f"pip-audit (exit {done.returncode}) printed no readable JSON report ({exc}): {_runner.tail(done.stderr)}"
+        ) from None
+    if done.returncode not in (0, 1):
+        raise ToolError(f"pip-audit exited {done.returncode}: {_runner.tail(done.stderr)}")
+    by_key = {canonical_name(t.name): t for t in targets}
+    reported: set[str] = set()
+    matches: list[Match] = []
+    for dep in deps:
+        key = canonical_name(str(dep.get("name", "")))
+        target = by_key.get(key)
+        if target is None:
+            continue
+        reported.add(key)
+        if "skip_reason" in dep:
+            got.skip(target.name, f"pip-audit skipped it: {dep['skip_reason']}")
+            continue
+        for vuln in dep.get("vulns") or []:
+            rid = str(vuln["id"])
+            description = str(vuln.get("description") or "")
+            matches.append(
+                Match(
+                    id=rid,
+                    package=target.name,
+                    version=target.version,
+                    aliases=tuple(sorted({str(a) for a in vuln.get("aliases") or [] if str(a) != rid})),
+                    summary=description,
+                    details=description,
+                    fixed_versions=tuple(str(v) for v in vuln.get("fix_versions") or []),
+                    severity=Severity.HIGH,
+                    severity_source="unknown",
+                    score=None,
+                    url=f"https://osv.dev/vulnerability/{rid}",
+                )
+            )
+    for key, target in by_key.items():
+        if key not in reported:
+            got.skip(target.name, "pip-audit's report does not mention it")
+    return matches
+
+
+def _last_error(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if "Error" in line or "error" in line]
+    text = (errors or lines or ["no output"])[-1]
+    return text if len(text) <= 300 else text[:300] + "…"
+
+
+# --------------------------------------------------------------------------- findings
+
+
+def _finding(m: Match, target: Target | None, threshold: Severity) -> Finding:
+    location = None
+    props: dict[str, Any] = {
+        "aliases": list(m.aliases),
+        "fixed_versions": list(m.fixed_versions),
+        "summary": m.summary,
+        "description": m.details or m.summary,
+        "severity_source": m.severity_source,
+    }
+    if m.score is not None:
+        props["cvss_score"] = m.score
+    if m.published:
+        props["published"] = m.published
+    if m.source_file:
+        props["record"] = m.source_file
+    if target is not None and target.path:
+        if target.manifest:
+            props["manifest"] = {"path": target.path, "line": target.line}
+        else:
+            location = Location(target.path, target.line)
+    fix = _first_fix(m.fixed_versions, m.version)
+    also = f" ({', '.join(m.aliases)})" if m.aliases else ""
+    headline = m.summary or m.details.strip().split("\n", 1)[0]
+    if len(headline) > 200:
+        headline = headline[:200] + "…"
+    message = f"{m.package} {m.version} is affected by {m.id}{also}"
+    message += f": {headline}" if headline else ""
+    message += f"; fixed in {fix}" if fix else "; no fixed version known"
+    return Finding(
+        rule_id=m.id,
+        severity=m.severity,
+        message=message,
+        blocking=m.severity.at_least(threshold),
+        location=location,
+        package=Package(m.package, m.version),
+        fingerprint=fingerprint("dependencies", m.id, canonical_name(m.package), m.version),
+        help_uri=m.url,
+        rule_name=headline[:120] if headline else m.id,
+        tags=("security", "dependency"),
+        properties=props,
+    )
+
+
+def _first_fix(fixes: Sequence[str], version: str) -> str:
+    try:
+        current = Version(version)
+    except InvalidVersion:
+        return ""
+    later = []
+    for f in fixes:
+        try:
+            if Version(f) > current:
+                later.append(Version(f))
+        except InvalidVersion:
+            continue
+    return str(min(later)) if later else ""
+
+
+def _unaudited_finding(unaudited: Mapping[str, tuple[str, str]], blocking: bool) -> Finding:
+    entries = sorted(unaudited.values())
+    names = [name for name, _ in entries]
+    shown = "; ".join(f"{name}: {reason}" for name, reason in entries[:10])
+    more = f"; and {len(entries) - 10} more" if len(entries) > 10 else ""
+    return Finding(
+        rule_id=UNAUDITED_RULE,
+        severity=Severity.HIGH,
+        message=f"{len(names)} {'package' if len(names) == 1 else 'packages'} could not be audited "
+        f"for known vulnerabilities: {shown}{more}",
+        blocking=blocking,
+        fingerprint=fingerprint("dependencies", UNAUDITED_RULE, ",".join(canonical_name(n) for n in names)),
+        rule_name="packages that could not be audited",
+        tags=("security", "dependency"),
+        properties={"packages": [{"name": name, "reason": reason} for name, reason in entries]},
+    )

@@ -1,0 +1,123 @@
+"""CVSS base scores from vector strings (v3.0, v3.1 and v2), and the severity band a score falls in.
+
+The formulas are the published specifications': CVSS v3.1 section 7.1 and appendix A (Roundup),
+https://www.first.org/cvss/v3.1/specification-document; v3.0 differs only in its rounding;
+CVSS v2 section 3.2.1, https://www.first.org/cvss/v2/guide. CVSS v4 scores come from a lookup
+table of macro vectors rather than a formula and are not computed here (``base_score`` returns None).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from gatekeeper.findings import Severity
+
+_V3_WEIGHTS: Mapping[str, Mapping[str, float]] = {
+    "AV": {"N": 0.85, "A": 0.62, "L": 0.55, "P": 0.2},
+    "AC": {"L": 0.77, "H": 0.44},
+    "UI": {"N": 0.85, "R": 0.62},
+    "C": {"H": 0.56, "L": 0.22, "N": 0.0},
+    "I": {"H": 0.56, "L": 0.22, "N": 0.0},
+    "A": {"H": 0.56, "L": 0.22, "N": 0.0},
+}
+_V3_PR = {"U": {"N": 0.85, "L": 0.62, "H": 0.27}, "C": {"N": 0.85, "L": 0.68, "H": 0.5}}
+
+_V2_WEIGHTS: Mapping[str, Mapping[str, float]] = {
+    "AV": {"L": 0.395, "A": 0.646, "N": 1.0},
+    "AC": {"H": 0.35, "M": 0.61, "L": 0.71},
+    "Au": {"M": 0.45, "S": 0.56, "N": 0.704},
+    "C": {"N": 0.0, "P": 0.275, "C": 0.660},
+    "I": {"N": 0.0, "P": 0.275, "C": 0.660},
+    "A": {"N": 0.0, "P": 0.275, "C": 0.660},
+}
+
+
+def _metrics(parts: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in parts:
+        key, sep, value = part.partition(":")
+        if not sep or not key or not value or key in out:
+            raise ValueError(f"malformed CVSS metric {part!r}")
+        out[key] = value
+    return out
+
+
+def _roundup_31(value: float) -> float:
+    """CVSS v3.1 Roundup: the smallest number with one decimal that is >= value, free of float error."""
+    as_int = round(value * 100_000)
+    if as_int % 10_000 == 0:
+        return as_int / 100_000.0
+    return (math.floor(as_int / 10_000) + 1) / 10.0
+
+
+def score_v3(vector: str) -> float:
+    """The base score of a ``CVSS:3.0/...`` or ``CVSS:3.1/...`` vector; ValueError if malformed."""
+    head, *parts = vector.strip().split("/")
+    if head not in ("CVSS:3.0", "CVSS:3.1"):
+        raise ValueError(f"not a CVSS v3 vector: {vector!r}")
+    m = _metrics(parts)
+    try:
+        scope = m["S"]
+        pr = _V3_PR[scope][m["PR"]]
+        av, ac, ui = (_V3_WEIGHTS[k][m[k]] for k in ("AV", "AC", "UI"))
+        c, i, a = (_V3_WEIGHTS[k][m[k]] for k in ("C", "I", "A"))
+    except KeyError as exc:
+        raise ValueError(f"CVSS v3 vector {vector!r} lacks or misstates base metric {exc}") from None
+    iss = 1 - (1 - c) * (1 - i) * (1 - a)
+    impact = 6.42 * iss if scope == "U" else 7.52 * (iss - 0.029) - 3.25 * (iss - 0.02) ** 15
+    exploitability = 8.22 * av * ac * pr * ui
+    if impact <= 0:
+        return 0.0
+    raw = impact + exploitability if scope == "U" else 1.08 * (impact + exploitability)
+    raw = min(raw, 10.0)
+    if head == "CVSS:3.0":
+        return math.ceil(raw * 10) / 10
+    return _roundup_31(raw)
+
+
+def score_v2(vector: str) -> float:
+    """The base score of a CVSS v2 vector (``AV:N/AC:L/Au:N/C:P/I:P/A:P``, optionally ``(...)``)."""
+    text = vector.strip().strip("()")
+    if text.startswith("CVSS:2.0/"):
+        text = text[len("CVSS:2.0/") :]
+    m = _metrics(text.split("/"))
+    try:
+        av, ac, au = (_V2_WEIGHTS[k][m[k]] for k in ("AV", "AC", "Au"))
+        c, i, a = (_V2_WEIGHTS[k][m[k]] for k in ("C", "I", "A"))
+    except KeyError as exc:
+        raise ValueError(f"CVSS v2 vector {vector!r} lacks or misstates base metric {exc}") from None
+    impact = 10.41 * (1 - (1 - c) * (1 - i) * (1 - a))
+    exploitability = 20 * av * ac * au
+    f_impact = 0.0 if impact == 0 else 1.176
+    # round half up to one decimal, as the v2 guide's round_to_1_decimal
+    return math.floor(((0.6 * impact + 0.4 * exploitability - 1.5) * f_impact) * 10 + 0.5 + 1e-9) / 10
+
+
+def base_score(kind: str, vector: str) -> float | None:
+    """The base score of an OSV ``severity`` entry (``CVSS_V3``, ``CVSS_V2``); None when not computable."""
+    try:
+        if kind == "CVSS_V3" or vector.startswith("CVSS:3."):
+            return score_v3(vector)
+        if kind == "CVSS_V2":
+            return score_v2(vector)
+    except ValueError:
+        return None
+    return None
+
+
+def severity_of(score: float, version: int = 3) -> Severity:
+    """The qualitative band of a base score: critical >= 9.0, high >= 7.0, medium >= 4.0, else low.
+
+    CVSS v2 has no critical band (NVD rates 7.0-10.0 high), so a v2 score tops out at high; a
+    score of 0.0 (no impact) is ``info``.
+    """
+    if score <= 0:
+        return Severity.INFO
+    if score >= 9.0 and version >= 3:
+        return Severity.CRITICAL
+    if score >= 7.0:
+        return Severity.HIGH
+    if score >= 4.0:
+        return Severity.MEDIUM
+    return Severity.LOW

@@ -1,0 +1,285 @@
+"""The dependencies checker offline, against OSV databases the tests write, through the engine and the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from deps_support import EXPECTED_ALL, EXPECTED_PROJECT, RECORDS, dep_result, found, write_db
+
+from gatekeeper.findings import GateResult, Severity, Status, Verdict, fingerprint
+
+Project = Callable[..., Path]
+Gate = Callable[[Path], GateResult]
+
+
+@pytest.mark.parametrize("layout", ["pypa", "flat", "pypa-zip", "flat-zip"])
+def test_offline_matches_exactly_the_records_that_affect_installed_versions(
+    layout: str, make_project: Project, run_gate: Gate
+) -> None:
+    root = make_project(checks='advisory_db = "{db}"', environment='scope = "project"')
+    db = write_db(root, RECORDS, layout)
+    (root / "gatekeeper.toml").write_text((root / "gatekeeper.toml").read_text().replace("{db}", db.name))
+    result = dep_result(run_gate(root))
+
+    assert found(result) == EXPECTED_PROJECT
+    assert result.status is Status.FAIL
+    m = result.metrics
+    assert m["service"] == "osv-db"
+    assert m["scope"] == "project"
+    # the closure: alpha, Beta_Pkg[fast] -> gamma (extra) + delta, foo-bar-baz, safe; tooling left out
+    assert sorted(m["left_out"]) == ["toolx", "weird"]
+    assert m["packages_audited"] == 6
+    assert m["unaudited"] == []
+    assert m["vulnerabilities"] == 5
+    assert result.summary.startswith("5 vulnerabilities in 4 of 6 packages (osv-db, scope project)")
+    # only records naming audited packages were parsed: not TEST-2024-OTHER (not installed) nor
+    # TEST-2024-TOOL (toolx is left out of the project scope)
+    assert m["advisory_db"]["records_read"] == len(RECORDS) - 2
+    assert m["advisory_db"]["withdrawn_skipped"] == 1
+
+
+def test_finding_fields_severity_aliases_fixes_and_manifest(make_project: Project, run_gate: Gate, tmp_path: Path) -> None:
+    root = make_project(checks='advisory_db = "advisories"', environment='scope = "project"')
+    write_db(root, RECORDS, "pypa")
+    result = dep_result(run_gate(root))
+    by_id = {f.rule_id: f for f in result.findings}
+
+    rng = by_id["TEST-2024-RANGE"]
+    assert rng.package is not None and (rng.package.name, rng.package.version) == ("alpha", "1.4")
+    assert rng.properties["aliases"] == ["CVE-2024-0001", "GHSA-aaaa-bbbb-cccc"]
+    assert rng.properties["fixed_versions"] == ["1.5"]
+    assert rng.severity is Severity.MEDIUM  # CVSS 3.1 base 6.1
+    assert rng.properties["cvss_score"] == 6.1
+    assert rng.help_uri == "https://github.com/advisories/GHSA-aaaa-bbbb-cccc"
+    assert rng.fingerprint == fingerprint("dependencies", "TEST-2024-RANGE", "alpha", "1.4")
+    assert "fixed in 1.5" in rng.message
+    # environment source: the finding points at the line of pyproject.toml that declares alpha
+    lines = (root / "pyproject.toml").read_text().splitlines()
+    manifest = rng.properties["manifest"]
+    assert manifest["path"] == "pyproject.toml"
+    assert lines[manifest["line"] - 1].strip() == '"alpha>=1",'
+    assert rng.location is None
+
+    zero = by_id["TEST-2024-ZERO"]
+    assert zero.severity is Severity.CRITICAL  # 9.8
+    assert zero.package is not None and zero.package.name == "foo-bar-baz"
+
+    unknown = by_id["TEST-2024-LIST"]
+    assert unknown.severity is Severity.HIGH
+    assert unknown.properties["severity_source"] == "unknown"
+    assert unknown.help_uri == "https://osv.dev/vulnerability/TEST-2024-LIST"
+    assert unknown.properties["description"].startswith("Beta_Pkg: explicit list")
+    gamma = by_id["TEST-2024-LAST"]
+    assert gamma.properties["fixed_versions"] == []
+    assert "no fixed version known" in gamma.message
+    assert "manifest" not in gamma.properties  # gamma is not declared by the project, only reached through beta-pkg[fast]
+
+
+def test_scope_all_audits_tooling_and_fails_closed_on_an_unparseable_version(make_project: Project, run_gate: Gate) -> None:
+    root = make_project(checks='advisory_db = "advisories"', environment='scope = "all"')
+    write_db(root, RECORDS, "flat")
+    result = dep_result(run_gate(root))
+
+    assert found(result) == EXPECTED_ALL
+    assert result.metrics["scope"] == "all"
+    assert result.metrics["left_out"] == []
+    assert result.metrics["unaudited"] == ["weird"]
+    assert "weird" in result.metrics["unaudited_reasons"]
+    tool = next(f for f in result.findings if f.rule_id == "TEST-2024-TOOL")
+    assert tool.severity is Severity.MEDIUM and tool.properties["severity_source"] == "label MODERATE"
+    unaudited = next(f for f in result.findings if f.rule_id == "dependencies.unaudited")
+    assert unaudited.blocking and unaudited.severity is Severity.HIGH
+    assert "weird" in unaudited.message and "PEP 440" in unaudited.message
+    assert unaudited.properties["packages"][0]["name"] == "weird"
+    assert "1 could not be audited: weird" in result.summary
+
+
+def test_unaudited_alone_fails_the_gate_unless_fail_on_unaudited_is_false(
+    make_project: Project, run_gate: Gate, tmp_path: Path
+) -> None:
+    # a database with nothing that affects the environment: only the unparseable version matters
+    records = [r for r in RECORDS if r["id"] in ("TEST-2024-SAFE", "TEST-2024-OLD")]
+    root = make_project(checks='advisory_db = "advisories"')
+    write_db(root, records, "pypa")
+    gate = run_gate(root)
+    result = dep_result(gate)
+    assert found(result) == set()
+    assert result.metrics["vulnerabilities"] == 0
+    assert result.status is Status.FAIL and gate.verdict is Verdict.FAIL
+
+    cfg = root / "gatekeeper.toml"
+    cfg.write_text(cfg.read_text().replace("[checks.dependencies]\n", "[checks.dependencies]\nfail_on_unaudited = false\n"))
+    gate = run_gate(root)
+    result = dep_result(gate)
+    assert result.status is Status.PASS and gate.verdict is Verdict.PASS
+    unaudited = [f for f in result.findings if f.rule_id == "dependencies.unaudited"]
+    assert len(unaudited) == 1 and not unaudited[0].blocking
+    assert result.metrics["unaudited"] == ["weird"]
+
+
+def test_fail_on_severity_blocks_only_at_or_above_the_threshold(make_project: Project, run_gate: Gate) -> None:
+    root = make_project(checks='advisory_db = "advisories"\nfail_on_severity = "critical"', environment='scope = "project"')
+    write_db(root, RECORDS, "pypa")
+    result = dep_result(run_gate(root))
+    blocking = {f.rule_id for f in result.findings if f.blocking}
+    assert blocking == {"TEST-2024-ZERO"}  # 9.8; the unknown ones count as high, below critical
+    assert result.status is Status.FAIL
+
+    cfg = root / "gatekeeper.toml"
+    cfg.write_text(cfg.read_text().replace('"critical"', '"high"'))
+    result = dep_result(run_gate(root))
+    assert {f.rule_id for f in result.findings if f.blocking} == {
+        "TEST-2024-ZERO",
+        "TEST-2024-LIST",
+        "TEST-2024-LAST",
+        "TEST-2024-MULTI",
+    }
+
+
+def test_waiver_matches_an_advisory_by_alias(make_project: Project, run_gate: Gate) -> None:
+    waivers = "\n".join(
+        f'[[waivers]]\ncheck = "dependencies"\nrule = "{rule}"\nreason = "not reachable"\n'
+        'approved_by = "sec@example.com"\nexpires = 2999-01-01\n'
+        for rule in ("ghsa-aaaa-bbbb-cccc", "TEST-2024-LIST", "TEST-2024-LAST", "TEST-2024-MULTI", "TEST-2024-ZERO")
+    )
+    root = make_project(checks='advisory_db = "advisories"', environment='scope = "project"', extra=waivers)
+    write_db(root, RECORDS, "pypa")
+    gate = run_gate(root)
+    result = dep_result(gate)
+    rng = next(f for f in result.findings if f.rule_id == "TEST-2024-RANGE")
+    assert rng.waiver is not None and not rng.blocking  # waived through its GHSA alias (any case)
+    assert result.status is Status.PASS and gate.verdict is Verdict.PASS
+    assert len(gate.waivers["applied"]) == 5
+
+
+def test_requirements_source_pins_hashes_includes_markers_and_unpinned_lines(make_project: Project, run_gate: Gate) -> None:
+    root = make_project(checks='advisory_db = "advisories"\nsource = "requirements/prod.txt"')
+    write_db(root, RECORDS, "pypa")
+    reqs = root / "requirements"
+    reqs.mkdir()
+    (reqs / "base.txt").write_text("# shared pins\nFOO_BAR.BAZ==1.0  # unnormalised spelling\n", encoding="utf-8")
+    (reqs / "prod.txt").write_text(
+        "--index-url https://example.invalid/simple\n"
+        "-r base.txt\n"
+        "alpha==1.4 \\\n"
+        "    --hash=sha256:0000000000000000000000000000000000000000000000000000000000000000\n"
+        "gamma==3.1 ; python_version < '3.0'\n"
+        "safe==1.5 ; python_version >= '3.0'\n"
+        "toolx>=1.0\n"
+        "mystery @ https://example.invalid/mystery-1.0.tar.gz\n"
+        "this is not a requirement\n",
+        encoding="utf-8",
+    )
+    result = dep_result(run_gate(root))
+    # gamma's marker is false for the environment's Python 3, so it is not audited
+    assert found(result) == {("TEST-2024-ZERO", "foo-bar-baz"), ("TEST-2024-RANGE", "alpha"), ("TEST-2024-SAFE", "safe")}
+    locs = {f.rule_id: f.location for f in result.findings}
+    assert locs["TEST-2024-RANGE"] is not None and (locs["TEST-2024-RANGE"].path, locs["TEST-2024-RANGE"].line) == (
+        "requirements/prod.txt",
+        3,
+    )
+    assert locs["TEST-2024-ZERO"] is not None and (locs["TEST-2024-ZERO"].path, locs["TEST-2024-ZERO"].line) == (
+        "requirements/base.txt",
+        2,
+    )
+    reasons = result.metrics["unaudited_reasons"]
+    assert sorted(reasons) == ["mystery", "this", "toolx"]
+    assert reasons["toolx"].startswith("requirements/prod.txt:7:") and "not pinned" in reasons["toolx"]
+    assert reasons["mystery"].startswith("requirements/prod.txt:8:")
+    assert reasons["this"].startswith("requirements/prod.txt:9:")
+    assert result.metrics["packages_audited"] == 3
+    assert result.status is Status.FAIL
+
+
+def test_pyproject_source_uses_pins_then_installed_versions(make_project: Project, run_gate: Gate) -> None:
+    root = make_project(
+        checks='advisory_db = "advisories"\nsource = "pyproject.toml"',
+        deps=["alpha>=1", "gamma==3.0.5", "toolx<1.0", "absent>=2", "foo-bar-baz ; python_version < '3'"],
+    )
+    write_db(root, RECORDS, "pypa")
+    result = dep_result(run_gate(root))
+    # alpha: unpinned, installed 1.4 satisfies >=1; gamma: pinned 3.0.5 (not the installed 3.1)
+    assert found(result) == {
+        ("TEST-2024-RANGE", "alpha"),
+        ("TEST-2024-LAST", "gamma"),
+        ("TEST-2024-LASTOLD", "gamma"),
+        ("TEST-2024-MULTI", "gamma"),
+    }
+    gamma = next(f for f in result.findings if f.rule_id == "TEST-2024-LAST")
+    assert gamma.package is not None and gamma.package.version == "3.0.5"
+    assert gamma.location is not None and gamma.location.path == "pyproject.toml"
+    assert (root / "pyproject.toml").read_text().splitlines()[gamma.location.line - 1].strip() == '"gamma==3.0.5",'
+    reasons = result.metrics["unaudited_reasons"]
+    assert sorted(reasons) == ["absent", "toolx"]
+    assert "does not satisfy" in reasons["toolx"]
+    assert "not installed" in reasons["absent"]
+
+
+def test_missing_database_is_an_error_not_a_pass(make_project: Project, run_gate: Gate) -> None:
+    root = make_project(checks='advisory_db = "no-such-db"')
+    gate = run_gate(root)
+    result = dep_result(gate)
+    assert result.status is Status.ERROR
+    assert result.error is not None and "no-such-db" in result.error and "does not exist" in result.error
+    assert gate.verdict is Verdict.ERROR
+
+
+def test_unreadable_record_for_an_installed_package_is_an_error(make_project: Project, run_gate: Gate) -> None:
+    root = make_project(checks='advisory_db = "advisories"')
+    db = write_db(root, RECORDS, "pypa")
+    (db / "vulns" / "alpha" / "BROKEN-1.yaml").write_text(
+        "id: BROKEN-1\naffected:\n  - package: {name: alpha\n", encoding="utf-8"
+    )
+    result = dep_result(run_gate(root))
+    assert result.status is Status.ERROR
+    assert result.error is not None and "BROKEN-1.yaml" in result.error
+
+
+def test_cli_end_to_end_exit_codes_and_json_report(make_project: Project) -> None:
+    root = make_project(checks='advisory_db = "advisories.zip"', environment='scope = "project"')
+    write_db(root, RECORDS, "flat-zip")
+    cmd = [sys.executable, "-m", "gatekeeper", "check", str(root), "--only", "dependencies", "--no-audit", "--format", "json"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    report = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text())
+    assert report["verdict"] == "fail"
+    (check,) = report["checks"]
+    assert check["name"] == "dependencies" and check["status"] == "fail"
+    assert {(f["rule_id"], f["package"]["name"]) for f in check["findings"]} == {
+        ("TEST-2024-RANGE", "alpha"), ("TEST-2024-LIST", "Beta_Pkg"), ("TEST-2024-LAST", "gamma"),
+        ("TEST-2024-MULTI", "gamma"), ("TEST-2024-ZERO", "foo-bar-baz"),
+    }  # fmt: skip
+    assert check["metrics"]["advisory_db"]["layout"] == "zip"
+    assert check["metrics"]["vulnerabilities"] == 5
+
+    # waive everything it found, by id or alias: the same run now passes with exit 0
+    waived = "".join(
+        f'[[waivers]]\ncheck = "dependencies"\nrule = "{r}"\nreason = "accepted"\nexpires = 2999-01-01\n'
+        for r in ("CVE-2024-0001", "TEST-2024-LIST", "TEST-2024-LAST", "TEST-2024-MULTI", "TEST-2024-ZERO")
+    )
+    with (root / "gatekeeper.toml").open("a") as fh:
+        fh.write("\n" + waived)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text())
+    assert report["verdict"] == "pass"
+    assert all(f["waiver"] is not None for f in report["checks"][0]["findings"])
+
+
+def test_project_scope_declared_but_not_installed_is_unaudited(make_project: Project, run_gate: Gate) -> None:
+    root = make_project(
+        checks='advisory_db = "advisories"',
+        environment='scope = "project"',
+        deps=["alpha>=1", "absent-pkg>=1", "gone ; python_version < '3'"],
+    )
+    write_db(root, RECORDS, "pypa")
+    result = dep_result(run_gate(root))
+    assert found(result) == {("TEST-2024-RANGE", "alpha")}
+    assert result.metrics["unaudited"] == ["absent-pkg"]  # "gone" does not apply to this Python
+    assert "not installed" in result.metrics["unaudited_reasons"]["absent-pkg"]
+    assert result.status is Status.FAIL
