@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ET  # noqa: S405 - the project's own coverage report, not untrusted input
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -69,7 +69,7 @@ class CoverageChecker:
     description = "test coverage (coverage.py): total, per file and patch coverage"
     options: Mapping[str, Option] = {
         "data_file": Option("str", "", "coverage data: .coverage, coverage.xml or coverage.json; empty: discover"),
-        "run": Option("str_list", [], "command to run the tests under coverage first, e.g. [\"pytest\", \"-q\"]"),
+        "run": Option("str_list", [], 'command to run the tests under coverage first, e.g. ["pytest", "-q"]'),
         "min_total": Option("float", 80.0, "minimum total coverage (percent)", minimum=0, maximum=100),
         "min_file": Option("float", 0.0, "minimum coverage of every file (percent)", minimum=0, maximum=100),
         "min_diff": Option("float", 0.0, "minimum coverage of lines changed since diff_base (percent)", minimum=0, maximum=100),
@@ -139,7 +139,9 @@ class CoverageChecker:
             "missing_branches": report.missing_branches,
             "source": report.source,
             "data_file": report.data_file,
-            "files": [{"path": f.path, "percent": f.percent, "statements": f.statements, "missing": f.missing} for f in report.files],
+            "files": [
+                {"path": f.path, "percent": f.percent, "statements": f.statements, "missing": f.missing} for f in report.files
+            ],
             "diff": diff,
         }
         return CheckResult(
@@ -174,7 +176,9 @@ def _run_tests(command: Sequence[str], ctx: CheckContext) -> list[Finding]:
     done = ctx.run([python, "-m", "coverage", "run", *args])
     output = (done.stdout + "\n" + done.stderr).strip()
     if done.returncode != 0 and "No module named coverage" in done.stderr:
-        raise ToolError(f"coverage.py is not installed in {python}: install it there (pip install coverage) to use checks.coverage.run")
+        raise ToolError(
+            f"coverage.py is not installed in {python}: install it there (pip install coverage) to use checks.coverage.run"
+        )
     _probe(ctx, {"mode": "combine"})  # parallel = true in the project's config leaves .coverage.* files
     if done.returncode == 0:
         return []
@@ -236,7 +240,7 @@ def read_report(data_file: str, ctx: CheckContext, *, ran: bool = False) -> Cove
                     return reader(ctx.root / name, ctx)
         raise ToolError(
             f"{missing}; no coverage.json or coverage.xml either: run the tests under coverage first "
-            "(coverage run -m pytest), set checks.coverage.data_file, or set checks.coverage.run = [\"pytest\"]"
+            '(coverage run -m pytest), set checks.coverage.data_file, or set checks.coverage.run = ["pytest"]'
         ) from None
 
 
@@ -361,7 +365,11 @@ def _read_cobertura(path: Path, ctx: CheckContext) -> CoverageReport:
                     if match:
                         taken, total = int(match.group(1)), int(match.group(2))
                 old = lines.get(number)
-                lines[number] = (max(hits, old[0] if old else 0), max(taken, old[1] if old else 0), max(total, old[2] if old else 0))
+                lines[number] = (
+                    max(hits, old[0] if old else 0),
+                    max(taken, old[1] if old else 0),
+                    max(total, old[2] if old else 0),
+                )
         branch = root.get("branch-rate") is not None and int(root.get("branches-valid", "0")) > 0
         lines_valid, lines_covered = int(root.get("lines-valid", "")), int(root.get("lines-covered", ""))
         branches_valid, branches_covered = int(root.get("branches-valid", "0")), int(root.get("branches-covered", "0"))
@@ -450,7 +458,19 @@ def changed_lines(ctx: CheckContext, base: str) -> dict[str, set[int]]:
         )
     mb = merge.stdout.strip().splitlines()[0]
     done = ctx.run(
-        ["git", "-c", "core.quotepath=off", "diff", "--no-color", "--no-ext-diff", "--unified=0", "--relative", "--diff-filter=AMRC", mb, "--"]
+        [
+            "git",
+            "-c",
+            "core.quotepath=off",
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "--unified=0",
+            "--relative",
+            "--diff-filter=AMRC",
+            mb,
+            "--",
+        ]
     )
     if done.returncode != 0:
         raise ToolError(f"git diff {mb[:12]} failed: {_runner.tail(done.stderr, 300)}")
@@ -495,19 +515,20 @@ def _patch_coverage(
     percent = float(display_covered(exact, p)) if exact is not None else None
     failing = exact is not None and should_fail_under(exact, minimum, p)
     findings: list[Finding] = []
-    for path, lines in sorted(uncovered_by_file.items()):
-        ranges = line_ranges(lines)
+    for path, uncovered_lines in sorted(uncovered_by_file.items()):
+        ranges = line_ranges(uncovered_lines)
+        plural = "s" if len(uncovered_lines) != 1 else ""
         findings.append(
             Finding(
                 rule_id="coverage.diff_uncovered",
                 severity=Severity.MEDIUM,
-                message=f"{len(lines)} changed line{'s' if len(lines) != 1 else ''} not covered by tests: {ranges}",
+                message=f"{len(uncovered_lines)} changed line{plural} not covered by tests: {ranges}",
                 blocking=failing,
-                location=Location(path, line=lines[0], end_line=lines[-1]),
+                location=Location(path, line=uncovered_lines[0], end_line=uncovered_lines[-1]),
                 fingerprint=fingerprint(CHECK, "coverage.diff_uncovered", path, ranges),
                 rule_name="changed lines not covered",
                 tags=("coverage", "patch"),
-                properties={"lines": ranges, "count": len(lines)},
+                properties={"lines": ranges, "count": len(uncovered_lines)},
             )
         )
     if failing:
