@@ -56,6 +56,31 @@ def _split(value: Any) -> list[str]:
     return [v for v in str(value or "").split(",") if v.strip()]
 
 
+def _policy_excludes(entries: list[str]) -> list[str]:
+    """The policy's exclude entries as ``-x`` patterns that do what they say under ``bandit -r``.
+
+    bandit turns a directory ``tests`` into the glob ``tests/*`` and also drops any path that
+    contains a pattern as a substring. Walking the target ``.`` it names files ``./tests/x.py``,
+    which ``tests/*`` does not match, so ``-r . -x tests`` scans the tests (while a plain word like
+    ``build`` drops ``src/rebuild.py``). So: a path that exists is passed as written and with
+    ``./`` (both spellings bandit produces); a glob likewise; a plain name that does not exist
+    here excludes nothing and is left out.
+    """
+    out: list[str] = []
+    for entry in entries:
+        entry = str(entry).strip().rstrip("/")
+        if not entry:
+            continue
+        bare = entry[2:] if entry.startswith("./") else entry
+        is_glob = any(c in bare for c in "*?[")
+        if not is_glob and not os.path.exists(bare):
+            continue
+        out.append(bare)
+        if not bare.startswith(("*", "/")):
+            out.append("./" + bare)
+    return out
+
+
 def discover(request: dict[str, Any]) -> dict[str, Any]:
     """Build the scan options and let bandit's CLI discover the files."""
     import bandit
@@ -73,7 +98,7 @@ def discover(request: dict[str, Any]) -> dict[str, Any]:
     ini_options: dict[str, Any] = (utils.parse_ini_file(ini) or {}) if ini else {}
     # The policy's lists extend the project's own (.bandit) and bandit's default exclusions;
     # bandit alone would let a command-line -x/-s replace them.
-    exclude = _merge(list(request.get("exclude") or []), _split(ini_options.get("exclude")), list(constants.EXCLUDE))
+    exclude = _merge(_policy_excludes(request.get("exclude") or []), _split(ini_options.get("exclude")), list(constants.EXCLUDE))
     skips = _merge(list(request.get("skip") or []), _split(ini_options.get("skips")))
     tests = _merge(list(request.get("tests") or [])) or _split(ini_options.get("tests"))
     args: list[str] = ["-x", ",".join(exclude)]

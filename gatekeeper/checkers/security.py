@@ -93,6 +93,7 @@ class ScanPlan:
 
     args: tuple[str, ...]
     files: tuple[str, ...]  # normalised: posix, relative to the root, no "./"
+    given: Mapping[str, str]  # normalised name -> the name bandit's discovery produced (passed back as is)
     version: str
     python: str
     config: str
@@ -211,6 +212,7 @@ def discover(section: Mapping[str, Any], ctx: CheckContext) -> ScanPlan:
         return ScanPlan(
             args=tuple(str(a) for a in answer["args"]),
             files=tuple(sorted({normalize_path(str(f)) for f in answer["files"]})),
+            given={normalize_path(str(f)): str(f) for f in answer["files"]},
             version=str(answer["version"]),
             python=str(answer["python"]),
             config=config,
@@ -236,7 +238,9 @@ def _scan_group(plan: ScanPlan, files: Sequence[str], ctx: CheckContext) -> dict
     out: dict[str, FileScan] = {}
     for start in range(0, len(files), MAX_FILES_PER_RUN):
         chunk = list(files[start : start + MAX_FILES_PER_RUN])
-        done = ctx.run([ctx.tool_python, "-m", "bandit", *plan.args, "-f", "json", "-q", "--", *chunk])
+        # the exact names discovery produced, so that bandit's exclusion patterns judge them as in `-r`
+        names = [plan.given.get(f, f) for f in chunk]
+        done = ctx.run([ctx.tool_python, "-m", "bandit", *plan.args, "-f", "json", "-q", "--", *names])
         if done.returncode not in (0, 1):  # 1 means "found something": that is data
             raise ToolError(f"bandit failed (exit {done.returncode}): {_runner.tail(done.stderr or done.stdout)}")
         out.update(parse_output(done.stdout, chunk))
