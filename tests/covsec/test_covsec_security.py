@@ -138,9 +138,11 @@ def build_corpus(root: Path) -> Path:
 
 
 # bandit's own default -x list (importing bandit here would trip a DeprecationWarning in stevedore)
-BANDIT_DEFAULT_EXCLUDE = run_tool(
-    [PYTHON, "-W", "ignore", "-c", "from bandit.core.constants import EXCLUDE; print(','.join(EXCLUDE))"], Path.cwd()
-).stdout.strip().split(",")
+BANDIT_DEFAULT_EXCLUDE = (
+    run_tool([PYTHON, "-W", "ignore", "-c", "from bandit.core.constants import EXCLUDE; print(','.join(EXCLUDE))"], Path.cwd())
+    .stdout.strip()
+    .split(",")
+)
 # The policy's default exclude as -x: of .venv, venv, .tox, build, dist and tests only tests exists
 # here; bandit needs it spelled ./tests too, since `-r .` names its files ./tests/...
 SAME_X = ",".join(["tests", "./tests", *BANDIT_DEFAULT_EXCLUDE])
