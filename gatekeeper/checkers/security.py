@@ -240,7 +240,8 @@ def _scan_group(plan: ScanPlan, files: Sequence[str], ctx: CheckContext) -> dict
         chunk = list(files[start : start + MAX_FILES_PER_RUN])
         # the exact names discovery produced, so that bandit's exclusion patterns judge them as in `-r`
         names = [plan.given.get(f, f) for f in chunk]
-        done = ctx.run([ctx.tool_python, "-m", "bandit", *plan.args, "-f", "json", "-q", "--", *names])
+        # -I: the project's root must not shadow bandit or its dependencies (a local yaml.py, say)
+        done = ctx.run([ctx.tool_python, "-I", "-m", "bandit", *plan.args, "-f", "json", "-q", "--", *names])
         if done.returncode not in (0, 1):  # 1 means "found something": that is data
             raise ToolError(f"bandit failed (exit {done.returncode}): {_runner.tail(done.stderr or done.stdout)}")
         out.update(parse_output(done.stdout, chunk))

@@ -383,3 +383,14 @@ def test_bandit_crash_is_an_error(corpus: Path, make_ctx: Any, tmp_path: Path) -
     checker = SecurityChecker()
     with pytest.raises(ToolError, match=r"bandit failed \(exit 2\): Traceback: boom"):
         checker.run(section(checker, workers=1), make_ctx(corpus, tool_python=str(broken)))
+
+
+def test_a_project_module_named_like_a_bandit_dependency_does_not_shadow_it(tmp_path: Path, make_ctx: Any) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "yaml.py").write_text('raise SystemExit("the project yaml.py was imported by the scanner")\n')
+    (root / "app.py").write_text("import pickle\n")
+    checker = SecurityChecker()
+    result = checker.run(section(checker, workers=1), make_ctx(root))
+    assert key_set(result.findings) == {("B403", "app.py", 1)}
+    assert result.metrics["files_scanned"] == 2
