@@ -27,3 +27,10 @@ def make_ctx(checker_options: Mapping[str, Any]) -> Callable[..., CheckContext]:
         return CheckContext(root=root, policy=policy, deadline=time.monotonic() + 300, **kwargs)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _own_coverage_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tmp projects use their own coverage configuration, even when this suite runs under coverage."""
+    for name in ("COVERAGE_FILE", "COVERAGE_RCFILE", "COVERAGE_PROCESS_START"):
+        monkeypatch.delenv(name, raising=False)

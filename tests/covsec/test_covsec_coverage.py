@@ -243,6 +243,18 @@ def test_run_option_runs_the_tests_under_coverage(tmp_path: Path, make_ctx: Any)
     assert f"{failed.metrics['total']:.2f}" == report_total(root)  # the data of the failed run is still read
 
 
+def test_run_option_combines_parallel_data(tmp_path: Path, make_ctx: Any) -> None:
+    root = write_project(tmp_path / "p", BRANCHY.replace("branch = true", "branch = true\nparallel = true"))
+    checker = CoverageChecker()
+    result = checker.run(
+        section(checker, min_total=0.0, run=["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"]), make_ctx(root)
+    )
+    assert (root / ".coverage").exists()
+    assert not list(root.glob(".coverage.*"))  # combined, as `coverage combine` does
+    assert f"{result.metrics['total']:.2f}" == report_total(root)
+    assert result.metrics["statements"] > 0
+
+
 # --------------------------------------------------------------------------- patch coverage
 
 NEW_CODE = """\
