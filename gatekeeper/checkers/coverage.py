@@ -1,12 +1,65 @@
-"""Test coverage from coverage.py data: totals, per-file and patch coverage against thresholds."""
+"""Test coverage from coverage.py data: totals, per-file and patch coverage against thresholds.
+
+The numbers are coverage.py's own. A ``.coverage`` data file is analysed by coverage.py's reporting
+code in a child process (``_coverage_probe``) that runs in the project's root, so the project's
+coverage configuration (omit, include, source, branch, precision, [paths]) applies exactly as it
+does for ``coverage report``; the child also keeps this CPU-bound work off the engine's threads.
+A Cobertura ``coverage.xml`` or coverage.py ``coverage.json`` is read directly: both carry the
+counts the total is computed from.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+from coverage.results import display_covered, should_fail_under
+
+from gatekeeper.checkers import _runner
 from gatekeeper.checkers.base import CheckContext, Option
-from gatekeeper.findings import CheckResult
+from gatekeeper.errors import ToolError
+from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status, fingerprint
+
+CHECK = "coverage"
+_PROBE = Path(__file__).with_name("_coverage_probe.py")
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+_CONDITION = re.compile(r"\((\d+)/(\d+)\)")
+
+
+@dataclass(frozen=True, slots=True)
+class FileCoverage:
+    """One measured file: its path (posix, relative to the root when inside it) and line sets."""
+
+    path: str
+    percent: float
+    percent_exact: float
+    statements: int
+    missing: int
+    lines: frozenset[int] = frozenset()
+    missing_lines: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageReport:
+    """What a data file says, in coverage.py's terms."""
+
+    source: str  # "coverage-data", "coverage-json" or "cobertura"
+    data_file: str
+    tool_version: str
+    precision: int
+    branch: bool
+    total: float  # as `coverage report` displays it
+    total_exact: float
+    statements: int
+    missing: int
+    branches: int
+    missing_branches: int
+    files: tuple[FileCoverage, ...] = field(default=())
 
 
 class CoverageChecker:
@@ -24,5 +77,528 @@ class CoverageChecker:
     }
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
-        """Not built yet: fails closed."""
-        raise NotImplementedError("the coverage checker is not implemented yet")
+        """Read (or first produce) the coverage data and turn thresholds into blocking findings."""
+        findings: list[Finding] = []
+        command = list(section.get("run") or [])
+        if command:
+            findings.extend(_run_tests(command, ctx))
+        report = read_report(str(section.get("data_file") or ""), ctx, ran=bool(command))
+        min_total = float(section["min_total"])
+        min_file = float(section["min_file"])
+        min_diff = float(section["min_diff"])
+        p = report.precision
+        if min_total > 0 and should_fail_under(report.total_exact, min_total, p):
+            findings.append(
+                Finding(
+                    rule_id="coverage.min_total",
+                    severity=Severity.HIGH,
+                    message=f"total coverage {_pct(report.total, p)} is below the minimum {_num(min_total)}%",
+                    blocking=True,
+                    fingerprint=fingerprint(CHECK, "coverage.min_total"),
+                    rule_name="minimum total coverage",
+                    tags=("coverage",),
+                    properties={"total": report.total, "minimum": min_total},
+                )
+            )
+        if min_file > 0:
+            for f in report.files:
+                if should_fail_under(f.percent_exact, min_file, p):
+                    findings.append(
+                        Finding(
+                            rule_id="coverage.min_file",
+                            severity=Severity.MEDIUM,
+                            message=f"coverage of {f.path} is {_pct(f.percent, p)}, below the minimum {_num(min_file)}%",
+                            blocking=True,
+                            location=Location(f.path),
+                            fingerprint=fingerprint(CHECK, "coverage.min_file", f.path),
+                            rule_name="minimum coverage per file",
+                            tags=("coverage",),
+                            properties={"percent": f.percent, "minimum": min_file},
+                        )
+                    )
+        diff: dict[str, Any] | None = None
+        if min_diff > 0:
+            base = str(section["diff_base"])
+            diff, diff_findings = _patch_coverage(report, changed_lines(ctx, base), min_diff, base)
+            findings.extend(diff_findings)
+        summary = f"total {_pct(report.total, p)} (min {_num(min_total)}%)"
+        if diff is not None:
+            summary += (
+                f", patch {_pct(diff['percent'], p)} of {diff['changed_lines']} lines (min {_num(min_diff)}%)"
+                if diff["percent"] is not None
+                else ", no measurable changed lines"
+            )
+        metrics: dict[str, Any] = {
+            "total": report.total,
+            "total_exact": report.total_exact,
+            "precision": report.precision,
+            "branch": report.branch,
+            "statements": report.statements,
+            "missing": report.missing,
+            "branches": report.branches,
+            "missing_branches": report.missing_branches,
+            "source": report.source,
+            "data_file": report.data_file,
+            "files": [
+                {"path": f.path, "percent": f.percent, "statements": f.statements, "missing": f.missing} for f in report.files
+            ],
+            "diff": diff,
+        }
+        return CheckResult(
+            name=CHECK,
+            status=decide_status(findings),
+            summary=summary,
+            tool_name="coverage.py",
+            tool_version=report.tool_version,
+            metrics=metrics,
+            findings=tuple(findings),
+        )
+
+
+# --------------------------------------------------------------------------- producing and reading data
+
+
+def _run_tests(command: Sequence[str], ctx: CheckContext) -> list[Finding]:
+    """Run the policy's test command under ``coverage run`` in the project's environment.
+
+    ``["pytest", "-q"]`` runs ``python -m coverage run -m pytest -q``; a first word ``python`` passes
+    the rest to ``coverage run`` as is (``["python", "-m", "unittest"]``), and a ``.py`` file runs as a script.
+    A failing test run is a blocking finding (its data may still be read); no data at all is an error.
+    """
+    head, rest = command[0], list(command[1:])
+    if head in ("python", "python3") or head.rsplit("/", 1)[-1].startswith("python"):
+        args = rest
+    elif head.endswith(".py"):
+        args = [head, *rest]
+    else:
+        args = ["-m", head, *rest]
+    python = ctx.target_python
+    done = ctx.run([python, "-m", "coverage", "run", *args])
+    output = (done.stdout + "\n" + done.stderr).strip()
+    if done.returncode != 0 and "No module named coverage" in done.stderr:
+        raise ToolError(
+            f"coverage.py is not installed in {python}: install it there (pip install coverage) to use checks.coverage.run"
+        )
+    _probe(ctx, {"mode": "combine"})  # parallel = true in the project's config leaves .coverage.* files
+    if done.returncode == 0:
+        return []
+    return [
+        Finding(
+            rule_id="coverage.tests_failed",
+            severity=Severity.HIGH,
+            message=f"the test command {' '.join(command)} exited with {done.returncode}: {_runner.tail(output, 400)}",
+            blocking=True,
+            fingerprint=fingerprint(CHECK, "coverage.tests_failed"),
+            rule_name="tests run under coverage failed",
+            tags=("coverage",),
+            properties={"returncode": done.returncode, "command": list(command)},
+        )
+    ]
+
+
+def _probe(ctx: CheckContext, request: Mapping[str, Any]) -> dict[str, Any]:
+    """Run ``_coverage_probe`` in the root with the tool interpreter and return its JSON answer."""
+    source = _PROBE.read_text(encoding="utf-8")
+    done = ctx.run([ctx.tool_python, "-I", "-c", source, json.dumps(dict(request))])
+    try:
+        answer = json.loads(done.stdout)
+        if not isinstance(answer, dict):
+            raise ValueError("not an object")
+    except ValueError:
+        raise ToolError(
+            f"coverage.py analysis failed (exit {done.returncode}): {_runner.tail(done.stderr or done.stdout)}"
+        ) from None
+    return answer
+
+
+def read_report(data_file: str, ctx: CheckContext, *, ran: bool = False) -> CoverageReport:
+    """The coverage of ``data_file`` (a path relative to the root), or of the first data file found.
+
+    Discovery looks for the data file the project's coverage configuration names (``.coverage`` by
+    default), then ``coverage.json``, then ``coverage.xml``. Raises ToolError when there is none,
+    when it cannot be read, or when it was measured in another source tree.
+    """
+    if data_file:
+        path = _under(ctx.root, data_file)
+        if not path.exists():
+            raise ToolError(
+                f"coverage data file {data_file} not found: run the tests under coverage first "
+                "(coverage run -m pytest, then coverage json/xml if you point data_file at a report) "
+                "or set checks.coverage.run"
+            )
+        if path.suffix == ".xml":
+            return _read_cobertura(path, ctx)
+        if path.suffix == ".json":
+            return _read_coverage_json(path, ctx)
+        return _read_data(ctx, str(path))
+    try:
+        return _read_data(ctx, None)
+    except _MissingData as missing:
+        if not ran:
+            for name, reader in (("coverage.json", _read_coverage_json), ("coverage.xml", _read_cobertura)):
+                if (ctx.root / name).exists():
+                    return reader(ctx.root / name, ctx)
+        raise ToolError(
+            f"{missing}; no coverage.json or coverage.xml either: run the tests under coverage first "
+            '(coverage run -m pytest), set checks.coverage.data_file, or set checks.coverage.run = ["pytest"]'
+        ) from None
+
+
+class _MissingData(ToolError):
+    """No ``.coverage`` data file where the configuration says it is."""
+
+
+def _read_data(ctx: CheckContext, data_file: str | None) -> CoverageReport:
+    answer = _probe(ctx, {"mode": "analyse", "data_file": data_file})
+    if not answer.get("ok"):
+        kind, message = str(answer.get("kind", "")), str(answer.get("message", "coverage analysis failed"))
+        if kind == "missing":
+            raise _MissingData(message)
+        hints = {
+            "corrupt": "delete it and run the tests under coverage again",
+            "empty": "run the tests under coverage again; check the source/omit/include settings",
+            "foreign": "run the tests under coverage in this checkout, or map the old paths with a [paths] section "
+            "in the coverage configuration",
+            "source": "the data does not match the sources: run the tests under coverage again on this tree",
+            "config": "fix the coverage configuration",
+            "import": "install coverage in the interpreter running gatekeeper",
+        }
+        hint = hints.get(kind, "run the tests under coverage again")
+        raise ToolError(f"{message} ({hint})")
+    try:
+        files = tuple(
+            FileCoverage(
+                path=_relative(ctx.root, str(f["path"])),
+                percent=float(f["percent"]),
+                percent_exact=float(f["percent_exact"]),
+                statements=int(f["statements"]),
+                missing=int(f["missing"]),
+                lines=frozenset(int(n) for n in f["lines"]),
+                missing_lines=frozenset(int(n) for n in f["missing_lines"]),
+            )
+            for f in answer["files"]
+        )
+        return CoverageReport(
+            source="coverage-data",
+            data_file=_relative(ctx.root, str(answer["data_file"])),
+            tool_version=str(answer["version"]),
+            precision=int(answer["precision"]),
+            branch=bool(answer["branch"]),
+            total=float(answer["total"]),
+            total_exact=float(answer["total_exact"]),
+            statements=int(answer["statements"]),
+            missing=int(answer["missing"]),
+            branches=int(answer["branches"]),
+            missing_branches=int(answer["missing_branches"]),
+            files=tuple(sorted(files, key=lambda f: f.path)),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ToolError(f"coverage analysis printed an unexpected answer ({type(exc).__name__}: {exc})") from None
+
+
+def _read_coverage_json(path: Path, ctx: CheckContext) -> CoverageReport:
+    """A ``coverage json`` report: its totals carry coverage.py's own display string."""
+    rel = _relative(ctx.root, str(path))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        meta, totals, raw_files = data["meta"], data["totals"], data["files"]
+        display = str(totals["percent_covered_display"])
+        precision = len(display.split(".", 1)[1]) if "." in display else 0
+        files: list[FileCoverage] = []
+        for name, entry in raw_files.items():
+            summary = entry["summary"]
+            executed = {int(n) for n in entry["executed_lines"]}
+            missing = {int(n) for n in entry["missing_lines"]}
+            files.append(
+                FileCoverage(
+                    path=_relative(ctx.root, str(_under(ctx.root, name))),
+                    percent=float(summary["percent_covered_display"]),
+                    percent_exact=float(summary["percent_covered"]),
+                    statements=int(summary["num_statements"]),
+                    missing=int(summary["missing_lines"]),
+                    lines=frozenset(executed | missing),
+                    missing_lines=frozenset(missing),
+                )
+            )
+        report = CoverageReport(
+            source="coverage-json",
+            data_file=rel,
+            tool_version=str(meta.get("version", "")),
+            precision=precision,
+            branch=bool(meta.get("branch_coverage", False)),
+            total=float(display),
+            total_exact=float(totals["percent_covered"]),
+            statements=int(totals["num_statements"]),
+            missing=int(totals["missing_lines"]),
+            branches=int(totals.get("num_branches", 0)),
+            missing_branches=int(totals.get("missing_branches", 0)),
+            files=tuple(sorted(files, key=lambda f: f.path)),
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise ToolError(
+            f"{rel} is not a readable coverage.py JSON report ({type(exc).__name__}: {exc}); regenerate it with coverage json"
+        ) from None
+    _require_local(report, ctx.root)
+    return report
+
+
+def _read_cobertura(path: Path, ctx: CheckContext) -> CoverageReport:
+    """A Cobertura ``coverage.xml``: the total is (covered lines + branches) / (lines + branches), as coverage.py computes it."""
+    rel = _relative(ctx.root, str(path))
+    try:
+        root = ET.parse(path).getroot()  # noqa: S314 - the project's own report
+        if root.tag != "coverage":
+            raise ValueError(f"the root element is <{root.tag}>, not <coverage>")
+        sources = [Path(s.text.strip()) for s in root.iter("source") if s.text and s.text.strip()]
+        per_file: dict[str, dict[int, tuple[int, int, int]]] = {}
+        for cls in root.iter("class"):
+            name = cls.get("filename")
+            if not name:
+                raise ValueError("a <class> has no filename")
+            lines = per_file.setdefault(_cobertura_path(ctx.root, sources, name), {})
+            for line in cls.iter("line"):
+                number = int(line.get("number", ""))
+                hits = int(line.get("hits", "0"))
+                taken, total = 0, 0
+                if line.get("branch") == "true":
+                    match = _CONDITION.search(line.get("condition-coverage", ""))
+                    if match:
+                        taken, total = int(match.group(1)), int(match.group(2))
+                old = lines.get(number)
+                lines[number] = (
+                    max(hits, old[0] if old else 0),
+                    max(taken, old[1] if old else 0),
+                    max(total, old[2] if old else 0),
+                )
+        branch = root.get("branch-rate") is not None and int(root.get("branches-valid", "0")) > 0
+        lines_valid, lines_covered = int(root.get("lines-valid", "")), int(root.get("lines-covered", ""))
+        branches_valid, branches_covered = int(root.get("branches-valid", "0")), int(root.get("branches-covered", "0"))
+    except (OSError, ET.ParseError, ValueError) as exc:
+        raise ToolError(f"{rel} is not a readable Cobertura coverage report ({exc}); regenerate it with coverage xml") from None
+    precision = int(_probe(ctx, {"mode": "config"}).get("precision", 0))
+    files: list[FileCoverage] = []
+    for name, lines in per_file.items():
+        statements = len(lines)
+        covered = sum(1 for hits, _, _ in lines.values() if hits > 0)
+        b_total = sum(t for _, _, t in lines.values())
+        b_taken = sum(k for _, k, _ in lines.values())
+        exact = _percent(covered + b_taken, statements + b_total)
+        files.append(
+            FileCoverage(
+                path=name,
+                percent=float(display_covered(exact, precision)),
+                percent_exact=exact,
+                statements=statements,
+                missing=statements - covered,
+                lines=frozenset(lines),
+                missing_lines=frozenset(n for n, (hits, _, _) in lines.items() if hits == 0),
+            )
+        )
+    exact = _percent(lines_covered + branches_covered, lines_valid + branches_valid)
+    report = CoverageReport(
+        source="cobertura",
+        data_file=rel,
+        tool_version=str(root.get("version", "")),
+        precision=precision,
+        branch=branch,
+        total=float(display_covered(exact, precision)),
+        total_exact=exact,
+        statements=lines_valid,
+        missing=lines_valid - lines_covered,
+        branches=branches_valid,
+        missing_branches=branches_valid - branches_covered,
+        files=tuple(sorted(files, key=lambda f: f.path)),
+    )
+    _require_local(report, ctx.root)
+    return report
+
+
+def _cobertura_path(root: Path, sources: Sequence[Path], name: str) -> str:
+    candidate = Path(name)
+    if not candidate.is_absolute():
+        for source in sources:
+            if (source / name).exists():
+                candidate = source / name
+                break
+        else:
+            candidate = (sources[0] / name) if sources else root / name
+    return _relative(root, str(candidate))
+
+
+def _require_local(report: CoverageReport, root: Path) -> None:
+    """A report none of whose files exist here was measured elsewhere: fail closed."""
+    if report.files and not any((root / f.path).exists() for f in report.files):
+        raise ToolError(
+            f"the coverage report {report.data_file} was measured in another source tree: none of its "
+            f"{len(report.files)} files exist under {root} (e.g. {report.files[0].path}); regenerate it in this checkout"
+        )
+
+
+# --------------------------------------------------------------------------- patch coverage
+
+
+def changed_lines(ctx: CheckContext, base: str) -> dict[str, set[int]]:
+    """Lines added or changed since the merge base of HEAD and ``base``, by path relative to the root.
+
+    The diff runs from the merge base to the working tree (so uncommitted edits count), like
+    diff-cover. Raises ToolError when there is no git repository, no such ref or no common history.
+    """
+    inside = ctx.run(["git", "rev-parse", "--is-inside-work-tree"])
+    if inside.returncode != 0 or inside.stdout.strip() != "true":
+        raise ToolError(
+            f"patch coverage (checks.coverage.min_diff) needs git history, but {ctx.root} is not in a git work tree "
+            f"({_runner.tail(inside.stderr, 200)}); set min_diff = 0 or run in a git checkout"
+        )
+    merge = ctx.run(["git", "merge-base", "HEAD", base])
+    if merge.returncode != 0 or not merge.stdout.strip():
+        detail = _runner.tail(merge.stderr, 200) or "no common ancestor"
+        raise ToolError(
+            f"cannot find the merge base of HEAD and {base!r} ({detail}): fetch the base branch with its history "
+            "(e.g. git fetch origin main, or fetch-depth: 0 in actions/checkout) or set checks.coverage.diff_base"
+        )
+    mb = merge.stdout.strip().splitlines()[0]
+    done = ctx.run(
+        [
+            "git",
+            "-c",
+            "core.quotepath=off",
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "--unified=0",
+            "--relative",
+            "--diff-filter=AMRC",
+            mb,
+            "--",
+        ]
+    )
+    if done.returncode != 0:
+        raise ToolError(f"git diff {mb[:12]} failed: {_runner.tail(done.stderr, 300)}")
+    return parse_diff(done.stdout)
+
+
+def parse_diff(text: str) -> dict[str, set[int]]:
+    """The added line numbers per new path in a ``git diff --unified=0`` output."""
+    changed: dict[str, set[int]] = {}
+    current: str | None = None
+    for line in text.splitlines():
+        if line.startswith("+++ "):
+            name = line[4:].rstrip("\t")
+            current = None if name == "/dev/null" else (name[2:] if name.startswith("b/") else name)
+            continue
+        if current is None or not line.startswith("@@"):
+            continue
+        match = _HUNK.match(line)
+        if match:
+            start, count = int(match.group(1)), int(match.group(2) if match.group(2) is not None else 1)
+            changed.setdefault(current, set()).update(range(start, start + count))
+    return {path: lines for path, lines in changed.items() if lines}
+
+
+def _patch_coverage(
+    report: CoverageReport, changed: Mapping[str, set[int]], minimum: float, base: str
+) -> tuple[dict[str, Any], list[Finding]]:
+    p = report.precision
+    measured_total = covered_total = 0
+    uncovered_by_file: dict[str, list[int]] = {}
+    for f in report.files:
+        lines = changed.get(f.path)
+        if not lines:
+            continue
+        measurable = lines & f.lines
+        uncovered = sorted(measurable & f.missing_lines)
+        measured_total += len(measurable)
+        covered_total += len(measurable) - len(uncovered)
+        if uncovered:
+            uncovered_by_file[f.path] = uncovered
+    exact = _percent(covered_total, measured_total) if measured_total else None
+    percent = float(display_covered(exact, p)) if exact is not None else None
+    failing = exact is not None and should_fail_under(exact, minimum, p)
+    findings: list[Finding] = []
+    for path, uncovered_lines in sorted(uncovered_by_file.items()):
+        ranges = line_ranges(uncovered_lines)
+        plural = "s" if len(uncovered_lines) != 1 else ""
+        findings.append(
+            Finding(
+                rule_id="coverage.diff_uncovered",
+                severity=Severity.MEDIUM,
+                message=f"{len(uncovered_lines)} changed line{plural} not covered by tests: {ranges}",
+                blocking=failing,
+                location=Location(path, line=uncovered_lines[0], end_line=uncovered_lines[-1]),
+                fingerprint=fingerprint(CHECK, "coverage.diff_uncovered", path, ranges),
+                rule_name="changed lines not covered",
+                tags=("coverage", "patch"),
+                properties={"lines": ranges, "count": len(uncovered_lines)},
+            )
+        )
+    if failing:
+        findings.append(
+            Finding(
+                rule_id="coverage.min_diff",
+                severity=Severity.HIGH,
+                message=f"patch coverage {_pct(percent, p)} ({covered_total} of {measured_total} changed lines since {base}) "
+                f"is below the minimum {_num(minimum)}%",
+                blocking=True,
+                fingerprint=fingerprint(CHECK, "coverage.min_diff"),
+                rule_name="minimum patch coverage",
+                tags=("coverage", "patch"),
+                properties={"percent": percent, "minimum": minimum},
+            )
+        )
+    diff = {
+        "percent": percent,
+        "changed_lines": measured_total,
+        "covered_lines": covered_total,
+        "base": base,
+        "files": {path: line_ranges(lines) for path, lines in sorted(uncovered_by_file.items())},
+    }
+    return diff, findings
+
+
+def line_ranges(lines: Sequence[int]) -> str:
+    """``[3, 4, 5, 9]`` -> ``"3-5, 9"``."""
+    parts: list[str] = []
+    ordered = sorted(set(lines))
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        parts.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
+        i = j + 1
+    return ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def _percent(numerator: int, denominator: int) -> float:
+    """coverage.py's rule: nothing to measure counts as 100%."""
+    return (100.0 * numerator / denominator) if denominator > 0 else 100.0
+
+
+def _pct(value: float | None, precision: int) -> str:
+    return "n/a" if value is None else f"{value:.{precision}f}%"
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def _under(root: Path, name: str) -> Path:
+    path = Path(name)
+    return path if path.is_absolute() else root / path
+
+
+def _relative(root: Path, name: str) -> str:
+    """A posix path relative to ``root`` when the file is inside it, else the absolute path."""
+    path = Path(name)
+    if not path.is_absolute():
+        return PurePosixPath(*path.parts).as_posix()
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            return path.as_posix()

@@ -1,14 +1,107 @@
-"""Code security with bandit: every bandit result becomes a finding."""
+"""Code security with bandit: every bandit result becomes a finding.
+
+How a scan goes:
+
+1. ``_bandit_probe`` runs bandit's own command-line code in the project's root to find the files
+   ``bandit -r PATHS`` would scan (with the policy's exclude, the project's ``.bandit`` file and
+   ``[tool.bandit]`` config) and the options every scan must use.
+2. With ``--shard I/N`` only a deterministic share of those files is kept, balanced by bytes.
+3. Files whose result is in the cache (keyed by the file's content and path, bandit's and
+   Python's versions and the scan options) are not scanned again.
+4. The rest is split by bytes across ``workers`` bandit processes that run in parallel; their
+   JSON outputs are merged per file. bandit names a file given explicitly ``./x.py`` while
+   ``-r src`` names it ``src/x.py``, so paths are normalised before merging.
+
+The merged findings equal one ``bandit -r PATHS -f json`` run with the same options.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from gatekeeper.checkers import _runner
 from gatekeeper.checkers.base import CheckContext, Option
-from gatekeeper.findings import CheckResult
+from gatekeeper.errors import ToolError
+from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status, fingerprint, normalize_snippet
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+CHECK = "security"
 LEVELS = ("low", "medium", "high")
+CACHE_VERSION = 1
+#: Below this many bytes of source per process, another bandit process costs more (start-up
+#: and plugin loading, ~0.14 s) than it saves (bandit takes 60-115 µs per line of code).
+MIN_SHARD_BYTES = 24 * 1024
+#: Paths per bandit command line, to stay far below the OS argument limit.
+MAX_FILES_PER_RUN = 2000
+_PROBE = Path(__file__).with_name("_bandit_probe.py")
+_RANK = {"UNDEFINED": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3}
+_SEVERITY = {"HIGH": Severity.HIGH, "MEDIUM": Severity.MEDIUM, "LOW": Severity.LOW, "UNDEFINED": Severity.LOW}
+_CODE_LINE = re.compile(r"^(\d+) (.*)$")
+_RESULT_KEYS = ("test_id", "test_name", "issue_severity", "issue_confidence", "issue_text", "line_number", "line_range")
+
+
+@dataclass(frozen=True, slots=True)
+class FileScan:
+    """bandit's verdict on one file, as cached: its results, its metrics entry and a parse error."""
+
+    results: tuple[Mapping[str, Any], ...]
+    metrics: Mapping[str, Any] | None
+    error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The cache payload."""
+        return {
+            "results": [dict(r) for r in self.results],
+            "metrics": dict(self.metrics) if self.metrics else None,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> FileScan:
+        """Read a payload back; raises ValueError when it is not one."""
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        results, metrics, error = data.get("results"), data.get("metrics"), data.get("error")
+        if not isinstance(results, list) or not all(isinstance(r, dict) and all(k in r for k in _RESULT_KEYS) for r in results):
+            raise ValueError("bad results")
+        if metrics is not None and not (isinstance(metrics, dict) and isinstance(metrics.get("loc"), int)):
+            raise ValueError("bad metrics")
+        if error is not None and not isinstance(error, str):
+            raise ValueError("bad error")
+        if metrics is None and error is None:
+            raise ValueError("neither metrics nor error")
+        return cls(tuple(results), metrics, error)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanPlan:
+    """What bandit will scan and with which options (from ``_bandit_probe``)."""
+
+    args: tuple[str, ...]
+    files: tuple[str, ...]  # normalised: posix, relative to the root, no "./"
+    given: Mapping[str, str]  # normalised name -> the name bandit's discovery produced (passed back as is)
+    version: str
+    python: str
+    config: str
+    ini: str
+
+    def command(self, targets: Sequence[str]) -> str:
+        """The equivalent single bandit command line, for a user to reproduce the scan."""
+        return " ".join(_quote(a) for a in ("bandit", "-r", *targets, *self.args, "-f", "json"))
 
 
 class SecurityChecker:
@@ -28,5 +121,372 @@ class SecurityChecker:
     }
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
-        """Not built yet: fails closed."""
-        raise NotImplementedError("the security checker is not implemented yet")
+        """Scan (or reuse cached scans of) the files bandit would scan, and map every result to a finding."""
+        targets = [str(p) for p in section.get("paths") or ["."]]
+        plan = discover(section, ctx)
+        sizes = {f: _size(ctx.root / f) for f in plan.files}
+        files = list(plan.files)
+        if ctx.shard is not None:
+            index, count = ctx.shard
+            files = split_by_size(files, sizes, count)[index - 1]
+        scans: dict[str, FileScan] = {}
+        keys: dict[str, str] = {}
+        rejected = 0
+        cache = ctx.cache_dir / "security" if ctx.cache_dir is not None else None
+        if cache is not None:
+            options_digest = _options_digest(plan, ctx.root)
+            for f in files:
+                keys[f] = _cache_key(options_digest, f, ctx.root / f)
+                hit, bad = _cache_read(cache, keys[f])
+                rejected += bad
+                if hit is not None:
+                    scans[f] = hit
+        cached = len(scans)
+        todo = [f for f in files if f not in scans]
+        workers = int(section.get("workers") or 0) or (os.cpu_count() or 1)
+        processes = max(1, min(workers, len(todo), sum(sizes[f] for f in todo) // MIN_SHARD_BYTES)) if todo else 0
+        fresh = _scan(plan, split_by_size(todo, sizes, processes) if todo else [], ctx)
+        scans.update(fresh)
+        if cache is not None:
+            for f, scan in fresh.items():
+                _cache_write(cache, keys[f], scan)
+        result = _to_result(section, plan, files, scans, targets)
+        metrics = dict(result.metrics)
+        metrics.update({"cached_files": cached, "cache_rejected": rejected, "processes": processes, "workers": workers})
+        if ctx.shard is not None:
+            metrics.update(
+                {
+                    "shard": {"index": ctx.shard[0], "count": ctx.shard[1]},
+                    "files_total": len(plan.files),
+                    "scanned_files": sorted(files),
+                }
+            )
+        return CheckResult(
+            name=CHECK,
+            status=result.status,
+            summary=result.summary,
+            tool_name="bandit",
+            tool_version=plan.version,
+            metrics=metrics,
+            findings=result.findings,
+        )
+
+
+# --------------------------------------------------------------------------- discovery and scanning
+
+
+def discover(section: Mapping[str, Any], ctx: CheckContext) -> ScanPlan:
+    """Ask bandit, in the project's root, which files ``bandit -r PATHS`` scans and with which options."""
+    config = str(section.get("config") or "")
+    if config:
+        if not (ctx.root / config).is_file():
+            raise ToolError(f"the bandit config file {config} (checks.security.config) does not exist")
+    else:
+        pyproject = ctx.root / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                raise ToolError(f"pyproject.toml cannot be read for its [tool.bandit] section: {exc}") from None
+            if isinstance(data.get("tool"), dict) and "bandit" in data["tool"]:
+                config = "pyproject.toml"
+    request = {
+        "targets": [str(p) for p in section.get("paths") or ["."]],
+        "exclude": list(section.get("exclude") or []),
+        "skip": list(section.get("skip") or []),
+        "tests": list(section.get("tests") or []),
+        "config": config,
+    }
+    done = ctx.run([ctx.tool_python, "-I", "-c", _PROBE.read_text(encoding="utf-8"), json.dumps(request)])
+    try:
+        answer = json.loads(done.stdout)
+        if not isinstance(answer, dict):
+            raise ValueError("not an object")
+    except ValueError:
+        raise ToolError(
+            f"bandit file discovery failed (exit {done.returncode}): {_runner.tail(done.stderr or done.stdout)}"
+        ) from None
+    if not answer.get("ok"):
+        raise ToolError(str(answer.get("message") or "bandit file discovery failed"))
+    try:
+        return ScanPlan(
+            args=tuple(str(a) for a in answer["args"]),
+            files=tuple(sorted({normalize_path(str(f)) for f in answer["files"]})),
+            given={normalize_path(str(f)): str(f) for f in answer["files"]},
+            version=str(answer["version"]),
+            python=str(answer["python"]),
+            config=config,
+            ini=str(answer.get("ini") or ""),
+        )
+    except (KeyError, TypeError) as exc:
+        raise ToolError(f"bandit file discovery printed an unexpected answer ({exc})") from None
+
+
+def _scan(plan: ScanPlan, groups: Sequence[Sequence[str]], ctx: CheckContext) -> dict[str, FileScan]:
+    """Run one bandit process per group, in parallel, and merge their outputs per file."""
+    if not groups:
+        return {}
+    with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="gatekeeper-bandit") as pool:
+        parts = list(pool.map(lambda group: _scan_group(plan, group, ctx), groups))
+    merged: dict[str, FileScan] = {}
+    for part in parts:
+        merged.update(part)
+    return merged
+
+
+def _scan_group(plan: ScanPlan, files: Sequence[str], ctx: CheckContext) -> dict[str, FileScan]:
+    out: dict[str, FileScan] = {}
+    for start in range(0, len(files), MAX_FILES_PER_RUN):
+        chunk = list(files[start : start + MAX_FILES_PER_RUN])
+        # the exact names discovery produced, so that bandit's exclusion patterns judge them as in `-r`
+        names = [plan.given.get(f, f) for f in chunk]
+        # -I: the project's root must not shadow bandit or its dependencies (a local yaml.py, say)
+        done = ctx.run([ctx.tool_python, "-I", "-m", "bandit", *plan.args, "-f", "json", "-q", "--", *names])
+        if done.returncode not in (0, 1):  # 1 means "found something": that is data
+            raise ToolError(f"bandit failed (exit {done.returncode}): {_runner.tail(done.stderr or done.stdout)}")
+        out.update(parse_output(done.stdout, chunk))
+    return out
+
+
+def parse_output(text: str, requested: Sequence[str]) -> dict[str, FileScan]:
+    """Split one ``bandit -f json`` output into per-file scans; every requested file must be accounted for."""
+    try:
+        data = json.loads(text)
+        results: dict[str, list[dict[str, Any]]] = {}
+        for r in data["results"]:
+            item = {k: v for k, v in r.items() if k != "filename"}
+            if not all(k in item for k in _RESULT_KEYS):
+                raise ValueError(f"a result lacks one of {', '.join(_RESULT_KEYS)}")
+            results.setdefault(normalize_path(str(r["filename"])), []).append(item)
+        metrics = {normalize_path(k): v for k, v in data["metrics"].items() if k != "_totals"}
+        errors = {normalize_path(str(e["filename"])): str(e.get("reason", "")) for e in data["errors"]}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ToolError(f"bandit printed output that is not its JSON report ({exc}): {_runner.tail(text, 300)}") from None
+    out: dict[str, FileScan] = {}
+    missing = []
+    for f in requested:
+        if f not in metrics and f not in errors:
+            missing.append(f)
+            continue
+        out[f] = FileScan(tuple(results.get(f, ())), metrics.get(f), errors.get(f))
+    if missing:
+        raise ToolError(
+            f"bandit did not report on {len(missing)} of the files it was given (e.g. {missing[0]}); "
+            "check the exclude patterns of the bandit configuration"
+        )
+    return out
+
+
+def split_by_size(files: Sequence[str], sizes: Mapping[str, int], count: int) -> list[list[str]]:
+    """``count`` groups of about equal bytes: largest file first, each into the lightest group (deterministic)."""
+    count = max(1, count)
+    groups: list[list[str]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for f in sorted(files, key=lambda f: (-sizes.get(f, 0), f)):
+        i = min(range(count), key=lambda k: (loads[k], k))
+        groups[i].append(f)
+        loads[i] += sizes.get(f, 0)
+    return [sorted(g) for g in groups]
+
+
+def normalize_path(name: str) -> str:
+    """bandit's file name as a posix path relative to the root, without leading ``./``."""
+    name = name.replace("\\", "/")
+    while name.startswith("./"):
+        name = name[2:]
+    return name
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _to_result(
+    section: Mapping[str, Any], plan: ScanPlan, files: Sequence[str], scans: Mapping[str, FileScan], targets: Sequence[str]
+) -> CheckResult:
+    min_conf = _RANK[str(section.get("min_confidence", "low")).upper()]
+    fail_on = Severity(str(section.get("fail_on_severity", "medium")))
+    findings: list[Finding] = []
+    counts = {"high": 0, "medium": 0, "low": 0}
+    below = nosec = skipped_tests = loc = scanned = 0
+    parse_errors: list[dict[str, str]] = []
+    for path in sorted(files):
+        scan = scans[path]
+        if scan.metrics is not None:
+            scanned += 1
+            loc += int(scan.metrics.get("loc", 0))
+            nosec += int(scan.metrics.get("nosec", 0))
+            skipped_tests += int(scan.metrics.get("skipped_tests", 0))
+        if scan.error is not None:
+            parse_errors.append({"path": path, "reason": scan.error})
+            findings.append(
+                Finding(
+                    rule_id="security.parse_error",
+                    severity=Severity.LOW,
+                    message=f"bandit could not scan {path}: {scan.error}",
+                    blocking=False,
+                    location=Location(path),
+                    fingerprint=fingerprint(CHECK, "security.parse_error", path),
+                    rule_name="file not scanned",
+                    tags=("security", "not-scanned"),
+                    properties={"reason": scan.error},
+                )
+            )
+        for r in scan.results:
+            if _RANK.get(str(r["issue_confidence"]).upper(), 0) < min_conf:
+                below += 1
+                continue
+            finding = to_finding(path, r, fail_on)
+            counts[finding.severity.value] += 1
+            findings.append(finding)
+    total = sum(counts.values())
+    parts = [f"{counts[s]} {s}" for s in ("high", "medium", "low") if counts[s]]
+    head = f"{total} finding{'s' if total != 1 else ''}" + (f": {', '.join(parts)}" if parts else "")
+    summary = f"{head} ({scanned:,} files, {loc:,} lines)"
+    if parse_errors:
+        summary += f", {len(parse_errors)} not parsed"
+    metrics = {
+        "files_scanned": scanned,
+        "lines_scanned": loc,
+        "counts": counts,
+        "nosec": nosec,
+        "skipped_tests": skipped_tests,
+        "below_confidence": below,
+        "parse_errors": parse_errors,
+        "command": plan.command(targets),
+        "config": plan.config or plan.ini or None,
+    }
+    return CheckResult(name=CHECK, status=decide_status(findings), summary=summary, metrics=metrics, findings=tuple(findings))
+
+
+def to_finding(path: str, r: Mapping[str, Any], fail_on: Severity) -> Finding:
+    """One bandit result as a finding; its fingerprint hashes the flagged code, not its line numbers."""
+    severity = _SEVERITY.get(str(r["issue_severity"]).upper(), Severity.LOW)
+    lines = [int(n) for n in r.get("line_range") or [r["line_number"]]]
+    code = str(r.get("code") or "")
+    cwe = r.get("issue_cwe") if isinstance(r.get("issue_cwe"), dict) else None
+    cwe_id = cwe.get("id") if cwe else None
+    tags = ["security", f"CWE-{cwe_id}"] if cwe_id else ["security"]
+    col = r.get("col_offset")
+    return Finding(
+        rule_id=str(r["test_id"]),
+        severity=severity,
+        message=str(r["issue_text"]),
+        blocking=severity.at_least(fail_on),
+        location=Location(
+            path, line=int(r["line_number"]), end_line=max(lines), column=int(col) + 1 if isinstance(col, int) else None
+        ),
+        fingerprint=fingerprint(CHECK, r["test_id"], path, snippet_hash(code, lines)),
+        help_uri=str(r.get("more_info") or ""),
+        rule_name=str(r.get("test_name") or ""),
+        tags=tuple(tags),
+        properties={
+            "confidence": str(r["issue_confidence"]).lower(),
+            "bandit_severity": str(r["issue_severity"]),
+            "cwe": {"id": cwe_id, "link": cwe.get("link", "")} if cwe and cwe_id else None,
+            "test_name": str(r.get("test_name") or ""),
+            "code": code,
+            "line_range": lines,
+            "col_offset": col,
+            "end_col_offset": r.get("end_col_offset"),
+        },
+    )
+
+
+def snippet_hash(code: str, lines: Sequence[int]) -> str:
+    """A hash of the flagged lines of bandit's ``code`` excerpt, line numbers and indentation removed."""
+    wanted = set(lines)
+    picked: list[str] = []
+    everything: list[str] = []
+    for raw in code.splitlines():
+        match = _CODE_LINE.match(raw)
+        text = match.group(2) if match else raw
+        everything.append(text)
+        if match and int(match.group(1)) in wanted:
+            picked.append(text)
+    body = normalize_snippet("\n".join(picked or everything))
+    return hashlib.sha256(body.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def _options_digest(plan: ScanPlan, root: Path) -> str:
+    """What, besides a file itself, decides bandit's verdict on it: versions, options, config contents."""
+    h = hashlib.sha256()
+    args = list(plan.args)
+    if "-x" in args:  # exclusions decide which files are scanned, not what a scan finds
+        i = args.index("-x")
+        del args[i : i + 2]
+    for part in (str(CACHE_VERSION), plan.version, plan.python, json.dumps(args)):
+        h.update(part.encode("utf-8") + b"\x1f")
+    for name in (plan.config, plan.ini):
+        if name:
+            try:
+                h.update((root / name).read_bytes())
+            except OSError:
+                h.update(b"(unreadable)")
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+def _cache_key(options_digest: str, relpath: str, path: Path) -> str:
+    h = hashlib.sha256()
+    h.update(options_digest.encode() + b"\x1f" + relpath.encode("utf-8", "surrogateescape") + b"\x1f")
+    try:
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    except OSError:
+        h.update(b"(unreadable)")
+    return h.hexdigest()
+
+
+def _entry_path(cache: Path, key: str) -> Path:
+    return cache / key[:2] / f"{key}.json"
+
+
+def _payload_digest(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def _cache_read(cache: Path, key: str) -> tuple[FileScan | None, int]:
+    """The cached scan for ``key``, or None; an entry that fails any check is ignored (second value 1)."""
+    path = _entry_path(cache, key)
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None, 0
+    try:
+        entry = json.loads(raw)
+        if entry.get("key") != key or entry.get("sha256") != _payload_digest(entry.get("payload")):
+            raise ValueError("key or checksum mismatch")
+        return FileScan.from_json(entry["payload"]), 0
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return None, 1
+
+
+def _cache_write(cache: Path, key: str, scan: FileScan) -> None:
+    """Store a scan atomically; a cache that cannot be written only costs speed."""
+    payload = scan.to_json()
+    entry = {"key": key, "sha256": _payload_digest(payload), "payload": payload}
+    path = _entry_path(cache, key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(entry, fh, separators=(",", ":"))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _quote(arg: str) -> str:
+    return arg if arg and re.fullmatch(r"[\w@%+=:,./-]+", arg) else "'" + arg.replace("'", "'\"'\"'") + "'"

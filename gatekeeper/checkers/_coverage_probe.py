@@ -1,0 +1,132 @@
+"""Analyse a ``.coverage`` data file with coverage.py's own reporting code; print one JSON document.
+
+Run by the coverage checker as ``python -I -c <this source> REQUEST_JSON`` with the project's root
+as the working directory, so that coverage.py finds the project's configuration (.coveragerc,
+setup.cfg, tox.ini, pyproject.toml) exactly as ``coverage report`` would. It imports nothing from
+gatekeeper: the interpreter only needs coverage.py. Each source file is analysed once, and the
+same analysis gives the total (``coverage report``'s TOTAL row), the per-file numbers and the
+line sets that patch coverage needs.
+
+Output: ``{"ok": true, ...}`` or ``{"ok": false, "kind": ..., "message": ...}`` on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+
+def _fail(kind: str, message: str) -> dict[str, Any]:
+    return {"ok": False, "kind": kind, "message": message}
+
+
+def analyse(request: dict[str, Any]) -> dict[str, Any]:
+    """Load the data file named in ``request`` and analyse every file ``coverage report`` would."""
+    import coverage
+    from coverage.exceptions import CoverageException, NoDataError, NoSource, NotPython
+    from coverage.report_core import get_analysis_to_report
+    from coverage.results import Numbers
+
+    mode = request.get("mode", "analyse")
+    data_file = request.get("data_file") or None
+    try:
+        # data_file=None would mean "no data file": leave the default so the configuration decides
+        cov = coverage.Coverage(data_file=data_file, config_file=True) if data_file else coverage.Coverage(config_file=True)
+    except CoverageException as exc:
+        return _fail("config", f"coverage configuration is invalid: {exc}")
+    config = cov.config
+    precision = int(config.precision)
+    base = {"ok": True, "precision": precision, "data_file": os.path.abspath(config.data_file), "version": coverage.__version__}
+    if mode == "config":
+        return base
+    if mode == "combine":
+        try:
+            cov.combine(keep=False)
+            cov.save()
+        except NoDataError:
+            pass  # nothing to combine: the run wrote one data file, not parallel ones
+        except CoverageException as exc:
+            return _fail("data", f"coverage combine failed: {exc}")
+        return base
+    path = config.data_file
+    if not os.path.exists(path):
+        return _fail("missing", f"no coverage data file at {path}")
+    try:
+        cov.load()
+        data = cov.get_data()
+        measured = sorted(data.measured_files())
+        has_arcs = bool(data.has_arcs())
+    except CoverageException as exc:
+        return _fail("corrupt", f"cannot read coverage data {path}: {exc}")
+    if not measured:
+        return _fail("empty", f"the coverage data {path} has no measured files")
+    cov._prepare_data_for_reporting()  # applies [paths] remapping, as `coverage report` does
+    mapped = sorted(cov.get_data().measured_files())
+    present = [f for f in mapped if os.path.exists(f)]
+    if not present:
+        return _fail(
+            "foreign",
+            f"the coverage data {path} was measured in another source tree: none of its {len(mapped)} files exist here "
+            f"(e.g. {mapped[0]})",
+        )
+    total = Numbers(precision=precision)
+    files: list[dict[str, Any]] = []
+    try:
+        for fr, analysis in get_analysis_to_report(cov, None):
+            nums = analysis.numbers
+            total += nums
+            missing = sorted(analysis.missing)
+            files.append(
+                {
+                    "path": os.path.abspath(fr.filename),
+                    "name": fr.relative_filename(),
+                    "percent": float(nums.pc_covered_str),
+                    "percent_exact": nums.pc_covered,
+                    "statements": nums.n_statements,
+                    "missing": nums.n_missing,
+                    "branches": nums.n_branches,
+                    "partial_branches": nums.n_partial_branches,
+                    "missing_branches": nums.n_missing_branches,
+                    "lines": sorted(analysis.statements),
+                    "missing_lines": missing,
+                }
+            )
+    except NoDataError as exc:
+        return _fail("empty", f"{exc} (check the omit/include settings of the coverage configuration)")
+    except (NoSource, NotPython) as exc:
+        return _fail("source", f"coverage report would fail: {exc}")
+    except CoverageException as exc:
+        return _fail("data", f"coverage report would fail: {exc}")
+    base.update(
+        {
+            "branch": has_arcs,
+            "total": float(total.pc_covered_str),
+            "total_display": total.pc_covered_str,
+            "total_exact": total.pc_covered,
+            "n_files": total.n_files,
+            "statements": total.n_statements,
+            "missing": total.n_missing,
+            "branches": total.n_branches,
+            "partial_branches": total.n_partial_branches,
+            "missing_branches": total.n_missing_branches,
+            "files": files,
+        }
+    )
+    return base
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: one JSON request in argv, one JSON answer on stdout."""
+    request = json.loads(argv[0]) if argv else {}
+    try:
+        answer = analyse(request)
+    except ImportError as exc:
+        answer = _fail("import", f"coverage.py is not usable in {sys.executable}: {exc}")
+    sys.stdout.write(json.dumps(answer))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
