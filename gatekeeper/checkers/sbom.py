@@ -154,10 +154,19 @@ def measure(bom: Mapping[str, Any]) -> dict[str, Any]:
         "spec_version": str(bom.get("specVersion", "")),
         "with_license": with_license,
         "with_purl": sum(1 for c in components if c.get("purl")),
-        "with_hashes": sum(1 for c in components if c.get("hashes")),
+        "with_hashes": sum(1 for c in components if _has_hashes(c)),
         "license_coverage": round(100.0 * with_license / total, 2) if total else 100.0,
         "root": {"name": root.get("name"), "version": root.get("version")} if isinstance(root, dict) else None,
     }
+
+
+def _has_hashes(component: Mapping[str, Any]) -> bool:
+    """Hashes on the component, or on one of its external references (where cyclonedx-py puts the
+    ``--hash`` values of a requirements file and PEP 610 archive hashes)."""
+    if component.get("hashes"):
+        return True
+    refs = component.get("externalReferences") or []
+    return any(isinstance(r, dict) and r.get("hashes") for r in refs)
 
 
 def write_atomic(path: Path, text: str) -> None:
