@@ -131,7 +131,7 @@ CLASSIFIERS: dict[str, str | None] = {
 }
 
 #: Free-text names seen in the ``License`` field, by ``_key`` (lower case, no punctuation, no
-#: "the", "version", parentheses or trailing "license").
+#: "the", "version", "license" or parenthesised abbreviations).
 ALIASES: dict[str, str] = {
     "mit": "MIT", "expat": "MIT", "mit no attribution": "MIT-0", "mit 0": "MIT-0", "mit cmu": "MIT-CMU",
     "apache": "Apache-2.0", "apache 2": "Apache-2.0", "apache 2.0": "Apache-2.0", "apache2": "Apache-2.0",
@@ -190,8 +190,7 @@ def _key(text: str) -> str:
     t = re.sub(r"^the\s+", "", t)
     t = re.sub(r"[,;:_\"'\-]", " ", t)
     t = re.sub(r"\bversion\b", " ", t)
-    t = re.sub(r"\s+", " ", t).strip()
-    t = re.sub(r"\s+license$", "", t)
+    t = re.sub(r"\blicense\b", " ", t)
     t = re.sub(r"\s+", " ", t).strip()
     return re.sub(r"^the\s+", "", t)
 

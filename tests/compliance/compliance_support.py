@@ -60,7 +60,13 @@ DISTS: list[tuple[str, str, list[str], str | None, dict[str, str]]] = [
     ("alpha", "1.0", ["License-Expression: MIT"], None, {}),
     ("bravo", "2.0", ["Classifier: License :: OSI Approved :: BSD License", "Requires-Dist: charlie>=3"], BSD2, {}),
     ("charlie", "3.0", ["Classifier: License :: OSI Approved :: BSD License"], BSD3, {}),
-    ("delta", "4.0", ["License: GPLv3", "Classifier: License :: OSI Approved :: GNU General Public License v3 (GPLv3)"], None, {}),
+    (
+        "delta",
+        "4.0",
+        ["License: GPLv3", "Classifier: License :: OSI Approved :: GNU General Public License v3 (GPLv3)"],
+        None,
+        {},
+    ),
     ("echo", "5.0", ["License-Expression: MIT OR GPL-3.0-only"], None, {}),
     ("foxtrot", "6.0", ["License-Expression: MIT AND GPL-3.0-only"], None, {}),
     ("golf", "7.0", ["Classifier: License :: OSI Approved :: BSD License"], None, {}),
@@ -127,7 +133,10 @@ def fake_env(tmp_path_factory: pytest.TempPathFactory) -> FakeEnv:
     python = root / "bin" / "python"
     site = Path(
         subprocess.run(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], capture_output=True, text=True, check=True
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     )
     for name, version, lines, text, extra in DISTS:

@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from compliance_support import FakeEnv, context, make_project, run_gate
 
 from gatekeeper.checkers.licenses import LicensesChecker
 from gatekeeper.findings import Status
-
-from compliance_support import FakeEnv, context, make_project, run_gate
 
 EXPECTED = {
     "alpha": ("MIT", "allowed"),
@@ -103,7 +102,9 @@ def test_list_equals_pip_licenses_on_the_test_environment(tmp_path: Path) -> Non
 
 
 def test_unknown_warn_does_not_block(fake_env: FakeEnv, tmp_path: Path) -> None:
-    root = make_project(tmp_path / "p", _policy(fake_env.python, 'unknown = "warn"\nignore_packages = ["delta", "Foxtrot", "kilo"]'))
+    root = make_project(
+        tmp_path / "p", _policy(fake_env.python, 'unknown = "warn"\nignore_packages = ["delta", "Foxtrot", "kilo"]')
+    )
     ctx = context(root)
     result = LicensesChecker().run(ctx.policy.checks["licenses"], ctx)
     assert result.status is Status.PASS
@@ -171,10 +172,16 @@ expires = 2099-01-01
     assert gate.exit_code == 0
     waived = {f.package.name: f.waiver.id for f in check.findings if f.package and f.waiver}
     assert waived == {"delta": "W1", "foxtrot": "W2", "kilo": "W3", "golf": "W4", "juliet": "W5"}
-    # the same waiver without its package would not match another denied package
-    root2 = make_project(tmp_path / "q", _policy(fake_env.python) + waivers.split("[[waivers]]\ncheck = \"licenses\"\npackage = \"foxtrot\"")[0])
-    gate2 = run_gate(root2, ("licenses",))
-    assert gate2.exit_code == 1
+    # a waiver whose rule names a license the package does not have does not apply
+    wrong = '[[waivers]]\ncheck = "licenses"\npackage = "delta"\nrule = "MIT"\nreason = "x"\nexpires = 2099-01-01\n'
+    gate2 = run_gate(
+        make_project(tmp_path / "q", _policy(fake_env.python, 'ignore_packages = ["foxtrot", "kilo", "golf", "juliet"]') + wrong),
+        ("licenses",),
+    )
+    check2 = gate2.check("licenses")
+    assert gate2.exit_code == 1 and check2 is not None
+    assert [f.package.name for f in check2.blocking if f.package] == ["delta"]
+    assert [w["id"] for w in gate2.waivers["unused"]] == ["W1"]
 
 
 def test_project_scope_restricts_the_list(fake_env: FakeEnv, tmp_path: Path) -> None:
