@@ -183,7 +183,12 @@ def judge(listed: Sequence[Listed], inventory: Inventory, section: Mapping[str, 
         by_key = {k: e for k, e in by_key.items() if k in in_scope}
     rows: list[Judged] = []
     for key, entry in sorted(by_key.items()):
-        norm = _licensing.normalize(entry.expression, entry.metadata, entry.classifier.split("; "), entry.text, join)
+        classifiers = entry.classifier.split("; ")
+        norm = _licensing.normalize(entry.expression, entry.metadata, classifiers, entry.text, join)
+        dist = inventory.get(entry.name)
+        if not norm.known and dist is not None and dist.license_files and _licensing.bsd_variant(entry.text) is None:
+            # pip-licenses shows only the first LICENSE*/COPYING* file; a BSD text may sit in another
+            norm = _licensing.normalize(entry.expression, entry.metadata, classifiers, _read_all(dist.license_files), join)
         if key in ignore:
             verdict, reason = "ignored", "listed in ignore_packages"
         elif not norm.known:
@@ -197,6 +202,16 @@ def judge(listed: Sequence[Listed], inventory: Inventory, section: Mapping[str, 
             verdict = "ignored" if dist.key in ignore else "unknown"
             rows.append(Judged(dist.name, dist.version, "", "", (), "", verdict, "pip-licenses did not report this package"))
     return sorted(rows, key=lambda r: canonical_name(r.name))
+
+
+def _read_all(paths: Sequence[str]) -> str:
+    texts = []
+    for path in paths:
+        try:
+            texts.append(Path(path).read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            continue
+    return "\n\n".join(texts)
 
 
 def _finding(row: Judged, section: Mapping[str, Any], declared: Mapping[str, int]) -> Finding | None:

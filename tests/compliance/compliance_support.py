@@ -89,6 +89,13 @@ DISTS: list[tuple[str, str, list[str], str | None, dict[str, str]]] = [
         {"direct_url.json": json.dumps({"url": "file:///srv/src/mike", "dir_info": {}})},
     ),
     ("november", "1.4", ["License: Python Software Foundation License", "Classifier: License :: DFSG approved"], None, {}),
+    (
+        "oscar",
+        "1.5",
+        ["Classifier: License :: OSI Approved :: BSD License"],
+        None,
+        {"COPYING": "Copyright 2020 the Oscar authors; the license is in LICENSE.BSD.\n", "LICENSE.BSD": BSD3},
+    ),
 ]
 
 

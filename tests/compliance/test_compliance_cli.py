@@ -42,7 +42,7 @@ def test_cli_fails_on_a_denied_license_and_writes_the_sbom(fake_env: FakeEnv, tm
     assert sbom["artifacts"] == {"sbom": "sbom/app.cdx.json"}
     written = json.loads((root / "reports" / "sbom" / "app.cdx.json").read_text())
     assert len(written["components"]) == len(DISTS) and written["specVersion"] == "1.5"
-    assert lic["status"] == "fail" and lic["summary"] == "3 denied, 2 unknown of 14 packages"
+    assert lic["status"] == "fail" and lic["summary"] == "3 denied, 2 unknown of 15 packages"
     denied = sorted(f["package"]["name"] for f in lic["findings"] if f["blocking"])
     assert denied == ["delta", "foxtrot", "kilo"]
     assert all(not f["blocking"] for f in lic["findings"] if f["rule_id"] == "license.unknown")

@@ -28,6 +28,7 @@ EXPECTED = {
     "lima": ("Apache-2.0 OR BSD-3-Clause", "allowed"),
     "mike": ("MIT", "allowed"),
     "november": ("PSF-2.0", "allowed"),
+    "oscar": ("BSD-3-Clause", "allowed"),  # from its second license file: pip-licenses shows the first
 }
 
 
@@ -50,8 +51,8 @@ def test_verdicts_on_a_real_environment(fake_env: FakeEnv, tmp_path: Path) -> No
     table = {p["name"]: (p["license"], p["verdict"]) for p in result.metrics["packages"]}
     assert table == EXPECTED
     assert result.status is Status.FAIL
-    assert result.metrics["counts"] == {"allowed": 9, "denied": 3, "unknown": 2, "ignored": 0}
-    assert result.summary == "3 denied, 2 unknown of 14 packages"
+    assert result.metrics["counts"] == {"allowed": 10, "denied": 3, "unknown": 2, "ignored": 0}
+    assert result.summary == "3 denied, 2 unknown of 15 packages"
     by_pkg = {f.package.name: f for f in result.findings if f.package}
     assert set(by_pkg) == {"delta", "foxtrot", "kilo", "golf", "juliet"}
     delta = by_pkg["delta"]
@@ -80,6 +81,11 @@ def test_list_equals_pip_licenses_on_the_fake_env(fake_env: FakeEnv, tmp_path: P
     mixed = _by_hand(str(fake_env.python), tmp_path)
     assert ours == sorted((d["Name"], d["Version"], d["License"]) for d in mixed)
     assert len(ours) == len(EXPECTED)
+    # pip-licenses shows oscar's COPYING, not its BSD text: the checker read the other license file
+    texts = {
+        d["Name"]: d["LicenseText"] for d in _by_hand(str(fake_env.python), tmp_path, "--with-license-file", "--no-license-path")
+    }
+    assert "Redistribution" not in texts["oscar"] and "Redistribution" in texts["bravo"]
 
 
 def test_list_equals_pip_licenses_on_the_test_environment(tmp_path: Path) -> None:
