@@ -231,7 +231,7 @@ def _finding(row: Judged, section: Mapping[str, Any], declared: Mapping[str, int
     if line:
         props["manifest"] = {"path": "pyproject.toml", "line": line}
     if denied:
-        message = f"{row.name} {row.version} is licensed {shown} (raw: {row.raw!r}): {row.reason}"
+        message = f"{row.name} {row.version}: license {shown} (raw: {row.raw!r}) is denied: {row.reason}"
     else:
         message = f"{row.name} {row.version}: license {row.raw!r} cannot be resolved to SPDX: {row.reason}"
     return Finding(

@@ -173,3 +173,19 @@ def test_component_count_matches_cyclonedx_on_the_test_environment(tmp_path: Pat
     assert result.metrics["components"] == int(count) - 1
     assert result.metrics["root"] == {"name": "gatekeeper", "version": "0.1.0"}
     assert repo.is_dir()
+
+
+def test_sbom_file_is_written_atomically_with_normal_permissions(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from gatekeeper.checkers.sbom import write_atomic
+
+    target = tmp_path / "deep" / "sbom.json"
+    write_atomic(target, "{}\n")
+    write_atomic(target, '{"a": 1}\n')
+    assert target.read_text() == '{"a": 1}\n'
+    assert os.listdir(target.parent) == ["sbom.json"]  # no temporary file left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
