@@ -9,6 +9,7 @@ default (``--from=mixed``) column.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import json
 import re
@@ -21,6 +22,7 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from gatekeeper import cache
 from gatekeeper.checkers import _licensing
 from gatekeeper.checkers._runner import tail
 from gatekeeper.checkers.base import CheckContext, Option
@@ -58,7 +60,7 @@ class LicensesChecker:
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """List the licenses with pip-licenses, normalise them and judge each package in scope."""
         inventory = load_inventory(ctx)
-        listed = read_licenses(ctx, inventory.python or ctx.target_python)
+        listed, cached = _cached_licenses(ctx, inventory)
         rows = judge(listed, inventory, section)
         declared = _declared(ctx.root / "pyproject.toml")
         findings = [f for r in rows if (f := _finding(r, section, declared)) is not None]
@@ -69,6 +71,7 @@ class LicensesChecker:
             "scope": inventory.scope,
             "python": inventory.python,
             "left_out": list(inventory.left_out),
+            "cached": cached,
         }
         return CheckResult(
             name=self.name,
@@ -169,6 +172,23 @@ def read_licenses(ctx: CheckContext, python: str) -> list[Listed]:
             seen.add(key)
             unique.append(entry)
     return unique
+
+
+def _cached_licenses(ctx: CheckContext, inventory: Inventory) -> tuple[list[Listed], bool]:
+    """pip-licenses' listing, reused from the cache while the packages in scope are unchanged;
+    the flag says whether it came from the cache."""
+    python = inventory.python or ctx.target_python
+    folder = ctx.cache_dir / "licenses" if ctx.cache_dir is not None else None
+    key = cache.cache_key("licenses", 1, _tool_version(ctx), ctx.tool_python, python, inventory.digest())
+    payload, _ = cache.read(folder, key)
+    if isinstance(payload, list):
+        try:
+            return [Listed(**entry) for entry in payload], True
+        except TypeError:
+            pass  # an entry of another shape: recompute
+    listed = read_licenses(ctx, python)
+    cache.write(folder, key, [dataclasses.asdict(entry) for entry in listed])
+    return listed, False
 
 
 def judge(listed: Sequence[Listed], inventory: Inventory, section: Mapping[str, Any]) -> list[Judged]:

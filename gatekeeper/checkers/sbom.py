@@ -10,16 +10,20 @@ gatekeeper uses a regular expression transcribed from the same grammar (``_iri.p
 
 from __future__ import annotations
 
+import datetime as dt
+import importlib.metadata
 import json
-import os
-import secrets
+import sys
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from gatekeeper import cache
 from gatekeeper.checkers._runner import tail
 from gatekeeper.checkers.base import CheckContext, Option
 from gatekeeper.errors import ToolError
+from gatekeeper.fileio import write_atomic
 from gatekeeper.findings import CheckResult, Finding, Package, Severity, decide_status, fingerprint
 from gatekeeper.inventory import canonical_name, load_inventory, project_requirements
 
@@ -71,6 +75,25 @@ class SbomChecker:
                 raise ToolError(f"checks.sbom.source: the requirements file {req} does not exist")
             args = [*base, "requirements", *common, str(req)]
             extra = {"scope": "requirements", "requirements": source}
+        folder = ctx.cache_dir / "sbom" if ctx.cache_dir is not None else None
+        key = cache.cache_key(
+            "sbom", 1, _cyclonedx_version(ctx), args, stdin or b"", sorted(keep or ()), extra,
+            cache.file_digest(pyproject), cache.file_digest(ctx.root / source) if source != "environment" else "",
+            load_inventory(ctx).digest() if source == "environment" else "",
+            *(cache.file_digest(Path(__file__).with_name(n)) for n in ("_sbom_validate.py", "_iri.py")),
+        )  # fmt: skip
+        out = ctx.output_dir / str(section["output"])
+        payload, _ = cache.read(folder, key)
+        if isinstance(payload, dict) and isinstance(payload.get("text"), str):
+            # the same inventory gives the same SBOM; it gets its own serial number and time (CycloneDX
+            # asks for a unique serialNumber per generated BOM), which does not change its validity
+            bom = json.loads(payload["text"])
+            bom["serialNumber"] = f"urn:uuid:{uuid.uuid4()}"
+            if isinstance(bom.get("metadata"), dict) and "timestamp" in bom["metadata"]:
+                bom["metadata"]["timestamp"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            write_atomic(out, json.dumps(bom, indent=2, ensure_ascii=False) + "\n")
+            problem, formats = payload.get("problem"), list(payload.get("formats") or [])
+            return self._result(section, bom, extra, problem, formats, cached=True)
         done = ctx.run(args, stdin=stdin)
         if done.returncode != 0:
             raise ToolError(f"cyclonedx-py failed (exit {done.returncode}): {tail(done.stderr or done.stdout)}")
@@ -86,11 +109,23 @@ class SbomChecker:
         if keep is not None:
             bom = restrict(bom, keep)
             text = json.dumps(bom, indent=2, ensure_ascii=False) + "\n"
-        out = ctx.output_dir / str(section["output"])
         write_atomic(out, text)
         problem, formats = validate_file(ctx, out, spec)
+        cache.write(folder, key, {"text": text, "problem": problem, "formats": formats})
+        return self._result(section, bom, extra, problem, formats, cached=False)
+
+    def _result(
+        self,
+        section: Mapping[str, Any],
+        bom: Mapping[str, Any],
+        extra: Mapping[str, Any],
+        problem: str | None,
+        formats: list[str],
+        cached: bool,
+    ) -> CheckResult:
+        spec = str(section["spec_version"])
         validation = {"schema": f"CycloneDX {spec} JSON (strict)", "formats": formats}
-        metrics = {**measure(bom), **extra, "valid": problem is None, "validation": validation}
+        metrics = {**measure(bom), **extra, "valid": problem is None, "validation": validation, "cached": cached}
         findings = _findings(bom, section, metrics, problem, str(section["output"]))
         return CheckResult(
             name=self.name,
@@ -169,25 +204,6 @@ def _has_hashes(component: Mapping[str, Any]) -> bool:
     return any(isinstance(r, dict) and r.get("hashes") for r in refs)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
-
-    The temporary file is created with ``open(..., "x")`` so that it gets the umask's permissions
-    (``mkstemp`` would make the SBOM readable by its owner only).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _findings(
     bom: Mapping[str, Any], section: Mapping[str, Any], metrics: Mapping[str, Any], problem: str | None, output: str
 ) -> list[Finding]:
@@ -251,6 +267,16 @@ def _summary(metrics: Mapping[str, Any], problem: str | None) -> str:
         f"{metrics['components']} components, CycloneDX {metrics['spec_version']} {state}; "
         f"{metrics['with_license']} with a license, {metrics['with_purl']} with a purl"
     )
+
+
+def _cyclonedx_version(ctx: CheckContext) -> str:
+    """cyclonedx-bom's version when it runs in this interpreter; else the interpreter that runs it."""
+    if ctx.tool_python != sys.executable:
+        return ctx.tool_python
+    try:
+        return importlib.metadata.version("cyclonedx-bom")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
 
 
 def _tool_version(bom: Mapping[str, Any]) -> str:

@@ -6,13 +6,11 @@ a temporary file in the same folder and an atomic rename, so a reader never sees
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from gatekeeper import fileio
 from gatekeeper.errors import OutputError
 from gatekeeper.findings import GateResult
 
@@ -34,27 +32,15 @@ def renderer(fmt: str) -> Callable[[GateResult], str]:
 
 
 def write_atomic(path: Path, text: str) -> str:
-    """Write ``text`` to ``path`` through a temporary file and a rename; return its sha256."""
-    data = text.encode("utf-8")
+    """Write ``text`` to ``path`` atomically (``fileio.write_atomic``); return its sha256.
+
+    Raises ``OutputError`` naming the file when it cannot be written.
+    """
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        return fileio.write_atomic(path, text)
     except OSError as exc:
-        raise OutputError(f"cannot write reports to {path.parent}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return hashlib.sha256(data).hexdigest()
+        where = path.parent if not path.parent.is_dir() else path
+        raise OutputError(f"cannot write reports to {where}: {exc.strerror or exc}") from exc
 
 
 def write_reports(result: GateResult, output_dir: Path, formats: Iterable[str]) -> dict[str, str]:
