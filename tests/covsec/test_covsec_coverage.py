@@ -396,3 +396,14 @@ def test_analysis_is_cached_until_data_sources_or_config_change(tmp_path: Path, 
     # without a cache folder (--no-cache) nothing is read or written
     uncached = checker.run(section(checker, min_total=0), make_ctx(root))
     assert uncached.metrics["cached"] is False
+
+
+def test_an_entity_bomb_coverage_xml_is_refused_not_expanded(tmp_path: Path, make_ctx: Any) -> None:
+    # "billion laughs": ten levels of entities, each ten copies of the one below (10**9 "lol"s)
+    levels = ['<!ENTITY l0 "lol">'] + [f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10)]
+    bomb = f'<?xml version="1.0"?>\n<!DOCTYPE coverage [{"".join(levels)}]>\n<coverage>&l9;</coverage>\n'
+    (tmp_path / "coverage.xml").write_text(bomb)
+    checker = CoverageChecker()
+    with pytest.raises(ToolError) as err:
+        checker.run(section(checker, data_file="coverage.xml"), make_ctx(tmp_path))
+    assert "coverage.xml" in str(err.value) and "Entit" in str(err.value)
