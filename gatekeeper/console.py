@@ -14,7 +14,7 @@ import time
 from typing import TextIO
 
 from gatekeeper.engine import Progress
-from gatekeeper.findings import CheckResult, GateResult, Status, Verdict
+from gatekeeper.findings import CheckResult, Finding, GateResult, Status, Verdict
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[@-Z\\-_]")
@@ -34,6 +34,9 @@ def use_color(stream: TextIO) -> bool:
         return True
     return stream.isatty() and os.environ.get("TERM") != "dumb"
 
+
+SHOWN_FINDINGS = 20  # blocking findings listed in the CI log
+MESSAGE_WIDTH = 200  # one finding per line in the CI log; the reports carry the whole message
 
 _COLORS = {"pass": "32", "fail": "31", "error": "35", "skipped": "33"}
 
@@ -113,14 +116,15 @@ class Console(Progress):
         if blocking:
             self.line()
             self.line(f"blocking findings ({len(blocking)}):")
-            shown = sorted(blocking, key=lambda cf: cf[1].sort_key())[:20]
+            shown = _interleave(blocking, SHOWN_FINDINGS)
             for check, finding in shown:
                 where = ""
                 if finding.location:
                     where = finding.location.path + (f":{finding.location.line}" if finding.location.line else "") + " "
                 elif finding.package:
                     where = f"{finding.package.name} {finding.package.version} "
-                self.line(clean(f"  [{check.name}] {finding.severity.value} {finding.rule_id} {where}{finding.message}"))
+                text = clean(f"  [{check.name}] {finding.severity.value} {finding.rule_id} {where}{finding.message}")
+                self.line(text if len(text) <= MESSAGE_WIDTH else text[: MESSAGE_WIDTH - 1] + "…")
             if len(blocking) > len(shown):
                 self.line(f"  … and {len(blocking) - len(shown)} more (see the reports)")
         errors = [c for c in result.checks if c.status is Status.ERROR]
@@ -137,6 +141,20 @@ class Console(Progress):
             Verdict.ERROR: "a check could not run (gate.fail_on_error)",
         }[result.verdict]
         self.line(f"verdict: {self.paint(verdict.upper(), verdict)} ({why})")
+
+
+def _interleave(pairs: list[tuple[CheckResult, Finding]], limit: int) -> list[tuple[CheckResult, Finding]]:
+    """Up to ``limit`` findings, taken in turn from each check (most severe first within a check),
+    so that forty advisories do not hide the one high bandit finding; then ordered by severity."""
+    queues: dict[str, list[tuple[CheckResult, Finding]]] = {}
+    for check, finding in sorted(pairs, key=lambda cf: cf[1].sort_key()):
+        queues.setdefault(check.name, []).append((check, finding))
+    picked: list[tuple[CheckResult, Finding]] = []
+    while len(picked) < limit and any(queues.values()):
+        for name in sorted(queues):
+            if queues[name] and len(picked) < limit:
+                picked.append(queues[name].pop(0))
+    return sorted(picked, key=lambda cf: (cf[1].sort_key()[0], cf[0].name, *cf[1].sort_key()[1:]))
 
 
 def _headline(check: CheckResult) -> str:

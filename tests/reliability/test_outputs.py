@@ -55,3 +55,39 @@ def test_unwritable_audit_log_is_exit_2(tmp_path: Path, env: dict[str, str], gk)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "verdict: FAIL" in done.stdout and "audit log" in done.stderr and "Traceback" not in done.stderr
     assert (tmp_path / "gatekeeper-reports" / "gatekeeper.json").is_file()  # the reports were still written
+
+
+MANY = """
+from gatekeeper.findings import CheckResult, Finding, Location, Package, Severity, Status
+
+
+class Many:
+    name = "many"
+    description = "forty advisories"
+    options = {}
+
+    def run(self, section, ctx):
+        findings = tuple(Finding(rule_id=f"ADV-{i}", severity=Severity.HIGH, message="x" * 500, blocking=True,
+                                 package=Package("pkg", "1.0"), fingerprint=str(i)) for i in range(40))
+        return CheckResult(name="many", status=Status.PASS, findings=findings)
+
+
+class One:
+    name = "one"
+    description = "one code finding"
+    options = {}
+
+    def run(self, section, ctx):
+        return CheckResult(name="one", status=Status.PASS, findings=(Finding(
+            rule_id="B602", severity=Severity.MEDIUM, message="shell=True", blocking=True,
+            location=Location("app.py", 3), fingerprint="b"),))
+"""
+
+
+def test_the_log_lists_every_check_s_findings_and_clips_long_messages(tmp_path: Path, make_plugin, gk) -> None:
+    site = make_plugin(tmp_path / "site2", "many-gate", "many_gate", MANY, {"many": "many_gate:Many", "one": "many_gate:One"})
+    done = gk(["check", "--only", "many,one", "--format", "json", "--no-audit"], cwd=tmp_path, env={"PYTHONPATH": str(site)})
+    assert done.returncode == 1
+    listed = [line for line in done.stdout.splitlines() if line.startswith("  [")]
+    assert len(listed) == 20 and any("[one] medium B602 app.py:3" in line for line in listed)
+    assert max(len(line) for line in listed) <= 200 and "… and 21 more (see the reports)" in done.stdout
