@@ -1,0 +1,68 @@
+"""The console: a live progress line and colour on a terminal, plain lines in CI, NO_COLOR honoured."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+SLOW = """
+import time
+from gatekeeper.findings import CheckResult, Status
+
+
+class Slow:
+    name = "slow"
+    description = "takes a second"
+    options = {}
+
+    def run(self, section, ctx):
+        time.sleep(1.2)
+        return CheckResult(name="slow", status=Status.PASS, summary="done")
+"""
+
+
+def _on_terminal(cwd: Path, env: dict[str, str]) -> str:
+    """Run ``gatekeeper check`` with a pseudo-terminal as its stdout; return what it drew."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gatekeeper", "check", "--only", "slow", "--format", "json", "--no-audit"],
+        cwd=cwd, env=env, stdout=follower, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(leader)
+    assert proc.returncode == 0
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_live_line_and_colour_on_a_terminal(tmp_path: Path, make_plugin) -> None:
+    site = make_plugin(tmp_path / "site", "slow-gate", "slow_gate", SLOW, {"slow": "slow_gate:Slow"})
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "CI")}
+    env.update({"PYTHONPATH": str(site), "TERM": "xterm"})
+    drawn = _on_terminal(tmp_path, env)
+    assert "running: slow 1s" in drawn  # the live line, redrawn while the check runs
+    assert "\x1b[32mpass" in drawn  # coloured status
+    assert "verdict: \x1b[32mPASS" in drawn
+    env["NO_COLOR"] = "1"
+    plain = _on_terminal(tmp_path, env)
+    assert "running: slow" in plain and "\x1b[32m" not in plain and "verdict: PASS" in plain
+
+
+def test_plain_lines_when_not_a_terminal(tmp_path: Path, make_plugin, gk) -> None:
+    site = make_plugin(tmp_path / "site", "slow-gate", "slow_gate", SLOW, {"slow": "slow_gate:Slow"})
+    done = gk(["check", "--only", "slow", "--format", "json", "--no-audit"], cwd=tmp_path, env={"PYTHONPATH": str(site)})
+    assert done.returncode == 0
+    assert "gatekeeper: slow started" in done.stdout and "gatekeeper: slow pass in" in done.stdout
+    assert "\x1b" not in done.stdout and "running:" not in done.stdout
