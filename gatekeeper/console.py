@@ -26,6 +26,12 @@ def clean(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+def clean_line(text: str) -> str:
+    """``clean(text)`` kept on one line: a newline shows as ``\\n``, so a file name or message
+    cannot start a line of its own (say, a forged ``verdict: PASS``)."""
+    return clean(text).replace("\n", "\\n")
+
+
 def use_color(stream: TextIO) -> bool:
     """Colour unless NO_COLOR is set; forced by FORCE_COLOR; otherwise only on a terminal."""
     if os.environ.get("NO_COLOR"):
@@ -102,7 +108,7 @@ class Console(Progress):
     def summary(self, result: GateResult) -> None:
         """The table of checks (status, key metric, duration) and the verdict last."""
         self.stop()
-        rows = [(c.name, c.status.value, clean(_headline(c)), f"{c.duration_s:.1f}s") for c in result.checks]
+        rows = [(c.name, c.status.value, clean_line(_headline(c)), f"{c.duration_s:.1f}s") for c in result.checks]
         widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(("check", "status", "result", "time"))]
         self.line()
         self.line(f"{'check':<{widths[0]}}  {'status':<{widths[1]}}  {'result':<{widths[2]}}  time")
@@ -120,15 +126,16 @@ class Console(Progress):
                     where = finding.location.path + (f":{finding.location.line}" if finding.location.line else "") + " "
                 elif finding.package:
                     where = f"{finding.package.name} {finding.package.version} "
-                self.line(clean(f"  [{check.name}] {finding.severity.value} {finding.rule_id} {where}{finding.message}"))
+                self.line(clean_line(f"  [{check.name}] {finding.severity.value} {finding.rule_id} {where}{finding.message}"))
             if len(blocking) > len(shown):
                 self.line(f"  … and {len(blocking) - len(shown)} more (see the reports)")
         errors = [c for c in result.checks if c.status is Status.ERROR]
         for check in errors:
-            self.line(clean(f"error in {check.name}: {check.error or check.summary}"))
+            # continuation lines are indented: only gatekeeper's own lines start at the margin
+            self.line(clean(f"error in {check.name}: {check.error or check.summary}").replace("\n", "\n    "))
         expired = result.waivers.get("expired") or []
         if expired:
-            self.line(f"expired waivers: {', '.join(clean(str(w.get('id'))) for w in expired)}")
+            self.line(f"expired waivers: {', '.join(clean_line(str(w.get('id'))) for w in expired)}")
         self.line()
         verdict = result.verdict.value
         why = {

@@ -5,7 +5,9 @@ and the baseline, and decides the verdict. It is the only layer that knows check
 from __future__ import annotations
 
 import datetime as dt
+import json
 import queue
+import sys
 import threading
 import time
 import traceback
@@ -17,7 +19,7 @@ from typing import Any
 from gatekeeper import __version__
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import GatekeeperError, UsageError
-from gatekeeper.findings import CheckResult, Finding, GateResult, Status, Verdict, decide_status
+from gatekeeper.findings import CheckResult, Finding, GateResult, Status, Verdict, _check_from_dict, decide_status
 from gatekeeper.gitinfo import repository_info
 from gatekeeper.policy import Policy
 from gatekeeper.provenance import run_context
@@ -93,6 +95,8 @@ def run_checks(
     cache_dir = None
     if request.use_cache and policy.cache["enabled"]:
         cache_dir = _under(request.root, str(policy.cache["dir"]))
+    tool_python = str(policy.gate.get("tool_python") or "")
+    tool_python = str(_under(request.root, tool_python)) if tool_python else sys.executable
     shared: dict[str, Any] = {}
     shared_lock = threading.Lock()
     done: queue.Queue[tuple[str, CheckResult]] = queue.Queue()
@@ -110,6 +114,7 @@ def run_checks(
             deadline=deadlines[name],
             cache_dir=cache_dir,
             shard=request.shard,
+            tool_python=tool_python,
             _shared=shared,
             _shared_lock=shared_lock,
         )
@@ -206,11 +211,54 @@ def _sanitize(name: str, result: Any, elapsed: float) -> CheckResult:
     if not isinstance(result.status, Status):
         return _error(name, f"checker returned an invalid status {result.status!r}")
     fixed = replace(result, name=name, duration_s=result.duration_s or elapsed)
+    try:
+        fixed = _writable(fixed)
+    except (TypeError, ValueError, RecursionError) as exc:
+        return _error(name, f"checker returned a result that cannot be written as JSON ({type(exc).__name__}: {exc})")
     if fixed.status is Status.ERROR and not fixed.error:
         fixed = replace(fixed, error=fixed.summary or "the check could not run")
     if fixed.status is Status.PASS and decide_status(fixed.findings) is Status.FAIL:
         fixed = replace(fixed, status=Status.FAIL)
     return fixed
+
+
+def _writable(result: CheckResult) -> CheckResult:
+    """``result`` as every report can write it: JSON-serialisable and valid UTF-8.
+
+    A file name that is not UTF-8 reaches us with lone surrogates (Python's surrogateescape);
+    those become backslash escapes (``\\xff``), and values JSON cannot hold (sets, paths) become
+    lists and strings, instead of crashing the renderers after the checks ran.
+    """
+    data = result.to_dict()
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+        return result
+    except (TypeError, ValueError, UnicodeEncodeError):
+        pass
+    plain = _unsurrogate(json.loads(json.dumps(data, default=_jsonable)))
+    return replace(_check_from_dict(plain), duration_s=result.duration_s)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    return str(value)
+
+
+def _unsurrogate(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            raw = value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a surrogate that no undecodable byte produced
+            raw = value.encode("utf-8", "surrogatepass")
+        return raw.decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {_unsurrogate(k): _unsurrogate(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unsurrogate(v) for v in value]
+    return value
 
 
 def _error(name: str, message: str, elapsed: float = 0.0) -> CheckResult:

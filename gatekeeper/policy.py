@@ -19,7 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from gatekeeper.checkers.base import COMMON_OPTIONS, Option
+from gatekeeper.checkers.base import COMMON_OPTIONS, MAX_TIMEOUT_S, Option
 from gatekeeper.errors import PolicyError
 
 if sys.version_info >= (3, 11):
@@ -34,7 +34,10 @@ REPORT_FORMATS = ("json", "sarif", "html", "markdown", "junit")
 CORE_SCHEMA: Mapping[str, Mapping[str, Option]] = {
     "gate": {
         "fail_on_error": Option("bool", True, "a check that cannot run fails the gate (exit 3)"),
-        "timeout_s": Option("float", 900.0, "time limit per checker, in seconds", minimum=1),
+        "timeout_s": Option("float", 900.0, "time limit per checker, in seconds", minimum=1, maximum=MAX_TIMEOUT_S),
+        "tool_python": Option(
+            "str", "", "interpreter that runs the tools (bandit, coverage analysis, pip-audit); default: gatekeeper's"
+        ),
         "strict_waivers": Option("bool", False, "expired or unused waivers fail the gate"),
     },
     "reports": {
@@ -183,9 +186,13 @@ def find_policy(root: Path, explicit: str | Path | None = None) -> tuple[Path, s
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
         try:
-            doc = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            doc = tomllib.loads(pyproject.read_text(encoding="utf-8-sig"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise PolicyError(f"invalid TOML: {exc}", file=str(pyproject)) from exc
+        except RecursionError:
+            raise PolicyError("invalid TOML: arrays or tables nested too deeply", file=str(pyproject)) from None
+        except OSError as exc:
+            raise PolicyError(f"cannot read: {exc.strerror}", file=str(pyproject)) from exc
         if isinstance(doc.get("tool"), dict) and "gatekeeper" in doc["tool"]:
             return pyproject, "pyproject"
     return shipped_dir("policies") / "default.toml", "default"
@@ -219,7 +226,7 @@ def load_policy(
 
 def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark (Windows editors) is not an error
     except UnicodeDecodeError as exc:
         raise PolicyError(f"not UTF-8 text (byte {exc.start})", file=str(path)) from exc
     except OSError as exc:
@@ -233,6 +240,8 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
         if m:
             msg = msg[: m.start()].strip() + f" at line {m.group(1)}, column {m.group(2)}"
         raise PolicyError(f"invalid TOML: {msg}", file=str(path), line=line) from exc
+    except RecursionError:  # tomllib recurses once per level of nesting
+        raise PolicyError("invalid TOML: arrays or tables nested too deeply", file=str(path)) from None
 
 
 def _load_layered(path: Path, source: str, seen: set[Path]) -> tuple[dict[str, Any], dict[str, tuple[Path, str, str]]]:

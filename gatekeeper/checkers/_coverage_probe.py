@@ -123,7 +123,10 @@ def main(argv: list[str]) -> int:
     try:
         answer = analyse(request)
     except ImportError as exc:
-        answer = _fail("import", f"coverage.py is not usable in {sys.executable}: {exc}")
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == "coverage":
+            answer = _fail("import", f"coverage.py is not installed in {sys.executable}")
+        else:
+            answer = _fail("import", f"coverage.py is not usable in {sys.executable}: {exc}")
     sys.stdout.write(json.dumps(answer))
     return 0
 
