@@ -51,7 +51,7 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def _fail(exc: BaseException, code: int | None = None) -> NoReturn:
-    from gatekeeper.console import clean
+    from gatekeeper.escapes import clean
 
     typer.echo(f"gatekeeper: error: {clean(str(exc))}", err=True)
     raise typer.Exit(code if code is not None else getattr(exc, "exit_code", 2))

@@ -7,29 +7,14 @@ characters cannot rewrite the terminal. Colour follows NO_COLOR / FORCE_COLOR an
 from __future__ import annotations
 
 import os
-import re
 import sys
 import threading
 import time
 from typing import TextIO
 
 from gatekeeper.engine import Progress
+from gatekeeper.escapes import clean, clean_line
 from gatekeeper.findings import CheckResult, GateResult, Status, Verdict
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[@-Z\\-_]")
-
-
-def clean(text: str) -> str:
-    """``text`` with ANSI escape sequences removed and other control characters made visible."""
-    text = _ANSI.sub("", text)
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
-def clean_line(text: str) -> str:
-    """``clean(text)`` kept on one line: a newline shows as ``\\n``, so a file name or message
-    cannot start a line of its own (say, a forged ``verdict: PASS``)."""
-    return clean(text).replace("\n", "\\n")
 
 
 def use_color(stream: TextIO) -> bool:
