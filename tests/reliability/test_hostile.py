@@ -76,7 +76,7 @@ def run(tmp_path: Path, make_plugin, gk):
 
 
 def test_terminal_and_annotations_cannot_be_driven_or_forged(run) -> None:
-    root, done, _ = run
+    _, done, _ = run
     assert done.returncode == 3, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     for stream in (done.stdout, done.stderr):
@@ -96,6 +96,7 @@ def test_terminal_and_annotations_cannot_be_driven_or_forged(run) -> None:
 
 def test_every_report_is_written_and_safe(run) -> None:
     root, done, _ = run
+    assert done.returncode == 3
     out = root / "gatekeeper-reports"
     data = json.loads((out / "gatekeeper.json").read_text(encoding="utf-8"))
     hostile = next(c for c in data["checks"] if c["name"] == "hostile")
