@@ -434,6 +434,8 @@ def coerce_option(option: Option, value: Any, keypath: str, where: _Where | None
     if kind == "str":
         if not isinstance(value, str):
             raise fail(f"expected a string, got {_type_name(value)}")
+        if "\x00" in value:  # no path, name or pattern holds one, and the OS rejects it in paths
+            raise fail("must not contain a NUL character (\\u0000)")
         if option.choices and value not in option.choices:
             hint = _did_you_mean(value, option.choices)
             msg = f"expected one of {', '.join(repr(c) for c in option.choices)}, got {value!r}"
@@ -442,6 +444,8 @@ def coerce_option(option: Option, value: Any, keypath: str, where: _Where | None
     if kind == "str_list":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise fail(f"expected a list of strings, got {_type_name(value)}")
+        if any("\x00" in v for v in value):
+            raise fail("must not contain a NUL character (\\u0000)")
         if option.choices:
             for v in value:
                 if v not in option.choices:

@@ -94,8 +94,23 @@ def test_generated_policies_load_or_name_the_problem(tmp_path: Path, policy: dic
         (b"\xff\xfe[\x00g\x00a\x00t\x00e\x00]\x00", "not UTF-8 text"),
         (b"[gate]\x00\n", "invalid TOML"),
         (b"[gate]\nfail_on_error = tru\n", "invalid TOML"),
+        (b'[reports]\noutput_dir = "out\\u0000put"\n', "reports.output_dir: must not contain a NUL character"),
+        (b'[audit]\nlog = "a\\u0000.jsonl"\n', "audit.log: must not contain a NUL character"),
+        (b'[gate]\ntool_python = "py\\u0000"\n', "gate.tool_python: must not contain a NUL character"),
+        (b'[checks.security]\npaths = ["src", "s\\u0000"]\n', "checks.security.paths: must not contain a NUL character"),
     ],
-    ids=["deep-nesting", "huge-timeout", "huge-check-timeout", "utf16", "nul", "typo-value"],
+    ids=[
+        "deep-nesting",
+        "huge-timeout",
+        "huge-check-timeout",
+        "utf16",
+        "nul",
+        "typo-value",
+        "nul-output-dir",
+        "nul-audit-log",
+        "nul-tool-python",
+        "nul-in-list",
+    ],
 )
 def test_malformed_policy_is_exit_2_with_a_message(tmp_path: Path, gk, content: bytes, message: str) -> None:
     (tmp_path / "gatekeeper.toml").write_bytes(content)
