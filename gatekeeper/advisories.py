@@ -282,7 +282,7 @@ def _save_index(cache_dir: Path | None, signature: str, index: Mapping[str, list
 def _parse(name: str, data: bytes) -> Mapping[str, Any] | None:
     """An OSV record, or None for a file that is not one (an index, a schema); ToolError if unreadable."""
     try:
-        doc = json.loads(data) if name.endswith(".json") else yaml.load(data, Loader=_Loader)  # noqa: S506 - a safe loader
+        doc = json.loads(data) if name.endswith(".json") else yaml.load(data, Loader=_Loader)  # noqa: S506  # nosec B506: _Loader is a SafeLoader
     except (ValueError, yaml.YAMLError) as exc:
         raise ToolError(f"advisory record {name} cannot be parsed: {exc}") from exc
     if not isinstance(doc, Mapping) or ("id" not in doc and "affected" not in doc):

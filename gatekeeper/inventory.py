@@ -8,7 +8,9 @@ applied here so the three checkers agree on what they inspect.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -114,6 +116,26 @@ class Inventory:
         """The distribution called ``name`` (any spelling), if in scope."""
         key = canonical_name(name)
         return next((d for d in self.packages if d.key == key), None)
+
+    def digest(self) -> str:
+        """A sha256 over everything known about the packages in scope, for cache keys.
+
+        It covers each distribution's name, version, location and license metadata, and the size
+        and modification time of its license files, so a reinstall or an edited license changes it.
+        """
+        h = hashlib.sha256()
+        h.update(f"{self.python}\x1f{self.scope}\x1f".encode())
+        for d in self.packages:
+            stats = []
+            for f in d.license_files:
+                try:
+                    st = os.stat(f)
+                    stats.append(f"{f}:{st.st_size}:{st.st_mtime_ns}")
+                except OSError:
+                    stats.append(f"{f}:missing")
+            fields = (d.name, d.version, d.location, d.license, d.license_expression, *d.classifiers, *stats)
+            h.update("\x1f".join(fields).encode("utf-8", "surrogateescape") + b"\x1e")
+        return h.hexdigest()
 
     def describe(self) -> dict[str, Any]:
         """What a check's metrics say about the inventory it used."""

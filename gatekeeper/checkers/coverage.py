@@ -11,15 +11,18 @@ counts the total is computed from.
 from __future__ import annotations
 
 import json
+import os
 import re
-import xml.etree.ElementTree as ET
+import xml.etree.ElementTree as ET  # nosec B405: only for types and errors; parsing uses defusedxml
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import defusedxml.ElementTree as DefusedET
 from coverage.results import display_covered, should_fail_under
 
+from gatekeeper import cache
 from gatekeeper.checkers import _runner
 from gatekeeper.checkers.base import CheckContext, Option
 from gatekeeper.errors import ToolError
@@ -60,6 +63,7 @@ class CoverageReport:
     branches: int
     missing_branches: int
     files: tuple[FileCoverage, ...] = field(default=())
+    cached: bool = False  # the analysis came from the cache
 
 
 class CoverageChecker:
@@ -143,6 +147,7 @@ class CoverageChecker:
                 {"path": f.path, "percent": f.percent, "statements": f.statements, "missing": f.missing} for f in report.files
             ],
             "diff": diff,
+            "cached": report.cached,
         }
         return CheckResult(
             name=CHECK,
@@ -248,8 +253,44 @@ class _MissingData(ToolError):
     """No ``.coverage`` data file where the configuration says it is."""
 
 
+_CONFIG_FILES = (".coveragerc", "setup.cfg", "tox.ini", "pyproject.toml")
+
+
+def _analyse(ctx: CheckContext, data_file: str | None) -> dict[str, Any]:
+    """The probe's analysis of the data file, reused from the cache when nothing it depends on changed.
+
+    The key covers the data file's bytes, the coverage configuration files, coverage.py's version
+    and the probe itself; the entry also records the sha256 of every source file analysed, and is
+    used only while all of them are unchanged.
+    """
+    request = {"mode": "analyse", "data_file": data_file}
+    folder = ctx.cache_dir / "coverage" if ctx.cache_dir is not None else None
+    if folder is None:
+        return _probe(ctx, request)
+    config = _probe(ctx, {"mode": "config", "data_file": data_file})
+    data_path = Path(str(config.get("data_file", "")))
+    if not config.get("ok") or not data_path.is_file():
+        return _probe(ctx, request)  # let the analysis name the problem
+    rcfile = os.environ.get("COVERAGE_RCFILE", "")
+    key = cache.cache_key(
+        "coverage", config.get("version", ""), cache.file_digest(_PROBE), str(ctx.root), str(data_path),
+        cache.file_digest(data_path), rcfile, [cache.file_digest(ctx.root / n) for n in (*_CONFIG_FILES, rcfile) if n],
+    )  # fmt: skip
+    entry, _ = cache.read(folder, key)
+    if isinstance(entry, dict) and isinstance(entry.get("sources"), dict):
+        sources: dict[str, str] = entry["sources"]
+        if all(cache.file_digest(Path(p)) == digest for p, digest in sources.items()):
+            answer: dict[str, Any] = {**entry["answer"], "cached": True}
+            return answer
+    answer = _probe(ctx, request)
+    if answer.get("ok"):
+        digests = {str(f["path"]): cache.file_digest(Path(str(f["path"]))) for f in answer.get("files", [])}
+        cache.write(folder, key, {"answer": answer, "sources": digests})
+    return answer
+
+
 def _read_data(ctx: CheckContext, data_file: str | None) -> CoverageReport:
-    answer = _probe(ctx, {"mode": "analyse", "data_file": data_file})
+    answer = _analyse(ctx, data_file)
     if not answer.get("ok"):
         kind, message = str(answer.get("kind", "")), str(answer.get("message", "coverage analysis failed"))
         if kind == "missing":
@@ -291,6 +332,7 @@ def _read_data(ctx: CheckContext, data_file: str | None) -> CoverageReport:
             branches=int(answer["branches"]),
             missing_branches=int(answer["missing_branches"]),
             files=tuple(sorted(files, key=lambda f: f.path)),
+            cached=bool(answer.get("cached")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ToolError(f"coverage analysis printed an unexpected answer ({type(exc).__name__}: {exc})") from None
@@ -346,7 +388,7 @@ def _read_cobertura(path: Path, ctx: CheckContext) -> CoverageReport:
     """A Cobertura ``coverage.xml``: the total is (covered lines + branches) / (lines + branches), as coverage.py computes it."""
     rel = _relative(ctx.root, str(path))
     try:
-        root = ET.parse(path).getroot()  # noqa: S314 - the project's own report
+        root = DefusedET.parse(path).getroot()  # a coverage.xml from a pull request is untrusted input
         if root.tag != "coverage":
             raise ValueError(f"the root element is <{root.tag}>, not <coverage>")
         sources = [Path(s.text.strip()) for s in root.iter("source") if s.text and s.text.strip()]

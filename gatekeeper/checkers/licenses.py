@@ -1,17 +1,42 @@
-"""License compliance: every package's license, normalised to SPDX, against allow and deny lists."""
+"""License compliance: every package's license, normalised to SPDX, against allow and deny lists.
+
+pip-licenses reads the licenses (``--from=all``: License-Expression, the License field and the
+trove classifiers, plus the license file's text) of the environment the policy's
+``[environment]`` names; the scope comes from the shared inventory. ``_licensing`` normalises and
+evaluates. The ``raw`` string reported for a package is exactly what pip-licenses prints in its
+default (``--from=mixed``) column.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+import importlib.metadata
+import json
+import re
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from packaging.requirements import InvalidRequirement, Requirement
+
+from gatekeeper import cache
+from gatekeeper.checkers import _licensing
+from gatekeeper.checkers._runner import tail
 from gatekeeper.checkers.base import CheckContext, Option
-from gatekeeper.findings import CheckResult
+from gatekeeper.errors import ToolError
+from gatekeeper.findings import CheckResult, Finding, Package, Severity, decide_status, fingerprint
+from gatekeeper.inventory import Inventory, canonical_name, load_inventory
 
 DEFAULT_ALLOW = [
     "MIT", "MIT-CMU", "BSD-2-Clause", "BSD-3-Clause", "0BSD", "ISC", "Apache-2.0", "PSF-2.0", "Python-2.0",
     "MPL-2.0", "Unlicense", "CC0-1.0", "Zlib", "HPND",
 ]  # fmt: skip
+
+VERDICTS = ("allowed", "denied", "unknown", "ignored")
+_FIELDS = ("Name", "Version", "License-Metadata", "License-Classifier", "License-Expression")
 
 
 class LicensesChecker:
@@ -24,8 +49,263 @@ class LicensesChecker:
         "deny": Option("str_list", ["GPL-*", "AGPL-*", "SSPL-*"], "denied SPDX ids (globs allowed); deny wins over allow"),
         "unknown": Option("str", "fail", "what a license that cannot be resolved to SPDX does", choices=("fail", "warn")),
         "ignore_packages": Option("str_list", [], "packages to leave out of the license check"),
+        "classifier_join": Option(
+            "str",
+            "or",
+            "how several license classifiers on one package combine: a choice (or) or all apply (and)",
+            choices=("or", "and"),
+        ),
     }
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
-        """Not built yet: fails closed."""
-        raise NotImplementedError("the licenses checker is not implemented yet")
+        """List the licenses with pip-licenses, normalise them and judge each package in scope."""
+        inventory = load_inventory(ctx)
+        listed, cached = _cached_licenses(ctx, inventory)
+        rows = judge(listed, inventory, section)
+        declared = _declared(ctx.root / "pyproject.toml")
+        findings = [f for r in rows if (f := _finding(r, section, declared)) is not None]
+        counts = {v: sum(1 for r in rows if r.verdict == v) for v in VERDICTS}
+        metrics = {
+            "packages": [r.to_metric() for r in rows],
+            "counts": counts,
+            "scope": inventory.scope,
+            "python": inventory.python,
+            "left_out": list(inventory.left_out),
+            "cached": cached,
+        }
+        return CheckResult(
+            name=self.name,
+            status=decide_status(findings),
+            summary=_summary(counts, len(rows)),
+            tool_name="pip-licenses",
+            tool_version=_tool_version(ctx),
+            metrics=metrics,
+            findings=tuple(findings),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One package as pip-licenses reports it (``--from=all``), with its license file's text."""
+
+    name: str
+    version: str
+    metadata: str
+    classifier: str
+    expression: str
+    text: str
+
+    @property
+    def raw(self) -> str:
+        """What pip-licenses prints in its default ``--from=mixed`` License column."""
+        if self.expression != "UNKNOWN":
+            return self.expression
+        if self.classifier != "UNKNOWN":
+            return "; ".join(sorted(set(self.classifier.split("; "))))
+        return self.metadata
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """One package's license, normalised, and the policy's verdict on it."""
+
+    name: str
+    version: str
+    raw: str
+    license: str
+    license_ids: tuple[str, ...]
+    source: str
+    verdict: str
+    reason: str
+
+    def to_metric(self) -> dict[str, Any]:
+        """The entry in the ``packages`` metric."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "license": self.license,
+            "raw": self.raw,
+            "verdict": self.verdict,
+            "source": self.source,
+            "reason": self.reason,
+        }
+
+
+def read_licenses(ctx: CheckContext, python: str) -> list[Listed]:
+    """Run pip-licenses on the environment of ``python``; one entry per distribution (first wins).
+
+    ``--with-system`` keeps pip, setuptools and the like: gatekeeper inspects another environment,
+    where those are packages like any other. The run's cwd is an empty folder so that pip-licenses
+    (which searches its own ``sys.path`` when the target is its own interpreter) never picks up
+    metadata lying in the project folder.
+    """
+    args = [
+        ctx.tool_python, "-m", "piplicenses", "--format=json", "--from=all", "--with-system",
+        "--with-license-file", "--no-license-path", "--python", python,
+    ]  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-licenses-") as cwd:
+        done = ctx.run(args, cwd=cwd)
+    if done.returncode != 0:
+        raise ToolError(f"pip-licenses failed (exit {done.returncode}): {tail(done.stderr or done.stdout)}")
+    try:
+        data = json.loads(done.stdout)
+        if not isinstance(data, list):
+            raise TypeError("expected a JSON list")
+        entries = [
+            Listed(
+                name=str(d["Name"]),
+                version=str(d["Version"]),
+                metadata=str(d["License-Metadata"]),
+                classifier=str(d["License-Classifier"]),
+                expression=str(d["License-Expression"]),
+                text=str(d.get("LicenseText") or ""),
+            )
+            for d in data
+        ]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ToolError(f"pip-licenses printed output gatekeeper cannot read ({exc}): {tail(done.stdout, 200)}") from exc
+    seen: set[str] = set()
+    unique = []
+    for entry in entries:
+        key = canonical_name(entry.name)
+        if key not in seen:
+            seen.add(key)
+            unique.append(entry)
+    return unique
+
+
+def _cached_licenses(ctx: CheckContext, inventory: Inventory) -> tuple[list[Listed], bool]:
+    """pip-licenses' listing, reused from the cache while the packages in scope are unchanged;
+    the flag says whether it came from the cache."""
+    python = inventory.python or ctx.target_python
+    folder = ctx.cache_dir / "licenses" if ctx.cache_dir is not None else None
+    key = cache.cache_key("licenses", 1, _tool_version(ctx), ctx.tool_python, python, inventory.digest())
+    payload, _ = cache.read(folder, key)
+    if isinstance(payload, list):
+        try:
+            return [Listed(**entry) for entry in payload], True
+        except TypeError:
+            pass  # an entry of another shape: recompute
+    listed = read_licenses(ctx, python)
+    cache.write(folder, key, [dataclasses.asdict(entry) for entry in listed])
+    return listed, False
+
+
+def judge(listed: Sequence[Listed], inventory: Inventory, section: Mapping[str, Any]) -> list[Judged]:
+    """Normalise and evaluate every package in the inventory's scope."""
+    allow = [str(a) for a in section["allow"]]
+    deny = [str(d) for d in section["deny"]]
+    ignore = {canonical_name(str(p)) for p in section["ignore_packages"]}
+    join = str(section.get("classifier_join") or "or")
+    in_scope = {d.key for d in inventory.packages}
+    by_key = {canonical_name(e.name): e for e in listed}
+    if inventory.scope != "all":
+        by_key = {k: e for k, e in by_key.items() if k in in_scope}
+    rows: list[Judged] = []
+    for key, entry in sorted(by_key.items()):
+        classifiers = entry.classifier.split("; ")
+        norm = _licensing.normalize(entry.expression, entry.metadata, classifiers, entry.text, join)
+        dist = inventory.get(entry.name)
+        if not norm.known and dist is not None and dist.license_files and _licensing.bsd_variant(entry.text) is None:
+            # pip-licenses shows only the first LICENSE*/COPYING* file; a BSD text may sit in another
+            norm = _licensing.normalize(entry.expression, entry.metadata, classifiers, _read_all(dist.license_files), join)
+        if key in ignore:
+            verdict, reason = "ignored", "listed in ignore_packages"
+        elif not norm.known:
+            verdict, reason = "unknown", norm.reason
+        else:
+            decision = _licensing.evaluate(norm.expression, allow, deny)
+            verdict, reason = ("allowed" if decision.allowed else "denied"), decision.reason
+        rows.append(Judged(entry.name, entry.version, entry.raw, norm.expression, norm.ids, norm.source, verdict, reason))
+    for dist in inventory.packages:
+        if dist.key not in by_key:  # fail closed: a package nobody read a license for is unknown
+            verdict = "ignored" if dist.key in ignore else "unknown"
+            rows.append(Judged(dist.name, dist.version, "", "", (), "", verdict, "pip-licenses did not report this package"))
+    return sorted(rows, key=lambda r: canonical_name(r.name))
+
+
+def _read_all(paths: Sequence[str]) -> str:
+    texts = []
+    for path in paths:
+        try:
+            texts.append(Path(path).read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            continue
+    return "\n\n".join(texts)
+
+
+def _finding(row: Judged, section: Mapping[str, Any], declared: Mapping[str, int]) -> Finding | None:
+    if row.verdict in ("allowed", "ignored"):
+        return None
+    denied = row.verdict == "denied"
+    rule = "license.denied" if denied else "license.unknown"
+    shown = row.license or repr(row.raw)
+    props: dict[str, Any] = {
+        "license": row.license,
+        "raw": row.raw,
+        "license_ids": list(row.license_ids),
+        "reason": row.reason,
+        "source": row.source,
+    }
+    line = declared.get(canonical_name(row.name))
+    if line:
+        props["manifest"] = {"path": "pyproject.toml", "line": line}
+    if denied:
+        message = f"{row.name} {row.version}: license {shown} (raw: {row.raw!r}) is denied: {row.reason}"
+    else:
+        message = f"{row.name} {row.version}: license {row.raw!r} cannot be resolved to SPDX: {row.reason}"
+    return Finding(
+        rule_id=rule,
+        severity=Severity.HIGH if denied else Severity.MEDIUM,
+        blocking=denied or section["unknown"] == "fail",
+        message=message,
+        package=Package(row.name, row.version),
+        fingerprint=fingerprint("licenses", rule, canonical_name(row.name), row.raw),
+        rule_name="license denied by policy" if denied else "license not resolvable to SPDX",
+        tags=("license",),
+        properties=props,
+    )
+
+
+def _declared(pyproject: Path) -> dict[str, int]:
+    """Line numbers of the requirements in pyproject.toml's ``[project] dependencies``, by name."""
+    try:
+        lines = pyproject.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    out: dict[str, int] = {}
+    table = ""
+    inside = False
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped.startswith("[") and not inside:
+            table = stripped.strip("[] ")
+            continue
+        if table == "project" and re.match(r"dependencies\s*=\s*\[", stripped):
+            inside = True
+        if inside:
+            for text in re.findall(r"\"([^\"]+)\"|'([^']+)'", line):
+                try:
+                    req = Requirement(text[0] or text[1])
+                except InvalidRequirement:
+                    continue
+                out.setdefault(canonical_name(req.name), number)
+            if "]" in re.sub(r"\"[^\"]*\"|'[^']*'", "", line):
+                inside = False
+    return out
+
+
+def _summary(counts: Mapping[str, int], total: int) -> str:
+    if counts["denied"] == 0 and counts["unknown"] == 0:
+        return f"{total} packages, all allowed" + (f" ({counts['ignored']} ignored)" if counts["ignored"] else "")
+    parts = [f"{counts['denied']} denied", f"{counts['unknown']} unknown"]
+    return f"{', '.join(parts)} of {total} packages"
+
+
+def _tool_version(ctx: CheckContext) -> str:
+    if ctx.tool_python != sys.executable:
+        return ""
+    try:
+        return importlib.metadata.version("pip-licenses")
+    except importlib.metadata.PackageNotFoundError:
+        return ""

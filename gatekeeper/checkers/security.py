@@ -22,13 +22,13 @@ import json
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gatekeeper import cache
 from gatekeeper.checkers import _runner
 from gatekeeper.checkers.base import CheckContext, Option
 from gatekeeper.errors import ToolError
@@ -132,12 +132,12 @@ class SecurityChecker:
         scans: dict[str, FileScan] = {}
         keys: dict[str, str] = {}
         rejected = 0
-        cache = ctx.cache_dir / "security" if ctx.cache_dir is not None else None
-        if cache is not None:
+        folder = ctx.cache_dir / "security" if ctx.cache_dir is not None else None
+        if folder is not None:
             options_digest = _options_digest(plan, ctx.root)
             for f in files:
-                keys[f] = _cache_key(options_digest, f, ctx.root / f)
-                hit, bad = _cache_read(cache, keys[f])
+                keys[f] = cache.cache_key(options_digest, f, cache.file_digest(ctx.root / f))
+                hit, bad = _cache_read(folder, keys[f])
                 rejected += bad
                 if hit is not None:
                     scans[f] = hit
@@ -147,9 +147,9 @@ class SecurityChecker:
         processes = max(1, min(workers, len(todo), sum(sizes[f] for f in todo) // MIN_SHARD_BYTES)) if todo else 0
         fresh = _scan(plan, split_by_size(todo, sizes, processes) if todo else [], ctx)
         scans.update(fresh)
-        if cache is not None:
+        if folder is not None:
             for f, scan in fresh.items():
-                _cache_write(cache, keys[f], scan)
+                cache.write(folder, keys[f], scan.to_json())
         result = _to_result(section, plan, files, scans, targets)
         metrics = dict(result.metrics)
         metrics.update({"cached_files": cached, "cache_rejected": rejected, "processes": processes, "workers": workers})
@@ -429,53 +429,15 @@ def _options_digest(plan: ScanPlan, root: Path) -> str:
     return h.hexdigest()
 
 
-def _cache_key(options_digest: str, relpath: str, path: Path) -> str:
-    h = hashlib.sha256()
-    h.update(options_digest.encode() + b"\x1f" + relpath.encode("utf-8", "surrogateescape") + b"\x1f")
-    try:
-        h.update(hashlib.sha256(path.read_bytes()).digest())
-    except OSError:
-        h.update(b"(unreadable)")
-    return h.hexdigest()
-
-
-def _entry_path(cache: Path, key: str) -> Path:
-    return cache / key[:2] / f"{key}.json"
-
-
-def _payload_digest(payload: Any) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
-
-
-def _cache_read(cache: Path, key: str) -> tuple[FileScan | None, int]:
+def _cache_read(folder: Path, key: str) -> tuple[FileScan | None, int]:
     """The cached scan for ``key``, or None; an entry that fails any check is ignored (second value 1)."""
-    path = _entry_path(cache, key)
+    payload, rejected = cache.read(folder, key)
+    if payload is None:
+        return None, int(rejected)
     try:
-        raw = path.read_bytes()
-    except OSError:
-        return None, 0
-    try:
-        entry = json.loads(raw)
-        if entry.get("key") != key or entry.get("sha256") != _payload_digest(entry.get("payload")):
-            raise ValueError("key or checksum mismatch")
-        return FileScan.from_json(entry["payload"]), 0
+        return FileScan.from_json(payload), 0
     except (ValueError, TypeError, AttributeError, KeyError):
         return None, 1
-
-
-def _cache_write(cache: Path, key: str, scan: FileScan) -> None:
-    """Store a scan atomically; a cache that cannot be written only costs speed."""
-    payload = scan.to_json()
-    entry = {"key": key, "sha256": _payload_digest(payload), "payload": payload}
-    path = _entry_path(cache, key)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(entry, fh, separators=(",", ":"))
-        os.replace(tmp, path)
-    except OSError:
-        pass
 
 
 # --------------------------------------------------------------------------- small helpers

@@ -1,21 +1,21 @@
 """Report formats: each renders a ``GateResult`` to text; this module writes them atomically.
 
 Renderers are pure (``render(result) -> str``); only ``write_reports`` touches the disk, through
-a temporary file in the same folder and an atomic rename, so a reader never sees half a report.
+a temporary file in the same folder and an atomic rename, so a reader never sees half a report
+(nor, after an interruption, a set mixing two runs).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib
 import os
 import signal
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from gatekeeper import fileio
 from gatekeeper.errors import OutputError
 from gatekeeper.findings import GateResult
 
@@ -37,16 +37,15 @@ def renderer(fmt: str) -> Callable[[GateResult], str]:
 
 
 def write_atomic(path: Path, text: str) -> str:
-    """Write ``text`` to ``path`` through a temporary file and a rename; return its sha256."""
-    tmp, digest = _stage(path, text)
+    """Write ``text`` to ``path`` atomically (``fileio.write_atomic``); return its sha256.
+
+    Raises ``OutputError`` naming the file when it cannot be written.
+    """
     try:
-        os.replace(tmp, path)
-    except BaseException as exc:
-        _discard(tmp)
-        if isinstance(exc, OSError):
-            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        raise
-    return digest
+        return fileio.write_atomic(path, text)
+    except OSError as exc:
+        where = path.parent if not path.parent.is_dir() else path
+        raise OutputError(f"cannot write reports to {where}: {exc.strerror or exc}") from exc
 
 
 def write_reports(
@@ -57,7 +56,8 @@ def write_reports(
 
     Every format is rendered and written to a temporary file before any is renamed into place,
     and the renames are not cut short by Ctrl-C or SIGTERM (the signal is handled right after),
-    so a failure or an interruption leaves the previous report set whole, never a mix.
+    so a renderer's failure, a full disk or an interruption leaves the previous report set whole,
+    never a mix of two runs.
     """
     rendered = []
     for fmt in dict.fromkeys(formats):
@@ -66,53 +66,34 @@ def write_reports(
         except Exception as exc:  # a renderer's bug must not lose the verdict: report it clearly
             raise OutputError(f"could not render the {fmt} report: {type(exc).__name__}: {exc}") from exc
     written = {} if written is None else written
-    staged: list[tuple[Path, str, str]] = []
+    staged: list[tuple[Path, Path | None, str]] = []
     try:
         for path, text in rendered:
-            tmp, digest = _stage(path, text)
+            try:
+                tmp, digest = fileio.stage(path, text)
+            except OSError as exc:
+                raise _output_error(path, exc) from exc
             staged.append((path, tmp, digest))
         with _signals_deferred():
-            for i, (path, tmp, _) in enumerate(staged):
+            for i, (path, pending, digest) in enumerate(staged):
+                if pending is None:
+                    continue
                 try:
-                    os.replace(tmp, path)
+                    os.replace(pending, path)
                 except OSError as exc:
-                    raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-                staged[i] = (path, "", staged[i][2])
-                written[str(path)] = staged[i][2]
+                    raise _output_error(path, exc) from exc
+                staged[i] = (path, None, digest)
+                written[str(path)] = digest
     finally:
-        for _, tmp, _ in staged:
-            if tmp:
-                _discard(tmp)
+        for _, leftover, _ in staged:
+            if leftover is not None:
+                leftover.unlink(missing_ok=True)
     return {str(path): digest for path, _, digest in staged}
 
 
-def _stage(path: Path, text: str) -> tuple[str, str]:
-    """Write ``text`` to a new temporary file beside ``path``, flushed to disk; return (its name, sha256)."""
-    data = text.encode("utf-8")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(f"cannot write reports to {path.parent}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-    except BaseException as exc:  # Ctrl-C included: never leave a temporary file behind
-        _discard(tmp)
-        if isinstance(exc, OSError):
-            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        raise
-    return tmp, hashlib.sha256(data).hexdigest()
-
-
-def _discard(tmp: str) -> None:
-    try:
-        os.unlink(tmp)
-    except OSError:
-        pass
+def _output_error(path: Path, exc: OSError) -> OutputError:
+    where = path.parent if not path.parent.is_dir() else path
+    return OutputError(f"cannot write reports to {where}: {exc.strerror or exc}")
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -14,7 +15,8 @@ PYTHON = sys.executable
 
 def run_tool(args: Sequence[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run a tool by hand, the way a user would (the reference the checkers must agree with)."""
-    done = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}  # not this suite's own coverage
+    done = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     if check and done.returncode != 0:
         raise AssertionError(f"{args} exited {done.returncode}: {done.stdout}\n{done.stderr}")
     return done

@@ -361,3 +361,49 @@ def test_parse_diff_reads_added_lines_of_new_paths() -> None:
     )
     assert parse_diff(text) == {"a.py": {4, 5, 12}, "new name.py": {1}}
     assert line_ranges([9, 3, 4, 5, 12, 11]) == "3-5, 9, 11-12"
+
+
+def test_analysis_is_cached_until_data_sources_or_config_change(tmp_path: Path, make_ctx: Any) -> None:
+    root = write_project(tmp_path / "proj", BRANCHY)
+    measure(root)
+    cache_dir = tmp_path / "cache"
+    checker = CoverageChecker()
+
+    def run() -> Any:
+        return checker.run(section(checker, min_total=0), make_ctx(root, cache_dir=cache_dir))
+
+    first = run()
+    assert first.metrics["cached"] is False
+    second = run()
+    assert second.metrics["cached"] is True
+    assert second.metrics["total"] == first.metrics["total"] == float(report_total(root))
+    # a source file changes: the cached analysis no longer describes this tree
+    calc = root / "pkg" / "calc.py"
+    calc.write_text(CALC.replace("def unused():\n    y = 1\n    return y\n", "def unused():\n    return 2\n"))
+    third = run()
+    assert third.metrics["cached"] is False
+    assert third.metrics["total"] == float(report_total(root))
+    assert run().metrics["cached"] is True
+    # the configuration changes (precision): recomputed
+    (root / "pyproject.toml").write_text(BRANCHY.replace("precision = 2", "precision = 1"))
+    fourth = run()
+    assert fourth.metrics["cached"] is False and fourth.metrics["precision"] == 1
+    # a corrupt entry is ignored, never trusted
+    for entry in (cache_dir / "coverage").rglob("*.json"):
+        entry.write_text(entry.read_text().replace('"total"', '"totl"'))
+    fifth = run()
+    assert fifth.metrics["cached"] is False and fifth.metrics["total"] == float(report_total(root))
+    # without a cache folder (--no-cache) nothing is read or written
+    uncached = checker.run(section(checker, min_total=0), make_ctx(root))
+    assert uncached.metrics["cached"] is False
+
+
+def test_an_entity_bomb_coverage_xml_is_refused_not_expanded(tmp_path: Path, make_ctx: Any) -> None:
+    # "billion laughs": ten levels of entities, each ten copies of the one below (10**9 "lol"s)
+    levels = ['<!ENTITY l0 "lol">'] + [f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10)]
+    bomb = f'<?xml version="1.0"?>\n<!DOCTYPE coverage [{"".join(levels)}]>\n<coverage>&l9;</coverage>\n'
+    (tmp_path / "coverage.xml").write_text(bomb)
+    checker = CoverageChecker()
+    with pytest.raises(ToolError) as err:
+        checker.run(section(checker, data_file="coverage.xml"), make_ctx(tmp_path))
+    assert "coverage.xml" in str(err.value) and "Entit" in str(err.value)

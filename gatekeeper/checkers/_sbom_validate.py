@@ -1,0 +1,76 @@
+"""Validate a CycloneDX JSON SBOM against its schema: ``python -m gatekeeper.checkers._sbom_validate SPEC FILE``.
+
+Uses cyclonedx-python-lib's strict JSON validator (the schema and ``$ref`` registry it ships) with
+every format check jsonschema has, except that ``iri``/``iri-reference`` are checked by ``_iri``'s
+regular expression instead of rfc3987-syntax's Earley parser. Run as a process, it also skips
+importing rfc3987-syntax, whose grammar compilation at import costs 1-5 s; in-process (tests) the
+import happens but its checkers are replaced all the same.
+
+Prints one JSON object: ``{"valid": bool, "error": message|null, "formats": [checked formats]}``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cache
+from typing import Any
+
+from gatekeeper.checkers import _iri
+
+
+@cache
+def build_validator(spec_version: str) -> Any:
+    """The jsonschema validator for CycloneDX ``spec_version`` JSON (strict), with the regex IRI check."""
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+    from jsonschema import Draft7Validator, FormatChecker  # type: ignore[import-untyped]
+
+    strict = JsonStrictValidator(SchemaVersion.from_version(spec_version))
+    # cyclonedx-python-lib builds its jsonschema validator (schema + $ref registry) lazily in the
+    # ``_validator`` property; reuse it with a format checker whose IRI checks are the regex.
+    inner = strict._validator
+    checker = FormatChecker(formats=())
+    checker.checkers = dict(Draft7Validator.FORMAT_CHECKER.checkers)
+    checker.checkers["iri-reference"] = (_iri.is_iri_reference, ())
+    checker.checkers["iri"] = (_iri.is_iri, ())
+    return inner.evolve(format_checker=checker)
+
+
+def checked_formats(spec_version: str) -> list[str]:
+    """The ``format`` names the validator checks."""
+    return sorted(build_validator(spec_version).format_checker.checkers)
+
+
+def validate_text(text: str, spec_version: str) -> str | None:
+    """None when ``text`` is a valid CycloneDX ``spec_version`` JSON SBOM, else the validator's message."""
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        return f"not JSON: {exc}"
+    error = next(iter(build_validator(spec_version).iter_errors(document)), None)
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path)
+    return f"{error.message} (at /{where})" if where else str(error.message)
+
+
+def main(argv: list[str]) -> int:
+    """Validate the file ``argv[1]`` as CycloneDX ``argv[0]`` and print the verdict as JSON."""
+    if len(argv) != 2:
+        print("usage: python -m gatekeeper.checkers._sbom_validate SPEC_VERSION FILE", file=sys.stderr)
+        return 2
+    spec, path = argv
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    error = validate_text(text, spec)
+    print(json.dumps({"valid": error is None, "error": error, "formats": checked_formats(spec)}))
+    return 0
+
+
+if __name__ == "__main__":
+    if "jsonschema" not in sys.modules:
+        # jsonschema registers rfc3987-syntax's checkers at import when it can import it; blocking
+        # that import saves its grammar compilation. Both IRI formats are registered above instead.
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+    sys.exit(main(sys.argv[1:]))
