@@ -139,3 +139,63 @@ def test_audit_log_stays_verifiable_and_show_is_clean(run, gk) -> None:
     assert rerender.returncode == 0, rerender.stderr
     for name in ("gatekeeper.sarif", "gatekeeper.html", "gatekeeper.md", "gatekeeper.junit.xml"):
         assert (root / "again" / name).read_bytes() == (root / "gatekeeper-reports" / name).read_bytes(), name
+
+
+def _environment_with_hostile_metadata(root: Path) -> Path:
+    """A real virtual environment whose installed distributions carry hostile names, versions and licenses."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / "env")], check=True)
+    site = next((root / "env" / "lib").glob("python3*/site-packages"))
+    dists = [
+        ("evil-1.0", "evil<script>alert(1)</script>", "1.0", "MIT\x1b[31m <img src=x onerror=alert(2)> | `pwn` \x07"),
+        ("ansi-2.0", "ansi\x1b]0;title\x07pkg", "2.0\x1b[2J", "GPL-3.0-only"),
+        ("plain-1.0", "plain", "1.0", 'Apache-2.0"}]}, {"x": "</script>'),
+    ]
+    for folder, name, version, license_ in dists:
+        info = site / f"{folder}.dist-info"
+        info.mkdir()
+        meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nLicense: {license_}\n"
+        (info / "METADATA").write_text(meta, encoding="utf-8")
+        (info / "RECORD").write_text("", encoding="utf-8")
+    return root / "env" / "bin" / "python"
+
+
+def test_hostile_package_metadata_through_the_real_checkers(tmp_path: Path, gk) -> None:
+    """Package names, versions and license strings with markup, escapes and JSON-breaking text,
+    read by the real dependencies (offline), licenses (pip-licenses) and sbom (cyclonedx-py) checkers."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    python = _environment_with_hostile_metadata(root)
+    (root / "osv").mkdir()
+    advisory = {
+        "id": "T-1",
+        "summary": "<b>x</b>",
+        "affected": [{"package": {"name": "plain", "ecosystem": "PyPI"}, "versions": ["1.0"]}],
+    }
+    (root / "osv" / "T-1.json").write_text(json.dumps(advisory), encoding="utf-8")
+    (root / "gatekeeper.toml").write_text(
+        f'[environment]\npython = "{python}"\n[checks.dependencies]\nadvisory_db = "osv"\n'
+        '[reports]\nformats = ["json", "sarif", "html", "markdown", "junit"]\n',
+        encoding="utf-8",
+    )
+    done = gk(["check", "--only", "sbom,licenses,dependencies", "--no-cache"], cwd=root)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert not CONTROL.search(done.stdout) and "Traceback" not in done.stderr
+    out = root / "gatekeeper-reports"
+    data = json.loads((out / "gatekeeper.json").read_text(encoding="utf-8"))
+    got = {c["name"]: c["status"] for c in data["checks"]}
+    assert got == {"sbom": "pass", "licenses": "fail", "dependencies": "fail"}
+    licenses = next(c for c in data["checks"] if c["name"] == "licenses")
+    by_name = {p["name"]: p for p in licenses["metrics"]["packages"]}
+    assert by_name["evil<script>alert(1)</script>"]["verdict"] == "unknown"  # never silently allowed
+    json.loads((out / "gatekeeper.sarif").read_text(encoding="utf-8"))
+    json.loads((out / "sbom.cdx.json").read_text(encoding="utf-8"))
+    html = (out / "gatekeeper.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in html and "<img src=x" not in html and "<b>x</b>" not in html
+    md = (out / "gatekeeper.md").read_text(encoding="utf-8")
+    assert "<script>" not in md and "<img" not in md and not CONTROL.search(md)
+    ET.parse(out / "gatekeeper.junit.xml")  # noqa: S314 - our own report
+    verify = gk(["audit", "verify"], cwd=root)
+    assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -34,7 +34,7 @@ def assert_others_report(data: dict, broken: str) -> None:
 def assert_reports_whole(root: Path) -> None:
     """All five reports exist and parse; no temporary file is left behind."""
     out = root / "gatekeeper-reports"
-    names = sorted(p.name for p in out.iterdir())
+    names = sorted(p.name for p in out.iterdir() if p.name != "sbom.cdx.json")  # the SBOM, when it was made
     assert names == ["gatekeeper.html", "gatekeeper.json", "gatekeeper.junit.xml", "gatekeeper.md", "gatekeeper.sarif"]
     json.loads((out / "gatekeeper.sarif").read_text(encoding="utf-8"))
     ET.parse(out / "gatekeeper.junit.xml")  # noqa: S314 - our own report
@@ -65,6 +65,17 @@ def test_tools_missing_each_says_not_installed(project, bare_python: Path, gk) -
     assert "verdict: ERROR" in done.stdout
     for name in ("security", "coverage", "dependencies"):
         assert f"error in {name}: " in done.stdout
+    assert_reports_whole(root)
+
+
+def test_sbom_and_license_tools_missing_say_not_installed(project, bare_python: Path, gk) -> None:
+    root = project(gate=f'tool_python = "{bare_python}"')
+    done = gk(["check", "--only", "sbom,licenses", "--no-cache"], cwd=root)
+    assert done.returncode == 3, done.stdout + done.stderr
+    errors = {c["name"]: c["error"] for c in report(root)["checks"]}
+    assert errors["sbom"].startswith(f"cyclonedx-bom is not installed in {bare_python}")
+    assert errors["licenses"].startswith(f"pip-licenses is not installed in {bare_python}")
+    assert "Traceback" not in done.stdout + done.stderr
     assert_reports_whole(root)
 
 
@@ -260,3 +271,40 @@ def test_100000_findings(project, make_plugin, tmp_path: Path) -> None:
     (record,) = [json.loads(line) for line in log.read_text().splitlines()]
     assert record["verdict"] == "fail"
     print(f"100,000 findings: {took:.1f}s wall, peak RSS {maxrss_mib:.0f} MiB")
+
+
+@pytest.mark.parametrize(
+    ("module", "check", "fault", "message"),
+    [
+        (
+            "cyclonedx_py",
+            "sbom",
+            'echo "<html>502</html>"; exit 0',
+            "cyclonedx-py printed output that is not a CycloneDX JSON SBOM",
+        ),
+        (
+            "cyclonedx_py",
+            "sbom",
+            '"$REAL" "$@" | head -c 500; exit 0',
+            "cyclonedx-py printed output that is not a CycloneDX JSON SBOM",
+        ),
+        ("piplicenses", "licenses", '"$REAL" "$@" | head -c 500; exit 0', "pip-licenses printed output gatekeeper cannot read"),
+        ("piplicenses", "licenses", 'echo "KeyError: boom" >&2; exit 1', "pip-licenses failed (exit 1): KeyError: boom"),
+    ],
+    ids=["sbom-garbage", "sbom-truncated", "licenses-truncated", "licenses-crash"],
+)
+def test_sbom_and_license_tools_misbehaving(
+    project, faulty_python, gk, module: str, check: str, fault: str, message: str
+) -> None:
+    root = project(gate=f'tool_python = "{faulty_python(module, fault)}"')
+    done = gk(["check", "--only", "sbom,licenses,security", "--no-cache"], cwd=root)
+    assert done.returncode == 3, done.stdout + done.stderr
+    data = report(root)
+    broken = next(c for c in data["checks"] if c["name"] == check)
+    assert broken["status"] == "error" and message in broken["error"], broken["error"]
+    other = "licenses" if check == "sbom" else "sbom"
+    assert statuses(data)[other] == "pass" and statuses(data)["security"] == "fail"
+    assert "Traceback" not in done.stderr
+    assert_reports_whole(root)
+    if check == "sbom":  # no SBOM artifact is left from a failed generation
+        assert not (root / "gatekeeper-reports" / "sbom.cdx.json").exists()
