@@ -121,3 +121,24 @@ def faulty_python(tmp_path: Path) -> Callable[[str, str], Path]:
         return script
 
     return make
+
+
+@pytest.fixture
+def gk() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``python -m gatekeeper ARGS`` in ``cwd``, like the top-level ``gk``, but without any COVERAGE_*
+    variable: under CI's ``coverage run``, COVERAGE_FILE would make the coverage check read the suite's
+    own data file instead of the test project's."""
+
+    def run(
+        args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "gatekeeper", *args],
+            cwd=cwd,
+            env=clean_env(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run
