@@ -181,9 +181,11 @@ def find_policy(root: Path, explicit: str | Path | None = None) -> tuple[Path, s
             raise PolicyError("policy file not found", file=str(explicit), hint="check the --policy path")
         return path, "pyproject" if path.name == "pyproject.toml" else "file"
     candidate = root / POLICY_FILE
+    pyproject = root / "pyproject.toml"
+    _require_readable(candidate)
     if candidate.is_file():
         return candidate, "file"
-    pyproject = root / "pyproject.toml"
+    _require_readable(pyproject)
     if pyproject.is_file():
         try:
             doc = tomllib.loads(pyproject.read_text(encoding="utf-8-sig"))
@@ -196,6 +198,12 @@ def find_policy(root: Path, explicit: str | Path | None = None) -> tuple[Path, s
         if isinstance(doc.get("tool"), dict) and "gatekeeper" in doc["tool"]:
             return pyproject, "pyproject"
     return shipped_dir("policies") / "default.toml", "default"
+
+
+def _require_readable(path: Path) -> None:
+    """A policy that is there but unreadable must not silently give way to the (laxer) default."""
+    if not path.is_file() and (path.is_symlink() or path.exists()):
+        raise PolicyError("is not a readable file (a dangling or looping symbolic link, or a folder)", file=str(path))
 
 
 # --------------------------------------------------------------------------- loading

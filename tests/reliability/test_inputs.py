@@ -135,6 +135,24 @@ def test_deeply_nested_pyproject_is_exit_2(tmp_path: Path, gk) -> None:
     assert done.returncode == 2 and "nested too deeply" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("kind", ["looping-link", "dangling-link", "folder"])
+@pytest.mark.parametrize("name", ["gatekeeper.toml", "pyproject.toml"])
+def test_an_unreadable_policy_file_is_an_error_not_the_default_policy(tmp_path: Path, gk, name: str, kind: str) -> None:
+    """A policy that is there but cannot be read (say, a link to a shared policy that is not checked
+    out) must not make gatekeeper fall back to its laxer built-in default."""
+    path = tmp_path / name
+    if kind == "looping-link":
+        path.symlink_to(name)
+    elif kind == "dangling-link":
+        path.symlink_to(tmp_path / "shared" / "strict.toml")
+    else:
+        path.mkdir()
+    done = gk(["check", "--no-audit"], cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"{path}: is not a readable file" in done.stderr and "Traceback" not in done.stderr
+    assert "verdict" not in done.stdout
+
+
 # --------------------------------------------------------------------------- coverage data
 
 
