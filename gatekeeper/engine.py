@@ -19,7 +19,19 @@ from typing import Any
 from gatekeeper import __version__
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import GatekeeperError, UsageError
-from gatekeeper.findings import CheckResult, Finding, GateResult, Status, Verdict, _check_from_dict, decide_status
+from gatekeeper.findings import (
+    AppliedWaiver,
+    CheckResult,
+    Finding,
+    GateResult,
+    Location,
+    Package,
+    Severity,
+    Status,
+    Verdict,
+    _check_from_dict,
+    decide_status,
+)
 from gatekeeper.gitinfo import repository_info
 from gatekeeper.policy import Policy
 from gatekeeper.provenance import run_context
@@ -210,16 +222,61 @@ def _sanitize(name: str, result: Any, elapsed: float) -> CheckResult:
         return _error(name, "checker returned findings that are not Finding objects")
     if not isinstance(result.status, Status):
         return _error(name, f"checker returned an invalid status {result.status!r}")
+    problem = _result_problem(result)
+    if problem:
+        return _error(name, f"checker returned a malformed result: {problem}")
     fixed = replace(result, name=name, duration_s=result.duration_s or elapsed)
     try:
         fixed = _writable(fixed)
-    except (TypeError, ValueError, RecursionError) as exc:
+    except (TypeError, ValueError, AttributeError, RecursionError) as exc:
         return _error(name, f"checker returned a result that cannot be written as JSON ({type(exc).__name__}: {exc})")
     if fixed.status is Status.ERROR and not fixed.error:
         fixed = replace(fixed, error=fixed.summary or "the check could not run")
     if fixed.status is Status.PASS and decide_status(fixed.findings) is Status.FAIL:
         fixed = replace(fixed, status=Status.FAIL)
     return fixed
+
+
+def _result_problem(result: CheckResult) -> str:
+    """What is ill-typed in a result (empty when nothing): reports and waivers rely on these types."""
+    for attr in ("summary", "tool_name", "tool_version"):
+        if not isinstance(getattr(result, attr), str):
+            return f"{attr} is {type(getattr(result, attr)).__name__}, not str"
+    if result.error is not None and not isinstance(result.error, str):
+        return f"error is {type(result.error).__name__}, not str"
+    if not isinstance(result.metrics, Mapping) or not isinstance(result.artifacts, Mapping):
+        return "metrics and artifacts must be mappings"
+    for i, f in enumerate(result.findings):
+        problem = _finding_problem(f)
+        if problem:
+            return f"finding {i + 1} ({f.rule_id!r}): {problem}"
+    return ""
+
+
+def _finding_problem(f: Finding) -> str:
+    if not isinstance(f.severity, Severity):
+        return f"severity {f.severity!r} is not a Severity"
+    for attr in ("rule_id", "message", "fingerprint", "help_uri", "rule_name"):
+        if not isinstance(getattr(f, attr), str):
+            return f"{attr} is {type(getattr(f, attr)).__name__}, not str"
+    if not isinstance(f.blocking, bool):
+        return "blocking is not a bool"
+    if not isinstance(f.tags, tuple) or not all(isinstance(t, str) for t in f.tags):
+        return "tags must be a tuple of str"
+    if not isinstance(f.properties, Mapping):
+        return "properties must be a mapping"
+    loc = f.location
+    if loc is not None:
+        if not isinstance(loc, Location) or not isinstance(loc.path, str):
+            return "location must be a Location with a str path"
+        if any(n is not None and (isinstance(n, bool) or not isinstance(n, int)) for n in (loc.line, loc.end_line, loc.column)):
+            return "location line, end_line and column must be int or None"
+    pkg = f.package
+    if pkg is not None and not (isinstance(pkg, Package) and isinstance(pkg.name, str) and isinstance(pkg.version, str)):
+        return "package must be a Package with str name and version"
+    if f.waiver is not None and not isinstance(f.waiver, AppliedWaiver):
+        return "waiver must be an AppliedWaiver or None"
+    return ""
 
 
 def _writable(result: CheckResult) -> CheckResult:

@@ -308,3 +308,69 @@ def test_sbom_and_license_tools_misbehaving(
     assert_reports_whole(root)
     if check == "sbom":  # no SBOM artifact is left from a failed generation
         assert not (root / "gatekeeper-reports" / "sbom.cdx.json").exists()
+
+
+MALFORMED = """
+from pathlib import Path
+from gatekeeper.findings import CheckResult, Finding, Location, Severity, Status
+
+
+def _finding(**overrides):
+    fields = dict(rule_id="R1", severity=Severity.HIGH, message="m", blocking=True, fingerprint="f")
+    fields.update(overrides)
+    return Finding(**fields)
+
+
+class _Base:
+    description = "returns a malformed result"
+    options = {}
+
+
+class StrSeverity(_Base):
+    name = "str_severity"
+    def run(self, section, ctx):
+        return CheckResult(name=self.name, status=Status.FAIL, findings=(_finding(severity="high"),))
+
+
+class WrongTypes(_Base):
+    name = "wrong_types"
+    def run(self, section, ctx):
+        return CheckResult(name=self.name, status=Status.FAIL, findings=(_finding(location=Location("a.py", "3")),))
+
+
+class OddMetrics(_Base):
+    name = "odd_metrics"
+    def run(self, section, ctx):
+        return CheckResult(name=self.name, status=Status.PASS, metrics={"ids": {3, 1, 2}, "where": Path("x/y")})
+
+
+class Cycle(_Base):
+    name = "cycle"
+    def run(self, section, ctx):
+        loop = {}
+        loop["self"] = loop
+        return CheckResult(name=self.name, status=Status.PASS, metrics=loop)
+"""
+
+
+def test_malformed_plugin_results_fail_closed_and_never_crash_the_reports(make_plugin, tmp_path: Path, gk) -> None:
+    """A plugin's ill-typed finding is an error for that check (not a traceback after the checks ran,
+    losing every report); metrics JSON cannot hold are converted; a cycle is an error."""
+    entries = {n: f"bad_gate:{c}" for n, c in (("str_severity", "StrSeverity"), ("wrong_types", "WrongTypes"),
+                                                 ("odd_metrics", "OddMetrics"), ("cycle", "Cycle"))}  # fmt: skip
+    site = make_plugin(tmp_path / "site", "bad-gate", "bad_gate", MALFORMED, entries)
+    root = tmp_path / "proj"
+    root.mkdir()
+    done = gk(["check", "--only", ",".join(entries), "--format", "json,sarif,html,markdown,junit"], cwd=root,
+              env={"PYTHONPATH": str(site)})  # fmt: skip
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    checks = {c["name"]: c for c in report(root)["checks"]}
+    assert (
+        checks["str_severity"]["error"]
+        == "checker returned a malformed result: finding 1 ('R1'): severity 'high' is not a Severity"
+    )
+    assert "location line, end_line and column must be int or None" in checks["wrong_types"]["error"]
+    assert checks["odd_metrics"]["status"] == "pass" and checks["odd_metrics"]["metrics"] == {"ids": [1, 2, 3], "where": "x/y"}
+    assert "Circular reference" in checks["cycle"]["error"]
+    assert_reports_whole(root)
