@@ -589,8 +589,8 @@ def baseline_create(
     path: Path = typer.Argument(Path("."), help="The project."),
     policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
     output: Optional[Path] = typer.Option(None, "--output", help="Where to write (default: .gatekeeper/baseline.json)."),
-    only: Optional[list[str]] = typer.Option(None, "--only", help="Run only these checks (comma-separated)."),
-    skip: Optional[list[str]] = typer.Option(None, "--skip", help="Skip these checks (comma-separated)."),
+    only: Optional[list[str]] = typer.Option(None, "--only", metavar="NAMES", help="Run only these checks (comma-separated)."),
+    skip: Optional[list[str]] = typer.Option(None, "--skip", metavar="NAMES", help="Skip these checks (comma-separated)."),
     no_audit: bool = typer.Option(False, "--no-audit", help="Do not record the baseline in the audit log."),
 ) -> None:
     """Run the checks and record today's findings, so that 'check --baseline' blocks only new ones."""

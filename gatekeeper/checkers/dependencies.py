@@ -127,10 +127,13 @@ class DependenciesChecker:
             }
         )
         where = f"scope {metrics['scope']}" if source == "environment" else source
-        summary = (
-            f"{len(matches)} {'vulnerability' if len(matches) == 1 else 'vulnerabilities'} in "
-            f"{len(vulnerable)} of {len(audited)} packages ({service}, {where})"
-        )
+        if matches:
+            summary = (
+                f"{len(matches)} {'vulnerability' if len(matches) == 1 else 'vulnerabilities'} in "
+                f"{len(vulnerable)} of {len(audited)} packages ({service}, {where})"
+            )
+        else:
+            summary = f"no known vulnerabilities in {len(audited)} packages ({service}, {where})"
         if got.unaudited:
             names = sorted(name for name, _ in got.unaudited.values())
             shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
