@@ -184,6 +184,7 @@ def test_hanging_test_command_under_coverage_is_killed(project, tmp_path: Path, 
         ('"$REAL" "$@" | head -c 200', "unreadable package listing"),
         ("echo 'Fatal Python error: init_fs_encoding' >&2; exit 1", "could not list the distributions"),
     ],
+    ids=["garbage", "truncated", "dies"],
 )
 def test_environment_interpreter_faults(project, tmp_path: Path, gk, fault: str, message: str) -> None:
     """[environment] python prints garbage, a truncated listing, or dies: dependencies errors, the others report."""
