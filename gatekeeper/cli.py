@@ -51,7 +51,7 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def _fail(exc: BaseException, code: int | None = None) -> NoReturn:
-    from gatekeeper.console import clean
+    from gatekeeper.escapes import clean
 
     typer.echo(f"gatekeeper: error: {clean(str(exc))}", err=True)
     raise typer.Exit(code if code is not None else getattr(exc, "exit_code", 2))
@@ -171,11 +171,13 @@ def _shard(value: str | None) -> tuple[int, int] | None:
     return index, count
 
 
-def _write_outputs(result: GateResult, output_dir: Path, formats: tuple[str, ...], results_out: Path | None) -> dict[str, str]:
+def _write_outputs(
+    result: GateResult, output_dir: Path, formats: tuple[str, ...], results_out: Path | None, into: dict[str, str] | None = None
+) -> dict[str, str]:
     from gatekeeper.reports import write_atomic, write_reports
     from gatekeeper.reports.json import render_json
 
-    written = write_reports(result, output_dir, formats)
+    written = write_reports(result, output_dir, formats, into)
     if results_out is not None:
         written[str(results_out)] = write_atomic(results_out, render_json(result))
     return written
@@ -240,6 +242,7 @@ def check(
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     console = Console()
     audit_target: tuple[Path, Policy] | None = None
+    written: dict[str, str] = {}  # reports already in place when a signal arrives
     started_at = _now_iso()
     try:
         root = _root(path)
@@ -275,7 +278,7 @@ def check(
                 console.line(annotation)
         code = result.exit_code
         try:
-            written = _write_outputs(result, out_dir, formats, results_out)
+            written = _write_outputs(result, out_dir, formats, results_out, into=written)
             for file in written:
                 console.line(f"report: {file}")
             _append_step_summary(result)
@@ -283,6 +286,7 @@ def check(
                 from gatekeeper.audit import record_run
 
                 entry = record_run(root, policy, result, written, command="check")
+                audit_target = None  # the run is recorded: an interruption now changes nothing
                 console.line(f"audit: appended record #{entry.seq} to {entry.log} (head sha256 {entry.digest})")
         except OutputError as exc:
             _fail(exc, 2)
@@ -295,7 +299,10 @@ def check(
         console.stop()
         _runner.kill_all()
         what = "terminated (SIGTERM)" if terminated else "interrupted (SIGINT)"
-        typer.echo(f"gatekeeper: {what}; the tools it started were killed and no reports were written", err=True)
+        if written:
+            typer.echo(f"gatekeeper: {what} after the reports were written; the tools it started were killed", err=True)
+        else:
+            typer.echo(f"gatekeeper: {what}; the tools it started were killed and no reports were written", err=True)
         if audit_target is not None:
             from gatekeeper.audit import append_interrupted
 

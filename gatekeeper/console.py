@@ -7,23 +7,14 @@ characters cannot rewrite the terminal. Colour follows NO_COLOR / FORCE_COLOR an
 from __future__ import annotations
 
 import os
-import re
 import sys
 import threading
 import time
 from typing import TextIO
 
 from gatekeeper.engine import Progress
+from gatekeeper.escapes import clean, clean_line
 from gatekeeper.findings import CheckResult, Finding, GateResult, Status, Verdict
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[@-Z\\-_]")
-
-
-def clean(text: str) -> str:
-    """``text`` with ANSI escape sequences removed and other control characters made visible."""
-    text = _ANSI.sub("", text)
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def use_color(stream: TextIO) -> bool:
@@ -105,7 +96,7 @@ class Console(Progress):
     def summary(self, result: GateResult) -> None:
         """The table of checks (status, key metric, duration) and the verdict last."""
         self.stop()
-        rows = [(c.name, c.status.value, clean(_headline(c)), f"{c.duration_s:.1f}s") for c in result.checks]
+        rows = [(c.name, c.status.value, clean_line(_headline(c)), f"{c.duration_s:.1f}s") for c in result.checks]
         widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(("check", "status", "result", "time"))]
         self.line()
         self.line(f"{'check':<{widths[0]}}  {'status':<{widths[1]}}  {'result':<{widths[2]}}  time")
@@ -123,16 +114,17 @@ class Console(Progress):
                     where = finding.location.path + (f":{finding.location.line}" if finding.location.line else "") + " "
                 elif finding.package:
                     where = f"{finding.package.name} {finding.package.version} "
-                text = clean(f"  [{check.name}] {finding.severity.value} {finding.rule_id} {where}{finding.message}")
+                text = clean_line(f"  [{check.name}] {finding.severity.value} {finding.rule_id} {where}{finding.message}")
                 self.line(text if len(text) <= MESSAGE_WIDTH else text[: MESSAGE_WIDTH - 1] + "…")
             if len(blocking) > len(shown):
                 self.line(f"  … and {len(blocking) - len(shown)} more (see the reports)")
         errors = [c for c in result.checks if c.status is Status.ERROR]
         for check in errors:
-            self.line(clean(f"error in {check.name}: {check.error or check.summary}"))
+            # continuation lines are indented: only gatekeeper's own lines start at the margin
+            self.line(clean(f"error in {check.name}: {check.error or check.summary}").replace("\n", "\n    "))
         expired = result.waivers.get("expired") or []
         if expired:
-            self.line(f"expired waivers: {', '.join(clean(str(w.get('id'))) for w in expired)}")
+            self.line(f"expired waivers: {', '.join(clean_line(str(w.get('id'))) for w in expired)}")
         self.line()
         verdict = result.verdict.value
         why = {

@@ -5,7 +5,9 @@ and the baseline, and decides the verdict. It is the only layer that knows check
 from __future__ import annotations
 
 import datetime as dt
+import json
 import queue
+import sys
 import threading
 import time
 import traceback
@@ -17,7 +19,19 @@ from typing import Any
 from gatekeeper import __version__
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import GatekeeperError, UsageError
-from gatekeeper.findings import CheckResult, Finding, GateResult, Status, Verdict, decide_status
+from gatekeeper.findings import (
+    AppliedWaiver,
+    CheckResult,
+    Finding,
+    GateResult,
+    Location,
+    Package,
+    Severity,
+    Status,
+    Verdict,
+    _check_from_dict,
+    decide_status,
+)
 from gatekeeper.gitinfo import repository_info
 from gatekeeper.policy import Policy
 from gatekeeper.provenance import run_context
@@ -93,6 +107,8 @@ def run_checks(
     cache_dir = None
     if request.use_cache and policy.cache["enabled"]:
         cache_dir = _under(request.root, str(policy.cache["dir"]))
+    tool_python = str(policy.gate.get("tool_python") or "")
+    tool_python = str(_under(request.root, tool_python)) if tool_python else sys.executable
     shared: dict[str, Any] = {}
     shared_lock = threading.Lock()
     done: queue.Queue[tuple[str, CheckResult]] = queue.Queue()
@@ -110,6 +126,7 @@ def run_checks(
             deadline=deadlines[name],
             cache_dir=cache_dir,
             shard=request.shard,
+            tool_python=tool_python,
             _shared=shared,
             _shared_lock=shared_lock,
         )
@@ -205,12 +222,100 @@ def _sanitize(name: str, result: Any, elapsed: float) -> CheckResult:
         return _error(name, "checker returned findings that are not Finding objects")
     if not isinstance(result.status, Status):
         return _error(name, f"checker returned an invalid status {result.status!r}")
+    problem = _result_problem(result)
+    if problem:
+        return _error(name, f"checker returned a malformed result: {problem}")
     fixed = replace(result, name=name, duration_s=result.duration_s or elapsed)
+    try:
+        fixed = _writable(fixed)
+    except (TypeError, ValueError, AttributeError, RecursionError) as exc:
+        return _error(name, f"checker returned a result that cannot be written as JSON ({type(exc).__name__}: {exc})")
     if fixed.status is Status.ERROR and not fixed.error:
         fixed = replace(fixed, error=fixed.summary or "the check could not run")
     if fixed.status is Status.PASS and decide_status(fixed.findings) is Status.FAIL:
         fixed = replace(fixed, status=Status.FAIL)
     return fixed
+
+
+def _result_problem(result: CheckResult) -> str:
+    """What is ill-typed in a result (empty when nothing): reports and waivers rely on these types."""
+    for attr in ("summary", "tool_name", "tool_version"):
+        if not isinstance(getattr(result, attr), str):
+            return f"{attr} is {type(getattr(result, attr)).__name__}, not str"
+    if result.error is not None and not isinstance(result.error, str):
+        return f"error is {type(result.error).__name__}, not str"
+    if not isinstance(result.metrics, Mapping) or not isinstance(result.artifacts, Mapping):
+        return "metrics and artifacts must be mappings"
+    for i, f in enumerate(result.findings):
+        problem = _finding_problem(f)
+        if problem:
+            return f"finding {i + 1} ({f.rule_id!r}): {problem}"
+    return ""
+
+
+def _finding_problem(f: Finding) -> str:
+    if not isinstance(f.severity, Severity):
+        return f"severity {f.severity!r} is not a Severity"
+    for attr in ("rule_id", "message", "fingerprint", "help_uri", "rule_name"):
+        if not isinstance(getattr(f, attr), str):
+            return f"{attr} is {type(getattr(f, attr)).__name__}, not str"
+    if not isinstance(f.blocking, bool):
+        return "blocking is not a bool"
+    if not isinstance(f.tags, tuple) or not all(isinstance(t, str) for t in f.tags):
+        return "tags must be a tuple of str"
+    if not isinstance(f.properties, Mapping):
+        return "properties must be a mapping"
+    loc = f.location
+    if loc is not None:
+        if not isinstance(loc, Location) or not isinstance(loc.path, str):
+            return "location must be a Location with a str path"
+        if any(n is not None and (isinstance(n, bool) or not isinstance(n, int)) for n in (loc.line, loc.end_line, loc.column)):
+            return "location line, end_line and column must be int or None"
+    pkg = f.package
+    if pkg is not None and not (isinstance(pkg, Package) and isinstance(pkg.name, str) and isinstance(pkg.version, str)):
+        return "package must be a Package with str name and version"
+    if f.waiver is not None and not isinstance(f.waiver, AppliedWaiver):
+        return "waiver must be an AppliedWaiver or None"
+    return ""
+
+
+def _writable(result: CheckResult) -> CheckResult:
+    """``result`` as every report can write it: JSON-serialisable and valid UTF-8.
+
+    A file name that is not UTF-8 reaches us with lone surrogates (Python's surrogateescape);
+    those become backslash escapes (``\\xff``), and values JSON cannot hold (sets, paths) become
+    lists and strings, instead of crashing the renderers after the checks ran.
+    """
+    data = result.to_dict()
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+        return result
+    except (TypeError, ValueError, UnicodeEncodeError):
+        pass
+    plain = _unsurrogate(json.loads(json.dumps(data, default=_jsonable)))
+    return replace(_check_from_dict(plain), duration_s=result.duration_s)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    return str(value)
+
+
+def _unsurrogate(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            raw = value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a surrogate that no undecodable byte produced
+            raw = value.encode("utf-8", "surrogatepass")
+        return raw.decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {_unsurrogate(k): _unsurrogate(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unsurrogate(v) for v in value]
+    return value
 
 
 def _error(name: str, message: str, elapsed: float = 0.0) -> CheckResult:

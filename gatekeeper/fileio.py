@@ -11,6 +11,20 @@ from pathlib import Path
 def write_atomic(path: Path, text: str) -> str:
     """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder, fsync it, and
     rename it into place; return the sha256 of the bytes written. Raises OSError.
+    """
+    tmp, digest = stage(path, text)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return digest
+
+
+def stage(path: Path, text: str) -> tuple[Path, str]:
+    """Write ``text`` (UTF-8) to a new temporary file beside ``path`` and fsync it; return (the
+    temporary file, the sha256 of its bytes) for the caller to rename into place. Raises OSError;
+    on any failure, Ctrl-C included, no temporary file is left behind.
 
     The temporary file is created with ``open(..., "x")`` so that it gets the umask's permissions
     (``mkstemp`` would make a report readable by its owner only).
@@ -23,8 +37,7 @@ def write_atomic(path: Path, text: str) -> str:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return hashlib.sha256(data).hexdigest()
+    return tmp, hashlib.sha256(data).hexdigest()

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from gatekeeper.checkers.base import COMMON_OPTIONS, Option
+from gatekeeper.checkers.base import COMMON_OPTIONS, MAX_TIMEOUT_S, Option
 from gatekeeper.errors import PolicyError
 
 if sys.version_info >= (3, 11):
@@ -34,7 +34,10 @@ REPORT_FORMATS = ("json", "sarif", "html", "markdown", "junit")
 CORE_SCHEMA: Mapping[str, Mapping[str, Option]] = {
     "gate": {
         "fail_on_error": Option("bool", True, "a check that cannot run fails the gate (exit 3)"),
-        "timeout_s": Option("float", 900.0, "time limit per checker, in seconds", minimum=1),
+        "timeout_s": Option("float", 900.0, "time limit per checker, in seconds", minimum=1, maximum=MAX_TIMEOUT_S),
+        "tool_python": Option(
+            "str", "", "interpreter that runs the tools (bandit, coverage analysis, pip-audit); default: gatekeeper's"
+        ),
         "strict_waivers": Option("bool", False, "expired or unused waivers fail the gate"),
     },
     "reports": {
@@ -178,17 +181,29 @@ def find_policy(root: Path, explicit: str | Path | None = None) -> tuple[Path, s
             raise PolicyError("policy file not found", file=str(explicit), hint="check the --policy path")
         return path, "pyproject" if path.name == "pyproject.toml" else "file"
     candidate = root / POLICY_FILE
+    pyproject = root / "pyproject.toml"
+    _require_readable(candidate)
     if candidate.is_file():
         return candidate, "file"
-    pyproject = root / "pyproject.toml"
+    _require_readable(pyproject)
     if pyproject.is_file():
         try:
-            doc = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            doc = tomllib.loads(pyproject.read_text(encoding="utf-8-sig"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise PolicyError(f"invalid TOML: {exc}", file=str(pyproject)) from exc
+        except RecursionError:
+            raise PolicyError("invalid TOML: arrays or tables nested too deeply", file=str(pyproject)) from None
+        except OSError as exc:
+            raise PolicyError(f"cannot read: {exc.strerror}", file=str(pyproject)) from exc
         if isinstance(doc.get("tool"), dict) and "gatekeeper" in doc["tool"]:
             return pyproject, "pyproject"
     return shipped_dir("policies") / "default.toml", "default"
+
+
+def _require_readable(path: Path) -> None:
+    """A policy that is there but unreadable must not silently give way to the (laxer) default."""
+    if not path.is_file() and (path.is_symlink() or path.exists()):
+        raise PolicyError("is not a readable file (a dangling or looping symbolic link, or a folder)", file=str(path))
 
 
 # --------------------------------------------------------------------------- loading
@@ -219,7 +234,7 @@ def load_policy(
 
 def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark (Windows editors) is not an error
     except UnicodeDecodeError as exc:
         raise PolicyError(f"not UTF-8 text (byte {exc.start})", file=str(path)) from exc
     except OSError as exc:
@@ -233,6 +248,8 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
         if m:
             msg = msg[: m.start()].strip() + f" at line {m.group(1)}, column {m.group(2)}"
         raise PolicyError(f"invalid TOML: {msg}", file=str(path), line=line) from exc
+    except RecursionError:  # tomllib recurses once per level of nesting
+        raise PolicyError("invalid TOML: arrays or tables nested too deeply", file=str(path)) from None
 
 
 def _load_layered(path: Path, source: str, seen: set[Path]) -> tuple[dict[str, Any], dict[str, tuple[Path, str, str]]]:
@@ -425,6 +442,8 @@ def coerce_option(option: Option, value: Any, keypath: str, where: _Where | None
     if kind == "str":
         if not isinstance(value, str):
             raise fail(f"expected a string, got {_type_name(value)}")
+        if "\x00" in value:  # no path, name or pattern holds one, and the OS rejects it in paths
+            raise fail("must not contain a NUL character (\\u0000)")
         if option.choices and value not in option.choices:
             hint = _did_you_mean(value, option.choices)
             msg = f"expected one of {', '.join(repr(c) for c in option.choices)}, got {value!r}"
@@ -433,6 +452,8 @@ def coerce_option(option: Option, value: Any, keypath: str, where: _Where | None
     if kind == "str_list":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise fail(f"expected a list of strings, got {_type_name(value)}")
+        if any("\x00" in v for v in value):
+            raise fail("must not contain a NUL character (\\u0000)")
         if option.choices:
             for v in value:
                 if v not in option.choices:

@@ -140,7 +140,11 @@ def main(argv: list[str]) -> int:
     try:
         answer = discover(request)
     except ImportError as exc:
-        answer = {"ok": False, "message": f"bandit is not usable in {sys.executable}: {exc}"}
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == "bandit":
+            message = f"bandit is not installed in {sys.executable} (pip install bandit, or set gate.tool_python)"
+        else:
+            message = f"bandit is not usable in {sys.executable}: {exc}"
+        answer = {"ok": False, "message": message}
     sys.stdout.write(json.dumps(answer))
     return 0
 

@@ -24,6 +24,8 @@ def _fail(kind: str, message: str) -> dict[str, Any]:
 
 def analyse(request: dict[str, Any]) -> dict[str, Any]:
     """Load the data file named in ``request`` and analyse every file ``coverage report`` would."""
+    import sqlite3
+
     import coverage
     from coverage.exceptions import CoverageException, NoDataError, NoSource, NotPython
     from coverage.report_core import get_analysis_to_report
@@ -58,8 +60,9 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
         data = cov.get_data()
         measured = sorted(data.measured_files())
         has_arcs = bool(data.has_arcs())
-    except CoverageException as exc:
-        return _fail("corrupt", f"cannot read coverage data {path}: {exc}")
+    except (CoverageException, sqlite3.Error) as exc:  # coverage.py lets some SQLite errors through unwrapped
+        detail = str(exc) if isinstance(exc, CoverageException) else f"{type(exc).__name__}: {exc}"
+        return _fail("corrupt", f"cannot read coverage data {path}: {detail}")
     if not measured:
         return _fail("empty", f"the coverage data {path} has no measured files")
     cov._prepare_data_for_reporting()  # applies [paths] remapping, as `coverage report` does
@@ -123,7 +126,10 @@ def main(argv: list[str]) -> int:
     try:
         answer = analyse(request)
     except ImportError as exc:
-        answer = _fail("import", f"coverage.py is not usable in {sys.executable}: {exc}")
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == "coverage":
+            answer = _fail("import", f"coverage.py is not installed in {sys.executable}")
+        else:
+            answer = _fail("import", f"coverage.py is not usable in {sys.executable}: {exc}")
     sys.stdout.write(json.dumps(answer))
     return 0
 

@@ -20,6 +20,9 @@ T = TypeVar("T")
 
 OPTION_KINDS = ("bool", "int", "float", "str", "str_list", "table")
 
+#: The longest time limit a policy may set (a week): larger values overflow the OS's timers.
+MAX_TIMEOUT_S = 7 * 24 * 3600.0
+
 
 @dataclass(frozen=True, slots=True)
 class Option:
@@ -45,7 +48,9 @@ class Option:
 #: Keys every checker section accepts, whatever the checker declares.
 COMMON_OPTIONS: Mapping[str, Option] = {
     "enabled": Option("bool", True, "run this check"),
-    "timeout_s": Option("float", 0.0, "this check's time limit in seconds; 0 uses gate.timeout_s", minimum=0),
+    "timeout_s": Option(
+        "float", 0.0, "this check's time limit in seconds; 0 uses gate.timeout_s", minimum=0, maximum=MAX_TIMEOUT_S
+    ),
 }
 
 

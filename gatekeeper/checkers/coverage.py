@@ -302,7 +302,7 @@ def _read_data(ctx: CheckContext, data_file: str | None) -> CoverageReport:
             "in the coverage configuration",
             "source": "the data does not match the sources: run the tests under coverage again on this tree",
             "config": "fix the coverage configuration",
-            "import": "install coverage in the interpreter running gatekeeper",
+            "import": "pip install coverage there, or set gate.tool_python",
         }
         hint = hints.get(kind, "run the tests under coverage again")
         raise ToolError(f"{message} ({hint})")

@@ -22,7 +22,7 @@ from typing import Any
 from gatekeeper import cache
 from gatekeeper.checkers._runner import tail
 from gatekeeper.checkers.base import CheckContext, Option
-from gatekeeper.errors import ToolError
+from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.fileio import write_atomic
 from gatekeeper.findings import CheckResult, Finding, Package, Severity, decide_status, fingerprint
 from gatekeeper.inventory import canonical_name, load_inventory, project_requirements
@@ -95,6 +95,10 @@ class SbomChecker:
             problem, formats = payload.get("problem"), list(payload.get("formats") or [])
             return self._result(section, bom, extra, problem, formats, cached=True)
         done = ctx.run(args, stdin=stdin)
+        if done.returncode != 0 and "No module named cyclonedx_py" in done.stderr:
+            raise ToolMissing(
+                f"cyclonedx-bom is not installed in {ctx.tool_python} (pip install cyclonedx-bom, or set gate.tool_python)"
+            )
         if done.returncode != 0:
             raise ToolError(f"cyclonedx-py failed (exit {done.returncode}): {tail(done.stderr or done.stdout)}")
         try:
@@ -164,7 +168,9 @@ def restrict(bom: Mapping[str, Any], keep: set[str]) -> dict[str, Any]:
 
 def validate_file(ctx: CheckContext, path: Path, spec_version: str) -> tuple[str | None, list[str]]:
     """Validate the SBOM file in a separate process (``_sbom_validate``): (message or None, formats checked)."""
-    done = ctx.run([ctx.tool_python, "-m", "gatekeeper.checkers._sbom_validate", spec_version, str(path)], timeout=300)
+    # gatekeeper's own code (and its dependency cyclonedx-python-lib): it runs where gatekeeper runs,
+    # whatever interpreter gate.tool_python names for the tools
+    done = ctx.run([sys.executable, "-m", "gatekeeper.checkers._sbom_validate", spec_version, str(path)], timeout=300)
     try:
         verdict = json.loads(done.stdout)
         valid, error, formats = bool(verdict["valid"]), verdict["error"], [str(f) for f in verdict["formats"]]

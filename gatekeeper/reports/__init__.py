@@ -1,13 +1,18 @@
 """Report formats: each renders a ``GateResult`` to text; this module writes them atomically.
 
 Renderers are pure (``render(result) -> str``); only ``write_reports`` touches the disk, through
-a temporary file in the same folder and an atomic rename, so a reader never sees half a report.
+a temporary file in the same folder and an atomic rename, so a reader never sees half a report
+(nor, after an interruption, a set mixing two runs).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Callable, Iterable
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from gatekeeper import fileio
@@ -43,11 +48,16 @@ def write_atomic(path: Path, text: str) -> str:
         raise OutputError(f"cannot write reports to {where}: {exc.strerror or exc}") from exc
 
 
-def write_reports(result: GateResult, output_dir: Path, formats: Iterable[str]) -> dict[str, str]:
-    """Render and write each format into ``output_dir``; return {file path: sha256}.
+def write_reports(
+    result: GateResult, output_dir: Path, formats: Iterable[str], written: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Render and write each format into ``output_dir``; return {file path: sha256}, also added to
+    ``written`` as each file lands (so a caller interrupted afterwards knows what was written).
 
-    Every format is rendered before anything is written, so a renderer's failure leaves the
-    previous report set untouched.
+    Every format is rendered and written to a temporary file before any is renamed into place,
+    and the renames are not cut short by Ctrl-C or SIGTERM (the signal is handled right after),
+    so a renderer's failure, a full disk or an interruption leaves the previous report set whole,
+    never a mix of two runs.
     """
     rendered = []
     for fmt in dict.fromkeys(formats):
@@ -55,4 +65,50 @@ def write_reports(result: GateResult, output_dir: Path, formats: Iterable[str]) 
             rendered.append((output_dir / FORMATS[fmt][0], renderer(fmt)(result)))
         except Exception as exc:  # a renderer's bug must not lose the verdict: report it clearly
             raise OutputError(f"could not render the {fmt} report: {type(exc).__name__}: {exc}") from exc
-    return {str(path): write_atomic(path, text) for path, text in rendered}
+    written = {} if written is None else written
+    staged: list[tuple[Path, Path | None, str]] = []
+    try:
+        for path, text in rendered:
+            try:
+                tmp, digest = fileio.stage(path, text)
+            except OSError as exc:
+                raise _output_error(path, exc) from exc
+            staged.append((path, tmp, digest))
+        with _signals_deferred():
+            for i, (path, pending, digest) in enumerate(staged):
+                if pending is None:
+                    continue
+                try:
+                    os.replace(pending, path)
+                except OSError as exc:
+                    raise _output_error(path, exc) from exc
+                staged[i] = (path, None, digest)
+                written[str(path)] = digest
+    finally:
+        for _, leftover, _ in staged:
+            if leftover is not None:
+                leftover.unlink(missing_ok=True)
+    return {str(path): digest for path, _, digest in staged}
+
+
+def _output_error(path: Path, exc: OSError) -> OutputError:
+    where = path.parent if not path.parent.is_dir() else path
+    return OutputError(f"cannot write reports to {where}: {exc.strerror or exc}")
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, then deliver them (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum)) for sig in wanted}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for pending in caught[:1]:
+            signal.raise_signal(pending)

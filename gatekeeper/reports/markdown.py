@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from gatekeeper.escapes import clean
 from gatekeeper.findings import CheckResult, GateResult, Status, Verdict
 from gatekeeper.reports._common import MISSING, actor, all_findings, one_line, ordered_checks, where
 
@@ -23,8 +24,8 @@ _SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
 
 
 def escape(text: str) -> str:
-    """``text`` safe inside a Markdown table cell: one line, HTML entities, Markdown punctuation escaped."""
-    text = one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """``text`` safe inside a Markdown table cell: one line, no terminal escapes, HTML entities, Markdown punctuation escaped."""
+    text = clean(one_line(text)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _SPECIAL.sub(r"\\\1", text)
     # GitHub links bare URLs and notifies @mentions in comments; a zero-width space defuses both
     text = text.replace("@", "@\u200b")
