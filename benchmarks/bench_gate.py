@@ -46,6 +46,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,7 +57,7 @@ DEFAULT_CORPUS = Path("/work/bench/django-5.2.19")
 DEFAULT_ENV = Path("/work/bench/env/bin/python")
 DEFAULT_DB = Path("/work/shared/advisory-db")
 
-IMPORT_ALL = '''
+IMPORT_ALL = """
 import importlib, pkgutil, sys, warnings
 warnings.simplefilter("ignore")
 import django
@@ -78,7 +79,7 @@ for info in pkgutil.walk_packages(django.__path__, "django.", onerror=lambda nam
     except BaseException:
         failed += 1
 print(f"imported {ok} modules ({failed} could not be imported without their optional dependencies)")
-'''
+"""
 
 
 def log(message: str) -> None:
@@ -105,8 +106,19 @@ def prepare_corpus(args: argparse.Namespace, work: Path) -> Path:
         if not (source / "django").is_dir():
             log(f"downloading the Django {DJANGO} sdist from the package index")
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", f"django=={DJANGO}", "--no-binary", ":all:", "--no-deps",
-                 "-d", str(work), "-q"],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    f"django=={DJANGO}",
+                    "--no-binary",
+                    ":all:",
+                    "--no-deps",
+                    "-d",
+                    str(work),
+                    "-q",
+                ],
                 check=True,
             )
             shutil.unpack_archive(str(work / f"django-{DJANGO}.tar.gz"), str(work))
@@ -156,7 +168,9 @@ def prepare_coverage(corpus: Path, env_python: Path, work: Path) -> Path:
     log("measuring coverage: importing every django module under coverage run --branch --source=django")
     subprocess.run(
         [sys.executable, "-m", "coverage", "run", "--branch", "--source=django", f"--data-file={data}", str(script)],
-        cwd=corpus, env=env, check=True,
+        cwd=corpus,
+        env=env,
+        check=True,
     )
     return data
 
@@ -201,9 +215,16 @@ def pipeline_steps(corpus: Path, env_python: Path, out: Path, paths: list[str]) 
     site = site_packages(env_python)
     return [
         ("bandit", [tool("bandit"), "-q", "-r", *paths, "-f", "json", "-o", str(out / "p-bandit.json")], (0, 1)),
-        ("pip-audit --dry-run", [tool("pip-audit"), "--dry-run", "-f", "json", "--progress-spinner", "off", "--path", site], (0,)),
-        ("cyclonedx-py (validating)",
-         [tool("cyclonedx-py"), "environment", "--sv", "1.6", "--of", "JSON", "-o", str(out / "p-sbom.json"), str(env_python)], (0,)),
+        (
+            "pip-audit --dry-run",
+            [tool("pip-audit"), "--dry-run", "-f", "json", "--progress-spinner", "off", "--path", site],
+            (0,),
+        ),
+        (
+            "cyclonedx-py (validating)",
+            [tool("cyclonedx-py"), "environment", "--sv", "1.6", "--of", "JSON", "-o", str(out / "p-sbom.json"), str(env_python)],
+            (0,),
+        ),
         ("pip-licenses", [tool("pip-licenses"), "--python", str(env_python), "--format=json"], (0,)),
         ("coverage report", [tool("coverage"), "report"], (0,)),
         ("coverage json", [tool("coverage"), "json", "-q", "-o", str(out / "p-cov.json")], (0,)),
@@ -228,7 +249,8 @@ def run_gate(corpus: Path, out: Path, *, cold: bool) -> tuple[float, dict[str, f
     errors = {c["name"]: c["error"] for c in result["checks"] if c["status"] == "error"}
     if errors:
         raise SystemExit(f"gatekeeper reported check errors: {errors}")
-    return wall, {c["name"]: float(c["duration_s"]) for c in result["checks"]}, {c["name"]: c["summary"] for c in result["checks"]}
+    durations = {c["name"]: float(c["duration_s"]) for c in result["checks"]}
+    return wall, durations, {c["name"]: c["summary"] for c in result["checks"]}
 
 
 # ---------------------------------------------------------------- sanity: same inputs, same answers
@@ -240,7 +262,8 @@ def compare(corpus: Path, out_pipe: Path, out_gate: Path) -> list[str]:
     bandit = json.loads((out_pipe / "p-bandit.json").read_text())
     sec = gate["security"]["metrics"]
     hand_files = len([k for k in bandit["metrics"] if k != "_totals"])
-    hand_counts = {lvl: sum(1 for r in bandit["results"] if r["issue_severity"] == lvl.upper()) for lvl in ("high", "medium", "low")}
+    severities = [r["issue_severity"].lower() for r in bandit["results"]]
+    hand_counts = {lvl: severities.count(lvl) for lvl in ("high", "medium", "low")}
     lines.append(
         f"bandit: pipeline {hand_files} files, {bandit['metrics']['_totals']['loc']} loc, {hand_counts}; "
         f"gatekeeper {sec.get('files_scanned')} files, {sec.get('lines_scanned')} loc, {sec.get('counts')}"
@@ -251,7 +274,8 @@ def compare(corpus: Path, out_pipe: Path, out_gate: Path) -> list[str]:
         f"gatekeeper {len(gate['coverage']['metrics'].get('files', []))} files, total {gate['coverage']['metrics'].get('total')}%"
     )
     sbom = json.loads((out_pipe / "p-sbom.json").read_text())
-    lines.append(f"sbom: pipeline {len(sbom.get('components', []))} components; gatekeeper {gate['sbom']['metrics'].get('components')}")
+    components = gate["sbom"]["metrics"].get("components")
+    lines.append(f"sbom: pipeline {len(sbom.get('components', []))} components; gatekeeper {components}")
     lines.append(
         f"licenses: gatekeeper {len(gate['licenses']['metrics'].get('packages', []))} packages; "
         f"dependencies: gatekeeper audited {gate['dependencies']['metrics'].get('packages_audited')} "
@@ -272,7 +296,9 @@ def startup(runs: int, corpus: Path) -> tuple[list[float], list[float]]:
 def advisories(db: Path, env_python: Path, runs: int) -> dict[str, str]:
     done = subprocess.run(
         [sys.executable, str(HERE / "bench_advisories.py"), str(db), "--python", str(env_python), "-n", str(runs)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     found = {}
     for line in done.stdout.splitlines():
@@ -299,11 +325,17 @@ def verdict(value: float, target: float) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", help=f"an unpacked Django {DJANGO} sdist (default {DEFAULT_CORPUS}, else downloaded)")
-    parser.add_argument("--corpus-size", choices=("full", "small"), default="full",
-                        help="full: django/ + tests/ (~2,800 files); small: django/ only (885 files)")
+    parser.add_argument(
+        "--corpus-size",
+        choices=("full", "small"),
+        default="full",
+        help="full: django/ + tests/ (~2,800 files); small: django/ only (885 files)",
+    )
     parser.add_argument("--env", help=f"python of the big environment (default {DEFAULT_ENV}, else built)")
     parser.add_argument("--advisory-db", default=str(DEFAULT_DB), help="OSV advisory database (folder or zip)")
-    parser.add_argument("--workdir", default="/tmp/gatekeeper-bench", help="where the corpus copy and outputs live")
+    parser.add_argument(
+        "--workdir", default=str(Path(tempfile.gettempdir()) / "gatekeeper-bench"), help="where the corpus copy and outputs live"
+    )
     parser.add_argument("--runs", type=int, default=3, help="rounds of (sequential, cold, warm)")
     parser.add_argument("--startup-runs", type=int, default=10)
     parser.add_argument("--advisory-runs", type=int, default=5)
@@ -313,7 +345,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     db = Path(args.advisory_db)
     if not db.exists():
-        raise SystemExit(f"no advisory database at {db}: pass --advisory-db (a clone or zip of pypa/advisory-database in OSV form)")
+        raise SystemExit(f"no advisory database at {db}: pass --advisory-db (pypa/advisory-database in OSV form, folder or zip)")
     corpus = prepare_corpus(args, work)
     env_python = prepare_env(args, work)
     prepare_coverage(corpus, env_python, work)
@@ -325,7 +357,9 @@ def main() -> int:
     py_files = sum(1 for p in paths for _ in (corpus / p).rglob("*.py"))
     n_dists = subprocess.run(
         [str(env_python), "-I", "-c", "import importlib.metadata as m; print(len(list(m.distributions())))"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
 
     seq: list[float] = []
@@ -359,8 +393,8 @@ def main() -> int:
     version, bare = startup(args.startup_runs, corpus)
     adv = advisories(db, env_python, args.advisory_runs)
 
-    r_cold = [c / s for c, s in zip(cold, seq)]
-    r_warm = [w / c for w, c in zip(warm, cold)]
+    r_cold = [c / s for c, s in zip(cold, seq, strict=True)]
+    r_warm = [w / c for w, c in zip(warm, cold, strict=True)]
     n = args.runs
     rows = [
         ("sequential pipeline (6 tools, one after another)", fmt(seq), n, "", ""),
@@ -374,9 +408,12 @@ def main() -> int:
         ("offline advisory matching, warm cache", adv.get("warm", "?"), args.advisory_runs, "", ""),
     ]
     print(f"# gatekeeper benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print(f"machine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, Python {platform.python_version()}; "
-          f"load average before {load_before[0]:.2f}, after the rounds {load_during[0]:.2f}")
-    print(f"corpus: Django {DJANGO} {' + '.join(paths)} ({py_files} .py files); environment: {env_python} ({n_dists} distributions)")
+    print(
+        f"machine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, Python {platform.python_version()}; "
+        f"load average before {load_before[0]:.2f}, after the rounds {load_during[0]:.2f}"
+    )
+    print(f"corpus: Django {DJANGO} {' + '.join(paths)} ({py_files} .py files)")
+    print(f"environment: {env_python} ({n_dists} distributions); advisory db: {db}")
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print()
     print("| measurement | median s (min–max) | N | target | result |")
@@ -384,9 +421,12 @@ def main() -> int:
     for name, value, count, target, res in rows:
         print(f"| {name} | {value} | {count} | {target} | {res} |")
     print()
-    print("sequential pipeline steps (median s): " + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in steps_t.items()))
-    print("gatekeeper cold, per check duration_s (median): " + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in checks_cold.items()))
-    print("gatekeeper warm, per check duration_s (median): " + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in checks_warm.items()))
+    for label, table in (
+        ("sequential pipeline steps, wall s", steps_t),
+        ("gatekeeper cold, per check duration_s", checks_cold),
+        ("gatekeeper warm, per check duration_s", checks_warm),
+    ):
+        print(f"{label} (median): " + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in table.items()))
     print("advisory matching: " + adv.get("about", ""))
     print("same inputs, same answers (round 1):")
     for line in sanity:
