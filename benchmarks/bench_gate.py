@@ -42,6 +42,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -94,6 +95,12 @@ def timed(args: Sequence[str], cwd: Path, *, env: dict[str, str] | None = None, 
     if done.returncode not in ok:
         raise SystemExit(f"command failed (exit {done.returncode}): {' '.join(args)}\n{done.stderr[-2000:]}")
     return elapsed
+
+
+def children_cpu() -> float:
+    """User + system CPU seconds of every finished child process so far (and of their waited-for children)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # ---------------------------------------------------------------- preparation
@@ -365,26 +372,33 @@ def main() -> int:
     seq: list[float] = []
     cold: list[float] = []
     warm: list[float] = []
+    cpu: dict[str, list[float]] = {"seq": [], "cold": [], "warm": []}
     steps_t: dict[str, list[float]] = {}
     checks_cold: dict[str, list[float]] = {}
     checks_warm: dict[str, list[float]] = {}
     load_before = os.getloadavg()
     for i in range(args.runs):
         log(f"round {i + 1}/{args.runs}: sequential pipeline")
+        c0 = children_cpu()
         total, each = run_pipeline(steps, corpus)
         seq.append(total)
+        cpu["seq"].append(children_cpu() - c0)
         for k, v in each.items():
             steps_t.setdefault(k, []).append(v)
         log(f"round {i + 1}/{args.runs}: sequential {total:.1f}s; gatekeeper cold")
+        c0 = children_cpu()
         wall, durations, _ = run_gate(corpus, out_gate, cold=True)
         cold.append(wall)
+        cpu["cold"].append(children_cpu() - c0)
         for k, v in durations.items():
             checks_cold.setdefault(k, []).append(v)
         if i == 0:
             sanity = compare(corpus, out_pipe, out_gate)
         log(f"round {i + 1}/{args.runs}: cold {wall:.1f}s; gatekeeper warm")
+        c0 = children_cpu()
         wall, durations, _ = run_gate(corpus, out_gate, cold=False)
         warm.append(wall)
+        cpu["warm"].append(children_cpu() - c0)
         for k, v in durations.items():
             checks_warm.setdefault(k, []).append(v)
         log(f"round {i + 1}/{args.runs}: warm {wall:.2f}s")
@@ -395,6 +409,7 @@ def main() -> int:
 
     r_cold = [c / s for c, s in zip(cold, seq, strict=True)]
     r_warm = [w / c for w, c in zip(warm, cold, strict=True)]
+    r_cpu = [c / s for c, s in zip(cpu["cold"], cpu["seq"], strict=True)]
     n = args.runs
     rows = [
         ("sequential pipeline (6 tools, one after another)", fmt(seq), n, "", ""),
@@ -403,6 +418,10 @@ def main() -> int:
         ("ratio cold / sequential (paired)", fmt(r_cold, 3), n, "<= 0.6", verdict(statistics.median(r_cold), 0.6)),
         ("ratio warm / cold (paired)", fmt(r_warm, 3), n, "<= 0.2", verdict(statistics.median(r_warm), 0.2)),
         ("gatekeeper --version", fmt(version, 3), len(version), "< 0.3 s", verdict(statistics.median(version), 0.3)),
+        ("CPU user+sys, sequential pipeline", fmt(cpu["seq"]), n, "", ""),
+        ("CPU user+sys, gatekeeper cold", fmt(cpu["cold"]), n, "", ""),
+        ("CPU user+sys, gatekeeper warm", fmt(cpu["warm"]), n, "", ""),
+        ("CPU ratio cold / sequential (paired)", fmt(r_cpu, 3), n, "", ""),
         ("python -c pass (reference)", fmt(bare, 3), len(bare), "", ""),
         ("offline advisory matching, cold", adv.get("cold", "?"), args.advisory_runs, "", ""),
         ("offline advisory matching, warm cache", adv.get("warm", "?"), args.advisory_runs, "", ""),
