@@ -6,6 +6,7 @@ tool and anything it started. Live processes are tracked so the CLI can kill the
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from gatekeeper.errors import ToolError, ToolMissing, ToolTimeout
 
@@ -111,3 +113,23 @@ def tail(text: str, limit: int = 600) -> str:
     """The last ``limit`` characters of a tool's output, for an error message."""
     text = text.strip()
     return text if len(text) <= limit else "…" + text[-limit:]
+
+
+def require_module(done: Completed, module: str, package: str, python: str, advice: str) -> None:
+    """Raise ``ToolMissing`` when ``python`` answered that ``module`` (of ``package``) is not installed.
+
+    ``advice`` says what to do, e.g. "pip install bandit, or set gate.tool_python".
+    """
+    if done.returncode != 0 and f"No module named {module}" in done.stderr:
+        raise ToolMissing(f"{package} is not installed in {python} ({advice})")
+
+
+def json_object(done: Completed, what: str) -> dict[str, Any]:
+    """The JSON object a tool or probe printed on stdout; ``ToolError`` naming ``what`` otherwise."""
+    try:
+        answer = json.loads(done.stdout)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise ToolError(f"{what} failed (exit {done.returncode}): {tail(done.stderr or done.stdout)}")
+    return answer

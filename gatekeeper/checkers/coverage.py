@@ -180,10 +180,9 @@ def _run_tests(command: Sequence[str], ctx: CheckContext) -> list[Finding]:
     python = ctx.target_python
     done = ctx.run([python, "-m", "coverage", "run", *args])
     output = (done.stdout + "\n" + done.stderr).strip()
-    if done.returncode != 0 and "No module named coverage" in done.stderr:
-        raise ToolError(
-            f"coverage.py is not installed in {python}: install it there (pip install coverage) to use checks.coverage.run"
-        )
+    _runner.require_module(
+        done, "coverage", "coverage.py", python, "install it there with pip install coverage to use checks.coverage.run"
+    )
     _probe(ctx, {"mode": "combine"})  # parallel = true in the project's config leaves .coverage.* files
     if done.returncode == 0:
         return []
@@ -205,15 +204,7 @@ def _probe(ctx: CheckContext, request: Mapping[str, Any]) -> dict[str, Any]:
     """Run ``_coverage_probe`` in the root with the tool interpreter and return its JSON answer."""
     source = _PROBE.read_text(encoding="utf-8")
     done = ctx.run([ctx.tool_python, "-I", "-c", source, json.dumps(dict(request))])
-    try:
-        answer = json.loads(done.stdout)
-        if not isinstance(answer, dict):
-            raise ValueError("not an object")
-    except ValueError:
-        raise ToolError(
-            f"coverage.py analysis failed (exit {done.returncode}): {_runner.tail(done.stderr or done.stdout)}"
-        ) from None
-    return answer
+    return _runner.json_object(done, "coverage.py analysis")
 
 
 def read_report(data_file: str, ctx: CheckContext, *, ran: bool = False) -> CoverageReport:

@@ -23,10 +23,10 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 
 from gatekeeper import cache
-from gatekeeper.checkers import _licensing
+from gatekeeper.checkers import _licensing, _runner
 from gatekeeper.checkers._runner import tail
 from gatekeeper.checkers.base import CheckContext, Option
-from gatekeeper.errors import ToolError, ToolMissing
+from gatekeeper.errors import ToolError
 from gatekeeper.findings import CheckResult, Finding, Package, Severity, decide_status, fingerprint
 from gatekeeper.inventory import Inventory, canonical_name, load_inventory
 
@@ -145,10 +145,9 @@ def read_licenses(ctx: CheckContext, python: str) -> list[Listed]:
     ]  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="gatekeeper-licenses-") as cwd:
         done = ctx.run(args, cwd=cwd)
-    if done.returncode != 0 and "No module named piplicenses" in done.stderr:
-        raise ToolMissing(
-            f"pip-licenses is not installed in {ctx.tool_python} (pip install pip-licenses, or set gate.tool_python)"
-        )
+    _runner.require_module(
+        done, "piplicenses", "pip-licenses", ctx.tool_python, "pip install pip-licenses, or set gate.tool_python"
+    )
     if done.returncode != 0:
         raise ToolError(f"pip-licenses failed (exit {done.returncode}): {tail(done.stderr or done.stdout)}")
     try:

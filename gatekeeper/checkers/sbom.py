@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper import cache
+from gatekeeper.checkers import _runner
 from gatekeeper.checkers._runner import tail
 from gatekeeper.checkers.base import CheckContext, Option
-from gatekeeper.errors import ToolError, ToolMissing
+from gatekeeper.errors import ToolError
 from gatekeeper.fileio import write_atomic
 from gatekeeper.findings import CheckResult, Finding, Package, Severity, decide_status, fingerprint
 from gatekeeper.inventory import canonical_name, load_inventory, project_requirements
@@ -95,10 +96,9 @@ class SbomChecker:
             problem, formats = payload.get("problem"), list(payload.get("formats") or [])
             return self._result(section, bom, extra, problem, formats, cached=True)
         done = ctx.run(args, stdin=stdin)
-        if done.returncode != 0 and "No module named cyclonedx_py" in done.stderr:
-            raise ToolMissing(
-                f"cyclonedx-bom is not installed in {ctx.tool_python} (pip install cyclonedx-bom, or set gate.tool_python)"
-            )
+        _runner.require_module(
+            done, "cyclonedx_py", "cyclonedx-bom", ctx.tool_python, "pip install cyclonedx-bom, or set gate.tool_python"
+        )
         if done.returncode != 0:
             raise ToolError(f"cyclonedx-py failed (exit {done.returncode}): {tail(done.stderr or done.stdout)}")
         try:

@@ -206,14 +206,7 @@ def discover(section: Mapping[str, Any], ctx: CheckContext) -> ScanPlan:
         "config": config,
     }
     done = ctx.run([ctx.tool_python, "-I", "-c", _PROBE.read_text(encoding="utf-8"), json.dumps(request)])
-    try:
-        answer = json.loads(done.stdout)
-        if not isinstance(answer, dict):
-            raise ValueError("not an object")
-    except ValueError:
-        raise ToolError(
-            f"bandit file discovery failed (exit {done.returncode}): {_runner.tail(done.stderr or done.stdout)}"
-        ) from None
+    answer = _runner.json_object(done, "bandit file discovery")
     if not answer.get("ok"):
         raise ToolError(str(answer.get("message") or "bandit file discovery failed"))
     try:

@@ -97,7 +97,8 @@ def bare_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def faulty_python(tmp_path: Path) -> Callable[[str, str], Path]:
-    """``faulty_python(module, fault)``: an interpreter that runs ``fault`` (sh) instead of ``-m module``.
+    """``faulty_python(module, fault)``: an interpreter that runs ``fault`` (sh) instead of ``-m module``
+    (or of gatekeeper's ``-c`` launcher for that module).
 
     Anything else goes to the real interpreter. ``$REAL`` in the fault is the real interpreter.
     """
@@ -112,6 +113,8 @@ def faulty_python(tmp_path: Path) -> Callable[[str, str], Path]:
             f'  if [ "$prev" = "-m" ] && [ "$a" = "{module}" ]; then\n'
             f"    {fault}\n"
             "  fi\n"
+            # gatekeeper starts bandit through a one-line launcher (-c "...sys.argv[0] = 'bandit'...")
+            f'  if [ "$prev" = "-c" ]; then case "$a" in *"sys.argv[0] = \'{module}\'"*) {fault};; esac; fi\n'
             '  prev="$a"\n'
             "done\n"
             'exec "$REAL" "$@"\n',
