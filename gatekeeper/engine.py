@@ -29,7 +29,6 @@ from gatekeeper.findings import (
     Severity,
     Status,
     Verdict,
-    _check_from_dict,
     decide_status,
 )
 from gatekeeper.gitinfo import repository_info
@@ -293,7 +292,7 @@ def _writable(result: CheckResult) -> CheckResult:
     except (TypeError, ValueError, UnicodeEncodeError):
         pass
     plain = _unsurrogate(json.loads(json.dumps(data, default=_jsonable)))
-    return replace(_check_from_dict(plain), duration_s=result.duration_s)
+    return replace(CheckResult.from_dict(plain), duration_s=result.duration_s)
 
 
 def _jsonable(value: Any) -> Any:

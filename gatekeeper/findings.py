@@ -182,6 +182,11 @@ class CheckResult:
         """The findings that fail the gate (not waived)."""
         return tuple(f for f in self.findings if f.blocking)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
+        """Read back a check written by ``to_dict``; raises KeyError/ValueError on bad data."""
+        return _check_from_dict(data)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
         return {
