@@ -64,8 +64,21 @@ for d in md.distributions():
                 up = f.upper()
                 if up.startswith(("LICENSE", "LICENCE", "COPYING", "NOTICE", "COPYRIGHT")):
                     lic_files.append(os.path.join(root, f))
+    origin = "index"
+    try:
+        direct = json.loads(d.read_text("direct_url.json") or "null")
+    except (ValueError, OSError):
+        direct = {"dir_info": {}}  # unreadable PEP 610 data: not provably an index release
+    if isinstance(direct, dict):
+        url = str(direct.get("url", ""))
+        if "vcs_info" in direct:
+            origin = "vcs"
+        elif "dir_info" in direct or url.startswith("file:"):
+            origin = "local"
+        else:
+            origin = "url"
     out.append({
-        "name": name, "version": d.version or "", "requires": list(d.requires or []),
+        "name": name, "version": d.version or "", "requires": list(d.requires or []), "origin": origin,
         "license": m.get("License") or "", "license_expression": m.get("License-Expression") or "",
         "classifiers": m.get_all("Classifier") or [], "license_files": sorted(lic_files),
         "summary": m.get("Summary") or "", "home_page": m.get("Home-page") or "",
@@ -94,6 +107,7 @@ class Distribution:
     summary: str = ""
     home_page: str = ""
     location: str = ""
+    origin: str = "index"  # PEP 610: "index" (no direct_url.json), "local" (a folder or file), "vcs", "url"
 
     @property
     def key(self) -> str:
@@ -170,6 +184,7 @@ def read_environment(ctx: CheckContext, python: str | None = None) -> tuple[str,
                 summary=str(d["summary"]),
                 home_page=str(d["home_page"]),
                 location=str(d["location"]),
+                origin=str(d.get("origin", "index")),
             )
             for d in data["distributions"]
         ]

@@ -168,12 +168,31 @@ def _from_environment(ctx: CheckContext) -> Collected:
         meta={"scope": inv.scope, "python": inv.python, "left_out": list(inv.left_out), "packages": len(inv.packages)}
     )
     declared = _declared_lines(ctx.root / "pyproject.toml")
+    own = _own_name(ctx.root)
     for d in inv.packages:
+        if d.key == own:
+            got.meta["project"] = d.name  # the project itself is not one of its dependencies
+            continue
         line = declared.get(d.key)
         got.targets.append(Target(d.name, d.version, "pyproject.toml" if line else "", line, manifest=True))
+        if d.origin in ("local", "vcs"):
+            # an advisory database (or PyPI) describes releases on the index; a build from a folder or
+            # a VCS checkout may differ from the release of that name and version, so silence about it
+            # proves nothing
+            where = "a local folder" if d.origin == "local" else "a VCS checkout"
+            got.skip(d.name, f"installed from {where}, not a release from the package index: its advisories cannot be known")
     for name in inv.missing:
         got.skip(name, "declared in pyproject.toml but not installed in the environment")
     return got
+
+
+def _own_name(root: Path) -> str:
+    """The project's own distribution name (PEP 503), from pyproject.toml; "" when there is none."""
+    try:
+        name, _ = project_requirements(root)
+    except ToolError:
+        return ""
+    return canonical_name(name) if name else ""
 
 
 def _from_pyproject(path: Path, ctx: CheckContext) -> Collected:

@@ -283,3 +283,53 @@ def test_project_scope_declared_but_not_installed_is_unaudited(make_project: Pro
     assert result.metrics["unaudited"] == ["absent-pkg"]  # "gone" does not apply to this Python
     assert "not installed" in result.metrics["unaudited_reasons"]["absent-pkg"]
     assert result.status is Status.FAIL
+
+
+def test_builds_from_a_folder_or_vcs_are_unaudited_and_the_project_itself_is_not_a_dependency(tmp_path: Path) -> None:
+    """An advisory database describes releases on the index: its silence about a package built from
+    a local folder or a VCS checkout proves nothing, so such a package is unaudited, never clean."""
+    from deps_support import make_env
+
+    from gatekeeper.cli import _load_checkers
+    from gatekeeper.engine import RunRequest, run_checks
+    from gatekeeper.policy import load_policy
+
+    python = make_env(
+        tmp_path / "venv",
+        [
+            ("localpkg", "1.0", []),
+            ("vcspkg", "2.0", []),
+            ("urlpkg", "3.0", []),
+            ("indexpkg", "4.0", []),
+            ("myproject", "0.1", []),
+        ],
+    )
+    site = next((tmp_path / "venv" / "lib").glob("python3*/site-packages"))
+    (site / "localpkg-1.0.dist-info" / "direct_url.json").write_text(json.dumps({"url": "file:///src/localpkg", "dir_info": {}}))
+    (site / "vcspkg-2.0.dist-info" / "direct_url.json").write_text(
+        json.dumps({"url": "https://example.com/vcspkg.git", "vcs_info": {"vcs": "git", "commit_id": "0" * 40}})
+    )
+    (site / "urlpkg-3.0.dist-info" / "direct_url.json").write_text(
+        json.dumps({"url": "https://files.example.com/urlpkg-3.0-py3-none-any.whl", "archive_info": {}})
+    )
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "MyProject"\nversion = "0.1"\ndependencies = []\n')
+    (tmp_path / "db" / "vulns" / "other").mkdir(parents=True)
+    (tmp_path / "db" / "vulns" / "other" / "TEST-1.yaml").write_text(
+        "id: TEST-1\naffected:\n- package: {name: other, ecosystem: PyPI}\n  versions: ['1.0']\n"
+    )
+    (root / "gatekeeper.toml").write_text(
+        f'[environment]\npython = "{python}"\nscope = "all"\n[checks.dependencies]\nadvisory_db = "{tmp_path / "db"}"\n'
+    )
+    checkers, options = _load_checkers()
+    policy = load_policy(root, options)
+    result = run_checks(RunRequest(root=root, policy=policy, output_dir=root / "out", only=("dependencies",)), checkers)
+    dep = dep_result(result)
+    assert dep.status is not Status.ERROR, dep.error
+    assert dep.metrics["unaudited"] == ["localpkg", "vcspkg"]
+    assert "local folder" in dep.metrics["unaudited_reasons"]["localpkg"]
+    assert "VCS checkout" in dep.metrics["unaudited_reasons"]["vcspkg"]
+    assert dep.metrics["packages_audited"] == 2  # indexpkg and urlpkg; the project itself is not audited
+    assert dep.metrics["project"] == "myproject"
+    assert dep.status is Status.FAIL and result.verdict is Verdict.FAIL
