@@ -148,6 +148,7 @@ class CoverageChecker:
             ],
             "diff": diff,
             "cached": report.cached,
+            "thresholds": {"min_total": min_total, "min_file": min_file, "min_diff": min_diff},
         }
         return CheckResult(
             name=CHECK,

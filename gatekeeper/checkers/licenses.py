@@ -72,6 +72,9 @@ class LicensesChecker:
             "python": inventory.python,
             "left_out": list(inventory.left_out),
             "cached": cached,
+            "allow": list(section["allow"]),
+            "deny": list(section["deny"]),
+            "unknown": str(section["unknown"]),
         }
         return CheckResult(
             name=self.name,

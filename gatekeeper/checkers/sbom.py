@@ -130,6 +130,10 @@ class SbomChecker:
         spec = str(section["spec_version"])
         validation = {"schema": f"CycloneDX {spec} JSON (strict)", "formats": formats}
         metrics = {**measure(bom), **extra, "valid": problem is None, "validation": validation, "cached": cached}
+        metrics["thresholds"] = {
+            "min_license_coverage": float(section["min_license_coverage"]),
+            "require_purl": bool(section["require_purl"]),
+        }
         findings = _findings(bom, section, metrics, problem, str(section["output"]))
         return CheckResult(
             name=self.name,

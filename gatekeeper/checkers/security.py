@@ -161,6 +161,7 @@ class SecurityChecker:
         result = _to_result(section, plan, files, scans, targets)
         metrics = dict(result.metrics)
         metrics.update({"cached_files": cached, "cache_rejected": rejected, "processes": processes, "workers": workers})
+        metrics.update({"fail_on_severity": section["fail_on_severity"], "min_confidence": section["min_confidence"]})
         if ctx.shard is not None:
             metrics.update(
                 {

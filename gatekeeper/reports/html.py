@@ -39,7 +39,7 @@ _SHOWN: Mapping[str, frozenset[str]] = {
     "coverage": frozenset({"total", "files", "diff", "min_total", "min_file", "min_diff", "thresholds"}),
     "security": frozenset({"files_scanned", "lines_scanned", "counts", "fail_on_severity", "min_confidence", "thresholds"}),
     "dependencies": frozenset({"packages_audited", "unaudited", "vulnerabilities", "service", "thresholds"}),
-    "sbom": frozenset({"components", "spec_version", "valid", "with_license", "with_purl", "thresholds"}),
+    "sbom": frozenset({"components", "spec_version", "valid", "with_license", "with_purl", "license_coverage", "thresholds"}),
     "licenses": frozenset({"packages", "thresholds"}),
 }
 _VERDICT_ORDER = {"denied": 0, "unknown": 1, "allowed": 2, "ignored": 3}
@@ -229,6 +229,15 @@ def _metric_rows(check: CheckResult) -> list[dict[str, Any]]:
         ):
             if key in m:
                 add(label, m[key], "", bool(m[key]) if key == "valid" else None)
+        coverage = _number(m.get("license_coverage"))
+        floor = _threshold(m, "min_license_coverage")
+        if coverage is not None and floor:
+            add("License coverage", f"{coverage:.2f}%", f"≥ {floor:.2f}%", coverage >= floor)
+        thresholds = m.get("thresholds")
+        if isinstance(thresholds, Mapping) and thresholds.get("require_purl") and "with_purl" in m and "components" in m:
+            missing = _number(m["components"]) is not None and _number(m["with_purl"]) is not None
+            without = int(float(m["components"]) - float(m["with_purl"])) if missing else None
+            add("Components without a package URL", without, "0 (require_purl)", without == 0 if without is not None else None)
     shown = _SHOWN.get(check.name, frozenset())
     for key in sorted(k for k in m if k not in shown):
         add(key.replace("_", " "), m[key])
