@@ -16,7 +16,6 @@ the key (kept outside the repository) is what makes a rewritten chain fail.
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
 import hashlib
 import hmac
@@ -275,10 +274,11 @@ def append_interrupted(root: Path, policy: Policy, started_at: str, reason: str,
 
     The record has verdict ``interrupted``, no checks and no reports; ``reason`` says what stopped it.
     """
+    from gatekeeper.engine import iso_utc
     from gatekeeper.gitinfo import repository_info
 
     repo = repository_info(root)
-    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    now = iso_utc()
     record: dict[str, Any] = {
         "v": RECORD_VERSION,
         "time": now,

@@ -57,12 +57,6 @@ def _fail(exc: BaseException, code: int | None = None) -> NoReturn:
     raise typer.Exit(code if code is not None else getattr(exc, "exit_code", 2))
 
 
-def _now_iso() -> str:
-    import datetime as dt
-
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"gatekeeper {__version__}")
@@ -236,14 +230,14 @@ def check(
     """Run the checks the policy enables and exit with the verdict."""
     from gatekeeper.checkers import _runner
     from gatekeeper.console import Console
-    from gatekeeper.engine import RunRequest, run_checks
+    from gatekeeper.engine import RunRequest, iso_utc, run_checks
     from gatekeeper.errors import GatekeeperError, OutputError
 
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     console = Console()
     audit_target: tuple[Path, Policy] | None = None
     written: dict[str, str] = {}  # reports already in place when a signal arrives
-    started_at = _now_iso()
+    started_at = iso_utc()
     try:
         root = _root(path)
         checkers, options = _load_checkers()

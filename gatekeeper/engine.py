@@ -172,8 +172,8 @@ def run_checks(
         verdict=verdict,
         checks=ordered,
         tool_version=__version__,
-        started_at=_iso(started_at),
-        finished_at=_iso(finished_at),
+        started_at=iso_utc(started_at),
+        finished_at=iso_utc(finished_at),
         duration_s=time.monotonic() - t0,
         repository=repository_info(request.root),
         policy=policy.describe(),
@@ -326,5 +326,6 @@ def _under(root: Path, relative: str) -> Path:
     return path if path.is_absolute() else root / path
 
 
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+def iso_utc(moment: dt.datetime | None = None) -> str:
+    """``moment`` (default: now) as the UTC timestamp every record and report uses, e.g. 2026-11-29T04:11:45Z."""
+    return (moment or utc_now()).astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -9,18 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from gatekeeper.findings import AppliedWaiver, CheckResult, Finding, Status, with_findings
+from gatekeeper.inventory import canonical_name
 from gatekeeper.policy import Waiver
-
-
-def canonical_name(name: str) -> str:
-    """A package name normalised per PEP 503."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def rule_names(finding: Finding) -> set[str]:
