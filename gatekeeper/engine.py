@@ -18,6 +18,7 @@ from typing import Any
 
 from gatekeeper import __version__
 from gatekeeper.checkers.base import CheckContext
+from gatekeeper.controls import evaluate_controls, policy_controls
 from gatekeeper.errors import GatekeeperError, UsageError
 from gatekeeper.findings import (
     AppliedWaiver,
@@ -168,6 +169,7 @@ def run_checks(
         matched = sum(1 for c in ordered for f in c.findings if f.waiver is not None and f.waiver.kind == "baseline")
         extra["baseline"] = {"path": request.baseline_name, "fingerprints": len(request.baseline), "matched": matched}
     extra.update(run_context())
+    extra["controls"] = evaluate_controls(policy_controls(policy.data), ordered)
     return GateResult(
         verdict=verdict,
         checks=ordered,

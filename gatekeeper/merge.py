@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from gatekeeper import __version__
+from gatekeeper.controls import evaluate_controls, policy_controls
 from gatekeeper.engine import decide_verdict
 from gatekeeper.errors import UsageError
 from gatekeeper.findings import CheckResult, Finding, GateResult, Status, decide_status
@@ -38,6 +39,7 @@ def merge_results(parts: Sequence[GateResult], policy: Policy, checkers: Mapping
     counts = {(p.extra.get("shard") or {}).get("count", 1) for p in parts}
     extra: dict[str, Any] = {"merged": {"parts": len(parts), "shards": shards, "count": max(counts)}}
     extra.update(run_context())  # who merged; each part's own actor stays in its own audit record
+    extra["controls"] = evaluate_controls(policy_controls(policy.data), merged)
     if len(counts) == 1 and shards != list(range(1, max(counts) + 1)):
         missing = sorted(set(range(1, max(counts) + 1)) - set(shards))
         raise UsageError(f"shards {missing} of {max(counts)} are missing: merge needs every part")

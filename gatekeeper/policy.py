@@ -39,6 +39,7 @@ CORE_SCHEMA: Mapping[str, Mapping[str, Option]] = {
             "str", "", "interpreter that runs the tools (bandit, coverage analysis, pip-audit); default: gatekeeper's"
         ),
         "strict_waivers": Option("bool", False, "expired or unused waivers fail the gate"),
+        "controls": Option("str_list", [], "shipped control catalogues to report against, e.g. nist-ssdf-1.1"),
     },
     "reports": {
         "output_dir": Option("str", "gatekeeper-reports", "where reports are written (relative to the project)"),
@@ -71,7 +72,14 @@ WAIVER_SCHEMA: Mapping[str, Option] = {
     "expires": Option("str", "", "the date after which the waiver stops applying (YYYY-MM-DD)"),
 }
 
-TOP_KEYS = ("extends", "waivers_file", "waivers", "checks", *CORE_SCHEMA)
+CONTROL_SCHEMA: Mapping[str, Option] = {
+    "id": Option("str", "", "the control's identifier, e.g. SEC-7"),
+    "title": Option("str", "", "what the control requires"),
+    "checks": Option("str_list", [], "the checks whose results are the control's evidence"),
+    "framework": Option("str", "", "the framework or catalogue the control belongs to; default: custom"),
+}
+
+TOP_KEYS = ("extends", "waivers_file", "waivers", "controls", "checks", *CORE_SCHEMA)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,12 +310,12 @@ def _resolve_extends(value: str, path: Path, text: str, prefix: str) -> Path:
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """Tables merge key by key; ``waivers`` arrays concatenate; anything else is replaced."""
+    """Tables merge key by key; ``waivers`` and ``controls`` arrays concatenate; anything else is replaced."""
     out = copy.deepcopy(base)
     for key, value in over.items():
         if key == "extends":
             continue
-        if key == "waivers" and isinstance(value, list) and isinstance(out.get(key), list):
+        if key in ("waivers", "controls") and isinstance(value, list) and isinstance(out.get(key), list):
             out[key] = out[key] + copy.deepcopy(value)
         elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _merge(out[key], value)
@@ -394,6 +402,7 @@ def _validate(
         offset = len(waivers)
         waivers += [_validate_waiver(w, i, file_where, checkers, offset + i + 1) for i, w in enumerate(wdoc.get("waivers", []))]
         data["waivers_file"] = str(wpath)
+    data["controls"] = _validate_controls(doc, data["gate"]["controls"], where, checkers)
     ids = [w.id for w in waivers]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
@@ -508,6 +517,43 @@ def _validate_waiver(value: Any, index: int, where: _Where, checkers: Mapping[st
         path=fields.get("path", ""),
         package=fields.get("package", ""),
     )
+
+
+def _validate_controls(
+    doc: Mapping[str, Any], catalogues: list[str], where: _Where, checkers: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Check ``[gate] controls`` names shipped catalogues and each ``[[controls]]`` table; return the tables."""
+    from gatekeeper.controls import catalogue_names
+
+    for name in catalogues:
+        if name not in catalogue_names():
+            shipped = ", ".join(catalogue_names()) or "none"
+            raise where.error("gate.controls", f"no control catalogue named {name!r} (shipped: {shipped})",
+                              _did_you_mean(name, catalogue_names()))  # fmt: skip
+    value = doc.get("controls", [])
+    if not isinstance(value, list):
+        raise where.error("controls", "expected an array of tables ([[controls]])")
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for index, item in enumerate(value):
+        keypath = f"controls[{index}]"
+        if not isinstance(item, dict):
+            raise where.error(keypath, "expected a table")
+        control = _validate_section(item, CONTROL_SCHEMA, keypath, where)
+        for required in ("id", "title", "checks"):
+            if not control[required]:
+                why = "is required (a control needs an id, a title and the checks that evidence it)"
+                raise where.error(f"{keypath}.{required}", why)
+        for name in control["checks"]:
+            if name not in checkers:
+                hint = _did_you_mean(name, list(checkers)) or "run 'gatekeeper plugins' to list installed checkers"
+                raise where.error(f"{keypath}.checks", f"no checker named {name!r} is installed", hint)
+        key = (control["framework"], control["id"])
+        if key in seen:
+            raise where.error(f"{keypath}.id", f"control id {control['id']!r} is defined more than once")
+        seen.add(key)
+        out.append(control)
+    return out
 
 
 # --------------------------------------------------------------------------- helpers

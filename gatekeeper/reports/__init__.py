@@ -36,8 +36,8 @@ def renderer(fmt: str) -> Callable[[GateResult], str]:
     return render
 
 
-def write_atomic(path: Path, text: str) -> str:
-    """Write ``text`` to ``path`` atomically (``fileio.write_atomic``); return its sha256.
+def write_atomic(path: Path, text: str | bytes) -> str:
+    """Write ``text`` (or bytes) to ``path`` atomically (``fileio.write_atomic``); return its sha256.
 
     Raises ``OutputError`` naming the file when it cannot be written.
     """

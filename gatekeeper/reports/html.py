@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import math
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -19,6 +18,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from gatekeeper.controls import result_controls
 from gatekeeper.findings import CheckResult, Finding, GateResult
 from gatekeeper.policy import shipped_dir
 from gatekeeper.reports._common import (
@@ -74,6 +74,7 @@ def render_html(result: GateResult) -> str:
         f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
     )
     template = _environment().get_template(TEMPLATE)
+    controls = _controls(result)
     return template.render(
         csp=csp,
         style=Markup(_asset("report.css")),  # noqa: S704  # nosec B704: our own shipped stylesheet
@@ -88,6 +89,12 @@ def render_html(result: GateResult) -> str:
         severities=[s.value for s in SEVERITIES],
         states=["blocking", "waived", "baselined", "advisory"],
         waivers=_waivers(result),
+        controls=controls,
+        control_counts={
+            "pass": sum(1 for c in controls if c["status"] == "pass"),
+            "fail": sum(1 for c in controls if c["status"] == "fail"),
+            "not_evidenced": sum(1 for c in controls if c["status"] == "not evidenced"),
+        },
     )
 
 
@@ -104,8 +111,20 @@ def _text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(_text(v) for v in value) if value else MISSING
     if isinstance(value, Mapping):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+        return "; ".join(f"{str(k).replace('_', ' ')}: {_text(v)}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0])))
     return str(value)
+
+
+def _controls(result: GateResult) -> list[dict[str, Any]]:
+    """The control matrix: each control with its checks' statuses (``not run`` for a check absent from the run)."""
+    out = []
+    for c in result_controls(result.extra.get("controls")):
+        checks = []
+        for name in c["checks"]:
+            check = result.check(name)
+            checks.append({"name": name, "ran": check is not None, "status": check.status.value if check else "not run"})
+        out.append({**c, "checks": checks, "css": c["status"].replace(" ", "-")})
+    return out
 
 
 def _number(value: Any) -> float | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from gatekeeper.controls import result_controls
 from gatekeeper.escapes import clean
 from gatekeeper.findings import CheckResult, GateResult, Status, Verdict
 from gatekeeper.reports._common import MISSING, actor, all_findings, one_line, ordered_checks, where
@@ -20,6 +21,7 @@ MAX_MESSAGE = 200
 
 _ICONS = {Verdict.PASS: "✅", Verdict.FAIL: "❌", Verdict.ERROR: "⚠️"}
 _STATUS = {Status.PASS: "✅ pass", Status.FAIL: "❌ fail", Status.ERROR: "⚠️ error", Status.SKIPPED: "⏭️ skipped"}
+_CONTROL = {"pass": "✅ pass", "fail": "❌ fail", "not evidenced": "⚪ not evidenced"}
 _SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
 
 
@@ -59,6 +61,14 @@ def render_markdown(result: GateResult) -> str:
         )
     if not result.checks:
         lines.append(f"| {MISSING} | no check ran | | 0 | 0 |")
+    controls = result_controls(result.extra.get("controls"))
+    if controls:
+        lines += ["", "### Controls", "", "| Framework | Control | Title | Checks | Status |", "|---|---|---|---|---|"]
+        for c in controls:
+            lines.append(
+                f"| {escape(c['framework'])} | {escape(c['id'])} | {escape(_short(c['title']))} "
+                f"| {escape(', '.join(c['checks']))} | {_CONTROL[c['status']]} |"
+            )
     blocking = [(c, f) for c, f in all_findings(result) if f.blocking]
     blocking.sort(key=lambda cf: (-cf[1].severity.rank, cf[0].name, *cf[1].sort_key()))
     if blocking:

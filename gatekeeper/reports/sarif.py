@@ -23,6 +23,7 @@ Finding ``properties`` keys read here (all optional, set by checkers):
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from typing import Any
@@ -44,6 +45,11 @@ MAX_RESULTS_PER_RUN = 25_000
 MAX_BYTES = 10_000_000
 #: GitHub rejects a rule with more than 20 tags
 MAX_TAGS_PER_RULE = 20
+#: GitHub code scanning truncates a rule's fullDescription past this many characters
+MAX_FULL_DESCRIPTION = 1024
+#: characters a help link keeps as they are (everything else is percent-encoded)
+_URL_SAFE = ":/?#@!$&'*+,;=%~-._"
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#|!~])")
 
 DEFAULT_MANIFEST = "pyproject.toml"
 SRCROOT = "%SRCROOT%"
@@ -232,8 +238,8 @@ def _rules(check: CheckResult, findings: Sequence[Finding], tool_uri: str) -> li
         rule: dict[str, Any] = {
             "id": rule_id,
             "shortDescription": {"text": short[:1000]},
-            "fullDescription": {"text": description[:4000] or short},
-            "help": {"text": _help(rule_id, first, description)},
+            "fullDescription": {"text": _clip(description or short, MAX_FULL_DESCRIPTION)},
+            "help": _help(rule_id, first, description),
             "helpUri": _web(first.help_uri) or _default_help_uri(check.name, rule_id, first) or tool_uri,
             "defaultConfiguration": {"level": level(worst)},
             "properties": props,
@@ -242,6 +248,11 @@ def _rules(check: CheckResult, findings: Sequence[Finding], tool_uri: str) -> li
             rule["name"] = first.rule_name
         rules.append(rule)
     return rules
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _tags(check: CheckResult, group: Sequence[Finding]) -> list[str]:
@@ -271,20 +282,32 @@ def _score(finding: Finding) -> float:
     return SECURITY_SEVERITY[finding.severity]
 
 
-def _help(rule_id: str, first: Finding, description: str) -> str:
-    lines = [description or rule_id]
+def _help(rule_id: str, first: Finding, description: str) -> dict[str, str]:
+    """The rule's ``help``: plain text, and the same as Markdown (what code scanning renders)."""
+    text = [description or rule_id]
+    markdown = [_md(description or rule_id)]
     props = first.properties
     aliases = props.get("aliases")
     if isinstance(aliases, (list, tuple)) and aliases:
-        lines.append("Aliases: " + ", ".join(str(a) for a in aliases))
+        text.append("Aliases: " + ", ".join(str(a) for a in aliases))
+        markdown.append("**Aliases:** " + ", ".join(_md(str(a)) for a in aliases))
     fixed = props.get("fixed_versions")
     if isinstance(fixed, (list, tuple)) and fixed and first.package is not None:
-        lines.append(f"Fix: upgrade {first.package.name} to " + " or ".join(str(v) for v in fixed))
+        text.append(f"Fix: upgrade {first.package.name} to " + " or ".join(str(v) for v in fixed))
+        versions = " or ".join(_md(str(v)) for v in fixed)
+        markdown.append(f"**Fix:** upgrade {_md(first.package.name)} to {versions}")
     elif isinstance(fixed, (list, tuple)) and first.package is not None:
-        lines.append(f"No fixed version of {first.package.name} is known yet.")
+        text.append(f"No fixed version of {first.package.name} is known yet.")
+        markdown.append(f"No fixed version of {_md(first.package.name)} is known yet.")
     if _web(first.help_uri):
-        lines.append(f"More: {first.help_uri}")
-    return "\n\n".join(lines)
+        text.append(f"More: {first.help_uri}")
+        markdown.append(f"[More information]({quote(first.help_uri, safe=_URL_SAFE)})")
+    return {"text": "\n\n".join(text), "markdown": "\n\n".join(markdown)}
+
+
+def _md(text: str) -> str:
+    """``text`` as literal Markdown: punctuation that would format, link or embed HTML is escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def _web(uri: str) -> str:
