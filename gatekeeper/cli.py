@@ -226,6 +226,12 @@ def check(
     no_audit: bool = typer.Option(False, "--no-audit", help="Do not append to the audit log."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the cache."),
     strict_waivers: bool = typer.Option(False, "--strict-waivers", help="Expired or unused waivers fail the gate."),
+    bundle_out: Optional[Path] = typer.Option(
+        None,
+        "--bundle",
+        metavar="FILE.zip",
+        help="Also write an evidence bundle (reports, SBOM, policy, audit record, manifest).",
+    ),
 ) -> None:
     """Run the checks the policy enables and exit with the verdict."""
     from gatekeeper.checkers import _runner
@@ -276,12 +282,19 @@ def check(
             for file in written:
                 console.line(f"report: {file}")
             _append_step_summary(result)
+            audit_line: bytes | None = None
             if policy.audit["enabled"] and not no_audit:
                 from gatekeeper.audit import record_run
 
                 entry = record_run(root, policy, result, written, command="check")
                 audit_target = None  # the run is recorded: an interruption now changes nothing
                 console.line(f"audit: appended record #{entry.seq} to {entry.log} (head sha256 {entry.digest})")
+                if bundle_out is not None:
+                    from gatekeeper.bundle import find_record
+
+                    audit_line = find_record(entry.log, digest=entry.digest)
+            if bundle_out is not None:
+                console.line(_write_bundle(bundle_out, result, out_dir, policy, audit_line))
         except OutputError as exc:
             _fail(exc, 2)
         raise typer.Exit(code)
@@ -308,6 +321,29 @@ def check(
         raise typer.Exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _write_bundle(
+    target: Path,
+    result: GateResult,
+    out_dir: Path,
+    policy: Policy,
+    audit_line: bytes | None,
+    json_bytes: bytes | None = None,
+    key_env: str = "GATEKEEPER_AUDIT_KEY",
+) -> str:
+    """Write the evidence bundle atomically; return the line that says where it went."""
+    from gatekeeper.audit import key_from_env
+    from gatekeeper.bundle import build_bundle, bundle_files
+    from gatekeeper.policy import to_toml
+    from gatekeeper.reports import write_atomic
+
+    files = bundle_files(result, out_dir, to_toml(policy.data), audit_line, json_bytes)
+    key = key_from_env(key_env)
+    digest = write_atomic(target, build_bundle(result, files, key, audit_line is not None))
+    notes = [] if audit_line is not None else ["no audit record (auditing was off for the run, or its record is not in the log)"]
+    notes.append("manifest signed" if key else "manifest not signed (no signing key set)")
+    return f"bundle: {target} ({len(files) + 1} files, sha256 {digest}; {'; '.join(notes)})"
 
 
 # --------------------------------------------------------------------------- merge
@@ -626,6 +662,99 @@ def baseline_create(
             typer.echo(f"audit: appended record #{entry.seq} to {entry.log} (head sha256 {entry.digest})")
     except GatekeeperError as exc:
         _fail(exc)
+
+
+# --------------------------------------------------------------------------- bundle
+
+BUNDLE_EPILOG = """Examples:
+
+  gatekeeper bundle gatekeeper-reports/gatekeeper.json --output evidence.zip
+
+  gatekeeper bundle verify evidence.zip
+
+The bundle holds every report, the artifacts (SBOM), the effective policy as TOML, the license
+table, the run's audit record and manifest.json (sha256 of each file; an HMAC when the signing key
+is set). 'bundle verify' exits 0 when intact, 1 naming each changed, added or missing file (and a
+bad HMAC when the key is set), 2 when the file is not a bundle."""
+
+
+@app.command("bundle", epilog=BUNDLE_EPILOG)
+def bundle(
+    target: list[str] = typer.Argument(
+        ..., metavar="RESULTS.json | verify FILE.zip", help="A JSON result to bundle, or 'verify' and a bundle."
+    ),
+    output: Optional[Path] = typer.Option(None, "--output", metavar="FILE.zip", help="Where to write the bundle."),
+    policy_file: Optional[Path] = typer.Option(
+        None, "--policy", help="The run's policy (default: discovered in the run's project)."
+    ),
+    log: Optional[Path] = typer.Option(None, "--log", help="The audit log holding the run's record (default: the policy's)."),
+    key_env: str = typer.Option("GATEKEEPER_AUDIT_KEY", "--key-env", help="Environment variable holding the signing key."),
+) -> None:
+    """Write an evidence bundle for a past run, or verify one ('bundle verify FILE.zip')."""
+    from gatekeeper.errors import GatekeeperError, UsageError
+
+    try:
+        if target[0] == "verify":
+            if len(target) != 2 or output is not None:
+                raise UsageError("usage: gatekeeper bundle verify FILE.zip [--key-env NAME]")
+            _bundle_verify(Path(target[1]), key_env)
+            return
+        if len(target) != 1:
+            raise UsageError("usage: gatekeeper bundle RESULTS.json --output FILE.zip")
+        if output is None:
+            raise UsageError("--output FILE.zip is required: where to write the bundle")
+        _bundle_results(Path(target[0]), output, policy_file, log, key_env)
+    except GatekeeperError as exc:
+        _fail(exc)
+
+
+def _bundle_results(results: Path, output: Path, policy_file: Path | None, log: Path | None, key_env: str) -> None:
+    import hashlib
+
+    from gatekeeper.audit import log_path
+    from gatekeeper.bundle import find_record
+    from gatekeeper.errors import UsageError
+    from gatekeeper.reports.json import load_result
+
+    result = load_result(results)
+    raw = results.read_bytes()
+    recorded_root = Path(str(result.repository.get("root") or ""))
+    root = recorded_root if str(recorded_root) not in ("", ".") and recorded_root.is_dir() else Path.cwd()
+    _, options = _load_checkers()
+    policy = _policy(root.resolve(), policy_file, options)
+    if policy.sha256 != result.policy.get("sha256"):
+        raise UsageError(
+            f"the policy {policy.path or '(built-in default)'} (sha256 {policy.sha256[:12]}) is not the one the run used"
+            f" (sha256 {str(result.policy.get('sha256') or '?')[:12]}); pass the run's policy with --policy",
+            file=str(results),
+        )
+    audit_log = log if log is not None else log_path(root, policy)
+    audit_line = find_record(audit_log, results_sha256=hashlib.sha256(raw).hexdigest())
+    typer.echo(_write_bundle(output.resolve(), result, results.resolve().parent, policy, audit_line, raw, key_env))
+
+
+def _bundle_verify(path: Path, key_env: str) -> None:
+    from gatekeeper.audit import key_from_env
+    from gatekeeper.bundle import verify_bundle
+    from gatekeeper.escapes import clean
+
+    outcome = verify_bundle(path, key_from_env(key_env))
+    if not outcome.ok:
+        typer.echo(f"bundle {path}: TAMPERED: {len(outcome.problems)} problem(s)", err=True)
+        for problem in outcome.problems:
+            typer.echo(f"  {clean(problem)}", err=True)
+        raise typer.Exit(1)
+    m = outcome.manifest
+    typer.echo(
+        f"bundle {path}: intact, {outcome.files} file(s) match the manifest"
+        f" (gatekeeper {clean(str(m.get('gatekeeper', '?')))}, commit {clean(str(m.get('commit') or '?'))})"
+    )
+    if outcome.signature_checked:
+        typer.echo("signature: the manifest's HMAC matches the signing key")
+    elif outcome.signed:
+        typer.echo(f"note: the manifest is signed but the signature was NOT checked: set {key_env} to the signing key")
+    else:
+        typer.echo("note: the manifest is not signed: anyone able to rewrite the bundle could recompute its hashes")
 
 
 # --------------------------------------------------------------------------- plugins

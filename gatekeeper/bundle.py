@@ -1,0 +1,282 @@
+"""Evidence bundles: one zip with everything an auditor needs about one run, and its verification.
+
+A bundle holds every report format rendered from the run's result (``reports/``), the artifacts the
+checks wrote such as the SBOM (``artifacts/<check>/``), the effective policy as TOML, the license
+table as CSV, the run's audit record exactly as the log stores it, and ``manifest.json``: each file
+with its sha256 and size, gatekeeper's version and the run's commit. With the audit signing key set
+the manifest carries ``sig``, an HMAC-SHA256 over the rest of the manifest (the same scheme as the
+audit log's records), so a rewritten bundle cannot be passed off as the original without the key.
+
+``verify_bundle`` never extracts anything: it hashes each entry in memory and names every file
+that was changed, added or removed, and a signature that does not match.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import hmac
+import io
+import json
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gatekeeper import __version__
+from gatekeeper.audit import line_digest, sign
+from gatekeeper.errors import UsageError
+from gatekeeper.findings import GateResult
+from gatekeeper.redaction import redact
+
+MANIFEST = "manifest.json"
+BUNDLE_FORMAT = "gatekeeper-evidence-bundle"
+BUNDLE_VERSION = 1
+POLICY_FILE = "policy/effective-policy.toml"
+LICENSES_FILE = "licenses/licenses.csv"
+AUDIT_FILE = "audit/record.jsonl"
+#: an artifact larger than this is not copied into a bundle (an SBOM is far smaller)
+MAX_ARTIFACT_BYTES = 256 * 1024 * 1024
+_CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+# --------------------------------------------------------------------------- building
+
+
+def report_files(result: GateResult, json_bytes: bytes | None = None) -> dict[str, bytes]:
+    """Every report format rendered from ``result``, as ``{"reports/<file>": bytes}``.
+
+    ``json_bytes`` (the ``gatekeeper.json`` a run wrote) is kept byte for byte instead of re-rendered.
+    """
+    from gatekeeper.reports import FORMATS, renderer
+
+    out: dict[str, bytes] = {}
+    for fmt, (name, _) in FORMATS.items():
+        if fmt == "json" and json_bytes is not None:
+            out[f"reports/{name}"] = json_bytes
+        else:
+            out[f"reports/{name}"] = renderer(fmt)(result).encode("utf-8")
+    return out
+
+
+def artifact_files(result: GateResult, output_dir: Path) -> dict[str, bytes]:
+    """The artifacts the checks wrote (e.g. the SBOM), read from ``output_dir``, as ``{"artifacts/<check>/<file>": bytes}``.
+
+    An artifact of a check that ran is part of the evidence: one that is missing, a symbolic link,
+    outside the output folder or unreadable is a ``UsageError``, never silently left out.
+    """
+    out: dict[str, bytes] = {}
+    base = output_dir.resolve()
+    for check in sorted(result.checks, key=lambda c: c.name):
+        for name, relative in sorted(check.artifacts.items()):
+            path = output_dir / str(relative)
+            where = f"the {check.name} check's artifact {name!r} ({path})"
+            if path.is_symlink():
+                raise UsageError(f"{where} is a symbolic link; a bundle copies only regular files")
+            try:
+                resolved = path.resolve()
+                resolved.relative_to(base)
+            except (OSError, ValueError):
+                raise UsageError(f"{where} is outside the output folder {output_dir}") from None
+            try:
+                if resolved.stat().st_size > MAX_ARTIFACT_BYTES:
+                    raise UsageError(f"{where} is larger than {MAX_ARTIFACT_BYTES // (1024 * 1024)} MiB")
+                data = resolved.read_bytes()
+            except FileNotFoundError:
+                raise UsageError(f"{where} is missing: re-run the check, or bundle from the folder that holds it") from None
+            except OSError as exc:
+                raise UsageError(f"cannot read {where}: {exc.strerror or exc}") from None
+            out[f"artifacts/{_safe(check.name)}/{_safe(Path(str(relative)).name)}"] = data
+    return out
+
+
+def license_table(result: GateResult) -> bytes | None:
+    """The licenses check's package table as CSV (name, version, license, declared as, verdict), or None when it did not run."""
+    check = result.check("licenses")
+    packages = check.metrics.get("packages") if check is not None else None
+    if not isinstance(packages, list):
+        return None
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["name", "version", "license", "declared_as", "verdict"])
+    rows = [p for p in packages if isinstance(p, Mapping)]
+    rows.sort(key=lambda p: (str(p.get("name", "")).lower(), str(p.get("version", ""))))
+    for p in rows:
+        writer.writerow([_cell(p.get(k)) for k in ("name", "version", "license", "raw", "verdict")])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading ``=``, ``+``, ``-`` or ``@`` is quoted with ``'``."""
+    text = redact("" if value is None else str(value))
+    return "'" + text if text.startswith(_CSV_FORMULA) else text
+
+
+def _safe(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in name).strip(".")
+    return cleaned or "artifact"
+
+
+def policy_file(policy_toml: str, path: str, sha256: str) -> bytes:
+    """The effective policy as TOML, headed by where it came from (redacted like every other output)."""
+    header = (
+        f"# effective policy (after extends and defaults) of {path or '(built-in default)'}\n# sha256 of that file: {sha256}\n"
+    )
+    return redact(header + policy_toml).encode("utf-8")
+
+
+def find_record(log: Path, *, digest: str = "", results_sha256: str = "") -> bytes | None:
+    """The audit log line (as stored) whose sha256 is ``digest``, or whose record lists a
+    ``gatekeeper.json`` with sha256 ``results_sha256``; the latest match wins. None when absent."""
+    try:
+        lines = log.read_bytes().splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        if not line.strip():
+            continue
+        if digest and line_digest(line) == digest:
+            return line
+        if results_sha256:
+            try:
+                record = json.loads(line)
+            except (ValueError, UnicodeDecodeError):
+                continue
+            reports = record.get("reports") if isinstance(record, dict) else None
+            if isinstance(reports, dict) and any(
+                str(name).endswith("gatekeeper.json") and value == results_sha256 for name, value in reports.items()
+            ):
+                return line
+    return None
+
+
+def build_bundle(result: GateResult, files: Mapping[str, bytes], key: bytes | None, audit_record: bool) -> bytes:
+    """The zip: ``files`` plus ``manifest.json`` (signed with ``key`` when given). Same input, same bytes."""
+    manifest: dict[str, Any] = {
+        "format": BUNDLE_FORMAT,
+        "version": BUNDLE_VERSION,
+        "gatekeeper": __version__,
+        "created_from": {"finished_at": result.finished_at, "verdict": result.verdict.value},
+        "commit": redact(str(result.repository.get("commit") or "")),
+        "branch": redact(str(result.repository.get("branch") or "")),
+        "policy_sha256": str(result.policy.get("sha256") or ""),
+        "audit_record": AUDIT_FILE if audit_record else None,
+        "files": [
+            {"path": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)} for name, data in sorted(files.items())
+        ],
+    }
+    if key:
+        manifest["sig"] = sign(manifest, key)
+    stamp = _zip_time(result.finished_at)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in [
+            *sorted(files.items()),
+            (MANIFEST, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()),
+        ]:
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, data)
+    return buffer.getvalue()
+
+
+def _zip_time(moment: str) -> tuple[int, int, int, int, int, int]:
+    try:
+        when = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        return (max(1980, when.year), when.month, when.day, when.hour, when.minute, when.second)
+    except ValueError:
+        return (1980, 1, 1, 0, 0, 0)
+
+
+# --------------------------------------------------------------------------- verifying
+
+
+@dataclass(frozen=True)
+class BundleCheck:
+    """The outcome of ``verify_bundle``: ``problems`` is empty when the bundle is intact."""
+
+    files: int
+    problems: tuple[str, ...] = ()
+    signed: bool = False
+    signature_checked: bool = False
+    manifest: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was changed, added or removed and the signature (if checked) matches."""
+        return not self.problems
+
+
+def verify_bundle(path: Path, key: bytes | None = None) -> BundleCheck:
+    """Check every file of the bundle at ``path`` against its manifest (and the manifest's HMAC with ``key``).
+
+    A file that cannot be read as a zip is a ``UsageError``; everything else is a problem named in the result.
+    """
+    try:
+        zf = zipfile.ZipFile(path)
+    except FileNotFoundError:
+        raise UsageError("bundle not found", file=str(path)) from None
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UsageError(f"not a gatekeeper evidence bundle (not a readable zip: {exc})", file=str(path)) from None
+    with zf:
+        names = [i.filename for i in zf.infolist()]
+        problems: list[str] = [
+            f"added: {n} (a second entry with this name)" for n in sorted({n for n in names if names.count(n) > 1})
+        ]
+        if MANIFEST not in names:
+            return BundleCheck(files=0, problems=(*problems, f"missing: {MANIFEST} (nothing in the bundle can be verified)"))
+        try:
+            manifest = json.loads(zf.read(MANIFEST))
+            listed = {str(f["path"]): (str(f["sha256"]), int(f["size"])) for f in manifest["files"]}
+            if manifest.get("format") != BUNDLE_FORMAT:
+                raise ValueError(f"format is {manifest.get('format')!r}")
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
+            return BundleCheck(files=0, problems=(*problems, f"changed: {MANIFEST} (unreadable: {exc})"))
+        for name in sorted(listed):
+            want, size = listed[name]
+            if name not in names:
+                problems.append(f"missing: {name}")
+                continue
+            digest = hashlib.sha256()
+            try:
+                with zf.open(name) as fh:
+                    for chunk in iter(lambda: fh.read(1 << 20), b""):
+                        digest.update(chunk)
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                problems.append(f"changed: {name} (damaged: {exc})")
+                continue
+            if digest.hexdigest() != want or zf.getinfo(name).file_size != size:
+                problems.append(f"changed: {name} (sha256 {digest.hexdigest()[:16]}..., manifest says {want[:16]}...)")
+        for name in sorted(set(names) - set(listed) - {MANIFEST}):
+            problems.append(f"added: {name} (not in the manifest)")
+        sig = manifest.get("sig")
+        checked = False
+        if key is not None:
+            checked = True
+            if not isinstance(sig, str):
+                problems.append(
+                    f"{MANIFEST}: not signed, but a signing key was given (the bundle was made without the key, or rewritten)"
+                )
+            elif not hmac.compare_digest(sig, sign(manifest, key)):
+                problems.append(f"{MANIFEST}: HMAC does not match (the manifest was altered, or another key signed it)")
+        return BundleCheck(
+            files=len(listed), problems=tuple(problems), signed=isinstance(sig, str), signature_checked=checked, manifest=manifest
+        )
+
+
+def bundle_files(
+    result: GateResult, output_dir: Path, policy_toml: str, audit_line: bytes | None, json_bytes: bytes | None = None
+) -> dict[str, bytes]:
+    """Everything a bundle holds besides its manifest: reports, artifacts, policy, license table, audit record."""
+    files = report_files(result, json_bytes)
+    files.update(artifact_files(result, output_dir))
+    files[POLICY_FILE] = policy_file(policy_toml, str(result.policy.get("path") or ""), str(result.policy.get("sha256") or ""))
+    licenses = license_table(result)
+    if licenses is not None:
+        files[LICENSES_FILE] = licenses
+    if audit_line is not None:
+        files[AUDIT_FILE] = audit_line + b"\n"
+    return files
