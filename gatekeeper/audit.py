@@ -347,11 +347,14 @@ def _lines(log: Path) -> Iterator[tuple[int, bytes, bool]]:
             yield number, pending, False
 
 
-def verify_log(log: Path, key: bytes | None = None, anchor: str | None = None) -> Verification:
+def verify_log(
+    log: Path, key: bytes | None = None, anchor: str | None = None, collect: list[dict[str, Any]] | None = None
+) -> Verification:
     """Walk the chain and report the first broken line; check signatures when ``key`` is given.
 
     ``anchor`` is a line digest recorded earlier (e.g. the head a CI run printed): it must still
-    be in the chain, which catches records removed from the end.
+    be in the chain, which catches records removed from the end. ``collect``, when given, receives
+    each record that verified, so a caller that also needs them reads the log once.
     """
     prev, expected_seq, signed, unchecked, anchor_seq = GENESIS, 1, 0, 0, None
     anchor = anchor.strip().lower() if anchor else None
@@ -400,6 +403,8 @@ def verify_log(log: Path, key: bytes | None = None, anchor: str | None = None) -
         elif key is not None:
             return bad(number, "not signed, but a signing key was given (the record was replaced or written without the key)")
         prev = line_digest(line)
+        if collect is not None:
+            collect.append(data)
         if anchor and prev == anchor:
             anchor_seq = seq
         expected_seq += 1

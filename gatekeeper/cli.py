@@ -608,6 +608,62 @@ def audit_show(
         typer.echo(format_table(records), nl=False)
 
 
+@audit_app.command(
+    "report",
+    epilog="Examples:\n\n  gatekeeper audit report --output audit-history.html\n\n"
+    "  gatekeeper audit report .gatekeeper/audit.jsonl --since 2026-09-01\n\n"
+    "Exit codes: 0 written and the chain is intact, 1 written but the chain is broken (the page says where),"
+    " 2 no log or bad option.",
+)
+def audit_report(
+    log: Optional[Path] = typer.Argument(None, help="The audit log (default: audit.log of the policy in the current folder)."),
+    output: Path = typer.Option(Path("audit-history.html"), "--output", help="Where to write the HTML page."),
+    since: Optional[str] = typer.Option(None, "--since", metavar="YYYY-MM-DD", help="Show only runs on or after this day."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy naming the log (default: discovered)."),
+    key_env: str = typer.Option("GATEKEEPER_AUDIT_KEY", "--key-env", help="Environment variable holding the signing key."),
+) -> None:
+    """Write one self-contained HTML page of every run in the audit log: chain status, trends, waivers, runs."""
+    import datetime as dt
+
+    from gatekeeper.audit import key_from_env, read_records, verify_log
+    from gatekeeper.engine import iso_utc
+    from gatekeeper.errors import GatekeeperError, UsageError
+    from gatekeeper.history import render_history
+    from gatekeeper.reports import write_atomic
+
+    try:
+        day = None
+        if since:
+            try:
+                day = dt.date.fromisoformat(since)
+            except ValueError:
+                raise UsageError(f"--since: expected a date like 2026-09-01, got {since!r}") from None
+        path = _audit_log(log, policy_file)
+        key = key_from_env(key_env)
+        verified: list[dict[str, Any]] = []
+        verification = verify_log(path, key, collect=verified)
+        records = verified if verification.ok else read_records(path)  # past a break: every line, marked
+        html = render_history(
+            records,
+            verification,
+            log_name=str(path),
+            generated_at=iso_utc(),
+            since=day,
+            tool_version=__version__,
+            key_checked=key is not None,
+        )
+        write_atomic(output, html)
+    except GatekeeperError as exc:
+        _fail(exc)
+    shown = sum(1 for _ in records) if day is None else "the"
+    typer.echo(
+        f"history: {output} ({shown} run(s) from {path})" if day is None else f"history: {output} (runs since {day} from {path})"
+    )
+    if not verification.ok:
+        typer.echo(f"audit log {path}: TAMPERED: {verification.problem} (the page says so at the top)", err=True)
+        raise typer.Exit(1)
+
+
 # --------------------------------------------------------------------------- baseline
 
 
