@@ -741,7 +741,7 @@ def bundle(
     ),
     output: Optional[Path] = typer.Option(None, "--output", metavar="FILE.zip", help="Where to write the bundle."),
     policy_file: Optional[Path] = typer.Option(
-        None, "--policy", help="The run's policy (default: discovered in the run's project)."
+        None, "--policy", help="The run's policy (default: discovered in the current folder)."
     ),
     log: Optional[Path] = typer.Option(None, "--log", help="The audit log holding the run's record (default: the policy's)."),
     key_env: str = typer.Option("GATEKEEPER_AUDIT_KEY", "--key-env", help="Environment variable holding the signing key."),
@@ -774,10 +774,9 @@ def _bundle_results(results: Path, output: Path, policy_file: Path | None, log: 
 
     result = load_result(results)
     raw = results.read_bytes()
-    recorded_root = Path(str(result.repository.get("root") or ""))
-    root = recorded_root if str(recorded_root) not in ("", ".") and recorded_root.is_dir() else Path.cwd()
+    root = Path.cwd().resolve()  # like every other command: the project is the current folder
     _, options = _load_checkers()
-    policy = _policy(root.resolve(), policy_file, options)
+    policy = _policy(root, policy_file, options)
     if policy.sha256 != result.policy.get("sha256"):
         raise UsageError(
             f"the policy {policy.path or '(built-in default)'} (sha256 {policy.sha256[:12]}) is not the one the run used"
