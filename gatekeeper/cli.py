@@ -802,7 +802,7 @@ def _bundle_verify(path: Path, key_env: str) -> None:
     m = outcome.manifest
     typer.echo(
         f"bundle {path}: intact, {outcome.files} file(s) match the manifest"
-        f" (gatekeeper {clean(str(m.get('gatekeeper', '?')))}, commit {clean(str(m.get('commit') or '?'))})"
+        f" (gatekeeper {clean(str(m.get('gatekeeper', '?')))}, commit {clean(str(m.get('commit') or 'not recorded'))})"
     )
     if outcome.signature_checked:
         typer.echo("signature: the manifest's HMAC matches the signing key")
