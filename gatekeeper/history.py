@@ -102,6 +102,7 @@ def _verification_view(v: Verification, total: int, key_checked: bool) -> dict[s
         "title": "Chain BROKEN: this log was altered",
         "detail": f"{v.problem}. Records from line {v.line} on cannot be trusted; they are still listed below, marked.",
         "note": f"{v.records} of {total} record(s) verified before the break.",
+        "line": v.line,
     }
 
 
