@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import io
 import json
+import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -159,7 +160,7 @@ def build_bundle(result: GateResult, files: Mapping[str, bytes], key: bytes | No
         "version": BUNDLE_VERSION,
         "gatekeeper": __version__,
         "created_from": {"finished_at": result.finished_at, "verdict": result.verdict.value},
-        "commit": redact(str(result.repository.get("commit") or "")),
+        "commit": _commit(str(result.repository.get("commit") or "")),
         "branch": redact(str(result.repository.get("branch") or "")),
         "policy_sha256": str(result.policy.get("sha256") or ""),
         "audit_record": AUDIT_FILE if audit_record else None,
@@ -181,6 +182,11 @@ def build_bundle(result: GateResult, files: Mapping[str, bytes], key: bytes | No
             info.external_attr = 0o644 << 16
             zf.writestr(info, data)
     return buffer.getvalue()
+
+
+def _commit(value: str) -> str:
+    """A commit id kept as it is (redaction would mask 40 hex digits as a token); anything else redacted."""
+    return value if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", value) else redact(value)
 
 
 def _zip_time(moment: str) -> tuple[int, int, int, int, int, int]:

@@ -55,6 +55,14 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, subproces
     shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("gatekeeper-reports", ".gatekeeper", ".coverage*"))
     with open(root / "gatekeeper.toml", "a", encoding="utf-8") as fh:
         fh.write(CONTROLS)
+    ident = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "release"]):
+        subprocess.run(["git", *args], cwd=root, env=_env(**ident), check=True, capture_output=True)
     bundle = root.parent / "evidence.zip"
     done = _gk(["check", "--bundle", str(bundle)], root, GATEKEEPER_AUDIT_KEY=KEY)
     return root, bundle, done
@@ -107,6 +115,8 @@ def test_check_writes_a_bundle_with_every_piece_of_evidence(run: tuple[Path, Pat
     assert {r["name"].lower() for r in table} == {"jinja2", "markupsafe"} and {r["verdict"] for r in table} == {"allowed"}
     manifest = json.loads(files["manifest.json"])
     assert manifest["gatekeeper"] and manifest["sig"].startswith("hmac-sha256:")
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+    assert manifest["commit"] == commit and len(commit) == 40  # a commit id is kept, not redacted as a token
     assert {f["path"] for f in manifest["files"]} == names - {"manifest.json"}
 
 
