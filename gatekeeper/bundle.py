@@ -40,6 +40,8 @@ LICENSES_FILE = "licenses/licenses.csv"
 AUDIT_FILE = "audit/record.jsonl"
 #: an artifact larger than this is not copied into a bundle (an SBOM is far smaller)
 MAX_ARTIFACT_BYTES = 256 * 1024 * 1024
+#: a manifest lists file names and digests: anything bigger than this was not written by gatekeeper
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -234,6 +236,8 @@ def verify_bundle(path: Path, key: bytes | None = None) -> BundleCheck:
         ]
         if MANIFEST not in names:
             return BundleCheck(files=0, problems=(*problems, f"missing: {MANIFEST} (nothing in the bundle can be verified)"))
+        if zf.getinfo(MANIFEST).file_size > MAX_MANIFEST_BYTES:  # never inflate a zip bomb to read it
+            return BundleCheck(files=0, problems=(*problems, f"changed: {MANIFEST} (larger than any manifest gatekeeper writes)"))
         try:
             manifest = json.loads(zf.read(MANIFEST))
             listed = {str(f["path"]): (str(f["sha256"]), int(f["size"])) for f in manifest["files"]}
