@@ -655,10 +655,8 @@ def audit_report(
         write_atomic(output, html)
     except GatekeeperError as exc:
         _fail(exc)
-    shown = sum(1 for _ in records) if day is None else "the"
-    typer.echo(
-        f"history: {output} ({shown} run(s) from {path})" if day is None else f"history: {output} (runs since {day} from {path})"
-    )
+    scope = f"runs since {day}" if day else f"{len(records)} run(s)"
+    typer.echo(f"history: {output} ({scope} from {path})")
     if not verification.ok:
         typer.echo(f"audit log {path}: TAMPERED: {verification.problem} (the page says so at the top)", err=True)
         raise typer.Exit(1)
