@@ -113,3 +113,33 @@ def test_controls_in_the_json_result_follow_the_schema() -> None:
     for row in rows:
         jsonschema.validate(row, control_schema)
         assert json.loads(json.dumps(row)) == row
+
+
+def test_merging_shards_decides_the_controls_from_the_merged_checks(tmp_path: Path) -> None:
+    from gatekeeper.cli import _load_checkers
+    from gatekeeper.findings import GateResult, Verdict
+    from gatekeeper.merge import merge_results
+    from gatekeeper.policy import load_policy
+
+    _policy(tmp_path, '[gate]\ncontrols = ["nist-ssdf-1.1"]\n')
+    policy = load_policy(tmp_path, _load_checkers()[1])
+
+    def shard(index: int, *checks: CheckResult) -> GateResult:
+        return GateResult(
+            verdict=Verdict.PASS,
+            checks=checks,
+            tool_version="0.1.0",
+            started_at="2026-11-29T02:40:00Z",
+            finished_at="2026-11-29T02:40:09Z",
+            duration_s=9.0,
+            repository={"root": str(tmp_path), "commit": "ab" * 20, "branch": "main"},
+            policy=policy.describe(),
+            extra={"shard": {"index": index, "count": 2}, "controls": []},
+        )
+
+    merged = merge_results(
+        [shard(1, _check("security", Status.PASS), _check("sbom", Status.PASS)), shard(2, _check("dependencies", Status.FAIL))],
+        policy,
+    )
+    by_id = {c["id"]: c["status"] for c in merged.extra["controls"]}
+    assert by_id == {"PW.7": "pass", "PS.3": "pass", "RV.1": "fail", "PW.4": "fail", "PW.8": NOT_EVIDENCED}
