@@ -326,3 +326,10 @@ def test_any_folder_is_judged_by_its_records_and_one_without_dates_is_an_error(
     assert done.returncode == 3, done.stdout + done.stderr
     (check,) = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text())["checks"]
     assert "readable 'modified' time" in check["error"] and "nothing was audited" in check["error"]
+
+
+def test_max_db_age_days_below_one_is_a_policy_error(make_project: Project, env: dict[str, str]) -> None:
+    root = make_project(checks='advisory_db = "auto"\nmax_db_age_days = 0')
+    done = gk(["policy", "validate"], env, cwd=root)
+    assert done.returncode == 2
+    assert "checks.dependencies.max_db_age_days" in done.stderr and "at least 1" in done.stderr
