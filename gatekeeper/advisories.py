@@ -125,6 +125,10 @@ class AdvisoryDatabase:
             "index_cached": self.index_cached,
         }
 
+    def package_names(self) -> list[str]:
+        """The (PEP 503) package names the index found in the records, sorted."""
+        return sorted(k for k in self.index if k not in (_ALWAYS, _AS_OF))
+
     def _record(self, name: str) -> Mapping[str, Any] | None:
         """The parsed record in ``name``: from the parsed-record cache when the file is unchanged.
 

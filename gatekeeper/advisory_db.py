@@ -266,8 +266,7 @@ def describe(path: Path, now: dt.datetime | None = None) -> dict[str, Any]:
     else:
         db = open_database(db_path)
         try:
-            names = {k for k in db.index if k and k[0].isalnum()}
-            out.update(records=db.dated_records, packages=len(names), as_of=db.as_of)
+            out.update(records=db.dated_records, packages=len(db.package_names()), as_of=db.as_of)
         finally:
             db.close()
     as_of = out["as_of"]
