@@ -19,6 +19,7 @@ import os
 import secrets
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 import zlib
@@ -148,8 +149,16 @@ def update(folder: Path, url: str, *, progress: ProgressFn | None = None, now: d
     file, the folder cannot be created, or the download fails, is cut short, or is not an OSV
     PyPI export.
     """
+    shown = display_url(url)
     if url.split(":", 1)[0].lower() not in ("http", "https", "file"):
-        raise UpdateError(f"{url!r} is not an http://, https:// or file:// URL (--url or ${URL_ENV})")
+        raise UpdateError(f"{shown!r} is not an http://, https:// or file:// URL (--url or ${URL_ENV})")
+    try:
+        has_user = urllib.parse.urlsplit(url).username is not None
+    except ValueError:
+        raise UpdateError(f"{url.split(':', 1)[0]}:… is not a readable URL (--url or ${URL_ENV})") from None
+    if has_user:
+        # urllib does not send them, and its errors would print them
+        raise UpdateError(f"{shown}: credentials in the URL are not supported; use a mirror that needs none, or a file:// copy")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -158,7 +167,8 @@ def update(folder: Path, url: str, *, progress: ProgressFn | None = None, now: d
     meta = read_meta(folder)
     current = _sha256(target) if target.is_file() else ""
     headers = {"User-Agent": f"gatekeeper/{__version__}"}
-    if current and meta.get("sha256") == current and meta.get("url") == url:
+    url_key = hashlib.sha256(url.encode("utf-8")).hexdigest()
+    if current and meta.get("sha256") == current and meta.get("url_sha256") == url_key:
         if meta.get("etag"):
             headers["If-None-Match"] = str(meta["etag"])
         if meta.get("last_modified"):
@@ -169,15 +179,15 @@ def update(folder: Path, url: str, *, progress: ProgressFn | None = None, now: d
             response = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=TIMEOUT_S)  # noqa: S310  # nosec B310: file:// mirrors are a feature
         except urllib.error.HTTPError as exc:
             if exc.code == 304:
-                return UpdateOutcome(target, url, False, target.stat().st_size, None)
-            raise UpdateError(f"{url}: HTTP {exc.code} {exc.reason}") from None
+                return UpdateOutcome(target, shown, False, target.stat().st_size, None)
+            raise UpdateError(f"{shown}: HTTP {exc.code} {exc.reason}") from None
         except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
-            raise UpdateError(f"cannot download {url}: {reason}") from None
+            raise UpdateError(f"cannot download {shown}: {reason}") from None
         with response:
             etag = response.headers.get("ETag") or ""
             last_modified = response.headers.get("Last-Modified") or ""
-            size, digest = _stream(response, tmp, url, progress)
+            size, digest = _stream(response, tmp, shown, progress)
         survey = survey_zip(tmp)
         if digest == current:
             tmp.unlink()
@@ -186,7 +196,8 @@ def update(folder: Path, url: str, *, progress: ProgressFn | None = None, now: d
             os.replace(tmp, target)
             changed = True
         record = {
-            "url": url,
+            "url": shown,
+            "url_sha256": url_key,
             "fetched_at": iso_time(now or dt.datetime.now(dt.timezone.utc)),
             "etag": etag,
             "last_modified": last_modified,
@@ -201,7 +212,7 @@ def update(folder: Path, url: str, *, progress: ProgressFn | None = None, now: d
             write_atomic(folder / META_FILE, json.dumps(record, indent=2) + "\n")
         except OSError as exc:
             raise UpdateError(f"cannot write {folder / META_FILE}: {exc.strerror or exc}") from None
-        return UpdateOutcome(target, url, changed, size, survey)
+        return UpdateOutcome(target, shown, changed, size, survey)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -301,6 +312,16 @@ def progress_bar(stream: Any = None) -> ProgressFn | None:
         out.flush()
 
     return show
+
+
+def display_url(url: str) -> str:
+    """``url`` as it may be printed and recorded: a query (a signed URL's token) is masked."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "(an unreadable URL)"
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "[REDACTED]" if parts.query else "", ""))
 
 
 def source_url(option: str | None, env: Mapping[str, str] | None = None) -> str:

@@ -655,7 +655,7 @@ def db_update(
     target = (folder or advisory_db.default_dir()).absolute()
     source = advisory_db.source_url(url)
     bar = advisory_db.progress_bar()
-    typer.echo(f"db update: fetching {clean(source)}", err=True)
+    typer.echo(f"db update: fetching {clean(advisory_db.display_url(source))}", err=True)
     try:
         try:
             outcome = advisory_db.update(target, source, progress=bar)
@@ -670,7 +670,7 @@ def db_update(
         raise typer.Exit(3) from None
     survey = outcome.survey
     if not outcome.changed:
-        typer.echo(f"db update: unchanged: {outcome.path} is current with {clean(source)}")
+        typer.echo(f"db update: unchanged: {outcome.path} is current with {clean(outcome.url)}")
         return
     assert survey is not None and survey.as_of is not None  # noqa: S101  # nosec B101: a changed database was surveyed
     age = advisory_db.age_days(survey.as_of)

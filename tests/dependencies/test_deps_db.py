@@ -210,6 +210,21 @@ def test_unreachable_source_and_a_url_that_is_not_http_or_file(env: dict[str, st
     assert not (tmp_path / "db" / "osv-pypi.zip").exists()
 
 
+def test_credentials_and_signed_urls_are_never_printed_or_recorded(
+    server: tuple[str, Export], env: dict[str, str], tmp_path: Path
+) -> None:
+    url, state = server
+    done = gk(["db", "update", "--dir", str(tmp_path / "db"), "--url", url.replace("//", "//mirror:hunter2secret@")], env)
+    assert done.returncode == 3 and "credentials in the URL are not supported" in done.stderr, done.stderr
+    assert "hunter2secret" not in done.stdout + done.stderr
+    state.publish(export(dated(0)), 1)
+    done = gk(["db", "update", "--dir", str(tmp_path / "db"), "--url", url + "?X-Goog-Signature=deadbeef00"], env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    meta = (tmp_path / "db" / "gatekeeper-db.json").read_text()
+    assert "deadbeef00" not in done.stdout + done.stderr + meta
+    assert info(tmp_path / "db", env)["source"] == url + "?[REDACTED]"
+
+
 def test_file_mirror_from_the_environment_into_the_default_folder(env: dict[str, str], tmp_path: Path) -> None:
     mirror = tmp_path / "usb" / "all.zip"
     mirror.parent.mkdir()
