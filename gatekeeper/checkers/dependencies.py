@@ -202,9 +202,9 @@ def _judge_age(db: AdvisoryDatabase, refresh: str, max_days: int) -> dict[str, A
     as_of = iso_time(db.as_of)
     if age > max_days:
         raise ToolError(
-            f"advisory database {db.path} is {age:g} days old (its newest record was modified {as_of}), older than "
-            f"checks.dependencies.max_db_age_days = {max_days}: advisories published since then would be missed. "
-            f"To update it, {refresh}"
+            f"the advisory database is {age:g} days old (newest record modified {as_of}; the limit is "
+            f"checks.dependencies.max_db_age_days = {max_days}): advisories published since then would be missed. "
+            f"Database: {db.path}. To update it, {refresh}"
         )
     info: dict[str, Any] = {"kind": "osv-db", "location": str(db.path), "as_of": as_of, "age_days": age, "max_age_days": max_days}
     meta = advisory_db.read_meta(db.path.parent) if db.path.name == advisory_db.DB_FILE else {}
