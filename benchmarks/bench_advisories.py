@@ -33,7 +33,7 @@ def _packages(args: argparse.Namespace) -> list[tuple[str, str]]:
         out = subprocess.run([args.python, "-I", "-c", _LIST], check=True, capture_output=True, text=True).stdout
         return [(str(n), str(v)) for n, v in json.loads(out)]
     db = open_database(Path(args.db))
-    names = sorted(k for k in db.index if k != "*")
+    names = db.package_names()
     db.close()
     step = max(1, len(names) // args.synthetic)
     return [(n, "0.0.1") for n in names[::step][: args.synthetic]]

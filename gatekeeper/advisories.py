@@ -11,6 +11,7 @@ for ``ECOSYSTEM`` ranges and PEP 503 name normalisation.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -37,6 +38,14 @@ _INDEX_VERSION = 1
 # is missed. The pattern starts with a literal so the scan of thousands of files stays ~10 ms.
 _NAME_RX = re.compile(rb"""name["']?[ \t]*:[ \t]*(?:"([^"\r\n]*)"|'([^'\r\n]*)'|([^\s"'#,}\]][^#,}\]\r\n]*))""")
 _ALWAYS = "*"  # index key of files whose names the scan could not find
+# The first "modified" timestamp of each file: the record's own (OSV puts it at the top level,
+# before "affected"). The newest one is the data's "as of" time; it rides in the name index under
+# a key no PEP 503 name can take, so a cached index answers it without reading the records.
+_MODIFIED_RX = re.compile(
+    rb"""modified["']?[ \t]*:[ \t]*["']?(\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:[Zz]|[+-]\d\d:?\d\d)?)"""
+)
+_TIME_RX = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d+))?)?\s*([Zz]|[+-]\d\d:?\d\d)?")
+_AS_OF = "\x00as-of"  # index key: [newest modified (ISO 8601, UTC), number of records carrying one]
 
 
 class _Loader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
@@ -88,6 +97,8 @@ class AdvisoryDatabase:
     files: tuple[str, ...]
     index: dict[str, list[str]]
     index_cached: bool = False
+    as_of: dt.datetime | None = None  # the newest record's ``modified``, UTC: how current the data is
+    dated_records: int = 0  # records whose ``modified`` time could be read
     records_read: int = 0
     withdrawn_skipped: int = 0
     _zip: zipfile.ZipFile | None = field(default=None, repr=False)
@@ -107,10 +118,16 @@ class AdvisoryDatabase:
             "path": str(self.path),
             "layout": self.layout,
             "files": len(self.files),
+            "dated_records": self.dated_records,
+            "as_of": iso_time(self.as_of) if self.as_of else None,
             "records_read": self.records_read,
             "withdrawn_skipped": self.withdrawn_skipped,
             "index_cached": self.index_cached,
         }
+
+    def package_names(self) -> list[str]:
+        """The (PEP 503) package names the index found in the records, sorted."""
+        return sorted(k for k in self.index if k not in (_ALWAYS, _AS_OF))
 
     def _record(self, name: str) -> Mapping[str, Any] | None:
         """The parsed record in ``name``: from the parsed-record cache when the file is unchanged.
@@ -212,11 +229,14 @@ def open_database(path: Path, cache_dir: Path | None = None) -> AdvisoryDatabase
         path=path, layout=layout, files=files, index={}, _zip=zf, _stamps=stamps, _cache_dir=cache_dir, _root=str(path.resolve())
     )
     cached = _load_index(cache_dir, signature)
-    if cached is not None:
+    if cached is not None and _AS_OF in cached:
         db.index, db.index_cached = cached, True
     else:
         db.index = _build_index(db)
         _save_index(cache_dir, signature, db.index)
+    entry = db.index.get(_AS_OF) or []
+    db.as_of = parse_time(entry[0]) if entry else None
+    db.dated_records = int(entry[1]) if len(entry) > 1 and entry[1].isdigit() else 0
     return db
 
 
@@ -244,14 +264,46 @@ def _walk(root: Path) -> list[tuple[str, int, int]]:
 
 def _build_index(db: AdvisoryDatabase) -> dict[str, list[str]]:
     index: dict[str, list[str]] = {}
+    newest: dt.datetime | None = None
+    dated = 0
     for name in db.files:
-        keys = {
-            canonical_name(next(g for g in m if g).decode("utf-8", "replace").strip()) for m in _NAME_RX.findall(db._read(name))
-        }
+        data = db._read(name)
+        keys = {canonical_name(next(g for g in m if g).decode("utf-8", "replace").strip()) for m in _NAME_RX.findall(data)}
         keys.discard("")
         for key in keys or {_ALWAYS}:
             index.setdefault(key, []).append(name)
+        stamp = _MODIFIED_RX.search(data)
+        moment = parse_time(stamp.group(1).decode("ascii")) if stamp else None
+        if moment is not None:
+            dated += 1
+            newest = moment if newest is None or moment > newest else newest
+    index[_AS_OF] = [iso_time(newest) if newest else "", str(dated)]
     return index
+
+
+def parse_time(text: str) -> dt.datetime | None:
+    """An OSV timestamp (RFC 3339; any number of fractional digits; no zone means UTC) as an aware
+    UTC datetime, or None when ``text`` is not one."""
+    m = _TIME_RX.fullmatch(text.strip())
+    if m is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = m.groups()
+    try:
+        tz = dt.timezone.utc
+        if zone and zone not in "Zz":
+            sign = -1 if zone[0] == "-" else 1
+            digits = zone[1:].replace(":", "")
+            tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+        micro = int((fraction or "0")[:6].ljust(6, "0"))
+        moment = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, tzinfo=tz)
+    except ValueError:
+        return None
+    return moment.astimezone(dt.timezone.utc)
+
+
+def iso_time(moment: dt.datetime) -> str:
+    """``moment`` in UTC as ISO 8601 with a Z, to the second (e.g. 2024-10-10T17:22:00Z)."""
+    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _load_index(cache_dir: Path | None, signature: str) -> dict[str, list[str]] | None:

@@ -37,6 +37,8 @@ baseline_app = typer.Typer(help="Record today's findings so only new ones block.
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(baseline_app, name="baseline")
+db_app = typer.Typer(help="Fetch or describe the offline advisory database (OSV).", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(db_app, name="db")
 
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
@@ -808,6 +810,86 @@ def _bundle_verify(path: Path, key_env: str) -> None:
         typer.echo(f"note: the manifest is signed but the signature was NOT checked: set {key_env} to the signing key")
     else:
         typer.echo("note: the manifest is not signed: anyone able to rewrite the bundle could recompute its hashes")
+
+
+# --------------------------------------------------------------------------- offline advisory database
+
+_DIR_HELP = 'The database folder (default: gatekeeper/advisory-db in the user\'s data directory, as advisory_db = "auto").'
+
+
+@db_app.command(
+    "update",
+    epilog="Examples:\n\n  gatekeeper db update\n\n  gatekeeper db update --dir /srv/advisory-db "
+    "--url https://mirror.example/osv/PyPI/all.zip\n\n  gatekeeper db update --url file:///media/usb/all.zip",
+)
+def db_update(
+    folder: Optional[Path] = typer.Option(None, "--dir", help=_DIR_HELP),
+    url: Optional[str] = typer.Option(
+        None, "--url", help="The OSV PyPI export to fetch (http, https or file; default: $GATEKEEPER_ADVISORY_URL, else OSV's)."
+    ),
+) -> None:
+    """Download OSV's PyPI export; verify it, then replace the previous database (unchanged: one request)."""
+    from gatekeeper import advisory_db
+    from gatekeeper.advisories import iso_time
+    from gatekeeper.errors import GatekeeperError
+    from gatekeeper.escapes import clean
+
+    target = (folder or advisory_db.default_dir()).absolute()
+    source = advisory_db.source_url(url)
+    bar = advisory_db.progress_bar()
+    typer.echo(f"db update: fetching {clean(advisory_db.display_url(source))}", err=True)
+    try:
+        try:
+            outcome = advisory_db.update(target, source, progress=bar)
+        finally:
+            if bar is not None:
+                sys.stderr.write("\n")
+    except KeyboardInterrupt:
+        typer.echo(f"gatekeeper: db update interrupted; {target} was left as it was", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except GatekeeperError as exc:
+        typer.echo(f"gatekeeper: error: {clean(str(exc))}; {target} was left as it was", err=True)
+        raise typer.Exit(3) from None
+    survey = outcome.survey
+    if not outcome.changed:
+        typer.echo(f"db update: unchanged: {outcome.path} is current with {clean(outcome.url)}")
+        return
+    assert survey is not None and survey.as_of is not None  # noqa: S101  # nosec B101: a changed database was surveyed
+    age = advisory_db.age_days(survey.as_of)
+    typer.echo(
+        f"db update: updated {outcome.path}: {survey.records} records, {survey.packages} PyPI packages, "
+        f"as of {iso_time(survey.as_of)} ({age:g} days old), {outcome.size} bytes"
+    )
+
+
+@db_app.command("info", epilog="Examples:\n\n  gatekeeper db info\n\n  gatekeeper db info --dir ../shared/advisory-db")
+def db_info(
+    folder: Optional[Path] = typer.Option(None, "--dir", help=_DIR_HELP + " Any OSV folder or zip works too."),
+) -> None:
+    """Where the database came from, what it holds and how old its newest record is."""
+    from gatekeeper import advisory_db
+    from gatekeeper.errors import GatekeeperError
+    from gatekeeper.escapes import clean
+
+    target = (folder or advisory_db.default_dir()).absolute()
+    try:
+        info = advisory_db.describe(target)
+    except GatekeeperError as exc:
+        _fail(exc, 3)
+    age = info["age_days"]
+    rows = (
+        ("database", info["database"]),
+        ("source", info["source"] or "(not fetched by gatekeeper db update)"),
+        ("fetched at", info["fetched_at"] or "-"),
+        ("records", info["records"]),
+        ("packages", info["packages"]),
+        ("as of", info["as_of"] or "(no record carries a readable 'modified' time)"),
+        ("age", f"{age:g} days" if age is not None else "unknown"),
+    )
+    for label, value in rows:
+        typer.echo(clean(f"{label + ':':<12}{value}"))
+    if age is None:
+        raise typer.Exit(3)
 
 
 # --------------------------------------------------------------------------- plugins

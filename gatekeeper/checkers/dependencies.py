@@ -9,6 +9,7 @@ that looked at nothing is never a pass.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.metadata
 import json
 import re
@@ -24,8 +25,8 @@ from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvir
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
-from gatekeeper import __version__
-from gatekeeper.advisories import Match, open_database
+from gatekeeper import __version__, advisory_db
+from gatekeeper.advisories import AdvisoryDatabase, Match, iso_time, open_database
 from gatekeeper.checkers import _runner
 from gatekeeper.checkers.base import CheckContext, Option
 from gatekeeper.errors import ToolError, ToolMissing
@@ -67,7 +68,12 @@ class DependenciesChecker:
     description = "dependency vulnerabilities (pip-audit, or a local OSV database offline)"
     options: Mapping[str, Option] = {
         "source": Option("str", "environment", '"environment", a requirements file, or "pyproject.toml"'),
-        "advisory_db": Option("str", "", "a local OSV database (directory or zip): offline mode"),
+        "advisory_db": Option(
+            "str", "", 'a local OSV database (directory or zip): offline mode; "auto": the one `gatekeeper db update` keeps'
+        ),
+        "max_db_age_days": Option(
+            "int", 7, "offline: a database whose newest record is older than this many days is an error", minimum=1, maximum=36500
+        ),
         "service": Option("str", "pypi", "pip-audit's vulnerability service in online mode", choices=("pypi", "osv")),
         "osv_url": Option("str", "", 'online mode with service = "osv": the OSV API query URL (a mirror); empty: api.osv.dev'),
         "fail_on_unaudited": Option("bool", True, "a package that could not be audited fails the gate"),
@@ -92,20 +98,31 @@ class DependenciesChecker:
         metrics: dict[str, Any] = {"source": source, **got.meta}
         if db_setting:
             service, tool_name, tool_version = "osv-db", "gatekeeper osv-db", __version__
-            db_path = Path(db_setting) if Path(db_setting).is_absolute() else ctx.root / db_setting
+            db_path, setting = _database_path(db_setting, ctx)
             match_t0 = time.perf_counter()
             db = open_database(db_path, ctx.cache_dir)
             try:
+                metrics["database"] = _judge_age(db, setting, int(section.get("max_db_age_days") or 7))
                 matches, unsure = db.match([(t.name, t.version) for t in targets])
             finally:
                 db.close()
             for u in unsure:
                 got.skip(u.package, u.reason)
             metrics["advisory_db"] = {**db.describe(), "match_ms": round((time.perf_counter() - match_t0) * 1000, 1)}
+            dated = f"database as of {metrics['database']['as_of'][:10]}, {metrics['database']['age_days']:g} days old"
         else:
             service = str(section.get("service") or "pypi")
             tool_name, tool_version = "pip-audit", _pip_audit_version(ctx)
+            queried_at = iso_time(dt.datetime.now(dt.timezone.utc))
             matches = _pip_audit(ctx, section, targets, got)
+            metrics["database"] = {
+                "kind": "online",
+                "location": _service_url(section),
+                "as_of": queried_at,
+                "queried_at": queried_at,
+            }
+            dated = f"queried {queried_at}"
+        metrics["db_as_of"] = metrics["database"]["as_of"]
         unaudited_keys = set(got.unaudited)
         audited = [t for t in targets if canonical_name(t.name) not in unaudited_keys]
         by_key = {(canonical_name(t.name), t.version): t for t in targets}
@@ -127,6 +144,7 @@ class DependenciesChecker:
             }
         )
         where = f"scope {metrics['scope']}" if source == "environment" else source
+        where += f"; {dated}"
         if matches:
             summary = (
                 f"{len(matches)} {'vulnerability' if len(matches) == 1 else 'vulnerabilities'} in "
@@ -148,6 +166,59 @@ class DependenciesChecker:
             metrics=metrics,
             findings=tuple(findings),
         )
+
+
+# --------------------------------------------------------------------------- the database and its age
+
+
+def _database_path(setting: str, ctx: CheckContext) -> tuple[Path, str]:
+    """(the database to open, how to refresh it) for the ``advisory_db`` setting: "auto" is the
+    folder ``gatekeeper db update`` fills; a relative path is relative to the project root."""
+    if setting == "auto":
+        folder = advisory_db.default_dir()
+        if not advisory_db.resolve(folder).is_file():
+            raise ToolError(
+                f'advisory_db = "auto" reads {folder}, which holds no database yet: create it with '
+                "`gatekeeper db update` on a machine that can reach the OSV export (or a mirror: --url), "
+                "or set checks.dependencies.advisory_db to a folder or zip"
+            )
+        return advisory_db.resolve(folder), "run `gatekeeper db update`"
+    path = Path(setting) if Path(setting).is_absolute() else ctx.root / setting
+    resolved = advisory_db.resolve(path)
+    if resolved != path:
+        return resolved, f"run `gatekeeper db update --dir {path}`"
+    return path, "replace it with a fresh copy (`gatekeeper db update --dir DIR` fetches one)"
+
+
+def _judge_age(db: AdvisoryDatabase, refresh: str, max_days: int) -> dict[str, Any]:
+    """The ``database`` metric (location, as-of time, age, limit); ToolError when the newest
+    record is older than ``max_days`` or no record carries a readable ``modified`` time."""
+    if db.as_of is None:
+        raise ToolError(
+            f"advisory database {db.path}: none of its {len(db.files)} files is an OSV record with a readable "
+            "'modified' time, so how current it is cannot be known; nothing was audited"
+        )
+    age = advisory_db.age_days(db.as_of)
+    as_of = iso_time(db.as_of)
+    if age > max_days:
+        raise ToolError(
+            f"the advisory database is {age:g} days old (newest record modified {as_of}; the limit is "
+            f"checks.dependencies.max_db_age_days = {max_days}): advisories published since then would be missed. "
+            f"Database: {db.path}. To update it, {refresh}"
+        )
+    info: dict[str, Any] = {"kind": "osv-db", "location": str(db.path), "as_of": as_of, "age_days": age, "max_age_days": max_days}
+    meta = advisory_db.read_meta(db.path.parent) if db.path.name == advisory_db.DB_FILE else {}
+    if meta.get("url"):
+        info["source_url"] = str(meta["url"])
+    if meta.get("fetched_at"):
+        info["fetched_at"] = str(meta["fetched_at"])
+    return info
+
+
+def _service_url(section: Mapping[str, Any]) -> str:
+    if str(section.get("service") or "pypi") == "osv":
+        return str(section.get("osv_url") or "https://api.osv.dev/v1/query")
+    return "https://pypi.org/pypi"
 
 
 # --------------------------------------------------------------------------- sources

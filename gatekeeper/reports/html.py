@@ -38,7 +38,9 @@ TEMPLATE = "report.html.j2"
 _SHOWN: Mapping[str, frozenset[str]] = {
     "coverage": frozenset({"total", "files", "diff", "min_total", "min_file", "min_diff", "thresholds"}),
     "security": frozenset({"files_scanned", "lines_scanned", "counts", "fail_on_severity", "min_confidence", "thresholds"}),
-    "dependencies": frozenset({"packages_audited", "unaudited", "vulnerabilities", "service", "thresholds"}),
+    "dependencies": frozenset(
+        {"packages_audited", "unaudited", "vulnerabilities", "service", "thresholds", "database", "db_as_of"}
+    ),
     "sbom": frozenset({"components", "spec_version", "valid", "with_license", "with_purl", "license_coverage", "thresholds"}),
     "licenses": frozenset({"packages", "thresholds"}),
 }
@@ -238,6 +240,20 @@ def _metric_rows(check: CheckResult) -> list[dict[str, Any]]:
             add("Packages not audited", unaudited, "", not unaudited)
         if "service" in m:
             add("Advisory source", m["service"])
+        db = m.get("database")
+        if isinstance(db, Mapping):
+            add("Advisory database", db.get("location"))
+            if db.get("kind") == "online":
+                add("Queried at", db.get("queried_at") or db.get("as_of"))
+            else:
+                age, limit = _number(db.get("age_days")), _number(db.get("max_age_days"))
+                text = f"{_text(db.get('as_of'))} ({age:g} days old)" if age is not None else _text(db.get("as_of"))
+                add(
+                    "Database as of",
+                    text,
+                    f"≤ {limit:g} days old" if limit else "",
+                    age <= limit if age is not None and limit else None,
+                )
     elif check.name == "sbom":
         for key, label in (
             ("components", "Components"),

@@ -7,6 +7,7 @@ online mode talks to loopback servers (see test_deps_online.py).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -159,11 +160,17 @@ def make_env(path: Path, dists: Iterable[tuple[str, str, Sequence[str]]]) -> Pat
     return path / "bin" / "python"
 
 
+#: a ``modified`` time for the records the tests write: the checker rejects a database whose
+#: newest record is older than max_db_age_days (7 by default)
+FRESH = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def write_db(root: Path, records: Iterable[Mapping[str, Any]], layout: str) -> Path:
-    """An OSV database in one of four layouts: pypa (vulns/<pkg>/<ID>.yaml), flat (ID.json), or a zip of either."""
+    """An OSV database in one of four layouts: pypa (vulns/<pkg>/<ID>.yaml), flat (ID.json), or a zip
+    of either; a record without a ``modified`` time gets FRESH."""
     base = layout.removesuffix("-zip")
     files: dict[str, str] = {}
-    for rec in records:
+    for rec in ({"modified": FRESH, **r} for r in records):
         if base == "pypa":
             first = rec["affected"][0]["package"]["name"]
             files[f"vulns/{first}/{rec['id']}.yaml"] = yaml.safe_dump(dict(rec), sort_keys=False)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from deps_support import EXPECTED_ALL, EXPECTED_PROJECT, RECORDS, dep_result, found, write_db
+from deps_support import EXPECTED_ALL, EXPECTED_PROJECT, FRESH, RECORDS, dep_result, found, write_db
 
 from gatekeeper.findings import GateResult, Severity, Status, Verdict, fingerprint
 
@@ -36,7 +36,11 @@ def test_offline_matches_exactly_the_records_that_affect_installed_versions(
     assert m["packages_audited"] == 6
     assert m["unaudited"] == []
     assert m["vulnerabilities"] == 5
-    assert result.summary.startswith("5 vulnerabilities in 4 of 6 packages (osv-db, scope project)")
+    # which database, and how current its data is (the newest record's modified time)
+    assert result.summary.startswith(
+        f"5 vulnerabilities in 4 of 6 packages (osv-db, scope project; database as of {FRESH[:10]}, 0 days old)"
+    )
+    assert m["db_as_of"] == FRESH and m["database"]["location"] == str(db) and m["database"]["max_age_days"] == 7
     # only records naming audited packages were parsed: not TEST-2024-OTHER (not installed) nor
     # TEST-2024-TOOL (toolx is left out of the project scope)
     assert m["advisory_db"]["records_read"] == len(RECORDS) - 2
@@ -317,7 +321,7 @@ def test_builds_from_a_folder_or_vcs_are_unaudited_and_the_project_itself_is_not
     (root / "pyproject.toml").write_text('[project]\nname = "MyProject"\nversion = "0.1"\ndependencies = []\n')
     (tmp_path / "db" / "vulns" / "other").mkdir(parents=True)
     (tmp_path / "db" / "vulns" / "other" / "TEST-1.yaml").write_text(
-        "id: TEST-1\naffected:\n- package: {name: other, ecosystem: PyPI}\n  versions: ['1.0']\n"
+        f"id: TEST-1\nmodified: '{FRESH}'\naffected:\n- package: {{name: other, ecosystem: PyPI}}\n  versions: ['1.0']\n"
     )
     (root / "gatekeeper.toml").write_text(
         f'[environment]\npython = "{python}"\nscope = "all"\n[checks.dependencies]\nadvisory_db = "{tmp_path / "db"}"\n'

@@ -135,7 +135,9 @@ def test_osv_service_audits_the_target_environment_and_maps_results(
     assert result.tool_name == "pip-audit" and result.tool_version
     m = result.metrics
     assert (m["service"], m["packages_audited"], m["unaudited"], m["vulnerabilities"]) == ("osv", 6, [], 1)
-    assert result.summary == "1 vulnerability in 1 of 6 packages (osv, scope project)"
+    # an online audit names the service it asked and when: its data is as of the query
+    assert m["database"]["kind"] == "online" and m["database"]["location"] == url and m["db_as_of"] == m["database"]["queried_at"]
+    assert result.summary == f"1 vulnerability in 1 of 6 packages (osv, scope project; queried {m['db_as_of']})"
 
 
 # --------------------------------------------------------------------------- PyPI through an HTTPS proxy

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from rel_helpers import clean_env
+from rel_helpers import FRESH, clean_env
 
 APP = """import pickle
 
@@ -34,6 +34,7 @@ print(add(1, 2))
 
 ADVISORY = {
     "id": "TEST-2099-0001",
+    "modified": FRESH,
     "summary": "demo: remote code execution",
     "affected": [{"package": {"name": "demo-vuln", "ecosystem": "PyPI"}, "versions": ["1.0"]}],
 }

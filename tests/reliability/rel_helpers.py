@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
 from typing import Any
+
+#: a ``modified`` time for the advisory records the tests write: the gate rejects a database
+#: whose newest record is older than max_db_age_days (7 by default)
+FRESH = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from rel_helpers import FRESH
 
 PLUGIN = r"""
 from gatekeeper.errors import ToolError
@@ -171,6 +172,7 @@ def test_hostile_package_metadata_through_the_real_checkers(tmp_path: Path, gk) 
     (root / "osv").mkdir()
     advisory = {
         "id": "T-1",
+        "modified": FRESH,
         "summary": "<b>x</b>",
         "affected": [{"package": {"name": "plain", "ecosystem": "PyPI"}, "versions": ["1.0"]}],
     }

@@ -18,7 +18,7 @@ import pytest
 import tomli_w
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
-from rel_helpers import clean_env, report, statuses
+from rel_helpers import FRESH, clean_env, report, statuses
 
 from gatekeeper.cli import _load_checkers
 from gatekeeper.errors import PolicyError
@@ -366,7 +366,12 @@ def test_unparseable_requirement_lines_are_unaudited_with_line_numbers(tmp_path:
     (root / "osv").mkdir(parents=True)
     (root / "osv" / "T-1.json").write_text(
         json.dumps(
-            {"id": "T-1", "summary": "bad", "affected": [{"package": {"name": "vuln", "ecosystem": "PyPI"}, "versions": ["1.0"]}]}
+            {
+                "id": "T-1",
+                "modified": FRESH,
+                "summary": "bad",
+                "affected": [{"package": {"name": "vuln", "ecosystem": "PyPI"}, "versions": ["1.0"]}],
+            }
         )
     )
     lines = [
@@ -400,7 +405,7 @@ def test_unparseable_requirement_lines_are_unaudited_with_line_numbers(tmp_path:
 def test_requirements_include_loop_and_binary_file(tmp_path: Path, gk) -> None:
     root = tmp_path / "reqs"
     (root / "osv").mkdir(parents=True)
-    (root / "osv" / "T-1.json").write_text(json.dumps({"id": "T-1", "affected": []}))
+    (root / "osv" / "T-1.json").write_text(json.dumps({"id": "T-1", "modified": FRESH, "affected": []}))
     (root / "a.txt").write_text("-r b.txt\npkg-a==1.0\n")
     (root / "b.txt").write_text("-r a.txt\npkg-b==1.0\n")
     (root / "bin.txt").write_bytes(b"\xff\xfe\x00junk")
