@@ -249,7 +249,10 @@ def run_pipeline(steps: list[tuple[str, list[str], tuple[int, ...]]], corpus: Pa
 
 def run_gate(corpus: Path, out: Path, *, cold: bool) -> tuple[float, dict[str, float], dict[str, str]]:
     if cold:
+        from gatekeeper.cache import default_dir  # the cache lives outside the tree, per repository
+
         shutil.rmtree(corpus / ".gatekeeper", ignore_errors=True)
+        shutil.rmtree(default_dir(corpus), ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)
     args = [tool("gatekeeper"), "check", str(corpus), "--output-dir", str(out), "--format", "json,sarif,html", "--no-audit"]
     wall = timed(args, corpus, ok=(0, 1))  # 1: the gate failed (django has findings); 3 would be a check error

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import yaml
 from packaging.version import InvalidVersion, Version
 
+from gatekeeper import cache
 from gatekeeper.cvss import base_score, severity_of
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import Severity
@@ -99,6 +100,7 @@ class AdvisoryDatabase:
     index_cached: bool = False
     as_of: dt.datetime | None = None  # the newest record's ``modified``, UTC: how current the data is
     dated_records: int = 0  # records whose ``modified`` time could be read
+    cache_rejected: int = 0  # cache entries that failed authentication and were ignored
     records_read: int = 0
     withdrawn_skipped: int = 0
     _zip: zipfile.ZipFile | None = field(default=None, repr=False)
@@ -123,6 +125,7 @@ class AdvisoryDatabase:
             "records_read": self.records_read,
             "withdrawn_skipped": self.withdrawn_skipped,
             "index_cached": self.index_cached,
+            "cache_rejected": self.cache_rejected,
         }
 
     def package_names(self) -> list[str]:
@@ -140,20 +143,15 @@ class AdvisoryDatabase:
         if folder is not None:
             size, stamp = self._stamps.get(name, (0, 0))
             key = hashlib.sha256(f"{self._root}\x1f{name}\x1f{size}\x1f{stamp}".encode()).hexdigest()
-            try:
-                cached = json.loads((folder / key[:2] / f"{key}.json").read_bytes())
+            payload, rejected = cache.read(folder, key)
+            self.cache_rejected += int(rejected)
+            if isinstance(payload, dict) and "record" in payload:
+                cached = payload["record"]
                 return cached if isinstance(cached, dict) else None
-            except (OSError, ValueError):
-                pass
         record = _parse(name, self._read(name))
         if folder is not None:
-            try:
-                (folder / key[:2]).mkdir(parents=True, exist_ok=True)
-                tmp = folder / key[:2] / f".{key}.{os.getpid()}.tmp"
-                tmp.write_text(json.dumps(record, default=str), encoding="utf-8")
-                os.replace(tmp, folder / key[:2] / f"{key}.json")
-            except (OSError, TypeError, ValueError):
-                pass  # caching is an optimisation only
+            # authenticated (cache.py): a planted entry holding null cannot drop an advisory
+            cache.write(folder, key, {"record": json.loads(json.dumps(record, default=str))})
         return record
 
     def _read(self, name: str) -> bytes:
@@ -228,7 +226,8 @@ def open_database(path: Path, cache_dir: Path | None = None) -> AdvisoryDatabase
     db = AdvisoryDatabase(
         path=path, layout=layout, files=files, index={}, _zip=zf, _stamps=stamps, _cache_dir=cache_dir, _root=str(path.resolve())
     )
-    cached = _load_index(cache_dir, signature)
+    cached, rejected = _load_index(cache_dir, signature)
+    db.cache_rejected += int(rejected)
     if cached is not None and _AS_OF in cached:
         db.index, db.index_cached = cached, True
     else:
@@ -306,29 +305,22 @@ def iso_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _load_index(cache_dir: Path | None, signature: str) -> dict[str, list[str]] | None:
+def _load_index(cache_dir: Path | None, signature: str) -> tuple[dict[str, list[str]] | None, bool]:
+    """The cached name index and whether an entry was there but failed authentication."""
     if cache_dir is None:
-        return None
+        return None, False
+    data, rejected = cache.read(cache_dir / "advisory-index", signature)
     try:
-        data = json.loads((cache_dir / "advisory-index" / f"{signature}.json").read_text(encoding="utf-8"))
-        if data.get("version") != _INDEX_VERSION or not isinstance(data.get("index"), dict):
-            return None
-        return {str(k): [str(f) for f in v] for k, v in data["index"].items()}
-    except (OSError, ValueError, AttributeError, TypeError):
-        return None
+        if not isinstance(data, dict) or data.get("version") != _INDEX_VERSION or not isinstance(data.get("index"), dict):
+            return None, rejected
+        return {str(k): [str(f) for f in v] for k, v in data["index"].items()}, False
+    except (AttributeError, TypeError):
+        return None, True
 
 
 def _save_index(cache_dir: Path | None, signature: str, index: Mapping[str, list[str]]) -> None:
-    if cache_dir is None:
-        return
-    folder = cache_dir / "advisory-index"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{signature}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps({"version": _INDEX_VERSION, "index": index}), encoding="utf-8")
-        os.replace(tmp, folder / f"{signature}.json")
-    except OSError:
-        pass  # a cache that cannot be written only costs the next run the scan
+    if cache_dir is not None:
+        cache.write(cache_dir / "advisory-index", signature, {"version": _INDEX_VERSION, "index": index})
 
 
 def _parse(name: str, data: bytes) -> Mapping[str, Any] | None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import __version__
+from gatekeeper import __version__, childenv
 from gatekeeper.errors import OutputError, UsageError
 from gatekeeper.findings import GateResult
 from gatekeeper.policy import Policy
@@ -62,8 +62,12 @@ def sign(record: Mapping[str, Any], key: bytes) -> str:
 
 
 def key_from_env(name: str = KEY_ENV) -> bytes | None:
-    """The signing key from the environment variable ``name``, or None when unset or empty."""
-    value = os.environ.get(name, "")
+    """The signing key from the environment variable ``name``, or None when unset or empty.
+
+    The variable is read once and removed from the environment (``childenv.take``), so that no
+    process gatekeeper starts inherits it.
+    """
+    value = childenv.take(name)
     return value.encode("utf-8") if value else None
 
 

@@ -1,17 +1,27 @@
-"""A content-addressed cache of JSON payloads under ``.gatekeeper/cache``.
+"""A content-addressed cache of JSON payloads, kept outside the checkout and authenticated.
 
-A key is the sha256 of everything that decides a result (file contents, tool versions, policy
-keys); an entry stores its key and a checksum of its payload, so an entry that was truncated,
-edited or written for another key is ignored and recomputed, never trusted. Writes are atomic;
-a cache that cannot be written only costs speed.
+The checkout under review is untrusted, so it must not be able to supply cached results. By
+default the cache lives in the user's cache directory (``$XDG_CACHE_HOME/gatekeeper`` or
+``~/.cache/gatekeeper``), one folder per repository root (``default_dir``). Every entry carries
+an HMAC-SHA256 of its key and payload under a per-user secret (``secret.key`` next to the
+repositories' folders, created on first use with mode 0600): an entry that was committed to the
+repository, copied from elsewhere, truncated, edited or written for another key fails the check,
+is ignored and recomputed (the caller counts it as rejected). Writes are atomic; a cache that
+cannot be written, or a secret that cannot be created, only costs speed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
+import re
+import secrets
+import stat
+import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +49,72 @@ def file_digest(path: Path) -> str:
         return "(unreadable)"
 
 
-def _digest(payload: Any) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+ENTRY_VERSION = 2
+_SECRET_FILE = "secret.key"  # noqa: S105  # nosec B105: a file name, not a secret
+_SECRETS: dict[Path, bytes | None] = {}
+_SECRETS_LOCK = threading.Lock()
+
+
+def user_cache_home() -> Path:
+    """gatekeeper's folder in the user's cache directory (``$XDG_CACHE_HOME``, ``%LOCALAPPDATA%`` or ``~/.cache``)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not base and sys.platform == "win32":  # pragma: no cover - POSIX CI
+        base = os.environ.get("LOCALAPPDATA", "")
+    if not base or not os.path.isabs(base):
+        base = str(Path.home() / ".cache")
+    return Path(base) / "gatekeeper"
+
+
+def default_dir(root: Path) -> Path:
+    """The cache folder of the repository at ``root``: one per resolved root, in the user's cache directory."""
+    resolved = root.resolve()
+    tag = hashlib.sha256(os.fsencode(resolved)).hexdigest()[:16]
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", resolved.name)[:40] or "root"
+    return user_cache_home() / "repos" / f"{name}-{tag}"
+
+
+def secret_path() -> Path:
+    """Where the per-user secret that authenticates cache entries is kept."""
+    return user_cache_home() / _SECRET_FILE
+
+
+def _secret() -> bytes | None:
+    """The per-user secret, created on first use (0600); None when it cannot be read or made safely."""
+    path = secret_path()
+    with _SECRETS_LOCK:
+        if path in _SECRETS:
+            return _SECRETS[path]
+        value = _load_secret(path)
+        _SECRETS[path] = value
+        return value
+
+
+def _load_secret(path: Path) -> bytes | None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(secrets.token_hex(32))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode) or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+                return None  # not ours: a cache keyed by someone else's secret is no cache
+            if info.st_mode & 0o077:
+                return None  # readable by others: anyone could forge entries
+            value = fh.read().strip()
+    except OSError:
+        return None
+    return value if len(value) >= 32 else None
+
+
+def _mac(secret: bytes, key: str, payload: Any) -> str:
+    body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return hmac.new(secret, key.encode("utf-8") + b"\x00" + body, hashlib.sha256).hexdigest()
 
 
 def _entry_path(folder: Path, key: str) -> Path:
@@ -49,16 +123,22 @@ def _entry_path(folder: Path, key: str) -> Path:
 
 def read(folder: Path | None, key: str) -> tuple[Any, bool]:
     """``(payload, rejected)``: the payload stored under ``key`` or None; ``rejected`` is True when
-    an entry existed but failed its checks (and was ignored)."""
+    an entry existed but failed authentication or its checks (and was ignored)."""
     if folder is None:
         return None, False
     try:
         raw = _entry_path(folder, key).read_bytes()
     except OSError:
         return None, False
+    secret = _secret()
+    if secret is None:
+        return None, True
     try:
         entry = json.loads(raw)
-        if not isinstance(entry, dict) or entry.get("key") != key or entry.get("sha256") != _digest(entry.get("payload")):
+        if not isinstance(entry, dict) or entry.get("v") != ENTRY_VERSION or entry.get("key") != key:
+            return None, True
+        mac = entry.get("mac")
+        if not isinstance(mac, str) or not hmac.compare_digest(mac, _mac(secret, key, entry.get("payload"))):
             return None, True
         return entry["payload"], False
     except (ValueError, TypeError, KeyError):
@@ -69,9 +149,12 @@ def write(folder: Path | None, key: str, payload: Any) -> None:
     """Store ``payload`` under ``key`` atomically (silently skipped when the cache is off or unwritable)."""
     if folder is None:
         return
-    entry = {"key": key, "sha256": _digest(payload), "payload": payload}
+    secret = _secret()
+    if secret is None:
+        return
     path = _entry_path(folder, key)
     try:
+        entry = {"v": ENTRY_VERSION, "key": key, "mac": _mac(secret, key, payload), "payload": payload}
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
         try:

@@ -75,6 +75,10 @@ def main(
 
     Exit codes: 0 pass, 1 the gate failed, 2 usage or policy error, 3 a check could not run.
     """
+    from gatekeeper import childenv
+
+    childenv.forget()
+    childenv.take(fresh=True)  # the signing key leaves the environment before any child starts
 
 
 # --------------------------------------------------------------------------- shared helpers

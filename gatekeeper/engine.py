@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import __version__
+from gatekeeper import __version__, cache
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.controls import evaluate_controls, policy_controls
 from gatekeeper.errors import GatekeeperError, UsageError
@@ -106,7 +106,9 @@ def run_checks(
         names = shard_share(names, checkers, request.shard)
     cache_dir = None
     if request.use_cache and policy.cache["enabled"]:
-        cache_dir = _under(request.root, str(policy.cache["dir"]))
+        configured = str(policy.cache["dir"] or "")
+        # outside the checkout by default: a pull request must not be able to supply cached results
+        cache_dir = _under(request.root, configured) if configured else cache.default_dir(request.root)
     tool_python = str(policy.gate.get("tool_python") or "")
     tool_python = str(_under(request.root, tool_python)) if tool_python else sys.executable
     shared: dict[str, Any] = {}

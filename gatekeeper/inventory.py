@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,7 +168,8 @@ def read_environment(ctx: CheckContext, python: str | None = None) -> tuple[str,
     python = python or ctx.target_python
     if not Path(python).exists():
         raise ToolError(f"the environment's interpreter {python} does not exist (check [environment] python)")
-    done = ctx.run([python, "-I", "-c", _PROBE], timeout=120)
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-inventory-") as cwd:  # nothing of the tree on its path
+        done = ctx.run([python, "-I", "-c", _PROBE], timeout=120, cwd=cwd)
     if done.returncode != 0:
         raise ToolError(f"could not list the distributions of {python}: {done.stderr.strip()[-400:]}")
     try:

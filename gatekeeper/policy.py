@@ -51,7 +51,7 @@ CORE_SCHEMA: Mapping[str, Mapping[str, Option]] = {
     },
     "cache": {
         "enabled": Option("bool", True, "reuse results for unchanged inputs"),
-        "dir": Option("str", ".gatekeeper/cache", "the cache folder (relative to the project)"),
+        "dir": Option("str", "", "the cache folder (relative to the project); empty: the user's cache directory, per repository"),
     },
     "environment": {
         "python": Option("str", "", "interpreter of the environment to inspect; default: active venv, else gatekeeper's"),

@@ -7,9 +7,13 @@ file list. So the list (targets, exclusions, ``exclude_dirs`` and include globs 
 file) is exactly bandit's; the checker then scans those files in shards and caches per file.
 It imports nothing from gatekeeper.
 
-Request: ``{"targets": [...], "exclude": [...], "skip": [...], "tests": [...], "config": ""}``.
-Answer: ``{"ok": true, "args": [...], "files": [...], "ini": path|null, "version": ..., "python": ...}``
-where ``args`` are the options (everything but targets) every scan must use; or
+Request: ``{"targets": [...], "exclude": [...], "skip": [...], "tests": [...], "config": "",
+"project_config": "honour"|"ignore"}``; with ``ignore`` no ``.bandit`` file is read (not even the
+one bandit would find by itself) and ``# nosec`` marks are ignored (``--ignore-nosec``).
+Answer: ``{"ok": true, "args": [...], "files": [...], "ini": path|null, "version": ..., "python": ...,
+"project": {...}}`` where ``args`` are the options (everything but targets) every scan must use and
+``project`` what the project's own bandit configuration (``.bandit``, the config file) narrows:
+its exclusions, skipped tests, the tests it restricts the scan to, and other options; or
 ``{"ok": false, "message": ...}``.
 """
 
@@ -81,6 +85,33 @@ def _policy_excludes(entries: list[str]) -> list[str]:
     return out
 
 
+def _project_narrowing(ini: str | None, ini_options: dict[str, Any], config: str) -> dict[str, Any]:
+    """What the project's bandit configuration leaves out: ``.bandit`` keys and the config file's lists."""
+    from bandit.core import config as b_config
+    from bandit.core import utils as b_utils
+
+    exclude = _split(ini_options.get("exclude"))
+    skips = _split(ini_options.get("skips"))
+    tests = _split(ini_options.get("tests"))
+    files = [ini] if ini else []
+    other = {
+        str(k): str(v)
+        for k, v in ini_options.items()
+        if k not in ("exclude", "skips", "tests", "targets", "recursive", "format", "output", "quiet", "verbose", "debug")
+    }
+    if config:
+        files.append(config)
+        try:
+            conf = b_config.BanditConfig(config_file=config)
+        except (b_utils.ConfigError, OSError, ValueError) as exc:  # bandit's own run reports it too
+            other["config_error"] = str(exc)
+        else:
+            exclude += [str(d) for d in conf.get_option("exclude_dirs") or []]
+            skips += [str(t) for t in conf.get_option("skips") or []]
+            tests += [str(t) for t in conf.get_option("tests") or []]
+    return {"files": files, "exclude": _merge(exclude), "skips": _merge(skips), "tests": _merge(tests), "options": other}
+
+
 def discover(request: dict[str, Any]) -> dict[str, Any]:
     """Build the scan options and let bandit's CLI discover the files."""
     import bandit
@@ -88,7 +119,8 @@ def discover(request: dict[str, Any]) -> dict[str, Any]:
     from bandit.core import constants, manager, utils
 
     targets = [str(t) for t in request.get("targets") or ["."]]
-    inis = _find_ini(targets)
+    honour = request.get("project_config", "honour") != "ignore"
+    inis = _find_ini(targets) if honour else []
     if len(inis) > 1:
         return {
             "ok": False,
@@ -110,6 +142,10 @@ def discover(request: dict[str, Any]) -> dict[str, Any]:
         args += ["-s", ",".join(skips)]
     if tests:
         args += ["-t", ",".join(tests)]
+    if not honour:
+        args.append("--ignore-nosec")
+        cli._get_options_from_ini = lambda *_args, **_kwargs: None  # bandit would find .bandit by itself
+    project = _project_narrowing(ini, ini_options, str(request.get("config") or ""))
 
     def hook(self: Any) -> None:
         raise _Discovered(list(self.files_list))
@@ -128,6 +164,7 @@ def discover(request: dict[str, Any]) -> dict[str, Any]:
             "ini": ini,
             "version": bandit.__version__,
             "python": sys.version,
+            "project": project,
         }
     except SystemExit as exc:
         return {"ok": False, "message": f"bandit refused the options (exit {exc.code}): {err.getvalue().strip()[-600:]}"}

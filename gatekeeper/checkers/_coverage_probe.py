@@ -46,7 +46,9 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
         return base
     if mode == "combine":
         try:
-            cov.combine(keep=False)
+            if request.get("append"):
+                cov.load()  # the run's own .coverage, next to its parallel files
+            cov.combine(data_paths=request.get("data_paths") or None, keep=False)
             cov.save()
         except NoDataError:
             pass  # nothing to combine: the run wrote one data file, not parallel ones

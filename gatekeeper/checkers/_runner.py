@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gatekeeper import childenv
 from gatekeeper.errors import ToolError, ToolMissing, ToolTimeout
 
 _LIVE: set[subprocess.Popen[bytes]] = set()
@@ -45,7 +46,8 @@ def run(
     """Run ``args`` (never through a shell) and return its output.
 
     Raises ``ToolMissing`` when the executable does not exist and ``ToolTimeout`` when it runs
-    past ``timeout`` seconds (the whole process group is killed first).
+    past ``timeout`` seconds (the whole process group is killed first). The child's environment
+    never holds the audit signing key (``childenv``).
     """
     argv = [str(a) for a in args]
     if not argv:
@@ -60,7 +62,7 @@ def run(
         proc = subprocess.Popen(
             argv,
             cwd=cwd,
-            env=dict(env) if env is not None else None,
+            env=childenv.for_child(env),
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -6,13 +6,23 @@ coverage configuration (omit, include, source, branch, precision, [paths]) appli
 does for ``coverage report``; the child also keeps this CPU-bound work off the engine's threads.
 A Cobertura ``coverage.xml`` or coverage.py ``coverage.json`` is read directly: both carry the
 counts the total is computed from.
+
+Coverage data in the checkout is untrusted: a pull request can commit any of it. With
+``checks.coverage.run`` the tests write their data to a private temporary folder
+(``COVERAGE_FILE``) and only the files of that run are combined and read. Without ``run``,
+data files that git tracks are refused (they were not produced by this CI job), and parallel
+data files (``.coverage.<host>.<pid>.<random>``) are combined in a private copy, leaving the
+user's files as they are.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
+import shutil
+import tempfile
 import xml.etree.ElementTree as ET  # nosec B405: only for types and errors; parsing uses defusedxml
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +74,7 @@ class CoverageReport:
     missing_branches: int
     files: tuple[FileCoverage, ...] = field(default=())
     cached: bool = False  # the analysis came from the cache
+    cache_rejected: int = 0  # cache entries that failed authentication and were ignored
 
 
 class CoverageChecker:
@@ -84,9 +95,13 @@ class CoverageChecker:
         """Read (or first produce) the coverage data and turn thresholds into blocking findings."""
         findings: list[Finding] = []
         command = list(section.get("run") or [])
-        if command:
-            findings.extend(_run_tests(command, ctx))
-        report = read_report(str(section.get("data_file") or ""), ctx, ran=bool(command))
+        with tempfile.TemporaryDirectory(prefix="gatekeeper-coverage-") as private:
+            if command:
+                tests = _run_tests(command, ctx, Path(private))
+                findings.extend(tests.findings)
+                report = _read_run_data(ctx, Path(private), tests)
+            else:
+                report = read_report(str(section.get("data_file") or ""), ctx, private=Path(private))
         min_total = float(section["min_total"])
         min_file = float(section["min_file"])
         min_diff = float(section["min_diff"])
@@ -148,6 +163,7 @@ class CoverageChecker:
             ],
             "diff": diff,
             "cached": report.cached,
+            "cache_rejected": report.cache_rejected,
             "thresholds": {"min_total": min_total, "min_file": min_file, "min_diff": min_diff},
         }
         return CheckResult(
@@ -164,12 +180,53 @@ class CoverageChecker:
 # --------------------------------------------------------------------------- producing and reading data
 
 
-def _run_tests(command: Sequence[str], ctx: CheckContext) -> list[Finding]:
+#: ``python -m coverage`` without the project's root on ``sys.path`` while coverage.py is imported
+#: (a ``coverage/`` folder in the checkout must not stand in for it); the root is put back
+#: before the tests start, as ``python -m pytest`` would have it.
+_COVERAGE_MAIN = (
+    "import os, sys\n"
+    "if sys.path and sys.path[0] in ('', os.getcwd()): del sys.path[0]\n"
+    "try:\n"
+    "    from coverage.cmdline import main\n"
+    "except ModuleNotFoundError as exc:\n"
+    "    if (exc.name or '').split('.')[0] != 'coverage': raise\n"
+    "    sys.stderr.write(sys.executable + ': No module named coverage\\n'); sys.exit(1)\n"
+    "sys.path.insert(0, os.getcwd())\n"
+    "sys.exit(main())\n"
+)
+_TAIL_LINES = 12
+
+
+@dataclass(frozen=True, slots=True)
+class _TestRun:
+    """What the policy's test command did: its exit status, output and the findings it gives."""
+
+    command: tuple[str, ...]
+    returncode: int
+    output: str
+    findings: tuple[Finding, ...]
+
+
+def _last_lines(text: str, count: int = _TAIL_LINES) -> str:
+    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(line if len(line) <= 300 else line[:299] + "…" for line in lines[-count:])
+
+
+def _key_lines(text: str) -> str:
+    """The lines that say why a test run failed (pytest's FAILED/ERROR summary), else its last lines."""
+    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    summary = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    errors = [line for line in lines if line.startswith("E   ")]
+    return "\n".join((summary or errors or lines)[-3:])
+
+
+def _run_tests(command: Sequence[str], ctx: CheckContext, private: Path) -> _TestRun:
     """Run the policy's test command under ``coverage run`` in the project's environment.
 
     ``["pytest", "-q"]`` runs ``python -m coverage run -m pytest -q``; a first word ``python`` passes
     the rest to ``coverage run`` as is (``["python", "-m", "unittest"]``), and a ``.py`` file runs as a script.
-    A failing test run is a blocking finding (its data may still be read); no data at all is an error.
+    The data goes to ``private`` (``COVERAGE_FILE``), never into the checkout. A failing test run is
+    a blocking finding (its data may still be read); no data at all is an error.
     """
     head, rest = command[0], list(command[1:])
     if head in ("python", "python3") or head.rsplit("/", 1)[-1].startswith("python"):
@@ -179,26 +236,46 @@ def _run_tests(command: Sequence[str], ctx: CheckContext) -> list[Finding]:
     else:
         args = ["-m", head, *rest]
     python = ctx.target_python
-    done = ctx.run([python, "-m", "coverage", "run", *args])
+    env = {**os.environ, "COVERAGE_FILE": str(private / ".coverage")}
+    done = ctx.run([python, "-c", _COVERAGE_MAIN, "run", *args], env=env)
     output = (done.stdout + "\n" + done.stderr).strip()
     _runner.require_module(
         done, "coverage", "coverage.py", python, "install it there with pip install coverage to use checks.coverage.run"
     )
-    _probe(ctx, {"mode": "combine"})  # parallel = true in the project's config leaves .coverage.* files
-    if done.returncode == 0:
-        return []
-    return [
-        Finding(
-            rule_id="coverage.tests_failed",
-            severity=Severity.HIGH,
-            message=f"the test command {' '.join(command)} exited with {done.returncode}: {_runner.tail(output, 400)}",
-            blocking=True,
-            fingerprint=fingerprint(CHECK, "coverage.tests_failed"),
-            rule_name="tests run under coverage failed",
-            tags=("coverage",),
-            properties={"returncode": done.returncode, "command": list(command)},
+    findings: tuple[Finding, ...] = ()
+    if done.returncode != 0:
+        findings = (
+            Finding(
+                rule_id="coverage.tests_failed",
+                severity=Severity.HIGH,
+                message=f"the test command {' '.join(command)} exited with {done.returncode}:\n{_key_lines(output)}",
+                blocking=True,
+                fingerprint=fingerprint(CHECK, "coverage.tests_failed"),
+                rule_name="tests run under coverage failed",
+                tags=("coverage",),
+                properties={"returncode": done.returncode, "command": list(command), "output_tail": _last_lines(output)},
+            ),
         )
-    ]
+    return _TestRun(tuple(command), done.returncode, output, findings)
+
+
+def _read_run_data(ctx: CheckContext, private: Path, tests: _TestRun) -> CoverageReport:
+    """The data the test run wrote into ``private``: its parallel files combined there, then analysed."""
+    produced = sorted(p.name for p in private.glob(".coverage*") if p.is_file())
+    if not produced:
+        raise ToolError(
+            f"the test command {' '.join(tests.command)} (checks.coverage.run) exited with {tests.returncode} and "
+            "wrote no coverage data (looked for .coverage and parallel .coverage.* files in its private data folder); "
+            f"the last lines of its output:\n{_last_lines(tests.output) or '(no output)'}"
+        )
+    data_file = str(private / ".coverage")
+    combined = _probe(ctx, {"mode": "combine", "data_file": data_file, "data_paths": [str(private)], "append": True})
+    if not combined.get("ok"):
+        raise ToolError(str(combined.get("message") or "coverage combine failed"))
+    report = _read_data(ctx, data_file)
+    parallel = sum(1 for name in produced if name != ".coverage")
+    label = "checks.coverage.run" + (f" ({parallel} parallel data files combined)" if parallel else "")
+    return dataclasses.replace(report, data_file=label)
 
 
 def _probe(ctx: CheckContext, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -208,37 +285,93 @@ def _probe(ctx: CheckContext, request: Mapping[str, Any]) -> dict[str, Any]:
     return _runner.json_object(done, "coverage.py analysis")
 
 
-def read_report(data_file: str, ctx: CheckContext, *, ran: bool = False) -> CoverageReport:
+def read_report(data_file: str, ctx: CheckContext, *, private: Path | None = None) -> CoverageReport:
     """The coverage of ``data_file`` (a path relative to the root), or of the first data file found.
 
     Discovery looks for the data file the project's coverage configuration names (``.coverage`` by
-    default), then ``coverage.json``, then ``coverage.xml``. Raises ToolError when there is none,
-    when it cannot be read, or when it was measured in another source tree.
+    default), then its parallel files (``.coverage.*``, combined in ``private``, a folder of this
+    run), then ``coverage.json``, then ``coverage.xml``. Raises ToolError when there is none, when
+    it is tracked by git, when it cannot be read, or when it was measured in another source tree.
     """
     if data_file:
         path = _under(ctx.root, data_file)
+        if path.suffix not in (".xml", ".json") and not path.exists():
+            parallel = _parallel_files(ctx, path)
+            if parallel and private is not None:
+                return _combine_private(ctx, path, parallel, private)
         if not path.exists():
             raise ToolError(
-                f"coverage data file {data_file} not found: run the tests under coverage first "
-                "(coverage run -m pytest, then coverage json/xml if you point data_file at a report) "
+                f"coverage data file {data_file} not found (nor parallel {path.name}.* files): run the tests under "
+                "coverage first (coverage run -m pytest, then coverage json/xml if you point data_file at a report) "
                 "or set checks.coverage.run"
             )
+        _refuse_tracked(ctx, [path])
         if path.suffix == ".xml":
             return _read_cobertura(path, ctx)
         if path.suffix == ".json":
             return _read_coverage_json(path, ctx)
         return _read_data(ctx, str(path))
-    try:
+    config = _probe(ctx, {"mode": "config"})
+    default = Path(str(config.get("data_file") or ctx.root / ".coverage")) if config.get("ok") else ctx.root / ".coverage"
+    looked = [_relative(ctx.root, str(default))]
+    if default.exists():
+        _refuse_tracked(ctx, [default])
         return _read_data(ctx, None)
-    except _MissingData as missing:
-        if not ran:
-            for name, reader in (("coverage.json", _read_coverage_json), ("coverage.xml", _read_cobertura)):
-                if (ctx.root / name).exists():
-                    return reader(ctx.root / name, ctx)
+    parallel = _parallel_files(ctx, default)
+    looked.append(f"{looked[0]}.* (parallel data)")
+    if parallel and private is not None:
+        return _combine_private(ctx, default, parallel, private)
+    for name, reader in (("coverage.json", _read_coverage_json), ("coverage.xml", _read_cobertura)):
+        looked.append(name)
+        if (ctx.root / name).exists():
+            _refuse_tracked(ctx, [ctx.root / name])
+            return reader(ctx.root / name, ctx)
+    raise ToolError(
+        f"no coverage data: looked for {', '.join(looked)} in {ctx.root}; run the tests under coverage first "
+        '(coverage run -m pytest), set checks.coverage.data_file, or set checks.coverage.run = ["pytest"]'
+    )
+
+
+def _parallel_files(ctx: CheckContext, data_file: Path) -> list[Path]:
+    """The parallel data files next to ``data_file`` (``.coverage.*``), those tracked by git refused."""
+    found = sorted(p for p in data_file.parent.glob(f"{data_file.name}.*") if p.is_file() and not p.is_symlink())
+    if found:
+        _refuse_tracked(ctx, found)
+    return found
+
+
+def _combine_private(ctx: CheckContext, original: Path, parallel: Sequence[Path], private: Path) -> CoverageReport:
+    """Combine copies of the parallel data files of ``original`` in ``private`` and analyse the result
+    (the user's files stay as they are)."""
+    name = original.name
+    for path in parallel:
+        shutil.copyfile(path, private / path.name)
+    data_file = str(private / name)
+    combined = _probe(ctx, {"mode": "combine", "data_file": data_file, "data_paths": [str(private)], "append": False})
+    if not combined.get("ok"):
+        raise ToolError(f"{combined.get('message') or 'coverage combine failed'} (parallel data files in {ctx.root})")
+    report = _read_data(ctx, data_file)
+    label = f"{_relative(ctx.root, str(original))}.* ({len(parallel)} parallel data files, combined)"
+    return dataclasses.replace(report, data_file=label)
+
+
+def _refuse_tracked(ctx: CheckContext, paths: Sequence[Path]) -> None:
+    """Raise ToolError when git tracks one of ``paths``: committed data was not produced by this CI job."""
+    names = [str(p) for p in paths]
+    try:
+        done = ctx.run(["git", "ls-files", "-z", "--", *names], timeout=60)
+    except ToolError:
+        return  # no git: nothing is tracked
+    if done.returncode != 0:
+        return  # not a repository
+    tracked = sorted({n for n in done.stdout.split("\0") if n})
+    if tracked:
         raise ToolError(
-            f"{missing}; no coverage.json or coverage.xml either: run the tests under coverage first "
-            '(coverage run -m pytest), set checks.coverage.data_file, or set checks.coverage.run = ["pytest"]'
-        ) from None
+            f"coverage data tracked by git was refused: {', '.join(tracked[:5])}"
+            f"{' …' if len(tracked) > 5 else ''}; data committed to the repository was not produced by this CI job "
+            "(anyone can commit any figure). Run the tests under coverage in the job (checks.coverage.run, or a "
+            "coverage run step before the gate) and remove the data from git (git rm --cached)"
+        )
 
 
 class _MissingData(ToolError):
@@ -268,7 +401,7 @@ def _analyse(ctx: CheckContext, data_file: str | None) -> dict[str, Any]:
         "coverage", config.get("version", ""), cache.file_digest(_PROBE), str(ctx.root), str(data_path),
         cache.file_digest(data_path), rcfile, [cache.file_digest(ctx.root / n) for n in (*_CONFIG_FILES, rcfile) if n],
     )  # fmt: skip
-    entry, _ = cache.read(folder, key)
+    entry, rejected = cache.read(folder, key)
     if isinstance(entry, dict) and isinstance(entry.get("sources"), dict):
         sources: dict[str, str] = entry["sources"]
         if all(cache.file_digest(Path(p)) == digest for p, digest in sources.items()):
@@ -278,7 +411,7 @@ def _analyse(ctx: CheckContext, data_file: str | None) -> dict[str, Any]:
     if answer.get("ok"):
         digests = {str(f["path"]): cache.file_digest(Path(str(f["path"]))) for f in answer.get("files", [])}
         cache.write(folder, key, {"answer": answer, "sources": digests})
-    return answer
+    return {**answer, "cache_rejected": int(rejected)}
 
 
 def _read_data(ctx: CheckContext, data_file: str | None) -> CoverageReport:
@@ -325,6 +458,7 @@ def _read_data(ctx: CheckContext, data_file: str | None) -> CoverageReport:
             missing_branches=int(answer["missing_branches"]),
             files=tuple(sorted(files, key=lambda f: f.path)),
             cached=bool(answer.get("cached")),
+            cache_rejected=int(answer.get("cache_rejected") or 0),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ToolError(f"coverage analysis printed an unexpected answer ({type(exc).__name__}: {exc})") from None

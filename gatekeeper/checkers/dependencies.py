@@ -472,13 +472,14 @@ def _pip_audit(ctx: CheckContext, section: Mapping[str, Any], targets: Sequence[
     with tempfile.TemporaryDirectory(prefix="gatekeeper-deps-") as tmp:
         reqs = Path(tmp) / "requirements.txt"
         reqs.write_text("".join(f"{t.name}=={t.version}\n" for t in targets), encoding="utf-8")
-        args = [ctx.tool_python, "-m", "pip_audit", "-r", str(reqs), "--no-deps", "--disable-pip"]
+        # -I and a cwd outside the tree: a pip_audit.py in the project must not run instead of pip-audit
+        args = [ctx.tool_python, "-I", "-m", "pip_audit", "-r", str(reqs), "--no-deps", "--disable-pip"]
         args += ["-f", "json", "--progress-spinner", "off", "--desc", "on", "--aliases", "on", "-s", service]
         if section.get("osv_url"):
             args += ["--osv-url", str(section["osv_url"])]
         if ctx.cache_dir is not None:
             args += ["--cache-dir", str(ctx.cache_dir / "pip-audit")]
-        done = ctx.run(args)
+        done = ctx.run(args, cwd=tmp)
     where = "PyPI" if service == "pypi" else "OSV"
     try:
         data = json.loads(done.stdout)

@@ -60,7 +60,7 @@ class LicensesChecker:
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """List the licenses with pip-licenses, normalise them and judge each package in scope."""
         inventory = load_inventory(ctx)
-        listed, cached = _cached_licenses(ctx, inventory)
+        listed, cached, rejected = _cached_licenses(ctx, inventory)
         rows = judge(listed, inventory, section)
         declared = _declared(ctx.root / "pyproject.toml")
         findings = [f for r in rows if (f := _finding(r, section, declared)) is not None]
@@ -72,6 +72,7 @@ class LicensesChecker:
             "python": inventory.python,
             "left_out": list(inventory.left_out),
             "cached": cached,
+            "cache_rejected": rejected,
             "allow": list(section["allow"]),
             "deny": list(section["deny"]),
             "unknown": str(section["unknown"]),
@@ -143,7 +144,7 @@ def read_licenses(ctx: CheckContext, python: str) -> list[Listed]:
     metadata lying in the project folder.
     """
     args = [
-        ctx.tool_python, "-m", "piplicenses", "--format=json", "--from=all", "--with-system",
+        ctx.tool_python, "-I", "-m", "piplicenses", "--format=json", "--from=all", "--with-system",
         "--with-license-file", "--no-license-path", "--python", python,
     ]  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="gatekeeper-licenses-") as cwd:
@@ -180,21 +181,21 @@ def read_licenses(ctx: CheckContext, python: str) -> list[Listed]:
     return unique
 
 
-def _cached_licenses(ctx: CheckContext, inventory: Inventory) -> tuple[list[Listed], bool]:
+def _cached_licenses(ctx: CheckContext, inventory: Inventory) -> tuple[list[Listed], bool, int]:
     """pip-licenses' listing, reused from the cache while the packages in scope are unchanged;
-    the flag says whether it came from the cache."""
+    then whether it came from the cache, and how many cache entries were rejected (0 or 1)."""
     python = inventory.python or ctx.target_python
     folder = ctx.cache_dir / "licenses" if ctx.cache_dir is not None else None
     key = cache.cache_key("licenses", 1, _tool_version(ctx), ctx.tool_python, python, inventory.digest())
-    payload, _ = cache.read(folder, key)
+    payload, rejected = cache.read(folder, key)
     if isinstance(payload, list):
         try:
-            return [Listed(**entry) for entry in payload], True
+            return [Listed(**entry) for entry in payload], True, 0
         except TypeError:
             pass  # an entry of another shape: recompute
     listed = read_licenses(ctx, python)
     cache.write(folder, key, [dataclasses.asdict(entry) for entry in listed])
-    return listed, False
+    return listed, False, int(rejected)
 
 
 def judge(listed: Sequence[Listed], inventory: Inventory, section: Mapping[str, Any]) -> list[Judged]:

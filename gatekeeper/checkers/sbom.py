@@ -14,6 +14,7 @@ import datetime as dt
 import importlib.metadata
 import json
 import sys
+import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -51,7 +52,8 @@ class SbomChecker:
         spec = str(section["spec_version"])
         source = str(section["source"] or "environment")
         pyproject = ctx.root / "pyproject.toml"
-        base = [ctx.tool_python, "-m", "cyclonedx_py"]
+        # -I and a cwd outside the tree (below): a cyclonedx_py/ in the project must not run instead
+        base = [ctx.tool_python, "-I", "-m", "cyclonedx_py"]
         common = ["--sv", spec, "--of", "JSON", "--no-validate", "-o", "-"]
         if pyproject.is_file():
             common += ["--pyproject", str(pyproject)]
@@ -84,7 +86,8 @@ class SbomChecker:
             *(cache.file_digest(Path(__file__).with_name(n)) for n in ("_sbom_validate.py", "_iri.py")),
         )  # fmt: skip
         out = ctx.output_dir / str(section["output"])
-        payload, _ = cache.read(folder, key)
+        payload, rejected = cache.read(folder, key)
+        extra["cache_rejected"] = int(rejected)
         if isinstance(payload, dict) and isinstance(payload.get("text"), str):
             # the same inventory gives the same SBOM; it gets its own serial number and time (CycloneDX
             # asks for a unique serialNumber per generated BOM), which does not change its validity
@@ -95,7 +98,8 @@ class SbomChecker:
             write_atomic(out, json.dumps(bom, indent=2, ensure_ascii=False) + "\n")
             problem, formats = payload.get("problem"), list(payload.get("formats") or [])
             return self._result(section, bom, extra, problem, formats, cached=True)
-        done = ctx.run(args, stdin=stdin)
+        with tempfile.TemporaryDirectory(prefix="gatekeeper-sbom-") as cwd:
+            done = ctx.run(args, stdin=stdin, cwd=cwd)
         _runner.require_module(
             done, "cyclonedx_py", "cyclonedx-bom", ctx.tool_python, "pip install cyclonedx-bom, or set gate.tool_python"
         )
@@ -174,7 +178,9 @@ def validate_file(ctx: CheckContext, path: Path, spec_version: str) -> tuple[str
     """Validate the SBOM file in a separate process (``_sbom_validate``): (message or None, formats checked)."""
     # gatekeeper's own code (and its dependency cyclonedx-python-lib): it runs where gatekeeper runs,
     # whatever interpreter gate.tool_python names for the tools
-    done = ctx.run([sys.executable, "-m", "gatekeeper.checkers._sbom_validate", spec_version, str(path)], timeout=300)
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-sbom-") as cwd:
+        args = [sys.executable, "-I", "-m", "gatekeeper.checkers._sbom_validate", spec_version, str(path.resolve())]
+        done = ctx.run(args, timeout=300, cwd=cwd)
     try:
         verdict = json.loads(done.stdout)
         valid, error, formats = bool(verdict["valid"]), verdict["error"], [str(f) for f in verdict["formats"]]

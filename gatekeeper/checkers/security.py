@@ -24,7 +24,7 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,7 @@ class ScanPlan:
     python: str
     config: str
     ini: str
+    project: Mapping[str, Any] = field(default_factory=dict)  # what the project's bandit config narrows
 
     def command(self, targets: Sequence[str]) -> str:
         """The equivalent single bandit command line, for a user to reproduce the scan."""
@@ -125,6 +126,12 @@ class SecurityChecker:
         "skip": Option("str_list", [], 'bandit test ids to skip, e.g. ["B101"]'),
         "tests": Option("str_list", [], "run only these bandit test ids"),
         "config": Option("str", "", "bandit config file; empty: [tool.bandit] in pyproject.toml or .bandit if present"),
+        "project_config": Option(
+            "str",
+            "honour",
+            "honour the project's .bandit, [tool.bandit] and # nosec marks (reported), or ignore them",
+            choices=("honour", "ignore"),
+        ),
         "workers": Option("int", 0, "bandit processes to split the files across; 0: one per CPU", minimum=0, maximum=256),
     }
 
@@ -162,6 +169,9 @@ class SecurityChecker:
         metrics = dict(result.metrics)
         metrics.update({"cached_files": cached, "cache_rejected": rejected, "processes": processes, "workers": workers})
         metrics.update({"fail_on_severity": section["fail_on_severity"], "min_confidence": section["min_confidence"]})
+        honoured = int(metrics.get("nosec", 0)) + int(metrics.get("skipped_tests", 0))  # "# nosec" and "# nosec B101"
+        metrics["project_config"] = _narrowing(section, plan, ctx, honoured)
+        summary = result.summary + _narrowing_note(metrics["project_config"])
         if ctx.shard is not None:
             metrics.update(
                 {
@@ -173,7 +183,7 @@ class SecurityChecker:
         return CheckResult(
             name=CHECK,
             status=result.status,
-            summary=result.summary,
+            summary=summary,
             tool_name="bandit",
             tool_version=plan.version,
             metrics=metrics,
@@ -187,10 +197,11 @@ class SecurityChecker:
 def discover(section: Mapping[str, Any], ctx: CheckContext) -> ScanPlan:
     """Ask bandit, in the project's root, which files ``bandit -r PATHS`` scans and with which options."""
     config = str(section.get("config") or "")
+    honour = str(section.get("project_config") or "honour") == "honour"
     if config:
         if not (ctx.root / config).is_file():
             raise ToolError(f"the bandit config file {config} (checks.security.config) does not exist")
-    else:
+    elif honour:
         pyproject = ctx.root / "pyproject.toml"
         if pyproject.is_file():
             try:
@@ -205,6 +216,7 @@ def discover(section: Mapping[str, Any], ctx: CheckContext) -> ScanPlan:
         "skip": list(section.get("skip") or []),
         "tests": list(section.get("tests") or []),
         "config": config,
+        "project_config": "honour" if honour else "ignore",
     }
     done = ctx.run([ctx.tool_python, "-I", "-c", _PROBE.read_text(encoding="utf-8"), json.dumps(request)])
     answer = _runner.json_object(done, "bandit file discovery")
@@ -219,9 +231,51 @@ def discover(section: Mapping[str, Any], ctx: CheckContext) -> ScanPlan:
             python=str(answer["python"]),
             config=config,
             ini=str(answer.get("ini") or ""),
+            project=dict(answer.get("project") or {}),
         )
     except (KeyError, TypeError) as exc:
         raise ToolError(f"bandit file discovery printed an unexpected answer ({exc})") from None
+
+
+def _narrowing(section: Mapping[str, Any], plan: ScanPlan, ctx: CheckContext, nosec: int) -> dict[str, Any]:
+    """What the project's own bandit configuration left out of this scan, for the metrics and the HTML.
+
+    A pull request can add a ``.bandit`` or ``[tool.bandit]`` that excludes files or skips tests;
+    that is honoured (as bandit would) but never silent: the files it excludes are found by a
+    second discovery without the project's configuration.
+    """
+    project = plan.project
+    mode = str(section.get("project_config") or "honour")
+    excluded: list[str] = []
+    if project.get("exclude"):
+        bare = {**section, "config": "", "project_config": "ignore"}
+        everything = discover(bare, ctx)
+        excluded = sorted(set(everything.files) - set(plan.files))
+    return {
+        "mode": mode,
+        "files": [normalize_path(str(f)) for f in project.get("files") or []],
+        "exclude": list(project.get("exclude") or []),
+        "excluded_files": excluded,
+        "skips": list(project.get("skips") or []),
+        "tests": list(project.get("tests") or []),
+        "options": dict(project.get("options") or {}),
+        "nosec": nosec if mode == "honour" else 0,
+    }
+
+
+def _narrowing_note(narrowing: Mapping[str, Any]) -> str:
+    """A short summary suffix naming what the project's bandit configuration narrowed, or ""."""
+    parts = []
+    if narrowing["excluded_files"]:
+        count = len(narrowing["excluded_files"])
+        parts.append(f"{count} file{'s' if count != 1 else ''} excluded")
+    if narrowing["skips"]:
+        parts.append(f"skips {','.join(narrowing['skips'])}")
+    if narrowing["tests"]:
+        parts.append(f"only tests {','.join(narrowing['tests'])}")
+    if narrowing["nosec"]:
+        parts.append(f"{narrowing['nosec']} # nosec honoured")
+    return f"; project bandit config: {', '.join(parts)}" if parts else ""
 
 
 def _scan(plan: ScanPlan, groups: Sequence[Sequence[str]], ctx: CheckContext) -> dict[str, FileScan]:

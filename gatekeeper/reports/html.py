@@ -37,7 +37,9 @@ TEMPLATE = "report.html.j2"
 #: metric keys the check sections show themselves; the rest go to a generic table
 _SHOWN: Mapping[str, frozenset[str]] = {
     "coverage": frozenset({"total", "files", "diff", "min_total", "min_file", "min_diff", "thresholds"}),
-    "security": frozenset({"files_scanned", "lines_scanned", "counts", "fail_on_severity", "min_confidence", "thresholds"}),
+    "security": frozenset(
+        {"files_scanned", "lines_scanned", "counts", "fail_on_severity", "min_confidence", "thresholds", "project_config"}
+    ),
     "dependencies": frozenset(
         {"packages_audited", "unaudited", "vulnerabilities", "service", "thresholds", "database", "db_as_of"}
     ),
@@ -230,6 +232,9 @@ def _metric_rows(check: CheckResult) -> list[dict[str, Any]]:
             add("Issues by severity", ", ".join(f"{k} {counts[k]}" for k in ("high", "medium", "low") if k in counts))
         if "fail_on_severity" in m:
             add("Fails on severity", m["fail_on_severity"])
+        narrowing = m.get("project_config")
+        if isinstance(narrowing, Mapping):
+            _add_narrowing(add, narrowing)
     elif check.name == "dependencies":
         if "packages_audited" in m:
             add("Packages audited", m["packages_audited"])
@@ -277,6 +282,28 @@ def _metric_rows(check: CheckResult) -> list[dict[str, Any]]:
     for key in sorted(k for k in m if k not in shown):
         add(key.replace("_", " "), m[key])
     return rows
+
+
+def _add_narrowing(add: Any, narrowing: Mapping[str, Any]) -> None:
+    """Rows saying what the project's own bandit configuration left out of the scan (never silent)."""
+    if narrowing.get("mode") == "ignore":
+        add("Project bandit configuration", "ignored (.bandit, [tool.bandit] and # nosec not honoured)")
+        return
+    files = _list(narrowing.get("files"))
+    add("Project bandit configuration", files or "none")
+    excluded = _list(narrowing.get("excluded_files"))
+    add("Files excluded by the project's bandit config", excluded or "none")
+    skips = _list(narrowing.get("skips"))
+    add("Tests skipped by the project's bandit config", skips or "none")
+    tests = _list(narrowing.get("tests"))
+    if tests:
+        add("Only these tests run (project's bandit config)", tests)
+    options = narrowing.get("options")
+    if isinstance(options, Mapping) and options:
+        add("Other options from the project's bandit config", ", ".join(f"{k} = {v}" for k, v in sorted(options.items())))
+    nosec = _number(narrowing.get("nosec"))
+    if nosec is not None:
+        add("# nosec marks honoured", int(nosec))
 
 
 def _coverage_files(check: CheckResult) -> list[dict[str, Any]]:

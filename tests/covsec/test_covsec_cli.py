@@ -82,8 +82,11 @@ def test_check_fails_on_a_blocking_bandit_finding_and_reports_the_tools_numbers(
     assert report["verdict"] == "fail"
     checks = by_name(report)
     coverage, security = checks["coverage"], checks["security"]
-    # the coverage check ran the tests under coverage; its total is `coverage report`'s
+    # the coverage check ran the tests under coverage (its data in a private folder, not the
+    # checkout); its total is `coverage report`'s after the same tests run by hand
     assert coverage["status"] == "pass"
+    assert not (root / ".coverage").exists()
+    run_tool([PYTHON, "-m", "coverage", "run", "-m", "pytest", "-q", "-p", "no:cacheprovider"], root)
     assert (
         f"{coverage['metrics']['total']:.0f}"
         == run_tool([PYTHON, "-m", "coverage", "report", "--format=total"], root).stdout.strip()

@@ -231,15 +231,22 @@ def test_run_option_runs_the_tests_under_coverage(tmp_path: Path, make_ctx: Any)
     root = write_project(tmp_path / "p", BRANCHY)
     checker = CoverageChecker()
     result = checker.run(section(checker, min_total=0.0, run=["pytest", "-q", "-p", "no:cacheprovider"]), make_ctx(root))
-    assert (root / ".coverage").exists()
+    assert not list(root.glob(".coverage*"))  # the data went to a private folder, not into the checkout
     assert result.status is Status.PASS
+    assert result.metrics["data_file"] == "checks.coverage.run"
+    measure(root)
     assert f"{result.metrics['total']:.2f}" == report_total(root)
 
     (root / "test_pkg.py").write_text(TESTS + "\n\ndef test_broken():\n    assert add(2, 2) == 5\n")
+    (root / ".coverage").unlink()
     failed = checker.run(section(checker, min_total=0.0, run=["pytest", "-q", "-p", "no:cacheprovider"]), make_ctx(root))
     assert failed.status is Status.FAIL
     (finding,) = [f for f in failed.findings if f.rule_id == "coverage.tests_failed"]
-    assert finding.blocking and "exited with 1" in finding.message and "test_broken" in finding.message
+    assert finding.blocking and "exited with 1" in finding.message
+    # pytest's FAILED line comes first, on a line of its own (not after a literal "\n")
+    assert finding.message.splitlines()[1].startswith("FAILED test_pkg.py::test_broken")
+    assert "passed" in finding.properties["output_tail"].splitlines()[-1]
+    run_tool([PYTHON, "-m", "coverage", "run", "-m", "pytest", "-q", "-p", "no:cacheprovider"], root, check=False)
     assert f"{failed.metrics['total']:.2f}" == report_total(root)  # the data of the failed run is still read
 
 
@@ -249,8 +256,10 @@ def test_run_option_combines_parallel_data(tmp_path: Path, make_ctx: Any) -> Non
     result = checker.run(
         section(checker, min_total=0.0, run=["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"]), make_ctx(root)
     )
-    assert (root / ".coverage").exists()
-    assert not list(root.glob(".coverage.*"))  # combined, as `coverage combine` does
+    assert not list(root.glob(".coverage*"))  # combined in its private folder
+    assert result.metrics["data_file"] == "checks.coverage.run (1 parallel data files combined)"
+    measure(root)
+    run_tool([PYTHON, "-m", "coverage", "combine"], root)
     assert f"{result.metrics['total']:.2f}" == report_total(root)
     assert result.metrics["statements"] > 0
 

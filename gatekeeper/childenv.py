@@ -1,0 +1,44 @@
+"""The environment child processes get: the job's, without the audit signing key.
+
+The signing key is read once, when gatekeeper starts, and removed from ``os.environ``; every
+process gatekeeper starts (tools, probes, the tests under ``checks.coverage.run``) gets an
+environment built here, which leaves out every captured secret. So a test that dumps its
+environment cannot find the key and re-sign a rewritten audit log.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+
+#: The variable holding the audit signing key unless ``--key-env`` names another.
+KEY_ENV = "GATEKEEPER_AUDIT_KEY"
+
+_TAKEN: dict[str, str] = {}
+_LOCK = threading.Lock()
+
+
+def take(name: str = KEY_ENV, *, fresh: bool = False) -> str:
+    """The value of ``name``, removed from ``os.environ`` and remembered ("" when unset).
+
+    A later call returns the remembered value; ``fresh`` (used once at start) reads it again.
+    """
+    with _LOCK:
+        if fresh or name in os.environ:
+            _TAKEN[name] = os.environ.pop(name, "")
+        return _TAKEN.get(name, "")
+
+
+def forget() -> None:
+    """Drop every remembered value (for a new run in the same process)."""
+    with _LOCK:
+        _TAKEN.clear()
+
+
+def for_child(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: the current environment) without the signing key or any captured secret."""
+    source = os.environ if env is None else env
+    with _LOCK:
+        hidden = {KEY_ENV, *_TAKEN}
+    return {k: v for k, v in source.items() if k not in hidden}
