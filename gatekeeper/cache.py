@@ -15,6 +15,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from gatekeeper.errors import OutputError
+from gatekeeper.fileio import resolve_for_write
+
 
 def cache_key(*parts: object) -> str:
     """The sha256 of ``parts`` (str, bytes, or anything JSON-serialisable), separated unambiguously."""
@@ -70,7 +73,10 @@ def write(folder: Path | None, key: str, payload: Any) -> None:
     if folder is None:
         return
     entry = {"key": key, "sha256": _digest(payload), "payload": payload}
-    path = _entry_path(folder, key)
+    try:
+        path = resolve_for_write(_entry_path(folder, key), folder)  # never through a link in the cache
+    except OutputError:
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")

@@ -19,6 +19,7 @@ from typing import Any
 from gatekeeper import __version__
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import GatekeeperError, UsageError
+from gatekeeper.fileio import resolve_for_write
 from gatekeeper.findings import (
     AppliedWaiver,
     CheckResult,
@@ -105,7 +106,8 @@ def run_checks(
         names = shard_share(names, checkers, request.shard)
     cache_dir = None
     if request.use_cache and policy.cache["enabled"]:
-        cache_dir = _under(request.root, str(policy.cache["dir"]))
+        # resolved now: a link planted in the checkout on the way to the cache stops the run (exit 2)
+        cache_dir = resolve_for_write(_under(request.root, str(policy.cache["dir"])), request.root)
     tool_python = str(policy.gate.get("tool_python") or "")
     tool_python = str(_under(request.root, tool_python)) if tool_python else sys.executable
     shared: dict[str, Any] = {}
