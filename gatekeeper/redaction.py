@@ -54,6 +54,9 @@ _ASSIGNED = re.compile(
     """
 )
 
+#: one of these occurs in every text ``_ASSIGNED`` can match
+_ASSIGNED_WORDS = ("pass", "pwd", "secret", "token", "key", "credential", "auth")
+
 _KEEP = frozenset({MASK, "Bearer", "bearer", "Basic", "basic", "[REDACTED]@"})
 
 #: ``scheme://user:password@host`` and ``scheme://token@host``: the user-info goes (``git@``, an
@@ -70,6 +73,7 @@ MIN_SECRET_LENGTH = 8
 #: Keys whose values are names or digests, not prose: the random-token heuristic would mangle them
 #: (a long path, a sha256) and is not applied; known token shapes and environment secrets still are.
 _VERBATIM_KEYS = frozenset({"path", "root", "uri", "help_uri", "fingerprint", "sha256", "commit", "digest", "prev", "sig"})
+_SCALARS = frozenset({int, float, bool, type(None)})
 _HEX_DIGEST = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 #: Long runs of token alphabet, masked when they look random (see ``_looks_random``).
@@ -102,12 +106,17 @@ def redact(text: str, secrets: Iterable[str] | None = None, *, heuristic: bool =
         if value in out:
             out = out.replace(value, MASK)
     out = _TOKENS.sub(MASK, out)
-    out = strip_userinfo(out, MASK + "@")
-    out = _AUTH.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", out)
-    out = _ASSIGNED.sub(lambda m: m.group(0) if m.group(3) in _KEEP else f"{m.group(1)}{m.group(2)}{MASK}", out)
-    if not heuristic:
+    # the cheap substring tests spare most strings the costlier patterns (100,000 findings must not take minutes)
+    if "@" in out:
+        out = strip_userinfo(out, MASK + "@")
+    lower = out.lower()
+    if "bearer" in lower or "basic" in lower:
+        out = _AUTH.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", out)
+    if any(word in lower for word in _ASSIGNED_WORDS):
+        out = _ASSIGNED.sub(lambda m: m.group(0) if m.group(3) in _KEEP else f"{m.group(1)}{m.group(2)}{MASK}", out)
+    if not heuristic or len(out) < 32:
         return out
-    return _LONG.sub(lambda m: MASK if _looks_random(m.group(0)) else m.group(0), out)
+    return _LONG.sub(_mask_long, out)
 
 
 def strip_userinfo(text: str, replacement: str = "") -> str:
@@ -120,19 +129,28 @@ def redact_tree(value: Any, secrets: Iterable[str] | None = None, *, heuristic: 
     keys of mappings included. A whole value that is a hex digest (a commit, a sha256) is kept;
     so are paths and digests under the keys in ``_VERBATIM_KEYS``, except for known secrets."""
     known = tuple(secret_values() if secrets is None else secrets)
-    if isinstance(value, str):
-        if _HEX_DIGEST.fullmatch(value) and value not in known:
+    memo: dict[tuple[str, bool], str] = {}  # keys and many values repeat across thousands of findings
+
+    def text(value: str, heuristic: bool) -> str:
+        done = memo.get((value, heuristic))
+        if done is None:
+            keep = _HEX_DIGEST.fullmatch(value) is not None and value not in known
+            done = memo[(value, heuristic)] = value if keep else redact(value, known, heuristic=heuristic)
+        return done
+
+    def walk(value: Any, key: str) -> Any:
+        kind = type(value)
+        if kind is str:
+            return text(value, heuristic and key not in _VERBATIM_KEYS)
+        if kind in _SCALARS:
             return value
-        return redact(value, known, heuristic=heuristic and _key not in _VERBATIM_KEYS)
-    if isinstance(value, Mapping):
-        out: dict[Any, Any] = {}
-        for k, v in value.items():
-            key = redact(k, known, heuristic=heuristic) if isinstance(k, str) else k
-            out[key] = redact_tree(v, known, heuristic=heuristic, _key=str(k))
-        return out
-    if isinstance(value, (list, tuple)):
-        return [redact_tree(v, known, heuristic=heuristic, _key=_key) for v in value]
-    return value
+        if kind is dict or isinstance(value, Mapping):
+            return {(text(k, heuristic) if type(k) is str else k): walk(v, str(k)) for k, v in value.items()}
+        if kind is list or isinstance(value, tuple):
+            return [walk(v, key) for v in value]
+        return text(value, heuristic) if isinstance(value, str) else value
+
+    return walk(value, _key)
 
 
 def redact_result(result: GateResult) -> GateResult:
@@ -154,6 +172,15 @@ def redact_result(result: GateResult) -> GateResult:
         waivers=redact_tree(dict(result.waivers), known),
         extra=redact_tree(dict(result.extra), known),
     )
+
+
+def _mask_long(match: re.Match[str]) -> str:
+    """The masked run, or the run itself when it does not look random. An absolute path
+    (``/tmp/pytest-3/test_x0/python``, which tool errors quote) is judged folder by folder."""
+    word = match.group(0)
+    if word.startswith("/") and word.count("/") >= 2:
+        return MASK if any(len(part) >= 32 and _looks_random(part) for part in word.split("/")) else word
+    return MASK if _looks_random(word) else word
 
 
 def _looks_random(word: str) -> bool:
