@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -29,10 +30,11 @@ from typing import Any
 
 from gatekeeper import __version__, childenv
 from gatekeeper.errors import OutputError, UsageError
+from gatekeeper.fileio import resolve_for_write
 from gatekeeper.findings import GateResult
 from gatekeeper.policy import Policy
 from gatekeeper.provenance import actor_info, ci_info
-from gatekeeper.redaction import redact
+from gatekeeper.redaction import redact, redact_tree
 
 GENESIS = "0" * 64
 RECORD_VERSION = 1
@@ -206,13 +208,19 @@ def _count_lines(fd: int) -> int:
 def append(log: Path, record: Mapping[str, Any], key: bytes | None = None) -> Appended:
     """Append ``record`` chained to the last line, under an exclusive lock, fsynced to disk.
 
-    ``seq`` and ``prev`` are set here, under the lock; with ``key`` the record is signed.
+    ``seq`` and ``prev`` are set here, under the lock; with ``key`` the record is signed. Every
+    key and value of the record is redacted first (``redaction.redact_tree``). The log is opened
+    without following a link (``O_NOFOLLOW``): a link where the log should be is an error, never
+    a way to append to some other file.
     """
+    record = redact_tree(record)
     try:
         log.parent.mkdir(parents=True, exist_ok=True)
         created = not log.exists()
-        fd = os.open(log, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = os.open(log, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o644)
     except OSError as exc:
+        if log.is_symlink():
+            raise OutputError(f"refusing to append to the audit log {log}: it is a symbolic link") from exc
         raise OutputError(f"cannot open the audit log {log}: {exc.strerror or exc}") from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -263,9 +271,14 @@ def log_path(root: Path, policy: Policy) -> Path:
     return log if log.is_absolute() else root / log
 
 
+def _writable_log(root: Path, policy: Policy) -> Path:
+    """``log_path`` resolved for appending: a link on the way inside the project is refused (exit 2)."""
+    return resolve_for_write(log_path(root, policy), root)
+
+
 def record_run(root: Path, policy: Policy, result: GateResult, reports: Mapping[str, str], command: str) -> Appended:
     """Append the record of a run to the policy's audit log, signed when ``GATEKEEPER_AUDIT_KEY`` is set."""
-    return append(log_path(root, policy), build_record(result, reports, command, root), key_from_env())
+    return append(_writable_log(root, policy), build_record(result, reports, command, root), key_from_env())
 
 
 def append_run(root: Path, policy: Policy, result: GateResult, reports: Mapping[str, str], command: str) -> Path:
@@ -301,7 +314,7 @@ def append_interrupted(root: Path, policy: Policy, started_at: str, reason: str,
         "waivers": {"applied": [], "expired": [], "unused": []},
         "reports": {},
     }
-    return append(log_path(root, policy), record, key_from_env())
+    return append(_writable_log(root, policy), record, key_from_env())
 
 
 # --------------------------------------------------------------------------- reading and verifying
@@ -438,7 +451,14 @@ def read_records(log: Path) -> list[dict[str, Any]]:
 
 
 def format_table(records: list[dict[str, Any]]) -> str:
-    """The records as a plain-text table: seq, time, command, verdict, commit, branch, actor, checks."""
+    """The records as a plain-text table: seq, time, command, verdict, commit, branch, actor, checks.
+
+    A log is data anyone with write access may have edited: every cell is shown as the console
+    shows foreign text (``escapes.clean_line``: control characters escaped, one line), so that a
+    verdict of ``"fail\\r... pass"`` cannot display as a passing row.
+    """
+    from gatekeeper.escapes import clean_line
+
     header = ("SEQ", "TIME (UTC)", "COMMAND", "VERDICT", "COMMIT", "BRANCH", "ACTOR", "CHECKS")
     rows: list[tuple[str, ...]] = []
     for rec in records:
@@ -462,6 +482,16 @@ def format_table(records: list[dict[str, Any]]) -> str:
                 " ".join([statuses, *notes]).strip() or "-",
             )
         )
+    rows = [tuple(clean_line(cell) for cell in row) for row in rows]
     widths = [max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in (header, *rows)]
     return "\n".join(lines) + "\n"
+
+
+def records_json(records: list[dict[str, Any]]) -> str:
+    """The records as indented JSON that is safe to print: C1 control characters and Unicode line
+    separators as ``\\uXXXX`` escapes, and a ``##[`` (which a CI runner would obey anywhere in a
+    line) as ``##\\u005b``; the JSON still means the same records."""
+    text = json.dumps(records, indent=2, ensure_ascii=False)
+    text = re.sub("[\x7f-\x9f\u2028\u2029]", lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text.replace("##[", "##\\u005b")

@@ -25,6 +25,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from gatekeeper.errors import OutputError
+from gatekeeper.fileio import resolve_for_write
+
 
 def cache_key(*parts: object) -> str:
     """The sha256 of ``parts`` (str, bytes, or anything JSON-serialisable), separated unambiguously."""
@@ -152,7 +155,10 @@ def write(folder: Path | None, key: str, payload: Any) -> None:
     secret = _secret()
     if secret is None:
         return
-    path = _entry_path(folder, key)
+    try:
+        path = resolve_for_write(_entry_path(folder, key), folder)  # never through a link in the cache
+    except OutputError:
+        return
     try:
         entry = {"v": ENTRY_VERSION, "key": key, "mac": _mac(secret, key, payload), "payload": payload}
         path.parent.mkdir(parents=True, exist_ok=True)

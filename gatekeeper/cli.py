@@ -52,10 +52,18 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise _Terminated()
 
 
-def _fail(exc: BaseException, code: int | None = None) -> NoReturn:
-    from gatekeeper.escapes import clean
+def _echo(text: str, *, err: bool = False, nl: bool = True) -> None:
+    """Print ``text`` as every line leaving gatekeeper is printed: control characters shown
+    escaped, credentials masked, no forged CI workflow command (``escapes.for_output``)."""
+    from gatekeeper.escapes import clean, for_output
 
-    typer.echo(f"gatekeeper: error: {clean(str(exc))}", err=True)
+    typer.echo(for_output(clean(text)), err=err, nl=nl)
+
+
+def _fail(exc: BaseException, code: int | None = None) -> NoReturn:
+    from gatekeeper.escapes import clean_line
+
+    _echo(f"gatekeeper: error: {clean_line(str(exc))}", err=True)
     raise typer.Exit(code if code is not None else getattr(exc, "exit_code", 2))
 
 
@@ -151,10 +159,29 @@ def _formats(value: list[str] | None, default: Any) -> tuple[str, ...]:
 
 
 def _output_dir(root: Path, option: Path | None, policy: Policy) -> Path:
+    """The report folder, resolved; a link inside the project on the way is refused (exit 2)."""
+    from gatekeeper.fileio import resolve_for_write
+
     if option is not None:
-        return option.resolve()
-    configured = Path(str(policy.reports["output_dir"]))
-    return configured if configured.is_absolute() else root / configured
+        return resolve_for_write(option, root)
+    return resolve_for_write(root / str(policy.reports["output_dir"]), root)
+
+
+def _guard_writes(root: Path, policy: Policy, out_dir: Path, results_out: Path | None, audit: bool) -> Path | None:
+    """Resolve, before anything runs, every place this run will write: the reports' folder (done by
+    ``_output_dir``), the SBOM, the ``--results-out`` file and the audit log. A link planted in the
+    project on the way to any of them stops the run (exit 2, naming the link). Returns the resolved
+    ``--results-out``."""
+    from gatekeeper.fileio import resolve_for_write
+
+    sbom = policy.checks.get("sbom")
+    if sbom and sbom.get("enabled") and isinstance(sbom.get("output"), str):
+        resolve_for_write(out_dir / str(sbom["output"]), root)
+    if audit:
+        from gatekeeper.audit import log_path
+
+        resolve_for_write(log_path(root, policy), root)
+    return resolve_for_write(results_out, root) if results_out is not None else None
 
 
 def _shard(value: str | None) -> tuple[int, int] | None:
@@ -172,14 +199,22 @@ def _shard(value: str | None) -> tuple[int, int] | None:
 
 
 def _write_outputs(
-    result: GateResult, output_dir: Path, formats: tuple[str, ...], results_out: Path | None, into: dict[str, str] | None = None
+    result: GateResult,
+    root: Path,
+    output_dir: Path,
+    formats: tuple[str, ...],
+    results_out: Path | None,
+    into: dict[str, str] | None = None,
 ) -> dict[str, str]:
+    from gatekeeper.fileio import resolve_for_write
     from gatekeeper.reports import write_atomic, write_reports
     from gatekeeper.reports.json import render_json
 
-    written = write_reports(result, output_dir, formats, into)
+    # resolved again as they are written: a tool that ran in between may have planted a link
+    written = write_reports(result, resolve_for_write(output_dir, root), formats, into)
     if results_out is not None:
-        written[str(results_out)] = write_atomic(results_out, render_json(result))
+        target = resolve_for_write(results_out, root)
+        written[str(target)] = write_atomic(target, render_json(result))
     return written
 
 
@@ -199,7 +234,7 @@ def _append_step_summary(result: GateResult) -> None:
         with open(target, "a", encoding="utf-8") as fh:
             fh.write(render_markdown(result))
     except OSError as exc:
-        typer.echo(f"gatekeeper: warning: could not append the job summary to {target}: {exc.strerror or exc}", err=True)
+        _echo(f"gatekeeper: warning: could not append the job summary to {target}: {exc.strerror or exc}", err=True)
 
 
 # --------------------------------------------------------------------------- check
@@ -244,6 +279,7 @@ def check(
     from gatekeeper.console import Console
     from gatekeeper.engine import RunRequest, iso_utc, run_checks
     from gatekeeper.errors import GatekeeperError, OutputError
+    from gatekeeper.redaction import redact_result
 
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     console = Console()
@@ -258,6 +294,7 @@ def check(
             audit_target = (root, policy)
         formats = _formats(fmt, policy.reports["formats"])
         out_dir = _output_dir(root, output_dir, policy)
+        results_out = _guard_writes(root, policy, out_dir, results_out, audit_target is not None)
         baseline_set: frozenset[str] = frozenset()
         if baseline is not None:
             from gatekeeper.baseline import load_baseline
@@ -275,16 +312,18 @@ def check(
             use_cache=not no_cache,
             strict_waivers=strict_waivers,
         )
-        result = run_checks(request, checkers, console)
+        # one redaction pass: the console, annotations, reports, job summary and audit record below
+        # are all made from this copy
+        result = redact_result(run_checks(request, checkers, console))
         console.summary(result)
         if os.environ.get("GITHUB_ACTIONS") == "true":
             from gatekeeper.console import github_annotations
 
             for annotation in github_annotations(result):
-                console.line(annotation)
+                console.line(annotation, command=True)
         code = result.exit_code
         try:
-            written = _write_outputs(result, out_dir, formats, results_out, into=written)
+            written = _write_outputs(result, root, out_dir, formats, results_out, into=written)
             for file in written:
                 console.line(f"report: {file}")
             _append_step_summary(result)
@@ -321,9 +360,9 @@ def check(
 
             try:
                 entry = append_interrupted(audit_target[0], audit_target[1], started_at, what)
-                typer.echo(f"audit: recorded the interrupted run as #{entry.seq} in {entry.log}", err=True)
+                _echo(f"audit: recorded the interrupted run as #{entry.seq} in {entry.log}", err=True)
             except GatekeeperError as err:
-                typer.echo(f"gatekeeper: error: {err}", err=True)
+                _echo(f"gatekeeper: error: {err}", err=True)
         raise typer.Exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -368,6 +407,7 @@ def merge(
     from gatekeeper.console import Console
     from gatekeeper.errors import GatekeeperError, OutputError
     from gatekeeper.merge import merge_results
+    from gatekeeper.redaction import redact_result
     from gatekeeper.reports.json import load_result
 
     console = Console(live=False)
@@ -377,10 +417,11 @@ def merge(
         policy = _policy(root, policy_file, options)
         formats = _formats(fmt, policy.reports["formats"])
         out_dir = _output_dir(root, output_dir, policy)
-        result = merge_results([load_result(p) for p in parts], policy, checkers)
+        _guard_writes(root, policy, out_dir, None, policy.audit["enabled"] and not no_audit)
+        result = redact_result(merge_results([load_result(p) for p in parts], policy, checkers))
         console.summary(result)
         try:
-            written = _write_outputs(result, out_dir, formats, None)
+            written = _write_outputs(result, root, out_dir, formats, None)
             for file in written:
                 console.line(f"report: {file}")
             if policy.audit["enabled"] and not no_audit:
@@ -406,15 +447,18 @@ def report(
 ) -> None:
     """Re-render reports from a JSON result."""
     from gatekeeper.errors import GatekeeperError
+    from gatekeeper.fileio import resolve_for_write
+    from gatekeeper.redaction import redact_result
     from gatekeeper.reports import FORMATS, write_reports
     from gatekeeper.reports.json import load_result
 
     try:
-        result = load_result(results)
+        result = redact_result(load_result(results))
         formats = _formats(fmt, FORMATS)
-        out = output_dir.resolve() if output_dir else results.resolve().parent
+        # the current folder is taken as the checkout whose links are not followed
+        out = resolve_for_write(output_dir if output_dir else results.resolve().parent, Path.cwd())
         for file in write_reports(result, out, formats):
-            typer.echo(f"report: {file}")
+            _echo(f"report: {file}")
     except GatekeeperError as exc:
         _fail(exc)
 
@@ -432,7 +476,7 @@ def policy_validate(
     try:
         _, options = _load_checkers()
         policy = _policy(Path.cwd(), file, options)
-        typer.echo(f"policy OK: {policy.path or '(built-in default)'} (sha256 {policy.sha256[:12]})")
+        _echo(f"policy OK: {policy.path or '(built-in default)'} (sha256 {policy.sha256[:12]})")
     except GatekeeperError as exc:
         _fail(exc)
 
@@ -449,8 +493,8 @@ def policy_show(
     try:
         _, options = _load_checkers()
         policy = _policy(_root(path), policy_file, options)
-        typer.echo(f"# effective policy from {policy.path or '(built-in default)'}")
-        typer.echo(to_toml(policy.data), nl=False)
+        _echo(f"# effective policy from {policy.path or '(built-in default)'}")
+        _echo(to_toml(policy.data), nl=False)
     except GatekeeperError as exc:
         _fail(exc)
 
@@ -479,8 +523,10 @@ def policy_init(
             if target.exists() and not force:
                 raise UsageError(f"{target} already exists (use --force to overwrite)")
             text = starter_policy(pyproject=False)
-        write_atomic(target, text)
-        typer.echo(f"wrote {target}")
+        from gatekeeper.fileio import resolve_for_write
+
+        write_atomic(resolve_for_write(target, root), text)
+        _echo(f"wrote {target}")
     except GatekeeperError as exc:
         _fail(exc)
 
@@ -518,7 +564,9 @@ def hook_security(
         policy = dataclasses.replace(policy, data=data)
         console = Console(live=False)
         request = RunRequest(root=root, policy=policy, output_dir=root, only=("security",), use_cache=True)
-        result = run_checks(request, checkers, console)
+        from gatekeeper.redaction import redact_result
+
+        result = redact_result(run_checks(request, checkers, console))
         console.summary(result)
         raise typer.Exit(result.exit_code)
     except GatekeeperError as exc:
@@ -570,18 +618,18 @@ def audit_verify(
     except GatekeeperError as exc:
         _fail(exc)
     if not outcome.ok:
-        typer.echo(f"audit log {path}: TAMPERED: {outcome.problem}", err=True)
-        typer.echo(f"({outcome.records} record(s) before it verified)", err=True)
+        _echo(f"audit log {path}: TAMPERED: {outcome.problem}", err=True)
+        _echo(f"({outcome.records} record(s) before it verified)", err=True)
         raise typer.Exit(1)
-    typer.echo(f"audit log {path}: intact, {outcome.records} record(s), head sha256 {outcome.head}")
+    _echo(f"audit log {path}: intact, {outcome.records} record(s), head sha256 {outcome.head}")
     if outcome.unchecked:
-        typer.echo(f"note: {outcome.unchecked} signature(s) were NOT checked: set {key_env} to the signing key to check them")
+        _echo(f"note: {outcome.unchecked} signature(s) were NOT checked: set {key_env} to the signing key to check them")
     elif outcome.signed:
-        typer.echo(f"signatures: {outcome.signed} checked, all match")
+        _echo(f"signatures: {outcome.signed} checked, all match")
     if anchor:
-        typer.echo(f"anchor: found at record #{outcome.anchor_seq}")
+        _echo(f"anchor: found at record #{outcome.anchor_seq}")
     else:
-        typer.echo(
+        _echo(
             "note: records removed from the end cannot be detected from the log alone;"
             " keep the head sha256 and pass it as --anchor"
         )
@@ -597,9 +645,8 @@ def audit_show(
     as_json: bool = typer.Option(False, "--json", help="Print the records as a JSON array instead of a table."),
 ) -> None:
     """Print past runs as a table (not verified: use 'audit verify' for that)."""
-    import json
 
-    from gatekeeper.audit import format_table, read_records
+    from gatekeeper.audit import format_table, read_records, records_json
     from gatekeeper.errors import GatekeeperError
 
     try:
@@ -609,9 +656,11 @@ def audit_show(
     if last is not None:
         records = records[-last:]
     if as_json:
-        typer.echo(json.dumps(records, indent=2, ensure_ascii=False))
+        from gatekeeper.redaction import redact
+
+        typer.echo(redact(records_json(records), heuristic=False))
     else:
-        typer.echo(format_table(records), nl=False)
+        _echo(format_table(records), nl=False)
 
 
 @audit_app.command(
@@ -697,13 +746,16 @@ def baseline_create(
         root = _root(path)
         checkers, options = _load_checkers()
         policy = _policy(root, policy_file, options)
-        target = output.resolve() if output else root / ".gatekeeper" / "baseline.json"
+        from gatekeeper.fileio import resolve_for_write
+        from gatekeeper.redaction import redact_result
+
+        target = resolve_for_write(output if output else root / ".gatekeeper" / "baseline.json", root)
         with tempfile.TemporaryDirectory(prefix="gatekeeper-baseline-") as scratch:  # artifacts are not kept
             request = RunRequest(root=root, policy=policy, output_dir=Path(scratch), only=_csv(only), skip=_csv(skip))
-            result = run_checks(request, checkers)
+            result = redact_result(run_checks(request, checkers))
         for c in result.checks:
             if c.status is Status.ERROR:
-                typer.echo(f"warning: {c.name} could not run ({c.error}); its findings are not in the baseline", err=True)
+                _echo(f"warning: {c.name} could not run ({c.error}); its findings are not in the baseline", err=True)
         document = baseline_document(result)
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         digest = write_atomic(target, text)
@@ -711,7 +763,7 @@ def baseline_create(
         for entry in document["findings"]:
             counts[entry["check"]] = counts.get(entry["check"], 0) + 1
         detail = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no findings"
-        typer.echo(f"baseline: recorded {len(document['findings'])} fingerprint(s) ({detail}) in {target}")
+        _echo(f"baseline: recorded {len(document['findings'])} fingerprint(s) ({detail}) in {target}")
         if policy.audit["enabled"] and not no_audit:
             from dataclasses import replace
 
@@ -719,7 +771,7 @@ def baseline_create(
 
             extra = {**result.extra, "baseline": {"path": str(target), "fingerprints": len(document["findings"])}}
             entry = record_run(root, policy, replace(result, extra=extra), {str(target): digest}, command="baseline create")
-            typer.echo(f"audit: appended record #{entry.seq} to {entry.log} (head sha256 {entry.digest})")
+            _echo(f"audit: appended record #{entry.seq} to {entry.log} (head sha256 {entry.digest})")
     except GatekeeperError as exc:
         _fail(exc)
 
@@ -912,9 +964,9 @@ def plugins() -> None:
         except PluginError as exc:
             desc, state = "", f"  BROKEN: {exc}"
         dist = f"{info.distribution} {info.version}".strip()
-        typer.echo(f"{name:<14} {dist:<28} {info.value}{state}")
+        _echo(f"{name:<14} {dist:<28} {info.value}{state}")
         if desc:
-            typer.echo(f"{'':<14} {desc}")
+            _echo(f"{'':<14} {desc}")
 
 
 def run() -> None:

@@ -1,7 +1,9 @@
 """The CI log: a live progress line on a terminal, plain lines elsewhere, and the final table.
 
-Everything printed passes through ``clean`` so that a finding holding ANSI escapes or control
-characters cannot rewrite the terminal. Colour follows NO_COLOR / FORCE_COLOR and the terminal.
+Text from a result passes through ``clean`` (control characters shown escaped) so that a finding
+holding ANSI escapes cannot rewrite the terminal, and is folded onto one line; every line then
+passes through ``for_output`` as it is printed (credentials masked, no forged GitHub workflow
+command). Colour follows NO_COLOR / FORCE_COLOR and the terminal.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from typing import TextIO
 
 from gatekeeper.engine import Progress
-from gatekeeper.escapes import clean, clean_line
+from gatekeeper.escapes import clean, clean_line, for_output
 from gatekeeper.findings import CheckResult, Finding, GateResult, Status, Verdict
 
 
@@ -49,8 +51,10 @@ class Console(Progress):
         code = _COLORS.get(status)
         return f"\x1b[{code}m{text}\x1b[0m" if self.color and code else text
 
-    def line(self, text: str = "") -> None:
-        """Print one line (clearing the live status line first)."""
+    def line(self, text: str = "", *, command: bool = False) -> None:
+        """Print one line (clearing the live status line first); ``command`` marks a workflow
+        command gatekeeper wrote itself (an annotation), the only kind of line that may start with ``::``."""
+        text = for_output(text, command=command)
         with self._lock:
             if self.live:
                 self.stream.write("\r\x1b[2K")
@@ -120,8 +124,8 @@ class Console(Progress):
                 self.line(f"  … and {len(blocking) - len(shown)} more (see the reports)")
         errors = [c for c in result.checks if c.status is Status.ERROR]
         for check in errors:
-            # continuation lines are indented: only gatekeeper's own lines start at the margin
-            self.line(clean(f"error in {check.name}: {check.error or check.summary}").replace("\n", "\n    "))
+            # one line: a CI runner trims indentation, so a continuation line could pose as a command
+            self.line(clean_line(f"error in {check.name}: {check.error or check.summary}"))
         expired = result.waivers.get("expired") or []
         if expired:
             self.line(f"expired waivers: {', '.join(clean_line(str(w.get('id'))) for w in expired)}")

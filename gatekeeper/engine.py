@@ -20,6 +20,7 @@ from gatekeeper import __version__, cache
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.controls import evaluate_controls, policy_controls
 from gatekeeper.errors import GatekeeperError, UsageError
+from gatekeeper.fileio import resolve_for_write
 from gatekeeper.findings import (
     AppliedWaiver,
     CheckResult,
@@ -107,8 +108,10 @@ def run_checks(
     cache_dir = None
     if request.use_cache and policy.cache["enabled"]:
         configured = str(policy.cache["dir"] or "")
-        # outside the checkout by default: a pull request must not be able to supply cached results
-        cache_dir = _under(request.root, configured) if configured else cache.default_dir(request.root)
+        # outside the checkout by default: a pull request must not be able to supply cached results;
+        # resolved now: a link planted in the checkout on the way to the cache stops the run (exit 2)
+        chosen = _under(request.root, configured) if configured else cache.default_dir(request.root)
+        cache_dir = resolve_for_write(chosen, request.root)
     tool_python = str(policy.gate.get("tool_python") or "")
     tool_python = str(_under(request.root, tool_python)) if tool_python else sys.executable
     shared: dict[str, Any] = {}

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from gatekeeper import fileio
 from gatekeeper.checkers.base import COMMON_OPTIONS, MAX_TIMEOUT_S, Option
 from gatekeeper.errors import PolicyError
 
@@ -380,6 +381,7 @@ def _validate(
             }
             continue
         data["checks"][name] = _validate_section(checks_in.get(name, {}), {**COMMON_OPTIONS, **options}, f"checks.{name}", where)
+    _confine_paths(data, where)
     waivers_in = list(doc.get("waivers", []) if isinstance(doc.get("waivers", []), list) else _bad(where, "waivers"))
     waivers = [_validate_waiver(w, i, where, checkers) for i, w in enumerate(waivers_in)]
     waivers_file = doc.get("waivers_file")
@@ -409,6 +411,35 @@ def _validate(
         raise where.error("waivers", f"waiver id {dupes[0]!r} is used more than once")
     data["waivers"] = [w.to_dict() for w in waivers]
     return data, tuple(waivers)
+
+
+#: Policy keys naming a place gatekeeper writes (or a file it reads and quotes): relative to the
+#: project root (checks.sbom.output: to the output folder) and never leaving it, so a policy from
+#: the checkout cannot aim a write, or a requirements file, outside the tree. The command line
+#: (--output-dir, --results-out) may name any place.
+CONFINED_PATHS: Mapping[str, tuple[str, ...]] = {
+    "reports.output_dir": (),
+    "audit.log": (),
+    "cache.dir": (),
+    "checks.sbom.output": (),
+    "checks.sbom.source": ("environment",),
+    "checks.dependencies.source": ("environment",),
+}
+
+
+def _confine_paths(data: Mapping[str, Any], where: _Where) -> None:
+    for keypath, keywords in CONFINED_PATHS.items():
+        node: Any = data
+        for part in keypath.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if not isinstance(node, str) or not node or node in keywords:
+            continue
+        if not fileio.inside(node):
+            raise where.error(
+                keypath,
+                f"{node!r} leaves the project: a path in the policy must be relative and stay inside the project root",
+                "to write or read outside the project, use the command line (--output-dir, --results-out)",
+            )
 
 
 def _bad(where: _Where, key: str) -> list[Any]:

@@ -1,15 +1,26 @@
-"""Redaction: masks anything that looks like a credential before a string is recorded.
+"""Redaction: masks anything that looks like a credential before text leaves the process.
 
-The audit log and the run's provenance copy strings that come from outside gatekeeper (branch
-names, CI variables, tool messages); ``redact`` is applied to every one of them. It errs on the
+Reports, the console, GitHub annotations, the job summary and the audit log all carry strings
+that come from outside gatekeeper (file names, tool messages, branch names, CI variables). They
+pass through this module once, at the boundary: ``redact_result`` for a whole result,
+``redact_tree`` for a record (keys and values), ``redact`` for one line of text. Masked are
+credentials with a known shape, ``user:password@`` in URLs, ``password=...`` assignments, long
+random-looking tokens, and the value of every environment variable whose name looks secret
+(``*TOKEN*``, ``*SECRET*``, ``*KEY*``, ``*PASSWORD*``, the audit signing key). It errs on the
 side of masking: a long random-looking token is hidden even when it may be harmless.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gatekeeper.findings import GateResult
 
 MASK = "[REDACTED]"
 
@@ -43,24 +54,133 @@ _ASSIGNED = re.compile(
     """
 )
 
+#: one of these occurs in every text ``_ASSIGNED`` can match
+_ASSIGNED_WORDS = ("pass", "pwd", "secret", "token", "key", "credential", "auth")
+
 _KEEP = frozenset({MASK, "Bearer", "bearer", "Basic", "basic", "[REDACTED]@"})
 
-#: ``scheme://user:password@host``: the credentials go.
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s:@]+:[^/\s@]+@")
+#: ``scheme://user:password@host`` and ``scheme://token@host``: the user-info goes (``git@``, an
+#: account name and no credential, stays).
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)(?!git@)[^/\s@]+@")
+
+#: Environment variables whose values are masked wherever they appear (names compared upper-case).
+SECRET_NAME_PARTS = ("TOKEN", "SECRET", "KEY", "PASSWORD", "PASSWD", "CREDENTIAL")
+#: The audit log's signing key, masked whatever it is called.
+SIGNING_KEY_ENV = "GATEKEEPER_AUDIT_KEY"
+#: Shorter values are not masked: they would hide ordinary words all over the output.
+MIN_SECRET_LENGTH = 8
+
+#: Keys whose values are names or digests, not prose: the random-token heuristic would mangle them
+#: (a long path, a sha256) and is not applied; known token shapes and environment secrets still are.
+_VERBATIM_KEYS = frozenset({"path", "root", "uri", "help_uri", "fingerprint", "sha256", "commit", "digest", "prev", "sig"})
+_SCALARS = frozenset({int, float, bool, type(None)})
+_HEX_DIGEST = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 #: Long runs of token alphabet, masked when they look random (see ``_looks_random``).
 _LONG = re.compile(r"[A-Za-z0-9+/_\-]{32,}={0,2}")
 
 
-def redact(text: str) -> str:
-    """``text`` with every token-like substring replaced by ``[REDACTED]``."""
+def secret_values(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The values (8 characters or more) of the environment variables whose names look secret,
+    longest first, so that a value containing another is masked whole."""
+    env = os.environ if environ is None else environ
+    found = {
+        value
+        for name, value in env.items()
+        if len(value) >= MIN_SECRET_LENGTH
+        and (name.upper() == SIGNING_KEY_ENV or any(part in name.upper() for part in SECRET_NAME_PARTS))
+    }
+    return tuple(sorted(found, key=lambda v: (-len(v), v)))
+
+
+def redact(text: str, secrets: Iterable[str] | None = None, *, heuristic: bool = True) -> str:
+    """``text`` with every credential-like substring replaced by ``[REDACTED]``.
+
+    ``secrets`` are literal values to mask (default: ``secret_values()`` of this process's
+    environment); ``heuristic=False`` leaves long random-looking words (digests, paths) alone.
+    """
     if not text:
         return text
-    out = _TOKENS.sub(MASK, text)
-    out = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{MASK}@", out)
-    out = _AUTH.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", out)
-    out = _ASSIGNED.sub(lambda m: m.group(0) if m.group(3) in _KEEP else f"{m.group(1)}{m.group(2)}{MASK}", out)
-    return _LONG.sub(lambda m: MASK if _looks_random(m.group(0)) else m.group(0), out)
+    out = text
+    for value in secret_values() if secrets is None else secrets:
+        if value in out:
+            out = out.replace(value, MASK)
+    out = _TOKENS.sub(MASK, out)
+    # the cheap substring tests spare most strings the costlier patterns (100,000 findings must not take minutes)
+    if "@" in out:
+        out = strip_userinfo(out, MASK + "@")
+    lower = out.lower()
+    if "bearer" in lower or "basic" in lower:
+        out = _AUTH.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", out)
+    if any(word in lower for word in _ASSIGNED_WORDS):
+        out = _ASSIGNED.sub(lambda m: m.group(0) if m.group(3) in _KEEP else f"{m.group(1)}{m.group(2)}{MASK}", out)
+    if not heuristic or len(out) < 32:
+        return out
+    return _LONG.sub(_mask_long, out)
+
+
+def strip_userinfo(text: str, replacement: str = "") -> str:
+    """``text`` with the user-info (``user:password@``, ``token@``) of every URL in it replaced."""
+    return _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{replacement}", text)
+
+
+def redact_tree(value: Any, secrets: Iterable[str] | None = None, *, heuristic: bool = True, _key: str = "") -> Any:
+    """``value`` (JSON-like: mappings, lists, strings, scalars) with every string redacted, the
+    keys of mappings included. A whole value that is a hex digest (a commit, a sha256) is kept;
+    so are paths and digests under the keys in ``_VERBATIM_KEYS``, except for known secrets."""
+    known = tuple(secret_values() if secrets is None else secrets)
+    memo: dict[tuple[str, bool], str] = {}  # keys and many values repeat across thousands of findings
+
+    def text(value: str, heuristic: bool) -> str:
+        done = memo.get((value, heuristic))
+        if done is None:
+            keep = _HEX_DIGEST.fullmatch(value) is not None and value not in known
+            done = memo[(value, heuristic)] = value if keep else redact(value, known, heuristic=heuristic)
+        return done
+
+    def walk(value: Any, key: str) -> Any:
+        kind = type(value)
+        if kind is str:
+            return text(value, heuristic and key not in _VERBATIM_KEYS)
+        if kind in _SCALARS:
+            return value
+        if kind is dict or isinstance(value, Mapping):
+            return {(text(k, heuristic) if type(k) is str else k): walk(v, str(k)) for k, v in value.items()}
+        if kind is list or isinstance(value, tuple):
+            return [walk(v, key) for v in value]
+        return text(value, heuristic) if isinstance(value, str) else value
+
+    return walk(value, _key)
+
+
+def redact_result(result: GateResult) -> GateResult:
+    """``result`` with every string redacted (``redact_tree`` over each part's JSON form): what the
+    reports, the console, the annotations, the job summary and the audit record are made from."""
+    from dataclasses import replace
+
+    from gatekeeper.findings import CheckResult
+
+    known = secret_values()
+    checks = tuple(
+        replace(CheckResult.from_dict(redact_tree(c.to_dict(), known)), duration_s=c.duration_s) for c in result.checks
+    )
+    return replace(
+        result,
+        checks=checks,
+        repository=redact_tree(dict(result.repository), known),
+        policy=redact_tree(dict(result.policy), known),
+        waivers=redact_tree(dict(result.waivers), known),
+        extra=redact_tree(dict(result.extra), known),
+    )
+
+
+def _mask_long(match: re.Match[str]) -> str:
+    """The masked run, or the run itself when it does not look random. An absolute path
+    (``/tmp/pytest-3/test_x0/python``, which tool errors quote) is judged folder by folder."""
+    word = match.group(0)
+    if word.startswith("/") and word.count("/") >= 2:
+        return MASK if any(len(part) >= 32 and _looks_random(part) for part in word.split("/")) else word
+    return MASK if _looks_random(word) else word
 
 
 def _looks_random(word: str) -> bool:

@@ -32,6 +32,7 @@ from gatekeeper.checkers.base import CheckContext, Option
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.findings import CheckResult, Finding, Location, Package, Severity, decide_status, fingerprint
 from gatekeeper.inventory import canonical_name, load_inventory, project_requirements
+from gatekeeper.redaction import strip_userinfo
 
 SEVERITIES = ("critical", "high", "medium", "low")
 UNAUDITED_RULE = "dependencies.unaudited"
@@ -230,7 +231,18 @@ def collect(source: str, ctx: CheckContext) -> Collected:
         return _from_environment(ctx)
     if Path(source).name == "pyproject.toml":
         return _from_pyproject(ctx.root / source, ctx)
-    return _from_requirements(ctx.root / source, ctx)
+    return _from_requirements(_in_project(ctx.root / source, ctx.root, "checks.dependencies.source"), ctx)
+
+
+def _in_project(path: Path, root: Path, where: str) -> Path:
+    """``path`` resolved, refused (``ToolError`` naming ``where``) when it, or a link on the way,
+    leads outside the project: a requirements file from the checkout must not make gatekeeper
+    read ``/proc/self/environ`` or a file in the home folder and quote it in the reports."""
+    resolved = path.resolve()
+    real_root = root.resolve()
+    if resolved != real_root and real_root not in resolved.parents:
+        raise ToolError(f"{where}: {path.name} leads outside the project; requirements files must be inside it")
+    return resolved
 
 
 def _from_environment(ctx: CheckContext) -> Collected:
@@ -275,8 +287,8 @@ def _from_pyproject(path: Path, ctx: CheckContext) -> Collected:
     for text in deps:
         try:
             req = Requirement(text)
-        except InvalidRequirement as exc:
-            got.skip(text, f"{rel}: cannot parse {text!r}: {exc}")
+        except InvalidRequirement:
+            got.skip(f"{rel}: dependency #{deps.index(text) + 1}", "cannot be parsed as a requirement")
             continue
         line = lines.get(canonical_name(req.name))
         if req.marker is not None and not markers.applies(req.marker):
@@ -289,7 +301,7 @@ def _from_pyproject(path: Path, ctx: CheckContext) -> Collected:
         if dist is None:
             got.skip(req.name, f"{rel}: {text!r} is not pinned and is not installed in the environment")
         elif req.url:
-            got.skip(req.name, f"{rel}: {text!r} is a URL requirement")
+            got.skip(req.name, f"{rel}: {strip_userinfo(text)!r} is a URL requirement")
         elif not req.specifier.contains(dist.version, prereleases=True):
             got.skip(req.name, f"{rel}: installed {dist.version} does not satisfy {text!r}")
         else:
@@ -315,28 +327,33 @@ def _from_requirements(path: Path, ctx: CheckContext) -> Collected:
             option = re.match(r"^(-r|--requirement|-c|--constraint|-e|--editable)(?:\s*=\s*|\s+)(\S.*)$", text)
             if option:
                 flag, arg = option.group(1), option.group(2).strip()
-                if flag in ("-r", "--requirement"):
-                    child = file.parent / arg
+                if flag in ("-r", "--requirement", "-c", "--constraint"):
+                    # an include names a file: inside the project only (never /proc/self/environ,
+                    # ~/.netrc), and its name is not quoted (it is text from the checkout)
+                    child = _in_project(file.parent / arg, ctx.root, f"{rel}:{lineno}: {flag}")
                     if not child.is_file():
-                        raise ToolError(f"{rel}:{lineno}: included requirements file {arg} does not exist")
-                    read(child)
+                        raise ToolError(f"{rel}:{lineno}: the file that {flag} names does not exist")
+                    if flag in ("-r", "--requirement"):
+                        read(child)
                 elif flag in ("-e", "--editable"):
                     egg = re.search(r"#egg=([A-Za-z0-9._-]+)", arg)
-                    got.skip(egg.group(1) if egg else arg, f"{rel}:{lineno}: editable requirement has no pinned version")
+                    name = egg.group(1) if egg else f"{rel}:{lineno}"
+                    got.skip(name, f"{rel}:{lineno}: editable requirement has no pinned version")
                 continue  # constraints files pin without installing: nothing to audit
             if text.startswith("-"):
                 continue  # index, find-links and other global options
             spec = re.split(r"\s+--?[A-Za-z]", text, maxsplit=1)[0].strip()  # drop --hash and other per-line options
             try:
                 req = Requirement(spec)
-            except InvalidRequirement as exc:
-                got.skip(spec.split()[0], f"{rel}:{lineno}: cannot parse {spec!r}: {exc}")
+            except InvalidRequirement:
+                # not echoed: an unparseable line may be anything (a credential, the environment)
+                got.skip(f"{rel}:{lineno}", "this line cannot be parsed as a requirement")
                 continue
             if req.marker is not None and not markers.applies(req.marker):
                 continue
             pinned = _pinned(req)
             if req.url:
-                got.skip(req.name, f"{rel}:{lineno}: URL requirement {spec!r} has no version to audit")
+                got.skip(req.name, f"{rel}:{lineno}: URL requirement {strip_userinfo(spec)!r} has no version to audit")
             elif not pinned:
                 got.skip(req.name, f"{rel}:{lineno}: {spec!r} is not pinned with == (pin it, e.g. with pip-compile)")
             elif (key := f"{canonical_name(req.name)}=={pinned}") not in seen:

@@ -25,9 +25,10 @@ from gatekeeper.checkers import _runner
 from gatekeeper.checkers._runner import tail
 from gatekeeper.checkers.base import CheckContext, Option
 from gatekeeper.errors import ToolError
-from gatekeeper.fileio import write_atomic
+from gatekeeper.fileio import resolve_for_write, write_atomic
 from gatekeeper.findings import CheckResult, Finding, Package, Severity, decide_status, fingerprint
 from gatekeeper.inventory import canonical_name, load_inventory, project_requirements
+from gatekeeper.redaction import redact_tree
 
 SPEC_VERSIONS = ("1.4", "1.5", "1.6")
 
@@ -85,7 +86,7 @@ class SbomChecker:
             load_inventory(ctx).digest() if source == "environment" else "",
             *(cache.file_digest(Path(__file__).with_name(n)) for n in ("_sbom_validate.py", "_iri.py")),
         )  # fmt: skip
-        out = ctx.output_dir / str(section["output"])
+        out = resolve_for_write(ctx.output_dir / str(section["output"]), ctx.root)
         payload, rejected = cache.read(folder, key)
         extra["cache_rejected"] = int(rejected)
         if isinstance(payload, dict) and isinstance(payload.get("text"), str):
@@ -113,10 +114,12 @@ class SbomChecker:
             raise ToolError(
                 f"cyclonedx-py printed output that is not a CycloneDX JSON SBOM ({exc}): {tail(done.stdout, 200)}"
             ) from exc
-        text = done.stdout
         if keep is not None:
             bom = restrict(bom, keep)
-            text = json.dumps(bom, indent=2, ensure_ascii=False) + "\n"
+        # the SBOM leaves the process too: a URL's user-info or a secret from the environment that a
+        # requirements file carried is masked (digests and purls are left alone)
+        bom = redact_tree(bom, heuristic=False)
+        text = json.dumps(bom, indent=2, ensure_ascii=False) + "\n"
         write_atomic(out, text)
         problem, formats = validate_file(ctx, out, spec)
         cache.write(folder, key, {"text": text, "problem": problem, "formats": formats})

@@ -87,11 +87,12 @@ def test_terminal_and_annotations_cannot_be_driven_or_forged(run) -> None:
     assert [line for line in lines if line.startswith("verdict:")] == [
         "verdict: ERROR (a check could not run (gate.fail_on_error))"
     ]
-    # GitHub reads workflow commands at the start of a line: only gatekeeper's own are there
-    commands = [line for line in lines if line.startswith("::")]
+    # GitHub reads workflow commands at the start of a line after whitespace: only gatekeeper's own are there
+    commands = [line for line in lines if line.lstrip().startswith("::")]
     assert commands and all(re.match(r"::(error|warning) (file|title)=", c) for c in commands), commands
     assert all("%0A" in c or "\n" not in c for c in commands)
-    assert "csi RED osc  nul \\x00 cr \\x0d bell \\x07" in done.stdout  # shown, not obeyed
+    # escape sequences are shown escaped: not obeyed, and not stripped either
+    assert "csi \\x1b[31mRED\\x1b[0m osc \\x1b]0;title\\x07 nul \\x00 cr \\x0d bell \\x07" in done.stdout
     assert "\\xff" in done.stdout  # the undecodable byte is visible, not a crash
 
 

@@ -34,7 +34,8 @@ def test_escape_sequences_never_reach_the_terminal(tmp_path: Path, env: dict[str
     done = gk(["check", "--only", "hostile", "--format", "json", "--no-audit"], cwd=tmp_path, env=env)
     assert done.returncode == 1
     assert "\x1b" not in done.stdout and "\x07" not in done.stdout
-    assert "red ALERT" in done.stdout and "<script>alert(1)</script>" in done.stdout
+    assert "red \\x1b[31mALERT\\x1b[0m" in done.stdout and "<script>alert(1)</script>" in done.stdout
+    assert "we\\x1bird.py" in done.stdout  # the file's real name, escaped: not "weird.py", another file
     assert "bell \\x07" in done.stdout  # control characters are shown, not obeyed
 
 

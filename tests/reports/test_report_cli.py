@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from gatekeeper.cli import app
 from gatekeeper.findings import GateResult
+from gatekeeper.redaction import redact_result
 from gatekeeper.reports import FORMATS, renderer
 from gatekeeper.reports.json import load_result, render_json
 from gatekeeper.reports.markdown import render_markdown
@@ -35,7 +36,8 @@ def test_report_rerenders_each_format_byte_for_byte(tmp_path: Path, make: object
     assert run.exit_code == 0, run.output
     for fmt in ("sarif", "html", "markdown", "junit"):
         name = FORMATS[fmt][0]
-        assert (out / name).read_bytes() == renderer(fmt)(result).encode("utf-8"), fmt
+        # re-rendering applies the same redaction pass as check (the sample's "password: 'hunter2'")
+        assert (out / name).read_bytes() == renderer(fmt)(redact_result(result)).encode("utf-8"), fmt
         assert f"report: {out / name}" in run.output
     assert sorted(p.name for p in out.iterdir()) == [
         "gatekeeper.html",
@@ -54,8 +56,9 @@ def test_report_defaults_to_every_format_beside_the_results(tmp_path: Path) -> N
     assert proc.returncode == 0, proc.stderr
     names = sorted(p.name for p in results.parent.iterdir())
     assert names == sorted(name for name, _ in FORMATS.values())
-    assert results.read_bytes() == before  # the JSON re-rendered from itself is unchanged
-    assert (results.parent / "gatekeeper.md").read_text(encoding="utf-8") == render_markdown(failing_result())
+    # the JSON re-rendered from itself is unchanged but for the credential the redaction pass masks
+    assert b"hunter2" in before and results.read_bytes() == before.replace(b"hunter2", b"[REDACTED]")
+    assert (results.parent / "gatekeeper.md").read_text(encoding="utf-8") == render_markdown(redact_result(failing_result()))
 
 
 def test_report_rejects_a_file_that_is_not_a_result(tmp_path: Path) -> None:
