@@ -5,9 +5,10 @@ How a run goes:
 1. The ruff binary is taken from the project's interpreter when it has the ``ruff`` package,
    else from gatekeeper's own environment. ruff never executes the code it checks.
 2. The project's ruff configuration (``.ruff.toml``, ``ruff.toml`` or ``[tool.ruff]`` in
-   ``pyproject.toml`` at the root, ruff's own order) is passed explicitly with ``--config``, and
-   ruff runs from a directory outside the checkout, so nothing else in the tree is read as config.
-   Without one, ruff runs ``--isolated`` with its defaults.
+   ``pyproject.toml`` at the root, ruff's own order) is passed explicitly with ``--config``, so
+   nothing else in the tree is read as config; without one, ruff runs ``--isolated`` with its
+   defaults. ruff runs in the root because it resolves the relative paths of an explicit config
+   (``per-file-ignores``, ``exclude``) against its working directory; it executes nothing there.
 3. ``ruff check --show-files`` lists the files ruff would check (its excludes applied); with
    ``--shard I/N`` only a share of them, balanced by bytes, is kept.
 4. Files whose result is cached (keyed by content, path, ruff's version and the config's bytes)
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -71,35 +71,37 @@ class LintChecker:
         version = _version(ctx, ruff)
         config, narrowing = find_config(ctx.root)
         config_args = ["--config", str(ctx.root / config)] if config else ["--isolated"]
-        with tempfile.TemporaryDirectory(prefix="gatekeeper-ruff-") as outside:
-            files_all = _show_files(ctx, ruff, config_args, outside)
-            if not files_all:
-                raise ToolError("ruff found no Python files to check (an empty check is not a pass)")
-            sources = _source.Sources(ctx.root)
-            files = list(files_all)
-            if ctx.shard is not None:
-                sizes = {f: len(sources.data(f)) for f in files}
-                files = split_by_size(files, sizes, ctx.shard[1])[ctx.shard[0] - 1]
-            folder = ctx.cache_dir / CHECK if ctx.cache_dir is not None else None
-            opts = _source.options_digest(CACHE_VERSION, version, config_args, sources.data(config).hex() if config else "")
-            keys = {f: cache.cache_key(opts, f, sources.digest(f)) for f in files}
-            diagnostics: dict[str, list[dict[str, Any]]] = {}
-            rejected = 0
-            for f in files:
-                payload, bad = cache.read(folder, keys[f])
-                if isinstance(payload, list) and all(_valid(d) for d in payload):
-                    diagnostics[f] = payload
-                elif payload is not None or bad:
-                    rejected += 1
-            cached = len(diagnostics)
-            todo = [f for f in files if f not in diagnostics]
-            for start in range(0, len(todo), MAX_FILES_PER_RUN):
-                chunk = todo[start : start + MAX_FILES_PER_RUN]
-                fresh = _check(ctx, ruff, config_args, outside, chunk)
-                for f in chunk:
-                    diagnostics[f] = fresh.get(f, [])
-                    cache.write(folder, keys[f], diagnostics[f])
+        files_all = _show_files(ctx, ruff, config_args)
+        if not files_all:
+            raise ToolError("ruff found no Python files to check (an empty check is not a pass)")
+        sources = _source.Sources(ctx.root)
+        files = list(files_all)
+        if ctx.shard is not None:
+            sizes = {f: len(sources.data(f)) for f in files}
+            files = split_by_size(files, sizes, ctx.shard[1])[ctx.shard[0] - 1]
+        folder = ctx.cache_dir / CHECK if ctx.cache_dir is not None else None
+        opts = _source.options_digest(CACHE_VERSION, version, config_args, sources.data(config).hex() if config else "")
+        keys = {f: cache.cache_key(opts, f, sources.digest(f)) for f in files}
+        diagnostics: dict[str, list[dict[str, Any]]] = {}
+        rejected = 0
+        for f in files:
+            payload, bad = cache.read(folder, keys[f])
+            if isinstance(payload, list) and all(_valid(d) for d in payload):
+                diagnostics[f] = payload
+            elif payload is not None or bad:
+                rejected += 1
+        cached = len(diagnostics)
+        todo = [f for f in files if f not in diagnostics]
+        for start in range(0, len(todo), MAX_FILES_PER_RUN):
+            chunk = todo[start : start + MAX_FILES_PER_RUN]
+            fresh = _check(ctx, ruff, config_args, chunk)
+            for f in chunk:
+                diagnostics[f] = fresh.get(f, [])
+                cache.write(folder, keys[f], diagnostics[f])
         findings = to_findings(section, diagnostics, sources)
+        skipped = _tracked_but_unchecked(ctx, files_all)
+        if skipped:
+            narrowing["tracked_python_files_not_checked"] = {"count": len(skipped), "examples": skipped[:20]}
         noqa = {f: n for f in files if (n := sources.count(f, b"noqa"))}
         blocking = sum(1 for f in findings if f.blocking)
         codes: dict[str, int] = {}
@@ -165,6 +167,16 @@ def find_config(root: Path) -> tuple[str, dict[str, Any]]:
     return "", {}
 
 
+def _tracked_but_unchecked(ctx: CheckContext, checked: Sequence[str]) -> list[str]:
+    """Tracked ``.py``/``.pyi`` files ruff left out (its excludes, ``.gitignore``); empty outside git."""
+    try:
+        tracked = _source.tracked_files(ctx.root, ctx)
+    except ToolError:
+        return []
+    seen = set(checked)
+    return [f for f in tracked if f.endswith((".py", ".pyi")) and f not in seen]
+
+
 def _version(ctx: CheckContext, ruff: str) -> str:
     done = ctx.run([ruff, "--version"], timeout=60)
     if done.returncode != 0:
@@ -179,19 +191,17 @@ def _relative(root: Path, name: str) -> str | None:
         return None
 
 
-def _show_files(ctx: CheckContext, ruff: str, config_args: Sequence[str], cwd: str) -> list[str]:
-    done = ctx.run([ruff, "check", "--show-files", "--no-cache", *config_args, "--", str(ctx.root)], cwd=cwd)
+def _show_files(ctx: CheckContext, ruff: str, config_args: Sequence[str]) -> list[str]:
+    done = ctx.run([ruff, "check", "--show-files", "--no-cache", *config_args, "--", str(ctx.root)], cwd=ctx.root)
     if done.returncode not in (0, 1):
         raise ToolError(f"ruff check --show-files failed (exit {done.returncode}): {_runner.tail(done.stderr or done.stdout)}")
     files = {rel for line in done.stdout.splitlines() if line.strip() and (rel := _relative(ctx.root, line.strip()))}
     return sorted(files)
 
 
-def _check(
-    ctx: CheckContext, ruff: str, config_args: Sequence[str], cwd: str, files: Sequence[str]
-) -> dict[str, list[dict[str, Any]]]:
+def _check(ctx: CheckContext, ruff: str, config_args: Sequence[str], files: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     args = [ruff, "check", "--output-format", "json", "--no-cache", "--exit-zero", *config_args, "--"]
-    done = ctx.run([*args, *(str(ctx.root / f) for f in files)], cwd=cwd)
+    done = ctx.run([*args, *(str(ctx.root / f) for f in files)], cwd=ctx.root)
     if done.returncode != 0:
         raise ToolError(f"ruff check failed (exit {done.returncode}): {_runner.tail(done.stderr or done.stdout)}")
     return parse_output(ctx.root, done.stdout)
