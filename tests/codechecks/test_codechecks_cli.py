@@ -39,7 +39,9 @@ enabled = true
 """
 LEGACY = {
     "gatekeeper.toml": POLICY,
-    "pyproject.toml": '[project]\nname = "legacy"\nversion = "0"\n[tool.ruff.lint]\nselect = ["E", "F"]\n[tool.mypy]\nfiles = ["legacy"]\n',
+    "pyproject.toml": (
+        '[project]\nname = "legacy"\nversion = "0"\n[tool.ruff.lint]\nselect = ["E", "F"]\n[tool.mypy]\nfiles = ["legacy"]\n'
+    ),
     "legacy/__init__.py": "",
     "legacy/old.py": "import os\n\n\ndef total(x: int) -> str:\n    return x\n",
 }
