@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,10 +113,9 @@ class Sources:
         lines = self.data(path).decode("utf-8", "replace").splitlines()
         return lines[number - 1] if number <= len(lines) else ""
 
-    def count(self, path: str, needle: bytes) -> int:
-        """How many lines of the file contain ``needle`` (case-insensitive)."""
-        low = needle.lower()
-        return sum(1 for line in self.data(path).lower().splitlines() if low in line)
+    def count(self, path: str, marker: re.Pattern[bytes]) -> int:
+        """How many lines of the file ``marker`` matches."""
+        return sum(1 for line in self.data(path).splitlines() if marker.search(line))
 
 
 def snippet_hash(text: str) -> str:

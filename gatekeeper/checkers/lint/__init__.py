@@ -21,6 +21,7 @@ comments) are reported in the metrics, as the security check reports ``# nosec``
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -38,10 +39,16 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
+#: a ``# noqa`` or ``# ruff: noqa`` comment
+NOQA = re.compile(rb"#\s*(?:ruff\s*:\s*)?noqa\b", re.IGNORECASE)
 CHECK = "lint"
 CACHE_VERSION = 1
 INSTALL = "pip install 'gatekeeper[lint]', or install ruff into the project's environment"
-_PROBE = "import json, ruff; print(json.dumps({'bin': ruff.find_ruff_bin()}))"
+#: ruff's binary as its package finds it (``find_ruff_bin`` moved from ``ruff.__main__`` to ``ruff`` in 0.5)
+_PROBE = (
+    "import json\ntry:\n    from ruff import find_ruff_bin\nexcept ImportError:\n    from ruff.__main__ import find_ruff_bin\n"
+    "print(json.dumps({'bin': str(find_ruff_bin())}))"
+)
 #: keys of a ruff config that leave files or rules out of the check (reported, never silent)
 NARROWING_KEYS = ("exclude", "extend-exclude", "per-file-ignores", "extend-per-file-ignores", "force-exclude")
 #: paths per ruff command line, far below the OS argument limit
@@ -102,7 +109,7 @@ class LintChecker:
         skipped = _tracked_but_unchecked(ctx, files_all)
         if skipped:
             narrowing["tracked_python_files_not_checked"] = {"count": len(skipped), "examples": skipped[:20]}
-        noqa = {f: n for f in files if (n := sources.count(f, b"noqa"))}
+        noqa = {f: n for f in files if (n := sources.count(f, NOQA))}
         blocking = sum(1 for f in findings if f.blocking)
         codes: dict[str, int] = {}
         for finding in findings:

@@ -21,6 +21,7 @@ secret: detect-secrets reports no secret text, and the messages are built from t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,6 +32,8 @@ from gatekeeper.checkers.security import split_by_size
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
 
+#: detect-secrets' inline allowlisting (``pragma: allowlist secret`` and ``pragma: allowlist nextline secret``)
+ALLOWLIST = re.compile(rb"pragma:\s*allowlist\b")
 CHECK = "secrets"
 CACHE_VERSION = 1
 INSTALL = "pip install 'gatekeeper[secrets]', or install detect-secrets into the project's environment"
@@ -95,7 +98,7 @@ class SecretsChecker:
                 results[f] = fresh.get(f, [])
                 cache.write(folder, keys[f], results[f])
         findings = to_findings(results)
-        allowlisted = {f: n for f in files if (n := sources.count(f, b"pragma: allowlist"))}
+        allowlisted = {f: n for f in files if (n := sources.count(f, ALLOWLIST))}
         by_type: dict[str, int] = {}
         for finding in findings:
             by_type[finding.rule_name] = by_type.get(finding.rule_name, 0) + 1

@@ -38,6 +38,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
+#: a ``# type: ignore`` comment, with or without error codes
+TYPE_IGNORE = re.compile(rb"#\s*type:\s*ignore\b")
 CHECK = "types"
 MIN_VERSION = (1, 11)
 INSTALL = "install mypy>=1.11 into the project's environment, e.g. pip install 'gatekeeper[types]' there"
@@ -94,9 +96,7 @@ class TypesChecker:
         errors = sum(1 for i in items if i["severity"] == "error")
         notes = len(items) - errors
         ignores = {
-            f: n
-            for f in _python_files(ctx.root, paths or settings.get("files") or ["."])
-            if (n := sources.count(f, b"type: ignore"))
+            f: n for f in _python_files(ctx.root, paths or settings.get("files") or ["."]) if (n := sources.count(f, TYPE_IGNORE))
         }
         codes: dict[str, int] = {}
         for i in items:
