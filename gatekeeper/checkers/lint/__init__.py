@@ -110,13 +110,10 @@ class LintChecker:
         if skipped:
             narrowing["tracked_python_files_not_checked"] = {"count": len(skipped), "examples": skipped[:20]}
         noqa = {f: n for f in files if (n := sources.count(f, NOQA))}
-        blocking = sum(1 for f in findings if f.blocking)
         codes: dict[str, int] = {}
         for finding in findings:
             codes[finding.rule_id] = codes.get(finding.rule_id, 0) + 1
         summary = f"{len(findings)} finding{'s' if len(findings) != 1 else ''} in {len(files):,} files"
-        if blocking:
-            summary += f", {blocking} blocking"
         metrics: dict[str, Any] = {
             "files_checked": len(files),
             "findings": len(findings),

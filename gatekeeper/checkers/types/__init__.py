@@ -102,10 +102,7 @@ class TypesChecker:
         for i in items:
             if i["severity"] == "error":
                 codes[str(i.get("code") or "misc")] = codes.get(str(i.get("code") or "misc"), 0) + 1
-        blocking = sum(1 for f in findings if f.blocking)
         summary = f"{errors} error{'s' if errors != 1 else ''}, {notes} note{'s' if notes != 1 else ''}"
-        if blocking:
-            summary += f", {blocking} blocking"
         return CheckResult(
             name=CHECK,
             status=decide_status(findings),
