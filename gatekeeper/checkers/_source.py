@@ -10,13 +10,15 @@ import fnmatch
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gatekeeper import cache
 from gatekeeper.checkers import _runner
 from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.security import split_by_size
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.findings import fingerprint, normalize_snippet
 
@@ -164,3 +166,53 @@ def installed_tools(pythons: Sequence[str]) -> list[str]:
             if isinstance(answer, dict) and answer.get(module) is True and (check != "types" or n == 0):
                 found.add(check)
     return sorted(found)
+
+
+@dataclass(frozen=True, slots=True)
+class PerFileRun:
+    """The outcome of a per-file tool run: results by file, and how many came from the cache."""
+
+    files: list[str]  # this shard's files
+    results: dict[str, list[dict[str, Any]]]
+    cached: int
+    rejected: int
+
+
+def run_per_file(
+    ctx: CheckContext,
+    check: str,
+    files_all: Sequence[str],
+    sources: Sources,
+    options: str,
+    valid: Callable[[Any], bool],
+    scan: Callable[[list[str]], Mapping[str, list[dict[str, Any]]]],
+    batch: int,
+) -> PerFileRun:
+    """Run a tool that judges each file on its own over this shard's share of ``files_all``.
+
+    A file's result is cached under its content, path and ``options`` (the digest of versions,
+    flags and config); an entry that fails its checks or ``valid`` is recomputed, never trusted.
+    ``scan`` runs the tool on up to ``batch`` files and returns their results by file.
+    """
+    files = list(files_all)
+    if ctx.shard is not None:
+        files = split_by_size(files, {f: len(sources.data(f)) for f in files}, ctx.shard[1])[ctx.shard[0] - 1]
+    folder = ctx.cache_dir / check if ctx.cache_dir is not None else None
+    keys = {f: cache.cache_key(options, f, sources.digest(f)) for f in files}
+    results: dict[str, list[dict[str, Any]]] = {}
+    rejected = 0
+    for f in files:
+        payload, bad = cache.read(folder, keys[f])
+        if isinstance(payload, list) and all(valid(item) for item in payload):
+            results[f] = payload
+        elif payload is not None or bad:
+            rejected += 1
+    cached = len(results)
+    todo = [f for f in files if f not in results]
+    for start in range(0, len(todo), batch):
+        chunk = todo[start : start + batch]
+        fresh = scan(chunk)
+        for f in chunk:
+            results[f] = list(fresh.get(f, []))
+            cache.write(folder, keys[f], results[f])
+    return PerFileRun(files=files, results=results, cached=cached, rejected=rejected)

@@ -27,10 +27,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import cache
 from gatekeeper.checkers import _runner, _source
 from gatekeeper.checkers.base import CheckContext, Option
-from gatekeeper.checkers.security import split_by_size
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
 
@@ -39,7 +37,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-#: a ``# noqa`` or ``# ruff: noqa`` comment
+#: a noqa comment: ruff's per-line suppression, or its per-file form with the "ruff:" prefix
 NOQA = re.compile(rb"#\s*(?:ruff\s*:\s*)?noqa\b", re.IGNORECASE)
 CHECK = "lint"
 CACHE_VERSION = 1
@@ -82,29 +80,11 @@ class LintChecker:
         if not files_all:
             raise ToolError("ruff found no Python files to check (an empty check is not a pass)")
         sources = _source.Sources(ctx.root)
-        files = list(files_all)
-        if ctx.shard is not None:
-            sizes = {f: len(sources.data(f)) for f in files}
-            files = split_by_size(files, sizes, ctx.shard[1])[ctx.shard[0] - 1]
-        folder = ctx.cache_dir / CHECK if ctx.cache_dir is not None else None
         opts = _source.options_digest(CACHE_VERSION, version, config_args, sources.data(config).hex() if config else "")
-        keys = {f: cache.cache_key(opts, f, sources.digest(f)) for f in files}
-        diagnostics: dict[str, list[dict[str, Any]]] = {}
-        rejected = 0
-        for f in files:
-            payload, bad = cache.read(folder, keys[f])
-            if isinstance(payload, list) and all(_valid(d) for d in payload):
-                diagnostics[f] = payload
-            elif payload is not None or bad:
-                rejected += 1
-        cached = len(diagnostics)
-        todo = [f for f in files if f not in diagnostics]
-        for start in range(0, len(todo), MAX_FILES_PER_RUN):
-            chunk = todo[start : start + MAX_FILES_PER_RUN]
-            fresh = _check(ctx, ruff, config_args, chunk)
-            for f in chunk:
-                diagnostics[f] = fresh.get(f, [])
-                cache.write(folder, keys[f], diagnostics[f])
+        done = _source.run_per_file(
+            ctx, CHECK, files_all, sources, opts, _valid, lambda chunk: _check(ctx, ruff, config_args, chunk), MAX_FILES_PER_RUN
+        )
+        files, diagnostics, cached, rejected = done.files, done.results, done.cached, done.rejected
         findings = to_findings(section, diagnostics, sources)
         skipped = _tracked_but_unchecked(ctx, files_all)
         if skipped:

@@ -25,10 +25,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gatekeeper import cache
 from gatekeeper.checkers import _runner, _source
 from gatekeeper.checkers.base import CheckContext, Option
-from gatekeeper.checkers.security import split_by_size
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
 
@@ -69,34 +67,18 @@ class SecretsChecker:
         if not files_all:
             raise ToolError("no tracked files to scan for secrets (an empty check is not a pass)")
         sources = _source.Sources(ctx.root)
-        files = list(files_all)
-        if ctx.shard is not None:
-            sizes = {f: len(sources.data(f)) for f in files}
-            files = split_by_size(files, sizes, ctx.shard[1])[ctx.shard[0] - 1]
-        folder = ctx.cache_dir / CHECK if ctx.cache_dir is not None else None
         opts = _source.options_digest(CACHE_VERSION, version, plugin_args)
-        keys = {f: cache.cache_key(opts, f, sources.digest(f)) for f in files}
-        results: dict[str, list[dict[str, Any]]] = {}
-        rejected = 0
-        for f in files:
-            payload, bad = cache.read(folder, keys[f])
-            if isinstance(payload, list) and all(_valid(r) for r in payload):
-                results[f] = payload
-            elif payload is not None or bad:
-                rejected += 1
-        cached = len(results)
-        todo = [f for f in files if f not in results]
-        for start in range(0, len(todo), MAX_FILES_PER_RUN):
-            chunk = todo[start : start + MAX_FILES_PER_RUN]
-            # "./" keeps a file named "-x" from being read as an option; detect-secrets normalises it away
-            names = [f"./{f}" if f.startswith("-") else f for f in chunk]
-            done = ctx.run([*base, "--no-verify", *plugin_args, *names])
-            if done.returncode != 0:
-                raise ToolError(f"detect-secrets failed (exit {done.returncode}): {_runner.tail(done.stderr)}")
-            fresh = parse_output(done.stdout)
-            for f in chunk:
-                results[f] = fresh.get(f, [])
-                cache.write(folder, keys[f], results[f])
+        done = _source.run_per_file(
+            ctx,
+            CHECK,
+            files_all,
+            sources,
+            opts,
+            _valid,
+            lambda chunk: _scan(ctx, [*base, "--no-verify", *plugin_args], chunk),
+            MAX_FILES_PER_RUN,
+        )
+        files, results, cached, rejected = done.files, done.results, done.cached, done.rejected
         findings = to_findings(results)
         allowlisted = {f: n for f in files if (n := sources.count(f, ALLOWLIST))}
         by_type: dict[str, int] = {}
@@ -133,6 +115,14 @@ class SecretsChecker:
             metrics=metrics,
             findings=tuple(findings),
         )
+
+
+def _scan(ctx: CheckContext, command: Sequence[str], files: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    # "./" keeps a file named "-x" from being read as an option; detect-secrets normalises it away
+    done = ctx.run([*command, *(f"./{f}" if f.startswith("-") else f for f in files)])
+    if done.returncode != 0:
+        raise ToolError(f"detect-secrets failed (exit {done.returncode}): {_runner.tail(done.stderr)}")
+    return parse_output(done.stdout)
 
 
 def _plugin_args(ctx: CheckContext, base: Sequence[str], wanted: Sequence[str]) -> list[str]:
