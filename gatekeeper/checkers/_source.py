@@ -176,6 +176,14 @@ class PerFileRun:
     results: dict[str, list[dict[str, Any]]]
     cached: int
     rejected: int
+    total: int  # files in every shard together
+
+    def metrics(self, shard: tuple[int, int] | None) -> dict[str, Any]:
+        """The cache counts, and under ``--shard`` which files this shard took (for ``merge``)."""
+        out: dict[str, Any] = {"cached_files": self.cached, "cache_rejected": self.rejected}
+        if shard is not None:
+            out.update({"shard": {"index": shard[0], "count": shard[1]}, "files_total": self.total, "scanned_files": self.files})
+        return out
 
 
 def run_per_file(
@@ -215,4 +223,4 @@ def run_per_file(
         for f in chunk:
             results[f] = list(fresh.get(f, []))
             cache.write(folder, keys[f], results[f])
-    return PerFileRun(files=files, results=results, cached=cached, rejected=rejected)
+    return PerFileRun(files=files, results=results, cached=cached, rejected=rejected, total=len(files_all))

@@ -81,10 +81,10 @@ class LintChecker:
             raise ToolError("ruff found no Python files to check (an empty check is not a pass)")
         sources = _source.Sources(ctx.root)
         opts = _source.options_digest(CACHE_VERSION, version, config_args, sources.data(config).hex() if config else "")
-        done = _source.run_per_file(
+        per_file = _source.run_per_file(
             ctx, CHECK, files_all, sources, opts, _valid, lambda chunk: _check(ctx, ruff, config_args, chunk), MAX_FILES_PER_RUN
         )
-        files, diagnostics, cached, rejected = done.files, done.results, done.cached, done.rejected
+        files, diagnostics = per_file.files, per_file.results
         findings = to_findings(section, diagnostics, sources)
         skipped = _tracked_but_unchecked(ctx, files_all)
         if skipped:
@@ -101,8 +101,6 @@ class LintChecker:
             "by_rule": dict(sorted(codes.items())),
             "config": config or None,
             "narrowing": {**narrowing, "noqa_comments": sum(noqa.values()), "noqa_files": dict(sorted(noqa.items()))},
-            "cached_files": cached,
-            "cache_rejected": rejected,
             "tool_source": "project" if tool.project else "gatekeeper",
             "command": " ".join(["ruff", "check", "--output-format", "json", *config_args, "."]),
             "thresholds": {
@@ -110,10 +108,7 @@ class LintChecker:
                 "max_findings": int(section.get("max_findings", 0)),
             },
         }
-        if ctx.shard is not None:
-            metrics.update(
-                {"shard": {"index": ctx.shard[0], "count": ctx.shard[1]}, "files_total": len(files_all), "scanned_files": files}
-            )
+        metrics.update(per_file.metrics(ctx.shard))
         return CheckResult(
             name=CHECK,
             status=decide_status(findings),

@@ -68,7 +68,7 @@ class SecretsChecker:
             raise ToolError("no tracked files to scan for secrets (an empty check is not a pass)")
         sources = _source.Sources(ctx.root)
         opts = _source.options_digest(CACHE_VERSION, version, plugin_args)
-        done = _source.run_per_file(
+        per_file = _source.run_per_file(
             ctx,
             CHECK,
             files_all,
@@ -78,7 +78,7 @@ class SecretsChecker:
             lambda chunk: _scan(ctx, [*base, "--no-verify", *plugin_args], chunk),
             MAX_FILES_PER_RUN,
         )
-        files, results, cached, rejected = done.files, done.results, done.cached, done.rejected
+        files, results = per_file.files, per_file.results
         findings = to_findings(results)
         allowlisted = {f: n for f in files if (n := sources.count(f, ALLOWLIST))}
         by_type: dict[str, int] = {}
@@ -97,15 +97,10 @@ class SecretsChecker:
                 "allowlist_pragmas": sum(allowlisted.values()),
                 "allowlist_files": dict(sorted(allowlisted.items())),
             },
-            "cached_files": cached,
-            "cache_rejected": rejected,
             "tool_source": "project" if tool.project else "gatekeeper",
             "command": " ".join(["detect-secrets", "scan", "--no-verify", *plugin_args]),
         }
-        if ctx.shard is not None:
-            metrics.update(
-                {"shard": {"index": ctx.shard[0], "count": ctx.shard[1]}, "files_total": len(files_all), "scanned_files": files}
-            )
+        metrics.update(per_file.metrics(ctx.shard))
         return CheckResult(
             name=CHECK,
             status=decide_status(findings),
