@@ -143,3 +143,13 @@ def test_gatekeepers_own_ruff_is_used_when_the_project_has_none(project: Path, m
     result = LintChecker().run(defaults(LintChecker), make_ctx(project))
     assert result.metrics["tool_source"] == "gatekeeper"
     assert keys(result) == ruff_by_hand(project)
+
+
+def test_a_shard_does_not_apply_max_findings_to_its_share_alone(project: Path, make_ctx: Any) -> None:
+    whole = LintChecker().run(defaults(LintChecker), make_ctx(project))
+    section = defaults(LintChecker, max_findings=len(whole.findings))
+    assert LintChecker().run(section, make_ctx(project)).status is Status.PASS
+    parts = [LintChecker().run(section, make_ctx(project, shard=(i, 2))) for i in (1, 2)]
+    findings = [f for p in parts for f in p.findings]
+    assert len(findings) == len(whole.findings) and all(f.blocking for f in findings)
+    assert all("max_findings_not_applied" in p.metrics["narrowing"] for p in parts)

@@ -85,6 +85,11 @@ class LintChecker:
             ctx, CHECK, files_all, sources, opts, _valid, lambda chunk: _check(ctx, ruff, config_args, chunk), MAX_FILES_PER_RUN
         )
         files, diagnostics = per_file.files, per_file.results
+        if ctx.shard is not None and section.get("max_findings"):
+            # a shard sees only its share of the findings, so it cannot tell whether the whole run
+            # stays within the tolerance: every matching finding blocks (fail closed)
+            section = {**section, "max_findings": 0}
+            narrowing["max_findings_not_applied"] = "a sharded run cannot count every shard's findings"
         findings = to_findings(section, diagnostics, sources)
         skipped = _tracked_but_unchecked(ctx, files_all)
         if skipped:
