@@ -142,3 +142,5 @@ def test_off_in_the_default_policy_on_in_strict_and_turned_on_by_init(tmp_path: 
     made = tomllib.loads((fresh / "gatekeeper.toml").read_text(encoding="utf-8"))["checks"]
     assert all(made[n]["enabled"] for n in ("lint", "types", "secrets"))
     assert gk(["policy", "validate"], cwd=fresh).returncode == 0
+    listed = gk(["plugins"], cwd=fresh)
+    assert all(name in listed.stdout for name in ("lint (ruff)", "type checking (mypy)", "detect-secrets"))
