@@ -116,3 +116,9 @@ def test_a_broken_mypy_config_is_an_error_not_a_pass(tmp_path: Path, make_ctx: A
     root = write(tmp_path / "p", {"mypy.ini": "[mypy]\nplugins = no_such_plugin_module\n", "m.py": "x: int = 1\n"})
     with pytest.raises(ToolError, match="mypy failed"):
         TypesChecker().run(defaults(TypesChecker), make_ctx(root))
+
+
+def test_a_syntax_error_stops_mypy_and_is_an_error_not_findings(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(tmp_path / "p", {"bad.py": "def f(:\n    pass\n", "ok.py": 'x: int = "a"\n'})
+    with pytest.raises(ToolError, match=r"blocking error.*bad\.py:1.*\[syntax\]"):
+        TypesChecker().run(defaults(TypesChecker), make_ctx(root))

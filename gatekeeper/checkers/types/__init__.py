@@ -86,6 +86,8 @@ class TypesChecker:
                 cache_dir = Path(scratch) / "cache"
             command = [tool.python, "-I", "-m", "mypy", *args, "--cache-dir", str(cache_dir)]
             done = ctx.run([*command, *(["--", *targets] if targets else [])], cwd=ctx.root)
+        if done.returncode == 2 and done.stdout.strip():
+            _raise_blocking(done.stdout)
         if done.returncode not in (0, 1):  # 1 means "found errors": that is data
             raise ToolError(f"mypy failed (exit {done.returncode}): {_runner.tail(done.stderr or done.stdout)}")
         items = parse_output(done.stdout)
@@ -169,6 +171,20 @@ def find_config(root: Path) -> tuple[str, dict[str, Any]]:
             narrowing["overrides"] = quiet
         return name, {"files": list(files or []), "narrowing": narrowing}
     return "", {"files": [], "narrowing": {}}
+
+
+def _raise_blocking(stdout: str) -> None:
+    """mypy exits 2 on a blocking error (a syntax error, say) and checks nothing else: an error, not findings."""
+    try:
+        items = parse_output(stdout)
+    except ToolError:
+        return  # not mypy's JSON: the generic failure message says what it printed
+    first = next((i for i in items if i["severity"] == "error"), None)
+    if first is not None:
+        raise ToolError(
+            f"mypy stopped at a blocking error and checked nothing else: {first['file']}:{first.get('line')}: "
+            f"{first['message']} [{first.get('code') or 'error'}]"
+        )
 
 
 def parse_output(text: str) -> list[dict[str, Any]]:
