@@ -506,27 +506,39 @@ def policy_init(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing gatekeeper.toml."),
 ) -> None:
     """Write a commented starter policy (gatekeeper.toml, or [tool.gatekeeper] in pyproject.toml)."""
+    from gatekeeper.checkers._source import installed_tools
     from gatekeeper.errors import GatekeeperError, UsageError
     from gatekeeper.policy import starter_policy
     from gatekeeper.reports import write_atomic
 
     try:
         root = _root(path)
+        venv = os.environ.get("VIRTUAL_ENV")
+        project_python = (
+            str(Path(venv) / "bin" / "python") if venv and (Path(venv) / "bin" / "python").exists() else sys.executable
+        )
+        found = installed_tools([project_python, sys.executable])
         if pyproject:
             target = root / "pyproject.toml"
             existing = target.read_text(encoding="utf-8") if target.exists() else ""
             if "[tool.gatekeeper" in existing:
                 raise UsageError(f"{target} already has a [tool.gatekeeper] section")
-            text = existing + ("\n" if existing and not existing.endswith("\n") else "") + starter_policy(pyproject=True)
+            text = (
+                existing
+                + ("\n" if existing and not existing.endswith("\n") else "")
+                + starter_policy(pyproject=True, enable=found)
+            )
         else:
             target = root / "gatekeeper.toml"
             if target.exists() and not force:
                 raise UsageError(f"{target} already exists (use --force to overwrite)")
-            text = starter_policy(pyproject=False)
+            text = starter_policy(pyproject=False, enable=found)
         from gatekeeper.fileio import resolve_for_write
 
         write_atomic(resolve_for_write(target, root), text)
         _echo(f"wrote {target}")
+        if found:
+            _echo(f"turned on {', '.join(found)}: their tools are installed")
     except GatekeeperError as exc:
         _fail(exc)
 

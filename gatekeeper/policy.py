@@ -13,7 +13,7 @@ import hashlib
 import math
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -743,9 +743,12 @@ def _string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def starter_policy(pyproject: bool = False) -> str:
-    """A commented starter policy, as gatekeeper.toml or as a ``[tool.gatekeeper]`` section."""
-    text = (shipped_dir("policies") / "starter.toml.in").read_text(encoding="utf-8")
+def starter_policy(pyproject: bool = False, enable: Collection[str] = ()) -> str:
+    """A commented starter policy, as gatekeeper.toml or as a ``[tool.gatekeeper]`` section.
+
+    The checks named in ``enable`` (those off by default, e.g. ``lint``) are switched on.
+    """
+    text = _switch_on((shipped_dir("policies") / "starter.toml.in").read_text(encoding="utf-8"), enable)
     if not pyproject:
         return text
     out = []
@@ -757,3 +760,18 @@ def starter_policy(pyproject: bool = False) -> str:
     body = "\n".join(out)
     # top-level keys (before the first table) must live under [tool.gatekeeper] itself
     return "\n[tool.gatekeeper]\n" + body + "\n"
+
+
+def _switch_on(text: str, enable: Collection[str]) -> str:
+    """``enabled = false`` becomes ``enabled = true`` in the ``[checks.NAME]`` sections named in ``enable``."""
+    out, section = [], ""
+    for line in text.splitlines(keepends=True):
+        header = re.match(r"^\[checks\.([A-Za-z0-9_-]+)\]", line)
+        if header:
+            section = header.group(1)
+        elif line.startswith("["):
+            section = ""
+        if section in enable and re.match(r"^enabled\s*=\s*false\b", line):
+            line = line.replace("false", "true", 1)
+        out.append(line)
+    return "".join(out)

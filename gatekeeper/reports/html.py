@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -45,7 +45,12 @@ _SHOWN: Mapping[str, frozenset[str]] = {
     ),
     "sbom": frozenset({"components", "spec_version", "valid", "with_license", "with_purl", "license_coverage", "thresholds"}),
     "licenses": frozenset({"packages", "thresholds"}),
+    "lint": frozenset({"files_checked", "findings", "fixable", "narrowing", "thresholds"}),
+    "types": frozenset({"errors", "notes", "narrowing", "thresholds"}),
+    "secrets": frozenset({"files_scanned", "secrets", "narrowing"}),
 }
+#: per-file breakdowns of the narrowing counts (in the JSON, too long for the summary table)
+_PER_FILE = frozenset({"noqa_files", "allowlist_files", "type_ignore_files"})
 _VERDICT_ORDER = {"denied": 0, "unknown": 1, "allowed": 2, "ignored": 3}
 
 
@@ -278,6 +283,8 @@ def _metric_rows(check: CheckResult) -> list[dict[str, Any]]:
             missing = _number(m["components"]) is not None and _number(m["with_purl"]) is not None
             without = int(float(m["components"]) - float(m["with_purl"])) if missing else None
             add("Components without a package URL", without, "0 (require_purl)", without == 0 if without is not None else None)
+    elif check.name in ("lint", "types", "secrets"):
+        _source_rows(check, add)
     shown = _SHOWN.get(check.name, frozenset())
     for key in sorted(k for k in m if k not in shown):
         add(key.replace("_", " "), m[key])
@@ -304,6 +311,32 @@ def _add_narrowing(add: Any, narrowing: Mapping[str, Any]) -> None:
     nosec = _number(narrowing.get("nosec"))
     if nosec is not None:
         add("# nosec marks honoured", int(nosec))
+
+
+def _source_rows(check: CheckResult, add: Callable[..., None]) -> None:
+    """The key numbers of the lint, types and secrets checks, and what in the project narrowed them."""
+    m = check.metrics
+    found = m.get("thresholds")
+    limits: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    if check.name == "lint":
+        add("Files checked", m.get("files_checked"))
+        limit = _number(limits.get("max_findings"))
+        add("Findings", m.get("findings"), f"≤ {limit:.0f} blocking" if limit is not None else "", not check.blocking)
+        add("Fixable by ruff", m.get("fixable"))
+        if limits.get("fail_on"):
+            add("Rules that block", ", ".join(str(p) for p in _list(limits.get("fail_on"))))
+    elif check.name == "types":
+        limit = _number(limits.get("max_errors"))
+        add("Errors", m.get("errors"), f"≤ {limit:.0f}" if limit is not None else "", not check.blocking)
+        add("Notes", m.get("notes"))
+        add("Strict mode", bool(limits.get("strict")))
+    else:
+        add("Tracked files scanned", m.get("files_scanned"))
+        add("Potential secrets", m.get("secrets"), "0", not check.blocking)
+    narrowing = m.get("narrowing")
+    if isinstance(narrowing, Mapping):
+        parts = [f"{k.replace('_', ' ')}: {_text(v)}" for k, v in sorted(narrowing.items()) if v and k not in _PER_FILE]
+        add("Narrowed by the project", "; ".join(parts) if parts else "nothing", "", None)
 
 
 def _coverage_files(check: CheckResult) -> list[dict[str, Any]]:

@@ -72,6 +72,9 @@ CHECK_INFO: Mapping[str, tuple[str, str, tuple[str, ...]]] = {
     "dependencies": ("pip-audit", "https://pypi.org/project/pip-audit/", ("security", "vulnerability", "dependency")),
     "sbom": ("cyclonedx-bom", "https://cyclonedx.org/", ("sbom", "supply-chain")),
     "licenses": ("pip-licenses", "https://pypi.org/project/pip-licenses/", ("license", "compliance")),
+    "lint": ("ruff", "https://docs.astral.sh/ruff/rules/", ("quality", "lint")),
+    "types": ("mypy", "https://mypy.readthedocs.io/en/stable/error_code_list.html", ("quality", "types")),
+    "secrets": ("detect-secrets", "https://github.com/Yelp/detect-secrets", ("security", "secret")),
 }
 SECURITY_TAGS = frozenset({"security", "vulnerability"})
 

@@ -1,0 +1,226 @@
+"""Helpers for the checkers that read a project's source files (lint, types, secrets).
+
+Which copy of a tool to run (the project's own when its interpreter has one), the files git
+tracks, the files' bytes read once, and fingerprints that do not depend on line numbers.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gatekeeper import cache
+from gatekeeper.checkers import _runner
+from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.security import split_by_size
+from gatekeeper.errors import ToolError, ToolMissing
+from gatekeeper.findings import fingerprint, normalize_snippet
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    """A located tool: the interpreter that has it, whether that is the project's, and its probe answer."""
+
+    python: str
+    project: bool
+    answer: dict[str, Any]
+
+
+def find_tool(ctx: CheckContext, module: str, probe: str, install: str, *, project_only: bool = False) -> Tool:
+    """The project's copy of ``module`` when ``ctx.target_python`` has it, else gatekeeper's own.
+
+    ``probe`` is Python code run with ``-I`` that prints a JSON object about the tool. Raises
+    ``ToolMissing`` saying how to install it (``install``) when no candidate interpreter has it.
+    """
+    candidates = [ctx.target_python] if project_only else list(dict.fromkeys([ctx.target_python, ctx.tool_python]))
+    tried = []
+    for python in candidates:
+
+        def _probe(python: str = python) -> dict[str, Any] | None:
+            try:
+                done = ctx.run([python, "-I", "-c", probe], timeout=60)
+            except ToolMissing:
+                return None
+            if done.returncode != 0 and f"No module named {module!r}" in done.stderr:
+                return None
+            return _runner.json_object(done, f"looking for {module} in {python}")
+
+        answer = ctx.shared(f"source.tool:{module}:{python}", _probe)
+        if answer is not None:
+            return Tool(python=python, project=python == ctx.target_python, answer=answer)
+        tried.append(python)
+    raise ToolMissing(f"{module} is not installed in {' nor in '.join(tried)} ({install})")
+
+
+def tracked_files(root: Path, ctx: CheckContext) -> list[str]:
+    """The regular files git tracks under ``root`` (posix, relative); ``ToolError`` when it is not a git work tree."""
+    done = ctx.run(["git", "-c", "core.quotepath=off", "ls-files", "-z", "--cached", "--", "."], timeout=120, cwd=root)
+    if done.returncode != 0:
+        raise ToolError(f"git ls-files failed in {root} (is it a git work tree?): {_runner.tail(done.stderr)}")
+    out = []
+    for name in sorted(set(done.stdout.split("\0"))):
+        if not name:
+            continue
+        path = root / name
+        # symlinks are left out: they may point outside the checkout, whose files are not ours to read
+        if path.is_symlink() or not path.is_file():
+            continue
+        out.append(name)
+    return out
+
+
+def excluded(path: str, patterns: Iterable[str]) -> bool:
+    """True when ``path`` (posix, relative) matches a glob or lies under a directory named in ``patterns``."""
+    for pattern in patterns:
+        pat = pattern.strip().strip("/")
+        if not pat:
+            continue
+        if fnmatch.fnmatchcase(path, pat) or path.startswith(pat + "/") or fnmatch.fnmatchcase(path, pat + "/*"):
+            return True
+        if "/" not in pat and any(fnmatch.fnmatchcase(part, pat) for part in path.split("/")[:-1]):
+            return True
+    return False
+
+
+class Sources:
+    """The bytes of a project's files, read once per run: digests, lines and marker counts."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._data: dict[str, bytes] = {}
+
+    def data(self, path: str) -> bytes:
+        """The file's bytes (empty when it cannot be read)."""
+        if path not in self._data:
+            try:
+                self._data[path] = (self.root / path).read_bytes()
+            except OSError:
+                self._data[path] = b""
+        return self._data[path]
+
+    def digest(self, path: str) -> str:
+        """The sha256 of the file's bytes."""
+        return hashlib.sha256(self.data(path)).hexdigest()
+
+    def line(self, path: str, number: int | None) -> str:
+        """Line ``number`` (1-based) of the file, or "" when there is none."""
+        if not number or number < 1:
+            return ""
+        lines = self.data(path).decode("utf-8", "replace").splitlines()
+        return lines[number - 1] if number <= len(lines) else ""
+
+    def count(self, path: str, marker: re.Pattern[bytes]) -> int:
+        """How many lines of the file ``marker`` matches."""
+        return sum(1 for line in self.data(path).splitlines() if marker.search(line))
+
+
+def snippet_hash(text: str) -> str:
+    """A short hash of a code line with whitespace folded."""
+    return hashlib.sha256(normalize_snippet(text).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def occurrence_fingerprints(check: str, keys: Sequence[tuple[str, ...]]) -> list[str]:
+    """A fingerprint per key (rule, path, code hash...), numbered when the same key occurs again.
+
+    Line numbers are not part of a fingerprint, so a finding keeps it when code above it moves;
+    a second identical finding in the same file gets a new one and is therefore new to a baseline.
+    """
+    seen: dict[tuple[str, ...], int] = {}
+    out = []
+    for key in keys:
+        n = seen.get(key, 0)
+        seen[key] = n + 1
+        out.append(fingerprint(check, *key, n) if n else fingerprint(check, *key))
+    return out
+
+
+def options_digest(*parts: Any) -> str:
+    """The sha256 of what besides a file decides a tool's verdict on it (versions, options, config bytes)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+#: the optional checkers and the module each one needs
+OPTIONAL_TOOLS = {"lint": "ruff", "types": "mypy", "secrets": "detect_secrets"}
+_FIND = "import importlib.util as u, json, sys; print(json.dumps({m: u.find_spec(m) is not None for m in sys.argv[1:]}))"
+
+
+def installed_tools(pythons: Sequence[str]) -> list[str]:
+    """The optional checkers (lint, types, secrets) whose tool one of ``pythons`` has (mypy: the first only).
+
+    Used by ``policy init``; an interpreter that cannot be asked counts as having none.
+    """
+    found: set[str] = set()
+    for n, python in enumerate(dict.fromkeys(pythons)):
+        try:
+            done = _runner.run([python, "-I", "-c", _FIND, *OPTIONAL_TOOLS.values()], timeout=60)
+            answer = json.loads(done.stdout) if done.returncode == 0 else {}
+        except (ToolError, ValueError):
+            answer = {}
+        for check, module in OPTIONAL_TOOLS.items():
+            if isinstance(answer, dict) and answer.get(module) is True and (check != "types" or n == 0):
+                found.add(check)
+    return sorted(found)
+
+
+@dataclass(frozen=True, slots=True)
+class PerFileRun:
+    """The outcome of a per-file tool run: results by file, and how many came from the cache."""
+
+    files: list[str]  # this shard's files
+    results: dict[str, list[dict[str, Any]]]
+    cached: int
+    rejected: int
+    total: int  # files in every shard together
+
+    def metrics(self, shard: tuple[int, int] | None) -> dict[str, Any]:
+        """The cache counts, and under ``--shard`` which files this shard took (for ``merge``)."""
+        out: dict[str, Any] = {"cached_files": self.cached, "cache_rejected": self.rejected}
+        if shard is not None:
+            out.update({"shard": {"index": shard[0], "count": shard[1]}, "files_total": self.total, "scanned_files": self.files})
+        return out
+
+
+def run_per_file(
+    ctx: CheckContext,
+    check: str,
+    files_all: Sequence[str],
+    sources: Sources,
+    options: str,
+    valid: Callable[[Any], bool],
+    scan: Callable[[list[str]], Mapping[str, list[dict[str, Any]]]],
+    batch: int,
+) -> PerFileRun:
+    """Run a tool that judges each file on its own over this shard's share of ``files_all``.
+
+    A file's result is cached under its content, path and ``options`` (the digest of versions,
+    flags and config); an entry that fails its checks or ``valid`` is recomputed, never trusted.
+    ``scan`` runs the tool on up to ``batch`` files and returns their results by file.
+    """
+    files = list(files_all)
+    if ctx.shard is not None:
+        files = split_by_size(files, {f: len(sources.data(f)) for f in files}, ctx.shard[1])[ctx.shard[0] - 1]
+    folder = ctx.cache_dir / check if ctx.cache_dir is not None else None
+    keys = {f: cache.cache_key(options, f, sources.digest(f)) for f in files}
+    results: dict[str, list[dict[str, Any]]] = {}
+    rejected = 0
+    for f in files:
+        payload, bad = cache.read(folder, keys[f])
+        if isinstance(payload, list) and all(valid(item) for item in payload):
+            results[f] = payload
+        elif payload is not None or bad:
+            rejected += 1
+    cached = len(results)
+    todo = [f for f in files if f not in results]
+    for start in range(0, len(todo), batch):
+        chunk = todo[start : start + batch]
+        fresh = scan(chunk)
+        for f in chunk:
+            results[f] = list(fresh.get(f, []))
+            cache.write(folder, keys[f], results[f])
+    return PerFileRun(files=files, results=results, cached=cached, rejected=rejected, total=len(files_all))

@@ -1,0 +1,279 @@
+"""Lint with ruff: every ``ruff check`` diagnostic becomes a finding.
+
+How a run goes:
+
+1. The ruff binary is taken from the project's interpreter when it has the ``ruff`` package,
+   else from gatekeeper's own environment. ruff never executes the code it checks.
+2. The project's ruff configuration (``.ruff.toml``, ``ruff.toml`` or ``[tool.ruff]`` in
+   ``pyproject.toml`` at the root, ruff's own order) is passed explicitly with ``--config``, so
+   nothing else in the tree is read as config; without one, ruff runs ``--isolated`` with its
+   defaults. ruff runs in the root because it resolves the relative paths of an explicit config
+   (``per-file-ignores``, ``exclude``) against its working directory; it executes nothing there.
+3. ``ruff check --show-files`` lists the files ruff would check (its excludes applied); with
+   ``--shard I/N`` only a share of them, balanced by bytes, is kept.
+4. Files whose result is cached (keyed by content, path, ruff's version and the config's bytes)
+   are not checked again; the rest go to ``ruff check --output-format json``.
+
+Settings in the project that narrow the check (``exclude``, ``per-file-ignores``, ``# noqa``
+comments) are reported in the metrics, as the security check reports ``# nosec``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.checkers import _runner, _source
+from gatekeeper.checkers.base import CheckContext, Option
+from gatekeeper.errors import ToolError
+from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+#: a noqa comment: ruff's per-line suppression, or its per-file form with the "ruff:" prefix
+NOQA = re.compile(rb"#\s*(?:ruff\s*:\s*)?noqa\b", re.IGNORECASE)
+CHECK = "lint"
+CACHE_VERSION = 1
+INSTALL = "pip install 'gatekeeper[lint]', or install ruff into the project's environment"
+#: ruff's binary as its package finds it (``find_ruff_bin`` moved from ``ruff.__main__`` to ``ruff`` in 0.5)
+_PROBE = (
+    "import json\ntry:\n    from ruff import find_ruff_bin\nexcept ImportError:\n    from ruff.__main__ import find_ruff_bin\n"
+    "print(json.dumps({'bin': str(find_ruff_bin())}))"
+)
+#: keys of a ruff config that leave files or rules out of the check (reported, never silent)
+NARROWING_KEYS = ("exclude", "extend-exclude", "per-file-ignores", "extend-per-file-ignores", "force-exclude")
+#: paths per ruff command line, far below the OS argument limit
+MAX_FILES_PER_RUN = 2000
+_FINDING_KEYS = ("code", "message", "location", "filename")
+
+
+class LintChecker:
+    """Runs ``ruff check`` with the project's configuration and maps its diagnostics to findings."""
+
+    name = CHECK
+    description = "lint (ruff)"
+    shardable = True
+    options: Mapping[str, Option] = {
+        "fail_on": Option(
+            "str_list", ["ALL"], 'rule code prefixes whose findings block, e.g. ["E", "F", "B"]; "ALL": every rule'
+        ),
+        "max_findings": Option("int", 0, "blocking findings tolerated before the check fails", minimum=0),
+    }
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        """Check (or reuse cached checks of) the files ruff would check; one finding per diagnostic."""
+        tool = _source.find_tool(ctx, "ruff", _PROBE, INSTALL)
+        ruff = str(tool.answer.get("bin") or "")
+        if not ruff:
+            raise ToolError(f"the ruff package in {tool.python} did not name its binary")
+        version = _version(ctx, ruff)
+        config, narrowing = find_config(ctx.root)
+        config_args = ["--config", str(ctx.root / config)] if config else ["--isolated"]
+        files_all = _show_files(ctx, ruff, config_args)
+        if not files_all:
+            raise ToolError("ruff found no Python files to check (an empty check is not a pass)")
+        sources = _source.Sources(ctx.root)
+        opts = _source.options_digest(CACHE_VERSION, version, config_args, sources.data(config).hex() if config else "")
+        per_file = _source.run_per_file(
+            ctx, CHECK, files_all, sources, opts, _valid, lambda chunk: _check(ctx, ruff, config_args, chunk), MAX_FILES_PER_RUN
+        )
+        files, diagnostics = per_file.files, per_file.results
+        if ctx.shard is not None and section.get("max_findings"):
+            # a shard sees only its share of the findings, so it cannot tell whether the whole run
+            # stays within the tolerance: every matching finding blocks (fail closed)
+            section = {**section, "max_findings": 0}
+            narrowing["max_findings_not_applied"] = "a sharded run cannot count every shard's findings"
+        findings = to_findings(section, diagnostics, sources)
+        skipped = _tracked_but_unchecked(ctx, files_all)
+        if skipped:
+            narrowing["tracked_python_files_not_checked"] = {"count": len(skipped), "examples": skipped[:20]}
+        noqa = {f: n for f in files if (n := sources.count(f, NOQA))}
+        codes: dict[str, int] = {}
+        for finding in findings:
+            codes[finding.rule_id] = codes.get(finding.rule_id, 0) + 1
+        summary = f"{len(findings)} finding{'s' if len(findings) != 1 else ''} in {len(files):,} files"
+        metrics: dict[str, Any] = {
+            "files_checked": len(files),
+            "findings": len(findings),
+            "fixable": sum(1 for f in findings if f.properties.get("fix")),
+            "by_rule": dict(sorted(codes.items())),
+            "config": config or None,
+            "narrowing": {**narrowing, "noqa_comments": sum(noqa.values()), "noqa_files": dict(sorted(noqa.items()))},
+            "tool_source": "project" if tool.project else "gatekeeper",
+            "command": " ".join(["ruff", "check", "--output-format", "json", *config_args, "."]),
+            "thresholds": {
+                "fail_on": list(section.get("fail_on") or ["ALL"]),
+                "max_findings": int(section.get("max_findings", 0)),
+            },
+        }
+        metrics.update(per_file.metrics(ctx.shard))
+        return CheckResult(
+            name=CHECK,
+            status=decide_status(findings),
+            summary=summary,
+            tool_name="ruff",
+            tool_version=version,
+            metrics=metrics,
+            findings=tuple(findings),
+        )
+
+
+def find_config(root: Path) -> tuple[str, dict[str, Any]]:
+    """The project's ruff config file (relative name, or "") and its settings that narrow the check."""
+    for name in (".ruff.toml", "ruff.toml", "pyproject.toml"):
+        path = root / name
+        if not path.is_file() or path.is_symlink():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ToolError(f"{name} cannot be read as ruff configuration: {exc}") from None
+        if name == "pyproject.toml":
+            tool = data.get("tool")
+            if not isinstance(tool, dict) or not isinstance(tool.get("ruff"), dict):
+                continue
+            data = tool["ruff"]
+        narrowing: dict[str, Any] = {}
+        lint = data.get("lint")
+        tables: list[dict[str, Any]] = [data, lint] if isinstance(lint, dict) else [data]
+        for table in tables:
+            for key in (*NARROWING_KEYS, "ignore", "extend-ignore"):
+                if table.get(key):
+                    narrowing[key] = table[key]
+        return name, narrowing
+    return "", {}
+
+
+def _tracked_but_unchecked(ctx: CheckContext, checked: Sequence[str]) -> list[str]:
+    """Tracked ``.py``/``.pyi`` files ruff left out (its excludes, ``.gitignore``); empty outside git."""
+    try:
+        tracked = _source.tracked_files(ctx.root, ctx)
+    except ToolError:
+        return []
+    seen = set(checked)
+    return [f for f in tracked if f.endswith((".py", ".pyi")) and f not in seen]
+
+
+def _version(ctx: CheckContext, ruff: str) -> str:
+    done = ctx.run([ruff, "--version"], timeout=60)
+    if done.returncode != 0:
+        raise ToolError(f"ruff --version failed (exit {done.returncode}): {_runner.tail(done.stderr)}")
+    return done.stdout.strip().removeprefix("ruff ").strip()
+
+
+def _relative(root: Path, name: str) -> str | None:
+    try:
+        return Path(name).resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return None
+
+
+def _show_files(ctx: CheckContext, ruff: str, config_args: Sequence[str]) -> list[str]:
+    done = ctx.run([ruff, "check", "--show-files", "--no-cache", *config_args, "--", str(ctx.root)], cwd=ctx.root)
+    if done.returncode not in (0, 1):
+        raise ToolError(f"ruff check --show-files failed (exit {done.returncode}): {_runner.tail(done.stderr or done.stdout)}")
+    files = {rel for line in done.stdout.splitlines() if line.strip() and (rel := _relative(ctx.root, line.strip()))}
+    return sorted(files)
+
+
+def _check(ctx: CheckContext, ruff: str, config_args: Sequence[str], files: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    args = [ruff, "check", "--output-format", "json", "--no-cache", "--exit-zero", *config_args, "--"]
+    done = ctx.run([*args, *(str(ctx.root / f) for f in files)], cwd=ctx.root)
+    if done.returncode != 0:
+        raise ToolError(f"ruff check failed (exit {done.returncode}): {_runner.tail(done.stderr or done.stdout)}")
+    return parse_output(ctx.root, done.stdout)
+
+
+def parse_output(root: Path, text: str) -> dict[str, list[dict[str, Any]]]:
+    """ruff's JSON diagnostics by file (posix, relative to ``root``); ``ToolError`` when it is not ruff's JSON."""
+    try:
+        data = json.loads(text)
+        if not isinstance(data, list):
+            raise ValueError("not a list")
+        out: dict[str, list[dict[str, Any]]] = {}
+        for d in data:
+            if not _valid(d):
+                raise ValueError(f"a diagnostic lacks one of {', '.join(_FINDING_KEYS)}")
+            rel = _relative(root, str(d["filename"]))
+            if rel is None:
+                raise ValueError(f"a diagnostic names a file outside the project: {d['filename']}")
+            fix = d.get("fix") if isinstance(d.get("fix"), dict) else None
+            out.setdefault(rel, []).append(
+                {
+                    "code": d.get("code"),
+                    "name": d.get("name") or "",
+                    "message": str(d["message"]),
+                    "location": d["location"],
+                    "end_location": d.get("end_location"),
+                    "filename": rel,
+                    "fix": {"applicability": fix.get("applicability"), "message": fix.get("message")} if fix else None,
+                    "url": d.get("url") or "",
+                }
+            )
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ToolError(f"ruff printed output that is not its JSON report ({exc}): {_runner.tail(text, 300)}") from None
+    return out
+
+
+def _valid(d: Any) -> bool:
+    return isinstance(d, dict) and all(k in d for k in _FINDING_KEYS) and isinstance(d.get("location"), dict)
+
+
+def _blocks(code: str, prefixes: Sequence[str]) -> bool:
+    return any(p == "ALL" or code.startswith(p) for p in prefixes)
+
+
+def to_findings(
+    section: Mapping[str, Any], diagnostics: Mapping[str, Sequence[Mapping[str, Any]]], sources: _source.Sources
+) -> list[Finding]:
+    """Findings for ruff's diagnostics; ``fail_on`` and ``max_findings`` decide which block."""
+    prefixes = [str(p) for p in section.get("fail_on") or ["ALL"]]
+    ordered = []
+    for path in sorted(diagnostics):
+        for d in sorted(
+            diagnostics[path], key=lambda d: (d["location"].get("row") or 0, d["location"].get("column") or 0, str(d["code"]))
+        ):
+            ordered.append((path, d))
+    keys = []
+    for path, d in ordered:
+        row = d["location"].get("row")
+        keys.append((str(d["code"] or "syntax-error"), path, _source.snippet_hash(sources.line(path, row))))
+    prints = _source.occurrence_fingerprints(CHECK, keys)
+    matching = sum(1 for path, d in ordered if _blocks(str(d["code"] or "syntax-error"), prefixes))
+    over = matching > int(section.get("max_findings", 0))
+    findings = []
+    for (path, d), fp in zip(ordered, prints, strict=True):
+        code = str(d["code"] or "syntax-error")
+        blocking = over and _blocks(code, prefixes)
+        loc, end = d["location"], d.get("end_location") or {}
+        fix = d.get("fix")
+        findings.append(
+            Finding(
+                rule_id=code,
+                severity=Severity.MEDIUM if blocking else Severity.LOW,
+                message=str(d["message"]),
+                blocking=blocking,
+                location=Location(path, line=loc.get("row"), end_line=end.get("row"), column=_column(loc.get("column"))),
+                fingerprint=fp,
+                help_uri=str(d.get("url") or ""),
+                rule_name=str(d.get("name") or ""),
+                tags=("lint",),
+                properties={
+                    "fix": fix.get("applicability") if isinstance(fix, dict) else None,
+                    "fix_message": fix.get("message") if isinstance(fix, dict) else None,
+                },
+            )
+        )
+    return findings
+
+
+def _column(value: Any) -> int | None:
+    """ruff's column (1-based, as findings carry it)."""
+    return int(value) if isinstance(value, int) and value >= 1 else None

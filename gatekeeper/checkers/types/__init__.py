@@ -1,0 +1,282 @@
+"""Type checking with mypy: every error and note of ``mypy -O json`` becomes a finding.
+
+mypy runs in the project's interpreter (``[environment] python``) so that imports, stubs and
+plugins resolve as they do for the project; it must be installed there (mypy 1.11 or later, for
+its JSON output). The project's mypy configuration (``mypy.ini``, ``.mypy.ini``,
+``pyproject.toml`` or ``setup.cfg``, mypy's own order) is passed explicitly with
+``--config-file``. mypy runs with ``-I`` in the project's root, because it resolves the modules
+it checks relative to its working directory; it reads the code but does not execute it. Plugins
+named in the project's mypy configuration are the exception: mypy imports and runs them, which
+is why the README says so.
+
+mypy's incremental cache is kept under gatekeeper's cache directory (a throwaway directory when
+the cache is off), never in the checkout. mypy checks a program as a whole, so the check is not
+shardable. Settings that narrow the check (``exclude``, ``ignore_errors``,
+``disable_error_code``, per-module overrides) and ``# type: ignore`` comments are reported.
+"""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import json
+import re
+import shlex
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.checkers import _runner, _source
+from gatekeeper.checkers.base import CheckContext, Option
+from gatekeeper.errors import ToolError, ToolMissing
+from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+#: a ``# type: ignore`` comment, with or without error codes
+TYPE_IGNORE = re.compile(rb"#\s*type:\s*ignore\b")
+CHECK = "types"
+MIN_VERSION = (1, 11)
+INSTALL = "install mypy>=1.11 into the project's environment, e.g. pip install 'gatekeeper[types]' there"
+_PROBE = "import json, mypy.version; print(json.dumps({'version': mypy.version.__version__}))"
+#: mypy's config files, in the order mypy looks for them (https://mypy.readthedocs.io/en/stable/config_file.html)
+CONFIG_FILES = ("mypy.ini", ".mypy.ini", "pyproject.toml", "setup.cfg")
+NARROWING_KEYS = ("exclude", "ignore_errors", "disable_error_code", "follow_imports", "ignore_missing_imports")
+_ITEM_KEYS = ("file", "line", "message", "severity")
+_LINE_REF = re.compile(r"\bline \d+\b")
+_SKIP_DIRS = frozenset({"node_modules", "site-packages", "__pycache__", "build", "dist", "venv"})
+
+
+class TypesChecker:
+    """Runs mypy in the project's interpreter with its configuration and maps errors and notes to findings."""
+
+    name = CHECK
+    description = "type checking (mypy)"
+    options: Mapping[str, Option] = {
+        "paths": Option("str_list", [], "files or directories to check; empty: the config's `files`, else the project root"),
+        "max_errors": Option("int", 0, "errors tolerated before the check fails", minimum=0),
+        "strict": Option("bool", False, "add --strict to the project's configuration"),
+    }
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        """Run mypy once over the policy's (or the config's) paths; errors block past ``max_errors``."""
+        tool = _source.find_tool(ctx, "mypy", _PROBE, INSTALL, project_only=True)
+        version = str(tool.answer.get("version") or "")
+        if _version_tuple(version) < MIN_VERSION:
+            raise ToolMissing(f"mypy {version} in {tool.python} has no JSON output ({INSTALL})")
+        config, settings = find_config(ctx.root)
+        paths = [str(p) for p in section.get("paths") or []]
+        for p in paths:
+            if not _inside(ctx.root, p):
+                raise ToolError(f"checks.types.paths: {p} is outside the project")
+        targets = paths or ([] if settings.get("files") else ["."])
+        args = ["-O", "json", "--no-error-summary", "--config-file", config]
+        if section.get("strict"):
+            args.append("--strict")
+        with tempfile.TemporaryDirectory(prefix="gatekeeper-mypy-") as scratch:
+            if ctx.cache_dir is not None:
+                tag = hashlib.sha256(f"{tool.python}\0{version}".encode()).hexdigest()[:16]
+                cache_dir = ctx.cache_dir / CHECK / f"mypy-{tag}"
+            else:
+                cache_dir = Path(scratch) / "cache"
+            command = [tool.python, "-I", "-m", "mypy", *args, "--cache-dir", str(cache_dir)]
+            done = ctx.run([*command, *(["--", *targets] if targets else [])], cwd=ctx.root)
+        if done.returncode == 2 and done.stdout.strip():
+            _raise_blocking(done.stdout)
+        if done.returncode not in (0, 1):  # 1 means "found errors": that is data
+            raise ToolError(f"mypy failed (exit {done.returncode}): {_runner.tail(done.stderr or done.stdout)}")
+        items = parse_output(done.stdout)
+        if done.returncode == 1 and not any(i["severity"] == "error" for i in items):
+            raise ToolError(f"mypy reported failure but no error (exit 1): {_runner.tail(done.stderr or done.stdout)}")
+        sources = _source.Sources(ctx.root)
+        findings = to_findings(section, items, sources)
+        errors = sum(1 for i in items if i["severity"] == "error")
+        notes = len(items) - errors
+        ignores = {
+            f: n for f in _python_files(ctx.root, paths or settings.get("files") or ["."]) if (n := sources.count(f, TYPE_IGNORE))
+        }
+        codes: dict[str, int] = {}
+        for i in items:
+            if i["severity"] == "error":
+                codes[str(i.get("code") or "misc")] = codes.get(str(i.get("code") or "misc"), 0) + 1
+        summary = f"{errors} error{'s' if errors != 1 else ''}, {notes} note{'s' if notes != 1 else ''}"
+        return CheckResult(
+            name=CHECK,
+            status=decide_status(findings),
+            summary=summary,
+            tool_name="mypy",
+            tool_version=version,
+            metrics={
+                "errors": errors,
+                "notes": notes,
+                "files_with_errors": len({i["file"] for i in items if i["severity"] == "error"}),
+                "by_code": dict(sorted(codes.items())),
+                "config": config or None,
+                "strict": bool(section.get("strict")),
+                "paths": targets or "(the config's files)",
+                "narrowing": {
+                    **settings.get("narrowing", {}),
+                    "type_ignores": sum(ignores.values()),
+                    "type_ignore_files": dict(sorted(ignores.items())),
+                },
+                "command": shlex.join(["mypy", *args, *targets]),
+                "thresholds": {"max_errors": int(section.get("max_errors", 0)), "strict": bool(section.get("strict"))},
+            },
+            findings=tuple(findings),
+        )
+
+
+def find_config(root: Path) -> tuple[str, dict[str, Any]]:
+    """mypy's config file for ``root`` (relative name, or "" for none) and what it sets: ``files`` and narrowing keys."""
+    for name in CONFIG_FILES:
+        path = root / name
+        if not path.is_file() or path.is_symlink():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ToolError(f"{name} cannot be read as mypy configuration: {exc}") from None
+        if name == "pyproject.toml":
+            try:
+                tool = tomllib.loads(text).get("tool")
+            except tomllib.TOMLDecodeError as exc:
+                raise ToolError(f"pyproject.toml cannot be read for its [tool.mypy] section: {exc}") from None
+            if not isinstance(tool, dict) or not isinstance(tool.get("mypy"), dict):
+                continue
+            main: Mapping[str, Any] = tool["mypy"]
+            overrides = [o for o in main.get("overrides", []) if isinstance(o, dict)]
+        else:
+            parser = configparser.ConfigParser(interpolation=None)
+            try:
+                parser.read_string(text, source=name)
+            except configparser.Error as exc:
+                raise ToolError(f"{name} cannot be read as mypy configuration: {exc}") from None
+            if not parser.has_section("mypy"):
+                continue
+            main = dict(parser["mypy"])
+            overrides = [
+                {"module": s.removeprefix("mypy-"), **dict(parser[s])} for s in parser.sections() if s.startswith("mypy-")
+            ]
+        files = main.get("files")
+        if isinstance(files, str):
+            files = [f.strip() for f in files.split(",") if f.strip()]
+        narrowing: dict[str, Any] = {k: main[k] for k in NARROWING_KEYS if main.get(k)}
+        quiet = [o.get("module") for o in overrides if any(o.get(k) and str(o.get(k)).lower() != "false" for k in NARROWING_KEYS)]
+        if quiet:
+            narrowing["overrides"] = quiet
+        return name, {"files": list(files or []), "narrowing": narrowing}
+    return "", {"files": [], "narrowing": {}}
+
+
+def _raise_blocking(stdout: str) -> None:
+    """mypy exits 2 on a blocking error (a syntax error, say) and checks nothing else: an error, not findings."""
+    try:
+        items = parse_output(stdout)
+    except ToolError:
+        return  # not mypy's JSON: the generic failure message says what it printed
+    first = next((i for i in items if i["severity"] == "error"), None)
+    if first is not None:
+        raise ToolError(
+            f"mypy stopped at a blocking error and checked nothing else: {first['file']}:{first.get('line')}: "
+            f"{first['message']} [{first.get('code') or 'error'}]"
+        )
+
+
+def parse_output(text: str) -> list[dict[str, Any]]:
+    """The JSON objects ``mypy -O json`` printed, one per line; ``ToolError`` on anything else."""
+    items = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not all(k in item for k in _ITEM_KEYS):
+                raise ValueError(f"an entry lacks one of {', '.join(_ITEM_KEYS)}")
+        except ValueError as exc:
+            raise ToolError(f"mypy printed output that is not its JSON report ({exc}): {_runner.tail(line, 300)}") from None
+        item["file"] = str(item["file"]).replace("\\", "/").removeprefix("./")
+        items.append(item)
+    return items
+
+
+def to_findings(section: Mapping[str, Any], items: Sequence[Mapping[str, Any]], sources: _source.Sources) -> list[Finding]:
+    """Findings for mypy's errors (blocking past ``max_errors``) and notes (never blocking)."""
+    ordered = sorted(items, key=lambda i: (i["file"], i.get("line") or 0, i.get("column") or 0, str(i.get("code")), i["message"]))
+    keys = [
+        (
+            str(i.get("code") or "misc"),
+            str(i["severity"]),
+            i["file"],
+            _source.snippet_hash(sources.line(i["file"], i.get("line"))),
+            _LINE_REF.sub("line N", str(i["message"])),
+        )
+        for i in ordered
+    ]
+    prints = _source.occurrence_fingerprints(CHECK, keys)
+    errors = sum(1 for i in ordered if i["severity"] == "error")
+    over = errors > int(section.get("max_errors", 0))
+    findings = []
+    for i, fp in zip(ordered, prints, strict=True):
+        error = i["severity"] == "error"
+        code = str(i.get("code") or "misc")
+        line = i.get("line") if isinstance(i.get("line"), int) and i["line"] >= 1 else None
+        end = i.get("end_line") if isinstance(i.get("end_line"), int) else None
+        column = i.get("column")
+        findings.append(
+            Finding(
+                rule_id=code,
+                severity=Severity.MEDIUM if error else Severity.INFO,
+                message=str(i["message"]) + (f" ({i['hint']})" if i.get("hint") else ""),
+                blocking=error and over,
+                location=Location(
+                    str(i["file"]),
+                    line=line,
+                    end_line=end,
+                    column=column + 1 if isinstance(column, int) and column >= 0 else None,
+                ),
+                fingerprint=fp,
+                help_uri=f"https://mypy.readthedocs.io/en/stable/error_code_list.html#{code}" if i.get("code") else "",
+                rule_name=code,
+                tags=("types",),
+                properties={"mypy_severity": str(i["severity"])},
+            )
+        )
+    return findings
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    parts = []
+    for piece in version.split("+")[0].split(".")[:2]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def _inside(root: Path, path: str) -> bool:
+    try:
+        (root / path).resolve().relative_to(root.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _python_files(root: Path, paths: Sequence[str]) -> Iterator[str]:
+    """The .py and .pyi files under ``paths``, leaving out hidden and build directories as mypy does."""
+    seen: set[str] = set()
+    for p in paths:
+        start = root / p
+        candidates = [start] if start.is_file() else sorted(start.rglob("*.py*")) if start.is_dir() else []
+        for f in candidates:
+            rel = f.relative_to(root).as_posix() if f.is_absolute() else f.as_posix()
+            parts = rel.split("/")
+            if f.suffix not in (".py", ".pyi") or f.is_symlink() or rel in seen:
+                continue
+            if any((part.startswith(".") and part not in (".", "..")) or part in _SKIP_DIRS for part in parts[:-1]):
+                continue
+            seen.add(rel)
+            yield rel
