@@ -19,7 +19,7 @@ from typing import Any
 from gatekeeper import __version__, cache
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.controls import evaluate_controls, policy_controls
-from gatekeeper.errors import GatekeeperError, UsageError
+from gatekeeper.errors import GatekeeperError, ToolTimeout, UsageError
 from gatekeeper.fileio import resolve_for_write
 from gatekeeper.findings import (
     AppliedWaiver,
@@ -209,6 +209,12 @@ def _run_one(
     t0 = time.monotonic()
     try:
         result = checker.run(section, ctx)
+    except ToolTimeout as exc:
+        message = str(exc)
+        if time.monotonic() >= ctx.deadline - 0.5:
+            # the check's own limit ran out: name it, since the tool only had what was left of it
+            message = f"timed out after {ctx.deadline - t0:.0f}s (raise gate.timeout_s or checks.{name}.timeout_s): {exc}"
+        result = _error(name, message, time.monotonic() - t0)
     except GatekeeperError as exc:
         result = _error(name, str(exc), time.monotonic() - t0)
     except Exception as exc:  # a checker's bug must not take the gate down: isolate it
