@@ -124,8 +124,13 @@ class Console(Progress):
                 self.line(f"  … and {len(blocking) - len(shown)} more (see the reports)")
         errors = [c for c in result.checks if c.status is Status.ERROR]
         for check in errors:
-            # one line: a CI runner trims indentation, so a continuation line could pose as a command
-            self.line(clean_line(f"error in {check.name}: {check.error or check.summary}"))
+            # a tool's own words (say, the tail of a failing test run) keep their lines, but every
+            # continuation line starts with "|": a CI runner trims indentation, and no line may then
+            # start with "::" and pose as a workflow command
+            first, *rest = (check.error or check.summary).split("\n")
+            self.line(clean_line(f"error in {check.name}: {first}"))
+            for more in rest:
+                self.line(f"    | {clean_line(more)}")
         expired = result.waivers.get("expired") or []
         if expired:
             self.line(f"expired waivers: {', '.join(clean_line(str(w.get('id'))) for w in expired)}")

@@ -457,8 +457,8 @@ def test_missing_data_names_the_files_looked_for_and_what_run_printed(tmp_path: 
     text = done.stdout
     assert "the test command no_such_test_runner -q (checks.coverage.run) exited with 1" in text
     assert "wrote no coverage data" in text
-    # the command's own error, on a line of its own (real newlines, indented under the error)
-    assert "\n    No module named 'no_such_test_runner'" in text, text
+    # the command's own error, on a line of its own (real newlines, marked as continuing the error)
+    assert "\n    | No module named 'no_such_test_runner'" in text, text
 
 
 # --------------------------------------------------------------------------- bandit configuration

@@ -69,7 +69,8 @@ def test_secrets_never_reach_a_report_the_console_the_audit_log_or_the_cache(tmp
         },
     )
     git_init(root)
-    done = gk(["check", "--output-dir", "out"], cwd=root)
+    cache_home = tmp_path / "cache-home"  # the cache lives outside the checkout, in the user's cache folder
+    done = gk(["check", "--output-dir", "out"], cwd=root, env={"XDG_CACHE_HOME": str(cache_home)})
     assert done.returncode == 1, done.stdout + done.stderr
     result = load(root / "out" / "gatekeeper.json")
     secrets = next(c for c in result["checks"] if c["name"] == "secrets")
@@ -78,8 +79,8 @@ def test_secrets_never_reach_a_report_the_console_the_audit_log_or_the_cache(tmp
         ("secret.aws-access-key", "deploy.env", 1),
         ("secret.secret-keyword", "svc/config.py", 1),
     }
-    written = [p for d in (root / "out", root / ".gatekeeper") for p in d.rglob("*") if p.is_file()]
-    assert any(p.name == "audit.jsonl" for p in written) and any("cache" in p.parts for p in written)
+    written = [p for d in (root / "out", root / ".gatekeeper", cache_home) for p in d.rglob("*") if p.is_file()]
+    assert any(p.name == "audit.jsonl" for p in written) and any(cache_home in p.parents for p in written)
     assert {p.name for p in written} >= {"gatekeeper.sarif", "gatekeeper.html", "gatekeeper.md", "gatekeeper.junit.xml"}
     texts = [done.stdout, done.stderr, *(p.read_bytes().decode("utf-8", "replace") for p in written)]
     for secret in (AWS, PASSWORD):

@@ -68,6 +68,8 @@ def test_a_link_in_the_checkout_is_never_written_through(
     root = project()
     trusted = tmp_path / "trusted.toml"
     (root / "gatekeeper.toml").rename(trusted)
+    if link == ".gatekeeper/cache":  # the default cache lives outside the checkout: name one inside it
+        trusted.write_text(trusted.read_text() + '\n[cache]\ndir = ".gatekeeper/cache"\n')
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     rc_file = elsewhere / ".bashrc"
