@@ -335,7 +335,7 @@ def merge(
         policy = _policy(root, policy_file, options)
         formats = _formats(fmt, policy.reports["formats"])
         out_dir = _output_dir(root, output_dir, policy)
-        result = merge_results([load_result(p) for p in parts], policy, checkers)
+        result = merge_results([load_result(p) for p in parts], policy, checkers, [str(p) for p in parts])
         console.summary(result)
         try:
             written = _write_outputs(result, out_dir, formats, None)

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper import __version__
-from gatekeeper.checkers.base import CheckContext
-from gatekeeper.errors import GatekeeperError, UsageError
+from gatekeeper.checkers.base import CheckContext, is_shardable
+from gatekeeper.errors import GatekeeperError, PolicyError, UsageError
 from gatekeeper.findings import (
     AppliedWaiver,
     CheckResult,
@@ -85,9 +85,30 @@ def shard_share(names: Sequence[str], checkers: Mapping[str, Any], shard: tuple[
     """The checkers shard ``I`` of ``N`` runs: those that split their own input (``shardable``)
     run in every shard on their share; the others are dealt out in name order."""
     index, count = shard
-    whole = [n for n in sorted(names) if not getattr(checkers[n], "shardable", False)]
+    whole = [n for n in sorted(names) if not is_shardable(checkers[n])]
     mine = {n for i, n in enumerate(whole) if i % count == index - 1}
-    return [n for n in names if n in mine or getattr(checkers[n], "shardable", False)]
+    return [n for n in names if n in mine or is_shardable(checkers[n])]
+
+
+def _check_paths_exist(name: str, checker: Any, policy: Policy, root: Path) -> None:
+    """Refuse a policy whose path options (``existing_paths``) name something missing from the project."""
+    options = getattr(checker, "options", None)
+    if not isinstance(options, Mapping):
+        return
+    section = policy.checks[name]
+    for key, option in options.items():
+        if not getattr(option, "existing_paths", False):
+            continue
+        value = section.get(key)
+        paths = [value] if isinstance(value, str) else list(value or [])
+        for relative in paths:
+            if relative and not (root / str(relative)).exists():
+                raise PolicyError(
+                    f"{relative!r} does not exist in {root}",
+                    file=policy.path or None,
+                    key=f"checks.{name}.{key}",
+                    hint="fix the path; a missing path would make the check look at nothing",
+                )
 
 
 def run_checks(
@@ -101,6 +122,12 @@ def run_checks(
     started_at = request.clock()
     t0 = time.monotonic()
     names = select(list(checkers), policy, request.only, request.skip)
+    if not names and not request.shard:
+        raise UsageError(
+            "no check selected: the policy and --only/--skip leave nothing to run, and a gate that looked at nothing cannot pass"
+        )
+    for name in names:
+        _check_paths_exist(name, checkers[name], policy, request.root)
     if request.shard:
         names = shard_share(names, checkers, request.shard)
     cache_dir = None
@@ -124,7 +151,7 @@ def run_checks(
             policy=policy,
             deadline=deadlines[name],
             cache_dir=cache_dir,
-            shard=request.shard,
+            shard=request.shard if is_shardable(checkers[name]) else None,
             tool_python=tool_python,
             _shared=shared,
             _shared_lock=shared_lock,
