@@ -246,11 +246,9 @@ def check(
             audit_target = (root, policy)
         formats = _formats(fmt, policy.reports["formats"])
         out_dir = _output_dir(root, output_dir, policy)
-        baseline_set: frozenset[str] = frozenset()
-        if baseline is not None:
-            from gatekeeper.baseline import load_baseline
+        from gatekeeper.baseline import Baseline, load_baseline
 
-            baseline_set = load_baseline(baseline)
+        baseline_set = load_baseline(baseline) if baseline is not None else Baseline()
         request = RunRequest(
             root=root,
             policy=policy,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper import __version__
+from gatekeeper.baseline import Baseline
 from gatekeeper.checkers.base import CheckContext, is_shardable
 from gatekeeper.errors import GatekeeperError, PolicyError, UsageError
 from gatekeeper.findings import (
@@ -53,7 +54,7 @@ class RunRequest:
     output_dir: Path
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
-    baseline: frozenset[str] = frozenset()
+    baseline: Baseline = field(default_factory=Baseline)
     baseline_name: str = ""
     shard: tuple[int, int] | None = None
     use_cache: bool = True
@@ -152,6 +153,7 @@ def run_checks(
             deadline=deadlines[name],
             cache_dir=cache_dir,
             shard=request.shard if is_shardable(checkers[name]) else None,
+            baseline_metrics=request.baseline.metrics.get(name, {}),
             tool_python=tool_python,
             _shared=shared,
             _shared_lock=shared_lock,
@@ -184,7 +186,7 @@ def run_checks(
 
     ordered = tuple(results[n] for n in names)
     ordered, waiver_summary = apply_waivers(
-        ordered, policy.waivers, started_at.date(), request.baseline, request.baseline_name or "baseline"
+        ordered, policy.waivers, started_at.date(), request.baseline.fingerprints, request.baseline_name or "baseline"
     )
     finished_at = request.clock()
     verdict = decide_verdict(ordered, policy, waiver_summary, request.strict_waivers)
@@ -193,7 +195,7 @@ def run_checks(
         extra["shard"] = {"index": request.shard[0], "count": request.shard[1]}
     if request.baseline_name:
         matched = sum(1 for c in ordered for f in c.findings if f.waiver is not None and f.waiver.kind == "baseline")
-        extra["baseline"] = {"path": request.baseline_name, "fingerprints": len(request.baseline), "matched": matched}
+        extra["baseline"] = {"path": request.baseline_name, "fingerprints": request.baseline.size, "matched": matched}
     extra.update(run_context())
     return GateResult(
         verdict=verdict,

@@ -325,6 +325,12 @@ def _finding_from_dict(data: Mapping[str, Any]) -> Finding:
     )
 
 
+#: The tag of a finding about the check as a whole or an input it could not check (a threshold, an
+#: aggregate, a package or file that could not be examined): a baseline never silences it, since
+#: its fingerprint does not change when things get worse.
+NO_BASELINE = "no-baseline"
+
+
 def fingerprint(*parts: object) -> str:
     """A stable identity for a finding from the parts that define it (never line numbers).
 

@@ -29,7 +29,8 @@ MAX_TIMEOUT_S = 7 * 24 * 3600.0
 class Option:
     """One key of a checker's policy section: its kind, default and allowed values.
 
-    ``kind`` is one of bool, int, float, str, str_list, table. ``choices`` limits a str;
+    ``kind`` is one of bool, int, float, str, str_list, table. ``choices`` limits a str (and
+    lists the words a number also accepts, e.g. ``"baseline"``);
     ``minimum``/``maximum`` bound a number. The policy loader validates every section against
     the options its checker declares, so a checker only ever sees well-typed values.
     ``existing_paths`` marks a str or str_list of project paths that must exist: the engine
@@ -113,7 +114,8 @@ class CheckContext:
     policy: Policy
     deadline: float  # time.monotonic() value past which tools are killed
     cache_dir: Path | None = None
-    shard: tuple[int, int] | None = None  # (index starting at 1, count)
+    shard: tuple[int, int] | None = None  # (index starting at 1, count); only for a shardable checker
+    baseline_metrics: Mapping[str, Any] = field(default_factory=dict)  # this check's metrics in --baseline
     tool_python: str = sys.executable
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
     _shared_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

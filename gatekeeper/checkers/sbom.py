@@ -25,7 +25,7 @@ from gatekeeper.checkers._runner import tail
 from gatekeeper.checkers.base import CheckContext, Option
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import write_atomic
-from gatekeeper.findings import CheckResult, Finding, Package, Severity, decide_status, fingerprint
+from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Package, Severity, decide_status, fingerprint
 from gatekeeper.inventory import canonical_name, load_inventory, project_requirements
 
 SPEC_VERSIONS = ("1.4", "1.5", "1.6")
@@ -222,6 +222,7 @@ def _findings(
         findings.append(
             Finding(
                 rule_id="sbom.invalid",
+                tags=("sbom", NO_BASELINE),
                 severity=Severity.HIGH,
                 blocking=True,
                 message=f"the SBOM {output} is not valid CycloneDX {metrics['spec_version']}: {problem}",
@@ -236,6 +237,7 @@ def _findings(
         findings.append(
             Finding(
                 rule_id="sbom.min_license_coverage",
+                tags=("sbom", NO_BASELINE),
                 severity=Severity.MEDIUM,
                 blocking=True,
                 message=(

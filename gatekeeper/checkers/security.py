@@ -33,6 +33,7 @@ from gatekeeper.checkers import _runner
 from gatekeeper.checkers.base import CheckContext, Option, shard_record
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import (
+    NO_BASELINE,
     CheckResult,
     Finding,
     Location,
@@ -343,7 +344,7 @@ def _to_result(
                     location=Location(path),
                     fingerprint=fingerprint(CHECK, "security.parse_error", path),
                     rule_name="file not scanned",
-                    tags=("security", "not-scanned"),
+                    tags=("security", "not-scanned", NO_BASELINE),
                     properties={"reason": scan.error},
                 )
             )
