@@ -531,9 +531,17 @@ def audit_verify(
         raise typer.Exit(1)
     typer.echo(f"audit log {path}: intact, {outcome.records} record(s), head sha256 {outcome.head}")
     if outcome.unchecked:
-        typer.echo(f"note: {outcome.unchecked} signature(s) were NOT checked: set {key_env} to the signing key to check them")
+        typer.echo(
+            f"note: {outcome.unchecked} of {outcome.records} record(s) are signed but were NOT checked: "
+            f"set {key_env} to the signing key to check them"
+        )
     elif outcome.signed:
         typer.echo(f"signatures: {outcome.signed} checked, all match")
+    if outcome.mark_seq is not None and outcome.before_mark:
+        typer.echo(
+            f"note: signing (with this key) starts at record #{outcome.mark_seq}; "
+            f"the {outcome.before_mark} record(s) before it are chained but not signed with it"
+        )
     if anchor:
         typer.echo(f"anchor: found at record #{outcome.anchor_seq}")
     else:
