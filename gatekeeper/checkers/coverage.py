@@ -96,9 +96,11 @@ class CoverageChecker:
         report = read_report(str(section.get("data_file") or ""), ctx, ran=bool(command))
         if not report.statements and not section.get("allow_empty"):
             # nothing measured is not 100% covered: a report with no files or no lines proves nothing
+            again = {"cobertura": "regenerate it with coverage xml", "coverage-json": "regenerate it with coverage json"}
             empty = (
-                f"the coverage report {report.data_file or '.coverage'} measured no lines "
-                f"({len(report.files)} files); set checks.coverage.allow_empty = true if that is expected"
+                f"the coverage report {report.data_file or '.coverage'} measured no lines ({len(report.files)} files): "
+                f"run the tests under coverage and {again.get(report.source, 'combine the data again')}, "
+                "or set checks.coverage.allow_empty = true if that is expected"
             )
             return CheckResult(
                 name=CHECK,
@@ -112,12 +114,22 @@ class CoverageChecker:
         ratchet = section["min_total"] == "baseline"
         if ratchet:
             recorded = ctx.baseline_metrics.get("total")
+            min_total = float(recorded) if isinstance(recorded, (int, float)) else 0.0
             if not isinstance(recorded, (int, float)):
-                raise ToolError(
-                    'checks.coverage.min_total = "baseline" needs a baseline that recorded the coverage total: '
-                    "pass --baseline FILE (made by 'gatekeeper baseline create' with the coverage check on)"
+                # the ratchet has nothing to compare with: that blocks (the metrics are still
+                # reported, so that 'baseline create' can record them)
+                findings.append(
+                    Finding(
+                        rule_id="coverage.no_baseline",
+                        severity=Severity.HIGH,
+                        message='checks.coverage.min_total = "baseline" needs a baseline that recorded the coverage '
+                        "total: pass --baseline FILE (made by 'gatekeeper baseline create' with the coverage check on)",
+                        blocking=True,
+                        fingerprint=fingerprint(CHECK, "coverage.no_baseline"),
+                        rule_name="coverage ratchet without a baseline",
+                        tags=("coverage", NO_BASELINE),
+                    )
                 )
-            min_total = float(recorded)
         else:
             min_total = float(section["min_total"])
         min_file = float(section["min_file"])
