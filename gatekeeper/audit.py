@@ -376,7 +376,8 @@ def verify_log(log: Path, key: bytes | None = None, anchor: str | None = None) -
     With the key, every record from the last signing mark on (``signing``: start or rotate, itself
     signed with the key) must carry a matching signature; records before it are not checked. A
     log without a mark must be signed throughout. Without the key, signatures are counted as not
-    checked, and an unsigned record after a signed one is a problem (a signed record was replaced).
+    checked, and an unsigned record after a signed one, or a signed record without a mark after an
+    unsigned one, is a problem (a signed record was replaced).
     ``anchor`` is a line digest recorded earlier (e.g. the head a CI run printed): it must still
     be in the chain, which catches records removed from the end.
     """
@@ -396,6 +397,9 @@ def verify_log(log: Path, key: bytes | None = None, anchor: str | None = None) -
         sig = data.get("sig")
         if key is None:
             if sig is not None:
+                if not seen_signed and index > 0 and data.get("signing") not in ("start", "rotate"):
+                    return chain.bad(number, "signed, but the unsigned record before it is not followed by a signing mark: "
+                                     "a signed record before it was replaced", signed, unchecked)  # fmt: skip
                 signed += 1
                 unchecked += 1
                 seen_signed = True

@@ -253,6 +253,14 @@ def test_an_unsigned_record_cannot_replace_a_signed_one(tmp_path: Path, gk: Runn
     _write(log, rewritten)
     nokey = gk("audit", "verify", str(log), cwd=tmp_path)
     assert nokey.returncode == 1 and "line 2: not signed, though a record before it was" in nokey.stderr
+    # replacing the record that started signing shows too: the signed record after it has no mark
+    first = [json.loads(line) for line in _lines(_plain_log(tmp_path / "second", 2, key))]
+    first[0].pop("sig")
+    line0 = json.dumps(first[0], sort_keys=True).encode()
+    first[1]["prev"] = hashlib.sha256(line0).hexdigest()
+    _write(tmp_path / "second" / "audit.jsonl", [line0, json.dumps(first[1], sort_keys=True).encode()])
+    replaced = gk("audit", "verify", str(tmp_path / "second" / "audit.jsonl"), cwd=tmp_path)
+    assert replaced.returncode == 1 and "line 2: signed, but the unsigned record before it" in replaced.stderr
     # a forged "start" mark on the replacement does not help: only a mark signed with the key counts
     records[1]["signing"] = "start"
     _write(log, [rewritten[0], json.dumps(records[1], sort_keys=True).encode()])
