@@ -410,9 +410,10 @@ def verify_log(log: Path, key: bytes | None = None, anchor: str | None = None) -
         if mark is not None and index < mark:
             continue  # written before signing started (or under the previous key): not checkable
         if sig is None:
-            return chain.bad(
-                number, "not signed, but a signing key was given (the record was replaced or written without the key)", signed, 0
-            )
+            why = "the record was replaced or written without the key"
+            if mark is None:
+                why += "; no record signed with this key marks the start of signing"
+            return chain.bad(number, f"not signed, but a signing key was given ({why})", signed, 0)
         signed += 1
         if not isinstance(sig, str) or not hmac.compare_digest(sig, sign(data, key)):
             return chain.bad(number, "signature does not match (the record was altered, or another key signed it)", signed - 1, 0)
