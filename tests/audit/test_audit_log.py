@@ -33,6 +33,18 @@ def _write(log: Path, lines: list[bytes]) -> None:
     log.write_bytes(b"".join(line + b"\n" for line in lines))
 
 
+def _rechain(records: list[dict[str, object]]) -> list[bytes]:
+    """The records as lines whose ``prev`` digests are recomputed: what an attacker without the key can do."""
+    prev = records[0]["prev"]
+    lines = []
+    for rec in records:
+        rec["prev"] = prev
+        line = json.dumps(rec, sort_keys=True, ensure_ascii=False).encode()
+        lines.append(line)
+        prev = hashlib.sha256(line).hexdigest()
+    return lines
+
+
 def _plain_log(tmp: Path, count: int = 4, key: bytes | None = None) -> Path:
     log = tmp / "audit.jsonl"
     for i in range(count):
@@ -243,22 +255,14 @@ def test_an_unsigned_record_cannot_replace_a_signed_one(tmp_path: Path, gk: Runn
     records = [json.loads(line) for line in _lines(log)]
     records[1]["verdict"] = "pass"
     records[1].pop("sig")
-    prev = records[0]["prev"]
-    rewritten = []
-    for rec in records:
-        rec["prev"] = prev
-        line = json.dumps(rec, sort_keys=True, ensure_ascii=False).encode()
-        rewritten.append(line)
-        prev = hashlib.sha256(line).hexdigest()
+    rewritten = _rechain(records)
     _write(log, rewritten)
     nokey = gk("audit", "verify", str(log), cwd=tmp_path)
     assert nokey.returncode == 1 and "line 2: not signed, though a record before it was" in nokey.stderr
     # replacing the record that started signing shows too: the signed record after it has no mark
     first = [json.loads(line) for line in _lines(_plain_log(tmp_path / "second", 2, key))]
     first[0].pop("sig")
-    line0 = json.dumps(first[0], sort_keys=True).encode()
-    first[1]["prev"] = hashlib.sha256(line0).hexdigest()
-    _write(tmp_path / "second" / "audit.jsonl", [line0, json.dumps(first[1], sort_keys=True).encode()])
+    _write(tmp_path / "second" / "audit.jsonl", _rechain(first))
     replaced = gk("audit", "verify", str(tmp_path / "second" / "audit.jsonl"), cwd=tmp_path)
     assert replaced.returncode == 1 and "line 2: signed, but the unsigned record before it" in replaced.stderr
     # a forged "start" mark on the replacement does not help: only a mark signed with the key counts
@@ -274,13 +278,7 @@ def test_a_rewritten_chain_fools_the_hashes_but_not_the_signature(tmp_path: Path
     # someone with write access edits record 2 and recomputes every later prev, but has no key
     records = [json.loads(line) for line in _lines(log)]
     records[1]["verdict"] = "pass" if records[1]["verdict"] == "fail" else "fail"
-    prev = records[0]["prev"]
-    rewritten = []
-    for rec in records:
-        rec["prev"] = prev
-        line = json.dumps(rec, sort_keys=True, ensure_ascii=False).encode()
-        rewritten.append(line)
-        prev = hashlib.sha256(line).hexdigest()
+    rewritten = _rechain(records)
     _write(log, rewritten)
     assert gk("audit", "verify", str(log), cwd=tmp_path).returncode == 0  # the chain alone is consistent again
     signed = gk("audit", "verify", str(log), cwd=tmp_path, env=clean_env(GATEKEEPER_AUDIT_KEY=key.decode()))

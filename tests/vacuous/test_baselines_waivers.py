@@ -10,35 +10,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from vacuous_helpers import check_of, gk, only
 
 from gatekeeper.findings import Finding, Location, Severity
 from gatekeeper.policy import Waiver
 from gatekeeper.waivers import matches, path_matches
 
-BUILTINS = ("coverage", "security", "dependencies", "sbom", "licenses")
 SOON = (dt.date.today() + dt.timedelta(days=90)).isoformat()
 SHELL = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
-
-
-def gk(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "GITHUB_", "GATEKEEPER_", "VIRTUAL_ENV"))}
-    env.pop("CI", None)
-    return subprocess.run(
-        [sys.executable, "-m", "gatekeeper", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
-
-
-def only(*names: str, extra: str = "") -> str:
-    off = "".join(f"[checks.{n}]\nenabled = false\n" for n in BUILTINS if n not in names)
-    return f'[reports]\nformats = ["json"]\n[audit]\nenabled = false\n{off}{extra}'
-
-
-def check_of(root: Path, name: str) -> dict[str, Any]:
-    data = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text())
-    return next(c for c in data["checks"] if c["name"] == name)
 
 
 def test_a_baseline_counts_identical_findings(tmp_path: Path) -> None:

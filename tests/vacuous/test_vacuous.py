@@ -10,43 +10,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from vacuous_helpers import check_of, gk, only
 
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, Status, with_findings
 
-BUILTINS = ("coverage", "security", "dependencies", "sbom", "licenses")
 SAMPLE_DB = Path(__file__).resolve().parents[2] / "fixtures" / "sample-project" / "advisory-db"
 SOON = (dt.date.today() + dt.timedelta(days=90)).isoformat()
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COVERAGE_", "GITHUB_", "GATEKEEPER_", "VIRTUAL_ENV"))}
-    env.pop("CI", None)
-    env["NO_COLOR"] = "1"
-    return env
-
-
-def gk(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gatekeeper", *args], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=600
-    )
-
-
-def only(*names: str, extra: str = "") -> str:
-    """A policy enabling just ``names`` (the others off), plus ``extra``."""
-    off = "".join(f"[checks.{n}]\nenabled = false\n" for n in BUILTINS if n not in names)
-    return f'[reports]\nformats = ["json"]\n[audit]\nenabled = false\n{off}{extra}'
-
-
-def report(root: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text())
-    return data
-
-
-def check_of(root: Path, name: str) -> dict[str, Any]:
-    return next(c for c in report(root)["checks"] if c["name"] == name)
 
 
 @pytest.fixture
