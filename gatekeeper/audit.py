@@ -235,7 +235,11 @@ def append(log: Path, record: Mapping[str, Any], key: bytes | None = None) -> Ap
         data["seq"] = seq
         data["prev"] = line_digest(last) if last else GENESIS
         data.pop("sig", None)
+        data.pop("signing", None)
         if key:
+            mark = _signing_mark(last, key)
+            if mark:
+                data["signing"] = mark
             data["sig"] = sign(data, key)
         line = json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8")
         payload = (b"" if ends_with_newline else b"\n") + line + b"\n"
@@ -317,6 +321,21 @@ def append_interrupted(root: Path, policy: Policy, started_at: str, reason: str,
     return append(_writable_log(root, policy), record, key_from_env())
 
 
+def _signing_mark(last: bytes, key: bytes) -> str:
+    """``start`` when this signed record follows an unsigned one (or opens the log), ``rotate``
+    when the record before it was signed with another key, else nothing."""
+    if not last:
+        return "start"
+    try:
+        previous = json.loads(last)
+    except (ValueError, UnicodeDecodeError):
+        return "start"
+    sig = previous.get("sig") if isinstance(previous, dict) else None
+    if not isinstance(sig, str):
+        return "start"
+    return "" if hmac.compare_digest(sig, sign(previous, key)) else "rotate"
+
+
 # --------------------------------------------------------------------------- reading and verifying
 
 
@@ -326,6 +345,8 @@ class Verification:
 
     ``line`` names the first bad line; ``head`` is the sha256 of the last line (an anchor to
     keep outside the log); ``unchecked`` counts signatures present but not checked (no key).
+    ``mark_seq`` is the record that (last) started signing or rotated the key; with the key,
+    ``before_mark`` counts the records before it, whose signatures the key cannot check.
     """
 
     records: int
@@ -335,6 +356,8 @@ class Verification:
     signed: int = 0
     unchecked: int = 0
     anchor_seq: int | None = None
+    mark_seq: int | None = None
+    before_mark: int = 0
 
     @property
     def ok(self) -> bool:
@@ -369,17 +392,101 @@ def verify_log(
 ) -> Verification:
     """Walk the chain and report the first broken line; check signatures when ``key`` is given.
 
+    With the key, every record from the last signing mark on (``signing``: start or rotate, itself
+    signed with the key) must carry a matching signature; records before it are not checked. A
+    log without a mark must be signed throughout. Without the key, signatures are counted as not
+    checked, and an unsigned record after a signed one, or a signed record without a mark after an
+    unsigned one, is a problem (a signed record was replaced).
     ``anchor`` is a line digest recorded earlier (e.g. the head a CI run printed): it must still
     be in the chain, which catches records removed from the end. ``collect``, when given, receives
     each record that verified, so a caller that also needs them reads the log once.
     """
-    prev, expected_seq, signed, unchecked, anchor_seq = GENESIS, 1, 0, 0, None
-    anchor = anchor.strip().lower() if anchor else None
+    chain = _walk_chain(log, anchor)
+    outcome = _verify_chain(chain, key)
+    if collect is not None:
+        collect.extend(data for number, data in chain.rows if outcome.line is None or number < outcome.line)
+    return outcome
 
-    def bad(line: int, message: str) -> Verification:
+
+def _verify_chain(chain: _Chain, key: bytes | None) -> Verification:
+    rows = chain.rows
+    mark = None
+    if key is not None:
+        for index in range(len(rows) - 1, -1, -1):
+            data = rows[index][1]
+            sig = data.get("sig")
+            if data.get("signing") in ("start", "rotate") and isinstance(sig, str) and hmac.compare_digest(sig, sign(data, key)):
+                mark = index
+                break
+    signed = unchecked = 0
+    seen_signed = False
+    for index, (number, data) in enumerate(rows):
+        sig = data.get("sig")
+        if key is None:
+            if sig is not None:
+                if not seen_signed and index > 0 and data.get("signing") not in ("start", "rotate"):
+                    return chain.bad(number, "signed, but the unsigned record before it is not followed by a signing mark: "
+                                     "a signed record before it was replaced", signed, unchecked)  # fmt: skip
+                signed += 1
+                unchecked += 1
+                seen_signed = True
+            elif seen_signed:
+                return chain.bad(number, "not signed, though a record before it was: a signed record was replaced, "
+                                 "or written without the key", signed, unchecked)  # fmt: skip
+            continue
+        if mark is not None and index < mark:
+            continue  # written before signing started (or under the previous key): not checkable
+        if sig is None:
+            why = "the record was replaced or written without the key"
+            if mark is None:
+                why += "; no record signed with this key marks the start of signing"
+            return chain.bad(number, f"not signed, but a signing key was given ({why})", signed, 0)
+        signed += 1
+        if not isinstance(sig, str) or not hmac.compare_digest(sig, sign(data, key)):
+            return chain.bad(number, "signature does not match (the record was altered, or another key signed it)", signed - 1, 0)
+    seq = rows[mark][1].get("seq") if mark is not None else None
+    return Verification(
+        records=chain.records,
+        head=chain.head,
+        problem=chain.problem,
+        line=chain.line,
+        signed=signed,
+        unchecked=unchecked,
+        anchor_seq=chain.anchor_seq,
+        mark_seq=seq if isinstance(seq, int) else None,
+        before_mark=mark or 0,
+    )
+
+
+@dataclass
+class _Chain:
+    """The hash chain walked up to its first problem: the records before it, as parsed rows."""
+
+    rows: list[tuple[int, dict[str, Any]]]
+    heads: list[str]  # heads[i]: sha256 of the line before rows[i] (GENESIS for the first)
+    records: int
+    head: str
+    problem: str | None = None
+    line: int | None = None
+    anchor_seq: int | None = None
+
+    def bad(self, number: int, message: str, signed: int, unchecked: int) -> Verification:
+        """The verification that fails at line ``number`` (a record that is already in ``rows``)."""
+        index = next(i for i, (n, _) in enumerate(self.rows) if n == number)
         return Verification(
-            records=line - 1, head=prev, problem=f"line {line}: {message}", line=line, signed=signed, unchecked=unchecked
-        )
+            records=number - 1, head=self.heads[index], problem=f"line {number}: {message}", line=number,
+            signed=signed, unchecked=unchecked,
+        )  # fmt: skip
+
+
+def _walk_chain(log: Path, anchor: str | None) -> _Chain:
+    prev, expected_seq, anchor_seq = GENESIS, 1, None
+    anchor = anchor.strip().lower() if anchor else None
+    rows: list[tuple[int, dict[str, Any]]] = []
+    heads: list[str] = []
+
+    def bad(line: int, message: str) -> _Chain:
+        return _Chain(rows, heads, records=line - 1, head=prev, problem=f"line {line}: {message}", line=line)
 
     for number, line, _more in _lines(log):
         if not line.strip():
@@ -402,40 +509,32 @@ def verify_log(
         if data.get("prev") != prev:
             if number == 1:
                 return bad(number, "does not start the chain (records before it were deleted, or the line was edited)")
-            return Verification(
+            rows.pop()  # the previous line is the edited one: it does not count as verified
+            return _Chain(
+                rows,
+                heads,
                 records=number - 2,
-                head=prev,
+                head=heads.pop(),
                 problem=f"line {number - 1}: edited: its sha256 no longer matches the prev recorded on line {number}",
                 line=number - 1,
-                signed=signed,
-                unchecked=unchecked,
             )
-        sig = data.get("sig")
-        if sig is not None:
-            signed += 1
-            if key is None:
-                unchecked += 1
-            elif not isinstance(sig, str) or not hmac.compare_digest(sig, sign(data, key)):
-                return bad(number, "signature does not match (the record was altered, or another key signed it)")
-        elif key is not None:
-            return bad(number, "not signed, but a signing key was given (the record was replaced or written without the key)")
+        rows.append((number, data))
+        heads.append(prev)
         prev = line_digest(line)
-        if collect is not None:
-            collect.append(data)
         if anchor and prev == anchor:
             anchor_seq = seq
         expected_seq += 1
     records = expected_seq - 1
     if anchor and anchor_seq is None:
-        return Verification(
+        return _Chain(
+            rows,
+            heads,
             records=records,
             head=prev,
             problem=f"anchor {anchor[:16]}... is not in the log: records were removed from its end, or the log was rewritten",
             line=records + 1,
-            signed=signed,
-            unchecked=unchecked,
         )
-    return Verification(records=records, head=prev, signed=signed, unchecked=unchecked, anchor_seq=anchor_seq)
+    return _Chain(rows, heads, records=records, head=prev, anchor_seq=anchor_seq)
 
 
 def read_records(log: Path) -> list[dict[str, Any]]:

@@ -295,11 +295,9 @@ def check(
         formats = _formats(fmt, policy.reports["formats"])
         out_dir = _output_dir(root, output_dir, policy)
         results_out = _guard_writes(root, policy, out_dir, results_out, audit_target is not None)
-        baseline_set: frozenset[str] = frozenset()
-        if baseline is not None:
-            from gatekeeper.baseline import load_baseline
+        from gatekeeper.baseline import Baseline, load_baseline
 
-            baseline_set = load_baseline(baseline)
+        baseline_set = load_baseline(baseline) if baseline is not None else Baseline()
         request = RunRequest(
             root=root,
             policy=policy,
@@ -418,7 +416,7 @@ def merge(
         formats = _formats(fmt, policy.reports["formats"])
         out_dir = _output_dir(root, output_dir, policy)
         _guard_writes(root, policy, out_dir, None, policy.audit["enabled"] and not no_audit)
-        result = redact_result(merge_results([load_result(p) for p in parts], policy, checkers))
+        result = redact_result(merge_results([load_result(p) for p in parts], policy, checkers, [str(p) for p in parts]))
         console.summary(result)
         try:
             written = _write_outputs(result, root, out_dir, formats, None)
@@ -635,9 +633,17 @@ def audit_verify(
         raise typer.Exit(1)
     _echo(f"audit log {path}: intact, {outcome.records} record(s), head sha256 {outcome.head}")
     if outcome.unchecked:
-        _echo(f"note: {outcome.unchecked} signature(s) were NOT checked: set {key_env} to the signing key to check them")
+        _echo(
+            f"note: {outcome.unchecked} of {outcome.records} record(s) are signed but were NOT checked: "
+            f"set {key_env} to the signing key to check them"
+        )
     elif outcome.signed:
         _echo(f"signatures: {outcome.signed} checked, all match")
+    if outcome.mark_seq is not None and outcome.before_mark:
+        _echo(
+            f"note: signing (with this key) starts at record #{outcome.mark_seq}; "
+            f"the {outcome.before_mark} record(s) before it are chained but not signed with it"
+        )
     if anchor:
         _echo(f"anchor: found at record #{outcome.anchor_seq}")
     else:

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper import __version__, cache
-from gatekeeper.checkers.base import CheckContext
+from gatekeeper.baseline import Baseline
+from gatekeeper.checkers.base import CheckContext, is_shardable
 from gatekeeper.controls import evaluate_controls, policy_controls
-from gatekeeper.errors import GatekeeperError, ToolTimeout, UsageError
+from gatekeeper.errors import GatekeeperError, PolicyError, ToolTimeout, UsageError
 from gatekeeper.fileio import resolve_for_write
 from gatekeeper.findings import (
     AppliedWaiver,
@@ -55,7 +56,7 @@ class RunRequest:
     output_dir: Path
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
-    baseline: frozenset[str] = frozenset()
+    baseline: Baseline = field(default_factory=Baseline)
     baseline_name: str = ""
     shard: tuple[int, int] | None = None
     use_cache: bool = True
@@ -87,9 +88,30 @@ def shard_share(names: Sequence[str], checkers: Mapping[str, Any], shard: tuple[
     """The checkers shard ``I`` of ``N`` runs: those that split their own input (``shardable``)
     run in every shard on their share; the others are dealt out in name order."""
     index, count = shard
-    whole = [n for n in sorted(names) if not getattr(checkers[n], "shardable", False)]
+    whole = [n for n in sorted(names) if not is_shardable(checkers[n])]
     mine = {n for i, n in enumerate(whole) if i % count == index - 1}
-    return [n for n in names if n in mine or getattr(checkers[n], "shardable", False)]
+    return [n for n in names if n in mine or is_shardable(checkers[n])]
+
+
+def _check_paths_exist(name: str, checker: Any, policy: Policy, root: Path) -> None:
+    """Refuse a policy whose path options (``existing_paths``) name something missing from the project."""
+    options = getattr(checker, "options", None)
+    if not isinstance(options, Mapping):
+        return
+    section = policy.checks[name]
+    for key, option in options.items():
+        if not getattr(option, "existing_paths", False):
+            continue
+        value = section.get(key)
+        paths = [value] if isinstance(value, str) else list(value or [])
+        for relative in paths:
+            if relative and not (root / str(relative)).exists():
+                raise PolicyError(
+                    f"{relative!r} does not exist in {root}",
+                    file=policy.path or None,
+                    key=f"checks.{name}.{key}",
+                    hint="fix the path; a missing path would make the check look at nothing",
+                )
 
 
 def run_checks(
@@ -103,6 +125,12 @@ def run_checks(
     started_at = request.clock()
     t0 = time.monotonic()
     names = select(list(checkers), policy, request.only, request.skip)
+    if not names and not request.shard:
+        raise UsageError(
+            "no check selected: the policy and --only/--skip leave nothing to run, and a gate that looked at nothing cannot pass"
+        )
+    for name in names:
+        _check_paths_exist(name, checkers[name], policy, request.root)
     if request.shard:
         names = shard_share(names, checkers, request.shard)
     cache_dir = None
@@ -130,7 +158,8 @@ def run_checks(
             policy=policy,
             deadline=deadlines[name],
             cache_dir=cache_dir,
-            shard=request.shard,
+            shard=request.shard if is_shardable(checkers[name]) else None,
+            baseline_metrics=request.baseline.metrics.get(name, {}),
             tool_python=tool_python,
             _shared=shared,
             _shared_lock=shared_lock,
@@ -163,7 +192,7 @@ def run_checks(
 
     ordered = tuple(results[n] for n in names)
     ordered, waiver_summary = apply_waivers(
-        ordered, policy.waivers, started_at.date(), request.baseline, request.baseline_name or "baseline"
+        ordered, policy.waivers, started_at.date(), request.baseline.fingerprints, request.baseline_name or "baseline"
     )
     finished_at = request.clock()
     verdict = decide_verdict(ordered, policy, waiver_summary, request.strict_waivers)
@@ -172,7 +201,7 @@ def run_checks(
         extra["shard"] = {"index": request.shard[0], "count": request.shard[1]}
     if request.baseline_name:
         matched = sum(1 for c in ordered for f in c.findings if f.waiver is not None and f.waiver.kind == "baseline")
-        extra["baseline"] = {"path": request.baseline_name, "fingerprints": len(request.baseline), "matched": matched}
+        extra["baseline"] = {"path": request.baseline_name, "fingerprints": request.baseline.size, "matched": matched}
     extra.update(run_context())
     extra["controls"] = evaluate_controls(policy_controls(policy.data), ordered)
     return GateResult(

@@ -325,6 +325,12 @@ def _finding_from_dict(data: Mapping[str, Any]) -> Finding:
     )
 
 
+#: The tag of a finding about the check as a whole or an input it could not check (a threshold, an
+#: aggregate, a package or file that could not be examined): a baseline never silences it, since
+#: its fingerprint does not change when things get worse.
+NO_BASELINE = "no-baseline"
+
+
 def fingerprint(*parts: object) -> str:
     """A stable identity for a finding from the parts that define it (never line numbers).
 
@@ -349,10 +355,11 @@ def decide_status(findings: Iterable[Finding]) -> Status:
 
 
 def with_findings(result: CheckResult, findings: Iterable[Finding]) -> CheckResult:
-    """A copy of ``result`` with new findings and the status they imply (errors stay errors)."""
+    """A copy of ``result`` with new findings and the status they imply (errors stay errors, and a
+    FAIL the checker decided without a blocking finding stays FAIL whatever the new findings)."""
     new = tuple(findings)
     if result.status in (Status.ERROR, Status.SKIPPED):
         return replace(result, findings=new)
-    if result.status is Status.FAIL and not new:
-        return replace(result, findings=new)  # a failure the checker did not explain stays a failure
+    if result.status is Status.FAIL and not any(f.blocking for f in result.findings):
+        return replace(result, findings=new)  # a failure no blocking finding explains is the checker's own: it stays
     return replace(result, findings=new, status=decide_status(new))

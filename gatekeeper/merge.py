@@ -2,8 +2,10 @@
 
 Each shard runs a deterministic share of the work: whole checkers are dealt out across the
 shards, and a checker that can split its own input (``shardable``, e.g. bandit's file list) runs
-in every shard on its share. Merging puts a checker's parts back together: findings are united,
-counts are summed, and the verdict is decided again from the merged checks.
+in every shard on its share and records what it covered. Merging first proves the parts are the
+N shards of one run that together ran every enabled check over every input, then puts a
+checker's parts back together: findings are united, counts are summed, every status is decided
+again from the findings, and the verdict from the merged checks.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from gatekeeper import __version__
+from gatekeeper.checkers.base import inputs_digest, is_shardable
 from gatekeeper.controls import evaluate_controls, policy_controls
 from gatekeeper.engine import decide_verdict
 from gatekeeper.errors import UsageError
@@ -22,27 +25,44 @@ from gatekeeper.policy import Policy
 from gatekeeper.provenance import run_context
 
 
-def merge_results(parts: Sequence[GateResult], policy: Policy, checkers: Mapping[str, Any] | None = None) -> GateResult:
-    """One GateResult from the shard results ``parts`` (all from the same commit and policy)."""
+def merge_results(
+    parts: Sequence[GateResult],
+    policy: Policy,
+    checkers: Mapping[str, Any] | None = None,
+    names: Sequence[str] = (),
+) -> GateResult:
+    """One GateResult from the shard results ``parts`` (all from the same commit, policy and run).
+
+    Refuses (``UsageError``) parts that are not the N shards of one run, a check the policy
+    enables that no part ran, and a split check whose shards do not add up to what it discovered.
+    Every check's status is decided again from its findings. ``names`` labels the parts in messages.
+    """
     if not parts:
         raise UsageError("merge needs at least one part")
+    labels = [names[i] if i < len(names) else f"part {i + 1}" for i in range(len(parts))]
     _check_compatible(parts, policy)
-    by_name: dict[str, list[CheckResult]] = {}
-    for part in parts:
+    count, indices = _check_shards(parts, labels)
+    installed = dict(checkers) if checkers is not None else {n: None for n in policy.checks}
+    by_name: dict[str, list[tuple[int, CheckResult]]] = {}
+    for index, part in zip(indices, parts, strict=True):
         for check in part.checks:
-            by_name.setdefault(check.name, []).append(check)
-    merged = tuple(_merge_check(name, checks, (checkers or {}).get(name)) for name, checks in sorted(by_name.items()))
+            by_name.setdefault(check.name, []).append((index, check))
+    enabled = [n for n in installed if n in policy.checks and policy.checks[n].get("enabled")]
+    never = [n for n in enabled if n not in by_name]
+    if never:
+        raise UsageError(
+            f"the policy enables {', '.join(never)} but no part ran it: a merged verdict would not cover it",
+            hint="run every shard with the same checks (no --only/--skip that drops a check)",
+        )
+    for name, entries in sorted(by_name.items()):
+        _check_accounting(name, entries, count, is_shardable(installed.get(name)))
+    merged = tuple(_merge_check(name, [c for _, c in entries], installed.get(name)) for name, entries in sorted(by_name.items()))
     waivers = _merge_waivers([p.waivers for p in parts])
     started = min(p.started_at for p in parts)
     finished = max(p.finished_at for p in parts)
-    shards = sorted({(p.extra.get("shard") or {}).get("index", 0) for p in parts})
-    counts = {(p.extra.get("shard") or {}).get("count", 1) for p in parts}
-    extra: dict[str, Any] = {"merged": {"parts": len(parts), "shards": shards, "count": max(counts)}}
+    extra: dict[str, Any] = {"merged": {"parts": len(parts), "shards": sorted(indices), "count": count}}
     extra.update(run_context())  # who merged; each part's own actor stays in its own audit record
     extra["controls"] = evaluate_controls(policy_controls(policy.data), merged)
-    if len(counts) == 1 and shards != list(range(1, max(counts) + 1)):
-        missing = sorted(set(range(1, max(counts) + 1)) - set(shards))
-        raise UsageError(f"shards {missing} of {max(counts)} are missing: merge needs every part")
     return GateResult(
         verdict=decide_verdict(merged, policy, waivers),
         checks=merged,
@@ -72,17 +92,93 @@ def _check_compatible(parts: Sequence[GateResult], policy: Policy) -> None:
         )
 
 
+def _check_shards(parts: Sequence[GateResult], labels: Sequence[str]) -> tuple[int, list[int]]:
+    """N and each part's index, when the parts are exactly shards 1..N of one N."""
+    found: list[tuple[int, int]] = []
+    for label, part in zip(labels, parts, strict=True):
+        info = part.extra.get("shard")
+        if info is None and len(parts) == 1:
+            return 1, [1]  # one whole run: nothing to put together
+        try:
+            index, count = int(info["index"]), int(info["count"])  # type: ignore[index]
+        except (TypeError, KeyError, ValueError):
+            raise UsageError(f"{label} is not a shard result (written by check --shard I/N --results-out)") from None
+        if not 1 <= index <= count:
+            raise UsageError(f"{label} claims to be shard {index}/{count}")
+        found.append((index, count))
+    counts = sorted({c for _, c in found})
+    if len(counts) > 1:
+        raise UsageError(
+            f"the parts come from runs split differently (N = {', '.join(map(str, counts))}): merge the N parts of one run"
+        )
+    count = counts[0]
+    indices = [i for i, _ in found]
+    twice = sorted({i for i in indices if indices.count(i) > 1})
+    if twice:
+        raise UsageError(f"shard {', '.join(f'{i}/{count}' for i in twice)} given more than once")
+    missing = sorted(set(range(1, count + 1)) - set(indices))
+    if missing:
+        raise UsageError(f"shards {missing} of {count} are missing: merge needs every part")
+    return count, indices
+
+
+def _check_accounting(name: str, entries: Sequence[tuple[int, CheckResult]], count: int, shardable: bool) -> None:
+    """A whole check ran in exactly one shard; a split one ran in every shard, and its shards'
+    records cover every input it discovered exactly once."""
+    shards = sorted(i for i, _ in entries)
+    if not shardable:
+        if len(entries) > 1:
+            raise UsageError(f"{name} does not split its input but ran in shards {shards}: the parts are not one run")
+        return
+    if count == 1:
+        return
+    if shards != list(range(1, count + 1)):
+        missing = sorted(set(range(1, count + 1)) - set(shards))
+        raise UsageError(f"{name} splits its input across every shard but did not run in shard(s) {missing}")
+    if any(c.status is Status.ERROR for _, c in entries):
+        return  # the merged check is an error anyway; there is no coverage to account for
+    covered: list[str] = []
+    digests: set[str] = set()
+    totals: set[int] = set()
+    for index, check in entries:
+        record = check.metrics.get("shard")
+        try:
+            if not isinstance(record, Mapping):
+                raise TypeError("no shard record")
+            if int(record["index"]) != index or int(record["count"]) != count:
+                raise UsageError(f"{name} in shard {index}/{count} recorded that it ran as {record['index']}/{record['count']}")
+            digests.add(str(record["inputs_digest"]))
+            totals.add(int(record["inputs_total"]))
+            covered.extend(str(x) for x in record["covered"])
+        except (AssertionError, KeyError, TypeError, ValueError):
+            raise UsageError(f"{name} in shard {index}/{count} did not record what it covered (metrics.shard)") from None
+    if len(digests) > 1 or len(totals) > 1:
+        raise UsageError(f"{name}'s shards discovered different inputs (their digests differ): the tree changed between them")
+    twice = sorted({x for x in covered if covered.count(x) > 1}) if len(set(covered)) != len(covered) else []
+    if twice:
+        raise UsageError(f"{name}'s shards covered {len(twice)} input(s) more than once (e.g. {twice[0]})")
+    total = totals.pop()
+    if len(covered) != total or inputs_digest(covered) != digests.pop():
+        raise UsageError(f"{name}'s shards covered {len(covered)} of the {total} inputs it discovered: the parts do not add up")
+
+
 def _merge_check(name: str, checks: list[CheckResult], checker: Any) -> CheckResult:
-    if len(checks) == 1:
-        return checks[0]
     findings: dict[tuple[Any, ...], Finding] = {}
     for check in checks:
         for f in check.findings:
             key = (f.rule_id, f.fingerprint, f.location, f.package)
             findings.setdefault(key, f)
-    metric_parts = [c.metrics for c in checks]
+    records = [c.metrics.get("shard") for c in checks]
+    metric_parts = [{k: v for k, v in c.metrics.items() if k != "shard"} for c in checks]
     merger = getattr(checker, "merge_metrics", None)
     metrics = merger(metric_parts) if callable(merger) else _sum_metrics(metric_parts)
+    first_record = records[0] if isinstance(records[0], Mapping) else None
+    if len(checks) > 1 and first_record is not None:
+        metrics["shard"] = {
+            "parts": len(checks),
+            "inputs_total": first_record.get("inputs_total"),
+            "inputs_digest": first_record.get("inputs_digest"),
+        }
     errors = [c for c in checks if c.status is Status.ERROR]
     first = checks[0]
     merged = replace(
@@ -95,12 +191,20 @@ def _merge_check(name: str, checks: list[CheckResult], checker: Any) -> CheckRes
     if errors:
         message = "; ".join(dict.fromkeys(c.error or c.summary for c in errors))
         return replace(merged, status=Status.ERROR, error=message, summary=message)
-    if any(c.status is Status.FAIL and not c.findings for c in checks):
-        return replace(merged, status=Status.FAIL, summary="; ".join(c.summary for c in checks))
+    if all(c.status is Status.SKIPPED for c in checks):
+        return merged
+    # a part's own word is not trusted: the status follows from its findings, except that a
+    # failure the checker decided without a blocking finding (its own FAIL) stays a failure
+    own_failures = [c for c in checks if c.status is Status.FAIL and not any(f.blocking for f in c.findings)]
+    if own_failures:
+        return replace(merged, status=Status.FAIL, summary="; ".join(c.summary for c in own_failures))
+    status = decide_status(merged.findings)
+    if len(checks) == 1:
+        return replace(merged, status=status)
     summary = (
         f"{sum(1 for f in merged.findings if f.blocking)} blocking of {len(merged.findings)} findings, from {len(checks)} shards"
     )
-    return replace(merged, status=decide_status(merged.findings), summary=summary)
+    return replace(merged, status=status, summary=summary)
 
 
 def _sum_metrics(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -41,6 +41,9 @@ CORE_SCHEMA: Mapping[str, Mapping[str, Option]] = {
         ),
         "strict_waivers": Option("bool", False, "expired or unused waivers fail the gate"),
         "controls": Option("str_list", [], "shipped control catalogues to report against, e.g. nist-ssdf-1.1"),
+        "max_waiver_days": Option(
+            "int", 365, "a waiver may expire at most this many days from today", minimum=1, maximum=100 * 366
+        ),
     },
     "reports": {
         "output_dir": Option("str", "gatekeeper-reports", "where reports are written (relative to the project)"),
@@ -383,7 +386,8 @@ def _validate(
         data["checks"][name] = _validate_section(checks_in.get(name, {}), {**COMMON_OPTIONS, **options}, f"checks.{name}", where)
     _confine_paths(data, where)
     waivers_in = list(doc.get("waivers", []) if isinstance(doc.get("waivers", []), list) else _bad(where, "waivers"))
-    waivers = [_validate_waiver(w, i, where, checkers) for i, w in enumerate(waivers_in)]
+    max_days = int(data["gate"]["max_waiver_days"])
+    waivers = [_validate_waiver(w, i, where, checkers, max_days=max_days) for i, w in enumerate(waivers_in)]
     waivers_file = doc.get("waivers_file")
     if waivers_file is not None:
         if not isinstance(waivers_file, str) or not waivers_file:
@@ -402,7 +406,10 @@ def _validate(
             raise PolicyError("expected [[waivers]] tables", file=str(wpath), key="waivers")
         file_where = _Where(wpath, {"waivers": (wpath, wtext, "")})  # errors name the waivers file and its line
         offset = len(waivers)
-        waivers += [_validate_waiver(w, i, file_where, checkers, offset + i + 1) for i, w in enumerate(wdoc.get("waivers", []))]
+        waivers += [
+            _validate_waiver(w, i, file_where, checkers, offset + i + 1, max_days=max_days)
+            for i, w in enumerate(wdoc.get("waivers", []))
+        ]
         data["waivers_file"] = str(wpath)
     data["controls"] = _validate_controls(doc, data["gate"]["controls"], where, checkers)
     ids = [w.id for w in waivers]
@@ -470,8 +477,11 @@ def coerce_option(option: Option, value: Any, keypath: str, where: _Where | None
             raise fail(f"expected true or false, got {_type_name(value)}")
         return value
     if kind in ("int", "float"):
+        if isinstance(value, str) and value in option.choices:  # a number option's keywords, e.g. "baseline"
+            return value
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "int" and not isinstance(value, int)):
-            raise fail(f"expected {'an integer' if kind == 'int' else 'a number'}, got {_type_name(value)}")
+            words = "".join(f" or {c!r}" for c in option.choices)
+            raise fail(f"expected {'an integer' if kind == 'int' else 'a number'}{words}, got {_type_name(value)}")
         if isinstance(value, float) and not math.isfinite(value):
             raise fail("expected a finite number")
         if option.minimum is not None and value < option.minimum:
@@ -508,7 +518,9 @@ def coerce_option(option: Option, value: Any, keypath: str, where: _Where | None
     raise AssertionError(kind)  # pragma: no cover - Option rejects other kinds
 
 
-def _validate_waiver(value: Any, index: int, where: _Where, checkers: Mapping[str, Any], number: int = 0) -> Waiver:
+def _validate_waiver(
+    value: Any, index: int, where: _Where, checkers: Mapping[str, Any], number: int = 0, *, max_days: int = 365
+) -> Waiver:
     keypath = f"waivers[{index}]"
     if not isinstance(value, dict):
         raise where.error(keypath, "expected a table")
@@ -532,11 +544,19 @@ def _validate_waiver(value: Any, index: int, where: _Where, checkers: Mapping[st
     for required in ("check", "reason", "expires"):
         if not fields.get(required):
             raise where.error(f"{keypath}.{required}", "is required (a waiver needs a check, a reason and an expiry date)")
-    if not (fields.get("rule") or fields.get("package") or fields.get("path")):
-        raise where.error(f"{keypath}.rule", "a waiver must name a rule, a package or a path to match")
+    if not (fields.get("rule") or fields.get("package")):
+        # a path alone would waive every rule there, including ones nobody has seen yet
+        raise where.error(f"{keypath}.rule", "a waiver must name a rule or a package (a path only narrows one of them)")
     if fields["check"] not in checkers:
         raise where.error(
             f"{keypath}.check", f"no checker named {fields['check']!r}", _did_you_mean(fields["check"], list(checkers))
+        )
+    latest = dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=max_days)
+    if fields["expires"] > latest:
+        raise where.error(
+            f"{keypath}.expires",
+            f"{fields['expires'].isoformat()} is more than {max_days} days away (gate.max_waiver_days): "
+            f"a waiver is reviewed again by {latest.isoformat()} at the latest",
         )
     return Waiver(
         id=fields.get("id") or f"W{number or index + 1}",

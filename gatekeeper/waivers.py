@@ -1,7 +1,8 @@
 """Waivers and baselines: which findings stop blocking, and the bookkeeping reports show.
 
 A waiver matches a finding of its check by rule id (or any advisory alias, or the license id),
-an optional path glob and an optional package. Past its expiry date it stops applying and is
+an optional path glob (per path segment: ``*`` stays within a directory, ``**`` crosses them) and
+an optional package. Past its expiry date it stops applying and is
 reported as expired; a live waiver that matched nothing in a check that ran is reported as unused.
 """
 
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from gatekeeper.findings import AppliedWaiver, CheckResult, Finding, Status, with_findings
+from gatekeeper.findings import NO_BASELINE, AppliedWaiver, CheckResult, Finding, Status, with_findings
 from gatekeeper.inventory import canonical_name
 from gatekeeper.policy import Waiver
 
@@ -34,6 +36,21 @@ def rule_names(finding: Finding) -> set[str]:
     return {n.casefold() for n in names if n}
 
 
+def path_matches(path: str, pattern: str) -> bool:
+    """Glob ``pattern`` against a posix ``path``, segment by segment: ``*``, ``?`` and ``[...]`` stay
+    within one segment, ``**`` spans any number of segments (none included)."""
+    return _segments_match(path.split("/"), pattern.split("/"))
+
+
+def _segments_match(parts: list[str], pattern: list[str]) -> bool:
+    if not pattern:
+        return not parts
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        return any(_segments_match(parts[i:], rest) for i in range(len(parts) + 1))
+    return bool(parts) and fnmatch.fnmatchcase(parts[0], head) and _segments_match(parts[1:], rest)
+
+
 def matches(waiver: Waiver, check: str, finding: Finding) -> bool:
     """True when ``waiver`` covers ``finding`` of the check called ``check`` (expiry aside)."""
     if waiver.check != check:
@@ -41,7 +58,7 @@ def matches(waiver: Waiver, check: str, finding: Finding) -> bool:
     if waiver.rule and waiver.rule.casefold() not in rule_names(finding):
         return False
     if waiver.path:
-        if finding.location is None or not fnmatch.fnmatchcase(finding.location.path, waiver.path):
+        if finding.location is None or not path_matches(finding.location.path, waiver.path):
             return False
     if waiver.package:
         if finding.package is None or canonical_name(finding.package.name) != canonical_name(waiver.package):
@@ -53,18 +70,21 @@ def apply_waivers(
     results: Iterable[CheckResult],
     waivers: Iterable[Waiver],
     today: dt.date,
-    baseline: frozenset[str] = frozenset(),
+    baseline: Mapping[str, int] | None = None,
     baseline_name: str = "baseline",
 ) -> tuple[tuple[CheckResult, ...], dict[str, Any]]:
     """Mark waived (and baselined) findings non-blocking; return new results and the waiver summary.
 
-    The summary has ``applied`` (waiver with the fingerprints it covered), ``expired`` (with the
+    ``baseline`` counts findings per fingerprint: each baselined finding covers one finding now
+    (two identical new lines where the baseline had one leave one blocking), and a finding tagged
+    ``no-baseline`` is never covered. The summary has ``applied`` (waiver with the fingerprints it covered), ``expired`` (with the
     findings it would have covered) and ``unused``.
     """
     waivers = tuple(waivers)
     live = [w for w in waivers if w.expires >= today]
     expired = [w for w in waivers if w.expires < today]
     hits: dict[str, list[str]] = {w.id: [] for w in waivers}
+    left = Counter(baseline or {})
     out: list[CheckResult] = []
     evaluated: set[str] = set()
     for result in results:
@@ -90,7 +110,8 @@ def apply_waivers(
                         expires=waiver.expires.isoformat(),
                     ),
                 )
-            elif baseline and finding.fingerprint in baseline:
+            elif left[finding.fingerprint] > 0 and NO_BASELINE not in finding.tags:
+                left[finding.fingerprint] -= 1
                 finding = replace(
                     finding,
                     blocking=False,

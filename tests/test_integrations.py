@@ -3,6 +3,7 @@ and the GitHub Action's definition."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -10,6 +11,10 @@ import pytest
 import yaml
 
 from gatekeeper.cli import app
+
+#: a waiver expiry within gate.max_waiver_days of today
+SOON = (dt.date.today() + dt.timedelta(days=180)).isoformat()
+
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -49,7 +54,7 @@ def test_pre_commit_hooks_name_real_commands() -> None:
 
 def test_pyproject_table_behaves_exactly_like_gatekeeper_toml(tmp_path: Path, gk) -> None:
     policy = '[checks.coverage]\nmin_total = 91.5\n\n[checks.security]\nfail_on_severity = "high"\n\n[[waivers]]\n'
-    policy += 'check = "security"\nrule = "B101"\nreason = "r"\nexpires = 2099-01-01\n'
+    policy += f'check = "security"\nrule = "B101"\nreason = "r"\nexpires = {SOON}\n'
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir(), b.mkdir()
     (a / "gatekeeper.toml").write_text(policy)

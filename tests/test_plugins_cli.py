@@ -13,7 +13,7 @@ import pytest
 from gatekeeper.reports.json import schema
 
 PLUGIN = '''
-from gatekeeper.checkers.base import Option
+from gatekeeper.checkers.base import Option, shard_record
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, Status, fingerprint
 
 
@@ -50,10 +50,11 @@ class EvalChecker:
     options = {}
 
     def run(self, section, ctx):
-        files = sorted(p for p in ctx.root.rglob("*.py") if "site" not in p.parts)
+        everything = sorted(p for p in ctx.root.rglob("*.py") if "site" not in p.parts)
+        files = everything
         if ctx.shard:
             index, count = ctx.shard
-            files = [f for i, f in enumerate(files) if i % count == index - 1]
+            files = [f for i, f in enumerate(everything) if i % count == index - 1]
         findings = []
         for path in files:
             rel = path.relative_to(ctx.root).as_posix()
@@ -62,8 +63,13 @@ class EvalChecker:
                     findings.append(Finding(rule_id="ACME2", severity=Severity.HIGH, message="eval call", blocking=True,
                                             location=Location(rel, number), fingerprint=fingerprint("evals", rel, line.strip())))
         return CheckResult(name="evals", status=Status.PASS, summary=f"{len(findings)} eval calls",
-                           findings=tuple(findings), metrics={"files_scanned": len(files), "counts": {"high": len(findings)}})
+                           findings=tuple(findings), metrics={"files_scanned": len(files), "counts": {"high": len(findings)},
+                           **({"shard": shard_record(ctx.shard, [str(f) for f in everything], [str(f) for f in files])}
+                              if ctx.shard else {})})
 '''
+
+
+BUILTINS = ("coverage", "security", "dependencies", "sbom", "licenses")
 
 
 @pytest.fixture
@@ -176,7 +182,8 @@ def test_shards_merge_into_the_single_run_verdict(plugin_path: Path, project: Pa
     env = {"PYTHONPATH": str(plugin_path)}
     for i in range(6):
         (project / f"m{i}.py").write_text(f"x = eval('{i}')\n" * (i % 3))
-    (project / "gatekeeper.toml").write_text("[checks.todo]\nmax_todos = 1\n")
+    off = "".join(f"[checks.{name}]\nenabled = false\n" for name in (*BUILTINS, "broken"))
+    (project / "gatekeeper.toml").write_text(f"[checks.todo]\nmax_todos = 1\n{off}")
     args = ["--only", "todo,evals", "--format", "json", "--no-audit"]
     single = gk(["check", *args, "--output-dir", "single"], cwd=project, env=env)
     assert single.returncode == 1
@@ -204,6 +211,16 @@ def test_shards_merge_into_the_single_run_verdict(plugin_path: Path, project: Pa
     assert both["verdict"] == one["verdict"] == "fail"
     missing = gk(["merge", "part-1.json", "--no-audit", "--output-dir", "m2"], cwd=project, env=env)
     assert missing.returncode == 2 and "missing" in missing.stderr
+    twice = gk(["merge", "part-1.json", "part-1.json", "--no-audit", "--output-dir", "m3"], cwd=project, env=env)
+    assert twice.returncode == 2 and "shard 1/2 given more than once" in twice.stderr
+    # shard 2 of a differently split run, and a shard 2 that skipped the split check
+    gk(["check", *args, "--shard", "3/3", "--results-out", "other.json", "--output-dir", "s3"], cwd=project, env=env)
+    mixed = gk(["merge", "part-1.json", "other.json", "--no-audit", "--output-dir", "m4"], cwd=project, env=env)
+    assert mixed.returncode == 2 and "split differently" in mixed.stderr
+    gk(["check", *args, "--skip", "evals", "--shard", "2/2", "--results-out", "noevals.json", "--output-dir", "s4"],
+       cwd=project, env=env)  # fmt: skip
+    short = gk(["merge", "part-1.json", "noevals.json", "--no-audit", "--output-dir", "m5"], cwd=project, env=env)
+    assert short.returncode == 2 and "evals splits its input across every shard" in short.stderr
 
 
 def test_github_annotations_for_blocking_findings(plugin_path: Path, project: Path, gk) -> None:

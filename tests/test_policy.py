@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -18,6 +19,10 @@ else:
     import tomli as tomllib
 
 from gatekeeper.cli import _load_checkers
+
+#: a waiver expiry within gate.max_waiver_days of today
+SOON = (dt.date.today() + dt.timedelta(days=180)).isoformat()
+
 
 CHECKERS = _load_checkers()[1]  # the installed checkers' real options
 
@@ -97,12 +102,12 @@ def test_extends_layers_preset_and_relative_file(tmp_path: Path) -> None:
     write(
         tmp_path / "base.toml",
         'extends = "strict"\n[checks.coverage]\nmin_total = 70\n'
-        '[[waivers]]\ncheck="security"\nrule="B101"\nreason="a"\nexpires=2099-01-01\n',
+        f'[[waivers]]\ncheck="security"\nrule="B101"\nreason="a"\nexpires={SOON}\n',
     )
     write(
         tmp_path / "gatekeeper.toml",
         'extends = "base.toml"\n[gate]\ntimeout_s = 30\n'
-        '[[waivers]]\ncheck="security"\nrule="B102"\nreason="b"\nexpires=2099-01-01\n',
+        f'[[waivers]]\ncheck="security"\nrule="B102"\nreason="b"\nexpires={SOON}\n',
     )
     policy = load_policy(tmp_path, CHECKERS)
     assert policy.checks["coverage"]["min_total"] == 70.0  # base overrides strict's 90
@@ -128,12 +133,36 @@ def test_waiver_validation(tmp_path: Path) -> None:
         load_policy(tmp_path, CHECKERS)
 
 
+@pytest.mark.parametrize(
+    ("waiver", "key", "message"),
+    [
+        ('check = "security"\npath = "*"\nreason = "r"\nexpires = {soon}\n', "waivers[0].rule", "must name a rule or a package"),
+        ('check = "security"\nrule = "B101"\nreason = "r"\nexpires = 9999-12-31\n', "waivers[0].expires", "more than 365 days"),
+        ('check = "security"\nrule = "B101"\nreason = "r"\nexpires = {far}\n', "waivers[0].expires", "more than 365 days"),
+    ],
+)
+def test_a_waiver_names_what_it_waives_and_expires_within_max_waiver_days(
+    tmp_path: Path, gk, waiver: str, key: str, message: str
+) -> None:
+    far = (dt.date.today() + dt.timedelta(days=400)).isoformat()
+    write(tmp_path / "gatekeeper.toml", "[[waivers]]\n" + waiver.format(soon=SOON, far=far))
+    with pytest.raises(PolicyError) as err:
+        load_policy(tmp_path, CHECKERS)
+    assert err.value.key == key and message in str(err.value)
+    done = gk(["policy", "validate"], cwd=tmp_path)
+    assert done.returncode == 2 and message in done.stderr
+    # a team may allow longer: the 400-day waiver passes under max_waiver_days = 500
+    write(tmp_path / "gatekeeper.toml", f'[gate]\nmax_waiver_days = 500\n[[waivers]]\ncheck = "security"\nrule = "B101"\n'
+          f'reason = "r"\nexpires = {far}\n')  # fmt: skip
+    assert load_policy(tmp_path, CHECKERS).waivers[0].expires.isoformat() == far
+
+
 def test_waivers_file(tmp_path: Path) -> None:
-    write(tmp_path / "waivers.toml", '[[waivers]]\ncheck = "security"\nrule = "B101"\nreason="r"\nexpires = 2030-01-01\n')
+    write(tmp_path / "waivers.toml", f'[[waivers]]\ncheck = "security"\nrule = "B101"\nreason="r"\nexpires = {SOON}\n')
     write(tmp_path / "gatekeeper.toml", 'waivers_file = "waivers.toml"\n')
     policy = load_policy(tmp_path, CHECKERS)
     assert [w.rule for w in policy.waivers] == ["B101"]
-    assert policy.waivers[0].expires.isoformat() == "2030-01-01"
+    assert policy.waivers[0].expires.isoformat() == SOON
 
 
 def test_show_prints_effective_policy_that_loads_back_identically(tmp_path: Path, gk) -> None:

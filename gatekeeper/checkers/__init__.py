@@ -58,4 +58,6 @@ def load(info: PluginInfo) -> Any:
         raise PluginError(f"checker {info.name!r} ({info.value}) is not a checker: it has no {', '.join(missing)}")
     if not isinstance(instance.options, Mapping):
         raise PluginError(f"checker {info.name!r} ({info.value}): 'options' must be a mapping of Option")
+    if not isinstance(getattr(instance, "shardable", False), bool):
+        raise PluginError(f"checker {info.name!r} ({info.value}): 'shardable' must be True or False")
     return instance

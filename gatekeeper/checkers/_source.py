@@ -17,7 +17,7 @@ from typing import Any
 
 from gatekeeper import cache
 from gatekeeper.checkers import _runner
-from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.base import CheckContext, shard_record
 from gatekeeper.checkers.security import split_by_size
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.findings import fingerprint, normalize_snippet
@@ -176,13 +176,13 @@ class PerFileRun:
     results: dict[str, list[dict[str, Any]]]
     cached: int
     rejected: int
-    total: int  # files in every shard together
+    inputs: tuple[str, ...]  # files in every shard together
 
     def metrics(self, shard: tuple[int, int] | None) -> dict[str, Any]:
         """The cache counts, and under ``--shard`` which files this shard took (for ``merge``)."""
         out: dict[str, Any] = {"cached_files": self.cached, "cache_rejected": self.rejected}
         if shard is not None:
-            out.update({"shard": {"index": shard[0], "count": shard[1]}, "files_total": self.total, "scanned_files": self.files})
+            out["shard"] = shard_record(shard, self.inputs, self.files)
         return out
 
 
@@ -223,4 +223,4 @@ def run_per_file(
         for f in chunk:
             results[f] = list(fresh.get(f, []))
             cache.write(folder, keys[f], results[f])
-    return PerFileRun(files=files, results=results, cached=cached, rejected=rejected, total=len(files_all))
+    return PerFileRun(files=files, results=results, cached=cached, rejected=rejected, inputs=tuple(files_all))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import threading
@@ -9,7 +10,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from gatekeeper.checkers import _runner
 
@@ -28,9 +29,12 @@ MAX_TIMEOUT_S = 7 * 24 * 3600.0
 class Option:
     """One key of a checker's policy section: its kind, default and allowed values.
 
-    ``kind`` is one of bool, int, float, str, str_list, table. ``choices`` limits a str;
+    ``kind`` is one of bool, int, float, str, str_list, table. ``choices`` limits a str (and
+    lists the words a number also accepts, e.g. ``"baseline"``);
     ``minimum``/``maximum`` bound a number. The policy loader validates every section against
     the options its checker declares, so a checker only ever sees well-typed values.
+    ``existing_paths`` marks a str or str_list of project paths that must exist: the engine
+    refuses a policy naming a missing one (a typo would otherwise narrow the check to nothing).
     """
 
     kind: str
@@ -39,6 +43,7 @@ class Option:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    existing_paths: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in OPTION_KINDS:
@@ -48,6 +53,7 @@ class Option:
 #: Keys every checker section accepts, whatever the checker declares.
 COMMON_OPTIONS: Mapping[str, Option] = {
     "enabled": Option("bool", True, "run this check"),
+    "allow_empty": Option("bool", False, "a run that looked at nothing (no files, no packages) passes instead of erring"),
     "timeout_s": Option(
         "float", 0.0, "this check's time limit in seconds; 0 uses gate.timeout_s", minimum=0, maximum=MAX_TIMEOUT_S
     ),
@@ -60,15 +66,43 @@ class Checker(Protocol):
 
     Registered under the entry-point group ``gatekeeper.checkers``; the entry point names a
     class (instantiated without arguments) or an instance.
+
+    ``shardable`` declares that the checker splits its own input with ``ctx.shard``: only such a
+    checker is given the shard (and runs in every shard on its share); it must then record what
+    its share covered with ``shard_record``. Every other checker runs whole, in one shard.
+    Read it with ``is_shardable``, which applies the default to plugins that do not declare it.
     """
 
     name: str
     description: str
     options: Mapping[str, Option]
+    shardable: ClassVar[bool] = False
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> Any:
         """Run the check with its validated policy ``section``; return a ``CheckResult``."""
         ...
+
+
+def is_shardable(checker: object) -> bool:
+    """Whether ``checker`` declares ``shardable = True`` (the one place that reads the declaration)."""
+    return getattr(checker, "shardable", False) is True
+
+
+def shard_record(shard: tuple[int, int], inputs: Sequence[str], covered: Sequence[str]) -> dict[str, Any]:
+    """What one shard of a shardable check covered, for ``merge`` to account for: the digest and
+    number of every input discovered (identical in every shard) and the inputs this shard took."""
+    return {
+        "index": shard[0],
+        "count": shard[1],
+        "inputs_total": len(inputs),
+        "inputs_digest": inputs_digest(inputs),
+        "covered": sorted(covered),
+    }
+
+
+def inputs_digest(inputs: Sequence[str]) -> str:
+    """sha256 of the sorted input names, one a line: the same list gives the same digest."""
+    return hashlib.sha256("".join(f"{name}\n" for name in sorted(inputs)).encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -80,7 +114,8 @@ class CheckContext:
     policy: Policy
     deadline: float  # time.monotonic() value past which tools are killed
     cache_dir: Path | None = None
-    shard: tuple[int, int] | None = None  # (index starting at 1, count)
+    shard: tuple[int, int] | None = None  # (index starting at 1, count); only for a shardable checker
+    baseline_metrics: Mapping[str, Any] = field(default_factory=dict)  # this check's metrics in --baseline
     tool_python: str = sys.executable
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
     _shared_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

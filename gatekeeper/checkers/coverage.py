@@ -36,7 +36,7 @@ from gatekeeper import cache
 from gatekeeper.checkers import _runner
 from gatekeeper.checkers.base import CheckContext, Option
 from gatekeeper.errors import ToolError
-from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status, fingerprint
+from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Location, Severity, Status, decide_status, fingerprint
 
 CHECK = "coverage"
 _PROBE = Path(__file__).with_name("_coverage_probe.py")
@@ -85,7 +85,14 @@ class CoverageChecker:
     options: Mapping[str, Option] = {
         "data_file": Option("str", "", "coverage data: .coverage, coverage.xml or coverage.json; empty: discover"),
         "run": Option("str_list", [], 'command to run the tests under coverage first, e.g. ["pytest", "-q"]'),
-        "min_total": Option("float", 80.0, "minimum total coverage (percent)", minimum=0, maximum=100),
+        "min_total": Option(
+            "float",
+            80.0,
+            'minimum total coverage (percent); "baseline": the total recorded in --baseline (a ratchet)',
+            choices=("baseline",),
+            minimum=0,
+            maximum=100,
+        ),
         "min_file": Option("float", 0.0, "minimum coverage of every file (percent)", minimum=0, maximum=100),
         "min_diff": Option("float", 0.0, "minimum coverage of lines changed since diff_base (percent)", minimum=0, maximum=100),
         "diff_base": Option("str", "origin/main", "git ref the patch coverage is measured against"),
@@ -102,7 +109,44 @@ class CoverageChecker:
                 report = _read_run_data(ctx, Path(private), tests)
             else:
                 report = read_report(str(section.get("data_file") or ""), ctx, private=Path(private))
-        min_total = float(section["min_total"])
+        if not report.statements and not section.get("allow_empty"):
+            # nothing measured is not 100% covered: a report with no files or no lines proves nothing
+            again = {"cobertura": "regenerate it with coverage xml", "coverage-json": "regenerate it with coverage json"}
+            empty = (
+                f"the coverage report {report.data_file or '.coverage'} measured no lines ({len(report.files)} files): "
+                f"run the tests under coverage and {again.get(report.source, 'combine the data again')}, "
+                "or set checks.coverage.allow_empty = true if that is expected"
+            )
+            return CheckResult(
+                name=CHECK,
+                status=Status.ERROR,
+                summary=empty,
+                error=empty,
+                tool_name="coverage.py",
+                tool_version=report.tool_version,
+                findings=tuple(findings),
+            )
+        ratchet = section["min_total"] == "baseline"
+        if ratchet:
+            recorded = ctx.baseline_metrics.get("total")
+            min_total = float(recorded) if isinstance(recorded, (int, float)) else 0.0
+            if not isinstance(recorded, (int, float)):
+                # the ratchet has nothing to compare with: that blocks (the metrics are still
+                # reported, so that 'baseline create' can record them)
+                findings.append(
+                    Finding(
+                        rule_id="coverage.no_baseline",
+                        severity=Severity.HIGH,
+                        message='checks.coverage.min_total = "baseline" needs a baseline that recorded the coverage '
+                        "total: pass --baseline FILE (made by 'gatekeeper baseline create' with the coverage check on)",
+                        blocking=True,
+                        fingerprint=fingerprint(CHECK, "coverage.no_baseline"),
+                        rule_name="coverage ratchet without a baseline",
+                        tags=("coverage", NO_BASELINE),
+                    )
+                )
+        else:
+            min_total = float(section["min_total"])
         min_file = float(section["min_file"])
         min_diff = float(section["min_diff"])
         p = report.precision
@@ -111,11 +155,12 @@ class CoverageChecker:
                 Finding(
                     rule_id="coverage.min_total",
                     severity=Severity.HIGH,
-                    message=f"total coverage {_pct(report.total, p)} is below the minimum {_num(min_total)}%",
+                    message=f"total coverage {_pct(report.total, p)} is below the "
+                    + (f"baseline's {_num(min_total)}%" if ratchet else f"minimum {_num(min_total)}%"),
                     blocking=True,
                     fingerprint=fingerprint(CHECK, "coverage.min_total"),
                     rule_name="minimum total coverage",
-                    tags=("coverage",),
+                    tags=("coverage", NO_BASELINE),
                     properties={"total": report.total, "minimum": min_total},
                 )
             )
@@ -131,7 +176,7 @@ class CoverageChecker:
                             location=Location(f.path),
                             fingerprint=fingerprint(CHECK, "coverage.min_file", f.path),
                             rule_name="minimum coverage per file",
-                            tags=("coverage",),
+                            tags=("coverage", NO_BASELINE),
                             properties={"percent": f.percent, "minimum": min_file},
                         )
                     )
@@ -165,6 +210,7 @@ class CoverageChecker:
             "cached": report.cached,
             "cache_rejected": report.cache_rejected,
             "thresholds": {"min_total": min_total, "min_file": min_file, "min_diff": min_diff},
+            "ratchet": ratchet,
         }
         return CheckResult(
             name=CHECK,
@@ -252,7 +298,7 @@ def _run_tests(command: Sequence[str], ctx: CheckContext, private: Path) -> _Tes
                 blocking=True,
                 fingerprint=fingerprint(CHECK, "coverage.tests_failed"),
                 rule_name="tests run under coverage failed",
-                tags=("coverage",),
+                tags=("coverage", NO_BASELINE),
                 properties={"returncode": done.returncode, "command": list(command), "output_tail": _last_lines(output)},
             ),
         )
@@ -473,33 +519,48 @@ def _read_coverage_json(path: Path, ctx: CheckContext) -> CoverageReport:
         display = str(totals["percent_covered_display"])
         precision = len(display.split(".", 1)[1]) if "." in display else 0
         files: list[FileCoverage] = []
+        if not isinstance(totals, dict):
+            raise TypeError("totals is not a table")
+        sums = {"statements": 0, "missing": 0, "branches": 0, "missing_branches": 0}
         for name, entry in raw_files.items():
+            # the report's own percentages and totals are not trusted: they are recomputed from
+            # the lines (and branch counts) listed per file, as coverage.py computes them
             summary = entry["summary"]
             executed = {int(n) for n in entry["executed_lines"]}
-            missing = {int(n) for n in entry["missing_lines"]}
+            missing = {int(n) for n in entry["missing_lines"]} - executed
+            branches = int(summary.get("num_branches", 0))
+            missed_branches = min(branches, int(summary.get("missing_branches", 0)))
+            statements = len(executed | missing)
+            exact = _percent(statements - len(missing) + branches - missed_branches, statements + branches)
+            for key, value in zip(sums, (statements, len(missing), branches, missed_branches), strict=True):
+                sums[key] += value
             files.append(
                 FileCoverage(
                     path=_relative(ctx.root, str(_under(ctx.root, name))),
-                    percent=float(summary["percent_covered_display"]),
-                    percent_exact=float(summary["percent_covered"]),
-                    statements=int(summary["num_statements"]),
-                    missing=int(summary["missing_lines"]),
+                    percent=float(display_covered(exact, precision)),
+                    percent_exact=exact,
+                    statements=statements,
+                    missing=len(missing),
                     lines=frozenset(executed | missing),
                     missing_lines=frozenset(missing),
                 )
             )
+        total_exact = _percent(
+            sums["statements"] - sums["missing"] + sums["branches"] - sums["missing_branches"],
+            sums["statements"] + sums["branches"],
+        )
         report = CoverageReport(
             source="coverage-json",
             data_file=rel,
             tool_version=str(meta.get("version", "")),
             precision=precision,
             branch=bool(meta.get("branch_coverage", False)),
-            total=float(display),
-            total_exact=float(totals["percent_covered"]),
-            statements=int(totals["num_statements"]),
-            missing=int(totals["missing_lines"]),
-            branches=int(totals.get("num_branches", 0)),
-            missing_branches=int(totals.get("missing_branches", 0)),
+            total=float(display_covered(total_exact, precision)),
+            total_exact=total_exact,
+            statements=sums["statements"],
+            missing=sums["missing"],
+            branches=sums["branches"],
+            missing_branches=sums["missing_branches"],
             files=tuple(sorted(files, key=lambda f: f.path)),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
@@ -539,8 +600,6 @@ def _read_cobertura(path: Path, ctx: CheckContext) -> CoverageReport:
                     max(total, old[2] if old else 0),
                 )
         branch = root.get("branch-rate") is not None and int(root.get("branches-valid", "0")) > 0
-        lines_valid, lines_covered = int(root.get("lines-valid", "")), int(root.get("lines-covered", ""))
-        branches_valid, branches_covered = int(root.get("branches-valid", "0")), int(root.get("branches-covered", "0"))
     except (OSError, ET.ParseError, ValueError) as exc:
         raise ToolError(f"{rel} is not a readable Cobertura coverage report ({exc}); regenerate it with coverage xml") from None
     precision = int(_probe(ctx, {"mode": "config"}).get("precision", 0))
@@ -562,6 +621,11 @@ def _read_cobertura(path: Path, ctx: CheckContext) -> CoverageReport:
                 missing_lines=frozenset(n for n, (hits, _, _) in lines.items() if hits == 0),
             )
         )
+    # the totals come from the per-line data, not from the report's own lines-valid/lines-covered
+    lines_valid = sum(f.statements for f in files)
+    lines_covered = lines_valid - sum(f.missing for f in files)
+    branches_valid = sum(t for lines in per_file.values() for _, _, t in lines.values())
+    branches_covered = sum(k for lines in per_file.values() for _, k, _ in lines.values())
     exact = _percent(lines_covered + branches_covered, lines_valid + branches_valid)
     report = CoverageReport(
         source="cobertura",
@@ -594,11 +658,12 @@ def _cobertura_path(root: Path, sources: Sequence[Path], name: str) -> str:
 
 
 def _require_local(report: CoverageReport, root: Path) -> None:
-    """A report none of whose files exist here was measured elsewhere: fail closed."""
-    if report.files and not any((root / f.path).exists() for f in report.files):
+    """A report most of whose files do not exist here was measured elsewhere (or is stale): fail closed."""
+    gone = [f.path for f in report.files if not (root / f.path).exists()]
+    if gone and 2 * len(gone) >= len(report.files):
         raise ToolError(
-            f"the coverage report {report.data_file} was measured in another source tree: none of its "
-            f"{len(report.files)} files exist under {root} (e.g. {report.files[0].path}); regenerate it in this checkout"
+            f"the coverage report {report.data_file} was measured in another source tree: {len(gone)} of its "
+            f"{len(report.files)} files do not exist under {root} (e.g. {gone[0]}); regenerate it in this checkout"
         )
 
 
@@ -709,7 +774,7 @@ def _patch_coverage(
                 blocking=True,
                 fingerprint=fingerprint(CHECK, "coverage.min_diff"),
                 rule_name="minimum patch coverage",
-                tags=("coverage", "patch"),
+                tags=("coverage", "patch", NO_BASELINE),
                 properties={"percent": percent, "minimum": minimum},
             )
         )

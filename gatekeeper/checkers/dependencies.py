@@ -30,7 +30,17 @@ from gatekeeper.advisories import AdvisoryDatabase, Match, iso_time, open_databa
 from gatekeeper.checkers import _runner
 from gatekeeper.checkers.base import CheckContext, Option
 from gatekeeper.errors import ToolError, ToolMissing
-from gatekeeper.findings import CheckResult, Finding, Location, Package, Severity, decide_status, fingerprint
+from gatekeeper.findings import (
+    NO_BASELINE,
+    CheckResult,
+    Finding,
+    Location,
+    Package,
+    Severity,
+    Status,
+    decide_status,
+    fingerprint,
+)
 from gatekeeper.inventory import canonical_name, load_inventory, project_requirements
 from gatekeeper.redaction import strip_userinfo
 
@@ -129,8 +139,10 @@ class DependenciesChecker:
         by_key = {(canonical_name(t.name), t.version): t for t in targets}
         threshold = Severity(str(section.get("fail_on_severity") or "low"))
         findings = [_finding(m, by_key.get((canonical_name(m.package), m.version)), threshold) for m in matches]
-        if got.unaudited:
-            findings.append(_unaudited_finding(got.unaudited, bool(section.get("fail_on_unaudited", True))))
+        versions = {canonical_name(t.name): t.version for t in got.targets}
+        for key, (name, reason) in sorted(got.unaudited.items()):
+            blocking = bool(section.get("fail_on_unaudited", True))
+            findings.append(_unaudited_finding(name, versions.get(key, ""), reason, blocking))
         vulnerable = sorted({canonical_name(m.package) for m in matches})
         metrics.update(
             {
@@ -157,10 +169,16 @@ class DependenciesChecker:
             names = sorted(name for name, _ in got.unaudited.values())
             shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
             summary += f"; {len(names)} could not be audited: {shown}"
+        status = decide_status(findings)
+        if not audited and status is not Status.FAIL and not section.get("allow_empty"):
+            # an empty requirements file, a dynamic dependency list: an audit of nothing proves nothing
+            status = Status.ERROR
+            summary = f"no package was audited ({where}); set checks.dependencies.allow_empty = true if that is expected"
         return CheckResult(
             name=self.name,
-            status=decide_status(findings),
+            status=status,
             summary=summary,
+            error=summary if status is Status.ERROR else None,
             tool_name=tool_name,
             tool_version=tool_version,
             duration_s=time.monotonic() - t0,
@@ -624,19 +642,16 @@ def _first_fix(fixes: Sequence[str], version: str) -> str:
     return str(min(later)) if later else ""
 
 
-def _unaudited_finding(unaudited: Mapping[str, tuple[str, str]], blocking: bool) -> Finding:
-    entries = sorted(unaudited.values())
-    names = [name for name, _ in entries]
-    shown = "; ".join(f"{name}: {reason}" for name, reason in entries[:10])
-    more = f"; and {len(entries) - 10} more" if len(entries) > 10 else ""
+def _unaudited_finding(name: str, version: str, reason: str, blocking: bool) -> Finding:
+    """One finding per package that could not be audited, naming it, so that a waiver can name one."""
     return Finding(
         rule_id=UNAUDITED_RULE,
         severity=Severity.HIGH,
-        message=f"{len(names)} {'package' if len(names) == 1 else 'packages'} could not be audited "
-        f"for known vulnerabilities: {shown}{more}",
+        message=f"{name} could not be audited for known vulnerabilities: {reason}",
         blocking=blocking,
-        fingerprint=fingerprint("dependencies", UNAUDITED_RULE, ",".join(canonical_name(n) for n in names)),
-        rule_name="packages that could not be audited",
-        tags=("security", "dependency"),
-        properties={"packages": [{"name": name, "reason": reason} for name, reason in entries]},
+        package=Package(name, version),
+        fingerprint=fingerprint("dependencies", UNAUDITED_RULE, canonical_name(name) or name),
+        rule_name="package that could not be audited",
+        tags=("security", "dependency", NO_BASELINE),
+        properties={"packages": [{"name": name, "reason": reason}], "reason": reason},
     )

@@ -27,7 +27,7 @@ from gatekeeper.checkers import _licensing, _runner
 from gatekeeper.checkers._runner import tail
 from gatekeeper.checkers.base import CheckContext, Option
 from gatekeeper.errors import ToolError
-from gatekeeper.findings import CheckResult, Finding, Package, Severity, decide_status, fingerprint
+from gatekeeper.findings import CheckResult, Finding, Package, Severity, Status, decide_status, fingerprint
 from gatekeeper.inventory import Inventory, canonical_name, load_inventory
 
 DEFAULT_ALLOW = [
@@ -77,10 +77,19 @@ class LicensesChecker:
             "deny": list(section["deny"]),
             "unknown": str(section["unknown"]),
         }
+        status, summary = decide_status(findings), _summary(counts, len(rows))
+        if not any(r.verdict != "ignored" for r in rows) and not section.get("allow_empty"):
+            # an empty scope judges nothing: that is not a clean bill
+            status = Status.ERROR
+            summary = (
+                f"no package's license was read (scope {inventory.scope}, {len(rows)} ignored); "
+                "set checks.licenses.allow_empty = true if that is expected"
+            )
         return CheckResult(
             name=self.name,
-            status=decide_status(findings),
-            summary=_summary(counts, len(rows)),
+            status=status,
+            summary=summary,
+            error=summary if status is Status.ERROR else None,
             tool_name="pip-licenses",
             tool_version=_tool_version(ctx),
             metrics=metrics,

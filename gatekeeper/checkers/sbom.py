@@ -26,7 +26,7 @@ from gatekeeper.checkers._runner import tail
 from gatekeeper.checkers.base import CheckContext, Option
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import resolve_for_write, write_atomic
-from gatekeeper.findings import CheckResult, Finding, Package, Severity, decide_status, fingerprint
+from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Package, Severity, decide_status, fingerprint
 from gatekeeper.inventory import canonical_name, load_inventory, project_requirements
 from gatekeeper.redaction import redact_tree
 
@@ -231,6 +231,7 @@ def _findings(
         findings.append(
             Finding(
                 rule_id="sbom.invalid",
+                tags=("sbom", NO_BASELINE),
                 severity=Severity.HIGH,
                 blocking=True,
                 message=f"the SBOM {output} is not valid CycloneDX {metrics['spec_version']}: {problem}",
@@ -245,6 +246,7 @@ def _findings(
         findings.append(
             Finding(
                 rule_id="sbom.min_license_coverage",
+                tags=("sbom", NO_BASELINE),
                 severity=Severity.MEDIUM,
                 blocking=True,
                 message=(

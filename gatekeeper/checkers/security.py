@@ -26,13 +26,23 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from gatekeeper import cache
 from gatekeeper.checkers import _runner
-from gatekeeper.checkers.base import CheckContext, Option
+from gatekeeper.checkers.base import CheckContext, Option, shard_record
 from gatekeeper.errors import ToolError
-from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status, fingerprint, normalize_snippet
+from gatekeeper.findings import (
+    NO_BASELINE,
+    CheckResult,
+    Finding,
+    Location,
+    Severity,
+    Status,
+    decide_status,
+    fingerprint,
+    normalize_snippet,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -118,8 +128,9 @@ class SecurityChecker:
 
     name = "security"
     description = "code security (bandit)"
+    shardable: ClassVar[bool] = True  # with --shard I/N it scans share I of the files discovery found
     options: Mapping[str, Option] = {
-        "paths": Option("str_list", ["."], "paths to scan, relative to the project"),
+        "paths": Option("str_list", ["."], "paths to scan, relative to the project", existing_paths=True),
         "exclude": Option("str_list", [".venv", "venv", ".tox", "build", "dist", "tests"], "paths or globs to leave out"),
         "min_confidence": Option("str", "low", "findings below this confidence are not reported", choices=LEVELS),
         "fail_on_severity": Option("str", "medium", "reported findings at or above this severity block", choices=LEVELS),
@@ -173,17 +184,21 @@ class SecurityChecker:
         metrics["project_config"] = _narrowing(section, plan, ctx, honoured)
         summary = result.summary + _narrowing_note(metrics["project_config"])
         if ctx.shard is not None:
-            metrics.update(
-                {
-                    "shard": {"index": ctx.shard[0], "count": ctx.shard[1]},
-                    "files_total": len(plan.files),
-                    "scanned_files": sorted(files),
-                }
-            )
+            metrics["shard"] = shard_record(ctx.shard, plan.files, files)
+        status = result.status
+        empty = ""
+        if not plan.files:  # a typo'd path, an exclude that matches everything: a scan of nothing proves nothing
+            empty = f"no Python files to scan under {', '.join(targets)} (after exclude)"
+        elif files and not result.metrics["files_scanned"]:
+            empty = f"bandit could not parse any of the {len(files)} files it was given"
+        if empty and not section.get("allow_empty"):
+            status = Status.ERROR
+            summary = f"{empty}; set checks.security.allow_empty = true if that is expected"
         return CheckResult(
             name=CHECK,
-            status=result.status,
+            status=status,
             summary=summary,
+            error=summary if status is Status.ERROR else None,
             tool_name="bandit",
             tool_version=plan.version,
             metrics=metrics,
@@ -383,7 +398,7 @@ def _to_result(
                     location=Location(path),
                     fingerprint=fingerprint(CHECK, "security.parse_error", path),
                     rule_name="file not scanned",
-                    tags=("security", "not-scanned"),
+                    tags=("security", "not-scanned", NO_BASELINE),
                     properties={"reason": scan.error},
                 )
             )

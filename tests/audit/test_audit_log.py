@@ -33,6 +33,18 @@ def _write(log: Path, lines: list[bytes]) -> None:
     log.write_bytes(b"".join(line + b"\n" for line in lines))
 
 
+def _rechain(records: list[dict[str, object]]) -> list[bytes]:
+    """The records as lines whose ``prev`` digests are recomputed: what an attacker without the key can do."""
+    prev = records[0]["prev"]
+    lines = []
+    for rec in records:
+        rec["prev"] = prev
+        line = json.dumps(rec, sort_keys=True, ensure_ascii=False).encode()
+        lines.append(line)
+        prev = hashlib.sha256(line).hexdigest()
+    return lines
+
+
 def _plain_log(tmp: Path, count: int = 4, key: bytes | None = None) -> Path:
     log = tmp / "audit.jsonl"
     for i in range(count):
@@ -203,11 +215,61 @@ def test_signed_log_checks_signatures_only_with_the_key(tmp_path: Path, gk: Runn
     good = gk("audit", "verify", cwd=project, env=clean_env(GATEKEEPER_AUDIT_KEY=key))
     assert good.returncode == 0 and "signatures: 3 checked, all match" in good.stdout
     nokey = gk("audit", "verify", cwd=project)
-    assert nokey.returncode == 0 and "3 signature(s) were NOT checked" in nokey.stdout
+    assert nokey.returncode == 0 and "3 of 3 record(s) are signed but were NOT checked" in nokey.stdout
     wrong = gk("audit", "verify", cwd=project, env=clean_env(GATEKEEPER_AUDIT_KEY="guess"))
     assert wrong.returncode == 1 and "line 1: signature does not match" in wrong.stderr
     other_var = gk("audit", "verify", "--key-env", "MY_AUDIT_KEY", cwd=project, env=clean_env(MY_AUDIT_KEY=key))
     assert other_var.returncode == 0 and "3 checked" in other_var.stdout
+
+
+def test_signing_can_start_on_an_existing_log_and_the_key_can_rotate(tmp_path: Path, gk: Runner) -> None:
+    project = _project(tmp_path)
+    for _ in range(2):  # a team used the gate for a while without a key
+        assert gk("check", ".", cwd=project).returncode == 0
+    key, new_key = "first key kept in CI secrets", "second key after rotation"
+    for _ in range(2):
+        assert gk("check", ".", cwd=project, env=clean_env(GATEKEEPER_AUDIT_KEY=key)).returncode == 0
+    records = [json.loads(line) for line in (project / LOG).read_text().splitlines()]
+    assert [r.get("signing") for r in records] == [None, None, "start", None]
+    good = gk("audit", "verify", cwd=project, env=clean_env(GATEKEEPER_AUDIT_KEY=key))
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "signatures: 2 checked, all match" in good.stdout
+    assert "signing (with this key) starts at record #3; the 2 record(s) before it" in good.stdout
+    # the key is rotated: the first record under the new key marks it, and verify with it checks from there
+    assert gk("check", ".", cwd=project, env=clean_env(GATEKEEPER_AUDIT_KEY=new_key)).returncode == 0
+    assert json.loads((project / LOG).read_text().splitlines()[-1])["signing"] == "rotate"
+    rotated = gk("audit", "verify", cwd=project, env=clean_env(GATEKEEPER_AUDIT_KEY=new_key))
+    assert rotated.returncode == 0 and "starts at record #5; the 4 record(s) before it" in rotated.stdout
+    # a run without the key after signing started is flagged, with the key and without it
+    assert gk("check", ".", cwd=project).returncode == 0
+    with_key = gk("audit", "verify", cwd=project, env=clean_env(GATEKEEPER_AUDIT_KEY=new_key))
+    assert with_key.returncode == 1 and "line 6: not signed" in with_key.stderr
+    without = gk("audit", "verify", cwd=project)
+    assert without.returncode == 1 and "line 6: not signed, though a record before it was" in without.stderr
+
+
+def test_an_unsigned_record_cannot_replace_a_signed_one(tmp_path: Path, gk: Runner) -> None:
+    key = b"k3y-kept-in-the-ci-secret-store"
+    log = _plain_log(tmp_path, 3, key)
+    # an attacker without the key replaces record 2 by an unsigned one and re-chains the rest
+    records = [json.loads(line) for line in _lines(log)]
+    records[1]["verdict"] = "pass"
+    records[1].pop("sig")
+    rewritten = _rechain(records)
+    _write(log, rewritten)
+    nokey = gk("audit", "verify", str(log), cwd=tmp_path)
+    assert nokey.returncode == 1 and "line 2: not signed, though a record before it was" in nokey.stderr
+    # replacing the record that started signing shows too: the signed record after it has no mark
+    first = [json.loads(line) for line in _lines(_plain_log(tmp_path / "second", 2, key))]
+    first[0].pop("sig")
+    _write(tmp_path / "second" / "audit.jsonl", _rechain(first))
+    replaced = gk("audit", "verify", str(tmp_path / "second" / "audit.jsonl"), cwd=tmp_path)
+    assert replaced.returncode == 1 and "line 2: signed, but the unsigned record before it" in replaced.stderr
+    # a forged "start" mark on the replacement does not help: only a mark signed with the key counts
+    records[1]["signing"] = "start"
+    _write(log, [rewritten[0], json.dumps(records[1], sort_keys=True).encode()])
+    signed = gk("audit", "verify", str(log), cwd=tmp_path, env=clean_env(GATEKEEPER_AUDIT_KEY=key.decode()))
+    assert signed.returncode == 1 and "line 2: not signed" in signed.stderr
 
 
 def test_a_rewritten_chain_fools_the_hashes_but_not_the_signature(tmp_path: Path, gk: Runner) -> None:
@@ -216,13 +278,7 @@ def test_a_rewritten_chain_fools_the_hashes_but_not_the_signature(tmp_path: Path
     # someone with write access edits record 2 and recomputes every later prev, but has no key
     records = [json.loads(line) for line in _lines(log)]
     records[1]["verdict"] = "pass" if records[1]["verdict"] == "fail" else "fail"
-    prev = records[0]["prev"]
-    rewritten = []
-    for rec in records:
-        rec["prev"] = prev
-        line = json.dumps(rec, sort_keys=True, ensure_ascii=False).encode()
-        rewritten.append(line)
-        prev = hashlib.sha256(line).hexdigest()
+    rewritten = _rechain(records)
     _write(log, rewritten)
     assert gk("audit", "verify", str(log), cwd=tmp_path).returncode == 0  # the chain alone is consistent again
     signed = gk("audit", "verify", str(log), cwd=tmp_path, env=clean_env(GATEKEEPER_AUDIT_KEY=key.decode()))

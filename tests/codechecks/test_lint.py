@@ -125,9 +125,9 @@ def test_fingerprints_survive_line_shifts(project: Path, make_ctx: Any) -> None:
 def test_shards_cover_every_file_once(project: Path, make_ctx: Any) -> None:
     whole = LintChecker().run(defaults(LintChecker), make_ctx(project))
     parts = [LintChecker().run(defaults(LintChecker), make_ctx(project, shard=(i, 2))) for i in (1, 2)]
-    scanned = [set(p.metrics["scanned_files"]) for p in parts]
+    scanned = [set(p.metrics["shard"]["covered"]) for p in parts]
     assert scanned[0] and scanned[1] and not scanned[0] & scanned[1]
-    assert len(scanned[0] | scanned[1]) == parts[0].metrics["files_total"] == whole.metrics["files_checked"]
+    assert len(scanned[0] | scanned[1]) == parts[0].metrics["shard"]["inputs_total"] == whole.metrics["files_checked"]
     assert keys(parts[0]) | keys(parts[1]) == keys(whole)
     assert LintChecker.shardable is True
 

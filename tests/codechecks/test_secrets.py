@@ -108,7 +108,7 @@ def test_fingerprints_survive_line_shifts(project: Path, make_ctx: Any) -> None:
 def test_shards_cover_every_file_once(project: Path, make_ctx: Any) -> None:
     whole = SecretsChecker().run(defaults(SecretsChecker), make_ctx(project))
     parts = [SecretsChecker().run(defaults(SecretsChecker), make_ctx(project, shard=(i, 2))) for i in (1, 2)]
-    a, b = (set(p.metrics["scanned_files"]) for p in parts)
+    a, b = (set(p.metrics["shard"]["covered"]) for p in parts)
     assert a and b and not a & b and len(a | b) == whole.metrics["files_scanned"]
     assert keys(parts[0]) | keys(parts[1]) == keys(whole)
 

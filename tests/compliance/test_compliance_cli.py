@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 from compliance_support import DISTS, FakeEnv, make_project
+
+#: a waiver expiry within gate.max_waiver_days of today
+SOON = (dt.date.today() + dt.timedelta(days=180)).isoformat()
+
 
 POLICY = """
 [environment]
@@ -50,7 +55,7 @@ def test_cli_fails_on_a_denied_license_and_writes_the_sbom(fake_env: FakeEnv, tm
 
 def test_cli_passes_once_the_denied_packages_are_waived(fake_env: FakeEnv, tmp_path: Path) -> None:
     waivers = "".join(
-        f'\n[[waivers]]\ncheck = "licenses"\npackage = "{name}"\nreason = "not shipped"\nexpires = 2099-12-31\n'
+        f'\n[[waivers]]\ncheck = "licenses"\npackage = "{name}"\nreason = "not shipped"\nexpires = {SOON}\n'
         for name in ("delta", "foxtrot", "kilo")
     )
     root = make_project(tmp_path / "p", POLICY.format(python=fake_env.python) + waivers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -12,6 +13,10 @@ from compliance_support import FakeEnv, context, make_project, run_gate
 
 from gatekeeper.checkers.licenses import LicensesChecker
 from gatekeeper.findings import Status
+
+#: a waiver expiry within gate.max_waiver_days of today
+SOON = (dt.date.today() + dt.timedelta(days=180)).isoformat()
+
 
 EXPECTED = {
     "alpha": ("MIT", "allowed"),
@@ -170,7 +175,7 @@ package = "juliet"
 rule = "license.unknown"
 reason = "internal package"
 expires = 2099-01-01
-"""
+""".replace("2099-01-01", SOON)
     root = make_project(tmp_path / "p", _policy(fake_env.python) + waivers)
     gate = run_gate(root, ("licenses",))
     check = gate.check("licenses")
@@ -179,7 +184,7 @@ expires = 2099-01-01
     waived = {f.package.name: f.waiver.id for f in check.findings if f.package and f.waiver}
     assert waived == {"delta": "W1", "foxtrot": "W2", "kilo": "W3", "golf": "W4", "juliet": "W5"}
     # a waiver whose rule names a license the package does not have does not apply
-    wrong = '[[waivers]]\ncheck = "licenses"\npackage = "delta"\nrule = "MIT"\nreason = "x"\nexpires = 2099-01-01\n'
+    wrong = f'[[waivers]]\ncheck = "licenses"\npackage = "delta"\nrule = "MIT"\nreason = "x"\nexpires = {SOON}\n'
     gate2 = run_gate(
         make_project(tmp_path / "q", _policy(fake_env.python, 'ignore_packages = ["foxtrot", "kilo", "golf", "juliet"]') + wrong),
         ("licenses",),

@@ -291,11 +291,12 @@ def test_split_by_size_balances_bytes_not_counts() -> None:
 def test_shards_cover_every_file_once_and_merge_to_a_single_run(corpus: Path, reference: dict[str, Any], make_ctx: Any) -> None:
     checker = SecurityChecker()
     parts = [checker.run(section(checker, workers=1), make_ctx(corpus, shard=(i, 3))) for i in (1, 2, 3)]
-    scanned = [set(p.metrics["scanned_files"]) for p in parts]
+    scanned = [set(p.metrics["shard"]["covered"]) for p in parts]
     everything = {normalize_path(k) for k in reference["metrics"] if k != "_totals"}
     assert set().union(*scanned) == everything
     assert sum(len(s) for s in scanned) == len(everything)  # disjoint
-    assert all(p.metrics["files_total"] == len(everything) for p in parts)
+    assert all(p.metrics["shard"]["inputs_total"] == len(everything) for p in parts)
+    assert len({p.metrics["shard"]["inputs_digest"] for p in parts}) == 1
     merged = set().union(*(key_set(p.findings) for p in parts))
     assert merged == bandit_set(reference)
     assert sum(p.metrics["lines_scanned"] for p in parts) == reference["metrics"]["_totals"]["loc"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -15,6 +16,9 @@ from gatekeeper.findings import GateResult, Severity, Status, Verdict, fingerpri
 
 Project = Callable[..., Path]
 Gate = Callable[[Path], GateResult]
+
+#: a waiver expiry within gate.max_waiver_days of today
+SOON = (dt.date.today() + dt.timedelta(days=180)).isoformat()
 
 
 @pytest.mark.parametrize("layout", ["pypa", "flat", "pypa-zip", "flat-zip"])
@@ -148,7 +152,7 @@ def test_fail_on_severity_blocks_only_at_or_above_the_threshold(make_project: Pr
 def test_waiver_matches_an_advisory_by_alias(make_project: Project, run_gate: Gate) -> None:
     waivers = "\n".join(
         f'[[waivers]]\ncheck = "dependencies"\nrule = "{rule}"\nreason = "not reachable"\n'
-        'approved_by = "sec@example.com"\nexpires = 2999-01-01\n'
+        f'approved_by = "sec@example.com"\nexpires = {SOON}\n'
         for rule in ("ghsa-aaaa-bbbb-cccc", "TEST-2024-LIST", "TEST-2024-LAST", "TEST-2024-MULTI", "TEST-2024-ZERO")
     )
     root = make_project(checks='advisory_db = "advisories"', environment='scope = "project"', extra=waivers)
@@ -265,7 +269,7 @@ def test_cli_end_to_end_exit_codes_and_json_report(make_project: Project) -> Non
 
     # waive everything it found, by id or alias: the same run now passes with exit 0
     waived = "".join(
-        f'[[waivers]]\ncheck = "dependencies"\nrule = "{r}"\nreason = "accepted"\nexpires = 2999-01-01\n'
+        f'[[waivers]]\ncheck = "dependencies"\nrule = "{r}"\nreason = "accepted"\nexpires = {SOON}\n'
         for r in ("CVE-2024-0001", "TEST-2024-LIST", "TEST-2024-LAST", "TEST-2024-MULTI", "TEST-2024-ZERO")
     )
     with (root / "gatekeeper.toml").open("a") as fh:
