@@ -122,7 +122,8 @@ def test_a_star_waiver_does_not_reach_into_subdirectories(tmp_path: Path) -> Non
 
 def test_a_waiver_can_name_one_unaudited_package(tmp_path: Path) -> None:
     (tmp_path / "osv").mkdir()
-    (tmp_path / "osv" / "T-1.json").write_text(json.dumps({"id": "T-1", "affected": []}))
+    modified = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")  # a fresh database
+    (tmp_path / "osv" / "T-1.json").write_text(json.dumps({"id": "T-1", "modified": modified, "affected": []}))
     (tmp_path / "requirements.txt").write_text(
         "alpha==1.0\nlocal-thing @ file:///nowhere/local_thing\nother @ file:///nowhere/other\n"
     )

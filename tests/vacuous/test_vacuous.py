@@ -68,6 +68,7 @@ def test_auditing_no_package_is_an_error_unless_allowed(project: Path, files: di
     for name, text in files.items():
         (project / name).write_text(text)
     deps = f'[checks.dependencies]\nsource = "{source}"\nadvisory_db = "{SAMPLE_DB.as_posix()}"\n'
+    deps += "max_db_age_days = 36500\n"  # the sample project's database is a fixed snapshot from 2021
     (project / "gatekeeper.toml").write_text(only("dependencies", extra=deps))
     done = gk(["check"], project)
     assert done.returncode == 3, done.stdout + done.stderr
