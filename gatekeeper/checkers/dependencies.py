@@ -25,12 +25,12 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
 from gatekeeper import __version__
-from gatekeeper.advisories import Match, open_database
+from gatekeeper.advisories import Match, headline, open_database
 from gatekeeper.checkers import _runner
 from gatekeeper.checkers.base import CheckContext, Option
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.findings import CheckResult, Finding, Location, Package, Severity, decide_status, fingerprint
-from gatekeeper.inventory import canonical_name, load_inventory, project_requirements
+from gatekeeper.inventory import canonical_name, load_inventory, project_manifest, project_requirements
 
 SEVERITIES = ("critical", "high", "medium", "low")
 UNAUDITED_RULE = "dependencies.unaudited"
@@ -112,7 +112,8 @@ class DependenciesChecker:
         threshold = Severity(str(section.get("fail_on_severity") or "low"))
         findings = [_finding(m, by_key.get((canonical_name(m.package), m.version)), threshold) for m in matches]
         if got.unaudited:
-            findings.append(_unaudited_finding(got.unaudited, bool(section.get("fail_on_unaudited", True))))
+            manifest = source if source != "environment" and not Path(source).is_absolute() else project_manifest(ctx.root)
+            findings.append(_unaudited_finding(got.unaudited, bool(section.get("fail_on_unaudited", True)), manifest))
         vulnerable = sorted({canonical_name(m.package) for m in matches})
         metrics.update(
             {
@@ -168,13 +169,13 @@ def _from_environment(ctx: CheckContext) -> Collected:
         meta={"scope": inv.scope, "python": inv.python, "left_out": list(inv.left_out), "packages": len(inv.packages)}
     )
     declared = _declared_lines(ctx.root / "pyproject.toml")
-    own = _own_name(ctx.root)
+    manifest = project_manifest(ctx.root)
+    got.meta["manifest"] = manifest
+    if inv.project is not None:
+        got.meta["project"] = inv.project.name  # the project itself is not one of its dependencies
     for d in inv.packages:
-        if d.key == own:
-            got.meta["project"] = d.name  # the project itself is not one of its dependencies
-            continue
         line = declared.get(d.key)
-        got.targets.append(Target(d.name, d.version, "pyproject.toml" if line else "", line, manifest=True))
+        got.targets.append(Target(d.name, d.version, "pyproject.toml" if line else manifest, line, manifest=True))
         if d.origin in ("local", "vcs"):
             # an advisory database (or PyPI) describes releases on the index; a build from a folder or
             # a VCS checkout may differ from the release of that name and version, so silence about it
@@ -184,15 +185,6 @@ def _from_environment(ctx: CheckContext) -> Collected:
     for name in inv.missing:
         got.skip(name, "declared in pyproject.toml but not installed in the environment")
     return got
-
-
-def _own_name(root: Path) -> str:
-    """The project's own distribution name (PEP 503), from pyproject.toml; "" when there is none."""
-    try:
-        name, _ = project_requirements(root)
-    except ToolError:
-        return ""
-    return canonical_name(name) if name else ""
 
 
 def _from_pyproject(path: Path, ctx: CheckContext) -> Collected:
@@ -499,11 +491,9 @@ def _finding(m: Match, target: Target | None, threshold: Severity) -> Finding:
             location = Location(target.path, target.line)
     fix = _first_fix(m.fixed_versions, m.version)
     also = f" ({', '.join(m.aliases)})" if m.aliases else ""
-    headline = m.summary or m.details.strip().split("\n", 1)[0]
-    if len(headline) > 200:
-        headline = headline[:200] + "…"
+    summary = headline(m.summary or m.details)
     message = f"{m.package} {m.version} is affected by {m.id}{also}"
-    message += f": {headline}" if headline else ""
+    message += f": {summary}" if summary else ""
     message += f"; fixed in {fix}" if fix else "; no fixed version known"
     return Finding(
         rule_id=m.id,
@@ -514,7 +504,7 @@ def _finding(m: Match, target: Target | None, threshold: Severity) -> Finding:
         package=Package(m.package, m.version),
         fingerprint=fingerprint("dependencies", m.id, canonical_name(m.package), m.version),
         help_uri=m.url,
-        rule_name=headline[:120] if headline else m.id,
+        rule_name=headline(summary, 120) if summary else m.id,
         tags=("security", "dependency"),
         properties=props,
     )
@@ -535,7 +525,7 @@ def _first_fix(fixes: Sequence[str], version: str) -> str:
     return str(min(later)) if later else ""
 
 
-def _unaudited_finding(unaudited: Mapping[str, tuple[str, str]], blocking: bool) -> Finding:
+def _unaudited_finding(unaudited: Mapping[str, tuple[str, str]], blocking: bool, manifest: str) -> Finding:
     entries = sorted(unaudited.values())
     names = [name for name, _ in entries]
     shown = "; ".join(f"{name}: {reason}" for name, reason in entries[:10])
@@ -549,5 +539,8 @@ def _unaudited_finding(unaudited: Mapping[str, tuple[str, str]], blocking: bool)
         fingerprint=fingerprint("dependencies", UNAUDITED_RULE, ",".join(canonical_name(n) for n in names)),
         rule_name="packages that could not be audited",
         tags=("security", "dependency"),
-        properties={"packages": [{"name": name, "reason": reason} for name, reason in entries]},
+        properties={
+            "packages": [{"name": name, "reason": reason} for name, reason in entries],
+            "manifest": {"path": manifest, "line": None},
+        },
     )
