@@ -429,6 +429,6 @@ def _leaf(license_id: str, allow: Sequence[str], deny: Sequence[str], suffix: st
 
 def _bsd_why(license_text: str) -> str:
     """Why a BSD name stays unresolved: the distribution's license file is silent, or it has none."""
-    if license_text.strip():
+    if license_text.strip() not in ("", "UNKNOWN"):  # pip-licenses' LicenseText is "UNKNOWN" without a file
         return "the license file does not say which BSD license"
     return "the distribution has no license file to say which BSD license"
