@@ -38,6 +38,22 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(baseline_app, name="baseline")
 
+
+def _plain_list_arguments() -> None:
+    """Help shows a list argument as ``FILE...``, not with a Python type (``<list[Path]>``), which
+    typer (0.2x) appends to every argument whatever its metavar says."""
+    import typer.core
+
+    shown = typer.core.TyperArgument.display_type
+
+    def display_type(self: typer.core.TyperArgument, ctx: Any) -> str:
+        return "" if self.nargs != 1 else shown(self, ctx)
+
+    typer.core.TyperArgument.display_type = display_type  # type: ignore[method-assign,assignment]
+
+
+_plain_list_arguments()
+
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
@@ -207,7 +223,10 @@ CHECK_EXAMPLES = """Examples:
 
   gatekeeper check --only security,licenses --no-audit
 
-  gatekeeper check --shard 1/3 --results-out part-1.json"""
+  gatekeeper check --shard 1/3 --results-out part-1.json
+
+Exit codes: 0 every enabled check passed; 1 the gate failed (a check violated the policy);
+2 usage or policy error (nothing was checked); 3 a check could not run (gate.fail_on_error)."""
 
 
 @app.command(epilog=CHECK_EXAMPLES)
@@ -315,7 +334,7 @@ def check(
 
 @app.command(epilog="Example (the last job of a CI matrix):\n\n  gatekeeper merge parts/part-*.json --format json,sarif,html")
 def merge(
-    parts: list[Path] = typer.Argument(..., help="JSON results written by check --shard I/N --results-out."),
+    parts: list[Path] = typer.Argument(..., metavar="PART.json", help="JSON results written by check --shard I/N --results-out."),
     path: Path = typer.Option(Path("."), "--project", help="The project (for its policy and audit log)."),
     policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="Where reports go (default: reports.output_dir)."),
@@ -421,26 +440,45 @@ def policy_init(
 ) -> None:
     """Write a commented starter policy (gatekeeper.toml, or [tool.gatekeeper] in pyproject.toml)."""
     from gatekeeper.errors import GatekeeperError, UsageError
-    from gatekeeper.policy import starter_policy
+    from gatekeeper.policy import coverage_fail_under, starter_policy
     from gatekeeper.reports import write_atomic
 
     try:
         root = _root(path)
+        fail_under = coverage_fail_under(root)
         if pyproject:
             target = root / "pyproject.toml"
             existing = target.read_text(encoding="utf-8") if target.exists() else ""
             if "[tool.gatekeeper" in existing:
                 raise UsageError(f"{target} already has a [tool.gatekeeper] section")
-            text = existing + ("\n" if existing and not existing.endswith("\n") else "") + starter_policy(pyproject=True)
+            text = existing + ("\n" if existing and not existing.endswith("\n") else "")
+            text += starter_policy(pyproject=True, min_total=fail_under)
         else:
             target = root / "gatekeeper.toml"
             if target.exists() and not force:
                 raise UsageError(f"{target} already exists (use --force to overwrite)")
-            text = starter_policy(pyproject=False)
+            text = starter_policy(pyproject=False, min_total=fail_under)
         write_atomic(target, text)
         typer.echo(f"wrote {target}")
+        if fail_under is not None:
+            typer.echo(f"checks.coverage.min_total = {fail_under[0]:g}, from the project's coverage fail_under ({fail_under[1]})")
+        ignored = _not_ignored(root, ("gatekeeper-reports/", ".gatekeeper/"))
+        if ignored:
+            typer.echo(
+                f"consider adding {' and '.join(ignored)} to .gitignore: reports and the audit log are outputs, not sources"
+            )
     except GatekeeperError as exc:
         _fail(exc)
+
+
+def _not_ignored(root: Path, folders: tuple[str, ...]) -> list[str]:
+    """Which of gatekeeper's output ``folders`` the project's .gitignore does not mention."""
+    try:
+        text = (root / ".gitignore").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    listed = {line.strip().strip("/") for line in text.splitlines()}
+    return [f for f in folders if f.strip("/") not in listed]
 
 
 # --------------------------------------------------------------------------- pre-commit hooks
@@ -453,7 +491,7 @@ app.add_typer(hook_app, name="hook")
     "security", epilog="Example (.pre-commit-config.yaml runs this):\n\n  gatekeeper hook security app/models.py app/views.py"
 )
 def hook_security(
-    files: list[Path] = typer.Argument(None, help="Files to scan (pre-commit passes the staged Python files)."),
+    files: list[Path] = typer.Argument(None, metavar="FILE", help="Files to scan (pre-commit passes the staged Python files)."),
     policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
 ) -> None:
     """Run the security check, with the project's policy, on just these files; no reports, no audit."""
@@ -487,7 +525,7 @@ def hook_security(
 def hook_policy(
     policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
 ) -> None:
-    """Validate the project's policy (same as ``policy validate``)."""
+    """Validate the project's policy (same as 'gatekeeper policy validate')."""
     policy_validate(policy_file)
 
 
@@ -551,7 +589,7 @@ def audit_verify(
 def audit_show(
     log: Optional[Path] = typer.Argument(None, help="The audit log (default: audit.log of the policy in the current folder)."),
     policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy naming the log (default: discovered)."),
-    last: Optional[int] = typer.Option(None, "--last", min=1, help="Show only the last N records."),
+    last: Optional[int] = typer.Option(None, "--last", min=1, metavar="N", help="Show only the last N records."),
     as_json: bool = typer.Option(False, "--json", help="Print the records as a JSON array instead of a table."),
 ) -> None:
     """Print past runs as a table (not verified: use 'audit verify' for that)."""
