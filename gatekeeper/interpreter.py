@@ -26,7 +26,7 @@ HOW = {
     "policy": "set by [environment] python",
     "virtual_env": "the active virtualenv, $VIRTUAL_ENV",
     "project_venv": "the project's {venv}, found in the project root",
-    "gatekeeper": "gatekeeper's own interpreter, as no [environment] python, $VIRTUAL_ENV or .venv/ was found",
+    "gatekeeper": "gatekeeper's own: no [environment] python, $VIRTUAL_ENV or .venv/ found",
 }
 
 
@@ -59,7 +59,7 @@ def sentence(env: dict[str, Any]) -> str:
     venv = ".venv/" if "/.venv/" in python.replace("\\", "/") else "venv/"
     text = f"environment: {python} ({HOW.get(how, how).format(venv=venv)})"
     if env.get("gatekeeper_own"):
-        text += "; this is gatekeeper's own environment: gatekeeper's dependencies are among its packages"
+        text += "; gatekeeper's own dependencies are among the packages"
     if env.get("passed_over"):
         text += f"; {env['passed_over']}"
     return text

@@ -192,8 +192,8 @@ def test_a_venv_committed_to_the_checkout_is_never_run(project: Path) -> None:
     assert ".venv/ passed over: it holds files tracked by git, so the checkout (not the job) made it" in out
     assert report["environment"]["chosen_by"] == "gatekeeper"
     assert report["environment"]["gatekeeper_own"] is True
-    assert f"environment: {sys.executable} (gatekeeper's own interpreter" in out
-    assert "this is gatekeeper's own environment: gatekeeper's dependencies are among its packages" in out
+    assert f"environment: {sys.executable} (gatekeeper's own: no [environment] python, $VIRTUAL_ENV or .venv/ found)" in out
+    assert "; gatekeeper's own dependencies are among the packages" in out
 
 
 def test_a_venv_whose_interpreter_is_a_file_of_the_checkout_is_never_run(project: Path) -> None:
