@@ -17,7 +17,10 @@ import sysconfig
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+
+from gatekeeper.reports.json import schema
 
 SETUP_PY = """\
 from setuptools import setup
@@ -116,6 +119,7 @@ def test_setup_py_project_with_an_editable_install_passes_out_of_the_box(project
     assert line in lines
     assert lines.index(line) + 1 == next(i for i, t in enumerate(lines) if t.startswith("check "))  # just before the table
     assert report["environment"] == {"python": str(python), "chosen_by": "project_venv", "gatekeeper_own": False}
+    jsonschema.validate(report, schema())
     deps, licenses, sbom = (_metrics(report, n) for n in ("dependencies", "licenses", "sbom"))
     # the project is recognised from its PEP 610 direct_url.json (its name is only in setup.py)
     assert deps["project"] == "tinydate" and deps["unaudited"] == []
