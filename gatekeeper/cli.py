@@ -40,6 +40,22 @@ app.add_typer(baseline_app, name="baseline")
 db_app = typer.Typer(help="Fetch or describe the offline advisory database (OSV).", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(db_app, name="db")
 
+
+def _plain_list_arguments() -> None:
+    """Help shows a list argument as ``FILE...``, not with a Python type (``<list[Path]>``), which
+    typer (0.2x) appends to every argument whatever its metavar says."""
+    import typer.core
+
+    shown = typer.core.TyperArgument.display_type
+
+    def display_type(self: typer.core.TyperArgument, ctx: Any) -> str:
+        return "" if self.nargs != 1 else shown(self, ctx)
+
+    typer.core.TyperArgument.display_type = display_type  # type: ignore[method-assign,assignment]
+
+
+_plain_list_arguments()
+
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
@@ -248,7 +264,10 @@ CHECK_EXAMPLES = """Examples:
 
   gatekeeper check --only security,licenses --no-audit
 
-  gatekeeper check --shard 1/3 --results-out part-1.json"""
+  gatekeeper check --shard 1/3 --results-out part-1.json
+
+Exit codes: 0 every enabled check passed; 1 the gate failed (a check violated the policy);
+2 usage or policy error (nothing was checked); 3 a check could not run (gate.fail_on_error)."""
 
 
 @app.command(epilog=CHECK_EXAMPLES)
@@ -394,7 +413,7 @@ def _write_bundle(
 
 @app.command(epilog="Example (the last job of a CI matrix):\n\n  gatekeeper merge parts/part-*.json --format json,sarif,html")
 def merge(
-    parts: list[Path] = typer.Argument(..., help="JSON results written by check --shard I/N --results-out."),
+    parts: list[Path] = typer.Argument(..., metavar="PART.json", help="JSON results written by check --shard I/N --results-out."),
     path: Path = typer.Option(Path("."), "--project", help="The project (for its policy and audit log)."),
     policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="Where reports go (default: reports.output_dir)."),
@@ -506,39 +525,51 @@ def policy_init(
     """Write a commented starter policy (gatekeeper.toml, or [tool.gatekeeper] in pyproject.toml)."""
     from gatekeeper.checkers._source import installed_tools
     from gatekeeper.errors import GatekeeperError, UsageError
-    from gatekeeper.policy import starter_policy
+    from gatekeeper.policy import coverage_fail_under, starter_policy
     from gatekeeper.reports import write_atomic
 
     try:
         root = _root(path)
-        venv = os.environ.get("VIRTUAL_ENV")
-        project_python = (
-            str(Path(venv) / "bin" / "python") if venv and (Path(venv) / "bin" / "python").exists() else sys.executable
-        )
-        found = installed_tools([project_python, sys.executable])
+        fail_under = coverage_fail_under(root)
+        from gatekeeper.interpreter import discover
+
+        # the checks whose tools the project's environment (or gatekeeper's own) has are switched on
+        found = installed_tools([discover(root, "").python, sys.executable])
         if pyproject:
             target = root / "pyproject.toml"
             existing = target.read_text(encoding="utf-8") if target.exists() else ""
             if "[tool.gatekeeper" in existing:
                 raise UsageError(f"{target} already has a [tool.gatekeeper] section")
-            text = (
-                existing
-                + ("\n" if existing and not existing.endswith("\n") else "")
-                + starter_policy(pyproject=True, enable=found)
-            )
+            text = existing + ("\n" if existing and not existing.endswith("\n") else "")
+            text += starter_policy(pyproject=True, enable=found, min_total=fail_under)
         else:
             target = root / "gatekeeper.toml"
             if target.exists() and not force:
                 raise UsageError(f"{target} already exists (use --force to overwrite)")
-            text = starter_policy(pyproject=False, enable=found)
+            text = starter_policy(pyproject=False, enable=found, min_total=fail_under)
         from gatekeeper.fileio import resolve_for_write
 
         write_atomic(resolve_for_write(target, root), text)
         _echo(f"wrote {target}")
         if found:
             _echo(f"turned on {', '.join(found)}: their tools are installed")
+        if fail_under is not None:
+            _echo(f"checks.coverage.min_total = {fail_under[0]:g}, from the project's coverage fail_under ({fail_under[1]})")
+        ignored = _not_ignored(root, ("gatekeeper-reports/", ".gatekeeper/"))
+        if ignored:
+            _echo(f"consider adding {' and '.join(ignored)} to .gitignore: reports and the audit log are outputs, not sources")
     except GatekeeperError as exc:
         _fail(exc)
+
+
+def _not_ignored(root: Path, folders: tuple[str, ...]) -> list[str]:
+    """Which of gatekeeper's output ``folders`` the project's .gitignore does not mention."""
+    try:
+        text = (root / ".gitignore").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    listed = {line.strip().strip("/") for line in text.splitlines()}
+    return [f for f in folders if f.strip("/") not in listed]
 
 
 # --------------------------------------------------------------------------- pre-commit hooks
@@ -551,7 +582,7 @@ app.add_typer(hook_app, name="hook")
     "security", epilog="Example (.pre-commit-config.yaml runs this):\n\n  gatekeeper hook security app/models.py app/views.py"
 )
 def hook_security(
-    files: list[Path] = typer.Argument(None, help="Files to scan (pre-commit passes the staged Python files)."),
+    files: list[Path] = typer.Argument(None, metavar="FILE", help="Files to scan (pre-commit passes the staged Python files)."),
     policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
 ) -> None:
     """Run the security check, with the project's policy, on just these files; no reports, no audit."""
@@ -587,7 +618,7 @@ def hook_security(
 def hook_policy(
     policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
 ) -> None:
-    """Validate the project's policy (same as ``policy validate``)."""
+    """Validate the project's policy (same as 'gatekeeper policy validate')."""
     policy_validate(policy_file)
 
 
@@ -659,7 +690,7 @@ def audit_verify(
 def audit_show(
     log: Optional[Path] = typer.Argument(None, help="The audit log (default: audit.log of the policy in the current folder)."),
     policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy naming the log (default: discovered)."),
-    last: Optional[int] = typer.Option(None, "--last", min=1, help="Show only the last N records."),
+    last: Optional[int] = typer.Option(None, "--last", min=1, metavar="N", help="Show only the last N records."),
     as_json: bool = typer.Option(False, "--json", help="Print the records as a JSON array instead of a table."),
 ) -> None:
     """Print past runs as a table (not verified: use 'audit verify' for that)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 import threading
 import time
 from typing import TextIO
@@ -17,6 +18,7 @@ from typing import TextIO
 from gatekeeper.engine import Progress
 from gatekeeper.escapes import clean, clean_line, for_output
 from gatekeeper.findings import CheckResult, Finding, GateResult, Status, Verdict
+from gatekeeper.interpreter import sentence
 
 
 def use_color(stream: TextIO) -> bool:
@@ -29,7 +31,8 @@ def use_color(stream: TextIO) -> bool:
 
 
 SHOWN_FINDINGS = 20  # blocking findings listed in the CI log
-MESSAGE_WIDTH = 200  # one finding per line in the CI log; the reports carry the whole message
+MESSAGE_WIDTH = 400  # a finding in the CI log is cut here; the reports carry the whole message
+WIDTH = 80  # the console's lines wrap to fit a terminal this wide
 
 _COLORS = {"pass": "32", "fail": "31", "error": "35", "skipped": "33"}
 
@@ -60,6 +63,12 @@ class Console(Progress):
                 self.stream.write("\r\x1b[2K")
             self.stream.write(text + "\n")
             self.stream.flush()
+
+    def _wrapped(self, text: str, indent: str, first: str = "") -> None:
+        """``text`` wrapped to ``WIDTH`` columns, continuation lines indented (long paths are not broken)."""
+        width = WIDTH - len(first)
+        for part in textwrap.wrap(text, width, subsequent_indent=indent, break_on_hyphens=False) or [""]:
+            self.line(first + part)
 
     def started(self, name: str) -> None:
         """A checker started: note it; on a terminal start the live line."""
@@ -101,12 +110,22 @@ class Console(Progress):
         """The table of checks (status, key metric, duration) and the verdict last."""
         self.stop()
         rows = [(c.name, c.status.value, clean_line(_headline(c)), f"{c.duration_s:.1f}s") for c in result.checks]
-        widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(("check", "status", "result", "time"))]
+        names = max([len("check")] + [len(r[0]) for r in rows])
+        states = max([len("status")] + [len(r[1]) for r in rows])
+        # the result column gets what an 80-column terminal leaves; longer results wrap under it
+        indent = names + states + 4
+        room = max(20, WIDTH - indent - 8)
         self.line()
-        self.line(f"{'check':<{widths[0]}}  {'status':<{widths[1]}}  {'result':<{widths[2]}}  time")
+        environment = result.extra.get("environment")
+        if isinstance(environment, dict):
+            self.line(clean_line(sentence(environment)))  # one line, whatever the path's length
+        self.line(f"{'check':<{names}}  {'status':<{states}}  {'result':<{room}}  time")
         for name, status, headline, took in rows:
-            padded = f"{status:<{widths[1]}}"
-            self.line(f"{name:<{widths[0]}}  {self.paint(padded, status)}  {headline:<{widths[2]}}  {took}")
+            padded = f"{status:<{states}}"
+            parts = textwrap.wrap(headline, room) or [""]
+            self.line(f"{name:<{names}}  {self.paint(padded, status)}  {parts[0]:<{room}}  {took}")
+            for part in parts[1:]:
+                self.line(" " * indent + part)
         blocking = [(c, f) for c in result.checks for f in c.findings if f.blocking]
         if blocking:
             self.line()
@@ -116,10 +135,12 @@ class Console(Progress):
                 where = ""
                 if finding.location:
                     where = finding.location.path + (f":{finding.location.line}" if finding.location.line else "") + " "
-                elif finding.package:
+                elif finding.package and not finding.message.startswith(f"{finding.package.name} "):
                     where = f"{finding.package.name} {finding.package.version} "
-                text = clean_line(f"  [{check.name}] {finding.severity.value} {finding.rule_id} {where}{finding.message}")
-                self.line(text if len(text) <= MESSAGE_WIDTH else text[: MESSAGE_WIDTH - 1] + "…")
+                text = clean_line(f"[{check.name}] {finding.severity.value} {finding.rule_id} {where}{finding.message}")
+                if len(text) > MESSAGE_WIDTH:
+                    text = text[: MESSAGE_WIDTH - 1] + "…"
+                self._wrapped(text, "      ", first="  ")
             if len(blocking) > len(shown):
                 self.line(f"  … and {len(blocking) - len(shown)} more (see the reports)")
         errors = [c for c in result.checks if c.status is Status.ERROR]

@@ -35,6 +35,7 @@ from gatekeeper.findings import (
     decide_status,
 )
 from gatekeeper.gitinfo import repository_info
+from gatekeeper.interpreter import discover
 from gatekeeper.policy import Policy
 from gatekeeper.provenance import run_context
 from gatekeeper.waivers import apply_waivers
@@ -142,6 +143,7 @@ def run_checks(
         cache_dir = resolve_for_write(chosen, request.root)
     tool_python = str(policy.gate.get("tool_python") or "")
     tool_python = str(_under(request.root, tool_python)) if tool_python else sys.executable
+    interpreter = discover(request.root, str(policy.environment.get("python") or ""))
     shared: dict[str, Any] = {}
     shared_lock = threading.Lock()
     done: queue.Queue[tuple[str, CheckResult]] = queue.Queue()
@@ -161,6 +163,7 @@ def run_checks(
             shard=request.shard if is_shardable(checkers[name]) else None,
             baseline_metrics=request.baseline.metrics.get(name, {}),
             tool_python=tool_python,
+            interpreter=interpreter,
             _shared=shared,
             _shared_lock=shared_lock,
         )
@@ -197,6 +200,8 @@ def run_checks(
     finished_at = request.clock()
     verdict = decide_verdict(ordered, policy, waiver_summary, request.strict_waivers)
     extra: dict[str, Any] = {}
+    if ENVIRONMENT_CHECKS & set(names):
+        extra["environment"] = interpreter.describe()
     if request.shard:
         extra["shard"] = {"index": request.shard[0], "count": request.shard[1]}
     if request.baseline_name:
@@ -216,6 +221,10 @@ def run_checks(
         waivers=waiver_summary,
         extra=extra,
     )
+
+
+#: the built-in checks that inspect the ``[environment]``
+ENVIRONMENT_CHECKS = frozenset({"dependencies", "sbom", "licenses"})
 
 
 def decide_verdict(

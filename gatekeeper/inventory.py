@@ -8,12 +8,15 @@ applied here so the three checkers agree on what they inspect.
 
 from __future__ import annotations
 
+import configparser
 import hashlib
 import json
 import os
 import re
 import sys
 import tempfile
+import urllib.parse
+import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +68,7 @@ for d in md.distributions():
                 up = f.upper()
                 if up.startswith(("LICENSE", "LICENCE", "COPYING", "NOTICE", "COPYRIGHT")):
                     lic_files.append(os.path.join(root, f))
-    origin = "index"
+    origin, url = "index", ""
     try:
         direct = json.loads(d.read_text("direct_url.json") or "null")
     except (ValueError, OSError):
@@ -79,7 +82,7 @@ for d in md.distributions():
         else:
             origin = "url"
     out.append({
-        "name": name, "version": d.version or "", "requires": list(d.requires or []), "origin": origin,
+        "name": name, "version": d.version or "", "requires": list(d.requires or []), "origin": origin, "url": url,
         "license": m.get("License") or "", "license_expression": m.get("License-Expression") or "",
         "classifiers": m.get_all("Classifier") or [], "license_files": sorted(lic_files),
         "summary": m.get("Summary") or "", "home_page": m.get("Home-page") or "",
@@ -109,6 +112,7 @@ class Distribution:
     home_page: str = ""
     location: str = ""
     origin: str = "index"  # PEP 610: "index" (no direct_url.json), "local" (a folder or file), "vcs", "url"
+    url: str = ""  # PEP 610: where it was installed from (direct_url.json's url), "" for an index release
 
     @property
     def key(self) -> str:
@@ -126,6 +130,8 @@ class Inventory:
     left_out: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     markers: Mapping[str, str] | None = None
+    project: Distribution | None = None  # the project's own installed distribution, never one of its packages
+    project_name: str = ""  # the project's name (PEP 503), however it was found; "" when unknown
 
     def get(self, name: str) -> Distribution | None:
         """The distribution called ``name`` (any spelling), if in scope."""
@@ -160,6 +166,7 @@ class Inventory:
             "packages": len(self.packages),
             "left_out": list(self.left_out),
             "missing": list(self.missing),
+            "project": self.project.name if self.project else None,
         }
 
 
@@ -168,7 +175,8 @@ def read_environment(ctx: CheckContext, python: str | None = None) -> tuple[str,
     python = python or ctx.target_python
     if not Path(python).exists():
         raise ToolError(f"the environment's interpreter {python} does not exist (check [environment] python)")
-    with tempfile.TemporaryDirectory(prefix="gatekeeper-inventory-") as cwd:  # nothing of the tree on its path
+    # isolated (-I) and outside the checkout, so that no file of the checkout is imported by the probe
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-probe-") as cwd:
         done = ctx.run([python, "-I", "-c", _PROBE], timeout=120, cwd=cwd)
     if done.returncode != 0:
         raise ToolError(f"could not list the distributions of {python}: {done.stderr.strip()[-400:]}")
@@ -187,6 +195,7 @@ def read_environment(ctx: CheckContext, python: str | None = None) -> tuple[str,
                 home_page=str(d["home_page"]),
                 location=str(d["location"]),
                 origin=str(d.get("origin", "index")),
+                url=str(d.get("url", "")),
             )
             for d in data["distributions"]
         ]
@@ -271,19 +280,113 @@ def _applies(req: Requirement, markers: Mapping[str, str], extra: str) -> bool:
         return False
 
 
+def declared_name(root: Path) -> str:
+    """The project's name (PEP 503) as its files declare it: pyproject.toml's ``[project] name``,
+    else setup.cfg's ``[metadata] name``; "" when neither says (e.g. a name set only in setup.py)."""
+    path = root / "pyproject.toml"
+    if path.is_file():
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+            doc = {}
+        project = doc.get("project")
+        if isinstance(project, dict) and isinstance(project.get("name"), str) and project["name"]:
+            return canonical_name(project["name"])
+    cfg = root / "setup.cfg"
+    if cfg.is_file():
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string(cfg.read_text(encoding="utf-8"))
+            name = parser.get("metadata", "name", fallback="").strip()
+        except (configparser.Error, UnicodeDecodeError, OSError):
+            name = ""
+        if name and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+            return canonical_name(name)
+    return ""
+
+
+def find_project(root: Path, dists: Iterable[Distribution]) -> tuple[str, Distribution | None]:
+    """The project's name (PEP 503) and its installed distribution, if any.
+
+    The name comes from ``declared_name``; failing that, from the distribution whose PEP 610
+    ``direct_url.json`` says it was installed from the project root (``pip install -e .``).
+    """
+    dists = list(dists)
+    name = declared_name(root)
+    if name:
+        return name, next((d for d in dists if d.key == name), None)
+    try:
+        here = root.resolve()
+    except OSError:
+        return "", None
+    for d in dists:
+        if d.origin == "local" and _file_url_path(d.url) == here:
+            return d.key, d
+    return "", None
+
+
+def _file_url_path(url: str) -> Path | None:
+    """The local path of a ``file:`` URL (PEP 610), resolved; None for anything else."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
+        return None
+    try:
+        return Path(urllib.request.url2pathname(parsed.path)).resolve()
+    except (OSError, ValueError):
+        return None
+
+
+def project_manifest(root: Path) -> str:
+    """The project file a package finding without a place of its own points at: pyproject.toml,
+    setup.cfg or setup.py, the first that exists; "" when the project has none of them."""
+    for name in ("pyproject.toml", "setup.cfg", "setup.py"):
+        if (root / name).is_file():
+            return name
+    return ""
+
+
+#: gatekeeper's own distribution: tooling of the gate, never a dependency of the project under review.
+OWN_DISTRIBUTION = "gatekeeper"
+
+
 def build_inventory(ctx: CheckContext) -> Inventory:
-    """Read the environment and apply the policy's scope (not shared; see ``load_inventory``)."""
+    """Read the environment and apply the policy's scope (not shared; see ``load_inventory``).
+
+    The project's own distribution and gatekeeper's are never packages of the inventory: the
+    project is what is reviewed, not one of its dependencies, and gatekeeper is the reviewer.
+    Both are named in ``project`` / ``left_out``, so the narrowing is reported.
+    """
     python, markers, dists = read_environment(ctx)
     scope = str(ctx.environment.get("scope") or "all")
+    own, project = find_project(ctx.root, dists)
+    tooling = {OWN_DISTRIBUTION} - {own}
     if scope == "all":
-        return Inventory(python=python, scope=scope, packages=tuple(dists), markers=markers)
-    name, roots = project_requirements(ctx.root)
+        chosen = tuple(d for d in dists if d.key != own and d.key not in tooling)
+        left_out = tuple(d.name for d in dists if d.key in tooling)
+        return Inventory(
+            python=python, scope=scope, packages=chosen, left_out=left_out, markers=markers, project=project, project_name=own
+        )
+    if ((ctx.root / "pyproject.toml").is_file() and has_pep621(ctx.root)) or project is None:
+        _, roots = project_requirements(ctx.root)
+    else:
+        roots = list(project.requires)  # a setup.py / setup.cfg project: its installed metadata lists them
     reachable, missing = closure(roots, dists, markers)
-    own = canonical_name(name) if name else ""
     chosen = tuple(d for d in reachable if d.key != own)
     kept = {d.key for d in chosen}
-    left_out = tuple(d.name for d in dists if d.key not in kept)
-    return Inventory(python=python, scope=scope, packages=chosen, left_out=left_out, missing=tuple(missing), markers=markers)
+    left_out = tuple(d.name for d in dists if d.key not in kept and d.key != own)
+    return Inventory(
+        python=python, scope=scope, packages=chosen, left_out=left_out, missing=tuple(missing), markers=markers,
+        project=project, project_name=own,
+    )  # fmt: skip
+
+
+def has_pep621(root: Path) -> bool:
+    """Whether pyproject.toml has a PEP 621 ``[project]`` table."""
+    try:
+        doc = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+        return True  # let project_requirements report the unreadable file
+    return isinstance(doc.get("project"), dict)
 
 
 def load_inventory(ctx: CheckContext) -> Inventory:

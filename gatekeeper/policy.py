@@ -6,6 +6,7 @@ found, and what was expected (with a did-you-mean for typos).
 
 from __future__ import annotations
 
+import configparser
 import copy
 import datetime as dt
 import difflib
@@ -274,11 +275,19 @@ def _load_layered(path: Path, source: str, seen: set[Path]) -> tuple[dict[str, A
     doc, text = _read_toml(path)
     prefix = ""
     if source == "pyproject":
-        tool = doc.get("tool", {})
+        full, tool = doc, doc.get("tool", {})
         doc = tool.get("gatekeeper", {}) if isinstance(tool, dict) else {}
         prefix = "tool.gatekeeper."
         if not isinstance(doc, dict):
             raise PolicyError("must be a table", file=str(path), key="tool.gatekeeper")
+        if "waivers" in full:
+            # a top-level [[waivers]] in pyproject.toml is no part of the policy: never ignore it silently
+            raise PolicyError(
+                "waivers in pyproject.toml belong under [tool.gatekeeper]: write [[tool.gatekeeper.waivers]]",
+                file=str(path),
+                key="waivers",
+                line=_locate(text, "waivers"),
+            )
     base: dict[str, Any] = {}
     texts: dict[str, tuple[Path, str, str]] = {}
     extends = doc.get("extends")
@@ -763,17 +772,54 @@ def _string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def starter_policy(pyproject: bool = False, enable: Collection[str] = ()) -> str:
+def coverage_fail_under(root: Path) -> tuple[float, str] | None:
+    """The project's own coverage.py ``fail_under`` and the file that sets it, looked up in the
+    files and order coverage.py reads (.coveragerc, setup.cfg, tox.ini, pyproject.toml); None if unset."""
+    sources = ((".coveragerc", "report"), ("setup.cfg", "coverage:report"), ("tox.ini", "coverage:report"))
+    for name, section in sources:
+        path = root / name
+        if not path.is_file():
+            continue
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string(path.read_text(encoding="utf-8"))
+            value = parser.get(section, "fail_under", fallback="")
+        except (configparser.Error, UnicodeDecodeError, OSError):
+            continue
+        if value:
+            try:
+                return float(value), name
+            except ValueError:
+                return None
+        if name == ".coveragerc":
+            return None  # coverage.py reads no other file when .coveragerc exists
+    try:
+        doc = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    value = ((doc.get("tool") or {}).get("coverage") or {}).get("report", {}).get("fail_under")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value), "pyproject.toml"
+    return None
+
+
+def starter_policy(pyproject: bool = False, enable: Collection[str] = (), min_total: tuple[float, str] | None = None) -> str:
     """A commented starter policy, as gatekeeper.toml or as a ``[tool.gatekeeper]`` section.
 
-    The checks named in ``enable`` (those off by default, e.g. ``lint``) are switched on.
+    The checks named in ``enable`` (those off by default, e.g. ``lint``) are switched on;
+    ``min_total`` (value, file) seeds the coverage minimum from the project's own ``fail_under``.
     """
     text = _switch_on((shipped_dir("policies") / "starter.toml.in").read_text(encoding="utf-8"), enable)
+    if min_total is not None:
+        value, where = min_total
+        seeded = f"min_total = {value:g}"
+        text = text.replace("min_total = 80.0\n", f"{seeded:<30}# the project's coverage fail_under ({where})\n", 1)
     if not pyproject:
         return text
     out = []
     for line in text.splitlines():
-        m = re.match(r"^(\s*)(\[\[?)([^\]]+)(\]\]?)(.*)$", line)
+        # commented tables too: uncommented, they must still be gatekeeper's
+        m = re.match(r"^(\s*(?:#\s*)?)(\[\[?)([^\]]+)(\]\]?)(.*)$", line)
         if m:
             line = f"{m.group(1)}{m.group(2)}tool.gatekeeper.{m.group(3).strip()}{m.group(4)}{m.group(5)}"
         out.append(line)

@@ -312,7 +312,7 @@ def normalize(
             if mapped == _BSD:
                 mapped = bsd_variant(license_text) if license_text else None
                 if mapped is None:
-                    failed.append(f"{name!r} (the license file does not say which BSD license)")
+                    failed.append(f"{name!r} ({_bsd_why(license_text)})")
                     continue
                 from_text = True
             if mapped is None:
@@ -334,7 +334,7 @@ def normalize(
             resolved = bsd_variant(license_text) if license_text else None
             if resolved:
                 return _made(resolved, "metadata+license-file")
-            return Normalized("", (), "", f"License {metadata!r} names no BSD variant and the license file does not settle it")
+            return Normalized("", (), "", f"License {metadata!r} names no BSD variant and {_bsd_why(license_text)}")
         if mapped:
             return _made(mapped, "metadata")
         if len(metadata) > 100 or "\n" in metadata:
@@ -425,3 +425,10 @@ def _leaf(license_id: str, allow: Sequence[str], deny: Sequence[str], suffix: st
     if hit is not None:
         return Decision(True, f"{license_id}{suffix} is allowed (allow: {hit!r})")
     return Decision(False, f"{license_id}{suffix} is not on the allow list")
+
+
+def _bsd_why(license_text: str) -> str:
+    """Why a BSD name stays unresolved: the distribution's license file is silent, or it has none."""
+    if license_text.strip() not in ("", "UNKNOWN"):  # pip-licenses' LicenseText is "UNKNOWN" without a file
+        return "the license file does not say which BSD license"
+    return "the distribution has no license file to say which BSD license"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from gatekeeper.checkers import _runner
+from gatekeeper.interpreter import Interpreter, discover
 
 if TYPE_CHECKING:
     from gatekeeper.policy import Policy
@@ -117,6 +118,7 @@ class CheckContext:
     shard: tuple[int, int] | None = None  # (index starting at 1, count); only for a shardable checker
     baseline_metrics: Mapping[str, Any] = field(default_factory=dict)  # this check's metrics in --baseline
     tool_python: str = sys.executable
+    interpreter: Interpreter | None = None  # the environment to inspect, discovered once per run
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
     _shared_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -127,19 +129,10 @@ class CheckContext:
 
     @property
     def target_python(self) -> str:
-        """The interpreter of the environment to inspect: the policy's, the active venv's, or ours."""
-        configured = str(self.policy.environment.get("python") or "")
-        if configured:
-            path = Path(configured)
-            if not path.is_absolute():
-                path = self.root / path
-            return str(path)
-        venv = os.environ.get("VIRTUAL_ENV")
-        if venv:
-            for candidate in (Path(venv) / "bin" / "python", Path(venv) / "Scripts" / "python.exe"):
-                if candidate.exists():
-                    return str(candidate)
-        return sys.executable
+        """The interpreter of the environment to inspect (``gatekeeper.interpreter.discover``)."""
+        if self.interpreter is None:
+            self.interpreter = discover(self.root, str(self.policy.environment.get("python") or ""))
+        return self.interpreter.python
 
     def remaining(self) -> float:
         """Seconds left before this check's deadline."""

@@ -26,7 +26,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
 from gatekeeper import __version__, advisory_db
-from gatekeeper.advisories import AdvisoryDatabase, Match, iso_time, open_database
+from gatekeeper.advisories import AdvisoryDatabase, Match, headline, iso_time, open_database
 from gatekeeper.checkers import _runner
 from gatekeeper.checkers.base import CheckContext, Option
 from gatekeeper.errors import ToolError, ToolMissing
@@ -41,7 +41,7 @@ from gatekeeper.findings import (
     decide_status,
     fingerprint,
 )
-from gatekeeper.inventory import canonical_name, load_inventory, project_requirements
+from gatekeeper.inventory import canonical_name, load_inventory, project_manifest, project_requirements
 from gatekeeper.redaction import strip_userinfo
 
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -140,9 +140,10 @@ class DependenciesChecker:
         threshold = Severity(str(section.get("fail_on_severity") or "low"))
         findings = [_finding(m, by_key.get((canonical_name(m.package), m.version)), threshold) for m in matches]
         versions = {canonical_name(t.name): t.version for t in got.targets}
+        manifest = source if source != "environment" and not Path(source).is_absolute() else project_manifest(ctx.root)
         for key, (name, reason) in sorted(got.unaudited.items()):
             blocking = bool(section.get("fail_on_unaudited", True))
-            findings.append(_unaudited_finding(name, versions.get(key, ""), reason, blocking))
+            findings.append(_unaudited_finding(name, versions.get(key, ""), reason, blocking, manifest))
         vulnerable = sorted({canonical_name(m.package) for m in matches})
         metrics.update(
             {
@@ -269,13 +270,13 @@ def _from_environment(ctx: CheckContext) -> Collected:
         meta={"scope": inv.scope, "python": inv.python, "left_out": list(inv.left_out), "packages": len(inv.packages)}
     )
     declared = _declared_lines(ctx.root / "pyproject.toml")
-    own = _own_name(ctx.root)
+    manifest = project_manifest(ctx.root)
+    got.meta["manifest"] = manifest
+    if inv.project is not None:
+        got.meta["project"] = inv.project.name  # the project itself is not one of its dependencies
     for d in inv.packages:
-        if d.key == own:
-            got.meta["project"] = d.name  # the project itself is not one of its dependencies
-            continue
         line = declared.get(d.key)
-        got.targets.append(Target(d.name, d.version, "pyproject.toml" if line else "", line, manifest=True))
+        got.targets.append(Target(d.name, d.version, "pyproject.toml" if line else manifest, line, manifest=True))
         if d.origin in ("local", "vcs"):
             # an advisory database (or PyPI) describes releases on the index; a build from a folder or
             # a VCS checkout may differ from the release of that name and version, so silence about it
@@ -285,15 +286,6 @@ def _from_environment(ctx: CheckContext) -> Collected:
     for name in inv.missing:
         got.skip(name, "declared in pyproject.toml but not installed in the environment")
     return got
-
-
-def _own_name(root: Path) -> str:
-    """The project's own distribution name (PEP 503), from pyproject.toml; "" when there is none."""
-    try:
-        name, _ = project_requirements(root)
-    except ToolError:
-        return ""
-    return canonical_name(name) if name else ""
 
 
 def _from_pyproject(path: Path, ctx: CheckContext) -> Collected:
@@ -606,11 +598,9 @@ def _finding(m: Match, target: Target | None, threshold: Severity) -> Finding:
             location = Location(target.path, target.line)
     fix = _first_fix(m.fixed_versions, m.version)
     also = f" ({', '.join(m.aliases)})" if m.aliases else ""
-    headline = m.summary or m.details.strip().split("\n", 1)[0]
-    if len(headline) > 200:
-        headline = headline[:200] + "…"
+    summary = headline(m.summary or m.details)
     message = f"{m.package} {m.version} is affected by {m.id}{also}"
-    message += f": {headline}" if headline else ""
+    message += f": {summary}" if summary else ""
     message += f"; fixed in {fix}" if fix else "; no fixed version known"
     return Finding(
         rule_id=m.id,
@@ -621,7 +611,7 @@ def _finding(m: Match, target: Target | None, threshold: Severity) -> Finding:
         package=Package(m.package, m.version),
         fingerprint=fingerprint("dependencies", m.id, canonical_name(m.package), m.version),
         help_uri=m.url,
-        rule_name=headline[:120] if headline else m.id,
+        rule_name=headline(summary, 120) if summary else m.id,
         tags=("security", "dependency"),
         properties=props,
     )
@@ -642,7 +632,7 @@ def _first_fix(fixes: Sequence[str], version: str) -> str:
     return str(min(later)) if later else ""
 
 
-def _unaudited_finding(name: str, version: str, reason: str, blocking: bool) -> Finding:
+def _unaudited_finding(name: str, version: str, reason: str, blocking: bool, manifest: str) -> Finding:
     """One finding per package that could not be audited, naming it, so that a waiver can name one."""
     return Finding(
         rule_id=UNAUDITED_RULE,
@@ -653,5 +643,9 @@ def _unaudited_finding(name: str, version: str, reason: str, blocking: bool) -> 
         fingerprint=fingerprint("dependencies", UNAUDITED_RULE, canonical_name(name) or name),
         rule_name="package that could not be audited",
         tags=("security", "dependency", NO_BASELINE),
-        properties={"packages": [{"name": name, "reason": reason}], "reason": reason},
+        properties={
+            "packages": [{"name": name, "reason": reason}],
+            "reason": reason,
+            "manifest": {"path": manifest, "line": None},
+        },
     )

@@ -28,7 +28,7 @@ from gatekeeper.checkers._runner import tail
 from gatekeeper.checkers.base import CheckContext, Option
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import CheckResult, Finding, Package, Severity, Status, decide_status, fingerprint
-from gatekeeper.inventory import Inventory, canonical_name, load_inventory
+from gatekeeper.inventory import Inventory, canonical_name, load_inventory, project_manifest
 
 DEFAULT_ALLOW = [
     "MIT", "MIT-CMU", "BSD-2-Clause", "BSD-3-Clause", "0BSD", "ISC", "Apache-2.0", "PSF-2.0", "Python-2.0",
@@ -63,7 +63,8 @@ class LicensesChecker:
         listed, cached, rejected = _cached_licenses(ctx, inventory)
         rows = judge(listed, inventory, section)
         declared = _declared(ctx.root / "pyproject.toml")
-        findings = [f for r in rows if (f := _finding(r, section, declared)) is not None]
+        manifest = project_manifest(ctx.root)
+        findings = [f for r in rows if (f := _finding(r, section, declared, manifest)) is not None]
         counts = {v: sum(1 for r in rows if r.verdict == v) for v in VERDICTS}
         metrics = {
             "packages": [r.to_metric() for r in rows],
@@ -71,6 +72,7 @@ class LicensesChecker:
             "scope": inventory.scope,
             "python": inventory.python,
             "left_out": list(inventory.left_out),
+            "project": inventory.project.name if inventory.project else None,
             "cached": cached,
             "cache_rejected": rejected,
             "allow": list(section["allow"]),
@@ -214,9 +216,9 @@ def judge(listed: Sequence[Listed], inventory: Inventory, section: Mapping[str, 
     ignore = {canonical_name(str(p)) for p in section["ignore_packages"]}
     join = str(section.get("classifier_join") or "or")
     in_scope = {d.key for d in inventory.packages}
-    by_key = {canonical_name(e.name): e for e in listed}
-    if inventory.scope != "all":
-        by_key = {k: e for k, e in by_key.items() if k in in_scope}
+    # the inventory decides what is in scope (it leaves out the project itself and gatekeeper), so
+    # the three environment checks count the same packages
+    by_key = {k: e for e in listed if (k := canonical_name(e.name)) in in_scope}
     rows: list[Judged] = []
     for key, entry in sorted(by_key.items()):
         classifiers = entry.classifier.split("; ")
@@ -250,7 +252,7 @@ def _read_all(paths: Sequence[str]) -> str:
     return "\n\n".join(texts)
 
 
-def _finding(row: Judged, section: Mapping[str, Any], declared: Mapping[str, int]) -> Finding | None:
+def _finding(row: Judged, section: Mapping[str, Any], declared: Mapping[str, int], manifest: str) -> Finding | None:
     if row.verdict in ("allowed", "ignored"):
         return None
     denied = row.verdict == "denied"
@@ -264,8 +266,7 @@ def _finding(row: Judged, section: Mapping[str, Any], declared: Mapping[str, int
         "source": row.source,
     }
     line = declared.get(canonical_name(row.name))
-    if line:
-        props["manifest"] = {"path": "pyproject.toml", "line": line}
+    props["manifest"] = {"path": "pyproject.toml", "line": line} if line else {"path": manifest, "line": None}
     if denied:
         message = f"{row.name} {row.version}: license {shown} (raw: {row.raw!r}) is denied: {row.reason}"
     else:

@@ -27,7 +27,7 @@ from gatekeeper.checkers.base import CheckContext, Option
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import resolve_for_write, write_atomic
 from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Package, Severity, decide_status, fingerprint
-from gatekeeper.inventory import canonical_name, load_inventory, project_requirements
+from gatekeeper.inventory import canonical_name, has_pep621, load_inventory, project_requirements
 from gatekeeper.redaction import redact_tree
 
 SPEC_VERSIONS = ("1.4", "1.5", "1.6")
@@ -56,7 +56,9 @@ class SbomChecker:
         # -I and a cwd outside the tree (below): a cyclonedx_py/ in the project must not run instead
         base = [ctx.tool_python, "-I", "-m", "cyclonedx_py"]
         common = ["--sv", spec, "--of", "JSON", "--no-validate", "-o", "-"]
-        if pyproject.is_file():
+        if pyproject.is_file() and has_pep621(ctx.root):
+            # cyclonedx-py takes the root component from a PEP 621 [project] table and refuses any other
+            # pyproject.toml; without one the root comes from the project's installed distribution
             common += ["--pyproject", str(pyproject)]
         stdin: bytes | None = None
         keep: set[str] | None = None
@@ -65,9 +67,12 @@ class SbomChecker:
             inventory = load_inventory(ctx)
             args = [*base, "environment", *common, inventory.python or ctx.target_python]
             extra = {"scope": inventory.scope, "python": inventory.python}
-            if inventory.scope == "project":
-                keep = {d.key for d in inventory.packages}
-                extra["left_out"] = len(inventory.left_out)
+            # the inventory decides the components (the project itself and gatekeeper are not), so the
+            # three environment checks count the same packages
+            keep = {d.key for d in inventory.packages}
+            extra["left_out"] = len(inventory.left_out)
+            if inventory.project is not None:
+                extra["project"] = {"name": inventory.project.name, "version": inventory.project.version}
         elif source == "pyproject.toml":
             _, deps = project_requirements(ctx.root)
             stdin = ("\n".join(deps) + "\n").encode("utf-8")
@@ -115,7 +120,8 @@ class SbomChecker:
                 f"cyclonedx-py printed output that is not a CycloneDX JSON SBOM ({exc}): {tail(done.stdout, 200)}"
             ) from exc
         if keep is not None:
-            bom = restrict(bom, keep)
+            own = extra.get("project")
+            bom = restrict(bom, keep, own if isinstance(own, dict) else None)
         # the SBOM leaves the process too: a URL's user-info or a secret from the environment that a
         # requirements file carried is masked (digests and purls are left alone)
         bom = redact_tree(bom, heuristic=False)
@@ -154,13 +160,27 @@ class SbomChecker:
         )
 
 
-def restrict(bom: Mapping[str, Any], keep: set[str]) -> dict[str, Any]:
-    """The SBOM with only the components whose (PEP 503) name is in ``keep``, and the dependency
-    graph pruned to match; the root component (metadata.component) stays."""
+def restrict(bom: Mapping[str, Any], keep: set[str], project: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The SBOM with only the components whose (PEP 503) name is in ``keep`` (each once), and the
+    dependency graph pruned to match; the root component (metadata.component) stays. Without a root,
+    the ``project``'s own component (name, version) becomes the root."""
     out = dict(bom)
-    components = [c for c in bom.get("components", []) if canonical_name(str(c.get("name", ""))) in keep]
-    kept_refs = {str(c.get("bom-ref")) for c in components}
+    components: list[Any] = []
+    seen: set[str] = set()
     root = (bom.get("metadata") or {}).get("component") or {}
+    own = canonical_name(str(project["name"])) if project else ""
+    for c in bom.get("components", []):
+        key = canonical_name(str(c.get("name", "")))
+        if own and key == own and not root and str(c.get("version", "")) == str(project and project["version"]):
+            root = c
+            out["metadata"] = {**(bom.get("metadata") or {}), "component": c}
+        if key in keep and key not in seen:
+            seen.add(key)
+            components.append(c)
+    if project and root and canonical_name(str(root.get("name", ""))) == own and not root.get("version"):
+        root = {**root, "version": str(project["version"])}  # a dynamic PEP 621 version: the installed one
+        out["metadata"] = {**(bom.get("metadata") or {}), "component": root}
+    kept_refs = {str(c.get("bom-ref")) for c in components}
     if root.get("bom-ref"):
         kept_refs.add(str(root["bom-ref"]))
     out["components"] = components

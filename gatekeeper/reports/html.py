@@ -203,17 +203,21 @@ def _metric_rows(check: CheckResult) -> list[dict[str, Any]]:
         total = _number(m.get("total"))
         if total is not None:
             floor = _threshold(m, "min_total")
+            label = _pct(total, m.get("precision"))
+            exact = _number(m.get("total_exact"))
+            if exact is not None and f"{exact:.2f}" != f"{total:.2f}":
+                label += f" ({exact:.2f}% before coverage.py rounds it)"
             add(
                 "Total coverage",
-                f"{total:.2f}%",
-                f"≥ {floor:.2f}%" if floor is not None else "",
+                label,
+                f"≥ {floor:g}%" if floor is not None else "",
                 total >= floor if floor is not None else None,
             )
         floor = _threshold(m, "min_file")
         if floor is not None:
             files = [f for f in _list(m.get("files")) if isinstance(f, Mapping) and _number(f.get("percent")) is not None]
             low = sum(1 for f in files if float(f["percent"]) < floor)
-            add("Files below the per-file minimum", low, f"≥ {floor:.2f}% each", low == 0)
+            add("Files below the per-file minimum", low, f"≥ {floor:g}% each", low == 0)
         diff = m.get("diff")
         if isinstance(diff, Mapping):
             pct = _number(diff.get("percent"))
@@ -339,10 +343,19 @@ def _source_rows(check: CheckResult, add: Callable[..., None]) -> None:
         add("Narrowed by the project", "; ".join(parts) if parts else "nothing", "", None)
 
 
+def _pct(value: float, precision: Any) -> str:
+    """A coverage percentage as coverage.py shows it: at the project's precision (its default 0);
+    without one, at most two decimals and no trailing zeros (never decimals nobody measured)."""
+    if isinstance(precision, int) and not isinstance(precision, bool) and 0 <= precision <= 10:
+        return f"{value:.{precision}f}%"
+    return f"{value:.2f}".rstrip("0").rstrip(".") + "%"
+
+
 def _coverage_files(check: CheckResult) -> list[dict[str, Any]]:
     if check.name != "coverage":
         return []
     floor = _threshold(check.metrics, "min_file")
+    precision = check.metrics.get("precision")
     out = []
     for f in _list(check.metrics.get("files")):
         if not isinstance(f, Mapping):
@@ -355,7 +368,7 @@ def _coverage_files(check: CheckResult) -> list[dict[str, Any]]:
             {
                 "path": str(f.get("path", "")),
                 "percent": pct,
-                "label": f"{pct:.2f}%",
+                "label": _pct(pct, precision),
                 "width": round(pct * 2, 1),  # the bar is 200 units wide
                 "low": floor is not None and pct < floor,
             }

@@ -10,7 +10,9 @@ Finding ``properties`` keys read here (all optional, set by checkers):
 - ``manifest``: ``{"path": ..., "line": ...}`` (or a path string): where a package finding without
   a ``location`` is declared (a requirements line, pyproject.toml). Without it, and for other
   findings without a location, the result points at ``pyproject.toml`` line 1 (``DEFAULT_MANIFEST``),
-  since code scanning only shows results that have a location.
+  since code scanning only shows results that have a location. A manifest whose path is empty says
+  the repository has no such file: the result then has only a logical location (the package), never
+  a path that does not exist.
 - ``severity_score`` (or ``cvss_score``): a 0.0-10.0 score used as the rule's ``security-severity``.
 - ``description``: the rule's full description and help text (e.g. an advisory's details).
 - ``cwe``: a CWE number (or list) added to the rule's tags as ``external/cwe/cwe-N``.
@@ -335,7 +337,7 @@ def _result(check: CheckResult, finding: Finding, rule_index: Mapping[str, int])
         "ruleIndex": rule_index[finding.rule_id],
         "level": level(finding.severity),
         "message": {"text": finding.message or finding.rule_id},
-        "locations": [_location(finding)],
+        "locations": [loc] if (loc := _location(finding)) else [],
         "partialFingerprints": {FINGERPRINT_KEY: fp},
     }
     if finding.waiver is not None:
@@ -372,6 +374,9 @@ def _location(finding: Finding) -> dict[str, Any]:
         path, line, end, column = loc.path, loc.line, loc.end_line, loc.column
     else:
         path, line, end, column = _manifest(finding)
+    if not path:
+        logical = _logical(finding)
+        return {"logicalLocations": logical} if logical else {}
     start = line if isinstance(line, int) and line >= 1 else 1
     region: dict[str, Any] = {"startLine": start}
     if isinstance(end, int) and end >= start:
@@ -380,17 +385,24 @@ def _location(finding: Finding) -> dict[str, Any]:
         region["startColumn"] = column + 1
     physical = {"artifactLocation": {"uri": _uri(path), "uriBaseId": SRCROOT}, "region": region}
     out: dict[str, Any] = {"physicalLocation": physical}
-    if finding.package is not None:
-        pkg = finding.package
-        out["logicalLocations"] = [{"name": pkg.name, "fullyQualifiedName": f"{pkg.name}=={pkg.version}", "kind": "package"}]
+    logical = _logical(finding)
+    if logical:
+        out["logicalLocations"] = logical
     return out
+
+
+def _logical(finding: Finding) -> list[dict[str, Any]]:
+    if finding.package is None:
+        return []
+    pkg = finding.package
+    return [{"name": pkg.name, "fullyQualifiedName": f"{pkg.name}=={pkg.version}", "kind": "package"}]
 
 
 def _manifest(finding: Finding) -> tuple[str, int | None, int | None, int | None]:
     value = finding.properties.get("manifest")
-    if isinstance(value, Mapping) and value.get("path"):
+    if isinstance(value, Mapping) and "path" in value:
         line = value.get("line")
-        return str(value["path"]), line if isinstance(line, int) else None, None, None
+        return str(value["path"] or ""), line if isinstance(line, int) else None, None, None
     if isinstance(value, str) and value:
         return value, None, None, None
     return DEFAULT_MANIFEST, 1, None, None

@@ -136,12 +136,12 @@ def test_invalid_sbom_fails_the_check(fake_env: FakeEnv, tmp_path: Path, monkeyp
     root = make_project(tmp_path / "p", _policy(fake_env.python))
     real_restrict = sbom.restrict
 
-    def corrupting(bom: dict, keep: set[str]) -> dict:  # type: ignore[type-arg]
-        out = real_restrict(bom, keep)
+    def corrupting(bom: dict, keep: set[str], project: dict | None = None) -> dict:  # type: ignore[type-arg]
+        out = real_restrict(bom, keep, project)
         out["components"][0]["type"] = "gadget"
         return out
 
-    # scope = all never restricts; force the restriction path with a corrupting filter
+    # a corrupting filter on the restriction path
     monkeypatch.setattr(sbom, "restrict", corrupting)
     root = make_project(tmp_path / "q", _policy(fake_env.python, scope="project"), deps=["alpha"])
     result = _run(root)

@@ -85,7 +85,8 @@ def test_finding_fields_severity_aliases_fixes_and_manifest(make_project: Projec
     gamma = by_id["TEST-2024-LAST"]
     assert gamma.properties["fixed_versions"] == []
     assert "no fixed version known" in gamma.message
-    assert "manifest" not in gamma.properties  # gamma is not declared by the project, only reached through beta-pkg[fast]
+    # gamma is not declared by the project, only reached through beta-pkg[fast]: the project's manifest, no line
+    assert gamma.properties["manifest"] == {"path": "pyproject.toml", "line": None}
 
 
 def test_scope_all_audits_tooling_and_fails_closed_on_an_unparseable_version(make_project: Project, run_gate: Gate) -> None:
