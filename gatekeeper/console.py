@@ -122,7 +122,7 @@ class Console(Progress):
         self.line(f"{'check':<{names}}  {'status':<{states}}  {'result':<{room}}  time")
         for name, status, headline, took in rows:
             padded = f"{status:<{states}}"
-            parts = textwrap.wrap(headline, room) or [""]
+            parts = textwrap.wrap(headline, room, break_on_hyphens=False) or [""]
             self.line(f"{name:<{names}}  {self.paint(padded, status)}  {parts[0]:<{room}}  {took}")
             for part in parts[1:]:
                 self.line(" " * indent + part)

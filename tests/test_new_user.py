@@ -9,6 +9,7 @@ own interpreter (this test's), outside the project's environment, as a pipx inst
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -39,8 +40,11 @@ from setuptools import setup
 setup(name="helperlib", version="0.1", packages=["helperlib"], license="MIT",
       classifiers=["License :: OSI Approved :: MIT License"])
 """
+#: a fresh database: the dependencies check refuses one older than max_db_age_days
+MODIFIED = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 ADVISORY = {
     "id": "TEST-2024-OTHER",
+    "modified": MODIFIED,
     "affected": [
         {"package": {"name": "other", "ecosystem": "PyPI"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}]}
     ],
@@ -144,6 +148,7 @@ def test_finding_lines_fit_80_columns_and_name_the_package_once(project: Path, t
     )
     record = {
         "id": "PYSEC-2099-1",
+        "modified": MODIFIED,
         "details": details,
         "affected": [
             {
