@@ -17,7 +17,7 @@ from typing import Any
 
 from gatekeeper import cache
 from gatekeeper.checkers import _runner
-from gatekeeper.checkers.base import CheckContext, shard_record
+from gatekeeper.checkers.base import CheckContext, Option, shard_record
 from gatekeeper.checkers.security import split_by_size
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.findings import fingerprint, normalize_snippet
@@ -166,6 +166,11 @@ def installed_tools(pythons: Sequence[str]) -> list[str]:
             if isinstance(answer, dict) and answer.get(module) is True and (check != "types" or n == 0):
                 found.add(check)
     return sorted(found)
+
+
+#: ``enabled`` for the lint, types and secrets checks: off unless the policy turns them on, since
+#: their tools are optional extras and a policy written before they existed must not start failing
+OFF_BY_DEFAULT = Option("bool", False, "run this check (off unless the policy turns it on)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,9 +61,7 @@ class LintChecker:
     description = "lint (ruff)"
     shardable = True
     options: Mapping[str, Option] = {
-        # off unless the policy turns it on: its tool is an optional extra, so a policy written
-        # before this check existed does not start failing on it
-        "enabled": Option("bool", False, "run this check (off unless the policy turns it on)"),
+        "enabled": _source.OFF_BY_DEFAULT,
         "fail_on": Option(
             "str_list", ["ALL"], 'rule code prefixes whose findings block, e.g. ["E", "F", "B"]; "ALL": every rule'
         ),

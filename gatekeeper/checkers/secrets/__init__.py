@@ -50,9 +50,7 @@ class SecretsChecker:
     description = "secrets in tracked files (detect-secrets)"
     shardable = True
     options: Mapping[str, Option] = {
-        # off unless the policy turns it on: its tool is an optional extra, so a policy written
-        # before this check existed does not start failing on it
-        "enabled": Option("bool", False, "run this check (off unless the policy turns it on)"),
+        "enabled": _source.OFF_BY_DEFAULT,
         "exclude": Option("str_list", [], 'tracked paths or globs not to scan, e.g. ["tests/fixtures/*"]'),
         "plugins": Option("str_list", [], 'detect-secrets plugins to use, e.g. ["AWSKeyDetector"]; empty: all standard plugins'),
     }

@@ -58,9 +58,7 @@ class TypesChecker:
     name = CHECK
     description = "type checking (mypy)"
     options: Mapping[str, Option] = {
-        # off unless the policy turns it on: its tool is an optional extra, so a policy written
-        # before this check existed does not start failing on it
-        "enabled": Option("bool", False, "run this check (off unless the policy turns it on)"),
+        "enabled": _source.OFF_BY_DEFAULT,
         "paths": Option("str_list", [], "files or directories to check; empty: the config's `files`, else the project root"),
         "max_errors": Option("int", 0, "errors tolerated before the check fails", minimum=0),
         "strict": Option("bool", False, "add --strict to the project's configuration"),
