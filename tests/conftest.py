@@ -78,3 +78,11 @@ def install_plugin(site: Path, dist: str, module: str, source: str, entries: Map
 def make_plugin() -> Callable[..., Path]:
     """``install_plugin`` as a fixture, for test modules in subfolders."""
     return install_plugin
+
+
+@pytest.fixture
+def own_coverage_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Projects built by a test use their own coverage configuration, even when this suite runs
+    under coverage (CI's ``coverage run`` exports its data file and subprocess settings)."""
+    for name in ("COVERAGE_FILE", "COVERAGE_RCFILE", "COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG"):
+        monkeypatch.delenv(name, raising=False)

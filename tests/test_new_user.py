@@ -23,6 +23,9 @@ import pytest
 
 from gatekeeper.reports.json import schema
 
+#: the projects these tests build measure themselves, even when this suite runs under coverage
+pytestmark = pytest.mark.usefixtures("own_coverage_settings")
+
 SETUP_PY = """\
 from setuptools import setup
 setup(name="tinydate", version="1.2.3", packages=["tinydate"], install_requires=["helperlib"], license="BSD")

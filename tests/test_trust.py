@@ -26,6 +26,9 @@ import pytest
 from gatekeeper import cache
 from gatekeeper.advisories import open_database
 
+#: the projects these tests build measure themselves, even when this suite runs under coverage
+pytestmark = pytest.mark.usefixtures("own_coverage_settings")
+
 GATEKEEPER = Path(sys.executable).with_name("gatekeeper")  # the console script, as CI runs it
 PYTHON = sys.executable
 

@@ -30,7 +30,5 @@ def make_ctx(checker_options: Mapping[str, Any]) -> Callable[..., CheckContext]:
 
 
 @pytest.fixture(autouse=True)
-def _own_coverage_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def _own_coverage_settings(own_coverage_settings: None) -> None:
     """The tmp projects use their own coverage configuration, even when this suite runs under coverage."""
-    for name in ("COVERAGE_FILE", "COVERAGE_RCFILE", "COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG"):
-        monkeypatch.delenv(name, raising=False)
