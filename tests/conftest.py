@@ -5,10 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from gatekeeper.checkers.base import CheckContext
+from gatekeeper.cli import _load_checkers
+from gatekeeper.policy import load_policy
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -86,3 +92,21 @@ def own_coverage_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     under coverage (CI's ``coverage run`` exports its data file and subprocess settings)."""
     for name in ("COVERAGE_FILE", "COVERAGE_RCFILE", "COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def checker_options() -> Mapping[str, Any]:
+    """The options of every installed checker, as the policy loader validates against them."""
+    return _load_checkers()[1]
+
+
+@pytest.fixture
+def make_ctx(checker_options: Mapping[str, Any]) -> Callable[..., CheckContext]:
+    """A real check context for a project root (its own policy, if any, is loaded), for checker tests."""
+
+    def make(root: Path, **kwargs: Any) -> CheckContext:
+        policy = load_policy(root, checker_options)
+        kwargs.setdefault("output_dir", root / "gatekeeper-reports")
+        return CheckContext(root=root, policy=policy, deadline=time.monotonic() + 300, **kwargs)
+
+    return make
