@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from gatekeeper.advisories import open_database
-from gatekeeper.inventory import canonical_name
+from gatekeeper.checkers.dependencies.advisories import open_database
+from gatekeeper.checkers.inventory import canonical_name
 
 _LIST = "import importlib.metadata as m, json; print(json.dumps([(d.metadata['Name'], d.version) for d in m.distributions()]))"
 

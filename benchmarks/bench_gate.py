@@ -249,7 +249,7 @@ def run_pipeline(steps: list[tuple[str, list[str], tuple[int, ...]]], corpus: Pa
 
 def run_gate(corpus: Path, out: Path, *, cold: bool) -> tuple[float, dict[str, float], dict[str, str]]:
     if cold:
-        from gatekeeper.cache import default_dir  # the cache lives outside the tree, per repository
+        from gatekeeper.checkers.cache import default_dir  # the cache lives outside the tree, per repository
 
         shutil.rmtree(corpus / ".gatekeeper", ignore_errors=True)
         shutil.rmtree(default_dir(corpus), ignore_errors=True)

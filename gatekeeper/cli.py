@@ -294,7 +294,7 @@ def check(
     ),
 ) -> None:
     """Run the checks the policy enables and exit with the verdict."""
-    from gatekeeper.checkers import _runner
+    from gatekeeper import process
     from gatekeeper.console import Console
     from gatekeeper.engine import RunRequest, iso_utc, run_checks
     from gatekeeper.errors import GatekeeperError, OutputError
@@ -366,7 +366,7 @@ def check(
         terminated = isinstance(exc, _Terminated)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the cleanup short
         console.stop()
-        _runner.kill_all()
+        process.kill_all()
         what = "terminated (SIGTERM)" if terminated else "interrupted (SIGINT)"
         if written:
             typer.echo(f"gatekeeper: {what} after the reports were written; the tools it started were killed", err=True)
@@ -523,7 +523,7 @@ def policy_init(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing gatekeeper.toml."),
 ) -> None:
     """Write a commented starter policy (gatekeeper.toml, or [tool.gatekeeper] in pyproject.toml)."""
-    from gatekeeper.checkers._source import installed_tools
+    from gatekeeper.checkers.source import installed_tools
     from gatekeeper.errors import GatekeeperError, UsageError
     from gatekeeper.policy import coverage_fail_under, starter_policy
     from gatekeeper.reports import write_atomic
@@ -934,8 +934,8 @@ def db_update(
     ),
 ) -> None:
     """Download OSV's PyPI export; verify it, then replace the previous database (unchanged: one request)."""
-    from gatekeeper import advisory_db
-    from gatekeeper.advisories import iso_time
+    from gatekeeper.checkers.dependencies import database as advisory_db
+    from gatekeeper.checkers.dependencies.advisories import iso_time
     from gatekeeper.errors import GatekeeperError
     from gatekeeper.escapes import clean
 
@@ -972,7 +972,7 @@ def db_info(
     folder: Optional[Path] = typer.Option(None, "--dir", help=_DIR_HELP + " Any OSV folder or zip works too."),
 ) -> None:
     """Where the database came from, what it holds and how old its newest record is."""
-    from gatekeeper import advisory_db
+    from gatekeeper.checkers.dependencies import database as advisory_db
     from gatekeeper.errors import GatekeeperError
     from gatekeeper.escapes import clean
 

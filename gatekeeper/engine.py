@@ -16,8 +16,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import __version__, cache
+from gatekeeper import __version__
 from gatekeeper.baseline import Baseline
+from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, is_shardable
 from gatekeeper.controls import evaluate_controls, policy_controls
 from gatekeeper.errors import GatekeeperError, PolicyError, ToolTimeout, UsageError

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gatekeeper.checkers import _runner
+from gatekeeper import process
 from gatekeeper.errors import ToolError
 
 
 def _git(root: Path, *args: str) -> str:
     try:
-        done = _runner.run(["git", *args], timeout=10, cwd=root)
+        done = process.run(["git", *args], timeout=10, cwd=root)
     except ToolError:
         return ""
     return done.stdout.strip() if done.returncode == 0 else ""

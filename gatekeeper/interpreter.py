@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gatekeeper.checkers import _runner
+from gatekeeper import process
 from gatekeeper.errors import ToolError
 
 #: how the interpreter was chosen -> what the console says about it
@@ -108,7 +108,7 @@ def _untrusted(root: Path, folder: Path, python: Path) -> str:
     if inside:
         return "its interpreter is a file of the checkout, not a link to one outside it"
     try:
-        done = _runner.run(["git", "ls-files", "--", folder.name], timeout=30, cwd=root)
+        done = process.run(["git", "ls-files", "--", folder.name], timeout=30, cwd=root)
     except ToolError:
         return ""  # no git: not a checkout a pull request could have filled
     if done.returncode == 0 and done.stdout.strip():

@@ -21,8 +21,8 @@ from types import MappingProxyType
 from typing import Any
 
 from gatekeeper import fileio
-from gatekeeper.checkers.base import COMMON_OPTIONS, MAX_TIMEOUT_S, Option
 from gatekeeper.errors import PolicyError
+from gatekeeper.options import COMMON_OPTIONS, MAX_TIMEOUT_S, Option
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from gatekeeper.checkers.inventory import canonical_name
 from gatekeeper.findings import NO_BASELINE, AppliedWaiver, CheckResult, Finding, Status, with_findings
-from gatekeeper.inventory import canonical_name
 from gatekeeper.policy import Waiver
 
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from gatekeeper import cache
-from gatekeeper.advisories import open_database
+from gatekeeper.checkers import cache
+from gatekeeper.checkers.dependencies.advisories import open_database
 
 #: the projects these tests build measure themselves, even when this suite runs under coverage
 pytestmark = pytest.mark.usefixtures("own_coverage_settings")
@@ -138,7 +138,7 @@ PLANTS = {
     "coverage/cmdline.py": "def main():\n    return 0\n",
     "gatekeeper/__init__.py": "",
     "gatekeeper/checkers/__init__.py": "",
-    "gatekeeper/checkers/_sbom_validate.py": 'print(\'{"valid": true, "error": null, "formats": []}\')',
+    "gatekeeper/checkers/sbom/validate.py": 'print(\'{"valid": true, "error": null, "formats": []}\')',
 }
 
 

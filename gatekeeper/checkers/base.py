@@ -10,55 +10,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
-from gatekeeper.checkers import _runner
+from gatekeeper import process
 from gatekeeper.interpreter import Interpreter, discover
-
-if TYPE_CHECKING:
-    from gatekeeper.policy import Policy
+from gatekeeper.options import Option as Option  # re-exported: a plugin imports the contract from here
+from gatekeeper.policy import Policy
 
 T = TypeVar("T")
-
-OPTION_KINDS = ("bool", "int", "float", "str", "str_list", "table")
-
-#: The longest time limit a policy may set (a week): larger values overflow the OS's timers.
-MAX_TIMEOUT_S = 7 * 24 * 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    """One key of a checker's policy section: its kind, default and allowed values.
-
-    ``kind`` is one of bool, int, float, str, str_list, table. ``choices`` limits a str (and
-    lists the words a number also accepts, e.g. ``"baseline"``);
-    ``minimum``/``maximum`` bound a number. The policy loader validates every section against
-    the options its checker declares, so a checker only ever sees well-typed values.
-    ``existing_paths`` marks a str or str_list of project paths that must exist: the engine
-    refuses a policy naming a missing one (a typo would otherwise narrow the check to nothing).
-    """
-
-    kind: str
-    default: Any
-    doc: str = ""
-    choices: tuple[str, ...] = ()
-    minimum: float | None = None
-    maximum: float | None = None
-    existing_paths: bool = False
-
-    def __post_init__(self) -> None:
-        if self.kind not in OPTION_KINDS:
-            raise ValueError(f"unknown option kind {self.kind!r}")
-
-
-#: Keys every checker section accepts, whatever the checker declares.
-COMMON_OPTIONS: Mapping[str, Option] = {
-    "enabled": Option("bool", True, "run this check"),
-    "allow_empty": Option("bool", False, "a run that looked at nothing (no files, no packages) passes instead of erring"),
-    "timeout_s": Option(
-        "float", 0.0, "this check's time limit in seconds; 0 uses gate.timeout_s", minimum=0, maximum=MAX_TIMEOUT_S
-    ),
-}
 
 
 @runtime_checkable
@@ -146,11 +105,11 @@ class CheckContext:
         cwd: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
         stdin: bytes | None = None,
-    ) -> _runner.Completed:
-        """Run a tool through ``_runner`` within this check's deadline (cwd defaults to the root)."""
+    ) -> process.Completed:
+        """Run a tool through ``gatekeeper.process`` within this check's deadline (cwd defaults to the root)."""
         left = self.remaining()
         limit = left if timeout is None else min(timeout, left)
-        return _runner.run(args, timeout=limit, cwd=cwd or self.root, env=env, stdin=stdin)
+        return process.run(args, timeout=limit, cwd=cwd or self.root, env=env, stdin=stdin)
 
     def shared(self, key: str, factory: Callable[[], T]) -> T:
         """A value computed once per run and shared between checkers (e.g. the package inventory).

@@ -372,7 +372,7 @@ def test_redact_masks_assigned_and_embedded_credentials(text: str, leaked: str) 
 @pytest.mark.parametrize(
     "text",
     [
-        "src/gatekeeper/checkers/security.py line 12",
+        "src/gatekeeper/checkers/security/__init__.py line 12",
         "feature/add-login-page-for-users-2024",
         "3 findings (2 high); coverage 81.25%",
         "bandit 1.7.10 (python 3.12.4)",

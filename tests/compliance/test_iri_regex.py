@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rfc3987_syntax import is_valid_syntax
 
-from gatekeeper.checkers._iri import is_iri, is_iri_reference
+from gatekeeper.checkers.sbom.iri import is_iri, is_iri_reference
 
 TRICKY = [
     "", "#", "?", "//", "a:", "a:b:c", "1a:b", "http://[::1]/", "http://[1:2:3:4:5:6:7::]/", "http://[v1.x]/",

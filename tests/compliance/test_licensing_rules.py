@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from compliance_support import BSD2, BSD3, BSD4
 
-from gatekeeper.checkers._licensing import CLASSIFIERS, alias, bsd_variant, evaluate, normalize, spdx
+from gatekeeper.checkers.licenses.spdx import CLASSIFIERS, alias, bsd_variant, evaluate, normalize, spdx
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from compliance_support import DISTS, FakeEnv, context, make_project
 
-from gatekeeper.checkers._sbom_validate import validate_text
 from gatekeeper.checkers.sbom import SbomChecker, validate_file
+from gatekeeper.checkers.sbom.validate import validate_text
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import Status
 

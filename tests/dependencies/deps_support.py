@@ -20,9 +20,9 @@ import pytest
 import yaml
 
 from gatekeeper.checkers import discover, load
+from gatekeeper.checkers.inventory import canonical_name
 from gatekeeper.engine import RunRequest, run_checks
 from gatekeeper.findings import CheckResult, GateResult
-from gatekeeper.inventory import canonical_name
 from gatekeeper.policy import load_policy
 
 # (name as its metadata spells it, version, Requires-Dist lines)

@@ -1,4 +1,4 @@
-"""OSV database reading and version matching (gatekeeper.advisories) against records the tests write."""
+"""OSV database reading and version matching (gatekeeper.checkers.dependencies.advisories) against records the tests write."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
 
-from gatekeeper.advisories import affects, open_database
+from gatekeeper.checkers.dependencies.advisories import affects, open_database
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import Severity
 

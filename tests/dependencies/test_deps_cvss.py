@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gatekeeper.cvss import base_score, score_v2, score_v3, severity_of
+from gatekeeper.checkers.dependencies.cvss import base_score, score_v2, score_v3, severity_of
 from gatekeeper.findings import Severity
 
 # (vector, base score as published by NVD for a CVE carrying that vector)

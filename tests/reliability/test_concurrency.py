@@ -82,7 +82,7 @@ def test_cache_written_by_concurrent_runs_stays_valid(project) -> None:
     for proc in procs:
         out, err = proc.communicate(timeout=240)
         assert proc.returncode == 1, out + err
-    from gatekeeper.cache import default_dir
+    from gatekeeper.checkers.cache import default_dir
 
     cache = default_dir(root) / "security"
     entries = list(cache.rglob("*.json"))

@@ -27,10 +27,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gatekeeper.checkers import _runner, _source
-from gatekeeper.checkers.base import CheckContext, Option
+from gatekeeper import process
+from gatekeeper.checkers import source
+from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
+from gatekeeper.options import Option
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -61,7 +63,7 @@ class LintChecker:
     description = "lint (ruff)"
     shardable = True
     options: Mapping[str, Option] = {
-        "enabled": _source.OFF_BY_DEFAULT,
+        "enabled": source.OFF_BY_DEFAULT,
         "fail_on": Option(
             "str_list", ["ALL"], 'rule code prefixes whose findings block, e.g. ["E", "F", "B"]; "ALL": every rule'
         ),
@@ -70,7 +72,7 @@ class LintChecker:
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Check (or reuse cached checks of) the files ruff would check; one finding per diagnostic."""
-        tool = _source.find_tool(ctx, "ruff", _PROBE, INSTALL)
+        tool = source.find_tool(ctx, "ruff", _PROBE, INSTALL)
         ruff = str(tool.answer.get("bin") or "")
         if not ruff:
             raise ToolError(f"the ruff package in {tool.python} did not name its binary")
@@ -80,9 +82,9 @@ class LintChecker:
         files_all = _show_files(ctx, ruff, config_args)
         if not files_all:
             raise ToolError("ruff found no Python files to check (an empty check is not a pass)")
-        sources = _source.Sources(ctx.root)
-        opts = _source.options_digest(CACHE_VERSION, version, config_args, sources.data(config).hex() if config else "")
-        per_file = _source.run_per_file(
+        sources = source.Sources(ctx.root)
+        opts = source.options_digest(CACHE_VERSION, version, config_args, sources.data(config).hex() if config else "")
+        per_file = source.run_per_file(
             ctx, CHECK, files_all, sources, opts, _valid, lambda chunk: _check(ctx, ruff, config_args, chunk), MAX_FILES_PER_RUN
         )
         files, diagnostics = per_file.files, per_file.results
@@ -155,7 +157,7 @@ def find_config(root: Path) -> tuple[str, dict[str, Any]]:
 def _tracked_but_unchecked(ctx: CheckContext, checked: Sequence[str]) -> list[str]:
     """Tracked ``.py``/``.pyi`` files ruff left out (its excludes, ``.gitignore``); empty outside git."""
     try:
-        tracked = _source.tracked_files(ctx.root, ctx)
+        tracked = source.tracked_files(ctx.root, ctx)
     except ToolError:
         return []
     seen = set(checked)
@@ -165,7 +167,7 @@ def _tracked_but_unchecked(ctx: CheckContext, checked: Sequence[str]) -> list[st
 def _version(ctx: CheckContext, ruff: str) -> str:
     done = ctx.run([ruff, "--version"], timeout=60)
     if done.returncode != 0:
-        raise ToolError(f"ruff --version failed (exit {done.returncode}): {_runner.tail(done.stderr)}")
+        raise ToolError(f"ruff --version failed (exit {done.returncode}): {process.tail(done.stderr)}")
     return done.stdout.strip().removeprefix("ruff ").strip()
 
 
@@ -179,7 +181,7 @@ def _relative(root: Path, name: str) -> str | None:
 def _show_files(ctx: CheckContext, ruff: str, config_args: Sequence[str]) -> list[str]:
     done = ctx.run([ruff, "check", "--show-files", "--no-cache", *config_args, "--", str(ctx.root)], cwd=ctx.root)
     if done.returncode not in (0, 1):
-        raise ToolError(f"ruff check --show-files failed (exit {done.returncode}): {_runner.tail(done.stderr or done.stdout)}")
+        raise ToolError(f"ruff check --show-files failed (exit {done.returncode}): {process.tail(done.stderr or done.stdout)}")
     files = {rel for line in done.stdout.splitlines() if line.strip() and (rel := _relative(ctx.root, line.strip()))}
     return sorted(files)
 
@@ -188,7 +190,7 @@ def _check(ctx: CheckContext, ruff: str, config_args: Sequence[str], files: Sequ
     args = [ruff, "check", "--output-format", "json", "--no-cache", "--exit-zero", *config_args, "--"]
     done = ctx.run([*args, *(str(ctx.root / f) for f in files)], cwd=ctx.root)
     if done.returncode != 0:
-        raise ToolError(f"ruff check failed (exit {done.returncode}): {_runner.tail(done.stderr or done.stdout)}")
+        raise ToolError(f"ruff check failed (exit {done.returncode}): {process.tail(done.stderr or done.stdout)}")
     return parse_output(ctx.root, done.stdout)
 
 
@@ -219,7 +221,7 @@ def parse_output(root: Path, text: str) -> dict[str, list[dict[str, Any]]]:
                 }
             )
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ToolError(f"ruff printed output that is not its JSON report ({exc}): {_runner.tail(text, 300)}") from None
+        raise ToolError(f"ruff printed output that is not its JSON report ({exc}): {process.tail(text, 300)}") from None
     return out
 
 
@@ -232,7 +234,7 @@ def _blocks(code: str, prefixes: Sequence[str]) -> bool:
 
 
 def to_findings(
-    section: Mapping[str, Any], diagnostics: Mapping[str, Sequence[Mapping[str, Any]]], sources: _source.Sources
+    section: Mapping[str, Any], diagnostics: Mapping[str, Sequence[Mapping[str, Any]]], sources: source.Sources
 ) -> list[Finding]:
     """Findings for ruff's diagnostics; ``fail_on`` and ``max_findings`` decide which block."""
     prefixes = [str(p) for p in section.get("fail_on") or ["ALL"]]
@@ -245,8 +247,8 @@ def to_findings(
     keys = []
     for path, d in ordered:
         row = d["location"].get("row")
-        keys.append((str(d["code"] or "syntax-error"), path, _source.snippet_hash(sources.line(path, row))))
-    prints = _source.occurrence_fingerprints(CHECK, keys)
+        keys.append((str(d["code"] or "syntax-error"), path, source.snippet_hash(sources.line(path, row))))
+    prints = source.occurrence_fingerprints(CHECK, keys)
     matching = sum(1 for path, d in ordered if _blocks(str(d["code"] or "syntax-error"), prefixes))
     over = matching > int(section.get("max_findings", 0))
     findings = []

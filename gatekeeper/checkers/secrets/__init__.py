@@ -25,10 +25,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gatekeeper.checkers import _runner, _source
-from gatekeeper.checkers.base import CheckContext, Option
+from gatekeeper import process
+from gatekeeper.checkers import source
+from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
+from gatekeeper.options import Option
 
 #: detect-secrets' inline allowlisting (``pragma: allowlist secret`` and ``pragma: allowlist nextline secret``)
 ALLOWLIST = re.compile(rb"pragma:\s*allowlist\b")
@@ -50,26 +52,26 @@ class SecretsChecker:
     description = "secrets in tracked files (detect-secrets)"
     shardable = True
     options: Mapping[str, Option] = {
-        "enabled": _source.OFF_BY_DEFAULT,
+        "enabled": source.OFF_BY_DEFAULT,
         "exclude": Option("str_list", [], 'tracked paths or globs not to scan, e.g. ["tests/fixtures/*"]'),
         "plugins": Option("str_list", [], 'detect-secrets plugins to use, e.g. ["AWSKeyDetector"]; empty: all standard plugins'),
     }
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Scan (or reuse cached scans of) the tracked files; every potential secret is a blocking finding."""
-        tool = _source.find_tool(ctx, "detect_secrets", _PROBE, INSTALL)
+        tool = source.find_tool(ctx, "detect_secrets", _PROBE, INSTALL)
         version = str(tool.answer.get("version") or "")
         base = [tool.python, "-I", "-m", "detect_secrets", "scan"]
         plugin_args = _plugin_args(ctx, base, [str(p) for p in section.get("plugins") or []])
         exclude = [str(p) for p in section.get("exclude") or []]
-        tracked = _source.tracked_files(ctx.root, ctx)
-        left_out = [f for f in tracked if _source.excluded(f, exclude)]
+        tracked = source.tracked_files(ctx.root, ctx)
+        left_out = [f for f in tracked if source.excluded(f, exclude)]
         files_all = [f for f in tracked if f not in set(left_out)]
         if not files_all:
             raise ToolError("no tracked files to scan for secrets (an empty check is not a pass)")
-        sources = _source.Sources(ctx.root)
-        opts = _source.options_digest(CACHE_VERSION, version, plugin_args)
-        per_file = _source.run_per_file(
+        sources = source.Sources(ctx.root)
+        opts = source.options_digest(CACHE_VERSION, version, plugin_args)
+        per_file = source.run_per_file(
             ctx,
             CHECK,
             files_all,
@@ -117,7 +119,7 @@ def _scan(ctx: CheckContext, command: Sequence[str], files: Sequence[str]) -> di
     # "./" keeps a file named "-x" from being read as an option; detect-secrets normalises it away
     done = ctx.run([*command, *(f"./{f}" if f.startswith("-") else f for f in files)])
     if done.returncode != 0:
-        raise ToolError(f"detect-secrets failed (exit {done.returncode}): {_runner.tail(done.stderr)}")
+        raise ToolError(f"detect-secrets failed (exit {done.returncode}): {process.tail(done.stderr)}")
     return parse_output(done.stdout)
 
 
@@ -127,7 +129,7 @@ def _plugin_args(ctx: CheckContext, base: Sequence[str], wanted: Sequence[str]) 
         return []
     done = ctx.run([*base, "--list-all-plugins"], timeout=60)
     if done.returncode != 0:
-        raise ToolError(f"detect-secrets --list-all-plugins failed (exit {done.returncode}): {_runner.tail(done.stderr)}")
+        raise ToolError(f"detect-secrets --list-all-plugins failed (exit {done.returncode}): {process.tail(done.stderr)}")
     available = [line.strip() for line in done.stdout.splitlines() if line.strip()]
     unknown = [p for p in wanted if p not in available]
     if unknown:
@@ -172,7 +174,7 @@ def to_findings(results: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Find
         for path in sorted(results)
         for r in sorted(results[path], key=lambda r: (r["line_number"], r["type"], r["hashed_secret"]))
     ]
-    prints = _source.occurrence_fingerprints(CHECK, [(_rule_id(str(r["type"])), p, str(r["hashed_secret"])) for p, r in ordered])
+    prints = source.occurrence_fingerprints(CHECK, [(_rule_id(str(r["type"])), p, str(r["hashed_secret"])) for p, r in ordered])
     findings = []
     for (path, r), fp in zip(ordered, prints, strict=True):
         kind = str(r["type"])

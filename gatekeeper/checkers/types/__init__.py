@@ -28,10 +28,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gatekeeper.checkers import _runner, _source
-from gatekeeper.checkers.base import CheckContext, Option
+from gatekeeper import process
+from gatekeeper.checkers import source
+from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
+from gatekeeper.options import Option
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -58,7 +60,7 @@ class TypesChecker:
     name = CHECK
     description = "type checking (mypy)"
     options: Mapping[str, Option] = {
-        "enabled": _source.OFF_BY_DEFAULT,
+        "enabled": source.OFF_BY_DEFAULT,
         "paths": Option("str_list", [], "files or directories to check; empty: the config's `files`, else the project root"),
         "max_errors": Option("int", 0, "errors tolerated before the check fails", minimum=0),
         "strict": Option("bool", False, "add --strict to the project's configuration"),
@@ -66,7 +68,7 @@ class TypesChecker:
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Run mypy once over the policy's (or the config's) paths; errors block past ``max_errors``."""
-        tool = _source.find_tool(ctx, "mypy", _PROBE, INSTALL, project_only=True)
+        tool = source.find_tool(ctx, "mypy", _PROBE, INSTALL, project_only=True)
         version = str(tool.answer.get("version") or "")
         if _version_tuple(version) < MIN_VERSION:
             raise ToolMissing(f"mypy {version} in {tool.python} has no JSON output ({INSTALL})")
@@ -90,11 +92,11 @@ class TypesChecker:
         if done.returncode == 2 and done.stdout.strip():
             _raise_blocking(done.stdout)
         if done.returncode not in (0, 1):  # 1 means "found errors": that is data
-            raise ToolError(f"mypy failed (exit {done.returncode}): {_runner.tail(done.stderr or done.stdout)}")
+            raise ToolError(f"mypy failed (exit {done.returncode}): {process.tail(done.stderr or done.stdout)}")
         items = parse_output(done.stdout)
         if done.returncode == 1 and not any(i["severity"] == "error" for i in items):
-            raise ToolError(f"mypy reported failure but no error (exit 1): {_runner.tail(done.stderr or done.stdout)}")
-        sources = _source.Sources(ctx.root)
+            raise ToolError(f"mypy reported failure but no error (exit 1): {process.tail(done.stderr or done.stdout)}")
+        sources = source.Sources(ctx.root)
         findings = to_findings(section, items, sources)
         errors = sum(1 for i in items if i["severity"] == "error")
         notes = len(items) - errors
@@ -199,13 +201,13 @@ def parse_output(text: str) -> list[dict[str, Any]]:
             if not isinstance(item, dict) or not all(k in item for k in _ITEM_KEYS):
                 raise ValueError(f"an entry lacks one of {', '.join(_ITEM_KEYS)}")
         except ValueError as exc:
-            raise ToolError(f"mypy printed output that is not its JSON report ({exc}): {_runner.tail(line, 300)}") from None
+            raise ToolError(f"mypy printed output that is not its JSON report ({exc}): {process.tail(line, 300)}") from None
         item["file"] = str(item["file"]).replace("\\", "/").removeprefix("./")
         items.append(item)
     return items
 
 
-def to_findings(section: Mapping[str, Any], items: Sequence[Mapping[str, Any]], sources: _source.Sources) -> list[Finding]:
+def to_findings(section: Mapping[str, Any], items: Sequence[Mapping[str, Any]], sources: source.Sources) -> list[Finding]:
     """Findings for mypy's errors (blocking past ``max_errors``) and notes (never blocking)."""
     ordered = sorted(items, key=lambda i: (i["file"], i.get("line") or 0, i.get("column") or 0, str(i.get("code")), i["message"]))
     keys = [
@@ -213,12 +215,12 @@ def to_findings(section: Mapping[str, Any], items: Sequence[Mapping[str, Any]], 
             str(i.get("code") or "misc"),
             str(i["severity"]),
             i["file"],
-            _source.snippet_hash(sources.line(i["file"], i.get("line"))),
+            source.snippet_hash(sources.line(i["file"], i.get("line"))),
             _LINE_REF.sub("line N", str(i["message"])),
         )
         for i in ordered
     ]
-    prints = _source.occurrence_fingerprints(CHECK, keys)
+    prints = source.occurrence_fingerprints(CHECK, keys)
     errors = sum(1 for i in ordered if i["severity"] == "error")
     over = errors > int(section.get("max_errors", 0))
     findings = []

@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper import __version__
-from gatekeeper.advisories import iso_time, open_database, parse_time
+from gatekeeper.checkers.dependencies.advisories import iso_time, open_database, parse_time
+from gatekeeper.checkers.inventory import canonical_name
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import write_atomic
-from gatekeeper.inventory import canonical_name
 
 DEFAULT_URL = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
 URL_ENV = "GATEKEEPER_ADVISORY_URL"

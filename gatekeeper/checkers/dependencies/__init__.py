@@ -25,10 +25,11 @@ from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvir
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
-from gatekeeper import __version__, advisory_db
-from gatekeeper.advisories import AdvisoryDatabase, Match, headline, iso_time, open_database
-from gatekeeper.checkers import _runner
-from gatekeeper.checkers.base import CheckContext, Option
+from gatekeeper import __version__, process
+from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.dependencies import database as advisory_db
+from gatekeeper.checkers.dependencies.advisories import AdvisoryDatabase, Match, headline, iso_time, open_database
+from gatekeeper.checkers.inventory import canonical_name, load_inventory, project_manifest, project_requirements
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.findings import (
     NO_BASELINE,
@@ -41,7 +42,7 @@ from gatekeeper.findings import (
     decide_status,
     fingerprint,
 )
-from gatekeeper.inventory import canonical_name, load_inventory, project_manifest, project_requirements
+from gatekeeper.options import Option
 from gatekeeper.redaction import strip_userinfo
 
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -526,10 +527,10 @@ def _pip_audit(ctx: CheckContext, section: Mapping[str, Any], targets: Sequence[
                 "checks.dependencies.advisory_db to a local OSV database (e.g. a clone of github.com/pypa/advisory-database)"
             ) from None
         raise ToolError(
-            f"pip-audit (exit {done.returncode}) printed no readable JSON report ({exc}): {_runner.tail(done.stderr)}"
+            f"pip-audit (exit {done.returncode}) printed no readable JSON report ({exc}): {process.tail(done.stderr)}"
         ) from None
     if done.returncode not in (0, 1):
-        raise ToolError(f"pip-audit exited {done.returncode}: {_runner.tail(done.stderr)}")
+        raise ToolError(f"pip-audit exited {done.returncode}: {process.tail(done.stderr)}")
     by_key = {canonical_name(t.name): t for t in targets}
     reported: set[str] = set()
     matches: list[Match] = []

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import cache
-from gatekeeper.checkers import _runner
-from gatekeeper.checkers.base import CheckContext, Option, shard_record
+from gatekeeper import process
+from gatekeeper.checkers import cache
+from gatekeeper.checkers.base import CheckContext, shard_record
 from gatekeeper.checkers.security import split_by_size
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.findings import fingerprint, normalize_snippet
+from gatekeeper.options import Option
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,7 @@ def find_tool(ctx: CheckContext, module: str, probe: str, install: str, *, proje
                 return None
             if done.returncode != 0 and f"No module named {module!r}" in done.stderr:
                 return None
-            return _runner.json_object(done, f"looking for {module} in {python}")
+            return process.json_object(done, f"looking for {module} in {python}")
 
         answer = ctx.shared(f"source.tool:{module}:{python}", _probe)
         if answer is not None:
@@ -62,7 +63,7 @@ def tracked_files(root: Path, ctx: CheckContext) -> list[str]:
     """The regular files git tracks under ``root`` (posix, relative); ``ToolError`` when it is not a git work tree."""
     done = ctx.run(["git", "-c", "core.quotepath=off", "ls-files", "-z", "--cached", "--", "."], timeout=120, cwd=root)
     if done.returncode != 0:
-        raise ToolError(f"git ls-files failed in {root} (is it a git work tree?): {_runner.tail(done.stderr)}")
+        raise ToolError(f"git ls-files failed in {root} (is it a git work tree?): {process.tail(done.stderr)}")
     out = []
     for name in sorted(set(done.stdout.split("\0"))):
         if not name:
@@ -158,7 +159,7 @@ def installed_tools(pythons: Sequence[str]) -> list[str]:
     found: set[str] = set()
     for n, python in enumerate(dict.fromkeys(pythons)):
         try:
-            done = _runner.run([python, "-I", "-c", _FIND, *OPTIONAL_TOOLS.values()], timeout=60)
+            done = process.run([python, "-I", "-c", _FIND, *OPTIONAL_TOOLS.values()], timeout=60)
             answer = json.loads(done.stdout) if done.returncode == 0 else {}
         except (ToolError, ValueError):
             answer = {}

@@ -26,11 +26,11 @@ from typing import Any, ClassVar
 import yaml
 from packaging.version import InvalidVersion, Version
 
-from gatekeeper import cache
-from gatekeeper.cvss import base_score, severity_of
+from gatekeeper.checkers import cache
+from gatekeeper.checkers.dependencies.cvss import base_score, severity_of
+from gatekeeper.checkers.inventory import canonical_name
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import Severity
-from gatekeeper.inventory import canonical_name
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 _INDEX_VERSION = 1

@@ -1,7 +1,7 @@
-"""Validate a CycloneDX JSON SBOM against its schema: ``python -m gatekeeper.checkers._sbom_validate SPEC FILE``.
+"""Validate a CycloneDX JSON SBOM against its schema: ``python -m gatekeeper.checkers.sbom.validate SPEC FILE``.
 
 Uses cyclonedx-python-lib's strict JSON validator (the schema and ``$ref`` registry it ships) with
-every format check jsonschema has, except that ``iri``/``iri-reference`` are checked by ``_iri``'s
+every format check jsonschema has, except that ``iri``/``iri-reference`` are checked by ``iri``'s
 regular expression instead of rfc3987-syntax's Earley parser. Run as a process, it also skips
 importing rfc3987-syntax, whose grammar compilation at import costs 1-5 s; in-process (tests) the
 import happens but its checkers are replaced all the same.
@@ -16,7 +16,7 @@ import sys
 from functools import cache
 from typing import Any
 
-from gatekeeper.checkers import _iri
+from gatekeeper.checkers.sbom import iri
 
 
 @cache
@@ -32,8 +32,8 @@ def build_validator(spec_version: str) -> Any:
     inner = strict._validator
     checker = FormatChecker(formats=())
     checker.checkers = dict(Draft7Validator.FORMAT_CHECKER.checkers)
-    checker.checkers["iri-reference"] = (_iri.is_iri_reference, ())
-    checker.checkers["iri"] = (_iri.is_iri, ())
+    checker.checkers["iri-reference"] = (iri.is_iri_reference, ())
+    checker.checkers["iri"] = (iri.is_iri, ())
     return inner.evolve(format_checker=checker)
 
 
@@ -58,7 +58,7 @@ def validate_text(text: str, spec_version: str) -> str | None:
 def main(argv: list[str]) -> int:
     """Validate the file ``argv[1]`` as CycloneDX ``argv[0]`` and print the verdict as JSON."""
     if len(argv) != 2:
-        print("usage: python -m gatekeeper.checkers._sbom_validate SPEC_VERSION FILE", file=sys.stderr)
+        print("usage: python -m gatekeeper.checkers.sbom.validate SPEC_VERSION FILE", file=sys.stderr)
         return 2
     spec, path = argv
     with open(path, encoding="utf-8") as fh:

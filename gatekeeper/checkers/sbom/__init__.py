@@ -2,7 +2,7 @@
 
 cyclonedx-py generates the SBOM with ``--no-validate``; gatekeeper then validates it once against
 the CycloneDX JSON schema with cyclonedx-python-lib's strict validator, in a separate process
-(``_sbom_validate``). Every schema rule and every
+(``validate``). Every schema rule and every
 ``format`` is checked; only the checker behind ``format: iri-reference`` is swapped: jsonschema
 uses rfc3987-syntax's Earley parser (~95 % of cyclonedx-py's run time, PERF-BASELINE.md §4), and
 gatekeeper uses a regular expression transcribed from the same grammar (``_iri.py``).
@@ -20,14 +20,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import cache
-from gatekeeper.checkers import _runner
-from gatekeeper.checkers._runner import tail
-from gatekeeper.checkers.base import CheckContext, Option
+from gatekeeper import process
+from gatekeeper.checkers import cache
+from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.inventory import canonical_name, has_pep621, load_inventory, project_requirements
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import resolve_for_write, write_atomic
 from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Package, Severity, decide_status, fingerprint
-from gatekeeper.inventory import canonical_name, has_pep621, load_inventory, project_requirements
+from gatekeeper.options import Option
+from gatekeeper.process import tail
 from gatekeeper.redaction import redact_tree
 
 SPEC_VERSIONS = ("1.4", "1.5", "1.6")
@@ -89,7 +90,7 @@ class SbomChecker:
             "sbom", 1, _cyclonedx_version(ctx), args, stdin or b"", sorted(keep or ()), extra,
             cache.file_digest(pyproject), cache.file_digest(ctx.root / source) if source != "environment" else "",
             load_inventory(ctx).digest() if source == "environment" else "",
-            *(cache.file_digest(Path(__file__).with_name(n)) for n in ("_sbom_validate.py", "_iri.py")),
+            *(cache.file_digest(Path(__file__).with_name(n)) for n in ("validate.py", "iri.py")),
         )  # fmt: skip
         out = resolve_for_write(ctx.output_dir / str(section["output"]), ctx.root)
         payload, rejected = cache.read(folder, key)
@@ -106,7 +107,7 @@ class SbomChecker:
             return self._result(section, bom, extra, problem, formats, cached=True)
         with tempfile.TemporaryDirectory(prefix="gatekeeper-sbom-") as cwd:
             done = ctx.run(args, stdin=stdin, cwd=cwd)
-        _runner.require_module(
+        process.require_module(
             done, "cyclonedx_py", "cyclonedx-bom", ctx.tool_python, "pip install cyclonedx-bom, or set gate.tool_python"
         )
         if done.returncode != 0:
@@ -198,11 +199,11 @@ def restrict(bom: Mapping[str, Any], keep: set[str], project: Mapping[str, str] 
 
 
 def validate_file(ctx: CheckContext, path: Path, spec_version: str) -> tuple[str | None, list[str]]:
-    """Validate the SBOM file in a separate process (``_sbom_validate``): (message or None, formats checked)."""
+    """Validate the SBOM file in a separate process (``validate``): (message or None, formats checked)."""
     # gatekeeper's own code (and its dependency cyclonedx-python-lib): it runs where gatekeeper runs,
     # whatever interpreter gate.tool_python names for the tools
     with tempfile.TemporaryDirectory(prefix="gatekeeper-sbom-") as cwd:
-        args = [sys.executable, "-I", "-m", "gatekeeper.checkers._sbom_validate", spec_version, str(path.resolve())]
+        args = [sys.executable, "-I", "-m", "gatekeeper.checkers.sbom.validate", spec_version, str(path.resolve())]
         done = ctx.run(args, timeout=300, cwd=cwd)
     try:
         verdict = json.loads(done.stdout)

@@ -1,7 +1,7 @@
 """Test coverage from coverage.py data: totals, per-file and patch coverage against thresholds.
 
 The numbers are coverage.py's own. A ``.coverage`` data file is analysed by coverage.py's reporting
-code in a child process (``_coverage_probe``) that runs in the project's root, so the project's
+code in a child process (``probe``) that runs in the project's root, so the project's
 coverage configuration (omit, include, source, branch, precision, [paths]) applies exactly as it
 does for ``coverage report``; the child also keeps this CPU-bound work off the engine's threads.
 A Cobertura ``coverage.xml`` or coverage.py ``coverage.json`` is read directly: both carry the
@@ -32,14 +32,15 @@ from typing import Any
 import defusedxml.ElementTree as DefusedET
 from coverage.results import display_covered, should_fail_under
 
-from gatekeeper import cache
-from gatekeeper.checkers import _runner
-from gatekeeper.checkers.base import CheckContext, Option
+from gatekeeper import process
+from gatekeeper.checkers import cache
+from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Location, Severity, Status, decide_status, fingerprint
+from gatekeeper.options import Option
 
 CHECK = "coverage"
-_PROBE = Path(__file__).with_name("_coverage_probe.py")
+_PROBE = Path(__file__).with_name("probe.py")
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 _CONDITION = re.compile(r"\((\d+)/(\d+)\)")
 
@@ -285,7 +286,7 @@ def _run_tests(command: Sequence[str], ctx: CheckContext, private: Path) -> _Tes
     env = {**os.environ, "COVERAGE_FILE": str(private / ".coverage")}
     done = ctx.run([python, "-c", _COVERAGE_MAIN, "run", *args], env=env)
     output = (done.stdout + "\n" + done.stderr).strip()
-    _runner.require_module(
+    process.require_module(
         done, "coverage", "coverage.py", python, "install it there with pip install coverage to use checks.coverage.run"
     )
     findings: tuple[Finding, ...] = ()
@@ -325,10 +326,10 @@ def _read_run_data(ctx: CheckContext, private: Path, tests: _TestRun) -> Coverag
 
 
 def _probe(ctx: CheckContext, request: Mapping[str, Any]) -> dict[str, Any]:
-    """Run ``_coverage_probe`` in the root with the tool interpreter and return its JSON answer."""
+    """Run ``probe`` in the root with the tool interpreter and return its JSON answer."""
     source = _PROBE.read_text(encoding="utf-8")
     done = ctx.run([ctx.tool_python, "-I", "-c", source, json.dumps(dict(request))])
-    return _runner.json_object(done, "coverage.py analysis")
+    return process.json_object(done, "coverage.py analysis")
 
 
 def read_report(data_file: str, ctx: CheckContext, *, private: Path | None = None) -> CoverageReport:
@@ -680,11 +681,11 @@ def changed_lines(ctx: CheckContext, base: str) -> dict[str, set[int]]:
     if inside.returncode != 0 or inside.stdout.strip() != "true":
         raise ToolError(
             f"patch coverage (checks.coverage.min_diff) needs git history, but {ctx.root} is not in a git work tree "
-            f"({_runner.tail(inside.stderr, 200)}); set min_diff = 0 or run in a git checkout"
+            f"({process.tail(inside.stderr, 200)}); set min_diff = 0 or run in a git checkout"
         )
     merge = ctx.run(["git", "merge-base", "HEAD", base])
     if merge.returncode != 0 or not merge.stdout.strip():
-        detail = _runner.tail(merge.stderr, 200) or "no common ancestor"
+        detail = process.tail(merge.stderr, 200) or "no common ancestor"
         raise ToolError(
             f"cannot find the merge base of HEAD and {base!r} ({detail}): fetch the base branch with its history "
             "(e.g. git fetch origin main, or fetch-depth: 0 in actions/checkout) or set checks.coverage.diff_base"
@@ -706,7 +707,7 @@ def changed_lines(ctx: CheckContext, base: str) -> dict[str, set[int]]:
         ]
     )
     if done.returncode != 0:
-        raise ToolError(f"git diff {mb[:12]} failed: {_runner.tail(done.stderr, 300)}")
+        raise ToolError(f"git diff {mb[:12]} failed: {process.tail(done.stderr, 300)}")
     return parse_diff(done.stdout)
 
 

@@ -2,7 +2,7 @@
 
 How a scan goes:
 
-1. ``_bandit_probe`` runs bandit's own command-line code in the project's root to find the files
+1. ``probe`` runs bandit's own command-line code in the project's root to find the files
    ``bandit -r PATHS`` would scan (with the policy's exclude, the project's ``.bandit`` file and
    ``[tool.bandit]`` config) and the options every scan must use.
 2. With ``--shard I/N`` only a deterministic share of those files is kept, balanced by bytes.
@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from gatekeeper import cache
-from gatekeeper.checkers import _runner
-from gatekeeper.checkers.base import CheckContext, Option, shard_record
+from gatekeeper import process
+from gatekeeper.checkers import cache
+from gatekeeper.checkers.base import CheckContext, shard_record
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import (
     NO_BASELINE,
@@ -43,6 +43,7 @@ from gatekeeper.findings import (
     fingerprint,
     normalize_snippet,
 )
+from gatekeeper.options import Option
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -57,7 +58,7 @@ CACHE_VERSION = 1
 MIN_SHARD_BYTES = 24 * 1024
 #: Paths per bandit command line, to stay far below the OS argument limit.
 MAX_FILES_PER_RUN = 2000
-_PROBE = Path(__file__).with_name("_bandit_probe.py")
+_PROBE = Path(__file__).with_name("probe.py")
 #: ``python -m bandit``, with the cyclic garbage collector run less often: bandit allocates
 #: millions of short-lived AST and context objects, and the default thresholds spend ~7-10 % of
 #: its CPU time collecting them (measured on Django's 2,820 files). Collection still runs, so
@@ -107,7 +108,7 @@ class FileScan:
 
 @dataclass(frozen=True, slots=True)
 class ScanPlan:
-    """What bandit will scan and with which options (from ``_bandit_probe``)."""
+    """What bandit will scan and with which options (from ``probe``)."""
 
     args: tuple[str, ...]
     files: tuple[str, ...]  # normalised: posix, relative to the root, no "./"
@@ -234,7 +235,7 @@ def discover(section: Mapping[str, Any], ctx: CheckContext) -> ScanPlan:
         "project_config": "honour" if honour else "ignore",
     }
     done = ctx.run([ctx.tool_python, "-I", "-c", _PROBE.read_text(encoding="utf-8"), json.dumps(request)])
-    answer = _runner.json_object(done, "bandit file discovery")
+    answer = process.json_object(done, "bandit file discovery")
     if not answer.get("ok"):
         raise ToolError(str(answer.get("message") or "bandit file discovery failed"))
     try:
@@ -314,7 +315,7 @@ def _scan_group(plan: ScanPlan, files: Sequence[str], ctx: CheckContext) -> dict
         # -I: the project's root must not shadow bandit or its dependencies (a local yaml.py, say)
         done = ctx.run([ctx.tool_python, "-I", "-c", _BANDIT, *plan.args, "-f", "json", "-q", "--", *names])
         if done.returncode not in (0, 1):  # 1 means "found something": that is data
-            raise ToolError(f"bandit failed (exit {done.returncode}): {_runner.tail(done.stderr or done.stdout)}")
+            raise ToolError(f"bandit failed (exit {done.returncode}): {process.tail(done.stderr or done.stdout)}")
         out.update(parse_output(done.stdout, chunk))
     return out
 
@@ -332,7 +333,7 @@ def parse_output(text: str, requested: Sequence[str]) -> dict[str, FileScan]:
         metrics = {normalize_path(k): v for k, v in data["metrics"].items() if k != "_totals"}
         errors = {normalize_path(str(e["filename"])): str(e.get("reason", "")) for e in data["errors"]}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ToolError(f"bandit printed output that is not its JSON report ({exc}): {_runner.tail(text, 300)}") from None
+        raise ToolError(f"bandit printed output that is not its JSON report ({exc}): {process.tail(text, 300)}") from None
     out: dict[str, FileScan] = {}
     missing = []
     for f in requested:

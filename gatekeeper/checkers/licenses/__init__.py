@@ -2,7 +2,7 @@
 
 pip-licenses reads the licenses (``--from=all``: License-Expression, the License field and the
 trove classifiers, plus the license file's text) of the environment the policy's
-``[environment]`` names; the scope comes from the shared inventory. ``_licensing`` normalises and
+``[environment]`` names; the scope comes from the shared inventory. ``spdx`` normalises and
 evaluates. The ``raw`` string reported for a package is exactly what pip-licenses prints in its
 default (``--from=mixed``) column.
 """
@@ -22,13 +22,15 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from gatekeeper import cache
-from gatekeeper.checkers import _licensing, _runner
-from gatekeeper.checkers._runner import tail
-from gatekeeper.checkers.base import CheckContext, Option
+from gatekeeper import process
+from gatekeeper.checkers import cache
+from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.inventory import Inventory, canonical_name, load_inventory, project_manifest
+from gatekeeper.checkers.licenses import spdx
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import CheckResult, Finding, Package, Severity, Status, decide_status, fingerprint
-from gatekeeper.inventory import Inventory, canonical_name, load_inventory, project_manifest
+from gatekeeper.options import Option
+from gatekeeper.process import tail
 
 DEFAULT_ALLOW = [
     "MIT", "MIT-CMU", "BSD-2-Clause", "BSD-3-Clause", "0BSD", "ISC", "Apache-2.0", "PSF-2.0", "Python-2.0",
@@ -160,7 +162,7 @@ def read_licenses(ctx: CheckContext, python: str) -> list[Listed]:
     ]  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="gatekeeper-licenses-") as cwd:
         done = ctx.run(args, cwd=cwd)
-    _runner.require_module(
+    process.require_module(
         done, "piplicenses", "pip-licenses", ctx.tool_python, "pip install pip-licenses, or set gate.tool_python"
     )
     if done.returncode != 0:
@@ -222,17 +224,17 @@ def judge(listed: Sequence[Listed], inventory: Inventory, section: Mapping[str, 
     rows: list[Judged] = []
     for key, entry in sorted(by_key.items()):
         classifiers = entry.classifier.split("; ")
-        norm = _licensing.normalize(entry.expression, entry.metadata, classifiers, entry.text, join)
+        norm = spdx.normalize(entry.expression, entry.metadata, classifiers, entry.text, join)
         dist = inventory.get(entry.name)
-        if not norm.known and dist is not None and dist.license_files and _licensing.bsd_variant(entry.text) is None:
+        if not norm.known and dist is not None and dist.license_files and spdx.bsd_variant(entry.text) is None:
             # pip-licenses shows only the first LICENSE*/COPYING* file; a BSD text may sit in another
-            norm = _licensing.normalize(entry.expression, entry.metadata, classifiers, _read_all(dist.license_files), join)
+            norm = spdx.normalize(entry.expression, entry.metadata, classifiers, _read_all(dist.license_files), join)
         if key in ignore:
             verdict, reason = "ignored", "listed in ignore_packages"
         elif not norm.known:
             verdict, reason = "unknown", norm.reason
         else:
-            decision = _licensing.evaluate(norm.expression, allow, deny)
+            decision = spdx.evaluate(norm.expression, allow, deny)
             verdict, reason = ("allowed" if decision.allowed else "denied"), decision.reason
         rows.append(Judged(entry.name, entry.version, entry.raw, norm.expression, norm.ids, norm.source, verdict, reason))
     for dist in inventory.packages:
