@@ -48,7 +48,7 @@ class Series:
 
 @dataclass(frozen=True)
 class HistoryPage:
-    """``history_page``'s outcome: the HTML, the chain's verification and how many records the log holds."""
+    """``history_page``'s outcome: the HTML, the chain's verification and the number of records read (one per line)."""
 
     html: str
     verification: Verification
