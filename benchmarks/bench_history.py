@@ -61,6 +61,7 @@ def main() -> int:
             text=True,
             check=False,
             env=env,
+            cwd=work,  # not this checkout: `-m gatekeeper` would import the package beside the current folder
         )
         times.append(time.perf_counter() - t0)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
