@@ -52,15 +52,19 @@ def line_digest(line: bytes) -> str:
     return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
 
 
+# what json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds on each call
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(record: Mapping[str, Any]) -> bytes:
     """The bytes a signature covers: the record without ``sig``, as sorted compact JSON."""
     body = {k: v for k, v in record.items() if k != "sig"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _CANONICAL.encode(body).encode("utf-8")
 
 
 def sign(record: Mapping[str, Any], key: bytes) -> str:
     """The ``sig`` value of ``record`` under ``key``."""
-    return SIG_PREFIX + hmac.new(key, canonical(record), hashlib.sha256).hexdigest()
+    return SIG_PREFIX + hmac.digest(key, canonical(record), "sha256").hex()
 
 
 def key_from_env(name: str = KEY_ENV) -> bytes | None:
@@ -537,10 +541,13 @@ def _walk_chain(log: Path, anchor: str | None) -> _Chain:
     return _Chain(rows, heads, records=records, head=prev, anchor_seq=anchor_seq)
 
 
-def read_records(log: Path) -> list[dict[str, Any]]:
-    """Every record of the log, in order; a line that is not a JSON object becomes ``{"seq": ?, "invalid": line}``."""
+def read_records(log: Path, first: int = 1) -> list[dict[str, Any]]:
+    """Every record of the log from line ``first`` on, in order; a line that is not a JSON object
+    becomes ``{"line": its number, "invalid": True}``."""
     out: list[dict[str, Any]] = []
     for number, line, _more in _lines(log):
+        if number < first:
+            continue
         try:
             data = json.loads(line)
         except (ValueError, UnicodeDecodeError):

@@ -729,10 +729,9 @@ def audit_report(
     """Write one self-contained HTML page of every run in the audit log: chain status, trends, waivers, runs."""
     import datetime as dt
 
-    from gatekeeper.audit import key_from_env, read_records, verify_log
-    from gatekeeper.engine import iso_utc
+    from gatekeeper.audit import key_from_env
     from gatekeeper.errors import GatekeeperError, UsageError
-    from gatekeeper.history import render_history
+    from gatekeeper.history import history_page
     from gatekeeper.reports import write_atomic
 
     try:
@@ -743,24 +742,13 @@ def audit_report(
             except ValueError:
                 raise UsageError(f"--since: expected a date like 2026-09-01, got {since!r}") from None
         path = _audit_log(log, policy_file)
-        key = key_from_env(key_env)
-        verified: list[dict[str, Any]] = []
-        verification = verify_log(path, key, collect=verified)
-        records = verified if verification.ok else read_records(path)  # past a break: every line, marked
-        html = render_history(
-            records,
-            verification,
-            log_name=str(path),
-            generated_at=iso_utc(),
-            since=day,
-            tool_version=__version__,
-            key_checked=key is not None,
-        )
-        write_atomic(output, html)
+        page = history_page(path, key_from_env(key_env), since=day, tool_version=__version__)
+        write_atomic(output, page.html)
     except GatekeeperError as exc:
         _fail(exc)
-    scope = f"runs since {day}" if day else f"{len(records)} run(s)"
+    scope = f"runs since {day}" if day else f"{page.records} run(s)"
     typer.echo(f"history: {output} ({scope} from {path})")
+    verification = page.verification
     if not verification.ok:
         typer.echo(f"audit log {path}: TAMPERED: {verification.problem} (the page says so at the top)", err=True)
         raise typer.Exit(1)

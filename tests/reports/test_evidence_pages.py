@@ -109,6 +109,28 @@ def test_a_broken_chain_is_stated_at_the_top_and_its_runs_are_marked(history: Pa
     assert page.count('<tr class="run suspect">') == 21
 
 
+def test_past_a_break_every_line_is_listed_in_place_even_one_that_is_not_json(history: Path, tmp_path: Path) -> None:
+    lines = history.read_text(encoding="utf-8").splitlines()
+    record = json.loads(lines[29])
+    record["verdict"] = "pass"
+    lines[29] = json.dumps(record, sort_keys=True)  # line 30 edited
+    lines[44] = "{ truncated"  # and line 45 is not a record at all
+    history.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "history.html"
+    done = _audit_report(str(history), "--output", str(out), cwd=tmp_path)
+    assert done.returncode == 1 and "TAMPERED: line 30: edited" in done.stderr
+    assert f"history: {out} (60 run(s)" in done.stdout
+    page = out.read_text(encoding="utf-8")
+    body = page[page.index('id="run-table"') :]
+    rows = re.findall(r'<tr class="([a-z ]+)"><td>([^<]*)</td>', body)  # newest first
+    assert len(rows) == 60
+    assert rows[60 - 45] == ("invalid suspect", "?") and "line 45 is not a valid audit record" in body
+    numbers = [seq for _, seq in rows if seq != "?"]
+    assert numbers == [str(n) for n in range(60, 0, -1) if n != 45]  # in log order, none twice, none lost
+    assert [cls for cls, _ in rows].count("run suspect") == 30  # lines 30..60 but the invalid one
+    assert [cls for cls, _ in rows[60 - 29 :]] == ["run"] * 29  # lines 1..29 verified
+
+
 # --------------------------------------------------------------------------- in a real browser
 
 
