@@ -13,21 +13,15 @@ import difflib
 import hashlib
 import math
 import re
-import sys
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from gatekeeper import fileio
+from gatekeeper import fileio, tomlio
 from gatekeeper.errors import PolicyError
 from gatekeeper.options import COMMON_OPTIONS, MAX_TIMEOUT_S, Option
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 POLICY_FILE = "gatekeeper.toml"
 REPORT_FORMATS = ("json", "sarif", "html", "markdown", "junit")
@@ -201,8 +195,8 @@ def find_policy(root: Path, explicit: str | Path | None = None) -> tuple[Path, s
     _require_readable(pyproject)
     if pyproject.is_file():
         try:
-            doc = tomllib.loads(pyproject.read_text(encoding="utf-8-sig"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            doc = tomlio.loads(pyproject.read_text(encoding="utf-8-sig"))
+        except (tomlio.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise PolicyError(f"invalid TOML: {exc}", file=str(pyproject)) from exc
         except RecursionError:
             raise PolicyError("invalid TOML: arrays or tables nested too deeply", file=str(pyproject)) from None
@@ -253,8 +247,8 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
     except OSError as exc:
         raise PolicyError(f"cannot read: {exc.strerror}", file=str(path)) from exc
     try:
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as exc:
+        return tomlio.loads(text), text
+    except tomlio.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
         line = int(m.group(1)) if m else None
@@ -705,71 +699,8 @@ def _matches_prefix(table: list[str], target: list[str], counts: Mapping[str, in
 
 
 def to_toml(data: Mapping[str, Any]) -> str:
-    """Render the effective policy as TOML (the subset gatekeeper policies use)."""
-    lines: list[str] = []
-    scalars = {k: v for k, v in data.items() if (not isinstance(v, (dict, list)) or _is_scalar_list(v)) and v != []}
-    for key, value in scalars.items():
-        lines.append(f"{_key(key)} = {_value(value)}")
-    for key, value in data.items():
-        if isinstance(value, dict):
-            _table(lines, [key], value)
-    for key, value in data.items():
-        if isinstance(value, list) and not _is_scalar_list(value):
-            for item in value:
-                lines.append("")
-                lines.append(f"[[{_key(key)}]]")
-                for k, v in item.items():
-                    if v not in ("", None):
-                        lines.append(f"{_key(k)} = {_value(v)}")
-    return "\n".join(lines).lstrip("\n") + "\n"
-
-
-def _table(lines: list[str], path: list[str], table: Mapping[str, Any]) -> None:
-    simple = {k: v for k, v in table.items() if not isinstance(v, dict)}
-    nested = {k: v for k, v in table.items() if isinstance(v, dict)}
-    if simple or not nested:
-        lines.append("")
-        lines.append(f"[{'.'.join(_key(p) for p in path)}]")
-        for k, v in simple.items():
-            lines.append(f"{_key(k)} = {_value(v)}")
-    for k, v in nested.items():
-        _table(lines, [*path, k], v)
-
-
-def _is_scalar_list(value: Any) -> bool:
-    return isinstance(value, list) and all(not isinstance(v, dict) for v in value)
-
-
-def _key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_\-]+", key) else _string(key)
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
-    return _string(str(value))
-
-
-def _string(text: str) -> str:
-    out = []
-    for ch in text:
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+    """Render the effective policy as TOML that loads back to the same data (empty arrays included)."""
+    return tomlio.dumps(data)
 
 
 def coverage_fail_under(root: Path) -> tuple[float, str] | None:
@@ -794,8 +725,8 @@ def coverage_fail_under(root: Path) -> tuple[float, str] | None:
         if name == ".coveragerc":
             return None  # coverage.py reads no other file when .coveragerc exists
     try:
-        doc = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        doc = tomlio.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError):
         return None
     value = ((doc.get("tool") or {}).get("coverage") or {}).get("report", {}).get("fail_under")
     if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import sys
 import tempfile
 import urllib.parse
 import urllib.request
@@ -25,15 +24,11 @@ from typing import TYPE_CHECKING, Any
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 
+from gatekeeper import tomlio
 from gatekeeper.errors import ToolError
 
 if TYPE_CHECKING:
     from gatekeeper.checkers.base import CheckContext
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 # Runs inside the inspected interpreter: standard library only (it may be any Python >= 3.8).
 _PROBE = r"""
@@ -211,8 +206,8 @@ def project_requirements(root: Path) -> tuple[str, list[str]]:
     if not path.is_file():
         raise ToolError(f'scope = "project" needs {path}, which does not exist (or use scope = "all")')
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        doc = tomlio.loads(path.read_text(encoding="utf-8"))
+    except (tomlio.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ToolError(f"cannot read {path}: {exc}") from exc
     project = doc.get("project") or {}
     deps = project.get("dependencies") or []
@@ -286,8 +281,8 @@ def declared_name(root: Path) -> str:
     path = root / "pyproject.toml"
     if path.is_file():
         try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+            doc = tomlio.loads(path.read_text(encoding="utf-8"))
+        except (tomlio.TOMLDecodeError, UnicodeDecodeError, OSError):
             doc = {}
         project = doc.get("project")
         if isinstance(project, dict) and isinstance(project.get("name"), str) and project["name"]:
@@ -383,8 +378,8 @@ def build_inventory(ctx: CheckContext) -> Inventory:
 def has_pep621(root: Path) -> bool:
     """Whether pyproject.toml has a PEP 621 ``[project]`` table."""
     try:
-        doc = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+        doc = tomlio.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (tomlio.TOMLDecodeError, UnicodeDecodeError, OSError):
         return True  # let project_requirements report the unreadable file
     return isinstance(doc.get("project"), dict)
 

@@ -22,22 +22,16 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import process
+from gatekeeper import process, tomlio
 from gatekeeper.checkers import source
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
 from gatekeeper.options import Option
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 #: a noqa comment: ruff's per-line suppression, or its per-file form with the "ruff:" prefix
 NOQA = re.compile(rb"#\s*(?:ruff\s*:\s*)?noqa\b", re.IGNORECASE)
@@ -135,8 +129,8 @@ def find_config(root: Path) -> tuple[str, dict[str, Any]]:
         if not path.is_file() or path.is_symlink():
             continue
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            data = tomlio.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError) as exc:
             raise ToolError(f"{name} cannot be read as ruff configuration: {exc}") from None
         if name == "pyproject.toml":
             tool = data.get("tool")
