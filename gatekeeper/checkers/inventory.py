@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from gatekeeper import tomlio
 from gatekeeper.errors import ToolError
@@ -87,11 +88,6 @@ print(json.dumps({"python": sys.executable, "markers": env(), "distributions": o
 """
 
 
-def canonical_name(name: str) -> str:
-    """A distribution name normalised per PEP 503."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 @dataclass(frozen=True, slots=True)
 class Distribution:
     """One installed distribution, as its metadata describes it."""
@@ -112,7 +108,7 @@ class Distribution:
     @property
     def key(self) -> str:
         """The PEP 503 normalised name."""
-        return canonical_name(self.name)
+        return canonicalize_name(self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +126,7 @@ class Inventory:
 
     def get(self, name: str) -> Distribution | None:
         """The distribution called ``name`` (any spelling), if in scope."""
-        key = canonical_name(name)
+        key = canonicalize_name(name)
         return next((d for d in self.packages if d.key == key), None)
 
     def digest(self) -> str:
@@ -228,7 +224,7 @@ def closure(
     for text in roots:
         req = _parse(text)
         if req is not None and _applies(req, markers, ""):
-            wanted.append((canonical_name(req.name), frozenset(req.extras)))
+            wanted.append((canonicalize_name(req.name), frozenset(req.extras)))
     seen: dict[str, set[str]] = {}
     missing: set[str] = set()
     while wanted:
@@ -250,7 +246,7 @@ def closure(
             needed = first and _applies(req, markers, "")
             needed = needed or any(_applies(req, markers, extra) for extra in new_extras)
             if needed:
-                wanted.append((canonical_name(req.name), frozenset(req.extras)))
+                wanted.append((canonicalize_name(req.name), frozenset(req.extras)))
     return [by_key[k] for k in sorted(seen)], sorted(missing)
 
 
@@ -286,7 +282,7 @@ def declared_name(root: Path) -> str:
             doc = {}
         project = doc.get("project")
         if isinstance(project, dict) and isinstance(project.get("name"), str) and project["name"]:
-            return canonical_name(project["name"])
+            return canonicalize_name(project["name"])
     cfg = root / "setup.cfg"
     if cfg.is_file():
         parser = configparser.ConfigParser(interpolation=None)
@@ -296,7 +292,7 @@ def declared_name(root: Path) -> str:
         except (configparser.Error, UnicodeDecodeError, OSError):
             name = ""
         if name and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
-            return canonical_name(name)
+            return canonicalize_name(name)
     return ""
 
 

@@ -23,13 +23,14 @@ from typing import Any
 
 from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName, default_environment
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from gatekeeper import __version__, process
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.checkers.dependencies import database as advisory_db
 from gatekeeper.checkers.dependencies.advisories import AdvisoryDatabase, Match, headline, iso_time, open_database
-from gatekeeper.checkers.inventory import canonical_name, load_inventory, project_manifest, project_requirements
+from gatekeeper.checkers.inventory import load_inventory, project_manifest, project_requirements
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.findings import (
     NO_BASELINE,
@@ -70,7 +71,7 @@ class Collected:
 
     def skip(self, name: str, reason: str) -> None:
         """Record that ``name`` could not be audited (the first reason wins)."""
-        self.unaudited.setdefault(canonical_name(name) or name, (name, reason))
+        self.unaudited.setdefault(canonicalize_name(name) or name, (name, reason))
 
 
 class DependenciesChecker:
@@ -136,16 +137,16 @@ class DependenciesChecker:
             dated = f"queried {queried_at}"
         metrics["db_as_of"] = metrics["database"]["as_of"]
         unaudited_keys = set(got.unaudited)
-        audited = [t for t in targets if canonical_name(t.name) not in unaudited_keys]
-        by_key = {(canonical_name(t.name), t.version): t for t in targets}
+        audited = [t for t in targets if canonicalize_name(t.name) not in unaudited_keys]
+        by_key = {(canonicalize_name(t.name), t.version): t for t in targets}
         threshold = Severity(str(section.get("fail_on_severity") or "low"))
-        findings = [_finding(m, by_key.get((canonical_name(m.package), m.version)), threshold) for m in matches]
-        versions = {canonical_name(t.name): t.version for t in got.targets}
+        findings = [_finding(m, by_key.get((canonicalize_name(m.package), m.version)), threshold) for m in matches]
+        versions: dict[str, str] = {canonicalize_name(t.name): t.version for t in got.targets}
         manifest = source if source != "environment" and not Path(source).is_absolute() else project_manifest(ctx.root)
         for key, (name, reason) in sorted(got.unaudited.items()):
             blocking = bool(section.get("fail_on_unaudited", True))
             findings.append(_unaudited_finding(name, versions.get(key, ""), reason, blocking, manifest))
-        vulnerable = sorted({canonical_name(m.package) for m in matches})
+        vulnerable = sorted({canonicalize_name(m.package) for m in matches})
         metrics.update(
             {
                 "packages_audited": len(audited),
@@ -301,7 +302,7 @@ def _from_pyproject(path: Path, ctx: CheckContext) -> Collected:
         except InvalidRequirement:
             got.skip(f"{rel}: dependency #{deps.index(text) + 1}", "cannot be parsed as a requirement")
             continue
-        line = lines.get(canonical_name(req.name))
+        line = lines.get(canonicalize_name(req.name))
         if req.marker is not None and not markers.applies(req.marker):
             continue
         pinned = _pinned(req)
@@ -367,7 +368,7 @@ def _from_requirements(path: Path, ctx: CheckContext) -> Collected:
                 got.skip(req.name, f"{rel}:{lineno}: URL requirement {strip_userinfo(spec)!r} has no version to audit")
             elif not pinned:
                 got.skip(req.name, f"{rel}:{lineno}: {spec!r} is not pinned with == (pin it, e.g. with pip-compile)")
-            elif (key := f"{canonical_name(req.name)}=={pinned}") not in seen:
+            elif (key := f"{canonicalize_name(req.name)}=={pinned}") not in seen:
                 seen.add(key)
                 got.targets.append(Target(req.name, pinned, rel, lineno))
 
@@ -419,7 +420,7 @@ def _declared_lines(pyproject: Path) -> dict[str, int]:
     out: dict[str, int] = {}
     for text in deps:
         try:
-            key = canonical_name(Requirement(text).name)
+            key = canonicalize_name(Requirement(text).name)
         except InvalidRequirement:
             continue
         for i in range(start, len(lines)):
@@ -531,11 +532,11 @@ def _pip_audit(ctx: CheckContext, section: Mapping[str, Any], targets: Sequence[
         ) from None
     if done.returncode not in (0, 1):
         raise ToolError(f"pip-audit exited {done.returncode}: {process.tail(done.stderr)}")
-    by_key = {canonical_name(t.name): t for t in targets}
+    by_key = {canonicalize_name(t.name): t for t in targets}
     reported: set[str] = set()
     matches: list[Match] = []
     for dep in deps:
-        key = canonical_name(str(dep.get("name", "")))
+        key = canonicalize_name(str(dep.get("name", "")))
         target = by_key.get(key)
         if target is None:
             continue
@@ -610,7 +611,7 @@ def _finding(m: Match, target: Target | None, threshold: Severity) -> Finding:
         blocking=m.severity.at_least(threshold),
         location=location,
         package=Package(m.package, m.version),
-        fingerprint=fingerprint("dependencies", m.id, canonical_name(m.package), m.version),
+        fingerprint=fingerprint("dependencies", m.id, canonicalize_name(m.package), m.version),
         help_uri=m.url,
         rule_name=headline(summary, 120) if summary else m.id,
         tags=("security", "dependency"),
@@ -641,7 +642,7 @@ def _unaudited_finding(name: str, version: str, reason: str, blocking: bool, man
         message=f"{name} could not be audited for known vulnerabilities: {reason}",
         blocking=blocking,
         package=Package(name, version),
-        fingerprint=fingerprint("dependencies", UNAUDITED_RULE, canonical_name(name) or name),
+        fingerprint=fingerprint("dependencies", UNAUDITED_RULE, canonicalize_name(name) or name),
         rule_name="package that could not be audited",
         tags=("security", "dependency", NO_BASELINE),
         properties={

@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 from gatekeeper import __version__
 from gatekeeper.checkers.dependencies.advisories import iso_time, open_database, parse_time
-from gatekeeper.checkers.inventory import canonical_name
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import write_atomic
 
@@ -107,7 +108,7 @@ def survey_zip(path: Path) -> Survey:
                 if moment is not None and (newest is None or moment > newest):
                     newest = moment
                 names = {
-                    canonical_name(str(a["package"].get("name") or ""))
+                    canonicalize_name(str(a["package"].get("name") or ""))
                     for a in doc.get("affected") or []
                     if isinstance(a, dict)
                     and isinstance(a.get("package"), dict)

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from gatekeeper import process
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext
-from gatekeeper.checkers.inventory import Inventory, canonical_name, load_inventory, project_manifest
+from gatekeeper.checkers.inventory import Inventory, load_inventory, project_manifest
 from gatekeeper.checkers.licenses import spdx
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import CheckResult, Finding, Package, Severity, Status, decide_status, fingerprint
@@ -187,7 +188,7 @@ def read_licenses(ctx: CheckContext, python: str) -> list[Listed]:
     seen: set[str] = set()
     unique = []
     for entry in entries:
-        key = canonical_name(entry.name)
+        key = canonicalize_name(entry.name)
         if key not in seen:
             seen.add(key)
             unique.append(entry)
@@ -215,12 +216,12 @@ def judge(listed: Sequence[Listed], inventory: Inventory, section: Mapping[str, 
     """Normalise and evaluate every package in the inventory's scope."""
     allow = [str(a) for a in section["allow"]]
     deny = [str(d) for d in section["deny"]]
-    ignore = {canonical_name(str(p)) for p in section["ignore_packages"]}
+    ignore = {canonicalize_name(str(p)) for p in section["ignore_packages"]}
     join = str(section.get("classifier_join") or "or")
     in_scope = {d.key for d in inventory.packages}
     # the inventory decides what is in scope (it leaves out the project itself and gatekeeper), so
     # the three environment checks count the same packages
-    by_key = {k: e for e in listed if (k := canonical_name(e.name)) in in_scope}
+    by_key = {k: e for e in listed if (k := canonicalize_name(e.name)) in in_scope}
     rows: list[Judged] = []
     for key, entry in sorted(by_key.items()):
         classifiers = entry.classifier.split("; ")
@@ -241,7 +242,7 @@ def judge(listed: Sequence[Listed], inventory: Inventory, section: Mapping[str, 
         if dist.key not in by_key:  # fail closed: a package nobody read a license for is unknown
             verdict = "ignored" if dist.key in ignore else "unknown"
             rows.append(Judged(dist.name, dist.version, "", "", (), "", verdict, "pip-licenses did not report this package"))
-    return sorted(rows, key=lambda r: canonical_name(r.name))
+    return sorted(rows, key=lambda r: canonicalize_name(r.name))
 
 
 def _read_all(paths: Sequence[str]) -> str:
@@ -267,7 +268,7 @@ def _finding(row: Judged, section: Mapping[str, Any], declared: Mapping[str, int
         "reason": row.reason,
         "source": row.source,
     }
-    line = declared.get(canonical_name(row.name))
+    line = declared.get(canonicalize_name(row.name))
     props["manifest"] = {"path": "pyproject.toml", "line": line} if line else {"path": manifest, "line": None}
     if denied:
         message = f"{row.name} {row.version}: license {shown} (raw: {row.raw!r}) is denied: {row.reason}"
@@ -279,7 +280,7 @@ def _finding(row: Judged, section: Mapping[str, Any], declared: Mapping[str, int
         blocking=denied or section["unknown"] == "fail",
         message=message,
         package=Package(row.name, row.version),
-        fingerprint=fingerprint("licenses", rule, canonical_name(row.name), row.raw),
+        fingerprint=fingerprint("licenses", rule, canonicalize_name(row.name), row.raw),
         rule_name="license denied by policy" if denied else "license not resolvable to SPDX",
         tags=("license",),
         properties=props,
@@ -308,7 +309,7 @@ def _declared(pyproject: Path) -> dict[str, int]:
                     req = Requirement(text[0] or text[1])
                 except InvalidRequirement:
                     continue
-                out.setdefault(canonical_name(req.name), number)
+                out.setdefault(canonicalize_name(req.name), number)
             if "]" in re.sub(r"\"[^\"]*\"|'[^']*'", "", line):
                 inside = False
     return out

@@ -20,10 +20,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 from gatekeeper import process
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext
-from gatekeeper.checkers.inventory import canonical_name, has_pep621, load_inventory, project_requirements
+from gatekeeper.checkers.inventory import has_pep621, load_inventory, project_requirements
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import resolve_for_write, write_atomic
 from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Package, Severity, decide_status, fingerprint
@@ -169,16 +171,16 @@ def restrict(bom: Mapping[str, Any], keep: set[str], project: Mapping[str, str] 
     components: list[Any] = []
     seen: set[str] = set()
     root = (bom.get("metadata") or {}).get("component") or {}
-    own = canonical_name(str(project["name"])) if project else ""
+    own = canonicalize_name(str(project["name"])) if project else ""
     for c in bom.get("components", []):
-        key = canonical_name(str(c.get("name", "")))
+        key = canonicalize_name(str(c.get("name", "")))
         if own and key == own and not root and str(c.get("version", "")) == str(project and project["version"]):
             root = c
             out["metadata"] = {**(bom.get("metadata") or {}), "component": c}
         if key in keep and key not in seen:
             seen.add(key)
             components.append(c)
-    if project and root and canonical_name(str(root.get("name", ""))) == own and not root.get("version"):
+    if project and root and canonicalize_name(str(root.get("name", ""))) == own and not root.get("version"):
         root = {**root, "version": str(project["version"])}  # a dynamic PEP 621 version: the installed one
         out["metadata"] = {**(bom.get("metadata") or {}), "component": root}
     kept_refs = {str(c.get("bom-ref")) for c in components}
@@ -291,7 +293,7 @@ def _findings(
                     blocking=True,
                     message=f"component {name} {version} has no package URL (purl)".replace("  ", " "),
                     package=Package(name, version),
-                    fingerprint=fingerprint("sbom", "sbom.require_purl", canonical_name(name)),
+                    fingerprint=fingerprint("sbom", "sbom.require_purl", canonicalize_name(name)),
                     rule_name="component without a purl",
                     properties={"bom_ref": c.get("bom-ref")},
                 )
