@@ -1,5 +1,5 @@
-"""Where gatekeeper writes, and how: paths resolved without following links planted in the
-checkout, and atomic writes (a reader sees the old file or the new one, never half of one).
+"""Paths and writes: paths taken from and shown relative to the project root, paths resolved without
+following links planted in the checkout, and atomic writes (a reader sees the old file or the new one, never half of one).
 """
 
 from __future__ import annotations
@@ -71,6 +71,21 @@ def inside(relative: str) -> bool:
         elif part not in ("", "."):
             depth += 1
     return True
+
+
+def under(root: Path, name: str) -> Path:
+    """``name`` as a path: an absolute one as it is, a relative one taken from ``root``."""
+    path = Path(name)
+    return path if path.is_absolute() else root / path
+
+
+def relative_to_root(path: Path, root: Path) -> str | None:
+    """``path`` as a posix path relative to ``root``, both resolved (links followed); None when it
+    lies outside ``root`` or cannot be resolved."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return None
 
 
 def write_atomic(path: Path, text: str | bytes) -> str:

@@ -36,6 +36,7 @@ from gatekeeper import process
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import ToolError
+from gatekeeper.fileio import relative_to_root, under
 from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Location, Severity, Status, decide_status, fingerprint
 from gatekeeper.options import Option
 
@@ -341,7 +342,7 @@ def read_report(data_file: str, ctx: CheckContext, *, private: Path | None = Non
     it is tracked by git, when it cannot be read, or when it was measured in another source tree.
     """
     if data_file:
-        path = _under(ctx.root, data_file)
+        path = under(ctx.root, data_file)
         if path.suffix not in (".xml", ".json") and not path.exists():
             parallel = _parallel_files(ctx, path)
             if parallel and private is not None:
@@ -537,7 +538,7 @@ def _read_coverage_json(path: Path, ctx: CheckContext) -> CoverageReport:
                 sums[key] += value
             files.append(
                 FileCoverage(
-                    path=_relative(ctx.root, str(_under(ctx.root, name))),
+                    path=_relative(ctx.root, str(under(ctx.root, name))),
                     percent=float(display_covered(exact, precision)),
                     percent_exact=exact,
                     statements=statements,
@@ -819,20 +820,15 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
-def _under(root: Path, name: str) -> Path:
-    path = Path(name)
-    return path if path.is_absolute() else root / path
-
-
 def _relative(root: Path, name: str) -> str:
     """A posix path relative to ``root`` when the file is inside it, else the absolute path."""
     path = Path(name)
     if not path.is_absolute():
         return PurePosixPath(*path.parts).as_posix()
+    resolved = relative_to_root(path, root)
+    if resolved is not None:
+        return resolved
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return path.relative_to(root).as_posix()
     except ValueError:
-        try:
-            return path.relative_to(root).as_posix()
-        except ValueError:
-            return path.as_posix()
+        return path.as_posix()

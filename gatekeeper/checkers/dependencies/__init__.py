@@ -10,10 +10,8 @@ that looked at nothing is never a pass.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.metadata
 import json
 import re
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,6 +30,7 @@ from gatekeeper.checkers.dependencies import database as advisory_db
 from gatekeeper.checkers.dependencies.advisories import AdvisoryDatabase, Match, headline, iso_time, open_database
 from gatekeeper.checkers.inventory import load_inventory, project_manifest, project_requirements
 from gatekeeper.errors import ToolError, ToolMissing
+from gatekeeper.fileio import relative_to_root, under
 from gatekeeper.findings import (
     NO_BASELINE,
     CheckResult,
@@ -125,7 +124,7 @@ class DependenciesChecker:
             dated = f"database as of {metrics['database']['as_of'][:10]}, {metrics['database']['age_days']:g} days old"
         else:
             service = str(section.get("service") or "pypi")
-            tool_name, tool_version = "pip-audit", _pip_audit_version(ctx)
+            tool_name, tool_version = "pip-audit", process.tool_version(ctx.tool_python, "pip-audit")
             queried_at = iso_time(dt.datetime.now(dt.timezone.utc))
             matches = _pip_audit(ctx, section, targets, got)
             metrics["database"] = {
@@ -205,7 +204,7 @@ def _database_path(setting: str, ctx: CheckContext) -> tuple[Path, str]:
                 "or set checks.dependencies.advisory_db to a folder or zip"
             )
         return advisory_db.resolve(folder), "run `gatekeeper db update`"
-    path = Path(setting) if Path(setting).is_absolute() else ctx.root / setting
+    path = under(ctx.root, setting)
     resolved = advisory_db.resolve(path)
     if resolved != path:
         return resolved, f"run `gatekeeper db update --dir {path}`"
@@ -464,22 +463,10 @@ class _Markers:
 
 
 def _rel(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    return relative_to_root(path, root) or path.as_posix()
 
 
 # --------------------------------------------------------------------------- online: pip-audit
-
-
-def _pip_audit_version(ctx: CheckContext) -> str:
-    if ctx.tool_python == sys.executable:
-        try:
-            return importlib.metadata.version("pip-audit")
-        except importlib.metadata.PackageNotFoundError:
-            return ""
-    return ""
 
 
 _NETWORK_HINTS = (

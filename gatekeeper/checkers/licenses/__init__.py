@@ -10,10 +10,8 @@ default (``--from=mixed``) column.
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import json
 import re
-import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -96,7 +94,7 @@ class LicensesChecker:
             summary=summary,
             error=summary if status is Status.ERROR else None,
             tool_name="pip-licenses",
-            tool_version=_tool_version(ctx),
+            tool_version=process.tool_version(ctx.tool_python, "pip-licenses"),
             metrics=metrics,
             findings=tuple(findings),
         )
@@ -200,7 +198,9 @@ def _cached_licenses(ctx: CheckContext, inventory: Inventory) -> tuple[list[List
     then whether it came from the cache, and how many cache entries were rejected (0 or 1)."""
     python = inventory.python or ctx.target_python
     folder = ctx.cache_dir / "licenses" if ctx.cache_dir is not None else None
-    key = cache.cache_key("licenses", 1, _tool_version(ctx), ctx.tool_python, python, inventory.digest())
+    key = cache.cache_key(
+        "licenses", 1, process.tool_version(ctx.tool_python, "pip-licenses"), ctx.tool_python, python, inventory.digest()
+    )
     payload, rejected = cache.read(folder, key)
     if isinstance(payload, list):
         try:
@@ -320,12 +320,3 @@ def _summary(counts: Mapping[str, int], total: int) -> str:
         return f"{total} packages, all allowed" + (f" ({counts['ignored']} ignored)" if counts["ignored"] else "")
     parts = [f"{counts['denied']} denied", f"{counts['unknown']} unknown"]
     return f"{', '.join(parts)} of {total} packages"
-
-
-def _tool_version(ctx: CheckContext) -> str:
-    if ctx.tool_python != sys.executable:
-        return ""
-    try:
-        return importlib.metadata.version("pip-licenses")
-    except importlib.metadata.PackageNotFoundError:
-        return ""

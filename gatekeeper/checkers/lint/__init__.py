@@ -30,6 +30,7 @@ from gatekeeper import process, tomlio
 from gatekeeper.checkers import source
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import ToolError
+from gatekeeper.fileio import relative_to_root
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
 from gatekeeper.options import Option
 
@@ -165,18 +166,11 @@ def _version(ctx: CheckContext, ruff: str) -> str:
     return done.stdout.strip().removeprefix("ruff ").strip()
 
 
-def _relative(root: Path, name: str) -> str | None:
-    try:
-        return Path(name).resolve().relative_to(root.resolve()).as_posix()
-    except (ValueError, OSError):
-        return None
-
-
 def _show_files(ctx: CheckContext, ruff: str, config_args: Sequence[str]) -> list[str]:
     done = ctx.run([ruff, "check", "--show-files", "--no-cache", *config_args, "--", str(ctx.root)], cwd=ctx.root)
     if done.returncode not in (0, 1):
         raise ToolError(f"ruff check --show-files failed (exit {done.returncode}): {process.tail(done.stderr or done.stdout)}")
-    files = {rel for line in done.stdout.splitlines() if line.strip() and (rel := _relative(ctx.root, line.strip()))}
+    files = {rel for line in done.stdout.splitlines() if line.strip() and (rel := relative_to_root(Path(line.strip()), ctx.root))}
     return sorted(files)
 
 
@@ -198,7 +192,7 @@ def parse_output(root: Path, text: str) -> dict[str, list[dict[str, Any]]]:
         for d in data:
             if not _valid(d):
                 raise ValueError(f"a diagnostic lacks one of {', '.join(_FINDING_KEYS)}")
-            rel = _relative(root, str(d["filename"]))
+            rel = relative_to_root(Path(str(d["filename"])), root)
             if rel is None:
                 raise ValueError(f"a diagnostic names a file outside the project: {d['filename']}")
             fix = d.get("fix") if isinstance(d.get("fix"), dict) else None

@@ -11,7 +11,6 @@ gatekeeper uses a regular expression transcribed from the same grammar (``_iri.p
 from __future__ import annotations
 
 import datetime as dt
-import importlib.metadata
 import json
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.checkers.inventory import has_pep621, load_inventory, project_requirements
 from gatekeeper.errors import ToolError
-from gatekeeper.fileio import resolve_for_write, write_atomic
+from gatekeeper.fileio import resolve_for_write, under, write_atomic
 from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Package, Severity, decide_status, fingerprint
 from gatekeeper.options import Option
 from gatekeeper.process import tail
@@ -82,14 +81,15 @@ class SbomChecker:
             args = [*base, "requirements", *common, "-"]
             extra = {"scope": "pyproject.toml"}
         else:
-            req = Path(source) if Path(source).is_absolute() else ctx.root / source
+            req = under(ctx.root, source)
             if not req.is_file():
                 raise ToolError(f"checks.sbom.source: the requirements file {req} does not exist")
             args = [*base, "requirements", *common, str(req)]
             extra = {"scope": "requirements", "requirements": source}
         folder = ctx.cache_dir / "sbom" if ctx.cache_dir is not None else None
+        version = process.tool_version(ctx.tool_python, "cyclonedx-bom", elsewhere=ctx.tool_python, missing="(not installed)")
         key = cache.cache_key(
-            "sbom", 1, _cyclonedx_version(ctx), args, stdin or b"", sorted(keep or ()), extra,
+            "sbom", 1, version, args, stdin or b"", sorted(keep or ()), extra,
             cache.file_digest(pyproject), cache.file_digest(ctx.root / source) if source != "environment" else "",
             load_inventory(ctx).digest() if source == "environment" else "",
             *(cache.file_digest(Path(__file__).with_name(n)) for n in ("validate.py", "iri.py")),
@@ -311,16 +311,6 @@ def _summary(metrics: Mapping[str, Any], problem: str | None) -> str:
         f"{metrics['components']} components, CycloneDX {metrics['spec_version']} {state}; "
         f"{metrics['with_license']} with a license, {metrics['with_purl']} with a purl"
     )
-
-
-def _cyclonedx_version(ctx: CheckContext) -> str:
-    """cyclonedx-bom's version when it runs in this interpreter; else the interpreter that runs it."""
-    if ctx.tool_python != sys.executable:
-        return ctx.tool_python
-    try:
-        return importlib.metadata.version("cyclonedx-bom")
-    except importlib.metadata.PackageNotFoundError:
-        return "(not installed)"
 
 
 def _tool_version(bom: Mapping[str, Any]) -> str:

@@ -31,6 +31,7 @@ from gatekeeper import process, tomlio
 from gatekeeper.checkers import source
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import ToolError, ToolMissing
+from gatekeeper.fileio import relative_to_root
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
 from gatekeeper.options import Option
 
@@ -255,11 +256,7 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 
 
 def _inside(root: Path, path: str) -> bool:
-    try:
-        (root / path).resolve().relative_to(root.resolve())
-    except (ValueError, OSError):
-        return False
-    return True
+    return relative_to_root(root / path, root) is not None
 
 
 def _python_files(root: Path, paths: Sequence[str]) -> Iterator[str]:
