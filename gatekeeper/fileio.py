@@ -88,11 +88,11 @@ def relative_to_root(path: Path, root: Path) -> str | None:
         return None
 
 
-def write_atomic(path: Path, text: str | bytes) -> str:
+def write_atomic(path: Path, text: str | bytes, mode: int = 0o666) -> str:
     """Write ``text`` (UTF-8, or bytes as they are) to ``path`` through a temporary file in the same folder, fsync it, and
-    rename it into place; return the sha256 of the bytes written. Raises OSError.
+    rename it into place; return the sha256 of the bytes written. ``mode`` is masked by the umask. Raises OSError.
     """
-    tmp, digest = stage(path, text)
+    tmp, digest = stage(path, text, mode)
     try:
         os.replace(tmp, path)
     except BaseException:
@@ -101,19 +101,27 @@ def write_atomic(path: Path, text: str | bytes) -> str:
     return digest
 
 
-def stage(path: Path, text: str | bytes) -> tuple[Path, str]:
+def temporary_path(path: Path) -> Path:
+    """A fresh name for a temporary file beside ``path`` (hidden, unique to this process), to be
+    renamed over ``path`` once complete."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+def stage(path: Path, text: str | bytes, mode: int = 0o666) -> tuple[Path, str]:
     """Write ``text`` (UTF-8, or bytes as they are) to a new temporary file beside ``path`` and fsync it; return (the
     temporary file, the sha256 of its bytes) for the caller to rename into place. Raises OSError;
     on any failure, Ctrl-C included, no temporary file is left behind.
 
-    The temporary file is created with ``open(..., "x")`` so that it gets the umask's permissions
-    (``mkstemp`` would make a report readable by its owner only).
+    The temporary file is created exclusively with ``mode`` under the umask, so that a report gets
+    the umask's permissions (``mkstemp`` would make it readable by its owner only) and a private
+    file (``0o600``) is never readable by others, not even for a moment.
     """
     data = text.encode("utf-8") if isinstance(text, str) else text
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = temporary_path(path)
     try:
-        with open(tmp, "xb") as fh:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
+        with open(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

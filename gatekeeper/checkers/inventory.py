@@ -16,7 +16,7 @@ import re
 import tempfile
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,7 +122,6 @@ class Inventory:
     missing: tuple[str, ...] = ()
     markers: Mapping[str, str] | None = None
     project: Distribution | None = None  # the project's own installed distribution, never one of its packages
-    project_name: str = ""  # the project's name (PEP 503), however it was found; "" when unknown
 
     def get(self, name: str) -> Distribution | None:
         """The distribution called ``name`` (any spelling), if in scope."""
@@ -210,6 +209,41 @@ def project_requirements(root: Path) -> tuple[str, list[str]]:
     if not isinstance(deps, list):
         raise ToolError(f"{path}: [project] dependencies must be a list")
     return str(project.get("name") or ""), [str(d) for d in deps]
+
+
+def declared_lines(pyproject: Path) -> dict[str, int]:
+    """Canonical name -> the line of pyproject.toml that declares it in ``[project] dependencies``
+    (the first, when it is declared twice); {} when the file is missing or unreadable."""
+    if not pyproject.is_file():
+        return {}
+    try:
+        _, deps = project_requirements(pyproject.parent)
+        lines = pyproject.read_text(encoding="utf-8").splitlines()
+    except (ToolError, OSError, UnicodeDecodeError):
+        return {}
+    start = _dependencies_line(lines)
+    out: dict[str, int] = {}
+    for text in deps:
+        req = _parse(text)
+        if req is None:
+            continue
+        for i in range(start, len(lines)):
+            if f'"{text}"' in lines[i] or f"'{text}'" in lines[i]:
+                out.setdefault(canonicalize_name(req.name), i + 1)
+                break
+    return out
+
+
+def _dependencies_line(lines: Sequence[str]) -> int:
+    """The index of the ``dependencies = [`` line in the ``[project]`` table (0 when not found)."""
+    table = ""
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            table = stripped.split("#", 1)[0].strip().strip("[] ")
+        elif table == "project" and re.match(r"dependencies\s*=", stripped):
+            return i
+    return 0
 
 
 def closure(
@@ -354,9 +388,7 @@ def build_inventory(ctx: CheckContext) -> Inventory:
     if scope == "all":
         chosen = tuple(d for d in dists if d.key != own and d.key not in tooling)
         left_out = tuple(d.name for d in dists if d.key in tooling)
-        return Inventory(
-            python=python, scope=scope, packages=chosen, left_out=left_out, markers=markers, project=project, project_name=own
-        )
+        return Inventory(python=python, scope=scope, packages=chosen, left_out=left_out, markers=markers, project=project)
     if ((ctx.root / "pyproject.toml").is_file() and has_pep621(ctx.root)) or project is None:
         _, roots = project_requirements(ctx.root)
     else:
@@ -367,7 +399,7 @@ def build_inventory(ctx: CheckContext) -> Inventory:
     left_out = tuple(d.name for d in dists if d.key not in kept and d.key != own)
     return Inventory(
         python=python, scope=scope, packages=chosen, left_out=left_out, missing=tuple(missing), markers=markers,
-        project=project, project_name=own,
+        project=project,
     )  # fmt: skip
 
 

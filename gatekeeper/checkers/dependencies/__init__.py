@@ -28,7 +28,7 @@ from gatekeeper import __version__, process
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.checkers.dependencies import database as advisory_db
 from gatekeeper.checkers.dependencies.advisories import AdvisoryDatabase, Match, headline, iso_time, open_database
-from gatekeeper.checkers.inventory import load_inventory, project_manifest, project_requirements
+from gatekeeper.checkers.inventory import declared_lines, load_inventory, project_manifest, project_requirements
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.fileio import relative_to_root, under
 from gatekeeper.findings import (
@@ -270,7 +270,7 @@ def _from_environment(ctx: CheckContext) -> Collected:
     got = Collected(
         meta={"scope": inv.scope, "python": inv.python, "left_out": list(inv.left_out), "packages": len(inv.packages)}
     )
-    declared = _declared_lines(ctx.root / "pyproject.toml")
+    declared = declared_lines(ctx.root / "pyproject.toml")
     manifest = project_manifest(ctx.root)
     got.meta["manifest"] = manifest
     if inv.project is not None:
@@ -293,7 +293,7 @@ def _from_pyproject(path: Path, ctx: CheckContext) -> Collected:
     _, deps = project_requirements(path.parent)
     rel = _rel(path, ctx.root)
     got = Collected(meta={"scope": "pyproject", "packages": len(deps)})
-    lines = _declared_lines(path)
+    lines = declared_lines(path)
     markers = _Markers(ctx)
     for text in deps:
         try:
@@ -404,29 +404,6 @@ def _pinned(req: Requirement) -> str:
     if len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version:
         return specs[0].version
     return ""
-
-
-def _declared_lines(pyproject: Path) -> dict[str, int]:
-    """Canonical name -> the pyproject.toml line that declares it in ``[project] dependencies``."""
-    if not pyproject.is_file():
-        return {}
-    try:
-        _, deps = project_requirements(pyproject.parent)
-        lines = pyproject.read_text(encoding="utf-8").splitlines()
-    except (ToolError, OSError, UnicodeDecodeError):
-        return {}
-    start = next((i for i, line in enumerate(lines) if re.match(r"^\s*dependencies\s*=", line)), 0)
-    out: dict[str, int] = {}
-    for text in deps:
-        try:
-            key = canonicalize_name(Requirement(text).name)
-        except InvalidRequirement:
-            continue
-        for i in range(start, len(lines)):
-            if f'"{text}"' in lines[i] or f"'{text}'" in lines[i]:
-                out.setdefault(key, i + 1)
-                break
-    return out
 
 
 class _Markers:

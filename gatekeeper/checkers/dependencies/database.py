@@ -16,7 +16,6 @@ import hashlib
 import http.client
 import json
 import os
-import secrets
 import sys
 import urllib.error
 import urllib.parse
@@ -33,7 +32,7 @@ from packaging.utils import canonicalize_name
 from gatekeeper import __version__
 from gatekeeper.checkers.dependencies.advisories import iso_time, open_database, parse_time
 from gatekeeper.errors import ToolError
-from gatekeeper.fileio import write_atomic
+from gatekeeper.fileio import temporary_path, write_atomic
 
 DEFAULT_URL = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
 URL_ENV = "GATEKEEPER_ADVISORY_URL"
@@ -174,7 +173,7 @@ def update(folder: Path, url: str, *, progress: ProgressFn | None = None, now: d
             headers["If-None-Match"] = str(meta["etag"])
         if meta.get("last_modified"):
             headers["If-Modified-Since"] = str(meta["last_modified"])
-    tmp = folder / f".{DB_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    tmp = temporary_path(target)
     try:
         try:
             response = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=TIMEOUT_S)  # noqa: S310  # nosec B310: file:// mirrors are a feature

@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from gatekeeper import process
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext
-from gatekeeper.checkers.inventory import Inventory, load_inventory, project_manifest
+from gatekeeper.checkers.inventory import Inventory, declared_lines, load_inventory, project_manifest
 from gatekeeper.checkers.licenses import spdx
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import CheckResult, Finding, Package, Severity, Status, decide_status, fingerprint
@@ -37,7 +35,6 @@ DEFAULT_ALLOW = [
 ]  # fmt: skip
 
 VERDICTS = ("allowed", "denied", "unknown", "ignored")
-_FIELDS = ("Name", "Version", "License-Metadata", "License-Classifier", "License-Expression")
 
 
 class LicensesChecker:
@@ -63,7 +60,7 @@ class LicensesChecker:
         inventory = load_inventory(ctx)
         listed, cached, rejected = _cached_licenses(ctx, inventory)
         rows = judge(listed, inventory, section)
-        declared = _declared(ctx.root / "pyproject.toml")
+        declared = declared_lines(ctx.root / "pyproject.toml")
         manifest = project_manifest(ctx.root)
         findings = [f for r in rows if (f := _finding(r, section, declared, manifest)) is not None]
         counts = {v: sum(1 for r in rows if r.verdict == v) for v in VERDICTS}
@@ -285,34 +282,6 @@ def _finding(row: Judged, section: Mapping[str, Any], declared: Mapping[str, int
         tags=("license",),
         properties=props,
     )
-
-
-def _declared(pyproject: Path) -> dict[str, int]:
-    """Line numbers of the requirements in pyproject.toml's ``[project] dependencies``, by name."""
-    try:
-        lines = pyproject.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return {}
-    out: dict[str, int] = {}
-    table = ""
-    inside = False
-    for number, line in enumerate(lines, 1):
-        stripped = line.strip()
-        if stripped.startswith("[") and not inside:
-            table = stripped.strip("[] ")
-            continue
-        if table == "project" and re.match(r"dependencies\s*=\s*\[", stripped):
-            inside = True
-        if inside:
-            for text in re.findall(r"\"([^\"]+)\"|'([^']+)'", line):
-                try:
-                    req = Requirement(text[0] or text[1])
-                except InvalidRequirement:
-                    continue
-                out.setdefault(canonicalize_name(req.name), number)
-            if "]" in re.sub(r"\"[^\"]*\"|'[^']*'", "", line):
-                inside = False
-    return out
 
 
 def _summary(counts: Mapping[str, int], total: int) -> str:
