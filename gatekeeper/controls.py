@@ -17,6 +17,7 @@ from typing import Any
 
 from gatekeeper import tomlio
 from gatekeeper.errors import PolicyError
+from gatekeeper.fileio import shipped_dir
 from gatekeeper.findings import CheckResult, Status
 
 PASS = "pass"  # noqa: S105  # a status, not a password
@@ -29,8 +30,6 @@ CUSTOM = "custom"
 
 
 def _folder() -> Path:
-    from gatekeeper.policy import shipped_dir
-
     return shipped_dir("policies") / "controls"
 
 

@@ -9,9 +9,21 @@ import os
 import secrets
 from pathlib import Path, PurePath
 
-from gatekeeper.errors import OutputError
+from gatekeeper.errors import OutputError, PolicyError
 
 _MAX_LINKS = 40  # like the kernel's limit on links followed while resolving one path
+
+
+def shipped_dir(name: str) -> Path:
+    """A data folder shipped with gatekeeper (``policies`` or ``report_templates``).
+
+    In a wheel it is inside the package; in a source checkout it sits beside the package.
+    """
+    here = Path(__file__).resolve().parent
+    for candidate in (here / name, here.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise PolicyError(f"gatekeeper's shipped {name}/ folder is missing; reinstall gatekeeper")
 
 
 def resolve_for_write(path: Path, root: Path) -> Path:

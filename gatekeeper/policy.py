@@ -21,6 +21,7 @@ from typing import Any
 
 from gatekeeper import fileio, tomlio
 from gatekeeper.errors import PolicyError
+from gatekeeper.fileio import shipped_dir
 from gatekeeper.options import COMMON_OPTIONS, MAX_TIMEOUT_S, Option
 
 POLICY_FILE = "gatekeeper.toml"
@@ -158,18 +159,6 @@ class Policy:
 
 
 # --------------------------------------------------------------------------- locating policies
-
-
-def shipped_dir(name: str) -> Path:
-    """A data folder shipped with gatekeeper (``policies`` or ``report_templates``).
-
-    In a wheel it is inside the package; in a source checkout it sits beside the package.
-    """
-    here = Path(__file__).resolve().parent
-    for candidate in (here / name, here.parent / name):
-        if candidate.is_dir():
-            return candidate
-    raise PolicyError(f"gatekeeper's shipped {name}/ folder is missing; reinstall gatekeeper")
 
 
 def presets() -> list[str]:
