@@ -100,11 +100,13 @@ def relative_to_root(path: Path, root: Path) -> str | None:
         return None
 
 
-def write_atomic(path: Path, text: str | bytes, mode: int = 0o666) -> str:
+def write_atomic(path: Path, text: str | bytes, mode: int = 0o666, *, sync: bool = True) -> str:
     """Write ``text`` (UTF-8, or bytes as they are) to ``path`` through a temporary file in the same folder, fsync it, and
     rename it into place; return the sha256 of the bytes written. ``mode`` is masked by the umask. Raises OSError.
+
+    ``sync=False`` skips the fsync, for files whose loss after a crash costs only time (cache entries).
     """
-    tmp, digest = stage(path, text, mode)
+    tmp, digest = stage(path, text, mode, sync=sync)
     try:
         os.replace(tmp, path)
     except BaseException:
@@ -119,7 +121,7 @@ def temporary_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
 
 
-def stage(path: Path, text: str | bytes, mode: int = 0o666) -> tuple[Path, str]:
+def stage(path: Path, text: str | bytes, mode: int = 0o666, *, sync: bool = True) -> tuple[Path, str]:
     """Write ``text`` (UTF-8, or bytes as they are) to a new temporary file beside ``path`` and fsync it; return (the
     temporary file, the sha256 of its bytes) for the caller to rename into place. Raises OSError;
     on any failure, Ctrl-C included, no temporary file is left behind.
@@ -135,8 +137,9 @@ def stage(path: Path, text: str | bytes, mode: int = 0o666) -> tuple[Path, str]:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
         with open(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

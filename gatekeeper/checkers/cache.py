@@ -160,6 +160,7 @@ def write(folder: Path | None, key: str, payload: Any) -> None:
         return
     try:
         entry = {"v": ENTRY_VERSION, "key": key, "mac": _mac(secret, key, payload), "payload": payload}
-        write_atomic(path, json.dumps(entry, separators=(",", ":")), mode=0o600)
+        # not fsynced: an entry lost or torn by a crash fails its check and is recomputed
+        write_atomic(path, json.dumps(entry, separators=(",", ":")), mode=0o600, sync=False)
     except (OSError, TypeError, ValueError):
         pass

@@ -323,57 +323,70 @@ def _from_pyproject(path: Path, ctx: CheckContext) -> Collected:
 def _from_requirements(path: Path, ctx: CheckContext) -> Collected:
     if not path.is_file():
         raise ToolError(f"requirements file {path} does not exist (checks.dependencies.source)")
-    got = Collected(meta={"scope": "requirements", "requirements": _rel(path, ctx.root)})
-    markers = _Markers(ctx)
-    seen_files: set[Path] = set()
-    seen: set[str] = set()
+    reader = _RequirementsReader(ctx, Collected(meta={"scope": "requirements", "requirements": _rel(path, ctx.root)}))
+    reader.read(path)
+    got = reader.got
+    got.meta["packages"] = len(got.targets) + len(got.unaudited)
+    return got
 
-    def read(file: Path) -> None:
+
+class _RequirementsReader:
+    """Reads a requirements file, and the files it includes, into the pinned targets to audit and the skipped lines."""
+
+    def __init__(self, ctx: CheckContext, got: Collected) -> None:
+        self.ctx = ctx
+        self.got = got
+        self._markers = _Markers(ctx)
+        self._files: set[Path] = set()
+        self._seen: set[str] = set()
+
+    def read(self, file: Path) -> None:
+        """Read ``file`` (once, however often it is included)."""
         resolved = file.resolve()
-        if resolved in seen_files:
+        if resolved in self._files:
             return
-        seen_files.add(resolved)
-        rel = _rel(file, ctx.root)
+        self._files.add(resolved)
+        rel = _rel(file, self.ctx.root)
         for lineno, text in _logical_lines(file):
             option = re.match(r"^(-r|--requirement|-c|--constraint|-e|--editable)(?:\s*=\s*|\s+)(\S.*)$", text)
             if option:
-                flag, arg = option.group(1), option.group(2).strip()
-                if flag in ("-r", "--requirement", "-c", "--constraint"):
-                    # an include names a file: inside the project only (never /proc/self/environ,
-                    # ~/.netrc), and its name is not quoted (it is text from the checkout)
-                    child = _in_project(file.parent / arg, ctx.root, f"{rel}:{lineno}: {flag}")
-                    if not child.is_file():
-                        raise ToolError(f"{rel}:{lineno}: the file that {flag} names does not exist")
-                    if flag in ("-r", "--requirement"):
-                        read(child)
-                elif flag in ("-e", "--editable"):
-                    egg = re.search(r"#egg=([A-Za-z0-9._-]+)", arg)
-                    name = egg.group(1) if egg else f"{rel}:{lineno}"
-                    got.skip(name, f"{rel}:{lineno}: editable requirement has no pinned version")
-                continue  # constraints files pin without installing: nothing to audit
-            if text.startswith("-"):
-                continue  # index, find-links and other global options
-            spec = re.split(r"\s+--?[A-Za-z]", text, maxsplit=1)[0].strip()  # drop --hash and other per-line options
-            try:
-                req = Requirement(spec)
-            except InvalidRequirement:
-                # not echoed: an unparseable line may be anything (a credential, the environment)
-                got.skip(f"{rel}:{lineno}", "this line cannot be parsed as a requirement")
-                continue
-            if req.marker is not None and not markers.applies(req.marker):
-                continue
-            pinned = _pinned(req)
-            if req.url:
-                got.skip(req.name, f"{rel}:{lineno}: URL requirement {strip_userinfo(spec)!r} has no version to audit")
-            elif not pinned:
-                got.skip(req.name, f"{rel}:{lineno}: {spec!r} is not pinned with == (pin it, e.g. with pip-compile)")
-            elif (key := f"{canonicalize_name(req.name)}=={pinned}") not in seen:
-                seen.add(key)
-                got.targets.append(Target(req.name, pinned, rel, lineno))
+                self._option(file, f"{rel}:{lineno}", option.group(1), option.group(2).strip())
+            elif not text.startswith("-"):  # index, find-links and other global options are skipped
+                self._requirement(rel, lineno, text)
 
-    read(path)
-    got.meta["packages"] = len(got.targets) + len(got.unaudited)
-    return got
+    def _option(self, file: Path, where: str, flag: str, arg: str) -> None:
+        if flag in ("-r", "--requirement", "-c", "--constraint"):
+            # an include names a file: inside the project only (never /proc/self/environ,
+            # ~/.netrc), and its name is not quoted (it is text from the checkout)
+            child = _in_project(file.parent / arg, self.ctx.root, f"{where}: {flag}")
+            if not child.is_file():
+                raise ToolError(f"{where}: the file that {flag} names does not exist")
+            if flag in ("-r", "--requirement"):
+                self.read(child)
+        elif flag in ("-e", "--editable"):
+            egg = re.search(r"#egg=([A-Za-z0-9._-]+)", arg)
+            name = egg.group(1) if egg else where
+            self.got.skip(name, f"{where}: editable requirement has no pinned version")
+        # constraints files pin without installing: nothing to audit
+
+    def _requirement(self, rel: str, lineno: int, text: str) -> None:
+        spec = re.split(r"\s+--?[A-Za-z]", text, maxsplit=1)[0].strip()  # drop --hash and other per-line options
+        try:
+            req = Requirement(spec)
+        except InvalidRequirement:
+            # not echoed: an unparseable line may be anything (a credential, the environment)
+            self.got.skip(f"{rel}:{lineno}", "this line cannot be parsed as a requirement")
+            return
+        if req.marker is not None and not self._markers.applies(req.marker):
+            return
+        pinned = _pinned(req)
+        if req.url:
+            self.got.skip(req.name, f"{rel}:{lineno}: URL requirement {strip_userinfo(spec)!r} has no version to audit")
+        elif not pinned:
+            self.got.skip(req.name, f"{rel}:{lineno}: {spec!r} is not pinned with == (pin it, e.g. with pip-compile)")
+        elif (key := f"{canonicalize_name(req.name)}=={pinned}") not in self._seen:
+            self._seen.add(key)
+            self.got.targets.append(Target(req.name, pinned, rel, lineno))
 
 
 def _logical_lines(path: Path) -> Iterator[tuple[int, str]]:

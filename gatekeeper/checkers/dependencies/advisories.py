@@ -209,7 +209,7 @@ class AdvisoryDatabase:
                     if problem and not verdict:
                         unsure.append(Indeterminate(name, f"{rid}: {problem}"))
                     if verdict:
-                        found.append(_to_match(record, affected, name, text, version, source))
+                        found.append(_to_match(record, affected, name, text, source))
         return _merge_aliases(found), unsure
 
 
@@ -500,9 +500,7 @@ def _help_uri(record: Mapping[str, Any], rid: str) -> str:
     return own or (refs[0] if refs else f"https://osv.dev/vulnerability/{rid}")
 
 
-def _to_match(
-    record: Mapping[str, Any], affected: Mapping[str, Any], name: str, text: str, version: Version, source: str
-) -> Match:
+def _to_match(record: Mapping[str, Any], affected: Mapping[str, Any], name: str, text: str, source: str) -> Match:
     rid = str(record["id"])
     sev, sev_source, score = severity(record, affected)
     aliases = tuple(sorted({str(a) for a in _list(record.get("aliases")) if str(a) != rid}))

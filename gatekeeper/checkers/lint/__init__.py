@@ -79,9 +79,10 @@ class LintChecker:
             raise ToolError("ruff found no Python files to check (an empty check is not a pass)")
         sources = source.Sources(ctx.root)
         opts = source.options_digest(CACHE_VERSION, version, config_args, sources.data(config).hex() if config else "")
-        per_file = source.run_per_file(
-            ctx, CHECK, files_all, sources, opts, _valid, lambda chunk: _check(ctx, ruff, config_args, chunk), MAX_FILES_PER_RUN
+        per_file_tool = source.PerFileTool(
+            CHECK, opts, _valid, lambda chunk: _check(ctx, ruff, config_args, chunk), MAX_FILES_PER_RUN
         )
+        per_file = source.run_per_file(ctx, per_file_tool, files_all, sources)
         files, diagnostics = per_file.files, per_file.results
         if ctx.shard is not None and section.get("max_findings"):
             # a shard sees only its share of the findings, so it cannot tell whether the whole run

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -105,8 +106,8 @@ class SbomChecker:
             if isinstance(bom.get("metadata"), dict) and "timestamp" in bom["metadata"]:
                 bom["metadata"]["timestamp"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
             write_atomic(out, json.dumps(bom, indent=2, ensure_ascii=False) + "\n")
-            problem, formats = payload.get("problem"), list(payload.get("formats") or [])
-            return self._result(section, bom, extra, problem, formats, cached=True)
+            checked = _Validation(payload.get("problem"), list(payload.get("formats") or []))
+            return self._result(section, bom, extra, checked, cached=True)
         with tempfile.TemporaryDirectory(prefix="gatekeeper-sbom-") as cwd:
             done = ctx.run(args, stdin=stdin, cwd=cwd)
         process.require_module(
@@ -130,19 +131,19 @@ class SbomChecker:
         bom = redact_tree(bom, heuristic=False)
         text = json.dumps(bom, indent=2, ensure_ascii=False) + "\n"
         write_atomic(out, text)
-        problem, formats = validate_file(ctx, out, spec)
-        cache.write(folder, key, {"text": text, "problem": problem, "formats": formats})
-        return self._result(section, bom, extra, problem, formats, cached=False)
+        checked = _Validation(*validate_file(ctx, out, spec))
+        cache.write(folder, key, {"text": text, "problem": checked.problem, "formats": checked.formats})
+        return self._result(section, bom, extra, checked, cached=False)
 
     def _result(
         self,
         section: Mapping[str, Any],
         bom: Mapping[str, Any],
         extra: Mapping[str, Any],
-        problem: str | None,
-        formats: list[str],
+        checked: _Validation,
         cached: bool,
     ) -> CheckResult:
+        problem, formats = checked.problem, checked.formats
         spec = str(section["spec_version"])
         validation = {"schema": f"CycloneDX {spec} JSON (strict)", "formats": formats}
         metrics = {**measure(bom), **extra, "valid": problem is None, "validation": validation, "cached": cached}
@@ -161,6 +162,14 @@ class SbomChecker:
             artifacts={"sbom": Path(str(section["output"])).as_posix()},
             findings=tuple(findings),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Validation:
+    """What validating the SBOM found: the problem (None when valid) and the formats checked."""
+
+    problem: str | None
+    formats: list[str]
 
 
 def restrict(bom: Mapping[str, Any], keep: set[str], project: Mapping[str, str] | None = None) -> dict[str, Any]:
