@@ -112,76 +112,13 @@ class CoverageChecker:
             else:
                 report = read_report(str(section.get("data_file") or ""), ctx, private=Path(private))
         if not report.statements and not section.get("allow_empty"):
-            # nothing measured is not 100% covered: a report with no files or no lines proves nothing
-            again = {"cobertura": "regenerate it with coverage xml", "coverage-json": "regenerate it with coverage json"}
-            empty = (
-                f"the coverage report {report.data_file or '.coverage'} measured no lines ({len(report.files)} files): "
-                f"run the tests under coverage and {again.get(report.source, 'combine the data again')}, "
-                "or set checks.coverage.allow_empty = true if that is expected"
-            )
-            return CheckResult(
-                name=CHECK,
-                status=Status.ERROR,
-                summary=empty,
-                error=empty,
-                tool_name="coverage.py",
-                tool_version=report.tool_version,
-                findings=tuple(findings),
-            )
+            return _empty_report(report, findings)
         ratchet = section["min_total"] == "baseline"
-        if ratchet:
-            recorded = ctx.baseline_metrics.get("total")
-            min_total = float(recorded) if isinstance(recorded, (int, float)) else 0.0
-            if not isinstance(recorded, (int, float)):
-                # the ratchet has nothing to compare with: that blocks (the metrics are still
-                # reported, so that 'baseline create' can record them)
-                findings.append(
-                    Finding(
-                        rule_id="coverage.no_baseline",
-                        severity=Severity.HIGH,
-                        message='checks.coverage.min_total = "baseline" needs a baseline that recorded the coverage '
-                        "total: pass --baseline FILE (made by 'gatekeeper baseline create' with the coverage check on)",
-                        blocking=True,
-                        fingerprint=fingerprint(CHECK, "coverage.no_baseline"),
-                        rule_name="coverage ratchet without a baseline",
-                        tags=("coverage", NO_BASELINE),
-                    )
-                )
-        else:
-            min_total = float(section["min_total"])
+        min_total = _ratchet_minimum(ctx, findings) if ratchet else float(section["min_total"])
         min_file = float(section["min_file"])
         min_diff = float(section["min_diff"])
+        findings.extend(_threshold_findings(report, min_total, min_file, ratchet))
         p = report.precision
-        if min_total > 0 and should_fail_under(report.total_exact, min_total, p):
-            findings.append(
-                Finding(
-                    rule_id="coverage.min_total",
-                    severity=Severity.HIGH,
-                    message=f"total coverage {_pct(report.total, p)} is below the "
-                    + (f"baseline's {_num(min_total)}%" if ratchet else f"minimum {_num(min_total)}%"),
-                    blocking=True,
-                    fingerprint=fingerprint(CHECK, "coverage.min_total"),
-                    rule_name="minimum total coverage",
-                    tags=("coverage", NO_BASELINE),
-                    properties={"total": report.total, "minimum": min_total},
-                )
-            )
-        if min_file > 0:
-            for f in report.files:
-                if should_fail_under(f.percent_exact, min_file, p):
-                    findings.append(
-                        Finding(
-                            rule_id="coverage.min_file",
-                            severity=Severity.MEDIUM,
-                            message=f"coverage of {f.path} is {_pct(f.percent, p)}, below the minimum {_num(min_file)}%",
-                            blocking=True,
-                            location=Location(f.path),
-                            fingerprint=fingerprint(CHECK, "coverage.min_file", f.path),
-                            rule_name="minimum coverage per file",
-                            tags=("coverage", NO_BASELINE),
-                            properties={"percent": f.percent, "minimum": min_file},
-                        )
-                    )
         diff: dict[str, Any] | None = None
         if min_diff > 0:
             base = str(section["diff_base"])
@@ -194,26 +131,9 @@ class CoverageChecker:
                 if diff["percent"] is not None
                 else ", no measurable changed lines"
             )
-        metrics: dict[str, Any] = {
-            "total": report.total,
-            "total_exact": report.total_exact,
-            "precision": report.precision,
-            "branch": report.branch,
-            "statements": report.statements,
-            "missing": report.missing,
-            "branches": report.branches,
-            "missing_branches": report.missing_branches,
-            "source": report.source,
-            "data_file": report.data_file,
-            "files": [
-                {"path": f.path, "percent": f.percent, "statements": f.statements, "missing": f.missing} for f in report.files
-            ],
-            "diff": diff,
-            "cached": report.cached,
-            "cache_rejected": report.cache_rejected,
-            "thresholds": {"min_total": min_total, "min_file": min_file, "min_diff": min_diff},
-            "ratchet": ratchet,
-        }
+        metrics = _metrics(report, diff)
+        metrics["thresholds"] = {"min_total": min_total, "min_file": min_file, "min_diff": min_diff}
+        metrics["ratchet"] = ratchet
         return CheckResult(
             name=CHECK,
             status=decide_status(findings),
@@ -223,6 +143,104 @@ class CoverageChecker:
             metrics=metrics,
             findings=tuple(findings),
         )
+
+
+def _empty_report(report: CoverageReport, findings: Sequence[Finding]) -> CheckResult:
+    """The error for a report that measured nothing: no files or no lines is not 100% covered, it proves nothing."""
+    again = {"cobertura": "regenerate it with coverage xml", "coverage-json": "regenerate it with coverage json"}
+    empty = (
+        f"the coverage report {report.data_file or '.coverage'} measured no lines ({len(report.files)} files): "
+        f"run the tests under coverage and {again.get(report.source, 'combine the data again')}, "
+        "or set checks.coverage.allow_empty = true if that is expected"
+    )
+    return CheckResult(
+        name=CHECK,
+        status=Status.ERROR,
+        summary=empty,
+        error=empty,
+        tool_name="coverage.py",
+        tool_version=report.tool_version,
+        findings=tuple(findings),
+    )
+
+
+def _ratchet_minimum(ctx: CheckContext, findings: list[Finding]) -> float:
+    """``min_total = "baseline"``: the total the baseline recorded; without one, 0 and a blocking finding."""
+    recorded = ctx.baseline_metrics.get("total")
+    if isinstance(recorded, (int, float)):
+        return float(recorded)
+    # the ratchet has nothing to compare with: that blocks (the metrics are still
+    # reported, so that 'baseline create' can record them)
+    findings.append(
+        Finding(
+            rule_id="coverage.no_baseline",
+            severity=Severity.HIGH,
+            message='checks.coverage.min_total = "baseline" needs a baseline that recorded the coverage '
+            "total: pass --baseline FILE (made by 'gatekeeper baseline create' with the coverage check on)",
+            blocking=True,
+            fingerprint=fingerprint(CHECK, "coverage.no_baseline"),
+            rule_name="coverage ratchet without a baseline",
+            tags=("coverage", NO_BASELINE),
+        )
+    )
+    return 0.0
+
+
+def _threshold_findings(report: CoverageReport, min_total: float, min_file: float, ratchet: bool) -> list[Finding]:
+    """The blocking findings of a total below ``min_total`` and of each file below ``min_file`` (0: no minimum)."""
+    findings: list[Finding] = []
+    p = report.precision
+    if min_total > 0 and should_fail_under(report.total_exact, min_total, p):
+        findings.append(
+            Finding(
+                rule_id="coverage.min_total",
+                severity=Severity.HIGH,
+                message=f"total coverage {_pct(report.total, p)} is below the "
+                + (f"baseline's {_num(min_total)}%" if ratchet else f"minimum {_num(min_total)}%"),
+                blocking=True,
+                fingerprint=fingerprint(CHECK, "coverage.min_total"),
+                rule_name="minimum total coverage",
+                tags=("coverage", NO_BASELINE),
+                properties={"total": report.total, "minimum": min_total},
+            )
+        )
+    if min_file > 0:
+        for f in report.files:
+            if should_fail_under(f.percent_exact, min_file, p):
+                findings.append(
+                    Finding(
+                        rule_id="coverage.min_file",
+                        severity=Severity.MEDIUM,
+                        message=f"coverage of {f.path} is {_pct(f.percent, p)}, below the minimum {_num(min_file)}%",
+                        blocking=True,
+                        location=Location(f.path),
+                        fingerprint=fingerprint(CHECK, "coverage.min_file", f.path),
+                        rule_name="minimum coverage per file",
+                        tags=("coverage", NO_BASELINE),
+                        properties={"percent": f.percent, "minimum": min_file},
+                    )
+                )
+    return findings
+
+
+def _metrics(report: CoverageReport, diff: dict[str, Any] | None) -> dict[str, Any]:
+    """The report's figures as the check's metrics (the caller adds thresholds and ratchet)."""
+    return {
+        "total": report.total,
+        "total_exact": report.total_exact,
+        "precision": report.precision,
+        "branch": report.branch,
+        "statements": report.statements,
+        "missing": report.missing,
+        "branches": report.branches,
+        "missing_branches": report.missing_branches,
+        "source": report.source,
+        "data_file": report.data_file,
+        "files": [{"path": f.path, "percent": f.percent, "statements": f.statements, "missing": f.missing} for f in report.files],
+        "diff": diff,
+        "cached": report.cached,
+        "cache_rejected": report.cache_rejected,
+    }
 
 
 # --------------------------------------------------------------------------- producing and reading data
