@@ -732,7 +732,7 @@ def audit_report(
     from gatekeeper.audit import key_from_env, read_records, verify_log
     from gatekeeper.engine import iso_utc
     from gatekeeper.errors import GatekeeperError, UsageError
-    from gatekeeper.history import HistoryPage, render_history
+    from gatekeeper.history import render_history
     from gatekeeper.reports import write_atomic
 
     try:
@@ -747,8 +747,15 @@ def audit_report(
         verified: list[dict[str, Any]] = []
         verification = verify_log(path, key, collect=verified)
         records = verified if verification.ok else read_records(path)  # past a break: every line, marked
-        page = HistoryPage(str(path), iso_utc(), since=day, tool_version=__version__, key_checked=key is not None)
-        html = render_history(records, verification, page)
+        html = render_history(
+            records,
+            verification,
+            log_name=str(path),
+            generated_at=iso_utc(),
+            since=day,
+            tool_version=__version__,
+            key_checked=key is not None,
+        )
         write_atomic(output, html)
     except GatekeeperError as exc:
         _fail(exc)

@@ -36,22 +36,20 @@ class Series:
     values: Sequence[float | None]
 
 
-@dataclass(frozen=True)
-class HistoryPage:
-    """What the history page says about itself: the log's name, when and by which version it was
-    made, whether a signing key was checked, and ``since``: runs before that day are left out (the
-    chain is still verified over the whole log)."""
+def render_history(
+    records: Sequence[Mapping[str, Any]],
+    verification: Verification,
+    *,
+    log_name: str,
+    generated_at: str,
+    since: dt.date | None = None,
+    tool_version: str = "",
+    key_checked: bool = False,
+) -> str:
+    """The history page for ``records`` (the whole log, in order), with the chain's ``verification``.
 
-    log_name: str
-    generated_at: str
-    since: dt.date | None = None
-    tool_version: str = ""
-    key_checked: bool = False
-
-
-def render_history(records: Sequence[Mapping[str, Any]], verification: Verification, page: HistoryPage) -> str:
-    """The history page for ``records`` (the whole log, in order), with the chain's ``verification``."""
-    since, key_checked = page.since, page.key_checked
+    ``since`` leaves out runs before that day (the chain is still verified over the whole log).
+    """
     from gatekeeper.reports.html import _asset, _environment
 
     broken_line = verification.line if not verification.ok else None
@@ -67,9 +65,9 @@ def render_history(records: Sequence[Mapping[str, Any]], verification: Verificat
     return template.render(
         csp="default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
         style=Markup(_asset("report.css")),  # noqa: S704  # nosec B704: our own shipped stylesheet
-        log_name=page.log_name,
-        generated_at=page.generated_at,
-        tool_version=page.tool_version,
+        log_name=log_name,
+        generated_at=generated_at,
+        tool_version=tool_version,
         since=since.isoformat() if since else "",
         verification=_verification_view(verification, len(records), key_checked),
         runs=runs,
