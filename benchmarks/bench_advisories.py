@@ -22,8 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from gatekeeper.checkers.dependencies.advisories import open_database
-from gatekeeper.checkers.inventory import canonical_name
 
 _LIST = "import importlib.metadata as m, json; print(json.dumps([(d.metadata['Name'], d.version) for d in m.distributions()]))"
 
@@ -67,7 +68,7 @@ def main() -> int:
     db = open_database(db_path)
     files = len(db.files)
     db.close()
-    distinct = {canonical_name(n) for n, _ in packages}
+    distinct = {canonicalize_name(n) for n, _ in packages}
     kind = f"python {args.python}" if args.python else "synthetic"
     print(f"database: {db_path} ({files} record files)")
     print(f"environment: {len(packages)} packages ({kind}); {len(distinct)} distinct names")

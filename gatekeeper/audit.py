@@ -289,11 +289,6 @@ def record_run(root: Path, policy: Policy, result: GateResult, reports: Mapping[
     return append(_writable_log(root, policy), build_record(result, reports, command, root), key_from_env())
 
 
-def append_run(root: Path, policy: Policy, result: GateResult, reports: Mapping[str, str], command: str) -> Path:
-    """Like ``record_run``, returning only the log's path."""
-    return record_run(root, policy, result, reports, command).log
-
-
 def append_interrupted(root: Path, policy: Policy, started_at: str, reason: str, command: str = "check") -> Appended:
     """Record a run that was interrupted (Ctrl-C, SIGTERM) before it reached a verdict.
 

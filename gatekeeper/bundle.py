@@ -246,35 +246,42 @@ def verify_bundle(path: Path, key: bytes | None = None) -> BundleCheck:
         except (ValueError, KeyError, TypeError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
             return BundleCheck(files=0, problems=(*problems, f"changed: {MANIFEST} (unreadable: {exc})"))
         for name in sorted(listed):
-            want, size = listed[name]
-            if name not in names:
-                problems.append(f"missing: {name}")
-                continue
-            digest = hashlib.sha256()
-            try:
-                with zf.open(name) as fh:
-                    for chunk in iter(lambda: fh.read(1 << 20), b""):
-                        digest.update(chunk)
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                problems.append(f"changed: {name} (damaged: {exc})")
-                continue
-            if digest.hexdigest() != want or zf.getinfo(name).file_size != size:
-                problems.append(f"changed: {name} (sha256 {digest.hexdigest()[:16]}..., manifest says {want[:16]}...)")
+            problem = _entry_problem(zf, name, *listed[name]) if name in names else f"missing: {name}"
+            if problem is not None:
+                problems.append(problem)
         for name in sorted(set(names) - set(listed) - {MANIFEST}):
             problems.append(f"added: {name} (not in the manifest)")
         sig = manifest.get("sig")
-        checked = False
-        if key is not None:
-            checked = True
-            if not isinstance(sig, str):
-                problems.append(
-                    f"{MANIFEST}: not signed, but a signing key was given (the bundle was made without the key, or rewritten)"
-                )
-            elif not hmac.compare_digest(sig, sign(manifest, key)):
-                problems.append(f"{MANIFEST}: HMAC does not match (the manifest was altered, or another key signed it)")
+        if key is not None and (problem := _signature_problem(manifest, key)) is not None:
+            problems.append(problem)
         return BundleCheck(
-            files=len(listed), problems=tuple(problems), signed=isinstance(sig, str), signature_checked=checked, manifest=manifest
-        )
+            files=len(listed), problems=tuple(problems), signed=isinstance(sig, str), signature_checked=key is not None,
+            manifest=manifest,
+        )  # fmt: skip
+
+
+def _entry_problem(zf: zipfile.ZipFile, name: str, want: str, size: int) -> str | None:
+    """What is wrong with the bundle's entry ``name`` against its manifest line (sha256 ``want``, ``size``), or None."""
+    digest = hashlib.sha256()
+    try:
+        with zf.open(name) as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        return f"changed: {name} (damaged: {exc})"
+    if digest.hexdigest() != want or zf.getinfo(name).file_size != size:
+        return f"changed: {name} (sha256 {digest.hexdigest()[:16]}..., manifest says {want[:16]}...)"
+    return None
+
+
+def _signature_problem(manifest: Mapping[str, Any], key: bytes) -> str | None:
+    """What is wrong with the manifest's HMAC under ``key``, or None when it matches."""
+    sig = manifest.get("sig")
+    if not isinstance(sig, str):
+        return f"{MANIFEST}: not signed, but a signing key was given (the bundle was made without the key, or rewritten)"
+    if not hmac.compare_digest(sig, sign(manifest, key)):
+        return f"{MANIFEST}: HMAC does not match (the manifest was altered, or another key signed it)"
+    return None
 
 
 def bundle_files(

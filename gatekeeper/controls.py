@@ -11,18 +11,14 @@ error is no evidence), and ``pass`` only when every mapped check ran and passed.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from gatekeeper import tomlio
 from gatekeeper.errors import PolicyError
+from gatekeeper.fileio import shipped_dir
 from gatekeeper.findings import CheckResult, Status
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 PASS = "pass"  # noqa: S105  # a status, not a password
 FAIL = "fail"
@@ -34,8 +30,6 @@ CUSTOM = "custom"
 
 
 def _folder() -> Path:
-    from gatekeeper.policy import shipped_dir
-
     return shipped_dir("policies") / "controls"
 
 
@@ -54,7 +48,7 @@ def load_catalogue(name: str) -> list[dict[str, Any]]:
         raise PolicyError(f"no control catalogue named {name!r} (shipped: {', '.join(catalogue_names()) or 'none'})")
     path = _folder() / f"{name}.toml"
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        doc = tomlio.loads(path.read_text(encoding="utf-8"))
         framework = str(doc["framework"])
         return [
             {
@@ -66,7 +60,7 @@ def load_catalogue(name: str) -> list[dict[str, Any]]:
             }
             for c in doc["controls"]
         ]
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+    except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError, KeyError, TypeError) as exc:
         raise PolicyError(f"the shipped control catalogue is damaged ({exc}); reinstall gatekeeper", file=str(path)) from exc
 
 

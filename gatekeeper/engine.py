@@ -22,7 +22,7 @@ from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, is_shardable
 from gatekeeper.controls import evaluate_controls, policy_controls
 from gatekeeper.errors import GatekeeperError, PolicyError, ToolTimeout, UsageError
-from gatekeeper.fileio import resolve_for_write
+from gatekeeper.fileio import resolve_for_write, under
 from gatekeeper.findings import (
     AppliedWaiver,
     CheckResult,
@@ -140,10 +140,10 @@ def run_checks(
         configured = str(policy.cache["dir"] or "")
         # outside the checkout by default: a pull request must not be able to supply cached results;
         # resolved now: a link planted in the checkout on the way to the cache stops the run (exit 2)
-        chosen = _under(request.root, configured) if configured else cache.default_dir(request.root)
+        chosen = under(request.root, configured) if configured else cache.default_dir(request.root)
         cache_dir = resolve_for_write(chosen, request.root)
     tool_python = str(policy.gate.get("tool_python") or "")
-    tool_python = str(_under(request.root, tool_python)) if tool_python else sys.executable
+    tool_python = str(under(request.root, tool_python)) if tool_python else sys.executable
     interpreter = discover(request.root, str(policy.environment.get("python") or ""))
     shared: dict[str, Any] = {}
     shared_lock = threading.Lock()
@@ -371,11 +371,6 @@ def _unsurrogate(value: Any) -> Any:
 
 def _error(name: str, message: str, elapsed: float = 0.0) -> CheckResult:
     return CheckResult(name=name, status=Status.ERROR, summary=message, error=message, duration_s=elapsed)
-
-
-def _under(root: Path, relative: str) -> Path:
-    path = Path(relative)
-    return path if path.is_absolute() else root / path
 
 
 def iso_utc(moment: dt.datetime | None = None) -> str:

@@ -1,5 +1,5 @@
-"""Where gatekeeper writes, and how: paths resolved without following links planted in the
-checkout, and atomic writes (a reader sees the old file or the new one, never half of one).
+"""Paths and writes: paths taken from and shown relative to the project root, paths resolved without
+following links planted in the checkout, and atomic writes (a reader sees the old file or the new one, never half of one).
 """
 
 from __future__ import annotations
@@ -9,9 +9,21 @@ import os
 import secrets
 from pathlib import Path, PurePath
 
-from gatekeeper.errors import OutputError
+from gatekeeper.errors import OutputError, PolicyError
 
 _MAX_LINKS = 40  # like the kernel's limit on links followed while resolving one path
+
+
+def shipped_dir(name: str) -> Path:
+    """A data folder shipped with gatekeeper (``policies`` or ``report_templates``).
+
+    In a wheel it is inside the package; in a source checkout it sits beside the package.
+    """
+    here = Path(__file__).resolve().parent
+    for candidate in (here / name, here.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise PolicyError(f"gatekeeper's shipped {name}/ folder is missing; reinstall gatekeeper")
 
 
 def resolve_for_write(path: Path, root: Path) -> Path:
@@ -73,11 +85,28 @@ def inside(relative: str) -> bool:
     return True
 
 
-def write_atomic(path: Path, text: str | bytes) -> str:
+def under(root: Path, name: str) -> Path:
+    """``name`` as a path: an absolute one as it is, a relative one taken from ``root``."""
+    path = Path(name)
+    return path if path.is_absolute() else root / path
+
+
+def relative_to_root(path: Path, root: Path) -> str | None:
+    """``path`` as a posix path relative to ``root``, both resolved (links followed); None when it
+    lies outside ``root`` or cannot be resolved."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return None
+
+
+def write_atomic(path: Path, text: str | bytes, mode: int = 0o666, *, sync: bool = True) -> str:
     """Write ``text`` (UTF-8, or bytes as they are) to ``path`` through a temporary file in the same folder, fsync it, and
-    rename it into place; return the sha256 of the bytes written. Raises OSError.
+    rename it into place; return the sha256 of the bytes written. ``mode`` is masked by the umask. Raises OSError.
+
+    ``sync=False`` skips the fsync, for files whose loss after a crash costs only time (cache entries).
     """
-    tmp, digest = stage(path, text)
+    tmp, digest = stage(path, text, mode, sync=sync)
     try:
         os.replace(tmp, path)
     except BaseException:
@@ -86,22 +115,31 @@ def write_atomic(path: Path, text: str | bytes) -> str:
     return digest
 
 
-def stage(path: Path, text: str | bytes) -> tuple[Path, str]:
+def temporary_path(path: Path) -> Path:
+    """A fresh name for a temporary file beside ``path`` (hidden, unique to this process), to be
+    renamed over ``path`` once complete."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+def stage(path: Path, text: str | bytes, mode: int = 0o666, *, sync: bool = True) -> tuple[Path, str]:
     """Write ``text`` (UTF-8, or bytes as they are) to a new temporary file beside ``path`` and fsync it; return (the
     temporary file, the sha256 of its bytes) for the caller to rename into place. Raises OSError;
     on any failure, Ctrl-C included, no temporary file is left behind.
 
-    The temporary file is created with ``open(..., "x")`` so that it gets the umask's permissions
-    (``mkstemp`` would make a report readable by its owner only).
+    The temporary file is created exclusively with ``mode`` under the umask, so that a report gets
+    the umask's permissions (``mkstemp`` would make it readable by its owner only) and a private
+    file (``0o600``) is never readable by others, not even for a moment.
     """
     data = text.encode("utf-8") if isinstance(text, str) else text
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = temporary_path(path)
     try:
-        with open(tmp, "xb") as fh:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
+        with open(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -13,21 +13,16 @@ import difflib
 import hashlib
 import math
 import re
-import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from gatekeeper import fileio
+from gatekeeper import fileio, tomlio
 from gatekeeper.errors import PolicyError
+from gatekeeper.fileio import shipped_dir
 from gatekeeper.options import COMMON_OPTIONS, MAX_TIMEOUT_S, Option
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 POLICY_FILE = "gatekeeper.toml"
 REPORT_FORMATS = ("json", "sarif", "html", "markdown", "junit")
@@ -166,18 +161,6 @@ class Policy:
 # --------------------------------------------------------------------------- locating policies
 
 
-def shipped_dir(name: str) -> Path:
-    """A data folder shipped with gatekeeper (``policies`` or ``report_templates``).
-
-    In a wheel it is inside the package; in a source checkout it sits beside the package.
-    """
-    here = Path(__file__).resolve().parent
-    for candidate in (here / name, here.parent / name):
-        if candidate.is_dir():
-            return candidate
-    raise PolicyError(f"gatekeeper's shipped {name}/ folder is missing; reinstall gatekeeper")
-
-
 def presets() -> list[str]:
     """The names of the shipped policy presets."""
     return sorted(p.stem for p in shipped_dir("policies").glob("*.toml"))
@@ -201,8 +184,8 @@ def find_policy(root: Path, explicit: str | Path | None = None) -> tuple[Path, s
     _require_readable(pyproject)
     if pyproject.is_file():
         try:
-            doc = tomllib.loads(pyproject.read_text(encoding="utf-8-sig"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            doc = tomlio.loads(pyproject.read_text(encoding="utf-8-sig"))
+        except (tomlio.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise PolicyError(f"invalid TOML: {exc}", file=str(pyproject)) from exc
         except RecursionError:
             raise PolicyError("invalid TOML: arrays or tables nested too deeply", file=str(pyproject)) from None
@@ -253,8 +236,8 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
     except OSError as exc:
         raise PolicyError(f"cannot read: {exc.strerror}", file=str(path)) from exc
     try:
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as exc:
+        return tomlio.loads(text), text
+    except tomlio.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
         line = int(m.group(1)) if m else None
@@ -372,31 +355,11 @@ def _validate(
     data: dict[str, Any] = {}
     for name, schema in CORE_SCHEMA.items():
         data[name] = _validate_section(doc.get(name, {}), schema, name, where)
-    checks_in = doc.get("checks", {})
-    if not isinstance(checks_in, dict):
-        raise where.error("checks", "expected a table of check sections")
-    shipped = shipped_dir("policies").resolve()
-    for name in checks_in:
-        origin = texts.get(f"checks.{name}")
-        if name not in checkers and origin is not None and origin[0].resolve().parent == shipped:
-            continue  # a shipped preset may configure a built-in that this installation lacks
-        if name not in checkers:
-            hint = _did_you_mean(name, list(checkers)) or "run 'gatekeeper plugins' to list installed checkers"
-            raise where.error(f"checks.{name}", f"no checker named {name!r} is installed", hint)
-    data["checks"] = {}
-    for name, options in checkers.items():
-        if options is None:  # a plugin that failed to load: its keys cannot be checked, keep them
-            section = checks_in.get(name, {})
-            data["checks"][name] = {
-                **{k: o.default for k, o in COMMON_OPTIONS.items()},
-                **(section if isinstance(section, dict) else {}),
-            }
-            continue
-        data["checks"][name] = _validate_section(checks_in.get(name, {}), {**COMMON_OPTIONS, **options}, f"checks.{name}", where)
+    data["checks"] = _validate_checks(doc.get("checks", {}), checkers, texts, where)
     _confine_paths(data, where)
     waivers_in = list(doc.get("waivers", []) if isinstance(doc.get("waivers", []), list) else _bad(where, "waivers"))
-    max_days = int(data["gate"]["max_waiver_days"])
-    waivers = [_validate_waiver(w, i, where, checkers, max_days=max_days) for i, w in enumerate(waivers_in)]
+    rules = _WaiverRules(checkers, int(data["gate"]["max_waiver_days"]))
+    waivers = [_validate_waiver(w, i, where, rules) for i, w in enumerate(waivers_in)]
     waivers_file = doc.get("waivers_file")
     if waivers_file is not None:
         if not isinstance(waivers_file, str) or not waivers_file:
@@ -415,10 +378,7 @@ def _validate(
             raise PolicyError("expected [[waivers]] tables", file=str(wpath), key="waivers")
         file_where = _Where(wpath, {"waivers": (wpath, wtext, "")})  # errors name the waivers file and its line
         offset = len(waivers)
-        waivers += [
-            _validate_waiver(w, i, file_where, checkers, offset + i + 1, max_days=max_days)
-            for i, w in enumerate(wdoc.get("waivers", []))
-        ]
+        waivers += [_validate_waiver(w, i, file_where, rules, offset + i + 1) for i, w in enumerate(wdoc.get("waivers", []))]
         data["waivers_file"] = str(wpath)
     data["controls"] = _validate_controls(doc, data["gate"]["controls"], where, checkers)
     ids = [w.id for w in waivers]
@@ -427,6 +387,36 @@ def _validate(
         raise where.error("waivers", f"waiver id {dupes[0]!r} is used more than once")
     data["waivers"] = [w.to_dict() for w in waivers]
     return data, tuple(waivers)
+
+
+def _validate_checks(
+    checks_in: Any,
+    checkers: Mapping[str, Mapping[str, Option] | None],
+    texts: Mapping[str, tuple[Path, str, str]],
+    where: _Where,
+) -> dict[str, Any]:
+    """The ``[checks.*]`` sections, one per installed checker, validated against its options."""
+    if not isinstance(checks_in, dict):
+        raise where.error("checks", "expected a table of check sections")
+    shipped = shipped_dir("policies").resolve()
+    for name in checks_in:
+        origin = texts.get(f"checks.{name}")
+        if name not in checkers and origin is not None and origin[0].resolve().parent == shipped:
+            continue  # a shipped preset may configure a built-in that this installation lacks
+        if name not in checkers:
+            hint = _did_you_mean(name, list(checkers)) or "run 'gatekeeper plugins' to list installed checkers"
+            raise where.error(f"checks.{name}", f"no checker named {name!r} is installed", hint)
+    checks: dict[str, Any] = {}
+    for name, options in checkers.items():
+        if options is None:  # a plugin that failed to load: its keys cannot be checked, keep them
+            section = checks_in.get(name, {})
+            checks[name] = {
+                **{k: o.default for k, o in COMMON_OPTIONS.items()},
+                **(section if isinstance(section, dict) else {}),
+            }
+            continue
+        checks[name] = _validate_section(checks_in.get(name, {}), {**COMMON_OPTIONS, **options}, f"checks.{name}", where)
+    return checks
 
 
 #: Policy keys naming a place gatekeeper writes (or a file it reads and quotes): relative to the
@@ -486,40 +476,11 @@ def coerce_option(option: Option, value: Any, keypath: str, where: _Where | None
             raise fail(f"expected true or false, got {_type_name(value)}")
         return value
     if kind in ("int", "float"):
-        if isinstance(value, str) and value in option.choices:  # a number option's keywords, e.g. "baseline"
-            return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "int" and not isinstance(value, int)):
-            words = "".join(f" or {c!r}" for c in option.choices)
-            raise fail(f"expected {'an integer' if kind == 'int' else 'a number'}{words}, got {_type_name(value)}")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise fail("expected a finite number")
-        if option.minimum is not None and value < option.minimum:
-            raise fail(f"must be at least {_num(option.minimum)}, got {_num(value)}")
-        if option.maximum is not None and value > option.maximum:
-            raise fail(f"must be at most {_num(option.maximum)}, got {_num(value)}")
-        return float(value) if kind == "float" else value
+        return _coerce_number(option, value, fail)
     if kind == "str":
-        if not isinstance(value, str):
-            raise fail(f"expected a string, got {_type_name(value)}")
-        if "\x00" in value:  # no path, name or pattern holds one, and the OS rejects it in paths
-            raise fail("must not contain a NUL character (\\u0000)")
-        if option.choices and value not in option.choices:
-            hint = _did_you_mean(value, option.choices)
-            msg = f"expected one of {', '.join(repr(c) for c in option.choices)}, got {value!r}"
-            raise fail(msg + (f" ({hint})" if hint else ""))
-        return value
+        return _coerce_str(option, value, fail)
     if kind == "str_list":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise fail(f"expected a list of strings, got {_type_name(value)}")
-        if any("\x00" in v for v in value):
-            raise fail("must not contain a NUL character (\\u0000)")
-        if option.choices:
-            for v in value:
-                if v not in option.choices:
-                    hint = _did_you_mean(v, option.choices)
-                    msg = f"{v!r} is not one of {', '.join(repr(c) for c in option.choices)}"
-                    raise fail(msg + (f" ({hint})" if hint else ""))
-        return list(value)
+        return _coerce_str_list(option, value, fail)
     if kind == "table":
         if not isinstance(value, dict):
             raise fail(f"expected a table, got {_type_name(value)}")
@@ -527,9 +488,57 @@ def coerce_option(option: Option, value: Any, keypath: str, where: _Where | None
     raise AssertionError(kind)  # pragma: no cover - Option rejects other kinds
 
 
-def _validate_waiver(
-    value: Any, index: int, where: _Where, checkers: Mapping[str, Any], number: int = 0, *, max_days: int = 365
-) -> Waiver:
+def _coerce_number(option: Option, value: Any, fail: Callable[[str], PolicyError]) -> Any:
+    kind = option.kind
+    if isinstance(value, str) and value in option.choices:  # a number option's keywords, e.g. "baseline"
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "int" and not isinstance(value, int)):
+        words = "".join(f" or {c!r}" for c in option.choices)
+        raise fail(f"expected {'an integer' if kind == 'int' else 'a number'}{words}, got {_type_name(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise fail("expected a finite number")
+    if option.minimum is not None and value < option.minimum:
+        raise fail(f"must be at least {_num(option.minimum)}, got {_num(value)}")
+    if option.maximum is not None and value > option.maximum:
+        raise fail(f"must be at most {_num(option.maximum)}, got {_num(value)}")
+    return float(value) if kind == "float" else value
+
+
+def _coerce_str(option: Option, value: Any, fail: Callable[[str], PolicyError]) -> str:
+    if not isinstance(value, str):
+        raise fail(f"expected a string, got {_type_name(value)}")
+    if "\x00" in value:  # no path, name or pattern holds one, and the OS rejects it in paths
+        raise fail("must not contain a NUL character (\\u0000)")
+    if option.choices and value not in option.choices:
+        hint = _did_you_mean(value, option.choices)
+        msg = f"expected one of {', '.join(repr(c) for c in option.choices)}, got {value!r}"
+        raise fail(msg + (f" ({hint})" if hint else ""))
+    return value
+
+
+def _coerce_str_list(option: Option, value: Any, fail: Callable[[str], PolicyError]) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise fail(f"expected a list of strings, got {_type_name(value)}")
+    if any("\x00" in v for v in value):
+        raise fail("must not contain a NUL character (\\u0000)")
+    if option.choices:
+        for v in value:
+            if v not in option.choices:
+                hint = _did_you_mean(v, option.choices)
+                msg = f"{v!r} is not one of {', '.join(repr(c) for c in option.choices)}"
+                raise fail(msg + (f" ({hint})" if hint else ""))
+    return list(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _WaiverRules:
+    """What a waiver is checked against: the installed checkers and gate.max_waiver_days."""
+
+    checkers: Mapping[str, Any]
+    max_days: int = 365
+
+
+def _validate_waiver(value: Any, index: int, where: _Where, rules: _WaiverRules, number: int = 0) -> Waiver:
     keypath = f"waivers[{index}]"
     if not isinstance(value, dict):
         raise where.error(keypath, "expected a table")
@@ -556,10 +565,11 @@ def _validate_waiver(
     if not (fields.get("rule") or fields.get("package")):
         # a path alone would waive every rule there, including ones nobody has seen yet
         raise where.error(f"{keypath}.rule", "a waiver must name a rule or a package (a path only narrows one of them)")
-    if fields["check"] not in checkers:
+    if fields["check"] not in rules.checkers:
         raise where.error(
-            f"{keypath}.check", f"no checker named {fields['check']!r}", _did_you_mean(fields["check"], list(checkers))
+            f"{keypath}.check", f"no checker named {fields['check']!r}", _did_you_mean(fields["check"], list(rules.checkers))
         )
+    max_days = rules.max_days
     latest = dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=max_days)
     if fields["expires"] > latest:
         raise where.error(
@@ -705,71 +715,8 @@ def _matches_prefix(table: list[str], target: list[str], counts: Mapping[str, in
 
 
 def to_toml(data: Mapping[str, Any]) -> str:
-    """Render the effective policy as TOML (the subset gatekeeper policies use)."""
-    lines: list[str] = []
-    scalars = {k: v for k, v in data.items() if (not isinstance(v, (dict, list)) or _is_scalar_list(v)) and v != []}
-    for key, value in scalars.items():
-        lines.append(f"{_key(key)} = {_value(value)}")
-    for key, value in data.items():
-        if isinstance(value, dict):
-            _table(lines, [key], value)
-    for key, value in data.items():
-        if isinstance(value, list) and not _is_scalar_list(value):
-            for item in value:
-                lines.append("")
-                lines.append(f"[[{_key(key)}]]")
-                for k, v in item.items():
-                    if v not in ("", None):
-                        lines.append(f"{_key(k)} = {_value(v)}")
-    return "\n".join(lines).lstrip("\n") + "\n"
-
-
-def _table(lines: list[str], path: list[str], table: Mapping[str, Any]) -> None:
-    simple = {k: v for k, v in table.items() if not isinstance(v, dict)}
-    nested = {k: v for k, v in table.items() if isinstance(v, dict)}
-    if simple or not nested:
-        lines.append("")
-        lines.append(f"[{'.'.join(_key(p) for p in path)}]")
-        for k, v in simple.items():
-            lines.append(f"{_key(k)} = {_value(v)}")
-    for k, v in nested.items():
-        _table(lines, [*path, k], v)
-
-
-def _is_scalar_list(value: Any) -> bool:
-    return isinstance(value, list) and all(not isinstance(v, dict) for v in value)
-
-
-def _key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_\-]+", key) else _string(key)
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
-    return _string(str(value))
-
-
-def _string(text: str) -> str:
-    out = []
-    for ch in text:
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+    """Render the effective policy as TOML that loads back to the same data (empty arrays included)."""
+    return tomlio.dumps(data)
 
 
 def coverage_fail_under(root: Path) -> tuple[float, str] | None:
@@ -794,8 +741,8 @@ def coverage_fail_under(root: Path) -> tuple[float, str] | None:
         if name == ".coveragerc":
             return None  # coverage.py reads no other file when .coveragerc exists
     try:
-        doc = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        doc = tomlio.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError):
         return None
     value = ((doc.get("tool") or {}).get("coverage") or {}).get("report", {}).get("fail_under")
     if isinstance(value, (int, float)) and not isinstance(value, bool):

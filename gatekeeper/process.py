@@ -6,11 +6,13 @@ tool and anything it started. Live processes are tracked so the CLI can kill the
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -109,6 +111,17 @@ def kill_all() -> None:
         procs = list(_LIVE)
     for proc in procs:
         _kill_group(proc)
+
+
+def tool_version(python: str, distribution: str, *, elsewhere: str = "", missing: str = "") -> str:
+    """The installed version of ``distribution`` when its tool runs in this interpreter (``python``
+    is ``sys.executable``); else ``elsewhere``, and ``missing`` when it is not installed here."""
+    if python != sys.executable:
+        return elsewhere
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return missing
 
 
 def tail(text: str, limit: int = 600) -> str:

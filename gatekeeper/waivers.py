@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from gatekeeper.checkers.inventory import canonical_name
+from packaging.utils import canonicalize_name
+
 from gatekeeper.findings import NO_BASELINE, AppliedWaiver, CheckResult, Finding, Status, with_findings
 from gatekeeper.policy import Waiver
 
@@ -61,7 +62,7 @@ def matches(waiver: Waiver, check: str, finding: Finding) -> bool:
         if finding.location is None or not path_matches(finding.location.path, waiver.path):
             return False
     if waiver.package:
-        if finding.package is None or canonical_name(finding.package.name) != canonical_name(waiver.package):
+        if finding.package is None or canonicalize_name(finding.package.name) != canonicalize_name(waiver.package):
             return False
     return True
 

@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gatekeeper.errors import PolicyError
-from gatekeeper.policy import _locate, _value, load_policy, starter_policy, to_toml
+from gatekeeper.policy import _locate, load_policy, starter_policy, to_toml
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -178,6 +179,26 @@ def test_show_prints_effective_policy_that_loads_back_identically(tmp_path: Path
     assert tomllib.loads(again.stdout) == shown
 
 
+def test_show_keeps_empty_arrays_and_loads_back_to_the_same_policy(tmp_path: Path, gk) -> None:
+    """``waivers = []`` and ``controls = []`` are printed, not dropped, and empty strings in a waiver survive."""
+    write(tmp_path / "gatekeeper.toml", "[gate]\ntimeout_s = 60\n")
+    done = gk(["policy", "show"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "waivers = []" in done.stdout.splitlines() and "controls = []" in done.stdout.splitlines()
+    write(tmp_path / "shown.toml", done.stdout)
+    assert load_policy(tmp_path, CHECKERS, tmp_path / "shown.toml").data == load_policy(tmp_path, CHECKERS).data
+    waived = (
+        f'[[waivers]]\ncheck = "security"\nrule = "B101"\npackage = ""\nreason = "r"\napproved_by = "a@b.c"\nexpires = {SOON}\n'
+    )
+    write(tmp_path / "gatekeeper.toml", waived)
+    done = gk(["policy", "show"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    write(tmp_path / "shown.toml", done.stdout)
+    reloaded = load_policy(tmp_path, CHECKERS, tmp_path / "shown.toml")
+    assert reloaded.data == load_policy(tmp_path, CHECKERS).data
+    assert len(reloaded.waivers) == 1
+
+
 @pytest.mark.parametrize("pyproject", [False, True])
 def test_init_writes_a_commented_policy_that_validates(tmp_path: Path, gk, pyproject: bool) -> None:
     if pyproject:
@@ -233,7 +254,10 @@ def test_arbitrary_text_never_raises_anything_but_policy_error(tmp_path: Path, t
 def test_any_value_in_any_key_is_accepted_or_named(tmp_path: Path, value: object, key: str) -> None:
     section, _, name = key.rpartition(".")
     path = tmp_path / "typed.toml"
-    path.write_text(f"[{section}]\n{name} = {_value(value)}\n", encoding="utf-8")
+    document: dict[str, object] = {name: value}
+    for part in reversed(section.split(".")):
+        document = {part: document}
+    path.write_text(tomli_w.dumps(document), encoding="utf-8")
     try:
         load_policy(tmp_path, CHECKERS, path)
     except PolicyError as exc:

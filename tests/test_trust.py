@@ -378,6 +378,17 @@ def test_cache_entries_without_a_valid_mac_are_rejected(tmp_path: Path) -> None:
     assert cache.read(folder, "k" * 64) == (None, True)
 
 
+def test_cache_entries_are_private_to_their_owner_and_written_whole(tmp_path: Path) -> None:
+    """An entry (it may hold paths and findings) is readable by its owner only, and no temporary file stays."""
+    folder = tmp_path / "c"
+    cache.write(folder, "k" * 64, {"results": ["a finding"]})
+    cache.write(folder, "k" * 64, {"results": ["another"]})
+    entries = [p for p in folder.rglob("*") if p.is_file() and p.name != "secret.key"]
+    assert [p.name for p in entries] == ["k" * 64 + ".json"]
+    assert entries[0].stat().st_mode & 0o777 == 0o600
+    assert cache.read(folder, "k" * 64) == ({"results": ["another"]}, False)
+
+
 # --------------------------------------------------------------------------- coverage data
 
 

@@ -20,13 +20,12 @@ import re
 import secrets
 import stat
 import sys
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
 from gatekeeper.errors import OutputError
-from gatekeeper.fileio import resolve_for_write
+from gatekeeper.fileio import resolve_for_write, write_atomic
 
 
 def cache_key(*parts: object) -> str:
@@ -161,17 +160,7 @@ def write(folder: Path | None, key: str, payload: Any) -> None:
         return
     try:
         entry = {"v": ENTRY_VERSION, "key": key, "mac": _mac(secret, key, payload), "payload": payload}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(entry, fh, separators=(",", ":"))
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        # not fsynced: an entry lost or torn by a crash fails its check and is recomputed
+        write_atomic(path, json.dumps(entry, separators=(",", ":")), mode=0o600, sync=False)
     except (OSError, TypeError, ValueError):
         pass

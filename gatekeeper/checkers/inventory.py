@@ -13,27 +13,23 @@ import hashlib
 import json
 import os
 import re
-import sys
 import tempfile
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
+from gatekeeper import tomlio
 from gatekeeper.errors import ToolError
 
 if TYPE_CHECKING:
     from gatekeeper.checkers.base import CheckContext
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 # Runs inside the inspected interpreter: standard library only (it may be any Python >= 3.8).
 _PROBE = r"""
@@ -92,11 +88,6 @@ print(json.dumps({"python": sys.executable, "markers": env(), "distributions": o
 """
 
 
-def canonical_name(name: str) -> str:
-    """A distribution name normalised per PEP 503."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 @dataclass(frozen=True, slots=True)
 class Distribution:
     """One installed distribution, as its metadata describes it."""
@@ -117,7 +108,7 @@ class Distribution:
     @property
     def key(self) -> str:
         """The PEP 503 normalised name."""
-        return canonical_name(self.name)
+        return canonicalize_name(self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +122,10 @@ class Inventory:
     missing: tuple[str, ...] = ()
     markers: Mapping[str, str] | None = None
     project: Distribution | None = None  # the project's own installed distribution, never one of its packages
-    project_name: str = ""  # the project's name (PEP 503), however it was found; "" when unknown
 
     def get(self, name: str) -> Distribution | None:
         """The distribution called ``name`` (any spelling), if in scope."""
-        key = canonical_name(name)
+        key = canonicalize_name(name)
         return next((d for d in self.packages if d.key == key), None)
 
     def digest(self) -> str:
@@ -211,14 +201,49 @@ def project_requirements(root: Path) -> tuple[str, list[str]]:
     if not path.is_file():
         raise ToolError(f'scope = "project" needs {path}, which does not exist (or use scope = "all")')
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        doc = tomlio.loads(path.read_text(encoding="utf-8"))
+    except (tomlio.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ToolError(f"cannot read {path}: {exc}") from exc
     project = doc.get("project") or {}
     deps = project.get("dependencies") or []
     if not isinstance(deps, list):
         raise ToolError(f"{path}: [project] dependencies must be a list")
     return str(project.get("name") or ""), [str(d) for d in deps]
+
+
+def declared_lines(pyproject: Path) -> dict[str, int]:
+    """Canonical name -> the line of pyproject.toml that declares it in ``[project] dependencies``
+    (the first, when it is declared twice); {} when the file is missing or unreadable."""
+    if not pyproject.is_file():
+        return {}
+    try:
+        _, deps = project_requirements(pyproject.parent)
+        lines = pyproject.read_text(encoding="utf-8").splitlines()
+    except (ToolError, OSError, UnicodeDecodeError):
+        return {}
+    start = _dependencies_line(lines)
+    out: dict[str, int] = {}
+    for text in deps:
+        req = _parse(text)
+        if req is None:
+            continue
+        for i in range(start, len(lines)):
+            if f'"{text}"' in lines[i] or f"'{text}'" in lines[i]:
+                out.setdefault(canonicalize_name(req.name), i + 1)
+                break
+    return out
+
+
+def _dependencies_line(lines: Sequence[str]) -> int:
+    """The index of the ``dependencies = [`` line in the ``[project]`` table (0 when not found)."""
+    table = ""
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            table = stripped.split("#", 1)[0].strip().strip("[] ")
+        elif table == "project" and re.match(r"dependencies\s*=", stripped):
+            return i
+    return 0
 
 
 def closure(
@@ -233,7 +258,7 @@ def closure(
     for text in roots:
         req = _parse(text)
         if req is not None and _applies(req, markers, ""):
-            wanted.append((canonical_name(req.name), frozenset(req.extras)))
+            wanted.append((canonicalize_name(req.name), frozenset(req.extras)))
     seen: dict[str, set[str]] = {}
     missing: set[str] = set()
     while wanted:
@@ -255,7 +280,7 @@ def closure(
             needed = first and _applies(req, markers, "")
             needed = needed or any(_applies(req, markers, extra) for extra in new_extras)
             if needed:
-                wanted.append((canonical_name(req.name), frozenset(req.extras)))
+                wanted.append((canonicalize_name(req.name), frozenset(req.extras)))
     return [by_key[k] for k in sorted(seen)], sorted(missing)
 
 
@@ -286,12 +311,12 @@ def declared_name(root: Path) -> str:
     path = root / "pyproject.toml"
     if path.is_file():
         try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+            doc = tomlio.loads(path.read_text(encoding="utf-8"))
+        except (tomlio.TOMLDecodeError, UnicodeDecodeError, OSError):
             doc = {}
         project = doc.get("project")
         if isinstance(project, dict) and isinstance(project.get("name"), str) and project["name"]:
-            return canonical_name(project["name"])
+            return canonicalize_name(project["name"])
     cfg = root / "setup.cfg"
     if cfg.is_file():
         parser = configparser.ConfigParser(interpolation=None)
@@ -301,7 +326,7 @@ def declared_name(root: Path) -> str:
         except (configparser.Error, UnicodeDecodeError, OSError):
             name = ""
         if name and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
-            return canonical_name(name)
+            return canonicalize_name(name)
     return ""
 
 
@@ -363,9 +388,7 @@ def build_inventory(ctx: CheckContext) -> Inventory:
     if scope == "all":
         chosen = tuple(d for d in dists if d.key != own and d.key not in tooling)
         left_out = tuple(d.name for d in dists if d.key in tooling)
-        return Inventory(
-            python=python, scope=scope, packages=chosen, left_out=left_out, markers=markers, project=project, project_name=own
-        )
+        return Inventory(python=python, scope=scope, packages=chosen, left_out=left_out, markers=markers, project=project)
     if ((ctx.root / "pyproject.toml").is_file() and has_pep621(ctx.root)) or project is None:
         _, roots = project_requirements(ctx.root)
     else:
@@ -376,15 +399,15 @@ def build_inventory(ctx: CheckContext) -> Inventory:
     left_out = tuple(d.name for d in dists if d.key not in kept and d.key != own)
     return Inventory(
         python=python, scope=scope, packages=chosen, left_out=left_out, missing=tuple(missing), markers=markers,
-        project=project, project_name=own,
+        project=project,
     )  # fmt: skip
 
 
 def has_pep621(root: Path) -> bool:
     """Whether pyproject.toml has a PEP 621 ``[project]`` table."""
     try:
-        doc = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+        doc = tomlio.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (tomlio.TOMLDecodeError, UnicodeDecodeError, OSError):
         return True  # let project_requirements report the unreadable file
     return isinstance(doc.get("project"), dict)
 

@@ -192,22 +192,29 @@ class PerFileRun:
         return out
 
 
-def run_per_file(
-    ctx: CheckContext,
-    check: str,
-    files_all: Sequence[str],
-    sources: Sources,
-    options: str,
-    valid: Callable[[Any], bool],
-    scan: Callable[[list[str]], Mapping[str, list[dict[str, Any]]]],
-    batch: int,
-) -> PerFileRun:
-    """Run a tool that judges each file on its own over this shard's share of ``files_all``.
+@dataclass(frozen=True, slots=True)
+class PerFileTool:
+    """A tool that judges each file on its own, as ``run_per_file`` runs it.
 
-    A file's result is cached under its content, path and ``options`` (the digest of versions,
-    flags and config); an entry that fails its checks or ``valid`` is recomputed, never trusted.
-    ``scan`` runs the tool on up to ``batch`` files and returns their results by file.
+    ``options`` is the digest of its versions, flags and config (part of every cache key);
+    ``valid`` checks one cached result; ``scan`` runs the tool on up to ``batch`` files and
+    returns their results by file.
     """
+
+    check: str
+    options: str
+    valid: Callable[[Any], bool]
+    scan: Callable[[list[str]], Mapping[str, list[dict[str, Any]]]]
+    batch: int
+
+
+def run_per_file(ctx: CheckContext, tool: PerFileTool, files_all: Sequence[str], sources: Sources) -> PerFileRun:
+    """Run ``tool`` over this shard's share of ``files_all``.
+
+    A file's result is cached under its content, path and the tool's options; an entry that fails
+    its checks or ``tool.valid`` is recomputed, never trusted.
+    """
+    check, options, valid, scan, batch = tool.check, tool.options, tool.valid, tool.scan, tool.batch
     files = list(files_all)
     if ctx.shard is not None:
         files = split_by_size(files, {f: len(sources.data(f)) for f in files}, ctx.shard[1])[ctx.shard[0] - 1]

@@ -44,8 +44,7 @@ def write_atomic(path: Path, text: str | bytes) -> str:
     try:
         return fileio.write_atomic(path, text)
     except OSError as exc:
-        where = path.parent if not path.parent.is_dir() else path
-        raise OutputError(f"cannot write reports to {where}: {exc.strerror or exc}") from exc
+        raise _output_error(path, exc) from exc
 
 
 def write_reports(

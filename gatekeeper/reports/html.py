@@ -19,8 +19,8 @@ import jinja2
 from markupsafe import Markup
 
 from gatekeeper.controls import result_controls
+from gatekeeper.fileio import shipped_dir
 from gatekeeper.findings import CheckResult, Finding, GateResult
-from gatekeeper.policy import shipped_dir
 from gatekeeper.reports._common import (
     MISSING,
     SEVERITIES,

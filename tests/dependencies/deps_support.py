@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 import yaml
+from packaging.utils import canonicalize_name
 
 from gatekeeper.checkers import discover, load
-from gatekeeper.checkers.inventory import canonical_name
 from gatekeeper.engine import RunRequest, run_checks
 from gatekeeper.findings import CheckResult, GateResult
 from gatekeeper.policy import load_policy
@@ -149,7 +149,7 @@ def make_env(path: Path, dists: Iterable[tuple[str, str, Sequence[str]]]) -> Pat
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
     site = next((path / "lib").glob("python3*/site-packages"))
     for name, version, requires in dists:
-        info = site / f"{canonical_name(name).replace('-', '_')}-{version}.dist-info"
+        info = site / f"{canonicalize_name(name).replace('-', '_')}-{version}.dist-info"
         info.mkdir()
         meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}", *(f"Requires-Dist: {r}" for r in requires)]
         if any("extra ==" in r for r in requires):
@@ -244,7 +244,7 @@ def dep_result(gate: GateResult) -> CheckResult:
 def found(result: CheckResult) -> set[tuple[str, str]]:
     """(advisory id, canonical package) of every vulnerability finding."""
     return {
-        (f.rule_id, canonical_name(f.package.name))
+        (f.rule_id, canonicalize_name(f.package.name))
         for f in result.findings
         if f.package is not None and f.rule_id != "dependencies.unaudited"
     }

@@ -8,6 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from gatekeeper import tomlio
 from gatekeeper.controls import NOT_EVIDENCED, catalogue_names, control_status, evaluate_controls, load_catalogue
 from gatekeeper.findings import CheckResult, Status
 from gatekeeper.reports.json import schema
@@ -80,8 +81,11 @@ def test_a_valid_policy_shows_its_controls_in_the_effective_policy(tmp_path: Pat
     assert gk(["policy", "validate"], cwd=tmp_path).returncode == 0
     shown = gk(["policy", "show"], cwd=tmp_path)
     assert shown.returncode == 0
-    assert 'controls = ["nist-ssdf-1.1"]' in shown.stdout
-    assert '[[controls]]\nid = "ORG-12"' in shown.stdout and 'framework = "Acme release policy"' in shown.stdout
+    effective = tomlio.loads(shown.stdout)
+    assert effective["gate"]["controls"] == ["nist-ssdf-1.1"]
+    assert effective["controls"] == [
+        {"id": "ORG-12", "title": "Releases ship an SBOM", "checks": ["sbom"], "framework": "Acme release policy"}
+    ]
 
 
 def _check(name: str, status: Status) -> CheckResult:

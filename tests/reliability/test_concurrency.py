@@ -87,7 +87,7 @@ def test_cache_written_by_concurrent_runs_stays_valid(project) -> None:
     cache = default_dir(root) / "security"
     entries = list(cache.rglob("*.json"))
     assert len(entries) == 61
-    assert not list(cache.rglob(".tmp-*"))  # no temporary file left behind
+    assert not list(cache.rglob("*.tmp"))  # no temporary file left behind
     for entry in entries:
         data = json.loads(entry.read_text(encoding="utf-8"))
         assert entry.stem == data["key"]

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from report_samples import ATTR, HOSTILE_PATH, IMG, SCRIPT, errored_result, failing_result, passing_result
 
+from gatekeeper.fileio import shipped_dir
 from gatekeeper.findings import GateResult
-from gatekeeper.policy import shipped_dir
 from gatekeeper.reports.html import render_html
 from gatekeeper.reports.json import render_json
 

@@ -36,6 +36,7 @@ from gatekeeper import process
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import ToolError
+from gatekeeper.fileio import relative_to_root, under
 from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Location, Severity, Status, decide_status, fingerprint
 from gatekeeper.options import Option
 
@@ -111,76 +112,13 @@ class CoverageChecker:
             else:
                 report = read_report(str(section.get("data_file") or ""), ctx, private=Path(private))
         if not report.statements and not section.get("allow_empty"):
-            # nothing measured is not 100% covered: a report with no files or no lines proves nothing
-            again = {"cobertura": "regenerate it with coverage xml", "coverage-json": "regenerate it with coverage json"}
-            empty = (
-                f"the coverage report {report.data_file or '.coverage'} measured no lines ({len(report.files)} files): "
-                f"run the tests under coverage and {again.get(report.source, 'combine the data again')}, "
-                "or set checks.coverage.allow_empty = true if that is expected"
-            )
-            return CheckResult(
-                name=CHECK,
-                status=Status.ERROR,
-                summary=empty,
-                error=empty,
-                tool_name="coverage.py",
-                tool_version=report.tool_version,
-                findings=tuple(findings),
-            )
+            return _empty_report(report, findings)
         ratchet = section["min_total"] == "baseline"
-        if ratchet:
-            recorded = ctx.baseline_metrics.get("total")
-            min_total = float(recorded) if isinstance(recorded, (int, float)) else 0.0
-            if not isinstance(recorded, (int, float)):
-                # the ratchet has nothing to compare with: that blocks (the metrics are still
-                # reported, so that 'baseline create' can record them)
-                findings.append(
-                    Finding(
-                        rule_id="coverage.no_baseline",
-                        severity=Severity.HIGH,
-                        message='checks.coverage.min_total = "baseline" needs a baseline that recorded the coverage '
-                        "total: pass --baseline FILE (made by 'gatekeeper baseline create' with the coverage check on)",
-                        blocking=True,
-                        fingerprint=fingerprint(CHECK, "coverage.no_baseline"),
-                        rule_name="coverage ratchet without a baseline",
-                        tags=("coverage", NO_BASELINE),
-                    )
-                )
-        else:
-            min_total = float(section["min_total"])
+        min_total = _ratchet_minimum(ctx, findings) if ratchet else float(section["min_total"])
         min_file = float(section["min_file"])
         min_diff = float(section["min_diff"])
+        findings.extend(_threshold_findings(report, min_total, min_file, ratchet))
         p = report.precision
-        if min_total > 0 and should_fail_under(report.total_exact, min_total, p):
-            findings.append(
-                Finding(
-                    rule_id="coverage.min_total",
-                    severity=Severity.HIGH,
-                    message=f"total coverage {_pct(report.total, p)} is below the "
-                    + (f"baseline's {_num(min_total)}%" if ratchet else f"minimum {_num(min_total)}%"),
-                    blocking=True,
-                    fingerprint=fingerprint(CHECK, "coverage.min_total"),
-                    rule_name="minimum total coverage",
-                    tags=("coverage", NO_BASELINE),
-                    properties={"total": report.total, "minimum": min_total},
-                )
-            )
-        if min_file > 0:
-            for f in report.files:
-                if should_fail_under(f.percent_exact, min_file, p):
-                    findings.append(
-                        Finding(
-                            rule_id="coverage.min_file",
-                            severity=Severity.MEDIUM,
-                            message=f"coverage of {f.path} is {_pct(f.percent, p)}, below the minimum {_num(min_file)}%",
-                            blocking=True,
-                            location=Location(f.path),
-                            fingerprint=fingerprint(CHECK, "coverage.min_file", f.path),
-                            rule_name="minimum coverage per file",
-                            tags=("coverage", NO_BASELINE),
-                            properties={"percent": f.percent, "minimum": min_file},
-                        )
-                    )
         diff: dict[str, Any] | None = None
         if min_diff > 0:
             base = str(section["diff_base"])
@@ -193,26 +131,9 @@ class CoverageChecker:
                 if diff["percent"] is not None
                 else ", no measurable changed lines"
             )
-        metrics: dict[str, Any] = {
-            "total": report.total,
-            "total_exact": report.total_exact,
-            "precision": report.precision,
-            "branch": report.branch,
-            "statements": report.statements,
-            "missing": report.missing,
-            "branches": report.branches,
-            "missing_branches": report.missing_branches,
-            "source": report.source,
-            "data_file": report.data_file,
-            "files": [
-                {"path": f.path, "percent": f.percent, "statements": f.statements, "missing": f.missing} for f in report.files
-            ],
-            "diff": diff,
-            "cached": report.cached,
-            "cache_rejected": report.cache_rejected,
-            "thresholds": {"min_total": min_total, "min_file": min_file, "min_diff": min_diff},
-            "ratchet": ratchet,
-        }
+        metrics = _metrics(report, diff)
+        metrics["thresholds"] = {"min_total": min_total, "min_file": min_file, "min_diff": min_diff}
+        metrics["ratchet"] = ratchet
         return CheckResult(
             name=CHECK,
             status=decide_status(findings),
@@ -222,6 +143,104 @@ class CoverageChecker:
             metrics=metrics,
             findings=tuple(findings),
         )
+
+
+def _empty_report(report: CoverageReport, findings: Sequence[Finding]) -> CheckResult:
+    """The error for a report that measured nothing: no files or no lines is not 100% covered, it proves nothing."""
+    again = {"cobertura": "regenerate it with coverage xml", "coverage-json": "regenerate it with coverage json"}
+    empty = (
+        f"the coverage report {report.data_file or '.coverage'} measured no lines ({len(report.files)} files): "
+        f"run the tests under coverage and {again.get(report.source, 'combine the data again')}, "
+        "or set checks.coverage.allow_empty = true if that is expected"
+    )
+    return CheckResult(
+        name=CHECK,
+        status=Status.ERROR,
+        summary=empty,
+        error=empty,
+        tool_name="coverage.py",
+        tool_version=report.tool_version,
+        findings=tuple(findings),
+    )
+
+
+def _ratchet_minimum(ctx: CheckContext, findings: list[Finding]) -> float:
+    """``min_total = "baseline"``: the total the baseline recorded; without one, 0 and a blocking finding."""
+    recorded = ctx.baseline_metrics.get("total")
+    if isinstance(recorded, (int, float)):
+        return float(recorded)
+    # the ratchet has nothing to compare with: that blocks (the metrics are still
+    # reported, so that 'baseline create' can record them)
+    findings.append(
+        Finding(
+            rule_id="coverage.no_baseline",
+            severity=Severity.HIGH,
+            message='checks.coverage.min_total = "baseline" needs a baseline that recorded the coverage '
+            "total: pass --baseline FILE (made by 'gatekeeper baseline create' with the coverage check on)",
+            blocking=True,
+            fingerprint=fingerprint(CHECK, "coverage.no_baseline"),
+            rule_name="coverage ratchet without a baseline",
+            tags=("coverage", NO_BASELINE),
+        )
+    )
+    return 0.0
+
+
+def _threshold_findings(report: CoverageReport, min_total: float, min_file: float, ratchet: bool) -> list[Finding]:
+    """The blocking findings of a total below ``min_total`` and of each file below ``min_file`` (0: no minimum)."""
+    findings: list[Finding] = []
+    p = report.precision
+    if min_total > 0 and should_fail_under(report.total_exact, min_total, p):
+        findings.append(
+            Finding(
+                rule_id="coverage.min_total",
+                severity=Severity.HIGH,
+                message=f"total coverage {_pct(report.total, p)} is below the "
+                + (f"baseline's {_num(min_total)}%" if ratchet else f"minimum {_num(min_total)}%"),
+                blocking=True,
+                fingerprint=fingerprint(CHECK, "coverage.min_total"),
+                rule_name="minimum total coverage",
+                tags=("coverage", NO_BASELINE),
+                properties={"total": report.total, "minimum": min_total},
+            )
+        )
+    if min_file > 0:
+        for f in report.files:
+            if should_fail_under(f.percent_exact, min_file, p):
+                findings.append(
+                    Finding(
+                        rule_id="coverage.min_file",
+                        severity=Severity.MEDIUM,
+                        message=f"coverage of {f.path} is {_pct(f.percent, p)}, below the minimum {_num(min_file)}%",
+                        blocking=True,
+                        location=Location(f.path),
+                        fingerprint=fingerprint(CHECK, "coverage.min_file", f.path),
+                        rule_name="minimum coverage per file",
+                        tags=("coverage", NO_BASELINE),
+                        properties={"percent": f.percent, "minimum": min_file},
+                    )
+                )
+    return findings
+
+
+def _metrics(report: CoverageReport, diff: dict[str, Any] | None) -> dict[str, Any]:
+    """The report's figures as the check's metrics (the caller adds thresholds and ratchet)."""
+    return {
+        "total": report.total,
+        "total_exact": report.total_exact,
+        "precision": report.precision,
+        "branch": report.branch,
+        "statements": report.statements,
+        "missing": report.missing,
+        "branches": report.branches,
+        "missing_branches": report.missing_branches,
+        "source": report.source,
+        "data_file": report.data_file,
+        "files": [{"path": f.path, "percent": f.percent, "statements": f.statements, "missing": f.missing} for f in report.files],
+        "diff": diff,
+        "cached": report.cached,
+        "cache_rejected": report.cache_rejected,
+    }
 
 
 # --------------------------------------------------------------------------- producing and reading data
@@ -341,7 +360,7 @@ def read_report(data_file: str, ctx: CheckContext, *, private: Path | None = Non
     it is tracked by git, when it cannot be read, or when it was measured in another source tree.
     """
     if data_file:
-        path = _under(ctx.root, data_file)
+        path = under(ctx.root, data_file)
         if path.suffix not in (".xml", ".json") and not path.exists():
             parallel = _parallel_files(ctx, path)
             if parallel and private is not None:
@@ -537,7 +556,7 @@ def _read_coverage_json(path: Path, ctx: CheckContext) -> CoverageReport:
                 sums[key] += value
             files.append(
                 FileCoverage(
-                    path=_relative(ctx.root, str(_under(ctx.root, name))),
+                    path=_relative(ctx.root, str(under(ctx.root, name))),
                     percent=float(display_covered(exact, precision)),
                     percent_exact=exact,
                     statements=statements,
@@ -819,20 +838,15 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
-def _under(root: Path, name: str) -> Path:
-    path = Path(name)
-    return path if path.is_absolute() else root / path
-
-
 def _relative(root: Path, name: str) -> str:
     """A posix path relative to ``root`` when the file is inside it, else the absolute path."""
     path = Path(name)
     if not path.is_absolute():
         return PurePosixPath(*path.parts).as_posix()
+    resolved = relative_to_root(path, root)
+    if resolved is not None:
+        return resolved
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return path.relative_to(root).as_posix()
     except ValueError:
-        try:
-            return path.relative_to(root).as_posix()
-        except ValueError:
-            return path.as_posix()
+        return path.as_posix()

@@ -10,10 +10,8 @@ that looked at nothing is never a pass.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.metadata
 import json
 import re
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,14 +21,16 @@ from typing import Any
 
 from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName, default_environment
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from gatekeeper import __version__, process
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.checkers.dependencies import database as advisory_db
 from gatekeeper.checkers.dependencies.advisories import AdvisoryDatabase, Match, headline, iso_time, open_database
-from gatekeeper.checkers.inventory import canonical_name, load_inventory, project_manifest, project_requirements
+from gatekeeper.checkers.inventory import declared_lines, load_inventory, project_manifest, project_requirements
 from gatekeeper.errors import ToolError, ToolMissing
+from gatekeeper.fileio import relative_to_root, under
 from gatekeeper.findings import (
     NO_BASELINE,
     CheckResult,
@@ -70,7 +70,7 @@ class Collected:
 
     def skip(self, name: str, reason: str) -> None:
         """Record that ``name`` could not be audited (the first reason wins)."""
-        self.unaudited.setdefault(canonical_name(name) or name, (name, reason))
+        self.unaudited.setdefault(canonicalize_name(name) or name, (name, reason))
 
 
 class DependenciesChecker:
@@ -124,7 +124,7 @@ class DependenciesChecker:
             dated = f"database as of {metrics['database']['as_of'][:10]}, {metrics['database']['age_days']:g} days old"
         else:
             service = str(section.get("service") or "pypi")
-            tool_name, tool_version = "pip-audit", _pip_audit_version(ctx)
+            tool_name, tool_version = "pip-audit", process.tool_version(ctx.tool_python, "pip-audit")
             queried_at = iso_time(dt.datetime.now(dt.timezone.utc))
             matches = _pip_audit(ctx, section, targets, got)
             metrics["database"] = {
@@ -136,16 +136,16 @@ class DependenciesChecker:
             dated = f"queried {queried_at}"
         metrics["db_as_of"] = metrics["database"]["as_of"]
         unaudited_keys = set(got.unaudited)
-        audited = [t for t in targets if canonical_name(t.name) not in unaudited_keys]
-        by_key = {(canonical_name(t.name), t.version): t for t in targets}
+        audited = [t for t in targets if canonicalize_name(t.name) not in unaudited_keys]
+        by_key = {(canonicalize_name(t.name), t.version): t for t in targets}
         threshold = Severity(str(section.get("fail_on_severity") or "low"))
-        findings = [_finding(m, by_key.get((canonical_name(m.package), m.version)), threshold) for m in matches]
-        versions = {canonical_name(t.name): t.version for t in got.targets}
+        findings = [_finding(m, by_key.get((canonicalize_name(m.package), m.version)), threshold) for m in matches]
+        versions: dict[str, str] = {canonicalize_name(t.name): t.version for t in got.targets}
         manifest = source if source != "environment" and not Path(source).is_absolute() else project_manifest(ctx.root)
         for key, (name, reason) in sorted(got.unaudited.items()):
             blocking = bool(section.get("fail_on_unaudited", True))
             findings.append(_unaudited_finding(name, versions.get(key, ""), reason, blocking, manifest))
-        vulnerable = sorted({canonical_name(m.package) for m in matches})
+        vulnerable = sorted({canonicalize_name(m.package) for m in matches})
         metrics.update(
             {
                 "packages_audited": len(audited),
@@ -204,7 +204,7 @@ def _database_path(setting: str, ctx: CheckContext) -> tuple[Path, str]:
                 "or set checks.dependencies.advisory_db to a folder or zip"
             )
         return advisory_db.resolve(folder), "run `gatekeeper db update`"
-    path = Path(setting) if Path(setting).is_absolute() else ctx.root / setting
+    path = under(ctx.root, setting)
     resolved = advisory_db.resolve(path)
     if resolved != path:
         return resolved, f"run `gatekeeper db update --dir {path}`"
@@ -270,7 +270,7 @@ def _from_environment(ctx: CheckContext) -> Collected:
     got = Collected(
         meta={"scope": inv.scope, "python": inv.python, "left_out": list(inv.left_out), "packages": len(inv.packages)}
     )
-    declared = _declared_lines(ctx.root / "pyproject.toml")
+    declared = declared_lines(ctx.root / "pyproject.toml")
     manifest = project_manifest(ctx.root)
     got.meta["manifest"] = manifest
     if inv.project is not None:
@@ -293,7 +293,7 @@ def _from_pyproject(path: Path, ctx: CheckContext) -> Collected:
     _, deps = project_requirements(path.parent)
     rel = _rel(path, ctx.root)
     got = Collected(meta={"scope": "pyproject", "packages": len(deps)})
-    lines = _declared_lines(path)
+    lines = declared_lines(path)
     markers = _Markers(ctx)
     for text in deps:
         try:
@@ -301,7 +301,7 @@ def _from_pyproject(path: Path, ctx: CheckContext) -> Collected:
         except InvalidRequirement:
             got.skip(f"{rel}: dependency #{deps.index(text) + 1}", "cannot be parsed as a requirement")
             continue
-        line = lines.get(canonical_name(req.name))
+        line = lines.get(canonicalize_name(req.name))
         if req.marker is not None and not markers.applies(req.marker):
             continue
         pinned = _pinned(req)
@@ -323,57 +323,70 @@ def _from_pyproject(path: Path, ctx: CheckContext) -> Collected:
 def _from_requirements(path: Path, ctx: CheckContext) -> Collected:
     if not path.is_file():
         raise ToolError(f"requirements file {path} does not exist (checks.dependencies.source)")
-    got = Collected(meta={"scope": "requirements", "requirements": _rel(path, ctx.root)})
-    markers = _Markers(ctx)
-    seen_files: set[Path] = set()
-    seen: set[str] = set()
+    reader = _RequirementsReader(ctx, Collected(meta={"scope": "requirements", "requirements": _rel(path, ctx.root)}))
+    reader.read(path)
+    got = reader.got
+    got.meta["packages"] = len(got.targets) + len(got.unaudited)
+    return got
 
-    def read(file: Path) -> None:
+
+class _RequirementsReader:
+    """Reads a requirements file, and the files it includes, into the pinned targets to audit and the skipped lines."""
+
+    def __init__(self, ctx: CheckContext, got: Collected) -> None:
+        self.ctx = ctx
+        self.got = got
+        self._markers = _Markers(ctx)
+        self._files: set[Path] = set()
+        self._seen: set[str] = set()
+
+    def read(self, file: Path) -> None:
+        """Read ``file`` (once, however often it is included)."""
         resolved = file.resolve()
-        if resolved in seen_files:
+        if resolved in self._files:
             return
-        seen_files.add(resolved)
-        rel = _rel(file, ctx.root)
+        self._files.add(resolved)
+        rel = _rel(file, self.ctx.root)
         for lineno, text in _logical_lines(file):
             option = re.match(r"^(-r|--requirement|-c|--constraint|-e|--editable)(?:\s*=\s*|\s+)(\S.*)$", text)
             if option:
-                flag, arg = option.group(1), option.group(2).strip()
-                if flag in ("-r", "--requirement", "-c", "--constraint"):
-                    # an include names a file: inside the project only (never /proc/self/environ,
-                    # ~/.netrc), and its name is not quoted (it is text from the checkout)
-                    child = _in_project(file.parent / arg, ctx.root, f"{rel}:{lineno}: {flag}")
-                    if not child.is_file():
-                        raise ToolError(f"{rel}:{lineno}: the file that {flag} names does not exist")
-                    if flag in ("-r", "--requirement"):
-                        read(child)
-                elif flag in ("-e", "--editable"):
-                    egg = re.search(r"#egg=([A-Za-z0-9._-]+)", arg)
-                    name = egg.group(1) if egg else f"{rel}:{lineno}"
-                    got.skip(name, f"{rel}:{lineno}: editable requirement has no pinned version")
-                continue  # constraints files pin without installing: nothing to audit
-            if text.startswith("-"):
-                continue  # index, find-links and other global options
-            spec = re.split(r"\s+--?[A-Za-z]", text, maxsplit=1)[0].strip()  # drop --hash and other per-line options
-            try:
-                req = Requirement(spec)
-            except InvalidRequirement:
-                # not echoed: an unparseable line may be anything (a credential, the environment)
-                got.skip(f"{rel}:{lineno}", "this line cannot be parsed as a requirement")
-                continue
-            if req.marker is not None and not markers.applies(req.marker):
-                continue
-            pinned = _pinned(req)
-            if req.url:
-                got.skip(req.name, f"{rel}:{lineno}: URL requirement {strip_userinfo(spec)!r} has no version to audit")
-            elif not pinned:
-                got.skip(req.name, f"{rel}:{lineno}: {spec!r} is not pinned with == (pin it, e.g. with pip-compile)")
-            elif (key := f"{canonical_name(req.name)}=={pinned}") not in seen:
-                seen.add(key)
-                got.targets.append(Target(req.name, pinned, rel, lineno))
+                self._option(file, f"{rel}:{lineno}", option.group(1), option.group(2).strip())
+            elif not text.startswith("-"):  # index, find-links and other global options are skipped
+                self._requirement(rel, lineno, text)
 
-    read(path)
-    got.meta["packages"] = len(got.targets) + len(got.unaudited)
-    return got
+    def _option(self, file: Path, where: str, flag: str, arg: str) -> None:
+        if flag in ("-r", "--requirement", "-c", "--constraint"):
+            # an include names a file: inside the project only (never /proc/self/environ,
+            # ~/.netrc), and its name is not quoted (it is text from the checkout)
+            child = _in_project(file.parent / arg, self.ctx.root, f"{where}: {flag}")
+            if not child.is_file():
+                raise ToolError(f"{where}: the file that {flag} names does not exist")
+            if flag in ("-r", "--requirement"):
+                self.read(child)
+        elif flag in ("-e", "--editable"):
+            egg = re.search(r"#egg=([A-Za-z0-9._-]+)", arg)
+            name = egg.group(1) if egg else where
+            self.got.skip(name, f"{where}: editable requirement has no pinned version")
+        # constraints files pin without installing: nothing to audit
+
+    def _requirement(self, rel: str, lineno: int, text: str) -> None:
+        spec = re.split(r"\s+--?[A-Za-z]", text, maxsplit=1)[0].strip()  # drop --hash and other per-line options
+        try:
+            req = Requirement(spec)
+        except InvalidRequirement:
+            # not echoed: an unparseable line may be anything (a credential, the environment)
+            self.got.skip(f"{rel}:{lineno}", "this line cannot be parsed as a requirement")
+            return
+        if req.marker is not None and not self._markers.applies(req.marker):
+            return
+        pinned = _pinned(req)
+        if req.url:
+            self.got.skip(req.name, f"{rel}:{lineno}: URL requirement {strip_userinfo(spec)!r} has no version to audit")
+        elif not pinned:
+            self.got.skip(req.name, f"{rel}:{lineno}: {spec!r} is not pinned with == (pin it, e.g. with pip-compile)")
+        elif (key := f"{canonicalize_name(req.name)}=={pinned}") not in self._seen:
+            self._seen.add(key)
+            self.got.targets.append(Target(req.name, pinned, rel, lineno))
 
 
 def _logical_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -404,29 +417,6 @@ def _pinned(req: Requirement) -> str:
     if len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version:
         return specs[0].version
     return ""
-
-
-def _declared_lines(pyproject: Path) -> dict[str, int]:
-    """Canonical name -> the pyproject.toml line that declares it in ``[project] dependencies``."""
-    if not pyproject.is_file():
-        return {}
-    try:
-        _, deps = project_requirements(pyproject.parent)
-        lines = pyproject.read_text(encoding="utf-8").splitlines()
-    except (ToolError, OSError, UnicodeDecodeError):
-        return {}
-    start = next((i for i, line in enumerate(lines) if re.match(r"^\s*dependencies\s*=", line)), 0)
-    out: dict[str, int] = {}
-    for text in deps:
-        try:
-            key = canonical_name(Requirement(text).name)
-        except InvalidRequirement:
-            continue
-        for i in range(start, len(lines)):
-            if f'"{text}"' in lines[i] or f"'{text}'" in lines[i]:
-                out.setdefault(key, i + 1)
-                break
-    return out
 
 
 class _Markers:
@@ -463,22 +453,10 @@ class _Markers:
 
 
 def _rel(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    return relative_to_root(path, root) or path.as_posix()
 
 
 # --------------------------------------------------------------------------- online: pip-audit
-
-
-def _pip_audit_version(ctx: CheckContext) -> str:
-    if ctx.tool_python == sys.executable:
-        try:
-            return importlib.metadata.version("pip-audit")
-        except importlib.metadata.PackageNotFoundError:
-            return ""
-    return ""
 
 
 _NETWORK_HINTS = (
@@ -531,11 +509,11 @@ def _pip_audit(ctx: CheckContext, section: Mapping[str, Any], targets: Sequence[
         ) from None
     if done.returncode not in (0, 1):
         raise ToolError(f"pip-audit exited {done.returncode}: {process.tail(done.stderr)}")
-    by_key = {canonical_name(t.name): t for t in targets}
+    by_key = {canonicalize_name(t.name): t for t in targets}
     reported: set[str] = set()
     matches: list[Match] = []
     for dep in deps:
-        key = canonical_name(str(dep.get("name", "")))
+        key = canonicalize_name(str(dep.get("name", "")))
         target = by_key.get(key)
         if target is None:
             continue
@@ -610,7 +588,7 @@ def _finding(m: Match, target: Target | None, threshold: Severity) -> Finding:
         blocking=m.severity.at_least(threshold),
         location=location,
         package=Package(m.package, m.version),
-        fingerprint=fingerprint("dependencies", m.id, canonical_name(m.package), m.version),
+        fingerprint=fingerprint("dependencies", m.id, canonicalize_name(m.package), m.version),
         help_uri=m.url,
         rule_name=headline(summary, 120) if summary else m.id,
         tags=("security", "dependency"),
@@ -641,7 +619,7 @@ def _unaudited_finding(name: str, version: str, reason: str, blocking: bool, man
         message=f"{name} could not be audited for known vulnerabilities: {reason}",
         blocking=blocking,
         package=Package(name, version),
-        fingerprint=fingerprint("dependencies", UNAUDITED_RULE, canonical_name(name) or name),
+        fingerprint=fingerprint("dependencies", UNAUDITED_RULE, canonicalize_name(name) or name),
         rule_name="package that could not be audited",
         tags=("security", "dependency", NO_BASELINE),
         properties={

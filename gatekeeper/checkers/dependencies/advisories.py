@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.dependencies.cvss import base_score, severity_of
-from gatekeeper.checkers.inventory import canonical_name
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import Severity
 
@@ -175,7 +175,7 @@ class AdvisoryDatabase:
 
     def records_for(self, names: Iterable[str]) -> Iterator[tuple[str, Mapping[str, Any]]]:
         """(file, record) for every record that may concern one of ``names`` (any spelling), withdrawn ones skipped."""
-        wanted = {canonical_name(n) for n in names}
+        wanted = {canonicalize_name(n) for n in names}
         chosen: set[str] = set(self.index.get(_ALWAYS, ()))
         for key in wanted:
             chosen.update(self.index.get(key, ()))
@@ -193,7 +193,7 @@ class AdvisoryDatabase:
         """Every advisory affecting the (name, version) pairs, merged by alias as pip-audit does."""
         by_key: dict[str, list[tuple[str, str, Version]]] = {}
         for name, text in packages:
-            by_key.setdefault(canonical_name(name), []).append((name, text, Version(text)))
+            by_key.setdefault(canonicalize_name(name), []).append((name, text, Version(text)))
         found: list[Match] = []
         unsure: list[Indeterminate] = []
         for source, record in self.records_for(by_key):
@@ -204,12 +204,12 @@ class AdvisoryDatabase:
                 pkg = affected.get("package") if isinstance(affected, Mapping) else None
                 if not isinstance(pkg, Mapping) or not _is_pypi(pkg.get("ecosystem")):
                     continue
-                for name, text, version in by_key.get(canonical_name(str(pkg.get("name") or "")), ()):
+                for name, text, version in by_key.get(canonicalize_name(str(pkg.get("name") or "")), ()):
                     verdict, problem = affects(affected, text, version)
                     if problem and not verdict:
                         unsure.append(Indeterminate(name, f"{rid}: {problem}"))
                     if verdict:
-                        found.append(_to_match(record, affected, name, text, version, source))
+                        found.append(_to_match(record, affected, name, text, source))
         return _merge_aliases(found), unsure
 
 
@@ -281,7 +281,9 @@ def _build_index(db: AdvisoryDatabase) -> dict[str, list[str]]:
     dated = 0
     for name in db.files:
         data = db._read(name)
-        keys = {canonical_name(next(g for g in m if g).decode("utf-8", "replace").strip()) for m in _NAME_RX.findall(data)}
+        keys: set[str] = {
+            canonicalize_name(next(g for g in m if g).decode("utf-8", "replace").strip()) for m in _NAME_RX.findall(data)
+        }
         keys.discard("")
         for key in keys or {_ALWAYS}:
             index.setdefault(key, []).append(name)
@@ -498,9 +500,7 @@ def _help_uri(record: Mapping[str, Any], rid: str) -> str:
     return own or (refs[0] if refs else f"https://osv.dev/vulnerability/{rid}")
 
 
-def _to_match(
-    record: Mapping[str, Any], affected: Mapping[str, Any], name: str, text: str, version: Version, source: str
-) -> Match:
+def _to_match(record: Mapping[str, Any], affected: Mapping[str, Any], name: str, text: str, source: str) -> Match:
     rid = str(record["id"])
     sev, sev_source, score = severity(record, affected)
     aliases = tuple(sorted({str(a) for a in _list(record.get("aliases")) if str(a) != rid}))
@@ -527,9 +527,9 @@ def _merge_aliases(found: list[Match]) -> list[Match]:
     (the most severe keeps its id; the others' ids join its aliases), as pip-audit does."""
     out: list[Match] = []
     groups: dict[tuple[str, str], list[int]] = {}
-    for m in sorted(found, key=lambda m: (canonical_name(m.package), m.version, -m.severity.rank, m.id)):
+    for m in sorted(found, key=lambda m: (canonicalize_name(m.package), m.version, -m.severity.rank, m.id)):
         names = {m.id, *m.aliases}
-        slots = groups.setdefault((canonical_name(m.package), m.version), [])
+        slots = groups.setdefault((canonicalize_name(m.package), m.version), [])
         twin = next((i for i in slots if names & {out[i].id, *out[i].aliases}), None)
         if twin is None:
             slots.append(len(out))

@@ -16,7 +16,6 @@ import hashlib
 import http.client
 import json
 import os
-import secrets
 import sys
 import urllib.error
 import urllib.parse
@@ -28,11 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 from gatekeeper import __version__
 from gatekeeper.checkers.dependencies.advisories import iso_time, open_database, parse_time
-from gatekeeper.checkers.inventory import canonical_name
 from gatekeeper.errors import ToolError
-from gatekeeper.fileio import write_atomic
+from gatekeeper.fileio import temporary_path, write_atomic
 
 DEFAULT_URL = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
 URL_ENV = "GATEKEEPER_ADVISORY_URL"
@@ -107,7 +107,7 @@ def survey_zip(path: Path) -> Survey:
                 if moment is not None and (newest is None or moment > newest):
                     newest = moment
                 names = {
-                    canonical_name(str(a["package"].get("name") or ""))
+                    canonicalize_name(str(a["package"].get("name") or ""))
                     for a in doc.get("affected") or []
                     if isinstance(a, dict)
                     and isinstance(a.get("package"), dict)
@@ -173,7 +173,7 @@ def update(folder: Path, url: str, *, progress: ProgressFn | None = None, now: d
             headers["If-None-Match"] = str(meta["etag"])
         if meta.get("last_modified"):
             headers["If-Modified-Since"] = str(meta["last_modified"])
-    tmp = folder / f".{DB_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    tmp = temporary_path(target)
     try:
         try:
             response = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=TIMEOUT_S)  # noqa: S310  # nosec B310: file:// mirrors are a feature

@@ -10,22 +10,19 @@ default (``--from=mixed``) column.
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import json
-import re
-import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from gatekeeper import process
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext
-from gatekeeper.checkers.inventory import Inventory, canonical_name, load_inventory, project_manifest
+from gatekeeper.checkers.inventory import Inventory, declared_lines, load_inventory, project_manifest
 from gatekeeper.checkers.licenses import spdx
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import CheckResult, Finding, Package, Severity, Status, decide_status, fingerprint
@@ -38,7 +35,6 @@ DEFAULT_ALLOW = [
 ]  # fmt: skip
 
 VERDICTS = ("allowed", "denied", "unknown", "ignored")
-_FIELDS = ("Name", "Version", "License-Metadata", "License-Classifier", "License-Expression")
 
 
 class LicensesChecker:
@@ -64,7 +60,7 @@ class LicensesChecker:
         inventory = load_inventory(ctx)
         listed, cached, rejected = _cached_licenses(ctx, inventory)
         rows = judge(listed, inventory, section)
-        declared = _declared(ctx.root / "pyproject.toml")
+        declared = declared_lines(ctx.root / "pyproject.toml")
         manifest = project_manifest(ctx.root)
         findings = [f for r in rows if (f := _finding(r, section, declared, manifest)) is not None]
         counts = {v: sum(1 for r in rows if r.verdict == v) for v in VERDICTS}
@@ -95,7 +91,7 @@ class LicensesChecker:
             summary=summary,
             error=summary if status is Status.ERROR else None,
             tool_name="pip-licenses",
-            tool_version=_tool_version(ctx),
+            tool_version=process.tool_version(ctx.tool_python, "pip-licenses"),
             metrics=metrics,
             findings=tuple(findings),
         )
@@ -187,7 +183,7 @@ def read_licenses(ctx: CheckContext, python: str) -> list[Listed]:
     seen: set[str] = set()
     unique = []
     for entry in entries:
-        key = canonical_name(entry.name)
+        key = canonicalize_name(entry.name)
         if key not in seen:
             seen.add(key)
             unique.append(entry)
@@ -199,7 +195,9 @@ def _cached_licenses(ctx: CheckContext, inventory: Inventory) -> tuple[list[List
     then whether it came from the cache, and how many cache entries were rejected (0 or 1)."""
     python = inventory.python or ctx.target_python
     folder = ctx.cache_dir / "licenses" if ctx.cache_dir is not None else None
-    key = cache.cache_key("licenses", 1, _tool_version(ctx), ctx.tool_python, python, inventory.digest())
+    key = cache.cache_key(
+        "licenses", 1, process.tool_version(ctx.tool_python, "pip-licenses"), ctx.tool_python, python, inventory.digest()
+    )
     payload, rejected = cache.read(folder, key)
     if isinstance(payload, list):
         try:
@@ -215,12 +213,12 @@ def judge(listed: Sequence[Listed], inventory: Inventory, section: Mapping[str, 
     """Normalise and evaluate every package in the inventory's scope."""
     allow = [str(a) for a in section["allow"]]
     deny = [str(d) for d in section["deny"]]
-    ignore = {canonical_name(str(p)) for p in section["ignore_packages"]}
+    ignore = {canonicalize_name(str(p)) for p in section["ignore_packages"]}
     join = str(section.get("classifier_join") or "or")
     in_scope = {d.key for d in inventory.packages}
     # the inventory decides what is in scope (it leaves out the project itself and gatekeeper), so
     # the three environment checks count the same packages
-    by_key = {k: e for e in listed if (k := canonical_name(e.name)) in in_scope}
+    by_key = {k: e for e in listed if (k := canonicalize_name(e.name)) in in_scope}
     rows: list[Judged] = []
     for key, entry in sorted(by_key.items()):
         classifiers = entry.classifier.split("; ")
@@ -241,7 +239,7 @@ def judge(listed: Sequence[Listed], inventory: Inventory, section: Mapping[str, 
         if dist.key not in by_key:  # fail closed: a package nobody read a license for is unknown
             verdict = "ignored" if dist.key in ignore else "unknown"
             rows.append(Judged(dist.name, dist.version, "", "", (), "", verdict, "pip-licenses did not report this package"))
-    return sorted(rows, key=lambda r: canonical_name(r.name))
+    return sorted(rows, key=lambda r: canonicalize_name(r.name))
 
 
 def _read_all(paths: Sequence[str]) -> str:
@@ -267,7 +265,7 @@ def _finding(row: Judged, section: Mapping[str, Any], declared: Mapping[str, int
         "reason": row.reason,
         "source": row.source,
     }
-    line = declared.get(canonical_name(row.name))
+    line = declared.get(canonicalize_name(row.name))
     props["manifest"] = {"path": "pyproject.toml", "line": line} if line else {"path": manifest, "line": None}
     if denied:
         message = f"{row.name} {row.version}: license {shown} (raw: {row.raw!r}) is denied: {row.reason}"
@@ -279,39 +277,11 @@ def _finding(row: Judged, section: Mapping[str, Any], declared: Mapping[str, int
         blocking=denied or section["unknown"] == "fail",
         message=message,
         package=Package(row.name, row.version),
-        fingerprint=fingerprint("licenses", rule, canonical_name(row.name), row.raw),
+        fingerprint=fingerprint("licenses", rule, canonicalize_name(row.name), row.raw),
         rule_name="license denied by policy" if denied else "license not resolvable to SPDX",
         tags=("license",),
         properties=props,
     )
-
-
-def _declared(pyproject: Path) -> dict[str, int]:
-    """Line numbers of the requirements in pyproject.toml's ``[project] dependencies``, by name."""
-    try:
-        lines = pyproject.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return {}
-    out: dict[str, int] = {}
-    table = ""
-    inside = False
-    for number, line in enumerate(lines, 1):
-        stripped = line.strip()
-        if stripped.startswith("[") and not inside:
-            table = stripped.strip("[] ")
-            continue
-        if table == "project" and re.match(r"dependencies\s*=\s*\[", stripped):
-            inside = True
-        if inside:
-            for text in re.findall(r"\"([^\"]+)\"|'([^']+)'", line):
-                try:
-                    req = Requirement(text[0] or text[1])
-                except InvalidRequirement:
-                    continue
-                out.setdefault(canonical_name(req.name), number)
-            if "]" in re.sub(r"\"[^\"]*\"|'[^']*'", "", line):
-                inside = False
-    return out
 
 
 def _summary(counts: Mapping[str, int], total: int) -> str:
@@ -319,12 +289,3 @@ def _summary(counts: Mapping[str, int], total: int) -> str:
         return f"{total} packages, all allowed" + (f" ({counts['ignored']} ignored)" if counts["ignored"] else "")
     parts = [f"{counts['denied']} denied", f"{counts['unknown']} unknown"]
     return f"{', '.join(parts)} of {total} packages"
-
-
-def _tool_version(ctx: CheckContext) -> str:
-    if ctx.tool_python != sys.executable:
-        return ""
-    try:
-        return importlib.metadata.version("pip-licenses")
-    except importlib.metadata.PackageNotFoundError:
-        return ""

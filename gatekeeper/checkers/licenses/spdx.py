@@ -302,48 +302,63 @@ def normalize(
             return _made(found, "metadata")
     names = [c for c in classifiers if c and c != "UNKNOWN"]
     if names:
-        parts: list[str] = []
-        failed: list[str] = []
-        from_text = False
-        for name in names:
-            mapped = CLASSIFIERS[name] if name in CLASSIFIERS else alias(name)
-            if mapped == _SKIP:
-                continue
-            if mapped == _BSD:
-                mapped = bsd_variant(license_text) if license_text else None
-                if mapped is None:
-                    failed.append(f"{name!r} ({_bsd_why(license_text)})")
-                    continue
-                from_text = True
-            if mapped is None:
-                failed.append(repr(name))
-                continue
-            parts.append(mapped)
-        if failed:
-            return Normalized("", (), "", "classifier " + ", ".join(failed) + " does not identify an SPDX license")
-        if parts:
-            joiner = " AND " if join_classifiers == "and" else " OR "
-            unique = list(dict.fromkeys(parts))
-            combined = joiner.join(f"({p})" if " " in p else p for p in unique)
-            found = spdx(combined)
-            if found:
-                return _made(found, "classifier+license-file" if from_text else "classifier")
+        from_classifiers = _from_classifiers(names, license_text, join_classifiers)
+        if from_classifiers is not None:
+            return from_classifiers
     if metadata:
-        mapped = alias(metadata) if len(metadata) <= 100 and "\n" not in metadata else None
-        if mapped == _BSD:
-            resolved = bsd_variant(license_text) if license_text else None
-            if resolved:
-                return _made(resolved, "metadata+license-file")
-            return Normalized("", (), "", f"License {metadata!r} names no BSD variant and {_bsd_why(license_text)}")
-        if mapped:
-            return _made(mapped, "metadata")
-        if len(metadata) > 100 or "\n" in metadata:
-            found_text = _full_text(metadata)
-            if found_text:
-                return _made(found_text, "metadata-text")
-            return Normalized("", (), "", "the License field holds a text that is not one recognisable license")
-        return Normalized("", (), "", f"License {metadata!r} is not an SPDX expression or a known license name")
+        return _from_license_field(metadata, license_text)
     return Normalized("", (), "", "the package declares no license")
+
+
+def _from_classifiers(names: Sequence[str], license_text: str, join_classifiers: str) -> Normalized | None:
+    """The license the classifiers ``names`` declare (joined by "and" or "or"); a failure naming the
+    classifiers that identify no SPDX license; None when they say nothing usable."""
+    parts: list[str] = []
+    failed: list[str] = []
+    from_text = False
+    for name in names:
+        mapped = CLASSIFIERS[name] if name in CLASSIFIERS else alias(name)
+        if mapped == _SKIP:
+            continue
+        if mapped == _BSD:
+            mapped = bsd_variant(license_text) if license_text else None
+            if mapped is None:
+                failed.append(f"{name!r} ({_bsd_why(license_text)})")
+                continue
+            from_text = True
+        if mapped is None:
+            failed.append(repr(name))
+            continue
+        parts.append(mapped)
+    if failed:
+        return Normalized("", (), "", "classifier " + ", ".join(failed) + " does not identify an SPDX license")
+    if parts:
+        joiner = " AND " if join_classifiers == "and" else " OR "
+        unique = list(dict.fromkeys(parts))
+        combined = joiner.join(f"({p})" if " " in p else p for p in unique)
+        found = spdx(combined)
+        if found:
+            return _made(found, "classifier+license-file" if from_text else "classifier")
+    return None
+
+
+def _from_license_field(metadata: str, license_text: str) -> Normalized:
+    """The license a License field that is not SPDX names: a known name (a BSD one resolved from
+    ``license_text``) or a full license text; else a failure saying why."""
+    mapped = alias(metadata) if len(metadata) <= 100 and "\n" not in metadata else None
+    if mapped == _BSD:
+        resolved = bsd_variant(license_text) if license_text else None
+        if resolved:
+            return _made(resolved, "metadata+license-file")
+        return Normalized("", (), "", f"License {metadata!r} names no BSD variant and {_bsd_why(license_text)}")
+    if mapped:
+        return _made(mapped, "metadata")
+    if len(metadata) > 100 or "\n" in metadata:
+        found_text = _full_text(metadata)
+        if found_text:
+            return _made(found_text, "metadata-text")
+        return Normalized("", (), "", "the License field holds a text that is not one recognisable license")
+    return Normalized("", (), "", f"License {metadata!r} is not an SPDX expression or a known license name")
 
 
 def _made(expression: str, source: str) -> Normalized:

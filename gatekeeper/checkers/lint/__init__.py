@@ -22,22 +22,17 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import process
+from gatekeeper import process, tomlio
 from gatekeeper.checkers import source
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import ToolError
+from gatekeeper.fileio import relative_to_root
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
 from gatekeeper.options import Option
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 #: a noqa comment: ruff's per-line suppression, or its per-file form with the "ruff:" prefix
 NOQA = re.compile(rb"#\s*(?:ruff\s*:\s*)?noqa\b", re.IGNORECASE)
@@ -84,9 +79,10 @@ class LintChecker:
             raise ToolError("ruff found no Python files to check (an empty check is not a pass)")
         sources = source.Sources(ctx.root)
         opts = source.options_digest(CACHE_VERSION, version, config_args, sources.data(config).hex() if config else "")
-        per_file = source.run_per_file(
-            ctx, CHECK, files_all, sources, opts, _valid, lambda chunk: _check(ctx, ruff, config_args, chunk), MAX_FILES_PER_RUN
+        per_file_tool = source.PerFileTool(
+            CHECK, opts, _valid, lambda chunk: _check(ctx, ruff, config_args, chunk), MAX_FILES_PER_RUN
         )
+        per_file = source.run_per_file(ctx, per_file_tool, files_all, sources)
         files, diagnostics = per_file.files, per_file.results
         if ctx.shard is not None and section.get("max_findings"):
             # a shard sees only its share of the findings, so it cannot tell whether the whole run
@@ -135,8 +131,8 @@ def find_config(root: Path) -> tuple[str, dict[str, Any]]:
         if not path.is_file() or path.is_symlink():
             continue
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            data = tomlio.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError) as exc:
             raise ToolError(f"{name} cannot be read as ruff configuration: {exc}") from None
         if name == "pyproject.toml":
             tool = data.get("tool")
@@ -171,18 +167,11 @@ def _version(ctx: CheckContext, ruff: str) -> str:
     return done.stdout.strip().removeprefix("ruff ").strip()
 
 
-def _relative(root: Path, name: str) -> str | None:
-    try:
-        return Path(name).resolve().relative_to(root.resolve()).as_posix()
-    except (ValueError, OSError):
-        return None
-
-
 def _show_files(ctx: CheckContext, ruff: str, config_args: Sequence[str]) -> list[str]:
     done = ctx.run([ruff, "check", "--show-files", "--no-cache", *config_args, "--", str(ctx.root)], cwd=ctx.root)
     if done.returncode not in (0, 1):
         raise ToolError(f"ruff check --show-files failed (exit {done.returncode}): {process.tail(done.stderr or done.stdout)}")
-    files = {rel for line in done.stdout.splitlines() if line.strip() and (rel := _relative(ctx.root, line.strip()))}
+    files = {rel for line in done.stdout.splitlines() if line.strip() and (rel := relative_to_root(Path(line.strip()), ctx.root))}
     return sorted(files)
 
 
@@ -204,7 +193,7 @@ def parse_output(root: Path, text: str) -> dict[str, list[dict[str, Any]]]:
         for d in data:
             if not _valid(d):
                 raise ValueError(f"a diagnostic lacks one of {', '.join(_FINDING_KEYS)}")
-            rel = _relative(root, str(d["filename"]))
+            rel = relative_to_root(Path(str(d["filename"])), root)
             if rel is None:
                 raise ValueError(f"a diagnostic names a file outside the project: {d['filename']}")
             fix = d.get("fix") if isinstance(d.get("fix"), dict) else None

@@ -11,21 +11,23 @@ gatekeeper uses a regular expression transcribed from the same grammar (``_iri.p
 from __future__ import annotations
 
 import datetime as dt
-import importlib.metadata
 import json
 import sys
 import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from packaging.utils import canonicalize_name
 
 from gatekeeper import process
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext
-from gatekeeper.checkers.inventory import canonical_name, has_pep621, load_inventory, project_requirements
+from gatekeeper.checkers.inventory import has_pep621, load_inventory, project_requirements
 from gatekeeper.errors import ToolError
-from gatekeeper.fileio import resolve_for_write, write_atomic
+from gatekeeper.fileio import resolve_for_write, under, write_atomic
 from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Package, Severity, decide_status, fingerprint
 from gatekeeper.options import Option
 from gatekeeper.process import tail
@@ -80,14 +82,15 @@ class SbomChecker:
             args = [*base, "requirements", *common, "-"]
             extra = {"scope": "pyproject.toml"}
         else:
-            req = Path(source) if Path(source).is_absolute() else ctx.root / source
+            req = under(ctx.root, source)
             if not req.is_file():
                 raise ToolError(f"checks.sbom.source: the requirements file {req} does not exist")
             args = [*base, "requirements", *common, str(req)]
             extra = {"scope": "requirements", "requirements": source}
         folder = ctx.cache_dir / "sbom" if ctx.cache_dir is not None else None
+        version = process.tool_version(ctx.tool_python, "cyclonedx-bom", elsewhere=ctx.tool_python, missing="(not installed)")
         key = cache.cache_key(
-            "sbom", 1, _cyclonedx_version(ctx), args, stdin or b"", sorted(keep or ()), extra,
+            "sbom", 1, version, args, stdin or b"", sorted(keep or ()), extra,
             cache.file_digest(pyproject), cache.file_digest(ctx.root / source) if source != "environment" else "",
             load_inventory(ctx).digest() if source == "environment" else "",
             *(cache.file_digest(Path(__file__).with_name(n)) for n in ("validate.py", "iri.py")),
@@ -103,8 +106,8 @@ class SbomChecker:
             if isinstance(bom.get("metadata"), dict) and "timestamp" in bom["metadata"]:
                 bom["metadata"]["timestamp"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
             write_atomic(out, json.dumps(bom, indent=2, ensure_ascii=False) + "\n")
-            problem, formats = payload.get("problem"), list(payload.get("formats") or [])
-            return self._result(section, bom, extra, problem, formats, cached=True)
+            checked = _Validation(payload.get("problem"), list(payload.get("formats") or []))
+            return self._result(section, bom, extra, checked, cached=True)
         with tempfile.TemporaryDirectory(prefix="gatekeeper-sbom-") as cwd:
             done = ctx.run(args, stdin=stdin, cwd=cwd)
         process.require_module(
@@ -128,19 +131,19 @@ class SbomChecker:
         bom = redact_tree(bom, heuristic=False)
         text = json.dumps(bom, indent=2, ensure_ascii=False) + "\n"
         write_atomic(out, text)
-        problem, formats = validate_file(ctx, out, spec)
-        cache.write(folder, key, {"text": text, "problem": problem, "formats": formats})
-        return self._result(section, bom, extra, problem, formats, cached=False)
+        checked = _Validation(*validate_file(ctx, out, spec))
+        cache.write(folder, key, {"text": text, "problem": checked.problem, "formats": checked.formats})
+        return self._result(section, bom, extra, checked, cached=False)
 
     def _result(
         self,
         section: Mapping[str, Any],
         bom: Mapping[str, Any],
         extra: Mapping[str, Any],
-        problem: str | None,
-        formats: list[str],
+        checked: _Validation,
         cached: bool,
     ) -> CheckResult:
+        problem, formats = checked.problem, checked.formats
         spec = str(section["spec_version"])
         validation = {"schema": f"CycloneDX {spec} JSON (strict)", "formats": formats}
         metrics = {**measure(bom), **extra, "valid": problem is None, "validation": validation, "cached": cached}
@@ -161,6 +164,14 @@ class SbomChecker:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Validation:
+    """What validating the SBOM found: the problem (None when valid) and the formats checked."""
+
+    problem: str | None
+    formats: list[str]
+
+
 def restrict(bom: Mapping[str, Any], keep: set[str], project: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The SBOM with only the components whose (PEP 503) name is in ``keep`` (each once), and the
     dependency graph pruned to match; the root component (metadata.component) stays. Without a root,
@@ -169,16 +180,16 @@ def restrict(bom: Mapping[str, Any], keep: set[str], project: Mapping[str, str] 
     components: list[Any] = []
     seen: set[str] = set()
     root = (bom.get("metadata") or {}).get("component") or {}
-    own = canonical_name(str(project["name"])) if project else ""
+    own = canonicalize_name(str(project["name"])) if project else ""
     for c in bom.get("components", []):
-        key = canonical_name(str(c.get("name", "")))
+        key = canonicalize_name(str(c.get("name", "")))
         if own and key == own and not root and str(c.get("version", "")) == str(project and project["version"]):
             root = c
             out["metadata"] = {**(bom.get("metadata") or {}), "component": c}
         if key in keep and key not in seen:
             seen.add(key)
             components.append(c)
-    if project and root and canonical_name(str(root.get("name", ""))) == own and not root.get("version"):
+    if project and root and canonicalize_name(str(root.get("name", ""))) == own and not root.get("version"):
         root = {**root, "version": str(project["version"])}  # a dynamic PEP 621 version: the installed one
         out["metadata"] = {**(bom.get("metadata") or {}), "component": root}
     kept_refs = {str(c.get("bom-ref")) for c in components}
@@ -291,7 +302,7 @@ def _findings(
                     blocking=True,
                     message=f"component {name} {version} has no package URL (purl)".replace("  ", " "),
                     package=Package(name, version),
-                    fingerprint=fingerprint("sbom", "sbom.require_purl", canonical_name(name)),
+                    fingerprint=fingerprint("sbom", "sbom.require_purl", canonicalize_name(name)),
                     rule_name="component without a purl",
                     properties={"bom_ref": c.get("bom-ref")},
                 )
@@ -309,16 +320,6 @@ def _summary(metrics: Mapping[str, Any], problem: str | None) -> str:
         f"{metrics['components']} components, CycloneDX {metrics['spec_version']} {state}; "
         f"{metrics['with_license']} with a license, {metrics['with_purl']} with a purl"
     )
-
-
-def _cyclonedx_version(ctx: CheckContext) -> str:
-    """cyclonedx-bom's version when it runs in this interpreter; else the interpreter that runs it."""
-    if ctx.tool_python != sys.executable:
-        return ctx.tool_python
-    try:
-        return importlib.metadata.version("cyclonedx-bom")
-    except importlib.metadata.PackageNotFoundError:
-        return "(not installed)"
 
 
 def _tool_version(bom: Mapping[str, Any]) -> str:

@@ -71,16 +71,10 @@ class SecretsChecker:
             raise ToolError("no tracked files to scan for secrets (an empty check is not a pass)")
         sources = source.Sources(ctx.root)
         opts = source.options_digest(CACHE_VERSION, version, plugin_args)
-        per_file = source.run_per_file(
-            ctx,
-            CHECK,
-            files_all,
-            sources,
-            opts,
-            _valid,
-            lambda chunk: _scan(ctx, [*base, "--no-verify", *plugin_args], chunk),
-            MAX_FILES_PER_RUN,
+        per_file_tool = source.PerFileTool(
+            CHECK, opts, _valid, lambda chunk: _scan(ctx, [*base, "--no-verify", *plugin_args], chunk), MAX_FILES_PER_RUN
         )
+        per_file = source.run_per_file(ctx, per_file_tool, files_all, sources)
         files, results = per_file.files, per_file.results
         findings = to_findings(results)
         allowlisted = {f: n for f in files if (n := sources.count(f, ALLOWLIST))}

@@ -21,14 +21,13 @@ import hashlib
 import json
 import os
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from gatekeeper import process
+from gatekeeper import process, tomlio
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, shard_record
 from gatekeeper.errors import ToolError
@@ -44,11 +43,6 @@ from gatekeeper.findings import (
     normalize_snippet,
 )
 from gatekeeper.options import Option
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 CHECK = "security"
 LEVELS = ("low", "medium", "high")
@@ -221,8 +215,8 @@ def discover(section: Mapping[str, Any], ctx: CheckContext) -> ScanPlan:
         pyproject = ctx.root / "pyproject.toml"
         if pyproject.is_file():
             try:
-                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                data = tomlio.loads(pyproject.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError) as exc:
                 raise ToolError(f"pyproject.toml cannot be read for its [tool.bandit] section: {exc}") from None
             if isinstance(data.get("tool"), dict) and "bandit" in data["tool"]:
                 config = "pyproject.toml"

@@ -22,23 +22,18 @@ import hashlib
 import json
 import re
 import shlex
-import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import process
+from gatekeeper import process, tomlio
 from gatekeeper.checkers import source
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import ToolError, ToolMissing
+from gatekeeper.fileio import relative_to_root
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
 from gatekeeper.options import Option
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 #: a ``# type: ignore`` comment, with or without error codes
 TYPE_IGNORE = re.compile(rb"#\s*type:\s*ignore\b")
@@ -146,8 +141,8 @@ def find_config(root: Path) -> tuple[str, dict[str, Any]]:
             raise ToolError(f"{name} cannot be read as mypy configuration: {exc}") from None
         if name == "pyproject.toml":
             try:
-                tool = tomllib.loads(text).get("tool")
-            except tomllib.TOMLDecodeError as exc:
+                tool = tomlio.loads(text).get("tool")
+            except tomlio.TOMLDecodeError as exc:
                 raise ToolError(f"pyproject.toml cannot be read for its [tool.mypy] section: {exc}") from None
             if not isinstance(tool, dict) or not isinstance(tool.get("mypy"), dict):
                 continue
@@ -261,11 +256,7 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 
 
 def _inside(root: Path, path: str) -> bool:
-    try:
-        (root / path).resolve().relative_to(root.resolve())
-    except (ValueError, OSError):
-        return False
-    return True
+    return relative_to_root(root / path, root) is not None
 
 
 def _python_files(root: Path, paths: Sequence[str]) -> Iterator[str]:
