@@ -378,6 +378,8 @@ def bundle(request: BundleRequest, options: Mapping[str, Any]) -> None:
     """Write the evidence bundle of a past run, whose policy must be the one given (or discovered)."""
     import hashlib
 
+    import typer
+
     from gatekeeper.audit import log_path
     from gatekeeper.bundle import find_record
     from gatekeeper.errors import UsageError
@@ -397,8 +399,6 @@ def bundle(request: BundleRequest, options: Mapping[str, Any]) -> None:
     audit_log = request.log if request.log is not None else log_path(root, policy)
     audit_line = find_record(audit_log, results_sha256=hashlib.sha256(raw).hexdigest())
     files = _bundle_files(result, results.resolve().parent, policy, audit_line, raw)
-    import typer
-
     typer.echo(bundle_line(request.output.resolve(), result, files, audit_line, request.key_env))
 
 
