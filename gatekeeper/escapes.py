@@ -48,3 +48,11 @@ def _defuse(line: str) -> str:
         cut = len(line) - len(stripped)
         return f"{line[:cut]}\\x3a{stripped[1:]}"
     return line
+
+
+def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
+    """Print ``text`` as every line leaving gatekeeper's commands is printed: control characters
+    shown escaped, credentials masked, no forged CI workflow command."""
+    import typer
+
+    typer.echo(for_output(clean(text)), err=err, nl=nl)

@@ -167,6 +167,27 @@ def test_usage_errors_exit_2(project: Path, gk) -> None:
     assert done.returncode == 2 and "project folder not found" in done.stderr
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check"],
+        ["merge", "part.json"],
+        ["baseline", "create"],
+        ["policy", "show"],
+        ["hook", "security", "app.py"],
+        ["audit", "verify"],
+        ["audit", "show"],
+        ["audit", "report"],
+    ],
+    ids=" ".join,
+)
+def test_every_command_reports_a_missing_policy_in_one_line_and_exits_2(project: Path, gk, command: list[str]) -> None:
+    done = gk([*command, "--policy", "nope.toml"], cwd=project)
+    assert done.returncode == 2
+    assert done.stderr == "gatekeeper: error: nope.toml: policy file not found (check the --policy path)\n"
+    assert not (project / "gatekeeper-reports").exists() and not (project / ".gatekeeper").exists()
+
+
 def test_version_and_module_entry(project: Path, gk) -> None:
     done = gk(["--version"], cwd=project)
     assert done.returncode == 0 and done.stdout.startswith("gatekeeper ")

@@ -1,0 +1,85 @@
+"""What every command shares: the one error handler, option splitting, the loaded checkers.
+
+The command groups (``policy``, ``audit``, ``hook``, ``db``) and ``bundle`` live in the modules
+beside this one; ``gatekeeper.cli`` puts them together. Every command is wrapped in
+``handles_errors``: it is the only place a ``GatekeeperError`` becomes a message and an exit code
+(DESIGN.md: 2 usage or policy error, 3 a check could not run), and the only place Ctrl-C and
+SIGTERM become 130 and 143.
+"""
+
+from __future__ import annotations
+
+import functools
+import signal
+from collections.abc import Callable
+from typing import Any, NoReturn, ParamSpec
+
+import typer
+
+from gatekeeper import gate
+from gatekeeper.errors import GatekeeperError
+from gatekeeper.escapes import clean_line, echo
+
+P = ParamSpec("P")
+
+Loaded = tuple[dict[str, Any], dict[str, Any]]  # ({name: checker}, {name: its options or None when broken})
+
+
+def fail(exc: BaseException, code: int | None = None) -> NoReturn:
+    """Print ``exc`` as one error line and exit with ``code`` (default: the error's own)."""
+    echo(f"gatekeeper: error: {clean_line(str(exc))}", err=True)
+    raise typer.Exit(code if code is not None else getattr(exc, "exit_code", 2))
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise gate.Terminated()
+
+
+def handles_errors(code: int | None = None, *, signals: bool = False) -> Callable[[Callable[P, int | None]], Callable[P, None]]:
+    """Wrap a command: an ``int`` it returns is its exit code; a ``GatekeeperError`` prints one
+    clear line and exits with its ``exit_code`` (or ``code`` when given); Ctrl-C exits 130.
+
+    ``signals``: SIGTERM is turned into ``gate.Terminated`` while the command runs (exit 143), and
+    an interruption that arrives before the gate's own sequence took over says so (the sequence
+    itself cleans up and returns 130 or 143).
+    """
+
+    def decorate(command: Callable[P, int | None]) -> Callable[P, None]:
+        @functools.wraps(command)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+            previous = signal.signal(signal.SIGTERM, _on_sigterm) if signals else None
+            try:
+                exit_code = command(*args, **kwargs)
+            except GatekeeperError as exc:
+                fail(exc, code)
+            except (KeyboardInterrupt, gate.Terminated) as exc:
+                terminated = isinstance(exc, gate.Terminated)
+                raise typer.Exit(gate.interrupted(terminated) if signals else gate.EXIT_INTERRUPTED) from None
+            finally:
+                if signals:
+                    signal.signal(signal.SIGTERM, previous)
+            if exit_code is not None:
+                raise typer.Exit(exit_code)
+
+        return wrapper
+
+    return decorate
+
+
+def split(values: list[str] | None) -> tuple[str, ...]:
+    """A repeatable comma-separated option as one tuple: ``--only a,b --only c`` -> (a, b, c)."""
+    out: list[str] = []
+    for value in values or []:
+        out.extend(v.strip() for v in value.split(",") if v.strip())
+    return tuple(out)
+
+
+def formats(values: list[str] | None) -> tuple[str, ...] | None:
+    """``--format``, split; None when not given (the default applies)."""
+    return split(values) if values else None
+
+
+def loaded(ctx: typer.Context) -> Loaded:
+    """The installed checkers, loaded by the loader ``gatekeeper.cli`` puts in the context."""
+    load: Callable[[], Loaded] = ctx.obj
+    return load()

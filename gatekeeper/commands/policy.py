@@ -1,0 +1,95 @@
+"""``gatekeeper policy validate | show | init``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from gatekeeper import gate
+from gatekeeper.commands import handles_errors, loaded
+from gatekeeper.escapes import echo
+
+app = typer.Typer(help="Validate, show or create the policy.", no_args_is_help=True, rich_markup_mode=None)
+
+
+@app.command("validate", epilog="Example:\n\n  gatekeeper policy validate gatekeeper.toml")
+@handles_errors()
+def policy_validate(
+    ctx: typer.Context,
+    file: Optional[Path] = typer.Argument(None, help="Policy file (default: discovered in the current folder)."),
+) -> None:
+    """Check a policy; exit 0 when valid, 2 with the problem otherwise."""
+    _, options = loaded(ctx)
+    policy = gate.load_policy(Path.cwd(), file, options)
+    echo(f"policy OK: {policy.path or '(built-in default)'} (sha256 {policy.sha256[:12]})")
+
+
+@app.command("show", epilog="Example:\n\n  gatekeeper policy show --policy gatekeeper.toml")
+@handles_errors()
+def policy_show(
+    ctx: typer.Context,
+    path: Path = typer.Argument(Path("."), help="The project."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
+) -> None:
+    """Print the effective policy (after extends and defaults) as TOML."""
+    from gatekeeper.policy import to_toml
+
+    _, options = loaded(ctx)
+    policy = gate.load_policy(gate.project_root(path), policy_file, options)
+    echo(f"# effective policy from {policy.path or '(built-in default)'}")
+    echo(to_toml(policy.data), nl=False)
+
+
+@app.command("init", epilog="Examples:\n\n  gatekeeper policy init\n\n  gatekeeper policy init --pyproject")
+@handles_errors()
+def policy_init(
+    path: Path = typer.Argument(Path("."), help="The project."),
+    pyproject: bool = typer.Option(False, "--pyproject", help="Append a [tool.gatekeeper] section to pyproject.toml instead."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing gatekeeper.toml."),
+) -> None:
+    """Write a commented starter policy (gatekeeper.toml, or [tool.gatekeeper] in pyproject.toml)."""
+    from gatekeeper.checkers.source import installed_tools
+    from gatekeeper.errors import UsageError
+    from gatekeeper.fileio import resolve_for_write
+    from gatekeeper.interpreter import discover
+    from gatekeeper.policy import coverage_fail_under, starter_policy
+    from gatekeeper.reports import write_atomic
+
+    root = gate.project_root(path)
+    fail_under = coverage_fail_under(root)
+    # the checks whose tools the project's environment (or gatekeeper's own) has are switched on
+    found = installed_tools([discover(root, "").python, sys.executable])
+    if pyproject:
+        target = root / "pyproject.toml"
+        existing = target.read_text(encoding="utf-8") if target.exists() else ""
+        if "[tool.gatekeeper" in existing:
+            raise UsageError(f"{target} already has a [tool.gatekeeper] section")
+        text = existing + ("\n" if existing and not existing.endswith("\n") else "")
+        text += starter_policy(pyproject=True, enable=found, min_total=fail_under)
+    else:
+        target = root / "gatekeeper.toml"
+        if target.exists() and not force:
+            raise UsageError(f"{target} already exists (use --force to overwrite)")
+        text = starter_policy(pyproject=False, enable=found, min_total=fail_under)
+    write_atomic(resolve_for_write(target, root), text)
+    echo(f"wrote {target}")
+    if found:
+        echo(f"turned on {', '.join(found)}: their tools are installed")
+    if fail_under is not None:
+        echo(f"checks.coverage.min_total = {fail_under[0]:g}, from the project's coverage fail_under ({fail_under[1]})")
+    ignored = _not_ignored(root, ("gatekeeper-reports/", ".gatekeeper/"))
+    if ignored:
+        echo(f"consider adding {' and '.join(ignored)} to .gitignore: reports and the audit log are outputs, not sources")
+
+
+def _not_ignored(root: Path, folders: tuple[str, ...]) -> list[str]:
+    """Which of gatekeeper's output ``folders`` the project's .gitignore does not mention."""
+    try:
+        text = (root / ".gitignore").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    listed = {line.strip().strip("/") for line in text.splitlines()}
+    return [f for f in folders if f.strip("/") not in listed]

@@ -1,0 +1,463 @@
+"""The gate's sequences, one function each: ``check`` (policy -> engine run -> baseline -> reports
+-> job summary -> audit record -> bundle), ``merge``, ``create_baseline``, ``render`` and the
+pre-commit ``security_hook``.
+
+Each takes one request (what the command line asked for, options already split) and the loaded
+checkers, prints what it did and returns the exit code; a problem is raised as a
+``GatekeeperError`` for the command line to report. Heavy modules are imported inside the
+functions so that importing this module (as the command line does for ``--help``) stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gatekeeper.escapes import echo
+
+if TYPE_CHECKING:
+    from gatekeeper.audit import Appended
+    from gatekeeper.console import Console
+    from gatekeeper.findings import GateResult
+    from gatekeeper.policy import Policy
+
+Say = Callable[[str], None]
+
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class Terminated(BaseException):
+    """Raised in the main thread when SIGTERM arrives (the command line installs the handler)."""
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where a run reads its policy and writes its reports (shared by ``check`` and ``merge``)."""
+
+    path: Path = Path(".")
+    policy_file: Path | None = None
+    output_dir: Path | None = None
+    formats: tuple[str, ...] | None = None  # None: the policy's reports.formats
+    audit: bool = True  # False: --no-audit
+
+
+@dataclass(frozen=True)
+class CheckRequest(Outputs):
+    """``gatekeeper check``."""
+
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    baseline: Path | None = None
+    shard: str | None = None  # "I/N", checked when the run is set up
+    results_out: Path | None = None
+    use_cache: bool = True
+    strict_waivers: bool = False
+    bundle: Path | None = None
+
+
+@dataclass(frozen=True)
+class MergeRequest(Outputs):
+    """``gatekeeper merge``."""
+
+    parts: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class BaselineRequest:
+    """``gatekeeper baseline create``."""
+
+    path: Path = Path(".")
+    policy_file: Path | None = None
+    output: Path | None = None
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    audit: bool = True
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """``gatekeeper report``."""
+
+    results: Path
+    formats: tuple[str, ...] | None = None  # None: every format
+    output_dir: Path | None = None
+
+
+@dataclass
+class _Run:
+    """A run's resolved places, and what it has written so far (read when a signal arrives)."""
+
+    root: Path
+    policy: Policy
+    out_dir: Path
+    formats: tuple[str, ...]
+    results_out: Path | None
+    audit: bool  # a record is still to be appended
+    written: dict[str, str] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- shared steps
+
+
+def project_root(path: Path) -> Path:
+    """The project folder, resolved; a missing one is a usage error."""
+    from gatekeeper.errors import UsageError
+
+    root = path.resolve()
+    if not root.is_dir():
+        raise UsageError(f"project folder not found: {path}")
+    return root
+
+
+def load_policy(root: Path, policy_file: Path | None, options: Mapping[str, Any]) -> Policy:
+    """The effective policy for ``root`` (``policy_file``, else the discovered one)."""
+    from gatekeeper.policy import load_policy as load
+
+    return load(root, options, policy_file)
+
+
+def _formats(formats: tuple[str, ...] | None, default: Any) -> tuple[str, ...]:
+    from gatekeeper.errors import UsageError
+    from gatekeeper.reports import FORMATS
+
+    chosen = formats if formats is not None else tuple(default)
+    for fmt in chosen:
+        if fmt not in FORMATS:
+            raise UsageError(f"--format: unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+    return chosen
+
+
+def _shard(value: str | None) -> tuple[int, int] | None:
+    from gatekeeper.errors import UsageError
+
+    if not value:
+        return None
+    try:
+        index, count = (int(p) for p in value.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard: expected I/N such as 1/4, got {value!r}") from None
+    if count < 1 or not 1 <= index <= count:
+        raise UsageError(f"--shard: I must be between 1 and N, got {value!r}")
+    return index, count
+
+
+def _prepare(request: Outputs, options: Mapping[str, Any], results_out: Path | None) -> _Run:
+    """Load the policy and resolve, before anything runs, every place the run will write: the
+    reports' folder, the SBOM, the ``--results-out`` file and the audit log. A link planted in the
+    project on the way to any of them stops the run (exit 2, naming the link)."""
+    from gatekeeper.fileio import resolve_for_write
+
+    root = project_root(request.path)
+    policy = load_policy(root, request.policy_file, options)
+    audit = bool(policy.audit["enabled"]) and request.audit
+    formats = _formats(request.formats, policy.reports["formats"])
+    if request.output_dir is not None:
+        out_dir = resolve_for_write(request.output_dir, root)
+    else:
+        out_dir = resolve_for_write(root / str(policy.reports["output_dir"]), root)
+    sbom = policy.checks.get("sbom")
+    if sbom and sbom.get("enabled") and isinstance(sbom.get("output"), str):
+        resolve_for_write(out_dir / str(sbom["output"]), root)
+    if audit:
+        from gatekeeper.audit import log_path
+
+        resolve_for_write(log_path(root, policy), root)
+    if results_out is not None:
+        results_out = resolve_for_write(results_out, root)
+    return _Run(root, policy, out_dir, formats, results_out, audit)
+
+
+def _append_step_summary(result: GateResult) -> None:
+    """Append the Markdown summary to $GITHUB_STEP_SUMMARY when GitHub Actions sets it.
+
+    A job summary is a convenience: failing to write it warns and leaves the verdict alone.
+    """
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    from gatekeeper.reports.markdown import render_markdown
+
+    try:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(render_markdown(result))
+    except OSError as exc:
+        echo(f"gatekeeper: warning: could not append the job summary to {target}: {exc.strerror or exc}", err=True)
+
+
+def _record(run: _Run, result: GateResult, written: Mapping[str, str], command: str, say: Say) -> Appended | None:
+    """Append the run's audit record (when auditing is on) and say where it went."""
+    if not run.audit:
+        return None
+    from gatekeeper.audit import record_run
+
+    entry = record_run(run.root, run.policy, result, written, command=command)
+    run.audit = False  # the run is recorded: an interruption now changes nothing
+    say(f"audit: appended record #{entry.seq} to {entry.log} (head sha256 {entry.digest})")
+    return entry
+
+
+def _publish(run: _Run, result: GateResult, say: Say, *, command: str, step_summary: bool) -> Appended | None:
+    """The tail every run shares: write the reports (and ``--results-out``), name them, append the
+    job summary, append the audit record."""
+    from gatekeeper.fileio import resolve_for_write
+    from gatekeeper.reports import write_atomic, write_reports
+    from gatekeeper.reports.json import render_json
+
+    # resolved again as they are written: a tool that ran in between may have planted a link
+    write_reports(result, resolve_for_write(run.out_dir, run.root), run.formats, run.written)
+    if run.results_out is not None:
+        target = resolve_for_write(run.results_out, run.root)
+        run.written[str(target)] = write_atomic(target, render_json(result))
+    for file in run.written:
+        say(f"report: {file}")
+    if step_summary:
+        _append_step_summary(result)
+    return _record(run, result, run.written, command, say)
+
+
+def bundle_line(target: Path, result: GateResult, files: Mapping[str, bytes], audit_line: bytes | None, key_env: str) -> str:
+    """Write the evidence bundle of ``files`` atomically; return the line that says where it went."""
+    from gatekeeper.audit import key_from_env
+    from gatekeeper.bundle import build_bundle
+    from gatekeeper.reports import write_atomic
+
+    key = key_from_env(key_env)
+    digest = write_atomic(target, build_bundle(result, files, key, audit_line is not None))
+    notes = [] if audit_line is not None else ["no audit record (auditing was off for the run, or its record is not in the log)"]
+    notes.append("manifest signed" if key else "manifest not signed (no signing key set)")
+    return f"bundle: {target} ({len(files) + 1} files, sha256 {digest}; {'; '.join(notes)})"
+
+
+def _bundle_files(
+    result: GateResult, out_dir: Path, policy: Policy, audit_line: bytes | None, raw: bytes | None
+) -> dict[str, bytes]:
+    from gatekeeper.bundle import bundle_files
+    from gatekeeper.policy import to_toml
+
+    return bundle_files(result, out_dir, to_toml(policy.data), audit_line, raw)
+
+
+# --------------------------------------------------------------------------- check
+
+
+def check(request: CheckRequest, checkers: Mapping[str, Any], options: Mapping[str, Any]) -> int:
+    """Run the checks the policy enables, write the reports, record the run; return the exit code.
+
+    Ctrl-C or SIGTERM (``Terminated``) stops the tools, says whether the reports were written,
+    records the interrupted run when it was not recorded yet, and returns 130 or 143.
+    """
+    from gatekeeper.console import Console
+    from gatekeeper.engine import iso_utc
+
+    console = Console()
+    started_at = iso_utc()
+    run: _Run | None = None
+    try:
+        run = _prepare(request, options, request.results_out)
+        result = _run_checks(request, run, checkers, console)
+        entry = _publish(run, result, console.line, command="check", step_summary=True)
+        if request.bundle is not None:
+            from gatekeeper.bundle import find_record
+
+            audit_line = find_record(entry.log, digest=entry.digest) if entry is not None else None
+            files = _bundle_files(result, run.out_dir, run.policy, audit_line, None)
+            console.line(bundle_line(request.bundle, result, files, audit_line, "GATEKEEPER_AUDIT_KEY"))
+        return result.exit_code
+    except (KeyboardInterrupt, Terminated) as exc:
+        return interrupted(isinstance(exc, Terminated), console, run, started_at)
+
+
+def _run_checks(request: CheckRequest, run: _Run, checkers: Mapping[str, Any], console: Console) -> GateResult:
+    """The engine run, redacted once, shown on the console (and as annotations on GitHub Actions)."""
+    from gatekeeper.baseline import Baseline, load_baseline
+    from gatekeeper.engine import RunRequest, run_checks
+    from gatekeeper.redaction import redact_result
+
+    baseline = request.baseline
+    engine_request = RunRequest(
+        root=run.root,
+        policy=run.policy,
+        output_dir=run.out_dir,
+        only=request.only,
+        skip=request.skip,
+        baseline=load_baseline(baseline) if baseline is not None else Baseline(),
+        baseline_name=str(baseline) if baseline else "",
+        shard=_shard(request.shard),
+        use_cache=request.use_cache,
+        strict_waivers=request.strict_waivers,
+    )
+    # one redaction pass: the console, annotations, reports, job summary and audit record are all
+    # made from this copy
+    result = redact_result(run_checks(engine_request, checkers, console))
+    console.summary(result)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        from gatekeeper.console import github_annotations
+
+        for annotation in github_annotations(result):
+            console.line(annotation, command=True)
+    return result
+
+
+def interrupted(terminated: bool, console: Console | None = None, run: _Run | None = None, started_at: str = "") -> int:
+    """Clean up after Ctrl-C or SIGTERM: stop the display and the tools, say what was left, and
+    record the interrupted run when its record was still to come; return the exit code."""
+    from gatekeeper import process
+    from gatekeeper.errors import GatekeeperError
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the cleanup short
+    if console is not None:
+        console.stop()
+    process.kill_all()
+    what = "terminated (SIGTERM)" if terminated else "interrupted (SIGINT)"
+    if run is not None and run.written:
+        echo(f"gatekeeper: {what} after the reports were written; the tools it started were killed", err=True)
+    else:
+        echo(f"gatekeeper: {what}; the tools it started were killed and no reports were written", err=True)
+    if run is not None and run.audit:
+        from gatekeeper.audit import append_interrupted
+
+        try:
+            entry = append_interrupted(run.root, run.policy, started_at, what)
+            echo(f"audit: recorded the interrupted run as #{entry.seq} in {entry.log}", err=True)
+        except GatekeeperError as err:
+            echo(f"gatekeeper: error: {err}", err=True)
+    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+
+
+# --------------------------------------------------------------------------- merge, report, bundle
+
+
+def merge(request: MergeRequest, checkers: Mapping[str, Any], options: Mapping[str, Any]) -> int:
+    """Merge shard results into one verdict, write its reports and record it; return the exit code."""
+    from gatekeeper.console import Console
+    from gatekeeper.merge import merge_results
+    from gatekeeper.redaction import redact_result
+    from gatekeeper.reports.json import load_result
+
+    console = Console(live=False)
+    run = _prepare(request, options, None)
+    parts = request.parts
+    result = redact_result(merge_results([load_result(p) for p in parts], run.policy, checkers, [str(p) for p in parts]))
+    console.summary(result)
+    _publish(run, result, console.line, command="merge", step_summary=False)
+    return result.exit_code
+
+
+def render(request: RenderRequest) -> None:
+    """Re-render reports from a JSON result."""
+    from gatekeeper.fileio import resolve_for_write
+    from gatekeeper.redaction import redact_result
+    from gatekeeper.reports import FORMATS, write_reports
+    from gatekeeper.reports.json import load_result
+
+    result = redact_result(load_result(request.results))
+    formats = _formats(request.formats, FORMATS)
+    # the current folder is taken as the checkout whose links are not followed
+    out = resolve_for_write(request.output_dir if request.output_dir else request.results.resolve().parent, Path.cwd())
+    for file in write_reports(result, out, formats):
+        echo(f"report: {file}")
+
+
+@dataclass(frozen=True)
+class BundleRequest:
+    """``gatekeeper bundle RESULTS.json --output FILE.zip``."""
+
+    results: Path
+    output: Path
+    policy_file: Path | None = None
+    log: Path | None = None
+    key_env: str = "GATEKEEPER_AUDIT_KEY"
+
+
+def bundle(request: BundleRequest, options: Mapping[str, Any]) -> None:
+    """Write the evidence bundle of a past run, whose policy must be the one given (or discovered)."""
+    import hashlib
+
+    import typer
+
+    from gatekeeper.audit import log_path
+    from gatekeeper.bundle import find_record
+    from gatekeeper.errors import UsageError
+    from gatekeeper.reports.json import load_result
+
+    results = request.results
+    result = load_result(results)
+    raw = results.read_bytes()
+    root = Path.cwd().resolve()  # like every other command: the project is the current folder
+    policy = load_policy(root, request.policy_file, options)
+    if policy.sha256 != result.policy.get("sha256"):
+        raise UsageError(
+            f"the policy {policy.path or '(built-in default)'} (sha256 {policy.sha256[:12]}) is not the one the run used"
+            f" (sha256 {str(result.policy.get('sha256') or '?')[:12]}); pass the run's policy with --policy",
+            file=str(results),
+        )
+    audit_log = request.log if request.log is not None else log_path(root, policy)
+    audit_line = find_record(audit_log, results_sha256=hashlib.sha256(raw).hexdigest())
+    files = _bundle_files(result, results.resolve().parent, policy, audit_line, raw)
+    typer.echo(bundle_line(request.output.resolve(), result, files, audit_line, request.key_env))
+
+
+# --------------------------------------------------------------------------- baseline, hook
+
+
+def create_baseline(request: BaselineRequest, checkers: Mapping[str, Any], options: Mapping[str, Any]) -> None:
+    """Run the checks and record today's findings, so that ``check --baseline`` blocks only new ones."""
+    import json
+    import tempfile
+    from dataclasses import replace
+
+    from gatekeeper.baseline import baseline_document
+    from gatekeeper.engine import RunRequest, run_checks
+    from gatekeeper.fileio import resolve_for_write
+    from gatekeeper.findings import Status
+    from gatekeeper.redaction import redact_result
+    from gatekeeper.reports import write_atomic
+
+    root = project_root(request.path)
+    policy = load_policy(root, request.policy_file, options)
+    target = resolve_for_write(request.output if request.output else root / ".gatekeeper" / "baseline.json", root)
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-baseline-") as scratch:  # artifacts are not kept
+        engine_request = RunRequest(root=root, policy=policy, output_dir=Path(scratch), only=request.only, skip=request.skip)
+        result = redact_result(run_checks(engine_request, checkers))
+    for c in result.checks:
+        if c.status is Status.ERROR:
+            echo(f"warning: {c.name} could not run ({c.error}); its findings are not in the baseline", err=True)
+    document = baseline_document(result)
+    digest = write_atomic(target, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    counts: dict[str, int] = {}
+    for entry in document["findings"]:
+        counts[entry["check"]] = counts.get(entry["check"], 0) + 1
+    detail = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no findings"
+    echo(f"baseline: recorded {len(document['findings'])} fingerprint(s) ({detail}) in {target}")
+    run = _Run(root, policy, target.parent, (), None, bool(policy.audit["enabled"]) and request.audit)
+    extra = {**result.extra, "baseline": {"path": str(target), "fingerprints": len(document["findings"])}}
+    _record(run, replace(result, extra=extra), {str(target): digest}, "baseline create", echo)
+
+
+def security_hook(files: list[Path], policy_file: Path | None, checkers: Mapping[str, Any], options: Mapping[str, Any]) -> int:
+    """The security check, with the project's policy, on just ``files``; no reports, no audit."""
+    import copy
+    import dataclasses
+
+    from gatekeeper.console import Console
+    from gatekeeper.engine import RunRequest, run_checks
+    from gatekeeper.redaction import redact_result
+
+    root = Path.cwd().resolve()
+    policy = load_policy(root, policy_file, options)
+    if not files:
+        return 0
+    data = copy.deepcopy(dict(policy.data))
+    data["checks"]["security"]["paths"] = [str(f) for f in files]
+    data["checks"]["security"]["enabled"] = True
+    policy = dataclasses.replace(policy, data=data)
+    console = Console(live=False)
+    request = RunRequest(root=root, policy=policy, output_dir=root, only=("security",), use_cache=True)
+    result = redact_result(run_checks(request, checkers, console))
+    console.summary(result)
+    return result.exit_code
