@@ -149,9 +149,9 @@ def _run_facts(result: GateResult) -> dict[str, Any]:
     }
 
 
-def _check_view(check: CheckResult, presenter: LoadedChecker) -> dict[str, Any]:
+def _check_view(check: CheckResult, checker: LoadedChecker) -> dict[str, Any]:
     tool = " ".join(p for p in (check.tool_name, check.tool_version) if p)
-    shown = presenter.display(check)
+    shown = checker.display(check)
     return {
         "name": check.name,
         "status": check.status.value,

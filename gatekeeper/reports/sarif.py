@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -117,11 +118,10 @@ def render_sarif(
     checks = [c for c in ordered_checks(result) if c.status in (Status.PASS, Status.FAIL)]
     candidates = {c.name: _by_priority(c.findings) for c in checks}
     keep = {name: min(len(found), max_results) for name, found in candidates.items()}
-    uri = information_uri()
-    presenters = {c.name: presenter(c.name, checkers) for c in checks}
+    plan = _Plan(result, information_uri(), max_results, max_bytes, {c.name: presenter(c.name, checkers) for c in checks})
     indent: int | None = 2
     while True:
-        log = _log(result, checks, candidates, keep, (max_results, max_bytes), uri, presenters)
+        log = _log(plan, checks, candidates, keep)
         text = json.dumps(log, indent=indent, ensure_ascii=False, separators=None if indent else (",", ":")) + "\n"
         size = len(text.encode("utf-8"))
         if size <= max_bytes or not any(keep.values()):
@@ -138,19 +138,26 @@ def _by_priority(findings: Sequence[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (-f.severity.rank, not f.blocking, *f.sort_key(), f.fingerprint))
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What every run of one SARIF file shares: the result, gatekeeper's URI, GitHub's limits and
+    the loaded checker presenting each check."""
+
+    result: GateResult
+    uri: str
+    max_results: int
+    max_bytes: int
+    checkers: Mapping[str, LoadedChecker]
+
+
 def _log(
-    result: GateResult,
-    checks: Sequence[CheckResult],
-    candidates: Mapping[str, list[Finding]],
-    keep: Mapping[str, int],
-    limits: tuple[int, int],
-    uri: str,
-    presenters: Mapping[str, LoadedChecker],
+    plan: _Plan, checks: Sequence[CheckResult], candidates: Mapping[str, list[Finding]], keep: Mapping[str, int]
 ) -> dict[str, Any]:
+    result = plan.result
     runs = []
     for check in checks:
         found = candidates[check.name]
-        runs.append(_run(result, check, (found[: keep[check.name]], len(found)), limits, uri, presenters[check.name]))
+        runs.append(_run(plan, check, found[: keep[check.name]], len(found)))
     omitted = [
         {"check": c.name, "status": c.status.value, "reason": c.error or c.summary}
         for c in ordered_checks(result)
@@ -165,27 +172,19 @@ def _log(
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": runs, "properties": {"gatekeeper": props}}
 
 
-def _run(
-    result: GateResult,
-    check: CheckResult,
-    kept: tuple[Sequence[Finding], int],
-    limits: tuple[int, int],
-    uri: str,
-    presenter: LoadedChecker,
-) -> dict[str, Any]:
-    """One check's run: ``kept`` holds the findings kept and how many there were, ``limits``
-    GitHub's (results per run, bytes)."""
-    findings, total = kept
-    max_results, max_bytes = limits
-    tool_name = presenter.tool.name or check.tool_name or check.name
-    tool_uri = presenter.tool.uri or uri
+def _run(plan: _Plan, check: CheckResult, findings: Sequence[Finding], total: int) -> dict[str, Any]:
+    """One check's run with the ``findings`` kept of its ``total``."""
+    result, uri, max_results, max_bytes = plan.result, plan.uri, plan.max_results, plan.max_bytes
+    checker = plan.checkers[check.name]
+    tool_name = checker.tool.name or check.tool_name or check.name
+    tool_uri = checker.tool.uri or uri
     driver: dict[str, Any] = {
         "name": f"gatekeeper-{check.name}",
         "fullName": f"gatekeeper {check.name} check ({check.tool_name or tool_name})",
         "version": result.tool_version,
         "semanticVersion": result.tool_version,
         "informationUri": uri,
-        "rules": _rules(check, findings, tool_uri, presenter),
+        "rules": _rules(check, findings, tool_uri, checker),
     }
     tool: dict[str, Any] = {"driver": driver}
     if check.tool_name:
@@ -224,7 +223,7 @@ def _run(
     }
 
 
-def _rules(check: CheckResult, findings: Sequence[Finding], tool_uri: str, presenter: LoadedChecker) -> list[dict[str, Any]]:
+def _rules(check: CheckResult, findings: Sequence[Finding], tool_uri: str, checker: LoadedChecker) -> list[dict[str, Any]]:
     by_rule: dict[str, list[Finding]] = {}
     for f in findings:
         by_rule.setdefault(f.rule_id, []).append(f)
@@ -234,7 +233,7 @@ def _rules(check: CheckResult, findings: Sequence[Finding], tool_uri: str, prese
         first = group[0]
         worst = max((f.severity for f in group), key=lambda s: s.rank)
         name = first.rule_name or rule_id
-        info = presenter.rule_info(first)
+        info = checker.rule_info(first)
         short = f"{rule_id}: {name}" if first.rule_name and first.rule_name != rule_id else rule_id
         short = info.short_description or short
         description = (
@@ -243,7 +242,7 @@ def _rules(check: CheckResult, findings: Sequence[Finding], tool_uri: str, prese
             or (one_line(first.message) if len({f.message for f in group}) == 1 else "")
             or f"{check.name} rule {rule_id}"
         )
-        tags = _tags(presenter.tool.tags, group)
+        tags = _tags(checker.tool.tags, group)
         props: dict[str, Any] = {"tags": tags}
         if SECURITY_TAGS & set(tags):
             props["security-severity"] = f"{max(_score(f) for f in group):.1f}"
