@@ -3,7 +3,9 @@
 Rendered with jinja2 (autoescaping on) from ``report_templates/``; the stylesheet, the script and
 the SVG charts are inline and a Content-Security-Policy allows only that one script (by hash), so
 the file opens years later without a network and a finding's text can never run as code. Shown
-values come from the ``GateResult`` alone: the same result gives the same bytes.
+values come from the ``GateResult`` alone (each check's own rows through its checker's ``display``
+hook, which reads only the result): the same result gives the same bytes. No check is known here
+by name; one whose checker is not installed gets generic rows.
 """
 
 from __future__ import annotations
