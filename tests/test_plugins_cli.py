@@ -426,3 +426,37 @@ def test_hooks_a_plugin_leaves_out_get_their_defaults_and_bad_ones_are_refused()
         setattr(wrong, attr, value)
         with pytest.raises(PluginError, match=f"checker 'wrong' \\(acme:Wrong\\): {message}"):
             resolve("wrong", wrong, "acme:Wrong")
+
+
+def test_merge_joins_a_checks_shard_metrics_with_its_own_merge_metrics(tmp_path: Path) -> None:
+    from gatekeeper.checkers.base import CheckerBase, resolve, shard_record
+    from gatekeeper.findings import CheckResult, GateResult, Status, Verdict
+    from gatekeeper.merge import merge_results
+    from gatekeeper.policy import load_policy
+
+    class Peak(CheckerBase):
+        """Splits its input; of its shards' metrics it keeps the largest, where the default would add up."""
+
+        shardable = True
+
+        def merge_metrics(self, parts):
+            return {"peak": max(p["peak"] for p in parts)}
+
+    inputs = ["a.py", "b.py"]
+    policy = load_policy(tmp_path, {"peak": {}})
+
+    def shard(index: int, peak: int) -> GateResult:
+        record = shard_record((index, 2), inputs, [inputs[index - 1]])
+        check = CheckResult(name="peak", status=Status.PASS, metrics={"peak": peak, "shard": record})
+        return GateResult(verdict=Verdict.PASS, checks=(check,), tool_version="0.1.0", started_at="2026-11-29T02:40:00Z",
+                          finished_at="2026-11-29T02:40:09Z", duration_s=9.0, repository={"commit": "ab" * 20},
+                          policy=policy.describe(), extra={"shard": {"index": index, "count": 2}})  # fmt: skip
+
+    merged = merge_results([shard(1, 5), shard(2, 3)], policy, {"peak": resolve("peak", Peak())})
+    assert merged.checks[0].metrics["peak"] == 5
+
+    class Summed(CheckerBase):
+        shardable = True
+
+    summed = merge_results([shard(1, 5), shard(2, 3)], policy, {"peak": resolve("peak", Summed())})
+    assert summed.checks[0].metrics["peak"] == 8  # the default: numbers add up
