@@ -79,6 +79,23 @@ class Display:
     bars: BarChart | None = None
     table: VerdictTable | None = None
 
+    def well_formed(self) -> bool:
+        """Whether every part has the type the renderers rely on (a plugin's dataclasses are not checked when built)."""
+        rows_ok = all(isinstance(r, Row) and isinstance(r.label, str) and isinstance(r.threshold, str) for r in self.rows)
+        bars = self.bars
+        bars_ok = bars is None or (
+            isinstance(bars, BarChart)
+            and len(bars.columns) == 2
+            and all(isinstance(b, Bar) and number(b.percent) is not None for b in bars.bars)
+        )
+        table = self.table
+        table_ok = table is None or (
+            isinstance(table, VerdictTable)
+            and all(isinstance(r, VerdictRow) and isinstance(r.verdict, str) for r in table.rows)
+            and all(isinstance(c, tuple) and len(c) == 2 for c in table.counts)
+        )
+        return rows_ok and bars_ok and table_ok and all(isinstance(k, str) for k in self.shown)
+
 
 @dataclass(frozen=True, slots=True)
 class ToolInfo:

@@ -414,6 +414,12 @@ def test_hooks_a_plugin_leaves_out_get_their_defaults_and_bad_ones_are_refused()
 
     clumsy = resolve("clumsy", Clumsy())
     assert clumsy.display(result) == Display()  # a presentation bug: the generic presentation, not a lost report
+
+    class Sloppy(Bare):
+        def display(self, result):
+            return Display(rows=("files: 3",), shown=frozenset({"n"}))
+
+    assert resolve("sloppy", Sloppy()).display(result) == Display()  # ill-typed parts: the generic presentation
     with pytest.raises(PluginError, match="checker 'clumsy': merge_metrics failed: ValueError: cannot merge"):
         clumsy.merge_metrics([{}, {}])
     for attr, value, message in (

@@ -166,7 +166,7 @@ def resolve(name: str, plugin: object, where: str = "") -> LoadedChecker:
         tool=tool,
         run=run,
         merge_metrics=_merger(label, hooks["merge_metrics"] or _DEFAULTS.merge_metrics),
-        display=_guarded(hooks["display"], Display, _DEFAULTS.display),
+        display=_guarded(hooks["display"], Display, _DEFAULTS.display, Display.well_formed),
         rule_info=_guarded(hooks["rule_info"], RuleInfo, _DEFAULTS.rule_info),
         plugin=plugin,
     )
@@ -197,16 +197,18 @@ def generic(name: str) -> LoadedChecker:
     return broken(name, f"no installed checker is named {name!r}")
 
 
-def _guarded(hook: Any, kind: type[T], default: Callable[[Any], T]) -> Callable[[Any], T]:
+def _guarded(
+    hook: Any, kind: type[T], default: Callable[[Any], T], sound: Callable[[T], bool] = lambda _: True
+) -> Callable[[Any], T]:
     if hook is None:
         return default
 
     def call(value: Any) -> T:
         try:
             out = hook(value)
+            return out if isinstance(out, kind) and sound(out) else default(value)
         except Exception:  # a presentation bug must not lose the report: present generically
             return default(value)
-        return out if isinstance(out, kind) else default(value)
 
     return call
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import math
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,7 @@ from markupsafe import Markup
 
 from gatekeeper.checkers import presenter
 from gatekeeper.controls import result_controls
-from gatekeeper.display import BarChart, Display, text
+from gatekeeper.display import BarChart, Display, number, text
 from gatekeeper.findings import CheckResult, Finding, GateResult
 from gatekeeper.policy import shipped_dir
 from gatekeeper.reports._common import (
@@ -186,7 +185,7 @@ def _bars(chart: BarChart | None) -> dict[str, Any] | None:
         return None
     bars = []
     for bar in chart.bars:
-        pct = min(100.0, max(0.0, bar.percent)) if math.isfinite(bar.percent) else 0.0
+        pct = min(100.0, max(0.0, number(bar.percent) or 0.0))
         # the bar is 200 units wide
         bars.append({"name": bar.name, "text": bar.text, "caption": bar.caption, "width": round(pct * 2, 1), "low": bar.low})
     return {"title": chart.title, "columns": chart.columns, "bars": bars}
