@@ -12,8 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
@@ -23,6 +22,9 @@ from gatekeeper.commands import bundle as bundle_command
 from gatekeeper.commands import formats as format_option
 from gatekeeper.commands import policy as policy_commands
 from gatekeeper.escapes import echo as _echo
+
+if TYPE_CHECKING:
+    from gatekeeper.checkers.base import LoadedChecker
 
 app = typer.Typer(
     name="gatekeeper",
@@ -85,37 +87,12 @@ def main(
 # --------------------------------------------------------------------------- plugin loading
 
 
-def _load_checkers() -> tuple[dict[str, Any], dict[str, Any]]:
-    """Installed checkers: ({name: instance}, {name: options or None for a broken plugin})."""
-    from gatekeeper.checkers import discover, load
-    from gatekeeper.errors import PluginError
+def _load_checkers() -> tuple[dict[str, LoadedChecker], dict[str, Mapping[str, Any] | None]]:
+    """Installed checkers (``gatekeeper.checkers.load_all``) and their options (None for a broken plugin)."""
+    from gatekeeper.checkers import load_all, policy_options
 
-    instances: dict[str, Any] = {}
-    options: dict[str, Any] = {}
-    for name, info in discover().items():
-        try:
-            instances[name] = load(info)
-            options[name] = instances[name].options
-        except PluginError as exc:
-            instances[name] = _BrokenChecker(name, str(exc))
-            options[name] = None
-    return instances, options
-
-
-class _BrokenChecker:
-    """Stands in for a plugin that failed to load, so that the check reports ``error``."""
-
-    description = "(failed to load)"
-    options: Mapping[str, Any] = MappingProxyType({})
-
-    def __init__(self, name: str, message: str) -> None:
-        self.name = name
-        self.message = message
-
-    def run(self, section: Any, ctx: Any) -> Any:
-        from gatekeeper.errors import PluginError
-
-        raise PluginError(self.message)
+    checkers = load_all()
+    return checkers, policy_options(checkers)
 
 
 # --------------------------------------------------------------------------- check
@@ -253,21 +230,13 @@ def baseline_create(  # noqa: PLR0913, RUF100  # one parameter per command-line 
 
 
 @app.command(epilog="Example:\n\n  gatekeeper plugins")
+@handles_errors()
 def plugins() -> None:
     """List the installed checkers (entry-point group gatekeeper.checkers)."""
-    from gatekeeper.checkers import discover, load
-    from gatekeeper.errors import PluginError
+    from gatekeeper.checkers import plugin_lines
 
-    for name, info in discover().items():
-        try:
-            desc = str(getattr(load(info), "description", ""))
-            state = ""
-        except PluginError as exc:
-            desc, state = "", f"  BROKEN: {exc}"
-        dist = f"{info.distribution} {info.version}".strip()
-        _echo(f"{name:<14} {dist:<28} {info.value}{state}")
-        if desc:
-            _echo(f"{'':<14} {desc}")
+    for line in plugin_lines():
+        _echo(line)
 
 
 def run() -> None:

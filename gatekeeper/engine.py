@@ -19,7 +19,7 @@ from typing import Any
 from gatekeeper import __version__
 from gatekeeper.baseline import Baseline
 from gatekeeper.checkers import cache
-from gatekeeper.checkers.base import CheckContext, is_shardable
+from gatekeeper.checkers.base import CheckContext, LoadedChecker
 from gatekeeper.controls import evaluate_controls, policy_controls
 from gatekeeper.errors import GatekeeperError, PolicyError, ToolTimeout, UsageError
 from gatekeeper.fileio import resolve_for_write, under
@@ -86,23 +86,20 @@ def select(available: Sequence[str], policy: Policy, only: Sequence[str], skip: 
     return [n for n in chosen if n not in skip]
 
 
-def shard_share(names: Sequence[str], checkers: Mapping[str, Any], shard: tuple[int, int]) -> list[str]:
+def shard_share(names: Sequence[str], checkers: Mapping[str, LoadedChecker], shard: tuple[int, int]) -> list[str]:
     """The checkers shard ``I`` of ``N`` runs: those that split their own input (``shardable``)
     run in every shard on their share; the others are dealt out in name order."""
     index, count = shard
-    whole = [n for n in sorted(names) if not is_shardable(checkers[n])]
+    whole = [n for n in sorted(names) if not checkers[n].shardable]
     mine = {n for i, n in enumerate(whole) if i % count == index - 1}
-    return [n for n in names if n in mine or is_shardable(checkers[n])]
+    return [n for n in names if n in mine or checkers[n].shardable]
 
 
-def _check_paths_exist(name: str, checker: Any, policy: Policy, root: Path) -> None:
+def _check_paths_exist(name: str, checker: LoadedChecker, policy: Policy, root: Path) -> None:
     """Refuse a policy whose path options (``existing_paths``) name something missing from the project."""
-    options = getattr(checker, "options", None)
-    if not isinstance(options, Mapping):
-        return
     section = policy.checks[name]
-    for key, option in options.items():
-        if not getattr(option, "existing_paths", False):
+    for key, option in checker.options.items():
+        if not option.existing_paths:
             continue
         value = section.get(key)
         paths = [value] if isinstance(value, str) else list(value or [])
@@ -118,7 +115,7 @@ def _check_paths_exist(name: str, checker: Any, policy: Policy, root: Path) -> N
 
 def run_checks(
     request: RunRequest,
-    checkers: Mapping[str, Any],
+    checkers: Mapping[str, LoadedChecker],
     progress: Progress | None = None,
 ) -> GateResult:
     """Run every selected checker and return the gate's result (never raises for a checker's fault)."""
@@ -147,7 +144,7 @@ def run_checks(
     interpreter = discover(request.root, str(policy.environment.get("python") or ""))
     shared: dict[str, Any] = {}
     shared_lock = threading.Lock()
-    done: queue.Queue[tuple[str, CheckResult]] = queue.Queue()
+    done: queue.Queue[tuple[str, object]] = queue.Queue()
     deadlines: dict[str, float] = {}
     starts: dict[str, float] = {}
     for name in names:
@@ -161,7 +158,7 @@ def run_checks(
             policy=policy,
             deadline=deadlines[name],
             cache_dir=cache_dir,
-            shard=request.shard if is_shardable(checkers[name]) else None,
+            shard=request.shard if checkers[name].shardable else None,
             baseline_metrics=request.baseline.metrics.get(name, {}),
             tool_python=tool_python,
             interpreter=interpreter,
@@ -243,7 +240,7 @@ def decide_verdict(
 
 
 def _run_one(
-    name: str, checker: Any, section: Mapping[str, Any], ctx: CheckContext, done: queue.Queue[tuple[str, CheckResult]]
+    name: str, checker: LoadedChecker, section: Mapping[str, Any], ctx: CheckContext, done: queue.Queue[tuple[str, object]]
 ) -> None:
     t0 = time.monotonic()
     try:

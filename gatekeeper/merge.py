@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from gatekeeper import __version__
-from gatekeeper.checkers.base import inputs_digest, is_shardable
+from gatekeeper.checkers.base import LoadedChecker, inputs_digest, sum_metrics
 from gatekeeper.controls import evaluate_controls, policy_controls
 from gatekeeper.engine import decide_verdict
 from gatekeeper.errors import UsageError
@@ -28,7 +28,7 @@ from gatekeeper.provenance import run_context
 def merge_results(
     parts: Sequence[GateResult],
     policy: Policy,
-    checkers: Mapping[str, Any] | None = None,
+    checkers: Mapping[str, LoadedChecker] | None = None,
     names: Sequence[str] = (),
 ) -> GateResult:
     """One GateResult from the shard results ``parts`` (all from the same commit, policy and run).
@@ -42,7 +42,7 @@ def merge_results(
     labels = [names[i] if i < len(names) else f"part {i + 1}" for i in range(len(parts))]
     _check_compatible(parts, policy)
     count, indices = _check_shards(parts, labels)
-    installed = dict(checkers) if checkers is not None else {n: None for n in policy.checks}
+    installed: dict[str, LoadedChecker | None] = dict(checkers) if checkers is not None else dict.fromkeys(policy.checks)
     by_name: dict[str, list[tuple[int, CheckResult]]] = {}
     for index, part in zip(indices, parts, strict=True):
         for check in part.checks:
@@ -55,7 +55,8 @@ def merge_results(
             hint="run every shard with the same checks (no --only/--skip that drops a check)",
         )
     for name, entries in sorted(by_name.items()):
-        _check_accounting(name, entries, count, is_shardable(installed.get(name)))
+        checker = installed.get(name)
+        _check_accounting(name, entries, count, checker is not None and checker.shardable)
     merged = tuple(_merge_check(name, [c for _, c in entries], installed.get(name)) for name, entries in sorted(by_name.items()))
     waivers = _merge_waivers([p.waivers for p in parts])
     started = min(p.started_at for p in parts)
@@ -162,7 +163,7 @@ def _check_accounting(name: str, entries: Sequence[tuple[int, CheckResult]], cou
         raise UsageError(f"{name}'s shards covered {len(covered)} of the {total} inputs it discovered: the parts do not add up")
 
 
-def _merge_check(name: str, checks: list[CheckResult], checker: Any) -> CheckResult:
+def _merge_check(name: str, checks: list[CheckResult], checker: LoadedChecker | None) -> CheckResult:
     findings: dict[tuple[Any, ...], Finding] = {}
     for check in checks:
         for f in check.findings:
@@ -170,8 +171,7 @@ def _merge_check(name: str, checks: list[CheckResult], checker: Any) -> CheckRes
             findings.setdefault(key, f)
     records = [c.metrics.get("shard") for c in checks]
     metric_parts = [{k: v for k, v in c.metrics.items() if k != "shard"} for c in checks]
-    merger = getattr(checker, "merge_metrics", None)
-    metrics = merger(metric_parts) if callable(merger) else _sum_metrics(metric_parts)
+    metrics = checker.merge_metrics(metric_parts) if checker is not None else sum_metrics(metric_parts)
     first_record = records[0] if isinstance(records[0], Mapping) else None
     if len(checks) > 1 and first_record is not None:
         metrics["shard"] = {
@@ -205,28 +205,6 @@ def _merge_check(name: str, checks: list[CheckResult], checker: Any) -> CheckRes
         f"{sum(1 for f in merged.findings if f.blocking)} blocking of {len(merged.findings)} findings, from {len(checks)} shards"
     )
     return replace(merged, status=status, summary=summary)
-
-
-def _sum_metrics(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Numbers add up, lists concatenate, tables merge recursively; anything else: the first value."""
-    out: dict[str, Any] = {}
-    for part in parts:
-        for key, value in part.items():
-            if key not in out:
-                out[key] = (
-                    value if not isinstance(value, (dict, list)) else (dict(value) if isinstance(value, dict) else list(value))
-                )
-                continue
-            have = out[key]
-            if isinstance(value, bool) or isinstance(have, bool):
-                out[key] = have and value if isinstance(have, bool) and isinstance(value, bool) else have
-            elif isinstance(have, (int, float)) and isinstance(value, (int, float)):
-                out[key] = have + value
-            elif isinstance(have, list) and isinstance(value, list):
-                out[key] = have + [v for v in value if v not in have]
-            elif isinstance(have, dict) and isinstance(value, dict):
-                out[key] = _sum_metrics([have, value])
-    return out
 
 
 def _merge_waivers(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gatekeeper.checkers.base import CheckContext, Option
+from gatekeeper.checkers.base import CheckContext, Option, resolve
 from gatekeeper.engine import RunRequest, run_checks
 from gatekeeper.errors import UsageError
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, Status, Verdict
@@ -79,7 +79,7 @@ def run(tmp_path: Path, checkers: dict[str, Any], policy: str = "", **kw: Any):
     options = {n: c.options for n, c in checkers.items()}
     pol = load_policy(tmp_path, options)
     request = RunRequest(root=tmp_path, policy=pol, output_dir=tmp_path / "out", **kw)
-    return run_checks(request, checkers)
+    return run_checks(request, {name: resolve(name, c) for name, c in checkers.items()})
 
 
 def test_failures_are_isolated_and_others_finish(tmp_path: Path) -> None:

@@ -4,25 +4,54 @@ exit codes, the JSON report against its shipped schema, and re-rendering."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import jsonschema
 import pytest
+from markupsafe import escape
 
+from gatekeeper.options import Option
 from gatekeeper.reports.json import schema
 
 PLUGIN = '''
-from gatekeeper.checkers.base import Option, shard_record
+from gatekeeper.checkers.base import (
+    Bar, BarChart, Display, Option, Row, RuleInfo, ToolInfo, VerdictRow, VerdictTable, shard_record,
+)
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, Status, fingerprint
 
 
 class TodoChecker:
-    """Counts TODO comments; more than max_todos fails."""
+    """Counts TODO comments; more than max_todos fails. Presents itself like a built-in (without
+    subclassing CheckerBase): its own rows, bars, table, tool and rule metadata."""
 
     name = "todo"
     description = "TODO comments (acme)"
     options = {"max_todos": Option("int", 0, "TODOs allowed", minimum=0)}
+    tool = ToolInfo("acme-todo", "https://acme.example/todo", ("quality", "todo"))
+
+    def display(self, result):
+        per_file = {}
+        for f in result.findings:
+            per_file[f.location.path] = per_file.get(f.location.path, 0) + 1
+        total = sum(per_file.values()) or 1
+        counted = sorted(per_file.items())
+        bars = tuple(Bar(path, 100 * n / total, f"{n} of {total}", f"{n} of the TODOs", n > 1) for path, n in counted)
+        rows = tuple(VerdictRow((path, str(n)), "crowded" if n > 1 else "fine") for path, n in counted)
+        crowded = sum(1 for r in rows if r.verdict == "crowded")
+        return Display(
+            rows=(Row("TODO comments left", result.metrics.get("todos"), "as few as possible", not result.blocking),),
+            shown=frozenset({"todos"}),
+            bars=BarChart("TODOs by file", ("Source file", "TODOs"), bars),
+            table=VerdictTable("Crowded files", ("Source file", "TODOs", "Verdict"), rows, (("crowded", crowded),)),
+        )
+
+    def rule_info(self, finding):
+        return RuleInfo(f"TODO left in {finding.location.path}", "https://acme.example/rules/ACME1")
 
     def run(self, section, ctx):
         found = []
@@ -258,3 +287,203 @@ def test_github_annotations_for_blocking_findings(plugin_path: Path, project: Pa
     assert not [line for line in done.stdout.splitlines() if line.startswith("::warning::injected")]
     quiet = gk(["check", "--only", "todo", "--format", "json", "--no-audit"], cwd=project, env={"PYTHONPATH": str(plugin_path)})
     assert not [line for line in quiet.stdout.splitlines() if line.startswith("::")]
+
+
+def test_a_plugin_presents_itself_in_html_and_sarif_like_a_builtin(plugin_path: Path, project: Path, gk) -> None:
+    env = {"PYTHONPATH": str(plugin_path)}
+    (project / "gatekeeper.toml").write_text("[checks.todo]\nmax_todos = 1\n")
+    args = ["--only", "todo,evals", "--format", "json,html,sarif", "--no-audit"]
+    done = gk(["check", *args], cwd=project, env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    out = project / "gatekeeper-reports"
+    html = (out / "gatekeeper.html").read_text(encoding="utf-8")
+    todo = html[html.index('id="check-todo"') : html.index("</section>", html.index('id="check-todo"'))]
+    # its own row (value, policy, met), its bar chart and its verdict table; no generic "todos" row
+    assert "<tr><td>TODO comments left</td><td>2</td><td>as few as possible</td>" in todo and "✘ no" in todo
+    assert "<td>todos</td>" not in todo
+    assert "<h3>TODOs by file</h3>" in todo and '<th scope="col">Source file</th><th scope="col">TODOs</th>' in todo
+    assert '<code>app.py</code></td><td class="num">2 of 2</td>' in todo and 'aria-label="2 of the TODOs"' in todo
+    assert "<h3>Crowded files</h3>" in todo and '<span class="badge lic-crowded">crowded 1</span>' in todo
+    assert '<tr class="lic-row-crowded"><td>app.py</td><td>2</td><td><span class="badge lic-crowded">crowded</span>' in todo
+    # a plugin without presentation hooks gets the defaults: every metric in a generic row
+    evals = html[html.index('id="check-evals"') :]
+    assert "<tr><td>files scanned</td><td>1</td>" in evals and "<tr><td>counts</td><td>high: 0</td>" in evals
+    runs = {r["automationDetails"]["id"]: r for r in json.loads((out / "gatekeeper.sarif").read_text())["runs"]}
+    tool = runs["gatekeeper/todo/"]["tool"]
+    assert tool["extensions"] == [{"name": "acme-todo", "informationUri": "https://acme.example/todo", "version": "1.0"}]
+    (rule,) = tool["driver"]["rules"]
+    assert rule["shortDescription"] == {"text": "TODO left in app.py"}
+    assert rule["helpUri"] == "https://acme.example/rules/ACME1" and rule["properties"]["tags"] == ["quality", "todo"]
+    # re-rendered from the JSON result where the plugin is installed: the same bytes
+    again = gk(["report", str(out / "gatekeeper.json"), "--format", "html,sarif", "--output-dir", "again"], cwd=project, env=env)
+    assert again.returncode == 0, again.stderr
+    for name in ("gatekeeper.html", "gatekeeper.sarif"):
+        assert (project / "again" / name).read_bytes() == (out / name).read_bytes(), name
+    # where it is not installed, the same JSON still renders, with the generic presentation
+    bare = gk(["report", str(out / "gatekeeper.json"), "--format", "html,sarif", "--output-dir", "bare"], cwd=project)
+    assert bare.returncode == 0, bare.stderr
+    generic = (project / "bare" / "gatekeeper.html").read_text(encoding="utf-8")
+    assert "<tr><td>todos</td><td>2</td>" in generic and "TODO comments left" not in generic
+
+
+def test_two_plugins_with_one_name_are_an_error(plugin_path: Path, project: Path, gk) -> None:
+    fork = plugin_path / "acme_fork-2.0.dist-info"
+    fork.mkdir()
+    (fork / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-fork\nVersion: 2.0\n")
+    (fork / "entry_points.txt").write_text("[gatekeeper.checkers]\ntodo = acme_gate:EvalChecker\n")
+    (fork / "RECORD").write_text("")
+    env = {"PYTHONPATH": str(plugin_path)}
+    for args in (["check", "--only", "todo", "--no-audit"], ["plugins"], ["policy", "validate"]):
+        done = gk(args, cwd=project, env=env)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert "two installed checkers are named 'todo'" in done.stderr and "Traceback" not in done.stderr
+        assert "acme-gate 1.0 (acme_gate:TodoChecker)" in done.stderr and "acme-fork 2.0 (acme_gate:EvalChecker)" in done.stderr
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sample-project"
+
+
+def test_every_builtin_checker_satisfies_the_contract_on_a_real_result(tmp_path: Path, gk) -> None:
+    from gatekeeper.checkers import discover, load_all
+    from gatekeeper.checkers.base import Checker, CheckerBase, LoadedChecker
+    from gatekeeper.display import BarChart, Display, Row, RuleInfo, ToolInfo, VerdictTable
+    from gatekeeper.options import Option
+    from gatekeeper.reports.html import render_html
+    from gatekeeper.reports.json import load_result
+
+    # the sample project with every built-in on, a vulnerable pin and insecure code: real findings
+    root = tmp_path / "sample"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("gatekeeper-reports", ".gatekeeper", ".coverage*"))
+    (root / "stock" / "admin.py").write_text(
+        "import subprocess\n\n\ndef purge(path):\n    subprocess.call('rm -rf ' + path, shell=True)\n"
+    )
+    (root / "requirements.txt").write_text("jinja2==2.10\n")
+    policy = (
+        (root / "gatekeeper.toml")
+        .read_text()
+        .replace('advisory_db = "advisory-db"', 'advisory_db = "advisory-db"\nsource = "requirements.txt"')
+    )
+    (root / "gatekeeper.toml").write_text(
+        policy + "".join(f"[checks.{n}]\nenabled = true\n" for n in ("lint", "types", "secrets"))
+    )
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)  # the secrets check scans tracked files
+    done = gk(["check", "--no-audit", "--format", "json"], cwd=root)
+    assert done.returncode == 1, done.stdout + done.stderr
+    result = load_result(root / "gatekeeper-reports" / "gatekeeper.json")
+    builtins = sorted(name for name, info in discover().items() if info.distribution == "gatekeeper")
+    assert builtins == sorted(c.name for c in result.checks) == sorted((*BUILTINS, "lint", "types", "secrets"))
+    assert all(c.status.value in ("pass", "fail") for c in result.checks), [(c.name, c.error) for c in result.checks]
+    assert {c.name for c in result.checks if c.findings} >= {"dependencies", "security", "secrets"}
+    loaded = load_all()
+    html = render_html(result)
+    for check in result.checks:
+        entry = loaded[check.name]
+        plugin = entry.plugin
+        assert isinstance(entry, LoadedChecker) and not entry.error
+        assert isinstance(plugin, Checker) and isinstance(plugin, CheckerBase), check.name
+        assert isinstance(plugin.options, Mapping) and all(isinstance(o, Option) for o in plugin.options.values())
+        assert entry.shardable is plugin.shardable and isinstance(entry.shardable, bool)
+        assert isinstance(entry.tool, ToolInfo) and entry.tool.name and entry.tool.uri.startswith("https://")
+        # the plugin's own hooks (not the guarded ones, which would hide an exception) on the real result
+        shown = plugin.display(check)
+        assert isinstance(shown, Display) and all(isinstance(r, Row) for r in shown.rows)
+        assert shown.bars is None or isinstance(shown.bars, BarChart)
+        assert shown.table is None or isinstance(shown.table, VerdictTable)
+        assert shown.rows or shown.table, f"{check.name} presents nothing of its own"
+        for row in shown.rows:
+            assert f"<td>{escape(row.label)}</td>" in html, (check.name, row.label)
+        for finding in check.findings:
+            assert isinstance(plugin.rule_info(finding), RuleInfo)
+        merged = plugin.merge_metrics([dict(check.metrics), dict(check.metrics)])
+        assert isinstance(merged, dict) and set(merged) == set(check.metrics)
+    deps = next(c for c in result.checks if c.name == "dependencies")
+    info = loaded["dependencies"].rule_info(deps.findings[0])
+    assert info.short_description == f"{deps.findings[0].rule_id} in jinja2"
+    assert info.help_uri == f"https://osv.dev/vulnerability/{deps.findings[0].rule_id}"
+
+
+def test_hooks_a_plugin_leaves_out_get_their_defaults_and_bad_ones_are_refused() -> None:
+    from gatekeeper.checkers.base import CheckerBase, Display, ToolInfo, resolve, sum_metrics
+    from gatekeeper.errors import PluginError
+    from gatekeeper.findings import CheckResult, Status
+
+    class Bare:
+        options: Mapping[str, Option] = MappingProxyType({})
+
+        def run(self, section, ctx):
+            return CheckResult(name="bare", status=Status.PASS)
+
+    bare = resolve("bare", Bare())
+    result = CheckResult(name="bare", status=Status.PASS, metrics={"n": 1, "names": ["a"]})
+    assert (bare.name, bare.description, bare.shardable, bare.tool) == ("bare", "", False, ToolInfo())
+    assert bare.display(result) == Display() == CheckerBase().display(result)
+    assert bare.merge_metrics([result.metrics, {"n": 2, "names": ["b"]}]) == sum_metrics(
+        [result.metrics, {"n": 2, "names": ["b"]}]
+    )
+    assert bare.merge_metrics([{"n": 1}, {"n": 2}]) == {"n": 3}
+
+    class Clumsy(Bare):
+        def display(self, result):
+            raise KeyError("metric")
+
+        def rule_info(self, finding):
+            return "not a RuleInfo"
+
+        def merge_metrics(self, parts):
+            raise ValueError("cannot merge")
+
+    clumsy = resolve("clumsy", Clumsy())
+    assert clumsy.display(result) == Display()  # a presentation bug: the generic presentation, not a lost report
+
+    class Sloppy(Bare):
+        def display(self, result):
+            return Display(rows=("files: 3",), shown=frozenset({"n"}))
+
+    assert resolve("sloppy", Sloppy()).display(result) == Display()  # ill-typed parts: the generic presentation
+    with pytest.raises(PluginError, match="checker 'clumsy': merge_metrics failed: ValueError: cannot merge"):
+        clumsy.merge_metrics([{}, {}])
+    for attr, value, message in (
+        ("shardable", "yes", "'shardable' must be True or False"),
+        ("options", {"x": 1}, "'options' must be a mapping of Option"),
+        ("tool", ("ruff", "https://x"), "'tool' must be a ToolInfo"),
+        ("display", "rows", "'display' must be a method"),
+    ):
+        wrong = Bare()
+        setattr(wrong, attr, value)
+        with pytest.raises(PluginError, match=f"checker 'wrong' \\(acme:Wrong\\): {message}"):
+            resolve("wrong", wrong, "acme:Wrong")
+
+
+def test_merge_joins_a_checks_shard_metrics_with_its_own_merge_metrics(tmp_path: Path) -> None:
+    from gatekeeper.checkers.base import CheckerBase, resolve, shard_record
+    from gatekeeper.findings import CheckResult, GateResult, Status, Verdict
+    from gatekeeper.merge import merge_results
+    from gatekeeper.policy import load_policy
+
+    class Peak(CheckerBase):
+        """Splits its input; of its shards' metrics it keeps the largest, where the default would add up."""
+
+        shardable = True
+
+        def merge_metrics(self, parts):
+            return {"peak": max(p["peak"] for p in parts)}
+
+    inputs = ["a.py", "b.py"]
+    policy = load_policy(tmp_path, {"peak": {}})
+
+    def shard(index: int, peak: int) -> GateResult:
+        record = shard_record((index, 2), inputs, [inputs[index - 1]])
+        check = CheckResult(name="peak", status=Status.PASS, metrics={"peak": peak, "shard": record})
+        return GateResult(verdict=Verdict.PASS, checks=(check,), tool_version="0.1.0", started_at="2026-11-29T02:40:00Z",
+                          finished_at="2026-11-29T02:40:09Z", duration_s=9.0, repository={"commit": "ab" * 20},
+                          policy=policy.describe(), extra={"shard": {"index": index, "count": 2}})  # fmt: skip
+
+    merged = merge_results([shard(1, 5), shard(2, 3)], policy, {"peak": resolve("peak", Peak())})
+    assert merged.checks[0].metrics["peak"] == 5
+
+    class Summed(CheckerBase):
+        shardable = True
+
+    summed = merge_results([shard(1, 5), shard(2, 3)], policy, {"peak": resolve("peak", Summed())})
+    assert summed.checks[0].metrics["peak"] == 8  # the default: numbers add up

@@ -2,17 +2,24 @@
 
 The built-in checkers register there exactly as a third-party package would. Metadata is read
 first (cheap); a checker's module is imported only when it is needed, and an import failure is
-wrapped with the checker's name.
+wrapped with the checker's name. ``load_all`` is the one place plugins are loaded; the hooks
+each resolves to are declared in ``gatekeeper.checkers.base``.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper.errors import PluginError
+
+if TYPE_CHECKING:
+    from gatekeeper.checkers.base import LoadedChecker
+    from gatekeeper.options import Option
 
 GROUP = "gatekeeper.checkers"
 
@@ -28,7 +35,11 @@ class PluginInfo:
 
 
 def discover() -> dict[str, PluginInfo]:
-    """Every checker registered in the environment, by name (first registration wins)."""
+    """Every checker registered in the environment, by name.
+
+    Two distributions registering one name is a ``PluginError`` naming both: which of them ran
+    would otherwise depend on the order of ``sys.path``.
+    """
     found: dict[str, PluginInfo] = {}
     for ep in importlib.metadata.entry_points(group=GROUP):
         dist = getattr(ep, "dist", None)
@@ -38,12 +49,24 @@ def discover() -> dict[str, PluginInfo]:
             distribution=dist.metadata["Name"] if dist is not None else "",
             version=dist.version if dist is not None else "",
         )
-        found.setdefault(ep.name, info)
+        have = found.setdefault(ep.name, info)
+        if (have.value, have.distribution) != (info.value, info.distribution):
+            raise PluginError(
+                f"two installed checkers are named {ep.name!r}: {_origin(have)} and {_origin(info)}",
+                hint="uninstall one of the two distributions",
+            )
     return dict(sorted(found.items()))
 
 
-def load(info: PluginInfo) -> Any:
-    """Import one checker and return an instance; any failure becomes a ``PluginError``."""
+def _origin(info: PluginInfo) -> str:
+    dist = f"{info.distribution} {info.version}".strip() or "an unnamed distribution"
+    return f"{dist} ({info.value})"
+
+
+def load(info: PluginInfo) -> LoadedChecker:
+    """Import one checker and resolve its hooks (``base.resolve``); any failure becomes a ``PluginError``."""
+    from gatekeeper.checkers.base import resolve
+
     module_name, _, attr = info.value.partition(":")
     try:
         module = importlib.import_module(module_name.strip())
@@ -53,11 +76,55 @@ def load(info: PluginInfo) -> Any:
         instance = obj() if isinstance(obj, type) else obj
     except Exception as exc:  # a broken plugin must not take gatekeeper down
         raise PluginError(f"checker {info.name!r} ({info.value}) could not be loaded: {type(exc).__name__}: {exc}") from exc
-    missing = [a for a in ("run", "options") if not hasattr(instance, a)]
-    if missing:
-        raise PluginError(f"checker {info.name!r} ({info.value}) is not a checker: it has no {', '.join(missing)}")
-    if not isinstance(instance.options, Mapping):
-        raise PluginError(f"checker {info.name!r} ({info.value}): 'options' must be a mapping of Option")
-    if not isinstance(getattr(instance, "shardable", False), bool):
-        raise PluginError(f"checker {info.name!r} ({info.value}): 'shardable' must be True or False")
-    return instance
+    return resolve(info.name, instance, info.value)
+
+
+def load_all() -> dict[str, LoadedChecker]:
+    """Every installed checker, loaded; one that fails to load stands in as ``base.broken`` (its
+    check then reports ``error``). Two checkers with one name are a ``PluginError`` (exit 2)."""
+    from gatekeeper.checkers.base import broken
+
+    loaded: dict[str, LoadedChecker] = {}
+    for name, info in discover().items():
+        try:
+            loaded[name] = load(info)
+        except PluginError as exc:
+            loaded[name] = broken(name, str(exc))
+    return loaded
+
+
+def policy_options(checkers: Mapping[str, LoadedChecker]) -> dict[str, Mapping[str, Option] | None]:
+    """Each checker's policy options for the policy loader (None for one that failed to load,
+    whose section is then taken as it is)."""
+    return {name: None if c.error else c.options for name, c in checkers.items()}
+
+
+def plugin_lines() -> list[str]:
+    """``gatekeeper plugins``: each installed checker's name, distribution, entry point and
+    description (or why it failed to load)."""
+    lines = []
+    for name, info in discover().items():
+        try:
+            desc, state = load(info).description, ""
+        except PluginError as exc:
+            desc, state = "", f"  BROKEN: {exc}"
+        dist = f"{info.distribution} {info.version}".strip()
+        lines.append(f"{name:<14} {dist:<28} {info.value}{state}")
+        if desc:
+            lines.append(f"{'':<14} {desc}")
+    return lines
+
+
+@functools.lru_cache(maxsize=1)
+def installed() -> Mapping[str, LoadedChecker]:
+    """``load_all()`` once per process: what the renderers present each check with."""
+    return MappingProxyType(load_all())
+
+
+def presenter(name: str, checkers: Mapping[str, LoadedChecker] | None = None) -> LoadedChecker:
+    """The loaded checker that presents check ``name`` in reports (from ``checkers``, default the
+    installed ones), or the generic defaults when none is installed under that name."""
+    from gatekeeper.checkers.base import generic
+
+    found = (installed() if checkers is None else checkers).get(name)
+    return found if found is not None and not found.error else generic(name)

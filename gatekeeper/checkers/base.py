@@ -1,4 +1,5 @@
-"""What a checker is (the protocol), what it declares (its policy options) and what it gets (the context)."""
+"""What a checker is (the protocol, with every hook and its default), what it declares (its
+policy options), what it gets (the context) and what gatekeeper makes of it once loaded."""
 
 from __future__ import annotations
 
@@ -10,14 +11,28 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from gatekeeper import process
+from gatekeeper.display import Bar as Bar  # re-exported: a plugin imports the contract from here
+from gatekeeper.display import BarChart as BarChart
+from gatekeeper.display import Display as Display
+from gatekeeper.display import Row as Row
+from gatekeeper.display import RuleInfo as RuleInfo
+from gatekeeper.display import ToolInfo as ToolInfo
+from gatekeeper.display import VerdictRow as VerdictRow
+from gatekeeper.display import VerdictTable as VerdictTable
+from gatekeeper.errors import PluginError
+from gatekeeper.findings import CheckResult, Finding
 from gatekeeper.interpreter import Interpreter, discover
-from gatekeeper.options import Option as Option  # re-exported: a plugin imports the contract from here
+from gatekeeper.options import Option as Option
 from gatekeeper.policy import Policy
 
 T = TypeVar("T")
+
+#: how a check's metrics from several shards become one mapping
+MetricsMerger = Callable[[Sequence[Mapping[str, Any]]], dict[str, Any]]
 
 
 @runtime_checkable
@@ -25,27 +40,212 @@ class Checker(Protocol):
     """A plugin: ``run(section, ctx) -> CheckResult``; never prints, exits or writes reports.
 
     Registered under the entry-point group ``gatekeeper.checkers``; the entry point names a
-    class (instantiated without arguments) or an instance.
+    class (instantiated without arguments) or an instance, and its name is the check's name.
+    Only ``run`` and ``options`` are required: every other hook has the default ``CheckerBase``
+    gives it, whether or not the plugin subclasses it (``resolve`` applies the defaults once, at
+    load time).
 
-    ``shardable`` declares that the checker splits its own input with ``ctx.shard``: only such a
-    checker is given the shard (and runs in every shard on its share); it must then record what
-    its share covered with ``shard_record``. Every other checker runs whole, in one shard.
-    Read it with ``is_shardable``, which applies the default to plugins that do not declare it.
+    - ``description`` (default ``""``): one line for ``gatekeeper plugins``.
+    - ``shardable`` (default False): the checker splits its own input with ``ctx.shard``; only
+      such a checker is given the shard (and runs in every shard on its share), and it must then
+      record what its share covered with ``shard_record``. Every other checker runs whole, in one shard.
+    - ``merge_metrics(parts)`` (default ``sum_metrics``): the metrics of the check's shards as one.
+    - ``display(result)`` (default ``Display()``: every metric in a generic row): the check's
+      section of the HTML report, computed from its result alone.
+    - ``tool`` (default ``ToolInfo()``): the tool's name, documentation URI and rule tags for SARIF.
+    - ``rule_info(finding)`` (default ``RuleInfo()``): a SARIF rule's short description and help
+      URI, given the rule's first finding.
     """
 
     name: str
     description: str
     options: Mapping[str, Option]
-    shardable: ClassVar[bool] = False
+    shardable: ClassVar[bool]
+    tool: ToolInfo
 
-    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> Any:
-        """Run the check with its validated policy ``section``; return a ``CheckResult``."""
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        """Run the check with its validated policy ``section``."""
+        ...
+
+    def merge_metrics(self, parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """The metrics of this check's shards (each without its ``shard`` record) merged into one."""
+        ...
+
+    def display(self, result: CheckResult) -> Display:
+        """This check's section of the HTML report, from its (possibly merged or re-read) result."""
+        ...
+
+    def rule_info(self, finding: Finding) -> RuleInfo:
+        """SARIF metadata of the rule ``finding`` belongs to (the rule's first finding)."""
         ...
 
 
-def is_shardable(checker: object) -> bool:
-    """Whether ``checker`` declares ``shardable = True`` (the one place that reads the declaration)."""
-    return getattr(checker, "shardable", False) is True
+class CheckerBase:
+    """Every hook of ``Checker`` with its default: subclass it and override what differs."""
+
+    name: str = ""
+    description: str = ""
+    options: Mapping[str, Option] = MappingProxyType({})
+    shardable: ClassVar[bool] = False
+    tool: ToolInfo = ToolInfo()
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        """Run the check (a subclass must override this)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement run()")
+
+    def merge_metrics(self, parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Numbers add up, lists unite, tables merge recursively (``sum_metrics``)."""
+        return sum_metrics(parts)
+
+    def display(self, result: CheckResult) -> Display:
+        """No rows of its own: the report shows every metric in a generic row."""
+        return Display()
+
+    def rule_info(self, finding: Finding) -> RuleInfo:
+        """Nothing beyond what the finding itself says."""
+        return RuleInfo()
+
+
+_DEFAULTS = CheckerBase()
+
+
+@dataclass(frozen=True)
+class LoadedChecker:
+    """An installed checker with every hook resolved once, at load time, to a concrete value or
+    callable: the engine, merge and the renderers use this, never the plugin object itself.
+
+    The presentation hooks never raise: a plugin's hook that fails or returns the wrong type
+    gives the default (the generic presentation), so a presentation bug cannot lose a report.
+    ``error`` is set for a plugin that failed to load: its ``run`` raises ``PluginError``.
+    """
+
+    name: str
+    description: str
+    options: Mapping[str, Option]
+    shardable: bool
+    tool: ToolInfo
+    run: Callable[[Mapping[str, Any], CheckContext], object]
+    merge_metrics: MetricsMerger
+    display: Callable[[CheckResult], Display]
+    rule_info: Callable[[Finding], RuleInfo]
+    plugin: object = None
+    error: str = ""
+
+
+def resolve(name: str, plugin: object, where: str = "") -> LoadedChecker:
+    """``plugin`` (an instance) as a ``LoadedChecker`` named ``name``: hooks it lacks get their
+    defaults; a hook of the wrong kind is a ``PluginError`` naming the checker (and ``where``)."""
+    label = f"checker {name!r}" + (f" ({where})" if where else "")
+    run = getattr(plugin, "run", None)
+    options = getattr(plugin, "options", None)
+    missing = [hook for hook, value in (("run", run), ("options", options)) if value is None]
+    if missing:
+        raise PluginError(f"{label} is not a checker: it has no {', '.join(missing)}")
+    if not callable(run):
+        raise PluginError(f"{label}: 'run' must be a method")
+    if not isinstance(options, Mapping) or not all(isinstance(k, str) and isinstance(o, Option) for k, o in options.items()):
+        raise PluginError(f"{label}: 'options' must be a mapping of Option")
+    shardable = getattr(plugin, "shardable", _DEFAULTS.shardable)
+    if not isinstance(shardable, bool):
+        raise PluginError(f"{label}: 'shardable' must be True or False")
+    description = getattr(plugin, "description", _DEFAULTS.description)
+    if not isinstance(description, str):
+        raise PluginError(f"{label}: 'description' must be a str")
+    tool = getattr(plugin, "tool", _DEFAULTS.tool)
+    if not isinstance(tool, ToolInfo):
+        raise PluginError(f"{label}: 'tool' must be a ToolInfo")
+    hooks = {hook: getattr(plugin, hook, None) for hook in ("merge_metrics", "display", "rule_info")}
+    for hook, value in hooks.items():
+        if value is not None and not callable(value):
+            raise PluginError(f"{label}: '{hook}' must be a method")
+    return LoadedChecker(
+        name=name,
+        description=description,
+        options=MappingProxyType(dict(options)),
+        shardable=shardable,
+        tool=tool,
+        run=run,
+        merge_metrics=_merger(label, hooks["merge_metrics"] or _DEFAULTS.merge_metrics),
+        display=_guarded(hooks["display"], Display, _DEFAULTS.display, Display.well_formed),
+        rule_info=_guarded(hooks["rule_info"], RuleInfo, _DEFAULTS.rule_info),
+        plugin=plugin,
+    )
+
+
+def broken(name: str, message: str) -> LoadedChecker:
+    """Stands in for a plugin that failed to load, so that its check reports ``error`` (not a pass)."""
+
+    def run(section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        raise PluginError(message)
+
+    return LoadedChecker(
+        name=name,
+        description="(failed to load)",
+        options=MappingProxyType({}),
+        shardable=False,
+        tool=_DEFAULTS.tool,
+        run=run,
+        merge_metrics=_DEFAULTS.merge_metrics,
+        display=_DEFAULTS.display,
+        rule_info=_DEFAULTS.rule_info,
+        error=message,
+    )
+
+
+def generic(name: str) -> LoadedChecker:
+    """The defaults for a check no installed plugin provides (a report re-rendered elsewhere)."""
+    return broken(name, f"no installed checker is named {name!r}")
+
+
+def _guarded(
+    hook: Any, kind: type[T], default: Callable[[Any], T], sound: Callable[[T], bool] = lambda _: True
+) -> Callable[[Any], T]:
+    if hook is None:
+        return default
+
+    def call(value: Any) -> T:
+        try:
+            out = hook(value)
+            return out if isinstance(out, kind) and sound(out) else default(value)
+        except Exception:  # a presentation bug must not lose the report: present generically
+            return default(value)
+
+    return call
+
+
+def _merger(label: str, hook: Callable[..., Any]) -> MetricsMerger:
+    def merge(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        try:
+            out = hook(parts)
+        except Exception as exc:
+            raise PluginError(f"{label}: merge_metrics failed: {type(exc).__name__}: {exc}") from exc
+        if not isinstance(out, Mapping):
+            raise PluginError(f"{label}: merge_metrics returned {type(out).__name__}, not a mapping")
+        return dict(out)
+
+    return merge
+
+
+def sum_metrics(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Numbers add up, lists concatenate, tables merge recursively; anything else: the first value."""
+    out: dict[str, Any] = {}
+    for part in parts:
+        for key, value in part.items():
+            if key not in out:
+                out[key] = (
+                    value if not isinstance(value, (dict, list)) else (dict(value) if isinstance(value, dict) else list(value))
+                )
+                continue
+            have = out[key]
+            if isinstance(value, bool) or isinstance(have, bool):
+                out[key] = have and value if isinstance(have, bool) and isinstance(value, bool) else have
+            elif isinstance(have, (int, float)) and isinstance(value, (int, float)):
+                out[key] = have + value
+            elif isinstance(have, list) and isinstance(value, list):
+                out[key] = have + [v for v in value if v not in have]
+            elif isinstance(have, dict) and isinstance(value, dict):
+                out[key] = sum_metrics([have, value])
+    return out
 
 
 def shard_record(shard: tuple[int, int], inputs: Sequence[str], covered: Sequence[str]) -> dict[str, Any]:

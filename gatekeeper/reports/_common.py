@@ -8,13 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from gatekeeper.display import MISSING as MISSING  # what a report shows when a value is unknown
 from gatekeeper.findings import CheckResult, Finding, GateResult, Severity
 
 #: severities from worst to mildest, the order every report lists them in
 SEVERITIES: tuple[Severity, ...] = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO)
-
-#: what a report shows when a value is unknown
-MISSING = "—"
 
 
 def ordered_checks(result: GateResult) -> list[CheckResult]:

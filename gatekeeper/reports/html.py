@@ -3,22 +3,25 @@
 Rendered with jinja2 (autoescaping on) from ``report_templates/``; the stylesheet, the script and
 the SVG charts are inline and a Content-Security-Policy allows only that one script (by hash), so
 the file opens years later without a network and a finding's text can never run as code. Shown
-values come from the ``GateResult`` alone: the same result gives the same bytes.
+values come from the ``GateResult`` alone (each check's own rows through its checker's ``display``
+hook, which reads only the result): the same result gives the same bytes. No check is known here
+by name; one whose checker is not installed gets generic rows.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from markupsafe import Markup
 
+from gatekeeper.checkers import presenter
 from gatekeeper.controls import result_controls
+from gatekeeper.display import BarChart, Display, number, text
 from gatekeeper.fileio import shipped_dir
 from gatekeeper.findings import CheckResult, Finding, GateResult
 from gatekeeper.reports._common import (
@@ -32,26 +35,10 @@ from gatekeeper.reports._common import (
     where,
 )
 
-TEMPLATE = "report.html.j2"
+if TYPE_CHECKING:
+    from gatekeeper.checkers.base import LoadedChecker
 
-#: metric keys the check sections show themselves; the rest go to a generic table
-_SHOWN: Mapping[str, frozenset[str]] = {
-    "coverage": frozenset({"total", "files", "diff", "min_total", "min_file", "min_diff", "thresholds"}),
-    "security": frozenset(
-        {"files_scanned", "lines_scanned", "counts", "fail_on_severity", "min_confidence", "thresholds", "project_config"}
-    ),
-    "dependencies": frozenset(
-        {"packages_audited", "unaudited", "vulnerabilities", "service", "thresholds", "database", "db_as_of"}
-    ),
-    "sbom": frozenset({"components", "spec_version", "valid", "with_license", "with_purl", "license_coverage", "thresholds"}),
-    "licenses": frozenset({"packages", "thresholds"}),
-    "lint": frozenset({"files_checked", "findings", "fixable", "narrowing", "thresholds"}),
-    "types": frozenset({"errors", "notes", "narrowing", "thresholds"}),
-    "secrets": frozenset({"files_scanned", "secrets", "narrowing"}),
-}
-#: per-file breakdowns of the narrowing counts (in the JSON, too long for the summary table)
-_PER_FILE = frozenset({"noqa_files", "allowlist_files", "type_ignore_files"})
-_VERDICT_ORDER = {"denied": 0, "unknown": 1, "allowed": 2, "ignored": 3}
+TEMPLATE = "report.html.j2"
 
 
 @lru_cache(maxsize=1)
@@ -74,8 +61,12 @@ def _asset(name: str) -> str:
     return source
 
 
-def render_html(result: GateResult) -> str:
-    """``gatekeeper.html``: verdict, run facts, each check with metrics and findings, waivers, charts."""
+def render_html(result: GateResult, *, checkers: Mapping[str, LoadedChecker] | None = None) -> str:
+    """``gatekeeper.html``: verdict, run facts, each check with metrics and findings, waivers, charts.
+
+    Each check's own rows, bars and table come from its checker's ``display`` hook, looked up by
+    name in ``checkers`` (default: the installed ones); a check none presents gets generic rows.
+    """
     script = _asset("report.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     csp = (
@@ -89,7 +80,7 @@ def render_html(result: GateResult) -> str:
         style=Markup(_asset("report.css")),  # noqa: S704  # nosec B704: our own shipped stylesheet
         script=Markup(script),  # noqa: S704  # nosec B704: our own shipped script (CSP hash)
         run=_run_facts(result),
-        checks=[_check_view(c) for c in ordered_checks(result)],
+        checks=[_check_view(c, presenter(c.name, checkers)) for c in ordered_checks(result)],
         chart=_severity_chart(result),
         findings=[
             _finding_row(check, f)
@@ -110,20 +101,6 @@ def render_html(result: GateResult) -> str:
 # --------------------------------------------------------------------------- view model
 
 
-def _text(value: Any) -> str:
-    if value is None or value == "":
-        return MISSING
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_text(v) for v in value) if value else MISSING
-    if isinstance(value, Mapping):
-        return "; ".join(f"{str(k).replace('_', ' ')}: {_text(v)}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0])))
-    return str(value)
-
-
 def _controls(result: GateResult) -> list[dict[str, Any]]:
     """The control matrix: each control with its checks' statuses (``not run`` for a check absent from the run)."""
     out = []
@@ -134,17 +111,6 @@ def _controls(result: GateResult) -> list[dict[str, Any]]:
             checks.append({"name": name, "ran": check is not None, "status": check.status.value if check else "not run"})
         out.append({**c, "checks": checks, "css": c["status"].replace(" ", "-")})
     return out
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def _list(value: Any) -> list[Any]:
-    """A metric that should be a list, or nothing when a checker sent something else."""
-    return list(value) if isinstance(value, (list, tuple)) else []
 
 
 def _safe_url(url: str) -> str:
@@ -184,219 +150,9 @@ def _run_facts(result: GateResult) -> dict[str, Any]:
     }
 
 
-def _threshold(metrics: Mapping[str, Any], key: str) -> float | None:
-    value = _number(metrics.get(key))
-    if value is None and isinstance(metrics.get("thresholds"), Mapping):
-        value = _number(metrics["thresholds"].get(key))
-    return value
-
-
-def _metric_rows(check: CheckResult) -> list[dict[str, Any]]:
-    """``[{label, value, threshold, ok}]``: the check's key numbers against the policy."""
-    m = check.metrics
-    rows: list[dict[str, Any]] = []
-
-    def add(label: str, value: Any, threshold: str = "", ok: bool | None = None) -> None:
-        rows.append({"label": label, "value": _text(value), "threshold": threshold, "ok": ok})
-
-    if check.name == "coverage":
-        total = _number(m.get("total"))
-        if total is not None:
-            floor = _threshold(m, "min_total")
-            label = _pct(total, m.get("precision"))
-            exact = _number(m.get("total_exact"))
-            if exact is not None and f"{exact:.2f}" != f"{total:.2f}":
-                label += f" ({exact:.2f}% before coverage.py rounds it)"
-            add(
-                "Total coverage",
-                label,
-                f"≥ {floor:g}%" if floor is not None else "",
-                total >= floor if floor is not None else None,
-            )
-        floor = _threshold(m, "min_file")
-        if floor is not None:
-            files = [f for f in _list(m.get("files")) if isinstance(f, Mapping) and _number(f.get("percent")) is not None]
-            low = sum(1 for f in files if float(f["percent"]) < floor)
-            add("Files below the per-file minimum", low, f"≥ {floor:g}% each", low == 0)
-        diff = m.get("diff")
-        if isinstance(diff, Mapping):
-            pct = _number(diff.get("percent"))
-            floor = _threshold(diff, "min_diff") if _threshold(diff, "min_diff") is not None else _threshold(m, "min_diff")
-            text = f"{pct:.2f}%" if pct is not None else MISSING
-            text += f" ({_text(diff.get('covered_lines'))} of {_text(diff.get('changed_lines'))} changed lines)"
-            add(
-                "Diff coverage",
-                text,
-                f"≥ {floor:.2f}%" if floor is not None else "",
-                pct >= floor if floor is not None and pct is not None else None,
-            )
-        elif "diff" in m:
-            add("Diff coverage", "not measured (no changed lines or no diff base)")
-    elif check.name == "security":
-        for key, label in (("files_scanned", "Files scanned"), ("lines_scanned", "Lines scanned")):
-            if key in m:
-                add(label, m[key])
-        counts = m.get("counts")
-        if isinstance(counts, Mapping):
-            add("Issues by severity", ", ".join(f"{k} {counts[k]}" for k in ("high", "medium", "low") if k in counts))
-        if "fail_on_severity" in m:
-            add("Fails on severity", m["fail_on_severity"])
-        narrowing = m.get("project_config")
-        if isinstance(narrowing, Mapping):
-            _add_narrowing(add, narrowing)
-    elif check.name == "dependencies":
-        if "packages_audited" in m:
-            add("Packages audited", m["packages_audited"])
-        if "vulnerabilities" in m:
-            add("Known vulnerabilities", m["vulnerabilities"], "0 blocking", not check.blocking)
-        if "unaudited" in m:
-            unaudited = m.get("unaudited") or []
-            add("Packages not audited", unaudited, "", not unaudited)
-        if "service" in m:
-            add("Advisory source", m["service"])
-        db = m.get("database")
-        if isinstance(db, Mapping):
-            add("Advisory database", db.get("location"))
-            if db.get("kind") == "online":
-                add("Queried at", db.get("queried_at") or db.get("as_of"))
-            else:
-                age, limit = _number(db.get("age_days")), _number(db.get("max_age_days"))
-                text = f"{_text(db.get('as_of'))} ({age:g} days old)" if age is not None else _text(db.get("as_of"))
-                add(
-                    "Database as of",
-                    text,
-                    f"≤ {limit:g} days old" if limit else "",
-                    age <= limit if age is not None and limit else None,
-                )
-    elif check.name == "sbom":
-        for key, label in (
-            ("components", "Components"),
-            ("spec_version", "CycloneDX version"),
-            ("valid", "Valid against the CycloneDX schema"),
-            ("with_license", "Components with a license"),
-            ("with_purl", "Components with a package URL"),
-        ):
-            if key in m:
-                add(label, m[key], "", bool(m[key]) if key == "valid" else None)
-        coverage = _number(m.get("license_coverage"))
-        floor = _threshold(m, "min_license_coverage")
-        if coverage is not None and floor:
-            add("License coverage", f"{coverage:.2f}%", f"≥ {floor:.2f}%", coverage >= floor)
-        thresholds = m.get("thresholds")
-        if isinstance(thresholds, Mapping) and thresholds.get("require_purl") and "with_purl" in m and "components" in m:
-            missing = _number(m["components"]) is not None and _number(m["with_purl"]) is not None
-            without = int(float(m["components"]) - float(m["with_purl"])) if missing else None
-            add("Components without a package URL", without, "0 (require_purl)", without == 0 if without is not None else None)
-    elif check.name in ("lint", "types", "secrets"):
-        _source_rows(check, add)
-    shown = _SHOWN.get(check.name, frozenset())
-    for key in sorted(k for k in m if k not in shown):
-        add(key.replace("_", " "), m[key])
-    return rows
-
-
-def _add_narrowing(add: Any, narrowing: Mapping[str, Any]) -> None:
-    """Rows saying what the project's own bandit configuration left out of the scan (never silent)."""
-    if narrowing.get("mode") == "ignore":
-        add("Project bandit configuration", "ignored (.bandit, [tool.bandit] and # nosec not honoured)")
-        return
-    files = _list(narrowing.get("files"))
-    add("Project bandit configuration", files or "none")
-    excluded = _list(narrowing.get("excluded_files"))
-    add("Files excluded by the project's bandit config", excluded or "none")
-    skips = _list(narrowing.get("skips"))
-    add("Tests skipped by the project's bandit config", skips or "none")
-    tests = _list(narrowing.get("tests"))
-    if tests:
-        add("Only these tests run (project's bandit config)", tests)
-    options = narrowing.get("options")
-    if isinstance(options, Mapping) and options:
-        add("Other options from the project's bandit config", ", ".join(f"{k} = {v}" for k, v in sorted(options.items())))
-    nosec = _number(narrowing.get("nosec"))
-    if nosec is not None:
-        add("# nosec marks honoured", int(nosec))
-
-
-def _source_rows(check: CheckResult, add: Callable[..., None]) -> None:
-    """The key numbers of the lint, types and secrets checks, and what in the project narrowed them."""
-    m = check.metrics
-    found = m.get("thresholds")
-    limits: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
-    if check.name == "lint":
-        add("Files checked", m.get("files_checked"))
-        limit = _number(limits.get("max_findings"))
-        add("Findings", m.get("findings"), f"≤ {limit:.0f} blocking" if limit is not None else "", not check.blocking)
-        add("Fixable by ruff", m.get("fixable"))
-        if limits.get("fail_on"):
-            add("Rules that block", ", ".join(str(p) for p in _list(limits.get("fail_on"))))
-    elif check.name == "types":
-        limit = _number(limits.get("max_errors"))
-        add("Errors", m.get("errors"), f"≤ {limit:.0f}" if limit is not None else "", not check.blocking)
-        add("Notes", m.get("notes"))
-        add("Strict mode", bool(limits.get("strict")))
-    else:
-        add("Tracked files scanned", m.get("files_scanned"))
-        add("Potential secrets", m.get("secrets"), "0", not check.blocking)
-    narrowing = m.get("narrowing")
-    if isinstance(narrowing, Mapping):
-        parts = [f"{k.replace('_', ' ')}: {_text(v)}" for k, v in sorted(narrowing.items()) if v and k not in _PER_FILE]
-        add("Narrowed by the project", "; ".join(parts) if parts else "nothing", "", None)
-
-
-def _pct(value: float, precision: Any) -> str:
-    """A coverage percentage as coverage.py shows it: at the project's precision (its default 0);
-    without one, at most two decimals and no trailing zeros (never decimals nobody measured)."""
-    if isinstance(precision, int) and not isinstance(precision, bool) and 0 <= precision <= 10:
-        return f"{value:.{precision}f}%"
-    return f"{value:.2f}".rstrip("0").rstrip(".") + "%"
-
-
-def _coverage_files(check: CheckResult) -> list[dict[str, Any]]:
-    if check.name != "coverage":
-        return []
-    floor = _threshold(check.metrics, "min_file")
-    precision = check.metrics.get("precision")
-    out = []
-    for f in _list(check.metrics.get("files")):
-        if not isinstance(f, Mapping):
-            continue
-        pct = _number(f.get("percent"))
-        if pct is None:
-            continue
-        pct = min(100.0, max(0.0, pct))
-        out.append(
-            {
-                "path": str(f.get("path", "")),
-                "percent": pct,
-                "label": _pct(pct, precision),
-                "width": round(pct * 2, 1),  # the bar is 200 units wide
-                "low": floor is not None and pct < floor,
-            }
-        )
-    out.sort(key=lambda r: (r["percent"], r["path"]))
-    return out
-
-
-def _license_rows(check: CheckResult) -> list[dict[str, str]]:
-    if check.name != "licenses":
-        return []
-    rows = [
-        {
-            "name": str(p.get("name", "")),
-            "version": str(p.get("version", "")),
-            "license": str(p.get("license") or MISSING),
-            "raw": str(p.get("raw") or MISSING),
-            "verdict": str(p.get("verdict") or "unknown"),
-        }
-        for p in _list(check.metrics.get("packages"))
-        if isinstance(p, Mapping)
-    ]
-    rows.sort(key=lambda r: (_VERDICT_ORDER.get(r["verdict"], 9), r["name"].lower(), r["version"]))
-    return rows
-
-
-def _check_view(check: CheckResult) -> dict[str, Any]:
+def _check_view(check: CheckResult, checker: LoadedChecker) -> dict[str, Any]:
     tool = " ".join(p for p in (check.tool_name, check.tool_version) if p)
+    shown = checker.display(check)
     return {
         "name": check.name,
         "status": check.status.value,
@@ -408,19 +164,31 @@ def _check_view(check: CheckResult) -> dict[str, Any]:
         "total": len(check.findings),
         "blocking": len(check.blocking),
         "waived": sum(1 for f in check.findings if f.waiver is not None),
-        "metrics": _metric_rows(check),
-        "files": _coverage_files(check),
-        "licenses": _license_rows(check),
-        "license_counts": _license_counts(check),
+        "metrics": _metric_rows(check, shown),
+        "bars": _bars(shown.bars),
+        "table": shown.table if shown.table is not None and shown.table.rows else None,
         "artifacts": sorted(check.artifacts.items()),
     }
 
 
-def _license_counts(check: CheckResult) -> list[tuple[str, int]]:
-    counts: dict[str, int] = {}
-    for row in _license_rows(check):
-        counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
-    return sorted(counts.items(), key=lambda kv: (_VERDICT_ORDER.get(kv[0], 9), kv[0]))
+def _metric_rows(check: CheckResult, shown: Display) -> list[dict[str, Any]]:
+    """``[{label, value, threshold, ok}]``: the check's own rows (its ``display`` hook), then a
+    generic row for every metric those rows do not present."""
+    rows = [{"label": r.label, "value": text(r.value), "threshold": r.threshold, "ok": r.ok} for r in shown.rows]
+    for key in sorted(k for k in check.metrics if k not in shown.shown):
+        rows.append({"label": key.replace("_", " "), "value": text(check.metrics[key]), "threshold": "", "ok": None})
+    return rows
+
+
+def _bars(chart: BarChart | None) -> dict[str, Any] | None:
+    if chart is None or not chart.bars:
+        return None
+    bars = []
+    for bar in chart.bars:
+        pct = min(100.0, max(0.0, number(bar.percent) or 0.0))
+        # the bar is 200 units wide
+        bars.append({"name": bar.name, "text": bar.text, "caption": bar.caption, "width": round(pct * 2, 1), "low": bar.low})
+    return {"title": chart.title, "columns": chart.columns, "bars": bars}
 
 
 def _finding_row(check: CheckResult, f: Finding) -> dict[str, Any]:
@@ -437,7 +205,7 @@ def _finding_row(check: CheckResult, f: Finding) -> dict[str, Any]:
     for key in ("confidence", "cwe", "aliases", "fixed_versions", "license"):
         value = f.properties.get(key)
         if value not in (None, "", [], ()):
-            details.append((key.replace("_", " "), _text(value)))
+            details.append((key.replace("_", " "), text(value)))
     return {
         "check": check.name,
         "severity": f.severity.value,

@@ -27,14 +27,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from typing_extensions import assert_never
 
+from gatekeeper.checkers import presenter
 from gatekeeper.findings import CheckResult, Finding, GateResult, Severity, Status, fingerprint
 from gatekeeper.reports._common import finding_state, one_line, ordered_checks
+
+if TYPE_CHECKING:
+    from gatekeeper.checkers.base import LoadedChecker
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -67,17 +72,6 @@ SECURITY_SEVERITY: Mapping[Severity, float] = {
     Severity.INFO: 0.0,
 }
 
-#: check -> (underlying tool, its documentation, tags every rule of the check gets)
-CHECK_INFO: Mapping[str, tuple[str, str, tuple[str, ...]]] = {
-    "coverage": ("coverage.py", "https://coverage.readthedocs.io/", ("quality", "coverage")),
-    "security": ("bandit", "https://bandit.readthedocs.io/", ("security",)),
-    "dependencies": ("pip-audit", "https://pypi.org/project/pip-audit/", ("security", "vulnerability", "dependency")),
-    "sbom": ("cyclonedx-bom", "https://cyclonedx.org/", ("sbom", "supply-chain")),
-    "licenses": ("pip-licenses", "https://pypi.org/project/pip-licenses/", ("license", "compliance")),
-    "lint": ("ruff", "https://docs.astral.sh/ruff/rules/", ("quality", "lint")),
-    "types": ("mypy", "https://mypy.readthedocs.io/en/stable/error_code_list.html", ("quality", "types")),
-    "secrets": ("detect-secrets", "https://github.com/Yelp/detect-secrets", ("security", "secret")),
-}
 SECURITY_TAGS = frozenset({"security", "vulnerability"})
 
 
@@ -106,8 +100,17 @@ def level(severity: Severity) -> str:
     assert_never(severity)
 
 
-def render_sarif(result: GateResult, *, max_results: int = MAX_RESULTS_PER_RUN, max_bytes: int = MAX_BYTES) -> str:
+def render_sarif(
+    result: GateResult,
+    *,
+    max_results: int = MAX_RESULTS_PER_RUN,
+    max_bytes: int = MAX_BYTES,
+    checkers: Mapping[str, LoadedChecker] | None = None,
+) -> str:
     """``gatekeeper.sarif``: SARIF 2.1.0 with one run per check that ran, within GitHub's limits.
+
+    Each run's tool, rule tags and rule metadata come from its checker's ``tool`` and
+    ``rule_info`` hooks, looked up by name in ``checkers`` (default: the installed ones).
 
     Above ``max_results`` per run or ``max_bytes`` in all, the least severe results are left out
     and the run says how many (``properties.gatekeeper.truncated`` and a tool notification).
@@ -115,10 +118,10 @@ def render_sarif(result: GateResult, *, max_results: int = MAX_RESULTS_PER_RUN, 
     checks = [c for c in ordered_checks(result) if c.status in (Status.PASS, Status.FAIL)]
     candidates = {c.name: _by_priority(c.findings) for c in checks}
     keep = {name: min(len(found), max_results) for name, found in candidates.items()}
-    uri = information_uri()
+    plan = _Plan(result, information_uri(), max_results, max_bytes, {c.name: presenter(c.name, checkers) for c in checks})
     indent: int | None = 2
     while True:
-        log = _log(result, checks, candidates, keep, max_results, max_bytes, uri)
+        log = _log(plan, checks, candidates, keep)
         text = json.dumps(log, indent=indent, ensure_ascii=False, separators=None if indent else (",", ":")) + "\n"
         size = len(text.encode("utf-8"))
         if size <= max_bytes or not any(keep.values()):
@@ -135,19 +138,26 @@ def _by_priority(findings: Sequence[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (-f.severity.rank, not f.blocking, *f.sort_key(), f.fingerprint))
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What every run of one SARIF file shares: the result, gatekeeper's URI, GitHub's limits and
+    the loaded checker presenting each check."""
+
+    result: GateResult
+    uri: str
+    max_results: int
+    max_bytes: int
+    checkers: Mapping[str, LoadedChecker]
+
+
 def _log(
-    result: GateResult,
-    checks: Sequence[CheckResult],
-    candidates: Mapping[str, list[Finding]],
-    keep: Mapping[str, int],
-    max_results: int,
-    max_bytes: int,
-    uri: str,
+    plan: _Plan, checks: Sequence[CheckResult], candidates: Mapping[str, list[Finding]], keep: Mapping[str, int]
 ) -> dict[str, Any]:
+    result = plan.result
     runs = []
     for check in checks:
         found = candidates[check.name]
-        runs.append(_run(result, check, found[: keep[check.name]], len(found), max_results, max_bytes, uri))
+        runs.append(_run(plan, check, found[: keep[check.name]], len(found)))
     omitted = [
         {"check": c.name, "status": c.status.value, "reason": c.error or c.summary}
         for c in ordered_checks(result)
@@ -162,23 +172,19 @@ def _log(
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": runs, "properties": {"gatekeeper": props}}
 
 
-def _run(
-    result: GateResult,
-    check: CheckResult,
-    findings: Sequence[Finding],
-    total: int,
-    max_results: int,
-    max_bytes: int,
-    uri: str,
-) -> dict[str, Any]:
-    tool_name, tool_uri, _ = CHECK_INFO.get(check.name, (check.tool_name or check.name, uri, ()))
+def _run(plan: _Plan, check: CheckResult, findings: Sequence[Finding], total: int) -> dict[str, Any]:
+    """One check's run with the ``findings`` kept of its ``total``."""
+    result, uri, max_results, max_bytes = plan.result, plan.uri, plan.max_results, plan.max_bytes
+    checker = plan.checkers[check.name]
+    tool_name = checker.tool.name or check.tool_name or check.name
+    tool_uri = checker.tool.uri or uri
     driver: dict[str, Any] = {
         "name": f"gatekeeper-{check.name}",
         "fullName": f"gatekeeper {check.name} check ({check.tool_name or tool_name})",
         "version": result.tool_version,
         "semanticVersion": result.tool_version,
         "informationUri": uri,
-        "rules": _rules(check, findings, tool_uri),
+        "rules": _rules(check, findings, tool_uri, checker),
     }
     tool: dict[str, Any] = {"driver": driver}
     if check.tool_name:
@@ -217,7 +223,7 @@ def _run(
     }
 
 
-def _rules(check: CheckResult, findings: Sequence[Finding], tool_uri: str) -> list[dict[str, Any]]:
+def _rules(check: CheckResult, findings: Sequence[Finding], tool_uri: str, checker: LoadedChecker) -> list[dict[str, Any]]:
     by_rule: dict[str, list[Finding]] = {}
     for f in findings:
         by_rule.setdefault(f.rule_id, []).append(f)
@@ -227,16 +233,16 @@ def _rules(check: CheckResult, findings: Sequence[Finding], tool_uri: str) -> li
         first = group[0]
         worst = max((f.severity for f in group), key=lambda s: s.rank)
         name = first.rule_name or rule_id
+        info = checker.rule_info(first)
         short = f"{rule_id}: {name}" if first.rule_name and first.rule_name != rule_id else rule_id
-        if first.package is not None and check.name == "dependencies":
-            short = f"{rule_id} in {first.package.name}"
+        short = info.short_description or short
         description = (
             one_line(str(first.properties.get("description") or ""))
             or one_line(first.rule_name)
             or (one_line(first.message) if len({f.message for f in group}) == 1 else "")
             or f"{check.name} rule {rule_id}"
         )
-        tags = _tags(check, group)
+        tags = _tags(checker.tool.tags, group)
         props: dict[str, Any] = {"tags": tags}
         if SECURITY_TAGS & set(tags):
             props["security-severity"] = f"{max(_score(f) for f in group):.1f}"
@@ -245,7 +251,7 @@ def _rules(check: CheckResult, findings: Sequence[Finding], tool_uri: str) -> li
             "shortDescription": {"text": short[:1000]},
             "fullDescription": {"text": _clip(description or short, MAX_FULL_DESCRIPTION)},
             "help": _help(rule_id, first, description),
-            "helpUri": _web(first.help_uri) or _default_help_uri(check.name, rule_id, first) or tool_uri,
+            "helpUri": _web(first.help_uri) or _web(info.help_uri) or tool_uri,
             "defaultConfiguration": {"level": level(worst)},
             "properties": props,
         }
@@ -260,8 +266,8 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _tags(check: CheckResult, group: Sequence[Finding]) -> list[str]:
-    base = list(CHECK_INFO.get(check.name, ("", "", ()))[2])
+def _tags(check_tags: Sequence[str], group: Sequence[Finding]) -> list[str]:
+    base = list(check_tags)
     extra: set[str] = set()
     for f in group:
         extra.update(t for t in f.tags if t)
@@ -318,16 +324,6 @@ def _md(text: str) -> str:
 def _web(uri: str) -> str:
     """``uri`` when it is an http(s) link (what code scanning shows as "more"), else empty."""
     return uri if uri.lower().startswith(("https://", "http://")) else ""
-
-
-def _default_help_uri(check: str, rule_id: str, finding: Finding) -> str:
-    if check == "dependencies" and rule_id.split("-", 1)[0] in ("GHSA", "PYSEC", "CVE", "OSV", "GSD", "MAL"):
-        return f"https://osv.dev/vulnerability/{quote(rule_id)}"
-    if check == "licenses":
-        lic = finding.properties.get("license")
-        if isinstance(lic, str) and lic and all(ch.isalnum() or ch in ".-+" for ch in lic):
-            return f"https://spdx.org/licenses/{lic.removesuffix('+')}.html"
-    return ""
 
 
 def _result(check: CheckResult, finding: Finding, rule_index: Mapping[str, int]) -> dict[str, Any]:

@@ -34,7 +34,8 @@ from coverage.results import display_covered, should_fail_under
 
 from gatekeeper import process
 from gatekeeper.checkers import cache
-from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.base import CheckContext, CheckerBase, Display
+from gatekeeper.checkers.coverage import presentation
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import relative_to_root, under
 from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Location, Severity, Status, decide_status, fingerprint
@@ -79,7 +80,7 @@ class CoverageReport:
     cache_rejected: int = 0  # cache entries that failed authentication and were ignored
 
 
-class CoverageChecker:
+class CoverageChecker(CheckerBase):
     """Reads .coverage, coverage.xml or coverage.json and compares the totals with the policy."""
 
     name = "coverage"
@@ -99,6 +100,12 @@ class CoverageChecker:
         "min_diff": Option("float", 0.0, "minimum coverage of lines changed since diff_base (percent)", minimum=0, maximum=100),
         "diff_base": Option("str", "origin/main", "git ref the patch coverage is measured against"),
     }
+
+    tool = presentation.TOOL
+
+    def display(self, result: CheckResult) -> Display:
+        """Total, per-file and diff coverage against the policy, and a bar per file."""
+        return presentation.display(result)
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Read (or first produce) the coverage data and turn thresholds into blocking findings."""

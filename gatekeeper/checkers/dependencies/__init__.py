@@ -25,8 +25,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from gatekeeper import __version__, process
-from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, RuleInfo
 from gatekeeper.checkers.dependencies import database as advisory_db
+from gatekeeper.checkers.dependencies import presentation
 from gatekeeper.checkers.dependencies.advisories import AdvisoryDatabase, Match, headline, iso_time, open_database
 from gatekeeper.checkers.inventory import declared_lines, load_inventory, project_manifest, project_requirements
 from gatekeeper.errors import ToolError, ToolMissing
@@ -73,7 +74,7 @@ class Collected:
         self.unaudited.setdefault(canonicalize_name(name) or name, (name, reason))
 
 
-class DependenciesChecker:
+class DependenciesChecker(CheckerBase):
     """Audits the environment, a requirements file or pyproject.toml for known vulnerabilities."""
 
     name = "dependencies"
@@ -93,6 +94,16 @@ class DependenciesChecker:
             "str", "low", "vulnerabilities at or above this severity block (unknown counts as high)", choices=SEVERITIES
         ),
     }
+
+    tool = presentation.TOOL
+
+    def display(self, result: CheckResult) -> Display:
+        """Packages audited, known vulnerabilities and the advisory source."""
+        return presentation.display(result)
+
+    def rule_info(self, finding: Finding) -> RuleInfo:
+        """An advisory names its package and links to its osv.dev page."""
+        return presentation.rule_info(finding)
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Collect the packages of the source, audit them, and turn what was found into findings."""

@@ -21,9 +21,9 @@ from packaging.utils import canonicalize_name
 
 from gatekeeper import process
 from gatekeeper.checkers import cache
-from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, RuleInfo
 from gatekeeper.checkers.inventory import Inventory, declared_lines, load_inventory, project_manifest
-from gatekeeper.checkers.licenses import spdx
+from gatekeeper.checkers.licenses import presentation, spdx
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import CheckResult, Finding, Package, Severity, Status, decide_status, fingerprint
 from gatekeeper.options import Option
@@ -37,7 +37,7 @@ DEFAULT_ALLOW = [
 VERDICTS = ("allowed", "denied", "unknown", "ignored")
 
 
-class LicensesChecker:
+class LicensesChecker(CheckerBase):
     """Reads licenses with pip-licenses and evaluates SPDX expressions against the policy."""
 
     name = "licenses"
@@ -54,6 +54,16 @@ class LicensesChecker:
             choices=("or", "and"),
         ),
     }
+
+    tool = presentation.TOOL
+
+    def display(self, result: CheckResult) -> Display:
+        """Every package's license and verdict."""
+        return presentation.display(result)
+
+    def rule_info(self, finding: Finding) -> RuleInfo:
+        """A license rule links to its SPDX page."""
+        return presentation.rule_info(finding)
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """List the licenses with pip-licenses, normalise them and judge each package in scope."""

@@ -28,7 +28,8 @@ from typing import Any
 
 from gatekeeper import process, tomlio
 from gatekeeper.checkers import source
-from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.base import CheckContext, CheckerBase, Display
+from gatekeeper.checkers.lint import presentation
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import relative_to_root
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
@@ -51,7 +52,7 @@ MAX_FILES_PER_RUN = 2000
 _FINDING_KEYS = ("code", "message", "location", "filename")
 
 
-class LintChecker:
+class LintChecker(CheckerBase):
     """Runs ``ruff check`` with the project's configuration and maps its diagnostics to findings."""
 
     name = CHECK
@@ -64,6 +65,12 @@ class LintChecker:
         ),
         "max_findings": Option("int", 0, "blocking findings tolerated before the check fails", minimum=0),
     }
+
+    tool = presentation.TOOL
+
+    def display(self, result: CheckResult) -> Display:
+        """Files checked, findings against the limit, fixable findings."""
+        return presentation.display(result)
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Check (or reuse cached checks of) the files ruff would check; one finding per diagnostic."""

@@ -24,8 +24,9 @@ from packaging.utils import canonicalize_name
 
 from gatekeeper import process
 from gatekeeper.checkers import cache
-from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.base import CheckContext, CheckerBase, Display
 from gatekeeper.checkers.inventory import has_pep621, load_inventory, project_requirements
+from gatekeeper.checkers.sbom import presentation
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import resolve_for_write, under, write_atomic
 from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Package, Severity, decide_status, fingerprint
@@ -36,7 +37,7 @@ from gatekeeper.redaction import redact_tree
 SPEC_VERSIONS = ("1.4", "1.5", "1.6")
 
 
-class SbomChecker:
+class SbomChecker(CheckerBase):
     """Writes and validates a CycloneDX SBOM; thresholds on how complete the inventory is."""
 
     name = "sbom"
@@ -50,6 +51,12 @@ class SbomChecker:
         ),
         "require_purl": Option("bool", False, "every component must carry a package URL"),
     }
+
+    tool = presentation.TOOL
+
+    def display(self, result: CheckResult) -> Display:
+        """The SBOM's size, schema validity and completeness."""
+        return presentation.display(result)
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Generate the SBOM with cyclonedx-py, filter it to the scope, validate it and write it."""

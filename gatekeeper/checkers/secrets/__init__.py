@@ -27,7 +27,8 @@ from typing import Any
 
 from gatekeeper import process
 from gatekeeper.checkers import source
-from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.base import CheckContext, CheckerBase, Display
+from gatekeeper.checkers.secrets import presentation
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
 from gatekeeper.options import Option
@@ -45,7 +46,7 @@ _RESULT_KEYS = ("type", "line_number", "hashed_secret")
 HELP_URI = "https://github.com/Yelp/detect-secrets#viewing-all-enabled-plugins"
 
 
-class SecretsChecker:
+class SecretsChecker(CheckerBase):
     """Runs detect-secrets over the tracked files and maps each potential secret to a blocking finding."""
 
     name = CHECK
@@ -56,6 +57,12 @@ class SecretsChecker:
         "exclude": Option("str_list", [], 'tracked paths or globs not to scan, e.g. ["tests/fixtures/*"]'),
         "plugins": Option("str_list", [], 'detect-secrets plugins to use, e.g. ["AWSKeyDetector"]; empty: all standard plugins'),
     }
+
+    tool = presentation.TOOL
+
+    def display(self, result: CheckResult) -> Display:
+        """Files scanned and potential secrets."""
+        return presentation.display(result)
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Scan (or reuse cached scans of) the tracked files; every potential secret is a blocking finding."""

@@ -29,7 +29,8 @@ from typing import Any, ClassVar
 
 from gatekeeper import process, tomlio
 from gatekeeper.checkers import cache
-from gatekeeper.checkers.base import CheckContext, shard_record
+from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, shard_record
+from gatekeeper.checkers.security import presentation
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import (
     NO_BASELINE,
@@ -118,7 +119,7 @@ class ScanPlan:
         return " ".join(_quote(a) for a in ("bandit", "-r", *targets, *self.args, "-f", "json"))
 
 
-class SecurityChecker:
+class SecurityChecker(CheckerBase):
     """Runs bandit over the policy's paths and maps its results to findings."""
 
     name = "security"
@@ -140,6 +141,12 @@ class SecurityChecker:
         ),
         "workers": Option("int", 0, "bandit processes to split the files across; 0: one per CPU", minimum=0, maximum=256),
     }
+
+    tool = presentation.TOOL
+
+    def display(self, result: CheckResult) -> Display:
+        """What bandit scanned, issues by severity, and what the project's bandit configuration narrowed."""
+        return presentation.display(result)
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Scan (or reuse cached scans of) the files bandit would scan, and map every result to a finding."""

@@ -29,7 +29,8 @@ from typing import Any
 
 from gatekeeper import process, tomlio
 from gatekeeper.checkers import source
-from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.base import CheckContext, CheckerBase, Display
+from gatekeeper.checkers.types import presentation
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.fileio import relative_to_root
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
@@ -49,7 +50,7 @@ _LINE_REF = re.compile(r"\bline \d+\b")
 _SKIP_DIRS = frozenset({"node_modules", "site-packages", "__pycache__", "build", "dist", "venv"})
 
 
-class TypesChecker:
+class TypesChecker(CheckerBase):
     """Runs mypy in the project's interpreter with its configuration and maps errors and notes to findings."""
 
     name = CHECK
@@ -60,6 +61,12 @@ class TypesChecker:
         "max_errors": Option("int", 0, "errors tolerated before the check fails", minimum=0),
         "strict": Option("bool", False, "add --strict to the project's configuration"),
     }
+
+    tool = presentation.TOOL
+
+    def display(self, result: CheckResult) -> Display:
+        """Errors against the limit, notes and strictness."""
+        return presentation.display(result)
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Run mypy once over the policy's (or the config's) paths; errors block past ``max_errors``."""
