@@ -149,7 +149,7 @@ def test_a_shard_does_not_apply_max_findings_to_its_share_alone(project: Path, m
     whole = LintChecker().run(section(LintChecker), make_ctx(project))
     capped = section(LintChecker, max_findings=len(whole.findings))
     assert LintChecker().run(capped, make_ctx(project)).status is Status.PASS
-    parts = [LintChecker().run(section, make_ctx(project, shard=(i, 2))) for i in (1, 2)]
+    parts = [LintChecker().run(capped, make_ctx(project, shard=(i, 2))) for i in (1, 2)]
     findings = [f for p in parts for f in p.findings]
     assert len(findings) == len(whole.findings) and all(f.blocking for f in findings)
     assert all("max_findings_not_applied" in p.metrics["narrowing"] for p in parts)
