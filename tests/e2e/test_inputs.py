@@ -19,9 +19,9 @@ import tomli_w
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from gatekeeper.cli import _load_checkers
 from gatekeeper.errors import PolicyError
 from gatekeeper.policy import CORE_SCHEMA, WAIVER_SCHEMA, load_policy, to_toml
+from tests.helpers.cli import installed_options
 from tests.helpers.env import clean_env
 from tests.helpers.osv import FRESH
 from tests.helpers.reports import report, statuses
@@ -29,7 +29,7 @@ from tests.helpers.reports import report, statuses
 #: the projects these tests build measure themselves, even when this suite runs under coverage
 pytestmark = pytest.mark.usefixtures("own_coverage_settings")
 
-CHECKERS = _load_checkers()[1]
+CHECKERS = installed_options()
 
 
 # --------------------------------------------------------------------------- policies

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.findings import GateResult, Severity, Status, Verdict, fingerprint
+from tests.helpers.cli import installed_checkers, installed_options
 from tests.helpers.osv import EXPECTED_ALL, EXPECTED_PROJECT, FRESH, RECORDS, dep_result, found, write_db
 
 Project = Callable[..., Path]
@@ -299,7 +300,6 @@ def test_project_scope_declared_but_not_installed_is_unaudited(deps_project: Pro
 def test_builds_from_a_folder_or_vcs_are_unaudited_and_the_project_itself_is_not_a_dependency(tmp_path: Path) -> None:
     """An advisory database describes releases on the index: its silence about a package built from
     a local folder or a VCS checkout proves nothing, so such a package is unaudited, never clean."""
-    from gatekeeper.cli import _load_checkers
     from gatekeeper.engine import RunRequest, run_checks
     from gatekeeper.policy import load_policy
     from tests.helpers.osv import make_env
@@ -332,7 +332,7 @@ def test_builds_from_a_folder_or_vcs_are_unaudited_and_the_project_itself_is_not
     (root / "gatekeeper.toml").write_text(
         f'[environment]\npython = "{python}"\nscope = "all"\n[checks.dependencies]\nadvisory_db = "{tmp_path / "db"}"\n'
     )
-    checkers, options = _load_checkers()
+    checkers, options = installed_checkers(), installed_options()
     policy = load_policy(root, options)
     result = run_checks(RunRequest(root=root, policy=policy, output_dir=root / "out", only=("dependencies",)), checkers)
     dep = dep_result(result)
