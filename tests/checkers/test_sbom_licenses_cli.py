@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.helpers.cli import run_gatekeeper
 from tests.helpers.dists import DISTS, FakeEnv, make_project
 
 #: a waiver expiry within gate.max_waiver_days of today
@@ -30,7 +30,7 @@ unknown = "warn"
 
 def _gatekeeper(root: Path) -> subprocess.CompletedProcess[str]:
     args = ["check", str(root), "--only", "sbom,licenses", "--no-audit", "--output-dir", str(root / "reports")]
-    return subprocess.run([sys.executable, "-m", "gatekeeper", *args], capture_output=True, text=True, cwd=root, timeout=300)
+    return run_gatekeeper(args, root)
 
 
 def test_cli_fails_on_a_denied_license_and_writes_the_sbom(dist_env: FakeEnv, tmp_path: Path) -> None:

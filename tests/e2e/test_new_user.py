@@ -22,6 +22,7 @@ import jsonschema
 import pytest
 
 from gatekeeper.reports.json import schema
+from tests.helpers.cli import run_gatekeeper
 
 #: the projects these tests build measure themselves, even when this suite runs under coverage
 pytestmark = pytest.mark.usefixtures("own_coverage_settings")
@@ -220,7 +221,7 @@ def test_a_venv_whose_interpreter_is_a_file_of_the_checkout_is_never_run(project
 
 
 def _gk(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gatekeeper", *args], capture_output=True, text=True, cwd=cwd, check=False)
+    return run_gatekeeper(args, cwd)
 
 
 def _plain_project(tmp_path: Path) -> Path:

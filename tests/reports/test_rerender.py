@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from gatekeeper.redaction import redact_result
 from gatekeeper.reports import FORMATS, renderer
 from gatekeeper.reports.json import load_result, render_json
 from gatekeeper.reports.markdown import render_markdown
+from tests.helpers.cli import run_gatekeeper
 from tests.helpers.samples import errored_result, failing_result
 
 
@@ -50,9 +49,7 @@ def test_report_rerenders_each_format_byte_for_byte(tmp_path: Path, make: object
 def test_report_defaults_to_every_format_beside_the_results(tmp_path: Path) -> None:
     results = write_results(tmp_path, failing_result())
     before = results.read_bytes()
-    proc = subprocess.run(
-        [sys.executable, "-m", "gatekeeper", "report", str(results)], capture_output=True, text=True, timeout=120, check=False
-    )
+    proc = run_gatekeeper(["report", str(results)], tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
     names = sorted(p.name for p in results.parent.iterdir())
     assert names == sorted(name for name, _ in FORMATS.values())
