@@ -58,7 +58,7 @@ def gk() -> Runner:
 def plugin_gk() -> Runner:
     """``gk`` with the test plugin (tests/data/plugin) importable unless ``env`` says otherwise."""
 
-    def run(args: list[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 300) -> Any:
+    def run(args: list[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 600) -> Any:
         return run_gatekeeper(args, cwd, plugin_env() if env is None else env, timeout)
 
     return run

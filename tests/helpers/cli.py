@@ -20,7 +20,7 @@ def run_gatekeeper(
     args: Sequence[str],
     cwd: Path,
     env: Mapping[str, str] | None = None,
-    timeout: float = 300,
+    timeout: float = 600,
 ) -> subprocess.CompletedProcess[str]:
     """``python -m gatekeeper ARGS`` in ``cwd`` with a clean, colourless environment plus ``env``.
 
