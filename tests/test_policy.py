@@ -13,19 +13,19 @@ from hypothesis import strategies as st
 
 from gatekeeper.errors import PolicyError
 from gatekeeper.policy import _locate, load_policy, starter_policy, to_toml
+from tests.helpers.cli import installed_options
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:
     import tomli as tomllib
 
-from gatekeeper.cli import _load_checkers
 
 #: a waiver expiry within gate.max_waiver_days of today
 SOON = (dt.date.today() + dt.timedelta(days=180)).isoformat()
 
 
-CHECKERS = _load_checkers()[1]  # the installed checkers' real options
+CHECKERS = installed_options()  # the installed checkers' real options
 
 
 def write(path: Path, text: str) -> Path:

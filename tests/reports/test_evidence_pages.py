@@ -9,20 +9,19 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from history_samples import history_records, write_log
-from report_samples import SCRIPT, failing_result
-from test_report_html import CHROMIUM, CHROMIUM_ARGS, Loaded
 
 from gatekeeper.findings import CheckResult, Finding, Package, Severity, Status
 from gatekeeper.reports.html import render_html
 from gatekeeper.reports.markdown import render_markdown
 from gatekeeper.reports.sarif import MAX_FULL_DESCRIPTION, render_sarif
+from tests.helpers.browser import Loaded
+from tests.helpers.history import history_records, write_log
+from tests.helpers.samples import SCRIPT, failing_result
 
 KEY = "history-signing-key-for-tests-only"
 CONTROLS = [
@@ -134,25 +133,11 @@ def test_past_a_break_every_line_is_listed_in_place_even_one_that_is_not_json(hi
 # --------------------------------------------------------------------------- in a real browser
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: the HTML pages are tested in Debian's chromium (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 @pytest.mark.slow
-def test_history_page_renders_offline_with_no_console_error(chromium: Any, history: Path, tmp_path: Path) -> None:
+def test_history_page_renders_offline_with_no_console_error(browser: Any, history: Path, tmp_path: Path) -> None:
     out = tmp_path / "history.html"
     assert _audit_report(str(history), "--output", str(out), cwd=tmp_path).returncode == 0
-    loaded = Loaded(chromium, out)
+    loaded = Loaded(browser, out)
     try:
         page = loaded.page
         assert loaded.errors == []
@@ -173,11 +158,11 @@ def test_history_page_renders_offline_with_no_console_error(chromium: Any, histo
 
 
 @pytest.mark.slow
-def test_control_matrix_renders_under_the_verdict_with_no_console_error(chromium: Any, tmp_path: Path) -> None:
+def test_control_matrix_renders_under_the_verdict_with_no_console_error(browser: Any, tmp_path: Path) -> None:
     result = replace(failing_result(), extra={**failing_result().extra, "controls": CONTROLS})
     out = tmp_path / "gatekeeper.html"
     out.write_text(render_html(result), encoding="utf-8")
-    loaded = Loaded(chromium, out)
+    loaded = Loaded(browser, out)
     try:
         page = loaded.page
         assert loaded.errors == [] and [c for c in loaded.console if c[0] in ("error", "warning")] == []

@@ -1,0 +1,421 @@
+"""The coverage checker against coverage.py run by hand on small projects built here."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.checkers.coverage import CoverageChecker, line_ranges, parse_diff
+from gatekeeper.errors import ToolError
+from gatekeeper.findings import Status
+from tests.helpers.projects import PYTHON, run_tool, section
+
+#: the projects these tests build measure themselves, even when this suite runs under coverage
+pytestmark = pytest.mark.usefixtures("own_coverage_settings")
+
+CALC = """\
+def add(a, b):
+    return a + b
+
+
+def sign(x):
+    if x > 0:
+        return 1
+    elif x < 0:
+        return -1
+    return 0
+
+
+def clamp(x, low, high):
+    if x < low:
+        x = low
+    if x > high:
+        x = high
+    return x
+
+
+def unused():
+    y = 1
+    return y
+"""
+
+TEXT = """\
+def shout(s):
+    return s.upper()
+
+
+def whisper(s):
+    return s.lower()
+"""
+
+TESTS = """\
+from pkg.calc import add, clamp, sign
+from pkg.text import shout
+
+
+def test_calc():
+    assert add(1, 2) == 3
+    assert sign(5) == 1
+    assert clamp(5, 0, 10) == 5
+    assert clamp(-1, 0, 3) == 0
+
+
+def test_text():
+    assert shout("a") == "A"
+"""
+
+
+def write_project(root: Path, config: str) -> Path:
+    """A package with partly covered modules, its tests, and a coverage configuration."""
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "calc.py").write_text(CALC)
+    (root / "pkg" / "text.py").write_text(TEXT)
+    (root / "pkg" / "generated.py").write_text("def g():\n    return 1\n")
+    (root / "test_pkg.py").write_text(TESTS)
+    (root / "pyproject.toml").write_text(config)
+    return root
+
+
+def measure(root: Path) -> None:
+    run_tool([PYTHON, "-m", "coverage", "run", "-m", "pytest", "-q", "-p", "no:cacheprovider"], root)
+
+
+def report_total(root: Path) -> str:
+    """The TOTAL of ``coverage report``, as it prints it."""
+    return run_tool([PYTHON, "-m", "coverage", "report", "--format=total"], root).stdout.strip()
+
+
+def report_json(root: Path) -> dict[str, Any]:
+    run_tool([PYTHON, "-m", "coverage", "json", "-q", "-o", "reference.json"], root)
+    data: dict[str, Any] = json.loads((root / "reference.json").read_text())
+    (root / "reference.json").unlink()
+    return data
+
+
+BRANCHY = """\
+[tool.coverage.run]
+branch = true
+source = ["pkg"]
+omit = ["pkg/generated.py"]
+
+[tool.coverage.report]
+precision = 2
+"""
+
+
+@pytest.fixture(scope="module")
+def branchy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = write_project(tmp_path_factory.mktemp("branchy"), BRANCHY)
+    measure(root)
+    return root
+
+
+def test_total_and_files_equal_coverage_report_with_branches_precision_and_omit(branchy: Path, make_ctx: Any) -> None:
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0), make_ctx(branchy))
+    reference = report_json(branchy)
+    assert result.status is Status.PASS
+    assert result.metrics["branch"] is True
+    assert result.metrics["precision"] == 2
+    # the same number `coverage report` prints, to its configured precision
+    assert f"{result.metrics['total']:.2f}" == report_total(branchy)
+    assert result.metrics["total"] == float(reference["totals"]["percent_covered_display"])
+    assert result.metrics["branches"] == reference["totals"]["num_branches"] > 0
+    files = {f["path"]: f["percent"] for f in result.metrics["files"]}
+    assert files == {name: float(entry["summary"]["percent_covered_display"]) for name, entry in reference["files"].items()}
+    assert "pkg/generated.py" not in files  # omitted by the project's configuration
+    assert result.summary.startswith(f"total {report_total(branchy)}%")
+
+
+def test_thresholds_block_with_findings_that_name_the_numbers(branchy: Path, make_ctx: Any) -> None:
+    checker = CoverageChecker()
+    total = report_total(branchy)
+    reference = report_json(branchy)
+    result = checker.run(section(checker, min_total=99.0, min_file=90.0), make_ctx(branchy))
+    assert result.status is Status.FAIL
+    by_rule = {}
+    for finding in result.findings:
+        by_rule.setdefault(finding.rule_id, []).append(finding)
+    (total_finding,) = by_rule["coverage.min_total"]
+    assert total_finding.blocking
+    assert total_finding.message == f"total coverage {total}% is below the minimum 99%"
+    below = sorted(
+        name for name, entry in reference["files"].items() if float(entry["summary"]["percent_covered_display"]) < 90.0
+    )
+    assert sorted(f.location.path for f in by_rule["coverage.min_file"] if f.location) == below
+    assert below  # the project is built so that some files are below 90%
+
+    ok = checker.run(section(checker, min_total=float(total) - 1, min_file=1.0), make_ctx(branchy))
+    assert ok.status is Status.PASS and not ok.findings
+
+
+def test_json_and_xml_reports_give_the_same_numbers(branchy: Path, make_ctx: Any, tmp_path: Path) -> None:
+    checker = CoverageChecker()
+    from_data = checker.run(section(checker, min_total=0.0), make_ctx(branchy))
+    run_tool([PYTHON, "-m", "coverage", "json", "-q", "-o", str(tmp_path / "cov.json")], branchy)
+    run_tool([PYTHON, "-m", "coverage", "xml", "-q", "-o", str(tmp_path / "cov.xml")], branchy)
+    for name, source in (("cov.json", "coverage-json"), ("cov.xml", "cobertura")):
+        shutil.copy(tmp_path / name, branchy / name)
+        try:
+            result = checker.run(section(checker, min_total=0.0, data_file=name), make_ctx(branchy))
+        finally:
+            (branchy / name).unlink()
+        assert result.metrics["source"] == source
+        assert result.metrics["total"] == from_data.metrics["total"], name
+        assert result.metrics["branch"] is True
+        assert [f["path"] for f in result.metrics["files"]] == [f["path"] for f in from_data.metrics["files"]]
+        assert [f["percent"] for f in result.metrics["files"]] == [f["percent"] for f in from_data.metrics["files"]], name
+
+
+def test_discovery_falls_back_to_coverage_json(tmp_path: Path, make_ctx: Any) -> None:
+    root = write_project(tmp_path / "p", "[tool.coverage.run]\nsource = ['pkg']\n")
+    measure(root)
+    run_tool([PYTHON, "-m", "coverage", "json", "-q"], root)  # writes coverage.json
+    expected = report_total(root)
+    (root / ".coverage").unlink()
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0), make_ctx(root))
+    assert result.metrics["source"] == "coverage-json"
+    assert result.metrics["data_file"] == "coverage.json"
+    assert result.metrics["total"] == float(expected)
+    assert result.metrics["branch"] is False
+
+
+def test_default_precision_and_statement_coverage(tmp_path: Path, make_ctx: Any) -> None:
+    root = write_project(tmp_path / "p", "[tool.coverage.run]\nsource = ['pkg']\n")
+    measure(root)
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0), make_ctx(root))
+    assert result.metrics["precision"] == 0
+    assert result.metrics["branch"] is False
+    assert f"{result.metrics['total']:.0f}" == report_total(root)
+    # generated.py is not omitted here, and is never imported: 0%, as coverage reports it
+    files = {f["path"]: f["percent"] for f in result.metrics["files"]}
+    assert files["pkg/generated.py"] == 0.0
+
+
+def test_missing_corrupt_and_foreign_data_are_errors_that_say_what_to_do(tmp_path: Path, make_ctx: Any) -> None:
+    checker = CoverageChecker()
+    root = write_project(tmp_path / "p", "[tool.coverage.run]\nsource = ['pkg']\n")
+    with pytest.raises(ToolError, match=r"run the tests under coverage first"):
+        checker.run(section(checker), make_ctx(root))
+    with pytest.raises(ToolError, match=r"coverage data file nothere.json not found"):
+        checker.run(section(checker, data_file="nothere.json"), make_ctx(root))
+
+    (root / ".coverage").write_bytes(b"this is not a coverage database\n" * 10)
+    with pytest.raises(ToolError, match=r"cannot read coverage data .*delete it and run the tests under coverage again"):
+        checker.run(section(checker), make_ctx(root))
+    (root / "coverage.json").write_text("{not json")
+    with pytest.raises(ToolError, match=r"coverage.json is not a readable coverage.py JSON report"):
+        checker.run(section(checker, data_file="coverage.json"), make_ctx(root))
+    (root / "coverage.xml").write_text("<coverage><unclosed></coverage>")
+    with pytest.raises(ToolError, match=r"coverage.xml is not a readable Cobertura coverage report"):
+        checker.run(section(checker, data_file="coverage.xml"), make_ctx(root))
+
+    # data measured in one checkout, read in another one that has different files
+    other = write_project(tmp_path / "other", "[tool.coverage.run]\nsource = ['pkg']\n")
+    measure(other)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "pyproject.toml").write_text("[tool.coverage.run]\nsource = ['pkg']\n")
+    shutil.copy(other / ".coverage", elsewhere / ".coverage")
+    shutil.rmtree(other)
+    with pytest.raises(ToolError, match=r"measured in another source tree"):
+        checker.run(section(checker), make_ctx(elsewhere))
+
+
+def test_run_option_runs_the_tests_under_coverage(tmp_path: Path, make_ctx: Any) -> None:
+    root = write_project(tmp_path / "p", BRANCHY)
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=["pytest", "-q", "-p", "no:cacheprovider"]), make_ctx(root))
+    assert not list(root.glob(".coverage*"))  # the data went to a private folder, not into the checkout
+    assert result.status is Status.PASS
+    assert result.metrics["data_file"] == "checks.coverage.run"
+    measure(root)
+    assert f"{result.metrics['total']:.2f}" == report_total(root)
+
+    (root / "test_pkg.py").write_text(TESTS + "\n\ndef test_broken():\n    assert add(2, 2) == 5\n")
+    (root / ".coverage").unlink()
+    failed = checker.run(section(checker, min_total=0.0, run=["pytest", "-q", "-p", "no:cacheprovider"]), make_ctx(root))
+    assert failed.status is Status.FAIL
+    (finding,) = [f for f in failed.findings if f.rule_id == "coverage.tests_failed"]
+    assert finding.blocking and "exited with 1" in finding.message
+    # pytest's FAILED line comes first, on a line of its own (not after a literal "\n")
+    assert finding.message.splitlines()[1].startswith("FAILED test_pkg.py::test_broken")
+    assert "passed" in finding.properties["output_tail"].splitlines()[-1]
+    run_tool([PYTHON, "-m", "coverage", "run", "-m", "pytest", "-q", "-p", "no:cacheprovider"], root, check=False)
+    assert f"{failed.metrics['total']:.2f}" == report_total(root)  # the data of the failed run is still read
+
+
+def test_run_option_combines_parallel_data(tmp_path: Path, make_ctx: Any) -> None:
+    root = write_project(tmp_path / "p", BRANCHY.replace("branch = true", "branch = true\nparallel = true"))
+    checker = CoverageChecker()
+    result = checker.run(
+        section(checker, min_total=0.0, run=["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"]), make_ctx(root)
+    )
+    assert not list(root.glob(".coverage*"))  # combined in its private folder
+    assert result.metrics["data_file"] == "checks.coverage.run (1 parallel data files combined)"
+    measure(root)
+    run_tool([PYTHON, "-m", "coverage", "combine"], root)
+    assert f"{result.metrics['total']:.2f}" == report_total(root)
+    assert result.metrics["statements"] > 0
+
+
+# --------------------------------------------------------------------------- patch coverage
+
+NEW_CODE = """\
+
+
+def ratio(a, b):
+    if b == 0:
+        return None
+    return a / b
+"""
+
+
+def git(root: Path, *args: str) -> str:
+    return run_tool(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], root).stdout
+
+
+@pytest.fixture(scope="module")
+def patched(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git repo: main has the package; the branch adds ratio() to calc.py, tested for b != 0 only."""
+    root = write_project(tmp_path_factory.mktemp("patched"), "[tool.coverage.run]\nsource = ['pkg']\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "base")
+    git(root, "checkout", "-q", "-b", "feature")
+    with (root / "pkg" / "calc.py").open("a") as fh:
+        fh.write(NEW_CODE)
+    (root / "test_pkg.py").write_text(
+        TESTS.replace("import add,", "import add, ratio,") + "\n\ndef test_ratio():\n    assert ratio(4, 2) == 2\n"
+    )
+    (root / "NOTES.md").write_text("not code\n")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "ratio")
+    measure(root)
+    return root
+
+
+def test_patch_coverage_counts_changed_measurable_lines(patched: Path, make_ctx: Any) -> None:
+    first = CALC.count("\n") + 1  # ratio() starts after the old end of calc.py
+    lines = {n: text for n, text in enumerate((patched / "pkg" / "calc.py").read_text().splitlines(), 1)}
+    assert lines[first + 2] == "def ratio(a, b):"
+    assert lines[first + 4] == "        return None"
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, min_diff=80.0, diff_base="main"), make_ctx(patched))
+    diff = result.metrics["diff"]
+    # def, if, return None, return a / b are measurable; "return None" never ran; blank lines and
+    # NOTES.md do not count; test_pkg.py is outside coverage's source
+    assert diff["changed_lines"] == 4
+    assert diff["covered_lines"] == 3
+    assert diff["percent"] == 75.0
+    assert result.status is Status.FAIL
+    (uncovered,) = [f for f in result.findings if f.rule_id == "coverage.diff_uncovered"]
+    assert uncovered.location is not None
+    assert (uncovered.location.path, uncovered.location.line) == ("pkg/calc.py", first + 4)
+    assert uncovered.message == f"1 changed line not covered by tests: {first + 4}"
+    assert uncovered.blocking
+    (gate,) = [f for f in result.findings if f.rule_id == "coverage.min_diff"]
+    assert gate.message == "patch coverage 75% (3 of 4 changed lines since main) is below the minimum 80%"
+
+    lenient = checker.run(section(checker, min_total=0.0, min_diff=70.0, diff_base="main"), make_ctx(patched))
+    assert lenient.status is Status.PASS
+    assert [f.blocking for f in lenient.findings if f.rule_id == "coverage.diff_uncovered"] == [False]
+
+
+def test_patch_coverage_without_history_is_an_error(patched: Path, make_ctx: Any, tmp_path: Path) -> None:
+    checker = CoverageChecker()
+    with pytest.raises(ToolError, match=r"cannot find the merge base of HEAD and 'origin/nope'.*fetch the base branch"):
+        checker.run(section(checker, min_total=0.0, min_diff=80.0, diff_base="origin/nope"), make_ctx(patched))
+    copy = tmp_path / "nogit"
+    shutil.copytree(patched, copy, ignore=shutil.ignore_patterns(".git"))
+    with pytest.raises(ToolError, match=r"needs git history"):
+        checker.run(section(checker, min_total=0.0, min_diff=80.0, diff_base="main"), make_ctx(copy))
+
+
+def test_parse_diff_reads_added_lines_of_new_paths() -> None:
+    text = textwrap.dedent(
+        """\
+        diff --git a/a.py b/a.py
+        --- a/a.py
+        +++ b/a.py
+        @@ -3,0 +4,2 @@ def f():
+        +x
+        +y
+        @@ -10 +12 @@
+        -old
+        +new
+        @@ -20,3 +21,0 @@
+        -gone
+        diff --git a/old.py b/new name.py
+        similarity index 90%
+        rename from old.py
+        rename to new name.py
+        --- a/old.py
+        +++ b/new name.py\t
+        @@ -1 +1 @@
+        -a
+        +b
+        diff --git a/del.py b/del.py
+        --- a/del.py
+        +++ /dev/null
+        @@ -1,2 +0,0 @@
+        -a
+        -b
+        """
+    )
+    assert parse_diff(text) == {"a.py": {4, 5, 12}, "new name.py": {1}}
+    assert line_ranges([9, 3, 4, 5, 12, 11]) == "3-5, 9, 11-12"
+
+
+def test_analysis_is_cached_until_data_sources_or_config_change(tmp_path: Path, make_ctx: Any) -> None:
+    root = write_project(tmp_path / "proj", BRANCHY)
+    measure(root)
+    cache_dir = tmp_path / "cache"
+    checker = CoverageChecker()
+
+    def run() -> Any:
+        return checker.run(section(checker, min_total=0), make_ctx(root, cache_dir=cache_dir))
+
+    first = run()
+    assert first.metrics["cached"] is False
+    second = run()
+    assert second.metrics["cached"] is True
+    assert second.metrics["total"] == first.metrics["total"] == float(report_total(root))
+    # a source file changes: the cached analysis no longer describes this tree
+    calc = root / "pkg" / "calc.py"
+    calc.write_text(CALC.replace("def unused():\n    y = 1\n    return y\n", "def unused():\n    return 2\n"))
+    third = run()
+    assert third.metrics["cached"] is False
+    assert third.metrics["total"] == float(report_total(root))
+    assert run().metrics["cached"] is True
+    # the configuration changes (precision): recomputed
+    (root / "pyproject.toml").write_text(BRANCHY.replace("precision = 2", "precision = 1"))
+    fourth = run()
+    assert fourth.metrics["cached"] is False and fourth.metrics["precision"] == 1
+    # a corrupt entry is ignored, never trusted
+    for entry in (cache_dir / "coverage").rglob("*.json"):
+        entry.write_text(entry.read_text().replace('"total"', '"totl"'))
+    fifth = run()
+    assert fifth.metrics["cached"] is False and fifth.metrics["total"] == float(report_total(root))
+    # without a cache folder (--no-cache) nothing is read or written
+    uncached = checker.run(section(checker, min_total=0), make_ctx(root))
+    assert uncached.metrics["cached"] is False
+
+
+def test_an_entity_bomb_coverage_xml_is_refused_not_expanded(tmp_path: Path, make_ctx: Any) -> None:
+    # "billion laughs": ten levels of entities, each ten copies of the one below (10**9 "lol"s)
+    levels = ['<!ENTITY l0 "lol">'] + [f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10)]
+    bomb = f'<?xml version="1.0"?>\n<!DOCTYPE coverage [{"".join(levels)}]>\n<coverage>&l9;</coverage>\n'
+    (tmp_path / "coverage.xml").write_text(bomb)
+    checker = CoverageChecker()
+    with pytest.raises(ToolError) as err:
+        checker.run(section(checker, data_file="coverage.xml"), make_ctx(tmp_path))
+    assert "coverage.xml" in str(err.value) and "Entit" in str(err.value)

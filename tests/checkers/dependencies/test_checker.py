@@ -1,0 +1,345 @@
+"""The dependencies checker offline, against OSV databases the tests write, through the engine and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gatekeeper.findings import GateResult, Severity, Status, Verdict, fingerprint
+from tests.helpers.cli import installed_checkers, installed_options
+from tests.helpers.osv import EXPECTED_ALL, EXPECTED_PROJECT, FRESH, RECORDS, dep_result, found, write_db
+
+Project = Callable[..., Path]
+Gate = Callable[[Path], GateResult]
+
+#: a waiver expiry within gate.max_waiver_days of today
+SOON = (dt.date.today() + dt.timedelta(days=180)).isoformat()
+
+
+@pytest.mark.parametrize("layout", ["pypa", "flat", "pypa-zip", "flat-zip"])
+def test_offline_matches_exactly_the_records_that_affect_installed_versions(
+    layout: str, deps_project: Project, run_deps: Gate
+) -> None:
+    root = deps_project(checks='advisory_db = "{db}"', environment='scope = "project"')
+    db = write_db(root, RECORDS, layout)
+    (root / "gatekeeper.toml").write_text((root / "gatekeeper.toml").read_text().replace("{db}", db.name))
+    result = dep_result(run_deps(root))
+
+    assert found(result) == EXPECTED_PROJECT
+    assert result.status is Status.FAIL
+    m = result.metrics
+    assert m["service"] == "osv-db"
+    assert m["scope"] == "project"
+    # the closure: alpha, Beta_Pkg[fast] -> gamma (extra) + delta, foo-bar-baz, safe; tooling left out
+    assert sorted(m["left_out"]) == ["toolx", "weird"]
+    assert m["packages_audited"] == 6
+    assert m["unaudited"] == []
+    assert m["vulnerabilities"] == 5
+    # which database, and how current its data is (the newest record's modified time)
+    assert result.summary.startswith(
+        f"5 vulnerabilities in 4 of 6 packages (osv-db, scope project; database as of {FRESH[:10]}, 0 days old)"
+    )
+    assert m["db_as_of"] == FRESH and m["database"]["location"] == str(db) and m["database"]["max_age_days"] == 7
+    # only records naming audited packages were parsed: not TEST-2024-OTHER (not installed) nor
+    # TEST-2024-TOOL (toolx is left out of the project scope)
+    assert m["advisory_db"]["records_read"] == len(RECORDS) - 2
+    assert m["advisory_db"]["withdrawn_skipped"] == 1
+
+
+def test_finding_fields_severity_aliases_fixes_and_manifest(deps_project: Project, run_deps: Gate, tmp_path: Path) -> None:
+    root = deps_project(checks='advisory_db = "advisories"', environment='scope = "project"')
+    write_db(root, RECORDS, "pypa")
+    result = dep_result(run_deps(root))
+    by_id = {f.rule_id: f for f in result.findings}
+
+    rng = by_id["TEST-2024-RANGE"]
+    assert rng.package is not None and (rng.package.name, rng.package.version) == ("alpha", "1.4")
+    assert rng.properties["aliases"] == ["CVE-2024-0001", "GHSA-aaaa-bbbb-cccc"]
+    assert rng.properties["fixed_versions"] == ["1.5"]
+    assert rng.severity is Severity.MEDIUM  # CVSS 3.1 base 6.1
+    assert rng.properties["cvss_score"] == 6.1
+    assert rng.help_uri == "https://github.com/advisories/GHSA-aaaa-bbbb-cccc"
+    assert rng.fingerprint == fingerprint("dependencies", "TEST-2024-RANGE", "alpha", "1.4")
+    assert "fixed in 1.5" in rng.message
+    # environment source: the finding points at the line of pyproject.toml that declares alpha
+    lines = (root / "pyproject.toml").read_text().splitlines()
+    manifest = rng.properties["manifest"]
+    assert manifest["path"] == "pyproject.toml"
+    assert lines[manifest["line"] - 1].strip() == '"alpha>=1",'
+    assert rng.location is None
+
+    zero = by_id["TEST-2024-ZERO"]
+    assert zero.severity is Severity.CRITICAL  # 9.8
+    assert zero.package is not None and zero.package.name == "foo-bar-baz"
+
+    unknown = by_id["TEST-2024-LIST"]
+    assert unknown.severity is Severity.HIGH
+    assert unknown.properties["severity_source"] == "unknown"
+    assert unknown.help_uri == "https://osv.dev/vulnerability/TEST-2024-LIST"
+    assert unknown.properties["description"].startswith("Beta_Pkg: explicit list")
+    gamma = by_id["TEST-2024-LAST"]
+    assert gamma.properties["fixed_versions"] == []
+    assert "no fixed version known" in gamma.message
+    # gamma is not declared by the project, only reached through beta-pkg[fast]: the project's manifest, no line
+    assert gamma.properties["manifest"] == {"path": "pyproject.toml", "line": None}
+
+
+def test_scope_all_audits_tooling_and_fails_closed_on_an_unparseable_version(deps_project: Project, run_deps: Gate) -> None:
+    root = deps_project(checks='advisory_db = "advisories"', environment='scope = "all"')
+    write_db(root, RECORDS, "flat")
+    result = dep_result(run_deps(root))
+
+    assert found(result) == EXPECTED_ALL
+    assert result.metrics["scope"] == "all"
+    assert result.metrics["left_out"] == []
+    assert result.metrics["unaudited"] == ["weird"]
+    assert "weird" in result.metrics["unaudited_reasons"]
+    tool = next(f for f in result.findings if f.rule_id == "TEST-2024-TOOL")
+    assert tool.severity is Severity.MEDIUM and tool.properties["severity_source"] == "label MODERATE"
+    unaudited = next(f for f in result.findings if f.rule_id == "dependencies.unaudited")
+    assert unaudited.blocking and unaudited.severity is Severity.HIGH
+    assert "weird" in unaudited.message and "PEP 440" in unaudited.message
+    assert unaudited.properties["packages"][0]["name"] == "weird"
+    assert "1 could not be audited: weird" in result.summary
+
+
+def test_unaudited_alone_fails_the_gate_unless_fail_on_unaudited_is_false(
+    deps_project: Project, run_deps: Gate, tmp_path: Path
+) -> None:
+    # a database with nothing that affects the environment: only the unparseable version matters
+    records = [r for r in RECORDS if r["id"] in ("TEST-2024-SAFE", "TEST-2024-OLD")]
+    root = deps_project(checks='advisory_db = "advisories"')
+    write_db(root, records, "pypa")
+    gate = run_deps(root)
+    result = dep_result(gate)
+    assert found(result) == set()
+    assert result.metrics["vulnerabilities"] == 0
+    assert result.status is Status.FAIL and gate.verdict is Verdict.FAIL
+
+    cfg = root / "gatekeeper.toml"
+    cfg.write_text(cfg.read_text().replace("[checks.dependencies]\n", "[checks.dependencies]\nfail_on_unaudited = false\n"))
+    gate = run_deps(root)
+    result = dep_result(gate)
+    assert result.status is Status.PASS and gate.verdict is Verdict.PASS
+    unaudited = [f for f in result.findings if f.rule_id == "dependencies.unaudited"]
+    assert len(unaudited) == 1 and not unaudited[0].blocking
+    assert result.metrics["unaudited"] == ["weird"]
+
+
+def test_fail_on_severity_blocks_only_at_or_above_the_threshold(deps_project: Project, run_deps: Gate) -> None:
+    root = deps_project(checks='advisory_db = "advisories"\nfail_on_severity = "critical"', environment='scope = "project"')
+    write_db(root, RECORDS, "pypa")
+    result = dep_result(run_deps(root))
+    blocking = {f.rule_id for f in result.findings if f.blocking}
+    assert blocking == {"TEST-2024-ZERO"}  # 9.8; the unknown ones count as high, below critical
+    assert result.status is Status.FAIL
+
+    cfg = root / "gatekeeper.toml"
+    cfg.write_text(cfg.read_text().replace('"critical"', '"high"'))
+    result = dep_result(run_deps(root))
+    assert {f.rule_id for f in result.findings if f.blocking} == {
+        "TEST-2024-ZERO",
+        "TEST-2024-LIST",
+        "TEST-2024-LAST",
+        "TEST-2024-MULTI",
+    }
+
+
+def test_waiver_matches_an_advisory_by_alias(deps_project: Project, run_deps: Gate) -> None:
+    waivers = "\n".join(
+        f'[[waivers]]\ncheck = "dependencies"\nrule = "{rule}"\nreason = "not reachable"\n'
+        f'approved_by = "sec@example.com"\nexpires = {SOON}\n'
+        for rule in ("ghsa-aaaa-bbbb-cccc", "TEST-2024-LIST", "TEST-2024-LAST", "TEST-2024-MULTI", "TEST-2024-ZERO")
+    )
+    root = deps_project(checks='advisory_db = "advisories"', environment='scope = "project"', extra=waivers)
+    write_db(root, RECORDS, "pypa")
+    gate = run_deps(root)
+    result = dep_result(gate)
+    rng = next(f for f in result.findings if f.rule_id == "TEST-2024-RANGE")
+    assert rng.waiver is not None and not rng.blocking  # waived through its GHSA alias (any case)
+    assert result.status is Status.PASS and gate.verdict is Verdict.PASS
+    assert len(gate.waivers["applied"]) == 5
+
+
+def test_requirements_source_pins_hashes_includes_markers_and_unpinned_lines(deps_project: Project, run_deps: Gate) -> None:
+    root = deps_project(checks='advisory_db = "advisories"\nsource = "requirements/prod.txt"')
+    write_db(root, RECORDS, "pypa")
+    reqs = root / "requirements"
+    reqs.mkdir()
+    (reqs / "base.txt").write_text("# shared pins\nFOO_BAR.BAZ==1.0  # unnormalised spelling\n", encoding="utf-8")
+    (reqs / "prod.txt").write_text(
+        "--index-url https://example.invalid/simple\n"
+        "-r base.txt\n"
+        "alpha==1.4 \\\n"
+        "    --hash=sha256:0000000000000000000000000000000000000000000000000000000000000000\n"
+        "gamma==3.1 ; python_version < '3.0'\n"
+        "safe==1.5 ; python_version >= '3.0'\n"
+        "toolx>=1.0\n"
+        "mystery @ https://example.invalid/mystery-1.0.tar.gz\n"
+        "this is not a requirement\n",
+        encoding="utf-8",
+    )
+    result = dep_result(run_deps(root))
+    # gamma's marker is false for the environment's Python 3, so it is not audited
+    assert found(result) == {("TEST-2024-ZERO", "foo-bar-baz"), ("TEST-2024-RANGE", "alpha"), ("TEST-2024-SAFE", "safe")}
+    locs = {f.rule_id: f.location for f in result.findings}
+    assert locs["TEST-2024-RANGE"] is not None and (locs["TEST-2024-RANGE"].path, locs["TEST-2024-RANGE"].line) == (
+        "requirements/prod.txt",
+        3,
+    )
+    assert locs["TEST-2024-ZERO"] is not None and (locs["TEST-2024-ZERO"].path, locs["TEST-2024-ZERO"].line) == (
+        "requirements/base.txt",
+        2,
+    )
+    reasons = result.metrics["unaudited_reasons"]
+    assert sorted(reasons) == ["mystery", "requirements/prod.txt:9", "toolx"]
+    assert reasons["toolx"].startswith("requirements/prod.txt:7:") and "not pinned" in reasons["toolx"]
+    assert reasons["mystery"].startswith("requirements/prod.txt:8:")
+    # an unparseable line is named by file and line, never quoted (it may hold anything)
+    assert reasons["requirements/prod.txt:9"] == "this line cannot be parsed as a requirement"
+    assert not any("this is not" in r for r in reasons.values())
+    assert result.metrics["packages_audited"] == 3
+    assert result.status is Status.FAIL
+
+
+def test_pyproject_source_uses_pins_then_installed_versions(deps_project: Project, run_deps: Gate) -> None:
+    root = deps_project(
+        checks='advisory_db = "advisories"\nsource = "pyproject.toml"',
+        deps=["alpha>=1", "gamma==3.0.5", "toolx<1.0", "absent>=2", "foo-bar-baz ; python_version < '3'"],
+    )
+    write_db(root, RECORDS, "pypa")
+    result = dep_result(run_deps(root))
+    # alpha: unpinned, installed 1.4 satisfies >=1; gamma: pinned 3.0.5 (not the installed 3.1)
+    assert found(result) == {
+        ("TEST-2024-RANGE", "alpha"),
+        ("TEST-2024-LAST", "gamma"),
+        ("TEST-2024-LASTOLD", "gamma"),
+        ("TEST-2024-MULTI", "gamma"),
+    }
+    gamma = next(f for f in result.findings if f.rule_id == "TEST-2024-LAST")
+    assert gamma.package is not None and gamma.package.version == "3.0.5"
+    assert gamma.location is not None and gamma.location.path == "pyproject.toml"
+    assert (root / "pyproject.toml").read_text().splitlines()[gamma.location.line - 1].strip() == '"gamma==3.0.5",'
+    reasons = result.metrics["unaudited_reasons"]
+    assert sorted(reasons) == ["absent", "toolx"]
+    assert "does not satisfy" in reasons["toolx"]
+    assert "not installed" in reasons["absent"]
+
+
+def test_missing_database_is_an_error_not_a_pass(deps_project: Project, run_deps: Gate) -> None:
+    root = deps_project(checks='advisory_db = "no-such-db"')
+    gate = run_deps(root)
+    result = dep_result(gate)
+    assert result.status is Status.ERROR
+    assert result.error is not None and "no-such-db" in result.error and "does not exist" in result.error
+    assert gate.verdict is Verdict.ERROR
+
+
+def test_unreadable_record_for_an_installed_package_is_an_error(deps_project: Project, run_deps: Gate) -> None:
+    root = deps_project(checks='advisory_db = "advisories"')
+    db = write_db(root, RECORDS, "pypa")
+    (db / "vulns" / "alpha" / "BROKEN-1.yaml").write_text(
+        "id: BROKEN-1\naffected:\n  - package: {name: alpha\n", encoding="utf-8"
+    )
+    result = dep_result(run_deps(root))
+    assert result.status is Status.ERROR
+    assert result.error is not None and "BROKEN-1.yaml" in result.error
+
+
+def test_cli_end_to_end_exit_codes_and_json_report(deps_project: Project) -> None:
+    root = deps_project(checks='advisory_db = "advisories.zip"', environment='scope = "project"')
+    write_db(root, RECORDS, "flat-zip")
+    cmd = [sys.executable, "-m", "gatekeeper", "check", str(root), "--only", "dependencies", "--no-audit", "--format", "json"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    report = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text())
+    assert report["verdict"] == "fail"
+    (check,) = report["checks"]
+    assert check["name"] == "dependencies" and check["status"] == "fail"
+    assert {(f["rule_id"], f["package"]["name"]) for f in check["findings"]} == {
+        ("TEST-2024-RANGE", "alpha"), ("TEST-2024-LIST", "Beta_Pkg"), ("TEST-2024-LAST", "gamma"),
+        ("TEST-2024-MULTI", "gamma"), ("TEST-2024-ZERO", "foo-bar-baz"),
+    }  # fmt: skip
+    assert check["metrics"]["advisory_db"]["layout"] == "zip"
+    assert check["metrics"]["vulnerabilities"] == 5
+
+    # waive everything it found, by id or alias: the same run now passes with exit 0
+    waived = "".join(
+        f'[[waivers]]\ncheck = "dependencies"\nrule = "{r}"\nreason = "accepted"\nexpires = {SOON}\n'
+        for r in ("CVE-2024-0001", "TEST-2024-LIST", "TEST-2024-LAST", "TEST-2024-MULTI", "TEST-2024-ZERO")
+    )
+    with (root / "gatekeeper.toml").open("a") as fh:
+        fh.write("\n" + waived)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text())
+    assert report["verdict"] == "pass"
+    assert all(f["waiver"] is not None for f in report["checks"][0]["findings"])
+
+
+def test_project_scope_declared_but_not_installed_is_unaudited(deps_project: Project, run_deps: Gate) -> None:
+    root = deps_project(
+        checks='advisory_db = "advisories"',
+        environment='scope = "project"',
+        deps=["alpha>=1", "absent-pkg>=1", "gone ; python_version < '3'"],
+    )
+    write_db(root, RECORDS, "pypa")
+    result = dep_result(run_deps(root))
+    assert found(result) == {("TEST-2024-RANGE", "alpha")}
+    assert result.metrics["unaudited"] == ["absent-pkg"]  # "gone" does not apply to this Python
+    assert "not installed" in result.metrics["unaudited_reasons"]["absent-pkg"]
+    assert result.status is Status.FAIL
+
+
+def test_builds_from_a_folder_or_vcs_are_unaudited_and_the_project_itself_is_not_a_dependency(tmp_path: Path) -> None:
+    """An advisory database describes releases on the index: its silence about a package built from
+    a local folder or a VCS checkout proves nothing, so such a package is unaudited, never clean."""
+    from gatekeeper.engine import RunRequest, run_checks
+    from gatekeeper.policy import load_policy
+    from tests.helpers.osv import make_env
+
+    python = make_env(
+        tmp_path / "venv",
+        [
+            ("localpkg", "1.0", []),
+            ("vcspkg", "2.0", []),
+            ("urlpkg", "3.0", []),
+            ("indexpkg", "4.0", []),
+            ("myproject", "0.1", []),
+        ],
+    )
+    site = next((tmp_path / "venv" / "lib").glob("python3*/site-packages"))
+    (site / "localpkg-1.0.dist-info" / "direct_url.json").write_text(json.dumps({"url": "file:///src/localpkg", "dir_info": {}}))
+    (site / "vcspkg-2.0.dist-info" / "direct_url.json").write_text(
+        json.dumps({"url": "https://example.com/vcspkg.git", "vcs_info": {"vcs": "git", "commit_id": "0" * 40}})
+    )
+    (site / "urlpkg-3.0.dist-info" / "direct_url.json").write_text(
+        json.dumps({"url": "https://files.example.com/urlpkg-3.0-py3-none-any.whl", "archive_info": {}})
+    )
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "MyProject"\nversion = "0.1"\ndependencies = []\n')
+    (tmp_path / "db" / "vulns" / "other").mkdir(parents=True)
+    (tmp_path / "db" / "vulns" / "other" / "TEST-1.yaml").write_text(
+        f"id: TEST-1\nmodified: '{FRESH}'\naffected:\n- package: {{name: other, ecosystem: PyPI}}\n  versions: ['1.0']\n"
+    )
+    (root / "gatekeeper.toml").write_text(
+        f'[environment]\npython = "{python}"\nscope = "all"\n[checks.dependencies]\nadvisory_db = "{tmp_path / "db"}"\n'
+    )
+    checkers, options = installed_checkers(), installed_options()
+    policy = load_policy(root, options)
+    result = run_checks(RunRequest(root=root, policy=policy, output_dir=root / "out", only=("dependencies",)), checkers)
+    dep = dep_result(result)
+    assert dep.status is not Status.ERROR, dep.error
+    assert dep.metrics["unaudited"] == ["localpkg", "vcspkg"]
+    assert "local folder" in dep.metrics["unaudited_reasons"]["localpkg"]
+    assert "VCS checkout" in dep.metrics["unaudited_reasons"]["vcspkg"]
+    assert dep.metrics["packages_audited"] == 2  # indexpkg and urlpkg; the project itself is not audited
+    assert dep.metrics["project"] == "myproject"
+    assert dep.status is Status.FAIL and result.verdict is Verdict.FAIL

@@ -1,0 +1,155 @@
+"""The lint check runs the real ruff and agrees with ruff run by hand."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.checkers.lint import LintChecker
+from gatekeeper.errors import ToolMissing
+from gatekeeper.findings import Status
+from tests.helpers.projects import section, write
+
+PROJECT = {
+    "pyproject.toml": (
+        '[project]\nname = "demo"\nversion = "0"\n'
+        '[tool.ruff]\nline-length = 100\nextend-exclude = ["generated"]\n'
+        '[tool.ruff.lint]\nselect = ["E", "F", "I", "B", "UP"]\n'
+        '[tool.ruff.lint.per-file-ignores]\n"scripts/*" = ["F401"]\n'
+    ),
+    "demo/__init__.py": "",
+    "demo/core.py": (
+        "import sys\nimport os\n\n\ndef f(items=[]):\n    return undefined_name + len(items)\n\n\n"
+        "def g(x):\n    if x == None:\n        return 1  # noqa: E501\n    return 2\n"
+    ),
+    "demo/style.py": "from typing import List\n\n\ndef h(a: List[int]) -> int:\n    l = 1\n    return l\n",
+    "scripts/tool.py": "import json\n",
+    "generated/big.py": "import os, sys\n",
+}
+
+
+def ruff_by_hand(root: Path, *args: str) -> set[tuple[str, str, int]]:
+    """``ruff check --output-format json`` in the project, as a user runs it: (rule, path, line)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--output-format", "json", "--no-cache", *args, "."],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return {
+        (d["code"], Path(d["filename"]).resolve().relative_to(root.resolve()).as_posix(), d["location"]["row"])
+        for d in json.loads(done.stdout)
+    }
+
+
+def keys(result: Any) -> set[tuple[str, str, int]]:
+    return {(f.rule_id, f.location.path, f.location.line) for f in result.findings}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return write(tmp_path / "proj", PROJECT)
+
+
+def test_findings_equal_ruff_run_by_hand_with_the_projects_config(project: Path, make_ctx: Any) -> None:
+    result = LintChecker().run(section(LintChecker), make_ctx(project))
+    expected = ruff_by_hand(project)
+    assert keys(result) == expected
+    assert ("F821", "demo/core.py", 6) in expected and ("B006", "demo/core.py", 5) in expected
+    assert not any(path.startswith(("generated/", "scripts/")) for _, path, _ in expected)  # config honoured
+    assert result.status is Status.FAIL and all(f.blocking for f in result.findings)
+    by_rule = {f.rule_id: f for f in result.findings}
+    assert by_rule["F401"].properties["fix"] == "safe"  # ruff's fix availability
+    assert by_rule["F821"].properties["fix"] is None
+    assert by_rule["F821"].help_uri.startswith("https://docs.astral.sh/ruff/rules/")
+    narrowing = result.metrics["narrowing"]
+    assert narrowing["extend-exclude"] == ["generated"]
+    assert narrowing["per-file-ignores"] == {"scripts/*": ["F401"]}
+    assert narrowing["noqa_comments"] == 1 and narrowing["noqa_files"] == {"demo/core.py": 1}
+    assert result.tool_name == "ruff" and result.tool_version
+
+
+def test_fail_on_prefixes_and_max_findings(project: Path, make_ctx: Any) -> None:
+    ctx = make_ctx(project)
+    only_f = LintChecker().run(section(LintChecker, fail_on=["F"]), ctx)
+    assert any(not f.rule_id.startswith("F") for f in only_f.findings)
+    assert all(f.blocking == f.rule_id.startswith("F") for f in only_f.findings)
+    tolerated = LintChecker().run(section(LintChecker, max_findings=len(only_f.findings)), ctx)
+    assert tolerated.status is Status.PASS and not tolerated.blocking
+    over = LintChecker().run(section(LintChecker, max_findings=len(only_f.findings) - 1), ctx)
+    assert over.status is Status.FAIL
+
+
+def test_without_project_config_ruff_defaults_apply(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(tmp_path / "p", {"m.py": "import os\nx = 1\n", "other/ruff_like.py": "def f():\n    return y\n"})
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert keys(result) == ruff_by_hand(root, "--isolated")
+    assert {("F401", "m.py", 1), ("F821", "other/ruff_like.py", 2)} <= keys(result)
+    assert result.metrics["config"] is None
+
+
+def test_cache_reuses_unchanged_files_and_rechecks_changed_ones(project: Path, make_ctx: Any, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = LintChecker().run(section(LintChecker), make_ctx(project, cache_dir=cache))
+    assert first.metrics["cached_files"] == 0
+    second = LintChecker().run(section(LintChecker), make_ctx(project, cache_dir=cache))
+    assert second.metrics["cached_files"] == first.metrics["files_checked"]
+    assert keys(second) == keys(first)
+    (project / "demo/style.py").write_text("import os\n", encoding="utf-8")
+    third = LintChecker().run(section(LintChecker), make_ctx(project, cache_dir=cache))
+    assert third.metrics["cached_files"] == first.metrics["files_checked"] - 1
+    assert keys(third) == ruff_by_hand(project)
+    # a changed config invalidates every entry
+    text = (project / "pyproject.toml").read_text(encoding="utf-8").replace('"B", ', "")
+    (project / "pyproject.toml").write_text(text, encoding="utf-8")
+    fourth = LintChecker().run(section(LintChecker), make_ctx(project, cache_dir=cache))
+    assert fourth.metrics["cached_files"] == 0 and keys(fourth) == ruff_by_hand(project)
+
+
+def test_fingerprints_survive_line_shifts(project: Path, make_ctx: Any) -> None:
+    before = LintChecker().run(section(LintChecker), make_ctx(project))
+    core = project / "demo/core.py"
+    core.write_text('"""Docs."""\n\n' + core.read_text(encoding="utf-8"), encoding="utf-8")
+    after = LintChecker().run(section(LintChecker), make_ctx(project))
+    assert {f.fingerprint for f in before.findings} == {f.fingerprint for f in after.findings}
+    assert {f.location.line for f in after.findings if f.rule_id == "F821"} == {8}
+
+
+def test_shards_cover_every_file_once(project: Path, make_ctx: Any) -> None:
+    whole = LintChecker().run(section(LintChecker), make_ctx(project))
+    parts = [LintChecker().run(section(LintChecker), make_ctx(project, shard=(i, 2))) for i in (1, 2)]
+    scanned = [set(p.metrics["shard"]["covered"]) for p in parts]
+    assert scanned[0] and scanned[1] and not scanned[0] & scanned[1]
+    assert len(scanned[0] | scanned[1]) == parts[0].metrics["shard"]["inputs_total"] == whole.metrics["files_checked"]
+    assert keys(parts[0]) | keys(parts[1]) == keys(whole)
+    assert LintChecker.shardable is True
+
+
+def test_missing_ruff_says_how_to_install(project: Path, make_ctx: Any, bare_python: str) -> None:
+    (project / "gatekeeper.toml").write_text(f'[environment]\npython = "{bare_python}"\n', encoding="utf-8")
+    with pytest.raises(ToolMissing, match=r"gatekeeper\[lint\]"):
+        LintChecker().run(section(LintChecker), make_ctx(project, tool_python=bare_python))
+
+
+def test_gatekeepers_own_ruff_is_used_when_the_project_has_none(project: Path, make_ctx: Any, bare_python: str) -> None:
+    (project / "gatekeeper.toml").write_text(f'[environment]\npython = "{bare_python}"\n', encoding="utf-8")
+    result = LintChecker().run(section(LintChecker), make_ctx(project))
+    assert result.metrics["tool_source"] == "gatekeeper"
+    assert keys(result) == ruff_by_hand(project)
+
+
+def test_a_shard_does_not_apply_max_findings_to_its_share_alone(project: Path, make_ctx: Any) -> None:
+    whole = LintChecker().run(section(LintChecker), make_ctx(project))
+    capped = section(LintChecker, max_findings=len(whole.findings))
+    assert LintChecker().run(capped, make_ctx(project)).status is Status.PASS
+    parts = [LintChecker().run(capped, make_ctx(project, shard=(i, 2))) for i in (1, 2)]
+    findings = [f for p in parts for f in p.findings]
+    assert len(findings) == len(whole.findings) and all(f.blocking for f in findings)
+    assert all("max_findings_not_applied" in p.metrics["narrowing"] for p in parts)

@@ -1,0 +1,192 @@
+"""The sbom checker: cyclonedx-py run for real on a real venv, validated, thresholds, scope."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gatekeeper.checkers.sbom import SbomChecker, validate_file
+from gatekeeper.checkers.sbom.validate import validate_text
+from gatekeeper.errors import ToolError
+from gatekeeper.findings import Status
+from tests.helpers.cli import REPO
+from tests.helpers.dists import DISTS, FakeEnv, context, make_project
+
+
+def _policy(python: Path, sbom: str = "", scope: str = "all") -> str:
+    return f'[environment]\npython = "{python}"\nscope = "{scope}"\n[checks.sbom]\n{sbom}\n'
+
+
+def _run(root: Path, **kw: object):  # type: ignore[no-untyped-def]
+    ctx = context(root, **kw)
+    return SbomChecker().run(ctx.policy.checks["sbom"], ctx)
+
+
+@pytest.mark.parametrize("spec", ["1.4", "1.5", "1.6"])
+def test_sbom_of_the_environment(dist_env: FakeEnv, tmp_path: Path, spec: str) -> None:
+    root = make_project(tmp_path / "p", _policy(dist_env.python, f'spec_version = "{spec}"'))
+    result = _run(root)
+    assert result.status is Status.PASS, result.findings
+    m = result.metrics
+    # every distribution the venv's interpreter sees is a component (the project is not installed)
+    assert m["components"] == dist_env.dist_count() == len(DISTS)
+    assert (m["spec_version"], m["valid"]) == (spec, True)
+    assert m["root"] == {"name": "demo-app", "version": "0.3.0"}
+    # the artifact is the SBOM the metrics describe
+    assert result.artifacts == {"sbom": "sbom.cdx.json"}
+    bom = json.loads((root / "out" / "sbom.cdx.json").read_text())
+    assert bom["specVersion"] == spec and bom["bomFormat"] == "CycloneDX"
+    names = sorted(c["name"] for c in bom["components"])
+    assert names == sorted(d[0] for d in DISTS)
+    assert m["with_license"] == sum(1 for c in bom["components"] if c.get("licenses"))
+    # cyclonedx-py records no license for juliet (none declared) and golf/bravo/charlie
+    # (a bare "BSD License" classifier is not a license id or name it maps)
+    without = sorted(c["name"] for c in bom["components"] if not c.get("licenses"))
+    assert "juliet" in without and "alpha" not in without
+    # mike is installed from a local folder (PEP 610 direct_url file://): cyclonedx-py gives it no purl
+    assert m["with_purl"] == len(DISTS) - 1
+    assert [c["name"] for c in bom["components"] if not c.get("purl")] == ["mike"]
+    assert result.tool_name == "cyclonedx-bom" and result.tool_version
+    assert "iri-reference" in m["validation"]["formats"]
+
+
+def test_thresholds_fail_the_gate(dist_env: FakeEnv, tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p", _policy(dist_env.python, "require_purl = true\nmin_license_coverage = 95.0"))
+    result = _run(root)
+    assert result.status is Status.FAIL
+    purl = [f for f in result.findings if f.rule_id == "sbom.require_purl"]
+    assert [(f.package.name, f.package.version) for f in purl if f.package] == [("mike", "1.3")]
+    assert all(f.blocking for f in purl)
+    (cov,) = [f for f in result.findings if f.rule_id == "sbom.min_license_coverage"]
+    assert cov.blocking and cov.properties["coverage"] == result.metrics["license_coverage"] < 95
+    assert "juliet" in cov.properties["without_license"]
+    # a threshold the inventory meets passes
+    root2 = make_project(tmp_path / "q", _policy(dist_env.python, f"min_license_coverage = {result.metrics['license_coverage']}"))
+    assert _run(root2).status is Status.PASS
+
+
+def test_project_scope_restricts_components_and_graph(dist_env: FakeEnv, tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p", _policy(dist_env.python, scope="project"), deps=["alpha", "bravo"])
+    result = _run(root)
+    assert result.status is Status.PASS and result.metrics["valid"]
+    bom = json.loads((root / "out" / "sbom.cdx.json").read_text())
+    assert sorted(c["name"] for c in bom["components"]) == ["alpha", "bravo", "charlie"]
+    assert result.metrics["components"] == 3 and result.metrics["scope"] == "project"
+    refs = {c["bom-ref"] for c in bom["components"]} | {"root-component"}
+    graph = {d["ref"]: d.get("dependsOn", []) for d in bom["dependencies"]}
+    assert set(graph) == refs
+    assert all(r in refs for deps in graph.values() for r in deps)
+    assert sorted(graph["root-component"]) == ["alpha==1.0", "bravo==2.0"]
+    assert graph["bravo==2.0"] == ["charlie==3.0"]
+
+
+def test_requirements_file_source(dist_env: FakeEnv, tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p", _policy(dist_env.python, 'source = "requirements.txt"'))
+    digest = "a" * 64
+    (root / "requirements.txt").write_text(f"alpha==1.0 --hash=sha256:{digest}\nbravo==2.0\n", encoding="utf-8")
+    result = _run(root)
+    assert result.status is Status.PASS
+    assert (result.metrics["components"], result.metrics["with_hashes"], result.metrics["with_purl"]) == (2, 1, 2)
+    assert result.metrics["scope"] == "requirements"
+
+
+def test_pyproject_source_lists_declared_dependencies(dist_env: FakeEnv, tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p", _policy(dist_env.python, 'source = "pyproject.toml"'), deps=["alpha==1.0", "bravo>=2"])
+    result = _run(root)
+    bom = json.loads((root / "out" / "sbom.cdx.json").read_text())
+    assert result.metrics["valid"]
+    assert sorted((c["name"], c.get("version")) for c in bom["components"]) == [("alpha", "1.0"), ("bravo", None)]
+
+
+def test_invalid_sbom_is_reported_with_the_validators_message(dist_env: FakeEnv, tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p", _policy(dist_env.python))
+    result = _run(root)
+    good = (root / "out" / "sbom.cdx.json").read_text()
+    assert validate_text(good, "1.6") is None
+    bom = json.loads(good)
+    bom["components"][0]["type"] = "gadget"
+    message = validate_text(json.dumps(bom), "1.6")
+    assert message is not None and "'gadget' is not one of" in message and "components/0/type" in message
+    # a URL that is not an IRI (a space in the host) is caught by the iri-reference format check
+    bom = json.loads(good)
+    bom["components"][0]["externalReferences"] = [{"type": "website", "url": "http://exa mple.org/"}]
+    message = validate_text(json.dumps(bom), "1.6")
+    assert message is not None and "'http://exa mple.org/' is not valid" in message and "externalReferences/0/url" in message
+    bom["components"][0]["externalReferences"][0]["url"] = "http://example.org/ä?q=1#x"
+    assert validate_text(json.dumps(bom), "1.6") is None
+    # strict schema: an unknown property is rejected
+    bom = json.loads(good)
+    bom["components"][0]["colour"] = "blue"
+    assert "Additional properties" in str(validate_text(json.dumps(bom), "1.6"))
+    # and through the validator process the checker uses
+    bad_file = tmp_path / "bad.json"
+    bad_file.write_text(json.dumps(bom), encoding="utf-8")
+    problem, formats = validate_file(context(root), bad_file, "1.6")
+    assert problem is not None and "colour" in problem and "iri-reference" in formats
+    assert result.status is Status.PASS  # the real one was fine
+
+
+def test_invalid_sbom_fails_the_check(dist_env: FakeEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cyclonedx-py writing a schema-invalid SBOM: blocking sbom.invalid with the validator's message."""
+    import gatekeeper.checkers.sbom as sbom
+
+    root = make_project(tmp_path / "p", _policy(dist_env.python))
+    real_restrict = sbom.restrict
+
+    def corrupting(bom: dict, keep: set[str], project: dict | None = None) -> dict:  # type: ignore[type-arg]
+        out = real_restrict(bom, keep, project)
+        out["components"][0]["type"] = "gadget"
+        return out
+
+    # a corrupting filter on the restriction path
+    monkeypatch.setattr(sbom, "restrict", corrupting)
+    root = make_project(tmp_path / "q", _policy(dist_env.python, scope="project"), deps=["alpha"])
+    result = _run(root)
+    assert result.status is Status.FAIL and result.metrics["valid"] is False
+    (finding,) = result.findings
+    assert finding.rule_id == "sbom.invalid" and finding.blocking
+    assert "'gadget' is not one of" in finding.message
+    assert (root / "out" / "sbom.cdx.json").is_file()  # written anyway, for inspection
+
+
+def test_cyclonedx_crash_is_an_error(dist_env: FakeEnv, tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p", _policy(dist_env.python))
+    with pytest.raises(ToolError, match="cyclonedx-bom is not installed in "):
+        _run(root, tool_python=str(dist_env.python))  # an interpreter without cyclonedx-bom
+    root2 = make_project(tmp_path / "q", _policy(dist_env.python, 'source = "missing.txt"'))
+    with pytest.raises(ToolError, match=r"missing\.txt"):
+        _run(root2)
+
+
+def test_component_count_matches_cyclonedx_on_the_test_environment(tmp_path: Path) -> None:
+    """On the test run's own venv, with the project (gatekeeper, installed) as the root component."""
+    repo = REPO
+    root = make_project(tmp_path / "p", _policy(Path(sys.executable)), name="gatekeeper", version="0.1.0")
+    result = _run(root)
+    assert result.metrics["valid"] is True
+    probe = "import importlib.metadata as m; print(len({d.metadata['Name'].lower() for d in m.distributions()}))"
+    count = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    # every distribution but gatekeeper itself, which cyclonedx-py moves to metadata.component
+    assert result.metrics["components"] == int(count) - 1
+    assert result.metrics["root"] == {"name": "gatekeeper", "version": "0.1.0"}
+    assert repo.is_dir()
+
+
+def test_sbom_file_is_written_atomically_with_normal_permissions(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from gatekeeper.checkers.sbom import write_atomic
+
+    target = tmp_path / "deep" / "sbom.json"
+    write_atomic(target, "{}\n")
+    write_atomic(target, '{"a": 1}\n')
+    assert target.read_text() == '{"a": 1}\n'
+    assert os.listdir(target.parent) == ["sbom.json"]  # no temporary file left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask

@@ -1,0 +1,125 @@
+"""The secrets check runs the real detect-secrets over tracked files and never lets a secret out."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.checkers.secrets import SecretsChecker
+from gatekeeper.errors import ToolError, ToolMissing
+from gatekeeper.findings import Status
+from tests.helpers.projects import git_init, section, write
+
+AWS = "AKIAZ7QPLM3XN5RTV2KD"
+PASSWORD = "s3cr3t-Hunter2-Qx9vLw"
+GITHUB = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+PROJECT = {
+    "app/settings.py": f'DEBUG = False\npassword = "{PASSWORD}"\n',
+    "deploy/aws.cfg": f"[default]\naws_access_key_id = {AWS}\n",
+    "scripts/ci.sh": f"export GITHUB_TOKEN={GITHUB}\n",
+    "app/allowed.py": f'api_key = "{PASSWORD}x"  # pragma: allowlist secret\n',
+    "tests/fixtures/fake.py": f'token = "{GITHUB}"\n',
+    "README.md": "Nothing to see.\n",
+}
+
+
+def scan_by_hand(root: Path, *args: str) -> set[tuple[str, str, int]]:
+    """``detect-secrets scan --no-verify`` in the work tree (git-tracked files), as a user runs it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "detect_secrets", "scan", "--no-verify", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)["results"]
+    return {(r["type"], path, r["line_number"]) for path, items in results.items() for r in items}
+
+
+def keys(result: Any) -> set[tuple[str, str, int]]:
+    return {(f.rule_name, f.location.path, f.location.line) for f in result.findings}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = write(tmp_path / "proj", PROJECT)
+    git_init(root)
+    write(root, {"untracked.env": f"AWS_KEY={AWS}\n"})  # not tracked: not scanned
+    return root
+
+
+def test_findings_equal_detect_secrets_run_by_hand_over_tracked_files(project: Path, make_ctx: Any) -> None:
+    result = SecretsChecker().run(section(SecretsChecker), make_ctx(project))
+    expected = scan_by_hand(project)
+    assert keys(result) == expected
+    assert ("AWS Access Key", "deploy/aws.cfg", 2) in expected and ("GitHub Token", "scripts/ci.sh", 1) in expected
+    assert not any(path in ("untracked.env", "app/allowed.py") for _, path, _ in expected)
+    assert result.status is Status.FAIL and all(f.blocking for f in result.findings)
+    assert all(len(f.properties["hashed_secret"]) == 40 for f in result.findings)
+    assert result.metrics["narrowing"]["allowlist_pragmas"] == 1
+    assert result.metrics["narrowing"]["allowlist_files"] == {"app/allowed.py": 1}
+    assert result.metrics["files_scanned"] == len(PROJECT)
+
+
+def test_no_secret_value_in_any_finding_field(project: Path, make_ctx: Any) -> None:
+    result = SecretsChecker().run(section(SecretsChecker), make_ctx(project))
+    text = json.dumps([f.to_dict() for f in result.findings]) + json.dumps(dict(result.metrics)) + result.summary
+    for secret in (AWS, PASSWORD, GITHUB, GITHUB[4:]):
+        assert secret not in text
+
+
+def test_exclude_and_plugins_narrow_the_scan_and_say_so(project: Path, make_ctx: Any) -> None:
+    full = SecretsChecker().run(section(SecretsChecker), make_ctx(project))
+    assert any(f.location.path.startswith("tests/") for f in full.findings)
+    result = SecretsChecker().run(section(SecretsChecker, exclude=["tests/fixtures/*"]), make_ctx(project))
+    assert not any(f.location.path.startswith("tests/") for f in result.findings)
+    assert result.metrics["narrowing"]["excluded_files"] == 1
+    only_aws = SecretsChecker().run(section(SecretsChecker, plugins=["AWSKeyDetector"]), make_ctx(project))
+    disabled = [a for p in ("KeywordDetector", "GitHubTokenDetector") for a in ("--disable-plugin", p)]
+    assert keys(only_aws) == {("AWS Access Key", "deploy/aws.cfg", 2)}
+    assert ("AWS Access Key", "deploy/aws.cfg", 2) in scan_by_hand(project, *disabled)
+    with pytest.raises(ToolError, match="NoSuchDetector"):
+        SecretsChecker().run(section(SecretsChecker, plugins=["NoSuchDetector"]), make_ctx(project))
+
+
+def test_cache_holds_hashes_only_and_is_reused(project: Path, make_ctx: Any, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = SecretsChecker().run(section(SecretsChecker), make_ctx(project, cache_dir=cache))
+    second = SecretsChecker().run(section(SecretsChecker), make_ctx(project, cache_dir=cache))
+    assert second.metrics["cached_files"] == first.metrics["files_scanned"] and keys(second) == keys(first)
+    stored = "".join(p.read_text(encoding="utf-8") for p in cache.rglob("*.json"))
+    assert stored and all(secret not in stored for secret in (AWS, PASSWORD, GITHUB))
+
+
+def test_fingerprints_survive_line_shifts(project: Path, make_ctx: Any) -> None:
+    before = SecretsChecker().run(section(SecretsChecker), make_ctx(project))
+    settings = project / "app/settings.py"
+    settings.write_text("import os\n\n\n" + settings.read_text(encoding="utf-8"), encoding="utf-8")
+    after = SecretsChecker().run(section(SecretsChecker), make_ctx(project))
+    assert {f.fingerprint for f in before.findings} == {f.fingerprint for f in after.findings}
+
+
+def test_shards_cover_every_file_once(project: Path, make_ctx: Any) -> None:
+    whole = SecretsChecker().run(section(SecretsChecker), make_ctx(project))
+    parts = [SecretsChecker().run(section(SecretsChecker), make_ctx(project, shard=(i, 2))) for i in (1, 2)]
+    a, b = (set(p.metrics["shard"]["covered"]) for p in parts)
+    assert a and b and not a & b and len(a | b) == whole.metrics["files_scanned"]
+    assert keys(parts[0]) | keys(parts[1]) == keys(whole)
+
+
+def test_outside_a_git_work_tree_is_an_error(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(tmp_path / "plain", {"a.py": "x = 1\n"})
+    with pytest.raises(ToolError, match="git"):
+        SecretsChecker().run(section(SecretsChecker), make_ctx(root))
+
+
+def test_missing_detect_secrets_says_how_to_install(project: Path, make_ctx: Any, bare_python: str) -> None:
+    (project / "gatekeeper.toml").write_text(f'[environment]\npython = "{bare_python}"\n', encoding="utf-8")
+    with pytest.raises(ToolMissing, match=r"gatekeeper\[secrets\]"):
+        SecretsChecker().run(section(SecretsChecker), make_ctx(project, tool_python=bare_python))

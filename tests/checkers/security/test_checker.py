@@ -1,0 +1,404 @@
+"""The security checker against ``bandit -r PATHS -f json`` run by hand on a corpus of insecure code built here."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.checkers import security
+from gatekeeper.checkers.security import SecurityChecker, normalize_path
+from gatekeeper.errors import ToolError
+from gatekeeper.findings import Finding, Severity, Status
+from tests.helpers.projects import PYTHON, bandit_json, run_tool, section
+
+#: the projects these tests build measure themselves, even when this suite runs under coverage
+pytestmark = pytest.mark.usefixtures("own_coverage_settings")
+
+CORPUS: dict[str, str] = {
+    "app/shell.py": """\
+import subprocess
+
+
+def run(cmd):
+    subprocess.call(cmd, shell=True)
+    os.system("ls " + cmd)
+    subprocess.Popen(["ls", "-l"])
+    os.chmod("/etc/app.conf", 0o777)
+""",
+    "app/crypto.py": """\
+import hashlib
+import pickle
+import random
+
+
+def token():
+    return random.random()
+
+
+def digest(data):
+    return hashlib.md5(data).hexdigest()
+
+
+def load(blob):
+    return pickle.loads(blob)
+""",
+    "app/web.py": """\
+import requests
+import yaml
+from flask import Flask
+from jinja2 import Environment
+
+app = Flask(__name__)
+env = Environment(autoescape=False)
+
+
+def fetch(url):
+    return requests.get(url, verify=False, timeout=5)
+
+
+def fetch_slow(url):
+    return requests.get(url)
+
+
+def config(text):
+    return yaml.load(text)
+
+
+if __name__ == "__main__":
+    app.run(debug=True, host="0.0.0.0")
+""",
+    "app/db.py": """\
+PASSWORD = "hunter2"
+
+
+def connect(user, password="s3cret"):
+    return user, password
+
+
+def find(cursor, name):
+    query = "SELECT * FROM users WHERE name = '%s'" % name
+    cursor.execute(query)
+    login(user="root", password="toor")
+
+
+def login(user, password):
+    return user, password
+""",
+    "app/misc.py": """\
+import pickle  # nosec B403
+import tempfile
+
+
+def evaluate(expr):
+    return eval(expr)
+
+
+def run_code(code):
+    exec(code)
+
+
+def scratch():
+    return open("/tmp/scratch.txt", "w")
+
+
+def careless(items):
+    for item in items:
+        try:
+            item.close()
+        except Exception:
+            continue
+    try:
+        tempfile.mktemp()
+    except Exception:
+        pass
+    assert items, "no items"
+
+
+def tolerated(x):
+    return eval(x)  # nosec B307
+
+
+def trusted(blob):
+    return pickle.loads(blob)  # nosec
+""",
+    "app/broken.py": "def broken(:\n    pass\n",
+    "app/clean.py": "def add(a, b):\n    return a + b\n" * 40,
+    "tests/test_app.py": "def test_x():\n    assert 1 + 1 == 2\n",
+    "latests.py": "import pickle\n",  # "tests" must not exclude it (bandit's -x also matches substrings)
+}
+
+
+def build_corpus(root: Path) -> Path:
+    for name, text in CORPUS.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+# bandit's own default -x list (importing bandit here would trip a DeprecationWarning in stevedore)
+BANDIT_DEFAULT_EXCLUDE = (
+    run_tool([PYTHON, "-W", "ignore", "-c", "from bandit.core.constants import EXCLUDE; print(','.join(EXCLUDE))"], Path.cwd())
+    .stdout.strip()
+    .split(",")
+)
+# The policy's default exclude as -x: of .venv, venv, .tox, build, dist and tests only tests exists
+# here; bandit needs it spelled ./tests too, since `-r .` names its files ./tests/...
+SAME_X = ",".join(["tests", "./tests", *BANDIT_DEFAULT_EXCLUDE])
+
+
+def key_set(findings: tuple[Finding, ...]) -> set[tuple[str, str, int]]:
+    return {
+        (f.rule_id, f.location.path, f.location.line or 0)
+        for f in findings
+        if f.location and not f.rule_id.startswith("security.")
+    }
+
+
+def bandit_set(report: dict[str, Any]) -> set[tuple[str, str, int]]:
+    return {(r["test_id"], normalize_path(r["filename"]), r["line_number"]) for r in report["results"]}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="module")
+def reference(corpus: Path) -> dict[str, Any]:
+    """``bandit -r . -x <the policy's exclude plus bandit's defaults> -f json``, by hand."""
+    return bandit_json(corpus, "-r", ".", "-x", SAME_X)
+
+
+def test_findings_equal_a_bandit_run_by_hand(corpus: Path, reference: dict[str, Any], make_ctx: Any) -> None:
+    checker = SecurityChecker()
+    result = checker.run(section(checker, workers=1), make_ctx(corpus))
+    expected = bandit_set(reference)
+    assert len({r["test_id"] for r in reference["results"]}) >= 15
+    assert key_set(result.findings) == expected
+    assert len([f for f in result.findings if not f.rule_id.startswith("security.")]) == len(reference["results"])
+    totals = reference["metrics"]["_totals"]
+    assert result.metrics["files_scanned"] == len(reference["metrics"]) - 1
+    assert result.metrics["lines_scanned"] == totals["loc"]
+    assert result.metrics["nosec"] == totals["nosec"] == 1
+    assert result.metrics["skipped_tests"] == totals["skipped_tests"] == 2
+    assert result.metrics["counts"] == {s: totals[f"SEVERITY.{s.upper()}"] for s in ("high", "medium", "low")}
+    assert result.metrics["command"] == f"bandit -r . -x '{SAME_X}' -f json"
+    paths = {f.location.path for f in result.findings if f.location}
+    assert "tests/test_app.py" not in paths and "latests.py" in paths
+    # every field comes from bandit's own result
+    by_key = {(r["test_id"], normalize_path(r["filename"]), r["line_number"]): r for r in reference["results"]}
+    for finding in result.findings:
+        if finding.rule_id.startswith("security.") or finding.location is None:
+            continue
+        r = by_key[(finding.rule_id, finding.location.path, finding.location.line)]
+        assert finding.severity.value == r["issue_severity"].lower()
+        assert finding.properties["confidence"] == r["issue_confidence"].lower()
+        assert finding.properties["cwe"] == r["issue_cwe"]
+        assert f"CWE-{r['issue_cwe']['id']}" in finding.tags
+        assert finding.help_uri == r["more_info"]
+        assert finding.rule_name == r["test_name"]
+        assert finding.message == r["issue_text"]
+        assert finding.location.end_line == max(r["line_range"])
+        assert finding.blocking == finding.severity.at_least(Severity.MEDIUM)
+    assert result.status is Status.FAIL
+    assert result.summary.startswith(f"{len(expected)} findings: {totals['SEVERITY.HIGH']} high")
+
+
+def test_a_syntax_error_is_a_warning_finding_not_a_crash(corpus: Path, reference: dict[str, Any], make_ctx: Any) -> None:
+    checker = SecurityChecker()
+    result = checker.run(section(checker, workers=1), make_ctx(corpus))
+    assert [e["filename"] for e in reference["errors"]] == ["./app/broken.py"]
+    (warning,) = [f for f in result.findings if f.rule_id == "security.parse_error"]
+    assert warning.location is not None and warning.location.path == "app/broken.py"
+    assert not warning.blocking and warning.severity is Severity.LOW
+    assert result.metrics["parse_errors"] == [{"path": "app/broken.py", "reason": reference["errors"][0]["reason"]}]
+
+
+def test_confidence_filter_and_failing_severity(corpus: Path, reference: dict[str, Any], make_ctx: Any) -> None:
+    checker = SecurityChecker()
+    result = checker.run(section(checker, workers=1, min_confidence="high", fail_on_severity="high"), make_ctx(corpus))
+    high_conf = {
+        (r["test_id"], normalize_path(r["filename"]), r["line_number"])
+        for r in reference["results"]
+        if r["issue_confidence"] == "HIGH"
+    }
+    assert key_set(result.findings) == high_conf
+    assert result.metrics["below_confidence"] == len(reference["results"]) - len(high_conf) > 0
+    assert all(f.blocking == (f.severity is Severity.HIGH) for f in result.findings)
+    assert any(f.severity is Severity.MEDIUM for f in result.findings)  # reported, but not blocking
+
+
+def test_skip_and_tests_lists_equal_bandit_with_s_and_t(corpus: Path, make_ctx: Any) -> None:
+    checker = SecurityChecker()
+    skipped = checker.run(section(checker, workers=1, skip=["B101", "B311"]), make_ctx(corpus))
+    assert key_set(skipped.findings) == bandit_set(bandit_json(corpus, "-r", ".", "-x", SAME_X, "-s", "B101,B311"))
+    assert not {f.rule_id for f in skipped.findings} & {"B101", "B311"}
+    only = checker.run(section(checker, workers=1, tests=["B602", "B307"]), make_ctx(corpus))
+    assert key_set(only.findings) == bandit_set(bandit_json(corpus, "-r", ".", "-x", SAME_X, "-t", "B602,B307"))
+    assert {f.rule_id for f in only.findings if not f.rule_id.startswith("security.")} == {"B602", "B307"}
+    with pytest.raises(ToolError, match="bandit refused the options"):
+        checker.run(section(checker, workers=1, tests=["B999"]), make_ctx(corpus))
+
+
+def test_project_bandit_config_in_pyproject_is_honoured(tmp_path: Path, make_ctx: Any) -> None:
+    root = build_corpus(tmp_path / "p")
+    (root / "pyproject.toml").write_text('[tool.bandit]\nskips = ["B101", "B404"]\nexclude_dirs = ["app/db.py"]\n')
+    checker = SecurityChecker()
+    result = checker.run(section(checker, workers=1), make_ctx(root))
+    expected = bandit_set(bandit_json(root, "-r", ".", "-x", SAME_X, "-c", "pyproject.toml"))
+    assert key_set(result.findings) == expected
+    rules = {f.rule_id for f in result.findings}
+    assert "B101" not in rules and "B404" not in rules and "B602" in rules
+    assert not any(f.location and f.location.path == "app/db.py" for f in result.findings)
+    assert result.metrics["config"] == "pyproject.toml"
+
+
+def test_project_dot_bandit_file_is_honoured(tmp_path: Path, make_ctx: Any) -> None:
+    root = build_corpus(tmp_path / "p")
+    (root / ".bandit").write_text("[bandit]\nskips = B603,B311\n")
+    checker = SecurityChecker()
+    result = checker.run(section(checker, workers=2), make_ctx(root))
+    # bandit finds .bandit itself; with the same -x on the command line it reads skips from it
+    expected = bandit_set(bandit_json(root, "-r", ".", "-x", SAME_X))
+    assert key_set(result.findings) == expected
+    assert not {f.rule_id for f in result.findings} & {"B603", "B311"}
+    assert result.metrics["config"] == "./.bandit"
+
+
+def test_workers_split_by_size_and_give_the_same_findings(corpus: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    checker = SecurityChecker()
+    single = checker.run(section(checker, workers=1), make_ctx(corpus))
+    monkeypatch.setattr(security, "MIN_SHARD_BYTES", 1)  # the corpus is small: split it anyway
+    double = checker.run(section(checker, workers=2), make_ctx(corpus))
+    assert single.metrics["processes"] == 1
+    assert double.metrics["processes"] == 2
+    assert [f.to_dict() for f in sorted(double.findings, key=Finding.sort_key)] == [
+        f.to_dict() for f in sorted(single.findings, key=Finding.sort_key)
+    ]
+    for key in ("files_scanned", "lines_scanned", "counts", "nosec", "parse_errors"):
+        assert double.metrics[key] == single.metrics[key]
+
+
+def test_split_by_size_balances_bytes_not_counts() -> None:
+    sizes = {"big.py": 900, **{f"s{i}.py": 100 for i in range(9)}}
+    groups = security.split_by_size(list(sizes), sizes, 2)
+    assert sorted(sum(sizes[f] for f in g) for g in groups) == [900, 900]
+    assert groups == security.split_by_size(list(reversed(list(sizes))), sizes, 2)  # deterministic
+
+
+def test_shards_cover_every_file_once_and_merge_to_a_single_run(corpus: Path, reference: dict[str, Any], make_ctx: Any) -> None:
+    checker = SecurityChecker()
+    parts = [checker.run(section(checker, workers=1), make_ctx(corpus, shard=(i, 3))) for i in (1, 2, 3)]
+    scanned = [set(p.metrics["shard"]["covered"]) for p in parts]
+    everything = {normalize_path(k) for k in reference["metrics"] if k != "_totals"}
+    assert set().union(*scanned) == everything
+    assert sum(len(s) for s in scanned) == len(everything)  # disjoint
+    assert all(p.metrics["shard"]["inputs_total"] == len(everything) for p in parts)
+    assert len({p.metrics["shard"]["inputs_digest"] for p in parts}) == 1
+    merged = set().union(*(key_set(p.findings) for p in parts))
+    assert merged == bandit_set(reference)
+    assert sum(p.metrics["lines_scanned"] for p in parts) == reference["metrics"]["_totals"]["loc"]
+
+
+#: what identifies a bandit scan process on its command line (the checker runs bandit's main through -c)
+BANDIT_RUN = "from bandit.cli.main import main"
+
+
+def test_cache_reuses_unchanged_files_and_rescans_changed_ones(tmp_path: Path, make_ctx: Any) -> None:
+    root = build_corpus(tmp_path / "p")
+    cache = tmp_path / "cache"
+    log = tmp_path / "calls.log"
+    # a python that records every bandit process started, then runs the real interpreter
+    wrapper = tmp_path / "python-logged"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" | grep -q -- "{BANDIT_RUN}" && echo "$@" >> {log}\nexec {PYTHON} "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    checker = SecurityChecker()
+
+    def run() -> Any:
+        return checker.run(section(checker, workers=1), make_ctx(root, cache_dir=cache, tool_python=str(wrapper)))
+
+    first = run()
+    scanned = first.metrics["files_scanned"]
+    assert first.metrics["cached_files"] == 0
+    assert len(log.read_text().splitlines()) == 1
+
+    second = run()
+    assert second.metrics["cached_files"] == scanned
+    assert second.metrics["processes"] == 0
+    assert len(log.read_text().splitlines()) == 1  # bandit did not run again
+    assert [f.to_dict() for f in second.findings] == [f.to_dict() for f in first.findings]
+
+    with (root / "app" / "clean.py").open("a") as fh:
+        fh.write("\n\ndef risky(x):\n    return eval(x)\n")
+    third = run()
+    assert third.metrics["cached_files"] == scanned - 1
+    calls = log.read_text().splitlines()
+    assert len(calls) == 2 and calls[-1].endswith("-- ./app/clean.py")  # only the changed file was scanned
+    assert key_set(third.findings) == bandit_set(bandit_json(root, "-r", ".", "-x", SAME_X))
+    assert any(f.rule_id == "B307" and f.location and f.location.path == "app/clean.py" for f in third.findings)
+
+
+def test_a_corrupt_cache_entry_is_ignored_and_replaced(tmp_path: Path, make_ctx: Any) -> None:
+    root = build_corpus(tmp_path / "p")
+    cache = tmp_path / "cache"
+    checker = SecurityChecker()
+    first = checker.run(section(checker, workers=1), make_ctx(root, cache_dir=cache))
+    entries = sorted((cache / "security").rglob("*.json"))
+    assert len(entries) == first.metrics["files_scanned"]
+    # tamper with one entry (drop its findings, keep the old checksum) and truncate another
+    tampered = next(p for p in entries if json.loads(p.read_text())["payload"]["results"])
+    entry = json.loads(tampered.read_text())
+    entry["payload"]["results"] = []
+    tampered.write_text(json.dumps(entry))
+    truncated = next(p for p in entries if p != tampered)
+    truncated.write_bytes(truncated.read_bytes()[:20])
+    second = checker.run(section(checker, workers=1), make_ctx(root, cache_dir=cache))
+    assert second.metrics["cache_rejected"] == 2
+    assert second.metrics["cached_files"] == len(entries) - 2
+    assert [f.to_dict() for f in second.findings] == [f.to_dict() for f in first.findings]
+    third = checker.run(section(checker, workers=1), make_ctx(root, cache_dir=cache))
+    assert third.metrics["cache_rejected"] == 0 and third.metrics["cached_files"] == len(entries)
+
+
+def test_fingerprints_survive_line_shifts(tmp_path: Path, make_ctx: Any) -> None:
+    root = build_corpus(tmp_path / "p")
+    checker = SecurityChecker()
+    before = {
+        (f.rule_id, f.location.path): f for f in checker.run(section(checker, workers=1), make_ctx(root)).findings if f.location
+    }
+    shell = root / "app" / "shell.py"
+    shell.write_text('"""A module docstring pushed in later."""\n\n' + shell.read_text())
+    after = {
+        (f.rule_id, f.location.path): f for f in checker.run(section(checker, workers=1), make_ctx(root)).findings if f.location
+    }
+    moved = before[("B602", "app/shell.py")], after[("B602", "app/shell.py")]
+    assert moved[1].location and moved[0].location and moved[1].location.line == moved[0].location.line + 2
+    assert moved[0].fingerprint == moved[1].fingerprint
+    assert len({f.fingerprint for f in after.values()}) == len(after)
+
+
+def test_bandit_crash_is_an_error(corpus: Path, make_ctx: Any, tmp_path: Path) -> None:
+    broken = tmp_path / "python-broken"
+    broken.write_text(
+        f'#!/bin/sh\necho "$@" | grep -q -- "{BANDIT_RUN}" && {{ echo "Traceback: boom" >&2; exit 2; }}\nexec {PYTHON} "$@"\n'
+    )
+    broken.chmod(broken.stat().st_mode | stat.S_IEXEC)
+    checker = SecurityChecker()
+    with pytest.raises(ToolError, match=r"bandit failed \(exit 2\): Traceback: boom"):
+        checker.run(section(checker, workers=1), make_ctx(corpus, tool_python=str(broken)))
+
+
+def test_a_project_module_named_like_a_bandit_dependency_does_not_shadow_it(tmp_path: Path, make_ctx: Any) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "yaml.py").write_text('raise SystemExit("the project yaml.py was imported by the scanner")\n')
+    (root / "app.py").write_text("import pickle\n")
+    checker = SecurityChecker()
+    result = checker.run(section(checker, workers=1), make_ctx(root))
+    assert key_set(result.findings) == {("B403", "app.py", 1)}
+    assert result.metrics["files_scanned"] == 2

@@ -1,0 +1,124 @@
+"""The types check runs the real mypy in the project's interpreter and agrees with mypy run by hand."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.checkers.types import TypesChecker
+from gatekeeper.errors import ToolError, ToolMissing
+from gatekeeper.findings import Severity, Status
+from tests.helpers.projects import section, write
+
+PROJECT = {
+    "pyproject.toml": (
+        '[project]\nname = "demo"\nversion = "0"\n'
+        '[tool.mypy]\nfiles = ["src"]\nwarn_unused_ignores = true\ndisable_error_code = ["import-untyped"]\n'
+        '[[tool.mypy.overrides]]\nmodule = ["demo.legacy"]\nignore_errors = true\n'
+    ),
+    "src/demo/__init__.py": "",
+    "src/demo/core.py": (
+        "def f(x: int) -> str:\n    return x\n\n\n"
+        "def g(y):\n    return y + 1\n\n\n"
+        "reveal_type(f)\n"
+        'z: int = "a"  # type: ignore[assignment]\n'
+    ),
+    "src/demo/legacy.py": 'def h() -> int:\n    return "no"\n',
+    "scripts/outside.py": 'a: int = "not checked: not in files"\n',
+}
+
+
+def mypy_by_hand(root: Path, *args: str) -> list[dict[str, Any]]:
+    """``mypy -O json`` in the project, as a user runs it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "-O", "json", "--no-error-summary", "--cache-dir", str(root.parent / "hand-cache"), *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+def keys(items: Any) -> set[tuple[str, str, int]]:
+    return {(str(i["code"]), i["file"], i["line"]) for i in items}
+
+
+def finding_keys(result: Any) -> set[tuple[str, str, int]]:
+    return {(f.rule_id, f.location.path, f.location.line) for f in result.findings}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return write(tmp_path / "proj", PROJECT)
+
+
+def test_findings_equal_mypy_run_by_hand_with_the_projects_config(project: Path, make_ctx: Any, tmp_path: Path) -> None:
+    result = TypesChecker().run(section(TypesChecker), make_ctx(project, cache_dir=tmp_path / "cache"))
+    by_hand = mypy_by_hand(project)
+    assert finding_keys(result) == keys(by_hand)
+    assert ("return-value", "src/demo/core.py", 2) in keys(by_hand)
+    assert not any(i["file"].startswith("scripts/") or i["file"].endswith("legacy.py") for i in by_hand)  # config honoured
+    notes = [f for f in result.findings if f.properties["mypy_severity"] == "note"]
+    assert notes and all(f.severity is Severity.INFO and not f.blocking for f in notes)
+    errors = [f for f in result.findings if f.properties["mypy_severity"] == "error"]
+    assert errors and all(f.blocking for f in errors) and result.status is Status.FAIL
+    assert result.metrics["errors"] == len(errors) and result.metrics["config"] == "pyproject.toml"
+    narrowing = result.metrics["narrowing"]
+    assert narrowing["disable_error_code"] == ["import-untyped"] and narrowing["overrides"] == [["demo.legacy"]]
+    assert narrowing["type_ignores"] == 1
+    assert not (project / ".mypy_cache").exists()  # mypy's cache lives under gatekeeper's
+    assert any((tmp_path / "cache" / "types").iterdir())
+
+
+def test_strict_and_paths_equal_mypy_with_the_same_options(project: Path, make_ctx: Any) -> None:
+    loose = TypesChecker().run(section(TypesChecker, paths=["src"]), make_ctx(project))
+    strict = TypesChecker().run(section(TypesChecker, paths=["src"], strict=True), make_ctx(project))
+    assert finding_keys(strict) == keys(mypy_by_hand(project, "--strict", "src"))
+    assert ("no-untyped-def", "src/demo/core.py", 5) in finding_keys(strict) - finding_keys(loose)
+    scripts = TypesChecker().run(section(TypesChecker, paths=["scripts"]), make_ctx(project))
+    assert finding_keys(scripts) == keys(mypy_by_hand(project, "scripts")) == {("assignment", "scripts/outside.py", 1)}
+
+
+def test_max_errors_tolerates_that_many(project: Path, make_ctx: Any) -> None:
+    first = TypesChecker().run(section(TypesChecker), make_ctx(project))
+    errors = first.metrics["errors"]
+    assert TypesChecker().run(section(TypesChecker, max_errors=errors), make_ctx(project)).status is Status.PASS
+    assert TypesChecker().run(section(TypesChecker, max_errors=errors - 1), make_ctx(project)).status is Status.FAIL
+
+
+def test_fingerprints_survive_line_shifts(project: Path, make_ctx: Any) -> None:
+    before = TypesChecker().run(section(TypesChecker), make_ctx(project))
+    core = project / "src/demo/core.py"
+    core.write_text("import os\n\nprint(os.sep)\n\n" + core.read_text(encoding="utf-8"), encoding="utf-8")
+    after = TypesChecker().run(section(TypesChecker), make_ctx(project))
+    assert {f.fingerprint for f in before.findings} == {f.fingerprint for f in after.findings}
+
+
+def test_mypy_missing_from_the_projects_interpreter_says_how_to_install(project: Path, make_ctx: Any, bare_python: str) -> None:
+    (project / "gatekeeper.toml").write_text(f'[environment]\npython = "{bare_python}"\n', encoding="utf-8")
+    with pytest.raises(ToolMissing, match=r"mypy.*gatekeeper\[types\]"):
+        TypesChecker().run(section(TypesChecker), make_ctx(project))
+
+
+def test_a_path_outside_the_project_is_refused(project: Path, make_ctx: Any) -> None:
+    with pytest.raises(ToolError, match="outside the project"):
+        TypesChecker().run(section(TypesChecker, paths=["../elsewhere"]), make_ctx(project))
+
+
+def test_a_broken_mypy_config_is_an_error_not_a_pass(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(tmp_path / "p", {"mypy.ini": "[mypy]\nplugins = no_such_plugin_module\n", "m.py": "x: int = 1\n"})
+    with pytest.raises(ToolError, match="mypy failed"):
+        TypesChecker().run(section(TypesChecker), make_ctx(root))
+
+
+def test_a_syntax_error_stops_mypy_and_is_an_error_not_findings(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(tmp_path / "p", {"bad.py": "def f(:\n    pass\n", "ok.py": 'x: int = "a"\n'})
+    with pytest.raises(ToolError, match=r"blocking error.*bad\.py:1.*\[syntax\]"):
+        TypesChecker().run(section(TypesChecker), make_ctx(root))

@@ -1,0 +1,97 @@
+"""A project every built-in checker can check, and interpreters that inject one fault into one real tool.
+
+Only the fault is made up. A wrapper is a tiny executable named as ``gate.tool_python`` or
+``[environment] python``: when its arguments name the target module (``-m bandit``, say) it
+misbehaves; otherwise it runs the real interpreter, so every other tool runs for real.
+(The fixtures ``project_template``, ``project`` and ``faulty_python`` are in tests/conftest.py.)
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers.env import clean_env
+from tests.helpers.osv import FRESH
+
+APP = """import pickle
+
+
+def load(blob):
+    return pickle.loads(blob)
+
+
+def add(a, b):
+    return a + b
+
+
+print(add(1, 2))
+"""
+
+ADVISORY = {
+    "id": "TEST-2099-0001",
+    "modified": FRESH,
+    "summary": "demo: remote code execution",
+    "affected": [{"package": {"name": "demo-vuln", "ecosystem": "PyPI"}, "versions": ["1.0"]}],
+}
+
+
+POLICY = """
+[gate]
+timeout_s = 120
+{gate}
+[reports]
+formats = ["json", "sarif", "html", "markdown", "junit"]
+[checks.coverage]
+data_file = "{data_file}"
+min_total = 0
+[checks.security]
+paths = ["app.py"]
+{security}
+[checks.dependencies]
+source = "requirements.txt"
+advisory_db = "{advisory_db}"
+[checks.licenses]
+# the environment checked is this suite's own venv, whose test extra carries the LGPL `cvss` package
+# (a test-only reference for the CVSS scores): the tests here are about tool faults, not that licence
+ignore_packages = ["cvss"]
+"""
+
+
+def build_template(root: Path) -> Path:
+    """A small project in ``root``: app.py (one bandit B301 finding), coverage.json and .coverage measured
+    by the real coverage.py, requirements.txt pinning one package, and a local OSV database with one advisory."""
+    root.mkdir()
+    (root / "app.py").write_text(APP, encoding="utf-8")
+    env = clean_env(coverage=False)
+    subprocess.run([sys.executable, "-m", "coverage", "run", "app.py"], cwd=root, env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "coverage", "json", "-q"], cwd=root, env=env, check=True, capture_output=True)
+    (root / "requirements.txt").write_text("safe-pkg==2.0\n", encoding="utf-8")
+    (root / "osv").mkdir()
+    (root / "osv" / "TEST-2099-0001.json").write_text(json.dumps(ADVISORY), encoding="utf-8")
+    return root
+
+
+def faulty_interpreter(script: Path, module: str, fault: str) -> Path:
+    """Write ``script``: an interpreter that runs ``fault`` (sh) instead of ``-m module`` (or of
+    gatekeeper's ``-c`` launcher for that module); anything else goes to the real interpreter.
+    ``$REAL`` in the fault is the real interpreter."""
+    script.write_text(
+        "#!/bin/sh\n"
+        f"REAL={sys.executable}\n"
+        'prev=""\n'
+        'for a in "$@"; do\n'
+        f'  if [ "$prev" = "-m" ] && [ "$a" = "{module}" ]; then\n'
+        f"    {fault}\n"
+        "  fi\n"
+        # gatekeeper starts bandit through a one-line launcher (-c "...sys.argv[0] = 'bandit'...")
+        f'  if [ "$prev" = "-c" ]; then case "$a" in *"sys.argv[0] = \'{module}\'"*) {fault};; esac; fi\n'
+        '  prev="$a"\n'
+        "done\n"
+        'exec "$REAL" "$@"\n',
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    return script

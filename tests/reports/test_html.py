@@ -1,0 +1,250 @@
+"""The HTML report: self-contained, escaped, and working in a real headless chromium.
+
+The browser tests drive Debian's /usr/bin/chromium through Playwright (never Playwright's own
+downloaded browsers). Without chromium they fail with a message saying how to install it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.fileio import shipped_dir
+from gatekeeper.findings import GateResult
+from gatekeeper.reports.html import render_html
+from gatekeeper.reports.json import render_json
+from tests.helpers.browser import Loaded
+from tests.helpers.samples import ATTR, HOSTILE_PATH, IMG, SCRIPT, errored_result, failing_result, passing_result
+
+# --------------------------------------------------------------------------- the markup itself
+
+
+def test_templates_are_shipped_data_found_through_shipped_dir() -> None:
+    folder = shipped_dir("report_templates")
+    assert {"report.html.j2", "report.css", "report.js"} <= {p.name for p in folder.iterdir()}
+
+
+def test_page_is_self_contained() -> None:
+    html = render_html(failing_result())
+    # nothing is fetched: no external stylesheet, script, image, font or frame
+    assert not re.search(r"<(link|script|img|iframe|object|embed)\b[^>]*\b(href|src)=\"(?!data:|#)", html)
+    assert "@import" not in html and "url(" not in html
+    assert "<style>" in html and "<script>" in html and "<svg" in html
+    # links that do exist are to advisories and rule docs, to open by hand
+    for href in re.findall(r'href="([^"]+)"', html):
+        assert href.startswith(("#", "https://", "data:")), href
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
+    assert csp
+    policy = unescape(csp.group(1))
+    assert (
+        "default-src 'none'" in policy
+        and "script-src 'sha256-" in policy
+        and "unsafe-inline" not in policy.split("script-src")[1]
+    )
+
+
+def test_everything_shown_is_escaped() -> None:
+    html = render_html(failing_result())
+    for hostile in (SCRIPT, IMG, ATTR, HOSTILE_PATH, "<never>", "feature/<login>"):
+        assert hostile not in html
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=window.__pwned=3&gt;" in html
+    assert "&#34; onmouseover=&#34;window.__pwned=2&#34; x=&#34;" in html
+    # exactly one script element: ours
+    assert html.count("<script") == 1
+
+
+def test_only_http_links_are_clickable() -> None:
+    base = failing_result()
+    sec = base.check("security")
+    assert sec is not None
+    bad = replace(sec.findings[0], help_uri="javascript:window.__pwned=4")
+    result = replace(
+        base, checks=tuple(replace(c, findings=(bad, *c.findings[1:])) if c.name == "security" else c for c in base.checks)
+    )
+    html = render_html(result)
+    assert "javascript:" not in html
+
+
+def test_top_of_page_names_verdict_time_commit_branch_actor_policy_and_digest() -> None:
+    html = render_html(failing_result())
+    head = html[: html.index('id="checks"')]
+    for text in (
+        ">FAIL<",
+        "2026-11-29T02:40:00Z",
+        "3f2c1e9a0b7d4c5e6f708192a3b4c5d6e7f80912",
+        "feature/&lt;login&gt;",
+        '<dd id="actor">octocat</dd>',
+        "gatekeeper.toml",
+        "ab" * 32,
+    ):
+        assert text in head, text
+    no_actor = render_html(passing_result())
+    assert '<dd id="actor">—</dd>' in no_actor
+
+
+def test_same_result_same_bytes_and_rerendered_from_json() -> None:
+    result = failing_result()
+    again = GateResult.from_dict(json.loads(render_json(result)))
+    assert render_html(result) == render_html(failing_result()) == render_html(again)
+
+
+def test_error_check_without_metrics_and_a_passing_run_render() -> None:
+    html = render_html(errored_result())
+    assert "Could not run:</strong> pip-audit timed out after 900s" in html
+    assert ">ERROR<" in html
+    assert "No findings." in render_html(passing_result())
+
+
+# --------------------------------------------------------------------------- in a real browser
+
+
+@pytest.fixture
+def loaded(browser: Any, tmp_path: Path) -> Iterator[Loaded]:
+    path = tmp_path / "gatekeeper.html"
+    path.write_text(render_html(failing_result()), encoding="utf-8")
+    page = Loaded(browser, path)
+    try:
+        yield page
+    finally:
+        page.close()
+
+
+@pytest.mark.slow
+def test_renders_without_errors_requests_or_injected_scripts(loaded: Loaded, tmp_path: Path) -> None:
+    page = loaded.page
+    # hover and click every cell: an injected onmouseover/onerror would fire now
+    for cell in page.locator("#findings td.message").all():
+        cell.hover()
+    page.locator("#check-licenses table.licenses").hover()
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert loaded.errors == []
+    assert [c for c in loaded.console if c[0] in ("error", "warning")] == []
+    assert loaded.requests == [loaded.url]
+    # the hostile strings show as text, literally
+    assert page.get_by_text(SCRIPT, exact=False).first.is_visible()
+    assert page.locator("#findings").inner_text().count("<script>window.__pwned=1</script>") == 2
+    assert IMG in page.locator("#findings").inner_text()
+    assert HOSTILE_PATH in page.locator("#check-coverage").inner_text()
+    assert page.locator("#verdict").inner_text() == "FAIL"
+    assert page.locator("#actor").inner_text() == "octocat"
+    assert page.locator("#severity-chart rect").count() > 5
+    assert page.locator("#check-coverage svg.bar").count() == 4
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_filters_change_the_visible_rows(loaded: Loaded) -> None:
+    page = loaded.page
+    result = failing_result()
+    findings = [(c.name, f) for c in result.checks for f in c.findings]
+    assert loaded.visible_rows() == len(findings) == 12
+    assert page.locator("#f-count").inner_text() == "12 of 12 findings shown"
+
+    page.select_option("#f-severity", "high")
+    assert loaded.visible_rows() == sum(1 for _, f in findings if f.severity.value == "high") == 4
+    page.select_option("#f-check", "security")
+    assert loaded.visible_rows() == 1
+    assert "B602" in page.locator("#findings tbody tr:visible").inner_text()
+    page.select_option("#f-severity", "")
+    assert loaded.visible_rows() == 4
+
+    page.select_option("#f-state", "waived")
+    assert loaded.visible_rows() == 1
+    assert "B101" in page.locator("#findings tbody tr:visible").inner_text()
+    page.select_option("#f-check", "")
+    page.select_option("#f-state", "blocking")
+    assert loaded.visible_rows() == sum(1 for _, f in findings if f.blocking) == 7
+    page.select_option("#f-state", "")
+
+    page.fill("#f-text", "hunter2")
+    assert loaded.visible_rows() == 1
+    page.fill("#f-text", "__PWNED=1")  # case-insensitive, matches the literal hostile text
+    assert loaded.visible_rows() == 2
+    page.fill("#f-text", "")
+    assert loaded.visible_rows() == 12
+    assert page.locator("#f-count").inner_text() == "12 of 12 findings shown"
+
+
+@pytest.mark.slow
+def test_columns_sort(loaded: Loaded) -> None:
+    page = loaded.page
+
+    def column(attr: str) -> list[str]:
+        values: list[str] = page.eval_on_selector_all("#findings tbody tr", f"rows => rows.map(r => r.dataset.{attr})")
+        return values
+
+    ranks = [int(r) for r in column("rank")]
+    assert ranks == sorted(ranks, reverse=True)  # most severe first
+    page.click("#findings th[data-sort=check] button")
+    checks = column("check")
+    assert checks == sorted(checks)
+    assert page.get_attribute("#findings th[data-sort=check]", "aria-sort") == "ascending"
+    page.click("#findings th[data-sort=check] button")
+    assert column("check") == sorted(checks, reverse=True)
+    page.click("#findings th[data-sort=rank] button")  # severity starts with the worst
+    ranks = [int(r) for r in column("rank")]
+    assert ranks == sorted(ranks, reverse=True) and ranks[0] == 4
+    page.click("#findings th[data-sort=rank] button")
+    ranks = [int(r) for r in column("rank")]
+    assert ranks == sorted(ranks) and ranks[0] == 0
+    # sorting keeps a filter
+    page.select_option("#f-check", "dependencies")
+    page.click("#findings th[data-sort=rule] button")
+    assert loaded.visible_rows() == 3
+
+
+@pytest.mark.slow
+def test_prints_to_pdf_with_the_print_stylesheet(loaded: Loaded, tmp_path: Path) -> None:
+    page = loaded.page
+    page.select_option("#f-severity", "critical")
+    assert loaded.visible_rows() == 1
+    page.emulate_media(media="print")
+    # on paper: no filter controls, and every finding (the archive copy is complete)
+    assert page.locator("#filters").is_hidden()
+    assert loaded.visible_rows() == 12
+    pdf = tmp_path / "report.pdf"
+    page.pdf(path=str(pdf), format="A4", landscape=True, print_background=True)
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-") and len(data) > 20_000
+    assert len(re.findall(rb"/Type\s*/Page\b", data)) >= 2
+
+
+@pytest.mark.slow
+def test_the_page_works_when_copied_elsewhere(browser: Any, tmp_path: Path) -> None:
+    """A compliance archive keeps the one file: it must work with nothing beside it."""
+    src = tmp_path / "a" / "gatekeeper.html"
+    src.parent.mkdir()
+    src.write_text(render_html(errored_result()), encoding="utf-8")
+    dest = tmp_path / "archive" / "2026" / "release-1.4.html"
+    dest.parent.mkdir(parents=True)
+    shutil.copy(src, dest)
+    shutil.rmtree(src.parent)
+    page = Loaded(browser, dest)
+    try:
+        assert page.errors == [] and page.requests == [page.url]
+        assert page.page.locator("#verdict").inner_text() == "ERROR"
+        assert "pip-audit timed out after 900s" in page.page.locator("#check-dependencies").inner_text()
+    finally:
+        page.close()
+
+
+def test_shard_baseline_and_interruption_are_stated() -> None:
+    extra = {
+        "shard": {"index": 2, "count": 4},
+        "baseline": {"path": ".gatekeeper/baseline.json", "fingerprints": 17},
+        "interrupted": True,
+    }
+    html = render_html(replace(failing_result(), extra=extra))
+    assert "<dt>Shard</dt><dd>2 of 4</dd>" in html
+    assert "<dt>Baseline</dt><dd>.gatekeeper/baseline.json (17 fingerprints)</dd>" in html
+    assert "<dt>Interrupted</dt>" in html

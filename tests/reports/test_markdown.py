@@ -1,0 +1,94 @@
+"""Markdown (PR comment / job summary)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+
+from gatekeeper.findings import Finding, GateResult, Location, Severity
+from gatekeeper.reports.json import render_json
+from gatekeeper.reports.markdown import MAX_FINDINGS, render_markdown
+from tests.helpers.samples import ATTR, IMG, SCRIPT, errored_result, failing_result, many_findings, passing_result
+
+
+def table_rows(md: str, header: str) -> list[list[str]]:
+    """The cells of the Markdown table whose header row starts with ``header`` (split on unescaped pipes)."""
+    lines = md.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = re.split(r"(?<!\\)\|", line.strip())[1:-1]
+        rows.append([c.strip() for c in cells])
+    return rows
+
+
+# --------------------------------------------------------------------------- markdown
+
+
+def test_markdown_summarises_the_verdict_and_every_check() -> None:
+    md = render_markdown(failing_result())
+    assert md.startswith("## ❌ gatekeeper: FAIL\n")
+    rows = table_rows(md, "| Check |")
+    assert [r[0] for r in rows] == ["coverage", "dependencies", "licenses", "sbom", "security"]
+    assert all(len(r) == 5 for r in rows)
+    by_name = {r[0]: r for r in rows}
+    assert by_name["sbom"][1] == "✅ pass"
+    assert by_name["security"][1:] == ["❌ fail", "2 blocking findings (fail\\_on\\_severity medium)", "2", "1"]
+    assert by_name["dependencies"][3:] == ["2", "1"]
+    assert "by octocat" in md and "commit 3f2c1e9a0b7d" in md
+
+
+def test_markdown_lists_blocking_findings_most_severe_first_with_hostile_text_escaped() -> None:
+    md = render_markdown(failing_result())
+    rows = table_rows(md, "| Severity |")
+    assert len(rows) == 7 and all(len(r) == 5 for r in rows)  # no message broke out of its cell
+    assert [r[0] for r in rows] == ["critical", "high", "high", "high", "high", "medium", "medium"]
+    assert rows[0][2] == "PYSEC-2024-1"
+    for raw in (SCRIPT, IMG, ATTR.replace('"', "")):
+        assert raw not in md
+    assert "&lt;script&gt;window.\\_\\_pwned=1&lt;/script&gt;" in md
+    assert "B101" not in md  # waived: not blocking
+    assert "**Expired waivers** (no longer applied): w-old" in md
+
+
+def test_markdown_pipes_mentions_and_links_stay_text() -> None:
+    base = failing_result()
+    odd = Finding(
+        rule_id="R|1",
+        severity=Severity.HIGH,
+        message="a | b\nnew line @octo-org/admins see https://evil.example/x [x](javascript:alert(1))",
+        blocking=True,
+        location=Location("a|b.py", 3),
+    )
+    result = replace(base, checks=tuple(replace(c, findings=(odd,)) if c.name == "sbom" else c for c in base.checks))
+    md = render_markdown(result)
+    row = next(r for r in table_rows(md, "| Severity |") if r[2].startswith("R"))
+    assert len(row) == 5 and row[2] == "R\\|1" and row[3] == "a\\|b.py:3"
+    assert "\n" not in row[4] and "@octo-org" not in md and "https://evil" not in md and "[x](" not in md
+
+
+def test_markdown_caps_the_list_of_findings() -> None:
+    md = render_markdown(many_findings(200))
+    assert len(table_rows(md, "| Severity |")) == MAX_FINDINGS
+    blocking = sum(1 for f in many_findings(200).checks[0].findings if f.blocking)
+    assert f"…and {blocking - MAX_FINDINGS} more blocking findings" in md
+    assert len(md.encode()) < 10_000
+
+
+def test_markdown_for_errors_and_passes() -> None:
+    md = render_markdown(errored_result())
+    assert md.startswith("## ⚠️ gatekeeper: ERROR")
+    rows = {r[0]: r for r in table_rows(md, "| Check |")}
+    assert rows["dependencies"][1:3] == ["⚠️ error", "pip-audit timed out after 900s"]
+    assert rows["sbom"][1] == "⏭️ skipped"
+    assert "1 check could not run (dependencies)" in md
+    ok = render_markdown(passing_result())
+    assert ok.startswith("## ✅ gatekeeper: PASS") and "Blocking findings" not in ok
+
+
+def test_markdown_is_deterministic_and_rerenders_from_json() -> None:
+    again = GateResult.from_dict(json.loads(render_json(failing_result())))
+    assert render_markdown(failing_result()) == render_markdown(again)

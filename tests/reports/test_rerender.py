@@ -1,0 +1,109 @@
+"""``gatekeeper report`` re-renders every format from gatekeeper.json; ``check`` fills the job summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gatekeeper.cli import app
+from gatekeeper.findings import GateResult
+from gatekeeper.redaction import redact_result
+from gatekeeper.reports import FORMATS, renderer
+from gatekeeper.reports.json import load_result, render_json
+from gatekeeper.reports.markdown import render_markdown
+from tests.helpers.cli import run_gatekeeper
+from tests.helpers.samples import errored_result, failing_result
+
+
+def write_results(tmp_path: Path, result: GateResult) -> Path:
+    path = tmp_path / "in" / "gatekeeper.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(render_json(result), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("make", [failing_result, errored_result])
+def test_report_rerenders_each_format_byte_for_byte(tmp_path: Path, make: object) -> None:
+    result = make()  # type: ignore[operator]
+    results = write_results(tmp_path, result)
+    out = tmp_path / "out"
+    run = CliRunner().invoke(
+        app, ["report", str(results), "--format", "sarif,html", "--format", "markdown,junit", "--output-dir", str(out)]
+    )
+    assert run.exit_code == 0, run.output
+    for fmt in ("sarif", "html", "markdown", "junit"):
+        name = FORMATS[fmt][0]
+        # re-rendering applies the same redaction pass as check (the sample's "password: 'hunter2'")
+        assert (out / name).read_bytes() == renderer(fmt)(redact_result(result)).encode("utf-8"), fmt
+        assert f"report: {out / name}" in run.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "gatekeeper.html",
+        "gatekeeper.junit.xml",
+        "gatekeeper.md",
+        "gatekeeper.sarif",
+    ]
+
+
+def test_report_defaults_to_every_format_beside_the_results(tmp_path: Path) -> None:
+    results = write_results(tmp_path, failing_result())
+    before = results.read_bytes()
+    proc = run_gatekeeper(["report", str(results)], tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    names = sorted(p.name for p in results.parent.iterdir())
+    assert names == sorted(name for name, _ in FORMATS.values())
+    # the JSON re-rendered from itself is unchanged but for the credential the redaction pass masks
+    assert b"hunter2" in before and results.read_bytes() == before.replace(b"hunter2", b"[REDACTED]")
+    assert (results.parent / "gatekeeper.md").read_text(encoding="utf-8") == render_markdown(redact_result(failing_result()))
+
+
+def test_report_rejects_a_file_that_is_not_a_result(tmp_path: Path) -> None:
+    bad = tmp_path / "gatekeeper.json"
+    bad.write_text('{"verdict": "pass"}', encoding="utf-8")
+    run = CliRunner().invoke(app, ["report", str(bad), "--format", "html"])
+    assert run.exit_code == 2
+    assert "not a gatekeeper JSON result" in run.output
+    assert not (tmp_path / "gatekeeper.html").exists()
+
+
+# --------------------------------------------------------------------------- job summary
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "app.py").write_text("def add(a, b):\n    return a + b\n", encoding="utf-8")
+    return root
+
+
+def run_check(project: Path, out: Path, env: dict[str, str]) -> tuple[int, str]:
+    run = CliRunner().invoke(
+        app, ["check", str(project), "--only", "security", "--no-audit", "--format", "json", "--output-dir", str(out)], env=env
+    )
+    return run.exit_code, run.output
+
+
+def test_check_appends_the_markdown_summary_to_github_step_summary(project: Path, tmp_path: Path) -> None:
+    summary = tmp_path / "step_summary.md"
+    summary.write_text("## an earlier step\n", encoding="utf-8")
+    out = tmp_path / "reports"
+    code, output = run_check(project, out, {"GITHUB_STEP_SUMMARY": str(summary)})
+    result = load_result(out / "gatekeeper.json")
+    assert code == result.exit_code, output
+    assert summary.read_text(encoding="utf-8") == "## an earlier step\n" + render_markdown(result)
+
+
+def test_check_without_github_step_summary_writes_no_summary(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    code, _ = run_check(project, out, {"GITHUB_STEP_SUMMARY": ""})
+    assert code == load_result(out / "gatekeeper.json").exit_code
+    assert sorted(p.name for p in out.iterdir()) == ["gatekeeper.json"]
+
+
+def test_an_unwritable_job_summary_warns_and_keeps_the_verdict(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    code, output = run_check(project, out, {"GITHUB_STEP_SUMMARY": str(tmp_path)})  # a folder
+    assert code == load_result(out / "gatekeeper.json").exit_code
+    assert "warning: could not append the job summary" in output
