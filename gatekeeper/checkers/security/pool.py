@@ -28,8 +28,8 @@ from gatekeeper.errors import ToolError, ToolTimeout
 _WORKER = Path(__file__).with_name("worker.py")
 #: Batches are about this share of the bytes left per worker: big first, one small file at the end.
 SHARE = 4
-#: The smallest batch worth a round trip (bandit's report of a batch costs ~1 ms).
-MIN_BATCH_BYTES = 16 * 1024
+#: The smallest batch worth a round trip: ~100 lines, ~10 ms of bandit; a report costs ~1 ms.
+MIN_BATCH_BYTES = 4 * 1024
 
 
 class Batches:
