@@ -94,8 +94,9 @@ try:
     django.setup()
 except Exception as exc:
     print(f"django.setup() failed ({exc}); importing the modules anyway")
+packages, sys.argv[1:] = sys.argv[1:], []  # a package's __main__ must not take them as its own arguments
 ok = failed = 0
-for top in sys.argv[1:]:
+for top in packages:
     try:
         package = importlib.import_module(top)
     except BaseException:

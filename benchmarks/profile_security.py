@@ -109,16 +109,20 @@ def main() -> int:
         time_in_threads(threads)
         profiler = cProfile.Profile()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        own = resource.getrusage(resource.RUSAGE_SELF)
         t0 = time.perf_counter()
         profiler.enable()
         result = SecurityChecker().run(section, ctx)
         profiler.disable()
         wall = time.perf_counter() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        own_after = resource.getrusage(resource.RUSAGE_SELF)
     if args.out:
         profiler.dump_stats(args.out)
     children = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    print(f"security check, cold: {wall:.2f} s wall; children CPU {children:.2f} s; {result.summary}")
+    mine = (own_after.ru_utime - own.ru_utime) + (own_after.ru_stime - own.ru_stime)
+    print(f"security check, cold: {wall:.2f} s wall; CPU: children {children:.2f} s, this process {mine:.2f} s (profiled)")
+    print(f"result: {result.summary}")
     print(f"metrics: processes {result.metrics.get('processes')}, workers {result.metrics.get('workers')}")
     ends = sorted(t - t0 for t in finished)
     if ends:
