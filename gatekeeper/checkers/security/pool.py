@@ -30,6 +30,8 @@ _WORKER = Path(__file__).with_name("worker.py")
 SHARE = 4
 #: The smallest batch worth a round trip: ~100 lines, ~10 ms of bandit; a report costs ~1 ms.
 MIN_BATCH_BYTES = 4 * 1024
+#: A frame announcing more than this is not a report of one batch.
+MAX_REPORT_BYTES = 1 << 30
 
 
 class Batches:
@@ -112,8 +114,8 @@ class _Worker:
         head = stdout.readline()
         if not head:
             raise _Broken("")
-        if not head.strip().isdigit():
-            raise _Broken(head.decode("utf-8", "replace") + stdout.read(600).decode("utf-8", "replace"))
+        if not head.strip().isdigit() or int(head) > MAX_REPORT_BYTES:
+            raise _Broken(head[:600].decode("utf-8", "replace"))  # read no further: it may still be running
         size = int(head)
         data = stdout.read(size)
         if len(data) != size:
