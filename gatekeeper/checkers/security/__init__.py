@@ -8,9 +8,11 @@ How a scan goes:
 2. With ``--shard I/N`` only a deterministic share of those files is kept, balanced by bytes.
 3. Files whose result is in the cache (keyed by the file's content and path, bandit's and
    Python's versions and the scan options) are not scanned again.
-4. The rest is split by bytes across ``workers`` bandit processes that run in parallel; their
-   JSON outputs are merged per file. bandit names a file given explicitly ``./x.py`` while
-   ``-r src`` names it ``src/x.py``, so paths are normalised before merging.
+4. The rest goes to ``workers`` bandit worker processes (``pool``, ``worker.py``: bandit's own
+   ``main()`` with those options, bandit imported once per process), largest files first, in
+   batches that shrink as the work runs out, to whichever worker is free; each batch's JSON
+   report is split per file and cached as it arrives. Files are passed by the names discovery
+   produced (``src/x.py``; ``./x.py`` under ``-r .``) and normalised before merging.
 
 The merged findings equal one ``bandit -r PATHS -f json`` run with the same options.
 """
