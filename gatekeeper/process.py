@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from gatekeeper import childenv
 from gatekeeper.errors import ToolError, ToolMissing, ToolTimeout
@@ -60,22 +60,7 @@ def run(
     if timeout <= 0:
         raise ToolTimeout(f"{exe} had no time left to run")
     started = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=childenv.for_child(env),
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-    except FileNotFoundError as exc:
-        raise ToolMissing(f"{exe} is not installed ({exc.strerror})") from exc
-    except OSError as exc:
-        raise ToolError(f"{exe} could not be started: {exc}") from exc
-    with _LIVE_LOCK:
-        _LIVE.add(proc)
+    proc = _start(argv, cwd, env, subprocess.PIPE if stdin is not None else subprocess.DEVNULL, subprocess.PIPE)
     try:
         out, err = proc.communicate(input=stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -96,6 +81,65 @@ def run(
         stderr=err.decode("utf-8", "replace"),
         duration_s=time.monotonic() - started,
     )
+
+
+def spawn(args: Sequence[str], *, cwd: str | os.PathLike[str], stderr: IO[bytes]) -> subprocess.Popen[bytes]:
+    """Start a long-running tool that talks over pipes: requests on its stdin, answers on its stdout.
+
+    Like ``run``: an argument list, its own process group, the child environment without the
+    signing key, tracked for ``kill_all``. ``stderr`` is a file (a pipe nobody reads could fill
+    and block the tool). The caller ends it with ``release``.
+    """
+    return _start([str(a) for a in args], cwd, None, subprocess.PIPE, stderr)
+
+
+def _start(
+    argv: list[str], cwd: str | os.PathLike[str] | None, env: Mapping[str, str] | None, stdin: int, stderr: int | IO[bytes]
+) -> subprocess.Popen[bytes]:
+    """Popen in a new session with the child environment, tracked as live; start failures as tool errors."""
+    try:
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=childenv.for_child(env),
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    except FileNotFoundError as exc:
+        raise ToolMissing(f"{argv[0]} is not installed ({exc.strerror})") from exc
+    except OSError as exc:
+        raise ToolError(f"{argv[0]} could not be started: {exc}") from exc
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
+    return proc
+
+
+def release(proc: subprocess.Popen[bytes], *, kill: bool = False, timeout: float = 10.0) -> int:
+    """Close a spawned tool's stdin and wait for it (killed with its group when ``kill`` or past ``timeout``)."""
+    try:
+        if kill:
+            _kill_group(proc)
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        try:
+            return proc.wait(timeout=max(timeout, 0.1))
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            return proc.wait()
+    finally:
+        with _LIVE_LOCK:
+            _LIVE.discard(proc)
+
+
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a spawned tool and its process group now (its reader then sees the end of its output)."""
+    _kill_group(proc)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

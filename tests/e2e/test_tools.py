@@ -102,7 +102,11 @@ FAULTS = {
     "truncated": ('"$REAL" "$@" | head -c 300; exit 1', "bandit printed output that is not its JSON report"),
     "empty": ("exit 0", "bandit printed output that is not its JSON report"),
     "wrong-json": ('echo \'{"results": 42, "errors": [], "metrics": {}}\'; exit 0', "not its JSON report"),
-    "missing-file": ('echo \'{"results": [], "errors": [], "metrics": {}}\'; exit 0', "did not report on 1 of the files"),
+    # a well-framed report (byte count, newline, JSON) that leaves the file out
+    "missing-file": (
+        'r=\'{"results": [], "errors": [], "metrics": {}}\'; printf "%d\\n%s" ${#r} "$r"; exit 0',
+        "did not report on 1 of the files",
+    ),
 }
 
 

@@ -86,8 +86,11 @@ def faulty_interpreter(script: Path, module: str, fault: str) -> Path:
         f'  if [ "$prev" = "-m" ] && [ "$a" = "{module}" ]; then\n'
         f"    {fault}\n"
         "  fi\n"
-        # gatekeeper starts bandit through a one-line launcher (-c "...sys.argv[0] = 'bandit'...")
-        f'  if [ "$prev" = "-c" ]; then case "$a" in *"sys.argv[0] = \'{module}\'"*) {fault};; esac; fi\n'
+        # gatekeeper starts bandit through a one-line launcher (-c "...sys.argv[0] = 'bandit'...") or
+        # as a worker process whose -c source starts "A bandit worker:"
+        f'  if [ "$prev" = "-c" ]; then case "$a" in\n'
+        f'    *"sys.argv[0] = \'{module}\'"*|*"A {module} worker:"*) {fault};;\n'
+        "  esac; fi\n"
         '  prev="$a"\n'
         "done\n"
         'exec "$REAL" "$@"\n',

@@ -8,9 +8,11 @@ How a scan goes:
 2. With ``--shard I/N`` only a deterministic share of those files is kept, balanced by bytes.
 3. Files whose result is in the cache (keyed by the file's content and path, bandit's and
    Python's versions and the scan options) are not scanned again.
-4. The rest is split by bytes across ``workers`` bandit processes that run in parallel; their
-   JSON outputs are merged per file. bandit names a file given explicitly ``./x.py`` while
-   ``-r src`` names it ``src/x.py``, so paths are normalised before merging.
+4. The rest goes to ``workers`` bandit worker processes (``pool``, ``worker.py``: bandit's own
+   ``main()`` with those options, bandit imported once per process), largest files first, in
+   batches that shrink as the work runs out, to whichever worker is free; each batch's JSON
+   report is split per file and cached as it arrives. Files are passed by the names discovery
+   produced (``src/x.py``; ``./x.py`` under ``-r .``) and normalised before merging.
 
 The merged findings equal one ``bandit -r PATHS -f json`` run with the same options.
 """
@@ -21,8 +23,8 @@ import hashlib
 import json
 import os
 import re
+import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -31,6 +33,7 @@ from gatekeeper import process, tomlio
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, shard_record
 from gatekeeper.checkers.security import presentation
+from gatekeeper.checkers.security.pool import BanditPool, Batches
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import (
     NO_BASELINE,
@@ -51,17 +54,7 @@ CACHE_VERSION = 1
 #: Below this many bytes of source per process, another bandit process costs more (start-up
 #: and plugin loading, ~0.14 s) than it saves (bandit takes 60-115 µs per line of code).
 MIN_SHARD_BYTES = 24 * 1024
-#: Paths per bandit command line, to stay far below the OS argument limit.
-MAX_FILES_PER_RUN = 2000
 _PROBE = Path(__file__).with_name("probe.py")
-#: ``python -m bandit``, with the cyclic garbage collector run less often: bandit allocates
-#: millions of short-lived AST and context objects, and the default thresholds spend ~7-10 % of
-#: its CPU time collecting them (measured on Django's 2,820 files). Collection still runs, so
-#: memory stays bounded (a 885-file scan peaked at 116 MiB instead of 65); results are unchanged.
-_BANDIT = (
-    "import gc, sys; gc.set_threshold(100_000, 50, 100); sys.argv[0] = 'bandit'; "
-    "from bandit.cli.main import main; sys.exit(main())"
-)
 _RANK = {"UNDEFINED": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3}
 _SEVERITY = {"HIGH": Severity.HIGH, "MEDIUM": Severity.MEDIUM, "LOW": Severity.LOW, "UNDEFINED": Severity.LOW}
 _CODE_LINE = re.compile(r"^(\d+) (.*)$")
@@ -151,33 +144,37 @@ class SecurityChecker(CheckerBase):
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Scan (or reuse cached scans of) the files bandit would scan, and map every result to a finding."""
         targets = [str(p) for p in section.get("paths") or ["."]]
-        plan = discover(section, ctx)
-        sizes = {f: _size(ctx.root / f) for f in plan.files}
-        files = list(plan.files)
-        if ctx.shard is not None:
-            index, count = ctx.shard
-            files = split_by_size(files, sizes, count)[index - 1]
-        scans: dict[str, FileScan] = {}
-        keys: dict[str, str] = {}
-        rejected = 0
-        folder = ctx.cache_dir / "security" if ctx.cache_dir is not None else None
-        if folder is not None:
-            options_digest = _options_digest(plan, ctx.root)
-            for f in files:
-                keys[f] = cache.cache_key(options_digest, f, cache.file_digest(ctx.root / f))
-                hit, bad = _cache_read(folder, keys[f])
-                rejected += bad
-                if hit is not None:
-                    scans[f] = hit
-        cached = len(scans)
-        todo = [f for f in files if f not in scans]
         workers = int(section.get("workers") or 0) or (os.cpu_count() or 1)
-        processes = max(1, min(workers, len(todo), sum(sizes[f] for f in todo) // MIN_SHARD_BYTES)) if todo else 0
-        fresh = _scan(plan, split_by_size(todo, sizes, processes) if todo else [], ctx)
-        scans.update(fresh)
-        if folder is not None:
-            for f, scan in fresh.items():
-                cache.write(folder, keys[f], scan.to_json())
+        folder = ctx.cache_dir / "security" if ctx.cache_dir is not None else None
+        pool = BanditPool(ctx.tool_python, ctx.root)
+        try:
+            if folder is None or not folder.is_dir():  # a cold scan: a worker imports bandit while discovery runs
+                pool.start(1, quiet=True)
+            plan = discover(section, ctx)
+            sizes = {f: _size(ctx.root / f) for f in plan.files}
+            files = list(plan.files)
+            if ctx.shard is not None:
+                index, count = ctx.shard
+                files = split_by_size(files, sizes, count)[index - 1]
+            scans: dict[str, FileScan] = {}
+            keys: dict[str, str] = {}
+            rejected = 0
+            if folder is not None:
+                options_digest = _options_digest(plan, ctx.root)
+                for f in files:
+                    keys[f] = cache.cache_key(options_digest, f, cache.file_digest(ctx.root / f))
+                    hit, bad = _cache_read(folder, keys[f])
+                    rejected += bad
+                    if hit is not None:
+                        scans[f] = hit
+            cached = len(scans)
+            todo = [f for f in files if f not in scans]
+            processes = max(1, min(workers, len(todo), sum(sizes[f] for f in todo) // MIN_SHARD_BYTES)) if todo else 0
+            if todo:
+                store = (folder, keys) if folder is not None else None
+                scans.update(_scan(pool, plan, Batches(todo, sizes, processes), ctx, store))
+        finally:
+            pool.close()
         result = _to_result(section, plan, files, scans, targets)
         metrics = dict(result.metrics)
         metrics.update({"cached_files": cached, "cache_rejected": rejected, "processes": processes, "workers": workers})
@@ -295,29 +292,24 @@ def _narrowing_note(narrowing: Mapping[str, Any]) -> str:
     return f"; project bandit config: {', '.join(parts)}" if parts else ""
 
 
-def _scan(plan: ScanPlan, groups: Sequence[Sequence[str]], ctx: CheckContext) -> dict[str, FileScan]:
-    """Run one bandit process per group, in parallel, and merge their outputs per file."""
-    if not groups:
-        return {}
-    with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="gatekeeper-bandit") as pool:
-        parts = list(pool.map(lambda group: _scan_group(plan, group, ctx), groups))
-    merged: dict[str, FileScan] = {}
-    for part in parts:
-        merged.update(part)
-    return merged
-
-
-def _scan_group(plan: ScanPlan, files: Sequence[str], ctx: CheckContext) -> dict[str, FileScan]:
+def _scan(
+    pool: BanditPool, plan: ScanPlan, batches: Batches, ctx: CheckContext, store: tuple[Path, Mapping[str, str]] | None
+) -> dict[str, FileScan]:
+    """Scan ``batches`` with their bandit workers; with ``store`` (cache folder, key per file) each
+    batch's scans are cached as soon as they arrive."""
     out: dict[str, FileScan] = {}
-    for start in range(0, len(files), MAX_FILES_PER_RUN):
-        chunk = list(files[start : start + MAX_FILES_PER_RUN])
-        # the exact names discovery produced, so that bandit's exclusion patterns judge them as in `-r`
-        names = [plan.given.get(f, f) for f in chunk]
-        # -I: the project's root must not shadow bandit or its dependencies (a local yaml.py, say)
-        done = ctx.run([ctx.tool_python, "-I", "-c", _BANDIT, *plan.args, "-f", "json", "-q", "--", *names])
-        if done.returncode not in (0, 1):  # 1 means "found something": that is data
-            raise ToolError(f"bandit failed (exit {done.returncode}): {process.tail(done.stderr or done.stdout)}")
-        out.update(parse_output(done.stdout, chunk))
+    lock = threading.Lock()
+
+    def handle(batch: list[str], report: str) -> None:
+        scans = parse_output(report, batch)
+        if store is not None:
+            folder, keys = store
+            for f, scan in scans.items():
+                cache.write(folder, keys[f], scan.to_json())
+        with lock:
+            out.update(scans)
+
+    pool.scan(plan.args, plan.given, batches, handle, ctx.deadline)
     return out
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import shutil
 import stat
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 import pytest
 
 from gatekeeper.checkers import security
-from gatekeeper.checkers.security import SecurityChecker, normalize_path
+from gatekeeper.checkers.security import SecurityChecker, normalize_path, pool
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import Finding, Severity, Status
 from tests.helpers.projects import PYTHON, bandit_json, run_tool, section
@@ -270,7 +272,7 @@ def test_project_dot_bandit_file_is_honoured(tmp_path: Path, make_ctx: Any) -> N
     assert result.metrics["config"] == "./.bandit"
 
 
-def test_workers_split_by_size_and_give_the_same_findings(corpus: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_workers_give_the_same_findings_as_one(corpus: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     checker = SecurityChecker()
     single = checker.run(section(checker, workers=1), make_ctx(corpus))
     monkeypatch.setattr(security, "MIN_SHARD_BYTES", 1)  # the corpus is small: split it anyway
@@ -282,6 +284,59 @@ def test_workers_split_by_size_and_give_the_same_findings(corpus: Path, make_ctx
     ]
     for key in ("files_scanned", "lines_scanned", "counts", "nosec", "parse_errors"):
         assert double.metrics[key] == single.metrics[key]
+
+
+def test_parallel_workers_report_exactly_what_one_bandit_run_reports_on_a_real_tree(
+    tmp_path: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bandit's own source (real code with ``# nosec`` marks), a file that does not parse and marked
+    lines: every file's results (line numbers, columns, code, CWE), metrics and errors, byte for byte."""
+    spec = importlib.util.find_spec("bandit")
+    assert spec is not None and spec.origin is not None
+    root = tmp_path / "p"
+    shutil.copytree(Path(spec.origin).parent, root / "bandit", ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "broken.py").write_text("def broken(:\n    pass\n")
+    (root / "marked.py").write_text(
+        "import subprocess\n\n"
+        "subprocess.call('ls', shell=True)  # nosec\n"
+        "subprocess.call('ls', shell=True)  # nosec B602\n"
+        "subprocess.call('ls', shell=True)  # nosec B101\n"
+        "eval(input())\n"
+    )
+    seen: dict[str, security.FileScan] = {}
+    real_scan = security._scan
+
+    def spy(*args: Any, **kwargs: Any) -> dict[str, security.FileScan]:
+        out = real_scan(*args, **kwargs)
+        seen.update(out)
+        return out
+
+    monkeypatch.setattr(security, "_scan", spy)
+    monkeypatch.setattr(security, "MIN_SHARD_BYTES", 1)
+    monkeypatch.setattr(pool, "MIN_BATCH_BYTES", 1)  # many small batches: every hand-over is exercised
+    checker = SecurityChecker()
+    result = checker.run(section(checker, workers=2), make_ctx(root))
+    assert result.metrics["processes"] == 2
+    single = bandit_json(root, "-r", ".", "-x", SAME_X)
+    reference = security.parse_output(json.dumps(single), sorted(seen))
+    assert len(seen) == len(single["metrics"]) - 1 >= 70
+    assert seen == reference
+    assert seen["broken.py"].error == "syntax error while parsing AST from file"
+    lines = [r["line_number"] for r in seen["marked.py"].results]
+    assert 3 not in lines and 6 in lines  # the bare "# nosec" honoured, eval reported
+    assert result.metrics["nosec"] == single["metrics"]["_totals"]["nosec"] > 0
+    assert result.metrics["lines_scanned"] == single["metrics"]["_totals"]["loc"]
+
+
+def test_batches_go_out_largest_first_and_shrink_to_single_files() -> None:
+    sizes = {"huge.py": 400_000, **{f"m{i}.py": 40_000 for i in range(10)}, **{f"s{i}.py": 100 for i in range(50)}}
+    batches = pool.Batches(list(sizes), sizes, 2)
+    taken = list(iter(batches.take, []))
+    assert taken[0] == ["huge.py"]
+    assert sorted(f for b in taken for f in b) == sorted(sizes)  # every file exactly once
+    assert len(taken[-1]) == 1 or sum(sizes[f] for f in taken[-1]) <= pool.MIN_BATCH_BYTES
+    firsts = [sizes[b[0]] for b in taken]
+    assert firsts == sorted(firsts, reverse=True)
 
 
 def test_split_by_size_balances_bytes_not_counts() -> None:
@@ -305,8 +360,8 @@ def test_shards_cover_every_file_once_and_merge_to_a_single_run(corpus: Path, re
     assert sum(p.metrics["lines_scanned"] for p in parts) == reference["metrics"]["_totals"]["loc"]
 
 
-#: what identifies a bandit scan process on its command line (the checker runs bandit's main through -c)
-BANDIT_RUN = "from bandit.cli.main import main"
+#: what identifies a bandit worker process on its command line (its source, run through -c, starts so)
+BANDIT_RUN = "A bandit worker:"
 
 
 def test_cache_reuses_unchanged_files_and_rescans_changed_ones(tmp_path: Path, make_ctx: Any) -> None:
@@ -315,7 +370,7 @@ def test_cache_reuses_unchanged_files_and_rescans_changed_ones(tmp_path: Path, m
     log = tmp_path / "calls.log"
     # a python that records every bandit process started, then runs the real interpreter
     wrapper = tmp_path / "python-logged"
-    wrapper.write_text(f'#!/bin/sh\necho "$@" | grep -q -- "{BANDIT_RUN}" && echo "$@" >> {log}\nexec {PYTHON} "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\necho "$@" | grep -q -- "{BANDIT_RUN}" && echo worker >> {log}\nexec {PYTHON} "$@"\n')
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
     checker = SecurityChecker()
 
@@ -337,8 +392,8 @@ def test_cache_reuses_unchanged_files_and_rescans_changed_ones(tmp_path: Path, m
         fh.write("\n\ndef risky(x):\n    return eval(x)\n")
     third = run()
     assert third.metrics["cached_files"] == scanned - 1
-    calls = log.read_text().splitlines()
-    assert len(calls) == 2 and calls[-1].endswith("-- ./app/clean.py")  # only the changed file was scanned
+    assert len(log.read_text().splitlines()) == 2 and third.metrics["processes"] == 1
+    assert third.metrics["cached_files"] + 1 == third.metrics["files_scanned"]  # only the changed file was scanned
     assert key_set(third.findings) == bandit_set(bandit_json(root, "-r", ".", "-x", SAME_X))
     assert any(f.rule_id == "B307" and f.location and f.location.path == "app/clean.py" for f in third.findings)
 

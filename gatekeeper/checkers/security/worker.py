@@ -1,0 +1,100 @@
+"""A bandit worker: bandit's own command-line code, started once, scanning batches of files sent to it.
+
+Run by the security checker as ``python -I -c <this source>`` in the project's root, one per
+CPU. It imports bandit (and loads its plugins) while discovery runs, then reads one JSON line on
+stdin: the options every scan must use (the ``args`` of the discovery probe). It runs bandit's
+real ``main()`` with those options, so the configuration, profile, ``.bandit`` file, skips,
+tests and ``# nosec`` handling are bandit's own; only two of its manager's steps are replaced:
+
+* ``run_tests`` (the scan of the files ``main()`` discovered) does nothing at first, and
+* ``output_results`` serves: for every further JSON line on stdin (a list of file names, as
+  bandit's discovery named them) it clears the manager's per-run state, runs bandit's original
+  ``run_tests`` on those files and writes bandit's original JSON report of them to stdout,
+  framed as ``<byte count>\\n<report>``. End of input ends the worker (exit 0).
+
+bandit judges every file on its own (the AST, the ``# nosec`` comments and the metrics are per
+file), so the reports of the batches together equal one ``bandit -r`` over all the files.
+Anything else written to stdout goes to stderr, so that it cannot corrupt a frame. It imports
+nothing from gatekeeper.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+import os
+import sys
+from typing import Any, BinaryIO
+
+# bandit allocates millions of short-lived AST and context objects; the default thresholds spend
+# ~7-10 % of its CPU time collecting them. Collection still runs, so memory stays bounded.
+gc.set_threshold(100_000, 50, 100)
+
+
+class _Report(io.StringIO):
+    """bandit's JSON formatter writes into ``with fileobj:`` and reads ``fileobj.name``: keep the text."""
+
+    name = "<gatekeeper>"
+    text = ""
+
+    def close(self) -> None:
+        self.text = self.getvalue()
+        super().close()
+
+
+def _frame(out: BinaryIO, text: str) -> None:
+    data = text.encode("utf-8", "surrogateescape")
+    out.write(b"%d\n" % len(data))
+    out.write(data)
+    out.flush()
+
+
+def main() -> int:
+    """Serve batches until stdin closes; the exit code is bandit's when it refuses the options."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # stray prints (a plugin, a warning) land in stderr, never inside a frame
+    sys.stdout = sys.stderr
+    from bandit.cli import main as cli
+    from bandit.core import manager, meta_ast, metrics
+
+    header = sys.stdin.readline()
+    if not header:
+        return 0  # nothing to scan after all
+    args = [str(a) for a in json.loads(header)]
+    run_tests = manager.BanditManager.run_tests
+    output_results = manager.BanditManager.output_results
+
+    def no_scan(self: Any) -> None:
+        """``main()``'s own scan of its placeholder target: skipped."""
+
+    def serve(  # noqa: PLR0913  # bandit's output_results signature, which this replaces
+        self: Any, lines: Any, sev: Any, conf: Any, output_file: Any, output_format: Any, template: Any = None
+    ) -> None:
+        while line := sys.stdin.readline():
+            self.files_list = [str(name) for name in json.loads(line)]
+            self.excluded_files = []
+            self.skipped = []
+            self.results = []
+            self.scores = []
+            self.metrics = metrics.Metrics()
+            self.b_ma = meta_ast.BanditMetaAst()
+            run_tests(self)
+            report = _Report()
+            output_results(self, lines, sev, conf, report, output_format, template)
+            _frame(out, report.text)
+        self.results = []  # main() exits 0: the findings were data, already sent
+
+    manager.BanditManager.run_tests = no_scan
+    manager.BanditManager.output_results = serve
+    # the placeholder target is never scanned: the files come over stdin
+    sys.argv = ["bandit", *args, "-f", "json", "-q", "--", os.devnull]
+    try:
+        cli.main()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
