@@ -103,6 +103,7 @@ def main(
 
     childenv.forget()
     childenv.take(fresh=True)  # the signing key leaves the environment before any child starts
+    childenv.take(childenv.CACHE_KEY_ENV, fresh=True)  # and so does the cache key
 
 
 # --------------------------------------------------------------------------- shared helpers
@@ -1016,6 +1017,51 @@ def plugins() -> None:
         _echo(f"{name:<14} {dist:<28} {info.value}{state}")
         if desc:
             _echo(f"{'':<14} {desc}")
+
+
+# --------------------------------------------------------------------------- cache
+
+cache_app = typer.Typer(
+    help="Where the cache is, and the key a CI cache stores it under.", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("dir", epilog="Example:\n\n  gatekeeper cache dir . --policy gatekeeper.toml")
+def cache_dir(
+    path: Path = typer.Argument(Path("."), help="The project."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
+) -> None:
+    """Print the cache folder `check` uses for the project (what a CI cache saves and restores)."""
+    from gatekeeper.cachekey import cache_folder
+    from gatekeeper.errors import GatekeeperError
+
+    try:
+        root = _root(path)
+        _echo(str(cache_folder(root, _policy(root, policy_file, _load_checkers()[1]))))
+    except GatekeeperError as exc:
+        _fail(exc)
+
+
+@cache_app.command("key", epilog="Example (GitHub Actions):\n\n  key=gatekeeper-$RUNNER_OS-$(gatekeeper cache key)")
+def cache_key_command(
+    path: Path = typer.Argument(Path("."), help="The project."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
+    as_json: bool = typer.Option(False, "--json", help="Print what the key is made from, as JSON."),
+) -> None:
+    """Print the CI cache key: Python, gatekeeper and tool versions and the policy's digest."""
+    import json
+
+    from gatekeeper.cachekey import ci_key, key_material, tool_python, tool_versions
+    from gatekeeper.errors import GatekeeperError
+
+    try:
+        root = _root(path)
+        policy = _policy(root, policy_file, _load_checkers()[1])
+        material = key_material(policy, tool_versions(tool_python(root, policy)))
+        _echo(json.dumps({**material, "key": ci_key(material)}, indent=2) if as_json else ci_key(material))
+    except GatekeeperError as exc:
+        _fail(exc)
 
 
 def run() -> None:
