@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path, PurePath
 
 from gatekeeper.errors import OutputError
@@ -86,23 +87,28 @@ def write_atomic(path: Path, text: str | bytes) -> str:
     return digest
 
 
-def stage(path: Path, text: str | bytes) -> tuple[Path, str]:
+def stage(path: Path, text: str | bytes | Iterable[str]) -> tuple[Path, str]:
     """Write ``text`` (UTF-8, or bytes as they are) to a new temporary file beside ``path`` and fsync it; return (the
     temporary file, the sha256 of its bytes) for the caller to rename into place. Raises OSError;
     on any failure, Ctrl-C included, no temporary file is left behind.
 
     The temporary file is created with ``open(..., "x")`` so that it gets the umask's permissions
-    (``mkstemp`` would make a report readable by its owner only).
+    (``mkstemp`` would make a report readable by its owner only). ``text`` may also be an iterable
+    of str chunks (a renderer that streams), written as they come so the whole never sits in memory.
     """
-    data = text.encode("utf-8") if isinstance(text, str) else text
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    chunks = [text] if isinstance(text, (str, bytes)) else text
+    digest = hashlib.sha256()
     try:
         with open(tmp, "xb") as fh:
-            fh.write(data)
+            for chunk in chunks:
+                data = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+                digest.update(data)
+                fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return tmp, hashlib.sha256(data).hexdigest()
+    return tmp, digest.hexdigest()

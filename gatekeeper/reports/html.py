@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import heapq
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -25,7 +26,6 @@ from gatekeeper.reports._common import (
     MISSING,
     SEVERITIES,
     actor,
-    all_findings,
     finding_state,
     ordered_checks,
     severity_counts,
@@ -33,6 +33,10 @@ from gatekeeper.reports._common import (
 )
 
 TEMPLATE = "report.html.j2"
+
+#: the page lists at most this many findings per check, the most severe first; the rest are
+#: counted and left to gatekeeper.json (a page with 100,000 rows is too big to open, let alone read)
+HTML_MAX_FINDINGS = 1000
 
 #: metric keys the check sections show themselves; the rest go to a generic table
 _SHOWN: Mapping[str, frozenset[str]] = {
@@ -75,7 +79,16 @@ def _asset(name: str) -> str:
 
 
 def render_html(result: GateResult) -> str:
-    """``gatekeeper.html``: verdict, run facts, each check with metrics and findings, waivers, charts."""
+    """``gatekeeper.html``: verdict, run facts, each check with metrics and findings, waivers, charts.
+
+    Each check's findings beyond ``HTML_MAX_FINDINGS`` (the least severe) are left out of the page,
+    which says so where it opens and above the findings table, with the counts left out.
+    """
+    return "".join(iter_render_html(result))
+
+
+def iter_render_html(result: GateResult) -> Iterator[str]:
+    """``render_html``'s text in chunks, as jinja2 generates it (the bytes are the same)."""
     script = _asset("report.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     csp = (
@@ -84,7 +97,8 @@ def render_html(result: GateResult) -> str:
     )
     template = _environment().get_template(TEMPLATE)
     controls = _controls(result)
-    return template.render(
+    shown, trimmed = _shown_findings(result)
+    return template.generate(
         csp=csp,
         style=Markup(_asset("report.css")),  # noqa: S704  # nosec B704: our own shipped stylesheet
         script=Markup(script),  # noqa: S704  # nosec B704: our own shipped script (CSP hash)
@@ -93,8 +107,11 @@ def render_html(result: GateResult) -> str:
         chart=_severity_chart(result),
         findings=[
             _finding_row(check, f)
-            for check, f in sorted(all_findings(result), key=lambda cf: (-cf[1].severity.rank, cf[0].name, *cf[1].sort_key()))
+            for check, f in sorted(shown, key=lambda cf: (-cf[1].severity.rank, cf[0].name, *cf[1].sort_key()))
         ],
+        trimmed=trimmed,
+        trimmed_total=sum(t["left_out"] for t in trimmed),
+        max_findings=HTML_MAX_FINDINGS,
         severities=[s.value for s in SEVERITIES],
         states=["blocking", "waived", "baselined", "advisory"],
         waivers=_waivers(result),
@@ -108,6 +125,25 @@ def render_html(result: GateResult) -> str:
 
 
 # --------------------------------------------------------------------------- view model
+
+
+def _shown_findings(result: GateResult) -> tuple[list[tuple[CheckResult, Finding]], list[dict[str, Any]]]:
+    """The findings the page lists (at most ``HTML_MAX_FINDINGS`` per check, most severe and
+    blocking first) and, per trimmed check, ``{check, shown, total, left_out}``."""
+    shown: list[tuple[CheckResult, Finding]] = []
+    trimmed = []
+    for check in ordered_checks(result):
+        found = check.findings
+        if len(found) > HTML_MAX_FINDINGS:
+            found = tuple(
+                heapq.nsmallest(
+                    HTML_MAX_FINDINGS, found, key=lambda f: (-f.severity.rank, not f.blocking, *f.sort_key(), f.fingerprint)
+                )
+            )
+            total = len(check.findings)
+            trimmed.append({"check": check.name, "shown": len(found), "total": total, "left_out": total - len(found)})
+        shown.extend((check, f) for f in found)
+    return shown, trimmed
 
 
 def _text(value: Any) -> str:

@@ -2,19 +2,41 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from gatekeeper.errors import UsageError
-from gatekeeper.findings import GateResult
+from gatekeeper.findings import CheckResult, Finding, GateResult
+from gatekeeper.reports._stream import iter_json, placeholder
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "result.schema.json"
 
 
 def render_json(result: GateResult) -> str:
-    """``gatekeeper.json``: the result as indented, key-stable JSON."""
-    return json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    """``gatekeeper.json``: the result as indented, key-stable JSON (``GateResult.to_dict``)."""
+    return "".join(iter_render_json(result))
+
+
+def iter_render_json(result: GateResult) -> Iterator[str]:
+    """``render_json``'s text in chunks, each finding encoded as it is written (the bytes are the same)."""
+    lists: dict[str, Callable[[], Iterable[Any]]] = {}
+    checks = []
+    for i, check in enumerate(sorted(result.checks, key=lambda c: c.name)):
+        data = dataclasses.replace(check, findings=()).to_dict()
+        data["findings"] = placeholder(str(i))
+        lists[str(i)] = _finding_dicts(check)
+        checks.append(data)
+    skeleton = dataclasses.replace(result, checks=()).to_dict()
+    skeleton["checks"] = checks
+    yield from iter_json(skeleton, lists, indent=2)
+    yield "\n"
+
+
+def _finding_dicts(check: CheckResult) -> Callable[[], Iterator[dict[str, Any]]]:
+    return lambda: (f.to_dict() for f in sorted(check.findings, key=Finding.sort_key))
 
 
 def load_result(path: Path) -> GateResult:

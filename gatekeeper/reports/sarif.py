@@ -24,9 +24,8 @@ Finding ``properties`` keys read here (all optional, set by checkers):
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from importlib import metadata
 from typing import Any
 from urllib.parse import quote
@@ -35,6 +34,7 @@ from typing_extensions import assert_never
 
 from gatekeeper.findings import CheckResult, Finding, GateResult, Severity, Status, fingerprint
 from gatekeeper.reports._common import finding_state, one_line, ordered_checks
+from gatekeeper.reports._stream import iter_json, placeholder
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -112,17 +112,29 @@ def render_sarif(result: GateResult, *, max_results: int = MAX_RESULTS_PER_RUN, 
     Above ``max_results`` per run or ``max_bytes`` in all, the least severe results are left out
     and the run says how many (``properties.gatekeeper.truncated`` and a tool notification).
     """
+    return "".join(iter_render_sarif(result, max_results=max_results, max_bytes=max_bytes))
+
+
+def iter_render_sarif(result: GateResult, *, max_results: int = MAX_RESULTS_PER_RUN, max_bytes: int = MAX_BYTES) -> Iterator[str]:
+    """``render_sarif``'s text in chunks: each result is encoded as it is written, and the size
+    limit is checked by encoding without keeping the text, so memory stays flat with the findings."""
     checks = [c for c in ordered_checks(result) if c.status in (Status.PASS, Status.FAIL)]
     candidates = {c.name: _by_priority(c.findings) for c in checks}
     keep = {name: min(len(found), max_results) for name, found in candidates.items()}
     uri = information_uri()
     indent: int | None = 2
+
+    def chunks() -> Iterator[str]:
+        lists: dict[str, Callable[[], Iterable[Any]]] = {}
+        log = _log(result, checks, candidates, keep, max_results, max_bytes, uri, lists)
+        yield from iter_json(log, lists, indent=indent)
+        yield "\n"
+
     while True:
-        log = _log(result, checks, candidates, keep, max_results, max_bytes, uri)
-        text = json.dumps(log, indent=indent, ensure_ascii=False, separators=None if indent else (",", ":")) + "\n"
-        size = len(text.encode("utf-8"))
+        size = sum(len(chunk.encode("utf-8")) for chunk in chunks())
         if size <= max_bytes or not any(keep.values()):
-            return text
+            yield from chunks()
+            return
         if indent is not None:  # first drop the indentation, then results
             indent = None
             continue
@@ -143,11 +155,12 @@ def _log(
     max_results: int,
     max_bytes: int,
     uri: str,
+    lists: dict[str, Callable[[], Iterable[Any]]],
 ) -> dict[str, Any]:
     runs = []
     for check in checks:
         found = candidates[check.name]
-        runs.append(_run(result, check, found[: keep[check.name]], len(found), max_results, max_bytes, uri))
+        runs.append(_run(result, check, found[: keep[check.name]], len(found), max_results, max_bytes, uri, lists))
     omitted = [
         {"check": c.name, "status": c.status.value, "reason": c.error or c.summary}
         for c in ordered_checks(result)
@@ -170,6 +183,7 @@ def _run(
     max_results: int,
     max_bytes: int,
     uri: str,
+    lists: dict[str, Callable[[], Iterable[Any]]],
 ) -> dict[str, Any]:
     tool_name, tool_uri, _ = CHECK_INFO.get(check.name, (check.tool_name or check.name, uri, ()))
     driver: dict[str, Any] = {
@@ -206,13 +220,14 @@ def _run(
     srcroot: dict[str, Any] = {"description": {"text": "The repository root; result paths are relative to it."}}
     if root.startswith("/"):
         srcroot["uri"] = "file://" + quote(root.rstrip("/") + "/")
+    lists[check.name] = lambda: (_result(check, f, index) for f in findings)
     return {
         "tool": tool,
         "automationDetails": {"id": f"gatekeeper/{check.name}/"},
         "invocations": [invocation],
         "originalUriBaseIds": {SRCROOT: srcroot},
         "columnKind": "unicodeCodePoints",
-        "results": [_result(check, f, index) for f in findings],
+        "results": placeholder(check.name),  # encoded one result at a time as the file is written
         "properties": {"gatekeeper": run_props},
     }
 
