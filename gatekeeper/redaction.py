@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gatekeeper.findings import GateResult
+    from gatekeeper.findings import Finding, GateResult
 
 MASK = "[REDACTED]"
 
@@ -161,6 +161,15 @@ def redact_tree(
     return walk(value, _key)
 
 
+def _redact_finding(finding: Finding, known: tuple[str, ...], memo: dict[tuple[str, bool], str]) -> Finding:
+    """``finding`` itself when redaction changes nothing in it (no second copy of 100,000 findings), else a redacted copy."""
+    from gatekeeper.findings import Finding
+
+    data = finding.to_dict()
+    redacted = redact_tree(data, known, _key="findings", memo=memo)
+    return finding if redacted == data else Finding.from_dict(redacted)
+
+
 def redact_result(result: GateResult) -> GateResult:
     """``result`` with every string redacted (``redact_tree`` over each part's JSON form): what the
     reports, the console, the annotations, the job summary and the audit record are made from."""
@@ -174,10 +183,7 @@ def redact_result(result: GateResult) -> GateResult:
     for c in result.checks:
         # one finding at a time: the JSON form of 100,000 findings at once would take hundreds of MB
         head = CheckResult.from_dict(redact_tree(replace(c, findings=()).to_dict(), known, memo=memo))
-        findings = tuple(
-            Finding.from_dict(redact_tree(f.to_dict(), known, _key="findings", memo=memo))
-            for f in sorted(c.findings, key=Finding.sort_key)
-        )
+        findings = tuple(_redact_finding(f, known, memo) for f in sorted(c.findings, key=Finding.sort_key))
         checks.append(replace(head, findings=findings, duration_s=c.duration_s))
     return replace(
         result,
