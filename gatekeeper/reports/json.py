@@ -42,7 +42,8 @@ def _finding_dicts(check: CheckResult) -> Callable[[], Iterator[dict[str, Any]]]
 def load_result(path: Path) -> GateResult:
     """Read a ``gatekeeper.json`` back; a missing or malformed file is a ``UsageError``."""
     try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"), object_hook=_finding_or_dict)
+        shared: dict[str, str] = {}
+        data: Any = json.loads(path.read_text(encoding="utf-8"), object_hook=lambda obj: _finding_or_dict(obj, shared))
     except FileNotFoundError:
         raise UsageError("results file not found", file=str(path)) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -57,10 +58,18 @@ def load_result(path: Path) -> GateResult:
 _FINDING_KEYS = frozenset(Finding(rule_id="", severity=Severity.INFO, message="").to_dict())
 
 
-def _finding_or_dict(obj: dict[str, Any]) -> Any:
+#: strings up to this long that repeat (a rule's message, a help link, a confidence) are kept once
+_SHARED_MAX = 300
+
+
+def _finding_or_dict(obj: dict[str, Any], shared: dict[str, str]) -> Any:
     """A finding's JSON object as a ``Finding`` as soon as it is parsed (a few hundred bytes instead
     of a tree of dicts: 100,000 findings read back in a fraction of the memory); anything else,
-    or a finding that does not read back, stays a dict for ``GateResult.from_dict`` to judge."""
+    or a finding that does not read back, stays a dict for ``GateResult.from_dict`` to judge.
+    Short string values are shared through ``shared``: the same text is one object, however often it occurs."""
+    for key, value in obj.items():
+        if type(value) is str and len(value) <= _SHARED_MAX:
+            obj[key] = shared.setdefault(value, value)
     if obj.keys() == _FINDING_KEYS:
         try:
             return Finding.from_dict(obj)
