@@ -1,6 +1,7 @@
-"""The environment child processes get: the job's, without the audit signing key.
+"""The environment child processes get: the job's, without the audit signing key or the cache key.
 
-The signing key is read once, when gatekeeper starts, and removed from ``os.environ``; every
+The signing key (and ``GATEKEEPER_CACHE_KEY``, which authenticates cache entries) is read once,
+when gatekeeper starts, and removed from ``os.environ``; every
 process gatekeeper starts (tools, probes, the tests under ``checks.coverage.run``) gets an
 environment built here, which leaves out every captured secret. So a test that dumps its
 environment cannot find the key and re-sign a rewritten audit log.
@@ -14,6 +15,8 @@ from collections.abc import Mapping
 
 #: The variable holding the audit signing key unless ``--key-env`` names another.
 KEY_ENV = "GATEKEEPER_AUDIT_KEY"
+#: The variable holding the secret that authenticates cache entries (``gatekeeper.checkers.cache``).
+CACHE_KEY_ENV = "GATEKEEPER_CACHE_KEY"
 
 _TAKEN: dict[str, str] = {}
 _LOCK = threading.Lock()
@@ -40,5 +43,5 @@ def for_child(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """``env`` (default: the current environment) without the signing key or any captured secret."""
     source = os.environ if env is None else env
     with _LOCK:
-        hidden = {KEY_ENV, *_TAKEN}
+        hidden = {KEY_ENV, CACHE_KEY_ENV, *_TAKEN}
     return {k: v for k, v in source.items() if k not in hidden}

@@ -19,6 +19,7 @@ import typer
 from gatekeeper import __version__, gate
 from gatekeeper.commands import audit, db, handles_errors, hook, split
 from gatekeeper.commands import bundle as bundle_command
+from gatekeeper.commands import cache as cache_commands
 from gatekeeper.commands import formats as format_option
 from gatekeeper.commands import policy as policy_commands
 from gatekeeper.escapes import echo as _echo
@@ -40,6 +41,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(baseline_app, name="baseline")
 app.add_typer(db.app, name="db")
 app.add_typer(hook.app, name="hook")
+app.add_typer(cache_commands.app, name="cache")
 
 
 def _plain_list_arguments() -> None:
@@ -81,6 +83,7 @@ def main(
 
     childenv.forget()
     childenv.take(fresh=True)  # the signing key leaves the environment before any child starts
+    childenv.take(childenv.CACHE_KEY_ENV, fresh=True)  # and so does the cache key
     ctx.obj = _load_checkers  # the commands load the checkers when they need them (commands.loaded)
 
 

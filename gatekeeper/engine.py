@@ -18,11 +18,12 @@ from typing import Any
 
 from gatekeeper import __version__
 from gatekeeper.baseline import Baseline
+from gatekeeper.cachekey import cache_folder
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, LoadedChecker
 from gatekeeper.controls import evaluate_controls, policy_controls
 from gatekeeper.errors import GatekeeperError, PolicyError, ToolTimeout, UsageError
-from gatekeeper.fileio import resolve_for_write, under
+from gatekeeper.fileio import under
 from gatekeeper.findings import (
     AppliedWaiver,
     CheckResult,
@@ -134,11 +135,10 @@ def run_checks(
         names = shard_share(names, checkers, request.shard)
     cache_dir = None
     if request.use_cache and policy.cache["enabled"]:
-        configured = str(policy.cache["dir"] or "")
+        cache.check_key_env()  # a key too short to trust is exit 2, not a silently cold cache
         # outside the checkout by default: a pull request must not be able to supply cached results;
         # resolved now: a link planted in the checkout on the way to the cache stops the run (exit 2)
-        chosen = under(request.root, configured) if configured else cache.default_dir(request.root)
-        cache_dir = resolve_for_write(chosen, request.root)
+        cache_dir = cache_folder(request.root, policy)
     tool_python = str(policy.gate.get("tool_python") or "")
     tool_python = str(under(request.root, tool_python)) if tool_python else sys.executable
     interpreter = discover(request.root, str(policy.environment.get("python") or ""))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path, PurePath
 
 from gatekeeper.errors import OutputError, PolicyError
@@ -121,26 +122,31 @@ def temporary_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
 
 
-def stage(path: Path, text: str | bytes, mode: int = 0o666, *, sync: bool = True) -> tuple[Path, str]:
+def stage(path: Path, text: str | bytes | Iterable[str], mode: int = 0o666, *, sync: bool = True) -> tuple[Path, str]:
     """Write ``text`` (UTF-8, or bytes as they are) to a new temporary file beside ``path`` and fsync it; return (the
     temporary file, the sha256 of its bytes) for the caller to rename into place. Raises OSError;
     on any failure, Ctrl-C included, no temporary file is left behind.
 
     The temporary file is created exclusively with ``mode`` under the umask, so that a report gets
     the umask's permissions (``mkstemp`` would make it readable by its owner only) and a private
-    file (``0o600``) is never readable by others, not even for a moment.
+    file (``0o600``) is never readable by others, not even for a moment. ``text`` may also be an
+    iterable of str chunks (a renderer that streams), written as they come so the whole never sits in memory.
     """
-    data = text.encode("utf-8") if isinstance(text, str) else text
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_path(path)
+    chunks = [text] if isinstance(text, (str, bytes)) else text
+    digest = hashlib.sha256()
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
         with open(fd, "wb") as fh:
-            fh.write(data)
+            for chunk in chunks:
+                data = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+                digest.update(data)
+                fh.write(data)
             if sync:
                 fh.flush()
                 os.fsync(fh.fileno())
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return tmp, hashlib.sha256(data).hexdigest()
+    return tmp, digest.hexdigest()

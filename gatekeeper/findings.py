@@ -144,6 +144,11 @@ class Finding:
             self.message,
         )
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        """Read back a finding written by ``to_dict``; raises KeyError/ValueError on bad data."""
+        return _finding_from_dict(data)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
         return {
@@ -286,7 +291,7 @@ def _check_from_dict(data: Mapping[str, Any]) -> CheckResult:
         metrics=dict(data.get("metrics") or {}),
         artifacts=dict(data.get("artifacts") or {}),
         error=data.get("error"),
-        findings=tuple(_finding_from_dict(f) for f in data.get("findings", [])),
+        findings=tuple(f if isinstance(f, Finding) else _finding_from_dict(f) for f in data.get("findings", [])),
     )
 
 

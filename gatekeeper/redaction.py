@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gatekeeper.findings import GateResult
+    from gatekeeper.findings import Finding, GateResult
 
 MASK = "[REDACTED]"
 
@@ -124,12 +124,20 @@ def strip_userinfo(text: str, replacement: str = "") -> str:
     return _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{replacement}", text)
 
 
-def redact_tree(value: Any, secrets: Iterable[str] | None = None, *, heuristic: bool = True, _key: str = "") -> Any:
+def redact_tree(
+    value: Any,
+    secrets: Iterable[str] | None = None,
+    *,
+    heuristic: bool = True,
+    _key: str = "",
+    memo: dict[tuple[str, bool], str] | None = None,
+) -> Any:
     """``value`` (JSON-like: mappings, lists, strings, scalars) with every string redacted, the
     keys of mappings included. A whole value that is a hex digest (a commit, a sha256) is kept;
-    so are paths and digests under the keys in ``_VERBATIM_KEYS``, except for known secrets."""
+    so are paths and digests under the keys in ``_VERBATIM_KEYS``, except for known secrets.
+    ``memo`` (for the same ``secrets``) carries redacted strings from one call to the next."""
     known = tuple(secret_values() if secrets is None else secrets)
-    memo: dict[tuple[str, bool], str] = {}  # keys and many values repeat across thousands of findings
+    memo = {} if memo is None else memo  # keys and many values repeat across thousands of findings
 
     def text(value: str, heuristic: bool) -> str:
         done = memo.get((value, heuristic))
@@ -153,20 +161,33 @@ def redact_tree(value: Any, secrets: Iterable[str] | None = None, *, heuristic: 
     return walk(value, _key)
 
 
+def _redact_finding(finding: Finding, known: tuple[str, ...], memo: dict[tuple[str, bool], str]) -> Finding:
+    """``finding`` itself when redaction changes nothing in it (no second copy of 100,000 findings), else a redacted copy."""
+    from gatekeeper.findings import Finding
+
+    data = finding.to_dict()
+    redacted = redact_tree(data, known, _key="findings", memo=memo)
+    return finding if redacted == data else Finding.from_dict(redacted)
+
+
 def redact_result(result: GateResult) -> GateResult:
     """``result`` with every string redacted (``redact_tree`` over each part's JSON form): what the
     reports, the console, the annotations, the job summary and the audit record are made from."""
     from dataclasses import replace
 
-    from gatekeeper.findings import CheckResult
+    from gatekeeper.findings import CheckResult, Finding
 
     known = secret_values()
-    checks = tuple(
-        replace(CheckResult.from_dict(redact_tree(c.to_dict(), known)), duration_s=c.duration_s) for c in result.checks
-    )
+    memo: dict[tuple[str, bool], str] = {}
+    checks = []
+    for c in result.checks:
+        # one finding at a time: the JSON form of 100,000 findings at once would take hundreds of MB
+        head = CheckResult.from_dict(redact_tree(replace(c, findings=()).to_dict(), known, memo=memo))
+        findings = tuple(_redact_finding(f, known, memo) for f in sorted(c.findings, key=Finding.sort_key))
+        checks.append(replace(head, findings=findings, duration_s=c.duration_s))
     return replace(
         result,
-        checks=checks,
+        checks=tuple(checks),
         repository=redact_tree(dict(result.repository), known),
         policy=redact_tree(dict(result.policy), known),
         waivers=redact_tree(dict(result.waivers), known),

@@ -3,11 +3,13 @@
 The checkout under review is untrusted, so it must not be able to supply cached results. By
 default the cache lives in the user's cache directory (``$XDG_CACHE_HOME/gatekeeper`` or
 ``~/.cache/gatekeeper``), one folder per repository root (``default_dir``). Every entry carries
-an HMAC-SHA256 of its key and payload under a per-user secret (``secret.key`` next to the
-repositories' folders, created on first use with mode 0600): an entry that was committed to the
-repository, copied from elsewhere, truncated, edited or written for another key fails the check,
-is ignored and recomputed (the caller counts it as rejected). Writes are atomic; a cache that
-cannot be written, or a secret that cannot be created, only costs speed.
+an HMAC-SHA256 of its key and payload under a secret: ``GATEKEEPER_CACHE_KEY`` when the job sets
+it (in CI, a repository secret, so that a cache restored between runs stays valid while the
+secret itself is never stored with it), else a per-user secret (``secret.key`` next to the
+repositories' folders, created on first use with mode 0600). An entry that was committed to the
+repository, copied from elsewhere, written under another secret, truncated, edited or written for
+another key fails the check, is ignored and recomputed (the caller counts it as rejected). Writes
+are atomic; a cache that cannot be written, or a secret that cannot be created, only costs speed.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from gatekeeper.errors import OutputError
+from gatekeeper import childenv
+from gatekeeper.errors import OutputError, UsageError
 from gatekeeper.fileio import resolve_for_write, write_atomic
 
 
@@ -53,6 +56,10 @@ def file_digest(path: Path) -> str:
 
 ENTRY_VERSION = 2
 _SECRET_FILE = "secret.key"  # noqa: S105  # nosec B105: a file name, not a secret
+#: the variable that, when set, holds the secret authenticating cache entries (instead of ``secret.key``)
+KEY_ENV = childenv.CACHE_KEY_ENV
+#: a shorter ``GATEKEEPER_CACHE_KEY`` is refused: it could be guessed
+MIN_KEY_LENGTH = 32
 _SECRETS: dict[Path, bytes | None] = {}
 _SECRETS_LOCK = threading.Lock()
 
@@ -80,8 +87,26 @@ def secret_path() -> Path:
     return user_cache_home() / _SECRET_FILE
 
 
+def check_key_env() -> None:
+    """Raise ``UsageError`` when ``GATEKEEPER_CACHE_KEY`` is set but too short to authenticate anything.
+
+    The variable is taken out of the environment (``childenv.take``) the first time it is read, so
+    no tool, probe or test that gatekeeper starts can read it and forge entries.
+    """
+    value = childenv.take(KEY_ENV)
+    if value and len(value.strip()) < MIN_KEY_LENGTH:
+        raise UsageError(
+            f"{KEY_ENV} is set but holds {len(value.strip())} characters; it needs at least {MIN_KEY_LENGTH}",
+            hint="generate one with: python -c 'import secrets; print(secrets.token_hex(32))'",
+        )
+
+
 def _secret() -> bytes | None:
-    """The per-user secret, created on first use (0600); None when it cannot be read or made safely."""
+    """The secret entries are authenticated with: ``GATEKEEPER_CACHE_KEY`` when set, else the
+    per-user secret, created on first use (0600); None when it cannot be read or made safely."""
+    from_env = childenv.take(KEY_ENV).strip()
+    if from_env:
+        return from_env.encode("utf-8") if len(from_env) >= MIN_KEY_LENGTH else None
     path = secret_path()
     with _SECRETS_LOCK:
         if path in _SECRETS:

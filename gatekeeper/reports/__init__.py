@@ -36,6 +36,16 @@ def renderer(fmt: str) -> Callable[[GateResult], str]:
     return render
 
 
+def _chunks(fmt: str, result: GateResult) -> Iterable[str]:
+    """The format's text in chunks: its ``iter_<render function>`` when it streams, else the whole text."""
+    module, _, func = FORMATS[fmt][1].partition(":")
+    streaming = getattr(importlib.import_module(module), f"iter_{func}", None)
+    if streaming is not None:
+        chunks: Iterable[str] = streaming(result)
+        return chunks
+    return [renderer(fmt)(result)]
+
+
 def write_atomic(path: Path, text: str | bytes) -> str:
     """Write ``text`` (or bytes) to ``path`` atomically (``fileio.write_atomic``); return its sha256.
 
@@ -53,25 +63,22 @@ def write_reports(
     """Render and write each format into ``output_dir``; return {file path: sha256}, also added to
     ``written`` as each file lands (so a caller interrupted afterwards knows what was written).
 
-    Every format is rendered and written to a temporary file before any is renamed into place,
-    and the renames are not cut short by Ctrl-C or SIGTERM (the signal is handled right after),
+    Every format is rendered (streamed, where the renderer can) into a temporary file before any is
+    renamed into place, and the renames are not cut short by Ctrl-C or SIGTERM (the signal is handled right after),
     so a renderer's failure, a full disk or an interruption leaves the previous report set whole,
     never a mix of two runs.
     """
-    rendered = []
-    for fmt in dict.fromkeys(formats):
-        try:
-            rendered.append((output_dir / FORMATS[fmt][0], renderer(fmt)(result)))
-        except Exception as exc:  # a renderer's bug must not lose the verdict: report it clearly
-            raise OutputError(f"could not render the {fmt} report: {type(exc).__name__}: {exc}") from exc
     written = {} if written is None else written
     staged: list[tuple[Path, Path | None, str]] = []
     try:
-        for path, text in rendered:
-            try:
-                tmp, digest = fileio.stage(path, text)
+        for fmt in dict.fromkeys(formats):
+            path = output_dir / FORMATS[fmt][0]
+            try:  # rendered straight into the temporary file: a big report never sits whole in memory
+                tmp, digest = fileio.stage(path, _chunks(fmt, result))
             except OSError as exc:
                 raise _output_error(path, exc) from exc
+            except Exception as exc:  # a renderer's bug must not lose the verdict: report it clearly
+                raise OutputError(f"could not render the {fmt} report: {type(exc).__name__}: {exc}") from exc
             staged.append((path, tmp, digest))
         with _signals_deferred():
             for i, (path, pending, digest) in enumerate(staged):

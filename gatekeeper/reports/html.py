@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping, Sequence
+import heapq
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,6 @@ from gatekeeper.reports._common import (
     MISSING,
     SEVERITIES,
     actor,
-    all_findings,
     finding_state,
     ordered_checks,
     severity_counts,
@@ -39,6 +39,10 @@ if TYPE_CHECKING:
     from gatekeeper.checkers.base import LoadedChecker
 
 TEMPLATE = "report.html.j2"
+
+#: the page lists at most this many findings per check, the most severe first; the rest are
+#: counted and left to gatekeeper.json (a page with 100,000 rows is too big to open, let alone read)
+HTML_MAX_FINDINGS = 1000
 
 
 @lru_cache(maxsize=1)
@@ -66,7 +70,14 @@ def render_html(result: GateResult, *, checkers: Mapping[str, LoadedChecker] | N
 
     Each check's own rows, bars and table come from its checker's ``display`` hook, looked up by
     name in ``checkers`` (default: the installed ones); a check none presents gets generic rows.
+    Each check's findings beyond ``HTML_MAX_FINDINGS`` (the least severe) are left out of the page,
+    which says so where it opens and above the findings table, with the counts left out.
     """
+    return "".join(iter_render_html(result, checkers=checkers))
+
+
+def iter_render_html(result: GateResult, *, checkers: Mapping[str, LoadedChecker] | None = None) -> Iterator[str]:
+    """``render_html``'s text in chunks, as jinja2 generates it (the bytes are the same)."""
     script = _asset("report.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     csp = (
@@ -75,7 +86,8 @@ def render_html(result: GateResult, *, checkers: Mapping[str, LoadedChecker] | N
     )
     template = _environment().get_template(TEMPLATE)
     controls = _controls(result)
-    return template.render(
+    shown, trimmed = _shown_findings(result)
+    return template.generate(
         csp=csp,
         style=Markup(_asset("report.css")),  # noqa: S704  # nosec B704: our own shipped stylesheet
         script=Markup(script),  # noqa: S704  # nosec B704: our own shipped script (CSP hash)
@@ -84,8 +96,11 @@ def render_html(result: GateResult, *, checkers: Mapping[str, LoadedChecker] | N
         chart=_severity_chart(result),
         findings=[
             _finding_row(check, f)
-            for check, f in sorted(all_findings(result), key=lambda cf: (-cf[1].severity.rank, cf[0].name, *cf[1].sort_key()))
+            for check, f in sorted(shown, key=lambda cf: (-cf[1].severity.rank, cf[0].name, *cf[1].sort_key()))
         ],
+        trimmed=trimmed,
+        trimmed_total=sum(t["left_out"] for t in trimmed),
+        max_findings=HTML_MAX_FINDINGS,
         severities=[s.value for s in SEVERITIES],
         states=["blocking", "waived", "baselined", "advisory"],
         waivers=_waivers(result),
@@ -99,6 +114,25 @@ def render_html(result: GateResult, *, checkers: Mapping[str, LoadedChecker] | N
 
 
 # --------------------------------------------------------------------------- view model
+
+
+def _shown_findings(result: GateResult) -> tuple[list[tuple[CheckResult, Finding]], list[dict[str, Any]]]:
+    """The findings the page lists (at most ``HTML_MAX_FINDINGS`` per check, most severe and
+    blocking first) and, per trimmed check, ``{check, shown, total, left_out}``."""
+    shown: list[tuple[CheckResult, Finding]] = []
+    trimmed = []
+    for check in ordered_checks(result):
+        found = check.findings
+        if len(found) > HTML_MAX_FINDINGS:
+            found = tuple(
+                heapq.nsmallest(
+                    HTML_MAX_FINDINGS, found, key=lambda f: (-f.severity.rank, not f.blocking, *f.sort_key(), f.fingerprint)
+                )
+            )
+            total = len(check.findings)
+            trimmed.append({"check": check.name, "shown": len(found), "total": total, "left_out": total - len(found)})
+        shown.extend((check, f) for f in found)
+    return shown, trimmed
 
 
 def _controls(result: GateResult) -> list[dict[str, Any]]:

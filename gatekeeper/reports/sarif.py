@@ -24,10 +24,9 @@ Finding ``properties`` keys read here (all optional, set by checkers):
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -37,6 +36,7 @@ from typing_extensions import assert_never
 from gatekeeper.checkers import presenter
 from gatekeeper.findings import CheckResult, Finding, GateResult, Severity, Status, fingerprint
 from gatekeeper.reports._common import finding_state, one_line, ordered_checks
+from gatekeeper.reports._stream import iter_json, placeholder
 
 if TYPE_CHECKING:
     from gatekeeper.checkers.base import LoadedChecker
@@ -115,17 +115,35 @@ def render_sarif(
     Above ``max_results`` per run or ``max_bytes`` in all, the least severe results are left out
     and the run says how many (``properties.gatekeeper.truncated`` and a tool notification).
     """
+    return "".join(iter_render_sarif(result, max_results=max_results, max_bytes=max_bytes, checkers=checkers))
+
+
+def iter_render_sarif(
+    result: GateResult,
+    *,
+    max_results: int = MAX_RESULTS_PER_RUN,
+    max_bytes: int = MAX_BYTES,
+    checkers: Mapping[str, LoadedChecker] | None = None,
+) -> Iterator[str]:
+    """``render_sarif``'s text in chunks: each result is encoded as it is written, and the size
+    limit is checked by encoding without keeping the text, so memory stays flat with the findings."""
     checks = [c for c in ordered_checks(result) if c.status in (Status.PASS, Status.FAIL)]
     candidates = {c.name: _by_priority(c.findings) for c in checks}
     keep = {name: min(len(found), max_results) for name, found in candidates.items()}
     plan = _Plan(result, information_uri(), max_results, max_bytes, {c.name: presenter(c.name, checkers) for c in checks})
     indent: int | None = 2
-    while True:
+
+    def chunks() -> Iterator[str]:
+        plan.lists.clear()
         log = _log(plan, checks, candidates, keep)
-        text = json.dumps(log, indent=indent, ensure_ascii=False, separators=None if indent else (",", ":")) + "\n"
-        size = len(text.encode("utf-8"))
+        yield from iter_json(log, plan.lists, indent=indent)
+        yield "\n"
+
+    while True:
+        size = sum(len(chunk.encode("utf-8")) for chunk in chunks())
         if size <= max_bytes or not any(keep.values()):
-            return text
+            yield from chunks()
+            return
         if indent is not None:  # first drop the indentation, then results
             indent = None
             continue
@@ -148,6 +166,8 @@ class _Plan:
     max_results: int
     max_bytes: int
     checkers: Mapping[str, LoadedChecker]
+    #: each run's results, encoded one at a time when the file is written (``_stream.iter_json``)
+    lists: dict[str, Callable[[], Iterable[Any]]] = field(default_factory=dict)
 
 
 def _log(
@@ -212,13 +232,14 @@ def _run(plan: _Plan, check: CheckResult, findings: Sequence[Finding], total: in
     srcroot: dict[str, Any] = {"description": {"text": "The repository root; result paths are relative to it."}}
     if root.startswith("/"):
         srcroot["uri"] = "file://" + quote(root.rstrip("/") + "/")
+    plan.lists[check.name] = lambda: (_result(check, f, index) for f in findings)
     return {
         "tool": tool,
         "automationDetails": {"id": f"gatekeeper/{check.name}/"},
         "invocations": [invocation],
         "originalUriBaseIds": {SRCROOT: srcroot},
         "columnKind": "unicodeCodePoints",
-        "results": [_result(check, f, index) for f in findings],
+        "results": placeholder(check.name),  # encoded one result at a time as the file is written
         "properties": {"gatekeeper": run_props},
     }
 

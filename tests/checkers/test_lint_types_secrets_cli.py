@@ -146,3 +146,46 @@ def test_off_in_the_default_policy_on_in_strict_and_turned_on_by_init(tmp_path: 
     assert gk(["policy", "validate"], cwd=fresh).returncode == 0
     listed = gk(["plugins"], cwd=fresh)
     assert all(name in listed.stdout for name in ("lint (ruff)", "type checking (mypy)", "detect-secrets"))
+
+
+def test_a_change_to_one_file_rescans_only_that_file_with_the_findings_of_a_cold_run(tmp_path: Path, gk) -> None:
+    """The pull-request case: the cache of the base branch, one file changed; bandit, ruff and
+    detect-secrets each scan that one file again, and the findings are those of a cold run."""
+    files = {
+        f"pkg/m{i}.py": f"import os\nimport subprocess\n\n\ndef run{i}(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+        for i in range(5)
+    }
+    files["pkg/__init__.py"] = ""
+    policy = POLICY.replace("[checks.security]\nenabled = false", '[checks.security]\npaths = ["pkg"]\nexclude = []')
+    policy = policy.replace("[checks.types]\nenabled = true", "[checks.types]\nenabled = false")
+    root = write(tmp_path / "p", {**files, "gatekeeper.toml": policy})
+    git_init(root)
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def check(*extra: str) -> dict[str, Any]:
+        done = gk(["check", ".", "--no-audit", *extra], cwd=root, env=env)
+        assert done.returncode == 1, done.stdout + done.stderr
+        data: dict[str, Any] = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text())
+        return {c["name"]: c for c in data["checks"]}
+
+    def findings(checks: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]]:
+        return {
+            name: sorted(
+                (f["rule_id"], f["location"]["path"], f["location"]["line"], f["fingerprint"], f["message"])
+                for f in c["findings"]
+            )
+            for name, c in checks.items()
+        }
+
+    base = check()  # the base branch's run fills the cache
+    assert [base[n]["metrics"]["cached_files"] for n in ("security", "lint", "secrets")] == [0, 0, 0]
+    (root / "pkg" / "m2.py").write_text(files["pkg/m2.py"] + f"\n\nTOKEN = {AWS!r}\n\n\ndef ev(x):\n    return eval(x)\n")
+    warm = check()
+    assert warm["security"]["metrics"]["files_scanned"] == 6 and warm["security"]["metrics"]["cached_files"] == 5
+    assert warm["lint"]["metrics"]["files_checked"] == 6 and warm["lint"]["metrics"]["cached_files"] == 5
+    # detect-secrets reads every tracked file, the policy too: all but the changed one from the cache
+    assert warm["secrets"]["metrics"]["files_scanned"] == 7 and warm["secrets"]["metrics"]["cached_files"] == 6
+    assert all(warm[n]["metrics"]["cache_rejected"] == 0 for n in ("security", "lint", "secrets"))
+    cold = check("--no-cache")
+    assert findings(warm) == findings(cold)
+    assert {"B307"} <= {f[0] for f in findings(warm)["security"]} and findings(warm)["secrets"]  # the change was seen

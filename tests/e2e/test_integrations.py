@@ -98,3 +98,83 @@ def test_the_action_runs_check_uploads_sarif_and_reports_and_keeps_the_exit_code
     assert any(u.startswith("github/codeql-action/upload-sarif") for u in uses)
     assert any(u.startswith("actions/upload-artifact") for u in uses)
     assert steps[-1]["run"].strip().startswith("exit")  # the job fails when the gate fails
+
+
+def _action_step(steps: list[dict], step_id: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    return next((i, s) for i, s in enumerate(steps) if s.get("id") == step_id)
+
+
+def _run_action_script(step: dict, env: dict[str, str], cwd: Path) -> dict[str, str]:  # type: ignore[type-arg]
+    """Run a `run:` step of the Action with bash as the runner would; return what it wrote to $GITHUB_OUTPUT."""
+    import os
+    import subprocess
+
+    out = cwd / f"github-output-{step['id']}"
+    out.write_text("")
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GATEKEEPER_"))}
+    full.update({"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "GITHUB_OUTPUT": str(out), **env})
+    done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=cwd, env=full, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    outputs: dict[str, str] = {}
+    lines = iter(out.read_text().splitlines())
+    for line in lines:
+        name, sep, value = line.partition("=")
+        if not sep:  # name<<DELIMITER ... DELIMITER
+            name, _, delimiter = line.partition("<<")
+            value = "\n".join(iter(lines.__next__, delimiter))
+        outputs[name] = value
+    return outputs
+
+
+def test_the_action_restores_and_saves_the_cache_under_a_key_from_os_python_tools_and_policy(tmp_path: Path, gk) -> None:
+    action = yaml.safe_load((REPO / "action.yml").read_text())
+    steps = action["runs"]["steps"]
+    k, key_step = _action_step(steps, "cache-key")
+    r, restore = _action_step(steps, "cache-restore")
+    g, gate = _action_step(steps, "gate")
+    s, save = next((i, st) for i, st in enumerate(steps) if str(st.get("uses", "")).startswith("actions/cache/save@"))
+    assert k < r < g < s  # key, restore, check, save
+    assert restore["uses"].startswith("actions/cache/restore@") and "inputs.cache-secret != ''" in key_step["if"]
+    assert restore["with"] == {
+        "path": "${{ steps.cache-key.outputs.dir }}",
+        "key": "${{ steps.cache-key.outputs.key }}",
+        "restore-keys": "${{ steps.cache-key.outputs.restore-keys }}",
+    }
+    assert save["with"] == {"path": restore["with"]["path"], "key": restore["with"]["key"]}
+    assert "always()" in save["if"] and "cache-hit != 'true'" in save["if"]
+    assert "runner.os" in key_step["env"]["GK_OS"] and "cache-secret" in gate["env"]["GK_CACHE_SECRET"]
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "app.py").write_text("import subprocess\n\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n")
+    (project / "gatekeeper.toml").write_text('[checks.security]\npaths = ["app.py"]\n[audit]\nenabled = false\n')
+    home = {"XDG_CACHE_HOME": str(tmp_path / "runner-cache")}
+    outputs = _run_action_script(
+        key_step, {"GK_PATH": "project", "GK_POLICY": "", "GK_OS": "Linux", "GITHUB_SHA": "c0ffee", **home}, tmp_path
+    )
+    printed = gk(["cache", "key", "project"], cwd=tmp_path, env=home).stdout.strip()
+    assert outputs["key"] == f"gatekeeper-Linux-{printed}-c0ffee"
+    exact, broad = outputs["restore-keys"].splitlines()
+    assert exact == f"gatekeeper-Linux-{printed}-" and broad == f"gatekeeper-Linux-{printed.rpartition('-policy.')[0]}-"
+    assert outputs["dir"] == gk(["cache", "dir", "project"], cwd=tmp_path, env=home).stdout.strip()
+    assert outputs["dir"].startswith(str(tmp_path / "runner-cache" / "gatekeeper" / "repos"))
+
+    secret = "a-repository-secret-of-forty-characters!"
+    gate_env = {
+        "GK_PATH": "project",
+        "GK_POLICY": "",
+        "GK_OUT": "reports",
+        "GK_ARGS": "--only security",
+        "GK_CACHE_SECRET": secret,
+        **home,
+    }
+    import json
+
+    for cached in (0, 1):  # a cold run, then one that finds the saved entries under the same secret
+        assert _run_action_script(gate, gate_env, tmp_path) == {"exit-code": "1", "verdict": "fail"}
+        security = next(
+            c for c in json.loads((tmp_path / "reports" / "gatekeeper.json").read_text())["checks"] if c["name"] == "security"
+        )
+        assert security["metrics"]["cached_files"] == cached and security["metrics"]["cache_rejected"] == 0
+    assert not (tmp_path / "runner-cache" / "gatekeeper" / "secret.key").exists()
+    assert not any(secret.encode() in p.read_bytes() for p in Path(outputs["dir"]).rglob("*") if p.is_file())

@@ -210,10 +210,13 @@ def test_tests_under_run_cannot_read_the_signing_key(tmp_path: Path) -> None:
     steal = f"import json, os\n\n\ndef test_steal():\n    open({str(dump)!r}, 'w').write(json.dumps(dict(os.environ)))\n"
     root = _project(tmp_path / "p", '[checks.coverage]\nrun = ["pytest", "-q", "-p", "no:cacheprovider"]\nmin_total = 0\n')
     (root / "test_steal.py").write_text(steal)
-    done = _check(root, tmp_path / "cache", "--only", "coverage", GATEKEEPER_AUDIT_KEY="k3y-0f-the-ci-j0b")
+    done = _check(
+        root, tmp_path / "cache", "--only", "coverage", GATEKEEPER_AUDIT_KEY="k3y-0f-the-ci-j0b", GATEKEEPER_CACHE_KEY=CACHE_KEY
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     seen = json.loads(dump.read_text())
     assert "GATEKEEPER_AUDIT_KEY" not in seen and "k3y-0f-the-ci-j0b" not in dump.read_text()
+    assert "GATEKEEPER_CACHE_KEY" not in seen and CACHE_KEY not in dump.read_text()  # nor the cache's key
     assert seen.get("XDG_CACHE_HOME")  # the rest of the job's environment is there
     record = json.loads((root / ".gatekeeper" / "audit.jsonl").read_text().splitlines()[-1])
     assert record["sig"].startswith("hmac-sha256:")  # the key was still read, once, by gatekeeper itself
@@ -319,6 +322,79 @@ def test_advisory_record_cache_entries_holding_null_do_not_drop_advisories(
     victim = open_database(db, folder)
     assert [m.id for m in victim.match([("jinja2", "2.10")])[0]] == ["PYSEC-2019-217"]
     assert victim.describe()["cache_rejected"] == 2  # the record and the name index
+
+
+CACHE_KEY = "c4che-key-of-the-ci-j0b-from-a-repository-secret"  # what the Action passes as GATEKEEPER_CACHE_KEY
+
+
+def _gk(root: Path, cache_home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(GATEKEEPER), *args], cwd=root, env=_env(cache_home, **env), capture_output=True, text=True, timeout=600
+    )
+
+
+def _restore(saved: Path, runner: Path) -> None:
+    """What actions/cache does between two runs: the cache folder, and nothing else, copied to a fresh runner."""
+    shutil.copytree(saved / "gatekeeper" / "repos", runner / "gatekeeper" / "repos")
+
+
+def test_a_cache_restored_on_another_runner_is_reused_only_under_the_same_key(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p", '[checks.security]\npaths = ["app.py"]\nexclude = []\n')
+    first_runner = tmp_path / "runner-1"
+    first = _check(root, first_runner, "--only", "security", "--no-audit", GATEKEEPER_CACHE_KEY=CACHE_KEY)
+    assert first.returncode == 1, first.stdout + first.stderr
+    folder = Path(_gk(root, first_runner, "cache", "dir").stdout.strip())
+    assert folder.is_relative_to(first_runner / "gatekeeper" / "repos") and list((folder / "security").rglob("*.json"))
+    assert not (first_runner / "gatekeeper" / "secret.key").exists()  # the key is never stored with the cache
+    assert not any(CACHE_KEY.encode() in p.read_bytes() for p in first_runner.rglob("*") if p.is_file())
+
+    def run(runner: str, **env: str) -> dict[str, Any]:
+        _restore(first_runner, tmp_path / runner)
+        done = _check(root, tmp_path / runner, "--only", "security", "--no-audit", **env)
+        assert done.returncode == 1, done.stdout + done.stderr
+        security = _result(root, "security")
+        assert "B602" in {f["rule_id"] for f in security["findings"]}
+        return dict(security["metrics"])
+
+    same = run("runner-2", GATEKEEPER_CACHE_KEY=CACHE_KEY)
+    assert (same["cached_files"], same["cache_rejected"]) == (1, 0)
+    other = run("runner-3", GATEKEEPER_CACHE_KEY="another-key-" + "x" * 40)  # e.g. the secret was rotated
+    assert (other["cached_files"], other["cache_rejected"]) == (0, 1)
+    fork = run("runner-4")  # a fork's pull request gets no secrets: a fresh per-user secret, a cold run
+    assert (fork["cached_files"], fork["cache_rejected"]) == (0, 1)
+
+    short = _check(root, tmp_path / "runner-5", "--only", "security", "--no-audit", GATEKEEPER_CACHE_KEY="short")
+    assert short.returncode == 2 and "GATEKEEPER_CACHE_KEY" in short.stderr and "at least 32" in short.stderr
+    assert "Traceback" not in short.stderr
+    assert _check(root, tmp_path / "runner-5", "--only", "security", "--no-cache", GATEKEEPER_CACHE_KEY="short").returncode == 1
+
+
+def test_the_ci_cache_key_changes_with_the_policy_and_the_tool_versions(tmp_path: Path) -> None:
+    from gatekeeper.cachekey import ci_key, key_material
+    from gatekeeper.cli import _load_checkers
+    from gatekeeper.policy import load_policy
+
+    root = _project(tmp_path / "p", '[checks.security]\npaths = ["app.py"]\n')
+    home = tmp_path / "home"
+    first = _gk(root, home, "cache", "key")
+    assert first.returncode == 0, first.stderr
+    key = first.stdout.strip()
+    assert _gk(root, home, "cache", "key").stdout.strip() == key  # stable
+    material = json.loads(_gk(root, home, "cache", "key", "--json").stdout)
+    assert material["key"] == key and key.startswith(f"py{sys.version.split()[0]}-gk")
+    bandit = next(t["version"] for t in material["tools"] if t["name"] == "bandit")
+    assert bandit == subprocess.run([PYTHON, "-m", "bandit", "--version"], capture_output=True, text=True).stdout.split()[1]
+
+    (root / "gatekeeper.toml").write_text((root / "gatekeeper.toml").read_text() + 'fail_on_severity = "high"\n')
+    changed = _gk(root, home, "cache", "key").stdout.strip()
+    prefix = key.rpartition("-policy.")[0]
+    assert changed != key and changed.startswith(prefix + "-policy.")  # same tools: the broader restore key still matches
+
+    policy = load_policy(root, _load_checkers()[1], None)
+    tools = {t["name"]: t["version"] for t in material["tools"]}
+    assert ci_key(key_material(policy, tools)) == changed
+    newer = ci_key(key_material(policy, {**tools, "bandit": "99.0"}))
+    assert newer != changed and not newer.startswith(prefix)
 
 
 def test_cache_entries_without_a_valid_mac_are_rejected(tmp_path: Path) -> None:

@@ -248,3 +248,51 @@ def test_shard_baseline_and_interruption_are_stated() -> None:
     assert "<dt>Shard</dt><dd>2 of 4</dd>" in html
     assert "<dt>Baseline</dt><dd>.gatekeeper/baseline.json (17 fingerprints)</dd>" in html
     assert "<dt>Interrupted</dt>" in html
+
+
+# --------------------------------------------------------------------------- many findings
+
+
+def test_a_page_for_100000_findings_lists_the_most_severe_per_check_and_says_it_is_trimmed(tmp_path: Path) -> None:
+    from report_samples import many_findings
+
+    from gatekeeper.reports import write_reports
+    from gatekeeper.reports.html import HTML_MAX_FINDINGS
+
+    result = many_findings(100_000)
+    write_reports(result, tmp_path, ["html", "json"])
+    page = (tmp_path / "gatekeeper.html").read_text(encoding="utf-8")
+    assert (tmp_path / "gatekeeper.html").stat().st_size <= 15_000_000
+    assert page.count('<tr data-severity="') == HTML_MAX_FINDINGS
+    # the most severe are kept: all 1,000 rows are critical (20,000 of the findings are)
+    assert page.count('<tr data-severity="critical"') == HTML_MAX_FINDINGS
+    notice = re.search(r'<p class="notice" id="trimmed-notice"[^>]*>(.*?)</p>', page, re.S)
+    assert notice is not None
+    text = unescape(re.sub(r"<[^>]+>", "", notice.group(1)))
+    assert "Trimmed report" in text and "99000 findings are left out (security: 99000 of 100000)" in text
+    assert "gatekeeper.json" in text
+    assert len(json.loads((tmp_path / "gatekeeper.json").read_text())["checks"][0]["findings"]) == 100_000
+
+    small = render_html(failing_result())  # an ordinary report is not trimmed and says nothing of it
+    assert "Trimmed" not in small and 'class="notice"' not in small
+
+
+@pytest.mark.slow
+def test_the_trimmed_notice_is_visible_in_the_browser(browser: Any, tmp_path: Path) -> None:
+    from report_samples import many_findings
+
+    from gatekeeper.reports.html import HTML_MAX_FINDINGS
+
+    path = tmp_path / "gatekeeper.html"
+    path.write_text(render_html(many_findings(HTML_MAX_FINDINGS + 250)), encoding="utf-8")
+    page = Loaded(browser, path)
+    try:
+        assert page.errors == [] and page.requests == [page.url]
+        top = page.page.locator("#trimmed-notice")
+        assert top.is_visible() and top.bounding_box()["y"] < 900  # on screen as the page opens
+        assert "250 findings are left out (security: 250 of 1250)" in top.inner_text()
+        assert page.page.locator("#findings-trimmed").is_visible()
+        assert f"{HTML_MAX_FINDINGS} of 1250 findings shown" in page.page.locator("#findings-trimmed").inner_text()
+        assert page.visible_rows() == HTML_MAX_FINDINGS
+    finally:
+        page.close()

@@ -270,3 +270,19 @@ def test_the_schema_check_would_catch_a_broken_log(validator: Any) -> None:
     res["locations"][0]["physicalLocation"]["region"]["startLine"] = 0
     res["suppressions"] = [{"status": "accepted"}]  # no kind
     assert len(list(validator.iter_errors(log))) >= 3
+
+
+def test_streamed_json_and_sarif_are_the_bytes_of_one_dump(tmp_path: Path) -> None:
+    """The JSON and SARIF reports are written a finding at a time; the bytes equal one json.dumps of the whole."""
+    from gatekeeper.reports import write_reports
+
+    result = many_findings(2000)
+    assert render_json(result) == json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    write_reports(result, tmp_path, ["json", "sarif"])
+    assert (tmp_path / "gatekeeper.json").read_text(encoding="utf-8") == render_json(result)
+    sarif = (tmp_path / "gatekeeper.sarif").read_text(encoding="utf-8")
+    assert sarif == json.dumps(json.loads(sarif), indent=2, ensure_ascii=False) + "\n"
+    assert len(json.loads(sarif)["runs"][0]["results"]) == 2000
+    compact = render_sarif(result, max_bytes=300_000)  # over the limit: compact, then the least severe left out
+    assert compact == json.dumps(json.loads(compact), ensure_ascii=False, separators=(",", ":")) + "\n"
+    assert len(compact.encode()) <= 300_000
