@@ -81,15 +81,14 @@ def _read_and_render(
     records = verified
     if not verification.ok:  # the verified records are lines 1..n; read the rest as they stand
         records = verified + read_records(log, first=len(verified) + 1)
-    page = render_history(
-        records,
-        verification,
+    facts = PageFacts(
         log_name=str(log),
         generated_at=generated_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         since=since,
         tool_version=tool_version,
         key_checked=key is not None,
     )
+    page = render_history(records, verification, facts)
     return HistoryPage(page, verification, len(records))
 
 
@@ -130,20 +129,22 @@ class _Run(NamedTuple):
     unused: list[str]
 
 
-def render_history(
-    records: Sequence[Mapping[str, Any]],
-    verification: Verification,
-    *,
-    log_name: str,
-    generated_at: str,
-    since: dt.date | None = None,
-    tool_version: str = "",
-    key_checked: bool = False,
-) -> str:
-    """The history page for ``records`` (the whole log, in order), with the chain's ``verification``.
+@dataclass(frozen=True)
+class PageFacts:
+    """What the history page says about itself: the log, when it was made, by which gatekeeper,
+    the first day shown (``since``: the chain is still verified over the whole log) and whether
+    signatures were checked."""
 
-    ``since`` leaves out runs before that day (the chain is still verified over the whole log).
-    """
+    log_name: str
+    generated_at: str
+    since: dt.date | None = None
+    tool_version: str = ""
+    key_checked: bool = False
+
+
+def render_history(records: Sequence[Mapping[str, Any]], verification: Verification, facts: PageFacts) -> str:
+    """The history page for ``records`` (the whole log, in order), with the chain's ``verification``."""
+    since, key_checked = facts.since, facts.key_checked
     from gatekeeper.reports.html import _asset, _environment
 
     broken_line = verification.line if not verification.ok else None
@@ -159,9 +160,9 @@ def render_history(
     return template.render(
         csp="default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
         style=Markup(_asset("report.css")),  # noqa: S704  # nosec B704: our own shipped stylesheet
-        log_name=log_name,
-        generated_at=generated_at,
-        tool_version=tool_version,
+        log_name=facts.log_name,
+        generated_at=facts.generated_at,
+        tool_version=facts.tool_version,
         since=day or "",
         verification=_verification_view(verification, len(records), key_checked),
         runs=runs,
