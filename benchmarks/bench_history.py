@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "reports"))
+sys.path.insert(0, str(REPO))
 
-from history_samples import history_records, write_log  # noqa: E402
+from tests.helpers.history import history_records, write_log  # noqa: E402
 
 
 def _load() -> str:

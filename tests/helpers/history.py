@@ -1,6 +1,6 @@
 """Audit logs for the history page: many runs with changing metrics, chained as ``audit.append`` chains them.
 
-Each record starts from ``audit.build_record`` of a realistic run (report_samples.failing_result), so
+Each record starts from ``audit.build_record`` of a realistic run (samples.failing_result), so
 its shape is the real one; the numbers then drift run by run (coverage climbs, vulnerabilities come and
 go, waivers are granted, expire and go unused) the way a quarter of CI history would.
 """

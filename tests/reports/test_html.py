@@ -254,10 +254,9 @@ def test_shard_baseline_and_interruption_are_stated() -> None:
 
 
 def test_a_page_for_100000_findings_lists_the_most_severe_per_check_and_says_it_is_trimmed(tmp_path: Path) -> None:
-    from report_samples import many_findings
-
     from gatekeeper.reports import write_reports
     from gatekeeper.reports.html import HTML_MAX_FINDINGS
+    from tests.helpers.samples import many_findings
 
     result = many_findings(100_000)
     write_reports(result, tmp_path, ["html", "json"])
@@ -279,9 +278,8 @@ def test_a_page_for_100000_findings_lists_the_most_severe_per_check_and_says_it_
 
 @pytest.mark.slow
 def test_the_trimmed_notice_is_visible_in_the_browser(browser: Any, tmp_path: Path) -> None:
-    from report_samples import many_findings
-
     from gatekeeper.reports.html import HTML_MAX_FINDINGS
+    from tests.helpers.samples import many_findings
 
     path = tmp_path / "gatekeeper.html"
     path.write_text(render_html(many_findings(HTML_MAX_FINDINGS + 250)), encoding="utf-8")
