@@ -90,11 +90,12 @@ def main(
 # --------------------------------------------------------------------------- plugin loading
 
 
-def _load_checkers() -> tuple[dict[str, LoadedChecker], dict[str, Mapping[str, Any] | None]]:
-    """Installed checkers (``gatekeeper.checkers.load_all``) and their options (None for a broken plugin)."""
-    from gatekeeper.checkers import load_all, policy_options
+def _load_checkers() -> tuple[Mapping[str, LoadedChecker], dict[str, Mapping[str, Any] | None]]:
+    """Installed checkers and their options (None for a broken plugin): ``gatekeeper.checkers.installed``,
+    loaded once per process, so the run and the renderers that present its checks use the same load."""
+    from gatekeeper.checkers import installed, policy_options
 
-    checkers = load_all()
+    checkers = installed()
     return checkers, policy_options(checkers)
 
 
@@ -123,7 +124,7 @@ _SKIP_HELP = "Skip these checks (comma-separated)."
 
 @app.command(epilog=CHECK_EXAMPLES)
 @handles_errors(signals=True)
-def check(  # noqa: PLR0913, RUF100  # one parameter per command-line option
+def check(  # noqa: PLR0913  # one parameter per command-line option
     path: Path = typer.Argument(Path("."), help="The project to check."),
     policy_file: Optional[Path] = typer.Option(None, "--policy", help=_POLICY_HELP),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", help=_OUTPUT_DIR_HELP),
@@ -170,7 +171,7 @@ def check(  # noqa: PLR0913, RUF100  # one parameter per command-line option
 
 @app.command(epilog="Example (the last job of a CI matrix):\n\n  gatekeeper merge parts/part-*.json --format json,sarif,html")
 @handles_errors()
-def merge(  # noqa: PLR0913, RUF100  # one parameter per command-line option
+def merge(  # noqa: PLR0913  # one parameter per command-line option
     parts: list[Path] = typer.Argument(..., metavar="PART.json", help="JSON results written by check --shard I/N --results-out."),
     path: Path = typer.Option(Path("."), "--project", help="The project (for its policy and audit log)."),
     policy_file: Optional[Path] = typer.Option(None, "--policy", help=_POLICY_HELP),
@@ -213,7 +214,7 @@ app.command("bundle", epilog=bundle_command.EPILOG)(bundle_command.bundle)
     epilog="Examples:\n\n  gatekeeper baseline create\n\n  gatekeeper check --baseline .gatekeeper/baseline.json",
 )
 @handles_errors()
-def baseline_create(  # noqa: PLR0913, RUF100  # one parameter per command-line option
+def baseline_create(  # noqa: PLR0913  # one parameter per command-line option
     path: Path = typer.Argument(Path("."), help="The project."),
     policy_file: Optional[Path] = typer.Option(None, "--policy", help=_POLICY_HELP),
     output: Optional[Path] = typer.Option(None, "--output", help="Where to write (default: .gatekeeper/baseline.json)."),

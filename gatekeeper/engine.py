@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import queue
-import sys
 import threading
 import time
 import traceback
@@ -18,12 +17,11 @@ from typing import Any
 
 from gatekeeper import __version__
 from gatekeeper.baseline import Baseline
-from gatekeeper.cachekey import cache_folder
+from gatekeeper.cachekey import cache_folder, tool_python
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, LoadedChecker
 from gatekeeper.controls import evaluate_controls, policy_controls
 from gatekeeper.errors import GatekeeperError, PolicyError, ToolTimeout, UsageError
-from gatekeeper.fileio import under
 from gatekeeper.findings import (
     AppliedWaiver,
     CheckResult,
@@ -139,8 +137,7 @@ def run_checks(
         # outside the checkout by default: a pull request must not be able to supply cached results;
         # resolved now: a link planted in the checkout on the way to the cache stops the run (exit 2)
         cache_dir = cache_folder(request.root, policy)
-    tool_python = str(policy.gate.get("tool_python") or "")
-    tool_python = str(under(request.root, tool_python)) if tool_python else sys.executable
+    python = tool_python(request.root, policy)
     interpreter = discover(request.root, str(policy.environment.get("python") or ""))
     shared: dict[str, Any] = {}
     shared_lock = threading.Lock()
@@ -160,7 +157,7 @@ def run_checks(
             cache_dir=cache_dir,
             shard=request.shard if checkers[name].shardable else None,
             baseline_metrics=request.baseline.metrics.get(name, {}),
-            tool_python=tool_python,
+            tool_python=python,
             interpreter=interpreter,
             _shared=shared,
             _shared_lock=shared_lock,

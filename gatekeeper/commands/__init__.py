@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, ParamSpec
 
 import typer
@@ -22,7 +22,7 @@ from gatekeeper.escapes import clean_line, echo
 
 P = ParamSpec("P")
 
-Loaded = tuple[dict[str, Any], dict[str, Any]]  # ({name: checker}, {name: its options or None when broken})
+Loaded = tuple[Mapping[str, Any], dict[str, Any]]  # ({name: checker}, {name: its options or None when broken})
 
 
 def fail(exc: BaseException, code: int | None = None) -> NoReturn:

@@ -107,7 +107,7 @@ def audit_show(
     " 2 no log or bad option.",
 )
 @handles_errors()
-def audit_report(  # noqa: PLR0913, RUF100  # one parameter per command-line option
+def audit_report(  # noqa: PLR0913  # one parameter per command-line option
     ctx: typer.Context,
     log: Optional[Path] = typer.Argument(None, help=_LOG_HELP),
     output: Path = typer.Option(Path("audit-history.html"), "--output", help="Where to write the HTML page."),

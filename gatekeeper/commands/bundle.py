@@ -23,7 +23,7 @@ bad HMAC when the key is set), 2 when the file is not a bundle."""
 
 
 @handles_errors()
-def bundle(  # noqa: PLR0913, RUF100  # one parameter per command-line option
+def bundle(  # noqa: PLR0913  # one parameter per command-line option
     ctx: typer.Context,
     target: list[str] = typer.Argument(
         ..., metavar="RESULTS.json | verify FILE.zip", help="A JSON result to bundle, or 'verify' and a bundle."
