@@ -5,11 +5,17 @@ when gatekeeper starts, and removed from ``os.environ``; every
 process gatekeeper starts (tools, probes, the tests under ``checks.coverage.run``) gets an
 environment built here, which leaves out every captured secret. So a test that dumps its
 environment cannot find the key and re-sign a rewritten audit log.
+
+Removing a variable from ``os.environ`` does not remove it from the environment block the process
+started with, which ``/proc/<pid>/environ`` shows to every process of the same user (a test can
+read its ancestors'). So the captured value is also overwritten there, in place.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 import threading
 from collections.abc import Mapping
 
@@ -29,8 +35,26 @@ def take(name: str = KEY_ENV, *, fresh: bool = False) -> str:
     """
     with _LOCK:
         if fresh or name in os.environ:
+            _scrub(name)
             _TAKEN[name] = os.environ.pop(name, "")
         return _TAKEN.get(name, "")
+
+
+def _scrub(name: str) -> None:
+    """Overwrite the value of ``name`` with NUL bytes where the C library keeps it (on Linux, the
+    environment block ``/proc/<pid>/environ`` reads), before ``os.environ`` drops its own copy."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None)
+    except OSError:
+        return
+    getenv = libc.getenv
+    getenv.argtypes = [ctypes.c_char_p]
+    getenv.restype = ctypes.c_void_p
+    address = getenv(os.fsencode(name))
+    if address:
+        ctypes.memset(address, 0, len(ctypes.string_at(address)))
 
 
 def forget() -> None:

@@ -207,7 +207,15 @@ deny = []
 
 def test_tests_under_run_cannot_read_the_signing_key(tmp_path: Path) -> None:
     dump = tmp_path / "env.json"
-    steal = f"import json, os\n\n\ndef test_steal():\n    open({str(dump)!r}, 'w').write(json.dumps(dict(os.environ)))\n"
+    # the test dumps its own environment and the environment block of every process above it
+    # (/proc/<pid>/environ: readable by any process of the same user, whatever os.environ forgot)
+    steal = (
+        "import json, os\n\n\ndef _ancestors():\n    pid = os.getppid()\n    while pid > 1:\n"
+        "        try:\n            yield open(f'/proc/{pid}/environ', 'rb').read().decode('utf-8', 'replace')\n"
+        "            pid = int(open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[1])\n"
+        "        except OSError:\n            return\n\n\n"
+        f"def test_steal():\n    open({str(dump)!r}, 'w').write(json.dumps({{**os.environ, '_above': list(_ancestors())}}))\n"
+    )
     root = _project(tmp_path / "p", '[checks.coverage]\nrun = ["pytest", "-q", "-p", "no:cacheprovider"]\nmin_total = 0\n')
     (root / "test_steal.py").write_text(steal)
     done = _check(
@@ -215,6 +223,7 @@ def test_tests_under_run_cannot_read_the_signing_key(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     seen = json.loads(dump.read_text())
+    assert seen["_above"], "the test could not read any ancestor's environment block"
     assert "GATEKEEPER_AUDIT_KEY" not in seen and "k3y-0f-the-ci-j0b" not in dump.read_text()
     assert "GATEKEEPER_CACHE_KEY" not in seen and CACHE_KEY not in dump.read_text()  # nor the cache's key
     assert seen.get("XDG_CACHE_HOME")  # the rest of the job's environment is there
