@@ -260,6 +260,18 @@ def shard_record(shard: tuple[int, int], inputs: Sequence[str], covered: Sequenc
     }
 
 
+def split_by_size(files: Sequence[str], sizes: Mapping[str, int], count: int) -> list[list[str]]:
+    """``count`` groups of about equal bytes: largest file first, each into the lightest group (deterministic)."""
+    count = max(1, count)
+    groups: list[list[str]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for f in sorted(files, key=lambda f: (-sizes.get(f, 0), f)):
+        i = min(range(count), key=lambda k: (loads[k], k))
+        groups[i].append(f)
+        loads[i] += sizes.get(f, 0)
+    return [sorted(g) for g in groups]
+
+
 def inputs_digest(inputs: Sequence[str]) -> str:
     """sha256 of the sorted input names, one a line: the same list gives the same digest."""
     return hashlib.sha256("".join(f"{name}\n" for name in sorted(inputs)).encode("utf-8")).hexdigest()

@@ -17,8 +17,7 @@ from typing import Any
 
 from gatekeeper import process
 from gatekeeper.checkers import cache
-from gatekeeper.checkers.base import CheckContext, shard_record
-from gatekeeper.checkers.security import split_by_size
+from gatekeeper.checkers.base import CheckContext, shard_record, split_by_size
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.findings import fingerprint, normalize_snippet
 from gatekeeper.options import Option

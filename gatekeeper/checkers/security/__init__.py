@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 from gatekeeper import process, tomlio
 from gatekeeper.checkers import cache
-from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, shard_record
+from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, shard_record, split_by_size
 from gatekeeper.checkers.security import presentation
 from gatekeeper.checkers.security.pool import BanditPool, Batches
 from gatekeeper.errors import ToolError
@@ -340,18 +340,6 @@ def parse_output(text: str, requested: Sequence[str]) -> dict[str, FileScan]:
             "check the exclude patterns of the bandit configuration"
         )
     return out
-
-
-def split_by_size(files: Sequence[str], sizes: Mapping[str, int], count: int) -> list[list[str]]:
-    """``count`` groups of about equal bytes: largest file first, each into the lightest group (deterministic)."""
-    count = max(1, count)
-    groups: list[list[str]] = [[] for _ in range(count)]
-    loads = [0] * count
-    for f in sorted(files, key=lambda f: (-sizes.get(f, 0), f)):
-        i = min(range(count), key=lambda k: (loads[k], k))
-        groups[i].append(f)
-        loads[i] += sizes.get(f, 0)
-    return [sorted(g) for g in groups]
 
 
 def normalize_path(name: str) -> str:

@@ -339,13 +339,6 @@ def test_batches_go_out_largest_first_and_shrink_to_single_files() -> None:
     assert firsts == sorted(firsts, reverse=True)
 
 
-def test_split_by_size_balances_bytes_not_counts() -> None:
-    sizes = {"big.py": 900, **{f"s{i}.py": 100 for i in range(9)}}
-    groups = security.split_by_size(list(sizes), sizes, 2)
-    assert sorted(sum(sizes[f] for f in g) for g in groups) == [900, 900]
-    assert groups == security.split_by_size(list(reversed(list(sizes))), sizes, 2)  # deterministic
-
-
 def test_shards_cover_every_file_once_and_merge_to_a_single_run(corpus: Path, reference: dict[str, Any], make_ctx: Any) -> None:
     checker = SecurityChecker()
     parts = [checker.run(section(checker, workers=1), make_ctx(corpus, shard=(i, 3))) for i in (1, 2, 3)]
