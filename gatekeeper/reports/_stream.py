@@ -10,10 +10,13 @@ so an item's lines can be re-indented to the depth the placeholder was found at)
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-_MARK = "\x00gatekeeper-lazy-list:"
+#: unguessable per process: text in the result (a policy string, a tool's message) that spelled the
+#: placeholder would otherwise be replaced by a list
+_MARK = f"\x00gatekeeper-lazy-list-{secrets.token_hex(16)}:"
 
 
 def placeholder(name: str) -> str:

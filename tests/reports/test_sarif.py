@@ -286,3 +286,16 @@ def test_streamed_json_and_sarif_are_the_bytes_of_one_dump(tmp_path: Path) -> No
     compact = render_sarif(result, max_bytes=300_000)  # over the limit: compact, then the least severe left out
     assert compact == json.dumps(json.loads(compact), ensure_ascii=False, separators=(",", ":")) + "\n"
     assert len(compact.encode()) <= 300_000
+
+
+def test_text_in_the_result_that_spells_a_list_placeholder_stays_text() -> None:
+    """The streamed JSON swaps placeholders for the findings lists; a policy string or a tool's
+    message spelling one (the fixed marker a reader of the source could copy) is written as it is."""
+    import dataclasses
+
+    result = many_findings(3)
+    spelled = "\x00gatekeeper-lazy-list:0\x00"
+    check = dataclasses.replace(result.checks[0], summary=spelled)
+    result = dataclasses.replace(result, checks=(check, *result.checks[1:]))
+    assert render_json(result) == json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    assert json.loads(render_json(result))["checks"][0]["summary"] == spelled
