@@ -25,6 +25,12 @@ def ordered_findings(check: CheckResult) -> list[Finding]:
     return sorted(check.findings, key=lambda f: (*f.sort_key(), f.fingerprint))
 
 
+def priority(finding: Finding) -> tuple[Any, ...]:
+    """Sort key: most severe first, blocking before waived at equal severity, then place and
+    fingerprint. What a report keeps when it cannot list every finding (SARIF, the HTML page)."""
+    return (-finding.severity.rank, not finding.blocking, *finding.sort_key(), finding.fingerprint)
+
+
 def all_findings(result: GateResult) -> Iterator[tuple[CheckResult, Finding]]:
     """Every finding with its check, checks by name and findings most severe first."""
     for check in ordered_checks(result):

@@ -31,6 +31,7 @@ from gatekeeper.reports._common import (
     actor,
     finding_state,
     ordered_checks,
+    priority,
     severity_counts,
     where,
 )
@@ -124,11 +125,7 @@ def _shown_findings(result: GateResult) -> tuple[list[tuple[CheckResult, Finding
     for check in ordered_checks(result):
         found = check.findings
         if len(found) > HTML_MAX_FINDINGS:
-            found = tuple(
-                heapq.nsmallest(
-                    HTML_MAX_FINDINGS, found, key=lambda f: (-f.severity.rank, not f.blocking, *f.sort_key(), f.fingerprint)
-                )
-            )
+            found = tuple(heapq.nsmallest(HTML_MAX_FINDINGS, found, key=priority))
             total = len(check.findings)
             trimmed.append({"check": check.name, "shown": len(found), "total": total, "left_out": total - len(found)})
         shown.extend((check, f) for f in found)

@@ -35,7 +35,7 @@ from typing_extensions import assert_never
 
 from gatekeeper.checkers import presenter
 from gatekeeper.findings import CheckResult, Finding, GateResult, Severity, Status, fingerprint
-from gatekeeper.reports._common import finding_state, one_line, ordered_checks
+from gatekeeper.reports._common import finding_state, one_line, ordered_checks, priority
 from gatekeeper.reports._stream import iter_json, placeholder
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def iter_render_sarif(
     """``render_sarif``'s text in chunks: each result is encoded as it is written, and the size
     limit is checked by encoding without keeping the text, so memory stays flat with the findings."""
     checks = [c for c in ordered_checks(result) if c.status in (Status.PASS, Status.FAIL)]
-    candidates = {c.name: _by_priority(c.findings) for c in checks}
+    candidates = {c.name: sorted(c.findings, key=priority) for c in checks}  # what truncation keeps first
     keep = {name: min(len(found), max_results) for name, found in candidates.items()}
     plan = _Plan(result, information_uri(), max_results, max_bytes, {c.name: presenter(c.name, checkers) for c in checks})
     indent: int | None = 2
@@ -149,11 +149,6 @@ def iter_render_sarif(
             continue
         ratio = max_bytes / size * 0.98
         keep = {name: int(n * ratio) for name, n in keep.items()}
-
-
-def _by_priority(findings: Sequence[Finding]) -> list[Finding]:
-    """Most severe first, blocking before waived at equal severity: the order truncation keeps."""
-    return sorted(findings, key=lambda f: (-f.severity.rank, not f.blocking, *f.sort_key(), f.fingerprint))
 
 
 @dataclass(frozen=True)
