@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gatekeeper import __version__
 from gatekeeper.baseline import Baseline
@@ -41,6 +41,9 @@ from gatekeeper.provenance import run_context
 from gatekeeper.waivers import apply_waivers
 
 Clock = Callable[[], dt.datetime]
+
+
+_T = TypeVar("_T")
 
 
 def utc_now() -> dt.datetime:
@@ -329,16 +332,34 @@ def _writable(result: CheckResult) -> CheckResult:
 
     A file name that is not UTF-8 reaches us with lone surrogates (Python's surrogateescape);
     those become backslash escapes (``\\xff``), and values JSON cannot hold (sets, paths) become
-    lists and strings, instead of crashing the renderers after the checks ran.
+    lists and strings, instead of crashing the renderers after the checks ran. Judged one finding
+    at a time: the JSON text of 100,000 findings at once would take hundreds of MB.
     """
-    data = result.to_dict()
+    head = _plain(replace(result, findings=()).to_dict(), CheckResult.from_dict)
+    findings: list[Finding] | None = None
+    for i, finding in enumerate(result.findings):
+        fixed = _plain(finding.to_dict(), Finding.from_dict)
+        if fixed is not None and findings is None:
+            findings = list(result.findings[:i])
+        if findings is not None:
+            findings.append(fixed or finding)
+    if head is None and findings is None:
+        return result
+    return replace(
+        head or result,
+        findings=tuple(findings) if findings is not None else result.findings,
+        duration_s=result.duration_s,
+    )
+
+
+def _plain(data: dict[str, Any], build: Callable[[dict[str, Any]], _T]) -> _T | None:
+    """None when ``data`` is writable as it is, else ``build`` of its writable copy."""
     try:
         json.dumps(data, ensure_ascii=False).encode("utf-8")
-        return result
+        return None
     except (TypeError, ValueError, UnicodeEncodeError):
         pass
-    plain = _unsurrogate(json.loads(json.dumps(data, default=_jsonable)))
-    return replace(CheckResult.from_dict(plain), duration_s=result.duration_s)
+    return build(_unsurrogate(json.loads(json.dumps(data, default=_jsonable))))
 
 
 def _jsonable(value: Any) -> Any:
