@@ -6,7 +6,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from gatekeeper.errors import UsageError
 from gatekeeper.findings import CheckResult, Finding, GateResult, Severity
@@ -40,18 +40,151 @@ def _finding_dicts(check: CheckResult) -> Callable[[], Iterator[dict[str, Any]]]
 
 
 def load_result(path: Path) -> GateResult:
-    """Read a ``gatekeeper.json`` back; a missing or malformed file is a ``UsageError``."""
+    """Read a ``gatekeeper.json`` back; a missing or malformed file is a ``UsageError``.
+
+    Read as a stream: each check's findings are decoded one at a time into ``Finding`` objects,
+    so neither the file's text nor a tree of dicts for every finding is ever held whole.
+    """
     try:
         shared: dict[str, str] = {}
-        data: Any = json.loads(path.read_text(encoding="utf-8"), object_hook=lambda obj: _finding_or_dict(obj, shared))
+        decoder = json.JSONDecoder(object_hook=lambda obj: _finding_or_dict(obj, shared))
+        with path.open(encoding="utf-8") as fh:
+            data: Any = _document(_Stream(fh, decoder))
     except FileNotFoundError:
         raise UsageError("results file not found", file=str(path)) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"not a gatekeeper JSON result: {exc}", file=str(path)) from None
     try:
         return GateResult.from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UsageError(f"not a gatekeeper JSON result (bad or missing field: {exc})", file=str(path)) from None
+
+
+_AFTER_VALUE = frozenset(" \t\n\r,]}")
+
+
+class _Stream:
+    """JSON text read in chunks: containers walked one member at a time, any other value decoded whole."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, fh: IO[str], decoder: json.JSONDecoder) -> None:
+        self._fh = fh
+        self._decoder = decoder
+        self._buf = ""
+        self._pos = 0
+        self._done = 0  # characters dropped from the front of the buffer
+        self._eof = False
+        self._want = self.CHUNK
+
+    def _more(self) -> bool:
+        """Read on (twice as much as last time: a long value costs linear time); False at the end."""
+        if self._eof:
+            return False
+        chunk = self._fh.read(self._want)
+        self._want *= 2
+        if not chunk:
+            self._eof = True
+            return False
+        self._done += self._pos
+        self._buf = self._buf[self._pos :] + chunk
+        self._pos = 0
+        return True
+
+    def peek(self) -> str:
+        """The next character that is not white space ("" at the end), not consumed."""
+        while True:
+            while self._pos < len(self._buf) and self._buf[self._pos] in " \t\n\r":
+                self._pos += 1
+            if self._pos < len(self._buf):
+                self._want = self.CHUNK
+                return self._buf[self._pos]
+            if not self._more():
+                return ""
+
+    def take(self, expected: str) -> str:
+        """Consume the next character, which must be one of ``expected``."""
+        char = self.peek()
+        if not char or char not in expected:
+            raise self.error(f"expecting one of {expected!r}")
+        self._pos += 1
+        return char
+
+    def value(self) -> Any:
+        """The next whole value."""
+        self.peek()
+        while True:
+            try:
+                value, end = self._decoder.raw_decode(self._buf, self._pos)
+            except json.JSONDecodeError as exc:
+                if not self._more():
+                    raise self.error(exc.msg, exc.pos) from None
+                continue
+            # a value is followed by white space, a comma or a closing bracket: else it was cut at
+            # the chunk's end ("72." of 72.4, "1e" of 1e-5) and decoded as a shorter number
+            if (end < len(self._buf) and self._buf[end] in _AFTER_VALUE) or not self._more():
+                self._pos = end
+                self._want = self.CHUNK
+                return value
+
+    def members(self) -> Iterator[str]:
+        """The keys of the object that starts here; the caller consumes each value before the next key."""
+        self.take("{")
+        if self.peek() == "}":
+            self._pos += 1
+            return
+        while True:
+            key = self.value()
+            if not isinstance(key, str):
+                raise self.error("expecting a property name")
+            self.take(":")
+            yield key
+            if self.take(",}") == "}":
+                return
+
+    def items(self) -> Iterator[None]:
+        """One step per element of the array that starts here; the caller consumes each element."""
+        self.take("[")
+        if self.peek() == "]":
+            self._pos += 1
+            return
+        while True:
+            yield None
+            if self.take(",]") == "]":
+                return
+
+    def error(self, message: str, pos: int | None = None) -> ValueError:
+        return ValueError(f"{message} (character {self._done + (self._pos if pos is None else pos)})")
+
+
+def _document(stream: _Stream) -> Any:
+    """The whole document; each check's ``findings`` list is decoded element by element."""
+    data = _walk(stream, lambda key, s: _list_of_checks(s) if key == "checks" else s.value())
+    if stream.peek():
+        raise stream.error("extra data after the result")
+    return data
+
+
+def _list_of_checks(stream: _Stream) -> Any:
+    if stream.peek() != "[":
+        return stream.value()
+    return [_walk(stream, lambda key, s: _findings(s) if key == "findings" else s.value()) for _ in stream.items()]
+
+
+def _findings(stream: _Stream) -> Any:
+    if stream.peek() != "[":
+        return stream.value()
+    return [stream.value() for _ in stream.items()]
+
+
+def _walk(stream: _Stream, member: Callable[[str, _Stream], Any]) -> Any:
+    """The object that starts here, each member's value read by ``member(key, stream)``; any other value whole."""
+    if stream.peek() != "{":
+        return stream.value()
+    out: dict[str, Any] = {}
+    for key in stream.members():
+        out[key] = member(key, stream)
+    return out
 
 
 #: the keys of a finding's JSON form (``Finding.to_dict``), exactly

@@ -67,6 +67,44 @@ def test_report_rejects_a_file_that_is_not_a_result(tmp_path: Path) -> None:
     assert not (tmp_path / "gatekeeper.html").exists()
 
 
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 20])
+def test_a_result_read_back_in_any_chunk_size_is_the_result_written(
+    tmp_path: Path, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader streams findings one at a time: a value cut by a chunk boundary (a number, a
+    string with escapes, a finding) must read back whole, compact or indented."""
+    import json
+
+    from gatekeeper.reports import json as json_report
+
+    monkeypatch.setattr(json_report._Stream, "CHUNK", chunk)
+    results = write_results(tmp_path, failing_result())
+    whole = json.loads(results.read_text(encoding="utf-8"))
+    expected = GateResult.from_dict(whole)  # the document decoded at once (checks and findings in written order)
+    compact = tmp_path / "compact.json"
+    compact.write_text(json.dumps(whole, separators=(",", ":")), encoding="utf-8")
+    for path in (results, compact):
+        again = load_result(path)
+        assert again == expected
+        assert [f.properties for c in again.checks for f in c.findings] == [
+            f.properties for c in expected.checks for f in c.findings
+        ]
+        assert [c.metrics for c in again.checks] == [c.metrics for c in expected.checks]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", '{"checks": [', '{"checks": [{"findings": [1,]}]}', '{"verdict" "pass"}', "[1, 2]", '{"checks": []} trailing'],
+)
+def test_a_truncated_or_malformed_result_is_refused_with_a_message(tmp_path: Path, text: str) -> None:
+    bad = tmp_path / "gatekeeper.json"
+    bad.write_text(text, encoding="utf-8")
+    proc = run_gatekeeper(["report", str(bad), "--format", "markdown"], tmp_path, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "not a gatekeeper JSON result" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "gatekeeper.md").exists()
+
+
 # --------------------------------------------------------------------------- job summary
 
 
