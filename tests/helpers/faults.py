@@ -16,6 +16,8 @@ from pathlib import Path
 from tests.helpers.env import clean_env
 from tests.helpers.osv import FRESH
 
+RELAY = Path(__file__).with_name("fault_relay.py")
+
 APP = """import pickle
 
 
@@ -77,10 +79,14 @@ def build_template(root: Path) -> Path:
 def faulty_interpreter(script: Path, module: str, fault: str) -> Path:
     """Write ``script``: an interpreter that runs ``fault`` (sh) instead of ``-m module`` (or of
     gatekeeper's ``-c`` launcher for that module); anything else goes to the real interpreter.
-    ``$REAL`` in the fault is the real interpreter."""
+    ``$REAL`` in the fault is the real interpreter. A bandit worker (which finds the files before
+    it scans) goes through ``fault_relay.py``: discovery is answered for real, the scans get the fault."""
+    fault_file = script.with_name(script.name + ".fault.sh")
+    fault_file.write_text(f"{fault}\n", encoding="utf-8")
     script.write_text(
         "#!/bin/sh\n"
         f"REAL={sys.executable}\n"
+        "export REAL\n"
         'prev=""\n'
         'for a in "$@"; do\n'
         f'  if [ "$prev" = "-m" ] && [ "$a" = "{module}" ]; then\n'
@@ -89,7 +95,8 @@ def faulty_interpreter(script: Path, module: str, fault: str) -> Path:
         # gatekeeper starts bandit through a one-line launcher (-c "...sys.argv[0] = 'bandit'...") or
         # as a worker process whose -c source starts "A bandit worker:"
         f'  if [ "$prev" = "-c" ]; then case "$a" in\n'
-        f'    *"sys.argv[0] = \'{module}\'"*|*"A {module} worker:"*) {fault};;\n'
+        f"    *\"sys.argv[0] = '{module}'\"*) {fault};;\n"
+        f'    *"A {module} worker:"*) exec "$REAL" {RELAY} {fault_file} "$@";;\n'
         "  esac; fi\n"
         '  prev="$a"\n'
         "done\n"

@@ -2,17 +2,21 @@
 
 How a scan goes:
 
-1. ``probe`` runs bandit's own command-line code in the project's root to find the files
-   ``bandit -r PATHS`` would scan (with the policy's exclude, the project's ``.bandit`` file and
-   ``[tool.bandit]`` config) and the options every scan must use.
+1. The first bandit worker (``pool``, ``worker.py``) runs ``probe`` in the project's root: bandit's
+   own command-line code finds the files ``bandit -r PATHS`` would scan (with the policy's
+   exclude, the project's ``.bandit`` file and ``[tool.bandit]`` config) and the options every
+   scan must use. Discovery costs no bandit import of its own; on a cold cache a second worker
+   imports bandit meanwhile.
 2. With ``--shard I/N`` only a deterministic share of those files is kept, balanced by bytes.
 3. Files whose result is in the cache (keyed by the file's content and path, bandit's and
    Python's versions and the scan options) are not scanned again.
-4. The rest goes to ``workers`` bandit worker processes (``pool``, ``worker.py``: bandit's own
-   ``main()`` with those options, bandit imported once per process), largest files first, in
-   batches that shrink as the work runs out, to whichever worker is free; each batch's JSON
-   report is split per file and cached as it arrives. Files are passed by the names discovery
-   produced (``src/x.py``; ``./x.py`` under ``-r .``) and normalised before merging.
+4. The rest goes to ``workers`` bandit worker processes (bandit's own ``main()`` with those
+   options, bandit imported once per process), largest files first, in batches that shrink as
+   the work runs out, to whichever worker is free; a worker gets its next batch as soon as it
+   reports, before that report is read. Each report is split per file, cached and mapped to
+   findings as it arrives (bandit's raw results are dropped then: 100,000 findings never sit in
+   memory twice). Files are passed by the names discovery produced (``src/x.py``; ``./x.py``
+   under ``-r .``) and normalised before merging.
 
 The merged findings equal one ``bandit -r PATHS -f json`` run with the same options.
 """
@@ -24,7 +28,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -148,15 +152,15 @@ class SecurityChecker(CheckerBase):
         folder = ctx.cache_dir / "security" if ctx.cache_dir is not None else None
         pool = BanditPool(ctx.tool_python, ctx.root)
         try:
-            if folder is None or not folder.is_dir():  # a cold scan: a worker imports bandit while discovery runs
-                pool.start(1, quiet=True)
-            plan = discover(section, ctx)
+            if workers > 1 and (folder is None or not folder.is_dir()):  # cold: a second worker imports bandit meanwhile
+                pool.start(2, quiet=True)
+            plan = discover(section, ctx, pool)  # the first worker finds the files, then scans
             sizes = {f: _size(ctx.root / f) for f in plan.files}
             files = list(plan.files)
             if ctx.shard is not None:
                 index, count = ctx.shard
                 files = split_by_size(files, sizes, count)[index - 1]
-            scans: dict[str, FileScan] = {}
+            tally = Tally(section)
             keys: dict[str, str] = {}
             rejected = 0
             if folder is not None:
@@ -166,16 +170,16 @@ class SecurityChecker(CheckerBase):
                     hit, bad = _cache_read(folder, keys[f])
                     rejected += bad
                     if hit is not None:
-                        scans[f] = hit
-            cached = len(scans)
-            todo = [f for f in files if f not in scans]
+                        tally.add(f, hit)
+            cached = len(tally)
+            todo = [f for f in files if f not in tally]
             processes = max(1, min(workers, len(todo), sum(sizes[f] for f in todo) // MIN_SHARD_BYTES)) if todo else 0
             if todo:
                 store = (folder, keys) if folder is not None else None
-                scans.update(_scan(pool, plan, Batches(todo, sizes, processes), ctx, store))
+                _scan(pool, plan, Batches(todo, sizes, processes), ctx.deadline, _keeper(tally, store))
         finally:
             pool.close()
-        result = _to_result(section, plan, files, scans, targets)
+        result = tally.result(plan, files, targets)
         metrics = dict(result.metrics)
         metrics.update({"cached_files": cached, "cache_rejected": rejected, "processes": processes, "workers": workers})
         metrics.update({"fail_on_severity": section["fail_on_severity"], "min_confidence": section["min_confidence"]})
@@ -208,8 +212,9 @@ class SecurityChecker(CheckerBase):
 # --------------------------------------------------------------------------- discovery and scanning
 
 
-def discover(section: Mapping[str, Any], ctx: CheckContext) -> ScanPlan:
-    """Ask bandit, in the project's root, which files ``bandit -r PATHS`` scans and with which options."""
+def discover(section: Mapping[str, Any], ctx: CheckContext, pool: BanditPool | None = None) -> ScanPlan:
+    """Ask bandit, in the project's root, which files ``bandit -r PATHS`` scans and with which options:
+    the first worker of ``pool``, or a probe process of its own."""
     config = str(section.get("config") or "")
     honour = str(section.get("project_config") or "honour") == "honour"
     if config:
@@ -232,8 +237,11 @@ def discover(section: Mapping[str, Any], ctx: CheckContext) -> ScanPlan:
         "config": config,
         "project_config": "honour" if honour else "ignore",
     }
-    done = ctx.run([ctx.tool_python, "-I", "-c", _PROBE.read_text(encoding="utf-8"), json.dumps(request)])
-    answer = process.json_object(done, "bandit file discovery")
+    if pool is not None:
+        answer = pool.discover(request, ctx.deadline)
+    else:
+        done = ctx.run([ctx.tool_python, "-I", "-c", _PROBE.read_text(encoding="utf-8"), json.dumps(request)])
+        answer = process.json_object(done, "bandit file discovery")
     if not answer.get("ok"):
         raise ToolError(str(answer.get("message") or "bandit file discovery failed"))
     try:
@@ -292,25 +300,26 @@ def _narrowing_note(narrowing: Mapping[str, Any]) -> str:
     return f"; project bandit config: {', '.join(parts)}" if parts else ""
 
 
-def _scan(
-    pool: BanditPool, plan: ScanPlan, batches: Batches, ctx: CheckContext, store: tuple[Path, Mapping[str, str]] | None
-) -> dict[str, FileScan]:
-    """Scan ``batches`` with their bandit workers; with ``store`` (cache folder, key per file) each
-    batch's scans are cached as soon as they arrive."""
-    out: dict[str, FileScan] = {}
-    lock = threading.Lock()
+def _scan(pool: BanditPool, plan: ScanPlan, batches: Batches, deadline: float, keep: Callable[[str, FileScan], None]) -> None:
+    """Scan ``batches`` with their bandit workers; ``keep(file, scan)`` gets each file's scan as its batch arrives."""
 
     def handle(batch: list[str], report: str) -> None:
-        scans = parse_output(report, batch)
-        if store is not None:
-            folder, keys = store
-            for f, scan in scans.items():
-                cache.write(folder, keys[f], scan.to_json())
-        with lock:
-            out.update(scans)
+        for f, scan in parse_output(report, batch).items():
+            keep(f, scan)
 
-    pool.scan(plan.args, plan.given, batches, handle, ctx.deadline)
-    return out
+    pool.scan(plan.args, plan.given, batches, handle, deadline)
+
+
+def _keeper(tally: Tally, store: tuple[Path, Mapping[str, str]] | None) -> Callable[[str, FileScan], None]:
+    """What to do with a fresh scan: cache it (with ``store``: cache folder, key per file), then add it
+    to ``tally``; bandit's raw results are dropped once their batch is mapped to findings."""
+
+    def keep(path: str, scan: FileScan) -> None:
+        if store is not None:
+            cache.write(store[0], store[1][path], scan.to_json())
+        tally.add(path, scan)
+
+    return keep
 
 
 def parse_output(text: str, requested: Sequence[str]) -> dict[str, FileScan]:
@@ -353,90 +362,131 @@ def normalize_path(name: str) -> str:
 # --------------------------------------------------------------------------- results
 
 
-def _to_result(
-    section: Mapping[str, Any], plan: ScanPlan, files: Sequence[str], scans: Mapping[str, FileScan], targets: Sequence[str]
-) -> CheckResult:
-    min_conf = _RANK[str(section.get("min_confidence", "low")).upper()]
-    fail_on = Severity(str(section.get("fail_on_severity", "medium")))
-    findings: list[Finding] = []
-    counts = {"high": 0, "medium": 0, "low": 0}
-    below = nosec = skipped_tests = loc = scanned = 0
-    parse_errors: list[dict[str, str]] = []
-    for path in sorted(files):
-        scan = scans[path]
-        if scan.metrics is not None:
-            scanned += 1
-            loc += int(scan.metrics.get("loc", 0))
-            nosec += int(scan.metrics.get("nosec", 0))
-            skipped_tests += int(scan.metrics.get("skipped_tests", 0))
-        if scan.error is not None:
-            parse_errors.append({"path": path, "reason": scan.error})
-            findings.append(
-                Finding(
-                    rule_id="security.parse_error",
-                    severity=Severity.LOW,
-                    message=f"bandit could not scan {path}: {scan.error}",
-                    blocking=False,
-                    location=Location(path),
-                    fingerprint=fingerprint(CHECK, "security.parse_error", path),
-                    rule_name="file not scanned",
-                    tags=("security", "not-scanned", NO_BASELINE),
-                    properties={"reason": scan.error},
-                )
-            )
-        for r in scan.results:
-            if _RANK.get(str(r["issue_confidence"]).upper(), 0) < min_conf:
-                below += 1
-                continue
-            finding = to_finding(path, r, fail_on)
-            counts[finding.severity.value] += 1
-            findings.append(finding)
-    total = sum(counts.values())
-    parts = [f"{counts[s]} {s}" for s in ("high", "medium", "low") if counts[s]]
-    head = f"{total} finding{'s' if total != 1 else ''}" + (f": {', '.join(parts)}" if parts else "")
-    summary = f"{head} ({scanned:,} files, {loc:,} lines)"
-    if parse_errors:
-        summary += f", {len(parse_errors)} not parsed"
-    metrics = {
-        "files_scanned": scanned,
-        "lines_scanned": loc,
-        "counts": counts,
-        "nosec": nosec,
-        "skipped_tests": skipped_tests,
-        "below_confidence": below,
-        "parse_errors": parse_errors,
-        "command": plan.command(targets),
-        "config": plan.config or plan.ini or None,
-    }
-    return CheckResult(name=CHECK, status=decide_status(findings), summary=summary, metrics=metrics, findings=tuple(findings))
+class Tally:
+    """The scan's findings and metrics, built file by file as bandit's results arrive (from a
+    worker's report or the cache), so that bandit's raw results are never all held at once.
+
+    Thread-safe: the pool's threads add batches as they come. Strings that repeat across findings
+    (a test's message, name and link, a confidence) are kept once.
+    """
+
+    def __init__(self, section: Mapping[str, Any]) -> None:
+        self.min_conf = _RANK[str(section.get("min_confidence", "low")).upper()]
+        self.fail_on = Severity(str(section.get("fail_on_severity", "medium")))
+        self._files: dict[str, tuple[Finding, ...]] = {}
+        self.counts = {"high": 0, "medium": 0, "low": 0}
+        self.below = self.nosec = self.skipped_tests = self.loc = self.scanned = 0
+        self.parse_errors: dict[str, str] = {}
+        self._shared: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._files
+
+    def add(self, path: str, scan: FileScan) -> None:
+        """Count ``scan``'s metrics and map its results (those at or above the confidence) to findings."""
+        with self._lock:
+            found: list[Finding] = []
+            if scan.metrics is not None:
+                self.scanned += 1
+                self.loc += int(scan.metrics.get("loc", 0))
+                self.nosec += int(scan.metrics.get("nosec", 0))
+                self.skipped_tests += int(scan.metrics.get("skipped_tests", 0))
+            if scan.error is not None:
+                self.parse_errors[path] = scan.error
+                found.append(_parse_error(path, scan.error))
+            for r in scan.results:
+                if _RANK.get(str(r["issue_confidence"]).upper(), 0) < self.min_conf:
+                    self.below += 1
+                    continue
+                finding = to_finding(path, r, self.fail_on, self._shared)
+                self.counts[finding.severity.value] += 1
+                found.append(finding)
+            self._files[path] = tuple(found)
+
+    def result(self, plan: ScanPlan, files: Sequence[str], targets: Sequence[str]) -> CheckResult:
+        """The check's result (status, summary, metrics), findings in file order; every file of
+        ``files`` must have been added (a file with no verdict is never counted as clean)."""
+        missing = [f for f in files if f not in self._files]
+        if missing:
+            raise ToolError(f"no bandit verdict on {len(missing)} of the {len(files)} files to scan (e.g. {missing[0]})")
+        findings = [f for path in sorted(self._files) for f in self._files[path]]
+        counts = self.counts
+        total = sum(counts.values())
+        parts = [f"{counts[s]} {s}" for s in ("high", "medium", "low") if counts[s]]
+        head = f"{total} finding{'s' if total != 1 else ''}" + (f": {', '.join(parts)}" if parts else "")
+        summary = f"{head} ({self.scanned:,} files, {self.loc:,} lines)"
+        if self.parse_errors:
+            summary += f", {len(self.parse_errors)} not parsed"
+        metrics = {
+            "files_scanned": self.scanned,
+            "lines_scanned": self.loc,
+            "counts": dict(counts),
+            "nosec": self.nosec,
+            "skipped_tests": self.skipped_tests,
+            "below_confidence": self.below,
+            "parse_errors": [{"path": p, "reason": self.parse_errors[p]} for p in sorted(self.parse_errors)],
+            "command": plan.command(targets),
+            "config": plan.config or plan.ini or None,
+        }
+        return CheckResult(name=CHECK, status=decide_status(findings), summary=summary, metrics=metrics, findings=tuple(findings))
 
 
-def to_finding(path: str, r: Mapping[str, Any], fail_on: Severity) -> Finding:
-    """One bandit result as a finding; its fingerprint hashes the flagged code, not its line numbers."""
+def _parse_error(path: str, reason: str) -> Finding:
+    return Finding(
+        rule_id="security.parse_error",
+        severity=Severity.LOW,
+        message=f"bandit could not scan {path}: {reason}",
+        blocking=False,
+        location=Location(path),
+        fingerprint=fingerprint(CHECK, "security.parse_error", path),
+        rule_name="file not scanned",
+        tags=("security", "not-scanned", NO_BASELINE),
+        properties={"reason": reason},
+    )
+
+
+def to_finding(path: str, r: Mapping[str, Any], fail_on: Severity, shared: dict[Any, Any] | None = None) -> Finding:
+    """One bandit result as a finding; its fingerprint hashes the flagged code, not its line numbers.
+
+    With ``shared``, values that repeat across findings (strings, the CWE object, the tags) are
+    taken from it, so that 100,000 findings of a few tests hold each text once.
+    """
+    one: dict[Any, Any] = shared if shared is not None else {}
     severity = _SEVERITY.get(str(r["issue_severity"]).upper(), Severity.LOW)
     lines = [int(n) for n in r.get("line_range") or [r["line_number"]]]
     code = str(r.get("code") or "")
     cwe = r.get("issue_cwe") if isinstance(r.get("issue_cwe"), dict) else None
     cwe_id = cwe.get("id") if cwe else None
-    tags = ["security", f"CWE-{cwe_id}"] if cwe_id else ["security"]
+    link = str(cwe.get("link", "")) if cwe else ""
+    cwe_value = one.setdefault(("cwe", cwe_id, link), {"id": cwe_id, "link": link}) if cwe and cwe_id else None
+    tags = one.setdefault(("tags", cwe_id), ("security", f"CWE-{cwe_id}") if cwe_id else ("security",))
     col = r.get("col_offset")
+
+    def text(value: Any) -> str:
+        s = str(value or "")
+        return one.setdefault(s, s)  # type: ignore[no-any-return]
+
     return Finding(
-        rule_id=str(r["test_id"]),
+        rule_id=text(r["test_id"]),
         severity=severity,
-        message=str(r["issue_text"]),
+        message=text(r["issue_text"]),
         blocking=severity.at_least(fail_on),
         location=Location(
             path, line=int(r["line_number"]), end_line=max(lines), column=int(col) + 1 if isinstance(col, int) else None
         ),
         fingerprint=fingerprint(CHECK, r["test_id"], path, snippet_hash(code, lines)),
-        help_uri=str(r.get("more_info") or ""),
-        rule_name=str(r.get("test_name") or ""),
-        tags=tuple(tags),
+        help_uri=text(r.get("more_info")),
+        rule_name=text(r.get("test_name")),
+        tags=tags,
         properties={
-            "confidence": str(r["issue_confidence"]).lower(),
-            "bandit_severity": str(r["issue_severity"]),
-            "cwe": {"id": cwe_id, "link": cwe.get("link", "")} if cwe and cwe_id else None,
-            "test_name": str(r.get("test_name") or ""),
+            "confidence": text(str(r["issue_confidence"]).lower()),
+            "bandit_severity": text(r["issue_severity"]),
+            "cwe": cwe_value,
+            "test_name": text(r.get("test_name")),
             "code": code,
             "line_range": lines,
             "col_offset": col,

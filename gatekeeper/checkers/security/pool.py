@@ -20,12 +20,13 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from subprocess import Popen
-from typing import IO
+from typing import IO, Any
 
 from gatekeeper import process
 from gatekeeper.errors import ToolError, ToolTimeout
 
 _WORKER = Path(__file__).with_name("worker.py")
+_PROBE = Path(__file__).with_name("probe.py")
 #: Batches are about this share of the bytes left per worker: big first, one small file at the end.
 SHARE = 4
 #: The smallest batch worth a round trip: ~100 lines, ~10 ms of bandit; a report costs ~1 ms.
@@ -156,6 +157,36 @@ class BanditPool:
                     raise
                 return
 
+    def discover(self, request: Mapping[str, Any], deadline: float) -> dict[str, Any]:
+        """The discovery probe's answer (``probe.py``), from the first worker: it imports bandit once
+        for both. ``ToolError`` when it fails, ``ToolTimeout`` past ``deadline``."""
+        self.start(1)
+        worker = self._workers[0]
+        timer = threading.Timer(max(deadline - time.monotonic(), 0.0), process.kill, (worker.proc,))
+        timer.daemon = True
+        timer.start()
+        try:
+            worker.send({"discover": dict(request), "probe": _PROBE.read_text(encoding="utf-8")})
+            text = worker.receive()
+        except _Broken as exc:
+            code, err = self._drop(worker, kill=True)
+            if time.monotonic() >= deadline:
+                raise ToolTimeout("bandit file discovery did not finish before the check's timeout and was killed") from None
+            if exc.text:  # not a frame: read no further (it may still be running) and say what it printed
+                raise ToolError(
+                    f"bandit file discovery printed something other than its answer: {process.tail(exc.text, 300)}"
+                ) from None
+            raise ToolError(f"bandit file discovery failed (exit {code}): {err or 'no output'}") from None
+        finally:
+            timer.cancel()
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise ToolError(f"bandit file discovery printed an unexpected answer: {process.tail(text, 300)}")
+        return answer
+
     def scan(
         self,
         args: Sequence[str],
@@ -201,14 +232,27 @@ class BanditPool:
         handle: Callable[[list[str], str], None],
     ) -> None:
         broken: _Broken | None = None
+
+        def send(batch: list[str]) -> None:
+            # the names discovery produced (``src/x.py`` or ``./x.py``), as one ``bandit -r`` names them
+            worker.send([given.get(f, f) for f in batch])  # a dead worker: receive() says how it ended
+            if batches.empty():
+                worker.end_input()  # its last batch: it exits after this report
+
         try:
             worker.send(args)
-            while batch := batches.take():
-                # the names discovery produced (``src/x.py`` or ``./x.py``), as one ``bandit -r`` names them
-                worker.send([given.get(f, f) for f in batch])  # a dead worker: receive() says how it ended
-                if batches.empty():
-                    worker.end_input()  # its last batch: it exits after this report
-                handle(batch, worker.receive())
+            current = batches.take()
+            if current:
+                send(current)
+            while current:
+                report = worker.receive()
+                # the next batch goes out before this report is parsed, cached and mapped: the worker
+                # scans while we do that (sent only now, when it reads its input again: no pipe can fill)
+                following = batches.take()
+                if following:
+                    send(following)
+                handle(current, report)
+                current = following
         except _Broken as exc:
             broken = exc
         except BaseException:

@@ -1,6 +1,8 @@
 """Find the files ``bandit -r`` would scan, with bandit's own command-line code; print one JSON document.
 
-Run by the security checker as ``python -I -c <this source> REQUEST_JSON`` in the project's root.
+Run by the security checker inside its first bandit worker (``worker.py`` runs ``answer`` before
+it scans: one bandit import serves both), or as ``python -I -c <this source> REQUEST_JSON`` in
+the project's root.
 It builds bandit's arguments from the policy and the project's ``.bandit`` file, then runs
 bandit's real ``main()`` with the scanning step replaced by a hook that reports the discovered
 file list. So the list (targets, exclusions, ``exclude_dirs`` and include globs from the config
@@ -171,18 +173,22 @@ def discover(request: dict[str, Any]) -> dict[str, Any]:
     return {"ok": False, "message": f"bandit finished without scanning: {err.getvalue().strip()[-600:]}"}
 
 
-def main(argv: list[str]) -> int:
-    """Entry point: one JSON request in argv, one JSON answer on stdout."""
-    request = json.loads(argv[0]) if argv else {}
+def answer(request: dict[str, Any]) -> dict[str, Any]:
+    """``discover``, or why bandit cannot be used here (also called inside a bandit worker, ``worker.py``)."""
     try:
-        answer = discover(request)
+        return discover(request)
     except ImportError as exc:
         if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == "bandit":
             message = f"bandit is not installed in {sys.executable} (pip install bandit, or set gate.tool_python)"
         else:
             message = f"bandit is not usable in {sys.executable}: {exc}"
-        answer = {"ok": False, "message": message}
-    sys.stdout.write(json.dumps(answer))
+        return {"ok": False, "message": message}
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: one JSON request in argv, one JSON answer on stdout."""
+    request = json.loads(argv[0]) if argv else {}
+    sys.stdout.write(json.dumps(answer(request)))
     return 0
 
 

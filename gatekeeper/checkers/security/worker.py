@@ -1,8 +1,11 @@
 """A bandit worker: bandit's own command-line code, started once, scanning batches of files sent to it.
 
 Run by the security checker as ``python -I -c <this source>`` in the project's root, one per
-CPU. It imports bandit (and loads its plugins) while discovery runs, then reads one JSON line on
-stdin: the options every scan must use (the ``args`` of the discovery probe). It runs bandit's
+CPU. It imports bandit (and loads its plugins) at once. The first worker is then asked to find
+the files: its first JSON line on stdin is ``{"discover": request, "probe": <probe.py source>}``,
+answered with the probe's JSON document in one frame (so discovery costs no bandit import of its
+own). Every worker then reads one JSON line: the options every scan must use (the ``args`` of the
+discovery). It runs bandit's
 real ``main()`` with those options, so the configuration, profile, ``.bandit`` file, skips,
 tests and ``# nosec`` handling are bandit's own; only two of its manager's steps are replaced:
 
@@ -55,15 +58,29 @@ def main() -> int:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # stray prints (a plugin, a warning) land in stderr, never inside a frame
     sys.stdout = sys.stderr
-    from bandit.cli import main as cli
-    from bandit.core import manager, meta_ast, metrics
-
+    missing: ImportError | None = None
+    try:
+        from bandit.cli import main as cli
+        from bandit.core import manager, meta_ast, metrics
+    except ImportError as exc:  # a discovery request says why; a scan cannot start
+        missing = exc
+    else:  # bandit's own, before discovery hooks run_tests
+        run_tests = manager.BanditManager.run_tests
+        output_results = manager.BanditManager.output_results
     header = sys.stdin.readline()
+    first = json.loads(header) if header else None
+    if isinstance(first, dict):  # {"discover": request, "probe": source}: find the files first
+        probe: dict[str, Any] = {"__name__": "gatekeeper_bandit_probe"}
+        exec(compile(str(first["probe"]), "probe.py", "exec"), probe)  # noqa: S102  # nosec B102: gatekeeper's own probe.py
+        _frame(out, json.dumps(probe["answer"](first["discover"])))
+        header = sys.stdin.readline()
     if not header:
         return 0  # nothing to scan after all
+    if missing is not None:
+        print(f"bandit cannot be imported: {missing}", file=sys.stderr)
+        return 1
     args = [str(a) for a in json.loads(header)]
-    run_tests = manager.BanditManager.run_tests
-    output_results = manager.BanditManager.output_results
+    manager.BanditManager.run_tests = run_tests  # discovery's hook out, bandit's own back
 
     def no_scan(self: Any) -> None:
         """``main()``'s own scan of its placeholder target: skipped."""

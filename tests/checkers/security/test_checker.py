@@ -304,14 +304,14 @@ def test_parallel_workers_report_exactly_what_one_bandit_run_reports_on_a_real_t
         "eval(input())\n"
     )
     seen: dict[str, security.FileScan] = {}
-    real_scan = security._scan
+    real_parse = security.parse_output
 
     def spy(*args: Any, **kwargs: Any) -> dict[str, security.FileScan]:
-        out = real_scan(*args, **kwargs)
+        out = real_parse(*args, **kwargs)
         seen.update(out)
         return out
 
-    monkeypatch.setattr(security, "_scan", spy)
+    monkeypatch.setattr(security, "parse_output", spy)
     monkeypatch.setattr(security, "MIN_SHARD_BYTES", 1)
     monkeypatch.setattr(pool, "MIN_BATCH_BYTES", 1)  # many small batches: every hand-over is exercised
     checker = SecurityChecker()
@@ -361,31 +361,37 @@ def test_cache_reuses_unchanged_files_and_rescans_changed_ones(tmp_path: Path, m
     root = build_corpus(tmp_path / "p")
     cache = tmp_path / "cache"
     log = tmp_path / "calls.log"
-    # a python that records every bandit process started, then runs the real interpreter
+    # a python that records every process started with it (a bandit worker or anything else), then runs the real one
     wrapper = tmp_path / "python-logged"
-    wrapper.write_text(f'#!/bin/sh\necho "$@" | grep -q -- "{BANDIT_RUN}" && echo worker >> {log}\nexec {PYTHON} "$@"\n')
+    wrapper.write_text(
+        f'#!/bin/sh\nif echo "$@" | grep -q -- "{BANDIT_RUN}"; then echo worker >> {log}; else echo other >> {log}; fi\n'
+        f'exec {PYTHON} "$@"\n'
+    )
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
     checker = SecurityChecker()
 
     def run() -> Any:
         return checker.run(section(checker, workers=1), make_ctx(root, cache_dir=cache, tool_python=str(wrapper)))
 
+    def started() -> list[str]:
+        return log.read_text().splitlines()
+
     first = run()
     scanned = first.metrics["files_scanned"]
     assert first.metrics["cached_files"] == 0
-    assert len(log.read_text().splitlines()) == 1
+    assert started() == ["worker"]  # one bandit process found the files and scanned them
 
     second = run()
     assert second.metrics["cached_files"] == scanned
-    assert second.metrics["processes"] == 0
-    assert len(log.read_text().splitlines()) == 1  # bandit did not run again
+    assert second.metrics["processes"] == 0  # bandit scanned nothing: the worker only found the files
+    assert started() == ["worker", "worker"]
     assert [f.to_dict() for f in second.findings] == [f.to_dict() for f in first.findings]
 
     with (root / "app" / "clean.py").open("a") as fh:
         fh.write("\n\ndef risky(x):\n    return eval(x)\n")
     third = run()
     assert third.metrics["cached_files"] == scanned - 1
-    assert len(log.read_text().splitlines()) == 2 and third.metrics["processes"] == 1
+    assert started() == ["worker"] * 3 and third.metrics["processes"] == 1  # discovery and the scan: one bandit import
     assert third.metrics["cached_files"] + 1 == third.metrics["files_scanned"]  # only the changed file was scanned
     assert key_set(third.findings) == bandit_set(bandit_json(root, "-r", ".", "-x", SAME_X))
     assert any(f.rule_id == "B307" and f.location and f.location.path == "app/clean.py" for f in third.findings)
@@ -437,7 +443,28 @@ def test_bandit_crash_is_an_error(corpus: Path, make_ctx: Any, tmp_path: Path) -
     )
     broken.chmod(broken.stat().st_mode | stat.S_IEXEC)
     checker = SecurityChecker()
-    with pytest.raises(ToolError, match=r"bandit failed \(exit 2\): Traceback: boom"):
+    with pytest.raises(ToolError, match=r"bandit file discovery failed \(exit 2\): Traceback: boom"):
+        checker.run(section(checker, workers=1), make_ctx(corpus, tool_python=str(broken)))
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("echo '<html>502 Bad Gateway</html>'; exit 0", "bandit file discovery printed something other than its answer: <html>"),
+        ("exit 0", r"bandit file discovery failed \(exit 0\): no output"),
+        ("printf '5\\n[1,2]'; exit 0", "bandit file discovery printed an unexpected answer"),
+    ],
+)
+def test_a_worker_that_cannot_find_the_files_is_an_error(
+    corpus: Path, make_ctx: Any, tmp_path: Path, fault: str, message: str
+) -> None:
+    """The first bandit worker finds the files before it scans: garbage, silence or a framed
+    non-answer there is an error naming discovery, never an empty (passing) scan."""
+    broken = tmp_path / "python-broken"
+    broken.write_text(f'#!/bin/sh\necho "$@" | grep -q -- "{BANDIT_RUN}" && {{ {fault}; }}\nexec {PYTHON} "$@"\n')
+    broken.chmod(broken.stat().st_mode | stat.S_IEXEC)
+    checker = SecurityChecker()
+    with pytest.raises(ToolError, match=message):
         checker.run(section(checker, workers=1), make_ctx(corpus, tool_python=str(broken)))
 
 
