@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gatekeeper.checkers import installed, policy_options
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.checkers.security import SecurityChecker
 from gatekeeper.policy import load_policy
@@ -31,7 +32,7 @@ PHASES = {
     "cache keys: hashing every file": ("checkers/cache.py", "file_digest"),
     "cache lookups": ("security/__init__.py", "_cache_read"),
     "scan (bandit processes; waiting here)": ("security/__init__.py", "_scan"),
-    "mapping results to findings": ("security/__init__.py", "_to_result"),
+    "assembling the result (findings in file order)": ("security/__init__.py", "result"),
 }
 
 
@@ -52,7 +53,12 @@ def time_in_threads(totals: dict[str, list[float]]) -> None:
     """
     from gatekeeper.checkers import cache, security
 
-    for label, owner, name in (("parse_output", security, "parse_output"), ("cache.write", cache, "write")):
+    timed_here = (
+        ("parse_output", security, "parse_output"),
+        ("cache.write", cache, "write"),
+        ("mapping results to findings (Tally.add)", security.Tally, "add"),
+    )
+    for label, owner, name in timed_here:
         original = getattr(owner, name)
         slot = totals.setdefault(label, [0.0, 0.0])
 
@@ -94,7 +100,7 @@ def main() -> int:
     parser.add_argument("--out", help="also write the raw profile here (for snakeviz, pstats)")
     args = parser.parse_args()
     root = args.root.resolve()
-    policy = load_policy(root, {"security": SecurityChecker.options})  # the policy may configure only security
+    policy = load_policy(root, policy_options(installed()))  # the policy may configure the other checks too
     section = policy.checks["security"]
     with tempfile.TemporaryDirectory(prefix="gatekeeper-prof-") as cache_dir:
         ctx = CheckContext(
