@@ -233,7 +233,7 @@ def append(log: Path, record: Mapping[str, Any], key: bytes | None = None) -> Ap
         if last:
             try:
                 seq = int(json.loads(last)["seq"]) + 1
-            except (ValueError, KeyError, TypeError):  # a damaged last line: count lines instead
+            except (ValueError, KeyError, TypeError, RecursionError):  # a damaged last line: count lines instead
                 seq = _count_lines(fd) + (0 if ends_with_newline else 1) + 1
         data = dict(record)
         data["seq"] = seq
@@ -327,7 +327,7 @@ def _signing_mark(last: bytes, key: bytes) -> str:
         return "start"
     try:
         previous = json.loads(last)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return "start"
     sig = previous.get("sig") if isinstance(previous, dict) else None
     if not isinstance(sig, str):
@@ -492,7 +492,7 @@ def _walk_chain(log: Path, anchor: str | None) -> _Chain:
             return bad(number, "empty line (a record was removed or the file was edited)")
         try:
             data = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested deeper than json can read
             return bad(number, "not valid JSON (the line was edited or truncated)")
         if not isinstance(data, dict):
             return bad(number, "not an audit record (the line was edited)")
@@ -545,7 +545,7 @@ def read_records(log: Path, first: int = 1) -> list[dict[str, Any]]:
             continue
         try:
             data = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             data = None
         out.append(data if isinstance(data, dict) else {"line": number, "invalid": True})
     return out

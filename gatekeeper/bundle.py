@@ -145,7 +145,7 @@ def find_record(log: Path, *, digest: str = "", results_sha256: str = "") -> byt
         if results_sha256:
             try:
                 record = json.loads(line)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 continue
             reports = record.get("reports") if isinstance(record, dict) else None
             if isinstance(reports, dict) and any(
@@ -243,7 +243,7 @@ def verify_bundle(path: Path, key: bytes | None = None) -> BundleCheck:
             listed = {str(f["path"]): (str(f["sha256"]), int(f["size"])) for f in manifest["files"]}
             if manifest.get("format") != BUNDLE_FORMAT:
                 raise ValueError(f"format is {manifest.get('format')!r}")
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError, zipfile.BadZipFile) as exc:
             return BundleCheck(files=0, problems=(*problems, f"changed: {MANIFEST} (unreadable: {exc})"))
         for name in sorted(listed):
             problem = _entry_problem(zf, name, *listed[name]) if name in names else f"missing: {name}"

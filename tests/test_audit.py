@@ -154,6 +154,8 @@ def _edit(lines: list[bytes]) -> list[bytes]:
         pytest.param(lambda ls: ls[1:], "line 1: record #2 where #1 was expected", id="deleted-first"),
         pytest.param(lambda ls: [*ls[:2], ls[2][:-7], ls[3]], "line 3: not valid JSON", id="truncated-line"),
         pytest.param(lambda ls: [*ls[:2], b"", *ls[2:]], "line 3: empty line", id="blank-line"),
+        # nested deeper than Python's json can read: a RecursionError, still just a line that is not JSON
+        pytest.param(lambda ls: [*ls[:2], b"[" * 200_000 + b"]" * 200_000, ls[3]], "line 3: not valid JSON", id="nested-line"),
     ],
 )
 def test_verify_names_the_first_bad_line(tmp_path: Path, plugin_gk: Runner, tamper, expected: str) -> None:  # type: ignore[no-untyped-def]
