@@ -60,7 +60,8 @@ def load_result(path: Path) -> GateResult:
         raise UsageError(f"not a gatekeeper JSON result (bad or missing field: {exc})", file=str(path)) from None
 
 
-_AFTER_VALUE = frozenset(" \t\n\r,]}")
+#: what may follow a whole value: white space, a comma, a closing bracket, or (after a key) a colon
+_AFTER_VALUE = frozenset(" \t\n\r,]}:")
 
 
 class _Stream:

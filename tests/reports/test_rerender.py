@@ -8,13 +8,13 @@ import pytest
 from typer.testing import CliRunner
 
 from gatekeeper.cli import app
-from gatekeeper.findings import GateResult
+from gatekeeper.findings import Finding, GateResult
 from gatekeeper.redaction import redact_result
 from gatekeeper.reports import FORMATS, renderer
 from gatekeeper.reports.json import load_result, render_json
 from gatekeeper.reports.markdown import render_markdown
 from tests.helpers.cli import run_gatekeeper
-from tests.helpers.samples import errored_result, failing_result
+from tests.helpers.samples import errored_result, failing_result, many_findings
 
 
 def write_results(tmp_path: Path, result: GateResult) -> Path:
@@ -90,6 +90,32 @@ def test_a_result_read_back_in_any_chunk_size_is_the_result_written(
             f.properties for c in expected.checks for f in c.findings
         ]
         assert [c.metrics for c in again.checks] == [c.metrics for c in expected.checks]
+
+
+def test_a_large_result_is_read_back_without_holding_its_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """5,000 findings (~2.6 MB of JSON) read in 64 KiB chunks: the reader never holds more than a few
+    chunks of text at once, however long the file (a key followed by its colon must not make it
+    read on to the end)."""
+    from gatekeeper.reports import json as json_report
+
+    monkeypatch.setattr(json_report._Stream, "CHUNK", 64 * 1024)
+    held: list[int] = []
+    more = json_report._Stream._more
+
+    def watched(self: json_report._Stream) -> bool:
+        grew = more(self)
+        held.append(len(self._buf))
+        return grew
+
+    monkeypatch.setattr(json_report._Stream, "_more", watched)
+    result = many_findings(5_000)
+    path = write_results(tmp_path, result)
+    assert path.stat().st_size > 2_000_000
+    again = load_result(path)
+    assert [f.fingerprint for c in again.checks for f in c.findings] == [
+        f.fingerprint for c in result.checks for f in sorted(c.findings, key=Finding.sort_key)
+    ]
+    assert max(held) <= 4 * 64 * 1024
 
 
 @pytest.mark.parametrize(
