@@ -51,7 +51,75 @@ def _items(items: Iterable[Any], key_newline: str, indent: int | None, separator
     inner = key_newline + " " * indent  # the list's items sit one level deeper than its key
     first = True
     for item in items:
-        text = json.dumps(item, indent=indent, ensure_ascii=False)
-        yield ("[" if first else ",") + inner + text.replace("\n", inner)
+        try:
+            text = inner + indented(item, inner, " " * indent)
+        except TypeError:  # a value only json's own encoder knows what to do with (or refuses)
+            text = inner + json.dumps(item, indent=indent, ensure_ascii=False).replace("\n", inner)
+        yield ("[" if first else ",") + text
         first = False
     yield "[]" if first else key_newline + "]"
+
+
+def indented(value: Any, newline: str, pad: str) -> str:
+    """``json.dumps(value, indent=len(pad), ensure_ascii=False)`` byte for byte, its line breaks being
+    ``newline`` (a line break and the indentation the value starts at), about three times as fast:
+    json's indenting encoder is pure Python, a generator per level. Raises TypeError on a value
+    that is not a dict, list, tuple, str, int, float, bool or None (the caller then asks json)."""
+    kind = type(value)
+    if kind is str:  # the common exact types first: one type() instead of a chain of isinstance
+        return _string(value)
+    if kind is dict:
+        if not value:
+            return "{}"
+        deeper = newline + pad
+        parts = [_key(k) + ": " + indented(v, deeper, pad) for k, v in value.items()]
+        return "{" + deeper + ("," + deeper).join(parts) + newline + "}"
+    if kind is int:
+        return int.__repr__(value)
+    if isinstance(value, str):
+        return _string(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return _float(value)
+    deeper = newline + pad
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        return "[" + deeper + ("," + deeper).join([indented(v, deeper, pad) for v in value]) + newline + "]"
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        parts = [_key(k) + ": " + indented(v, deeper, pad) for k, v in value.items()]
+        return "{" + deeper + ("," + deeper).join(parts) + newline + "}"
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+_string = json.encoder.encode_basestring  # json's own (C) string encoder, ensure_ascii=False
+
+
+def _float(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float.__repr__(value)
+
+
+def _key(key: Any) -> str:
+    """A dict key as json writes it (``skipkeys`` off: any other key type is a TypeError)."""
+    if type(key) is str or isinstance(key, str):
+        return _string(key)
+    if isinstance(key, float):
+        return _string(_float(key))
+    if key is True or key is False or key is None:
+        return _string({True: "true", False: "false", None: "null"}[key])
+    if isinstance(key, int):
+        return _string(int.__repr__(key))
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")

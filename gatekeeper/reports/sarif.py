@@ -125,8 +125,9 @@ def iter_render_sarif(
     max_bytes: int = MAX_BYTES,
     checkers: Mapping[str, LoadedChecker] | None = None,
 ) -> Iterator[str]:
-    """``render_sarif``'s text in chunks: each result is encoded as it is written, and the size
-    limit is checked by encoding without keeping the text, so memory stays flat with the findings."""
+    """``render_sarif``'s text in chunks: each result is encoded once, kept while the text fits the
+    size limit (so at most ``max_bytes`` is held) and only counted beyond it, to decide how much to
+    leave out; memory stays flat with the findings."""
     checks = [c for c in ordered_checks(result) if c.status in (Status.PASS, Status.FAIL)]
     candidates = {c.name: sorted(c.findings, key=priority) for c in checks}  # what truncation keeps first
     keep = {name: min(len(found), max_results) for name, found in candidates.items()}
@@ -140,8 +141,20 @@ def iter_render_sarif(
         yield "\n"
 
     while True:
-        size = sum(len(chunk.encode("utf-8")) for chunk in chunks())
-        if size <= max_bytes or not any(keep.values()):
+        # one pass: the text is kept while it fits (at most max_bytes, GitHub's 10 MB), else only counted
+        kept: list[str] | None = []
+        size = 0
+        for chunk in chunks():
+            size += len(chunk) if chunk.isascii() else len(chunk.encode("utf-8"))
+            if kept is not None:
+                if size > max_bytes:
+                    kept = None
+                else:
+                    kept.append(chunk)
+        if kept is not None:
+            yield from kept
+            return
+        if not any(keep.values()):  # nothing left to leave out
             yield from chunks()
             return
         if indent is not None:  # first drop the indentation, then results

@@ -288,6 +288,35 @@ def test_streamed_json_and_sarif_are_the_bytes_of_one_dump(tmp_path: Path) -> No
     assert len(compact.encode()) <= 300_000
 
 
+def test_findings_with_every_kind_of_json_value_are_written_as_json_dumps_would() -> None:
+    """Each finding of the JSON report is indented by gatekeeper's own encoder (json's indenting one
+    is pure Python and slow): odd floats, escapes, lone surrogates, empty and nested containers,
+    tuples, enum values and non-string keys come out as json.dumps writes them."""
+    import dataclasses
+    import enum
+
+    class Kind(str, enum.Enum):
+        ODD = 'quote " backslash \\ newline \n tab \t é \u2028'
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    properties = {
+        "floats": [0.1, -0.0, 1e300, 5e-324, float("nan"), float("inf"), float("-inf")],
+        "text": ["", "\x00\x1f\x7f", "\ud800 lone", "日本語"],
+        "empty": [[], {}, (), [[]], {"a": {}}],
+        "tuple": (1, (2, 3), {"z": None}),
+        "enums": {"kind": Kind.ODD, "level": Level.HIGH},
+        "keys": {7: "int", 2.5: "float", True: "bool", None: "none", Level.HIGH: "enum"},
+        "flags": [True, False, None, 0, -7, 10**30],
+    }
+    result = many_findings(3)
+    odd = dataclasses.replace(result.checks[0].findings[0], properties=properties)
+    check = dataclasses.replace(result.checks[0], findings=(odd, *result.checks[0].findings[1:]))
+    result = dataclasses.replace(result, checks=(check, *result.checks[1:]))
+    assert render_json(result) == json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
 def test_text_in_the_result_that_spells_a_list_placeholder_stays_text() -> None:
     """The streamed JSON swaps placeholders for the findings lists; a policy string or a tool's
     message spelling one (the fixed marker a reader of the source could copy) is written as it is."""
