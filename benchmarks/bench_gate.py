@@ -15,9 +15,9 @@ What runs (all from one invocation, on the same machine, with the same inputs), 
 * **the security check alone**: ``gatekeeper check --only security`` with an emptied cache, set
   against the pipeline's single-process ``bandit -r`` of the same round: the parallel speed-up;
 * **two bandit runs at once**: the pipeline's ``bandit -r`` twice, started together: 2 x bandit's
-  time alone / this is the machine's own parallel ceiling (1.0-2.0: what two cores give two
-  independent processes, shared caches and a shared host included), the most any split of one
-  scan could reach;
+  time alone / this is the machine's own scaling (1.0-2.0: what two cores give two independent
+  bandit processes, shared caches, memory bandwidth and a shared host included): the reference
+  for the security check's speed-up, which splits one scan between two processes;
 * **gatekeeper cold**: ``gatekeeper check`` with all five checkers, an emptied cache folder,
   reports json+sarif+html, ``--no-audit``;
 * **gatekeeper warm**: the same command again right after, with the cache the cold run left,
@@ -517,7 +517,7 @@ def main() -> int:
         wall, _, _ = run_gate(corpus, out_sec, cold=True, only="security")
         sec.append(wall)
         cpu["sec"].append(children_cpu() - c0)
-        log(f"round {i + 1}/{args.runs}: security alone {wall:.1f}s; two bandit runs at once (the machine's ceiling)")
+        log(f"round {i + 1}/{args.runs}: security alone {wall:.1f}s; two bandit runs at once (the machine's own scaling)")
         both.append(two_at_once(steps[0][1], corpus))
         log(f"round {i + 1}/{args.runs}: two at once {both[-1]:.1f}s; gatekeeper cold")
         c0 = children_cpu()
@@ -549,8 +549,8 @@ def main() -> int:
     r_cpu = paired(cpu["cold"], cpu["seq"])
     speedup = paired(steps_t["bandit"], sec)
     r_sec_cpu = paired(cpu["sec"], cpu["bandit"])
-    ceiling = [2 * x / y for x, y in zip(steps_t["bandit"], both, strict=True)]
-    share = paired(speedup, ceiling)
+    scaling = [2 * x / y for x, y in zip(steps_t["bandit"], both, strict=True)]
+    share = paired(speedup, scaling)
     n = args.runs
     rows = [
         ("bandit alone, one process (the pipeline's step)", fmt(steps_t["bandit"]), n, "", ""),
@@ -563,8 +563,8 @@ def main() -> int:
             verdict(-statistics.median(speedup), -1.8),
         ),
         ("two `bandit -r` runs at once (each on every file)", fmt(both), n, "", ""),
-        ("machine's parallel ceiling: 2 x bandit alone / two at once (paired)", fmt(ceiling, 3), n, "", ""),
-        ("speed-up / ceiling (paired)", fmt(share, 3), n, "", ""),
+        ("machine's scaling for two bandits: 2 x bandit alone / two at once (paired)", fmt(scaling, 3), n, "", ""),
+        ("speed-up / machine's scaling (paired)", fmt(share, 3), n, "", ""),
         ("CPU user+sys: bandit / security check", f"{fmt(cpu['bandit'])} / {fmt(cpu['sec'])}", n, "", ""),
         ("CPU ratio security check / bandit (paired)", fmt(r_sec_cpu, 3), n, "", ""),
         ("sequential pipeline (6 tools, one after another)", fmt(seq), n, "", ""),
@@ -599,7 +599,8 @@ def main() -> int:
         "Wall times are whole processes. Each round runs: the pipeline, the security check alone, gatekeeper cold, "
         "gatekeeper warm;\nratios are taken within a round (paired). speed-up = the pipeline's `bandit -r` wall time / "
         "`gatekeeper check --only security` wall time\n(empty cache; start-up, discovery and reports included); "
-        "the ceiling is what two fully independent bandit processes get from the machine in the same round.\n"
+        "the machine's scaling is what two independent bandit processes, each on every file,\n"
+        "get from two cores in the same round. "
         "CPU = user + system time of all the processes of a measurement.\nWith a load average near or above the CPU "
         "count, other work takes the second core and wall ratios tend to the CPU ratios."
     )

@@ -33,6 +33,7 @@ PHASES = {
     "cache lookups": ("security/__init__.py", "_cache_read"),
     "scan (bandit processes; waiting here)": ("security/__init__.py", "_scan"),
     "assembling the result (findings in file order)": ("security/__init__.py", "result"),
+    "mapping results to findings (before: after the scan)": ("security/__init__.py", "_to_result"),
 }
 
 
@@ -56,10 +57,12 @@ def time_in_threads(totals: dict[str, list[float]]) -> None:
     timed_here = (
         ("parse_output", security, "parse_output"),
         ("cache.write", cache, "write"),
-        ("mapping results to findings (Tally.add)", security.Tally, "add"),
+        ("mapping results to findings (Tally.add)", getattr(security, "Tally", None), "add"),
     )
     for label, owner, name in timed_here:
-        original = getattr(owner, name)
+        original = getattr(owner, name, None)
+        if original is None:  # an older version of the checker (profiled for a before/after comparison)
+            continue
         slot = totals.setdefault(label, [0.0, 0.0])
 
         def timed(*args: object, _original: Any = original, _slot: list[float] = slot, **kwargs: object) -> object:
