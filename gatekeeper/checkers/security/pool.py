@@ -16,8 +16,9 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from subprocess import Popen
 from typing import IO, Any
@@ -138,6 +139,23 @@ class _Worker:
             self.stderr.close()
 
 
+@contextmanager
+def _killed_at(deadline: float, workers: Sequence[_Worker]) -> Iterator[None]:
+    """Kill ``workers`` (each one's process group) if the block is still running at ``deadline``."""
+
+    def kill_all() -> None:
+        for worker in workers:
+            process.kill(worker.proc)
+
+    timer = threading.Timer(max(deadline - time.monotonic(), 0.0), kill_all)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 class BanditPool:
     """Up to one bandit worker per CPU in the project's root, fed from a ``Batches``."""
 
@@ -162,12 +180,10 @@ class BanditPool:
         for both. ``ToolError`` when it fails, ``ToolTimeout`` past ``deadline``."""
         self.start(1)
         worker = self._workers[0]
-        timer = threading.Timer(max(deadline - time.monotonic(), 0.0), process.kill, (worker.proc,))
-        timer.daemon = True
-        timer.start()
         try:
-            worker.send({"discover": dict(request), "probe": _PROBE.read_text(encoding="utf-8")})
-            text = worker.receive()
+            with _killed_at(deadline, [worker]):
+                worker.send({"discover": dict(request), "probe": _PROBE.read_text(encoding="utf-8")})
+                text = worker.receive()
         except _Broken as exc:
             code, err = self._drop(worker, kill=True)
             if time.monotonic() >= deadline:
@@ -177,8 +193,6 @@ class BanditPool:
                     f"bandit file discovery printed something other than its answer: {process.tail(exc.text, 300)}"
                 ) from None
             raise ToolError(f"bandit file discovery failed (exit {code}): {err or 'no output'}") from None
-        finally:
-            timer.cancel()
         try:
             answer = json.loads(text)
         except ValueError:
@@ -203,20 +217,12 @@ class BanditPool:
         count = batches.workers
         self.start(count)
         workers = self._workers[:count]
-
-        def kill_all() -> None:
-            for w in workers:
-                process.kill(w.proc)
-
-        timer = threading.Timer(max(deadline - time.monotonic(), 0.0), kill_all)
-        timer.daemon = True
-        timer.start()
-        try:
-            with ThreadPoolExecutor(max_workers=len(workers), thread_name_prefix="gatekeeper-bandit") as pool:
-                futures = [pool.submit(self._serve, w, list(args), given, batches, handle) for w in workers]
-                errors = [f.exception() for f in futures]
-        finally:
-            timer.cancel()
+        with (
+            _killed_at(deadline, workers),
+            ThreadPoolExecutor(max_workers=len(workers), thread_name_prefix="gatekeeper-bandit") as pool,
+        ):
+            futures = [pool.submit(self._serve, w, list(args), given, batches, handle) for w in workers]
+            errors = [f.exception() for f in futures]
         if time.monotonic() >= deadline and any(errors):
             raise ToolTimeout("bandit did not finish before the check's timeout and was killed")
         for error in errors:
