@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import shutil
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 
 from gatekeeper.checkers import security
 from gatekeeper.checkers.security import SecurityChecker, normalize_path, pool
-from gatekeeper.errors import ToolError
+from gatekeeper.errors import ToolError, ToolTimeout
 from gatekeeper.findings import Finding, Severity, Status
 from tests.helpers.projects import PYTHON, bandit_json, run_tool, section
 
@@ -466,6 +468,20 @@ def test_a_worker_that_cannot_find_the_files_is_an_error(
     checker = SecurityChecker()
     with pytest.raises(ToolError, match=message):
         checker.run(section(checker, workers=1), make_ctx(corpus, tool_python=str(broken)))
+
+
+def test_a_worker_that_hangs_while_finding_the_files_is_killed_at_the_deadline(
+    corpus: Path, make_ctx: Any, tmp_path: Path
+) -> None:
+    hanging = tmp_path / "python-hanging"
+    hanging.write_text(f'#!/bin/sh\necho "$@" | grep -q -- "{BANDIT_RUN}" && exec sleep 300\nexec {PYTHON} "$@"\n')
+    hanging.chmod(hanging.stat().st_mode | stat.S_IEXEC)
+    checker = SecurityChecker()
+    ctx = dataclasses.replace(make_ctx(corpus, tool_python=str(hanging)), deadline=time.monotonic() + 2)
+    t0 = time.monotonic()
+    with pytest.raises(ToolTimeout, match="bandit file discovery did not finish before the check's timeout"):
+        checker.run(section(checker, workers=1), ctx)
+    assert time.monotonic() - t0 < 30
 
 
 def test_a_project_module_named_like_a_bandit_dependency_does_not_shadow_it(tmp_path: Path, make_ctx: Any) -> None:
