@@ -62,22 +62,24 @@ def _items(items: Iterable[Any], key_newline: str, indent: int | None, separator
 
 def indented(value: Any, newline: str, pad: str) -> str:
     """``json.dumps(value, indent=len(pad), ensure_ascii=False)`` byte for byte, its line breaks being
-    ``newline`` (a line break and the indentation the value starts at), about three times as fast:
+    ``newline`` (a line break and the indentation the value starts at), about 1.6 times as fast:
     json's indenting encoder is pure Python, a generator per level. Raises TypeError on a value
     that is not a dict, list, tuple, str, int, float, bool or None (the caller then asks json)."""
-    kind = type(value)
-    if kind is str:  # the common exact types first: one type() instead of a chain of isinstance
+    # json's own order of checks, but dict and list first: no value is both a container and a
+    # scalar (CPython cannot derive a class from dict and str), and bool is tested before int
+    if isinstance(value, str):
         return _string(value)
-    if kind is dict:
+    if isinstance(value, dict):
         if not value:
             return "{}"
         deeper = newline + pad
         parts = [_key(k) + ": " + indented(v, deeper, pad) for k, v in value.items()]
         return "{" + deeper + ("," + deeper).join(parts) + newline + "}"
-    if kind is int:
-        return int.__repr__(value)
-    if isinstance(value, str):
-        return _string(value)
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        deeper = newline + pad
+        return "[" + deeper + ("," + deeper).join([indented(v, deeper, pad) for v in value]) + newline + "]"
     if value is None:
         return "null"
     if value is True:
@@ -88,16 +90,6 @@ def indented(value: Any, newline: str, pad: str) -> str:
         return int.__repr__(value)
     if isinstance(value, float):
         return _float(value)
-    deeper = newline + pad
-    if isinstance(value, (list, tuple)):
-        if not value:
-            return "[]"
-        return "[" + deeper + ("," + deeper).join([indented(v, deeper, pad) for v in value]) + newline + "]"
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        parts = [_key(k) + ": " + indented(v, deeper, pad) for k, v in value.items()]
-        return "{" + deeper + ("," + deeper).join(parts) + newline + "}"
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
@@ -114,7 +106,7 @@ def _float(value: float) -> str:
 
 def _key(key: Any) -> str:
     """A dict key as json writes it (``skipkeys`` off: any other key type is a TypeError)."""
-    if type(key) is str or isinstance(key, str):
+    if isinstance(key, str):
         return _string(key)
     if isinstance(key, float):
         return _string(_float(key))
