@@ -202,6 +202,24 @@ deny = []
     assert len(licenses["metrics"]["packages"]) > 10
 
 
+#: gatekeeper's own dependencies, as a pull request could name folders in the checkout's root
+DEPENDENCY_PLANTS = ("typer", "jinja2", "markupsafe", "packaging", "coverage", "pydantic", "tomli")
+
+
+def test_python_dash_m_in_the_checkout_imports_none_of_its_folders(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p", "[checks.security]\npaths = ['app.py']\nexclude = []\n")
+    for name in DEPENDENCY_PLANTS:  # each raises too, so a run that imported one could not pass either
+        (root / name).mkdir()
+        marker = f"open({str(root / 'PWNED')!r}, 'a').write({name!r} + '\\n')\n"
+        (root / name / "__init__.py").write_text(marker + "raise SystemExit(0)\n")
+    command = [PYTHON, "-m", "gatekeeper", "check", "--only", "security", "--no-audit", "--format", "json,html"]
+    done = subprocess.run(command, cwd=root, env=_env(tmp_path / "cache"), capture_output=True, text=True, timeout=600)
+    assert not (root / "PWNED").exists(), (root / "PWNED").read_text()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "B602" in {f["rule_id"] for f in _result(root, "security")["findings"]}
+    assert (root / "gatekeeper-reports" / "gatekeeper.html").is_file()  # jinja2 and markupsafe: gatekeeper's own
+
+
 # --------------------------------------------------------------------------- the signing key
 
 
