@@ -97,8 +97,41 @@ def relative_to_root(path: Path, root: Path) -> str | None:
     lies outside ``root`` or cannot be resolved."""
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a link loop, before Python 3.13
         return None
+
+
+class RootRelative:
+    """``relative_to_root`` for many paths under one root, each folder resolved once.
+
+    Equal to ``relative_to_root(path, root)`` for every path: a path whose last part is a link,
+    ``.`` or ``..``, or whose folder cannot be resolved, takes that function's own way.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._real = str(root.resolve())
+        self._prefix = self._real.rstrip(os.sep) + os.sep
+        self._folders: dict[str, str] = {}
+
+    def __call__(self, path: Path) -> str | None:
+        """``path`` relative to the root (posix), or None when it lies outside or cannot be resolved."""
+        text = os.path.join(os.getcwd(), path) if not os.path.isabs(path) else os.fspath(path)
+        folder, name = os.path.split(text)
+        if name in ("", ".", "..") or os.path.islink(text):
+            return relative_to_root(Path(text), self._root)
+        real_folder = self._folders.get(folder)
+        if real_folder is None:
+            try:
+                real_folder = self._folders[folder] = str(Path(folder).resolve())
+            except (OSError, RuntimeError):  # as ``relative_to_root`` fails on it
+                return None
+        real = os.path.join(real_folder, name)
+        if real == self._real:
+            return "."
+        if not real.startswith(self._prefix):
+            return None
+        return Path(real[len(self._prefix) :]).as_posix()
 
 
 def write_atomic(path: Path, text: str | bytes, mode: int = 0o666, *, sync: bool = True) -> str:

@@ -31,7 +31,7 @@ from gatekeeper.checkers import source
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display
 from gatekeeper.checkers.lint import presentation
 from gatekeeper.errors import ToolError
-from gatekeeper.fileio import relative_to_root
+from gatekeeper.fileio import RootRelative
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
 from gatekeeper.options import Option
 
@@ -178,7 +178,8 @@ def _show_files(ctx: CheckContext, ruff: str, config_args: Sequence[str]) -> lis
     done = ctx.run([ruff, "check", "--show-files", "--no-cache", *config_args, "--", str(ctx.root)], cwd=ctx.root)
     if done.returncode not in (0, 1):
         raise ToolError(f"ruff check --show-files failed (exit {done.returncode}): {process.tail(done.stderr or done.stdout)}")
-    files = {rel for line in done.stdout.splitlines() if line.strip() and (rel := relative_to_root(Path(line.strip()), ctx.root))}
+    relative = RootRelative(ctx.root)
+    files = {rel for line in done.stdout.splitlines() if line.strip() and (rel := relative(Path(line.strip())))}
     return sorted(files)
 
 
@@ -197,10 +198,11 @@ def parse_output(root: Path, text: str) -> dict[str, list[dict[str, Any]]]:
         if not isinstance(data, list):
             raise ValueError("not a list")
         out: dict[str, list[dict[str, Any]]] = {}
+        relative = RootRelative(root)
         for d in data:
             if not _valid(d):
                 raise ValueError(f"a diagnostic lacks one of {', '.join(_FINDING_KEYS)}")
-            rel = relative_to_root(Path(str(d["filename"])), root)
+            rel = relative(Path(str(d["filename"])))
             if rel is None:
                 raise ValueError(f"a diagnostic names a file outside the project: {d['filename']}")
             fix = d.get("fix") if isinstance(d.get("fix"), dict) else None

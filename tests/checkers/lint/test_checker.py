@@ -153,3 +153,14 @@ def test_a_shard_does_not_apply_max_findings_to_its_share_alone(project: Path, m
     findings = [f for p in parts for f in p.findings]
     assert len(findings) == len(whole.findings) and all(f.blocking for f in findings)
     assert all("max_findings_not_applied" in p.metrics["narrowing"] for p in parts)
+
+
+def test_links_count_where_they_point_and_nothing_outside_the_project_is_checked(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(tmp_path / "p", {"pkg/a.py": "import os\n", "pkg/deep/b.py": "import json\n"})
+    outside = write(tmp_path / "elsewhere", {"evil.py": "import sys\n"})
+    (root / "evil_link.py").symlink_to(outside / "evil.py")  # ruff checks it; it is not the project's
+    (root / "alias.py").symlink_to(root / "pkg" / "a.py")  # the same file under a second name
+    (root / "pkg" / "deep" / "up.py").symlink_to(Path("..") / "a.py")
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert keys(result) == {("F401", "pkg/a.py", 1), ("F401", "pkg/deep/b.py", 1)}
+    assert result.metrics["files_checked"] == 2
