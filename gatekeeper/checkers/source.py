@@ -94,6 +94,8 @@ class Sources:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._data: dict[str, bytes] = {}
+        self._digests: dict[str, str] = {}
+        self._lines: tuple[str, list[str]] = ("", [])  # the last file ``line`` split: findings come file by file
 
     def data(self, path: str) -> bytes:
         """The file's bytes (empty when it cannot be read)."""
@@ -106,13 +108,18 @@ class Sources:
 
     def digest(self, path: str) -> str:
         """The sha256 of the file's bytes."""
-        return hashlib.sha256(self.data(path)).hexdigest()
+        if path not in self._digests:
+            self._digests[path] = hashlib.sha256(self.data(path)).hexdigest()
+        return self._digests[path]
 
     def line(self, path: str, number: int | None) -> str:
         """Line ``number`` (1-based) of the file, or "" when there is none."""
         if not number or number < 1:
             return ""
-        lines = self.data(path).decode("utf-8", "replace").splitlines()
+        split, lines = self._lines
+        if split != path or not lines:
+            lines = self.data(path).decode("utf-8", "replace").splitlines()
+            self._lines = (path, lines)
         return lines[number - 1] if number <= len(lines) else ""
 
     def count(self, path: str, marker: re.Pattern[bytes]) -> int:
