@@ -10,6 +10,9 @@ How a scan goes:
    policy's ``plugins``), with ``--no-verify`` so no secret is sent over the network to be checked.
    It reads no configuration from the checkout and executes none of it; it runs in the root only
    because its ``is_invalid_file`` filter looks files up relative to its working directory.
+   It is started (``worker.py``) as the check starts: it imports detect-secrets and says its
+   version while the files are listed and hashed, then scans the first batch of files that need
+   it (a larger run's further batches each get a ``python -m detect_secrets`` of their own).
 3. Files whose result is cached (keyed by content, path, the tool's version and the plugins)
    are not scanned again.
 
@@ -21,15 +24,21 @@ secret: detect-secrets reports no secret text, and the messages are built from t
 from __future__ import annotations
 
 import json
+import os
 import re
+import selectors
+import subprocess
+import tempfile
+import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from gatekeeper import process
 from gatekeeper.checkers import source
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display
 from gatekeeper.checkers.secrets import presentation
-from gatekeeper.errors import ToolError
+from gatekeeper.errors import ToolError, ToolMissing, ToolTimeout
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
 from gatekeeper.options import Option
 
@@ -38,7 +47,9 @@ ALLOWLIST = re.compile(rb"pragma:\s*allowlist\b")
 CHECK = "secrets"
 CACHE_VERSION = 1
 INSTALL = "pip install 'gatekeeper[secrets]', or install detect-secrets into the project's environment"
-_PROBE = "import json; from detect_secrets.__version__ import VERSION; print(json.dumps({'version': VERSION}))"
+_WORKER = Path(__file__).with_name("worker.py")
+#: the worker's first line is a short JSON object; more than this before a line break is not it
+MAX_HELLO_BYTES = 4096
 #: paths per detect-secrets command line, far below the OS argument limit
 MAX_FILES_PER_RUN = 1000
 _RESULT_KEYS = ("type", "line_number", "hashed_secret")
@@ -66,22 +77,39 @@ class SecretsChecker(CheckerBase):
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Scan (or reuse cached scans of) the tracked files; every potential secret is a blocking finding."""
-        tool = source.find_tool(ctx, "detect_secrets", _PROBE, INSTALL)
-        version = str(tool.answer.get("version") or "")
-        base = [tool.python, "-I", "-m", "detect_secrets", "scan"]
-        plugin_args = _plugin_args(ctx, base, [str(p) for p in section.get("plugins") or []])
-        exclude = [str(p) for p in section.get("exclude") or []]
-        tracked = source.tracked_files(ctx.root, ctx)
-        left_out = [f for f in tracked if source.excluded(f, exclude)]
-        files_all = [f for f in tracked if f not in set(left_out)]
-        if not files_all:
-            raise ToolError("no tracked files to scan for secrets (an empty check is not a pass)")
-        sources = source.Sources(ctx.root)
-        opts = source.options_digest(CACHE_VERSION, version, plugin_args)
-        per_file_tool = source.PerFileTool(
-            CHECK, opts, _valid, lambda chunk: _scan(ctx, [*base, "--no-verify", *plugin_args], chunk), MAX_FILES_PER_RUN
-        )
-        per_file = source.run_per_file(ctx, per_file_tool, files_all, sources)
+        candidates = list(dict.fromkeys([ctx.target_python, ctx.tool_python]))
+        worker = _Worker.start(ctx, candidates[0])  # detect-secrets imports while the files are listed and read
+        try:
+            exclude = [str(p) for p in section.get("exclude") or []]
+            tracked = source.tracked_files(ctx.root, ctx)
+            left_out = [f for f in tracked if source.excluded(f, exclude)]
+            files_all = [f for f in tracked if f not in set(left_out)]
+            if not files_all:
+                raise ToolError("no tracked files to scan for secrets (an empty check is not a pass)")
+            sources = source.Sources(ctx.root)
+            for f in files_all:  # read (and hashed, for the cache) while detect-secrets imports
+                if ctx.cache_dir is not None:
+                    sources.digest(f)
+                else:
+                    sources.data(f)
+            worker, version = _located(ctx, worker, candidates)
+            python = worker.python
+            base = [python, "-I", "-m", "detect_secrets", "scan"]
+            plugin_args = _plugin_args(ctx, base, [str(p) for p in section.get("plugins") or []])
+            args = ["scan", "--no-verify", *plugin_args]
+
+            def scan(chunk: list[str]) -> dict[str, list[dict[str, Any]]]:
+                paths = [f"./{f}" if f.startswith("-") else f for f in chunk]  # a file named "-x" is no option
+                if worker.fresh:
+                    return _parsed(worker.scan([*args, *paths]))
+                return _parsed(ctx.run([python, "-I", "-m", "detect_secrets", *args, *paths]))
+
+            opts = source.options_digest(CACHE_VERSION, version, plugin_args)
+            per_file_tool = source.PerFileTool(CHECK, opts, _valid, scan, MAX_FILES_PER_RUN)
+            per_file = source.run_per_file(ctx, per_file_tool, files_all, sources)
+        finally:
+            if worker is not None:
+                worker.close()
         files, results = per_file.files, per_file.results
         findings = to_findings(results)
         allowlisted = {f: n for f in files if (n := sources.count(f, ALLOWLIST))}
@@ -101,7 +129,7 @@ class SecretsChecker(CheckerBase):
                 "allowlist_pragmas": sum(allowlisted.values()),
                 "allowlist_files": dict(sorted(allowlisted.items())),
             },
-            "tool_source": "project" if tool.project else "gatekeeper",
+            "tool_source": "project" if python == ctx.target_python else "gatekeeper",
             "command": " ".join(["detect-secrets", "scan", "--no-verify", *plugin_args]),
         }
         metrics.update(per_file.metrics(ctx.shard))
@@ -116,9 +144,103 @@ class SecretsChecker(CheckerBase):
         )
 
 
-def _scan(ctx: CheckContext, command: Sequence[str], files: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-    # "./" keeps a file named "-x" from being read as an option; detect-secrets normalises it away
-    done = ctx.run([*command, *(f"./{f}" if f.startswith("-") else f for f in files)])
+class _Worker:
+    """``worker.py`` in one interpreter: started at once, asked for its version, then for one scan."""
+
+    def __init__(self, ctx: CheckContext, python: str) -> None:
+        self.python = python
+        self.fresh = True  # it has not scanned yet (it scans once)
+        self._deadline = ctx.deadline
+        self._out = b""
+        self._stderr: IO[bytes] = tempfile.TemporaryFile(prefix="gatekeeper-detect-secrets-")
+        try:
+            self._proc = process.spawn(
+                [python, "-I", "-c", _WORKER.read_text(encoding="utf-8")], cwd=ctx.root, stderr=self._stderr
+            )
+        except BaseException:
+            self._stderr.close()
+            raise
+
+    @classmethod
+    def start(cls, ctx: CheckContext, python: str) -> _Worker | None:
+        """A worker in ``python``, or None when that interpreter does not exist."""
+        try:
+            return cls(ctx, python)
+        except ToolMissing:
+            return None
+
+    def hello(self) -> dict[str, Any]:
+        """Its first line: ``{"version": ...}`` or ``{"missing": ...}``; ``ToolError`` for anything else."""
+        stdout = self._proc.stdout
+        assert stdout is not None  # noqa: S101  # nosec B101: spawned with a pipe
+        with selectors.DefaultSelector() as selector:
+            selector.register(stdout.fileno(), selectors.EVENT_READ)
+            while b"\n" not in self._out and len(self._out) <= MAX_HELLO_BYTES:
+                left = self._deadline - time.monotonic()
+                if left <= 0 or not selector.select(left):
+                    self.close(kill=True)
+                    raise ToolTimeout(f"detect-secrets in {self.python} did not start before the check's timeout and was killed")
+                chunk = os.read(stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                self._out += chunk
+        line, _, self._out = self._out.partition(b"\n")
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict) or not isinstance(answer.get("version", answer.get("missing")), str):
+            code, err = self.close(wait=2.0)  # its input closed: a moment to exit on its own, for its exit code
+            said = process.tail(err or line.decode("utf-8", "replace")) or "no output"
+            raise ToolError(f"detect-secrets could not be started in {self.python} (exit {code}): {said}")
+        return answer
+
+    def scan(self, args: Sequence[str]) -> process.Completed:
+        """detect-secrets on ``args``, as ``python -I -m detect_secrets ARGS`` would run; the worker ends with it."""
+        self.fresh = False
+        started = time.monotonic()
+        request = json.dumps(list(args)).encode("utf-8") + b"\n"
+        try:  # communicate() reads the pipe itself, past what hello() took from it
+            out, _ = self._proc.communicate(request, timeout=max(0.0, self._deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.close(kill=True)
+            raise ToolTimeout("detect-secrets did not finish before the check's timeout and was killed") from None
+        code, err = self.close()
+        stdout = (self._out + out).decode("utf-8", "replace")
+        argv = (self.python, "-I", "-m", "detect_secrets", *args)
+        return process.Completed(args=argv, returncode=code, stdout=stdout, stderr=err, duration_s=time.monotonic() - started)
+
+    def close(self, *, kill: bool = False, wait: float = 10.0) -> tuple[int, str]:
+        """End it: its input is closed (one not asked to scan then exits at once), and it is killed
+        when ``kill`` or still running after ``wait`` seconds; its exit code and stderr."""
+        if self._stderr.closed:
+            return self._proc.returncode or 0, ""
+        try:
+            code = process.release(self._proc, kill=kill, timeout=wait)
+            self._stderr.seek(0)
+            return code, process.tail(self._stderr.read().decode("utf-8", "replace"))
+        finally:
+            self._stderr.close()
+
+
+def _located(ctx: CheckContext, worker: _Worker | None, candidates: Sequence[str]) -> tuple[_Worker, str]:
+    """The first candidate interpreter's worker that has detect-secrets, and its version; ``ToolMissing`` when none has."""
+    tried = []
+    for n, python in enumerate(candidates):
+        if n:
+            worker = _Worker.start(ctx, python)
+        if worker is None:
+            tried.append(python)
+            continue
+        answer = worker.hello()
+        if "version" in answer:
+            return worker, str(answer["version"])
+        worker.close()
+        tried.append(python)
+    raise ToolMissing(f"detect_secrets is not installed in {' nor in '.join(tried)} ({INSTALL})")
+
+
+def _parsed(done: process.Completed) -> dict[str, list[dict[str, Any]]]:
     if done.returncode != 0:
         raise ToolError(f"detect-secrets failed (exit {done.returncode}): {process.tail(done.stderr)}")
     return parse_output(done.stdout)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gatekeeper.checkers import secrets as secrets_checker
 from gatekeeper.checkers.secrets import SecretsChecker
-from gatekeeper.errors import ToolError, ToolMissing
+from gatekeeper.errors import ToolError, ToolMissing, ToolTimeout
 from gatekeeper.findings import Status
 from tests.helpers.projects import git_init, section, write
 
@@ -123,3 +126,54 @@ def test_missing_detect_secrets_says_how_to_install(project: Path, make_ctx: Any
     (project / "gatekeeper.toml").write_text(f'[environment]\npython = "{bare_python}"\n', encoding="utf-8")
     with pytest.raises(ToolMissing, match=r"gatekeeper\[secrets\]"):
         SecretsChecker().run(section(SecretsChecker), make_ctx(project, tool_python=bare_python))
+
+
+WORKER_RUN = "A detect-secrets worker:"  # in the worker's source, which is its -c argument
+#: a stand-in worker's first steps: it says a version and takes the request, then does what it is told
+HELLO = "import json, sys\nprint(json.dumps({'version': '1.5.0'}), flush=True)\nsys.stdin.readline()\n"
+
+
+def _faulty(project: Path, tmp_path: Path, fault: str, make_ctx: Any, **ctx: Any) -> Any:
+    """A context whose interpreter (project's and gatekeeper's) runs ``fault`` (shell, or Python
+    after ``HELLO`` when it starts with "py:") in place of the worker."""
+    if fault.startswith("py:"):
+        (tmp_path / "fake_worker.py").write_text(HELLO + fault[3:] + "\n")
+        fault = f"exec {sys.executable} {tmp_path / 'fake_worker.py'}"
+    wrapper = tmp_path / "python-faulty"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" | grep -q -- "{WORKER_RUN}" && {{ {fault}; }}\nexec {sys.executable} "$@"\n')
+    wrapper.chmod(0o755)
+    (project / "gatekeeper.toml").write_text(f'[environment]\npython = "{wrapper}"\n', encoding="utf-8")
+    return dataclasses.replace(make_ctx(project, tool_python=str(wrapper)), **ctx)
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "message"),
+    [
+        ("echo '<html>502</html>'; exit 0", ToolError, r"detect-secrets could not be started .*\(exit 0\): <html>502"),
+        ("echo 'Traceback: boom' >&2; exit 1", ToolError, r"could not be started .*\(exit 1\): Traceback: boom"),
+        ("exit 0", ToolError, r"could not be started .*\(exit 0\): no output"),
+        ("py:raise SystemExit(3)", ToolError, r"detect-secrets failed \(exit 3\)"),
+        ("py:print('{}')", ToolError, "not its JSON report"),
+        ("py:print(json.dumps({'results': 7}))", ToolError, "not its JSON report"),
+        ("py:print(json.dumps({'results': {'app/settings.py': [{'type': 'x'}]}}))", ToolError, "not its JSON report"),
+        ("py:import os; os.kill(os.getpid(), 9)", ToolError, r"detect-secrets failed \(exit -9\)"),
+        ("exec sleep 300", ToolTimeout, "did not start before the check's timeout"),
+        ("py:import time; time.sleep(300)", ToolTimeout, "did not finish before the check's timeout"),
+    ],
+)
+def test_a_worker_that_fails_hangs_or_prints_garbage_is_an_error_never_a_clean_scan(
+    project: Path, make_ctx: Any, tmp_path: Path, fault: str, error: type[Exception], message: str
+) -> None:
+    ctx = _faulty(project, tmp_path, fault, make_ctx, deadline=time.monotonic() + 8)
+    t0 = time.monotonic()
+    with pytest.raises(error, match=message):
+        SecretsChecker().run(section(SecretsChecker), ctx)
+    assert time.monotonic() - t0 < 30
+
+
+def test_every_batch_after_the_workers_first_is_scanned_by_a_process_of_its_own(
+    project: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(secrets_checker, "MAX_FILES_PER_RUN", 2)
+    result = SecretsChecker().run(section(SecretsChecker), make_ctx(project))
+    assert keys(result) == scan_by_hand(project) and result.metrics["files_scanned"] == len(PROJECT)
