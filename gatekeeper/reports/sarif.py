@@ -20,6 +20,9 @@ Finding ``properties`` keys read here (all optional, set by checkers):
 
 ``Location.column`` is taken as 0-based (bandit's ``col_offset``), so SARIF's 1-based
 ``startColumn`` is ``column + 1``.
+
+The log is indented, but each result is written compact on a line of its own: json's C encoder
+writes it several times as fast as an indenting one, and the file is a third smaller.
 """
 
 from __future__ import annotations
@@ -137,7 +140,7 @@ def iter_render_sarif(
     def chunks() -> Iterator[str]:
         plan.lists.clear()
         log = _log(plan, checks, candidates, keep)
-        yield from iter_json(log, plan.lists, indent=indent)
+        yield from iter_json(log, plan.lists, indent=indent, compact_items=True)  # a result per line
         yield "\n"
 
     while True:

@@ -281,8 +281,19 @@ def test_streamed_json_and_sarif_are_the_bytes_of_one_dump(tmp_path: Path) -> No
     write_reports(result, tmp_path, ["json", "sarif"])
     assert (tmp_path / "gatekeeper.json").read_text(encoding="utf-8") == render_json(result)
     sarif = (tmp_path / "gatekeeper.sarif").read_text(encoding="utf-8")
-    assert sarif == json.dumps(json.loads(sarif), indent=2, ensure_ascii=False) + "\n"
-    assert len(json.loads(sarif)["runs"][0]["results"]) == 2000
+    log = json.loads(sarif)
+    results = log["runs"][0]["results"]
+    assert len(results) == 2000
+    # the log indented as one dump would, but each result compact on a line of its own
+    lines = sarif.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.endswith('"results": ['))
+    pad = " " * (len(lines[first]) - len(lines[first].lstrip()) + 2)
+    assert lines[first + 1 : first + 2001] == [
+        pad + json.dumps(r, ensure_ascii=False, separators=(",", ":")) + ("," if n < 1999 else "") for n, r in enumerate(results)
+    ]
+    rest = "\n".join([*lines[:first], lines[first] + lines[first + 2001].lstrip(), *lines[first + 2002 :]]) + "\n"
+    log["runs"][0]["results"] = []
+    assert rest == json.dumps(log, indent=2, ensure_ascii=False) + "\n"
     compact = render_sarif(result, max_bytes=300_000)  # over the limit: compact, then the least severe left out
     assert compact == json.dumps(json.loads(compact), ensure_ascii=False, separators=(",", ":")) + "\n"
     assert len(compact.encode()) <= 300_000
