@@ -93,7 +93,8 @@ def prepare(work: Path, sdists: Path | None) -> Path:
     archives.mkdir(parents=True, exist_ok=True)
     if sdists is not None:
         for path in sdists.glob("*.tar.gz"):
-            shutil.copy(path, archives / path.name)
+            if path.resolve() != (archives / path.name).resolve():  # --sdists may be the workdir's own folder
+                shutil.copy(path, archives / path.name)
     tree = work / "tree"
     if tree.exists():
         shutil.rmtree(tree)
