@@ -87,11 +87,8 @@ class SecretsChecker(CheckerBase):
             if not files_all:
                 raise ToolError("no tracked files to scan for secrets (an empty check is not a pass)")
             sources = source.Sources(ctx.root)
-            for f in files_all:  # read (and hashed, for the cache) while detect-secrets imports
-                if ctx.cache_dir is not None:
-                    sources.digest(f)
-                else:
-                    sources.data(f)
+            for f in files_all:  # read and hashed (for the cache keys) while detect-secrets imports
+                sources.digest(f)
             worker, version = _located(ctx, worker, candidates)
             python = worker.python
             base = [python, "-I", "-m", "detect_secrets", "scan"]
