@@ -122,6 +122,13 @@ def test_outside_a_git_work_tree_is_an_error(tmp_path: Path, make_ctx: Any) -> N
         SecretsChecker().run(section(SecretsChecker), make_ctx(root))
 
 
+def test_gatekeepers_own_detect_secrets_is_used_when_the_project_has_none(project: Path, make_ctx: Any, bare_python: str) -> None:
+    (project / "gatekeeper.toml").write_text(f'[environment]\npython = "{bare_python}"\n', encoding="utf-8")
+    result = SecretsChecker().run(section(SecretsChecker), make_ctx(project))
+    assert result.metrics["tool_source"] == "gatekeeper"
+    assert keys(result) == scan_by_hand(project) and result.tool_version
+
+
 def test_missing_detect_secrets_says_how_to_install(project: Path, make_ctx: Any, bare_python: str) -> None:
     (project / "gatekeeper.toml").write_text(f'[environment]\npython = "{bare_python}"\n', encoding="utf-8")
     with pytest.raises(ToolMissing, match=r"gatekeeper\[secrets\]"):
