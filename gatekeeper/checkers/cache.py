@@ -148,6 +148,24 @@ def _entry_path(folder: Path, key: str) -> Path:
     return folder / key[:2] / f"{key}.json"
 
 
+#: each entry folder (``<cache folder>/ab``) resolved and checked for links once per process
+_RESOLVED: dict[Path, Path] = {}
+
+
+def _writable_path(folder: Path, key: str) -> Path:
+    """Where the entry for ``key`` is written: ``resolve_for_write(entry, folder)``, with the entry's
+    folder resolved once (1,028 entries walked every component of a long path each: most of a
+    write's CPU). ``OutputError`` when a link inside the cache folder is met, the entry itself included."""
+    entry = _entry_path(folder, key)
+    real = _RESOLVED.get(entry.parent)
+    if real is None:
+        real = _RESOLVED[entry.parent] = resolve_for_write(entry.parent, folder)
+    path = real / entry.name
+    if path.is_symlink():
+        return resolve_for_write(entry, folder)  # which refuses it, naming the link
+    return path
+
+
 def read(folder: Path | None, key: str) -> tuple[Any, bool]:
     """``(payload, rejected)``: the payload stored under ``key`` or None; ``rejected`` is True when
     an entry existed but failed authentication or its checks (and was ignored)."""
@@ -180,7 +198,7 @@ def write(folder: Path | None, key: str, payload: Any) -> None:
     if secret is None:
         return
     try:
-        path = resolve_for_write(_entry_path(folder, key), folder)  # never through a link in the cache
+        path = _writable_path(folder, key)  # never through a link in the cache
     except OutputError:
         return
     try:

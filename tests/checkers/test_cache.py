@@ -1,5 +1,5 @@
 """The sbom and licenses checkers reuse their results while the inspected environment is unchanged,
-and notice when it changes."""
+and notice when it changes; cache entries are never written through a link."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from gatekeeper.checkers import cache
 from gatekeeper.checkers.licenses import LicensesChecker
 from gatekeeper.checkers.sbom import SbomChecker
 from tests.helpers.dists import context, make_project, write_dist
@@ -68,3 +71,21 @@ def test_sbom_and_licenses_are_cached_until_the_environment_changes(tmp_path: Pa
     sbom5, bom5, lic5 = run()
     assert (sbom5.metrics["cached"], lic5.metrics["cached"]) == (False, False)
     assert sbom5.metrics["components"] == 3 and len(bom5["components"]) == 3
+
+
+def test_cache_entries_are_never_written_through_a_link(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # the per-user secret goes there
+    folder = tmp_path / "cache" / "security"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "victim.json"
+    victim.write_text("precious\n")
+    linked_folder, linked_entry, plain = "ab" + "0" * 62, "cd" + "1" * 62, "ef" + "2" * 62
+    (folder / "cd").mkdir(parents=True)
+    (folder / "ab").symlink_to(outside)  # an entry folder that is a link
+    (folder / "cd" / f"{linked_entry}.json").symlink_to(victim)  # an entry that is a link
+    for _ in range(2):  # a second time too: each entry folder is resolved once, then remembered
+        for key in (linked_folder, "ab" + "3" * 62, linked_entry, plain):
+            cache.write(folder, key, {"results": [key]})
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.json"] and victim.read_text() == "precious\n"
+    assert cache.read(folder, plain) == ({"results": [plain]}, False)
