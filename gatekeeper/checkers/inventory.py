@@ -15,7 +15,6 @@ import os
 import re
 import tempfile
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -356,7 +355,9 @@ def _file_url_path(url: str) -> Path | None:
     if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
         return None
     try:
-        return Path(urllib.request.url2pathname(parsed.path)).resolve()
+        from urllib.request import url2pathname  # here: urllib.request imports http and ssl (~40 ms)
+
+        return Path(url2pathname(parsed.path)).resolve()
     except (OSError, ValueError):
         return None
 

@@ -30,7 +30,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import defusedxml.ElementTree as DefusedET
-from coverage.results import display_covered, should_fail_under
 
 from gatekeeper import process
 from gatekeeper.checkers import cache
@@ -40,6 +39,21 @@ from gatekeeper.errors import ToolError
 from gatekeeper.fileio import relative_to_root, under
 from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Location, Severity, Status, decide_status, fingerprint
 from gatekeeper.options import Option
+
+
+def should_fail_under(total: float, fail_under: float, precision: int) -> bool:
+    """coverage.py's own ``should_fail_under`` (imported when first needed: coverage takes ~0.1 s to import)."""
+    from coverage.results import should_fail_under as coverage_should_fail_under
+
+    return bool(coverage_should_fail_under(total, fail_under, precision))
+
+
+def display_covered(pc: float, precision: int) -> str:
+    """coverage.py's own ``display_covered``: a percentage rounded as ``coverage report`` shows it."""
+    from coverage.results import display_covered as coverage_display_covered
+
+    return str(coverage_display_covered(pc, precision))
+
 
 CHECK = "coverage"
 _PROBE = Path(__file__).with_name("probe.py")

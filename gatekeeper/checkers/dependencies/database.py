@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import http.client
 import json
 import os
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping
@@ -173,15 +170,20 @@ def update(folder: Path, url: str, *, progress: ProgressFn | None = None, now: d
             headers["If-None-Match"] = str(meta["etag"])
         if meta.get("last_modified"):
             headers["If-Modified-Since"] = str(meta["last_modified"])
+    # imported here: http and ssl take ~40 ms to import, and only `db update` downloads
+    from http import client as http_client
+    from urllib import error as url_error
+    from urllib import request as url_request
+
     tmp = temporary_path(target)
     try:
         try:
-            response = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=TIMEOUT_S)  # noqa: S310  # nosec B310: file:// mirrors are a feature
-        except urllib.error.HTTPError as exc:
+            response = url_request.urlopen(url_request.Request(url, headers=headers), timeout=TIMEOUT_S)  # noqa: S310  # nosec B310: file:// mirrors are a feature
+        except url_error.HTTPError as exc:
             if exc.code == 304:
                 return UpdateOutcome(target, shown, False, target.stat().st_size, None)
             raise UpdateError(f"{shown}: HTTP {exc.code} {exc.reason}") from None
-        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+        except (url_error.URLError, OSError, ValueError, http_client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
             raise UpdateError(f"cannot download {shown}: {reason}") from None
         with response:
@@ -220,6 +222,8 @@ def update(folder: Path, url: str, *, progress: ProgressFn | None = None, now: d
 def _stream(response: Any, tmp: Path, url: str, progress: ProgressFn | None) -> tuple[int, str]:
     """Copy the body to ``tmp`` (fsynced); (bytes, sha256). A body shorter than its Content-Length
     or a connection dropped mid-way is an ``UpdateError``."""
+    from http import client as http_client
+
     expected_text = response.headers.get("Content-Length")
     expected = int(expected_text) if expected_text and expected_text.isdigit() else None
     h = hashlib.sha256()
@@ -237,9 +241,9 @@ def _stream(response: Any, tmp: Path, url: str, progress: ProgressFn | None) -> 
                     progress(size, expected)
             fh.flush()
             os.fsync(fh.fileno())
-    except http.client.IncompleteRead as exc:
+    except http_client.IncompleteRead as exc:
         raise UpdateError(f"the download of {url} was cut short after {size + len(exc.partial)} bytes") from None
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, http_client.HTTPException) as exc:
         raise UpdateError(f"the download of {url} failed after {size} bytes: {exc}") from None
     if expected is not None and size != expected:
         raise UpdateError(f"the download of {url} was cut short: {size} of {expected} bytes")
