@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,14 @@ def write_results(tmp_path: Path, result: GateResult) -> Path:
     return path
 
 
-@pytest.mark.parametrize("make", [failing_result, errored_result])
+def durations_on_a_rounding_edge() -> GateResult:
+    """Durations the JSON keeps to the millisecond (1.3496 s is written 1.35) and a report shows to the tenth."""
+    result = failing_result()
+    checks = tuple(replace(c, duration_s=1.3496 + i) for i, c in enumerate(result.checks))
+    return replace(result, duration_s=2.04951, checks=checks)
+
+
+@pytest.mark.parametrize("make", [failing_result, errored_result, durations_on_a_rounding_edge])
 def test_report_rerenders_each_format_byte_for_byte(tmp_path: Path, make: object) -> None:
     result = make()  # type: ignore[operator]
     results = write_results(tmp_path, result)
