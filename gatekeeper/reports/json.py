@@ -167,15 +167,19 @@ def _document(stream: _Stream) -> Any:
 
 
 def _list_of_checks(stream: _Stream) -> Any:
-    if stream.peek() != "[":
-        return stream.value()
-    return [_walk(stream, lambda key, s: _findings(s) if key == "findings" else s.value()) for _ in stream.items()]
+    return _array(stream, lambda s: _walk(s, _check_member))
 
 
-def _findings(stream: _Stream) -> Any:
+def _check_member(key: str, stream: _Stream) -> Any:
+    """A check's member: its ``findings`` list element by element, anything else whole."""
+    return _array(stream, _Stream.value) if key == "findings" else stream.value()
+
+
+def _array(stream: _Stream, element: Callable[[_Stream], Any]) -> Any:
+    """The array that starts here, each element read by ``element(stream)``; any other value whole."""
     if stream.peek() != "[":
         return stream.value()
-    return [stream.value() for _ in stream.items()]
+    return [element(stream) for _ in stream.items()]
 
 
 def _walk(stream: _Stream, member: Callable[[str, _Stream], Any]) -> Any:
