@@ -117,7 +117,7 @@ class Sources:
         if not number or number < 1:
             return ""
         split, lines = self._lines
-        if split != path or not lines:
+        if split != path:
             lines = self.data(path).decode("utf-8", "replace").splitlines()
             self._lines = (path, lines)
         return lines[number - 1] if number <= len(lines) else ""
