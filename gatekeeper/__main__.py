@@ -1,10 +1,11 @@
 """``python -m gatekeeper``.
 
-``-m`` puts the current folder first on ``sys.path``. Run in the checkout under review, that would
-let a ``typer/`` or ``jinja2/`` folder there be imported as one of gatekeeper's own dependencies,
-so the entry is dropped before anything else is imported. (A ``gatekeeper/`` folder there would
-already have been imported in gatekeeper's place: run the ``gatekeeper`` command, or
-``python -I -m gatekeeper``, in an untrusted checkout.)
+``-m`` puts the current folder first on ``sys.path``, ahead of the standard library. Run in the
+checkout under review, that would let a ``typer/``, ``jinja2/`` or ``json/`` folder there be
+imported in place of a module gatekeeper uses, so the entry is dropped before anything else is
+imported (``gatekeeper/__init__.py`` imports nothing; ``os`` and ``sys`` are loaded at start-up).
+A ``gatekeeper/`` folder or ``gatekeeper.py`` there would already have run in gatekeeper's place:
+run the ``gatekeeper`` command, or ``python -I -m gatekeeper``, in an untrusted checkout.
 """
 
 import os

@@ -202,8 +202,9 @@ deny = []
     assert len(licenses["metrics"]["packages"]) > 10
 
 
-#: gatekeeper's own dependencies, as a pull request could name folders in the checkout's root
-DEPENDENCY_PLANTS = ("typer", "jinja2", "markupsafe", "packaging", "coverage", "pydantic", "tomli")
+#: gatekeeper's own dependencies and standard modules it imports, as a pull request could name
+#: folders in the checkout's root (first on sys.path under ``python -m``, ahead of the standard library)
+DEPENDENCY_PLANTS = ("typer", "jinja2", "markupsafe", "packaging", "coverage", "pydantic", "tomli", "json", "subprocess")
 
 
 def test_python_dash_m_in_the_checkout_imports_none_of_its_folders(tmp_path: Path) -> None:
