@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class GatekeeperError(Exception):
-    """Base of every expected error; ``exit_code`` follows DESIGN.md."""
+    """Base of every expected error; ``exit_code`` follows docs/design.md."""
 
     exit_code = 2
 

@@ -241,7 +241,7 @@ class GateResult:
 
     @property
     def exit_code(self) -> int:
-        """The process exit code DESIGN.md assigns to this verdict."""
+        """The process exit code docs/design.md assigns to this verdict."""
         if self.verdict is Verdict.PASS:
             return 0
         if self.verdict is Verdict.FAIL:

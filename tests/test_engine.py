@@ -1,5 +1,5 @@
 """The engine isolates checkers: one that raises, hangs or returns nonsense becomes ``error``
-while the others finish, checks run concurrently, and the verdict follows DESIGN.md."""
+while the others finish, checks run concurrently, and the verdict follows docs/design.md."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 The command groups (``policy``, ``audit``, ``hook``, ``db``) and ``bundle`` live in the modules
 beside this one; ``gatekeeper.cli`` puts them together. Every command is wrapped in
 ``handles_errors``: it is the only place a ``GatekeeperError`` becomes a message and an exit code
-(DESIGN.md: 2 usage or policy error, 3 a check could not run), and the only place Ctrl-C and
+(docs/design.md: 2 usage or policy error, 3 a check could not run), and the only place Ctrl-C and
 SIGTERM become 130 and 143.
 """
 
