@@ -4,15 +4,17 @@ How a run goes:
 
 1. The ruff binary is taken from the project's interpreter when it has the ``ruff`` package,
    else from gatekeeper's own environment. ruff never executes the code it checks.
-2. The project's ruff configuration (``.ruff.toml``, ``ruff.toml`` or ``[tool.ruff]`` in
-   ``pyproject.toml`` at the root, ruff's own order) is passed explicitly with ``--config``, so
-   nothing else in the tree is read as config; without one, ruff runs ``--isolated`` with its
-   defaults. ruff runs in the root because it resolves the relative paths of an explicit config
-   (``per-file-ignores``, ``exclude``) against its working directory; it executes nothing there.
+2. ruff finds the project's configuration as ``ruff check`` run by hand in the root does: the
+   root's ``.ruff.toml``, ``ruff.toml`` or ``[tool.ruff]`` in ``pyproject.toml`` (ruff's order), a
+   nested one for its own folder, the target version from ``requires-python``. Before ruff runs,
+   every configuration file in the project and its whole ``extend`` chain is checked to lie inside
+   the root (``gatekeeper.toolconfig``); without a configuration in the root, ruff runs
+   ``--isolated`` with its defaults (never one from a parent folder or the user's). ruff runs with
+   ``--no-fix --no-unsafe-fixes --no-cache``: whatever the configuration says, it writes nothing.
 3. ``ruff check --show-files`` lists the files ruff would check (its excludes applied); with
    ``--shard I/N`` only a share of them, balanced by bytes, is kept.
-4. Files whose result is cached (keyed by content, path, ruff's version and the config's bytes)
-   are not checked again; the rest go to ``ruff check --output-format json``.
+4. Files whose result is cached (keyed by content, path, ruff's version and the bytes of every
+   configuration file) are not checked again; the rest go to ``ruff check --output-format json``.
 
 Settings in the project that narrow the check (``exclude``, ``per-file-ignores``, ``# noqa``
 comments) are reported in the metrics, as the security check reports ``# nosec``.
@@ -21,12 +23,13 @@ comments) are reported in the metrics, as the security check reports ``# nosec``
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import process, tomlio
+from gatekeeper import process, toolconfig
 from gatekeeper.checkers import source
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display
 from gatekeeper.checkers.lint import presentation
@@ -38,7 +41,9 @@ from gatekeeper.options import Option
 #: a noqa comment: ruff's per-line suppression, or its per-file form with the "ruff:" prefix
 NOQA = re.compile(rb"#\s*(?:ruff\s*:\s*)?noqa\b", re.IGNORECASE)
 CHECK = "lint"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+#: flags on every ruff command: ruff reads the checkout and writes nothing into it, whatever its configuration says
+READ_ONLY = ("--no-fix", "--no-unsafe-fixes", "--no-cache")
 INSTALL = "pip install 'gatekeeper[lint]', or install ruff into the project's environment"
 #: ruff's binary as its package finds it (``find_ruff_bin`` moved from ``ruff.__main__`` to ``ruff`` in 0.5)
 _PROBE = (
@@ -50,6 +55,8 @@ NARROWING_KEYS = ("exclude", "extend-exclude", "per-file-ignores", "extend-per-f
 #: paths per ruff command line, far below the OS argument limit
 MAX_FILES_PER_RUN = 2000
 _FINDING_KEYS = ("code", "message", "location", "filename")
+#: a line of a file that ruff quotes in an error: ``3 | key = "..."`` or the ``  |   ^^^`` under it
+_QUOTED = re.compile(r"^\s*\d*\s*\|")
 
 
 class LintChecker(CheckerBase):
@@ -80,12 +87,13 @@ class LintChecker(CheckerBase):
             raise ToolError(f"the ruff package in {tool.python} did not name its binary")
         version = _version(ctx, ruff)
         config, narrowing = find_config(ctx.root)
-        config_args = ["--config", str(ctx.root / config)] if config else ["--isolated"]
+        config_files = toolconfig.ruff_files(ctx.root, _candidates(ctx)) if config else ()
+        config_args = [] if config else ["--isolated"]
         files_all = _show_files(ctx, ruff, config_args)
         if not files_all:
             raise ToolError("ruff found no Python files to check (an empty check is not a pass)")
         sources = source.Sources(ctx.root)
-        opts = source.options_digest(CACHE_VERSION, version, config_args, sources.data(config).hex() if config else "")
+        opts = source.options_digest(CACHE_VERSION, version, config_args, toolconfig.digest(ctx.root, config_files))
         per_file_tool = source.PerFileTool(
             CHECK, opts, _valid, lambda chunk: _check(ctx, ruff, config_args, chunk), MAX_FILES_PER_RUN
         )
@@ -111,9 +119,10 @@ class LintChecker(CheckerBase):
             "fixable": sum(1 for f in findings if f.properties.get("fix")),
             "by_rule": dict(sorted(codes.items())),
             "config": config or None,
+            "config_files": list(config_files),
             "narrowing": {**narrowing, "noqa_comments": sum(noqa.values()), "noqa_files": dict(sorted(noqa.items()))},
             "tool_source": "project" if tool.project else "gatekeeper",
-            "command": " ".join(["ruff", "check", "--output-format", "json", *config_args, "."]),
+            "command": " ".join(["ruff", "check", "--output-format", "json", *READ_ONLY, *config_args, "."]),
             "thresholds": {
                 "fail_on": list(section.get("fail_on") or ["ALL"]),
                 "max_findings": int(section.get("max_findings", 0)),
@@ -132,29 +141,39 @@ class LintChecker(CheckerBase):
 
 
 def find_config(root: Path) -> tuple[str, dict[str, Any]]:
-    """The project's ruff config file (relative name, or "") and its settings that narrow the check."""
-    for name in (".ruff.toml", "ruff.toml", "pyproject.toml"):
-        path = root / name
-        if not path.is_file() or path.is_symlink():
-            continue
-        try:
-            data = tomlio.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError) as exc:
-            raise ToolError(f"{name} cannot be read as ruff configuration: {exc}") from None
-        if name == "pyproject.toml":
-            tool = data.get("tool")
-            if not isinstance(tool, dict) or not isinstance(tool.get("ruff"), dict):
-                continue
-            data = tool["ruff"]
-        narrowing: dict[str, Any] = {}
-        lint = data.get("lint")
-        tables: list[dict[str, Any]] = [data, lint] if isinstance(lint, dict) else [data]
-        for table in tables:
-            for key in (*NARROWING_KEYS, "ignore", "extend-ignore"):
-                if table.get(key):
-                    narrowing[key] = table[key]
-        return name, narrowing
-    return "", {}
+    """The project's ruff config file in the root (relative name, or "") and its settings that narrow the check."""
+    name = toolconfig.ruff_config(root)
+    if not name:
+        return "", {}
+    data = toolconfig.ruff_options(root, name) or {}
+    narrowing: dict[str, Any] = {}
+    lint = data.get("lint")
+    tables: list[dict[str, Any]] = [data, lint] if isinstance(lint, dict) else [data]
+    for table in tables:
+        for key in (*NARROWING_KEYS, "ignore", "extend-ignore"):
+            if table.get(key):
+                narrowing[key] = table[key]
+    return name, narrowing
+
+
+def _candidates(ctx: CheckContext) -> list[str]:
+    """The files that may be ruff configuration: the tracked ones, or (outside git) every file of the tree."""
+    try:
+        return source.tracked_files(ctx.root, ctx)
+    except ToolError:
+        found = []
+        for folder, dirs, names in os.walk(ctx.root):
+            dirs[:] = [d for d in dirs if d != ".git"]
+            rel = Path(folder).relative_to(ctx.root)
+            found += [(rel / n).as_posix() for n in names if n in toolconfig.RUFF_CONFIG_NAMES]
+        return found
+
+
+def _refused(done: process.Completed) -> str:
+    """ruff's own error, without the configuration lines it quotes (``3 | key = "..."``): a
+    configuration error is reported by file, position and reason, never with the file's contents."""
+    kept = [line[:200] + ("…" if len(line) > 200 else "") for line in (done.stderr or done.stdout).splitlines()]
+    return process.tail("\n".join(line for line in kept if not _QUOTED.match(line)))
 
 
 def _tracked_but_unchecked(ctx: CheckContext, checked: Sequence[str]) -> list[str]:
@@ -175,19 +194,19 @@ def _version(ctx: CheckContext, ruff: str) -> str:
 
 
 def _show_files(ctx: CheckContext, ruff: str, config_args: Sequence[str]) -> list[str]:
-    done = ctx.run([ruff, "check", "--show-files", "--no-cache", *config_args, "--", str(ctx.root)], cwd=ctx.root)
+    done = ctx.run([ruff, "check", "--show-files", *READ_ONLY, *config_args, "--", str(ctx.root)], cwd=ctx.root)
     if done.returncode not in (0, 1):
-        raise ToolError(f"ruff check --show-files failed (exit {done.returncode}): {process.tail(done.stderr or done.stdout)}")
+        raise ToolError(f"ruff check --show-files failed (exit {done.returncode}): {_refused(done)}")
     relative = RootRelative(ctx.root)
     files = {rel for line in done.stdout.splitlines() if line.strip() and (rel := relative(Path(line.strip())))}
     return sorted(files)
 
 
 def _check(ctx: CheckContext, ruff: str, config_args: Sequence[str], files: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-    args = [ruff, "check", "--output-format", "json", "--no-cache", "--exit-zero", *config_args, "--"]
+    args = [ruff, "check", "--output-format", "json", *READ_ONLY, "--exit-zero", *config_args, "--"]
     done = ctx.run([*args, *(str(ctx.root / f) for f in files)], cwd=ctx.root)
     if done.returncode != 0:
-        raise ToolError(f"ruff check failed (exit {done.returncode}): {process.tail(done.stderr or done.stdout)}")
+        raise ToolError(f"ruff check failed (exit {done.returncode}): {_refused(done)}")
     return parse_output(ctx.root, done.stdout)
 
 

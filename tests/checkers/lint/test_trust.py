@@ -1,0 +1,115 @@
+"""The lint check reads the project as ``ruff check`` does, writes nothing into it, and keeps its
+configuration inside the root."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.checkers.lint import LintChecker
+from gatekeeper.errors import ToolError
+from gatekeeper.findings import Status
+from tests.checkers.lint.test_checker import keys, ruff_by_hand
+from tests.helpers.projects import git_init, section, write
+
+
+def git_diff(root: Path) -> str:
+    done = subprocess.run(["git", "diff", "--name-only"], cwd=root, capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout
+
+
+@pytest.mark.parametrize("config", ["fix = true\n", "fix = true\nunsafe-fixes = true\n"])
+def test_fix_in_the_projects_config_rewrites_nothing(tmp_path: Path, make_ctx: Any, config: str) -> None:
+    root = write(
+        tmp_path / "p",
+        {
+            "ruff.toml": config + '[lint]\nselect = ["F", "UP", "RUF"]\n',
+            "m.py": "import os\nimport sys\nfrom typing import List\n\nx: List[int] = []\nprint(sys.argv)\n",
+            "n.py": "def f(x):\n    return x == None or undefined\n",
+        },
+    )
+    git_init(root)
+    before = {p: (root / p).read_bytes() for p in ("m.py", "n.py")}
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert git_diff(root) == ""  # the work tree still equals what git holds
+    assert {p: (root / p).read_bytes() for p in before} == before
+    assert not (root / ".ruff_cache").exists()
+    assert keys(result) == ruff_by_hand(root, "--no-fix") and result.status is Status.FAIL
+    assert ("F401", "m.py", 1) in keys(result)  # the finding a fix would have removed
+    assert "--no-fix" in result.metrics["command"] and "--no-unsafe-fixes" in result.metrics["command"]
+
+
+def test_findings_equal_ruff_by_hand_with_ruff_toml_and_requires_python(tmp_path: Path, make_ctx: Any) -> None:
+    """ruff takes the target version from requires-python beside a ruff.toml; an explicit --config would lose it."""
+    root = write(
+        tmp_path / "p",
+        {
+            "pyproject.toml": '[project]\nname = "x"\nversion = "0"\nrequires-python = ">=3.9"\n',
+            "ruff.toml": '[lint]\nselect = ["UP", "F"]\n',
+            "a.py": "from typing_extensions import Unpack\n\n\ndef f(*args: Unpack[tuple[int, ...]]) -> None: ...\n",
+            "b.py": "import os\n",
+        },
+    )
+    by_hand = ruff_by_hand(root)
+    assert not any(rule == "UP044" for rule, _, _ in by_hand)  # needs 3.11: not for a >=3.9 project
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert keys(result) == by_hand == {("F401", "b.py", 1)}
+
+
+def test_nested_configurations_apply_as_ruff_applies_them(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(
+        tmp_path / "p",
+        {
+            "ruff.toml": '[lint]\nselect = ["F"]\n',
+            "sub/ruff.toml": '[lint]\nselect = ["E741"]\n',
+            "a.py": "import os\n",
+            "sub/b.py": "import os\nl = 1\n",
+        },
+    )
+    git_init(root)
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert keys(result) == ruff_by_hand(root) == {("F401", "a.py", 1), ("E741", "sub/b.py", 2)}
+    assert result.metrics["config_files"] == ["ruff.toml", "sub/ruff.toml"]
+
+
+@pytest.mark.parametrize("extend", ["/proc/self/environ", "../outside.toml"])
+def test_an_extend_outside_the_root_is_an_error_that_shows_nothing_of_it(
+    tmp_path: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch, extend: str
+) -> None:
+    monkeypatch.setenv("GK_TEST_MARKER", "marker-from-the-environment")
+    write(tmp_path, {"outside.toml": "# marker-from-the-file\n[lint]\nignore = ['ALL']\n"})
+    root = write(tmp_path / "p", {"pyproject.toml": f"[tool.ruff]\nextend = {extend!r}\n", "a.py": "import os\n"})
+    with pytest.raises(ToolError) as caught:
+        LintChecker().run(section(LintChecker), make_ctx(root))
+    message = str(caught.value)
+    assert "lies outside the project" in message and extend in message
+    assert "marker-from" not in message
+
+
+def test_a_configuration_error_of_ruff_does_not_quote_the_file(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(tmp_path / "p", {"ruff.toml": '[lint]\nbogus_key = "quoted-value-never-shown"\n', "a.py": "x = 1\n"})
+    with pytest.raises(ToolError) as caught:
+        LintChecker().run(section(LintChecker), make_ctx(root))
+    assert "unknown field `bogus_key`" in str(caught.value) and "line 2" in str(caught.value)
+    assert "quoted-value-never-shown" not in str(caught.value)
+
+
+def test_the_cache_key_covers_every_file_of_the_extend_chain(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(
+        tmp_path / "p",
+        {
+            "pyproject.toml": '[tool.ruff]\nextend = "tools/base.toml"\n',
+            "tools/base.toml": '[lint]\nselect = ["E711"]\n',
+            "a.py": "import os\n",
+        },
+    )
+    cache = tmp_path / "cache"
+    first = LintChecker().run(section(LintChecker), make_ctx(root, cache_dir=cache))
+    assert first.status is Status.PASS and not first.findings
+    write(root, {"tools/base.toml": '[lint]\nselect = ["F"]\n'})  # the extended file is tightened
+    second = LintChecker().run(section(LintChecker), make_ctx(root, cache_dir=cache))
+    assert second.metrics["cached_files"] == 0
+    assert keys(second) == ruff_by_hand(root) == {("F401", "a.py", 1)} and second.status is Status.FAIL
