@@ -152,6 +152,12 @@ class Console(Progress):
             self.line(clean_line(f"error in {check.name}: {first}"))
             for more in rest:
                 self.line(f"    | {clean_line(more)}")
+        changed = list((result.extra.get("checkout") or {}).get("changed") or [])
+        if changed:
+            shown_files = ", ".join(clean_line(str(f)) for f in changed[:10]) + (
+                f" and {len(changed) - 10} more" if len(changed) > 10 else ""
+            )
+            self.line(f"error: the run changed {len(changed)} tracked file(s) of the checkout it judged: {shown_files}")
         expired = result.waivers.get("expired") or []
         if expired:
             self.line(f"expired waivers: {', '.join(clean_line(str(w.get('id'))) for w in expired)}")
@@ -162,6 +168,8 @@ class Console(Progress):
             Verdict.FAIL: "at least one check violated the policy",
             Verdict.ERROR: "a check could not run (gate.fail_on_error)",
         }[result.verdict]
+        if changed:
+            why = "a tool wrote into the checkout; the tree must be left as it was found"
         self.line(f"verdict: {self.paint(verdict.upper(), verdict)} ({why})")
 
 
@@ -219,6 +227,10 @@ def github_annotations(result: GateResult, cap: int = ANNOTATION_CAP) -> list[st
         lines.append(f"::error {','.join(props)}::{_escape_data(clean(message))}")
     if len(blocking) > cap:
         lines.append(f"::warning title=gatekeeper::{len(blocking) - cap} more blocking findings are in the reports")
+    changed = list((result.extra.get("checkout") or {}).get("changed") or [])
+    if changed:
+        text = f"the run changed tracked files of the checkout: {', '.join(str(f) for f in changed[:20])}"
+        lines.append(f"::error title=gatekeeper checkout::{_escape_data(clean(text))}")
     for check in result.checks:
         if check.status is Status.ERROR:
             lines.append(

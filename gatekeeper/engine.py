@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gatekeeper import __version__
+from gatekeeper import __version__, checkout
 from gatekeeper.baseline import Baseline
 from gatekeeper.cachekey import cache_folder, tool_python
 from gatekeeper.checkers import cache
@@ -141,6 +141,7 @@ def run_checks(
         # resolved now: a link planted in the checkout on the way to the cache stops the run (exit 2)
         cache_dir = cache_folder(request.root, policy)
     python = tool_python(request.root, policy)
+    before = _snapshot(request, cache_dir)  # the checkout is read-only to the gate: compared at the end
     interpreter = discover(request.root, str(policy.environment.get("python") or ""))
     shared: dict[str, Any] = {}
     shared_lock = threading.Lock()
@@ -192,12 +193,15 @@ def run_checks(
         progress.finished(results[name])
 
     ordered = tuple(results[n] for n in names)
+    tree = _tree_check(before)
     ordered, waiver_summary = apply_waivers(
         ordered, policy.waivers, started_at.date(), request.baseline.fingerprints, request.baseline_name or "baseline"
     )
     finished_at = request.clock()
     verdict = decide_verdict(ordered, policy, waiver_summary, request.strict_waivers)
-    extra: dict[str, Any] = {}
+    if tree["changed"]:
+        verdict = Verdict.ERROR  # whatever the checks said: a tool wrote into the tree it judged
+    extra: dict[str, Any] = {"checkout": tree}
     if ENVIRONMENT_CHECKS & set(names):
         extra["environment"] = interpreter.describe()
     if request.shard:
@@ -219,6 +223,30 @@ def run_checks(
         waivers=waiver_summary,
         extra=extra,
     )
+
+
+def _snapshot(request: RunRequest, cache_dir: Path | None) -> checkout.Snapshot | str:
+    """The tracked files before any checker starts, leaving out gatekeeper's own output and cache
+    folders (written on purpose); or why they could not be read."""
+    own = [request.output_dir, *([cache_dir] if cache_dir is not None else [])]
+    try:
+        return checkout.snapshot(request.root, skip=own)
+    except GatekeeperError as exc:
+        return str(exc)
+
+
+def _tree_check(before: checkout.Snapshot | str) -> dict[str, Any]:
+    """The ``checkout`` entry of the result: whether the tracked files were compared, and which changed."""
+    try:
+        if isinstance(before, str):
+            raise UsageError(before)
+        changed = checkout.changes(before)
+    except GatekeeperError as exc:  # the comparison could not be made: not a tree known unchanged
+        return {"compared": False, "changed": [f"(the tracked files could not be compared: {exc})"]}
+    out: dict[str, Any] = {"compared": before.git, "tracked_files": len(before.index), "changed": changed}
+    if not before.git:
+        out["note"] = "not a git work tree: no tracked files to compare"
+    return out
 
 
 #: the built-in checks that inspect the ``[environment]``
