@@ -44,20 +44,25 @@ app.add_typer(hook.app, name="hook")
 app.add_typer(cache_commands.app, name="cache")
 
 
-def _plain_list_arguments() -> None:
-    """Help shows a list argument as ``FILE...``, not with a Python type (``<list[Path]>``), which
-    typer (0.2x) appends to every argument whatever its metavar says."""
+def _real_placeholders() -> None:
+    """Help shows placeholders, never Python types: typer (0.2x) appends ``<path>``, ``<str>`` or
+    ``<list[Path]>`` to every argument and to every option without a metavar. An argument's
+    metavar (``PATH``, ``FILE...``) already names its value; an option without one gets its own
+    long name in capitals (``--key-env KEY_ENV``), so an option added later cannot show a type."""
     import typer.core
 
-    shown = typer.core.TyperArgument.display_type
+    def argument_type(self: typer.core.TyperArgument, ctx: Any) -> str:
+        return ""
 
-    def display_type(self: typer.core.TyperArgument, ctx: Any) -> str:
-        return "" if self.nargs != 1 else shown(self, ctx)
+    def option_type(self: typer.core.TyperOption, ctx: Any) -> str:
+        longest = max(self.opts, key=len).lstrip("-/")
+        return (longest or self.name or "value").replace("-", "_").upper()
 
-    typer.core.TyperArgument.display_type = display_type  # type: ignore[method-assign,assignment]
+    typer.core.TyperArgument.display_type = argument_type  # type: ignore[method-assign,assignment]
+    typer.core.TyperOption.display_type = option_type  # type: ignore[method-assign,assignment]
 
 
-_plain_list_arguments()
+_real_placeholders()
 
 EXIT_INTERRUPTED = gate.EXIT_INTERRUPTED
 
@@ -125,17 +130,19 @@ _SKIP_HELP = "Skip these checks (comma-separated)."
 @app.command(epilog=CHECK_EXAMPLES)
 @handles_errors(signals=True)
 def check(  # noqa: PLR0913  # one parameter per command-line option
-    path: Path = typer.Argument(Path("."), help="The project to check."),
-    policy_file: Optional[Path] = typer.Option(None, "--policy", help=_POLICY_HELP),
-    output_dir: Optional[Path] = typer.Option(None, "--output-dir", help=_OUTPUT_DIR_HELP),
+    path: Path = typer.Argument(Path("."), metavar="PATH", help="The project to check."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help=_POLICY_HELP),
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", metavar="DIR", help=_OUTPUT_DIR_HELP),
     fmt: Optional[list[str]] = typer.Option(
         None, "--format", metavar="FORMATS", help="Report formats, comma-separated: json,sarif,html,markdown,junit."
     ),
     only: Optional[list[str]] = typer.Option(None, "--only", metavar="NAMES", help=_ONLY_HELP),
     skip: Optional[list[str]] = typer.Option(None, "--skip", metavar="NAMES", help=_SKIP_HELP),
-    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Only findings not in this baseline block."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", metavar="FILE", help="Only findings not in this baseline block."),
     shard: Optional[str] = typer.Option(None, "--shard", metavar="I/N", help="Run share I of N of the work (CI matrix)."),
-    results_out: Optional[Path] = typer.Option(None, "--results-out", help="Also write the JSON result here (for merge)."),
+    results_out: Optional[Path] = typer.Option(
+        None, "--results-out", metavar="FILE", help="Also write the JSON result here (for merge)."
+    ),
     no_audit: bool = typer.Option(False, "--no-audit", help=_NO_AUDIT_HELP),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the cache."),
     strict_waivers: bool = typer.Option(False, "--strict-waivers", help="Expired or unused waivers fail the gate."),
@@ -173,9 +180,9 @@ def check(  # noqa: PLR0913  # one parameter per command-line option
 @handles_errors()
 def merge(  # noqa: PLR0913  # one parameter per command-line option
     parts: list[Path] = typer.Argument(..., metavar="PART.json", help="JSON results written by check --shard I/N --results-out."),
-    path: Path = typer.Option(Path("."), "--project", help="The project (for its policy and audit log)."),
-    policy_file: Optional[Path] = typer.Option(None, "--policy", help=_POLICY_HELP),
-    output_dir: Optional[Path] = typer.Option(None, "--output-dir", help=_OUTPUT_DIR_HELP),
+    path: Path = typer.Option(Path("."), "--project", metavar="DIR", help="The project (for its policy and audit log)."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help=_POLICY_HELP),
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", metavar="DIR", help=_OUTPUT_DIR_HELP),
     fmt: Optional[list[str]] = typer.Option(None, "--format", metavar="FORMATS", help="Report formats, comma-separated."),
     no_audit: bool = typer.Option(False, "--no-audit", help=_NO_AUDIT_HELP),
 ) -> int:
@@ -195,9 +202,11 @@ def merge(  # noqa: PLR0913  # one parameter per command-line option
 @app.command(epilog="Example:\n\n  gatekeeper report gatekeeper-reports/gatekeeper.json --format html,sarif --output-dir out")
 @handles_errors()
 def report(
-    results: Path = typer.Argument(..., help="A gatekeeper.json written by check or merge."),
+    results: Path = typer.Argument(..., metavar="RESULTS.json", help="A gatekeeper.json written by check or merge."),
     fmt: Optional[list[str]] = typer.Option(None, "--format", metavar="FORMATS", help="Formats to render (default: all)."),
-    output_dir: Optional[Path] = typer.Option(None, "--output-dir", help="Where to write (default: beside RESULTS)."),
+    output_dir: Optional[Path] = typer.Option(
+        None, "--output-dir", metavar="DIR", help="Where to write (default: beside RESULTS)."
+    ),
 ) -> None:
     """Re-render reports from a JSON result."""
     gate.render(gate.RenderRequest(results=results, formats=format_option(fmt), output_dir=output_dir))
@@ -215,9 +224,11 @@ app.command("bundle", epilog=bundle_command.EPILOG)(bundle_command.bundle)
 )
 @handles_errors()
 def baseline_create(  # noqa: PLR0913  # one parameter per command-line option
-    path: Path = typer.Argument(Path("."), help="The project."),
-    policy_file: Optional[Path] = typer.Option(None, "--policy", help=_POLICY_HELP),
-    output: Optional[Path] = typer.Option(None, "--output", help="Where to write (default: .gatekeeper/baseline.json)."),
+    path: Path = typer.Argument(Path("."), metavar="PATH", help="The project."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help=_POLICY_HELP),
+    output: Optional[Path] = typer.Option(
+        None, "--output", metavar="FILE", help="Where to write (default: .gatekeeper/baseline.json)."
+    ),
     only: Optional[list[str]] = typer.Option(None, "--only", metavar="NAMES", help=_ONLY_HELP),
     skip: Optional[list[str]] = typer.Option(None, "--skip", metavar="NAMES", help=_SKIP_HELP),
     no_audit: bool = typer.Option(False, "--no-audit", help="Do not record the baseline in the audit log."),

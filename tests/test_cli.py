@@ -228,6 +228,32 @@ def test_help_shows_examples(project: Path, gk) -> None:
     assert textwrap.dedent("gatekeeper check") in done.stdout
 
 
+def test_every_help_page_shows_placeholders_not_python_types() -> None:
+    import re
+
+    import typer.main
+    from typer.testing import CliRunner
+
+    from gatekeeper.cli import app
+
+    def paths(command: object, path: list[str]) -> list[list[str]]:
+        subs = getattr(command, "commands", {})
+        return [path, *(p for name, sub in sorted(subs.items()) for p in paths(sub, [*path, name]))]
+
+    pages = {}
+    for path in paths(typer.main.get_command(app), []):
+        run = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+        assert run.exit_code == 0, (path, run.output)
+        pages[" ".join(path)] = run.output
+    assert {"check", "audit verify", "audit report", "bundle", "db update", "cache key"} <= set(pages)
+    typed = {name: re.findall(r"<(?:str|int|float|path|file|list\[[^]]*\])>", page) for name, page in pages.items()}
+    assert {name: found for name, found in typed.items() if found} == {}
+    # the placeholders the README's command line reference uses
+    assert "--key-env NAME" in pages["audit verify"] and "--anchor SHA256" in pages["audit verify"]
+    assert "--output FILE" in pages["audit report"] and "--key-env NAME" in pages["bundle"]
+    assert "--policy FILE" in pages["check"] and "[PATH]" in pages["check"] and "--dir DIR" in pages["db update"]
+
+
 def test_shards_merge_into_the_single_run_verdict(plugin_path: Path, project: Path, gk) -> None:
     env = {"PYTHONPATH": str(plugin_path)}
     for i in range(6):

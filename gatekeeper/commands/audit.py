@@ -38,11 +38,14 @@ def _audit_log(ctx: typer.Context, log: Path | None, policy_file: Path | None) -
 @handles_errors()
 def audit_verify(
     ctx: typer.Context,
-    log: Optional[Path] = typer.Argument(None, help=_LOG_HELP),
-    policy_file: Optional[Path] = typer.Option(None, "--policy", help=_POLICY_HELP),
-    key_env: str = typer.Option("GATEKEEPER_AUDIT_KEY", "--key-env", help=_KEY_HELP),
+    log: Optional[Path] = typer.Argument(None, metavar="LOG", help=_LOG_HELP),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help=_POLICY_HELP),
+    key_env: str = typer.Option("GATEKEEPER_AUDIT_KEY", "--key-env", metavar="NAME", help=_KEY_HELP),
     anchor: Optional[str] = typer.Option(
-        None, "--anchor", help="A head sha256 recorded earlier (printed by check and verify): it must still be in the chain."
+        None,
+        "--anchor",
+        metavar="SHA256",
+        help="A head sha256 recorded earlier (printed by check and verify): it must still be in the chain.",
     ),
 ) -> int:
     """Check the log's hash chain (and signatures, when the key is set); name the first bad line."""
@@ -80,8 +83,8 @@ def audit_verify(
 @handles_errors()
 def audit_show(
     ctx: typer.Context,
-    log: Optional[Path] = typer.Argument(None, help=_LOG_HELP),
-    policy_file: Optional[Path] = typer.Option(None, "--policy", help=_POLICY_HELP),
+    log: Optional[Path] = typer.Argument(None, metavar="LOG", help=_LOG_HELP),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help=_POLICY_HELP),
     last: Optional[int] = typer.Option(None, "--last", min=1, metavar="N", help="Show only the last N records."),
     as_json: bool = typer.Option(False, "--json", help="Print the records as a JSON array instead of a table."),
 ) -> None:
@@ -109,11 +112,11 @@ def audit_show(
 @handles_errors()
 def audit_report(  # noqa: PLR0913  # one parameter per command-line option
     ctx: typer.Context,
-    log: Optional[Path] = typer.Argument(None, help=_LOG_HELP),
-    output: Path = typer.Option(Path("audit-history.html"), "--output", help="Where to write the HTML page."),
+    log: Optional[Path] = typer.Argument(None, metavar="LOG", help=_LOG_HELP),
+    output: Path = typer.Option(Path("audit-history.html"), "--output", metavar="FILE", help="Where to write the HTML page."),
     since: Optional[str] = typer.Option(None, "--since", metavar="YYYY-MM-DD", help="Show only runs on or after this day."),
-    policy_file: Optional[Path] = typer.Option(None, "--policy", help=_POLICY_HELP),
-    key_env: str = typer.Option("GATEKEEPER_AUDIT_KEY", "--key-env", help=_KEY_HELP),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help=_POLICY_HELP),
+    key_env: str = typer.Option("GATEKEEPER_AUDIT_KEY", "--key-env", metavar="NAME", help=_KEY_HELP),
 ) -> int:
     """Write one self-contained HTML page of every run in the audit log: chain status, trends, waivers, runs."""
     import datetime as dt

@@ -30,10 +30,14 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
     ),
     output: Optional[Path] = typer.Option(None, "--output", metavar="FILE.zip", help="Where to write the bundle."),
     policy_file: Optional[Path] = typer.Option(
-        None, "--policy", help="The run's policy (default: discovered in the current folder)."
+        None, "--policy", metavar="FILE", help="The run's policy (default: discovered in the current folder)."
     ),
-    log: Optional[Path] = typer.Option(None, "--log", help="The audit log holding the run's record (default: the policy's)."),
-    key_env: str = typer.Option("GATEKEEPER_AUDIT_KEY", "--key-env", help="Environment variable holding the signing key."),
+    log: Optional[Path] = typer.Option(
+        None, "--log", metavar="LOG", help="The audit log holding the run's record (default: the policy's)."
+    ),
+    key_env: str = typer.Option(
+        "GATEKEEPER_AUDIT_KEY", "--key-env", metavar="NAME", help="Environment variable holding the signing key."
+    ),
 ) -> int | None:
     """Write an evidence bundle for a past run, or verify one ('bundle verify FILE.zip')."""
     from gatekeeper.errors import UsageError

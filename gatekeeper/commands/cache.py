@@ -19,8 +19,8 @@ app = typer.Typer(help="Where the cache is, and the key a CI cache stores it und
 @handles_errors()
 def cache_dir(
     ctx: typer.Context,
-    path: Path = typer.Argument(Path("."), help="The project."),
-    policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
+    path: Path = typer.Argument(Path("."), metavar="PATH", help="The project."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help="Policy file (default: discovered)."),
 ) -> None:
     """Print the cache folder `check` uses for the project (what a CI cache saves and restores)."""
     from gatekeeper.cachekey import cache_folder
@@ -33,8 +33,8 @@ def cache_dir(
 @handles_errors()
 def cache_key(
     ctx: typer.Context,
-    path: Path = typer.Argument(Path("."), help="The project."),
-    policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
+    path: Path = typer.Argument(Path("."), metavar="PATH", help="The project."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help="Policy file (default: discovered)."),
     as_json: bool = typer.Option(False, "--json", help="Print what the key is made from, as JSON."),
 ) -> None:
     """Print the CI cache key: Python, gatekeeper and tool versions and the policy's digest."""

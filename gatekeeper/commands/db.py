@@ -23,9 +23,12 @@ _DIR_HELP = 'The database folder (default: gatekeeper/advisory-db in the user\'s
 )
 @handles_errors()
 def db_update(
-    folder: Optional[Path] = typer.Option(None, "--dir", help=_DIR_HELP),
+    folder: Optional[Path] = typer.Option(None, "--dir", metavar="DIR", help=_DIR_HELP),
     url: Optional[str] = typer.Option(
-        None, "--url", help="The OSV PyPI export to fetch (http, https or file; default: $GATEKEEPER_ADVISORY_URL, else OSV's)."
+        None,
+        "--url",
+        metavar="URL",
+        help="The OSV PyPI export to fetch (http, https or file; default: $GATEKEEPER_ADVISORY_URL, else OSV's).",
     ),
 ) -> int | None:
     """Download OSV's PyPI export; verify it, then replace the previous database (unchanged: one request)."""
@@ -66,7 +69,7 @@ def db_update(
 @app.command("info", epilog="Examples:\n\n  gatekeeper db info\n\n  gatekeeper db info --dir ../shared/advisory-db")
 @handles_errors(3)
 def db_info(
-    folder: Optional[Path] = typer.Option(None, "--dir", help=_DIR_HELP + " Any OSV folder or zip works too."),
+    folder: Optional[Path] = typer.Option(None, "--dir", metavar="DIR", help=_DIR_HELP + " Any OSV folder or zip works too."),
 ) -> int | None:
     """Where the database came from, what it holds and how old its newest record is."""
     from gatekeeper.checkers.dependencies import database as advisory_db

@@ -21,7 +21,7 @@ app = typer.Typer(help="Fast subsets of the gate for pre-commit.", no_args_is_he
 def hook_security(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(None, metavar="FILE", help="Files to scan (pre-commit passes the staged Python files)."),
-    policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help="Policy file (default: discovered)."),
 ) -> int:
     """Run the security check, with the project's policy, on just these files; no reports, no audit."""
     checkers, options = loaded(ctx)
@@ -31,7 +31,7 @@ def hook_security(
 @app.command("policy", epilog="Example:\n\n  gatekeeper hook policy")
 def hook_policy(
     ctx: typer.Context,
-    policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help="Policy file (default: discovered)."),
 ) -> None:
     """Validate the project's policy (same as 'gatekeeper policy validate')."""
     policy_validate(ctx, policy_file)

@@ -19,7 +19,7 @@ app = typer.Typer(help="Validate, show or create the policy.", no_args_is_help=T
 @handles_errors()
 def policy_validate(
     ctx: typer.Context,
-    file: Optional[Path] = typer.Argument(None, help="Policy file (default: discovered in the current folder)."),
+    file: Optional[Path] = typer.Argument(None, metavar="FILE", help="Policy file (default: discovered in the current folder)."),
 ) -> None:
     """Check a policy; exit 0 when valid, 2 with the problem otherwise."""
     _, options = loaded(ctx)
@@ -31,8 +31,8 @@ def policy_validate(
 @handles_errors()
 def policy_show(
     ctx: typer.Context,
-    path: Path = typer.Argument(Path("."), help="The project."),
-    policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy file (default: discovered)."),
+    path: Path = typer.Argument(Path("."), metavar="PATH", help="The project."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help="Policy file (default: discovered)."),
 ) -> None:
     """Print the effective policy (after extends and defaults) as TOML."""
     from gatekeeper.policy import to_toml
@@ -46,7 +46,7 @@ def policy_show(
 @app.command("init", epilog="Examples:\n\n  gatekeeper policy init\n\n  gatekeeper policy init --pyproject")
 @handles_errors()
 def policy_init(
-    path: Path = typer.Argument(Path("."), help="The project."),
+    path: Path = typer.Argument(Path("."), metavar="PATH", help="The project."),
     pyproject: bool = typer.Option(False, "--pyproject", help="Append a [tool.gatekeeper] section to pyproject.toml instead."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing gatekeeper.toml."),
 ) -> None:
