@@ -59,8 +59,8 @@ def report_files(result: GateResult, json_bytes: bytes | None = None) -> dict[st
     for fmt, (name, _) in FORMATS.items():
         if fmt == "json" and json_bytes is not None:
             out[f"reports/{name}"] = json_bytes
-        else:
-            out[f"reports/{name}"] = renderer(fmt)(result).encode("utf-8")
+        elif text := renderer(fmt)(result):  # a format with nothing to say this run writes no file
+            out[f"reports/{name}"] = text.encode("utf-8")
     return out
 
 

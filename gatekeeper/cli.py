@@ -23,6 +23,7 @@ from gatekeeper.commands import cache as cache_commands
 from gatekeeper.commands import formats as format_option
 from gatekeeper.commands import policy as policy_commands
 from gatekeeper.escapes import echo as _echo
+from gatekeeper.reports.registry import FORMAT_NAMES
 
 if TYPE_CHECKING:
     from gatekeeper.checkers.base import LoadedChecker
@@ -134,7 +135,7 @@ def check(  # noqa: PLR0913  # one parameter per command-line option
     policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help=_POLICY_HELP),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", metavar="DIR", help=_OUTPUT_DIR_HELP),
     fmt: Optional[list[str]] = typer.Option(
-        None, "--format", metavar="FORMATS", help="Report formats, comma-separated: json,sarif,html,markdown,junit."
+        None, "--format", metavar="FORMATS", help=f"Report formats, comma-separated: {','.join(FORMAT_NAMES)}."
     ),
     only: Optional[list[str]] = typer.Option(None, "--only", metavar="NAMES", help=_ONLY_HELP),
     skip: Optional[list[str]] = typer.Option(None, "--skip", metavar="NAMES", help=_SKIP_HELP),

@@ -38,6 +38,7 @@ from gatekeeper.gitinfo import repository_info
 from gatekeeper.interpreter import discover
 from gatekeeper.policy import Policy
 from gatekeeper.provenance import run_context
+from gatekeeper.vex import VexDocument, load_vex
 from gatekeeper.waivers import apply_waivers
 
 Clock = Callable[[], dt.datetime]
@@ -115,6 +116,15 @@ def _check_paths_exist(name: str, checker: LoadedChecker, policy: Policy, root: 
                 )
 
 
+def vex_exceptions(root: Path, policy: Policy, names: Sequence[str], today: dt.date) -> list[VexDocument]:
+    """The VEX documents ``checks.dependencies.vex`` names, read when the dependencies check runs
+    (``gatekeeper.vex``; a malformed one raises ``PolicyError`` naming the file)."""
+    files = policy.checks.get("dependencies", {}).get("vex") if "dependencies" in names else None
+    if not files:
+        return []
+    return load_vex(root, [str(f) for f in files], int(policy.gate["max_waiver_days"]), today)
+
+
 def run_checks(
     request: RunRequest,
     checkers: Mapping[str, LoadedChecker],
@@ -132,6 +142,8 @@ def run_checks(
         )
     for name in names:
         _check_paths_exist(name, checkers[name], policy, request.root)
+    # VEX statements are exceptions like waivers: a malformed document is a policy error, before anything runs
+    vex_docs = vex_exceptions(request.root, policy, names, started_at.date())
     if request.shard:
         names = shard_share(names, checkers, request.shard)
     cache_dir = None
@@ -195,7 +207,11 @@ def run_checks(
     ordered = tuple(results[n] for n in names)
     tree = _tree_check(before)
     ordered, waiver_summary = apply_waivers(
-        ordered, policy.waivers, started_at.date(), request.baseline.fingerprints, request.baseline_name or "baseline"
+        ordered,
+        (*policy.waivers, *(w for doc in vex_docs for w in doc.waivers)),
+        started_at.date(),
+        request.baseline.fingerprints,
+        request.baseline_name or "baseline",
     )
     finished_at = request.clock()
     verdict = decide_verdict(ordered, policy, waiver_summary, request.strict_waivers)
@@ -209,6 +225,8 @@ def run_checks(
     if request.baseline_name:
         matched = sum(1 for c in ordered for f in c.findings if f.waiver is not None and f.waiver.kind == "baseline")
         extra["baseline"] = {"path": request.baseline_name, "fingerprints": request.baseline.size, "matched": matched}
+    if vex_docs:
+        extra["vex"] = [doc.describe() for doc in vex_docs]
     extra.update(run_context())
     extra["controls"] = evaluate_controls(policy_controls(policy.data), ordered)
     return GateResult(

@@ -98,17 +98,22 @@ class AppliedWaiver:
     reason: str
     approved_by: str
     expires: str
-    kind: str = "waiver"  # "waiver" from the policy, or "baseline"
+    kind: str = "waiver"  # "waiver" from the policy, "vex" from a VEX statement, or "baseline"
+    status: str = ""  # a VEX statement's status (not_affected, fixed)
+    justification: str = ""  # and its justification (OpenVEX terms)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {
+        """The JSON form (``status`` and ``justification`` only for a VEX statement)."""
+        data = {
             "id": self.id,
             "kind": self.kind,
             "reason": self.reason,
             "approved_by": self.approved_by,
             "expires": self.expires,
         }
+        if self.kind == "vex":
+            data.update(status=self.status, justification=self.justification)
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +341,8 @@ def _finding_from_dict(data: Mapping[str, Any]) -> Finding:
             reason=str(waiver.get("reason", "")),
             approved_by=str(waiver.get("approved_by", "")),
             expires=str(waiver.get("expires", "")),
+            status=str(waiver.get("status", "")),
+            justification=str(waiver.get("justification", "")),
         )
         if waiver
         else None,

@@ -23,9 +23,10 @@ from gatekeeper import fileio, tomlio
 from gatekeeper.errors import PolicyError
 from gatekeeper.fileio import shipped_dir
 from gatekeeper.options import COMMON_OPTIONS, MAX_TIMEOUT_S, Option
+from gatekeeper.reports.registry import FORMAT_NAMES
 
 POLICY_FILE = "gatekeeper.toml"
-REPORT_FORMATS = ("json", "sarif", "html", "markdown", "junit")
+REPORT_FORMATS = FORMAT_NAMES
 
 #: The sections gatekeeper itself owns; checker sections come from the checkers' own options.
 CORE_SCHEMA: Mapping[str, Mapping[str, Option]] = {
@@ -84,7 +85,12 @@ TOP_KEYS = ("extends", "waivers_file", "waivers", "controls", "checks", *CORE_SC
 
 @dataclass(frozen=True, slots=True)
 class Waiver:
-    """An accepted finding: which findings it matches, why, who said so, and until when."""
+    """An accepted finding: which findings it matches, why, who said so, and until when.
+
+    A policy ``[[waivers]]`` table is ``kind = "waiver"``; a VEX statement (``gatekeeper.vex``) is
+    ``kind = "vex"``, narrowed to one package ``version`` and any of the vulnerability's ``aliases``,
+    with the ``source`` file, its VEX ``status`` and ``justification``.
+    """
 
     id: str
     check: str
@@ -94,10 +100,16 @@ class Waiver:
     approved_by: str = ""
     path: str = ""
     package: str = ""
+    kind: str = "waiver"
+    version: str = ""
+    aliases: tuple[str, ...] = ()
+    source: str = ""
+    status: str = ""
+    justification: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form (dates as ISO strings)."""
-        return {
+        """The JSON form (dates as ISO strings); a VEX statement adds what only it has."""
+        data: dict[str, Any] = {
             "id": self.id,
             "check": self.check,
             "rule": self.rule,
@@ -107,6 +119,16 @@ class Waiver:
             "approved_by": self.approved_by,
             "expires": self.expires.isoformat(),
         }
+        if self.kind != "waiver":
+            data.update(
+                kind=self.kind,
+                version=self.version,
+                aliases=list(self.aliases),
+                source=self.source,
+                status=self.status,
+                justification=self.justification,
+            )
+        return data
 
 
 @dataclass(frozen=True)
@@ -430,6 +452,7 @@ CONFINED_PATHS: Mapping[str, tuple[str, ...]] = {
     "checks.sbom.output": (),
     "checks.sbom.source": ("environment",),
     "checks.dependencies.source": ("environment",),
+    "checks.dependencies.vex": (),
 }
 
 
@@ -438,14 +461,15 @@ def _confine_paths(data: Mapping[str, Any], where: _Where) -> None:
         node: Any = data
         for part in keypath.split("."):
             node = node.get(part) if isinstance(node, Mapping) else None
-        if not isinstance(node, str) or not node or node in keywords:
-            continue
-        if not fileio.inside(node):
-            raise where.error(
-                keypath,
-                f"{node!r} leaves the project: a path in the policy must be relative and stay inside the project root",
-                "to write or read outside the project, use the command line (--output-dir, --results-out)",
-            )
+        for value in node if isinstance(node, list) else [node]:
+            if not isinstance(value, str) or not value or value in keywords:
+                continue
+            if not fileio.inside(value):
+                raise where.error(
+                    keypath,
+                    f"{value!r} leaves the project: a path in the policy must be relative and stay inside the project root",
+                    "to write or read outside the project, use the command line (--output-dir, --results-out)",
+                )
 
 
 def _bad(where: _Where, key: str) -> list[Any]:

@@ -2,7 +2,8 @@
 
 A waiver matches a finding of its check by rule id (or any advisory alias, or the license id),
 an optional path glob (per path segment: ``*`` stays within a directory, ``**`` crosses them) and
-an optional package. Past its expiry date it stops applying and is
+an optional package (and version). VEX statements (``gatekeeper.vex``) are waivers of kind
+``vex`` and take this same path. Past its expiry date it stops applying and is
 reported as expired; a live waiver that matched nothing in a check that ran is reported as unused.
 """
 
@@ -16,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from gatekeeper.findings import NO_BASELINE, AppliedWaiver, CheckResult, Finding, Status, with_findings
 from gatekeeper.policy import Waiver
@@ -56,7 +58,7 @@ def matches(waiver: Waiver, check: str, finding: Finding) -> bool:
     """True when ``waiver`` covers ``finding`` of the check called ``check`` (expiry aside)."""
     if waiver.check != check:
         return False
-    if waiver.rule and waiver.rule.casefold() not in rule_names(finding):
+    if waiver.rule and rule_names(finding).isdisjoint(n.casefold() for n in (waiver.rule, *waiver.aliases)):
         return False
     if waiver.path:
         if finding.location is None or not path_matches(finding.location.path, waiver.path):
@@ -64,7 +66,18 @@ def matches(waiver: Waiver, check: str, finding: Finding) -> bool:
     if waiver.package:
         if finding.package is None or canonicalize_name(finding.package.name) != canonicalize_name(waiver.package):
             return False
+    if waiver.version and (finding.package is None or not same_version(finding.package.version, waiver.version)):
+        return False
     return True
+
+
+def same_version(a: str, b: str) -> bool:
+    """True when two version strings name the same release (PEP 440: ``1.0`` is ``1.0.0``), else
+    when they are the same text."""
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return a == b
 
 
 def apply_waivers(
@@ -106,9 +119,12 @@ def apply_waivers(
                     blocking=False,
                     waiver=AppliedWaiver(
                         id=waiver.id,
+                        kind=waiver.kind,
                         reason=waiver.reason,
                         approved_by=waiver.approved_by,
                         expires=waiver.expires.isoformat(),
+                        status=waiver.status,
+                        justification=waiver.justification,
                     ),
                 )
             elif left[finding.fingerprint] > 0 and NO_BASELINE not in finding.tags:

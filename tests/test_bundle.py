@@ -90,6 +90,10 @@ def test_check_writes_a_bundle_with_every_piece_of_evidence(run: tuple[Path, Pat
         "reports/gatekeeper.html",
         "reports/gatekeeper.md",
         "reports/gatekeeper.junit.xml",
+        "reports/gatekeeper.codequality.json",
+        "reports/gatekeeper.gl-sast.json",
+        "reports/gatekeeper.gl-dependency-scanning.json",
+        "reports/gatekeeper.vex.cdx.json",  # no OpenVEX document: the run found no advisory to state
         "artifacts/sbom/sbom.cdx.json",
         "policy/effective-policy.toml",
         "licenses/licenses.csv",
@@ -156,7 +160,7 @@ def test_verify_passes_an_intact_bundle_and_checks_the_hmac_with_the_key(
     root, bundle, _ = run
     done = _gk(["bundle", "verify", str(bundle)], root, GATEKEEPER_AUDIT_KEY=KEY)
     assert done.returncode == 0, done.stderr
-    assert "intact, 9 file(s) match the manifest" in done.stdout
+    assert "intact, 13 file(s) match the manifest" in done.stdout
     assert "HMAC matches" in done.stdout
     unkeyed = _gk(["bundle", "verify", str(bundle)], root)
     assert unkeyed.returncode == 0 and "NOT checked" in unkeyed.stdout

@@ -8,6 +8,7 @@ a temporary file in the same folder and an atomic rename, so a reader never sees
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import os
 import signal
@@ -18,15 +19,10 @@ from pathlib import Path
 from gatekeeper import fileio
 from gatekeeper.errors import OutputError
 from gatekeeper.findings import GateResult
+from gatekeeper.reports.registry import REGISTRY
 
-#: format name -> (file name, "module:function")
-FORMATS: dict[str, tuple[str, str]] = {
-    "json": ("gatekeeper.json", "gatekeeper.reports.json:render_json"),
-    "sarif": ("gatekeeper.sarif", "gatekeeper.reports.sarif:render_sarif"),
-    "html": ("gatekeeper.html", "gatekeeper.reports.html:render_html"),
-    "markdown": ("gatekeeper.md", "gatekeeper.reports.markdown:render_markdown"),
-    "junit": ("gatekeeper.junit.xml", "gatekeeper.reports.junit:render_junit"),
-}
+#: format name -> (file name, "module:function"), from the one registry (``registry.REGISTRY``)
+FORMATS: dict[str, tuple[str, str]] = {f.name: (f.file, f.target) for f in REGISTRY}
 
 
 def renderer(fmt: str) -> Callable[[GateResult], str]:
@@ -64,12 +60,14 @@ def write_reports(
     ``written`` as each file lands (so a caller interrupted afterwards knows what was written).
 
     Every format is rendered (streamed, where the renderer can) into a temporary file before any is
-    renamed into place, and the renames are not cut short by Ctrl-C or SIGTERM (the signal is handled right after),
+    renamed into place (a format whose renderer returns nothing writes no file and removes an
+    earlier one), and the renames are not cut short by Ctrl-C or SIGTERM (the signal is handled right after),
     so a renderer's failure, a full disk or an interruption leaves the previous report set whole,
     never a mix of two runs.
     """
     written = {} if written is None else written
     staged: list[tuple[Path, Path | None, str]] = []
+    void: list[Path] = []  # formats with nothing to say this run (an OpenVEX document without a statement)
     try:
         for fmt in dict.fromkeys(formats):
             path = output_dir / FORMATS[fmt][0]
@@ -79,8 +77,17 @@ def write_reports(
                 raise _output_error(path, exc) from exc
             except Exception as exc:  # a renderer's bug must not lose the verdict: report it clearly
                 raise OutputError(f"could not render the {fmt} report: {type(exc).__name__}: {exc}") from exc
+            if digest == _EMPTY:
+                tmp.unlink(missing_ok=True)
+                void.append(path)
+                continue
             staged.append((path, tmp, digest))
         with _signals_deferred():
+            for path in void:  # an earlier run's file must not stand for this run
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError as exc:
+                    raise _output_error(path, exc) from exc
             for i, (path, pending, digest) in enumerate(staged):
                 if pending is None:
                     continue
@@ -95,6 +102,10 @@ def write_reports(
             if leftover is not None:
                 leftover.unlink(missing_ok=True)
     return {str(path): digest for path, _, digest in staged}
+
+
+#: the sha256 of no bytes: a renderer that returns "" has nothing to write this run
+_EMPTY = hashlib.sha256(b"").hexdigest()
 
 
 def _output_error(path: Path, exc: OSError) -> OutputError:

@@ -93,6 +93,12 @@ class DependenciesChecker(CheckerBase):
         "fail_on_severity": Option(
             "str", "low", "vulnerabilities at or above this severity block (unknown counts as high)", choices=SEVERITIES
         ),
+        "vex": Option(
+            "str_list",
+            [],
+            "OpenVEX or CycloneDX VEX documents (inside the project) whose not_affected and fixed statements are exceptions",
+            existing_paths=True,
+        ),
     }
 
     tool = presentation.TOOL

@@ -1,0 +1,238 @@
+"""VEX in and out: OpenVEX and CycloneDX VEX statements become exceptions of the dependencies check
+through the waiver path (bounded by gate.max_waiver_days, unused ones reported, malformed documents
+exit 2), and the run's exceptions go out as OpenVEX and CycloneDX VEX, valid against their schemas."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from gatekeeper.checkers.sbom.validate import validate_text
+from gatekeeper.cli import app
+from gatekeeper.errors import PolicyError
+from gatekeeper.findings import GateResult, Status, Verdict
+from gatekeeper.reports.vex import render_cyclonedx_vex, render_openvex
+from tests.helpers.osv import RECORDS, dep_result, write_db
+
+Project = Callable[..., Path]
+Gate = Callable[[Path], GateResult]
+#: the OpenVEX 0.2.0 JSON Schema, vendored unmodified (tests/data/README.md)
+OPENVEX_SCHEMA = Path(__file__).resolve().parent / "data" / "openvex_json_schema_0.2.0.json"
+NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def _stamp(days_ago: int = 0) -> str:
+    return (NOW - dt.timedelta(days=days_ago)).isoformat().replace("+00:00", "Z")
+
+
+def openvex(*statements: dict[str, Any], timestamp: str | None = None) -> dict[str, Any]:
+    return {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://example.com/vex/myproject-1",
+        "author": "security@example.com",
+        "timestamp": timestamp or _stamp(),
+        "version": 1,
+        "statements": list(statements),
+    }
+
+
+def statement(name: str, product: str, status: str = "not_affected", **extra: Any) -> dict[str, Any]:
+    st: dict[str, Any] = {"vulnerability": {"name": name}, "products": [{"@id": product}], "status": status}
+    if status == "not_affected" and "justification" not in extra:
+        st["justification"] = "vulnerable_code_not_in_execute_path"
+    st.update(extra)
+    return st
+
+
+def vex_project(deps_project: Project, *docs: tuple[str, dict[str, Any]], extra: str = "") -> Path:
+    names = ", ".join(f'"{name}"' for name, _ in docs)
+    root = deps_project(checks=f'advisory_db = "advisories"\nvex = [{names}]', environment='scope = "project"', extra=extra)
+    write_db(root, RECORDS, "pypa")
+    for name, doc in docs:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(json.dumps(doc), encoding="utf-8")
+    return root
+
+
+def _openvex_validator() -> Any:
+    import jsonschema
+
+    schema = json.loads(OPENVEX_SCHEMA.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def test_an_openvex_statement_turns_an_advisory_into_an_exception(deps_project: Project, run_deps: Gate) -> None:
+    # before: TEST-2024-RANGE (alias CVE-2024-0001) blocks for alpha 1.4
+    plain = deps_project(checks='advisory_db = "advisories"', environment='scope = "project"')
+    write_db(plain, RECORDS, "pypa")
+    before = next(f for f in dep_result(run_deps(plain)).findings if f.rule_id == "TEST-2024-RANGE")
+    assert before.blocking and before.waiver is None
+
+    doc = openvex(
+        statement("CVE-2024-0001", "pkg:pypi/alpha@1.4", impact_statement="only the CLI parses paths"),
+        statement("TEST-2024-LIST", "pkg:pypi/beta-pkg@9.9"),  # another version: matches nothing
+        statement("TEST-2024-LAST", "pkg:pypi/gamma@3.1", status="under_investigation"),
+        statement("TEST-2024-ZERO", "pkg:npm/foo-bar-baz@1.0"),  # not a PyPI package
+    )
+    gate = run_deps(vex_project(deps_project, ("vex/openvex.json", doc)))
+    result = dep_result(gate)
+    after = next(f for f in result.findings if f.rule_id == "TEST-2024-RANGE")
+    assert not after.blocking and after.waiver is not None
+    assert after.waiver.kind == "vex" and after.waiver.id == "vex/openvex.json#1"
+    assert after.waiver.status == "not_affected" and after.waiver.justification == "vulnerable_code_not_in_execute_path"
+    assert "only the CLI parses paths" in after.waiver.reason and after.waiver.approved_by == "security@example.com"
+    expires = dt.date.fromisoformat(after.waiver.expires)
+    assert expires == NOW.date() + dt.timedelta(days=365)  # the statement's day + gate.max_waiver_days
+    # counted and shown like a waiver
+    applied = {w["id"]: w for w in gate.waivers["applied"]}
+    assert applied["vex/openvex.json#1"]["kind"] == "vex" and applied["vex/openvex.json#1"]["findings"] == 1
+    assert [w["id"] for w in gate.waivers["unused"]] == ["vex/openvex.json#2"]
+    assert gate.extra["vex"] == [
+        {
+            "path": "vex/openvex.json",
+            "format": "openvex",
+            "statements": 4,
+            "exceptions": 2,
+            "not_exceptions": 1,
+            "other_products": 1,
+        }
+    ]
+    # the others still block
+    assert result.status is Status.FAIL
+    assert {f.rule_id for f in result.findings if f.blocking} >= {"TEST-2024-LIST", "TEST-2024-LAST"}
+
+
+def test_a_statement_older_than_max_waiver_days_has_expired(deps_project: Project, run_deps: Gate) -> None:
+    old = openvex(statement("TEST-2024-RANGE", "pkg:pypi/alpha@1.4"), timestamp=_stamp(days_ago=40))
+    root = vex_project(deps_project, ("vex.json", old), extra="[gate]\nmax_waiver_days = 30\n")
+    gate = run_deps(root)
+    finding = next(f for f in dep_result(gate).findings if f.rule_id == "TEST-2024-RANGE")
+    assert finding.blocking and finding.waiver is None
+    assert [(w["id"], w["findings"]) for w in gate.waivers["expired"]] == [("vex.json#1", 1)]
+    assert gate.waivers["expired"][0]["expires"] == (NOW.date() - dt.timedelta(days=10)).isoformat()
+
+
+def test_cyclonedx_vex_resolved_and_not_affected_by_bom_ref(deps_project: Project, run_deps: Gate) -> None:
+    doc = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "metadata": {"timestamp": _stamp(), "authors": [{"name": "Product Security"}]},
+        "components": [
+            {"type": "library", "bom-ref": "beta", "name": "beta-pkg", "version": "2.0.1", "purl": "pkg:pypi/beta-pkg@2.0.1"}
+        ],
+        "vulnerabilities": [
+            {
+                "id": "TEST-2024-LIST",
+                "affects": [{"ref": "beta"}],
+                "analysis": {"state": "resolved", "detail": "patched downstream"},
+            },
+            {
+                "id": "TEST-2024-ZERO",
+                "affects": [{"ref": "pkg:pypi/foo-bar-baz@1.0"}],
+                "analysis": {"state": "not_affected", "justification": "code_not_reachable", "lastUpdated": _stamp(1)},
+            },
+            {"id": "TEST-2024-LAST", "affects": [{"ref": "pkg:pypi/gamma@3.1"}], "analysis": {"state": "exploitable"}},
+        ],
+    }
+    assert validate_text(json.dumps(doc), "1.6") is None
+    gate = run_deps(vex_project(deps_project, ("vex.cdx.json", doc)))
+    by_rule = {f.rule_id: f for f in dep_result(gate).findings}
+    assert by_rule["TEST-2024-LIST"].waiver is not None and by_rule["TEST-2024-LIST"].waiver.status == "fixed"
+    zero = by_rule["TEST-2024-ZERO"].waiver
+    assert zero is not None and zero.justification == "vulnerable_code_not_in_execute_path"
+    assert (
+        zero.approved_by == "Product Security"
+        and zero.expires == (NOW.date() - dt.timedelta(days=1) + dt.timedelta(days=365)).isoformat()
+    )
+    assert by_rule["TEST-2024-LAST"].blocking
+    assert gate.extra["vex"][0]["format"] == "cyclonedx-1.6" and gate.extra["vex"][0]["not_exceptions"] == 1
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ("{not json", "not readable JSON"),
+        ({"statements": []}, "neither an OpenVEX document"),
+        (
+            openvex({"vulnerability": {"name": "X"}, "products": [{"@id": "pkg:pypi/alpha@1.4"}]}),
+            "'status' is a required property",
+        ),
+        (
+            openvex(statement("X", "pkg:pypi/alpha@1.4", status="not_affected", impact_statement="trust me", justification=None)),
+            "not valid OpenVEX",
+        ),
+        (
+            openvex(
+                {
+                    "vulnerability": {"name": "X"},
+                    "products": [{"@id": "pkg:pypi/alpha@1.4"}],
+                    "status": "not_affected",
+                    "impact_statement": "x",
+                }
+            ),
+            "needs a justification",
+        ),
+        ({"bomFormat": "CycloneDX", "specVersion": "1.6", "vulnerabilities": [{"id": 5}]}, "not valid CycloneDX 1.6"),
+    ],
+)
+def test_a_malformed_document_is_a_policy_error_naming_the_file(
+    deps_project: Project, run_deps: Gate, doc: Any, message: str
+) -> None:
+    root = vex_project(deps_project, ("vex/bad.json", {}))
+    (root / "vex" / "bad.json").write_text(doc if isinstance(doc, str) else json.dumps(doc), encoding="utf-8")
+    with pytest.raises(PolicyError) as err:
+        run_deps(root)
+    assert err.value.file == "vex/bad.json" and err.value.key == "checks.dependencies.vex"
+    assert message in str(err.value)
+    # through the CLI: exit 2, the file named, no traceback
+    run = CliRunner().invoke(app, ["check", str(root), "--only", "dependencies", "--no-audit"])
+    assert run.exit_code == 2, run.output
+    assert "vex/bad.json" in run.output and "Traceback" not in run.output
+
+
+def test_a_vex_path_outside_the_project_is_refused(deps_project: Project) -> None:
+    root = deps_project(checks='vex = ["../elsewhere.json"]')
+    run = CliRunner().invoke(app, ["check", str(root), "--only", "dependencies", "--no-audit"])
+    assert run.exit_code == 2 and "leaves the project" in run.output
+
+
+def test_vex_out_is_schema_valid_and_reads_back_as_the_same_exceptions(
+    deps_project: Project, run_deps: Gate, tmp_path: Path
+) -> None:
+    doc = openvex(statement("CVE-2024-0001", "pkg:pypi/alpha@1.4"))
+    root = vex_project(deps_project, ("vex.json", doc))
+    gate = run_deps(root)
+    out = json.loads(render_openvex(gate))
+    assert not [e.message for e in _openvex_validator().iter_errors(out)]
+    by_name = {s["vulnerability"]["name"]: s for s in out["statements"]}
+    assert by_name["TEST-2024-RANGE"]["status"] == "not_affected"
+    assert by_name["TEST-2024-RANGE"]["justification"] == "vulnerable_code_not_in_execute_path"
+    assert by_name["TEST-2024-RANGE"]["products"][0]["@id"] == "pkg:pypi/alpha@1.4"
+    assert by_name["TEST-2024-LIST"]["status"] == "affected" and by_name["TEST-2024-LIST"]["action_statement"]
+
+    cdx_text = render_cyclonedx_vex(gate)
+    assert validate_text(cdx_text, "1.6") is None
+    cdx = json.loads(cdx_text)
+    states = {v["id"]: v["analysis"] for v in cdx["vulnerabilities"]}
+    assert states["TEST-2024-RANGE"] == {
+        "state": "not_affected",
+        "justification": "code_not_reachable",
+        "detail": states["TEST-2024-RANGE"]["detail"],
+    }
+    assert states["TEST-2024-LIST"]["state"] == "exploitable"
+    assert {c["purl"] for c in cdx["components"]} == {a["ref"] for v in cdx["vulnerabilities"] for a in v["affects"]}
+
+    # gatekeeper's own OpenVEX, fed back in, accepts what it said was not affected, and nothing else
+    (root / "vex.json").write_text(render_openvex(gate), encoding="utf-8")
+    again = run_deps(root)
+    waived = sorted(f.rule_id for f in dep_result(again).findings if f.waiver is not None)
+    assert waived == ["TEST-2024-RANGE"]
+    assert again.verdict is Verdict.FAIL
