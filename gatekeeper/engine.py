@@ -125,6 +125,11 @@ def vex_exceptions(root: Path, policy: Policy, names: Sequence[str], today: dt.d
     return load_vex(root, [str(f) for f in files], int(policy.gate["max_waiver_days"]), today)
 
 
+def vex_summary(docs: Sequence[VexDocument]) -> dict[str, Any]:
+    """The result's ``vex`` entry (one per document read), or nothing when no document was."""
+    return {"vex": [doc.describe() for doc in docs]} if docs else {}
+
+
 def run_checks(
     request: RunRequest,
     checkers: Mapping[str, LoadedChecker],
@@ -225,8 +230,7 @@ def run_checks(
     if request.baseline_name:
         matched = sum(1 for c in ordered for f in c.findings if f.waiver is not None and f.waiver.kind == "baseline")
         extra["baseline"] = {"path": request.baseline_name, "fingerprints": request.baseline.size, "matched": matched}
-    if vex_docs:
-        extra["vex"] = [doc.describe() for doc in vex_docs]
+    extra.update(vex_summary(vex_docs))
     extra.update(run_context())
     extra["controls"] = evaluate_controls(policy_controls(policy.data), ordered)
     return GateResult(
