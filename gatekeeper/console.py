@@ -17,7 +17,7 @@ from typing import TextIO
 
 from gatekeeper.engine import Progress
 from gatekeeper.escapes import clean, clean_line, for_output
-from gatekeeper.findings import CheckResult, Finding, GateResult, Status, Verdict
+from gatekeeper.findings import CheckResult, Finding, GateResult, Narrowing, Status, Verdict
 from gatekeeper.interpreter import sentence
 
 
@@ -31,6 +31,7 @@ def use_color(stream: TextIO) -> bool:
 
 
 SHOWN_FINDINGS = 20  # blocking findings listed in the CI log
+SHOWN_NARROWING = 10  # narrowing records listed in the CI log per check
 MESSAGE_WIDTH = 400  # a finding in the CI log is cut here; the reports carry the whole message
 WIDTH = 80  # the console's lines wrap to fit a terminal this wide
 
@@ -126,6 +127,7 @@ class Console(Progress):
             self.line(f"{name:<{names}}  {self.paint(padded, status)}  {parts[0]:<{room}}  {took}")
             for part in parts[1:]:
                 self.line(" " * indent + part)
+        self._narrowing(result)
         blocking = [(c, f) for c in result.checks for f in c.findings if f.blocking]
         if blocking:
             self.line()
@@ -171,6 +173,33 @@ class Console(Progress):
         if changed:
             why = "a tool wrote into the checkout; the tree must be left as it was found"
         self.line(f"verdict: {self.paint(verdict.upper(), verdict)} ({why})")
+
+    def _narrowing(self, result: GateResult) -> None:
+        """What the project narrowed, check by check (at most ``SHOWN_NARROWING`` records each; the reports list all)."""
+        checks = [c for c in sorted(result.checks, key=lambda c: c.name) if c.narrowing]
+        if not checks:
+            return
+        self.line()
+        self.line(f"narrowed by the project ({sum(len(c.narrowing) for c in checks)}):")
+        for check in checks:
+            for record in check.narrowing[:SHOWN_NARROWING]:
+                text = clean_line(f"[{check.name}] {narrowing_text(record)}")
+                if len(text) > MESSAGE_WIDTH:
+                    text = text[: MESSAGE_WIDTH - 1] + "…"
+                self._wrapped(text, "      ", first="  ")
+            if len(check.narrowing) > SHOWN_NARROWING:
+                self.line(f"  … and {len(check.narrowing) - SHOWN_NARROWING} more for {check.name} (see the reports)")
+
+
+def narrowing_text(record: Narrowing) -> str:
+    """One narrowing record as a line: kind, where, the setting or comment, its effect, what it suppressed."""
+    where = record.source + (f":{record.line}" if record.source and record.line else "")
+    parts = [record.kind, where, record.detail and f"`{record.detail}`"]
+    head = " ".join(p for p in parts if p)
+    tail = record.effect
+    if record.suppressed is not None:
+        tail += f" ({record.suppressed} finding{'s' if record.suppressed != 1 else ''} suppressed)"
+    return f"{head}: {tail}" if tail else head
 
 
 def _interleave(pairs: list[tuple[CheckResult, Finding]], limit: int) -> list[tuple[CheckResult, Finding]]:

@@ -28,6 +28,7 @@ from gatekeeper.findings import (
     Finding,
     GateResult,
     Location,
+    Narrowing,
     Package,
     Severity,
     Status,
@@ -348,6 +349,12 @@ def _result_problem(result: CheckResult) -> str:
         problem = _finding_problem(f)
         if problem:
             return f"finding {i + 1} ({f.rule_id!r}): {problem}"
+    if not isinstance(result.narrowing, tuple):
+        return "narrowing must be a tuple of Narrowing"
+    for i, n in enumerate(result.narrowing):
+        problem = n.problem() if isinstance(n, Narrowing) else f"{type(n).__name__}, not Narrowing"
+        if problem:
+            return f"narrowing record {i + 1}: {problem}"
     return ""
 
 

@@ -179,9 +179,86 @@ def _to_the_millisecond(result: CheckResult | GateResult) -> None:
     object.__setattr__(result, "duration_s", round(float(result.duration_s), 3))
 
 
+#: the kinds of ``Narrowing`` the built-in checkers report (a plugin may add its own words)
+NARROWING_KINDS = {
+    "config-file": "a configuration file from the project that the tool read (each file of a chain)",
+    "rules": "rules turned off or a narrower selection of rules (select, ignore, per-file ignores, skips)",
+    "exclude": "files in the check's scope that the project's configuration left out",
+    "option": "another setting that weakens the check (ignore_errors, follow_imports, ...)",
+    "file-comment": "a comment that silences a whole file, or some rules in it",
+    "range-comment": "a comment that silences a range of lines",
+    "line-comments": "per-line suppression comments in a file (# noqa, # type: ignore, # nosec, pragmas)",
+    "not-scanned": "files in the check's scope the tool did not look at, for the reason given",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Narrowing:
+    """One way the project's own configuration or comments (or a tool's own limits) made a check
+    look at less, or honour fewer of its rules, than the policy asks: never silent.
+
+    ``kind`` is one of ``NARROWING_KINDS`` (a plugin may use its own word); ``source`` and ``line``
+    say where it is written (a posix path relative to the root; "" when not in a file); ``detail``
+    is the setting or comment as written; ``effect`` says in words what it did to this run;
+    ``files`` are the files of the check's scope it left out or silenced (all of them);
+    ``suppressed`` is how many findings the tool did not report because of it (None: not measured).
+    """
+
+    kind: str
+    source: str
+    line: int | None
+    detail: str
+    effect: str
+    files: tuple[str, ...] = ()
+    suppressed: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "line": self.line,
+            "detail": self.detail,
+            "effect": self.effect,
+            "files": list(self.files),
+            "suppressed": self.suppressed,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Narrowing:
+        """Read back a record written by ``to_dict``; raises KeyError/ValueError/TypeError on bad data."""
+        line, suppressed = data.get("line"), data.get("suppressed")
+        return cls(
+            kind=str(data["kind"]),
+            source=str(data.get("source", "")),
+            line=int(line) if line is not None else None,
+            detail=str(data.get("detail", "")),
+            effect=str(data.get("effect", "")),
+            files=tuple(str(f) for f in data.get("files") or ()),
+            suppressed=int(suppressed) if suppressed is not None else None,
+        )
+
+    def problem(self) -> str:
+        """What is ill-typed in this record (empty when nothing): a plugin's dataclass is not checked when built."""
+        for attr in ("kind", "source", "detail", "effect"):
+            if not isinstance(getattr(self, attr), str):
+                return f"{attr} is {type(getattr(self, attr)).__name__}, not str"
+        if not self.kind:
+            return "kind is empty"
+        for attr in ("line", "suppressed"):
+            value = getattr(self, attr)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                return f"{attr} must be a non-negative int or None"
+        if not isinstance(self.files, tuple) or not all(isinstance(f, str) for f in self.files):
+            return "files must be a tuple of str"
+        return ""
+
+
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    """What one checker returns: a status, findings, metrics and artifacts."""
+    """What one checker returns: a status, findings, metrics, artifacts, and every way the project
+    narrowed the check (``narrowing``, one ``Narrowing`` record each: the checker contract's one
+    place for it, which every report shows)."""
 
     name: str
     status: Status
@@ -193,6 +270,7 @@ class CheckResult:
     artifacts: Mapping[str, str] = field(default_factory=dict, compare=False)
     error: str | None = None
     findings: tuple[Finding, ...] = ()
+    narrowing: tuple[Narrowing, ...] = ()
 
     def __post_init__(self) -> None:
         _to_the_millisecond(self)
@@ -219,6 +297,7 @@ class CheckResult:
             "artifacts": dict(self.artifacts),
             "error": self.error,
             "findings": [f.to_dict() for f in sorted(self.findings, key=Finding.sort_key)],
+            "narrowing": [n.to_dict() for n in self.narrowing],
         }
 
 
@@ -310,6 +389,7 @@ def _check_from_dict(data: Mapping[str, Any]) -> CheckResult:
         artifacts=dict(data.get("artifacts") or {}),
         error=data.get("error"),
         findings=tuple(f if isinstance(f, Finding) else _finding_from_dict(f) for f in data.get("findings", [])),
+        narrowing=tuple(n if isinstance(n, Narrowing) else Narrowing.from_dict(n) for n in data.get("narrowing") or ()),
     )
 
 

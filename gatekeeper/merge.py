@@ -187,6 +187,7 @@ def _merge_check(name: str, checks: list[CheckResult], checker: LoadedChecker | 
         metrics=metrics,
         duration_s=max(c.duration_s for c in checks),
         artifacts={k: v for c in checks for k, v in c.artifacts.items()},
+        narrowing=tuple(dict.fromkeys(n for c in checks for n in c.narrowing)),  # shards share the config's records
     )
     if errors:
         message = "; ".join(dict.fromkeys(c.error or c.summary for c in errors))

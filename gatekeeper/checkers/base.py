@@ -24,7 +24,9 @@ from gatekeeper.display import ToolInfo as ToolInfo
 from gatekeeper.display import VerdictRow as VerdictRow
 from gatekeeper.display import VerdictTable as VerdictTable
 from gatekeeper.errors import PluginError
+from gatekeeper.findings import NARROWING_KINDS as NARROWING_KINDS
 from gatekeeper.findings import CheckResult, Finding
+from gatekeeper.findings import Narrowing as Narrowing
 from gatekeeper.interpreter import Interpreter, discover
 from gatekeeper.options import Option as Option
 from gatekeeper.policy import Policy
@@ -55,6 +57,14 @@ class Checker(Protocol):
     - ``tool`` (default ``ToolInfo()``): the tool's name, documentation URI and rule tags for SARIF.
     - ``rule_info(finding)`` (default ``RuleInfo()``): a SARIF rule's short description and help
       URI, given the rule's first finding.
+
+    Narrowing is part of the contract: every way the project's own configuration or comments
+    made the check look at less or honour fewer rules (an exclude, an ignored rule, a file-level
+    suppression comment, a file the tool skipped) is returned in ``CheckResult.narrowing``, one
+    ``Narrowing`` record each; the engine checks the records and every report shows them in one
+    place. A checker that reads the project's configuration declares ``PROJECT_CONFIG`` among its
+    options, and with ``project_config = "ignore"`` runs on the policy's configuration alone,
+    reporting only what its tool cannot be told to disregard.
     """
 
     name: str
@@ -107,6 +117,20 @@ class CheckerBase:
 
 
 _DEFAULTS = CheckerBase()
+
+#: the option of every checker that reads the project's own configuration: ``honour`` it (and report
+#: what it narrows) or ``ignore`` it (run on the policy's configuration alone)
+PROJECT_CONFIG = Option(
+    "str",
+    "honour",
+    "honour the project's own configuration and suppression comments (every narrowing reported), or ignore them",
+    choices=("honour", "ignore"),
+)
+
+
+def honours_project(section: Mapping[str, Any]) -> bool:
+    """Whether this check's policy section lets the project's own configuration apply (``project_config``)."""
+    return str(section.get("project_config") or "honour") != "ignore"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from gatekeeper.checkers import presenter
 from gatekeeper.controls import result_controls
 from gatekeeper.display import BarChart, Display, number, text
 from gatekeeper.fileio import shipped_dir
-from gatekeeper.findings import CheckResult, Finding, GateResult
+from gatekeeper.findings import CheckResult, Finding, GateResult, Narrowing
 from gatekeeper.reports._common import (
     MISSING,
     SEVERITIES,
@@ -199,6 +199,25 @@ def _check_view(check: CheckResult, checker: LoadedChecker) -> dict[str, Any]:
         "bars": _bars(shown.bars),
         "table": shown.table if shown.table is not None and shown.table.rows else None,
         "artifacts": sorted(check.artifacts.items()),
+        "narrowing": [_narrowing_row(n) for n in check.narrowing],
+    }
+
+
+#: files named per narrowing record on the page (``gatekeeper.json`` lists them all)
+HTML_MAX_NARROWED_FILES = 20
+
+
+def _narrowing_row(record: Narrowing) -> dict[str, Any]:
+    files = list(record.files[:HTML_MAX_NARROWED_FILES])
+    more = len(record.files) - len(files)
+    return {
+        "kind": record.kind,
+        "where": (record.source + (f":{record.line}" if record.line else "")) or MISSING,
+        "detail": record.detail or MISSING,
+        "effect": record.effect or MISSING,
+        "files": files,
+        "more": more,
+        "suppressed": MISSING if record.suppressed is None else str(record.suppressed),
     }
 
 

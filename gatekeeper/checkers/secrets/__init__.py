@@ -8,6 +8,10 @@ How a scan goes:
 2. detect-secrets is taken from the project's interpreter when it has it, else from
    gatekeeper's own environment; it runs with ``-I`` and its standard plugins and filters (or the
    policy's ``plugins``), with ``--no-verify`` so no secret is sent over the network to be checked.
+   Its filters that skip whole files by name or extension (``.css``, ``.svg``, ``.lock``,
+   ``poetry.lock``, ``package-lock.json``, ``*swagger*``...) are turned off: a tracked file is
+   scanned whatever its name, and a file that is not UTF-8 is read with its undecodable bytes
+   replaced (``worker.py``), where detect-secrets alone would skip it without a word.
    It reads no configuration from the checkout and executes none of it; it runs in the root only
    because its ``is_invalid_file`` filter looks files up relative to its working directory.
    It is started (``worker.py``) as the check starts: it imports detect-secrets and says its
@@ -18,7 +22,10 @@ How a scan goes:
 
 A finding carries the secret's type, file, line and detect-secrets' hash of it, never the
 secret: detect-secrets reports no secret text, and the messages are built from those fields alone.
-``# pragma: allowlist secret`` comments narrow the scan and are counted in the metrics.
+``# pragma: allowlist secret`` and ``# pragma: whitelist secret`` comments (and ``allowlist
+nextline``) narrow the scan: each file's pragmas are a ``Narrowing`` record, with the secrets they
+hid counted by scanning that file again with detect-secrets' allowlist filter off. With
+``project_config = "ignore"`` that filter is off for every file and no pragma is honoured.
 """
 
 from __future__ import annotations
@@ -36,14 +43,25 @@ from typing import IO, Any
 
 from gatekeeper import process
 from gatekeeper.checkers import source
-from gatekeeper.checkers.base import CheckContext, CheckerBase, Display
+from gatekeeper.checkers.base import PROJECT_CONFIG, CheckContext, CheckerBase, Display, honours_project
 from gatekeeper.checkers.secrets import presentation
 from gatekeeper.errors import ToolError, ToolMissing, ToolTimeout
-from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
+from gatekeeper.findings import CheckResult, Finding, Location, Narrowing, Severity, decide_status
 from gatekeeper.options import Option
 
-#: detect-secrets' inline allowlisting (``pragma: allowlist secret`` and ``pragma: allowlist nextline secret``)
-ALLOWLIST = re.compile(rb"pragma:\s*allowlist\b")
+#: detect-secrets' inline allowlisting, as its ``filters.allowlist`` reads it: ``pragma: allowlist secret``,
+#: the older ``pragma: whitelist secret``, and ``pragma: allowlist nextline secret``, after a comment sign
+ALLOWLIST = re.compile(
+    rb"(?:#|//|/\*|'|--|<!--)[ \t#]*pragma: ?(?:(?:allow|white)list[ -]secret|allowlist[ -]nextline[ -]secret)"
+)
+#: detect-secrets' filters that skip whole files by name or extension (``filters.heuristic``): turned off
+FILE_FILTERS = (
+    "detect_secrets.filters.heuristic.is_non_text_file",
+    "detect_secrets.filters.heuristic.is_lock_file",
+    "detect_secrets.filters.heuristic.is_swagger_file",
+)
+#: detect-secrets' filter that honours the allowlist pragmas
+ALLOWLIST_FILTER = "detect_secrets.filters.allowlist.is_line_allowlisted"
 CHECK = "secrets"
 CACHE_VERSION = 1
 INSTALL = "pip install 'gatekeeper[secrets]', or install detect-secrets into the project's environment"
@@ -67,6 +85,7 @@ class SecretsChecker(CheckerBase):
         "enabled": source.OFF_BY_DEFAULT,
         "exclude": Option("str_list", [], 'tracked paths or globs not to scan, e.g. ["tests/fixtures/*"]'),
         "plugins": Option("str_list", [], 'detect-secrets plugins to use, e.g. ["AWSKeyDetector"]; empty: all standard plugins'),
+        "project_config": PROJECT_CONFIG,
     }
 
     tool = presentation.TOOL
@@ -79,6 +98,7 @@ class SecretsChecker(CheckerBase):
         """Scan (or reuse cached scans of) the tracked files; every potential secret is a blocking finding."""
         candidates = list(dict.fromkeys([ctx.target_python, ctx.tool_python]))
         worker = _Worker.start(ctx, candidates[0])  # detect-secrets imports while the files are listed and read
+        honour = honours_project(section)
         try:
             exclude = [str(p) for p in section.get("exclude") or []]
             tracked = source.tracked_files(ctx.root, ctx)
@@ -89,45 +109,53 @@ class SecretsChecker(CheckerBase):
             sources = source.Sources(ctx.root)
             for f in files_all:  # read and hashed (for the cache keys) while detect-secrets imports
                 sources.digest(f)
-            worker, version = _located(ctx, worker, candidates)
+            worker, hello = _located(ctx, worker, candidates)
+            version, lenient = str(hello["version"]), hello.get("lenient") is True
             python = worker.python
             base = [python, "-I", "-m", "detect_secrets", "scan"]
             plugin_args = _plugin_args(ctx, base, [str(p) for p in section.get("plugins") or []])
-            args = ["scan", "--no-verify", *plugin_args]
+            filters = [*FILE_FILTERS, *([] if honour else [ALLOWLIST_FILTER])]
+            args = ["scan", "--no-verify", *plugin_args, *(a for f in filters for a in ("--disable-filter", f))]
+            pragmas = {f for f in files_all if honour and sources.count(f, ALLOWLIST)}
 
             def scan(chunk: list[str]) -> dict[str, list[dict[str, Any]]]:
-                paths = [f"./{f}" if f.startswith("-") else f for f in chunk]  # a file named "-x" is no option
-                if worker.fresh:
-                    return _parsed(worker.scan([*args, *paths]))
-                return _parsed(ctx.run([python, "-I", "-m", "detect_secrets", *args, *paths]))
+                found = _scan(ctx, worker, [*args, *_paths(chunk)])
+                again = [f for f in chunk if f in pragmas]
+                if again:  # what the pragmas hid: the same files without the allowlist filter
+                    unfiltered = _scan(ctx, worker, [*args, "--disable-filter", ALLOWLIST_FILTER, *_paths(again)])
+                    for f in again:
+                        kept = {_key(r) for r in found.get(f, [])}
+                        hidden = [{**r, "allowlisted": True} for r in unfiltered.get(f, []) if _key(r) not in kept]
+                        found.setdefault(f, []).extend(hidden)
+                return found
 
-            opts = source.options_digest(CACHE_VERSION, version, plugin_args)
+            opts = source.options_digest(CACHE_VERSION, version, lenient, args)
             per_file_tool = source.PerFileTool(CHECK, opts, _valid, scan, MAX_FILES_PER_RUN)
             per_file = source.run_per_file(ctx, per_file_tool, files_all, sources)
         finally:
             if worker is not None:
                 worker.close()
         files, results = per_file.files, per_file.results
-        findings = to_findings(results)
-        allowlisted = {f: n for f in files if (n := sources.count(f, ALLOWLIST))}
+        findings = to_findings({f: [r for r in rs if not r.get("allowlisted")] for f, rs in results.items()})
+        narrowing = _pragma_narrowing(files, results, sources) if honour else []
+        narrowing += _unscanned(ctx.root, files, sources, lenient)
+        unscanned = {f for n in narrowing if n.kind == "not-scanned" for f in n.files}
         by_type: dict[str, int] = {}
         for finding in findings:
             by_type[finding.rule_name] = by_type.get(finding.rule_name, 0) + 1
         n = len(findings)
-        summary = f"{n} potential secret{'s' if n != 1 else ''} in {len(files):,} tracked files"
+        scanned = len(files) - len(unscanned)
+        summary = f"{n} potential secret{'s' if n != 1 else ''} in {scanned:,} tracked files"
         metrics: dict[str, Any] = {
-            "files_scanned": len(files),
+            "files_scanned": scanned,
+            "files_not_scanned": len(unscanned),
             "secrets": n,
             "by_type": dict(sorted(by_type.items())),
             "plugins": [str(p) for p in section.get("plugins") or []] or "all",
-            "narrowing": {
-                "excluded_files": len(left_out),
-                "exclude": exclude,
-                "allowlist_pragmas": sum(allowlisted.values()),
-                "allowlist_files": dict(sorted(allowlisted.items())),
-            },
+            "excluded_by_policy": {"count": len(left_out), "exclude": exclude},
+            "project_config": "honour" if honour else "ignore",
             "tool_source": "project" if python == ctx.target_python else "gatekeeper",
-            "command": " ".join(["detect-secrets", "scan", "--no-verify", *plugin_args]),
+            "command": " ".join(["detect-secrets", *args]),
         }
         metrics.update(per_file.metrics(ctx.shard))
         return CheckResult(
@@ -138,7 +166,83 @@ class SecretsChecker(CheckerBase):
             tool_version=version,
             metrics=metrics,
             findings=tuple(findings),
+            narrowing=tuple(narrowing),
         )
+
+
+def _paths(chunk: Sequence[str]) -> list[str]:
+    return [f"./{f}" if f.startswith("-") else f for f in chunk]  # a file named "-x" is no option
+
+
+def _key(r: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (r["type"], r["line_number"], r["hashed_secret"])
+
+
+def _pragma_narrowing(
+    files: Sequence[str], results: Mapping[str, Sequence[Mapping[str, Any]]], sources: source.Sources
+) -> list[Narrowing]:
+    """One record per file whose allowlist pragmas detect-secrets honoured, with the secrets they hid."""
+    out = []
+    for f in files:
+        hidden = sum(1 for r in results.get(f, []) if r.get("allowlisted"))
+        lines = [n for n, line in enumerate(sources.data(f).splitlines(), start=1) if ALLOWLIST.search(line)]
+        if not lines and not hidden:
+            continue
+        where = ", ".join(str(n) for n in lines[:10]) + (", …" if len(lines) > 10 else "")
+        out.append(
+            Narrowing(
+                kind="line-comments",
+                source=f,
+                line=lines[0] if lines else None,
+                detail=f"{len(lines)} `pragma: allowlist secret` or `whitelist secret` (line {where})",
+                effect="detect-secrets does not report a secret on (or after a nextline pragma, below) such a line",
+                files=(f,),
+                suppressed=hidden,
+            )
+        )
+    return out
+
+
+def _unscanned(root: Path, files: Sequence[str], sources: source.Sources, lenient: bool) -> list[Narrowing]:
+    """Files detect-secrets could not read: unreadable ones, and (when its reading could not be made
+    lenient) those that are not UTF-8, which it skips."""
+    unreadable, undecodable = [], []
+    for f in files:
+        try:
+            with (root / f).open("rb"):
+                pass
+        except OSError:
+            unreadable.append(f)
+            continue
+        if not lenient:
+            try:
+                sources.data(f).decode("utf-8")
+            except UnicodeDecodeError:
+                undecodable.append(f)
+    out = []
+    if unreadable:
+        out.append(
+            Narrowing(
+                "not-scanned",
+                "",
+                None,
+                "unreadable",
+                "gatekeeper and detect-secrets could not open these files",
+                tuple(unreadable),
+            )
+        )
+    if undecodable:
+        out.append(
+            Narrowing(
+                "not-scanned",
+                "",
+                None,
+                "not UTF-8",
+                "this detect-secrets version skips a file that does not decode, and could not be made to read it leniently",
+                tuple(undecodable),
+            )
+        )
+    return out
 
 
 class _Worker:
@@ -220,8 +324,9 @@ class _Worker:
             self._stderr.close()
 
 
-def _located(ctx: CheckContext, worker: _Worker | None, candidates: Sequence[str]) -> tuple[_Worker, str]:
-    """The first candidate interpreter's worker that has detect-secrets, and its version; ``ToolMissing`` when none has."""
+def _located(ctx: CheckContext, worker: _Worker | None, candidates: Sequence[str]) -> tuple[_Worker, dict[str, Any]]:
+    """The first candidate interpreter's worker that has detect-secrets, and its first line
+    (``version``, ``lenient``); ``ToolMissing`` when none has."""
     tried = []
     for n, python in enumerate(candidates):
         if n:
@@ -231,10 +336,21 @@ def _located(ctx: CheckContext, worker: _Worker | None, candidates: Sequence[str
             continue
         answer = worker.hello()
         if "version" in answer:
-            return worker, str(answer["version"])
+            return worker, answer
         worker.close()
         tried.append(python)
     raise ToolMissing(f"detect_secrets is not installed in {' nor in '.join(tried)} ({INSTALL})")
+
+
+def _scan(ctx: CheckContext, worker: _Worker, args: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """detect-secrets' results for ``args``: the started worker's scan, or a worker of its own after
+    that (every scan runs through ``worker.py``, so that every file is read the same way)."""
+    if worker.fresh:
+        return _parsed(worker.scan(args))
+    request = json.dumps(list(args)).encode("utf-8") + b"\n"
+    done = ctx.run([worker.python, "-I", "-c", _WORKER.read_text(encoding="utf-8")], stdin=request)
+    _, _, report = done.stdout.partition("\n")  # its first line is its hello
+    return _parsed(process.Completed(done.args, done.returncode, report, done.stderr, done.duration_s))
 
 
 def _parsed(done: process.Completed) -> dict[str, list[dict[str, Any]]]:

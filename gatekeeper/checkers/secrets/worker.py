@@ -12,9 +12,16 @@ while gatekeeper still lists, reads and hashes the files.
 3. It runs detect-secrets' own ``main()`` on them, as ``python -m detect_secrets`` does: its
    report goes to stdout, its messages to stderr, and its exit code is this process's.
 
+detect-secrets opens each file in the locale's encoding and skips, without a word, a file that
+does not decode (one byte that is not UTF-8 hides every secret in it). Here its scanner opens
+files as UTF-8 with undecodable bytes replaced, so the rest of such a file is scanned; the first
+line says ``"lenient": true`` when that took effect (another detect-secrets version may read files
+elsewhere: then gatekeeper lists such files as not scanned).
+
 It imports nothing from gatekeeper.
 """
 
+import itertools
 import json
 import sys
 
@@ -28,11 +35,40 @@ def main() -> int:
             raise
         print(json.dumps({"missing": exc.name}), flush=True)
         return 0
-    print(json.dumps({"version": VERSION}), flush=True)
+    print(json.dumps({"version": VERSION, "lenient": _lenient()}), flush=True)
     request = sys.stdin.readline()
     if not request.strip():
         return 0
-    return int(detect_secrets([str(arg) for arg in json.loads(request)]) or 0)
+    args = [str(arg) for arg in json.loads(request)]
+    _keep_disabled([b for a, b in itertools.pairwise(args) if a == "--disable-filter"])
+    return int(detect_secrets(args) or 0)
+
+
+def _keep_disabled(disabled: "list[str]") -> None:
+    """Keep a default filter that ``--disable-filter`` turned off turned off in detect-secrets' process
+    pool too: each pool process rebuilds its filters from the settings plus ``DEFAULT_FILTERS``
+    (``Settings.configure_filters``), which would bring ``is_non_text_file`` back for every file
+    scanned in parallel."""
+    from detect_secrets.settings import Settings
+
+    defaults = getattr(Settings, "DEFAULT_FILTERS", None)
+    if isinstance(defaults, (set, frozenset)):
+        Settings.DEFAULT_FILTERS = {f for f in defaults if f not in disabled}
+
+
+def _lenient() -> bool:
+    """Make detect-secrets' scanner read every file as UTF-8 with undecodable bytes replaced."""
+    import functools
+    import multiprocessing
+
+    from detect_secrets.core import scan
+
+    if not callable(getattr(scan, "_get_lines_from_file", None)) or "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    # detect-secrets scans many files in a process pool: forked, its processes keep the change
+    multiprocessing.set_start_method("fork", force=True)
+    scan.open = functools.partial(open, encoding="utf-8", errors="replace")  # type: ignore[attr-defined]
+    return True
 
 
 if __name__ == "__main__":

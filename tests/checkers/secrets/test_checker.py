@@ -31,6 +31,10 @@ PROJECT = {
 }
 
 
+#: the detect-secrets filters the check turns off (they skip whole files by name or extension)
+FILTERS_OFF = tuple(a for f in secrets_checker.FILE_FILTERS for a in ("--disable-filter", f))
+
+
 def scan_by_hand(root: Path, *args: str) -> set[tuple[str, str, int]]:
     """``detect-secrets scan --no-verify`` in the work tree (git-tracked files), as a user runs it."""
     done = subprocess.run(
@@ -59,15 +63,15 @@ def project(tmp_path: Path) -> Path:
 
 def test_findings_equal_detect_secrets_run_by_hand_over_tracked_files(project: Path, make_ctx: Any) -> None:
     result = SecretsChecker().run(section(SecretsChecker), make_ctx(project))
-    expected = scan_by_hand(project)
+    expected = scan_by_hand(project, *FILTERS_OFF)
     assert keys(result) == expected
     assert ("AWS Access Key", "deploy/aws.cfg", 2) in expected and ("GitHub Token", "scripts/ci.sh", 1) in expected
     assert not any(path in ("untracked.env", "app/allowed.py") for _, path, _ in expected)
     assert result.status is Status.FAIL and all(f.blocking for f in result.findings)
     assert all(len(f.properties["hashed_secret"]) == 40 for f in result.findings)
-    assert result.metrics["narrowing"]["allowlist_pragmas"] == 1
-    assert result.metrics["narrowing"]["allowlist_files"] == {"app/allowed.py": 1}
-    assert result.metrics["files_scanned"] == len(PROJECT)
+    (pragma,) = result.narrowing
+    assert (pragma.kind, pragma.source, pragma.line, pragma.suppressed) == ("line-comments", "app/allowed.py", 1, 1)
+    assert result.metrics["files_scanned"] == len(PROJECT) and result.metrics["files_not_scanned"] == 0
 
 
 def test_no_secret_value_in_any_finding_field(project: Path, make_ctx: Any) -> None:
@@ -82,11 +86,11 @@ def test_exclude_and_plugins_narrow_the_scan_and_say_so(project: Path, make_ctx:
     assert any(f.location.path.startswith("tests/") for f in full.findings)
     result = SecretsChecker().run(section(SecretsChecker, exclude=["tests/fixtures/*"]), make_ctx(project))
     assert not any(f.location.path.startswith("tests/") for f in result.findings)
-    assert result.metrics["narrowing"]["excluded_files"] == 1
+    assert result.metrics["excluded_by_policy"] == {"count": 1, "exclude": ["tests/fixtures/*"]}
     only_aws = SecretsChecker().run(section(SecretsChecker, plugins=["AWSKeyDetector"]), make_ctx(project))
     disabled = [a for p in ("KeywordDetector", "GitHubTokenDetector") for a in ("--disable-plugin", p)]
     assert keys(only_aws) == {("AWS Access Key", "deploy/aws.cfg", 2)}
-    assert ("AWS Access Key", "deploy/aws.cfg", 2) in scan_by_hand(project, *disabled)
+    assert ("AWS Access Key", "deploy/aws.cfg", 2) in scan_by_hand(project, *disabled, *FILTERS_OFF)
     with pytest.raises(ToolError, match="NoSuchDetector"):
         SecretsChecker().run(section(SecretsChecker, plugins=["NoSuchDetector"]), make_ctx(project))
 

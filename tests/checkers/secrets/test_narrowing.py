@@ -1,0 +1,62 @@
+"""What detect-secrets skips or is told to skip is scanned anyway, or reported: never a silent pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.checkers.secrets import SecretsChecker
+from gatekeeper.findings import Status
+from tests.checkers.secrets.test_checker import AWS, FILTERS_OFF, scan_by_hand
+from tests.helpers.narrowing import assert_reported, find
+from tests.helpers.projects import git_init, section, write
+
+ALLOWLIST_OFF = ("--disable-filter", "detect_secrets.filters.allowlist.is_line_allowlisted")
+
+#: files detect-secrets' default filters skip by extension or name, each holding a key
+SKIPPED_BY_NAME = {
+    "site.css": f'a {{ b: "{AWS}" }}\n',
+    "logo.svg": f"<svg><!-- {AWS} --></svg>\n",
+    "deps.lock": f'key = "{AWS}"\n',
+    "poetry.lock": f'key = "{AWS}"\n',
+    "web/package-lock.json": f'{{"key": "{AWS}"}}\n',
+}
+
+
+def test_files_detect_secrets_skips_by_name_or_encoding_are_scanned(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(tmp_path / "p", SKIPPED_BY_NAME)
+    (root / "app.py").write_bytes(f'aws_key = "{AWS}"\n# caf\xe9\n'.encode("latin-1"))  # one byte that is not UTF-8
+    git_init(root)
+    assert scan_by_hand(root) == set()  # detect-secrets alone: every file skipped, "clean"
+    result = SecretsChecker().run(section(SecretsChecker), make_ctx(root))
+    found = {f.location.path for f in result.findings}
+    assert found == {*SKIPPED_BY_NAME, "app.py"} and result.status is Status.FAIL
+    assert result.metrics["files_scanned"] == 6 and result.metrics["files_not_scanned"] == 0
+    # file by file with the name filters off, detect-secrets finds the same; the file that is not UTF-8 it
+    # still skips (and scanning several files at once, its process pool turns is_non_text_file back on)
+    assert {p for f in SKIPPED_BY_NAME for _, p, _ in scan_by_hand(root, *FILTERS_OFF, f)} == set(SKIPPED_BY_NAME)
+    assert scan_by_hand(root, *FILTERS_OFF, "app.py") == set()
+    assert "--disable-filter detect_secrets.filters.heuristic.is_lock_file" in result.metrics["command"]
+
+
+@pytest.mark.parametrize("pragma", ["# pragma: whitelist secret", "# pragma: allowlist secret", "// pragma: allowlist-secret"])
+def test_allowlist_pragmas_are_reported_with_what_they_hid(tmp_path: Path, make_ctx: Any, pragma: str) -> None:
+    root = write(tmp_path / "p", {"app.py": f'x = 1\naws_key = "{AWS}"  {pragma}\n', "ok.py": "y = 2\n"})
+    git_init(root)
+    result = SecretsChecker().run(section(SecretsChecker), make_ctx(root))
+    assert result.status is Status.PASS and not result.findings  # honoured, as detect-secrets honours it
+    hidden = len(scan_by_hand(root, *FILTERS_OFF, *ALLOWLIST_OFF)) - len(scan_by_hand(root, *FILTERS_OFF))
+    record = find(result, "line-comments", source="app.py")
+    assert record.line == 2 and record.suppressed == hidden == 1
+    assert_reported(result, record)
+
+
+def test_project_config_ignore_honours_no_pragma(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(tmp_path / "p", {"app.py": f'aws_key = "{AWS}"  # pragma: whitelist secret\n'})
+    git_init(root)
+    result = SecretsChecker().run(section(SecretsChecker, project_config="ignore"), make_ctx(root))
+    assert [(f.rule_name, f.location.path) for f in result.findings] == [("AWS Access Key", "app.py")]
+    assert result.status is Status.FAIL and not result.narrowing
+    assert result.metrics["project_config"] == "ignore"
