@@ -16,8 +16,12 @@ How a run goes:
 4. Files whose result is cached (keyed by content, path, ruff's version and the bytes of every
    configuration file) are not checked again; the rest go to ``ruff check --output-format json``.
 
-Settings in the project that narrow the check (``exclude``, ``per-file-ignores``, ``# noqa``
-comments) are reported in the metrics, as the security check reports ``# nosec``.
+Everything in the project that narrows the check is a ``Narrowing`` record (``narrowing.py``):
+each configuration file of each ``extend`` chain and its rule and file settings, the tracked
+Python files ruff did not check (the project's excludes told apart from ruff's defaults by a
+second ``--show-files --isolated``), and every suppression comment with the diagnostics it hid.
+With ``project_config = "ignore"`` ruff runs ``--isolated --ignore-noqa --no-respect-gitignore``:
+its defaults only, no project configuration, no suppression comment, no ``.gitignore``.
 """
 
 from __future__ import annotations
@@ -25,23 +29,22 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from gatekeeper import process, toolconfig
 from gatekeeper.checkers import source
-from gatekeeper.checkers.base import CheckContext, CheckerBase, Display
+from gatekeeper.checkers.base import PROJECT_CONFIG, CheckContext, CheckerBase, Display, honours_project
+from gatekeeper.checkers.lint import narrowing as narrowed
 from gatekeeper.checkers.lint import presentation
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import RootRelative
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
 from gatekeeper.options import Option
 
-#: a noqa comment: ruff's per-line suppression, or its per-file form with the "ruff:" prefix
-NOQA = re.compile(rb"#\s*(?:ruff\s*:\s*)?noqa\b", re.IGNORECASE)
 CHECK = "lint"
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 #: flags on every ruff command: ruff reads the checkout and writes nothing into it, whatever its configuration says
 READ_ONLY = ("--no-fix", "--no-unsafe-fixes", "--no-cache")
 INSTALL = "pip install 'gatekeeper[lint]', or install ruff into the project's environment"
@@ -50,8 +53,8 @@ _PROBE = (
     "import json\ntry:\n    from ruff import find_ruff_bin\nexcept ImportError:\n    from ruff.__main__ import find_ruff_bin\n"
     "print(json.dumps({'bin': str(find_ruff_bin())}))"
 )
-#: keys of a ruff config that leave files or rules out of the check (reported, never silent)
-NARROWING_KEYS = ("exclude", "extend-exclude", "per-file-ignores", "extend-per-file-ignores", "force-exclude")
+#: ruff on the policy's terms alone (``project_config = "ignore"``)
+ISOLATED = ("--isolated", "--ignore-noqa", "--no-respect-gitignore")
 #: paths per ruff command line, far below the OS argument limit
 MAX_FILES_PER_RUN = 2000
 _FINDING_KEYS = ("code", "message", "location", "filename")
@@ -71,6 +74,7 @@ class LintChecker(CheckerBase):
             "str_list", ["ALL"], 'rule code prefixes whose findings block, e.g. ["E", "F", "B"]; "ALL": every rule'
         ),
         "max_findings": Option("int", 0, "blocking findings tolerated before the check fails", minimum=0),
+        "project_config": PROJECT_CONFIG,
     }
 
     tool = presentation.TOOL
@@ -86,29 +90,37 @@ class LintChecker(CheckerBase):
         if not ruff:
             raise ToolError(f"the ruff package in {tool.python} did not name its binary")
         version = _version(ctx, ruff)
-        config, narrowing = find_config(ctx.root)
-        config_files = toolconfig.ruff_files(ctx.root, _candidates(ctx)) if config else ()
-        config_args = [] if config else ["--isolated"]
+        honour = honours_project(section)
+        candidates = _candidates(ctx)
+        configs = toolconfig.ruff_configs(ctx.root, candidates) if honour else ()
+        config_files = toolconfig.ruff_files(ctx.root, candidates) if configs else ()
+        config_args = [] if configs else list(ISOLATED if not honour else ("--isolated",))
         files_all = _show_files(ctx, ruff, config_args)
         if not files_all:
             raise ToolError("ruff found no Python files to check (an empty check is not a pass)")
         sources = source.Sources(ctx.root)
+
+        def commented(f: str) -> bool:
+            return honour and narrowed.ANY.search(sources.data(f)) is not None
+
         opts = source.options_digest(CACHE_VERSION, version, config_args, toolconfig.digest(ctx.root, config_files))
         per_file_tool = source.PerFileTool(
-            CHECK, opts, _valid, lambda chunk: _check(ctx, ruff, config_args, chunk), MAX_FILES_PER_RUN
+            CHECK, opts, _valid, lambda chunk: _check(ctx, ruff, config_args, chunk, commented), MAX_FILES_PER_RUN
         )
         per_file = source.run_per_file(ctx, per_file_tool, files_all, sources)
         files, diagnostics = per_file.files, per_file.results
+        records = narrowed.config_records(ctx.root, configs)
+        records += narrowed.excluded_records(*_dropped(ctx, ruff, files_all, bool(configs)))
+        if honour:
+            records += narrowed.comment_records(files, diagnostics, sources)
+        reported = {f: [d for d in ds if not d.get("suppressed")] for f, ds in diagnostics.items()}
+        not_applied = {}
         if ctx.shard is not None and section.get("max_findings"):
             # a shard sees only its share of the findings, so it cannot tell whether the whole run
             # stays within the tolerance: every matching finding blocks (fail closed)
             section = {**section, "max_findings": 0}
-            narrowing["max_findings_not_applied"] = "a sharded run cannot count every shard's findings"
-        findings = to_findings(section, diagnostics, sources)
-        skipped = _tracked_but_unchecked(ctx, files_all)
-        if skipped:
-            narrowing["tracked_python_files_not_checked"] = {"count": len(skipped), "examples": skipped[:20]}
-        noqa = {f: n for f in files if (n := sources.count(f, NOQA))}
+            not_applied = {"max_findings_not_applied": "a sharded run cannot count every shard's findings"}
+        findings = to_findings(section, reported, sources)
         codes: dict[str, int] = {}
         for finding in findings:
             codes[finding.rule_id] = codes.get(finding.rule_id, 0) + 1
@@ -116,11 +128,12 @@ class LintChecker(CheckerBase):
         metrics: dict[str, Any] = {
             "files_checked": len(files),
             "findings": len(findings),
+            "suppressed": sum(1 for ds in diagnostics.values() for d in ds if d.get("suppressed")),
             "fixable": sum(1 for f in findings if f.properties.get("fix")),
             "by_rule": dict(sorted(codes.items())),
-            "config": config or None,
+            "config": configs[0] if configs else None,
             "config_files": list(config_files),
-            "narrowing": {**narrowing, "noqa_comments": sum(noqa.values()), "noqa_files": dict(sorted(noqa.items()))},
+            "project_config": "honour" if honour else "ignore",
             "tool_source": "project" if tool.project else "gatekeeper",
             "command": " ".join(["ruff", "check", "--output-format", "json", *READ_ONLY, *config_args, "."]),
             "thresholds": {
@@ -128,6 +141,7 @@ class LintChecker(CheckerBase):
                 "max_findings": int(section.get("max_findings", 0)),
             },
         }
+        metrics.update(not_applied)
         metrics.update(per_file.metrics(ctx.shard))
         return CheckResult(
             name=CHECK,
@@ -137,23 +151,18 @@ class LintChecker(CheckerBase):
             tool_version=version,
             metrics=metrics,
             findings=tuple(findings),
+            narrowing=tuple(records),
         )
 
 
-def find_config(root: Path) -> tuple[str, dict[str, Any]]:
-    """The project's ruff config file in the root (relative name, or "") and its settings that narrow the check."""
-    name = toolconfig.ruff_config(root)
-    if not name:
-        return "", {}
-    data = toolconfig.ruff_options(root, name) or {}
-    narrowing: dict[str, Any] = {}
-    lint = data.get("lint")
-    tables: list[dict[str, Any]] = [data, lint] if isinstance(lint, dict) else [data]
-    for table in tables:
-        for key in (*NARROWING_KEYS, "ignore", "extend-ignore"):
-            if table.get(key):
-                narrowing[key] = table[key]
-    return name, narrowing
+def _dropped(ctx: CheckContext, ruff: str, checked: Sequence[str], configured: bool) -> tuple[list[str], list[str]]:
+    """Tracked ``.py``/``.pyi`` files ruff left out: those its defaults (with ``--isolated``) check
+    but the project's settings drop, and those its defaults drop too; empty outside git."""
+    skipped = _tracked_but_unchecked(ctx, checked)
+    if not skipped or not configured:
+        return [], skipped
+    by_default = set(skipped) - set(_show_files(ctx, ruff, ["--isolated"]))
+    return [f for f in skipped if f not in by_default], [f for f in skipped if f in by_default]
 
 
 def _candidates(ctx: CheckContext) -> list[str]:
@@ -194,7 +203,8 @@ def _version(ctx: CheckContext, ruff: str) -> str:
 
 
 def _show_files(ctx: CheckContext, ruff: str, config_args: Sequence[str]) -> list[str]:
-    done = ctx.run([ruff, "check", "--show-files", *READ_ONLY, *config_args, "--", str(ctx.root)], cwd=ctx.root)
+    listing = [a for a in config_args if a != "--ignore-noqa"]  # ruff refuses it beside --show-files
+    done = ctx.run([ruff, "check", "--show-files", *READ_ONLY, *listing, "--", str(ctx.root)], cwd=ctx.root)
     if done.returncode not in (0, 1):
         raise ToolError(f"ruff check --show-files failed (exit {done.returncode}): {_refused(done)}")
     relative = RootRelative(ctx.root)
@@ -202,7 +212,30 @@ def _show_files(ctx: CheckContext, ruff: str, config_args: Sequence[str]) -> lis
     return sorted(files)
 
 
-def _check(ctx: CheckContext, ruff: str, config_args: Sequence[str], files: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+def _check(
+    ctx: CheckContext, ruff: str, config_args: Sequence[str], files: Sequence[str], commented: Callable[[str], bool]
+) -> dict[str, list[dict[str, Any]]]:
+    """ruff's diagnostics for ``files``, and those the suppression comments of the ``commented`` ones
+    hid (marked ``suppressed``), from a second run over those files with ``--ignore-noqa``."""
+    found = _diagnostics(ctx, ruff, config_args, files)
+    again = [f for f in files if commented(f)]
+    if again:
+        unsuppressed = _diagnostics(ctx, ruff, [*config_args, "--ignore-noqa"], again)
+        for f in again:
+            kept = {_identity(d) for d in found.get(f, [])}
+            hidden = [{**d, "suppressed": True} for d in unsuppressed.get(f, []) if _identity(d) not in kept]
+            if hidden:
+                found.setdefault(f, []).extend(hidden)
+    return found
+
+
+def _identity(d: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (d.get("code"), d["location"].get("row"), d["location"].get("column"), d.get("message"))
+
+
+def _diagnostics(
+    ctx: CheckContext, ruff: str, config_args: Sequence[str], files: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
     args = [ruff, "check", "--output-format", "json", *READ_ONLY, "--exit-zero", *config_args, "--"]
     done = ctx.run([*args, *(str(ctx.root / f) for f in files)], cwd=ctx.root)
     if done.returncode != 0:

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from gatekeeper.display import Display, Row, ToolInfo, as_list, limits, narrowing_rows, number
+from gatekeeper.display import Display, Row, ToolInfo, as_list, limits, number
 from gatekeeper.findings import CheckResult
 
 TOOL = ToolInfo("ruff", "https://docs.astral.sh/ruff/rules/", ("quality", "lint"))
 #: the metric keys the rows below present (the others get generic rows)
-SHOWN = frozenset({"files_checked", "findings", "fixable", "narrowing", "thresholds"})
+SHOWN = frozenset({"files_checked", "findings", "suppressed", "fixable", "thresholds"})
 
 
 def display(check: CheckResult) -> Display:
-    """Files checked, findings against ``max_findings``, fixable findings, blocking rules, narrowing."""
+    """Files checked, findings against ``max_findings``, suppressed and fixable findings, blocking rules."""
     m = check.metrics
     policy = limits(m)
     limit = number(policy.get("max_findings"))
     rows = [
         Row("Files checked", m.get("files_checked")),
         Row("Findings", m.get("findings"), f"≤ {limit:.0f} blocking" if limit is not None else "", not check.blocking),
+        Row("Suppressed by the project's comments", m.get("suppressed", 0)),
         Row("Fixable by ruff", m.get("fixable")),
     ]
     if policy.get("fail_on"):
         rows.append(Row("Rules that block", ", ".join(str(p) for p in as_list(policy.get("fail_on")))))
-    return Display(rows=(*rows, *narrowing_rows(m)), shown=SHOWN)
+    return Display(rows=tuple(rows), shown=SHOWN)

@@ -1,0 +1,113 @@
+"""Every way a project's ruff configuration or comments narrow the lint check is reported, with
+what it suppressed counted by ruff itself; ``project_config = "ignore"`` honours none of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.checkers.lint import LintChecker
+from gatekeeper.findings import Status
+from tests.checkers.lint.test_checker import ruff_by_hand
+from tests.helpers.narrowing import assert_reported, find
+from tests.helpers.projects import git_init, section, write
+
+UNUSED = "import os\n"
+
+
+def hidden(root: Path) -> int:
+    """How many diagnostics the project's suppression comments hide, as ruff counts them."""
+    return len(ruff_by_hand(root, "--ignore-noqa")) - len(ruff_by_hand(root))
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "detail"),
+    [
+        ("# flake8: noqa\n" + UNUSED, "file-comment", "# flake8: noqa"),
+        ('"""Doc."""\n\n' + UNUSED + "\n# ruff: noqa\n", "file-comment", "# ruff: noqa"),
+        ("# ruff: file-ignore[F401]\n" + UNUSED, "file-comment", "# ruff: file-ignore[F401]"),
+        ("# ruff: disable[F401]\n" + UNUSED, "range-comment", "# ruff: disable[F401]"),
+        ("import os  # noqa\nimport sys  # ruff: ignore[F401]\n", "line-comments", "2 `# noqa` / `# ruff: ignore` (line 1, 2)"),
+    ],
+)
+def test_a_suppression_comment_is_reported_with_what_ruff_hid(
+    tmp_path: Path, make_ctx: Any, text: str, kind: str, detail: str
+) -> None:
+    root = write(tmp_path / "p", {"app.py": text})
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert result.status is Status.PASS and not result.findings  # honoured, as ruff honours it
+    record = find(result, kind, source="app.py")
+    assert record.detail == detail and record.suppressed == hidden(root) > 0
+    assert result.metrics["suppressed"] == record.suppressed
+    assert_reported(result, record)
+
+
+def test_a_disable_range_counts_only_what_lies_inside_it(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(tmp_path / "p", {"app.py": "# ruff: disable[F401]\nimport os\n# ruff: enable[F401]\nimport sys\n"})
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    record = find(result, "range-comment", source="app.py")
+    assert record.effect.endswith("lines 1-3") and record.suppressed == 1
+    assert {(f.rule_id, f.location.line) for f in result.findings} >= {("F401", 4)}
+
+
+def test_an_extend_chain_that_ignores_every_rule_is_reported_file_by_file(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(
+        tmp_path / "p",
+        {"ruff.toml": 'extend = "tools/base.toml"\n', "tools/base.toml": '[lint]\nignore = ["ALL"]\n', "app.py": UNUSED},
+    )
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert result.status is Status.PASS and ruff_by_hand(root) == set()
+    head = find(result, "config-file", source="ruff.toml")
+    assert (head.line, head.detail) == (1, 'extend = "tools/base.toml"')
+    find(result, "config-file", source="tools/base.toml")
+    ignore_all = find(result, "rules", source="tools/base.toml")
+    assert (ignore_all.line, ignore_all.detail) == (2, 'lint.ignore = ["ALL"]')
+    assert_reported(result, ignore_all)
+
+
+def test_a_narrow_select_is_reported(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(tmp_path / "p", {"ruff.toml": '[lint]\nselect = ["E501"]\n', "app.py": UNUSED})
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert result.status is Status.PASS
+    record = find(result, "rules", source="ruff.toml")
+    assert record.detail == 'lint.select = ["E501"]' and "only these rules run" in record.effect
+    assert_reported(result, record)
+
+
+def test_files_the_projects_excludes_drop_are_listed_apart_from_rufs_defaults(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(
+        tmp_path / "p",
+        {
+            "ruff.toml": 'extend-exclude = ["legacy"]\n',
+            "app.py": "x = 1\n",
+            "legacy/old.py": UNUSED,
+            "node_modules/gen.py": UNUSED,
+        },
+    )
+    git_init(root)
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    by_project, by_default = [n for n in result.narrowing if n.kind == "exclude" and not n.source]
+    assert by_project.files == ("legacy/old.py",) and by_default.files == ("node_modules/gen.py",)
+    assert find(result, "exclude", source="ruff.toml").detail == 'extend-exclude = ["legacy"]'
+    assert_reported(result, by_project)
+
+
+def test_project_config_ignore_runs_ruff_on_its_defaults_and_honours_no_comment(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(
+        tmp_path / "p",
+        {
+            "ruff.toml": 'extend = "base.toml"\n',
+            "base.toml": '[lint]\nignore = ["ALL"]\n',
+            "a.py": "# flake8: noqa\n" + UNUSED,
+            "b.py": "# ruff: disable[F401]\n" + UNUSED,
+        },
+    )
+    result = LintChecker().run(section(LintChecker, project_config="ignore"), make_ctx(root))
+    assert {(f.rule_id, f.location.path) for f in result.findings} == {("F401", "a.py"), ("F401", "b.py")}
+    assert {(f.rule_id, f.location.path, f.location.line) for f in result.findings} == ruff_by_hand(
+        root, "--isolated", "--ignore-noqa"
+    )
+    assert result.status is Status.FAIL and result.narrowing == ()
+    assert result.metrics["project_config"] == "ignore" and "--ignore-noqa" in result.metrics["command"]
