@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import hmac
 import json
+import math
 import os
 import re
 from collections import Counter
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import __version__, childenv
+from gatekeeper import __version__, childenv, readback
 from gatekeeper.errors import OutputError, UsageError
 from gatekeeper.fileio import resolve_for_write
 from gatekeeper.findings import GateResult
@@ -41,6 +42,8 @@ RECORD_VERSION = 1
 KEY_ENV = "GATEKEEPER_AUDIT_KEY"
 SIG_PREFIX = "hmac-sha256:"
 _MAX_TEXT = 300
+#: a record is a few kilobytes (texts and metrics are capped): a longer line was not written by gatekeeper
+MAX_RECORD_BYTES = 4 * 1024 * 1024
 _MAX_METRICS = 24
 
 
@@ -97,12 +100,15 @@ def key_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in sorted(metrics)[:_MAX_METRICS]:
         value = metrics[key]
-        if value is None or isinstance(value, (bool, int, float)):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not _readable(value):
+            out[key] = str(value)  # a number no reader of the log would accept (readback.MAX_NUMBER), kept as text
+        elif value is None or isinstance(value, (bool, int, float)):
             out[key] = value
         elif isinstance(value, str):
             out[key] = _text(value)[:80]
         elif isinstance(value, Mapping):
-            out[key] = {str(k): (_text(v)[:80] if isinstance(v, str) else v) for k, v in list(value.items())[:_MAX_METRICS]
+            out[key] = {str(k): (_text(v)[:80] if isinstance(v, str) or (isinstance(v, (int, float)) and not _readable(v)) else v)
+                        for k, v in list(value.items())[:_MAX_METRICS]
                         if v is None or isinstance(v, (bool, int, float, str))}  # fmt: skip
         elif isinstance(value, (list, tuple)):
             out[key] = len(value)
@@ -110,6 +116,11 @@ def key_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
             if verdicts:
                 out[f"{key}_by_verdict"] = dict(sorted(verdicts.items()))
     return out
+
+
+def _readable(value: float) -> bool:
+    """True for a number the log's readers accept back (finite, within ``readback.MAX_NUMBER``)."""
+    return (isinstance(value, int) or math.isfinite(value)) and abs(value) <= readback.MAX_NUMBER
 
 
 def _report_name(path: str, root: Path | None) -> str:
@@ -183,8 +194,9 @@ class Appended:
     digest: str
 
 
-def _tail(fd: int) -> tuple[bytes, bool]:
-    """The last non-empty line of the open file and whether the file ends with a newline."""
+def _tail(fd: int, log: Path) -> tuple[bytes, bool]:
+    """The last non-empty line of the open file and whether the file ends with a newline; a last
+    line longer than ``MAX_RECORD_BYTES`` is a ``LimitError`` (it is never read whole)."""
     size = os.fstat(fd).st_size
     if size == 0:
         return b"", True
@@ -195,8 +207,39 @@ def _tail(fd: int) -> tuple[bytes, bool]:
         stripped = data.rstrip(b"\n")
         cut = stripped.rfind(b"\n")
         if cut >= 0 or start == 0:
+            if len(stripped) - cut - 1 > MAX_RECORD_BYTES:
+                break
             return stripped[cut + 1 :], data.endswith(b"\n")
+        if len(stripped) > MAX_RECORD_BYTES:
+            break
         window *= 4
+    raise readback.LimitError(f"the last line is longer than {MAX_RECORD_BYTES} bytes: not a gatekeeper record", file=str(log))
+
+
+def _last_record(last: bytes, log: Path) -> dict[str, Any] | None:
+    """The log's last line as a record, or None when it is not a JSON object (a damaged line, which
+    ``audit verify`` reports); a line beyond the reading limits is a ``LimitError`` naming the log."""
+    try:
+        data = readback.loads(last, str(log), line=None)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def check_tail(log: Path) -> None:
+    """Raise ``LimitError`` when the log's last line is beyond the reading limits, so that a run
+    stops (exit 2) before it checks or writes anything rather than at its append. A log that is
+    missing or cannot be opened is left to the append, which creates it or names the problem."""
+    try:
+        fd = os.open(log, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return
+    try:
+        last, _ = _tail(fd, log)
+    finally:
+        os.close(fd)
+    if last:
+        _last_record(last, log)
 
 
 def _count_lines(fd: int) -> int:
@@ -212,7 +255,8 @@ def _count_lines(fd: int) -> int:
 def append(log: Path, record: Mapping[str, Any], key: bytes | None = None) -> Appended:
     """Append ``record`` chained to the last line, under an exclusive lock, fsynced to disk.
 
-    ``seq`` and ``prev`` are set here, under the lock; with ``key`` the record is signed. Every
+    ``seq`` and ``prev`` are set here, under the lock; with ``key`` the record is signed. A last
+    line beyond the reading limits (``readback``) is a ``LimitError`` and nothing is appended. Every
     key and value of the record is redacted first (``redaction.redact_tree``). The log is opened
     without following a link (``O_NOFOLLOW``): a link where the log should be is an error, never
     a way to append to some other file.
@@ -228,12 +272,13 @@ def append(log: Path, record: Mapping[str, Any], key: bytes | None = None) -> Ap
         raise OutputError(f"cannot open the audit log {log}: {exc.strerror or exc}") from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        last, ends_with_newline = _tail(fd)
+        last, ends_with_newline = _tail(fd, log)
+        previous = _last_record(last, log) if last else None
         seq = 1
         if last:
             try:
-                seq = int(json.loads(last)["seq"]) + 1
-            except (ValueError, KeyError, TypeError, RecursionError):  # a damaged last line: count lines instead
+                seq = int(previous["seq"]) + 1  # type: ignore[index]
+            except (ValueError, KeyError, TypeError):  # a damaged last line: count lines instead
                 seq = _count_lines(fd) + (0 if ends_with_newline else 1) + 1
         data = dict(record)
         data["seq"] = seq
@@ -241,7 +286,7 @@ def append(log: Path, record: Mapping[str, Any], key: bytes | None = None) -> Ap
         data.pop("sig", None)
         data.pop("signing", None)
         if key:
-            mark = _signing_mark(last, key)
+            mark = _signing_mark(previous if last else {}, key)
             if mark:
                 data["signing"] = mark
             data["sig"] = sign(data, key)
@@ -320,17 +365,11 @@ def append_interrupted(root: Path, policy: Policy, started_at: str, reason: str,
     return append(_writable_log(root, policy), record, key_from_env())
 
 
-def _signing_mark(last: bytes, key: bytes) -> str:
-    """``start`` when this signed record follows an unsigned one (or opens the log), ``rotate``
-    when the record before it was signed with another key, else nothing."""
-    if not last:
-        return "start"
-    try:
-        previous = json.loads(last)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return "start"
-    sig = previous.get("sig") if isinstance(previous, dict) else None
-    if not isinstance(sig, str):
+def _signing_mark(previous: dict[str, Any] | None, key: bytes) -> str:
+    """``start`` when this signed record follows an unsigned one (or opens the log: ``previous``
+    empty) or a damaged line (None), ``rotate`` when the record before it was signed with another key, else nothing."""
+    sig = previous.get("sig") if previous else None
+    if previous is None or not isinstance(sig, str):
         return "start"
     return "" if hmac.compare_digest(sig, sign(previous, key)) else "rotate"
 
@@ -365,7 +404,8 @@ class Verification:
 
 
 def _lines(log: Path) -> Iterator[tuple[int, bytes, bool]]:
-    """(line number, line without newline, whether more lines follow) for each stored line."""
+    """(line number, line without newline, whether more lines follow) for each stored line; a line
+    longer than ``MAX_RECORD_BYTES`` is a ``LimitError`` naming the log and the line."""
     try:
         fh = open(log, "rb")
     except FileNotFoundError:
@@ -377,7 +417,7 @@ def _lines(log: Path) -> Iterator[tuple[int, bytes, bool]]:
     with fh:
         pending: bytes | None = None
         number = 0
-        for raw in fh:
+        for raw in readback.lines(fh, str(log), MAX_RECORD_BYTES):
             if pending is not None:
                 yield number, pending, True
             number += 1
@@ -491,9 +531,11 @@ def _walk_chain(log: Path, anchor: str | None) -> _Chain:
         if not line.strip():
             return bad(number, "empty line (a record was removed or the file was edited)")
         try:
-            data = json.loads(line)
-        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested deeper than json can read
+            data = readback.loads(line, str(log), line=number)
+        except ValueError:
             return bad(number, "not valid JSON (the line was edited or truncated)")
+        except readback.LimitError as exc:  # nested too deep, a number out of range: gatekeeper never wrote it
+            return bad(number, f"beyond the reading limits ({exc.message}): not a record gatekeeper wrote")
         if not isinstance(data, dict):
             return bad(number, "not an audit record (the line was edited)")
         seq = data.get("seq")
@@ -538,14 +580,14 @@ def _walk_chain(log: Path, anchor: str | None) -> _Chain:
 
 def read_records(log: Path, first: int = 1) -> list[dict[str, Any]]:
     """Every record of the log from line ``first`` on, in order; a line that is not a JSON object
-    becomes ``{"line": its number, "invalid": True}``."""
+    (or is beyond the reading limits) becomes ``{"line": its number, "invalid": True}``."""
     out: list[dict[str, Any]] = []
     for number, line, _more in _lines(log):
         if number < first:
             continue
         try:
-            data = json.loads(line)
-        except (ValueError, UnicodeDecodeError, RecursionError):
+            data = readback.loads(line, str(log), line=number)
+        except (ValueError, readback.LimitError):
             data = None
         out.append(data if isinstance(data, dict) else {"line": number, "invalid": True})
     return out
@@ -570,7 +612,7 @@ def format_table(records: list[dict[str, Any]]) -> str:
         statuses = " ".join(f"{name}:{(c or {}).get('status', '?')}" for name, c in sorted(checks.items()) if isinstance(c, dict))
         actor: dict[str, Any] = rec["actor"] if isinstance(rec.get("actor"), dict) else {}
         waivers: dict[str, Any] = rec["waivers"] if isinstance(rec.get("waivers"), dict) else {}
-        notes = [f"{k} waivers: {','.join(map(str, v))}" for k, v in sorted(waivers.items()) if k != "applied" and v]
+        notes = [f"{k} waivers: {_ids(v)}" for k, v in sorted(waivers.items()) if k != "applied" and v]
         rows.append(
             (
                 str(rec.get("seq", "?")),
@@ -587,6 +629,11 @@ def format_table(records: list[dict[str, Any]]) -> str:
     widths = [max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in (header, *rows)]
     return "\n".join(lines) + "\n"
+
+
+def _ids(value: Any) -> str:
+    """A record's list of waiver ids as text; anything else (an edited record) as it stands."""
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def records_json(records: list[dict[str, Any]]) -> str:

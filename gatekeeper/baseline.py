@@ -9,13 +9,13 @@ instead, so that a policy can ratchet (``min_total = "baseline"``).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gatekeeper import readback
 from gatekeeper.errors import UsageError
 from gatekeeper.findings import NO_BASELINE, GateResult, Status
 
@@ -59,12 +59,13 @@ def baseline_document(result: GateResult) -> dict[str, Any]:
 
 
 def load_baseline(path: Path) -> Baseline:
-    """The findings and metrics recorded in a baseline file; a missing or malformed file is a UsageError."""
+    """The findings and metrics recorded in a baseline file; a missing or malformed file is a UsageError,
+    one beyond the reading limits (``readback``) a ``LimitError``."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = readback.loads(path.read_bytes(), str(path))
     except FileNotFoundError:
         raise UsageError("baseline file not found", file=str(path), hint="create one with 'gatekeeper baseline create'") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:
         raise UsageError(f"not a gatekeeper baseline: {exc}", file=str(path)) from None
     if not isinstance(data, dict) or data.get("version") != BASELINE_VERSION or not isinstance(data.get("findings"), list):
         raise UsageError("not a gatekeeper baseline (expected version 1 with a findings list)", file=str(path))

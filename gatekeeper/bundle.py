@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import __version__
+from gatekeeper import __version__, readback
 from gatekeeper.audit import line_digest, sign
 from gatekeeper.errors import UsageError
 from gatekeeper.findings import GateResult
@@ -42,6 +42,8 @@ AUDIT_FILE = "audit/record.jsonl"
 MAX_ARTIFACT_BYTES = 256 * 1024 * 1024
 #: a manifest lists file names and digests: anything bigger than this was not written by gatekeeper
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+#: no file gatekeeper puts in a bundle is larger (reports of a huge run included): a bigger entry is not inflated
+MAX_ENTRY_BYTES = 1024 * 1024 * 1024
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -144,8 +146,8 @@ def find_record(log: Path, *, digest: str = "", results_sha256: str = "") -> byt
             return line
         if results_sha256:
             try:
-                record = json.loads(line)
-            except (ValueError, UnicodeDecodeError, RecursionError):
+                record = readback.loads(line, str(log))
+            except (ValueError, readback.LimitError):  # not the record sought, whatever it is
                 continue
             reports = record.get("reports") if isinstance(record, dict) else None
             if isinstance(reports, dict) and any(
@@ -236,14 +238,14 @@ def verify_bundle(path: Path, key: bytes | None = None) -> BundleCheck:
         ]
         if MANIFEST not in names:
             return BundleCheck(files=0, problems=(*problems, f"missing: {MANIFEST} (nothing in the bundle can be verified)"))
-        if zf.getinfo(MANIFEST).file_size > MAX_MANIFEST_BYTES:  # never inflate a zip bomb to read it
-            return BundleCheck(files=0, problems=(*problems, f"changed: {MANIFEST} (larger than any manifest gatekeeper writes)"))
-        try:
-            manifest = json.loads(zf.read(MANIFEST))
+        try:  # never inflated past MAX_MANIFEST_BYTES, read within the limits (nesting, numbers)
+            manifest = readback.loads(readback.read_member(zf, zf.getinfo(MANIFEST), MAX_MANIFEST_BYTES, str(path)), str(path))
             listed = {str(f["path"]): (str(f["sha256"]), int(f["size"])) for f in manifest["files"]}
             if manifest.get("format") != BUNDLE_FORMAT:
                 raise ValueError(f"format is {manifest.get('format')!r}")
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError, zipfile.BadZipFile) as exc:
+        except readback.LimitError as exc:
+            return BundleCheck(files=0, problems=(*problems, f"changed: {MANIFEST} ({exc.message})"))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return BundleCheck(files=0, problems=(*problems, f"changed: {MANIFEST} (unreadable: {exc})"))
         for name in sorted(listed):
             problem = _entry_problem(zf, name, *listed[name]) if name in names else f"missing: {name}"
@@ -261,15 +263,25 @@ def verify_bundle(path: Path, key: bytes | None = None) -> BundleCheck:
 
 
 def _entry_problem(zf: zipfile.ZipFile, name: str, want: str, size: int) -> str | None:
-    """What is wrong with the bundle's entry ``name`` against its manifest line (sha256 ``want``, ``size``), or None."""
+    """What is wrong with the bundle's entry ``name`` against its manifest line (sha256 ``want``, ``size``), or None.
+
+    The entry is never inflated past the size its manifest line states (nor past ``MAX_ENTRY_BYTES``);
+    one that is encrypted or compressed by a method gatekeeper never uses is changed, not read.
+    """
+    info = zf.getinfo(name)
+    if info.file_size != size:
+        return f"changed: {name} ({info.file_size} bytes, manifest says {size})"
+    limit = min(max(size, 0), MAX_ENTRY_BYTES)
+    problem = readback.member_problem(info, limit)
+    if problem is not None:
+        return f"changed: {name} (it {problem}; gatekeeper writes every entry deflated, unencrypted)"
     digest = hashlib.sha256()
     try:
-        with zf.open(name) as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        return f"changed: {name} (damaged: {exc})"
-    if digest.hexdigest() != want or zf.getinfo(name).file_size != size:
+        for chunk in readback.member_chunks(zf, info, limit, name):
+            digest.update(chunk)
+    except readback.LimitError as exc:
+        return f"changed: {name} (damaged: {exc.message})"
+    if digest.hexdigest() != want:
         return f"changed: {name} (sha256 {digest.hexdigest()[:16]}..., manifest says {want[:16]}...)"
     return None
 

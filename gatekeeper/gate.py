@@ -149,7 +149,8 @@ def _shard(value: str | None) -> tuple[int, int] | None:
 def _prepare(request: Outputs, options: Mapping[str, Any], results_out: Path | None) -> _Run:
     """Load the policy and resolve, before anything runs, every place the run will write: the
     reports' folder, the SBOM, the ``--results-out`` file and the audit log. A link planted in the
-    project on the way to any of them stops the run (exit 2, naming the link)."""
+    project on the way to any of them stops the run (exit 2, naming the link), and so does an audit
+    log whose last line is beyond the reading limits (``audit.check_tail``)."""
     from gatekeeper.fileio import resolve_for_write
 
     root = project_root(request.path)
@@ -164,9 +165,10 @@ def _prepare(request: Outputs, options: Mapping[str, Any], results_out: Path | N
     if sbom and sbom.get("enabled") and isinstance(sbom.get("output"), str):
         resolve_for_write(out_dir / str(sbom["output"]), root)
     if audit:
-        from gatekeeper.audit import log_path
+        from gatekeeper.audit import check_tail, log_path
 
-        resolve_for_write(log_path(root, policy), root)
+        # a last record beyond the reading limits stops the run now, not after the reports are written
+        check_tail(resolve_for_write(log_path(root, policy), root))
     if results_out is not None:
         results_out = resolve_for_write(results_out, root)
     return _Run(root, policy, out_dir, formats, results_out, audit)

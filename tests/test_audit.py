@@ -154,8 +154,17 @@ def _edit(lines: list[bytes]) -> list[bytes]:
         pytest.param(lambda ls: ls[1:], "line 1: record #2 where #1 was expected", id="deleted-first"),
         pytest.param(lambda ls: [*ls[:2], ls[2][:-7], ls[3]], "line 3: not valid JSON", id="truncated-line"),
         pytest.param(lambda ls: [*ls[:2], b"", *ls[2:]], "line 3: empty line", id="blank-line"),
-        # nested deeper than Python's json can read: a RecursionError, still just a line that is not JSON
-        pytest.param(lambda ls: [*ls[:2], b"[" * 200_000 + b"]" * 200_000, ls[3]], "line 3: not valid JSON", id="nested-line"),
+        # nested deeper than any record (and than Python's json can read): the chain breaks there, named
+        pytest.param(
+            lambda ls: [*ls[:2], b"[" * 200_000 + b"]" * 200_000, ls[3]],
+            "line 3: beyond the reading limits (nested more than 64 levels deep)",
+            id="nested-line",
+        ),
+        pytest.param(
+            lambda ls: [*ls[:2], ls[2].replace(b'"seq": 3', b'"seq": 3e999'), ls[3]],
+            "line 3: beyond the reading limits (the number 3e999 is out of range",
+            id="infinite-seq",
+        ),
     ],
 )
 def test_verify_names_the_first_bad_line(tmp_path: Path, plugin_gk: Runner, tamper, expected: str) -> None:  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from gatekeeper import readback
 from gatekeeper.errors import UsageError
 from gatekeeper.findings import CheckResult, Finding, GateResult, Severity
 from gatekeeper.reports._stream import iter_json, placeholder
@@ -40,24 +41,56 @@ def _finding_dicts(check: CheckResult) -> Callable[[], Iterator[dict[str, Any]]]
 
 
 def load_result(path: Path) -> GateResult:
-    """Read a ``gatekeeper.json`` back; a missing or malformed file is a ``UsageError``.
+    """Read a ``gatekeeper.json`` back; a missing or malformed file is a ``UsageError``, one beyond
+    the reading limits (``readback``: nesting, number size) a ``LimitError``, both naming the file.
 
     Read as a stream: each check's findings are decoded one at a time into ``Finding`` objects,
-    so neither the file's text nor a tree of dicts for every finding is ever held whole.
+    so neither the file's text nor a tree of dicts for every finding is ever held whole. The blocks
+    that merging, the audit record and the reports read (``repository``, ``policy``, ``waivers``)
+    must have their documented shapes.
     """
     try:
         shared: dict[str, str] = {}
-        decoder = json.JSONDecoder(object_hook=lambda obj: _finding_or_dict(obj, shared))
+        decoder = readback.decoder(object_hook=lambda obj: _finding_or_dict(obj, shared))
         with path.open(encoding="utf-8") as fh:
             data: Any = _document(_Stream(fh, decoder))
     except FileNotFoundError:
         raise UsageError("results file not found", file=str(path)) from None
+    except (readback.Beyond, RecursionError) as exc:
+        raise readback.beyond(exc, str(path)) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"not a gatekeeper JSON result: {exc}", file=str(path)) from None
     try:
-        return GateResult.from_dict(data)
+        result = GateResult.from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UsageError(f"not a gatekeeper JSON result (bad or missing field: {exc})", file=str(path)) from None
+    problem = shape_problem(result)
+    if problem is not None:
+        raise UsageError(f"not a gatekeeper JSON result ({problem})", file=str(path))
+    return result
+
+
+def shape_problem(result: GateResult) -> str | None:
+    """What is wrong with the shape of a result read back (``repository``'s and ``policy``'s values
+    not text, a ``waivers`` list whose entries are not tables with a text ``id``), or None."""
+    for block, values in (("repository", result.repository), ("policy", result.policy)):
+        for key, value in values.items():
+            if key != "files" and value is not None and not isinstance(value, str):
+                return f"{block}.{key} is a {type(value).__name__}, not text"
+    files = result.policy.get("files", [])
+    if not isinstance(files, list) or not all(
+        isinstance(f, dict) and all(isinstance(f.get(k), str) for k in ("role", "path", "sha256")) for f in files
+    ):
+        return "policy.files is not a list of tables with text role, path and sha256"
+    for kind, entries in result.waivers.items():
+        if not isinstance(entries, list):
+            return f"waivers.{kind} is a {type(entries).__name__}, not a list"
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+                return f"waivers.{kind}[{i}] is not a table with a text id"
+            if not isinstance(entry.get("fingerprints", []), list):
+                return f"waivers.{kind}[{i}].fingerprints is not a list"
+    return None
 
 
 #: what may follow a whole value: white space, a comma, a closing bracket, or (after a key) a colon
@@ -124,6 +157,9 @@ class _Stream:
             # a value is followed by white space, a comma or a closing bracket: else it was cut at
             # the chunk's end ("72." of 72.4, "1e" of 1e-5) and decoded as a shorter number
             if (end < len(self._buf) and self._buf[end] in _AFTER_VALUE) or not self._more():
+                # the stream's own levels (result, checks, check, findings) count towards the limit
+                if readback.too_deep(self._buf, self._pos, end, readback.MAX_DEPTH - 4):
+                    raise readback.Beyond(f"nested more than {readback.MAX_DEPTH} levels deep")
                 self._pos = end
                 self._want = self.CHUNK
                 return value

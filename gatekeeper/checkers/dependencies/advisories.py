@@ -27,12 +27,15 @@ import yaml
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from gatekeeper import readback
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.dependencies.cvss import base_score, severity_of
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import Severity
 
 _SUFFIXES = (".yaml", ".yml", ".json")
+#: the largest OSV record is some tens of kilobytes: a bigger file is not an advisory
+MAX_RECORD_BYTES = 8 * 1024 * 1024
 _INDEX_VERSION = 1
 # Every value of a "name" key, in block YAML, flow YAML or JSON. Over-matching ("username: x", a
 # credit's name) only costs a parse; a file in which nothing matches is always parsed, so nothing
@@ -169,9 +172,17 @@ class AdvisoryDatabase:
         return record
 
     def _read(self, name: str) -> bytes:
+        """The record file's bytes, at most ``MAX_RECORD_BYTES`` (``ToolError`` naming it beyond that,
+        or when the zip member is encrypted or damaged)."""
         if self._zip is not None:
-            return self._zip.read(name)
-        return (self.path / name).read_bytes()
+            try:
+                return readback.read_member(self._zip, self._zip.getinfo(name), MAX_RECORD_BYTES, str(self.path))
+            except readback.LimitError as exc:
+                raise ToolError(f"advisory database: {exc}") from None
+        path = self.path / name
+        if path.stat().st_size > MAX_RECORD_BYTES:
+            raise ToolError(f"advisory record {path} is larger than {MAX_RECORD_BYTES} bytes: not an OSV record")
+        return path.read_bytes()
 
     def records_for(self, names: Iterable[str]) -> Iterator[tuple[str, Mapping[str, Any]]]:
         """(file, record) for every record that may concern one of ``names`` (any spelling), withdrawn ones skipped."""
@@ -340,9 +351,17 @@ def _save_index(cache_dir: Path | None, signature: str, index: Mapping[str, list
 
 
 def _parse(name: str, data: bytes) -> Mapping[str, Any] | None:
-    """An OSV record, or None for a file that is not one (an index, a schema); ToolError if unreadable."""
+    """An OSV record, or None for a file that is not one (an index, a schema); ToolError if unreadable
+    or beyond the reading limits (``readback``: nesting, numbers)."""
     try:
-        doc = json.loads(data) if name.endswith(".json") else yaml.load(data, Loader=_Loader)  # noqa: S506  # nosec B506: _Loader is a SafeLoader
+        if name.endswith(".json"):
+            doc = readback.loads(data, f"advisory record {name}")
+        else:
+            doc = yaml.load(data, Loader=_Loader)  # noqa: S506  # nosec B506: _Loader is a SafeLoader
+    except readback.LimitError as exc:
+        raise ToolError(str(exc)) from None
+    except RecursionError:
+        raise ToolError(f"advisory record {name} cannot be parsed: nested too deeply") from None
     except (ValueError, yaml.YAMLError) as exc:
         raise ToolError(f"advisory record {name} cannot be parsed: {exc}") from exc
     if not isinstance(doc, Mapping) or ("id" not in doc and "affected" not in doc):

@@ -26,8 +26,8 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from gatekeeper import __version__
-from gatekeeper.checkers.dependencies.advisories import iso_time, open_database, parse_time
+from gatekeeper import __version__, readback
+from gatekeeper.checkers.dependencies.advisories import MAX_RECORD_BYTES, iso_time, open_database, parse_time
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import temporary_path, write_atomic
 
@@ -37,6 +37,8 @@ DB_FILE = "osv-pypi.zip"
 META_FILE = "gatekeeper-db.json"
 TIMEOUT_S = 60.0
 _CHUNK = 1 << 16
+#: OSV's whole PyPI export inflates to a few hundred megabytes
+MAX_TOTAL_BYTES = 4 * 1024 * 1024 * 1024
 
 
 class UpdateError(ToolError):
@@ -61,10 +63,11 @@ def resolve(path: Path) -> Path:
 
 
 def read_meta(folder: Path) -> dict[str, Any]:
-    """What ``db update`` noted in ``folder`` (source URL, fetch time, validators), or {}."""
+    """What ``db update`` noted in ``folder`` (source URL, fetch time, validators), or {} (also for
+    a note beyond the reading limits: it is informational only)."""
     try:
-        data = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = readback.loads((folder / META_FILE).read_bytes(), str(folder / META_FILE))
+    except (OSError, ValueError, readback.LimitError):
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -79,22 +82,34 @@ class Survey:
     as_of: dt.datetime | None
 
 
-def survey_zip(path: Path) -> Survey:
+def survey_zip(path: Path, *, member_limit: int = MAX_RECORD_BYTES, total_limit: int = MAX_TOTAL_BYTES) -> Survey:
     """Read every member of an OSV export (CRCs included) and count its records.
 
     Raises ``UpdateError`` when it is not a complete zip, a ``.json`` member is not an OSV record,
-    or no member is about PyPI: such a file must never replace a working database.
+    or no member is about PyPI: such a file must never replace a working database. Each member is
+    inflated in chunks and never past ``member_limit`` bytes, nor all of them past ``total_limit``
+    (a zip bomb is refused, naming the member, in bounded memory); a record is read within the
+    reading limits (``readback``: nesting, numbers).
     """
     records = pypi = 0
     packages: set[str] = set()
     newest: dt.datetime | None = None
+    total = 0
     try:
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
                 if info.is_dir() or not info.filename.endswith(".json"):
                     continue
+                room = total_limit - total
                 try:
-                    doc = json.loads(zf.read(info))
+                    data = readback.read_member(zf, info, min(member_limit, room), "the export")
+                    total += len(data)
+                    doc = readback.loads(data, f"{info.filename} in the export")
+                except readback.LimitError as exc:
+                    if room < member_limit and readback.member_problem(info, member_limit) is None:
+                        why = f"the export inflates to more than {total_limit} bytes in all (at {info.filename})"
+                        raise UpdateError(why) from None
+                    raise UpdateError(str(exc)) from None
                 except ValueError as exc:
                     raise UpdateError(f"{info.filename} in the export is not JSON ({exc})") from None
                 if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):

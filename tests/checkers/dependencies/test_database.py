@@ -243,6 +243,49 @@ def test_file_mirror_from_the_environment_into_the_default_folder(env: dict[str,
     assert shown["source"] == mirror.as_uri() and shown["age"] == "2 days"
 
 
+_PEAK_RSS = (
+    "import resource, sys\nfrom gatekeeper.cli import run\ntry:\n    run()\nexcept SystemExit as exc:\n"
+    "    print('peak-rss-kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n    raise\n"
+)
+
+
+def test_a_zip_bomb_is_refused_naming_its_member_in_bounded_memory(env: dict[str, str], tmp_path: Path) -> None:
+    """A 300 KB export holding a record that inflates to 300 MB: refused before it is inflated."""
+    bomb = tmp_path / "all.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for record in dated(1):
+            zf.writestr(f"{record['id']}.json", json.dumps(record))
+        with zf.open("GHSA-bomb.json", "w", force_zip64=True) as fh:
+            for _ in range(300):
+                fh.write(b" " * (1 << 20))
+    assert bomb.stat().st_size < 400_000
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, "db", "update", "--dir", str(tmp_path / "db"), "--url", bomb.as_uri()],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    assert "GHSA-bomb.json is 314572800 bytes uncompressed, more than the 8388608 allowed" in done.stderr
+    assert not (tmp_path / "db" / "osv-pypi.zip").exists()
+    peak_mb = int(done.stderr.split("peak-rss-kb ")[1].split()[0]) // 1024
+    assert peak_mb < 150, peak_mb  # inflating it (as before) took over 600 MB
+
+
+def test_a_member_lying_about_its_size_and_the_total_are_capped(tmp_path: Path) -> None:
+    from gatekeeper.checkers.dependencies.database import UpdateError, survey_zip
+
+    good = tmp_path / "good.zip"
+    good.write_bytes(export(dated(1)))
+    with pytest.raises(UpdateError, match=r"inflates to more than 100 bytes in all \(at "):
+        survey_zip(good, total_limit=100)
+    assert survey_zip(good).records == len(dated(1))
+    liar = bytearray(export([{**dated(1)[0], "details": "x" * 100_000}]))
+    at = liar.find(b"PK\x01\x02")  # the central directory says 1,000 bytes; the stream holds 100 KB
+    liar[at + 24 : at + 28] = (1000).to_bytes(4, "little")
+    (tmp_path / "liar.zip").write_bytes(bytes(liar))
+    with pytest.raises(UpdateError, match=r"cannot be read|not JSON"):
+        survey_zip(tmp_path / "liar.zip")
+
+
 def test_progress_bar_on_a_terminal(server: tuple[str, Export], env: dict[str, str], tmp_path: Path) -> None:
     import pty
 
