@@ -221,6 +221,42 @@ def test_python_dash_m_in_the_checkout_imports_none_of_its_folders(tmp_path: Pat
     assert (root / "gatekeeper-reports" / "gatekeeper.html").is_file()  # jinja2 and markupsafe: gatekeeper's own
 
 
+#: what ``python -m`` imports (runpy and importlib.util's imports) after it has put the current folder
+#: first on sys.path and before any line of gatekeeper runs, on the Python the suite runs (3.11); the
+#: README names these. Later standard modules (enum, re, typing, json, ...) come after __main__ dropped the folder.
+RUNPY_IMPORTS = {"importlib", "warnings", "collections", "types", "functools", "contextlib", "operator", "keyword", "reprlib"}
+AFTER_MAIN = ("enum", "re", "typing", "json", "subprocess", "pathlib", "signal", "dataclasses")
+
+
+def _plant(folder: Path, name: str, marker: Path) -> None:
+    (folder / f"{name}.py").write_text(f"open({str(marker)!r}, 'a').write({name!r} + '\\n')\n")
+
+
+def test_python_dash_m_runs_only_runpys_own_imports_from_the_current_folder(tmp_path: Path) -> None:
+    """What the README says ``python -m gatekeeper`` does and does not protect against, and that the
+    ``gatekeeper`` command (and ``python -I -m``) takes nothing from the current folder."""
+    marker = tmp_path / "RAN"
+    ran: set[str] = set()
+    for name in sorted(RUNPY_IMPORTS | set(AFTER_MAIN)):  # one at a time: a planted module breaks the imports after it
+        folder = tmp_path / name
+        folder.mkdir()
+        _plant(folder, name, marker)
+        subprocess.run(
+            [PYTHON, "-m", "gatekeeper", "--version"], cwd=folder, env=_env(tmp_path / "c"), capture_output=True, timeout=60
+        )
+        ran |= set(marker.read_text().split()) if marker.exists() else set()
+    assert ran == RUNPY_IMPORTS  # a warnings.py in the checkout runs under `python -m gatekeeper`; a json.py does not
+    every = tmp_path / "every"
+    every.mkdir()
+    marker.unlink()
+    for name in RUNPY_IMPORTS | set(AFTER_MAIN) | {"gatekeeper", "typer"}:
+        _plant(every, name, marker)
+    for command in ([str(GATEKEEPER), "--version"], [PYTHON, "-I", "-m", "gatekeeper", "--version"]):
+        done = subprocess.run(command, cwd=every, env=_env(tmp_path / "c"), capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and done.stdout.startswith("gatekeeper "), done.stderr
+        assert not marker.exists(), (command, marker.read_text())
+
+
 # --------------------------------------------------------------------------- the signing key
 
 
