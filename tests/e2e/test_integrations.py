@@ -94,6 +94,7 @@ def test_the_action_runs_check_uploads_sarif_and_reports_and_keeps_the_exit_code
     steps = action["runs"]["steps"]
     scripts = " ".join(str(s.get("run", "")) for s in steps)
     uses = [s.get("uses", "") for s in steps]
+    scripts += (REPO / "action" / "gate.sh").read_text()  # the check step runs this script
     assert "gatekeeper check" in scripts and "--format json,sarif,html,markdown,junit" in scripts
     assert any(u.startswith("github/codeql-action/upload-sarif") for u in uses)
     assert any(u.startswith("actions/upload-artifact") for u in uses)
@@ -166,12 +167,19 @@ def test_the_action_restores_and_saves_the_cache_under_a_key_from_os_python_tool
         "GK_OUT": "reports",
         "GK_ARGS": "--only security",
         "GK_CACHE_SECRET": secret,
+        "ACTION_PATH": str(REPO),
         **home,
     }
     import json
 
+    reports = str((tmp_path / "reports").resolve())
     for cached in (0, 1):  # a cold run, then one that finds the saved entries under the same secret
-        assert _run_action_script(gate, gate_env, tmp_path) == {"exit-code": "1", "verdict": "fail"}
+        assert _run_action_script(gate, gate_env, tmp_path) == {
+            "exit-code": "1",
+            "verdict": "fail",
+            "report-dir": reports,
+            "sarif": f"{reports}/gatekeeper.sarif",
+        }
         security = next(
             c for c in json.loads((tmp_path / "reports" / "gatekeeper.json").read_text())["checks"] if c["name"] == "security"
         )

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The Action's `gatekeeper check` step (action.yml runs this file; tests/test_action.py runs it too).
+#
+# The verdict comes from this run alone: the check writes into a folder that holds nothing before it
+# (a fresh one under $RUNNER_TEMP, outside the checkout, unless `output-dir` names one, which is
+# emptied first), and the `verdict` output is read from that folder's gatekeeper.json only when it
+# agrees with gatekeeper's exit code; anything else is "error". Files the checkout committed (a
+# gatekeeper-reports/gatekeeper.json saying pass, a SARIF, an HTML page) are never read, reported or
+# uploaded as this run's.
+#
+# Environment: GK_PATH, GK_POLICY, GK_OUT (empty: a fresh folder), GK_ARGS, GK_CACHE_SECRET,
+# GITHUB_OUTPUT, RUNNER_TEMP. Writes exit-code, verdict, report-dir and sarif (the SARIF this run
+# wrote, or empty) to $GITHUB_OUTPUT; always exits 0 (the Action's last step exits with exit-code).
+set -u
+
+say() { printf 'gatekeeper action: %s\n' "$*" >&2; }
+
+finish() {  # exit-code verdict report-dir
+  local sarif=""
+  [ -n "$3" ] && [ -f "$3/gatekeeper.sarif" ] && [ ! -L "$3/gatekeeper.sarif" ] && sarif="$3/gatekeeper.sarif"
+  {
+    echo "exit-code=$1"
+    echo "verdict=$2"
+    echo "report-dir=$3"
+    echo "sarif=$sarif"
+  } >> "$GITHUB_OUTPUT"
+  exit 0
+}
+
+fresh_dir() {  # the folder to write into, holding nothing; "" (and a message) when it cannot be had
+  if [ -z "${GK_OUT:-}" ]; then
+    mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/gatekeeper-reports.XXXXXX"
+    return
+  fi
+  local plain real
+  plain=$(realpath -m -s -- "$GK_OUT") && real=$(realpath -m -- "$GK_OUT") || return 1
+  if [ "$plain" != "$real" ]; then
+    say "output-dir $GK_OUT goes through a symbolic link (to $real): refusing to empty or write it"
+    return 1
+  fi
+  case "$PWD/" in
+    "$plain"/*)
+      say "output-dir $GK_OUT holds the working directory: refusing to empty it"
+      return 1
+      ;;
+  esac
+  rm -rf -- "$plain" && mkdir -p -- "$plain" || return 1
+  printf '%s\n' "$plain"
+}
+
+out=$(fresh_dir) || finish 2 error ""
+[ -n "$out" ] || finish 2 error ""
+
+# the cache's secret reaches gatekeeper only (which takes it out of its environment before any tool
+# or test starts); it is never written into the cached folder
+[ -n "${GK_CACHE_SECRET:-}" ] && export GATEKEEPER_CACHE_KEY="$GK_CACHE_SECRET"
+unset GK_CACHE_SECRET
+policy=()
+[ -n "${GK_POLICY:-}" ] && policy=(--policy "$GK_POLICY")
+read -r -a extra <<< "${GK_ARGS:-}"
+gatekeeper check "${GK_PATH:-.}" "${policy[@]}" --output-dir "$out" --format json,sarif,html,markdown,junit "${extra[@]}"
+code=$?
+
+said=""
+report="$out/gatekeeper.json"
+if [ -f "$report" ] && [ ! -L "$report" ]; then
+  said=$(python -I -c 'import json, sys; print(json.load(open(sys.argv[1], encoding="utf-8"))["verdict"])' "$report" 2>/dev/null)
+fi
+case "$code:$said" in
+  0:pass) finish 0 pass "$out" ;;
+  1:fail) finish 1 fail "$out" ;;
+  0:*)  # a pass this run's own report does not confirm is no pass
+    say "gatekeeper exited 0 but $report does not say pass (${said:-no report}): the verdict is error"
+    finish 3 error "$out"
+    ;;
+  *) finish "$code" error "$out" ;;
+esac
