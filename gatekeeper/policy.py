@@ -453,6 +453,8 @@ CONFINED_PATHS: Mapping[str, tuple[str, ...]] = {
     "checks.sbom.source": ("environment",),
     "checks.dependencies.source": ("environment",),
     "checks.dependencies.vex": (),
+    "checks.sbom.spdx_output": (),
+    "checks.sbom.wheel": (),
 }
 
 

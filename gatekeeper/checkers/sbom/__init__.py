@@ -22,11 +22,12 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from gatekeeper import process
+from gatekeeper import __version__, process
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display
 from gatekeeper.checkers.inventory import has_pep621, load_inventory, project_requirements
-from gatekeeper.checkers.sbom import presentation
+from gatekeeper.checkers.sbom import pep770, presentation
+from gatekeeper.checkers.sbom.spdx import to_spdx
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import resolve_for_write, under, write_atomic
 from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Package, Severity, decide_status, fingerprint
@@ -34,7 +35,17 @@ from gatekeeper.options import Option
 from gatekeeper.process import tail
 from gatekeeper.redaction import redact_tree
 
-SPEC_VERSIONS = ("1.4", "1.5", "1.6")
+
+def _supported() -> tuple[str, ...]:
+    """The CycloneDX versions from 1.4 up that the installed cyclonedx-python-lib validates (1.7 from its 11.x)."""
+    from cyclonedx.schema import SchemaVersion
+
+    found = sorted((v.value for v in SchemaVersion if v.value >= (1, 4)), reverse=False)
+    return tuple(f"{major}.{minor}" for major, minor in found)
+
+
+SPEC_VERSIONS = _supported()
+SBOM_FORMATS = ("cyclonedx", "spdx")
 
 
 class SbomChecker(CheckerBase):
@@ -44,7 +55,23 @@ class SbomChecker(CheckerBase):
     description = "software bill of materials (CycloneDX via cyclonedx-bom)"
     options: Mapping[str, Option] = {
         "output": Option("str", "sbom.cdx.json", "file name of the SBOM, written into the output dir"),
-        "spec_version": Option("str", "1.6", "CycloneDX specification version", choices=SPEC_VERSIONS),
+        "spec_version": Option(
+            "str",
+            "1.6",
+            f"CycloneDX specification version ({', '.join(SPEC_VERSIONS)} with this cyclonedx-python-lib)",
+            choices=SPEC_VERSIONS,
+        ),
+        "formats": Option(
+            "str_list",
+            ["cyclonedx"],
+            'SBOM files to write: the CycloneDX one always, and SPDX 2.3 JSON with "spdx"',
+            choices=SBOM_FORMATS,
+        ),
+        "spdx_output": Option("str", "sbom.spdx.json", "file name of the SPDX SBOM, written into the output dir"),
+        "wheel": Option(
+            "str", "", "a glob (e.g. dist/*.whl) of the project's built wheel: whether it ships .dist-info/sboms/ (PEP 770)"
+        ),
+        "require_wheel_sbom": Option("bool", False, "the wheel named by wheel must carry an SBOM in .dist-info/sboms/"),
         "source": Option("str", "environment", '"environment", a requirements file, or "pyproject.toml"'),
         "min_license_coverage": Option(
             "float", 0.0, "minimum share of components with a license (percent)", minimum=0, maximum=100
@@ -83,6 +110,7 @@ class SbomChecker(CheckerBase):
             extra["left_out"] = len(inventory.left_out)
             if inventory.project is not None:
                 extra["project"] = {"name": inventory.project.name, "version": inventory.project.version}
+            extra["dependency_sboms"] = pep770.shipped_sboms(inventory.packages)
         elif source == "pyproject.toml":
             _, deps = project_requirements(ctx.root)
             stdin = ("\n".join(deps) + "\n").encode("utf-8")
@@ -94,6 +122,8 @@ class SbomChecker(CheckerBase):
                 raise ToolError(f"checks.sbom.source: the requirements file {req} does not exist")
             args = [*base, "requirements", *common, str(req)]
             extra = {"scope": "requirements", "requirements": source}
+        if section.get("wheel"):
+            extra["wheel"] = pep770.wheel_sboms(ctx.root, str(section["wheel"]))
         folder = ctx.cache_dir / "sbom" if ctx.cache_dir is not None else None
         version = process.tool_version(ctx.tool_python, "cyclonedx-bom", elsewhere=ctx.tool_python, missing="(not installed)")
         key = cache.cache_key(
@@ -114,6 +144,7 @@ class SbomChecker(CheckerBase):
                 bom["metadata"]["timestamp"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
             write_atomic(out, json.dumps(bom, indent=2, ensure_ascii=False) + "\n")
             checked = _Validation(payload.get("problem"), list(payload.get("formats") or []))
+            self._write_spdx(section, bom, ctx, extra)
             return self._result(section, bom, extra, checked, cached=True)
         with tempfile.TemporaryDirectory(prefix="gatekeeper-sbom-") as cwd:
             done = ctx.run(args, stdin=stdin, cwd=cwd)
@@ -135,12 +166,27 @@ class SbomChecker(CheckerBase):
             bom = restrict(bom, keep, own if isinstance(own, dict) else None)
         # the SBOM leaves the process too: a URL's user-info or a secret from the environment that a
         # requirements file carried is masked (digests and purls are left alone)
-        bom = redact_tree(bom, heuristic=False)
+        bom = redact_tree(pep770.reference_in(bom, extra.get("dependency_sboms") or ()), heuristic=False)
         text = json.dumps(bom, indent=2, ensure_ascii=False) + "\n"
         write_atomic(out, text)
         checked = _Validation(*validate_file(ctx, out, spec))
         cache.write(folder, key, {"text": text, "problem": checked.problem, "formats": checked.formats})
+        self._write_spdx(section, bom, ctx, extra)
         return self._result(section, bom, extra, checked, cached=False)
+
+    def _write_spdx(self, section: Mapping[str, Any], bom: Mapping[str, Any], ctx: CheckContext, extra: dict[str, Any]) -> None:
+        """With ``formats`` naming spdx: the SPDX 2.3 JSON of the same SBOM, beside it (metric ``spdx``)."""
+        if "spdx" not in (section.get("formats") or ()):
+            return
+        tools = [f"gatekeeper-{__version__}", f"cyclonedx-py-{_tool_version(bom) or 'unknown'}"]
+        doc = to_spdx(bom, tools)
+        path = resolve_for_write(ctx.output_dir / str(section["spdx_output"]), ctx.root)
+        write_atomic(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        extra["spdx"] = {
+            "output": Path(str(section["spdx_output"])).as_posix(),
+            "spdx_version": doc["spdxVersion"],
+            "packages": len(doc["packages"]),
+        }
 
     def _result(
         self,
@@ -159,6 +205,10 @@ class SbomChecker(CheckerBase):
             "require_purl": bool(section["require_purl"]),
         }
         findings = _findings(bom, section, metrics, problem, str(section["output"]))
+        findings += _wheel_findings(section, metrics)
+        artifacts = {"sbom": Path(str(section["output"])).as_posix()}
+        if "spdx" in extra:
+            artifacts["sbom_spdx"] = extra["spdx"]["output"]
         return CheckResult(
             name=self.name,
             status=decide_status(findings),
@@ -166,7 +216,7 @@ class SbomChecker(CheckerBase):
             tool_name="cyclonedx-bom",
             tool_version=_tool_version(bom),
             metrics=metrics,
-            artifacts={"sbom": Path(str(section["output"])).as_posix()},
+            artifacts=artifacts,
             findings=tuple(findings),
         )
 
@@ -321,12 +371,40 @@ def _components(bom: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
     return [c for c in bom.get("components", []) if isinstance(c, dict)]
 
 
+def _wheel_findings(section: Mapping[str, Any], metrics: Mapping[str, Any]) -> list[Finding]:
+    """With ``require_wheel_sbom``: one blocking finding per named wheel without ``.dist-info/sboms/``."""
+    if not section.get("require_wheel_sbom"):
+        return []
+    return [
+        Finding(
+            rule_id="sbom.wheel_without_sbom",
+            tags=("sbom", NO_BASELINE),
+            severity=Severity.MEDIUM,
+            blocking=True,
+            message=f"the wheel {w['path']} carries no SBOM in .dist-info/sboms/ (PEP 770)",
+            fingerprint=fingerprint("sbom", "sbom.wheel_without_sbom", w["path"]),
+            rule_name="wheel without a PEP 770 SBOM",
+        )
+        for w in metrics.get("wheel") or ()
+        if not w["pep770"]
+    ]
+
+
 def _summary(metrics: Mapping[str, Any], problem: str | None) -> str:
     state = "valid" if problem is None else "INVALID"
-    return (
+    text = (
         f"{metrics['components']} components, CycloneDX {metrics['spec_version']} {state}; "
         f"{metrics['with_license']} with a license, {metrics['with_purl']} with a purl"
     )
+    if metrics.get("spdx"):
+        text += f"; SPDX 2.3 {metrics['spdx']['output']}"
+    shipped = metrics.get("dependency_sboms") or []
+    if shipped:
+        text += f"; {len(shipped)} {'dependency ships' if len(shipped) == 1 else 'dependencies ship'} SBOMs (PEP 770)"
+    for wheel in metrics.get("wheel") or ():
+        carries = f"carries {len(wheel['sboms'])} SBOM(s)" if wheel["pep770"] else "carries no SBOM"
+        text += f"; wheel {wheel['path']} {carries} in .dist-info/sboms/"
+    return text
 
 
 def _tool_version(bom: Mapping[str, Any]) -> str:
