@@ -45,6 +45,7 @@ _MAX_TEXT = 300
 #: a record is a few kilobytes (texts and metrics are capped): a longer line was not written by gatekeeper
 MAX_RECORD_BYTES = 4 * 1024 * 1024
 _MAX_METRICS = 24
+_MAX_FINGERPRINTS = 50
 
 
 # --------------------------------------------------------------------------- records
@@ -171,6 +172,7 @@ def build_record(result: GateResult, reports: Mapping[str, str], command: str, r
         },
         "reports": {_text(_report_name(p, root)): digest for p, digest in sorted(reports.items())},
     }
+    record.update(_run_facts(result))
     for key in ("baseline", "shard"):
         value = extra.get(key)
         if isinstance(value, Mapping):
@@ -180,6 +182,50 @@ def build_record(result: GateResult, reports: Mapping[str, str], command: str, r
     if extra.get("interrupted"):
         record["interrupted"] = True
     return record
+
+
+def _run_facts(result: GateResult) -> dict[str, Any]:
+    """What the history page needs beyond the checks: the working tree's state, the run's scope
+    (a partial run never counts as gating a commit) and each control's status."""
+    facts: dict[str, Any] = {}
+    dirty = result.repository.get("dirty")
+    if isinstance(dirty, bool):
+        facts["dirty"] = dirty
+    scope = result.extra.get("scope")
+    if isinstance(scope, Mapping):
+        facts["scope"] = {str(k): _scalar_or_names(v) for k, v in scope.items() if isinstance(v, (bool, int, str, list))}
+    controls = result.extra.get("controls")
+    if isinstance(controls, list):
+        facts["controls"] = {
+            _text(c.get("id")): _text(c.get("status")) for c in controls if isinstance(c, Mapping) and c.get("id")
+        }
+    terms = {}
+    for kind in ("applied", "expired", "unused"):
+        for w in result.waivers.get(kind, []):
+            if isinstance(w, Mapping) and w.get("id"):
+                terms[_text(w["id"])] = _waiver_terms(w)
+    if terms:
+        facts["waiver_terms"] = terms
+    return facts
+
+
+def _waiver_terms(waiver: Mapping[str, Any]) -> dict[str, Any]:
+    """A waiver as the exceptions report needs it: what it covers, why, who approved it, until when,
+    and the findings it covered in this run (their count, and at most 50 fingerprints)."""
+    out: dict[str, Any] = {
+        k: _text(waiver.get(k)) for k in ("check", "rule", "path", "package", "reason", "approved_by", "expires")
+    }
+    found = waiver.get("findings")
+    out["findings"] = found if isinstance(found, int) and not isinstance(found, bool) else 0
+    prints = waiver.get("fingerprints")
+    out["fingerprints"] = [_text(f) for f in prints[:_MAX_FINGERPRINTS]] if isinstance(prints, list) else []
+    return out
+
+
+def _scalar_or_names(value: Any) -> Any:
+    if isinstance(value, (bool, int)):
+        return value
+    return [_text(n) for n in value] if isinstance(value, list) else _text(value)
 
 
 # --------------------------------------------------------------------------- appending

@@ -6,7 +6,9 @@ organization's own) to the checks whose results are its evidence. Catalogues shi
 
 A control's status follows from its checks, failing closed: ``fail`` when any mapped check failed,
 ``not evidenced`` when any mapped check did not run (not enabled, skipped, or could not run: an
-error is no evidence), and ``pass`` only when every mapped check ran and passed.
+error is no evidence), ``pass with exceptions`` when every mapped check ran and passed but only
+because a waiver or the baseline accepted some of their findings, and ``pass`` when every mapped
+check ran and passed with nothing excepted.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from gatekeeper.findings import CheckResult, Status
 PASS = "pass"  # noqa: S105  # a status, not a password
 FAIL = "fail"
 NOT_EVIDENCED = "not evidenced"
+PASS_WITH_EXCEPTIONS = "pass with exceptions"  # noqa: S105  # a status, not a password
 #: the statuses a control can have, worst first
-STATUSES = (FAIL, NOT_EVIDENCED, PASS)
+STATUSES = (FAIL, NOT_EVIDENCED, PASS_WITH_EXCEPTIONS, PASS)
 #: ``framework`` of a control a policy defines without naming one
 CUSTOM = "custom"
 
@@ -83,13 +86,22 @@ def policy_controls(data: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def control_status(checks: Iterable[str], results: Mapping[str, CheckResult]) -> str:
-    """``fail``, ``not evidenced`` or ``pass`` for a control mapped to ``checks`` (see the module docstring)."""
-    statuses = [results[n].status if n in results else None for n in checks]
+    """``fail``, ``not evidenced``, ``pass with exceptions`` or ``pass`` for a control mapped to
+    ``checks`` (see the module docstring)."""
+    names = list(checks)
+    statuses = [results[n].status if n in results else None for n in names]
     if any(s is Status.FAIL for s in statuses):
         return FAIL
     if not statuses or any(s is not Status.PASS for s in statuses):
         return NOT_EVIDENCED
+    if excepted(names, results):
+        return PASS_WITH_EXCEPTIONS
     return PASS
+
+
+def excepted(checks: Iterable[str], results: Mapping[str, CheckResult]) -> list[str]:
+    """The ids of the waivers (``baseline`` for the baseline) that accepted a finding of ``checks``, sorted."""
+    return sorted({f.waiver.id for n in checks if n in results for f in results[n].findings if f.waiver is not None})
 
 
 def evaluate_controls(controls: Iterable[Mapping[str, Any]], checks: Iterable[CheckResult]) -> list[dict[str, Any]]:
@@ -104,6 +116,9 @@ def evaluate_controls(controls: Iterable[Mapping[str, Any]], checks: Iterable[Ch
             "checks": [str(n) for n in c["checks"]],
             "status": control_status(c["checks"], results),
         }
+        exceptions = excepted(c["checks"], results)
+        if exceptions:
+            row["exceptions"] = exceptions
         if c.get("evidence"):
             row["evidence"] = str(c["evidence"])
         out.append(row)
@@ -127,6 +142,7 @@ def result_controls(value: Any) -> list[dict[str, Any]]:
                 "checks": [str(n) for n in checks] if isinstance(checks, list) else [],
                 "status": str(c.get("status")) if c.get("status") in STATUSES else NOT_EVIDENCED,
                 "evidence": str(c.get("evidence", "")),
+                "exceptions": [str(e) for e in c["exceptions"]] if isinstance(c.get("exceptions"), list) else [],
             }
         )
     return out

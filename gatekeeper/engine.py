@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import platform
 import queue
 import threading
 import time
@@ -90,6 +91,23 @@ def select(available: Sequence[str], policy: Policy, only: Sequence[str], skip: 
     return [n for n in chosen if n not in skip]
 
 
+def run_scope(available: Sequence[str], policy: Policy, names: Sequence[str], request: RunRequest) -> dict[str, Any]:
+    """What part of the policy a run covers: ``complete`` only when every check the policy enables
+    was selected and no shard ran alone; ``--only``/``--skip`` as given, the checks the selection
+    left out (``left_out``) and the shard. A partial run never counts as gating a commit."""
+    enabled = [n for n in available if policy.checks[n]["enabled"]]
+    left_out = sorted(n for n in enabled if n not in names)
+    scope: dict[str, Any] = {
+        "complete": not left_out and not request.shard,
+        "only": list(request.only),
+        "skip": list(request.skip),
+        "left_out": left_out,
+    }
+    if request.shard:
+        scope["shard"] = f"{request.shard[0]}/{request.shard[1]}"
+    return scope
+
+
 def shard_share(names: Sequence[str], checkers: Mapping[str, LoadedChecker], shard: tuple[int, int]) -> list[str]:
     """The checkers shard ``I`` of ``N`` runs: those that split their own input (``shardable``)
     run in every shard on their share; the others are dealt out in name order."""
@@ -142,6 +160,8 @@ def run_checks(
     started_at = request.clock()
     t0 = time.monotonic()
     names = select(list(checkers), policy, request.only, request.skip)
+    scope = run_scope(list(checkers), policy, names, request)
+    repository = repository_info(request.root)  # before any check runs: the tree as it was judged
     if not names and not request.shard:
         raise UsageError(
             "no check selected: the policy and --only/--skip leave nothing to run, and a gate that looked at nothing cannot pass"
@@ -234,6 +254,8 @@ def run_checks(
     extra.update(vex_summary(vex_docs))
     extra.update(run_context())
     extra["controls"] = evaluate_controls(policy_controls(policy.data), ordered)
+    extra["scope"] = scope
+    extra["runtime"] = {"python": platform.python_version(), "implementation": platform.python_implementation()}
     return GateResult(
         verdict=verdict,
         checks=ordered,
@@ -241,7 +263,7 @@ def run_checks(
         started_at=iso_utc(started_at),
         finished_at=iso_utc(finished_at),
         duration_s=time.monotonic() - t0,
-        repository=repository_info(request.root),
+        repository=repository,
         policy=policy.describe(),
         waivers=waiver_summary,
         extra=extra,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from gatekeeper import process
 from gatekeeper.errors import ToolError
@@ -17,8 +18,13 @@ def _git(root: Path, *args: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
-def repository_info(root: Path) -> dict[str, str]:
-    """``{root, commit, branch}``; empty strings where neither git nor CI variables tell."""
+def repository_info(root: Path) -> dict[str, Any]:
+    """``{root, commit, branch, dirty}``; empty strings where neither git nor CI variables tell.
+
+    ``dirty`` is True when a tracked file differs from the commit (staged or not; untracked files,
+    such as the reports folder, do not count, as for ``git describe --dirty``), False when git
+    says the tree is clean, and absent when git cannot tell (no git, not a repository).
+    """
     commit = _git(root, "rev-parse", "HEAD") or os.environ.get("GITHUB_SHA", "") or os.environ.get("CI_COMMIT_SHA", "")
     branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
     if not branch or branch == "HEAD":
@@ -28,4 +34,16 @@ def repository_info(root: Path) -> dict[str, str]:
             or os.environ.get("CI_COMMIT_REF_NAME")
             or ("" if not branch else "(detached)")
         )
-    return {"root": str(root), "commit": commit, "branch": branch}
+    info: dict[str, Any] = {"root": str(root), "commit": commit, "branch": branch}
+    dirty = _dirty(root)
+    if dirty is not None:
+        info["dirty"] = dirty
+    return info
+
+
+def _dirty(root: Path) -> bool | None:
+    try:
+        done = process.run(["git", "status", "--porcelain", "--untracked-files=no"], timeout=10, cwd=root)
+    except ToolError:
+        return None
+    return bool(done.stdout.strip()) if done.returncode == 0 else None

@@ -1,12 +1,16 @@
 """The history page: one self-contained HTML file from the audit log, for auditors.
 
 It opens with the chain's verification (a broken chain is stated at the top and every run from the
-bad line on is marked, never hidden), then trends of the key metrics as inline SVG charts, the
-waivers over time, and every run with its per-check status. Rendered with jinja2 (autoescaping
+bad line on is marked, never hidden), then the period's controls (runs passing, passing with
+exceptions, failing, not evidenced), the gated changes of a branch, the policy's changes, every
+exception (waiver), trends of the key metrics as inline SVG charts with table alternatives, and
+every run with its CI run, kept reports and per-check status. Rendered with jinja2 (autoescaping
 on) from ``report_templates/history.html.j2``; the page has no script and its Content-Security-Policy
-forbids loading anything, so it opens offline years later. Every value comes from the log's records.
+forbids loading anything, so it opens offline years later. Every value comes from the log's records,
+except what the repository's history adds (first-parent commits, policy texts by digest) and the
+kept reports found by their recorded sha256.
 
-A log of 10,000 runs (23 MB) renders in about a second: each line is read and parsed once, for the
+A log of 10,000 runs renders in about a second: each line is read and parsed once, for the
 verification and the page alike; each run becomes one small tuple, not a tree of dicts; the run
 table, most of the page, is joined from strings escaped here (each distinct status, branch or actor
 once) rather than through the template cell by cell; and the garbage collector is paused meanwhile.
@@ -18,87 +22,140 @@ import datetime as dt
 import gc
 import html
 import math
+import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from markupsafe import Markup
 
 from gatekeeper.audit import Verification, read_records, verify_log
+from gatekeeper.gated import EVENTS as EVENTS
+from gatekeeper.gated import GatedChanges, partial_note
+from gatekeeper.history_charts import ChartSpec, Series, render_charts
+from gatekeeper.history_period import controls, exceptions, policy_changes
 from gatekeeper.reports._common import MISSING
 
 TEMPLATE = "history.html.j2"
-#: most points a chart draws; longer histories are bucketed (each point is its bucket's last run)
-MAX_POINTS = 800
-_CHART_W, _CHART_H, _PAD_L, _PAD_R, _PAD_T, _PAD_B = 720, 186, 52, 16, 12, 42
 _WAIVER_KINDS = ("applied", "expired", "unused")
 
 
 @dataclass(frozen=True)
-class Series:
-    """One line of a chart: a label, a CSS class and one value per run (None where the run has none)."""
+class Period:
+    """Which runs a report covers: days ``since``..``until`` (inclusive, UTC), one ``branch``, one
+    ``event`` kind (``EVENTS``); None for no limit."""
 
-    label: str
-    css: str
-    values: Sequence[float | None]
+    since: dt.date | None = None
+    until: dt.date | None = None
+    branch: str | None = None
+    event: str | None = None
+
+    def describe(self) -> str:
+        """The period in words, for headings and the running header of a printed page."""
+        days = f"{self.since or 'the first run'} to {self.until or 'the last run'}"
+        bits = [days] + [f"{k} {v}" for k, v in (("branch", self.branch), ("event", self.event)) if v]
+        return "; ".join(bits)
 
 
 @dataclass(frozen=True)
 class HistoryPage:
-    """``history_page``'s outcome: the HTML, the chain's verification and the number of records read (one per line)."""
+    """``history_page``'s outcome: the HTML, the chain's verification, the number of records read (one
+    per line), the runs of the period and the kept reports (for the CSV exports)."""
 
     html: str
     verification: Verification
     records: int
+    runs: Sequence[Run] = ()
+    kept: Mapping[str, Path] = field(default_factory=dict)  # kept reports: sha256 -> file
 
 
-def history_page(
-    log: Path,
-    key: bytes | None = None,
-    *,
-    since: dt.date | None = None,
-    generated_at: str | None = None,
-    tool_version: str = "",
-) -> HistoryPage:
+@dataclass(frozen=True)
+class PageFacts:
+    """What the history page says about itself and what it joins from outside the log: the log, when
+    it was made, by which gatekeeper, the period, whether signatures were checked, the branch's
+    gated changes, policy texts by digest and kept reports by digest (``{sha256: file}``, linked
+    relative to ``page_dir``, the folder the page is written to)."""
+
+    log_name: str
+    generated_at: str
+    period: Period = Period()
+    tool_version: str = ""
+    key_checked: bool = False
+    project: str = ""
+    gated: GatedChanges | None = None
+    policy_texts: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    reports: Mapping[str, Path] = field(default_factory=dict)
+    page_dir: Path | None = None
+
+
+def history_page(log: Path, key: bytes | None = None, facts: PageFacts | None = None, joins: Joins | None = None) -> HistoryPage:
     """Verify ``log``'s chain (and, with ``key``, every signature) and render its history page.
 
     Each line is read and parsed once: the records the verification parsed are the page's runs, and
-    past a break the rest of the log is read as it stands (every line listed, marked). ``generated_at``
-    defaults to now (UTC).
+    past a break the rest of the log is read as it stands (every line listed, marked). ``joins``,
+    when given, adds what the repository and kept reports say (see ``Joins``).
     """
-    with _collector_paused():  # the records are freed on _read_and_render's return, before collection resumes
-        return _read_and_render(log, key, since, generated_at, tool_version)
+    facts = facts or PageFacts(log_name=str(log), generated_at="")
+    with _collector_paused():  # the records are freed before collection resumes
+        verified: list[dict[str, Any]] = []
+        verification = verify_log(log, key, collect=verified)
+        records = verified
+        if not verification.ok:  # the verified records are lines 1..n; read the rest as they stand
+            records = verified + read_records(log, first=len(verified) + 1)
+        if joins is not None:
+            facts = joins.apply(facts, verified, records)
+        if not facts.generated_at:
+            facts = _replace_facts(facts, generated_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        runs = select_runs(records, verification, facts.period)
+        page = render_history(runs, verification, facts, len(records))
+        return HistoryPage(page, verification, len(records), runs, facts.reports)
 
 
-def _read_and_render(
-    log: Path, key: bytes | None, since: dt.date | None, generated_at: str | None, tool_version: str
-) -> HistoryPage:
-    verified: list[dict[str, Any]] = []
-    verification = verify_log(log, key, collect=verified)
-    records = verified
-    if not verification.ok:  # the verified records are lines 1..n; read the rest as they stand
-        records = verified + read_records(log, first=len(verified) + 1)
-    facts = PageFacts(
-        log_name=str(log),
-        generated_at=generated_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        since=since,
-        tool_version=tool_version,
-        key_checked=key is not None,
-    )
-    page = render_history(records, verification, facts)
-    return HistoryPage(page, verification, len(records))
+@dataclass(frozen=True)
+class Joins:
+    """What ``history_page`` joins from outside the log: the git repository ``repo`` (the gated
+    changes of ``branch``, the policy texts by digest) and the folders of kept reports."""
+
+    repo: Path | None = None
+    branch: str | None = None
+    report_dirs: tuple[Path, ...] = ()
+    root: Path | None = None  # where recorded report paths (relative) are looked for
+
+    def apply(self, facts: PageFacts, verified: Sequence[Mapping[str, Any]], records: Sequence[Mapping[str, Any]]) -> PageFacts:
+        """``facts`` with the gated changes, policy texts and kept reports filled in."""
+        from gatekeeper.gated import gated_changes, policy_texts
+        from gatekeeper.history_export import find_reports
+
+        period = facts.period
+        gated = None
+        texts: dict[str, tuple[str, str]] = {}
+        valid = [r for r in records if not r.get("invalid")]
+        if self.repo is not None:
+            if self.branch:
+                gated = gated_changes(self.repo, self.branch, verified, period.since, period.until)
+            paths = {str(_mapping(r.get("policy")).get("path") or "") for r in valid} - {""}
+            digests = {str(_mapping(r.get("policy")).get("sha256") or "") for r in valid} - {""}
+            texts = policy_texts(self.repo, paths, digests)
+        digests = {str(d) for r in valid for d in _mapping(r.get("reports")).values()}
+        names = {str(n) for r in valid for n in _mapping(r.get("reports"))}
+        reports = find_reports(self.report_dirs, digests, names, self.root)
+        return _replace_facts(facts, gated=gated, policy_texts=texts, reports=reports)
+
+
+def _replace_facts(facts: PageFacts, **changes: Any) -> PageFacts:
+    from dataclasses import replace
+
+    return replace(facts, **changes)
 
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector: parsed JSON has no reference cycles (reference counting frees
     it), yet the hundreds of thousands of dicts and lists a long log parses into trigger collection after
-    collection, each walking every object alive; on a 10,000-run log that cost as much as the parsing.
-    What the block allocated should be freed before it ends: the first collection after it walks
-    whatever is still alive."""
+    collection, each walking every object alive; on a 10,000-run log that cost as much as the parsing."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -108,8 +165,8 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-class _Run(NamedTuple):
-    """One run as the page shows it (a tuple: ten thousand of them are built per page)."""
+class Run(NamedTuple):
+    """One run as the page and the exports show it (a tuple: ten thousand of them are built per page)."""
 
     line: int
     suspect: bool
@@ -118,58 +175,76 @@ class _Run(NamedTuple):
     time: str
     date: str
     command: str
-    commit: str
+    commit: str  # in full
     branch: str
     actor: str
     verdict: str
+    status: str  # the verdict as the page shows it: "pass with exceptions", "partial pass", ...
+    scope: str  # "" for a complete run, else why it was partial
     checks: dict[str, str]  # check name -> status
     metrics: tuple[float | None, ...]  # the values _key_values reads, in the order of _METRICS
     applied: list[str]
     expired: list[str]
     unused: list[str]
+    event: str
+    ci_url: str
+    ci_label: str
+    controls: dict[str, str]
+    policy: str
+    policy_path: str
+    dirty: bool | None
+    reports: dict[str, str]  # report name -> sha256
+    terms: dict[str, Any]  # waiver id -> its terms as recorded
+    waived: int
 
 
-@dataclass(frozen=True)
-class PageFacts:
-    """What the history page says about itself: the log, when it was made, by which gatekeeper,
-    the first day shown (``since``: the chain is still verified over the whole log) and whether
-    signatures were checked."""
-
-    log_name: str
-    generated_at: str
-    since: dt.date | None = None
-    tool_version: str = ""
-    key_checked: bool = False
-
-
-def render_history(records: Sequence[Mapping[str, Any]], verification: Verification, facts: PageFacts) -> str:
-    """The history page for ``records`` (the whole log, in order), with the chain's ``verification``."""
-    since, key_checked = facts.since, facts.key_checked
-    from gatekeeper.reports.html import _asset, _environment
-
+def select_runs(records: Sequence[Mapping[str, Any]], verification: Verification, period: Period) -> list[Run]:
+    """The runs of ``records`` (the whole log, in order) within ``period``; lines past a break are marked suspect."""
     broken_line = verification.line if not verification.ok else None
-    day = since.isoformat() if since else None
-    runs = []
+    since = period.since.isoformat() if period.since else None
+    until = period.until.isoformat() if period.until else None
+    out = []
     for number, rec in enumerate(records, 1):
-        run = _run_view(rec, number, broken_line is not None and number >= broken_line)
-        if day is not None and not (run.date >= day and _is_date(run.date)):  # ISO dates compare as strings
+        run = run_view(rec, number, broken_line is not None and number >= broken_line)
+        if (since or until) and not _is_date(run.date):
             continue
-        runs.append(run)
+        if (since and run.date < since) or (until and run.date > until):  # ISO dates compare as strings
+            continue
+        if period.branch is not None and run.branch != period.branch:
+            continue
+        if period.event is not None and run.event != period.event:
+            continue
+        out.append(run)
+    return out
+
+
+def render_history(runs: Sequence[Run], verification: Verification, facts: PageFacts, total: int | None = None) -> str:
+    """The history page for ``runs`` (those of the period, in log order) with the chain's ``verification``."""
+    from gatekeeper.reports.html import _asset, _environment, print_style
+
+    total = len(runs) if total is None else total
     check_names = sorted({name for r in runs for name in r.checks})
     template = _environment().get_template(TEMPLATE)
+    period = facts.period.describe()
     return template.render(
         csp="default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
         style=Markup(_asset("report.css")),  # noqa: S704  # nosec B704: our own shipped stylesheet
+        print_style=print_style(f"gatekeeper audit history: {facts.project or facts.log_name}", period, landscape=True),
         log_name=facts.log_name,
+        project=facts.project,
         generated_at=facts.generated_at,
         tool_version=facts.tool_version,
-        since=day or "",
-        verification=_verification_view(verification, len(records), key_checked),
+        period=facts.period,
+        period_text=period,
+        verification=_verification_view(verification, total, facts.key_checked),
         runs=runs,
-        run_rows=_run_rows(runs, check_names),
+        run_rows=_run_rows(runs, check_names, _hrefs(facts.reports, facts.page_dir)),
         check_names=check_names,
         charts=_charts(runs),
-        waivers=_waiver_rows(runs),
+        exceptions=exceptions(runs),
+        controls=controls(runs),
+        policies=policy_changes(runs, facts.policy_texts),
+        gated=facts.gated,
         verdicts=_verdict_counts(runs),
         first=runs[0].time if runs else MISSING,
         last=runs[-1].time if runs else MISSING,
@@ -224,35 +299,91 @@ def _ids(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
-_METRICS = ("coverage", "vulnerabilities", "sec_high", "sec_medium", "sec_low", "denied")
+_METRICS = ("coverage", "vulnerabilities", "sec_high", "sec_medium", "sec_low", "denied", "coverage_min")
 _NO_METRICS: tuple[float | None, ...] = (None,) * len(_METRICS)
 
 
-def _run_view(rec: Mapping[str, Any], number: int, suspect: bool) -> _Run:
+def run_view(rec: Mapping[str, Any], number: int, suspect: bool) -> Run:
+    """One record as a ``Run`` (a line that is not a valid record as an ``invalid`` one)."""
     if rec.get("invalid"):
-        return _Run(number, suspect, True, "?", MISSING, "", "", "", "", "", "", {}, _NO_METRICS, [], [], [])
-    time = str(rec.get("time") or "")
+        return _INVALID._replace(line=number, suspect=suspect)
+    when = str(rec.get("time") or "")
     raw = rec.get("checks")
     checks = {str(k): v for k, v in raw.items() if isinstance(v, dict)} if isinstance(raw, dict) else {}
     waivers = _mapping(rec.get("waivers"))
-    return _Run(
+    ci = _mapping(rec.get("ci"))
+    verdict = str(rec.get("verdict") or "unknown")
+    scope = partial_note(rec.get("scope"))
+    waived = sum(int(_number(c.get("waived")) or 0) for c in checks.values())
+    policy = _mapping(rec.get("policy"))
+    dirty = rec.get("dirty")
+    return Run(
         line=number,
         suspect=suspect,
         invalid=False,
         seq=str(rec.get("seq", "?")),
-        time=time.replace("T", " ") or MISSING,
-        date=time[:10],
+        time=when.replace("T", " ") or MISSING,
+        date=when[:10],
         command=str(rec.get("command") or ""),
-        commit=str(rec.get("commit") or "")[:12] or MISSING,
+        commit=str(rec.get("commit") or ""),
         branch=str(rec.get("branch") or "") or MISSING,
         actor=str(_mapping(rec.get("actor")).get("name") or "") or MISSING,
-        verdict=str(rec.get("verdict") or "unknown"),
+        verdict=verdict,
+        status=_status(verdict, scope, waived),
+        scope=scope,
         checks={name: str(c.get("status") or "?") for name, c in checks.items()},
         metrics=_key_values(checks),
         applied=_ids(waivers.get("applied")),
         expired=_ids(waivers.get("expired")),
         unused=_ids(waivers.get("unused")),
+        event=event_kind(rec.get("ci")),
+        ci_url=ci_url(ci),
+        ci_label=" ".join(str(ci.get(k) or "") for k in ("provider", "run_id") if ci.get(k)),
+        controls={str(k): str(v) for k, v in _mapping(rec.get("controls")).items()},
+        policy=str(policy.get("sha256") or ""),
+        policy_path=str(policy.get("path") or ""),
+        dirty=dirty if isinstance(dirty, bool) else None,
+        reports={str(k): str(v) for k, v in _mapping(rec.get("reports")).items()},
+        terms=_mapping(rec.get("waiver_terms")),
+        waived=waived,
     )
+
+
+_INVALID = Run(
+    line=0, suspect=False, invalid=True, seq="?", time=MISSING, date="", command="", commit="", branch="", actor="",
+    verdict="", status="", scope="", checks={}, metrics=_NO_METRICS, applied=[], expired=[], unused=[], event="",
+    ci_url="", ci_label="", controls={}, policy="", policy_path="", dirty=None, reports={}, terms={}, waived=0,
+)  # fmt: skip
+
+
+def _status(verdict: str, scope: str, waived: int) -> str:
+    if verdict != "pass":
+        return verdict
+    if scope:
+        return "partial pass"
+    return "pass with exceptions" if waived else "pass"
+
+
+def event_kind(ci: Any) -> str:
+    """The kind of event a record's CI run was: ``EVENTS``' names, the CI's own otherwise, ``local`` without CI."""
+    if not isinstance(ci, dict):
+        return "local"
+    ref = str(ci.get("ref") or "")
+    event = str(ci.get("event") or "")
+    if ref.startswith("refs/tags/") or event == "tag":
+        return "tag"
+    aliases = {"merge_request_event": "pull_request", "pull_request_target": "pull_request", "workflow_dispatch": "manual",
+               "web": "manual", "trigger": "manual", "api": "manual"}  # fmt: skip
+    return aliases.get(event, event) or "unknown"
+
+
+def ci_url(ci: Mapping[str, Any]) -> str:
+    """The CI run's address: the recorded ``run_url``, else one built from GitHub's server, repository
+    and run id; only http(s) addresses (a ``javascript:`` one is never a link)."""
+    url = str(ci.get("run_url") or "")
+    if not url and ci.get("provider") == "github-actions" and ci.get("repository") and ci.get("run_id"):
+        url = f"https://github.com/{ci['repository']}/actions/runs/{ci['run_id']}"
+    return url if url.lower().startswith(("https://", "http://")) else ""
 
 
 def _metrics_of(checks: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
@@ -264,21 +395,23 @@ def _key_values(checks: dict[str, dict[str, Any]]) -> tuple[float | None, ...]:
     """The numbers the trend charts plot, from one record's checks, in the order of ``_METRICS``."""
     sec = _metrics_of(checks, "security")
     lic = _metrics_of(checks, "licenses")
+    cov = _metrics_of(checks, "coverage")
     counts = _mapping(sec.get("counts"))
     denied = _number(_mapping(lic.get("packages_by_verdict")).get("denied"))
     if denied is None and _number(lic.get("packages")) is not None:
         denied = 0.0  # the packages were counted and none was denied
     return (
-        _number(_metrics_of(checks, "coverage").get("total")),
+        _number(cov.get("total")),
         _number(_metrics_of(checks, "dependencies").get("vulnerabilities")),
         _number(counts.get("high")),
         _number(counts.get("medium")),
         _number(counts.get("low")),
         denied,
+        _number(_mapping(cov.get("thresholds")).get("min_total")),
     )
 
 
-def _run_rows(runs: Sequence[_Run], check_names: Sequence[str]) -> Markup:
+def _run_rows(runs: Sequence[Run], check_names: Sequence[str], reports: Mapping[str, str]) -> Markup:
     """The rows of the run table, newest first.
 
     With 10,000 runs this table is most of the page, and escaping its values cell by cell in the
@@ -297,7 +430,7 @@ def _run_rows(runs: Sequence[_Run], check_names: Sequence[str]) -> Markup:
 
     cells_of: dict[tuple[str | None, ...], str] = {}  # most runs repeat one of a few status combinations
     rows = []
-    width = 8 + len(check_names)
+    width = 11 + len(check_names)
     for r in reversed(runs):
         suspect = " suspect" if r.suspect else ""
         if r.invalid:
@@ -310,54 +443,56 @@ def _run_rows(runs: Sequence[_Run], check_names: Sequence[str]) -> Markup:
             cells = cells_of[statuses] = "".join([cell(s) for s in statuses])
         kinds = zip(_WAIVER_KINDS, (r.applied, r.expired, r.unused), strict=True)
         waivers = " ".join([f"{k} {', '.join(ids)}" for k, ids in kinds if ids])
+        css = r.status.replace(" ", "-")
+        dirty = " <strong>dirty</strong>" if r.dirty else ""
+        scope = f'<br><span class="muted">{e(r.scope)}</span>' if r.scope else ""
         rows.append(
             f'<tr class="run{suspect}"><td>{html.escape(r.seq)}</td><td>{html.escape(r.time)}</td><td>{e(r.command)}</td>'
-            f"<td><code>{html.escape(r.commit)}</code></td><td>{e(r.branch)}</td><td>{e(r.actor)}</td>"
-            f'<td class="verdict-cell-{e(r.verdict)}">{e(r.verdict)}</td>{cells}<td>{e(waivers)}</td></tr>'
+            f"<td><code>{html.escape(r.commit[:12] or MISSING)}</code>{dirty}</td><td>{e(r.branch)}</td><td>{e(r.event)}</td>"
+            f'<td>{e(r.actor)}</td><td>{_ci_cell(r)}</td><td class="verdict-cell-{e(css)}">{e(r.status)}{scope}</td>'
+            f"{cells}<td>{e(waivers)}</td><td>{_reports_cell(r, reports)}</td></tr>"
         )
     if not rows:
         rows.append(f'<tr><td colspan="{width}">No run in this period.</td></tr>')
     return Markup("\n".join(rows))  # noqa: S704  # nosec B704: every value above went through html.escape
 
 
-def _verdict_counts(runs: Sequence[_Run]) -> list[tuple[str, int]]:
+def _hrefs(reports: Mapping[str, Path], page_dir: Path | None) -> dict[str, str]:
+    """Links to the kept reports: relative to the page's folder where they can be, else file URIs."""
+    out = {}
+    for digest, path in reports.items():
+        try:
+            out[digest] = (
+                Path(os.path.relpath(path.resolve(), page_dir.resolve())).as_posix() if page_dir else path.resolve().as_uri()
+            )
+        except ValueError:
+            out[digest] = path.resolve().as_uri()
+    return out
+
+
+def _ci_cell(r: Run) -> str:
+    label = html.escape(r.ci_label or ("CI run" if r.ci_url else MISSING))
+    return f'<a href="{html.escape(r.ci_url)}" rel="noreferrer noopener">{label}</a>' if r.ci_url else label
+
+
+def _reports_cell(r: Run, reports: Mapping[str, str]) -> str:
+    links = []
+    for name, digest in sorted(r.reports.items()):
+        href = reports.get(digest)
+        if href:
+            links.append(f'<a href="{html.escape(href)}">{html.escape(name.rsplit("/", 1)[-1])}</a>')
+    return " ".join(links) if links else '<span class="muted">not kept</span>' if r.reports else MISSING
+
+
+def _verdict_counts(runs: Sequence[Run]) -> list[tuple[str, int]]:
     counts: dict[str, int] = {}
     for r in runs:
         if not r.invalid:
-            counts[r.verdict] = counts.get(r.verdict, 0) + 1
+            counts[r.status] = counts.get(r.status, 0) + 1
     return sorted(counts.items())
 
 
-def _waiver_rows(runs: Sequence[_Run]) -> list[dict[str, Any]]:
-    """Each waiver the log mentions: first seen (granted), runs it applied in, when it expired, runs it went unused."""
-    rows: dict[str, dict[str, Any]] = {}
-
-    def row(wid: str, r: _Run) -> dict[str, Any]:
-        found = rows.get(wid)
-        if found is None:
-            found = rows[wid] = {
-                "id": wid, "first": r.time, "applied": 0, "last_applied": MISSING, "expired": MISSING, "unused": 0
-            }  # fmt: skip
-        return found
-
-    for r in runs:  # in log order, and within a run applied, expired, unused: "first seen" is the first mention
-        for wid in r.applied:
-            w = row(wid, r)
-            w["applied"] += 1
-            w["last_applied"] = r.time
-        for wid in r.expired:
-            w = row(wid, r)
-            if w["expired"] == MISSING:
-                w["expired"] = r.time
-        for wid in r.unused:
-            row(wid, r)["unused"] += 1
-    return sorted(rows.values(), key=lambda w: (w["first"], w["id"]))
-
-
-# --------------------------------------------------------------------------- charts
-
-
-def _charts(runs: Sequence[_Run]) -> list[dict[str, Any]]:
+def _charts(runs: Sequence[Run]) -> list[dict[str, Any]]:
     valid = [r for r in runs if not r.invalid]
     # one pass over the runs: their metric tuples transposed into one column per metric
     columns = dict.fromkeys(_METRICS, ())
@@ -370,112 +505,21 @@ def _charts(runs: Sequence[_Run]) -> list[dict[str, Any]]:
     def waivers(kind: str) -> list[float | None]:
         return [float(len(getattr(r, kind))) for r in valid]
 
-    specs = [
-        ("chart-coverage", "Total coverage (%)", [Series("coverage total", "s-cov", values("coverage"))], 100.0),
-        (
-            "chart-vulnerabilities",
-            "Known vulnerabilities",
-            [Series("vulnerabilities", "s-vuln", values("vulnerabilities"))],
-            None,
-        ),
-        (
-            "chart-security",
-            "Security findings by severity",
-            [
-                Series("high", "s-high", values("sec_high")),
-                Series("medium", "s-medium", values("sec_medium")),
-                Series("low", "s-low", values("sec_low")),
-            ],
-            None,
-        ),
-        ("chart-licenses", "Licenses denied", [Series("denied", "s-denied", values("denied"))], None),
-        (
-            "chart-waivers",
-            "Waivers per run",
-            [
-                Series("applied", "s-applied", waivers("applied")),
-                Series("expired", "s-expired", waivers("expired")),
-                Series("unused", "s-unused", waivers("unused")),
-            ],
-            None,
-        ),
-    ]
-    times = [r.time for r in valid]
-    return [_chart(cid, title, series, ceiling, times) for cid, title, series, ceiling in specs]
-
-
-def _chart(cid: str, title: str, series: Sequence[Series], ceiling: float | None, times: Sequence[str]) -> dict[str, Any]:
-    """Geometry of one line chart (SVG user units): polylines, y ticks and x labels."""
-    n = len(times)
-    step = max(1, math.ceil(n / MAX_POINTS))
-    picks = [min(i + step - 1, n - 1) for i in range(0, n, step)]  # each bucket's last run
-    present = [v for s in series for v in s.values if v is not None]
-    if ceiling is not None:
-        top = ceiling
-    else:  # counts: a multiple of 4, so that the five ticks are whole numbers
-        top = float(max(4, math.ceil(_nice(max([*present, 1.0])) / 4) * 4))
-    plot_w, plot_h = _CHART_W - _PAD_L - _PAD_R, _CHART_H - _PAD_T - _PAD_B
-
-    def x(i: int) -> float:
-        return round(_PAD_L + (plot_w * i / (n - 1) if n > 1 else plot_w / 2), 1)
-
-    def y(v: float) -> float:
-        return round(_PAD_T + plot_h - plot_h * min(v, top) / top, 1)
-
-    lines = []
-    for s in series:
-        segments: list[list[str]] = [[]]
-        for i in picks:
-            v = s.values[i]
-            if v is None:  # the check did not run: a gap, not a zero
-                if segments[-1]:
-                    segments.append([])
-                continue
-            segments[-1].append(f"{x(i)},{y(v)}")
-        last = next((s.values[i] for i in reversed(range(n)) if s.values[i] is not None), None)
-        lines.append(
-            {
-                "label": s.label,
-                "css": s.css,
-                "segments": [" ".join(seg) for seg in segments if seg],
-                "dots": [p for seg in segments if len(seg) == 1 for p in seg],
-                "last": _fmt(last),
-            }
-        )
-    ticks = [{"y": y(top * k / 4), "label": _fmt(top * k / 4)} for k in range(5)]
-    labels = []
-    if n:
-        for i in sorted({0, n // 2, n - 1}):
-            labels.append({"x": x(i), "label": times[i][:10], "anchor": "start" if i == 0 else "end" if i == n - 1 else "middle"})
-    has_data = bool(present)
-    return {
-        "id": cid,
-        "title": title,
-        "width": _CHART_W,
-        "height": _CHART_H,
-        "left": _PAD_L,
-        "right": _CHART_W - _PAD_R,
-        "bottom": _PAD_T + plot_h,
-        "lines": lines,
-        "ticks": ticks,
-        "labels": labels,
-        "has_data": has_data,
-        "note": f"one point per {step} runs (the last of each)" if step > 1 else "",
-    }
-
-
-def _nice(value: float) -> float:
-    """A round upper bound at or above ``value`` (1, 2, 2.5, 5 times a power of ten)."""
-    if value <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    for m in (1, 2, 2.5, 5, 10):
-        if value <= m * power:
-            return float(m * power)
-    return float(10 * power)
-
-
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return MISSING
-    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
+    specs = [  # each chart's series bottom first: the one that matters most is drawn last, on top
+        ChartSpec("chart-coverage", "Total coverage (%)", [Series("coverage", "s-cov", values("coverage"))], 100.0,
+                  values("coverage_min"), "minimum"),
+        ChartSpec("chart-vulnerabilities", "Known vulnerabilities",
+                  [Series("vulnerabilities", "s-vuln", values("vulnerabilities"), "square")]),
+        ChartSpec("chart-security", "Security findings by severity", [
+            Series("low", "s-low", values("sec_low"), "circle", "2 3"),
+            Series("medium", "s-medium", values("sec_medium"), "square", "7 3"),
+            Series("high", "s-high", values("sec_high"), "triangle"),
+        ]),
+        ChartSpec("chart-licenses", "Licenses denied", [Series("denied", "s-denied", values("denied"), "diamond")]),
+        ChartSpec("chart-waivers", "Waivers per run", [
+            Series("unused", "s-unused", waivers("unused"), "circle", "2 3"),
+            Series("expired", "s-expired", waivers("expired"), "cross", "7 3"),
+            Series("applied", "s-applied", waivers("applied"), "square"),
+        ]),
+    ]  # fmt: skip
+    return render_charts(specs, [r.time for r in valid], [r.seq for r in valid])

@@ -64,6 +64,14 @@ def merge_results(
     extra: dict[str, Any] = {"merged": {"parts": len(parts), "shards": sorted(indices), "count": count}}
     extra.update(run_context())  # who merged; each part's own actor stays in its own audit record
     extra["controls"] = evaluate_controls(policy_controls(policy.data), merged)
+    # every check the policy enables ran in some part (refused above otherwise), across all N shards
+    extra["scope"] = {"complete": True, "only": [], "skip": [], "left_out": [], "merged_shards": count}
+    if isinstance(parts[0].extra.get("runtime"), Mapping):
+        extra["runtime"] = dict(parts[0].extra["runtime"])
+    repository = dict(parts[0].repository)
+    dirty = [p.repository.get("dirty") for p in parts if isinstance(p.repository.get("dirty"), bool)]
+    if dirty:
+        repository["dirty"] = any(dirty)
     return GateResult(
         verdict=decide_verdict(merged, policy, waivers),
         checks=merged,
@@ -71,7 +79,7 @@ def merge_results(
         started_at=started,
         finished_at=finished,
         duration_s=_span(started, finished),
-        repository=dict(parts[0].repository),
+        repository=repository,
         policy={**dict(parts[0].policy), "source": parts[0].policy.get("source", "file")},
         waivers=waivers,
         extra=extra,

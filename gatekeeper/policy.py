@@ -68,8 +68,8 @@ WAIVER_SCHEMA: Mapping[str, Option] = {
     "rule": Option("str", "", "rule id, advisory id or alias, or license id"),
     "path": Option("str", "", "glob on the finding's path"),
     "package": Option("str", "", "package name (dependencies, licenses)"),
-    "reason": Option("str", "", "why the finding is accepted"),
-    "approved_by": Option("str", "", "who approved it"),
+    "reason": Option("str", "", "why the finding is accepted, in a few words (at least three)"),
+    "approved_by": Option("str", "", "who approved it (required)"),
     "expires": Option("str", "", "the date after which the waiver stops applying (YYYY-MM-DD)"),
 }
 
@@ -79,6 +79,9 @@ CONTROL_SCHEMA: Mapping[str, Option] = {
     "checks": Option("str_list", [], "the checks whose results are the control's evidence"),
     "framework": Option("str", "", "the framework or catalogue the control belongs to; default: custom"),
 }
+
+#: the fewest words a waiver's reason may have: "x" or "ok" records no reason an auditor can weigh
+MIN_REASON_WORDS = 3
 
 TOP_KEYS = ("extends", "waivers_file", "waivers", "controls", "checks", *CORE_SCHEMA)
 
@@ -585,9 +588,16 @@ def _validate_waiver(value: Any, index: int, where: _Where, rules: _WaiverRules,
             fields[key] = item
         else:
             fields[key] = coerce_option(WAIVER_SCHEMA[key], item, f"{keypath}.{key}", where)
-    for required in ("check", "reason", "expires"):
+    for required in ("check", "reason", "approved_by", "expires"):
         if not fields.get(required):
-            raise where.error(f"{keypath}.{required}", "is required (a waiver needs a check, a reason and an expiry date)")
+            raise where.error(
+                f"{keypath}.{required}", "is required (a waiver needs a check, a reason, an approver and an expiry date)"
+            )
+    if len(fields["reason"].split()) < MIN_REASON_WORDS:
+        raise where.error(
+            f"{keypath}.reason",
+            f"{fields['reason']!r} is not a reason: say in a few words ({MIN_REASON_WORDS} or more) why the finding is accepted",
+        )
     if not (fields.get("rule") or fields.get("package")):
         # a path alone would waive every rule there, including ones nobody has seen yet
         raise where.error(f"{keypath}.rule", "a waiver must name a rule or a package (a path only narrows one of them)")
@@ -609,7 +619,7 @@ def _validate_waiver(value: Any, index: int, where: _Where, rules: _WaiverRules,
         rule=fields.get("rule", ""),
         reason=fields["reason"],
         expires=fields["expires"],
-        approved_by=fields.get("approved_by", ""),
+        approved_by=fields["approved_by"],
         path=fields.get("path", ""),
         package=fields.get("package", ""),
     )

@@ -112,6 +112,28 @@ def test_a_control_passes_only_when_every_mapped_check_ran_and_passed() -> None:
     assert control_status(["licenses", "dependencies"], results) == "fail"
 
 
+def test_a_control_whose_checks_pass_only_through_waivers_passes_with_exceptions() -> None:
+    from gatekeeper.findings import AppliedWaiver, Finding, Severity
+
+    waived = Finding("GHSA-jfhm-5ghh-2f97", Severity.HIGH, "urllib3 1.26.4", blocking=False,
+                     waiver=AppliedWaiver("w-urllib3", "proxy code unused", "sec@example.com", "2027-01-31"))  # fmt: skip
+    lgpl = Finding("license.denied", Severity.MEDIUM, "chardet: LGPL-3.0-only", blocking=False,
+                   waiver=AppliedWaiver("w-lgpl", "linked, not modified", "legal@example.com", "2027-01-31"))  # fmt: skip
+    results = [
+        replace(_check("dependencies", Status.PASS), findings=(waived,)),
+        replace(_check("licenses", Status.PASS), findings=(lgpl,)),
+        _check("security", Status.PASS),
+    ]
+    rows = {r["id"]: r for r in evaluate_controls(load_catalogue("nist-ssdf-1.1"), results)}
+    # PW.4 and RV.1 must not say "pass" while a vulnerability and an LGPL license are waived
+    assert rows["RV.1"]["status"] == "pass with exceptions" and rows["RV.1"]["exceptions"] == ["w-urllib3"]
+    assert rows["PW.4"]["status"] == "pass with exceptions" and rows["PW.4"]["exceptions"] == ["w-lgpl", "w-urllib3"]
+    assert rows["PW.7"]["status"] == "pass" and "exceptions" not in rows["PW.7"]
+    control_schema = {**schema()["$defs"]["control"], "$defs": schema()["$defs"]}
+    for row in rows.values():
+        jsonschema.validate(row, control_schema)
+
+
 def test_controls_in_the_json_result_follow_the_schema() -> None:
     rows = evaluate_controls(load_catalogue("nist-ssdf-1.1"), [_check("security", Status.PASS), _check("coverage", Status.FAIL)])
     by_id = {r["id"]: r["status"] for r in rows}

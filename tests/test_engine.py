@@ -168,12 +168,12 @@ def test_only_skip_and_enabled_select_checkers(tmp_path: Path) -> None:
 
 def test_waiver_unblocks_and_expired_waiver_blocks_again(tmp_path: Path) -> None:
     checker = Fixed("sec", findings=(finding("B101"),))
-    waiver = '[[waivers]]\ncheck = "sec"\nrule = "B101"\nreason = "ok in tests"\napproved_by = "lead"\nexpires = {}\n'
+    waiver = '[[waivers]]\ncheck = "sec"\nrule = "B101"\nreason = "fine in tests"\napproved_by = "lead"\nexpires = {}\n'
     today = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
     result = run(tmp_path, {"sec": checker}, waiver.format("2026-06-01"), clock=lambda: today)
     assert result.verdict is Verdict.PASS
     waived = result.checks[0].findings[0]
-    assert waived.waiver is not None and waived.waiver.reason == "ok in tests" and not waived.blocking
+    assert waived.waiver is not None and waived.waiver.reason == "fine in tests" and not waived.blocking
     assert [w["id"] for w in result.waivers["applied"]] == ["W1"]
     result = run(tmp_path, {"sec": checker}, waiver.format("2026-05-31"), clock=lambda: today)
     assert result.verdict is Verdict.FAIL
@@ -187,3 +187,33 @@ def test_json_result_round_trips(tmp_path: Path) -> None:
     result = run(tmp_path, {"sec": Fixed("sec", findings=(finding("B1"), finding("B2", severity=Severity.LOW)))})
     again = GateResult.from_dict(result.to_dict())
     assert again.to_dict() == result.to_dict()
+
+
+def test_a_run_records_its_scope_and_the_working_tree_state(tmp_path: Path) -> None:
+    """A run of part of the policy (--only, --skip, one shard) is not complete, and its audit record says
+    so; the working tree's state is taken before any check runs (a tool writing files cannot change it)."""
+    import subprocess
+
+    from gatekeeper.audit import build_record
+
+    env = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "PATH": "/usr/bin:/bin"}
+    git = ["git", "-c", "user.name=Ada", "-c", "user.email=ada@example.com", "-C", str(tmp_path)]
+    subprocess.run([*git, "init", "-q"], check=True, env=env)
+    (tmp_path / "gatekeeper.toml").write_text("", encoding="utf-8")
+    subprocess.run([*git, "add", "gatekeeper.toml"], check=True, env=env)
+    subprocess.run([*git, "commit", "-q", "-m", "policy"], check=True, env=env)
+    checkers = {"a": Fixed("a"), "b": Fixed("b")}
+    whole = run(tmp_path, checkers)
+    assert whole.extra["scope"] == {"complete": True, "only": [], "skip": [], "left_out": []}
+    assert whole.repository["dirty"] is False  # gatekeeper.toml is rewritten by run() with the same bytes
+    record = build_record(whole, {}, "check")
+    assert record["scope"]["complete"] is True and record["dirty"] is False
+    only = run(tmp_path, checkers, only=("a",))
+    partial = {"complete": False, "only": ["a"], "skip": [], "left_out": ["b"]}
+    assert only.verdict is Verdict.PASS and only.extra["scope"] == partial
+    assert build_record(only, {}, "check")["scope"] == partial
+    (tmp_path / "gatekeeper.toml").write_text("# edited\n", encoding="utf-8")
+    (tmp_path / "untracked.txt").write_text("not part of the commit\n", encoding="utf-8")
+    dirty = run(tmp_path, checkers, "# edited\n", skip=("b",))
+    assert dirty.repository["dirty"] is True and build_record(dirty, {}, "check")["dirty"] is True
+    assert dirty.extra["scope"]["complete"] is False and dirty.extra["scope"]["skip"] == ["b"]

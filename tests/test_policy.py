@@ -23,6 +23,8 @@ else:
 
 #: a waiver expiry within gate.max_waiver_days of today
 SOON = (dt.date.today() + dt.timedelta(days=180)).isoformat()
+#: the reason and approver every waiver needs
+ACCEPTED = 'reason = "asserts are tolerated here"\napproved_by = "lead@example.com"\n'
 
 
 CHECKERS = installed_options()  # the installed checkers' real options
@@ -103,12 +105,12 @@ def test_extends_layers_preset_and_relative_file(tmp_path: Path) -> None:
     write(
         tmp_path / "base.toml",
         'extends = "strict"\n[checks.coverage]\nmin_total = 70\n'
-        f'[[waivers]]\ncheck="security"\nrule="B101"\nreason="a"\nexpires={SOON}\n',
+        f'[[waivers]]\ncheck="security"\nrule="B101"\n{ACCEPTED}expires={SOON}\n',
     )
     write(
         tmp_path / "gatekeeper.toml",
         'extends = "base.toml"\n[gate]\ntimeout_s = 30\n'
-        f'[[waivers]]\ncheck="security"\nrule="B102"\nreason="b"\nexpires={SOON}\n',
+        f'[[waivers]]\ncheck="security"\nrule="B102"\nreason="calls are reviewed"\napproved_by="lead"\nexpires={SOON}\n',
     )
     policy = load_policy(tmp_path, CHECKERS)
     assert policy.checks["coverage"]["min_total"] == 70.0  # base overrides strict's 90
@@ -129,7 +131,7 @@ def test_waiver_validation(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as err:
         load_policy(tmp_path, CHECKERS)
     assert err.value.key == "waivers[0].reason" and err.value.line == 1
-    write(tmp_path / "gatekeeper.toml", '[[waivers]]\ncheck = "securty"\nrule = "B101"\nreason="r"\nexpires = 2030-01-01\n')
+    write(tmp_path / "gatekeeper.toml", f'[[waivers]]\ncheck = "securty"\nrule = "B101"\n{ACCEPTED}expires = 2030-01-01\n')
     with pytest.raises(PolicyError, match="did you mean 'security'"):
         load_policy(tmp_path, CHECKERS)
 
@@ -137,16 +139,16 @@ def test_waiver_validation(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("waiver", "key", "message"),
     [
-        ('check = "security"\npath = "*"\nreason = "r"\nexpires = {soon}\n', "waivers[0].rule", "must name a rule or a package"),
-        ('check = "security"\nrule = "B101"\nreason = "r"\nexpires = 9999-12-31\n', "waivers[0].expires", "more than 365 days"),
-        ('check = "security"\nrule = "B101"\nreason = "r"\nexpires = {far}\n', "waivers[0].expires", "more than 365 days"),
+        ('check = "security"\npath = "*"\n{accepted}expires = {soon}\n', "waivers[0].rule", "must name a rule or a package"),
+        ('check = "security"\nrule = "B101"\n{accepted}expires = 9999-12-31\n', "waivers[0].expires", "more than 365 days"),
+        ('check = "security"\nrule = "B101"\n{accepted}expires = {far}\n', "waivers[0].expires", "more than 365 days"),
     ],
 )
 def test_a_waiver_names_what_it_waives_and_expires_within_max_waiver_days(
     tmp_path: Path, gk, waiver: str, key: str, message: str
 ) -> None:
     far = (dt.date.today() + dt.timedelta(days=400)).isoformat()
-    write(tmp_path / "gatekeeper.toml", "[[waivers]]\n" + waiver.format(soon=SOON, far=far))
+    write(tmp_path / "gatekeeper.toml", "[[waivers]]\n" + waiver.format(soon=SOON, far=far, accepted=ACCEPTED))
     with pytest.raises(PolicyError) as err:
         load_policy(tmp_path, CHECKERS)
     assert err.value.key == key and message in str(err.value)
@@ -154,12 +156,12 @@ def test_a_waiver_names_what_it_waives_and_expires_within_max_waiver_days(
     assert done.returncode == 2 and message in done.stderr
     # a team may allow longer: the 400-day waiver passes under max_waiver_days = 500
     write(tmp_path / "gatekeeper.toml", f'[gate]\nmax_waiver_days = 500\n[[waivers]]\ncheck = "security"\nrule = "B101"\n'
-          f'reason = "r"\nexpires = {far}\n')  # fmt: skip
+          f'reason = "asserts are tolerated here"\napproved_by = "lead@example.com"\nexpires = {far}\n')  # fmt: skip
     assert load_policy(tmp_path, CHECKERS).waivers[0].expires.isoformat() == far
 
 
 def test_waivers_file(tmp_path: Path) -> None:
-    write(tmp_path / "waivers.toml", f'[[waivers]]\ncheck = "security"\nrule = "B101"\nreason="r"\nexpires = {SOON}\n')
+    write(tmp_path / "waivers.toml", f'[[waivers]]\ncheck = "security"\nrule = "B101"\n{ACCEPTED}expires = {SOON}\n')
     write(tmp_path / "gatekeeper.toml", 'waivers_file = "waivers.toml"\n')
     policy = load_policy(tmp_path, CHECKERS)
     assert [w.rule for w in policy.waivers] == ["B101"]
@@ -187,9 +189,7 @@ def test_show_keeps_empty_arrays_and_loads_back_to_the_same_policy(tmp_path: Pat
     assert "waivers = []" in done.stdout.splitlines() and "controls = []" in done.stdout.splitlines()
     write(tmp_path / "shown.toml", done.stdout)
     assert load_policy(tmp_path, CHECKERS, tmp_path / "shown.toml").data == load_policy(tmp_path, CHECKERS).data
-    waived = (
-        f'[[waivers]]\ncheck = "security"\nrule = "B101"\npackage = ""\nreason = "r"\napproved_by = "a@b.c"\nexpires = {SOON}\n'
-    )
+    waived = f'[[waivers]]\ncheck = "security"\nrule = "B101"\npackage = ""\n{ACCEPTED}expires = {SOON}\n'
     write(tmp_path / "gatekeeper.toml", waived)
     done = gk(["policy", "show"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr

@@ -39,8 +39,9 @@ def _project(tmp: Path, waivers: str = "", files: dict[str, str] | None = None, 
     return tmp
 
 
-def _waiver(check: str, reason: str = "accepted", expires: str = "", **keys: str) -> str:
+def _waiver(check: str, reason: str = "accepted for this test", expires: str = "", **keys: str) -> str:
     expires = expires or SOON
+    keys.setdefault("approved_by", "lead@example.com")
     body = "".join(f'{k} = "{v}"\n' for k, v in keys.items())
     return f'\n[[waivers]]\ncheck = "{check}"\n{body}reason = "{reason}"\nexpires = {expires}\n'
 
@@ -58,8 +59,8 @@ def test_report_shows_waived_expired_and_unused_waivers(tmp_path: Path, plugin_g
                 reason="scripts run only on dev machines")
         + _waiver("pattern", id="legacy-eval", rule="P001", path="legacy.py", expires="2020-01-31", approved_by="cto@example.com")
         + _waiver("advisories", id="foo-cve", rule="cve-2024-1111", package="foo.bar", approved_by="sec@example.com",
-                  reason="not reachable")
-        + _waiver("advisories", id="foo-old", rule="PYSEC-2000-1", reason="fixed long ago")
+                  reason="the code is not reachable")
+        + _waiver("advisories", id="foo-old", rule="PYSEC-2000-1", reason="fixed upstream long ago")
         + _waiver("advisories", id="foo2", rule="PYSEC-2024-10", package="foo")
     )  # fmt: skip
     project = _project(tmp_path, waivers)
@@ -135,32 +136,39 @@ def test_waivers_file_named_by_the_policy(tmp_path: Path, plugin_gk: Runner) -> 
     ("waiver", "expected"),
     [
         ('check = "pattern"\nrule = "P001"\nexpires = 2030-01-01\n', "gatekeeper.toml:{line}: waivers[0].reason: is required"),
-        ('check = "pattern"\nrule = "P001"\nreason = "r"\n', "gatekeeper.toml:{line}: waivers[0].expires: is required"),
+        ('check = "pattern"\nrule = "P001"\nreason = "{r}"\napproved_by = "qa"\n', "{file}waivers[0].expires: is required"),
+        ('check = "pattern"\nrule = "P001"\nreason = "{r}"\nexpires = 2030-01-01\n', "{file}waivers[0].approved_by: is required"),
+        ('check = "pattern"\nrule = "P001"\nreason = "x"\napproved_by = "qa"\nexpires = 2030-01-01\n', "'x' is not a reason"),
+        ('check = "pattern"\nrule = "P001"\nreason = "ok then"\n{signed}expires = 2030-01-01\n', "'ok then' is not a reason"),
         (
-            'check = "pattern"\nrule = "P001"\nreason = "r"\nexpires = "next year"\n',
+            'check = "pattern"\nrule = "P001"\nreason = "{r}"\napproved_by = "qa"\nexpires = "next year"\n',
             "waivers[0].expires: expected a date like 2027-06-30",
         ),
         (
-            'check = "patern"\nrule = "P001"\nreason = "r"\nexpires = 2030-01-01\n',
+            'check = "patern"\nrule = "P001"\nreason = "{r}"\napproved_by = "qa"\nexpires = 2030-01-01\n',
             "waivers[0].check: no checker named 'patern' (did you mean 'pattern'?)",
         ),
         (
-            'check = "pattern"\nreason = "r"\nexpires = 2030-01-01\n',
+            'check = "pattern"\nreason = "{r}"\napproved_by = "qa"\nexpires = 2030-01-01\n',
             "waivers[0].rule: a waiver must name a rule or a package",
         ),
         (
-            'check = "pattern"\nrule = "P001"\nreason = "r"\nexpires = 2030-01-01\napprover = "me"\n',
+            'check = "pattern"\nrule = "P001"\nreason = "{r}"\nexpires = 2030-01-01\napprover = "me"\n',
             "waivers[0].approver: unknown key",
         ),
     ],
 )
 def test_invalid_waivers_are_policy_errors(tmp_path: Path, plugin_gk: Runner, waiver: str, expected: str) -> None:
-    text = policy_text() + "\n[[waivers]]\n" + waiver
+    text = (
+        policy_text()
+        + "\n[[waivers]]\n"
+        + waiver.replace("{r}", "accepted for this test").replace("{signed}", 'approved_by = "qa"\n')
+    )
     (tmp_path / "gatekeeper.toml").write_text(text)
     header_line = text.splitlines().index("[[waivers]]") + 1
     run = plugin_gk(["policy", "validate", "gatekeeper.toml"], cwd=tmp_path)
     assert run.returncode == 2
-    assert expected.format(line=header_line) in run.stderr, run.stderr
+    assert expected.format(line=header_line, file=f"gatekeeper.toml:{header_line}: ") in run.stderr, run.stderr
     assert plugin_gk(["check", "."], cwd=tmp_path).returncode == 2  # nothing is checked under a broken policy
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from gatekeeper import __version__, gate
 from gatekeeper.commands import handles_errors, loaded
 from gatekeeper.escapes import echo
+from gatekeeper.gated import EVENTS
+
+if TYPE_CHECKING:
+    from gatekeeper.history import HistoryPage
 
 app = typer.Typer(help="Verify or read the audit log.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -105,7 +110,8 @@ def audit_show(
 @app.command(
     "report",
     epilog="Examples:\n\n  gatekeeper audit report --output audit-history.html\n\n"
-    "  gatekeeper audit report .gatekeeper/audit.jsonl --since 2026-09-01\n\n"
+    "  gatekeeper audit report --since 2026-07-01 --until 2026-09-30 --branch main --reports ci-artifacts/\n\n"
+    "  gatekeeper audit report --since 2026-07-01 --until 2026-09-30 --format csv --output audit-q3/\n\n"
     "Exit codes: 0 written and the chain is intact, 1 written but the chain is broken (the page says where),"
     " 2 no log or bad option.",
 )
@@ -113,32 +119,93 @@ def audit_show(
 def audit_report(  # noqa: PLR0913  # one parameter per command-line option
     ctx: typer.Context,
     log: Optional[Path] = typer.Argument(None, metavar="LOG", help=_LOG_HELP),
-    output: Path = typer.Option(Path("audit-history.html"), "--output", metavar="FILE", help="Where to write the HTML page."),
-    since: Optional[str] = typer.Option(None, "--since", metavar="YYYY-MM-DD", help="Show only runs on or after this day."),
+    output: Optional[Path] = typer.Option(
+        None,
+        "--output",
+        metavar="PATH",
+        help="Where to write: the HTML page (default audit-history.html), or the CSV folder (default audit-history/).",
+    ),
+    since: Optional[str] = typer.Option(None, "--since", metavar="YYYY-MM-DD", help="Only runs on or after this day (UTC)."),
+    until: Optional[str] = typer.Option(None, "--until", metavar="YYYY-MM-DD", help="Only runs on or before this day (UTC)."),
+    branch: Optional[str] = typer.Option(
+        None, "--branch", metavar="NAME", help="Only runs on this branch; with a git checkout, also list which of its commits were gated."
+    ),
+    event: Optional[str] = typer.Option(None, "--event", metavar="EVENT", help=f"Only runs of this CI event: {', '.join(EVENTS)}."),
+    repo: Optional[Path] = typer.Option(
+        None, "--repo", metavar="DIR", help="The git checkout to read first-parent history and policy files from (default: the current folder)."
+    ),
+    reports: list[Path] = typer.Option(
+        [], "--reports", metavar="DIR", help="A folder of kept reports (e.g. CI artifacts), found by their recorded sha256; repeatable."
+    ),
+    fmt: str = typer.Option("html", "--format", metavar="html|csv", help="html: one page; csv: runs.csv, exceptions.csv and findings.csv."),
     policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help=_POLICY_HELP),
     key_env: str = typer.Option("GATEKEEPER_AUDIT_KEY", "--key-env", metavar="NAME", help=_KEY_HELP),
 ) -> int:
-    """Write one self-contained HTML page of every run in the audit log: chain status, trends, waivers, runs."""
-    import datetime as dt
-
+    """Write the audit history for a period: chain status, controls, gated changes, policy changes,
+    exceptions, trends and every run (HTML), or the runs, exceptions and findings as CSV."""
     from gatekeeper.audit import key_from_env
     from gatekeeper.errors import UsageError
-    from gatekeeper.history import history_page
-    from gatekeeper.reports import write_atomic
+    from gatekeeper.history import Joins, PageFacts, Period, history_page
 
-    day = None
-    if since:
-        try:
-            day = dt.date.fromisoformat(since)
-        except ValueError:
-            raise UsageError(f"--since: expected a date like 2026-09-01, got {since!r}") from None
+    if fmt not in ("html", "csv"):
+        raise UsageError(f"--format: expected html or csv, got {fmt!r}")
+    if event is not None and event not in EVENTS:
+        raise UsageError(f"--event: expected one of {', '.join(EVENTS)}, got {event!r}")
+    period = Period(_day("--since", since), _day("--until", until), branch, event)
+    if period.since and period.until and period.since > period.until:
+        raise UsageError(f"--since {period.since} is after --until {period.until}")
     path = _audit_log(ctx, log, policy_file)
-    page = history_page(path, key_from_env(key_env), since=day, tool_version=__version__)
-    write_atomic(output, page.html)
-    scope = f"runs since {day}" if day else f"{page.records} run(s)"
-    typer.echo(f"history: {output} ({scope} from {path})")
+    out = output or Path("audit-history.html" if fmt == "html" else "audit-history")
+    checkout = repo if repo is not None else (Path.cwd() if (Path.cwd() / ".git").exists() else None)
+    if checkout is not None and not checkout.is_dir():
+        raise UsageError(f"--repo: {checkout} is not a folder")
+    key = key_from_env(key_env)
+    facts = PageFacts(log_name=str(path), generated_at="", period=period, tool_version=__version__,
+                      key_checked=key is not None, project=(checkout or Path.cwd()).resolve().name,
+                      page_dir=(out if fmt == "csv" else out.parent).resolve())  # fmt: skip
+    joins = Joins(repo=checkout, branch=branch, report_dirs=tuple(reports), root=Path.cwd())
+    page = history_page(path, key, facts, joins)
+    if fmt == "csv":
+        _write_csv(out, page)
+    else:
+        from gatekeeper.reports import write_atomic
+
+        write_atomic(out, page.html)
+        typer.echo(f"history: {out} ({len(page.runs)} run(s), {period.describe()}, from {path})")
     verification = page.verification
     if not verification.ok:
         typer.echo(f"audit log {path}: TAMPERED: {verification.problem} (the page says so at the top)", err=True)
         return 1
     return 0
+
+
+def _day(flag: str, value: str | None) -> dt.date | None:
+    from gatekeeper.errors import UsageError
+
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{flag}: expected a date like 2026-09-01, got {value!r}") from None
+
+
+def _write_csv(folder: Path, page: HistoryPage) -> None:
+    from gatekeeper.fileio import resolve_for_write
+    from gatekeeper.history_export import exceptions_csv, findings_csv, runs_csv
+    from gatekeeper.reports import write_atomic
+
+    folder = resolve_for_write(folder, Path.cwd())
+    folder.mkdir(parents=True, exist_ok=True)
+    findings = findings_csv(page.runs, page.kept)
+    for name, text in (
+        ("runs.csv", runs_csv(page.runs)),
+        ("exceptions.csv", exceptions_csv(page.runs)),
+        ("findings.csv", findings.text),
+    ):
+        write_atomic(folder / name, text)
+        typer.echo(f"csv: {folder / name}")
+    typer.echo(
+        f"findings: from the kept gatekeeper.json of {findings.kept} run(s); {findings.not_kept} run(s) had none kept"
+        " (pass --reports with the folder of kept reports)"
+    )

@@ -88,11 +88,12 @@ def iter_render_html(result: GateResult, *, checkers: Mapping[str, LoadedChecker
     template = _environment().get_template(TEMPLATE)
     controls = _controls(result)
     shown, trimmed = _shown_findings(result)
+    run = _run_facts(result)
     return template.generate(
         csp=csp,
         style=Markup(_asset("report.css")),  # noqa: S704  # nosec B704: our own shipped stylesheet
         script=Markup(script),  # noqa: S704  # nosec B704: our own shipped script (CSP hash)
-        run=_run_facts(result),
+        run=run,
         checks=[_check_view(c, presenter(c.name, checkers)) for c in ordered_checks(result)],
         chart=_severity_chart(result),
         findings=[
@@ -108,9 +109,31 @@ def iter_render_html(result: GateResult, *, checkers: Mapping[str, LoadedChecker
         controls=controls,
         control_counts={
             "pass": sum(1 for c in controls if c["status"] == "pass"),
+            "exceptions": sum(1 for c in controls if c["status"] == "pass with exceptions"),
             "fail": sum(1 for c in controls if c["status"] == "fail"),
             "not_evidenced": sum(1 for c in controls if c["status"] == "not evidenced"),
         },
+        print_style=print_style(f"gatekeeper: {run['project']}", f"run of {run['finished_at']} at {run['commit'][:12]}"),
+    )
+
+
+def css_string(text: str) -> str:
+    """``text`` as a quoted CSS string: anything but letters, digits and plain punctuation as a hex
+    escape, so no value can end the string, the rule or the ``<style>`` element."""
+    safe = set(" .,:;_-/()#@+=!?%&*'")
+    return '"' + "".join(ch if ch.isascii() and (ch.isalnum() or ch in safe) else f"\\{ord(ch):x} " for ch in text) + '"'
+
+
+def print_style(title: str, subtitle: str, *, landscape: bool = False) -> Markup:
+    """The printed page's running header (``title`` left, ``subtitle`` right) and footer (page N of M),
+    as CSS page-margin boxes (Chromium 131 and later print them; an older one prints the page without)."""
+    head = "font: 8pt sans-serif; color: #59636e;"
+    return Markup(  # noqa: S704  # nosec B704: both values pass through css_string
+        f"@page {{ size: A4{' landscape' if landscape else ''}; margin: 15mm 11mm 14mm;"
+        f" @top-left {{ content: {css_string(title[:90])}; {head} }}"
+        f" @top-right {{ content: {css_string(subtitle[:90])}; {head} }}"
+        f' @bottom-right {{ content: "page " counter(page) " of " counter(pages); {head} }}'
+        f' @bottom-left {{ content: "gatekeeper"; {head} }} }}'
     )
 
 
@@ -161,8 +184,26 @@ def _run_facts(result: GateResult) -> dict[str, Any]:
     if result.extra.get("interrupted"):
         extra.append(("Interrupted", "yes: the run was stopped before every check finished"))
     findings = [f for c in result.checks for f in c.findings]
+    ci: Mapping[str, Any] = result.extra["ci"] if isinstance(result.extra.get("ci"), Mapping) else {}
+    runtime: Mapping[str, Any] = result.extra["runtime"] if isinstance(result.extra.get("runtime"), Mapping) else {}
+    dirty = repo.get("dirty")
+    root = str(repo.get("root") or "")
+    waived = sum(1 for f in findings if f.waiver is not None)
     return {
         "verdict": result.verdict.value,
+        "shown_verdict": "pass with exceptions" if result.verdict.value == "pass" and waived else result.verdict.value,
+        "project": root.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or MISSING,
+        "repository": str(ci.get("repository") or "") or MISSING,
+        "ci_url": _safe_url(str(ci.get("run_url") or "")),
+        "ci_run": " ".join(str(ci.get(k)) for k in ("provider", "run_id") if ci.get(k)) or "none (a local run)",
+        "workflow": str(ci.get("workflow") or "") or MISSING,
+        "job": str(ci.get("job") or ""),
+        "event": str(ci.get("event") or "") or MISSING,
+        "ref": str(ci.get("ref") or "") or MISSING,
+        "python": " ".join(str(runtime.get(k)) for k in ("implementation", "python") if runtime.get(k)) or MISSING,
+        "dirty": MISSING if not isinstance(dirty, bool) else "yes: tracked files had uncommitted changes" if dirty else "no",
+        "is_dirty": dirty is True,
+        "scope": _scope_text(result.extra.get("scope")),
         "started_at": result.started_at or MISSING,
         "finished_at": result.finished_at or MISSING,
         "duration": f"{result.duration_s:.1f} s",
@@ -177,8 +218,16 @@ def _run_facts(result: GateResult) -> dict[str, Any]:
         "extra": extra,
         "total": len(findings),
         "blocking": sum(1 for f in findings if f.blocking),
-        "waived": sum(1 for f in findings if f.waiver is not None),
+        "waived": waived,
     }
+
+
+def _scope_text(scope: Any) -> str:
+    from gatekeeper.gated import partial_note
+
+    if scope is None:
+        return MISSING
+    return partial_note(scope) or "complete: every check the policy enables"
 
 
 def _check_view(check: CheckResult, checker: LoadedChecker) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from tests.helpers.dists import DISTS, FakeEnv, make_project
 
 #: a waiver expiry within gate.max_waiver_days of today
 SOON = (dt.date.today() + dt.timedelta(days=180)).isoformat()
+#: the reason and approver every waiver needs
+ACCEPTED = 'reason = "not shipped to customers"\napproved_by = "legal@example.com"\n'
 
 
 POLICY = """
@@ -55,7 +57,7 @@ def test_cli_fails_on_a_denied_license_and_writes_the_sbom(dist_env: FakeEnv, tm
 
 def test_cli_passes_once_the_denied_packages_are_waived(dist_env: FakeEnv, tmp_path: Path) -> None:
     waivers = "".join(
-        f'\n[[waivers]]\ncheck = "licenses"\npackage = "{name}"\nreason = "not shipped"\nexpires = {SOON}\n'
+        f'\n[[waivers]]\ncheck = "licenses"\npackage = "{name}"\n{ACCEPTED}expires = {SOON}\n'
         for name in ("delta", "foxtrot", "kilo")
     )
     root = make_project(tmp_path / "p", POLICY.format(python=dist_env.python) + waivers)

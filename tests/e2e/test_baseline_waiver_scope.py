@@ -24,6 +24,8 @@ from tests.helpers.reports import check_of
 pytestmark = pytest.mark.usefixtures("own_coverage_settings")
 
 SOON = (dt.date.today() + dt.timedelta(days=90)).isoformat()
+#: the reason and approver every waiver needs
+ACCEPTED = 'reason = "scripts run only by developers"\napproved_by = "lead@example.com"\n'
 SHELL = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
 
 
@@ -107,7 +109,8 @@ def test_min_total_baseline_ratchets(covered: Path) -> None:
 )
 def test_waiver_paths_glob_per_segment(pattern: str, path: str, expected: bool) -> None:
     assert path_matches(path, pattern) is expected
-    waiver = Waiver(id="w", check="security", rule="B602", reason="r", expires=dt.date.today(), path=pattern)
+    waiver = Waiver(id="w", check="security", rule="B602", reason="scripts run only by developers",
+                    approved_by="lead@example.com", expires=dt.date.today(), path=pattern)  # fmt: skip
     finding = Finding(
         rule_id="B602", severity=Severity.HIGH, message="m", blocking=True, location=Location(path), fingerprint="f"
     )
@@ -118,7 +121,7 @@ def test_a_star_waiver_does_not_reach_into_subdirectories(tmp_path: Path) -> Non
     for folder in ("scripts", "scripts/vendor/deep"):
         (tmp_path / folder).mkdir(parents=True, exist_ok=True)
         (tmp_path / folder / "x.py").write_text(SHELL)
-    waiver = f'[[waivers]]\ncheck = "security"\nrule = "B602"\npath = "scripts/*.py"\nreason = "r"\nexpires = {SOON}\n'
+    waiver = f'[[waivers]]\ncheck = "security"\nrule = "B602"\npath = "scripts/*.py"\n{ACCEPTED}expires = {SOON}\n'
     (tmp_path / "gatekeeper.toml").write_text(only("security", extra='[checks.security]\npaths = ["scripts"]\n' + waiver))
     assert run_gatekeeper(["check"], tmp_path).returncode == 1
     blocking = {f["location"]["path"] for f in check_of(tmp_path, "security")["findings"] if f["blocking"]}
@@ -134,7 +137,7 @@ def test_a_waiver_can_name_one_unaudited_package(tmp_path: Path) -> None:
     )
     deps = '[checks.dependencies]\nsource = "requirements.txt"\nadvisory_db = "osv"\n'
     waiver = '[[waivers]]\ncheck = "dependencies"\nrule = "dependencies.unaudited"\npackage = "local-thing"\n'
-    waiver += f'reason = "ours"\nexpires = {SOON}\n'
+    waiver += f'reason = "our own accepted risk"\napproved_by = "lead@example.com"\nexpires = {SOON}\n'
     (tmp_path / "gatekeeper.toml").write_text(only("dependencies", extra=deps + waiver))
     done = run_gatekeeper(["check"], tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr

@@ -15,6 +15,8 @@ from tests.helpers.cli import REPO
 
 #: a waiver expiry within gate.max_waiver_days of today
 SOON = (dt.date.today() + dt.timedelta(days=180)).isoformat()
+#: the reason and approver every waiver needs
+ACCEPTED = 'reason = "asserts are tolerated here"\napproved_by = "lead@example.com"\n'
 
 
 if sys.version_info >= (3, 11):
@@ -53,7 +55,7 @@ def test_pre_commit_hooks_name_real_commands() -> None:
 
 def test_pyproject_table_behaves_exactly_like_gatekeeper_toml(tmp_path: Path, gk) -> None:
     policy = '[checks.coverage]\nmin_total = 91.5\n\n[checks.security]\nfail_on_severity = "high"\n\n[[waivers]]\n'
-    policy += f'check = "security"\nrule = "B101"\nreason = "r"\nexpires = {SOON}\n'
+    policy += f'check = "security"\nrule = "B101"\n{ACCEPTED}expires = {SOON}\n'
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir(), b.mkdir()
     (a / "gatekeeper.toml").write_text(policy)

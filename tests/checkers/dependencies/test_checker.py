@@ -20,6 +20,8 @@ Gate = Callable[[Path], GateResult]
 
 #: a waiver expiry within gate.max_waiver_days of today
 SOON = (dt.date.today() + dt.timedelta(days=180)).isoformat()
+#: the reason and approver every waiver needs
+ACCEPTED = 'reason = "accepted until the upstream fix"\napproved_by = "security@example.com"\n'
 
 
 @pytest.mark.parametrize("layout", ["pypa", "flat", "pypa-zip", "flat-zip"])
@@ -153,7 +155,7 @@ def test_fail_on_severity_blocks_only_at_or_above_the_threshold(deps_project: Pr
 
 def test_waiver_matches_an_advisory_by_alias(deps_project: Project, run_deps: Gate) -> None:
     waivers = "\n".join(
-        f'[[waivers]]\ncheck = "dependencies"\nrule = "{rule}"\nreason = "not reachable"\n'
+        f'[[waivers]]\ncheck = "dependencies"\nrule = "{rule}"\nreason = "the vulnerable code is not reachable"\n'
         f'approved_by = "sec@example.com"\nexpires = {SOON}\n'
         for rule in ("ghsa-aaaa-bbbb-cccc", "TEST-2024-LIST", "TEST-2024-LAST", "TEST-2024-MULTI", "TEST-2024-ZERO")
     )
@@ -271,7 +273,7 @@ def test_cli_end_to_end_exit_codes_and_json_report(deps_project: Project) -> Non
 
     # waive everything it found, by id or alias: the same run now passes with exit 0
     waived = "".join(
-        f'[[waivers]]\ncheck = "dependencies"\nrule = "{r}"\nreason = "accepted"\nexpires = {SOON}\n'
+        f'[[waivers]]\ncheck = "dependencies"\nrule = "{r}"\n{ACCEPTED}expires = {SOON}\n'
         for r in ("CVE-2024-0001", "TEST-2024-LIST", "TEST-2024-LAST", "TEST-2024-MULTI", "TEST-2024-ZERO")
     )
     with (root / "gatekeeper.toml").open("a") as fh:

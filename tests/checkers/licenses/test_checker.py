@@ -16,6 +16,8 @@ from tests.helpers.dists import FakeEnv, context, make_project, run_gate
 
 #: a waiver expiry within gate.max_waiver_days of today
 SOON = (dt.date.today() + dt.timedelta(days=180)).isoformat()
+#: the reason and approver every waiver needs
+ACCEPTED = 'reason = "a license it does not have"\napproved_by = "legal@example.com"\n'
 
 
 EXPECTED = {
@@ -152,7 +154,8 @@ expires = 2099-01-01
 check = "licenses"
 package = "foxtrot"
 rule = "license.denied"
-reason = "vendor agreement"
+reason = "covered by the vendor agreement"
+approved_by = "legal@example.com"
 expires = 2099-01-01
 
 [[waivers]]
@@ -160,19 +163,22 @@ check = "licenses"
 package = "kilo"
 rule = "GPL-2.0-only"
 reason = "classpath exception accepted"
+approved_by = "legal@example.com"
 expires = 2099-01-01
 
 [[waivers]]
 check = "licenses"
 package = "golf"
 reason = "BSD-3-Clause per upstream README"
+approved_by = "legal@example.com"
 expires = 2099-01-01
 
 [[waivers]]
 check = "licenses"
 package = "juliet"
 rule = "license.unknown"
-reason = "internal package"
+reason = "our own internal package"
+approved_by = "legal@example.com"
 expires = 2099-01-01
 """.replace("2099-01-01", SOON)
     root = make_project(tmp_path / "p", _policy(dist_env.python) + waivers)
@@ -183,7 +189,7 @@ expires = 2099-01-01
     waived = {f.package.name: f.waiver.id for f in check.findings if f.package and f.waiver}
     assert waived == {"delta": "W1", "foxtrot": "W2", "kilo": "W3", "golf": "W4", "juliet": "W5"}
     # a waiver whose rule names a license the package does not have does not apply
-    wrong = f'[[waivers]]\ncheck = "licenses"\npackage = "delta"\nrule = "MIT"\nreason = "x"\nexpires = {SOON}\n'
+    wrong = f'[[waivers]]\ncheck = "licenses"\npackage = "delta"\nrule = "MIT"\n{ACCEPTED}expires = {SOON}\n'
     gate2 = run_gate(
         make_project(tmp_path / "q", _policy(dist_env.python, 'ignore_packages = ["foxtrot", "kilo", "golf", "juliet"]') + wrong),
         ("licenses",),
