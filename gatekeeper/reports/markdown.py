@@ -21,7 +21,12 @@ MAX_MESSAGE = 200
 
 _ICONS = {Verdict.PASS: "✅", Verdict.FAIL: "❌", Verdict.ERROR: "⚠️"}
 _STATUS = {Status.PASS: "✅ pass", Status.FAIL: "❌ fail", Status.ERROR: "⚠️ error", Status.SKIPPED: "⏭️ skipped"}
-_CONTROL = {"pass": "✅ pass", "pass with exceptions": "☑️ pass with exceptions", "fail": "❌ fail", "not evidenced": "⚪ not evidenced"}
+_CONTROL = {
+    "pass": "✅ pass",
+    "pass with exceptions": "☑️ pass with exceptions",
+    "fail": "❌ fail",
+    "not evidenced": "⚪ not evidenced",
+}
 _SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
 
 
