@@ -128,16 +128,29 @@ def audit_report(  # noqa: PLR0913  # one parameter per command-line option
     since: Optional[str] = typer.Option(None, "--since", metavar="YYYY-MM-DD", help="Only runs on or after this day (UTC)."),
     until: Optional[str] = typer.Option(None, "--until", metavar="YYYY-MM-DD", help="Only runs on or before this day (UTC)."),
     branch: Optional[str] = typer.Option(
-        None, "--branch", metavar="NAME", help="Only runs on this branch; with a git checkout, also list which of its commits were gated."
+        None,
+        "--branch",
+        metavar="NAME",
+        help="Only runs on this branch; with a git checkout, also list which of its commits were gated.",
     ),
-    event: Optional[str] = typer.Option(None, "--event", metavar="EVENT", help=f"Only runs of this CI event: {', '.join(EVENTS)}."),
+    event: Optional[str] = typer.Option(
+        None, "--event", metavar="EVENT", help=f"Only runs of this CI event: {', '.join(EVENTS)}."
+    ),
     repo: Optional[Path] = typer.Option(
-        None, "--repo", metavar="DIR", help="The git checkout to read first-parent history and policy files from (default: the current folder)."
+        None,
+        "--repo",
+        metavar="DIR",
+        help="The git checkout to read first-parent history and policy files from (default: the current folder).",
     ),
     reports: list[Path] = typer.Option(
-        [], "--reports", metavar="DIR", help="A folder of kept reports (e.g. CI artifacts), found by their recorded sha256; repeatable."
+        [],
+        "--reports",
+        metavar="DIR",
+        help="A folder of kept reports (e.g. CI artifacts), found by their recorded sha256; repeatable.",
     ),
-    fmt: str = typer.Option("html", "--format", metavar="html|csv", help="html: one page; csv: runs.csv, exceptions.csv and findings.csv."),
+    fmt: str = typer.Option(
+        "html", "--format", metavar="html|csv", help="html: one page; csv: runs.csv, exceptions.csv and findings.csv."
+    ),
     policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help=_POLICY_HELP),
     key_env: str = typer.Option("GATEKEEPER_AUDIT_KEY", "--key-env", metavar="NAME", help=_KEY_HELP),
 ) -> int:
