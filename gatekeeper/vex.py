@@ -26,6 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from gatekeeper import readback
 from gatekeeper.errors import PolicyError
 from gatekeeper.fileio import relative_to_root, shipped_dir
 from gatekeeper.policy import Waiver
@@ -101,8 +102,8 @@ def load_vex(root: Path, files: Sequence[str], max_days: int, today: dt.date) ->
             raise PolicyError(f"{name!r} leads outside the project", key=VEX_KEY, hint="a VEX document must be inside it")
         if not path.is_file():
             raise PolicyError(f"{name!r} does not exist in {root}", key=VEX_KEY, hint="fix the path")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+        try:  # bounded like everything gatekeeper reads from the checkout (nesting, numbers)
+            data = readback.loads(path.read_bytes(), rel)
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise _bad(rel, f"not readable JSON: {exc}") from None
         docs.append(read_document(data, rel, max_days, today))

@@ -17,6 +17,9 @@ from gatekeeper.checkers.sbom.validate import validate_text
 from gatekeeper.cli import app
 from gatekeeper.errors import PolicyError
 from gatekeeper.findings import GateResult, Status, Verdict
+from gatekeeper.reports.html import render_html
+from gatekeeper.reports.markdown import render_markdown
+from gatekeeper.reports.sarif import render_sarif
 from gatekeeper.reports.vex import render_cyclonedx_vex, render_openvex
 from tests.helpers.osv import RECORDS, dep_result, write_db
 
@@ -104,6 +107,13 @@ def test_an_openvex_statement_turns_an_advisory_into_an_exception(deps_project: 
             "other_products": 1,
         }
     ]
+    # every report shows it as a waived finding, naming the statement
+    html = render_html(gate)
+    assert "vex/openvex.json#1" in html and "package alpha, version 1.4" in html
+    sarif = json.loads(render_sarif(gate))
+    suppressed = [r for run in sarif["runs"] for r in run["results"] if r["ruleId"] == "TEST-2024-RANGE"]
+    assert suppressed[0]["suppressions"][0]["justification"].startswith("VEX: not_affected (vulnerable_code_not_in_execute_path)")
+    assert "5 findings, 4 blocking" in render_markdown(gate)
     # the others still block
     assert result.status is Status.FAIL
     assert {f.rule_id for f in result.findings if f.blocking} >= {"TEST-2024-LIST", "TEST-2024-LAST"}

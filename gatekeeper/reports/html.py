@@ -329,7 +329,7 @@ def _waivers(result: GateResult) -> dict[str, list[dict[str, str]]]:
         for w in entries if isinstance(entries, Sequence) else []:
             if not isinstance(w, Mapping):
                 continue
-            scope = ", ".join(f"{k} {w[k]}" for k in ("rule", "path", "package") if w.get(k))
+            scope = ", ".join(f"{k} {w[k]}" for k in ("rule", "path", "package", "version") if w.get(k))
             rows.append(
                 {
                     "id": str(w.get("id", "")),

@@ -10,12 +10,12 @@ components or packages); one that cannot be read is listed as ``unreadable``, ne
 from __future__ import annotations
 
 import hashlib
-import json
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from gatekeeper import readback
 from gatekeeper.errors import ToolError
 
 #: the CycloneDX property that points a component at the SBOM its distribution ships
@@ -55,7 +55,9 @@ def describe_file(path: Path, name: str) -> dict[str, Any]:
 def kind_of(data: bytes) -> dict[str, Any]:
     """``{format, components}`` of an SBOM's bytes."""
     try:
-        doc = json.loads(data)
+        doc = readback.loads(data, "a shipped SBOM")
+    except readback.LimitError:
+        return {"format": "unreadable", "components": None}
     except (ValueError, UnicodeDecodeError):
         return {"format": "unknown", "components": None}  # e.g. SPDX tag-value or CycloneDX XML: listed, not counted
     if isinstance(doc, dict) and doc.get("bomFormat") == "CycloneDX":
