@@ -79,6 +79,14 @@ _HEX_DIGEST = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 #: Long runs of token alphabet, masked when they look random (see ``_looks_random``).
 _LONG = re.compile(r"[A-Za-z0-9+/_\-]{32,}={0,2}")
 
+#: A digest is evidence, never a secret: hex of exactly the length of the algorithm named before
+#: it on the same line (``sha256:<64 hex>``, ``# sha256 of that file: <64 hex>``, ``gitCommit``
+#: with 40 or 64) is kept by the random-token heuristic. Known token shapes, environment secrets
+#: and ``password=`` assignments are masked before this rule is consulted.
+_DIGEST_LABEL = re.compile(r"(?i)\b(sha-?1|sha-?224|sha-?256|sha-?384|sha-?512|gitcommit|commit)\b")
+_DIGEST_LENGTHS = {"sha1": (40,), "sha224": (56,), "sha256": (64,), "sha384": (96,), "sha512": (128,),
+                   "gitcommit": (40, 64), "commit": (40, 64)}  # fmt: skip
+
 
 def secret_values(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The values (8 characters or more) of the environment variables whose names look secret,
@@ -199,9 +207,27 @@ def _mask_long(match: re.Match[str]) -> str:
     """The masked run, or the run itself when it does not look random. An absolute path
     (``/tmp/pytest-3/test_x0/python``, which tool errors quote) is judged folder by folder."""
     word = match.group(0)
+    if _labelled_digest(match):
+        return word
     if word.startswith("/") and word.count("/") >= 2:
         return MASK if any(len(part) >= 32 and _looks_random(part) for part in word.split("/")) else word
     return MASK if _looks_random(word) else word
+
+
+def _labelled_digest(match: re.Match[str]) -> bool:
+    """True when the run is lowercase hex of the exact length of the digest algorithm named just
+    before it on its line (the last such name wins), e.g. ``sha256:3f2a...`` or ``commit 9c1e...``."""
+    word = match.group(0)
+    if not re.fullmatch(r"[0-9a-f]+", word):
+        return False
+    before = match.string[max(0, match.start() - 48) : match.start()]
+    labels = list(_DIGEST_LABEL.finditer(before))
+    if not labels:
+        return False
+    gap = before[labels[-1].end() :]
+    if len(gap) > 40 or "\n" in gap or re.search(r"[A-Za-z0-9+/_\-]{32,}", gap):
+        return False
+    return len(word) in _DIGEST_LENGTHS[labels[-1].group(1).lower().replace("-", "")]
 
 
 def _looks_random(word: str) -> bool:
