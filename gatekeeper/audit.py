@@ -24,7 +24,7 @@ import math
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,12 @@ def canonical(record: Mapping[str, Any]) -> bytes:
     """The bytes a signature covers: the record without ``sig``, as sorted compact JSON."""
     body = {k: v for k, v in record.items() if k != "sig"}
     return _CANONICAL.encode(body).encode("utf-8")
+
+
+def stamped_digest(record: Mapping[str, Any]) -> str:
+    """What a record's RFC 3161 ``timestamp`` covers: the hex sha256 of the record without ``sig``
+    and ``timestamp`` (``seq``, ``prev`` and the signing mark included), as ``canonical`` writes it."""
+    return hashlib.sha256(canonical({k: v for k, v in record.items() if k != "timestamp"})).hexdigest()
 
 
 def sign(record: Mapping[str, Any], key: bytes) -> str:
@@ -181,6 +187,9 @@ def build_record(result: GateResult, reports: Mapping[str, str], command: str, r
             }
     if extra.get("interrupted"):
         record["interrupted"] = True
+    clock = extra.get("clock")
+    if isinstance(clock, Mapping):
+        record["clock"] = {str(k): _text(v) for k, v in clock.items() if isinstance(v, str)}
     return record
 
 
@@ -298,11 +307,15 @@ def _count_lines(fd: int) -> int:
     return count
 
 
-def append(log: Path, record: Mapping[str, Any], key: bytes | None = None) -> Appended:
+def append(
+    log: Path, record: Mapping[str, Any], key: bytes | None = None, stamp: Callable[[str], Mapping[str, Any]] | None = None
+) -> Appended:
     """Append ``record`` chained to the last line, under an exclusive lock, fsynced to disk.
 
-    ``seq`` and ``prev`` are set here, under the lock; with ``key`` the record is signed. A last
-    line beyond the reading limits (``readback``) is a ``LimitError`` and nothing is appended. Every
+    ``seq`` and ``prev`` are set here, under the lock; ``stamp`` (an RFC 3161 authority, see
+    ``gatekeeper.timestamp``) then stamps ``stamped_digest`` of the record, and with ``key`` the
+    record, its stamp included, is signed. A last line beyond the reading limits (``readback``) is
+    a ``LimitError`` and nothing is appended. Every
     key and value of the record is redacted first (``redaction.redact_tree``). The log is opened
     without following a link (``O_NOFOLLOW``): a link where the log should be is an error, never
     a way to append to some other file.
@@ -331,10 +344,14 @@ def append(log: Path, record: Mapping[str, Any], key: bytes | None = None) -> Ap
         data["prev"] = line_digest(last) if last else GENESIS
         data.pop("sig", None)
         data.pop("signing", None)
+        data.pop("timestamp", None)
         if key:
             mark = _signing_mark(previous if last else {}, key)
             if mark:
                 data["signing"] = mark
+        if stamp is not None:
+            data["timestamp"] = dict(stamp(stamped_digest(data)))
+        if key:
             data["sig"] = sign(data, key)
         line = json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8")
         payload = (b"" if ends_with_newline else b"\n") + line + b"\n"
@@ -375,9 +392,18 @@ def _writable_log(root: Path, policy: Policy) -> Path:
     return resolve_for_write(log_path(root, policy), root)
 
 
-def record_run(root: Path, policy: Policy, result: GateResult, reports: Mapping[str, str], command: str) -> Appended:
-    """Append the record of a run to the policy's audit log, signed when ``GATEKEEPER_AUDIT_KEY`` is set."""
-    return append(_writable_log(root, policy), build_record(result, reports, command, root), key_from_env())
+def record_run(  # noqa: PLR0913  # the run's parts, and how to stamp its record
+    root: Path,
+    policy: Policy,
+    result: GateResult,
+    reports: Mapping[str, str],
+    command: str,
+    stamp: Callable[[str], Mapping[str, Any]] | None = None,
+) -> Appended:
+    """Append the record of a run to the policy's audit log, signed when ``GATEKEEPER_AUDIT_KEY`` is
+    set, stamped by ``stamp`` when given."""
+    record = build_record(result, reports, command, root)
+    return append(_writable_log(root, policy), record, key_from_env(), stamp)
 
 
 def append_interrupted(root: Path, policy: Policy, started_at: str, reason: str, command: str = "check") -> Appended:

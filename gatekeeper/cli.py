@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 
 from gatekeeper import __version__, gate
-from gatekeeper.commands import audit, db, handles_errors, hook, split
+from gatekeeper.commands import attestation, audit, db, handles_errors, hook, split
 from gatekeeper.commands import bundle as bundle_command
 from gatekeeper.commands import cache as cache_commands
 from gatekeeper.commands import formats as format_option
@@ -39,6 +39,7 @@ app = typer.Typer(
 baseline_app = typer.Typer(help="Record today's findings so only new ones block.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(policy_commands.app, name="policy")
 app.add_typer(audit.app, name="audit")
+app.add_typer(attestation.app, name="attestation")
 app.add_typer(baseline_app, name="baseline")
 app.add_typer(db.app, name="db")
 app.add_typer(hook.app, name="hook")
@@ -118,6 +119,8 @@ CHECK_EXAMPLES = """Examples:
 
   gatekeeper check --shard 1/3 --results-out part-1.json
 
+  gatekeeper check --subject 'dist/*.whl' --subject 'dist/*.tar.gz'
+
 Exit codes: 0 every enabled check passed; 1 the gate failed (a check violated the policy);
 2 usage or policy error (nothing was checked); 3 a check could not run (gate.fail_on_error)."""
 
@@ -151,7 +154,10 @@ def check(  # noqa: PLR0913  # one parameter per command-line option
         None,
         "--bundle",
         metavar="FILE.zip",
-        help="Also write an evidence bundle (reports, SBOM, policy, audit record, manifest).",
+        help="Also write an evidence bundle (reports, SBOM, policy, audit record, attestation, manifest).",
+    ),
+    subjects: Optional[list[str]] = typer.Option(
+        None, "--subject", metavar="FILE", help="A release artifact (path or glob) the attestation names; repeatable."
     ),
 ) -> int:
     """Run the checks the policy enables and exit with the verdict."""
@@ -169,6 +175,7 @@ def check(  # noqa: PLR0913  # one parameter per command-line option
         use_cache=not no_cache,
         strict_waivers=strict_waivers,
         bundle=bundle_out,
+        subjects=tuple(subjects or ()),
     )
     checkers, options = _load_checkers()
     return gate.check(request, checkers, options)

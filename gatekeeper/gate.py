@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from gatekeeper.console import Console
     from gatekeeper.findings import GateResult
     from gatekeeper.policy import Policy
+    from gatekeeper.signing import Signer
+    from gatekeeper.timestamp import Authority
 
 Say = Callable[[str], None]
 
@@ -58,6 +60,7 @@ class CheckRequest(Outputs):
     use_cache: bool = True
     strict_waivers: bool = False
     bundle: Path | None = None
+    subjects: tuple[str, ...] = ()  # --subject: release artifacts (paths or globs) the attestation names
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,9 @@ class _Run:
     results_out: Path | None
     audit: bool  # a record is still to be appended
     written: dict[str, str] = field(default_factory=dict)
+    authority: Authority | None = None  # [audit] timestamp_url
+    subjects: tuple[Path, ...] = ()
+    stamp_failures: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- shared steps
@@ -171,7 +177,66 @@ def _prepare(request: Outputs, options: Mapping[str, Any], results_out: Path | N
         check_tail(resolve_for_write(log_path(root, policy), root))
     if results_out is not None:
         results_out = resolve_for_write(results_out, root)
-    return _Run(root, policy, out_dir, formats, results_out, audit)
+    from gatekeeper.attestation import expand_subjects
+    from gatekeeper.timestamp import authority_from
+
+    subjects = tuple(expand_subjects(getattr(request, "subjects", ()), Path.cwd()))
+    authority = authority_from(policy.audit, root)
+    return _Run(root, policy, out_dir, formats, results_out, audit, authority=authority, subjects=subjects)
+
+
+def _with_clock(run: _Run, result: GateResult) -> GateResult:
+    """``result`` saying where its times come from (``clock``: the runner's, and the authority if any)."""
+    from dataclasses import replace
+
+    from gatekeeper.timestamp import clock_info
+
+    return replace(result, extra={**result.extra, "clock": clock_info(run.authority)})
+
+
+def _run_signer() -> Signer | None:
+    """The run's signing key (``GATEKEEPER_AUDIT_KEY``: an Ed25519 PEM, or an HMAC secret), or None."""
+    from gatekeeper import childenv
+    from gatekeeper.errors import UsageError
+    from gatekeeper.signing import SigningKeyError, signer_from_text
+
+    text = childenv.take()
+    if not text:
+        return None
+    try:
+        return signer_from_text(text)
+    except SigningKeyError as exc:
+        raise UsageError(f"{childenv.KEY_ENV}: {exc}") from None
+
+
+def _stamp(run: _Run) -> Callable[[str], Mapping[str, Any]] | None:
+    from gatekeeper.timestamp import stamper
+
+    return stamper(run.authority, run.stamp_failures) if run.authority is not None else None
+
+
+def _attest(run: _Run, result: GateResult, command: str, say: Say) -> None:
+    """Write the run's attestation next to its reports (the reports, the SBOM and ``--subject`` files as subjects)."""
+    from gatekeeper.attestation import ENVELOPE_FILE, AttestRequest, write_attestation
+    from gatekeeper.fileio import resolve_for_write
+
+    signer = _run_signer()
+    out_dir = resolve_for_write(run.out_dir, run.root)
+    request = AttestRequest(result, run.root, out_dir, dict(run.written), run.subjects, command, signer, _stamp(run))
+    run.written.update(write_attestation(request))
+    how = f"signed, key id {signer.key_id}" if signer is not None else "NOT signed: no signing key set (GATEKEEPER_AUDIT_KEY)"
+    say(f"attestation: {out_dir / ENVELOPE_FILE} (in-toto statement in a DSSE envelope; {how})")
+
+
+def _timestamps_done(run: _Run) -> None:
+    """Fail closed once the evidence is written: an authority that failed is exit 3, naming why."""
+    if run.stamp_failures:
+        from gatekeeper.timestamp import TimestampError
+
+        raise TimestampError(
+            f"{run.stamp_failures[0]}; the reports, attestation and audit record were written WITHOUT a trusted "
+            "timestamp (each says so), and the run fails closed"
+        )
 
 
 def _append_step_summary(result: GateResult) -> None:
@@ -192,12 +257,12 @@ def _append_step_summary(result: GateResult) -> None:
 
 
 def _record(run: _Run, result: GateResult, written: Mapping[str, str], command: str, say: Say) -> Appended | None:
-    """Append the run's audit record (when auditing is on) and say where it went."""
+    """Append the run's audit record (when auditing is on, stamped by the authority if any) and say where it went."""
     if not run.audit:
         return None
     from gatekeeper.audit import record_run
 
-    entry = record_run(run.root, run.policy, result, written, command=command)
+    entry = record_run(run.root, run.policy, result, written, command=command, stamp=_stamp(run))
     run.audit = False  # the run is recorded: an interruption now changes nothing
     say(f"audit: appended record #{entry.seq} to {entry.log} (head sha256 {entry.digest})")
     return entry
@@ -217,6 +282,7 @@ def _publish(run: _Run, result: GateResult, say: Say, *, command: str, step_summ
         run.written[str(target)] = write_atomic(target, render_json(result))
     for file in run.written:
         say(f"report: {file}")
+    _attest(run, result, command, say)
     if step_summary:
         _append_step_summary(result)
     return _record(run, result, run.written, command, say)
@@ -269,6 +335,7 @@ def check(request: CheckRequest, checkers: Mapping[str, Any], options: Mapping[s
             audit_line = find_record(entry.log, digest=entry.digest) if entry is not None else None
             files = _bundle_files(result, run.out_dir, run.policy, audit_line, None)
             console.line(bundle_line(request.bundle, result, files, audit_line, "GATEKEEPER_AUDIT_KEY"))
+        _timestamps_done(run)
         return result.exit_code
     except (KeyboardInterrupt, Terminated) as exc:
         return interrupted(isinstance(exc, Terminated), console, run, started_at)
@@ -295,8 +362,9 @@ def _run_checks(request: CheckRequest, run: _Run, checkers: Mapping[str, Any], c
     )
     # one redaction pass: the console, annotations, reports, job summary and audit record are all
     # made from this copy
-    result = redact_result(run_checks(engine_request, checkers, console))
+    result = _with_clock(run, redact_result(run_checks(engine_request, checkers, console)))
     console.summary(result)
+    console.line(f"time: {result.extra['clock']['note']}")
     if os.environ.get("GITHUB_ACTIONS") == "true":
         from gatekeeper.console import github_annotations
 
@@ -345,8 +413,11 @@ def merge(request: MergeRequest, checkers: Mapping[str, Any], options: Mapping[s
     run = _prepare(request, options, None)
     parts = request.parts
     result = redact_result(merge_results([load_result(p) for p in parts], run.policy, checkers, [str(p) for p in parts]))
+    result = _with_clock(run, result)
     console.summary(result)
+    console.line(f"time: {result.extra['clock']['note']}")
     _publish(run, result, console.line, command="merge", step_summary=False)
+    _timestamps_done(run)
     return result.exit_code
 
 

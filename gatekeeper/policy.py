@@ -49,6 +49,10 @@ CORE_SCHEMA: Mapping[str, Mapping[str, Option]] = {
     "audit": {
         "enabled": Option("bool", True, "append a record of every run to the audit log"),
         "log": Option("str", ".gatekeeper/audit.jsonl", "the audit log (relative to the project)"),
+        "timestamp_url": Option(
+            "str", "", "RFC 3161 timestamp authority: each audit record and attestation carries its token; empty: runner's clock"
+        ),
+        "timestamp_ca": Option("str", "", "PEM certificate(s) the authority's tokens must chain to; required with timestamp_url"),
     },
     "cache": {
         "enabled": Option("bool", True, "reuse results for unchanged inputs"),

@@ -18,7 +18,7 @@ import pytest
 
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.findings import GateResult
-from tests.helpers import dists, faults, osv, services
+from tests.helpers import dists, faults, osv, services, tsa
 from tests.helpers.cli import Runner, installed_checkers, installed_options, run_gatekeeper
 from tests.helpers.plugin import PLUGIN_DIR, install_plugin, plugin_env
 from tests.helpers.projects import check_context
@@ -253,3 +253,20 @@ def osv_service(offline_env: None) -> Iterator[tuple[str, list[dict[str, Any]], 
     server = services.LoopbackServer(("127.0.0.1", 0), services.osv_handler(queries, answers))
     with services.serve(server):
         yield f"http://127.0.0.1:{server.server_address[1]}/v1/query", queries, answers
+
+
+# --------------------------------------------------------------------------- trusted time
+
+
+@pytest.fixture(scope="session")
+def _tsa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tsa.LocalTSA]:
+    with tsa.running_tsa(tmp_path_factory.mktemp("tsa")) as authority:
+        yield authority
+
+
+@pytest.fixture
+def local_tsa(_tsa_server: tsa.LocalTSA, offline_env: None) -> tsa.LocalTSA:
+    """A real RFC 3161 authority on the loopback (``openssl ts -reply`` signs; ``.url``, ``.pki.ca``),
+    answering normally; a test may set ``.mode`` to ``"refuse"`` or ``"garbage"``."""
+    _tsa_server.mode = "ok"
+    return _tsa_server

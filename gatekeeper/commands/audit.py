@@ -41,7 +41,7 @@ def _audit_log(ctx: typer.Context, log: Path | None, policy_file: Path | None) -
     "Exit codes: 0 intact, 1 a record was edited, deleted, inserted or reordered, or a signature does not match, 2 no log.",
 )
 @handles_errors()
-def audit_verify(
+def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
     ctx: typer.Context,
     log: Optional[Path] = typer.Argument(None, metavar="LOG", help=_LOG_HELP),
     policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help=_POLICY_HELP),
@@ -52,12 +52,16 @@ def audit_verify(
         metavar="SHA256",
         help="A head sha256 recorded earlier (printed by check and verify): it must still be in the chain.",
     ),
+    tsa_cert: Optional[Path] = typer.Option(
+        None, "--tsa-cert", metavar="CA.pem", help="The timestamp authority's certificate: check each record's RFC 3161 stamp."
+    ),
 ) -> int:
     """Check the log's hash chain (and signatures, when the key is set); name the first bad line."""
     from gatekeeper.audit import key_from_env, verify_log
 
     path = _audit_log(ctx, log, policy_file)
-    outcome = verify_log(path, key_from_env(key_env), anchor)
+    records: list[dict[str, object]] = []
+    outcome = verify_log(path, key_from_env(key_env), anchor, collect=records)
     if not outcome.ok:
         echo(f"audit log {path}: TAMPERED: {outcome.problem}", err=True)
         echo(f"({outcome.records} record(s) before it verified)", err=True)
@@ -79,6 +83,32 @@ def audit_verify(
         echo(f"anchor: found at record #{outcome.anchor_seq}")
     else:
         echo(f"note: records removed from the end cannot be detected from the log alone; {_KEEP_HEAD}")
+    return _timestamps(records, tsa_cert)
+
+
+def _timestamps(records: list[dict[str, object]], tsa_cert: Path | None) -> int:
+    """Say what the records' RFC 3161 timestamps prove (checked against ``tsa_cert``); 1 when one fails."""
+    from gatekeeper.errors import UsageError
+    from gatekeeper.timestamp import check_records
+
+    if tsa_cert is not None and not tsa_cert.is_file():
+        raise UsageError("--tsa-cert: file not found", file=str(tsa_cert))
+    found = check_records(records, tsa_cert)
+    plain = found.records - found.stamped + found.failed
+    if found.problems:
+        echo(f"timestamps: FAILED: {len(found.problems)} record(s) do not hold up against {tsa_cert}", err=True)
+        for problem in found.problems:
+            echo(f"  {problem}", err=True)
+        return 1
+    if not found.stamped:
+        echo("time: no record carries a trusted timestamp: every time in this log is the runner's own clock")
+        return 0
+    if tsa_cert is None:
+        echo(f"note: {found.stamped} record(s) carry RFC 3161 timestamps, NOT checked: pass --tsa-cert (the authority CA)")
+    else:
+        echo(f"timestamps: {found.verified} record(s) verified against {tsa_cert} (stamped {found.first} .. {found.last})")
+    if plain:
+        echo(f"note: {plain} record(s) have no trusted time (not stamped, or the authority failed): the runner's clock only")
     return 0
 
 

@@ -183,6 +183,7 @@ def _run_facts(result: GateResult) -> dict[str, Any]:
         extra.append(("Baseline", f"{baseline.get('path', '')} ({baseline.get('fingerprints', 0)} fingerprints)"))
     if result.extra.get("interrupted"):
         extra.append(("Interrupted", "yes: the run was stopped before every check finished"))
+    clock = result.extra.get("clock")
     findings = [f for c in result.checks for f in c.findings]
     ci: Mapping[str, Any] = result.extra["ci"] if isinstance(result.extra.get("ci"), Mapping) else {}
     runtime: Mapping[str, Any] = result.extra["runtime"] if isinstance(result.extra.get("runtime"), Mapping) else {}
@@ -206,6 +207,8 @@ def _run_facts(result: GateResult) -> dict[str, Any]:
         "scope": _scope_text(result.extra.get("scope")),
         "started_at": result.started_at or MISSING,
         "finished_at": result.finished_at or MISSING,
+        # a result from before clocks were recorded says nothing, rather than guess
+        "clock": str(clock.get("note") or MISSING) if isinstance(clock, Mapping) else MISSING,
         "duration": f"{result.duration_s:.1f} s",
         "commit": str(repo.get("commit") or MISSING),
         "branch": str(repo.get("branch") or MISSING),

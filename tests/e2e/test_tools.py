@@ -40,7 +40,9 @@ def assert_reports_whole(root: Path) -> None:
     """All five reports exist and parse; no temporary file is left behind."""
     out = root / "gatekeeper-reports"
     names = sorted(p.name for p in out.iterdir() if p.name != "sbom.cdx.json")  # the SBOM, when it was made
-    assert names == ["gatekeeper.html", "gatekeeper.json", "gatekeeper.junit.xml", "gatekeeper.md", "gatekeeper.sarif"]
+    reports = ["gatekeeper.html", "gatekeeper.json", "gatekeeper.junit.xml", "gatekeeper.md", "gatekeeper.sarif"]
+    attestation = ["gatekeeper.intoto.json", "gatekeeper.predicate.json", "gatekeeper.subjects.sha256"]
+    assert names == sorted([*reports, *attestation])
     json.loads((out / "gatekeeper.sarif").read_text(encoding="utf-8"))
     ET.parse(out / "gatekeeper.junit.xml")  # noqa: S314 - our own report
     assert (out / "gatekeeper.html").read_text(encoding="utf-8").rstrip().endswith("</html>")

@@ -171,7 +171,8 @@ def test_check_without_github_step_summary_writes_no_summary(project: Path, tmp_
     out = tmp_path / "reports"
     code, _ = run_check(project, out, {"GITHUB_STEP_SUMMARY": ""})
     assert code == load_result(out / "gatekeeper.json").exit_code
-    assert sorted(p.name for p in out.iterdir()) == ["gatekeeper.json"]
+    attestation = ["gatekeeper.intoto.json", "gatekeeper.predicate.json", "gatekeeper.subjects.sha256"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(["gatekeeper.json", *attestation])
 
 
 def test_an_unwritable_job_summary_warns_and_keeps_the_verdict(project: Path, tmp_path: Path) -> None:

@@ -245,6 +245,7 @@ def _judge_age(db: AdvisoryDatabase, refresh: str, max_days: int) -> dict[str, A
             f"Database: {db.path}. To update it, {refresh}"
         )
     info: dict[str, Any] = {"kind": "osv-db", "location": str(db.path), "as_of": as_of, "age_days": age, "max_age_days": max_days}
+    info["digest"] = advisory_db.content_digest(db.path)  # which data the verdict rests on (attestations, bundles)
     meta = advisory_db.read_meta(db.path.parent) if db.path.name == advisory_db.DB_FILE else {}
     if meta.get("url"):
         info["source_url"] = str(meta["url"])

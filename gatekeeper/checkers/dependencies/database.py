@@ -265,6 +265,30 @@ def _stream(response: Any, tmp: Path, url: str, progress: ProgressFn | None) -> 
     return size, h.hexdigest()
 
 
+def content_digest(path: Path) -> dict[str, str]:
+    """The digest of the advisory database at ``path`` as an in-toto DigestSet: ``{"sha256": ...}``
+    of a zip file, or ``{"dirHash1": ...}`` of a folder: the sha256 of ``sha256sum``'s lines for
+    every regular file, sorted by path in the C locale, which
+    ``find . -type f | cut -c3- | LC_ALL=C sort | xargs -r sha256sum | sha256sum`` reproduces.
+    Empty when the database cannot be read."""
+    if path.is_file():
+        digest = _sha256(path)
+        return {"sha256": digest} if digest else {}
+    names: list[bytes] = []
+    for folder, _dirs, files in os.walk(path):
+        for file in files:
+            full = Path(folder) / file
+            if full.is_file() and not full.is_symlink():
+                names.append(os.fsencode(full.relative_to(path).as_posix()))
+    lines = []
+    for raw in sorted(names):
+        digest = _sha256(path / os.fsdecode(raw))
+        if not digest:
+            return {}
+        lines.append(digest.encode() + b"  " + raw + b"\n")
+    return {"dirHash1": hashlib.sha256(b"".join(lines)).hexdigest()}
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     try:

@@ -1,0 +1,358 @@
+"""Trusted time: RFC 3161 timestamp tokens from an authority (a TSA), requested and checked with openssl.
+
+A token is the authority's signature over a digest and the time it saw it (``genTime``). With
+``[audit] timestamp_url`` every audit record and every attestation carries one, as a ``stamp``:
+
+    {"kind": "rfc3161", "url": ..., "digest": "sha256:<hex>", "time": <genTime, ISO 8601 UTC>,
+     "token": <base64 DER TimeStampToken>}
+
+The token is what counts: ``time`` and ``digest`` are repeated for people reading the JSON, and
+``verify_stamp`` re-reads both from the token. The request is built by ``openssl ts -query``
+(SHA-256 imprint, a nonce, the TSA's certificate requested), sent by HTTP POST as
+``application/timestamp-query``, and the reply is checked by ``openssl ts -verify`` against the
+query (imprint and nonce) and against ``[audit] timestamp_ca`` (the signature, the chain, and the
+TSA certificate's critical ``timeStamping`` extended key usage) before it is kept.
+
+Fail closed: an authority that cannot be reached, refuses, or answers with a token that does not
+verify raises ``TimestampError`` (exit 3); openssl missing is an error the moment the feature is
+configured (``require_openssl``). Without an authority nothing is stamped and every report says the
+times it shows are the runner's own clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import re
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gatekeeper import process
+from gatekeeper.errors import GatekeeperError, ToolError
+
+KIND = "rfc3161"
+QUERY_TYPE = "application/timestamp-query"
+REPLY_TYPE = "application/timestamp-reply"
+#: what every report says about its times when no authority is configured
+RUNNER_CLOCK = "the runner's own clock (no timestamp authority configured: [audit] timestamp_url)"
+MAX_REPLY_BYTES = 1024 * 1024
+_OPENSSL_TIMEOUT_S = 30.0
+#: the most a stamp may follow the runner's own time for the record it covers (the record is written
+#: seconds after the run ends; the Action may re-append it after a push race): beyond, the clock lied
+MAX_SKEW_S = 900.0
+_GEN_TIME = re.compile(r"^Time stamp: (.+?)\s*$", re.MULTILINE)
+_IMPRINT = re.compile(r"^Message data:\s*\n((?:\s+[0-9a-f]{4} - .*\n?)+)", re.MULTILINE)
+
+
+class TimestampError(GatekeeperError):
+    """The timestamp authority or openssl failed; the evidence lacks the trusted time the policy asks for (exit 3)."""
+
+    exit_code = 3
+
+
+@dataclass(frozen=True)
+class Authority:
+    """Where tokens come from (``url``) and the certificate(s) they must chain to (``ca``, a PEM file)."""
+
+    url: str
+    ca: Path
+    timeout_s: float = 15.0
+
+
+def clock_info(authority: Authority | None) -> dict[str, str]:
+    """Where a run's times come from, for every report and the audit record (``clock``)."""
+    if authority is None:
+        return {"source": "runner", "authority": "", "note": RUNNER_CLOCK}
+    return {
+        "source": "runner",
+        "authority": authority.url,
+        "note": f"the runner's own clock; the audit record and the attestation carry RFC 3161 timestamps from {authority.url}",
+    }
+
+
+def stamper(authority: Authority, failures: list[str]) -> Callable[[str], dict[str, Any]]:
+    """A ``stamp(digest)`` for ``audit.append`` and attestations that never raises: a failure
+    becomes a stamp holding ``error`` (so the record shows it has no trusted time) and is added to
+    ``failures``, which the caller turns into exit 3 once the evidence is written."""
+
+    def stamp(digest_hex: str) -> dict[str, Any]:
+        try:
+            return request_stamp(authority, digest_hex)
+        except TimestampError as exc:
+            failures.append(exc.message)
+            return {"kind": KIND, "url": authority.url, "digest": "sha256:" + digest_hex, "error": exc.message}
+
+    return stamp
+
+
+def require_openssl() -> str:
+    """The openssl executable; ``TimestampError`` naming what to install when it is missing."""
+    found = shutil.which("openssl")
+    if found is None:
+        raise TimestampError(
+            "[audit] timestamp_url needs the openssl command (it builds the RFC 3161 requests and checks the tokens), "
+            "and it is not on PATH: install openssl (e.g. apt-get install openssl) or remove audit.timestamp_url"
+        )
+    return found
+
+
+def authority_from(section: Mapping[str, Any], root: Path) -> Authority | None:
+    """The authority the policy's ``[audit]`` section names, or None; a URL without ``timestamp_ca``,
+    a URL that is not http(s), a missing CA file or a missing openssl is an error."""
+    from gatekeeper.errors import PolicyError
+
+    url = str(section.get("timestamp_url") or "").strip()
+    if not url:
+        return None
+    if not re.match(r"(?i)https?://", url):
+        raise PolicyError(f"expected an http:// or https:// URL, got {url!r}", key="audit.timestamp_url")
+    ca_text = str(section.get("timestamp_ca") or "").strip()
+    if not ca_text:
+        raise PolicyError(
+            "a timestamp authority needs the certificate its tokens are checked against",
+            key="audit.timestamp_ca",
+            hint="set it to a PEM file holding the authority's CA (or its own) certificate",
+        )
+    ca = Path(ca_text) if Path(ca_text).is_absolute() else root / ca_text
+    if not ca.is_file():
+        raise PolicyError(f"the authority's certificate file {ca} does not exist", key="audit.timestamp_ca")
+    require_openssl()
+    return Authority(url=url, ca=ca)
+
+
+def digest_of(data: bytes) -> str:
+    """The hex sha256 of ``data``: what a stamp covers."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _openssl(args: list[str], what: str) -> process.Completed:
+    try:
+        return process.run([require_openssl(), *args], timeout=_OPENSSL_TIMEOUT_S)
+    except ToolError as exc:
+        raise TimestampError(f"{what}: {exc}") from None
+
+
+def _last_line(done: process.Completed) -> str:
+    lines = [line.strip() for line in (done.stderr + "\n" + done.stdout).splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith("Using configuration")]
+    return "; ".join(useful[-3:]) or f"openssl exited with {done.returncode}"
+
+
+def request_stamp(authority: Authority, digest_hex: str) -> dict[str, Any]:
+    """A stamp over ``digest_hex`` (sha256, hex) from ``authority``, checked against its certificate.
+
+    Raises ``TimestampError`` saying what failed: the request, the HTTP exchange, the reply's status,
+    or the token's check against the query (imprint, nonce) and ``authority.ca``.
+    """
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-tsa-") as scratch:
+        folder = Path(scratch)
+        query, reply, token = folder / "request.tsq", folder / "reply.tsr", folder / "token.der"
+        done = _openssl(["ts", "-query", "-digest", digest_hex, "-sha256", "-cert", "-out", str(query)], "openssl ts -query")
+        if done.returncode != 0:
+            raise TimestampError(f"openssl could not build the timestamp request: {_last_line(done)}")
+        reply.write_bytes(_post(authority, query.read_bytes()))
+        done = _openssl(
+            ["ts", "-verify", "-queryfile", str(query), "-in", str(reply), "-CAfile", str(authority.ca)], "openssl ts -verify"
+        )
+        if done.returncode != 0:
+            raise TimestampError(
+                f"the timestamp authority {authority.url} answered, but its reply does not verify against the query and "
+                f"{authority.ca}: {_last_line(done)}"
+            )
+        done = _openssl(["ts", "-reply", "-in", str(reply), "-token_out", "-out", str(token)], "openssl ts -reply")
+        if done.returncode != 0:
+            raise TimestampError(f"the token could not be taken out of the authority's reply: {_last_line(done)}")
+        data = token.read_bytes()
+        info = token_info(data)
+    return {
+        "kind": KIND,
+        "url": authority.url,
+        "digest": "sha256:" + digest_hex,
+        "time": info.time,
+        "token": base64.b64encode(data).decode("ascii"),
+    }
+
+
+def _post(authority: Authority, body: bytes) -> bytes:
+    request = urllib.request.Request(  # noqa: S310  # http(s) only, checked in authority_from
+        authority.url, data=body, method="POST", headers={"Content-Type": QUERY_TYPE, "Accept": REPLY_TYPE}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=authority.timeout_s) as response:  # noqa: S310  # http(s) only, checked in authority_from
+            data: bytes = response.read(MAX_REPLY_BYTES + 1)
+            kind = response.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as exc:
+        exc.close()  # the error holds the open response
+        refused = f"HTTP {exc.code} {exc.reason}"
+        raise TimestampError(f"the timestamp authority {authority.url} refused the request: {refused}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise TimestampError(f"the timestamp authority {authority.url} could not be reached: {reason}") from None
+    if len(data) > MAX_REPLY_BYTES:
+        raise TimestampError(f"the timestamp authority {authority.url} answered with more than {MAX_REPLY_BYTES} bytes")
+    if kind.split(";")[0].strip().lower() != REPLY_TYPE:
+        raise TimestampError(
+            f"the timestamp authority {authority.url} answered with {kind or 'no content type'}, not {REPLY_TYPE}"
+        )
+    return data
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What a token says: ``time`` (genTime, ISO 8601 UTC) and ``digest`` (the hex imprint it covers)."""
+
+    time: str
+    digest: str
+
+
+def token_info(token: bytes) -> TokenInfo:
+    """The time and imprint inside a DER TimeStampToken (``openssl ts -reply -token_in -text``)."""
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-tsa-") as scratch:
+        path = Path(scratch) / "token.der"
+        path.write_bytes(token)
+        done = _openssl(["ts", "-reply", "-token_in", "-in", str(path), "-text"], "openssl ts -reply -text")
+    found = _GEN_TIME.search(done.stdout)
+    imprint = _IMPRINT.search(done.stdout)
+    if done.returncode != 0 or found is None or imprint is None:
+        raise TimestampError(f"not a readable RFC 3161 token: {_last_line(done)}")
+    return TokenInfo(time=_iso(found.group(1)), digest=_hex_dump(imprint.group(1)))
+
+
+def _iso(text: str) -> str:
+    """openssl's ``Dec  6 19:33:04 2026 GMT`` (fractions optional) as ``2026-12-06T19:33:04Z``."""
+    cleaned = re.sub(r"\.\d+", "", " ".join(text.replace("GMT", "").split()))
+    try:
+        when = dt.datetime.strptime(cleaned, "%b %d %H:%M:%S %Y")
+    except ValueError:
+        raise TimestampError(f"the token's time {text!r} cannot be read") from None
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _hex_dump(dump: str) -> str:
+    """The bytes of openssl's ``0000 - 58 91 b5 ...   X...`` lines, as hex."""
+    out = []
+    for line in dump.splitlines():
+        if " - " in line:
+            out.extend(re.findall(r"\b[0-9a-f]{2}\b", line.split(" - ", 1)[1][:48]))
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class StampCheck:
+    """The outcome of ``verify_stamp``: ``problem`` is None when the token verifies; ``time`` is its genTime."""
+
+    time: str = ""
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the token is the authority's, over the expected digest."""
+        return self.problem is None
+
+
+def verify_stamp(stamp: Any, digest_hex: str, ca: Path) -> StampCheck:
+    """Check a stamp: its token is signed by an authority chaining to ``ca`` (``openssl ts -verify``)
+    and covers ``digest_hex``; the ``time`` shown is the token's own genTime."""
+    if not isinstance(stamp, Mapping) or stamp.get("kind") != KIND or not isinstance(stamp.get("token"), str):
+        return StampCheck(problem="not an RFC 3161 stamp (kind rfc3161 with a base64 token)")
+    try:
+        token = base64.b64decode(str(stamp["token"]).encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError):
+        return StampCheck(problem="the token is not valid base64")
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-tsa-") as scratch:
+        path = Path(scratch) / "token.der"
+        path.write_bytes(token)
+        args = ["ts", "-verify", "-digest", digest_hex, "-token_in", "-in", str(path), "-CAfile", str(ca)]
+        done = _openssl(args, "openssl ts -verify")
+    if done.returncode != 0:
+        return StampCheck(problem=f"the token does not verify against {ca} for this content: {_last_line(done)}")
+    try:
+        info = token_info(token)
+    except TimestampError as exc:
+        return StampCheck(problem=exc.message)
+    if info.digest != digest_hex:
+        return StampCheck(problem="the token covers another digest")
+    if stamp.get("time") not in (None, info.time):
+        return StampCheck(time=info.time, problem=f"the stamp says {stamp.get('time')}, but its token says {info.time}")
+    return StampCheck(time=info.time)
+
+
+def clock_skew_s(runner_time: str, stamp_time: str) -> float | None:
+    """Seconds from the runner's clock (``runner_time``) to the authority's (``stamp_time``); None if unreadable."""
+    try:
+        a = dt.datetime.fromisoformat(runner_time.replace("Z", "+00:00"))
+        b = dt.datetime.fromisoformat(stamp_time.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if a.tzinfo is None:
+        a = a.replace(tzinfo=dt.timezone.utc)
+    if b.tzinfo is None:
+        b = b.replace(tzinfo=dt.timezone.utc)
+    return (b - a).total_seconds()
+
+
+def skew_problem(runner_time: str, stamp_time: str) -> str | None:
+    """What is wrong when the runner's clock disagrees with the authority's: the stamp must follow
+    the runner's time by at most ``MAX_SKEW_S`` (and precede it by no more than a minute of drift)."""
+    skew = clock_skew_s(runner_time, stamp_time)
+    if skew is None:
+        return f"the runner's time {runner_time!r} cannot be compared with the authority's {stamp_time}"
+    if -60 <= skew <= MAX_SKEW_S:
+        return None
+    return (
+        f"the runner's clock says {runner_time}, the authority stamped it at {stamp_time} "
+        f"({abs(skew) / 3600:.1f} h apart): the runner's clock was wrong or set back"
+    )
+
+
+@dataclass(frozen=True)
+class LogStamps:
+    """The audit log's timestamps (``check_records``): how many records carry one, how many verified,
+    and the problems found (a token that does not verify, a clock that disagrees with the authority)."""
+
+    records: int = 0
+    stamped: int = 0
+    verified: int = 0
+    failed: int = 0  # records whose stamp says the authority failed when they were written
+    problems: tuple[str, ...] = ()
+    first: str = ""
+    last: str = ""
+
+
+def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
+    """Check each record's ``timestamp`` against ``ca`` (covering ``audit.stamped_digest`` of the
+    record, and within ``MAX_SKEW_S`` of its ``time``); without ``ca`` only count them."""
+    from gatekeeper.audit import stamped_digest
+
+    stamped = verified = failed = 0
+    problems: list[str] = []
+    times: list[str] = []
+    for record in records:
+        stamp = record.get("timestamp")
+        if stamp is None:
+            continue
+        stamped += 1
+        where = f"record #{record.get('seq', '?')}"
+        if isinstance(stamp, Mapping) and stamp.get("error"):
+            failed += 1
+            continue
+        if ca is None:
+            continue
+        check = verify_stamp(stamp, stamped_digest(record), ca)
+        if not check.ok:
+            problems.append(f"{where}: timestamp: {check.problem}")
+            continue
+        skew = skew_problem(str(record.get("time", "")), check.time)
+        if skew is not None:
+            problems.append(f"{where}: {skew}")
+            continue
+        verified += 1
+        times.append(check.time)
+    return LogStamps(len(records), stamped, verified, failed, tuple(problems), min(times, default=""), max(times, default=""))

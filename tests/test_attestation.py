@@ -1,0 +1,190 @@
+"""Attestations: the in-toto statement of a real run in a DSSE envelope, verified with gatekeeper and without it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gatekeeper import signing
+from gatekeeper.attestation import PAYLOAD_TYPE, PREDICATE_TYPE, STATEMENT_TYPE, pae
+from gatekeeper.cli import app
+from tests.helpers.projects import git_init, only, write
+from tests.helpers.tsa import LocalTSA
+
+REPORTS = "gatekeeper-reports"
+VERIFY_SCRIPT = Path(__file__).resolve().parents[1] / "gatekeeper" / "verify_attestation.py"
+
+
+def test_pae_is_the_dsse_specs_encoding() -> None:
+    # the test vector of the DSSE protocol (secure-systems-lab/dsse, protocol.md)
+    assert pae("http://example.com/HelloWorld", b"hello world") == b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+    assert pae(PAYLOAD_TYPE, "é".encode()) == b"DSSEv1 28 application/vnd.in-toto+json 2 \xc3\xa9"  # lengths in bytes
+
+
+def _project(tmp_path: Path, extra: str = "") -> Path:
+    root = write(tmp_path / "proj", {"app.py": "def add(a, b):\n    return a + b\n", "dist/app-1.0-py3-none-any.whl": "wheel"})
+    write(root, {"gatekeeper.toml": only("security", extra=extra)})
+    git_init(root)
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
+    subprocess.run(["git", "commit", "-qm", "release"], cwd=root, env=env, check=True, capture_output=True)
+    return root
+
+
+def _check(root: Path, monkeypatch: pytest.MonkeyPatch, key: str | None, *args: str) -> str:
+    if key is None:
+        monkeypatch.delenv("GATEKEEPER_AUDIT_KEY", raising=False)
+    else:
+        monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", key)
+    monkeypatch.chdir(root)
+    done = CliRunner().invoke(app, ["check", str(root), "--format", "json,sarif", *args])
+    assert done.exit_code == 0, done.output
+    return done.output
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> tuple[signing.Signer, Path]:
+    signer = signing.write_key_pair(tmp_path / "gatekeeper.key", tmp_path / "gatekeeper.pub")
+    return signer, tmp_path / "gatekeeper.pub"
+
+
+def test_a_run_attests_its_commit_reports_and_release_artifacts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: tuple[signing.Signer, Path]
+) -> None:
+    signer, public = keys
+    root = _project(tmp_path)
+    output = _check(root, monkeypatch, signing.private_pem(signer), "--subject", "dist/*.whl")
+    assert f"key id {signer.key_id}" in output and "time: the runner's own clock" in output
+    envelope = json.loads((root / REPORTS / "gatekeeper.intoto.json").read_text())
+    assert envelope["payloadType"] == PAYLOAD_TYPE and envelope["signatures"][0]["keyid"] == signer.key_id
+    payload = base64.b64decode(envelope["payload"])
+    statement = json.loads(payload)
+    assert statement["_type"] == STATEMENT_TYPE and statement["predicateType"] == PREDICATE_TYPE
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+    subjects = {s["name"]: s["digest"] for s in statement["subject"]}
+    assert subjects["commit"] == {"gitCommit": head}
+    for name in (f"{REPORTS}/gatekeeper.json", f"{REPORTS}/gatekeeper.sarif", "dist/app-1.0-py3-none-any.whl"):
+        assert subjects[name] == {"sha256": hashlib.sha256((root / name).read_bytes()).hexdigest()}, name
+    predicate = statement["predicate"]
+    assert predicate["verdict"] == "pass" and [c["name"] for c in predicate["checks"]] == ["security"]
+    assert predicate["checks"][0]["status"] == "pass" and predicate["tools"]["bandit"]
+    assert predicate["policy"]["sha256"] == hashlib.sha256((root / "gatekeeper.toml").read_bytes()).hexdigest()
+    assert predicate["clock"]["source"] == "runner" and predicate["clock"]["authority"] == ""
+    # the signature is Ed25519 over DSSE's PAE, checkable with the public key alone
+    key = signing.Keyring()
+    key.add_files([public])
+    assert key.verify(signer.key_id, pae(PAYLOAD_TYPE, payload), base64.b64decode(envelope["signatures"][0]["sig"]))
+    # GitHub's keyless step gets the same predicate and the file subjects
+    assert json.loads((root / REPORTS / "gatekeeper.predicate.json").read_text()) == predicate
+    sums = (root / REPORTS / "gatekeeper.subjects.sha256").read_text().splitlines()
+    assert f"{subjects['dist/app-1.0-py3-none-any.whl']['sha256']}  dist/app-1.0-py3-none-any.whl" in sums
+
+
+def test_gatekeeper_verifies_with_the_public_key_and_rejects_what_does_not_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: tuple[signing.Signer, Path]
+) -> None:
+    signer, public = keys
+    root = _project(tmp_path)
+    _check(root, monkeypatch, signing.private_pem(signer), "--subject", str(root / "dist" / "*.whl"))
+    attestation = str(root / REPORTS / "gatekeeper.intoto.json")
+    wheel = str(root / "dist" / "app-1.0-py3-none-any.whl")
+    done = CliRunner().invoke(app, ["attestation", "verify", attestation, "--public-key", str(public), "--subject", wheel])
+    assert done.exit_code == 0, done.output
+    assert f"verified, signed by key {signer.key_id} (verdict pass" in done.output and "1 file(s) given" in done.output
+    # without a key it is never "verified"
+    done = CliRunner().invoke(app, ["attestation", "verify", attestation])
+    assert done.exit_code == 1 and "NOT authenticated" in done.output
+    # another key
+    other = signing.write_key_pair(tmp_path / "other.key", tmp_path / "other.pub")
+    done = CliRunner().invoke(app, ["attestation", "verify", attestation, "--public-key", str(tmp_path / "other.pub")])
+    assert done.exit_code == 1 and "no signature verifies" in done.output and other.key_id not in done.output
+    # a file that is not a subject
+    (root / "dist" / "app-1.0-py3-none-any.whl").write_text("another wheel")
+    done = CliRunner().invoke(app, ["attestation", "verify", attestation, "--public-key", str(public), "--subject", wheel])
+    assert done.exit_code == 1 and "not a subject" in done.output
+    # a statement edited (fail turned into pass is the same edit as this one), the signature kept
+    envelope = json.loads(Path(attestation).read_text())
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    statement["predicate"]["verdict"] = "fail"
+    envelope["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
+    Path(attestation).write_text(json.dumps(envelope))
+    done = CliRunner().invoke(app, ["attestation", "verify", attestation, "--public-key", str(public)])
+    assert done.exit_code == 1 and "REJECTED" in done.output
+
+
+def test_an_unsigned_run_writes_an_attestation_that_never_verifies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _project(tmp_path)
+    output = _check(root, monkeypatch, None)
+    assert "NOT signed: no signing key set" in output
+    envelope = json.loads((root / REPORTS / "gatekeeper.intoto.json").read_text())
+    assert envelope["signatures"] == []
+
+
+def test_a_subject_glob_that_matches_nothing_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _project(tmp_path)
+    monkeypatch.chdir(root)
+    done = CliRunner().invoke(app, ["check", str(root), "--subject", "dist/*.tar.gz"])
+    assert done.exit_code == 2 and "--subject 'dist/*.tar.gz' matches no file" in done.output
+    assert not (root / REPORTS).exists()  # refused before anything ran
+
+
+def test_the_script_without_gatekeeper_verifies_with_cryptography_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: tuple[signing.Signer, Path]
+) -> None:
+    signer, public = keys
+    root = _project(tmp_path)
+    _check(root, monkeypatch, signing.private_pem(signer))
+    script = tmp_path / "elsewhere" / "verify_attestation.py"
+    script.parent.mkdir()
+    script.write_bytes(VERIFY_SCRIPT.read_bytes())
+    # any import of gatekeeper fails in the child: the script stands on the standard library and cryptography
+    blocker = (
+        "import sys, runpy\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'gatekeeper': raise ImportError('gatekeeper is not installed here')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "sys.argv = sys.argv[1:]\n"
+        "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+    )
+
+    def run(*args: Path) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-I", "-c", blocker, str(script), *map(str, args)]
+        return subprocess.run(argv, cwd=script.parent, capture_output=True, text=True, timeout=60)
+
+    report = root / REPORTS / "gatekeeper.json"
+    done = run(root / REPORTS / "gatekeeper.intoto.json", public, report)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("verified: verdict pass, commit ") and "1 file(s) matched" in done.stdout
+    signing.write_key_pair(tmp_path / "other.key", tmp_path / "other.pub")
+    done = run(root / REPORTS / "gatekeeper.intoto.json", tmp_path / "other.pub")
+    assert done.returncode == 1 and "REJECTED: no signature verifies" in done.stderr
+    done = run(root / REPORTS / "gatekeeper.intoto.json", public, root / "app.py")
+    assert done.returncode == 1 and "app.py is not a subject" in done.stderr
+
+
+def test_with_an_authority_the_attestation_carries_a_timestamp_checked_against_its_ca(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: tuple[signing.Signer, Path], local_tsa: LocalTSA
+) -> None:
+    signer, public = keys
+    extra = f'[audit]\ntimestamp_url = "{local_tsa.url}"\ntimestamp_ca = "{local_tsa.pki.ca}"\n'
+    root = _project(tmp_path, extra="")
+    toml = (root / "gatekeeper.toml").read_text().replace("[audit]\nenabled = false\n", extra)
+    (root / "gatekeeper.toml").write_text(toml)
+    output = _check(root, monkeypatch, signing.private_pem(signer))
+    assert f"RFC 3161 timestamps from {local_tsa.url}" in output
+    attestation = str(root / REPORTS / "gatekeeper.intoto.json")
+    envelope = json.loads(Path(attestation).read_text())
+    assert envelope["timestamp"]["kind"] == "rfc3161" and envelope["timestamp"]["url"] == local_tsa.url
+    args = ["attestation", "verify", attestation, "--public-key", str(public)]
+    done = CliRunner().invoke(app, [*args, "--tsa-cert", str(local_tsa.pki.ca)])
+    assert done.exit_code == 0, done.output
+    assert f"timestamp: {envelope['timestamp']['time']}, verified against {local_tsa.pki.ca}" in done.output
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0 and "RFC 3161 timestamp, not checked: pass --tsa-cert" in done.output

@@ -1,0 +1,198 @@
+"""RFC 3161 stamps from a real authority on the loopback (openssl ts -reply), checked with openssl ts -verify."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from markupsafe import escape as html_escape
+from typer.testing import CliRunner, Result
+
+from gatekeeper import audit
+from gatekeeper.cli import app
+from gatekeeper.errors import PolicyError
+from gatekeeper.timestamp import (
+    RUNNER_CLOCK,
+    Authority,
+    TimestampError,
+    authority_from,
+    request_stamp,
+    stamper,
+    verify_stamp,
+)
+from tests.helpers.projects import only, write
+from tests.helpers.services import closed_port
+from tests.helpers.tsa import LocalTSA, make_pki
+
+DIGEST = hashlib.sha256(b"an audit record").hexdigest()
+
+
+def test_a_stamp_from_the_authority_verifies_against_its_ca_and_carries_its_time(local_tsa: LocalTSA) -> None:
+    before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    stamp = request_stamp(Authority(local_tsa.url, local_tsa.pki.ca), DIGEST)
+    assert stamp["kind"] == "rfc3161" and stamp["url"] == local_tsa.url and stamp["digest"] == "sha256:" + DIGEST
+    when = dt.datetime.fromisoformat(stamp["time"].replace("Z", "+00:00"))
+    assert before - dt.timedelta(seconds=2) <= when <= dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=2)
+    check = verify_stamp(stamp, DIGEST, local_tsa.pki.ca)
+    assert check.ok and check.time == stamp["time"]
+
+
+def test_a_stamp_does_not_verify_for_other_content_another_ca_or_an_edited_time(local_tsa: LocalTSA, tmp_path: Path) -> None:
+    stamp = request_stamp(Authority(local_tsa.url, local_tsa.pki.ca), DIGEST)
+    other = hashlib.sha256(b"another record").hexdigest()
+    assert "does not verify" in str(verify_stamp(stamp, other, local_tsa.pki.ca).problem)
+    stranger = make_pki(tmp_path / "other", name="Other")
+    assert "does not verify" in str(verify_stamp(stamp, DIGEST, stranger.ca).problem)
+    edited = {**stamp, "time": "2026-09-01T09:00:00Z"}
+    assert "its token says" in str(verify_stamp(edited, DIGEST, local_tsa.pki.ca).problem)
+    assert not verify_stamp({**stamp, "token": "not base64!"}, DIGEST, local_tsa.pki.ca).ok
+
+
+def test_a_reply_signed_by_an_authority_the_ca_does_not_know_is_refused(local_tsa: LocalTSA, tmp_path: Path) -> None:
+    stranger = make_pki(tmp_path / "other", name="Other")
+    with pytest.raises(TimestampError, match="does not verify against the query and"):
+        request_stamp(Authority(local_tsa.url, stranger.ca), DIGEST)
+
+
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [("refuse", "refused the request: HTTP 503"), ("garbage", "does not verify against the query")],
+)
+def test_an_authority_that_fails_is_an_error_naming_it(local_tsa: LocalTSA, mode: str, message: str) -> None:
+    local_tsa.mode = mode
+    with pytest.raises(TimestampError, match=message) as caught:
+        request_stamp(Authority(local_tsa.url, local_tsa.pki.ca), DIGEST)
+    assert local_tsa.url in str(caught.value) and caught.value.exit_code == 3
+
+
+def test_an_unreachable_authority_is_an_error(offline_env: None, tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/tsa"
+    with pytest.raises(TimestampError, match="could not be reached"):
+        request_stamp(Authority(url, tmp_path / "ca.pem", timeout_s=5), DIGEST)
+
+
+def test_the_policy_names_the_authority_and_its_certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "ca.pem").write_text("not checked here")
+    assert authority_from({"timestamp_url": ""}, tmp_path) is None
+    found = authority_from({"timestamp_url": "http://tsa.example/", "timestamp_ca": "ca.pem"}, tmp_path)
+    assert found == Authority("http://tsa.example/", tmp_path / "ca.pem")
+    with pytest.raises(PolicyError, match=r"audit\.timestamp_ca"):
+        authority_from({"timestamp_url": "http://tsa.example/"}, tmp_path)
+    with pytest.raises(PolicyError, match="http:// or https://"):
+        authority_from({"timestamp_url": "file:///etc/passwd", "timestamp_ca": "ca.pem"}, tmp_path)
+    with pytest.raises(PolicyError, match="does not exist"):
+        authority_from({"timestamp_url": "http://tsa.example/", "timestamp_ca": "missing.pem"}, tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no openssl on PATH
+    with pytest.raises(TimestampError, match="needs the openssl command"):
+        authority_from({"timestamp_url": "http://tsa.example/", "timestamp_ca": "ca.pem"}, tmp_path)
+
+
+# --------------------------------------------------------------------------- the audit log and the reports
+
+
+def _project(tmp_path: Path, audit: str) -> Path:
+    root = write(tmp_path / "proj", {"app.py": "def add(a, b):\n    return a + b\n"})
+    policy = only("security").replace("[audit]\nenabled = false\n", f"[audit]\n{audit}")
+    (root / "gatekeeper.toml").write_text(policy)
+    return root
+
+
+def _authority(tsa: LocalTSA) -> str:
+    return f'timestamp_url = "{tsa.url}"\ntimestamp_ca = "{tsa.pki.ca}"\n'
+
+
+def _run(args: list[str], root: Path, monkeypatch: pytest.MonkeyPatch) -> Result:
+    monkeypatch.chdir(root)
+    return CliRunner().invoke(app, args)
+
+
+def test_each_record_carries_a_timestamp_that_audit_verify_checks_against_the_ca(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
+) -> None:
+    root = _project(tmp_path, _authority(local_tsa))
+    for _ in range(2):
+        done = _run(["check", str(root), "--format", "json,html"], root, monkeypatch)
+        assert done.exit_code == 0, done.output
+    records = [json.loads(line) for line in (root / ".gatekeeper" / "audit.jsonl").read_text().splitlines()]
+    assert [r["timestamp"]["kind"] for r in records] == ["rfc3161", "rfc3161"]
+    assert records[0]["clock"]["authority"] == local_tsa.url
+    ca = str(local_tsa.pki.ca)
+    done = _run(["audit", "verify", "--tsa-cert", ca], root, monkeypatch)
+    assert done.exit_code == 0, done.output
+    assert f"timestamps: 2 record(s) verified against {ca} (stamped {records[0]['timestamp']['time']} .. " in done.output
+    done = _run(["audit", "verify"], root, monkeypatch)
+    assert done.exit_code == 0 and "2 record(s) carry RFC 3161 timestamps, NOT checked" in done.output
+    stranger = make_pki(tmp_path / "other", name="Other")
+    done = _run(["audit", "verify", "--tsa-cert", str(stranger.ca)], root, monkeypatch)
+    assert done.exit_code == 1 and "record #1: timestamp: the token does not verify" in done.output
+
+
+def test_a_record_edited_after_it_was_stamped_no_longer_matches_its_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
+) -> None:
+    log = tmp_path / "audit.jsonl"
+    failures: list[str] = []
+    audit.append(
+        log,
+        {"time": _now(), "verdict": "fail", "checks": {}},
+        stamp=stamper(Authority(local_tsa.url, local_tsa.pki.ca), failures),
+    )
+    assert not failures
+    log.write_text(log.read_text().replace('"verdict": "fail"', '"verdict": "pass"'))  # the last line: the chain still holds
+    done = _run(["audit", "verify", str(log), "--tsa-cert", str(local_tsa.pki.ca)], tmp_path, monkeypatch)
+    assert done.exit_code == 1 and "record #1: timestamp: the token does not verify" in done.output
+
+
+def test_a_faked_clock_is_caught_by_the_authoritys_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
+) -> None:
+    # runs "dated" September, written today: each record's time disagrees with its stamp
+    log = tmp_path / "audit.jsonl"
+    stamp = stamper(Authority(local_tsa.url, local_tsa.pki.ca), [])
+    for day in ("2026-09-01", "2026-10-01"):
+        audit.append(log, {"time": f"{day}T09:00:00Z", "verdict": "pass", "checks": {}}, stamp=stamp)
+    done = _run(["audit", "verify", str(log), "--tsa-cert", str(local_tsa.pki.ca)], tmp_path, monkeypatch)
+    assert done.exit_code == 1, done.output
+    assert "record #1: the runner's clock says 2026-09-01T09:00:00Z, the authority stamped it at " in done.output
+    assert "the runner's clock was wrong or set back" in done.output and "record #2" in done.output
+
+
+def test_an_authority_that_fails_during_a_run_fails_it_closed_and_the_record_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
+) -> None:
+    root = _project(tmp_path, _authority(local_tsa))
+    local_tsa.mode = "refuse"
+    done = _run(["check", str(root), "--format", "json"], root, monkeypatch)
+    assert done.exit_code == 3, done.output
+    assert f"the timestamp authority {local_tsa.url} refused the request: HTTP 503" in done.output
+    assert "written WITHOUT a trusted timestamp" in done.output
+    record = json.loads((root / ".gatekeeper" / "audit.jsonl").read_text())
+    assert "HTTP 503" in record["timestamp"]["error"] and "token" not in record["timestamp"]
+    envelope = json.loads((root / "gatekeeper-reports" / "gatekeeper.intoto.json").read_text())
+    assert "HTTP 503" in envelope["timestamp"]["error"]
+    done = _run(["audit", "verify", "--tsa-cert", str(local_tsa.pki.ca)], root, monkeypatch)
+    assert done.exit_code == 0 and "1 record(s) have no trusted time" in done.output
+
+
+def test_without_an_authority_every_report_says_the_time_is_the_runners_clock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _project(tmp_path, "")
+    done = _run(["check", str(root), "--format", "json,html"], root, monkeypatch)
+    assert done.exit_code == 0, done.output
+    assert f"time: {RUNNER_CLOCK}" in done.output
+    result = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text())
+    assert result["clock"] == {"source": "runner", "authority": "", "note": RUNNER_CLOCK}
+    html = (root / "gatekeeper-reports" / "gatekeeper.html").read_text()
+    assert f'<dd id="clock">{html_escape(RUNNER_CLOCK)}</dd>' in html
+    record = json.loads((root / ".gatekeeper" / "audit.jsonl").read_text())
+    assert record["clock"]["note"] == RUNNER_CLOCK and "timestamp" not in record
+    done = _run(["audit", "verify"], root, monkeypatch)
+    assert "time: no record carries a trusted timestamp: every time in this log is the runner's own clock" in done.output
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
