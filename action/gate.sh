@@ -9,6 +9,7 @@
 # uploaded as this run's.
 #
 # Environment: GK_PATH, GK_POLICY, GK_OUT (empty: a fresh folder), GK_ARGS, GK_CACHE_SECRET,
+# GK_SIGNING_KEY (given to gatekeeper as GATEKEEPER_AUDIT_KEY), GK_SUBJECTS (--subject, one per line),
 # GITHUB_OUTPUT, RUNNER_TEMP. Writes exit-code, verdict, report-dir and sarif (the SARIF this run
 # wrote, or empty) to $GITHUB_OUTPUT; always exits 0 (the Action's last step exits with exit-code).
 set -u
@@ -51,14 +52,20 @@ fresh_dir() {  # the folder to write into, holding nothing; "" (and a message) w
 out=$(fresh_dir) || finish 2 error ""
 [ -n "$out" ] || finish 2 error ""
 
-# the cache's secret reaches gatekeeper only (which takes it out of its environment before any tool
-# or test starts); it is never written into the cached folder
+# the cache's secret and the signing key reach gatekeeper only (which takes them out of its
+# environment before any tool or test starts); neither is written into the cached folder
 [ -n "${GK_CACHE_SECRET:-}" ] && export GATEKEEPER_CACHE_KEY="$GK_CACHE_SECRET"
-unset GK_CACHE_SECRET
+[ -n "${GK_SIGNING_KEY:-}" ] && export GATEKEEPER_AUDIT_KEY="$GK_SIGNING_KEY"
+unset GK_CACHE_SECRET GK_SIGNING_KEY
 policy=()
 [ -n "${GK_POLICY:-}" ] && policy=(--policy "$GK_POLICY")
+subjects=()  # release artifacts the attestation names, one path or glob per line
+while IFS= read -r subject; do
+  [ -n "$subject" ] && subjects+=(--subject "$subject")
+done <<< "${GK_SUBJECTS:-}"
 read -r -a extra <<< "${GK_ARGS:-}"
-gatekeeper check "${GK_PATH:-.}" "${policy[@]}" --output-dir "$out" --format json,sarif,html,markdown,junit "${extra[@]}"
+gatekeeper check "${GK_PATH:-.}" "${policy[@]}" --output-dir "$out" --format json,sarif,html,markdown,junit \
+  "${subjects[@]}" "${extra[@]}"
 code=$?
 
 said=""

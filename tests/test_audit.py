@@ -71,7 +71,11 @@ def test_check_appends_a_complete_record_and_verify_confirms_the_head(tmp_path: 
     assert second["verdict"] == "fail" and second["exit_code"] == 1 and second["command"] == "check"
     assert second["policy"]["sha256"] == hashlib.sha256((project / "gatekeeper.toml").read_bytes()).hexdigest()
     report = project / "gatekeeper-reports" / "gatekeeper.json"
-    assert second["reports"] == {"gatekeeper-reports/gatekeeper.json": hashlib.sha256(report.read_bytes()).hexdigest()}
+    written = ("gatekeeper.json", "gatekeeper.intoto.json", "gatekeeper.predicate.json", "gatekeeper.subjects.sha256")
+    # the reports and the attestation the run wrote, each by its sha256
+    assert second["reports"] == {
+        f"gatekeeper-reports/{name}": hashlib.sha256((report.parent / name).read_bytes()).hexdigest() for name in written
+    }
     pattern = second["checks"]["pattern"]
     assert pattern["status"] == "fail" and pattern["tool"] == {"name": "pattern-scan", "version": "0.1"}
     assert pattern["findings"] == 1 and pattern["blocking"] == 1

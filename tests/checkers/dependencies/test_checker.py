@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import subprocess
 import sys
@@ -48,6 +49,13 @@ def test_offline_matches_exactly_the_records_that_affect_installed_versions(
         f"5 vulnerabilities in 4 of 6 packages (osv-db, scope project; database as of {FRESH[:10]}, 0 days old)"
     )
     assert m["db_as_of"] == FRESH and m["database"]["location"] == str(db) and m["database"]["max_age_days"] == 7
+    # and its digest, as the documented shell pipeline (in-toto's dirHash1) or sha256sum computes it
+    if db.is_dir():
+        pipeline = "find . -type f | cut -c3- | LC_ALL=C sort | xargs -r sha256sum | sha256sum | cut -f1 -d' '"
+        by_hand = subprocess.run(["bash", "-c", pipeline], cwd=db, capture_output=True, text=True, check=True).stdout.strip()
+        assert m["database"]["digest"] == {"dirHash1": by_hand}
+    else:
+        assert m["database"]["digest"] == {"sha256": hashlib.sha256(db.read_bytes()).hexdigest()}
     # only records naming audited packages were parsed: not TEST-2024-OTHER (not installed) nor
     # TEST-2024-TOOL (toolx is left out of the project scope)
     assert m["advisory_db"]["records_read"] == len(RECORDS) - 2
