@@ -163,20 +163,6 @@ def percent(value: float, precision: Any) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".") + "%"
 
 
-#: per-file breakdowns of the narrowing counts (in the JSON, too long for the summary row)
-_PER_FILE = frozenset({"noqa_files", "allowlist_files", "type_ignore_files"})
-
-
-def narrowing_rows(metrics: Mapping[str, Any]) -> tuple[Row, ...]:
-    """The row saying what in the project narrowed a check (its ``narrowing`` metric: counts of
-    suppressions, exclusions and the like), "nothing" when none did; no row without that metric."""
-    narrowing = metrics.get("narrowing")
-    if not isinstance(narrowing, Mapping):
-        return ()
-    parts = [f"{k.replace('_', ' ')}: {text(v)}" for k, v in sorted(narrowing.items()) if v and k not in _PER_FILE]
-    return (Row("Narrowed by the project", "; ".join(parts) if parts else "nothing", "", None),)
-
-
 def limits(metrics: Mapping[str, Any]) -> Mapping[str, Any]:
     """The policy limits a check recorded under its ``thresholds`` metric (empty when none)."""
     found = metrics.get("thresholds")

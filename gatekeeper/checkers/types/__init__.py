@@ -24,27 +24,26 @@ import re
 import shlex
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gatekeeper import process, tomlio
 from gatekeeper.checkers import source
-from gatekeeper.checkers.base import CheckContext, CheckerBase, Display
+from gatekeeper.checkers.base import PROJECT_CONFIG, CheckContext, CheckerBase, Display, honours_project
+from gatekeeper.checkers.types import narrowing as narrowed
 from gatekeeper.checkers.types import presentation
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.fileio import relative_to_root
-from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
+from gatekeeper.findings import CheckResult, Finding, Location, Narrowing, Severity, decide_status
 from gatekeeper.options import Option
 
-#: a ``# type: ignore`` comment, with or without error codes
-TYPE_IGNORE = re.compile(rb"#\s*type:\s*ignore\b")
 CHECK = "types"
 MIN_VERSION = (1, 11)
 INSTALL = "install mypy>=1.11 into the project's environment, e.g. pip install 'gatekeeper[types]' there"
 _PROBE = "import json, mypy.version; print(json.dumps({'version': mypy.version.__version__}))"
 #: mypy's config files, in the order mypy looks for them (https://mypy.readthedocs.io/en/stable/config_file.html)
 CONFIG_FILES = ("mypy.ini", ".mypy.ini", "pyproject.toml", "setup.cfg")
-NARROWING_KEYS = ("exclude", "ignore_errors", "disable_error_code", "follow_imports", "ignore_missing_imports")
 _ITEM_KEYS = ("file", "line", "message", "severity")
 _LINE_REF = re.compile(r"\bline \d+\b")
 _SKIP_DIRS = frozenset({"node_modules", "site-packages", "__pycache__", "build", "dist", "venv"})
@@ -60,6 +59,7 @@ class TypesChecker(CheckerBase):
         "paths": Option("str_list", [], "files or directories to check; empty: the config's `files`, else the project root"),
         "max_errors": Option("int", 0, "errors tolerated before the check fails", minimum=0),
         "strict": Option("bool", False, "add --strict to the project's configuration"),
+        "project_config": PROJECT_CONFIG,
     }
 
     tool = presentation.TOOL
@@ -74,16 +74,21 @@ class TypesChecker(CheckerBase):
         version = str(tool.answer.get("version") or "")
         if _version_tuple(version) < MIN_VERSION:
             raise ToolMissing(f"mypy {version} in {tool.python} has no JSON output ({INSTALL})")
-        config, settings = find_config(ctx.root)
+        honour = honours_project(section)
+        found = find_config(ctx.root) if honour else MypyConfig()
         paths = [str(p) for p in section.get("paths") or []]
         for p in paths:
             if not _inside(ctx.root, p):
                 raise ToolError(f"checks.types.paths: {p} is outside the project")
-        targets = paths or ([] if settings.get("files") else ["."])
-        args = ["-O", "json", "--no-error-summary", "--config-file", config]
-        if section.get("strict"):
-            args.append("--strict")
+        targets = paths or ([] if found.files else ["."])
         with tempfile.TemporaryDirectory(prefix="gatekeeper-mypy-") as scratch:
+            config = found.name
+            if not honour:  # the policy's configuration alone: a file of gatekeeper's, outside the tree
+                config = str(Path(scratch) / "mypy.ini")
+                Path(config).write_text("[mypy]\n", encoding="utf-8")
+            args = ["-O", "json", "--no-error-summary", "--config-file", config]
+            if section.get("strict"):
+                args.append("--strict")
             if ctx.cache_dir is not None:
                 tag = hashlib.sha256(f"{tool.python}\0{version}".encode()).hexdigest()[:16]
                 cache_dir = ctx.cache_dir / CHECK / f"mypy-{tag}"
@@ -102,9 +107,7 @@ class TypesChecker(CheckerBase):
         findings = to_findings(section, items, sources)
         errors = sum(1 for i in items if i["severity"] == "error")
         notes = len(items) - errors
-        ignores = {
-            f: n for f in _python_files(ctx.root, paths or settings.get("files") or ["."]) if (n := sources.count(f, TYPE_IGNORE))
-        }
+        records = _narrowing(ctx.root, found, paths, sources, honour)
         codes: dict[str, int] = {}
         for i in items:
             if i["severity"] == "error":
@@ -121,23 +124,47 @@ class TypesChecker(CheckerBase):
                 "notes": notes,
                 "files_with_errors": len({i["file"] for i in items if i["severity"] == "error"}),
                 "by_code": dict(sorted(codes.items())),
-                "config": config or None,
+                "config": found.name or None,
+                "project_config": "honour" if honour else "ignore",
                 "strict": bool(section.get("strict")),
                 "paths": targets or "(the config's files)",
-                "narrowing": {
-                    **settings.get("narrowing", {}),
-                    "type_ignores": sum(ignores.values()),
-                    "type_ignore_files": dict(sorted(ignores.items())),
-                },
                 "command": shlex.join(["mypy", *args, *targets]),
                 "thresholds": {"max_errors": int(section.get("max_errors", 0)), "strict": bool(section.get("strict"))},
             },
             findings=tuple(findings),
+            narrowing=tuple(records),
         )
 
 
-def find_config(root: Path) -> tuple[str, dict[str, Any]]:
-    """mypy's config file for ``root`` (relative name, or "" for none) and what it sets: ``files`` and narrowing keys."""
+def _narrowing(root: Path, found: MypyConfig, paths: Sequence[str], sources: source.Sources, honour: bool) -> list[Narrowing]:
+    """What the project's configuration and comments narrowed: its settings and overrides, the files
+    its ``files`` and ``exclude`` leave out of the check's scope, and the comments in the files checked."""
+    everything = list(_python_files(root, ["."]))
+    targeted = list(_python_files(root, paths or found.files or ["."]))
+    checked = [f for f in targeted if f not in set(narrowed.excluded(targeted, found.main.get("exclude")))]
+    records: list[Narrowing] = []
+    if found.name:
+        records += narrowed.config_records((found.name, found.text), found.main, found.overrides, checked)
+        records += narrowed.scope_records(
+            (found.name, found.text), found.main if not paths else {}, everything, targeted, checked
+        )
+    return records + narrowed.comment_records(checked, sources, honour)
+
+
+@dataclass(frozen=True)
+class MypyConfig:
+    """The project's mypy configuration: its file (relative name, "" for none), its text, the ``[mypy]``
+    settings, the per-module overrides (each with its ``module``) and ``files`` as a list."""
+
+    name: str = ""
+    text: str = ""
+    main: Mapping[str, Any] = field(default_factory=dict)
+    overrides: tuple[Mapping[str, Any], ...] = ()
+    files: tuple[str, ...] = ()
+
+
+def find_config(root: Path) -> MypyConfig:
+    """mypy's config file for ``root``, in mypy's order, and what it sets (``MypyConfig()`` for none)."""
     for name in CONFIG_FILES:
         path = root / name
         if not path.is_file() or path.is_symlink():
@@ -170,12 +197,8 @@ def find_config(root: Path) -> tuple[str, dict[str, Any]]:
         files = main.get("files")
         if isinstance(files, str):
             files = [f.strip() for f in files.split(",") if f.strip()]
-        narrowing: dict[str, Any] = {k: main[k] for k in NARROWING_KEYS if main.get(k)}
-        quiet = [o.get("module") for o in overrides if any(o.get(k) and str(o.get(k)).lower() != "false" for k in NARROWING_KEYS)]
-        if quiet:
-            narrowing["overrides"] = quiet
-        return name, {"files": list(files or []), "narrowing": narrowing}
-    return "", {"files": [], "narrowing": {}}
+        return MypyConfig(name, text, main, tuple(overrides), tuple(str(f) for f in files or []))
+    return MypyConfig()
 
 
 def _raise_blocking(stdout: str) -> None:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from gatekeeper.display import Display, Row, ToolInfo, limits, narrowing_rows, number
+from gatekeeper.display import Display, Row, ToolInfo, limits, number
 from gatekeeper.findings import CheckResult
 
 TOOL = ToolInfo("mypy", "https://mypy.readthedocs.io/en/stable/error_code_list.html", ("quality", "types"))
 #: the metric keys the rows below present (the others get generic rows)
-SHOWN = frozenset({"errors", "notes", "narrowing", "thresholds"})
+SHOWN = frozenset({"errors", "notes", "thresholds"})
 
 
 def display(check: CheckResult) -> Display:
-    """Errors against ``max_errors``, notes, whether mypy ran strict, and what narrowed it."""
+    """Errors against ``max_errors``, notes and whether mypy ran strict."""
     m = check.metrics
     policy = limits(m)
     limit = number(policy.get("max_errors"))
@@ -20,4 +20,4 @@ def display(check: CheckResult) -> Display:
         Row("Notes", m.get("notes")),
         Row("Strict mode", bool(policy.get("strict"))),
     )
-    return Display(rows=(*rows, *narrowing_rows(m)), shown=SHOWN)
+    return Display(rows=rows, shown=SHOWN)

@@ -70,9 +70,12 @@ def test_findings_equal_mypy_run_by_hand_with_the_projects_config(project: Path,
     errors = [f for f in result.findings if f.properties["mypy_severity"] == "error"]
     assert errors and all(f.blocking for f in errors) and result.status is Status.FAIL
     assert result.metrics["errors"] == len(errors) and result.metrics["config"] == "pyproject.toml"
-    narrowing = result.metrics["narrowing"]
-    assert narrowing["disable_error_code"] == ["import-untyped"] and narrowing["overrides"] == [["demo.legacy"]]
-    assert narrowing["type_ignores"] == 1
+    shown = {(n.kind, n.detail) for n in result.narrowing}
+    assert ("option", 'disable_error_code = ["import-untyped"]') in shown
+    (override,) = [n for n in result.narrowing if n.detail.startswith("module = ")]
+    assert override.detail == "module = demo.legacy: ignore_errors = true" and override.files == ("src/demo/legacy.py",)
+    assert [n.detail for n in result.narrowing if n.kind == "line-comments"] == ["1 `# type: ignore` (line 10)"]
+    assert ("exclude", 'files = ["src"]') in shown  # scripts/outside.py is not checked
     assert not (project / ".mypy_cache").exists()  # mypy's cache lives under gatekeeper's
     assert any((tmp_path / "cache" / "types").iterdir())
 

@@ -1,0 +1,188 @@
+"""What the project's mypy configuration and comments narrow, as ``Narrowing`` records.
+
+Configuration (https://mypy.readthedocs.io/en/stable/config_file.html): the file itself; its
+``files`` (mypy checks only those when the policy names no ``paths``: every other Python file of
+the project is listed), ``exclude`` (the files under the checked paths its regular expressions
+drop, matched as mypy matches them, with ``re.search`` on the posix path), ``ignore_errors``,
+``follow_imports``, ``disable_error_code`` and the like, and each per-module override that
+relaxes any of them, with the files of the modules it matches.
+
+Comments, as mypy reads them: a line starting ``# mypy: `` anywhere in a file sets options for
+that file (``# mypy: ignore-errors``); a ``# type: ignore`` before the first statement silences
+the whole file (PEP 484); elsewhere it silences its line. mypy has no switch to disregard either,
+so they are reported even with ``project_config = "ignore"``; what they hid is not measured.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import PurePosixPath
+from typing import Any
+
+from gatekeeper.checkers import source
+from gatekeeper.findings import Narrowing
+
+#: settings that make mypy report less (globally or for the modules of an override)
+RELAXING = {
+    "ignore_errors": "mypy reports no error in these modules",
+    "follow_imports": "decides whether mypy follows imports into modules it was not given",
+    "follow_imports_for_stubs": "decides whether mypy follows imports into stubs",
+    "disable_error_code": "mypy reports none of these error codes",
+    "ignore_missing_imports": "an import mypy cannot resolve is not an error",
+    "allow_untyped_defs": "functions without annotations are not an error",
+    "allow_incomplete_defs": "partly annotated functions are not an error",
+    "allow_untyped_calls": "calls to functions without annotations are not an error",
+    "allow_untyped_globals": "globals without annotations are not an error",
+    "check_untyped_defs": "the bodies of functions without annotations are (or are not) checked",
+}
+_INLINE = re.compile(rb"^# mypy: ", re.MULTILINE)
+_TYPE_IGNORE = re.compile(r"#\s*type:\s*ignore(?P<codes>\[[^\]]*\])?")
+_MAX_DETAIL = 200
+_IGNORE_NOTE = "; mypy cannot be told to disregard it"
+
+
+def config_records(
+    config: tuple[str, str], main: Mapping[str, Any], overrides: Sequence[Mapping[str, Any]], files: Sequence[str]
+) -> list[Narrowing]:
+    """The config file (``config``: its name and text), its relaxing settings, and each override that
+    relaxes a module, with those of ``files`` (the files checked) whose module it matches."""
+    name, lines = config[0], config[1].splitlines()
+    out = [Narrowing("config-file", name, None, "", "mypy's configuration (--config-file)")]
+    for key, effect in RELAXING.items():
+        value = main.get(key)
+        if _set(value):
+            out.append(Narrowing("option", name, _line_of(lines, key), _detail(key, value), effect))
+    modules = {f: _module(f) for f in files}
+    for override in overrides:
+        relaxed = {k: v for k, v in override.items() if k in RELAXING and _set(v)}
+        if not relaxed:
+            continue
+        module = override.get("module")
+        patterns = [module] if isinstance(module, str) else [str(m) for m in module or []]
+        patterns = [p.strip() for entry in patterns for p in entry.split(",") if p.strip()]
+        detail = f"module = {', '.join(patterns)}: " + ", ".join(_detail(k, v) for k, v in relaxed.items())
+        hit = tuple(f for f, m in modules.items() if any(_matches(m, p) for p in patterns))
+        effect = "; ".join(RELAXING[k] for k in relaxed)
+        out.append(Narrowing("option", name, _header_line(lines, module), detail[:_MAX_DETAIL], effect, hit))
+    return out
+
+
+def scope_records(
+    config: tuple[str, str], main: Mapping[str, Any], everything: Sequence[str], targeted: Sequence[str], checked: Sequence[str]
+) -> list[Narrowing]:
+    """Files of the project the config's ``files`` leaves out (``everything`` minus ``targeted``), and
+    files under the targets its ``exclude`` drops (``targeted`` minus ``checked``); ``config`` is its name and text."""
+    name, lines = config[0], config[1].splitlines()
+    out = []
+    left = sorted(set(everything) - set(targeted))
+    if left and main.get("files"):
+        detail = _detail("files", main["files"])
+        out.append(Narrowing("exclude", name, _line_of(lines, "files"), detail, "mypy checks only these files", tuple(left)))
+    dropped = sorted(set(targeted) - set(checked))
+    if dropped:
+        detail = _detail("exclude", main.get("exclude"))
+        out.append(Narrowing("exclude", name, _line_of(lines, "exclude"), detail, "mypy skips these files", tuple(dropped)))
+    return out
+
+
+def excluded(files: Iterable[str], exclude: Any) -> list[str]:
+    """The files mypy's ``exclude`` (a regular expression, or a list of them) leaves out, as mypy matches it:
+    ``re.search`` on the file's posix path and on each of its folders with a trailing slash."""
+    patterns = [exclude] if isinstance(exclude, str) else [str(p) for p in exclude or []]
+    compiled = []
+    for p in patterns:
+        try:
+            compiled.append(re.compile(p.strip(), re.VERBOSE) if "\n" in p else re.compile(p.strip()))
+        except re.error:
+            continue  # mypy stops with its own error on it
+    out = []
+    for f in files:
+        parts = f.split("/")
+        candidates = [f, *("/".join(parts[: i + 1]) + "/" for i in range(len(parts) - 1))]
+        if any(c.search(x) for c in compiled for x in candidates):
+            out.append(f)
+    return out
+
+
+def comment_records(files: Sequence[str], sources: source.Sources, honour: bool) -> list[Narrowing]:
+    """``# mypy:`` comments, file-level ``# type: ignore`` and each file's per-line ``# type: ignore``."""
+    note = "" if honour else _IGNORE_NOTE
+    out: list[Narrowing] = []
+    for f in files:
+        data = sources.data(f)
+        if b"mypy: " not in data and b"type" not in data:
+            continue
+        lines = data.decode("utf-8", "replace").splitlines()
+        for n, line in enumerate(lines, start=1):
+            if line.startswith("# mypy: "):
+                out.append(
+                    Narrowing(
+                        "file-comment", f, n, line.strip()[:_MAX_DETAIL], "mypy applies these options to this file" + note, (f,)
+                    )
+                )
+        first = _first_statement(lines)
+        ignores = [(n, m) for n, line in enumerate(lines, start=1) if (m := _TYPE_IGNORE.search(line))]
+        whole = [(n, m) for n, m in ignores if n < first and not m.group("codes") and lines[n - 1].lstrip().startswith("#")]
+        for n, m in whole:
+            out.append(Narrowing("file-comment", f, n, m.group(0), "mypy reports no error in this file" + note, (f,)))
+        rest = [n for n, _ in ignores if (n, _) not in whole]
+        if rest:
+            where = ", ".join(str(n) for n in rest[:10]) + (", …" if len(rest) > 10 else "")
+            out.append(
+                Narrowing(
+                    "line-comments", f, rest[0], f"{len(rest)} `# type: ignore` (line {where})",
+                    "mypy reports no error (of the codes named) on those lines" + note, (f,),
+                )
+            )  # fmt: skip
+    return out
+
+
+def _first_statement(lines: Sequence[str]) -> int:
+    """The line of the first statement (a docstring counts): the first line neither blank nor a comment."""
+    return next(
+        (n for n, line in enumerate(lines, start=1) if line.strip() and not line.lstrip().startswith("#")), len(lines) + 1
+    )
+
+
+def _set(value: Any) -> bool:
+    if value is None or value == "" or value == [] or value is False:
+        return False
+    return str(value).strip().lower() not in ("false", "0", "no", "off", "normal")
+
+
+def _detail(key: str, value: Any) -> str:
+    text = f"{key} = {value if isinstance(value, str) else json.dumps(value)}"
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+
+
+def _line_of(lines: Sequence[str], key: str) -> int | None:
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*[=:]")
+    return next((n for n, line in enumerate(lines, start=1) if pattern.match(line)), None)
+
+
+def _header_line(lines: Sequence[str], module: Any) -> int | None:
+    if not isinstance(module, str):
+        return None
+    header = f"[mypy-{module}]"
+    return next((n for n, line in enumerate(lines, start=1) if line.strip() == header), None)
+
+
+def _module(path: str) -> str:
+    parts = list(PurePosixPath(path).with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    if parts and parts[0] == "src":  # the usual src layout: mypy's module names start below it
+        parts.pop(0)
+    return ".".join(parts)
+
+
+def _matches(module: str, pattern: str) -> bool:
+    """mypy's per-module pattern: ``a.b`` exactly, ``a.*`` the package and everything under it, ``a.*.c`` any middle part."""
+    if pattern.endswith(".*"):
+        stem = pattern[:-2]
+        return module == stem or module.startswith(stem + ".") or ("*" in stem and _matches(module, stem))
+    if "*" in pattern:
+        return re.fullmatch(re.escape(pattern).replace(r"\*", r"[^.]+"), module) is not None
+    return module == pattern

@@ -1,0 +1,84 @@
+"""Every way a project's mypy configuration or comments narrow the types check is reported;
+``project_config = "ignore"`` runs mypy on a configuration of gatekeeper's own, outside the tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.checkers.types import TypesChecker
+from gatekeeper.findings import Status
+from tests.checkers.types.test_checker import keys, mypy_by_hand
+from tests.helpers.narrowing import assert_reported, find
+from tests.helpers.projects import section, write
+
+WRONG = 'x: int = "no"\n'
+
+
+def test_an_inline_ignore_errors_comment_is_reported(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(tmp_path / "p", {"app.py": "# mypy: ignore-errors\n" + WRONG})
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert result.status is Status.PASS and mypy_by_hand(root, ".") == []  # honoured, as mypy honours it
+    record = find(result, "file-comment", source="app.py")
+    assert (record.line, record.detail) == (1, "# mypy: ignore-errors")
+    assert_reported(result, record)
+
+
+def test_a_file_level_type_ignore_is_told_apart_from_line_ones(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(
+        tmp_path / "p",
+        {
+            "whole.py": "# type: ignore\n" + WRONG,
+            "lines.py": '"""Doc."""\n# type: ignore\ny: int = "a"  # type: ignore[assignment]\n',
+        },
+    )
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert result.status is Status.PASS and mypy_by_hand(root, ".") == []
+    whole = find(result, "file-comment", source="whole.py")
+    assert whole.effect.startswith("mypy reports no error in this file")
+    lines = find(result, "line-comments", source="lines.py")
+    assert lines.detail == "2 `# type: ignore` (line 2, 3)"  # after the docstring: not file-level
+    assert_reported(result, whole)
+
+
+def test_files_in_the_config_that_leave_code_out_are_listed(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(tmp_path / "p", {"mypy.ini": "[mypy]\nfiles = app/__init__.py\n", "app/__init__.py": "", "app/core.py": WRONG})
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert result.status is Status.PASS and mypy_by_hand(root) == []
+    record = find(result, "exclude", source="mypy.ini")
+    assert (record.line, record.detail, record.files) == (2, "files = app/__init__.py", ("app/core.py",))
+    assert_reported(result, record)
+    ignored = TypesChecker().run(section(TypesChecker, project_config="ignore"), make_ctx(root))
+    assert keys(mypy_by_hand(root, "--config-file", "", ".")) == {("assignment", "app/core.py", 1)}
+    assert {(f.rule_id, f.location.path) for f in ignored.findings} == {("assignment", "app/core.py")}
+    assert ignored.status is Status.FAIL and ignored.narrowing == () and ignored.metrics["config"] is None
+
+
+def test_exclude_and_relaxing_overrides_name_the_files_they_affect(tmp_path: Path, make_ctx: Any) -> None:
+    config = '[tool.mypy]\nexclude = ["^gen/"]\n[[tool.mypy.overrides]]\nmodule = "app.legacy.*"\nignore_errors = true\n'
+    root = write(
+        tmp_path / "p",
+        {
+            "pyproject.toml": config,
+            "gen/out.py": WRONG,
+            "app/__init__.py": "",
+            "app/legacy/__init__.py": "",
+            "app/legacy/old.py": WRONG,
+        },
+    )
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert result.status is Status.PASS and mypy_by_hand(root, ".") == []
+    assert find(result, "exclude", source="pyproject.toml").files == ("gen/out.py",)
+    override = find(result, "option", source="pyproject.toml")
+    assert override.files == ("app/legacy/__init__.py", "app/legacy/old.py")
+    assert_reported(result, override)
+
+
+def test_with_project_config_ignore_inline_comments_still_apply_and_say_so(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(
+        tmp_path / "p", {"mypy.ini": "[mypy]\nignore_errors = True\n", "a.py": WRONG, "b.py": "# mypy: ignore-errors\n" + WRONG}
+    )
+    result = TypesChecker().run(section(TypesChecker, project_config="ignore"), make_ctx(root))
+    assert {f.location.path for f in result.findings} == {"a.py"}  # mypy.ini not read; b.py's comment cannot be disregarded
+    (record,) = result.narrowing
+    assert record.source == "b.py" and record.effect.endswith("mypy cannot be told to disregard it")
