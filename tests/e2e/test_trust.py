@@ -585,13 +585,15 @@ def test_a_narrowing_bandit_config_is_reported_and_can_be_ignored(tmp_path: Path
     done = _check(root, tmp_path / "cache", "--only", "security", "--no-audit")
     assert done.returncode == 0, done.stdout  # honoured, as bandit would ...
     security = _result(root, "security")
-    narrowed = security["metrics"]["project_config"]
-    assert narrowed["excluded_files"] == ["legacy/app.py"] and narrowed["skips"] == ["B101"]
-    assert narrowed["nosec"] == 1 and narrowed["files"] == [".bandit"]
+    narrowed = {(n["kind"], n["source"], n["detail"]): n for n in security["narrowing"]}
+    assert narrowed["exclude", ".bandit", "exclude = ./legacy"]["files"] == ["legacy/app.py"]
+    assert ("rules", ".bandit", "skips = B101") in narrowed and ("config-file", ".bandit", "") in narrowed
+    nosec = narrowed["line-comments", "ok.py", "1 `# nosec` (line 5)"]
+    assert nosec["suppressed"] == 1 and security["metrics"]["project_config"] == "honour"
     assert "project bandit config: 1 file excluded, skips B101, 1 # nosec honoured" in security["summary"]
     page = (root / "gatekeeper-reports" / "gatekeeper.html").read_text()  # ... but never silently
-    assert "Files excluded by the project&#39;s bandit config" in page and "legacy/app.py" in page
-    assert "# nosec marks honoured" in page
+    assert "Narrowed by the project" in page and "<code>legacy/app.py</code>" in page
+    assert "<code>1 `# nosec` (line 5)</code>" in page
 
     policy = root / "gatekeeper.toml"
     policy.write_text(policy.read_text() + 'project_config = "ignore"\n')
@@ -606,6 +608,6 @@ def test_a_narrowing_bandit_config_is_reported_and_can_be_ignored(tmp_path: Path
     assert done.returncode == 1 and "B602" in {f["rule_id"] for f in _result(root, "security")["findings"]}
     policy.write_text(policy.read_text().replace('project_config = "ignore"\n', ""))
     done = _check(root, tmp_path / "cache", "--only", "security", "--no-audit")
-    narrowed = _result(root, "security")["metrics"]["project_config"]
-    assert narrowed["files"] == ["pyproject.toml"] and narrowed["skips"] == ["B602"]
-    assert narrowed["excluded_files"] == ["legacy/app.py"]
+    narrowed = {(n["kind"], n["detail"]): n for n in _result(root, "security")["narrowing"]}
+    assert narrowed["config-file", ""]["source"] == "pyproject.toml" and ("rules", "skips = B602") in narrowed
+    assert narrowed["exclude", "exclude = legacy"]["files"] == ["legacy/app.py"]

@@ -44,6 +44,7 @@ from gatekeeper.findings import (
     CheckResult,
     Finding,
     Location,
+    Narrowing,
     Severity,
     Status,
     decide_status,
@@ -133,7 +134,7 @@ class SecurityChecker(CheckerBase):
         "project_config": Option(
             "str",
             "honour",
-            "honour the project's .bandit, [tool.bandit] and # nosec marks (reported), or ignore them",
+            "honour the project's .bandit, [tool.bandit] and # nosec marks (each reported), or ignore them",
             choices=("honour", "ignore"),
         ),
         "workers": Option("int", 0, "bandit processes to split the files across; 0: one per CPU", minimum=0, maximum=256),
@@ -184,8 +185,10 @@ class SecurityChecker(CheckerBase):
         metrics.update({"cached_files": cached, "cache_rejected": rejected, "processes": processes, "workers": workers})
         metrics.update({"fail_on_severity": section["fail_on_severity"], "min_confidence": section["min_confidence"]})
         honoured = int(metrics.get("nosec", 0)) + int(metrics.get("skipped_tests", 0))  # "# nosec" and "# nosec B101"
-        metrics["project_config"] = _narrowing(section, plan, ctx, honoured)
-        summary = result.summary + _narrowing_note(metrics["project_config"])
+        narrowing = _narrowing(section, plan, ctx, honoured)
+        metrics["project_config"] = narrowing["mode"]
+        summary = result.summary + _narrowing_note(narrowing)
+        records = _records(narrowing, tally.nosec_files if narrowing["mode"] == "honour" else {}, ctx.root)
         if ctx.shard is not None:
             metrics["shard"] = shard_record(ctx.shard, plan.files, files)
         status = result.status
@@ -206,6 +209,7 @@ class SecurityChecker(CheckerBase):
             tool_version=plan.version,
             metrics=metrics,
             findings=result.findings,
+            narrowing=records,
         )
 
 
@@ -283,6 +287,53 @@ def _narrowing(section: Mapping[str, Any], plan: ScanPlan, ctx: CheckContext, no
         "options": dict(project.get("options") or {}),
         "nosec": nosec if mode == "honour" else 0,
     }
+
+
+#: a ``# nosec`` mark, as bandit reads it (with or without test ids)
+NOSEC = re.compile(rb"#\s*nosec\b", re.IGNORECASE)
+
+
+def _records(narrowing: Mapping[str, Any], nosec: Mapping[str, int], root: Path) -> tuple[Narrowing, ...]:
+    """``_narrowing``'s findings as the checker contract's records, and one per file whose ``# nosec``
+    marks bandit honoured, with the issues they hid (bandit's own ``nosec`` and ``skipped_tests`` counts)."""
+    files = [str(f) for f in narrowing["files"]]
+    where = files[0] if len(files) == 1 else ""
+    named = "" if len(files) < 2 else f" (in {', '.join(files)})"
+    out = [Narrowing("config-file", f, None, "", "bandit's configuration from the project") for f in files]
+    if narrowing["exclude"]:
+        detail = f"exclude = {', '.join(narrowing['exclude'])}{named}"
+        out.append(
+            Narrowing("exclude", where, None, detail, "bandit does not scan these files", tuple(narrowing["excluded_files"]))
+        )
+    if narrowing["skips"]:
+        out.append(
+            Narrowing("rules", where, None, f"skips = {', '.join(narrowing['skips'])}{named}", "bandit does not run these tests")
+        )
+    if narrowing["tests"]:
+        out.append(
+            Narrowing("rules", where, None, f"tests = {', '.join(narrowing['tests'])}{named}", "only these bandit tests run")
+        )
+    for key, value in sorted(narrowing["options"].items()):
+        out.append(Narrowing("option", where, None, f"{key} = {value}"[:200], "an option of the project's bandit configuration"))
+    for path, count in sorted(nosec.items()):
+        try:
+            lines = [n for n, line in enumerate((root / path).read_bytes().splitlines(), start=1) if NOSEC.search(line)]
+        except OSError:
+            lines = []
+        at = ", ".join(str(n) for n in lines[:10]) + (", …" if len(lines) > 10 else "")
+        detail = f"{len(lines)} `# nosec`" + (f" (line {at})" if lines else "")
+        out.append(
+            Narrowing(
+                "line-comments",
+                path,
+                lines[0] if lines else None,
+                detail,
+                "bandit reports no issue (of the tests named) on those lines",
+                (path,),
+                count,
+            )
+        )
+    return tuple(out)
 
 
 def _narrowing_note(narrowing: Mapping[str, Any]) -> str:
@@ -377,6 +428,7 @@ class Tally:
         self.counts = {"high": 0, "medium": 0, "low": 0}
         self.below = self.nosec = self.skipped_tests = self.loc = self.scanned = 0
         self.parse_errors: dict[str, str] = {}
+        self.nosec_files: dict[str, int] = {}  # issues each file's # nosec marks hid
         self._shared: dict[Any, Any] = {}
         self._lock = threading.Lock()
 
@@ -393,8 +445,11 @@ class Tally:
             if scan.metrics is not None:
                 self.scanned += 1
                 self.loc += int(scan.metrics.get("loc", 0))
-                self.nosec += int(scan.metrics.get("nosec", 0))
-                self.skipped_tests += int(scan.metrics.get("skipped_tests", 0))
+                nosec, skipped = int(scan.metrics.get("nosec", 0)), int(scan.metrics.get("skipped_tests", 0))
+                self.nosec += nosec
+                self.skipped_tests += skipped
+                if nosec + skipped:
+                    self.nosec_files[path] = nosec + skipped
             if scan.error is not None:
                 self.parse_errors[path] = scan.error
                 found.append(_parse_error(path, scan.error))
