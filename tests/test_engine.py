@@ -15,7 +15,7 @@ import pytest
 from gatekeeper.checkers.base import CheckContext, Option, resolve
 from gatekeeper.engine import RunRequest, run_checks
 from gatekeeper.errors import UsageError
-from gatekeeper.findings import CheckResult, Finding, Location, Severity, Status, Verdict
+from gatekeeper.findings import CheckResult, Finding, GateResult, Location, Narrowing, Severity, Status, Verdict
 from gatekeeper.policy import load_policy
 
 
@@ -124,6 +124,25 @@ def test_pass_with_blocking_findings_is_corrected_to_fail(tmp_path: Path) -> Non
 
     result = run(tmp_path, {"liar": Liar("liar")})
     assert result.checks[0].status is Status.FAIL and result.exit_code == 1
+
+
+def test_a_plugins_narrowing_records_are_kept_and_malformed_ones_make_its_check_an_error(tmp_path: Path) -> None:
+    record = Narrowing("exclude", "plugin.cfg", 3, "skip = vendor/", "the plugin skips these files", ("vendor/a.py",), None)
+
+    class Narrows(Fixed):
+        def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+            return CheckResult(name=self.name, status=Status.PASS, narrowing=(record,))
+
+    class Garbled(Fixed):
+        def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+            return CheckResult(name=self.name, status=Status.PASS, narrowing=(Narrowing("", "x", -1, "d", "e"),))
+
+    result = run(tmp_path, {"narrows": Narrows("narrows"), "garbled": Garbled("garbled")})
+    narrows, garbled = result.check("narrows"), result.check("garbled")
+    assert narrows is not None and narrows.narrowing == (record,) and narrows.status is Status.PASS
+    assert garbled is not None and garbled.status is Status.ERROR
+    assert "malformed result: narrowing record 1: kind is empty" in (garbled.error or "")
+    assert GateResult.from_dict(result.to_dict()).check("narrows").narrowing == (record,)  # type: ignore[union-attr]
 
 
 class Meets(Fixed):
