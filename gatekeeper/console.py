@@ -15,6 +15,7 @@ import threading
 import time
 from typing import TextIO
 
+from gatekeeper.display import shorten
 from gatekeeper.engine import Progress
 from gatekeeper.escapes import clean, clean_line, for_output
 from gatekeeper.findings import CheckResult, Finding, GateResult, Narrowing, Status, Verdict
@@ -70,6 +71,13 @@ class Console(Progress):
         width = WIDTH - len(first)
         for part in textwrap.wrap(text, width, subsequent_indent=indent, break_on_hyphens=False) or [""]:
             self.line(first + part)
+
+    def _continued(self, text: str) -> None:
+        """A further line of a tool's own multi-line message, behind ``|``: a CI runner trims
+        indentation, and no line may then start with "::" and pose as a workflow command. Wrapped to
+        ``WIDTH`` columns like every other line."""
+        for part in textwrap.wrap(clean_line(text), WIDTH - 6, break_on_hyphens=False) or [""]:
+            self.line(f"    | {part}")
 
     def started(self, name: str) -> None:
         """A checker started: note it; on a terminal start the live line."""
@@ -139,21 +147,20 @@ class Console(Progress):
                     where = finding.location.path + (f":{finding.location.line}" if finding.location.line else "") + " "
                 elif finding.package and not finding.message.startswith(f"{finding.package.name} "):
                     where = f"{finding.package.name} {finding.package.version} "
-                text = clean_line(f"[{check.name}] {finding.severity.value} {finding.rule_id} {where}{finding.message}")
-                if len(text) > MESSAGE_WIDTH:
-                    text = text[: MESSAGE_WIDTH - 1] + "…"
-                self._wrapped(text, "      ", first="  ")
+                head, *further = _message_lines(finding.message)
+                text = clean_line(f"[{check.name}] {finding.severity.value} {finding.rule_id} {where}{head}")
+                self._wrapped(shorten(text, MESSAGE_WIDTH), "      ", first="  ")
+                for line in further:
+                    self._continued(line)
             if len(blocking) > len(shown):
                 self.line(f"  … and {len(blocking) - len(shown)} more (see the reports)")
         errors = [c for c in result.checks if c.status is Status.ERROR]
         for check in errors:
-            # a tool's own words (say, the tail of a failing test run) keep their lines, but every
-            # continuation line starts with "|": a CI runner trims indentation, and no line may then
-            # start with "::" and pose as a workflow command
+            # a tool's own words (say, the tail of a failing test run) keep their lines
             first, *rest = (check.error or check.summary).split("\n")
             self.line(clean_line(f"error in {check.name}: {first}"))
             for more in rest:
-                self.line(f"    | {clean_line(more)}")
+                self._continued(more)
         changed = list((result.extra.get("checkout") or {}).get("changed") or [])
         if changed:
             shown_files = ", ".join(clean_line(str(f)) for f in changed[:10]) + (
@@ -216,10 +223,26 @@ def _interleave(pairs: list[tuple[CheckResult, Finding]], limit: int) -> list[tu
     return sorted(picked, key=lambda cf: (cf[1].sort_key()[0], cf[0].name, *cf[1].sort_key()[1:]))
 
 
+#: lines of a multi-line finding message shown in the CI log (a failing test run's FAILED lines,
+#: a mypy hint); the reports carry them all
+MESSAGE_LINES = 6
+
+
+def _message_lines(message: str) -> list[str]:
+    """A finding's message as the console shows it: its first line, then up to ``MESSAGE_LINES - 1``
+    further non-blank lines (each cut at a word to ``MESSAGE_WIDTH``), the rest counted."""
+    first, *rest = message.split("\n")
+    rest = [line.rstrip() for line in rest if line.strip()]
+    shown = [shorten(line, MESSAGE_WIDTH) for line in rest[: MESSAGE_LINES - 1]]
+    if len(rest) > len(shown):
+        shown.append(f"… {len(rest) - len(shown)} more lines in the reports")
+    return [first, *shown]
+
+
 def _headline(check: CheckResult) -> str:
     if check.status is Status.ERROR:
-        text = check.error or check.summary or "error"
-        return text if len(text) <= 70 else text[:69] + "…"
+        text = (check.error or check.summary or "error").split("\n", 1)[0]
+        return shorten(text, 70)
     return check.summary or f"{len(check.findings)} findings"
 
 

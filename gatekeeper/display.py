@@ -10,6 +10,7 @@ checker that pre-formats a value writes it exactly as the renderer would.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -117,6 +118,24 @@ class RuleInfo:
 
 
 # --------------------------------------------------------------------------- value formatting
+
+_SENTENCE_END = re.compile(r"[.!?](?=\s)")
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters: whole when it fits, else cut after the last sentence
+    that fits (when that keeps at least a third of the room) or at the last word that fits, and
+    an ellipsis marks the cut. Only a single word longer than ``limit`` is cut inside itself."""
+    if len(text) <= limit:
+        return text
+    room = max(1, limit - 2)  # a sentence, then a space and the ellipsis
+    ends = [m.end() for m in _SENTENCE_END.finditer(text[: room + 1])]
+    if ends and ends[-1] >= room // 3:
+        return text[: ends[-1]] + " …"
+    head = text[: limit - 1]  # a word, then the ellipsis
+    if " " in head and not text[limit - 1].isspace():
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ,;:") + "…"
 
 
 def text(value: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from gatekeeper.controls import result_controls
+from gatekeeper.display import shorten
 from gatekeeper.escapes import clean
 from gatekeeper.findings import CheckResult, GateResult, Status, Verdict
 from gatekeeper.reports._common import MISSING, actor, all_findings, one_line, ordered_checks, where
@@ -41,7 +42,7 @@ def escape(text: str) -> str:
 
 def _short(text: str) -> str:
     text = one_line(text)
-    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+    return shorten(text, MAX_MESSAGE)
 
 
 def render_markdown(result: GateResult) -> str:

@@ -37,6 +37,7 @@ from urllib.parse import quote
 from typing_extensions import assert_never
 
 from gatekeeper.checkers import presenter
+from gatekeeper.display import shorten
 from gatekeeper.findings import CheckResult, Finding, GateResult, Severity, Status, fingerprint
 from gatekeeper.reports._common import finding_state, one_line, ordered_checks, priority
 from gatekeeper.reports._stream import iter_json, placeholder
@@ -294,8 +295,8 @@ def _rules(check: CheckResult, findings: Sequence[Finding], tool_uri: str, check
 
 
 def _clip(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters, an ellipsis marking the cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """``text`` cut to at most ``limit`` characters at a sentence or word, an ellipsis marking the cut."""
+    return shorten(text, limit)
 
 
 def _tags(check_tags: Sequence[str], group: Sequence[Finding]) -> list[str]:

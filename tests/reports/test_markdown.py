@@ -92,3 +92,27 @@ def test_markdown_for_errors_and_passes() -> None:
 def test_markdown_is_deterministic_and_rerenders_from_json() -> None:
     again = GateResult.from_dict(json.loads(render_json(failing_result())))
     assert render_markdown(failing_result()) == render_markdown(again)
+
+
+def test_a_long_message_is_cut_at_a_word_or_sentence_with_an_ellipsis() -> None:
+    from gatekeeper.display import shorten
+
+    # pip's PYSEC-2023-228 as the dependencies check words it
+    message = (
+        "pip 23.2.1 is affected by PYSEC-2023-228 (CVE-2023-5752): When installing a package from a Mercurial VCS URL "
+        '(ie "pip install hg+...") with pip prior to v23.3, the specified Mercurial revision could be used to inject '
+        "arbitrary configuration options to the hg clone call; fixed in 23.3"
+    )
+    result = failing_result()
+    deps = next(c for c in result.checks if c.name == "dependencies")
+    finding = replace(deps.findings[0], message=message, blocking=True)
+    checks = tuple(replace(c, findings=(finding,)) if c is deps else c for c in result.checks)
+    md = render_markdown(replace(result, checks=checks))
+    (row,) = [line for line in md.splitlines() if "PYSEC-2023-228" in line]
+    shown = row.rsplit("|", 2)[-2].strip()
+    assert shown.endswith("Mercurial revision could…") and len(shown.replace("\\", "")) <= 200
+    # a cut keeps whole sentences when one fits, and never a part of a word
+    assert shorten("One sentence here. And another one that is too long to fit.", 40) == "One sentence here. …"
+    assert shorten("a Mercurial revision could be used", 33) == "a Mercurial revision could be…"
+    assert shorten("x" * 30, 10) == "x" * 9 + "…"
+    assert shorten("short", 10) == "short"

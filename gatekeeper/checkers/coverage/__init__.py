@@ -35,6 +35,7 @@ from gatekeeper import process
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display
 from gatekeeper.checkers.coverage import presentation
+from gatekeeper.checkers.coverage.hints import analysis_error, plugin_paths
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import relative_to_root, under
 from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Location, Severity, Status, decide_status, fingerprint
@@ -92,6 +93,8 @@ class CoverageReport:
     files: tuple[FileCoverage, ...] = field(default=())
     cached: bool = False  # the analysis came from the cache
     cache_rejected: int = 0  # cache entries that failed authentication and were ignored
+    fail_under: float = 0.0  # the coverage configuration's own fail_under, plugins applied (.coverage data)
+    plugins: tuple[str, ...] = ()  # the coverage.py plugins the configuration loaded
 
 
 class CoverageChecker(CheckerBase):
@@ -113,6 +116,11 @@ class CoverageChecker(CheckerBase):
         "min_file": Option("float", 0.0, "minimum coverage of every file (percent)", minimum=0, maximum=100),
         "min_diff": Option("float", 0.0, "minimum coverage of lines changed since diff_base (percent)", minimum=0, maximum=100),
         "diff_base": Option("str", "origin/main", "git ref the patch coverage is measured against"),
+        "plugins": Option(
+            "str_list",
+            [],
+            "coverage.py plugins the coverage configuration may load (imported from the project's environment: their code runs)",
+        ),
     }
 
     tool = presentation.TOOL
@@ -125,13 +133,18 @@ class CoverageChecker(CheckerBase):
         """Read (or first produce) the coverage data and turn thresholds into blocking findings."""
         findings: list[Finding] = []
         command = list(section.get("run") or [])
+        plugins = tuple(str(name) for name in section.get("plugins") or ())
+        tests: _TestRun | None = None
         with tempfile.TemporaryDirectory(prefix="gatekeeper-coverage-") as private:
             if command:
                 tests = _run_tests(command, ctx, Path(private))
                 findings.extend(tests.findings)
-                report = _read_run_data(ctx, Path(private), tests)
+                try:
+                    report = _read_run_data(ctx, Path(private), tests, plugins)
+                except ToolError as exc:
+                    return _unreadable_run(tests, exc)
             else:
-                report = read_report(str(section.get("data_file") or ""), ctx, private=Path(private))
+                report = read_report(str(section.get("data_file") or ""), ctx, private=Path(private), plugins=plugins)
         if not report.statements and not section.get("allow_empty"):
             return _empty_report(report, findings)
         ratchet = section["min_total"] == "baseline"
@@ -155,6 +168,8 @@ class CoverageChecker(CheckerBase):
         metrics = _metrics(report, diff)
         metrics["thresholds"] = {"min_total": min_total, "min_file": min_file, "min_diff": min_diff}
         metrics["ratchet"] = ratchet
+        if tests is not None:
+            metrics["tests"] = tests.metric()
         return CheckResult(
             name=CHECK,
             status=decide_status(findings),
@@ -164,6 +179,21 @@ class CoverageChecker(CheckerBase):
             metrics=metrics,
             findings=tuple(findings),
         )
+
+
+def _unreadable_run(tests: _TestRun, exc: ToolError) -> CheckResult:
+    """The error of a test run whose coverage data cannot be analysed: the run's own outcome (a
+    failing run's blocking finding, its exit status) stays in the result, not only the error."""
+    message = str(exc)
+    return CheckResult(
+        name=CHECK,
+        status=Status.ERROR,
+        summary=message,
+        error=message,
+        tool_name="coverage.py",
+        metrics={"tests": tests.metric()},
+        findings=tests.findings,
+    )
 
 
 def _empty_report(report: CoverageReport, findings: Sequence[Finding]) -> CheckResult:
@@ -225,6 +255,21 @@ def _threshold_findings(report: CoverageReport, min_total: float, min_file: floa
                 properties={"total": report.total, "minimum": min_total},
             )
         )
+    if report.fail_under > min_total and should_fail_under(report.total_exact, report.fail_under, p):
+        source = f"set by the coverage plugin {', '.join(report.plugins)} or " if report.plugins else ""
+        findings.append(
+            Finding(
+                rule_id="coverage.fail_under",
+                severity=Severity.HIGH,
+                message=f"total coverage {_pct(report.total, p)} is below the project's own fail_under "
+                f"{_num(report.fail_under)}% ({source}its coverage configuration): coverage report would fail",
+                blocking=True,
+                fingerprint=fingerprint(CHECK, "coverage.fail_under"),
+                rule_name="the project's coverage fail_under",
+                tags=("coverage", NO_BASELINE),
+                properties={"total": report.total, "fail_under": report.fail_under},
+            )
+        )
     if min_file > 0:
         for f in report.files:
             if should_fail_under(f.percent_exact, min_file, p):
@@ -261,6 +306,8 @@ def _metrics(report: CoverageReport, diff: dict[str, Any] | None) -> dict[str, A
         "diff": diff,
         "cached": report.cached,
         "cache_rejected": report.cache_rejected,
+        "fail_under": report.fail_under,
+        "plugins": list(report.plugins),
     }
 
 
@@ -292,6 +339,10 @@ class _TestRun:
     returncode: int
     output: str
     findings: tuple[Finding, ...]
+
+    def metric(self) -> dict[str, Any]:
+        """The ``tests`` metric: the command, its exit status and whether the tests passed."""
+        return {"command": list(self.command), "returncode": self.returncode, "passed": self.returncode == 0}
 
 
 def _last_lines(text: str, count: int = _TAIL_LINES) -> str:
@@ -346,7 +397,7 @@ def _run_tests(command: Sequence[str], ctx: CheckContext, private: Path) -> _Tes
     return _TestRun(tuple(command), done.returncode, output, findings)
 
 
-def _read_run_data(ctx: CheckContext, private: Path, tests: _TestRun) -> CoverageReport:
+def _read_run_data(ctx: CheckContext, private: Path, tests: _TestRun, plugins: Sequence[str]) -> CoverageReport:
     """The data the test run wrote into ``private``: its parallel files combined there, then analysed."""
     produced = sorted(p.name for p in private.glob(".coverage*") if p.is_file())
     if not produced:
@@ -356,36 +407,43 @@ def _read_run_data(ctx: CheckContext, private: Path, tests: _TestRun) -> Coverag
             f"the last lines of its output:\n{_last_lines(tests.output) or '(no output)'}"
         )
     data_file = str(private / ".coverage")
-    combined = _probe(ctx, {"mode": "combine", "data_file": data_file, "data_paths": [str(private)], "append": True})
+    request = {"mode": "combine", "data_file": data_file, "data_paths": [str(private)], "append": True}
+    combined = _probe(ctx, request, plugins)
     if not combined.get("ok"):
-        raise ToolError(str(combined.get("message") or "coverage combine failed"))
-    report = _read_data(ctx, data_file)
+        raise analysis_error(ctx, combined, ran=True)
+    report = _read_data(ctx, data_file, ran=True, plugins=plugins)
     parallel = sum(1 for name in produced if name != ".coverage")
     label = "checks.coverage.run" + (f" ({parallel} parallel data files combined)" if parallel else "")
     return dataclasses.replace(report, data_file=label)
 
 
-def _probe(ctx: CheckContext, request: Mapping[str, Any]) -> dict[str, Any]:
-    """Run ``probe`` in the root with the tool interpreter and return its JSON answer."""
+def _probe(ctx: CheckContext, request: Mapping[str, Any], plugins: Sequence[str] = ()) -> dict[str, Any]:
+    """Run ``probe`` in the root with the tool interpreter and return its JSON answer.
+
+    ``plugins``: the coverage.py plugins the policy allows (``checks.coverage.plugins``), imported
+    from the project's environment, whose site-packages folders follow the tool interpreter's own.
+    """
+    full = {**request, "allowed_plugins": list(plugins), "plugin_paths": plugin_paths(ctx) if plugins else []}
     source = _PROBE.read_text(encoding="utf-8")
-    done = ctx.run([ctx.tool_python, "-I", "-c", source, json.dumps(dict(request))])
+    done = ctx.run([ctx.tool_python, "-I", "-c", source, json.dumps(full)])
     return process.json_object(done, "coverage.py analysis")
 
 
-def read_report(data_file: str, ctx: CheckContext, *, private: Path | None = None) -> CoverageReport:
+def read_report(data_file: str, ctx: CheckContext, *, private: Path | None = None, plugins: Sequence[str] = ()) -> CoverageReport:
     """The coverage of ``data_file`` (a path relative to the root), or of the first data file found.
 
     Discovery looks for the data file the project's coverage configuration names (``.coverage`` by
     default), then its parallel files (``.coverage.*``, combined in ``private``, a folder of this
     run), then ``coverage.json``, then ``coverage.xml``. Raises ToolError when there is none, when
     it is tracked by git, when it cannot be read, or when it was measured in another source tree.
+    ``plugins``: the coverage.py plugins the policy allows the analysis to load.
     """
     if data_file:
         path = under(ctx.root, data_file)
         if path.suffix not in (".xml", ".json") and not path.exists():
             parallel = _parallel_files(ctx, path)
             if parallel and private is not None:
-                return _combine_private(ctx, path, parallel, private)
+                return _combine_private(ctx, path, parallel, private, plugins)
         if not path.exists():
             raise ToolError(
                 f"coverage data file {data_file} not found (nor parallel {path.name}.* files): run the tests under "
@@ -397,17 +455,17 @@ def read_report(data_file: str, ctx: CheckContext, *, private: Path | None = Non
             return _read_cobertura(path, ctx)
         if path.suffix == ".json":
             return _read_coverage_json(path, ctx)
-        return _read_data(ctx, str(path))
+        return _read_data(ctx, str(path), plugins=plugins)
     config = _probe(ctx, {"mode": "config"})
     default = Path(str(config.get("data_file") or ctx.root / ".coverage")) if config.get("ok") else ctx.root / ".coverage"
     looked = [_relative(ctx.root, str(default))]
     if default.exists():
         _refuse_tracked(ctx, [default])
-        return _read_data(ctx, None)
+        return _read_data(ctx, None, plugins=plugins)
     parallel = _parallel_files(ctx, default)
     looked.append(f"{looked[0]}.* (parallel data)")
     if parallel and private is not None:
-        return _combine_private(ctx, default, parallel, private)
+        return _combine_private(ctx, default, parallel, private, plugins)
     for name, reader in (("coverage.json", _read_coverage_json), ("coverage.xml", _read_cobertura)):
         looked.append(name)
         if (ctx.root / name).exists():
@@ -427,17 +485,22 @@ def _parallel_files(ctx: CheckContext, data_file: Path) -> list[Path]:
     return found
 
 
-def _combine_private(ctx: CheckContext, original: Path, parallel: Sequence[Path], private: Path) -> CoverageReport:
+def _combine_private(
+    ctx: CheckContext, original: Path, parallel: Sequence[Path], private: Path, plugins: Sequence[str]
+) -> CoverageReport:
     """Combine copies of the parallel data files of ``original`` in ``private`` and analyse the result
     (the user's files stay as they are)."""
     name = original.name
     for path in parallel:
         shutil.copyfile(path, private / path.name)
     data_file = str(private / name)
-    combined = _probe(ctx, {"mode": "combine", "data_file": data_file, "data_paths": [str(private)], "append": False})
+    request = {"mode": "combine", "data_file": data_file, "data_paths": [str(private)], "append": False}
+    combined = _probe(ctx, request, plugins)
     if not combined.get("ok"):
+        if str(combined.get("kind")) != "data":
+            raise analysis_error(ctx, combined, ran=False)
         raise ToolError(f"{combined.get('message') or 'coverage combine failed'} (parallel data files in {ctx.root})")
-    report = _read_data(ctx, data_file)
+    report = _read_data(ctx, data_file, plugins=plugins)
     label = f"{_relative(ctx.root, str(original))}.* ({len(parallel)} parallel data files, combined)"
     return dataclasses.replace(report, data_file=label)
 
@@ -461,14 +524,10 @@ def _refuse_tracked(ctx: CheckContext, paths: Sequence[Path]) -> None:
         )
 
 
-class _MissingData(ToolError):
-    """No ``.coverage`` data file where the configuration says it is."""
-
-
 _CONFIG_FILES = (".coveragerc", "setup.cfg", "tox.ini", "pyproject.toml")
 
 
-def _analyse(ctx: CheckContext, data_file: str | None) -> dict[str, Any]:
+def _analyse(ctx: CheckContext, data_file: str | None, plugins: Sequence[str]) -> dict[str, Any]:
     """The probe's analysis of the data file, reused from the cache when nothing it depends on changed.
 
     The key covers the data file's bytes, the coverage configuration files, coverage.py's version
@@ -477,12 +536,12 @@ def _analyse(ctx: CheckContext, data_file: str | None) -> dict[str, Any]:
     """
     request = {"mode": "analyse", "data_file": data_file}
     folder = ctx.cache_dir / "coverage" if ctx.cache_dir is not None else None
-    if folder is None:
-        return _probe(ctx, request)
+    if folder is None or plugins:
+        return _probe(ctx, request, plugins)  # a plugin's code (and version) is part of the analysis: not cached
     config = _probe(ctx, {"mode": "config", "data_file": data_file})
     data_path = Path(str(config.get("data_file", "")))
     if not config.get("ok") or not data_path.is_file():
-        return _probe(ctx, request)  # let the analysis name the problem
+        return _probe(ctx, request, plugins)  # let the analysis name the problem
     rcfile = os.environ.get("COVERAGE_RCFILE", "")
     key = cache.cache_key(
         "coverage", config.get("version", ""), cache.file_digest(_PROBE), str(ctx.root), str(data_path),
@@ -494,30 +553,20 @@ def _analyse(ctx: CheckContext, data_file: str | None) -> dict[str, Any]:
         if all(cache.file_digest(Path(p)) == digest for p, digest in sources.items()):
             answer: dict[str, Any] = {**entry["answer"], "cached": True}
             return answer
-    answer = _probe(ctx, request)
+    answer = _probe(ctx, request, plugins)
     if answer.get("ok"):
         digests = {str(f["path"]): cache.file_digest(Path(str(f["path"]))) for f in answer.get("files", [])}
         cache.write(folder, key, {"answer": answer, "sources": digests})
     return {**answer, "cache_rejected": int(rejected)}
 
 
-def _read_data(ctx: CheckContext, data_file: str | None) -> CoverageReport:
-    answer = _analyse(ctx, data_file)
+def _read_data(ctx: CheckContext, data_file: str | None, *, ran: bool = False, plugins: Sequence[str] = ()) -> CoverageReport:
+    """The analysis of a ``.coverage`` data file as a report; ``ran``: the data is this run's own
+    (``checks.coverage.run``), so a hint never says to run the tests again; ``plugins``: the
+    coverage.py plugins the policy allows."""
+    answer = _analyse(ctx, data_file, plugins)
     if not answer.get("ok"):
-        kind, message = str(answer.get("kind", "")), str(answer.get("message", "coverage analysis failed"))
-        if kind == "missing":
-            raise _MissingData(message)
-        hints = {
-            "corrupt": "delete it and run the tests under coverage again",
-            "empty": "run the tests under coverage again; check the source/omit/include settings",
-            "foreign": "run the tests under coverage in this checkout, or map the old paths with a [paths] section "
-            "in the coverage configuration",
-            "source": "the data does not match the sources: run the tests under coverage again on this tree",
-            "config": "fix the coverage configuration",
-            "import": "pip install coverage there, or set gate.tool_python",
-        }
-        hint = hints.get(kind, "run the tests under coverage again")
-        raise ToolError(f"{message} ({hint})")
+        raise analysis_error(ctx, answer, ran)
     try:
         files = tuple(
             FileCoverage(
@@ -546,6 +595,8 @@ def _read_data(ctx: CheckContext, data_file: str | None) -> CoverageReport:
             files=tuple(sorted(files, key=lambda f: f.path)),
             cached=bool(answer.get("cached")),
             cache_rejected=int(answer.get("cache_rejected") or 0),
+            fail_under=float(answer.get("fail_under") or 0.0),
+            plugins=tuple(str(name) for name in answer.get("plugins") or ()),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ToolError(f"coverage analysis printed an unexpected answer ({type(exc).__name__}: {exc})") from None

@@ -20,7 +20,30 @@ from typing import Any
 
 
 def _fail(kind: str, message: str) -> dict[str, Any]:
-    return {"ok": False, "kind": kind, "message": message}
+    return {"ok": False, "kind": kind, "message": message, "python": sys.executable, "python_version": sys.version.split()[0]}
+
+
+def _load_plugins(cov: Any, named: list[str], request: dict[str, Any]) -> dict[str, Any] | None:
+    """Load the coverage.py plugins the configuration names, when the policy allows every one of
+    them, from the folders ``plugin_paths`` lists (the project's environment, after this
+    interpreter's own); the refusal naming them otherwise. A plugin is code: only the policy may
+    let it run."""
+    if not named:
+        return None
+    allowed = set(request.get("allowed_plugins") or [])
+    refused = [name for name in named if name not in allowed]
+    if refused:
+        return _fail("plugins", ", ".join(refused))
+    for folder in request.get("plugin_paths") or []:
+        if folder not in sys.path:
+            sys.path.append(folder)
+    try:
+        cov._init()  # imports the plugins and lets them configure coverage, as `coverage report` does
+    except ImportError as exc:
+        return _fail("plugin_import", f"{exc.name or exc}: {exc}")
+    except Exception as exc:  # a plugin's own failure, whatever it raises
+        return _fail("plugin_import", f"{type(exc).__name__}: {exc}")
+    return None
 
 
 def analyse(request: dict[str, Any]) -> dict[str, Any]:
@@ -28,9 +51,7 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
     import sqlite3
 
     import coverage
-    from coverage.exceptions import CoverageException, NoDataError, NoSource, NotPython
-    from coverage.report_core import get_analysis_to_report
-    from coverage.results import Numbers
+    from coverage.exceptions import CoverageException, NoDataError
 
     mode = request.get("mode", "analyse")
     data_file = request.get("data_file") or None
@@ -40,10 +61,22 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
     except CoverageException as exc:
         return _fail("config", f"coverage configuration is invalid: {exc}")
     config = cov.config
-    precision = int(config.precision)
-    base = {"ok": True, "precision": precision, "data_file": os.path.abspath(config.data_file), "version": coverage.__version__}
+    named = [str(p) for p in config.plugins]
+    base = {
+        "ok": True,
+        "precision": int(config.precision),
+        "data_file": os.path.abspath(config.data_file),
+        "version": coverage.__version__,
+        "plugins": named,
+        "fail_under": float(config.fail_under),
+    }
     if mode == "config":
-        return base
+        return base  # reading the configuration imports no plugin
+    refused = _load_plugins(cov, named, request)
+    if refused is not None:
+        return refused
+    precision = int(config.precision)  # plugins may change the settings (covdefaults sets fail_under)
+    base.update({"precision": precision, "fail_under": float(config.fail_under)})
     if mode == "combine":
         try:
             if request.get("append"):
@@ -77,6 +110,15 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
             f"the coverage data {path} was measured in another source tree: none of its {len(mapped)} files exist here "
             f"(e.g. {mapped[0]})",
         )
+    return _report(cov, precision, has_arcs, base)
+
+
+def _report(cov: Any, precision: int, has_arcs: bool, base: dict[str, Any]) -> dict[str, Any]:
+    """``coverage report``'s analysis of every file: the TOTAL row, per-file numbers and line sets."""
+    from coverage.exceptions import CoverageException, NoDataError, NoSource, NotPython
+    from coverage.report_core import get_analysis_to_report
+    from coverage.results import Numbers
+
     total = Numbers(precision=precision)
     files: list[dict[str, Any]] = []
     try:
@@ -101,26 +143,26 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
             )
     except NoDataError as exc:
         return _fail("empty", f"{exc} (check the omit/include settings of the coverage configuration)")
-    except (NoSource, NotPython) as exc:
+    except NotPython as exc:
+        return _fail("parse", f"coverage report would fail: {exc}")
+    except NoSource as exc:
         return _fail("source", f"coverage report would fail: {exc}")
     except CoverageException as exc:
         return _fail("data", f"coverage report would fail: {exc}")
-    base.update(
-        {
-            "branch": has_arcs,
-            "total": float(total.pc_covered_str),
-            "total_display": total.pc_covered_str,
-            "total_exact": total.pc_covered,
-            "n_files": total.n_files,
-            "statements": total.n_statements,
-            "missing": total.n_missing,
-            "branches": total.n_branches,
-            "partial_branches": total.n_partial_branches,
-            "missing_branches": total.n_missing_branches,
-            "files": files,
-        }
-    )
-    return base
+    return {
+        **base,
+        "branch": has_arcs,
+        "total": float(total.pc_covered_str),
+        "total_display": total.pc_covered_str,
+        "total_exact": total.pc_covered,
+        "n_files": total.n_files,
+        "statements": total.n_statements,
+        "missing": total.n_missing,
+        "branches": total.n_branches,
+        "partial_branches": total.n_partial_branches,
+        "missing_branches": total.n_missing_branches,
+        "files": files,
+    }
 
 
 def main(argv: list[str]) -> int:

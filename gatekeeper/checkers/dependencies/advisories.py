@@ -30,6 +30,7 @@ from packaging.version import InvalidVersion, Version
 from gatekeeper import readback
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.dependencies.cvss import base_score, severity_of
+from gatekeeper.display import shorten
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import Severity
 
@@ -65,17 +66,9 @@ class _Loader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoa
 
 
 def headline(text: str, limit: int = 160) -> str:
-    """An advisory's text as one line: whitespace folded, then, when too long, cut after the last
-    sentence that fits (if it says enough) or at the last word that fits, with an ellipsis."""
-    folded = " ".join(text.split())
-    if len(folded) <= limit:
-        return folded
-    window = folded[: limit + 1]
-    ends = [m.end() for m in re.finditer(r"[.!?](?=\s)", window)]
-    if ends and ends[-1] >= limit // 3:
-        return window[: ends[-1]]
-    cut = window[:limit].rsplit(" ", 1)[0] if " " in window[:limit] else window[:limit]
-    return cut.rstrip(" ,;:") + "…"
+    """An advisory's text as one line: whitespace folded, then, when too long, cut at a sentence or
+    a word with an ellipsis (``display.shorten``)."""
+    return shorten(" ".join(text.split()), limit)
 
 
 @dataclass(frozen=True, slots=True)

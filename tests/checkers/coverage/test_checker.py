@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -11,8 +14,10 @@ from typing import Any
 import pytest
 
 from gatekeeper.checkers.coverage import CoverageChecker, line_ranges, parse_diff
+from gatekeeper.console import Console
 from gatekeeper.errors import ToolError
-from gatekeeper.findings import Status
+from gatekeeper.findings import GateResult, Status, Verdict
+from tests.helpers.env import clean_env
 from tests.helpers.projects import PYTHON, run_tool, section
 
 #: the projects these tests build measure themselves, even when this suite runs under coverage
@@ -419,3 +424,114 @@ def test_an_entity_bomb_coverage_xml_is_refused_not_expanded(tmp_path: Path, mak
     with pytest.raises(ToolError) as err:
         checker.run(section(checker, data_file="coverage.xml"), make_ctx(tmp_path))
     assert "coverage.xml" in str(err.value) and "Entit" in str(err.value)
+
+
+# --------------------------------------------------------------------------- hints, failing runs, plugins
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+def test_a_file_coverage_cannot_parse_after_run_keeps_the_failing_tests_and_hints_the_cure(tmp_path: Path, make_ctx: Any) -> None:
+    root = write_project(tmp_path / "p", "[tool.coverage.run]\nsource = ['pkg']\n")
+    # a module the tests never import, in syntax the analysing interpreter cannot parse (as 3.12's
+    # `type X = ...` is for a 3.11 interpreter): coverage report reports the source files it finds
+    (root / "pkg" / "newer.py").write_text("type Pair = tuple[int, int] if\n")
+    (root / "test_pkg.py").write_text(TESTS + "\n\ndef test_broken():\n    assert add(2, 2) == 5\n")
+    run_tool([PYTHON, "-m", "coverage", "run", "-m", "pytest", "-q", "-p", "no:cacheprovider"], root, check=False)
+    by_hand = run_tool([PYTHON, "-m", "coverage", "report"], root, check=False)
+    assert by_hand.returncode != 0 and "Couldn't parse" in by_hand.stdout + by_hand.stderr
+    (root / ".coverage").unlink()
+
+    checker = CoverageChecker()
+    result = checker.run(section(checker, run=["pytest", "-q", "-p", "no:cacheprovider"]), make_ctx(root))
+    assert result.status is Status.ERROR and result.error is not None
+    assert "Couldn't parse" in result.error and "pkg/newer.py" in result.error
+    # the tests ran just now: the cure is to leave the file out, skip it, or use another interpreter
+    assert "run the tests under coverage again" not in result.error
+    assert "omit" in result.error and "ignore_errors = true" in result.error and "gate.tool_python" in result.error
+    assert f"Python {sys.version.split()[0]}" in result.error
+    # the failing test run is still reported: its blocking finding and its outcome
+    (failed,) = result.findings
+    assert failed.rule_id == "coverage.tests_failed" and failed.blocking
+    assert "FAILED test_pkg.py::test_broken" in failed.message
+    assert result.metrics["tests"] == {"command": ["pytest", "-q", "-p", "no:cacheprovider"], "returncode": 1, "passed": False}
+    # the console shows the tool's lines as lines, not after a literal "\n"
+    shown = io.StringIO()
+    Console(shown, live=False).summary(
+        GateResult(Verdict.ERROR, (result,), "0", "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z", 1.0)
+    )
+    lines = shown.getvalue().splitlines()
+    assert "\\n" not in shown.getvalue()
+    assert any(line.startswith("        no:cacheprovider exited with 1:") or line.endswith("exited with 1:") for line in lines)
+    assert "    | FAILED test_pkg.py::test_broken - assert 4 == 5" in lines
+    assert max(len(line) for line in lines if not line.startswith("error in")) <= 80
+
+    # with ignore_errors, as coverage report itself then does, the file is skipped and the run is read
+    (root / "pyproject.toml").write_text("[tool.coverage.run]\nsource = ['pkg']\n[tool.coverage.report]\nignore_errors = true\n")
+    read = checker.run(section(checker, min_total=0.0, run=["pytest", "-q", "-p", "no:cacheprovider"]), make_ctx(root))
+    assert read.status is Status.FAIL and "pkg/newer.py" not in {f["path"] for f in read.metrics["files"]}
+    assert read.metrics["tests"]["passed"] is False
+
+
+COVDEFAULTS_CONFIG = """\
+[tool.coverage.run]
+plugins = ["covdefaults"]
+source = ["pkg"]
+"""
+
+
+@pytest.fixture(scope="module")
+def covdefaults_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """(interpreter, site-packages) of a real venv with the real covdefaults 2.3.0 installed,
+    standing for the project's environment: gatekeeper's own environment does not have it."""
+    venv = tmp_path_factory.mktemp("covdefaults") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    shutil.copyfile(DATA / "covdefaults" / "covdefaults.py.txt", site / "covdefaults.py")
+    info = site / "covdefaults-2.3.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: covdefaults\nVersion: 2.3.0\nLicense: MIT\n")
+    (info / "RECORD").write_text("")
+    return str(venv / "bin" / "python"), site
+
+
+def test_coverage_plugins_load_only_when_the_policy_allows_them(
+    tmp_path: Path, make_ctx: Any, covdefaults_env: tuple[str, Path], bare_python: str
+) -> None:
+    python, site = covdefaults_env
+    with pytest.raises(ModuleNotFoundError):
+        __import__("covdefaults")  # gatekeeper's own environment does not have it
+    root = write_project(tmp_path / "p", COVDEFAULTS_CONFIG)
+    (root / "pkg" / "calc.py").write_text(CALC + "\n\ndef todo():\n    raise NotImplementedError\n")
+    (root / "gatekeeper.toml").write_text(f'[environment]\npython = "{python}"\n')
+    by_hand = {**clean_env(coverage=False), "PYTHONPATH": str(site)}  # the plugin where coverage.py finds it
+    subprocess.run([PYTHON, "-m", "coverage", "run", "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=root, env=by_hand,
+                   capture_output=True, check=True, timeout=300)  # fmt: skip
+    report = subprocess.run([PYTHON, "-m", "coverage", "report", "--format=total"], cwd=root, env=by_hand,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    failing = subprocess.run([PYTHON, "-m", "coverage", "report"], cwd=root, env=by_hand, capture_output=True, text=True)
+    assert "less than fail-under=100" in failing.stdout + failing.stderr  # covdefaults' own fail_under
+
+    checker = CoverageChecker()
+    with pytest.raises(ToolError) as refused:
+        checker.run(section(checker, min_total=0.0), make_ctx(root))
+    message = str(refused.value)
+    assert "loads the coverage.py plugin covdefaults, which the policy does not allow" in message
+    assert 'add plugins = ["covdefaults"] under [checks.coverage]' in message and python in message
+
+    allowed = checker.run(section(checker, min_total=0.0, plugins=["covdefaults"]), make_ctx(root))
+    # coverage.py's numbers with the plugin's settings: branch coverage on, NotImplementedError excluded
+    assert allowed.metrics["plugins"] == ["covdefaults"] and allowed.metrics["branch"] is True
+    assert f"{allowed.metrics['total']:.0f}" == report.stdout.splitlines()[0]
+    assert allowed.metrics["fail_under"] == 100.0
+    (below,) = [f for f in allowed.findings if f.rule_id == "coverage.fail_under"]
+    assert below.blocking and "below the project's own fail_under 100%" in below.message and "covdefaults" in below.message
+    assert allowed.status is Status.FAIL
+    # a policy minimum at or above the project's own fail_under is the one finding, not two
+    strict = checker.run(section(checker, min_total=100.0, plugins=["covdefaults"]), make_ctx(root))
+    assert [f.rule_id for f in strict.findings] == ["coverage.min_total"]
+
+    # allowed, but not installed in the project's environment
+    (root / "gatekeeper.toml").write_text(f'[environment]\npython = "{bare_python}"\n')
+    with pytest.raises(ToolError, match=r"plugin allowed by checks.coverage.plugins cannot be loaded .*covdefaults"):
+        checker.run(section(checker, min_total=0.0, plugins=["covdefaults"]), make_ctx(root))

@@ -1,0 +1,100 @@
+"""What the coverage checker says when coverage.py's analysis refuses: hints that fit the failure
+and where the data came from (the tests it just ran, or data found in the checkout), and the
+coverage.py plugins a policy allows, imported from the project's environment.
+
+A coverage.py plugin (``[run] plugins = covdefaults``) is code that changes how coverage is
+measured and reported. The analysis runs in gatekeeper's tool interpreter, so a plugin loads there
+only when the policy lists it in ``checks.coverage.plugins``; it is then imported from the
+project's environment, whose site-packages folders follow the tool interpreter's own on the path.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from gatekeeper import process
+from gatekeeper.checkers.base import CheckContext
+from gatekeeper.errors import ToolError
+
+
+class MissingData(ToolError):
+    """No ``.coverage`` data file where the configuration says it is."""
+
+
+_SITE_PATHS = "import json, sysconfig; p = sysconfig.get_paths(); print(json.dumps(sorted({p['purelib'], p['platlib']})))"
+
+
+def plugin_paths(ctx: CheckContext) -> list[str]:
+    """The site-packages folders of the project's environment, where allowed plugins are imported
+    from (asked once per run and interpreter)."""
+
+    def ask() -> list[str]:
+        done = ctx.run([ctx.target_python, "-I", "-c", _SITE_PATHS], cwd=tempfile.gettempdir())
+        try:
+            found = json.loads(done.stdout)
+        except ValueError:
+            found = None
+        if done.returncode != 0 or not isinstance(found, list):
+            raise ToolError(
+                f"cannot list the site-packages of {ctx.target_python}, where checks.coverage.plugins are imported from: "
+                f"{process.tail(done.stderr, 300) or 'no answer'}"
+            )
+        return [str(p) for p in found]
+
+    return list(ctx.shared(f"coverage.plugin_paths:{ctx.target_python}", ask))
+
+
+def analysis_error(ctx: CheckContext, answer: Mapping[str, Any], ran: bool) -> ToolError:
+    """The probe's refusal (``{"ok": false, "kind", "message"}``) as an error whose hint fits what
+    failed; ``ran``: the data is the one the tests just wrote (``checks.coverage.run``), so the hint
+    never says to run them again."""
+    kind, message = str(answer.get("kind", "")), str(answer.get("message", "coverage analysis failed"))
+    python = f"{answer.get('python') or ctx.tool_python} (Python {answer.get('python_version') or '?'})"
+    if kind == "missing":
+        return MissingData(message)
+    if kind == "plugins":
+        return ToolError(plugins_refused(ctx, message.split(", ")))
+    if kind == "plugin_import":
+        return ToolError(
+            f"the coverage.py plugin allowed by checks.coverage.plugins cannot be loaded ({message}): install it into "
+            f"the project's environment, {ctx.target_python}, where it is imported from"
+        )
+    again = "run the tests under coverage again"
+    hints = {
+        "corrupt": "delete it and run the tests under coverage again"
+        if not ran
+        else "the test run wrote it just now: do the tests write coverage data of their own?",
+        "empty": f"{again}; check the source/omit/include settings"
+        if not ran
+        else "no file the coverage configuration selects was measured: check its source/omit/include settings",
+        "foreign": "run the tests under coverage in this checkout, or map the old paths with a [paths] section "
+        "in the coverage configuration",
+        "parse": f"coverage.py in {python} cannot parse that file as Python: leave it out of the report with omit, "
+        "or set ignore_errors = true under [report] in the coverage configuration, or analyse with an interpreter "
+        "that can parse it (gate.tool_python)",
+        "source": "the data does not match the sources: run the tests under coverage again on this tree"
+        if not ran
+        else "a file measured during the run is gone (the tests deleted or generated it): leave it out with omit, "
+        "or set ignore_errors = true under [report] in the coverage configuration",
+        "config": "fix the coverage configuration",
+        "import": "pip install coverage there, or set gate.tool_python",
+    }
+    hint = hints.get(kind) or (again if not ran else "")
+    return ToolError(f"{message} ({hint})" if hint else message)
+
+
+def plugins_refused(ctx: CheckContext, names: Sequence[str]) -> str:
+    """Why a configuration naming coverage.py plugins the policy does not allow is not analysed, and how to proceed."""
+    listed = ", ".join(f'"{n}"' for n in names)
+    plural = "s" if len(names) > 1 else ""
+    return (
+        f"the coverage configuration loads the coverage.py plugin{plural} {', '.join(names)}, which the policy does not "
+        "allow: a plugin changes how coverage is measured and reported, and analysing the data would import and run "
+        f"its code. To allow {'them' if plural else 'it'}, add plugins = [{listed}] under [checks.coverage] in the "
+        f"policy (allowed plugins are imported from the project's environment, {ctx.target_python}, and run with the "
+        "job's rights, like checks.coverage.run); otherwise remove "
+        f"{'them' if plural else 'it'} from the coverage configuration"
+    )
