@@ -250,7 +250,7 @@ def test_every_help_page_shows_placeholders_not_python_types() -> None:
     assert {name: found for name, found in typed.items() if found} == {}
     # the placeholders the README's command line reference uses
     assert "--key-env NAME" in pages["audit verify"] and "--anchor SHA256" in pages["audit verify"]
-    assert "--output FILE" in pages["audit report"] and "--key-env NAME" in pages["bundle"]
+    assert "--key-env NAME" in pages["audit report"] and "--key-env NAME" in pages["bundle"]
     assert "--policy FILE" in pages["check"] and "[PATH]" in pages["check"] and "--dir DIR" in pages["db update"]
 
 
