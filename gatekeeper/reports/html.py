@@ -200,7 +200,7 @@ def _run_facts(result: GateResult) -> dict[str, Any]:
         "workflow": str(ci.get("workflow") or "") or MISSING,
         "job": str(ci.get("job") or ""),
         "event": str(ci.get("event") or "") or MISSING,
-        "ref": str(ci.get("ref") or "") or MISSING,
+        "ref": str(ci.get("ref") or "") or (f"{repo.get('branch')} (branch)" if repo.get("branch") else MISSING),
         "python": " ".join(str(runtime.get(k)) for k in ("implementation", "python") if runtime.get(k)) or MISSING,
         "dirty": MISSING if not isinstance(dirty, bool) else "yes: tracked files had uncommitted changes" if dirty else "no",
         "is_dirty": dirty is True,
@@ -274,11 +274,14 @@ def _narrowing_row(record: Narrowing) -> dict[str, Any]:
 
 
 def _metric_rows(check: CheckResult, shown: Display) -> list[dict[str, Any]]:
-    """``[{label, value, threshold, ok}]``: the check's own rows (its ``display`` hook), then a
-    generic row for every metric those rows do not present."""
-    rows = [{"label": r.label, "value": text(r.value), "threshold": r.threshold, "ok": r.ok} for r in shown.rows]
+    """``[{label, value, threshold, ok, generic}]``: the check's own rows (its ``display`` hook), then
+    a generic row for every metric those rows do not present (printed as one paragraph, not a table)."""
+    rows = [
+        {"label": r.label, "value": text(r.value), "threshold": r.threshold, "ok": r.ok, "generic": False} for r in shown.rows
+    ]
     for key in sorted(k for k in check.metrics if k not in shown.shown):
-        rows.append({"label": key.replace("_", " "), "value": text(check.metrics[key]), "threshold": "", "ok": None})
+        value = text(check.metrics[key])
+        rows.append({"label": key.replace("_", " "), "value": value, "threshold": "", "ok": None, "generic": True})
     return rows
 
 

@@ -72,10 +72,13 @@ def load_result(path: Path) -> GateResult:
 
 def shape_problem(result: GateResult) -> str | None:
     """What is wrong with the shape of a result read back (``repository``'s and ``policy``'s values
-    not text, a ``waivers`` list whose entries are not tables with a text ``id``), or None."""
+    not text, ``repository.dirty`` not a boolean, a ``waivers`` list whose entries are not tables with a text ``id``), or None."""
+    dirty = result.repository.get("dirty")
+    if dirty is not None and not isinstance(dirty, bool):
+        return f"repository.dirty is a {type(dirty).__name__}, not true or false"
     for block, values in (("repository", result.repository), ("policy", result.policy)):
         for key, value in values.items():
-            if key != "files" and value is not None and not isinstance(value, str):
+            if key not in ("files", "dirty") and value is not None and not isinstance(value, str):
                 return f"{block}.{key} is a {type(value).__name__}, not text"
     files = result.policy.get("files", [])
     if not isinstance(files, list) or not all(

@@ -32,9 +32,23 @@ def durations_on_a_rounding_edge() -> GateResult:
     return replace(result, duration_s=2.04951, checks=checks)
 
 
-@pytest.mark.parametrize("make", [failing_result, errored_result, durations_on_a_rounding_edge])
+def run_on_a_dirty_tree_in_ci() -> GateResult:
+    """A run with everything a current run records: the tree's state, the scope, the CI run and Python."""
+    base = failing_result()
+    ci = {"provider": "github-actions", "run_id": "42", "run_url": "https://github.com/acme/shop/actions/runs/42",
+          "workflow": "gate", "event": "push", "ref": "refs/heads/main", "repository": "acme/shop"}  # fmt: skip
+    extra = {**base.extra, "ci": ci, "runtime": {"python": "3.11.7", "implementation": "CPython"},
+             "scope": {"complete": False, "only": ["security"], "skip": [], "left_out": ["coverage"]}}  # fmt: skip
+    return replace(base, repository={**base.repository, "dirty": True}, extra=extra)
+
+
+@pytest.mark.parametrize("make", [failing_result, errored_result, durations_on_a_rounding_edge, run_on_a_dirty_tree_in_ci])
 def test_report_rerenders_each_format_byte_for_byte(tmp_path: Path, make: object) -> None:
     result = make()  # type: ignore[operator]
+    if make is run_on_a_dirty_tree_in_ci:
+        page = renderer("html")(result)
+        assert 'id="dirty" class="bad">dirty: yes' in page and "partial: only security" in page
+        assert '<a href="https://github.com/acme/shop/actions/runs/42"' in page and "CPython 3.11.7" in page
     results = write_results(tmp_path, result)
     out = tmp_path / "out"
     run = CliRunner().invoke(
