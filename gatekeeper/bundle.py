@@ -13,6 +13,7 @@ that was changed, added or removed, and a signature that does not match.
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import hashlib
@@ -168,6 +169,7 @@ def build_bundle(result: GateResult, files: Mapping[str, bytes], key: bytes | No
         "branch": redact(str(result.repository.get("branch") or "")),
         "policy_sha256": str(result.policy.get("sha256") or ""),
         "audit_record": AUDIT_FILE if audit_record else None,
+        **_standalone(result, files),
         "files": [
             {"path": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)} for name, data in sorted(files.items())
         ],
@@ -186,6 +188,20 @@ def build_bundle(result: GateResult, files: Mapping[str, bytes], key: bytes | No
             info.external_attr = 0o644 << 16
             zf.writestr(info, data)
     return buffer.getvalue()
+
+
+def _standalone(result: GateResult, files: Mapping[str, bytes]) -> dict[str, Any]:
+    """The manifest's pointers for a reader without gatekeeper: the README, the attestation, the key
+    id that signed it, and the advisory database's digest and date."""
+    from gatekeeper.bundleguide import ATTESTATION_FILE, README_FILE, advisory_database, key_id
+
+    attestation = files.get(ATTESTATION_FILE)
+    return {
+        "readme": README_FILE if README_FILE in files else None,
+        "attestation": ATTESTATION_FILE if attestation is not None else None,
+        "key_id": key_id(attestation) or None,
+        "advisory_database": advisory_database(result),
+    }
 
 
 def _commit(value: str) -> str:
@@ -213,6 +229,7 @@ class BundleCheck:
     signed: bool = False
     signature_checked: bool = False
     manifest: Mapping[str, Any] = field(default_factory=dict)
+    stamps: tuple[str, ...] = ()  # the files whose RFC 3161 timestamps verified (with ``tsa_ca``)
 
     @property
     def ok(self) -> bool:
@@ -220,8 +237,9 @@ class BundleCheck:
         return not self.problems
 
 
-def verify_bundle(path: Path, key: bytes | None = None) -> BundleCheck:
-    """Check every file of the bundle at ``path`` against its manifest (and the manifest's HMAC with ``key``).
+def verify_bundle(path: Path, key: bytes | None = None, tsa_ca: Path | None = None) -> BundleCheck:
+    """Check every file of the bundle at ``path`` against its manifest (and the manifest's HMAC with
+    ``key``; with ``tsa_ca``, the RFC 3161 timestamps of its audit record and attestation).
 
     A file that cannot be read as a zip is a ``UsageError``; everything else is a problem named in the result.
     """
@@ -256,10 +274,42 @@ def verify_bundle(path: Path, key: bytes | None = None) -> BundleCheck:
         sig = manifest.get("sig")
         if key is not None and (problem := _signature_problem(manifest, key)) is not None:
             problems.append(problem)
+        stamps: tuple[str, ...] = ()
+        if tsa_ca is not None and not problems:
+            stamps, stamp_problems = _stamps(zf, tsa_ca)
+            problems.extend(stamp_problems)
         return BundleCheck(
             files=len(listed), problems=tuple(problems), signed=isinstance(sig, str), signature_checked=key is not None,
-            manifest=manifest,
+            manifest=manifest, stamps=stamps,
         )  # fmt: skip
+
+
+def _stamps(zf: zipfile.ZipFile, ca: Path) -> tuple[tuple[str, ...], list[str]]:
+    """Check the timestamps of the bundle's audit record and attestation against ``ca``: (what verified, problems)."""
+    from gatekeeper.attestation import stamped_digest
+    from gatekeeper.bundleguide import ATTESTATION_FILE
+    from gatekeeper.timestamp import check_records, skew_problem, verify_stamp
+
+    verified: list[str] = []
+    problems: list[str] = []
+    names = set(zf.namelist())
+    if AUDIT_FILE in names:
+        record = json.loads(zf.read(AUDIT_FILE))  # its sha256 matched the manifest: gatekeeper wrote it
+        found = check_records([record], ca)
+        problems.extend(f"{AUDIT_FILE}: {p}" for p in found.problems)
+        if found.verified:
+            verified.append(f"{AUDIT_FILE}: stamped {found.first}")
+    if ATTESTATION_FILE in names:
+        env = json.loads(zf.read(ATTESTATION_FILE))
+        if isinstance(env.get("timestamp"), dict) and "token" in env["timestamp"]:
+            check = verify_stamp(env["timestamp"], stamped_digest(env), ca)
+            predicate = json.loads(base64.b64decode(env["payload"])).get("predicate", {})
+            problem = check.problem or skew_problem(str(predicate.get("finishedAt", "")), check.time)
+            if problem:
+                problems.append(f"{ATTESTATION_FILE}: timestamp: {problem}")
+            else:
+                verified.append(f"{ATTESTATION_FILE}: stamped {check.time}")
+    return tuple(verified), problems
 
 
 def _entry_problem(zf: zipfile.ZipFile, name: str, want: str, size: int) -> str | None:
@@ -299,7 +349,8 @@ def _signature_problem(manifest: Mapping[str, Any], key: bytes) -> str | None:
 def bundle_files(
     result: GateResult, output_dir: Path, policy_toml: str, audit_line: bytes | None, json_bytes: bytes | None = None
 ) -> dict[str, bytes]:
-    """Everything a bundle holds besides its manifest: reports, artifacts, policy, license table, audit record."""
+    """Everything a bundle holds besides its manifest: reports, artifacts, policy, license table, audit record,
+    and what makes it stand alone: the attestation, a verifier script and a README (``bundleguide``)."""
     files = report_files(result, json_bytes)
     files.update(artifact_files(result, output_dir))
     files[POLICY_FILE] = policy_file(policy_toml, str(result.policy.get("path") or ""), str(result.policy.get("sha256") or ""))
@@ -308,4 +359,7 @@ def bundle_files(
         files[LICENSES_FILE] = licenses
     if audit_line is not None:
         files[AUDIT_FILE] = audit_line + b"\n"
+    from gatekeeper.bundleguide import attestation_bytes, guide_files
+
+    files.update(guide_files(result, files, attestation_bytes(output_dir)))
     return files

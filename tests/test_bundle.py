@@ -98,6 +98,9 @@ def test_check_writes_a_bundle_with_every_piece_of_evidence(run: tuple[Path, Pat
         "policy/effective-policy.toml",
         "licenses/licenses.csv",
         "audit/record.jsonl",
+        "attestation/gatekeeper.intoto.json",
+        "verify/verify_attestation.py",
+        "README.md",
     }
     reports = root / "gatekeeper-reports"
     # the reports and the SBOM are byte for byte what the run wrote
@@ -120,6 +123,16 @@ def test_check_writes_a_bundle_with_every_piece_of_evidence(run: tuple[Path, Pat
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
     assert manifest["commit"] == commit and len(commit) == 40  # a commit id is kept, not redacted as a token
     assert {f["path"] for f in manifest["files"]} == names - {"manifest.json"}
+    # it stands alone: the attestation the run wrote, the key that signed it, the advisory database's digest
+    assert files["attestation/gatekeeper.intoto.json"] == (reports / "gatekeeper.intoto.json").read_bytes()
+    assert manifest["key_id"].startswith("hmac:") and manifest["attestation"] == "attestation/gatekeeper.intoto.json"
+    pipeline = "find . -type f | cut -c3- | LC_ALL=C sort | xargs -r sha256sum | sha256sum | cut -f1 -d' '"
+    by_hand = subprocess.run(["bash", "-c", pipeline], cwd=root / "advisory-db", capture_output=True, text=True, check=True)
+    assert manifest["advisory_database"]["digest"] == {"dirHash1": by_hand.stdout.strip()}
+    readme = files["README.md"].decode()
+    assert f"dirHash1:{by_hand.stdout.strip()}" in readme and f"`{manifest['key_id']}`" in readme and commit in readme
+    # no digest is ever redacted: the policy file's and every other
+    assert f"sha256 of that file: {manifest['policy_sha256']}" in policy and "[REDACTED]" not in policy
 
 
 def test_the_run_reports_its_controls(run: tuple[Path, Path, subprocess.CompletedProcess[str]]) -> None:
@@ -160,7 +173,7 @@ def test_verify_passes_an_intact_bundle_and_checks_the_hmac_with_the_key(
     root, bundle, _ = run
     done = _gk(["bundle", "verify", str(bundle)], root, GATEKEEPER_AUDIT_KEY=KEY)
     assert done.returncode == 0, done.stderr
-    assert "intact, 13 file(s) match the manifest" in done.stdout
+    assert "intact, 16 file(s) match the manifest" in done.stdout
     assert "HMAC matches" in done.stdout
     unkeyed = _gk(["bundle", "verify", str(bundle)], root)
     assert unkeyed.returncode == 0 and "NOT checked" in unkeyed.stdout
