@@ -204,6 +204,10 @@ def narrowing_text(record: Narrowing) -> str:
     parts = [record.kind, where, record.detail and f"`{record.detail}`"]
     head = " ".join(p for p in parts if p)
     tail = record.effect
+    named = [f for f in record.files if f != record.source]
+    if named:
+        more = f", … ({len(named)} files)" if len(named) > 3 else ""
+        tail += f" [{', '.join(named[:3])}{more}]"
     if record.suppressed is not None:
         tail += f" ({record.suppressed} finding{'s' if record.suppressed != 1 else ''} suppressed)"
     return f"{head}: {tail}" if tail else head

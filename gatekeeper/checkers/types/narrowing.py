@@ -79,11 +79,20 @@ def scope_records(
     left = sorted(set(everything) - set(targeted))
     if left and main.get("files"):
         detail = _detail("files", main["files"])
-        out.append(Narrowing("exclude", name, _line_of(lines, "files"), detail, "mypy checks only these files", tuple(left)))
+        out.append(
+            Narrowing(
+                "exclude",
+                name,
+                _line_of(lines, "files"),
+                detail,
+                "mypy checks only the files it names: those listed are not checked",
+                tuple(left),
+            )
+        )
     dropped = sorted(set(targeted) - set(checked))
     if dropped:
         detail = _detail("exclude", main.get("exclude"))
-        out.append(Narrowing("exclude", name, _line_of(lines, "exclude"), detail, "mypy skips these files", tuple(dropped)))
+        out.append(Narrowing("exclude", name, _line_of(lines, "exclude"), detail, "mypy skips the files listed", tuple(dropped)))
     return out
 
 
