@@ -123,6 +123,8 @@ def predicate(result: GateResult, command: str, clock: Mapping[str, Any]) -> dic
         "advisoryDatabase": _database(result),
         "waivers": waivers,
         "run": {"actor": result.extra.get("actor"), "ci": result.extra.get("ci")},
+        # a shard's verdict covers its share only (merge attests the whole)
+        "shard": result.extra.get("shard") if isinstance(result.extra.get("shard"), Mapping) else None,
     }
 
 

@@ -507,9 +507,13 @@ def create_baseline(request: BaselineRequest, checkers: Mapping[str, Any], optio
         counts[entry["check"]] = counts.get(entry["check"], 0) + 1
     detail = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no findings"
     echo(f"baseline: recorded {len(document['findings'])} fingerprint(s) ({detail}) in {target}")
-    run = _Run(root, policy, target.parent, (), None, bool(policy.audit["enabled"]) and request.audit)
+    from gatekeeper.timestamp import authority_from
+
+    audit = bool(policy.audit["enabled"]) and request.audit
+    run = _Run(root, policy, target.parent, (), None, audit, authority=authority_from(policy.audit, root))
     extra = {**result.extra, "baseline": {"path": str(target), "fingerprints": len(document["findings"])}}
-    _record(run, replace(result, extra=extra), {str(target): digest}, "baseline create", echo)
+    _record(run, _with_clock(run, replace(result, extra=extra)), {str(target): digest}, "baseline create", echo)
+    _timestamps_done(run)
 
 
 def security_hook(files: list[Path], policy_file: Path | None, checkers: Mapping[str, Any], options: Mapping[str, Any]) -> int:

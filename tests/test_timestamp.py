@@ -196,3 +196,13 @@ def test_without_an_authority_every_report_says_the_time_is_the_runners_clock(
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_baseline_record_is_stamped_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA) -> None:
+    root = _project(tmp_path, _authority(local_tsa))
+    done = _run(["baseline", "create", str(root)], root, monkeypatch)
+    assert done.exit_code == 0, done.output
+    record = json.loads((root / ".gatekeeper" / "audit.jsonl").read_text())
+    assert record["command"] == "baseline create" and record["timestamp"]["kind"] == "rfc3161"
+    done = _run(["audit", "verify", "--tsa-cert", str(local_tsa.pki.ca)], root, monkeypatch)
+    assert done.exit_code == 0 and "timestamps: 1 record(s) verified" in done.output
