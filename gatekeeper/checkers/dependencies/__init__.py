@@ -560,7 +560,25 @@ def _pip_audit(ctx: CheckContext, section: Mapping[str, Any], targets: Sequence[
     for key, target in by_key.items():
         if key not in reported:
             got.skip(target.name, "pip-audit's report does not mention it")
+    _require_an_answer(deps, targets, where)
     return matches
+
+
+def _require_an_answer(deps: Sequence[Mapping[str, Any]], targets: Sequence[Target], where: str) -> None:
+    """Raise ToolError when the service knew none of the packages: pip-audit then reports a clean
+    audit of nothing ("No known vulnerabilities found", every package skipped as not found), which
+    is what a service that cannot be reached through a proxy or mirror answers, not a finding about
+    the packages."""
+    skipped = [str(d.get("skip_reason") or "") for d in deps if isinstance(d, Mapping) and "skip_reason" in d]
+    if not targets or len(skipped) < len(targets) or not all("not found" in reason for reason in skipped):
+        return
+    raise ToolError(
+        f"the {where} vulnerability service knew none of the {len(targets)} packages (pip-audit: "
+        f"{skipped[0]!r}{' and the like for each' if len(skipped) > 1 else ''}): it cannot be reached from here, "
+        "or answers through a proxy or mirror without its JSON API (or none of the packages is published there); "
+        "nothing was audited. To audit offline, set checks.dependencies.advisory_db to a local OSV database "
+        "(gatekeeper db update fills one)"
+    )
 
 
 def _last_error(stderr: str) -> str:

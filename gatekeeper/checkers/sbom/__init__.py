@@ -30,7 +30,7 @@ from gatekeeper.checkers.sbom import pep770, presentation
 from gatekeeper.checkers.sbom.spdx import to_spdx
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import resolve_for_write, under, write_atomic
-from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Package, Severity, decide_status, fingerprint
+from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Package, Severity, Status, decide_status, fingerprint
 from gatekeeper.options import Option
 from gatekeeper.process import tail
 from gatekeeper.redaction import redact_tree
@@ -209,10 +209,20 @@ class SbomChecker(CheckerBase):
         artifacts = {"sbom": Path(str(section["output"])).as_posix()}
         if "spdx" in extra:
             artifacts["sbom_spdx"] = extra["spdx"]["output"]
+        status, summary = decide_status(findings), _summary(metrics, problem)
+        if not metrics["components"] and status is not Status.FAIL and not section.get("allow_empty"):
+            # the rule of every environment check: an SBOM of nothing vouches for nothing
+            left_out = f", {metrics['left_out']} left out" if metrics.get("left_out") else ""
+            status = Status.ERROR
+            summary = (
+                f"the SBOM lists no component (scope {metrics.get('scope', '?')}{left_out}); "
+                "set checks.sbom.allow_empty = true if that is expected"
+            )
         return CheckResult(
             name=self.name,
-            status=decide_status(findings),
-            summary=_summary(metrics, problem),
+            status=status,
+            summary=summary,
+            error=summary if status is Status.ERROR else None,
             tool_name="cyclonedx-bom",
             tool_version=_tool_version(bom),
             metrics=metrics,

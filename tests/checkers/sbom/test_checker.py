@@ -190,3 +190,27 @@ def test_sbom_file_is_written_atomically_with_normal_permissions(tmp_path: Path)
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+
+
+def test_an_empty_dependency_closure_is_an_error_in_every_environment_check_unless_allowed(
+    dist_env: FakeEnv, tmp_path: Path
+) -> None:
+    from tests.helpers.dists import run_gate
+    from tests.helpers.osv import RECORDS, write_db
+
+    db = write_db(tmp_path / "db", RECORDS, "flat")
+    policy = _policy(dist_env.python, scope="project") + f'[checks.dependencies]\nadvisory_db = "{db}"\n'
+    root = make_project(tmp_path / "p", policy, deps=[])  # a project without dependencies: nothing in scope
+    gate = run_gate(root, ("dependencies", "licenses", "sbom"))
+    checks = {c.name: c for c in gate.checks}
+    assert {name: c.status for name, c in checks.items()} == dict.fromkeys(("dependencies", "licenses", "sbom"), Status.ERROR)
+    for name, check in checks.items():
+        assert check.error is not None and f"set checks.{name}.allow_empty = true if that is expected" in check.error
+    assert checks["sbom"].error.startswith("the SBOM lists no component (scope project")
+    assert checks["sbom"].metrics["components"] == 0 and (root / "out" / "sbom.cdx.json").is_file()  # still written
+
+    allowed = _policy(dist_env.python, "allow_empty = true", scope="project") + "[checks.licenses]\nallow_empty = true\n"
+    allowed += f'[checks.dependencies]\nadvisory_db = "{db}"\nallow_empty = true\n'
+    (root / "gatekeeper.toml").write_text(allowed)
+    again = run_gate(root, ("dependencies", "licenses", "sbom"))
+    assert {c.name: c.status for c in again.checks} == dict.fromkeys(("dependencies", "licenses", "sbom"), Status.PASS)
