@@ -245,7 +245,7 @@ def run_checks(
         verdict = Verdict.ERROR  # whatever the checks said: a tool wrote into the tree it judged
     extra: dict[str, Any] = {"checkout": tree}
     if ENVIRONMENT_CHECKS & set(names):
-        extra["environment"] = interpreter.describe()
+        extra["environment"] = {**interpreter.describe(), "scope": str(policy.environment.get("scope") or "all")}
     if request.shard:
         extra["shard"] = {"index": request.shard[0], "count": request.shard[1]}
     if request.baseline_name:

@@ -53,13 +53,18 @@ class Interpreter:
 
 
 def sentence(env: dict[str, Any]) -> str:
-    """The console line for the JSON result's ``environment`` entry."""
+    """The console line for the JSON result's ``environment`` entry; with gatekeeper's own
+    interpreter it says whether gatekeeper's dependencies are checked, which the scope decides."""
     how = str(env.get("chosen_by", ""))
     python = str(env.get("python", ""))
     venv = ".venv/" if "/.venv/" in python.replace("\\", "/") else "venv/"
     text = f"environment: {python} ({HOW.get(how, how).format(venv=venv)})"
     if env.get("gatekeeper_own"):
-        text += "; gatekeeper's own dependencies are among the packages"
+        if env.get("scope") == "project":
+            # scope "project" keeps the project's dependency closure only: gatekeeper's are left out
+            text += "; scope project: only the project's dependencies are checked, not gatekeeper's own"
+        else:
+            text += "; gatekeeper's own dependencies are among the packages"
     if env.get("passed_over"):
         text += f"; {env['passed_over']}"
     return text

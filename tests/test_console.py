@@ -66,3 +66,31 @@ def test_plain_lines_when_not_a_terminal(tmp_path: Path, make_plugin, gk) -> Non
     assert done.returncode == 0
     assert "gatekeeper: slow started" in done.stdout and "gatekeeper: slow pass in" in done.stdout
     assert "\x1b" not in done.stdout and "running:" not in done.stdout
+
+
+def test_the_environment_line_tells_the_truth_for_the_scope(tmp_path: Path, monkeypatch) -> None:
+    import io
+
+    from gatekeeper.console import Console
+    from tests.helpers.dists import make_project, run_gate
+
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)  # no environment named: gatekeeper's own is inspected
+    lines = {}
+    for scope in ("all", "project"):
+        policy = (
+            f'[environment]\nscope = "{scope}"\n[checks.licenses]\nallow_empty = true\nallow = []\ndeny = []\nunknown = "warn"\n'
+        )
+        root = make_project(tmp_path / scope, policy, deps=[])
+        gate = run_gate(root, ("licenses",))
+        assert gate.extra["environment"]["gatekeeper_own"] is True and gate.extra["environment"]["scope"] == scope
+        shown = io.StringIO()
+        Console(shown, live=False).summary(gate)
+        lines[scope] = next(line for line in shown.getvalue().splitlines() if line.startswith("environment: "))
+        left_out = {p.lower() for p in gate.checks[0].metrics.get("left_out") or []}
+        names = {str(p["name"]).lower() for p in gate.checks[0].metrics["packages"]}
+        if scope == "project":
+            assert "jinja2" in left_out and "jinja2" not in names  # gatekeeper's own dependency, not checked
+        else:
+            assert "jinja2" in names
+    assert lines["all"].endswith("; gatekeeper's own dependencies are among the packages")
+    assert lines["project"].endswith("; scope project: only the project's dependencies are checked, not gatekeeper's own")

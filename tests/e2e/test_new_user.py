@@ -126,7 +126,7 @@ def test_setup_py_project_with_an_editable_install_passes_out_of_the_box(project
     lines = out.splitlines()
     assert line in lines
     assert lines.index(line) + 1 == next(i for i, t in enumerate(lines) if t.startswith("check "))  # just before the table
-    assert report["environment"] == {"python": str(python), "chosen_by": "project_venv", "gatekeeper_own": False}
+    assert report["environment"] == {"python": str(python), "chosen_by": "project_venv", "gatekeeper_own": False, "scope": "all"}
     jsonschema.validate(report, schema())
     deps, licenses, sbom = (_metrics(report, n) for n in ("dependencies", "licenses", "sbom"))
     # the project is recognised from its PEP 610 direct_url.json (its name is only in setup.py)
@@ -195,7 +195,9 @@ def test_virtual_env_comes_before_the_project_venv(project: Path, tmp_path: Path
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(other)], check=True)
     _, out, report = _check(project, "--only", "dependencies", env={"VIRTUAL_ENV": str(other)})
     assert f"environment: {other / 'bin' / 'python'} (the active virtualenv, $VIRTUAL_ENV)" in out
-    assert report["environment"] == {"python": str(other / "bin" / "python"), "chosen_by": "virtual_env", "gatekeeper_own": False}
+    assert report["environment"] == {
+        "python": str(other / "bin" / "python"), "chosen_by": "virtual_env", "gatekeeper_own": False, "scope": "all"
+    }
 
 
 def test_a_venv_committed_to_the_checkout_is_never_run(project: Path) -> None:
