@@ -139,19 +139,47 @@ def shorten(text: str, limit: int) -> str:
 
 
 def text(value: Any) -> str:
-    """``value`` as a report cell: unknown as ``MISSING``, booleans as yes/no, floats with two decimals,
-    lists comma-separated, tables as ``key: value`` pairs."""
+    """``value`` as a report cell: unknown as ``MISSING``, booleans as yes/no, floats with at most two
+    decimals (no trailing zeros), lists comma-separated, tables as ``key: value`` pairs."""
     if value is None or value == "":
         return MISSING
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.2f}"
+        return _decimals(value)
     if isinstance(value, (list, tuple)):
         return ", ".join(text(v) for v in value) if value else MISSING
     if isinstance(value, Mapping):
         return "; ".join(f"{str(k).replace('_', ' ')}: {text(v)}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0])))
     return str(value)
+
+
+def _decimals(value: float) -> str:
+    """A float with at most two decimals and no trailing zeros (``100.0`` is ``100``, never ``100.00``)."""
+    shown = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if shown == "-0" else shown
+
+
+def metric_text(key: str, value: Any) -> str:
+    """A metric the check's own rows do not present, as one readable cell: durations by their
+    unit (``duration_ms`` 664.9 is ``665 ms``, ``1,234 ms`` is ``1.2 s``), an empty list or table
+    as "none", anything else as ``text`` formats it. Tables become ``metric_pairs``."""
+    if isinstance(value, (list, tuple, Mapping)) and not value:
+        return "none"
+    seconds = number(value)
+    if seconds is not None and key.endswith(("_ms", "_s")):
+        if key.endswith("_ms"):
+            seconds /= 1000
+        return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+    return text(value)
+
+
+def metric_pairs(value: Any) -> tuple[tuple[str, str], ...]:
+    """A table-valued metric as (label, value) pairs, one per key in key order, each value as
+    ``metric_text`` shows it (nested tables inline); empty for anything that is not a table."""
+    if not isinstance(value, Mapping) or not value:
+        return ()
+    return tuple((str(k).replace("_", " "), metric_text(str(k), v)) for k, v in sorted(value.items(), key=lambda kv: str(kv[0])))
 
 
 def number(value: Any) -> float | None:

@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from gatekeeper.checkers import presenter
 from gatekeeper.controls import result_controls
-from gatekeeper.display import BarChart, Display, number, text
+from gatekeeper.display import BarChart, Display, metric_pairs, metric_text, number, text
 from gatekeeper.fileio import shipped_dir
 from gatekeeper.findings import CheckResult, Finding, GateResult, Narrowing
 from gatekeeper.reports._common import (
@@ -274,14 +274,20 @@ def _narrowing_row(record: Narrowing) -> dict[str, Any]:
 
 
 def _metric_rows(check: CheckResult, shown: Display) -> list[dict[str, Any]]:
-    """``[{label, value, threshold, ok, generic}]``: the check's own rows (its ``display`` hook), then
-    a generic row for every metric those rows do not present (printed as one paragraph, not a table)."""
-    rows = [
-        {"label": r.label, "value": text(r.value), "threshold": r.threshold, "ok": r.ok, "generic": False} for r in shown.rows
+    """``[{label, value, pairs, threshold, ok, generic}]``: the check's own rows (its ``display``
+    hook), then a generic row for every metric those rows do not present (printed as one paragraph,
+    not a table): durations in their unit, empty values as "none", a table's entries as ``pairs``."""
+    rows: list[dict[str, Any]] = [
+        {"label": r.label, "value": text(r.value), "pairs": [], "threshold": r.threshold, "ok": r.ok, "generic": False}
+        for r in shown.rows
     ]
     for key in sorted(k for k in check.metrics if k not in shown.shown):
-        value = text(check.metrics[key])
-        rows.append({"label": key.replace("_", " "), "value": value, "threshold": "", "ok": None, "generic": True})
+        raw = check.metrics[key]
+        value = metric_text(key, raw)
+        # a table is listed key by key on lines of its own, not as one run-on string
+        pairs = [f"{k}: {v}" for k, v in metric_pairs(raw)]
+        row = {"label": key.replace("_", " "), "value": value, "pairs": pairs, "threshold": "", "ok": None, "generic": True}
+        rows.append(row)
     return rows
 
 

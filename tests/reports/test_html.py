@@ -294,3 +294,50 @@ def test_the_trimmed_notice_is_visible_in_the_browser(browser: Any, tmp_path: Pa
         assert page.visible_rows() == HTML_MAX_FINDINGS
     finally:
         page.close()
+
+
+def _cells(html: str, check: str) -> dict[str, str]:
+    """{label: value text} of a check's metric table (markup dropped, list entries joined by ' | ')."""
+    section = html[html.index(f'id="check-{check}"') :]
+    table = section[: section.index("</table>")]
+    out = {}
+    for label, value in re.findall(r"<tr[^>]*><td>(.*?)</td><td>(.*?)</td>", table, flags=re.S):
+        value = re.sub(r"</li><li>", " | ", value)
+        out[unescape(re.sub(r"<[^>]+>", "", label))] = unescape(re.sub(r"<[^>]+>", "", value)).strip()
+    return out
+
+
+def test_figures_follow_the_precision_and_generic_metrics_read_as_values() -> None:
+    result = failing_result()
+    coverage = next(c for c in result.checks if c.name == "coverage")
+    metrics = {
+        **coverage.metrics,
+        "precision": 0,
+        "total": 72.0,
+        "total_exact": 72.4,
+        "files": [{"path": "src/app/__init__.py", "percent": 100.0}, {"path": "src/app/run.py", "percent": 64.0}],
+        "diff": {"percent": 50.0, "changed_lines": 10, "covered_lines": 5, "min_diff": 60.0},
+        "duration_ms": 664.9,
+        "unaudited_reasons": {},
+        "left_out": [],
+        "advisory_db": {"as_of": "2024-10-10T17:22:00Z", "match_ms": 510.9, "files": 2661, "index_cached": False},
+        "total_seconds": 1234.5,
+    }
+    checks = tuple(replace(c, metrics=metrics) if c is coverage else c for c in result.checks)
+    html = render_html(replace(result, checks=checks))
+    cells = _cells(html, "coverage")
+    # coverage.py's precision 0: no decimals anybody did not measure
+    assert "100.00" not in html[html.index('id="check-coverage"') : html.index('id="check-dependencies"')]
+    assert cells["Total coverage"] == "72% (72.40% before coverage.py rounds it)"
+    assert cells["Diff coverage"] == "50% (5 of 10 changed lines)"
+    assert re.search(r"<td><code>src/app/__init__\.py</code></td><td class=\"num\">100%</td>", html)
+    # generic rows: durations in their unit, empty values as "none", a table entry by entry
+    assert cells["duration ms"] == "665 ms"
+    assert cells["unaudited reasons"] == "none" and cells["left out"] == "none"
+    assert cells["advisory db"] == "as of: 2024-10-10T17:22:00Z | files: 2661 | index cached: no | match ms: 511 ms"
+    assert cells["total seconds"] == "1234.5"  # a number that is no duration keeps its value
+    # the time shown says what it covers
+    assert (
+        "Checks finished</dt><dd>2026-11-29T02:40:09Z (9.3 s from the start;" in html
+        and "the reports, this page included, were written after" in html
+    )

@@ -10,7 +10,7 @@ from gatekeeper.findings import CheckResult
 
 TOOL = ToolInfo("coverage.py", "https://coverage.readthedocs.io/", ("quality", "coverage"))
 #: the metric keys the rows below present (the others get generic rows)
-SHOWN = frozenset({"total", "files", "diff", "min_total", "min_file", "min_diff", "thresholds"})
+SHOWN = frozenset({"total", "total_exact", "files", "diff", "min_total", "min_file", "min_diff", "thresholds"})
 
 
 def display(check: CheckResult) -> Display:
@@ -38,10 +38,10 @@ def _rows(m: Mapping[str, Any]) -> list[Row]:
     if isinstance(diff, Mapping):
         pct = number(diff.get("percent"))
         floor = threshold(diff, "min_diff") if threshold(diff, "min_diff") is not None else threshold(m, "min_diff")
-        shown = f"{pct:.2f}%" if pct is not None else MISSING
+        shown = percent(pct, m.get("precision")) if pct is not None else MISSING
         shown += f" ({text(diff.get('covered_lines'))} of {text(diff.get('changed_lines'))} changed lines)"
         met = pct >= floor if floor is not None and pct is not None else None
-        rows.append(Row("Diff coverage", shown, f"≥ {floor:.2f}%" if floor is not None else "", met))
+        rows.append(Row("Diff coverage", shown, f"≥ {floor:g}%" if floor is not None else "", met))
     elif "diff" in m:
         rows.append(Row("Diff coverage", "not measured (no changed lines or no diff base)"))
     return rows

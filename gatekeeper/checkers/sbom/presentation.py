@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gatekeeper.display import Display, Row, ToolInfo, number, threshold
+from gatekeeper.display import Display, Row, ToolInfo, number, percent, threshold
 from gatekeeper.findings import CheckResult
 
 TOOL = ToolInfo("cyclonedx-bom", "https://cyclonedx.org/", ("sbom", "supply-chain"))
@@ -26,7 +26,7 @@ def display(check: CheckResult) -> Display:
     coverage = number(m.get("license_coverage"))
     floor = threshold(m, "min_license_coverage")
     if coverage is not None and floor:
-        rows.append(Row("License coverage", f"{coverage:.2f}%", f"≥ {floor:.2f}%", coverage >= floor))
+        rows.append(Row("License coverage", percent(coverage, None), f"≥ {floor:g}%", coverage >= floor))
     thresholds = m.get("thresholds")
     if isinstance(thresholds, Mapping) and thresholds.get("require_purl") and "with_purl" in m and "components" in m:
         known = number(m["components"]) is not None and number(m["with_purl"]) is not None
