@@ -196,7 +196,10 @@ def test_virtual_env_comes_before_the_project_venv(project: Path, tmp_path: Path
     _, out, report = _check(project, "--only", "dependencies", env={"VIRTUAL_ENV": str(other)})
     assert f"environment: {other / 'bin' / 'python'} (the active virtualenv, $VIRTUAL_ENV)" in out
     assert report["environment"] == {
-        "python": str(other / "bin" / "python"), "chosen_by": "virtual_env", "gatekeeper_own": False, "scope": "all"
+        "python": str(other / "bin" / "python"),
+        "chosen_by": "virtual_env",
+        "gatekeeper_own": False,
+        "scope": "all",
     }
 
 
