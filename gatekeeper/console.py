@@ -115,6 +115,13 @@ class Console(Progress):
                 self.stream.write("\r\x1b[2K" + "running: " + ", ".join(parts))
                 self.stream.flush()
 
+    def _waiver_lines(self, result: GateResult) -> None:
+        """One line each naming the expired and the unused waivers (VEX statements included)."""
+        for state in ("expired", "unused"):
+            entries = result.waivers.get(state) or []
+            if entries:
+                self.line(f"{state} waivers: {', '.join(clean_line(str(w.get('id'))) for w in entries)}")
+
     def summary(self, result: GateResult) -> None:
         """The table of checks (status, key metric, duration) and the verdict last."""
         self.stop()
@@ -167,9 +174,7 @@ class Console(Progress):
                 f" and {len(changed) - 10} more" if len(changed) > 10 else ""
             )
             self.line(f"error: the run changed {len(changed)} tracked file(s) of the checkout it judged: {shown_files}")
-        expired = result.waivers.get("expired") or []
-        if expired:
-            self.line(f"expired waivers: {', '.join(clean_line(str(w.get('id'))) for w in expired)}")
+        self._waiver_lines(result)
         self.line()
         verdict = result.verdict.value
         why = {

@@ -246,3 +246,10 @@ def test_vex_out_is_schema_valid_and_reads_back_as_the_same_exceptions(
     waived = sorted(f.rule_id for f in dep_result(again).findings if f.waiver is not None)
     assert waived == ["TEST-2024-RANGE"]
     assert again.verdict is Verdict.FAIL
+
+
+def test_the_console_names_an_unused_statement(deps_project: Project) -> None:
+    root = vex_project(deps_project, ("vex.json", openvex(statement("TEST-2024-RANGE", "pkg:pypi/alpha@9.0"))))
+    run = CliRunner().invoke(app, ["check", str(root), "--only", "dependencies", "--no-audit", "--no-cache"])
+    assert run.exit_code == 1, run.output
+    assert "unused waivers: vex.json#1" in run.output

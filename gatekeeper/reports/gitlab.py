@@ -32,6 +32,8 @@ CODE_QUALITY_CHECKS: Mapping[str, str] = {"lint": "Style", "security": "Security
 SCHEMA_VERSION = "15.2.1"
 _SCHEMA_URL = "https://gitlab.com/gitlab-org/security-products/security-report-schemas/-/raw/v{v}/dist/{kind}-report-format.json"
 _VENDOR = {"name": "gatekeeper"}
+#: who maintains the scanners behind the security checks (GitLab shows the scanner's vendor)
+_SCANNER_VENDORS = {"bandit": "PyCQA", "pip-audit": "PyPA"}
 
 
 def codequality_severity(severity: Severity) -> str:
@@ -123,7 +125,7 @@ def _report(result: GateResult, check: CheckResult | None, kind: str, vulns: lis
             "id": "".join(c if c.isalnum() or c in "-_" else "-" for c in scanner_name.lower()),
             "name": scanner_name,
             "version": (check.tool_version if check else "") or "unknown",
-            "vendor": _VENDOR,
+            "vendor": {"name": _SCANNER_VENDORS.get(scanner_name, "gatekeeper")},
         },
         "type": kind,
         "start_time": _gitlab_time(result.started_at),

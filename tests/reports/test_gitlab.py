@@ -87,7 +87,7 @@ def test_sast_carries_bandit_ids_cwe_lines_and_severity() -> None:
     assert {"type": "cwe", "name": "CWE-78", "value": "78", "url": "https://cwe.mitre.org/data/definitions/78.html"} in b602[
         "identifiers"
     ]
-    assert report["scan"]["scanner"]["name"] == "bandit" and report["scan"]["scanner"]["version"] == "1.7.9"
+    assert report["scan"]["scanner"] == {"id": "bandit", "name": "bandit", "version": "1.7.9", "vendor": {"name": "PyCQA"}}
     assert report["scan"]["status"] == "success" and report["scan"]["type"] == "sast"
 
 
