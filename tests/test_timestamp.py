@@ -128,6 +128,7 @@ def test_each_record_carries_a_timestamp_that_audit_verify_checks_against_the_ca
     stranger = make_pki(tmp_path / "other", name="Other")
     done = _run(["audit", "verify", "--tsa-cert", str(stranger.ca)], root, monkeypatch)
     assert done.exit_code == 1 and "record #1: timestamp: the token does not verify" in done.output
+    assert "intact" not in done.output and "REJECTED" in done.output
 
 
 def test_a_record_edited_after_it_was_stamped_no_longer_matches_its_token(
@@ -144,6 +145,7 @@ def test_a_record_edited_after_it_was_stamped_no_longer_matches_its_token(
     log.write_text(log.read_text().replace('"verdict": "fail"', '"verdict": "pass"'))  # the last line: the chain still holds
     done = _run(["audit", "verify", str(log), "--tsa-cert", str(local_tsa.pki.ca)], tmp_path, monkeypatch)
     assert done.exit_code == 1 and "record #1: timestamp: the token does not verify" in done.output
+    assert "intact" not in done.output and "REJECTED" in done.output
 
 
 def test_a_faked_clock_is_caught_by_the_authoritys_time(

@@ -11,6 +11,9 @@ import typer
 from gatekeeper import __version__, gate
 from gatekeeper.commands import handles_errors, loaded
 from gatekeeper.escapes import echo
+
+if TYPE_CHECKING:
+    from gatekeeper.timestamp import LogStamps
 from gatekeeper.gated import EVENTS
 
 if TYPE_CHECKING:
@@ -66,6 +69,12 @@ def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
         echo(f"audit log {path}: TAMPERED: {outcome.problem}", err=True)
         echo(f"({outcome.records} record(s) before it verified)", err=True)
         return 1
+    stamps = _check_stamps(records, tsa_cert)
+    if stamps.problems:  # the chain holds, but the times it claims do not: never "intact"
+        echo(f"audit log {path}: REJECTED: {len(stamps.problems)} record(s) do not hold up against {tsa_cert}", err=True)
+        for problem in stamps.problems:
+            echo(f"  {problem}", err=True)
+        return 1
     echo(f"audit log {path}: intact, {outcome.records} record(s), head sha256 {outcome.head}")
     if outcome.unchecked:
         echo(
@@ -83,23 +92,21 @@ def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
         echo(f"anchor: found at record #{outcome.anchor_seq}")
     else:
         echo(f"note: records removed from the end cannot be detected from the log alone; {_KEEP_HEAD}")
-    return _timestamps(records, tsa_cert)
+    return _timestamps(stamps, tsa_cert)
 
 
-def _timestamps(records: list[dict[str, object]], tsa_cert: Path | None) -> int:
-    """Say what the records' RFC 3161 timestamps prove (checked against ``tsa_cert``); 1 when one fails."""
+def _check_stamps(records: list[dict[str, object]], tsa_cert: Path | None) -> LogStamps:
     from gatekeeper.errors import UsageError
     from gatekeeper.timestamp import check_records
 
     if tsa_cert is not None and not tsa_cert.is_file():
         raise UsageError("--tsa-cert: file not found", file=str(tsa_cert))
-    found = check_records(records, tsa_cert)
+    return check_records(records, tsa_cert)
+
+
+def _timestamps(found: LogStamps, tsa_cert: Path | None) -> int:
+    """Say what the records' RFC 3161 timestamps prove (checked against ``tsa_cert``)."""
     plain = found.records - found.stamped + found.failed
-    if found.problems:
-        echo(f"timestamps: FAILED: {len(found.problems)} record(s) do not hold up against {tsa_cert}", err=True)
-        for problem in found.problems:
-            echo(f"  {problem}", err=True)
-        return 1
     if not found.stamped:
         echo("time: no record carries a trusted timestamp: every time in this log is the runner's own clock")
         return 0
