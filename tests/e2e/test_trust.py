@@ -588,12 +588,12 @@ def test_a_narrowing_bandit_config_is_reported_and_can_be_ignored(tmp_path: Path
     narrowed = {(n["kind"], n["source"], n["detail"]): n for n in security["narrowing"]}
     assert narrowed["exclude", ".bandit", "exclude = ./legacy"]["files"] == ["legacy/app.py"]
     assert ("rules", ".bandit", "skips = B101") in narrowed and ("config-file", ".bandit", "") in narrowed
-    nosec = narrowed["line-comments", "ok.py", "1 `# nosec` (line 5)"]
+    nosec = narrowed["line-comments", "ok.py", "1 × # nosec (line 5)"]
     assert nosec["suppressed"] == 1 and security["metrics"]["project_config"] == "honour"
     assert "project bandit config: 1 file excluded, skips B101, 1 # nosec honoured" in security["summary"]
     page = (root / "gatekeeper-reports" / "gatekeeper.html").read_text()  # ... but never silently
     assert "Narrowed by the project" in page and "<code>legacy/app.py</code>" in page
-    assert "<code>1 `# nosec` (line 5)</code>" in page
+    assert "<code>1 × # nosec (line 5)</code>" in page
 
     policy = root / "gatekeeper.toml"
     policy.write_text(policy.read_text() + 'project_config = "ignore"\n')

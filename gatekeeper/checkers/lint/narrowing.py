@@ -150,7 +150,7 @@ def comment_records(
             where = ", ".join(str(c.line) for c in lines[:10]) + (", …" if len(lines) > 10 else "")
             out.append(
                 Narrowing(
-                    "line-comments", f, lines[0].line, f"{len(lines)} `# noqa` / `# ruff: ignore` (line {where})",
+                    "line-comments", f, lines[0].line, f"{len(lines)} × # noqa or # ruff: ignore (line {where})",
                     "ruff reports nothing those comments name on their lines", (f,), sum(counts[id(c)] for c in lines),
                 )
             )  # fmt: skip

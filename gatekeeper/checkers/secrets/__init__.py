@@ -194,7 +194,7 @@ def _pragma_narrowing(
                 kind="line-comments",
                 source=f,
                 line=lines[0] if lines else None,
-                detail=f"{len(lines)} `pragma: allowlist secret` or `whitelist secret` (line {where})",
+                detail=f"{len(lines)} × pragma: allowlist/whitelist secret (line {where})",
                 effect="detect-secrets does not report a secret on (or after a nextline pragma, below) such a line",
                 files=(f,),
                 suppressed=hidden,

@@ -321,7 +321,7 @@ def _records(narrowing: Mapping[str, Any], nosec: Mapping[str, int], root: Path)
         except OSError:
             lines = []
         at = ", ".join(str(n) for n in lines[:10]) + (", …" if len(lines) > 10 else "")
-        detail = f"{len(lines)} `# nosec`" + (f" (line {at})" if lines else "")
+        detail = f"{len(lines)} × # nosec" + (f" (line {at})" if lines else "")
         out.append(
             Narrowing(
                 "line-comments",

@@ -17,25 +17,33 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
 from gatekeeper.checkers import source
 from gatekeeper.findings import Narrowing
 
-#: settings that make mypy report less (globally or for the modules of an override)
-RELAXING = {
-    "ignore_errors": "mypy reports no error in these modules",
-    "follow_imports": "decides whether mypy follows imports into modules it was not given",
-    "follow_imports_for_stubs": "decides whether mypy follows imports into stubs",
-    "disable_error_code": "mypy reports none of these error codes",
-    "ignore_missing_imports": "an import mypy cannot resolve is not an error",
-    "allow_untyped_defs": "functions without annotations are not an error",
-    "allow_incomplete_defs": "partly annotated functions are not an error",
-    "allow_untyped_calls": "calls to functions without annotations are not an error",
-    "allow_untyped_globals": "globals without annotations are not an error",
-    "check_untyped_defs": "the bodies of functions without annotations are (or are not) checked",
+#: settings that make mypy report less (globally or for the modules of an override): for each,
+#: whether a value relaxes the check, and what it does
+_TRUE = ("true", "1", "yes", "on")
+RELAXING: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "ignore_errors": (lambda v: _is(v, True), "mypy reports no error in these modules"),
+    "follow_imports": (
+        lambda v: str(v).strip().lower() in ("silent", "skip"),
+        "mypy does not check (or report on) the modules it imports",
+    ),
+    "disable_error_code": (lambda v: bool(v), "mypy reports none of these error codes"),
+    "ignore_missing_imports": (lambda v: _is(v, True), "an import mypy cannot resolve is not an error"),
+    "allow_untyped_defs": (lambda v: _is(v, True), "functions without annotations are not an error"),
+    "allow_incomplete_defs": (lambda v: _is(v, True), "partly annotated functions are not an error"),
+    "allow_untyped_calls": (lambda v: _is(v, True), "calls to functions without annotations are not an error"),
+    "allow_untyped_globals": (lambda v: _is(v, True), "globals without annotations are not an error"),
+    "disallow_untyped_defs": (lambda v: _is(v, False), "functions without annotations are not an error"),
+    "disallow_incomplete_defs": (lambda v: _is(v, False), "partly annotated functions are not an error"),
+    "disallow_untyped_calls": (lambda v: _is(v, False), "calls to functions without annotations are not an error"),
+    "check_untyped_defs": (lambda v: _is(v, False), "the bodies of functions without annotations are not checked"),
+    "strict": (lambda v: _is(v, False), "mypy's strict checks are off"),
 }
 _INLINE = re.compile(rb"^# mypy: ", re.MULTILINE)
 _TYPE_IGNORE = re.compile(r"#\s*type:\s*ignore(?P<codes>\[[^\]]*\])?")
@@ -50,13 +58,13 @@ def config_records(
     relaxes a module, with those of ``files`` (the files checked) whose module it matches."""
     name, lines = config[0], config[1].splitlines()
     out = [Narrowing("config-file", name, None, "", "mypy's configuration (--config-file)")]
-    for key, effect in RELAXING.items():
+    for key, (relaxes, effect) in RELAXING.items():
         value = main.get(key)
-        if _set(value):
+        if value is not None and relaxes(value):
             out.append(Narrowing("option", name, _line_of(lines, key), _detail(key, value), effect))
     modules = {f: _module(f) for f in files}
     for override in overrides:
-        relaxed = {k: v for k, v in override.items() if k in RELAXING and _set(v)}
+        relaxed = {k: v for k, v in override.items() if k in RELAXING and RELAXING[k][0](v)}
         if not relaxed:
             continue
         module = override.get("module")
@@ -64,7 +72,7 @@ def config_records(
         patterns = [p.strip() for entry in patterns for p in entry.split(",") if p.strip()]
         detail = f"module = {', '.join(patterns)}: " + ", ".join(_detail(k, v) for k, v in relaxed.items())
         hit = tuple(f for f, m in modules.items() if any(_matches(m, p) for p in patterns))
-        effect = "; ".join(RELAXING[k] for k in relaxed)
+        effect = "; ".join(dict.fromkeys(RELAXING[k][1] for k in relaxed))
         out.append(Narrowing("option", name, _header_line(lines, module), detail[:_MAX_DETAIL], effect, hit))
     return out
 
@@ -141,7 +149,7 @@ def comment_records(files: Sequence[str], sources: source.Sources, honour: bool)
             where = ", ".join(str(n) for n in rest[:10]) + (", …" if len(rest) > 10 else "")
             out.append(
                 Narrowing(
-                    "line-comments", f, rest[0], f"{len(rest)} `# type: ignore` (line {where})",
+                    "line-comments", f, rest[0], f"{len(rest)} × # type: ignore (line {where})",
                     "mypy reports no error (of the codes named) on those lines" + note, (f,),
                 )
             )  # fmt: skip
@@ -155,10 +163,11 @@ def _first_statement(lines: Sequence[str]) -> int:
     )
 
 
-def _set(value: Any) -> bool:
-    if value is None or value == "" or value == [] or value is False:
-        return False
-    return str(value).strip().lower() not in ("false", "0", "no", "off", "normal")
+def _is(value: Any, wanted: bool) -> bool:
+    """Whether a boolean setting (TOML's bool, or an INI word) is ``wanted``."""
+    if isinstance(value, bool):
+        return value is wanted
+    return (str(value).strip().lower() in _TRUE) is wanted and str(value).strip() != ""
 
 
 def _detail(key: str, value: Any) -> str:

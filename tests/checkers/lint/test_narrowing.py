@@ -29,7 +29,7 @@ def hidden(root: Path) -> int:
         ('"""Doc."""\n\n' + UNUSED + "\n# ruff: noqa\n", "file-comment", "# ruff: noqa"),
         ("# ruff: file-ignore[F401]\n" + UNUSED, "file-comment", "# ruff: file-ignore[F401]"),
         ("# ruff: disable[F401]\n" + UNUSED, "range-comment", "# ruff: disable[F401]"),
-        ("import os  # noqa\nimport sys  # ruff: ignore[F401]\n", "line-comments", "2 `# noqa` / `# ruff: ignore` (line 1, 2)"),
+        ("import os  # noqa\nimport sys  # ruff: ignore[F401]\n", "line-comments", "2 × # noqa or # ruff: ignore (line 1, 2)"),
     ],
 )
 def test_a_suppression_comment_is_reported_with_what_ruff_hid(

@@ -74,7 +74,7 @@ def test_findings_equal_mypy_run_by_hand_with_the_projects_config(project: Path,
     assert ("option", 'disable_error_code = ["import-untyped"]') in shown
     (override,) = [n for n in result.narrowing if n.detail.startswith("module = ")]
     assert override.detail == "module = demo.legacy: ignore_errors = true" and override.files == ("src/demo/legacy.py",)
-    assert [n.detail for n in result.narrowing if n.kind == "line-comments"] == ["1 `# type: ignore` (line 10)"]
+    assert [n.detail for n in result.narrowing if n.kind == "line-comments"] == ["1 × # type: ignore (line 10)"]
     assert ("exclude", 'files = ["src"]') in shown  # scripts/outside.py is not checked
     assert not (project / ".mypy_cache").exists()  # mypy's cache lives under gatekeeper's
     assert any((tmp_path / "cache" / "types").iterdir())

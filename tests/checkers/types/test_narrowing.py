@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gatekeeper.checkers.types import TypesChecker
+from gatekeeper.checkers.types import TypesChecker, narrowing
 from gatekeeper.findings import Status
 from tests.checkers.types.test_checker import keys, mypy_by_hand
 from tests.helpers.narrowing import assert_reported, find
@@ -37,7 +37,7 @@ def test_a_file_level_type_ignore_is_told_apart_from_line_ones(tmp_path: Path, m
     whole = find(result, "file-comment", source="whole.py")
     assert whole.effect.startswith("mypy reports no error in this file")
     lines = find(result, "line-comments", source="lines.py")
-    assert lines.detail == "2 `# type: ignore` (line 2, 3)"  # after the docstring: not file-level
+    assert lines.detail == "2 × # type: ignore (line 2, 3)"  # after the docstring: not file-level
     assert_reported(result, whole)
 
 
@@ -82,3 +82,18 @@ def test_with_project_config_ignore_inline_comments_still_apply_and_say_so(tmp_p
     assert {f.location.path for f in result.findings} == {"a.py"}  # mypy.ini not read; b.py's comment cannot be disregarded
     (record,) = result.narrowing
     assert record.source == "b.py" and record.effect.endswith("mypy cannot be told to disregard it")
+
+
+def test_only_settings_that_relax_mypy_are_reported() -> None:
+    text = (
+        "[mypy]\nstrict = True\nfollow_imports = silent\n\n"
+        "[mypy-tests.*]\ndisallow_untyped_defs = False\ncheck_untyped_defs = True\n"
+    )
+    main = {"strict": "True", "follow_imports": "silent"}
+    overrides = [{"module": "tests.*", "disallow_untyped_defs": "False", "check_untyped_defs": "True"}]
+    records = narrowing.config_records(("mypy.ini", text), main, overrides, ["app/x.py", "tests/test_x.py"])
+    assert [(r.kind, r.line, r.detail, r.files) for r in records] == [
+        ("config-file", None, "", ()),
+        ("option", 3, "follow_imports = silent", ()),
+        ("option", 5, "module = tests.*: disallow_untyped_defs = False", ("tests/test_x.py",)),
+    ]
