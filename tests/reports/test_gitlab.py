@@ -142,3 +142,30 @@ def test_a_finding_without_a_line_points_at_line_one() -> None:
 
 def test_every_severity_has_a_code_quality_severity() -> None:
     assert [codequality_severity(s) for s in Severity] == ["blocker", "critical", "major", "minor", "info"]
+
+
+@pytest.mark.slow
+def test_reports_from_a_real_bandit_and_ruff_run_are_valid_and_say_what_the_tools_said(tmp_path: Path) -> None:
+    from tests.helpers.dists import make_project, run_gate
+
+    root = make_project(
+        tmp_path / "p", '[audit]\nenabled = false\n[checks.security]\npaths = ["src"]\n[checks.lint]\nenabled = true\n'
+    )
+    (root / "src").mkdir()
+    (root / "src" / "app.py").write_text(
+        "import os\nimport subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n", encoding="utf-8"
+    )
+    gate = run_gate(root, ("security", "lint"))
+    security, lint = gate.check("security"), gate.check("lint")
+    assert security is not None and lint is not None
+    issues = json.loads(render_codequality(gate))
+    issue = _validator(CODEQUALITY_ISSUE)
+    assert all(not _errors(issue, i) for i in issues)
+    # one issue per finding the tools reported, at the line they named
+    expected = sorted((f.rule_id, f.location.path, f.location.line) for c in (security, lint) for f in c.findings if f.location)
+    assert sorted((i["check_name"], i["location"]["path"], i["location"]["lines"]["begin"]) for i in issues) == expected
+    assert ("B602", "src/app.py", 6) in expected and ("F401", "src/app.py", 1) in expected
+    sast = json.loads(render_sast(gate))
+    assert not _errors(_validator(SAST), sast)
+    assert sorted(v["identifiers"][0]["value"] for v in sast["vulnerabilities"]) == sorted(f.rule_id for f in security.findings)
+    assert sast["scan"]["scanner"]["version"] == security.tool_version
