@@ -130,6 +130,22 @@ def _readable(value: float) -> bool:
     return (isinstance(value, int) or math.isfinite(value)) and abs(value) <= readback.MAX_NUMBER
 
 
+def _policy_block(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """The record's ``policy``: the top file and its sha256, the effective policy's sha256, and every
+    file the policy was built from (the files it extends, its waivers file) with its own."""
+    block: dict[str, Any] = {"path": _text(policy.get("path", "")), "sha256": _commit(policy.get("sha256", ""))}
+    if policy.get("effective_sha256"):
+        block["effective_sha256"] = _commit(policy["effective_sha256"])
+    files = policy.get("files")
+    if isinstance(files, list):
+        block["files"] = [
+            {"role": _text(f.get("role")), "path": _text(f.get("path")), "sha256": _commit(f.get("sha256"))}
+            for f in files
+            if isinstance(f, Mapping)
+        ]
+    return block
+
+
 def _report_name(path: str, root: Path | None) -> str:
     p = Path(path)
     if root is not None:
@@ -155,7 +171,7 @@ def build_record(result: GateResult, reports: Mapping[str, str], command: str, r
         "ci": {k: _text(v) for k, v in dict(ci).items()} if isinstance(ci, Mapping) else None,
         "commit": _commit(result.repository.get("commit", "")),
         "branch": _text(result.repository.get("branch", "")),
-        "policy": {"path": _text(result.policy.get("path", "")), "sha256": _commit(result.policy.get("sha256", ""))},
+        "policy": _policy_block(result.policy),
         "verdict": result.verdict.value,
         "exit_code": result.exit_code,
         "checks": {
@@ -426,7 +442,7 @@ def append_interrupted(root: Path, policy: Policy, started_at: str, reason: str,
         "ci": ci_info(),
         "commit": _commit(repo.get("commit", "")),
         "branch": _text(repo.get("branch", "")),
-        "policy": {"path": _text(policy.path), "sha256": policy.sha256},
+        "policy": _policy_block(policy.describe()),
         "verdict": "interrupted",
         "interrupted": True,
         "reason": _text(reason),

@@ -22,7 +22,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,12 +31,15 @@ from gatekeeper import __version__, readback
 from gatekeeper.audit import line_digest, sign
 from gatekeeper.errors import UsageError
 from gatekeeper.findings import GateResult
+from gatekeeper.policydigest import PolicyFile
 from gatekeeper.redaction import redact
 
 MANIFEST = "manifest.json"
 BUNDLE_FORMAT = "gatekeeper-evidence-bundle"
 BUNDLE_VERSION = 1
 POLICY_FILE = "policy/effective-policy.toml"
+#: the files the policy was built from, as the run read them: ``policy/files/NN-<role>-<name>``
+POLICY_SOURCES = "policy/files"
 LICENSES_FILE = "licenses/licenses.csv"
 AUDIT_FILE = "audit/record.jsonl"
 #: an artifact larger than this is not copied into a bundle (an SBOM is far smaller)
@@ -125,12 +128,33 @@ def _safe(name: str) -> str:
     return cleaned or "artifact"
 
 
-def policy_file(policy_toml: str, path: str, sha256: str) -> bytes:
-    """The effective policy as TOML, headed by where it came from (redacted like every other output)."""
-    header = (
-        f"# effective policy (after extends and defaults) of {path or '(built-in default)'}\n# sha256 of that file: {sha256}\n"
-    )
-    return redact(header + policy_toml).encode("utf-8")
+def policy_file(policy_toml: str, path: str, sha256: str, effective: str = "") -> bytes:
+    """The effective policy as TOML, headed by where it came from and its digests (the path and the
+    TOML redacted like every other output; a digest kept, as redaction would mask it as a token)."""
+    shown = redact(path or "(built-in default)").replace("\n", " ").replace("\r", " ")
+    header = f"# effective policy (after extends and defaults) of {shown}\n"
+    header += f"# sha256 of that file: {_digest(sha256)}\n"
+    if effective:
+        header += f"# sha256 of the effective policy: {_digest(effective)} (the files it was built from: {POLICY_SOURCES}/)\n"
+    return (header + redact(policy_toml)).encode("utf-8")
+
+
+def _digest(value: str) -> str:
+    """A sha256 as it is (64 hex digits); anything else redacted and on one line."""
+    return value if re.fullmatch(r"[0-9a-f]{64}", value) else redact(value).replace("\n", " ")
+
+
+def policy_sources(files: Sequence[PolicyFile]) -> dict[str, bytes]:
+    """The files the policy was built from (the policy, each file it extends, its waivers file), as
+    read, under ``policy/files/``; a file that redaction changes is stored redacted (it then no
+    longer matches its recorded sha256, which is the safer way to differ)."""
+    out: dict[str, bytes] = {}
+    for number, source in enumerate(files, 1):
+        text = source.data.decode("utf-8", "replace")
+        redacted = redact(text)
+        name = _safe(Path(source.path.removeprefix("(preset) ")).name)
+        out[f"{POLICY_SOURCES}/{number:02d}-{source.role}-{name}"] = source.data if redacted == text else redacted.encode()
+    return out
 
 
 def find_record(log: Path, *, digest: str = "", results_sha256: str = "") -> bytes | None:
@@ -168,6 +192,7 @@ def build_bundle(result: GateResult, files: Mapping[str, bytes], key: bytes | No
         "commit": _commit(str(result.repository.get("commit") or "")),
         "branch": redact(str(result.repository.get("branch") or "")),
         "policy_sha256": str(result.policy.get("sha256") or ""),
+        "policy_files": _policy_entries(result, files),
         "audit_record": AUDIT_FILE if audit_record else None,
         **_standalone(result, files),
         "files": [
@@ -202,6 +227,17 @@ def _standalone(result: GateResult, files: Mapping[str, bytes]) -> dict[str, Any
         "key_id": key_id(attestation) or None,
         "advisory_database": advisory_database(result),
     }
+
+
+def _policy_entries(result: GateResult, files: Mapping[str, bytes]) -> list[dict[str, Any]]:
+    """Each file the run's policy was built from (role, path, the sha256 the run recorded) with the
+    bundle entry holding it."""
+    recorded = result.policy.get("files")
+    entries = sorted(name for name in files if name.startswith(POLICY_SOURCES + "/"))
+    if not isinstance(recorded, list) or len(recorded) != len(entries):
+        return []
+    keys = ("role", "path", "sha256")
+    return [{**{k: str(f.get(k, "")) for k in keys}, "entry": name} for f, name in zip(recorded, entries, strict=True)]
 
 
 def _commit(value: str) -> str:
@@ -346,14 +382,24 @@ def _signature_problem(manifest: Mapping[str, Any], key: bytes) -> str | None:
     return None
 
 
-def bundle_files(
-    result: GateResult, output_dir: Path, policy_toml: str, audit_line: bytes | None, json_bytes: bytes | None = None
+def bundle_files(  # noqa: PLR0913  # one parameter per piece of evidence
+    result: GateResult,
+    output_dir: Path,
+    policy_toml: str,
+    audit_line: bytes | None,
+    json_bytes: bytes | None = None,
+    sources: Sequence[PolicyFile] = (),
 ) -> dict[str, bytes]:
-    """Everything a bundle holds besides its manifest: reports, artifacts, policy, license table, audit record,
+    """Everything a bundle holds besides its manifest: reports, artifacts, the effective policy and
+    the files it was built from (``sources``, as the run read them), license table, audit record,
     and what makes it stand alone: the attestation, a verifier script and a README (``bundleguide``)."""
     files = report_files(result, json_bytes)
     files.update(artifact_files(result, output_dir))
-    files[POLICY_FILE] = policy_file(policy_toml, str(result.policy.get("path") or ""), str(result.policy.get("sha256") or ""))
+    policy = result.policy
+    files[POLICY_FILE] = policy_file(
+        policy_toml, str(policy.get("path") or ""), str(policy.get("sha256") or ""), str(policy.get("effective_sha256") or "")
+    )
+    files.update(policy_sources(sources))
     licenses = license_table(result)
     if licenses is not None:
         files[LICENSES_FILE] = licenses

@@ -307,7 +307,7 @@ def _bundle_files(
     from gatekeeper.bundle import bundle_files
     from gatekeeper.policy import to_toml
 
-    return bundle_files(result, out_dir, to_toml(policy.data), audit_line, raw)
+    return bundle_files(result, out_dir, to_toml(policy.data), audit_line, raw, policy.files)
 
 
 # --------------------------------------------------------------------------- check
@@ -456,6 +456,7 @@ def bundle(request: BundleRequest, options: Mapping[str, Any]) -> None:
     from gatekeeper.audit import log_path
     from gatekeeper.bundle import find_record
     from gatekeeper.errors import UsageError
+    from gatekeeper.policydigest import files_problem
     from gatekeeper.reports.json import load_result
 
     results = request.results
@@ -463,11 +464,13 @@ def bundle(request: BundleRequest, options: Mapping[str, Any]) -> None:
     raw = results.read_bytes()
     root = Path.cwd().resolve()  # like every other command: the project is the current folder
     policy = load_policy(root, request.policy_file, options)
-    if policy.sha256 != result.policy.get("sha256"):
+    # every file the policy is built from must be the one the run read: the bundle embeds them as they are now
+    problem = files_problem(result.policy, policy.files, policy.effective_sha256)
+    if problem is not None:
         raise UsageError(
-            f"the policy {policy.path or '(built-in default)'} (sha256 {policy.sha256[:12]}) is not the one the run used"
-            f" (sha256 {str(result.policy.get('sha256') or '?')[:12]}); pass the run's policy with --policy",
+            f"the policy {policy.path or '(built-in default)'} is not the one the run used: {problem}",
             file=str(results),
+            hint="bundle with the run's policy files (--policy), as they were when it ran",
         )
     audit_log = request.log if request.log is not None else log_path(root, policy)
     audit_line = find_record(audit_log, results_sha256=hashlib.sha256(raw).hexdigest())

@@ -22,6 +22,7 @@ from gatekeeper.engine import decide_verdict
 from gatekeeper.errors import UsageError
 from gatekeeper.findings import CheckResult, Finding, GateResult, Status, decide_status
 from gatekeeper.policy import Policy
+from gatekeeper.policydigest import files_problem
 from gatekeeper.provenance import run_context
 
 
@@ -90,13 +91,18 @@ def _check_compatible(parts: Sequence[GateResult], policy: Policy) -> None:
     commits = {p.repository.get("commit", "") for p in parts}
     if len(commits) > 1:
         raise UsageError(f"parts come from different commits ({', '.join(sorted(c[:12] or '?' for c in commits))})")
-    digests = {p.policy.get("sha256", "") for p in parts}
+    # the top file's digest and the effective policy's: a part checked after a file the policy
+    # extends (or its waivers file) changed has the same first and a different second
+    digests = {(p.policy.get("sha256", ""), p.policy.get("effective_sha256", "")) for p in parts}
     if len(digests) > 1:
-        raise UsageError("parts were checked under different policies (their policy sha256 differ)")
-    if policy.sha256 not in digests:
+        raise UsageError("parts were checked under different policies (their policy digests differ)")
+    if policy.files:
+        problem = files_problem(parts[0].policy, policy.files, policy.effective_sha256)
+    else:
+        problem = None if policy.sha256 == next(iter(digests))[0] else f"sha256 {policy.sha256[:12]} here"
+    if problem is not None:
         raise UsageError(
-            f"the policy here ({policy.path or 'built-in default'}, sha256 {policy.sha256[:12]}) is not the one "
-            f"the parts were checked with (sha256 {next(iter(digests))[:12]})",
+            f"the policy here ({policy.path or 'built-in default'}) is not the one the parts were checked with: {problem}",
             hint="run merge in the same checkout, or pass the same --policy",
         )
 

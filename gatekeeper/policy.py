@@ -10,7 +10,6 @@ import configparser
 import copy
 import datetime as dt
 import difflib
-import hashlib
 import math
 import re
 from collections.abc import Callable, Collection, Mapping
@@ -23,6 +22,7 @@ from gatekeeper import fileio, tomlio
 from gatekeeper.errors import PolicyError
 from gatekeeper.fileio import shipped_dir
 from gatekeeper.options import COMMON_OPTIONS, MAX_TIMEOUT_S, Option
+from gatekeeper.policydigest import PolicyFile, effective_sha256, policy_file
 from gatekeeper.reports.registry import FORMAT_NAMES
 
 POLICY_FILE = "gatekeeper.toml"
@@ -147,6 +147,9 @@ class Policy:
     source: str  # "file", "pyproject" or "default"
     data: Mapping[str, Any] = field(repr=False)
     waivers: tuple[Waiver, ...] = ()
+    #: every file the policy was built from (this file first, then each it extends, then its waivers file)
+    files: tuple[PolicyFile, ...] = ()
+    effective_sha256: str = ""  # digest of ``data``, the effective policy (``policydigest.effective_sha256``)
 
     def section(self, name: str) -> Mapping[str, Any]:
         """A core section (gate, reports, audit, cache, environment) as a read-only mapping."""
@@ -183,8 +186,15 @@ class Policy:
         return MappingProxyType({k: MappingProxyType(v) for k, v in self.data["checks"].items()})
 
     def describe(self) -> dict[str, Any]:
-        """The ``policy`` block of the JSON result."""
-        return {"path": self.path or "(built-in default)", "sha256": self.sha256, "source": self.source}
+        """The ``policy`` block of the JSON result: the top file and its sha256, the effective policy's
+        sha256, and every file it was built from with its own."""
+        return {
+            "path": self.path or "(built-in default)",
+            "sha256": self.sha256,
+            "source": self.source,
+            "effective_sha256": self.effective_sha256,
+            "files": [f.to_dict() for f in self.files],
+        }
 
 
 # --------------------------------------------------------------------------- locating policies
@@ -245,21 +255,29 @@ def load_policy(
     for a checker that is not installed is an error.
     """
     path, source = find_policy(root, explicit)
-    raw_bytes = path.read_bytes()
-    merged, texts = _load_layered(path, source, set())
-    data, waivers = _validate(merged, checkers, path, texts)
+    reads: list[tuple[str, Path, bytes]] = []  # every file parsed, with the very bytes parsed
+    merged, texts = _load_layered(path, source, set(), reads)
+    data, waivers = _validate(merged, checkers, path, texts, reads)
+    presets_dir = shipped_dir("policies")
+    files = tuple(policy_file(role, where, raw, root, presets_dir) for role, where, raw in reads)
     return Policy(
         path="" if source == "default" else str(path),
-        sha256=hashlib.sha256(raw_bytes).hexdigest(),
+        sha256=files[0].sha256,
         source=source,
         data=data,
         waivers=waivers,
+        files=files,
+        effective_sha256=effective_sha256(data),
     )
 
 
-def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
+def _read_toml(path: Path, reads: list[tuple[str, Path, bytes]] | None = None, role: str = "") -> tuple[dict[str, Any], str]:
+    """The TOML document at ``path`` and its text; with ``reads``, (``role``, path, the bytes parsed) is appended to it."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark (Windows editors) is not an error
+        raw = path.read_bytes()
+        if reads is not None:
+            reads.append((role, path, raw))
+        text = raw.decode("utf-8-sig")  # a byte-order mark (Windows editors) is not an error
     except UnicodeDecodeError as exc:
         raise PolicyError(f"not UTF-8 text (byte {exc.start})", file=str(path)) from exc
     except OSError as exc:
@@ -277,14 +295,16 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
         raise PolicyError("invalid TOML: arrays or tables nested too deeply", file=str(path)) from None
 
 
-def _load_layered(path: Path, source: str, seen: set[Path]) -> tuple[dict[str, Any], dict[str, tuple[Path, str, str]]]:
+def _load_layered(
+    path: Path, source: str, seen: set[Path], reads: list[tuple[str, Path, bytes]]
+) -> tuple[dict[str, Any], dict[str, tuple[Path, str, str]]]:
     """The policy at ``path`` merged over whatever it extends; ``texts`` maps top-level key
-    paths to (file, text, prefix) for locating lines in error messages."""
+    paths to (file, text, prefix) for locating lines in error messages. Each file parsed is added to ``reads``."""
     resolved = path.resolve()
     if resolved in seen:
         raise PolicyError("extends forms a cycle", file=str(path), key="extends")
     seen = seen | {resolved}
-    doc, text = _read_toml(path)
+    doc, text = _read_toml(path, reads, "extends" if reads else "policy")
     prefix = ""
     if source == "pyproject":
         full, tool = doc, doc.get("tool", {})
@@ -308,7 +328,7 @@ def _load_layered(path: Path, source: str, seen: set[Path]) -> tuple[dict[str, A
             raise PolicyError("expected a preset name or a relative path", file=str(path), key=f"{prefix}extends",
                               line=_locate(text, f"{prefix}extends"))  # fmt: skip
         target = _resolve_extends(extends, path, text, prefix)
-        base, texts = _load_layered(target, "file", seen)
+        base, texts = _load_layered(target, "file", seen, reads)
     for key in doc:
         texts[key] = (path, text, prefix)
     if "checks" in doc and isinstance(doc["checks"], dict):
@@ -376,6 +396,7 @@ def _validate(
     checkers: Mapping[str, Mapping[str, Option] | None],
     path: Path,
     texts: Mapping[str, tuple[Path, str, str]],
+    reads: list[tuple[str, Path, bytes]] | None = None,
 ) -> tuple[dict[str, Any], tuple[Waiver, ...]]:
     where = _Where(path, texts)
     for key in doc:
@@ -397,7 +418,7 @@ def _validate(
         wpath = (declared_in.parent / waivers_file).resolve()
         if not wpath.is_file():
             raise where.error("waivers_file", f"no such file: {wpath}")
-        wdoc, wtext = _read_toml(wpath)
+        wdoc, wtext = _read_toml(wpath, reads, "waivers")
         extra = set(wdoc) - {"waivers"}
         if extra:
             key = sorted(extra)[0]

@@ -96,12 +96,15 @@ def test_check_writes_a_bundle_with_every_piece_of_evidence(run: tuple[Path, Pat
         "reports/gatekeeper.vex.cdx.json",  # no OpenVEX document: the run found no advisory to state
         "artifacts/sbom/sbom.cdx.json",
         "policy/effective-policy.toml",
+        "policy/files/01-policy-gatekeeper.toml",  # the files the policy was built from, as the run read them
+        "policy/files/02-extends-default.toml",
         "licenses/licenses.csv",
         "audit/record.jsonl",
         "attestation/gatekeeper.intoto.json",
         "verify/verify_attestation.py",
         "README.md",
     }
+    assert files["policy/files/01-policy-gatekeeper.toml"] == (root / "gatekeeper.toml").read_bytes()
     reports = root / "gatekeeper-reports"
     # the reports and the SBOM are byte for byte what the run wrote
     for name in ("gatekeeper.json", "gatekeeper.sarif", "gatekeeper.html", "gatekeeper.md", "gatekeeper.junit.xml"):
@@ -173,7 +176,7 @@ def test_verify_passes_an_intact_bundle_and_checks_the_hmac_with_the_key(
     root, bundle, _ = run
     done = _gk(["bundle", "verify", str(bundle)], root, GATEKEEPER_AUDIT_KEY=KEY)
     assert done.returncode == 0, done.stderr
-    assert "intact, 16 file(s) match the manifest" in done.stdout
+    assert "intact, 18 file(s) match the manifest" in done.stdout
     assert "HMAC matches" in done.stdout
     unkeyed = _gk(["bundle", "verify", str(bundle)], root)
     assert unkeyed.returncode == 0 and "NOT checked" in unkeyed.stdout

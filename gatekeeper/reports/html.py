@@ -216,6 +216,8 @@ def _run_facts(result: GateResult) -> dict[str, Any]:
         "actor": actor(result) or MISSING,
         "policy_path": str(result.policy.get("path") or MISSING),
         "policy_sha256": str(result.policy.get("sha256") or MISSING),
+        "policy_effective": str(result.policy.get("effective_sha256") or MISSING),
+        "policy_files": _policy_files(result.policy.get("files")),
         "policy_source": str(result.policy.get("source") or ""),
         "tool_version": result.tool_version,
         "extra": extra,
@@ -231,6 +233,13 @@ def _scope_text(scope: Any) -> str:
     if scope is None:
         return MISSING
     return partial_note(scope) or "complete: every check the policy enables"
+
+
+def _policy_files(files: Any) -> list[tuple[str, str, str]]:
+    """(role, path, sha256) of every file the policy was built from, as the result lists them."""
+    if not isinstance(files, list):
+        return []
+    return [(str(f.get("role", "")), str(f.get("path", "")), str(f.get("sha256", ""))) for f in files if isinstance(f, dict)]
 
 
 def _check_view(check: CheckResult, checker: LoadedChecker) -> dict[str, Any]:

@@ -46,6 +46,7 @@ def render_junit(result: GateResult) -> str:
         ("actor", actor(result)),
         ("policy", str(result.policy.get("path") or "")),
         ("policy.sha256", str(result.policy.get("sha256") or "")),
+        ("policy.effective_sha256", str(result.policy.get("effective_sha256") or "")),
     ):
         if value:
             ET.SubElement(props, "property", {"name": name, "value": xml_text(value)})
