@@ -253,3 +253,14 @@ def test_the_console_names_an_unused_statement(deps_project: Project) -> None:
     run = CliRunner().invoke(app, ["check", str(root), "--only", "dependencies", "--no-audit", "--no-cache"])
     assert run.exit_code == 1, run.output
     assert "unused waivers: vex.json#1" in run.output
+
+
+def test_policy_validate_reads_the_vex_documents(deps_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = vex_project(deps_project, ("vex.json", openvex(statement("TEST-2024-RANGE", "pkg:pypi/alpha@1.4"))))
+    monkeypatch.chdir(root)
+    run = CliRunner().invoke(app, ["policy", "validate"])
+    assert run.exit_code == 0, run.output
+    assert "VEX OK: 1 exception(s) from 1 document(s) (vex.json)" in run.output
+    (root / "vex.json").write_text(json.dumps(openvex({"vulnerability": {"name": "X"}, "status": "fixed"})), encoding="utf-8")
+    run = CliRunner().invoke(app, ["policy", "validate"])
+    assert run.exit_code == 2 and "vex.json" in run.output and "names no product" in run.output

@@ -21,10 +21,19 @@ def policy_validate(
     ctx: typer.Context,
     file: Optional[Path] = typer.Argument(None, metavar="FILE", help="Policy file (default: discovered in the current folder)."),
 ) -> None:
-    """Check a policy; exit 0 when valid, 2 with the problem otherwise."""
+    """Check a policy (and the VEX documents it names); exit 0 when valid, 2 with the problem otherwise."""
     _, options = loaded(ctx)
     policy = gate.load_policy(Path.cwd(), file, options)
     echo(f"policy OK: {policy.path or '(built-in default)'} (sha256 {policy.sha256[:12]})")
+    files = [str(f) for f in policy.checks.get("dependencies", {}).get("vex") or ()]
+    if files:
+        import datetime as dt
+
+        from gatekeeper.vex import load_vex
+
+        docs = load_vex(Path.cwd(), files, int(policy.gate["max_waiver_days"]), dt.datetime.now(dt.timezone.utc).date())
+        exceptions = sum(len(d.waivers) for d in docs)
+        echo(f"VEX OK: {exceptions} exception(s) from {len(docs)} document(s) ({', '.join(d.path for d in docs)})")
 
 
 @app.command("show", epilog="Example:\n\n  gatekeeper policy show --policy gatekeeper.toml")
