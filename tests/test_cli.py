@@ -513,3 +513,33 @@ def test_merge_joins_a_checks_shard_metrics_with_its_own_merge_metrics(tmp_path:
 
     summed = merge_results([shard(1, 5), shard(2, 3)], policy, {"peak": resolve("peak", Summed())})
     assert summed.checks[0].metrics["peak"] == 8  # the default: numbers add up
+
+
+def test_merge_unites_the_shards_narrowing_records(tmp_path: Path) -> None:
+    from gatekeeper.checkers.base import CheckerBase, resolve, shard_record
+    from gatekeeper.findings import CheckResult, GateResult, Narrowing, Status, Verdict
+    from gatekeeper.merge import merge_results
+    from gatekeeper.policy import load_policy
+
+    class Split(CheckerBase):
+        shardable = True
+
+    inputs = ["a.py", "b.py"]
+    policy = load_policy(tmp_path, {"split": {}})
+    config = Narrowing("rules", "split.toml", 2, 'ignore = ["X1"]', "these rules are turned off")
+
+    def shard(index: int) -> GateResult:
+        own = Narrowing("line-comments", inputs[index - 1], 1, "1 × # noqa (line 1)", "silenced", (inputs[index - 1],), 1)
+        check = CheckResult(
+            name="split",
+            status=Status.PASS,
+            metrics={"shard": shard_record((index, 2), inputs, [inputs[index - 1]])},
+            narrowing=(config, own),
+        )
+        return GateResult(verdict=Verdict.PASS, checks=(check,), tool_version="0.1.0", started_at="2026-11-29T02:40:00Z",
+                          finished_at="2026-11-29T02:40:09Z", duration_s=9.0, repository={"commit": "ab" * 20},
+                          policy=policy.describe(), extra={"shard": {"index": index, "count": 2}})  # fmt: skip
+
+    merged = merge_results([shard(1), shard(2)], policy, {"split": resolve("split", Split())})
+    records = merged.checks[0].narrowing
+    assert records.count(config) == 1 and {n.source for n in records if n.kind == "line-comments"} == {"a.py", "b.py"}

@@ -260,11 +260,13 @@ def _check_view(check: CheckResult, checker: LoadedChecker) -> dict[str, Any]:
         "bars": _bars(shown.bars),
         "table": shown.table if shown.table is not None and shown.table.rows else None,
         "artifacts": sorted(check.artifacts.items()),
-        "narrowing": [_narrowing_row(n) for n in check.narrowing],
+        "narrowing": [_narrowing_row(n) for n in check.narrowing[:HTML_MAX_NARROWING]],
+        "narrowing_left_out": max(0, len(check.narrowing) - HTML_MAX_NARROWING),
     }
 
 
-#: files named per narrowing record on the page (``gatekeeper.json`` lists them all)
+#: narrowing records per check, and files per record, the page lists (``gatekeeper.json`` lists them all)
+HTML_MAX_NARROWING = 200
 HTML_MAX_NARROWED_FILES = 20
 
 

@@ -62,6 +62,26 @@ def test_everything_shown_is_escaped() -> None:
     assert html.count("<script") == 1
 
 
+def test_narrowing_is_escaped_and_capped_per_check() -> None:
+    from gatekeeper.findings import Narrowing
+    from gatekeeper.reports.html import HTML_MAX_NARROWED_FILES, HTML_MAX_NARROWING
+
+    base = failing_result()
+    files = tuple(f"gen/{i}.py" for i in range(HTML_MAX_NARROWED_FILES + 5))
+    hostile = Narrowing("exclude", HOSTILE_PATH, 1, SCRIPT, IMG, files)
+    many = tuple(
+        Narrowing("line-comments", f"m/{i}.py", 1, "1 × # noqa (line 1)", "silenced") for i in range(HTML_MAX_NARROWING + 7)
+    )
+    first, *rest = base.checks
+    html = render_html(replace(base, checks=(replace(first, narrowing=(hostile, *many)), *rest)))
+    assert SCRIPT not in html and IMG not in html and "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
+    assert (
+        "<code>gen/0.py</code>" in html and f"<code>gen/{HTML_MAX_NARROWED_FILES}.py</code>" not in html and " and 5 more" in html
+    )
+    assert f"m/{HTML_MAX_NARROWING - 2}.py" in html and f"m/{HTML_MAX_NARROWING}.py" not in html
+    assert "… and 8 more, listed in <code>gatekeeper.json</code>." in html
+
+
 def test_only_http_links_are_clickable() -> None:
     base = failing_result()
     sec = base.check("security")
