@@ -55,7 +55,7 @@ def test_simultaneous_checks_write_intact_reports_and_audit_records(project, gk)
     seen_dirs = set()
     for record in records:
         assert record["verdict"] == "fail"
-        assert len(record["reports"]) == 5  # every format the policy names
+        assert len(record["reports"]) == 5 + 3  # every format the policy names, and the attestation's three files
         dirs = {Path(name).parent.name for name in record["reports"]}
         assert len(dirs) == 1
         seen_dirs |= dirs
@@ -70,7 +70,8 @@ def test_simultaneous_checks_write_intact_reports_and_audit_records(project, gk)
         findings.append(sorted(f["fingerprint"] for f in sec["findings"]))
         json.loads((root / f"out-{i}" / "gatekeeper.sarif").read_text(encoding="utf-8"))
         names = ["gatekeeper.html", "gatekeeper.json", "gatekeeper.junit.xml", "gatekeeper.md", "gatekeeper.sarif"]
-        assert sorted(p.name for p in (root / f"out-{i}").iterdir()) == names
+        attestation = ["gatekeeper.intoto.json", "gatekeeper.predicate.json", "gatekeeper.subjects.sha256"]
+        assert sorted(p.name for p in (root / f"out-{i}").iterdir()) == sorted([*names, *attestation])
     assert findings[0] == findings[1] == findings[2] and len(findings[0]) == 2 + 2 * 40
     verify = gk(["audit", "verify"], cwd=root)
     assert verify.returncode == 0 and f"intact, {RUNS} record(s)" in verify.stdout, verify.stdout + verify.stderr
