@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -238,6 +239,9 @@ def test_vex_out_is_schema_valid_and_reads_back_as_the_same_exceptions(
         "detail": states["TEST-2024-RANGE"]["detail"],
     }
     assert states["TEST-2024-LIST"]["state"] == "exploitable"
+    # RFC 4122 ids (name-based, so the same run renders the same bytes)
+    assert uuid.UUID(cdx["serialNumber"].removeprefix("urn:uuid:")).version == 5
+    assert uuid.UUID(out["@id"].removeprefix("urn:uuid:")).version == 5 and render_openvex(gate) == render_openvex(gate)
     assert {c["purl"] for c in cdx["components"]} == {a["ref"] for v in cdx["vulnerabilities"] for a in v["affects"]}
 
     # gatekeeper's own OpenVEX, fed back in, accepts what it said was not affected, and nothing else

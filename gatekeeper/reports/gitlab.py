@@ -173,7 +173,7 @@ def _sast_vulnerability(finding: Finding, fp: str) -> dict[str, Any]:
         if finding.location.end_line:
             location["end_line"] = max(location["start_line"], finding.location.end_line)
     return {
-        "id": str(uuid.UUID(hex=fingerprint("gitlab", fp)[:32])),
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"gatekeeper:gitlab:{fp}")),
         "name": (finding.rule_name or finding.rule_id)[:255],
         "description": finding.message,
         "severity": _severity(finding.severity),
@@ -199,7 +199,7 @@ def _dependency_vulnerability(finding: Finding, package: Package, fp: str) -> di
         file = "pyproject.toml"
     fixes = [str(v) for v in finding.properties.get("fixed_versions") or []]
     out: dict[str, Any] = {
-        "id": str(uuid.UUID(hex=fingerprint("gitlab", fp)[:32])),
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"gatekeeper:gitlab:{fp}")),
         "name": (finding.rule_name or finding.rule_id)[:255],
         "description": str(finding.properties.get("description") or finding.message),
         "severity": _severity(finding.severity),

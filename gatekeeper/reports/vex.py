@@ -197,4 +197,6 @@ def _analysis(finding: Finding) -> dict[str, Any]:
 def _document_id(result: GateResult, kind: str) -> uuid.UUID:
     """A stable document id: the same run gives the same id (reports are deterministic)."""
     repo: Mapping[str, Any] = result.repository
-    return uuid.UUID(hex=fingerprint(kind, result.started_at, repo.get("root"), repo.get("commit"), result.policy.get("sha256")))
+    # an RFC 4122 name-based (version 5) UUID: what CycloneDX's serialNumber pattern asks for
+    name = fingerprint(kind, result.started_at, repo.get("root"), repo.get("commit"), result.policy.get("sha256"))
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"gatekeeper:{name}")
