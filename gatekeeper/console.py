@@ -13,6 +13,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Mapping
 from typing import TextIO
 
 from gatekeeper.display import shorten
@@ -177,13 +178,7 @@ class Console(Progress):
         self._waiver_lines(result)
         self.line()
         verdict = result.verdict.value
-        why = {
-            Verdict.PASS: "every enabled check passed",
-            Verdict.FAIL: "at least one check violated the policy",
-            Verdict.ERROR: "a check could not run (gate.fail_on_error)",
-        }[result.verdict]
-        if changed:
-            why = "a tool wrote into the checkout; the tree must be left as it was found"
+        why = "a tool wrote into the checkout; the tree must be left as it was found" if changed else _why(result)
         self.line(f"verdict: {self.paint(verdict.upper(), verdict)} ({why})")
 
     def _narrowing(self, result: GateResult) -> None:
@@ -298,3 +293,17 @@ def github_annotations(result: GateResult, cap: int = ANNOTATION_CAP) -> list[st
                 f"::error title={_escape_property('gatekeeper ' + check.name)}::{_escape_data(clean(check.error or 'error'))}"
             )
     return lines
+
+
+def _why(result: GateResult) -> str:
+    """What the verdict line says about the verdict: a pass of part of the policy says it gates nothing."""
+    scope = result.extra.get("scope")
+    if result.verdict is Verdict.PASS and isinstance(scope, Mapping) and scope.get("complete") is False:
+        from gatekeeper.gated import partial_note
+
+        return f"every selected check passed; {partial_note(scope)}: it gates no commit"
+    return {
+        Verdict.PASS: "every enabled check passed",
+        Verdict.FAIL: "at least one check violated the policy",
+        Verdict.ERROR: "a check could not run (gate.fail_on_error)",
+    }[result.verdict]

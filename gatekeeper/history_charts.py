@@ -27,6 +27,8 @@ _W, _H, _PAD_L, _PAD_R, _PAD_T, _PAD_B = 760, 200, 52, 120, 12, 30
 #: at most this many markers per series (every k-th point, and always the last)
 _MARKERS = 24
 _LABEL_GAP = 13.0
+#: tick steps (seconds) of a time axis shorter than two days
+_CLOCK_STEPS = (60, 120, 300, 600, 900, 1800, 3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600)
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,8 @@ class _Axis:
     def __init__(self, moments: Sequence[float]) -> None:
         self.moments = list(moments)
         lo, hi = (min(moments), max(moments)) if moments else (0.0, 0.0)
-        if hi - lo < 86400:  # less than a day: show the day around it
-            lo, hi = lo - 43200, hi + 43200
+        if hi - lo < 60:  # one moment (or nearly): show the half hour around it
+            lo, hi = lo - 900, hi + 900
         self.lo, self.hi = lo, hi
         self.width = _W - _PAD_L - _PAD_R
 
@@ -81,7 +83,14 @@ class _Axis:
         return round(_PAD_L + self.width * (moment - self.lo) / (self.hi - self.lo), 1)
 
     def ticks(self) -> list[tuple[float, str]]:
-        """Calendar ticks: days, weeks (Mondays) or months (the 1st), at most seven."""
+        """Calendar ticks, at most seven: minutes or hours (UTC) for a span under two days, else days,
+        weeks (Mondays) or months (the 1st)."""
+        if self.hi - self.lo < 2 * 86400:
+            step = next((s for s in _CLOCK_STEPS if (self.hi - self.lo) / s <= 7), _CLOCK_STEPS[-1])
+            origin = math.ceil(self.lo / step) * step
+            moments = [origin + k * step for k in range(int((self.hi - origin) // step) + 1)]
+            fmt = "%m-%d %H:%M"
+            return [(self.x(m), dt.datetime.fromtimestamp(m, dt.timezone.utc).strftime(fmt)) for m in moments]
         start = dt.datetime.fromtimestamp(self.lo, dt.timezone.utc).date()
         end = dt.datetime.fromtimestamp(self.hi, dt.timezone.utc).date()
         days = (end - start).days + 1

@@ -236,3 +236,14 @@ def test_a_run_records_its_scope_and_the_working_tree_state(tmp_path: Path) -> N
     dirty = run(tmp_path, checkers, "# edited\n", skip=("b",))
     assert dirty.repository["dirty"] is True and build_record(dirty, {}, "check")["dirty"] is True
     assert dirty.extra["scope"]["complete"] is False and dirty.extra["scope"]["skip"] == ["b"]
+
+
+def test_the_console_says_a_partial_pass_gates_nothing(tmp_path: Path) -> None:
+    import io
+
+    from gatekeeper.console import Console
+
+    result = run(tmp_path, {"a": Fixed("a"), "b": Fixed("b")}, only=("a",))
+    out = io.StringIO()
+    Console(stream=out, live=False).summary(result)
+    assert "verdict: PASS (every selected check passed; partial: only a: it gates no commit)" in out.getvalue()
