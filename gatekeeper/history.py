@@ -136,9 +136,8 @@ class Joins:
         if self.repo is not None:
             if self.branch:
                 gated = gated_changes(self.repo, self.branch, verified, period.since, period.until)
-            paths = {str(_mapping(r.get("policy")).get("path") or "") for r in valid} - {""}
-            digests = {str(_mapping(r.get("policy")).get("sha256") or "") for r in valid} - {""}
-            texts = policy_texts(self.repo, paths, digests)
+            files = {f for r in valid for f in policy_files(_mapping(r.get("policy")))}
+            texts = policy_texts(self.repo, {f[1] for f in files}, {f[2] for f in files})
         digests = {str(d) for r in valid for d in _mapping(r.get("reports")).values()}
         names = {str(n) for r in valid for n in _mapping(r.get("reports"))}
         reports = find_reports(self.report_dirs, digests, names, self.root)
@@ -190,8 +189,9 @@ class Run(NamedTuple):
     ci_url: str
     ci_label: str
     controls: dict[str, str]
-    policy: str
+    policy: str  # the effective policy's sha256 (the top file's, for a record from before it was kept)
     policy_path: str
+    policy_files: tuple[tuple[str, str, str], ...]  # (role, path, sha256) of each file it was built from
     dirty: bool | None
     reports: dict[str, str]  # report name -> sha256
     terms: dict[str, Any]  # waiver id -> its terms as recorded
@@ -340,8 +340,9 @@ def run_view(rec: Mapping[str, Any], number: int, suspect: bool) -> Run:
         ci_url=ci_url(ci),
         ci_label=" ".join(str(ci.get(k) or "") for k in ("provider", "run_id") if ci.get(k)),
         controls={str(k): str(v) for k, v in _mapping(rec.get("controls")).items()},
-        policy=str(policy.get("sha256") or ""),
+        policy=str(policy.get("effective_sha256") or policy.get("sha256") or ""),
         policy_path=str(policy.get("path") or ""),
+        policy_files=policy_files(policy),
         dirty=dirty if isinstance(dirty, bool) else None,
         reports={str(k): str(v) for k, v in _mapping(rec.get("reports")).items()},
         terms=_mapping(rec.get("waiver_terms")),
@@ -352,8 +353,21 @@ def run_view(rec: Mapping[str, Any], number: int, suspect: bool) -> Run:
 _INVALID = Run(
     line=0, suspect=False, invalid=True, seq="?", time=MISSING, date="", command="", commit="", branch="", actor="",
     verdict="", status="", scope="", checks={}, metrics=_NO_METRICS, applied=[], expired=[], unused=[], event="",
-    ci_url="", ci_label="", controls={}, policy="", policy_path="", dirty=None, reports={}, terms={}, waived=0,
+    ci_url="", ci_label="", controls={}, policy="", policy_path="", policy_files=(), dirty=None, reports={}, terms={}, waived=0,
 )  # fmt: skip
+
+
+def policy_files(policy: Mapping[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """``(role, path, sha256)`` of every file a record's policy was built from (the top file alone
+    for a record from before gatekeeper kept the list)."""
+    files = policy.get("files")
+    if isinstance(files, list) and files:
+        return tuple(
+            (str(f.get("role") or ""), str(f.get("path") or ""), str(f.get("sha256") or "")) for f in files if isinstance(f, dict)
+        )
+    if policy.get("sha256"):
+        return (("policy", str(policy.get("path") or ""), str(policy["sha256"])),)
+    return ()
 
 
 def _status(verdict: str, scope: str, waived: int) -> str:

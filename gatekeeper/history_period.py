@@ -48,6 +48,8 @@ class RunLike(Protocol):
     def policy(self) -> str: ...
     @property
     def policy_path(self) -> str: ...
+    @property
+    def policy_files(self) -> tuple[tuple[str, str, str], ...]: ...
 
 
 @dataclass
@@ -172,35 +174,61 @@ class PolicyChange:
     path: str
     sha256: str
     previous: str
-    diff: tuple[str, ...]  # unified diff lines; empty when either version's text is unknown
+    diff: tuple[str, ...]  # unified diff lines of each file that changed; empty when no text is known
     note: str
 
 
 def policy_changes(runs: Sequence[RunLike], texts: Mapping[str, tuple[str, str]]) -> list[PolicyChange]:
-    """The first run, then every run whose policy digest differs from the previous run's, with the
-    diff of the two versions where ``texts`` (``{sha256: (text, where)}``) knows both."""
+    """The first run, then every run whose effective policy digest differs from the previous run's,
+    with the diff of each file of the policy that changed where ``texts`` (``{sha256: (text, where)}``)
+    knows both versions."""
     out: list[PolicyChange] = []
-    previous = ""
+    previous: RunLike | None = None
     for r in runs:
-        if r.invalid or not r.policy or r.policy == previous:
+        if r.invalid or not r.policy or (previous is not None and r.policy == previous.policy):
             continue
-        diff: tuple[str, ...] = ()
-        if not previous:
-            note = "the policy in force at the start of the period"
-        elif previous in texts and r.policy in texts:
-            lines = list(
-                difflib.unified_diff(
-                    texts[previous][0].splitlines(), texts[r.policy][0].splitlines(),
-                    f"{previous[:12]} ({texts[previous][1]})", f"{r.policy[:12]} ({texts[r.policy][1]})", lineterm="", n=1,
+        if previous is None:
+            out.append(
+                PolicyChange(
+                    r.seq, r.time, r.commit, r.policy_path, r.policy, "", (), "the policy in force at the start of the period"
                 )
-            )  # fmt: skip
-            if len(lines) > MAX_DIFF_LINES:
-                lines = [*lines[:MAX_DIFF_LINES], f"... {len(lines) - MAX_DIFF_LINES} more line(s)"]
-            diff = tuple(lines)
-            note = "" if lines else "same text, different digest"
+            )
         else:
-            unknown = [d[:12] for d in (previous, r.policy) if d not in texts]
-            note = f"no diff: the text of {', '.join(unknown)} was not found in the repository's history or the shipped presets"
-        out.append(PolicyChange(r.seq, r.time, r.commit, r.policy_path, r.policy, previous, diff, note))
-        previous = r.policy
+            diff, notes = _file_diffs(previous.policy_files, r.policy_files, texts)
+            note = "; ".join(notes) or ("" if diff else "the same files: a default of gatekeeper's changed")
+            out.append(PolicyChange(r.seq, r.time, r.commit, r.policy_path, r.policy, previous.policy, diff, note))
+        previous = r
     return out
+
+
+def _file_diffs(
+    before: Sequence[tuple[str, str, str]], after: Sequence[tuple[str, str, str]], texts: Mapping[str, tuple[str, str]]
+) -> tuple[tuple[str, ...], list[str]]:
+    """The unified diffs of the files whose digest changed (by role and path), and notes for the rest."""
+    old = {(role, path): digest for role, path, digest in before}
+    new = {(role, path): digest for role, path, digest in after}
+    lines: list[str] = []
+    notes: list[str] = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key, ""), new.get(key, "")
+        if a == b:
+            continue
+        label = f"{key[0]} {key[1]}"
+        if not a or not b:
+            notes.append(f"{label} {'added' if b else 'no longer used'}")
+            continue
+        if a not in texts or b not in texts:
+            unknown = ", ".join(d[:12] for d in (a, b) if d not in texts)
+            notes.append(
+                f"{label}: no diff, the text of {unknown} was not found in the repository's history or the shipped presets"
+            )
+            continue
+        lines.extend(
+            difflib.unified_diff(
+                texts[a][0].splitlines(), texts[b][0].splitlines(),
+                f"{a[:12]} ({texts[a][1]})", f"{b[:12]} ({texts[b][1]})", lineterm="", n=1,
+            )
+        )  # fmt: skip
+    if len(lines) > MAX_DIFF_LINES:
+        lines = [*lines[:MAX_DIFF_LINES], f"... {len(lines) - MAX_DIFF_LINES} more line(s)"]
+    return tuple(lines), notes

@@ -135,7 +135,7 @@ def test_policy_changes_are_listed_by_digest_with_the_diff_from_git(
     outside.mkdir()
     assert _report(outside, monkeypatch, str(project["log"]), "--output", str(out)).exit_code == 0
     section = out.read_text()[out.read_text().index('id="policy"') :]
-    assert "1 change of the effective policy" in section and "no diff: the text of" in section
+    assert "1 change of the effective policy" in section and "no diff, the text of" in section
 
 
 def test_filters_since_until_branch_and_event(project: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -225,3 +225,28 @@ def test_csv_exports_parse_and_findings_come_from_kept_reports(tmp_path: Path, m
     expected = sum(len(c.findings) for c in failing_result().checks)
     assert len(findings) == expected and {f["seq"] for f in findings} == {"5"}
     assert {f["state"] for f in findings} >= {"blocking", "waived"}
+
+
+def test_a_change_in_the_waivers_file_is_a_change_of_the_effective_policy() -> None:
+    """The effective policy's digest decides; the diff is of the file that changed (here the waivers file)."""
+    from gatekeeper.history import run_view
+    from gatekeeper.history_period import policy_changes
+
+    top, old, new = "[gate]\n", 'expires = 2026-12-01\nreason = "x y z"\n', 'expires = 2027-02-28\nreason = "x y z"\n'
+    digest = {t: hashlib.sha256(t.encode()).hexdigest() for t in (top, old, new)}
+
+    def record(seq: int, waivers: str, effective: str) -> dict[str, Any]:
+        files = [{"role": "policy", "path": "gatekeeper.toml", "sha256": digest[top]},
+                 {"role": "waivers", "path": "compliance/waivers.toml", "sha256": digest[waivers]}]  # fmt: skip
+        policy = {"path": "gatekeeper.toml", "sha256": digest[top], "effective_sha256": effective, "files": files}
+        return {"seq": seq, "time": f"2026-12-0{seq}T10:00:00Z", "commit": "c" * 40, "verdict": "pass", "policy": policy}
+
+    runs = [run_view(rec, n, False) for n, rec in enumerate([record(1, old, "e1" * 32), record(2, old, "e1" * 32),
+                                                               record(3, new, "e2" * 32)], 1)]  # fmt: skip
+    texts = {digest[t]: (t, "test") for t in (top, old, new)}
+    changes = policy_changes(runs, texts)
+    assert [(c.seq, c.previous[:2]) for c in changes] == [("1", ""), ("3", "e1")]
+    assert "-expires = 2026-12-01" in changes[1].diff and "+expires = 2027-02-28" in changes[1].diff
+    assert not any("gatekeeper.toml" in line for line in changes[1].diff)  # the top file did not change
+    unknown = policy_changes(runs, {})
+    assert "waivers compliance/waivers.toml: no diff" in unknown[1].note
