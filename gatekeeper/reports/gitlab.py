@@ -163,7 +163,9 @@ def _sast_vulnerability(finding: Finding, fp: str) -> dict[str, Any]:
         }
     ]
     cwe = finding.properties.get("cwe")
-    if isinstance(cwe, int) or (isinstance(cwe, str) and cwe.isdigit()):
+    if isinstance(cwe, Mapping):  # bandit's own shape: {"id": 78, "link": ...}
+        cwe = cwe.get("id")
+    if (isinstance(cwe, int) and not isinstance(cwe, bool)) or (isinstance(cwe, str) and cwe.isdigit()):
         identifiers.append(
             {"type": "cwe", "name": f"CWE-{cwe}", "value": str(cwe), "url": f"https://cwe.mitre.org/data/definitions/{cwe}.html"}
         )

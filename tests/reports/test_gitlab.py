@@ -169,3 +169,7 @@ def test_reports_from_a_real_bandit_and_ruff_run_are_valid_and_say_what_the_tool
     assert not _errors(_validator(SAST), sast)
     assert sorted(v["identifiers"][0]["value"] for v in sast["vulnerabilities"]) == sorted(f.rule_id for f in security.findings)
     assert sast["scan"]["scanner"]["version"] == security.tool_version
+    b602 = next(v for v in sast["vulnerabilities"] if v["identifiers"][0]["value"] == "B602")
+    assert {"type": "cwe", "name": "CWE-78", "value": "78", "url": "https://cwe.mitre.org/data/definitions/78.html"} in b602[
+        "identifiers"
+    ]
