@@ -268,3 +268,19 @@ def test_policy_validate_reads_the_vex_documents(deps_project: Project, monkeypa
     (root / "vex.json").write_text(json.dumps(openvex({"vulnerability": {"name": "X"}, "status": "fixed"})), encoding="utf-8")
     run = CliRunner().invoke(app, ["policy", "validate"])
     assert run.exit_code == 2 and "vex.json" in run.output and "names no product" in run.output
+
+
+def test_a_run_without_advisories_writes_no_openvex_and_removes_an_earlier_one(tmp_path: Path) -> None:
+    from gatekeeper.reports import write_reports
+    from tests.helpers.samples import failing_result, passing_result
+
+    first = write_reports(failing_result(), tmp_path, ("openvex", "cyclonedx-vex"))
+    assert sorted(Path(p).name for p in first) == ["gatekeeper.openvex.json", "gatekeeper.vex.cdx.json"]
+    assert not [
+        e.message for e in _openvex_validator().iter_errors(json.loads((tmp_path / "gatekeeper.openvex.json").read_text()))
+    ]
+    # no advisory this time: an OpenVEX document needs a statement, so none stands for this run
+    second = write_reports(passing_result(), tmp_path, ("openvex", "cyclonedx-vex"))
+    assert sorted(Path(p).name for p in second) == ["gatekeeper.vex.cdx.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gatekeeper.vex.cdx.json"]
+    assert json.loads((tmp_path / "gatekeeper.vex.cdx.json").read_text())["vulnerabilities"] == []
