@@ -3,15 +3,20 @@
 Every record carries ``seq`` (its 1-based line number) and ``prev`` (the sha256 of the previous
 line as stored; the first line chains to ``GENESIS``). Appends hold an exclusive ``flock`` and
 are fsynced before returning, so concurrent runs neither interleave nor lose records. When
-``GATEKEEPER_AUDIT_KEY`` is set each record also carries ``sig``, an HMAC-SHA256 of its content
-(``prev`` and ``seq`` included), which a reader without the key cannot forge.
+``GATEKEEPER_AUDIT_KEY`` holds a private key each record also carries ``sig``: ``{"alg", "keyid",
+"value"}`` over its content (``prev`` and ``seq`` included), Ed25519 for a PEM key (verified with
+the public key alone), HMAC-SHA256 for any other text (the earlier scheme, whose records stored
+``"sig": "hmac-sha256:<hex>"`` and still verify with their secret).
 
 What the chain proves, and what it cannot: an edited, deleted, inserted or reordered record is
 found as long as a later record follows it. Removing records from the end (or editing the very
 last one) leaves a shorter chain that is valid on its own; only an anchor kept outside the log
 (the head digest that ``check`` prints and ``audit verify --anchor`` checks) detects that. Without
-a signing key, someone who can write the file can also recompute every digest after an edit;
-the key (kept outside the repository) is what makes a rewritten chain fail.
+keys, someone who can write the file can recompute every digest after an edit: a verifier
+without keys says "chain consistent, not authenticated", never "intact". With keys, every record
+must be signed by a trusted key; the signing key changes only through a rotation record signed
+by the old key and naming the new one, and records before a signed segment that no such record
+links to are "not authenticated" unless the verifier accepts that prefix explicitly.
 """
 
 from __future__ import annotations
@@ -24,18 +29,19 @@ import math
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import __version__, childenv, readback
+from gatekeeper import __version__, childenv, readback, signing
 from gatekeeper.errors import OutputError, UsageError
 from gatekeeper.fileio import resolve_for_write
 from gatekeeper.findings import GateResult
 from gatekeeper.policy import Policy
 from gatekeeper.provenance import actor_info, ci_info
 from gatekeeper.redaction import redact, redact_tree
+from gatekeeper.signing import Keyring, Signer, SigningKeyError
 
 GENESIS = "0" * 64
 RECORD_VERSION = 1
@@ -73,8 +79,43 @@ def stamped_digest(record: Mapping[str, Any]) -> str:
 
 
 def sign(record: Mapping[str, Any], key: bytes) -> str:
-    """The ``sig`` value of ``record`` under ``key``."""
+    """The earlier scheme's ``sig`` value of ``record`` under the HMAC secret ``key`` (``hmac-sha256:<hex>``).
+
+    New records are signed with ``sign_record``; this stays so that old logs can be read and rebuilt.
+    """
     return SIG_PREFIX + hmac.digest(key, canonical(record), "sha256").hex()
+
+
+def sign_record(record: Mapping[str, Any], signer: Signer) -> dict[str, str]:
+    """The ``sig`` object of ``record``: ``{"alg", "keyid", "value"}`` over ``canonical(record)``."""
+    return signing.signature(signer, canonical(record))
+
+
+def signer_from_env(name: str = KEY_ENV) -> Signer | None:
+    """The signer for the private key in the environment variable ``name`` (taken out of the
+    environment, as ``key_from_env``), or None when unset; a key that cannot be used is a ``UsageError``."""
+    key = key_from_env(name)
+    if key is None:
+        return None
+    try:
+        return signing.signer_from_text(key)
+    except SigningKeyError as exc:
+        raise UsageError(f"{name}: {exc}") from None
+
+
+def keyring_from(public_keys: Sequence[Path] = (), key_env: str | None = KEY_ENV) -> Keyring:
+    """The keys a verifier trusts: every PEM public key in the files ``public_keys``, plus the key
+    in the environment variable ``key_env`` when set (an Ed25519 private key contributes its public
+    key; any other text is an HMAC secret of the earlier scheme). Bad key files are a ``UsageError``."""
+    ring = Keyring()
+    try:
+        ring.add_files(public_keys)
+    except SigningKeyError as exc:
+        raise UsageError(f"--public-key: {exc}") from None
+    signer = signer_from_env(key_env) if key_env else None
+    if signer is not None:
+        ring.update(signer.keyring())
+    return ring
 
 
 def key_from_env(name: str = KEY_ENV) -> bytes | None:
@@ -195,7 +236,7 @@ def build_record(result: GateResult, reports: Mapping[str, str], command: str, r
         "reports": {_text(_report_name(p, root)): digest for p, digest in sorted(reports.items())},
     }
     record.update(_run_facts(result))
-    for key in ("baseline", "shard"):
+    for key in ("baseline", "shard", "merged"):
         value = extra.get(key)
         if isinstance(value, Mapping):
             record[key] = {
@@ -263,6 +304,7 @@ class Appended:
     log: Path
     seq: int
     digest: str
+    warning: str = ""  # said when this record breaks the log's signing (see ``_continuity``)
 
 
 def _tail(fd: int, log: Path) -> tuple[bytes, bool]:
@@ -324,18 +366,25 @@ def _count_lines(fd: int) -> int:
 
 
 def append(
-    log: Path, record: Mapping[str, Any], key: bytes | None = None, stamp: Callable[[str], Mapping[str, Any]] | None = None
+    log: Path,
+    record: Mapping[str, Any],
+    key: Signer | bytes | None = None,
+    stamp: Callable[[str], Mapping[str, Any]] | None = None,
+    exact: Mapping[str, Any] | None = None,
 ) -> Appended:
     """Append ``record`` chained to the last line, under an exclusive lock, fsynced to disk.
 
     ``seq`` and ``prev`` are set here, under the lock; ``stamp`` (an RFC 3161 authority, see
-    ``gatekeeper.timestamp``) then stamps ``stamped_digest`` of the record, and with ``key`` the
-    record, its stamp included, is signed. A last line beyond the reading limits (``readback``) is
-    a ``LimitError`` and nothing is appended. Every
+    ``gatekeeper.timestamp``) then stamps ``stamped_digest`` of the record, and with ``key`` (a
+    ``Signer``, or private key text as ``signing.signer_from_text`` reads it) the record, its stamp
+    included, is signed (``sig``). A last line beyond the reading limits (``readback``) is a
+    ``LimitError`` and nothing is appended. Every
     key and value of the record is redacted first (``redaction.redact_tree``). The log is opened
     without following a link (``O_NOFOLLOW``): a link where the log should be is an error, never
-    a way to append to some other file.
+    a way to append to some other file. ``exact`` holds fields gatekeeper built itself from values
+    it checked (key ids, public keys), added after redaction, which would mask them as tokens.
     """
+    signer = signing.signer_from_text(key) if isinstance(key, bytes) else key
     record = redact_tree(record)
     try:
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -358,17 +407,15 @@ def append(
         data = dict(record)
         data["seq"] = seq
         data["prev"] = line_digest(last) if last else GENESIS
+        data.update(exact or {})
         data.pop("sig", None)
         data.pop("signing", None)
         data.pop("timestamp", None)
-        if key:
-            mark = _signing_mark(previous if last else {}, key)
-            if mark:
-                data["signing"] = mark
         if stamp is not None:
             data["timestamp"] = dict(stamp(stamped_digest(data)))
-        if key:
-            data["sig"] = sign(data, key)
+        if signer is not None:
+            data["sig"] = sign_record(data, signer)
+        warning = _continuity(previous, bool(last), signer)
         line = json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8")
         payload = (b"" if ends_with_newline else b"\n") + line + b"\n"
         while payload:
@@ -377,7 +424,7 @@ def append(
         os.fsync(fd)
         if created:
             _fsync_dir(log.parent)
-        return Appended(log=log, seq=seq, digest=line_digest(line))
+        return Appended(log=log, seq=seq, digest=line_digest(line), warning=warning)
     except OSError as exc:
         raise OutputError(f"cannot append to the audit log {log}: {exc.strerror or exc}") from exc
     finally:
@@ -419,7 +466,56 @@ def record_run(  # noqa: PLR0913  # the run's parts, and how to stamp its record
     """Append the record of a run to the policy's audit log, signed when ``GATEKEEPER_AUDIT_KEY`` is
     set, stamped by ``stamp`` when given."""
     record = build_record(result, reports, command, root)
-    return append(_writable_log(root, policy), record, key_from_env(), stamp)
+    return append(_writable_log(root, policy), record, signer_from_env(), stamp)
+
+
+def rotate_key(log: Path, signer: Signer, new_public_pem: str) -> Appended:
+    """Append a rotation record: signed by ``signer`` (the key in force), it names the new key's id
+    and carries its public key, so a verifier holding the old public key follows it to the new one.
+
+    Refuses (``UsageError``) when the log is not signed, when ``signer`` is not the key that signed
+    its last record (or that the last rotation named), and when the new key is the same key.
+    """
+    ring = Keyring()
+    try:
+        new_id = ring.add_public_pem(new_public_pem)
+    except SigningKeyError as exc:
+        raise UsageError(f"--new-public: {exc}") from None
+    if new_id == signer.key_id:
+        raise UsageError(f"the new key is the key in force ({new_id}): generate a new pair with 'gatekeeper key generate'")
+    try:
+        with open(log, "rb") as fh:
+            last, _ = _tail(fh.fileno(), log)
+    except FileNotFoundError:
+        raise UsageError("audit log not found: there is no signing to hand over", file=str(log)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read the audit log: {exc.strerror or exc}", file=str(log)) from None
+    if not last or b'"sig"' not in last:
+        raise UsageError(
+            "the log's last record is not signed: there is no signing key to hand over",
+            file=str(log),
+            hint="set the signing key and run check: 'audit verify --accept-unsigned-prefix' then accepts the unsigned records",
+        )
+    if _continuity(_last_record(last, log), True, signer):
+        raise UsageError(
+            f"{signer.key_id} is not the key in force (the one that signed the last record, or that the last rotation named)",
+            file=str(log),
+            hint="run 'key rotate' with the key in force in the signing-key variable",
+        )
+    now = _now()
+    record: dict[str, Any] = {
+        "v": RECORD_VERSION, "time": now, "started_at": now, "command": "key rotate", "gatekeeper": __version__,
+        "actor": actor_info(), "ci": ci_info(), "verdict": "key rotation", "checks": {},
+        "waivers": {"applied": [], "expired": [], "unused": []}, "reports": {},
+    }  # fmt: skip
+    rotation = {"from": signer.key_id, "to": new_id, "alg": signing.ED25519, "public_key": new_public_pem.strip() + "\n"}
+    return append(log, record, signer, exact={"rotate": rotation})
+
+
+def _now() -> str:
+    from gatekeeper.engine import iso_utc
+
+    return iso_utc()
 
 
 def append_interrupted(root: Path, policy: Policy, started_at: str, reason: str, command: str = "check") -> Appended:
@@ -450,29 +546,58 @@ def append_interrupted(root: Path, policy: Policy, started_at: str, reason: str,
         "waivers": {"applied": [], "expired": [], "unused": []},
         "reports": {},
     }
-    return append(_writable_log(root, policy), record, key_from_env())
+    return append(_writable_log(root, policy), record, signer_from_env())
 
 
-def _signing_mark(previous: dict[str, Any] | None, key: bytes) -> str:
-    """``start`` when this signed record follows an unsigned one (or opens the log: ``previous``
-    empty) or a damaged line (None), ``rotate`` when the record before it was signed with another key, else nothing."""
-    sig = previous.get("sig") if previous else None
-    if previous is None or not isinstance(sig, str):
-        return "start"
-    return "" if hmac.compare_digest(sig, sign(previous, key)) else "rotate"
+def _continuity(previous: Mapping[str, Any] | None, has_last: bool, signer: Signer | None) -> str:
+    """What ``audit verify`` will say about a record signed by ``signer`` after the record
+    ``previous`` (None when the log is empty, ``has_last`` False, or its last line is damaged), when
+    it breaks the log's signing: empty when it continues it (same key, or the key a rotation record
+    named), or when the log is not signed at all."""
+    before = signing.signature_key_id(previous.get("sig")) if isinstance(previous, dict) else None
+    rotation = previous.get("rotate") if isinstance(previous, dict) else None
+    if isinstance(rotation, dict) and isinstance(rotation.get("to"), str):
+        before = str(rotation["to"])
+    if signer is None:
+        return f"this record is not signed, but the one before it is ({before}): set the signing key" if before else ""
+    if before is None:
+        if not has_last:
+            return ""
+        return (
+            f"signing with {signer.key_id} starts after unsigned records: 'audit verify' reports them as not "
+            "authenticated unless told to accept them (--accept-unsigned-prefix)"
+        )
+    if before == signer.key_id or (before == "hmac:?" and signer.algorithm == signing.HMAC_SHA256):
+        return ""
+    return (
+        f"this record is signed with {signer.key_id}, the one before it with {before}, and no rotation record "
+        "links them: run 'gatekeeper key rotate' with the old key first, or 'audit verify' reports the change"
+    )
 
 
 # --------------------------------------------------------------------------- reading and verifying
 
 
 @dataclass(frozen=True, slots=True)
-class Verification:
-    """The outcome of ``verify_log``: ``problem`` is None when the log is intact.
+class Segment:
+    """Records ``first``..``last`` (by seq), signed with the key ``key_id``."""
 
-    ``line`` names the first bad line; ``head`` is the sha256 of the last line (an anchor to
-    keep outside the log); ``unchecked`` counts signatures present but not checked (no key).
-    ``mark_seq`` is the record that (last) started signing or rotated the key; with the key,
-    ``before_mark`` counts the records before it, whose signatures the key cannot check.
+    key_id: str
+    first: int
+    last: int
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """The outcome of ``verify_log``: ``problem`` is None when nothing is wrong.
+
+    ``line`` names the first bad line; ``head`` is the sha256 of the last line (an anchor to keep
+    outside the log). ``signed`` counts signatures checked and valid, ``unchecked`` those present
+    but not checked (no key given). ``authenticated`` is True only when keys were given and every
+    record after the ``accepted`` prefix is signed by a trusted key, key changes going through
+    rotation records (``rotations``: seq, old key id, new key id). ``unauthenticated`` marks a
+    problem that is about authentication (a segment no key vouches for, an unknown key), not a
+    broken chain. ``segments`` lists the runs of records signed by one key.
     """
 
     records: int
@@ -482,13 +607,25 @@ class Verification:
     signed: int = 0
     unchecked: int = 0
     anchor_seq: int | None = None
-    mark_seq: int | None = None
-    before_mark: int = 0
+    keys_given: bool = False
+    authenticated: bool = False
+    unauthenticated: bool = False
+    accepted: int = 0
+    segments: tuple[Segment, ...] = ()
+    rotations: tuple[tuple[int, str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
-        """True when no problem was found."""
+        """True when no problem was found (which, without keys, still does not mean authenticated)."""
         return self.problem is None
+
+    @property
+    def status(self) -> str:
+        """One phrase for people: ``intact`` (authenticated), ``chain consistent, not authenticated``,
+        ``NOT AUTHENTICATED`` or ``TAMPERED``."""
+        if self.problem is not None:
+            return "NOT AUTHENTICATED" if self.unauthenticated else "TAMPERED"
+        return "intact" if self.authenticated else "chain consistent, not authenticated"
 
 
 def _lines(log: Path) -> Iterator[tuple[int, bytes, bool]]:
@@ -515,73 +652,165 @@ def _lines(log: Path) -> Iterator[tuple[int, bytes, bool]]:
 
 
 def verify_log(
-    log: Path, key: bytes | None = None, anchor: str | None = None, collect: list[dict[str, Any]] | None = None
+    log: Path,
+    keys: Keyring | bytes | None = None,
+    anchor: str | None = None,
+    collect: list[dict[str, Any]] | None = None,
+    accept_prefix: int = 0,
 ) -> Verification:
-    """Walk the chain and report the first broken line; check signatures when ``key`` is given.
+    """Walk the chain and report the first broken line; authenticate the records with ``keys``.
 
-    With the key, every record from the last signing mark on (``signing``: start or rotate, itself
-    signed with the key) must carry a matching signature; records before it are not checked. A
-    log without a mark must be signed throughout. Without the key, signatures are counted as not
-    checked, and an unsigned record after a signed one, or a signed record without a mark after an
-    unsigned one, is a problem (a signed record was replaced).
+    ``keys``: the trusted keys (a ``Keyring``; bytes are taken as one private key's text). With
+    keys, every record after the first ``accept_prefix`` must carry a valid signature by a trusted
+    key, or by the key a valid rotation record named (its public key travels in that record). The
+    first signed record after unsigned or otherwise-keyed records, with no rotation record linking
+    them, makes the log "not authenticated" unless those records are within ``accept_prefix``;
+    without keys the same structure is checked, and the signatures are counted as not checked.
     ``anchor`` is a line digest recorded earlier (e.g. the head a CI run printed): it must still
     be in the chain, which catches records removed from the end. ``collect``, when given, receives
     each record that verified, so a caller that also needs them reads the log once.
     """
+    ring = signing.signer_from_text(keys).keyring() if isinstance(keys, bytes) else (keys or Keyring())
     chain = _walk_chain(log, anchor)
-    outcome = _verify_chain(chain, key)
+    outcome = _authenticate(chain, ring, max(0, accept_prefix))
     if collect is not None:
         collect.extend(data for number, data in chain.rows if outcome.line is None or number < outcome.line)
     return outcome
 
 
-def _verify_chain(chain: _Chain, key: bytes | None) -> Verification:
-    rows = chain.rows
-    mark = None
-    if key is not None:
-        for index in range(len(rows) - 1, -1, -1):
-            data = rows[index][1]
-            sig = data.get("sig")
-            if data.get("signing") in ("start", "rotate") and isinstance(sig, str) and hmac.compare_digest(sig, sign(data, key)):
-                mark = index
-                break
-    signed = unchecked = 0
-    seen_signed = False
-    for index, (number, data) in enumerate(rows):
+class _Unauthenticated(Exception):
+    """Raised inside ``_Walk`` at the first record that cannot be authenticated."""
+
+    def __init__(self, message: str, *, chain_problem: bool = False) -> None:
+        super().__init__(message)
+        self.chain_problem = chain_problem
+
+
+@dataclass
+class _Walk:
+    """The signing state while records are read in order: the key in force, the keys trusted so far."""
+
+    trusted: Keyring
+    keys_given: bool
+    current: str | None = None
+    signed: int = 0
+    unchecked: int = 0
+    segments: list[Segment] = field(default_factory=list)
+    rotations: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def record(self, seq: int, data: Mapping[str, Any], after_unsigned: int) -> None:
+        """Authenticate one record; ``after_unsigned`` counts the records since the accepted prefix
+        that no key vouches for. Raises ``_Unauthenticated``."""
         sig = data.get("sig")
-        if key is None:
-            if sig is not None:
-                if not seen_signed and index > 0 and data.get("signing") not in ("start", "rotate"):
-                    return chain.bad(number, "signed, but the unsigned record before it is not followed by a signing mark: "
-                                     "a signed record before it was replaced", signed, unchecked)  # fmt: skip
-                signed += 1
-                unchecked += 1
-                seen_signed = True
-            elif seen_signed:
-                return chain.bad(number, "not signed, though a record before it was: a signed record was replaced, "
-                                 "or written without the key", signed, unchecked)  # fmt: skip
-            continue
-        if mark is not None and index < mark:
-            continue  # written before signing started (or under the previous key): not checkable
         if sig is None:
-            why = "the record was replaced or written without the key"
-            if mark is None:
-                why += "; no record signed with this key marks the start of signing"
-            return chain.bad(number, f"not signed, but a signing key was given ({why})", signed, 0)
-        signed += 1
-        if not isinstance(sig, str) or not hmac.compare_digest(sig, sign(data, key)):
-            return chain.bad(number, "signature does not match (the record was altered, or another key signed it)", signed - 1, 0)
-    seq = rows[mark][1].get("seq") if mark is not None else None
+            self._unsigned(seq)
+            return
+        kid = signing.signature_key_id(sig)
+        if kid is None:
+            raise _Unauthenticated("its sig is not a signature gatekeeper writes (the record was edited)", chain_problem=True)
+        self._continues(seq, kid, after_unsigned)
+        check = signing.check_signature(self.trusted, sig, canonical(data))
+        if check.status == signing.VALID:
+            self.signed += 1
+        elif check.status == signing.UNCHECKED:
+            self.unchecked += 1
+        elif check.status == signing.UNKNOWN_KEY:
+            given = ", ".join(self.trusted.ids()) or "none"
+            raise _Unauthenticated(
+                f"signed with key {kid}, which is not in the keyring (trusted: {given}): another key signed it, "
+                "or the record was re-signed after an edit"
+            )
+        else:
+            raise _Unauthenticated(
+                "signature does not match (the record was altered after signing, or another key signed it)", chain_problem=True
+            )
+        if self.current is None or check.key_id != "hmac:?":
+            self.current = check.key_id
+        self._extend(seq, self.current)
+        self._rotation(seq, data, self.current)
+
+    def _unsigned(self, seq: int) -> None:
+        raise _Unauthenticated(
+            f"not signed, though the record before it was (with {self.current}): a signed record was replaced, "
+            "or a run without the key wrote to a signed log",
+            chain_problem=True,
+        )
+
+    def _continues(self, seq: int, kid: str, after_unsigned: int) -> None:
+        if self.current is None:
+            if after_unsigned:
+                raise _Unauthenticated(
+                    f"signing with {kid} starts here, after {after_unsigned} record(s) that no key vouches for "
+                    "(unsigned, or signed with another key without a rotation record): they could have been "
+                    f"rewritten before this run. To accept records #1..#{seq - 1} as they stand, pass "
+                    f"--accept-unsigned-prefix {seq - 1}"
+                )
+            return
+        legacy = "hmac:?" in (kid, self.current) and kid.startswith("hmac:") and self.current.startswith("hmac:")
+        if kid != self.current and not legacy:
+            raise _Unauthenticated(
+                f"signed with {kid}, but the records before it were signed with {self.current}, and no rotation "
+                f"record signed by {self.current} names {kid}: the records before it could have been rewritten"
+            )
+
+    def _extend(self, seq: int, kid: str) -> None:
+        if self.segments and self.segments[-1].key_id == kid and self.segments[-1].last == seq - 1:
+            self.segments[-1] = Segment(kid, self.segments[-1].first, seq)
+        else:
+            self.segments.append(Segment(kid, seq, seq))
+
+    def _rotation(self, seq: int, data: Mapping[str, Any], old: str) -> None:
+        rotation = data.get("rotate")
+        if rotation is None:
+            return
+        new = rotation.get("to") if isinstance(rotation, dict) else None
+        if not isinstance(new, str) or not new.startswith("sha256:"):
+            raise _Unauthenticated("a rotation record that names no new key (rotate.to)", chain_problem=True)
+        pem = rotation.get("public_key")
+        if isinstance(pem, str) and self.keys_given:
+            try:
+                kid = self.trusted.add_public_pem(pem)
+            except SigningKeyError as exc:
+                raise _Unauthenticated(f"the rotation record's public key cannot be read ({exc})", chain_problem=True) from None
+            if kid != new:
+                raise _Unauthenticated(f"the rotation record names {new} but carries the public key {kid}", chain_problem=True)
+        self.rotations.append((seq, old, new))
+        self.current = new
+
+
+def _authenticate(chain: _Chain, ring: Keyring, accept: int) -> Verification:
+    rows = chain.rows
+    trusted = Keyring()
+    trusted.update(ring)
+    walk = _Walk(trusted, keys_given=bool(ring))
+    unvouched: list[int] = []  # lines of the unsigned records before the first signed one
+    for index, (number, data) in enumerate(rows):
+        if index < accept:
+            continue
+        if data.get("sig") is None and walk.current is None:
+            unvouched.append(number)  # reported when a signed record follows, or below with keys
+            continue
+        try:
+            walk.record(index + 1, data, len(unvouched))
+        except _Unauthenticated as exc:
+            return chain.bad(number, str(exc), walk, unauthenticated=not exc.chain_problem, accepted=accept)
+    if walk.keys_given and walk.current is None and unvouched:
+        message = "not signed, but keys were given: no record of this log is signed after the accepted prefix"
+        return chain.bad(unvouched[0], message, walk, unauthenticated=True, accepted=accept)
+    authenticated = walk.keys_given and chain.problem is None and all(d.get("sig") is not None for _, d in rows[accept:])
     return Verification(
         records=chain.records,
         head=chain.head,
         problem=chain.problem,
         line=chain.line,
-        signed=signed,
-        unchecked=unchecked,
+        signed=walk.signed,
+        unchecked=walk.unchecked,
         anchor_seq=chain.anchor_seq,
-        mark_seq=seq if isinstance(seq, int) else None,
-        before_mark=mark or 0,
+        keys_given=walk.keys_given,
+        authenticated=authenticated,
+        accepted=min(accept, chain.records),
+        segments=tuple(walk.segments),
+        rotations=tuple(walk.rotations),
     )
 
 
@@ -597,12 +826,13 @@ class _Chain:
     line: int | None = None
     anchor_seq: int | None = None
 
-    def bad(self, number: int, message: str, signed: int, unchecked: int) -> Verification:
+    def bad(self, number: int, message: str, walk: _Walk, *, unauthenticated: bool, accepted: int) -> Verification:
         """The verification that fails at line ``number`` (a record that is already in ``rows``)."""
         index = next(i for i, (n, _) in enumerate(self.rows) if n == number)
         return Verification(
             records=number - 1, head=self.heads[index], problem=f"line {number}: {message}", line=number,
-            signed=signed, unchecked=unchecked,
+            signed=walk.signed, unchecked=walk.unchecked, keys_given=walk.keys_given, unauthenticated=unauthenticated,
+            accepted=accepted, segments=tuple(walk.segments), rotations=tuple(walk.rotations),
         )  # fmt: skip
 
 

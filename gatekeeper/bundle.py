@@ -4,11 +4,15 @@ A bundle holds every report format rendered from the run's result (``reports/``)
 checks wrote such as the SBOM (``artifacts/<check>/``), the effective policy as TOML, the license
 table as CSV, the run's audit record exactly as the log stores it, and ``manifest.json``: each file
 with its sha256 and size, gatekeeper's version and the run's commit. With the audit signing key set
-the manifest carries ``sig``, an HMAC-SHA256 over the rest of the manifest (the same scheme as the
-audit log's records), so a rewritten bundle cannot be passed off as the original without the key.
+the manifest carries ``sig`` (``{"alg", "keyid", "value"}``, the audit records' scheme: Ed25519 for
+a PEM key, verified with the public key alone), so a rewritten bundle cannot be passed off as the
+original without the key.
 
 ``verify_bundle`` never extracts anything: it hashes each entry in memory and names every file
-that was changed, added or removed, and a signature that does not match.
+that was changed, added or removed, and a signature that does not match. It then says what backs
+the result: the run's audit record (its signature, that it lists this very ``gatekeeper.json``,
+and, given the log, that the log holds it at its place in an authenticated chain), or nothing.
+Without keys nothing is authenticated, and it says "consistent, not authenticated".
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import base64
 import csv
 import datetime as dt
 import hashlib
-import hmac
 import io
 import json
 import re
@@ -27,12 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import __version__, readback
-from gatekeeper.audit import line_digest, sign
+from gatekeeper import __version__, readback, signing
+from gatekeeper.audit import canonical, line_digest
 from gatekeeper.errors import UsageError
 from gatekeeper.findings import GateResult
 from gatekeeper.policydigest import PolicyFile
 from gatekeeper.redaction import redact
+from gatekeeper.signing import Keyring, Signer
 
 MANIFEST = "manifest.json"
 BUNDLE_FORMAT = "gatekeeper-evidence-bundle"
@@ -182,8 +186,9 @@ def find_record(log: Path, *, digest: str = "", results_sha256: str = "") -> byt
     return None
 
 
-def build_bundle(result: GateResult, files: Mapping[str, bytes], key: bytes | None, audit_record: bool) -> bytes:
+def build_bundle(result: GateResult, files: Mapping[str, bytes], key: Signer | bytes | None, audit_record: bool) -> bytes:
     """The zip: ``files`` plus ``manifest.json`` (signed with ``key`` when given). Same input, same bytes."""
+    signer = signing.signer_from_text(key) if isinstance(key, bytes) else key
     manifest: dict[str, Any] = {
         "format": BUNDLE_FORMAT,
         "version": BUNDLE_VERSION,
@@ -199,8 +204,8 @@ def build_bundle(result: GateResult, files: Mapping[str, bytes], key: bytes | No
             {"path": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)} for name, data in sorted(files.items())
         ],
     }
-    if key:
-        manifest["sig"] = sign(manifest, key)
+    if signer is not None:
+        manifest["sig"] = signing.signature(signer, canonical(manifest))
     stamp = _zip_time(result.finished_at)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -258,27 +263,52 @@ def _zip_time(moment: str) -> tuple[int, int, int, int, int, int]:
 
 @dataclass(frozen=True)
 class BundleCheck:
-    """The outcome of ``verify_bundle``: ``problems`` is empty when the bundle is intact."""
+    """The outcome of ``verify_bundle``: ``problems`` is empty when nothing was found altered.
+
+    ``signature`` is the manifest's ``signing.SignatureCheck`` status (``unsigned`` when it has
+    none); ``backing`` says what backs the result: ``record`` (the audit record, authenticated),
+    ``unchecked-record`` (a record, not authenticated: no keys) or ``none``; ``record_seq`` is that
+    record's place in its log, ``chain`` what the log given with ``--log`` said about it.
+    """
 
     files: int
     problems: tuple[str, ...] = ()
-    signed: bool = False
-    signature_checked: bool = False
+    signature: str = "unsigned"
+    key_id: str = ""
+    keys_given: bool = False
+    backing: str = "none"
+    record_seq: int | None = None
+    record_key_id: str = ""
+    chain: str = ""
     manifest: Mapping[str, Any] = field(default_factory=dict)
     stamps: tuple[str, ...] = ()  # the files whose RFC 3161 timestamps verified (with ``tsa_ca``)
 
     @property
     def ok(self) -> bool:
-        """True when nothing was changed, added or removed and the signature (if checked) matches."""
+        """True when nothing was changed, added or removed and no signature or record contradicts it."""
         return not self.problems
 
+    @property
+    def authenticated(self) -> bool:
+        """True when keys were given, the manifest is validly signed and an authenticated record backs the result."""
+        return self.ok and self.signature == signing.VALID and self.backing == "record"
 
-def verify_bundle(path: Path, key: bytes | None = None, tsa_ca: Path | None = None) -> BundleCheck:
-    """Check every file of the bundle at ``path`` against its manifest (and the manifest's HMAC with
-    ``key``; with ``tsa_ca``, the RFC 3161 timestamps of its audit record and attestation).
+    @property
+    def signed(self) -> bool:
+        """True when the manifest carries a signature (checked or not)."""
+        return self.signature != "unsigned"
+
+
+def verify_bundle(
+    path: Path, key: Keyring | bytes | None = None, tsa_ca: Path | None = None, log: Path | None = None
+) -> BundleCheck:
+    """Check every file of the bundle at ``path`` against its manifest, the manifest's signature
+    against the keys ``key``, the audit record that backs the result (against ``log`` when given)
+    and, with ``tsa_ca``, the RFC 3161 timestamps of its audit record and attestation.
 
     A file that cannot be read as a zip is a ``UsageError``; everything else is a problem named in the result.
     """
+    ring = signing.signer_from_text(key).keyring() if isinstance(key, bytes) else (key or Keyring())
     try:
         zf = zipfile.ZipFile(path)
     except FileNotFoundError:
@@ -307,17 +337,99 @@ def verify_bundle(path: Path, key: bytes | None = None, tsa_ca: Path | None = No
                 problems.append(problem)
         for name in sorted(set(names) - set(listed) - {MANIFEST}):
             problems.append(f"added: {name} (not in the manifest)")
-        sig = manifest.get("sig")
-        if key is not None and (problem := _signature_problem(manifest, key)) is not None:
-            problems.append(problem)
+        check = _manifest_signature(manifest, ring, problems)
+        record = _record_of(zf, manifest, listed, names)
         stamps: tuple[str, ...] = ()
         if tsa_ca is not None and not problems:
             stamps, stamp_problems = _stamps(zf, tsa_ca)
             problems.extend(stamp_problems)
-        return BundleCheck(
-            files=len(listed), problems=tuple(problems), signed=isinstance(sig, str), signature_checked=key is not None,
-            manifest=manifest, stamps=stamps,
-        )  # fmt: skip
+    backing = _backing(record, listed, ring, log, problems)
+    return BundleCheck(
+        files=len(listed), problems=tuple(problems), signature=check.status if check else "unsigned",
+        key_id=check.key_id if check else "", keys_given=bool(ring), manifest=manifest, stamps=stamps, **backing,
+    )  # fmt: skip
+
+
+def _manifest_signature(manifest: Mapping[str, Any], ring: Keyring, problems: list[str]) -> signing.SignatureCheck | None:
+    """The manifest's signature checked against ``ring`` (None when unsigned); what is wrong goes to ``problems``."""
+    sig = manifest.get("sig")
+    if sig is None:
+        if ring:
+            problems.append(f"{MANIFEST}: not signed, but keys were given (the bundle was made without the key, or rewritten)")
+        return None
+    check = signing.check_signature(ring, sig, canonical(manifest))
+    if check.status == signing.UNKNOWN_KEY:
+        problems.append(f"{MANIFEST}: signed with key {check.key_id or '?'}, which is not among the keys given")
+    elif check.status in (signing.INVALID, signing.MALFORMED):
+        problems.append(f"{MANIFEST}: signature does not match (the manifest was altered, or another key signed it)")
+    return check
+
+
+def _record_of(zf: zipfile.ZipFile, manifest: Mapping[str, Any], listed: Mapping[str, Any], names: list[str]) -> bytes | None:
+    """The audit record line the bundle carries (when its manifest lists one and the entry is sane)."""
+    if manifest.get("audit_record") != AUDIT_FILE or AUDIT_FILE not in listed or AUDIT_FILE not in names:
+        return None
+    try:
+        return readback.read_member(zf, zf.getinfo(AUDIT_FILE), MAX_MANIFEST_BYTES, AUDIT_FILE).rstrip(b"\n")
+    except readback.LimitError:
+        return None  # the entry's own check names what is wrong with it
+
+
+def _results_digest(listed: Mapping[str, tuple[str, int]]) -> str:
+    entry = listed.get("reports/gatekeeper.json")
+    return entry[0] if entry else ""
+
+
+def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: Keyring, log: Path | None,
+             problems: list[str]) -> dict[str, Any]:  # fmt: skip
+    """What backs the bundle's result: the embedded audit record, checked (signature, that it lists this
+    ``gatekeeper.json``, and its place in ``log``); what contradicts it goes to ``problems``."""
+    if record is None:
+        return {"backing": "none"}
+    try:
+        data = readback.loads(record, AUDIT_FILE)
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+    except (ValueError, readback.LimitError):
+        problems.append(f"{AUDIT_FILE}: not an audit record")
+        return {"backing": "none"}
+    seq = data.get("seq") if isinstance(data.get("seq"), int) else None
+    reports = data.get("reports")
+    if not isinstance(reports, dict):
+        reports = {}
+    digests = {str(v) for k, v in reports.items() if str(k).endswith("gatekeeper.json")}
+    if _results_digest(listed) not in digests:
+        problems.append(
+            f"{AUDIT_FILE}: record #{seq} does not list this bundle's reports/gatekeeper.json: it does not back this result"
+        )
+    sig = data.get("sig")
+    check = signing.check_signature(ring, sig, canonical(data)) if sig is not None else None
+    if ring and (check is None or not check.valid):
+        why = "not signed" if check is None else f"signature {check.status} (key {check.key_id or '?'})"
+        problems.append(f"{AUDIT_FILE}: record #{seq} is not authenticated by the keys given: {why}")
+    chain = _chain_position(record, seq, ring, log, problems) if log is not None else ""
+    backed = bool(ring) and check is not None and check.valid
+    return {"backing": "record" if backed else "unchecked-record", "record_seq": seq,
+            "record_key_id": check.key_id if check else "", "chain": chain}  # fmt: skip
+
+
+def _chain_position(record: bytes, seq: int | None, ring: Keyring, log: Path, problems: list[str]) -> str:
+    """Verify ``log`` (with ``ring``) and that its record #``seq`` is ``record`` byte for byte."""
+    from gatekeeper.audit import verify_log
+
+    outcome = verify_log(log, ring)
+    if seq is None or not 1 <= seq <= outcome.records:
+        problems.append(f"{AUDIT_FILE}: record #{seq} is not among the {outcome.records} verified record(s) of {log}")
+        return outcome.status
+    with open(log, "rb") as fh:
+        for number, line in enumerate(fh, 1):
+            if number == seq:
+                if line_digest(line) != line_digest(record):
+                    problems.append(f"{AUDIT_FILE}: record #{seq} differs from line {seq} of {log}")
+                break
+    if not outcome.ok:
+        problems.append(f"{log}: {outcome.status} at {outcome.problem}")
+    return outcome.status
 
 
 def _stamps(zf: zipfile.ZipFile, ca: Path) -> tuple[tuple[str, ...], list[str]]:
@@ -369,16 +481,6 @@ def _entry_problem(zf: zipfile.ZipFile, name: str, want: str, size: int) -> str 
         return f"changed: {name} (damaged: {exc.message})"
     if digest.hexdigest() != want:
         return f"changed: {name} (sha256 {digest.hexdigest()[:16]}..., manifest says {want[:16]}...)"
-    return None
-
-
-def _signature_problem(manifest: Mapping[str, Any], key: bytes) -> str | None:
-    """What is wrong with the manifest's HMAC under ``key``, or None when it matches."""
-    sig = manifest.get("sig")
-    if not isinstance(sig, str):
-        return f"{MANIFEST}: not signed, but a signing key was given (the bundle was made without the key, or rewritten)"
-    if not hmac.compare_digest(sig, sign(manifest, key)):
-        return f"{MANIFEST}: HMAC does not match (the manifest was altered, or another key signed it)"
     return None
 
 

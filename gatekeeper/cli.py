@@ -21,6 +21,7 @@ from gatekeeper.commands import attestation, audit, db, handles_errors, hook, sp
 from gatekeeper.commands import bundle as bundle_command
 from gatekeeper.commands import cache as cache_commands
 from gatekeeper.commands import formats as format_option
+from gatekeeper.commands import key as key_commands
 from gatekeeper.commands import policy as policy_commands
 from gatekeeper.escapes import echo as _echo
 from gatekeeper.reports.registry import FORMAT_NAMES
@@ -44,6 +45,7 @@ app.add_typer(baseline_app, name="baseline")
 app.add_typer(db.app, name="db")
 app.add_typer(hook.app, name="hook")
 app.add_typer(cache_commands.app, name="cache")
+app.add_typer(key_commands.app, name="key")
 
 
 def _real_placeholders() -> None:
@@ -193,6 +195,12 @@ def merge(  # noqa: PLR0913  # one parameter per command-line option
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", metavar="DIR", help=_OUTPUT_DIR_HELP),
     fmt: Optional[list[str]] = typer.Option(None, "--format", metavar="FORMATS", help="Report formats, comma-separated."),
     no_audit: bool = typer.Option(False, "--no-audit", help=_NO_AUDIT_HELP),
+    public_key: Optional[list[Path]] = typer.Option(
+        None,
+        "--public-key",
+        metavar="FILE",
+        help="A public key (PEM) that signed the parts; repeatable. A part not signed by one is refused.",
+    ),
 ) -> int:
     """Merge shard results from a CI matrix into one verdict, reports and audit record."""
     request = gate.MergeRequest(
@@ -202,6 +210,7 @@ def merge(  # noqa: PLR0913  # one parameter per command-line option
         formats=format_option(fmt),
         audit=not no_audit,
         parts=tuple(parts),
+        public_keys=tuple(public_key or ()),
     )
     checkers, options = _load_checkers()
     return gate.merge(request, checkers, options)

@@ -68,6 +68,7 @@ class MergeRequest(Outputs):
     """``gatekeeper merge``."""
 
     parts: tuple[Path, ...] = ()
+    public_keys: tuple[Path, ...] = ()  # keys that authenticate the parts (plus the signing key's own)
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,8 @@ def _record(run: _Run, result: GateResult, written: Mapping[str, str], command: 
     entry = record_run(run.root, run.policy, result, written, command=command, stamp=_stamp(run))
     run.audit = False  # the run is recorded: an interruption now changes nothing
     say(f"audit: appended record #{entry.seq} to {entry.log} (head sha256 {entry.digest})")
+    if entry.warning:
+        say(f"audit: warning: {entry.warning}")
     return entry
 
 
@@ -272,14 +275,14 @@ def _publish(run: _Run, result: GateResult, say: Say, *, command: str, step_summ
     """The tail every run shares: write the reports (and ``--results-out``), name them, append the
     job summary, append the audit record."""
     from gatekeeper.fileio import resolve_for_write
-    from gatekeeper.reports import write_atomic, write_reports
+    from gatekeeper.reports import write_reports
     from gatekeeper.reports.json import render_json
 
     # resolved again as they are written: a tool that ran in between may have planted a link
     write_reports(result, resolve_for_write(run.out_dir, run.root), run.formats, run.written)
     if run.results_out is not None:
         target = resolve_for_write(run.results_out, run.root)
-        run.written[str(target)] = write_atomic(target, render_json(result))
+        run.written[str(target)] = _write_part(target, render_json(result), run.root)
     for file in run.written:
         say(f"report: {file}")
     _attest(run, result, command, say)
@@ -288,16 +291,36 @@ def _publish(run: _Run, result: GateResult, say: Say, *, command: str, step_summ
     return _record(run, result, run.written, command, say)
 
 
+def _write_part(target: Path, text: str, root: Path) -> str:
+    """Write a ``--results-out`` part and, with the signing key set, its signature beside it; an old
+    signature is removed first, so that a part is never left beside a signature of other bytes."""
+    from gatekeeper.audit import signer_from_env
+    from gatekeeper.fileio import resolve_for_write
+    from gatekeeper.merge import part_signature, signature_path
+    from gatekeeper.reports import write_atomic
+
+    sig_target = resolve_for_write(signature_path(target), root)
+    sig_target.unlink(missing_ok=True)
+    digest = write_atomic(target, text)
+    signer = signer_from_env()
+    if signer is not None:
+        write_atomic(sig_target, part_signature(text.encode("utf-8"), signer))
+    return digest
+
+
 def bundle_line(target: Path, result: GateResult, files: Mapping[str, bytes], audit_line: bytes | None, key_env: str) -> str:
     """Write the evidence bundle of ``files`` atomically; return the line that says where it went."""
-    from gatekeeper.audit import key_from_env
+    from gatekeeper.audit import signer_from_env
     from gatekeeper.bundle import build_bundle
     from gatekeeper.reports import write_atomic
 
-    key = key_from_env(key_env)
-    digest = write_atomic(target, build_bundle(result, files, key, audit_line is not None))
-    notes = [] if audit_line is not None else ["no audit record (auditing was off for the run, or its record is not in the log)"]
-    notes.append("manifest signed" if key else "manifest not signed (no signing key set)")
+    signer = signer_from_env(key_env)
+    digest = write_atomic(target, build_bundle(result, files, signer, audit_line is not None))
+    notes = [] if audit_line is not None else [
+        "NOT BACKED by an audit record (auditing was off for the run, or no record lists this result): "
+        "bundle verify will say so"
+    ]  # fmt: skip
+    notes.append(f"manifest signed by {signer.key_id}" if signer else "manifest not signed (no signing key set)")
     return f"bundle: {target} ({len(files) + 1} files, sha256 {digest}; {'; '.join(notes)})"
 
 
@@ -404,18 +427,28 @@ def interrupted(terminated: bool, console: Console | None = None, run: _Run | No
 
 def merge(request: MergeRequest, checkers: Mapping[str, Any], options: Mapping[str, Any]) -> int:
     """Merge shard results into one verdict, write its reports and record it; return the exit code."""
+    from dataclasses import replace
+
+    from gatekeeper.audit import keyring_from
     from gatekeeper.console import Console
-    from gatekeeper.merge import merge_results
+    from gatekeeper.merge import authenticate_parts, merge_results
     from gatekeeper.redaction import redact_result
     from gatekeeper.reports.json import load_result
 
     console = Console(live=False)
     run = _prepare(request, options, None)
     parts = request.parts
+    auth = authenticate_parts(parts, keyring_from(request.public_keys))
     result = redact_result(merge_results([load_result(p) for p in parts], run.policy, checkers, [str(p) for p in parts]))
+    result = replace(result, extra={**result.extra, "merged": {**result.extra["merged"], **auth.record()}})
     result = _with_clock(run, result)
     console.summary(result)
     console.line(f"time: {result.extra['clock']['note']}")
+    if not auth.authenticated:
+        console.line(
+            f"warning: the verdict rests on {len(parts)} unauthenticated part(s): no key was given to check their "
+            "signatures, and whoever could write a part could have edited its findings (pass --public-key)"
+        )
     _publish(run, result, console.line, command="merge", step_summary=False)
     _timestamps_done(run)
     return result.exit_code

@@ -38,6 +38,7 @@ from gatekeeper.gated import GatedChanges, partial_note
 from gatekeeper.history_charts import ChartSpec, Series, render_charts
 from gatekeeper.history_period import controls, exceptions, policy_changes
 from gatekeeper.reports._common import MISSING
+from gatekeeper.signing import Keyring
 
 TEMPLATE = "history.html.j2"
 _WAIVER_KINDS = ("applied", "expired", "unused")
@@ -91,17 +92,26 @@ class PageFacts:
     page_dir: Path | None = None
 
 
-def history_page(log: Path, key: bytes | None = None, facts: PageFacts | None = None, joins: Joins | None = None) -> HistoryPage:
-    """Verify ``log``'s chain (and, with ``key``, every signature) and render its history page.
+def history_page(
+    log: Path,
+    key: Keyring | bytes | None = None,
+    facts: PageFacts | None = None,
+    joins: Joins | None = None,
+    accept_prefix: int = 0,
+) -> HistoryPage:
+    """Verify ``log``'s chain (and, with keys, authenticate every record) and render its history page.
 
     Each line is read and parsed once: the records the verification parsed are the page's runs, and
     past a break the rest of the log is read as it stands (every line listed, marked). ``joins``,
-    when given, adds what the repository and kept reports say (see ``Joins``).
+    when given, adds what the repository and kept reports say (see ``Joins``). Without keys the page
+    never shows the chain as intact: "chain consistent, not authenticated". ``accept_prefix``: as
+    ``audit.verify_log``.
     """
     facts = facts or PageFacts(log_name=str(log), generated_at="")
     with _collector_paused():  # the records are freed before collection resumes
         verified: list[dict[str, Any]] = []
-        verification = verify_log(log, key, collect=verified)
+        verification = verify_log(log, key, collect=verified, accept_prefix=accept_prefix)
+        facts = _replace_facts(facts, key_checked=verification.keys_given)
         records = verified
         if not verification.ok:  # the verified records are lines 1..n; read the rest as they stand
             records = verified + read_records(log, first=len(verified) + 1)
@@ -255,25 +265,40 @@ def render_history(runs: Sequence[Run], verification: Verification, facts: PageF
 
 
 def _verification_view(v: Verification, total: int, key_checked: bool) -> dict[str, Any]:
-    if v.ok:
-        note = ""
-        if v.unchecked:
-            note = f"{v.unchecked} signature(s) were not checked: no signing key was given."
-        elif key_checked and v.signed:
-            note = f"All {v.signed} signatures match the signing key."
+    if v.ok and v.authenticated:
+        note = f"All {v.signed} signatures are valid under the keys given."
+        if v.rotations:
+            note += " Key rotations: " + "; ".join(f"record #{seq} hands over from {a} to {b}" for seq, a, b in v.rotations) + "."
+        if v.accepted:
+            note += f" Records #1..#{v.accepted} were accepted without authentication, as the verifier asked."
         return {
-            "ok": True,
-            "title": f"Chain intact: {v.records} record(s) verified",
+            "ok": True, "badge": "INTACT", "badge_class": "status-pass",
+            "title": f"Chain intact and authenticated: {v.records} record(s) verified",
+            "detail": f"head sha256 {v.head}", "note": note,
+        }  # fmt: skip
+    if v.ok:
+        signed = f"{v.unchecked} record(s) carry signatures that were not checked. " if v.unchecked else ""
+        return {
+            "ok": True, "badge": "NOT AUTHENTICATED", "badge_class": "status-skipped",
+            "title": f"Chain consistent, not authenticated ({v.records} record(s))",
             "detail": f"head sha256 {v.head}",
-            "note": note,
-        }
+            "note": f"{signed}No key was given: anyone able to write the log could have rewritten it and recomputed "
+            "its chain. Pass --public-key to authenticate it.",
+        }  # fmt: skip
+    if v.unauthenticated:
+        return {
+            "ok": False, "badge": "NOT AUTHENTICATED", "badge_class": "status-fail",
+            "title": "Chain consistent but NOT AUTHENTICATED (no trusted key vouches for part of this log)",
+            "detail": f"{v.problem}. Records from line {v.line} on cannot be trusted; they are still listed below, marked.",
+            "note": f"{v.records} of {total} record(s) verified before it.", "line": v.line,
+        }  # fmt: skip
     return {
-        "ok": False,
+        "ok": False, "badge": "BROKEN", "badge_class": "status-fail",
         "title": "Chain BROKEN: this log was altered",
         "detail": f"{v.problem}. Records from line {v.line} on cannot be trusted; they are still listed below, marked.",
         "note": f"{v.records} of {total} record(s) verified before the break.",
         "line": v.line,
-    }
+    }  # fmt: skip
 
 
 def _is_date(text: str) -> bool:

@@ -6,16 +6,25 @@ in every shard on its share and records what it covered. Merging first proves th
 N shards of one run that together ran every enabled check over every input, then puts a
 checker's parts back together: findings are united, counts are summed, every status is decided
 again from the findings, and the verdict from the merged checks.
+
+A part's content is only as trustworthy as the process that wrote it. ``check --results-out``
+signs the part with the audit key (``part_signature``: a ``PART.sig`` file beside it, whose
+``sig`` covers the part's exact bytes), and ``authenticate_parts`` checks every part against the
+keys given: with keys, a part whose signature is missing, wrong or by an unknown key is refused;
+without keys, the merged result says that its verdict rests on unauthenticated parts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
-from gatekeeper import __version__
+from gatekeeper import __version__, readback, signing
 from gatekeeper.checkers.base import LoadedChecker, inputs_digest, sum_metrics
 from gatekeeper.controls import evaluate_controls, policy_controls
 from gatekeeper.engine import decide_verdict
@@ -24,6 +33,82 @@ from gatekeeper.findings import CheckResult, Finding, GateResult, Status, decide
 from gatekeeper.policy import Policy
 from gatekeeper.policydigest import files_problem
 from gatekeeper.provenance import run_context
+from gatekeeper.signing import Keyring, Signer
+
+PART_SIGNATURE_FORMAT = "gatekeeper-part-signature"
+#: a part's signature file is a few hundred bytes; anything much larger was not written by gatekeeper
+_MAX_SIGNATURE_BYTES = 64 * 1024
+
+
+def signature_path(part: Path) -> Path:
+    """Where the signature of the part ``part`` lives: ``PART.sig`` beside it."""
+    return part.with_name(part.name + ".sig")
+
+
+def part_signature(data: bytes, signer: Signer) -> str:
+    """The text of a part's signature file: the sha256 of the part's bytes and ``sig`` over those bytes."""
+    document = {
+        "format": PART_SIGNATURE_FORMAT,
+        "version": 1,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "sig": signing.signature(signer, data),
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+@dataclass(frozen=True)
+class PartsAuthentication:
+    """What ``authenticate_parts`` found: ``authenticated`` when keys were given and every part is
+    signed by one of them (``key_ids``); otherwise ``unsigned`` names the parts nothing vouches for."""
+
+    authenticated: bool
+    key_ids: tuple[str, ...] = ()
+    unsigned: tuple[str, ...] = ()
+
+    def record(self) -> dict[str, Any]:
+        """The facts for the merged result and its audit record (no key ids: redaction would mask them)."""
+        if self.authenticated:
+            return {"authenticated": True, "signing_keys": len(self.key_ids)}
+        return {"authenticated": False, "unauthenticated_parts": len(self.unsigned)}
+
+
+def authenticate_parts(parts: Sequence[Path], keys: Keyring) -> PartsAuthentication:
+    """Check each part's signature file against ``keys``.
+
+    With keys, a part whose signature is missing, unreadable, for other bytes, invalid or by a key
+    not given is refused (``UsageError`` naming the part). Without keys nothing is refused and the
+    outcome says the parts are not authenticated.
+    """
+    if not keys:
+        return PartsAuthentication(False, unsigned=tuple(str(p) for p in parts))
+    ids: set[str] = set()
+    for part in parts:
+        ids.add(_part_key(part, keys))
+    return PartsAuthentication(True, key_ids=tuple(sorted(ids)))
+
+
+def _part_key(part: Path, keys: Keyring) -> str:
+    """The key id that validly signed ``part``; else a ``UsageError`` naming the part and why."""
+    sig_file = signature_path(part)
+    hint = "parts are signed by 'check --results-out' when the signing key is set; re-run the shard with the key"
+    try:
+        data = part.read_bytes()
+        if sig_file.stat().st_size > _MAX_SIGNATURE_BYTES:
+            raise ValueError("larger than any signature gatekeeper writes")
+        document = readback.loads(sig_file.read_bytes(), str(sig_file))
+        sig = document["sig"] if isinstance(document, dict) else None
+    except FileNotFoundError as exc:
+        raise UsageError(f"part {part} is not signed: {exc.filename} is missing", hint=hint) from None
+    except OSError as exc:
+        raise UsageError(f"part {part}: cannot read it or its signature ({exc.strerror or exc})") from None
+    except (ValueError, KeyError, readback.LimitError) as exc:
+        raise UsageError(f"part {part}: its signature file {sig_file} is not one gatekeeper writes ({exc})") from None
+    check = signing.check_signature(keys, sig, data)
+    if check.status == signing.UNKNOWN_KEY:
+        raise UsageError(f"part {part} is signed by {check.key_id}, which is not among the keys given")
+    if not check.valid:
+        raise UsageError(f"part {part}: its signature does not match (the part was changed after it was written)")
+    return check.key_id
 
 
 def merge_results(

@@ -207,3 +207,79 @@ class Keyring:
         if secret is not None:
             return hmac.compare_digest(hmac.digest(secret, data, "sha256"), signature)
         return False
+
+    def update(self, other: Keyring) -> None:
+        """Trust every key ``other`` trusts as well."""
+        self.public.update(other.public)
+        self.secrets.update(other.secrets)
+
+    def ids(self) -> list[str]:
+        """The trusted key ids, sorted."""
+        return sorted([*self.public, *self.secrets])
+
+
+# --------------------------------------------------------------------------- signature objects
+
+#: the earlier scheme's signature: ``"sig": "hmac-sha256:<hex>"`` (no key id; only a secret tells)
+LEGACY_PREFIX = "hmac-sha256:"
+VALID, INVALID, UNKNOWN_KEY, UNCHECKED, MALFORMED = "valid", "invalid", "unknown-key", "unchecked", "malformed"
+
+
+def signature(signer: Signer, data: bytes) -> dict[str, str]:
+    """The signature object stored with evidence: ``{"alg", "keyid", "value"}`` (value in base64).
+
+    A reader ignores keys it does not know, so later fields (a timestamp over the signature, say)
+    can be added beside these three without breaking older verifiers.
+    """
+    return {"alg": signer.algorithm, "keyid": signer.key_id, "value": b64(signer.sign(data))}
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """What ``check_signature`` found: ``status`` is ``valid``, ``invalid`` (wrong signature),
+    ``unknown-key`` (its key id is not trusted), ``unchecked`` (no key given at all) or
+    ``malformed``; ``key_id`` is the id the signature names (for the earlier HMAC scheme, the id of
+    the secret that matched, or ``hmac:?``)."""
+
+    status: str
+    key_id: str
+    algorithm: str
+
+    @property
+    def valid(self) -> bool:
+        """True when the signature is valid under a trusted key."""
+        return self.status == VALID
+
+
+def signature_key_id(sig: object) -> str | None:
+    """The key id a stored signature names (``hmac:?`` for the earlier scheme's), None when it is not a signature."""
+    if isinstance(sig, str):
+        return "hmac:?" if sig.startswith(LEGACY_PREFIX) else None
+    if isinstance(sig, dict) and isinstance(sig.get("keyid"), str) and isinstance(sig.get("alg"), str):
+        return str(sig["keyid"])
+    return None
+
+
+def check_signature(keyring: Keyring, sig: object, data: bytes) -> SignatureCheck:
+    """Check the stored signature ``sig`` (an object from ``signature``, or the earlier scheme's
+    ``hmac-sha256:<hex>`` text) over ``data`` against ``keyring``."""
+    if isinstance(sig, str):
+        if not sig.startswith(LEGACY_PREFIX):
+            return SignatureCheck(MALFORMED, "", "")
+        if not keyring.secrets:
+            return SignatureCheck(UNCHECKED if not keyring else UNKNOWN_KEY, "hmac:?", HMAC_SHA256)
+        for secret_id, secret in keyring.secrets.items():
+            if hmac.compare_digest(LEGACY_PREFIX + hmac.digest(secret, data, "sha256").hex(), sig):
+                return SignatureCheck(VALID, secret_id, HMAC_SHA256)
+        return SignatureCheck(INVALID, "hmac:?", HMAC_SHA256)
+    if not isinstance(sig, dict):
+        return SignatureCheck(MALFORMED, "", "")
+    alg, kid, value = sig.get("alg"), sig.get("keyid"), sig.get("value")
+    raw = unb64(value) if isinstance(value, str) else None
+    if not isinstance(alg, str) or alg not in (ED25519, HMAC_SHA256) or not isinstance(kid, str) or raw is None:
+        return SignatureCheck(MALFORMED, str(kid or ""), str(alg or ""))
+    if not keyring:
+        return SignatureCheck(UNCHECKED, kid, alg)
+    if kid not in keyring or (alg == ED25519) != (kid in keyring.public):
+        return SignatureCheck(UNKNOWN_KEY, kid, alg)
+    return SignatureCheck(VALID if keyring.verify(kid, data, raw) else INVALID, kid, alg)

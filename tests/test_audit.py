@@ -89,7 +89,8 @@ def test_check_appends_a_complete_record_and_verify_confirms_the_head(tmp_path: 
     assert f"head sha256 {head}" in run.stdout
     verified = plugin_gk(["audit", "verify"], cwd=project)
     assert verified.returncode == 0, verified.stderr
-    assert f"intact, 2 record(s), head sha256 {head}" in verified.stdout
+    assert f"chain consistent, not authenticated, 2 record(s), head sha256 {head}" in verified.stdout
+    assert "intact" not in verified.stdout  # without a key nothing is authenticated
 
 
 def test_ci_variables_name_the_actor_and_the_run(tmp_path: Path, plugin_gk: Runner) -> None:
@@ -218,52 +219,6 @@ def test_append_after_a_torn_write_keeps_the_damage_visible(tmp_path: Path) -> N
 # --------------------------------------------------------------------------- signing
 
 
-def test_signed_log_checks_signatures_only_with_the_key(tmp_path: Path, plugin_gk: Runner) -> None:
-    key = "correct horse battery staple 42"
-    project = _project(tmp_path)
-    for _ in range(3):
-        assert plugin_gk(["check", "."], cwd=project, env=plugin_env(GATEKEEPER_AUDIT_KEY=key)).returncode == 0
-    log = project / LOG
-    text = log.read_text()
-    assert key not in text
-    assert all(json.loads(line)["sig"].startswith("hmac-sha256:") for line in text.splitlines())
-
-    good = plugin_gk(["audit", "verify"], cwd=project, env=plugin_env(GATEKEEPER_AUDIT_KEY=key))
-    assert good.returncode == 0 and "signatures: 3 checked, all match" in good.stdout
-    nokey = plugin_gk(["audit", "verify"], cwd=project)
-    assert nokey.returncode == 0 and "3 of 3 record(s) are signed but were NOT checked" in nokey.stdout
-    wrong = plugin_gk(["audit", "verify"], cwd=project, env=plugin_env(GATEKEEPER_AUDIT_KEY="guess"))
-    assert wrong.returncode == 1 and "line 1: signature does not match" in wrong.stderr
-    other_var = plugin_gk(["audit", "verify", "--key-env", "MY_AUDIT_KEY"], cwd=project, env=plugin_env(MY_AUDIT_KEY=key))
-    assert other_var.returncode == 0 and "3 checked" in other_var.stdout
-
-
-def test_signing_can_start_on_an_existing_log_and_the_key_can_rotate(tmp_path: Path, plugin_gk: Runner) -> None:
-    project = _project(tmp_path)
-    for _ in range(2):  # a team used the gate for a while without a key
-        assert plugin_gk(["check", "."], cwd=project).returncode == 0
-    key, new_key = "first key kept in CI secrets", "second key after rotation"
-    for _ in range(2):
-        assert plugin_gk(["check", "."], cwd=project, env=plugin_env(GATEKEEPER_AUDIT_KEY=key)).returncode == 0
-    records = [json.loads(line) for line in (project / LOG).read_text().splitlines()]
-    assert [r.get("signing") for r in records] == [None, None, "start", None]
-    good = plugin_gk(["audit", "verify"], cwd=project, env=plugin_env(GATEKEEPER_AUDIT_KEY=key))
-    assert good.returncode == 0, good.stdout + good.stderr
-    assert "signatures: 2 checked, all match" in good.stdout
-    assert "signing (with this key) starts at record #3; the 2 record(s) before it" in good.stdout
-    # the key is rotated: the first record under the new key marks it, and verify with it checks from there
-    assert plugin_gk(["check", "."], cwd=project, env=plugin_env(GATEKEEPER_AUDIT_KEY=new_key)).returncode == 0
-    assert json.loads((project / LOG).read_text().splitlines()[-1])["signing"] == "rotate"
-    rotated = plugin_gk(["audit", "verify"], cwd=project, env=plugin_env(GATEKEEPER_AUDIT_KEY=new_key))
-    assert rotated.returncode == 0 and "starts at record #5; the 4 record(s) before it" in rotated.stdout
-    # a run without the key after signing started is flagged, with the key and without it
-    assert plugin_gk(["check", "."], cwd=project).returncode == 0
-    with_key = plugin_gk(["audit", "verify"], cwd=project, env=plugin_env(GATEKEEPER_AUDIT_KEY=new_key))
-    assert with_key.returncode == 1 and "line 6: not signed" in with_key.stderr
-    without = plugin_gk(["audit", "verify"], cwd=project)
-    assert without.returncode == 1 and "line 6: not signed, though a record before it was" in without.stderr
-
-
 def test_an_unsigned_record_cannot_replace_a_signed_one(tmp_path: Path, plugin_gk: Runner) -> None:
     key = b"k3y-kept-in-the-ci-secret-store"
     log = _plain_log(tmp_path, 3, key)
@@ -274,14 +229,14 @@ def test_an_unsigned_record_cannot_replace_a_signed_one(tmp_path: Path, plugin_g
     rewritten = _rechain(records)
     _write(log, rewritten)
     nokey = plugin_gk(["audit", "verify", str(log)], cwd=tmp_path)
-    assert nokey.returncode == 1 and "line 2: not signed, though a record before it was" in nokey.stderr
-    # replacing the record that started signing shows too: the signed record after it has no mark
+    assert nokey.returncode == 1 and "TAMPERED at line 2: not signed, though the record before it was" in nokey.stderr
+    # replacing the first signed record shows too: signing then starts after a record nothing vouches for
     first = [json.loads(line) for line in _lines(_plain_log(tmp_path / "second", 2, key))]
     first[0].pop("sig")
     _write(tmp_path / "second" / "audit.jsonl", _rechain(first))
     replaced = plugin_gk(["audit", "verify", str(tmp_path / "second" / "audit.jsonl")], cwd=tmp_path)
-    assert replaced.returncode == 1 and "line 2: signed, but the unsigned record before it" in replaced.stderr
-    # a forged "start" mark on the replacement does not help: only a mark signed with the key counts
+    assert replaced.returncode == 1 and "NOT AUTHENTICATED at line 2: signing with hmac:" in replaced.stderr
+    # a forged "start" mark of the earlier scheme on the replacement does not help
     records[1]["signing"] = "start"
     _write(log, [rewritten[0], json.dumps(records[1], sort_keys=True).encode()])
     signed = plugin_gk(["audit", "verify", str(log)], cwd=tmp_path, env=plugin_env(GATEKEEPER_AUDIT_KEY=key.decode()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import shutil
@@ -14,8 +15,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from gatekeeper import tomlio
-from gatekeeper.audit import line_digest
+from gatekeeper import signing, tomlio
+from gatekeeper.audit import canonical, line_digest
 from gatekeeper.reports.json import schema
 from tests.helpers.cli import REPO, run_gatekeeper
 from tests.helpers.env import clean_env
@@ -24,7 +25,6 @@ from tests.helpers.env import clean_env
 pytestmark = pytest.mark.usefixtures("own_coverage_settings")
 
 SAMPLE = REPO / "fixtures" / "sample-project"
-KEY = "bundle-signing-key-for-tests-only"
 CONTROLS = """
 [gate]
 controls = ["nist-ssdf-1.1"]
@@ -46,7 +46,17 @@ def _gk(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[s
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
+def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, signing.Signer]:
+    """A real Ed25519 key pair: (private key text, public key file, signer)."""
+    folder = tmp_path_factory.mktemp("keys")
+    signer = signing.write_key_pair(folder / "audit.key", folder / "audit.pub")
+    return (folder / "audit.key").read_text(encoding="ascii"), folder / "audit.pub", signer
+
+
+@pytest.fixture(scope="module")
+def run(
+    tmp_path_factory: pytest.TempPathFactory, keys: tuple[str, Path, signing.Signer]
+) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
     """The sample project checked once with controls and ``--bundle``, the audit key set: (project, bundle, run)."""
     root = tmp_path_factory.mktemp("bundle") / "sample"
     shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns("gatekeeper-reports", ".gatekeeper", ".coverage*"))
@@ -61,7 +71,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, subproces
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "release"]):
         subprocess.run(["git", *args], cwd=root, env=_env(**ident), check=True, capture_output=True)
     bundle = root.parent / "evidence.zip"
-    done = _gk(["check", "--bundle", str(bundle)], root, GATEKEEPER_AUDIT_KEY=KEY)
+    done = _gk(["check", "--bundle", str(bundle)], root, GATEKEEPER_AUDIT_KEY=keys[0])
     return root, bundle, done
 
 
@@ -76,10 +86,12 @@ def _rewrite(src: Path, dst: Path, change: Callable[[dict[str, bytes]], None]) -
     return dst
 
 
-def test_check_writes_a_bundle_with_every_piece_of_evidence(run: tuple[Path, Path, subprocess.CompletedProcess[str]]) -> None:
+def test_check_writes_a_bundle_with_every_piece_of_evidence(
+    run: tuple[Path, Path, subprocess.CompletedProcess[str]], keys: tuple[str, Path, signing.Signer]
+) -> None:
     root, bundle, done = run
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"bundle: {bundle}" in done.stdout and "manifest signed" in done.stdout
+    assert f"bundle: {bundle}" in done.stdout and "manifest signed by sha256:" in done.stdout
     with zipfile.ZipFile(bundle) as zf:
         names = set(zf.namelist())
         files = {n: zf.read(n) for n in names}
@@ -122,13 +134,13 @@ def test_check_writes_a_bundle_with_every_piece_of_evidence(run: tuple[Path, Pat
     table = list(csv.DictReader(io.StringIO(files["licenses/licenses.csv"].decode())))
     assert {r["name"].lower() for r in table} == {"jinja2", "markupsafe"} and {r["verdict"] for r in table} == {"allowed"}
     manifest = json.loads(files["manifest.json"])
-    assert manifest["gatekeeper"] and manifest["sig"].startswith("hmac-sha256:")
+    assert manifest["gatekeeper"] and manifest["sig"]["alg"] == "ed25519" and manifest["sig"]["keyid"] == keys[2].key_id
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
     assert manifest["commit"] == commit and len(commit) == 40  # a commit id is kept, not redacted as a token
     assert {f["path"] for f in manifest["files"]} == names - {"manifest.json"}
     # it stands alone: the attestation the run wrote, the key that signed it, the advisory database's digest
     assert files["attestation/gatekeeper.intoto.json"] == (reports / "gatekeeper.intoto.json").read_bytes()
-    assert manifest["key_id"].startswith("hmac:") and manifest["attestation"] == "attestation/gatekeeper.intoto.json"
+    assert manifest["key_id"] == keys[2].key_id and manifest["attestation"] == "attestation/gatekeeper.intoto.json"
     pipeline = "find . -type f | cut -c3- | LC_ALL=C sort | xargs -r sha256sum | sha256sum | cut -f1 -d' '"
     by_hand = subprocess.run(["bash", "-c", pipeline], cwd=root / "advisory-db", capture_output=True, text=True, check=True)
     assert manifest["advisory_database"]["digest"] == {"dirHash1": by_hand.stdout.strip()}
@@ -170,22 +182,29 @@ def test_only_some_checks_leave_the_other_controls_not_evidenced(
     assert {statuses[i] for i in ("PW.4", "PW.8", "PS.3", "RV.1", "ORG-12")} == {"not evidenced"}
 
 
-def test_verify_passes_an_intact_bundle_and_checks_the_hmac_with_the_key(
-    run: tuple[Path, Path, subprocess.CompletedProcess[str]],
+def test_verify_authenticates_the_bundle_and_its_record_with_the_public_key_alone(
+    run: tuple[Path, Path, subprocess.CompletedProcess[str]], keys: tuple[str, Path, signing.Signer], tmp_path: Path
 ) -> None:
     root, bundle, _ = run
-    done = _gk(["bundle", "verify", str(bundle)], root, GATEKEEPER_AUDIT_KEY=KEY)
+    public = str(keys[1])
+    done = _gk(["bundle", "verify", str(bundle), "--public-key", public, "--log", ".gatekeeper/audit.jsonl"], root)
     assert done.returncode == 0, done.stderr
     assert "intact, 18 file(s) match the manifest" in done.stdout
-    assert "HMAC matches" in done.stdout
+    assert f"signature: the manifest is signed by {keys[2].key_id}" in done.stdout
+    assert f"result: backed by audit record #1, signed by {keys[2].key_id}, which lists this gatekeeper.json" in done.stdout
+    assert "record: line 1 of .gatekeeper/audit.jsonl is this record (intact)" in done.stdout
     unkeyed = _gk(["bundle", "verify", str(bundle)], root)
-    assert unkeyed.returncode == 0 and "NOT checked" in unkeyed.stdout
-    wrong = _gk(["bundle", "verify", str(bundle)], root, GATEKEEPER_AUDIT_KEY="another key")
-    assert wrong.returncode == 1 and "HMAC does not match" in wrong.stderr
+    assert unkeyed.returncode == 0 and "consistent, not authenticated, 18 file(s)" in unkeyed.stdout
+    assert "intact" not in unkeyed.stdout and "its signature was not checked (no key)" in unkeyed.stdout
+    # a verifier trusting another key rejects it
+    other = tmp_path / "other.pub"
+    signing.write_key_pair(tmp_path / "other.key", other)
+    wrong = _gk(["bundle", "verify", str(bundle), "--public-key", str(other)], root)
+    assert wrong.returncode == 1 and f"signed with key {keys[2].key_id}, which is not among the keys given" in wrong.stderr
 
 
 def test_verify_names_each_edited_added_and_removed_file(
-    run: tuple[Path, Path, subprocess.CompletedProcess[str]], tmp_path: Path
+    run: tuple[Path, Path, subprocess.CompletedProcess[str]], keys: tuple[str, Path, signing.Signer], tmp_path: Path
 ) -> None:
     root, bundle, _ = run
 
@@ -220,33 +239,110 @@ def test_verify_names_each_edited_added_and_removed_file(
     def forge(entries: dict[str, bytes]) -> None:
         edit(entries)
         manifest = json.loads(entries["manifest.json"])
-        import hashlib
-
         for f in manifest["files"]:
             f["sha256"] = hashlib.sha256(entries[f["path"]]).hexdigest()
             f["size"] = len(entries[f["path"]])
         entries["manifest.json"] = json.dumps(manifest).encode()
 
     forged = _rewrite(bundle, tmp_path / "forged.zip", forge)
-    assert _gk(["bundle", "verify", str(forged)], root).returncode == 0  # without the key, hashes alone cannot tell
-    keyed = _gk(["bundle", "verify", str(forged)], root, GATEKEEPER_AUDIT_KEY=KEY)
-    assert keyed.returncode == 1 and "HMAC does not match" in keyed.stderr
+    # the embedded audit record still names the original gatekeeper.json, key or no key
+    unkeyed = _gk(["bundle", "verify", str(forged)], root)
+    assert unkeyed.returncode == 1 and "record #1 does not list this bundle's reports/gatekeeper.json" in unkeyed.stderr
+    keyed = _gk(["bundle", "verify", str(forged), "--public-key", str(keys[1])], root)
+    assert keyed.returncode == 1 and "manifest.json: signature does not match" in keyed.stderr
+
+    # the record edited to match as well: without a key, hashes alone cannot tell
+    def forge_record(entries: dict[str, bytes]) -> None:
+        record = json.loads(entries["audit/record.jsonl"])
+        record["reports"] = {"gatekeeper-reports/gatekeeper.json": "0" * 64}
+        entries["audit/record.jsonl"] = json.dumps(record).encode() + b"\n"
+        edit(entries)
+        record["reports"] = {"gatekeeper-reports/gatekeeper.json": hashlib.sha256(entries["reports/gatekeeper.json"]).hexdigest()}
+        entries["audit/record.jsonl"] = json.dumps(record).encode() + b"\n"
+        manifest = json.loads(entries["manifest.json"])
+        for f in manifest["files"]:
+            f["sha256"] = hashlib.sha256(entries[f["path"]]).hexdigest()
+            f["size"] = len(entries[f["path"]])
+        entries["manifest.json"] = json.dumps(manifest).encode()
+
+    forged = _rewrite(bundle, tmp_path / "forged-record.zip", forge_record)
+    unkeyed = _gk(["bundle", "verify", str(forged)], root)
+    assert unkeyed.returncode == 0 and "consistent, not authenticated" in unkeyed.stdout and "intact" not in unkeyed.stdout
+    keyed = _gk(["bundle", "verify", str(forged), "--public-key", str(keys[1])], root)
+    assert keyed.returncode == 1 and "manifest.json: signature does not match" in keyed.stderr
+    assert "record #1 is not authenticated by the keys given: signature invalid" in keyed.stderr
 
 
 def test_bundle_after_the_fact_from_the_json_result(
-    run: tuple[Path, Path, subprocess.CompletedProcess[str]], tmp_path: Path
+    run: tuple[Path, Path, subprocess.CompletedProcess[str]], keys: tuple[str, Path, signing.Signer], tmp_path: Path
 ) -> None:
     root, bundle, _ = run
     later = tmp_path / "later.zip"
-    done = _gk(["bundle", "gatekeeper-reports/gatekeeper.json", "--output", str(later)], root, GATEKEEPER_AUDIT_KEY=KEY)
+    done = _gk(["bundle", "gatekeeper-reports/gatekeeper.json", "--output", str(later)], root, GATEKEEPER_AUDIT_KEY=keys[0])
     assert done.returncode == 0, done.stderr
     with zipfile.ZipFile(bundle) as a, zipfile.ZipFile(later) as b:
         assert a.namelist() == b.namelist()
         for name in a.namelist():
             if name != "manifest.json":
                 assert a.read(name) == b.read(name), name  # the same evidence, the audit record found by the report's sha256
-    assert _gk(["bundle", "verify", str(later)], root, GATEKEEPER_AUDIT_KEY=KEY).returncode == 0
+    assert _gk(["bundle", "verify", str(later), "--public-key", str(keys[1])], root).returncode == 0
     assert not list(tmp_path.glob(".later.zip*"))  # written through a temporary file, renamed into place
+
+
+def test_a_hand_edited_result_is_bundled_as_not_backed_and_verify_says_so(
+    run: tuple[Path, Path, subprocess.CompletedProcess[str]], keys: tuple[str, Path, signing.Signer], tmp_path: Path
+) -> None:
+    root, _, _ = run
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)
+    results = copy / "gatekeeper-reports" / "gatekeeper.json"
+    data = json.loads(results.read_text())
+    data["checks"][0]["summary"] = "edited by hand"
+    results.write_text(json.dumps(data, indent=2))
+    out = tmp_path / "edited.zip"
+    done = _gk(["bundle", str(results), "--output", str(out)], copy, GATEKEEPER_AUDIT_KEY=keys[0])
+    assert done.returncode == 0 and "NOT BACKED by an audit record" in done.stdout
+    keyed = _gk(["bundle", "verify", str(out), "--public-key", str(keys[1])], copy)
+    assert keyed.returncode == 1 and "NOTHING BACKS THE RESULT" in keyed.stderr
+    assert "result: NOT BACKED by any audit record" in keyed.stderr and "intact" not in keyed.stdout
+    unkeyed = _gk(["bundle", "verify", str(out)], copy)
+    assert unkeyed.returncode == 0 and "consistent, not authenticated" in unkeyed.stdout
+    assert "result: NOT BACKED by any audit record" in unkeyed.stdout
+
+
+def test_a_license_verdict_edited_in_the_bundle_is_not_authenticated(
+    run: tuple[Path, Path, subprocess.CompletedProcess[str]], keys: tuple[str, Path, signing.Signer], tmp_path: Path
+) -> None:
+    """A denied package turned into an allowed one, every hash recomputed: without a key the bundle
+    is only "consistent"; with the public key the manifest's signature gives it away."""
+    _, bundle, _ = run
+
+    def relicense(entries: dict[str, bytes]) -> None:
+        table = entries["licenses/licenses.csv"].decode()
+        entries["licenses/licenses.csv"] = (table + "chardet,5.2.0,MIT,LGPL-2.1-or-later,allowed\n").encode()
+        manifest = json.loads(entries["manifest.json"])
+        for f in manifest["files"]:
+            f["sha256"] = hashlib.sha256(entries[f["path"]]).hexdigest()
+            f["size"] = len(entries[f["path"]])
+        entries["manifest.json"] = json.dumps(manifest).encode()
+
+    edited = _rewrite(bundle, tmp_path / "relicensed.zip", relicense)
+    unkeyed = _gk(["bundle", "verify", str(edited)], tmp_path)
+    assert unkeyed.returncode == 0 and "consistent, not authenticated" in unkeyed.stdout and "intact" not in unkeyed.stdout
+    keyed = _gk(["bundle", "verify", str(edited), "--public-key", str(keys[1])], tmp_path)
+    assert keyed.returncode == 1 and "manifest.json: signature does not match" in keyed.stderr
+    # re-signed with the editor's own key: not a key the verifier trusts
+    editor = signing.generate()
+
+    def resign(entries: dict[str, bytes]) -> None:
+        relicense(entries)
+        manifest = json.loads(entries["manifest.json"])
+        manifest["sig"] = signing.signature(editor, canonical(manifest))
+        entries["manifest.json"] = json.dumps(manifest).encode()
+
+    resigned = _rewrite(bundle, tmp_path / "resigned.zip", resign)
+    keyed = _gk(["bundle", "verify", str(resigned), "--public-key", str(keys[1])], tmp_path)
+    assert keyed.returncode == 1 and f"signed with key {editor.key_id}, which is not among the keys given" in keyed.stderr
 
 
 def test_bundle_refuses_a_policy_that_changed_since_the_run(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
@@ -19,11 +19,16 @@ from gatekeeper.gated import EVENTS
 if TYPE_CHECKING:
     from gatekeeper.history import HistoryPage
 
+if TYPE_CHECKING:
+    from gatekeeper.audit import Verification
+
 app = typer.Typer(help="Verify or read the audit log.", no_args_is_help=True, rich_markup_mode=None)
 
 _LOG_HELP = "The audit log (default: audit.log of the policy in the current folder)."
 _POLICY_HELP = "Policy naming the log (default: discovered)."
-_KEY_HELP = "Environment variable holding the signing key."
+_KEY_HELP = "Environment variable holding a private key to verify with (its public key; or an HMAC secret of the earlier scheme)."
+_PUBLIC_HELP = "An Ed25519 public key (PEM) to trust; repeat it for a keyring across rotations."
+_PREFIX_HELP = "Accept the first N records without authentication (written before signing started)."
 _KEEP_HEAD = "keep the head sha256 and pass it as --anchor"
 
 
@@ -40,15 +45,20 @@ def _audit_log(ctx: typer.Context, log: Path | None, policy_file: Path | None) -
 
 @app.command(
     "verify",
-    epilog="Examples:\n\n  gatekeeper audit verify\n\n  gatekeeper audit verify .gatekeeper/audit.jsonl --anchor 3f2a...\n\n"
-    "Exit codes: 0 intact, 1 a record was edited, deleted, inserted or reordered, or a signature does not match, 2 no log.",
+    epilog="Examples:\n\n  gatekeeper audit verify --public-key audit.pub\n\n"
+    "  gatekeeper audit verify .gatekeeper/audit.jsonl --public-key old.pub --public-key new.pub --anchor 3f2a...\n\n"
+    "Exit codes: 0 the chain is consistent (intact: every record authenticated, when keys are given), 1 a record "
+    "was edited, deleted, inserted or reordered, a signature does not match, or records are not authenticated, "
+    "2 no log or a bad key.",
 )
 @handles_errors()
 def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
     ctx: typer.Context,
     log: Optional[Path] = typer.Argument(None, metavar="LOG", help=_LOG_HELP),
     policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help=_POLICY_HELP),
+    public_key: Optional[list[Path]] = typer.Option(None, "--public-key", metavar="FILE", help=_PUBLIC_HELP),
     key_env: str = typer.Option("GATEKEEPER_AUDIT_KEY", "--key-env", metavar="NAME", help=_KEY_HELP),
+    accept_prefix: int = typer.Option(0, "--accept-unsigned-prefix", min=0, metavar="N", help=_PREFIX_HELP),
     anchor: Optional[str] = typer.Option(
         None,
         "--anchor",
@@ -59,14 +69,15 @@ def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
         None, "--tsa-cert", metavar="CA.pem", help="The timestamp authority's certificate: check each record's RFC 3161 stamp."
     ),
 ) -> int:
-    """Check the log's hash chain (and signatures, when the key is set); name the first bad line."""
-    from gatekeeper.audit import key_from_env, verify_log
+    """Check the log's hash chain and, with keys, authenticate every record; name the first bad line."""
+    from gatekeeper.audit import keyring_from, verify_log
 
     path = _audit_log(ctx, log, policy_file)
-    records: list[dict[str, object]] = []
-    outcome = verify_log(path, key_from_env(key_env), anchor, collect=records)
+    records: list[dict[str, Any]] = []
+    keys = keyring_from(public_key or [], key_env)
+    outcome = verify_log(path, keys, anchor, collect=records, accept_prefix=accept_prefix)
     if not outcome.ok:
-        echo(f"audit log {path}: TAMPERED: {outcome.problem}", err=True)
+        echo(f"audit log {path}: {outcome.status} at {outcome.problem}", err=True)
         echo(f"({outcome.records} record(s) before it verified)", err=True)
         return 1
     stamps = _check_stamps(records, tsa_cert)
@@ -75,19 +86,9 @@ def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
         for problem in stamps.problems:
             echo(f"  {problem}", err=True)
         return 1
-    echo(f"audit log {path}: intact, {outcome.records} record(s), head sha256 {outcome.head}")
-    if outcome.unchecked:
-        echo(
-            f"note: {outcome.unchecked} of {outcome.records} record(s) are signed but were NOT checked: "
-            f"set {key_env} to the signing key to check them"
-        )
-    elif outcome.signed:
-        echo(f"signatures: {outcome.signed} checked, all match")
-    if outcome.mark_seq is not None and outcome.before_mark:
-        echo(
-            f"note: signing (with this key) starts at record #{outcome.mark_seq}; "
-            f"the {outcome.before_mark} record(s) before it are chained but not signed with it"
-        )
+    echo(f"audit log {path}: {outcome.status}, {outcome.records} record(s), head sha256 {outcome.head}")
+    for line in signature_lines(outcome, key_env):
+        echo(line)
     if anchor:
         echo(f"anchor: found at record #{outcome.anchor_seq}")
     else:
@@ -117,6 +118,26 @@ def _timestamps(found: LogStamps, tsa_cert: Path | None) -> int:
     if plain:
         echo(f"note: {plain} record(s) have no trusted time (not stamped, or the authority failed): the runner's clock only")
     return 0
+
+
+def signature_lines(outcome: Verification, key_env: str) -> list[str]:
+    """What ``audit verify`` says about signatures, keys, rotations and the accepted prefix."""
+    lines: list[str] = []
+    if not outcome.keys_given:
+        signed = f"{outcome.unchecked} of {outcome.records} record(s) are signed; " if outcome.unchecked else ""
+        lines.append(
+            f"note: not authenticated, {signed}no key was given, and anyone able to write the log can recompute "
+            f"its chain; pass --public-key FILE (or set {key_env}) to authenticate it"
+        )
+    elif outcome.signed:
+        lines.append(f"signatures: {outcome.signed} checked, all valid")
+    for segment in outcome.segments:
+        lines.append(f"key {segment.key_id}: records #{segment.first}..#{segment.last}")
+    for seq, old, new in outcome.rotations:
+        lines.append(f"rotation: record #{seq}, signed by {old}, hands over to {new}")
+    if outcome.accepted:
+        lines.append(f"note: records #1..#{outcome.accepted} were accepted without authentication (--accept-unsigned-prefix)")
+    return lines
 
 
 @app.command(
@@ -149,8 +170,9 @@ def audit_show(
     epilog="Examples:\n\n  gatekeeper audit report --output audit-history.html\n\n"
     "  gatekeeper audit report --since 2026-07-01 --until 2026-09-30 --branch main --reports ci-artifacts/\n\n"
     "  gatekeeper audit report --since 2026-07-01 --until 2026-09-30 --format csv --output audit-q3/\n\n"
-    "Exit codes: 0 written and the chain is intact, 1 written but the chain is broken (the page says where),"
-    " 2 no log or bad option.",
+    "  gatekeeper audit report --public-key audit.pub\n\n"
+    "Exit codes: 0 written and the chain is consistent (intact when keys authenticate it), 1 written but the chain"
+    " is broken or not authenticated (the page says where), 2 no log or bad option.",
 )
 @handles_errors()
 def audit_report(  # noqa: PLR0913  # one parameter per command-line option
@@ -189,11 +211,13 @@ def audit_report(  # noqa: PLR0913  # one parameter per command-line option
         "html", "--format", metavar="html|csv", help="html: one page; csv: runs.csv, exceptions.csv and findings.csv."
     ),
     policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help=_POLICY_HELP),
+    public_key: Optional[list[Path]] = typer.Option(None, "--public-key", metavar="FILE", help=_PUBLIC_HELP),
     key_env: str = typer.Option("GATEKEEPER_AUDIT_KEY", "--key-env", metavar="NAME", help=_KEY_HELP),
+    accept_prefix: int = typer.Option(0, "--accept-unsigned-prefix", min=0, metavar="N", help=_PREFIX_HELP),
 ) -> int:
     """Write the audit history for a period: chain status, controls, gated changes, policy changes,
     exceptions, trends and every run (HTML), or the runs, exceptions and findings as CSV."""
-    from gatekeeper.audit import key_from_env
+    from gatekeeper.audit import keyring_from
     from gatekeeper.errors import UsageError
     from gatekeeper.history import Joins, PageFacts, Period, history_page
 
@@ -209,12 +233,12 @@ def audit_report(  # noqa: PLR0913  # one parameter per command-line option
     checkout = repo if repo is not None else (Path.cwd() if (Path.cwd() / ".git").exists() else None)
     if checkout is not None and not checkout.is_dir():
         raise UsageError(f"--repo: {checkout} is not a folder")
-    key = key_from_env(key_env)
+    keys = keyring_from(public_key or [], key_env)
     facts = PageFacts(log_name=str(path), generated_at="", period=period, tool_version=__version__,
-                      key_checked=key is not None, project=(checkout or Path.cwd()).resolve().name,
+                      key_checked=bool(keys), project=(checkout or Path.cwd()).resolve().name,
                       page_dir=(out if fmt == "csv" else out.parent).resolve())  # fmt: skip
     joins = Joins(repo=checkout, branch=branch, report_dirs=tuple(reports), root=Path.cwd())
-    page = history_page(path, key, facts, joins)
+    page = history_page(path, keys, facts, joins, accept_prefix=accept_prefix)
     if fmt == "csv":
         _write_csv(out, page)
     else:
@@ -224,8 +248,9 @@ def audit_report(  # noqa: PLR0913  # one parameter per command-line option
         typer.echo(f"history: {out} ({len(page.runs)} run(s), {period.describe()}, from {path})")
     verification = page.verification
     if not verification.ok:
-        typer.echo(f"audit log {path}: TAMPERED: {verification.problem} (the page says so at the top)", err=True)
+        typer.echo(f"audit log {path}: {verification.status} at {verification.problem} (the page says so at the top)", err=True)
         return 1
+    typer.echo(f"audit log {path}: {verification.status}")
     return 0
 
 

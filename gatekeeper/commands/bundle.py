@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from gatekeeper import gate
 from gatekeeper.commands import handles_errors, loaded
+
+if TYPE_CHECKING:
+    from gatekeeper.bundle import BundleCheck
 
 EPILOG = """Examples:
 
@@ -16,11 +19,16 @@ EPILOG = """Examples:
 
   gatekeeper bundle verify evidence.zip --tsa-cert tsa-ca.pem
 
+  gatekeeper bundle verify evidence.zip --public-key audit.pub --log .gatekeeper/audit.jsonl
+
 The bundle holds every report, the artifacts (SBOM), the effective policy as TOML, the license
 table, the run's audit record, its attestation, a README saying how to verify it with and without
-gatekeeper, and manifest.json (sha256 of each file; an HMAC when the signing key is set).
-'bundle verify' exits 0 when intact, 1 naming each changed, added or missing file (and a bad HMAC
-when the key is set, a timestamp that does not verify with --tsa-cert), 2 when the file is not a bundle."""
+gatekeeper, and manifest.json (sha256 of each file; signed when the signing key is set).
+'bundle verify' exits 0 when every file matches (intact: with keys, the manifest and the audit
+record backing the result are authenticated; without keys, "consistent, not authenticated"), 1
+naming each changed, added or missing file, a bad or unknown signature, a record that does not back
+the result, (with keys) a result nothing backs, or a timestamp that does not verify with --tsa-cert;
+2 when the file is not a bundle."""
 
 
 @handles_errors()
@@ -34,7 +42,10 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
         None, "--policy", metavar="FILE", help="The run's policy (default: discovered in the current folder)."
     ),
     log: Optional[Path] = typer.Option(
-        None, "--log", metavar="LOG", help="The audit log holding the run's record (default: the policy's)."
+        None,
+        "--log",
+        metavar="LOG",
+        help="The audit log holding the run's record (bundle: default the policy's; verify: checked when given).",
     ),
     key_env: str = typer.Option(
         "GATEKEEPER_AUDIT_KEY", "--key-env", metavar="NAME", help="Environment variable holding the signing key."
@@ -42,14 +53,19 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
     tsa_cert: Optional[Path] = typer.Option(
         None, "--tsa-cert", metavar="CA.pem", help="verify: the timestamp authority's certificate (checks the timestamps)."
     ),
+    public_key: Optional[list[Path]] = typer.Option(
+        None, "--public-key", metavar="FILE", help="verify: an Ed25519 public key (PEM) to trust; repeatable."
+    ),
 ) -> int | None:
     """Write an evidence bundle for a past run, or verify one ('bundle verify FILE.zip')."""
     from gatekeeper.errors import UsageError
 
     if target[0] == "verify":
         if len(target) != 2 or output is not None:
-            raise UsageError("usage: gatekeeper bundle verify FILE.zip [--key-env NAME]")
-        return _verify(Path(target[1]), key_env, tsa_cert)
+            raise UsageError(
+                "usage: gatekeeper bundle verify FILE.zip [--public-key FILE] [--log LOG] [--key-env NAME] [--tsa-cert CA.pem]"
+            )
+        return _verify(Path(target[1]), public_key or [], key_env, log, tsa_cert)
     if len(target) != 1:
         raise UsageError("usage: gatekeeper bundle RESULTS.json --output FILE.zip")
     if output is None:
@@ -59,8 +75,8 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
     return None
 
 
-def _verify(path: Path, key_env: str, tsa_cert: Path | None = None) -> int | None:
-    from gatekeeper.audit import key_from_env
+def _verify(path: Path, public_keys: list[Path], key_env: str, log: Path | None, tsa_cert: Path | None) -> int | None:
+    from gatekeeper.audit import keyring_from
     from gatekeeper.bundle import verify_bundle
     from gatekeeper.escapes import clean
 
@@ -68,25 +84,49 @@ def _verify(path: Path, key_env: str, tsa_cert: Path | None = None) -> int | Non
         from gatekeeper.errors import UsageError
 
         raise UsageError("--tsa-cert: file not found", file=str(tsa_cert))
-    outcome = verify_bundle(path, key_from_env(key_env), tsa_cert)
+    outcome = verify_bundle(path, keyring_from(public_keys, key_env), tsa_cert, log)
     if not outcome.ok:
-        typer.echo(f"bundle {path}: TAMPERED: {len(outcome.problems)} problem(s)", err=True)
+        typer.echo(f"bundle {path}: TAMPERED, {len(outcome.problems)} problem(s)", err=True)
         for problem in outcome.problems:
             typer.echo(f"  {clean(problem)}", err=True)
         return 1
     m = outcome.manifest
-    typer.echo(
-        f"bundle {path}: intact, {outcome.files} file(s) match the manifest"
-        f" (gatekeeper {clean(str(m.get('gatekeeper', '?')))}, commit {clean(str(m.get('commit') or 'not recorded'))})"
-    )
-    if outcome.signature_checked:
-        typer.echo("signature: the manifest's HMAC matches the signing key")
-    elif outcome.signed:
-        typer.echo(f"note: the manifest is signed but the signature was NOT checked: set {key_env} to the signing key")
+    run = f"gatekeeper {clean(str(m.get('gatekeeper', '?')))}, commit {clean(str(m.get('commit') or 'not recorded'))}"
+    if outcome.authenticated:
+        typer.echo(f"bundle {path}: intact, {outcome.files} file(s) match the manifest ({run})")
+        typer.echo(f"signature: the manifest is signed by {outcome.key_id}")
+    elif outcome.keys_given:
+        typer.echo(f"bundle {path}: files match the manifest, signed by {outcome.key_id}, but NOTHING BACKS THE RESULT", err=True)
     else:
-        typer.echo("note: the manifest is not signed: anyone able to rewrite the bundle could recompute its hashes")
+        typer.echo(f"bundle {path}: consistent, not authenticated, {outcome.files} file(s) match the manifest ({run})")
+        typer.echo(
+            "note: no key was given: anyone able to rewrite the bundle could recompute its hashes"
+            + (" and re-sign it with another key" if outcome.signed else "")
+            + "; pass --public-key FILE to authenticate it"
+        )
+    for line in _backing_lines(outcome, log):
+        typer.echo(line, err=outcome.keys_given and not outcome.authenticated)
     for stamp in outcome.stamps:
         typer.echo(f"timestamp: {stamp}, verified against {tsa_cert}")
     if tsa_cert is not None and not outcome.stamps:
         typer.echo("note: nothing in the bundle carries a trusted timestamp: its times are the runner's own clock")
-    return None
+    return 1 if outcome.keys_given and not outcome.authenticated else None
+
+
+def _backing_lines(outcome: BundleCheck, log: Path | None) -> list[str]:
+    """What ``bundle verify`` says about the audit record behind the result."""
+    if outcome.backing == "none":
+        return [
+            "result: NOT BACKED by any audit record: the bundle carries none, so nothing shows that a gatekeeper run "
+            "produced this result (it may have been written or edited by hand before bundling)"
+        ]
+    seq = outcome.record_seq
+    if outcome.backing == "record":
+        lines = [f"result: backed by audit record #{seq}, signed by {outcome.record_key_id}, which lists this gatekeeper.json"]
+    else:
+        lines = [f"result: audit record #{seq} lists this gatekeeper.json; its signature was not checked (no key)"]
+    if log is not None:
+        lines.append(f"record: line {seq} of {log} is this record ({outcome.chain})")
+    else:
+        lines.append("note: the record's place in the log was not checked: pass --log LOG")
+    return lines

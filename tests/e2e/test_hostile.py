@@ -137,7 +137,7 @@ def test_every_report_is_written_and_safe(run) -> None:
 def test_audit_log_stays_verifiable_and_show_is_clean(run, gk) -> None:
     root, _, site = run
     verify = gk(["audit", "verify"], cwd=root, env={"PYTHONPATH": str(site)})
-    assert verify.returncode == 0 and "intact, 1 record(s)" in verify.stdout, verify.stdout + verify.stderr
+    assert verify.returncode == 0 and "consistent, not authenticated, 1 record(s)" in verify.stdout, verify.stdout + verify.stderr
     show = gk(["audit", "show"], cwd=root, env={"PYTHONPATH": str(site)})
     assert show.returncode == 0, show.stderr
     assert not CONTROL.search(show.stdout), repr(show.stdout)

@@ -127,7 +127,7 @@ def test_signal_during_a_real_tool_keeps_the_previous_reports_and_kills_grandchi
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert [r["verdict"] for r in records] == ["fail", "interrupted"]
     verify = subprocess.run([sys.executable, "-m", "gatekeeper", "audit", "verify", str(log)], capture_output=True, text=True)
-    assert verify.returncode == 0 and "intact, 2 record(s)" in verify.stdout, verify.stdout + verify.stderr
+    assert verify.returncode == 0 and "consistent, not authenticated, 2 record(s)" in verify.stdout, verify.stdout + verify.stderr
 
 
 def _sample_result():  # a small real result, rendered by every format

@@ -63,7 +63,7 @@ def test_history_page_lists_every_run_with_trends_waivers_and_an_intact_chain(hi
     assert done.returncode == 0, done.stderr
     assert f"history: {out} (60 run(s)" in done.stdout
     page = out.read_text(encoding="utf-8")
-    assert "Chain intact: 60 record(s) verified" in page and "All 60 signatures match" in page
+    assert "Chain intact and authenticated: 60 record(s) verified" in page and "All 60 signatures are valid" in page
     assert page.count('<tr class="run">') == 60
     for chart in ("chart-coverage", "chart-vulnerabilities", "chart-security", "chart-licenses", "chart-waivers"):
         assert f'<svg id="{chart}"' in page
@@ -99,7 +99,7 @@ def test_a_broken_chain_is_stated_at_the_top_and_its_runs_are_marked(history: Pa
     out = tmp_path / "history.html"
     done = _audit_report(str(history), "--output", str(out), cwd=tmp_path)
     assert done.returncode == 1
-    assert "TAMPERED: line 40: edited" in done.stderr
+    assert "TAMPERED at line 40: edited" in done.stderr
     page = out.read_text(encoding="utf-8")
     top = page[: page.index('id="summary"')]
     assert "Chain BROKEN" in top and "line 40: edited" in top
@@ -117,7 +117,7 @@ def test_past_a_break_every_line_is_listed_in_place_even_one_that_is_not_json(hi
     history.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "history.html"
     done = _audit_report(str(history), "--output", str(out), cwd=tmp_path)
-    assert done.returncode == 1 and "TAMPERED: line 30: edited" in done.stderr
+    assert done.returncode == 1 and "TAMPERED at line 30: edited" in done.stderr
     assert f"history: {out} (60 run(s)" in done.stdout
     page = out.read_text(encoding="utf-8")
     body = page[page.index('id="run-table"') :]
@@ -136,7 +136,7 @@ def test_past_a_break_every_line_is_listed_in_place_even_one_that_is_not_json(hi
 @pytest.mark.slow
 def test_history_page_renders_offline_with_no_console_error(browser: Any, history: Path, tmp_path: Path) -> None:
     out = tmp_path / "history.html"
-    assert _audit_report(str(history), "--output", str(out), cwd=tmp_path).returncode == 0
+    assert _audit_report(str(history), "--output", str(out), cwd=tmp_path, env={"GATEKEEPER_AUDIT_KEY": KEY}).returncode == 0
     loaded = Loaded(browser, out)
     try:
         page = loaded.page

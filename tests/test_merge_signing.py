@@ -1,0 +1,86 @@
+"""Merge parts signed by the gatekeeper process that wrote them: with keys, a part edited, unsigned
+or signed by another key is refused; without keys, the merged verdict says it rests on unauthenticated parts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from gatekeeper import signing
+from gatekeeper.merge import part_signature
+from tests.helpers.cli import Runner
+from tests.helpers.plugin import plugin_env, policy_text
+
+
+def _sharded(tmp: Path, plugin_gk: Runner, key_text: str | None) -> tuple[Path, list[Path]]:
+    """A project whose pattern check fails, run as two shards (signed when ``key_text`` is given)."""
+    (tmp / "app.py").write_text("x = eval('1')\n", encoding="utf-8")
+    (tmp / "advisories.json").write_text("[]", encoding="utf-8")
+    (tmp / "gatekeeper.toml").write_text(policy_text(), encoding="utf-8")
+    env = plugin_env(GATEKEEPER_AUDIT_KEY=key_text) if key_text else plugin_env()
+    parts = []
+    for i in (1, 2):
+        part = tmp / f"part-{i}.json"
+        done = plugin_gk(["check", "--shard", f"{i}/2", "--results-out", str(part), "--no-audit"], cwd=tmp, env=env)
+        assert done.returncode in (0, 1), done.stderr
+        parts.append(part)
+    return tmp, parts
+
+
+def _merge(plugin_gk: Runner, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return plugin_gk(["merge", "part-1.json", "part-2.json", "--format", "json", *args], cwd=project)  # type: ignore[no-any-return]
+
+
+def _passing(part: Path) -> None:
+    """The hostile edit: the part's failing check emptied of findings and marked as passing."""
+    data: dict[str, Any] = json.loads(part.read_text())
+    for check in data["checks"]:
+        check["findings"], check["status"] = [], "pass"
+    data["verdict"] = "pass"
+    part.write_text(json.dumps(data, indent=2))
+
+
+def test_signed_parts_merge_and_an_edited_part_is_refused(tmp_path: Path, plugin_gk: Runner) -> None:
+    key, public = tmp_path / "audit.key", tmp_path / "audit.pub"
+    signer = signing.write_key_pair(key, public)
+    (tmp_path / "p").mkdir()
+    project, parts = _sharded(tmp_path / "p", plugin_gk, key.read_text())
+    for part in parts:
+        sig = json.loads((part.parent / (part.name + ".sig")).read_text())
+        assert sig["sig"]["keyid"] == signer.key_id and sig["sig"]["alg"] == "ed25519"
+
+    done = _merge(plugin_gk, project, "--public-key", str(public))
+    assert done.returncode == 1, done.stderr  # the pattern check's finding survives the merge
+    assert "unauthenticated" not in done.stdout + done.stderr
+    merged = json.loads((project / "gatekeeper-reports" / "gatekeeper.json").read_text())
+    assert merged["merged"]["authenticated"] is True and merged["merged"]["signing_keys"] == 1
+    record = json.loads((project / ".gatekeeper" / "audit.jsonl").read_text().splitlines()[-1])
+    assert record["merged"]["authenticated"] is True
+
+    failing = next(p for p in parts if '"status": "fail"' in p.read_text())
+    _passing(failing)
+    edited = _merge(plugin_gk, project, "--public-key", str(public))
+    assert edited.returncode == 2 and f"part {failing.name}: its signature does not match" in edited.stderr
+    # re-signed by whoever edited it, with their own key: not a key the merge trusts
+    (failing.parent / (failing.name + ".sig")).write_text(part_signature(failing.read_bytes(), signing.generate()))
+    resigned = _merge(plugin_gk, project, "--public-key", str(public))
+    assert resigned.returncode == 2 and "which is not among the keys given" in resigned.stderr
+    (failing.parent / (failing.name + ".sig")).unlink()
+    unsigned = _merge(plugin_gk, project, "--public-key", str(public))
+    assert unsigned.returncode == 2 and f"part {failing.name} is not signed" in unsigned.stderr
+
+
+def test_without_a_key_the_verdict_says_it_rests_on_unauthenticated_parts(tmp_path: Path, plugin_gk: Runner) -> None:
+    project, parts = _sharded(tmp_path, plugin_gk, None)
+    assert not list(tmp_path.glob("*.sig"))
+    failing = next(p for p in parts if '"status": "fail"' in p.read_text())
+    _passing(failing)
+    done = _merge(plugin_gk, project)
+    assert done.returncode == 0  # the edit goes through: nothing could tell...
+    assert "warning: the verdict rests on 2 unauthenticated part(s)" in done.stdout  # ...and the merge says so
+    merged = json.loads((project / "gatekeeper-reports" / "gatekeeper.json").read_text())
+    assert merged["merged"]["authenticated"] is False and merged["merged"]["unauthenticated_parts"] == 2
+    record = json.loads((project / ".gatekeeper" / "audit.jsonl").read_text().splitlines()[-1])
+    assert record["merged"] == {"authenticated": False, "count": 2, "parts": 2, "unauthenticated_parts": 2}
