@@ -54,9 +54,15 @@ def key_generate(
 def key_rotate(
     ctx: typer.Context,
     new_public: Path = typer.Option(..., "--new-public", metavar="FILE", help="The new key's public key (PEM)."),
-    log: Optional[Path] = typer.Argument(None, help="The audit log (default: audit.log of the policy in the current folder)."),
-    policy_file: Optional[Path] = typer.Option(None, "--policy", help="Policy naming the log (default: discovered)."),
-    key_env: str = typer.Option("GATEKEEPER_AUDIT_KEY", "--key-env", help="Environment variable holding the key in force."),
+    log: Optional[Path] = typer.Argument(
+        None, metavar="LOG", help="The audit log (default: audit.log of the policy in the current folder)."
+    ),
+    policy_file: Optional[Path] = typer.Option(
+        None, "--policy", metavar="FILE", help="Policy naming the log (default: discovered)."
+    ),
+    key_env: str = typer.Option(
+        "GATEKEEPER_AUDIT_KEY", "--key-env", metavar="NAME", help="Environment variable holding the key in force."
+    ),
 ) -> None:
     """Append a rotation record, signed by the key in force, naming the new key (and carrying its public key)."""
     from gatekeeper.audit import log_path, rotate_key, signer_from_env
