@@ -35,6 +35,7 @@ def main() -> int:
             raise
         print(json.dumps({"missing": exc.name}), flush=True)
         return 0
+    _inherited()
     print(json.dumps({"version": VERSION, "lenient": _lenient()}), flush=True)
     request = sys.stdin.readline()
     if not request.strip():
@@ -59,16 +60,31 @@ def _keep_disabled(disabled: "list[str]") -> None:
 def _lenient() -> bool:
     """Make detect-secrets' scanner read every file as UTF-8 with undecodable bytes replaced."""
     import functools
-    import multiprocessing
 
     from detect_secrets.core import scan
 
-    if not callable(getattr(scan, "_get_lines_from_file", None)) or "fork" not in multiprocessing.get_all_start_methods():
+    if not callable(getattr(scan, "_get_lines_from_file", None)):
         return False
-    # detect-secrets scans many files in a process pool: forked, its processes keep the change
-    multiprocessing.set_start_method("fork", force=True)
     scan.open = functools.partial(open, encoding="utf-8", errors="replace")  # type: ignore[attr-defined]
     return True
+
+
+def _inherited() -> None:
+    """Let detect-secrets' process pool see this process's changes (the lenient reading, the filters
+    kept off): its processes are forked where the platform can fork; elsewhere there is no pool and
+    the files are scanned one after another in this process."""
+    import multiprocessing
+
+    if "fork" in multiprocessing.get_all_start_methods():
+        multiprocessing.set_start_method("fork", force=True)
+        return
+    from detect_secrets.core.secrets_collection import SecretsCollection
+
+    def scan_files(self: SecretsCollection, *filenames: str, num_processors: "int | None" = None) -> None:
+        for filename in filenames:
+            self.scan_file(filename)
+
+    SecretsCollection.scan_files = scan_files  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":

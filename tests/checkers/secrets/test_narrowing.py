@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gatekeeper.checkers import secrets as secrets_checker
 from gatekeeper.checkers.secrets import SecretsChecker
 from gatekeeper.findings import Status
 from tests.checkers.secrets.test_checker import AWS, FILTERS_OFF, scan_by_hand
@@ -60,3 +64,22 @@ def test_project_config_ignore_honours_no_pragma(tmp_path: Path, make_ctx: Any) 
     assert [(f.rule_name, f.location.path) for f in result.findings] == [("AWS Access Key", "app.py")]
     assert result.status is Status.FAIL and not result.narrowing
     assert result.metrics["project_config"] == "ignore"
+
+
+def test_where_processes_cannot_fork_the_worker_scans_in_one_process_with_the_same_result(tmp_path: Path) -> None:
+    root = write(tmp_path / "p", {"a.css": SKIPPED_BY_NAME["site.css"], "b.lock": SKIPPED_BY_NAME["deps.lock"]})
+    (root / "c.py").write_bytes(f'aws_key = "{AWS}"\n# caf\xe9\n'.encode("latin-1"))
+    no_fork = "import multiprocessing\nmultiprocessing.set_start_method('spawn')\nmultiprocessing.get_all_start_methods = lambda: ['spawn']\n"
+    worker = Path(secrets_checker.__file__).with_name("worker.py").read_text(encoding="utf-8")
+    args = ["scan", "--no-verify", *FILTERS_OFF, "a.css", "b.lock", "c.py"]
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", no_fork + worker],
+        input=json.dumps(args) + "\n",
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    hello, _, report = done.stdout.partition("\n")
+    assert done.returncode == 0 and json.loads(hello)["lenient"] is True, done.stderr
+    assert sorted(json.loads(report)["results"]) == ["a.css", "b.lock", "c.py"]
