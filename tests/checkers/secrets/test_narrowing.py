@@ -69,7 +69,10 @@ def test_project_config_ignore_honours_no_pragma(tmp_path: Path, make_ctx: Any) 
 def test_where_processes_cannot_fork_the_worker_scans_in_one_process_with_the_same_result(tmp_path: Path) -> None:
     root = write(tmp_path / "p", {"a.css": SKIPPED_BY_NAME["site.css"], "b.lock": SKIPPED_BY_NAME["deps.lock"]})
     (root / "c.py").write_bytes(f'aws_key = "{AWS}"\n# caf\xe9\n'.encode("latin-1"))
-    no_fork = "import multiprocessing\nmultiprocessing.set_start_method('spawn')\nmultiprocessing.get_all_start_methods = lambda: ['spawn']\n"
+    no_fork = (  # a platform without fork: detect-secrets' pool would spawn
+        "import multiprocessing\nmultiprocessing.set_start_method('spawn')\n"
+        "multiprocessing.get_all_start_methods = lambda: ['spawn']\n"
+    )
     worker = Path(secrets_checker.__file__).with_name("worker.py").read_text(encoding="utf-8")
     args = ["scan", "--no-verify", *FILTERS_OFF, "a.css", "b.lock", "c.py"]
     done = subprocess.run(
