@@ -1,7 +1,8 @@
 """Was every change to a branch gated? Its first-parent history joined with the audit log's records.
 
 A commit is ``gated`` when at least one verified record ran a *complete* gate on it (every check the
-policy enables, no lone shard: the record's ``scope.complete``) and passed. A commit with runs but
+policy enables, no lone shard: the record's ``scope.complete``) on a clean tree and passed (a run on
+a tree with uncommitted changes to tracked files judged other code than the commit's). A commit with runs but
 no such one (every run failed, errored or was partial, or recorded no scope) is ``not gated``; a
 commit no record names has ``no run``. Any record of the commit counts, whatever branch it ran on
 (the same commit judged on a feature branch before a fast-forward merge is the same code), but
@@ -96,9 +97,10 @@ def gated_changes(
 
 
 def gating(record: Mapping[str, Any]) -> bool:
-    """True when ``record`` is a passing run of the complete gate (the only kind that gates a commit)."""
+    """True when ``record`` is a passing run of the complete gate on a clean tree (the only kind that gates a commit)."""
     scope = record.get("scope")
-    return record.get("verdict") == "pass" and isinstance(scope, Mapping) and scope.get("complete") is True
+    complete = isinstance(scope, Mapping) and scope.get("complete") is True
+    return record.get("verdict") == "pass" and complete and record.get("dirty") is not True
 
 
 def _status(runs: list[Mapping[str, Any]]) -> str:
@@ -109,7 +111,7 @@ def _status(runs: list[Mapping[str, Any]]) -> str:
 
 def _describe(record: Mapping[str, Any]) -> str:
     text = f"#{record.get('seq', '?')} {record.get('verdict', '?')}"
-    note = partial_note(record.get("scope"))
+    note = "; ".join(n for n in (partial_note(record.get("scope")), "dirty tree" if record.get("dirty") is True else "") if n)
     return f"{text} ({note})" if note else text
 
 

@@ -68,6 +68,7 @@ def project(tmp_path: Path) -> dict[str, Any]:
     records[3]["scope"] = {"complete": False, "only": ["security"], "skip": [], "left_out": ["coverage"]}  # main3: partial
     records[7]["verdict"] = "fail"  # main6: a failing run, then a passing one
     del records[9]["scope"]  # main7: a run from before scopes were recorded gates nothing
+    records[4]["dirty"] = True  # main4: a run on uncommitted changes judged other code than the commit's
     log = tmp_path / "audit.jsonl"
     write_log(log, records)
     return {"repo": repo, "main": main, "feature": feature, "log": log, "records": records}
@@ -87,9 +88,9 @@ def test_gated_changes_join_the_branch_first_parent_history_with_the_runs(
     page = out.read_text()
     counts = page[page.index('id="gated-counts"') :]
     counts = counts[: counts.index("</p>")]
-    # 8 first-parent commits (the feature commit is not one of them); gated: main0, main4, main5, main6
+    # 8 first-parent commits (the feature commit is not one of them); gated: main0, main5, main6
     assert "<strong>8</strong> commits" in counts
-    assert "4 gated" in counts and "3 not gated" in counts and "1 with no run" in counts
+    assert "3 gated" in counts and "4 not gated" in counts and "1 with no run" in counts
     table = page[page.index('id="gated-table"') :]
     found = re.findall(r'<code>([0-9a-f]{12})</code>.*?<td class="gated-[a-z-]+">([a-z ]+)</td><td>(.*?)</td>', table)
     rows = {sha: (status, runs) for sha, status, runs in found}
@@ -101,6 +102,7 @@ def test_gated_changes_join_the_branch_first_parent_history_with_the_runs(
     assert rows[main[7][:12]][0] == "not gated" and "scope not recorded" in rows[main[7][:12]][1]
     assert rows[main[0][:12]][0] == "gated" and rows[main[2][:12]] == ("no run", "—")
     assert rows[main[5][:12]] == ("gated", "#7 pass")  # the merge commit, run on main
+    assert rows[main[4][:12]] == ("not gated", "#5 pass (dirty tree)")
 
 
 def test_a_record_past_a_break_in_the_chain_gates_nothing(

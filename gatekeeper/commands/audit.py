@@ -280,7 +280,7 @@ def _write_csv(folder: Path, page: HistoryPage) -> None:
     ):
         write_atomic(folder / name, text)
         typer.echo(f"csv: {folder / name}")
+    hint = " (pass --reports with the folder of kept reports)" if findings.not_kept else ""
     typer.echo(
-        f"findings: from the kept gatekeeper.json of {findings.kept} run(s); {findings.not_kept} run(s) had none kept"
-        " (pass --reports with the folder of kept reports)"
+        f"findings: from the kept gatekeeper.json of {findings.kept} run(s); {findings.not_kept} run(s) had none kept{hint}"
     )
