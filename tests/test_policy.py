@@ -215,6 +215,16 @@ def test_init_writes_a_commented_policy_that_validates(tmp_path: Path, gk, pypro
     assert again.returncode == 2 and "already" in again.stderr
 
 
+def test_init_says_how_to_allow_the_coverage_plugins_the_project_names(tmp_path: Path, gk) -> None:
+    write(tmp_path / "setup.cfg", "[coverage:run]\nplugins = covdefaults\n")
+    done = gk(["policy", "init"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stdout.split())
+    assert "the coverage configuration loads the coverage.py plugin covdefaults:" in said
+    assert 'only when the policy allows it with plugins = ["covdefaults"] under [checks.coverage]' in said
+    assert "plugins = [" not in (tmp_path / "gatekeeper.toml").read_text()  # consent is the user's, never written for them
+
+
 def test_starter_policy_is_the_same_in_both_forms() -> None:
     plain = tomllib.loads(starter_policy(False))
     nested = tomllib.loads(starter_policy(True))["tool"]["gatekeeper"]

@@ -60,6 +60,7 @@ def policy_init(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing gatekeeper.toml."),
 ) -> None:
     """Write a commented starter policy (gatekeeper.toml, or [tool.gatekeeper] in pyproject.toml)."""
+    from gatekeeper.checkers.coverage.hints import configured_plugins
     from gatekeeper.checkers.source import installed_tools
     from gatekeeper.errors import UsageError
     from gatekeeper.fileio import resolve_for_write
@@ -89,6 +90,14 @@ def policy_init(
         echo(f"turned on {', '.join(found)}: their tools are installed")
     if fail_under is not None:
         echo(f"checks.coverage.min_total = {fail_under[0]:g}, from the project's coverage fail_under ({fail_under[1]})")
+    plugins = configured_plugins(root)
+    if plugins:
+        listed = ", ".join(f'"{name}"' for name in plugins)
+        echo(
+            f"the coverage configuration loads the coverage.py plugin{'s' if len(plugins) > 1 else ''} {', '.join(plugins)}: "
+            f"the coverage check loads plugin code only when the policy allows it with plugins = [{listed}] under "
+            "[checks.coverage] (imported from the project's environment, run with the job's rights)"
+        )
     ignored = _not_ignored(root, ("gatekeeper-reports/", ".gatekeeper/"))
     if ignored:
         echo(f"consider adding {' and '.join(ignored)} to .gitignore: reports and the audit log are outputs, not sources")

@@ -11,13 +11,28 @@ project's environment, whose site-packages folders follow the tool interpreter's
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from gatekeeper import process
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import ToolError
+
+
+def configured_plugins(root: Path) -> list[str]:
+    """The coverage.py plugins the project's coverage configuration names (reading it imports none;
+    empty when it cannot be read), for ``policy init`` to say how to allow them."""
+    probe = Path(__file__).with_name("probe.py").read_text(encoding="utf-8")
+    try:
+        done = process.run([sys.executable, "-I", "-c", probe, json.dumps({"mode": "config"})], timeout=60, cwd=root)
+        answer = json.loads(done.stdout)
+    except (ToolError, ValueError):
+        return []
+    plugins = answer.get("plugins") if isinstance(answer, dict) else None
+    return [str(name) for name in plugins] if isinstance(plugins, list) else []
 
 
 class MissingData(ToolError):
