@@ -146,22 +146,33 @@ def findings_csv(runs: Sequence[Run], kept: Mapping[str, Path]) -> FindingsExpor
     rows: list[list[Any]] = []
     found = missing = 0
     for r in runs:
-        digests = [d for name, d in r.reports.items() if name.endswith(".json")]
-        path = next((kept[d] for d in digests if d in kept), None)
-        if path is None:
+        data = _kept_result(r.reports, kept)
+        if data is None:
             missing += 0 if r.invalid else 1
             continue
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            missing += 1
-            continue
         found += 1
-        for check in data.get("checks", []) if isinstance(data, dict) else []:
+        for check in data["checks"]:
             for f in check.get("findings", []) if isinstance(check, dict) else []:
                 if isinstance(f, dict):
                     rows.append([r.seq, r.time, r.commit, r.branch, check.get("name"), *_finding_cells(f)])
     return FindingsExport(_csv(header, rows), found, missing)
+
+
+def _kept_result(reports: Mapping[str, str], kept: Mapping[str, Path]) -> dict[str, Any] | None:
+    """The run's kept JSON result: among its kept ``.json`` reports (``gatekeeper.json`` first), the
+    first that is a result (a verdict and a list of checks), not e.g. an attestation."""
+    names = sorted((n for n in reports if n.endswith(".json")), key=lambda n: (n.rsplit("/", 1)[-1] != "gatekeeper.json", n))
+    for name in names:
+        path = kept.get(reports[name])
+        if path is None:
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            continue
+        if isinstance(data, dict) and isinstance(data.get("checks"), list) and isinstance(data.get("verdict"), str):
+            return data
+    return None
 
 
 def _finding_cells(f: Mapping[str, Any]) -> list[Any]:

@@ -206,7 +206,12 @@ def test_csv_exports_parse_and_findings_come_from_kept_reports(tmp_path: Path, m
     kept.mkdir(parents=True)
     json_text = render_json(failing_result())
     (kept / "gatekeeper.json").write_text(json_text)
-    records[4]["reports"] = {"gatekeeper-reports/gatekeeper.json": hashlib.sha256(json_text.encode()).hexdigest()}
+    statement = '{"_type": "https://in-toto.io/Statement/v1", "subject": []}'  # kept too, and no result
+    (kept / "gatekeeper.intoto.json").write_text(statement)
+    records[4]["reports"] = {
+        "gatekeeper-reports/gatekeeper.intoto.json": hashlib.sha256(statement.encode()).hexdigest(),
+        "gatekeeper-reports/gatekeeper.json": hashlib.sha256(json_text.encode()).hexdigest(),
+    }
     log = tmp_path / "audit.jsonl"
     write_log(log, records)
     out = tmp_path / "csv"
