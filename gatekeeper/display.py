@@ -170,7 +170,7 @@ def metric_text(key: str, value: Any) -> str:
     if seconds is not None and key.endswith(("_ms", "_s")):
         if key.endswith("_ms"):
             seconds /= 1000
-        return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+        return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f}".removesuffix(".0") + " s"
     return text(value)
 
 

@@ -342,6 +342,7 @@ def test_figures_follow_the_precision_and_generic_metrics_read_as_values() -> No
         "left_out": [],
         "advisory_db": {"as_of": "2024-10-10T17:22:00Z", "match_ms": 510.9, "files": 2661, "index_cached": False},
         "total_seconds": 1234.5,
+        "timeout_s": 900.0,
     }
     checks = tuple(replace(c, metrics=metrics) if c is coverage else c for c in result.checks)
     html = render_html(replace(result, checks=checks))
@@ -356,6 +357,7 @@ def test_figures_follow_the_precision_and_generic_metrics_read_as_values() -> No
     assert cells["unaudited reasons"] == "none" and cells["left out"] == "none"
     assert cells["advisory db"] == "as of: 2024-10-10T17:22:00Z | files: 2661 | index cached: no | match ms: 511 ms"
     assert cells["total seconds"] == "1234.5"  # a number that is no duration keeps its value
+    assert cells["timeout s"] == "900 s"
     # the time shown says what it covers
     assert (
         "Checks finished</dt><dd>2026-11-29T02:40:09Z (9.3 s from the start;" in html
