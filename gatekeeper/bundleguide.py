@@ -109,7 +109,8 @@ def readme(result: GateResult, names: list[str], attestation: bytes | None) -> s
 _VERIFY = """## Verify with gatekeeper
 
 ```sh
-gatekeeper bundle verify BUNDLE.zip --tsa-cert tsa-ca.pem     # every file against manifest.json; the timestamps
+gatekeeper bundle verify BUNDLE.zip --public-key gatekeeper.pub --tsa-cert tsa-ca.pem
+#   every file against manifest.json, the manifest's signature, the audit record behind the result; the timestamps
 unzip -q BUNDLE.zip -d bundle && cd bundle
 gatekeeper attestation verify attestation/gatekeeper.intoto.json --public-key gatekeeper.pub \\
     --subject reports/gatekeeper.json --subject artifacts/sbom/*.json --tsa-cert tsa-ca.pem
