@@ -363,3 +363,25 @@ def test_figures_follow_the_precision_and_generic_metrics_read_as_values() -> No
         "Checks finished</dt><dd>2026-11-29T02:40:09Z (9.3 s from the start;" in html
         and "the reports, this page included, were written after" in html
     )
+
+
+@pytest.mark.slow
+def test_a_tools_multi_line_message_shows_on_lines_of_its_own(browser: Any, tmp_path: Path) -> None:
+    result = failing_result()
+    coverage = next(c for c in result.checks if c.name == "coverage")
+    message = "the test command pytest -q exited with 1:\nFAILED tests/test_a.py::test_one\nFAILED tests/test_b.py::test_two"
+    finding = replace(coverage.findings[0], message=message)
+    checks = tuple(replace(c, findings=(finding,)) if c is coverage else c for c in result.checks)
+    path = tmp_path / "gatekeeper.html"
+    path.write_text(render_html(replace(result, checks=checks)), encoding="utf-8")
+    page = Loaded(browser, path)
+    try:
+        cell = page.page.locator("#findings td.message", has_text="exited with 1").first
+        shown = cell.inner_text()
+    finally:
+        page.close()
+    assert shown.splitlines()[:3] == [
+        "the test command pytest -q exited with 1:",
+        "FAILED tests/test_a.py::test_one",
+        "FAILED tests/test_b.py::test_two",
+    ]
