@@ -936,7 +936,7 @@ def format_table(records: list[dict[str, Any]]) -> str:
                 str(rec.get("seq", "?")),
                 str(rec.get("time", "")).replace("T", " ").rstrip("Z"),
                 str(rec.get("command", "")),
-                str(rec.get("verdict", "")),
+                str(rec.get("verdict", "")) + (" (partial)" if _partial(rec) else ""),
                 str(rec.get("commit", ""))[:12],
                 str(rec.get("branch", "")),
                 str(actor.get("name", "")),
@@ -952,6 +952,12 @@ def format_table(records: list[dict[str, Any]]) -> str:
 def _ids(value: Any) -> str:
     """A record's list of waiver ids as text; anything else (an edited record) as it stands."""
     return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _partial(rec: Mapping[str, Any]) -> bool:
+    """True when the record says its run covered only part of the policy (``--only``, ``--skip``, one shard)."""
+    scope = rec.get("scope")
+    return isinstance(scope, Mapping) and scope.get("complete") is False
 
 
 def records_json(records: list[dict[str, Any]]) -> str:

@@ -257,3 +257,17 @@ def test_a_change_in_the_waivers_file_is_a_change_of_the_effective_policy() -> N
     assert not any("gatekeeper.toml" in line for line in changes[1].diff)  # the top file did not change
     unknown = policy_changes(runs, {})
     assert "waivers compliance/waivers.toml: no diff" in unknown[1].note
+
+
+def test_audit_show_marks_a_partial_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    records = quarter_records([(f"{i:040x}", "main") for i in range(5)])
+    for rec in records:
+        rec["verdict"] = "pass"
+    log = tmp_path / "audit.jsonl"
+    write_log(log, records)
+    monkeypatch.chdir(tmp_path)
+    shown = CliRunner().invoke(app, ["audit", "show", str(log)])
+    rows = [line.split() for line in shown.output.splitlines()[1:]]
+    assert [r[0] for r in rows] == ["1", "2", "3", "4", "5"]
+    assert [" ".join(r[4:6]) for r in rows][3] == "pass (partial)"  # the fourth run was --only security
+    assert all(r[4] == "pass" and r[5] != "(partial)" for i, r in enumerate(rows) if i != 3)
