@@ -94,9 +94,10 @@ def load_all() -> dict[str, LoadedChecker]:
 
 
 def policy_options(checkers: Mapping[str, LoadedChecker]) -> dict[str, Mapping[str, Option] | None]:
-    """Each checker's policy options for the policy loader (None for one that failed to load,
-    whose section is then taken as it is)."""
-    return {name: None if c.error else c.options for name, c in checkers.items()}
+    """Each checker's policy options for the policy loader (``LoadedChecker.policy_options``:
+    ``enabled`` defaults to its ``enabled_by_default``), None for one that failed to load, whose
+    section is then taken as it is."""
+    return {name: None if c.error else c.policy_options() for name, c in checkers.items()}
 
 
 def plugin_lines() -> list[str]:
@@ -105,7 +106,8 @@ def plugin_lines() -> list[str]:
     lines = []
     for name, info in discover().items():
         try:
-            desc, state = load(info).description, ""
+            checker = load(info)
+            desc, state = (checker.description + ("" if checker.enabled_by_default else " (off by default)")).strip(), ""
         except PluginError as exc:
             desc, state = "", f"  BROKEN: {exc}"
         dist = f"{info.distribution} {info.version}".strip()

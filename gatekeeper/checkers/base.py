@@ -48,6 +48,8 @@ class Checker(Protocol):
     load time).
 
     - ``description`` (default ``""``): one line for ``gatekeeper plugins``.
+    - ``enabled_by_default`` (default True): whether the check runs when the policy does not say
+      (``[checks.NAME] enabled``); a plugin that is off by default runs only where a policy turns it on.
     - ``shardable`` (default False): the checker splits its own input with ``ctx.shard``; only
       such a checker is given the shard (and runs in every shard on its share), and it must then
       record what its share covered with ``shard_record``. Every other checker runs whole, in one shard.
@@ -71,6 +73,7 @@ class Checker(Protocol):
     description: str
     options: Mapping[str, Option]
     shardable: ClassVar[bool]
+    enabled_by_default: ClassVar[bool]
     tool: ToolInfo
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
@@ -97,6 +100,7 @@ class CheckerBase:
     description: str = ""
     options: Mapping[str, Option] = MappingProxyType({})
     shardable: ClassVar[bool] = False
+    enabled_by_default: ClassVar[bool] = True
     tool: ToolInfo = ToolInfo()
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
@@ -154,6 +158,16 @@ class LoadedChecker:
     rule_info: Callable[[Finding], RuleInfo]
     plugin: object = None
     error: str = ""
+    enabled_by_default: bool = True
+
+    def policy_options(self) -> Mapping[str, Option]:
+        """The keys of its ``[checks.NAME]`` section: its own options, and ``enabled`` defaulting to
+        ``enabled_by_default`` when it is off by default."""
+        if self.enabled_by_default:
+            return self.options
+        return MappingProxyType(
+            {"enabled": Option("bool", False, "run this check (off unless the policy turns it on)"), **self.options}
+        )
 
 
 def resolve(name: str, plugin: object, where: str = "") -> LoadedChecker:
@@ -172,6 +186,9 @@ def resolve(name: str, plugin: object, where: str = "") -> LoadedChecker:
     shardable = getattr(plugin, "shardable", _DEFAULTS.shardable)
     if not isinstance(shardable, bool):
         raise PluginError(f"{label}: 'shardable' must be True or False")
+    enabled_by_default = getattr(plugin, "enabled_by_default", _DEFAULTS.enabled_by_default)
+    if not isinstance(enabled_by_default, bool):
+        raise PluginError(f"{label}: 'enabled_by_default' must be True or False")
     description = getattr(plugin, "description", _DEFAULTS.description)
     if not isinstance(description, str):
         raise PluginError(f"{label}: 'description' must be a str")
@@ -193,6 +210,7 @@ def resolve(name: str, plugin: object, where: str = "") -> LoadedChecker:
         display=_guarded(hooks["display"], Display, _DEFAULTS.display, Display.well_formed),
         rule_info=_guarded(hooks["rule_info"], RuleInfo, _DEFAULTS.rule_info),
         plugin=plugin,
+        enabled_by_default=enabled_by_default,
     )
 
 

@@ -219,8 +219,8 @@ def _run(plan: _Plan, check: CheckResult, findings: Sequence[Finding], total: in
         "rules": _rules(check, findings, tool_uri, checker),
     }
     tool: dict[str, Any] = {"driver": driver}
-    if check.tool_name:
-        extension: dict[str, Any] = {"name": check.tool_name, "informationUri": tool_uri}
+    if check.tool_name or checker.tool.name:  # the checker's ToolInfo names the tool when the result does not
+        extension: dict[str, Any] = {"name": check.tool_name or checker.tool.name, "informationUri": tool_uri}
         if check.tool_version:
             extension["version"] = check.tool_version
         tool["extensions"] = [extension]
