@@ -1,0 +1,57 @@
+"""Offline mode: which local OSV database the ``advisory_db`` setting names, and whether it is current enough."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.dependencies import database as advisory_db
+from gatekeeper.checkers.dependencies.advisories import AdvisoryDatabase, iso_time
+from gatekeeper.errors import ToolError
+from gatekeeper.fileio import under
+
+
+def database_path(setting: str, ctx: CheckContext) -> tuple[Path, str]:
+    """(the database to open, how to refresh it) for the ``advisory_db`` setting: "auto" is the
+    folder ``gatekeeper db update`` fills; a relative path is relative to the project root."""
+    if setting == "auto":
+        folder = advisory_db.default_dir()
+        if not advisory_db.resolve(folder).is_file():
+            raise ToolError(
+                f'advisory_db = "auto" reads {folder}, which holds no database yet: create it with '
+                "`gatekeeper db update` on a machine that can reach the OSV export (or a mirror: --url), "
+                "or set checks.dependencies.advisory_db to a folder or zip"
+            )
+        return advisory_db.resolve(folder), "run `gatekeeper db update`"
+    path = under(ctx.root, setting)
+    resolved = advisory_db.resolve(path)
+    if resolved != path:
+        return resolved, f"run `gatekeeper db update --dir {path}`"
+    return path, "replace it with a fresh copy (`gatekeeper db update --dir DIR` fetches one)"
+
+
+def judge_age(db: AdvisoryDatabase, refresh: str, max_days: int) -> dict[str, Any]:
+    """The ``database`` metric (location, as-of time, age, limit); ToolError when the newest
+    record is older than ``max_days`` or no record carries a readable ``modified`` time."""
+    if db.as_of is None:
+        raise ToolError(
+            f"advisory database {db.path}: none of its {len(db.files)} files is an OSV record with a readable "
+            "'modified' time, so how current it is cannot be known; nothing was audited"
+        )
+    age = advisory_db.age_days(db.as_of)
+    as_of = iso_time(db.as_of)
+    if age > max_days:
+        raise ToolError(
+            f"the advisory database is {age:g} days old (newest record modified {as_of}; the limit is "
+            f"checks.dependencies.max_db_age_days = {max_days}): advisories published since then would be missed. "
+            f"Database: {db.path}. To update it, {refresh}"
+        )
+    info: dict[str, Any] = {"kind": "osv-db", "location": str(db.path), "as_of": as_of, "age_days": age, "max_age_days": max_days}
+    info["digest"] = advisory_db.content_digest(db.path)  # which data the verdict rests on (attestations, bundles)
+    meta = advisory_db.read_meta(db.path.parent) if db.path.name == advisory_db.DB_FILE else {}
+    if meta.get("url"):
+        info["source_url"] = str(meta["url"])
+    if meta.get("fetched_at"):
+        info["fetched_at"] = str(meta["fetched_at"])
+    return info

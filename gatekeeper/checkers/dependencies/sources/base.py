@@ -1,0 +1,130 @@
+"""The interface of a dependency source, and what every source yields.
+
+A dependency source reads one kind of input named by the ``source`` setting (the installed
+environment, a requirements file, pyproject.toml) and yields the package versions to audit
+(``Target``) and the packages that cannot be audited, with the reason (``Collected``), the way
+pip-audit's ``DependencySource`` separates its inputs from its audit. A new input format is one
+module in this package: a ``DependencySource`` subclass, listed in ``SOURCES``
+(``sources/__init__.py``). The helpers below are shared by the sources that read files.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName, default_environment
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.inventory import load_inventory
+from gatekeeper.errors import ToolError
+from gatekeeper.fileio import relative_to_root
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A package version to audit, and where it is declared (``path`` relative to the root, posix)."""
+
+    name: str
+    version: str
+    path: str = ""
+    line: int | None = None
+    manifest: bool = False  # True: path/line point at the project's manifest, not at the source itself
+
+
+@dataclass
+class Collected:
+    """What a source yields: packages to audit, packages that cannot be (name -> reason), and context."""
+
+    targets: list[Target] = field(default_factory=list)
+    unaudited: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (display name, reason)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def skip(self, name: str, reason: str) -> None:
+        """Record that ``name`` could not be audited (the first reason wins)."""
+        self.unaudited.setdefault(canonicalize_name(name) or name, (name, reason))
+
+
+class DependencySource(ABC):
+    """One input the dependencies check audits, named by the ``source`` setting.
+
+    ``claims`` decides, from the setting alone, whether this kind reads it (the first kind in
+    ``SOURCES`` that claims a setting reads it); ``collect`` reads it. A source that cannot be read
+    raises ``ToolError`` naming the input: a check that looked at nothing is never a pass.
+    """
+
+    kind: ClassVar[str]  # how metrics and messages name this kind of source
+
+    def __init__(self, setting: str, ctx: CheckContext) -> None:
+        self.setting = setting
+        self.ctx = ctx
+
+    @classmethod
+    @abstractmethod
+    def claims(cls, setting: str) -> bool:
+        """Whether the ``source`` setting names an input of this kind."""
+
+    @abstractmethod
+    def collect(self) -> Collected:
+        """The package versions to audit, the packages that cannot be audited, and context (metrics)."""
+
+
+def in_project(path: Path, root: Path, where: str) -> Path:
+    """``path`` resolved, refused (``ToolError`` naming ``where``) when it, or a link on the way,
+    leads outside the project: a requirements file from the checkout must not make gatekeeper
+    read ``/proc/self/environ`` or a file in the home folder and quote it in the reports."""
+    resolved = path.resolve()
+    real_root = root.resolve()
+    if resolved != real_root and real_root not in resolved.parents:
+        raise ToolError(f"{where}: {path.name} leads outside the project; requirements files must be inside it")
+    return resolved
+
+
+def pinned_version(req: Requirement) -> str:
+    """The exact version ``req`` pins (``==X`` or ``===X``, no wildcard), else ""."""
+    specs = list(req.specifier)
+    if len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version:
+        return specs[0].version
+    return ""
+
+
+class Markers:
+    """Environment markers of the inspected interpreter, read (through the shared inventory) only when needed."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self._ctx = ctx
+        self._env: dict[str, str] | None = None
+
+    def _inventory(self) -> Any:
+        return load_inventory(self._ctx)
+
+    def env(self) -> dict[str, str]:
+        if self._env is None:
+            try:
+                self._env = dict(self._inventory().markers or {})
+            except ToolError:
+                self._env = {}
+            if not self._env:
+                self._env = {k: str(v) for k, v in default_environment().items()}
+        return self._env
+
+    def applies(self, marker: Any) -> bool:
+        try:
+            return bool(marker.evaluate({**self.env(), "extra": ""}))
+        except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
+            return True  # when in doubt, audit it
+
+    def inventory_get(self, name: str) -> Any:
+        try:
+            return self._inventory().get(name)
+        except ToolError:
+            return None
+
+
+def relative(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` (posix), or the whole path when it is outside."""
+    return relative_to_root(path, root) or path.as_posix()

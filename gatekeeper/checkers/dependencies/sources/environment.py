@@ -1,0 +1,46 @@
+"""The installed environment as a dependency source: the shared inventory, with its scope."""
+
+from __future__ import annotations
+
+from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.dependencies.sources.base import Collected, DependencySource, Target
+from gatekeeper.checkers.inventory import declared_lines, load_inventory, project_manifest
+
+
+class EnvironmentSource(DependencySource):
+    """The packages installed in the policy's ``[environment]`` (``source = "environment"``)."""
+
+    kind = "environment"
+
+    @classmethod
+    def claims(cls, setting: str) -> bool:
+        """The literal ``environment``."""
+        return setting == "environment"
+
+    def collect(self) -> Collected:
+        """Every package of the inventory; one from a folder or VCS checkout, or declared but missing, is unaudited."""
+        return _from_environment(self.ctx)
+
+
+def _from_environment(ctx: CheckContext) -> Collected:
+    inv = load_inventory(ctx)
+    got = Collected(
+        meta={"scope": inv.scope, "python": inv.python, "left_out": list(inv.left_out), "packages": len(inv.packages)}
+    )
+    declared = declared_lines(ctx.root / "pyproject.toml")
+    manifest = project_manifest(ctx.root)
+    got.meta["manifest"] = manifest
+    if inv.project is not None:
+        got.meta["project"] = inv.project.name  # the project itself is not one of its dependencies
+    for d in inv.packages:
+        line = declared.get(d.key)
+        got.targets.append(Target(d.name, d.version, "pyproject.toml" if line else manifest, line, manifest=True))
+        if d.origin in ("local", "vcs"):
+            # an advisory database (or PyPI) describes releases on the index; a build from a folder or
+            # a VCS checkout may differ from the release of that name and version, so silence about it
+            # proves nothing
+            where = "a local folder" if d.origin == "local" else "a VCS checkout"
+            got.skip(d.name, f"installed from {where}, not a release from the package index: its advisories cannot be known")
+    for name in inv.missing:
+        got.skip(name, "declared in pyproject.toml but not installed in the environment")
+    return got

@@ -1,0 +1,59 @@
+"""pyproject.toml as a dependency source: its pinned dependencies, or the installed versions that satisfy them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.dependencies.sources.base import Collected, DependencySource, Markers, Target, pinned_version, relative
+from gatekeeper.checkers.inventory import declared_lines, project_requirements
+from gatekeeper.redaction import strip_userinfo
+
+
+class PyprojectSource(DependencySource):
+    """The ``[project] dependencies`` of a pyproject.toml (a setting whose file name is ``pyproject.toml``)."""
+
+    kind = "pyproject"
+
+    @classmethod
+    def claims(cls, setting: str) -> bool:
+        """A path whose file name is ``pyproject.toml``."""
+        return Path(setting).name == "pyproject.toml"
+
+    def collect(self) -> Collected:
+        """A pinned dependency as pinned; an unpinned one at its installed version when that satisfies it."""
+        return _from_pyproject(self.ctx.root / self.setting, self.ctx)
+
+
+def _from_pyproject(path: Path, ctx: CheckContext) -> Collected:
+    _, deps = project_requirements(path.parent)
+    rel = relative(path, ctx.root)
+    got = Collected(meta={"scope": "pyproject", "packages": len(deps)})
+    lines = declared_lines(path)
+    markers = Markers(ctx)
+    for text in deps:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            got.skip(f"{rel}: dependency #{deps.index(text) + 1}", "cannot be parsed as a requirement")
+            continue
+        line = lines.get(canonicalize_name(req.name))
+        if req.marker is not None and not markers.applies(req.marker):
+            continue
+        pinned = pinned_version(req)
+        if pinned:
+            got.targets.append(Target(req.name, pinned, rel, line))
+            continue
+        dist = markers.inventory_get(req.name)
+        if dist is None:
+            got.skip(req.name, f"{rel}: {text!r} is not pinned and is not installed in the environment")
+        elif req.url:
+            got.skip(req.name, f"{rel}: {strip_userinfo(text)!r} is a URL requirement")
+        elif not req.specifier.contains(dist.version, prereleases=True):
+            got.skip(req.name, f"{rel}: installed {dist.version} does not satisfy {text!r}")
+        else:
+            got.targets.append(Target(dist.name, dist.version, rel, line))
+    return got

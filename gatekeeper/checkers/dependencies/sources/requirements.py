@@ -1,0 +1,129 @@
+"""A pip requirements file as a dependency source: its ``==`` pins, following ``-r`` includes inside the project."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.dependencies.sources.base import (
+    Collected,
+    DependencySource,
+    Markers,
+    Target,
+    in_project,
+    pinned_version,
+    relative,
+)
+from gatekeeper.errors import ToolError
+from gatekeeper.redaction import strip_userinfo
+
+
+class RequirementsSource(DependencySource):
+    """A requirements file inside the project (any setting no other kind claims)."""
+
+    kind = "requirements"
+
+    @classmethod
+    def claims(cls, setting: str) -> bool:
+        """Any path: the requirements file is the fallback kind."""
+        return True
+
+    def collect(self) -> Collected:
+        """The pinned lines; an unpinned, URL, editable or unparseable line is unaudited."""
+        return _from_requirements(in_project(self.ctx.root / self.setting, self.ctx.root, "checks.dependencies.source"), self.ctx)
+
+
+def _from_requirements(path: Path, ctx: CheckContext) -> Collected:
+    if not path.is_file():
+        raise ToolError(f"requirements file {path} does not exist (checks.dependencies.source)")
+    reader = _RequirementsReader(ctx, Collected(meta={"scope": "requirements", "requirements": relative(path, ctx.root)}))
+    reader.read(path)
+    got = reader.got
+    got.meta["packages"] = len(got.targets) + len(got.unaudited)
+    return got
+
+
+class _RequirementsReader:
+    """Reads a requirements file, and the files it includes, into the pinned targets to audit and the skipped lines."""
+
+    def __init__(self, ctx: CheckContext, got: Collected) -> None:
+        self.ctx = ctx
+        self.got = got
+        self._markers = Markers(ctx)
+        self._files: set[Path] = set()
+        self._seen: set[str] = set()
+
+    def read(self, file: Path) -> None:
+        """Read ``file`` (once, however often it is included)."""
+        resolved = file.resolve()
+        if resolved in self._files:
+            return
+        self._files.add(resolved)
+        rel = relative(file, self.ctx.root)
+        for lineno, text in logical_lines(file):
+            option = re.match(r"^(-r|--requirement|-c|--constraint|-e|--editable)(?:\s*=\s*|\s+)(\S.*)$", text)
+            if option:
+                self._option(file, f"{rel}:{lineno}", option.group(1), option.group(2).strip())
+            elif not text.startswith("-"):  # index, find-links and other global options are skipped
+                self._requirement(rel, lineno, text)
+
+    def _option(self, file: Path, where: str, flag: str, arg: str) -> None:
+        if flag in ("-r", "--requirement", "-c", "--constraint"):
+            # an include names a file: inside the project only (never /proc/self/environ,
+            # ~/.netrc), and its name is not quoted (it is text from the checkout)
+            child = in_project(file.parent / arg, self.ctx.root, f"{where}: {flag}")
+            if not child.is_file():
+                raise ToolError(f"{where}: the file that {flag} names does not exist")
+            if flag in ("-r", "--requirement"):
+                self.read(child)
+        elif flag in ("-e", "--editable"):
+            egg = re.search(r"#egg=([A-Za-z0-9._-]+)", arg)
+            name = egg.group(1) if egg else where
+            self.got.skip(name, f"{where}: editable requirement has no pinned version")
+        # constraints files pin without installing: nothing to audit
+
+    def _requirement(self, rel: str, lineno: int, text: str) -> None:
+        spec = re.split(r"\s+--?[A-Za-z]", text, maxsplit=1)[0].strip()  # drop --hash and other per-line options
+        try:
+            req = Requirement(spec)
+        except InvalidRequirement:
+            # not echoed: an unparseable line may be anything (a credential, the environment)
+            self.got.skip(f"{rel}:{lineno}", "this line cannot be parsed as a requirement")
+            return
+        if req.marker is not None and not self._markers.applies(req.marker):
+            return
+        pinned = pinned_version(req)
+        if req.url:
+            self.got.skip(req.name, f"{rel}:{lineno}: URL requirement {strip_userinfo(spec)!r} has no version to audit")
+        elif not pinned:
+            self.got.skip(req.name, f"{rel}:{lineno}: {spec!r} is not pinned with == (pin it, e.g. with pip-compile)")
+        elif (key := f"{canonicalize_name(req.name)}=={pinned}") not in self._seen:
+            self._seen.add(key)
+            self.got.targets.append(Target(req.name, pinned, rel, lineno))
+
+
+def logical_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(first line number, text) per logical line: continuations joined, comments and blanks dropped."""
+    try:
+        raw = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ToolError(f"cannot read requirements file {path}: {exc}") from exc
+    buf, start = "", 0
+    for number, line in enumerate(raw, 1):
+        if not buf:
+            start = number
+        line = re.sub(r"(^|\s)#.*$", "", line)
+        if line.endswith("\\"):
+            buf += line[:-1] + " "
+            continue
+        text = (buf + line).strip()
+        buf = ""
+        if text:
+            yield start, text
+    if buf.strip():
+        yield start, buf.strip()
