@@ -158,10 +158,12 @@ def _prepare(request: Outputs, options: Mapping[str, Any], results_out: Path | N
     reports' folder, the SBOM, the ``--results-out`` file and the audit log. A link planted in the
     project on the way to any of them stops the run (exit 2, naming the link), and so does an audit
     log whose last line is beyond the reading limits (``audit.check_tail``)."""
+    from gatekeeper.audit import signer_from_env
     from gatekeeper.fileio import resolve_for_write
 
     root = project_root(request.path)
     policy = load_policy(root, request.policy_file, options)
+    signer_from_env()  # a signing key that cannot be used stops the run before anything is checked (exit 2)
     audit = bool(policy.audit["enabled"]) and request.audit
     formats = _formats(request.formats, policy.reports["formats"])
     if request.output_dir is not None:

@@ -9,7 +9,6 @@ import json
 import subprocess
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from gatekeeper import audit, signing
@@ -281,9 +280,16 @@ def test_key_generate_writes_a_private_key_only_its_owner_reads(tmp_path: Path) 
     assert code == 2 and "holds no PEM public key" in err
 
 
-@pytest.mark.parametrize("text", ["-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n"])
-def test_a_bad_signing_key_is_a_clear_error(tmp_path: Path, text: str) -> None:
+BAD_PEM = "-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n"
+
+
+def test_a_bad_signing_key_is_a_clear_error_before_anything_runs(tmp_path: Path, plugin_gk: Runner) -> None:
     signer, _, _ = _pair(tmp_path, "audit")
     log = _signed_log(tmp_path, signer, 1)
-    code, _, err = _cli(["audit", "verify", str(log)], {"GATEKEEPER_AUDIT_KEY": text})
+    code, _, err = _cli(["audit", "verify", str(log)], {"GATEKEEPER_AUDIT_KEY": BAD_PEM})
     assert code == 2 and "GATEKEEPER_AUDIT_KEY: the PEM private key cannot be read" in err and "Traceback" not in err
+    (tmp_path / "p").mkdir()
+    project = _project(tmp_path / "p")
+    done = plugin_gk(["check", "."], cwd=project, env=plugin_env(GATEKEEPER_AUDIT_KEY=BAD_PEM))
+    assert done.returncode == 2 and "the PEM private key cannot be read" in done.stderr
+    assert not (project / "gatekeeper-reports").exists() and not (project / LOG).exists()  # nothing ran, nothing written
