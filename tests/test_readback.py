@@ -92,6 +92,11 @@ def _mutated(change: Callable[[dict[str, Any]], None]) -> str:
         pytest.param(lambda d: d["waivers"]["applied"][0].pop("id"), "waivers.applied[0] is not a table with a text", id="no-id"),
         pytest.param(lambda d: d["waivers"].update(expired=["w-old"]), "waivers.expired[0] is not a table", id="string-waiver"),
         pytest.param(lambda d: d["waivers"].update(unused=5), "waivers.unused is a int, not a list", id="waivers-not-list"),
+        pytest.param(
+            lambda d: d["waivers"]["applied"][0].update(fingerprints=[["f"]]),
+            "waivers.applied[0].fingerprints is not a list of text",
+            id="fingerprint-list",
+        ),
         pytest.param(lambda d: d["repository"].update(commit=["3f"]), "repository.commit is a list, not text", id="commit-list"),
         pytest.param(lambda d: d["policy"].update(sha256=["ab"]), "policy.sha256 is a list, not text", id="digest-list"),
         pytest.param(lambda d: d["policy"].update(files=[{"path": 1}]), "policy.files is not a list of tables", id="files"),

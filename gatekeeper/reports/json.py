@@ -91,8 +91,9 @@ def shape_problem(result: GateResult) -> str | None:
         for i, entry in enumerate(entries):
             if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
                 return f"waivers.{kind}[{i}] is not a table with a text id"
-            if not isinstance(entry.get("fingerprints", []), list):
-                return f"waivers.{kind}[{i}].fingerprints is not a list"
+            prints = entry.get("fingerprints", [])
+            if not isinstance(prints, list) or not all(isinstance(p, str) for p in prints):
+                return f"waivers.{kind}[{i}].fingerprints is not a list of text"
     return None
 
 
