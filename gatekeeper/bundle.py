@@ -18,7 +18,6 @@ Without keys nothing is authenticated, and it says "consistent, not authenticate
 from __future__ import annotations
 
 import base64
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -28,7 +27,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper import __version__, readback, signing
 from gatekeeper.audit import canonical, line_digest
@@ -38,13 +37,15 @@ from gatekeeper.policydigest import PolicyFile
 from gatekeeper.redaction import redact
 from gatekeeper.signing import Keyring, Signer
 
+if TYPE_CHECKING:
+    from gatekeeper.checkers.base import LoadedChecker
+
 MANIFEST = "manifest.json"
 BUNDLE_FORMAT = "gatekeeper-evidence-bundle"
 BUNDLE_VERSION = 1
 POLICY_FILE = "policy/effective-policy.toml"
 #: the files the policy was built from, as the run read them: ``policy/files/NN-<role>-<name>``
 POLICY_SOURCES = "policy/files"
-LICENSES_FILE = "licenses/licenses.csv"
 AUDIT_FILE = "audit/record.jsonl"
 #: an artifact larger than this is not copied into a bundle (an SBOM is far smaller)
 MAX_ARTIFACT_BYTES = 256 * 1024 * 1024
@@ -52,7 +53,6 @@ MAX_ARTIFACT_BYTES = 256 * 1024 * 1024
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 #: no file gatekeeper puts in a bundle is larger (reports of a huge run included): a bigger entry is not inflated
 MAX_ENTRY_BYTES = 1024 * 1024 * 1024
-_CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --------------------------------------------------------------------------- building
@@ -105,26 +105,21 @@ def artifact_files(result: GateResult, output_dir: Path) -> dict[str, bytes]:
     return out
 
 
-def license_table(result: GateResult) -> bytes | None:
-    """The licenses check's package table as CSV (name, version, license, declared as, verdict), or None when it did not run."""
-    check = result.check("licenses")
-    packages = check.metrics.get("packages") if check is not None else None
-    if not isinstance(packages, list):
-        return None
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["name", "version", "license", "declared_as", "verdict"])
-    rows = [p for p in packages if isinstance(p, Mapping)]
-    rows.sort(key=lambda p: (str(p.get("name", "")).lower(), str(p.get("version", ""))))
-    for p in rows:
-        writer.writerow([_cell(p.get(k)) for k in ("name", "version", "license", "raw", "verdict")])
-    return buffer.getvalue().encode("utf-8")
+def evidence_files(
+    result: GateResult, taken: Mapping[str, bytes], checkers: Mapping[str, LoadedChecker] | None = None
+) -> dict[str, bytes]:
+    """The files each check adds through its checker's ``evidence`` hook (looked up by name in
+    ``checkers``, default the installed ones), under ``<check>/``; never one that would stand in
+    for a file the bundle already holds (``taken``)."""
+    from gatekeeper.checkers import presenter
 
-
-def _cell(value: Any) -> str:
-    """A CSV cell a spreadsheet shows as text: a leading ``=``, ``+``, ``-`` or ``@`` is quoted with ``'``."""
-    text = redact("" if value is None else str(value))
-    return "'" + text if text.startswith(_CSV_FORMULA) else text
+    out: dict[str, bytes] = {}
+    for check in result.checks:
+        for name, data in presenter(check.name, checkers).evidence(check).items():
+            path = f"{_safe(check.name)}/{_safe(name)}"
+            if path not in taken and not any(t.startswith(f"{_safe(check.name)}/") for t in taken):
+                out[path] = data
+    return out
 
 
 def _safe(name: str) -> str:
@@ -491,10 +486,12 @@ def bundle_files(  # noqa: PLR0913  # one parameter per piece of evidence
     audit_line: bytes | None,
     json_bytes: bytes | None = None,
     sources: Sequence[PolicyFile] = (),
+    checkers: Mapping[str, LoadedChecker] | None = None,
 ) -> dict[str, bytes]:
     """Everything a bundle holds besides its manifest: reports, artifacts, the effective policy and
-    the files it was built from (``sources``, as the run read them), license table, audit record,
-    and what makes it stand alone: the attestation, a verifier script and a README (``bundleguide``)."""
+        the files it was built from (``sources``, as the run read them), each check's own evidence
+    (``evidence_files``: the licenses check's table), audit record,
+        and what makes it stand alone: the attestation, a verifier script and a README (``bundleguide``)."""
     files = report_files(result, json_bytes)
     files.update(artifact_files(result, output_dir))
     policy = result.policy
@@ -502,9 +499,7 @@ def bundle_files(  # noqa: PLR0913  # one parameter per piece of evidence
         policy_toml, str(policy.get("path") or ""), str(policy.get("sha256") or ""), str(policy.get("effective_sha256") or "")
     )
     files.update(policy_sources(sources))
-    licenses = license_table(result)
-    if licenses is not None:
-        files[LICENSES_FILE] = licenses
+    files.update(evidence_files(result, files, checkers))
     if audit_line is not None:
         files[AUDIT_FILE] = audit_line + b"\n"
     from gatekeeper.bundleguide import attestation_bytes, guide_files

@@ -244,7 +244,7 @@ def run_checks(
     if tree["changed"]:
         verdict = Verdict.ERROR  # whatever the checks said: a tool wrote into the tree it judged
     extra: dict[str, Any] = {"checkout": tree}
-    if ENVIRONMENT_CHECKS & set(names):
+    if any(checkers[n].inspects_environment for n in names):
         extra["environment"] = {**interpreter.describe(), "scope": str(policy.environment.get("scope") or "all")}
     if request.shard:
         extra["shard"] = {"index": request.shard[0], "count": request.shard[1]}
@@ -292,10 +292,6 @@ def _tree_check(before: checkout.Snapshot | str) -> dict[str, Any]:
     if not before.git:
         out["note"] = "not a git work tree: no tracked files to compare"
     return out
-
-
-#: the built-in checks that inspect the ``[environment]``
-ENVIRONMENT_CHECKS = frozenset({"dependencies", "sbom", "licenses"})
 
 
 def decide_verdict(

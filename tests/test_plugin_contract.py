@@ -199,3 +199,47 @@ def test_a_third_party_checker_built_and_installed_in_a_venv_runs_through_check_
     html = (reports / "gatekeeper.html").read_text(encoding="utf-8")
     assert re.search(r"TODO comments</t[dh]>\s*<td[^>]*>3</td>\s*<td[^>]*>≤ 2</td>", html)
     assert "https://acme.example/rules/ACME1" in run["tool"]["driver"]["rules"][0]["helpUri"]
+
+
+class _Counter(CheckerBase):
+    """A checker that says what it looked at: its evidence is a file of its own."""
+
+    options: Mapping[str, Any] = {}
+
+    def __init__(self, name: str, evidence: dict[Any, Any] | None = None, environment: bool = False) -> None:
+        self.name = name
+        self.files = {"seen.txt": b"3 files\n"} if evidence is None else evidence
+        self.inspects_environment = environment  # type: ignore[misc]
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        return CheckResult(name=self.name, status=Status.PASS, summary="looked")
+
+    def evidence(self, result: CheckResult) -> dict[str, bytes]:
+        return self.files
+
+
+def test_a_checkers_evidence_goes_into_the_bundle_under_its_own_name_and_nowhere_else(tmp_path: Path) -> None:
+    from gatekeeper.bundle import evidence_files
+
+    checkers = {
+        "counter": resolve("counter", _Counter("counter")),
+        "escape": resolve("escape", _Counter("escape", {"../gatekeeper.json": b"forged"})),
+        "reports": resolve("reports", _Counter("reports", {"gatekeeper.json": b"forged"})),
+        "typed": resolve("typed", _Counter("typed", {"notes.txt": "a str, not bytes"})),
+    }
+    write_project(tmp_path)
+    policy = load_policy(tmp_path, {**installed_options(), **{n: c.policy_options() for n, c in checkers.items()}})
+    result = run_checks(RunRequest(root=tmp_path, policy=policy, output_dir=tmp_path / "out"), checkers)
+    taken = {"reports/gatekeeper.json": b"{}"}
+    assert evidence_files(result, taken, checkers) == {"counter/seen.txt": b"3 files\n"}
+
+
+def test_a_checker_that_inspects_the_environment_puts_the_interpreter_it_saw_in_the_result(tmp_path: Path) -> None:
+    write_project(tmp_path)
+    for environment in (False, True):
+        checkers = {"counter": resolve("counter", _Counter("counter", environment=environment))}
+        policy = load_policy(tmp_path, {**installed_options(), "counter": checkers["counter"].policy_options()})
+        result = run_checks(RunRequest(root=tmp_path, policy=policy, output_dir=tmp_path / "out"), checkers)
+        assert ("environment" in result.extra) is environment
+        if environment:
+            assert result.extra["environment"]["python"] and result.extra["environment"]["scope"] == "all"

@@ -56,6 +56,10 @@ class Checker(Protocol):
     - ``merge_metrics(parts)`` (default ``sum_metrics``): the metrics of the check's shards as one.
     - ``display(result)`` (default ``Display()``: every metric in a generic row): the check's
       section of the HTML report, computed from its result alone.
+    - ``inspects_environment`` (default False): the check looks at the ``[environment]`` (the
+      installed packages), so the result records which interpreter and scope it saw.
+    - ``evidence(result)`` (default: none): files the check adds to an evidence bundle, as
+      ``{file name: bytes}`` under ``<check>/``, computed from its result alone.
     - ``tool`` (default ``ToolInfo()``): the tool's name, documentation URI and rule tags for SARIF.
     - ``rule_info(finding)`` (default ``RuleInfo()``): a SARIF rule's short description and help
       URI, given the rule's first finding.
@@ -74,6 +78,7 @@ class Checker(Protocol):
     options: Mapping[str, Option]
     shardable: ClassVar[bool]
     enabled_by_default: ClassVar[bool]
+    inspects_environment: ClassVar[bool]
     tool: ToolInfo
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
@@ -92,6 +97,10 @@ class Checker(Protocol):
         """SARIF metadata of the rule ``finding`` belongs to (the rule's first finding)."""
         ...
 
+    def evidence(self, result: CheckResult) -> dict[str, bytes]:
+        """Files this check adds to an evidence bundle (``{file name: bytes}``), from its result."""
+        ...
+
 
 class CheckerBase:
     """Every hook of ``Checker`` with its default: subclass it and override what differs."""
@@ -101,6 +110,7 @@ class CheckerBase:
     options: Mapping[str, Option] = MappingProxyType({})
     shardable: ClassVar[bool] = False
     enabled_by_default: ClassVar[bool] = True
+    inspects_environment: ClassVar[bool] = False
     tool: ToolInfo = ToolInfo()
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
@@ -118,6 +128,10 @@ class CheckerBase:
     def rule_info(self, finding: Finding) -> RuleInfo:
         """Nothing beyond what the finding itself says."""
         return RuleInfo()
+
+    def evidence(self, result: CheckResult) -> dict[str, bytes]:
+        """No files of its own (its artifacts and findings are in the bundle anyway)."""
+        return {}
 
 
 _DEFAULTS = CheckerBase()
@@ -159,6 +173,8 @@ class LoadedChecker:
     plugin: object = None
     error: str = ""
     enabled_by_default: bool = True
+    inspects_environment: bool = False
+    evidence: Callable[[CheckResult], dict[str, bytes]] = _DEFAULTS.evidence
 
     def policy_options(self) -> Mapping[str, Option]:
         """The keys of its ``[checks.NAME]`` section: its own options, and ``enabled`` defaulting to
@@ -186,16 +202,17 @@ def resolve(name: str, plugin: object, where: str = "") -> LoadedChecker:
     shardable = getattr(plugin, "shardable", _DEFAULTS.shardable)
     if not isinstance(shardable, bool):
         raise PluginError(f"{label}: 'shardable' must be True or False")
-    enabled_by_default = getattr(plugin, "enabled_by_default", _DEFAULTS.enabled_by_default)
-    if not isinstance(enabled_by_default, bool):
-        raise PluginError(f"{label}: 'enabled_by_default' must be True or False")
+    flags = {flag: getattr(plugin, flag, getattr(_DEFAULTS, flag)) for flag in ("enabled_by_default", "inspects_environment")}
+    for flag, value in flags.items():
+        if not isinstance(value, bool):
+            raise PluginError(f"{label}: '{flag}' must be True or False")
     description = getattr(plugin, "description", _DEFAULTS.description)
     if not isinstance(description, str):
         raise PluginError(f"{label}: 'description' must be a str")
     tool = getattr(plugin, "tool", _DEFAULTS.tool)
     if not isinstance(tool, ToolInfo):
         raise PluginError(f"{label}: 'tool' must be a ToolInfo")
-    hooks = {hook: getattr(plugin, hook, None) for hook in ("merge_metrics", "display", "rule_info")}
+    hooks = {hook: getattr(plugin, hook, None) for hook in ("merge_metrics", "display", "rule_info", "evidence")}
     for hook, value in hooks.items():
         if value is not None and not callable(value):
             raise PluginError(f"{label}: '{hook}' must be a method")
@@ -210,7 +227,8 @@ def resolve(name: str, plugin: object, where: str = "") -> LoadedChecker:
         display=_guarded(hooks["display"], Display, _DEFAULTS.display, Display.well_formed),
         rule_info=_guarded(hooks["rule_info"], RuleInfo, _DEFAULTS.rule_info),
         plugin=plugin,
-        enabled_by_default=enabled_by_default,
+        evidence=_guarded(hooks["evidence"], dict, _DEFAULTS.evidence, _evidence_files),
+        **flags,
     )
 
 
@@ -253,6 +271,12 @@ def _guarded(
             return default(value)
 
     return call
+
+
+def _evidence_files(files: dict[str, bytes]) -> bool:
+    """Whether an ``evidence`` hook's answer is plain file names with bytes."""
+    names_ok = all(isinstance(k, str) and k not in ("", ".", "..") and "/" not in k for k in files)
+    return names_ok and all(isinstance(v, bytes) for v in files.values())
 
 
 def _merger(label: str, hook: Callable[..., Any]) -> MetricsMerger:

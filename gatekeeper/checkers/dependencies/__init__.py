@@ -67,6 +67,7 @@ class DependenciesChecker(CheckerBase):
     }
 
     tool = presentation.TOOL
+    inspects_environment = True
 
     def display(self, result: CheckResult) -> Display:
         """Packages audited, known vulnerabilities and the advisory source."""

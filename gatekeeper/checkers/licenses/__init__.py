@@ -56,6 +56,12 @@ class LicensesChecker(CheckerBase):
     }
 
     tool = presentation.TOOL
+    inspects_environment = True
+
+    def evidence(self, result: CheckResult) -> dict[str, bytes]:
+        """``licenses.csv``: every package's license and verdict, as a table."""
+        table = presentation.license_table(result)
+        return {} if table is None else {"licenses.csv": table}
 
     def display(self, result: CheckResult) -> Display:
         """Every package's license and verdict."""

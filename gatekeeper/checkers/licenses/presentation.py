@@ -3,10 +3,14 @@ each license rule linked to its SPDX page."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Mapping
+from typing import Any
 
 from gatekeeper.display import MISSING, Display, RuleInfo, ToolInfo, VerdictRow, VerdictTable, as_list
 from gatekeeper.findings import CheckResult, Finding
+from gatekeeper.redaction import redact
 
 TOOL = ToolInfo("pip-licenses", "https://pypi.org/project/pip-licenses/", ("license", "compliance"))
 #: the metric keys the table presents (the others get generic rows)
@@ -41,3 +45,28 @@ def rule_info(finding: Finding) -> RuleInfo:
     if isinstance(lic, str) and lic and all(ch.isalnum() or ch in ".-+" for ch in lic):
         return RuleInfo(help_uri=f"https://spdx.org/licenses/{lic.removesuffix('+')}.html")
     return RuleInfo()
+
+
+def license_table(check: CheckResult) -> bytes | None:
+    """The check's package table as CSV (name, version, license, declared as, verdict), or None
+    without one (an evidence bundle's ``licenses/licenses.csv``)."""
+    packages = check.metrics.get("packages")
+    if not isinstance(packages, list):
+        return None
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["name", "version", "license", "declared_as", "verdict"])
+    rows = [p for p in packages if isinstance(p, Mapping)]
+    rows.sort(key=lambda p: (str(p.get("name", "")).lower(), str(p.get("version", ""))))
+    for p in rows:
+        writer.writerow([_cell(p.get(k)) for k in ("name", "version", "license", "raw", "verdict")])
+    return buffer.getvalue().encode("utf-8")
+
+
+_CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading ``=``, ``+``, ``-`` or ``@`` is quoted with ``'``."""
+    text = redact("" if value is None else str(value))
+    return "'" + text if text.startswith(_CSV_FORMULA) else text

@@ -80,6 +80,7 @@ class SbomChecker(CheckerBase):
     }
 
     tool = presentation.TOOL
+    inspects_environment = True
 
     def display(self, result: CheckResult) -> Display:
         """The SBOM's size, schema validity and completeness."""
