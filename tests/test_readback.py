@@ -151,7 +151,8 @@ def test_audit_report_names_a_count_out_of_range_instead_of_crashing(tmp_path: P
     page = tmp_path / "history.html"
     run = _invoke(["audit", "report", str(log), "--output", str(page)])
     assert run.exit_code == 1, run.output
-    assert "TAMPERED: line 1: beyond the reading limits (the number 1.7e+308 is out of range" in run.output
+    assert "TAMPERED" in run.output
+    assert "line 1: beyond the reading limits (the number 1.7e+308 is out of range" in run.output
     assert "beyond the reading limits" in page.read_text()  # the page says so at the top
 
 
