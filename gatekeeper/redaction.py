@@ -4,7 +4,8 @@ Reports, the console, GitHub annotations, the job summary and the audit log all 
 that come from outside gatekeeper (file names, tool messages, branch names, CI variables). They
 pass through this module once, at the boundary: ``redact_result`` for a whole result,
 ``redact_tree`` for a record (keys and values), ``redact`` for one line of text. Masked are
-credentials with a known shape, ``user:password@`` in URLs, ``password=...`` assignments, long
+credentials with a known shape, ``user:password@`` in URLs, ``password=...`` assignments (not
+after a key naming a collection, such as the ``secrets`` check's name), long
 random-looking tokens, and the value of every environment variable whose name looks secret
 (``*TOKEN*``, ``*SECRET*``, ``*KEY*``, ``*PASSWORD*``, the audit signing key). It errs on the
 side of masking: a long random-looking token is hidden even when it may be harmless.
@@ -58,6 +59,12 @@ _ASSIGNED = re.compile(
 _ASSIGNED_WORDS = ("pass", "pwd", "secret", "token", "key", "credential", "auth")
 
 _KEEP = frozenset({MASK, "Bearer", "bearer", "Basic", "basic", "[REDACTED]@"})
+
+#: A key that names a collection (``secrets: 3 found``, ``tokens = [...]``, the ``secrets`` check,
+#: ``gatekeeper.checkers.secrets:SecretsChecker``) holds no single credential: what follows it is
+#: prose or a name, and is left alone. A credential after it is still masked by shape
+#: (``_TOKENS``) or as a long random-looking word.
+_COLLECTIONS = ("secrets", "tokens", "passwords", "keys")
 
 #: ``scheme://user:password@host`` and ``scheme://token@host``: the user-info goes (``git@``, an
 #: account name and no credential, stays).
@@ -121,10 +128,17 @@ def redact(text: str, secrets: Iterable[str] | None = None, *, heuristic: bool =
     if "bearer" in lower or "basic" in lower:
         out = _AUTH.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", out)
     if any(word in lower for word in _ASSIGNED_WORDS):
-        out = _ASSIGNED.sub(lambda m: m.group(0) if m.group(3) in _KEEP else f"{m.group(1)}{m.group(2)}{MASK}", out)
+        out = _ASSIGNED.sub(_assigned, out)
     if not heuristic or len(out) < 32:
         return out
     return _LONG.sub(_mask_long, out)
+
+
+def _assigned(m: re.Match[str]) -> str:
+    """``key=value`` with the value masked, unless it is already a mask or the key names a collection."""
+    if m.group(3) in _KEEP or m.group(1).lower().endswith(_COLLECTIONS):
+        return m.group(0)
+    return f"{m.group(1)}{m.group(2)}{MASK}"
 
 
 def strip_userinfo(text: str, replacement: str = "") -> str:

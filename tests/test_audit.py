@@ -330,6 +330,8 @@ def test_redact_masks_known_token_shapes(name: str) -> None:
     ("text", "leaked"),
     [
         ("password=hunter2 and more", "hunter2"),
+        ("secrets: ghp_abcdefghijklmnopqrstuvwxyz0123456789", "ghp_abcdefghijklmnopqrstuvwxyz0123456789"),  # by shape
+        ("tokens = Zx81kQ2pL0vW7mN4bR9tY6uE3sA5dF1gH8jK", "Zx81kQ2pL0vW7mN4bR9tY6uE3sA5dF1gH8jK"),  # looks random
         ('db: {"api_key": "s3cr3t-value"}', "s3cr3t-value"),
         ("Authorization: Bearer abc.def-ghi_1234", "abc.def-ghi_1234"),
         ("cloning https://bob:pa55word@git.example.com/x.git", "pa55word"),
@@ -348,6 +350,10 @@ def test_redact_masks_assigned_and_embedded_credentials(text: str, leaked: str) 
         "3 findings (2 high); coverage 81.25%",
         "bandit 1.7.10 (python 3.12.4)",
         "Use of assert detected. The enclosed code will be removed when compiling to optimised byte code.",
+        # gatekeeper's own words after the secrets check's name: its errors, audit show, gatekeeper plugins
+        "error in secrets: no tracked files to scan for secrets (an empty check is not a pass)",
+        "coverage: pass  security: pass  secrets: fail",
+        "secrets        gatekeeper 0.1.0             gatekeeper.checkers.secrets:SecretsChecker",
     ],
 )
 def test_redact_leaves_ordinary_text_alone(text: str) -> None:
