@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gatekeeper import process
-from gatekeeper.errors import ToolError
+from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.fileio import relative_to_root
 
 #: paths per ``git hash-object`` command line, far below the OS argument limit
@@ -47,8 +47,12 @@ def snapshot(root: Path, skip: Iterable[Path] = (), timeout: float = 300.0) -> S
     folders = tuple(rel + "/" for p in skip if (rel := relative_to_root(p, root)) not in (None, "."))
     try:
         index = _index(root, timeout, folders)
-    except ToolError:  # not a git work tree (or no git): nothing is tracked
+    except ToolMissing:  # no git: nothing can be tracked
         return Snapshot(root, git=False)
+    except ToolError as exc:
+        if "not a git repository" in str(exc):
+            return Snapshot(root, git=False)
+        raise  # a work tree git will not read (e.g. "dubious ownership"): not one known unchanged
     dirty = _dirty(root, timeout, folders)
     return Snapshot(root, index, _hashes(root, dirty, timeout), skip=folders)
 
@@ -77,7 +81,7 @@ def _index(root: Path, timeout: float, skip: tuple[str, ...]) -> dict[str, str]:
     """``path -> "mode sha"`` for every tracked file, from ``git ls-files --stage``."""
     done = process.run([*_GIT, "ls-files", "-z", "--stage"], timeout=timeout, cwd=root)
     if done.returncode != 0:
-        raise ToolError(f"git ls-files failed in {root}: {process.tail(done.stderr)}")
+        raise ToolError(f"git ls-files failed in {root}: {process.tail(done.stderr, 300)}")
     out: dict[str, str] = {}
     for entry in done.stdout.split("\0"):
         meta, tab, path = entry.partition("\t")
