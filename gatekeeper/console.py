@@ -21,6 +21,7 @@ from gatekeeper.engine import Progress
 from gatekeeper.escapes import clean, clean_line, for_output
 from gatekeeper.findings import CheckResult, Finding, GateResult, Narrowing, Status, Verdict
 from gatekeeper.interpreter import sentence
+from gatekeeper.toolorigin import sentence as origin_sentence
 
 
 def use_color(stream: TextIO) -> bool:
@@ -123,6 +124,12 @@ class Console(Progress):
             if entries:
                 self.line(f"{state} waivers: {', '.join(clean_line(str(w.get('id'))) for w in entries)}")
 
+    def _tools(self, result: GateResult) -> None:
+        """One line per check whose tool was located: which binary ran, and where it came from."""
+        for c in result.checks:
+            if c.tool_origin:
+                self.line(clean_line(f"tool: {c.name}: {c.tool_name} {c.tool_version} {origin_sentence(dict(c.tool_origin))}"))
+
     def summary(self, result: GateResult) -> None:
         """The table of checks (status, key metric, duration) and the verdict last."""
         self.stop()
@@ -144,6 +151,7 @@ class Console(Progress):
             for part in parts[1:]:
                 self.line(" " * indent + part)
         self._narrowing(result)
+        self._tools(result)
         blocking = [(c, f) for c in result.checks for f in c.findings if f.blocking]
         if blocking:
             self.line()

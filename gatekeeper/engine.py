@@ -313,7 +313,7 @@ def _run_one(
 ) -> None:
     t0 = time.monotonic()
     try:
-        result = checker.run(section, ctx)
+        result = _with_origin(checker.run(section, ctx), ctx)
     except ToolTimeout as exc:
         message = str(exc)
         if time.monotonic() >= ctx.deadline - 0.5:
@@ -329,6 +329,20 @@ def _run_one(
     except BaseException as exc:  # SystemExit or KeyboardInterrupt raised inside a plugin
         result = _error(name, f"checker aborted: {type(exc).__name__}: {exc}", time.monotonic() - t0)
     done.put((name, result))
+
+
+def _with_origin(result: object, ctx: CheckContext) -> object:
+    """The result with where its tool came from, as the check located it (``CheckContext.tool``):
+    the report names the binary that ran, its version and its origin, whatever the checker said."""
+    if not isinstance(result, CheckResult) or not ctx.tools or result.tool_origin:
+        return result
+    origin = ctx.tools.get(result.tool_name) or next(iter(ctx.tools.values()))
+    return replace(
+        result,
+        tool_name=result.tool_name or origin.name,
+        tool_version=result.tool_version or origin.version,
+        tool_origin=origin.describe(),
+    )
 
 
 def _sanitize(name: str, result: Any, elapsed: float) -> CheckResult:

@@ -271,6 +271,8 @@ class CheckResult:
     error: str | None = None
     findings: tuple[Finding, ...] = ()
     narrowing: tuple[Narrowing, ...] = ()
+    #: where the tool came from: ``{path, python, source, installed}`` (``gatekeeper.toolorigin``)
+    tool_origin: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         _to_the_millisecond(self)
@@ -291,7 +293,7 @@ class CheckResult:
             "name": self.name,
             "status": self.status.value,
             "summary": self.summary,
-            "tool": {"name": self.tool_name, "version": self.tool_version},
+            "tool": {"name": self.tool_name, "version": self.tool_version, **dict(self.tool_origin)},
             "duration_s": round(self.duration_s, 3),
             "metrics": dict(self.metrics),
             "artifacts": dict(self.artifacts),
@@ -384,6 +386,7 @@ def _check_from_dict(data: Mapping[str, Any]) -> CheckResult:
         summary=str(data.get("summary", "")),
         tool_name=str(tool.get("name", "")),
         tool_version=str(tool.get("version", "")),
+        tool_origin={k: v for k, v in tool.items() if k not in ("name", "version")},
         duration_s=float(data.get("duration_s", 0.0)),
         metrics=dict(data.get("metrics") or {}),
         artifacts=dict(data.get("artifacts") or {}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
 import threading
 import time
@@ -23,13 +24,14 @@ from gatekeeper.display import RuleInfo as RuleInfo
 from gatekeeper.display import ToolInfo as ToolInfo
 from gatekeeper.display import VerdictRow as VerdictRow
 from gatekeeper.display import VerdictTable as VerdictTable
-from gatekeeper.errors import PluginError
+from gatekeeper.errors import PluginError, ToolMissing
 from gatekeeper.findings import NARROWING_KINDS as NARROWING_KINDS
 from gatekeeper.findings import CheckResult, Finding
 from gatekeeper.findings import Narrowing as Narrowing
 from gatekeeper.interpreter import Interpreter, discover
 from gatekeeper.options import Option as Option
 from gatekeeper.policy import Policy
+from gatekeeper.toolorigin import ToolOrigin, Wanted, locate, refuse_inside, with_binary
 
 T = TypeVar("T")
 
@@ -356,6 +358,7 @@ class CheckContext:
     baseline_metrics: Mapping[str, Any] = field(default_factory=dict)  # this check's metrics in --baseline
     tool_python: str = sys.executable
     interpreter: Interpreter | None = None  # the environment to inspect, discovered once per run
+    tools: dict[str, ToolOrigin] = field(default_factory=dict)  # located by this check (``tool``), for its report
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
     _shared_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -387,7 +390,36 @@ class CheckContext:
         """Run a tool through ``gatekeeper.process`` within this check's deadline (cwd defaults to the root)."""
         left = self.remaining()
         limit = left if timeout is None else min(timeout, left)
+        if args:
+            program = str(args[0])
+            refuse_inside(self.root, program if os.sep in program else shutil.which(program) or "", "the program")
         return process.run(args, timeout=limit, cwd=cwd or self.root, env=env, stdin=stdin)
+
+    def tool(
+        self, module: str, distribution: str, install: str, *, binary: Callable[[ToolOrigin], str] | None = None
+    ) -> ToolOrigin:
+        """The tool ``module`` in the tool interpreter (``gate.tool_python``, default gatekeeper's own),
+        checked never to come from the checkout (``gatekeeper.toolorigin``), and recorded for the
+        check's report. ``binary`` names the program its package ships (run only once the package is
+        known not to be the checkout's). ``ToolMissing`` says ``install``; a refusal is a ``ToolError``."""
+        python = self.tool_python
+        source = "gatekeeper" if python == sys.executable else "tool_python"
+
+        def find() -> ToolOrigin:
+            origin = locate(lambda a: self.run(a, timeout=60), self.root, python, source, Wanted(module, distribution, install))
+            return with_binary(origin, self.root, binary(origin)) if binary is not None else origin
+
+        origin = self.shared(f"tool:{python}:{module}:{distribution}", find)
+        self.tools[distribution] = origin
+        return origin
+
+    def vet_tool(self, module: str, distribution: str) -> ToolOrigin | None:
+        """``tool`` for a checker that reports a missing tool in its own words: None when the tool
+        interpreter lacks it (or cannot be run), a ``ToolError`` when it comes from the checkout."""
+        try:
+            return self.tool(module, distribution, "")
+        except ToolMissing:
+            return None
 
     def shared(self, key: str, factory: Callable[[], T]) -> T:
         """A value computed once per run and shared between checkers (e.g. the package inventory).

@@ -1,7 +1,7 @@
 """Helpers for the checkers that read a project's source files (lint, types, secrets).
 
-Which copy of a tool to run (the project's own when its interpreter has one), the files git
-tracks, the files' bytes read once, and fingerprints that do not depend on line numbers.
+The files git tracks, the files' bytes read once, and fingerprints that do not depend on line
+numbers. (Which copy of a tool runs is ``CheckContext.tool``'s business: never the project's.)
 """
 
 from __future__ import annotations
@@ -18,44 +18,9 @@ from typing import Any
 from gatekeeper import process
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, shard_record, split_by_size
-from gatekeeper.errors import ToolError, ToolMissing
+from gatekeeper.errors import ToolError
 from gatekeeper.findings import fingerprint, normalize_snippet
 from gatekeeper.options import Option
-
-
-@dataclass(frozen=True, slots=True)
-class Tool:
-    """A located tool: the interpreter that has it, whether that is the project's, and its probe answer."""
-
-    python: str
-    project: bool
-    answer: dict[str, Any]
-
-
-def find_tool(ctx: CheckContext, module: str, probe: str, install: str, *, project_only: bool = False) -> Tool:
-    """The project's copy of ``module`` when ``ctx.target_python`` has it, else gatekeeper's own.
-
-    ``probe`` is Python code run with ``-I`` that prints a JSON object about the tool. Raises
-    ``ToolMissing`` saying how to install it (``install``) when no candidate interpreter has it.
-    """
-    candidates = [ctx.target_python] if project_only else list(dict.fromkeys([ctx.target_python, ctx.tool_python]))
-    tried = []
-    for python in candidates:
-
-        def _probe(python: str = python) -> dict[str, Any] | None:
-            try:
-                done = ctx.run([python, "-I", "-c", probe], timeout=60)
-            except ToolMissing:
-                return None
-            if done.returncode != 0 and f"No module named {module!r}" in done.stderr:
-                return None
-            return process.json_object(done, f"looking for {module} in {python}")
-
-        answer = ctx.shared(f"source.tool:{module}:{python}", _probe)
-        if answer is not None:
-            return Tool(python=python, project=python == ctx.target_python, answer=answer)
-        tried.append(python)
-    raise ToolMissing(f"{module} is not installed in {' nor in '.join(tried)} ({install})")
 
 
 def tracked_files(root: Path, ctx: CheckContext) -> list[str]:

@@ -35,6 +35,7 @@ from gatekeeper.reports._common import (
     severity_counts,
     where,
 )
+from gatekeeper.toolorigin import sentence as origin_sentence
 
 if TYPE_CHECKING:
     from gatekeeper.checkers.base import LoadedChecker
@@ -243,7 +244,7 @@ def _policy_files(files: Any) -> list[tuple[str, str, str]]:
 
 
 def _check_view(check: CheckResult, checker: LoadedChecker) -> dict[str, Any]:
-    tool = " ".join(p for p in (check.tool_name, check.tool_version) if p)
+    tool = " ".join(p for p in (check.tool_name, check.tool_version, origin_sentence(dict(check.tool_origin))) if p)
     shown = checker.display(check)
     return {
         "name": check.name,

@@ -122,7 +122,7 @@ def test_a_legacy_project_adopts_lint_and_types_with_a_baseline(legacy: Path, gk
 
 
 def test_an_enabled_check_whose_tool_is_missing_exits_3_saying_how_to_install(legacy: Path, gk: Any, bare_python: str) -> None:
-    policy = POLICY + f'[environment]\npython = "{bare_python}"\n'
+    policy = POLICY + f'[gate]\ntool_python = "{bare_python}"\n'  # the tools come from gate.tool_python
     (legacy / "gatekeeper.toml").write_text(policy, encoding="utf-8")
     done = gk(["check", "--only", "types", "--no-audit", "--output-dir", "out"], cwd=legacy)
     assert done.returncode == 3, done.stdout + done.stderr

@@ -425,6 +425,7 @@ def _probe(ctx: CheckContext, request: Mapping[str, Any], plugins: Sequence[str]
     """
     full = {**request, "allowed_plugins": list(plugins), "plugin_paths": plugin_paths(ctx) if plugins else []}
     source = _PROBE.read_text(encoding="utf-8")
+    ctx.vet_tool("coverage", "coverage")  # never the checkout's coverage.py
     done = ctx.run([ctx.tool_python, "-I", "-c", source, json.dumps(full)])
     return process.json_object(done, "coverage.py analysis")
 

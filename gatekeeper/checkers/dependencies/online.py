@@ -41,6 +41,7 @@ def audit(ctx: CheckContext, section: Mapping[str, Any], targets: Sequence[Targe
     if not targets:
         return []
     service = str(section.get("service") or "pypi")
+    ctx.vet_tool("pip_audit", "pip-audit")  # never the checkout's pip-audit
     with tempfile.TemporaryDirectory(prefix="gatekeeper-deps-") as tmp:
         reqs = Path(tmp) / "requirements.txt"
         reqs.write_text("".join(f"{t.name}=={t.version}\n" for t in targets), encoding="utf-8")

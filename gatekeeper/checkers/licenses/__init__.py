@@ -172,6 +172,7 @@ def read_licenses(ctx: CheckContext, python: str) -> list[Listed]:
         ctx.tool_python, "-I", "-m", "piplicenses", "--format=json", "--from=all", "--with-system",
         "--with-license-file", "--no-license-path", "--python", python,
     ]  # fmt: skip
+    ctx.vet_tool("piplicenses", "pip-licenses")  # never the checkout's pip-licenses
     with tempfile.TemporaryDirectory(prefix="gatekeeper-licenses-") as cwd:
         done = ctx.run(args, cwd=cwd)
     process.require_module(

@@ -2,8 +2,9 @@
 
 How a run goes:
 
-1. The ruff binary is taken from the project's interpreter when it has the ``ruff`` package,
-   else from gatekeeper's own environment. ruff never executes the code it checks.
+1. The ruff binary is the one the ``ruff`` package of the tool interpreter ships (gatekeeper's own,
+   or ``gate.tool_python``), never the project's: ``CheckContext.tool`` refuses a ruff inside the
+   project root or installed from it. ruff never executes the code it checks.
 2. ruff finds the project's configuration as ``ruff check`` run by hand in the root does: the
    root's ``.ruff.toml``, ``ruff.toml`` or ``[tool.ruff]`` in ``pyproject.toml`` (ruff's order), a
    nested one for its own folder, the target version from ``requires-python``. Before ruff runs,
@@ -47,7 +48,7 @@ CHECK = "lint"
 CACHE_VERSION = 3
 #: flags on every ruff command: ruff reads the checkout and writes nothing into it, whatever its configuration says
 READ_ONLY = ("--no-fix", "--no-unsafe-fixes", "--no-cache")
-INSTALL = "pip install 'gatekeeper[lint]', or install ruff into the project's environment"
+INSTALL = "pip install 'gatekeeper[lint]' into gatekeeper's environment, or set gate.tool_python"
 #: ruff's binary as its package finds it (``find_ruff_bin`` moved from ``ruff.__main__`` to ``ruff`` in 0.5)
 _PROBE = (
     "import json\ntry:\n    from ruff import find_ruff_bin\nexcept ImportError:\n    from ruff.__main__ import find_ruff_bin\n"
@@ -85,10 +86,8 @@ class LintChecker(CheckerBase):
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Check (or reuse cached checks of) the files ruff would check; one finding per diagnostic."""
-        tool = source.find_tool(ctx, "ruff", _PROBE, INSTALL)
-        ruff = str(tool.answer.get("bin") or "")
-        if not ruff:
-            raise ToolError(f"the ruff package in {tool.python} did not name its binary")
+        tool = ctx.tool("ruff", "ruff", INSTALL, binary=lambda found: _binary(ctx, found.python))
+        ruff = tool.path
         version = _version(ctx, ruff)
         honour = honours_project(section)
         candidates = _candidates(ctx)
@@ -103,7 +102,10 @@ class LintChecker(CheckerBase):
         def commented(f: str) -> bool:
             return honour and narrowed.ANY.search(sources.data(f)) is not None
 
-        opts = source.options_digest(CACHE_VERSION, version, config_args, toolconfig.digest(ctx.root, config_files))
+        # the tool's origin is part of the key: a result another copy of "ruff x.y" wrote is not this one's
+        opts = source.options_digest(
+            CACHE_VERSION, version, tool.describe(), config_args, toolconfig.digest(ctx.root, config_files)
+        )
         per_file_tool = source.PerFileTool(
             CHECK, opts, _valid, lambda chunk: _check(ctx, ruff, config_args, chunk, commented), MAX_FILES_PER_RUN
         )
@@ -134,7 +136,7 @@ class LintChecker(CheckerBase):
             "config": configs[0] if configs else None,
             "config_files": list(config_files),
             "project_config": "honour" if honour else "ignore",
-            "tool_source": "project" if tool.project else "gatekeeper",
+            "tool_source": tool.source,
             "command": " ".join(["ruff", "check", "--output-format", "json", *READ_ONLY, *config_args, "."]),
             "thresholds": {
                 "fail_on": list(section.get("fail_on") or ["ALL"]),
@@ -193,6 +195,15 @@ def _tracked_but_unchecked(ctx: CheckContext, checked: Sequence[str]) -> list[st
         return []
     seen = set(checked)
     return [f for f in tracked if f.endswith((".py", ".pyi")) and f not in seen]
+
+
+def _binary(ctx: CheckContext, python: str) -> str:
+    """The binary the ``ruff`` package of ``python`` ships (asked once the package is known not to be the checkout's)."""
+    answer = process.json_object(ctx.run([python, "-I", "-c", _PROBE], timeout=60), f"looking for the ruff binary in {python}")
+    ruff = str(answer.get("bin") or "")
+    if not ruff:
+        raise ToolError(f"the ruff package in {python} did not name its binary")
+    return ruff
 
 
 def _version(ctx: CheckContext, ruff: str) -> str:

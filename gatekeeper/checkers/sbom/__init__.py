@@ -93,6 +93,7 @@ class SbomChecker(CheckerBase):
         pyproject = ctx.root / "pyproject.toml"
         # -I and a cwd outside the tree (below): a cyclonedx_py/ in the project must not run instead
         base = [ctx.tool_python, "-I", "-m", "cyclonedx_py"]
+        ctx.vet_tool("cyclonedx_py", "cyclonedx-bom")  # never the checkout's cyclonedx-py
         common = ["--sv", spec, "--of", "JSON", "--no-validate", "-o", "-"]
         if pyproject.is_file() and has_pep621(ctx.root):
             # cyclonedx-py takes the root component from a PEP 621 [project] table and refuses any other

@@ -5,8 +5,9 @@ How a scan goes:
 1. The files are those git tracks (``git ls-files``), so build outputs and virtualenvs are not
    scanned; the policy's ``exclude`` globs leave more out (and are reported). With ``--shard
    I/N`` only a share of them, balanced by bytes, is kept.
-2. detect-secrets is taken from the project's interpreter when it has it, else from
-   gatekeeper's own environment; it runs with ``-I`` and its standard plugins and filters (or the
+2. detect-secrets is taken from the tool interpreter (gatekeeper's own, or ``gate.tool_python``),
+   never from the project (``CheckContext.tool`` refuses a copy inside the root or installed from
+   it, and says where it came from); it runs with ``-I`` and its standard plugins and filters (or the
    policy's ``plugins``), with ``--no-verify`` so no secret is sent over the network to be checked.
    Its filters that skip whole files by name or extension (``.css``, ``.svg``, ``.lock``,
    ``poetry.lock``, ``package-lock.json``, ``*swagger*``...) are turned off: a tracked file is
@@ -63,8 +64,8 @@ FILE_FILTERS = (
 #: detect-secrets' filter that honours the allowlist pragmas
 ALLOWLIST_FILTER = "detect_secrets.filters.allowlist.is_line_allowlisted"
 CHECK = "secrets"
-CACHE_VERSION = 1
-INSTALL = "pip install 'gatekeeper[secrets]', or install detect-secrets into the project's environment"
+CACHE_VERSION = 2
+INSTALL = "pip install 'gatekeeper[secrets]' into gatekeeper's environment, or set gate.tool_python"
 _WORKER = Path(__file__).with_name("worker.py")
 #: the worker's first line is a short JSON object; more than this before a line break is not it
 MAX_HELLO_BYTES = 4096
@@ -96,8 +97,8 @@ class SecretsChecker(CheckerBase):
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Scan (or reuse cached scans of) the tracked files; every potential secret is a blocking finding."""
-        candidates = list(dict.fromkeys([ctx.target_python, ctx.tool_python]))
-        worker = _Worker.start(ctx, candidates[0])  # detect-secrets imports while the files are listed and read
+        tool = ctx.tool("detect_secrets", "detect-secrets", INSTALL)  # where it is, before anything of it runs
+        worker = _Worker.start(ctx, tool.python)  # detect-secrets imports while the files are listed and read
         honour = honours_project(section)
         try:
             exclude = [str(p) for p in section.get("exclude") or []]
@@ -109,7 +110,7 @@ class SecretsChecker(CheckerBase):
             sources = source.Sources(ctx.root)
             for f in files_all:  # read and hashed (for the cache keys) while detect-secrets imports
                 sources.digest(f)
-            worker, hello = _located(ctx, worker, candidates)
+            worker, hello = _located(ctx, worker, [tool.python])
             version, lenient = str(hello["version"]), hello.get("lenient") is True
             python = worker.python
             base = [python, "-I", "-m", "detect_secrets", "scan"]
@@ -129,7 +130,8 @@ class SecretsChecker(CheckerBase):
                         found.setdefault(f, []).extend(hidden)
                 return found
 
-            opts = source.options_digest(CACHE_VERSION, version, lenient, args)
+            # the tool's origin is part of the key: what another copy claiming the same version wrote is not reused
+            opts = source.options_digest(CACHE_VERSION, version, tool.describe(), lenient, args)
             per_file_tool = source.PerFileTool(CHECK, opts, _valid, scan, MAX_FILES_PER_RUN)
             per_file = source.run_per_file(ctx, per_file_tool, files_all, sources)
         finally:
@@ -154,7 +156,7 @@ class SecretsChecker(CheckerBase):
             "plugins": [str(p) for p in section.get("plugins") or []] or "all",
             "excluded_by_policy": {"count": len(left_out), "exclude": exclude},
             "project_config": "honour" if honour else "ignore",
-            "tool_source": "project" if python == ctx.target_python else "gatekeeper",
+            "tool_source": tool.source,
             "command": " ".join(["detect-secrets", *args]),
         }
         metrics.update(per_file.metrics(ctx.shard))

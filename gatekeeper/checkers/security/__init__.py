@@ -151,6 +151,7 @@ class SecurityChecker(CheckerBase):
         targets = [str(p) for p in section.get("paths") or ["."]]
         workers = int(section.get("workers") or 0) or (os.cpu_count() or 1)
         folder = ctx.cache_dir / "security" if ctx.cache_dir is not None else None
+        ctx.vet_tool("bandit", "bandit")  # never the checkout's bandit (before any of it is imported)
         pool = BanditPool(ctx.tool_python, ctx.root)
         try:
             if workers > 1 and (folder is None or not folder.is_dir()):  # cold: a second worker imports bandit meanwhile

@@ -363,10 +363,12 @@ def test_cache_reuses_unchanged_files_and_rescans_changed_ones(tmp_path: Path, m
     root = build_corpus(tmp_path / "p")
     cache = tmp_path / "cache"
     log = tmp_path / "calls.log"
-    # a python that records every process started with it (a bandit worker or anything else), then runs the real one
+    # a python that records every process started with it (a bandit worker, the look-up of where bandit
+    # comes from, or anything else), then runs the real one
     wrapper = tmp_path / "python-logged"
     wrapper.write_text(
-        f'#!/bin/sh\nif echo "$@" | grep -q -- "{BANDIT_RUN}"; then echo worker >> {log}; else echo other >> {log}; fi\n'
+        f'#!/bin/sh\nif echo "$@" | grep -q -- "{BANDIT_RUN}"; then echo worker >> {log}; '
+        f'elif echo "$@" | grep -q -- "find_spec"; then echo origin >> {log}; else echo other >> {log}; fi\n'
         f'exec {PYTHON} "$@"\n'
     )
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
@@ -381,19 +383,22 @@ def test_cache_reuses_unchanged_files_and_rescans_changed_ones(tmp_path: Path, m
     first = run()
     scanned = first.metrics["files_scanned"]
     assert first.metrics["cached_files"] == 0
-    assert started() == ["worker"]  # one bandit process found the files and scanned them
+    assert started() == [
+        "origin",
+        "worker",
+    ]  # where bandit comes from (no import), then one bandit process found the files and scanned them
 
     second = run()
     assert second.metrics["cached_files"] == scanned
     assert second.metrics["processes"] == 0  # bandit scanned nothing: the worker only found the files
-    assert started() == ["worker", "worker"]
+    assert started() == ["origin", "worker"] * 2
     assert [f.to_dict() for f in second.findings] == [f.to_dict() for f in first.findings]
 
     with (root / "app" / "clean.py").open("a") as fh:
         fh.write("\n\ndef risky(x):\n    return eval(x)\n")
     third = run()
     assert third.metrics["cached_files"] == scanned - 1
-    assert started() == ["worker"] * 3 and third.metrics["processes"] == 1  # discovery and the scan: one bandit import
+    assert started() == ["origin", "worker"] * 3 and third.metrics["processes"] == 1  # discovery and the scan: one bandit import
     assert third.metrics["cached_files"] + 1 == third.metrics["files_scanned"]  # only the changed file was scanned
     assert key_set(third.findings) == bandit_set(bandit_json(root, "-r", ".", "-x", SAME_X))
     assert any(f.rule_id == "B307" and f.location and f.location.path == "app/clean.py" for f in third.findings)
