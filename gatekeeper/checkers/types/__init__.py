@@ -1,17 +1,20 @@
 """Type checking with mypy: every error and note of ``mypy -O json`` becomes a finding.
 
-mypy runs in the project's interpreter (``[environment] python``) so that imports, stubs and
-plugins resolve as they do for the project; it must be installed there (mypy 1.11 or later, for
-its JSON output). The project's mypy configuration (``mypy.ini``, ``.mypy.ini``,
-``pyproject.toml`` or ``setup.cfg``, mypy's own order) is passed explicitly with
-``--config-file``. mypy runs with ``-I`` in the project's root, because it resolves the modules
-it checks relative to its working directory; it reads the code but does not execute it. Plugins
-named in the project's mypy configuration are the exception: mypy imports and runs them, which
-is why the README says so.
+mypy is the tool interpreter's (gatekeeper's own, or ``gate.tool_python``; mypy 1.11 or later,
+for its JSON output), never the project's: ``CheckContext.tool`` refuses a mypy inside the root or
+installed from it. It checks the project's environment through ``--python-executable`` (imports
+and stubs resolve as they do for the project) without importing anything from it. The project's
+mypy configuration (``mypy.ini``, ``.mypy.ini``, ``pyproject.toml`` or ``setup.cfg``, mypy's own
+order) is passed explicitly with ``--config-file``. mypy runs with ``-I`` in the project's root,
+because it resolves the modules it checks relative to its working directory; it reads the code
+but does not execute it. Plugins named in the project's mypy configuration are the exception:
+mypy imports and runs them (from the tool interpreter's environment), which is why the README says so.
 
-mypy's incremental cache is kept under gatekeeper's cache directory (a throwaway directory when
-the cache is off), never in the checkout. mypy checks a program as a whole, so the check is not
-shardable. Settings that narrow the check (``exclude``, ``ignore_errors``,
+mypy's incremental cache is kept under gatekeeper's cache directory, never in the checkout, and
+authenticated as a whole before mypy may read it (``incremental``); a throwaway directory when the
+cache is off or ``cache.dir`` lies inside the project. mypy exits 1 when all it printed are notes
+(with ``-O json``); that is a pass, as mypy's own verdict is. mypy checks a program as a whole, so
+the check is not shardable. Settings that narrow the check (``exclude``, ``ignore_errors``,
 ``disable_error_code``, per-module overrides) and ``# type: ignore`` comments are reported.
 """
 
@@ -31,8 +34,8 @@ from typing import Any
 from gatekeeper import process, tomlio
 from gatekeeper.checkers import source
 from gatekeeper.checkers.base import PROJECT_CONFIG, CheckContext, CheckerBase, Display, honours_project
+from gatekeeper.checkers.types import incremental, presentation
 from gatekeeper.checkers.types import narrowing as narrowed
-from gatekeeper.checkers.types import presentation
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.fileio import relative_to_root
 from gatekeeper.findings import CheckResult, Finding, Location, Narrowing, Severity, decide_status
@@ -40,8 +43,7 @@ from gatekeeper.options import Option
 
 CHECK = "types"
 MIN_VERSION = (1, 11)
-INSTALL = "install mypy>=1.11 into the project's environment, e.g. pip install 'gatekeeper[types]' there"
-_PROBE = "import json, mypy.version; print(json.dumps({'version': mypy.version.__version__}))"
+INSTALL = "pip install 'gatekeeper[types]' (mypy>=1.11) into gatekeeper's environment, or set gate.tool_python"
 #: mypy's config files, in the order mypy looks for them (https://mypy.readthedocs.io/en/stable/config_file.html)
 CONFIG_FILES = ("mypy.ini", ".mypy.ini", "pyproject.toml", "setup.cfg")
 _ITEM_KEYS = ("file", "line", "message", "severity")
@@ -70,8 +72,8 @@ class TypesChecker(CheckerBase):
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Run mypy once over the policy's (or the config's) paths; errors block past ``max_errors``."""
-        tool = source.find_tool(ctx, "mypy", _PROBE, INSTALL, project_only=True)
-        version = str(tool.answer.get("version") or "")
+        tool = ctx.tool("mypy", "mypy", INSTALL)
+        version = tool.version
         if _version_tuple(version) < MIN_VERSION:
             raise ToolMissing(f"mypy {version} in {tool.python} has no JSON output ({INSTALL})")
         honour = honours_project(section)
@@ -81,6 +83,8 @@ class TypesChecker(CheckerBase):
             if not _inside(ctx.root, p):
                 raise ToolError(f"checks.types.paths: {p} is outside the project")
         targets = paths or ([] if found.files else ["."])
+        tag = hashlib.sha256(f"{tool.python}\0{version}\0{ctx.target_python}".encode()).hexdigest()[:16]
+        kept, not_kept = incremental.folder_for(ctx.cache_dir, ctx.root, tag)
         with tempfile.TemporaryDirectory(prefix="gatekeeper-mypy-") as scratch:
             config = found.name
             if not honour:  # the policy's configuration alone: a file of gatekeeper's, outside the tree
@@ -89,20 +93,23 @@ class TypesChecker(CheckerBase):
             args = ["-O", "json", "--no-error-summary", "--config-file", config]
             if section.get("strict"):
                 args.append("--strict")
-            if ctx.cache_dir is not None:
-                tag = hashlib.sha256(f"{tool.python}\0{version}".encode()).hexdigest()[:16]
-                cache_dir = ctx.cache_dir / CHECK / f"mypy-{tag}"
-            else:
-                cache_dir = Path(scratch) / "cache"
-            command = [tool.python, "-I", "-m", "mypy", *args, "--cache-dir", str(cache_dir)]
-            done = ctx.run([*command, *(["--", *targets] if targets else [])], cwd=ctx.root)
+            state = not_kept
+            if kept is not None and ctx.cache_dir is not None:
+                state = incremental.verify(ctx.cache_dir, kept, tag)
+            cache_dir = kept or Path(scratch) / "cache"
+            command = [tool.python, "-I", "-m", "mypy", *args, "--python-executable", ctx.target_python]
+            done = ctx.run([*command, "--cache-dir", str(cache_dir), *(["--", *targets] if targets else [])], cwd=ctx.root)
+            if kept is not None and ctx.cache_dir is not None:
+                incremental.seal(ctx.cache_dir, kept, tag)
         if done.returncode == 2 and done.stdout.strip():
             _raise_blocking(done.stdout)
         if done.returncode not in (0, 1):  # 1 means "found errors": that is data
             raise ToolError(f"mypy failed (exit {done.returncode}): {process.tail(done.stderr or done.stdout)}")
         items = parse_output(done.stdout)
-        if done.returncode == 1 and not any(i["severity"] == "error" for i in items):
-            raise ToolError(f"mypy reported failure but no error (exit 1): {process.tail(done.stderr or done.stdout)}")
+        if done.returncode == 1 and not items:
+            raise ToolError(f"mypy reported failure but printed nothing (exit 1): {process.tail(done.stderr or done.stdout)}")
+        # mypy -O json exits 1 when all it printed are notes; its own verdict (exit 0 without -O json)
+        # is that such a project passes, so notes alone never fail the check
         sources = source.Sources(ctx.root)
         findings = to_findings(section, items, sources)
         errors = sum(1 for i in items if i["severity"] == "error")
@@ -128,7 +135,9 @@ class TypesChecker(CheckerBase):
                 "project_config": "honour" if honour else "ignore",
                 "strict": bool(section.get("strict")),
                 "paths": targets or "(the config's files)",
-                "command": shlex.join(["mypy", *args, *targets]),
+                "command": shlex.join(["mypy", *args, "--python-executable", ctx.target_python, *targets]),
+                "tool_source": tool.source,
+                "incremental_cache": state or "kept",
                 "thresholds": {"max_errors": int(section.get("max_errors", 0)), "strict": bool(section.get("strict"))},
             },
             findings=tuple(findings),
@@ -197,8 +206,40 @@ def find_config(root: Path) -> MypyConfig:
         files = main.get("files")
         if isinstance(files, str):
             files = [f.strip() for f in files.split(",") if f.strip()]
+        _refuse_writes_and_plugin_files(root, name, main)
         return MypyConfig(name, text, main, tuple(overrides), tuple(str(f) for f in files or []))
     return MypyConfig()
+
+
+#: mypy options that make it write files where the configuration says (https://mypy.readthedocs.io/en/stable/config_file.html#report-generation)
+REPORT_KEYS = (
+    "any_exprs_report", "cobertura_xml_report", "html_report", "xslt_html_report", "linecount_report",
+    "linecoverage_report", "lineprecision_report", "memory_xml_report", "txt_report", "xslt_txt_report",
+    "xml_report", "junit_xml",
+)  # fmt: skip
+
+
+def _refuse_writes_and_plugin_files(root: Path, config: str, main: Mapping[str, Any]) -> None:
+    """``ToolError`` for a configuration that has mypy write reports (the gate writes nothing into
+    the checkout or wherever the project says) or run a plugin file (code of the checkout, or a file
+    outside the project); plugins named as installed modules come from the tool's environment."""
+    writes = [key for key in REPORT_KEYS if main.get(key)]
+    if writes:
+        raise ToolError(
+            f"{config} sets {', '.join(writes)}: mypy would write reports where the project's configuration says; "
+            "the gate writes nothing there (remove them from the configuration the gate reads)"
+        )
+    plugins = main.get("plugins") or []
+    names = [p.strip() for p in plugins.split(",")] if isinstance(plugins, str) else [str(p).strip() for p in plugins]
+    for plugin in names:
+        module = plugin.rsplit(":", 1)[0] if plugin.count(":") == 1 and not plugin.endswith(":") else plugin
+        if module.endswith(".py") or "/" in module or "\\" in module:
+            where = relative_to_root((root / config).parent / module, root)
+            what = f"the plugin file {where}" if where is not None else f"the plugin file {module!r}, outside the project,"
+            raise ToolError(
+                f"{config} names {what}: mypy would run it as part of the tool; a tool never runs code from the checkout "
+                "(install the plugin as a package into the tool interpreter and name its module)"
+            )
 
 
 def _raise_blocking(stdout: str) -> None:

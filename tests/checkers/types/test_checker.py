@@ -1,4 +1,4 @@
-"""The types check runs the real mypy in the project's interpreter and agrees with mypy run by hand."""
+"""The types check runs the real mypy on the project's environment and agrees with mypy run by hand."""
 
 from __future__ import annotations
 
@@ -104,10 +104,13 @@ def test_fingerprints_survive_line_shifts(project: Path, make_ctx: Any) -> None:
     assert {f.fingerprint for f in before.findings} == {f.fingerprint for f in after.findings}
 
 
-def test_mypy_missing_from_the_projects_interpreter_says_how_to_install(project: Path, make_ctx: Any, bare_python: str) -> None:
+def test_gatekeepers_mypy_checks_a_project_environment_that_has_none(project: Path, make_ctx: Any, bare_python: str) -> None:
     (project / "gatekeeper.toml").write_text(f'[environment]\npython = "{bare_python}"\n', encoding="utf-8")
+    result = TypesChecker().run(section(TypesChecker), make_ctx(project))
+    assert finding_keys(result) == keys(mypy_by_hand(project, "--python-executable", bare_python))
+    assert f"--python-executable {bare_python}" in result.metrics["command"]
     with pytest.raises(ToolMissing, match=r"mypy.*gatekeeper\[types\]"):
-        TypesChecker().run(section(TypesChecker), make_ctx(project))
+        TypesChecker().run(section(TypesChecker), make_ctx(project, tool_python=bare_python))
 
 
 def test_a_path_outside_the_project_is_refused(project: Path, make_ctx: Any) -> None:

@@ -1,0 +1,97 @@
+"""The types check: mypy's own verdict on notes, and an incremental cache nobody can poison."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.checkers.types import TypesChecker
+from gatekeeper.errors import ToolError
+from gatekeeper.findings import Severity, Status
+from tests.checkers.types.test_checker import finding_keys, keys, mypy_by_hand
+from tests.helpers.projects import PYTHON, run_tool, section, write
+
+GOOD = "def f(x: int) -> int:\n    return x\n"
+BAD = "def f(x: int) -> str:\n    return x\n"  # the same length: mypy then trusts the meta's digest
+
+
+def test_a_project_whose_only_message_is_a_note_passes_as_mypy_says(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(tmp_path / "p", {"m.py": 'def f():\n    x: int = "a"\n    return x\n'})
+    plain = run_tool([PYTHON, "-m", "mypy", "--cache-dir", str(tmp_path / "c"), "m.py"], root, check=False)
+    assert plain.returncode == 0 and "Success" in plain.stdout  # mypy's own verdict
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert result.status is Status.PASS
+    assert [(f.rule_id, f.severity, f.blocking) for f in result.findings] == [("annotation-unchecked", Severity.INFO, False)]
+    assert finding_keys(result) == keys(mypy_by_hand(root, "."))
+
+
+def poison(cache: Path, root: Path) -> int:
+    """Give ``m.py`` the failing text and make mypy's cached meta vouch for it (its digest edited)."""
+    old, new = (hashlib.sha1(t.encode(), usedforsecurity=False).hexdigest().encode() for t in (GOOD, BAD))
+    write(root, {"m.py": BAD})
+    edited = 0
+    for db in cache.rglob("cache.*.db"):
+        with sqlite3.connect(db) as con:
+            for path, data in con.execute("select path, data from files2").fetchall():
+                if old in data:
+                    con.execute("update files2 set data = ? where path = ?", (data.replace(old, new), path))
+                    edited += 1
+    for meta in cache.rglob("m.meta.json"):  # mypy's JSON cache format, when sqlite is off
+        meta.write_bytes(meta.read_bytes().replace(old, new))
+        edited += 1
+    return edited
+
+
+def test_an_edited_mypy_cache_outside_the_tree_is_rejected_and_mypy_starts_cold(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(tmp_path / "p", {"m.py": GOOD})
+    cache = tmp_path / "cache"
+    first = TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=cache))
+    assert first.status is Status.PASS and first.metrics["incremental_cache"] == "cold"
+    again = TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=cache))
+    assert again.metrics["incremental_cache"] == "warm"
+    (folder,) = (cache / "types").glob("mypy-*")
+    assert poison(folder, root) == 1
+    # the poisoned cache does fool mypy itself...
+    mypy = [PYTHON, "-m", "mypy", "-O", "json", "--no-error-summary", "--python-executable", PYTHON]
+    fooled = run_tool([*mypy, "--cache-dir", str(folder), "m.py"], root, check=False)
+    assert fooled.returncode == 0 and fooled.stdout == ""
+    shutil.rmtree(folder)
+    write(root, {"m.py": GOOD})
+    TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=cache))
+    poison(folder, root)
+    # ...but not the gate: the folder no longer matches its authenticated manifest
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=cache))
+    assert result.metrics["incremental_cache"] == "rejected"
+    assert result.status is Status.FAIL and finding_keys(result) == {("return-value", "m.py", 2)}
+
+
+def test_a_mypy_cache_inside_the_tree_is_never_read(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(tmp_path / "p", {"m.py": GOOD})
+    outside = tmp_path / "cache"
+    TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=outside))
+    (folder,) = (outside / "types").glob("mypy-*")
+    committed = root / ".gkcache" / "types" / folder.name  # where a policy's cache.dir = ".gkcache" puts it
+    shutil.copytree(folder, committed)
+    assert poison(committed, root) == 1
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=root / ".gkcache"))
+    assert result.metrics["incremental_cache"].startswith("not kept: cache.dir lies inside the project")
+    assert result.status is Status.FAIL and finding_keys(result) == {("return-value", "m.py", 2)}
+
+
+@pytest.mark.parametrize(
+    ("ini", "said"),
+    [
+        ("[mypy]\njunit_xml = ../written-outside.xml\n", "sets junit_xml: mypy would write reports"),
+        ("[mypy]\nplugins = tools/plugin.py\n", "names the plugin file tools/plugin.py: mypy would run it"),
+    ],
+)
+def test_a_config_that_writes_or_runs_checkout_code_is_refused(tmp_path: Path, make_ctx: Any, ini: str, said: str) -> None:
+    root = write(tmp_path / "p", {"mypy.ini": ini, "m.py": GOOD, "tools/plugin.py": "raise SystemExit('ran')\n"})
+    with pytest.raises(ToolError, match=said):
+        TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert not (tmp_path / "written-outside.xml").exists()
