@@ -19,7 +19,7 @@ import pytest
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.findings import GateResult
 from tests.helpers import dists, faults, osv, services, tsa
-from tests.helpers.cli import Runner, installed_checkers, installed_options, run_gatekeeper
+from tests.helpers.cli import Runner, installed_checkers, installed_options, invoke_gatekeeper, run_gatekeeper
 from tests.helpers.plugin import PLUGIN_DIR, install_plugin, plugin_env
 from tests.helpers.projects import check_context
 
@@ -52,6 +52,13 @@ def _no_remembered_key() -> None:
 def gk() -> Runner:
     """The real CLI in a subprocess: ``gk([ARGS], cwd=..., env={extra}, timeout=...)`` (see run_gatekeeper)."""
     return run_gatekeeper
+
+
+@pytest.fixture
+def cli() -> Runner:
+    """The CLI in this process, ``gk``'s signature and answer (see invoke_gatekeeper): for tests of a
+    command's messages and exit code that need no process of their own."""
+    return invoke_gatekeeper
 
 
 @pytest.fixture

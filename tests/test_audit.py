@@ -56,7 +56,7 @@ def _plain_log(tmp: Path, count: int = 4, key: bytes | None = None) -> Path:
 # --------------------------------------------------------------------------- records of real runs
 
 
-def test_check_appends_a_complete_record_and_verify_confirms_the_head(tmp_path: Path, plugin_gk: Runner) -> None:
+def test_check_appends_a_complete_record_and_verify_confirms_the_head(tmp_path: Path, plugin_gk: Runner, cli: Runner) -> None:
     project = _project(tmp_path, code="x = eval('1')\n")
     for _ in range(2):
         run = plugin_gk(["check", "."], cwd=project)
@@ -87,13 +87,13 @@ def test_check_appends_a_complete_record_and_verify_confirms_the_head(tmp_path: 
     # check printed the head, and verify agrees with it and with our own hash of the last line
     head = hashlib.sha256(lines[-1]).hexdigest()
     assert f"head sha256 {head}" in run.stdout
-    verified = plugin_gk(["audit", "verify"], cwd=project)
+    verified = cli(["audit", "verify"], cwd=project)
     assert verified.returncode == 0, verified.stderr
     assert f"chain consistent, not authenticated, 2 record(s), head sha256 {head}" in verified.stdout
     assert "intact" not in verified.stdout  # without a key nothing is authenticated
 
 
-def test_ci_variables_name_the_actor_and_the_run(tmp_path: Path, plugin_gk: Runner) -> None:
+def test_ci_variables_name_the_actor_and_the_run(tmp_path: Path, plugin_gk: Runner, cli: Runner) -> None:
     project = _project(tmp_path)
     env = plugin_env(
         GITHUB_ACTIONS="true",
@@ -125,14 +125,14 @@ def test_ci_variables_name_the_actor_and_the_run(tmp_path: Path, plugin_gk: Runn
     assert (gl["ci"]["provider"], gl["ci"]["run_id"], gl["ci"]["run_url"]) == ("gitlab-ci", "55", "https://gl/p/55")
     assert other["actor"] == {"name": "release-bot", "source": "GATEKEEPER_ACTOR"}
     assert (other["ci"]["provider"], other["ci"]["run_id"]) == ("ci", "17")
-    show = plugin_gk(["audit", "show"], cwd=project)
+    show = cli(["audit", "show"], cwd=project)
     assert show.returncode == 0
     rows = show.stdout.splitlines()
     assert rows[0].split()[:4] == ["SEQ", "TIME", "(UTC)", "COMMAND"]
     assert [r.split()[0] for r in rows[1:]] == ["1", "2", "3"]
     assert "octocat" in rows[1] and "alice" in rows[2] and "release-bot" in rows[3]
     assert "pattern:pass" in rows[1] and "advisories:pass" in rows[1]
-    last = plugin_gk(["audit", "show", "--last", "1", "--json"], cwd=project)
+    last = cli(["audit", "show", "--last", "1", "--json"], cwd=project)
     data = json.loads(last.stdout)
     assert [r["seq"] for r in data] == [3]
 
@@ -172,36 +172,36 @@ def _edit(lines: list[bytes]) -> list[bytes]:
         ),
     ],
 )
-def test_verify_names_the_first_bad_line(tmp_path: Path, plugin_gk: Runner, tamper, expected: str) -> None:  # type: ignore[no-untyped-def]
+def test_verify_names_the_first_bad_line(tmp_path: Path, cli: Runner, tamper, expected: str) -> None:  # type: ignore[no-untyped-def]
     log = _plain_log(tmp_path)
-    assert plugin_gk(["audit", "verify", str(log)], cwd=tmp_path).returncode == 0
+    assert cli(["audit", "verify", str(log)], cwd=tmp_path).returncode == 0
     _write(log, tamper(_lines(log)))
-    run = plugin_gk(["audit", "verify", str(log)], cwd=tmp_path)
+    run = cli(["audit", "verify", str(log)], cwd=tmp_path)
     assert run.returncode == 1
     assert "TAMPERED" in run.stderr and expected in run.stderr, run.stderr
 
 
-def test_removed_tail_is_found_only_with_an_anchor(tmp_path: Path, plugin_gk: Runner) -> None:
+def test_removed_tail_is_found_only_with_an_anchor(tmp_path: Path, cli: Runner) -> None:
     log = _plain_log(tmp_path)
     head = hashlib.sha256(_lines(log)[-1]).hexdigest()
-    assert plugin_gk(["audit", "verify", str(log), "--anchor", head], cwd=tmp_path).returncode == 0
+    assert cli(["audit", "verify", str(log), "--anchor", head], cwd=tmp_path).returncode == 0
     _write(log, _lines(log)[:-1])
     # the shorter chain is valid on its own: the log alone cannot tell, and verify says so
-    alone = plugin_gk(["audit", "verify", str(log)], cwd=tmp_path)
+    alone = cli(["audit", "verify", str(log)], cwd=tmp_path)
     assert alone.returncode == 0 and "cannot be detected from the log alone" in alone.stdout
-    anchored = plugin_gk(["audit", "verify", str(log), "--anchor", head], cwd=tmp_path)
+    anchored = cli(["audit", "verify", str(log), "--anchor", head], cwd=tmp_path)
     assert anchored.returncode == 1 and "is not in the log" in anchored.stderr
     # an anchor taken earlier still matches an intact prefix after later appends
     audit.append(log, {"command": "check", "verdict": "pass"})
     early = hashlib.sha256(_lines(log)[1]).hexdigest()
-    ok = plugin_gk(["audit", "verify", str(log), "--anchor", early], cwd=tmp_path)
+    ok = cli(["audit", "verify", str(log), "--anchor", early], cwd=tmp_path)
     assert ok.returncode == 0 and "anchor: found at record #2" in ok.stdout
 
 
-def test_missing_log_is_a_usage_error(tmp_path: Path, plugin_gk: Runner) -> None:
-    run = plugin_gk(["audit", "verify", "nope.jsonl"], cwd=tmp_path)
+def test_missing_log_is_a_usage_error(tmp_path: Path, cli: Runner) -> None:
+    run = cli(["audit", "verify", "nope.jsonl"], cwd=tmp_path)
     assert run.returncode == 2 and "audit log not found" in run.stderr
-    assert plugin_gk(["audit", "show", "nope.jsonl"], cwd=tmp_path).returncode == 2
+    assert cli(["audit", "show", "nope.jsonl"], cwd=tmp_path).returncode == 2
 
 
 def test_append_after_a_torn_write_keeps_the_damage_visible(tmp_path: Path) -> None:
@@ -219,7 +219,7 @@ def test_append_after_a_torn_write_keeps_the_damage_visible(tmp_path: Path) -> N
 # --------------------------------------------------------------------------- signing
 
 
-def test_an_unsigned_record_cannot_replace_a_signed_one(tmp_path: Path, plugin_gk: Runner) -> None:
+def test_an_unsigned_record_cannot_replace_a_signed_one(tmp_path: Path, cli: Runner) -> None:
     key = b"k3y-kept-in-the-ci-secret-store"
     log = _plain_log(tmp_path, 3, key)
     # an attacker without the key replaces record 2 by an unsigned one and re-chains the rest
@@ -228,22 +228,22 @@ def test_an_unsigned_record_cannot_replace_a_signed_one(tmp_path: Path, plugin_g
     records[1].pop("sig")
     rewritten = _rechain(records)
     _write(log, rewritten)
-    nokey = plugin_gk(["audit", "verify", str(log)], cwd=tmp_path)
+    nokey = cli(["audit", "verify", str(log)], cwd=tmp_path)
     assert nokey.returncode == 1 and "TAMPERED at line 2: not signed, though the record before it was" in nokey.stderr
     # replacing the first signed record shows too: signing then starts after a record nothing vouches for
     first = [json.loads(line) for line in _lines(_plain_log(tmp_path / "second", 2, key))]
     first[0].pop("sig")
     _write(tmp_path / "second" / "audit.jsonl", _rechain(first))
-    replaced = plugin_gk(["audit", "verify", str(tmp_path / "second" / "audit.jsonl")], cwd=tmp_path)
+    replaced = cli(["audit", "verify", str(tmp_path / "second" / "audit.jsonl")], cwd=tmp_path)
     assert replaced.returncode == 1 and "NOT AUTHENTICATED at line 2: signing with hmac:" in replaced.stderr
     # a forged "start" mark of the earlier scheme on the replacement does not help
     records[1]["signing"] = "start"
     _write(log, [rewritten[0], json.dumps(records[1], sort_keys=True).encode()])
-    signed = plugin_gk(["audit", "verify", str(log)], cwd=tmp_path, env=plugin_env(GATEKEEPER_AUDIT_KEY=key.decode()))
+    signed = cli(["audit", "verify", str(log)], cwd=tmp_path, env=plugin_env(GATEKEEPER_AUDIT_KEY=key.decode()))
     assert signed.returncode == 1 and "line 2: not signed" in signed.stderr
 
 
-def test_a_rewritten_chain_fools_the_hashes_but_not_the_signature(tmp_path: Path, plugin_gk: Runner) -> None:
+def test_a_rewritten_chain_fools_the_hashes_but_not_the_signature(tmp_path: Path, cli: Runner) -> None:
     key = b"k3y-kept-in-the-ci-secret-store"
     log = _plain_log(tmp_path, 3, key)
     # someone with write access edits record 2 and recomputes every later prev, but has no key
@@ -251,13 +251,13 @@ def test_a_rewritten_chain_fools_the_hashes_but_not_the_signature(tmp_path: Path
     records[1]["verdict"] = "pass" if records[1]["verdict"] == "fail" else "fail"
     rewritten = _rechain(records)
     _write(log, rewritten)
-    assert plugin_gk(["audit", "verify", str(log)], cwd=tmp_path).returncode == 0  # the chain alone is consistent again
-    signed = plugin_gk(["audit", "verify", str(log)], cwd=tmp_path, env=plugin_env(GATEKEEPER_AUDIT_KEY=key.decode()))
+    assert cli(["audit", "verify", str(log)], cwd=tmp_path).returncode == 0  # the chain alone is consistent again
+    signed = cli(["audit", "verify", str(log)], cwd=tmp_path, env=plugin_env(GATEKEEPER_AUDIT_KEY=key.decode()))
     assert signed.returncode == 1 and "line 2: signature does not match" in signed.stderr
     # and with a key, an unsigned record (written by someone without it) is rejected too
     records[1].pop("sig")
     _write(log, [_lines(log)[0], json.dumps(records[1], sort_keys=True).encode()])
-    unsigned = plugin_gk(["audit", "verify", str(log)], cwd=tmp_path, env=plugin_env(GATEKEEPER_AUDIT_KEY=key.decode()))
+    unsigned = cli(["audit", "verify", str(log)], cwd=tmp_path, env=plugin_env(GATEKEEPER_AUDIT_KEY=key.decode()))
     assert unsigned.returncode == 1 and "line 2: not signed" in unsigned.stderr
 
 
@@ -290,7 +290,9 @@ def test_twenty_processes_appending_at_once_lose_nothing(tmp_path: Path) -> None
 # --------------------------------------------------------------------------- interrupted runs
 
 
-def test_an_interrupted_run_is_recorded_in_the_chain(tmp_path: Path, plugin_gk: Runner, installed: tuple[dict, dict]) -> None:
+def test_an_interrupted_run_is_recorded_in_the_chain(
+    tmp_path: Path, plugin_gk: Runner, cli: Runner, installed: tuple[dict, dict]
+) -> None:
     from gatekeeper.policy import load_policy
 
     project = _project(tmp_path)
@@ -301,9 +303,9 @@ def test_an_interrupted_run_is_recorded_in_the_chain(tmp_path: Path, plugin_gk: 
     rec = json.loads(_lines(project / LOG)[-1])
     assert (rec["verdict"], rec["interrupted"], rec["reason"], rec["reports"]) == ("interrupted", True, "SIGTERM received", {})
     assert rec["policy"]["sha256"] == policy.sha256
-    show = plugin_gk(["audit", "show"], cwd=project)
+    show = cli(["audit", "show"], cwd=project)
     assert "interrupted" in show.stdout.splitlines()[2]
-    assert plugin_gk(["audit", "verify"], cwd=project).returncode == 0
+    assert cli(["audit", "verify"], cwd=project).returncode == 0
 
 
 # --------------------------------------------------------------------------- secrets

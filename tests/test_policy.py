@@ -35,43 +35,43 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def test_syntax_error_names_file_line_and_column(tmp_path: Path, gk) -> None:
+def test_syntax_error_names_file_line_and_column(tmp_path: Path, cli) -> None:
     write(tmp_path / "gatekeeper.toml", "[gate]\nfail_on_error = true\ntimeout_s = \n")
-    done = gk(["policy", "validate"], cwd=tmp_path)
+    done = cli(["policy", "validate"], cwd=tmp_path)
     assert done.returncode == 2
     assert "gatekeeper.toml:3:" in done.stderr
     assert "line 3, column 13" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
 
 
-def test_typo_names_key_path_line_and_suggestion(tmp_path: Path, gk) -> None:
+def test_typo_names_key_path_line_and_suggestion(tmp_path: Path, cli) -> None:
     write(tmp_path / "gatekeeper.toml", "[gate]\ntimeout_s = 60\n\n[checks.coverage]\nmin_totl = 80\n")
-    done = gk(["policy", "validate"], cwd=tmp_path)
+    done = cli(["policy", "validate"], cwd=tmp_path)
     assert done.returncode == 2
     assert "gatekeeper.toml:5: checks.coverage.min_totl: unknown key (did you mean 'min_total'?)" in done.stderr
 
 
-def test_wrong_type_and_out_of_range_name_what_was_expected(tmp_path: Path, gk) -> None:
+def test_wrong_type_and_out_of_range_name_what_was_expected(tmp_path: Path, cli) -> None:
     write(tmp_path / "gatekeeper.toml", '[gate]\ntimeout_s = "soon"\n')
-    done = gk(["policy", "validate"], cwd=tmp_path)
+    done = cli(["policy", "validate"], cwd=tmp_path)
     assert done.returncode == 2
     assert "gate.timeout_s: expected a number, got a string ('soon')" in done.stderr
     write(tmp_path / "gatekeeper.toml", "[checks.coverage]\nmin_total = 180\n")
-    done = gk(["policy", "validate"], cwd=tmp_path)
+    done = cli(["policy", "validate"], cwd=tmp_path)
     assert done.returncode == 2
     assert "gatekeeper.toml:2: checks.coverage.min_total: must be at most 100, got 180" in done.stderr
 
 
-def test_section_for_a_checker_that_is_not_installed(tmp_path: Path, gk) -> None:
+def test_section_for_a_checker_that_is_not_installed(tmp_path: Path, cli) -> None:
     write(tmp_path / "gatekeeper.toml", "[checks.licences]\nunknown = 'warn'\n")
-    done = gk(["policy", "validate"], cwd=tmp_path)
+    done = cli(["policy", "validate"], cwd=tmp_path)
     assert done.returncode == 2
     assert "checks.licences: no checker named 'licences' is installed (did you mean 'licenses'?)" in done.stderr
 
 
-def test_valid_policy_exit_zero_with_digest(tmp_path: Path, gk) -> None:
+def test_valid_policy_exit_zero_with_digest(tmp_path: Path, cli) -> None:
     write(tmp_path / "gatekeeper.toml", 'extends = "strict"\n[checks.coverage]\nmin_total = 75\n')
-    done = gk(["policy", "validate"], cwd=tmp_path)
+    done = cli(["policy", "validate"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "policy OK" in done.stdout
 
@@ -145,14 +145,14 @@ def test_waiver_validation(tmp_path: Path) -> None:
     ],
 )
 def test_a_waiver_names_what_it_waives_and_expires_within_max_waiver_days(
-    tmp_path: Path, gk, waiver: str, key: str, message: str
+    tmp_path: Path, cli, waiver: str, key: str, message: str
 ) -> None:
     far = (dt.date.today() + dt.timedelta(days=400)).isoformat()
     write(tmp_path / "gatekeeper.toml", "[[waivers]]\n" + waiver.format(soon=SOON, far=far, accepted=ACCEPTED))
     with pytest.raises(PolicyError) as err:
         load_policy(tmp_path, CHECKERS)
     assert err.value.key == key and message in str(err.value)
-    done = gk(["policy", "validate"], cwd=tmp_path)
+    done = cli(["policy", "validate"], cwd=tmp_path)
     assert done.returncode == 2 and message in done.stderr
     # a team may allow longer: the 400-day waiver passes under max_waiver_days = 500
     write(tmp_path / "gatekeeper.toml", f'[gate]\nmax_waiver_days = 500\n[[waivers]]\ncheck = "security"\nrule = "B101"\n'
@@ -168,30 +168,30 @@ def test_waivers_file(tmp_path: Path) -> None:
     assert policy.waivers[0].expires.isoformat() == SOON
 
 
-def test_show_prints_effective_policy_that_loads_back_identically(tmp_path: Path, gk) -> None:
+def test_show_prints_effective_policy_that_loads_back_identically(tmp_path: Path, cli) -> None:
     write(tmp_path / "gatekeeper.toml", 'extends = "strict"\n[checks.security]\nfail_on_severity = "high"\n')
-    done = gk(["policy", "show"], cwd=tmp_path)
+    done = cli(["policy", "show"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     shown = tomllib.loads(done.stdout)
     assert shown["checks"]["security"]["fail_on_severity"] == "high"
     assert shown["checks"]["coverage"]["min_total"] == 90.0  # from strict
     assert shown["gate"]["fail_on_error"] is True  # a default
     write(tmp_path / "shown.toml", done.stdout)
-    again = gk(["policy", "show", "--policy", "shown.toml"], cwd=tmp_path)
+    again = cli(["policy", "show", "--policy", "shown.toml"], cwd=tmp_path)
     assert tomllib.loads(again.stdout) == shown
 
 
-def test_show_keeps_empty_arrays_and_loads_back_to_the_same_policy(tmp_path: Path, gk) -> None:
+def test_show_keeps_empty_arrays_and_loads_back_to_the_same_policy(tmp_path: Path, cli) -> None:
     """``waivers = []`` and ``controls = []`` are printed, not dropped, and empty strings in a waiver survive."""
     write(tmp_path / "gatekeeper.toml", "[gate]\ntimeout_s = 60\n")
-    done = gk(["policy", "show"], cwd=tmp_path)
+    done = cli(["policy", "show"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "waivers = []" in done.stdout.splitlines() and "controls = []" in done.stdout.splitlines()
     write(tmp_path / "shown.toml", done.stdout)
     assert load_policy(tmp_path, CHECKERS, tmp_path / "shown.toml").data == load_policy(tmp_path, CHECKERS).data
     waived = f'[[waivers]]\ncheck = "security"\nrule = "B101"\npackage = ""\n{ACCEPTED}expires = {SOON}\n'
     write(tmp_path / "gatekeeper.toml", waived)
-    done = gk(["policy", "show"], cwd=tmp_path)
+    done = cli(["policy", "show"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     write(tmp_path / "shown.toml", done.stdout)
     reloaded = load_policy(tmp_path, CHECKERS, tmp_path / "shown.toml")
@@ -200,24 +200,24 @@ def test_show_keeps_empty_arrays_and_loads_back_to_the_same_policy(tmp_path: Pat
 
 
 @pytest.mark.parametrize("pyproject", [False, True])
-def test_init_writes_a_commented_policy_that_validates(tmp_path: Path, gk, pyproject: bool) -> None:
+def test_init_writes_a_commented_policy_that_validates(tmp_path: Path, cli, pyproject: bool) -> None:
     if pyproject:
         write(tmp_path / "pyproject.toml", '[project]\nname = "demo"\nversion = "1.0"\n')
-    done = gk(["policy", "init", *(["--pyproject"] if pyproject else [])], cwd=tmp_path)
+    done = cli(["policy", "init", *(["--pyproject"] if pyproject else [])], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     target = tmp_path / ("pyproject.toml" if pyproject else "gatekeeper.toml")
     text = target.read_text()
     assert "# " in text and "min_total" in text
-    assert gk(["policy", "validate"], cwd=tmp_path).returncode == 0
-    shown = tomllib.loads(gk(["policy", "show"], cwd=tmp_path).stdout)
+    assert cli(["policy", "validate"], cwd=tmp_path).returncode == 0
+    shown = tomllib.loads(cli(["policy", "show"], cwd=tmp_path).stdout)
     assert shown["reports"]["formats"] == ["json", "sarif", "html", "markdown"]
-    again = gk(["policy", "init", *(["--pyproject"] if pyproject else [])], cwd=tmp_path)
+    again = cli(["policy", "init", *(["--pyproject"] if pyproject else [])], cwd=tmp_path)
     assert again.returncode == 2 and "already" in again.stderr
 
 
-def test_init_says_how_to_allow_the_coverage_plugins_the_project_names(tmp_path: Path, gk) -> None:
+def test_init_says_how_to_allow_the_coverage_plugins_the_project_names(tmp_path: Path, cli) -> None:
     write(tmp_path / "setup.cfg", "[coverage:run]\nplugins = covdefaults\n")
-    done = gk(["policy", "init"], cwd=tmp_path)
+    done = cli(["policy", "init"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     said = " ".join(done.stdout.split())
     assert "the coverage configuration loads the coverage.py plugin covdefaults:" in said

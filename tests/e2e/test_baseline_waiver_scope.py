@@ -21,7 +21,7 @@ from tests.helpers.projects import only
 from tests.helpers.reports import check_of
 
 #: the projects these tests build measure themselves, even when this suite runs under coverage
-pytestmark = pytest.mark.usefixtures("own_coverage_settings")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("own_coverage_settings")]
 
 SOON = (dt.date.today() + dt.timedelta(days=90)).isoformat()
 #: the reason and approver every waiver needs

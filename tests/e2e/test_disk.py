@@ -10,7 +10,7 @@ import pytest
 from tests.helpers.reports import report, statuses
 
 #: the projects these tests build measure themselves, even when this suite runs under coverage
-pytestmark = pytest.mark.usefixtures("own_coverage_settings")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("own_coverage_settings")]
 
 ONLY = ["check", "--only", "coverage,security,dependencies"]
 

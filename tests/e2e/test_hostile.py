@@ -16,7 +16,7 @@ import pytest
 from tests.helpers.osv import FRESH
 
 #: the projects these tests build measure themselves, even when this suite runs under coverage
-pytestmark = pytest.mark.usefixtures("own_coverage_settings")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("own_coverage_settings")]
 
 PLUGIN = r"""
 from gatekeeper.errors import ToolError

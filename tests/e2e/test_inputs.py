@@ -27,7 +27,7 @@ from tests.helpers.osv import FRESH
 from tests.helpers.reports import report, statuses
 
 #: the projects these tests build measure themselves, even when this suite runs under coverage
-pytestmark = pytest.mark.usefixtures("own_coverage_settings")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("own_coverage_settings")]
 
 CHECKERS = installed_options()
 

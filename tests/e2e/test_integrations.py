@@ -25,26 +25,26 @@ else:
     import tomli as tomllib
 
 
-def test_hook_security_scans_only_the_staged_files(tmp_path: Path, gk) -> None:
+def test_hook_security_scans_only_the_staged_files(tmp_path: Path, cli) -> None:
     (tmp_path / "clean.py").write_text("def add(a, b):\n    return a + b\n")
     (tmp_path / "risky.py").write_text("import subprocess\n\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n")
     (tmp_path / "gatekeeper.toml").write_text('[checks.security]\nfail_on_severity = "high"\n')
-    clean = gk(["hook", "security", "clean.py"], cwd=tmp_path)
+    clean = cli(["hook", "security", "clean.py"], cwd=tmp_path)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "1 files" in clean.stdout or "(1 files" in clean.stdout
-    risky = gk(["hook", "security", "clean.py", "risky.py"], cwd=tmp_path)
+    risky = cli(["hook", "security", "clean.py", "risky.py"], cwd=tmp_path)
     assert risky.returncode == 1, risky.stdout + risky.stderr
     assert "B602 risky.py:5" in risky.stdout and "verdict: FAIL" in risky.stdout
     assert not (tmp_path / "gatekeeper-reports").exists() and not (tmp_path / ".gatekeeper" / "audit.jsonl").exists()
-    assert gk(["hook", "security"], cwd=tmp_path).returncode == 0  # nothing staged: nothing to do
+    assert cli(["hook", "security"], cwd=tmp_path).returncode == 0  # nothing staged: nothing to do
 
 
-def test_hook_policy_validates(tmp_path: Path, gk) -> None:
+def test_hook_policy_validates(tmp_path: Path, cli) -> None:
     (tmp_path / "gatekeeper.toml").write_text("[gate]\nfail_on_eror = true\n")
-    done = gk(["hook", "policy"], cwd=tmp_path)
+    done = cli(["hook", "policy"], cwd=tmp_path)
     assert done.returncode == 2 and "did you mean 'fail_on_error'" in done.stderr
     (tmp_path / "gatekeeper.toml").write_text("[gate]\nfail_on_error = true\n")
-    assert gk(["hook", "policy"], cwd=tmp_path).returncode == 0
+    assert cli(["hook", "policy"], cwd=tmp_path).returncode == 0
 
 
 def test_pre_commit_hooks_name_real_commands() -> None:
@@ -53,7 +53,7 @@ def test_pre_commit_hooks_name_real_commands() -> None:
     assert entries == {"gatekeeper-security": "gatekeeper hook security", "gatekeeper-policy": "gatekeeper hook policy"}
 
 
-def test_pyproject_table_behaves_exactly_like_gatekeeper_toml(tmp_path: Path, gk) -> None:
+def test_pyproject_table_behaves_exactly_like_gatekeeper_toml(tmp_path: Path, cli) -> None:
     policy = '[checks.coverage]\nmin_total = 91.5\n\n[checks.security]\nfail_on_severity = "high"\n\n[[waivers]]\n'
     policy += f'check = "security"\nrule = "B101"\n{ACCEPTED}expires = {SOON}\n'
     a, b = tmp_path / "a", tmp_path / "b"
@@ -61,7 +61,7 @@ def test_pyproject_table_behaves_exactly_like_gatekeeper_toml(tmp_path: Path, gk
     (a / "gatekeeper.toml").write_text(policy)
     nested = policy.replace("[checks.", "[tool.gatekeeper.checks.").replace("[[waivers]]", "[[tool.gatekeeper.waivers]]")
     (b / "pyproject.toml").write_text('[project]\nname = "b"\nversion = "1"\n\n' + nested)
-    shown_a, shown_b = gk(["policy", "show"], cwd=a), gk(["policy", "show"], cwd=b)
+    shown_a, shown_b = cli(["policy", "show"], cwd=a), cli(["policy", "show"], cwd=b)
     assert shown_a.returncode == shown_b.returncode == 0
     body = lambda text: text.split("\n", 1)[1]  # noqa: E731 - the first line names the file
     assert body(shown_a.stdout) == body(shown_b.stdout)
@@ -83,12 +83,13 @@ def _commands(group, prefix=()):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("command", sorted(_commands(app)), ids=lambda c: " ".join(c))
-def test_every_command_has_help_with_an_example(command: tuple[str, ...], tmp_path: Path, gk) -> None:
-    done = gk([*command, "--help"], cwd=tmp_path)
+def test_every_command_has_help_with_an_example(command: tuple[str, ...], tmp_path: Path, cli) -> None:
+    done = cli([*command, "--help"], cwd=tmp_path)
     assert done.returncode == 0
     assert "Example" in done.stdout and "gatekeeper " in done.stdout.split("Example", 1)[1]
 
 
+@pytest.mark.slow
 def test_the_action_runs_check_uploads_sarif_and_reports_and_keeps_the_exit_code() -> None:
     action = yaml.safe_load((REPO / "action.yml").read_text())
     assert action["runs"]["using"] == "composite"
@@ -129,7 +130,8 @@ def _run_action_script(step: dict, env: dict[str, str], cwd: Path) -> dict[str, 
     return outputs
 
 
-def test_the_action_restores_and_saves_the_cache_under_a_key_from_os_python_tools_and_policy(tmp_path: Path, gk) -> None:
+@pytest.mark.slow
+def test_the_action_restores_and_saves_the_cache_under_a_key_from_os_python_tools_and_policy(tmp_path: Path, cli) -> None:
     action = yaml.safe_load((REPO / "action.yml").read_text())
     steps = action["runs"]["steps"]
     k, key_step = _action_step(steps, "cache-key")
@@ -155,11 +157,11 @@ def test_the_action_restores_and_saves_the_cache_under_a_key_from_os_python_tool
     outputs = _run_action_script(
         key_step, {"GK_PATH": "project", "GK_POLICY": "", "GK_OS": "Linux", "GITHUB_SHA": "c0ffee", **home}, tmp_path
     )
-    printed = gk(["cache", "key", "project"], cwd=tmp_path, env=home).stdout.strip()
+    printed = cli(["cache", "key", "project"], cwd=tmp_path, env=home).stdout.strip()
     assert outputs["key"] == f"gatekeeper-Linux-{printed}-c0ffee"
     exact, broad = outputs["restore-keys"].splitlines()
     assert exact == f"gatekeeper-Linux-{printed}-" and broad == f"gatekeeper-Linux-{printed.rpartition('-policy.')[0]}-"
-    assert outputs["dir"] == gk(["cache", "dir", "project"], cwd=tmp_path, env=home).stdout.strip()
+    assert outputs["dir"] == cli(["cache", "dir", "project"], cwd=tmp_path, env=home).stdout.strip()
     assert outputs["dir"].startswith(str(tmp_path / "runner-cache" / "gatekeeper" / "repos"))
 
     secret = "a-repository-secret-of-forty-characters!"

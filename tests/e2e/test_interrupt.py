@@ -61,6 +61,7 @@ def _tool_pids(marker: str) -> list[int]:
     return [int(p) for p in out.stdout.split()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_kills_tools_and_leaves_no_report(tmp_path: Path, sig: signal.Signals, code: int) -> None:
     marker = f"{4000 + sig}.{os.getpid() % 1000}"
@@ -74,6 +75,7 @@ def test_signal_kills_tools_and_leaves_no_report(tmp_path: Path, sig: signal.Sig
     assert _tool_pids(marker) == []  # the tool it started is gone
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_is_recorded_in_the_audit_log(tmp_path: Path) -> None:
     marker = f"4999.{os.getpid() % 1000}"
     proc = _start(tmp_path, marker, audit=True)
@@ -87,6 +89,7 @@ def test_an_interrupted_run_is_recorded_in_the_audit_log(tmp_path: Path) -> None
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_during_a_real_tool_keeps_the_previous_reports_and_kills_grandchildren(
     project, faulty_python, tmp_path: Path, sig: signal.Signals, code: int

@@ -25,7 +25,7 @@ from gatekeeper.reports.json import schema
 from tests.helpers.cli import run_gatekeeper
 
 #: the projects these tests build measure themselves, even when this suite runs under coverage
-pytestmark = pytest.mark.usefixtures("own_coverage_settings")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("own_coverage_settings")]
 
 SETUP_PY = """\
 from setuptools import setup

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 #: the projects these tests build measure themselves, even when this suite runs under coverage
-pytestmark = pytest.mark.usefixtures("own_coverage_settings")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("own_coverage_settings")]
 
 HOSTILE = """
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, Status

@@ -18,7 +18,7 @@ from tests.helpers.cli import REPO
 from tests.helpers.env import clean_env
 
 #: the projects these tests build measure themselves, even when this suite runs under coverage
-pytestmark = pytest.mark.usefixtures("own_coverage_settings")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("own_coverage_settings")]
 
 SAMPLE = REPO / "fixtures" / "sample-project"
 

@@ -18,7 +18,7 @@ from tests.helpers.env import alive, clean_env
 from tests.helpers.reports import report, statuses
 
 #: the projects these tests build measure themselves, even when this suite runs under coverage
-pytestmark = pytest.mark.usefixtures("own_coverage_settings")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("own_coverage_settings")]
 
 ALL = ["check", "--only", "coverage,security,dependencies"]
 

@@ -24,7 +24,7 @@ from tests.helpers.env import clean_env
 from tests.helpers.services import Answers
 
 #: the projects these tests build measure themselves, even when this suite runs under coverage
-pytestmark = pytest.mark.usefixtures("own_coverage_settings")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("own_coverage_settings")]
 
 GATEKEEPER = Path(sys.executable).with_name("gatekeeper")  # the console script, as CI runs it
 PYTHON = sys.executable

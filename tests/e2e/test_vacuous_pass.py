@@ -19,7 +19,7 @@ from tests.helpers.projects import only
 from tests.helpers.reports import check_of
 
 #: the projects these tests build measure themselves, even when this suite runs under coverage
-pytestmark = pytest.mark.usefixtures("own_coverage_settings")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("own_coverage_settings")]
 
 SAMPLE_DB = REPO / "fixtures" / "sample-project" / "advisory-db"
 SOON = (dt.date.today() + dt.timedelta(days=90)).isoformat()
