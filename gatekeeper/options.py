@@ -6,7 +6,7 @@ contract can use it without importing each other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,8 @@ class Option:
     the options its checker declares, so a checker only ever sees well-typed values.
     ``existing_paths`` marks a str or str_list of project paths that must exist: the engine
     refuses a policy naming a missing one (a typo would otherwise narrow the check to nothing).
+    ``accepts`` (a str option) returns why a value is refused, or "" for a value it takes: the
+    policy loader reports that reason as a policy error naming the key.
     """
 
     kind: str
@@ -35,6 +37,7 @@ class Option:
     minimum: float | None = None
     maximum: float | None = None
     existing_paths: bool = False
+    accepts: Callable[[str], str] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in OPTION_KINDS:

@@ -567,6 +567,9 @@ def _coerce_str(option: Option, value: Any, fail: Callable[[str], PolicyError]) 
         hint = _did_you_mean(value, option.choices)
         msg = f"expected one of {', '.join(repr(c) for c in option.choices)}, got {value!r}"
         raise fail(msg + (f" ({hint})" if hint else ""))
+    problem = option.accepts(value) if option.accepts is not None else ""
+    if problem:
+        raise fail(problem)
     return value
 
 

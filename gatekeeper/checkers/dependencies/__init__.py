@@ -1,7 +1,8 @@
 """Known vulnerabilities in dependencies: pip-audit online, or a local OSV database offline.
 
 What is audited comes from the ``source``: the installed environment (the policy's
-``[environment]``, with its scope), a pinned requirements file, or pyproject.toml. Every
+``[environment]``, with its scope), a pinned requirements file, pyproject.toml, or a lock file
+(the locked versions of the groups and extras the policy chooses, nothing installed). Every
 package that could not be audited (not pinned, unknown to the service, an unreadable version,
 the service unreachable) is listed as ``unaudited`` and, by default, fails the gate: an audit
 that looked at nothing is never a pass.
@@ -31,6 +32,7 @@ from gatekeeper.checkers.dependencies.advisories import iso_time, open_database
 from gatekeeper.checkers.dependencies.findings import UNAUDITED_RULE, unaudited_finding, vulnerability_finding
 from gatekeeper.checkers.dependencies.sources import Collected, Target, collect
 from gatekeeper.checkers.inventory import project_manifest
+from gatekeeper.checkers.lockfiles import LOCK_OPTIONS, source_problem
 from gatekeeper.findings import CheckResult, Finding, Severity, Status, decide_status
 from gatekeeper.options import Option
 
@@ -40,12 +42,18 @@ SEVERITIES = ("critical", "high", "medium", "low")
 
 
 class DependenciesChecker(CheckerBase):
-    """Audits the environment, a requirements file or pyproject.toml for known vulnerabilities."""
+    """Audits the environment, a requirements file, pyproject.toml or a lock file for known vulnerabilities."""
 
     name = "dependencies"
     description = "dependency vulnerabilities (pip-audit, or a local OSV database offline)"
     options: Mapping[str, Option] = {
-        "source": Option("str", "environment", '"environment", a requirements file, or "pyproject.toml"'),
+        "source": Option(
+            "str",
+            "environment",
+            '"environment", a requirements file, "pyproject.toml", or a lock file (uv.lock, pylock.toml, poetry.lock, pdm.lock)',
+            accepts=source_problem,
+        ),
+        **LOCK_OPTIONS,
         "advisory_db": Option(
             "str", "", 'a local OSV database (directory or zip): offline mode; "auto": the one `gatekeeper db update` keeps'
         ),
@@ -81,7 +89,7 @@ class DependenciesChecker(CheckerBase):
         """Collect the packages of the source, audit them, and turn what was found into findings."""
         t0 = time.monotonic()
         source = str(section.get("source") or "environment")
-        got = collect(source, ctx)
+        got = collect(source, ctx, section)
         targets: list[Target] = []
         for t in got.targets:
             try:

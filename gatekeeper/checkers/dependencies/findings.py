@@ -31,6 +31,8 @@ def vulnerability_finding(m: Match, target: Target | None, threshold: Severity) 
         props["published"] = m.published
     if m.source_file:
         props["record"] = m.source_file
+    if target is not None and target.entry:
+        props["lock_entry"] = target.entry
     if target is not None and target.path:
         if target.manifest:
             props["manifest"] = {"path": target.path, "line": target.line}

@@ -11,6 +11,7 @@ module in this package: a ``DependencySource`` subclass, listed in ``SOURCES``
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -34,6 +35,7 @@ class Target:
     path: str = ""
     line: int | None = None
     manifest: bool = False  # True: path/line point at the project's manifest, not at the source itself
+    entry: str = ""  # a lock file's entry the version comes from ("uv.lock:120 idna 3.6")
 
 
 @dataclass
@@ -59,9 +61,10 @@ class DependencySource(ABC):
 
     kind: ClassVar[str]  # how metrics and messages name this kind of source
 
-    def __init__(self, setting: str, ctx: CheckContext) -> None:
+    def __init__(self, setting: str, ctx: CheckContext, section: Mapping[str, Any] | None = None) -> None:
         self.setting = setting
         self.ctx = ctx
+        self.section: Mapping[str, Any] = section or {}
 
     @classmethod
     @abstractmethod

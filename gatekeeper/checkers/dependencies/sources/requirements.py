@@ -19,8 +19,12 @@ from gatekeeper.checkers.dependencies.sources.base import (
     pinned_version,
     relative,
 )
+from gatekeeper.checkers.lockfiles import is_requirements_name
 from gatekeeper.errors import ToolError
 from gatekeeper.redaction import strip_userinfo
+
+# a TOML table header or a key = value line: never a requirement, option or include
+_TOML_LINE = re.compile(r"^(\[\[?\s*[\w.\-\" ]+\s*\]\]?|[\w.-]+\s*=(?!=)\s*([\"'\[{]|true\b|false\b|\d))")
 
 
 class RequirementsSource(DependencySource):
@@ -30,8 +34,8 @@ class RequirementsSource(DependencySource):
 
     @classmethod
     def claims(cls, setting: str) -> bool:
-        """Any path: the requirements file is the fallback kind."""
-        return True
+        """A requirements file's name (the policy refuses any other name before a check runs)."""
+        return is_requirements_name(Path(setting).name)
 
     def collect(self) -> Collected:
         """The pinned lines; an unpinned, URL, editable or unparseable line is unaudited."""
@@ -66,6 +70,13 @@ class _RequirementsReader:
         self._files.add(resolved)
         rel = relative(file, self.ctx.root)
         for lineno, text in logical_lines(file):
+            if _TOML_LINE.match(text):
+                # a lock file (or other TOML) under a requirements file's name: reading it line by
+                # line would turn every line into an "unaudited package" and audit nothing
+                raise ToolError(
+                    f"{rel}:{lineno} is not a requirements file: this line is TOML (a lock file is read under the "
+                    "name its tool writes: uv.lock, pylock.toml, poetry.lock, pdm.lock)"
+                )
             option = re.match(r"^(-r|--requirement|-c|--constraint|-e|--editable)(?:\s*=\s*|\s+)(\S.*)$", text)
             if option:
                 self._option(file, f"{rel}:{lineno}", option.group(1), option.group(2).strip())

@@ -1,0 +1,97 @@
+"""Lock files as inputs of the dependencies, sbom and licenses checks, read without installing anything.
+
+``FORMATS`` lists one reader module per format (``uv``, ``pylock``, ``poetry``, ``pdm``); each has
+``FORMAT`` (its name in messages), ``recognise(file_name)``, ``looks_like(document)`` and
+``read(path, selection[, project])`` returning a ``model.Lock``. A file is read as a format only
+when both its name and its content say so: a lock file is never read as a requirements file, nor
+a requirements file as a lock. Adding a format is one module and one entry in ``FORMATS``.
+``source_problem`` is the name check the policy applies to every ``source`` setting.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from gatekeeper.checkers.lockfiles import pdm, poetry, pylock, uv
+from gatekeeper.checkers.lockfiles.model import PLATFORMS, Lock, LockedPackage, LockError, Selection, target_environment
+from gatekeeper.options import Option
+
+__all__ = [
+    "FORMATS",
+    "LOCK_OPTIONS",
+    "PLATFORMS",
+    "Lock",
+    "LockError",
+    "LockedPackage",
+    "Selection",
+    "format_of",
+    "is_requirements_name",
+    "read_lock",
+    "selection_of",
+    "source_problem",
+    "target_environment",
+]
+
+FORMATS: tuple[ModuleType, ...] = (uv, pylock, poetry, pdm)
+
+#: The policy keys that choose what of a lock file counts (the dependencies, sbom and licenses checks).
+LOCK_OPTIONS: Mapping[str, Option] = {
+    "groups": Option("str_list", [], "lock files: the dependency groups that count besides the run-time dependencies"),
+    "extras": Option("str_list", [], "lock files: the project's extras that count"),
+    "target_python": Option("str", "", 'lock files: markers are evaluated for this Python ("3.12"); empty: the running one'),
+    "target_platform": Option(
+        "str", "", "lock files: markers are evaluated for this platform; empty: the running one", choices=("", *PLATFORMS)
+    ),
+}
+
+_REQUIREMENTS = re.compile(r"^(requirements|constraints|reqs?)\b.*|.*\.(txt|in|pip)$", re.IGNORECASE)
+
+
+def format_of(name: str) -> ModuleType | None:
+    """The reader for a file called ``name``, or None when no lock format uses that name."""
+    return next((f for f in FORMATS if f.recognise(name)), None)
+
+
+def is_requirements_name(name: str) -> bool:
+    """Whether ``name`` is a requirements file's (``*.txt``, ``*.in``, ``*.pip``, ``requirements*``, ``constraints*``)."""
+    return bool(_REQUIREMENTS.match(name))
+
+
+def source_problem(setting: str) -> str:
+    """Why the ``source`` setting names nothing gatekeeper reads ("" when it does): the environment,
+    pyproject.toml, a requirements file or a lock file, recognised by its name."""
+    name = Path(setting).name
+    if setting == "environment" or name == "pyproject.toml" or format_of(name) or is_requirements_name(name):
+        return ""
+    return (
+        f"{setting!r} is neither the environment, pyproject.toml, a requirements file (*.txt, *.in, requirements*) "
+        "nor a lock file gatekeeper reads (uv.lock, pylock.toml, pylock.*.toml, poetry.lock, pdm.lock)"
+    )
+
+
+def selection_of(section: Mapping[str, Any]) -> Selection:
+    """The groups, extras and target interpreter and platform a check's policy section chooses."""
+    python = str(section.get("target_python") or "")
+    if python and not re.fullmatch(r"\d+\.\d+(\.\d+)?", python):
+        raise LockError(f'target_python = {python!r} is not a Python version such as "3.12"')
+    return Selection(
+        groups=tuple(str(g) for g in section.get("groups") or ()),
+        extras=tuple(str(x) for x in section.get("extras") or ()),
+        environment=target_environment(python, str(section.get("target_platform") or "")),
+    )
+
+
+def read_lock(path: Path, selection: Selection, project: str = "") -> Lock:
+    """The lock at ``path`` read by the format its name names, for ``selection``; LockError when the
+    name is no lock's, the content is not of that format, or an entry cannot be read."""
+    reader = format_of(path.name)
+    if reader is None:
+        raise LockError(f"{path.name} is not the name of a lock file gatekeeper reads")
+    if not path.is_file():
+        raise LockError(f"{path.name} does not exist")
+    lock: Lock = reader.read(path, selection, project)
+    return lock

@@ -1,0 +1,220 @@
+"""Lock files as the dependencies check's source: locked by the real uv against a local wheel
+folder, audited offline against an OSV database the test writes, and compared with an
+independent OSV matcher (written below from the OSV schema) applied to the pins uv itself exports."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from gatekeeper.errors import PolicyError
+from gatekeeper.findings import CheckResult, Status
+from gatekeeper.policy import load_policy
+from tests.helpers.locks import uv, wheel_index
+from tests.helpers.osv import FAKE_DISTS, RECORDS, dep_result, found, run_dependencies, write_db
+
+DISTS = (*FAKE_DISTS, ("winonly", "1.0", ()))
+
+PYPROJECT = """\
+[project]
+name = "demo-app"
+version = "0.3.0"
+requires-python = ">=3.10"
+dependencies = ["alpha>=1", "beta_pkg[fast]==2.0.1", "lib", "winonly; sys_platform == 'win32'"]
+[project.optional-dependencies]
+extra1 = ["safe"]
+[dependency-groups]
+dev = ["toolx"]
+[tool.uv.workspace]
+members = ["packages/lib"]
+[tool.uv.sources]
+lib = { workspace = true }
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+"""
+
+MEMBER = """\
+[project]
+name = "lib"
+version = "0.1.0"
+requires-python = ">=3.10"
+dependencies = ["foo-bar-baz"]
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+"""
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return wheel_index(tmp_path_factory.mktemp("index") / "wheels", DISTS)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, wheels: Path) -> Path:
+    """A uv workspace (root demo-app, member lib) locked by uv, with an OSV database beside it."""
+    root = tmp_path / "ws"
+    (root / "packages" / "lib").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    (root / "packages" / "lib" / "pyproject.toml").write_text(MEMBER)
+    uv(["lock"], root, wheels)
+    write_db(root, RECORDS, "flat")
+    return root
+
+
+def policy(root: Path, checks: str) -> None:
+    (root / "gatekeeper.toml").write_text(
+        f'[audit]\nenabled = false\n\n[checks.dependencies]\nadvisory_db = "advisories"\n{checks}\n', encoding="utf-8"
+    )
+
+
+def audit(root: Path, checkers: Mapping[str, Any], checks: str) -> CheckResult:
+    policy(root, checks)
+    return dep_result(run_dependencies(root, checkers))
+
+
+# --------------------------------------------------------------------------- an independent matcher
+
+
+def osv_affects(record: Mapping[str, Any], name: str, version: str) -> bool:
+    """The OSV schema's own evaluation (ossf.github.io/osv-schema, "Evaluation"): a version is
+    affected when it is listed, or when, walking a range's events in version order, the last
+    event at or below it is an ``introduced`` (``fixed`` ends the range at it, ``last_affected``
+    just after it)."""
+    if record.get("withdrawn"):
+        return False
+    v = Version(version)
+    for affected in record.get("affected", []):
+        pkg = affected.get("package", {})
+        if pkg.get("ecosystem") != "PyPI" or canonicalize_name(pkg.get("name", "")) != canonicalize_name(name):
+            continue
+        if version in affected.get("versions", []):
+            return True
+        for rng in affected.get("ranges", []):
+            if rng.get("type") != "ECOSYSTEM":
+                continue
+            hit = False
+            for event in sorted(rng["events"], key=lambda e: Version(next(iter(e.values())))):
+                kind, at = next(iter(event.items()))
+                bound = Version(at)  # "0" is PEP 440's version 0, below every release
+                if kind == "introduced" and v >= bound:
+                    hit = True
+                elif kind == "fixed" and v >= bound:
+                    hit = False
+                elif kind == "last_affected" and v > bound:
+                    hit = False
+            if hit:
+                return True
+    return False
+
+
+def exported_pins(root: Path, wheels: Path, *args: str, platform: Mapping[str, str] | None = None) -> dict[str, str]:
+    """name -> version, from ``uv export --format requirements.txt`` (uv's own reading of its lock),
+    each line's marker evaluated by packaging for this interpreter (and ``platform``'s values)."""
+    text = uv(["export", "--format", "requirements.txt", "--no-hashes", "--no-emit-workspace", *args], root, wheels).stdout
+    env = {**default_environment(), **(platform or {})}
+    pins = {}
+    for line in text.splitlines():
+        if not re.match(r"^[A-Za-z0-9]", line):
+            continue
+        req = Requirement(line.rstrip(" \\"))
+        if req.marker is None or req.marker.evaluate(env):
+            pins[canonicalize_name(req.name)] = next(iter(req.specifier)).version
+    return pins
+
+
+def independent(pins: Mapping[str, str], records: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    return {(r["id"], name) for r in records for name, version in pins.items() if osv_affects(r, name, version)}
+
+
+# --------------------------------------------------------------------------- the tests
+
+
+def test_uv_lock_of_a_workspace_is_audited_as_locked_without_installing(
+    workspace: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    result = audit(workspace, checkers, 'source = "uv.lock"')
+    pins = exported_pins(workspace, wheels, "--no-dev", "--all-packages")
+    # every member's run-time closure: lib's foo-bar-baz too; not the dev group, not the extra,
+    # not the win32-only package; the members themselves are the project
+    assert pins == {"alpha": "1.4", "beta-pkg": "2.0.1", "delta": "0.5", "foo-bar-baz": "1.0", "gamma": "3.1"}
+    assert result.metrics["packages_audited"] == len(pins)
+    assert result.metrics["unaudited"] == []
+    assert found(result) == independent(pins, RECORDS) != set()
+    assert result.status is Status.FAIL
+    lock = result.metrics["lock"]
+    assert lock["format"] == "uv.lock" and lock["members"] == ["demo-app", "lib"] and lock["entries"] == 10
+    lines = (workspace / "uv.lock").read_text().splitlines()
+    for f in result.findings:
+        # each finding points at the lock entry of the package it is about
+        assert f.location is not None and f.location.path == "uv.lock"
+        assert f.package is not None and lines[f.location.line] == f'name = "{canonicalize_name(f.package.name)}"'
+        assert f.properties["lock_entry"] == f"uv.lock:{f.location.line} {f.package.name} {f.package.version}"
+
+
+def test_groups_extras_and_target_platform_choose_what_counts(workspace: Path, wheels: Path, checkers: Mapping[str, Any]) -> None:
+    result = audit(workspace, checkers, 'source = "uv.lock"\ngroups = ["dev"]\nextras = ["extra1"]\ntarget_platform = "win32"')
+    win32 = {"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt"}
+    pins = exported_pins(workspace, wheels, "--all-packages", "--extra", "extra1", platform=win32)
+    assert {"toolx", "safe", "winonly"} <= set(pins)
+    assert result.metrics["packages_audited"] == len(pins)
+    assert found(result) == independent(pins, RECORDS)
+    assert ("TEST-2024-TOOL", "toolx") in found(result)
+    assert result.metrics["lock"]["groups"] == ["dev"] and result.metrics["lock"]["platform"] == "win32"
+
+
+def test_pylock_exported_by_uv_gives_the_same_findings(workspace: Path, wheels: Path, checkers: Mapping[str, Any]) -> None:
+    uv(["export", "--format", "pylock.toml", "--no-dev", "--all-packages", "-o", "pylock.toml"], workspace, wheels)
+    from_uv_lock = audit(workspace, checkers, 'source = "uv.lock"')
+    from_pylock = audit(workspace, checkers, 'source = "pylock.toml"')
+    assert found(from_pylock) == found(from_uv_lock)
+    assert from_pylock.metrics["packages_audited"] == from_uv_lock.metrics["packages_audited"] == 5
+    assert from_pylock.metrics["lock"]["members"] == ["demo-app", "lib"]
+    (workspace / "pylock.ci.toml").write_text((workspace / "pylock.toml").read_text())
+    assert found(audit(workspace, checkers, 'source = "pylock.ci.toml"')) == found(from_uv_lock)
+
+
+def test_a_group_the_lock_does_not_know_is_an_error_not_an_empty_audit(workspace: Path, checkers: Mapping[str, Any]) -> None:
+    result = audit(workspace, checkers, 'source = "uv.lock"\ngroups = ["tests"]')
+    assert result.status is Status.ERROR
+    assert result.error == "uv.lock has no dependency group 'tests' (it has: dev)"
+
+
+def test_a_name_no_format_uses_is_a_policy_error(workspace: Path, checkers: Mapping[str, Any]) -> None:
+    (workspace / "Pipfile.lock").write_text("{}")
+    policy(workspace, 'source = "Pipfile.lock"')
+    with pytest.raises(PolicyError) as caught:
+        load_policy(workspace, {n: c.options for n, c in checkers.items()})
+    assert "checks.dependencies.source" in str(caught.value) and "'Pipfile.lock' is neither" in str(caught.value)
+
+
+def test_a_lock_under_a_requirements_name_is_never_read_line_by_line(workspace: Path, checkers: Mapping[str, Any]) -> None:
+    (workspace / "requirements.txt").write_text((workspace / "uv.lock").read_text())
+    result = audit(workspace, checkers, 'source = "requirements.txt"')
+    assert result.status is Status.ERROR and result.findings == ()
+    assert result.error is not None and result.error.startswith("requirements.txt:1 is not a requirements file")
+
+
+def test_a_lock_name_with_other_content_or_broken_toml_is_an_error_naming_file_and_line(
+    workspace: Path, checkers: Mapping[str, Any]
+) -> None:
+    text = (workspace / "uv.lock").read_text()
+    (workspace / "uv.lock").write_text("alpha==1.4\n")
+    result = audit(workspace, checkers, 'source = "uv.lock"')
+    assert result.status is Status.ERROR and "uv.lock:1: not a readable uv.lock" in str(result.error)
+    (workspace / "uv.lock").write_text(text.replace('version = "1.4"', 'version = "1.4'))
+    result = audit(workspace, checkers, 'source = "uv.lock"')
+    line = text.splitlines().index('version = "1.4"') + 1
+    assert result.status is Status.ERROR and str(result.error).startswith(f"uv.lock:{line}: not a readable uv.lock")
+    (workspace / "uv.lock").write_text('[metadata]\nlock-version = "2.1"\ncontent-hash = "x"\n')
+    result = audit(workspace, checkers, 'source = "uv.lock"')
+    assert result.status is Status.ERROR and str(result.error).startswith("uv.lock is not a uv lock file")

@@ -1,0 +1,71 @@
+"""Real lock files for the lock-file tests: wheels built here, locked by the real uv against them.
+
+``build_wheel`` writes a real wheel (a zip with METADATA, WHEEL and RECORD, as a build backend
+leaves it); ``wheel_index`` fills a folder with them; ``uv`` runs the uv installed in the test
+environment with that folder as its only index (``--no-index --find-links``), a cache inside the
+test's folder, and no interpreter downloads, so no test reaches the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+UV = Path(sys.executable).with_name("uv")
+
+
+def build_wheel(folder: Path, name: str, version: str, requires: Sequence[str] = (), extras: Sequence[str] = ()) -> Path:
+    """A pure-Python wheel of ``name`` ``version`` declaring ``requires`` (Requires-Dist lines) and ``extras``."""
+    module = canonicalize_name(name).replace("-", "_")
+    stem = f"{module}-{version}"
+    meta = [f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"]
+    meta += [f"Provides-Extra: {x}\n" for x in extras]
+    meta += [f"Requires-Dist: {r}\n" for r in requires]
+    files = {
+        f"{module}/__init__.py": f"__version__ = {version!r}\n",
+        f"{stem}.dist-info/METADATA": "".join(meta),
+        f"{stem}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: gatekeeper-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(text.encode())}")
+    record.append(f"{stem}.dist-info/RECORD,,")
+    files[f"{stem}.dist-info/RECORD"] = "\n".join(record) + "\n"
+    folder.mkdir(parents=True, exist_ok=True)
+    wheel = folder / f"{stem}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for path, text in files.items():
+            zf.writestr(path, text)
+    return wheel
+
+
+def wheel_index(folder: Path, dists: Iterable[tuple[str, str, Sequence[str]]]) -> Path:
+    """``folder`` holding one wheel per (name, version, Requires-Dist lines)."""
+    for name, version, requires in dists:
+        extras = sorted({r.split("extra ==")[1].strip(" '\"") for r in requires if "extra ==" in r})
+        build_wheel(folder, name, version, requires, extras)
+    return folder
+
+
+def uv(args: Sequence[str], cwd: Path, index: Path) -> subprocess.CompletedProcess[str]:
+    """Run the real uv in ``cwd`` with ``index`` (a folder of wheels) as its only package source."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UV_")}
+    env.update(
+        UV_CACHE_DIR=str(cwd / ".uv-cache"),
+        UV_PYTHON=sys.executable,
+        UV_PYTHON_DOWNLOADS="never",
+        UV_NO_CONFIG="1",
+    )
+    cmd = [str(UV), *args, "--no-index", "--find-links", str(index)]
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, f"{cmd}: {done.stdout}{done.stderr}"
+    return done
