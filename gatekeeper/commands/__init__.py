@@ -1,7 +1,8 @@
 """What every command shares: the one error handler, option splitting, the loaded checkers.
 
-The command groups (``policy``, ``audit``, ``hook``, ``db``) and ``bundle`` live in the modules
-beside this one; ``gatekeeper.cli`` puts them together. Every command is wrapped in
+Every command lives in a module beside this one (``check`` holds check, merge and report;
+``baseline``, ``bundle``, ``plugins`` and the groups ``policy``, ``audit``, ``attestation``, ``db``,
+``hook``, ``cache`` and ``key`` one each); ``gatekeeper.cli`` only puts them together. Every command is wrapped in
 ``handles_errors``: it is the only place a ``GatekeeperError`` becomes a message and an exit code
 (docs/design.md: 2 usage or policy error, 3 a check could not run), and the only place Ctrl-C and
 SIGTERM become 130 and 143.
@@ -77,6 +78,15 @@ def split(values: list[str] | None) -> tuple[str, ...]:
 def formats(values: list[str] | None) -> tuple[str, ...] | None:
     """``--format``, split; None when not given (the default applies)."""
     return split(values) if values else None
+
+
+def load_checkers() -> Loaded:
+    """Installed checkers and their policy options (None for a broken plugin): ``checkers.installed``,
+    loaded once per process, so the run and the renderers that present its checks use the same load."""
+    from gatekeeper.checkers import installed, policy_options
+
+    checkers = installed()
+    return checkers, policy_options(checkers)
 
 
 def loaded(ctx: typer.Context) -> Loaded:

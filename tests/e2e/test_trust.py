@@ -435,7 +435,7 @@ def test_a_cache_restored_on_another_runner_is_reused_only_under_the_same_key(tm
 
 def test_the_ci_cache_key_changes_with_the_policy_and_the_tool_versions(tmp_path: Path) -> None:
     from gatekeeper.cachekey import ci_key, key_material
-    from gatekeeper.cli import _load_checkers
+    from gatekeeper.commands import load_checkers as _load_checkers
     from gatekeeper.policy import load_policy
 
     root = _project(tmp_path / "p", '[checks.security]\npaths = ["app.py"]\n')

@@ -71,7 +71,7 @@ def invoke_gatekeeper(
 
 @functools.cache
 def _installed() -> tuple[Mapping[str, Any], Mapping[str, Any]]:
-    from gatekeeper.cli import _load_checkers
+    from gatekeeper.commands import load_checkers as _load_checkers
 
     return _load_checkers()
 
