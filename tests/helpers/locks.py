@@ -11,15 +11,53 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from tests.helpers.osv import FAKE_DISTS
+
 UV = Path(sys.executable).with_name("uv")
+
+#: the packages of the test index: the dependencies tests' fake distributions and one for win32 only
+DISTS = (*FAKE_DISTS, ("winonly", "1.0", ()))
+
+PYPROJECT = """\
+[project]
+name = "demo-app"
+version = "0.3.0"
+requires-python = ">=3.10"
+dependencies = ["alpha>=1", "beta_pkg[fast]==2.0.1", "lib", "winonly; sys_platform == 'win32'"]
+[project.optional-dependencies]
+extra1 = ["safe"]
+[dependency-groups]
+dev = ["toolx"]
+[tool.uv.workspace]
+members = ["packages/lib"]
+[tool.uv.sources]
+lib = { workspace = true }
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+"""
+
+MEMBER = """\
+[project]
+name = "lib"
+version = "0.1.0"
+requires-python = ">=3.10"
+dependencies = ["foo-bar-baz"]
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+"""
 
 
 def build_wheel(folder: Path, name: str, version: str, requires: Sequence[str] = (), extras: Sequence[str] = ()) -> Path:
@@ -69,3 +107,27 @@ def uv(args: Sequence[str], cwd: Path, index: Path) -> subprocess.CompletedProce
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, f"{cmd}: {done.stdout}{done.stderr}"
     return done
+
+
+def build_workspace(root: Path, wheels: Path) -> Path:
+    """A uv workspace at ``root`` (the project demo-app and its member packages/lib), locked by uv."""
+    (root / "packages" / "lib").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    (root / "packages" / "lib" / "pyproject.toml").write_text(MEMBER)
+    uv(["lock"], root, wheels)
+    return root
+
+
+def exported_pins(root: Path, wheels: Path, *args: str, platform: Mapping[str, str] | None = None) -> dict[str, str]:
+    """name -> version, from ``uv export --format requirements.txt`` (uv's own reading of its lock),
+    each line's marker evaluated by packaging for this interpreter (and ``platform``'s values)."""
+    text = uv(["export", "--format", "requirements.txt", "--no-hashes", "--no-emit-workspace", *args], root, wheels).stdout
+    env = {**default_environment(), **(platform or {})}
+    pins = {}
+    for line in text.splitlines():
+        if not re.match(r"^[A-Za-z0-9]", line):
+            continue
+        req = Requirement(line.rstrip(" \\"))
+        if req.marker is None or req.marker.evaluate(env):
+            pins[canonicalize_name(req.name)] = next(iter(req.specifier)).version
+    return pins

@@ -31,9 +31,11 @@ __all__ = [
     "format_of",
     "is_requirements_name",
     "read_lock",
+    "requirements_problem",
     "selection_of",
     "source_problem",
     "target_environment",
+    "toml_line_problem",
 ]
 
 FORMATS: tuple[ModuleType, ...] = (uv, pylock, poetry, pdm)
@@ -59,6 +61,35 @@ def format_of(name: str) -> ModuleType | None:
 def is_requirements_name(name: str) -> bool:
     """Whether ``name`` is a requirements file's (``*.txt``, ``*.in``, ``*.pip``, ``requirements*``, ``constraints*``)."""
     return bool(_REQUIREMENTS.match(name))
+
+
+# a TOML table header or a key = value line: never a requirement, option or include
+_TOML_LINE = re.compile(r"^(\[\[?\s*[\w.\-\" ]+\s*\]\]?|[\w.-]+\s*=(?!=)\s*([\"'\[{]|true\b|false\b|\d))")
+
+
+def toml_line_problem(rel: str, lineno: int, text: str) -> str:
+    """Why line ``lineno`` (``text``, comments stripped) of the requirements file ``rel`` shows that the
+    file is TOML (a lock file under another name), or "": read line by line, a lock would become one
+    "unaudited package" per line and audit nothing."""
+    if not _TOML_LINE.match(text):
+        return ""
+    return (
+        f"{rel}:{lineno} is not a requirements file: this line is TOML (a lock file is read under the "
+        "name its tool writes: uv.lock, pylock.toml, poetry.lock, pdm.lock)"
+    )
+
+
+def requirements_problem(path: Path, rel: str) -> str:
+    """The first ``toml_line_problem`` of the requirements file at ``path`` ("" when none, or unreadable)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    for number, line in enumerate(lines, 1):
+        text = re.sub(r"(^|\s)#.*$", "", line).strip()
+        if text and (problem := toml_line_problem(rel, number, text)):
+            return problem
+    return ""
 
 
 def source_problem(setting: str) -> str:

@@ -1,5 +1,8 @@
 """A CycloneDX SBOM of the inspected environment, generated with cyclonedx-bom and validated.
 
+With a lock file as the ``source``, the SBOM is written from the lock instead (``lockbom``):
+cyclonedx-py does not read lock files, and nothing is installed.
+
 cyclonedx-py generates the SBOM with ``--no-validate``; gatekeeper then validates it once against
 the CycloneDX JSON schema with cyclonedx-python-lib's strict validator, in a separate process
 (``validate``). Every schema rule and every
@@ -22,11 +25,20 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from gatekeeper import __version__, process
+from gatekeeper import __version__, process, tomlio
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display
-from gatekeeper.checkers.inventory import has_pep621, load_inventory, project_requirements
+from gatekeeper.checkers.inventory import declared_name, has_pep621, load_inventory, project_requirements
+from gatekeeper.checkers.lockfiles import (
+    LOCK_OPTIONS,
+    format_of,
+    read_lock,
+    requirements_problem,
+    selection_of,
+    source_problem,
+)
 from gatekeeper.checkers.sbom import pep770, presentation
+from gatekeeper.checkers.sbom.lockbom import lock_bom
 from gatekeeper.checkers.sbom.spdx import to_spdx
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import resolve_for_write, under, write_atomic
@@ -72,7 +84,13 @@ class SbomChecker(CheckerBase):
             "str", "", "a glob (e.g. dist/*.whl) of the project's built wheel: whether it ships .dist-info/sboms/ (PEP 770)"
         ),
         "require_wheel_sbom": Option("bool", False, "the wheel named by wheel must carry an SBOM in .dist-info/sboms/"),
-        "source": Option("str", "environment", '"environment", a requirements file, or "pyproject.toml"'),
+        "source": Option(
+            "str",
+            "environment",
+            '"environment", a requirements file, "pyproject.toml", or a lock file (uv.lock, pylock.toml, poetry.lock, pdm.lock)',
+            accepts=source_problem,
+        ),
+        **LOCK_OPTIONS,
         "min_license_coverage": Option(
             "float", 0.0, "minimum share of components with a license (percent)", minimum=0, maximum=100
         ),
@@ -90,6 +108,8 @@ class SbomChecker(CheckerBase):
         """Generate the SBOM with cyclonedx-py, filter it to the scope, validate it and write it."""
         spec = str(section["spec_version"])
         source = str(section["source"] or "environment")
+        if format_of(Path(source).name) is not None:
+            return self._from_lock(section, ctx, source)
         pyproject = ctx.root / "pyproject.toml"
         # -I and a cwd outside the tree (below): a cyclonedx_py/ in the project must not run instead
         base = [ctx.tool_python, "-I", "-m", "cyclonedx_py"]
@@ -122,6 +142,9 @@ class SbomChecker(CheckerBase):
             req = under(ctx.root, source)
             if not req.is_file():
                 raise ToolError(f"checks.sbom.source: the requirements file {req} does not exist")
+            problem = requirements_problem(req, source)
+            if problem:  # cyclonedx-py would list every line of a lock as a component named "unknown"
+                raise ToolError(problem)
             args = [*base, "requirements", *common, str(req)]
             extra = {"scope": "requirements", "requirements": source}
         if section.get("wheel"):
@@ -176,6 +199,22 @@ class SbomChecker(CheckerBase):
         self._write_spdx(section, bom, ctx, extra)
         return self._result(section, bom, extra, checked, cached=False)
 
+    def _from_lock(self, section: Mapping[str, Any], ctx: CheckContext, source: str) -> CheckResult:
+        """The SBOM of a lock file's counted packages (``lockbom``), written, validated and judged like any other."""
+        spec = str(section["spec_version"])
+        path = under(ctx.root, source)
+        selection = selection_of(section)
+        lock = read_lock(path, selection, declared_name(ctx.root))
+        bom = lock_bom(lock, spec, _project_of(ctx.root))
+        extra: dict[str, Any] = {"scope": "lock", "lock": {"path": source, "format": lock.format, **selection.describe()}}
+        if section.get("wheel"):
+            extra["wheel"] = pep770.wheel_sboms(ctx.root, str(section["wheel"]))
+        out = resolve_for_write(ctx.output_dir / str(section["output"]), ctx.root)
+        write_atomic(out, json.dumps(bom, indent=2, ensure_ascii=False) + "\n")
+        checked = _Validation(*validate_file(ctx, out, spec))
+        self._write_spdx(section, bom, ctx, extra)
+        return self._result(section, bom, extra, checked, cached=False)
+
     def _write_spdx(self, section: Mapping[str, Any], bom: Mapping[str, Any], ctx: CheckContext, extra: dict[str, Any]) -> None:
         """With ``formats`` naming spdx: the SPDX 2.3 JSON of the same SBOM, beside it (metric ``spdx``)."""
         if "spdx" not in (section.get("formats") or ()):
@@ -225,8 +264,8 @@ class SbomChecker(CheckerBase):
             status=status,
             summary=summary,
             error=summary if status is Status.ERROR else None,
-            tool_name="cyclonedx-bom",
-            tool_version=_tool_version(bom),
+            tool_name="gatekeeper (lock file)" if extra.get("scope") == "lock" else "cyclonedx-bom",
+            tool_version=__version__ if extra.get("scope") == "lock" else _tool_version(bom),
             metrics=metrics,
             artifacts=artifacts,
             findings=tuple(findings),
@@ -239,6 +278,15 @@ class _Validation:
 
     problem: str | None
     formats: list[str]
+
+
+def _project_of(root: Path) -> dict[str, str]:
+    """The project's name and version as pyproject.toml's [project] declares them ("" when absent or dynamic)."""
+    try:
+        table = tomlio.loads((root / "pyproject.toml").read_text(encoding="utf-8")).get("project") or {}
+    except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError):
+        table = {}
+    return {k: str(table[k]) for k in ("name", "version") if isinstance(table, dict) and isinstance(table.get(k), str)}
 
 
 def restrict(bom: Mapping[str, Any], keep: set[str], project: Mapping[str, str] | None = None) -> dict[str, Any]:

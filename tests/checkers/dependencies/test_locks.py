@@ -4,54 +4,19 @@ independent OSV matcher (written below from the OSV schema) applied to the pins 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from packaging.markers import default_environment
-from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from gatekeeper.errors import PolicyError
 from gatekeeper.findings import CheckResult, Status
 from gatekeeper.policy import load_policy
-from tests.helpers.locks import uv, wheel_index
-from tests.helpers.osv import FAKE_DISTS, RECORDS, dep_result, found, run_dependencies, write_db
-
-DISTS = (*FAKE_DISTS, ("winonly", "1.0", ()))
-
-PYPROJECT = """\
-[project]
-name = "demo-app"
-version = "0.3.0"
-requires-python = ">=3.10"
-dependencies = ["alpha>=1", "beta_pkg[fast]==2.0.1", "lib", "winonly; sys_platform == 'win32'"]
-[project.optional-dependencies]
-extra1 = ["safe"]
-[dependency-groups]
-dev = ["toolx"]
-[tool.uv.workspace]
-members = ["packages/lib"]
-[tool.uv.sources]
-lib = { workspace = true }
-[build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-"""
-
-MEMBER = """\
-[project]
-name = "lib"
-version = "0.1.0"
-requires-python = ">=3.10"
-dependencies = ["foo-bar-baz"]
-[build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-"""
+from tests.helpers.locks import DISTS, build_workspace, exported_pins, uv, wheel_index
+from tests.helpers.osv import RECORDS, dep_result, found, run_dependencies, write_db
 
 
 @pytest.fixture(scope="module")
@@ -62,11 +27,7 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def workspace(tmp_path: Path, wheels: Path) -> Path:
     """A uv workspace (root demo-app, member lib) locked by uv, with an OSV database beside it."""
-    root = tmp_path / "ws"
-    (root / "packages" / "lib").mkdir(parents=True)
-    (root / "pyproject.toml").write_text(PYPROJECT)
-    (root / "packages" / "lib" / "pyproject.toml").write_text(MEMBER)
-    uv(["lock"], root, wheels)
+    root = build_workspace(tmp_path / "ws", wheels)
     write_db(root, RECORDS, "flat")
     return root
 
@@ -115,21 +76,6 @@ def osv_affects(record: Mapping[str, Any], name: str, version: str) -> bool:
             if hit:
                 return True
     return False
-
-
-def exported_pins(root: Path, wheels: Path, *args: str, platform: Mapping[str, str] | None = None) -> dict[str, str]:
-    """name -> version, from ``uv export --format requirements.txt`` (uv's own reading of its lock),
-    each line's marker evaluated by packaging for this interpreter (and ``platform``'s values)."""
-    text = uv(["export", "--format", "requirements.txt", "--no-hashes", "--no-emit-workspace", *args], root, wheels).stdout
-    env = {**default_environment(), **(platform or {})}
-    pins = {}
-    for line in text.splitlines():
-        if not re.match(r"^[A-Za-z0-9]", line):
-            continue
-        req = Requirement(line.rstrip(" \\"))
-        if req.marker is None or req.marker.evaluate(env):
-            pins[canonicalize_name(req.name)] = next(iter(req.specifier)).version
-    return pins
 
 
 def independent(pins: Mapping[str, str], records: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:

@@ -19,12 +19,9 @@ from gatekeeper.checkers.dependencies.sources.base import (
     pinned_version,
     relative,
 )
-from gatekeeper.checkers.lockfiles import is_requirements_name
+from gatekeeper.checkers.lockfiles import is_requirements_name, toml_line_problem
 from gatekeeper.errors import ToolError
 from gatekeeper.redaction import strip_userinfo
-
-# a TOML table header or a key = value line: never a requirement, option or include
-_TOML_LINE = re.compile(r"^(\[\[?\s*[\w.\-\" ]+\s*\]\]?|[\w.-]+\s*=(?!=)\s*([\"'\[{]|true\b|false\b|\d))")
 
 
 class RequirementsSource(DependencySource):
@@ -70,13 +67,9 @@ class _RequirementsReader:
         self._files.add(resolved)
         rel = relative(file, self.ctx.root)
         for lineno, text in logical_lines(file):
-            if _TOML_LINE.match(text):
-                # a lock file (or other TOML) under a requirements file's name: reading it line by
-                # line would turn every line into an "unaudited package" and audit nothing
-                raise ToolError(
-                    f"{rel}:{lineno} is not a requirements file: this line is TOML (a lock file is read under the "
-                    "name its tool writes: uv.lock, pylock.toml, poetry.lock, pdm.lock)"
-                )
+            problem = toml_line_problem(rel, lineno, text)
+            if problem:
+                raise ToolError(problem)
             option = re.match(r"^(-r|--requirement|-c|--constraint|-e|--editable)(?:\s*=\s*|\s+)(\S.*)$", text)
             if option:
                 self._option(file, f"{rel}:{lineno}", option.group(1), option.group(2).strip())
