@@ -94,8 +94,9 @@ def wheel_index(folder: Path, dists: Iterable[tuple[str, str, Sequence[str]]]) -
     return folder
 
 
-def uv(args: Sequence[str], cwd: Path, index: Path) -> subprocess.CompletedProcess[str]:
-    """Run the real uv in ``cwd`` with ``index`` (a folder of wheels) as its only package source."""
+def uv(args: Sequence[str], cwd: Path, index: Path | None) -> subprocess.CompletedProcess[str]:
+    """Run the real uv in ``cwd`` with ``index`` (a folder of wheels) as its only package source
+    (None: a command that reads no index, such as ``uv pip uninstall``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("UV_")}
     env.update(
         UV_CACHE_DIR=str(cwd / ".uv-cache"),
@@ -103,7 +104,7 @@ def uv(args: Sequence[str], cwd: Path, index: Path) -> subprocess.CompletedProce
         UV_PYTHON_DOWNLOADS="never",
         UV_NO_CONFIG="1",
     )
-    cmd = [str(UV), *args, "--no-index", "--find-links", str(index)]
+    cmd = [str(UV), *args, *(["--no-index", "--find-links", str(index)] if index is not None else [])]
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, f"{cmd}: {done.stdout}{done.stderr}"
     return done

@@ -4,7 +4,8 @@ pip-licenses reads the licenses (``--from=all``: License-Expression, the License
 trove classifiers, plus the license file's text) of the environment the policy's
 ``[environment]`` names; the scope comes from the shared inventory. ``spdx`` normalises and
 evaluates. The ``raw`` string reported for a package is exactly what pip-licenses prints in its
-default (``--from=mixed``) column.
+default (``--from=mixed``) column. With ``lock``, the installed versions are compared with the
+project's lock file (``drift``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, RuleInfo
 from gatekeeper.checkers.inventory import Inventory, declared_lines, load_inventory, project_manifest
 from gatekeeper.checkers.licenses import presentation, spdx
+from gatekeeper.checkers.licenses.drift import DRIFT_RULE, MISSING_RULE, drift_findings, read_project_lock
+from gatekeeper.checkers.lockfiles import LOCK_OPTIONS, format_of
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import CheckResult, Finding, Package, Severity, Status, decide_status, fingerprint
 from gatekeeper.options import Option
@@ -53,6 +56,14 @@ class LicensesChecker(CheckerBase):
             "how several license classifiers on one package combine: a choice (or) or all apply (and)",
             choices=("or", "and"),
         ),
+        "lock": Option(
+            "str",
+            "",
+            "a lock file (uv.lock, pylock.toml, poetry.lock, pdm.lock): an installed version that differs from it, "
+            "or a locked package not installed, is a finding",
+            accepts=lambda v: "" if not v or format_of(Path(v).name) else f"{v!r} is not a lock file gatekeeper reads",
+        ),
+        **LOCK_OPTIONS,
     }
 
     tool = presentation.TOOL
@@ -79,8 +90,11 @@ class LicensesChecker(CheckerBase):
         declared = declared_lines(ctx.root / "pyproject.toml")
         manifest = project_manifest(ctx.root)
         findings = [f for r in rows if (f := _finding(r, section, declared, manifest)) is not None]
+        lock = read_project_lock(section, ctx)
+        if lock is not None:
+            findings += drift_findings(lock, inventory, str(section["lock"]))
         counts = {v: sum(1 for r in rows if r.verdict == v) for v in VERDICTS}
-        metrics = {
+        metrics: dict[str, Any] = {
             "packages": [r.to_metric() for r in rows],
             "counts": counts,
             "scope": inventory.scope,
@@ -93,7 +107,13 @@ class LicensesChecker(CheckerBase):
             "deny": list(section["deny"]),
             "unknown": str(section["unknown"]),
         }
+        drifted = [f.package.name for f in findings if f.rule_id in (DRIFT_RULE, MISSING_RULE) and f.package]
+        if lock is not None:
+            locked: dict[str, Any] = {"path": str(section["lock"]), "format": lock.format, "locked": len(lock.packages)}
+            metrics["lock"] = {**locked, "drift": drifted}
         status, summary = decide_status(findings), _summary(counts, len(rows))
+        if lock is not None:
+            summary += f"; {len(drifted)} of {len(lock.packages)} locked packages drift from {section['lock']}"
         if not any(r.verdict != "ignored" for r in rows) and not section.get("allow_empty"):
             # an empty scope judges nothing: that is not a clean bill
             status = Status.ERROR

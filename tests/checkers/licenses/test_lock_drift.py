@@ -1,0 +1,50 @@
+"""Licenses with the project's lock: the real uv installs the locked workspace from a local wheel
+folder; an installed version that differs from the lock, or a locked package that is missing, is
+a finding of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gatekeeper.checkers.licenses import LicensesChecker
+from gatekeeper.findings import CheckResult, Status
+from tests.helpers.dists import context
+from tests.helpers.locks import DISTS, build_wheel, build_workspace, uv, wheel_index
+
+
+def _licenses(root: Path) -> CheckResult:
+    (root / "gatekeeper.toml").write_text(
+        '[audit]\nenabled = false\n[environment]\npython = ".venv/bin/python"\nscope = "all"\n'
+        '[checks.licenses]\nunknown = "warn"\nlock = "uv.lock"\n'
+    )
+    ctx = context(root)
+    return LicensesChecker().run(ctx.policy.checks["licenses"], ctx)
+
+
+@pytest.mark.slow
+def test_installed_versions_that_differ_from_the_lock_are_findings(tmp_path: Path) -> None:
+    wheels = wheel_index(tmp_path / "wheels", DISTS)
+    root = build_workspace(tmp_path / "ws", wheels)
+    uv(["sync", "--frozen", "--no-install-workspace"], root, wheels)  # the locked run-time closure, installed
+    clean = _licenses(root)
+    assert [f for f in clean.findings if f.rule_id.startswith("licenses.lock")] == []
+    assert clean.metrics["lock"] == {"path": "uv.lock", "format": "uv.lock", "locked": 5, "drift": []}
+
+    older = build_wheel(tmp_path / "other", "alpha", "1.3")
+    uv(["pip", "install", "--python", ".venv/bin/python", str(older)], root, wheels)
+    uv(["pip", "uninstall", "--python", ".venv/bin/python", "delta"], root, None)
+    drifted = _licenses(root)
+    by_rule = {(f.rule_id, f.package.name if f.package else "", f.package.version if f.package else "") for f in drifted.findings}
+    assert {r for r in by_rule if r[0].startswith("licenses.lock")} == {
+        ("licenses.lock_drift", "alpha", "1.3"),
+        ("licenses.lock_not_installed", "delta", "0.5"),
+    }
+    lines = (root / "uv.lock").read_text().splitlines()
+    for f in drifted.findings:
+        if f.rule_id.startswith("licenses.lock"):
+            assert f.blocking and f.location is not None and f.location.path == "uv.lock"
+            assert lines[f.location.line] == f'name = "{f.package.name if f.package else ""}"'
+    assert drifted.status is Status.FAIL
+    assert sorted(drifted.metrics["lock"]["drift"]) == ["alpha", "delta"]
