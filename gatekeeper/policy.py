@@ -34,7 +34,7 @@ CORE_SCHEMA: Mapping[str, Mapping[str, Option]] = {
         "fail_on_error": Option("bool", True, "a check that cannot run fails the gate (exit 3)"),
         "timeout_s": Option("float", 900.0, "time limit per checker, in seconds", minimum=1, maximum=MAX_TIMEOUT_S),
         "tool_python": Option(
-            "str", "", "interpreter that runs the tools (bandit, coverage analysis, pip-audit); default: gatekeeper's"
+            "str", "", "interpreter that runs every tool (bandit, coverage, pip-audit, ruff, mypy...); default: gatekeeper's"
         ),
         "strict_waivers": Option("bool", False, "expired or unused waivers fail the gate"),
         "controls": Option("str_list", [], "shipped control catalogues to report against, e.g. nist-ssdf-1.1"),

@@ -122,22 +122,16 @@ OPTIONAL_TOOLS = {"lint": "ruff", "types": "mypy", "secrets": "detect_secrets"}
 _FIND = "import importlib.util as u, json, sys; print(json.dumps({m: u.find_spec(m) is not None for m in sys.argv[1:]}))"
 
 
-def installed_tools(pythons: Sequence[str]) -> list[str]:
-    """The optional checkers (lint, types, secrets) whose tool one of ``pythons`` has (mypy: the first only).
-
-    Used by ``policy init``; an interpreter that cannot be asked counts as having none.
-    """
-    found: set[str] = set()
-    for n, python in enumerate(dict.fromkeys(pythons)):
-        try:
-            done = process.run([python, "-I", "-c", _FIND, *OPTIONAL_TOOLS.values()], timeout=60)
-            answer = json.loads(done.stdout) if done.returncode == 0 else {}
-        except (ToolError, ValueError):
-            answer = {}
-        for check, module in OPTIONAL_TOOLS.items():
-            if isinstance(answer, dict) and answer.get(module) is True and (check != "types" or n == 0):
-                found.add(check)
-    return sorted(found)
+def installed_tools(python: str) -> list[str]:
+    """The optional checkers (lint, types, secrets) whose tool the tool interpreter ``python`` has
+    (where they run: never the project's environment). Used by ``policy init``; an interpreter that
+    cannot be asked counts as having none."""
+    try:
+        done = process.run([python, "-I", "-c", _FIND, *OPTIONAL_TOOLS.values()], timeout=60)
+        answer = json.loads(done.stdout) if done.returncode == 0 else {}
+    except (ToolError, ValueError):
+        answer = {}
+    return sorted(check for check, module in OPTIONAL_TOOLS.items() if isinstance(answer, dict) and answer.get(module) is True)
 
 
 #: ``enabled`` for the lint, types and secrets checks: off unless the policy turns them on, since

@@ -64,14 +64,13 @@ def policy_init(
     from gatekeeper.checkers.source import installed_tools
     from gatekeeper.errors import UsageError
     from gatekeeper.fileio import resolve_for_write
-    from gatekeeper.interpreter import discover
     from gatekeeper.policy import coverage_fail_under, starter_policy
     from gatekeeper.reports import write_atomic
 
     root = gate.project_root(path)
     fail_under = coverage_fail_under(root)
-    # the checks whose tools the project's environment (or gatekeeper's own) has are switched on
-    found = installed_tools([discover(root, "").python, sys.executable])
+    # the checks whose tools gatekeeper's own interpreter (where they run) has are switched on
+    found = installed_tools(sys.executable)
     if pyproject:
         target = root / "pyproject.toml"
         existing = target.read_text(encoding="utf-8") if target.exists() else ""
