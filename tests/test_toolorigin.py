@@ -149,3 +149,21 @@ def test_gatekeepers_own_interpreter_is_asked_in_process_with_the_answer_of_an_i
         [sys.executable, "-I", "-c", toolorigin._PROBE, module, distribution], capture_output=True, text=True, timeout=60
     )
     assert toolorigin._answer_here(module, distribution) == json.loads(probe.stdout)
+
+
+@pytest.mark.slow
+def test_a_result_cached_by_one_copy_of_a_tool_is_not_reused_by_another_of_the_same_version(
+    tmp_path: Path, make_ctx: Any
+) -> None:
+    """The project's own "detect-secrets 1.5.0" once wrote "clean" under the real 1.5.0's key: the origin is part of the key."""
+    root = write(tmp_path / "proj", {"app.py": "import os\n"})
+    other = make_venv(tmp_path / "other")  # a second interpreter whose ruff is the very same package
+    (site_packages(other) / "shared.pth").write_text(sysconfig.get_path("purelib") + "\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    first = LintChecker().run(section(LintChecker), make_ctx(root, cache_dir=cache))
+    again = LintChecker().run(section(LintChecker), make_ctx(root, cache_dir=cache))
+    assert first.metrics["cached_files"] == 0 and again.metrics["cached_files"] == 1
+    elsewhere = make_ctx(root, cache_dir=cache, tool_python=str(other))
+    moved = LintChecker().run(section(LintChecker), elsewhere)
+    assert moved.tool_version == first.tool_version  # the same ruff, the same version: only the origin differs
+    assert moved.metrics["cached_files"] == 0 and moved.metrics["tool_source"] == "tool_python"
