@@ -115,3 +115,50 @@ def test_the_action_runs_the_script_and_uploads_only_what_it_names() -> None:
     assert sarif["with"]["sarif_file"] == "${{ steps.gate.outputs.sarif }}" and "steps.gate.outputs.sarif != ''" in sarif["if"]
     assert reports["with"]["path"] == "${{ steps.gate.outputs.report-dir }}"
     assert action["inputs"]["output-dir"]["default"] == ""
+
+
+def _readme_merge_job() -> dict[str, dict[str, object]]:
+    """The README's CI-matrix example: the verdict job's steps, by id or action."""
+    readme = (REPO / "README.md").read_text()
+    block = next(b for b in readme.split("```yaml")[1:] if "gatekeeper merge part-" in b).split("```")[0]
+    steps = yaml.safe_load(block)["jobs"]["verdict"]["steps"]
+    return {s.get("id") or s.get("uses", "").split("@")[0]: s for s in steps}
+
+
+def _merge_step(work: Path, tmp_path: Path) -> tuple[int, dict[str, str]]:
+    """Run the README's merge step as GitHub runs a `run:` step (bash -e); return its exit code and outputs."""
+    script = tmp_path / "merge-step.sh"
+    script.write_text(str(_readme_merge_job()["merge"]["run"]))
+    outputs, temp = tmp_path / "github-output", tmp_path / "runner-temp"
+    outputs.write_text("")
+    temp.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GATEKEEPER_", "GK_"))}
+    env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", GITHUB_OUTPUT=str(outputs))
+    env.update(RUNNER_TEMP=str(temp), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    done = subprocess.run(["bash", "-e", str(script)], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    return done.returncode, dict(line.partition("=")[::2] for line in outputs.read_text().splitlines())
+
+
+@pytest.mark.slow
+def test_the_readme_matrix_uploads_only_the_sarif_its_merge_wrote(tmp_path: Path) -> None:
+    upload = _readme_merge_job()["github/codeql-action/upload-sarif"]
+    assert upload["with"] == {"sarif_file": "${{ steps.merge.outputs.sarif }}"}
+    assert "steps.merge.outputs.sarif != ''" in str(upload["if"])
+    root = tmp_path / "checkout"
+    _hostile_checkout(root, tmp_path / "elsewhere")
+    (root / ".gatekeeper").unlink()
+    for shard in (1, 2):
+        subprocess.run(
+            ["gatekeeper", "check", "--shard", f"{shard}/2", "--results-out", f"part-{shard}.json", "--no-audit"],
+            cwd=root, env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"},
+            capture_output=True, timeout=300,
+        )  # fmt: skip
+    (root / "part-2.json").rename(root / "held-back.json")  # a shard missing: merge refuses
+    code, got = _merge_step(root, tmp_path)
+    assert code == 2 and "sarif" not in got  # nothing to upload, and the committed SARIF is not offered
+    assert list(Path(got["dir"]).iterdir()) == [] and tmp_path / "runner-temp" in Path(got["dir"]).parents
+    (root / "held-back.json").rename(root / "part-2.json")
+    code, got = _merge_step(root, tmp_path)
+    assert code == 1  # the parts add up: B602 in app.py fails the merged verdict
+    sarif = json.loads(Path(got["sarif"]).read_text())
+    assert Path(got["sarif"]).parent == Path(got["dir"]) and sarif["runs"] and sarif != {"runs": []}
