@@ -3,24 +3,30 @@
 ``build_wheel`` writes a real wheel (a zip with METADATA, WHEEL and RECORD, as a build backend
 leaves it); ``wheel_index`` fills a folder with them; ``uv`` runs the uv installed in the test
 environment with that folder as its only index (``--no-index --find-links``), a cache inside the
-test's folder, and no interpreter downloads, so no test reaches the network.
+test's folder, and no interpreter downloads; ``poetry`` runs the real Poetry against
+``simple_index``, a loopback PEP 503 index of the same wheels. No test reaches the network.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import http.server
 import os
 import re
+import shutil
 import subprocess
 import sys
+import threading
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from tests.helpers.osv import FAKE_DISTS
 
@@ -132,3 +138,55 @@ def exported_pins(root: Path, wheels: Path, *args: str, platform: Mapping[str, s
         if req.marker is None or req.marker.evaluate(env):
             pins[canonicalize_name(req.name)] = next(iter(req.specifier)).version
     return pins
+
+
+@contextlib.contextmanager
+def simple_index(wheels: Path, folder: Path) -> Iterator[str]:
+    """A PEP 503 simple index of the wheels in ``wheels`` (with their sha256 in each link), served on
+    loopback for the duration; yields its URL (``http://127.0.0.1:PORT/simple/``). Poetry reads no
+    folder of wheels, only an index."""
+    for wheel in wheels.glob("*.whl"):
+        try:
+            name = parse_wheel_filename(wheel.name)[0]
+        except InvalidWheelFilename:
+            continue
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        page = folder / "simple" / name / "index.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        link = f'<a href="/files/{wheel.name}#sha256={digest}">{wheel.name}</a>\n'
+        page.write_text(page.read_text() + link if page.exists() else link)
+        (folder / "files").mkdir(exist_ok=True)
+        shutil.copy(wheel, folder / "files" / wheel.name)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(folder), **kwargs)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/simple/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def poetry(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the real Poetry in ``cwd`` with its cache, configuration and data inside ``cwd`` and no
+    virtualenv of its own (the project's pyproject names the only package source)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POETRY_")}
+    env.update(
+        POETRY_CACHE_DIR=str(cwd / ".poetry" / "cache"),
+        POETRY_CONFIG_DIR=str(cwd / ".poetry" / "config"),
+        POETRY_DATA_DIR=str(cwd / ".poetry" / "data"),
+        POETRY_VIRTUALENVS_CREATE="false",
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+    )
+    cmd = [str(Path(sys.executable).with_name("poetry")), *args, "--no-interaction"]
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, f"{cmd}: {done.stdout}{done.stderr}"
+    return done

@@ -15,7 +15,7 @@ from packaging.version import Version
 from gatekeeper.errors import PolicyError
 from gatekeeper.findings import CheckResult, Status
 from gatekeeper.policy import load_policy
-from tests.helpers.locks import DISTS, build_workspace, exported_pins, uv, wheel_index
+from tests.helpers.locks import DISTS, build_workspace, exported_pins, poetry, simple_index, uv, wheel_index
 from tests.helpers.osv import RECORDS, dep_result, found, run_dependencies, write_db
 
 
@@ -164,3 +164,50 @@ def test_a_lock_name_with_other_content_or_broken_toml_is_an_error_naming_file_a
     (workspace / "uv.lock").write_text('[metadata]\nlock-version = "2.1"\ncontent-hash = "x"\n')
     result = audit(workspace, checkers, 'source = "uv.lock"')
     assert result.status is Status.ERROR and str(result.error).startswith("uv.lock is not a uv lock file")
+
+
+POETRY_PROJECT = """\
+[project]
+name = "demo-app"
+version = "0.3.0"
+requires-python = ">=3.10"
+dependencies = ["alpha>=1", "beta_pkg[fast]==2.0.1", "winonly; sys_platform == 'win32'"]
+[project.optional-dependencies]
+extra1 = ["safe"]
+[tool.poetry.group.dev.dependencies]
+toolx = "*"
+[[tool.poetry.source]]
+name = "local"
+url = "{index}"
+priority = "primary"
+"""
+
+# stated by hand from POETRY_PROJECT and DISTS: beta_pkg[fast] brings delta and gamma
+POETRY_RUNTIME = {"alpha": "1.4", "beta-pkg": "2.0.1", "delta": "0.5", "gamma": "3.1"}
+
+
+@pytest.mark.slow
+def test_poetry_lock_written_by_poetry_counts_the_chosen_groups_extras_and_platform(
+    tmp_path: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    root = tmp_path / "poetry-project"
+    root.mkdir()
+    with simple_index(wheels, tmp_path / "index") as url:
+        (root / "pyproject.toml").write_text(POETRY_PROJECT.format(index=url))
+        poetry(["lock"], root)
+    write_db(root, RECORDS, "flat")
+    result = audit(root, checkers, 'source = "poetry.lock"')
+    audited = {canonicalize_name(f.package.name) for f in result.findings if f.package}
+    assert result.metrics["packages_audited"] == len(POETRY_RUNTIME) and result.metrics["unaudited"] == []
+    assert found(result) == independent(POETRY_RUNTIME, RECORDS) and audited <= set(POETRY_RUNTIME)
+    lines = (root / "poetry.lock").read_text().splitlines()
+    for f in result.findings:
+        assert f.location is not None and f.location.path == "poetry.lock" and f.location.line is not None
+        assert lines[f.location.line - 1] == "[[package]]" and f.package is not None
+        assert lines[f.location.line] == f'name = "{canonicalize_name(f.package.name)}"'
+
+    everything = audit(root, checkers, 'source = "poetry.lock"\ngroups = ["dev"]\nextras = ["extra1"]\ntarget_platform = "win32"')
+    pins = {**POETRY_RUNTIME, "toolx": "1.0", "safe": "5.0", "winonly": "1.0"}
+    assert everything.metrics["packages_audited"] == len(pins)
+    assert found(everything) == independent(pins, RECORDS)
+    assert ("TEST-2024-TOOL", "toolx") in found(everything)
