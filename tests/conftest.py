@@ -23,6 +23,17 @@ from tests.helpers.cli import Runner, installed_checkers, installed_options, inv
 from tests.helpers.plugin import PLUGIN_DIR, install_plugin, plugin_env
 from tests.helpers.projects import check_context
 
+#: fixtures that run gatekeeper as a process: a test using one is end to end, and slow
+PROCESS_FIXTURES = frozenset({"gk", "plugin_gk"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that runs gatekeeper as a process (``gk``, ``plugin_gk``) is end to end: marked ``slow``,
+    out of the fast loop (``pytest -m "not slow"``); what it checks in-process stays there."""
+    for item in items:
+        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
@@ -59,6 +70,19 @@ def cli() -> Runner:
     """The CLI in this process, ``gk``'s signature and answer (see invoke_gatekeeper): for tests of a
     command's messages and exit code that need no process of their own."""
     return invoke_gatekeeper
+
+
+@pytest.fixture
+def plugin_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[Runner]:
+    """``cli`` with the test plugin (tests/data/plugin) installed in this process: its folder on
+    sys.path and the installed checkers loaded afresh (and again after the test, without it)."""
+    from gatekeeper.checkers import installed
+
+    monkeypatch.syspath_prepend(str(PLUGIN_DIR))
+    installed.cache_clear()
+    yield invoke_gatekeeper
+    monkeypatch.undo()
+    installed.cache_clear()
 
 
 @pytest.fixture

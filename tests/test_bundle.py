@@ -170,6 +170,7 @@ def test_the_run_reports_its_controls(run: tuple[Path, Path, subprocess.Complete
     assert html.index('id="control-matrix"') < html.index('id="run"')  # right under the verdict
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_only_some_checks_leave_the_other_controls_not_evidenced(
     run: tuple[Path, Path, subprocess.CompletedProcess[str]],
 ) -> None:
@@ -182,6 +183,7 @@ def test_only_some_checks_leave_the_other_controls_not_evidenced(
     assert {statuses[i] for i in ("PW.4", "PW.8", "PS.3", "RV.1", "ORG-12")} == {"not evidenced"}
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_verify_authenticates_the_bundle_and_its_record_with_the_public_key_alone(
     run: tuple[Path, Path, subprocess.CompletedProcess[str]], keys: tuple[str, Path, signing.Signer], tmp_path: Path
 ) -> None:
@@ -203,6 +205,7 @@ def test_verify_authenticates_the_bundle_and_its_record_with_the_public_key_alon
     assert wrong.returncode == 1 and f"signed with key {keys[2].key_id}, which is not among the keys given" in wrong.stderr
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_verify_names_each_edited_added_and_removed_file(
     run: tuple[Path, Path, subprocess.CompletedProcess[str]], keys: tuple[str, Path, signing.Signer], tmp_path: Path
 ) -> None:
@@ -273,6 +276,7 @@ def test_verify_names_each_edited_added_and_removed_file(
     assert "record #1 is not authenticated by the keys given: signature invalid" in keyed.stderr
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_bundle_after_the_fact_from_the_json_result(
     run: tuple[Path, Path, subprocess.CompletedProcess[str]], keys: tuple[str, Path, signing.Signer], tmp_path: Path
 ) -> None:
@@ -289,6 +293,7 @@ def test_bundle_after_the_fact_from_the_json_result(
     assert not list(tmp_path.glob(".later.zip*"))  # written through a temporary file, renamed into place
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_a_hand_edited_result_is_bundled_as_not_backed_and_verify_says_so(
     run: tuple[Path, Path, subprocess.CompletedProcess[str]], keys: tuple[str, Path, signing.Signer], tmp_path: Path
 ) -> None:
@@ -310,6 +315,7 @@ def test_a_hand_edited_result_is_bundled_as_not_backed_and_verify_says_so(
     assert "result: NOT BACKED by any audit record" in unkeyed.stdout
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_a_license_verdict_edited_in_the_bundle_is_not_authenticated(
     run: tuple[Path, Path, subprocess.CompletedProcess[str]], keys: tuple[str, Path, signing.Signer], tmp_path: Path
 ) -> None:
@@ -345,6 +351,7 @@ def test_a_license_verdict_edited_in_the_bundle_is_not_authenticated(
     assert keyed.returncode == 1 and f"signed with key {editor.key_id}, which is not among the keys given" in keyed.stderr
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_bundle_refuses_a_policy_that_changed_since_the_run(
     run: tuple[Path, Path, subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
@@ -359,6 +366,7 @@ def test_bundle_refuses_a_policy_that_changed_since_the_run(
     assert not (tmp_path / "x.zip").exists()
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_bad_input_is_a_clear_usage_error(tmp_path: Path) -> None:
     (tmp_path / "not.zip").write_text("hello", encoding="utf-8")
     done = _gk(["bundle", "verify", str(tmp_path / "not.zip")], tmp_path)

@@ -177,22 +177,22 @@ def test_report_re_renders_the_same_json(plugin_path: Path, project: Path, gk) -
     assert (project / "again" / "gatekeeper.json").read_bytes() == original.read_bytes()
 
 
-def test_report_on_a_bad_file_is_a_clear_usage_error(tmp_path: Path, gk) -> None:
+def test_report_on_a_bad_file_is_a_clear_usage_error(tmp_path: Path, cli) -> None:
     (tmp_path / "bad.json").write_text('{"verdict": "pass"}')
-    done = gk(["report", "bad.json"], cwd=tmp_path)
+    done = cli(["report", "bad.json"], cwd=tmp_path)
     assert done.returncode == 2 and "not a gatekeeper JSON result" in done.stderr and "Traceback" not in done.stderr
-    done = gk(["report", "missing.json"], cwd=tmp_path)
+    done = cli(["report", "missing.json"], cwd=tmp_path)
     assert done.returncode == 2 and "not found" in done.stderr
 
 
-def test_usage_errors_exit_2(project: Path, gk) -> None:
-    done = gk(["check", "--only", "nosuch"], cwd=project)
+def test_usage_errors_exit_2(project: Path, cli) -> None:
+    done = cli(["check", "--only", "nosuch"], cwd=project)
     assert done.returncode == 2 and "no checker named 'nosuch'" in done.stderr
-    done = gk(["check", "--shard", "3/2"], cwd=project)
+    done = cli(["check", "--shard", "3/2"], cwd=project)
     assert done.returncode == 2 and "--shard" in done.stderr
-    done = gk(["check", "--format", "pdf"], cwd=project)
+    done = cli(["check", "--format", "pdf"], cwd=project)
     assert done.returncode == 2 and "unknown format 'pdf'" in done.stderr
-    done = gk(["check", "no/such/dir"], cwd=project)
+    done = cli(["check", "no/such/dir"], cwd=project)
     assert done.returncode == 2 and "project folder not found" in done.stderr
 
 
@@ -210,8 +210,8 @@ def test_usage_errors_exit_2(project: Path, gk) -> None:
     ],
     ids=" ".join,
 )
-def test_every_command_reports_a_missing_policy_in_one_line_and_exits_2(project: Path, gk, command: list[str]) -> None:
-    done = gk([*command, "--policy", "nope.toml"], cwd=project)
+def test_every_command_reports_a_missing_policy_in_one_line_and_exits_2(project: Path, cli, command: list[str]) -> None:
+    done = cli([*command, "--policy", "nope.toml"], cwd=project)
     assert done.returncode == 2
     assert done.stderr == "gatekeeper: error: nope.toml: policy file not found (check the --policy path)\n"
     assert not (project / "gatekeeper-reports").exists() and not (project / ".gatekeeper").exists()
@@ -222,8 +222,8 @@ def test_version_and_module_entry(project: Path, gk) -> None:
     assert done.returncode == 0 and done.stdout.startswith("gatekeeper ")
 
 
-def test_help_shows_examples(project: Path, gk) -> None:
-    done = gk(["check", "--help"], cwd=project)
+def test_help_shows_examples(project: Path, cli) -> None:
+    done = cli(["check", "--help"], cwd=project)
     assert done.returncode == 0 and "Examples:" in done.stdout and "--policy" in done.stdout
     assert textwrap.dedent("gatekeeper check") in done.stdout
 

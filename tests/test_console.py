@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SLOW = """
 import time
 from gatekeeper.findings import CheckResult, Status
@@ -47,6 +49,7 @@ def _on_terminal(cwd: Path, env: dict[str, str]) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process on a pseudo-terminal
 def test_live_line_and_colour_on_a_terminal(tmp_path: Path, make_plugin) -> None:
     site = make_plugin(tmp_path / "site", "slow-gate", "slow_gate", SLOW, {"slow": "slow_gate:Slow"})
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "CI")}
@@ -60,6 +63,7 @@ def test_live_line_and_colour_on_a_terminal(tmp_path: Path, make_plugin) -> None
     assert "running: slow" in plain and "\x1b[32m" not in plain and "verdict: PASS" in plain
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_plain_lines_when_not_a_terminal(tmp_path: Path, make_plugin, gk) -> None:
     site = make_plugin(tmp_path / "site", "slow-gate", "slow_gate", SLOW, {"slow": "slow_gate:Slow"})
     done = gk(["check", "--only", "slow", "--format", "json", "--no-audit"], cwd=tmp_path, env={"PYTHONPATH": str(site)})

@@ -46,9 +46,9 @@ def test_the_ssdf_catalogue_maps_every_builtin_check_to_the_publications_practic
     assert "dependencies" in by_id["RV.1"] and "dependencies" in by_id["PW.4"]
 
 
-def test_an_unknown_catalogue_is_a_policy_error_with_key_path_and_suggestion(tmp_path: Path, gk) -> None:
+def test_an_unknown_catalogue_is_a_policy_error_with_key_path_and_suggestion(tmp_path: Path, cli) -> None:
     _policy(tmp_path, '[gate]\nfail_on_error = true\ncontrols = ["nist-ssdf-11"]\n')
-    done = gk(["policy", "validate"], cwd=tmp_path)
+    done = cli(["policy", "validate"], cwd=tmp_path)
     assert done.returncode == 2
     assert "gatekeeper.toml:3: gate.controls: no control catalogue named 'nist-ssdf-11'" in done.stderr
     assert "did you mean 'nist-ssdf-1.1'?" in done.stderr
@@ -67,22 +67,22 @@ def test_an_unknown_catalogue_is_a_policy_error_with_key_path_and_suggestion(tmp
         ('id = "ORG-1"\ntitle = 7\nchecks = ["security"]\n', "controls[0].title: expected a string"),
     ],
 )
-def test_a_bad_control_table_is_a_policy_error_naming_its_key(tmp_path: Path, gk, body: str, message: str) -> None:
+def test_a_bad_control_table_is_a_policy_error_naming_its_key(tmp_path: Path, cli, body: str, message: str) -> None:
     _policy(tmp_path, "[gate]\nfail_on_error = true\n\n[[controls]]\n" + body)
-    done = gk(["policy", "validate"], cwd=tmp_path)
+    done = cli(["policy", "validate"], cwd=tmp_path)
     assert done.returncode == 2, done.stdout
     assert message in done.stderr
     assert "gatekeeper.toml:" in done.stderr
 
 
-def test_a_valid_policy_shows_its_controls_in_the_effective_policy(tmp_path: Path, gk) -> None:
+def test_a_valid_policy_shows_its_controls_in_the_effective_policy(tmp_path: Path, cli) -> None:
     _policy(
         tmp_path,
         '[gate]\ncontrols = ["nist-ssdf-1.1"]\n\n[[controls]]\nid = "ORG-12"\ntitle = "Releases ship an SBOM"\n'
         'checks = ["sbom"]\nframework = "Acme release policy"\n',
     )
-    assert gk(["policy", "validate"], cwd=tmp_path).returncode == 0
-    shown = gk(["policy", "show"], cwd=tmp_path)
+    assert cli(["policy", "validate"], cwd=tmp_path).returncode == 0
+    shown = cli(["policy", "show"], cwd=tmp_path)
     assert shown.returncode == 0
     effective = tomlio.loads(shown.stdout)
     assert effective["gate"]["controls"] == ["nist-ssdf-1.1"]

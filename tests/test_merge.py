@@ -16,7 +16,8 @@ from tests.helpers.cli import REPO, run_gatekeeper
 from tests.helpers.env import clean_env
 
 #: the projects these tests build measure themselves, even when this suite runs under coverage
-pytestmark = pytest.mark.usefixtures("own_coverage_settings")
+#: shards: the sample project checked whole and in 2 and 3 shards, as processes
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("own_coverage_settings")]
 
 SAMPLE = REPO / "fixtures" / "sample-project"
 

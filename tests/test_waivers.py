@@ -158,7 +158,7 @@ def test_waivers_file_named_by_the_policy(tmp_path: Path, plugin_gk: Runner) -> 
         ),
     ],
 )
-def test_invalid_waivers_are_policy_errors(tmp_path: Path, plugin_gk: Runner, waiver: str, expected: str) -> None:
+def test_invalid_waivers_are_policy_errors(tmp_path: Path, plugin_cli: Runner, waiver: str, expected: str) -> None:
     text = (
         policy_text()
         + "\n[[waivers]]\n"
@@ -166,10 +166,10 @@ def test_invalid_waivers_are_policy_errors(tmp_path: Path, plugin_gk: Runner, wa
     )
     (tmp_path / "gatekeeper.toml").write_text(text)
     header_line = text.splitlines().index("[[waivers]]") + 1
-    run = plugin_gk(["policy", "validate", "gatekeeper.toml"], cwd=tmp_path)
+    run = plugin_cli(["policy", "validate", "gatekeeper.toml"], cwd=tmp_path)
     assert run.returncode == 2
     assert expected.format(line=header_line, file=f"gatekeeper.toml:{header_line}: ") in run.stderr, run.stderr
-    assert plugin_gk(["check", "."], cwd=tmp_path).returncode == 2  # nothing is checked under a broken policy
+    assert plugin_cli(["check", "."], cwd=tmp_path).returncode == 2  # nothing is checked under a broken policy
 
 
 # --------------------------------------------------------------------------- matching rules (engine)

@@ -12,7 +12,8 @@ import pytest
 from tests.helpers.projects import PYTHON, bandit_json, run_tool
 
 #: the projects these tests build measure themselves, even when this suite runs under coverage
-pytestmark = pytest.mark.usefixtures("own_coverage_settings")
+#: end to end: gatekeeper check as a process over the real tools
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("own_coverage_settings")]
 
 GATEKEEPER = str(Path(sys.executable).parent / "gatekeeper")
 

@@ -11,6 +11,9 @@ import pytest
 
 from tests.helpers.projects import git_init, write
 
+#: end to end: gatekeeper check as a process over the real tools
+pytestmark = pytest.mark.slow
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only

@@ -7,8 +7,13 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.helpers.cli import run_gatekeeper
 from tests.helpers.dists import DISTS, FakeEnv, make_project
+
+#: end to end: gatekeeper check as a process over the real tools
+pytestmark = pytest.mark.slow
 
 #: a waiver expiry within gate.max_waiver_days of today
 SOON = (dt.date.today() + dt.timedelta(days=180)).isoformat()

@@ -273,6 +273,7 @@ def test_shard_baseline_and_interruption_are_stated() -> None:
 # --------------------------------------------------------------------------- many findings
 
 
+@pytest.mark.slow  # a page for 100,000 findings (a scale test)
 def test_a_page_for_100000_findings_lists_the_most_severe_per_check_and_says_it_is_trimmed(tmp_path: Path) -> None:
     from gatekeeper.reports import write_reports
     from gatekeeper.reports.html import HTML_MAX_FINDINGS

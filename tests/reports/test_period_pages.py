@@ -84,6 +84,7 @@ def test_history_charts_read_without_colour_on_a_time_axis(browser: Any, quarter
         loaded.close()
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_a_passing_run_prints_on_at_most_four_a4_pages_with_a_running_header(browser: Any, tmp_path: Path) -> None:
     project = tmp_path / "sample"
     shutil.copytree(

@@ -68,6 +68,7 @@ def test_report_rerenders_each_format_byte_for_byte(tmp_path: Path, make: object
     ]
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_report_defaults_to_every_format_beside_the_results(tmp_path: Path) -> None:
     results = write_results(tmp_path, failing_result())
     before = results.read_bytes()
@@ -140,6 +141,7 @@ def test_a_large_result_is_read_back_without_holding_its_text(tmp_path: Path, mo
     assert max(held) <= 4 * 64 * 1024
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 @pytest.mark.parametrize(
     "text",
     ["", '{"checks": [', '{"checks": [{"findings": [1,]}]}', '{"verdict" "pass"}', "[1, 2]", '{"checks": []} trailing'],

@@ -495,6 +495,7 @@ def covdefaults_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path
     return str(venv / "bin" / "python"), site
 
 
+@pytest.mark.slow  # pip installs covdefaults into a virtualenv
 def test_coverage_plugins_load_only_when_the_policy_allows_them(
     tmp_path: Path, make_ctx: Any, covdefaults_env: tuple[str, Path], bare_python: str
 ) -> None:

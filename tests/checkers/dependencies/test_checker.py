@@ -262,6 +262,7 @@ def test_unreadable_record_for_an_installed_package_is_an_error(deps_project: Pr
     assert result.error is not None and "BROKEN-1.yaml" in result.error
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_cli_end_to_end_exit_codes_and_json_report(deps_project: Project) -> None:
     root = deps_project(checks='advisory_db = "advisories.zip"', environment='scope = "project"')
     write_db(root, RECORDS, "flat-zip")

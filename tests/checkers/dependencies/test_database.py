@@ -126,6 +126,7 @@ def info(folder: Path, env: Mapping[str, str]) -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in done.stdout.splitlines())}
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_first_download_then_unchanged_with_one_request_then_a_changed_export(
     server: tuple[str, Export], env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -166,6 +167,7 @@ def test_first_download_then_unchanged_with_one_request_then_a_changed_export(
     assert sorted(p.name for p in folder.iterdir()) == ["gatekeeper-db.json", "osv-pypi.zip"]
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 @pytest.mark.parametrize(
     ("mode", "body", "message"),
     [
@@ -203,6 +205,7 @@ def test_a_bad_or_interrupted_download_leaves_the_previous_database_working(
     assert info(folder, env)["as of"] == _stamp(1)[:19] + "Z"
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_unreachable_source_and_a_url_that_is_not_http_or_file(env: dict[str, str], tmp_path: Path) -> None:
     done = gk(["db", "update", "--dir", str(tmp_path / "db"), "--url", "http://127.0.0.1:9/all.zip"], env)
     assert done.returncode == 3 and "cannot download http://127.0.0.1:9/all.zip" in done.stderr, done.stderr
@@ -211,6 +214,7 @@ def test_unreachable_source_and_a_url_that_is_not_http_or_file(env: dict[str, st
     assert not (tmp_path / "db" / "osv-pypi.zip").exists()
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_credentials_and_signed_urls_are_never_printed_or_recorded(
     server: tuple[str, Export], env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -226,6 +230,7 @@ def test_credentials_and_signed_urls_are_never_printed_or_recorded(
     assert info(tmp_path / "db", env)["source"] == url + "?[REDACTED]"
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_file_mirror_from_the_environment_into_the_default_folder(env: dict[str, str], tmp_path: Path) -> None:
     mirror = tmp_path / "usb" / "all.zip"
     mirror.parent.mkdir()
@@ -286,6 +291,7 @@ def test_a_member_lying_about_its_size_and_the_total_are_capped(tmp_path: Path) 
         survey_zip(tmp_path / "liar.zip")
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_progress_bar_on_a_terminal(server: tuple[str, Export], env: dict[str, str], tmp_path: Path) -> None:
     import pty
 
@@ -316,6 +322,7 @@ def test_progress_bar_on_a_terminal(server: tuple[str, Export], env: dict[str, s
 # --------------------------------------------------------------------------- the age limit in the gate
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_auto_database_missing_says_how_to_create_it(deps_project: Project, env: dict[str, str]) -> None:
     root = deps_project(checks='advisory_db = "auto"', environment='scope = "project"')
     done = gk(["check", str(root), "--only", "dependencies", "--no-audit", "--format", "json"], env)
@@ -325,6 +332,7 @@ def test_auto_database_missing_says_how_to_create_it(deps_project: Project, env:
     assert "gatekeeper/advisory-db" in check["error"] and "`gatekeeper db update`" in check["error"]
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_stale_database_fails_the_gate_and_a_fresh_one_is_named_in_every_report(
     server: tuple[str, Export], deps_project: Project, env: dict[str, str]
 ) -> None:
@@ -366,6 +374,7 @@ def test_stale_database_fails_the_gate_and_a_fresh_one_is_named_in_every_report(
     assert audited["db_as_of"] == as_of and audited["database"]["age_days"] == 30
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_any_folder_is_judged_by_its_records_and_one_without_dates_is_an_error(
     deps_project: Project, env: dict[str, str]
 ) -> None:
@@ -387,6 +396,7 @@ def test_any_folder_is_judged_by_its_records_and_one_without_dates_is_an_error(
     assert "readable 'modified' time" in check["error"] and "nothing was audited" in check["error"]
 
 
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_max_db_age_days_below_one_is_a_policy_error(deps_project: Project, env: dict[str, str]) -> None:
     root = deps_project(checks='advisory_db = "auto"\nmax_db_age_days = 0')
     done = gk(["policy", "validate"], env, cwd=root)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rfc3987_syntax import is_valid_syntax
@@ -31,6 +32,7 @@ def test_tricky_strings() -> None:
         _agree(value)
 
 
+@pytest.mark.slow  # cyclonedx-py over this suite's whole environment
 def test_every_iri_of_a_real_sbom(tmp_path: Path) -> None:
     out = tmp_path / "sbom.json"
     subprocess.run(
