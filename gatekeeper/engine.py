@@ -37,7 +37,7 @@ from gatekeeper.findings import (
     decide_status,
 )
 from gatekeeper.gitinfo import repository_info
-from gatekeeper.interpreter import discover
+from gatekeeper.interpreter import Interpreter, discover
 from gatekeeper.policy import Policy
 from gatekeeper.provenance import run_context
 from gatekeeper.vex import VexDocument, load_vex
@@ -65,10 +65,16 @@ class RunRequest:
     skip: tuple[str, ...] = ()
     baseline: Baseline = field(default_factory=Baseline)
     baseline_name: str = ""
+    #: "baseline" for --baseline; "existing" when the fingerprints are REF's in a new-code run
+    baseline_kind: str = "baseline"
+    #: new-code runs: REF's commit (patch coverage is measured against it, thresholds compare with its figures)
+    new_code_base: str = ""
     shard: tuple[int, int] | None = None
     use_cache: bool = True
     strict_waivers: bool = False
     clock: Clock = field(default=utc_now)
+    cache_dir: Path | None = None  # default: the policy's cache folder for ``root``
+    interpreter: Interpreter | None = None  # default: the one ``[environment]`` discovers for ``root``
 
 
 class Progress:
@@ -177,10 +183,10 @@ def run_checks(
         cache.check_key_env()  # a key too short to trust is exit 2, not a silently cold cache
         # outside the checkout by default: a pull request must not be able to supply cached results;
         # resolved now: a link planted in the checkout on the way to the cache stops the run (exit 2)
-        cache_dir = cache_folder(request.root, policy)
+        cache_dir = request.cache_dir or cache_folder(request.root, policy)
     python = tool_python(request.root, policy)
     before = _snapshot(request, cache_dir)  # the checkout is read-only to the gate: compared at the end
-    interpreter = discover(request.root, str(policy.environment.get("python") or ""))
+    interpreter = request.interpreter or discover(request.root, str(policy.environment.get("python") or ""))
     shared: dict[str, Any] = {}
     shared_lock = threading.Lock()
     done: queue.Queue[tuple[str, object]] = queue.Queue()
@@ -199,6 +205,7 @@ def run_checks(
             cache_dir=cache_dir,
             shard=request.shard if checkers[name].shardable else None,
             baseline_metrics=request.baseline.metrics.get(name, {}),
+            new_code_base=request.new_code_base,
             tool_python=python,
             interpreter=interpreter,
             _shared=shared,
@@ -238,6 +245,7 @@ def run_checks(
         started_at.date(),
         request.baseline.fingerprints,
         request.baseline_name or "baseline",
+        request.baseline_kind,
     )
     finished_at = request.clock()
     verdict = decide_verdict(ordered, policy, waiver_summary, request.strict_waivers)
@@ -248,7 +256,7 @@ def run_checks(
         extra["environment"] = {**interpreter.describe(), "scope": str(policy.environment.get("scope") or "all")}
     if request.shard:
         extra["shard"] = {"index": request.shard[0], "count": request.shard[1]}
-    if request.baseline_name:
+    if request.baseline_name and request.baseline_kind == "baseline":
         matched = sum(1 for c in ordered for f in c.findings if f.waiver is not None and f.waiver.kind == "baseline")
         extra["baseline"] = {"path": request.baseline_name, "fingerprints": request.baseline.size, "matched": matched}
     extra.update(vex_summary(vex_docs))

@@ -98,7 +98,7 @@ class AppliedWaiver:
     reason: str
     approved_by: str
     expires: str
-    kind: str = "waiver"  # "waiver" from the policy, "vex" from a VEX statement, or "baseline"
+    kind: str = "waiver"  # "waiver" from the policy, "vex" from a VEX statement, "baseline", or "existing" (at REF)
     status: str = ""  # a VEX statement's status (not_affected, fixed)
     justification: str = ""  # and its justification (OpenVEX terms)
 

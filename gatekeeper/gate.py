@@ -55,6 +55,8 @@ class CheckRequest(Outputs):
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
     baseline: Path | None = None
+    new_code_since: str | None = None  # --new-code-since REF
+    new_code_result: Path | None = None  # --new-code-result: REF's stored result
     shard: str | None = None  # "I/N", checked when the run is set up
     results_out: Path | None = None
     use_cache: bool = True
@@ -385,10 +387,20 @@ def _run_checks(request: CheckRequest, run: _Run, checkers: Mapping[str, Any], c
         use_cache=request.use_cache,
         strict_waivers=request.strict_waivers,
     )
+    from gatekeeper.newcodegate import finish_new_code, start_new_code
+
+    engine_request, reference = start_new_code(request, engine_request, checkers, console.line)
     # one redaction pass: the console, annotations, reports, job summary and audit record are all
     # made from this copy
-    result = _with_clock(run, redact_result(run_checks(engine_request, checkers, console)))
+    result = redact_result(run_checks(engine_request, checkers, console))
+    result = _with_clock(run, finish_new_code(result, reference, engine_request))
     console.summary(result)
+    if reference is not None:
+        from gatekeeper.reports._common import review_lines
+
+        console.line(reference.sentence(int(result.extra["new_code"]["existing"])))
+        for line in review_lines(result):
+            console.line(f"dependency review: {line}")
     console.line(f"time: {result.extra['clock']['note']}")
     if os.environ.get("GITHUB_ACTIONS") == "true":
         from gatekeeper.console import github_annotations

@@ -30,6 +30,7 @@ from gatekeeper.controls import evaluate_controls, policy_controls
 from gatekeeper.engine import decide_verdict
 from gatekeeper.errors import UsageError
 from gatekeeper.findings import CheckResult, Finding, GateResult, Status, decide_status
+from gatekeeper.newcodegate import merged_new_code
 from gatekeeper.policy import Policy
 from gatekeeper.policydigest import files_problem
 from gatekeeper.provenance import run_context
@@ -148,6 +149,7 @@ def merge_results(
     started = min(p.started_at for p in parts)
     finished = max(p.finished_at for p in parts)
     extra: dict[str, Any] = {"merged": {"parts": len(parts), "shards": sorted(indices), "count": count}}
+    extra.update(merged_new_code(parts))  # the parts' REF, which must be the same
     extra.update(run_context())  # who merged; each part's own actor stays in its own audit record
     extra["controls"] = evaluate_controls(policy_controls(policy.data), merged)
     # every check the policy enables ran in some part (refused above otherwise), across all N shards

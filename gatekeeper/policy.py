@@ -41,6 +41,21 @@ CORE_SCHEMA: Mapping[str, Mapping[str, Option]] = {
         "max_waiver_days": Option(
             "int", 365, "a waiver may expire at most this many days from today", minimum=1, maximum=100 * 366
         ),
+        "new_code": Option(
+            "str",
+            "",
+            '"merge-base": only findings new since the merge-base with the base branch block',
+            choices=("", "merge-base"),
+        ),
+        "new_code_base": Option(
+            "str", "", 'the base branch new_code = "merge-base" starts from; empty: the pull request\'s target from the CI'
+        ),
+    },
+    "review": {
+        "enabled": Option("bool", True, "new-code runs review the packages added, changed or removed since REF"),
+        "block_vulnerable": Option("bool", True, "an added or changed package with a known vulnerability blocks"),
+        "deny": Option("str_list", [], "packages that may not be added"),
+        "allow_licenses": Option("str_list", [], "licenses (SPDX ids) an added package may have; empty: any"),
     },
     "reports": {
         "output_dir": Option("str", "gatekeeper-reports", "where reports are written (relative to the project)"),

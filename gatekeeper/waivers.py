@@ -80,18 +80,21 @@ def same_version(a: str, b: str) -> bool:
         return a == b
 
 
-def apply_waivers(
+def apply_waivers(  # noqa: PLR0913  # the baseline's three parts travel together
     results: Iterable[CheckResult],
     waivers: Iterable[Waiver],
     today: dt.date,
     baseline: Mapping[str, int] | None = None,
     baseline_name: str = "baseline",
+    baseline_kind: str = "baseline",
 ) -> tuple[tuple[CheckResult, ...], dict[str, Any]]:
     """Mark waived (and baselined) findings non-blocking; return new results and the waiver summary.
 
     ``baseline`` counts findings per fingerprint: each baselined finding covers one finding now
     (two identical new lines where the baseline had one leave one blocking), and a finding tagged
-    ``no-baseline`` is never covered. The summary has ``applied`` (waiver with the fingerprints it covered), ``expired`` (with the
+    ``no-baseline`` is never covered. ``baseline_kind`` is ``existing`` when the fingerprints are
+    a new-code run's REF (the finding is shown as existing, not as baselined). The summary has
+    ``applied`` (waiver with the fingerprints it covered), ``expired`` (with the
     findings it would have covered) and ``unused``.
     """
     waivers = tuple(waivers)
@@ -133,7 +136,11 @@ def apply_waivers(
                     finding,
                     blocking=False,
                     waiver=AppliedWaiver(
-                        id="baseline", kind="baseline", reason=f"present in {baseline_name}", approved_by="", expires=""
+                        id=baseline_kind,
+                        kind=baseline_kind,
+                        reason=f"present in {baseline_name}" if baseline_kind == "baseline" else f"present at {baseline_name}",
+                        approved_by="",
+                        expires="",
                     ),
                 )
             new.append(finding)

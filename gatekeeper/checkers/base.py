@@ -355,7 +355,9 @@ class CheckContext:
     deadline: float  # time.monotonic() value past which tools are killed
     cache_dir: Path | None = None
     shard: tuple[int, int] | None = None  # (index starting at 1, count); only for a shardable checker
-    baseline_metrics: Mapping[str, Any] = field(default_factory=dict)  # this check's metrics in --baseline
+    baseline_metrics: Mapping[str, Any] = field(default_factory=dict)  # this check's metrics in --baseline (or REF's)
+    #: a new-code run's REF commit: thresholds compare with REF's figures (``baseline_metrics``), patches start there
+    new_code_base: str = ""
     tool_python: str = sys.executable
     interpreter: Interpreter | None = None  # the environment to inspect, discovered once per run
     tools: dict[str, ToolOrigin] = field(default_factory=dict)  # located by this check (``tool``), for its report

@@ -47,6 +47,12 @@ def check(  # noqa: PLR0913  # one parameter per command-line option
     only: Optional[list[str]] = typer.Option(None, "--only", metavar="NAMES", help=ONLY_HELP),
     skip: Optional[list[str]] = typer.Option(None, "--skip", metavar="NAMES", help=SKIP_HELP),
     baseline: Optional[Path] = typer.Option(None, "--baseline", metavar="FILE", help="Only findings not in this baseline block."),
+    new_code_since: Optional[str] = typer.Option(
+        None, "--new-code-since", metavar="REF", help="Only findings new since this git ref block; thresholds compare with REF's."
+    ),
+    new_code_result: Optional[Path] = typer.Option(
+        None, "--new-code-result", metavar="FILE", help="REF's stored gatekeeper.json (else REF is checked in a worktree)."
+    ),
     shard: Optional[str] = typer.Option(None, "--shard", metavar="I/N", help="Run share I of N of the work (CI matrix)."),
     results_out: Optional[Path] = typer.Option(
         None, "--results-out", metavar="FILE", help="Also write the JSON result here (for merge)."
@@ -74,6 +80,8 @@ def check(  # noqa: PLR0913  # one parameter per command-line option
         only=split(only),
         skip=split(skip),
         baseline=baseline,
+        new_code_since=new_code_since,
+        new_code_result=new_code_result,
         shard=shard,
         results_out=results_out,
         use_cache=not no_cache,

@@ -39,9 +39,12 @@ def all_findings(result: GateResult) -> Iterator[tuple[CheckResult, Finding]]:
 
 
 def finding_state(finding: Finding) -> str:
-    """``blocking``, ``waived`` (a policy waiver), ``baselined`` or ``advisory`` (reported, not blocking)."""
+    """``blocking``, ``waived`` (a policy waiver), ``baselined``, ``existing`` (a new-code run's REF
+    had it) or ``advisory`` (reported, not blocking)."""
     if finding.waiver is not None:
-        return "baselined" if finding.waiver.kind == "baseline" else "waived"
+        if finding.waiver.kind in ("baseline", "existing"):
+            return "baselined" if finding.waiver.kind == "baseline" else "existing"
+        return "waived"
     return "blocking" if finding.blocking else "advisory"
 
 
@@ -77,3 +80,45 @@ def where(finding: Finding) -> str:
 def one_line(text: str) -> str:
     """``text`` with every run of whitespace (newlines included) folded into one space."""
     return " ".join(text.split())
+
+
+def new_code_facts(result: GateResult) -> list[tuple[str, str]]:
+    """A new-code run's facts as (label, text): REF, where its result came from, and the dependency
+    review's added, changed and removed packages; nothing for a full run."""
+    entry = result.extra.get("new_code")
+    if not isinstance(entry, Mapping):
+        return []
+    how = {"stored": "a stored result", "worktree": "a temporary worktree", "unavailable": "unavailable"}
+    source = str(entry.get("result") or "")
+    text = (
+        f"{entry.get('ref', '')} ({str(entry.get('commit') or '')[:12]}), {entry.get('reason', '')}; REF's result from "
+        f"{how.get(source, source)}{': ' + str(entry['source']) if entry.get('source') else ''}; "
+        f"{entry.get('existing', 0)} existing finding(s) not blocking"
+    )
+    if entry.get("note"):
+        text += f"; {entry['note']}"
+    facts = [("New code since", text)]
+    facts.extend(("Dependency review", line) for line in review_lines(result))
+    return facts
+
+
+def review_lines(result: GateResult) -> list[str]:
+    """The dependency review, one line per added, changed or removed package (its version, known
+    vulnerabilities and license), or the reason there is none."""
+    check = next((c for c in result.checks if c.name == "dependency-review"), None)
+    if check is None:
+        return []
+    if not isinstance(check.metrics.get("added"), list):
+        return [check.summary]
+    lines = []
+    for kind in ("added", "changed", "removed"):
+        for row in check.metrics.get(kind) or []:
+            if not isinstance(row, Mapping):
+                continue
+            version = f"{row.get('previous')} -> {row.get('version')}" if row.get("previous") else str(row.get("version"))
+            line = f"{kind} {row.get('name')} {version}"
+            if kind != "removed":
+                vulns = ", ".join(str(v) for v in row.get("vulnerabilities") or []) or "no known vulnerabilities"
+                line += f": {vulns}; license {row.get('license') or 'unknown'}"
+            lines.append(line)
+    return lines or [check.summary]

@@ -30,6 +30,7 @@ from gatekeeper.reports._common import (
     SEVERITIES,
     actor,
     finding_state,
+    new_code_facts,
     ordered_checks,
     priority,
     severity_counts,
@@ -105,7 +106,7 @@ def iter_render_html(result: GateResult, *, checkers: Mapping[str, LoadedChecker
         trimmed_total=sum(t["left_out"] for t in trimmed),
         max_findings=HTML_MAX_FINDINGS,
         severities=[s.value for s in SEVERITIES],
-        states=["blocking", "waived", "baselined", "advisory"],
+        states=["blocking", "waived", "baselined", "existing", "advisory"],
         waivers=_waivers(result),
         controls=controls,
         control_counts={
@@ -182,6 +183,7 @@ def _run_facts(result: GateResult) -> dict[str, Any]:
     baseline = result.extra.get("baseline")
     if isinstance(baseline, Mapping):
         extra.append(("Baseline", f"{baseline.get('path', '')} ({baseline.get('fingerprints', 0)} fingerprints)"))
+    extra.extend(new_code_facts(result))
     if result.extra.get("interrupted"):
         extra.append(("Interrupted", "yes: the run was stopped before every check finished"))
     clock = result.extra.get("clock")

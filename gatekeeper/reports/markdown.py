@@ -13,7 +13,7 @@ from gatekeeper.controls import result_controls
 from gatekeeper.display import shorten
 from gatekeeper.escapes import clean
 from gatekeeper.findings import CheckResult, GateResult, Status, Verdict
-from gatekeeper.reports._common import MISSING, actor, all_findings, one_line, ordered_checks, where
+from gatekeeper.reports._common import MISSING, actor, all_findings, new_code_facts, one_line, ordered_checks, where
 
 #: blocking findings listed; the rest are counted ("and N more")
 MAX_FINDINGS = 20
@@ -86,12 +86,40 @@ def render_markdown(result: GateResult) -> str:
             )
         if len(blocking) > MAX_FINDINGS:
             lines += ["", f"…and {len(blocking) - MAX_FINDINGS} more blocking findings; see the HTML report."]
+    lines += _new_code(result)
     expired = [w for w in result.waivers.get("expired") or [] if isinstance(w, dict)]
     if expired:
         names = ", ".join(escape(str(w.get("id", ""))) for w in expired)
         lines += ["", f"**Expired waivers** (no longer applied): {names}"]
     lines += ["", _footer(result), ""]
     return "\n".join(lines)
+
+
+def _new_code(result: GateResult) -> list[str]:
+    """A new-code run's REF and its dependency review: a table of the packages added, changed or
+    removed (usable as a pull request's comment body); nothing for a full run."""
+    facts = new_code_facts(result)
+    if not facts:
+        return []
+    lines = ["", f"**New code since** {escape(facts[0][1])}"]
+    review = next((c for c in result.checks if c.name == "dependency-review"), None)
+    if review is None:
+        return lines
+    lines += ["", "### Dependency review", ""]
+    rows = [(kind, r) for kind in ("added", "changed", "removed") for r in review.metrics.get(kind) or [] if isinstance(r, dict)]
+    if not rows:
+        return [*lines, escape(review.summary)]
+    blocked = {f.package.name for f in review.findings if f.blocking and f.package is not None}
+    lines += ["| Change | Package | Version | Vulnerabilities | License | Blocks |", "|---|---|---|---|---|---|"]
+    for kind, r in rows:
+        version = f"{r.get('previous')} → {r.get('version')}" if r.get("previous") else str(r.get("version") or "")
+        vulns = ", ".join(str(v) for v in r.get("vulnerabilities") or []) if kind != "removed" else ""
+        license_id = str(r.get("license") or "unknown") if kind != "removed" else ""
+        lines.append(
+            f"| {kind} | {escape(str(r.get('name') or ''))} | {escape(version)} | {escape(vulns) or '—'} "
+            f"| {escape(license_id) or '—'} | {'yes' if r.get('name') in blocked else 'no'} |"
+        )
+    return lines
 
 
 def _footer(result: GateResult) -> str:

@@ -244,7 +244,8 @@ def _run(plan: _Plan, check: CheckResult, findings: Sequence[Finding], total: in
     srcroot: dict[str, Any] = {"description": {"text": "The repository root; result paths are relative to it."}}
     if root.startswith("/"):
         srcroot["uri"] = "file://" + quote(root.rstrip("/") + "/")
-    plan.lists[check.name] = lambda: (_result(check, f, index) for f in findings)
+    new_code = isinstance(result.extra.get("new_code"), Mapping)
+    plan.lists[check.name] = lambda: (_result(check, f, index, new_code) for f in findings)
     return {
         "tool": tool,
         "automationDetails": {"id": f"gatekeeper/{check.name}/"},
@@ -359,7 +360,9 @@ def _web(uri: str) -> str:
     return uri if uri.lower().startswith(("https://", "http://")) else ""
 
 
-def _result(check: CheckResult, finding: Finding, rule_index: Mapping[str, int]) -> dict[str, Any]:
+def _result(check: CheckResult, finding: Finding, rule_index: Mapping[str, int], new_code: bool = False) -> dict[str, Any]:
+    """One SARIF result; in a new-code run with its ``baselineState``: ``unchanged`` when REF had
+    the finding (then shown, not suppressed: it still exists), ``new`` otherwise."""
     fp = finding.fingerprint or fingerprint(check.name, finding.rule_id, finding.location, finding.package, finding.message)
     out: dict[str, Any] = {
         "ruleId": finding.rule_id,
@@ -369,7 +372,9 @@ def _result(check: CheckResult, finding: Finding, rule_index: Mapping[str, int])
         "locations": [loc] if (loc := _location(finding)) else [],
         "partialFingerprints": {FINGERPRINT_KEY: fp},
     }
-    if finding.waiver is not None:
+    if new_code:
+        out["baselineState"] = "unchanged" if finding.waiver is not None and finding.waiver.kind == "existing" else "new"
+    if finding.waiver is not None and finding.waiver.kind != "existing":
         w = finding.waiver
         if w.kind == "baseline":
             justification = f"Baselined: {w.reason}" if w.reason else "Baselined"

@@ -148,14 +148,19 @@ class CoverageChecker(CheckerBase):
         if not report.statements and not section.get("allow_empty"):
             return _empty_report(report, findings)
         ratchet = section["min_total"] == "baseline"
-        min_total = _ratchet_minimum(ctx, findings) if ratchet else float(section["min_total"])
+        floors = _ref_floors(ctx)
+        if floors is not None:  # a new-code run: the total may not drop below REF's
+            ratchet = False
+            min_total = floors.get("", float(section["min_total"])) if section["min_total"] != "baseline" else floors.get("", 0.0)
+        else:
+            min_total = _ratchet_minimum(ctx, findings) if ratchet else float(section["min_total"])
         min_file = float(section["min_file"])
         min_diff = float(section["min_diff"])
-        findings.extend(_threshold_findings(report, min_total, min_file, ratchet))
+        findings.extend(_threshold_findings(report, min_total, min_file, ratchet, floors))
         p = report.precision
         diff: dict[str, Any] | None = None
         if min_diff > 0:
-            base = str(section["diff_base"])
+            base = ctx.new_code_base or str(section["diff_base"])
             diff, diff_findings = _patch_coverage(report, changed_lines(ctx, base), min_diff, base)
             findings.extend(diff_findings)
         summary = f"total {_pct(report.total, p)} (min {_num(min_total)}%)"
@@ -168,6 +173,8 @@ class CoverageChecker(CheckerBase):
         metrics = _metrics(report, diff)
         metrics["thresholds"] = {"min_total": min_total, "min_file": min_file, "min_diff": min_diff}
         metrics["ratchet"] = ratchet
+        if floors is not None:
+            metrics["new_code"] = {"base": ctx.new_code_base, "ref_total": floors.get("")}
         if tests is not None:
             metrics["tests"] = tests.metric()
         return CheckResult(
@@ -237,17 +244,42 @@ def _ratchet_minimum(ctx: CheckContext, findings: list[Finding]) -> float:
     return 0.0
 
 
-def _threshold_findings(report: CoverageReport, min_total: float, min_file: float, ratchet: bool) -> list[Finding]:
-    """The blocking findings of a total below ``min_total`` and of each file below ``min_file`` (0: no minimum)."""
+def _ref_floors(ctx: CheckContext) -> dict[str, float] | None:
+    """A new-code run's floors from REF's figures: ``""`` its total, else each file's percent
+    (a file REF did not measure has none); None outside a new-code run."""
+    if not ctx.new_code_base:
+        return None
+    floors: dict[str, float] = {}
+    total = ctx.baseline_metrics.get("total")
+    if isinstance(total, (int, float)) and not isinstance(total, bool):
+        floors[""] = float(total)
+    for row in ctx.baseline_metrics.get("files") or ():
+        if isinstance(row, Mapping) and isinstance(row.get("path"), str) and isinstance(row.get("percent"), (int, float)):
+            floors[row["path"]] = float(row["percent"])
+    return floors
+
+
+def _threshold_findings(
+    report: CoverageReport, min_total: float, min_file: float, ratchet: bool, floors: Mapping[str, float] | None = None
+) -> list[Finding]:
+    """The blocking findings of a total below ``min_total`` and of each file below ``min_file`` (0:
+    no minimum). In a new-code run (``floors``: REF's figures) the total's floor is REF's total when
+    REF measured one, and a file REF measured may not drop below REF's percent nor the minimum,
+    whichever is lower."""
     findings: list[Finding] = []
     p = report.precision
+    new_code = floors is not None and "" in floors
     if min_total > 0 and should_fail_under(report.total_exact, min_total, p):
         findings.append(
             Finding(
                 rule_id="coverage.min_total",
                 severity=Severity.HIGH,
-                message=f"total coverage {_pct(report.total, p)} is below the "
-                + (f"baseline's {_num(min_total)}%" if ratchet else f"minimum {_num(min_total)}%"),
+                message=f"total coverage {_pct(report.total, p)} is below "
+                + (
+                    f"the baseline's {_num(min_total)}%"
+                    if ratchet
+                    else (f"REF's {_num(min_total)}% (new code)" if new_code else f"the minimum {_num(min_total)}%")
+                ),
                 blocking=True,
                 fingerprint=fingerprint(CHECK, "coverage.min_total"),
                 rule_name="minimum total coverage",
@@ -272,18 +304,20 @@ def _threshold_findings(report: CoverageReport, min_total: float, min_file: floa
         )
     if min_file > 0:
         for f in report.files:
-            if should_fail_under(f.percent_exact, min_file, p):
+            floor = min(min_file, floors[f.path]) if floors is not None and f.path in floors else min_file
+            if floor > 0 and should_fail_under(f.percent_exact, floor, p):
                 findings.append(
                     Finding(
                         rule_id="coverage.min_file",
                         severity=Severity.MEDIUM,
-                        message=f"coverage of {f.path} is {_pct(f.percent, p)}, below the minimum {_num(min_file)}%",
+                        message=f"coverage of {f.path} is {_pct(f.percent, p)}, below "
+                        + (f"REF's {_num(floor)}%" if floor < min_file else f"the minimum {_num(min_file)}%"),
                         blocking=True,
                         location=Location(f.path),
                         fingerprint=fingerprint(CHECK, "coverage.min_file", f.path),
                         rule_name="minimum coverage per file",
                         tags=("coverage", NO_BASELINE),
-                        properties={"percent": f.percent, "minimum": min_file},
+                        properties={"percent": f.percent, "minimum": floor},
                     )
                 )
     return findings

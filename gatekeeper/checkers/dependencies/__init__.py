@@ -144,6 +144,10 @@ class DependenciesChecker(CheckerBase):
                 "unaudited_reasons": {name: reason for name, reason in sorted(got.unaudited.values())},
                 "vulnerabilities": len(matches),
                 "vulnerable_packages": vulnerable,
+                # the inventory, so that a new-code run can review what changed since REF
+                "packages": [
+                    {"name": t.name, "version": t.version} for t in sorted(got.targets, key=lambda t: canonicalize_name(t.name))
+                ],
                 "service": service,
                 "by_severity": {s: sum(1 for m in matches if m.severity.value == s) for s in (*SEVERITIES, "info")},
                 "duration_ms": round((time.monotonic() - t0) * 1000, 1),

@@ -1,0 +1,184 @@
+"""New-code runs: only what a change adds since REF blocks, REF's result comes from a stored run
+or a worktree, thresholds compare with REF's figures, and the dependencies it adds are reviewed.
+
+Real git repositories built in tmp_path, real bandit and coverage.py, a small OSV database."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from gatekeeper.cli import app
+from tests.helpers.osv import write_db
+
+CALC = """\
+import subprocess
+
+
+def add(a, b):
+    return a + b
+
+
+def legacy(cmd):
+    return subprocess.call(cmd, shell=True)
+"""
+
+TESTS = """\
+import sys
+import unittest
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import calc
+
+
+class T(unittest.TestCase):
+    def test_add(self):
+        self.assertEqual(calc.add(1, 2), 3)
+
+
+if __name__ == "__main__":
+    unittest.main()
+"""
+
+POLICY = """\
+[audit]
+enabled = false
+
+[reports]
+formats = ["json", "sarif", "markdown", "html"]
+
+[checks.coverage]
+run = ["run_tests.py"]
+min_total = 95.0
+
+[checks.security]
+paths = ["calc.py"]
+
+[checks.dependencies]
+source = "requirements.txt"
+advisory_db = "{db}"
+
+[checks.sbom]
+enabled = false
+
+[checks.licenses]
+enabled = false
+"""
+
+ADVISORY = {
+    "id": "TEST-2026-NEWDEP",
+    "summary": "lefty: remote code execution",
+    "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+    "affected": [
+        {
+            "package": {"name": "lefty", "ecosystem": "PyPI"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.0"}]}],
+        }
+    ],
+}
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def _commit(root: Path, message: str) -> str:
+    _git(root, "add", "-A")
+    _git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", message)
+    return _git(root, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> tuple[Path, str]:
+    """REF: one old bandit finding, one pinned safe package, coverage 100%. HEAD adds a second
+    shell call (a new bandit finding, uncovered: coverage drops) and a vulnerable package."""
+    db = write_db(tmp_path, [ADVISORY], "flat")
+    root = tmp_path / "project"
+    root.mkdir()
+    _git(root, "init", "-q", "-b", "main")
+    (root / "calc.py").write_text(CALC)
+    (root / "run_tests.py").write_text(TESTS)
+    (root / "requirements.txt").write_text("safe==5.0\n")
+    (root / "gatekeeper.toml").write_text(POLICY.format(db=db))
+    (root / ".gitignore").write_text("gatekeeper-reports/\n")
+    ref = _commit(root, "REF")
+    _git(root, "checkout", "-q", "-b", "feature")
+    (root / "calc.py").write_text(CALC + "\n\ndef newer(cmd):\n    return subprocess.check_output(cmd, shell=True)\n")
+    (root / "requirements.txt").write_text("safe==5.0\nlefty==1.0\n")
+    _commit(root, "HEAD")
+    return root, ref
+
+
+def _check(root: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+    return CliRunner().invoke(app, ["check", str(root), *args], env=env)
+
+
+def _result(root: Path) -> dict[str, Any]:
+    return json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text())
+
+
+def _findings(data: dict[str, Any]) -> list[tuple[str, str, str, bool, str]]:
+    return sorted(
+        (c["name"], f["rule_id"], f["fingerprint"], f["blocking"], (f.get("waiver") or {}).get("kind", ""))
+        for c in data["checks"]
+        for f in c["findings"]
+    )
+
+
+def test_only_what_the_change_adds_blocks_with_ref_from_a_worktree(repo: tuple[Path, str]) -> None:
+    root, ref = repo
+    full = _check(root)
+    assert full.exit_code == 1
+    plain = _result(root)
+
+    done = _check(root, "--new-code-since", "main")
+    assert done.exit_code == 1, done.output
+    assert "checking it in a temporary worktree" in done.output
+    assert (
+        f"new code since main ({ref[:12]}) (--new-code-since; 2 existing finding(s) not blocking)" in done.output
+        and "computed in a temporary worktree" in done.output
+    )
+    data = _result(root)
+    assert data["new_code"]["commit"] == ref and data["new_code"]["result"] == "worktree"
+    # the tools' findings are the full run's, only their blocking differs
+    tools = [c for c in data["checks"] if c["name"] != "dependency-review"]
+    assert [(n, r, fp) for n, r, fp, _, _ in _findings({"checks": tools})] == [(n, r, fp) for n, r, fp, _, _ in _findings(plain)]
+    security = next(c for c in data["checks"] if c["name"] == "security")
+    states = sorted((f["location"]["line"], f["blocking"], (f["waiver"] or {}).get("kind")) for f in security["findings"])
+    assert [s for s in states if s[1]] and all(kind in (None, "existing") for _, _, kind in states)
+    old = [s for s in states if s[2] == "existing"]
+    new = [s for s in states if s[1]]
+    assert [line for line, _, _ in old] == [1, 9]  # REF's import and shell call: shown, not blocking
+    assert all(line > 9 for line, _, _ in new)  # only the new function's
+    # coverage: the total compares with REF's, the patch starts at REF
+    coverage = next(c for c in data["checks"] if c["name"] == "coverage")
+    ref_total = coverage["metrics"]["new_code"]["ref_total"]
+    assert coverage["metrics"]["new_code"]["base"] == ref and coverage["metrics"]["total"] < ref_total < 95
+    assert coverage["metrics"]["thresholds"]["min_total"] == ref_total  # not the policy's 95: REF's own figure
+    assert [f["message"] for f in coverage["findings"] if f["rule_id"] == "coverage.min_total" and f["blocking"]] == [
+        f"total coverage {coverage['metrics']['total']:g}% is below REF's {ref_total:g}% (new code)"
+    ]
+    # the vulnerable package the change adds blocks, in the dependencies check and in the review
+    deps = next(c for c in data["checks"] if c["name"] == "dependencies")
+    assert [(f["rule_id"], f["blocking"]) for f in deps["findings"]] == [("TEST-2026-NEWDEP", True)]
+    review = next(c for c in data["checks"] if c["name"] == "dependency-review")
+    assert review["metrics"]["added"] == [
+        {"name": "lefty", "version": "1.0", "vulnerabilities": ["TEST-2026-NEWDEP"], "license": ""}
+    ]
+    assert review["metrics"]["changed"] == [] and review["metrics"]["removed"] == []
+    assert [f["rule_id"] for f in review["findings"]] == ["review.vulnerable"]
+    # SARIF: REF's finding unchanged, the others new; the Markdown summary carries the review
+    sarif = json.loads((root / "gatekeeper-reports" / "gatekeeper.sarif").read_text())
+    bandit = next(r for r in sarif["runs"] if r["automationDetails"]["id"] == "gatekeeper/security/")
+    assert sorted(r["baselineState"] for r in bandit["results"]) == ["new", "unchanged", "unchanged"]
+    assert all("suppressions" not in r for r in bandit["results"])
+    markdown = (root / "gatekeeper-reports" / "gatekeeper.md").read_text()
+    assert "### Dependency review" in markdown and "| added | lefty | 1.0 | TEST-2026-NEWDEP | unknown | yes |" in markdown
+    html = (root / "gatekeeper-reports" / "gatekeeper.html").read_text()
+    assert "New code since" in html and "added lefty 1.0: TEST-2026-NEWDEP" in html
