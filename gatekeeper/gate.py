@@ -387,9 +387,10 @@ def _run_checks(request: CheckRequest, run: _Run, checkers: Mapping[str, Any], c
         use_cache=request.use_cache,
         strict_waivers=request.strict_waivers,
     )
-    from gatekeeper.newcodegate import finish_new_code, start_new_code
+    from gatekeeper.newcodegate import NewCodeOptions, finish_new_code, start_new_code
 
-    engine_request, reference = start_new_code(request, engine_request, checkers, console.line)
+    asked = NewCodeOptions(request.new_code_since, request.new_code_result, request.baseline)
+    engine_request, reference = start_new_code(asked, engine_request, checkers, console.line)
     # one redaction pass: the console, annotations, reports, job summary and audit record are all
     # made from this copy
     result = redact_result(run_checks(engine_request, checkers, console))

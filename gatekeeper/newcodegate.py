@@ -7,7 +7,8 @@ where a later new-code run taking that commit as REF finds it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekeeper import newcode
@@ -15,11 +16,18 @@ from gatekeeper.errors import UsageError
 from gatekeeper.findings import GateResult, Status, Verdict
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from gatekeeper.checkers.base import LoadedChecker
     from gatekeeper.engine import RunRequest
-    from gatekeeper.gate import CheckRequest
+
+
+@dataclass(frozen=True)
+class NewCodeOptions:
+    """What the command line asked of a new-code run: ``--new-code-since``, ``--new-code-result``,
+    and ``--baseline`` (which does not combine with one)."""
+
+    since: str | None = None
+    result_file: Path | None = None
+    baseline: Path | None = None
 
 
 def _cache_dir(request: RunRequest) -> Path | None:
@@ -31,27 +39,27 @@ def _cache_dir(request: RunRequest) -> Path | None:
 
 
 def start_new_code(
-    check: CheckRequest, request: RunRequest, checkers: Mapping[str, LoadedChecker], say: Callable[[str], None]
+    asked: NewCodeOptions, request: RunRequest, checkers: Mapping[str, LoadedChecker], say: Callable[[str], None]
 ) -> tuple[RunRequest, newcode.Reference | None]:
     """The engine request of a new-code run (REF's fingerprints as ``existing``, REF's commit as the
     base of patches and thresholds) and REF's result; the request unchanged and None otherwise."""
     policy = request.policy
-    since = newcode.choose_since(request.root, check.new_code_since, policy.gate, newcode.environ())
+    since = newcode.choose_since(request.root, asked.since, policy.gate, newcode.environ())
     if since is None:
-        if check.new_code_result is not None:
+        if asked.result_file is not None:
             raise UsageError('--new-code-result needs --new-code-since REF (or [gate] new_code = "merge-base")')
         if policy.gate.get("new_code") == "merge-base":
             say('new code: [gate] new_code = "merge-base", but no base branch is known (not a pull request, no '
                 "gate.new_code_base): every finding blocks, as in a full run")  # fmt: skip
         return request, None
-    if check.baseline is not None:
+    if asked.baseline is not None:
         raise UsageError("--baseline and new-code runs do not combine: REF's result is the baseline of a new-code run")
     from gatekeeper.interpreter import discover
 
     cache_dir = _cache_dir(request)
     reference: newcode.Reference | None
-    if check.new_code_result is not None:
-        reference = newcode.stored_reference(check.new_code_result, since, policy)
+    if asked.result_file is not None:
+        reference = newcode.stored_reference(asked.result_file, since, policy)
     else:
         reference = newcode.cached_reference(cache_dir, since, policy)
         if reference is None:

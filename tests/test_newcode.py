@@ -182,3 +182,108 @@ def test_only_what_the_change_adds_blocks_with_ref_from_a_worktree(repo: tuple[P
     assert "### Dependency review" in markdown and "| added | lefty | 1.0 | TEST-2026-NEWDEP | unknown | yes |" in markdown
     html = (root / "gatekeeper-reports" / "gatekeeper.html").read_text()
     assert "New code since" in html and "added lefty 1.0: TEST-2026-NEWDEP" in html
+
+
+def _blocking(data: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return sorted((c["name"], f["rule_id"], f["fingerprint"]) for c in data["checks"] for f in c["findings"] if f["blocking"])
+
+
+def test_ref_from_a_stored_run_the_cache_and_refusals(repo: tuple[Path, str], tmp_path: Path) -> None:
+    root, ref = repo
+    stored = tmp_path / "ref.json"
+    _git(root, "checkout", "-q", "main")
+    at_ref = _check(root, "--results-out", str(stored))  # REF's own run, as the push to main makes it
+    assert at_ref.exit_code == 1  # the history fails the full gate
+    ref_total = next(c for c in json.loads(stored.read_text())["checks"] if c["name"] == "coverage")["metrics"]["total"]
+    _git(root, "checkout", "-q", "feature")
+
+    done = _check(root, "--new-code-since", "main", "--new-code-result", str(stored))
+    assert done.exit_code == 1, done.output
+    assert f"REF's result read from {stored}" in done.output and "worktree" not in done.output
+    from_file = _result(root)
+    assert from_file["new_code"]["result"] == "stored"
+    coverage = next(c for c in from_file["checks"] if c["name"] == "coverage")
+    assert coverage["metrics"]["new_code"]["ref_total"] == ref_total
+
+    # the run at REF left its result in the cache: found there without the file, same blocking
+    cached = _check(root, "--new-code-since", "main")
+    assert cached.exit_code == 1 and "REF's result read from the cache" in cached.output, cached.output
+    assert _blocking(_result(root)) == _blocking(from_file)
+    # and a worktree gives the same verdict finding for finding
+    fresh = _check(root, "--new-code-since", "main", "--no-cache")
+    assert "computed in a temporary worktree" in fresh.output
+    assert _blocking(_result(root)) == _blocking(from_file)
+
+    # a result of another commit, or made under another policy, is refused (exit 2) before anything runs
+    head_result = tmp_path / "head.json"
+    (root / "gatekeeper-reports" / "gatekeeper.json").rename(head_result)
+    wrong = _check(root, "--new-code-since", "main", "--new-code-result", str(head_result))
+    assert wrong.exit_code == 2 and f"not of REF main ({ref[:12]})" in wrong.output
+    other = tmp_path / "other.toml"
+    other.write_text((root / "gatekeeper.toml").read_text().replace("min_total = 95.0", "min_total = 90.0"))
+    changed = _check(root, "--policy", str(other), "--new-code-since", "main", "--new-code-result", str(stored))
+    assert changed.exit_code == 2 and "made under another policy" in changed.output
+    assert not (root / "gatekeeper-reports" / "gatekeeper.json").exists()
+
+
+def test_merge_base_from_the_ci_and_a_policy_named_base(repo: tuple[Path, str]) -> None:
+    root, ref = repo
+    policy = root / "gatekeeper.toml"
+    policy.write_text(policy.read_text().replace("[audit]", '[gate]\nnew_code = "merge-base"\n\n[audit]'))
+    _commit(root, "turn on new-code runs")
+    # not a pull request and no base named: every finding blocks, and the run says so
+    alone = _check(root, env={"GITHUB_BASE_REF": ""})
+    assert alone.exit_code == 1 and "no base branch is known" in alone.output
+    assert "new_code" not in _result(root)
+    # GitHub names the pull request's target: its merge-base with HEAD is REF
+    _git(root, "update-ref", "refs/remotes/origin/main", "main")
+    (root / "calc.py").write_text((root / "calc.py").read_text())  # nothing else changes
+    pr = _check(root, env={"GITHUB_BASE_REF": "main"})
+    assert pr.exit_code == 1, pr.output
+    data = _result(root)
+    assert data["new_code"]["commit"] == ref and data["new_code"]["reason"] == "merge-base with origin/main (GITHUB_BASE_REF)"
+    # a base the policy names wins, and one git cannot find is a usage error
+    policy.write_text(policy.read_text().replace('new_code = "merge-base"', 'new_code = "merge-base"\nnew_code_base = "nowhere"'))
+    missing = _check(root, env={"GITHUB_BASE_REF": "main"})
+    assert missing.exit_code == 2 and "git cannot find the commit 'nowhere'" in missing.output
+
+
+def test_shards_merge_into_the_same_new_code_verdict(
+    repo: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, ref = repo
+    monkeypatch.chdir(root)  # merge reads the project's policy
+    whole = _check(root, "--new-code-since", "main")
+    assert whole.exit_code == 1
+    expected = _blocking(_result(root))
+    parts = [tmp_path / f"part{i}.json" for i in (1, 2)]
+    for i, part in enumerate(parts, 1):
+        done = _check(root, "--new-code-since", "main", "--shard", f"{i}/2", "--results-out", str(part))
+        assert done.exit_code in (0, 1), done.output
+    merged = CliRunner().invoke(app, ["merge", *map(str, parts), "--output-dir", str(tmp_path / "merged")])
+    assert merged.exit_code == 1, merged.output
+    data = json.loads((tmp_path / "merged" / "gatekeeper.json").read_text())
+    assert data["new_code"]["commit"] == ref and _blocking(data) == expected
+    # a part that ran in full does not merge with new-code parts
+    full = tmp_path / "full.json"
+    assert _check(root, "--shard", "2/2", "--results-out", str(full)).exit_code in (0, 1)
+    mixed = CliRunner().invoke(app, ["merge", str(parts[0]), str(full), "--output-dir", str(tmp_path / "mixed")])
+    assert mixed.exit_code == 2 and "compared with different REFs" in mixed.output
+
+
+def test_review_denies_packages_and_licenses_new_packages_need(repo: tuple[Path, str]) -> None:
+    root, _ = repo
+    policy = root / "gatekeeper.toml"
+    review = '[review]\nblock_vulnerable = false\ndeny = ["Lefty"]\nallow_licenses = ["MIT"]\n\n'
+    policy.write_text(policy.read_text().replace("[audit]", review + "[audit]"))
+    (root / "requirements.txt").write_text("safe==5.1\nlefty==1.0\n")  # safe changes version too
+    _commit(root, "review policy")
+    done = _check(root, "--new-code-since", "main")
+    assert done.exit_code == 1
+    check = next(c for c in _result(root)["checks"] if c["name"] == "dependency-review")
+    assert [row["name"] for row in check["metrics"]["changed"]] == ["safe"]
+    assert check["metrics"]["changed"][0]["previous"] == "5.0"
+    rules = sorted((f["rule_id"], f["package"]["name"]) for f in check["findings"])
+    # no licenses check ran: a new package's license is not known, which the allow list does not accept
+    assert rules == [("review.denied", "lefty"), ("review.license", "lefty"), ("review.license", "safe")]
+    assert "dependency review: changed safe 5.0 -> 5.1: no known vulnerabilities; license unknown" in done.output
