@@ -100,9 +100,10 @@ def wheel_index(folder: Path, dists: Iterable[tuple[str, str, Sequence[str]]]) -
     return folder
 
 
-def uv(args: Sequence[str], cwd: Path, index: Path | None) -> subprocess.CompletedProcess[str]:
-    """Run the real uv in ``cwd`` with ``index`` (a folder of wheels) as its only package source
-    (None: a command that reads no index, such as ``uv pip uninstall``)."""
+def uv(args: Sequence[str], cwd: Path, index: Path | str | None) -> subprocess.CompletedProcess[str]:
+    """Run the real uv in ``cwd`` with ``index`` as its only package source: a folder of wheels, or
+    the URL of a ``simple_index`` (whose links carry hashes, which uv then locks); None for a
+    command that reads no index, such as ``uv pip uninstall``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("UV_")}
     env.update(
         UV_CACHE_DIR=str(cwd / ".uv-cache"),
@@ -110,13 +111,14 @@ def uv(args: Sequence[str], cwd: Path, index: Path | None) -> subprocess.Complet
         UV_PYTHON_DOWNLOADS="never",
         UV_NO_CONFIG="1",
     )
-    cmd = [str(UV), *args, *(["--no-index", "--find-links", str(index)] if index is not None else [])]
+    source = ["--index-url", index] if isinstance(index, str) else ["--no-index", "--find-links", str(index)]
+    cmd = [str(UV), *args, *(source if index is not None else [])]
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, f"{cmd}: {done.stdout}{done.stderr}"
     return done
 
 
-def build_workspace(root: Path, wheels: Path) -> Path:
+def build_workspace(root: Path, wheels: Path | str) -> Path:
     """A uv workspace at ``root`` (the project demo-app and its member packages/lib), locked by uv."""
     (root / "packages" / "lib").mkdir(parents=True)
     (root / "pyproject.toml").write_text(PYPROJECT)

@@ -211,3 +211,21 @@ def test_poetry_lock_written_by_poetry_counts_the_chosen_groups_extras_and_platf
     assert everything.metrics["packages_audited"] == len(pins)
     assert found(everything) == independent(pins, RECORDS)
     assert ("TEST-2024-TOOL", "toolx") in found(everything)
+
+
+def test_hashed_requirements_exported_by_uv_audit_like_the_lock(
+    tmp_path: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    # locked against an index whose links carry sha256 (as PyPI's do): uv.lock records the hashes,
+    # and its requirements export has --hash lines; read as a requirements file, it audits the
+    # same pins as the lock
+    with simple_index(wheels, tmp_path / "index") as url:
+        root = build_workspace(tmp_path / "ws", url)
+        export = ["export", "--format", "requirements.txt", "--no-dev", "--all-packages", "--no-emit-workspace"]
+        uv([*export, "-o", "requirements.txt"], root, url)
+    write_db(root, RECORDS, "flat")
+    assert "--hash=sha256:" in (root / "requirements.txt").read_text()
+    hashed = audit(root, checkers, 'source = "requirements.txt"')
+    locked = audit(root, checkers, 'source = "uv.lock"')
+    assert found(hashed) == found(locked) != set()
+    assert hashed.metrics["packages_audited"] == locked.metrics["packages_audited"] == 5
