@@ -34,7 +34,7 @@ import defusedxml.ElementTree as DefusedET
 from gatekeeper import process
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display
-from gatekeeper.checkers.coverage import presentation
+from gatekeeper.checkers.coverage import filecache, presentation
 from gatekeeper.checkers.coverage.hints import analysis_error, plugin_paths
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import relative_to_root, under
@@ -93,6 +93,7 @@ class CoverageReport:
     files: tuple[FileCoverage, ...] = field(default=())
     cached: bool = False  # the analysis came from the cache
     cache_rejected: int = 0  # cache entries that failed authentication and were ignored
+    files_reused: int = 0  # files whose earlier analysis was reused (``filecache``)
     fail_under: float = 0.0  # the coverage configuration's own fail_under, plugins applied (.coverage data)
     plugins: tuple[str, ...] = ()  # the coverage.py plugins the configuration loaded
 
@@ -340,6 +341,7 @@ def _metrics(report: CoverageReport, diff: dict[str, Any] | None) -> dict[str, A
         "diff": diff,
         "cached": report.cached,
         "cache_rejected": report.cache_rejected,
+        "files_reused": report.files_reused,
         "fail_under": report.fail_under,
         "plugins": list(report.plugins),
     }
@@ -451,7 +453,9 @@ def _read_run_data(ctx: CheckContext, private: Path, tests: _TestRun, plugins: S
     return dataclasses.replace(report, data_file=label)
 
 
-def _probe(ctx: CheckContext, request: Mapping[str, Any], plugins: Sequence[str] = ()) -> dict[str, Any]:
+def _probe(
+    ctx: CheckContext, request: Mapping[str, Any], plugins: Sequence[str] = (), stdin: bytes | None = None
+) -> dict[str, Any]:
     """Run ``probe`` in the root with the tool interpreter and return its JSON answer.
 
     ``plugins``: the coverage.py plugins the policy allows (``checks.coverage.plugins``), imported
@@ -460,7 +464,7 @@ def _probe(ctx: CheckContext, request: Mapping[str, Any], plugins: Sequence[str]
     full = {**request, "allowed_plugins": list(plugins), "plugin_paths": plugin_paths(ctx) if plugins else []}
     source = _PROBE.read_text(encoding="utf-8")
     ctx.vet_tool("coverage", "coverage")  # never the checkout's coverage.py
-    done = ctx.run([ctx.tool_python, "-I", "-c", source, json.dumps(full)])
+    done = ctx.run([ctx.tool_python, "-I", "-c", source, json.dumps(full)], stdin=stdin)
     return process.json_object(done, "coverage.py analysis")
 
 
@@ -588,11 +592,12 @@ def _analyse(ctx: CheckContext, data_file: str | None, plugins: Sequence[str]) -
         if all(cache.file_digest(Path(p)) == digest for p, digest in sources.items()):
             answer: dict[str, Any] = {**entry["answer"], "cached": True}
             return answer
-    answer = _probe(ctx, request, plugins)
+    per_file = filecache.manifest_key(ctx.root, cache.file_digest(_PROBE))
+    answer = filecache.analyse(folder, per_file, request, lambda req, stdin: _probe(ctx, req, plugins, stdin))
     if answer.get("ok"):
         digests = {str(f["path"]): cache.file_digest(Path(str(f["path"]))) for f in answer.get("files", [])}
-        cache.write(folder, key, {"answer": answer, "sources": digests})
-    return {**answer, "cache_rejected": int(rejected)}
+        cache.write(folder, key, {"answer": {k: v for k, v in answer.items() if k != "cache_rejected"}, "sources": digests})
+    return {**answer, "cache_rejected": int(rejected) + int(answer.get("cache_rejected") or 0)}
 
 
 def _read_data(ctx: CheckContext, data_file: str | None, *, ran: bool = False, plugins: Sequence[str] = ()) -> CoverageReport:
@@ -630,6 +635,7 @@ def _read_data(ctx: CheckContext, data_file: str | None, *, ran: bool = False, p
             files=tuple(sorted(files, key=lambda f: f.path)),
             cached=bool(answer.get("cached")),
             cache_rejected=int(answer.get("cache_rejected") or 0),
+            files_reused=int(answer.get("files_reused") or 0) if not answer.get("cached") else len(files),
             fail_under=float(answer.get("fail_under") or 0.0),
             plugins=tuple(str(name) for name in answer.get("plugins") or ()),
         )

@@ -8,11 +8,19 @@ same analysis gives the total (``coverage report``'s TOTAL row), the per-file nu
 line sets that patch coverage needs.
 
 Output: ``{"ok": true, ...}`` or ``{"ok": false, "kind": ..., "message": ...}`` on stdout.
+
+With ``"reuse": true`` in the request, stdin holds a JSON object of earlier per-file analyses by key
+(already authenticated by the caller). A file's key (``_file_key``) covers everything its analysis
+depends on: coverage.py's and Python's versions, the configuration, the file's name, its source
+bytes and what the data recorded for it. A file whose key is there is not parsed again: its
+numbers and line sets are taken as they were; every file's key is returned (``file_keys``) so the
+caller can store this run's analyses.
 """
 
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import os
 import sys
@@ -110,37 +118,119 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
             f"the coverage data {path} was measured in another source tree: none of its {len(mapped)} files exist here "
             f"(e.g. {mapped[0]})",
         )
-    return _report(cov, precision, has_arcs, base)
+    known = json.load(sys.stdin) if request.get("reuse") else None
+    return _report(cov, precision, has_arcs, base, known if isinstance(known, dict) else None)
 
 
-def _report(cov: Any, precision: int, has_arcs: bool, base: dict[str, Any]) -> dict[str, Any]:
-    """``coverage report``'s analysis of every file: the TOTAL row, per-file numbers and line sets."""
+#: configuration values that name where things are written or read, never how a file is analysed
+_NOT_ANALYSIS = frozenset(
+    {"data_file", "debug_file", "config_file", "config_files_attempted", "config_files_read", "html_dir", "json_output"}
+    | {"lcov_output", "xml_output", "html_title", "extra_css", "command_line", "_crash"}
+)
+_NUMBERS = ("n_files", "n_statements", "n_excluded", "n_missing", "n_branches", "n_partial_branches", "n_missing_branches")
+
+
+def _context_digest(cov: Any, has_arcs: bool) -> str:
+    """What every file's analysis depends on besides the file: versions, configuration, arcs or lines."""
+    import coverage
+
+    settings = {k: v for k, v in sorted(vars(cov.config).items()) if k not in _NOT_ANALYSIS}
+    text = json.dumps([coverage.__version__, sys.version, has_arcs, settings], sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _file_key(cov: Any, context: str, fr: Any) -> str | None:
+    """The key of one file's analysis: the context, its names, source bytes and measured data;
+    None when it cannot be cached (a plugin's file reporter, an unreadable source)."""
+    from coverage.python import PythonFileReporter
+
+    if type(fr) is not PythonFileReporter:
+        return None
+    try:
+        with open(fr.filename, "rb") as handle:
+            source = handle.read()
+    except OSError:
+        return None
+    data = cov.get_data()
+    measured = cov._file_mapper(fr.filename)
+    recorded = data.arcs(measured) if data.has_arcs() else data.lines(measured)
+    parts = [context, fr.filename, fr.relative_filename(), sorted(recorded or []), data.file_tracer(measured)]
+    h = hashlib.sha256(json.dumps(parts).encode("utf-8", "surrogateescape"))
+    h.update(b"\0" + source)
+    return h.hexdigest()
+
+
+class _Reused:
+    """An earlier analysis of a file, standing in for coverage.py's ``Analysis`` in ``_report``."""
+
+    def __init__(self, entry: dict[str, Any], precision: int) -> None:
+        from coverage.results import Numbers
+
+        self.entry = entry
+        self.numbers = Numbers(precision=precision, **dict(zip(_NUMBERS, entry["numbers"], strict=True)))
+
+
+def _reusing(cov: Any, has_arcs: bool, known: dict[str, Any], keys: dict[str, str | None]) -> None:
+    """Make ``cov._analyze`` answer from ``known`` for files whose key is there; record every key."""
+    context = _context_digest(cov, has_arcs)
+    analyze = cov._analyze
+    precision = int(cov.config.precision)
+
+    def reuse(morf: Any, file_reporter: Any = None) -> Any:
+        key = _file_key(cov, context, file_reporter) if file_reporter is not None else None
+        if file_reporter is not None:
+            keys[file_reporter.filename] = key
+        entry = known.get(key) if key is not None else None
+        if isinstance(entry, dict):
+            return _Reused(entry, precision)
+        return analyze(morf, file_reporter=file_reporter)
+
+    cov._analyze = reuse
+
+
+def _file_entry(fr: Any, analysis: Any) -> dict[str, Any]:
+    """One file's numbers and line sets, as the answer lists them (and the cache keeps them)."""
+    if isinstance(analysis, _Reused):
+        return dict(analysis.entry, path=os.path.abspath(fr.filename))
+    nums = analysis.numbers
+    return {
+        "path": os.path.abspath(fr.filename),
+        "name": fr.relative_filename(),
+        "percent": float(nums.pc_covered_str),
+        "percent_exact": nums.pc_covered,
+        "statements": nums.n_statements,
+        "missing": nums.n_missing,
+        "branches": nums.n_branches,
+        "partial_branches": nums.n_partial_branches,
+        "missing_branches": nums.n_missing_branches,
+        "lines": sorted(analysis.statements),
+        "missing_lines": sorted(analysis.missing),
+        "numbers": [getattr(nums, name) for name in _NUMBERS],
+    }
+
+
+def _report(
+    cov: Any, precision: int, has_arcs: bool, base: dict[str, Any], known: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``coverage report``'s analysis of every file: the TOTAL row, per-file numbers and line sets
+    (a file's earlier analysis taken from ``known`` when its key is there)."""
     from coverage.exceptions import CoverageException, NoDataError, NoSource, NotPython
     from coverage.report_core import get_analysis_to_report
     from coverage.results import Numbers
 
     total = Numbers(precision=precision)
     files: list[dict[str, Any]] = []
+    keys: dict[str, str | None] = {}
+    if known is not None:
+        _reusing(cov, has_arcs, known, keys)
+    reused = 0
+    file_keys: list[str | None] = []
     try:
         for fr, analysis in get_analysis_to_report(cov, None):
-            nums = analysis.numbers
-            total += nums
-            missing = sorted(analysis.missing)
-            files.append(
-                {
-                    "path": os.path.abspath(fr.filename),
-                    "name": fr.relative_filename(),
-                    "percent": float(nums.pc_covered_str),
-                    "percent_exact": nums.pc_covered,
-                    "statements": nums.n_statements,
-                    "missing": nums.n_missing,
-                    "branches": nums.n_branches,
-                    "partial_branches": nums.n_partial_branches,
-                    "missing_branches": nums.n_missing_branches,
-                    "lines": sorted(analysis.statements),
-                    "missing_lines": missing,
-                }
-            )
+            total += analysis.numbers
+            reused += isinstance(analysis, _Reused)
+            files.append(_file_entry(fr, analysis))
+            file_keys.append(keys.get(fr.filename))
     except NoDataError as exc:
         return _fail("empty", f"{exc} (check the omit/include settings of the coverage configuration)")
     except NotPython as exc:
@@ -162,6 +252,8 @@ def _report(cov: Any, precision: int, has_arcs: bool, base: dict[str, Any]) -> d
         "partial_branches": total.n_partial_branches,
         "missing_branches": total.n_missing_branches,
         "files": files,
+        "file_keys": file_keys if known is not None else [],
+        "files_reused": reused,
     }
 
 
