@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import xml.etree.ElementTree as ET  # nosec B405: only for types and errors; parsing uses defusedxml
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -375,10 +376,13 @@ class _TestRun:
     returncode: int
     output: str
     findings: tuple[Finding, ...]
+    duration_s: float = 0.0
 
     def metric(self) -> dict[str, Any]:
-        """The ``tests`` metric: the command, its exit status and whether the tests passed."""
-        return {"command": list(self.command), "returncode": self.returncode, "passed": self.returncode == 0}
+        """The ``tests`` metric: the command, its exit status, whether the tests passed and how long
+        they took (wall seconds: the rest of the check's time is gatekeeper's own)."""
+        passed = self.returncode == 0
+        return {"command": list(self.command), "returncode": self.returncode, "passed": passed, "duration_s": self.duration_s}
 
 
 def _last_lines(text: str, count: int = _TAIL_LINES) -> str:
@@ -411,7 +415,9 @@ def _run_tests(command: Sequence[str], ctx: CheckContext, private: Path) -> _Tes
         args = ["-m", head, *rest]
     python = ctx.target_python
     env = {**os.environ, "COVERAGE_FILE": str(private / ".coverage")}
+    started = time.monotonic()
     done = ctx.run([python, "-c", _COVERAGE_MAIN, "run", *args], env=env)
+    took = round(time.monotonic() - started, 3)
     output = (done.stdout + "\n" + done.stderr).strip()
     process.require_module(
         done, "coverage", "coverage.py", python, "install it there with pip install coverage to use checks.coverage.run"
@@ -430,7 +436,7 @@ def _run_tests(command: Sequence[str], ctx: CheckContext, private: Path) -> _Tes
                 properties={"returncode": done.returncode, "command": list(command), "output_tail": _last_lines(output)},
             ),
         )
-    return _TestRun(tuple(command), done.returncode, output, findings)
+    return _TestRun(tuple(command), done.returncode, output, findings, took)
 
 
 def _read_run_data(ctx: CheckContext, private: Path, tests: _TestRun, plugins: Sequence[str]) -> CoverageReport:
