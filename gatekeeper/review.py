@@ -81,22 +81,23 @@ def review_dependencies(
     head: GateResult, ref: GateResult | None, label: str, section: Mapping[str, Any], comparable: bool
 ) -> CheckResult | None:
     """The ``dependency-review`` check of a new-code run, or None when the dependencies check did
-    not run at the head. Skipped, saying why, when REF's inventory is not known."""
+    not run at the head. When REF's inventory is not known, every package is reviewed as added
+    (failing closed: a denied package must not pass because REF could not be read), and the
+    summary says why."""
     head_check = _check(head, "dependencies")
     now = _packages(head_check)
     if head_check is None or now is None or not section.get("enabled", True):
         return None
-    before = _packages(_check(ref, "dependencies")) if ref is not None and comparable else None
-    if before is None:
+    known = _packages(_check(ref, "dependencies")) if ref is not None and comparable else None
+    unknown = ""
+    if known is None:
         why = (
-            "the dependencies check inspects the installed environment, which a worktree of REF does not have"
+            "the dependencies check reads the installed environment, which a worktree of REF does not have"
             if ref is not None and not comparable
             else "the dependencies check did not run at REF"
         )
-        text = f"no dependency review: {why} (pass REF's stored result with --new-code-result)"
-        return CheckResult(
-            name=REVIEW_CHECK, status=Status.SKIPPED, summary=text, tool_name="gatekeeper", tool_version=__version__
-        )
+        unknown = f"REF's packages are not known ({why}): every package is reviewed as added"
+    before = known or {}
     vulns = _vulnerabilities(head_check)
     licenses = _licenses(head)
     have_licenses = _check(head, "licenses") is not None
@@ -120,13 +121,15 @@ def review_dependencies(
     parts = [f"{len(added)} added", f"{len(changed)} changed", f"{len(removed)} removed"]
     blocking = sum(1 for f in findings if f.blocking)
     summary = f"since {label}: {', '.join(parts)}" + (f"; {blocking} blocking" if blocking else "")
+    if unknown:
+        summary += f"; {unknown}"
     return CheckResult(
         name=REVIEW_CHECK,
         status=status,
         summary=summary,
         tool_name="gatekeeper",
         tool_version=__version__,
-        metrics={"ref": label, "added": added, "changed": changed, "removed": removed},
+        metrics={"ref": label, "ref_known": not unknown, "added": added, "changed": changed, "removed": removed},
         findings=tuple(findings),
     )
 

@@ -287,3 +287,58 @@ def test_review_denies_packages_and_licenses_new_packages_need(repo: tuple[Path,
     # no licenses check ran: a new package's license is not known, which the allow list does not accept
     assert rules == [("review.denied", "lefty"), ("review.license", "lefty"), ("review.license", "safe")]
     assert "dependency review: changed safe 5.0 -> 5.1: no known vulnerabilities; license unknown" in done.output
+
+
+def test_a_check_that_could_not_run_at_ref_gates_in_full(repo: tuple[Path, str]) -> None:
+    root, _ = repo
+    # REF has no requirements file: its dependencies check could not run, so none of its findings
+    # count as existing, and the review takes every package as added
+    _git(root, "checkout", "-q", "main")
+    _git(root, "rm", "-q", "requirements.txt")
+    _commit(root, "REF without requirements")
+    _git(root, "checkout", "-q", "feature")
+    done = _check(root, "--new-code-since", "main")
+    assert done.exit_code == 1
+    assert "dependencies could not run at REF: their findings block as in a full run" in done.output
+    data = _result(root)
+    assert data["new_code"]["result"] == "worktree" and data["new_code"]["ref_checks"]["dependencies"] == "error"
+    review = next(c for c in data["checks"] if c["name"] == "dependency-review")
+    assert [r["name"] for r in review["metrics"]["added"]] == ["lefty", "safe"] and review["metrics"]["ref_known"] is False
+    assert "every package is reviewed as added" in review["summary"]
+    assert [f["package"]["name"] for f in review["findings"]] == ["lefty"]
+    # the other checks still compare with REF
+    security = next(c for c in data["checks"] if c["name"] == "security")
+    assert sorted((f["waiver"] or {}).get("kind", "new") for f in security["findings"]) == ["existing", "existing", "new"]
+
+
+def test_environment_checks_from_a_worktree_are_not_refs(tmp_path: Path) -> None:
+    from gatekeeper.baseline import Baseline
+    from gatekeeper.findings import CheckResult, Finding, GateResult, Severity, Status, Verdict
+    from gatekeeper.newcode import Reference, Since, _not_comparable_in_tree, base_branch
+    from gatekeeper.policy import load_policy
+
+    (tmp_path / "gatekeeper.toml").write_text('[checks.dependencies]\nsource = "environment"\n')
+    from gatekeeper.checkers import installed, policy_options
+
+    policy = load_policy(tmp_path, policy_options(installed()))
+    assert _not_comparable_in_tree(policy, ["dependencies", "licenses", "security"]) == ("dependencies", "licenses")
+    (tmp_path / "gatekeeper.toml").write_text('[checks.dependencies]\nsource = "uv.lock"\n')
+    policy = load_policy(tmp_path, policy_options(installed()))
+    assert _not_comparable_in_tree(policy, ["dependencies", "sbom"]) == ("sbom",)
+
+    def finding(name: str) -> Finding:
+        return Finding(rule_id="R", severity=Severity.HIGH, message="m", blocking=True, fingerprint=name)
+
+    checks = (
+        CheckResult(name="licenses", status=Status.FAIL, findings=(finding("lic"),)),
+        CheckResult(name="security", status=Status.FAIL, findings=(finding("sec"), finding("sec"))),
+        CheckResult(name="lint", status=Status.ERROR, findings=(finding("lint"),)),
+    )
+    result = GateResult(verdict=Verdict.FAIL, checks=checks, tool_version="x", started_at="", finished_at="", duration_s=0)
+    reference = Reference(Since("main", "a" * 40, "test"), "worktree", "", result, not_comparable=("licenses",))
+    assert reference.baseline() == Baseline(fingerprints={"sec": 2}, metrics={"security": {}})
+    # the base branch: the policy's, else the CI's pull-request target as origin/NAME
+    assert base_branch({"new_code_base": "upstream/dev"}, {"GITHUB_BASE_REF": "main"}) == ("upstream/dev", "gate.new_code_base")
+    azure = {"SYSTEM_PULLREQUEST_TARGETBRANCH": "refs/heads/release"}
+    assert base_branch({}, azure) == ("origin/release", "SYSTEM_PULLREQUEST_TARGETBRANCH")
+    assert base_branch({}, {"GITHUB_BASE_REF": ""}) == ("", "")
