@@ -1,0 +1,276 @@
+"""coverage.py's own data (``.coverage``): the policy's test command run under ``coverage run`` into a
+private folder, parallel files combined in a private copy, data git tracks refused, and the
+analysis by coverage.py's reporting code in a child process (``probe.py``), cached by its inputs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gatekeeper import process
+from gatekeeper.checkers import cache
+from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.coverage import filecache
+from gatekeeper.checkers.coverage.hints import analysis_error, plugin_paths
+from gatekeeper.checkers.coverage.report import CHECK, CoverageReport, FileCoverage, relative_path
+from gatekeeper.errors import ToolError
+from gatekeeper.findings import NO_BASELINE, Finding, Severity, fingerprint
+
+_PROBE = Path(__file__).with_name("probe.py")
+
+#: ``python -m coverage`` without the project's root on ``sys.path`` while coverage.py is imported
+#: (a ``coverage/`` folder in the checkout must not stand in for it); the root is put back
+#: before the tests start, as ``python -m pytest`` would have it.
+_COVERAGE_MAIN = (
+    "import os, sys\n"
+    "if sys.path and sys.path[0] in ('', os.getcwd()): del sys.path[0]\n"
+    "try:\n"
+    "    from coverage.cmdline import main\n"
+    "except ModuleNotFoundError as exc:\n"
+    "    if (exc.name or '').split('.')[0] != 'coverage': raise\n"
+    "    sys.stderr.write(sys.executable + ': No module named coverage\\n'); sys.exit(1)\n"
+    "sys.path.insert(0, os.getcwd())\n"
+    "sys.exit(main())\n"
+)
+
+_TAIL_LINES = 12
+
+
+@dataclass(frozen=True, slots=True)
+class TestRun:
+    """What the policy's test command did: its exit status, output and the findings it gives."""
+
+    command: tuple[str, ...]
+    returncode: int
+    output: str
+    findings: tuple[Finding, ...]
+    duration_s: float = 0.0
+
+    def metric(self) -> dict[str, Any]:
+        """The ``tests`` metric: the command, its exit status, whether the tests passed and how long
+        they took (wall seconds: the rest of the check's time is gatekeeper's own)."""
+        passed = self.returncode == 0
+        return {"command": list(self.command), "returncode": self.returncode, "passed": passed, "duration_s": self.duration_s}
+
+
+def _last_lines(text: str, count: int = _TAIL_LINES) -> str:
+    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(line if len(line) <= 300 else line[:299] + "…" for line in lines[-count:])
+
+
+def _key_lines(text: str) -> str:
+    """The lines that say why a test run failed (pytest's FAILED/ERROR summary), else its last lines."""
+    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    summary = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    errors = [line for line in lines if line.startswith("E   ")]
+    return "\n".join((summary or errors or lines)[-3:])
+
+
+def run_tests(command: Sequence[str], ctx: CheckContext, private: Path) -> TestRun:
+    """Run the policy's test command under ``coverage run`` in the project's environment.
+
+    ``["pytest", "-q"]`` runs ``python -m coverage run -m pytest -q``; a first word ``python`` passes
+    the rest to ``coverage run`` as is (``["python", "-m", "unittest"]``), and a ``.py`` file runs as a script.
+    The data goes to ``private`` (``COVERAGE_FILE``), never into the checkout. A failing test run is
+    a blocking finding (its data may still be read); no data at all is an error.
+    """
+    head, rest = command[0], list(command[1:])
+    if head in ("python", "python3") or head.rsplit("/", 1)[-1].startswith("python"):
+        args = rest
+    elif head.endswith(".py"):
+        args = [head, *rest]
+    else:
+        args = ["-m", head, *rest]
+    python = ctx.target_python
+    env = {**os.environ, "COVERAGE_FILE": str(private / ".coverage")}
+    started = time.monotonic()
+    done = ctx.run([python, "-c", _COVERAGE_MAIN, "run", *args], env=env)
+    took = round(time.monotonic() - started, 3)
+    output = (done.stdout + "\n" + done.stderr).strip()
+    process.require_module(
+        done, "coverage", "coverage.py", python, "install it there with pip install coverage to use checks.coverage.run"
+    )
+    findings: tuple[Finding, ...] = ()
+    if done.returncode != 0:
+        findings = (
+            Finding(
+                rule_id="coverage.tests_failed",
+                severity=Severity.HIGH,
+                message=f"the test command {' '.join(command)} exited with {done.returncode}:\n{_key_lines(output)}",
+                blocking=True,
+                fingerprint=fingerprint(CHECK, "coverage.tests_failed"),
+                rule_name="tests run under coverage failed",
+                tags=("coverage", NO_BASELINE),
+                properties={"returncode": done.returncode, "command": list(command), "output_tail": _last_lines(output)},
+            ),
+        )
+    return TestRun(tuple(command), done.returncode, output, findings, took)
+
+
+def read_run_data(ctx: CheckContext, private: Path, tests: TestRun, plugins: Sequence[str]) -> CoverageReport:
+    """The data the test run wrote into ``private``: its parallel files combined there, then analysed."""
+    produced = sorted(p.name for p in private.glob(".coverage*") if p.is_file())
+    if not produced:
+        raise ToolError(
+            f"the test command {' '.join(tests.command)} (checks.coverage.run) exited with {tests.returncode} and "
+            "wrote no coverage data (looked for .coverage and parallel .coverage.* files in its private data folder); "
+            f"the last lines of its output:\n{_last_lines(tests.output) or '(no output)'}"
+        )
+    data_file = str(private / ".coverage")
+    request = {"mode": "combine", "data_file": data_file, "data_paths": [str(private)], "append": True}
+    combined = probe(ctx, request, plugins)
+    if not combined.get("ok"):
+        raise analysis_error(ctx, combined, ran=True)
+    report = read_data(ctx, data_file, ran=True, plugins=plugins)
+    parallel = sum(1 for name in produced if name != ".coverage")
+    label = "checks.coverage.run" + (f" ({parallel} parallel data files combined)" if parallel else "")
+    return dataclasses.replace(report, data_file=label)
+
+
+def probe(
+    ctx: CheckContext, request: Mapping[str, Any], plugins: Sequence[str] = (), stdin: bytes | None = None
+) -> dict[str, Any]:
+    """Run ``probe`` in the root with the tool interpreter and return its JSON answer.
+
+    ``plugins``: the coverage.py plugins the policy allows (``checks.coverage.plugins``), imported
+    from the project's environment, whose site-packages folders follow the tool interpreter's own.
+    """
+    full = {**request, "allowed_plugins": list(plugins), "plugin_paths": plugin_paths(ctx) if plugins else []}
+    source = _PROBE.read_text(encoding="utf-8")
+    ctx.vet_tool("coverage", "coverage")  # never the checkout's coverage.py
+    done = ctx.run([ctx.tool_python, "-I", "-c", source, json.dumps(full)], stdin=stdin)
+    return process.json_object(done, "coverage.py analysis")
+
+
+def parallel_files(ctx: CheckContext, data_file: Path) -> list[Path]:
+    """The parallel data files next to ``data_file`` (``.coverage.*``), those tracked by git refused."""
+    found = sorted(p for p in data_file.parent.glob(f"{data_file.name}.*") if p.is_file() and not p.is_symlink())
+    if found:
+        refuse_tracked(ctx, found)
+    return found
+
+
+def combine_private(
+    ctx: CheckContext, original: Path, parallel: Sequence[Path], private: Path, plugins: Sequence[str]
+) -> CoverageReport:
+    """Combine copies of the parallel data files of ``original`` in ``private`` and analyse the result
+    (the user's files stay as they are)."""
+    name = original.name
+    for path in parallel:
+        shutil.copyfile(path, private / path.name)
+    data_file = str(private / name)
+    request = {"mode": "combine", "data_file": data_file, "data_paths": [str(private)], "append": False}
+    combined = probe(ctx, request, plugins)
+    if not combined.get("ok"):
+        if str(combined.get("kind")) != "data":
+            raise analysis_error(ctx, combined, ran=False)
+        raise ToolError(f"{combined.get('message') or 'coverage combine failed'} (parallel data files in {ctx.root})")
+    report = read_data(ctx, data_file, plugins=plugins)
+    label = f"{relative_path(ctx.root, str(original))}.* ({len(parallel)} parallel data files, combined)"
+    return dataclasses.replace(report, data_file=label)
+
+
+def refuse_tracked(ctx: CheckContext, paths: Sequence[Path]) -> None:
+    """Raise ToolError when git tracks one of ``paths``: committed data was not produced by this CI job."""
+    names = [str(p) for p in paths]
+    try:
+        done = ctx.run(["git", "ls-files", "-z", "--", *names], timeout=60)
+    except ToolError:
+        return  # no git: nothing is tracked
+    if done.returncode != 0:
+        return  # not a repository
+    tracked = sorted({n for n in done.stdout.split("\0") if n})
+    if tracked:
+        raise ToolError(
+            f"coverage data tracked by git was refused: {', '.join(tracked[:5])}"
+            f"{' …' if len(tracked) > 5 else ''}; data committed to the repository was not produced by this CI job "
+            "(anyone can commit any figure). Run the tests under coverage in the job (checks.coverage.run, or a "
+            "coverage run step before the gate) and remove the data from git (git rm --cached)"
+        )
+
+
+_CONFIG_FILES = (".coveragerc", "setup.cfg", "tox.ini", "pyproject.toml")
+
+
+def _analyse(ctx: CheckContext, data_file: str | None, plugins: Sequence[str]) -> dict[str, Any]:
+    """The probe's analysis of the data file, reused from the cache when nothing it depends on changed.
+
+    The key covers the data file's bytes, the coverage configuration files, coverage.py's version
+    and the probe itself; the entry also records the sha256 of every source file analysed, and is
+    used only while all of them are unchanged.
+    """
+    request = {"mode": "analyse", "data_file": data_file}
+    folder = ctx.cache_dir / "coverage" if ctx.cache_dir is not None else None
+    if folder is None or plugins:
+        return probe(ctx, request, plugins)  # a plugin's code (and version) is part of the analysis: not cached
+    config = probe(ctx, {"mode": "config", "data_file": data_file})
+    data_path = Path(str(config.get("data_file", "")))
+    if not config.get("ok") or not data_path.is_file():
+        return probe(ctx, request, plugins)  # let the analysis name the problem
+    rcfile = os.environ.get("COVERAGE_RCFILE", "")
+    key = cache.cache_key(
+        "coverage", config.get("version", ""), cache.file_digest(_PROBE), str(ctx.root), str(data_path),
+        cache.file_digest(data_path), rcfile, [cache.file_digest(ctx.root / n) for n in (*_CONFIG_FILES, rcfile) if n],
+    )  # fmt: skip
+    entry, rejected = cache.read(folder, key)
+    if isinstance(entry, dict) and isinstance(entry.get("sources"), dict):
+        sources: dict[str, str] = entry["sources"]
+        if all(cache.file_digest(Path(p)) == digest for p, digest in sources.items()):
+            answer: dict[str, Any] = {**entry["answer"], "cached": True}
+            return answer
+    per_file = filecache.manifest_key(ctx.root, cache.file_digest(_PROBE))
+    answer = filecache.analyse(folder, per_file, request, lambda req, stdin: probe(ctx, req, plugins, stdin))
+    if answer.get("ok"):
+        digests = {str(f["path"]): cache.file_digest(Path(str(f["path"]))) for f in answer.get("files", [])}
+        cache.write(folder, key, {"answer": {k: v for k, v in answer.items() if k != "cache_rejected"}, "sources": digests})
+    return {**answer, "cache_rejected": int(rejected) + int(answer.get("cache_rejected") or 0)}
+
+
+def read_data(ctx: CheckContext, data_file: str | None, *, ran: bool = False, plugins: Sequence[str] = ()) -> CoverageReport:
+    """The analysis of a ``.coverage`` data file as a report; ``ran``: the data is this run's own
+    (``checks.coverage.run``), so a hint never says to run the tests again; ``plugins``: the
+    coverage.py plugins the policy allows."""
+    answer = _analyse(ctx, data_file, plugins)
+    if not answer.get("ok"):
+        raise analysis_error(ctx, answer, ran)
+    try:
+        files = tuple(
+            FileCoverage(
+                path=relative_path(ctx.root, str(f["path"])),
+                percent=float(f["percent"]),
+                percent_exact=float(f["percent_exact"]),
+                statements=int(f["statements"]),
+                missing=int(f["missing"]),
+                lines=frozenset(int(n) for n in f["lines"]),
+                missing_lines=frozenset(int(n) for n in f["missing_lines"]),
+            )
+            for f in answer["files"]
+        )
+        return CoverageReport(
+            source="coverage-data",
+            data_file=relative_path(ctx.root, str(answer["data_file"])),
+            tool_version=str(answer["version"]),
+            precision=int(answer["precision"]),
+            branch=bool(answer["branch"]),
+            total=float(answer["total"]),
+            total_exact=float(answer["total_exact"]),
+            statements=int(answer["statements"]),
+            missing=int(answer["missing"]),
+            branches=int(answer["branches"]),
+            missing_branches=int(answer["missing_branches"]),
+            files=tuple(sorted(files, key=lambda f: f.path)),
+            cached=bool(answer.get("cached")),
+            cache_rejected=int(answer.get("cache_rejected") or 0),
+            files_reused=int(answer.get("files_reused") or 0) if not answer.get("cached") else len(files),
+            fail_under=float(answer.get("fail_under") or 0.0),
+            plugins=tuple(str(name) for name in answer.get("plugins") or ()),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ToolError(f"coverage analysis printed an unexpected answer ({type(exc).__name__}: {exc})") from None

@@ -1,0 +1,157 @@
+"""Patch coverage: the lines changed since the merge base of HEAD and ``diff_base`` (git diff, like
+diff-cover) measured against the coverage data, and the findings when too few are covered."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from gatekeeper import process
+from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.coverage.report import (
+    CHECK,
+    CoverageReport,
+    covered_percent,
+    display_covered,
+    number_text,
+    should_fail_under,
+    shown_percent,
+)
+from gatekeeper.errors import ToolError
+from gatekeeper.findings import NO_BASELINE, Finding, Location, Severity, fingerprint
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+
+
+def changed_lines(ctx: CheckContext, base: str) -> dict[str, set[int]]:
+    """Lines added or changed since the merge base of HEAD and ``base``, by path relative to the root.
+
+    The diff runs from the merge base to the working tree (so uncommitted edits count), like
+    diff-cover. Raises ToolError when there is no git repository, no such ref or no common history.
+    """
+    inside = ctx.run(["git", "rev-parse", "--is-inside-work-tree"])
+    if inside.returncode != 0 or inside.stdout.strip() != "true":
+        raise ToolError(
+            f"patch coverage (checks.coverage.min_diff) needs git history, but {ctx.root} is not in a git work tree "
+            f"({process.tail(inside.stderr, 200)}); set min_diff = 0 or run in a git checkout"
+        )
+    merge = ctx.run(["git", "merge-base", "HEAD", base])
+    if merge.returncode != 0 or not merge.stdout.strip():
+        detail = process.tail(merge.stderr, 200) or "no common ancestor"
+        raise ToolError(
+            f"cannot find the merge base of HEAD and {base!r} ({detail}): fetch the base branch with its history "
+            "(e.g. git fetch origin main, or fetch-depth: 0 in actions/checkout) or set checks.coverage.diff_base"
+        )
+    mb = merge.stdout.strip().splitlines()[0]
+    done = ctx.run(
+        [
+            "git",
+            "-c",
+            "core.quotepath=off",
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "--unified=0",
+            "--relative",
+            "--diff-filter=AMRC",
+            mb,
+            "--",
+        ]
+    )
+    if done.returncode != 0:
+        raise ToolError(f"git diff {mb[:12]} failed: {process.tail(done.stderr, 300)}")
+    return parse_diff(done.stdout)
+
+
+def parse_diff(text: str) -> dict[str, set[int]]:
+    """The added line numbers per new path in a ``git diff --unified=0`` output."""
+    changed: dict[str, set[int]] = {}
+    current: str | None = None
+    for line in text.splitlines():
+        if line.startswith("+++ "):
+            name = line[4:].rstrip("\t")
+            current = None if name == "/dev/null" else (name[2:] if name.startswith("b/") else name)
+            continue
+        if current is None or not line.startswith("@@"):
+            continue
+        match = _HUNK.match(line)
+        if match:
+            start, count = int(match.group(1)), int(match.group(2) if match.group(2) is not None else 1)
+            changed.setdefault(current, set()).update(range(start, start + count))
+    return {path: lines for path, lines in changed.items() if lines}
+
+
+def patch_coverage(
+    report: CoverageReport, changed: Mapping[str, set[int]], minimum: float, base: str
+) -> tuple[dict[str, Any], list[Finding]]:
+    p = report.precision
+    measured_total = covered_total = 0
+    uncovered_by_file: dict[str, list[int]] = {}
+    for f in report.files:
+        lines = changed.get(f.path)
+        if not lines:
+            continue
+        measurable = lines & f.lines
+        uncovered = sorted(measurable & f.missing_lines)
+        measured_total += len(measurable)
+        covered_total += len(measurable) - len(uncovered)
+        if uncovered:
+            uncovered_by_file[f.path] = uncovered
+    exact = covered_percent(covered_total, measured_total) if measured_total else None
+    percent = float(display_covered(exact, p)) if exact is not None else None
+    failing = exact is not None and should_fail_under(exact, minimum, p)
+    findings: list[Finding] = []
+    for path, uncovered_lines in sorted(uncovered_by_file.items()):
+        ranges = line_ranges(uncovered_lines)
+        plural = "s" if len(uncovered_lines) != 1 else ""
+        findings.append(
+            Finding(
+                rule_id="coverage.diff_uncovered",
+                severity=Severity.MEDIUM,
+                message=f"{len(uncovered_lines)} changed line{plural} not covered by tests: {ranges}",
+                blocking=failing,
+                location=Location(path, line=uncovered_lines[0], end_line=uncovered_lines[-1]),
+                fingerprint=fingerprint(CHECK, "coverage.diff_uncovered", path, ranges),
+                rule_name="changed lines not covered",
+                tags=("coverage", "patch"),
+                properties={"lines": ranges, "count": len(uncovered_lines)},
+            )
+        )
+    if failing:
+        findings.append(
+            Finding(
+                rule_id="coverage.min_diff",
+                severity=Severity.HIGH,
+                message=f"patch coverage {shown_percent(percent, p)} "
+                f"({covered_total} of {measured_total} changed lines since {base}) "
+                f"is below the minimum {number_text(minimum)}%",
+                blocking=True,
+                fingerprint=fingerprint(CHECK, "coverage.min_diff"),
+                rule_name="minimum patch coverage",
+                tags=("coverage", "patch", NO_BASELINE),
+                properties={"percent": percent, "minimum": minimum},
+            )
+        )
+    diff = {
+        "percent": percent,
+        "changed_lines": measured_total,
+        "covered_lines": covered_total,
+        "base": base,
+        "files": {path: line_ranges(lines) for path, lines in sorted(uncovered_by_file.items())},
+    }
+    return diff, findings
+
+
+def line_ranges(lines: Sequence[int]) -> str:
+    """``[3, 4, 5, 9]`` -> ``"3-5, 9"``."""
+    parts: list[str] = []
+    ordered = sorted(set(lines))
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        parts.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
+        i = j + 1
+    return ", ".join(parts)
