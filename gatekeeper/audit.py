@@ -227,11 +227,13 @@ def build_record(result: GateResult, reports: Mapping[str, str], command: str, r
         "reports": {_text(_report_name(p, root)): digest for p, digest in sorted(reports.items())},
     }
     record.update(_run_facts(result))
-    for key in ("baseline", "shard", "merged"):
+    for key in ("baseline", "new_code", "shard", "merged"):
         value = extra.get(key)
         if isinstance(value, Mapping):
             record[key] = {
-                str(k): (_text(v) if isinstance(v, str) else v) for k, v in value.items() if not isinstance(v, (list, dict))
+                str(k): ((_commit(v) if k == "commit" else _text(v)) if isinstance(v, str) else v)
+                for k, v in value.items()
+                if not isinstance(v, (list, dict))
             }
     if extra.get("interrupted"):
         record["interrupted"] = True

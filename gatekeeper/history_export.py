@@ -180,7 +180,7 @@ def _finding_cells(f: Mapping[str, Any]) -> list[Any]:
     pkg: Mapping[str, Any] = f["package"] if isinstance(f.get("package"), dict) else {}
     waiver: Mapping[str, Any] = f["waiver"] if isinstance(f.get("waiver"), dict) else {}
     if waiver:
-        state = "baselined" if waiver.get("kind") == "baseline" else "waived"
+        state = {"baseline": "baselined", "existing": "existing"}.get(str(waiver.get("kind")), "waived")
     else:
         state = "blocking" if f.get("blocking") else "advisory"
     return [f.get("severity"), state, f.get("rule_id"), loc.get("path"), loc.get("line"), pkg.get("name"), pkg.get("version"),

@@ -106,7 +106,7 @@ def repo(tmp_path: Path) -> tuple[Path, str]:
     (root / "run_tests.py").write_text(TESTS)
     (root / "requirements.txt").write_text("safe==5.0\n")
     (root / "gatekeeper.toml").write_text(POLICY.format(db=db))
-    (root / ".gitignore").write_text("gatekeeper-reports/\n")
+    (root / ".gitignore").write_text("gatekeeper-reports/\n.gatekeeper/\n")
     ref = _commit(root, "REF")
     _git(root, "checkout", "-q", "-b", "feature")
     (root / "calc.py").write_text(CALC + "\n\ndef newer(cmd):\n    return subprocess.check_output(cmd, shell=True)\n")
@@ -229,7 +229,9 @@ def test_ref_from_a_stored_run_the_cache_and_refusals(repo: tuple[Path, str], tm
 def test_merge_base_from_the_ci_and_a_policy_named_base(repo: tuple[Path, str]) -> None:
     root, ref = repo
     policy = root / "gatekeeper.toml"
-    policy.write_text(policy.read_text().replace("[audit]", '[gate]\nnew_code = "merge-base"\n\n[audit]'))
+    policy.write_text(
+        policy.read_text().replace("[audit]\nenabled = false", '[gate]\nnew_code = "merge-base"\n\n[audit]\nenabled = true')
+    )
     _commit(root, "turn on new-code runs")
     # not a pull request and no base named: every finding blocks, and the run says so
     alone = _check(root, env={"GITHUB_BASE_REF": ""})
@@ -242,6 +244,10 @@ def test_merge_base_from_the_ci_and_a_policy_named_base(repo: tuple[Path, str]) 
     assert pr.exit_code == 1, pr.output
     data = _result(root)
     assert data["new_code"]["commit"] == ref and data["new_code"]["reason"] == "merge-base with origin/main (GITHUB_BASE_REF)"
+    # the audit record says the run gated new code only, and against what
+    records = [json.loads(line) for line in (root / ".gatekeeper" / "audit.jsonl").read_text().splitlines()]
+    assert "new_code" not in records[0]
+    assert records[1]["new_code"]["commit"] == ref and records[1]["new_code"]["result"] == "worktree"
     # a base the policy names wins, and one git cannot find is a usage error
     policy.write_text(policy.read_text().replace('new_code = "merge-base"', 'new_code = "merge-base"\nnew_code_base = "nowhere"'))
     missing = _check(root, env={"GITHUB_BASE_REF": "main"})
