@@ -29,7 +29,7 @@ from typing import Any
 from gatekeeper import readback
 from gatekeeper.errors import PolicyError
 from gatekeeper.fileio import relative_to_root, shipped_dir
-from gatekeeper.policy import Waiver
+from gatekeeper.waivers import Waiver
 
 VEX_KEY = "checks.dependencies.vex"
 OPENVEX_CONTEXT = "https://openvex.dev/ns"

@@ -5,6 +5,9 @@ an optional path glob (per path segment: ``*`` stays within a directory, ``**`` 
 an optional package (and version). VEX statements (``gatekeeper.vex``) are waivers of kind
 ``vex`` and take this same path. Past its expiry date it stops applying and is
 reported as expired; a live waiver that matched nothing in a check that ran is reported as unused.
+
+A waiver's keys (``WAIVER_SCHEMA``) and what a ``[[waivers]]`` table must say (``validate_waiver``)
+are here too: the policy's validation calls it for each table.
 """
 
 from __future__ import annotations
@@ -13,14 +16,16 @@ import datetime as dt
 import fnmatch
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from gatekeeper.findings import NO_BASELINE, AppliedWaiver, CheckResult, Finding, Status, with_findings
-from gatekeeper.policy import Waiver
+from gatekeeper.options import Option
+from gatekeeper.policy.locate import Where
+from gatekeeper.policy.values import coerce_option, did_you_mean, type_name
 
 
 def rule_names(finding: Finding) -> set[str]:
@@ -159,3 +164,135 @@ def _entry(waiver: Waiver, fingerprints: list[str]) -> Mapping[str, Any]:
     data["findings"] = len(fingerprints)
     data["fingerprints"] = sorted(set(fingerprints))
     return data
+
+
+# --------------------------------------------------------------------------- the [[waivers]] tables
+
+
+WAIVER_SCHEMA: Mapping[str, Option] = {
+    "id": Option("str", "", "a name for the waiver; default: W<n>"),
+    "check": Option("str", "", "the check the waiver applies to"),
+    "rule": Option("str", "", "rule id, advisory id or alias, or license id"),
+    "path": Option("str", "", "glob on the finding's path"),
+    "package": Option("str", "", "package name (dependencies, licenses)"),
+    "reason": Option("str", "", "why the finding is accepted, in a few words (at least three)"),
+    "approved_by": Option("str", "", "who approved it (required)"),
+    "expires": Option("str", "", "the date after which the waiver stops applying (YYYY-MM-DD)"),
+}
+
+#: the fewest words a waiver's reason may have: "x" or "ok" records no reason an auditor can weigh
+MIN_REASON_WORDS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    """An accepted finding: which findings it matches, why, who said so, and until when.
+
+    A policy ``[[waivers]]`` table is ``kind = "waiver"``; a VEX statement (``gatekeeper.vex``) is
+    ``kind = "vex"``, narrowed to one package ``version`` and any of the vulnerability's ``aliases``,
+    with the ``source`` file, its VEX ``status`` and ``justification``.
+    """
+
+    id: str
+    check: str
+    rule: str
+    reason: str
+    expires: dt.date
+    approved_by: str = ""
+    path: str = ""
+    package: str = ""
+    kind: str = "waiver"
+    version: str = ""
+    aliases: tuple[str, ...] = ()
+    source: str = ""
+    status: str = ""
+    justification: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (dates as ISO strings); a VEX statement adds what only it has."""
+        data: dict[str, Any] = {
+            "id": self.id,
+            "check": self.check,
+            "rule": self.rule,
+            "path": self.path,
+            "package": self.package,
+            "reason": self.reason,
+            "approved_by": self.approved_by,
+            "expires": self.expires.isoformat(),
+        }
+        if self.kind != "waiver":
+            data.update(
+                kind=self.kind,
+                version=self.version,
+                aliases=list(self.aliases),
+                source=self.source,
+                status=self.status,
+                justification=self.justification,
+            )
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverRules:
+    """What a waiver is checked against: the installed checkers and gate.max_waiver_days."""
+
+    checkers: Mapping[str, Any]
+    max_days: int = 365
+
+
+def validate_waiver(value: Any, index: int, where: Where, rules: WaiverRules, number: int = 0) -> Waiver:
+    keypath = f"waivers[{index}]"
+    if not isinstance(value, dict):
+        raise where.error(keypath, "expected a table")
+    fields: dict[str, Any] = {}
+    for key, item in value.items():
+        if key not in WAIVER_SCHEMA:
+            raise where.error(f"{keypath}.{key}", "unknown key", did_you_mean(key, list(WAIVER_SCHEMA)))
+        if key == "expires":
+            if isinstance(item, dt.datetime):
+                item = item.date()
+            elif isinstance(item, str):
+                try:
+                    item = dt.date.fromisoformat(item)
+                except ValueError:
+                    raise where.error(f"{keypath}.expires", f"expected a date like 2027-06-30, got {item!r}") from None
+            elif not isinstance(item, dt.date):
+                raise where.error(f"{keypath}.expires", f"expected a date like 2027-06-30, got {type_name(item)}")
+            fields[key] = item
+        else:
+            fields[key] = coerce_option(WAIVER_SCHEMA[key], item, f"{keypath}.{key}", where)
+    for required in ("check", "reason", "approved_by", "expires"):
+        if not fields.get(required):
+            raise where.error(
+                f"{keypath}.{required}", "is required (a waiver needs a check, a reason, an approver and an expiry date)"
+            )
+    if len(fields["reason"].split()) < MIN_REASON_WORDS:
+        raise where.error(
+            f"{keypath}.reason",
+            f"{fields['reason']!r} is not a reason: say in a few words ({MIN_REASON_WORDS} or more) why the finding is accepted",
+        )
+    if not (fields.get("rule") or fields.get("package")):
+        # a path alone would waive every rule there, including ones nobody has seen yet
+        raise where.error(f"{keypath}.rule", "a waiver must name a rule or a package (a path only narrows one of them)")
+    if fields["check"] not in rules.checkers:
+        raise where.error(
+            f"{keypath}.check", f"no checker named {fields['check']!r}", did_you_mean(fields["check"], list(rules.checkers))
+        )
+    max_days = rules.max_days
+    latest = dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=max_days)
+    if fields["expires"] > latest:
+        raise where.error(
+            f"{keypath}.expires",
+            f"{fields['expires'].isoformat()} is more than {max_days} days away (gate.max_waiver_days): "
+            f"a waiver is reviewed again by {latest.isoformat()} at the latest",
+        )
+    return Waiver(
+        id=fields.get("id") or f"W{number or index + 1}",
+        check=fields["check"],
+        rule=fields.get("rule", ""),
+        reason=fields["reason"],
+        expires=fields["expires"],
+        approved_by=fields["approved_by"],
+        path=fields.get("path", ""),
+        package=fields.get("package", ""),
+    )

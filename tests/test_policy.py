@@ -11,8 +11,10 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gatekeeper.commands.starter import starter_policy
 from gatekeeper.errors import PolicyError
-from gatekeeper.policy import _locate, load_policy, starter_policy, to_toml
+from gatekeeper.policy import load_policy, to_toml
+from gatekeeper.policy.locate import locate as _locate
 from tests.helpers.cli import installed_options
 
 if sys.version_info >= (3, 11):

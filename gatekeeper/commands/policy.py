@@ -62,9 +62,9 @@ def policy_init(
     """Write a commented starter policy (gatekeeper.toml, or [tool.gatekeeper] in pyproject.toml)."""
     from gatekeeper.checkers.coverage.hints import configured_plugins
     from gatekeeper.checkers.source import installed_tools
+    from gatekeeper.commands.starter import coverage_fail_under, starter_policy
     from gatekeeper.errors import UsageError
     from gatekeeper.fileio import resolve_for_write
-    from gatekeeper.policy import coverage_fail_under, starter_policy
     from gatekeeper.reports import write_atomic
 
     root = gate.project_root(path)

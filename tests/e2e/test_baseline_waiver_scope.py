@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.findings import Finding, Location, Severity
-from gatekeeper.policy import Waiver
-from gatekeeper.waivers import matches, path_matches
+from gatekeeper.waivers import Waiver, matches, path_matches
 from tests.helpers.cli import run_gatekeeper
 from tests.helpers.env import clean_env
 from tests.helpers.projects import only

@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from gatekeeper.errors import PolicyError
-from gatekeeper.policy import CORE_SCHEMA, WAIVER_SCHEMA, load_policy, to_toml
+from gatekeeper.policy import CORE_SCHEMA, load_policy, to_toml
+from gatekeeper.waivers import WAIVER_SCHEMA
 from tests.helpers.cli import installed_options
 from tests.helpers.env import clean_env
 from tests.helpers.osv import FRESH
