@@ -178,20 +178,70 @@ def run_checks(
     vex_docs = vex_exceptions(request.root, policy, names, started_at.date())
     if request.shard:
         names = shard_share(names, checkers, request.shard)
-    cache_dir = None
-    if request.use_cache and policy.cache["enabled"]:
-        cache.check_key_env()  # a key too short to trust is exit 2, not a silently cold cache
-        # outside the checkout by default: a pull request must not be able to supply cached results;
-        # resolved now: a link planted in the checkout on the way to the cache stops the run (exit 2)
-        cache_dir = request.cache_dir or cache_folder(request.root, policy)
-    python = tool_python(request.root, policy)
+    cache_dir = _cache_dir(request)
     before = _snapshot(request, cache_dir)  # the checkout is read-only to the gate: compared at the end
     interpreter = request.interpreter or discover(request.root, str(policy.environment.get("python") or ""))
-    shared: dict[str, Any] = {}
-    shared_lock = threading.Lock()
+    results = _run_all(request, checkers, names, _Shared(cache_dir, tool_python(request.root, policy), interpreter), progress)
+    tree = _tree_check(before)
+    ordered, waiver_summary = apply_waivers(
+        tuple(results[n] for n in names),
+        (*policy.waivers, *(w for doc in vex_docs for w in doc.waivers)),
+        started_at.date(),
+        request.baseline.fingerprints,
+        request.baseline_name or "baseline",
+        request.baseline_kind,
+    )
+    finished_at = request.clock()
+    verdict = decide_verdict(ordered, policy, waiver_summary, request.strict_waivers)
+    if tree["changed"]:
+        verdict = Verdict.ERROR  # whatever the checks said: a tool wrote into the tree it judged
+    looked = any(checkers[n].inspects_environment for n in names)
+    environment = {**interpreter.describe(), "scope": str(policy.environment.get("scope") or "all")} if looked else None
+    extra = _extra(request, ordered, tree, environment, vex_docs, scope)
+    return GateResult(
+        verdict=verdict,
+        checks=ordered,
+        tool_version=__version__,
+        started_at=iso_utc(started_at),
+        finished_at=iso_utc(finished_at),
+        duration_s=time.monotonic() - t0,
+        repository=repository,
+        policy=policy.describe(),
+        waivers=waiver_summary,
+        extra=extra,
+    )
+
+
+def _cache_dir(request: RunRequest) -> Path | None:
+    """The cache folder of this run, None when the cache is off (``--no-cache``, ``cache.enabled``)."""
+    if not (request.use_cache and request.policy.cache["enabled"]):
+        return None
+    cache.check_key_env()  # a key too short to trust is exit 2, not a silently cold cache
+    # outside the checkout by default: a pull request must not be able to supply cached results;
+    # resolved now: a link planted in the checkout on the way to the cache stops the run (exit 2)
+    return request.cache_dir or cache_folder(request.root, request.policy)
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every checker of one run shares: the cache folder, the tool interpreter, the environment."""
+
+    cache_dir: Path | None
+    tool_python: str
+    interpreter: Interpreter
+
+
+def _run_all(
+    request: RunRequest, checkers: Mapping[str, LoadedChecker], names: Sequence[str], shared: _Shared, progress: Progress
+) -> dict[str, CheckResult]:
+    """Start a thread per checker, each with its own deadline, and collect their results: one that
+    raises, returns nonsense or outlives its deadline becomes an ``error`` while the others finish."""
+    values: dict[str, Any] = {}
+    values_lock = threading.Lock()
     done: queue.Queue[tuple[str, object]] = queue.Queue()
     deadlines: dict[str, float] = {}
     starts: dict[str, float] = {}
+    policy = request.policy
     for name in names:
         section = policy.checks[name]
         limit = float(section.get("timeout_s") or 0) or float(policy.gate["timeout_s"])
@@ -202,20 +252,32 @@ def run_checks(
             output_dir=request.output_dir,
             policy=policy,
             deadline=deadlines[name],
-            cache_dir=cache_dir,
+            cache_dir=shared.cache_dir,
             shard=request.shard if checkers[name].shardable else None,
             baseline_metrics=request.baseline.metrics.get(name, {}),
             new_code_base=request.new_code_base,
-            tool_python=python,
-            interpreter=interpreter,
-            _shared=shared,
-            _shared_lock=shared_lock,
+            tool_python=shared.tool_python,
+            interpreter=shared.interpreter,
+            _shared=values,
+            _shared_lock=values_lock,
         )
         progress.started(name)
         thread = threading.Thread(
             target=_run_one, args=(name, checkers[name], section, ctx, done), name=f"gatekeeper-{name}", daemon=True
         )
         thread.start()
+    return _collect(names, done, starts, deadlines, progress)
+
+
+def _collect(
+    names: Sequence[str],
+    done: queue.Queue[tuple[str, object]],
+    starts: Mapping[str, float],
+    deadlines: Mapping[str, float],
+    progress: Progress,
+) -> dict[str, CheckResult]:
+    """Each checker's result as it arrives; past its deadline, a timeout ``error`` (a result that
+    arrives later is dropped)."""
     results: dict[str, CheckResult] = {}
     while len(results) < len(names):
         pending = [n for n in names if n not in results]
@@ -236,24 +298,23 @@ def run_checks(
             continue
         results[name] = _sanitize(name, result, time.monotonic() - starts[name])
         progress.finished(results[name])
+    return results
 
-    ordered = tuple(results[n] for n in names)
-    tree = _tree_check(before)
-    ordered, waiver_summary = apply_waivers(
-        ordered,
-        (*policy.waivers, *(w for doc in vex_docs for w in doc.waivers)),
-        started_at.date(),
-        request.baseline.fingerprints,
-        request.baseline_name or "baseline",
-        request.baseline_kind,
-    )
-    finished_at = request.clock()
-    verdict = decide_verdict(ordered, policy, waiver_summary, request.strict_waivers)
-    if tree["changed"]:
-        verdict = Verdict.ERROR  # whatever the checks said: a tool wrote into the tree it judged
+
+def _extra(  # noqa: PLR0913  # one parameter per part of the record
+    request: RunRequest,
+    ordered: Sequence[CheckResult],
+    tree: dict[str, Any],
+    environment: dict[str, Any] | None,
+    vex_docs: Sequence[VexDocument],
+    scope: dict[str, Any],
+) -> dict[str, Any]:
+    """The result's ``extra``: the checkout comparison, the environment a check looked at (None: no
+    check did), the shard, the baseline, the VEX documents, CI, controls, the run's scope, runtime."""
+    policy = request.policy
     extra: dict[str, Any] = {"checkout": tree}
-    if any(checkers[n].inspects_environment for n in names):
-        extra["environment"] = {**interpreter.describe(), "scope": str(policy.environment.get("scope") or "all")}
+    if environment is not None:
+        extra["environment"] = environment
     if request.shard:
         extra["shard"] = {"index": request.shard[0], "count": request.shard[1]}
     if request.baseline_name and request.baseline_kind == "baseline":
@@ -264,18 +325,7 @@ def run_checks(
     extra["controls"] = evaluate_controls(policy_controls(policy.data), ordered)
     extra["scope"] = scope
     extra["runtime"] = {"python": platform.python_version(), "implementation": platform.python_implementation()}
-    return GateResult(
-        verdict=verdict,
-        checks=ordered,
-        tool_version=__version__,
-        started_at=iso_utc(started_at),
-        finished_at=iso_utc(finished_at),
-        duration_s=time.monotonic() - t0,
-        repository=repository,
-        policy=policy.describe(),
-        waivers=waiver_summary,
-        extra=extra,
-    )
+    return extra
 
 
 def _snapshot(request: RunRequest, cache_dir: Path | None) -> checkout.Snapshot | str:
