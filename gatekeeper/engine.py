@@ -5,16 +5,14 @@ and the baseline, and decides the verdict. It is the only layer that knows check
 from __future__ import annotations
 
 import datetime as dt
-import json
 import platform
 import queue
 import threading
 import time
-import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from gatekeeper import __version__, checkout
 from gatekeeper.baseline import Baseline
@@ -22,31 +20,22 @@ from gatekeeper.cachekey import cache_folder, tool_python
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, LoadedChecker
 from gatekeeper.controls import evaluate_controls, policy_controls
-from gatekeeper.errors import GatekeeperError, PolicyError, ToolTimeout, UsageError
+from gatekeeper.errors import GatekeeperError, PolicyError, UsageError
 from gatekeeper.findings import (
-    AppliedWaiver,
     CheckResult,
-    Finding,
     GateResult,
-    Location,
-    Narrowing,
-    Package,
-    Severity,
     Status,
     Verdict,
-    decide_status,
 )
 from gatekeeper.gitinfo import repository_info
 from gatekeeper.interpreter import Interpreter, discover
+from gatekeeper.isolation import error_result, run_one, sanitize
 from gatekeeper.policy import Policy
 from gatekeeper.provenance import run_context
 from gatekeeper.vex import VexDocument, load_vex
 from gatekeeper.waivers import apply_waivers
 
 Clock = Callable[[], dt.datetime]
-
-
-_T = TypeVar("_T")
 
 
 def utc_now() -> dt.datetime:
@@ -263,7 +252,7 @@ def _run_all(
         )
         progress.started(name)
         thread = threading.Thread(
-            target=_run_one, args=(name, checkers[name], section, ctx, done), name=f"gatekeeper-{name}", daemon=True
+            target=run_one, args=(name, checkers[name], section, ctx, done), name=f"gatekeeper-{name}", daemon=True
         )
         thread.start()
     return _collect(names, done, starts, deadlines, progress)
@@ -289,14 +278,14 @@ def _collect(
             for n in pending:
                 if now >= deadlines[n] + 0.05:
                     limit = deadlines[n] - starts[n]
-                    results[n] = _error(
+                    results[n] = error_result(
                         n, f"timed out after {limit:.0f}s (raise gate.timeout_s or checks.{n}.timeout_s)", now - starts[n]
                     )
                     progress.finished(results[n])
             continue
         if name in results:  # finished after it was already declared timed out
             continue
-        results[name] = _sanitize(name, result, time.monotonic() - starts[name])
+        results[name] = sanitize(name, result, time.monotonic() - starts[name])
         progress.finished(results[name])
     return results
 
@@ -364,175 +353,6 @@ def decide_verdict(
     if (strict_waivers or policy.gate["strict_waivers"]) and (waivers.get("expired") or waivers.get("unused")):
         return Verdict.FAIL
     return Verdict.PASS
-
-
-def _run_one(
-    name: str, checker: LoadedChecker, section: Mapping[str, Any], ctx: CheckContext, done: queue.Queue[tuple[str, object]]
-) -> None:
-    t0 = time.monotonic()
-    try:
-        result = _with_origin(checker.run(section, ctx), ctx)
-    except ToolTimeout as exc:
-        message = str(exc)
-        if time.monotonic() >= ctx.deadline - 0.5:
-            # the check's own limit ran out: name it, since the tool only had what was left of it
-            message = f"timed out after {ctx.deadline - t0:.0f}s (raise gate.timeout_s or checks.{name}.timeout_s): {exc}"
-        result = _error(name, message, time.monotonic() - t0)
-    except GatekeeperError as exc:
-        result = _error(name, str(exc), time.monotonic() - t0)
-    except Exception as exc:  # a checker's bug must not take the gate down: isolate it
-        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-        at = f" at {Path(where.filename).name}:{where.lineno}" if where else ""
-        result = _error(name, f"checker crashed: {type(exc).__name__}: {exc}{at}", time.monotonic() - t0)
-    except BaseException as exc:  # SystemExit or KeyboardInterrupt raised inside a plugin
-        result = _error(name, f"checker aborted: {type(exc).__name__}: {exc}", time.monotonic() - t0)
-    done.put((name, result))
-
-
-def _with_origin(result: object, ctx: CheckContext) -> object:
-    """The result with where its tool came from, as the check located it (``CheckContext.tool``):
-    the report names the binary that ran, its version and its origin, whatever the checker said."""
-    if not isinstance(result, CheckResult) or not ctx.tools or result.tool_origin:
-        return result
-    origin = ctx.tools.get(result.tool_name) or next(iter(ctx.tools.values()))
-    return replace(
-        result,
-        tool_name=result.tool_name or origin.name,
-        tool_version=result.tool_version or origin.version,
-        tool_origin=origin.describe(),
-    )
-
-
-def _sanitize(name: str, result: Any, elapsed: float) -> CheckResult:
-    """Fail closed on anything that is not a well-formed CheckResult."""
-    if not isinstance(result, CheckResult):
-        return _error(name, f"checker returned {type(result).__name__}, not a CheckResult")
-    if not all(isinstance(f, Finding) for f in result.findings):
-        return _error(name, "checker returned findings that are not Finding objects")
-    if not isinstance(result.status, Status):
-        return _error(name, f"checker returned an invalid status {result.status!r}")
-    problem = _result_problem(result)
-    if problem:
-        return _error(name, f"checker returned a malformed result: {problem}")
-    fixed = replace(result, name=name, duration_s=result.duration_s or elapsed)
-    try:
-        fixed = _writable(fixed)
-    except (TypeError, ValueError, AttributeError, RecursionError) as exc:
-        return _error(name, f"checker returned a result that cannot be written as JSON ({type(exc).__name__}: {exc})")
-    if fixed.status is Status.ERROR and not fixed.error:
-        fixed = replace(fixed, error=fixed.summary or "the check could not run")
-    if fixed.status is Status.PASS and decide_status(fixed.findings) is Status.FAIL:
-        fixed = replace(fixed, status=Status.FAIL)
-    return fixed
-
-
-def _result_problem(result: CheckResult) -> str:
-    """What is ill-typed in a result (empty when nothing): reports and waivers rely on these types."""
-    for attr in ("summary", "tool_name", "tool_version"):
-        if not isinstance(getattr(result, attr), str):
-            return f"{attr} is {type(getattr(result, attr)).__name__}, not str"
-    if result.error is not None and not isinstance(result.error, str):
-        return f"error is {type(result.error).__name__}, not str"
-    if not isinstance(result.metrics, Mapping) or not isinstance(result.artifacts, Mapping):
-        return "metrics and artifacts must be mappings"
-    for i, f in enumerate(result.findings):
-        problem = _finding_problem(f)
-        if problem:
-            return f"finding {i + 1} ({f.rule_id!r}): {problem}"
-    if not isinstance(result.narrowing, tuple):
-        return "narrowing must be a tuple of Narrowing"
-    for i, n in enumerate(result.narrowing):
-        problem = n.problem() if isinstance(n, Narrowing) else f"{type(n).__name__}, not Narrowing"
-        if problem:
-            return f"narrowing record {i + 1}: {problem}"
-    return ""
-
-
-def _finding_problem(f: Finding) -> str:
-    if not isinstance(f.severity, Severity):
-        return f"severity {f.severity!r} is not a Severity"
-    for attr in ("rule_id", "message", "fingerprint", "help_uri", "rule_name"):
-        if not isinstance(getattr(f, attr), str):
-            return f"{attr} is {type(getattr(f, attr)).__name__}, not str"
-    if not isinstance(f.blocking, bool):
-        return "blocking is not a bool"
-    if not isinstance(f.tags, tuple) or not all(isinstance(t, str) for t in f.tags):
-        return "tags must be a tuple of str"
-    if not isinstance(f.properties, Mapping):
-        return "properties must be a mapping"
-    loc = f.location
-    if loc is not None:
-        if not isinstance(loc, Location) or not isinstance(loc.path, str):
-            return "location must be a Location with a str path"
-        if any(n is not None and (isinstance(n, bool) or not isinstance(n, int)) for n in (loc.line, loc.end_line, loc.column)):
-            return "location line, end_line and column must be int or None"
-    pkg = f.package
-    if pkg is not None and not (isinstance(pkg, Package) and isinstance(pkg.name, str) and isinstance(pkg.version, str)):
-        return "package must be a Package with str name and version"
-    if f.waiver is not None and not isinstance(f.waiver, AppliedWaiver):
-        return "waiver must be an AppliedWaiver or None"
-    return ""
-
-
-def _writable(result: CheckResult) -> CheckResult:
-    """``result`` as every report can write it: JSON-serialisable and valid UTF-8.
-
-    A file name that is not UTF-8 reaches us with lone surrogates (Python's surrogateescape);
-    those become backslash escapes (``\\xff``), and values JSON cannot hold (sets, paths) become
-    lists and strings, instead of crashing the renderers after the checks ran. Judged one finding
-    at a time: the JSON text of 100,000 findings at once would take hundreds of MB.
-    """
-    head = _plain(replace(result, findings=()).to_dict(), CheckResult.from_dict)
-    findings: list[Finding] | None = None
-    for i, finding in enumerate(result.findings):
-        fixed = _plain(finding.to_dict(), Finding.from_dict)
-        if fixed is not None and findings is None:
-            findings = list(result.findings[:i])
-        if findings is not None:
-            findings.append(fixed or finding)
-    if head is None and findings is None:
-        return result
-    return replace(
-        head or result,
-        findings=tuple(findings) if findings is not None else result.findings,
-        duration_s=result.duration_s,
-    )
-
-
-def _plain(data: dict[str, Any], build: Callable[[dict[str, Any]], _T]) -> _T | None:
-    """None when ``data`` is writable as it is, else ``build`` of its writable copy."""
-    try:
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-        return None
-    except (TypeError, ValueError, UnicodeEncodeError):
-        pass
-    return build(_unsurrogate(json.loads(json.dumps(data, default=_jsonable))))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return dict(value)
-    if isinstance(value, (set, frozenset)):
-        return sorted(value, key=str)
-    return str(value)
-
-
-def _unsurrogate(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            raw = value.encode("utf-8", "surrogateescape")
-        except UnicodeEncodeError:  # a surrogate that no undecodable byte produced
-            raw = value.encode("utf-8", "surrogatepass")
-        return raw.decode("utf-8", "backslashreplace")
-    if isinstance(value, dict):
-        return {_unsurrogate(k): _unsurrogate(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unsurrogate(v) for v in value]
-    return value
-
-
-def _error(name: str, message: str, elapsed: float = 0.0) -> CheckResult:
-    return CheckResult(name=name, status=Status.ERROR, summary=message, error=message, duration_s=elapsed)
 
 
 def iso_utc(moment: dt.datetime | None = None) -> str:
