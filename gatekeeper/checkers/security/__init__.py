@@ -27,7 +27,6 @@ import hashlib
 import json
 import os
 import re
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,32 +36,26 @@ from gatekeeper import process, tomlio
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, shard_record, split_by_size
 from gatekeeper.checkers.security import presentation
+from gatekeeper.checkers.security.narrowing import narrowing_note, narrowing_records
 from gatekeeper.checkers.security.pool import BanditPool, Batches
+from gatekeeper.checkers.security.results import CHECK, Tally
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import (
-    NO_BASELINE,
     CheckResult,
-    Finding,
-    Location,
-    Narrowing,
-    Severity,
     Status,
-    decide_status,
-    fingerprint,
-    normalize_snippet,
 )
 from gatekeeper.options import Option
 
-CHECK = "security"
 LEVELS = ("low", "medium", "high")
+
 CACHE_VERSION = 1
+
 #: Below this many bytes of source per process, another bandit process costs more (start-up
 #: and plugin loading, ~0.14 s) than it saves (bandit takes 60-115 µs per line of code).
 MIN_SHARD_BYTES = 24 * 1024
+
 _PROBE = Path(__file__).with_name("probe.py")
-_RANK = {"UNDEFINED": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3}
-_SEVERITY = {"HIGH": Severity.HIGH, "MEDIUM": Severity.MEDIUM, "LOW": Severity.LOW, "UNDEFINED": Severity.LOW}
-_CODE_LINE = re.compile(r"^(\d+) (.*)$")
+
 _RESULT_KEYS = ("test_id", "test_name", "issue_severity", "issue_confidence", "issue_text", "line_number", "line_range")
 
 
@@ -188,8 +181,8 @@ class SecurityChecker(CheckerBase):
         honoured = int(metrics.get("nosec", 0)) + int(metrics.get("skipped_tests", 0))  # "# nosec" and "# nosec B101"
         narrowing = _narrowing(section, plan, ctx, honoured)
         metrics["project_config"] = narrowing["mode"]
-        summary = result.summary + _narrowing_note(narrowing)
-        records = _records(narrowing, tally.nosec_files if narrowing["mode"] == "honour" else {}, ctx.root)
+        summary = result.summary + narrowing_note(narrowing)
+        records = narrowing_records(narrowing, tally.nosec_files if narrowing["mode"] == "honour" else {}, ctx.root)
         if ctx.shard is not None:
             metrics["shard"] = shard_record(ctx.shard, plan.files, files)
         status = result.status
@@ -212,9 +205,6 @@ class SecurityChecker(CheckerBase):
             findings=result.findings,
             narrowing=records,
         )
-
-
-# --------------------------------------------------------------------------- discovery and scanning
 
 
 def discover(section: Mapping[str, Any], ctx: CheckContext, pool: BanditPool | None = None) -> ScanPlan:
@@ -290,68 +280,6 @@ def _narrowing(section: Mapping[str, Any], plan: ScanPlan, ctx: CheckContext, no
     }
 
 
-#: a ``# nosec`` mark, as bandit reads it (with or without test ids)
-NOSEC = re.compile(rb"#\s*nosec\b", re.IGNORECASE)
-
-
-def _records(narrowing: Mapping[str, Any], nosec: Mapping[str, int], root: Path) -> tuple[Narrowing, ...]:
-    """``_narrowing``'s findings as the checker contract's records, and one per file whose ``# nosec``
-    marks bandit honoured, with the issues they hid (bandit's own ``nosec`` and ``skipped_tests`` counts)."""
-    files = [str(f) for f in narrowing["files"]]
-    where = files[0] if len(files) == 1 else ""
-    named = "" if len(files) < 2 else f" (in {', '.join(files)})"
-    out = [Narrowing("config-file", f, None, "", "bandit's configuration from the project") for f in files]
-    if narrowing["exclude"]:
-        detail = f"exclude = {', '.join(narrowing['exclude'])}{named}"
-        out.append(
-            Narrowing("exclude", where, None, detail, "bandit does not scan these files", tuple(narrowing["excluded_files"]))
-        )
-    if narrowing["skips"]:
-        out.append(
-            Narrowing("rules", where, None, f"skips = {', '.join(narrowing['skips'])}{named}", "bandit does not run these tests")
-        )
-    if narrowing["tests"]:
-        out.append(
-            Narrowing("rules", where, None, f"tests = {', '.join(narrowing['tests'])}{named}", "only these bandit tests run")
-        )
-    for key, value in sorted(narrowing["options"].items()):
-        out.append(Narrowing("option", where, None, f"{key} = {value}"[:200], "an option of the project's bandit configuration"))
-    for path, count in sorted(nosec.items()):
-        try:
-            lines = [n for n, line in enumerate((root / path).read_bytes().splitlines(), start=1) if NOSEC.search(line)]
-        except OSError:
-            lines = []
-        at = ", ".join(str(n) for n in lines[:10]) + (", …" if len(lines) > 10 else "")
-        detail = f"{len(lines)} × # nosec" + (f" (line {at})" if lines else "")
-        out.append(
-            Narrowing(
-                "line-comments",
-                path,
-                lines[0] if lines else None,
-                detail,
-                "bandit reports no issue (of the tests named) on those lines",
-                (path,),
-                count,
-            )
-        )
-    return tuple(out)
-
-
-def _narrowing_note(narrowing: Mapping[str, Any]) -> str:
-    """A short summary suffix naming what the project's bandit configuration narrowed, or ""."""
-    parts = []
-    if narrowing["excluded_files"]:
-        count = len(narrowing["excluded_files"])
-        parts.append(f"{count} file{'s' if count != 1 else ''} excluded")
-    if narrowing["skips"]:
-        parts.append(f"skips {','.join(narrowing['skips'])}")
-    if narrowing["tests"]:
-        parts.append(f"only tests {','.join(narrowing['tests'])}")
-    if narrowing["nosec"]:
-        parts.append(f"{narrowing['nosec']} # nosec honoured")
-    return f"; project bandit config: {', '.join(parts)}" if parts else ""
-
-
 def _scan(pool: BanditPool, plan: ScanPlan, batches: Batches, deadline: float, keep: Callable[[str, FileScan], None]) -> None:
     """Scan ``batches`` with their bandit workers; ``keep(file, scan)`` gets each file's scan as its batch arrives."""
 
@@ -411,164 +339,6 @@ def normalize_path(name: str) -> str:
     return name
 
 
-# --------------------------------------------------------------------------- results
-
-
-class Tally:
-    """The scan's findings and metrics, built file by file as bandit's results arrive (from a
-    worker's report or the cache), so that bandit's raw results are never all held at once.
-
-    Thread-safe: the pool's threads add batches as they come. Strings that repeat across findings
-    (a test's message, name and link, a confidence) are kept once.
-    """
-
-    def __init__(self, section: Mapping[str, Any]) -> None:
-        self.min_conf = _RANK[str(section.get("min_confidence", "low")).upper()]
-        self.fail_on = Severity(str(section.get("fail_on_severity", "medium")))
-        self._files: dict[str, tuple[Finding, ...]] = {}
-        self.counts = {"high": 0, "medium": 0, "low": 0}
-        self.below = self.nosec = self.skipped_tests = self.loc = self.scanned = 0
-        self.parse_errors: dict[str, str] = {}
-        self.nosec_files: dict[str, int] = {}  # issues each file's # nosec marks hid
-        self._shared: dict[Any, Any] = {}
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._files)
-
-    def __contains__(self, path: object) -> bool:
-        return path in self._files
-
-    def add(self, path: str, scan: FileScan) -> None:
-        """Count ``scan``'s metrics and map its results (those at or above the confidence) to findings."""
-        with self._lock:
-            found: list[Finding] = []
-            if scan.metrics is not None:
-                self.scanned += 1
-                self.loc += int(scan.metrics.get("loc", 0))
-                nosec, skipped = int(scan.metrics.get("nosec", 0)), int(scan.metrics.get("skipped_tests", 0))
-                self.nosec += nosec
-                self.skipped_tests += skipped
-                if nosec + skipped:
-                    self.nosec_files[path] = nosec + skipped
-            if scan.error is not None:
-                self.parse_errors[path] = scan.error
-                found.append(_parse_error(path, scan.error))
-            for r in scan.results:
-                if _RANK.get(str(r["issue_confidence"]).upper(), 0) < self.min_conf:
-                    self.below += 1
-                    continue
-                finding = to_finding(path, r, self.fail_on, self._shared)
-                self.counts[finding.severity.value] += 1
-                found.append(finding)
-            self._files[path] = tuple(found)
-
-    def result(self, plan: ScanPlan, files: Sequence[str], targets: Sequence[str]) -> CheckResult:
-        """The check's result (status, summary, metrics), findings in file order; every file of
-        ``files`` must have been added (a file with no verdict is never counted as clean)."""
-        missing = [f for f in files if f not in self._files]
-        if missing:
-            raise ToolError(f"no bandit verdict on {len(missing)} of the {len(files)} files to scan (e.g. {missing[0]})")
-        findings = [f for path in sorted(self._files) for f in self._files[path]]
-        counts = self.counts
-        total = sum(counts.values())
-        parts = [f"{counts[s]} {s}" for s in ("high", "medium", "low") if counts[s]]
-        head = f"{total} finding{'s' if total != 1 else ''}" + (f": {', '.join(parts)}" if parts else "")
-        summary = f"{head} ({self.scanned:,} files, {self.loc:,} lines)"
-        if self.parse_errors:
-            summary += f", {len(self.parse_errors)} not parsed"
-        metrics = {
-            "files_scanned": self.scanned,
-            "lines_scanned": self.loc,
-            "counts": dict(counts),
-            "nosec": self.nosec,
-            "skipped_tests": self.skipped_tests,
-            "below_confidence": self.below,
-            "parse_errors": [{"path": p, "reason": self.parse_errors[p]} for p in sorted(self.parse_errors)],
-            "command": plan.command(targets),
-            "config": plan.config or plan.ini or None,
-        }
-        return CheckResult(name=CHECK, status=decide_status(findings), summary=summary, metrics=metrics, findings=tuple(findings))
-
-
-def _parse_error(path: str, reason: str) -> Finding:
-    return Finding(
-        rule_id="security.parse_error",
-        severity=Severity.LOW,
-        message=f"bandit could not scan {path}: {reason}",
-        blocking=False,
-        location=Location(path),
-        fingerprint=fingerprint(CHECK, "security.parse_error", path),
-        rule_name="file not scanned",
-        tags=("security", "not-scanned", NO_BASELINE),
-        properties={"reason": reason},
-    )
-
-
-def to_finding(path: str, r: Mapping[str, Any], fail_on: Severity, shared: dict[Any, Any] | None = None) -> Finding:
-    """One bandit result as a finding; its fingerprint hashes the flagged code, not its line numbers.
-
-    With ``shared``, values that repeat across findings (strings, the CWE object, the tags) are
-    taken from it, so that 100,000 findings of a few tests hold each text once.
-    """
-    one: dict[Any, Any] = shared if shared is not None else {}
-    severity = _SEVERITY.get(str(r["issue_severity"]).upper(), Severity.LOW)
-    lines = [int(n) for n in r.get("line_range") or [r["line_number"]]]
-    code = str(r.get("code") or "")
-    cwe = r.get("issue_cwe") if isinstance(r.get("issue_cwe"), dict) else None
-    cwe_id = cwe.get("id") if cwe else None
-    link = str(cwe.get("link", "")) if cwe else ""
-    cwe_value = one.setdefault(("cwe", cwe_id, link), {"id": cwe_id, "link": link}) if cwe and cwe_id else None
-    tags = one.setdefault(("tags", cwe_id), ("security", f"CWE-{cwe_id}") if cwe_id else ("security",))
-    col = r.get("col_offset")
-
-    def text(value: Any) -> str:
-        s = str(value or "")
-        return one.setdefault(s, s)  # type: ignore[no-any-return]
-
-    return Finding(
-        rule_id=text(r["test_id"]),
-        severity=severity,
-        message=text(r["issue_text"]),
-        blocking=severity.at_least(fail_on),
-        location=Location(
-            path, line=int(r["line_number"]), end_line=max(lines), column=int(col) + 1 if isinstance(col, int) else None
-        ),
-        fingerprint=fingerprint(CHECK, r["test_id"], path, snippet_hash(code, lines)),
-        help_uri=text(r.get("more_info")),
-        rule_name=text(r.get("test_name")),
-        tags=tags,
-        properties={
-            "confidence": text(str(r["issue_confidence"]).lower()),
-            "bandit_severity": text(r["issue_severity"]),
-            "cwe": cwe_value,
-            "test_name": text(r.get("test_name")),
-            "code": code,
-            "line_range": lines,
-            "col_offset": col,
-            "end_col_offset": r.get("end_col_offset"),
-        },
-    )
-
-
-def snippet_hash(code: str, lines: Sequence[int]) -> str:
-    """A hash of the flagged lines of bandit's ``code`` excerpt, line numbers and indentation removed."""
-    wanted = set(lines)
-    picked: list[str] = []
-    everything: list[str] = []
-    for raw in code.splitlines():
-        match = _CODE_LINE.match(raw)
-        text = match.group(2) if match else raw
-        everything.append(text)
-        if match and int(match.group(1)) in wanted:
-            picked.append(text)
-    body = normalize_snippet("\n".join(picked or everything))
-    return hashlib.sha256(body.encode("utf-8", "surrogateescape")).hexdigest()[:16]
-
-
-# --------------------------------------------------------------------------- cache
-
-
 def _options_digest(plan: ScanPlan, root: Path) -> str:
     """What, besides a file itself, decides bandit's verdict on it: versions, options, config contents."""
     h = hashlib.sha256()
@@ -597,9 +367,6 @@ def _cache_read(folder: Path, key: str) -> tuple[FileScan | None, int]:
         return FileScan.from_json(payload), 0
     except (ValueError, TypeError, AttributeError, KeyError):
         return None, 1
-
-
-# --------------------------------------------------------------------------- small helpers
 
 
 def _size(path: Path) -> int:

@@ -1,0 +1,78 @@
+"""What the project's bandit configuration narrows (its files, exclusions with the files they drop,
+skips, tests, other options) and each file's honoured ``# nosec`` marks, as Narrowing records."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gatekeeper.findings import (
+    Narrowing,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+#: a ``# nosec`` mark, as bandit reads it (with or without test ids)
+NOSEC = re.compile(rb"#\s*nosec\b", re.IGNORECASE)
+
+
+def narrowing_records(narrowing: Mapping[str, Any], nosec: Mapping[str, int], root: Path) -> tuple[Narrowing, ...]:
+    """``_narrowing``'s findings as the checker contract's records, and one per file whose ``# nosec``
+    marks bandit honoured, with the issues they hid (bandit's own ``nosec`` and ``skipped_tests`` counts)."""
+    files = [str(f) for f in narrowing["files"]]
+    where = files[0] if len(files) == 1 else ""
+    named = "" if len(files) < 2 else f" (in {', '.join(files)})"
+    out = [Narrowing("config-file", f, None, "", "bandit's configuration from the project") for f in files]
+    if narrowing["exclude"]:
+        detail = f"exclude = {', '.join(narrowing['exclude'])}{named}"
+        out.append(
+            Narrowing("exclude", where, None, detail, "bandit does not scan these files", tuple(narrowing["excluded_files"]))
+        )
+    if narrowing["skips"]:
+        out.append(
+            Narrowing("rules", where, None, f"skips = {', '.join(narrowing['skips'])}{named}", "bandit does not run these tests")
+        )
+    if narrowing["tests"]:
+        out.append(
+            Narrowing("rules", where, None, f"tests = {', '.join(narrowing['tests'])}{named}", "only these bandit tests run")
+        )
+    for key, value in sorted(narrowing["options"].items()):
+        out.append(Narrowing("option", where, None, f"{key} = {value}"[:200], "an option of the project's bandit configuration"))
+    for path, count in sorted(nosec.items()):
+        try:
+            lines = [n for n, line in enumerate((root / path).read_bytes().splitlines(), start=1) if NOSEC.search(line)]
+        except OSError:
+            lines = []
+        at = ", ".join(str(n) for n in lines[:10]) + (", …" if len(lines) > 10 else "")
+        detail = f"{len(lines)} × # nosec" + (f" (line {at})" if lines else "")
+        out.append(
+            Narrowing(
+                "line-comments",
+                path,
+                lines[0] if lines else None,
+                detail,
+                "bandit reports no issue (of the tests named) on those lines",
+                (path,),
+                count,
+            )
+        )
+    return tuple(out)
+
+
+def narrowing_note(narrowing: Mapping[str, Any]) -> str:
+    """A short summary suffix naming what the project's bandit configuration narrowed, or ""."""
+    parts = []
+    if narrowing["excluded_files"]:
+        count = len(narrowing["excluded_files"])
+        parts.append(f"{count} file{'s' if count != 1 else ''} excluded")
+    if narrowing["skips"]:
+        parts.append(f"skips {','.join(narrowing['skips'])}")
+    if narrowing["tests"]:
+        parts.append(f"only tests {','.join(narrowing['tests'])}")
+    if narrowing["nosec"]:
+        parts.append(f"{narrowing['nosec']} # nosec honoured")
+    return f"; project bandit config: {', '.join(parts)}" if parts else ""
