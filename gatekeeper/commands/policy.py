@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from gatekeeper import gate
 from gatekeeper.commands import handles_errors, loaded
 from gatekeeper.escapes import echo
+
+if TYPE_CHECKING:
+    from gatekeeper.policy import Policy
 
 app = typer.Typer(help="Validate, show or create the policy.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -24,6 +27,7 @@ def policy_validate(
     """Check a policy (and the VEX documents it names); exit 0 when valid, 2 with the problem otherwise."""
     _, options = loaded(ctx)
     policy = gate.load_policy(Path.cwd(), file, options)
+    _check_sources(Path.cwd(), policy)
     echo(f"policy OK: {policy.path or '(built-in default)'} (sha256 {policy.sha256[:12]})")
     files = [str(f) for f in policy.checks.get("dependencies", {}).get("vex") or ()]
     if files:
@@ -34,6 +38,20 @@ def policy_validate(
         docs = load_vex(Path.cwd(), files, int(policy.gate["max_waiver_days"]), dt.datetime.now(dt.timezone.utc).date())
         exceptions = sum(len(d.waivers) for d in docs)
         echo(f"VEX OK: {exceptions} exception(s) from {len(docs)} document(s) ({', '.join(d.path for d in docs)})")
+
+
+def _check_sources(root: Path, policy: Policy) -> None:
+    """A dependency source, SBOM source or licenses lock whose content is not what its name says
+    (a lock that is not TOML, a requirements file holding a lock) is a policy error naming it."""
+    from gatekeeper.checkers.lockfiles import content_problem
+    from gatekeeper.errors import PolicyError
+
+    for check, key in (("dependencies", "source"), ("sbom", "source"), ("licenses", "lock")):
+        value = str(policy.checks.get(check, {}).get(key) or "")
+        if value and value != "environment":
+            problem = content_problem(root / value, value)
+            if problem:
+                raise PolicyError(problem, file=str(policy.path) if policy.path else None, key=f"checks.{check}.{key}")
 
 
 @app.command("show", epilog="Example:\n\n  gatekeeper policy show --policy gatekeeper.toml")

@@ -17,7 +17,15 @@ from types import ModuleType
 from typing import Any
 
 from gatekeeper.checkers.lockfiles import pdm, poetry, pylock, uv
-from gatekeeper.checkers.lockfiles.model import PLATFORMS, Lock, LockedPackage, LockError, Selection, target_environment
+from gatekeeper.checkers.lockfiles.model import (
+    PLATFORMS,
+    Lock,
+    LockedPackage,
+    LockError,
+    Selection,
+    read_toml,
+    target_environment,
+)
 from gatekeeper.options import Option
 
 __all__ = [
@@ -28,6 +36,7 @@ __all__ = [
     "LockError",
     "LockedPackage",
     "Selection",
+    "content_problem",
     "format_of",
     "is_requirements_name",
     "read_lock",
@@ -114,6 +123,21 @@ def selection_of(section: Mapping[str, Any]) -> Selection:
         extras=tuple(str(x) for x in section.get("extras") or ()),
         environment=target_environment(python, str(section.get("target_platform") or "")),
     )
+
+
+def content_problem(path: Path, rel: str) -> str:
+    """Why the file a ``source`` setting names is not of the kind its name says ("" when it is, or
+    when it does not exist: the check reports that): what ``policy validate`` reports."""
+    if not path.is_file():
+        return ""
+    reader = format_of(path.name)
+    if reader is None:
+        return requirements_problem(path, rel) if is_requirements_name(path.name) else ""
+    try:
+        data = read_toml(path, reader.FORMAT)
+    except LockError as exc:
+        return str(exc)
+    return "" if reader.looks_like(data) else f"{rel} is not a {reader.FORMAT} file: its content is not of that format"
 
 
 def read_lock(path: Path, selection: Selection, project: str = "") -> Lock:

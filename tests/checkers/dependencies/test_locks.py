@@ -15,6 +15,7 @@ from packaging.version import Version
 from gatekeeper.errors import PolicyError
 from gatekeeper.findings import CheckResult, Status
 from gatekeeper.policy import load_policy
+from tests.helpers.cli import invoke_gatekeeper
 from tests.helpers.locks import DISTS, build_workspace, exported_pins, poetry, simple_index, uv, wheel_index
 from tests.helpers.osv import RECORDS, dep_result, found, run_dependencies, write_db
 
@@ -229,3 +230,22 @@ def test_hashed_requirements_exported_by_uv_audit_like_the_lock(
     locked = audit(root, checkers, 'source = "uv.lock"')
     assert found(hashed) == found(locked) != set()
     assert hashed.metrics["packages_audited"] == locked.metrics["packages_audited"] == 5
+
+
+def test_policy_validate_reads_what_the_sources_name(workspace: Path) -> None:
+    policy(workspace, 'source = "uv.lock"')
+    ok = invoke_gatekeeper(["policy", "validate"], workspace)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    (workspace / "requirements.txt").write_text((workspace / "uv.lock").read_text())
+    policy(workspace, 'source = "requirements.txt"')
+    done = invoke_gatekeeper(["policy", "validate"], workspace)
+    assert done.returncode == 2
+    assert "checks.dependencies.source: requirements.txt:1 is not a requirements file" in done.stdout + done.stderr
+    (workspace / "pdm.lock").write_text("alpha==1.4\n")
+    (workspace / "gatekeeper.toml").write_text('[audit]\nenabled = false\n[checks.sbom]\nsource = "pdm.lock"\n')
+    done = invoke_gatekeeper(["policy", "validate"], workspace)
+    assert done.returncode == 2 and "checks.sbom.source: pdm.lock:1: not a readable pdm.lock" in done.stdout + done.stderr
+    (workspace / "gatekeeper.toml").write_text('[audit]\nenabled = false\n[checks.licenses]\nlock = "pylock.toml"\n')
+    (workspace / "pylock.toml").write_text('version = 1\n[[package]]\nname = "x"\n')
+    done = invoke_gatekeeper(["policy", "validate"], workspace)
+    assert done.returncode == 2 and "checks.licenses.lock: pylock.toml is not a pylock.toml file" in done.stdout + done.stderr
