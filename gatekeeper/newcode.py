@@ -277,8 +277,15 @@ def worktree_reference(root: Path, since: Since, request: RunRequest, checkers: 
             why = (added.stderr.strip().splitlines() or ["git worktree add failed"])[-1]
             return Reference(since, "unavailable", "", note=f"git worktree add: {why}", duration_s=time.monotonic() - t0)
         try:
+            # REF's patch is measured against REF itself (no changed line): the policy's diff_base may
+            # not exist in the worktree, and REF's patch coverage is not what the run compares with
             ref_request = replace(
-                request, root=tree, output_dir=Path(scratch) / "reports", baseline=Baseline(), baseline_name="", new_code_base=""
+                request,
+                root=tree,
+                output_dir=Path(scratch) / "reports",
+                baseline=Baseline(),
+                baseline_name="",
+                new_code_base=since.commit,
             )
             result = run_checks(ref_request, checkers)
         except GatekeeperError as exc:

@@ -348,3 +348,21 @@ def test_environment_checks_from_a_worktree_are_not_refs(tmp_path: Path) -> None
     azure = {"SYSTEM_PULLREQUEST_TARGETBRANCH": "refs/heads/release"}
     assert base_branch({}, azure) == ("origin/release", "SYSTEM_PULLREQUEST_TARGETBRANCH")
     assert base_branch({}, {"GITHUB_BASE_REF": ""}) == ("", "")
+
+
+def test_patch_coverage_is_measured_from_ref(repo: tuple[Path, str]) -> None:
+    root, ref = repo
+    policy = root / "gatekeeper.toml"
+    # the policy's diff_base names a branch the worktree of REF does not need: REF's patch is empty
+    policy.write_text(policy.read_text().replace("min_total = 95.0", 'min_total = 95.0\nmin_diff = 80.0\ndiff_base = "nowhere"'))
+    _commit(root, "patch coverage")
+    done = _check(root, "--new-code-since", "main")
+    assert done.exit_code == 1, done.output
+    data = _result(root)
+    assert data["new_code"]["ref_checks"]["coverage"] == "fail"  # REF's coverage ran (its total is below 95)
+    coverage = next(c for c in data["checks"] if c["name"] == "coverage")
+    diff = coverage["metrics"]["diff"]
+    assert diff["changed_lines"] == 2 and diff["covered_lines"] == 1  # the new def runs, its body does not
+    assert [f["message"] for f in coverage["findings"] if f["rule_id"] == "coverage.min_diff"] == [
+        f"patch coverage 50% (1 of 2 changed lines since REF {ref[:12]}) is below the minimum 80%"
+    ]

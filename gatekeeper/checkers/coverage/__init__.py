@@ -116,7 +116,8 @@ class CoverageChecker(CheckerBase):
         diff: dict[str, Any] | None = None
         if min_diff > 0:
             base = ctx.new_code_base or str(section["diff_base"])
-            diff, diff_findings = patch_coverage(report, changed_lines(ctx, base), min_diff, base)
+            named = f"REF {base[:12]}" if ctx.new_code_base else base  # a whole commit id reads as a secret
+            diff, diff_findings = patch_coverage(report, changed_lines(ctx, base), min_diff, named)
             findings.extend(diff_findings)
         summary = f"total {shown_percent(report.total, p)} (min {number_text(min_total)}%)"
         if diff is not None:
