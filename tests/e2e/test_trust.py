@@ -228,7 +228,7 @@ RUNPY_IMPORTS = {"importlib", "warnings", "collections", "types", "functools", "
 AFTER_MAIN = ("enum", "re", "typing", "json", "subprocess", "pathlib", "signal", "dataclasses")
 
 
-def _plant(folder: Path, name: str, marker: Path) -> None:
+def _plant_module(folder: Path, name: str, marker: Path) -> None:
     (folder / f"{name}.py").write_text(f"open({str(marker)!r}, 'a').write({name!r} + '\\n')\n")
 
 
@@ -240,7 +240,7 @@ def test_python_dash_m_runs_only_runpys_own_imports_from_the_current_folder(tmp_
     for name in sorted(RUNPY_IMPORTS | set(AFTER_MAIN)):  # one at a time: a planted module breaks the imports after it
         folder = tmp_path / name
         folder.mkdir()
-        _plant(folder, name, marker)
+        _plant_module(folder, name, marker)
         subprocess.run(
             [PYTHON, "-m", "gatekeeper", "--version"], cwd=folder, env=_env(tmp_path / "c"), capture_output=True, timeout=60
         )
@@ -250,7 +250,7 @@ def test_python_dash_m_runs_only_runpys_own_imports_from_the_current_folder(tmp_
     every.mkdir()
     marker.unlink()
     for name in RUNPY_IMPORTS | set(AFTER_MAIN) | {"gatekeeper", "typer"}:
-        _plant(every, name, marker)
+        _plant_module(every, name, marker)
     for command in ([str(GATEKEEPER), "--version"], [PYTHON, "-I", "-m", "gatekeeper", "--version"]):
         done = subprocess.run(command, cwd=every, env=_env(tmp_path / "c"), capture_output=True, text=True, timeout=60)
         assert done.returncode == 0 and done.stdout.startswith("gatekeeper "), done.stderr
