@@ -1,0 +1,243 @@
+"""Matching OSV records against installed versions: the OSV schema's evaluation algorithm
+(https://ossf.github.io/osv-schema/#evaluation) with PEP 440 ordering for ``ECOSYSTEM`` ranges, the
+fixed versions, the severity (CVSS or the database's own label), and one ``Match`` per advisory."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from gatekeeper.checkers.dependencies.cvss import base_score, severity_of
+from gatekeeper.display import shorten
+from gatekeeper.findings import Severity
+
+
+def headline(text: str, limit: int = 160) -> str:
+    """An advisory's text as one line: whitespace folded, then, when too long, cut at a sentence or
+    a word with an ellipsis (``display.shorten``)."""
+    return shorten(" ".join(text.split()), limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One advisory affecting one package version, with what a finding needs to say about it."""
+
+    id: str
+    package: str  # the name as the caller gave it
+    version: str
+    aliases: tuple[str, ...]
+    summary: str
+    details: str
+    fixed_versions: tuple[str, ...]
+    severity: Severity
+    severity_source: str  # "CVSS_V3 <vector>", "label <text>" or "unknown"
+    score: float | None
+    url: str
+    published: str = ""
+    modified: str = ""
+    source_file: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Indeterminate:
+    """A package whose status an advisory leaves open (e.g. a range bound that is not a PEP 440 version)."""
+
+    package: str
+    reason: str
+
+
+def as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else []
+
+
+def is_pypi(ecosystem: Any) -> bool:
+    return isinstance(ecosystem, str) and (ecosystem == "PyPI" or ecosystem.startswith("PyPI:"))
+
+
+class _Bound:
+    """A range event's version: "0" sorts first and "*" (a limit) last."""
+
+    __slots__ = ("rank", "text", "version")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.version: Version | None = None
+        if text == "0":
+            self.rank = -1
+        elif text == "*":
+            self.rank = 1
+        else:
+            self.rank = 0
+            self.version = _version(text)
+            if self.version is None:
+                raise InvalidVersion(f"Invalid version: {text!r}")
+
+    def key(self) -> tuple[int, Version]:
+        return (self.rank, self.version or Version("0"))
+
+    def le(self, v: Version) -> bool:
+        """True when this bound is at or below ``v``."""
+        if self.version is None:
+            return self.rank < 0
+        return self.version <= v
+
+    def lt(self, v: Version) -> bool:
+        """True when this bound is strictly below ``v``."""
+        if self.version is None:
+            return self.rank < 0
+        return self.version < v
+
+
+def affects(affected: Mapping[str, Any], text: str, version: Version) -> tuple[bool, str]:
+    """(True, "") when the ``affected`` entry covers the version; (False, why) when a range cannot be read.
+
+    Follows the OSV evaluation pseudo-code: the explicit ``versions`` list, then every
+    ``ECOSYSTEM`` range (``GIT`` and ``SEMVER`` ranges do not describe PyPI releases).
+    """
+    for listed in as_list(affected.get("versions")):
+        listed = str(listed)
+        if listed == text or _version(listed) == version:
+            return True, ""
+    problem = ""
+    for rng in as_list(affected.get("ranges")):
+        if not isinstance(rng, Mapping) or rng.get("type") != "ECOSYSTEM":
+            continue
+        try:
+            events = [
+                (kind, _Bound(str(value)))
+                for evt in as_list(rng.get("events"))
+                if isinstance(evt, Mapping)
+                for kind, value in evt.items()
+            ]
+        except InvalidVersion as exc:
+            problem = f"an ECOSYSTEM range has a bound that is not a PEP 440 version ({exc})"
+            continue
+        limits = [b for kind, b in events if kind == "limit"]
+        if limits and not any(not b.le(version) for b in limits):
+            continue  # at or past every limit
+        vulnerable = False
+        for kind, bound in sorted(((k, b) for k, b in events if k != "limit"), key=lambda e: e[1].key()):
+            if kind == "introduced" and bound.le(version):
+                vulnerable = True
+            elif kind == "fixed" and bound.le(version):
+                vulnerable = False
+            elif kind == "last_affected" and bound.lt(version):
+                vulnerable = False
+        if vulnerable:
+            return True, ""
+    return False, problem
+
+
+@functools.lru_cache(maxsize=65536)
+def _version(text: str) -> Version | None:
+    """A PEP 440 version, or None; cached because the same version lists recur across a package's records."""
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def fixed_versions(affected: Mapping[str, Any]) -> list[str]:
+    """The ``fixed`` events of an entry's ECOSYSTEM ranges, in PEP 440 order."""
+    out: list[str] = []
+    for rng in as_list(affected.get("ranges")):
+        if isinstance(rng, Mapping) and rng.get("type") == "ECOSYSTEM":
+            out.extend(str(e["fixed"]) for e in as_list(rng.get("events")) if isinstance(e, Mapping) and "fixed" in e)
+    return sorted(set(out), key=_version_key)
+
+
+def _version_key(text: str) -> tuple[int, Version | str]:
+    try:
+        return (0, Version(text))
+    except InvalidVersion:
+        return (1, text)
+
+
+_LABELS = {
+    "CRITICAL": Severity.CRITICAL,
+    "HIGH": Severity.HIGH,
+    "MODERATE": Severity.MEDIUM,
+    "MEDIUM": Severity.MEDIUM,
+    "LOW": Severity.LOW,
+}
+
+
+def severity(record: Mapping[str, Any], affected: Mapping[str, Any]) -> tuple[Severity, str, float | None]:
+    """(severity, where it came from, CVSS base score): a computed CVSS v3/v2 score first, then a
+    database's label (GHSA's "MODERATE" is medium), else high with source ``unknown``."""
+    entries = as_list(affected.get("severity")) or as_list(record.get("severity"))
+    ranked = sorted(
+        (e for e in entries if isinstance(e, Mapping)),
+        key=lambda e: {"CVSS_V3": 0, "CVSS_V2": 1}.get(str(e.get("type")), 2),
+    )
+    for entry in ranked:
+        kind, vector = str(entry.get("type") or ""), str(entry.get("score") or "")
+        score = base_score(kind, vector)
+        if score is not None:
+            return severity_of(score, 2 if kind == "CVSS_V2" else 3), f"{kind} {vector}", score
+    for holder in (affected.get("ecosystem_specific"), affected.get("database_specific"), record.get("database_specific")):
+        if isinstance(holder, Mapping):
+            label = str(holder.get("severity") or "").strip().upper()
+            if label in _LABELS:
+                return _LABELS[label], f"label {label}", None
+    return Severity.HIGH, "unknown", None
+
+
+def _help_uri(record: Mapping[str, Any], rid: str) -> str:
+    """The advisory's own page: an ADVISORY reference naming its id or an alias (GHSA, NVD), else
+    the first ADVISORY reference, else its osv.dev page."""
+    refs = [
+        str(r["url"])
+        for r in as_list(record.get("references"))
+        if isinstance(r, Mapping) and r.get("url") and r.get("type") == "ADVISORY"
+    ]
+    ids = [rid, *(str(a) for a in as_list(record.get("aliases")))]
+    own = next((url for url in refs if any(i and i in url for i in ids)), "")
+    return own or (refs[0] if refs else f"https://osv.dev/vulnerability/{rid}")
+
+
+def to_match(record: Mapping[str, Any], affected: Mapping[str, Any], name: str, text: str, source: str) -> Match:
+    rid = str(record["id"])
+    sev, sev_source, score = severity(record, affected)
+    aliases = tuple(sorted({str(a) for a in as_list(record.get("aliases")) if str(a) != rid}))
+    return Match(
+        id=rid,
+        package=name,
+        version=text,
+        aliases=aliases,
+        summary=str(record.get("summary") or ""),
+        details=str(record.get("details") or ""),
+        fixed_versions=tuple(fixed_versions(affected)),
+        severity=sev,
+        severity_source=sev_source,
+        score=score,
+        url=_help_uri(record, rid),
+        published=str(record.get("published") or ""),
+        modified=str(record.get("modified") or ""),
+        source_file=source,
+    )
+
+
+def merge_aliases(found: list[Match]) -> list[Match]:
+    """One match per advisory and package: records naming each other as aliases collapse into one
+    (the most severe keeps its id; the others' ids join its aliases), as pip-audit does."""
+    out: list[Match] = []
+    groups: dict[tuple[str, str], list[int]] = {}
+    for m in sorted(found, key=lambda m: (canonicalize_name(m.package), m.version, -m.severity.rank, m.id)):
+        names = {m.id, *m.aliases}
+        slots = groups.setdefault((canonicalize_name(m.package), m.version), [])
+        twin = next((i for i in slots if names & {out[i].id, *out[i].aliases}), None)
+        if twin is None:
+            slots.append(len(out))
+            out.append(m)
+            continue
+        o = out[twin]
+        merged = tuple(sorted((names | set(o.aliases)) - {o.id}))
+        fixes = tuple(sorted(set(o.fixed_versions) | set(m.fixed_versions), key=_version_key))
+        out[twin] = replace(o, aliases=merged, fixed_versions=fixes)
+    return out
