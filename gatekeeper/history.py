@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from markupsafe import Markup
 
@@ -37,6 +37,7 @@ from gatekeeper.gated import EVENTS as EVENTS
 from gatekeeper.gated import GatedChanges, partial_note
 from gatekeeper.history_charts import ChartSpec, Series, render_charts
 from gatekeeper.history_period import controls, exceptions, policy_changes
+from gatekeeper.history_run import Run as Run
 from gatekeeper.reports._common import MISSING
 from gatekeeper.signing import Keyring
 
@@ -172,40 +173,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-class Run(NamedTuple):
-    """One run as the page and the exports show it (a tuple: ten thousand of them are built per page)."""
-
-    line: int
-    suspect: bool
-    invalid: bool
-    seq: str
-    time: str
-    date: str
-    command: str
-    commit: str  # in full
-    branch: str
-    actor: str
-    verdict: str
-    status: str  # the verdict as the page shows it: "pass with exceptions", "partial pass", ...
-    scope: str  # "" for a complete run, else why it was partial
-    checks: dict[str, str]  # check name -> status
-    metrics: tuple[float | None, ...]  # the values _key_values reads, in the order of _METRICS
-    applied: list[str]
-    expired: list[str]
-    unused: list[str]
-    event: str
-    ci_url: str
-    ci_label: str
-    controls: dict[str, str]
-    policy: str  # the effective policy's sha256 (the top file's, for a record from before it was kept)
-    policy_path: str
-    policy_files: tuple[tuple[str, str, str], ...]  # (role, path, sha256) of each file it was built from
-    dirty: bool | None
-    reports: dict[str, str]  # report name -> sha256
-    terms: dict[str, Any]  # waiver id -> its terms as recorded
-    waived: int
 
 
 def select_runs(records: Sequence[Mapping[str, Any]], verification: Verification, period: Period) -> list[Run]:

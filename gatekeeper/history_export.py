@@ -20,12 +20,10 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gatekeeper.history_period import exceptions
-
-if TYPE_CHECKING:
-    from gatekeeper.history import Run
+from gatekeeper.history_run import Run
 
 #: files larger than this are not hashed when looking for kept reports
 MAX_REPORT_BYTES = 256 * 1024 * 1024
