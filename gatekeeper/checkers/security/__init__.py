@@ -26,9 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -39,6 +37,7 @@ from gatekeeper.checkers.security import presentation
 from gatekeeper.checkers.security.narrowing import narrowing_note, narrowing_records
 from gatekeeper.checkers.security.pool import BanditPool, Batches
 from gatekeeper.checkers.security.results import CHECK, Tally
+from gatekeeper.checkers.security.scan import RESULT_KEYS, FileScan, ScanPlan
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import (
     CheckResult,
@@ -55,59 +54,6 @@ CACHE_VERSION = 1
 MIN_SHARD_BYTES = 24 * 1024
 
 _PROBE = Path(__file__).with_name("probe.py")
-
-_RESULT_KEYS = ("test_id", "test_name", "issue_severity", "issue_confidence", "issue_text", "line_number", "line_range")
-
-
-@dataclass(frozen=True, slots=True)
-class FileScan:
-    """bandit's verdict on one file, as cached: its results, its metrics entry and a parse error."""
-
-    results: tuple[Mapping[str, Any], ...]
-    metrics: Mapping[str, Any] | None
-    error: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        """The cache payload."""
-        return {
-            "results": [dict(r) for r in self.results],
-            "metrics": dict(self.metrics) if self.metrics else None,
-            "error": self.error,
-        }
-
-    @classmethod
-    def from_json(cls, data: Any) -> FileScan:
-        """Read a payload back; raises ValueError when it is not one."""
-        if not isinstance(data, dict):
-            raise ValueError("not an object")
-        results, metrics, error = data.get("results"), data.get("metrics"), data.get("error")
-        if not isinstance(results, list) or not all(isinstance(r, dict) and all(k in r for k in _RESULT_KEYS) for r in results):
-            raise ValueError("bad results")
-        if metrics is not None and not (isinstance(metrics, dict) and isinstance(metrics.get("loc"), int)):
-            raise ValueError("bad metrics")
-        if error is not None and not isinstance(error, str):
-            raise ValueError("bad error")
-        if metrics is None and error is None:
-            raise ValueError("neither metrics nor error")
-        return cls(tuple(results), metrics, error)
-
-
-@dataclass(frozen=True, slots=True)
-class ScanPlan:
-    """What bandit will scan and with which options (from ``probe``)."""
-
-    args: tuple[str, ...]
-    files: tuple[str, ...]  # normalised: posix, relative to the root, no "./"
-    given: Mapping[str, str]  # normalised name -> the name bandit's discovery produced (passed back as is)
-    version: str
-    python: str
-    config: str
-    ini: str
-    project: Mapping[str, Any] = field(default_factory=dict)  # what the project's bandit config narrows
-
-    def command(self, targets: Sequence[str]) -> str:
-        """The equivalent single bandit command line, for a user to reproduce the scan."""
-        return " ".join(_quote(a) for a in ("bandit", "-r", *targets, *self.args, "-f", "json"))
 
 
 class SecurityChecker(CheckerBase):
@@ -309,8 +255,8 @@ def parse_output(text: str, requested: Sequence[str]) -> dict[str, FileScan]:
         results: dict[str, list[dict[str, Any]]] = {}
         for r in data["results"]:
             item = {k: v for k, v in r.items() if k != "filename"}
-            if not all(k in item for k in _RESULT_KEYS):
-                raise ValueError(f"a result lacks one of {', '.join(_RESULT_KEYS)}")
+            if not all(k in item for k in RESULT_KEYS):
+                raise ValueError(f"a result lacks one of {', '.join(RESULT_KEYS)}")
             results.setdefault(normalize_path(str(r["filename"])), []).append(item)
         metrics = {normalize_path(k): v for k, v in data["metrics"].items() if k != "_totals"}
         errors = {normalize_path(str(e["filename"])): str(e.get("reason", "")) for e in data["errors"]}
@@ -374,7 +320,3 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-def _quote(arg: str) -> str:
-    return arg if arg and re.fullmatch(r"[\w@%+=:,./-]+", arg) else "'" + arg.replace("'", "'\"'\"'") + "'"

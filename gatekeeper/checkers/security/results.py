@@ -7,8 +7,9 @@ import hashlib
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from gatekeeper.checkers.security.scan import FileScan, ScanPlan
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import (
     NO_BASELINE,
@@ -20,10 +21,6 @@ from gatekeeper.findings import (
     fingerprint,
     normalize_snippet,
 )
-
-if TYPE_CHECKING:
-    from gatekeeper.checkers.security import FileScan, ScanPlan
-
 
 CHECK = "security"
 

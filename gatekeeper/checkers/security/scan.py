@@ -1,0 +1,66 @@
+"""What one security scan is made of: the plan bandit runs by (``ScanPlan``) and its verdict on one
+file (``FileScan``, as cached); below the checker and ``results``, which both use them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+RESULT_KEYS = ("test_id", "test_name", "issue_severity", "issue_confidence", "issue_text", "line_number", "line_range")
+
+
+@dataclass(frozen=True, slots=True)
+class FileScan:
+    """bandit's verdict on one file, as cached: its results, its metrics entry and a parse error."""
+
+    results: tuple[Mapping[str, Any], ...]
+    metrics: Mapping[str, Any] | None
+    error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The cache payload."""
+        return {
+            "results": [dict(r) for r in self.results],
+            "metrics": dict(self.metrics) if self.metrics else None,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> FileScan:
+        """Read a payload back; raises ValueError when it is not one."""
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        results, metrics, error = data.get("results"), data.get("metrics"), data.get("error")
+        if not isinstance(results, list) or not all(isinstance(r, dict) and all(k in r for k in RESULT_KEYS) for r in results):
+            raise ValueError("bad results")
+        if metrics is not None and not (isinstance(metrics, dict) and isinstance(metrics.get("loc"), int)):
+            raise ValueError("bad metrics")
+        if error is not None and not isinstance(error, str):
+            raise ValueError("bad error")
+        if metrics is None and error is None:
+            raise ValueError("neither metrics nor error")
+        return cls(tuple(results), metrics, error)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanPlan:
+    """What bandit will scan and with which options (from ``probe``)."""
+
+    args: tuple[str, ...]
+    files: tuple[str, ...]  # normalised: posix, relative to the root, no "./"
+    given: Mapping[str, str]  # normalised name -> the name bandit's discovery produced (passed back as is)
+    version: str
+    python: str
+    config: str
+    ini: str
+    project: Mapping[str, Any] = field(default_factory=dict)  # what the project's bandit config narrows
+
+    def command(self, targets: Sequence[str]) -> str:
+        """The equivalent single bandit command line, for a user to reproduce the scan."""
+        return " ".join(_quote(a) for a in ("bandit", "-r", *targets, *self.args, "-f", "json"))
+
+
+def _quote(arg: str) -> str:
+    return arg if arg and re.fullmatch(r"[\w@%+=:,./-]+", arg) else "'" + arg.replace("'", "'\"'\"'") + "'"
