@@ -11,7 +11,7 @@ from gatekeeper import gate
 from gatekeeper.commands import handles_errors, loaded
 
 if TYPE_CHECKING:
-    from gatekeeper.bundle import BundleCheck
+    from gatekeeper.bundleverify import BundleCheck
 
 EPILOG = """Examples:
 
@@ -77,7 +77,7 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
 
 def _verify(path: Path, public_keys: list[Path], key_env: str, log: Path | None, tsa_cert: Path | None) -> int | None:
     from gatekeeper.audit import keyring_from
-    from gatekeeper.bundle import verify_bundle
+    from gatekeeper.bundleverify import verify_bundle
     from gatekeeper.escapes import clean
 
     if tsa_cert is not None and not tsa_cert.is_file():

@@ -6,15 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gatekeeper.findings import (
     Narrowing,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 #: a ``# nosec`` mark, as bandit reads it (with or without test ids)
 NOSEC = re.compile(rb"#\s*nosec\b", re.IGNORECASE)

@@ -1,0 +1,249 @@
+"""Verifying an evidence bundle (``gatekeeper bundle verify``): every file against the manifest, the
+manifest's signature, the audit record that backs the result (and, with the log, its place in the
+chain), and the RFC 3161 timestamps; each problem named, never a bundle half-believed."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gatekeeper import readback, signing
+from gatekeeper.audit import canonical, line_digest
+from gatekeeper.bundle import (
+    AUDIT_FILE,
+    BUNDLE_FORMAT,
+    MANIFEST,
+    MAX_ENTRY_BYTES,
+    MAX_MANIFEST_BYTES,
+)
+from gatekeeper.errors import UsageError
+from gatekeeper.signing import Keyring
+
+
+@dataclass(frozen=True)
+class BundleCheck:
+    """The outcome of ``verify_bundle``: ``problems`` is empty when nothing was found altered.
+
+    ``signature`` is the manifest's ``signing.SignatureCheck`` status (``unsigned`` when it has
+    none); ``backing`` says what backs the result: ``record`` (the audit record, authenticated),
+    ``unchecked-record`` (a record, not authenticated: no keys) or ``none``; ``record_seq`` is that
+    record's place in its log, ``chain`` what the log given with ``--log`` said about it.
+    """
+
+    files: int
+    problems: tuple[str, ...] = ()
+    signature: str = "unsigned"
+    key_id: str = ""
+    keys_given: bool = False
+    backing: str = "none"
+    record_seq: int | None = None
+    record_key_id: str = ""
+    chain: str = ""
+    manifest: Mapping[str, Any] = field(default_factory=dict)
+    stamps: tuple[str, ...] = ()  # the files whose RFC 3161 timestamps verified (with ``tsa_ca``)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was changed, added or removed and no signature or record contradicts it."""
+        return not self.problems
+
+    @property
+    def authenticated(self) -> bool:
+        """True when keys were given, the manifest is validly signed and an authenticated record backs the result."""
+        return self.ok and self.signature == signing.VALID and self.backing == "record"
+
+    @property
+    def signed(self) -> bool:
+        """True when the manifest carries a signature (checked or not)."""
+        return self.signature != "unsigned"
+
+
+def verify_bundle(
+    path: Path, key: Keyring | bytes | None = None, tsa_ca: Path | None = None, log: Path | None = None
+) -> BundleCheck:
+    """Check every file of the bundle at ``path`` against its manifest, the manifest's signature
+    against the keys ``key``, the audit record that backs the result (against ``log`` when given)
+    and, with ``tsa_ca``, the RFC 3161 timestamps of its audit record and attestation.
+
+    A file that cannot be read as a zip is a ``UsageError``; everything else is a problem named in the result.
+    """
+    ring = signing.signer_from_text(key).keyring() if isinstance(key, bytes) else (key or Keyring())
+    try:
+        zf = zipfile.ZipFile(path)
+    except FileNotFoundError:
+        raise UsageError("bundle not found", file=str(path)) from None
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UsageError(f"not a gatekeeper evidence bundle (not a readable zip: {exc})", file=str(path)) from None
+    with zf:
+        names = [i.filename for i in zf.infolist()]
+        problems: list[str] = [
+            f"added: {n} (a second entry with this name)" for n in sorted({n for n in names if names.count(n) > 1})
+        ]
+        if MANIFEST not in names:
+            return BundleCheck(files=0, problems=(*problems, f"missing: {MANIFEST} (nothing in the bundle can be verified)"))
+        try:  # never inflated past MAX_MANIFEST_BYTES, read within the limits (nesting, numbers)
+            manifest = readback.loads(readback.read_member(zf, zf.getinfo(MANIFEST), MAX_MANIFEST_BYTES, str(path)), str(path))
+            listed = {str(f["path"]): (str(f["sha256"]), int(f["size"])) for f in manifest["files"]}
+            if manifest.get("format") != BUNDLE_FORMAT:
+                raise ValueError(f"format is {manifest.get('format')!r}")
+        except readback.LimitError as exc:
+            return BundleCheck(files=0, problems=(*problems, f"changed: {MANIFEST} ({exc.message})"))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return BundleCheck(files=0, problems=(*problems, f"changed: {MANIFEST} (unreadable: {exc})"))
+        for name in sorted(listed):
+            problem = _entry_problem(zf, name, *listed[name]) if name in names else f"missing: {name}"
+            if problem is not None:
+                problems.append(problem)
+        for name in sorted(set(names) - set(listed) - {MANIFEST}):
+            problems.append(f"added: {name} (not in the manifest)")
+        check = _manifest_signature(manifest, ring, problems)
+        record = _record_of(zf, manifest, listed, names)
+        stamps: tuple[str, ...] = ()
+        if tsa_ca is not None and not problems:
+            stamps, stamp_problems = _stamps(zf, tsa_ca)
+            problems.extend(stamp_problems)
+    backing = _backing(record, listed, ring, log, problems)
+    return BundleCheck(
+        files=len(listed), problems=tuple(problems), signature=check.status if check else "unsigned",
+        key_id=check.key_id if check else "", keys_given=bool(ring), manifest=manifest, stamps=stamps, **backing,
+    )  # fmt: skip
+
+
+def _manifest_signature(manifest: Mapping[str, Any], ring: Keyring, problems: list[str]) -> signing.SignatureCheck | None:
+    """The manifest's signature checked against ``ring`` (None when unsigned); what is wrong goes to ``problems``."""
+    sig = manifest.get("sig")
+    if sig is None:
+        if ring:
+            problems.append(f"{MANIFEST}: not signed, but keys were given (the bundle was made without the key, or rewritten)")
+        return None
+    check = signing.check_signature(ring, sig, canonical(manifest))
+    if check.status == signing.UNKNOWN_KEY:
+        problems.append(f"{MANIFEST}: signed with key {check.key_id or '?'}, which is not among the keys given")
+    elif check.status in (signing.INVALID, signing.MALFORMED):
+        problems.append(f"{MANIFEST}: signature does not match (the manifest was altered, or another key signed it)")
+    return check
+
+
+def _record_of(zf: zipfile.ZipFile, manifest: Mapping[str, Any], listed: Mapping[str, Any], names: list[str]) -> bytes | None:
+    """The audit record line the bundle carries (when its manifest lists one and the entry is sane)."""
+    if manifest.get("audit_record") != AUDIT_FILE or AUDIT_FILE not in listed or AUDIT_FILE not in names:
+        return None
+    try:
+        return readback.read_member(zf, zf.getinfo(AUDIT_FILE), MAX_MANIFEST_BYTES, AUDIT_FILE).rstrip(b"\n")
+    except readback.LimitError:
+        return None  # the entry's own check names what is wrong with it
+
+
+def _results_digest(listed: Mapping[str, tuple[str, int]]) -> str:
+    entry = listed.get("reports/gatekeeper.json")
+    return entry[0] if entry else ""
+
+
+def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: Keyring, log: Path | None,
+             problems: list[str]) -> dict[str, Any]:  # fmt: skip
+    """What backs the bundle's result: the embedded audit record, checked (signature, that it lists this
+    ``gatekeeper.json``, and its place in ``log``); what contradicts it goes to ``problems``."""
+    if record is None:
+        return {"backing": "none"}
+    try:
+        data = readback.loads(record, AUDIT_FILE)
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+    except (ValueError, readback.LimitError):
+        problems.append(f"{AUDIT_FILE}: not an audit record")
+        return {"backing": "none"}
+    seq = data.get("seq") if isinstance(data.get("seq"), int) else None
+    reports = data.get("reports")
+    if not isinstance(reports, dict):
+        reports = {}
+    digests = {str(v) for k, v in reports.items() if str(k).endswith("gatekeeper.json")}
+    if _results_digest(listed) not in digests:
+        problems.append(
+            f"{AUDIT_FILE}: record #{seq} does not list this bundle's reports/gatekeeper.json: it does not back this result"
+        )
+    sig = data.get("sig")
+    check = signing.check_signature(ring, sig, canonical(data)) if sig is not None else None
+    if ring and (check is None or not check.valid):
+        why = "not signed" if check is None else f"signature {check.status} (key {check.key_id or '?'})"
+        problems.append(f"{AUDIT_FILE}: record #{seq} is not authenticated by the keys given: {why}")
+    chain = _chain_position(record, seq, ring, log, problems) if log is not None else ""
+    backed = bool(ring) and check is not None and check.valid
+    return {"backing": "record" if backed else "unchecked-record", "record_seq": seq,
+            "record_key_id": check.key_id if check else "", "chain": chain}  # fmt: skip
+
+
+def _chain_position(record: bytes, seq: int | None, ring: Keyring, log: Path, problems: list[str]) -> str:
+    """Verify ``log`` (with ``ring``) and that its record #``seq`` is ``record`` byte for byte."""
+    from gatekeeper.audit import verify_log
+
+    outcome = verify_log(log, ring)
+    if seq is None or not 1 <= seq <= outcome.records:
+        problems.append(f"{AUDIT_FILE}: record #{seq} is not among the {outcome.records} verified record(s) of {log}")
+        return outcome.status
+    with open(log, "rb") as fh:
+        for number, line in enumerate(fh, 1):
+            if number == seq:
+                if line_digest(line) != line_digest(record):
+                    problems.append(f"{AUDIT_FILE}: record #{seq} differs from line {seq} of {log}")
+                break
+    if not outcome.ok:
+        problems.append(f"{log}: {outcome.status} at {outcome.problem}")
+    return outcome.status
+
+
+def _stamps(zf: zipfile.ZipFile, ca: Path) -> tuple[tuple[str, ...], list[str]]:
+    """Check the timestamps of the bundle's audit record and attestation against ``ca``: (what verified, problems)."""
+    from gatekeeper.attestation import stamped_digest
+    from gatekeeper.bundleguide import ATTESTATION_FILE
+    from gatekeeper.timestamp import check_records, skew_problem, verify_stamp
+
+    verified: list[str] = []
+    problems: list[str] = []
+    names = set(zf.namelist())
+    if AUDIT_FILE in names:
+        record = json.loads(zf.read(AUDIT_FILE))  # its sha256 matched the manifest: gatekeeper wrote it
+        found = check_records([record], ca)
+        problems.extend(f"{AUDIT_FILE}: {p}" for p in found.problems)
+        if found.verified:
+            verified.append(f"{AUDIT_FILE}: stamped {found.first}")
+    if ATTESTATION_FILE in names:
+        env = json.loads(zf.read(ATTESTATION_FILE))
+        if isinstance(env.get("timestamp"), dict) and "token" in env["timestamp"]:
+            check = verify_stamp(env["timestamp"], stamped_digest(env), ca)
+            predicate = json.loads(base64.b64decode(env["payload"])).get("predicate", {})
+            problem = check.problem or skew_problem(str(predicate.get("finishedAt", "")), check.time)
+            if problem:
+                problems.append(f"{ATTESTATION_FILE}: timestamp: {problem}")
+            else:
+                verified.append(f"{ATTESTATION_FILE}: stamped {check.time}")
+    return tuple(verified), problems
+
+
+def _entry_problem(zf: zipfile.ZipFile, name: str, want: str, size: int) -> str | None:
+    """What is wrong with the bundle's entry ``name`` against its manifest line (sha256 ``want``, ``size``), or None.
+
+    The entry is never inflated past the size its manifest line states (nor past ``MAX_ENTRY_BYTES``);
+    one that is encrypted or compressed by a method gatekeeper never uses is changed, not read.
+    """
+    info = zf.getinfo(name)
+    if info.file_size != size:
+        return f"changed: {name} ({info.file_size} bytes, manifest says {size})"
+    limit = min(max(size, 0), MAX_ENTRY_BYTES)
+    problem = readback.member_problem(info, limit)
+    if problem is not None:
+        return f"changed: {name} (it {problem}; gatekeeper writes every entry deflated, unencrypted)"
+    digest = hashlib.sha256()
+    try:
+        for chunk in readback.member_chunks(zf, info, limit, name):
+            digest.update(chunk)
+    except readback.LimitError as exc:
+        return f"changed: {name} (damaged: {exc.message})"
+    if digest.hexdigest() != want:
+        return f"changed: {name} (sha256 {digest.hexdigest()[:16]}..., manifest says {want[:16]}...)"
+    return None
