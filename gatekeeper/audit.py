@@ -29,6 +29,7 @@ import json
 import math
 import os
 import re
+import stat
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -335,12 +336,15 @@ def _last_record(last: bytes, log: Path) -> dict[str, Any] | None:
 def check_tail(log: Path) -> None:
     """Raise ``LimitError`` when the log's last line is beyond the reading limits, so that a run
     stops (exit 2) before it checks or writes anything rather than at its append. A log that is
-    missing or cannot be opened is left to the append, which creates it or names the problem."""
+    missing, cannot be opened or is no regular file (a folder opens, then fails every read) is left
+    to the append, which creates it or names the problem."""
     try:
         fd = os.open(log, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return
         last, _ = _tail(fd, log)
     finally:
         os.close(fd)
