@@ -199,17 +199,22 @@ def refuse_tracked(ctx: CheckContext, paths: Sequence[Path]) -> None:
 _CONFIG_FILES = (".coveragerc", "setup.cfg", "tox.ini", "pyproject.toml")
 
 
-def _analyse(ctx: CheckContext, data_file: str | None, plugins: Sequence[str]) -> dict[str, Any]:
+def _analyse(ctx: CheckContext, data_file: str | None, plugins: Sequence[str], *, fresh: bool = False) -> dict[str, Any]:
     """The probe's analysis of the data file, reused from the cache when nothing it depends on changed.
 
     The key covers the data file's bytes, the coverage configuration files, coverage.py's version
     and the probe itself; the entry also records the sha256 of every source file analysed, and is
-    used only while all of them are unchanged.
+    used only while all of them are unchanged. Otherwise each file's analysis is reused while its
+    own key is unchanged (``filecache``). ``fresh``: the data was written by this run (no whole
+    answer can have been kept for it), so only the per-file analyses are looked up.
     """
     request = {"mode": "analyse", "data_file": data_file}
     folder = ctx.cache_dir / "coverage" if ctx.cache_dir is not None else None
     if folder is None or plugins:
         return probe(ctx, request, plugins)  # a plugin's code (and version) is part of the analysis: not cached
+    per_file = filecache.manifest_key(ctx.root, cache.file_digest(_PROBE))
+    if fresh:
+        return filecache.analyse(folder, per_file, request, lambda req, stdin: probe(ctx, req, plugins, stdin))
     config = probe(ctx, {"mode": "config", "data_file": data_file})
     data_path = Path(str(config.get("data_file", "")))
     if not config.get("ok") or not data_path.is_file():
@@ -225,7 +230,6 @@ def _analyse(ctx: CheckContext, data_file: str | None, plugins: Sequence[str]) -
         if all(cache.file_digest(Path(p)) == digest for p, digest in sources.items()):
             answer: dict[str, Any] = {**entry["answer"], "cached": True}
             return answer
-    per_file = filecache.manifest_key(ctx.root, cache.file_digest(_PROBE))
     answer = filecache.analyse(folder, per_file, request, lambda req, stdin: probe(ctx, req, plugins, stdin))
     if answer.get("ok"):
         digests = {str(f["path"]): cache.file_digest(Path(str(f["path"]))) for f in answer.get("files", [])}
@@ -237,7 +241,7 @@ def read_data(ctx: CheckContext, data_file: str | None, *, ran: bool = False, pl
     """The analysis of a ``.coverage`` data file as a report; ``ran``: the data is this run's own
     (``checks.coverage.run``), so a hint never says to run the tests again; ``plugins``: the
     coverage.py plugins the policy allows."""
-    answer = _analyse(ctx, data_file, plugins)
+    answer = _analyse(ctx, data_file, plugins, fresh=ran)
     if not answer.get("ok"):
         raise analysis_error(ctx, answer, ran)
     try:

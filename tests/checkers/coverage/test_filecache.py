@@ -45,6 +45,8 @@ def test_a_new_test_run_reanalyses_only_the_files_that_changed(tmp_path: Path, m
     second = cached()
     assert second.metrics["files_reused"] == measured
     assert figures(second) == figures(first) == figures(uncached())
+    # each test run writes new data: only the per-file analyses are kept, one entry, not one per run
+    assert len(list((cache_dir / "coverage").rglob("*.json"))) == 1
 
     # one source file changes: only that one is analysed again, and the figures are an uncached run's
     calc = root / "pkg" / "calc.py"
