@@ -142,7 +142,14 @@ def by_hand(project: Project, scratch: Path) -> dict[str, float]:
     }
     shutil.rmtree(scratch / "mypy-cache", ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
-    return {name: timed(args, root, env, ok=(0, 1, 2))[0] for name, args in steps.items()}
+    times = {}
+    for name, args in steps.items():
+        if name == "coverage report":
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        times[name] = timed(args, root, env, ok=(0, 1, 2))[0]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    times["CPU"] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return times
 
 
 def gatekeeper(project: Project, home: Path, out: str, *extra: str) -> tuple[float, float, dict[str, Any]]:
@@ -192,6 +199,7 @@ def one_round(project: Project, advisory_db: str, work: Path, alone: bool) -> No
     homes = work / f"homes-{name}"
     shutil.rmtree(homes, ignore_errors=True)
     hand = by_hand(project, work)
+    hand_cpu = hand.pop("CPU")
     for step, took in hand.items():
         project.add(f"hand {step}", took)
     hand_all, hand_rest = sum(hand.values()), sum(v for k, v in hand.items() if k != "tests")
@@ -209,7 +217,9 @@ def one_round(project: Project, advisory_db: str, work: Path, alone: bool) -> No
     project.add("gatekeeper cold, no tests", base)
     project.add("cold / hand (tests included)", cold / hand_all)
     project.add("cold, no tests / hand without tests", base / hand_rest)
-    project.add("CPU cold, no tests / wall", base_cpu / base)
+    project.add("CPU: hand without tests", hand_cpu)
+    project.add("CPU: cold, no tests", base_cpu)
+    project.add("CPU cold, no tests / CPU hand without tests", base_cpu / hand_cpu)
     project.add("warm with run", warm)
     project.add("warm: gatekeeper's own share", (warm - tests_s) / warm)
     for check, took in durations(cold_data).items():
@@ -294,6 +304,12 @@ def report(projects: list[Project], machine: list[float], loads: list[float], ve
 
 
 def main() -> int:
+    # gatekeeper's modules are compiled once and their bytecode kept, as in any installation: a
+    # PYTHONDONTWRITEBYTECODE inherited from the shell would make every run compile them again
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(Path(str(__import__("gatekeeper").__file__)).parent)], check=True
+    )
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("projects", nargs="+", help="ROOT[:PKG[:TEST,ARGS]]")
     parser.add_argument("--runs", type=int, default=3)
