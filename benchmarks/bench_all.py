@@ -32,7 +32,9 @@ Each round, on each project, in this order:
    **reference**: the same tree with an empty cache. The script stops unless both give the same
    findings. The change is undone at the end of the round;
 5. **each check alone**: ``gatekeeper check --only NAME`` with an empty cache for each check, set
-   against its tool by hand (coverage: ``coverage report``; dependencies has no step by hand);
+   against its tool by hand (coverage: ``coverage report``; dependencies has no step by hand):
+   the whole command's wall time, and the check's own ``duration_s`` (the rest is gatekeeper's
+   fixed cost: start-up, environment probe, reports, audit record);
 6. **the machine's ceiling**: a CPU-bound loop alone and two at once: 2 x alone / two at once is
    what two cores give two processes right now (1.0 to 2.0).
 
@@ -232,10 +234,14 @@ def one_round(project: Project, advisory_db: str, work: Path, alone: bool) -> No
         tools = {"coverage": "coverage report", "security": "bandit", "lint": "ruff", "types": "mypy"}
         tools |= {"secrets": "detect-secrets", "licenses": "pip-licenses", "sbom": "cyclonedx-py"}
         for check in CHECKS:
-            took, _, _ = gatekeeper(project, homes / f"alone-{check}", f".gatekeeper/alone-{check}", "--only", check)
+            took, _, data = gatekeeper(project, homes / f"alone-{check}", f".gatekeeper/alone-{check}", "--only", check)
+            own = durations(data)[check]
             project.add(f"alone: {check}", took)
+            project.add(f"alone: {check}, the check's own duration_s", own)
+            project.add(f"alone: {check}, gatekeeper's fixed cost (wall - check)", took - own)
             if check in tools:
                 project.add(f"alone / by hand: {check}", took / hand[tools[check]])
+                project.add(f"check's own duration / by hand: {check}", own / hand[tools[check]])
     shutil.rmtree(homes, ignore_errors=True)
     _ = base_data, cold_cpu
 
