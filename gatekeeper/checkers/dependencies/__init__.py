@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from packaging.version import InvalidVersion, Version
 from gatekeeper import __version__, process
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, RuleInfo
 from gatekeeper.checkers.dependencies import offline, online, presentation
-from gatekeeper.checkers.dependencies.advisories import iso_time, open_database
+from gatekeeper.checkers.dependencies.advisories import Match, iso_time, open_database
 from gatekeeper.checkers.dependencies.findings import UNAUDITED_RULE, unaudited_finding, vulnerability_finding
 from gatekeeper.checkers.dependencies.sources import Collected, Target, collect
 from gatekeeper.checkers.inventory import project_manifest
@@ -90,41 +91,14 @@ class DependenciesChecker(CheckerBase):
         t0 = time.monotonic()
         source = str(section.get("source") or "environment")
         got = collect(source, ctx, section)
-        targets: list[Target] = []
-        for t in got.targets:
-            try:
-                Version(t.version)
-                targets.append(t)
-            except InvalidVersion:
-                got.skip(t.name, f"version {t.version!r} is not a PEP 440 version")
-        db_setting = str(section.get("advisory_db") or "")
+        targets = _versioned(got)
         metrics: dict[str, Any] = {"source": source, **got.meta}
-        if db_setting:
-            service, tool_name, tool_version = "osv-db", "gatekeeper osv-db", __version__
-            db_path, setting = offline.database_path(db_setting, ctx)
-            match_t0 = time.perf_counter()
-            db = open_database(db_path, ctx.cache_dir)
-            try:
-                metrics["database"] = offline.judge_age(db, setting, int(section.get("max_db_age_days") or 7))
-                matches, unsure = db.match([(t.name, t.version) for t in targets])
-            finally:
-                db.close()
-            for u in unsure:
-                got.skip(u.package, u.reason)
-            metrics["advisory_db"] = {**db.describe(), "match_ms": round((time.perf_counter() - match_t0) * 1000, 1)}
-            dated = f"database as of {metrics['database']['as_of'][:10]}, {metrics['database']['age_days']:g} days old"
-        else:
-            service = str(section.get("service") or "pypi")
-            tool_name, tool_version = "pip-audit", process.tool_version(ctx.tool_python, "pip-audit")
-            queried_at = iso_time(dt.datetime.now(dt.timezone.utc))
-            matches = online.audit(ctx, section, targets, got)
-            metrics["database"] = {
-                "kind": "online",
-                "location": online.service_url(section),
-                "as_of": queried_at,
-                "queried_at": queried_at,
-            }
-            dated = f"queried {queried_at}"
+        audit = (
+            _offline(section, ctx, targets, got, metrics)
+            if section.get("advisory_db")
+            else _online(section, ctx, targets, got, metrics)
+        )
+        matches, service = audit.matches, audit.service
         metrics["db_as_of"] = metrics["database"]["as_of"]
         unaudited_keys = set(got.unaudited)
         audited = [t for t in targets if canonicalize_name(t.name) not in unaudited_keys]
@@ -153,19 +127,8 @@ class DependenciesChecker(CheckerBase):
                 "duration_ms": round((time.monotonic() - t0) * 1000, 1),
             }
         )
-        where = f"scope {metrics['scope']}" if source == "environment" else source
-        where += f"; {dated}"
-        if matches:
-            summary = (
-                f"{len(matches)} {'vulnerability' if len(matches) == 1 else 'vulnerabilities'} in "
-                f"{len(vulnerable)} of {len(audited)} packages ({service}, {where})"
-            )
-        else:
-            summary = f"no known vulnerabilities in {len(audited)} packages ({service}, {where})"
-        if got.unaudited:
-            names = sorted(name for name, _ in got.unaudited.values())
-            shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
-            summary += f"; {len(names)} could not be audited: {shown}"
+        where = (f"scope {metrics['scope']}" if source == "environment" else source) + f"; {audit.dated}"
+        summary = _summary(matches, vulnerable, len(audited), f"{service}, {where}", got)
         status = decide_status(findings)
         if not audited and status is not Status.FAIL and not section.get("allow_empty"):
             # an empty requirements file, a dynamic dependency list: an audit of nothing proves nothing
@@ -176,9 +139,85 @@ class DependenciesChecker(CheckerBase):
             status=status,
             summary=summary,
             error=summary if status is Status.ERROR else None,
-            tool_name=tool_name,
-            tool_version=tool_version,
+            tool_name=audit.tool_name,
+            tool_version=audit.tool_version,
             duration_s=time.monotonic() - t0,
             metrics=metrics,
             findings=tuple(findings),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Audit:
+    """What one audit found, by which service and tool, and how current its advisories were."""
+
+    matches: list[Match]
+    service: str
+    tool_name: str
+    tool_version: str
+    dated: str  # "database as of ..." or "queried ..."
+
+
+def _versioned(got: Collected) -> list[Target]:
+    """The targets with a PEP 440 version; each other one is skipped (unaudited) saying why."""
+    targets: list[Target] = []
+    for t in got.targets:
+        try:
+            Version(t.version)
+            targets.append(t)
+        except InvalidVersion:
+            got.skip(t.name, f"version {t.version!r} is not a PEP 440 version")
+    return targets
+
+
+def _offline(
+    section: Mapping[str, Any], ctx: CheckContext, targets: Sequence[Target], got: Collected, metrics: dict[str, Any]
+) -> _Audit:
+    """The targets matched against the local OSV database (``advisory_db``), its age judged; the
+    packages it cannot decide on are skipped (unaudited)."""
+    db_path, setting = offline.database_path(str(section.get("advisory_db") or ""), ctx)
+    match_t0 = time.perf_counter()
+    db = open_database(db_path, ctx.cache_dir)
+    try:
+        metrics["database"] = offline.judge_age(db, setting, int(section.get("max_db_age_days") or 7))
+        matches, unsure = db.match([(t.name, t.version) for t in targets])
+    finally:
+        db.close()
+    for u in unsure:
+        got.skip(u.package, u.reason)
+    metrics["advisory_db"] = {**db.describe(), "match_ms": round((time.perf_counter() - match_t0) * 1000, 1)}
+    dated = f"database as of {metrics['database']['as_of'][:10]}, {metrics['database']['age_days']:g} days old"
+    return _Audit(matches, "osv-db", "gatekeeper osv-db", __version__, dated)
+
+
+def _online(
+    section: Mapping[str, Any], ctx: CheckContext, targets: Sequence[Target], got: Collected, metrics: dict[str, Any]
+) -> _Audit:
+    """The targets audited by pip-audit against the online service (``service``)."""
+    service = str(section.get("service") or "pypi")
+    tool_version = process.tool_version(ctx.tool_python, "pip-audit")
+    queried_at = iso_time(dt.datetime.now(dt.timezone.utc))
+    matches = online.audit(ctx, section, list(targets), got)
+    metrics["database"] = {
+        "kind": "online",
+        "location": online.service_url(section),
+        "as_of": queried_at,
+        "queried_at": queried_at,
+    }
+    return _Audit(matches, service, "pip-audit", tool_version, f"queried {queried_at}")
+
+
+def _summary(matches: Sequence[Match], vulnerable: Sequence[str], audited: int, where: str, got: Collected) -> str:
+    """One line: the vulnerabilities in how many of the audited packages, where, and what could not be audited."""
+    if matches:
+        summary = (
+            f"{len(matches)} {'vulnerability' if len(matches) == 1 else 'vulnerabilities'} in "
+            f"{len(vulnerable)} of {audited} packages ({where})"
+        )
+    else:
+        summary = f"no known vulnerabilities in {audited} packages ({where})"
+    if got.unaudited:
+        names = sorted(name for name, _ in got.unaudited.values())
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        summary += f"; {len(names)} could not be audited: {shown}"
+    return summary
