@@ -331,9 +331,10 @@ def test_a_plugin_presents_itself_in_html_and_sarif_like_a_builtin(plugin_path: 
     assert '<code>app.py</code></td><td class="num">2 of 2</td>' in todo and 'aria-label="2 of the TODOs"' in todo
     assert "<h3>Crowded files</h3>" in todo and '<span class="badge lic-crowded">crowded 1</span>' in todo
     assert '<tr class="lic-row-crowded"><td>app.py</td><td>2</td><td><span class="badge lic-crowded">crowded</span>' in todo
-    # a plugin without presentation hooks gets the defaults: every metric in a generic row
+    # a plugin without presentation hooks gets the defaults: every metric in a generic row, read as a value
     evals = html[html.index('id="check-evals"') :]
-    assert "<tr><td>files scanned</td><td>1</td>" in evals and "<tr><td>counts</td><td>high: 0</td>" in evals
+    assert '<tr class="generic"><td>files scanned</td><td>1</td>' in evals
+    assert '<tr class="generic"><td>counts</td><td><ul class="pairs"><li>high: 0</li></ul></td>' in evals
     runs = {r["automationDetails"]["id"]: r for r in json.loads((out / "gatekeeper.sarif").read_text())["runs"]}
     tool = runs["gatekeeper/todo/"]["tool"]
     assert tool["extensions"] == [{"name": "acme-todo", "informationUri": "https://acme.example/todo", "version": "1.0"}]
@@ -349,7 +350,7 @@ def test_a_plugin_presents_itself_in_html_and_sarif_like_a_builtin(plugin_path: 
     bare = gk(["report", str(out / "gatekeeper.json"), "--format", "html,sarif", "--output-dir", "bare"], cwd=project)
     assert bare.returncode == 0, bare.stderr
     generic = (project / "bare" / "gatekeeper.html").read_text(encoding="utf-8")
-    assert "<tr><td>todos</td><td>2</td>" in generic and "TODO comments left" not in generic
+    assert '<tr class="generic"><td>todos</td><td>2</td>' in generic and "TODO comments left" not in generic
 
 
 def test_two_plugins_with_one_name_are_an_error(plugin_path: Path, project: Path, gk) -> None:
