@@ -111,42 +111,7 @@ class SbomChecker(CheckerBase):
         if format_of(Path(source).name) is not None:
             return self._from_lock(section, ctx, source)
         pyproject = ctx.root / "pyproject.toml"
-        # -I and a cwd outside the tree (below): a cyclonedx_py/ in the project must not run instead
-        base = [ctx.tool_python, "-I", "-m", "cyclonedx_py"]
-        ctx.vet_tool("cyclonedx_py", "cyclonedx-bom")  # never the checkout's cyclonedx-py
-        common = ["--sv", spec, "--of", "JSON", "--no-validate", "-o", "-"]
-        if pyproject.is_file() and has_pep621(ctx.root):
-            # cyclonedx-py takes the root component from a PEP 621 [project] table and refuses any other
-            # pyproject.toml; without one the root comes from the project's installed distribution
-            common += ["--pyproject", str(pyproject)]
-        stdin: bytes | None = None
-        keep: set[str] | None = None
-        extra: dict[str, Any] = {}
-        if source == "environment":
-            inventory = load_inventory(ctx)
-            args = [*base, "environment", *common, inventory.python or ctx.target_python]
-            extra = {"scope": inventory.scope, "python": inventory.python}
-            # the inventory decides the components (the project itself and gatekeeper are not), so the
-            # three environment checks count the same packages
-            keep = {d.key for d in inventory.packages}
-            extra["left_out"] = len(inventory.left_out)
-            if inventory.project is not None:
-                extra["project"] = {"name": inventory.project.name, "version": inventory.project.version}
-            extra["dependency_sboms"] = pep770.shipped_sboms(inventory.packages)
-        elif source == "pyproject.toml":
-            _, deps = project_requirements(ctx.root)
-            stdin = ("\n".join(deps) + "\n").encode("utf-8")
-            args = [*base, "requirements", *common, "-"]
-            extra = {"scope": "pyproject.toml"}
-        else:
-            req = under(ctx.root, source)
-            if not req.is_file():
-                raise ToolError(f"checks.sbom.source: the requirements file {req} does not exist")
-            problem = requirements_problem(req, source)
-            if problem:  # cyclonedx-py would list every line of a lock as a component named "unknown"
-                raise ToolError(problem)
-            args = [*base, "requirements", *common, str(req)]
-            extra = {"scope": "requirements", "requirements": source}
+        args, stdin, keep, extra = _invocation(ctx, source, spec)
         if section.get("wheel"):
             extra["wheel"] = pep770.wheel_sboms(ctx.root, str(section["wheel"]))
         folder = ctx.cache_dir / "sbom" if ctx.cache_dir is not None else None
@@ -171,27 +136,7 @@ class SbomChecker(CheckerBase):
             checked = _Validation(payload.get("problem"), list(payload.get("formats") or []))
             self._write_spdx(section, bom, ctx, extra)
             return self._result(section, bom, extra, checked, cached=True)
-        with tempfile.TemporaryDirectory(prefix="gatekeeper-sbom-") as cwd:
-            done = ctx.run(args, stdin=stdin, cwd=cwd)
-        process.require_module(
-            done, "cyclonedx_py", "cyclonedx-bom", ctx.tool_python, "pip install cyclonedx-bom, or set gate.tool_python"
-        )
-        if done.returncode != 0:
-            raise ToolError(f"cyclonedx-py failed (exit {done.returncode}): {tail(done.stderr or done.stdout)}")
-        try:
-            bom = json.loads(done.stdout)
-            if not isinstance(bom, dict) or not isinstance(bom.get("components", []), list):
-                raise ValueError("not a CycloneDX JSON document")
-        except ValueError as exc:
-            raise ToolError(
-                f"cyclonedx-py printed output that is not a CycloneDX JSON SBOM ({exc}): {tail(done.stdout, 200)}"
-            ) from exc
-        if keep is not None:
-            own = extra.get("project")
-            bom = restrict(bom, keep, own if isinstance(own, dict) else None)
-        # the SBOM leaves the process too: a URL's user-info or a secret from the environment that a
-        # requirements file carried is masked (digests and purls are left alone)
-        bom = redact_tree(pep770.reference_in(bom, extra.get("dependency_sboms") or ()), heuristic=False)
+        bom = _generate(ctx, args, stdin, keep, extra)
         text = json.dumps(bom, indent=2, ensure_ascii=False) + "\n"
         write_atomic(out, text)
         checked = _Validation(*validate_file(ctx, out, spec))
@@ -474,3 +419,69 @@ def _tool_version(bom: Mapping[str, Any]) -> str:
         if isinstance(tool, dict) and tool.get("name") == "cyclonedx-py":
             return str(tool.get("version", ""))
     return ""
+
+
+def _invocation(ctx: CheckContext, source: str, spec: str) -> tuple[list[str], bytes | None, set[str] | None, dict[str, Any]]:
+    """How cyclonedx-py is run for ``source`` (the environment, pyproject.toml or a requirements file):
+    its arguments, its standard input, the components to keep (the inventory's, for the environment)
+    and what the result records about the source."""
+    pyproject = ctx.root / "pyproject.toml"
+    # -I and a cwd outside the tree (``_generate``): a cyclonedx_py/ in the project must not run instead
+    base = [ctx.tool_python, "-I", "-m", "cyclonedx_py"]
+    ctx.vet_tool("cyclonedx_py", "cyclonedx-bom")  # never the checkout's cyclonedx-py
+    common = ["--sv", spec, "--of", "JSON", "--no-validate", "-o", "-"]
+    if pyproject.is_file() and has_pep621(ctx.root):
+        # cyclonedx-py takes the root component from a PEP 621 [project] table and refuses any other
+        # pyproject.toml; without one the root comes from the project's installed distribution
+        common += ["--pyproject", str(pyproject)]
+    if source == "environment":
+        inventory = load_inventory(ctx)
+        extra: dict[str, Any] = {"scope": inventory.scope, "python": inventory.python}
+        extra["left_out"] = len(inventory.left_out)
+        if inventory.project is not None:
+            extra["project"] = {"name": inventory.project.name, "version": inventory.project.version}
+        extra["dependency_sboms"] = pep770.shipped_sboms(inventory.packages)
+        # the inventory decides the components (the project itself and gatekeeper are not), so the
+        # three environment checks count the same packages
+        keep = {d.key for d in inventory.packages}
+        return [*base, "environment", *common, inventory.python or ctx.target_python], None, keep, extra
+    if source == "pyproject.toml":
+        _, deps = project_requirements(ctx.root)
+        stdin = ("\n".join(deps) + "\n").encode("utf-8")
+        return [*base, "requirements", *common, "-"], stdin, None, {"scope": "pyproject.toml"}
+    req = under(ctx.root, source)
+    if not req.is_file():
+        raise ToolError(f"checks.sbom.source: the requirements file {req} does not exist")
+    problem = requirements_problem(req, source)
+    if problem:  # cyclonedx-py would list every line of a lock as a component named "unknown"
+        raise ToolError(problem)
+    return [*base, "requirements", *common, str(req)], None, None, {"scope": "requirements", "requirements": source}
+
+
+def _generate(
+    ctx: CheckContext, args: Sequence[str], stdin: bytes | None, keep: set[str] | None, extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Run cyclonedx-py (from a folder outside the tree) and return its SBOM, restricted to ``keep``
+    and redacted; output that is not a CycloneDX JSON document is a ``ToolError``."""
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-sbom-") as cwd:
+        done = ctx.run(args, stdin=stdin, cwd=cwd)
+    process.require_module(
+        done, "cyclonedx_py", "cyclonedx-bom", ctx.tool_python, "pip install cyclonedx-bom, or set gate.tool_python"
+    )
+    if done.returncode != 0:
+        raise ToolError(f"cyclonedx-py failed (exit {done.returncode}): {tail(done.stderr or done.stdout)}")
+    try:
+        bom = json.loads(done.stdout)
+        if not isinstance(bom, dict) or not isinstance(bom.get("components", []), list):
+            raise ValueError("not a CycloneDX JSON document")
+    except ValueError as exc:
+        raise ToolError(
+            f"cyclonedx-py printed output that is not a CycloneDX JSON SBOM ({exc}): {tail(done.stdout, 200)}"
+        ) from exc
+    if keep is not None:
+        own = extra.get("project")
+        bom = restrict(bom, keep, own if isinstance(own, dict) else None)
+    # the SBOM leaves the process too: a URL's user-info or a secret from the environment that a
+    # requirements file carried is masked (digests and purls are left alone)
+    redacted: dict[str, Any] = redact_tree(pep770.reference_in(bom, extra.get("dependency_sboms") or ()), heuristic=False)
+    return redacted
