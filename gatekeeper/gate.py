@@ -459,6 +459,11 @@ def merge(request: MergeRequest, checkers: Mapping[str, Any], options: Mapping[s
     result = _with_clock(run, result)
     console.summary(result)
     console.line(f"time: {result.extra['clock']['note']}")
+    from gatekeeper.newcodegate import store_merged
+
+    stored = store_merged(run.root, run.policy, result, auth.authenticated)
+    if stored:
+        console.line(stored)
     if not auth.authenticated:
         console.line(
             f"warning: the verdict rests on {len(parts)} unauthenticated part(s): no key was given to check their "

@@ -244,8 +244,9 @@ def cached_reference(cache_dir: Path | None, since: Since, policy: Policy) -> Re
 
 
 def store_result(cache_dir: Path | None, result: GateResult, policy: Policy) -> bool:
-    """Keep a complete run's result of a clean commit in the cache, for new-code runs that take
-    this commit as REF; True when it was stored."""
+    """Keep a complete full run's result of a clean commit in the cache (a ``check``, or a
+    ``merge`` of authenticated shards), keyed by the commit and the effective policy's digest, for
+    new-code runs that take this commit as REF; True when it was stored."""
     from gatekeeper.checkers import cache
 
     commit = str(result.repository.get("commit") or "")
@@ -253,6 +254,8 @@ def store_result(cache_dir: Path | None, result: GateResult, policy: Policy) -> 
     complete = isinstance(scope, Mapping) and scope.get("complete") is True
     if cache_dir is None or not commit or result.repository.get("dirty") is not False or not complete:
         return False
+    if "new_code" in result.extra:
+        return False  # its thresholds were REF's, not the policy's: not the full run a later REF needs
     cache.write(cache_dir, cache.cache_key(_CACHE_KEY, commit, policy.effective_sha256), result.to_dict())
     return True
 

@@ -18,6 +18,7 @@ from gatekeeper.findings import GateResult, Status, Verdict
 if TYPE_CHECKING:
     from gatekeeper.checkers.base import LoadedChecker
     from gatekeeper.engine import RunRequest
+    from gatekeeper.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,23 @@ def finish_new_code(result: GateResult, reference: newcode.Reference | None, req
         if review.status is Status.FAIL and verdict is Verdict.PASS:
             verdict = Verdict.FAIL
     return replace(result, checks=checks, verdict=verdict, extra=extra)
+
+
+def store_merged(root: Path, policy: Policy, result: GateResult, authenticated: bool) -> str:
+    """Keep a merged full run's result in the cache, as ``check`` keeps its own (``store_result``),
+    when every part was authenticated; return the console's line about it ("" when there is nothing
+    to say). Unauthenticated parts are never stored: whoever could write a part could otherwise make
+    its edited findings the REF that later pull requests are compared with."""
+    from gatekeeper.cachekey import cache_folder
+
+    if "new_code" in result.extra or not policy.cache["enabled"]:
+        return ""
+    if not authenticated:
+        return "cache: the merged result is not stored for later new-code runs: its parts are not authenticated"
+    if newcode.store_result(cache_folder(root, policy), result, policy):
+        commit = str(result.repository.get("commit"))[:12]
+        return f"cache: the merged result is stored for new-code runs that take {commit} as REF"
+    return ""
 
 
 def merged_new_code(parts: Sequence[GateResult]) -> dict[str, Any]:

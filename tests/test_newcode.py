@@ -277,6 +277,44 @@ def test_shards_merge_into_the_same_new_code_verdict(
     assert mixed.exit_code == 2 and "compared with different REFs" in mixed.output
 
 
+def test_a_merged_run_of_ref_is_stored_for_later_new_code_runs(
+    repo: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gatekeeper import signing
+
+    root, ref = repo
+    monkeypatch.chdir(root)  # merge reads the project's policy
+    key, public = tmp_path / "audit.key", tmp_path / "audit.pub"
+    signing.write_key_pair(key, public)
+    signed = {"GATEKEEPER_AUDIT_KEY": key.read_text()}
+    _git(root, "checkout", "-q", "main")  # the default branch's sharded run, signed parts
+    parts = [tmp_path / f"part{i}.json" for i in (1, 2)]
+    for i, part in enumerate(parts, 1):
+        done = _check(root, "--shard", f"{i}/2", "--results-out", str(part), env=signed)
+        assert done.exit_code in (0, 1), done.output
+    # unauthenticated parts are merged but never become a REF: a part anyone could edit stays out of the cache
+    loose = CliRunner().invoke(app, ["merge", *map(str, parts), "--output-dir", str(tmp_path / "loose")])
+    assert loose.exit_code == 1 and "not stored for later new-code runs: its parts are not authenticated" in loose.output
+    _git(root, "checkout", "-q", "feature")
+    cold = _check(root, "--new-code-since", "main")
+    assert "checking it in a temporary worktree" in cold.output, cold.output  # neither the shards nor that merge stored REF
+    from_tree = _blocking(_result(root))
+
+    _git(root, "checkout", "-q", "main")
+    merged = CliRunner().invoke(app, ["merge", *map(str, parts), "--output-dir", str(tmp_path / "merged")], env=signed)
+    assert merged.exit_code == 1, merged.output
+    assert f"cache: the merged result is stored for new-code runs that take {ref[:12]} as REF" in merged.output
+    _git(root, "checkout", "-q", "feature")
+    later = _check(root, "--new-code-since", "main")
+    assert later.exit_code == 1 and "REF's result read from the cache" in later.output, later.output
+    data = _result(root)
+    assert data["new_code"]["result"] == "stored" and _blocking(data) == from_tree
+    ref_total = json.loads((tmp_path / "merged" / "gatekeeper.json").read_text())
+    coverage = next(c for c in ref_total["checks"] if c["name"] == "coverage")["metrics"]["total"]
+    head_coverage = next(c for c in data["checks"] if c["name"] == "coverage")
+    assert head_coverage["metrics"]["new_code"]["ref_total"] == coverage  # REF's figure is the merged run's
+
+
 def test_review_denies_packages_and_licenses_new_packages_need(repo: tuple[Path, str]) -> None:
     root, _ = repo
     policy = root / "gatekeeper.toml"
