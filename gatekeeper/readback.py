@@ -115,6 +115,33 @@ def loads(data: str | bytes, where: str, *, line: int | None = None, using: json
         raise beyond(exc, where, line) from None
 
 
+def check_tree(value: Any, where: str, *, max_values: int) -> None:
+    """Hold a value another parser built (a YAML document) to the limits JSON read back meets.
+
+    Nesting at most ``MAX_DEPTH`` levels, every int and float within +-2**63 and finite, and at
+    most ``max_values`` values counted as a reader walking it meets them: a value reached twice
+    through YAML aliases counts twice, so an alias bomb or a document that contains itself is
+    refused instead of multiplying every later walk. Raises ``LimitError`` naming ``where``.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    seen = 0
+    while stack:
+        item, depth = stack.pop()
+        seen += 1
+        if seen > max_values:
+            raise LimitError(f"holds more than {max_values} values (aliases repeating parts of it)", file=where)
+        if isinstance(item, (dict, list, tuple, set, frozenset)):
+            if depth > MAX_DEPTH:
+                raise beyond(RecursionError(), where)
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else list(item)
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_NUMBER:
+            digits = len(str(abs(item))) if item.bit_length() < 4000 else "thousands of"
+            raise LimitError(f"an integer of {digits} digits (gatekeeper reads numbers within +-2**63)", file=where)
+        elif isinstance(item, float) and (not math.isfinite(item) or abs(item) > MAX_NUMBER):
+            raise LimitError(f"the number {item!r} is out of range (gatekeeper reads numbers within +-2**63)", file=where)
+
+
 def beyond(exc: Beyond | RecursionError, where: str, line: int | None = None) -> LimitError:
     """The ``LimitError`` naming ``where`` for a limit a bounded reader met (``Beyond``), or for
     nesting deeper than Python's own recursion allows (``RecursionError``)."""

@@ -324,6 +324,9 @@ def _parse(name: str, data: bytes) -> Mapping[str, Any] | None:
             doc = readback.loads(data, f"advisory record {name}")
         else:
             doc = yaml.load(data, Loader=_Loader)  # noqa: S506  # nosec B506: _Loader is a SafeLoader
+            # the bounds the JSON records get; a YAML scalar takes at least a byte, so a document
+            # holding more values than twice its size repeats parts of itself through aliases
+            readback.check_tree(doc, f"advisory record {name}", max_values=2 * len(data) + 16)
     except readback.LimitError as exc:
         raise ToolError(str(exc)) from None
     except RecursionError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import zipfile
 from collections.abc import Callable
@@ -274,3 +275,38 @@ def test_large_database_reads_only_records_of_wanted_names_and_is_fast(
     assert again.index_cached and again.records_read == opened.records_read
     record_timing("OSV database of 4,000 records, 300 wanted: cold", cold)  # typically ~0.3 s
     record_timing("OSV database of 4,000 records, 300 wanted: index cached", warm)  # typically ~0.1 s
+
+
+_YAML_HEAD = "id: B-1\naffected:\n- package: {name: pkg, ecosystem: PyPI}\n  versions: ['1.0']\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("database_specific: " + "[" * 65 + "]" * 65 + "\n", "nested more than 64 levels deep"),
+        ("database_specific: {score: !!float .nan}\n", "the number nan is out of range"),
+        ("database_specific: {score: !!float 1e300}\n", "the number 1e+300 is out of range"),
+        (f"database_specific: {{count: !!int {'9' * 400}}}\n", "an integer of 400 digits"),
+        (  # a billion laughs: nine levels of ten aliases each
+            "database_specific:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"  a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]\n" for n in range(1, 9)),
+            "values (aliases repeating parts of it)",
+        ),
+        ("database_specific: &self {again: *self}\n", "nested more than 64 levels deep"),
+    ],
+    ids=["deep", "nan", "1e300", "400-digits", "alias-bomb", "self-reference"],
+)
+def test_yaml_records_meet_the_bounds_json_records_do(tmp_path: Path, extra: str, message: str) -> None:
+    db = tmp_path / "db"
+    db.mkdir()
+    (db / "B-1.yaml").write_text(_YAML_HEAD + extra, encoding="utf-8")
+    started = time.monotonic()
+    with pytest.raises(ToolError, match=re.escape(message)) as caught:
+        _ids(db, [("pkg", "1.0")], tmp_path / "cache")
+    assert "advisory record B-1.yaml" in str(caught.value) and time.monotonic() - started < 10
+    # the same record within the bounds is read: 64 levels, a plain number, a few aliases
+    (db / "B-1.yaml").write_text(
+        _YAML_HEAD + "database_specific: {deep: " + "[" * 62 + "]" * 62 + ", score: !!float 9.8, a: &a [1, 2], b: [*a, *a]}\n",
+        encoding="utf-8",
+    )
+    assert _ids(db, [("pkg", "1.0")], tmp_path / "cache") == {("B-1", "pkg")}
