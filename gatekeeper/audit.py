@@ -26,11 +26,9 @@ import fcntl
 import hashlib
 import hmac
 import json
-import math
 import os
 import re
 import stat
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,23 +43,20 @@ from gatekeeper.auditchain import canonical as canonical
 from gatekeeper.auditchain import line_digest as line_digest
 from gatekeeper.auditchain import log_lines as _lines
 from gatekeeper.auditchain import verify_log as verify_log
+from gatekeeper.auditrecord import RECORD_VERSION, commit_of, policy_block, text_of
+from gatekeeper.auditrecord import build_record as build_record  # re-exported
+from gatekeeper.auditrecord import key_metrics as key_metrics  # re-exported
 from gatekeeper.errors import OutputError, UsageError
 from gatekeeper.fileio import resolve_for_write
 from gatekeeper.findings import GateResult
 from gatekeeper.policy import Policy
 from gatekeeper.provenance import actor_info, ci_info
-from gatekeeper.redaction import redact, redact_tree
+from gatekeeper.redaction import redact_tree
 from gatekeeper.signing import Keyring, Signer, SigningKeyError
 
-RECORD_VERSION = 1
 KEY_ENV = "GATEKEEPER_AUDIT_KEY"
+
 SIG_PREFIX = "hmac-sha256:"
-_MAX_TEXT = 300
-_MAX_METRICS = 24
-_MAX_FINGERPRINTS = 50
-
-
-# --------------------------------------------------------------------------- records
 
 
 def stamped_digest(record: Mapping[str, Any]) -> str:
@@ -118,177 +113,6 @@ def key_from_env(name: str = KEY_ENV) -> bytes | None:
     """
     value = childenv.take(name)
     return value.encode("utf-8") if value else None
-
-
-def _text(value: Any) -> str:
-    return redact(str(value or ""))[:_MAX_TEXT]
-
-
-def _commit(value: Any) -> str:
-    """A commit id or sha256 digest kept as is (hex of 40 or 64); anything else is untrusted text."""
-    text = str(value or "")
-    return text if all(c in "0123456789abcdef" for c in text) and len(text) in (40, 64) else _text(text)
-
-
-def key_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
-    """A small, secret-free digest of a check's metrics for the audit record.
-
-    Numbers and booleans are kept, strings are redacted and shortened, tables keep their scalar
-    entries, and lists are replaced by their length (plus counts by ``verdict`` when their items
-    carry one, e.g. the licenses check's packages), so no record grows with the project.
-    """
-    out: dict[str, Any] = {}
-    for key in sorted(metrics)[:_MAX_METRICS]:
-        value = metrics[key]
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and not _readable(value):
-            out[key] = str(value)  # a number no reader of the log would accept (readback.MAX_NUMBER), kept as text
-        elif value is None or isinstance(value, (bool, int, float)):
-            out[key] = value
-        elif isinstance(value, str):
-            out[key] = _text(value)[:80]
-        elif isinstance(value, Mapping):
-            out[key] = {str(k): (_text(v)[:80] if isinstance(v, str) or (isinstance(v, (int, float)) and not _readable(v)) else v)
-                        for k, v in list(value.items())[:_MAX_METRICS]
-                        if v is None or isinstance(v, (bool, int, float, str))}  # fmt: skip
-        elif isinstance(value, (list, tuple)):
-            out[key] = len(value)
-            verdicts = Counter(str(v["verdict"]) for v in value if isinstance(v, Mapping) and isinstance(v.get("verdict"), str))
-            if verdicts:
-                out[f"{key}_by_verdict"] = dict(sorted(verdicts.items()))
-    return out
-
-
-def _readable(value: float) -> bool:
-    """True for a number the log's readers accept back (finite, within ``readback.MAX_NUMBER``)."""
-    return (isinstance(value, int) or math.isfinite(value)) and abs(value) <= readback.MAX_NUMBER
-
-
-def _policy_block(policy: Mapping[str, Any]) -> dict[str, Any]:
-    """The record's ``policy``: the top file and its sha256, the effective policy's sha256, and every
-    file the policy was built from (the files it extends, its waivers file) with its own."""
-    block: dict[str, Any] = {"path": _text(policy.get("path", "")), "sha256": _commit(policy.get("sha256", ""))}
-    if policy.get("effective_sha256"):
-        block["effective_sha256"] = _commit(policy["effective_sha256"])
-    files = policy.get("files")
-    if isinstance(files, list):
-        block["files"] = [
-            {"role": _text(f.get("role")), "path": _text(f.get("path")), "sha256": _commit(f.get("sha256"))}
-            for f in files
-            if isinstance(f, Mapping)
-        ]
-    return block
-
-
-def _report_name(path: str, root: Path | None) -> str:
-    p = Path(path)
-    if root is not None:
-        try:
-            return p.resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
-            pass
-    return p.name
-
-
-def build_record(result: GateResult, reports: Mapping[str, str], command: str, root: Path | None = None) -> dict[str, Any]:
-    """The record for one run (without ``seq``, ``prev`` and ``sig``, which ``append`` adds under the lock)."""
-    extra = result.extra
-    actor = extra.get("actor") if isinstance(extra.get("actor"), Mapping) else actor_info()
-    ci = extra.get("ci") if "actor" in extra else ci_info()
-    record: dict[str, Any] = {
-        "v": RECORD_VERSION,
-        "time": result.finished_at,
-        "started_at": result.started_at,
-        "command": command,
-        "gatekeeper": __version__,
-        "actor": {k: _text(v) for k, v in dict(actor or {}).items()},
-        "ci": {k: _text(v) for k, v in dict(ci).items()} if isinstance(ci, Mapping) else None,
-        "commit": _commit(result.repository.get("commit", "")),
-        "branch": _text(result.repository.get("branch", "")),
-        "policy": _policy_block(result.policy),
-        "verdict": result.verdict.value,
-        "exit_code": result.exit_code,
-        "checks": {
-            c.name: {
-                "status": c.status.value,
-                "tool": {"name": _text(c.tool_name), "version": _text(c.tool_version)},
-                "duration_s": round(c.duration_s, 3),
-                "summary": _text(c.summary),
-                "error": _text(c.error) if c.error else None,
-                "findings": len(c.findings),
-                "blocking": sum(1 for f in c.findings if f.blocking),
-                "waived": sum(1 for f in c.findings if f.waiver is not None),
-                "metrics": key_metrics(c.metrics),
-            }
-            for c in sorted(result.checks, key=lambda c: c.name)
-        },
-        "waivers": {
-            k: [_text(w.get("id")) for w in result.waivers.get(k, []) if isinstance(w, Mapping)]
-            for k in ("applied", "expired", "unused")
-        },
-        "reports": {_text(_report_name(p, root)): digest for p, digest in sorted(reports.items())},
-    }
-    record.update(_run_facts(result))
-    for key in ("baseline", "new_code", "shard", "merged"):
-        value = extra.get(key)
-        if isinstance(value, Mapping):
-            record[key] = {
-                str(k): ((_commit(v) if k == "commit" else _text(v)) if isinstance(v, str) else v)
-                for k, v in value.items()
-                if not isinstance(v, (list, dict))
-            }
-    if extra.get("interrupted"):
-        record["interrupted"] = True
-    clock = extra.get("clock")
-    if isinstance(clock, Mapping):
-        record["clock"] = {str(k): _text(v) for k, v in clock.items() if isinstance(v, str)}
-    return record
-
-
-def _run_facts(result: GateResult) -> dict[str, Any]:
-    """What the history page needs beyond the checks: the working tree's state, the run's scope
-    (a partial run never counts as gating a commit) and each control's status."""
-    facts: dict[str, Any] = {}
-    dirty = result.repository.get("dirty")
-    if isinstance(dirty, bool):
-        facts["dirty"] = dirty
-    scope = result.extra.get("scope")
-    if isinstance(scope, Mapping):
-        facts["scope"] = {str(k): _scalar_or_names(v) for k, v in scope.items() if isinstance(v, (bool, int, str, list))}
-    controls = result.extra.get("controls")
-    if isinstance(controls, list):
-        facts["controls"] = {
-            _text(c.get("id")): _text(c.get("status")) for c in controls if isinstance(c, Mapping) and c.get("id")
-        }
-    terms = {}
-    for kind in ("applied", "expired", "unused"):
-        for w in result.waivers.get(kind, []):
-            if isinstance(w, Mapping) and w.get("id"):
-                terms[_text(w["id"])] = _waiver_terms(w)
-    if terms:
-        facts["waiver_terms"] = terms
-    return facts
-
-
-def _waiver_terms(waiver: Mapping[str, Any]) -> dict[str, Any]:
-    """A waiver as the exceptions report needs it: what it covers, why, who approved it, until when,
-    and the findings it covered in this run (their count, and at most 50 fingerprints)."""
-    out: dict[str, Any] = {
-        k: _text(waiver.get(k)) for k in ("check", "rule", "path", "package", "reason", "approved_by", "expires")
-    }
-    found = waiver.get("findings")
-    out["findings"] = found if isinstance(found, int) and not isinstance(found, bool) else 0
-    prints = waiver.get("fingerprints")
-    out["fingerprints"] = [_text(f) for f in prints[:_MAX_FINGERPRINTS]] if isinstance(prints, list) else []
-    return out
-
-
-def _scalar_or_names(value: Any) -> Any:
-    if isinstance(value, (bool, int)):
-        return value
-    return [_text(n) for n in value] if isinstance(value, list) else _text(value)
-
-
-# --------------------------------------------------------------------------- appending
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,12 +357,12 @@ def append_interrupted(root: Path, policy: Policy, started_at: str, reason: str,
         "gatekeeper": __version__,
         "actor": actor_info(),
         "ci": ci_info(),
-        "commit": _commit(repo.get("commit", "")),
-        "branch": _text(repo.get("branch", "")),
-        "policy": _policy_block(policy.describe()),
+        "commit": commit_of(repo.get("commit", "")),
+        "branch": text_of(repo.get("branch", "")),
+        "policy": policy_block(policy.describe()),
         "verdict": "interrupted",
         "interrupted": True,
-        "reason": _text(reason),
+        "reason": text_of(reason),
         "checks": {},
         "waivers": {"applied": [], "expired": [], "unused": []},
         "reports": {},
@@ -570,9 +394,6 @@ def _continuity(previous: Mapping[str, Any] | None, has_last: bool, signer: Sign
         f"this record is signed with {signer.key_id}, the one before it with {before}, and no rotation record "
         "links them: run 'gatekeeper key rotate' with the old key first, or 'audit verify' reports the change"
     )
-
-
-# --------------------------------------------------------------------------- reading and verifying
 
 
 def read_records(log: Path, first: int = 1) -> list[dict[str, Any]]:
