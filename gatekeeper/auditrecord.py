@@ -25,6 +25,7 @@ _MAX_FINGERPRINTS = 50
 
 
 def text_of(value: Any) -> str:
+    """``value`` as text for a record: redacted, and cut at the record's text limit."""
     return redact(str(value or ""))[:_MAX_TEXT]
 
 

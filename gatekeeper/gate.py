@@ -13,23 +13,23 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekeeper.escapes import echo
+from gatekeeper.gatepublish import Run, bundle_files, publish, record, timestamps_done, with_clock
+from gatekeeper.gatepublish import bundle_line as bundle_line  # re-exported
 
 if TYPE_CHECKING:
-    from gatekeeper.audit import Appended
     from gatekeeper.console import Console
     from gatekeeper.findings import GateResult
     from gatekeeper.policy import Policy
-    from gatekeeper.signing import Signer
-    from gatekeeper.timestamp import Authority
 
 Say = Callable[[str], None]
 
 EXIT_INTERRUPTED = 130
+
 EXIT_TERMINATED = 143
 
 
@@ -94,25 +94,6 @@ class RenderRequest:
     output_dir: Path | None = None
 
 
-@dataclass
-class _Run:
-    """A run's resolved places, and what it has written so far (read when a signal arrives)."""
-
-    root: Path
-    policy: Policy
-    out_dir: Path
-    formats: tuple[str, ...]
-    results_out: Path | None
-    audit: bool  # a record is still to be appended
-    written: dict[str, str] = field(default_factory=dict)
-    authority: Authority | None = None  # [audit] timestamp_url
-    subjects: tuple[Path, ...] = ()
-    stamp_failures: list[str] = field(default_factory=list)
-
-
-# --------------------------------------------------------------------------- shared steps
-
-
 def project_root(path: Path) -> Path:
     """The project folder, resolved; a missing one is a usage error."""
     from gatekeeper.errors import UsageError
@@ -155,7 +136,7 @@ def _shard(value: str | None) -> tuple[int, int] | None:
     return index, count
 
 
-def _prepare(request: Outputs, options: Mapping[str, Any], results_out: Path | None) -> _Run:
+def _prepare(request: Outputs, options: Mapping[str, Any], results_out: Path | None) -> Run:
     """Load the policy and resolve, before anything runs, every place the run will write: the
     reports' folder, the SBOM, the ``--results-out`` file and the audit log. A link planted in the
     project on the way to any of them stops the run (exit 2, naming the link), and so does an audit
@@ -187,157 +168,7 @@ def _prepare(request: Outputs, options: Mapping[str, Any], results_out: Path | N
 
     subjects = tuple(expand_subjects(getattr(request, "subjects", ()), Path.cwd()))
     authority = authority_from(policy.audit, root)
-    return _Run(root, policy, out_dir, formats, results_out, audit, authority=authority, subjects=subjects)
-
-
-def _with_clock(run: _Run, result: GateResult) -> GateResult:
-    """``result`` saying where its times come from (``clock``: the runner's, and the authority if any)."""
-    from dataclasses import replace
-
-    from gatekeeper.timestamp import clock_info
-
-    return replace(result, extra={**result.extra, "clock": clock_info(run.authority)})
-
-
-def _run_signer() -> Signer | None:
-    """The run's signing key (``GATEKEEPER_AUDIT_KEY``: an Ed25519 PEM, or an HMAC secret), or None."""
-    from gatekeeper import childenv
-    from gatekeeper.errors import UsageError
-    from gatekeeper.signing import SigningKeyError, signer_from_text
-
-    text = childenv.take()
-    if not text:
-        return None
-    try:
-        return signer_from_text(text)
-    except SigningKeyError as exc:
-        raise UsageError(f"{childenv.KEY_ENV}: {exc}") from None
-
-
-def _stamp(run: _Run) -> Callable[[str], Mapping[str, Any]] | None:
-    from gatekeeper.timestamp import stamper
-
-    return stamper(run.authority, run.stamp_failures) if run.authority is not None else None
-
-
-def _attest(run: _Run, result: GateResult, command: str, say: Say) -> None:
-    """Write the run's attestation next to its reports (the reports, the SBOM and ``--subject`` files as subjects)."""
-    from gatekeeper.attestation import ENVELOPE_FILE, AttestRequest, write_attestation
-    from gatekeeper.fileio import resolve_for_write
-
-    signer = _run_signer()
-    out_dir = resolve_for_write(run.out_dir, run.root)
-    request = AttestRequest(result, run.root, out_dir, dict(run.written), run.subjects, command, signer, _stamp(run))
-    run.written.update(write_attestation(request))
-    how = f"signed, key id {signer.key_id}" if signer is not None else "NOT signed: no signing key set (GATEKEEPER_AUDIT_KEY)"
-    say(f"attestation: {out_dir / ENVELOPE_FILE} (in-toto statement in a DSSE envelope; {how})")
-
-
-def _timestamps_done(run: _Run) -> None:
-    """Fail closed once the evidence is written: an authority that failed is exit 3, naming why."""
-    if run.stamp_failures:
-        from gatekeeper.timestamp import TimestampError
-
-        raise TimestampError(
-            f"{run.stamp_failures[0]}; the reports, attestation and audit record were written WITHOUT a trusted "
-            "timestamp (each says so), and the run fails closed"
-        )
-
-
-def _append_step_summary(result: GateResult) -> None:
-    """Append the Markdown summary to $GITHUB_STEP_SUMMARY when GitHub Actions sets it.
-
-    A job summary is a convenience: failing to write it warns and leaves the verdict alone.
-    """
-    target = os.environ.get("GITHUB_STEP_SUMMARY")
-    if not target:
-        return
-    from gatekeeper.reports.markdown import render_markdown
-
-    try:
-        with open(target, "a", encoding="utf-8") as fh:
-            fh.write(render_markdown(result))
-    except OSError as exc:
-        echo(f"gatekeeper: warning: could not append the job summary to {target}: {exc.strerror or exc}", err=True)
-
-
-def _record(run: _Run, result: GateResult, written: Mapping[str, str], command: str, say: Say) -> Appended | None:
-    """Append the run's audit record (when auditing is on, stamped by the authority if any) and say where it went."""
-    if not run.audit:
-        return None
-    from gatekeeper.audit import record_run
-
-    entry = record_run(run.root, run.policy, result, written, command=command, stamp=_stamp(run))
-    run.audit = False  # the run is recorded: an interruption now changes nothing
-    say(f"audit: appended record #{entry.seq} to {entry.log} (head sha256 {entry.digest})")
-    if entry.warning:
-        say(f"audit: warning: {entry.warning}")
-    return entry
-
-
-def _publish(run: _Run, result: GateResult, say: Say, *, command: str, step_summary: bool) -> Appended | None:
-    """The tail every run shares: write the reports (and ``--results-out``), name them, append the
-    job summary, append the audit record."""
-    from gatekeeper.fileio import resolve_for_write
-    from gatekeeper.reports import write_reports
-    from gatekeeper.reports.json import render_json
-
-    # resolved again as they are written: a tool that ran in between may have planted a link
-    write_reports(result, resolve_for_write(run.out_dir, run.root), run.formats, run.written)
-    if run.results_out is not None:
-        target = resolve_for_write(run.results_out, run.root)
-        run.written[str(target)] = _write_part(target, render_json(result), run.root)
-    for file in run.written:
-        say(f"report: {file}")
-    _attest(run, result, command, say)
-    if step_summary:
-        _append_step_summary(result)
-    return _record(run, result, run.written, command, say)
-
-
-def _write_part(target: Path, text: str, root: Path) -> str:
-    """Write a ``--results-out`` part and, with the signing key set, its signature beside it; an old
-    signature is removed first, so that a part is never left beside a signature of other bytes."""
-    from gatekeeper.audit import signer_from_env
-    from gatekeeper.fileio import resolve_for_write
-    from gatekeeper.merge import part_signature, signature_path
-    from gatekeeper.reports import write_atomic
-
-    sig_target = resolve_for_write(signature_path(target), root)
-    sig_target.unlink(missing_ok=True)
-    digest = write_atomic(target, text)
-    signer = signer_from_env()
-    if signer is not None:
-        write_atomic(sig_target, part_signature(text.encode("utf-8"), signer))
-    return digest
-
-
-def bundle_line(target: Path, result: GateResult, files: Mapping[str, bytes], audit_line: bytes | None, key_env: str) -> str:
-    """Write the evidence bundle of ``files`` atomically; return the line that says where it went."""
-    from gatekeeper.audit import signer_from_env
-    from gatekeeper.bundle import build_bundle
-    from gatekeeper.reports import write_atomic
-
-    signer = signer_from_env(key_env)
-    digest = write_atomic(target, build_bundle(result, files, signer, audit_line is not None))
-    notes = [] if audit_line is not None else [
-        "NOT BACKED by an audit record (auditing was off for the run, or no record lists this result): "
-        "bundle verify will say so"
-    ]  # fmt: skip
-    notes.append(f"manifest signed by {signer.key_id}" if signer else "manifest not signed (no signing key set)")
-    return f"bundle: {target} ({len(files) + 1} files, sha256 {digest}; {'; '.join(notes)})"
-
-
-def _bundle_files(
-    result: GateResult, out_dir: Path, policy: Policy, audit_line: bytes | None, raw: bytes | None
-) -> dict[str, bytes]:
-    from gatekeeper.bundle import bundle_files
-    from gatekeeper.policy import to_toml
-
-    return bundle_files(result, out_dir, to_toml(policy.data), audit_line, raw, policy.files)
-
-
-# --------------------------------------------------------------------------- check
+    return Run(root, policy, out_dir, formats, results_out, audit, authority=authority, subjects=subjects)
 
 
 def check(request: CheckRequest, checkers: Mapping[str, Any], options: Mapping[str, Any]) -> int:
@@ -351,24 +182,24 @@ def check(request: CheckRequest, checkers: Mapping[str, Any], options: Mapping[s
 
     console = Console()
     started_at = iso_utc()
-    run: _Run | None = None
+    run: Run | None = None
     try:
         run = _prepare(request, options, request.results_out)
         result = _run_checks(request, run, checkers, console)
-        entry = _publish(run, result, console.line, command="check", step_summary=True)
+        entry = publish(run, result, console.line, command="check", step_summary=True)
         if request.bundle is not None:
             from gatekeeper.bundle import find_record
 
             audit_line = find_record(entry.log, digest=entry.digest) if entry is not None else None
-            files = _bundle_files(result, run.out_dir, run.policy, audit_line, None)
+            files = bundle_files(result, run.out_dir, run.policy, audit_line, None)
             console.line(bundle_line(request.bundle, result, files, audit_line, "GATEKEEPER_AUDIT_KEY"))
-        _timestamps_done(run)
+        timestamps_done(run)
         return result.exit_code
     except (KeyboardInterrupt, Terminated) as exc:
         return interrupted(isinstance(exc, Terminated), console, run, started_at)
 
 
-def _run_checks(request: CheckRequest, run: _Run, checkers: Mapping[str, Any], console: Console) -> GateResult:
+def _run_checks(request: CheckRequest, run: Run, checkers: Mapping[str, Any], console: Console) -> GateResult:
     """The engine run, redacted once, shown on the console (and as annotations on GitHub Actions)."""
     from gatekeeper.baseline import Baseline, load_baseline
     from gatekeeper.engine import RunRequest, run_checks
@@ -394,7 +225,7 @@ def _run_checks(request: CheckRequest, run: _Run, checkers: Mapping[str, Any], c
     # one redaction pass: the console, annotations, reports, job summary and audit record are all
     # made from this copy
     result = redact_result(run_checks(engine_request, checkers, console))
-    result = _with_clock(run, finish_new_code(result, reference, engine_request))
+    result = with_clock(run, finish_new_code(result, reference, engine_request))
     console.summary(result)
     if reference is not None:
         from gatekeeper.reports._common import review_lines
@@ -411,7 +242,7 @@ def _run_checks(request: CheckRequest, run: _Run, checkers: Mapping[str, Any], c
     return result
 
 
-def interrupted(terminated: bool, console: Console | None = None, run: _Run | None = None, started_at: str = "") -> int:
+def interrupted(terminated: bool, console: Console | None = None, run: Run | None = None, started_at: str = "") -> int:
     """Clean up after Ctrl-C or SIGTERM: stop the display and the tools, say what was left, and
     record the interrupted run when its record was still to come; return the exit code."""
     from gatekeeper import process
@@ -437,9 +268,6 @@ def interrupted(terminated: bool, console: Console | None = None, run: _Run | No
     return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
-# --------------------------------------------------------------------------- merge, report, bundle
-
-
 def merge(request: MergeRequest, checkers: Mapping[str, Any], options: Mapping[str, Any]) -> int:
     """Merge shard results into one verdict, write its reports and record it; return the exit code."""
     from dataclasses import replace
@@ -456,7 +284,7 @@ def merge(request: MergeRequest, checkers: Mapping[str, Any], options: Mapping[s
     auth = authenticate_parts(parts, keyring_from(request.public_keys))
     result = redact_result(merge_results([load_result(p) for p in parts], run.policy, checkers, [str(p) for p in parts]))
     result = replace(result, extra={**result.extra, "merged": {**result.extra["merged"], **auth.record()}})
-    result = _with_clock(run, result)
+    result = with_clock(run, result)
     console.summary(result)
     console.line(f"time: {result.extra['clock']['note']}")
     from gatekeeper.newcodegate import store_merged
@@ -469,8 +297,8 @@ def merge(request: MergeRequest, checkers: Mapping[str, Any], options: Mapping[s
             f"warning: the verdict rests on {len(parts)} unauthenticated part(s): no key was given to check their "
             "signatures, and whoever could write a part could have edited its findings (pass --public-key)"
         )
-    _publish(run, result, console.line, command="merge", step_summary=False)
-    _timestamps_done(run)
+    publish(run, result, console.line, command="merge", step_summary=False)
+    timestamps_done(run)
     return result.exit_code
 
 
@@ -527,11 +355,8 @@ def bundle(request: BundleRequest, options: Mapping[str, Any]) -> None:
         )
     audit_log = request.log if request.log is not None else log_path(root, policy)
     audit_line = find_record(audit_log, results_sha256=hashlib.sha256(raw).hexdigest())
-    files = _bundle_files(result, results.resolve().parent, policy, audit_line, raw)
+    files = bundle_files(result, results.resolve().parent, policy, audit_line, raw)
     typer.echo(bundle_line(request.output.resolve(), result, files, audit_line, request.key_env))
-
-
-# --------------------------------------------------------------------------- baseline, hook
 
 
 def create_baseline(request: BaselineRequest, checkers: Mapping[str, Any], options: Mapping[str, Any]) -> None:
@@ -566,10 +391,10 @@ def create_baseline(request: BaselineRequest, checkers: Mapping[str, Any], optio
     from gatekeeper.timestamp import authority_from
 
     audit = bool(policy.audit["enabled"]) and request.audit
-    run = _Run(root, policy, target.parent, (), None, audit, authority=authority_from(policy.audit, root))
+    run = Run(root, policy, target.parent, (), None, audit, authority=authority_from(policy.audit, root))
     extra = {**result.extra, "baseline": {"path": str(target), "fingerprints": len(document["findings"])}}
-    _record(run, _with_clock(run, replace(result, extra=extra)), {str(target): digest}, "baseline create", echo)
-    _timestamps_done(run)
+    record(run, with_clock(run, replace(result, extra=extra)), {str(target): digest}, "baseline create", echo)
+    timestamps_done(run)
 
 
 def security_hook(files: list[Path], policy_file: Path | None, checkers: Mapping[str, Any], options: Mapping[str, Any]) -> int:

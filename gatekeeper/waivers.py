@@ -241,6 +241,8 @@ class WaiverRules:
 
 
 def validate_waiver(value: Any, index: int, where: Where, rules: WaiverRules, number: int = 0) -> Waiver:
+    """One ``[[waivers]]`` table checked: its keys, a rule or a package, a reason of some words, an
+    approver, an expiry within ``gate.max_waiver_days``; the ``Waiver`` it makes."""
     keypath = f"waivers[{index}]"
     if not isinstance(value, dict):
         raise where.error(keypath, "expected a table")

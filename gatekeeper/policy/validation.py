@@ -27,6 +27,8 @@ def validate(
     texts: Mapping[str, tuple[Path, str, str]],
     reads: list[tuple[str, Path, bytes]] | None = None,
 ) -> tuple[dict[str, Any], tuple[Waiver, ...]]:
+    """The layered policy document validated: the effective data (every default filled in) and its
+    waivers; a ``PolicyError`` naming file, key and line otherwise."""
     from gatekeeper.waivers import WaiverRules, validate_waiver  # it imports this package's values
 
     where = Where(path, texts)

@@ -16,6 +16,7 @@ from gatekeeper.policy.locate import Where
 
 
 def validate_section(value: Any, schema: Mapping[str, Option], keypath: str, where: Where) -> dict[str, Any]:
+    """A table checked key by key against its ``schema`` (unknown keys refused with a did-you-mean), defaults filled in."""
     if not isinstance(value, dict):
         raise where.error(keypath, f"expected a table, got {type_name(value)}")
     for key in value:
@@ -97,11 +98,13 @@ def _coerce_str_list(option: Option, value: Any, fail: Callable[[str], PolicyErr
 
 
 def did_you_mean(word: str, choices: Any) -> str | None:
+    """A hint naming the closest of ``choices`` to a mistyped ``word``, or None."""
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean {match[0]!r}?" if match else None
 
 
 def type_name(value: Any) -> str:
+    """What a TOML value is, in words, for messages (``an integer (3)``)."""
     if isinstance(value, bool):
         return f"a boolean ({str(value).lower()})"
     if isinstance(value, int):

@@ -85,6 +85,8 @@ def parse_diff(text: str) -> dict[str, set[int]]:
 def patch_coverage(
     report: CoverageReport, changed: Mapping[str, set[int]], minimum: float, base: str
 ) -> tuple[dict[str, Any], list[Finding]]:
+    """The coverage of the ``changed`` lines the data measures: the ``diff`` metric, a finding per
+    file with uncovered changed lines, and a blocking one below ``minimum``."""
     p = report.precision
     measured_total = covered_total = 0
     uncovered_by_file: dict[str, list[int]] = {}

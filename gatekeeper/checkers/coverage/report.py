@@ -68,10 +68,12 @@ def covered_percent(numerator: int, denominator: int) -> float:
 
 
 def shown_percent(value: float | None, precision: int) -> str:
+    """A percentage at the report's precision, with its sign (``n/a`` for none)."""
     return "n/a" if value is None else f"{value:.{precision}f}%"
 
 
 def number_text(value: float) -> str:
+    """A policy's number as written (``80``, not ``80.0``)."""
     return f"{value:g}"
 
 

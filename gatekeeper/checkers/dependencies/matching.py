@@ -52,10 +52,12 @@ class Indeterminate:
 
 
 def as_list(value: Any) -> list[Any]:
+    """An OSV field that should be a list, as one (anything else: empty)."""
     return list(value) if isinstance(value, list) else []
 
 
 def is_pypi(ecosystem: Any) -> bool:
+    """Whether an OSV ``ecosystem`` is PyPI's (a suffix such as ``PyPI:...`` included)."""
     return isinstance(ecosystem, str) and (ecosystem == "PyPI" or ecosystem.startswith("PyPI:"))
 
 
@@ -202,6 +204,7 @@ def _help_uri(record: Mapping[str, Any], rid: str) -> str:
 
 
 def to_match(record: Mapping[str, Any], affected: Mapping[str, Any], name: str, text: str, source: str) -> Match:
+    """The ``Match`` of an OSV record's ``affected`` entry for package ``name`` at version ``text``."""
     rid = str(record["id"])
     sev, sev_source, score = severity(record, affected)
     aliases = tuple(sorted({str(a) for a in as_list(record.get("aliases")) if str(a) != rid}))
