@@ -5,6 +5,7 @@ sound findings and narrowing records, JSON-serialisable metrics); anything else 
 from __future__ import annotations
 
 import json
+import math
 import queue
 import time
 import traceback
@@ -13,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from gatekeeper import readback
 from gatekeeper.checkers.base import CheckContext, LoadedChecker
 from gatekeeper.errors import GatekeeperError, ToolTimeout
 from gatekeeper.findings import (
@@ -85,6 +87,9 @@ def sanitize(name: str, result: Any, elapsed: float) -> CheckResult:
         fixed = _writable(fixed)
     except (TypeError, ValueError, AttributeError, RecursionError) as exc:
         return error_result(name, f"checker returned a result that cannot be written as JSON ({type(exc).__name__}: {exc})")
+    unreadable = _beyond_readback(fixed)
+    if unreadable:
+        return error_result(name, f"checker returned a result gatekeeper could not read back: {unreadable}")
     if fixed.status is Status.ERROR and not fixed.error:
         fixed = replace(fixed, error=fixed.summary or "the check could not run")
     if fixed.status is Status.PASS and decide_status(fixed.findings) is Status.FAIL:
@@ -111,6 +116,45 @@ def _result_problem(result: CheckResult) -> str:
         problem = n.problem() if isinstance(n, Narrowing) else f"{type(n).__name__}, not Narrowing"
         if problem:
             return f"narrowing record {i + 1}: {problem}"
+    return ""
+
+
+# How many levels of gatekeeper.json's reading sit above a check's metrics and artifacts, and above
+# a finding's properties ({"checks": [{"metrics": ..., "findings": [{"properties": ...}]}]}, the
+# streamed reader counting one more): their own nesting may use the rest of readback.MAX_DEPTH.
+_CHECK_DEPTH, _FINDING_DEPTH = 4, 6
+
+
+def _beyond_readback(result: CheckResult) -> str:
+    """Which value of a writable result ``report``, ``merge`` and ``bundle`` would refuse to read
+    back (``readback``: a number beyond +-2**63, NaN or infinite, nesting past the limit), named by
+    its place (``metrics.score is 1e+300 ...``); empty when every value reads back."""
+    for field in ("metrics", "artifacts"):
+        problem = _first_beyond(getattr(result, field), field, _CHECK_DEPTH)
+        if problem:
+            return problem
+    for i, f in enumerate(result.findings):
+        problem = _first_beyond(f.properties, f"finding {i + 1} ({f.rule_id}) properties", _FINDING_DEPTH)
+        if problem:
+            return problem
+    return ""
+
+
+def _first_beyond(value: Any, where: str, depth: int) -> str:
+    stack: list[tuple[Any, str, int]] = [(value, where, depth + 1)]
+    while stack:
+        item, path, level = stack.pop()
+        if isinstance(item, (Mapping, list, tuple)):
+            if level > readback.MAX_DEPTH:
+                return f"{path} nests past the {readback.MAX_DEPTH} levels gatekeeper reads back"
+            pairs = item.items() if isinstance(item, Mapping) else enumerate(item)
+            stack.extend((v, f"{path}.{k}" if isinstance(item, Mapping) else f"{path}[{k}]", level + 1) for k, v in pairs)
+        elif isinstance(item, float) and not math.isfinite(item):
+            return f"{path} is {item!r}, which JSON cannot hold"
+        elif isinstance(item, (int, float)) and not isinstance(item, bool) and abs(item) > readback.MAX_NUMBER:
+            digits = len(str(abs(item))) if isinstance(item, int) and item.bit_length() < 4000 else "thousands of"
+            shown = f"{item:.3g}" if isinstance(item, float) else f"an integer of {digits} digits"
+            return f"{path} is {shown}, beyond the +-2**63 gatekeeper reads back"
     return ""
 
 

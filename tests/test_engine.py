@@ -17,6 +17,7 @@ from gatekeeper.engine import RunRequest, run_checks
 from gatekeeper.errors import UsageError
 from gatekeeper.findings import CheckResult, Finding, GateResult, Location, Narrowing, Severity, Status, Verdict
 from gatekeeper.policy import load_policy
+from gatekeeper.reports.json import load_result, render_json
 
 
 class Fixed:
@@ -143,6 +144,50 @@ def test_a_plugins_narrowing_records_are_kept_and_malformed_ones_make_its_check_
     assert garbled is not None and garbled.status is Status.ERROR
     assert "malformed result: narrowing record 1: kind is empty" in (garbled.error or "")
     assert GateResult.from_dict(result.to_dict()).check("narrows").narrowing == (record,)  # type: ignore[union-attr]
+
+
+def _nested(levels: int) -> dict[str, Any]:
+    tree: dict[str, Any] = {"leaf": 1}
+    for _ in range(levels - 1):
+        tree = {"a": tree}
+    return tree
+
+
+@pytest.mark.parametrize(
+    ("metrics", "properties", "named"),
+    [
+        ({"score": 1e300}, {}, "metrics.score is 1e+300"),
+        ({"ratio": float("nan")}, {}, "metrics.ratio is nan"),
+        ({"table": {"rows": [1, float("-inf")]}}, {}, "metrics.table.rows[1] is -inf"),
+        ({"count": 10**400}, {}, "metrics.count is an integer of 401 digits"),
+        ({"tree": _nested(60)}, {}, "metrics.tree" + ".a" * 59 + " nests past the 64 levels"),
+        ({}, {"cvss": 1e300}, "finding 1 (P1) properties.cvss is 1e+300"),
+    ],
+    ids=["1e300", "nan", "inf", "400-digits", "deep", "finding-property"],
+)
+def test_a_plugin_value_gatekeeper_could_not_read_back_makes_its_check_an_error(
+    tmp_path: Path, metrics: dict[str, Any], properties: dict[str, Any], named: str
+) -> None:
+    class Extreme(Fixed):
+        def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+            finding = Finding("P1", Severity.LOW, "plugin says", properties=properties)
+            return CheckResult(name=self.name, status=Status.PASS, findings=(finding,), metrics=metrics)
+
+    class Edge(Fixed):  # the largest values that do read back
+        def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+            finding = Finding("P2", Severity.LOW, "plugin says", properties={"tree": _nested(57)})
+            metrics = {"big": 2**63, "f": 9.2e18, "tree": _nested(59)}
+            return CheckResult(name=self.name, status=Status.PASS, findings=(finding,), metrics=metrics)
+
+    result = run(tmp_path, {"extreme": Extreme("extreme"), "edge": Edge("edge")})
+    extreme, edge = result.check("extreme"), result.check("edge")
+    assert extreme is not None and extreme.status is Status.ERROR and result.exit_code == 3
+    assert named in (extreme.error or "") and "could not read back" in (extreme.error or "")
+    assert edge is not None and edge.status is Status.PASS
+    written = tmp_path / "gatekeeper.json"
+    written.write_text(render_json(result), encoding="utf-8")
+    back = load_result(written)  # every result gatekeeper writes is one `report` and `merge` read
+    assert back.check("edge").metrics["big"] == 2**63  # type: ignore[union-attr]
 
 
 class Meets(Fixed):
