@@ -12,6 +12,7 @@ tools' findings.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from packaging.utils import canonicalize_name
@@ -112,8 +113,11 @@ def review_dependencies(
         found = vulns.get((key, version), [])
         license_id = licenses.get((key, version)) if have_licenses else None
         entry = _entry(name, version, found, license_id, old[1] if old else "")
+        judged = _judge(entry, found, section, label, "changed" if old else "added")
+        # whether the package stops the gate, by the review's own rules or the dependencies check's findings
+        entry["blocks"] = any(f.blocking for f in (*judged, *found))
         (changed if old else added).append(entry)
-        findings.extend(_judge(entry, found, section, label, "changed" if old else "added"))
+        findings.extend(judged)
     for key, (name, version) in sorted(before.items()):
         if key not in now:
             removed.append({"name": name, "version": version})
@@ -148,8 +152,7 @@ def _judge(entry: Mapping[str, Any], found: Sequence[Finding], section: Mapping[
     if canonicalize_name(name) in denied:
         out.append(_finding("review.denied", Severity.HIGH, f"{what} is on the review's deny list", pkg))
     if found and section.get("block_vulnerable", True):
-        ids = ", ".join(entry["vulnerabilities"])
-        out.append(_finding("review.vulnerable", _worst(found), f"{what} has known vulnerabilities: {ids}", pkg))
+        out.append(_vulnerable(what, entry, found, pkg))
     allow = [str(a) for a in section.get("allow_licenses") or ()]
     if allow:
         expression = str(entry.get("license") or "")
@@ -174,12 +177,27 @@ def _judge(entry: Mapping[str, Any], found: Sequence[Finding], section: Mapping[
     return out
 
 
-def _finding(rule: str, severity: Severity, message: str, pkg: Package) -> Finding:
+def _vulnerable(what: str, entry: Mapping[str, Any], found: Sequence[Finding], pkg: Package) -> Finding:
+    """``review.vulnerable`` for a new package with known vulnerabilities. One problem, one blocking
+    reason: when the dependencies check already blocks on the package, the review's finding only
+    refers to those findings (their fingerprints) and does not block again; when none of them
+    blocks (below ``fail_on_severity``, or waived), the review's finding blocks, so a new
+    vulnerable package never passes."""
+    ids = ", ".join(entry["vulnerabilities"])
+    blocked = sorted({f.fingerprint for f in found if f.blocking and f.fingerprint})
+    if not blocked:
+        return _finding("review.vulnerable", _worst(found), f"{what} has known vulnerabilities: {ids}", pkg)
+    message = f"{what} has known vulnerabilities: {ids} (blocking in the dependencies check, not counted again here)"
+    finding = _finding("review.vulnerable", _worst(found), message, pkg, blocking=False)
+    return replace(finding, properties={"blocked_by": {"check": "dependencies", "fingerprints": blocked}})
+
+
+def _finding(rule: str, severity: Severity, message: str, pkg: Package, blocking: bool = True) -> Finding:
     return Finding(
         rule_id=rule,
         severity=severity,
         message=message,
-        blocking=True,
+        blocking=blocking,
         package=pkg,
         fingerprint=fingerprint(REVIEW_CHECK, rule, pkg.name, pkg.version),
         rule_name={"review.denied": "new package denied", "review.vulnerable": "new vulnerable package"}.get(

@@ -6,6 +6,7 @@ Real git repositories built in tmp_path, real bandit and coverage.py, a small OS
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -164,15 +165,16 @@ def test_only_what_the_change_adds_blocks_with_ref_from_a_worktree(repo: tuple[P
     assert [f["message"] for f in coverage["findings"] if f["rule_id"] == "coverage.min_total" and f["blocking"]] == [
         f"total coverage {coverage['metrics']['total']:g}% is below REF's {ref_total:g}% (new code)"
     ]
-    # the vulnerable package the change adds blocks, in the dependencies check and in the review
+    # the vulnerable package the change adds blocks once: in the dependencies check, which the review refers to
     deps = next(c for c in data["checks"] if c["name"] == "dependencies")
     assert [(f["rule_id"], f["blocking"]) for f in deps["findings"]] == [("TEST-2026-NEWDEP", True)]
     review = next(c for c in data["checks"] if c["name"] == "dependency-review")
     assert review["metrics"]["added"] == [
-        {"name": "lefty", "version": "1.0", "vulnerabilities": ["TEST-2026-NEWDEP"], "license": ""}
+        {"name": "lefty", "version": "1.0", "vulnerabilities": ["TEST-2026-NEWDEP"], "license": "", "blocks": True}
     ]
     assert review["metrics"]["changed"] == [] and review["metrics"]["removed"] == []
-    assert [f["rule_id"] for f in review["findings"]] == ["review.vulnerable"]
+    assert [(f["rule_id"], f["blocking"]) for f in review["findings"]] == [("review.vulnerable", False)]
+    assert review["status"] == "pass"
     # SARIF: REF's finding unchanged, the others new; the Markdown summary carries the review
     sarif = json.loads((root / "gatekeeper-reports" / "gatekeeper.sarif").read_text())
     bandit = next(r for r in sarif["runs"] if r["automationDetails"]["id"] == "gatekeeper/security/")
@@ -313,6 +315,64 @@ def test_a_merged_run_of_ref_is_stored_for_later_new_code_runs(
     coverage = next(c for c in ref_total["checks"] if c["name"] == "coverage")["metrics"]["total"]
     head_coverage = next(c for c in data["checks"] if c["name"] == "coverage")
     assert head_coverage["metrics"]["new_code"]["ref_total"] == coverage  # REF's figure is the merged run's
+
+
+LOW_ADVISORY = {
+    "id": "TEST-2026-LOWDEP",
+    "summary": "lowly: a minor information leak",
+    "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:P/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N"}],
+    "affected": [
+        {
+            "package": {"name": "lowly", "ecosystem": "PyPI"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.0"}]}],
+        }
+    ],
+}
+
+
+def test_a_new_vulnerable_package_blocks_once(repo: tuple[Path, str], tmp_path: Path) -> None:
+    root, _ = repo
+    db = write_db(tmp_path / "db2", [ADVISORY, LOW_ADVISORY], "flat")
+    policy = root / "gatekeeper.toml"
+    text = re.sub(r'advisory_db = ".*"', f'fail_on_severity = "high"\nadvisory_db = "{db}"', policy.read_text())
+    policy.write_text(text.replace("[audit]", '[review]\ndeny = ["banned"]\n\n[audit]'))
+    (root / "requirements.txt").write_text("safe==5.0\nlefty==1.0\nlowly==1.0\nbanned==1.0\n")
+    _commit(root, "three new packages")
+    done = _check(root, "--new-code-since", "main")
+    assert done.exit_code == 1, done.output
+    data = _result(root)
+    deps = next(c for c in data["checks"] if c["name"] == "dependencies")
+    review = next(c for c in data["checks"] if c["name"] == "dependency-review")
+    # the dependencies check's findings are the tool's own: lefty's critical advisory blocks, lowly's low one does not
+    assert sorted((f["package"]["name"], f["rule_id"], f["blocking"]) for f in deps["findings"]) == [
+        ("lefty", "TEST-2026-NEWDEP", True),
+        ("lowly", "TEST-2026-LOWDEP", False),
+    ]
+    # one blocking reason per problem, across the whole run
+    found = [(c["name"], f) for c in data["checks"] for f in c["findings"]]
+    blocking = sorted((name, f["rule_id"], f["package"]["name"]) for name, f in found if f["blocking"] and f["package"])
+    assert blocking == [
+        ("dependencies", "TEST-2026-NEWDEP", "lefty"),  # the dependencies check blocks it: the review does not again
+        ("dependency-review", "review.denied", "banned"),  # a rule only the review has
+        ("dependency-review", "review.vulnerable", "lowly"),  # below fail_on_severity: the review keeps it from passing
+    ]
+    lefty = next(f for f in review["findings"] if f["package"]["name"] == "lefty")
+    assert lefty["rule_id"] == "review.vulnerable" and lefty["blocking"] is False
+    deps_lefty = next(f for f in deps["findings"] if f["package"]["name"] == "lefty")
+    assert lefty["properties"]["blocked_by"] == {"check": "dependencies", "fingerprints": [deps_lefty["fingerprint"]]}
+    assert "blocking in the dependencies check" in lefty["message"]
+    # the console's blocking list names each package once; the review's table says which packages block
+    listed = done.output.split("blocking findings (5):")[1].split("verdict:")[0]  # coverage, B602 and these three
+    assert [listed.count(f"{name} 1.0") for name in ("lefty", "lowly", "banned")] == [1, 1, 1]
+    assert {r["name"]: r["blocks"] for r in review["metrics"]["added"]} == {"banned": True, "lefty": True, "lowly": True}
+    markdown = (root / "gatekeeper-reports" / "gatekeeper.md").read_text()
+    assert "| added | lefty | 1.0 | TEST-2026-NEWDEP | unknown | yes |" in markdown
+    # with the review's rule off, fail_on_severity alone decides: lowly's low advisory no longer blocks
+    policy.write_text(policy.read_text().replace("[review]\n", "[review]\nblock_vulnerable = false\n"))
+    _commit(root, "review does not block vulnerable packages")
+    relaxed = _check(root, "--new-code-since", "main")
+    review = next(c for c in _result(root)["checks"] if c["name"] == "dependency-review")
+    assert relaxed.exit_code == 1 and [f["rule_id"] for f in review["findings"]] == ["review.denied"]
 
 
 def test_review_denies_packages_and_licenses_new_packages_need(repo: tuple[Path, str]) -> None:

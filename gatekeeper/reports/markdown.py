@@ -117,7 +117,7 @@ def _new_code(result: GateResult) -> list[str]:
         license_id = str(r.get("license") or "unknown") if kind != "removed" else ""
         lines.append(
             f"| {kind} | {escape(str(r.get('name') or ''))} | {escape(version)} | {escape(vulns) or '—'} "
-            f"| {escape(license_id) or '—'} | {'yes' if r.get('name') in blocked else 'no'} |"
+            f"| {escape(license_id) or '—'} | {'yes' if r.get('blocks', r.get('name') in blocked) else 'no'} |"
         )
     return lines
 
