@@ -40,8 +40,8 @@ from gatekeeper.errors import GatekeeperError, ToolError
 KIND = "rfc3161"
 QUERY_TYPE = "application/timestamp-query"
 REPLY_TYPE = "application/timestamp-reply"
-#: what every report says about its times when no authority is configured
-RUNNER_CLOCK = "the runner's own clock (no timestamp authority configured: [audit] timestamp_url)"
+#: what every report says about its times when no authority is configured (the console's line fits 80 columns)
+RUNNER_CLOCK = "the runner's own clock (no timestamp authority set: [audit] timestamp_url)"
 MAX_REPLY_BYTES = 1024 * 1024
 _OPENSSL_TIMEOUT_S = 30.0
 #: the most a stamp may follow the runner's own time for the record it covers (the record is written
