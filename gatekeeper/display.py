@@ -109,6 +109,17 @@ class ToolInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Trend:
+    """A number of a check's metrics that the history page follows run after run: the series it feeds
+    (``key``, e.g. ``vulnerabilities``), where it is in the metrics (``path``, e.g. ``("counts", "high")``),
+    and ``zero_if``: a metric whose being a number makes an absent value 0 (packages counted, none denied)."""
+
+    key: str
+    path: tuple[str, ...]
+    zero_if: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class RuleInfo:
     """What a check says about one of its SARIF rules, given the rule's first finding: a short
     description and a help URI (empty: gatekeeper's generic text and the tool's URI)."""

@@ -19,6 +19,7 @@ once) rather than through the template cell by cell; and the garbage collector i
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import html
 import math
@@ -33,6 +34,7 @@ from typing import Any
 from markupsafe import Markup
 
 from gatekeeper.audit import Verification, read_records, verify_log
+from gatekeeper.display import Trend
 from gatekeeper.gated import EVENTS as EVENTS
 from gatekeeper.gated import GatedChanges, partial_note
 from gatekeeper.history_charts import ChartSpec, Series, render_charts
@@ -291,6 +293,7 @@ def _ids(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
+#: the series the trend charts plot; each is fed by a checker's ``trends`` (``_trend_sources``)
 _METRICS = ("coverage", "vulnerabilities", "sec_high", "sec_medium", "sec_low", "denied", "coverage_min")
 _NO_METRICS: tuple[float | None, ...] = (None,) * len(_METRICS)
 
@@ -398,23 +401,36 @@ def _metrics_of(checks: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
 
 
 def _key_values(checks: dict[str, dict[str, Any]]) -> tuple[float | None, ...]:
-    """The numbers the trend charts plot, from one record's checks, in the order of ``_METRICS``."""
-    sec = _metrics_of(checks, "security")
-    lic = _metrics_of(checks, "licenses")
-    cov = _metrics_of(checks, "coverage")
-    counts = _mapping(sec.get("counts"))
-    denied = _number(_mapping(lic.get("packages_by_verdict")).get("denied"))
-    if denied is None and _number(lic.get("packages")) is not None:
-        denied = 0.0  # the packages were counted and none was denied
-    return (
-        _number(cov.get("total")),
-        _number(_metrics_of(checks, "dependencies").get("vulnerabilities")),
-        _number(counts.get("high")),
-        _number(counts.get("medium")),
-        _number(counts.get("low")),
-        denied,
-        _number(_mapping(cov.get("thresholds")).get("min_total")),
-    )
+    """The numbers the trend charts plot, from one record's checks, in the order of ``_METRICS``:
+    each series read where the installed checker that feeds it says (its ``trends``)."""
+    out: list[float | None] = []
+    for source in _trend_sources():
+        value = None
+        if source is not None:
+            metrics = _metrics_of(checks, source[0])
+            value = _number(_at(metrics, source[1].path))
+            if value is None and source[1].zero_if and _number(_at(metrics, source[1].zero_if)) is not None:
+                value = 0.0  # e.g. the packages were counted and none was denied
+        out.append(value)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=1)
+def _trend_sources() -> tuple[tuple[str, Trend] | None, ...]:
+    """For each series of ``_METRICS``, the installed check that feeds it and how (None: no checker does)."""
+    from gatekeeper.checkers import installed
+
+    fed = {t.key: (name, t) for name, checker in installed().items() for t in checker.trends}
+    return tuple(fed.get(key) for key in _METRICS)
+
+
+def _at(metrics: Mapping[str, Any], path: Sequence[str]) -> Any:
+    node: Any = metrics
+    for part in path:
+        if node.__class__ is not dict:
+            return None
+        node = node.get(part)
+    return node
 
 
 def _run_rows(runs: Sequence[Run], check_names: Sequence[str], reports: Mapping[str, str]) -> Markup:

@@ -243,3 +243,28 @@ def test_a_checker_that_inspects_the_environment_puts_the_interpreter_it_saw_in_
         assert ("environment" in result.extra) is environment
         if environment:
             assert result.extra["environment"]["python"] and result.extra["environment"]["scope"] == "all"
+
+
+def test_trends_must_be_a_tuple_of_trend() -> None:
+    class Loose(CheckerBase):
+        trends = ("coverage",)  # type: ignore[assignment]
+
+    with pytest.raises(PluginError, match="checker 'loose': 'trends' must be a tuple of Trend"):
+        resolve("loose", Loose())
+
+
+def test_the_history_pages_series_are_read_where_each_checkers_trends_say() -> None:
+    """No check name in the history page: each series comes from the installed checker whose
+    ``trends`` name it (coverage's total and minimum, the vulnerabilities, bandit's counts, denied licenses)."""
+    from gatekeeper.history import _METRICS, _key_values
+
+    checks = {
+        "coverage": {"metrics": {"total": 91.5, "thresholds": {"min_total": 80}}},
+        "security": {"metrics": {"counts": {"high": 1, "medium": 2, "low": 0}}},
+        "dependencies": {"metrics": {"vulnerabilities": 3}},
+        "licenses": {"metrics": {"packages": 12}},  # counted, none denied: 0, not a gap
+    }
+    values = dict(zip(_METRICS, _key_values(checks), strict=True))
+    assert values == {"coverage": 91.5, "vulnerabilities": 3, "sec_high": 1, "sec_medium": 2, "sec_low": 0, "denied": 0,
+                      "coverage_min": 80}  # fmt: skip
+    assert set(_key_values({})) == {None}  # a run without those checks is a gap in every chart

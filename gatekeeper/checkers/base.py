@@ -22,6 +22,7 @@ from gatekeeper.display import Display as Display
 from gatekeeper.display import Row as Row
 from gatekeeper.display import RuleInfo as RuleInfo
 from gatekeeper.display import ToolInfo as ToolInfo
+from gatekeeper.display import Trend as Trend
 from gatekeeper.display import VerdictRow as VerdictRow
 from gatekeeper.display import VerdictTable as VerdictTable
 from gatekeeper.errors import PluginError, ToolMissing
@@ -60,6 +61,8 @@ class Checker(Protocol):
       section of the HTML report, computed from its result alone.
     - ``inspects_environment`` (default False): the check looks at the ``[environment]`` (the
       installed packages), so the result records which interpreter and scope it saw.
+    - ``trends`` (default ``()``): ``Trend`` records naming the metrics that feed the history page's
+      trend series (coverage, vulnerabilities, security findings by severity, licenses denied).
     - ``evidence(result)`` (default: none): files the check adds to an evidence bundle, as
       ``{file name: bytes}`` under ``<check>/``, computed from its result alone.
     - ``tool`` (default ``ToolInfo()``): the tool's name, documentation URI and rule tags for SARIF.
@@ -81,6 +84,7 @@ class Checker(Protocol):
     shardable: ClassVar[bool]
     enabled_by_default: ClassVar[bool]
     inspects_environment: ClassVar[bool]
+    trends: tuple[Trend, ...]
     tool: ToolInfo
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
@@ -113,6 +117,7 @@ class CheckerBase:
     shardable: ClassVar[bool] = False
     enabled_by_default: ClassVar[bool] = True
     inspects_environment: ClassVar[bool] = False
+    trends: tuple[Trend, ...] = ()
     tool: ToolInfo = ToolInfo()
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
@@ -176,6 +181,7 @@ class LoadedChecker:
     error: str = ""
     enabled_by_default: bool = True
     inspects_environment: bool = False
+    trends: tuple[Trend, ...] = ()
     evidence: Callable[[CheckResult], dict[str, bytes]] = _DEFAULTS.evidence
 
     def policy_options(self) -> Mapping[str, Option]:
@@ -211,6 +217,9 @@ def resolve(name: str, plugin: object, where: str = "") -> LoadedChecker:
     description = getattr(plugin, "description", _DEFAULTS.description)
     if not isinstance(description, str):
         raise PluginError(f"{label}: 'description' must be a str")
+    trends = getattr(plugin, "trends", _DEFAULTS.trends)
+    if not isinstance(trends, tuple) or not all(isinstance(t, Trend) for t in trends):
+        raise PluginError(f"{label}: 'trends' must be a tuple of Trend")
     tool = getattr(plugin, "tool", _DEFAULTS.tool)
     if not isinstance(tool, ToolInfo):
         raise PluginError(f"{label}: 'tool' must be a ToolInfo")
@@ -229,6 +238,7 @@ def resolve(name: str, plugin: object, where: str = "") -> LoadedChecker:
         display=_guarded(hooks["display"], Display, _DEFAULTS.display, Display.well_formed),
         rule_info=_guarded(hooks["rule_info"], RuleInfo, _DEFAULTS.rule_info),
         plugin=plugin,
+        trends=trends,
         evidence=_guarded(hooks["evidence"], dict, _DEFAULTS.evidence, _evidence_files),
         **flags,
     )

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gatekeeper.checkers.base import CheckContext, CheckerBase, Display
+from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, Trend
 from gatekeeper.checkers.coverage import presentation
 from gatekeeper.checkers.coverage.data import (
     TestRun,
@@ -79,6 +79,7 @@ class CoverageChecker(CheckerBase):
     }
 
     tool = presentation.TOOL
+    trends = (Trend("coverage", ("total",)), Trend("coverage_min", ("thresholds", "min_total")))
 
     def display(self, result: CheckResult) -> Display:
         """Total, per-file and diff coverage against the policy, and a bar per file."""

@@ -27,7 +27,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from gatekeeper import __version__, process
-from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, RuleInfo
+from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, RuleInfo, Trend
 from gatekeeper.checkers.dependencies import offline, online, presentation
 from gatekeeper.checkers.dependencies.advisories import Match, iso_time, open_database
 from gatekeeper.checkers.dependencies.findings import UNAUDITED_RULE, unaudited_finding, vulnerability_finding
@@ -76,6 +76,7 @@ class DependenciesChecker(CheckerBase):
     }
 
     tool = presentation.TOOL
+    trends = (Trend("vulnerabilities", ("vulnerabilities",)),)
     inspects_environment = True
 
     def display(self, result: CheckResult) -> Display:

@@ -22,7 +22,7 @@ from packaging.utils import canonicalize_name
 
 from gatekeeper import process
 from gatekeeper.checkers import cache
-from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, RuleInfo
+from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, RuleInfo, Trend
 from gatekeeper.checkers.inventory import Inventory, declared_lines, load_inventory, project_manifest
 from gatekeeper.checkers.licenses import presentation, spdx
 from gatekeeper.checkers.licenses.drift import DRIFT_RULE, MISSING_RULE, drift_findings, read_project_lock
@@ -67,6 +67,7 @@ class LicensesChecker(CheckerBase):
     }
 
     tool = presentation.TOOL
+    trends = (Trend("denied", ("packages_by_verdict", "denied"), zero_if=("packages",)),)
     inspects_environment = True
 
     def evidence(self, result: CheckResult) -> dict[str, bytes]:

@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 
 from gatekeeper import process, tomlio
 from gatekeeper.checkers import cache
-from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, shard_record, split_by_size
+from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, Trend, shard_record, split_by_size
 from gatekeeper.checkers.security import presentation
 from gatekeeper.checkers.security.narrowing import narrowing_note, narrowing_records
 from gatekeeper.checkers.security.pool import BanditPool, Batches
@@ -80,6 +80,7 @@ class SecurityChecker(CheckerBase):
     }
 
     tool = presentation.TOOL
+    trends = tuple(Trend(f"sec_{level}", ("counts", level)) for level in ("high", "medium", "low"))
 
     def display(self, result: CheckResult) -> Display:
         """What bandit scanned, issues by severity, and what the project's bandit configuration narrowed."""
