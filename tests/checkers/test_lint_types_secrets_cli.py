@@ -21,6 +21,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 AWS = "AKIAZ7QPLM3XN5RTV2KD"
 PASSWORD = "s3cr3t-Hunter2-Qx9vLw"
+ALLOWLISTED = "Zq8-allowlisted-Wv4rT6yU"  # behind a pragma: not a finding, still never shown
 POLICY = """
 [reports]
 formats = ["json", "sarif", "html", "markdown", "junit"]
@@ -70,6 +71,7 @@ def test_secrets_never_reach_a_report_the_console_the_audit_log_or_the_cache(tmp
             "svc/__init__.py": "",
             "svc/config.py": f'password = "{PASSWORD}"\naws_key = "{AWS}"\n',
             "deploy.env": f"AWS_ACCESS_KEY_ID={AWS}\n",
+            "svc/legacy.py": f'api_password = "{ALLOWLISTED}"  # pragma: allowlist secret\n',
         },
     )
     git_init(root)
@@ -87,7 +89,7 @@ def test_secrets_never_reach_a_report_the_console_the_audit_log_or_the_cache(tmp
     assert any(p.name == "audit.jsonl" for p in written) and any(cache_home in p.parents for p in written)
     assert {p.name for p in written} >= {"gatekeeper.sarif", "gatekeeper.html", "gatekeeper.md", "gatekeeper.junit.xml"}
     texts = [done.stdout, done.stderr, *(p.read_bytes().decode("utf-8", "replace") for p in written)]
-    for secret in (AWS, PASSWORD):
+    for secret in (AWS, PASSWORD, ALLOWLISTED):
         assert not [t[:80] for t in texts if secret in t]
     sarif = load(root / "out" / "gatekeeper.sarif")
     runs = {r["tool"]["driver"]["name"]: r for r in sarif["runs"]}
@@ -95,8 +97,12 @@ def test_secrets_never_reach_a_report_the_console_the_audit_log_or_the_cache(tmp
     assert secret_rules and all(float(r["properties"]["security-severity"]) >= 7.0 for r in secret_rules)
     assert "external/cwe/cwe-798" in secret_rules[0]["properties"]["tags"]
     assert all(r["helpUri"].startswith("https://") for run in runs.values() for r in run["tool"]["driver"]["rules"])
+    # the pragma narrowed the scan: a record naming the file and the secret it hid, shown in the HTML
+    (pragma,) = secrets["narrowing"]
+    assert (pragma["kind"], pragma["files"], pragma["suppressed"]) == ("line-comments", ["svc/legacy.py"], 1)
     html = (root / "out" / "gatekeeper.html").read_text(encoding="utf-8")
-    assert "Potential secrets" in html and "Narrowed by the project" in html
+    assert "<tr><td>Potential secrets</td><td>3</td>" in html and "Narrowed by the project" in html
+    assert "<code>svc/legacy.py</code>" in html[html.index("Narrowed by the project") :]
     junit = (root / "out" / "gatekeeper.junit.xml").read_text(encoding="utf-8")
     assert 'name="secrets"' in junit and 'name="lint"' in junit and 'name="types"' in junit
 
