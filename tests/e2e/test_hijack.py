@@ -144,17 +144,17 @@ GIT_CONFIG = f"""[core]
 
 
 def test_no_secret_reaches_any_output(project, gk, tmp_path: Path) -> None:
-    """requirements.txt includes .git/config (holding a checkout credential) and URLs with a token
-    in their user-info; the code quotes the job's DEPLOY_TOKEN; the job signs the audit log."""
+    """requirements.txt holds URLs with a token in their user-info, then includes .git/config (holding
+    a checkout credential); the code quotes the job's DEPLOY_TOKEN; the job signs the audit log."""
     root = project()
     (root / ".git").mkdir()
     (root / ".git" / "config").write_text(GIT_CONFIG)
-    (root / "requirements.txt").write_text(
+    urls = (
         "safe-pkg==2.0\n"
-        "-r .git/config\n"
         f"private-pkg @ https://ci:{URL_TOKEN}@packages.example.com/private_pkg-1.0-py3-none-any.whl\n"
         f"https://{URL_TOKEN}@packages.example.com/other-1.0-py3-none-any.whl\n"
     )
+    (root / "requirements.txt").write_text(urls)
     (root / "settings.py").write_text(f'password = "{ENV_SECRET}"\n')
     policy = root / "gatekeeper.toml"
     policy.write_text(policy.read_text().replace('paths = ["app.py"]', 'paths = ["app.py", "settings.py"]'))
@@ -163,18 +163,30 @@ def test_no_secret_reaches_any_output(project, gk, tmp_path: Path) -> None:
     done = gk([*ONLY, *ALL_FORMATS], cwd=root, env=env)
     assert done.returncode == 1, done.stdout + done.stderr
     outputs = _every_output(root, done, summary)
-    assert len(outputs) == 2 + 5 + 2  # console, five reports, the audit log, the job summary
+    assert len(outputs) == 2 + 5 + 3 + 2  # console, five reports, the attestation's three files, the audit log, the job summary
     for where, text in outputs.items():
         for secret in SECRETS:
             assert secret not in text, f"{secret[:8]}... leaked into {where}"
-    # what the user learns instead: where the unparseable lines are, the URLs without user-info
+    # what the user learns instead: where the unparseable line is, the URLs without user-info
     report = json.loads(outputs[str(root / "gatekeeper-reports" / "gatekeeper.json")])
-    deps = next(c for c in report["checks"] if c["name"] == "dependencies")
-    unaudited = json.dumps(deps)
-    assert ".git/config:6" in unaudited and "requirements.txt:4" in unaudited
+    unaudited = json.dumps(next(c for c in report["checks"] if c["name"] == "dependencies"))
+    assert "requirements.txt:2" in unaudited and "requirements.txt:3" in unaudited
     assert "https://packages.example.com/private_pkg-1.0-py3-none-any.whl" in unaudited
     security = next(c for c in report["checks"] if c["name"] == "security")
     assert any(f["rule_id"] == "B105" and "[REDACTED]" in f["message"] for f in security["findings"])  # value masked
+    assert _workflow_commands(done.stdout) == [line for line in done.stdout.splitlines() if line.startswith("::error ")]
+    # the include of .git/config: its first line, a table header, shows it is no requirements file, so
+    # the check is an error naming that line (never one "unaudited" per line), and no line of it is shown
+    (root / "requirements.txt").write_text(urls + "-r .git/config\n")
+    done = gk([*ONLY, *ALL_FORMATS], cwd=root, env=env)
+    assert done.returncode == 3, done.stdout + done.stderr
+    for where, text in _every_output(root, done, summary).items():
+        for secret in SECRETS:
+            assert secret not in text, f"{secret[:8]}... leaked into {where}"
+    report = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text(encoding="utf-8"))
+    deps = next(c for c in report["checks"] if c["name"] == "dependencies")
+    assert deps["status"] == "error" and ".git/config:1 is not a requirements file" in deps["summary"], deps
+    assert "[core]" not in json.dumps(deps) and "extraheader" not in done.stdout + done.stderr
     assert _workflow_commands(done.stdout) == [line for line in done.stdout.splitlines() if line.startswith("::error ")]
 
 
