@@ -19,10 +19,8 @@ once) rather than through the template cell by cell; and the garbage collector i
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import gc
 import html
-import math
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -34,16 +32,18 @@ from typing import Any
 from markupsafe import Markup
 
 from gatekeeper.audit import Verification, read_records, verify_log
-from gatekeeper.display import Trend
 from gatekeeper.gated import EVENTS as EVENTS
-from gatekeeper.gated import GatedChanges, partial_note
+from gatekeeper.gated import GatedChanges
 from gatekeeper.history_charts import ChartSpec, Series, render_charts
 from gatekeeper.history_period import controls, exceptions, policy_changes
+from gatekeeper.history_run import TREND_SERIES, as_dict, policy_files
 from gatekeeper.history_run import Run as Run
+from gatekeeper.history_run import run_view as run_view  # re-exported
 from gatekeeper.reports._common import MISSING
 from gatekeeper.signing import Keyring
 
 TEMPLATE = "history.html.j2"
+
 _WAIVER_KINDS = ("applied", "expired", "unused")
 
 
@@ -149,10 +149,10 @@ class Joins:
         if self.repo is not None:
             if self.branch:
                 gated = gated_changes(self.repo, self.branch, verified, period.since, period.until)
-            files = {f for r in valid for f in policy_files(_mapping(r.get("policy")))}
+            files = {f for r in valid for f in policy_files(as_dict(r.get("policy")))}
             texts = policy_texts(self.repo, {f[1] for f in files}, {f[2] for f in files})
-        digests = {str(d) for r in valid for d in _mapping(r.get("reports")).values()}
-        names = {str(n) for r in valid for n in _mapping(r.get("reports"))}
+        digests = {str(d) for r in valid for d in as_dict(r.get("reports")).values()}
+        names = {str(n) for r in valid for n in as_dict(r.get("reports"))}
         reports = find_reports(self.report_dirs, digests, names, self.root)
         return _replace_facts(facts, gated=gated, policy_texts=texts, reports=reports)
 
@@ -230,9 +230,6 @@ def render_history(runs: Sequence[Run], verification: Verification, facts: PageF
     )
 
 
-# --------------------------------------------------------------------------- view model
-
-
 def _verification_view(v: Verification, total: int, key_checked: bool) -> dict[str, Any]:
     if v.ok and v.authenticated:
         note = f"All {v.signed} signatures are valid under the keys given."
@@ -276,161 +273,6 @@ def _is_date(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    # records come from json.loads: a dict check is exact, and much cheaper than the Mapping ABC's
-    return value if isinstance(value, dict) else {}
-
-
-def _number(value: Any) -> float | None:
-    if value.__class__ is int or value.__class__ is float:  # not bool, not a str that looks like a number
-        return float(value) if math.isfinite(value) else None
-    return None
-
-
-def _ids(value: Any) -> list[str]:
-    return [str(v) for v in value] if isinstance(value, list) else []
-
-
-#: the series the trend charts plot; each is fed by a checker's ``trends`` (``_trend_sources``)
-_METRICS = ("coverage", "vulnerabilities", "sec_high", "sec_medium", "sec_low", "denied", "coverage_min")
-_NO_METRICS: tuple[float | None, ...] = (None,) * len(_METRICS)
-
-
-def run_view(rec: Mapping[str, Any], number: int, suspect: bool) -> Run:
-    """One record as a ``Run`` (a line that is not a valid record as an ``invalid`` one)."""
-    if rec.get("invalid"):
-        return _INVALID._replace(line=number, suspect=suspect)
-    when = str(rec.get("time") or "")
-    raw = rec.get("checks")
-    checks = {str(k): v for k, v in raw.items() if isinstance(v, dict)} if isinstance(raw, dict) else {}
-    waivers = _mapping(rec.get("waivers"))
-    ci = _mapping(rec.get("ci"))
-    verdict = str(rec.get("verdict") or "unknown")
-    scope = partial_note(rec.get("scope"))
-    waived = sum(int(_number(c.get("waived")) or 0) for c in checks.values())
-    policy = _mapping(rec.get("policy"))
-    dirty = rec.get("dirty")
-    return Run(
-        line=number,
-        suspect=suspect,
-        invalid=False,
-        seq=str(rec.get("seq", "?")),
-        time=when.replace("T", " ") or MISSING,
-        date=when[:10],
-        command=str(rec.get("command") or ""),
-        commit=str(rec.get("commit") or ""),
-        branch=str(rec.get("branch") or "") or MISSING,
-        actor=str(_mapping(rec.get("actor")).get("name") or "") or MISSING,
-        verdict=verdict,
-        status=_status(verdict, scope, waived),
-        scope=scope,
-        checks={name: str(c.get("status") or "?") for name, c in checks.items()},
-        metrics=_key_values(checks),
-        applied=_ids(waivers.get("applied")),
-        expired=_ids(waivers.get("expired")),
-        unused=_ids(waivers.get("unused")),
-        event=event_kind(rec.get("ci")),
-        ci_url=ci_url(ci),
-        ci_label=" ".join(str(ci.get(k) or "") for k in ("provider", "run_id") if ci.get(k)),
-        controls={str(k): str(v) for k, v in _mapping(rec.get("controls")).items()},
-        policy=str(policy.get("effective_sha256") or policy.get("sha256") or ""),
-        policy_path=str(policy.get("path") or ""),
-        policy_files=policy_files(policy),
-        dirty=dirty if isinstance(dirty, bool) else None,
-        reports={str(k): str(v) for k, v in _mapping(rec.get("reports")).items()},
-        terms=_mapping(rec.get("waiver_terms")),
-        waived=waived,
-    )
-
-
-_INVALID = Run(
-    line=0, suspect=False, invalid=True, seq="?", time=MISSING, date="", command="", commit="", branch="", actor="",
-    verdict="", status="", scope="", checks={}, metrics=_NO_METRICS, applied=[], expired=[], unused=[], event="",
-    ci_url="", ci_label="", controls={}, policy="", policy_path="", policy_files=(), dirty=None, reports={}, terms={}, waived=0,
-)  # fmt: skip
-
-
-def policy_files(policy: Mapping[str, Any]) -> tuple[tuple[str, str, str], ...]:
-    """``(role, path, sha256)`` of every file a record's policy was built from (the top file alone
-    for a record from before gatekeeper kept the list)."""
-    files = policy.get("files")
-    if isinstance(files, list) and files:
-        return tuple(
-            (str(f.get("role") or ""), str(f.get("path") or ""), str(f.get("sha256") or "")) for f in files if isinstance(f, dict)
-        )
-    if policy.get("sha256"):
-        return (("policy", str(policy.get("path") or ""), str(policy["sha256"])),)
-    return ()
-
-
-def _status(verdict: str, scope: str, waived: int) -> str:
-    if verdict != "pass":
-        return verdict
-    if scope:
-        return "partial pass"
-    return "pass with exceptions" if waived else "pass"
-
-
-def event_kind(ci: Any) -> str:
-    """The kind of event a record's CI run was: ``EVENTS``' names, the CI's own otherwise, ``local`` without CI."""
-    if not isinstance(ci, dict):
-        return "local"
-    ref = str(ci.get("ref") or "")
-    event = str(ci.get("event") or "")
-    if ref.startswith("refs/tags/") or event == "tag":
-        return "tag"
-    aliases = {"merge_request_event": "pull_request", "pull_request_target": "pull_request", "workflow_dispatch": "manual",
-               "web": "manual", "trigger": "manual", "api": "manual"}  # fmt: skip
-    return aliases.get(event, event) or "unknown"
-
-
-def ci_url(ci: Mapping[str, Any]) -> str:
-    """The CI run's address: the recorded ``run_url``, else one built from GitHub's server, repository
-    and run id; only http(s) addresses (a ``javascript:`` one is never a link)."""
-    url = str(ci.get("run_url") or "")
-    if not url and ci.get("provider") == "github-actions" and ci.get("repository") and ci.get("run_id"):
-        url = f"https://github.com/{ci['repository']}/actions/runs/{ci['run_id']}"
-    return url if url.lower().startswith(("https://", "http://")) else ""
-
-
-def _metrics_of(checks: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
-    check = checks.get(name)
-    return _mapping(check.get("metrics")) if check is not None else {}
-
-
-def _key_values(checks: dict[str, dict[str, Any]]) -> tuple[float | None, ...]:
-    """The numbers the trend charts plot, from one record's checks, in the order of ``_METRICS``:
-    each series read where the installed checker that feeds it says (its ``trends``)."""
-    out: list[float | None] = []
-    for source in _trend_sources():
-        value = None
-        if source is not None:
-            metrics = _metrics_of(checks, source[0])
-            value = _number(_at(metrics, source[1].path))
-            if value is None and source[1].zero_if and _number(_at(metrics, source[1].zero_if)) is not None:
-                value = 0.0  # e.g. the packages were counted and none was denied
-        out.append(value)
-    return tuple(out)
-
-
-@functools.lru_cache(maxsize=1)
-def _trend_sources() -> tuple[tuple[str, Trend] | None, ...]:
-    """For each series of ``_METRICS``, the installed check that feeds it and how (None: no checker does)."""
-    from gatekeeper.checkers import installed
-
-    fed = {t.key: (name, t) for name, checker in installed().items() for t in checker.trends}
-    return tuple(fed.get(key) for key in _METRICS)
-
-
-def _at(metrics: Mapping[str, Any], path: Sequence[str]) -> Any:
-    node: Any = metrics
-    for part in path:
-        if node.__class__ is not dict:
-            return None
-        node = node.get(part)
-    return node
 
 
 def _run_rows(runs: Sequence[Run], check_names: Sequence[str], reports: Mapping[str, str]) -> Markup:
@@ -517,9 +359,9 @@ def _verdict_counts(runs: Sequence[Run]) -> list[tuple[str, int]]:
 def _charts(runs: Sequence[Run]) -> list[dict[str, Any]]:
     valid = [r for r in runs if not r.invalid]
     # one pass over the runs: their metric tuples transposed into one column per metric
-    columns = dict.fromkeys(_METRICS, ())
+    columns = dict.fromkeys(TREND_SERIES, ())
     if valid:
-        columns = dict(zip(_METRICS, zip(*[r.metrics for r in valid], strict=True), strict=True))
+        columns = dict(zip(TREND_SERIES, zip(*[r.metrics for r in valid], strict=True), strict=True))
 
     def values(key: str) -> list[float | None]:
         return list(columns[key])

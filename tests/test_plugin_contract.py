@@ -256,7 +256,8 @@ def test_trends_must_be_a_tuple_of_trend() -> None:
 def test_the_history_pages_series_are_read_where_each_checkers_trends_say() -> None:
     """No check name in the history page: each series comes from the installed checker whose
     ``trends`` name it (coverage's total and minimum, the vulnerabilities, bandit's counts, denied licenses)."""
-    from gatekeeper.history import _METRICS, _key_values
+    from gatekeeper.history_run import TREND_SERIES as _METRICS
+    from gatekeeper.history_run import trend_values as _key_values
 
     checks = {
         "coverage": {"metrics": {"total": 91.5, "thresholds": {"min_total": 80}}},
