@@ -196,52 +196,25 @@ def refuse_tracked(ctx: CheckContext, paths: Sequence[Path]) -> None:
         )
 
 
-_CONFIG_FILES = (".coveragerc", "setup.cfg", "tox.ini", "pyproject.toml")
-
-
-def _analyse(ctx: CheckContext, data_file: str | None, plugins: Sequence[str], *, fresh: bool = False) -> dict[str, Any]:
-    """The probe's analysis of the data file, reused from the cache when nothing it depends on changed.
-
-    The key covers the data file's bytes, the coverage configuration files, coverage.py's version
-    and the probe itself; the entry also records the sha256 of every source file analysed, and is
-    used only while all of them are unchanged. Otherwise each file's analysis is reused while its
-    own key is unchanged (``filecache``). ``fresh``: the data was written by this run (no whole
-    answer can have been kept for it), so only the per-file analyses are looked up.
+def _analyse(ctx: CheckContext, data_file: str | None, plugins: Sequence[str]) -> dict[str, Any]:
+    """The probe's analysis of the data file, each source file's analysis reused from the cache
+    while its own key is unchanged (``filecache``: coverage.py's and Python's versions, the
+    configuration, the file's name, its bytes and the lines the data recorded for it). One probe
+    process either way; an answer whose every file was reused says ``cached``.
     """
     request = {"mode": "analyse", "data_file": data_file}
     folder = ctx.cache_dir / "coverage" if ctx.cache_dir is not None else None
     if folder is None or plugins:
         return probe(ctx, request, plugins)  # a plugin's code (and version) is part of the analysis: not cached
     per_file = filecache.manifest_key(ctx.root, cache.file_digest(_PROBE))
-    if fresh:
-        return filecache.analyse(folder, per_file, request, lambda req, stdin: probe(ctx, req, plugins, stdin))
-    config = probe(ctx, {"mode": "config", "data_file": data_file})
-    data_path = Path(str(config.get("data_file", "")))
-    if not config.get("ok") or not data_path.is_file():
-        return probe(ctx, request, plugins)  # let the analysis name the problem
-    rcfile = os.environ.get("COVERAGE_RCFILE", "")
-    key = cache.cache_key(
-        "coverage", config.get("version", ""), cache.file_digest(_PROBE), str(ctx.root), str(data_path),
-        cache.file_digest(data_path), rcfile, [cache.file_digest(ctx.root / n) for n in (*_CONFIG_FILES, rcfile) if n],
-    )  # fmt: skip
-    entry, rejected = cache.read(folder, key)
-    if isinstance(entry, dict) and isinstance(entry.get("sources"), dict):
-        sources: dict[str, str] = entry["sources"]
-        if all(cache.file_digest(Path(p)) == digest for p, digest in sources.items()):
-            answer: dict[str, Any] = {**entry["answer"], "cached": True}
-            return answer
-    answer = filecache.analyse(folder, per_file, request, lambda req, stdin: probe(ctx, req, plugins, stdin))
-    if answer.get("ok"):
-        digests = {str(f["path"]): cache.file_digest(Path(str(f["path"]))) for f in answer.get("files", [])}
-        cache.write(folder, key, {"answer": {k: v for k, v in answer.items() if k != "cache_rejected"}, "sources": digests})
-    return {**answer, "cache_rejected": int(rejected) + int(answer.get("cache_rejected") or 0)}
+    return filecache.analyse(folder, per_file, request, lambda req, stdin: probe(ctx, req, plugins, stdin))
 
 
 def read_data(ctx: CheckContext, data_file: str | None, *, ran: bool = False, plugins: Sequence[str] = ()) -> CoverageReport:
     """The analysis of a ``.coverage`` data file as a report; ``ran``: the data is this run's own
     (``checks.coverage.run``), so a hint never says to run the tests again; ``plugins``: the
     coverage.py plugins the policy allows."""
-    answer = _analyse(ctx, data_file, plugins, fresh=ran)
+    answer = _analyse(ctx, data_file, plugins)
     if not answer.get("ok"):
         raise analysis_error(ctx, answer, ran)
     try:
@@ -272,7 +245,7 @@ def read_data(ctx: CheckContext, data_file: str | None, *, ran: bool = False, pl
             files=tuple(sorted(files, key=lambda f: f.path)),
             cached=bool(answer.get("cached")),
             cache_rejected=int(answer.get("cache_rejected") or 0),
-            files_reused=int(answer.get("files_reused") or 0) if not answer.get("cached") else len(files),
+            files_reused=int(answer.get("files_reused") or 0),
             fail_under=float(answer.get("fail_under") or 0.0),
             plugins=tuple(str(name) for name in answer.get("plugins") or ()),
         )

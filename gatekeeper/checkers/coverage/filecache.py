@@ -29,16 +29,22 @@ def manifest_key(root: Path, probe_digest: str) -> str:
 
 def analyse(folder: Path, key: str, request: Mapping[str, Any], probe: Probe) -> dict[str, Any]:
     """The probe's answer to ``request``, with the analyses stored under ``key`` in ``folder``
-    offered for reuse; this run's analyses are stored in their place. The answer says how many
-    files were reused (``files_reused``) and whether the stored entry was rejected."""
+    offered for reuse; this run's analyses are stored in their place (unless they are the same).
+    The answer says how many files were reused (``files_reused``), whether all of them were
+    (``cached``) and whether the stored entry was rejected (``cache_rejected``)."""
     import json
 
     stored, rejected = cache.read(folder, key)
     known = stored if isinstance(stored, dict) else {}
     answer = probe({**request, "reuse": True}, json.dumps(known, separators=(",", ":")).encode("utf-8"))
-    if answer.get("ok"):
-        cache.write(folder, key, _entries(answer))
-    return {**answer, "cache_rejected": int(rejected)}
+    if not answer.get("ok"):
+        return {**answer, "cache_rejected": int(rejected)}
+    entries = _entries(answer)
+    if entries != known:
+        cache.write(folder, key, entries)
+    files = answer.get("files") or []
+    cached = bool(files) and answer.get("files_reused") == len(files)
+    return {**answer, "cached": cached, "cache_rejected": int(rejected)}
 
 
 def _entries(answer: Mapping[str, Any]) -> dict[str, Any]:
