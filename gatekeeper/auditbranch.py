@@ -14,7 +14,10 @@ came from. ``save`` commits the log with plumbing (``hash-object``, ``mktree``, 
 the work tree and index are never touched) on top of that commit and pushes it without force. When
 another run pushed first (a non-fast-forward rejection), it fetches the new log, appends this run's
 records again at its end (``audit.append``: chained, signed and stamped anew) and retries, up to
-``ATTEMPTS`` times. Nothing is ever force-pushed, so the branch only ever grows.
+``ATTEMPTS`` times; a rotation record moves only as the run's last record, signed again by the key
+it hands over from, and records the one signing key cannot sign again after the other run's are
+refused with nothing pushed (``_resign_problem``). Nothing is ever force-pushed, so the branch only
+ever grows.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from gatekeeper.errors import GatekeeperError, UsageError
 
 if TYPE_CHECKING:
     from gatekeeper.policy import Policy
+    from gatekeeper.signing import Signer
 
 BRANCH = "gatekeeper-audit"
 LOG_FILE = "audit.jsonl"
@@ -162,11 +166,61 @@ def _new_records(data: bytes, base_records: int) -> list[dict[str, Any]]:
     return records
 
 
+def _key_in_force(data: bytes) -> str | None:
+    """The key id the next record of the log ``data`` must be signed with: the one its last
+    rotation record names, or the one that signed its last record; None when that is unsigned."""
+    from gatekeeper import signing
+
+    lines = [line for line in data.splitlines() if line.strip()]
+    try:
+        last = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        return None
+    if not isinstance(last, dict):
+        return None
+    rotation = last.get("rotate")
+    if isinstance(rotation, dict) and isinstance(rotation.get("to"), str):
+        return str(rotation["to"])
+    return signing.signature_key_id(last.get("sig"))
+
+
+def _resign_problem(records: list[dict[str, Any]], in_force: str | None, signer: Signer | None) -> str:
+    """Why this run's ``records`` cannot be signed again, with ``signer`` alone, after a log whose
+    key in force is ``in_force`` (empty when they can). A rotation record must be signed by the key
+    in force and hands the signing to its new key, which this step does not hold; so it moves only
+    as this run's last record, signed by the key it hands over from. A record signed with a key that
+    another run's rotation retired meanwhile would not verify either."""
+    for i, record in enumerate(records):
+        rotation = record.get("rotate")
+        if isinstance(rotation, dict):
+            old, new = rotation.get("from"), rotation.get("to")
+            if signer is None or signer.key_id != old or in_force != old:
+                now = in_force or "no key"
+                held = signer.key_id if signer else "no key"
+                return (
+                    f"this run's key rotation ({old} to {new}) must be signed by the key in force at the end of "
+                    f"the log, which is now {now} (this step holds {held})"
+                )
+            if i != len(records) - 1:
+                return (
+                    f"this run's records after its key rotation ({old} to {new}) must be signed with the new key, "
+                    "and its rotation with the old one: one signing key cannot append both again"
+                )
+            in_force = new if isinstance(new, str) else None
+        elif signer is not None and in_force is not None and in_force not in (signer.key_id, "hmac:?"):
+            return (
+                f"the log's key in force is now {in_force} (a rotation another run pushed), "
+                f"and this run's records are signed with {signer.key_id}"
+            )
+    return ""
+
+
 def save(place: Place, stamp: Callable[[str], Mapping[str, Any]] | None = None) -> str:
     """Push the records appended since ``restore`` onto the branch, appending them again at the end
     of a log another run pushed meanwhile; returns a line to print."""
     from gatekeeper.audit import append, key_from_env
     from gatekeeper.fileio import write_atomic
+    from gatekeeper.signing import signer_from_text
 
     try:
         state = json.loads(place.state.read_text(encoding="utf-8"))
@@ -177,6 +231,8 @@ def save(place: Place, stamp: Callable[[str], Mapping[str, Any]] | None = None) 
     records = _new_records(data, base)
     if not records:
         return f"audit log: no new record to save on {place.branch}"
+    key = key_from_env()
+    signer = signer_from_text(key) if key else None
     for attempt in range(1, ATTEMPTS + 1):
         message = f"gatekeeper audit: {_count(data)} record(s), {len(records)} new"
         commit = _commit(place, data, parent, message)
@@ -187,12 +243,21 @@ def save(place: Place, stamp: Callable[[str], Mapping[str, Any]] | None = None) 
         if not any(word in done.stderr for word in _REJECTED):
             raise BranchError(f"cannot push the audit log to {place.remote} {place.branch}: {done.stderr.strip()}")
         parent = _fetch(place)  # another run pushed first: append this run's records after its
+        theirs = _log_at(place, parent)
+        problem = _resign_problem(records, _key_in_force(theirs), signer)
+        if problem:
+            raise BranchError(
+                f"another run pushed {_count(theirs) - base} record(s) to {place.branch} first, and this run's "
+                f"{len(records)} record(s) cannot be appended after them: {problem}; nothing was pushed",
+                hint="run the workflow again: it restores the log as it now stands (run 'gatekeeper key rotate' "
+                "on it again, with the key in force)",
+            )
         place.log.unlink(missing_ok=True)
         if parent:
-            write_atomic(place.log, _log_at(place, parent))
-        key = key_from_env()
+            write_atomic(place.log, theirs)
         for record in records:
-            append(place.log, record, key, stamp)
+            rotation = record.pop("rotate", None)  # built and checked by gatekeeper: never redacted
+            append(place.log, record, signer, stamp, exact={"rotate": rotation} if rotation is not None else None)
         data = place.log.read_bytes()
     raise BranchError(f"the audit log could not be pushed to {place.branch} after {ATTEMPTS} attempts (other runs kept pushing)")
 

@@ -14,10 +14,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from gatekeeper import auditbranch
+from gatekeeper import audit, auditbranch
 from gatekeeper.attestation import PREDICATE_TYPE
 from gatekeeper.audit import verify_log
 from gatekeeper.cli import app
+from gatekeeper.signing import Keyring, Signer, generate, private_pem
 from tests.helpers.cli import REPO
 from tests.helpers.projects import only, write
 
@@ -227,3 +228,86 @@ def test_the_actions_steps_keep_the_log_on_trusted_events_only(remote: Path, tmp
     assert said.startswith("untrusted\n") and "is not a trusted event" in said
     assert [r["seq"] for r in _remote_log(remote)] == [1, 2]  # the pull request's run pushed nothing
     assert len((workspace / "reports" / "audit" / "audit.jsonl").read_text().splitlines()) == 1  # its record, as an artifact
+
+
+def _run_step(monkeypatch: pytest.MonkeyPatch, key_text: str, *argv: str) -> int:
+    """An Action step on a push to main, with ``key_text`` as its signing key."""
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "push")
+    monkeypatch.setenv("GITHUB_REF", "refs/heads/main")
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", key_text)
+    return auditbranch.main([*argv, "--default-branch", "main"])
+
+
+def _two_jobs_on_a_log_signed_by(remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: Signer) -> tuple[Path, Path]:
+    """The branch holding one record signed by ``old``; two jobs that both restored it."""
+    first = _job(remote, tmp_path / "first")
+    assert _run_step(monkeypatch, private_pem(old), "restore", "--project", str(first)) == 0
+    audit.append(first / ".gatekeeper" / "audit.jsonl", {"command": "check", "verdict": "pass"}, old)
+    assert _run_step(monkeypatch, private_pem(old), "save", "--project", str(first)) == 0
+    jobs = _job(remote, tmp_path / "a"), _job(remote, tmp_path / "b")
+    for job in jobs:
+        assert _run_step(monkeypatch, private_pem(old), "restore", "--project", str(job)) == 0
+    return jobs
+
+
+def _durable(remote: Path, tmp_path: Path, *public: str) -> Any:
+    copy = tmp_path / "durable.jsonl"
+    copy.write_text(_git(remote, "show", f"{auditbranch.BRANCH}:{auditbranch.LOG_FILE}"))
+    ring = Keyring()
+    for pem in public:
+        ring.add_public_pem(pem)
+    return verify_log(copy, ring)
+
+
+def test_a_rotation_appended_again_after_a_concurrent_push_is_signed_by_the_key_it_hands_over_from(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = generate(), generate()
+    nightly, rotating = _two_jobs_on_a_log_signed_by(remote, tmp_path, monkeypatch, old)
+    audit.append(nightly / ".gatekeeper" / "audit.jsonl", {"command": "check", "verdict": "pass"}, old)
+    assert _run_step(monkeypatch, private_pem(old), "save", "--project", str(nightly)) == 0
+    audit.rotate_key(rotating / ".gatekeeper" / "audit.jsonl", old, new.public_pem())
+    capsys.readouterr()
+    assert _run_step(monkeypatch, private_pem(old), "save", "--project", str(rotating)) == 0
+    assert "attempt 2" in capsys.readouterr().out  # appended again after the nightly's record
+    rotation = _remote_log(remote)[-1]
+    assert rotation["seq"] == 3 and rotation["sig"]["keyid"] == old.key_id  # type: ignore[index]
+    assert rotation["rotate"]["public_key"] == new.public_pem().strip() + "\n"  # type: ignore[index]  # never redacted
+    outcome = _durable(remote, tmp_path, old.public_pem())  # the old public key alone follows the rotation
+    assert outcome.ok and outcome.records == 3 and outcome.rotations == ((3, old.key_id, new.key_id),), outcome.problem
+    audit.append(tmp_path / "durable.jsonl", {"command": "check", "verdict": "pass"}, new)  # the new key takes over
+    assert verify_log(tmp_path / "durable.jsonl", _ring(old)).ok
+
+
+def _ring(*signers: Signer) -> Keyring:
+    ring = Keyring()
+    for signer in signers:
+        ring.add_public_pem(signer.public_pem())
+    return ring
+
+
+@pytest.mark.parametrize("case", ["rotation-then-new-key", "retired-by-another-run"])
+def test_records_one_key_cannot_sign_again_after_a_concurrent_push_are_refused_and_nothing_is_pushed(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    old, new = generate(), generate()
+    other, late = _two_jobs_on_a_log_signed_by(remote, tmp_path, monkeypatch, old)
+    if case == "rotation-then-new-key":  # the other run only checked; this one rotated and then checked with the new key
+        audit.append(other / ".gatekeeper" / "audit.jsonl", {"command": "check", "verdict": "pass"}, old)
+        audit.rotate_key(late / ".gatekeeper" / "audit.jsonl", old, new.public_pem())
+        audit.append(late / ".gatekeeper" / "audit.jsonl", {"command": "check", "verdict": "pass"}, new)
+        assert _run_step(monkeypatch, private_pem(old), "save", "--project", str(other)) == 0
+        saving_key, expected = new, f"must be signed by the key in force at the end of the log, which is now {old.key_id}"
+    else:  # the other run rotated to the new key; this one still signs with the retired key
+        audit.rotate_key(other / ".gatekeeper" / "audit.jsonl", old, new.public_pem())
+        audit.append(late / ".gatekeeper" / "audit.jsonl", {"command": "check", "verdict": "pass"}, old)
+        assert _run_step(monkeypatch, private_pem(old), "save", "--project", str(other)) == 0
+        saving_key, expected = old, f"the log's key in force is now {new.key_id}"
+    before = _git(remote, "rev-parse", auditbranch.BRANCH)
+    capsys.readouterr()
+    assert _run_step(monkeypatch, private_pem(saving_key), "save", "--project", str(late)) == 1
+    err = capsys.readouterr().err
+    assert "another run pushed 1 record(s) to gatekeeper-audit first" in err and expected in err
+    assert "nothing was pushed" in err and "run the workflow again" in err
+    assert _git(remote, "rev-parse", auditbranch.BRANCH) == before  # the durable log still verifies, as it was
+    assert _durable(remote, tmp_path, old.public_pem()).ok
