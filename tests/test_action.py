@@ -55,6 +55,7 @@ def _hostile_checkout(root: Path, elsewhere: Path) -> None:
     (root / ".gatekeeper").symlink_to(elsewhere)
 
 
+@pytest.mark.slow  # end to end: the Action's step runs gatekeeper check as a process
 @pytest.mark.parametrize("output_dir", ["", "gatekeeper-reports"])
 def test_a_committed_passing_report_is_never_this_runs_verdict(tmp_path: Path, output_dir: str) -> None:
     root = tmp_path / "checkout"
@@ -71,6 +72,7 @@ def test_a_committed_passing_report_is_never_this_runs_verdict(tmp_path: Path, o
     assert list((tmp_path / "elsewhere").iterdir()) == []  # and nothing written through the link
 
 
+@pytest.mark.slow  # end to end: the Action's step runs gatekeeper check as a process
 def test_the_verdict_is_this_runs_own(tmp_path: Path) -> None:
     root = tmp_path / "checkout"
     _hostile_checkout(root, tmp_path / "elsewhere")
@@ -86,6 +88,7 @@ def test_the_verdict_is_this_runs_own(tmp_path: Path) -> None:
     assert json.loads((Path(got["report-dir"]) / "gatekeeper.json").read_text())["verdict"] == "pass"
 
 
+@pytest.mark.slow  # end to end: the Action's step runs gatekeeper check as a process
 def test_a_pass_its_own_report_does_not_confirm_is_an_error(tmp_path: Path) -> None:
     root = tmp_path / "checkout"
     _hostile_checkout(root, tmp_path / "elsewhere")
@@ -96,6 +99,7 @@ def test_a_pass_its_own_report_does_not_confirm_is_an_error(tmp_path: Path) -> N
     assert (got["exit-code"], got["verdict"]) == ("3", "error")
 
 
+@pytest.mark.slow  # end to end: the Action's step runs gatekeeper check as a process
 @pytest.mark.parametrize("where", ["link", "parent"])
 def test_an_output_dir_it_must_not_empty_is_refused(tmp_path: Path, where: str) -> None:
     root = tmp_path / "checkout"
