@@ -10,20 +10,31 @@
 #
 # Environment: GK_PATH, GK_POLICY, GK_OUT (empty: a fresh folder), GK_ARGS, GK_CACHE_SECRET,
 # GK_SIGNING_KEY (given to gatekeeper as GATEKEEPER_AUDIT_KEY), GK_SUBJECTS (--subject, one per line),
-# GITHUB_OUTPUT, RUNNER_TEMP. Writes exit-code, verdict, report-dir and sarif (the SARIF this run
-# wrote, or empty) to $GITHUB_OUTPUT; always exits 0 (the Action's last step exits with exit-code).
+# GK_NEW_CODE (the `new-code` input: action/newcode.sh), GITHUB_OUTPUT, RUNNER_TEMP. Writes exit-code,
+# verdict, report-dir, sarif (the SARIF this run wrote, or empty), new-code-ref and new-code-result
+# (REF's commit and where its result came from: stored, worktree or unavailable; empty for a full
+# run) to $GITHUB_OUTPUT; always exits 0 (the Action's last step exits with exit-code).
 set -u
 
 say() { printf 'gatekeeper action: %s\n' "$*" >&2; }
 
+# shellcheck source=action/newcode.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/newcode.sh"
+
 finish() {  # exit-code verdict report-dir
-  local sarif=""
+  local sarif="" since=""
   [ -n "$3" ] && [ -f "$3/gatekeeper.sarif" ] && [ ! -L "$3/gatekeeper.sarif" ] && sarif="$3/gatekeeper.sarif"
+  if [ -n "$3" ] && [ -f "$3/gatekeeper.json" ] && [ ! -L "$3/gatekeeper.json" ]; then
+    since=$(python -I -c 'import json, sys; n = json.load(open(sys.argv[1], encoding="utf-8")).get("new_code") or {}
+print(str(n.get("commit") or ""), str(n.get("result") or ""))' "$3/gatekeeper.json" 2>/dev/null)
+  fi
   {
     echo "exit-code=$1"
     echo "verdict=$2"
     echo "report-dir=$3"
     echo "sarif=$sarif"
+    echo "new-code-ref=${since%% *}"
+    echo "new-code-result=${since#* }"
   } >> "$GITHUB_OUTPUT"
   exit 0
 }
@@ -64,8 +75,11 @@ while IFS= read -r subject; do
   [ -n "$subject" ] && subjects+=(--subject "$subject")
 done <<< "${GK_SUBJECTS:-}"
 read -r -a extra <<< "${GK_ARGS:-}"
+since=$(new_code_ref) || finish 2 error "$out"
+new_code=()
+[ -n "$since" ] && new_code=(--new-code-since "$since")
 gatekeeper check "${GK_PATH:-.}" "${policy[@]}" --output-dir "$out" --format json,sarif,html,markdown,junit \
-  "${subjects[@]}" "${extra[@]}"
+  "${subjects[@]}" "${new_code[@]}" "${extra[@]}"
 code=$?
 
 said=""

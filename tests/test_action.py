@@ -30,8 +30,8 @@ def _gate(cwd: Path, tmp_path: Path, **env: str) -> dict[str, str]:
         RUNNER_TEMP=str(tmp_path / "runner-temp"),
         XDG_CACHE_HOME=str(tmp_path / "cache"),
         GK_PATH=".",
-        **env,
     )
+    full.update(env)
     (tmp_path / "runner-temp").mkdir(exist_ok=True)
     done = subprocess.run(["bash", str(SCRIPT)], cwd=cwd, env=full, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -166,3 +166,93 @@ def test_the_readme_matrix_uploads_only_the_sarif_its_merge_wrote(tmp_path: Path
     assert code == 1  # the parts add up: B602 in app.py fails the merged verdict
     sarif = json.loads(Path(got["sarif"]).read_text())
     assert Path(got["sarif"]).parent == Path(got["dir"]) and sarif["runs"] and sarif != {"runs": []}
+
+
+SHELL_CALL = "import subprocess\n\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n"
+SECRET = "s" * 40
+
+
+def _git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def _origin(tmp_path: Path) -> tuple[str, str, str]:
+    """A bare origin (file:// URL): REF on main has one shell call; feature (two commits) adds a
+    second; main moves on after feature branched. Returns the URL, REF and main's tip."""
+    src = tmp_path / "src"
+    src.mkdir()
+    _git(src, "init", "-q", "-b", "main")
+    (src / "app.py").write_text(SHELL_CALL)
+    (src / "gatekeeper.toml").write_text(only("security") + '[checks.security]\npaths = ["app.py"]\n')
+    commit = ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m"]
+    _git(src, "add", "-A")
+    _git(src, *commit, "REF")
+    ref = _git(src, "rev-parse", "HEAD")
+    _git(src, "checkout", "-q", "-b", "feature")
+    (src / "app.py").write_text(SHELL_CALL + "\n\ndef other(cmd):\n    subprocess.run(cmd, shell=True)\n")
+    _git(src, "add", "-A")
+    _git(src, *commit, "a second shell call")
+    (src / "notes.txt").write_text("more\n")
+    _git(src, "add", "-A")
+    _git(src, *commit, "notes")
+    _git(src, "checkout", "-q", "main")
+    (src / "README").write_text("main moves on\n")
+    _git(src, "add", "-A")
+    _git(src, *commit, "main moves on")
+    subprocess.run(["git", "clone", "-q", "--bare", str(src), str(tmp_path / "origin.git")], check=True)
+    return f"file://{tmp_path / 'origin.git'}", ref, _git(src, "rev-parse", "main")
+
+
+def _workspace(tmp_path: Path, url: str, *clone: str) -> Path:
+    """The runner's checkout, always at the same path (the cache folder is per checkout path), fresh."""
+    work = tmp_path / "workspace"
+    if work.exists():
+        subprocess.run(["rm", "-rf", str(work)], check=True)
+    subprocess.run(["git", "clone", "-q", *clone, url, str(work)], check=True)
+    return work
+
+
+def _security(report_dir: str) -> list[tuple[int, bool]]:
+    checks = json.loads((Path(report_dir) / "gatekeeper.json").read_text())["checks"]
+    return sorted((f["location"]["line"], f["blocking"]) for c in checks if c["name"] == "security" for f in c["findings"])
+
+
+@pytest.mark.slow
+def test_new_code_input_gates_a_pull_request_from_its_merge_base(tmp_path: Path) -> None:
+    url, ref, tip = _origin(tmp_path)
+    pr = {"GK_NEW_CODE": "merge-base", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_BASE_REF": "main"}
+    cold, warm = {"XDG_CACHE_HOME": str(tmp_path / "cold")}, {"XDG_CACHE_HOME": str(tmp_path / "warm")}
+    # a pull request's shallow checkout (actions/checkout's fetch-depth: 1): no base branch, no history
+    work = _workspace(tmp_path, url, "--depth", "1", "--branch", "feature")
+    got = _gate(work, tmp_path, GK_CACHE_SECRET=SECRET, **pr, **cold)
+    assert (got["exit-code"], got["new-code-ref"], got["new-code-result"]) == ("1", ref, "worktree"), got
+    assert ref != tip  # the merge-base, not the base branch's tip
+    assert _git(work, "rev-parse", "--is-shallow-repository") == "false"
+    # REF's B602 and import are existing; only the second shell call blocks
+    assert [blocking for line, blocking in _security(got["report-dir"]) if blocking] == [True]
+    blocking_when_cold = _security(got["report-dir"])
+
+    # the push of REF to the default branch: a full run, whose result the cache keeps (and the Action saves)
+    work = _workspace(tmp_path, url, "--branch", "main")
+    _git(work, "checkout", "-q", "--detach", ref)
+    push = {"GK_NEW_CODE": "merge-base", "GITHUB_EVENT_NAME": "push", "GITHUB_BASE_REF": ""}
+    got = _gate(work, tmp_path, GK_CACHE_SECRET=SECRET, **push, **warm)
+    assert (got["exit-code"], got["new-code-ref"], got["new-code-result"]) == ("1", "", "")  # the history fails in full
+    # the pull request's job restores that cache: REF's result is read from it, same blocking
+    work = _workspace(tmp_path, url, "--depth", "1", "--branch", "feature")
+    got = _gate(work, tmp_path, GK_CACHE_SECRET=SECRET, **pr, **warm)
+    assert (got["exit-code"], got["new-code-ref"], got["new-code-result"]) == ("1", ref, "stored"), got
+    assert _security(got["report-dir"]) == blocking_when_cold
+
+
+def test_new_code_input_refuses_what_is_not_a_ref(tmp_path: Path) -> None:
+    url, _, _ = _origin(tmp_path)
+    work = _workspace(tmp_path, url, "--depth", "1", "--branch", "feature")
+    for bad in ({"GK_NEW_CODE": "--upload-pack=touch owned"}, {"GK_NEW_CODE": "merge-base", "GITHUB_BASE_REF": "main..x"}):
+        got = _gate(work, tmp_path, **bad)
+        assert (got["exit-code"], got["verdict"], got["new-code-ref"]) == ("2", "error", "")
+    assert not (work / "owned").exists()
+    # a branch of origin named as REF is fetched when the checkout lacks it
+    got = _gate(work, tmp_path, GK_NEW_CODE="origin/main")
+    assert got["exit-code"] == "1" and got["new-code-ref"] == _git(work, "rev-parse", "origin/main")
