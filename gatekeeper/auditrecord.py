@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper import __version__, readback
-from gatekeeper.findings import GateResult
+from gatekeeper.findings import CheckResult, GateResult
 from gatekeeper.provenance import actor_info, ci_info
 from gatekeeper.redaction import redact
 
@@ -95,6 +95,16 @@ def _report_name(path: str, root: Path | None) -> str:
     return p.name
 
 
+def _narrowing_counts(check: CheckResult) -> dict[str, Any]:
+    """How the project narrowed a check, for its record: how many records, how many of each kind,
+    and the findings they are measured to have suppressed; nothing when the project narrowed nothing."""
+    if not check.narrowing:
+        return {}
+    kinds = Counter(text_of(n.kind) for n in check.narrowing)
+    measured = [n.suppressed for n in check.narrowing if isinstance(n.suppressed, int)]
+    return {"narrowing": {"records": len(check.narrowing), "kinds": dict(sorted(kinds.items())), "suppressed": sum(measured)}}
+
+
 def build_record(result: GateResult, reports: Mapping[str, str], command: str, root: Path | None = None) -> dict[str, Any]:
     """The record for one run (without ``seq``, ``prev`` and ``sig``, which ``append`` adds under the lock)."""
     extra = result.extra
@@ -124,6 +134,7 @@ def build_record(result: GateResult, reports: Mapping[str, str], command: str, r
                 "blocking": sum(1 for f in c.findings if f.blocking),
                 "waived": sum(1 for f in c.findings if f.waiver is not None),
                 "metrics": key_metrics(c.metrics),
+                **_narrowing_counts(c),
             }
             for c in sorted(result.checks, key=lambda c: c.name)
         },

@@ -17,6 +17,8 @@ from gatekeeper.reports._common import MISSING, actor, all_findings, new_code_fa
 
 #: blocking findings listed; the rest are counted ("and N more")
 MAX_FINDINGS = 20
+#: narrowing records listed; the rest are counted
+MAX_NARROWING = 30
 #: longest message shown, in characters
 MAX_MESSAGE = 200
 
@@ -86,6 +88,7 @@ def render_markdown(result: GateResult) -> str:
             )
         if len(blocking) > MAX_FINDINGS:
             lines += ["", f"…and {len(blocking) - MAX_FINDINGS} more blocking findings; see the HTML report."]
+    lines += _narrowing(result)
     lines += _new_code(result)
     expired = [w for w in result.waivers.get("expired") or [] if isinstance(w, dict)]
     if expired:
@@ -93,6 +96,26 @@ def render_markdown(result: GateResult) -> str:
         lines += ["", f"**Expired waivers** (no longer applied): {names}"]
     lines += ["", _footer(result), ""]
     return "\n".join(lines)
+
+
+def _narrowing(result: GateResult) -> list[str]:
+    """What the project's configuration and comments narrowed, check by check (at most
+    ``MAX_NARROWING`` rows; the rest counted)."""
+    rows = [(c, n) for c in ordered_checks(result) for n in c.narrowing]
+    if not rows:
+        return []
+    lines = ["", "### Narrowed by the project", ""]
+    lines += ["| Check | Kind | Where | Setting | Effect | Files | Suppressed |", "|---|---|---|---|---|---:|---:|"]
+    for check, n in rows[:MAX_NARROWING]:
+        place = n.source + (f":{n.line}" if n.source and n.line else "")
+        suppressed = "" if n.suppressed is None else str(n.suppressed)
+        lines.append(
+            f"| {escape(check.name)} | {escape(n.kind)} | {escape(place) or MISSING} | {escape(_short(n.detail))} "
+            f"| {escape(_short(n.effect))} | {len(n.files)} | {suppressed or 'not measured'} |"
+        )
+    if len(rows) > MAX_NARROWING:
+        lines += ["", f"…and {len(rows) - MAX_NARROWING} more narrowing records; see the HTML report."]
+    return lines
 
 
 def _new_code(result: GateResult) -> list[str]:

@@ -240,6 +240,12 @@ def _run(plan: _Plan, check: CheckResult, findings: Sequence[Finding], total: in
         )
         invocation["toolExecutionNotifications"] = [{"level": "warning", "message": {"text": text}}]
         run_props["truncated"] = {"kept": len(findings), "total": total, "left_out": cut, "reason": why}
+    if check.narrowing:
+        invocation["toolConfigurationNotifications"] = narrowing_notifications(check)
+        run_props["narrowing"] = {
+            "records": len(check.narrowing),
+            "suppressed": sum(n.suppressed for n in check.narrowing if isinstance(n.suppressed, int)),
+        }
     root = str(result.repository.get("root") or "")
     srcroot: dict[str, Any] = {"description": {"text": "The repository root; result paths are relative to it."}}
     if root.startswith("/"):
@@ -255,6 +261,38 @@ def _run(plan: _Plan, check: CheckResult, findings: Sequence[Finding], total: in
         "results": placeholder(check.name),  # encoded one result at a time as the file is written
         "properties": {"gatekeeper": run_props},
     }
+
+
+#: narrowing records a run lists as notifications (the rest are counted in one more)
+MAX_NARROWING = 200
+
+
+def narrowing_notifications(check: CheckResult) -> list[dict[str, Any]]:
+    """The project's narrowing of ``check`` as SARIF 2.1.0 tool configuration notifications (3.58.5,
+    ``toolConfigurationNotifications``): one ``note`` per record, its descriptor ``narrowing/<kind>``,
+    located at the setting or comment, with the files it left out and what it suppressed as properties."""
+    notes: list[dict[str, Any]] = []
+    for n in check.narrowing[:MAX_NARROWING]:
+        text = f"{n.detail}: {n.effect}" if n.detail else n.effect
+        if n.suppressed is not None:
+            text += f" ({n.suppressed} finding{'s' if n.suppressed != 1 else ''} suppressed)"
+        note: dict[str, Any] = {
+            "level": "note",
+            "descriptor": {"id": f"narrowing/{n.kind}"},
+            "message": {"text": _clip(text or n.kind, 1000)},
+            "properties": {"kind": n.kind, "files": list(n.files[:20]), "files_total": len(n.files), "suppressed": n.suppressed},
+        }
+        if n.source:
+            region = {"startLine": n.line} if isinstance(n.line, int) and n.line >= 1 else {}
+            physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(n.source), "uriBaseId": SRCROOT}}
+            if region:
+                physical["region"] = region
+            note["locations"] = [{"physicalLocation": physical}]
+        notes.append(note)
+    if len(check.narrowing) > MAX_NARROWING:
+        more = len(check.narrowing) - MAX_NARROWING
+        notes.append({"level": "note", "message": {"text": f"{more} more narrowing records; gatekeeper.json lists them all."}})
+    return notes
 
 
 def _rules(check: CheckResult, findings: Sequence[Finding], tool_uri: str, checker: LoadedChecker) -> list[dict[str, Any]]:
