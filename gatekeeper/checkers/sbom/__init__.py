@@ -57,6 +57,30 @@ def _supported() -> tuple[str, ...]:
 
 
 SPEC_VERSIONS = _supported()
+#: CycloneDX versions newer than some cyclonedx-python-lib releases validate: what each needs
+_NEEDS = {"1.7": "cyclonedx-python-lib 11 or later, with cyclonedx-bom 7 or later to write it"}
+
+
+def spec_problem(value: str, supported: tuple[str, ...] = SPEC_VERSIONS, library: str | None = None) -> str:
+    """Why the policy's ``spec_version`` cannot be used with the installed library (empty when it
+    can): a CycloneDX version the library is too old for says which version it needs."""
+    if value in supported:
+        return ""
+    if value in _NEEDS:
+        if library is None:
+            from importlib.metadata import PackageNotFoundError, version
+
+            try:
+                library = version("cyclonedx-python-lib")
+            except PackageNotFoundError:
+                library = "(not installed)"
+        return (
+            f"CycloneDX {value} needs {_NEEDS[value]}; the installed cyclonedx-python-lib {library} validates "
+            f"{', '.join(supported)} (upgrade them in gatekeeper's environment, or choose one of those)"
+        )
+    return f"expected one of {', '.join(repr(v) for v in supported)}, got {value!r}"
+
+
 SBOM_FORMATS = ("cyclonedx", "spdx")
 
 
@@ -71,7 +95,7 @@ class SbomChecker(CheckerBase):
             "str",
             "1.6",
             f"CycloneDX specification version ({', '.join(SPEC_VERSIONS)} with this cyclonedx-python-lib)",
-            choices=SPEC_VERSIONS,
+            accepts=spec_problem,
         ),
         "formats": Option(
             "str_list",

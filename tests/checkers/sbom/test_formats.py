@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from gatekeeper.checkers.sbom import SPEC_VERSIONS, SbomChecker
+from gatekeeper.checkers.sbom import SPEC_VERSIONS, SbomChecker, spec_problem
 from gatekeeper.checkers.sbom.validate import validate_text
 from gatekeeper.errors import PolicyError
 from gatekeeper.findings import Status
@@ -124,6 +124,17 @@ def test_an_unsupported_spec_version_names_the_supported_ones(tmp_path: Path) ->
         load_policy(root, installed_options())
     assert err.value.key == "checks.sbom.spec_version"
     assert all(repr(v) in str(err.value) for v in SPEC_VERSIONS)
+
+
+def test_cyclonedx_1_7_with_an_older_library_says_which_version_it_needs(tmp_path: Path) -> None:
+    older = ("1.4", "1.5", "1.6")  # what cyclonedx-python-lib 10 validates
+    problem = spec_problem("1.7", older, "10.5.0")
+    assert "CycloneDX 1.7 needs cyclonedx-python-lib 11 or later, with cyclonedx-bom 7 or later" in problem
+    assert "the installed cyclonedx-python-lib 10.5.0 validates 1.4, 1.5, 1.6" in problem
+    assert spec_problem("1.6", older, "10.5.0") == "" and "expected one of" in spec_problem("2.0", older, "10.5.0")
+    # through the policy loader with the library installed here, 1.7 is accepted
+    root = make_project(tmp_path / "p", '[checks.sbom]\nspec_version = "1.7"\n')
+    assert load_policy(root, installed_options()).checks["sbom"]["spec_version"] == "1.7"
 
 
 SHIPPED_SBOM = {
