@@ -150,6 +150,7 @@ def merge_results(
     finished = max(p.finished_at for p in parts)
     extra: dict[str, Any] = {"merged": {"parts": len(parts), "shards": sorted(indices), "count": count}}
     extra.update(merged_new_code(parts))  # the parts' REF, which must be the same
+    extra.update(_merge_vex(parts, labels))
     extra.update(run_context())  # who merged; each part's own actor stays in its own audit record
     extra["controls"] = evaluate_controls(policy_controls(policy.data), merged)
     # every check the policy enables ran in some part (refused above otherwise), across all N shards
@@ -312,7 +313,7 @@ def _merge_check(name: str, checks: list[CheckResult], checker: LoadedChecker | 
 def _merge_waivers(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     applied: dict[str, dict[str, Any]] = {}
     expired: dict[str, dict[str, Any]] = {}
-    unused_everywhere: dict[str, dict[str, Any]] | None = None
+    unused: dict[str, dict[str, Any]] = {}
     for waivers in parts:
         for entry in waivers.get("applied", []):
             have = applied.setdefault(entry["id"], {**entry, "fingerprints": []})
@@ -322,10 +323,32 @@ def _merge_waivers(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             have = expired.setdefault(entry["id"], {**entry, "fingerprints": []})
             have["fingerprints"] = sorted(set(have["fingerprints"]) | set(entry.get("fingerprints", [])))
             have["findings"] = len(have["fingerprints"])
-        unused = {e["id"]: e for e in waivers.get("unused", [])}
-        unused_everywhere = unused if unused_everywhere is None else {k: v for k, v in unused_everywhere.items() if k in unused}
-    unused_list = [v for k, v in sorted((unused_everywhere or {}).items()) if k not in applied]
+        # a part lists a waiver as unused only when it ran the waiver's check; a part that did not
+        # run it says nothing, so the waiver is unused when no part applied it
+        for entry in waivers.get("unused", []):
+            unused.setdefault(entry["id"], entry)
+    unused_list = [v for k, v in sorted(unused.items()) if k not in applied]
     return {"applied": list(applied.values()), "expired": list(expired.values()), "unused": unused_list}
+
+
+def _merge_vex(parts: Sequence[GateResult], labels: Sequence[str]) -> dict[str, Any]:
+    """The parts' ``vex`` entries, one per document: every shard reads the policy's VEX documents,
+    so the same document must be described alike in every part that lists it (else ``UsageError``,
+    the shards read different documents)."""
+    seen: dict[str, tuple[str, Mapping[str, Any]]] = {}
+    for label, part in zip(labels, parts, strict=True):
+        entries = part.extra.get("vex")
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, Mapping):
+                continue
+            path = str(entry.get("path", ""))
+            first = seen.setdefault(path, (label, entry))
+            if dict(first[1]) != dict(entry):
+                raise UsageError(
+                    f"{label} and {first[0]} read different VEX documents at {path} ({dict(entry)} and {dict(first[1])})",
+                    hint="run every shard on the same commit and policy",
+                )
+    return {"vex": [dict(entry) for _, (_, entry) in sorted(seen.items())]} if seen else {}
 
 
 def _span(started: str, finished: str) -> float:

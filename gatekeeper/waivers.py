@@ -85,6 +85,32 @@ def same_version(a: str, b: str) -> bool:
         return a == b
 
 
+#: how a check's summary names the findings each kind of exception accepted: (one, several)
+_ACCEPTED = {
+    "vex": ("by a VEX statement", "by VEX statements"),
+    "waiver": ("by a waiver", "by waivers"),
+    "baseline": ("in the baseline", "in the baseline"),
+    "existing": ("already there before the change", "already there before the change"),
+}
+
+
+def _saying_accepted(result: CheckResult) -> CheckResult:
+    """``result`` whose summary says how many of the findings it counts an exception accepted
+    ("2 vulnerabilities (1 accepted by a VEX statement)"), so the number a reader sees is honest."""
+    kinds = Counter(f.waiver.kind for f in result.findings if f.waiver is not None)
+    if not kinds or not result.summary:
+        return result
+    order = {kind: i for i, kind in enumerate(_ACCEPTED)}
+    parts = []
+    for kind, n in sorted(kinds.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])):
+        one, several = _ACCEPTED.get(kind, (f"by {kind}", f"by {kind}"))
+        parts.append((n, one if n == 1 else several))
+    said = (
+        f"{parts[0][0]} accepted {parts[0][1]}" if len(parts) == 1 else "accepted: " + ", ".join(f"{n} {how}" for n, how in parts)
+    )
+    return replace(result, summary=f"{result.summary} ({said})")
+
+
 def apply_waivers(  # noqa: PLR0913  # the baseline's three parts travel together
     results: Iterable[CheckResult],
     waivers: Iterable[Waiver],
@@ -149,7 +175,7 @@ def apply_waivers(  # noqa: PLR0913  # the baseline's three parts travel togethe
                     ),
                 )
             new.append(finding)
-        out.append(with_findings(result, new))
+        out.append(_saying_accepted(with_findings(result, new)))
     summary = {
         "applied": [_entry(w, hits[w.id]) for w in live if hits[w.id]],
         "expired": [_entry(w, hits[w.id]) for w in expired],

@@ -5,20 +5,24 @@ exit 2), and the run's exceptions go out as OpenVEX and CycloneDX VEX, valid aga
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from markupsafe import escape
 from typer.testing import CliRunner
 
 from gatekeeper.checkers.sbom.validate import validate_text
 from gatekeeper.cli import app
+from gatekeeper.console import Console
 from gatekeeper.errors import PolicyError
 from gatekeeper.findings import GateResult, Status, Verdict
 from gatekeeper.reports.html import render_html
+from gatekeeper.reports.markdown import escape as md_escape
 from gatekeeper.reports.markdown import render_markdown
 from gatekeeper.reports.sarif import render_sarif
 from gatekeeper.reports.vex import render_cyclonedx_vex, render_openvex
@@ -114,7 +118,15 @@ def test_an_openvex_statement_turns_an_advisory_into_an_exception(deps_project: 
     sarif = json.loads(render_sarif(gate))
     suppressed = [r for run in sarif["runs"] for r in run["results"] if r["ruleId"] == "TEST-2024-RANGE"]
     assert suppressed[0]["suppressions"][0]["justification"].startswith("VEX: not_affected (vulnerable_code_not_in_execute_path)")
-    assert "5 findings, 4 blocking" in render_markdown(gate)
+    markdown = render_markdown(gate)
+    assert "5 findings, 4 blocking" in markdown
+    # the count a reader sees says how many of its advisories an exception accepted
+    assert result.summary.endswith("(1 accepted by a VEX statement)") and result.summary.startswith("5 vulnerabilities")
+    assert escape(result.summary) in html and md_escape(result.summary) in markdown
+    console = io.StringIO()
+    Console(console, live=False).summary(gate)
+    assert "(1 accepted by a VEX statement)" in console.getvalue()
+    assert "**Unused waivers** (matched no finding; VEX statements included): vex/openvex.json#2" in markdown
     # the others still block
     assert result.status is Status.FAIL
     assert {f.rule_id for f in result.findings if f.blocking} >= {"TEST-2024-LIST", "TEST-2024-LAST"}
@@ -284,3 +296,27 @@ def test_a_run_without_advisories_writes_no_openvex_and_removes_an_earlier_one(t
     assert sorted(Path(p).name for p in second) == ["gatekeeper.vex.cdx.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gatekeeper.vex.cdx.json"]
     assert json.loads((tmp_path / "gatekeeper.vex.cdx.json").read_text())["vulnerabilities"] == []
+
+
+def test_merge_keeps_each_vex_document_once_and_its_unused_statements(deps_project: Project, checkers: Mapping[str, Any]) -> None:
+    from gatekeeper.engine import RunRequest, run_checks
+    from gatekeeper.merge import merge_results
+    from gatekeeper.policy import load_policy
+    from tests.helpers.projects import BUILTINS
+
+    doc = openvex(statement("CVE-2024-0001", "pkg:pypi/alpha@1.4"), statement("TEST-2024-LIST", "pkg:pypi/beta-pkg@9.9"))
+    others = "".join(f"[checks.{n}]\nenabled = false\n" for n in BUILTINS if n != "dependencies")
+    root = vex_project(deps_project, ("vex/openvex.json", doc), extra=others)
+    policy = load_policy(root, {n: c.options for n, c in checkers.items()})
+
+    def run(shard: tuple[int, int] | None) -> GateResult:
+        return run_checks(RunRequest(root=root, policy=policy, output_dir=root / "out", shard=shard), checkers)
+
+    single, parts = run(None), [run((1, 2)), run((2, 2))]
+    assert [p.check("dependencies") is not None for p in parts].count(True) == 1  # dealt to one shard whole
+    merged = merge_results(parts, policy, checkers)
+    assert merged.extra["vex"] == single.extra["vex"] and len(merged.extra["vex"]) == 1  # neither lost nor doubled
+    assert [w["id"] for w in merged.waivers["unused"]] == [w["id"] for w in single.waivers["unused"]] == ["vex/openvex.json#2"]
+    assert [w["id"] for w in merged.waivers["applied"]] == ["vex/openvex.json#1"]
+    assert dep_result(merged).summary == dep_result(single).summary
+    assert "(1 accepted by a VEX statement)" in dep_result(merged).summary

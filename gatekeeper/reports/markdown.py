@@ -94,6 +94,10 @@ def render_markdown(result: GateResult) -> str:
     if expired:
         names = ", ".join(escape(str(w.get("id", ""))) for w in expired)
         lines += ["", f"**Expired waivers** (no longer applied): {names}"]
+    unused = [w for w in result.waivers.get("unused") or [] if isinstance(w, dict)]
+    if unused:
+        names = ", ".join(escape(str(w.get("id", ""))) for w in unused)
+        lines += ["", f"**Unused waivers** (matched no finding; VEX statements included): {names}"]
     lines += ["", _footer(result), ""]
     return "\n".join(lines)
 
