@@ -183,6 +183,8 @@ def test_the_action_restores_and_saves_the_cache_under_a_key_from_os_python_tool
             "verdict": "fail",
             "report-dir": reports,
             "sarif": f"{reports}/gatekeeper.sarif",
+            "new-code-ref": "",  # a full run: no new-code input
+            "new-code-result": "",
         }
         security = next(
             c for c in json.loads((tmp_path / "reports" / "gatekeeper.json").read_text())["checks"] if c["name"] == "security"
