@@ -26,7 +26,10 @@ from gatekeeper.commands import policy as policy_commands
 
 app = typer.Typer(
     name="gatekeeper",
-    help="One CI step that turns a policy file into a verdict: coverage, security, dependencies, SBOM, licenses.",
+    help=(
+        "One CI step that turns a policy file into a verdict: coverage, security, dependencies, SBOM, licenses,"
+        " and lint, types, secrets when enabled."
+    ),
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
