@@ -108,7 +108,8 @@ def test_command_line_paths_may_point_anywhere(project, gk, tmp_path: Path) -> N
         ("audit", "log", "../audit.jsonl"),
         ("cache", "dir", "/tmp/gk-cache"),
         ("checks.sbom", "output", "../../x"),
-        ("checks.dependencies", "source", "/proc/self/environ"),
+        # named as a requirements file: /proc/self/environ is refused by its name before its place
+        ("checks.dependencies", "source", "/proc/self/cwd/requirements.txt"),
     ],
 )
 def test_policy_paths_stay_inside_the_project(project, gk, table: str, key: str, value: str) -> None:
@@ -129,6 +130,18 @@ def test_policy_paths_stay_inside_the_project(project, gk, table: str, key: str,
     assert "gatekeeper.toml:" in done.stderr and f"{table}.{key}: " in done.stderr and "leaves the project" in done.stderr
     assert "verdict:" not in done.stdout
     assert not (root.parent / "gk-elsewhere").exists() and not (root.parent.parent / "x").exists()
+
+
+def test_a_dependency_source_not_named_as_one_is_refused(project, gk) -> None:
+    """A policy pointing source at /proc/self/environ (the job's environment, secrets included) is a
+    policy error for its name, before anything is read."""
+    root = project()
+    policy = root / "gatekeeper.toml"
+    policy.write_text(policy.read_text().replace('source = "requirements.txt"\n', 'source = "/proc/self/environ"\n'))
+    done = gk([*ONLY, "--no-audit"], cwd=root, env=JOB_ENV)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "checks.dependencies.source: '/proc/self/environ' is neither the environment" in done.stderr
+    assert "verdict:" not in done.stdout and ENV_SECRET not in done.stdout + done.stderr
 
 
 # --------------------------------------------------------------------------- secrets
