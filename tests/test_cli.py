@@ -142,6 +142,11 @@ def test_check_runs_the_plugin_with_its_own_section(plugin_path: Path, project: 
     assert "verdict: FAIL" in done.stdout and "2 TODOs (max 1)" in done.stdout
     report = json.loads((project / "gatekeeper-reports" / "gatekeeper.json").read_text())
     jsonschema.validate(report, schema())
+    assert report["clock"]["source"] == "runner" and report["clock"]["authority"] == ""
+    # every top-level key a run writes must be declared: an undeclared one, or a clock of another shape, is refused
+    for bad in ({**report, "undeclared": 1}, {**report, "clock": {"source": "runner"}}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema())
     (todo,) = report["checks"]
     assert todo["status"] == "fail" and todo["metrics"] == {"todos": 2}
     assert [(f["location"]["path"], f["location"]["line"]) for f in todo["findings"]] == [("app.py", 2), ("app.py", 4)]
@@ -276,6 +281,10 @@ def test_shards_merge_into_the_single_run_verdict(plugin_path: Path, project: Pa
     one = json.loads((project / "single" / "gatekeeper.json").read_text())
     both = json.loads((project / "merged" / "gatekeeper.json").read_text())
     jsonschema.validate(both, schema())
+    assert both["merged"] == {"parts": 2, "shards": [1, 2], "count": 2, "authenticated": False, "unauthenticated_parts": 2}
+    claimed = {**both, "merged": {**both["merged"], "authenticated": True}}  # authenticated, yet by no key
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(claimed, schema())
 
     def keyed(report):
         return {c["name"]: sorted((f["fingerprint"], f["location"]["path"], f["location"]["line"]) for f in c["findings"])
