@@ -115,6 +115,37 @@ def verify_bundle(
     )  # fmt: skip
 
 
+def vouch_for(data: bytes, keys: Keyring, tsa_ca: Path | None) -> tuple[list[str], list[str]]:
+    """Verify the bundle ``data`` about to be written as ``bundle verify`` would: (what held up, problems).
+
+    With ``keys`` the manifest must be signed by one of them and an audit record they authenticate
+    must back the result; with ``tsa_ca`` the bundle must carry an RFC 3161 timestamp and every
+    timestamp it carries must verify against that certificate.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-bundle-") as folder:
+        path = Path(folder) / "bundle.zip"
+        path.write_bytes(data)
+        outcome = verify_bundle(path, keys, tsa_ca)
+    problems = list(outcome.problems)
+    held: list[str] = []
+    if keys:
+        if outcome.signature != signing.VALID:
+            why = outcome.signature
+            problems.append(f"{MANIFEST}: not signed by a key given ({why}): set the signing key's variable (--key-env)")
+        if outcome.backing == "record":
+            held.append(f"result: backed by audit record #{outcome.record_seq}, signed by {outcome.record_key_id}")
+        elif outcome.backing == "none":
+            problems.append("the result is NOT BACKED by any audit record (auditing was off, or the result was edited)")
+    if tsa_ca is not None:
+        if outcome.stamps:
+            held.extend(f"timestamp: {stamp}, verified against {tsa_ca}" for stamp in outcome.stamps)
+        else:
+            problems.append(f"nothing in the bundle carries an RFC 3161 timestamp to check against {tsa_ca}")
+    return held, problems
+
+
 def _manifest_signature(manifest: Mapping[str, Any], ring: Keyring, problems: list[str]) -> signing.SignatureCheck | None:
     """The manifest's signature checked against ``ring`` (None when unsigned); what is wrong goes to ``problems``."""
     sig = manifest.get("sig")

@@ -50,6 +50,12 @@ class OutputError(GatekeeperError):
     """A report or the audit log could not be written (exit 2)."""
 
 
+class EvidenceRefused(GatekeeperError):
+    """Evidence asked to be verified before it is written does not hold up; nothing was written (exit 1)."""
+
+    exit_code = 1
+
+
 class PluginError(GatekeeperError):
     """A checker plugin could not be loaded."""
 

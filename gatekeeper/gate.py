@@ -326,10 +326,17 @@ class BundleRequest:
     policy_file: Path | None = None
     log: Path | None = None
     key_env: str = "GATEKEEPER_AUDIT_KEY"
+    public_keys: tuple[Path, ...] = ()
+    tsa_cert: Path | None = None
 
 
 def bundle(request: BundleRequest, options: Mapping[str, Any]) -> None:
-    """Write the evidence bundle of a past run, whose policy must be the one given (or discovered)."""
+    """Write the evidence bundle of a past run, whose policy must be the one given (or discovered).
+
+    With ``public_keys`` or ``tsa_cert`` the bundle is verified as ``bundle verify`` would before it
+    is written (manifest and backing record authenticated by those keys, every timestamp verified
+    against that certificate, at least one there); ``EvidenceRefused`` (exit 1) when it does not hold up.
+    """
     import hashlib
 
     import typer
@@ -356,7 +363,29 @@ def bundle(request: BundleRequest, options: Mapping[str, Any]) -> None:
     audit_log = request.log if request.log is not None else log_path(root, policy)
     audit_line = find_record(audit_log, results_sha256=hashlib.sha256(raw).hexdigest())
     files = bundle_files(result, results.resolve().parent, policy, audit_line, raw)
-    typer.echo(bundle_line(request.output.resolve(), result, files, audit_line, request.key_env))
+    vouch = _bundle_vouch(request) if request.public_keys or request.tsa_cert is not None else None
+    typer.echo(bundle_line(request.output.resolve(), result, files, audit_line, request.key_env, vouch))
+
+
+def _bundle_vouch(request: BundleRequest) -> Callable[[bytes], list[str]]:
+    """What ``bundle`` runs on the bundle's bytes before writing them (``bundleverify.vouch_for``)."""
+    from gatekeeper.audit import keyring_from
+    from gatekeeper.bundleverify import vouch_for
+    from gatekeeper.errors import EvidenceRefused
+
+    keys = keyring_from(request.public_keys, None)  # only the keys given: the signing key does not vouch for itself
+
+    def vouch(data: bytes) -> list[str]:
+        held, problems = vouch_for(data, keys, request.tsa_cert)
+        if problems:
+            raise EvidenceRefused(
+                f"bundle not written: {'; '.join(problems)}",
+                file=str(request.output),
+                hint="bundle without --public-key/--tsa-cert to keep the evidence as it is; bundle verify will say the same",
+            )
+        return held
+
+    return vouch
 
 
 def create_baseline(request: BaselineRequest, checkers: Mapping[str, Any], options: Mapping[str, Any]) -> None:

@@ -160,20 +160,33 @@ def write_part(target: Path, text: str, root: Path) -> str:
     return digest
 
 
-def bundle_line(target: Path, result: GateResult, files: Mapping[str, bytes], audit_line: bytes | None, key_env: str) -> str:
-    """Write the evidence bundle of ``files`` atomically; return the line that says where it went."""
+def bundle_line(  # noqa: PLR0913  # the bundle's parts, and what must hold before it is written
+    target: Path,
+    result: GateResult,
+    files: Mapping[str, bytes],
+    audit_line: bytes | None,
+    key_env: str,
+    vouch: Callable[[bytes], list[str]] | None = None,
+) -> str:
+    """Write the evidence bundle of ``files`` atomically; return the line that says where it went.
+
+    ``vouch`` sees the bundle's bytes first: it returns what held up (added to the line) or raises,
+    and then nothing is written.
+    """
     from gatekeeper.audit import signer_from_env
     from gatekeeper.bundle import build_bundle
     from gatekeeper.reports import write_atomic
 
     signer = signer_from_env(key_env)
-    digest = write_atomic(target, build_bundle(result, files, signer, audit_line is not None))
+    data = build_bundle(result, files, signer, audit_line is not None)
+    held = vouch(data) if vouch is not None else []
+    digest = write_atomic(target, data)
     notes = [] if audit_line is not None else [
         "NOT BACKED by an audit record (auditing was off for the run, or no record lists this result): "
         "bundle verify will say so"
     ]  # fmt: skip
     notes.append(f"manifest signed by {signer.key_id}" if signer else "manifest not signed (no signing key set)")
-    return f"bundle: {target} ({len(files) + 1} files, sha256 {digest}; {'; '.join(notes)})"
+    return "\n".join([f"bundle: {target} ({len(files) + 1} files, sha256 {digest}; {'; '.join(notes)})", *held])
 
 
 def bundle_files(

@@ -208,3 +208,51 @@ def test_a_baseline_record_is_stamped_too(tmp_path: Path, monkeypatch: pytest.Mo
     assert record["command"] == "baseline create" and record["timestamp"]["kind"] == "rfc3161"
     done = _run(["audit", "verify", "--tsa-cert", str(local_tsa.pki.ca)], root, monkeypatch)
     assert done.exit_code == 0 and "timestamps: 1 record(s) verified" in done.output
+
+
+def test_bundle_checks_the_keys_and_the_timestamp_it_is_given_before_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
+) -> None:
+    """``bundle --public-key --tsa-cert`` writes only a bundle that ``bundle verify`` would pass with
+    the same keys and certificate; anything else exits 1 and writes nothing."""
+    from gatekeeper import signing
+
+    root = _project(tmp_path, _authority(local_tsa))
+    signer = signing.write_key_pair(tmp_path / "audit.key", tmp_path / "audit.pub")
+    private = (tmp_path / "audit.key").read_text(encoding="ascii")
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", private)
+    assert _run(["check", str(root), "--format", "json"], root, monkeypatch).exit_code == 0
+    results, ca = "gatekeeper-reports/gatekeeper.json", str(local_tsa.pki.ca)
+    stranger = make_pki(tmp_path / "other", name="Other")
+    signing.write_key_pair(tmp_path / "other.key", tmp_path / "other.pub")
+
+    def bundle(out: str, *extra: str) -> Result:
+        monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", private)  # read once, then taken out of the environment
+        return _run(["bundle", results, "--output", str(tmp_path / out), *extra], root, monkeypatch)
+
+    done = bundle("ok.zip", "--public-key", str(tmp_path / "audit.pub"), "--tsa-cert", ca)
+    assert done.exit_code == 0, done.output
+    assert f"result: backed by audit record #1, signed by {signer.key_id}" in done.output
+    for stamped in ("audit/record.jsonl", "attestation/gatekeeper.intoto.json"):
+        assert f"timestamp: {stamped}: stamped " in done.output
+    assert _run(["bundle", "verify", str(tmp_path / "ok.zip"), "--tsa-cert", ca], root, monkeypatch).exit_code == 0
+    refused = {
+        "other-ca.zip": (["--tsa-cert", str(stranger.ca)], "timestamp: the token does not verify"),
+        "other-key.zip": (["--public-key", str(tmp_path / "other.pub")], "not among the keys given"),
+    }
+    for out, (extra, why) in refused.items():
+        done = bundle(out, *extra)
+        assert done.exit_code == 1 and "bundle not written" in done.output and why in done.output, done.output
+        assert not (tmp_path / out).exists()
+    for option in ("--tsa-cert", "--public-key", "--log", "--policy"):
+        done = bundle("missing.zip", option, "/nonexistent/file.pem")
+        assert done.exit_code == 2 and f"{option}: file not found" in done.output, done.output
+        assert not (tmp_path / "missing.zip").exists()
+    # a run without an authority: a certificate to check leaves nothing to check, so nothing is written
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    root2 = _project(plain, "")
+    assert _run(["check", str(root2), "--format", "json"], root2, monkeypatch).exit_code == 0
+    done = _run(["bundle", results, "--output", str(plain / "x.zip"), "--tsa-cert", ca], root2, monkeypatch)
+    assert done.exit_code == 1 and "nothing in the bundle carries an RFC 3161 timestamp" in done.output
+    assert not (plain / "x.zip").exists()

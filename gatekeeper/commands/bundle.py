@@ -17,6 +17,8 @@ EPILOG = """Examples:
 
   gatekeeper bundle gatekeeper-reports/gatekeeper.json --output evidence.zip
 
+  gatekeeper bundle gatekeeper-reports/gatekeeper.json --output evidence.zip --public-key audit.pub --tsa-cert tsa-ca.pem
+
   gatekeeper bundle verify evidence.zip --tsa-cert tsa-ca.pem
 
   gatekeeper bundle verify evidence.zip --public-key audit.pub --log .gatekeeper/audit.jsonl
@@ -24,6 +26,10 @@ EPILOG = """Examples:
 The bundle holds every report, the artifacts (SBOM), the effective policy as TOML, the license
 table, the run's audit record, its attestation, a README saying how to verify it with and without
 gatekeeper, and manifest.json (sha256 of each file; signed when the signing key is set).
+With --public-key or --tsa-cert, 'bundle' verifies the bundle as 'bundle verify' would before
+writing it (the manifest and the audit record backing the result signed by a key given; a
+timestamp there, each verifying against the certificate) and exits 1, writing nothing, when it
+does not hold up.
 'bundle verify' exits 0 when every file matches (intact: with keys, the manifest and the audit
 record backing the result are authenticated; without keys, "consistent, not authenticated"), 1
 naming each changed, added or missing file, a bad or unknown signature, a record that does not back
@@ -51,26 +57,47 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
         "GATEKEEPER_AUDIT_KEY", "--key-env", metavar="NAME", help="Environment variable holding the signing key."
     ),
     tsa_cert: Optional[Path] = typer.Option(
-        None, "--tsa-cert", metavar="CA.pem", help="verify: the timestamp authority's certificate (checks the timestamps)."
+        None,
+        "--tsa-cert",
+        metavar="CA.pem",
+        help="The timestamp authority's certificate: every RFC 3161 timestamp must verify (bundle: refused otherwise).",
     ),
     public_key: Optional[list[Path]] = typer.Option(
-        None, "--public-key", metavar="FILE", help="verify: an Ed25519 public key (PEM) to trust; repeatable."
+        None,
+        "--public-key",
+        metavar="FILE",
+        help="An Ed25519 public key (PEM) to trust; repeatable (bundle: the manifest and the record must be signed by one).",
     ),
 ) -> int | None:
     """Write an evidence bundle for a past run, or verify one ('bundle verify FILE.zip')."""
     from gatekeeper.errors import UsageError
 
+    given = [("--policy", policy_file), ("--log", log), ("--tsa-cert", tsa_cert)]
+    for option, path in [*given, *(("--public-key", key) for key in public_key or [])]:
+        if path is not None and not path.is_file():
+            raise UsageError(f"{option}: file not found", file=str(path))
     if target[0] == "verify":
-        if len(target) != 2 or output is not None:
+        if len(target) != 2 or output is not None or policy_file is not None:
             raise UsageError(
                 "usage: gatekeeper bundle verify FILE.zip [--public-key FILE] [--log LOG] [--key-env NAME] [--tsa-cert CA.pem]"
             )
         return _verify(Path(target[1]), public_key or [], key_env, log, tsa_cert)
     if len(target) != 1:
-        raise UsageError("usage: gatekeeper bundle RESULTS.json --output FILE.zip")
+        raise UsageError(
+            "usage: gatekeeper bundle RESULTS.json --output FILE.zip [--policy FILE] [--log LOG] [--key-env NAME] "
+            "[--public-key FILE] [--tsa-cert CA.pem]"
+        )
     if output is None:
         raise UsageError("--output FILE.zip is required: where to write the bundle")
-    request = gate.BundleRequest(results=Path(target[0]), output=output, policy_file=policy_file, log=log, key_env=key_env)
+    request = gate.BundleRequest(
+        results=Path(target[0]),
+        output=output,
+        policy_file=policy_file,
+        log=log,
+        key_env=key_env,
+        public_keys=tuple(public_key or ()),
+        tsa_cert=tsa_cert,
+    )
     gate.bundle(request, loaded(ctx)[1])
     return None
 
@@ -80,10 +107,6 @@ def _verify(path: Path, public_keys: list[Path], key_env: str, log: Path | None,
     from gatekeeper.bundleverify import verify_bundle
     from gatekeeper.escapes import clean
 
-    if tsa_cert is not None and not tsa_cert.is_file():
-        from gatekeeper.errors import UsageError
-
-        raise UsageError("--tsa-cert: file not found", file=str(tsa_cert))
     outcome = verify_bundle(path, keyring_from(public_keys, key_env), tsa_cert, log)
     if not outcome.ok:
         typer.echo(f"bundle {path}: TAMPERED, {len(outcome.problems)} problem(s)", err=True)
