@@ -33,7 +33,7 @@ from gatekeeper.options import Option
 from gatekeeper.process import tail
 
 DEFAULT_ALLOW = [
-    "MIT", "MIT-CMU", "BSD-2-Clause", "BSD-3-Clause", "0BSD", "ISC", "Apache-2.0", "PSF-2.0", "Python-2.0",
+    "MIT", "MIT-0", "MIT-CMU", "BSD-2-Clause", "BSD-3-Clause", "0BSD", "ISC", "Apache-2.0", "PSF-2.0", "Python-2.0",
     "MPL-2.0", "Unlicense", "CC0-1.0", "Zlib", "HPND",
 ]  # fmt: skip
 
