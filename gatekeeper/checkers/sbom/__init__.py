@@ -28,16 +28,16 @@ from packaging.utils import canonicalize_name
 from gatekeeper import __version__, process, tomlio
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display
-from gatekeeper.checkers.inventory import declared_name, has_pep621, load_inventory, project_requirements
+from gatekeeper.checkers.inventory import declared_name, load_inventory
 from gatekeeper.checkers.lockfiles import (
     LOCK_OPTIONS,
     format_of,
     read_lock,
-    requirements_problem,
     selection_of,
     source_problem,
 )
 from gatekeeper.checkers.sbom import pep770, presentation
+from gatekeeper.checkers.sbom.invocation import invocation
 from gatekeeper.checkers.sbom.lockbom import lock_bom
 from gatekeeper.checkers.sbom.spdx import to_spdx
 from gatekeeper.errors import ToolError
@@ -135,7 +135,7 @@ class SbomChecker(CheckerBase):
         if format_of(Path(source).name) is not None:
             return self._from_lock(section, ctx, source)
         pyproject = ctx.root / "pyproject.toml"
-        args, stdin, keep, extra = _invocation(ctx, source, spec)
+        args, stdin, keep, extra = invocation(ctx, source, spec)
         if section.get("wheel"):
             extra["wheel"] = pep770.wheel_sboms(ctx.root, str(section["wheel"]))
         folder = ctx.cache_dir / "sbom" if ctx.cache_dir is not None else None
@@ -443,43 +443,6 @@ def _tool_version(bom: Mapping[str, Any]) -> str:
         if isinstance(tool, dict) and tool.get("name") == "cyclonedx-py":
             return str(tool.get("version", ""))
     return ""
-
-
-def _invocation(ctx: CheckContext, source: str, spec: str) -> tuple[list[str], bytes | None, set[str] | None, dict[str, Any]]:
-    """How cyclonedx-py is run for ``source`` (the environment, pyproject.toml or a requirements file):
-    its arguments, its standard input, the components to keep (the inventory's, for the environment)
-    and what the result records about the source."""
-    pyproject = ctx.root / "pyproject.toml"
-    # -I and a cwd outside the tree (``_generate``): a cyclonedx_py/ in the project must not run instead
-    base = [ctx.tool_python, "-I", "-m", "cyclonedx_py"]
-    ctx.vet_tool("cyclonedx_py", "cyclonedx-bom")  # never the checkout's cyclonedx-py
-    common = ["--sv", spec, "--of", "JSON", "--no-validate", "-o", "-"]
-    if pyproject.is_file() and has_pep621(ctx.root):
-        # cyclonedx-py takes the root component from a PEP 621 [project] table and refuses any other
-        # pyproject.toml; without one the root comes from the project's installed distribution
-        common += ["--pyproject", str(pyproject)]
-    if source == "environment":
-        inventory = load_inventory(ctx)
-        extra: dict[str, Any] = {"scope": inventory.scope, "python": inventory.python}
-        extra["left_out"] = len(inventory.left_out)
-        if inventory.project is not None:
-            extra["project"] = {"name": inventory.project.name, "version": inventory.project.version}
-        extra["dependency_sboms"] = pep770.shipped_sboms(inventory.packages)
-        # the inventory decides the components (the project itself and gatekeeper are not), so the
-        # three environment checks count the same packages
-        keep = {d.key for d in inventory.packages}
-        return [*base, "environment", *common, inventory.python or ctx.target_python], None, keep, extra
-    if source == "pyproject.toml":
-        _, deps = project_requirements(ctx.root)
-        stdin = ("\n".join(deps) + "\n").encode("utf-8")
-        return [*base, "requirements", *common, "-"], stdin, None, {"scope": "pyproject.toml"}
-    req = under(ctx.root, source)
-    if not req.is_file():
-        raise ToolError(f"checks.sbom.source: the requirements file {req} does not exist")
-    problem = requirements_problem(req, source)
-    if problem:  # cyclonedx-py would list every line of a lock as a component named "unknown"
-        raise ToolError(problem)
-    return [*base, "requirements", *common, str(req)], None, None, {"scope": "requirements", "requirements": source}
 
 
 def _generate(
