@@ -179,3 +179,27 @@ def _relative(root: Path, path: str, what: str) -> str:
     if not (root / path).is_file():
         raise ToolError(f"{what}: no such file in the project")
     return path
+
+
+def ruff_target_version(root: Path) -> str | None:
+    """The ``--target-version`` ruff infers from the root's ``pyproject.toml`` when no ruff
+    configuration exists: the lowest Python its ``requires-python`` admits (as ruff takes it),
+    from ``py37`` up; None without one. ``--isolated`` skips that inference, so gatekeeper passes
+    the value itself and its findings equal ``ruff check`` in the project."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        table = tomlio.loads((root / "pyproject.toml").read_text(encoding="utf-8")).get("project")
+    except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError):
+        return None
+    requires = table.get("requires-python") if isinstance(table, dict) else None
+    if not isinstance(requires, str):
+        return None
+    try:
+        spec = SpecifierSet(requires)
+    except InvalidSpecifier:
+        return None
+    for minor in range(7, 15):
+        if spec.contains(f"3.{minor}", prereleases=True):
+            return f"py3{minor}"
+    return None

@@ -94,6 +94,9 @@ class LintChecker(CheckerBase):
         configs = toolconfig.ruff_configs(ctx.root, candidates) if honour else ()
         config_files = toolconfig.ruff_files(ctx.root, candidates) if configs else ()
         config_args = [] if configs else list(ISOLATED if not honour else ("--isolated",))
+        target = toolconfig.ruff_target_version(ctx.root) if honour and not configs else None
+        if target:  # what ruff infers from requires-python, which --isolated would drop
+            config_args += ["--target-version", target]
         files_all = _show_files(ctx, ruff, config_args)
         if not files_all:
             raise ToolError("ruff found no Python files to check (an empty check is not a pass)")

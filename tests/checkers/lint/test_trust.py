@@ -59,6 +59,24 @@ def test_findings_equal_ruff_by_hand_with_ruff_toml_and_requires_python(tmp_path
     assert keys(result) == by_hand == {("F401", "b.py", 1)}
 
 
+def test_findings_equal_ruff_by_hand_without_a_ruff_configuration(tmp_path: Path, make_ctx: Any) -> None:
+    """Without any ruff configuration ruff still takes the target version from requires-python;
+    --isolated (which keeps parent and user configurations out) would lose it."""
+    root = write(
+        tmp_path / "p",
+        {
+            "pyproject.toml": '[project]\nname = "x"\nversion = "0"\nrequires-python = ">=3.7"\n',
+            "a.py": "from typing import List\n\nX: List[int] = []\n",
+            "b.py": "import os\n",
+        },
+    )
+    by_hand = ruff_by_hand(root)
+    assert ("F401", "b.py", 1) in by_hand
+    assert not any(rule == "UP035" for rule, _, _ in by_hand)  # typing.List is fine for a >=3.7 project
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert keys(result) == by_hand
+
+
 def test_nested_configurations_apply_as_ruff_applies_them(tmp_path: Path, make_ctx: Any) -> None:
     root = write(
         tmp_path / "p",
