@@ -105,7 +105,7 @@ class TypesChecker(CheckerBase):
             _raise_blocking(done.stdout)
         if done.returncode not in (0, 1):  # 1 means "found errors": that is data
             raise ToolError(f"mypy failed (exit {done.returncode}): {process.tail(done.stderr or done.stdout)}")
-        items = parse_output(done.stdout)
+        items = parse_output(done.stdout, config)
         if done.returncode == 1 and not items:
             raise ToolError(f"mypy reported failure but printed nothing (exit 1): {process.tail(done.stderr or done.stdout)}")
         # mypy -O json exits 1 when all it printed are notes; its own verdict (exit 0 without -O json)
@@ -256,11 +256,20 @@ def _raise_blocking(stdout: str) -> None:
         )
 
 
-def parse_output(text: str) -> list[dict[str, Any]]:
-    """The JSON objects ``mypy -O json`` printed, one per line; ``ToolError`` on anything else."""
+def parse_output(text: str, config: str | None = None) -> list[dict[str, Any]]:
+    """The JSON objects ``mypy -O json`` printed, one per line; ``ToolError`` on anything else.
+
+    One line mypy prints past its formatter, as text, is taken as the note it is: with
+    ``warn_unused_configs``, ``<config>: note: unused section(s): [mypy-x.*]`` for the
+    configuration file it was given (``config``); it stays a note, as it is in mypy's own output."""
+    unused = re.compile(re.escape(config) + r": note: (unused section\(s\): .+)") if config else None
     items = []
     for line in text.splitlines():
         if not line.strip():
+            continue
+        match = unused.fullmatch(line) if unused is not None else None
+        if match is not None:
+            items.append({"file": config, "line": -1, "column": -1, "message": match[1], "severity": "note", "code": None})
             continue
         try:
             item = json.loads(line)

@@ -128,3 +128,30 @@ def test_a_syntax_error_stops_mypy_and_is_an_error_not_findings(tmp_path: Path, 
     root = write(tmp_path / "p", {"bad.py": "def f(:\n    pass\n", "ok.py": 'x: int = "a"\n'})
     with pytest.raises(ToolError, match=r"blocking error.*bad\.py:1.*\[syntax\]"):
         TypesChecker().run(section(TypesChecker), make_ctx(root))
+
+
+def test_mypys_unused_section_note_is_a_note_not_a_crash(tmp_path: Path, make_ctx: Any) -> None:
+    """With ``warn_unused_configs`` mypy prints ``setup.cfg: note: unused section(s): ...`` as text even
+    under ``-O json``; a project configured that way (click 8.1.7 is) gets its errors, plus that note."""
+    cfg = "[mypy]\nfiles = m.py\nwarn_unused_configs = True\n\n[mypy-nosuchmodule.*]\nignore_missing_imports = True\n"
+    root = write(tmp_path / "p", {"setup.cfg": cfg, "m.py": 'x: int = "a"\n'})
+    by_hand = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "hand-cache")], cwd=root, capture_output=True, text=True
+    )
+    assert "setup.cfg: note: unused section(s): [mypy-nosuchmodule.*]" in by_hand.stdout.splitlines()
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert result.status is Status.FAIL
+    assert (result.metrics["errors"], result.metrics["notes"]) == (1, 1)
+    note = next(f for f in result.findings if f.location.path == "setup.cfg")
+    assert note.message == "unused section(s): [mypy-nosuchmodule.*]"
+    assert (note.severity, note.blocking, note.location.line) == (Severity.INFO, False, None)
+
+
+def test_text_mypy_did_not_print_for_its_configuration_is_still_refused() -> None:
+    from gatekeeper.checkers.types import parse_output
+
+    note = "setup.cfg: note: unused section(s): [mypy-a.*]"
+    assert parse_output(note, "setup.cfg")[0]["message"] == "unused section(s): [mypy-a.*]"
+    for config, text in ((None, note), ("mypy.ini", note), ("setup.cfg", "setup.cfg: note: something else")):
+        with pytest.raises(ToolError, match="not its JSON report"):
+            parse_output(text, config)
