@@ -180,7 +180,7 @@ def _offline(
     match_t0 = time.perf_counter()
     db = open_database(db_path, ctx.cache_dir)
     try:
-        metrics["database"] = offline.judge_age(db, setting, int(section.get("max_db_age_days") or 7))
+        metrics["database"] = offline.judge_age(db, setting, int(section.get("max_db_age_days") or 7), ctx.cache_dir)
         matches, unsure = db.match([(t.name, t.version) for t in targets])
     finally:
         db.close()

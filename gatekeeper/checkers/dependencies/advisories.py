@@ -4,7 +4,8 @@ The database is a directory of OSV records in YAML or JSON (the PyPA advisory da
 ``vulns/<package>/<ID>.yaml`` layout, or the flat one-file-per-record layout of an OSV export),
 or a zip of either. Only the records that mention a wanted package are parsed: a cheap text
 scan of every file's ``name`` fields builds a name -> files index (cached under the run's cache
-dir, keyed by the files' names, sizes and mtimes), and matching follows the OSV schema's
+dir, keyed by the files' names and stat data: size, mtime, ctime, inode, device; a zip's members
+by size and CRC), and matching follows the OSV schema's
 evaluation algorithm (https://ossf.github.io/osv-schema/#evaluation) with PEP 440 ordering
 for ``ECOSYSTEM`` ranges and PEP 503 name normalisation.
 """
@@ -87,7 +88,7 @@ class AdvisoryDatabase:
     records_read: int = 0
     withdrawn_skipped: int = 0
     _zip: zipfile.ZipFile | None = field(default=None, repr=False)
-    _stamps: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)  # file -> (size, mtime or CRC)
+    _stamps: dict[str, tuple[int, str]] = field(default_factory=dict, repr=False)  # file -> (size, stat data or CRC)
     _cache_dir: Path | None = field(default=None, repr=False)
     _root: str = field(default="", repr=False)  # the resolved path, part of every cache key
 
@@ -124,7 +125,7 @@ class AdvisoryDatabase:
         folder = self._cache_dir / "advisory-records" if self._cache_dir is not None else None
         key = ""
         if folder is not None:
-            size, stamp = self._stamps.get(name, (0, 0))
+            size, stamp = self._stamps.get(name, (0, ""))
             key = hashlib.sha256(f"{self._root}\x1f{name}\x1f{size}\x1f{stamp}".encode()).hexdigest()
             payload, rejected = cache.read(folder, key)
             self.cache_rejected += int(rejected)
@@ -204,9 +205,9 @@ def open_database(path: Path, cache_dir: Path | None = None) -> AdvisoryDatabase
     elif zipfile.is_zipfile(path):
         layout = "zip"
         zf = zipfile.ZipFile(path)
-        stats = [(i.filename, i.file_size, i.CRC) for i in zf.infolist() if _wanted(i.filename)]
+        stats = [(i.filename, i.file_size, str(i.CRC)) for i in zf.infolist() if _wanted(i.filename)]
         st = path.stat()
-        stats.append(("", st.st_size, st.st_mtime_ns))
+        stats.append(("", st.st_size, _stamp(st)))
     else:
         raise ToolError(f"advisory database {path} is neither a directory nor a zip file")
     files = tuple(sorted(n for n, _, _ in stats if n))
@@ -235,8 +236,14 @@ def _wanted(name: str) -> bool:
     return name.endswith(_SUFFIXES) and not base.startswith(".") and "__MACOSX" not in name
 
 
-def _walk(root: Path) -> list[tuple[str, int, int]]:
-    out: list[tuple[str, int, int]] = []
+def _stamp(st: os.stat_result) -> str:
+    """A file's stat data beyond its size: mtime, ctime (which every write changes and no
+    ``os.utime`` sets back), inode and device; an edit keeping size and mtime still changes it."""
+    return f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{st.st_dev}"
+
+
+def _walk(root: Path) -> list[tuple[str, int, str]]:
+    out: list[tuple[str, int, str]] = []
     stack = [(str(root), "")]
     while stack:
         folder, prefix = stack.pop()
@@ -248,7 +255,7 @@ def _walk(root: Path) -> list[tuple[str, int, int]]:
                     stack.append((entry.path, f"{prefix}{entry.name}/"))
                 elif entry.name.endswith(_SUFFIXES):
                     st = entry.stat()
-                    out.append((prefix + entry.name, st.st_size, st.st_mtime_ns))
+                    out.append((prefix + entry.name, st.st_size, _stamp(st)))
     return out
 
 

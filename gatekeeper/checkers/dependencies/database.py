@@ -28,6 +28,7 @@ from packaging.utils import canonicalize_name
 
 from gatekeeper import __version__, readback
 from gatekeeper.checkers.dependencies.advisories import MAX_RECORD_BYTES, iso_time, open_database, parse_time
+from gatekeeper.checkers.dependencies.digest import content_digest as content_digest  # re-exported
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import temporary_path, write_atomic
 
@@ -263,30 +264,6 @@ def _stream(response: Any, tmp: Path, url: str, progress: ProgressFn | None) -> 
     if expected is not None and size != expected:
         raise UpdateError(f"the download of {url} was cut short: {size} of {expected} bytes")
     return size, h.hexdigest()
-
-
-def content_digest(path: Path) -> dict[str, str]:
-    """The digest of the advisory database at ``path`` as an in-toto DigestSet: ``{"sha256": ...}``
-    of a zip file, or ``{"dirHash1": ...}`` of a folder: the sha256 of ``sha256sum``'s lines for
-    every regular file, sorted by path in the C locale, which
-    ``find . -type f | cut -c3- | LC_ALL=C sort | xargs -r sha256sum | sha256sum`` reproduces.
-    Empty when the database cannot be read."""
-    if path.is_file():
-        digest = _sha256(path)
-        return {"sha256": digest} if digest else {}
-    names: list[bytes] = []
-    for folder, _dirs, files in os.walk(path):
-        for file in files:
-            full = Path(folder) / file
-            if full.is_file() and not full.is_symlink():
-                names.append(os.fsencode(full.relative_to(path).as_posix()))
-    lines = []
-    for raw in sorted(names):
-        digest = _sha256(path / os.fsdecode(raw))
-        if not digest:
-            return {}
-        lines.append(digest.encode() + b"  " + raw + b"\n")
-    return {"dirHash1": hashlib.sha256(b"".join(lines)).hexdigest()}
 
 
 def _sha256(path: Path) -> str:

@@ -31,8 +31,9 @@ def database_path(setting: str, ctx: CheckContext) -> tuple[Path, str]:
     return path, "replace it with a fresh copy (`gatekeeper db update --dir DIR` fetches one)"
 
 
-def judge_age(db: AdvisoryDatabase, refresh: str, max_days: int) -> dict[str, Any]:
-    """The ``database`` metric (location, as-of time, age, limit); ToolError when the newest
+def judge_age(db: AdvisoryDatabase, refresh: str, max_days: int, cache_dir: Path | None = None) -> dict[str, Any]:
+    """The ``database`` metric (location, as-of time, age, limit, digest: reused from ``cache_dir`` while
+    the files are unchanged); ToolError when the newest
     record is older than ``max_days`` or no record carries a readable ``modified`` time."""
     if db.as_of is None:
         raise ToolError(
@@ -48,7 +49,8 @@ def judge_age(db: AdvisoryDatabase, refresh: str, max_days: int) -> dict[str, An
             f"Database: {db.path}. To update it, {refresh}"
         )
     info: dict[str, Any] = {"kind": "osv-db", "location": str(db.path), "as_of": as_of, "age_days": age, "max_age_days": max_days}
-    info["digest"] = advisory_db.content_digest(db.path)  # which data the verdict rests on (attestations, bundles)
+    # which data the verdict rests on (attestations, bundles); reused while no file's stat data changed
+    info["digest"] = advisory_db.content_digest(db.path, cache_dir)
     meta = advisory_db.read_meta(db.path.parent) if db.path.name == advisory_db.DB_FILE else {}
     if meta.get("url"):
         info["source_url"] = str(meta["url"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import zipfile
@@ -243,6 +244,23 @@ def test_index_is_cached_and_invalidated_when_a_file_changes(tmp_path: Path) -> 
     fourth = open_database(db, cache)
     assert {m.id for m in fourth.match([("pkg", "1.0")])[0]} == set()
     assert {m.id for m in fourth.match([("pkg", "1.0.2")])[0]} == {"C-1"}
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_still_seen(tmp_path: Path) -> None:
+    db = _write_flat(tmp_path / "db", [_rec("E-1", "pkg", versions=["1.0"]), _rec("E-2", "other", versions=["5.0"])])
+    cache = tmp_path / "cache"
+    assert {m.id for m in open_database(db, cache).match([("pkg", "1.0")])[0]} == {"E-1"}
+    assert open_database(db, cache).index_cached
+    # the same number of bytes, the mtime set back: only the ctime (which no utime sets) tells
+    record = db / "E-1.json"
+    before = record.stat()
+    record.write_text(record.read_text().replace('"1.0"', '"2.0"'), encoding="utf-8")
+    os.utime(record, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (record.stat().st_size, record.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    again = open_database(db, cache)
+    assert not again.index_cached
+    assert {m.id for m in again.match([("pkg", "1.0")])[0]} == set()  # not the cached parse of the old record
+    assert {m.id for m in again.match([("pkg", "2.0")])[0]} == {"E-1"}
 
 
 def test_large_database_reads_only_records_of_wanted_names_and_is_fast(
