@@ -18,9 +18,9 @@ environment (``[environment] python = ".venv/bin/python"``); reports json, sarif
 Each round, on each project, in this order:
 
 1. **by hand**: ``coverage run -m pytest`` (the project's venv; the data file ``.coverage`` in the
-   root), ``coverage report``, ``bandit -r PKG``, ``ruff check .``, ``mypy .`` (a fresh cache
-   folder), ``detect-secrets scan``, ``pip-licenses``, ``cyclonedx-py environment`` (validating);
-   each step timed;
+   root), ``coverage report``, ``bandit -r PKG``, ``ruff check .``, ``mypy`` (the configuration's
+   ``files``, else ``.``; a fresh cache folder), ``detect-secrets scan``, ``pip-licenses``,
+   ``cyclonedx-py environment`` (validating); each step timed;
 2. **cold**: ``gatekeeper check`` with ``run`` (the tests run under coverage by gatekeeper), an
    empty cache; and **cold, no tests**: the policy reads the ``.coverage`` of step 1
    (``data_file``), an empty cache: set against the by-hand steps without the test run;
@@ -128,6 +128,14 @@ def timed(args: list[str], cwd: Path, env: dict[str, str] | None = None, ok: tup
     return took, done.stdout
 
 
+def mypy_targets(root: Path) -> list[str]:
+    """What a user names on mypy's command line: nothing when the project's configuration lists its
+    ``files`` (mypy checks those; ``mypy .`` would check everything else too), else ``.``."""
+    from gatekeeper.checkers.types import find_config
+
+    return [] if find_config(root).files else ["."]
+
+
 def by_hand(project: Project, scratch: Path) -> dict[str, float]:
     """The eight tools one after another, as a user runs them; seconds per step."""
     py, root = project.python, project.root
@@ -137,7 +145,7 @@ def by_hand(project: Project, scratch: Path) -> dict[str, float]:
         "coverage report": [py, "-m", "coverage", "report"],
         "bandit": [str(BIN / "bandit"), "-q", "-r", project.package, "-f", "json", "-o", str(scratch / "bandit.json")],
         "ruff": [str(BIN / "ruff"), "check", "--output-format", "json", "--no-cache", "."],
-        "mypy": [str(BIN / "mypy"), "--python-executable", py, "--cache-dir", str(scratch / "mypy-cache"), "."],
+        "mypy": [str(BIN / "mypy"), "--python-executable", py, "--cache-dir", str(scratch / "mypy-cache"), *mypy_targets(root)],
         "detect-secrets": [str(BIN / "detect-secrets"), "scan", "--no-verify"],
         "pip-licenses": [str(BIN / "pip-licenses"), "--python", py, "--format=json"],
         "cyclonedx-py": [str(BIN / "cyclonedx-py"), "environment", "--sv", "1.6", "--of", "JSON", "-o", str(sbom), py],
