@@ -5,7 +5,8 @@ cyclonedx-py does not read lock files, and nothing is installed.
 
 cyclonedx-py generates the SBOM with ``--no-validate``; gatekeeper then validates it once against
 the CycloneDX JSON schema with cyclonedx-python-lib's strict validator, in a separate process
-(``validate``). Every schema rule and every
+(``validate``, started beside cyclonedx-py so that its imports and schema loading overlap the
+generation; it is handed the written file's path). Every schema rule and every
 ``format`` is checked; only the checker behind ``format: iri-reference`` is swapped: jsonschema
 uses rfc3987-syntax's Earley parser (~95 % of cyclonedx-py's run time, PERF-BASELINE.md §4), and
 gatekeeper uses a regular expression transcribed from the same grammar (``_iri.py``).
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
@@ -40,6 +40,7 @@ from gatekeeper.checkers.sbom import pep770, presentation
 from gatekeeper.checkers.sbom.invocation import invocation
 from gatekeeper.checkers.sbom.lockbom import lock_bom
 from gatekeeper.checkers.sbom.spdx import to_spdx
+from gatekeeper.checkers.sbom.validation import early_validator, validate_file
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import resolve_for_write, under, write_atomic
 from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Package, Severity, Status, decide_status, fingerprint
@@ -144,7 +145,7 @@ class SbomChecker(CheckerBase):
             "sbom", 1, version, args, stdin or b"", sorted(keep or ()), extra,
             cache.file_digest(pyproject), cache.file_digest(ctx.root / source) if source != "environment" else "",
             load_inventory(ctx).digest() if source == "environment" else "",
-            *(cache.file_digest(Path(__file__).with_name(n)) for n in ("validate.py", "iri.py")),
+            *(cache.file_digest(Path(__file__).with_name(n)) for n in ("validate.py", "iri.py", "validation.py")),
         )  # fmt: skip
         out = resolve_for_write(ctx.output_dir / str(section["output"]), ctx.root)
         payload, rejected = cache.read(folder, key)
@@ -160,10 +161,11 @@ class SbomChecker(CheckerBase):
             checked = _Validation(payload.get("problem"), list(payload.get("formats") or []))
             self._write_spdx(section, bom, ctx, extra)
             return self._result(section, bom, extra, checked, cached=True)
-        bom = _generate(ctx, args, stdin, keep, extra)
-        text = json.dumps(bom, indent=2, ensure_ascii=False) + "\n"
-        write_atomic(out, text)
-        checked = _Validation(*validate_file(ctx, out, spec))
+        with early_validator(ctx, spec) as validate:
+            bom = _generate(ctx, args, stdin, keep, extra)
+            text = json.dumps(bom, indent=2, ensure_ascii=False) + "\n"
+            write_atomic(out, text)
+            checked = _Validation(*validate(out))
         cache.write(folder, key, {"text": text, "problem": checked.problem, "formats": checked.formats})
         self._write_spdx(section, bom, ctx, extra)
         return self._result(section, bom, extra, checked, cached=False)
@@ -293,26 +295,6 @@ def restrict(bom: Mapping[str, Any], keep: set[str], project: Mapping[str, str] 
             deps.append(entry)
         out["dependencies"] = deps
     return out
-
-
-def validate_file(ctx: CheckContext, path: Path, spec_version: str) -> tuple[str | None, list[str]]:
-    """Validate the SBOM file in a separate process (``validate``): (message or None, formats checked)."""
-    # gatekeeper's own code (and its dependency cyclonedx-python-lib): it runs where gatekeeper runs,
-    # whatever interpreter gate.tool_python names for the tools
-    with tempfile.TemporaryDirectory(prefix="gatekeeper-sbom-") as cwd:
-        args = [sys.executable, "-I", "-m", "gatekeeper.checkers.sbom.validate", spec_version, str(path.resolve())]
-        done = ctx.run(args, timeout=300, cwd=cwd)
-    try:
-        verdict = json.loads(done.stdout)
-        valid, error, formats = bool(verdict["valid"]), verdict["error"], [str(f) for f in verdict["formats"]]
-    except (ValueError, KeyError, TypeError):
-        raise ToolError(
-            f"the SBOM validator failed (exit {done.returncode}): {tail(done.stderr or done.stdout)}"
-            " (is cyclonedx-python-lib installed with its validation extra?)"
-        ) from None
-    if valid:
-        return None, formats
-    return str(error), formats
 
 
 def measure(bom: Mapping[str, Any]) -> dict[str, Any]:

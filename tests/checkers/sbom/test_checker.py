@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from gatekeeper import process
 from gatekeeper.checkers.sbom import SbomChecker, validate_file
 from gatekeeper.checkers.sbom.validate import validate_text
+from gatekeeper.checkers.sbom.validation import early_validator
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import Status
 from tests.helpers.cli import REPO
@@ -160,6 +162,22 @@ def test_cyclonedx_crash_is_an_error(dist_env: FakeEnv, tmp_path: Path) -> None:
     root2 = make_project(tmp_path / "q", _policy(dist_env.python, 'source = "missing.txt"'))
     with pytest.raises(ToolError, match=r"missing\.txt"):
         _run(root2)
+
+
+def test_the_early_validator_gives_the_same_verdict_and_never_outlives_the_check(dist_env: FakeEnv, tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p", _policy(dist_env.python))
+    bom = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [{"type": "gadget", "name": "x"}]}
+    bad_file = tmp_path / "bad.json"
+    bad_file.write_text(json.dumps(bom), encoding="utf-8")
+    with early_validator(context(root), "1.6") as validate:
+        early = validate(bad_file)
+    assert early == validate_file(context(root), bad_file, "1.6")
+    assert early[0] is not None and "'gadget' is not one of" in early[0]
+    # generation fails before the validator is handed a file: it is killed, not left waiting on its stdin
+    with pytest.raises(RuntimeError), early_validator(context(root), "1.6") as validate:
+        (proc,) = process._LIVE
+        raise RuntimeError("cyclonedx-py failed")
+    assert proc.returncode is not None and not process._LIVE
 
 
 def test_component_count_matches_cyclonedx_on_the_test_environment(tmp_path: Path) -> None:
