@@ -29,7 +29,7 @@ from packaging.version import InvalidVersion, Version
 from gatekeeper import __version__, process
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, RuleInfo, Trend
 from gatekeeper.checkers.dependencies import offline, online, presentation
-from gatekeeper.checkers.dependencies.advisories import Match, iso_time, open_database
+from gatekeeper.checkers.dependencies.advisories import Match, iso_time
 from gatekeeper.checkers.dependencies.findings import UNAUDITED_RULE, unaudited_finding, vulnerability_finding
 from gatekeeper.checkers.dependencies.sources import Collected, Target, collect
 from gatekeeper.checkers.inventory import project_manifest
@@ -91,12 +91,19 @@ class DependenciesChecker(CheckerBase):
         """Collect the packages of the source, audit them, and turn what was found into findings."""
         t0 = time.monotonic()
         source = str(section.get("source") or "environment")
-        got = collect(source, ctx, section)
+        # offline, the database is opened while collect waits for the environment's probe
+        opening = offline.Opening(str(section["advisory_db"]), ctx) if section.get("advisory_db") else None
+        try:
+            got = collect(source, ctx, section)
+        except BaseException:
+            if opening is not None:
+                opening.discard()
+            raise
         targets = _versioned(got)
         metrics: dict[str, Any] = {"source": source, **got.meta}
         audit = (
-            _offline(section, ctx, targets, got, metrics)
-            if section.get("advisory_db")
+            _offline(section, opening, targets, got, metrics)
+            if opening is not None
             else _online(section, ctx, targets, got, metrics)
         )
         matches, service = audit.matches, audit.service
@@ -172,21 +179,21 @@ def _versioned(got: Collected) -> list[Target]:
 
 
 def _offline(
-    section: Mapping[str, Any], ctx: CheckContext, targets: Sequence[Target], got: Collected, metrics: dict[str, Any]
+    section: Mapping[str, Any], opening: offline.Opening, targets: Sequence[Target], got: Collected, metrics: dict[str, Any]
 ) -> _Audit:
     """The targets matched against the local OSV database (``advisory_db``), its age judged; the
     packages it cannot decide on are skipped (unaudited)."""
-    db_path, setting = offline.database_path(str(section.get("advisory_db") or ""), ctx)
+    db, setting, digest, open_s = opening.result()
     match_t0 = time.perf_counter()
-    db = open_database(db_path, ctx.cache_dir)
     try:
-        metrics["database"] = offline.judge_age(db, setting, int(section.get("max_db_age_days") or 7), ctx.cache_dir)
+        metrics["database"] = offline.judge_age(db, setting, int(section.get("max_db_age_days") or 7), digest)
         matches, unsure = db.match([(t.name, t.version) for t in targets])
     finally:
         db.close()
     for u in unsure:
         got.skip(u.package, u.reason)
-    metrics["advisory_db"] = {**db.describe(), "match_ms": round((time.perf_counter() - match_t0) * 1000, 1)}
+    match_ms = round((open_s + time.perf_counter() - match_t0) * 1000, 1)  # opening the database included
+    metrics["advisory_db"] = {**db.describe(), "match_ms": match_ms}
     dated = f"database as of {metrics['database']['as_of'][:10]}, {metrics['database']['age_days']:g} days old"
     return _Audit(matches, "osv-db", "gatekeeper osv-db", __version__, dated)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.checkers.dependencies import database as advisory_db
-from gatekeeper.checkers.dependencies.advisories import AdvisoryDatabase, iso_time
+from gatekeeper.checkers.dependencies.advisories import AdvisoryDatabase, iso_time, open_database
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import under
 
@@ -31,10 +33,10 @@ def database_path(setting: str, ctx: CheckContext) -> tuple[Path, str]:
     return path, "replace it with a fresh copy (`gatekeeper db update --dir DIR` fetches one)"
 
 
-def judge_age(db: AdvisoryDatabase, refresh: str, max_days: int, cache_dir: Path | None = None) -> dict[str, Any]:
-    """The ``database`` metric (location, as-of time, age, limit, digest: reused from ``cache_dir`` while
-    the files are unchanged); ToolError when the newest
-    record is older than ``max_days`` or no record carries a readable ``modified`` time."""
+def judge_age(db: AdvisoryDatabase, refresh: str, max_days: int, digest: dict[str, str]) -> dict[str, Any]:
+    """The ``database`` metric (location, as-of time, age, limit, the database's ``digest``);
+    ToolError when the newest record is older than ``max_days`` or no record carries a readable
+    ``modified`` time."""
     if db.as_of is None:
         raise ToolError(
             f"advisory database {db.path}: none of its {len(db.files)} files is an OSV record with a readable "
@@ -49,11 +51,51 @@ def judge_age(db: AdvisoryDatabase, refresh: str, max_days: int, cache_dir: Path
             f"Database: {db.path}. To update it, {refresh}"
         )
     info: dict[str, Any] = {"kind": "osv-db", "location": str(db.path), "as_of": as_of, "age_days": age, "max_age_days": max_days}
-    # which data the verdict rests on (attestations, bundles); reused while no file's stat data changed
-    info["digest"] = advisory_db.content_digest(db.path, cache_dir)
+    info["digest"] = digest  # which data the verdict rests on (attestations, bundles)
     meta = advisory_db.read_meta(db.path.parent) if db.path.name == advisory_db.DB_FILE else {}
     if meta.get("url"):
         info["source_url"] = str(meta["url"])
     if meta.get("fetched_at"):
         info["fetched_at"] = str(meta["fetched_at"])
     return info
+
+
+class Opening:
+    """The database the ``advisory_db`` setting names, opened and digested in a thread of its own
+    while the checker waits for the environment's inventory (a subprocess). ``result`` hands it
+    over, or raises what opening it raised, where the checker would have opened it itself."""
+
+    def __init__(self, setting: str, ctx: CheckContext) -> None:
+        self._setting, self._ctx = setting, ctx
+        self._outcome: tuple[AdvisoryDatabase, str, dict[str, str], float] | BaseException | None = None
+        self._thread = threading.Thread(target=self._open, name=f"{threading.current_thread().name}-osv-db", daemon=True)
+        self._thread.start()
+
+    def _open(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            path, refresh = database_path(self._setting, self._ctx)
+            db = open_database(path, self._ctx.cache_dir)
+            try:
+                # reused while no file's stat data changed (``digest``)
+                digest = advisory_db.content_digest(db.path, self._ctx.cache_dir)
+            except BaseException:
+                db.close()
+                raise
+            self._outcome = (db, refresh, digest, time.perf_counter() - t0)
+        except BaseException as exc:  # handed to the checker's thread by ``result``
+            self._outcome = exc
+
+    def result(self) -> tuple[AdvisoryDatabase, str, dict[str, str], float]:
+        """(the opened database, how to refresh it, its digest, seconds spent opening it)."""
+        self._thread.join()
+        outcome = self._outcome
+        if isinstance(outcome, BaseException) or outcome is None:
+            raise outcome or ToolError("the advisory database could not be opened")
+        return outcome
+
+    def discard(self) -> None:
+        """Wait for the opening and close what it opened (the checker failed before using it)."""
+        self._thread.join()
+        if isinstance(self._outcome, tuple):
+            self._outcome[0].close()

@@ -251,6 +251,20 @@ def test_missing_database_is_an_error_not_a_pass(deps_project: Project, run_deps
     assert gate.verdict is Verdict.ERROR
 
 
+def test_the_database_opened_beside_the_probe_changes_no_error(deps_project: Project, run_deps: Gate) -> None:
+    """The database is opened while the environment is read; which error a run reports stays the same."""
+    # both the source and the database are missing: the source is named, as it is checked first
+    root = deps_project(checks='source = "missing-requirements.txt"\nadvisory_db = "no-such-db"')
+    result = dep_result(run_deps(root))
+    assert result.status is Status.ERROR and result.error is not None
+    assert "missing-requirements.txt" in result.error and "no-such-db" not in result.error
+    # the database fails alone: its own message
+    root = deps_project(checks='advisory_db = "no-such-db"')
+    (root / "no-such-db").mkdir()
+    result = dep_result(run_deps(root))
+    assert result.error is not None and "holds no .yaml, .yml or .json records" in result.error
+
+
 def test_unreadable_record_for_an_installed_package_is_an_error(deps_project: Project, run_deps: Gate) -> None:
     root = deps_project(checks='advisory_db = "advisories"')
     db = write_db(root, RECORDS, "pypa")
