@@ -95,10 +95,29 @@ _DIGEST_LENGTHS = {"sha1": (40,), "sha224": (56,), "sha256": (64,), "sha384": (9
                    "gitcommit": (40, 64), "commit": (40, 64)}  # fmt: skip
 
 
+#: this process's environment (its raw bytes) and the secret values found in it: ``secret_values``
+#: runs for every line printed and every string of a result, and decoding the environment each
+#: time cost more than the masking itself; a changed environment is read again
+_ENVIRON_SECRETS: tuple[dict[bytes, bytes], tuple[str, ...]] | None = None
+
+
 def secret_values(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The values (8 characters or more) of the environment variables whose names look secret,
     longest first, so that a value containing another is masked whole."""
-    env = os.environ if environ is None else environ
+    global _ENVIRON_SECRETS  # a cache of this process's environment
+    if environ is None:
+        raw = getattr(os.environ, "_data", None)  # CPython's bytes mapping: compared without decoding
+        known = _ENVIRON_SECRETS
+        if known is not None and known[0] == raw:
+            return known[1]
+        found = _secret_values(os.environ)
+        if isinstance(raw, dict):
+            _ENVIRON_SECRETS = (dict(raw), found)
+        return found
+    return _secret_values(environ)
+
+
+def _secret_values(env: Mapping[str, str]) -> tuple[str, ...]:
     found = {
         value
         for name, value in env.items()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 from gatekeeper.bundle import policy_file
 from gatekeeper.redaction import MASK, redact
 
@@ -34,3 +36,16 @@ def test_a_label_does_not_protect_a_known_secret_or_an_assignment() -> None:
     assert redact(f"sha256:{SHA256}", secrets=[SHA256]) == f"sha256:{MASK}"  # the environment's secret wins
     token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
     assert redact(f"sha256 {token}") == f"sha256 {MASK}"
+
+
+def test_a_secret_set_after_the_environment_was_read_is_masked_and_one_unset_is_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment's secrets are remembered between calls, never past a change of the environment."""
+    line = "token s3cr3t-value-0123 and other-value-4567"
+    monkeypatch.delenv("GK_TEST_API_TOKEN", raising=False)
+    assert redact(line, heuristic=False) == line
+    monkeypatch.setenv("GK_TEST_API_TOKEN", "s3cr3t-value-0123")
+    assert redact(line, heuristic=False) == "token [REDACTED] and other-value-4567"
+    monkeypatch.setenv("GK_TEST_API_TOKEN", "other-value-4567")
+    assert redact(line, heuristic=False) == "token s3cr3t-value-0123 and [REDACTED]"
+    monkeypatch.delenv("GK_TEST_API_TOKEN")
+    assert redact(line, heuristic=False) == line
