@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from gatekeeper.checkers.base import CheckContext, Option, resolve
-from gatekeeper.engine import RunRequest, run_checks
+from gatekeeper.engine import Progress, RunRequest, run_checks
 from gatekeeper.errors import UsageError
 from gatekeeper.findings import CheckResult, Finding, GateResult, Location, Narrowing, Severity, Status, Verdict
 from gatekeeper.policy import load_policy
@@ -292,3 +292,21 @@ def test_the_console_says_a_partial_pass_gates_nothing(tmp_path: Path) -> None:
     out = io.StringIO()
     Console(stream=out, live=False).summary(result)
     assert "verdict: PASS (every selected check passed; partial: only a: it gates no commit)" in out.getvalue()
+
+
+def test_the_types_check_starts_first_and_the_result_keeps_the_policys_order(tmp_path: Path) -> None:
+    """mypy runs longest: its thread starts before the others', which changes nothing in the result."""
+    names = ("coverage", "lint", "types", "zeta")
+    (tmp_path / "gatekeeper.toml").write_text("", encoding="utf-8")
+    checkers = {n: Fixed(n, delay=0.05) for n in names}
+    pol = load_policy(tmp_path, {n: c.options for n, c in checkers.items()})
+    order: list[str] = []
+
+    class Seen(Progress):
+        def started(self, name: str) -> None:
+            order.append(name)
+
+    request = RunRequest(root=tmp_path, policy=pol, output_dir=tmp_path / "out")
+    result = run_checks(request, {n: resolve(n, c) for n, c in checkers.items()}, Seen())
+    assert order[0] == "types" and sorted(order) == sorted(names)
+    assert [c.name for c in result.checks] == list(names)
