@@ -27,15 +27,18 @@ its defaults only, no project configuration, no suppression comment, no ``.gitig
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
+import sys
+import sysconfig
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from gatekeeper import process, toolconfig
-from gatekeeper.checkers import source
+from gatekeeper.checkers import cache, source
 from gatekeeper.checkers.base import PROJECT_CONFIG, CheckContext, CheckerBase, Display, honours_project
 from gatekeeper.checkers.lint import narrowing as narrowed
 from gatekeeper.checkers.lint import presentation
@@ -43,6 +46,7 @@ from gatekeeper.errors import ToolError
 from gatekeeper.fileio import RootRelative
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
 from gatekeeper.options import Option
+from gatekeeper.toolorigin import ToolOrigin
 
 CHECK = "lint"
 CACHE_VERSION = 3
@@ -86,7 +90,7 @@ class LintChecker(CheckerBase):
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Check (or reuse cached checks of) the files ruff would check; one finding per diagnostic."""
-        tool = ctx.tool("ruff", "ruff", INSTALL, binary=lambda found: _binary(ctx, found.python))
+        tool = ctx.tool("ruff", "ruff", INSTALL, binary=lambda found: _binary(ctx, found))
         ruff = tool.path
         version = _version(ctx, ruff)
         honour = honours_project(section)
@@ -200,8 +204,15 @@ def _tracked_but_unchecked(ctx: CheckContext, checked: Sequence[str]) -> list[st
     return [f for f in tracked if f.endswith((".py", ".pyi")) and f not in seen]
 
 
-def _binary(ctx: CheckContext, python: str) -> str:
-    """The binary the ``ruff`` package of ``python`` ships (asked once the package is known not to be the checkout's)."""
+def _binary(ctx: CheckContext, found: ToolOrigin) -> str:
+    """The binary the ``ruff`` package of ``found.python`` ships (asked once the package is known not
+    to be the checkout's): found here for gatekeeper's own interpreter, else by a probe."""
+    python = found.python
+    if python == sys.executable:
+        ruff = _binary_here(found.path)
+        if not ruff:
+            raise ToolError(f"the ruff package in {python} has no ruff binary beside it ({INSTALL})")
+        return ruff
     answer = process.json_object(ctx.run([python, "-I", "-c", _PROBE], timeout=60), f"looking for the ruff binary in {python}")
     ruff = str(answer.get("bin") or "")
     if not ruff:
@@ -209,11 +220,47 @@ def _binary(ctx: CheckContext, python: str) -> str:
     return ruff
 
 
+def _binary_here(package_file: str) -> str:
+    """Where ruff's own ``find_ruff_bin`` (ruff 0.5 and later) finds the binary when run by this
+    interpreter, its package being ``package_file`` (``.../ruff/__init__.py``): the first existing of
+    this interpreter's scripts folder, the base prefix's, ``bin`` above a ``lib/python*/site-packages/ruff``
+    package, ``bin`` beside a ``ruff`` package, the user's scripts folder; "" when none holds it.
+    https://github.com/astral-sh/ruff/blob/main/python/ruff/_find_ruff.py"""
+    exe = "ruff" + (sysconfig.get_config_var("EXE") or "")
+    package = Path(os.path.dirname(package_file)) if package_file else None
+    parts = package.parts if package is not None else ()
+    targets = [sysconfig.get_path("scripts"), sysconfig.get_path("scripts", vars={"base": sys.base_prefix})]
+    layout = ("lib", "python*", "site-packages", "ruff")
+    above = len(parts) > 4 and all(fnmatch.fnmatch(p, m) for p, m in zip(parts[-4:], layout, strict=True))
+    targets.append(os.path.join(*parts[:-4], "bin") if above else "")
+    targets.append(os.path.join(*parts[:-1], "bin") if len(parts) > 1 and parts[-1] == "ruff" else "")
+    targets.append(sysconfig.get_path("scripts", scheme=sysconfig.get_preferred_scheme("user")))
+    for target in dict.fromkeys(t for t in targets if t):
+        path = os.path.join(target, exe)
+        if os.path.isfile(path):
+            return path
+    return ""
+
+
 def _version(ctx: CheckContext, ruff: str) -> str:
+    """``ruff --version`` of the binary ``ruff``, asked once per binary: the answer is cached under
+    the file's identity (path, device, inode, size, modification and change times), which any
+    replacement or rewrite of the binary changes."""
+    try:
+        info = os.stat(ruff)
+        key = cache.cache_key("ruff --version", ruff, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    except OSError:
+        key = ""
+    stored, _ = cache.read(ctx.cache_dir, key) if key else (None, False)
+    if isinstance(stored, str) and stored:
+        return stored
     done = ctx.run([ruff, "--version"], timeout=60)
     if done.returncode != 0:
         raise ToolError(f"ruff --version failed (exit {done.returncode}): {process.tail(done.stderr)}")
-    return done.stdout.strip().removeprefix("ruff ").strip()
+    version = done.stdout.strip().removeprefix("ruff ").strip()
+    if key and version:
+        cache.write(ctx.cache_dir, key, version)
+    return version
 
 
 def _show_files(ctx: CheckContext, ruff: str, config_args: Sequence[str]) -> list[str]:
