@@ -78,3 +78,26 @@ def test_a_failing_version_is_an_error_and_not_remembered(tmp_path: Path, make_c
     for _ in range(2):
         with pytest.raises(ToolError, match="exit 3"):
             lint._version(ctx, str(bad))
+
+
+def test_the_tracked_files_are_listed_once_per_run_for_every_checker(tmp_path: Path, make_ctx: Any) -> None:
+    from gatekeeper.checkers import source
+    from tests.helpers.projects import git_init
+
+    root = write(tmp_path / "p", {"a.py": "import os\n", "b.txt": "x\n"})
+    git_init(root)
+    ctx = make_ctx(root)
+    listed: list[list[str]] = []
+    run = ctx.run
+
+    def recording(args: Any, **kwargs: Any) -> Any:
+        listed.append([str(a) for a in args])
+        return run(args, **kwargs)
+
+    object.__setattr__(ctx, "run", recording)
+    first = source.tracked_files(root, ctx)
+    first.append("changed by its caller")
+    assert source.tracked_files(root, ctx) == ["a.py", "b.txt"]
+    assert sum(1 for a in listed if "ls-files" in a) == 1
+    other = make_ctx(root)  # another run lists them again
+    assert source.tracked_files(root, other) == ["a.py", "b.txt"]
