@@ -19,10 +19,11 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+# cryptography is imported where a key is used: a run without one (most runs) never loads it
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 ED25519 = "ed25519"
 HMAC_SHA256 = "hmac-sha256"
@@ -35,6 +36,8 @@ class SigningKeyError(ValueError):
 
 def key_id_of(public: Ed25519PublicKey) -> str:
     """``sha256:<hex>`` of the raw 32-byte public key: the id every Ed25519 signature names."""
+    from cryptography.hazmat.primitives import serialization
+
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
@@ -79,6 +82,8 @@ class Signer:
 
 def public_pem(public: Ed25519PublicKey) -> str:
     """``public`` as a PEM SubjectPublicKeyInfo block (what ``openssl pkey -pubin`` reads)."""
+    from cryptography.hazmat.primitives import serialization
+
     return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
 
 
@@ -88,6 +93,9 @@ def signer_from_text(text: str | bytes) -> Signer:
     if not data.strip():
         raise SigningKeyError("the signing key is empty")
     if _PEM_PRIVATE in data:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         try:
             private = serialization.load_pem_private_key(data.strip() + b"\n", password=None)
         except (ValueError, TypeError) as exc:
@@ -100,6 +108,8 @@ def signer_from_text(text: str | bytes) -> Signer:
 
 def generate() -> Signer:
     """A fresh Ed25519 signer."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     private = Ed25519PrivateKey.generate()
     return Signer(ED25519, key_id_of(private.public_key()), _private=private)
 
@@ -108,6 +118,8 @@ def private_pem(signer: Signer) -> str:
     """The private key of an Ed25519 signer as unencrypted PKCS#8 PEM."""
     if signer._private is None:
         raise SigningKeyError("only an Ed25519 signer has a private key to write")
+    from cryptography.hazmat.primitives import serialization
+
     return signer._private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode("ascii")
@@ -154,6 +166,9 @@ class Keyring:
 
     def add_public_pem(self, pem: str | bytes) -> str:
         """Trust the Ed25519 public key in PEM text; returns its key id."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
         data = pem.encode("ascii") if isinstance(pem, str) else pem
         try:
             key = serialization.load_pem_public_key(data)
@@ -198,6 +213,8 @@ class Keyring:
         for an unknown key id or a wrong signature."""
         public = self.public.get(key_id)
         if public is not None:
+            from cryptography.exceptions import InvalidSignature
+
             try:
                 public.verify(signature, data)
             except InvalidSignature:

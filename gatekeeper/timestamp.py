@@ -27,8 +27,6 @@ import hashlib
 import re
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,6 +179,9 @@ def request_stamp(authority: Authority, digest_hex: str) -> dict[str, Any]:
 
 
 def _post(authority: Authority, body: bytes) -> bytes:
+    import urllib.error  # here: most runs ask no authority, and urllib.request costs a run's start-up time
+    import urllib.request
+
     request = urllib.request.Request(  # noqa: S310  # http(s) only, checked in authority_from
         authority.url, data=body, method="POST", headers={"Content-Type": QUERY_TYPE, "Accept": REPLY_TYPE}
     )
