@@ -85,11 +85,9 @@ def main(
 
     Exit codes: 0 pass, 1 the gate failed, 2 usage or policy error, 3 a check could not run.
     """
-    from gatekeeper import childenv
+    from gatekeeper.checkline import command_started
 
-    childenv.forget()
-    childenv.take(fresh=True)  # the signing key leaves the environment before any child starts
-    childenv.take(childenv.CACHE_KEY_ENV, fresh=True)  # and so does the cache key
+    command_started()  # the signing key and the cache key leave the environment before any child starts
     ctx.obj = load_checkers  # the commands load the checkers when they need them (commands.loaded)
 
 

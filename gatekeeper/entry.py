@@ -1,8 +1,10 @@
-"""The console script ``gatekeeper``: ``--version`` is answered before the command line is imported.
+"""The console script ``gatekeeper``: ``--version`` is answered, and ``check`` run, before the command line is imported.
 
-Importing the command line (typer, click, every command's module) takes longer than printing a
-version should; everything else goes to ``gatekeeper.cli``, which prints the same line for
-``--version`` among other options.
+Importing the command line (typer, click, pydantic, every command's module) takes longer than
+printing a version should, and it was a tenth of a second of every check's start-up;
+``gatekeeper check`` in its plain forms runs through ``gatekeeper.checkline``. Everything else
+goes to ``gatekeeper.cli``, which prints the same line for ``--version`` among other options and
+gives typer's messages for a command line it does not accept.
 """
 
 from __future__ import annotations
@@ -11,12 +13,22 @@ import sys
 
 
 def run() -> None:
-    """Console-script entry point: ``gatekeeper --version`` alone, else the command line."""
+    """Console-script entry point: ``gatekeeper --version`` alone, ``gatekeeper check`` in its plain
+    forms (``gatekeeper.checkline``), else the command line."""
     if sys.argv[1:] == ["--version"]:
         from gatekeeper import __version__
 
         sys.stdout.write(f"gatekeeper {__version__}\n")
         return
+    if sys.argv[1:2] == ["check"]:
+        from gatekeeper.checkline import run_check
+
+        try:
+            code = run_check(sys.argv[2:])
+        except KeyboardInterrupt:  # before the check's own handling took over
+            sys.exit(130)
+        if code is not None:
+            sys.exit(code)
     from gatekeeper.cli import run as command_line
 
     command_line()

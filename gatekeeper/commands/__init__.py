@@ -11,14 +11,14 @@ SIGTERM become 130 and 143.
 from __future__ import annotations
 
 import functools
-import signal
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, ParamSpec
 
 import typer
 
-from gatekeeper import gate
-from gatekeeper.errors import GatekeeperError
+from gatekeeper.checkline import formats as formats  # re-exported
+from gatekeeper.checkline import guarded
+from gatekeeper.checkline import split as split  # re-exported
 from gatekeeper.escapes import clean_line, echo
 
 P = ParamSpec("P")
@@ -32,52 +32,26 @@ def fail(exc: BaseException, code: int | None = None) -> NoReturn:
     raise typer.Exit(code if code is not None else getattr(exc, "exit_code", 2))
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise gate.Terminated()
-
-
 def handles_errors(code: int | None = None, *, signals: bool = False) -> Callable[[Callable[P, int | None]], Callable[P, None]]:
     """Wrap a command: an ``int`` it returns is its exit code; a ``GatekeeperError`` prints one
     clear line and exits with its ``exit_code`` (or ``code`` when given); Ctrl-C exits 130.
 
     ``signals``: SIGTERM is turned into ``gate.Terminated`` while the command runs (exit 143), and
     an interruption that arrives before the gate's own sequence took over says so (the sequence
-    itself cleans up and returns 130 or 143).
+    itself cleans up and returns 130 or 143). The handling is ``checkline.guarded``'s, which
+    ``gatekeeper check`` uses without typer too.
     """
 
     def decorate(command: Callable[P, int | None]) -> Callable[P, None]:
         @functools.wraps(command)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-            previous = signal.signal(signal.SIGTERM, _on_sigterm) if signals else None
-            try:
-                exit_code = command(*args, **kwargs)
-            except GatekeeperError as exc:
-                fail(exc, code)
-            except (KeyboardInterrupt, gate.Terminated) as exc:
-                terminated = isinstance(exc, gate.Terminated)
-                raise typer.Exit(gate.interrupted(terminated) if signals else gate.EXIT_INTERRUPTED) from None
-            finally:
-                if signals:
-                    signal.signal(signal.SIGTERM, previous)
+            exit_code = guarded(lambda: command(*args, **kwargs), code, signals=signals)
             if exit_code is not None:
                 raise typer.Exit(exit_code)
 
         return wrapper
 
     return decorate
-
-
-def split(values: list[str] | None) -> tuple[str, ...]:
-    """A repeatable comma-separated option as one tuple: ``--only a,b --only c`` -> (a, b, c)."""
-    out: list[str] = []
-    for value in values or []:
-        out.extend(v.strip() for v in value.split(",") if v.strip())
-    return tuple(out)
-
-
-def formats(values: list[str] | None) -> tuple[str, ...] | None:
-    """``--format``, split; None when not given (the default applies)."""
-    return split(values) if values else None
 
 
 def load_checkers() -> Loaded:

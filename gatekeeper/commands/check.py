@@ -9,8 +9,9 @@ from typing import Optional
 import typer
 
 from gatekeeper import gate
+from gatekeeper.checkline import check_command
 from gatekeeper.commands import formats as format_option
-from gatekeeper.commands import handles_errors, load_checkers, split
+from gatekeeper.commands import handles_errors, load_checkers
 from gatekeeper.reports.registry import FORMAT_NAMES
 
 #: ``--format``'s help, from the one list of report formats
@@ -71,26 +72,24 @@ def check(  # noqa: PLR0913  # one parameter per command-line option
     ),
 ) -> int:
     """Run the checks the policy enables and exit with the verdict."""
-    request = gate.CheckRequest(
+    return check_command(
         path=path,
         policy_file=policy_file,
         output_dir=output_dir,
-        formats=format_option(fmt),
-        audit=not no_audit,
-        only=split(only),
-        skip=split(skip),
+        fmt=fmt,
+        only=only,
+        skip=skip,
         baseline=baseline,
         new_code_since=new_code_since,
         new_code_result=new_code_result,
         shard=shard,
         results_out=results_out,
-        use_cache=not no_cache,
+        no_audit=no_audit,
+        no_cache=no_cache,
         strict_waivers=strict_waivers,
-        bundle=bundle_out,
-        subjects=tuple(subjects or ()),
+        bundle_out=bundle_out,
+        subjects=subjects,
     )
-    checkers, options = load_checkers()
-    return gate.check(request, checkers, options)
 
 
 @handles_errors()
