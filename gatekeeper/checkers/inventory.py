@@ -130,8 +130,9 @@ class Inventory:
     def digest(self) -> str:
         """A sha256 over everything known about the packages in scope, for cache keys.
 
-        It covers each distribution's name, version, location and license metadata, and the size
-        and modification time of its license files, so a reinstall or an edited license changes it.
+        It covers each distribution's name, version, location and license metadata, and the stat
+        data of its license files (size, mtime, ctime, inode, device), so a reinstall or an edited
+        license changes it, even one that keeps the file's size and mtime.
         """
         h = hashlib.sha256()
         h.update(f"{self.python}\x1f{self.scope}\x1f".encode())
@@ -140,7 +141,7 @@ class Inventory:
             for f in d.license_files:
                 try:
                     st = os.stat(f)
-                    stats.append(f"{f}:{st.st_size}:{st.st_mtime_ns}")
+                    stats.append(f"{f}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{st.st_dev}")
                 except OSError:
                     stats.append(f"{f}:missing")
             fields = (d.name, d.version, d.location, d.license, d.license_expression, *d.classifiers, *stats)

@@ -4,6 +4,7 @@ and notice when it changes; cache entries are never written through a link."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.checkers import cache
-from gatekeeper.checkers.licenses import LicensesChecker
+from gatekeeper.checkers.licenses import LicensesChecker, spdx
 from gatekeeper.checkers.sbom import SbomChecker
 from tests.helpers.dists import context, make_project, write_dist
 
@@ -89,3 +90,57 @@ def test_cache_entries_are_never_written_through_a_link(tmp_path: Path, monkeypa
             cache.write(folder, key, {"results": [key]})
     assert sorted(p.name for p in outside.iterdir()) == ["victim.json"] and victim.read_text() == "precious\n"
     assert cache.read(folder, plain) == ({"results": [plain]}, False)
+
+
+_BSD3 = (
+    "Copyright (c) 2020, Bravo\n\n"
+    "Redistribution and use in source and binary forms, with or without modification, are permitted provided that "
+    "the following conditions are met:\n"
+    "1. Redistributions of source code must retain the above copyright notice.\n"
+    "2. Redistributions in binary form must reproduce the above copyright notice.\n"
+    "3. Neither the name of the copyright holder nor the names of its contributors may be used to endorse or "
+    "promote products derived from this software without specific prior written permission.\n"
+    "THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS AS IS.\n"
+)
+
+
+def test_license_verdicts_are_reused_only_while_every_input_is_unchanged(tmp_path: Path) -> None:
+    python, site = _venv(tmp_path / "venv")
+    write_dist(site, "alpha", "1.0", ["License-Expression: MIT"], None, {})
+    write_dist(site, "bravo", "2.0", ["License: BSD"], _BSD3, {})
+    policy = f'[environment]\npython = "{python}"\n[checks.licenses]\nunknown = "warn"\n'
+    root = make_project(tmp_path / "p", policy)
+    cache_dir = tmp_path / "cache"
+
+    def verdicts() -> dict[str, tuple[str, str]]:
+        ctx = context(root, cache_dir=cache_dir)
+        result = LicensesChecker().run(ctx.policy.checks["licenses"], ctx)
+        return {p["name"]: (p["license"], p["verdict"]) for p in result.metrics["packages"]}
+
+    first = verdicts()
+    assert first == {"alpha": ("MIT", "allowed"), "bravo": ("BSD-3-Clause", "allowed")}
+    # nothing changed: the verdicts come from the cache, without loading the SPDX table
+    spdx._LICENSING.clear()
+    assert verdicts() == first and not spdx._LICENSING
+
+    # the policy changes: judged again
+    (root / "gatekeeper.toml").write_text(policy + 'deny = ["BSD-3-Clause"]\n')
+    assert verdicts()["bravo"] == ("BSD-3-Clause", "denied")
+    (root / "gatekeeper.toml").write_text(policy)
+
+    # a forged entry (a verdict swapped, its MAC kept) is rejected and judged again
+    for entry in (cache_dir / "licenses").rglob("*.json"):
+        stored = json.loads(entry.read_text())
+        if isinstance(stored["payload"], list) and stored["payload"] and "verdict" in stored["payload"][0]:
+            stored["payload"] = [{**row, "verdict": "denied"} for row in stored["payload"]]
+            entry.write_text(json.dumps(stored))
+    assert verdicts() == first
+
+    # the license file loses its endorsement clause, keeping its size and mtime: read and judged again
+    license_file = site / "bravo-2.0.dist-info" / "LICENSE"
+    before = license_file.stat()
+    clause = _BSD3[_BSD3.index("3. Neither") : _BSD3.index("THIS SOFTWARE")]
+    license_file.write_text(_BSD3.replace(clause, "x" * (len(clause) - 1) + "\n"), encoding="utf-8")
+    os.utime(license_file, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (license_file.stat().st_size, license_file.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert verdicts()["bravo"] == ("BSD-2-Clause", "allowed")

@@ -87,7 +87,7 @@ class LicensesChecker(CheckerBase):
         """List the licenses with pip-licenses, normalise them and judge each package in scope."""
         inventory = load_inventory(ctx)
         listed, cached, rejected = _cached_licenses(ctx, inventory)
-        rows = judge(listed, inventory, section)
+        rows = _cached_judgement(ctx, listed, inventory, section)
         declared = declared_lines(ctx.root / "pyproject.toml")
         manifest = project_manifest(ctx.root)
         findings = [f for r in rows if (f := _finding(r, section, declared, manifest)) is not None]
@@ -242,9 +242,36 @@ def _cached_licenses(ctx: CheckContext, inventory: Inventory) -> tuple[list[List
             return [Listed(**entry) for entry in payload], True, 0
         except TypeError:
             pass  # an entry of another shape: recompute
+    spdx.warm_up()  # the SPDX license table loads while pip-licenses runs: judging the listing needs it
     listed = read_licenses(ctx, python)
     cache.write(folder, key, [dataclasses.asdict(entry) for entry in listed])
     return listed, False, int(rejected)
+
+
+def _cached_judgement(
+    ctx: CheckContext, listed: Sequence[Listed], inventory: Inventory, section: Mapping[str, Any]
+) -> list[Judged]:
+    """``judge``'s rows, reused from the cache while its every input is unchanged: the listing, the
+    inventory (its digest covers the packages in scope and their license files), the policy's
+    lists, the license-expression release and the code that normalises and judges. Judging needs
+    the SPDX license table, whose loading is most of the check's own CPU when nothing changed."""
+    folder = ctx.cache_dir / "licenses" if ctx.cache_dir is not None else None
+    here = Path(__file__).parent
+    key = cache.cache_key(
+        "licenses-judged", 1, spdx.library_version(),
+        cache.file_digest(here / "__init__.py"), cache.file_digest(here / "spdx.py"),
+        [dataclasses.asdict(entry) for entry in listed], inventory.digest(),
+        {k: section.get(k) for k in ("allow", "deny", "ignore_packages", "classifier_join")},
+    )  # fmt: skip
+    payload, _rejected = cache.read(folder, key)
+    if isinstance(payload, list):
+        try:
+            return [Judged(**{**row, "license_ids": tuple(row["license_ids"])}) for row in payload]
+        except (TypeError, KeyError):
+            pass  # an entry of another shape: judge again
+    rows = judge(listed, inventory, section)
+    cache.write(folder, key, [dataclasses.asdict(row) for row in rows])
+    return rows
 
 
 def judge(listed: Sequence[Listed], inventory: Inventory, section: Mapping[str, Any]) -> list[Judged]:

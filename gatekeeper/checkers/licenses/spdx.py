@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from license_expression import (
@@ -366,9 +367,32 @@ def _made(expression: str, source: str) -> Normalized:
     return Normalized(str(parsed.render("{symbol.key}")), tuple(dict.fromkeys(license_ids(parsed))), source)
 
 
-@lru_cache(maxsize=1)
+_LICENSING: list[Any] = []
+_LICENSING_LOCK = threading.Lock()
+
+
 def _licensing() -> Any:
-    return get_spdx_licensing()
+    """license-expression's SPDX table, loaded once per process (a JSON index of some 2,600 licenses)."""
+    with _LICENSING_LOCK:
+        if not _LICENSING:
+            _LICENSING.append(get_spdx_licensing())
+        return _LICENSING[0]
+
+
+def warm_up() -> None:
+    """Load the SPDX table in a thread of its own, so that it is ready by the time a license is judged."""
+    threading.Thread(target=_licensing, name="gatekeeper-spdx-table", daemon=True).start()
+
+
+@cache
+def library_version() -> str:
+    """The installed license-expression release (its SPDX table and parser decide every normalisation)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("license-expression")
+    except PackageNotFoundError:
+        return "(unknown)"
 
 
 def license_ids(parsed: Any) -> list[str]:
