@@ -41,14 +41,15 @@ def discover() -> dict[str, PluginInfo]:
     would otherwise depend on the order of ``sys.path``.
     """
     found: dict[str, PluginInfo] = {}
+    # each distribution's METADATA (which holds its README) is parsed once, not twice per entry point
+    named: dict[int, tuple[str, str]] = {}
     for ep in importlib.metadata.entry_points(group=GROUP):
         dist = getattr(ep, "dist", None)
-        info = PluginInfo(
-            name=ep.name,
-            value=ep.value,
-            distribution=dist.metadata["Name"] if dist is not None else "",
-            version=dist.version if dist is not None else "",
-        )
+        if dist is not None and id(dist) not in named:
+            metadata = dist.metadata
+            named[id(dist)] = (metadata["Name"], metadata["Version"])
+        distribution, version = named[id(dist)] if dist is not None else ("", "")
+        info = PluginInfo(name=ep.name, value=ep.value, distribution=distribution, version=version)
         have = found.setdefault(ep.name, info)
         if (have.value, have.distribution) != (info.value, info.distribution):
             raise PluginError(
