@@ -204,6 +204,9 @@ def _run_checks(request: CheckRequest, run: Run, checkers: Mapping[str, Any], co
     from gatekeeper.baseline import Baseline, load_baseline
     from gatekeeper.engine import RunRequest, run_checks
     from gatekeeper.redaction import redact_result
+    from gatekeeper.reports import warm_up
+
+    warm_up(run.formats)  # the reports' templates compile while the checks run
 
     baseline = request.baseline
     engine_request = RunRequest(

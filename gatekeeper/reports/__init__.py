@@ -42,6 +42,26 @@ def _chunks(fmt: str, result: GateResult) -> Iterable[str]:
     return [renderer(fmt)(result)]
 
 
+def warm_up(formats: Iterable[str]) -> threading.Thread:
+    """Load each format's module and run its ``prepare()`` when it has one (HTML compiles its
+    template) in a background thread, while the checks run and the main thread only waits; a
+    failure there is left for the rendering itself to report."""
+
+    def prepare() -> None:
+        for fmt in formats:
+            try:
+                module = importlib.import_module(FORMATS[fmt][1].partition(":")[0])
+                ready = getattr(module, "prepare", None)
+                if callable(ready):
+                    ready()
+            except Exception:  # noqa: S112  # nosec B112: the rendering raises it again, where it is reported
+                continue
+
+    thread = threading.Thread(target=prepare, name="gatekeeper-reports-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def write_atomic(path: Path, text: str | bytes) -> str:
     """Write ``text`` (or bytes) to ``path`` atomically (``fileio.write_atomic``); return its sha256.
 

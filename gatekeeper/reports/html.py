@@ -60,6 +60,11 @@ def _environment() -> jinja2.Environment:
     )
 
 
+def prepare() -> None:
+    """Compile the page's template ahead of rendering (``reports.warm_up``): jinja2 keeps it."""
+    _environment().get_template(TEMPLATE)
+
+
 def _asset(name: str) -> str:
     env = _environment()
     if env.loader is None:  # pragma: no cover - _environment always sets one
