@@ -79,6 +79,9 @@ class Progress:
     def finished(self, result: CheckResult) -> None:
         """A checker finished (with any status)."""
 
+    def running(self) -> None:
+        """Every selected checker's thread has started (what waits for them may begin now)."""
+
 
 def select(available: Sequence[str], policy: Policy, only: Sequence[str], skip: Sequence[str]) -> list[str]:
     """The checkers to run: enabled in the policy, narrowed by ``--only`` and ``--skip``."""
@@ -259,6 +262,7 @@ def _run_all(
             target=run_one, args=(name, checkers[name], section, ctx, done), name=f"gatekeeper-{name}", daemon=True
         )
         thread.start()
+    progress.running()
     return _collect(names, done, starts, deadlines, progress)
 
 

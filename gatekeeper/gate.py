@@ -23,7 +23,8 @@ from gatekeeper.gatepublish import bundle_line as bundle_line  # re-exported
 
 if TYPE_CHECKING:
     from gatekeeper.console import Console
-    from gatekeeper.findings import GateResult
+    from gatekeeper.engine import Progress
+    from gatekeeper.findings import CheckResult, GateResult
     from gatekeeper.policy import Policy
 
 Say = Callable[[str], None]
@@ -204,9 +205,6 @@ def _run_checks(request: CheckRequest, run: Run, checkers: Mapping[str, Any], co
     from gatekeeper.baseline import Baseline, load_baseline
     from gatekeeper.engine import RunRequest, run_checks
     from gatekeeper.redaction import redact_result
-    from gatekeeper.reports import warm_up
-
-    warm_up(run.formats)  # the reports' templates compile while the checks run
 
     baseline = request.baseline
     engine_request = RunRequest(
@@ -227,7 +225,7 @@ def _run_checks(request: CheckRequest, run: Run, checkers: Mapping[str, Any], co
     engine_request, reference = start_new_code(asked, engine_request, checkers, console.line)
     # one redaction pass: the console, annotations, reports, job summary and audit record are all
     # made from this copy
-    result = redact_result(run_checks(engine_request, checkers, console))
+    result = redact_result(run_checks(engine_request, checkers, _warming_up(console, run.formats)))
     result = with_clock(run, finish_new_code(result, reference, engine_request))
     console.summary(result)
     if reference is not None:
@@ -243,6 +241,27 @@ def _run_checks(request: CheckRequest, run: Run, checkers: Mapping[str, Any], co
         for annotation in github_annotations(result):
             console.line(annotation, command=True)
     return result
+
+
+def _warming_up(console: Console, formats: tuple[str, ...]) -> Progress:
+    """The console as the engine's progress; once every check is running, the reports' templates
+    compile in the background (``reports.warm_up``) while the main thread waits for the checks."""
+    from gatekeeper.engine import Progress
+
+    class WarmingUp(Progress):
+        def started(self, name: str) -> None:
+            console.started(name)
+
+        def finished(self, result: CheckResult) -> None:
+            console.finished(result)
+
+        def running(self) -> None:
+            from gatekeeper.reports import warm_up
+
+            console.running()
+            warm_up(formats)
+
+    return WarmingUp()
 
 
 def interrupted(terminated: bool, console: Console | None = None, run: Run | None = None, started_at: str = "") -> int:

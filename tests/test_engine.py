@@ -295,7 +295,8 @@ def test_the_console_says_a_partial_pass_gates_nothing(tmp_path: Path) -> None:
 
 
 def test_the_types_check_starts_first_and_the_result_keeps_the_policys_order(tmp_path: Path) -> None:
-    """mypy runs longest: its thread starts before the others', which changes nothing in the result."""
+    """mypy runs longest: its thread starts before the others', which changes nothing in the result;
+    the progress hears when every check is running."""
     names = ("coverage", "lint", "types", "zeta")
     (tmp_path / "gatekeeper.toml").write_text("", encoding="utf-8")
     checkers = {n: Fixed(n, delay=0.05) for n in names}
@@ -306,7 +307,10 @@ def test_the_types_check_starts_first_and_the_result_keeps_the_policys_order(tmp
         def started(self, name: str) -> None:
             order.append(name)
 
+        def running(self) -> None:
+            order.append("(all running)")
+
     request = RunRequest(root=tmp_path, policy=pol, output_dir=tmp_path / "out")
     result = run_checks(request, {n: resolve(n, c) for n, c in checkers.items()}, Seen())
-    assert order[0] == "types" and sorted(order) == sorted(names)
+    assert order[0] == "types" and sorted(order[:-1]) == sorted(names) and order[-1] == "(all running)"
     assert [c.name for c in result.checks] == list(names)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import heapq
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -60,9 +61,18 @@ def _environment() -> jinja2.Environment:
     )
 
 
+#: one thread compiles the template at a time: rendering waits for a warm-up already compiling it
+_TEMPLATE_LOCK = threading.Lock()
+
+
+def _template() -> jinja2.Template:
+    with _TEMPLATE_LOCK:
+        return _environment().get_template(TEMPLATE)
+
+
 def prepare() -> None:
     """Compile the page's template ahead of rendering (``reports.warm_up``): jinja2 keeps it."""
-    _environment().get_template(TEMPLATE)
+    _template()
 
 
 def _asset(name: str) -> str:
@@ -92,7 +102,7 @@ def iter_render_html(result: GateResult, *, checkers: Mapping[str, LoadedChecker
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
         f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
     )
-    template = _environment().get_template(TEMPLATE)
+    template = _template()
     controls = _controls(result)
     shown, trimmed = _shown_findings(result)
     run = _run_facts(result)
