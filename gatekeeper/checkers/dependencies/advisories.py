@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from packaging.version import Version
 
 from gatekeeper import readback
 from gatekeeper.checkers import cache
+from gatekeeper.checkers.dependencies.digest import RegularFiles
 from gatekeeper.checkers.dependencies.matching import Indeterminate, as_list, is_pypi, merge_aliases, to_match
 from gatekeeper.checkers.dependencies.matching import Match as Match  # re-exported
 from gatekeeper.checkers.dependencies.matching import affects as affects  # re-exported
@@ -87,6 +89,7 @@ class AdvisoryDatabase:
     cache_rejected: int = 0  # cache entries that failed authentication and were ignored
     records_read: int = 0
     withdrawn_skipped: int = 0
+    regular_files: RegularFiles | None = field(default=None, repr=False)  # a folder's, as opened: for its digest
     _zip: zipfile.ZipFile | None = field(default=None, repr=False)
     _stamps: dict[str, tuple[int, str]] = field(default_factory=dict, repr=False)  # file -> (size, stat data or CRC)
     _cache_dir: Path | None = field(default=None, repr=False)
@@ -199,9 +202,10 @@ def open_database(path: Path, cache_dir: Path | None = None) -> AdvisoryDatabase
     if not path.exists():
         raise ToolError(f"advisory database {path} does not exist (checks.dependencies.advisory_db)")
     zf: zipfile.ZipFile | None = None
+    regular: RegularFiles | None = None
     if path.is_dir():
         layout = "directory"
-        stats = _walk(path)
+        stats, regular = _walk(path)
     elif zipfile.is_zipfile(path):
         layout = "zip"
         zf = zipfile.ZipFile(path)
@@ -216,8 +220,9 @@ def open_database(path: Path, cache_dir: Path | None = None) -> AdvisoryDatabase
     signature = hashlib.sha256(json.dumps([str(path.resolve()), sorted(stats)]).encode()).hexdigest()
     stamps = {n: (size, stamp) for n, size, stamp in stats if n}
     db = AdvisoryDatabase(
-        path=path, layout=layout, files=files, index={}, _zip=zf, _stamps=stamps, _cache_dir=cache_dir, _root=str(path.resolve())
-    )
+        path=path, layout=layout, files=files, index={}, regular_files=regular, _zip=zf, _stamps=stamps, _cache_dir=cache_dir,
+        _root=str(path.resolve()),
+    )  # fmt: skip
     cached, rejected = _load_index(cache_dir, signature)
     db.cache_rejected += int(rejected)
     if cached is not None and _AS_OF in cached:
@@ -242,21 +247,36 @@ def _stamp(st: os.stat_result) -> str:
     return f"{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{st.st_dev}"
 
 
-def _walk(root: Path) -> list[tuple[str, int, str]]:
+def _walk(root: Path) -> tuple[list[tuple[str, int, str]], RegularFiles]:
+    """(the records: every file with a record's suffix, no part of its path starting with a dot,
+    with its size and stat data; every regular file, for ``digest``), in one walk of the tree.
+
+    An unreadable folder among the records is an error; one only the digest visits (a dot
+    folder) is skipped, as ``os.walk`` skips it."""
     out: list[tuple[str, int, str]] = []
-    stack = [(str(root), "")]
+    regular: RegularFiles = []
+    stack = [(str(root), "", False)]
     while stack:
-        folder, prefix = stack.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((entry.path, f"{prefix}{entry.name}/"))
-                elif entry.name.endswith(_SUFFIXES):
-                    st = entry.stat()
-                    out.append((prefix + entry.name, st.st_size, _stamp(st)))
-    return out
+        folder, prefix, hidden = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            if hidden:
+                continue
+            raise
+        for entry in entries:
+            dot = hidden or entry.name.startswith(".")
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((entry.path, f"{prefix}{entry.name}/", dot))
+                continue
+            lstat = entry.stat(follow_symlinks=False) if entry.is_file(follow_symlinks=False) else None
+            if lstat is not None and stat.S_ISREG(lstat.st_mode):
+                regular.append((os.fsencode(prefix + entry.name), lstat))
+            if not dot and entry.name.endswith(_SUFFIXES):
+                st = lstat if lstat is not None and not entry.is_symlink() else entry.stat()
+                out.append((prefix + entry.name, st.st_size, _stamp(st)))
+    regular.sort(key=lambda item: item[0])
+    return out, regular
 
 
 def _build_index(db: AdvisoryDatabase) -> dict[str, list[str]]:

@@ -31,12 +31,18 @@ RACY_NS = 2_000_000_000
 #: one file's stat data in the cache key: path length, size, mtime, ctime, inode, device
 _STAT = struct.Struct(">IQqqQQ")
 
+#: a folder's regular files (no links), by relative path in byte order, with their lstat data
+RegularFiles = list[tuple[bytes, os.stat_result]]
 
-def content_digest(path: Path, cache_dir: Path | None = None) -> dict[str, str]:
+
+def content_digest(path: Path, cache_dir: Path | None = None, regular: RegularFiles | None = None) -> dict[str, str]:
     """The in-toto DigestSet of the database at ``path`` (module docstring); empty when it cannot be
-    read. With ``cache_dir``, reused from there while the stat data of every file is unchanged."""
+    read. With ``cache_dir``, reused from there while the stat data of every file is unchanged.
+    ``regular``: the folder's regular files as a walk just listed them (else it is walked here)."""
     started = time.time_ns()
-    if path.is_file():
+    if regular is not None:
+        files, kind = regular, "dirHash1"
+    elif path.is_file():
         try:
             files = [(b"", os.stat(path))]
         except OSError:
@@ -58,10 +64,10 @@ def content_digest(path: Path, cache_dir: Path | None = None) -> dict[str, str]:
     return {kind: value}
 
 
-def _regular_files(root: bytes) -> list[tuple[bytes, os.stat_result]]:
+def _regular_files(root: bytes) -> RegularFiles:
     """Every regular file under ``root`` (symbolic links neither followed nor listed), by relative
     path in byte order, with its lstat data. Unreadable folders are skipped, as ``os.walk`` does."""
-    out: list[tuple[bytes, os.stat_result]] = []
+    out: RegularFiles = []
     stack = [(root, b"")]
     while stack:
         folder, prefix = stack.pop()
@@ -80,7 +86,7 @@ def _regular_files(root: bytes) -> list[tuple[bytes, os.stat_result]]:
     return out
 
 
-def _stat_blob(files: list[tuple[bytes, os.stat_result]]) -> bytes:
+def _stat_blob(files: RegularFiles) -> bytes:
     """The files' paths and stat data, length-prefixed so that no two trees give the same bytes."""
     parts = []
     for rel, st in files:

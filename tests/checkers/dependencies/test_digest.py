@@ -14,6 +14,7 @@ import pytest
 
 from gatekeeper.checkers import cache as cache_module
 from gatekeeper.checkers.dependencies import digest
+from gatekeeper.checkers.dependencies.advisories import open_database
 from gatekeeper.checkers.dependencies.digest import content_digest
 from tests.helpers.osv import RECORDS, write_db
 
@@ -52,6 +53,10 @@ def _tree(tmp_path: Path) -> Path:
 def test_dirhash1_is_what_the_documented_pipeline_prints(tmp_path: Path) -> None:
     db = _tree(tmp_path)
     assert content_digest(db) == {"dirHash1": _by_hand(db)}
+    # the files the database's own walk lists (records: no dot file, links followed) give the same digest
+    opened = open_database(db)
+    assert ".hidden/note.txt" not in opened.files and "link.yaml" in opened.files
+    assert content_digest(db, None, opened.regular_files) == {"dirHash1": _by_hand(db)}
     archive = tmp_path / "db.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("A-1.json", json.dumps(RECORDS[0]))
