@@ -21,8 +21,10 @@ the check is not shardable. Settings that narrow the check (``exclude``, ``ignor
 from __future__ import annotations
 
 import configparser
+import fnmatch
 import hashlib
 import json
+import os
 import re
 import shlex
 import tempfile
@@ -149,7 +151,8 @@ def _narrowing(root: Path, found: MypyConfig, paths: Sequence[str], sources: sou
     """What the project's configuration and comments narrowed: its settings and overrides, the files
     its ``files`` and ``exclude`` leave out of the check's scope, and the comments in the files checked."""
     everything = list(_python_files(root, ["."]))
-    targeted = list(_python_files(root, paths or found.files or ["."]))
+    scope = list(paths or found.files or ["."])
+    targeted = everything if scope == ["."] else list(_python_files(root, scope))
     checked = [f for f in targeted if f not in set(narrowed.excluded(targeted, found.main.get("exclude")))]
     records: list[Narrowing] = []
     if found.name:
@@ -344,13 +347,30 @@ def _python_files(root: Path, paths: Sequence[str]) -> Iterator[str]:
     seen: set[str] = set()
     for p in paths:
         start = root / p
-        candidates = [start] if start.is_file() else sorted(start.rglob("*.py*")) if start.is_dir() else []
+        candidates = [start] if start.is_file() else _candidates(start) if start.is_dir() else []
         for f in candidates:
             rel = f.relative_to(root).as_posix() if f.is_absolute() else f.as_posix()
             parts = rel.split("/")
             if f.suffix not in (".py", ".pyi") or f.is_symlink() or rel in seen:
                 continue
-            if any((part.startswith(".") and part not in (".", "..")) or part in _SKIP_DIRS for part in parts[:-1]):
+            if any(_skipped(part) for part in parts[:-1]):
                 continue
             seen.add(rel)
             yield rel
+
+
+def _skipped(name: str) -> bool:
+    return (name.startswith(".") and name not in (".", "..")) or name in _SKIP_DIRS
+
+
+def _candidates(start: Path) -> list[Path]:
+    """What ``sorted(start.rglob("*.py*"))`` gives that ``_python_files`` may keep: the walk does not
+    enter a hidden or build directory (a ``.venv`` holds thousands of files, all of them left out)
+    nor, as rglob, a linked one."""
+    found: list[Path] = []
+    for base, dirs, names in os.walk(start):
+        for name in (*dirs, *names):
+            if fnmatch.fnmatchcase(name, "*.py*"):
+                found.append(Path(base, name))
+        dirs[:] = [d for d in dirs if not _skipped(d)]
+    return sorted(found)
