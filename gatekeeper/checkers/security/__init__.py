@@ -5,8 +5,9 @@ How a scan goes:
 1. The first bandit worker (``pool``, ``worker.py``) runs ``probe`` in the project's root: bandit's
    own command-line code finds the files ``bandit -r PATHS`` would scan (with the policy's
    exclude, the project's ``.bandit`` file and ``[tool.bandit]`` config) and the options every
-   scan must use. Discovery costs no bandit import of its own; on a cold cache a second worker
-   imports bandit meanwhile.
+   scan must use. Discovery costs no bandit import of its own; on a cold cache, when a quick look
+   at the paths finds enough source for two workers (``_worth_two``), a second worker imports
+   bandit meanwhile.
 2. With ``--shard I/N`` only a deterministic share of those files is kept, balanced by bytes.
 3. Files whose result is in the cache (keyed by the file's content and path, bandit's and
    Python's versions and the scan options) are not scanned again.
@@ -23,6 +24,7 @@ The merged findings equal one ``bandit -r PATHS -f json`` run with the same opti
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -52,6 +54,9 @@ CACHE_VERSION = 1
 #: Below this many bytes of source per process, another bandit process costs more (start-up
 #: and plugin loading, ~0.14 s) than it saves (bandit takes 60-115 µs per line of code).
 MIN_SHARD_BYTES = 24 * 1024
+
+#: At most this many folder entries are looked at to guess a cold scan's size (``_worth_two``).
+SIZE_GUESS_ENTRIES = 5000
 
 _PROBE = Path(__file__).with_name("probe.py")
 
@@ -94,8 +99,9 @@ class SecurityChecker(CheckerBase):
         ctx.vet_tool("bandit", "bandit")  # never the checkout's bandit (before any of it is imported)
         pool = BanditPool(ctx.tool_python, ctx.root)
         try:
-            if workers > 1 and (folder is None or not folder.is_dir()):  # cold: a second worker imports bandit meanwhile
-                pool.start(2, quiet=True)
+            cold = folder is None or not folder.is_dir()
+            if workers > 1 and cold and _worth_two(ctx.root, targets, section.get("exclude") or []):
+                pool.start(2, quiet=True)  # a second worker imports bandit meanwhile
             plan = discover(section, ctx, pool)  # the first worker finds the files, then scans
             sizes = {f: _size(ctx.root / f) for f in plan.files}
             files = list(plan.files)
@@ -314,6 +320,41 @@ def _cache_read(folder: Path, key: str) -> tuple[FileScan | None, int]:
         return FileScan.from_json(payload), 0
     except (ValueError, TypeError, AttributeError, KeyError):
         return None, 1
+
+
+def _worth_two(root: Path, targets: Sequence[str], exclude: Sequence[str]) -> bool:
+    """A guess, before discovery, of whether the scan will want two workers: Python source of at
+    least ``2 * MIN_SHARD_BYTES`` under ``targets`` (folders named in ``exclude`` left out).
+
+    Only when to start the second worker's bandit import depends on it, never what is scanned: a
+    wrong guess costs either that import for nothing (~0.1 s of CPU) or starting it after
+    discovery. A tree too large to look at quickly (``SIZE_GUESS_ENTRIES``) counts as enough.
+    """
+    names = [str(p).strip().strip("/") for p in exclude]
+    left, seen = 2 * MIN_SHARD_BYTES, 0
+    folders = []
+    for target in targets:
+        path = root / target
+        if path.is_dir():
+            folders.append(str(path))
+        elif path.suffix in (".py", ".pyw"):
+            left -= _size(path)
+    while folders and left > 0:
+        try:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    seen += 1
+                    if seen > SIZE_GUESS_ENTRIES:
+                        return True
+                    if any(fnmatch.fnmatchcase(entry.name, n) for n in names):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+                    elif entry.name.endswith((".py", ".pyw")) and entry.is_file(follow_symlinks=False):
+                        left -= entry.stat(follow_symlinks=False).st_size
+        except OSError:
+            continue
+    return left <= 0
 
 
 def _size(path: Path) -> int:

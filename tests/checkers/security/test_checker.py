@@ -288,6 +288,54 @@ def test_two_workers_give_the_same_findings_as_one(corpus: Path, make_ctx: Any, 
         assert double.metrics[key] == single.metrics[key]
 
 
+def _counting_python(tmp_path: Path) -> tuple[str, Path]:
+    """An interpreter that logs a line each time a bandit worker starts, and the log."""
+    log = tmp_path / "workers.log"
+    wrapper = tmp_path / "python-counting"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" | grep -q -- "{BANDIT_RUN}" && echo started >> {log}\nexec {PYTHON} "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    return str(wrapper), log
+
+
+def test_a_small_cold_scan_starts_one_bandit_worker_a_large_one_two(
+    corpus: Path, make_ctx: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second worker imports bandit during discovery only when the paths hold enough source for
+    two; either way the findings are the same."""
+    checker = SecurityChecker()
+    python, log = _counting_python(tmp_path)
+    small = checker.run(section(checker, workers=2), make_ctx(corpus, tool_python=python))
+    assert log.read_text().split() == ["started"] and small.metrics["processes"] == 1
+    log.unlink()
+    monkeypatch.setattr(security, "MIN_SHARD_BYTES", 64)  # the corpus counts as large: two workers, both used
+    large = checker.run(section(checker, workers=2), make_ctx(corpus, tool_python=python))
+    assert log.read_text().split() == ["started", "started"] and large.metrics["processes"] == 2
+    assert [f.to_dict() for f in sorted(large.findings, key=Finding.sort_key)] == [
+        f.to_dict() for f in sorted(small.findings, key=Finding.sort_key)
+    ]
+
+
+def test_the_size_guess_counts_python_source_under_the_paths_and_leaves_excluded_folders_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "p"
+    (root / "pkg" / "sub").mkdir(parents=True)
+    (root / "tests").mkdir()
+    (root / "pkg" / "a.py").write_text("x = 1\n" * 4500)  # 27,000 bytes: one worker's worth
+    (root / "pkg" / "notes.txt").write_text("x" * 100_000)  # not Python: not counted
+    (root / "tests" / "t.py").write_text("x = 1\n" * 10_000)
+    assert not security._worth_two(root, ["pkg"], [])
+    assert not security._worth_two(root, ["."], ["tests"])
+    assert security._worth_two(root, ["."], [])
+    (root / "pkg" / "sub" / "b.pyw").write_text("x = 1\n" * 4500)  # with a.py, two workers' worth
+    assert security._worth_two(root, ["pkg"], [])
+    assert security._worth_two(root, ["pkg/a.py", "pkg/sub/b.pyw"], [])
+    (root / "pkg" / "sub" / "b.pyw").unlink()
+    assert not security._worth_two(root, ["pkg"], [])
+    monkeypatch.setattr(security, "SIZE_GUESS_ENTRIES", 2)  # too many entries to look at: taken as large
+    assert security._worth_two(root, ["pkg"], [])
+
+
 def test_parallel_workers_report_exactly_what_one_bandit_run_reports_on_a_real_tree(
     tmp_path: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
