@@ -7,8 +7,12 @@ while gatekeeper still lists, reads and hashes the files.
 1. It prints one JSON line: ``{"version": "1.5.0"}`` once detect-secrets and its command-line
    code are imported, or ``{"missing": "<module>"}`` when detect-secrets is not installed in this
    interpreter.
-2. It reads one JSON line on stdin: the list of detect-secrets' arguments (``scan --no-verify
-   FILE...``). An empty input (every file's result came from the cache) ends it: nothing is scanned.
+2. It reads one JSON line on stdin: ``{"args": [...], "serial": bool}``, detect-secrets'
+   arguments (``scan --no-verify FILE...``) and whether to scan the files one after another in
+   this process instead of in detect-secrets' process pool (for a few files the pool costs more
+   than it saves: it forks a process per CPU, each rebuilding the plugins and filters, and sends
+   every result back); a plain list is the arguments alone. An empty input (every file's result
+   came from the cache) ends it: nothing is scanned.
 3. It runs detect-secrets' own ``main()`` on them, as ``python -m detect_secrets`` does: its
    report goes to stdout, its messages to stderr, and its exit code is this process's.
 
@@ -40,8 +44,11 @@ def main() -> int:
     request = sys.stdin.readline()
     if not request.strip():
         return 0
-    args = [str(arg) for arg in json.loads(request)]
+    asked = json.loads(request)
+    args = [str(arg) for arg in (asked["args"] if isinstance(asked, dict) else asked)]
     _keep_disabled([b for a, b in itertools.pairwise(args) if a == "--disable-filter"])
+    if isinstance(asked, dict) and asked.get("serial") is True:
+        _one_process()
     return int(detect_secrets(args) or 0)
 
 
@@ -78,6 +85,12 @@ def _inherited() -> None:
     if "fork" in multiprocessing.get_all_start_methods():
         multiprocessing.set_start_method("fork", force=True)
         return
+    _one_process()
+
+
+def _one_process() -> None:
+    """Scan the files one after another in this process (``scan_file`` each, as detect-secrets
+    itself does for a single file), with the settings and the lenient reading this process has."""
     from detect_secrets.core.secrets_collection import SecretsCollection
 
     def scan_files(self: SecretsCollection, *filenames: str, num_processors: "int | None" = None) -> None:

@@ -61,7 +61,11 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def test_findings_equal_detect_secrets_run_by_hand_over_tracked_files(project: Path, make_ctx: Any) -> None:
+@pytest.mark.parametrize("serial_below", [secrets_checker.SERIAL_BELOW_BYTES, 0], ids=["one-process", "pool"])
+def test_findings_equal_detect_secrets_run_by_hand_over_tracked_files(
+    project: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch, serial_below: int
+) -> None:
+    monkeypatch.setattr(secrets_checker, "SERIAL_BELOW_BYTES", serial_below)
     result = SecretsChecker().run(section(SecretsChecker), make_ctx(project))
     expected = scan_by_hand(project, *FILTERS_OFF)
     assert keys(result) == expected

@@ -29,7 +29,11 @@ SKIPPED_BY_NAME = {
 }
 
 
-def test_files_detect_secrets_skips_by_name_or_encoding_are_scanned(tmp_path: Path, make_ctx: Any) -> None:
+@pytest.mark.parametrize("serial_below", [secrets_checker.SERIAL_BELOW_BYTES, 0], ids=["one-process", "pool"])
+def test_files_detect_secrets_skips_by_name_or_encoding_are_scanned(
+    tmp_path: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch, serial_below: int
+) -> None:
+    monkeypatch.setattr(secrets_checker, "SERIAL_BELOW_BYTES", serial_below)
     root = write(tmp_path / "p", SKIPPED_BY_NAME)
     (root / "app.py").write_bytes(f'aws_key = "{AWS}"\n# caf\xe9\n'.encode("latin-1"))  # one byte that is not UTF-8
     git_init(root)
@@ -86,3 +90,37 @@ def test_where_processes_cannot_fork_the_worker_scans_in_one_process_with_the_sa
     hello, _, report = done.stdout.partition("\n")
     assert done.returncode == 0 and json.loads(hello)["lenient"] is True, done.stderr
     assert sorted(json.loads(report)["results"]) == ["a.css", "b.lock", "c.py"]
+
+
+def _worker_report(root: Path, request: object, prefix: str = "") -> dict[str, Any]:
+    worker = Path(secrets_checker.__file__).with_name("worker.py").read_text(encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", prefix + worker],
+        input=json.dumps(request) + "\n",
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    hello, _, report = done.stdout.partition("\n")
+    assert done.returncode == 0 and json.loads(hello)["lenient"] is True, done.stderr
+    results: dict[str, Any] = json.loads(report)["results"]
+    return results
+
+
+def test_a_serial_scan_finds_what_the_process_pool_finds_and_starts_no_pool(tmp_path: Path) -> None:
+    """The same files, filters and pragmas: the worker's one-process scan and detect-secrets' pool
+    give the same report, with the name filters kept off and files that are not UTF-8 read leniently."""
+    root = write(tmp_path / "p", {**SKIPPED_BY_NAME, "app/swagger.yaml": f"key: {AWS}\n"})
+    (root / "c.py").write_bytes(f'aws_key = "{AWS}"\n# caf\xe9\n'.encode("latin-1"))
+    (root / "d.py").write_text(f'x = "{AWS}"  # pragma: allowlist secret\ny = 1\n')
+    files = [*SKIPPED_BY_NAME, "app/swagger.yaml", "c.py", "d.py"]
+    no_pool = "import multiprocessing.pool\nmultiprocessing.pool.Pool.__init__ = None\n"  # a pool would crash
+    for filters in (FILTERS_OFF, (*FILTERS_OFF, *ALLOWLIST_OFF)):
+        args = ["scan", "--no-verify", *filters, *files]
+        pooled = _worker_report(root, {"args": args, "serial": False})
+        serial = _worker_report(root, {"args": args, "serial": True}, prefix=no_pool)
+        assert serial == pooled
+        assert sorted(serial) == sorted(files if filters != FILTERS_OFF else set(files) - {"d.py"})
+    with pytest.raises(AssertionError):  # the stand-in pool does crash a pooled scan
+        _worker_report(root, {"args": ["scan", "--no-verify", *FILTERS_OFF, *files], "serial": False}, prefix=no_pool)
