@@ -52,8 +52,10 @@ LEVELS = ("low", "medium", "high")
 CACHE_VERSION = 1
 
 #: Below this many bytes of source per process, another bandit process costs more (start-up
-#: and plugin loading, ~0.14 s) than it saves (bandit takes 60-115 µs per line of code).
-MIN_SHARD_BYTES = 24 * 1024
+#: and plugin loading: 0.11-0.15 s of CPU) than it saves. Measured on two CPUs: 100-160 KB of
+#: source (1,900-3,300 lines) took as long with two workers as with one, for 0.11-0.14 s more
+#: CPU; 520 KB (9,500 lines) 0.28 s less wall time for 0.15 s more CPU.
+MIN_SHARD_BYTES = 96 * 1024
 
 #: At most this many folder entries are looked at to guess a cold scan's size (``_worth_two``).
 SIZE_GUESS_ENTRIES = 5000

@@ -321,13 +321,14 @@ def test_the_size_guess_counts_python_source_under_the_paths_and_leaves_excluded
     root = tmp_path / "p"
     (root / "pkg" / "sub").mkdir(parents=True)
     (root / "tests").mkdir()
-    (root / "pkg" / "a.py").write_text("x = 1\n" * 4500)  # 27,000 bytes: one worker's worth
-    (root / "pkg" / "notes.txt").write_text("x" * 100_000)  # not Python: not counted
-    (root / "tests" / "t.py").write_text("x = 1\n" * 10_000)
+    share = security.MIN_SHARD_BYTES + 1000  # one worker's worth of source
+    (root / "pkg" / "a.py").write_text("x" * share)
+    (root / "pkg" / "notes.txt").write_text("x" * 3 * share)  # not Python: not counted
+    (root / "tests" / "t.py").write_text("x" * 3 * share)
     assert not security._worth_two(root, ["pkg"], [])
     assert not security._worth_two(root, ["."], ["tests"])
     assert security._worth_two(root, ["."], [])
-    (root / "pkg" / "sub" / "b.pyw").write_text("x = 1\n" * 4500)  # with a.py, two workers' worth
+    (root / "pkg" / "sub" / "b.pyw").write_text("x" * share)  # with a.py, two workers' worth
     assert security._worth_two(root, ["pkg"], [])
     assert security._worth_two(root, ["pkg/a.py", "pkg/sub/b.pyw"], [])
     (root / "pkg" / "sub" / "b.pyw").unlink()
