@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gatekeeper import __version__, checkout
 from gatekeeper.baseline import Baseline
@@ -36,6 +36,7 @@ from gatekeeper.vex import VexDocument, load_vex
 from gatekeeper.waivers import apply_waivers
 
 Clock = Callable[[], dt.datetime]
+T = TypeVar("T")
 
 #: checks whose thread starts before the others': mypy runs longest of the built-in tools, so the
 #: run ends soonest when its process starts first (the result keeps the policy's order)
@@ -163,7 +164,6 @@ def run_checks(
     t0 = time.monotonic()
     names = select(list(checkers), policy, request.only, request.skip)
     scope = run_scope(list(checkers), policy, names, request)
-    repository = repository_info(request.root)  # before any check runs: the tree as it was judged
     if not names and not request.shard:
         raise UsageError(
             "no check selected: the policy and --only/--skip leave nothing to run, and a gate that looked at nothing cannot pass"
@@ -175,8 +175,11 @@ def run_checks(
     if request.shard:
         names = shard_share(names, checkers, request.shard)
     cache_dir = _cache_dir(request)
+    # git's answers overlap: the commit, branch and dirtiness are asked beside the snapshot
+    repository_answer = _in_background(lambda: repository_info(request.root))
     before = _snapshot(request, cache_dir)  # the checkout is read-only to the gate: compared at the end
     interpreter = request.interpreter or discover(request.root, str(policy.environment.get("python") or ""))
+    repository = repository_answer()  # before any check runs: the tree as it was judged
     results = _run_all(request, checkers, names, _Shared(cache_dir, tool_python(request.root, policy), interpreter), progress)
     tree = _tree_check(before)
     ordered, waiver_summary = apply_waivers(
@@ -206,6 +209,29 @@ def run_checks(
         waivers=waiver_summary,
         extra=extra,
     )
+
+
+def _in_background(work: Callable[[], T]) -> Callable[[], T]:
+    """Start ``work`` in a thread; the function returned waits for its value (or raises its exception)."""
+    answer: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            answer.append(work())
+        except BaseException as exc:  # handed to the caller, who raises it
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="gatekeeper-git-info", daemon=True)
+    thread.start()
+
+    def wait() -> T:
+        thread.join()
+        if failure:
+            raise failure[0]
+        return answer[0]
+
+    return wait
 
 
 def _cache_dir(request: RunRequest) -> Path | None:

@@ -314,3 +314,12 @@ def test_the_types_check_starts_first_and_the_result_keeps_the_policys_order(tmp
     result = run_checks(request, {n: resolve(n, c) for n, c in checkers.items()}, Seen())
     assert order[0] == "types" and sorted(order[:-1]) == sorted(names) and order[-1] == "(all running)"
     assert [c.name for c in result.checks] == list(names)
+
+
+def test_work_started_in_the_background_hands_back_its_value_or_its_exception() -> None:
+    from gatekeeper.engine import _in_background
+
+    assert _in_background(lambda: {"commit": "abc"})() == {"commit": "abc"}
+    failing = _in_background(lambda: int("not a number"))
+    with pytest.raises(ValueError, match="not a number"):
+        failing()
