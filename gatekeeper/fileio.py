@@ -149,6 +149,32 @@ def write_atomic(path: Path, text: str | bytes, mode: int = 0o666, *, sync: bool
     return digest
 
 
+def fsync_all(paths: Iterable[Path]) -> None:
+    """fsync every file of ``paths`` (written and closed; ``stage(..., sync=False)``), one thread
+    each so that the waits overlap (the file system commits them together). Raises the first OSError."""
+    import threading
+
+    failures: list[OSError] = []
+
+    def sync(path: Path) -> None:
+        try:
+            fd = os.open(path, os.O_WRONLY | getattr(os, "O_BINARY", 0))
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=sync, args=(p,), name="gatekeeper-fsync", daemon=True) for p in paths]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+
+
 def temporary_path(path: Path) -> Path:
     """A fresh name for a temporary file beside ``path`` (hidden, unique to this process), to be
     renamed over ``path`` once complete."""

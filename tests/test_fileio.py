@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from gatekeeper.fileio import RootRelative, relative_to_root
 
 
@@ -37,3 +39,45 @@ def test_root_relative_agrees_with_resolving_every_path(tmp_path: Path) -> None:
         assert relative(Path("in_dir/a.py")) == "pkg/a.py" == relative_to_root(Path("in_dir/a.py"), root)
     finally:
         os.chdir(old)
+
+
+def test_every_report_is_on_disk_before_the_first_is_renamed_into_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reports are synced together (their waits overlap), and still all of them before any rename."""
+    import threading
+
+    from gatekeeper.findings import CheckResult, GateResult, Status, Verdict
+    from gatekeeper.reports import write_reports
+
+    events: list[str] = []
+    lock = threading.Lock()
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        with lock:
+            events.append("fsync")
+        real_fsync(fd)
+
+    def replace(src: object, dst: object) -> None:
+        with lock:
+            events.append("replace")
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    check = CheckResult(name="demo", status=Status.PASS, summary="clean")
+    result = GateResult(
+        verdict=Verdict.PASS, checks=(check,), tool_version="0", started_at="2026-01-01T00:00:00Z",
+        finished_at="2026-01-01T00:00:01Z", duration_s=1.0, repository={}, policy={}, waivers={}, extra={},
+    )  # fmt: skip
+    written = write_reports(result, tmp_path, ("json", "sarif", "html"))
+    assert events == ["fsync"] * 3 + ["replace"] * 3
+    assert sorted(Path(p).name for p in written) == sorted(p.name for p in tmp_path.iterdir())
+
+
+def test_a_file_that_cannot_be_synced_is_an_error(tmp_path: Path) -> None:
+    from gatekeeper.fileio import fsync_all
+
+    (tmp_path / "a").write_text("x")
+    fsync_all([tmp_path / "a"])
+    with pytest.raises(FileNotFoundError):
+        fsync_all([tmp_path / "a", tmp_path / "missing"])

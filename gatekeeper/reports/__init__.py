@@ -92,7 +92,7 @@ def write_reports(
         for fmt in dict.fromkeys(formats):
             path = output_dir / FORMATS[fmt][0]
             try:  # rendered straight into the temporary file: a big report never sits whole in memory
-                tmp, digest = fileio.stage(path, _chunks(fmt, result))
+                tmp, digest = fileio.stage(path, _chunks(fmt, result), sync=False)  # synced together below
             except OSError as exc:
                 raise _output_error(path, exc) from exc
             except Exception as exc:  # a renderer's bug must not lose the verdict: report it clearly
@@ -102,6 +102,10 @@ def write_reports(
                 void.append(path)
                 continue
             staged.append((path, tmp, digest))
+        try:  # every file on disk before any is renamed into place
+            fileio.fsync_all(tmp for _, tmp, _ in staged if tmp is not None)
+        except OSError as exc:
+            raise _output_error(output_dir, exc) from exc
         with _signals_deferred():
             for path in void:  # an earlier run's file must not stand for this run
                 try:
