@@ -1,7 +1,7 @@
 """``gatekeeper check`` read without the full command line, and what every command does around its work.
 
 Importing typer and building the command line (its parameters are converted by pydantic) costs
-about a tenth of a second, which every pull-request run paid before its first check started.
+about 70 ms, which every pull-request run paid before its first check started.
 ``read_check`` reads a ``check`` command line in the plain forms only (``--opt VALUE``,
 ``--opt=VALUE``, the flags, at most one path); anything else (``--help``, an unknown or misspelt
 option, a value that starts with ``-`` or is empty, a second path, shell completion) answers None

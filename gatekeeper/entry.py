@@ -1,7 +1,7 @@
 """The console script ``gatekeeper``: ``--version`` is answered, and ``check`` run, before the command line is imported.
 
 Importing the command line (typer, click, pydantic, every command's module) takes longer than
-printing a version should, and it was a tenth of a second of every check's start-up;
+printing a version should, and it was about 70 ms of every check's start-up;
 ``gatekeeper check`` in its plain forms runs through ``gatekeeper.checkline``. Everything else
 goes to ``gatekeeper.cli``, which prints the same line for ``--version`` among other options and
 gives typer's messages for a command line it does not accept.
