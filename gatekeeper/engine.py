@@ -280,6 +280,7 @@ def _run_all(
             new_code_base=request.new_code_base,
             tool_python=shared.tool_python,
             interpreter=shared.interpreter,
+            checks_at_once=len(names),
             _shared=values,
             _shared_lock=values_lock,
         )

@@ -323,3 +323,19 @@ def test_work_started_in_the_background_hands_back_its_value_or_its_exception() 
     failing = _in_background(lambda: int("not a number"))
     with pytest.raises(ValueError, match="not a number"):
         failing()
+
+
+def test_each_check_is_told_how_many_checks_run_at_once(tmp_path: Path) -> None:
+    """A checker may trade parallelism of its own for less CPU when others run beside it."""
+    told: dict[str, int] = {}
+
+    class Counts(Fixed):
+        def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+            told[self.name] = ctx.checks_at_once
+            return super().run(section, ctx)
+
+    run(tmp_path, {"a": Counts("a"), "b": Counts("b"), "c": Counts("c")})
+    assert told == {"a": 3, "b": 3, "c": 3}
+    told.clear()
+    run(tmp_path, {"a": Counts("a")})
+    assert told == {"a": 1}

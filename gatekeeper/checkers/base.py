@@ -370,6 +370,9 @@ class CheckContext:
     new_code_base: str = ""
     tool_python: str = sys.executable
     interpreter: Interpreter | None = None  # the environment to inspect, discovered once per run
+    #: how many checks this run runs at once, this one included: with others keeping the CPUs busy,
+    #: a checker may give up parallelism of its own for less CPU (never for another result)
+    checks_at_once: int = 1
     tools: dict[str, ToolOrigin] = field(default_factory=dict)  # located by this check (``tool``), for its report
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
     _shared_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

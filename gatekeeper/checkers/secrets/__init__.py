@@ -17,9 +17,10 @@ How a scan goes:
    because its ``is_invalid_file`` filter looks files up relative to its working directory.
    It is started (``worker.py``) as the check starts: it imports detect-secrets and says its
    version while the files are listed and hashed, then scans the first batch of files that need
-   it (a larger run's further batches each get a ``python -m detect_secrets`` of their own). A
-   batch of fewer than ``SERIAL_BELOW_BYTES`` is scanned in that process, file after file, instead
-   of in detect-secrets' process pool: the same scan, for less CPU.
+   it (a larger run's further batches each get a ``python -m detect_secrets`` of their own). When
+   other checks run at the same time, a batch of fewer than ``SERIAL_BELOW_BYTES`` is scanned in
+   that process, file after file, instead of in detect-secrets' process pool: the same scan, for
+   less CPU.
 3. Files whose result is cached (keyed by content, path, the tool's version and the plugins)
    are not scanned again.
 
@@ -73,12 +74,13 @@ _WORKER = Path(__file__).with_name("worker.py")
 MAX_HELLO_BYTES = 4096
 #: paths per detect-secrets command line, far below the OS argument limit
 MAX_FILES_PER_RUN = 1000
-#: A scan of fewer bytes than this runs in the worker's own process, one file after another:
-#: detect-secrets' process pool (a process per CPU, each rebuilding its plugins and filters, every
-#: result sent back) costs 0.06 s more CPU at 32 KB, 0.3 s at 1 MB. Measured on two CPUs with
-#: every check running at once (the checks keep both busy): one process gave the secrets check the
-#: same or less time up to 430 KB, and 0.2 s less CPU; alone, the pool wins from about 512 KB
-#: (1.80 s against 1.96 s there, 4.6 s against 9.2 s at 2.8 MB).
+#: When other checks run beside this one, a scan of fewer bytes than this runs in the worker's own
+#: process, one file after another: detect-secrets' process pool (a process per CPU, each
+#: rebuilding its plugins and filters, every result sent back) costs 0.06 s more CPU at 32 KB,
+#: 0.3 s at 1 MB. Measured on two CPUs with all eight checks running (they keep both busy): one
+#: process gave the secrets check the same or less time up to 430 KB, for 0.2 s less CPU. Alone,
+#: the check keeps the pool, which then has the CPUs to itself: one process took 0.2 s longer on
+#: 135 KB, 0.65 s on 430 KB.
 SERIAL_BELOW_BYTES = 512 * 1024
 _RESULT_KEYS = ("type", "line_number", "hashed_secret")
 #: detect-secrets' plugins' documentation, for a finding's help link
@@ -129,11 +131,11 @@ class SecretsChecker(CheckerBase):
             pragmas = {f for f in files_all if honour and sources.count(f, ALLOWLIST)}
 
             def scan(chunk: list[str]) -> dict[str, list[dict[str, Any]]]:
-                found = _scan(ctx, worker, [*args, *_paths(chunk)], _serial(chunk, sources))
+                found = _scan(ctx, worker, [*args, *_paths(chunk)], _serial(chunk, sources, ctx))
                 again = [f for f in chunk if f in pragmas]
                 if again:  # what the pragmas hid: the same files without the allowlist filter
                     unfiltered_args = [*args, "--disable-filter", ALLOWLIST_FILTER, *_paths(again)]
-                    unfiltered = _scan(ctx, worker, unfiltered_args, _serial(again, sources))
+                    unfiltered = _scan(ctx, worker, unfiltered_args, _serial(again, sources, ctx))
                     for f in again:
                         kept = {_key(r) for r in found.get(f, [])}
                         hidden = [{**r, "allowlisted": True} for r in unfiltered.get(f, []) if _key(r) not in kept]
@@ -182,9 +184,10 @@ class SecretsChecker(CheckerBase):
         )
 
 
-def _serial(chunk: Sequence[str], sources: source.Sources) -> bool:
-    """Whether ``chunk`` is small enough to scan without detect-secrets' process pool (``SERIAL_BELOW_BYTES``)."""
-    return sum(len(sources.data(f)) for f in chunk) < SERIAL_BELOW_BYTES
+def _serial(chunk: Sequence[str], sources: source.Sources, ctx: CheckContext) -> bool:
+    """Whether to scan ``chunk`` without detect-secrets' process pool: other checks run beside this
+    one and it is small (``SERIAL_BELOW_BYTES``)."""
+    return ctx.checks_at_once > 1 and sum(len(sources.data(f)) for f in chunk) < SERIAL_BELOW_BYTES
 
 
 def _paths(chunk: Sequence[str]) -> list[str]:

@@ -61,12 +61,9 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("serial_below", [secrets_checker.SERIAL_BELOW_BYTES, 0], ids=["one-process", "pool"])
-def test_findings_equal_detect_secrets_run_by_hand_over_tracked_files(
-    project: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch, serial_below: int
-) -> None:
-    monkeypatch.setattr(secrets_checker, "SERIAL_BELOW_BYTES", serial_below)
-    result = SecretsChecker().run(section(SecretsChecker), make_ctx(project))
+@pytest.mark.parametrize("checks_at_once", [8, 1], ids=["one-process", "pool"])
+def test_findings_equal_detect_secrets_run_by_hand_over_tracked_files(project: Path, make_ctx: Any, checks_at_once: int) -> None:
+    result = SecretsChecker().run(section(SecretsChecker), make_ctx(project, checks_at_once=checks_at_once))
     expected = scan_by_hand(project, *FILTERS_OFF)
     assert keys(result) == expected
     assert ("AWS Access Key", "deploy/aws.cfg", 2) in expected and ("GitHub Token", "scripts/ci.sh", 1) in expected
@@ -192,3 +189,27 @@ def test_every_batch_after_the_workers_first_is_scanned_by_a_process_of_its_own(
     monkeypatch.setattr(secrets_checker, "MAX_FILES_PER_RUN", 2)
     result = SecretsChecker().run(section(SecretsChecker), make_ctx(project))
     assert keys(result) == scan_by_hand(project) and result.metrics["files_scanned"] == len(PROJECT)
+
+
+def test_the_process_pool_is_left_out_only_beside_other_checks_and_below_the_size_limit(
+    project: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[bool] = []
+    real = secrets_checker._request
+
+    def spy(args: Any, serial: bool) -> bytes:
+        asked.append(serial)
+        return real(args, serial)
+
+    monkeypatch.setattr(secrets_checker, "_request", spy)
+    alone = SecretsChecker().run(section(SecretsChecker), make_ctx(project))
+    assert asked and not any(asked)
+    asked.clear()
+    beside = SecretsChecker().run(section(SecretsChecker), make_ctx(project, checks_at_once=8))
+    assert asked and all(asked)
+    asked.clear()
+    monkeypatch.setattr(secrets_checker, "SERIAL_BELOW_BYTES", 10)  # every batch is larger
+    large = SecretsChecker().run(section(SecretsChecker), make_ctx(project, checks_at_once=8))
+    assert asked and not any(asked)
+    dicts = [[f.to_dict() for f in result.findings] for result in (alone, beside, large)]
+    assert dicts[0] == dicts[1] == dicts[2] and dicts[0]

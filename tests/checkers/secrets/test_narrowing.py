@@ -29,16 +29,13 @@ SKIPPED_BY_NAME = {
 }
 
 
-@pytest.mark.parametrize("serial_below", [secrets_checker.SERIAL_BELOW_BYTES, 0], ids=["one-process", "pool"])
-def test_files_detect_secrets_skips_by_name_or_encoding_are_scanned(
-    tmp_path: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch, serial_below: int
-) -> None:
-    monkeypatch.setattr(secrets_checker, "SERIAL_BELOW_BYTES", serial_below)
+@pytest.mark.parametrize("checks_at_once", [8, 1], ids=["one-process", "pool"])
+def test_files_detect_secrets_skips_by_name_or_encoding_are_scanned(tmp_path: Path, make_ctx: Any, checks_at_once: int) -> None:
     root = write(tmp_path / "p", SKIPPED_BY_NAME)
     (root / "app.py").write_bytes(f'aws_key = "{AWS}"\n# caf\xe9\n'.encode("latin-1"))  # one byte that is not UTF-8
     git_init(root)
     assert scan_by_hand(root) == set()  # detect-secrets alone: every file skipped, "clean"
-    result = SecretsChecker().run(section(SecretsChecker), make_ctx(root))
+    result = SecretsChecker().run(section(SecretsChecker), make_ctx(root, checks_at_once=checks_at_once))
     found = {f.location.path for f in result.findings}
     assert found == {*SKIPPED_BY_NAME, "app.py"} and result.status is Status.FAIL
     assert result.metrics["files_scanned"] == 6 and result.metrics["files_not_scanned"] == 0
