@@ -13,6 +13,7 @@ for ``ECOSYSTEM`` ranges and PEP 503 name normalisation.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -22,9 +23,8 @@ import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-import yaml
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -63,16 +63,22 @@ _TIME_RX = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d)(?::(\d\d)(?:\.(\
 _AS_OF = "\x00as-of"  # index key: [newest modified (ISO 8601, UTC), number of records carrying one]
 
 
-class _Loader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
+@functools.lru_cache(maxsize=1)
+def _loader() -> Any:
     """The fast safe loader, with every plain scalar kept as a string except booleans and null.
 
-    YAML would read an unquoted ``fixed: 1.10`` as the float 1.1; versions must stay text.
+    YAML would read an unquoted ``fixed: 1.10`` as the float 1.1; versions must stay text. Built on
+    first use: PyYAML (about 10 ms to import) is loaded only when a YAML record must be parsed, not
+    when every record comes from the cache.
     """
+    import yaml
 
-    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
+    base = yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader
+    resolvers = {
         first: [(tag, rx) for tag, rx in resolvers if tag in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:null")]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
+    return type("_Loader", (base,), {"yaml_implicit_resolvers": resolvers, "__doc__": _loader.__doc__})
 
 
 @dataclass
@@ -350,7 +356,12 @@ def _parse(name: str, data: bytes) -> Mapping[str, Any] | None:
         if name.endswith(".json"):
             doc = readback.loads(data, f"advisory record {name}")
         else:
-            doc = yaml.load(data, Loader=_Loader)  # noqa: S506  # nosec B506: _Loader is a SafeLoader
+            import yaml
+
+            try:
+                doc = yaml.load(data, Loader=_loader())  # noqa: S506  # nosec B506: _loader() is a SafeLoader
+            except yaml.YAMLError as exc:
+                raise ToolError(f"advisory record {name} cannot be parsed: {exc}") from exc
             # the bounds the JSON records get; a YAML scalar takes at least a byte, so a document
             # holding more values than twice its size repeats parts of itself through aliases
             readback.check_tree(doc, f"advisory record {name}", max_values=2 * len(data) + 16)
@@ -358,7 +369,7 @@ def _parse(name: str, data: bytes) -> Mapping[str, Any] | None:
         raise ToolError(str(exc)) from None
     except RecursionError:
         raise ToolError(f"advisory record {name} cannot be parsed: nested too deeply") from None
-    except (ValueError, yaml.YAMLError) as exc:
+    except ValueError as exc:
         raise ToolError(f"advisory record {name} cannot be parsed: {exc}") from exc
     if not isinstance(doc, Mapping) or ("id" not in doc and "affected" not in doc):
         return None
