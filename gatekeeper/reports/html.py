@@ -67,11 +67,24 @@ _TEMPLATE_LOCK = threading.Lock()
 
 def _template() -> jinja2.Template:
     with _TEMPLATE_LOCK:
-        return _environment().get_template(TEMPLATE)
+        env = _environment()
+        return _precompiled(env) or env.get_template(TEMPLATE)
+
+
+@lru_cache(maxsize=1)
+def _precompiled(env: jinja2.Environment) -> jinja2.Template | None:
+    """The template loaded from the code ``pagecode`` compiled ahead of time into ``_page``, when
+    that code was made from this very template text by this jinja2 release; None otherwise (the
+    template is then compiled here, as jinja2 always does)."""
+    from gatekeeper.reports import _page
+
+    if _page.JINJA2_VERSION != jinja2.__version__ or _page.TEMPLATE_SOURCE != _asset(TEMPLATE):
+        return None
+    return env.template_class.from_module_dict(env, vars(_page), env.make_globals(None))
 
 
 def prepare() -> None:
-    """Compile the page's template ahead of rendering (``reports.warm_up``): jinja2 keeps it."""
+    """Load (or compile) the page's template ahead of rendering (``reports.warm_up``)."""
     _template()
 
 

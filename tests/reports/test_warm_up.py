@@ -1,15 +1,73 @@
-"""The reports' templates compile while the checks run, and the page is the same."""
+"""The HTML template is ready before the checks end (compiled ahead of time, shipped as
+``reports/_page.py``, or compiled while the checks run), and the page is the same either way."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
+import jinja2
 import pytest
 
 from gatekeeper import reports
-from gatekeeper.reports import html
+from gatekeeper.reports import _page, html, pagecode
+from tests.helpers.samples import errored_result, failing_result, passing_result
 
 
-def test_warm_up_compiles_the_html_template_ahead_of_rendering() -> None:
+@pytest.fixture(autouse=True)
+def _fresh_template() -> Iterator[None]:
     html._environment.cache_clear()
+    html._precompiled.cache_clear()
+    yield
+    html._environment.cache_clear()
+    html._precompiled.cache_clear()
+
+
+def _stale(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_page, "TEMPLATE_SOURCE", _page.TEMPLATE_SOURCE + "{# edited #}")
+
+
+def test_the_shipped_page_code_is_the_template_compiled_by_the_installed_jinja2() -> None:
+    # after editing report.html.j2 or upgrading jinja2: python -m gatekeeper.reports.pagecode
+    assert pagecode.PAGE.read_text(encoding="utf-8") == pagecode.page_source()
+
+
+def test_the_page_is_rendered_from_the_shipped_code_without_compiling(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_compile(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the template was compiled at run time")
+
+    monkeypatch.setattr(jinja2.Environment, "compile", no_compile)
+    assert "<!DOCTYPE html>" in html.render_html(failing_result())
+
+
+@pytest.mark.parametrize("make", [failing_result, passing_result, errored_result])
+def test_shipped_code_and_a_template_compiled_at_run_time_give_the_same_bytes(monkeypatch: pytest.MonkeyPatch, make: Any) -> None:
+    shipped = html.render_html(make())
+    html._precompiled.cache_clear()
+    _stale(monkeypatch)
+    compiled = html.render_html(make())
+    assert [name for _, name in html._environment().cache.keys()] == [html.TEMPLATE]  # type: ignore[union-attr]
+    assert compiled == shipped
+
+
+@pytest.mark.parametrize("change", ["template", "jinja2"])
+def test_stale_shipped_code_is_not_used(monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    if change == "template":
+        _stale(monkeypatch)
+    else:
+        monkeypatch.setattr(_page, "JINJA2_VERSION", "0.0")
+    assert html._precompiled(html._environment()) is None
+    assert html._template().root_render_func is not _page.root
+
+
+def test_warm_up_loads_the_html_template_ahead_of_rendering() -> None:
+    reports.warm_up(["json", "sarif", "html"]).join(timeout=60)
+    assert html._precompiled.cache_info().currsize == 1
+    assert html._template().root_render_func is _page.root
+
+
+def test_warm_up_compiles_a_template_the_shipped_code_does_not_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    _stale(monkeypatch)
     reports.warm_up(["json", "sarif", "html"]).join(timeout=60)
     assert [name for _, name in html._environment().cache.keys()] == [html.TEMPLATE]  # type: ignore[union-attr]
 
