@@ -120,4 +120,5 @@ def test_a_check_imports_neither_typer_nor_pydantic_nor_what_it_does_not_use(tmp
     tops = {m.split(".")[0] for m in modules}
     assert not tops & {"typer", "click", "pydantic", "rich", "jinja2", "cryptography", "yaml"}
     assert "urllib.request" not in modules
+    assert "packaging.markers" not in modules and "packaging.requirements" not in modules
     assert "gatekeeper.cli" not in modules and not [m for m in modules if m.startswith("gatekeeper.commands")]

@@ -20,14 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from gatekeeper import tomlio
 from gatekeeper.errors import ToolError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # packaging's requirement and marker grammar (about 10 ms) loads where one is read
+    from packaging.markers import Marker
+    from packaging.requirements import Requirement
+
     from gatekeeper.checkers.base import CheckContext
 
 # Runs inside the inspected interpreter: standard library only (it may be any Python >= 3.8).
@@ -285,6 +286,8 @@ def closure(
 
 
 def _parse(text: str) -> Requirement | None:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         return Requirement(text)
     except InvalidRequirement:
@@ -292,6 +295,8 @@ def _parse(text: str) -> Requirement | None:
 
 
 def _applies(req: Requirement, markers: Mapping[str, str], extra: str) -> bool:
+    from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
+
     if req.marker is None:
         return not extra  # an unconditional requirement belongs to the base, not to an extra
     env = dict(markers)

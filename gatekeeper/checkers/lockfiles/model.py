@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName, default_environment
 from packaging.utils import canonicalize_name
 
 from gatekeeper import tomlio
@@ -46,6 +45,8 @@ class Selection:
         an unreadable marker counts as holding (when in doubt, audit it)."""
         if not marker:
             return True
+        from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+
         try:
             parsed = Marker(marker)
         except InvalidMarker:
@@ -69,6 +70,8 @@ class Selection:
 def target_environment(python: str = "", platform: str = "") -> dict[str, str]:
     """Marker variables of the running interpreter, with ``python`` ("3.12" or "3.12.4") and
     ``platform`` (a key of ``PLATFORMS``) put in their place when given."""
+    from packaging.markers import default_environment
+
     env = {k: str(v) for k, v in default_environment().items()}
     if python:
         parts = python.split(".")

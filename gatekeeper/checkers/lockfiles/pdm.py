@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from gatekeeper.checkers.lockfiles.model import (
@@ -74,6 +73,8 @@ def _package(entry: Mapping[str, Any], line: int | None, path: Path, versions: M
         raise LockError(f"{path.name}:{line or '?'}: package {entry['name']!r} has no version")
     hashes = hash_pairs(str(f.get("hash", "")) for f in entry.get("files") or [] if isinstance(f, dict))
     refs = set()
+    from packaging.requirements import InvalidRequirement, Requirement
+
     for text in entry.get("dependencies") or []:
         try:
             key = canonicalize_name(Requirement(str(text)).name)

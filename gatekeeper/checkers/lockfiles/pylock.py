@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.utils import canonicalize_name
 
 from gatekeeper.checkers.lockfiles.model import Lock, LockedPackage, LockError, Selection, entries, read_toml, require_known
@@ -75,6 +74,8 @@ def _is_member(entry: Mapping[str, Any], project: str) -> bool:
 
 
 def _holds(marker: str, env: Mapping[str, Any], path: Path, line: int | None) -> bool:
+    from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+
     try:
         return Marker(marker).evaluate(env, context="lock_file")
     except InvalidMarker as exc:

@@ -14,16 +14,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName, default_environment
-from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.checkers.inventory import load_inventory
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import relative_to_root
+
+if TYPE_CHECKING:  # packaging's requirement and marker grammar (about 10 ms) loads where one is read
+    from packaging.requirements import Requirement
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +113,14 @@ class Markers:
             except ToolError:
                 self._env = {}
             if not self._env:
+                from packaging.markers import default_environment
+
                 self._env = {k: str(v) for k, v in default_environment().items()}
         return self._env
 
     def applies(self, marker: Any) -> bool:
+        from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
+
         try:
             return bool(marker.evaluate({**self.env(), "extra": ""}))
         except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from gatekeeper.checkers.base import CheckContext
@@ -34,6 +33,8 @@ def _from_pyproject(path: Path, ctx: CheckContext) -> Collected:
     got = Collected(meta={"scope": "pyproject", "packages": len(deps)})
     lines = declared_lines(path)
     markers = Markers(ctx)
+    from packaging.requirements import InvalidRequirement, Requirement
+
     for text in deps:
         try:
             req = Requirement(text)

@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from gatekeeper.checkers.base import CheckContext
@@ -92,6 +91,8 @@ class _RequirementsReader:
         # constraints files pin without installing: nothing to audit
 
     def _requirement(self, rel: str, lineno: int, text: str) -> None:
+        from packaging.requirements import InvalidRequirement, Requirement
+
         spec = re.split(r"\s+--?[A-Za-z]", text, maxsplit=1)[0].strip()  # drop --hash and other per-line options
         try:
             req = Requirement(spec)
