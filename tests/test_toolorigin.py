@@ -104,6 +104,16 @@ def test_a_tool_interpreter_in_the_checkout_is_refused_naming_the_file(
 
 
 @pytest.mark.slow
+def test_a_tool_in_the_checkout_is_refused_when_every_result_is_cached(hostile: Path, make_ctx: Any, tmp_path: Path) -> None:
+    checker = SecretsChecker
+    cache = tmp_path / "cache"
+    checker().run(section(checker), make_ctx(hostile, cache_dir=cache))  # every file's result cached
+    ctx = make_ctx(hostile, cache_dir=cache, tool_python=str(hostile / ".venv" / "bin" / "python"))
+    with pytest.raises(ToolError, match="never runs from the checkout"):
+        checker().run(section(checker), ctx)
+
+
+@pytest.mark.slow
 def test_a_tool_installed_from_the_project_is_refused_even_outside_it(tmp_path: Path, make_ctx: Any) -> None:
     root = write(tmp_path / "proj", {"app.py": "import os\n"})
     python = make_venv(tmp_path / "env")  # an environment outside the tree...

@@ -46,12 +46,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from gatekeeper import process
-from gatekeeper.checkers import source
+from gatekeeper.checkers import cache, source
 from gatekeeper.checkers.base import PROJECT_CONFIG, CheckContext, CheckerBase, Display, honours_project
 from gatekeeper.checkers.secrets import presentation
 from gatekeeper.errors import ToolError, ToolMissing, ToolTimeout
 from gatekeeper.findings import CheckResult, Finding, Location, Narrowing, Severity, decide_status
 from gatekeeper.options import Option
+from gatekeeper.toolorigin import ToolOrigin
 
 #: detect-secrets' inline allowlisting, as its ``filters.allowlist`` reads it: ``pragma: allowlist secret``,
 #: the older ``pragma: whitelist secret``, and ``pragma: allowlist nextline secret``, after a comment sign
@@ -109,7 +110,8 @@ class SecretsChecker(CheckerBase):
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Scan (or reuse cached scans of) the tracked files; every potential secret is a blocking finding."""
         tool = ctx.tool("detect_secrets", "detect-secrets", INSTALL)  # where it is, before anything of it runs
-        worker = _Worker.start(ctx, tool.python)  # detect-secrets imports while the files are listed and read
+        folder = ctx.cache_dir / CHECK if ctx.cache_dir is not None else None
+        lazy = _LazyWorker(ctx, tool, folder)  # on a cold cache, detect-secrets imports while the files are read
         honour = honours_project(section)
         try:
             exclude = [str(p) for p in section.get("exclude") or []]
@@ -121,16 +123,14 @@ class SecretsChecker(CheckerBase):
             sources = source.Sources(ctx.root)
             for f in files_all:  # read and hashed (for the cache keys) while detect-secrets imports
                 sources.digest(f)
-            worker, hello = _located(ctx, worker, [tool.python])
-            version, lenient = str(hello["version"]), hello.get("lenient") is True
-            python = worker.python
-            base = [python, "-I", "-m", "detect_secrets", "scan"]
+            base = [tool.python, "-I", "-m", "detect_secrets", "scan"]
             plugin_args = _plugin_args(ctx, base, [str(p) for p in section.get("plugins") or []])
             filters = [*FILE_FILTERS, *([] if honour else [ALLOWLIST_FILTER])]
             args = ["scan", "--no-verify", *plugin_args, *(a for f in filters for a in ("--disable-filter", f))]
             pragmas = {f for f in files_all if honour and sources.count(f, ALLOWLIST)}
 
             def scan(chunk: list[str]) -> dict[str, list[dict[str, Any]]]:
+                worker = lazy.started()  # raises _Stale when the started tool says otherwise than the cache
                 found = _scan(ctx, worker, [*args, *_paths(chunk)], _serial(chunk, sources, ctx))
                 again = [f for f in chunk if f in pragmas]
                 if again:  # what the pragmas hid: the same files without the allowlist filter
@@ -142,13 +142,19 @@ class SecretsChecker(CheckerBase):
                         found.setdefault(f, []).extend(hidden)
                 return found
 
-            # the tool's origin is part of the key: what another copy claiming the same version wrote is not reused
-            opts = source.options_digest(CACHE_VERSION, version, tool.describe(), lenient, args)
-            per_file_tool = source.PerFileTool(CHECK, opts, _valid, scan, MAX_FILES_PER_RUN)
-            per_file = source.run_per_file(ctx, per_file_tool, files_all, sources)
+            def per_file_run(hello: Mapping[str, Any]) -> source.PerFileRun:
+                per_file_tool = source.PerFileTool(CHECK, _options(tool, hello, args), _valid, scan, MAX_FILES_PER_RUN)
+                return source.run_per_file(ctx, per_file_tool, files_all, sources)
+
+            hello = lazy.hello()
+            try:
+                per_file = per_file_run(hello)
+            except _Stale as stale:  # nothing was scanned or cached under the cached hello's keys: once more
+                hello = stale.hello
+                per_file = per_file_run(hello)
+            version, lenient = str(hello["version"]), hello.get("lenient") is True
         finally:
-            if worker is not None:
-                worker.close()
+            lazy.close()
         files, results = per_file.files, per_file.results
         findings = to_findings({f: [r for r in rs if not r.get("allowlisted")] for f, rs in results.items()})
         narrowing = _pragma_narrowing(files, results, sources) if honour else []
@@ -182,6 +188,13 @@ class SecretsChecker(CheckerBase):
             findings=tuple(findings),
             narrowing=tuple(narrowing),
         )
+
+
+def _options(tool: ToolOrigin, hello: Mapping[str, Any], args: Sequence[str]) -> str:
+    """The cache keys' options digest for the detect-secrets that said ``hello``, run with ``args``."""
+    version, lenient = str(hello["version"]), hello.get("lenient") is True
+    # the tool's origin is part of the key: what another copy claiming the same version wrote is not reused
+    return source.options_digest(CACHE_VERSION, version, tool.describe(), lenient, list(args))
 
 
 def _serial(chunk: Sequence[str], sources: source.Sources, ctx: CheckContext) -> bool:
@@ -343,6 +356,79 @@ class _Worker:
             return code, process.tail(self._stderr.read().decode("utf-8", "replace"))
         finally:
             self._stderr.close()
+
+
+class _Stale(Exception):
+    """The detect-secrets started for a scan said another version than the cached hello: its answer."""
+
+    def __init__(self, hello: dict[str, Any]) -> None:
+        super().__init__()
+        self.hello = hello
+
+
+class _LazyWorker:
+    """The check's ``_Worker``: started at once when its hello (version, lenient reading) is not in
+    the cache, so that detect-secrets imports while the files are read; otherwise only when a file
+    must be scanned, so that a run whose every result is cached starts no detect-secrets at all.
+
+    The cached hello is keyed by where the tool is (``ToolOrigin``, located and vetted before this),
+    its distribution's version, the size and time of the package files the hello comes from, and
+    this worker's source; an entry that fails the cache's checks is not used.
+    """
+
+    def __init__(self, ctx: CheckContext, tool: ToolOrigin, folder: Path | None) -> None:
+        self._ctx, self._python, self._folder = ctx, tool.python, folder
+        self._key = cache.cache_key("hello", CACHE_VERSION, tool.version, tool.describe(), _stamp(tool.path))
+        payload, _ = cache.read(folder, self._key)
+        self._known: dict[str, Any] | None = payload if _valid_hello(payload) else None
+        self._worker = _Worker.start(ctx, tool.python) if self._known is None else None
+        self._said: dict[str, Any] | None = None
+
+    def hello(self) -> dict[str, Any]:
+        """The tool's first line: from the cache, or from the worker started at once (then cached)."""
+        if self._known is not None:
+            return self._known
+        self._worker, said = _located(self._ctx, self._worker, [self._python])
+        self._said = said
+        cache.write(self._folder, self._key, said)
+        return said
+
+    def started(self) -> _Worker:
+        """The worker, started now if it was not; ``_Stale`` (once) when its hello is not the cached one."""
+        if self._worker is None:
+            self._worker, self._said = _located(self._ctx, _Worker.start(self._ctx, self._python), [self._python])
+        if self._known is not None and self._said is not None and _hello_key(self._said) != _hello_key(self._known):
+            self._known = None
+            cache.write(self._folder, self._key, self._said)
+            raise _Stale(self._said)
+        return self._worker
+
+    def close(self) -> None:
+        """End the worker, if one was started."""
+        if self._worker is not None:
+            self._worker.close()
+
+
+def _hello_key(hello: Mapping[str, Any]) -> tuple[str, bool]:
+    return str(hello.get("version")), hello.get("lenient") is True
+
+
+def _valid_hello(payload: Any) -> bool:
+    return isinstance(payload, dict) and isinstance(payload.get("version"), str) and isinstance(payload.get("lenient"), bool)
+
+
+def _stamp(module_file: str) -> list[Any]:
+    """Size and modification time of detect-secrets' files the hello depends on (its version, the
+    scanner it makes lenient), and the worker's own source: an edit to any of them is a new hello."""
+    folder = Path(module_file).parent
+    out: list[Any] = [_WORKER.read_text(encoding="utf-8")]
+    for path in (Path(module_file), folder / "__version__.py", folder / "core" / "scan.py"):
+        try:
+            st = path.stat()
+            out.append([str(path), st.st_size, st.st_mtime_ns])
+        except OSError:
+            out.append([str(path), None])
+    return out
 
 
 def _located(ctx: CheckContext, worker: _Worker | None, candidates: Sequence[str]) -> tuple[_Worker, dict[str, Any]]:

@@ -213,3 +213,72 @@ def test_the_process_pool_is_left_out_only_beside_other_checks_and_below_the_siz
     assert asked and not any(asked)
     dicts = [[f.to_dict() for f in result.findings] for result in (alone, beside, large)]
     assert dicts[0] == dicts[1] == dicts[2] and dicts[0]
+
+
+def _tool_processes(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Every process the check starts from now on (argument lists), each still really started."""
+    from gatekeeper import process
+
+    started: list[list[str]] = []
+    real_run, real_spawn = process.run, process.spawn
+
+    def run(args: Any, **kwargs: Any) -> Any:
+        started.append([str(a) for a in args])
+        return real_run(args, **kwargs)
+
+    def spawn(args: Any, **kwargs: Any) -> Any:
+        started.append([str(a) for a in args])
+        return real_spawn(args, **kwargs)
+
+    monkeypatch.setattr(process, "run", run)
+    monkeypatch.setattr(process, "spawn", spawn)
+    return started
+
+
+def _same_result(a: Any, b: Any) -> None:
+    assert (a.status, a.summary, a.tool_name, a.tool_version, a.findings, a.narrowing) == (
+        b.status,
+        b.summary,
+        b.tool_name,
+        b.tool_version,
+        b.findings,
+        b.narrowing,
+    )
+    drop = ("cached_files", "cache_rejected")
+    assert {k: v for k, v in a.metrics.items() if k not in drop} == {k: v for k, v in b.metrics.items() if k not in drop}
+
+
+def test_a_warm_run_starts_no_detect_secrets_and_reports_the_same(
+    project: Path, make_ctx: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    cold = SecretsChecker().run(section(SecretsChecker), make_ctx(project, cache_dir=cache))
+    started = _tool_processes(monkeypatch)
+    warm = SecretsChecker().run(section(SecretsChecker), make_ctx(project, cache_dir=cache))
+    assert not [a for a in started if any("detect_secrets" in p or "detect-secrets" in p for p in a)]
+    _same_result(warm, cold)
+    assert warm.metrics["cached_files"] == cold.metrics["files_scanned"] > 0 and warm.tool_version == cold.tool_version
+    assert any(n.suppressed for n in warm.narrowing)  # the pragma's hidden secret, from the cache
+
+    settings = project / "app/settings.py"  # one changed file: detect-secrets runs, on that file only
+    settings.write_text(settings.read_text(encoding="utf-8") + f'OTHER = "{GITHUB}"\n', encoding="utf-8")
+    changed = SecretsChecker().run(section(SecretsChecker), make_ctx(project, cache_dir=cache))
+    assert [a for a in started if any("detect_secrets" in p for p in a)]
+    assert changed.metrics["cached_files"] == cold.metrics["files_scanned"] - 1
+    assert keys(changed) == keys(SecretsChecker().run(section(SecretsChecker), make_ctx(project)))
+    assert ("GitHub Token", "app/settings.py", 3) in keys(changed)
+
+
+def test_a_forged_version_entry_is_not_believed(project: Path, make_ctx: Any, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cold = SecretsChecker().run(section(SecretsChecker), make_ctx(project, cache_dir=cache))
+    for entry in (cache / "secrets").rglob("*.json"):  # every entry, the tool's version among them, edited
+        data = json.loads(entry.read_text(encoding="utf-8"))
+        if isinstance(data.get("payload"), dict):
+            data["payload"]["version"] = "9.9.9"
+        else:  # a forged finding-free result, or one more finding
+            data["payload"] = [] if data["payload"] else [{"type": "Secret Keyword", "line_number": 1, "hashed_secret": "0" * 40}]
+        entry.write_text(json.dumps(data), encoding="utf-8")
+    again = SecretsChecker().run(section(SecretsChecker), make_ctx(project, cache_dir=cache))
+    assert again.tool_version == cold.tool_version and keys(again) == keys(cold)
+    assert again.metrics["cached_files"] == 0 and again.metrics["cache_rejected"] == cold.metrics["files_scanned"]
