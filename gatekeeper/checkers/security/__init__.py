@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 from gatekeeper import process, tomlio
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, Trend, shard_record, split_by_size
-from gatekeeper.checkers.security import presentation
+from gatekeeper.checkers.security import plancache, presentation
 from gatekeeper.checkers.security.narrowing import narrowing_note, narrowing_records
 from gatekeeper.checkers.security.pool import BanditPool, Batches
 from gatekeeper.checkers.security.results import CHECK, Tally
@@ -46,6 +46,7 @@ from gatekeeper.findings import (
     Status,
 )
 from gatekeeper.options import Option
+from gatekeeper.toolorigin import ToolOrigin
 
 LEVELS = ("low", "medium", "high")
 
@@ -98,13 +99,15 @@ class SecurityChecker(CheckerBase):
         targets = [str(p) for p in section.get("paths") or ["."]]
         workers = int(section.get("workers") or 0) or (os.cpu_count() or 1)
         folder = ctx.cache_dir / "security" if ctx.cache_dir is not None else None
-        ctx.vet_tool("bandit", "bandit")  # never the checkout's bandit (before any of it is imported)
+        origin = ctx.vet_tool("bandit", "bandit")  # never the checkout's bandit (before any of it is imported)
         pool = BanditPool(ctx.tool_python, ctx.root)
         try:
             cold = folder is None or not folder.is_dir()
             if workers > 1 and cold and _worth_two(ctx.root, targets, section.get("exclude") or []):
                 pool.start(2, quiet=True)  # a second worker imports bandit meanwhile
-            plan = discover(section, ctx, pool)  # the first worker finds the files, then scans
+            # the first worker finds the files, then scans; with the answer cached, no worker starts
+            # unless a file must be scanned
+            plan = discover(section, ctx, pool, cached=(folder, origin))
             sizes = {f: _size(ctx.root / f) for f in plan.files}
             files = list(plan.files)
             if ctx.shard is not None:
@@ -162,9 +165,15 @@ class SecurityChecker(CheckerBase):
         )
 
 
-def discover(section: Mapping[str, Any], ctx: CheckContext, pool: BanditPool | None = None) -> ScanPlan:
+def discover(
+    section: Mapping[str, Any],
+    ctx: CheckContext,
+    pool: BanditPool | None = None,
+    cached: tuple[Path | None, ToolOrigin | None] = (None, None),
+) -> ScanPlan:
     """Ask bandit, in the project's root, which files ``bandit -r PATHS`` scans and with which options:
-    the first worker of ``pool``, or a probe process of its own."""
+    the first worker of ``pool``, or a probe process of its own. With ``cached`` (the cache folder and
+    the located bandit) the answer is taken from, and stored in, the cache (``plancache``)."""
     config = str(section.get("config") or "")
     honour = str(section.get("project_config") or "honour") == "honour"
     if config:
@@ -187,6 +196,14 @@ def discover(section: Mapping[str, Any], ctx: CheckContext, pool: BanditPool | N
         "config": config,
         "project_config": "honour" if honour else "ignore",
     }
+    folder, origin = cached
+    key = plancache.plan_key(ctx.root, request, origin) if folder is not None and origin is not None else ""
+    answer = plancache.read_answer(folder, key) if key else None
+    if answer is not None:
+        try:
+            return _plan(answer, config)
+        except ToolError:
+            pass  # not a plan: asked again
     if pool is not None:
         answer = pool.discover(request, ctx.deadline)
     else:
@@ -194,6 +211,14 @@ def discover(section: Mapping[str, Any], ctx: CheckContext, pool: BanditPool | N
         answer = process.json_object(done, "bandit file discovery")
     if not answer.get("ok"):
         raise ToolError(str(answer.get("message") or "bandit file discovery failed"))
+    plan = _plan(answer, config)
+    if key:
+        cache.write(folder, key, answer)
+    return plan
+
+
+def _plan(answer: Mapping[str, Any], config: str) -> ScanPlan:
+    """The ``ScanPlan`` of discovery's answer; ``ToolError`` when it is not one."""
     try:
         return ScanPlan(
             args=tuple(str(a) for a in answer["args"]),
@@ -221,7 +246,9 @@ def _narrowing(section: Mapping[str, Any], plan: ScanPlan, ctx: CheckContext, no
     excluded: list[str] = []
     if project.get("exclude"):
         bare = {**section, "config": "", "project_config": "ignore"}
-        everything = discover(bare, ctx)
+        everything = discover(
+            bare, ctx, cached=(ctx.cache_dir / "security" if ctx.cache_dir is not None else None, ctx.tools.get("bandit"))
+        )
         excluded = sorted(set(everything.files) - set(plan.files))
     return {
         "mode": mode,

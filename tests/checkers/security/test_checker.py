@@ -439,18 +439,28 @@ def test_cache_reuses_unchanged_files_and_rescans_changed_ones(tmp_path: Path, m
 
     second = run()
     assert second.metrics["cached_files"] == scanned
-    assert second.metrics["processes"] == 0  # bandit scanned nothing: the worker only found the files
-    assert started() == ["origin", "worker"] * 2
+    assert second.metrics["processes"] == 0
+    # every result and bandit's discovery answer came from the cache: no bandit started at all
+    assert started() == ["origin", "worker", "origin"]
     assert [f.to_dict() for f in second.findings] == [f.to_dict() for f in first.findings]
+    assert (second.status, second.summary, second.tool_version) == (first.status, first.summary, first.tool_version)
+    drop = ("cached_files", "cache_rejected", "processes")
+    assert {k: v for k, v in second.metrics.items() if k not in drop} == {k: v for k, v in first.metrics.items() if k not in drop}
 
     with (root / "app" / "clean.py").open("a") as fh:
         fh.write("\n\ndef risky(x):\n    return eval(x)\n")
     third = run()
     assert third.metrics["cached_files"] == scanned - 1
-    assert started() == ["origin", "worker"] * 3 and third.metrics["processes"] == 1  # discovery and the scan: one bandit import
+    # the same names under the paths: discovery's answer still holds, one worker scans the changed file
+    assert started() == ["origin", "worker", "origin", "origin", "worker"] and third.metrics["processes"] == 1
     assert third.metrics["cached_files"] + 1 == third.metrics["files_scanned"]  # only the changed file was scanned
     assert key_set(third.findings) == bandit_set(bandit_json(root, "-r", ".", "-x", SAME_X))
     assert any(f.rule_id == "B307" and f.location and f.location.path == "app/clean.py" for f in third.findings)
+
+    (root / "app" / "added.py").write_text("import pickle\n\n\ndef load(b):\n    return pickle.loads(b)\n")
+    fourth = run()  # a new file: bandit finds the files again (and scans the new one in the same process)
+    assert started()[5:] == ["origin", "worker"] and fourth.metrics["files_scanned"] == scanned + 1
+    assert key_set(fourth.findings) == bandit_set(bandit_json(root, "-r", ".", "-x", SAME_X))
 
 
 def test_a_corrupt_cache_entry_is_ignored_and_replaced(tmp_path: Path, make_ctx: Any) -> None:
@@ -458,8 +468,13 @@ def test_a_corrupt_cache_entry_is_ignored_and_replaced(tmp_path: Path, make_ctx:
     cache = tmp_path / "cache"
     checker = SecurityChecker()
     first = checker.run(section(checker, workers=1), make_ctx(root, cache_dir=cache))
-    entries = sorted((cache / "security").rglob("*.json"))
+    everything = sorted((cache / "security").rglob("*.json"))
+    entries = [p for p in everything if "results" in json.loads(p.read_text())["payload"]]  # one per file
     assert len(entries) == first.metrics["files_scanned"]
+    (plan,) = set(everything) - set(entries)  # and bandit's discovery answer: forged to scan nothing
+    forged = json.loads(plan.read_text())
+    forged["payload"]["files"] = []
+    plan.write_text(json.dumps(forged))
     # tamper with one entry (drop its findings, keep the old checksum) and truncate another
     tampered = next(p for p in entries if json.loads(p.read_text())["payload"]["results"])
     entry = json.loads(tampered.read_text())

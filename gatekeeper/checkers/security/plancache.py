@@ -1,0 +1,82 @@
+"""bandit's discovery answer (``probe``), cached: a run whose every file's scan is cached then
+starts no bandit at all.
+
+Discovery is bandit's own command-line code walking the targets; its answer depends on the request
+(targets, exclusions, skips, tests, config file, project_config), on the names under the targets
+(bandit's ``os.walk``, links not followed; ``.bandit`` files among them), on which of the policy's
+excluded paths exist, on the bytes of the config file, ``pyproject.toml`` and every ``.bandit``
+file, and on the bandit and Python that answer. The key holds all of these: the tool's located
+origin (``ToolOrigin``: vetted not to come from the checkout before the cache is read), its
+distribution's version, the size and time of bandit's package file and of the interpreter, and
+gatekeeper's probe and worker sources. Walking costs what bandit's own walk costs, without
+importing bandit (~0.1 s of CPU). An entry that fails the cache's checks is not used.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.checkers import cache
+from gatekeeper.toolorigin import ToolOrigin
+
+_HERE = Path(__file__).parent
+#: bump to drop every cached discovery answer
+PLAN_VERSION = 1
+
+
+def plan_key(root: Path, request: Mapping[str, Any], tool: ToolOrigin) -> str:
+    """The cache key of bandit's discovery answer to ``request`` in ``root`` (see the module's docstring)."""
+    targets = [str(t) for t in request.get("targets") or ["."]]
+    tree: list[Any] = [_walk(root / t) for t in targets]
+    found = [
+        f"{t}/{name}"
+        for t, listing in zip(targets, tree, strict=True)
+        for name in listing[1:]
+        if name.rsplit("/", 1)[-1] == ".bandit"
+    ]
+    contents = {name: _digest(root / name) for name in [str(request.get("config") or ""), "pyproject.toml", *found] if name}
+    excluded = {}
+    for entry in request.get("exclude") or []:
+        bare = str(entry).strip().rstrip("/")
+        bare = bare[2:] if bare.startswith("./") else bare
+        excluded[str(entry)] = os.path.exists(root / bare) if bare else False
+    stamps = [_stamp(Path(tool.path)), _stamp(Path(tool.python).resolve())]
+    sources = [(_HERE / name).read_text(encoding="utf-8") for name in ("probe.py", "worker.py")]
+    return cache.cache_key(
+        "bandit-plan", PLAN_VERSION, dict(request), tool.version, tool.describe(), stamps, sources, tree, contents, excluded
+    )
+
+
+def read_answer(folder: Path | None, key: str) -> dict[str, Any] | None:
+    """The cached answer under ``key`` (an ``"ok"`` one only), or None."""
+    payload, _ = cache.read(folder, key)
+    return payload if isinstance(payload, dict) and payload.get("ok") is True else None
+
+
+def _walk(target: Path) -> list[Any]:
+    """What bandit's discovery sees of ``target``: what it is, and for a folder every name under it,
+    as ``os.walk`` (links not followed) lists them; folders end in ``/``."""
+    if not target.is_dir():
+        return [("file" if target.exists() else "missing", str(target))]
+    names: list[str] = []
+    for top, dirs, files in os.walk(target):
+        rel = os.path.relpath(top, target)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        names.extend(prefix + d + "/" for d in dirs)
+        names.extend(prefix + f for f in files)
+    return [("dir", str(target)), *sorted(names)]
+
+
+def _digest(path: Path) -> str:
+    return cache.file_digest(path) if path.is_file() else "(none)"
+
+
+def _stamp(path: Path) -> list[Any]:
+    try:
+        st = path.stat()
+    except OSError:
+        return [str(path), None]
+    return [str(path), st.st_size, st.st_mtime_ns]
