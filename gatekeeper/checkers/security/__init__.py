@@ -198,7 +198,7 @@ def discover(
     }
     folder, origin = cached
     key = plancache.plan_key(ctx.root, request, origin) if folder is not None and origin is not None else ""
-    answer = plancache.read_answer(folder, key) if key else None
+    answer = plancache.read_answer(folder, key, ctx.root) if key else None
     if answer is not None:
         try:
             return _plan(answer, config)
@@ -213,7 +213,7 @@ def discover(
         raise ToolError(str(answer.get("message") or "bandit file discovery failed"))
     plan = _plan(answer, config)
     if key:
-        cache.write(folder, key, answer)
+        cache.write(folder, key, plancache.with_dirs(answer, ctx.root))
     return plan
 
 

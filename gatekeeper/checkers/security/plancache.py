@@ -1,15 +1,17 @@
 """bandit's discovery answer (``probe``), cached: a run whose every file's scan is cached then
 starts no bandit at all.
 
-Discovery is bandit's own command-line code walking the targets; its answer depends on the request
-(targets, exclusions, skips, tests, config file, project_config), on the names under the targets
-(bandit's ``os.walk``, links not followed; ``.bandit`` files among them), on which of the policy's
-excluded paths exist, on the bytes of the config file, ``pyproject.toml`` and every ``.bandit``
-file, and on the bandit and Python that answer. The key holds all of these: the tool's located
-origin (``ToolOrigin``: vetted not to come from the checkout before the cache is read), its
-distribution's version, the size and time of bandit's package file and of the interpreter, and
-gatekeeper's probe and worker sources. Walking costs what bandit's own walk costs, without
-importing bandit (~0.1 s of CPU). An entry that fails the cache's checks is not used.
+Discovery is bandit's own command-line code walking the targets; its answer depends on the
+request (targets, exclusions, skips, tests, config file, project_config), on the names under the
+targets (bandit's ``os.walk``, links not followed; ``.bandit`` files among them), on which of the
+policy's excluded paths exist and which of the ``-x`` paths are folders (bandit turns a folder
+``p`` into ``p/*``; checked when an entry is read), on the bytes of the config file,
+``pyproject.toml`` and every ``.bandit`` file, and on the bandit and Python that answer. The key
+holds the rest: the tool's located origin (``ToolOrigin``: vetted not to come from the checkout
+before the cache is read), its distribution's version, the size and time of bandit's package file
+and of the interpreter, and gatekeeper's probe and worker sources. Walking costs what bandit's own
+walk costs, without importing bandit (~0.1 s of CPU). An entry that fails the cache's checks is
+not used.
 """
 
 from __future__ import annotations
@@ -50,10 +52,31 @@ def plan_key(root: Path, request: Mapping[str, Any], tool: ToolOrigin) -> str:
     )
 
 
-def read_answer(folder: Path | None, key: str) -> dict[str, Any] | None:
-    """The cached answer under ``key`` (an ``"ok"`` one only), or None."""
+def read_answer(folder: Path | None, key: str, root: Path) -> dict[str, Any] | None:
+    """The cached answer under ``key`` (an ``"ok"`` one only), or None; also None when one of its
+    ``-x`` paths is a folder now and was not then, or the other way round (``with_dirs``)."""
     payload, _ = cache.read(folder, key)
-    return payload if isinstance(payload, dict) and payload.get("ok") is True else None
+    if not isinstance(payload, dict) or payload.get("ok") is not True:
+        return None
+    try:
+        return payload if payload.get("dirs") == _dirs(root, payload["args"]) else None
+    except (TypeError, KeyError):
+        return None
+
+
+def with_dirs(answer: Mapping[str, Any], root: Path) -> dict[str, Any]:
+    """``answer`` to be cached, with which of its ``-x`` paths are folders: bandit's discovery turns an
+    excluded folder ``p`` into the glob ``p/*``, so that state is part of what it answered."""
+    return {**answer, "dirs": _dirs(root, answer["args"])}
+
+
+def _dirs(root: Path, args: Any) -> dict[str, bool]:
+    args = [str(a) for a in args]
+    out: dict[str, bool] = {}
+    for n, arg in enumerate(args[:-1]):
+        if arg == "-x":
+            out.update({p: os.path.isdir(root / p) for p in args[n + 1].split(",") if p})
+    return out
 
 
 def _walk(target: Path) -> list[Any]:

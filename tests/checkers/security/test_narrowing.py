@@ -35,3 +35,25 @@ def test_bandit_exclusions_skips_and_nosec_are_narrowing_records(tmp_path: Path,
     assert_reported(result, nosec)
     ignored = SecurityChecker().run(section(SecurityChecker, exclude=[], project_config="ignore"), make_ctx(root))
     assert ignored.narrowing == () and {f.location.path for f in ignored.findings} >= {"app.py", "legacy/old.py", "checks.py"}
+
+
+def test_a_cached_discovery_follows_the_project_configuration(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(
+        tmp_path / "p", {"legacy/old.py": SHELL + "\n", "app.py": SHELL + "\n", "checks.py": "def f(x):\n    assert x\n"}
+    )
+    cache = tmp_path / "cache"
+    checker = SecurityChecker()
+
+    def rules(result: Any) -> set[tuple[str, str]]:
+        return {(f.rule_id, f.location.path) for f in result.findings if f.location and f.rule_id != "B404"}
+
+    first = checker.run(section(checker), make_ctx(root, cache_dir=cache))
+    assert ("B602", "legacy/old.py") in rules(first) and ("B101", "checks.py") in rules(first)
+    (root / ".bandit").write_text("[bandit]\nexclude = ./legacy\nskips = B101\n")  # a new .bandit: asked again
+    narrowed = checker.run(section(checker), make_ctx(root, cache_dir=cache))
+    assert rules(narrowed) == rules(checker.run(section(checker), make_ctx(root))) == {("B602", "app.py")}
+    (root / ".bandit").write_text("[bandit]\nskips = B101\n")  # the same names, other bytes: asked again
+    again = checker.run(section(checker), make_ctx(root, cache_dir=cache))
+    assert rules(again) == {("B602", "app.py"), ("B602", "legacy/old.py")}
+    (root / "legacy" / "new.py").write_text(SHELL + "\n")  # a new file: found
+    assert ("B602", "legacy/new.py") in rules(checker.run(section(checker), make_ctx(root, cache_dir=cache)))
