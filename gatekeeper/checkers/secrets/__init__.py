@@ -15,9 +15,10 @@ How a scan goes:
    replaced (``worker.py``), where detect-secrets alone would skip it without a word.
    It reads no configuration from the checkout and executes none of it; it runs in the root only
    because its ``is_invalid_file`` filter looks files up relative to its working directory.
-   It is started (``worker.py``) as the check starts: it imports detect-secrets and says its
-   version while the files are listed and hashed, then scans the first batch of files that need
-   it (a larger run's further batches each get a ``python -m detect_secrets`` of their own). When
+   It is started (``worker.py``) as the check starts while its version is not cached: it imports
+   detect-secrets and says its version while the files are listed and hashed, then scans the first
+   batch of files that need it (a larger run's further batches each get a worker of their own);
+   once its version is cached (``_LazyWorker``) it starts only when a file must be scanned. When
    other checks run at the same time, a batch of fewer than ``SERIAL_BELOW_BYTES`` is scanned in
    that process, file after file, instead of in detect-secrets' process pool: the same scan, for
    less CPU.

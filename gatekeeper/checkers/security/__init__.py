@@ -7,7 +7,9 @@ How a scan goes:
    exclude, the project's ``.bandit`` file and ``[tool.bandit]`` config) and the options every
    scan must use. Discovery costs no bandit import of its own; on a cold cache, when a quick look
    at the paths finds enough source for two workers (``_worth_two``), a second worker imports
-   bandit meanwhile.
+   bandit meanwhile. The answer is cached (``plancache``): while the names under the paths, the
+   bandit configuration and bandit itself are unchanged, no worker starts to find the files, and
+   none at all when every file's scan is cached too.
 2. With ``--shard I/N`` only a deterministic share of those files is kept, balanced by bytes.
 3. Files whose result is in the cache (keyed by the file's content and path, bandit's and
    Python's versions and the scan options) are not scanned again.
