@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -81,3 +82,21 @@ def test_a_file_that_cannot_be_synced_is_an_error(tmp_path: Path) -> None:
     fsync_all([tmp_path / "a"])
     with pytest.raises(FileNotFoundError):
         fsync_all([tmp_path / "a", tmp_path / "missing"])
+
+
+def test_a_streamed_report_is_staged_byte_for_byte_in_order(tmp_path: Path) -> None:
+    from gatekeeper.fileio import stage
+
+    chunks: list[str | bytes] = ["é", "x" * 70_000, b"\x00raw", *(["tok", "€"] * 40_000), "end"]
+    expected = b"".join(c if isinstance(c, bytes) else c.encode("utf-8") for c in chunks)
+    tmp, digest = stage(tmp_path / "report.json", iter(chunks), sync=False)
+    assert tmp.read_bytes() == expected
+    assert digest == hashlib.sha256(expected).hexdigest()
+
+
+def test_tokens_streamed_one_by_one_are_hashed_and_written_in_pieces() -> None:
+    from gatekeeper import fileio
+
+    pieces = list(fileio._pieces(["ab"] * 100_000))
+    assert b"".join(pieces) == b"ab" * 100_000
+    assert len(pieces) == -(-200_000 // fileio.PIECE)  # not one write per token
