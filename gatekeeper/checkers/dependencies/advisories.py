@@ -155,10 +155,12 @@ class AdvisoryDatabase:
                 return readback.read_member(self._zip, self._zip.getinfo(name), MAX_RECORD_BYTES, str(self.path))
             except readback.LimitError as exc:
                 raise ToolError(f"advisory database: {exc}") from None
-        path = self.path / name
-        if path.stat().st_size > MAX_RECORD_BYTES:
-            raise ToolError(f"advisory record {path} is larger than {MAX_RECORD_BYTES} bytes: not an OSV record")
-        return path.read_bytes()
+        # one open and fstat, not a Path, a stat and read_bytes' own open: a cold run reads every record
+        fd = os.open(os.path.join(self.path, name), os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        with open(fd, "rb") as fh:
+            if os.fstat(fd).st_size > MAX_RECORD_BYTES:
+                raise ToolError(f"advisory record {self.path / name} is larger than {MAX_RECORD_BYTES} bytes: not an OSV record")
+            return fh.read()
 
     def records_for(self, names: Iterable[str]) -> Iterator[tuple[str, Mapping[str, Any]]]:
         """(file, record) for every record that may concern one of ``names`` (any spelling), withdrawn ones skipped."""

@@ -328,3 +328,13 @@ def test_yaml_records_meet_the_bounds_json_records_do(tmp_path: Path, extra: str
         encoding="utf-8",
     )
     assert _ids(db, [("pkg", "1.0")], tmp_path / "cache") == {("B-1", "pkg")}
+
+
+def test_a_record_file_beyond_the_size_limit_is_an_error_naming_it(tmp_path: Path) -> None:
+    from gatekeeper.checkers.dependencies.advisories import MAX_RECORD_BYTES
+
+    db = _write_flat(tmp_path / "db", [_rec("PYSEC-1", "demo", versions=["1.0"])])
+    big = db / "PYSEC-2.json"
+    big.write_text(json.dumps(_rec("PYSEC-2", "other", versions=["1.0"])) + " " * MAX_RECORD_BYTES, encoding="utf-8")
+    with pytest.raises(ToolError, match=re.escape(f"advisory record {big} is larger than {MAX_RECORD_BYTES} bytes")):
+        open_database(db)
