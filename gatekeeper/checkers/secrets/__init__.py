@@ -125,7 +125,7 @@ class SecretsChecker(CheckerBase):
             for f in files_all:  # read and hashed (for the cache keys) while detect-secrets imports
                 sources.digest(f)
             base = [tool.python, "-I", "-m", "detect_secrets", "scan"]
-            plugin_args = _plugin_args(ctx, base, [str(p) for p in section.get("plugins") or []])
+            plugin_args = _plugin_args(ctx, base, [str(p) for p in section.get("plugins") or []], lazy)
             filters = [*FILE_FILTERS, *([] if honour else [ALLOWLIST_FILTER])]
             args = ["scan", "--no-verify", *plugin_args, *(a for f in filters for a in ("--disable-filter", f))]
             pragmas = {f for f in files_all if honour and sources.count(f, ALLOWLIST)}
@@ -404,6 +404,14 @@ class _LazyWorker:
             raise _Stale(self._said)
         return self._worker
 
+    def remembered(self, name: str) -> Any:
+        """What was stored as ``name`` for this detect-secrets (``remember``), or None."""
+        return cache.read(self._folder, cache.cache_key(self._key, name))[0]
+
+    def remember(self, name: str, value: Any) -> None:
+        """Store ``value`` as ``name`` for this detect-secrets (keyed as its hello is)."""
+        cache.write(self._folder, cache.cache_key(self._key, name), value)
+
     def close(self) -> None:
         """End the worker, if one was started."""
         if self._worker is not None:
@@ -420,10 +428,11 @@ def _valid_hello(payload: Any) -> bool:
 
 def _stamp(module_file: str) -> list[Any]:
     """Size and modification time of detect-secrets' files the hello depends on (its version, the
-    scanner it makes lenient), and the worker's own source: an edit to any of them is a new hello."""
+    scanner it makes lenient; the plugins folder, changed when a plugin is added or removed), and
+    the worker's own source: an edit to any of them is a new hello."""
     folder = Path(module_file).parent
     out: list[Any] = [_WORKER.read_text(encoding="utf-8")]
-    for path in (Path(module_file), folder / "__version__.py", folder / "core" / "scan.py"):
+    for path in (Path(module_file), folder / "__version__.py", folder / "core" / "scan.py", folder / "plugins"):
         try:
             st = path.stat()
             out.append([str(path), st.st_size, st.st_mtime_ns])
@@ -472,14 +481,18 @@ def _parsed(done: process.Completed) -> dict[str, list[dict[str, Any]]]:
     return parse_output(done.stdout)
 
 
-def _plugin_args(ctx: CheckContext, base: Sequence[str], wanted: Sequence[str]) -> list[str]:
-    """``--disable-plugin`` for every standard plugin the policy does not name (none when it names none)."""
+def _plugin_args(ctx: CheckContext, base: Sequence[str], wanted: Sequence[str], lazy: _LazyWorker) -> list[str]:
+    """``--disable-plugin`` for every standard plugin the policy does not name (none when it names none);
+    the plugins detect-secrets has are asked once and cached beside its hello (``_LazyWorker``)."""
     if not wanted:
         return []
-    done = ctx.run([*base, "--list-all-plugins"], timeout=60)
-    if done.returncode != 0:
-        raise ToolError(f"detect-secrets --list-all-plugins failed (exit {done.returncode}): {process.tail(done.stderr)}")
-    available = [line.strip() for line in done.stdout.splitlines() if line.strip()]
+    available = lazy.remembered("plugins")
+    if not (isinstance(available, list) and available and all(isinstance(p, str) for p in available)):
+        done = ctx.run([*base, "--list-all-plugins"], timeout=60)
+        if done.returncode != 0:
+            raise ToolError(f"detect-secrets --list-all-plugins failed (exit {done.returncode}): {process.tail(done.stderr)}")
+        available = [line.strip() for line in done.stdout.splitlines() if line.strip()]
+        lazy.remember("plugins", available)
     unknown = [p for p in wanted if p not in available]
     if unknown:
         raise ToolError(

@@ -282,3 +282,18 @@ def test_a_forged_version_entry_is_not_believed(project: Path, make_ctx: Any, tm
     again = SecretsChecker().run(section(SecretsChecker), make_ctx(project, cache_dir=cache))
     assert again.tool_version == cold.tool_version and keys(again) == keys(cold)
     assert again.metrics["cached_files"] == 0 and again.metrics["cache_rejected"] == cold.metrics["files_scanned"]
+
+
+def test_the_plugin_list_is_asked_once_per_detect_secrets(
+    project: Path, make_ctx: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    only_aws = section(SecretsChecker, plugins=["AWSKeyDetector"])
+    cold = SecretsChecker().run(only_aws, make_ctx(project, cache_dir=cache))
+    started = _tool_processes(monkeypatch)
+    warm = SecretsChecker().run(only_aws, make_ctx(project, cache_dir=cache))
+    assert not [a for a in started if any("detect_secrets" in p for p in a)]
+    _same_result(warm, cold)
+    assert keys(warm) == {("AWS Access Key", "deploy/aws.cfg", 2)} and "--disable-plugin" in warm.metrics["command"]
+    with pytest.raises(ToolError, match="NoSuchDetector"):  # checked against the cached list too
+        SecretsChecker().run(section(SecretsChecker, plugins=["NoSuchDetector"]), make_ctx(project, cache_dir=cache))
