@@ -297,3 +297,22 @@ def test_the_plugin_list_is_asked_once_per_detect_secrets(
     assert keys(warm) == {("AWS Access Key", "deploy/aws.cfg", 2)} and "--disable-plugin" in warm.metrics["command"]
     with pytest.raises(ToolError, match="NoSuchDetector"):  # checked against the cached list too
         SecretsChecker().run(section(SecretsChecker, plugins=["NoSuchDetector"]), make_ctx(project, cache_dir=cache))
+
+
+def test_a_cached_version_the_started_tool_contradicts_is_replaced(project: Path, make_ctx: Any, tmp_path: Path) -> None:
+    from gatekeeper.checkers import cache as entries
+
+    folder = tmp_path / "cache"
+    cold = SecretsChecker().run(section(SecretsChecker), make_ctx(project, cache_dir=folder))
+    (hello,) = [e for e in (folder / "secrets").rglob("*.json") if "version" in json.loads(e.read_text())["payload"]]
+    key = json.loads(hello.read_text())["key"]
+    entries.write(folder / "secrets", key, {"version": "0.0.1", "lenient": True})  # a valid entry the tool contradicts
+    settings = project / "app/settings.py"
+    settings.write_text(settings.read_text(encoding="utf-8") + f'OTHER = "{GITHUB}"\n', encoding="utf-8")
+    again = SecretsChecker().run(section(SecretsChecker), make_ctx(project, cache_dir=folder))
+    # the changed file started detect-secrets; its own version decided the keys: the rest came from the cache
+    assert again.tool_version == cold.tool_version != "0.0.1"
+    assert again.metrics["cached_files"] == cold.metrics["files_scanned"] - 1
+    assert keys(again) == keys(SecretsChecker().run(section(SecretsChecker), make_ctx(project)))
+    assert ("GitHub Token", "app/settings.py", 3) in keys(again)
+    assert json.loads(hello.read_text())["payload"]["version"] == cold.tool_version
