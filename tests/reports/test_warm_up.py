@@ -28,8 +28,8 @@ def _stale(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_shipped_page_code_is_the_template_compiled_by_the_installed_jinja2() -> None:
-    # after editing report.html.j2 or upgrading jinja2: python -m gatekeeper.reports.pagecode
-    assert pagecode.PAGE.read_text(encoding="utf-8") == pagecode.page_source()
+    stale = "reports/_page.py is out of date: run `python -m gatekeeper.reports.pagecode`"
+    assert pagecode.PAGE.read_text(encoding="utf-8") == pagecode.page_source(), stale
 
 
 def test_the_page_is_rendered_from_the_shipped_code_without_compiling(monkeypatch: pytest.MonkeyPatch) -> None:
