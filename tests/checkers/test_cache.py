@@ -42,10 +42,14 @@ def test_sbom_and_licenses_are_cached_until_the_environment_changes(tmp_path: Pa
         bom = json.loads((root / "out" / "sbom.cdx.json").read_text())
         ctx = context(root, cache_dir=cache_dir)
         licenses = LicensesChecker().run(ctx.policy.checks["licenses"], ctx)
+        tools.append(dict(ctx.tools))
         return sbom, bom, licenses
 
+    tools: list[dict] = []  # type: ignore[type-arg]
     sbom1, bom1, lic1 = run()
     sbom2, bom2, lic2 = run()
+    # the report names where pip-licenses comes from whether its listing was run or reused
+    assert tools[1]["pip-licenses"] == tools[0]["pip-licenses"] is not None
     assert (sbom1.metrics["cached"], sbom2.metrics["cached"]) == (False, True)
     assert (lic1.metrics["cached"], lic2.metrics["cached"]) == (False, True)
     assert sbom2.metrics["components"] == sbom1.metrics["components"] == 2 and sbom2.metrics["valid"]

@@ -232,6 +232,8 @@ def _cached_licenses(ctx: CheckContext, inventory: Inventory) -> tuple[list[List
     """pip-licenses' listing, reused from the cache while the packages in scope are unchanged;
     then whether it came from the cache, and how many cache entries were rejected (0 or 1)."""
     python = inventory.python or ctx.target_python
+    # located and vetted first, whether it runs or not: a reused listing names the same pip-licenses
+    ctx.vet_tool("piplicenses", "pip-licenses")
     folder = ctx.cache_dir / "licenses" if ctx.cache_dir is not None else None
     key = cache.cache_key(
         "licenses", 1, process.tool_version(ctx.tool_python, "pip-licenses"), ctx.tool_python, python, inventory.digest()
