@@ -54,6 +54,17 @@ def file_digest(path: Path) -> str:
         return "(unreadable)"
 
 
+def file_stamp(path: str | os.PathLike[str]) -> list[Any]:
+    """A file's identity for a cache key, without reading it: its path, size, modification and
+    change times, inode and device (any replacement or rewrite changes one of them; the change
+    time cannot be set back); ``[path, None]`` when it cannot be stat'ed."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return [str(path), None]
+    return [str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
 ENTRY_VERSION = 2
 _SECRET_FILE = "secret.key"  # noqa: S105  # nosec B105: a file name, not a secret
 #: the variable that, when set, holds the secret authenticating cache entries (instead of ``secret.key``)

@@ -246,11 +246,8 @@ def _version(ctx: CheckContext, ruff: str) -> str:
     """``ruff --version`` of the binary ``ruff``, asked once per binary: the answer is cached under
     the file's identity (path, device, inode, size, modification and change times), which any
     replacement or rewrite of the binary changes."""
-    try:
-        info = os.stat(ruff)
-        key = cache.cache_key("ruff --version", ruff, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-    except OSError:
-        key = ""
+    stamp = cache.file_stamp(ruff)
+    key = cache.cache_key("ruff --version", stamp) if stamp[1] is not None else ""
     stored, _ = cache.read(ctx.cache_dir, key) if key else (None, False)
     if isinstance(stored, str) and stored:
         return stored

@@ -373,8 +373,8 @@ class _LazyWorker:
     must be scanned, so that a run whose every result is cached starts no detect-secrets at all.
 
     The cached hello is keyed by where the tool is (``ToolOrigin``, located and vetted before this),
-    its distribution's version, the size and time of the package files the hello comes from, and
-    this worker's source; an entry that fails the cache's checks is not used.
+    its distribution's version, the identity (``cache.file_stamp``) of the package files the hello
+    comes from, and this worker's source; an entry that fails the cache's checks is not used.
     """
 
     def __init__(self, ctx: CheckContext, tool: ToolOrigin, folder: Path | None) -> None:
@@ -427,18 +427,12 @@ def _valid_hello(payload: Any) -> bool:
 
 
 def _stamp(module_file: str) -> list[Any]:
-    """Size and modification time of detect-secrets' files the hello depends on (its version, the
-    scanner it makes lenient; the plugins folder, changed when a plugin is added or removed), and
-    the worker's own source: an edit to any of them is a new hello."""
+    """The identity (``cache.file_stamp``) of detect-secrets' files the hello depends on (its version,
+    the scanner it makes lenient; the plugins folder, changed when a plugin is added or removed),
+    and the worker's own source: an edit to any of them is a new hello."""
     folder = Path(module_file).parent
-    out: list[Any] = [_WORKER.read_text(encoding="utf-8")]
-    for path in (Path(module_file), folder / "__version__.py", folder / "core" / "scan.py", folder / "plugins"):
-        try:
-            st = path.stat()
-            out.append([str(path), st.st_size, st.st_mtime_ns])
-        except OSError:
-            out.append([str(path), None])
-    return out
+    files = (Path(module_file), folder / "__version__.py", folder / "core" / "scan.py", folder / "plugins")
+    return [_WORKER.read_text(encoding="utf-8"), *(cache.file_stamp(path) for path in files)]
 
 
 def _located(ctx: CheckContext, worker: _Worker | None, candidates: Sequence[str]) -> tuple[_Worker, dict[str, Any]]:

@@ -8,8 +8,8 @@ policy's excluded paths exist and which of the ``-x`` paths are folders (bandit 
 ``p`` into ``p/*``; checked when an entry is read), on the bytes of the config file,
 ``pyproject.toml`` and every ``.bandit`` file, and on the bandit and Python that answer. The key
 holds the rest: the tool's located origin (``ToolOrigin``: vetted not to come from the checkout
-before the cache is read), its distribution's version, the size and time of bandit's package file
-and of the interpreter, and gatekeeper's probe and worker sources. Walking costs what bandit's own
+before the cache is read), its distribution's version, the identity (``cache.file_stamp``) of
+bandit's package file and of the interpreter, and gatekeeper's probe and worker sources. Walking costs what bandit's own
 walk costs, without importing bandit (~0.1 s of CPU). An entry that fails the cache's checks is
 not used.
 """
@@ -45,7 +45,7 @@ def plan_key(root: Path, request: Mapping[str, Any], tool: ToolOrigin) -> str:
         bare = str(entry).strip().rstrip("/")
         bare = bare[2:] if bare.startswith("./") else bare
         excluded[str(entry)] = os.path.exists(root / bare) if bare else False
-    stamps = [_stamp(Path(tool.path)), _stamp(Path(tool.python).resolve())]
+    stamps = [cache.file_stamp(tool.path), cache.file_stamp(Path(tool.python).resolve())]
     sources = [(_HERE / name).read_text(encoding="utf-8") for name in ("probe.py", "worker.py")]
     return cache.cache_key(
         "bandit-plan", PLAN_VERSION, dict(request), tool.version, tool.describe(), stamps, sources, tree, contents, excluded
@@ -95,11 +95,3 @@ def _walk(target: Path) -> list[Any]:
 
 def _digest(path: Path) -> str:
     return cache.file_digest(path) if path.is_file() else "(none)"
-
-
-def _stamp(path: Path) -> list[Any]:
-    try:
-        st = path.stat()
-    except OSError:
-        return [str(path), None]
-    return [str(path), st.st_size, st.st_mtime_ns]
