@@ -12,24 +12,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any, NoReturn, ParamSpec
+from typing import Any, ParamSpec
 
 import typer
 
 from gatekeeper.checkline import formats as formats  # re-exported
 from gatekeeper.checkline import guarded
 from gatekeeper.checkline import split as split  # re-exported
-from gatekeeper.escapes import clean_line, echo
 
 P = ParamSpec("P")
 
 Loaded = tuple[Mapping[str, Any], dict[str, Any]]  # ({name: checker}, {name: its options or None when broken})
-
-
-def fail(exc: BaseException, code: int | None = None) -> NoReturn:
-    """Print ``exc`` as one error line and exit with ``code`` (default: the error's own)."""
-    echo(f"gatekeeper: error: {clean_line(str(exc))}", err=True)
-    raise typer.Exit(code if code is not None else getattr(exc, "exit_code", 2))
 
 
 def handles_errors(code: int | None = None, *, signals: bool = False) -> Callable[[Callable[P, int | None]], Callable[P, None]]:
