@@ -12,9 +12,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from gatekeeper import __version__, checkout
+from gatekeeper.background import in_background
 from gatekeeper.baseline import Baseline
 from gatekeeper.cachekey import cache_folder, tool_python
 from gatekeeper.checkers import cache
@@ -36,7 +37,6 @@ from gatekeeper.vex import VexDocument, load_vex
 from gatekeeper.waivers import apply_waivers
 
 Clock = Callable[[], dt.datetime]
-T = TypeVar("T")
 
 #: checks whose thread starts before the others': mypy runs longest of the built-in tools, so the
 #: run ends soonest when its process starts first (the result keeps the policy's order)
@@ -176,7 +176,7 @@ def run_checks(
         names = shard_share(names, checkers, request.shard)
     cache_dir = _cache_dir(request)
     # git's answers overlap: the commit, branch and dirtiness are asked beside the snapshot
-    repository_answer = _in_background(lambda: repository_info(request.root))
+    repository_answer = in_background(lambda: repository_info(request.root), "gatekeeper-git-info")
     before = _snapshot(request, cache_dir)  # the checkout is read-only to the gate: compared at the end
     interpreter = request.interpreter or discover(request.root, str(policy.environment.get("python") or ""))
     repository = repository_answer()  # before any check runs: the tree as it was judged
@@ -209,29 +209,6 @@ def run_checks(
         waivers=waiver_summary,
         extra=extra,
     )
-
-
-def _in_background(work: Callable[[], T]) -> Callable[[], T]:
-    """Start ``work`` in a thread; the function returned waits for its value (or raises its exception)."""
-    answer: list[T] = []
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            answer.append(work())
-        except BaseException as exc:  # handed to the caller, who raises it
-            failure.append(exc)
-
-    thread = threading.Thread(target=run, name="gatekeeper-git-info", daemon=True)
-    thread.start()
-
-    def wait() -> T:
-        thread.join()
-        if failure:
-            raise failure[0]
-        return answer[0]
-
-    return wait
 
 
 def _cache_dir(request: RunRequest) -> Path | None:

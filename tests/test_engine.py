@@ -317,10 +317,10 @@ def test_the_types_check_starts_first_and_the_result_keeps_the_policys_order(tmp
 
 
 def test_work_started_in_the_background_hands_back_its_value_or_its_exception() -> None:
-    from gatekeeper.engine import _in_background
+    from gatekeeper.background import in_background
 
-    assert _in_background(lambda: {"commit": "abc"})() == {"commit": "abc"}
-    failing = _in_background(lambda: int("not a number"))
+    assert in_background(lambda: {"commit": "abc"}, "t")() == {"commit": "abc"}
+    failing = in_background(lambda: int("not a number"), "t")
     with pytest.raises(ValueError, match="not a number"):
         failing()
 

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gatekeeper.background import in_background
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.checkers.dependencies import database as advisory_db
 from gatekeeper.checkers.dependencies.advisories import AdvisoryDatabase, iso_time, open_database
@@ -67,35 +68,28 @@ class Opening:
 
     def __init__(self, setting: str, ctx: CheckContext) -> None:
         self._setting, self._ctx = setting, ctx
-        self._outcome: tuple[AdvisoryDatabase, str, dict[str, str], float] | BaseException | None = None
-        self._thread = threading.Thread(target=self._open, name=f"{threading.current_thread().name}-osv-db", daemon=True)
-        self._thread.start()
+        self._wait = in_background(self._open, f"{threading.current_thread().name}-osv-db")
 
-    def _open(self) -> None:
+    def _open(self) -> tuple[AdvisoryDatabase, str, dict[str, str], float]:
         t0 = time.perf_counter()
+        path, refresh = database_path(self._setting, self._ctx)
+        db = open_database(path, self._ctx.cache_dir)
         try:
-            path, refresh = database_path(self._setting, self._ctx)
-            db = open_database(path, self._ctx.cache_dir)
-            try:
-                # reused while no file's stat data changed (``digest``)
-                digest = advisory_db.content_digest(db.path, self._ctx.cache_dir, db.regular_files)
-            except BaseException:
-                db.close()
-                raise
-            self._outcome = (db, refresh, digest, time.perf_counter() - t0)
-        except BaseException as exc:  # handed to the checker's thread by ``result``
-            self._outcome = exc
+            # reused while no file's stat data changed (``digest``)
+            digest = advisory_db.content_digest(db.path, self._ctx.cache_dir, db.regular_files)
+        except BaseException:
+            db.close()
+            raise
+        return db, refresh, digest, time.perf_counter() - t0
 
     def result(self) -> tuple[AdvisoryDatabase, str, dict[str, str], float]:
         """(the opened database, how to refresh it, its digest, seconds spent opening it)."""
-        self._thread.join()
-        outcome = self._outcome
-        if isinstance(outcome, BaseException) or outcome is None:
-            raise outcome or ToolError("the advisory database could not be opened")
-        return outcome
+        return self._wait()
 
     def discard(self) -> None:
         """Wait for the opening and close what it opened (the checker failed before using it)."""
-        self._thread.join()
-        if isinstance(self._outcome, tuple):
-            self._outcome[0].close()
+        try:
+            opened = self._wait()
+        except BaseException:  # nothing was opened: the checker raises its own error
+            return
+        opened[0].close()
