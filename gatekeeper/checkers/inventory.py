@@ -11,7 +11,6 @@ from __future__ import annotations
 import configparser
 import hashlib
 import json
-import os
 import re
 import tempfile
 import urllib.parse
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 
 from gatekeeper import tomlio
+from gatekeeper.checkers import cache
 from gatekeeper.errors import ToolError
 
 if TYPE_CHECKING:  # packaging's requirement and marker grammar (about 10 ms) loads where one is read
@@ -138,13 +138,8 @@ class Inventory:
         h = hashlib.sha256()
         h.update(f"{self.python}\x1f{self.scope}\x1f".encode())
         for d in self.packages:
-            stats = []
-            for f in d.license_files:
-                try:
-                    st = os.stat(f)
-                    stats.append(f"{f}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{st.st_dev}")
-                except OSError:
-                    stats.append(f"{f}:missing")
+            stamps = (cache.file_stamp(f) for f in d.license_files)  # path, size, times, inode, device
+            stats = [":".join(str(v) for v in st) if st[1] is not None else f"{st[0]}:missing" for st in stamps]
             fields = (d.name, d.version, d.location, d.license, d.license_expression, *d.classifiers, *stats)
             h.update("\x1f".join(fields).encode("utf-8", "surrogateescape") + b"\x1e")
         return h.hexdigest()
