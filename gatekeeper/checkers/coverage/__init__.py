@@ -17,6 +17,7 @@ user's files as they are.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, Trend
 from gatekeeper.checkers.coverage import presentation
 from gatekeeper.checkers.coverage.data import (
+    ProbeAhead,
     TestRun,
     combine_private,
     parallel_files,
@@ -93,12 +95,14 @@ class CoverageChecker(CheckerBase):
         tests: TestRun | None = None
         with tempfile.TemporaryDirectory(prefix="gatekeeper-coverage-") as private:
             if command:
-                tests = run_tests(command, ctx, Path(private))
-                findings.extend(tests.findings)
-                try:
-                    report = read_run_data(ctx, Path(private), tests, plugins)
-                except ToolError as exc:
-                    return _unreadable_run(tests, exc)
+                # the probe that reads the run's data imports coverage.py while the tests run
+                with ProbeAhead.start(ctx) or contextlib.nullcontext() as ahead:
+                    tests = run_tests(command, ctx, Path(private))
+                    findings.extend(tests.findings)
+                    try:
+                        report = read_run_data(ctx, Path(private), tests, plugins, ahead)
+                    except ToolError as exc:
+                        return _unreadable_run(tests, exc)
             else:
                 report = read_report(str(section.get("data_file") or ""), ctx, private=Path(private), plugins=plugins)
         if not report.statements and not section.get("allow_empty"):

@@ -1,6 +1,10 @@
 """coverage.py's own data (``.coverage``): the policy's test command run under ``coverage run`` into a
 private folder, parallel files combined in a private copy, data git tracks refused, and the
-analysis by coverage.py's reporting code in a child process (``probe.py``), cached by its inputs."""
+analysis by coverage.py's reporting code in a child process (``probe.py``), cached by its inputs.
+
+Combining and analysing is one probe process; with ``checks.coverage.run`` it is started with the
+tests (``ProbeAhead``), so that it has imported coverage.py by the time their data is there.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,14 @@ import dataclasses
 import json
 import os
 import shutil
+import subprocess
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import IO, Any
 
 from gatekeeper import process
 from gatekeeper.checkers import cache
@@ -20,8 +27,9 @@ from gatekeeper.checkers.base import CheckContext
 from gatekeeper.checkers.coverage import filecache
 from gatekeeper.checkers.coverage.hints import analysis_error, plugin_paths
 from gatekeeper.checkers.coverage.report import CHECK, CoverageReport, FileCoverage, relative_path
-from gatekeeper.errors import ToolError
+from gatekeeper.errors import ToolError, ToolTimeout
 from gatekeeper.findings import NO_BASELINE, Finding, Severity, fingerprint
+from gatekeeper.toolorigin import refuse_inside
 
 _PROBE = Path(__file__).with_name("probe.py")
 
@@ -114,8 +122,78 @@ def run_tests(command: Sequence[str], ctx: CheckContext, private: Path) -> TestR
     return TestRun(tuple(command), done.returncode, output, findings, took)
 
 
-def read_run_data(ctx: CheckContext, private: Path, tests: TestRun, plugins: Sequence[str]) -> CoverageReport:
-    """The data the test run wrote into ``private``: its parallel files combined there, then analysed."""
+class ProbeAhead:
+    """``probe.py`` started with the tests (``checks.coverage.run``): it imports coverage.py while they
+    run, then waits for its one request on stdin; it reads the configuration and the data only then.
+
+    A context manager: on leaving, a probe still running (never asked, or its answer not waited for)
+    is killed with its process group and reaped. Like every tool, it has its own process group, the
+    child environment without the signing key, and is tracked for ``process.kill_all``.
+    """
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self._ctx = ctx
+        self._args = _probe_args(ctx)
+        self._stderr: IO[bytes] = tempfile.TemporaryFile(prefix="gatekeeper-coverage-")
+        try:
+            self._proc = process.spawn(self._args, cwd=ctx.root, stderr=self._stderr)
+        except BaseException:
+            self._stderr.close()
+            raise
+
+    @classmethod
+    def start(cls, ctx: CheckContext) -> ProbeAhead | None:
+        """The probe in the tool interpreter, started now; None when it cannot be (the interpreter is
+        missing or refused, coverage.py comes from the checkout): the probe run afterwards then
+        says why, at the point it always did."""
+        try:
+            ctx.vet_tool("coverage", "coverage")  # never the checkout's coverage.py
+            python = ctx.tool_python  # as ``ctx.run`` vets the program it runs
+            refuse_inside(ctx.root, python if os.sep in python else shutil.which(python) or "", "the program")
+            return cls(ctx)
+        except ToolError:
+            return None
+
+    def __enter__(self) -> ProbeAhead:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close(kill=True)
+
+    def ask(self, request: Mapping[str, Any], plugins: Sequence[str], stdin: bytes | None = None) -> dict[str, Any]:
+        """Its JSON answer to ``request`` (``stdin``: what follows the request line), waited for until
+        the check's deadline (then it is killed: ``ToolTimeout``); it ends with its answer."""
+        line = json.dumps(_full_request(ctx := self._ctx, request, plugins)).encode("utf-8") + b"\n"
+        started = time.monotonic()
+        left = ctx.remaining()
+        try:
+            out, _ = self._proc.communicate(line + (stdin or b""), timeout=max(left, 0.0))
+        except subprocess.TimeoutExpired:
+            self.close(kill=True)
+            raise ToolTimeout(
+                f"the coverage.py analysis ({ctx.tool_python}) did not finish within {max(left, 0):.0f}s and was killed"
+            ) from None
+        code, err = self.close()
+        done = process.Completed(tuple(self._args), code, out.decode("utf-8", "replace"), err, time.monotonic() - started)
+        return process.json_object(done, "coverage.py analysis")
+
+    def close(self, *, kill: bool = False) -> tuple[int, str]:
+        """End it (killed with its group when ``kill``) and reap it; its exit code and stderr."""
+        if self._stderr.closed:
+            return self._proc.returncode or 0, ""
+        try:
+            code = process.release(self._proc, kill=kill)
+            self._stderr.seek(0)
+            return code, self._stderr.read().decode("utf-8", "replace")
+        finally:
+            self._stderr.close()
+
+
+def read_run_data(
+    ctx: CheckContext, private: Path, tests: TestRun, plugins: Sequence[str], ahead: ProbeAhead | None = None
+) -> CoverageReport:
+    """The data the test run wrote into ``private``: its parallel files combined there and analysed,
+    by ``ahead`` (the probe started with the tests) when there is one."""
     produced = sorted(p.name for p in private.glob(".coverage*") if p.is_file())
     if not produced:
         raise ToolError(
@@ -125,10 +203,8 @@ def read_run_data(ctx: CheckContext, private: Path, tests: TestRun, plugins: Seq
         )
     data_file = str(private / ".coverage")
     request = {"mode": "combine", "data_file": data_file, "data_paths": [str(private)], "append": True}
-    combined = probe(ctx, request, plugins)
-    if not combined.get("ok"):
-        raise analysis_error(ctx, combined, ran=True)
-    report = read_data(ctx, data_file, ran=True, plugins=plugins)
+    ask = (lambda req, stdin: ahead.ask(req, plugins, stdin)) if ahead is not None else None
+    report = _report(ctx, _analyse(ctx, {**request, "analyse": True}, plugins, ask), ran=True)
     parallel = sum(1 for name in produced if name != ".coverage")
     label = "checks.coverage.run" + (f" ({parallel} parallel data files combined)" if parallel else "")
     return dataclasses.replace(report, data_file=label)
@@ -142,11 +218,20 @@ def probe(
     ``plugins``: the coverage.py plugins the policy allows (``checks.coverage.plugins``), imported
     from the project's environment, whose site-packages folders follow the tool interpreter's own.
     """
-    full = {**request, "allowed_plugins": list(plugins), "plugin_paths": plugin_paths(ctx) if plugins else []}
-    source = _PROBE.read_text(encoding="utf-8")
+    full = _full_request(ctx, request, plugins)
     ctx.vet_tool("coverage", "coverage")  # never the checkout's coverage.py
-    done = ctx.run([ctx.tool_python, "-I", "-c", source, json.dumps(full)], stdin=stdin)
+    done = ctx.run([*_probe_args(ctx), json.dumps(full)], stdin=stdin)
     return process.json_object(done, "coverage.py analysis")
+
+
+def _probe_args(ctx: CheckContext) -> list[str]:
+    """The probe in the tool interpreter, isolated (``-I``: the checkout is not on ``sys.path``)."""
+    return [ctx.tool_python, "-I", "-c", _PROBE.read_text(encoding="utf-8")]
+
+
+def _full_request(ctx: CheckContext, request: Mapping[str, Any], plugins: Sequence[str]) -> dict[str, Any]:
+    """``request`` with the plugins the policy allows and the folders they are imported from."""
+    return {**request, "allowed_plugins": list(plugins), "plugin_paths": plugin_paths(ctx) if plugins else []}
 
 
 def parallel_files(ctx: CheckContext, data_file: Path) -> list[Path]:
@@ -166,13 +251,11 @@ def combine_private(
     for path in parallel:
         shutil.copyfile(path, private / path.name)
     data_file = str(private / name)
-    request = {"mode": "combine", "data_file": data_file, "data_paths": [str(private)], "append": False}
-    combined = probe(ctx, request, plugins)
-    if not combined.get("ok"):
-        if str(combined.get("kind")) != "data":
-            raise analysis_error(ctx, combined, ran=False)
-        raise ToolError(f"{combined.get('message') or 'coverage combine failed'} (parallel data files in {ctx.root})")
-    report = read_data(ctx, data_file, plugins=plugins)
+    request = {"mode": "combine", "data_file": data_file, "data_paths": [str(private)], "append": False, "analyse": True}
+    answer = _analyse(ctx, request, plugins)
+    if not answer.get("ok") and answer.get("stage") == "combine" and str(answer.get("kind")) == "data":
+        raise ToolError(f"{answer.get('message') or 'coverage combine failed'} (parallel data files in {ctx.root})")
+    report = _report(ctx, answer)
     label = f"{relative_path(ctx.root, str(original))}.* ({len(parallel)} parallel data files, combined)"
     return dataclasses.replace(report, data_file=label)
 
@@ -196,25 +279,31 @@ def refuse_tracked(ctx: CheckContext, paths: Sequence[Path]) -> None:
         )
 
 
-def _analyse(ctx: CheckContext, data_file: str | None, plugins: Sequence[str]) -> dict[str, Any]:
-    """The probe's analysis of the data file, each source file's analysis reused from the cache
-    while its own key is unchanged (``filecache``: coverage.py's and Python's versions, the
-    configuration, the file's name, its bytes and the lines the data recorded for it). One probe
-    process either way; an answer whose every file was reused says ``cached``.
+def _analyse(
+    ctx: CheckContext, request: Mapping[str, Any], plugins: Sequence[str], ask: filecache.Probe | None = None
+) -> dict[str, Any]:
+    """The probe's answer to an analysis (or combine-and-analyse) ``request``, each source file's
+    analysis reused from the cache while its own key is unchanged (``filecache``: coverage.py's and
+    Python's versions, the configuration, the file's name, its bytes and the lines the data recorded
+    for it). One probe process either way (``ask``: one started already, else a new one); an answer
+    whose every file was reused says ``cached``.
     """
-    request = {"mode": "analyse", "data_file": data_file}
     folder = ctx.cache_dir / "coverage" if ctx.cache_dir is not None else None
-    if folder is None or plugins:
-        return probe(ctx, request, plugins)  # a plugin's code (and version) is part of the analysis: not cached
+    if folder is None or plugins:  # a plugin's code (and version) is part of the analysis: not cached
+        return ask(request, b"") if ask is not None else probe(ctx, request, plugins)
     per_file = filecache.manifest_key(ctx.root, cache.file_digest(_PROBE))
-    return filecache.analyse(folder, per_file, request, lambda req, stdin: probe(ctx, req, plugins, stdin))
+    return filecache.analyse(folder, per_file, request, ask or (lambda req, stdin: probe(ctx, req, plugins, stdin)))
 
 
-def read_data(ctx: CheckContext, data_file: str | None, *, ran: bool = False, plugins: Sequence[str] = ()) -> CoverageReport:
-    """The analysis of a ``.coverage`` data file as a report; ``ran``: the data is this run's own
-    (``checks.coverage.run``), so a hint never says to run the tests again; ``plugins``: the
-    coverage.py plugins the policy allows."""
-    answer = _analyse(ctx, data_file, plugins)
+def read_data(ctx: CheckContext, data_file: str | None, *, plugins: Sequence[str] = ()) -> CoverageReport:
+    """The analysis of a ``.coverage`` data file found in the checkout, as a report; ``plugins``:
+    the coverage.py plugins the policy allows."""
+    return _report(ctx, _analyse(ctx, {"mode": "analyse", "data_file": data_file}, plugins))
+
+
+def _report(ctx: CheckContext, answer: Mapping[str, Any], ran: bool = False) -> CoverageReport:
+    """The probe's analysis as a report (its refusal as the error whose hint fits); ``ran``: the
+    data is this run's own (``checks.coverage.run``), so a hint never says to run the tests again."""
     if not answer.get("ok"):
         raise analysis_error(ctx, answer, ran)
     try:

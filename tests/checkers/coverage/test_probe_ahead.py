@@ -1,0 +1,304 @@
+"""checks.coverage.run: the probe that combines and analyses the run's data is one process, started
+with the tests (it imports coverage.py while they run), and never left behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper import process
+from gatekeeper.checkers.coverage import CoverageChecker
+from gatekeeper.checkers.coverage.data import ProbeAhead
+from gatekeeper.errors import ToolError, ToolTimeout
+from gatekeeper.findings import Status
+from tests.checkers.coverage.test_checker import (
+    BRANCHY,
+    CALC,
+    COVDEFAULTS_CONFIG,
+    TESTS,
+    covdefaults_env,
+    measure,
+    report_json,
+    report_total,
+    write_project,
+)
+from tests.helpers.env import clean_env
+from tests.helpers.projects import PYTHON, run_tool, section
+
+pytestmark = pytest.mark.usefixtures("own_coverage_settings")
+covdefaults_env = covdefaults_env  # the fixture: a real venv with covdefaults installed
+
+PROBE = (Path(__file__).resolve().parents[3] / "gatekeeper" / "checkers" / "coverage" / "probe.py").read_text()
+RUN = ["pytest", "-q", "-p", "no:cacheprovider"]
+
+Started = list[tuple[str, str, "subprocess.Popen[bytes] | None"]]
+
+
+def _kind(args: Any) -> str:
+    argv = [str(a) for a in args]
+    if argv[1:4] == ["-I", "-c", PROBE]:
+        return "probe"
+    if len(argv) > 2 and argv[1] == "-c" and "from coverage.cmdline import main" in argv[2]:
+        return "tests"
+    return "other"
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[Started]:
+    """Every process gatekeeper starts, in order: how (``run`` or ``spawn``), what (the probe, the
+    tests, other) and, for a spawned one, its Popen."""
+    events: Started = []
+    real_run, real_spawn = process.run, process.spawn
+
+    def run(args: Any, **kwargs: Any) -> process.Completed:
+        events.append(("run", _kind(args), None))
+        return real_run(args, **kwargs)
+
+    def spawn(args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        proc = real_spawn(args, **kwargs)
+        events.append(("spawn", _kind(args), proc))
+        return proc
+
+    monkeypatch.setattr(process, "run", run)
+    monkeypatch.setattr(process, "spawn", spawn)
+    yield events
+
+
+def _order(events: Started) -> list[tuple[str, str]]:
+    return [(how, what) for how, what, _ in events if what != "other"]
+
+
+def _gone(events: Started) -> subprocess.Popen[bytes]:
+    """The one probe started ahead, checked to be reaped and no longer tracked (nor running)."""
+    (proc,) = [p for _, what, p in events if what == "probe" and p is not None]
+    assert proc.returncode is not None  # waited for: no zombie, nothing running
+    assert proc not in process._LIVE
+    with pytest.raises(ProcessLookupError):
+        os.kill(proc.pid, 0)
+    return proc
+
+
+def test_one_probe_started_with_the_tests_reads_the_run_with_its_per_file_cache(
+    tmp_path: Path, make_ctx: Any, started: Started
+) -> None:
+    root = write_project(tmp_path / "p", BRANCHY)
+    checker = CoverageChecker()
+    results = []
+    for _ in range(2):
+        started.clear()
+        results.append(checker.run(section(checker, min_total=0.0, run=RUN), make_ctx(root, cache_dir=tmp_path / "cache")))
+        # the probe starts before the tests, and no other probe runs after them
+        assert _order(started) == [("spawn", "probe"), ("run", "tests")]
+        assert _gone(started).returncode == 0  # it answered and exited
+    first, second = results
+    assert first.status is Status.PASS and first.metrics["data_file"] == "checks.coverage.run"
+    assert (first.metrics["cached"], first.metrics["files_reused"]) == (False, 0)
+    # the second run reuses every file's analysis from the cache the first one stored
+    assert second.metrics["cached"] is True and second.metrics["files_reused"] == len(second.metrics["files"]) == 3
+    assert second.metrics["cache_rejected"] == 0
+    assert {k: v for k, v in first.metrics.items() if k not in ("cached", "files_reused", "tests")} == {
+        k: v for k, v in second.metrics.items() if k not in ("cached", "files_reused", "tests")
+    }
+    measure(root)  # coverage.py by hand on the same tests
+    reference = report_json(root)
+    assert f"{first.metrics['total']:.2f}" == report_total(root)
+    assert first.metrics["branches"] == reference["totals"]["num_branches"]
+    assert {f["path"]: f["missing"] for f in first.metrics["files"]} == {
+        name: data["summary"]["missing_lines"] for name, data in reference["files"].items()
+    }
+
+
+def test_parallel_data_of_a_run_is_combined_and_analysed_by_the_one_probe(
+    tmp_path: Path, make_ctx: Any, started: Started
+) -> None:
+    root = write_project(tmp_path / "p", BRANCHY.replace("branch = true", "branch = true\nparallel = true"))
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=["python", "-m", *RUN]), make_ctx(root))
+    assert _order(started) == [("spawn", "probe"), ("run", "tests")]
+    _gone(started)
+    assert result.metrics["data_file"] == "checks.coverage.run (1 parallel data files combined)"
+    measure(root)
+    run_tool([PYTHON, "-m", "coverage", "combine"], root)
+    assert f"{result.metrics['total']:.2f}" == report_total(root) and result.metrics["statements"] > 0
+
+
+def test_a_failing_run_is_read_by_the_probe_started_with_it(tmp_path: Path, make_ctx: Any, started: Started) -> None:
+    root = write_project(tmp_path / "p", BRANCHY)
+    (root / "test_pkg.py").write_text(TESTS + "\n\ndef test_broken():\n    assert add(2, 2) == 5\n")
+    checker = CoverageChecker()
+    failed = checker.run(section(checker, min_total=0.0, run=RUN), make_ctx(root))
+    assert failed.status is Status.FAIL and [f.rule_id for f in failed.findings] == ["coverage.tests_failed"]
+    assert _order(started) == [("spawn", "probe"), ("run", "tests")]
+    _gone(started)
+    run_tool([PYTHON, "-m", "coverage", "run", "-m", *RUN], root, check=False)
+    assert f"{failed.metrics['total']:.2f}" == report_total(root)
+
+
+def test_a_run_that_writes_no_data_leaves_no_probe_behind(tmp_path: Path, make_ctx: Any, started: Started) -> None:
+    root = write_project(tmp_path / "p", BRANCHY)
+    (root / "quits.py").write_text("import os\nos._exit(3)  # before coverage.py saves its data\n")
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=["quits.py"]), make_ctx(root))
+    assert result.status is Status.ERROR and result.error is not None
+    assert result.error.startswith("the test command quits.py (checks.coverage.run) exited with 3 and wrote no coverage data")
+    assert result.metrics["tests"]["returncode"] == 3
+    assert _order(started) == [("spawn", "probe"), ("run", "tests")]
+    assert _gone(started).returncode == -9  # never asked: killed
+
+
+def test_tests_past_the_deadline_leave_no_probe_behind(tmp_path: Path, make_ctx: Any, started: Started) -> None:
+    root = write_project(tmp_path / "p", BRANCHY)
+    (root / "hangs.py").write_text("import time\ntime.sleep(120)\n")
+    ctx = make_ctx(root)
+    assert ctx.target_python  # the environment is found before the clock starts
+    ctx.deadline = time.monotonic() + 3
+    checker = CoverageChecker()
+    with pytest.raises(ToolTimeout, match=r"did not finish within [23]s and was killed"):
+        checker.run(section(checker, min_total=0.0, run=["hangs.py"]), ctx)
+    assert _order(started) == [("spawn", "probe"), ("run", "tests")]
+    _gone(started)
+
+
+def test_waiting_for_the_answer_ends_at_the_deadline_and_kill_all_ends_a_waiting_probe(
+    tmp_path: Path, make_ctx: Any, started: Started
+) -> None:
+    root = write_project(tmp_path / "p", BRANCHY)
+    measure(root)
+    ctx = make_ctx(root)
+    with ProbeAhead.start(ctx) as ahead:
+        assert ahead is not None
+        ctx.deadline = time.monotonic()  # the check's time is up when the answer is waited for
+        with pytest.raises(ToolTimeout, match=r"coverage\.py analysis .* did not finish within 0s and was killed"):
+            ahead.ask({"mode": "analyse", "data_file": str(root / ".coverage")}, ())
+    assert _gone(started).returncode == -9
+    # Ctrl-C (or SIGTERM) on gatekeeper kills every tool it started: the probe waiting for its request too
+    started.clear()
+    with ProbeAhead.start(make_ctx(root)) as waiting:
+        assert waiting is not None
+        process.kill_all()
+        (proc,) = [p for _, _, p in started if p is not None]
+        assert proc.wait(timeout=10) == -9
+    _gone(started)
+
+
+#: a test "run" that writes its own coverage data where coverage.py's goes, then quits unsaved
+WRITES = """\
+import os, sys
+import coverage
+target = os.environ["COVERAGE_FILE"]
+calc = os.path.abspath("pkg/calc.py")
+how = sys.argv[1]
+if how == "mixed":  # statement data and branch data side by side: coverage combine refuses
+    data = coverage.CoverageData(basename=target + ".lines.1")
+    data.add_lines({calc: [1, 2]})
+    data = coverage.CoverageData(basename=target + ".arcs.2")
+    data.add_arcs({calc: [(-1, 1), (1, 2), (2, -1)]})
+elif how == "corrupt":
+    with open(target, "wb") as handle:
+        handle.write(b"this is not a coverage database\\n" * 10)
+else:  # foreign: measured in a tree that is not this one
+    data = coverage.CoverageData(basename=target)
+    data.add_lines({"/nowhere/pkg/calc.py": [1, 2]})
+os._exit(0)
+"""
+
+
+@pytest.mark.parametrize(
+    ("how", "expected"),
+    [
+        # a combine failure: the message alone, as the separate combine gave it (the run wrote it)
+        (
+            "mixed",
+            r"coverage combine failed: Can't combine statement coverage data with branch data: "
+            r"data file '.*\.coverage\.lines\.1' didn't measure branch coverage, but data file '.*\.coverage' did",
+        ),
+        (
+            "corrupt",
+            r"coverage combine failed: Couldn't use data file '.*\.coverage': file is not a database(: \(SQLITE_NOTADB\))?",
+        ),
+        # an analysis failure after a combine that worked, with the hint for data this run wrote
+        (
+            "foreign",
+            r"the coverage data .*\.coverage was measured in another source tree: none of its 1 files exist here "
+            r"\(e\.g\. /nowhere/pkg/calc\.py\) \(run the tests under coverage in this checkout, or map the old paths "
+            r"with a \[paths\] section in the coverage configuration\)",
+        ),
+    ],
+)
+def test_data_the_run_wrote_that_cannot_be_combined_or_analysed_is_an_error_saying_which(
+    tmp_path: Path, make_ctx: Any, started: Started, how: str, expected: str
+) -> None:
+    root = write_project(tmp_path / "p", "[tool.coverage.run]\nsource = ['pkg']\n")
+    (root / "writes.py").write_text(WRITES)
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=["writes.py", how]), make_ctx(root))
+    assert result.status is Status.ERROR and result.error is not None
+    assert re.fullmatch(expected, result.error), result.error
+    assert result.metrics["tests"]["returncode"] == 0
+    assert _order(started) == [("spawn", "probe"), ("run", "tests")]
+    _gone(started)
+
+
+def test_parallel_files_in_the_checkout_that_cannot_be_combined_say_so_from_one_probe(
+    tmp_path: Path, make_ctx: Any, started: Started
+) -> None:
+    root = write_project(tmp_path / "p", "[tool.coverage.run]\nsource = ['pkg']\n")
+    run_tool([PYTHON, "-c", WRITES.replace('os.environ["COVERAGE_FILE"]', '".coverage"'), "mixed"], root)
+    copy = shutil.copytree(root, tmp_path / "by-hand")  # coverage combine leaves a .coverage behind
+    by_hand = run_tool([PYTHON, "-m", "coverage", "combine"], copy, check=False)
+    assert by_hand.returncode == 1
+    checker = CoverageChecker()
+    with pytest.raises(ToolError) as err:
+        checker.run(section(checker, min_total=0.0, data_file=".coverage"), make_ctx(root))
+    # coverage.py's own message (without the link its command line adds), about the private copies,
+    # and where the user's files are
+    message = by_hand.stdout.strip().split("; see https://")[0].replace(str(copy), "PRIVATE")
+    shown = str(err.value)
+    assert shown.startswith("coverage combine failed: Can't combine statement coverage data with branch data")
+    private = shown.split("data file '")[1].rsplit("/", 1)[0]
+    assert shown == f"coverage combine failed: {message.replace('PRIVATE', private)} (parallel data files in {root})"
+    assert [what for _, what, _ in started].count("probe") == 1
+
+    # the statement data alone combines: combined and analysed by one process, as coverage.py does it
+    (root / ".coverage.arcs.2").unlink()
+    copy = shutil.copytree(root, tmp_path / "by-hand-2")
+    run_tool([PYTHON, "-m", "coverage", "combine"], copy)
+    started.clear()
+    result = checker.run(section(checker, min_total=0.0, data_file=".coverage"), make_ctx(root))
+    assert [what for _, what, _ in started].count("probe") == 1
+    assert result.metrics["data_file"] == ".coverage.* (1 parallel data files, combined)"
+    assert f"{result.metrics['total']:.0f}" == report_total(copy) and result.metrics["statements"] > 0
+    assert (root / ".coverage.lines.1").exists() and not (root / ".coverage").exists()  # the user's files as they were
+
+
+@pytest.mark.slow  # builds a virtualenv
+def test_a_run_with_an_allowed_plugin_loads_it_in_the_one_probe(
+    tmp_path: Path, make_ctx: Any, started: Started, covdefaults_env: tuple[str, Path]
+) -> None:
+    python, site = covdefaults_env
+    # the project's environment: covdefaults of its own, and (through a .pth file) pytest and coverage.py
+    (site / "gatekeeper-test-tools.pth").write_text(str(Path(pytest.__file__).resolve().parents[1]) + "\n")
+    root = write_project(tmp_path / "p", COVDEFAULTS_CONFIG)
+    (root / "pkg" / "calc.py").write_text(CALC + "\n\ndef todo():\n    raise NotImplementedError\n")
+    (root / "gatekeeper.toml").write_text(f'[environment]\npython = "{python}"\n')
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=RUN, plugins=["covdefaults"]), make_ctx(root))
+    assert _order(started) == [("spawn", "probe"), ("run", "tests")]
+    _gone(started)
+    by_hand = {**clean_env(coverage=False), "PYTHONPATH": str(site)}  # the plugin where coverage.py finds it
+    subprocess.run([PYTHON, "-m", "coverage", "run", "-m", *RUN], cwd=root, env=by_hand, capture_output=True, timeout=300)
+    report = subprocess.run([PYTHON, "-m", "coverage", "report", "--format=total"], cwd=root, env=by_hand,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    # coverage.py's numbers with the plugin's settings (branch coverage on, NotImplementedError excluded)
+    assert result.metrics["plugins"] == ["covdefaults"] and result.metrics["branch"] is True
+    assert f"{result.metrics['total']:.0f}" == report.stdout.splitlines()[0]
+    assert result.metrics["fail_under"] == 100.0
+    assert [f.rule_id for f in result.findings] == ["coverage.fail_under"]
