@@ -13,7 +13,8 @@ from typing import Any
 
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.checkers.inventory import Inventory, declared_name
-from gatekeeper.checkers.lockfiles import Lock, read_lock, selection_of
+from gatekeeper.checkers.lockfiles import read_lock, selection_of
+from gatekeeper.checkers.lockfiles.model import Lock
 from gatekeeper.fileio import under
 from gatekeeper.findings import Finding, Location, Package, Severity, fingerprint
 

@@ -1,53 +1,59 @@
 """Lock files as inputs of the dependencies, sbom and licenses checks, read without installing anything.
 
-``FORMATS`` lists one reader module per format (``uv``, ``pylock``, ``poetry``, ``pdm``); each has
+``formats()`` lists one reader module per format (``uv``, ``pylock``, ``poetry``, ``pdm``); each has
 ``FORMAT`` (its name in messages), ``recognise(file_name)``, ``looks_like(document)`` and
 ``read(path, selection[, project])`` returning a ``model.Lock``. A file is read as a format only
 when both its name and its content say so: a lock file is never read as a requirements file, nor
-a requirements file as a lock. Adding a format is one module and one entry in ``FORMATS``.
+a requirements file as a lock. Adding a format is one module and one entry in ``formats()``.
 ``source_problem`` is the name check the policy applies to every ``source`` setting.
+
+The readers, ``model`` (and packaging, which they use) are imported when a lock or a name is first
+looked at, not with this package: loading a checker only needs ``LOCK_OPTIONS``.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gatekeeper.checkers.lockfiles import pdm, poetry, pylock, uv
-from gatekeeper.checkers.lockfiles.model import (
-    PLATFORMS,
-    Lock,
-    LockedPackage,
-    LockError,
-    Selection,
-    read_toml,
-    target_environment,
-)
 from gatekeeper.options import Option
 
+if TYPE_CHECKING:
+    from gatekeeper.checkers.lockfiles.model import Lock, Selection
+
 __all__ = [
-    "FORMATS",
     "LOCK_OPTIONS",
     "PLATFORMS",
-    "Lock",
-    "LockError",
-    "LockedPackage",
-    "Selection",
     "content_problem",
     "format_of",
+    "formats",
     "is_requirements_name",
     "read_lock",
     "requirements_problem",
     "selection_of",
     "source_problem",
-    "target_environment",
     "toml_line_problem",
 ]
 
-FORMATS: tuple[ModuleType, ...] = (uv, pylock, poetry, pdm)
+#: target platforms a policy may name, and the marker values each implies
+PLATFORMS: Mapping[str, Mapping[str, str]] = {
+    "linux": {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"},
+    "darwin": {"sys_platform": "darwin", "platform_system": "Darwin", "os_name": "posix"},
+    "win32": {"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt"},
+}
+
+
+@functools.cache
+def formats() -> tuple[ModuleType, ...]:
+    """The reader modules, one per lock format, in the order a file name is tried."""
+    from gatekeeper.checkers.lockfiles import pdm, poetry, pylock, uv
+
+    return (uv, pylock, poetry, pdm)
+
 
 #: The policy keys that choose what of a lock file counts (the dependencies, sbom and licenses checks).
 LOCK_OPTIONS: Mapping[str, Option] = {
@@ -59,28 +65,33 @@ LOCK_OPTIONS: Mapping[str, Option] = {
     ),
 }
 
-_REQUIREMENTS = re.compile(r"^(requirements|constraints|reqs?)\b.*|.*\.(txt|in|pip)$", re.IGNORECASE)
+
+@functools.cache
+def _requirements() -> re.Pattern[str]:
+    return re.compile(r"^(requirements|constraints|reqs?)\b.*|.*\.(txt|in|pip)$", re.IGNORECASE)
 
 
 def format_of(name: str) -> ModuleType | None:
     """The reader for a file called ``name``, or None when no lock format uses that name."""
-    return next((f for f in FORMATS if f.recognise(name)), None)
+    return next((f for f in formats() if f.recognise(name)), None)
 
 
 def is_requirements_name(name: str) -> bool:
     """Whether ``name`` is a requirements file's (``*.txt``, ``*.in``, ``*.pip``, ``requirements*``, ``constraints*``)."""
-    return bool(_REQUIREMENTS.match(name))
+    return bool(_requirements().match(name))
 
 
-# a TOML table header or a key = value line: never a requirement, option or include
-_TOML_LINE = re.compile(r"^(\[\[?\s*[\w.\-\" ]+\s*\]\]?|[\w.-]+\s*=(?!=)\s*([\"'\[{]|true\b|false\b|\d))")
+@functools.cache
+def _toml_line() -> re.Pattern[str]:
+    """A TOML table header or a key = value line: never a requirement, option or include."""
+    return re.compile(r"^(\[\[?\s*[\w.\-\" ]+\s*\]\]?|[\w.-]+\s*=(?!=)\s*([\"'\[{]|true\b|false\b|\d))")
 
 
 def toml_line_problem(rel: str, lineno: int, text: str) -> str:
     """Why line ``lineno`` (``text``, comments stripped) of the requirements file ``rel`` shows that the
     file is TOML (a lock file under another name), or "": read line by line, a lock would become one
     "unaudited package" per line and audit nothing."""
-    if not _TOML_LINE.match(text):
+    if not _toml_line().match(text):
         return ""
     return (
         f"{rel}:{lineno} is not a requirements file: this line is TOML (a lock file is read under the "
@@ -115,6 +126,8 @@ def source_problem(setting: str) -> str:
 
 def selection_of(section: Mapping[str, Any]) -> Selection:
     """The groups, extras and target interpreter and platform a check's policy section chooses."""
+    from gatekeeper.checkers.lockfiles.model import LockError, Selection, target_environment
+
     python = str(section.get("target_python") or "")
     if python and not re.fullmatch(r"\d+\.\d+(\.\d+)?", python):
         raise LockError(f'target_python = {python!r} is not a Python version such as "3.12"')
@@ -128,6 +141,8 @@ def selection_of(section: Mapping[str, Any]) -> Selection:
 def content_problem(path: Path, rel: str) -> str:
     """Why the file a ``source`` setting names is not of the kind its name says ("" when it is, or
     when it does not exist: the check reports that): what ``policy validate`` reports."""
+    from gatekeeper.checkers.lockfiles.model import LockError, read_toml
+
     if not path.is_file():
         return ""
     reader = format_of(path.name)
@@ -143,6 +158,8 @@ def content_problem(path: Path, rel: str) -> str:
 def read_lock(path: Path, selection: Selection, project: str = "") -> Lock:
     """The lock at ``path`` read by the format its name names, for ``selection``; LockError when the
     name is no lock's, the content is not of that format, or an entry cannot be read."""
+    from gatekeeper.checkers.lockfiles.model import LockError
+
     reader = format_of(path.name)
     if reader is None:
         raise LockError(f"{path.name} is not the name of a lock file gatekeeper reads")

@@ -18,14 +18,8 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from gatekeeper import tomlio
+from gatekeeper.checkers.lockfiles import PLATFORMS
 from gatekeeper.errors import ToolError
-
-#: target platforms a policy may name, and the marker values each implies
-PLATFORMS: Mapping[str, Mapping[str, str]] = {
-    "linux": {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"},
-    "darwin": {"sys_platform": "darwin", "platform_system": "Darwin", "os_name": "posix"},
-    "win32": {"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt"},
-}
 
 
 class LockError(ToolError):

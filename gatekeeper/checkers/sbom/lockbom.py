@@ -18,7 +18,7 @@ from typing import Any
 from packageurl import PackageURL
 
 from gatekeeper import __version__
-from gatekeeper.checkers.lockfiles import Lock, LockedPackage
+from gatekeeper.checkers.lockfiles.model import Lock, LockedPackage
 
 # hashlib names (as lock files spell them) -> CycloneDX hash algorithms
 _ALGORITHMS = {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256", "sha384": "SHA-384", "sha512": "SHA-512"}

@@ -13,10 +13,11 @@ from pathlib import Path
 from gatekeeper.checkers import lockfiles
 from gatekeeper.checkers.dependencies.sources.base import Collected, DependencySource, Target, in_project, relative
 from gatekeeper.checkers.inventory import declared_name
+from gatekeeper.checkers.lockfiles.model import Lock, Selection
 
 
 class LockSource(DependencySource):
-    """A lock file inside the project, recognised by its name (``lockfiles.FORMATS``) and read only as that format."""
+    """A lock file inside the project, recognised by its name (``lockfiles.formats()``) and read only as that format."""
 
     kind = "lock"
 
@@ -45,7 +46,7 @@ class LockSource(DependencySource):
         return got
 
 
-def describe(lock: lockfiles.Lock, rel: str, selection: lockfiles.Selection) -> dict[str, object]:
+def describe(lock: Lock, rel: str, selection: Selection) -> dict[str, object]:
     """The ``lock`` metric: which file, its format, what was counted of how many entries, and for which selection."""
     return {
         "path": rel,
