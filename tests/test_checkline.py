@@ -122,3 +122,8 @@ def test_a_check_imports_neither_typer_nor_pydantic_nor_what_it_does_not_use(tmp
     assert "urllib.request" not in modules
     assert "packaging.markers" not in modules and "packaging.requirements" not in modules
     assert "gatekeeper.cli" not in modules and not [m for m in modules if m.startswith("gatekeeper.commands")]
+    # the other checks did not run: their run paths were never imported
+    others = ("coverage", "dependencies", "licenses", "sbom", "security", "types")
+    prefixes = tuple(f"gatekeeper.checkers.{c}." for c in others)
+    assert [m for m in modules if m.startswith(prefixes) and not m.endswith(".presentation")] == []
+    assert not tops & {"license_expression", "packageurl", "defusedxml"}

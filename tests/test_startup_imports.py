@@ -31,3 +31,56 @@ def test_a_signing_key_still_signs_and_verifies() -> None:
     data = b"record"
     assert signer.keyring().verify(signer.key_id, data, signer.sign(data))
     assert not signer.keyring().verify(signer.key_id, data + b"!", signer.sign(data))
+
+
+#: what running a check needs and loading its checker does not: each built-in checker's run path
+#: (readers, report formats, sources, parsers, its tool's worker pool) and the libraries they use
+RUN_PATHS = {
+    "gatekeeper.checkers.coverage.data",
+    "gatekeeper.checkers.coverage.formats",
+    "gatekeeper.checkers.coverage.report",
+    "xml.etree.ElementTree",
+    "defusedxml",
+    "gatekeeper.checkers.dependencies.sources",
+    "gatekeeper.checkers.dependencies.online",
+    "gatekeeper.checkers.dependencies.offline",
+    "gatekeeper.checkers.dependencies.advisories",
+    "gatekeeper.checkers.lockfiles.model",
+    "gatekeeper.checkers.lockfiles.uv",
+    "packaging.utils",
+    "packaging.tags",
+    "packaging.version",
+    "gatekeeper.checkers.inventory",
+    "configparser",
+    "gatekeeper.checkers.licenses.spdx",
+    "license_expression",
+    "gatekeeper.checkers.sbom.lockbom",
+    "gatekeeper.checkers.sbom.validation",
+    "packageurl",
+    "uuid",
+    "gatekeeper.checkers.security.pool",
+    "gatekeeper.checkers.security.scan",
+    "concurrent.futures",
+    "gatekeeper.checkers.source",
+    "gatekeeper.checkers.lint.narrowing",
+    "gatekeeper.toolconfig",
+    "gatekeeper.checkers.types.incremental",
+    "gatekeeper.checkers.types.narrowing",
+    "gatekeeper.redaction",
+}
+
+
+def test_loading_the_checkers_and_their_policy_options_imports_none_of_their_run_paths() -> None:
+    """Discovery and policy validation need each checker's options and hooks, not how it runs: a
+    check's run path is imported when it runs, in its own thread, and a check that does not run
+    never imports it."""
+    loaded = imported_after(
+        "from gatekeeper.checkers import installed, policy_options\n"
+        "checkers = installed()\n"
+        "assert not [c.error for c in checkers.values() if c.error]\n"
+        "options = policy_options(checkers)\n"
+        "assert {'coverage', 'dependencies', 'licenses', 'lint', 'sbom', 'secrets', 'security', 'types'} <= set(options)\n"
+        "assert 'target_platform' in options['dependencies'] and 'enabled' in options['lint']\n"
+    )
+    assert "gatekeeper.checkers.dependencies" in loaded and "gatekeeper.checkers.lint" in loaded
+    assert sorted(RUN_PATHS & loaded) == []

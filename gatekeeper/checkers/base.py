@@ -153,6 +153,11 @@ PROJECT_CONFIG = Option(
 )
 
 
+#: ``enabled`` for the lint, types and secrets checks: off unless the policy turns them on, since
+#: their tools are optional extras and a policy written before they existed must not start failing
+OFF_BY_DEFAULT = Option("bool", False, "run this check (off unless the policy turns it on)")
+
+
 def honours_project(section: Mapping[str, Any]) -> bool:
     """Whether this check's policy section lets the project's own configuration apply (``project_config``)."""
     return str(section.get("project_config") or "honour") != "ignore"

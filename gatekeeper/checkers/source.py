@@ -20,7 +20,6 @@ from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, shard_record, split_by_size
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import fingerprint, normalize_snippet
-from gatekeeper.options import Option
 
 
 def tracked_files(root: Path, ctx: CheckContext) -> list[str]:
@@ -137,11 +136,6 @@ def installed_tools(python: str) -> list[str]:
     except (ToolError, ValueError):
         answer = {}
     return sorted(check for check, module in OPTIONAL_TOOLS.items() if isinstance(answer, dict) and answer.get(module) is True)
-
-
-#: ``enabled`` for the lint, types and secrets checks: off unless the policy turns them on, since
-#: their tools are optional extras and a policy written before they existed must not start failing
-OFF_BY_DEFAULT = Option("bool", False, "run this check (off unless the policy turns it on)")
 
 
 @dataclass(frozen=True, slots=True)

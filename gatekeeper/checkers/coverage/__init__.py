@@ -18,40 +18,22 @@ user's files as they are.
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, Trend
 from gatekeeper.checkers.coverage import presentation
-from gatekeeper.checkers.coverage.data import (
-    ProbeAhead,
-    TestRun,
-    combine_private,
-    parallel_files,
-    probe,
-    read_data,
-    read_run_data,
-    refuse_tracked,
-    run_tests,
-)
-from gatekeeper.checkers.coverage.formats import read_cobertura, read_coverage_json
-from gatekeeper.checkers.coverage.patch import changed_lines, patch_coverage
-from gatekeeper.checkers.coverage.patch import line_ranges as line_ranges  # re-exported
-from gatekeeper.checkers.coverage.patch import parse_diff as parse_diff  # re-exported
-from gatekeeper.checkers.coverage.report import (
-    CHECK,
-    CoverageReport,
-    number_text,
-    relative_path,
-    should_fail_under,
-    shown_percent,
-)
 from gatekeeper.errors import ToolError
-from gatekeeper.fileio import under
 from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Location, Severity, Status, decide_status, fingerprint
 from gatekeeper.options import Option
+
+if TYPE_CHECKING:
+    from gatekeeper.checkers.coverage.data import TestRun
+    from gatekeeper.checkers.coverage.report import CoverageReport
+
+#: the check's name (``report.CHECK``), here so that loading the checker does not import its run path
+CHECK = "coverage"
 
 
 class CoverageChecker(CheckerBase):
@@ -89,6 +71,12 @@ class CoverageChecker(CheckerBase):
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Read (or first produce) the coverage data and turn thresholds into blocking findings."""
+        import tempfile
+
+        from gatekeeper.checkers.coverage.data import ProbeAhead, read_run_data, run_tests
+        from gatekeeper.checkers.coverage.patch import changed_lines, patch_coverage
+        from gatekeeper.checkers.coverage.report import number_text, shown_percent
+
         findings: list[Finding] = []
         command = list(section.get("run") or [])
         plugins = tuple(str(name) for name in section.get("plugins") or ())
@@ -227,6 +215,8 @@ def _threshold_findings(
     no minimum). In a new-code run (``floors``: REF's figures) the total's floor is REF's total when
     REF measured one, and a file REF measured may not drop below REF's percent nor the minimum,
     whichever is lower."""
+    from gatekeeper.checkers.coverage.report import number_text, should_fail_under, shown_percent
+
     findings: list[Finding] = []
     p = report.precision
     new_code = floors is not None and "" in floors
@@ -316,6 +306,11 @@ def read_report(data_file: str, ctx: CheckContext, *, private: Path | None = Non
     it is tracked by git, when it cannot be read, or when it was measured in another source tree.
     ``plugins``: the coverage.py plugins the policy allows the analysis to load.
     """
+    from gatekeeper.checkers.coverage.data import combine_private, parallel_files, probe, read_data, refuse_tracked
+    from gatekeeper.checkers.coverage.formats import read_cobertura, read_coverage_json
+    from gatekeeper.checkers.coverage.report import relative_path
+    from gatekeeper.fileio import under
+
     if data_file:
         path = under(ctx.root, data_file)
         if path.suffix not in (".xml", ".json") and not path.exists():

@@ -16,28 +16,26 @@ this module, the checker that ties them together.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
-
-from gatekeeper import __version__, process
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, RuleInfo, Trend
-from gatekeeper.checkers.dependencies import offline, online, presentation
-from gatekeeper.checkers.dependencies.advisories import Match, iso_time
-from gatekeeper.checkers.dependencies.findings import UNAUDITED_RULE, unaudited_finding, vulnerability_finding
-from gatekeeper.checkers.dependencies.sources import Collected, Target, collect
-from gatekeeper.checkers.inventory import project_manifest
+from gatekeeper.checkers.dependencies import presentation
 from gatekeeper.checkers.lockfiles import LOCK_OPTIONS, source_problem
 from gatekeeper.findings import CheckResult, Finding, Severity, Status, decide_status
 from gatekeeper.options import Option
 
-__all__ = ["SEVERITIES", "UNAUDITED_RULE", "Collected", "DependenciesChecker", "Target", "collect"]
+if TYPE_CHECKING:
+    from gatekeeper.checkers.dependencies import offline
+    from gatekeeper.checkers.dependencies.advisories import Match
+    from gatekeeper.checkers.dependencies.sources import Collected, Target
+
+# the run path (sources, pip-audit, the advisory database, packaging) is imported by ``run``, in the
+# check's own thread: loading the checker for discovery and policy validation needs none of it
+__all__ = ["SEVERITIES", "DependenciesChecker"]
 
 SEVERITIES = ("critical", "high", "medium", "low")
 
@@ -89,6 +87,13 @@ class DependenciesChecker(CheckerBase):
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Collect the packages of the source, audit them, and turn what was found into findings."""
+        from packaging.utils import canonicalize_name
+
+        from gatekeeper.checkers.dependencies import offline
+        from gatekeeper.checkers.dependencies.findings import unaudited_finding, vulnerability_finding
+        from gatekeeper.checkers.dependencies.sources import collect
+        from gatekeeper.checkers.inventory import project_manifest
+
         t0 = time.monotonic()
         source = str(section.get("source") or "environment")
         # offline, the database is opened while collect waits for the environment's probe
@@ -168,6 +173,8 @@ class _Audit:
 
 def _versioned(got: Collected) -> list[Target]:
     """The targets with a PEP 440 version; each other one is skipped (unaudited) saying why."""
+    from packaging.version import InvalidVersion, Version
+
     targets: list[Target] = []
     for t in got.targets:
         try:
@@ -183,6 +190,9 @@ def _offline(
 ) -> _Audit:
     """The targets matched against the local OSV database (``advisory_db``), its age judged; the
     packages it cannot decide on are skipped (unaudited)."""
+    from gatekeeper import __version__
+    from gatekeeper.checkers.dependencies import offline
+
     db, setting, digest, open_s = opening.result()
     match_t0 = time.perf_counter()
     try:
@@ -202,6 +212,12 @@ def _online(
     section: Mapping[str, Any], ctx: CheckContext, targets: Sequence[Target], got: Collected, metrics: dict[str, Any]
 ) -> _Audit:
     """The targets audited by pip-audit against the online service (``service``)."""
+    import datetime as dt
+
+    from gatekeeper import process
+    from gatekeeper.checkers.dependencies import online
+    from gatekeeper.checkers.dependencies.advisories import iso_time
+
     service = str(section.get("service") or "pypi")
     tool_version = process.tool_version(ctx.tool_python, "pip-audit")
     queried_at = iso_time(dt.datetime.now(dt.timezone.utc))

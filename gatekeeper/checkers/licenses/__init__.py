@@ -11,26 +11,23 @@ project's lock file (``drift``).
 from __future__ import annotations
 
 import dataclasses
-import json
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from packaging.utils import canonicalize_name
-
-from gatekeeper import process
-from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, RuleInfo, Trend
-from gatekeeper.checkers.inventory import Inventory, declared_lines, load_inventory, project_manifest
-from gatekeeper.checkers.licenses import presentation, spdx
-from gatekeeper.checkers.licenses.drift import DRIFT_RULE, MISSING_RULE, drift_findings, read_project_lock
+from gatekeeper.checkers.licenses import presentation
 from gatekeeper.checkers.lockfiles import LOCK_OPTIONS, format_of
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import CheckResult, Finding, Package, Severity, Status, decide_status, fingerprint
 from gatekeeper.options import Option
-from gatekeeper.process import tail
+
+if TYPE_CHECKING:
+    from gatekeeper.checkers.inventory import Inventory
+
+# the run path (the inventory, pip-licenses, the SPDX table, packaging, lock drift) is imported where
+# it is used, in the check's own thread: loading the checker needs none of it
 
 DEFAULT_ALLOW = [
     "MIT", "MIT-0", "MIT-CMU", "BSD-2-Clause", "BSD-3-Clause", "0BSD", "ISC", "Apache-2.0", "PSF-2.0", "Python-2.0",
@@ -85,6 +82,10 @@ class LicensesChecker(CheckerBase):
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """List the licenses with pip-licenses, normalise them and judge each package in scope."""
+        from gatekeeper import process
+        from gatekeeper.checkers.inventory import declared_lines, load_inventory, project_manifest
+        from gatekeeper.checkers.licenses.drift import DRIFT_RULE, MISSING_RULE, drift_findings, read_project_lock
+
         inventory = load_inventory(ctx)
         listed, cached, rejected = _cached_licenses(ctx, inventory)
         rows = _cached_judgement(ctx, listed, inventory, section)
@@ -189,6 +190,14 @@ def read_licenses(ctx: CheckContext, python: str) -> list[Listed]:
     (which searches its own ``sys.path`` when the target is its own interpreter) never picks up
     metadata lying in the project folder.
     """
+    import json
+    import tempfile
+
+    from packaging.utils import canonicalize_name
+
+    from gatekeeper import process
+    from gatekeeper.process import tail
+
     args = [
         ctx.tool_python, "-I", "-m", "piplicenses", "--format=json", "--from=all", "--with-system",
         "--with-license-file", "--no-license-path", "--python", python,
@@ -231,6 +240,10 @@ def read_licenses(ctx: CheckContext, python: str) -> list[Listed]:
 def _cached_licenses(ctx: CheckContext, inventory: Inventory) -> tuple[list[Listed], bool, int]:
     """pip-licenses' listing, reused from the cache while the packages in scope are unchanged;
     then whether it came from the cache, and how many cache entries were rejected (0 or 1)."""
+    from gatekeeper import process
+    from gatekeeper.checkers import cache
+    from gatekeeper.checkers.licenses import spdx
+
     python = inventory.python or ctx.target_python
     # located and vetted first, whether it runs or not: a reused listing names the same pip-licenses
     ctx.vet_tool("piplicenses", "pip-licenses")
@@ -257,6 +270,9 @@ def _cached_judgement(
     inventory (its digest covers the packages in scope and their license files), the policy's
     lists, the license-expression release and the code that normalises and judges. Judging needs
     the SPDX license table, whose loading is most of the check's own CPU when nothing changed."""
+    from gatekeeper.checkers import cache
+    from gatekeeper.checkers.licenses import spdx
+
     folder = ctx.cache_dir / "licenses" if ctx.cache_dir is not None else None
     here = Path(__file__).parent
     key = cache.cache_key(
@@ -278,6 +294,10 @@ def _cached_judgement(
 
 def judge(listed: Sequence[Listed], inventory: Inventory, section: Mapping[str, Any]) -> list[Judged]:
     """Normalise and evaluate every package in the inventory's scope."""
+    from packaging.utils import canonicalize_name
+
+    from gatekeeper.checkers.licenses import spdx
+
     allow = [str(a) for a in section["allow"]]
     deny = [str(d) for d in section["deny"]]
     ignore = {canonicalize_name(str(p)) for p in section["ignore_packages"]}
@@ -320,6 +340,8 @@ def _read_all(paths: Sequence[str]) -> str:
 
 
 def _finding(row: Judged, section: Mapping[str, Any], declared: Mapping[str, int], manifest: str) -> Finding | None:
+    from packaging.utils import canonicalize_name
+
     if row.verdict in ("allowed", "ignored"):
         return None
     denied = row.verdict == "denied"

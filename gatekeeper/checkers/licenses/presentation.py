@@ -3,14 +3,11 @@ each license rule linked to its SPDX page."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping
 from typing import Any
 
 from gatekeeper.display import MISSING, Display, RuleInfo, ToolInfo, VerdictRow, VerdictTable, as_list
 from gatekeeper.findings import CheckResult, Finding
-from gatekeeper.redaction import redact
 
 TOOL = ToolInfo("pip-licenses", "https://pypi.org/project/pip-licenses/", ("license", "compliance"))
 #: the metric keys the table presents (the others get generic rows)
@@ -50,6 +47,9 @@ def rule_info(finding: Finding) -> RuleInfo:
 def license_table(check: CheckResult) -> bytes | None:
     """The check's package table as CSV (name, version, license, declared as, verdict), or None
     without one (an evidence bundle's ``licenses/licenses.csv``)."""
+    import csv
+    import io
+
     packages = check.metrics.get("packages")
     if not isinstance(packages, list):
         return None
@@ -68,5 +68,7 @@ _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 def _cell(value: Any) -> str:
     """A CSV cell a spreadsheet shows as text: a leading ``=``, ``+``, ``-`` or ``@`` is quoted with ``'``."""
+    from gatekeeper.redaction import redact
+
     text = redact("" if value is None else str(value))
     return "'" + text if text.startswith(_CSV_FORMULA) else text

@@ -27,7 +27,7 @@ its defaults only, no project configuration, no suppression comment, no ``.gitig
 
 from __future__ import annotations
 
-import fnmatch
+import functools
 import json
 import os
 import re
@@ -35,18 +35,22 @@ import sys
 import sysconfig
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gatekeeper import process, toolconfig
-from gatekeeper.checkers import cache, source
-from gatekeeper.checkers.base import PROJECT_CONFIG, CheckContext, CheckerBase, Display, honours_project
-from gatekeeper.checkers.lint import narrowing as narrowed
+from gatekeeper import process
+from gatekeeper.checkers.base import OFF_BY_DEFAULT, PROJECT_CONFIG, CheckContext, CheckerBase, Display, honours_project
 from gatekeeper.checkers.lint import presentation
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import RootRelative
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
 from gatekeeper.options import Option
-from gatekeeper.toolorigin import ToolOrigin
+
+if TYPE_CHECKING:
+    from gatekeeper.checkers import source
+    from gatekeeper.toolorigin import ToolOrigin
+
+# the run path (the tracked files, the configuration chain, narrowing, the cache) is imported where
+# it is used, in the check's own thread: loading the checker needs none of it
 
 CHECK = "lint"
 CACHE_VERSION = 3
@@ -63,8 +67,12 @@ ISOLATED = ("--isolated", "--ignore-noqa", "--no-respect-gitignore")
 #: paths per ruff command line, far below the OS argument limit
 MAX_FILES_PER_RUN = 2000
 _FINDING_KEYS = ("code", "message", "location", "filename")
-#: a line of a file that ruff quotes in an error: ``3 | key = "..."`` or the ``  |   ^^^`` under it
-_QUOTED = re.compile(r"^\s*\d*\s*\|")
+
+
+@functools.cache
+def _quoted() -> re.Pattern[str]:
+    """A line of a file that ruff quotes in an error: ``3 | key = "..."`` or the ``  |   ^^^`` under it."""
+    return re.compile(r"^\s*\d*\s*\|")
 
 
 class LintChecker(CheckerBase):
@@ -74,7 +82,7 @@ class LintChecker(CheckerBase):
     description = "lint (ruff)"
     shardable = True
     options: Mapping[str, Option] = {
-        "enabled": source.OFF_BY_DEFAULT,
+        "enabled": OFF_BY_DEFAULT,
         "fail_on": Option(
             "str_list", ["ALL"], 'rule code prefixes whose findings block, e.g. ["E", "F", "B"]; "ALL": every rule'
         ),
@@ -90,6 +98,10 @@ class LintChecker(CheckerBase):
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Check (or reuse cached checks of) the files ruff would check; one finding per diagnostic."""
+        from gatekeeper import toolconfig
+        from gatekeeper.checkers import source
+        from gatekeeper.checkers.lint import narrowing as narrowed
+
         tool = ctx.tool("ruff", "ruff", INSTALL, binary=lambda found: _binary(ctx, found))
         ruff = tool.path
         version = _version(ctx, ruff)
@@ -176,6 +188,9 @@ def _dropped(ctx: CheckContext, ruff: str, checked: Sequence[str], configured: b
 
 def _candidates(ctx: CheckContext) -> list[str]:
     """The files that may be ruff configuration: the tracked ones, or (outside git) every file of the tree."""
+    from gatekeeper import toolconfig
+    from gatekeeper.checkers import source
+
     try:
         return source.tracked_files(ctx.root, ctx)
     except ToolError:
@@ -191,11 +206,13 @@ def _refused(done: process.Completed) -> str:
     """ruff's own error, without the configuration lines it quotes (``3 | key = "..."``): a
     configuration error is reported by file, position and reason, never with the file's contents."""
     kept = [line[:200] + ("…" if len(line) > 200 else "") for line in (done.stderr or done.stdout).splitlines()]
-    return process.tail("\n".join(line for line in kept if not _QUOTED.match(line)))
+    return process.tail("\n".join(line for line in kept if not _quoted().match(line)))
 
 
 def _tracked_but_unchecked(ctx: CheckContext, checked: Sequence[str]) -> list[str]:
     """Tracked ``.py``/``.pyi`` files ruff left out (its excludes, ``.gitignore``); empty outside git."""
+    from gatekeeper.checkers import source
+
     try:
         tracked = source.tracked_files(ctx.root, ctx)
     except ToolError:
@@ -226,6 +243,8 @@ def _binary_here(package_file: str) -> str:
     this interpreter's scripts folder, the base prefix's, ``bin`` above a ``lib/python*/site-packages/ruff``
     package, ``bin`` beside a ``ruff`` package, the user's scripts folder; "" when none holds it.
     https://github.com/astral-sh/ruff/blob/main/python/ruff/_find_ruff.py"""
+    import fnmatch
+
     exe = "ruff" + (sysconfig.get_config_var("EXE") or "")
     package = Path(os.path.dirname(package_file)) if package_file else None
     parts = package.parts if package is not None else ()
@@ -246,6 +265,8 @@ def _version(ctx: CheckContext, ruff: str) -> str:
     """``ruff --version`` of the binary ``ruff``, asked once per binary: the answer is cached under
     the file's identity (path, device, inode, size, modification and change times), which any
     replacement or rewrite of the binary changes."""
+    from gatekeeper.checkers import cache
+
     stamp = cache.file_stamp(ruff)
     key = cache.cache_key("ruff --version", stamp) if stamp[1] is not None else ""
     stored, _ = cache.read(ctx.cache_dir, key) if key else (None, False)
@@ -345,6 +366,8 @@ def to_findings(
     section: Mapping[str, Any], diagnostics: Mapping[str, Sequence[Mapping[str, Any]]], sources: source.Sources
 ) -> list[Finding]:
     """Findings for ruff's diagnostics; ``fail_on`` and ``max_findings`` decide which block."""
+    from gatekeeper.checkers import source
+
     prefixes = [str(p) for p in section.get("fail_on") or ["ALL"]]
     ordered = []
     for path in sorted(diagnostics):

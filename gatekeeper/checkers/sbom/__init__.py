@@ -14,39 +14,22 @@ gatekeeper uses a regular expression transcribed from the same grammar (``_iri.p
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import tempfile
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
-from gatekeeper import __version__, process, tomlio
-from gatekeeper.checkers import cache
+from gatekeeper import __version__, process
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display
-from gatekeeper.checkers.inventory import declared_name, load_inventory
-from gatekeeper.checkers.lockfiles import (
-    LOCK_OPTIONS,
-    format_of,
-    read_lock,
-    selection_of,
-    source_problem,
-)
-from gatekeeper.checkers.sbom import pep770, presentation
-from gatekeeper.checkers.sbom.invocation import invocation
-from gatekeeper.checkers.sbom.lockbom import lock_bom
-from gatekeeper.checkers.sbom.spdx import to_spdx
-from gatekeeper.checkers.sbom.validation import early_validator, validate_file
+from gatekeeper.checkers.lockfiles import LOCK_OPTIONS, format_of, source_problem
+from gatekeeper.checkers.sbom import presentation
 from gatekeeper.errors import ToolError
-from gatekeeper.fileio import resolve_for_write, under, write_atomic
 from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Package, Severity, Status, decide_status, fingerprint
 from gatekeeper.options import Option
-from gatekeeper.process import tail
-from gatekeeper.redaction import redact_tree
+
+# the run path (cyclonedx-py's invocation, the inventory, lock files, SPDX, validation, packaging) is
+# imported where it is used, in the check's own thread: loading the checker needs none of it
 
 
 def _supported() -> tuple[str, ...]:
@@ -131,6 +114,16 @@ class SbomChecker(CheckerBase):
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Generate the SBOM with cyclonedx-py, filter it to the scope, validate it and write it."""
+        import datetime as dt
+        import uuid
+
+        from gatekeeper.checkers import cache
+        from gatekeeper.checkers.inventory import load_inventory
+        from gatekeeper.checkers.sbom import pep770
+        from gatekeeper.checkers.sbom.invocation import invocation
+        from gatekeeper.checkers.sbom.validation import early_validator
+        from gatekeeper.fileio import resolve_for_write, write_atomic
+
         spec = str(section["spec_version"])
         source = str(section["source"] or "environment")
         if format_of(Path(source).name) is not None:
@@ -172,6 +165,13 @@ class SbomChecker(CheckerBase):
 
     def _from_lock(self, section: Mapping[str, Any], ctx: CheckContext, source: str) -> CheckResult:
         """The SBOM of a lock file's counted packages (``lockbom``), written, validated and judged like any other."""
+        from gatekeeper.checkers.inventory import declared_name
+        from gatekeeper.checkers.lockfiles import read_lock, selection_of
+        from gatekeeper.checkers.sbom import pep770
+        from gatekeeper.checkers.sbom.lockbom import lock_bom
+        from gatekeeper.checkers.sbom.validation import validate_file
+        from gatekeeper.fileio import resolve_for_write, under, write_atomic
+
         spec = str(section["spec_version"])
         path = under(ctx.root, source)
         selection = selection_of(section)
@@ -188,6 +188,9 @@ class SbomChecker(CheckerBase):
 
     def _write_spdx(self, section: Mapping[str, Any], bom: Mapping[str, Any], ctx: CheckContext, extra: dict[str, Any]) -> None:
         """With ``formats`` naming spdx: the SPDX 2.3 JSON of the same SBOM, beside it (metric ``spdx``)."""
+        from gatekeeper.checkers.sbom.spdx import to_spdx
+        from gatekeeper.fileio import resolve_for_write, write_atomic
+
         if "spdx" not in (section.get("formats") or ()):
             return
         tools = [f"gatekeeper-{__version__}", f"cyclonedx-py-{_tool_version(bom) or 'unknown'}"]
@@ -253,6 +256,8 @@ class _Validation:
 
 def _project_of(root: Path) -> dict[str, str]:
     """The project's name and version as pyproject.toml's [project] declares them ("" when absent or dynamic)."""
+    from gatekeeper import tomlio
+
     try:
         table = tomlio.loads((root / "pyproject.toml").read_text(encoding="utf-8")).get("project") or {}
     except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError):
@@ -264,6 +269,8 @@ def restrict(bom: Mapping[str, Any], keep: set[str], project: Mapping[str, str] 
     """The SBOM with only the components whose (PEP 503) name is in ``keep`` (each once), and the
     dependency graph pruned to match; the root component (metadata.component) stays. Without a root,
     the ``project``'s own component (name, version) becomes the root."""
+    from packaging.utils import canonicalize_name
+
     out = dict(bom)
     components: list[Any] = []
     seen: set[str] = set()
@@ -326,6 +333,8 @@ def _has_hashes(component: Mapping[str, Any]) -> bool:
 def _findings(
     bom: Mapping[str, Any], section: Mapping[str, Any], metrics: Mapping[str, Any], problem: str | None, output: str
 ) -> list[Finding]:
+    from packaging.utils import canonicalize_name
+
     findings: list[Finding] = []
     if problem is not None:
         findings.append(
@@ -432,6 +441,12 @@ def _generate(
 ) -> dict[str, Any]:
     """Run cyclonedx-py (from a folder outside the tree) and return its SBOM, restricted to ``keep``
     and redacted; output that is not a CycloneDX JSON document is a ``ToolError``."""
+    import tempfile
+
+    from gatekeeper.checkers.sbom import pep770
+    from gatekeeper.process import tail
+    from gatekeeper.redaction import redact_tree
+
     with tempfile.TemporaryDirectory(prefix="gatekeeper-sbom-") as cwd:
         done = ctx.run(args, stdin=stdin, cwd=cwd)
     process.require_module(

@@ -35,6 +35,7 @@ hid counted by scanning that file again with detect-secrets' allowlist filter of
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -44,22 +45,28 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from gatekeeper import process
-from gatekeeper.checkers import cache, source
-from gatekeeper.checkers.base import PROJECT_CONFIG, CheckContext, CheckerBase, Display, honours_project
+from gatekeeper.checkers import cache
+from gatekeeper.checkers.base import OFF_BY_DEFAULT, PROJECT_CONFIG, CheckContext, CheckerBase, Display, honours_project
 from gatekeeper.checkers.secrets import presentation
 from gatekeeper.errors import ToolError, ToolMissing, ToolTimeout
 from gatekeeper.findings import CheckResult, Finding, Location, Narrowing, Severity, decide_status
 from gatekeeper.options import Option
 from gatekeeper.toolorigin import ToolOrigin
 
-#: detect-secrets' inline allowlisting, as its ``filters.allowlist`` reads it: ``pragma: allowlist secret``,
-#: the older ``pragma: whitelist secret``, and ``pragma: allowlist nextline secret``, after a comment sign
-ALLOWLIST = re.compile(
-    rb"(?:#|//|/\*|'|--|<!--)[ \t#]*pragma: ?(?:(?:allow|white)list[ -]secret|allowlist[ -]nextline[ -]secret)"
-)
+if TYPE_CHECKING:
+    from gatekeeper.checkers import source
+
+
+@functools.cache
+def _allowlist() -> re.Pattern[bytes]:
+    """detect-secrets' inline allowlisting, as its ``filters.allowlist`` reads it: ``pragma: allowlist secret``,
+    the older ``pragma: whitelist secret``, and ``pragma: allowlist nextline secret``, after a comment sign."""
+    return re.compile(rb"(?:#|//|/\*|'|--|<!--)[ \t#]*pragma: ?(?:(?:allow|white)list[ -]secret|allowlist[ -]nextline[ -]secret)")
+
+
 #: detect-secrets' filters that skip whole files by name or extension (``filters.heuristic``): turned off
 FILE_FILTERS = (
     "detect_secrets.filters.heuristic.is_non_text_file",
@@ -96,7 +103,7 @@ class SecretsChecker(CheckerBase):
     description = "secrets in tracked files (detect-secrets)"
     shardable = True
     options: Mapping[str, Option] = {
-        "enabled": source.OFF_BY_DEFAULT,
+        "enabled": OFF_BY_DEFAULT,
         "exclude": Option("str_list", [], 'tracked paths or globs not to scan, e.g. ["tests/fixtures/*"]'),
         "plugins": Option("str_list", [], 'detect-secrets plugins to use, e.g. ["AWSKeyDetector"]; empty: all standard plugins'),
         "project_config": PROJECT_CONFIG,
@@ -110,6 +117,8 @@ class SecretsChecker(CheckerBase):
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Scan (or reuse cached scans of) the tracked files; every potential secret is a blocking finding."""
+        from gatekeeper.checkers import source
+
         tool = ctx.tool("detect_secrets", "detect-secrets", INSTALL)  # where it is, before anything of it runs
         folder = ctx.cache_dir / CHECK if ctx.cache_dir is not None else None
         lazy = _LazyWorker(ctx, tool, folder)  # on a cold cache, detect-secrets imports while the files are read
@@ -128,7 +137,7 @@ class SecretsChecker(CheckerBase):
             plugin_args = _plugin_args(ctx, base, [str(p) for p in section.get("plugins") or []], lazy)
             filters = [*FILE_FILTERS, *([] if honour else [ALLOWLIST_FILTER])]
             args = ["scan", "--no-verify", *plugin_args, *(a for f in filters for a in ("--disable-filter", f))]
-            pragmas = {f for f in files_all if honour and sources.count(f, ALLOWLIST)}
+            pragmas = {f for f in files_all if honour and sources.count(f, _allowlist())}
 
             def scan(chunk: list[str]) -> dict[str, list[dict[str, Any]]]:
                 worker = lazy.started()  # raises _Stale when the started tool says otherwise than the cache
@@ -193,6 +202,8 @@ class SecretsChecker(CheckerBase):
 
 def _options(tool: ToolOrigin, hello: Mapping[str, Any], args: Sequence[str]) -> str:
     """The cache keys' options digest for the detect-secrets that said ``hello``, run with ``args``."""
+    from gatekeeper.checkers import source
+
     version, lenient = str(hello["version"]), hello.get("lenient") is True
     # the tool's origin is part of the key: what another copy claiming the same version wrote is not reused
     return source.options_digest(CACHE_VERSION, version, tool.describe(), lenient, list(args))
@@ -219,7 +230,7 @@ def _pragma_narrowing(
     out = []
     for f in files:
         hidden = sum(1 for r in results.get(f, []) if r.get("allowlisted"))
-        lines = [n for n, line in enumerate(sources.data(f).splitlines(), start=1) if ALLOWLIST.search(line)]
+        lines = [n for n, line in enumerate(sources.data(f).splitlines(), start=1) if _allowlist().search(line)]
         if not lines and not hidden:
             continue
         where = ", ".join(str(n) for n in lines[:10]) + (", …" if len(lines) > 10 else "")
@@ -525,6 +536,8 @@ def _rule_id(kind: str) -> str:
 
 def to_findings(results: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Finding]:
     """One blocking finding per potential secret; its fingerprint is type, file and the secret's hash."""
+    from gatekeeper.checkers import source
+
     ordered = [
         (path, r)
         for path in sorted(results)

@@ -32,23 +32,27 @@ import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from gatekeeper import process, tomlio
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, Trend, shard_record, split_by_size
-from gatekeeper.checkers.security import plancache, presentation
-from gatekeeper.checkers.security.narrowing import narrowing_note, narrowing_records
-from gatekeeper.checkers.security.pool import BanditPool, Batches
-from gatekeeper.checkers.security.results import CHECK, Tally
-from gatekeeper.checkers.security.scan import RESULT_KEYS, FileScan, ScanPlan
+from gatekeeper.checkers.security import presentation
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import (
     CheckResult,
     Status,
 )
 from gatekeeper.options import Option
-from gatekeeper.toolorigin import ToolOrigin
+
+if TYPE_CHECKING:
+    from gatekeeper.checkers.security.pool import BanditPool, Batches
+    from gatekeeper.checkers.security.results import Tally
+    from gatekeeper.checkers.security.scan import FileScan, ScanPlan
+    from gatekeeper.toolorigin import ToolOrigin
+
+# the run path (the worker pool, the plan cache, bandit's results and narrowing) is imported where it
+# is used, in the check's own thread: loading the checker needs none of it
 
 LEVELS = ("low", "medium", "high")
 
@@ -98,6 +102,10 @@ class SecurityChecker(CheckerBase):
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Scan (or reuse cached scans of) the files bandit would scan, and map every result to a finding."""
+        from gatekeeper.checkers.security.narrowing import narrowing_note, narrowing_records
+        from gatekeeper.checkers.security.pool import BanditPool, Batches
+        from gatekeeper.checkers.security.results import CHECK, Tally
+
         targets = [str(p) for p in section.get("paths") or ["."]]
         workers = int(section.get("workers") or 0) or (os.cpu_count() or 1)
         folder = ctx.cache_dir / "security" if ctx.cache_dir is not None else None
@@ -176,6 +184,8 @@ def discover(
     """Ask bandit, in the project's root, which files ``bandit -r PATHS`` scans and with which options:
     the first worker of ``pool``, or a probe process of its own. With ``cached`` (the cache folder and
     the located bandit) the answer is taken from, and stored in, the cache (``plancache``)."""
+    from gatekeeper.checkers.security import plancache
+
     config = str(section.get("config") or "")
     honour = str(section.get("project_config") or "honour") == "honour"
     if config:
@@ -221,6 +231,8 @@ def discover(
 
 def _plan(answer: Mapping[str, Any], config: str) -> ScanPlan:
     """The ``ScanPlan`` of discovery's answer; ``ToolError`` when it is not one."""
+    from gatekeeper.checkers.security.scan import ScanPlan
+
     try:
         return ScanPlan(
             args=tuple(str(a) for a in answer["args"]),
@@ -288,6 +300,8 @@ def _keeper(tally: Tally, store: tuple[Path, Mapping[str, str]] | None) -> Calla
 
 def parse_output(text: str, requested: Sequence[str]) -> dict[str, FileScan]:
     """Split one ``bandit -f json`` output into per-file scans; every requested file must be accounted for."""
+    from gatekeeper.checkers.security.scan import RESULT_KEYS, FileScan
+
     try:
         data = json.loads(text)
         results: dict[str, list[dict[str, Any]]] = {}
@@ -344,6 +358,8 @@ def _options_digest(plan: ScanPlan, root: Path) -> str:
 
 def _cache_read(folder: Path, key: str) -> tuple[FileScan | None, int]:
     """The cached scan for ``key``, or None; an entry that fails any check is ignored (second value 1)."""
+    from gatekeeper.checkers.security.scan import FileScan
+
     payload, rejected = cache.read(folder, key)
     if payload is None:
         return None, int(rejected)

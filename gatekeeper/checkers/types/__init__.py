@@ -20,28 +20,29 @@ the check is not shardable. Settings that narrow the check (``exclude``, ``ignor
 
 from __future__ import annotations
 
-import configparser
 import fnmatch
-import hashlib
+import functools
 import json
 import os
 import re
-import shlex
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper import process, tomlio
-from gatekeeper.checkers import source
-from gatekeeper.checkers.base import PROJECT_CONFIG, CheckContext, CheckerBase, Display, honours_project
-from gatekeeper.checkers.types import incremental, presentation
-from gatekeeper.checkers.types import narrowing as narrowed
+from gatekeeper.checkers.base import OFF_BY_DEFAULT, PROJECT_CONFIG, CheckContext, CheckerBase, Display, honours_project
+from gatekeeper.checkers.types import presentation
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.fileio import relative_to_root
 from gatekeeper.findings import CheckResult, Finding, Location, Narrowing, Severity, decide_status
 from gatekeeper.options import Option
+
+if TYPE_CHECKING:
+    from gatekeeper.checkers import source
+
+# the run path (the tracked files, the incremental cache, narrowing) is imported where it is used, in
+# the check's own thread: loading the checker needs none of it
 
 CHECK = "types"
 MIN_VERSION = (1, 11)
@@ -49,7 +50,14 @@ INSTALL = "pip install 'gatekeeper[types]' (mypy>=1.11) into gatekeeper's enviro
 #: mypy's config files, in the order mypy looks for them (https://mypy.readthedocs.io/en/stable/config_file.html)
 CONFIG_FILES = ("mypy.ini", ".mypy.ini", "pyproject.toml", "setup.cfg")
 _ITEM_KEYS = ("file", "line", "message", "severity")
-_LINE_REF = re.compile(r"\bline \d+\b")
+
+
+@functools.cache
+def _line_ref() -> re.Pattern[str]:
+    """``line N`` in a mypy message (a fingerprint does not depend on it)."""
+    return re.compile(r"\bline \d+\b")
+
+
 _SKIP_DIRS = frozenset({"node_modules", "site-packages", "__pycache__", "build", "dist", "venv"})
 
 
@@ -59,7 +67,7 @@ class TypesChecker(CheckerBase):
     name = CHECK
     description = "type checking (mypy)"
     options: Mapping[str, Option] = {
-        "enabled": source.OFF_BY_DEFAULT,
+        "enabled": OFF_BY_DEFAULT,
         "paths": Option("str_list", [], "files or directories to check; empty: the config's `files`, else the project root"),
         "max_errors": Option("int", 0, "errors tolerated before the check fails", minimum=0),
         "strict": Option("bool", False, "add --strict to the project's configuration"),
@@ -74,6 +82,13 @@ class TypesChecker(CheckerBase):
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Run mypy once over the policy's (or the config's) paths; errors block past ``max_errors``."""
+        import hashlib
+        import shlex
+        import tempfile
+
+        from gatekeeper.checkers import source
+        from gatekeeper.checkers.types import incremental
+
         tool = ctx.tool("mypy", "mypy", INSTALL)
         version = tool.version
         if _version_tuple(version) < MIN_VERSION:
@@ -150,6 +165,8 @@ class TypesChecker(CheckerBase):
 def _narrowing(root: Path, found: MypyConfig, paths: Sequence[str], sources: source.Sources, honour: bool) -> list[Narrowing]:
     """What the project's configuration and comments narrowed: its settings and overrides, the files
     its ``files`` and ``exclude`` leave out of the check's scope, and the comments in the files checked."""
+    from gatekeeper.checkers.types import narrowing as narrowed
+
     everything = list(_python_files(root, ["."]))
     scope = list(paths or found.files or ["."])
     targeted = everything if scope == ["."] else list(_python_files(root, scope))
@@ -177,6 +194,8 @@ class MypyConfig:
 
 def find_config(root: Path) -> MypyConfig:
     """mypy's config file for ``root``, in mypy's order, and what it sets (``MypyConfig()`` for none)."""
+    import configparser
+
     for name in CONFIG_FILES:
         path = root / name
         if not path.is_file() or path.is_symlink():
@@ -287,6 +306,8 @@ def parse_output(text: str, config: str | None = None) -> list[dict[str, Any]]:
 
 def to_findings(section: Mapping[str, Any], items: Sequence[Mapping[str, Any]], sources: source.Sources) -> list[Finding]:
     """Findings for mypy's errors (blocking past ``max_errors``) and notes (never blocking)."""
+    from gatekeeper.checkers import source
+
     ordered = sorted(items, key=lambda i: (i["file"], i.get("line") or 0, i.get("column") or 0, str(i.get("code")), i["message"]))
     keys = [
         (
@@ -294,7 +315,7 @@ def to_findings(section: Mapping[str, Any], items: Sequence[Mapping[str, Any]], 
             str(i["severity"]),
             i["file"],
             source.snippet_hash(sources.line(i["file"], i.get("line"))),
-            _LINE_REF.sub("line N", str(i["message"])),
+            _line_ref().sub("line N", str(i["message"])),
         )
         for i in ordered
     ]

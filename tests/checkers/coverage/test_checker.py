@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from gatekeeper.checkers.coverage import CoverageChecker, line_ranges, parse_diff
+from gatekeeper.checkers.coverage import CoverageChecker
+from gatekeeper.checkers.coverage.patch import line_ranges, parse_diff
 from gatekeeper.console import Console
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import GateResult, Status, Verdict

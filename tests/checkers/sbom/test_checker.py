@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from gatekeeper import process
-from gatekeeper.checkers.sbom import SbomChecker, validate_file
+from gatekeeper.checkers.sbom import SbomChecker
 from gatekeeper.checkers.sbom.validate import validate_text
-from gatekeeper.checkers.sbom.validation import early_validator
+from gatekeeper.checkers.sbom.validation import early_validator, validate_file
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import Status
 from tests.helpers.cli import REPO
@@ -198,7 +198,7 @@ def test_sbom_file_is_written_atomically_with_normal_permissions(tmp_path: Path)
     import os
     import stat
 
-    from gatekeeper.checkers.sbom import write_atomic
+    from gatekeeper.fileio import write_atomic
 
     target = tmp_path / "deep" / "sbom.json"
     write_atomic(target, "{}\n")
