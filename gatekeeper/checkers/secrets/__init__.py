@@ -24,6 +24,8 @@ How a scan goes:
    less CPU.
 3. Files whose result is cached (keyed by content, path, the tool's version and the plugins)
    are not scanned again.
+4. A scan detect-secrets fails (it raised on a file, and so reported nothing) is an error; one more
+   scan that goes on past such files (``worker.py``, ``"each"``) names them in it.
 
 A finding carries the secret's type, file, line and detect-secrets' hash of it, never the
 secret: detect-secrets reports no secret text, and the messages are built from those fields alone.
@@ -141,7 +143,10 @@ class SecretsChecker(CheckerBase):
 
             def scan(chunk: list[str]) -> dict[str, list[dict[str, Any]]]:
                 worker = lazy.started()  # raises _Stale when the started tool says otherwise than the cache
-                found = _scan(ctx, worker, [*args, *_paths(chunk)], _serial(chunk, sources, ctx))
+                try:
+                    found = _scan(ctx, worker, [*args, *_paths(chunk)], _serial(chunk, sources, ctx))
+                except _Failed as failed:  # say which files it fails on, so that the user can act
+                    raise ToolError(_failure(failed, _culprits(ctx, worker.python, args, chunk))) from None
                 again = [f for f in chunk if f in pragmas]
                 if again:  # what the pragmas hid: the same files without the allowlist filter
                     unfiltered_args = [*args, "--disable-filter", ALLOWLIST_FILTER, *_paths(again)]
@@ -480,10 +485,55 @@ def _request(args: Sequence[str], serial: bool) -> bytes:
     return json.dumps({"args": list(args), "serial": serial}).encode("utf-8") + b"\n"
 
 
+class _Failed(ToolError):
+    """detect-secrets exited with an error (it ran: not a timeout, not a missing tool)."""
+
+    def __init__(self, returncode: int, stderr: str) -> None:
+        super().__init__(f"detect-secrets failed (exit {returncode}): {process.tail(stderr)}")
+        self.returncode, self.stderr = returncode, stderr
+
+
 def _parsed(done: process.Completed) -> dict[str, list[dict[str, Any]]]:
     if done.returncode != 0:
-        raise ToolError(f"detect-secrets failed (exit {done.returncode}): {process.tail(done.stderr)}")
+        raise _Failed(done.returncode, done.stderr)
     return parse_output(done.stdout)
+
+
+def _culprits(ctx: CheckContext, python: str, args: Sequence[str], files: Sequence[str]) -> list[tuple[str, str]]:
+    """The files of ``files`` (on which detect-secrets just failed) that it fails on, each with the
+    type of what it raised: one more scan, in one process, that goes on past such a file
+    (``worker.py``, ``"each"``). Empty when it fails on none of them alone, or when that scan
+    cannot say (it failed itself, or ran out of time)."""
+    request = json.dumps({"args": [*args, *_paths(files)], "serial": True, "each": True}).encode("utf-8") + b"\n"
+    try:
+        done = ctx.run([python, "-I", "-c", _WORKER.read_text(encoding="utf-8")], stdin=request)
+    except ToolError:
+        return []
+    found = []
+    for line in done.stderr.splitlines():
+        head, _, said = line.partition("gatekeeper-failed: ")
+        if head or not said:
+            continue
+        try:
+            failed = json.loads(said)
+            found.append((str(failed["file"]).removeprefix("./"), str(failed["error"])))
+        except (ValueError, TypeError, KeyError):
+            return []
+    return sorted(set(found)) if done.returncode == 0 else []
+
+
+def _failure(failed: _Failed, culprits: Sequence[tuple[str, str]]) -> str:
+    """The check's error: the files detect-secrets fails on and what it raised, and what to do."""
+    if not culprits:
+        return str(failed)
+    named = ", ".join(f"{path} ({error})" for path, error in culprits)
+    listed = ", ".join(json.dumps(path) for path, _ in culprits)
+    count = f"{len(culprits)} tracked file{'s' if len(culprits) != 1 else ''}"
+    return (
+        f"detect-secrets failed (exit {failed.returncode}) on {count}: {named}. They were not scanned for "
+        "secrets, so the check cannot pass; after reviewing them by hand, leave them out with "
+        f"checks.secrets.exclude = [{listed}] (the report counts them in excluded_by_policy)"
+    )
 
 
 def _plugin_args(ctx: CheckContext, base: Sequence[str], wanted: Sequence[str], lazy: _LazyWorker) -> list[str]:

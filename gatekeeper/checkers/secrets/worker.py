@@ -11,7 +11,8 @@ while gatekeeper still lists, reads and hashes the files.
    arguments (``scan --no-verify FILE...``) and whether to scan the files one after another in
    this process instead of in detect-secrets' process pool (for a few files the pool costs more
    than it saves: it forks a process per CPU, each rebuilding the plugins and filters, and sends
-   every result back); a plain list is the arguments alone. An empty input (every file's result
+   every result back), and with ``"each": true`` to go on past a file it fails on, naming that file
+   on stderr; a plain list is the arguments alone. An empty input (every file's result
    came from the cache) ends it: nothing is scanned.
 3. It runs detect-secrets' own ``main()`` on them, as ``python -m detect_secrets`` does: its
    report goes to stdout, its messages to stderr, and its exit code is this process's.
@@ -47,7 +48,9 @@ def main() -> int:
     asked = json.loads(request)
     args = [str(arg) for arg in (asked["args"] if isinstance(asked, dict) else asked)]
     _keep_disabled([b for a, b in itertools.pairwise(args) if a == "--disable-filter"])
-    if isinstance(asked, dict) and asked.get("serial") is True:
+    if isinstance(asked, dict) and asked.get("each") is True:
+        _each_on_its_own()
+    elif isinstance(asked, dict) and asked.get("serial") is True:
         _one_process()
     return int(detect_secrets(args) or 0)
 
@@ -96,6 +99,24 @@ def _one_process() -> None:
     def scan_files(self: SecretsCollection, *filenames: str, num_processors: "int | None" = None) -> None:
         for filename in filenames:
             self.scan_file(filename)
+
+    SecretsCollection.scan_files = scan_files  # type: ignore[method-assign]
+
+
+def _each_on_its_own() -> None:
+    """As ``_one_process``, but a file detect-secrets fails on (it raises while scanning it) does not
+    end the scan: its name and the exception's type (never its message, which may quote the file)
+    go to stderr as ``gatekeeper-failed: {"file": ..., "error": ...}``, and the next file is scanned.
+    Asked with ``"each": true`` to find which files a failed scan failed on."""
+    from detect_secrets.core.secrets_collection import SecretsCollection
+
+    def scan_files(self: SecretsCollection, *filenames: str, num_processors: "int | None" = None) -> None:
+        for filename in filenames:
+            try:
+                self.scan_file(filename)
+            except Exception as exc:  # whatever it raises, the file is named
+                failed = {"file": filename, "error": type(exc).__name__}
+                sys.stderr.write("gatekeeper-failed: " + json.dumps(failed) + "\n")
 
     SecretsCollection.scan_files = scan_files  # type: ignore[method-assign]
 

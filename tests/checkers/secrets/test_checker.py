@@ -183,6 +183,38 @@ def test_a_worker_that_fails_hangs_or_prints_garbage_is_an_error_never_a_clean_s
     assert time.monotonic() - t0 < 30
 
 
+#: a YAML file detect-secrets 1.5 cannot scan: its YAML transformer recurses once per level
+DEEP_YAML = "key:\n  " + "- " * 1000 + "\n"
+
+
+@pytest.mark.parametrize("checks_at_once", [8, 1], ids=["one-process", "pool"])
+def test_files_detect_secrets_fails_on_are_named_and_the_check_cannot_pass(
+    project: Path, make_ctx: Any, checks_at_once: int
+) -> None:
+    write(project, {"data/deep.yaml": DEEP_YAML, "data/deeper.yml": DEEP_YAML + f"password: {PASSWORD}\n"})
+    git_init(project)
+    by_hand = subprocess.run(
+        [sys.executable, "-m", "detect_secrets", "scan", "--no-verify", "data/deep.yaml"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert by_hand.returncode != 0 and "RecursionError" in by_hand.stderr  # the tool itself fails on it
+    with pytest.raises(ToolError) as failed:
+        SecretsChecker().run(section(SecretsChecker), make_ctx(project, checks_at_once=checks_at_once))
+    message = str(failed.value)
+    assert "on 2 tracked files: data/deep.yaml (RecursionError), data/deeper.yml (RecursionError)" in message
+    assert 'checks.secrets.exclude = ["data/deep.yaml", "data/deeper.yml"]' in message
+    assert PASSWORD not in message and "app/settings.py" not in message  # the files it did scan are not blamed
+    # leaving them out, as the message says, scans the rest: the same findings as before they were added
+    result = SecretsChecker().run(
+        section(SecretsChecker, exclude=["data/deep.yaml", "data/deeper.yml"]), make_ctx(project, checks_at_once=checks_at_once)
+    )
+    assert keys(result) == scan_by_hand(project, *FILTERS_OFF, "--exclude-files", "^data/")
+    assert result.metrics["excluded_by_policy"]["count"] == 2
+
+
 def test_every_batch_after_the_workers_first_is_scanned_by_a_process_of_its_own(
     project: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
