@@ -19,9 +19,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
-
 from gatekeeper.findings import NO_BASELINE, AppliedWaiver, CheckResult, Finding, Status, with_findings
 from gatekeeper.options import Option
 from gatekeeper.policy.locate import Where
@@ -69,6 +66,8 @@ def matches(waiver: Waiver, check: str, finding: Finding) -> bool:
         if finding.location is None or not path_matches(finding.location.path, waiver.path):
             return False
     if waiver.package:
+        from packaging.utils import canonicalize_name  # imported when a waiver names a package
+
         if finding.package is None or canonicalize_name(finding.package.name) != canonicalize_name(waiver.package):
             return False
     if waiver.version and (finding.package is None or not same_version(finding.package.version, waiver.version)):
@@ -79,6 +78,8 @@ def matches(waiver: Waiver, check: str, finding: Finding) -> bool:
 def same_version(a: str, b: str) -> bool:
     """True when two version strings name the same release (PEP 440: ``1.0`` is ``1.0.0``), else
     when they are the same text."""
+    from packaging.version import InvalidVersion, Version
+
     try:
         return Version(a) == Version(b)
     except InvalidVersion:
