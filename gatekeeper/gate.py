@@ -164,10 +164,14 @@ def _prepare(request: Outputs, options: Mapping[str, Any], results_out: Path | N
         check_tail(resolve_for_write(log_path(root, policy), root))
     if results_out is not None:
         results_out = resolve_for_write(results_out, root)
-    from gatekeeper.attestation import expand_subjects
     from gatekeeper.timestamp import authority_from
 
-    subjects = tuple(expand_subjects(getattr(request, "subjects", ()), Path.cwd()))
+    subjects: tuple[Path, ...] = ()
+    patterns = getattr(request, "subjects", ())
+    if patterns:  # the attestation code is imported when a --subject asks for it
+        from gatekeeper.attestation import expand_subjects
+
+        subjects = tuple(expand_subjects(patterns, Path.cwd()))
     authority = authority_from(policy.audit, root)
     return Run(root, policy, out_dir, formats, results_out, audit, authority=authority, subjects=subjects)
 

@@ -45,8 +45,9 @@ _OPENSSL_TIMEOUT_S = 30.0
 #: the most a stamp may follow the runner's own time for the record it covers (the record is written
 #: seconds after the run ends; the Action may re-append it after a push race): beyond, the clock lied
 MAX_SKEW_S = 900.0
-_GEN_TIME = re.compile(r"^Time stamp: (.+?)\s*$", re.MULTILINE)
-_IMPRINT = re.compile(r"^Message data:\s*\n((?:\s+[0-9a-f]{4} - .*\n?)+)", re.MULTILINE)
+#: what ``openssl ts -reply -text`` prints (compiled by ``re`` on first use, not at every start-up)
+_GEN_TIME = r"(?m)^Time stamp: (.+?)\s*$"
+_IMPRINT = r"(?m)^Message data:\s*\n((?:\s+[0-9a-f]{4} - .*\n?)+)"
 
 
 class TimestampError(GatekeeperError):
@@ -220,8 +221,8 @@ def token_info(token: bytes) -> TokenInfo:
         path = Path(scratch) / "token.der"
         path.write_bytes(token)
         done = _openssl(["ts", "-reply", "-token_in", "-in", str(path), "-text"], "openssl ts -reply -text")
-    found = _GEN_TIME.search(done.stdout)
-    imprint = _IMPRINT.search(done.stdout)
+    found = re.search(_GEN_TIME, done.stdout)
+    imprint = re.search(_IMPRINT, done.stdout)
     if done.returncode != 0 or found is None or imprint is None:
         raise TimestampError(f"not a readable RFC 3161 token: {_last_line(done)}")
     return TokenInfo(time=_iso(found.group(1)), digest=_hex_dump(imprint.group(1)))
