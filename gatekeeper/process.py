@@ -66,7 +66,7 @@ def run(
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         proc.communicate()
-        raise ToolTimeout(f"{' '.join(argv[:3])} did not finish within {timeout:.0f}s and was killed") from None
+        raise ToolTimeout(f"{shown(argv)} did not finish within {timeout:.0f}s and was killed") from None
     except BaseException:
         _kill_group(proc)
         proc.communicate()
@@ -81,6 +81,16 @@ def run(
         stderr=err.decode("utf-8", "replace"),
         duration_s=time.monotonic() - started,
     )
+
+
+def shown(argv: Sequence[str], words: int = 3) -> str:
+    """The first ``words`` words of a command line for a message, a ``-c`` program's text shown as
+    ``<program>`` (a probe's whole source is no name for it)."""
+    out = [*argv[:words]]
+    for i, arg in enumerate(out[:-1]):
+        if arg == "-c":
+            out[i + 1] = "<program>"
+    return " ".join(out)
 
 
 def spawn(args: Sequence[str], *, cwd: str | os.PathLike[str], stderr: IO[bytes]) -> subprocess.Popen[bytes]:
