@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper import __version__, checkout
 from gatekeeper.background import in_background
@@ -33,8 +33,10 @@ from gatekeeper.interpreter import Interpreter, discover
 from gatekeeper.isolation import error_result, run_one, sanitize
 from gatekeeper.policy import Policy
 from gatekeeper.provenance import run_context
-from gatekeeper.vex import VexDocument, load_vex
 from gatekeeper.waivers import apply_waivers
+
+if TYPE_CHECKING:
+    from gatekeeper.vex import VexDocument
 
 Clock = Callable[[], dt.datetime]
 
@@ -144,6 +146,8 @@ def vex_exceptions(root: Path, policy: Policy, names: Sequence[str], today: dt.d
     files = policy.checks.get("dependencies", {}).get("vex") if "dependencies" in names else None
     if not files:
         return []
+    from gatekeeper.vex import load_vex
+
     return load_vex(root, [str(f) for f in files], int(policy.gate["max_waiver_days"]), today)
 
 
