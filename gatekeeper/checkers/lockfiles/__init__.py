@@ -20,6 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from gatekeeper.checkers.lockfiles.platforms import PLATFORMS
 from gatekeeper.options import Option
 
 if TYPE_CHECKING:
@@ -38,13 +39,6 @@ __all__ = [
     "source_problem",
     "toml_line_problem",
 ]
-
-#: target platforms a policy may name, and the marker values each implies
-PLATFORMS: Mapping[str, Mapping[str, str]] = {
-    "linux": {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"},
-    "darwin": {"sys_platform": "darwin", "platform_system": "Darwin", "os_name": "posix"},
-    "win32": {"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt"},
-}
 
 
 @functools.cache

@@ -18,7 +18,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from gatekeeper import tomlio
-from gatekeeper.checkers.lockfiles import PLATFORMS
+from gatekeeper.checkers.lockfiles.platforms import PLATFORMS
 from gatekeeper.errors import ToolError
 
 
