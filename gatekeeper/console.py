@@ -37,6 +37,8 @@ SHOWN_FINDINGS = 20  # blocking findings listed in the CI log
 SHOWN_NARROWING = 10  # narrowing records listed in the CI log per check
 MESSAGE_WIDTH = 400  # a finding in the CI log is cut here; the reports carry the whole message
 WIDTH = 80  # the console's lines wrap to fit a terminal this wide
+#: what the console and the annotations say when the checkout's tracked files could not be compared
+UNCOMPARED = "the tracked files of the checkout could not be compared before and after the run"
 
 _COLORS = {"pass": "32", "fail": "31", "error": "35", "skipped": "33"}
 
@@ -170,6 +172,10 @@ class Console(Progress):
                     self._continued(line)
             if len(blocking) > len(shown):
                 self.line(f"  … and {len(blocking) - len(shown)} more (see the reports)")
+        self._closing(result)
+
+    def _closing(self, result: GateResult) -> None:
+        """The errors (each check's, the checkout's), the waivers, and the verdict with its reason."""
         errors = [c for c in result.checks if c.status is Status.ERROR]
         for check in errors:
             # a tool's own words (say, the tail of a failing test run) keep their lines
@@ -177,16 +183,27 @@ class Console(Progress):
             self.line(clean_line(f"error in {check.name}: {first}"))
             for more in rest:
                 self._continued(more)
-        changed = list((result.extra.get("checkout") or {}).get("changed") or [])
+        tree = result.extra.get("checkout") or {}
+        changed, uncompared = list(tree.get("changed") or []), str(tree.get("error") or "")
         if changed:
             shown_files = ", ".join(clean_line(str(f)) for f in changed[:10]) + (
                 f" and {len(changed) - 10} more" if len(changed) > 10 else ""
             )
             self.line(f"error: the run changed {len(changed)} tracked file(s) of the checkout it judged: {shown_files}")
+        if uncompared:
+            first, *rest = f"error: {UNCOMPARED}: {uncompared}".split("\n")
+            self.line(clean_line(first))
+            for more in rest:
+                self._continued(more)
         self._waiver_lines(result)
         self.line()
         verdict = result.verdict.value
-        why = "a tool wrote into the checkout; the tree must be left as it was found" if changed else _why(result)
+        if changed:
+            why = "a tool wrote into the checkout; the tree must be left as it was found"
+        elif uncompared:
+            why = "the checkout could not be compared: no run can vouch that it left the tree as it was found"
+        else:
+            why = _why(result)
         self.line(f"verdict: {self.paint(verdict.upper(), verdict)} ({why})")
 
     def _narrowing(self, result: GateResult) -> None:
@@ -291,9 +308,13 @@ def github_annotations(result: GateResult, cap: int = ANNOTATION_CAP) -> list[st
         lines.append(f"::error {','.join(props)}::{_escape_data(clean(message))}")
     if len(blocking) > cap:
         lines.append(f"::warning title=gatekeeper::{len(blocking) - cap} more blocking findings are in the reports")
-    changed = list((result.extra.get("checkout") or {}).get("changed") or [])
+    tree = result.extra.get("checkout") or {}
+    changed = list(tree.get("changed") or [])
     if changed:
         text = f"the run changed tracked files of the checkout: {', '.join(str(f) for f in changed[:20])}"
+        lines.append(f"::error title=gatekeeper checkout::{_escape_data(clean(text))}")
+    if tree.get("error"):
+        text = f"{UNCOMPARED}: {tree['error']}"
         lines.append(f"::error title=gatekeeper checkout::{_escape_data(clean(text))}")
     for check in result.checks:
         if check.status is Status.ERROR:

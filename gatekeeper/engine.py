@@ -196,8 +196,8 @@ def run_checks(
     )
     finished_at = request.clock()
     verdict = decide_verdict(ordered, policy, waiver_summary, request.strict_waivers)
-    if tree["changed"]:
-        verdict = Verdict.ERROR  # whatever the checks said: a tool wrote into the tree it judged
+    if tree["changed"] or tree.get("error"):
+        verdict = Verdict.ERROR  # whatever the checks said: a tool wrote into the tree it judged, or nobody can say
     looked = any(checkers[n].inspects_environment for n in names)
     environment = {**interpreter.describe(), "scope": str(policy.environment.get("scope") or "all")} if looked else None
     extra = _extra(request, ordered, tree, environment, vex_docs, scope)
@@ -344,13 +344,14 @@ def _snapshot(request: RunRequest, cache_dir: Path | None) -> checkout.Snapshot 
 
 
 def _tree_check(before: checkout.Snapshot | str) -> dict[str, Any]:
-    """The ``checkout`` entry of the result: whether the tracked files were compared, and which changed."""
+    """The ``checkout`` entry of the result: whether the tracked files were compared, and which changed;
+    ``error`` says why a git work tree's files could not be compared (git refused to read it, say)."""
     try:
         if isinstance(before, str):
             raise UsageError(before)
         changed = checkout.changes(before)
     except GatekeeperError as exc:  # the comparison could not be made: not a tree known unchanged
-        return {"compared": False, "changed": [f"(the tracked files could not be compared: {exc})"]}
+        return {"compared": False, "changed": [], "error": str(exc)}
     out: dict[str, Any] = {"compared": before.git, "tracked_files": len(before.index), "changed": changed}
     if not before.git:
         out["note"] = "not a git work tree: no tracked files to compare"

@@ -82,6 +82,24 @@ def test_a_file_dirty_before_the_run_and_changed_during_it_is_caught(tmp_path: P
     assert result.extra["checkout"]["changed"] == ["app.py"]
 
 
+def test_a_tree_git_will_not_read_is_an_error_that_says_so_and_names_no_change(tmp_path: Path, capsys: Any) -> None:
+    root = repo(tmp_path, {"app.py": "x\n", "gatekeeper.toml": ""})
+    (root / ".git" / "index").write_bytes(b"not an index")  # git refuses it, as it refuses a tree it does not trust
+    result = run(root, {"good": Fixed("good")})
+    assert all(c.status is Status.PASS for c in result.checks)
+    assert result.verdict is Verdict.ERROR and result.exit_code == 3  # nothing vouches for the tree
+    tree = result.to_dict()["checkout"]
+    assert tree["compared"] is False and tree["changed"] == []
+    assert "git ls-files failed" in tree["error"] and "index" in tree["error"]
+    Console().summary(result)
+    out = capsys.readouterr().out
+    assert "error: the tracked files of the checkout could not be compared before and after the run: git" in out
+    assert "verdict: ERROR (the checkout could not be compared" in out
+    assert "changed" not in out and "wrote into the checkout" not in out
+    (annotation,) = [a for a in github_annotations(result) if "gatekeeper checkout" in a]
+    assert "could not be compared" in annotation and "changed" not in annotation
+
+
 def test_outside_git_the_result_says_nothing_was_compared(tmp_path: Path) -> None:
     write(tmp_path, {"app.py": "x\n"})
     result = run(tmp_path, {"w": Writes("w", {"app.py": "y\n"})})
