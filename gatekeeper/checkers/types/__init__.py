@@ -119,7 +119,7 @@ class TypesChecker(CheckerBase):
             if kept is not None and ctx.cache_dir is not None:
                 incremental.seal(ctx.cache_dir, kept, tag)
         if done.returncode == 2 and done.stdout.strip():
-            _raise_blocking(done.stdout)
+            _raise_blocking(done.stdout, whole_root=targets == ["."])
         if done.returncode not in (0, 1):  # 1 means "found errors": that is data
             raise ToolError(f"mypy failed (exit {done.returncode}): {process.tail(done.stderr or done.stdout)}")
         items = parse_output(done.stdout, config)
@@ -264,8 +264,17 @@ def _refuse_writes_and_plugin_files(root: Path, config: str, main: Mapping[str, 
             )
 
 
-def _raise_blocking(stdout: str) -> None:
-    """mypy exits 2 on a blocking error (a syntax error, say) and checks nothing else: an error, not findings."""
+#: said after a blocking error when mypy was given the whole root: what it was not meant to check
+#: (examples, build scripts: two ``setup.py``, say, are one module named twice) can stop it
+WHOLE_ROOT = (
+    " (mypy was given the whole project root: neither checks.types.paths nor the mypy configuration's "
+    '`files` names what to check; set checks.types.paths to the project\'s own code, e.g. ["src"])'
+)
+
+
+def _raise_blocking(stdout: str, *, whole_root: bool = False) -> None:
+    """mypy exits 2 on a blocking error (a syntax error, say) and checks nothing else: an error, not findings.
+    ``whole_root``: mypy was given the root for want of anything naming its files, which the error then says."""
     try:
         items = parse_output(stdout)
     except ToolError:
@@ -274,7 +283,7 @@ def _raise_blocking(stdout: str) -> None:
     if first is not None:
         raise ToolError(
             f"mypy stopped at a blocking error and checked nothing else: {first['file']}:{first.get('line')}: "
-            f"{first['message']} [{first.get('code') or 'error'}]"
+            f"{first['message']} [{first.get('code') or 'error'}]{WHOLE_ROOT if whole_root else ''}"
         )
 
 

@@ -130,6 +130,32 @@ def test_a_syntax_error_stops_mypy_and_is_an_error_not_findings(tmp_path: Path, 
         TypesChecker().run(section(TypesChecker), make_ctx(root))
 
 
+def test_a_blocking_error_over_the_whole_root_says_to_name_the_paths(tmp_path: Path, make_ctx: Any) -> None:
+    """pluggy 1.5.0's layout: two example folders each with a setup.py, no mypy `files`. ``mypy .`` by
+    hand stops at "Duplicate module named setup" too; the error says how to point mypy at the code."""
+    files = {
+        "docs/examples/a/setup.py": "x = 1\n",
+        "docs/examples/b/setup.py": "y = 2\n",
+        "src/pkg/__init__.py": 'z: int = "a"\n',
+    }
+    root = write(tmp_path / "p", files)
+    by_hand = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "hand"), "."], cwd=root, capture_output=True, text=True
+    )
+    assert by_hand.returncode == 2 and 'Duplicate module named "setup"' in by_hand.stdout
+    with pytest.raises(ToolError) as stopped:
+        TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert 'Duplicate module named "setup"' in str(stopped.value)
+    assert 'set checks.types.paths to the project\'s own code, e.g. ["src"]' in str(stopped.value)
+    result = TypesChecker().run(section(TypesChecker, paths=["src"]), make_ctx(root))
+    assert [(f.location.path, f.rule_id) for f in result.findings] == [("src/pkg/__init__.py", "assignment")]
+    # a blocking error in code the policy named is the code's own: no advice about paths
+    write(root, {"src/pkg/broken.py": "def f(:\n"})
+    with pytest.raises(ToolError) as broken:
+        TypesChecker().run(section(TypesChecker, paths=["src"]), make_ctx(root))
+    assert "[syntax]" in str(broken.value) and "checks.types.paths" not in str(broken.value)
+
+
 def test_mypys_unused_section_note_is_a_note_not_a_crash(tmp_path: Path, make_ctx: Any) -> None:
     """With ``warn_unused_configs`` mypy prints ``setup.cfg: note: unused section(s): ...`` as text even
     under ``-O json``; a project configured that way (click 8.1.7 is) gets its errors, plus that note."""
