@@ -181,12 +181,22 @@ def _relative(root: Path, path: str, what: str) -> str:
     return path
 
 
+#: the Python versions ruff (0.17) knows as targets, by minor: a lower bound outside them names none
+RUFF_TARGET_MINORS = range(7, 16)
+#: the ``requires-python`` operators whose version ruff reads as a lower bound
+_LOWER_BOUNDS = frozenset({"==", "===", "~=", ">", ">="})
+
+
 def ruff_target_version(root: Path) -> str | None:
     """The ``--target-version`` ruff infers from the root's ``pyproject.toml`` when no ruff
-    configuration exists: the lowest Python its ``requires-python`` admits (as ruff takes it),
-    from ``py37`` up; None without one. ``--isolated`` skips that inference, so gatekeeper passes
-    the value itself and its findings equal ``ruff check`` in the project."""
+    configuration exists, as ruff infers it: the lowest major.minor among the ``requires-python``
+    specifiers that bound it from below (``==``, ``~=``, ``>``, ``>=``; a patch level and an upper
+    bound are disregarded, a version without a minor is skipped), when ruff knows that version as
+    a target; None otherwise (``>=3.5``, ``>=3``: ruff then uses its default). ``--isolated`` skips
+    that inference, so gatekeeper passes the value itself and its findings equal ``ruff check`` in
+    the project."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
 
     try:
         table = tomlio.loads((root / "pyproject.toml").read_text(encoding="utf-8")).get("project")
@@ -199,7 +209,17 @@ def ruff_target_version(root: Path) -> str | None:
         spec = SpecifierSet(requires)
     except InvalidSpecifier:
         return None
-    for minor in range(7, 15):
-        if spec.contains(f"3.{minor}", prereleases=True):
-            return f"py3{minor}"
-    return None
+    bounds = []
+    for specifier in spec:
+        if specifier.operator not in _LOWER_BOUNDS:
+            continue
+        try:
+            release = Version(specifier.version.removesuffix(".*")).release
+        except InvalidVersion:
+            continue
+        if len(release) >= 2:
+            bounds.append(release[:2])
+    if not bounds:
+        return None
+    major, minor = min(bounds)
+    return f"py3{minor}" if major == 3 and minor in RUFF_TARGET_MINORS else None

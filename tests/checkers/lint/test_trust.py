@@ -77,6 +77,25 @@ def test_findings_equal_ruff_by_hand_without_a_ruff_configuration(tmp_path: Path
     assert keys(result) == by_hand
 
 
+@pytest.mark.parametrize("requires", [">=3.5", ">3.8", ">=3.8.1", "!=3.9.*,>=3.8", ">=3.6,!=3.7.*", ">=3", "~=3.10", "<4,>=3.9"])
+def test_the_target_version_is_the_one_ruff_takes_from_requires_python(tmp_path: Path, make_ctx: Any, requires: str) -> None:
+    """ruff reads the lowest major.minor of the lower bounds, and none when that is not a version it
+    knows (3.5): then its default applies, not 3.7. The findings say which version was taken."""
+    files = {
+        "pyproject.toml": f'[project]\nname = "x"\nversion = "0"\nrequires-python = "{requires}"\n',
+        "a.py": "from typing import List, Optional\n\n\ndef f(x: Optional[List[int]]) -> List[int]:\n    return x or []\n",
+        "b.py": "import os\n",
+    }
+    root = write(tmp_path / "p", files)
+    by_hand = ruff_by_hand(root)
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert keys(result) == by_hand
+    if requires == ">=3.5":  # ruff takes no version from it: not what 3.7 gives
+        assert by_hand != ruff_by_hand(root, "--target-version", "py37")
+    if requires == ">3.8":  # 3.8, not the first version the specifier admits (3.9)
+        assert by_hand == ruff_by_hand(root, "--target-version", "py38") != ruff_by_hand(root, "--target-version", "py39")
+
+
 def test_nested_configurations_apply_as_ruff_applies_them(tmp_path: Path, make_ctx: Any) -> None:
     root = write(
         tmp_path / "p",
