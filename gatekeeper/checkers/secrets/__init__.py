@@ -305,9 +305,7 @@ class _Worker:
         self._out = b""
         self._stderr: IO[bytes] = tempfile.TemporaryFile(prefix="gatekeeper-detect-secrets-")
         try:
-            self._proc = process.spawn(
-                [python, "-I", "-c", _WORKER.read_text(encoding="utf-8")], cwd=ctx.root, stderr=self._stderr
-            )
+            self._proc = process.spawn(_worker_args(python), cwd=ctx.root, stderr=self._stderr)
         except BaseException:
             self._stderr.close()
             raise
@@ -475,14 +473,22 @@ def _scan(ctx: CheckContext, worker: _Worker, args: Sequence[str], serial: bool)
     ``serial``: in the worker's own process, without detect-secrets' process pool."""
     if worker.fresh:
         return _parsed(worker.scan(args, serial))
-    done = ctx.run([worker.python, "-I", "-c", _WORKER.read_text(encoding="utf-8")], stdin=_request(args, serial))
+    done = ctx.run(_worker_args(worker.python), stdin=_request(args, serial))
     _, _, report = done.stdout.partition("\n")  # its first line is its hello
     return _parsed(process.Completed(done.args, done.returncode, report, done.stderr, done.duration_s))
 
 
-def _request(args: Sequence[str], serial: bool) -> bytes:
-    """The worker's request line (``worker.py``)."""
-    return json.dumps({"args": list(args), "serial": serial}).encode("utf-8") + b"\n"
+def _worker_args(python: str) -> list[str]:
+    """The command line of ``worker.py`` in ``python`` (isolated: the root is not on its path)."""
+    return [python, "-I", "-c", _WORKER.read_text(encoding="utf-8")]
+
+
+def _request(args: Sequence[str], serial: bool, *, each: bool = False) -> bytes:
+    """The worker's request line (``worker.py``); ``each``: go on past a file it fails on, naming it."""
+    asked: dict[str, Any] = {"args": list(args), "serial": serial}
+    if each:
+        asked["each"] = True
+    return json.dumps(asked).encode("utf-8") + b"\n"
 
 
 class _Failed(ToolError):
@@ -504,9 +510,8 @@ def _culprits(ctx: CheckContext, python: str, args: Sequence[str], files: Sequen
     type of what it raised: one more scan, in one process, that goes on past such a file
     (``worker.py``, ``"each"``). Empty when it fails on none of them alone, or when that scan
     cannot say (it failed itself, or ran out of time)."""
-    request = json.dumps({"args": [*args, *_paths(files)], "serial": True, "each": True}).encode("utf-8") + b"\n"
     try:
-        done = ctx.run([python, "-I", "-c", _WORKER.read_text(encoding="utf-8")], stdin=request)
+        done = ctx.run(_worker_args(python), stdin=_request([*args, *_paths(files)], True, each=True))
     except ToolError:
         return []
     found = []

@@ -48,10 +48,8 @@ def main() -> int:
     asked = json.loads(request)
     args = [str(arg) for arg in (asked["args"] if isinstance(asked, dict) else asked)]
     _keep_disabled([b for a, b in itertools.pairwise(args) if a == "--disable-filter"])
-    if isinstance(asked, dict) and asked.get("each") is True:
-        _each_on_its_own()
-    elif isinstance(asked, dict) and asked.get("serial") is True:
-        _one_process()
+    if isinstance(asked, dict) and (asked.get("serial") is True or asked.get("each") is True):
+        _one_process(go_on=asked.get("each") is True)
     return int(detect_secrets(args) or 0)
 
 
@@ -91,23 +89,14 @@ def _inherited() -> None:
     _one_process()
 
 
-def _one_process() -> None:
+def _one_process(*, go_on: bool = False) -> None:
     """Scan the files one after another in this process (``scan_file`` each, as detect-secrets
-    itself does for a single file), with the settings and the lenient reading this process has."""
-    from detect_secrets.core.secrets_collection import SecretsCollection
+    itself does for a single file), with the settings and the lenient reading this process has.
 
-    def scan_files(self: SecretsCollection, *filenames: str, num_processors: "int | None" = None) -> None:
-        for filename in filenames:
-            self.scan_file(filename)
-
-    SecretsCollection.scan_files = scan_files  # type: ignore[method-assign]
-
-
-def _each_on_its_own() -> None:
-    """As ``_one_process``, but a file detect-secrets fails on (it raises while scanning it) does not
-    end the scan: its name and the exception's type (never its message, which may quote the file)
-    go to stderr as ``gatekeeper-failed: {"file": ..., "error": ...}``, and the next file is scanned.
-    Asked with ``"each": true`` to find which files a failed scan failed on."""
+    ``go_on`` (asked with ``"each": true``, to find which files a failed scan failed on): a file
+    detect-secrets fails on (it raises while scanning it) does not end the scan; its name and the
+    exception's type (never its message, which may quote the file) go to stderr as
+    ``gatekeeper-failed: {"file": ..., "error": ...}``, and the next file is scanned."""
     from detect_secrets.core.secrets_collection import SecretsCollection
 
     def scan_files(self: SecretsCollection, *filenames: str, num_processors: "int | None" = None) -> None:
@@ -115,6 +104,8 @@ def _each_on_its_own() -> None:
             try:
                 self.scan_file(filename)
             except Exception as exc:  # whatever it raises, the file is named
+                if not go_on:
+                    raise
                 failed = {"file": filename, "error": type(exc).__name__}
                 sys.stderr.write("gatekeeper-failed: " + json.dumps(failed) + "\n")
 
