@@ -411,9 +411,13 @@ class CheckContext:
         left = self.remaining()
         limit = left if timeout is None else min(timeout, left)
         if args:
-            program = str(args[0])
-            refuse_inside(self.root, program if os.sep in program else shutil.which(program) or "", "the program")
+            self.refuse_program(str(args[0]))
         return process.run(args, timeout=limit, cwd=cwd or self.root, env=env, stdin=stdin)
+
+    def refuse_program(self, program: str) -> None:
+        """``ToolError`` when ``program`` (a path, or a name looked up on ``PATH``) lies inside the
+        root: a tool this check starts never comes from the checkout."""
+        refuse_inside(self.root, program if os.sep in program else shutil.which(program) or "", "the program")
 
     def tool(
         self, module: str, distribution: str, install: str, *, binary: Callable[[ToolOrigin], str] | None = None

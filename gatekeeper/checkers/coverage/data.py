@@ -29,7 +29,6 @@ from gatekeeper.checkers.coverage.hints import analysis_error, plugin_paths
 from gatekeeper.checkers.coverage.report import CHECK, CoverageReport, FileCoverage, relative_path
 from gatekeeper.errors import ToolError, ToolTimeout
 from gatekeeper.findings import NO_BASELINE, Finding, Severity, fingerprint
-from gatekeeper.toolorigin import refuse_inside
 
 _PROBE = Path(__file__).with_name("probe.py")
 
@@ -148,8 +147,7 @@ class ProbeAhead:
         says why, at the point it always did."""
         try:
             ctx.vet_tool("coverage", "coverage")  # never the checkout's coverage.py
-            python = ctx.tool_python  # as ``ctx.run`` vets the program it runs
-            refuse_inside(ctx.root, python if os.sep in python else shutil.which(python) or "", "the program")
+            ctx.refuse_program(ctx.tool_python)  # as ``ctx.run`` vets the program it runs
             return cls(ctx)
         except ToolError:
             return None
