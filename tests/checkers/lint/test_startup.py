@@ -33,9 +33,8 @@ def test_a_package_without_its_binary_anywhere_names_none(tmp_path: Path, monkey
     assert lint._binary_here(str(package / "__init__.py")) == str(tmp_path / "prefix/bin/ruff")
 
 
-def test_a_lint_run_in_gatekeepers_own_interpreter_starts_no_python(tmp_path: Path, make_ctx: Any) -> None:
-    root = write(tmp_path / "p", {"a.py": "import os\n"})
-    ctx = make_ctx(root, cache_dir=tmp_path / "cache")
+def record_runs(ctx: Any) -> list[list[str]]:
+    """Every command line ``ctx.run`` is given from now on, in order (the commands still run)."""
     started: list[list[str]] = []
     run = ctx.run
 
@@ -44,6 +43,13 @@ def test_a_lint_run_in_gatekeepers_own_interpreter_starts_no_python(tmp_path: Pa
         return run(args, **kwargs)
 
     object.__setattr__(ctx, "run", recording)
+    return started
+
+
+def test_a_lint_run_in_gatekeepers_own_interpreter_starts_no_python(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(tmp_path / "p", {"a.py": "import os\n"})
+    ctx = make_ctx(root, cache_dir=tmp_path / "cache")
+    started = record_runs(ctx)
     result = LintChecker().run(section(LintChecker), ctx)
     assert [f.rule_id for f in result.findings] == ["F401"]
     assert not [a for a in started if a[0] == sys.executable]
@@ -87,14 +93,7 @@ def test_the_tracked_files_are_listed_once_per_run_for_every_checker(tmp_path: P
     root = write(tmp_path / "p", {"a.py": "import os\n", "b.txt": "x\n"})
     git_init(root)
     ctx = make_ctx(root)
-    listed: list[list[str]] = []
-    run = ctx.run
-
-    def recording(args: Any, **kwargs: Any) -> Any:
-        listed.append([str(a) for a in args])
-        return run(args, **kwargs)
-
-    object.__setattr__(ctx, "run", recording)
+    listed = record_runs(ctx)
     first = source.tracked_files(root, ctx)
     first.append("changed by its caller")
     assert source.tracked_files(root, ctx) == ["a.py", "b.txt"]
