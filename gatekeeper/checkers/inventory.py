@@ -122,6 +122,7 @@ class Inventory:
     missing: tuple[str, ...] = ()
     markers: Mapping[str, str] | None = None
     project: Distribution | None = None  # the project's own installed distribution, never one of its packages
+    members: tuple[Distribution, ...] = ()  # uv workspace members installed from their folders: the project too
 
     def get(self, name: str) -> Distribution | None:
         """The distribution called ``name`` (any spelling), if in scope."""
@@ -153,6 +154,7 @@ class Inventory:
             "left_out": list(self.left_out),
             "missing": list(self.missing),
             "project": self.project.name if self.project else None,
+            "members": [d.name for d in self.members],
         }
 
 
@@ -363,6 +365,49 @@ def _file_url_path(url: str) -> Path | None:
         return None
 
 
+def workspace_folders(root: Path) -> frozenset[Path]:
+    """The member folders of the uv workspace rooted at ``root``, resolved: those the root
+    pyproject.toml's ``[tool.uv.workspace] members`` globs match, less those ``exclude`` matches,
+    each holding a pyproject.toml and lying inside the root (links followed); empty when the root
+    declares no workspace. A member outside the root is not the code under review, so never one."""
+    try:
+        doc = tomlio.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+        here = root.resolve()
+    except (tomlio.TOMLDecodeError, UnicodeDecodeError, OSError):
+        return frozenset()
+    tool = doc.get("tool")
+    uv = tool.get("uv") if isinstance(tool, dict) else None
+    workspace = uv.get("workspace") if isinstance(uv, dict) else None
+    if not isinstance(workspace, dict):
+        return frozenset()
+    members = _globbed(root, here, workspace.get("members")) - _globbed(root, here, workspace.get("exclude"))
+    return frozenset(p for p in members if (p / "pyproject.toml").is_file())
+
+
+def _globbed(root: Path, here: Path, patterns: object) -> set[Path]:
+    """The folders inside ``here`` (the resolved root) that the relative glob ``patterns`` match."""
+    found: set[Path] = set()
+    for pattern in patterns if isinstance(patterns, list) else []:
+        if not isinstance(pattern, str) or not pattern.strip() or Path(pattern).is_absolute():
+            continue
+        try:
+            hits = [p.resolve() for p in root.glob(pattern.rstrip("/"))]
+        except (OSError, ValueError, NotImplementedError):
+            continue
+        found.update(p for p in hits if p != here and p.is_relative_to(here) and p.is_dir())
+    return found
+
+
+def workspace_members(root: Path, dists: Iterable[Distribution]) -> list[Distribution]:
+    """The distributions installed from a member folder of the project's uv workspace (PEP 610
+    ``direct_url.json``, as ``uv sync`` or ``pip install -e packages/x`` leave it): the project's
+    own code, as the lock file's workspace members are, never one of its dependencies."""
+    folders = workspace_folders(root)
+    if not folders:
+        return []
+    return [d for d in dists if d.origin == "local" and _file_url_path(d.url) in folders]
+
+
 def project_manifest(root: Path) -> str:
     """The project file a package finding without a place of its own points at: pyproject.toml,
     setup.cfg or setup.py, the first that exists; "" when the project has none of them."""
@@ -379,29 +424,36 @@ OWN_DISTRIBUTION = "gatekeeper"
 def build_inventory(ctx: CheckContext) -> Inventory:
     """Read the environment and apply the policy's scope (not shared; see ``load_inventory``).
 
-    The project's own distribution and gatekeeper's are never packages of the inventory: the
-    project is what is reviewed, not one of its dependencies, and gatekeeper is the reviewer.
-    Both are named in ``project`` / ``left_out``, so the narrowing is reported.
+    The project's own distribution, its uv workspace members and gatekeeper's are never packages
+    of the inventory: the project is what is reviewed, not one of its dependencies, and gatekeeper
+    is the reviewer. They are named in ``project``, ``members`` and ``left_out``, so the narrowing
+    is reported. With ``scope = "project"`` the members' requirements are roots of the closure too.
     """
     python, markers, dists = read_environment(ctx)
     scope = str(ctx.environment.get("scope") or "all")
     own, project = find_project(ctx.root, dists)
-    tooling = {OWN_DISTRIBUTION} - {own}
+    members = tuple(d for d in workspace_members(ctx.root, dists) if d.key != own)
+    ours = {own} | {d.key for d in members}
+    tooling = {OWN_DISTRIBUTION} - ours
     if scope == "all":
-        chosen = tuple(d for d in dists if d.key != own and d.key not in tooling)
+        chosen = tuple(d for d in dists if d.key not in ours and d.key not in tooling)
         left_out = tuple(d.name for d in dists if d.key in tooling)
-        return Inventory(python=python, scope=scope, packages=chosen, left_out=left_out, markers=markers, project=project)
+        return Inventory(
+            python=python, scope=scope, packages=chosen, left_out=left_out, markers=markers, project=project,
+            members=members,
+        )  # fmt: skip
     if ((ctx.root / "pyproject.toml").is_file() and has_pep621(ctx.root)) or project is None:
         _, roots = project_requirements(ctx.root)
     else:
         roots = list(project.requires)  # a setup.py / setup.cfg project: its installed metadata lists them
+    roots += [r for d in members for r in d.requires]
     reachable, missing = closure(roots, dists, markers)
-    chosen = tuple(d for d in reachable if d.key != own)
+    chosen = tuple(d for d in reachable if d.key not in ours)
     kept = {d.key for d in chosen}
-    left_out = tuple(d.name for d in dists if d.key not in kept and d.key != own)
+    left_out = tuple(d.name for d in dists if d.key not in kept and d.key not in ours)
     return Inventory(
         python=python, scope=scope, packages=chosen, left_out=left_out, missing=tuple(missing), markers=markers,
-        project=project,
+        project=project, members=members,
     )  # fmt: skip
 
 

@@ -103,6 +103,7 @@ class LicensesChecker(CheckerBase):
             "python": inventory.python,
             "left_out": list(inventory.left_out),
             "project": inventory.project.name if inventory.project else None,
+            "members": [d.name for d in inventory.members],
             "cached": cached,
             "cache_rejected": rejected,
             "allow": list(section["allow"]),

@@ -35,8 +35,11 @@ def invocation(ctx: CheckContext, source: str, spec: str) -> tuple[list[str], by
             extra["project"] = {"name": inventory.project.name, "version": inventory.project.version}
         extra["dependency_sboms"] = pep770.shipped_sboms(inventory.packages)
         # the inventory decides the components (the project itself and gatekeeper are not), so the
-        # three environment checks count the same packages
-        keep = {d.key for d in inventory.packages}
+        # three environment checks count the same packages; the uv workspace members are components
+        # (parts of the product, as an SBOM of the lock lists them), not dependencies to audit
+        keep = {d.key for d in inventory.packages} | {d.key for d in inventory.members}
+        if inventory.members:
+            extra["members"] = [d.name for d in inventory.members]
         return [*base, "environment", *common, inventory.python or ctx.target_python], None, keep, extra
     if source == "pyproject.toml":
         _, deps = project_requirements(ctx.root)

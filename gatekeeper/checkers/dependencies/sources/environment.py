@@ -32,6 +32,8 @@ def _from_environment(ctx: CheckContext) -> Collected:
     got.meta["manifest"] = manifest
     if inv.project is not None:
         got.meta["project"] = inv.project.name  # the project itself is not one of its dependencies
+    if inv.members:
+        got.meta["members"] = [d.name for d in inv.members]  # nor are its uv workspace members
     for d in inv.packages:
         line = declared.get(d.key)
         got.targets.append(Target(d.name, d.version, "pyproject.toml" if line else manifest, line, manifest=True))

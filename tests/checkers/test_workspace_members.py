@@ -1,0 +1,103 @@
+"""A uv workspace checked through its environment: the members installed from their folders are the
+project (as the lock file's workspace members are), never dependencies that "could not be audited"."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gatekeeper.engine import RunRequest, run_checks
+from gatekeeper.findings import GateResult, Status
+from gatekeeper.policy import load_policy
+from tests.helpers.cli import installed_checkers, installed_options
+from tests.helpers.osv import FRESH, make_env
+
+
+def _editable(site: Path, dist: str, folder: Path) -> None:
+    """The PEP 610 record ``uv sync`` or ``pip install -e FOLDER`` leaves for an editable install."""
+    (site / f"{dist}.dist-info" / "direct_url.json").write_text(
+        json.dumps({"url": folder.resolve().as_uri(), "dir_info": {"editable": True}}), encoding="utf-8"
+    )
+
+
+def _workspace(tmp_path: Path, root_project: str) -> tuple[Path, Path]:
+    """A uv workspace (members ``packages/*`` less ``packages/legacy``, plus a glob that leaves the
+    root) and a venv in which every folder of it is installed as ``uv sync`` leaves them."""
+    root = tmp_path / "ws"
+    member_globs = '["packages/*", "../elsewhere"]'
+    (root / "packages").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        f'{root_project}[tool.uv.workspace]\nmembers = {member_globs}\nexclude = ["packages/legacy"]\n', encoding="utf-8"
+    )
+    folders = {
+        "alib": root / "packages" / "alib",  # a member
+        "legacy": root / "packages" / "legacy",  # excluded from the workspace
+        "vlib": root / "vendor" / "vlib",  # a path dependency inside the root, not a member
+        "outside": tmp_path / "elsewhere",  # matched by a member glob, but not the code under review
+    }
+    for name, folder in folders.items():
+        folder.mkdir(parents=True)
+        (folder / "pyproject.toml").write_text(f'[project]\nname = "{name}"\nversion = "1.0"\n', encoding="utf-8")
+    python = make_env(
+        tmp_path / "venv",
+        [
+            ("alib", "1.0", ["indexpkg>=1"]),
+            ("legacy", "1.0", []),
+            ("vlib", "1.0", []),
+            ("outside", "1.0", []),
+            ("indexpkg", "2.0", []),
+            ("otherpkg", "3.0", []),
+        ],
+    )
+    site = next((tmp_path / "venv" / "lib").glob("python3*/site-packages"))
+    for name, folder in folders.items():
+        _editable(site, f"{name}-1.0", folder)
+    db = tmp_path / "db" / "vulns" / "indexpkg"
+    db.mkdir(parents=True)
+    (db / "TEST-1.yaml").write_text(
+        f"id: TEST-1\nmodified: '{FRESH}'\naffected:\n- package: {{name: indexpkg, ecosystem: PyPI}}\n  versions: ['2.0']\n",
+        encoding="utf-8",
+    )
+    return root, python
+
+
+def _gate(root: Path, python: Path, scope: str, only: tuple[str, ...]) -> GateResult:
+    db = root.parent / "db"
+    (root / "gatekeeper.toml").write_text(
+        f'[environment]\npython = "{python}"\nscope = "{scope}"\n'
+        f'[checks.dependencies]\nadvisory_db = "{db}"\n[checks.licenses]\nunknown = "warn"\n',
+        encoding="utf-8",
+    )
+    policy = load_policy(root, installed_options())
+    request = RunRequest(root=root, policy=policy, output_dir=root / "out", only=only, use_cache=False)
+    return run_checks(request, installed_checkers())
+
+
+def test_workspace_members_are_the_project_not_unaudited_dependencies(tmp_path: Path) -> None:
+    root, python = _workspace(tmp_path, '[project]\nname = "ws"\nversion = "0.1"\ndependencies = ["alib"]\n')
+    gate = _gate(root, python, "all", ("dependencies", "licenses", "sbom"))
+    dep, lic, sbom = (gate.check(n) for n in ("dependencies", "licenses", "sbom"))
+    assert dep is not None and lic is not None and sbom is not None
+    assert dep.status is Status.FAIL, dep.error  # indexpkg 2.0 is vulnerable: the audit ran
+    assert {f.rule_id for f in dep.findings if f.package is not None and f.package.name == "indexpkg"} == {"TEST-1"}
+    # only the member is the project: the excluded folder, a path dependency and a folder outside
+    # the root are still built from folders whose advisories cannot be known
+    assert dep.metrics["unaudited"] == ["legacy", "outside", "vlib"]
+    assert dep.metrics["members"] == ["alib"]
+    assert dep.metrics["packages_audited"] == 2  # indexpkg, otherpkg
+    assert lic.metrics["members"] == ["alib"]
+    assert sorted(p["name"] for p in lic.metrics["packages"]) == ["indexpkg", "legacy", "otherpkg", "outside", "vlib"]
+    # the SBOM describes the product: the member stays a component, as in an SBOM of the lock
+    assert sbom.status is Status.PASS, sbom.error
+    written = json.loads((root / "out" / "sbom.cdx.json").read_text(encoding="utf-8"))
+    assert sorted(c["name"] for c in written["components"]) == ["alib", "indexpkg", "legacy", "otherpkg", "outside", "vlib"]
+
+
+def test_a_virtual_workspace_root_takes_its_members_dependencies_in_project_scope(tmp_path: Path) -> None:
+    """uv's virtual workspace root has no [project] table: the members' requirements are the closure's roots."""
+    root, python = _workspace(tmp_path, "")
+    dep = _gate(root, python, "project", ("dependencies",)).check("dependencies")
+    assert dep is not None and dep.status is Status.FAIL, dep.error
+    assert dep.metrics["packages_audited"] == 1 and dep.metrics["unaudited"] == []
+    assert dep.metrics["members"] == ["alib"]
+    assert {f.rule_id for f in dep.findings} == {"TEST-1"}
