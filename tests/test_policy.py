@@ -227,6 +227,25 @@ def test_init_says_how_to_allow_the_coverage_plugins_the_project_names(tmp_path:
     assert "plugins = [" not in (tmp_path / "gatekeeper.toml").read_text()  # consent is the user's, never written for them
 
 
+def test_init_points_at_the_lock_files_the_project_keeps(tmp_path: Path, cli) -> None:
+    """A newcomer with a lock file learns that the checks read the environment unless told otherwise."""
+    write(tmp_path / "uv.lock", 'version = 1\nrequires-python = ">=3.10"\n')
+    write(tmp_path / "pylock.dev.toml", 'lock-version = "1.0"\n')
+    done = cli(["policy", "init"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stdout.split())
+    for lock in ("uv.lock", "pylock.dev.toml"):
+        assert (
+            f"found {lock}: the dependencies, sbom and licenses checks read the installed environment; to audit what "
+            f'the project locked, set source = "{lock}" under [checks.dependencies] and [checks.sbom] and lock = "{lock}" '
+            "under [checks.licenses]"
+        ) in said
+    assert "poetry.lock" not in said
+    written = (tmp_path / "gatekeeper.toml").read_text()
+    assert "a lock file:\n" in written and '"uv.lock", "poetry.lock", "pdm.lock", "pylock.toml"' in written
+    assert tomllib.loads(written)["checks"]["dependencies"]["source"] == "environment"  # the choice stays the user's
+
+
 def test_starter_policy_is_the_same_in_both_forms() -> None:
     plain = tomllib.loads(starter_policy(False))
     nested = tomllib.loads(starter_policy(True))["tool"]["gatekeeper"]

@@ -115,6 +115,12 @@ def policy_init(
             f"the coverage check loads plugin code only when the policy allows it with plugins = [{listed}] under "
             "[checks.coverage] (imported from the project's environment, run with the job's rights)"
         )
+    for lock in _lock_files(root):
+        echo(
+            f"found {lock}: the dependencies, sbom and licenses checks read the installed environment; to audit "
+            f'what the project locked, set source = "{lock}" under [checks.dependencies] and [checks.sbom] '
+            f'and lock = "{lock}" under [checks.licenses]'
+        )
     ignored = _not_ignored(root, ("gatekeeper-reports/", ".gatekeeper/"))
     if ignored:
         echo(f"consider adding {' and '.join(ignored)} to .gitignore: reports and the audit log are outputs, not sources")
@@ -128,3 +134,10 @@ def _not_ignored(root: Path, folders: tuple[str, ...]) -> list[str]:
         text = ""
     listed = {line.strip().strip("/") for line in text.splitlines()}
     return [f for f in folders if f.strip("/") not in listed]
+
+
+def _lock_files(root: Path) -> list[str]:
+    """The lock files in the project root that a ``source`` can name (uv.lock, poetry.lock, pdm.lock,
+    pylock.toml, pylock.NAME.toml), by name."""
+    named = [n for n in ("uv.lock", "poetry.lock", "pdm.lock", "pylock.toml") if (root / n).is_file()]
+    return named + sorted(p.name for p in root.glob("pylock.*.toml") if p.is_file())
