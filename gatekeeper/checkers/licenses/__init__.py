@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, RuleInfo, Trend
 from gatekeeper.checkers.licenses import presentation
 from gatekeeper.checkers.lockfiles import LOCK_OPTIONS, format_of
-from gatekeeper.errors import ToolError
 from gatekeeper.findings import CheckResult, Finding, Package, Severity, Status, decide_status, fingerprint
 from gatekeeper.options import Option
 
 if TYPE_CHECKING:
     from gatekeeper.checkers.inventory import Inventory
+    from gatekeeper.checkers.licenses.listing import Listed, ListingAhead
 
 # the run path (the inventory, pip-licenses, the SPDX table, packaging, lock drift) is imported where
 # it is used, in the check's own thread: loading the checker needs none of it
@@ -82,12 +83,17 @@ class LicensesChecker(CheckerBase):
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """List the licenses with pip-licenses, normalise them and judge each package in scope."""
-        from gatekeeper import process
-        from gatekeeper.checkers.inventory import declared_lines, load_inventory, project_manifest
-        from gatekeeper.checkers.licenses.drift import DRIFT_RULE, MISSING_RULE, drift_findings, read_project_lock
+        from gatekeeper.checkers.licenses.listing import ListingAhead
 
-        inventory = load_inventory(ctx)
-        listed, cached, rejected = _cached_licenses(ctx, inventory)
+        # with no listing of this environment in the cache, pip-licenses starts now, beside the probe
+        ahead = None if _listed_before(ctx) else ListingAhead.start(ctx)
+        with ahead or nullcontext():
+            from gatekeeper import process
+            from gatekeeper.checkers.inventory import declared_lines, load_inventory, project_manifest
+            from gatekeeper.checkers.licenses.drift import DRIFT_RULE, MISSING_RULE, drift_findings, read_project_lock
+
+            inventory = load_inventory(ctx)
+            listed, cached, rejected = _cached_licenses(ctx, inventory, ahead)
         rows = _cached_judgement(ctx, listed, inventory, section)
         declared = declared_lines(ctx.root / "pyproject.toml")
         manifest = project_manifest(ctx.root)
@@ -137,27 +143,6 @@ class LicensesChecker(CheckerBase):
 
 
 @dataclass(frozen=True, slots=True)
-class Listed:
-    """One package as pip-licenses reports it (``--from=all``), with its license file's text."""
-
-    name: str
-    version: str
-    metadata: str
-    classifier: str
-    expression: str
-    text: str
-
-    @property
-    def raw(self) -> str:
-        """What pip-licenses prints in its default ``--from=mixed`` License column."""
-        if self.expression != "UNKNOWN":
-            return self.expression
-        if self.classifier != "UNKNOWN":
-            return "; ".join(sorted(set(self.classifier.split("; "))))
-        return self.metadata
-
-
-@dataclass(frozen=True, slots=True)
 class Judged:
     """One package's license, normalised, and the policy's verdict on it."""
 
@@ -183,67 +168,16 @@ class Judged:
         }
 
 
-def read_licenses(ctx: CheckContext, python: str) -> list[Listed]:
-    """Run pip-licenses on the environment of ``python``; one entry per distribution (first wins).
-
-    ``--with-system`` keeps pip, setuptools and the like: gatekeeper inspects another environment,
-    where those are packages like any other. The run's cwd is an empty folder so that pip-licenses
-    (which searches its own ``sys.path`` when the target is its own interpreter) never picks up
-    metadata lying in the project folder.
-    """
-    import json
-    import tempfile
-
-    from packaging.utils import canonicalize_name
-
-    from gatekeeper import process
-    from gatekeeper.process import tail
-
-    args = [
-        ctx.tool_python, "-I", "-m", "piplicenses", "--format=json", "--from=all", "--with-system",
-        "--with-license-file", "--no-license-path", "--python", python,
-    ]  # fmt: skip
-    ctx.vet_tool("piplicenses", "pip-licenses")  # never the checkout's pip-licenses
-    with tempfile.TemporaryDirectory(prefix="gatekeeper-licenses-") as cwd:
-        done = ctx.run(args, cwd=cwd)
-    process.require_module(
-        done, "piplicenses", "pip-licenses", ctx.tool_python, "pip install pip-licenses, or set gate.tool_python"
-    )
-    if done.returncode != 0:
-        raise ToolError(f"pip-licenses failed (exit {done.returncode}): {tail(done.stderr or done.stdout)}")
-    try:
-        data = json.loads(done.stdout)
-        if not isinstance(data, list):
-            raise TypeError("expected a JSON list")
-        entries = [
-            Listed(
-                name=str(d["Name"]),
-                version=str(d["Version"]),
-                metadata=str(d["License-Metadata"]),
-                classifier=str(d["License-Classifier"]),
-                expression=str(d["License-Expression"]),
-                text=str(d.get("LicenseText") or ""),
-            )
-            for d in data
-        ]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ToolError(f"pip-licenses printed output gatekeeper cannot read ({exc}): {tail(done.stdout, 200)}") from exc
-    seen: set[str] = set()
-    unique = []
-    for entry in entries:
-        key = canonicalize_name(entry.name)
-        if key not in seen:
-            seen.add(key)
-            unique.append(entry)
-    return unique
-
-
-def _cached_licenses(ctx: CheckContext, inventory: Inventory) -> tuple[list[Listed], bool, int]:
+def _cached_licenses(
+    ctx: CheckContext, inventory: Inventory, ahead: ListingAhead | None = None
+) -> tuple[list[Listed], bool, int]:
     """pip-licenses' listing, reused from the cache while the packages in scope are unchanged;
-    then whether it came from the cache, and how many cache entries were rejected (0 or 1)."""
+    then whether it came from the cache, and how many cache entries were rejected (0 or 1).
+    ``ahead``: pip-licenses started with the check, whose output serves when nothing cached does."""
     from gatekeeper import process
     from gatekeeper.checkers import cache
     from gatekeeper.checkers.licenses import spdx
+    from gatekeeper.checkers.licenses.listing import Listed, read_licenses
 
     python = inventory.python or ctx.target_python
     # located and vetted first, whether it runs or not: a reused listing names the same pip-licenses
@@ -259,9 +193,28 @@ def _cached_licenses(ctx: CheckContext, inventory: Inventory) -> tuple[list[List
         except TypeError:
             pass  # an entry of another shape: recompute
     spdx.warm_up()  # the SPDX license table loads while pip-licenses runs: judging the listing needs it
-    listed = read_licenses(ctx, python)
+    listed = read_licenses(ctx, python, ahead)
     cache.write(folder, key, [dataclasses.asdict(entry) for entry in listed])
+    cache.write(folder, _seen_key(ctx), True)
     return listed, False, int(rejected)
+
+
+def _seen_key(ctx: CheckContext) -> str:
+    from gatekeeper.checkers import cache
+
+    return cache.cache_key("licenses-listed", 1, ctx.tool_python, str(ctx.policy.environment.get("python") or ""))
+
+
+def _listed_before(ctx: CheckContext) -> bool:
+    """Whether the cache holds a listing made with this tool interpreter for the policy's
+    environment: then one probably serves, and pip-licenses waits for the probe (whose inventory
+    keys the listing) instead of starting at once. Only when it runs is decided: never its result."""
+    from gatekeeper.checkers import cache
+
+    if ctx.cache_dir is None:
+        return False
+    payload, _rejected = cache.read(ctx.cache_dir / "licenses", _seen_key(ctx))
+    return payload is True
 
 
 def _cached_judgement(

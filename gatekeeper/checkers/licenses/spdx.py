@@ -372,15 +372,21 @@ _LICENSING_LOCK = threading.Lock()
 
 
 def _licensing() -> Any:
-    """license-expression's SPDX table, loaded once per process (a JSON index of some 2,600 licenses)."""
+    """license-expression's SPDX table, loaded once per process (a JSON index of some 2,600 licenses),
+    with the tokenizer every parse uses (an automaton of all their keys), built before it is shared:
+    license-expression keeps a tokenizer it has begun to fill, so a parse in another thread could
+    otherwise meet one half built."""
     with _LICENSING_LOCK:
         if not _LICENSING:
-            _LICENSING.append(get_spdx_licensing())
+            licensing = get_spdx_licensing()
+            licensing.get_advanced_tokenizer()
+            _LICENSING.append(licensing)
         return _LICENSING[0]
 
 
 def warm_up() -> None:
-    """Load the SPDX table in a thread of its own, so that it is ready by the time a license is judged."""
+    """Load the SPDX table and build its tokenizer in a thread of its own, so that both are ready by
+    the time a license is judged."""
     threading.Thread(target=_licensing, name="gatekeeper-spdx-table", daemon=True).start()
 
 

@@ -1,0 +1,171 @@
+"""pip-licenses started with the check, beside the environment probe: the same listing, the same
+errors in the same order, and nothing left running."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper import process
+from gatekeeper.checkers.licenses import LicensesChecker
+from gatekeeper.checkers.licenses.listing import ListingAhead
+from gatekeeper.errors import ToolError, ToolTimeout
+from tests.helpers.dists import context, make_project, write_dist
+
+
+def _venv(path: Path) -> tuple[Path, Path]:
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    python = path / "bin" / "python"
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    return python, Path(site)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> tuple[Path, Path]:
+    """A real venv (no pip) with two distributions: its interpreter and site-packages."""
+    python, site = _venv(tmp_path / "venv")
+    write_dist(site, "alpha", "1.0", ["License-Expression: MIT"], None, {})
+    write_dist(site, "bravo", "2.0", ["License: Apache 2.0"], None, {})
+    return python, site
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, float, float]]]:
+    """Every process the check starts: (how, what, start, end), ``spawn`` ending when it is reaped."""
+    log: list[tuple[str, str, float, float]] = []
+    real_run, real_spawn, real_release = process.run, process.spawn, process.release
+    spawned: dict[int, tuple[str, float]] = {}
+
+    def what(args: Any) -> str:
+        text = " ".join(str(a) for a in args)
+        return "pip-licenses" if "piplicenses" in text else "probe" if "importlib.metadata" in text else text
+
+    def run(args: Any, **kw: Any) -> process.Completed:
+        t0 = time.monotonic()
+        try:
+            return real_run(args, **kw)
+        finally:
+            log.append(("run", what(args), t0, time.monotonic()))
+
+    def spawn(args: Any, **kw: Any) -> subprocess.Popen[bytes]:
+        proc = real_spawn(args, **kw)
+        spawned[proc.pid] = (what(args), time.monotonic())
+        return proc
+
+    def release(proc: subprocess.Popen[bytes], **kw: Any) -> int:
+        try:
+            return real_release(proc, **kw)
+        finally:
+            name, t0 = spawned.pop(proc.pid)
+            log.append(("spawn", name, t0, time.monotonic()))
+
+    monkeypatch.setattr(process, "run", run)
+    monkeypatch.setattr(process, "spawn", spawn)
+    monkeypatch.setattr(process, "release", release)
+    yield log
+    assert not spawned, "a process started ahead was never reaped"
+
+
+def _policy(python: Path) -> str:
+    return f'[environment]\npython = "{python}"\n[checks.licenses]\nunknown = "warn"\n'
+
+
+def _check(root: Path, cache_dir: Path | None = None) -> Any:
+    ctx = context(root, cache_dir=cache_dir)
+    return LicensesChecker().run(ctx.policy.checks["licenses"], ctx)
+
+
+def test_pip_licenses_runs_beside_the_probe_and_gives_the_same_listing(
+    env: tuple[Path, Path], tmp_path: Path, started: list[tuple[str, str, float, float]]
+) -> None:
+    python, _ = env
+    root = make_project(tmp_path / "p", _policy(python))
+    result = _check(root)
+    # started before the probe, and still running while it ran; never run a second time
+    assert _order(started) == [("spawn", "pip-licenses"), ("run", "probe")]
+    ahead = next(s for s in started if s[1] == "pip-licenses")
+    probe = next(s for s in started if s[1] == "probe")
+    assert ahead[2] < probe[2] and ahead[3] > probe[2]
+    assert not process._LIVE
+    table = {p["name"]: (p["license"], p["verdict"], p["raw"]) for p in result.metrics["packages"]}
+    assert table == {"alpha": ("MIT", "allowed", "MIT"), "bravo": ("Apache-2.0", "allowed", "Apache 2.0")}
+
+    # with a cache: the first run starts it ahead and stores the listing; once the environment
+    # changes, a listing is probably stored for it: pip-licenses waits for the probe, which keys it
+    cache_dir = tmp_path / "cache"
+    started.clear()
+    first = _check(root, cache_dir)
+    assert _order(started) == [("spawn", "pip-licenses"), ("run", "probe")]
+    assert first.metrics["packages"] == result.metrics["packages"] and first.metrics["cached"] is False
+    started.clear()
+    write_dist(env[1], "charlie", "3.0", ["License-Expression: GPL-3.0-only"], None, {})
+    after = _check(root, cache_dir)
+    assert _order(started) == [("run", "probe"), ("run", "pip-licenses")]
+    assert after.metrics["cached"] is False
+    assert {p["name"]: p["verdict"] for p in after.metrics["packages"]} == {
+        "alpha": "allowed", "bravo": "allowed", "charlie": "denied",
+    }  # fmt: skip
+    started.clear()
+    again = _check(root, cache_dir)  # unchanged: nothing runs but the probe
+    assert _order(started) == [("run", "probe")]
+    assert again.metrics["cached"] is True and again.metrics["packages"] == after.metrics["packages"]
+
+
+def _order(started: list[tuple[str, str, float, float]]) -> list[tuple[str, str]]:
+    return [(how, name) for how, name, *_ in sorted(started, key=lambda s: s[2])]
+
+
+def test_a_pip_licenses_failure_while_started_ahead_is_an_error(
+    env: tuple[Path, Path], tmp_path: Path, started: list[tuple[str, str, float, float]]
+) -> None:
+    python, site = env
+    # a distribution without a Name: the probe passes it over, pip-licenses crashes on it
+    (site / "nameless-1.0.dist-info").mkdir()
+    (site / "nameless-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nVersion: 1.0\n\n")
+    root = make_project(tmp_path / "p", _policy(python))
+    with pytest.raises(ToolError, match=r"(?s)pip-licenses failed \(exit 1\): .*TypeError"):
+        _check(root)
+    assert ("spawn", "pip-licenses") in [s[:2] for s in started]
+    assert not process._LIVE
+
+
+def test_a_probe_failure_stops_the_listing_started_ahead(
+    env: tuple[Path, Path], tmp_path: Path, started: list[tuple[str, str, float, float]]
+) -> None:
+    python, site = env
+    (site / "zz-dies.pth").write_text("import os; os._exit(3)\n")  # the interpreter dies as it starts
+    root = make_project(tmp_path / "p", _policy(python))
+    with pytest.raises(ToolError, match="could not list the distributions of"):
+        _check(root)
+    assert _order(started) == [("spawn", "pip-licenses"), ("run", "probe")]
+    assert not process._LIVE
+
+
+def test_a_listing_started_ahead_is_killed_past_the_deadline(env: tuple[Path, Path], tmp_path: Path) -> None:
+    python, _ = env
+    ctx = context(make_project(tmp_path / "p", _policy(python)))
+    ahead = ListingAhead.start(ctx)
+    assert ahead is not None
+    with ahead:
+        ctx.deadline = time.monotonic()
+        with pytest.raises(ToolTimeout, match="did not finish within 0s and was killed"):
+            ahead.result()
+    assert ahead._proc.returncode is not None and not process._LIVE
+
+
+def test_no_listing_is_started_ahead_without_pip_licenses(env: tuple[Path, Path], tmp_path: Path) -> None:
+    """A tool interpreter without pip-licenses starts nothing ahead; the check says why, as before."""
+    python, _ = env
+    ctx = context(make_project(tmp_path / "p", _policy(python)), tool_python=str(python))
+    assert ListingAhead.start(ctx) is None
+    with pytest.raises(ToolError, match="pip-licenses is not installed in "):
+        LicensesChecker().run(ctx.policy.checks["licenses"], ctx)
