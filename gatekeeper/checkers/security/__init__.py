@@ -102,9 +102,7 @@ class SecurityChecker(CheckerBase):
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Scan (or reuse cached scans of) the files bandit would scan, and map every result to a finding."""
-        from gatekeeper.checkers.security.narrowing import narrowing_note, narrowing_records
         from gatekeeper.checkers.security.pool import BanditPool, Batches
-        from gatekeeper.checkers.security.results import CHECK, Tally
 
         targets = [str(p) for p in section.get("paths") or ["."]]
         workers = int(section.get("workers") or 0) or (os.cpu_count() or 1)
@@ -112,9 +110,12 @@ class SecurityChecker(CheckerBase):
         origin = ctx.vet_tool("bandit", "bandit")  # never the checkout's bandit (before any of it is imported)
         pool = BanditPool(ctx.tool_python, ctx.root)
         try:
-            cold = folder is None or not folder.is_dir()
-            if workers > 1 and cold and _worth_two(ctx.root, targets, section.get("exclude") or []):
-                pool.start(2, quiet=True)  # a second worker imports bandit meanwhile
+            if folder is None or not folder.is_dir():  # nothing cached: the first worker will find the files
+                two = workers > 1 and _worth_two(ctx.root, targets, section.get("exclude") or [])
+                pool.start(2 if two else 1, quiet=True)  # importing bandit while the rest is prepared
+            from gatekeeper.checkers.security.narrowing import narrowing_note, narrowing_records
+            from gatekeeper.checkers.security.results import CHECK, Tally
+
             # the first worker finds the files, then scans; with the answer cached, no worker starts
             # unless a file must be scanned
             plan = discover(section, ctx, pool, cached=(folder, origin))
