@@ -12,32 +12,44 @@ How a run goes:
    the root (``gatekeeper.toolconfig``); without a configuration in the root, ruff runs
    ``--isolated`` with its defaults (never one from a parent folder or the user's). ruff runs with
    ``--no-fix --no-unsafe-fixes --no-cache``: whatever the configuration says, it writes nothing.
-3. ``ruff check --show-files`` lists the files ruff would check (its excludes applied); with
-   ``--shard I/N`` only a share of them, balanced by bytes, is kept.
+3. ``ruff check --show-files`` lists the files ruff would check (its excludes applied), while
+   ``ruff --version`` (asked once per binary, then cached) runs beside it; with ``--shard I/N``
+   only a share of the files, balanced by bytes, is kept.
 4. Files whose result is cached (keyed by content, path, ruff's version and the bytes of every
-   configuration file) are not checked again; the rest go to ``ruff check --output-format json``.
+   configuration file) are not checked again; the rest go to ``ruff check --output-format json``,
+   and at the same time those of them with a suppression comment to a second run with
+   ``--ignore-noqa`` (what the comments hid).
+
+Runs that do not need each other's output run at once, each in a thread of its own; each is
+waited for, and a failure of any of them (a ruff error, an exit code ruff does not give for
+findings, output that is not its JSON) fails the check, after the others ended.
 
 Everything in the project that narrows the check is a ``Narrowing`` record (``narrowing.py``):
 each configuration file of each ``extend`` chain and its rule and file settings, the tracked
 Python files ruff did not check (the project's excludes told apart from ruff's defaults by a
-second ``--show-files --isolated``), and every suppression comment with the diagnostics it hid.
+second ``--show-files --isolated``, run beside step 4 and only when a configuration is in force
+and a tracked Python file was left out), and every suppression comment with the diagnostics it hid.
 With ``project_config = "ignore"`` ruff runs ``--isolated --ignore-noqa --no-respect-gitignore``:
 its defaults only, no project configuration, no suppression comment, no ``.gitignore``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import re
 import sys
 import sysconfig
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gatekeeper import process
+from gatekeeper.background import in_background
 from gatekeeper.checkers.base import OFF_BY_DEFAULT, PROJECT_CONFIG, CheckContext, CheckerBase, Display, honours_project
 from gatekeeper.checkers.lint import presentation
 from gatekeeper.errors import ToolError
@@ -67,6 +79,8 @@ ISOLATED = ("--isolated", "--ignore-noqa", "--no-respect-gitignore")
 #: paths per ruff command line, far below the OS argument limit
 MAX_FILES_PER_RUN = 2000
 _FINDING_KEYS = ("code", "message", "location", "filename")
+T = TypeVar("T")
+U = TypeVar("U")
 
 
 @functools.cache
@@ -104,18 +118,10 @@ class LintChecker(CheckerBase):
 
         tool = ctx.tool("ruff", "ruff", INSTALL, binary=lambda found: _binary(ctx, found))
         ruff = tool.path
-        version = _version(ctx, ruff)
         honour = honours_project(section)
-        candidates = _candidates(ctx)
-        configs = toolconfig.ruff_configs(ctx.root, candidates) if honour else ()
-        config_files = toolconfig.ruff_files(ctx.root, candidates) if configs else ()
-        config_args = [] if configs else list(ISOLATED if not honour else ("--isolated",))
-        target = toolconfig.ruff_target_version(ctx.root) if honour and not configs else None
-        if target:  # what ruff infers from requires-python, which --isolated would drop
-            config_args += ["--target-version", target]
-        files_all = _show_files(ctx, ruff, config_args)
-        if not files_all:
-            raise ToolError("ruff found no Python files to check (an empty check is not a pass)")
+        # ruff --version (asked once per binary) runs beside the listing: neither waits for the other
+        plan, version = _together(lambda: _plan(ctx, ruff, honour), lambda: _version(ctx, ruff), "version")
+        configs, config_files, config_args, files_all = plan.configs, plan.config_files, plan.config_args, plan.files
         sources = source.Sources(ctx.root)
 
         def commented(f: str) -> bool:
@@ -128,10 +134,15 @@ class LintChecker(CheckerBase):
         per_file_tool = source.PerFileTool(
             CHECK, opts, _valid, lambda chunk: _check(ctx, ruff, config_args, chunk, commented), MAX_FILES_PER_RUN
         )
-        per_file = source.run_per_file(ctx, per_file_tool, files_all, sources)
+        # the second listing that tells the project's excludes from ruff's runs beside the check
+        per_file, dropped = _together(
+            lambda: source.run_per_file(ctx, per_file_tool, files_all, sources),
+            lambda: _dropped(ctx, ruff, files_all, bool(configs)),
+            "excludes",
+        )
         files, diagnostics = per_file.files, per_file.results
         records = narrowed.config_records(ctx.root, configs)
-        records += narrowed.excluded_records(*_dropped(ctx, ruff, files_all, bool(configs)))
+        records += narrowed.excluded_records(*dropped)
         if honour:
             records += narrowed.comment_records(files, diagnostics, sources)
         reported = {f: [d for d in ds if not d.get("suppressed")] for f, ds in diagnostics.items()}
@@ -174,6 +185,48 @@ class LintChecker(CheckerBase):
             findings=tuple(findings),
             narrowing=tuple(records),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How ruff runs on the project: its configuration files and flags, and the files it checks."""
+
+    configs: tuple[str, ...]  # each folder's configuration, the root's first
+    config_files: tuple[str, ...]  # every file that decides ruff's settings (extend chains included)
+    config_args: list[str]
+    files: list[str]  # what ``ruff check --show-files`` lists, relative to the root
+
+
+def _plan(ctx: CheckContext, ruff: str, honour: bool) -> _Plan:
+    """The configuration ruff finds (checked to lie inside the root) and the files it lists with it;
+    ``ToolError`` when it lists none (an empty check is not a pass)."""
+    from gatekeeper import toolconfig
+
+    candidates = _candidates(ctx)
+    configs = toolconfig.ruff_configs(ctx.root, candidates) if honour else ()
+    config_files = toolconfig.ruff_files(ctx.root, candidates) if configs else ()
+    config_args = [] if configs else list(ISOLATED if not honour else ("--isolated",))
+    target = toolconfig.ruff_target_version(ctx.root) if honour and not configs else None
+    if target:  # what ruff infers from requires-python, which --isolated would drop
+        config_args += ["--target-version", target]
+    files = _show_files(ctx, ruff, config_args)
+    if not files:
+        raise ToolError("ruff found no Python files to check (an empty check is not a pass)")
+    return _Plan(configs, config_files, config_args, files)
+
+
+def _together(here: Callable[[], T], there: Callable[[], U], name: str) -> tuple[T, U]:
+    """``here()`` in this thread while ``there()`` runs in a thread of its own (named after this one
+    and ``name``): both values once both ended. When either fails, its error is raised (``here``'s
+    first) only after the other ended too: no ruff run is left behind, and no failure is hidden."""
+    wait = in_background(there, f"{threading.current_thread().name}-{name}")
+    try:
+        mine = here()
+    except BaseException:
+        with contextlib.suppress(BaseException):  # the first failure is the one raised
+            wait()
+        raise
+    return mine, wait()
 
 
 def _dropped(ctx: CheckContext, ruff: str, checked: Sequence[str], configured: bool) -> tuple[list[str], list[str]]:
@@ -296,15 +349,20 @@ def _check(
 ) -> dict[str, list[dict[str, Any]]]:
     """ruff's diagnostics for ``files``, and those the suppression comments of the ``commented`` ones
     hid (marked ``suppressed``), from a second run over those files with ``--ignore-noqa``."""
-    found = _diagnostics(ctx, ruff, config_args, files)
     again = [f for f in files if commented(f)]
-    if again:
-        unsuppressed = _diagnostics(ctx, ruff, [*config_args, "--ignore-noqa"], again)
-        for f in again:
-            kept = {_identity(d) for d in found.get(f, [])}
-            hidden = [{**d, "suppressed": True} for d in unsuppressed.get(f, []) if _identity(d) not in kept]
-            if hidden:
-                found.setdefault(f, []).extend(hidden)
+    if not again:
+        return _diagnostics(ctx, ruff, config_args, files)
+    # the two runs are independent: the second (usually a few files) runs beside the first
+    found, unsuppressed = _together(
+        lambda: _diagnostics(ctx, ruff, config_args, files),
+        lambda: _diagnostics(ctx, ruff, [*config_args, "--ignore-noqa"], again),
+        "noqa",
+    )
+    for f in again:
+        kept = {_identity(d) for d in found.get(f, [])}
+        hidden = [{**d, "suppressed": True} for d in unsuppressed.get(f, []) if _identity(d) not in kept]
+        if hidden:
+            found.setdefault(f, []).extend(hidden)
     return found
 
 
@@ -330,10 +388,12 @@ def parse_output(root: Path, text: str) -> dict[str, list[dict[str, Any]]]:
             raise ValueError("not a list")
         out: dict[str, list[dict[str, Any]]] = {}
         relative = RootRelative(root)
+        named: dict[str, str | None] = {}  # ruff names a file once per diagnostic: each name resolved once
         for d in data:
             if not _valid(d):
                 raise ValueError(f"a diagnostic lacks one of {', '.join(_FINDING_KEYS)}")
-            rel = relative(Path(str(d["filename"])))
+            filename = str(d["filename"])
+            rel = named[filename] if filename in named else named.setdefault(filename, relative(Path(filename)))
             if rel is None:
                 raise ValueError(f"a diagnostic names a file outside the project: {d['filename']}")
             fix = d.get("fix") if isinstance(d.get("fix"), dict) else None
