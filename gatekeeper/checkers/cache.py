@@ -164,13 +164,20 @@ _RESOLVED: dict[Path, Path] = {}
 
 
 def _writable_path(folder: Path, key: str) -> Path:
-    """Where the entry for ``key`` is written: ``resolve_for_write(entry, folder)``, with the entry's
-    folder resolved once (1,028 entries walked every component of a long path each: most of a
-    write's CPU). ``OutputError`` when a link inside the cache folder is met, the entry itself included."""
+    """Where the entry for ``key`` is written: ``resolve_for_write(entry, folder)``, with the cache
+    folder resolved once and each entry folder in it once more by its one last part (1,028 entries
+    walked every component of a long path each: most of a write's CPU; then each new entry folder
+    walked it again). ``OutputError`` when a link inside the cache folder is met, the entry itself included."""
     entry = _entry_path(folder, key)
     real = _RESOLVED.get(entry.parent)
     if real is None:
-        real = _RESOLVED[entry.parent] = resolve_for_write(entry.parent, folder)
+        top = _RESOLVED.get(folder)
+        if top is None:
+            top = _RESOLVED[folder] = resolve_for_write(folder, folder)
+        real = top / entry.parent.name
+        if real.is_symlink():
+            real = resolve_for_write(entry.parent, folder)  # which refuses it, naming the link
+        _RESOLVED[entry.parent] = real
     path = real / entry.name
     if path.is_symlink():
         return resolve_for_write(entry, folder)  # which refuses it, naming the link
