@@ -351,37 +351,41 @@ def _check(
     hid (marked ``suppressed``), from a second run over those files with ``--ignore-noqa``."""
     again = [f for f in files if commented(f)]
     if not again:
-        return _diagnostics(ctx, ruff, config_args, files)
+        return parse_output(ctx.root, _report(ctx, ruff, config_args, files))
     # the two runs are independent: the second (usually a few files) runs beside the first
-    found, unsuppressed = _together(
-        lambda: _diagnostics(ctx, ruff, config_args, files),
-        lambda: _diagnostics(ctx, ruff, [*config_args, "--ignore-noqa"], again),
+    report, unsuppressed = _together(
+        lambda: _report(ctx, ruff, config_args, files),
+        lambda: _report(ctx, ruff, [*config_args, "--ignore-noqa"], again),
         "noqa",
     )
-    for f in again:
-        kept = {_identity(d) for d in found.get(f, [])}
-        hidden = [{**d, "suppressed": True} for d in unsuppressed.get(f, []) if _identity(d) not in kept]
-        if hidden:
-            found.setdefault(f, []).extend(hidden)
+    found = parse_output(ctx.root, report)
+    kept = {f: {_identity(d) for d in found.get(f, [])} for f in again}
+    # of the second run only what the first did not report is kept (the rest is still checked to be ruff's)
+    hidden = parse_output(ctx.root, unsuppressed, keep=lambda f, d: f in kept and _identity(d) not in kept[f])
+    for f, ds in hidden.items():
+        found.setdefault(f, []).extend({**d, "suppressed": True} for d in ds)
     return found
 
 
 def _identity(d: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (d.get("code"), d["location"].get("row"), d["location"].get("column"), d.get("message"))
+    """A diagnostic's identity (rule, position, message), the same for ruff's entry and the one kept of it."""
+    return (d.get("code"), d["location"].get("row"), d["location"].get("column"), str(d["message"]))
 
 
-def _diagnostics(
-    ctx: CheckContext, ruff: str, config_args: Sequence[str], files: Sequence[str]
-) -> dict[str, list[dict[str, Any]]]:
+def _report(ctx: CheckContext, ruff: str, config_args: Sequence[str], files: Sequence[str]) -> str:
+    """``ruff check --output-format json`` of ``files``: its JSON report, unread; ``ToolError`` when ruff fails."""
     args = [ruff, "check", "--output-format", "json", *READ_ONLY, "--exit-zero", *config_args, "--"]
     done = ctx.run([*args, *(str(ctx.root / f) for f in files)], cwd=ctx.root)
     if done.returncode != 0:
         raise ToolError(f"ruff check failed (exit {done.returncode}): {_refused(done)}")
-    return parse_output(ctx.root, done.stdout)
+    return done.stdout
 
 
-def parse_output(root: Path, text: str) -> dict[str, list[dict[str, Any]]]:
-    """ruff's JSON diagnostics by file (posix, relative to ``root``); ``ToolError`` when it is not ruff's JSON."""
+def parse_output(
+    root: Path, text: str, keep: Callable[[str, Mapping[str, Any]], bool] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """ruff's JSON diagnostics by file (posix, relative to ``root``), those ``keep(file, ruff's entry)``
+    refuses left out; ``ToolError`` when it is not ruff's JSON (every entry is checked)."""
     try:
         data = json.loads(text)
         if not isinstance(data, list):
@@ -396,6 +400,8 @@ def parse_output(root: Path, text: str) -> dict[str, list[dict[str, Any]]]:
             rel = named[filename] if filename in named else named.setdefault(filename, relative(Path(filename)))
             if rel is None:
                 raise ValueError(f"a diagnostic names a file outside the project: {d['filename']}")
+            if keep is not None and not keep(rel, d):
+                continue
             fix = d.get("fix") if isinstance(d.get("fix"), dict) else None
             out.setdefault(rel, []).append(
                 {
@@ -436,16 +442,21 @@ def to_findings(
         ):
             ordered.append((path, d))
     keys = []
+    hashes: dict[tuple[str, Any], str] = {}  # a line's hash, once for all its findings
+    blocks: dict[str, bool] = {}  # whether a rule blocks, once per rule
     for path, d in ordered:
         row = d["location"].get("row")
-        keys.append((str(d["code"] or "syntax-error"), path, source.snippet_hash(sources.line(path, row))))
-    prints = source.occurrence_fingerprints(CHECK, keys)
-    matching = sum(1 for path, d in ordered if _blocks(str(d["code"] or "syntax-error"), prefixes))
-    over = matching > int(section.get("max_findings", 0))
-    findings = []
-    for (path, d), fp in zip(ordered, prints, strict=True):
+        if (path, row) not in hashes:
+            hashes[path, row] = source.snippet_hash(sources.line(path, row))
         code = str(d["code"] or "syntax-error")
-        blocking = over and _blocks(code, prefixes)
+        if code not in blocks:
+            blocks[code] = _blocks(code, prefixes)
+        keys.append((code, path, hashes[path, row]))
+    prints = source.occurrence_fingerprints(CHECK, keys)
+    over = sum(1 for code, _, _ in keys if blocks[code]) > int(section.get("max_findings", 0))
+    findings = []
+    for (path, d), (code, _, _), fp in zip(ordered, keys, prints, strict=True):
+        blocking = over and blocks[code]
         loc, end = d["location"], d.get("end_location") or {}
         fix = d.get("fix")
         findings.append(
