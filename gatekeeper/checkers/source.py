@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from gatekeeper import process
 from gatekeeper.checkers import cache
@@ -175,8 +175,12 @@ class PerFileTool:
 def run_per_file(ctx: CheckContext, tool: PerFileTool, files_all: Sequence[str], sources: Sources) -> PerFileRun:
     """Run ``tool`` over this shard's share of ``files_all``.
 
-    A file's result is cached under its content, path and the tool's options; an entry that fails
-    its checks or ``tool.valid`` is recomputed, never trusted.
+    A file's result is cached under its content, path and the tool's options, kept either in an
+    entry of its own or in the run's pack (every result of a run in one entry: one file to write
+    and to read, not one per file). A run that found fewer than half its files in the last pack
+    writes a new one (a cold run); otherwise each new result gets its own entry (a run with a few
+    changed files). A result that fails its entry's checks or ``tool.valid`` is recomputed, never
+    trusted, and counted as rejected (every file a refused pack would have served).
     """
     check, options, valid, scan, batch = tool.check, tool.options, tool.valid, tool.scan, tool.batch
     files = list(files_all)
@@ -184,20 +188,42 @@ def run_per_file(ctx: CheckContext, tool: PerFileTool, files_all: Sequence[str],
         files = split_by_size(files, {f: len(sources.data(f)) for f in files}, ctx.shard[1])[ctx.shard[0] - 1]
     folder = ctx.cache_dir / check if ctx.cache_dir is not None else None
     keys = {f: cache.cache_key(options, f, sources.digest(f)) for f in files}
+    pack_key = cache.cache_key(options, "pack", list(ctx.shard or ()))
+    pack, pack_refused = cache.read(folder, pack_key)
+    packed = pack if isinstance(pack, dict) else {}
+    pack_refused = pack_refused or (pack is not None and not isinstance(pack, dict))
     results: dict[str, list[dict[str, Any]]] = {}
-    rejected = 0
+    refused: set[str] = set()
     for f in files:
-        payload, bad = cache.read(folder, keys[f])
-        if isinstance(payload, list) and all(valid(item) for item in payload):
+        payload = packed.get(keys[f])
+        if _usable(payload, valid):
             results[f] = payload
+            continue
+        if payload is not None or pack_refused:
+            refused.add(f)
+        payload, bad = cache.read(folder, keys[f])
+        if _usable(payload, valid):
+            results[f] = payload
+            refused.discard(f)
         elif payload is not None or bad:
-            rejected += 1
+            refused.add(f)
+    from_pack = sum(1 for f in results if keys[f] in packed)
     cached = len(results)
     todo = [f for f in files if f not in results]
+    fresh: dict[str, list[dict[str, Any]]] = {}
     for start in range(0, len(todo), batch):
         chunk = todo[start : start + batch]
-        fresh = scan(chunk)
-        for f in chunk:
-            results[f] = list(fresh.get(f, []))
-            cache.write(folder, keys[f], results[f])
-    return PerFileRun(files=files, results=results, cached=cached, rejected=rejected, inputs=tuple(files_all))
+        found = scan(chunk)
+        fresh.update((f, list(found.get(f, []))) for f in chunk)
+    results.update(fresh)
+    if 2 * from_pack < len(files):
+        cache.write(folder, pack_key, {keys[f]: results[f] for f in files})
+    else:
+        for f, result in fresh.items():
+            cache.write(folder, keys[f], result)
+    return PerFileRun(files=files, results=results, cached=cached, rejected=len(refused), inputs=tuple(files_all))
+
+
+def _usable(payload: Any, valid: Callable[[Any], bool]) -> TypeGuard[list[dict[str, Any]]]:
+    """Whether a cached result is a list of items ``valid`` accepts."""
+    return isinstance(payload, list) and all(valid(item) for item in payload)
