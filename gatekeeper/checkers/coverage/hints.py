@@ -10,14 +10,16 @@ project's environment, whose site-packages folders follow the tool interpreter's
 
 from __future__ import annotations
 
+import configparser
 import json
+import re
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import process
+from gatekeeper import process, tomlio
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import ToolError
 
@@ -98,7 +100,68 @@ def analysis_error(ctx: CheckContext, answer: Mapping[str, Any], ran: bool) -> T
         "import": "pip install coverage there, or set gate.tool_python",
     }
     hint = hints.get(kind) or (again if not ran else "")
+    where = pytest_cov_addopts(ctx.root) if kind == "empty" else ""
+    if where:
+        hint = (
+            f"the project's pytest configuration ({where}) adds --cov to every pytest run: pytest-cov then measures "
+            "in place of `coverage run`, whose own data file, saved last, is empty. "
+            + (
+                "Leave checks.coverage.run empty and run the tests as the project does (`python -m pytest`: "
+                "pytest-cov writes the data), or pass --no-cov to pytest in checks.coverage.run"
+                if ran
+                else "Run the tests as the project does (`python -m pytest`: pytest-cov writes the data), "
+                "or `python -m coverage run -m pytest --no-cov`"
+            )
+        )
     return ToolError(f"{message} ({hint})" if hint else message)
+
+
+#: the files pytest reads its configuration from, in its order, with the table a file needs to count
+_PYTEST_CONFIGS = (
+    ("pytest.ini", ""),
+    (".pytest.ini", ""),
+    ("pyproject.toml", "tool.pytest.ini_options"),
+    ("tox.ini", "pytest"),
+    ("setup.cfg", "tool:pytest"),
+)
+
+
+def pytest_cov_addopts(root: Path) -> str:
+    """Where the project's pytest configuration (the first file pytest itself would read in the root)
+    adds ``--cov`` to every run, e.g. "setup.cfg [tool:pytest] addopts"; "" when it does not."""
+    for name, table in _PYTEST_CONFIGS:
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            addopts = _addopts(path.read_text(encoding="utf-8"), name, table)
+        except (OSError, UnicodeDecodeError, ValueError, configparser.Error):
+            return ""  # pytest would refuse it too
+        if addopts is None:
+            continue  # not a pytest configuration: pytest looks at the next file
+        found = re.search(r"(?:^|\s)--cov(?:=|\s|$)", addopts[0])
+        return f"{name} [{addopts[1]}] addopts" if found else ""
+    return ""
+
+
+def _addopts(text: str, name: str, table: str) -> tuple[str, str] | None:
+    """The ``addopts`` of one candidate file ("" when unset) and the table it is in; None when the file
+    holds no pytest table. pyproject.toml: ``[tool.pytest.ini_options]``, else pytest 9's ``[tool.pytest]``."""
+    if name == "pyproject.toml":
+        tool = tomlio.loads(text).get("tool")
+        pytest_table = tool.get("pytest") if isinstance(tool, dict) else None
+        if not isinstance(pytest_table, dict):
+            return None
+        ini = pytest_table.get("ini_options")
+        options, where = (ini, table) if isinstance(ini, dict) else (pytest_table, "tool.pytest")
+        addopts = options.get("addopts", "")
+        return (" ".join(map(str, addopts)) if isinstance(addopts, list) else str(addopts)), where
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(text)
+    section = table or "pytest"
+    if not parser.has_section(section):
+        return ("", section) if not table else None  # pytest.ini counts even without a [pytest] section
+    return parser.get(section, "addopts", fallback=""), section
 
 
 def plugins_refused(ctx: CheckContext, names: Sequence[str]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -271,6 +272,68 @@ def test_run_option_combines_parallel_data(tmp_path: Path, make_ctx: Any) -> Non
     run_tool([PYTHON, "-m", "coverage", "combine"], root)
     assert f"{result.metrics['total']:.2f}" == report_total(root)
     assert result.metrics["statements"] > 0
+
+
+def test_pytest_cov_in_addopts_is_named_when_coverage_run_saved_nothing(tmp_path: Path, make_ctx: Any) -> None:
+    """pytest-cov (``--cov`` in the project's addopts) measures in place of ``coverage run``, which then
+    saves an empty data file over pytest-cov's: the error says so, and what it advises works."""
+    root = write_project(tmp_path / "p", "")
+    (root / "pyproject.toml").unlink()
+    (root / "setup.cfg").write_text("[tool:pytest]\naddopts = -q --cov=pkg\n")
+    where = "setup.cfg [tool:pytest] addopts"
+    checker = CoverageChecker()
+    tests = ["pytest", "-p", "no:cacheprovider"]
+    ran = checker.run(section(checker, min_total=0.0, run=tests), make_ctx(root))
+    assert ran.status is Status.ERROR and ran.error is not None
+    assert re.search(rf"has no measured files \(the project's pytest configuration \({re.escape(where)}\) adds --cov", ran.error)
+    assert "Leave checks.coverage.run empty" in ran.error
+    measure(root)  # README's own recipe, by hand: coverage.py agrees that nothing was measured
+    nothing = run_tool([PYTHON, "-m", "coverage", "report"], root, check=False)
+    assert "No data to report" in nothing.stdout + nothing.stderr
+    with pytest.raises(ToolError, match=re.escape(where)) as found:
+        checker.run(section(checker, min_total=0.0), make_ctx(root))
+    assert "Run the tests as the project does (`python -m pytest`" in str(found.value)
+    # what the error advises: pytest alone (pytest-cov writes .coverage), or coverage run with --no-cov
+    run_tool([PYTHON, "-m", *tests], root)
+    alone = checker.run(section(checker, min_total=0.0), make_ctx(root))
+    assert alone.status is Status.PASS and f"{alone.metrics['total']:.0f}" == report_total(root)
+    no_cov = checker.run(section(checker, min_total=0.0, run=[*tests, "--no-cov"]), make_ctx(root))
+    assert no_cov.status is Status.PASS and no_cov.metrics["statements"] > 0
+
+
+@pytest.mark.parametrize(
+    ("files", "where"),
+    [
+        (
+            {"pyproject.toml": '[tool.pytest.ini_options]\naddopts = ["-q", "--cov", "pkg"]\n'},
+            "pyproject.toml [tool.pytest.ini_options] addopts",
+        ),
+        ({"tox.ini": "[pytest]\naddopts = --cov\n", "setup.cfg": "[tool:pytest]\naddopts = -q\n"}, "tox.ini [pytest] addopts"),
+        # pytest reads the first file that is a pytest configuration, and only that one
+        ({"pytest.ini": "[pytest]\naddopts = -q\n", "setup.cfg": "[tool:pytest]\naddopts = --cov=pkg\n"}, ""),
+        (
+            {"pyproject.toml": "[tool.black]\n", "setup.cfg": "[tool:pytest]\naddopts = --cov=pkg\n"},
+            "setup.cfg [tool:pytest] addopts",
+        ),
+        ({"setup.cfg": "[tool:pytest]\naddopts = --cov-report=xml --covfefe\n"}, ""),
+        ({"pyproject.toml": '[tool.pytest]\naddopts = ["--cov=pkg"]\n'}, "pyproject.toml [tool.pytest] addopts"),
+    ],
+)
+def test_the_pytest_configuration_pytest_reads_decides(tmp_path: Path, files: dict[str, str], where: str) -> None:
+    from gatekeeper.checkers.coverage.hints import pytest_cov_addopts
+
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert pytest_cov_addopts(tmp_path) == where
+
+
+def test_an_empty_data_file_without_pytest_cov_keeps_the_plain_hint(tmp_path: Path, make_ctx: Any) -> None:
+    root = write_project(tmp_path / "p", "[tool.coverage.run]\nsource = ['nothing_here']\n")
+    (root / "setup.cfg").write_text("[tool:pytest]\naddopts = -q --cov-report=term\n")  # a report option alone runs nothing
+    measure(root)
+    with pytest.raises(ToolError, match=r"has no measured files \(run the tests under coverage again") as found:
+        CoverageChecker().run(section(CoverageChecker(), min_total=0.0), make_ctx(root))
+    assert "pytest-cov" not in str(found.value)
 
 
 # --------------------------------------------------------------------------- patch coverage
