@@ -129,6 +129,11 @@ class Inventory:
         key = canonicalize_name(name)
         return next((d for d in self.packages if d.key == key), None)
 
+    def member(self, name: str) -> Distribution | None:
+        """The uv workspace member called ``name`` (any spelling), installed from its folder, if any."""
+        key = canonicalize_name(name)
+        return next((d for d in self.members if d.key == key), None)
+
     def digest(self) -> str:
         """A sha256 over everything known about the packages in scope, for cache keys.
 

@@ -61,11 +61,11 @@ def _workspace(tmp_path: Path, root_project: str) -> tuple[Path, Path]:
     return root, python
 
 
-def _gate(root: Path, python: Path, scope: str, only: tuple[str, ...]) -> GateResult:
+def _gate(root: Path, python: Path, scope: str, only: tuple[str, ...], source: str = "environment") -> GateResult:
     db = root.parent / "db"
     (root / "gatekeeper.toml").write_text(
         f'[environment]\npython = "{python}"\nscope = "{scope}"\n'
-        f'[checks.dependencies]\nadvisory_db = "{db}"\n[checks.licenses]\nunknown = "warn"\n',
+        f'[checks.dependencies]\nadvisory_db = "{db}"\nsource = "{source}"\n[checks.licenses]\nunknown = "warn"\n',
         encoding="utf-8",
     )
     policy = load_policy(root, installed_options())
@@ -101,3 +101,16 @@ def test_a_virtual_workspace_root_takes_its_members_dependencies_in_project_scop
     assert dep.metrics["packages_audited"] == 1 and dep.metrics["unaudited"] == []
     assert dep.metrics["members"] == ["alib"]
     assert {f.rule_id for f in dep.findings} == {"TEST-1"}
+
+
+def test_the_pyproject_source_skips_members_and_never_audits_a_folder_build_as_a_release(tmp_path: Path) -> None:
+    """Unpinned dependencies are audited at their installed version only when that is an index release."""
+    deps = 'dependencies = ["alib", "vlib", "indexpkg"]\n'
+    root, python = _workspace(tmp_path, f'[project]\nname = "ws"\nversion = "0.1"\n{deps}')
+    dep = _gate(root, python, "all", ("dependencies",), source="pyproject.toml").check("dependencies")
+    assert dep is not None and dep.status is Status.FAIL, dep.error
+    assert dep.metrics["unaudited"] == ["vlib"]  # built from vendor/vlib: the database's silence proves nothing
+    assert "installed from a local folder" in dep.metrics["unaudited_reasons"]["vlib"]
+    assert dep.metrics["members"] == ["alib"]  # the project itself, neither audited nor "not installed"
+    assert dep.metrics["packages_audited"] == 1
+    assert {f.rule_id for f in dep.findings} == {"TEST-1", "dependencies.unaudited"}

@@ -132,6 +132,13 @@ class Markers:
         except ToolError:
             return None
 
+    def member(self, name: str) -> Any:
+        """The uv workspace member ``name`` installed from its folder (the project itself), else None."""
+        try:
+            return self._inventory().member(name)
+        except ToolError:
+            return None
+
 
 def relative(path: Path, root: Path) -> str:
     """``path`` relative to ``root`` (posix), or the whole path when it is outside."""

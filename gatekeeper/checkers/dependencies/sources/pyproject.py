@@ -48,11 +48,20 @@ def _from_pyproject(path: Path, ctx: CheckContext) -> Collected:
         if pinned:
             got.targets.append(Target(req.name, pinned, rel, line))
             continue
+        member = markers.member(req.name)
+        if member is not None:  # a uv workspace member: the project itself, not one of its dependencies
+            got.meta.setdefault("members", []).append(member.name)
+            continue
         dist = markers.inventory_get(req.name)
         if dist is None:
             got.skip(req.name, f"{rel}: {text!r} is not pinned and is not installed in the environment")
         elif req.url:
             got.skip(req.name, f"{rel}: {strip_userinfo(text)!r} is a URL requirement")
+        elif dist.origin in ("local", "vcs"):
+            # as for the environment source: a build from a folder or a VCS checkout may differ from the
+            # release of that name and version, so an advisory database's silence about it proves nothing
+            where = "a local folder" if dist.origin == "local" else "a VCS checkout"
+            got.skip(req.name, f"{rel}: {text!r} is installed from {where}, not a release from the package index")
         elif not req.specifier.contains(dist.version, prereleases=True):
             got.skip(req.name, f"{rel}: installed {dist.version} does not satisfy {text!r}")
         else:
