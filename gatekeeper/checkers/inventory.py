@@ -352,12 +352,12 @@ def find_project(root: Path, dists: Iterable[Distribution]) -> tuple[str, Distri
     except OSError:
         return "", None
     for d in dists:
-        if d.origin == "local" and _file_url_path(d.url) == here:
+        if d.origin == "local" and file_url_path(d.url) == here:
             return d.key, d
     return "", None
 
 
-def _file_url_path(url: str) -> Path | None:
+def file_url_path(url: str) -> Path | None:
     """The local path of a ``file:`` URL (PEP 610), resolved; None for anything else."""
     parsed = urllib.parse.urlsplit(url)
     if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
@@ -410,7 +410,7 @@ def workspace_members(root: Path, dists: Iterable[Distribution]) -> list[Distrib
     folders = workspace_folders(root)
     if not folders:
         return []
-    return [d for d in dists if d.origin == "local" and _file_url_path(d.url) in folders]
+    return [d for d in dists if d.origin == "local" and file_url_path(d.url) in folders]
 
 
 def project_manifest(root: Path) -> str:

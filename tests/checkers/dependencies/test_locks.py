@@ -232,6 +232,28 @@ def test_hashed_requirements_exported_by_uv_audit_like_the_lock(
     assert hashed.metrics["packages_audited"] == locked.metrics["packages_audited"] == 5
 
 
+@pytest.mark.parametrize("editable", [True, False])
+def test_a_uv_export_naming_the_project_and_its_members_audits_like_the_lock(
+    workspace: Path, wheels: Path, checkers: Mapping[str, Any], editable: bool
+) -> None:
+    # uv export lists the project and its workspace members by path ("-e ." or "."): they are the
+    # project itself, not dependencies that could not be audited; any other folder still is one
+    args = ["export", "--format", "requirements.txt", "--no-dev", "--no-hashes", *([] if editable else ["--no-editable"])]
+    text = uv(args, workspace, wheels).stdout
+    member = "-e ./packages/lib" if editable else "./packages/lib"
+    assert member in text.splitlines() and ("-e ." if editable else ".") in text.splitlines()
+    (workspace.parent / "elsewhere").mkdir()
+    (workspace.parent / "elsewhere" / "pyproject.toml").write_text('[project]\nname = "elsewhere"\nversion = "1.0"\n')
+    (workspace / "requirements.txt").write_text(text + "-e ../elsewhere\n", encoding="utf-8")
+    exported = audit(workspace, checkers, 'source = "requirements.txt"')
+    locked = audit(workspace, checkers, 'source = "uv.lock"')
+    assert found(exported) == found(locked) != set()
+    assert exported.metrics["packages_audited"] == locked.metrics["packages_audited"]
+    (outside,) = exported.metrics["unaudited"]  # ../elsewhere alone
+    assert "editable requirement has no pinned version" in exported.metrics["unaudited_reasons"][outside]
+    assert exported.metrics["project"] == "demo-app" and exported.metrics["members"] == ["lib"]
+
+
 def test_policy_validate_reads_what_the_sources_name(workspace: Path) -> None:
     policy(workspace, 'source = "uv.lock"')
     ok = invoke_gatekeeper(["policy", "validate"], workspace)

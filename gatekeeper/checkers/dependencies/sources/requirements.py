@@ -18,6 +18,7 @@ from gatekeeper.checkers.dependencies.sources.base import (
     pinned_version,
     relative,
 )
+from gatekeeper.checkers.inventory import declared_name, file_url_path, workspace_folders
 from gatekeeper.checkers.lockfiles import is_requirements_name, toml_line_problem
 from gatekeeper.errors import ToolError
 from gatekeeper.redaction import strip_userinfo
@@ -72,6 +73,8 @@ class _RequirementsReader:
             option = re.match(r"^(-r|--requirement|-c|--constraint|-e|--editable)(?:\s*=\s*|\s+)(\S.*)$", text)
             if option:
                 self._option(file, f"{rel}:{lineno}", option.group(1), option.group(2).strip())
+            elif self._ours(text):
+                continue  # the project itself, or one of its workspace members: not a dependency
             elif not text.startswith("-"):  # index, find-links and other global options are skipped
                 self._requirement(rel, lineno, text)
 
@@ -85,10 +88,37 @@ class _RequirementsReader:
             if flag in ("-r", "--requirement"):
                 self.read(child)
         elif flag in ("-e", "--editable"):
+            if self._ours(arg):
+                return
             egg = re.search(r"#egg=([A-Za-z0-9._-]+)", arg)
             name = egg.group(1) if egg else where
             self.got.skip(name, f"{where}: editable requirement has no pinned version")
         # constraints files pin without installing: nothing to audit
+
+    def _ours(self, arg: str) -> bool:
+        """Whether a path requirement (``.``, ``./packages/lib``, ``file:///…``, as ``uv export`` and
+        pip-compile write the project and its members) names the project root or one of its uv workspace
+        members; it is then recorded under ``project`` or ``members``. Paths are relative to the root,
+        where the file is installed from. Any other folder stays a requirement to judge (unaudited)."""
+        target = re.split(r"\s+--?[A-Za-z]|#", arg, maxsplit=1)[0].strip()
+        if target.startswith("file:"):
+            path = file_url_path(target)
+        elif target.startswith((".", "/")):
+            try:
+                path = (self.ctx.root / target).resolve()
+            except (OSError, ValueError):
+                return False
+        else:
+            return False
+        if path is None:
+            return False
+        if path == self.ctx.root.resolve():
+            self.got.meta["project"] = declared_name(self.ctx.root) or "."
+            return True
+        if path in workspace_folders(self.ctx.root):
+            self.got.meta.setdefault("members", []).append(declared_name(path) or relative(path, self.ctx.root))
+            return True
+        return False
 
     def _requirement(self, rel: str, lineno: int, text: str) -> None:
         from packaging.requirements import InvalidRequirement, Requirement
