@@ -45,7 +45,7 @@ import sysconfig
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gatekeeper import process
@@ -120,7 +120,8 @@ class LintChecker(CheckerBase):
         ruff = tool.path
         honour = honours_project(section)
         # ruff --version (asked once per binary) runs beside the listing: neither waits for the other
-        plan, version = _together(lambda: _plan(ctx, ruff, honour), lambda: _version(ctx, ruff), "version")
+        empty_ok = bool(section.get("allow_empty"))
+        plan, version = _together(lambda: _plan(ctx, ruff, honour, empty_ok), lambda: _version(ctx, ruff), "version")
         configs, config_files, config_args, files_all = plan.configs, plan.config_files, plan.config_args, plan.files
         sources = source.Sources(ctx.root)
 
@@ -197,9 +198,11 @@ class _Plan:
     files: list[str]  # what ``ruff check --show-files`` lists, relative to the root
 
 
-def _plan(ctx: CheckContext, ruff: str, honour: bool) -> _Plan:
+def _plan(ctx: CheckContext, ruff: str, honour: bool, allow_empty: bool = False) -> _Plan:
     """The configuration ruff finds (checked to lie inside the root) and the files it lists with it;
-    ``ToolError`` when it lists none (an empty check is not a pass)."""
+    ``ToolError`` when it lists no Python file (an empty check is not a pass), unless ``allow_empty``.
+    ruff also lists the configuration files it lints (``pyproject.toml``, ``ruff.toml``): those
+    alone are no code looked at, as when the project's settings exclude every Python file."""
     from gatekeeper import toolconfig
 
     candidates = _candidates(ctx)
@@ -210,8 +213,13 @@ def _plan(ctx: CheckContext, ruff: str, honour: bool) -> _Plan:
     if target:  # what ruff infers from requires-python, which --isolated would drop
         config_args += ["--target-version", target]
     files = _show_files(ctx, ruff, config_args)
-    if not files:
-        raise ToolError("ruff found no Python files to check (an empty check is not a pass)")
+    code = [f for f in files if PurePosixPath(f).name not in toolconfig.RUFF_CONFIG_NAMES]
+    if not code and not allow_empty:
+        besides = f" (only {', '.join(files)})" if files else ""
+        raise ToolError(
+            f"ruff found no Python files to check{besides}: an empty check is not a pass; set "
+            "checks.lint.allow_empty = true if that is expected"
+        )
     return _Plan(configs, config_files, config_args, files)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gatekeeper.checkers.lint import LintChecker
-from gatekeeper.errors import ToolMissing
+from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.findings import Status
 from tests.helpers.projects import section, write
 
@@ -165,3 +165,20 @@ def test_links_count_where_they_point_and_nothing_outside_the_project_is_checked
     result = LintChecker().run(section(LintChecker), make_ctx(root))
     assert keys(result) == {("F401", "pkg/a.py", 1), ("F401", "pkg/deep/b.py", 1)}
     assert result.metrics["files_checked"] == 2
+
+
+@pytest.mark.parametrize("config", ["ruff.toml", "pyproject.toml"])
+def test_settings_that_exclude_every_python_file_are_an_empty_check(tmp_path: Path, make_ctx: Any, config: str) -> None:
+    """ruff lists the configuration files it lints too: a run that checks nothing else looked at no code."""
+    excluding = 'extend-exclude = ["*.py"]\n'
+    text = excluding if config == "ruff.toml" else f'[project]\nname = "demo"\nversion = "0"\n[tool.ruff]\n{excluding}'
+    root = write(tmp_path / "proj", {config: text, "demo/core.py": "import os\n"})
+    listed = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--show-files", "--no-cache", "."], cwd=root, capture_output=True, text=True
+    )
+    assert [Path(line).name for line in listed.stdout.split()] == [config]  # what ruff itself checks
+    with pytest.raises(ToolError, match=rf"ruff found no Python files to check \(only {config}\).*allow_empty = true"):
+        LintChecker().run(section(LintChecker), make_ctx(root))
+    allowed = LintChecker().run(section(LintChecker, allow_empty=True), make_ctx(root))
+    assert allowed.status is Status.PASS and allowed.metrics["files_checked"] == 1
+    assert "exclude" in [r.kind for r in allowed.narrowing]  # and the setting that left every file out is reported
