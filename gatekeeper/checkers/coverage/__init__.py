@@ -306,39 +306,31 @@ def read_report(data_file: str, ctx: CheckContext, *, private: Path | None = Non
     it is tracked by git, when it cannot be read, or when it was measured in another source tree.
     ``plugins``: the coverage.py plugins the policy allows the analysis to load.
     """
-    from gatekeeper.checkers.coverage.data import combine_private, parallel_files, probe, read_data, refuse_tracked
-    from gatekeeper.checkers.coverage.formats import read_cobertura, read_coverage_json
+    from gatekeeper.checkers.coverage.data import ProbeAhead, combine_private, parallel_files, probe, read_data, refuse_tracked
     from gatekeeper.checkers.coverage.report import relative_path
     from gatekeeper.fileio import under
 
     if data_file:
         path = under(ctx.root, data_file)
-        if path.suffix not in (".xml", ".json") and not path.exists():
-            parallel = parallel_files(ctx, path)
-            if parallel and private is not None:
-                return combine_private(ctx, path, parallel, private, plugins)
-        if not path.exists():
-            raise ToolError(
-                f"coverage data file {data_file} not found (nor parallel {path.name}.* files): run the tests under "
-                "coverage first (coverage run -m pytest, then coverage json/xml if you point data_file at a report) "
-                "or set checks.coverage.run"
-            )
-        refuse_tracked(ctx, [path])
-        if path.suffix == ".xml":
-            return read_cobertura(path, ctx)
-        if path.suffix == ".json":
-            return read_coverage_json(path, ctx)
-        return read_data(ctx, str(path), plugins=plugins)
+        if path.suffix not in (".xml", ".json") and path.is_file():
+            # the analysis probe imports coverage.py while git says whether the data file is tracked
+            with ProbeAhead.start(ctx) or contextlib.nullcontext() as ahead:
+                refuse_tracked(ctx, [path])
+                return read_data(ctx, str(path), plugins=plugins, ahead=ahead)
+        return _read_named(data_file, path, ctx, private, plugins)
     config = probe(ctx, {"mode": "config"})
     default = Path(str(config.get("data_file") or ctx.root / ".coverage")) if config.get("ok") else ctx.root / ".coverage"
     looked = [relative_path(ctx.root, str(default))]
     if default.exists():
-        refuse_tracked(ctx, [default])
-        return read_data(ctx, None, plugins=plugins)
+        with ProbeAhead.start(ctx) or contextlib.nullcontext() as ahead:
+            refuse_tracked(ctx, [default])
+            return read_data(ctx, None, plugins=plugins, ahead=ahead)
     parallel = parallel_files(ctx, default)
     looked.append(f"{looked[0]}.* (parallel data)")
     if parallel and private is not None:
         return combine_private(ctx, default, parallel, private, plugins)
+    from gatekeeper.checkers.coverage.formats import read_cobertura, read_coverage_json
+
     for name, reader in (("coverage.json", read_coverage_json), ("coverage.xml", read_cobertura)):
         looked.append(name)
         if (ctx.root / name).exists():
@@ -348,3 +340,27 @@ def read_report(data_file: str, ctx: CheckContext, *, private: Path | None = Non
         f"no coverage data: looked for {', '.join(looked)} in {ctx.root}; run the tests under coverage first "
         '(coverage run -m pytest), set checks.coverage.data_file, or set checks.coverage.run = ["pytest"]'
     )
+
+
+def _read_named(data_file: str, path: Path, ctx: CheckContext, private: Path | None, plugins: Sequence[str]) -> CoverageReport:
+    """``read_report`` of a ``data_file`` that is a report (coverage.json, Cobertura XML), a data
+    file's parallel files, or none of these."""
+    from gatekeeper.checkers.coverage.data import combine_private, parallel_files, read_data, refuse_tracked
+    from gatekeeper.checkers.coverage.formats import read_cobertura, read_coverage_json
+
+    if path.suffix not in (".xml", ".json") and not path.exists():
+        parallel = parallel_files(ctx, path)
+        if parallel and private is not None:
+            return combine_private(ctx, path, parallel, private, plugins)
+    if not path.exists():
+        raise ToolError(
+            f"coverage data file {data_file} not found (nor parallel {path.name}.* files): run the tests under "
+            "coverage first (coverage run -m pytest, then coverage json/xml if you point data_file at a report) "
+            "or set checks.coverage.run"
+        )
+    refuse_tracked(ctx, [path])
+    if path.suffix == ".xml":
+        return read_cobertura(path, ctx)
+    if path.suffix == ".json":
+        return read_coverage_json(path, ctx)
+    return read_data(ctx, str(path), plugins=plugins)

@@ -293,10 +293,13 @@ def _analyse(
     return filecache.analyse(folder, per_file, request, ask or (lambda req, stdin: probe(ctx, req, plugins, stdin)))
 
 
-def read_data(ctx: CheckContext, data_file: str | None, *, plugins: Sequence[str] = ()) -> CoverageReport:
+def read_data(
+    ctx: CheckContext, data_file: str | None, *, plugins: Sequence[str] = (), ahead: ProbeAhead | None = None
+) -> CoverageReport:
     """The analysis of a ``.coverage`` data file found in the checkout, as a report; ``plugins``:
-    the coverage.py plugins the policy allows."""
-    return _report(ctx, _analyse(ctx, {"mode": "analyse", "data_file": data_file}, plugins))
+    the coverage.py plugins the policy allows; ``ahead``: a probe started already, which answers it."""
+    ask = (lambda req, stdin: ahead.ask(req, plugins, stdin)) if ahead is not None else None
+    return _report(ctx, _analyse(ctx, {"mode": "analyse", "data_file": data_file}, plugins, ask))
 
 
 def _report(ctx: CheckContext, answer: Mapping[str, Any], ran: bool = False) -> CoverageReport:

@@ -1,5 +1,6 @@
 """checks.coverage.run: the probe that combines and analyses the run's data is one process, started
-with the tests (it imports coverage.py while they run), and never left behind."""
+with the tests (it imports coverage.py while they run), and never left behind. A data file in the
+checkout: its probe starts before git is asked whether the file is tracked."""
 
 from __future__ import annotations
 
@@ -302,3 +303,52 @@ def test_a_run_with_an_allowed_plugin_loads_it_in_the_one_probe(
     assert f"{result.metrics['total']:.0f}" == report.stdout.splitlines()[0]
     assert result.metrics["fail_under"] == 100.0
     assert [f.rule_id for f in result.findings] == ["coverage.fail_under"]
+
+
+@pytest.fixture
+def asks_git(monkeypatch: pytest.MonkeyPatch, started: Started) -> None:
+    """``refuse_tracked`` (git ls-files on the data file) noted in ``started`` when it is called."""
+    from gatekeeper.checkers.coverage import data
+
+    real = data.refuse_tracked
+
+    def refuse_tracked(ctx: Any, paths: Any) -> None:
+        started.append(("ask", "git", None))
+        real(ctx, paths)
+
+    monkeypatch.setattr(data, "refuse_tracked", refuse_tracked)
+
+
+@pytest.mark.parametrize("data_file", [".coverage", ""])  # named by the policy, or found by discovery
+@pytest.mark.usefixtures("asks_git")
+def test_a_data_file_in_the_checkout_is_analysed_by_a_probe_started_before_git_is_asked(
+    tmp_path: Path, make_ctx: Any, started: Started, data_file: str
+) -> None:
+    """The probe imports coverage.py while git says whether the data file is tracked: one probe
+    for the analysis, and the figures are coverage.py's own."""
+    root = write_project(tmp_path / "p", BRANCHY)
+    measure(root)
+    checker = CoverageChecker()
+    for _ in range(2):  # cold, then with every file's analysis in the cache
+        started.clear()
+        result = checker.run(section(checker, min_total=0.0, data_file=data_file), make_ctx(root, cache_dir=tmp_path / "c"))
+        discovery = [("run", "probe")] if not data_file else []  # the configuration's data file asked first
+        assert _order(started) == [*discovery, ("spawn", "probe"), ("ask", "git")]
+        assert _gone(started).returncode == 0
+        assert f"{result.metrics['total']:.2f}" == report_total(root)
+    assert result.metrics["cached"] is True
+
+
+@pytest.mark.usefixtures("asks_git")
+def test_a_tracked_data_file_is_refused_and_the_probe_started_for_it_is_reaped(
+    tmp_path: Path, make_ctx: Any, started: Started
+) -> None:
+    root = write_project(tmp_path / "p", BRANCHY)
+    measure(root)
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-f", ".coverage"], cwd=root, check=True)
+    checker = CoverageChecker()
+    with pytest.raises(ToolError, match=r"coverage data tracked by git was refused: \.coverage"):
+        checker.run(section(checker, min_total=0.0, data_file=".coverage"), make_ctx(root))
+    assert _order(started) == [("spawn", "probe"), ("ask", "git")]
+    assert _gone(started).returncode != 0  # killed: it was never asked
