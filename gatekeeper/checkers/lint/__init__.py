@@ -116,12 +116,15 @@ class LintChecker(CheckerBase):
         from gatekeeper.checkers import source
         from gatekeeper.checkers.lint import narrowing as narrowed
 
-        tool = ctx.tool("ruff", "ruff", INSTALL, binary=lambda found: _binary(ctx, found))
+        # git lists the tracked files (where ruff's configuration may lie) while ruff is located
+        tool, candidates = _together(
+            lambda: ctx.tool("ruff", "ruff", INSTALL, binary=lambda found: _binary(ctx, found)), lambda: _candidates(ctx), "git"
+        )
         ruff = tool.path
         honour = honours_project(section)
         # ruff --version (asked once per binary) runs beside the listing: neither waits for the other
         empty_ok = bool(section.get("allow_empty"))
-        plan, version = _together(lambda: _plan(ctx, ruff, honour, empty_ok), lambda: _version(ctx, ruff), "version")
+        plan, version = _together(lambda: _plan(ctx, ruff, honour, candidates, empty_ok), lambda: _version(ctx, ruff), "version")
         configs, config_files, config_args, files_all = plan.configs, plan.config_files, plan.config_args, plan.files
         sources = source.Sources(ctx.root)
 
@@ -198,14 +201,14 @@ class _Plan:
     files: list[str]  # what ``ruff check --show-files`` lists, relative to the root
 
 
-def _plan(ctx: CheckContext, ruff: str, honour: bool, allow_empty: bool = False) -> _Plan:
-    """The configuration ruff finds (checked to lie inside the root) and the files it lists with it;
-    ``ToolError`` when it lists no Python file (an empty check is not a pass), unless ``allow_empty``.
-    ruff also lists the configuration files it lints (``pyproject.toml``, ``ruff.toml``): those
-    alone are no code looked at, as when the project's settings exclude every Python file."""
+def _plan(ctx: CheckContext, ruff: str, honour: bool, candidates: Sequence[str], allow_empty: bool = False) -> _Plan:
+    """The configuration ruff finds among ``candidates`` (checked to lie inside the root) and the
+    files it lists with it; ``ToolError`` when it lists no Python file (an empty check is not a
+    pass), unless ``allow_empty``. ruff also lists the configuration files it lints
+    (``pyproject.toml``, ``ruff.toml``): those alone are no code looked at, as when the project's
+    settings exclude every Python file."""
     from gatekeeper import toolconfig
 
-    candidates = _candidates(ctx)
     configs = toolconfig.ruff_configs(ctx.root, candidates) if honour else ()
     config_files = toolconfig.ruff_files(ctx.root, candidates) if configs else ()
     config_args = [] if configs else list(ISOLATED if not honour else ("--isolated",))
@@ -360,13 +363,13 @@ def _check(
     again = [f for f in files if commented(f)]
     if not again:
         return parse_output(ctx.root, _report(ctx, ruff, config_args, files))
-    # the two runs are independent: the second (usually a few files) runs beside the first
-    report, unsuppressed = _together(
-        lambda: _report(ctx, ruff, config_args, files),
+    # the two runs are independent: the second (usually a few files) runs beside the first, and the
+    # first's report is read while the second may still run
+    found, unsuppressed = _together(
+        lambda: parse_output(ctx.root, _report(ctx, ruff, config_args, files)),
         lambda: _report(ctx, ruff, [*config_args, "--ignore-noqa"], again),
         "noqa",
     )
-    found = parse_output(ctx.root, report)
     kept = {f: {_identity(d) for d in found.get(f, [])} for f in again}
     # of the second run only what the first did not report is kept (the rest is still checked to be ruff's)
     hidden = parse_output(ctx.root, unsuppressed, keep=lambda f, d: f in kept and _identity(d) not in kept[f])
