@@ -16,13 +16,16 @@ How a run goes:
    ``ruff --version`` (asked once per binary, then cached) runs beside it; with ``--shard I/N``
    only a share of the files, balanced by bytes, is kept.
 4. Files whose result is cached (keyed by content, path, ruff's version and the bytes of every
-   configuration file) are not checked again; the rest go to ``ruff check --output-format json``,
+   configuration file; a cold run's results kept in one entry, ``source.run_per_file``) are not
+   checked again; the rest go to ``ruff check --output-format json``,
    and at the same time those of them with a suppression comment to a second run with
    ``--ignore-noqa`` (what the comments hid).
 
-Runs that do not need each other's output run at once, each in a thread of its own; each is
-waited for, and a failure of any of them (a ruff error, an exit code ruff does not give for
-findings, output that is not its JSON) fails the check, after the others ended.
+Runs that do not need each other's output run at once, each in a thread of its own (``git
+ls-files`` while ruff is located, ``--version`` beside the listing, the ``--ignore-noqa`` run and
+the second listing below beside the check); each is waited for, and a failure of any of them (a
+ruff error, an exit code ruff does not give for findings, output that is not its JSON) fails the
+check, after the others ended.
 
 Everything in the project that narrows the check is a ``Narrowing`` record (``narrowing.py``):
 each configuration file of each ``extend`` chain and its rule and file settings, the tracked
