@@ -125,9 +125,14 @@ class LintChecker(CheckerBase):
         )
         ruff = tool.path
         honour = honours_project(section)
-        # ruff --version (asked once per binary) runs beside the listing: neither waits for the other
         empty_ok = bool(section.get("allow_empty"))
-        plan, version = _together(lambda: _plan(ctx, ruff, honour, candidates, empty_ok), lambda: _version(ctx, ruff), "version")
+        version = _known_version(ctx, ruff)
+        if version:
+            plan = _plan(ctx, ruff, honour, candidates, empty_ok)
+        else:  # ruff --version (asked once per binary) runs beside the listing: neither waits for the other
+            plan, version = _together(
+                lambda: _plan(ctx, ruff, honour, candidates, empty_ok), lambda: _version(ctx, ruff), "version"
+            )
         configs, config_files, config_args, files_all = plan.configs, plan.config_files, plan.config_args, plan.files
         sources = source.Sources(ctx.root)
 
@@ -141,15 +146,18 @@ class LintChecker(CheckerBase):
         per_file_tool = source.PerFileTool(
             CHECK, opts, _valid, lambda chunk: _check(ctx, ruff, config_args, chunk, commented), MAX_FILES_PER_RUN
         )
-        # the second listing that tells the project's excludes from ruff's runs beside the check
-        per_file, dropped = _together(
-            lambda: source.run_per_file(ctx, per_file_tool, files_all, sources),
-            lambda: _dropped(ctx, ruff, files_all, bool(configs)),
-            "excludes",
-        )
+        skipped = _tracked_but_unchecked(ctx, files_all)
+        if configs and skipped:  # the second listing that tells the project's excludes from ruff's, beside the check
+            per_file, by_defaults = _together(
+                lambda: source.run_per_file(ctx, per_file_tool, files_all, sources),
+                lambda: _show_files(ctx, ruff, ["--isolated"]),
+                "excludes",
+            )
+        else:
+            per_file, by_defaults = source.run_per_file(ctx, per_file_tool, files_all, sources), None
         files, diagnostics = per_file.files, per_file.results
         records = narrowed.config_records(ctx.root, configs)
-        records += narrowed.excluded_records(*dropped)
+        records += narrowed.excluded_records(*_dropped(skipped, by_defaults))
         if honour:
             records += narrowed.comment_records(files, diagnostics, sources)
         reported = {f: [d for d in ds if not d.get("suppressed")] for f, ds in diagnostics.items()}
@@ -243,14 +251,14 @@ def _together(here: Callable[[], T], there: Callable[[], U], name: str) -> tuple
     return mine, wait()
 
 
-def _dropped(ctx: CheckContext, ruff: str, checked: Sequence[str], configured: bool) -> tuple[list[str], list[str]]:
-    """Tracked ``.py``/``.pyi`` files ruff left out: those its defaults (with ``--isolated``) check
-    but the project's settings drop, and those its defaults drop too; empty outside git."""
-    skipped = _tracked_but_unchecked(ctx, checked)
-    if not skipped or not configured:
-        return [], skipped
-    by_default = set(skipped) - set(_show_files(ctx, ruff, ["--isolated"]))
-    return [f for f in skipped if f not in by_default], [f for f in skipped if f in by_default]
+def _dropped(skipped: Sequence[str], by_defaults: Sequence[str] | None) -> tuple[list[str], list[str]]:
+    """Of the tracked ``.py``/``.pyi`` files ruff left out (``skipped``), those its defaults check (they
+    are in ``by_defaults``, what ``--show-files --isolated`` lists) but the project's settings drop,
+    and those its defaults drop too; with no configuration in force (``by_defaults`` None), all are the latter."""
+    if by_defaults is None:
+        return [], list(skipped)
+    listed = set(by_defaults)
+    return [f for f in skipped if f in listed], [f for f in skipped if f not in listed]
 
 
 def _candidates(ctx: CheckContext) -> list[str]:
@@ -328,17 +336,33 @@ def _binary_here(package_file: str) -> str:
     return ""
 
 
-def _version(ctx: CheckContext, ruff: str) -> str:
-    """``ruff --version`` of the binary ``ruff``, asked once per binary: the answer is cached under
-    the file's identity (path, device, inode, size, modification and change times), which any
-    replacement or rewrite of the binary changes."""
+def _version_key(ruff: str) -> str:
+    """The cache key of the binary ``ruff``'s version: its identity (path, device, inode, size,
+    modification and change times), which any replacement or rewrite of it changes; "" when it cannot be stat'ed."""
     from gatekeeper.checkers import cache
 
     stamp = cache.file_stamp(ruff)
-    key = cache.cache_key("ruff --version", stamp) if stamp[1] is not None else ""
+    return cache.cache_key("ruff --version", stamp) if stamp[1] is not None else ""
+
+
+def _known_version(ctx: CheckContext, ruff: str) -> str:
+    """The version ``ruff --version`` of the binary ``ruff`` said before (cached), or ""."""
+    from gatekeeper.checkers import cache
+
+    key = _version_key(ruff)
     stored, _ = cache.read(ctx.cache_dir, key) if key else (None, False)
-    if isinstance(stored, str) and stored:
-        return stored
+    return stored if isinstance(stored, str) else ""
+
+
+def _version(ctx: CheckContext, ruff: str) -> str:
+    """``ruff --version`` of the binary ``ruff``, asked once per binary: the answer is cached under
+    the file's identity (``_version_key``)."""
+    from gatekeeper.checkers import cache
+
+    known = _known_version(ctx, ruff)
+    if known:
+        return known
+    key = _version_key(ruff)
     done = ctx.run([ruff, "--version"], timeout=60)
     if done.returncode != 0:
         raise ToolError(f"ruff --version failed (exit {done.returncode}): {process.tail(done.stderr)}")
