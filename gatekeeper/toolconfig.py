@@ -195,9 +195,6 @@ def ruff_target_version(root: Path) -> str | None:
     a target; None otherwise (``>=3.5``, ``>=3``: ruff then uses its default). ``--isolated`` skips
     that inference, so gatekeeper passes the value itself and its findings equal ``ruff check`` in
     the project."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-    from packaging.version import InvalidVersion, Version
-
     try:
         table = tomlio.loads((root / "pyproject.toml").read_text(encoding="utf-8")).get("project")
     except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError):
@@ -205,6 +202,10 @@ def ruff_target_version(root: Path) -> str | None:
     requires = table.get("requires-python") if isinstance(table, dict) else None
     if not isinstance(requires, str):
         return None
+    # imported only now: about 5 ms, before ruff can start, that a project without requires-python need not pay
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
     try:
         spec = SpecifierSet(requires)
     except InvalidSpecifier:
