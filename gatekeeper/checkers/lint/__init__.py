@@ -19,7 +19,8 @@ How a run goes:
    configuration file; a cold run's results kept in one entry, ``source.run_per_file``) are not
    checked again; the rest go to ``ruff check --output-format json``,
    and at the same time those of them with a suppression comment to a second run with
-   ``--ignore-noqa`` (what the comments hid).
+   ``--ignore-noqa`` (what the comments hid). Their JSON reports become results by file, and
+   those findings (``diagnostics.py``).
 
 Runs that do not need each other's output run at once, each in a thread of its own (``git
 ls-files`` while ruff is located, ``--version`` beside the listing, the ``--ignore-noqa`` run and
@@ -40,7 +41,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import re
 import sys
@@ -57,11 +57,10 @@ from gatekeeper.checkers.base import OFF_BY_DEFAULT, PROJECT_CONFIG, CheckContex
 from gatekeeper.checkers.lint import presentation
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import RootRelative
-from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
+from gatekeeper.findings import CheckResult, decide_status
 from gatekeeper.options import Option
 
 if TYPE_CHECKING:
-    from gatekeeper.checkers import source
     from gatekeeper.toolorigin import ToolOrigin
 
 # the run path (the tracked files, the configuration chain, narrowing, the cache) is imported where
@@ -81,7 +80,6 @@ _PROBE = (
 ISOLATED = ("--isolated", "--ignore-noqa", "--no-respect-gitignore")
 #: paths per ruff command line, far below the OS argument limit
 MAX_FILES_PER_RUN = 2000
-_FINDING_KEYS = ("code", "message", "location", "filename")
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -118,6 +116,7 @@ class LintChecker(CheckerBase):
         from gatekeeper import toolconfig
         from gatekeeper.checkers import source
         from gatekeeper.checkers.lint import narrowing as narrowed
+        from gatekeeper.checkers.lint.diagnostics import to_findings, valid
 
         # git lists the tracked files (where ruff's configuration may lie) while ruff is located
         tool, candidates = _together(
@@ -144,7 +143,7 @@ class LintChecker(CheckerBase):
             CACHE_VERSION, version, tool.describe(), config_args, toolconfig.digest(ctx.root, config_files)
         )
         per_file_tool = source.PerFileTool(
-            CHECK, opts, _valid, lambda chunk: _check(ctx, ruff, config_args, chunk, commented), MAX_FILES_PER_RUN
+            CHECK, opts, valid, lambda chunk: _check(ctx, ruff, config_args, chunk, commented), MAX_FILES_PER_RUN
         )
         skipped = _tracked_but_unchecked(ctx, files_all)
         if configs and skipped:  # the second listing that tells the project's excludes from ruff's, beside the check
@@ -387,6 +386,8 @@ def _check(
 ) -> dict[str, list[dict[str, Any]]]:
     """ruff's diagnostics for ``files``, and those the suppression comments of the ``commented`` ones
     hid (marked ``suppressed``), from a second run over those files with ``--ignore-noqa``."""
+    from gatekeeper.checkers.lint.diagnostics import identity, parse_output
+
     again = [f for f in files if commented(f)]
     if not again:
         return parse_output(ctx.root, _report(ctx, ruff, config_args, files))
@@ -397,17 +398,12 @@ def _check(
         lambda: _report(ctx, ruff, [*config_args, "--ignore-noqa"], again),
         "noqa",
     )
-    kept = {f: {_identity(d) for d in found.get(f, [])} for f in again}
+    kept = {f: {identity(d) for d in found.get(f, [])} for f in again}
     # of the second run only what the first did not report is kept (the rest is still checked to be ruff's)
-    hidden = parse_output(ctx.root, unsuppressed, keep=lambda f, d: f in kept and _identity(d) not in kept[f])
+    hidden = parse_output(ctx.root, unsuppressed, keep=lambda f, d: f in kept and identity(d) not in kept[f])
     for f, ds in hidden.items():
         found.setdefault(f, []).extend({**d, "suppressed": True} for d in ds)
     return found
-
-
-def _identity(d: Mapping[str, Any]) -> tuple[Any, ...]:
-    """A diagnostic's identity (rule, position, message), the same for ruff's entry and the one kept of it."""
-    return (d.get("code"), d["location"].get("row"), d["location"].get("column"), str(d["message"]))
 
 
 def _report(ctx: CheckContext, ruff: str, config_args: Sequence[str], files: Sequence[str]) -> str:
@@ -417,106 +413,3 @@ def _report(ctx: CheckContext, ruff: str, config_args: Sequence[str], files: Seq
     if done.returncode != 0:
         raise ToolError(f"ruff check failed (exit {done.returncode}): {_refused(done)}")
     return done.stdout
-
-
-def parse_output(
-    root: Path, text: str, keep: Callable[[str, Mapping[str, Any]], bool] | None = None
-) -> dict[str, list[dict[str, Any]]]:
-    """ruff's JSON diagnostics by file (posix, relative to ``root``), those ``keep(file, ruff's entry)``
-    refuses left out; ``ToolError`` when it is not ruff's JSON (every entry is checked)."""
-    try:
-        data = json.loads(text)
-        if not isinstance(data, list):
-            raise ValueError("not a list")
-        out: dict[str, list[dict[str, Any]]] = {}
-        relative = RootRelative(root)
-        named: dict[str, str | None] = {}  # ruff names a file once per diagnostic: each name resolved once
-        for d in data:
-            if not _valid(d):
-                raise ValueError(f"a diagnostic lacks one of {', '.join(_FINDING_KEYS)}")
-            filename = str(d["filename"])
-            rel = named[filename] if filename in named else named.setdefault(filename, relative(Path(filename)))
-            if rel is None:
-                raise ValueError(f"a diagnostic names a file outside the project: {d['filename']}")
-            if keep is not None and not keep(rel, d):
-                continue
-            fix = d.get("fix") if isinstance(d.get("fix"), dict) else None
-            out.setdefault(rel, []).append(
-                {
-                    "code": d.get("code"),
-                    "name": d.get("name") or "",
-                    "message": str(d["message"]),
-                    "location": d["location"],
-                    "end_location": d.get("end_location"),
-                    "filename": rel,
-                    "fix": {"applicability": fix.get("applicability"), "message": fix.get("message")} if fix else None,
-                    "url": d.get("url") or "",
-                }
-            )
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ToolError(f"ruff printed output that is not its JSON report ({exc}): {process.tail(text, 300)}") from None
-    return out
-
-
-def _valid(d: Any) -> bool:
-    return isinstance(d, dict) and all(k in d for k in _FINDING_KEYS) and isinstance(d.get("location"), dict)
-
-
-def _blocks(code: str, prefixes: Sequence[str]) -> bool:
-    return any(p == "ALL" or code.startswith(p) for p in prefixes)
-
-
-def to_findings(
-    section: Mapping[str, Any], diagnostics: Mapping[str, Sequence[Mapping[str, Any]]], sources: source.Sources
-) -> list[Finding]:
-    """Findings for ruff's diagnostics; ``fail_on`` and ``max_findings`` decide which block."""
-    from gatekeeper.checkers import source
-
-    prefixes = [str(p) for p in section.get("fail_on") or ["ALL"]]
-    ordered = []
-    for path in sorted(diagnostics):
-        for d in sorted(
-            diagnostics[path], key=lambda d: (d["location"].get("row") or 0, d["location"].get("column") or 0, str(d["code"]))
-        ):
-            ordered.append((path, d))
-    keys = []
-    hashes: dict[tuple[str, Any], str] = {}  # a line's hash, once for all its findings
-    blocks: dict[str, bool] = {}  # whether a rule blocks, once per rule
-    for path, d in ordered:
-        row = d["location"].get("row")
-        if (path, row) not in hashes:
-            hashes[path, row] = source.snippet_hash(sources.line(path, row))
-        code = str(d["code"] or "syntax-error")
-        if code not in blocks:
-            blocks[code] = _blocks(code, prefixes)
-        keys.append((code, path, hashes[path, row]))
-    prints = source.occurrence_fingerprints(CHECK, keys)
-    over = sum(1 for code, _, _ in keys if blocks[code]) > int(section.get("max_findings", 0))
-    findings = []
-    for (path, d), (code, _, _), fp in zip(ordered, keys, prints, strict=True):
-        blocking = over and blocks[code]
-        loc, end = d["location"], d.get("end_location") or {}
-        fix = d.get("fix")
-        findings.append(
-            Finding(
-                rule_id=code,
-                severity=Severity.MEDIUM if blocking else Severity.LOW,
-                message=str(d["message"]),
-                blocking=blocking,
-                location=Location(path, line=loc.get("row"), end_line=end.get("row"), column=_column(loc.get("column"))),
-                fingerprint=fp,
-                help_uri=str(d.get("url") or ""),
-                rule_name=str(d.get("name") or ""),
-                tags=("lint",),
-                properties={
-                    "fix": fix.get("applicability") if isinstance(fix, dict) else None,
-                    "fix_message": fix.get("message") if isinstance(fix, dict) else None,
-                },
-            )
-        )
-    return findings
-
-
-def _column(value: Any) -> int | None:
-    """ruff's column (1-based, as findings carry it)."""
-    return int(value) if isinstance(value, int) and value >= 1 else None
