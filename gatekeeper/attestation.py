@@ -125,7 +125,28 @@ def predicate(result: GateResult, command: str, clock: Mapping[str, Any]) -> dic
         "run": {"actor": result.extra.get("actor"), "ci": result.extra.get("ci")},
         # a shard's verdict covers its share only (merge attests the whole)
         "shard": result.extra.get("shard") if isinstance(result.extra.get("shard"), Mapping) else None,
+        # which of the policy's checks ran: a pass of part of them gates no commit
+        "scope": _scope(result),
     }
+
+
+def _scope(result: GateResult) -> dict[str, Any] | None:
+    """The run's scope as the audit record keeps it (``complete``, ``only``, ``skip``, ``left_out``, ``shard``)."""
+    scope = result.extra.get("scope")
+    if not isinstance(scope, Mapping):
+        return None
+    return {str(k): v for k, v in scope.items() if isinstance(v, (bool, int, str, list))}
+
+
+def scope_note(predicate: Mapping[str, Any]) -> str:
+    """What a verifier adds to the verdict of a partial run (``partial: skip lint; it gates no commit``);
+    "" for a complete run and for a statement that records no scope."""
+    from gatekeeper.gated import partial_note
+
+    scope = predicate.get("scope")
+    if not isinstance(scope, Mapping) or scope.get("complete") is not False:
+        return ""
+    return f"{partial_note(scope)}; it gates no commit"
 
 
 def commit_subject(result: GateResult) -> dict[str, Any] | None:

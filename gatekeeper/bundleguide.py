@@ -87,12 +87,22 @@ def _facts(result: GateResult, attestation: bytes | None) -> list[str]:
     stamped = b'"timestamp"' in (attestation or b"")
     return [
         f"- Commit: `{result.repository.get('commit') or 'not recorded'}`",
-        f"- Verdict: **{result.verdict.value}**, finished {result.finished_at}",
+        f"- Verdict: **{result.verdict.value}**{_partial(result)}, finished {result.finished_at}",
         f"- Signing key id: `{kid}`" if kid else "- Signing key id: none: the run was NOT signed, nothing here is authenticated",
         f"- Advisory database: {database}",
         f"- Times: {note}",
         "- Trusted timestamp: the attestation carries an RFC 3161 token" if stamped else "- Trusted timestamp: none",
     ]
+
+
+def _partial(result: GateResult) -> str:
+    """`` (partial run: …)`` after the verdict of a run that left some of the policy's checks out; else ""."""
+    from gatekeeper.gated import partial_note
+
+    scope = result.extra.get("scope")
+    if not isinstance(scope, Mapping) or scope.get("complete") is not False:
+        return ""
+    return f" ({partial_note(scope)}: a partial run gates no commit)"
 
 
 def readme(result: GateResult, names: list[str], attestation: bytes | None) -> str:

@@ -33,7 +33,9 @@ class BundleCheck:
     ``signature`` is the manifest's ``signing.SignatureCheck`` status (``unsigned`` when it has
     none); ``backing`` says what backs the result: ``record`` (the audit record, authenticated),
     ``unchecked-record`` (a record, not authenticated: no keys) or ``none``; ``record_seq`` is that
-    record's place in its log, ``chain`` what the log given with ``--log`` said about it.
+    record's place in its log, ``chain`` what the log given with ``--log`` said about it;
+    ``record_verdict`` and ``record_scope`` are the verdict and scope (which of the policy's checks
+    ran) the record states.
     """
 
     files: int
@@ -45,6 +47,8 @@ class BundleCheck:
     record_seq: int | None = None
     record_key_id: str = ""
     chain: str = ""
+    record_verdict: str = ""
+    record_scope: Mapping[str, Any] | None = None
     manifest: Mapping[str, Any] = field(default_factory=dict)
     stamps: tuple[str, ...] = ()  # the files whose RFC 3161 timestamps verified (with ``tsa_ca``)
 
@@ -205,8 +209,10 @@ def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: 
         problems.append(f"{AUDIT_FILE}: record #{seq} is not authenticated by the keys given: {why}")
     chain = _chain_position(record, seq, ring, log, problems) if log is not None else ""
     backed = bool(ring) and check is not None and check.valid
+    scope = data.get("scope") if isinstance(data.get("scope"), Mapping) else None
     return {"backing": "record" if backed else "unchecked-record", "record_seq": seq,
-            "record_key_id": check.key_id if check else "", "chain": chain}  # fmt: skip
+            "record_key_id": check.key_id if check else "", "chain": chain,
+            "record_verdict": str(data.get("verdict") or ""), "record_scope": scope}  # fmt: skip
 
 
 def _chain_position(record: bytes, seq: int | None, ring: Keyring, log: Path, problems: list[str]) -> str:

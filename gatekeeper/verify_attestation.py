@@ -6,7 +6,8 @@ Copy this file anywhere (evidence bundles carry it as ``verify/verify_attestatio
 
 It checks that the DSSE envelope's signature over PAE(payloadType, payload) verifies with the
 Ed25519 public key, that the payload is an in-toto Statement v1 of gatekeeper's predicate, and that
-each FILE's sha256 is one of the statement's subjects; then it prints the verdict and the commit.
+each FILE's sha256 is one of the statement's subjects; then it prints the verdict (for a partial run,
+with the checks that did not run) and the commit.
 Exit 0 when everything holds, 1 otherwise. It imports nothing from gatekeeper, on purpose.
 """
 
@@ -73,6 +74,10 @@ def main(argv: list[str]) -> int:
                 print(f"REJECTED: {path} is not a subject of this attestation", file=sys.stderr)
                 return 1
     predicate = statement["predicate"]
+    scope = predicate.get("scope") or {}
+    if scope.get("complete") is False:  # --only, --skip or one shard: a pass of part of the policy gates no commit
+        left = ", ".join(scope.get("left_out") or []) or "part of the gate"
+        predicate["verdict"] += f" (partial run: {left} did not run; it gates no commit)"
     print(
         f"verified: verdict {predicate['verdict']}, commit {predicate['repository']['commit'] or 'not recorded'}, "
         f"{len(statement['subject'])} subject(s), {len(argv) - 2} file(s) matched"

@@ -100,3 +100,38 @@ def test_the_readmes_commands_verify_the_bundle_without_gatekeeper(
     done = sh(files)
     assert "changed: reports/gatekeeper.json" in done.stdout and done.returncode == 1
     assert "REJECTED: reports/gatekeeper.json is not a subject" in done.stderr
+
+
+@pytest.mark.slow
+def test_a_partial_run_says_so_wherever_its_evidence_is_verified(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a run with --skip is signed like any other: a verifier that showed only "verdict pass" would let
+    # a check the policy enables be dropped from the gate without anyone noticing
+    signer = signing.write_key_pair(tmp_path / "gatekeeper.key", tmp_path / "gatekeeper.pub")
+    root = write(tmp_path / "proj", {"app.py": "def add(a, b):\n    return a + b\n"})
+    policy = only("security", "lint", extra="[checks.lint]\nenabled = true\n")
+    write(root, {"gatekeeper.toml": policy.replace("[audit]\nenabled = false\n", "")})
+    git_init(root)
+    monkeypatch.chdir(root)
+    runner = CliRunner()
+    for skip, target in (([], tmp_path / "complete.zip"), (["--skip", "lint"], tmp_path / "partial.zip")):
+        monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", signing.private_pem(signer))  # a run takes it from the environment
+        done = runner.invoke(app, ["check", str(root), "--bundle", str(target), *skip])
+        assert done.exit_code == 0, done.output
+    monkeypatch.delenv("GATEKEEPER_AUDIT_KEY", raising=False)
+    key = str(tmp_path / "gatekeeper.pub")
+    done = runner.invoke(app, ["bundle", "verify", str(tmp_path / "complete.zip"), "--public-key", key])
+    assert done.exit_code == 0 and "verdict: pass, of a complete run (every check the policy enables ran)" in done.output
+    done = runner.invoke(app, ["bundle", "verify", str(tmp_path / "partial.zip"), "--public-key", key])
+    assert done.exit_code == 0, done.output
+    assert "verdict: pass (partial: skip lint): a partial run gates no commit" in done.output
+    folder = tmp_path / "unzipped"
+    with zipfile.ZipFile(tmp_path / "partial.zip") as zf:
+        zf.extractall(folder)
+        assert "- Verdict: **pass** (partial: skip lint: a partial run gates no commit)" in zf.read("README.md").decode()
+    envelope = str(folder / "attestation" / "gatekeeper.intoto.json")
+    done = runner.invoke(app, ["attestation", "verify", envelope, "--public-key", key])
+    assert done.exit_code == 0 and "(verdict pass (partial: skip lint; it gates no commit), commit " in done.output
+    script = folder / "verify" / "verify_attestation.py"
+    done = subprocess.run([sys.executable, "-I", str(script), envelope, key], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("verified: verdict pass (partial run: lint did not run; it gates no commit), commit ")

@@ -43,7 +43,7 @@ def attestation_verify(
 ) -> int:
     """Check an attestation's signature, its statement, its subjects and its timestamp."""
     from gatekeeper import childenv
-    from gatekeeper.attestation import expand_subjects, load_envelope, verify_envelope
+    from gatekeeper.attestation import expand_subjects, load_envelope, scope_note, verify_envelope
     from gatekeeper.errors import UsageError
     from gatekeeper.signing import Keyring, SigningKeyError
 
@@ -65,8 +65,10 @@ def attestation_verify(
     predicate: dict[str, object] = found if isinstance(found, dict) else {}
     where = predicate.get("repository")
     repo: dict[str, object] = where if isinstance(where, dict) else {}
+    partial = scope_note(predicate)
     what = (
-        f"verdict {clean(str(predicate.get('verdict', '?')))}, commit {clean(str(repo.get('commit') or 'not recorded'))}, "
+        f"verdict {clean(str(predicate.get('verdict', '?')))}{f' ({clean(partial)})' if partial else ''}, "
+        f"commit {clean(str(repo.get('commit') or 'not recorded'))}, "
         f"{len(outcome.statement.get('subject') or [])} subject(s)"
     )
     for note in outcome.notes:

@@ -148,8 +148,24 @@ def _backing_lines(outcome: BundleCheck, log: Path | None) -> list[str]:
         lines = [f"result: backed by audit record #{seq}, signed by {outcome.record_key_id}, which lists this gatekeeper.json"]
     else:
         lines = [f"result: audit record #{seq} lists this gatekeeper.json; its signature was not checked (no key)"]
+    lines.append(_verdict_line(outcome))
     if log is not None:
         lines.append(f"record: line {seq} of {log} is this record ({outcome.chain})")
     else:
         lines.append("note: the record's place in the log was not checked: pass --log LOG")
     return lines
+
+
+def _verdict_line(outcome: BundleCheck) -> str:
+    """The verdict the record states, and whether every check the policy enables ran: a pass of part
+    of the gate (``--only``, ``--skip``, one shard) gates no commit, so the auditor is told."""
+    from gatekeeper.escapes import clean
+    from gatekeeper.gated import partial_note
+
+    scope = outcome.record_scope
+    verdict = f"verdict: {clean(outcome.record_verdict or 'not recorded')}"
+    if scope is None:
+        return f"{verdict} (the record does not say which of the policy's checks ran)"
+    if scope.get("complete") is True:
+        return f"{verdict}, of a complete run (every check the policy enables ran)"
+    return f"{verdict} ({clean(partial_note(scope))}): a partial run gates no commit"
