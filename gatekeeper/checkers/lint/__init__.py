@@ -22,11 +22,10 @@ How a run goes:
    ``--ignore-noqa`` (what the comments hid). Their JSON reports become results by file, and
    those findings (``diagnostics.py``).
 
-Runs that do not need each other's output run at once, each in a thread of its own (``git
-ls-files`` while ruff is located, ``--version`` beside the listing, the ``--ignore-noqa`` run and
-the second listing below beside the check); each is waited for, and a failure of any of them (a
-ruff error, an exit code ruff does not give for findings, output that is not its JSON) fails the
-check, after the others ended.
+ruff runs that do not need each other's output run at once, each in a thread of its own
+(``--version`` beside the listing, the ``--ignore-noqa`` run and the second listing below beside
+the check); each is waited for, and a failure of any of them (a ruff error, an exit code ruff does
+not give for findings, output that is not its JSON) fails the check, after the others ended.
 
 Everything in the project that narrows the check is a ``Narrowing`` record (``narrowing.py``):
 each configuration file of each ``extend`` chain and its rule and file settings, the tracked
@@ -118,11 +117,10 @@ class LintChecker(CheckerBase):
         from gatekeeper.checkers.lint import narrowing as narrowed
         from gatekeeper.checkers.lint.diagnostics import to_findings, valid
 
-        # git lists the tracked files (where ruff's configuration may lie) while ruff is located
-        tool, candidates = _together(
-            lambda: ctx.tool("ruff", "ruff", INSTALL, binary=lambda found: _binary(ctx, found)), lambda: _candidates(ctx), "git"
-        )
+        tool = ctx.tool("ruff", "ruff", INSTALL, binary=lambda found: _binary(ctx, found))
         ruff = tool.path
+        # not beside locating ruff: both are mostly Python, and the two threads cost more CPU than they saved
+        candidates = _candidates(ctx)
         honour = honours_project(section)
         empty_ok = bool(section.get("allow_empty"))
         version = _known_version(ctx, ruff)
