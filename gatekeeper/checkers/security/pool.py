@@ -17,7 +17,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from subprocess import Popen
@@ -214,6 +213,8 @@ class BanditPool:
         Raises ``ToolError`` when a worker fails (``ToolTimeout`` past ``deadline``, when every
         worker is killed); the other workers stop after their current batch.
         """
+        from concurrent.futures import ThreadPoolExecutor  # here: the first worker starts before it loads
+
         count = batches.workers
         self.start(count)
         workers = self._workers[:count]
