@@ -127,7 +127,9 @@ gatekeeper attestation verify attestation/gatekeeper.intoto.json --public-key ga
 ```
 
 `gatekeeper.pub` is the public key whose id is named above (published by whoever runs the gate,
-never taken from this bundle); `tsa-ca.pem` is the timestamp authority's certificate.
+never taken from this bundle); `tsa-ca.pem` is the CA certificate that issued the timestamp authority's
+certificate (the gate's `timestamp_ca`), not the authority's own certificate. openssl checks that
+certificate as valid today: once it has expired, every timestamp here is reported as not verified.
 
 ## Verify without gatekeeper
 

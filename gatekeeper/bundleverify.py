@@ -145,7 +145,7 @@ def vouch_for(data: bytes, keys: Keyring, tsa_ca: Path | None) -> tuple[list[str
     if tsa_ca is not None:
         if outcome.stamps:
             held.extend(f"timestamp: {stamp}, verified against {tsa_ca}" for stamp in outcome.stamps)
-        else:
+        elif not any("timestamp: " in problem for problem in outcome.problems):  # those say why theirs failed
             problems.append(f"nothing in the bundle carries an RFC 3161 timestamp to check against {tsa_ca}")
     return held, problems
 

@@ -275,7 +275,7 @@ def verify_stamp(stamp: Any, digest_hex: str, ca: Path) -> StampCheck:
         args = ["ts", "-verify", "-digest", digest_hex, "-token_in", "-in", str(path), "-CAfile", str(ca)]
         done = _openssl(args, "openssl ts -verify")
     if done.returncode != 0:
-        return StampCheck(problem=f"the token does not verify against {ca} for this content: {_last_line(done)}")
+        return StampCheck(problem=_refusal(ca, _last_line(done)))
     try:
         info = token_info(token)
     except TimestampError as exc:
@@ -285,6 +285,30 @@ def verify_stamp(stamp: Any, digest_hex: str, ca: Path) -> StampCheck:
     if stamp.get("time") not in (None, info.time):
         return StampCheck(time=info.time, problem=f"the stamp says {stamp.get('time')}, but its token says {info.time}")
     return StampCheck(time=info.time)
+
+
+# openssl's reasons that are about the authority's certificate, not about what the token covers
+_CERTIFICATE_REASONS = {
+    "certificate has expired": "the authority's certificate has expired (openssl checks it as valid today, "
+    "not at the token's time)",
+    "certificate is not yet valid": "the authority's certificate is not valid yet (check the verifying machine's clock)",
+    "unable to get local issuer certificate": "the authority's certificate does not chain to {ca} (give the CA certificate "
+    "that issued it, the policy's timestamp_ca, not the authority's own certificate or another CA)",
+    "self-signed certificate": "the authority's certificate does not chain to {ca} (give the CA certificate that issued it)",
+}
+
+NOT_ALTERED = "the certificate given cannot vouch for the token; this alone does not show the content altered"
+
+
+def _refusal(ca: Path, detail: str) -> str:
+    """Why ``openssl ts -verify`` refused a token, in words: a certificate that cannot vouch for it (an
+    expired authority, the wrong CA) is told apart from a token over other content."""
+    for reason, words in _CERTIFICATE_REASONS.items():
+        if reason in detail:
+            return f"{words.format(ca=ca)}; {NOT_ALTERED}: {detail}"
+    if "message imprint mismatch" in detail:
+        return f"the token was issued for other content (its digest is not this content's): {detail}"
+    return f"the token does not verify against {ca} for this content: {detail}"
 
 
 def clock_skew_s(runner_time: str, stamp_time: str) -> float | None:

@@ -63,9 +63,17 @@ def test_bundle_verify_checks_the_timestamps_against_the_authority(
     assert "timestamp: attestation/gatekeeper.intoto.json: stamped " in done.output
     from tests.helpers.tsa import make_pki
 
+    # a certificate that cannot vouch for the authority is told apart from altered content
     stranger = make_pki(tmp_path / "other", name="Other")
-    done = CliRunner().invoke(app, ["bundle", "verify", str(target), "--tsa-cert", str(stranger.ca)])
-    assert done.exit_code == 1 and "audit/record.jsonl: record #1: timestamp: the token does not verify" in done.output
+    for certificate in (stranger.ca, local_tsa.pki.tsa_cert):  # another CA; the authority's own certificate
+        done = CliRunner().invoke(app, ["bundle", "verify", str(target), "--tsa-cert", str(certificate)])
+        assert done.exit_code == 1 and "NOT VERIFIED (its timestamps could not be checked), 2 problem(s)" in done.output
+        assert "TAMPERED" not in done.output
+        assert (
+            f"audit/record.jsonl: record #1: timestamp: the authority's certificate does not chain to {certificate}"
+            in done.output
+        )
+        assert "this alone does not show the content altered" in done.output
 
 
 def test_the_readmes_commands_verify_the_bundle_without_gatekeeper(

@@ -43,9 +43,10 @@ def test_a_stamp_from_the_authority_verifies_against_its_ca_and_carries_its_time
 def test_a_stamp_does_not_verify_for_other_content_another_ca_or_an_edited_time(local_tsa: LocalTSA, tmp_path: Path) -> None:
     stamp = request_stamp(Authority(local_tsa.url, local_tsa.pki.ca), DIGEST)
     other = hashlib.sha256(b"another record").hexdigest()
-    assert "does not verify" in str(verify_stamp(stamp, other, local_tsa.pki.ca).problem)
+    assert "the token was issued for other content" in str(verify_stamp(stamp, other, local_tsa.pki.ca).problem)
     stranger = make_pki(tmp_path / "other", name="Other")
-    assert "does not verify" in str(verify_stamp(stamp, DIGEST, stranger.ca).problem)
+    refused = str(verify_stamp(stamp, DIGEST, stranger.ca).problem)
+    assert f"the authority's certificate does not chain to {stranger.ca}" in refused and "not show the content altered" in refused
     edited = {**stamp, "time": "2026-09-01T09:00:00Z"}
     assert "its token says" in str(verify_stamp(edited, DIGEST, local_tsa.pki.ca).problem)
     assert not verify_stamp({**stamp, "token": "not base64!"}, DIGEST, local_tsa.pki.ca).ok
@@ -127,7 +128,7 @@ def test_each_record_carries_a_timestamp_that_audit_verify_checks_against_the_ca
     assert done.exit_code == 0 and "2 record(s) carry RFC 3161 timestamps, NOT checked" in done.output
     stranger = make_pki(tmp_path / "other", name="Other")
     done = _run(["audit", "verify", "--tsa-cert", str(stranger.ca)], root, monkeypatch)
-    assert done.exit_code == 1 and "record #1: timestamp: the token does not verify" in done.output
+    assert done.exit_code == 1 and "record #1: timestamp: the authority's certificate does not chain to" in done.output
     assert "intact" not in done.output and "REJECTED" in done.output
 
 
@@ -144,7 +145,7 @@ def test_a_record_edited_after_it_was_stamped_no_longer_matches_its_token(
     assert not failures
     log.write_text(log.read_text().replace('"verdict": "fail"', '"verdict": "pass"'))  # the last line: the chain still holds
     done = _run(["audit", "verify", str(log), "--tsa-cert", str(local_tsa.pki.ca)], tmp_path, monkeypatch)
-    assert done.exit_code == 1 and "record #1: timestamp: the token does not verify" in done.output
+    assert done.exit_code == 1 and "record #1: timestamp: the token was issued for other content" in done.output
     assert "intact" not in done.output and "REJECTED" in done.output
 
 
@@ -237,12 +238,13 @@ def test_bundle_checks_the_keys_and_the_timestamp_it_is_given_before_writing(
         assert f"timestamp: {stamped}: stamped " in done.output
     assert _run(["bundle", "verify", str(tmp_path / "ok.zip"), "--tsa-cert", ca], root, monkeypatch).exit_code == 0
     refused = {
-        "other-ca.zip": (["--tsa-cert", str(stranger.ca)], "timestamp: the token does not verify"),
+        "other-ca.zip": (["--tsa-cert", str(stranger.ca)], "timestamp: the authority's certificate does not chain to"),
         "other-key.zip": (["--public-key", str(tmp_path / "other.pub")], "not among the keys given"),
     }
     for out, (extra, why) in refused.items():
         done = bundle(out, *extra)
         assert done.exit_code == 1 and "bundle not written" in done.output and why in done.output, done.output
+        assert "nothing in the bundle carries" not in done.output  # it carries two, which did not verify
         assert not (tmp_path / out).exists()
     for option in ("--tsa-cert", "--public-key", "--log", "--policy"):
         done = bundle("missing.zip", option, "/nonexistent/file.pem")

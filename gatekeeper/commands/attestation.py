@@ -38,7 +38,10 @@ def attestation_verify(
         None, "--subject", metavar="FILE", help="A file (or glob) that must be one of the statement's subjects; repeatable."
     ),
     tsa_cert: Optional[Path] = typer.Option(
-        None, "--tsa-cert", metavar="CA.pem", help="The timestamp authority's certificate: check the RFC 3161 timestamp."
+        None,
+        "--tsa-cert",
+        metavar="CA.pem",
+        help="The CA certificate the timestamp authority's certificate chains to (timestamp_ca): check the RFC 3161 timestamp.",
     ),
 ) -> int:
     """Check an attestation's signature, its statement, its subjects and its timestamp."""

@@ -66,7 +66,11 @@ def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
         help="A head sha256 recorded earlier (printed by check and verify): it must still be in the chain.",
     ),
     tsa_cert: Optional[Path] = typer.Option(
-        None, "--tsa-cert", metavar="CA.pem", help="The timestamp authority's certificate: check each record's RFC 3161 stamp."
+        None,
+        "--tsa-cert",
+        metavar="CA.pem",
+        help="The CA certificate the timestamp authority's certificate chains to (timestamp_ca): "
+        "check each record's RFC 3161 stamp.",
     ),
 ) -> int:
     """Check the log's hash chain and, with keys, authenticate every record; name the first bad line."""

@@ -60,7 +60,8 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
         None,
         "--tsa-cert",
         metavar="CA.pem",
-        help="The timestamp authority's certificate: every RFC 3161 timestamp must verify (bundle: refused otherwise).",
+        help="The CA certificate the timestamp authority's certificate chains to (timestamp_ca): every RFC 3161 timestamp "
+        "must verify (bundle: refused otherwise).",
     ),
     public_key: Optional[list[Path]] = typer.Option(
         None,
@@ -106,10 +107,15 @@ def _verify(path: Path, public_keys: list[Path], key_env: str, log: Path | None,
     from gatekeeper.audit import keyring_from
     from gatekeeper.bundleverify import verify_bundle
     from gatekeeper.escapes import clean
+    from gatekeeper.timestamp import NOT_ALTERED
 
     outcome = verify_bundle(path, keyring_from(public_keys, key_env), tsa_cert, log)
     if not outcome.ok:
-        typer.echo(f"bundle {path}: TAMPERED, {len(outcome.problems)} problem(s)", err=True)
+        # a timestamp whose authority the certificate given cannot vouch for (expired, another CA) fails
+        # the bundle too, but calling that tampering would accuse an intact bundle
+        certificate_only = all(NOT_ALTERED in problem for problem in outcome.problems)
+        state = "NOT VERIFIED (its timestamps could not be checked)" if certificate_only else "TAMPERED"
+        typer.echo(f"bundle {path}: {state}, {len(outcome.problems)} problem(s)", err=True)
         for problem in outcome.problems:
             typer.echo(f"  {clean(problem)}", err=True)
         return 1
