@@ -69,11 +69,16 @@ class BundleCheck:
 
 
 def verify_bundle(
-    path: Path, key: Keyring | bytes | None = None, tsa_ca: Path | None = None, log: Path | None = None
+    path: Path,
+    key: Keyring | bytes | None = None,
+    tsa_ca: Path | None = None,
+    log: Path | None = None,
+    accept_prefix: int = 0,
 ) -> BundleCheck:
     """Check every file of the bundle at ``path`` against its manifest, the manifest's signature
-    against the keys ``key``, the audit record that backs the result (against ``log`` when given)
-    and, with ``tsa_ca``, the RFC 3161 timestamps of its audit record and attestation.
+    against the keys ``key``, the audit record that backs the result (against ``log`` when given,
+    its first ``accept_prefix`` records accepted unauthenticated, as ``audit verify`` does) and,
+    with ``tsa_ca``, the RFC 3161 timestamps of its audit record and attestation.
 
     A file that cannot be read as a zip is a ``UsageError``; everything else is a problem named in the result.
     """
@@ -112,7 +117,7 @@ def verify_bundle(
         if tsa_ca is not None and not problems:
             stamps, stamp_problems = _stamps(zf, tsa_ca)
             problems.extend(stamp_problems)
-    backing = _backing(record, listed, ring, log, problems)
+    backing = _backing(record, listed, ring, (log, accept_prefix), problems)
     return BundleCheck(
         files=len(listed), problems=tuple(problems), signature=check.status if check else "unsigned",
         key_id=check.key_id if check else "", keys_given=bool(ring), manifest=manifest, stamps=stamps, **backing,
@@ -180,10 +185,11 @@ def _results_digest(listed: Mapping[str, tuple[str, int]]) -> str:
     return entry[0] if entry else ""
 
 
-def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: Keyring, log: Path | None,
-             problems: list[str]) -> dict[str, Any]:  # fmt: skip
+def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: Keyring,
+             log: tuple[Path | None, int], problems: list[str]) -> dict[str, Any]:  # fmt: skip
     """What backs the bundle's result: the embedded audit record, checked (signature, that it lists this
-    ``gatekeeper.json``, and its place in ``log``); what contradicts it goes to ``problems``."""
+    ``gatekeeper.json``, and its place in the log ``log[0]`` whose first ``log[1]`` records are accepted
+    unauthenticated); what contradicts it goes to ``problems``."""
     if record is None:
         return {"backing": "none"}
     try:
@@ -207,7 +213,7 @@ def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: 
     if ring and (check is None or not check.valid):
         why = "not signed" if check is None else f"signature {check.status} (key {check.key_id or '?'})"
         problems.append(f"{AUDIT_FILE}: record #{seq} is not authenticated by the keys given: {why}")
-    chain = _chain_position(record, seq, ring, log, problems) if log is not None else ""
+    chain = _chain_position(record, seq, ring, log, problems) if log[0] is not None else ""
     backed = bool(ring) and check is not None and check.valid
     scope = data.get("scope") if isinstance(data.get("scope"), Mapping) else None
     return {"backing": "record" if backed else "unchecked-record", "record_seq": seq,
@@ -215,13 +221,19 @@ def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: 
             "record_verdict": str(data.get("verdict") or ""), "record_scope": scope}  # fmt: skip
 
 
-def _chain_position(record: bytes, seq: int | None, ring: Keyring, log: Path, problems: list[str]) -> str:
-    """Verify ``log`` (with ``ring``) and that its record #``seq`` is ``record`` byte for byte."""
+def _chain_position(record: bytes, seq: int | None, ring: Keyring, given: tuple[Path | None, int], problems: list[str]) -> str:
+    """Verify the log ``given`` (its path, and how many first records to accept unauthenticated) with
+    ``ring``, and that its record #``seq`` is ``record`` byte for byte."""
     from gatekeeper.audit import verify_log
 
-    outcome = verify_log(log, ring)
+    log, accept_prefix = given
+    if log is None:
+        return ""
+    outcome = verify_log(log, ring, accept_prefix=accept_prefix)
     if seq is None or not 1 <= seq <= outcome.records:
         problems.append(f"{AUDIT_FILE}: record #{seq} is not among the {outcome.records} verified record(s) of {log}")
+        if not outcome.ok:  # why the log stops verifying before it (a fix may be named there)
+            problems.append(f"{log}: {outcome.status} at {outcome.problem}")
         return outcome.status
     with open(log, "rb") as fh:
         for number, line in enumerate(fh, 1):

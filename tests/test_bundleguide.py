@@ -143,3 +143,38 @@ def test_a_partial_run_says_so_wherever_its_evidence_is_verified(tmp_path: Path,
     done = subprocess.run([sys.executable, "-I", str(script), envelope, key], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("verified: verdict pass (partial run: lint did not run; it gates no commit), commit ")
+
+
+def test_bundle_verify_takes_a_log_signed_only_from_some_run_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a project starts signing after some runs (the README's "Starting to sign an existing log"): the
+    # auditor with the log must be able to accept those first records, as audit verify lets them
+    signer = signing.write_key_pair(tmp_path / "gatekeeper.key", tmp_path / "gatekeeper.pub")
+    root = write(tmp_path / "proj", {"app.py": "def add(a, b):\n    return a + b\n"})
+    write(root, {"gatekeeper.toml": only("security").replace("[audit]\nenabled = false\n", "")})
+    git_init(root)
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("GATEKEEPER_AUDIT_KEY", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(app, ["check", str(root)]).exit_code == 0  # record #1, unsigned
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", signing.private_pem(signer))
+    target = tmp_path / "evidence.zip"
+    done = runner.invoke(app, ["check", str(root), "--bundle", str(target)])  # record #2, signed
+    assert done.exit_code == 0, done.output
+    verify = [
+        "bundle",
+        "verify",
+        str(target),
+        "--public-key",
+        str(tmp_path / "gatekeeper.pub"),
+        "--log",
+        ".gatekeeper/audit.jsonl",
+    ]
+    done = runner.invoke(app, verify)
+    assert done.exit_code == 1 and "record #2 is not among the 1 verified record(s)" in done.output
+    assert "NOT AUTHENTICATED at line 2" in done.output and "pass --accept-unsigned-prefix 1" in done.output
+    done = runner.invoke(app, [*verify, "--accept-unsigned-prefix", "1"])
+    assert done.exit_code == 0, done.output
+    assert "record: line 2 of .gatekeeper/audit.jsonl is this record (intact)" in done.output
+    assert "note: records #1..#1 of .gatekeeper/audit.jsonl were accepted without authentication" in done.output
+    done = runner.invoke(app, ["bundle", "verify", str(target), "--accept-unsigned-prefix", "1"])
+    assert done.exit_code == 2 and "it applies to the log given with --log" in done.output

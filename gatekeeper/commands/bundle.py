@@ -69,6 +69,13 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
         metavar="FILE",
         help="An Ed25519 public key (PEM) to trust; repeatable (bundle: the manifest and the record must be signed by one).",
     ),
+    accept_prefix: int = typer.Option(
+        0,
+        "--accept-unsigned-prefix",
+        min=0,
+        metavar="N",
+        help="verify --log: accept the log's first N records unauthenticated (a log signed only from some run on).",
+    ),
 ) -> int | None:
     """Write an evidence bundle for a past run, or verify one ('bundle verify FILE.zip')."""
     from gatekeeper.errors import UsageError
@@ -82,7 +89,9 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
             raise UsageError(
                 "usage: gatekeeper bundle verify FILE.zip [--public-key FILE] [--log LOG] [--key-env NAME] [--tsa-cert CA.pem]"
             )
-        return _verify(Path(target[1]), public_key or [], key_env, log, tsa_cert)
+        if accept_prefix and log is None:
+            raise UsageError("--accept-unsigned-prefix: it applies to the log given with --log")
+        return _verify(Path(target[1]), public_key or [], key_env, (log, accept_prefix), tsa_cert)
     if len(target) != 1:
         raise UsageError(
             "usage: gatekeeper bundle RESULTS.json --output FILE.zip [--policy FILE] [--log LOG] [--key-env NAME] "
@@ -90,6 +99,8 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
         )
     if output is None:
         raise UsageError("--output FILE.zip is required: where to write the bundle")
+    if accept_prefix:
+        raise UsageError("--accept-unsigned-prefix: only 'bundle verify' takes it (with --log)")
     request = gate.BundleRequest(
         results=Path(target[0]),
         output=output,
@@ -103,13 +114,16 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
     return None
 
 
-def _verify(path: Path, public_keys: list[Path], key_env: str, log: Path | None, tsa_cert: Path | None) -> int | None:
+def _verify(
+    path: Path, public_keys: list[Path], key_env: str, given: tuple[Path | None, int], tsa_cert: Path | None
+) -> int | None:
     from gatekeeper.audit import keyring_from
     from gatekeeper.bundleverify import verify_bundle
     from gatekeeper.escapes import clean
     from gatekeeper.timestamp import NOT_ALTERED
 
-    outcome = verify_bundle(path, keyring_from(public_keys, key_env), tsa_cert, log)
+    log, accept_prefix = given
+    outcome = verify_bundle(path, keyring_from(public_keys, key_env), tsa_cert, log, accept_prefix)
     if not outcome.ok:
         # a timestamp whose authority the certificate given cannot vouch for (expired, another CA) fails
         # the bundle too, but calling that tampering would accuse an intact bundle
@@ -135,6 +149,8 @@ def _verify(path: Path, public_keys: list[Path], key_env: str, log: Path | None,
         )
     for line in _backing_lines(outcome, log):
         typer.echo(line, err=outcome.keys_given and not outcome.authenticated)
+    if log is not None and accept_prefix:
+        typer.echo(f"note: records #1..#{accept_prefix} of {log} were accepted without authentication (--accept-unsigned-prefix)")
     for stamp in outcome.stamps:
         typer.echo(f"timestamp: {stamp}, verified against {tsa_cert}")
     if tsa_cert is not None and not outcome.stamps:
