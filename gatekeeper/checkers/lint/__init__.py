@@ -14,7 +14,9 @@ How a run goes:
    ``--no-fix --no-unsafe-fixes --no-cache``: whatever the configuration says, it writes nothing.
 3. ``ruff check --show-files`` lists the files ruff would check (its excludes applied), while
    ``ruff --version`` (asked once per binary, then cached) runs beside it; with ``--shard I/N``
-   only a share of the files, balanced by bytes, is kept.
+   only a share of the files, balanced by bytes, is kept. ``--show-files`` does not apply the
+   project's ``lint.exclude``: where a configuration sets it, one more run (``--force-exclude
+   --verbose``, ``_linted``) tells which of the listed files ruff lints, as ``ruff check .`` does.
 4. Files whose result is cached (keyed by content, path, ruff's version and the bytes of every
    configuration file; a cold run's results kept in one entry, ``source.run_per_file``) are not
    checked again; the rest go to ``ruff check --output-format json``,
@@ -224,6 +226,8 @@ def _plan(ctx: CheckContext, ruff: str, honour: bool, candidates: Sequence[str],
     if target:  # what ruff infers from requires-python, which --isolated would drop
         config_args += ["--target-version", target]
     files = _show_files(ctx, ruff, config_args)
+    if configs and _sets_lint_exclude(ctx.root, configs):
+        files = _linted(ctx, ruff, config_args, files)
     code = [f for f in files if PurePosixPath(f).name not in toolconfig.RUFF_CONFIG_NAMES]
     if not code and not allow_empty:
         besides = f" (only {', '.join(files)})" if files else ""
@@ -232,6 +236,51 @@ def _plan(ctx: CheckContext, ruff: str, honour: bool, candidates: Sequence[str],
             "checks.lint.allow_empty = true if that is expected"
         )
     return _Plan(configs, config_files, config_args, files)
+
+
+def _sets_lint_exclude(root: Path, configs: Sequence[str]) -> bool:
+    """Whether a configuration in force (any file of any ``extend`` chain) sets ``lint.exclude``."""
+    from gatekeeper import toolconfig
+
+    for config in configs:
+        for item in toolconfig.ruff_chain(root, config):
+            lint = item.options.get("lint")
+            if isinstance(lint, Mapping) and lint.get("exclude"):
+                return True
+    return False
+
+
+def _linted(ctx: CheckContext, ruff: str, config_args: Sequence[str], files: Sequence[str]) -> list[str]:
+    """Of the listed ``files``, those ruff lints under the project's ``lint.exclude``.
+
+    ``ruff check .`` leaves out the files ``lint.exclude`` matches, but ``--show-files`` lists them,
+    and ruff applies that setting to files named on its command line only with ``--force-exclude``.
+    So ruff itself is asked: one run over the listed files with ``--force-exclude`` and its log on
+    (``--verbose``, one ``Checking: PATH`` line per file it lints and ``Checked N files``), a
+    single cheap rule selected, its diagnostics discarded. A log gatekeeper cannot read (the lines
+    missing, a count that does not match, a path it was not given) is an error: the check would
+    otherwise report files ruff does not lint."""
+    relative = RootRelative(ctx.root)
+    linted: list[str] = []
+    for start in range(0, len(files), MAX_FILES_PER_RUN):
+        chunk = files[start : start + MAX_FILES_PER_RUN]
+        args = [ruff, "check", "--verbose", "--force-exclude", "--exit-zero", "--output-format", "json"]
+        args += ["--select", "E501", *READ_ONLY, *config_args, "--", *(str(ctx.root / f) for f in chunk)]
+        done = ctx.run(args, cwd=ctx.root)
+        if done.returncode != 0:
+            raise ToolError(f"ruff check --force-exclude failed (exit {done.returncode}): {_refused(done)}")
+        seen = [m.group(1) for m in re.finditer(r"\[DEBUG\] Checking: (.+?)\r?$", done.stderr, re.MULTILINE)]
+        counted = re.search(r"\[DEBUG\] Checked (\d+) files?\b", done.stderr)
+        names = [relative(Path(p)) for p in seen]
+        given = set(chunk)
+        if counted is None or int(counted.group(1)) != len(seen) or not all(n in given for n in names):
+            raise ToolError(
+                "the project's ruff configuration sets lint.exclude, and ruff's log (--verbose) did not say which "
+                "files it lints, so the check cannot leave out the same files as ruff check"
+            )
+        linted += [n for n in names if n is not None]
+    kept = set(linted)
+    return [f for f in files if f in kept]
 
 
 def _together(here: Callable[[], T], there: Callable[[], U], name: str) -> tuple[T, U]:

@@ -102,7 +102,7 @@ def excluded_records(dropped_by_config: Sequence[str], dropped_by_default: Seque
     if dropped_by_config:
         out.append(
             Narrowing(
-                "exclude", "", None, "the project's ruff settings (exclude, extend-exclude, include...)",
+                "exclude", "", None, "the project's ruff settings (exclude, extend-exclude, include, lint.exclude...)",
                 "tracked Python files ruff did not check", tuple(dropped_by_config),
             )
         )  # fmt: skip

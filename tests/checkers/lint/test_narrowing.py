@@ -3,6 +3,8 @@ what it suppressed counted by ruff itself; ``project_config = "ignore"`` honours
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +113,27 @@ def test_project_config_ignore_runs_ruff_on_its_defaults_and_honours_no_comment(
     )
     assert result.status is Status.FAIL and result.narrowing == ()
     assert result.metrics["project_config"] == "ignore" and "--ignore-noqa" in result.metrics["command"]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"pyproject.toml": '[tool.ruff.lint]\nexclude = ["b.py"]\n'},
+        {"ruff.toml": 'extend = "tools/base.toml"\n', "tools/base.toml": '[lint]\nexclude = ["b.py"]\n'},
+    ],
+)
+def test_lint_exclude_leaves_out_the_files_ruff_check_leaves_out(tmp_path: Path, make_ctx: Any, config: dict[str, str]) -> None:
+    root = write(tmp_path / "p", {**config, "a.py": UNUSED, "b.py": UNUSED})
+    git_init(root)
+    listed = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--show-files", "--no-cache", "."],
+        cwd=root, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert any(p.endswith("b.py") for p in listed)  # ruff lists it, yet does not lint it
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert ruff_by_hand(root) == {("F401", "a.py", 1)}
+    assert {(f.rule_id, f.location.path, f.location.line) for f in result.findings} == ruff_by_hand(root)
+    assert result.metrics["files_checked"] == len(listed) - 1
+    by_project = next(n for n in result.narrowing if n.kind == "exclude" and not n.source)
+    assert by_project.files == ("b.py",) and "lint.exclude" in by_project.detail
+    assert_reported(result, by_project)
