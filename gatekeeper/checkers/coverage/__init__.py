@@ -119,6 +119,8 @@ class CoverageChecker(CheckerBase):
                 if diff["percent"] is not None
                 else ", no measurable changed lines"
             )
+        if report.version_gap:  # the project's own `coverage report` may count other lines
+            summary += f"; data written by coverage.py {report.data_version}, analysed with {report.tool_version}"
         metrics = _metrics(report, diff)
         metrics["thresholds"] = {"min_total": min_total, "min_file": min_file, "min_diff": min_diff}
         metrics["ratchet"] = ratchet
@@ -294,6 +296,7 @@ def _metrics(report: CoverageReport, diff: dict[str, Any] | None) -> dict[str, A
         "files_reused": report.files_reused,
         "fail_under": report.fail_under,
         "plugins": list(report.plugins),
+        "data_version": report.data_version or None,
     }
 
 

@@ -338,6 +338,7 @@ def _report(ctx: CheckContext, answer: Mapping[str, Any], ran: bool = False) -> 
             files_reused=int(answer.get("files_reused") or 0),
             fail_under=float(answer.get("fail_under") or 0.0),
             plugins=tuple(str(name) for name in answer.get("plugins") or ()),
+            data_version=str(answer.get("data_version") or ""),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ToolError(f"coverage analysis printed an unexpected answer ({type(exc).__name__}: {exc})") from None

@@ -118,6 +118,7 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
         return _fail("corrupt", f"cannot read coverage data {path}: {detail}")
     if not measured:
         return _fail("empty", f"the coverage data {path} has no measured files")
+    base["data_version"] = _writer_version(path)
     cov._prepare_data_for_reporting()  # applies [paths] remapping, as `coverage report` does
     mapped = sorted(cov.get_data().measured_files())
     present = [f for f in mapped if os.path.exists(f)]
@@ -129,6 +130,23 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
         )
     known = json.load(sys.stdin) if request.get("reuse") else None
     return _report(cov, precision, has_arcs, base, known if isinstance(known, dict) else None)
+
+
+def _writer_version(path: str) -> str:
+    """The coverage.py version that wrote the data file at ``path`` (its ``meta`` table); "" when unknown.
+
+    The analysis is this coverage.py's, whose defaults (e.g. 7.10's exclusion of ``if TYPE_CHECKING:``)
+    may differ from the version that measured, and so from the project's own ``coverage report``."""
+    import sqlite3
+    from contextlib import closing
+    from pathlib import Path
+
+    try:
+        with closing(sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)) as db:
+            row = db.execute("select value from meta where key = 'version'").fetchone()
+    except sqlite3.Error:
+        return ""
+    return str(row[0]) if row and row[0] else ""
 
 
 #: configuration values that name where things are written or read, never how a file is analysed

@@ -60,6 +60,13 @@ class CoverageReport:
     files_reused: int = 0  # files whose earlier analysis was reused (``filecache``)
     fail_under: float = 0.0  # the coverage configuration's own fail_under, plugins applied (.coverage data)
     plugins: tuple[str, ...] = ()  # the coverage.py plugins the configuration loaded
+    data_version: str = ""  # the coverage.py that wrote a .coverage file ("" when not known)
+
+    @property
+    def version_gap(self) -> bool:
+        """True when the data was written by another major.minor coverage.py than the one analysing it."""
+        written, analysed = self.data_version.split(".")[:2], self.tool_version.split(".")[:2]
+        return bool(self.data_version) and written != analysed
 
 
 def covered_percent(numerator: int, denominator: int) -> float:

@@ -602,3 +602,26 @@ def test_coverage_plugins_load_only_when_the_policy_allows_them(
     (root / "gatekeeper.toml").write_text(f'[environment]\npython = "{bare_python}"\n')
     with pytest.raises(ToolError, match=r"plugin allowed by checks.coverage.plugins cannot be loaded .*covdefaults"):
         checker.run(section(checker, min_total=0.0, plugins=["covdefaults"]), make_ctx(root))
+
+
+def test_data_written_by_another_coverage_version_is_named_beside_the_total(tmp_path: Path, make_ctx: Any) -> None:
+    # coverage.py's defaults change between versions (7.10 excludes `if TYPE_CHECKING:` blocks), so
+    # data a project's older coverage.py wrote can show another total to its own `coverage report`
+    import sqlite3
+    from contextlib import closing
+
+    import coverage
+
+    root = write_project(tmp_path, '[tool.coverage.run]\nsource = ["pkg"]\n')
+    measure(root)
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0), make_ctx(root))
+    assert result.metrics["data_version"] == coverage.__version__ and "data written by" not in result.summary
+    with closing(sqlite3.connect(root / ".coverage")) as db, db:
+        db.execute("update meta set value = '7.6.1' where key = 'version'")  # what coverage.py 7.6.1 writes
+    result = checker.run(section(checker, min_total=0.0), make_ctx(root))
+    assert result.status is Status.PASS and result.metrics["data_version"] == "7.6.1"
+    assert (
+        result.summary
+        == f"total {report_total(root)}% (min 0%); data written by coverage.py 7.6.1, analysed with {coverage.__version__}"
+    )
