@@ -403,14 +403,23 @@ def _globbed(root: Path, here: Path, patterns: object) -> set[Path]:
     return found
 
 
-def workspace_members(root: Path, dists: Iterable[Distribution]) -> list[Distribution]:
+def workspace_members(root: Path, dists: Iterable[Distribution], own: str = "") -> list[Distribution]:
     """The distributions installed from a member folder of the project's uv workspace (PEP 610
     ``direct_url.json``, as ``uv sync`` or ``pip install -e packages/x`` leave it): the project's
-    own code, as the lock file's workspace members are, never one of its dependencies."""
+    own code, as the lock file's workspace members are, never one of its dependencies.
+
+    A member that a distribution outside the project (neither ``own`` nor a member) requires is no
+    longer only the project's code: it stands in for a dependency under that dependency's name (a
+    folder called ``jinja2`` serving Flask), and may be any copy of it. It is left out here, so it
+    stays a package built from a folder: unaudited, as any other."""
     folders = workspace_folders(root)
     if not folders:
         return []
-    return [d for d in dists if d.origin == "local" and file_url_path(d.url) in folders]
+    dists = list(dists)
+    members = [d for d in dists if d.origin == "local" and file_url_path(d.url) in folders]
+    ours = {own} | {d.key for d in members}
+    wanted = {canonicalize_name(req.name) for d in dists if d.key not in ours for text in d.requires if (req := _parse(text))}
+    return [d for d in members if d.key not in wanted]
 
 
 def project_manifest(root: Path) -> str:
@@ -437,7 +446,7 @@ def build_inventory(ctx: CheckContext) -> Inventory:
     python, markers, dists = read_environment(ctx)
     scope = str(ctx.environment.get("scope") or "all")
     own, project = find_project(ctx.root, dists)
-    members = tuple(d for d in workspace_members(ctx.root, dists) if d.key != own)
+    members = tuple(d for d in workspace_members(ctx.root, dists, own) if d.key != own)
     ours = {own} | {d.key for d in members}
     tooling = {OWN_DISTRIBUTION} - ours
     if scope == "all":

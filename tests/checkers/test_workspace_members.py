@@ -114,3 +114,42 @@ def test_the_pyproject_source_skips_members_and_never_audits_a_folder_build_as_a
     assert dep.metrics["members"] == ["alib"]  # the project itself, neither audited nor "not installed"
     assert dep.metrics["packages_audited"] == 1
     assert {f.rule_id for f in dep.findings} == {"TEST-1", "dependencies.unaudited"}
+
+
+def test_a_member_a_dependency_requires_by_its_name_stays_unaudited(tmp_path: Path) -> None:
+    """A member folder named after a real package, that an index package requires, stands in for that
+    dependency (any copy of it, a known-vulnerable one included): it is audited as a build from a
+    folder, unaudited, never waved through as the project's own code."""
+    root = tmp_path / "ws"
+    for folder, name in ((root / "packages" / "alib", "alib"), (root / "packages" / "indexpkg", "indexpkg")):
+        folder.mkdir(parents=True)
+        (folder / "pyproject.toml").write_text(f'[project]\nname = "{name}"\nversion = "2.0"\n', encoding="utf-8")
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "ws"\nversion = "0.1"\ndependencies = ["alib", "webfw"]\n'
+        '[tool.uv.workspace]\nmembers = ["packages/*"]\n',
+        encoding="utf-8",
+    )
+    python = make_env(
+        tmp_path / "venv",
+        [("alib", "2.0", []), ("indexpkg", "2.0", []), ("webfw", "1.0", ["indexpkg>=1"])],
+    )
+    site = next((tmp_path / "venv" / "lib").glob("python3*/site-packages"))
+    _editable(site, "alib-2.0", root / "packages" / "alib")
+    _editable(site, "indexpkg-2.0", root / "packages" / "indexpkg")
+    db = tmp_path / "db" / "vulns" / "indexpkg"
+    db.mkdir(parents=True)
+    (db / "TEST-1.yaml").write_text(
+        f"id: TEST-1\nmodified: '{FRESH}'\naffected:\n- package: {{name: indexpkg, ecosystem: PyPI}}\n  versions: ['2.0']\n",
+        encoding="utf-8",
+    )
+    for scope in ("all", "project"):
+        gate = _gate(root, python, scope, ("dependencies", "licenses"))
+        dep, lic = gate.check("dependencies"), gate.check("licenses")
+        assert dep is not None and lic is not None
+        assert dep.status is Status.FAIL, dep.error
+        assert dep.metrics["members"] == ["alib"]  # a member no dependency requires is the project
+        assert dep.metrics["unaudited"] == ["indexpkg"]
+        assert "installed from a local folder" in dep.metrics["unaudited_reasons"]["indexpkg"]
+        # as for any build from a folder, an advisory on its name and version is reported too
+        assert sorted(f.rule_id for f in dep.findings if f.blocking) == ["TEST-1", "dependencies.unaudited"]
+        assert sorted(p["name"] for p in lic.metrics["packages"]) == ["indexpkg", "webfw"]
