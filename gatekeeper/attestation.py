@@ -376,4 +376,6 @@ def _check_stamp(env: Mapping[str, Any], tsa_ca: Path | None, problems: list[str
     check = verify_stamp(stamp, stamped_digest(env), tsa_ca)
     if not check.ok:
         problems.append(f"timestamp: {check.problem}")
+    elif check.note:
+        notes.append(f"timestamp: {check.note}")
     return check.time

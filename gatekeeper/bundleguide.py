@@ -128,8 +128,10 @@ gatekeeper attestation verify attestation/gatekeeper.intoto.json --public-key ga
 
 `gatekeeper.pub` is the public key whose id is named above (published by whoever runs the gate,
 never taken from this bundle); `tsa-ca.pem` is the CA certificate that issued the timestamp authority's
-certificate (the gate's `timestamp_ca`), not the authority's own certificate. openssl checks that
-certificate as valid today: once it has expired, every timestamp here is reported as not verified.
+certificate (the gate's `timestamp_ca`), not the authority's own certificate. Once that certificate
+has expired, each timestamp is checked as of its own time, when the authority signed it: a token made
+while the certificate was valid still verifies (gatekeeper says it has expired since); one made after
+it expired does not.
 
 ## Verify without gatekeeper
 
@@ -162,4 +164,9 @@ print(hashlib.sha256(b"DSSEv1 %d %s %d %s" % (len(t), t, len(p), p)).hexdigest()
 PAE
 openssl ts -verify -digest "$(cat digest.txt)" -token_in -in token.der -CAfile tsa-ca.pem
 openssl ts -reply -token_in -in token.der -text | grep 'Time stamp'
-```"""
+```
+
+openssl checks the authority's certificate as valid today. Once it has expired, check the token as of
+its own time, when the authority signed it (as `gatekeeper bundle verify` does): add `-attime` with
+that time in seconds, e.g. `-attime "$(date -d 'Dec  7 03:30:00 2026 GMT' +%s)"` for the
+`Time stamp` line above."""

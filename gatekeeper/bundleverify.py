@@ -260,7 +260,7 @@ def _stamps(zf: zipfile.ZipFile, ca: Path) -> tuple[tuple[str, ...], list[str]]:
         found = check_records([record], ca)
         problems.extend(f"{AUDIT_FILE}: {p}" for p in found.problems)
         if found.verified:
-            verified.append(f"{AUDIT_FILE}: stamped {found.first}")
+            verified.append(f"{AUDIT_FILE}: stamped {found.first}" + "".join(f" ({n.split(': ', 1)[1]})" for n in found.notes))
     if ATTESTATION_FILE in names:
         env = json.loads(zf.read(ATTESTATION_FILE))
         if isinstance(env.get("timestamp"), dict) and "token" in env["timestamp"]:
@@ -270,7 +270,7 @@ def _stamps(zf: zipfile.ZipFile, ca: Path) -> tuple[tuple[str, ...], list[str]]:
             if problem:
                 problems.append(f"{ATTESTATION_FILE}: timestamp: {problem}")
             else:
-                verified.append(f"{ATTESTATION_FILE}: stamped {check.time}")
+                verified.append(f"{ATTESTATION_FILE}: stamped {check.time}" + (f" ({check.note})" if check.note else ""))
     return tuple(verified), problems
 
 

@@ -249,10 +249,13 @@ def _hex_dump(dump: str) -> str:
 
 @dataclass(frozen=True)
 class StampCheck:
-    """The outcome of ``verify_stamp``: ``problem`` is None when the token verifies; ``time`` is its genTime."""
+    """The outcome of ``verify_stamp``: ``problem`` is None when the token verifies; ``time`` is its
+    genTime; ``note`` says what a verifier should show beside a token that verified (the authority's
+    certificate has expired since the token's time)."""
 
     time: str = ""
     problem: str | None = None
+    note: str = ""
 
     @property
     def ok(self) -> bool:
@@ -262,18 +265,31 @@ class StampCheck:
 
 def verify_stamp(stamp: Any, digest_hex: str, ca: Path) -> StampCheck:
     """Check a stamp: its token is signed by an authority chaining to ``ca`` (``openssl ts -verify``)
-    and covers ``digest_hex``; the ``time`` shown is the token's own genTime."""
+    and covers ``digest_hex``; the ``time`` shown is the token's own genTime.
+
+    openssl checks the authority's certificate as valid now. Once that certificate has expired, the
+    token is checked again as of its own genTime (``-attime``), the time the authority signed, as
+    code-signing verifiers check a countersignature: a token made while the certificate was valid
+    still verifies (with a ``note`` that it has expired since); one made after it expired does not.
+    """
     if not isinstance(stamp, Mapping) or stamp.get("kind") != KIND or not isinstance(stamp.get("token"), str):
         return StampCheck(problem="not an RFC 3161 stamp (kind rfc3161 with a base64 token)")
     try:
         token = base64.b64decode(str(stamp["token"]).encode("ascii"), validate=True)
     except (ValueError, UnicodeEncodeError):
         return StampCheck(problem="the token is not valid base64")
+    note = ""
     with tempfile.TemporaryDirectory(prefix="gatekeeper-tsa-") as scratch:
         path = Path(scratch) / "token.der"
         path.write_bytes(token)
         args = ["ts", "-verify", "-digest", digest_hex, "-token_in", "-in", str(path), "-CAfile", str(ca)]
         done = _openssl(args, "openssl ts -verify")
+        if done.returncode != 0 and _EXPIRED in _last_line(done):
+            at = _signed_at(token)
+            if at is None:
+                return StampCheck(problem=_refusal(ca, _last_line(done)))
+            done = _openssl([*args, "-attime", str(at[1])], "openssl ts -verify -attime")
+            note = f"the authority's certificate has expired since; it was valid at the token's time, {at[0]}"
     if done.returncode != 0:
         return StampCheck(problem=_refusal(ca, _last_line(done)))
     try:
@@ -284,13 +300,22 @@ def verify_stamp(stamp: Any, digest_hex: str, ca: Path) -> StampCheck:
         return StampCheck(problem="the token covers another digest")
     if stamp.get("time") not in (None, info.time):
         return StampCheck(time=info.time, problem=f"the stamp says {stamp.get('time')}, but its token says {info.time}")
-    return StampCheck(time=info.time)
+    return StampCheck(time=info.time, note=note)
+
+
+def _signed_at(token: bytes) -> tuple[str, int] | None:
+    """The token's genTime, ISO 8601 and as seconds since the epoch; None when it cannot be read."""
+    try:
+        when = token_info(token).time
+        return when, int(dt.datetime.strptime(when, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc).timestamp())
+    except (TimestampError, ValueError):
+        return None
 
 
 # openssl's reasons that are about the authority's certificate, not about what the token covers
+_EXPIRED = "certificate has expired"
 _CERTIFICATE_REASONS = {
-    "certificate has expired": "the authority's certificate has expired (openssl checks it as valid today, "
-    "not at the token's time)",
+    _EXPIRED: "the authority's certificate had already expired at the token's time (checked as of the time the authority signed)",
     "certificate is not yet valid": "the authority's certificate is not valid yet (check the verifying machine's clock)",
     "unable to get local issuer certificate": "the authority's certificate does not chain to {ca} (give the CA certificate "
     "that issued it, the policy's timestamp_ca, not the authority's own certificate or another CA)",
@@ -351,6 +376,7 @@ class LogStamps:
     problems: tuple[str, ...] = ()
     first: str = ""
     last: str = ""
+    notes: tuple[str, ...] = ()  # what to show beside records that verified (a certificate expired since)
 
 
 def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
@@ -360,6 +386,7 @@ def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
 
     stamped = verified = failed = 0
     problems: list[str] = []
+    notes: list[str] = []
     times: list[str] = []
     for record in records:
         stamp = record.get("timestamp")
@@ -382,4 +409,9 @@ def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
             continue
         verified += 1
         times.append(check.time)
-    return LogStamps(len(records), stamped, verified, failed, tuple(problems), min(times, default=""), max(times, default=""))
+        if check.note:
+            notes.append(f"{where}: {check.note}")
+    return LogStamps(
+        len(records), stamped, verified, failed, tuple(problems), min(times, default=""), max(times, default=""),
+        tuple(notes),
+    )  # fmt: skip

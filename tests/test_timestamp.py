@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -21,11 +24,12 @@ from gatekeeper.timestamp import (
     authority_from,
     request_stamp,
     stamper,
+    token_info,
     verify_stamp,
 )
 from tests.helpers.projects import only, write
 from tests.helpers.services import closed_port
-from tests.helpers.tsa import LocalTSA, make_pki
+from tests.helpers.tsa import LocalTSA, make_pki, running_tsa, sign_token
 
 DIGEST = hashlib.sha256(b"an audit record").hexdigest()
 
@@ -258,3 +262,55 @@ def test_bundle_checks_the_keys_and_the_timestamp_it_is_given_before_writing(
     done = _run(["bundle", results, "--output", str(plain / "x.zip"), "--tsa-cert", ca], root2, monkeypatch)
     assert done.exit_code == 1 and "nothing in the bundle carries an RFC 3161 timestamp" in done.output
     assert not (plain / "x.zip").exists()
+
+
+def _stamp(token: bytes) -> dict[str, str]:
+    return {
+        "kind": "rfc3161", "url": "http://tsa.invalid/", "digest": "sha256:" + DIGEST,
+        "time": token_info(token).time, "token": base64.b64encode(token).decode("ascii"),
+    }  # fmt: skip
+
+
+def _by_hand(token: bytes, digest: str, ca: Path, folder: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    (folder / "token.der").write_bytes(token)
+    args = ["openssl", "ts", "-verify", "-digest", digest, "-token_in", "-in", "token.der", "-CAfile", str(ca), *extra]
+    return subprocess.run(args, cwd=folder, capture_output=True, text=True, timeout=60)
+
+
+def test_a_record_stamped_while_the_authoritys_certificate_was_valid_still_verifies_after_it_expired(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, offline_env: None
+) -> None:
+    now = dt.datetime.now(dt.timezone.utc)
+    expires = now + dt.timedelta(seconds=4)
+    pki = make_pki(tmp_path / "pki", tsa_window=(now - dt.timedelta(days=1), expires))
+    log, failures = tmp_path / "audit.jsonl", []
+    with running_tsa(tmp_path / "tsa", pki) as tsa:
+        audit.append(log, {"time": _now(), "verdict": "pass", "checks": {}}, stamp=stamper(Authority(tsa.url, pki.ca), failures))
+    assert not failures
+    record = json.loads(log.read_text())
+    stamp, digest = record["timestamp"], audit.stamped_digest(record)
+    assert not verify_stamp(stamp, digest, pki.ca).note  # valid today: nothing to say
+    time.sleep(max(0.0, (expires - dt.datetime.now(dt.timezone.utc)).total_seconds()) + 1.5)
+    today = _by_hand(base64.b64decode(stamp["token"]), digest, pki.ca, tmp_path)  # openssl alone: as valid today
+    assert today.returncode != 0 and "certificate has expired" in today.stdout + today.stderr
+    check = verify_stamp(stamp, digest, pki.ca)
+    assert check.ok and check.time == stamp["time"]
+    note = f"the authority's certificate has expired since; it was valid at the token's time, {stamp['time']}"
+    assert check.note == note
+    done = _run(["audit", "verify", str(log), "--tsa-cert", str(pki.ca)], tmp_path, monkeypatch)
+    assert done.exit_code == 0, done.output
+    assert "timestamps: 1 record(s) verified against" in done.output and f"note: record #1: {note}" in done.output
+    # still bound to its content and its time
+    assert "issued for other content" in str(verify_stamp(stamp, DIGEST, pki.ca).problem)
+    assert "its token says" in str(verify_stamp({**stamp, "time": "2026-09-01T09:00:00Z"}, digest, pki.ca).problem)
+
+
+def test_a_token_made_after_the_authoritys_certificate_expired_is_refused(tmp_path: Path) -> None:
+    now = dt.datetime.now(dt.timezone.utc)
+    pki = make_pki(tmp_path / "pki", tsa_window=(now - dt.timedelta(days=2), now - dt.timedelta(days=1)))
+    token = sign_token(pki, DIGEST, tmp_path / "sign")  # openssl signs with the expired certificate
+    at = int(dt.datetime.fromisoformat(token_info(token).time.replace("Z", "+00:00")).timestamp())
+    assert _by_hand(token, DIGEST, pki.ca, tmp_path, "-attime", str(at)).returncode != 0  # expired at its own time too
+    check = verify_stamp(_stamp(token), DIGEST, pki.ca)
+    assert not check.ok and "had already expired at the token's time" in str(check.problem)
+    assert "does not show the content altered" in str(check.problem)

@@ -119,6 +119,8 @@ def _timestamps(found: LogStamps, tsa_cert: Path | None) -> int:
         echo(f"note: {found.stamped} record(s) carry RFC 3161 timestamps, NOT checked: pass --tsa-cert (the authority CA)")
     else:
         echo(f"timestamps: {found.verified} record(s) verified against {tsa_cert} (stamped {found.first} .. {found.last})")
+        for note in found.notes:
+            echo(f"note: {note}")
     if plain:
         echo(f"note: {plain} record(s) have no trusted time (not stamped, or the authority failed): the runner's clock only")
     return 0

@@ -9,6 +9,7 @@ signed with them. Its ``mode`` makes it misbehave on purpose: ``"refuse"`` answe
 
 from __future__ import annotations
 
+import datetime as dt
 import http.server
 import subprocess
 import threading
@@ -55,8 +56,9 @@ class Pki:
     config: Path
 
 
-def make_pki(folder: Path, name: str = "Test") -> Pki:
-    """A fresh CA and TSA key pair and certificates in ``folder`` (created), generated with openssl."""
+def make_pki(folder: Path, name: str = "Test", tsa_window: tuple[dt.datetime, dt.datetime] | None = None) -> Pki:
+    """A fresh CA and TSA key pair and certificates in ``folder`` (created), generated with openssl;
+    ``tsa_window``: the TSA certificate's validity (not before, not after), else 30 days from now."""
     folder.mkdir(parents=True, exist_ok=True)
     _openssl(
         "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "30",
@@ -73,10 +75,49 @@ def make_pki(folder: Path, name: str = "Test") -> Pki:
         "x509", "-req", "-in", "tsa.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "tsa.pem",
         "-days", "30", "-extfile", "tsa.ext", cwd=folder,
     )  # fmt: skip
+    if tsa_window is not None:
+        _reissue(folder, *tsa_window)
     (folder / "serial").write_text("01\n")
     config = folder / "ts.cnf"
     config.write_text(_TS_CONFIG.format(dir=folder))
     return Pki(folder=folder, ca=folder / "ca.pem", tsa_cert=folder / "tsa.pem", config=config)
+
+
+def _reissue(folder: Path, not_before: dt.datetime, not_after: dt.datetime) -> None:
+    """Issue ``tsa.pem`` again from its request, with the CA's key, valid from ``not_before`` to
+    ``not_after`` (openssl x509 -req takes only a number of days from now)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    ca = x509.load_pem_x509_certificate((folder / "ca.pem").read_bytes())
+    ca_key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), password=None)
+    csr = x509.load_pem_x509_csr((folder / "tsa.csr").read_bytes())
+    usage = x509.KeyUsage(True, False, False, False, False, False, False, False, False)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(csr.subject)
+        .issuer_name(ca.subject)
+        .public_key(csr.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=False)
+        .add_extension(usage, critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    (folder / "tsa.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def sign_token(pki: Pki, digest_hex: str, folder: Path) -> bytes:
+    """The DER TimeStampToken ``openssl ts -reply`` signs now over ``digest_hex`` with ``pki``'s TSA
+    (whatever its certificate's validity: openssl signs with an expired one too)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _openssl("ts", "-query", "-digest", digest_hex, "-sha256", "-cert", "-out", "q.tsq", cwd=folder)
+    _openssl("ts", "-reply", "-config", str(pki.config), "-queryfile", "q.tsq", "-out", "r.tsr", cwd=folder)
+    _openssl("ts", "-reply", "-in", "r.tsr", "-token_out", "-out", "t.der", cwd=folder)
+    return (folder / "t.der").read_bytes()
 
 
 class LocalTSA:
@@ -131,9 +172,9 @@ def _handler(tsa: LocalTSA) -> type[http.server.BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def running_tsa(folder: Path) -> Iterator[LocalTSA]:
-    """A ``LocalTSA`` with a fresh PKI in ``folder``, served at ``tsa.url`` for the ``with`` block."""
-    tsa = LocalTSA(make_pki(folder))
+def running_tsa(folder: Path, pki: Pki | None = None) -> Iterator[LocalTSA]:
+    """A ``LocalTSA`` with ``pki`` (default: a fresh PKI in ``folder``), served at ``tsa.url`` for the ``with`` block."""
+    tsa = LocalTSA(pki or make_pki(folder))
     server = LoopbackServer(("127.0.0.1", 0), _handler(tsa))
     tsa.url = f"http://127.0.0.1:{server.server_address[1]}/tsa"
     with serve(server):
