@@ -17,8 +17,9 @@ How a run goes:
    only a share of the files, balanced by bytes, is kept. ``--show-files`` does not apply the
    project's ``lint.exclude``: where a configuration sets it, one more run (``--force-exclude
    --verbose``, ``_linted``) tells which of the listed files ruff lints, as ``ruff check .`` does.
-4. Files whose result is cached (keyed by content, path, ruff's version and the bytes of every
-   configuration file; a cold run's results kept in one entry, ``source.run_per_file``) are not
+4. Files whose result is cached (keyed by content, path, ruff's version, the bytes of every
+   configuration file and the tree's layout, ``_layout``: which files exist, which are executable;
+   a cold run's results kept in one entry, ``source.run_per_file``) are not
    checked again; the rest go to ``ruff check --output-format json``,
    and at the same time those of them with a suppression comment to a second run with
    ``--ignore-noqa`` (what the comments hid). Their JSON reports become results by file, and
@@ -138,10 +139,12 @@ class LintChecker(CheckerBase):
         def commented(f: str) -> bool:
             return honour and narrowed.ANY.search(sources.data(f)) is not None
 
-        # the tool's origin is part of the key: a result another copy of "ruff x.y" wrote is not this one's
+        # the tool's origin is part of the key: a result another copy of "ruff x.y" wrote is not this one's;
+        # so is the tree's layout, which some rules read beyond the file itself
         opts = source.options_digest(
-            CACHE_VERSION, version, tool.describe(), config_args, toolconfig.digest(ctx.root, config_files)
-        )
+            CACHE_VERSION, version, tool.describe(), config_args, toolconfig.digest(ctx.root, config_files),
+            _layout(ctx.root, candidates, files_all),
+        )  # fmt: skip
         per_file_tool = source.PerFileTool(
             CHECK, opts, valid, lambda chunk: _check(ctx, ruff, config_args, chunk, commented), MAX_FILES_PER_RUN
         )
@@ -295,6 +298,27 @@ def _together(here: Callable[[], T], there: Callable[[], U], name: str) -> tuple
             wait()
         raise
     return mine, wait()
+
+
+def _layout(root: Path, tracked: Sequence[str], listed: Sequence[str]) -> str:
+    """A digest of what ruff reads of the tree besides a file's bytes: which files exist (an
+    ``__init__.py`` beside it decides INP001 and its package, a module in the root or ``src`` makes an
+    import first-party for isort) and which of the listed files are executable (EXE001, EXE002). Part
+    of every file's cache key, so adding, removing, renaming or ``chmod``-ing a file never serves
+    another file a result the tree no longer gives."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in tracked:
+        h.update(name.encode("utf-8", "surrogateescape") + b"\0")
+    h.update(b"\0")
+    for name in listed:
+        try:
+            runnable = os.stat(root / name).st_mode & 0o111 != 0
+        except OSError:
+            runnable = False
+        h.update(name.encode("utf-8", "surrogateescape") + (b"\1" if runnable else b"\0"))
+    return h.hexdigest()
 
 
 def _dropped(skipped: Sequence[str], by_defaults: Sequence[str] | None) -> tuple[list[str], list[str]]:

@@ -13,7 +13,7 @@ import pytest
 from gatekeeper.checkers.lint import LintChecker
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.findings import Status
-from tests.helpers.projects import section, write
+from tests.helpers.projects import git_init, section, write
 
 PROJECT = {
     "pyproject.toml": (
@@ -182,3 +182,31 @@ def test_settings_that_exclude_every_python_file_are_an_empty_check(tmp_path: Pa
     allowed = LintChecker().run(section(LintChecker, allow_empty=True), make_ctx(root))
     assert allowed.status is Status.PASS and allowed.metrics["files_checked"] == 1
     assert "exclude" in [r.kind for r in allowed.narrowing]  # and the setting that left every file out is reported
+
+
+def test_a_file_whose_tree_changed_is_checked_again(tmp_path: Path, make_ctx: Any) -> None:
+    """ruff reads more of the tree than the file: an ``__init__.py`` beside it (INP001) and its mode
+    (EXE002). Removing one or making a file executable changes what ruff says of files whose bytes
+    did not change, so their cached results are not served."""
+    project = write(
+        tmp_path / "proj",
+        {
+            "ruff.toml": '[lint]\nselect = ["INP001", "EXE002"]\n',
+            "pkg/__init__.py": "",
+            "pkg/sub/__init__.py": "",
+            "pkg/sub/mod.py": "X = 1\n",
+        },
+    )
+    git_init(project)
+    cache = tmp_path / "cache"
+    first = LintChecker().run(section(LintChecker), make_ctx(project, cache_dir=cache))
+    assert first.status is Status.PASS and keys(first) == ruff_by_hand(project) == set()
+    subprocess.run(["git", "rm", "-q", "-f", "pkg/sub/__init__.py"], cwd=project, check=True)
+    second = LintChecker().run(section(LintChecker), make_ctx(project, cache_dir=cache))
+    assert keys(second) == ruff_by_hand(project) == {("INP001", "pkg/sub/mod.py", 1)}
+    assert second.status is Status.FAIL and second.metrics["cached_files"] == 0
+    (project / "pkg/__init__.py").chmod(0o755)
+    third = LintChecker().run(section(LintChecker), make_ctx(project, cache_dir=cache))
+    assert keys(third) == ruff_by_hand(project) == {("INP001", "pkg/sub/mod.py", 1), ("EXE002", "pkg/__init__.py", 1)}
+    fourth = LintChecker().run(section(LintChecker), make_ctx(project, cache_dir=cache))
+    assert fourth.metrics["cached_files"] == fourth.metrics["files_checked"] and keys(fourth) == keys(third)
