@@ -260,6 +260,15 @@ def _authenticate(chain: _Chain, ring: Keyring, accept: int) -> Verification:
     if walk.keys_given and walk.current is None and unvouched:
         message = "not signed, but keys were given: no record of this log is signed after the accepted prefix"
         return chain.bad(unvouched[0], message, walk, unauthenticated=True, accepted=accept)
+    if walk.keys_given and chain.problem is None and rows and len(rows) <= accept:
+        # only a signed record after the prefix pins it (its prev covers every line before): a prefix
+        # reaching the end vouches for nothing, a record appended after the last signed one included
+        message = (
+            f"every record lies within the accepted prefix (--accept-unsigned-prefix {accept}): keys were given, but "
+            "no record is authenticated, and no signed record after them pins those accepted; accept only the "
+            "records written before signing started"
+        )
+        return chain.bad(rows[-1][0], message, walk, unauthenticated=True, accepted=accept)
     authenticated = walk.keys_given and chain.problem is None and all(d.get("sig") is not None for _, d in rows[accept:])
     return Verification(
         records=chain.records,

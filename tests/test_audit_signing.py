@@ -181,6 +181,29 @@ def test_the_rewritten_past_before_a_new_signing_segment_is_not_authenticated(tm
     assert "records #1..#3 were accepted without authentication (--accept-unsigned-prefix)" in out
 
 
+def test_an_accepted_prefix_that_reaches_the_end_vouches_for_nothing(tmp_path: Path) -> None:
+    """Only a signed record after the accepted prefix pins it: a record appended unsigned after the
+    last signed one (a forged tail) is not made "intact" by accepting a prefix that covers it."""
+    signer, public, _ = _pair(tmp_path, "audit")
+    log = tmp_path / "audit.jsonl"
+    audit.append(log, {"command": "check", "verdict": "fail", "run": 0})  # before signing started
+    audit.append(log, {"command": "check", "verdict": "fail", "run": 1}, signer)
+    audit.append(log, {"command": "check", "verdict": "pass", "run": 2})  # forged: no key
+    verify = ["audit", "verify", str(log), "--public-key", str(public)]
+    code, _, err = _cli([*verify, "--accept-unsigned-prefix", "1"])
+    assert code == 1 and "TAMPERED at line 3: not signed, though the record before it was" in err
+    for accepted in ("3", "5"):
+        code, out, err = _cli([*verify, "--accept-unsigned-prefix", accepted])
+        assert code == 1 and "intact" not in out, out
+        within = f"every record lies within the accepted prefix (--accept-unsigned-prefix {accepted})"
+        assert f"NOT AUTHENTICATED at line 3: {within}" in err
+    log.write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:2]))  # the forged tail removed
+    code, out, _ = _cli([*verify, "--accept-unsigned-prefix", "1"])
+    assert code == 0 and "intact, 2 record(s)" in out
+    code, out, err = _cli([*verify, "--accept-unsigned-prefix", "2"])
+    assert code == 1 and "every record lies within the accepted prefix" in err
+
+
 # --------------------------------------------------------------------------- rotation
 
 
