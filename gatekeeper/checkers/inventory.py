@@ -418,8 +418,42 @@ def workspace_members(root: Path, dists: Iterable[Distribution], own: str = "") 
     dists = list(dists)
     members = [d for d in dists if d.origin == "local" and file_url_path(d.url) in folders]
     ours = {own} | {d.key for d in members}
-    wanted = {canonicalize_name(req.name) for d in dists if d.key not in ours for text in d.requires if (req := _parse(text))}
+    wanted = _required(d for d in dists if d.key not in ours)
     return [d for d in members if d.key not in wanted]
+
+
+def _required(dists: Iterable[Distribution]) -> set[str]:
+    """The names (PEP 503) that ``dists`` require, whatever their markers and extras say."""
+    names: set[str] = set()
+    for d in dists:
+        for text in d.requires:
+            found = _REQUIRED_NAME.match(text)
+            if found:
+                names.add(canonicalize_name(found.group(1)))
+    return names
+
+
+#: the name a requirement string starts with (PEP 508)
+_REQUIRED_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+
+
+def _stands_in(root: Path, project: Distribution, dists: Sequence[Distribution]) -> bool:
+    """Whether the installed distribution named as the project is a dependency under the project's
+    name rather than the project: not installed from the root (PEP 610), and required by the
+    project's own ``[project] dependencies`` or by an installed distribution that is not built from a
+    folder of the project (a pyproject.toml renamed to ``jinja2`` would otherwise hide the Jinja2 that
+    Flask uses from the audit)."""
+    here = root.resolve()
+    if project.origin == "local" and file_url_path(project.url) == here:
+        return False
+    ours = workspace_folders(root) | {here}
+    others = [d for d in dists if d.key != project.key and not (d.origin == "local" and file_url_path(d.url) in ours)]
+    try:
+        _, declared = project_requirements(root)
+    except ToolError:
+        declared = []
+    wanted = _required(others) | {canonicalize_name(m.group(1)) for text in declared if (m := _REQUIRED_NAME.match(text))}
+    return project.key in wanted
 
 
 def project_manifest(root: Path) -> str:
@@ -446,6 +480,8 @@ def build_inventory(ctx: CheckContext) -> Inventory:
     python, markers, dists = read_environment(ctx)
     scope = str(ctx.environment.get("scope") or "all")
     own, project = find_project(ctx.root, dists)
+    if project is not None and _stands_in(ctx.root, project, dists):
+        own, project = "", None  # a dependency under the project's name: audited as one
     members = tuple(d for d in workspace_members(ctx.root, dists, own) if d.key != own)
     ours = {own} | {d.key for d in members}
     tooling = {OWN_DISTRIBUTION} - ours

@@ -153,3 +153,29 @@ def test_a_member_a_dependency_requires_by_its_name_stays_unaudited(tmp_path: Pa
         # as for any build from a folder, an advisory on its name and version is reported too
         assert sorted(f.rule_id for f in dep.findings if f.blocking) == ["TEST-1", "dependencies.unaudited"]
         assert sorted(p["name"] for p in lic.metrics["packages"]) == ["indexpkg", "webfw"]
+
+
+def test_a_release_under_the_projects_name_that_a_dependency_requires_is_audited(tmp_path: Path) -> None:
+    """A pyproject.toml that takes the name of a dependency (``jinja2``, which the installed Flask
+    requires) does not make the release installed under that name the project: it is audited."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "IndexPkg"\nversion = "0.1"\n', encoding="utf-8")
+    python = make_env(tmp_path / "venv", [("indexpkg", "2.0", []), ("webfw", "1.0", ["indexpkg>=1"])])
+    db = tmp_path / "db" / "vulns" / "indexpkg"
+    db.mkdir(parents=True)
+    (db / "TEST-1.yaml").write_text(
+        f"id: TEST-1\nmodified: '{FRESH}'\naffected:\n- package: {{name: indexpkg, ecosystem: PyPI}}\n  versions: ['2.0']\n",
+        encoding="utf-8",
+    )
+    gate = _gate(root, python, "all", ("dependencies", "licenses"))
+    dep, lic = gate.check("dependencies"), gate.check("licenses")
+    assert dep is not None and lic is not None
+    assert dep.status is Status.FAIL, dep.error
+    assert {f.rule_id for f in dep.findings} == {"TEST-1"} and dep.metrics["packages_audited"] == 2
+    assert "project" not in dep.metrics
+    assert sorted(p["name"] for p in lic.metrics["packages"]) == ["indexpkg", "webfw"]
+    # nothing else requiring it, the distribution of the project's name is the project, as before
+    (root / "pyproject.toml").write_text('[project]\nname = "WebFw"\nversion = "0.1"\n', encoding="utf-8")
+    dep = _gate(root, python, "all", ("dependencies",)).check("dependencies")
+    assert dep is not None and dep.metrics["project"] == "webfw" and dep.metrics["packages_audited"] == 1
