@@ -5,6 +5,8 @@ packages that count are those reached from the workspace members (``[manifest] m
 the one project at ``.``) through edges whose markers hold for the target, starting from the
 members' run-time dependencies plus the extras (``optional-dependencies``) and dependency groups
 (``dev-dependencies``) the selection names. https://docs.astral.sh/uv/concepts/projects/layout/
+A member that a package from outside the workspace depends on (a member named after that
+dependency, which uv then resolves to the member) is counted as a package built from its folder.
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ def read(path: Path, selection: Selection, project: str = "") -> Lock:
         deps += [d for x in selection.extras for d in optional.get(x, [])]
         deps += [d for g in selection.groups for d in dev.get(g, [])]
         graph.visit(i, deps, selection)
+    # a member that a package from outside the workspace depends on stands in for a dependency of
+    # that name (uv resolves Flask's jinja2 to a member called jinja2): it is counted, built from a folder
+    members = [i for i in members if not any(i in ts for o, ts in graph.edges.items() if o not in members)]
     counted = [graph.package(i) for i in sorted(graph.reached) if i not in members]
     return Lock(
         path=path,

@@ -271,3 +271,29 @@ def test_policy_validate_reads_what_the_sources_name(workspace: Path) -> None:
     (workspace / "pylock.toml").write_text('version = 1\n[[package]]\nname = "x"\n')
     done = invoke_gatekeeper(["policy", "validate"], workspace)
     assert done.returncode == 2 and "checks.licenses.lock: pylock.toml is not a pylock.toml file" in done.stdout + done.stderr
+
+
+def test_a_uv_member_a_locked_dependency_resolves_to_is_counted_not_the_project(
+    tmp_path: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """uv resolves beta_pkg's dependency on delta to a workspace member called delta: that folder
+    stands in for the dependency (any copy of it), so it is counted, unaudited, never the project."""
+    root = tmp_path / "ws"
+    (root / "packages" / "delta").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "demo-app"\nversion = "0.3.0"\nrequires-python = ">=3.10"\ndependencies = ["beta_pkg==2.0.1"]\n'
+        '[tool.uv.workspace]\nmembers = ["packages/delta"]\n',
+        encoding="utf-8",
+    )
+    (root / "packages" / "delta" / "pyproject.toml").write_text(
+        '[project]\nname = "delta"\nversion = "0.5"\nrequires-python = ">=3.10"\n'
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n',
+        encoding="utf-8",
+    )
+    uv(["lock"], root, wheels)
+    assert 'source = { editable = "packages/delta" }' in (root / "uv.lock").read_text()  # uv's own choice
+    write_db(root, RECORDS, "flat")
+    result = audit(root, checkers, 'source = "uv.lock"')
+    assert result.metrics["lock"]["members"] == ["demo-app"]
+    assert result.metrics["unaudited"] == ["delta"]
+    assert result.status is Status.FAIL and "dependencies.unaudited" in {f.rule_id for f in result.findings if f.blocking}
