@@ -123,14 +123,19 @@ def partial_note(scope: Any) -> str:
         return ""
     bits = []
     if scope.get("only"):
-        bits.append("only " + ", ".join(map(str, scope["only"])))
+        bits.append("only " + _names(scope["only"]))
     if scope.get("skip"):
-        bits.append("skip " + ", ".join(map(str, scope["skip"])))
+        bits.append("skip " + _names(scope["skip"]))
     if scope.get("shard"):
         bits.append(f"shard {scope['shard']}")
     if not bits and scope.get("left_out"):
-        bits.append("left out " + ", ".join(map(str, scope["left_out"])))
+        bits.append("left out " + _names(scope["left_out"]))
     return "partial: " + ("; ".join(bits) or "incomplete")
+
+
+def _names(value: Any) -> str:
+    """A recorded list of check names as text; any other value (a hand-edited record) as it stands."""
+    return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
 # --------------------------------------------------------------------------- policy files by digest

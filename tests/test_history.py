@@ -271,3 +271,16 @@ def test_audit_show_marks_a_partial_pass(tmp_path: Path, monkeypatch: pytest.Mon
     assert [r[0] for r in rows] == ["1", "2", "3", "4", "5"]
     assert [" ".join(r[4:6]) for r in rows][3] == "pass (partial)"  # the fourth run was --only security
     assert all(r[4] == "pass" and r[5] != "(partial)" for i, r in enumerate(rows) if i != 3)
+
+
+def test_a_hand_edited_scope_is_shown_as_it_stands_never_a_traceback(tmp_path: Path) -> None:
+    """The log is read back as untrusted data: a record whose scope lists are not lists is still a
+    partial run on the page and in audit show, not a crash."""
+    log = tmp_path / "audit.jsonl"
+    write_log(log, [{"command": "check", "verdict": "pass", "scope": {"complete": False, "only": 5, "skip": "lint"}}])
+    page = tmp_path / "history.html"
+    done = CliRunner().invoke(app, ["audit", "report", str(log), "--output", str(page)])
+    assert done.exit_code == 0, done.output
+    assert "partial: only 5; skip lint" in page.read_text(encoding="utf-8")
+    done = CliRunner().invoke(app, ["audit", "show", str(log)])
+    assert done.exit_code == 0 and "pass (partial)" in done.output
