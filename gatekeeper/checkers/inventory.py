@@ -439,12 +439,13 @@ _REQUIRED_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 
 def _stands_in(root: Path, project: Distribution, dists: Sequence[Distribution]) -> bool:
     """Whether the installed distribution named as the project is a dependency under the project's
-    name rather than the project: not installed from the root (PEP 610), and required by the
+    name rather than the project: not installed from the root or a file in it (PEP 610), and required by the
     project's own ``[project] dependencies`` or by an installed distribution that is not built from a
     folder of the project (a pyproject.toml renamed to ``jinja2`` would otherwise hide the Jinja2 that
     Flask uses from the audit)."""
     here = root.resolve()
-    if project.origin == "local" and file_url_path(project.url) == here:
+    built = file_url_path(project.url) if project.origin == "local" else None
+    if built is not None and built.is_relative_to(here):  # the root, or a wheel built into it (dist/)
         return False
     ours = workspace_folders(root) | {here}
     others = [d for d in dists if d.key != project.key and not (d.origin == "local" and file_url_path(d.url) in ours)]

@@ -175,6 +175,13 @@ def test_a_release_under_the_projects_name_that_a_dependency_requires_is_audited
     assert {f.rule_id for f in dep.findings} == {"TEST-1"} and dep.metrics["packages_audited"] == 2
     assert "project" not in dep.metrics
     assert sorted(p["name"] for p in lic.metrics["packages"]) == ["indexpkg", "webfw"]
+    # a wheel built into the root (dist/) is the project's own build, whoever requires it
+    site = next((tmp_path / "venv" / "lib").glob("python3*/site-packages"))
+    wheel = (root / "dist" / "indexpkg-2.0-py3-none-any.whl").as_uri()
+    (site / "indexpkg-2.0.dist-info" / "direct_url.json").write_text(json.dumps({"url": wheel, "archive_info": {}}))
+    dep = _gate(root, python, "all", ("dependencies",)).check("dependencies")
+    assert dep is not None and dep.metrics["project"] == "indexpkg" and dep.metrics["packages_audited"] == 1
+    (site / "indexpkg-2.0.dist-info" / "direct_url.json").unlink()
     # nothing else requiring it, the distribution of the project's name is the project, as before
     (root / "pyproject.toml").write_text('[project]\nname = "WebFw"\nversion = "0.1"\n', encoding="utf-8")
     dep = _gate(root, python, "all", ("dependencies",)).check("dependencies")
