@@ -74,6 +74,15 @@ def test_bundle_verify_checks_the_timestamps_against_the_authority(
             in done.output
         )
         assert "this alone does not show the content altered" in done.output
+    # an entry added to the bundle is tampering, whatever words its name quotes
+    from gatekeeper.timestamp import NOT_ALTERED
+
+    with zipfile.ZipFile(target, "a") as zf:
+        zf.writestr(f"notes; {NOT_ALTERED}.txt", "hello")
+    for extra in ([], ["--tsa-cert", str(stranger.ca)]):
+        done = CliRunner().invoke(app, ["bundle", "verify", str(target), *extra])
+        assert done.exit_code == 1 and "TAMPERED" in done.output and "NOT VERIFIED" not in done.output
+        assert f"added: notes; {NOT_ALTERED}.txt (not in the manifest)" in done.output
 
 
 def test_the_readmes_commands_verify_the_bundle_without_gatekeeper(

@@ -117,7 +117,11 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
 def _verify(
     path: Path, public_keys: list[Path], key_env: str, given: tuple[Path | None, int], tsa_cert: Path | None
 ) -> int | None:
+    import re
+
     from gatekeeper.audit import keyring_from
+    from gatekeeper.bundle import AUDIT_FILE
+    from gatekeeper.bundleguide import ATTESTATION_FILE
     from gatekeeper.bundleverify import verify_bundle
     from gatekeeper.escapes import clean
     from gatekeeper.timestamp import NOT_ALTERED
@@ -126,8 +130,10 @@ def _verify(
     outcome = verify_bundle(path, keyring_from(public_keys, key_env), tsa_cert, log, accept_prefix)
     if not outcome.ok:
         # a timestamp whose authority the certificate given cannot vouch for (expired, another CA) fails
-        # the bundle too, but calling that tampering would accuse an intact bundle
-        certificate_only = all(NOT_ALTERED in problem for problem in outcome.problems)
+        # the bundle too, but calling that tampering would accuse an intact bundle; only the timestamp
+        # checks' own problems count so (an entry name or a manifest value may quote any words)
+        stamped = re.compile(rf"({re.escape(AUDIT_FILE)}: record #[0-9?]+|{re.escape(ATTESTATION_FILE)}): timestamp: ")
+        certificate_only = all(stamped.match(p) and NOT_ALTERED in p for p in outcome.problems)
         state = "NOT VERIFIED (its timestamps could not be checked)" if certificate_only else "TAMPERED"
         typer.echo(f"bundle {path}: {state}, {len(outcome.problems)} problem(s)", err=True)
         for problem in outcome.problems:
