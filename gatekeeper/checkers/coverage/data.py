@@ -73,8 +73,13 @@ def _last_lines(text: str, count: int = _TAIL_LINES) -> str:
 
 
 def _key_lines(text: str) -> str:
-    """The lines that say why a test run failed (pytest's FAILED/ERROR summary), else its last lines."""
+    """The lines that say why a test run failed: unittest's ``FAIL:``/``ERROR:`` heading of each failed
+    test (the first three) and its ``FAILED (failures=N)`` line, pytest's FAILED/ERROR summary, else
+    its last lines."""
     lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    if any(line.startswith(("FAILED (failures=", "FAILED (errors=")) for line in lines):  # unittest's verdict
+        named = [line for line in lines if line.startswith(("FAIL: ", "ERROR: "))]
+        return "\n".join([*named[:3], *[line for line in lines if line.startswith("FAILED (")][-1:]])
     summary = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
     errors = [line for line in lines if line.startswith("E   ")]
     return "\n".join((summary or errors or lines)[-3:])

@@ -260,6 +260,26 @@ def test_run_option_runs_the_tests_under_coverage(tmp_path: Path, make_ctx: Any)
     assert f"{failed.metrics['total']:.2f}" == report_total(root)  # the data of the failed run is still read
 
 
+def test_run_option_names_the_unittest_tests_that_failed(tmp_path: Path, make_ctx: Any) -> None:
+    root = write_project(tmp_path / "p", BRANCHY)
+    (root / "test_pkg.py").write_text(
+        "import unittest\n\nfrom pkg.calc import add, sign\n\n\nclass CalcTest(unittest.TestCase):\n"
+        "    def test_add(self):\n        self.assertEqual(add(2, 2), 5)\n\n"
+        "    def test_sign(self):\n        self.assertEqual(sign(1), 1)\n\n"
+        "    def test_broken(self):\n        raise RuntimeError('boom')\n"
+    )
+    by_hand = run_tool([PYTHON, "-m", "unittest"], root, check=False)
+    assert by_hand.returncode == 1 and "FAILED (failures=1, errors=1)" in by_hand.stderr
+    checker = CoverageChecker()
+    failed = checker.run(section(checker, min_total=0.0, run=["python", "-m", "unittest"]), make_ctx(root))
+    (finding,) = [f for f in failed.findings if f.rule_id == "coverage.tests_failed"]
+    assert finding.blocking and failed.status is Status.FAIL
+    # unittest's heading of each failed test, then its verdict: the reader sees which tests failed
+    lines = finding.message.splitlines()[1:]
+    assert [line.lstrip("| ").split(" (")[0] for line in lines] == ["ERROR: test_broken", "FAIL: test_add", "FAILED"]
+    assert lines[-1].endswith("FAILED (failures=1, errors=1)")
+
+
 def test_run_option_combines_parallel_data(tmp_path: Path, make_ctx: Any) -> None:
     root = write_project(tmp_path / "p", BRANCHY.replace("branch = true", "branch = true\nparallel = true"))
     checker = CoverageChecker()
