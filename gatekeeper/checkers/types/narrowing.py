@@ -131,7 +131,7 @@ def comment_records(files: Sequence[str], sources: source.Sources, honour: bool)
         data = sources.data(f)
         if b"mypy: " not in data and b"type" not in data:
             continue
-        lines = data.decode("utf-8", "replace").splitlines()
+        lines = data.decode("utf-8", "replace").removeprefix("\ufeff").splitlines()  # mypy drops a UTF-8 BOM
         for n, line in enumerate(lines, start=1):
             if line.startswith("# mypy: "):
                 out.append(

@@ -41,6 +41,21 @@ def test_a_file_level_type_ignore_is_told_apart_from_line_ones(tmp_path: Path, m
     assert_reported(result, whole)
 
 
+def test_comments_after_a_byte_order_mark_are_reported_as_mypy_reads_them(tmp_path: Path, make_ctx: Any) -> None:
+    # mypy drops a UTF-8 BOM before it reads the file: both comments then start line 1
+    root = write(
+        tmp_path / "p", {"inline.py": "\ufeff# mypy: ignore-errors\n" + WRONG, "whole.py": "\ufeff# type: ignore\n" + WRONG}
+    )
+    assert (root / "inline.py").read_bytes().startswith(b"\xef\xbb\xbf# mypy")
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert result.status is Status.PASS and mypy_by_hand(root, ".") == []  # honoured, as mypy honours them
+    inline = find(result, "file-comment", source="inline.py")
+    assert (inline.line, inline.detail) == (1, "# mypy: ignore-errors")
+    whole = find(result, "file-comment", source="whole.py")
+    assert whole.effect.startswith("mypy reports no error in this file")
+    assert_reported(result, inline)
+
+
 def test_files_in_the_config_that_leave_code_out_are_listed(tmp_path: Path, make_ctx: Any) -> None:
     root = write(tmp_path / "p", {"mypy.ini": "[mypy]\nfiles = app/__init__.py\n", "app/__init__.py": "", "app/core.py": WRONG})
     result = TypesChecker().run(section(TypesChecker), make_ctx(root))
