@@ -3,7 +3,9 @@
 The numbers are coverage.py's own. A ``.coverage`` data file is analysed by coverage.py's reporting
 code in a child process (``probe``) that runs in the project's root, so the project's
 coverage configuration (omit, include, source, branch, precision, [paths]) applies exactly as it
-does for ``coverage report``; the child also keeps this CPU-bound work off the engine's threads.
+does for ``coverage report``, and what it narrows (the file it was read from, omit / include,
+exclusion patterns, each file's excluded lines) is reported (``narrowing``); the child also keeps
+this CPU-bound work off the engine's threads.
 A Cobertura ``coverage.xml`` or coverage.py ``coverage.json`` is read directly: both carry the
 counts the total is computed from.
 
@@ -136,6 +138,7 @@ class CoverageChecker(CheckerBase):
             tool_version=report.tool_version,
             metrics=metrics,
             findings=tuple(findings),
+            narrowing=report.narrowing,
         )
 
 

@@ -24,7 +24,7 @@ from typing import IO, Any
 from gatekeeper import process
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext
-from gatekeeper.checkers.coverage import filecache
+from gatekeeper.checkers.coverage import filecache, narrowing
 from gatekeeper.checkers.coverage.hints import analysis_error, plugin_paths
 from gatekeeper.checkers.coverage.report import CHECK, CoverageReport, FileCoverage, relative_path
 from gatekeeper.errors import ToolError, ToolTimeout
@@ -307,6 +307,16 @@ def read_data(
     return _report(ctx, _analyse(ctx, {"mode": "analyse", "data_file": data_file}, plugins, ask))
 
 
+def _tracked(ctx: CheckContext) -> list[str]:
+    """The files git tracks in the root (none when it is not a git work tree)."""
+    from gatekeeper.checkers import source
+
+    try:
+        return source.tracked_files(ctx.root, ctx)
+    except ToolError:
+        return []
+
+
 def _report(ctx: CheckContext, answer: Mapping[str, Any], ran: bool = False) -> CoverageReport:
     """The probe's analysis as a report (its refusal as the error whose hint fits); ``ran``: the
     data is this run's own (``checks.coverage.run``), so a hint never says to run the tests again."""
@@ -344,6 +354,7 @@ def _report(ctx: CheckContext, answer: Mapping[str, Any], ran: bool = False) -> 
             fail_under=float(answer.get("fail_under") or 0.0),
             plugins=tuple(str(name) for name in answer.get("plugins") or ()),
             data_version=str(answer.get("data_version") or ""),
+            narrowing=narrowing.records(ctx.root, answer, lambda: _tracked(ctx)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ToolError(f"coverage analysis printed an unexpected answer ({type(exc).__name__}: {exc})") from None

@@ -86,6 +86,7 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
         "version": coverage.__version__,
         "plugins": named,
         "fail_under": float(config.fail_under),
+        "narrowing": _narrowing(config),
     }
     if mode == "config":
         return base  # reading the configuration imports no plugin
@@ -129,7 +130,34 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
             f"(e.g. {mapped[0]})",
         )
     known = json.load(sys.stdin) if request.get("reuse") else None
-    return _report(cov, precision, has_arcs, base, known if isinstance(known, dict) else None)
+    answer = _report(cov, precision, has_arcs, base, known if isinstance(known, dict) else None)
+    if answer.get("ok"):  # measured files of this tree that the report leaves out (omit, include, ignore_errors)
+        reported = {f["path"] for f in answer["files"]}
+        answer["left_out"] = sorted(p for p in map(os.path.abspath, present) if p not in reported)
+    return answer
+
+
+def _narrowing(config: Any) -> dict[str, Any]:
+    """What the project's coverage configuration narrows: the files it was read from, and each
+    setting that makes the report count less (omit, include, exclusion and partial-branch patterns
+    beyond coverage.py's defaults, ``ignore_errors``), as written."""
+    from coverage import config as defaults
+
+    def added(patterns: Any, default: list[str]) -> list[str]:
+        return [str(p) for p in patterns or [] if p not in default]
+
+    settings = {
+        "[run] omit": [str(p) for p in config.run_omit or []],
+        "[run] include": [str(p) for p in config.run_include or []],
+        "[report] omit": [str(p) for p in config.report_omit or []],
+        "[report] include": [str(p) for p in config.report_include or []],
+        "[report] exclude_lines": added(config.exclude_list, defaults.DEFAULT_EXCLUDE),
+        "[report] partial_branches": added(config.partial_list, defaults.DEFAULT_PARTIAL),
+        "[report] partial_branches_always": added(config.partial_always_list, defaults.DEFAULT_PARTIAL_ALWAYS),
+        "[report] ignore_errors": ["true"] if config.ignore_errors else [],
+    }
+    files = [os.path.abspath(str(f)) for f in getattr(config, "config_files_read", []) or []]
+    return {"config_files": files, "settings": {k: v for k, v in settings.items() if v}}
 
 
 def _writer_version(path: str) -> str:
@@ -232,6 +260,7 @@ def _file_entry(fr: Any, analysis: Any) -> dict[str, Any]:
         "missing_branches": nums.n_missing_branches,
         "lines": sorted(analysis.statements),
         "missing_lines": sorted(analysis.missing),
+        "excluded_lines": sorted(analysis.excluded),
         "numbers": [getattr(nums, name) for name in _NUMBERS],
     }
 

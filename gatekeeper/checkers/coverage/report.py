@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from gatekeeper.fileio import relative_to_root
+from gatekeeper.findings import Narrowing
 
 
 def should_fail_under(total: float, fail_under: float, precision: int) -> bool:
@@ -61,6 +62,7 @@ class CoverageReport:
     fail_under: float = 0.0  # the coverage configuration's own fail_under, plugins applied (.coverage data)
     plugins: tuple[str, ...] = ()  # the coverage.py plugins the configuration loaded
     data_version: str = ""  # the coverage.py that wrote a .coverage file ("" when not known)
+    narrowing: tuple[Narrowing, ...] = ()  # what the project's coverage configuration and comments narrowed
 
     @property
     def version_gap(self) -> bool:

@@ -645,3 +645,35 @@ def test_data_written_by_another_coverage_version_is_named_beside_the_total(tmp_
         result.summary
         == f"total {report_total(root)}% (min 0%); data written by coverage.py 7.6.1, analysed with {coverage.__version__}"
     )
+
+
+NARROWED_CALC = CALC.replace("def unused():", "def unused():  # pragma: no cover").replace(
+    "def clamp(x, low, high):", "def clamp(x, low, high):  # untested clamp"
+)
+
+
+def test_what_the_coverage_configuration_and_comments_narrow_is_reported(tmp_path: Path, make_ctx: Any) -> None:
+    # pyproject.toml would omit nothing, but coverage.py reads .coveragerc first: that one is named
+    root = write_project(tmp_path / "proj", "[tool.coverage.run]\nsource = ['pkg']\n")
+    (root / "pkg" / "calc.py").write_text(NARROWED_CALC)
+    (root / ".coveragerc").write_text(
+        "[run]\nsource = pkg\nomit = pkg/generated.py\n[report]\nomit = pkg/text.py\nexclude_also =\n    untested clamp\n"
+    )
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    measure(root)
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0), make_ctx(root))
+    assert f"{result.metrics['total']:.0f}" == report_total(root)  # the numbers stay coverage.py's
+    records = {(n.kind, n.source): n for n in result.narrowing}
+    assert ("config-file", ".coveragerc") in records and ("config-file", "pyproject.toml") not in records
+    scope = records[("exclude", ".coveragerc")]
+    assert scope.detail == "[run] omit = pkg/generated.py; [report] omit = pkg/text.py"
+    # the measured file the report omits, and the tracked file never measured
+    assert scope.files == ("pkg/generated.py", "pkg/text.py")
+    assert records[("option", ".coveragerc")].detail == "[report] exclude_lines = untested clamp"
+    calc = records[("line-comments", "pkg/calc.py")]
+    excluded = report_json(root)["files"]["pkg/calc.py"]["excluded_lines"]
+    assert calc.line == excluded[0] and calc.detail.startswith(f"{len(excluded)} lines excluded")
+    assert calc.files == ("pkg/calc.py",)
+    assert ("line-comments", "pkg/__init__.py") not in records  # nothing excluded there: no record

@@ -1,0 +1,93 @@
+"""What the project's coverage configuration and comments narrow, as ``Narrowing`` records.
+
+coverage.py reads its configuration from the project (``.coveragerc``, ``setup.cfg``, ``tox.ini``,
+``pyproject.toml``: the file it found is the one named) and applies it as ``coverage report`` does:
+``omit`` and ``include`` leave files out, ``exclude_lines`` / ``exclude_also`` patterns (and
+``# pragma: no cover``) take lines and the blocks they start out of the count, ``partial_branches``
+patterns excuse branches, ``ignore_errors`` drops files it cannot parse. The probe
+(``probe._narrowing``) says which settings differ from coverage.py's defaults and which measured
+files the report left out; each file with excluded lines is one record with its count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.checkers.coverage.report import relative_path
+from gatekeeper.findings import Narrowing
+
+_MAX_DETAIL = 200
+_SCOPE = ("[run] omit", "[run] include", "[report] omit", "[report] include", "[report] ignore_errors")
+_EFFECTS = {
+    "[report] exclude_lines": "lines matching these patterns, and the blocks they start, are not counted",
+    "[report] partial_branches": "branches on lines matching these patterns are not counted as partial",
+    "[report] partial_branches_always": "branches on lines matching these patterns are not counted as partial",
+}
+
+
+def records(root: Path, answer: Mapping[str, Any], tracked: Callable[[], Sequence[str]]) -> tuple[Narrowing, ...]:
+    """The probe's ``narrowing`` and ``left_out`` and each file's excluded lines, as records; the
+    tracked Python files (``tracked()``, asked only when there is an ``omit`` or ``include``) that
+    ``omit`` / ``include`` leave out are among the files left out."""
+    info = answer.get("narrowing") or {}
+    configs = [relative_path(root, str(f)) for f in info.get("config_files") or []]
+    source = configs[0] if len(configs) == 1 else ""
+    out = [Narrowing("config-file", f, None, "", "coverage.py's configuration (as coverage report reads it)") for f in configs]
+    settings: Mapping[str, Sequence[str]] = info.get("settings") or {}
+    scope = [f"{key} = {', '.join(settings[key])}" for key in _SCOPE if key in settings]
+    left_out = {relative_path(root, str(f)) for f in answer.get("left_out") or []}
+    if any(key in settings for key in _SCOPE[:4]):
+        left_out.update(_unselected(root, settings, [f for f in tracked() if f.endswith(".py")]))
+    if scope or left_out:
+        detail = "; ".join(scope) or "measured files the report does not list"
+        effect = "coverage.py leaves these files out of the report and the total"
+        out.append(Narrowing("exclude", source, None, _cut(detail), effect, tuple(sorted(left_out))))
+    for key, effect in _EFFECTS.items():
+        if key in settings:
+            out.append(Narrowing("option", source, None, _cut(f"{key} = {', '.join(settings[key])}"), effect))
+    for entry in answer.get("files") or []:
+        out.extend(_excluded(root, entry))
+    return tuple(out)
+
+
+def _unselected(root: Path, settings: Mapping[str, Sequence[str]], files: Sequence[str]) -> set[str]:
+    """Those of ``files`` an ``omit`` matches or an ``include`` does not, matched as coverage.py
+    matches them (``coverage.files.GlobMatcher``; a pattern not starting with a wildcard is also
+    taken relative to the root)."""
+    from coverage.files import GlobMatcher
+
+    def matcher(key: str) -> GlobMatcher | None:
+        patterns = [str(p) for p in settings.get(key) or []]
+        prepped = [q for p in patterns for q in (p, *(() if p.startswith(("*", "?")) else (str(root / p),)))]
+        return GlobMatcher(prepped) if prepped else None
+
+    out = set()
+    for omit, include in (("[run] omit", "[run] include"), ("[report] omit", "[report] include")):
+        omitting, including = matcher(omit), matcher(include)
+        for f in files:
+            path = str(root / f)
+            if (omitting is not None and omitting.match(path)) or (including is not None and not including.match(path)):
+                out.add(f)
+    return out
+
+
+def _excluded(root: Path, entry: Mapping[str, Any]) -> list[Narrowing]:
+    """One record for a file with excluded lines (their numbers when the analysis kept them)."""
+    lines = [int(n) for n in entry.get("excluded_lines") or []]
+    numbers = entry.get("numbers") or []
+    count = len(lines) if lines else (int(numbers[2]) if len(numbers) > 2 else 0)
+    if not count:
+        return []
+    path = relative_path(root, str(entry["path"]))
+    where = f" (line {', '.join(str(n) for n in lines[:10])}{', …' if len(lines) > 10 else ''})" if lines else ""
+    effect = (
+        "coverage.py does not count these lines: they match # pragma: no cover or another exclusion pattern "
+        "(coverage.py's defaults included), or lie in a block such a line starts"
+    )
+    return [Narrowing("line-comments", path, lines[0] if lines else None, f"{count} lines excluded{where}", effect, (path,))]
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
