@@ -44,6 +44,21 @@ RELAXING: dict[str, tuple[Callable[[Any], bool], str]] = {
     "disallow_untyped_calls": (lambda v: _is(v, False), "calls to functions without annotations are not an error"),
     "check_untyped_defs": (lambda v: _is(v, False), "the bodies of functions without annotations are not checked"),
     "strict": (lambda v: _is(v, False), "mypy's strict checks are off"),
+    "strict_optional": (lambda v: _is(v, False), "None is taken for a value of every type: no Optional error is reported"),
+    "no_strict_optional": (lambda v: _is(v, True), "None is taken for a value of every type: no Optional error is reported"),
+    "implicit_optional": (lambda v: _is(v, True), "a parameter defaulting to None is taken as Optional"),
+    "no_check_untyped_defs": (lambda v: _is(v, True), "the bodies of functions without annotations are not checked"),
+    "always_true": (lambda v: bool(v), "mypy takes these names as constants: code they rule out is not checked"),
+    "always_false": (lambda v: bool(v), "mypy takes these names as constants: code they rule out is not checked"),
+    "exclude_gitignore": (lambda v: _is(v, True), "mypy skips the files .gitignore names"),
+    "warn_return_any": (lambda v: _is(v, False), "returning Any from a typed function is not an error"),
+    "warn_unused_ignores": (lambda v: _is(v, False), "a # type: ignore that silences nothing is not an error"),
+    "disallow_any_generics": (lambda v: _is(v, False), "generic types without parameters are not an error"),
+    "disallow_subclassing_any": (lambda v: _is(v, False), "subclassing a value of type Any is not an error"),
+    "disallow_untyped_decorators": (lambda v: _is(v, False), "untyped decorators are not an error"),
+    "strict_equality": (lambda v: _is(v, False), "comparisons of unrelated types are not an error"),
+    "extra_checks": (lambda v: _is(v, False), "mypy's extra checks are off"),
+    "implicit_reexport": (lambda v: _is(v, True), "a name a module imports counts as exported"),
 }
 _INLINE = re.compile(rb"^# mypy: ", re.MULTILINE)
 _TYPE_IGNORE = re.compile(r"#\s*type:\s*ignore(?P<codes>\[[^\]]*\])?")
