@@ -68,7 +68,7 @@ if TYPE_CHECKING:
 # the run path (the tracked files, the configuration chain, narrowing, the cache) is imported where
 # it is used, in the check's own thread: loading the checker needs none of it
 
-CHECK = "lint"
+CHECK = presentation.CHECK
 CACHE_VERSION = 3
 #: flags on every ruff command: ruff reads the checkout and writes nothing into it, whatever its configuration says
 READ_ONLY = ("--no-fix", "--no-unsafe-fixes", "--no-cache")

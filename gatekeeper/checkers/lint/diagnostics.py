@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekeeper import process
-from gatekeeper.checkers.lint import CHECK
+from gatekeeper.checkers.lint.presentation import CHECK
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import RootRelative
 from gatekeeper.findings import Finding, Location, Severity

@@ -5,6 +5,8 @@ from __future__ import annotations
 from gatekeeper.display import Display, Row, ToolInfo, as_list, limits, number
 from gatekeeper.findings import CheckResult
 
+#: the check's name (here, where the findings' module can take it without importing the checker)
+CHECK = "lint"
 TOOL = ToolInfo("ruff", "https://docs.astral.sh/ruff/rules/", ("quality", "lint"))
 #: the metric keys the rows below present (the others get generic rows)
 SHOWN = frozenset({"files_checked", "findings", "suppressed", "fixable", "thresholds"})
