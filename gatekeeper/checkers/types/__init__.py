@@ -137,6 +137,10 @@ class TypesChecker(CheckerBase):
             if i["severity"] == "error":
                 codes[str(i.get("code") or "misc")] = codes.get(str(i.get("code") or "misc"), 0) + 1
         summary = f"{errors} error{'s' if errors != 1 else ''}, {notes} note{'s' if notes != 1 else ''}"
+        warned = config_warnings(done.stderr)
+        if warned:
+            more = f" (and {len(warned) - 1} more: metric config_warnings)" if len(warned) > 1 else ""
+            summary += f"; mypy set aside part of its configuration: {warned[0]}{more}"
         return CheckResult(
             name=CHECK,
             status=decide_status(findings),
@@ -149,6 +153,7 @@ class TypesChecker(CheckerBase):
                 "files_with_errors": len({i["file"] for i in items if i["severity"] == "error"}),
                 "by_code": dict(sorted(codes.items())),
                 "config": found.name or None,
+                "config_warnings": warned,
                 "project_config": "honour" if honour else "ignore",
                 "strict": bool(section.get("strict")),
                 "paths": targets or "(the config's files)",
@@ -160,6 +165,14 @@ class TypesChecker(CheckerBase):
             findings=tuple(findings),
             narrowing=tuple(records),
         )
+
+
+def config_warnings(stderr: str) -> list[str]:
+    """mypy's warnings about its configuration file (``pyproject.toml: [mypy]: python_version: Python
+    3.9 is not supported …``, an unrecognised option, a bad value): each is a setting mypy ignored and
+    went on without, which mypy run by hand prints on stderr and its exit status does not show."""
+    pattern = re.compile(r"^[^\s:][^:]*: \[[^\]]+\]: \S")
+    return [line.strip() for line in stderr.splitlines() if pattern.match(line)]
 
 
 def _narrowing(root: Path, found: MypyConfig, paths: Sequence[str], sources: source.Sources, honour: bool) -> list[Narrowing]:

@@ -80,6 +80,29 @@ def test_findings_equal_mypy_run_by_hand_with_the_projects_config(project: Path,
     assert any((tmp_path / "cache" / "types").iterdir())
 
 
+def test_settings_mypy_sets_aside_are_named_as_mypy_names_them(tmp_path: Path, make_ctx: Any) -> None:
+    files = {
+        "pyproject.toml": '[tool.mypy]\npython_version = "3.8"\nwarn_unused_ignore = true\n',
+        "pkg/__init__.py": 'x: int = "a"\n',
+    }
+    root = write(tmp_path / "proj", files)
+    by_hand = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "hand-cache"), "."],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    warned = [line for line in by_hand.stderr.splitlines() if line.startswith("pyproject.toml: [mypy]: ")]
+    assert len(warned) == 2 and any("python_version" in w for w in warned) and by_hand.returncode == 1
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert result.metrics["config_warnings"] == warned
+    assert result.metrics["errors"] == 1 and warned[0] in result.summary and "and 1 more" in result.summary
+    clean = write(tmp_path / "clean", {**files, "pyproject.toml": "[tool.mypy]\nwarn_unused_ignores = true\n"})
+    quiet = TypesChecker().run(section(TypesChecker), make_ctx(clean))
+    assert quiet.metrics["config_warnings"] == [] and quiet.summary == "1 error, 0 notes"
+
+
 def test_strict_and_paths_equal_mypy_with_the_same_options(project: Path, make_ctx: Any) -> None:
     loose = TypesChecker().run(section(TypesChecker, paths=["src"]), make_ctx(project))
     strict = TypesChecker().run(section(TypesChecker, paths=["src"], strict=True), make_ctx(project))
