@@ -45,9 +45,7 @@ RELAXING: dict[str, tuple[Callable[[Any], bool], str]] = {
     "check_untyped_defs": (lambda v: _is(v, False), "the bodies of functions without annotations are not checked"),
     "strict": (lambda v: _is(v, False), "mypy's strict checks are off"),
     "strict_optional": (lambda v: _is(v, False), "None is taken for a value of every type: no Optional error is reported"),
-    "no_strict_optional": (lambda v: _is(v, True), "None is taken for a value of every type: no Optional error is reported"),
     "implicit_optional": (lambda v: _is(v, True), "a parameter defaulting to None is taken as Optional"),
-    "no_check_untyped_defs": (lambda v: _is(v, True), "the bodies of functions without annotations are not checked"),
     "always_true": (lambda v: bool(v), "mypy takes these names as constants: code they rule out is not checked"),
     "always_false": (lambda v: bool(v), "mypy takes these names as constants: code they rule out is not checked"),
     "exclude_gitignore": (lambda v: _is(v, True), "mypy skips the files .gitignore names"),
@@ -73,13 +71,13 @@ def config_records(
     relaxes a module, with those of ``files`` (the files checked) whose module it matches."""
     name, lines = config[0], config[1].splitlines()
     out = [Narrowing("config-file", name, None, "", "mypy's configuration (--config-file)")]
-    for key, (relaxes, effect) in RELAXING.items():
-        value = main.get(key)
-        if value is not None and relaxes(value):
+    for key, value in main.items():
+        relaxes, effect = RELAXING.get(_canonical(key), (None, ""))
+        if relaxes is not None and value is not None and relaxes(_value(key, value)):
             out.append(Narrowing("option", name, _line_of(lines, key), _detail(key, value), effect))
     modules = {f: _module(f) for f in files}
     for override in overrides:
-        relaxed = {k: v for k, v in override.items() if k in RELAXING and RELAXING[k][0](v)}
+        relaxed = {k: v for k, v in override.items() if _canonical(k) in RELAXING and RELAXING[_canonical(k)][0](_value(k, v))}
         if not relaxed:
             continue
         module = override.get("module")
@@ -87,7 +85,7 @@ def config_records(
         patterns = [p.strip() for entry in patterns for p in entry.split(",") if p.strip()]
         detail = f"module = {', '.join(patterns)}: " + ", ".join(_detail(k, v) for k, v in relaxed.items())
         hit = tuple(f for f, m in modules.items() if any(_matches(m, p) for p in patterns))
-        effect = "; ".join(dict.fromkeys(RELAXING[k][1] for k in relaxed))
+        effect = "; ".join(dict.fromkeys(RELAXING[_canonical(k)][1] for k in relaxed))
         out.append(Narrowing("option", name, _header_line(lines, module), detail[:_MAX_DETAIL], effect, hit))
     return out
 
@@ -169,6 +167,18 @@ def comment_records(files: Sequence[str], sources: source.Sources, honour: bool)
                 )
             )  # fmt: skip
     return out
+
+
+def _canonical(key: str) -> str:
+    """A setting's name as ``RELAXING`` knows it: mypy reads ``no_x`` as ``x`` inverted when ``x`` is
+    a boolean setting (``no_warn_return_any = True`` is ``warn_return_any = False``)."""
+    key = str(key)
+    return key[3:] if key.startswith("no_") and key not in RELAXING and key[3:] in RELAXING else key
+
+
+def _value(key: str, value: Any) -> Any:
+    """``value`` inverted when ``key`` is the ``no_`` spelling of a boolean setting."""
+    return (not _is(value, True)) if _canonical(key) != str(key) else value
 
 
 def _first_statement(lines: Sequence[str]) -> int:

@@ -128,3 +128,11 @@ def test_turning_off_a_check_mypy_runs_by_default_is_reported(tmp_path: Path, ma
     assert optional.line == 2 and "no Optional error" in optional.effect
     assert find(result, "option", detail="always_false = DEBUG").line == 3
     assert_reported(result, optional)
+
+
+def test_the_no_spelling_of_a_setting_is_read_as_mypy_reads_it(tmp_path: Path, make_ctx: Any) -> None:
+    # mypy reads no_strict_optional = True as strict_optional = False
+    root = write(tmp_path / "p", {"mypy.ini": "[mypy]\nno_strict_optional = True\n", "app.py": OPTIONAL})
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert result.status is Status.PASS and mypy_by_hand(root, ".") == []
+    assert find(result, "option", detail="no_strict_optional = True").line == 2
