@@ -88,9 +88,14 @@ def _policy_excludes(entries: list[str]) -> list[str]:
 
 
 def _project_narrowing(ini: str | None, ini_options: dict[str, Any], config: str) -> dict[str, Any]:
-    """What the project's bandit configuration leaves out: ``.bandit`` keys and the config file's lists."""
+    """What the project's bandit configuration leaves out: ``.bandit`` keys, and the config file's lists
+    and its other settings (a plugin test's own, e.g. ``assert_used: skips``, which turns it off for
+    the files named). The config file is the one bandit loads: ``config`` (``-c``), else the one the
+    ``.bandit`` file names (``configfile``)."""
     from bandit.core import config as b_config
     from bandit.core import utils as b_utils
+
+    config = config or str(ini_options.get("configfile") or "")
 
     exclude = _split(ini_options.get("exclude"))
     skips = _split(ini_options.get("skips"))
@@ -111,6 +116,10 @@ def _project_narrowing(ini: str | None, ini_options: dict[str, Any], config: str
             exclude += [str(d) for d in conf.get_option("exclude_dirs") or []]
             skips += [str(t) for t in conf.get_option("skips") or []]
             tests += [str(t) for t in conf.get_option("tests") or []]
+            settings = conf.config if isinstance(conf.config, dict) else {}
+            for key, value in sorted(settings.items(), key=lambda item: str(item[0])):
+                if key not in ("exclude_dirs", "skips", "tests"):
+                    other[str(key)] = json.dumps(value, sort_keys=True, default=str)
     return {"files": files, "exclude": _merge(exclude), "skips": _merge(skips), "tests": _merge(tests), "options": other}
 
 

@@ -57,3 +57,29 @@ def test_a_cached_discovery_follows_the_project_configuration(tmp_path: Path, ma
     assert rules(again) == {("B602", "app.py"), ("B602", "legacy/old.py")}
     (root / "legacy" / "new.py").write_text(SHELL + "\n")  # a new file: found
     assert ("B602", "legacy/new.py") in rules(checker.run(section(checker), make_ctx(root, cache_dir=cache)))
+
+
+ASSERTS = "def f(x):\n    assert x\n    return x\n"
+
+
+def test_a_plugin_test_s_own_skips_and_a_config_file_named_by_bandit_are_reported(tmp_path: Path, make_ctx: Any) -> None:
+    # [tool.bandit.assert_used] skips turns B101 off for the files it names: bandit's own setting, not its skips list
+    pyproject = '[project]\nname = "p"\nversion = "0"\n\n[tool.bandit.assert_used]\nskips = ["*app.py"]\n'
+    root = write(tmp_path / "p", {"pyproject.toml": pyproject, "app.py": ASSERTS})
+    assert [r["test_id"] for r in bandit_json(root, "-r", ".")["results"]] == ["B101"]
+    assert bandit_json(root, "-r", ".", "-c", "pyproject.toml")["results"] == []
+    result = SecurityChecker().run(section(SecurityChecker), make_ctx(root))
+    assert result.status is Status.PASS and result.findings == ()
+    record = find(result, "option", source="pyproject.toml")
+    assert record.detail == 'assert_used = {"skips": ["*app.py"]}'
+    assert_reported(result, record)
+    # a .bandit naming a config file (configfile): bandit loads it, and what it skips is reported
+    other = write(
+        tmp_path / "q", {".bandit": "[bandit]\nconfigfile = conf/bandit.yaml\n", "conf/bandit.yaml": "skips: ['B101']\n"}
+    )
+    (other / "app.py").write_text(ASSERTS)
+    assert bandit_json(other, "-r", ".", "--ini", ".bandit")["results"] == []
+    named = SecurityChecker().run(section(SecurityChecker), make_ctx(other))
+    assert named.status is Status.PASS and named.findings == ()
+    skips = find(named, "rules", detail="skips = B101 (in .bandit, conf/bandit.yaml)")
+    assert_reported(named, skips)
