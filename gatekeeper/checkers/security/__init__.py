@@ -347,7 +347,8 @@ def _options_digest(plan: ScanPlan, root: Path) -> str:
         del args[i : i + 2]
     for part in (str(CACHE_VERSION), plan.version, plan.python, json.dumps(args)):
         h.update(part.encode("utf-8") + b"\x1f")
-    for name in (plan.config, plan.ini):
+    named = [str(f) for f in plan.project.get("files") or []]  # a .bandit's configfile too: bandit loads it
+    for name in dict.fromkeys((plan.config, plan.ini, *named)):
         if name:
             try:
                 h.update((root / name).read_bytes())

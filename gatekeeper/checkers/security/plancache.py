@@ -39,7 +39,9 @@ def plan_key(root: Path, request: Mapping[str, Any], tool: ToolOrigin) -> str:
         for name in listing[1:]
         if name.rsplit("/", 1)[-1] == ".bandit"
     ]
-    contents = {name: _digest(root / name) for name in [str(request.get("config") or ""), "pyproject.toml", *found] if name}
+    named = [_configfile(root / name) for name in found]  # the config file a .bandit names, which bandit loads
+    names = [str(request.get("config") or ""), "pyproject.toml", *found, *named]
+    contents = {name: _digest(root / name) for name in names if name}
     excluded = {}
     for entry in request.get("exclude") or []:
         bare = str(entry).strip().rstrip("/")
@@ -91,6 +93,18 @@ def _walk(target: Path) -> list[Any]:
         names.extend(prefix + d + "/" for d in dirs)
         names.extend(prefix + f for f in files)
     return [("dir", str(target)), *sorted(names)]
+
+
+def _configfile(ini: Path) -> str:
+    """The ``configfile`` a ``.bandit`` file names (relative to the root, as bandit reads it), or ""."""
+    import configparser
+
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(ini.read_text(encoding="utf-8"))
+        return str(parser.get("bandit", "configfile", fallback="") or "")
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        return ""  # bandit's own reading of it decides, and the file's bytes are in the key
 
 
 def _digest(path: Path) -> str:

@@ -83,3 +83,27 @@ def test_a_plugin_test_s_own_skips_and_a_config_file_named_by_bandit_are_reporte
     assert named.status is Status.PASS and named.findings == ()
     skips = find(named, "rules", detail="skips = B101 (in .bandit, conf/bandit.yaml)")
     assert_reported(named, skips)
+
+
+def test_a_cached_scan_follows_the_config_file_a_bandit_file_names(tmp_path: Path, make_ctx: Any) -> None:
+    # a config file named by .bandit's configfile decides the scan as much as .bandit itself does
+    root = write(
+        tmp_path / "p", {".bandit": "[bandit]\nconfigfile = conf/bandit.yaml\n", "conf/bandit.yaml": "skips: ['B602']\n"}
+    )
+    (root / "app.py").write_text(SHELL + "\n")
+    cache = tmp_path / "cache"
+    checker = SecurityChecker()
+
+    def run() -> Any:
+        return checker.run(section(checker), make_ctx(root, cache_dir=cache))
+
+    def by_hand() -> set[str]:
+        return {r["test_id"] for r in bandit_json(root, "-r", ".", "--ini", ".bandit")["results"]}
+
+    first = run()
+    assert {f.rule_id for f in first.findings} == by_hand() == {"B404"}
+    assert find(first, "rules", detail="skips = B602 (in .bandit, conf/bandit.yaml)")
+    (root / "conf" / "bandit.yaml").write_text("skips: []\n")  # the skip is gone: scanned again, no record left
+    second = run()
+    assert {f.rule_id for f in second.findings} == by_hand() == {"B404", "B602"}
+    assert not [n for n in second.narrowing if n.kind == "rules"]
