@@ -11,10 +11,12 @@ import re
 import xml.etree.ElementTree as ET  # nosec B405: only for types and errors; parsing uses defusedxml
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import defusedxml.ElementTree as DefusedET
 
 from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.coverage import narrowing
 from gatekeeper.checkers.coverage.data import probe
 from gatekeeper.checkers.coverage.report import CoverageReport, FileCoverage, covered_percent, display_covered, relative_path
 from gatekeeper.errors import ToolError
@@ -32,6 +34,7 @@ def read_coverage_json(path: Path, ctx: CheckContext) -> CoverageReport:
         display = str(totals["percent_covered_display"])
         precision = len(display.split(".", 1)[1]) if "." in display else 0
         files: list[FileCoverage] = []
+        excluded: list[dict[str, Any]] = []  # the lines the configuration that wrote it excluded
         if not isinstance(totals, dict):
             raise TypeError("totals is not a table")
         sums = {"statements": 0, "missing": 0, "branches": 0, "missing_branches": 0}
@@ -47,6 +50,8 @@ def read_coverage_json(path: Path, ctx: CheckContext) -> CoverageReport:
             exact = covered_percent(statements - len(missing) + branches - missed_branches, statements + branches)
             for key, value in zip(sums, (statements, len(missing), branches, missed_branches), strict=True):
                 sums[key] += value
+            lines = [int(n) for n in entry.get("excluded_lines") or []]
+            excluded.append({"path": str(under(ctx.root, name)), "excluded_lines": sorted(lines)})
             files.append(
                 FileCoverage(
                     path=relative_path(ctx.root, str(under(ctx.root, name))),
@@ -75,6 +80,7 @@ def read_coverage_json(path: Path, ctx: CheckContext) -> CoverageReport:
             branches=sums["branches"],
             missing_branches=sums["missing_branches"],
             files=tuple(sorted(files, key=lambda f: f.path)),
+            narrowing=narrowing.excluded_records(ctx.root, sorted(excluded, key=lambda e: e["path"])),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise ToolError(

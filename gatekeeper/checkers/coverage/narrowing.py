@@ -47,9 +47,12 @@ def records(root: Path, answer: Mapping[str, Any], tracked: Callable[[], Sequenc
     for key, effect in _EFFECTS.items():
         if key in settings:
             out.append(Narrowing("option", source, None, _cut(f"{key} = {', '.join(settings[key])}"), effect))
-    for entry in answer.get("files") or []:
-        out.extend(_excluded(root, entry))
-    return tuple(out)
+    return (*out, *excluded_records(root, answer.get("files") or []))
+
+
+def excluded_records(root: Path, files: Sequence[Mapping[str, Any]]) -> tuple[Narrowing, ...]:
+    """A record per file (``path``, and ``excluded_lines`` or the analysis ``numbers``) with excluded lines."""
+    return tuple(n for entry in files for n in _excluded(root, entry))
 
 
 def _unselected(root: Path, settings: Mapping[str, Sequence[str]], files: Sequence[str]) -> set[str]:

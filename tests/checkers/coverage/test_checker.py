@@ -677,3 +677,7 @@ def test_what_the_coverage_configuration_and_comments_narrow_is_reported(tmp_pat
     assert calc.line == excluded[0] and calc.detail.startswith(f"{len(excluded)} lines excluded")
     assert calc.files == ("pkg/calc.py",)
     assert ("line-comments", "pkg/__init__.py") not in records  # nothing excluded there: no record
+    # a coverage.json report lists each file's excluded lines: the same records
+    run_tool([PYTHON, "-m", "coverage", "json", "-q", "-o", "cov.json"], root)
+    from_json = checker.run(section(checker, min_total=0.0, data_file="cov.json"), make_ctx(root))
+    assert [n for n in from_json.narrowing if n.kind == "line-comments"] == [calc]
