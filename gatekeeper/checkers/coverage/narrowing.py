@@ -19,7 +19,10 @@ from gatekeeper.checkers.coverage.report import relative_path
 from gatekeeper.findings import Narrowing
 
 _MAX_DETAIL = 200
-_SCOPE = ("[run] omit", "[run] include", "[report] omit", "[report] include", "[report] ignore_errors")
+_SCOPE = (
+    "[run] source", "[run] source_pkgs", "[run] omit", "[run] include", "[report] omit", "[report] include",
+    "[report] ignore_errors",
+)  # fmt: skip
 _EFFECTS = {
     "[report] exclude_lines": "lines matching these patterns, and the blocks they start, are not counted",
     "[report] partial_branches": "branches on lines matching these patterns are not counted as partial",
@@ -38,7 +41,7 @@ def records(root: Path, answer: Mapping[str, Any], tracked: Callable[[], Sequenc
     settings: Mapping[str, Sequence[str]] = info.get("settings") or {}
     scope = [f"{key} = {', '.join(settings[key])}" for key in _SCOPE if key in settings]
     left_out = {relative_path(root, str(f)) for f in answer.get("left_out") or []}
-    if any(key in settings for key in _SCOPE[:4]):
+    if any(key in settings for key in _SCOPE[:6]):
         left_out.update(_unselected(root, settings, [f for f in tracked() if f.endswith(".py")]))
     if scope or left_out:
         detail = "; ".join(scope) or "measured files the report does not list"
@@ -56,9 +59,9 @@ def excluded_records(root: Path, files: Sequence[Mapping[str, Any]]) -> tuple[Na
 
 
 def _unselected(root: Path, settings: Mapping[str, Sequence[str]], files: Sequence[str]) -> set[str]:
-    """Those of ``files`` an ``omit`` matches or an ``include`` does not, matched as coverage.py
-    matches them (``coverage.files.GlobMatcher``; a pattern not starting with a wildcard is also
-    taken relative to the root)."""
+    """Those of ``files`` outside the folders ``source`` names, or that an ``omit`` matches or an
+    ``include`` does not, matched as coverage.py matches them (``coverage.files.GlobMatcher``; a
+    pattern not starting with a wildcard is also taken relative to the root)."""
     from coverage.files import GlobMatcher
 
     def matcher(key: str) -> GlobMatcher | None:
@@ -66,7 +69,12 @@ def _unselected(root: Path, settings: Mapping[str, Sequence[str]], files: Sequen
         prepped = [q for p in patterns for q in (p, *(() if p.startswith(("*", "?")) else (str(root / p),)))]
         return GlobMatcher(prepped) if prepped else None
 
-    out = set()
+    out: set[str] = set()
+    sources = [str(s) for s in settings.get("[run] source") or []]
+    folders = [(root / s).resolve() for s in sources]
+    if sources and not settings.get("[run] source_pkgs") and all(f.is_dir() for f in folders):
+        # folders named by source: coverage.py measures nothing outside them (a package name is not resolved here)
+        out.update(f for f in files if not any((root / f).resolve().is_relative_to(d) for d in folders))
     for omit, include in (("[run] omit", "[run] include"), ("[report] omit", "[report] include")):
         omitting, including = matcher(omit), matcher(include)
         for f in files:

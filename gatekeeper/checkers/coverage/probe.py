@@ -149,6 +149,8 @@ def _narrowing(config: Any) -> dict[str, Any]:
     settings = {
         "[run] omit": [str(p) for p in config.run_omit or []],
         "[run] include": [str(p) for p in config.run_include or []],
+        "[run] source": [str(p) for p in config.source or []],
+        "[run] source_pkgs": [str(p) for p in config.source_pkgs or []],
         "[report] omit": [str(p) for p in config.report_omit or []],
         "[report] include": [str(p) for p in config.report_include or []],
         "[report] exclude_lines": added(config.exclude_list, defaults.DEFAULT_EXCLUDE),

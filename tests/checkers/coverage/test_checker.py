@@ -668,9 +668,9 @@ def test_what_the_coverage_configuration_and_comments_narrow_is_reported(tmp_pat
     records = {(n.kind, n.source): n for n in result.narrowing}
     assert ("config-file", ".coveragerc") in records and ("config-file", "pyproject.toml") not in records
     scope = records[("exclude", ".coveragerc")]
-    assert scope.detail == "[run] omit = pkg/generated.py; [report] omit = pkg/text.py"
-    # the measured file the report omits, and the tracked file never measured
-    assert scope.files == ("pkg/generated.py", "pkg/text.py")
+    assert scope.detail == "[run] source = pkg; [run] omit = pkg/generated.py; [report] omit = pkg/text.py"
+    # the measured file the report omits, the tracked file never measured, and the one outside source
+    assert scope.files == ("pkg/generated.py", "pkg/text.py", "test_pkg.py")
     assert records[("option", ".coveragerc")].detail == "[report] exclude_lines = untested clamp"
     calc = records[("line-comments", "pkg/calc.py")]
     excluded = report_json(root)["files"]["pkg/calc.py"]["excluded_lines"]
