@@ -138,7 +138,7 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _narrowing(config: Any) -> dict[str, Any]:
-    """What the project's coverage configuration narrows: the files it was read from, and each
+    """What the project's coverage configuration narrows: the file its settings came from, and each
     setting that makes the report count less (omit, include, exclusion and partial-branch patterns
     beyond coverage.py's defaults, ``ignore_errors``), as written."""
     from coverage import config as defaults
@@ -158,7 +158,10 @@ def _narrowing(config: Any) -> dict[str, Any]:
         "[report] partial_branches_always": added(config.partial_always_list, defaults.DEFAULT_PARTIAL_ALWAYS),
         "[report] ignore_errors": ["true"] if config.ignore_errors else [],
     }
-    files = [os.path.abspath(str(f)) for f in getattr(config, "config_files_read", []) or []]
+    # the file coverage.py took its settings from: ``config_files_read`` also lists each setup.cfg,
+    # tox.ini or pyproject.toml it opened and found no coverage settings in
+    used = getattr(config, "config_file", None)
+    files = [os.path.abspath(str(used))] if used else []
     return {"config_files": files, "settings": {k: v for k, v in settings.items() if v}}
 
 

@@ -647,6 +647,26 @@ def test_data_written_by_another_coverage_version_is_named_beside_the_total(tmp_
     )
 
 
+def test_files_coverage_opened_without_finding_its_settings_are_not_named_its_configuration(
+    tmp_path: Path, make_ctx: Any
+) -> None:
+    # setup.cfg and tox.ini hold no coverage settings: coverage.py opens them, then takes pyproject.toml's
+    root = write_project(tmp_path / "proj", BRANCHY)
+    (root / "setup.cfg").write_text("[metadata]\nname = pkg\n")
+    (root / "tox.ini").write_text("[tox]\nenvlist = py311\n")
+    measure(root)
+    used = run_tool([PYTHON, "-c", "import coverage; print(coverage.Coverage().config.config_file)"], root).stdout
+    assert Path(used.strip()).name == "pyproject.toml"
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0), make_ctx(root))
+    assert [n.source for n in result.narrowing if n.kind == "config-file"] == ["pyproject.toml"]
+    (root / "pyproject.toml").write_text("[project]\nname = 'pkg'\nversion = '0'\n")  # no settings anywhere
+    measure(root)
+    bare = checker.run(section(checker, min_total=0.0), make_ctx(root))
+    assert f"{bare.metrics['total']:.0f}" == report_total(root)
+    assert [n for n in bare.narrowing if n.kind == "config-file"] == []
+
+
 NARROWED_CALC = CALC.replace("def unused():", "def unused():  # pragma: no cover").replace(
     "def clamp(x, low, high):", "def clamp(x, low, high):  # untested clamp"
 )
