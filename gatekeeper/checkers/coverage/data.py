@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -63,7 +64,7 @@ class TestRun:
     def metric(self) -> dict[str, Any]:
         """The ``tests`` metric: the command, its exit status, whether the tests passed and how long
         they took (wall seconds: the rest of the check's time is gatekeeper's own)."""
-        passed = self.returncode == 0
+        passed = self.returncode == 0 and not self.findings
         return {"command": list(self.command), "returncode": self.returncode, "passed": passed, "duration_s": self.duration_s}
 
 
@@ -110,12 +111,15 @@ def run_tests(command: Sequence[str], ctx: CheckContext, private: Path) -> TestR
         done, "coverage", "coverage.py", python, "install it there with pip install coverage to use checks.coverage.run"
     )
     findings: tuple[Finding, ...] = ()
-    if done.returncode != 0:
+    # unittest before Python 3.12 finds no test, says "Ran 0 tests … OK" and exits 0 (3.12 exits 5)
+    ran_none = done.returncode == 0 and re.search(r"^Ran 0 tests in ", output, re.MULTILINE) is not None
+    if done.returncode != 0 or ran_none:
+        said = "ran no test (unittest found none)" if ran_none else f"exited with {done.returncode}"
         findings = (
             Finding(
                 rule_id="coverage.tests_failed",
                 severity=Severity.HIGH,
-                message=f"the test command {' '.join(command)} exited with {done.returncode}:\n{_key_lines(output)}",
+                message=f"the test command {' '.join(command)} {said}:\n{_key_lines(output)}",
                 blocking=True,
                 fingerprint=fingerprint(CHECK, "coverage.tests_failed"),
                 rule_name="tests run under coverage failed",

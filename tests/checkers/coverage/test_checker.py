@@ -280,6 +280,28 @@ def test_run_option_names_the_unittest_tests_that_failed(tmp_path: Path, make_ct
     assert lines[-1].endswith("FAILED (failures=1, errors=1)")
 
 
+def test_run_option_fails_a_unittest_run_that_found_no_test(tmp_path: Path, make_ctx: Any) -> None:
+    # unittest's default pattern is test*.py: calc_test.py is never found, and unittest says OK
+    root = write_project(tmp_path / "p", BRANCHY)
+    (root / "test_pkg.py").unlink()
+    (root / "pkg" / "calc_test.py").write_text(
+        "import unittest\n\nfrom pkg.calc import add\n\n\nclass CalcTest(unittest.TestCase):\n"
+        "    def test_add(self):\n        self.assertEqual(add(2, 2), 4)\n"
+    )
+    by_hand = run_tool([PYTHON, "-m", "coverage", "run", "-m", "unittest"], root)
+    assert by_hand.returncode == 0 and "Ran 0 tests" in by_hand.stderr
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=["python", "-m", "unittest"]), make_ctx(root))
+    assert f"{result.metrics['total']:.2f}" == report_total(root)  # coverage.py's figure, as by hand
+    (finding,) = [f for f in result.findings if f.rule_id == "coverage.tests_failed"]
+    assert finding.blocking and result.status is Status.FAIL and "ran no test" in finding.message
+    assert result.metrics["tests"]["passed"] is False and result.metrics["tests"]["returncode"] == 0
+    found = checker.run(
+        section(checker, min_total=0.0, run=["python", "-m", "unittest", "discover", "-p", "*_test.py"]), make_ctx(root)
+    )
+    assert found.status is Status.PASS and found.metrics["tests"]["passed"] is True
+
+
 def test_run_option_combines_parallel_data(tmp_path: Path, make_ctx: Any) -> None:
     root = write_project(tmp_path / "p", BRANCHY.replace("branch = true", "branch = true\nparallel = true"))
     checker = CoverageChecker()
