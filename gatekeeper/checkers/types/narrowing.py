@@ -48,6 +48,7 @@ RELAXING: dict[str, tuple[Callable[[Any], bool], str]] = {
     "implicit_optional": (lambda v: _is(v, True), "a parameter defaulting to None is taken as Optional"),
     "always_true": (lambda v: bool(v), "mypy takes these names as constants: code they rule out is not checked"),
     "always_false": (lambda v: bool(v), "mypy takes these names as constants: code they rule out is not checked"),
+    "platform": (lambda v: bool(v), "mypy checks the code as on this platform: branches for other platforms are not checked"),
     "exclude_gitignore": (lambda v: _is(v, True), "mypy skips the files .gitignore names"),
     "warn_return_any": (lambda v: _is(v, False), "returning Any from a typed function is not an error"),
     "warn_unused_ignores": (lambda v: _is(v, False), "a # type: ignore that silences nothing is not an error"),

@@ -119,14 +119,16 @@ OPTIONAL = "from typing import Optional\n\n\ndef f(x: Optional[int]) -> int:\n  
 
 def test_turning_off_a_check_mypy_runs_by_default_is_reported(tmp_path: Path, make_ctx: Any) -> None:
     # strict_optional = False hides every Optional error; always_false keeps code from being checked
-    config = "[mypy]\nstrict_optional = False\nalways_false = DEBUG\n"
-    root = write(tmp_path / "p", {"mypy.ini": config, "app.py": OPTIONAL + "DEBUG = 0\nif DEBUG:\n    " + WRONG})
+    config = "[mypy]\nstrict_optional = False\nalways_false = DEBUG\nplatform = win32\n"
+    code = OPTIONAL + "DEBUG = 0\nif DEBUG:\n    " + WRONG + "import sys\nif sys.platform == 'linux':\n    " + WRONG
+    root = write(tmp_path / "p", {"mypy.ini": config, "app.py": code})
     assert mypy_by_hand(root, "--config-file", "/dev/null", "app.py") != []  # what mypy reports without it
     result = TypesChecker().run(section(TypesChecker), make_ctx(root))
     assert result.status is Status.PASS and mypy_by_hand(root, ".") == []
     optional = find(result, "option", detail="strict_optional = False")
     assert optional.line == 2 and "no Optional error" in optional.effect
     assert find(result, "option", detail="always_false = DEBUG").line == 3
+    assert find(result, "option", detail="platform = win32").line == 4
     assert_reported(result, optional)
 
 
