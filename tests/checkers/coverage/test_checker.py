@@ -20,6 +20,7 @@ from gatekeeper.console import Console
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import GateResult, Status, Verdict
 from tests.helpers.env import clean_env
+from tests.helpers.narrowing import assert_reported
 from tests.helpers.projects import PYTHON, run_tool, section
 
 #: the projects these tests build measure themselves, even when this suite runs under coverage
@@ -718,6 +719,8 @@ def test_what_the_coverage_configuration_and_comments_narrow_is_reported(tmp_pat
     excluded = report_json(root)["files"]["pkg/calc.py"]["excluded_lines"]
     assert calc.line == excluded[0] and calc.detail.startswith(f"{len(excluded)} lines excluded")
     assert calc.files == ("pkg/calc.py",)
+    assert_reported(result, scope)  # JSON, console, HTML, Markdown, SARIF and the audit record
+    assert_reported(result, calc)
     assert ("line-comments", "pkg/__init__.py") not in records  # nothing excluded there: no record
     # a coverage.json report lists each file's excluded lines: the same records
     run_tool([PYTHON, "-m", "coverage", "json", "-q", "-o", "cov.json"], root)
