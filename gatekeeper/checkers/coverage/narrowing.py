@@ -11,6 +11,7 @@ files the report left out; each file with excluded lines is one record with its 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,9 @@ def records(root: Path, answer: Mapping[str, Any], tracked: Callable[[], Sequenc
     scope = [f"{key} = {', '.join(settings[key])}" for key in _SCOPE if key in settings]
     left_out = {relative_path(root, str(f)) for f in answer.get("left_out") or []}
     if any(key in settings for key in _SCOPE[:6]):
-        left_out.update(_unselected(root, settings, [f for f in tracked() if f.endswith(".py")]))
+        matchers = info.get("matchers") if isinstance(info.get("matchers"), Mapping) else None
+        base = Path(str(info["cwd"])) if matchers is not None and info.get("cwd") else root
+        left_out.update(_unselected(base, settings, [f for f in tracked() if f.endswith(".py")], matchers))
     if scope or left_out:
         detail = "; ".join(scope) or "measured files the report does not list"
         effect = "coverage.py leaves these files out of the report and the total"
@@ -58,13 +61,21 @@ def excluded_records(root: Path, files: Sequence[Mapping[str, Any]]) -> tuple[Na
     return tuple(n for entry in files for n in _excluded(root, entry))
 
 
-def _unselected(root: Path, settings: Mapping[str, Sequence[str]], files: Sequence[str]) -> set[str]:
+def _unselected(
+    root: Path, settings: Mapping[str, Sequence[str]], files: Sequence[str], matchers: Mapping[str, Any] | None = None
+) -> set[str]:
     """Those of ``files`` outside the folders ``source`` names, or that an ``omit`` matches or an
     ``include`` does not, matched as coverage.py matches them (``coverage.files.GlobMatcher``; a
-    pattern not starting with a wildcard is also taken relative to the root)."""
-    from coverage.files import GlobMatcher
+    pattern not starting with a wildcard is also taken relative to the root). ``matchers``: the
+    probe's regex of that matcher per setting (coverage.py is then not imported here, which costs
+    more than the rest of the analysis of a warm run); without them, the matcher is built here."""
 
-    def matcher(key: str) -> GlobMatcher | None:
+    def matcher(key: str) -> Any:
+        if matchers is not None:
+            spec = matchers.get(key)
+            return re.compile(str(spec["pattern"]), int(spec["flags"])) if isinstance(spec, Mapping) else None
+        from coverage.files import GlobMatcher
+
         patterns = [str(p) for p in settings.get(key) or []]
         prepped = [q for p in patterns for q in (p, *(() if p.startswith(("*", "?")) else (str(root / p),)))]
         return GlobMatcher(prepped) if prepped else None

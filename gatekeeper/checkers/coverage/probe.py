@@ -162,7 +162,30 @@ def _narrowing(config: Any) -> dict[str, Any]:
     # tox.ini or pyproject.toml it opened and found no coverage settings in
     used = getattr(config, "config_file", None)
     files = [os.path.abspath(str(used))] if used else []
-    return {"config_files": files, "settings": {k: v for k, v in settings.items() if v}}
+    return {
+        "config_files": files,
+        "settings": {k: v for k, v in settings.items() if v},
+        "matchers": _matchers(settings),
+        "cwd": os.getcwd(),
+    }
+
+
+def _matchers(settings: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+    """coverage.py's own matcher (``GlobMatcher``'s regex) for each omit / include setting, a pattern
+    not starting with a wildcard also taken relative to this folder (the root), so that gatekeeper
+    can tell which tracked files they leave out without importing coverage.py itself."""
+    from pathlib import Path
+
+    from coverage.files import GlobMatcher
+
+    out = {}
+    for key in ("[run] omit", "[run] include", "[report] omit", "[report] include"):
+        patterns = settings.get(key) or []
+        prepped = [q for p in patterns for q in (p, *(() if p.startswith(("*", "?")) else (str(Path.cwd() / p),)))]
+        if prepped:
+            compiled = GlobMatcher(prepped).re
+            out[key] = {"pattern": compiled.pattern, "flags": int(compiled.flags)}
+    return out
 
 
 def _writer_version(path: str) -> str:
