@@ -103,6 +103,47 @@ def spawn(args: Sequence[str], *, cwd: str | os.PathLike[str], stderr: IO[bytes]
     return _start([str(a) for a in args], cwd, None, subprocess.PIPE, stderr)
 
 
+class Started:
+    """A tool started ahead of its one input (``spawn``, its stderr in a temporary file), finished
+    once with ``finish``; ``close`` ends and reaps it whatever happened (killed with its group when
+    asked), and may be called again."""
+
+    def __init__(self, args: Sequence[str], *, cwd: str | os.PathLike[str], prefix: str) -> None:
+        import tempfile
+
+        self.args = tuple(str(a) for a in args)
+        self._started = time.monotonic()
+        self._stderr: IO[bytes] = tempfile.TemporaryFile(prefix=prefix)
+        try:
+            self._proc = spawn(self.args, cwd=cwd, stderr=self._stderr)
+        except BaseException:
+            self._stderr.close()
+            raise
+
+    def finish(self, timeout: float, late: str, stdin: bytes | None = None) -> Completed:
+        """Its run, ``stdin`` written first, waited for ``timeout`` seconds at most (then it is killed:
+        ``ToolTimeout`` saying that ``late`` did not finish)."""
+        timeout = max(timeout, 0.0)
+        try:
+            out, _ = self._proc.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.close(kill=True)
+            raise ToolTimeout(f"{late} did not finish within {timeout:.0f}s and was killed") from None
+        code, err = self.close()
+        return Completed(self.args, code, out.decode("utf-8", "replace"), err, time.monotonic() - self._started)
+
+    def close(self, *, kill: bool = False) -> tuple[int, str]:
+        """End it (killed with its group when ``kill``) and reap it; its exit code and stderr."""
+        if self._stderr.closed:
+            return self._proc.returncode or 0, ""
+        try:
+            code = release(self._proc, kill=kill)
+            self._stderr.seek(0)
+            return code, self._stderr.read().decode("utf-8", "replace")
+        finally:
+            self._stderr.close()
+
+
 def _start(
     argv: list[str], cwd: str | os.PathLike[str] | None, env: Mapping[str, str] | None, stdin: int, stderr: int | IO[bytes]
 ) -> subprocess.Popen[bytes]:

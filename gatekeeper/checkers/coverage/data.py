@@ -13,14 +13,12 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 from gatekeeper import process
 from gatekeeper.checkers import cache
@@ -28,7 +26,7 @@ from gatekeeper.checkers.base import CheckContext
 from gatekeeper.checkers.coverage import filecache, narrowing
 from gatekeeper.checkers.coverage.hints import analysis_error, plugin_paths
 from gatekeeper.checkers.coverage.report import CHECK, CoverageReport, FileCoverage, relative_path
-from gatekeeper.errors import ToolError, ToolTimeout
+from gatekeeper.errors import ToolError
 from gatekeeper.findings import NO_BASELINE, Finding, Severity, fingerprint
 
 _PROBE = Path(__file__).with_name("probe.py")
@@ -141,13 +139,7 @@ class ProbeAhead:
 
     def __init__(self, ctx: CheckContext) -> None:
         self._ctx = ctx
-        self._args = _probe_args(ctx)
-        self._stderr: IO[bytes] = tempfile.TemporaryFile(prefix="gatekeeper-coverage-")
-        try:
-            self._proc = process.spawn(self._args, cwd=ctx.root, stderr=self._stderr)
-        except BaseException:
-            self._stderr.close()
-            raise
+        self._run = process.Started(_probe_args(ctx), cwd=ctx.root, prefix="gatekeeper-coverage-")
 
     @classmethod
     def start(cls, ctx: CheckContext) -> ProbeAhead | None:
@@ -171,29 +163,13 @@ class ProbeAhead:
         """Its JSON answer to ``request`` (``stdin``: what follows the request line), waited for until
         the check's deadline (then it is killed: ``ToolTimeout``); it ends with its answer."""
         line = json.dumps(_full_request(ctx := self._ctx, request, plugins)).encode("utf-8") + b"\n"
-        started = time.monotonic()
-        left = ctx.remaining()
-        try:
-            out, _ = self._proc.communicate(line + (stdin or b""), timeout=max(left, 0.0))
-        except subprocess.TimeoutExpired:
-            self.close(kill=True)
-            raise ToolTimeout(
-                f"the coverage.py analysis ({ctx.tool_python}) did not finish within {max(left, 0):.0f}s and was killed"
-            ) from None
-        code, err = self.close()
-        done = process.Completed(tuple(self._args), code, out.decode("utf-8", "replace"), err, time.monotonic() - started)
+        late = f"the coverage.py analysis ({ctx.tool_python})"
+        done = self._run.finish(ctx.remaining(), late, line + (stdin or b""))
         return process.json_object(done, "coverage.py analysis")
 
     def close(self, *, kill: bool = False) -> tuple[int, str]:
         """End it (killed with its group when ``kill``) and reap it; its exit code and stderr."""
-        if self._stderr.closed:
-            return self._proc.returncode or 0, ""
-        try:
-            code = process.release(self._proc, kill=kill)
-            self._stderr.seek(0)
-            return code, self._stderr.read().decode("utf-8", "replace")
-        finally:
-            self._stderr.close()
+        return self._run.close(kill=kill)
 
 
 def read_run_data(

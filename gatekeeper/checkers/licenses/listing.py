@@ -8,17 +8,14 @@ errors come in the order they always did: the probe's first, then pip-licenses' 
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO
 
 from gatekeeper import process
 from gatekeeper.checkers.base import CheckContext
-from gatekeeper.errors import GatekeeperError, ToolError, ToolTimeout
+from gatekeeper.errors import GatekeeperError, ToolError
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,14 +120,10 @@ class ListingAhead:
     def __init__(self, ctx: CheckContext, python: str) -> None:
         self._ctx = ctx
         self.python = python
-        self._args = listing_args(ctx, python)
-        self._started = time.monotonic()
         self._cwd = tempfile.TemporaryDirectory(prefix="gatekeeper-licenses-")
-        self._stderr: IO[bytes] = tempfile.TemporaryFile(prefix="gatekeeper-licenses-")
         try:
-            self._proc = process.spawn(self._args, cwd=self._cwd.name, stderr=self._stderr)
+            self._run = process.Started(listing_args(ctx, python), cwd=self._cwd.name, prefix="gatekeeper-licenses-")
         except BaseException:
-            self._stderr.close()
             self._cwd.cleanup()
             raise
 
@@ -156,24 +149,14 @@ class ListingAhead:
 
     def result(self) -> process.Completed:
         """Its finished run, waited for until the check's deadline (then it is killed: ``ToolTimeout``)."""
-        left = self._ctx.remaining()
         try:
-            out, _ = self._proc.communicate(timeout=max(left, 0.0))
-        except subprocess.TimeoutExpired:
-            self.close(kill=True)
-            raise ToolTimeout(f"{process.shown(self._args)} did not finish within {max(left, 0):.0f}s and was killed") from None
-        code, err = self.close()
-        took = time.monotonic() - self._started
-        return process.Completed(tuple(self._args), code, out.decode("utf-8", "replace"), err, took)
+            return self._run.finish(self._ctx.remaining(), process.shown(self._run.args))
+        finally:
+            self._cwd.cleanup()
 
     def close(self, *, kill: bool = False) -> tuple[int, str]:
         """End it (killed with its group when ``kill``) and reap it; its exit code and stderr."""
-        if self._stderr.closed:
-            return self._proc.returncode or 0, ""
         try:
-            code = process.release(self._proc, kill=kill)
-            self._stderr.seek(0)
-            return code, self._stderr.read().decode("utf-8", "replace")
+            return self._run.close(kill=kill)
         finally:
-            self._stderr.close()
             self._cwd.cleanup()

@@ -159,7 +159,7 @@ def test_a_listing_started_ahead_is_killed_past_the_deadline(env: tuple[Path, Pa
         ctx.deadline = time.monotonic()
         with pytest.raises(ToolTimeout, match="did not finish within 0s and was killed"):
             ahead.result()
-    assert ahead._proc.returncode is not None and not process._LIVE
+    assert ahead._run._proc.returncode is not None and not process._LIVE
 
 
 def test_no_listing_is_started_ahead_without_pip_licenses(env: tuple[Path, Path], tmp_path: Path) -> None:
