@@ -278,22 +278,23 @@ def verify_stamp(stamp: Any, digest_hex: str, ca: Path) -> StampCheck:
         token = base64.b64decode(str(stamp["token"]).encode("ascii"), validate=True)
     except (ValueError, UnicodeEncodeError):
         return StampCheck(problem="the token is not valid base64")
-    note = ""
+    note, info = "", None
     with tempfile.TemporaryDirectory(prefix="gatekeeper-tsa-") as scratch:
         path = Path(scratch) / "token.der"
         path.write_bytes(token)
         args = ["ts", "-verify", "-digest", digest_hex, "-token_in", "-in", str(path), "-CAfile", str(ca)]
         done = _openssl(args, "openssl ts -verify")
         if done.returncode != 0 and _EXPIRED in _last_line(done):
-            at = _signed_at(token)
-            if at is None:
+            try:
+                info = token_info(token)
+            except TimestampError:
                 return StampCheck(problem=_refusal(ca, _last_line(done)))
-            done = _openssl([*args, "-attime", str(at[1])], "openssl ts -verify -attime")
-            note = f"the authority's certificate has expired since; it was valid at the token's time, {at[0]}"
+            done = _openssl([*args, "-attime", str(_epoch(info.time))], "openssl ts -verify -attime")
+            note = f"the authority's certificate has expired since; it was valid at the token's time, {info.time}"
     if done.returncode != 0:
         return StampCheck(problem=_refusal(ca, _last_line(done)))
     try:
-        info = token_info(token)
+        info = info or token_info(token)
     except TimestampError as exc:
         return StampCheck(problem=exc.message)
     if info.digest != digest_hex:
@@ -303,13 +304,9 @@ def verify_stamp(stamp: Any, digest_hex: str, ca: Path) -> StampCheck:
     return StampCheck(time=info.time, note=note)
 
 
-def _signed_at(token: bytes) -> tuple[str, int] | None:
-    """The token's genTime, ISO 8601 and as seconds since the epoch; None when it cannot be read."""
-    try:
-        when = token_info(token).time
-        return when, int(dt.datetime.strptime(when, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc).timestamp())
-    except (TimestampError, ValueError):
-        return None
+def _epoch(when: str) -> int:
+    """Seconds since the epoch of a genTime as ``token_info`` gives it (``2026-12-06T19:33:04Z``)."""
+    return int(dt.datetime.strptime(when, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc).timestamp())
 
 
 # openssl's reasons that are about the authority's certificate, not about what the token covers
