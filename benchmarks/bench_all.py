@@ -30,13 +30,23 @@ Each round, on each project, in this order:
    finding), the tests run again by hand (not timed: a CI step before the gate), the cold run's
    cache copied to a fresh cache home (not timed) and ``gatekeeper check`` (no tests) timed; then a
    **reference**: the same tree with an empty cache. The script stops unless both give the same
-   findings. The change is undone at the end of the round;
+   findings. Then mypy by hand on the changed tree, with the cache its by-hand run of step 1 left
+   (mypy's own incremental run). The change is undone at the end of the round;
 5. **each check alone**: ``gatekeeper check --only NAME`` with an empty cache for each check, set
    against its tool by hand (coverage: ``coverage report``; dependencies has no step by hand):
    the whole command's wall time, and the check's own ``duration_s`` (the rest is gatekeeper's
    fixed cost: start-up, environment probe, reports, audit record);
 6. **the machine's ceiling**: a CPU-bound loop alone and two at once: 2 x alone / two at once is
-   what two cores give two processes right now (1.0 to 2.0).
+   what two cores give two processes right now (1.0 to 2.0), measured once before the first
+   round and after each.
+
+**The floors**: the least any gate could reach on that project while it still runs each tool's own
+work, each as a ratio beside its target. Cold: the longest single step by hand (nothing ends
+before its longest tool) or the CPU of every step by hand spread over the ceiling measured before
+the round, whichever is more, counting nothing for the SBOM step (cyclonedx-py spends most of its
+time validating with a schema library a gate need not load); with and without the test run. Pull
+request: mypy's incremental run by hand alone over the cold run. A floor above its target says that
+target cannot be met there by overlapping or caching better, only by running less of the tools.
 
 Then ``gatekeeper --version`` (median of 7). Every ratio is paired per round and the table gives
 the median (min–max). The 1-minute load average is printed after every round: on a busy machine
@@ -154,12 +164,33 @@ def by_hand(project: Project, scratch: Path) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
     times = {}
     for name, args in steps.items():
-        if name == "coverage report":
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         times[name] = timed(args, root, env, ok=(0, 1, 2))[0]
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    times["CPU"] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        times[f"CPU {name}"] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    times["CPU"] = sum(v for k, v in times.items() if k.startswith("CPU ") and k != "CPU tests")
     return times
+
+
+def mypy_by_hand(project: Project, scratch: Path) -> float:
+    """Wall seconds of ``mypy`` as ``by_hand`` runs it, on its cache folder as the last run left it
+    (after a one-file change: mypy's own incremental run, the least any gate running mypy can spend)."""
+    args = [str(BIN / "mypy"), "--python-executable", project.python, "--cache-dir", str(scratch / "mypy-cache")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+    return timed([*args, *mypy_targets(project.root)], project.root, env, ok=(0, 1, 2))[0]
+
+
+def floors(hand: dict[str, float], cpu: dict[str, float], ceiling_now: float) -> tuple[float, float]:
+    """The least wall time any gate can take for a cold run with the test run, and without it, while
+    it runs each tool's own work: the longest single step (nothing finishes before its longest tool),
+    or all the tools' CPU spread over what the two cores give at once (``ceiling_now``), whichever is
+    more. The SBOM step counts for nothing (cyclonedx-py spends most of its time validating with a
+    schema library gatekeeper does not need), so each floor is generous to the gate."""
+    kept = [k for k in hand if k != "cyclonedx-py"]
+    rest = [k for k in kept if k != "tests"]
+    with_tests = max(max(hand[k] for k in kept), sum(cpu[k] for k in kept) / ceiling_now)
+    without = max(max(hand[k] for k in rest), sum(cpu[k] for k in rest) / ceiling_now)
+    return with_tests, without
 
 
 def gatekeeper(project: Project, home: Path, out: str, *extra: str) -> tuple[float, float, dict[str, Any]]:
@@ -204,12 +235,15 @@ def ceiling(count: int) -> float:
     return 2 * alone / (time.perf_counter() - t0)
 
 
-def one_round(project: Project, advisory_db: str, work: Path, alone: bool) -> None:
+def one_round(project: Project, advisory_db: str, work: Path, alone: bool, ceiling_now: float) -> None:
     root, name = project.root, project.root.name
     homes = work / f"homes-{name}"
     shutil.rmtree(homes, ignore_errors=True)
     hand = by_hand(project, work)
     hand_cpu = hand.pop("CPU")
+    cpu = {k.removeprefix("CPU "): hand.pop(k) for k in list(hand) if k.startswith("CPU ")}
+    for step, spent in cpu.items():
+        project.add(f"hand CPU {step}", spent)
     for step, took in hand.items():
         project.add(f"hand {step}", took)
     hand_all, hand_rest = sum(hand.values()), sum(v for k, v in hand.items() if k != "tests")
@@ -227,6 +261,9 @@ def one_round(project: Project, advisory_db: str, work: Path, alone: bool) -> No
     project.add("gatekeeper cold, no tests", base)
     project.add("cold / hand (tests included)", cold / hand_all)
     project.add("cold, no tests / hand without tests", base / hand_rest)
+    floor_all, floor_rest = floors(hand, cpu, ceiling_now)
+    project.add("floor: cold / hand (tests included)", floor_all / hand_all)
+    project.add("floor: cold, no tests / hand without tests", floor_rest / hand_rest)
     project.add("CPU: hand without tests", hand_cpu)
     project.add("CPU: cold, no tests", base_cpu)
     project.add("CPU cold, no tests / CPU hand without tests", base_cpu / hand_cpu)
@@ -234,10 +271,12 @@ def one_round(project: Project, advisory_db: str, work: Path, alone: bool) -> No
     project.add("warm: gatekeeper's own share", (warm - tests_s) / warm)
     for check, took in durations(cold_data).items():
         project.add(f"in cold: {check}", took)
-    pr_s, ref_s = pull_request(project, homes, work)
+    pr_s, ref_s, mypy_s = pull_request(project, homes, work)
     project.add("pull request (no tests, cache restored)", pr_s)
     project.add("reference: cold on the changed tree", ref_s)
     project.add("pull request / cold (no tests)", pr_s / base)
+    project.add("mypy by hand, incremental, after the change", mypy_s)
+    project.add("floor: pull request / cold (mypy's incremental run alone)", mypy_s / base)
     if alone:
         tools = {"coverage": "coverage report", "security": "bandit", "lint": "ruff", "types": "mypy"}
         tools |= {"secrets": "detect-secrets", "licenses": "pip-licenses", "sbom": "cyclonedx-py"}
@@ -254,9 +293,10 @@ def one_round(project: Project, advisory_db: str, work: Path, alone: bool) -> No
     _ = base_data, cold_cpu
 
 
-def pull_request(project: Project, homes: Path, work: Path) -> tuple[float, float]:
+def pull_request(project: Project, homes: Path, work: Path) -> tuple[float, float, float]:
     """One file changed, the tests run again (not timed), the base run's cache restored: the check's wall
-    time, and a cold run's on the same tree (whose findings must be the same)."""
+    time, a cold run's on the same tree (whose findings must be the same), and mypy's by hand on its
+    cache from the round's by-hand run (of the unchanged tree)."""
     root = project.root
     changed = sorted((root / project.package).rglob("*.py"), key=lambda p: p.stat().st_size)[-1]
     original = changed.read_bytes()
@@ -269,6 +309,7 @@ def pull_request(project: Project, homes: Path, work: Path) -> tuple[float, floa
         shutil.copytree(homes / "base", homes / "pr")
         pr, _, pr_data = gatekeeper(project, homes / "pr", ".gatekeeper/pr")
         ref, _, ref_data = gatekeeper(project, homes / "ref", ".gatekeeper/ref")
+        mypy_s = mypy_by_hand(project, work)
     finally:
         changed.write_bytes(original)
     if findings(pr_data) != findings(ref_data):
@@ -279,7 +320,7 @@ def pull_request(project: Project, homes: Path, work: Path) -> tuple[float, floa
     metrics = {c["name"]: c["metrics"] for c in pr_data["checks"]}
     project.add("pull request: coverage files reused", float(metrics["coverage"].get("files_reused", 0)))
     project.add("pull request: files measured", float(len(metrics["coverage"]["files"])))
-    return pr, ref
+    return pr, ref, mypy_s
 
 
 def fmt(values: list[float], digits: int = 2) -> str:
@@ -343,10 +384,10 @@ def main() -> int:
     (work / "tmp").mkdir()
     os.environ["TMPDIR"] = str(work / "tmp")
     tempfile.tempdir = None
-    loads, machine = [os.getloadavg()[0]], []
+    loads, machine = [os.getloadavg()[0]], [ceiling(args.burn)]  # the first before any round: the floors of round 1 use it
     for r in range(1, args.runs + 1):
         for project in projects:
-            one_round(project, args.advisory_db, work, not args.no_alone)
+            one_round(project, args.advisory_db, work, not args.no_alone, machine[-1])
             log(f"round {r} {project.root.name}: " + ", ".join(f"{k} {v[-1]:.2f}" for k, v in project.series.items() if "/" in k))
         machine.append(ceiling(args.burn))
         loads.append(os.getloadavg()[0])
