@@ -8,7 +8,8 @@ mypy configuration (``mypy.ini``, ``.mypy.ini``, ``pyproject.toml`` or ``setup.c
 order) is passed explicitly with ``--config-file``. mypy runs with ``-I`` in the project's root,
 because it resolves the modules it checks relative to its working directory; it reads the code
 but does not execute it. Plugins named in the project's mypy configuration are the exception:
-mypy imports and runs them (from the tool interpreter's environment), which is why the README says so.
+mypy imports and runs them (from the tool interpreter's environment), which is why the README says so;
+a plugin file is refused, and each plugin module is located like the tool (never the checkout's).
 
 mypy's incremental cache is kept under gatekeeper's cache directory, never in the checkout, and
 authenticated as a whole before mypy may read it (``incremental``); a throwaway directory when the
@@ -95,6 +96,8 @@ class TypesChecker(CheckerBase):
             raise ToolMissing(f"mypy {version} in {tool.python} has no JSON output ({INSTALL})")
         honour = honours_project(section)
         found = find_config(ctx.root) if honour else MypyConfig()
+        for module in plugin_modules(found):  # code mypy imports and runs: never the checkout's
+            ctx.tool(module, module, f"a mypy plugin {found.name} names: install it there, or set gate.tool_python")
         paths = [str(p) for p in section.get("paths") or []]
         for p in paths:
             if not _inside(ctx.root, p):
@@ -264,10 +267,7 @@ def _refuse_writes_and_plugin_files(root: Path, config: str, main: Mapping[str, 
             f"{config} sets {', '.join(writes)}: mypy would write reports where the project's configuration says; "
             "the gate writes nothing there (remove them from the configuration the gate reads)"
         )
-    plugins = main.get("plugins") or []
-    names = [p.strip() for p in plugins.split(",")] if isinstance(plugins, str) else [str(p).strip() for p in plugins]
-    for plugin in names:
-        module = plugin.rsplit(":", 1)[0] if plugin.count(":") == 1 and not plugin.endswith(":") else plugin
+    for module in _plugin_targets(main):
         if module.endswith(".py") or "/" in module or "\\" in module:
             where = relative_to_root((root / config).parent / module, root)
             what = f"the plugin file {where}" if where is not None else f"the plugin file {module!r}, outside the project,"
@@ -275,6 +275,21 @@ def _refuse_writes_and_plugin_files(root: Path, config: str, main: Mapping[str, 
                 f"{config} names {what}: mypy would run it as part of the tool; a tool never runs code from the checkout "
                 "(install the plugin as a package into the tool interpreter and name its module)"
             )
+
+
+def _plugin_targets(main: Mapping[str, Any]) -> list[str]:
+    """What mypy loads for each entry of ``plugins``: a file path or a module name, split from its
+    entry point as mypy splits it (``load_plugins_from_config``: at the last colon whenever the
+    entry's last path component holds one, so ``plug.py:`` and ``a:plug.py:f`` name files too)."""
+    plugins = main.get("plugins") or []
+    names = [p.strip() for p in plugins.split(",")] if isinstance(plugins, str) else [str(p).strip() for p in plugins]
+    return [n.rsplit(":", 1)[0] if ":" in os.path.basename(n) else n for n in names if n]
+
+
+def plugin_modules(found: MypyConfig) -> list[str]:
+    """The top-level packages of the plugins ``found`` names as modules (files are refused when the
+    configuration is read): mypy imports them, so each is located like the tool itself before it runs."""
+    return sorted({m.split(".", 1)[0] for m in _plugin_targets(found.main) if m.split(".", 1)[0]})
 
 
 #: said after a blocking error when mypy was given the whole root: what it was not meant to check

@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sqlite3
+import subprocess
+import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gatekeeper.checkers.types import TypesChecker
-from gatekeeper.errors import ToolError
+from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.findings import Severity, Status
 from tests.checkers.types.test_checker import finding_keys, keys, mypy_by_hand
 from tests.helpers.projects import PYTHON, run_tool, section, write
@@ -95,3 +98,65 @@ def test_a_config_that_writes_or_runs_checkout_code_is_refused(tmp_path: Path, m
     with pytest.raises(ToolError, match=said):
         TypesChecker().run(section(TypesChecker), make_ctx(root))
     assert not (tmp_path / "written-outside.xml").exists()
+
+
+#: a plugin file of the checkout: were mypy to import it, it would leave a mark and end mypy with
+#: exit 0 and no output, which is how a clean run of ``mypy -O json`` looks
+FAKE_CLEAN = "import os, pathlib\npathlib.Path(os.environ['GK_TEST_MARK']).write_text('ran')\nos._exit(0)\n"
+
+
+@pytest.mark.parametrize("entry", ["plug.py:", "a:plug.py:plugin"])
+def test_a_plugin_file_named_with_an_entry_point_is_refused_as_mypy_reads_it(
+    tmp_path: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch, entry: str
+) -> None:
+    """mypy splits an entry at its last colon (``plug.py:`` is the file plug.py, entry point "") and
+    imports the file before it looks for the entry point: by hand, the checkout's code runs and mypy
+    reports nothing over a type error."""
+    plugin = entry.rsplit(":", 1)[0]
+    root = write(tmp_path / "p", {"mypy.ini": f"[mypy]\nfiles = m.py\nplugins = {entry}\n", "m.py": BAD, plugin: FAKE_CLEAN})
+    mark = tmp_path / "mark"
+    monkeypatch.setenv("GK_TEST_MARK", str(mark))
+    by_hand = run_tool([PYTHON, "-m", "mypy", "-O", "json", "--cache-dir", str(tmp_path / "c")], root, check=False)
+    assert (by_hand.returncode, by_hand.stdout, mark.read_text()) == (0, "", "ran")
+    mark.unlink()
+    with pytest.raises(ToolError, match=f"names the plugin file {plugin}: mypy would run it"):
+        TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert not mark.exists()
+
+
+@pytest.mark.slow
+def test_a_plugin_module_installed_from_the_checkout_is_refused(
+    tmp_path: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tool interpreter with mypy and the project installed editable (a .pth naming its src): the
+    plugin the project's configuration names by module would be imported from the checkout."""
+    root = write(
+        tmp_path / "p",
+        {"mypy.ini": "[mypy]\nfiles = src/m.py\nplugins = projplug\n", "src/m.py": BAD, "src/projplug.py": FAKE_CLEAN},
+    )
+    tools = tmp_path / "tools"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tools)], check=True, timeout=120)
+    python = tools / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
+    (site / "gatekeeper-tools.pth").write_text(sysconfig.get_path("purelib") + "\n", encoding="utf-8")  # mypy
+    (site / "__editable__.proj-0.pth").write_text(str(root / "src") + "\n", encoding="utf-8")
+    mark = tmp_path / "mark"
+    monkeypatch.setenv("GK_TEST_MARK", str(mark))
+    by_hand = run_tool([python, "-I", "-m", "mypy", "-O", "json", "--cache-dir", str(tmp_path / "c")], root, check=False)
+    assert (by_hand.returncode, by_hand.stdout, mark.read_text()) == (0, "", "ran")
+    mark.unlink()
+    with pytest.raises(ToolError, match=r"projplug comes from src/projplug\.py"):
+        TypesChecker().run(section(TypesChecker), make_ctx(root, tool_python=str(python)))
+    assert not mark.exists()
+
+
+def test_a_plugin_module_missing_from_the_tool_interpreter_is_named(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(
+        tmp_path / "p", {"pyproject.toml": '[tool.mypy]\nplugins = ["no_such_plugin_module.sub:plugin"]\n', "m.py": GOOD}
+    )
+    with pytest.raises(ToolMissing, match=r"no_such_plugin_module is not installed in .*a mypy plugin pyproject\.toml names"):
+        TypesChecker().run(section(TypesChecker), make_ctx(root))
