@@ -1,23 +1,30 @@
-"""The checkout is read-only to the gate: the tracked files as a run found them, and what changed.
+"""The checkout is read-only to the gate: the files as a run found them, and what changed.
 
-``snapshot`` is taken before the first checker starts and ``changes`` after the last one ends;
-any tracked file whose content differs (rewritten, deleted, replaced) makes the run an error,
-whichever tool wrote it, so a tool that writes into the tree it judges cannot pass unnoticed.
+``snapshot`` is taken before the first checker starts and the comparisons after the last one ends.
+Any tracked file whose content or mode differs (rewritten, deleted, replaced, made executable,
+turned into a link) makes the run an error, whichever tool wrote it, and so does an untracked file
+git does not ignore that appeared or went away: a tool that writes into
+the tree it judges cannot pass unnoticed, a new ``conftest.py`` or config file included. Python's
+bytecode caches (``__pycache__/*.pyc``) are not compared: Python writes them beside every module
+the project's tests import, and they cache the sources, which are.
 
 It is cheap on a large tree: git's index already holds every tracked file's content digest and
-stat data, so ``git diff-files`` names the few files whose stat data no longer matches, and only
-those are hashed (``git hash-object``), at the start and at the end. Nothing is written: git runs
-with ``--no-optional-locks``, so not even its index is refreshed. Outside a git work tree there
-are no tracked files, and the comparison says so instead of pretending it looked.
+stat data, so ``git diff-files`` names the few files whose stat data no longer matches (with the
+mode git sees in the work tree), and only those are hashed (``git hash-object``), at the start and
+at the end; the untracked files are one ``git ls-files --others`` each time. Nothing is written:
+git runs with ``--no-optional-locks``, so not even its index is refreshed. Outside a git work tree
+there are no tracked files, and the comparison says so instead of pretending it looked.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gatekeeper import process
 from gatekeeper.errors import ToolError, ToolMissing
@@ -27,6 +34,8 @@ from gatekeeper.fileio import relative_to_root
 _BATCH = 500
 _GIT = ("git", "--no-optional-locks", "-c", "core.quotepath=off")
 MISSING = "(missing)"
+#: Python's bytecode cache of a module (PEP 3147): written by whatever imports the module
+_BYTECODE = re.compile(r"(?:^|/)__pycache__/[^/]+\.pyc\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +45,10 @@ class Snapshot:
 
     root: Path
     index: Mapping[str, str] = field(default_factory=dict)  # path -> "mode sha" as the index holds it
-    dirty: Mapping[str, str] = field(default_factory=dict)  # path -> sha of the work tree's content
+    dirty: Mapping[str, str] = field(default_factory=dict)  # path -> "mode sha" of the work tree's file
     git: bool = True
     skip: tuple[str, ...] = ()  # folders (relative, posix) gatekeeper itself writes: its reports, its cache
+    untracked: frozenset[str] = frozenset()  # the untracked files git does not ignore (bytecode caches left out)
 
 
 def snapshot(root: Path, skip: Iterable[Path] = (), timeout: float = 300.0) -> Snapshot:
@@ -46,7 +56,7 @@ def snapshot(root: Path, skip: Iterable[Path] = (), timeout: float = 300.0) -> S
     reports and cache); an empty snapshot, ``git=False``, outside a git work tree."""
     folders = tuple(rel + "/" for p in skip if (rel := relative_to_root(p, root)) not in (None, "."))
     try:
-        index = _index(root, timeout, folders)
+        index, untracked = _listing(root, timeout, folders)
     except ToolMissing:  # no git: nothing can be tracked
         return Snapshot(root, git=False)
     except ToolError as exc:
@@ -54,50 +64,95 @@ def snapshot(root: Path, skip: Iterable[Path] = (), timeout: float = 300.0) -> S
             return Snapshot(root, git=False)
         raise  # a work tree git will not read (e.g. "dubious ownership"): not one known unchanged
     dirty = _dirty(root, timeout, folders)
-    return Snapshot(root, index, _hashes(root, dirty, timeout), skip=folders)
+    return Snapshot(root, index, _entries(root, dirty, index, timeout), skip=folders, untracked=untracked)
 
 
-def changes(before: Snapshot, timeout: float = 300.0) -> list[str]:
-    """The tracked files whose content differs from ``before`` (sorted; empty outside git)."""
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What a run did to the checkout: tracked files whose content or mode differs, and untracked
+    files git does not ignore that appeared or went away (each sorted)."""
+
+    changed: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def changes(before: Snapshot, timeout: float = 300.0) -> Changes:
+    """What differs from ``before`` (nothing outside git)."""
     if not before.git:
-        return []
+        return Changes()
     root = before.root
-    index = _index(root, timeout, before.skip)
+    index, untracked = _listing(root, timeout, before.skip)
     dirty_now = _dirty(root, timeout, before.skip)
     suspects = set(before.dirty) | set(dirty_now)
-    now = _hashes(root, suspects, timeout)
+    now = _entries(root, {path: dirty_now.get(path) for path in suspects}, index, timeout)
     changed = {path for path in set(before.index) ^ set(index)}
     for path in suspects:
-        start = before.dirty.get(path) or _sha(before.index.get(path))
+        start = before.dirty.get(path) or _entry(before.index.get(path))
         if start != now.get(path):
             changed.add(path)
     for path, entry in before.index.items():
         if path not in suspects and index.get(path, entry) != entry:
             changed.add(path)  # the index itself was rewritten (a tool that staged or committed)
-    return sorted(changed)
+    return Changes(sorted(changed), sorted(untracked - before.untracked), sorted(before.untracked - untracked))
 
 
-def _index(root: Path, timeout: float, skip: tuple[str, ...]) -> dict[str, str]:
-    """``path -> "mode sha"`` for every tracked file, from ``git ls-files --stage``."""
-    done = process.run([*_GIT, "ls-files", "-z", "--stage"], timeout=timeout, cwd=root)
+def touched(tree: Mapping[str, Any]) -> list[str]:
+    """Every file a result's ``checkout`` entry says the run wrote: tracked files changed, untracked
+    files created or removed (empty: the tree was left as it was found, or could not be compared)."""
+    return [str(path) for key in ("changed", "created", "removed") for path in tree.get(key) or ()]
+
+
+def _listing(root: Path, timeout: float, skip: tuple[str, ...]) -> tuple[dict[str, str], frozenset[str]]:
+    """``path -> "mode sha"`` for every tracked file, and the untracked files git does not ignore
+    (``.gitignore``, ``.git/info/exclude``, ``core.excludesFile``), both from one ``git ls-files``;
+    those under ``skip`` and Python's bytecode caches are left out."""
+    done = process.run([*_GIT, "ls-files", "-z", "--stage", "--others", "--exclude-standard", "-t"], timeout=timeout, cwd=root)
     if done.returncode != 0:
         raise ToolError(f"git ls-files failed in {root}: {process.tail(done.stderr, 300)}")
-    out: dict[str, str] = {}
-    for entry in done.stdout.split("\0"):
+    index: dict[str, str] = {}
+    untracked: set[str] = set()
+    for line in done.stdout.split("\0"):
+        tag, _, entry = line.partition(" ")  # "? path" (untracked), else "H mode sha stage\tpath"
+        if tag == "?":
+            if not entry.startswith(skip) and not _BYTECODE.search(entry):
+                untracked.add(entry)
+            continue
         meta, tab, path = entry.partition("\t")
         if not tab or path.startswith(skip):
             continue
         mode, sha, stage = [*meta.split(" "), "", "", ""][:3]
-        out[path] = f"{mode} {sha}" if stage == "0" else f"{mode} {sha} stage {stage}"
+        index[path] = f"{mode} {sha}" if stage == "0" else f"{mode} {sha} stage {stage}"
+    return index, frozenset(untracked)
+
+
+def _dirty(root: Path, timeout: float, skip: tuple[str, ...]) -> dict[str, str]:
+    """The tracked files whose stat data (or presence) differs from the index, git's cheap check,
+    each with the mode git sees in the work tree (``core.filemode`` and ``core.symlinks`` honoured;
+    ``000000``: gone, or unmerged)."""
+    done = process.run([*_GIT, "diff-files", "-z", "--raw", "--relative", "--ignore-submodules"], timeout=timeout, cwd=root)
+    if done.returncode != 0:
+        raise ToolError(f"git diff-files failed in {root}: {process.tail(done.stderr)}")
+    fields = done.stdout.split("\0")
+    out: dict[str, str] = {}
+    # ":old new sha sha status" NUL path NUL, and a last empty field after the final NUL
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+        if path and not path.startswith(skip):
+            out[path] = meta.split(" ")[1] if meta.startswith(":") and " " in meta else ""
     return out
 
 
-def _dirty(root: Path, timeout: float, skip: tuple[str, ...]) -> set[str]:
-    """The tracked files whose stat data (or presence) differs from the index: git's cheap check."""
-    done = process.run([*_GIT, "diff-files", "-z", "--name-only", "--relative", "--ignore-submodules"], timeout=timeout, cwd=root)
-    if done.returncode != 0:
-        raise ToolError(f"git diff-files failed in {root}: {process.tail(done.stderr)}")
-    return {path for path in done.stdout.split("\0") if path and not path.startswith(skip)}
+def _entries(root: Path, modes: Mapping[str, str | None], index: Mapping[str, str], timeout: float) -> dict[str, str]:
+    """``path -> "mode sha"`` of each file as the work tree holds it now, its mode as ``git
+    diff-files`` saw it (None, or unmerged: the index's), ``MISSING`` when it is gone."""
+    shas = _hashes(root, modes, timeout)
+    out: dict[str, str] = {}
+    for path, sha in shas.items():
+        mode = modes.get(path) or ""
+        if mode.strip("0") == "":  # not stat-dirty now, or an unmerged entry: the index's mode
+            mode = (index.get(path) or "").split(" ")[0]
+        out[path] = MISSING if sha == MISSING else f"{mode} {sha}"
+    return out
 
 
 def _hashes(root: Path, paths: Iterable[str], timeout: float) -> dict[str, str]:
@@ -123,8 +178,8 @@ def _hashes(root: Path, paths: Iterable[str], timeout: float) -> dict[str, str]:
     return out
 
 
-def _sha(entry: str | None) -> str:
-    """The blob digest in an index entry ``"mode sha"``."""
+def _entry(entry: str | None) -> str:
+    """The ``"mode sha"`` of an index entry (``"mode sha stage N"`` for an unmerged path)."""
     if entry is None:
         return MISSING
-    return entry.split(" ")[1]
+    return " ".join(entry.split(" ")[:2])

@@ -14,8 +14,9 @@ import textwrap
 import threading
 import time
 from collections.abc import Mapping
-from typing import TextIO
+from typing import Any, TextIO
 
+from gatekeeper import checkout
 from gatekeeper.display import shorten
 from gatekeeper.engine import Progress
 from gatekeeper.escapes import clean, clean_line, for_output
@@ -184,12 +185,9 @@ class Console(Progress):
             for more in rest:
                 self._continued(more)
         tree = result.extra.get("checkout") or {}
-        changed, uncompared = list(tree.get("changed") or []), str(tree.get("error") or "")
-        if changed:
-            shown_files = ", ".join(clean_line(str(f)) for f in changed[:10]) + (
-                f" and {len(changed) - 10} more" if len(changed) > 10 else ""
-            )
-            self.line(f"error: the run changed {len(changed)} tracked file(s) of the checkout it judged: {shown_files}")
+        uncompared = str(tree.get("error") or "")
+        for line in tree_lines(tree):
+            self.line(f"error: {line}")
         if uncompared:
             first, *rest = f"error: {UNCOMPARED}: {uncompared}".split("\n")
             self.line(clean_line(first))
@@ -198,7 +196,7 @@ class Console(Progress):
         self._waiver_lines(result)
         self.line()
         verdict = result.verdict.value
-        if changed:
+        if checkout.touched(tree):
             why = "a tool wrote into the checkout; the tree must be left as it was found"
         elif uncompared:
             why = "the checkout could not be compared: no run can vouch that it left the tree as it was found"
@@ -309,9 +307,7 @@ def github_annotations(result: GateResult, cap: int = ANNOTATION_CAP) -> list[st
     if len(blocking) > cap:
         lines.append(f"::warning title=gatekeeper::{len(blocking) - cap} more blocking findings are in the reports")
     tree = result.extra.get("checkout") or {}
-    changed = list(tree.get("changed") or [])
-    if changed:
-        text = f"the run changed tracked files of the checkout: {', '.join(str(f) for f in changed[:20])}"
+    for text in tree_lines(tree, shown=20):
         lines.append(f"::error title=gatekeeper checkout::{_escape_data(clean(text))}")
     if tree.get("error"):
         text = f"{UNCOMPARED}: {tree['error']}"
@@ -322,6 +318,24 @@ def github_annotations(result: GateResult, cap: int = ANNOTATION_CAP) -> list[st
                 f"::error title={_escape_property('gatekeeper ' + check.name)}::{_escape_data(clean(check.error or 'error'))}"
             )
     return lines
+
+
+def tree_lines(tree: Mapping[str, Any], shown: int = 10) -> list[str]:
+    """What the run wrote into the checkout, a sentence per kind (tracked files changed, untracked
+    files created, removed), each naming at most ``shown`` files."""
+    said = {
+        "changed": "the run changed {n} tracked file(s) of the checkout it judged: {files}",
+        "created": "the run created {n} untracked file(s) that git does not ignore in the checkout it judged: {files} "
+        "(if the tests write them on purpose, list them in .gitignore)",
+        "removed": "the run removed {n} untracked file(s) from the checkout it judged: {files}",
+    }
+    out = []
+    for key, text in said.items():
+        paths = [clean_line(str(f)) for f in tree.get(key) or ()]
+        if paths:
+            files = ", ".join(paths[:shown]) + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
+            out.append(text.format(n=len(paths), files=files))
+    return out
 
 
 def _why(result: GateResult) -> str:

@@ -196,7 +196,7 @@ def run_checks(
     )
     finished_at = request.clock()
     verdict = decide_verdict(ordered, policy, waiver_summary, request.strict_waivers)
-    if tree["changed"] or tree.get("error"):
+    if checkout.touched(tree) or tree.get("error"):
         verdict = Verdict.ERROR  # whatever the checks said: a tool wrote into the tree it judged, or nobody can say
     looked = any(checkers[n].inspects_environment for n in names)
     environment = {**interpreter.describe(), "scope": str(policy.environment.get("scope") or "all")} if looked else None
@@ -344,17 +344,20 @@ def _snapshot(request: RunRequest, cache_dir: Path | None) -> checkout.Snapshot 
 
 
 def _tree_check(before: checkout.Snapshot | str) -> dict[str, Any]:
-    """The ``checkout`` entry of the result: whether the tracked files were compared, and which changed;
-    ``error`` says why a git work tree's files could not be compared (git refused to read it, say)."""
+    """The ``checkout`` entry of the result: whether the files were compared, which tracked files
+    changed, which untracked files git does not ignore were created or removed; ``error`` says why a
+    git work tree's files could not be compared (git refused to read it, say)."""
     try:
         if isinstance(before, str):
             raise UsageError(before)
-        changed = checkout.changes(before)
+        now = checkout.changes(before)
     except GatekeeperError as exc:  # the comparison could not be made: not a tree known unchanged
         return {"compared": False, "changed": [], "error": str(exc)}
-    out: dict[str, Any] = {"compared": before.git, "tracked_files": len(before.index), "changed": changed}
+    out: dict[str, Any] = {"compared": before.git, "tracked_files": len(before.index), "changed": now.changed}
     if not before.git:
         out["note"] = "not a git work tree: no tracked files to compare"
+        return out
+    out.update(untracked_files=len(before.untracked), created=now.created, removed=now.removed)
     return out
 
 

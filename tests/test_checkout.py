@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gatekeeper import checkout
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.console import Console, github_annotations
@@ -116,4 +118,83 @@ def test_the_snapshot_is_cheap_it_hashes_only_files_git_sees_as_touched(tmp_path
     before = checkout.snapshot(root)
     assert len(before.index) == 200 and before.dirty == {}
     write(root, {"pkg/m7.py": "changed\n"})
-    assert checkout.changes(before) == ["pkg/m7.py"]
+    assert checkout.changes(before).changed == ["pkg/m7.py"]
+
+
+def test_a_tracked_file_made_executable_or_turned_into_a_link_is_a_change(tmp_path: Path) -> None:
+    root = repo(tmp_path, {"run.sh": "echo hi\n", "target": "x\n", "link_me": "target", "gatekeeper.toml": ""})
+
+    class Modes(Fixed):
+        def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+            os.chmod(ctx.root / "run.sh", 0o744)  # same bytes, another mode (git reads the owner's x bit)
+            (ctx.root / "link_me").unlink()
+            os.symlink("target", ctx.root / "link_me")  # a link whose target's name is the file's old text
+            return CheckResult(name=self.name, status=Status.PASS, summary="clean")
+
+    result = run(root, {"modes": Modes("modes")})
+    assert result.verdict is Verdict.ERROR and result.exit_code == 3
+    assert result.extra["checkout"]["changed"] == ["link_me", "run.sh"]
+    # a mode changed before the run and kept as it was is no change
+    result = run(root, {"good": Fixed("good")})
+    assert result.verdict is Verdict.PASS and result.extra["checkout"]["changed"] == []
+
+
+def test_an_untracked_file_the_run_creates_or_removes_is_an_error_naming_it(tmp_path: Path, capsys: Any) -> None:
+    root = repo(tmp_path, {"app.py": "x = 1\n", ".gitignore": "*.log\n", "gatekeeper.toml": ""})
+    write(root, {"notes.txt": "the user's own untracked file\n", "scratch.py": "y\n"})
+    edits: dict[str, str | None] = {
+        "conftest.py": "import os\n",  # new, untracked, not ignored: the next tool would run it
+        "scratch.py": None,  # an untracked file the run removed
+        "tool.log": "ignored by the project\n",
+        "pkg/__pycache__/app.cpython-311.pyc": "bytecode\n",  # Python's cache beside an imported module
+        "out/report.txt": "gatekeeper's own output folder\n",
+    }
+    result = run(root, {"writer": Writes("writer", edits)})
+    tree = result.to_dict()["checkout"]
+    assert result.verdict is Verdict.ERROR and result.exit_code == 3
+    assert tree["changed"] == [] and tree["created"] == ["conftest.py"] and tree["removed"] == ["scratch.py"]
+    assert tree["untracked_files"] == 2  # notes.txt and scratch.py before the run
+    Console().summary(result)
+    out = capsys.readouterr().out
+    assert "error: the run created 1 untracked file(s) that git does not ignore in the checkout it judged: conftest.py" in out
+    assert "error: the run removed 1 untracked file(s) from the checkout it judged: scratch.py" in out
+    assert "verdict: ERROR (a tool wrote into the checkout" in out
+    annotations = [a for a in github_annotations(result) if "gatekeeper checkout" in a]
+    assert len(annotations) == 2 and "conftest.py" in annotations[0] and "scratch.py" in annotations[1]
+
+
+def test_untracked_files_present_before_the_run_and_left_alone_pass(tmp_path: Path) -> None:
+    root = repo(tmp_path, {"app.py": "x = 1\n", "gatekeeper.toml": ""})
+    write(root, {".venv/lib/site.py": "z\n", "draft.py": "d\n"})
+    result = run(root, {"good": Fixed("good")})
+    assert result.verdict is Verdict.PASS
+    tree = result.extra["checkout"]
+    assert (tree["untracked_files"], tree["created"], tree["removed"]) == (2, [], [])
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("own_coverage_settings")
+def test_the_real_test_command_may_write_caches_but_not_files_git_would_see(tmp_path: Path, monkeypatch: Any) -> None:
+    from gatekeeper.checkers.coverage import CoverageChecker
+
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)  # Python writes its bytecode caches, as in CI
+    test = "from app import half\n\n\ndef test_half():\n    assert half(4) == 2\n"
+    root = repo(tmp_path, {"app.py": "def half(x):\n    return x // 2\n", "test_app.py": test, "gatekeeper.toml": ""})
+    policy = '[checks.coverage]\nrun = ["pytest", "-q"]\nmin_total = 0\n'
+    result = run(root, {"coverage": CoverageChecker()}, policy)
+    # pytest wrote its own cache (which ignores itself) and Python its bytecode: nothing git would see
+    assert (root / ".pytest_cache").is_dir() and list(root.glob("__pycache__/*.pyc"))
+    assert result.checks[0].status is Status.PASS and result.verdict is Verdict.PASS
+    assert result.extra["checkout"]["created"] == []
+    # a test that leaves a file in the tree: the gate no longer vouches for the checkout it judged
+    write(root, {"test_app.py": test + "\n\ndef test_writes():\n    open('snapshot.json', 'w').write('{}')\n"})
+    git(root, "commit", "-qam", "a test that writes", "--author", "t <t@example.com>")
+    result = run(root, {"coverage": CoverageChecker()}, policy)
+    assert result.checks[0].status is Status.PASS
+    assert result.verdict is Verdict.ERROR and result.extra["checkout"]["created"] == ["snapshot.json"]
+    # once the project says the file is its tests' output, the run passes again
+    write(root, {".gitignore": "snapshot.json\n"})
+    git(root, "add", ".gitignore")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "ignore it")
+    result = run(root, {"coverage": CoverageChecker()}, policy)
+    assert result.verdict is Verdict.PASS and result.extra["checkout"]["created"] == []
