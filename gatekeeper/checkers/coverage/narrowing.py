@@ -4,7 +4,8 @@ coverage.py reads its configuration from the project (``.coveragerc``, ``setup.c
 ``pyproject.toml``: the file it found is the one named) and applies it as ``coverage report`` does:
 ``omit`` and ``include`` leave files out, ``exclude_lines`` / ``exclude_also`` patterns (and
 ``# pragma: no cover``) take lines and the blocks they start out of the count, ``partial_branches``
-patterns excuse branches, ``ignore_errors`` drops files it cannot parse. The probe
+patterns excuse branches, ``ignore_errors`` drops files it cannot parse, ``[paths]`` counts the
+measurements of files under one path as another's (each file it folded in is named). The probe
 (``probe._narrowing``) says which settings differ from coverage.py's defaults and which measured
 files the report left out; each file with excluded lines is one record with its count.
 """
@@ -53,7 +54,22 @@ def records(root: Path, answer: Mapping[str, Any], tracked: Callable[[], Sequenc
     for key, effect in _EFFECTS.items():
         if key in settings:
             out.append(Narrowing("option", source, None, _cut(f"{key} = {', '.join(settings[key])}"), effect))
+    if "[paths]" in settings:
+        out.append(_remapping(root, source, settings["[paths]"], answer.get("remapped") or []))
     return (*out, *excluded_records(root, answer.get("files") or []))
+
+
+def _remapping(root: Path, source: str, entries: Sequence[str], remapped: Sequence[Sequence[str]]) -> Narrowing:
+    """The ``[paths]`` record: its entries, and the measured files it folded into others (what was
+    executed in each is counted as the other's lines, and it is not reported itself)."""
+    pairs = [(relative_path(root, str(a)), relative_path(root, str(b))) for a, b in remapped]
+    moved = "; ".join(f"{a} -> {b}" for a, b in pairs[:5]) + ("; …" if len(pairs) > 5 else "")
+    effect = (
+        "coverage.py counts what it measured in files under an entry's later paths as measured in the files of "
+        "its first path: such a file is not reported, and the lines it ran cover the other file's"
+        + (f" ({moved})" if pairs else "")
+    )
+    return Narrowing("option", source, None, _cut("[paths] " + "; ".join(entries)), effect, tuple(sorted({a for a, _ in pairs})))
 
 
 def excluded_records(root: Path, files: Sequence[Mapping[str, Any]]) -> tuple[Narrowing, ...]:

@@ -99,6 +99,8 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
         try:
             if request.get("append"):
                 cov.load()  # the run's own .coverage, next to its parallel files
+            if config.paths:  # the combine applies [paths]: say now what it maps, which its output no longer shows
+                base["remapped"] = _remapped(cov, _combined_files(config.data_file, request.get("data_paths")))
             cov.combine(data_paths=request.get("data_paths") or None, keep=False)
             cov.save()
         except NoDataError:
@@ -120,6 +122,7 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
     if not measured:
         return _fail("empty", f"the coverage data {path} has no measured files")
     base["data_version"] = _writer_version(path)
+    base["remapped"] = _remapped(cov, measured)
     cov._prepare_data_for_reporting()  # applies [paths] remapping, as `coverage report` does
     mapped = sorted(cov.get_data().measured_files())
     present = [f for f in mapped if os.path.exists(f)]
@@ -135,6 +138,38 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
         reported = {f["path"] for f in answer["files"]}
         answer["left_out"] = sorted(p for p in map(os.path.abspath, present) if p not in reported)
     return answer
+
+
+def _combined_files(data_file: str, data_paths: Any) -> list[str]:
+    """The files measured in the parallel data files ``coverage combine`` would read."""
+    from coverage.data import CoverageData, combinable_files
+
+    measured: set[str] = set()
+    for name in combinable_files(os.path.abspath(data_file), data_paths or None):
+        data = CoverageData(name)
+        try:
+            data.read()
+            measured.update(data.measured_files())
+        finally:
+            close = getattr(data, "close", None)  # coverage.py 7.4 has none
+            if close is not None:
+                close()
+    return sorted(measured)
+
+
+def _remapped(cov: Any, measured: list[str]) -> list[list[str]]:
+    """Each measured file that ``[paths]`` maps to another file, with that file: coverage.py counts
+    its measurements as the other file's (``combine`` and ``report`` both apply the mapping), so the
+    file itself is not reported and its executed lines cover the other's. Empty without ``[paths]``."""
+    if not cov.config.paths:
+        return []
+    aliases = cov._make_aliases()
+    out = []
+    for name in measured:
+        mapped = aliases.map(name)
+        if os.path.normcase(os.path.abspath(mapped)) != os.path.normcase(os.path.abspath(name)):
+            out.append([name, mapped])
+    return out
 
 
 def _narrowing(config: Any) -> dict[str, Any]:
@@ -157,6 +192,8 @@ def _narrowing(config: Any) -> dict[str, Any]:
         "[report] partial_branches": added(config.partial_list, defaults.DEFAULT_PARTIAL),
         "[report] partial_branches_always": added(config.partial_always_list, defaults.DEFAULT_PARTIAL_ALWAYS),
         "[report] ignore_errors": ["true"] if config.ignore_errors else [],
+        # each [paths] entry: measurements under its later paths count as the first path's files
+        "[paths]": [f"{name} = {', '.join(str(p) for p in paths)}" for name, paths in (config.paths or {}).items()],
     }
     # the file coverage.py took its settings from: ``config_files_read`` also lists each setup.cfg,
     # tox.ini or pyproject.toml it opened and found no coverage settings in
@@ -350,7 +387,9 @@ def combine_and_analyse(request: dict[str, Any]) -> dict[str, Any]:
     if not combined.get("ok"):
         return {**combined, "stage": "combine"}
     shared = ("data_file", "reuse", "allowed_plugins", "plugin_paths")
-    return analyse({"mode": "analyse", **{name: request[name] for name in shared if name in request}})
+    answer = analyse({"mode": "analyse", **{name: request[name] for name in shared if name in request}})
+    # the combine already applied [paths]: what it mapped is no longer visible in the combined data
+    return {**answer, "remapped": [*combined.get("remapped", []), *answer.get("remapped", [])]} if answer.get("ok") else answer
 
 
 def _wait_for_request() -> dict[str, Any] | None:

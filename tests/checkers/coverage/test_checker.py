@@ -726,3 +726,47 @@ def test_what_the_coverage_configuration_and_comments_narrow_is_reported(tmp_pat
     run_tool([PYTHON, "-m", "coverage", "json", "-q", "-o", "cov.json"], root)
     from_json = checker.run(section(checker, min_total=0.0, data_file="cov.json"), make_ctx(root))
     assert [n for n in from_json.narrowing if n.kind == "line-comments"] == [calc]
+
+
+#: pkg/core.py is imported and never called; shadow/core.py, whose lines are all statements at the
+#: same places, is run by the tests
+SHADOWED = {
+    "pkg/__init__.py": "",
+    "pkg/core.py": "def f(x):\n    if x > 0:\n        return 1\n    return 2\n",
+    "shadow/__init__.py": "",
+    "shadow/core.py": "def f(x):\n    a = 1\n    b = 2\n    return a + b\n",
+    "test_core.py": (
+        "import unittest\nimport pkg.core\nimport shadow.core\n\n\n"
+        "class T(unittest.TestCase):\n    def test_f(self):\n        shadow.core.f(1)\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_paths_folding_other_files_measurements_into_a_file_is_reported(tmp_path: Path, make_ctx: Any, parallel: bool) -> None:
+    """``[paths]`` maps shadow/ onto pkg/: what shadow/core.py ran is counted as pkg/core.py's lines,
+    100 % by coverage report, and shadow/core.py is not listed. The number stays coverage.py's; the
+    setting and the file it folded in are reported (from the analysis, or from the combine of a
+    parallel run, after which the combined data no longer shows it)."""
+    root = tmp_path / "proj"
+    for name, text in SHADOWED.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    run = "[run]\nsource = pkg, shadow\n" + ("parallel = true\n" if parallel else "")
+    (root / ".coveragerc").write_text(run + "[paths]\nsource =\n    pkg/\n    shadow/\n")
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    run_tool([PYTHON, "-m", "coverage", "run", "-m", "unittest", "-q"], root)
+    if parallel:
+        run_tool([PYTHON, "-m", "coverage", "combine", "-q"], root)
+    assert list(report_json(root)["files"]) == ["pkg/__init__.py", "pkg/core.py"] and report_total(root) == "100"
+    for name in [*root.glob(".coverage"), *root.glob(".coverage.*")]:  # the gate's run measures afresh
+        name.unlink()
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=90.0, run=["python", "-m", "unittest", "-q"]), make_ctx(root))
+    assert result.metrics["total"] == 100.0 and result.status is Status.PASS  # coverage.py's figure
+    (paths,) = [n for n in result.narrowing if n.detail.startswith("[paths]")]
+    assert (paths.kind, paths.source, paths.detail) == ("option", ".coveragerc", "[paths] source = pkg/, shadow/")
+    assert paths.files == ("shadow/__init__.py", "shadow/core.py")
+    assert "shadow/core.py -> pkg/core.py" in paths.effect
+    assert_reported(result, paths)
