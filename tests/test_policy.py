@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import glob
+import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +19,8 @@ from gatekeeper.errors import PolicyError
 from gatekeeper.policy import load_policy, to_toml
 from gatekeeper.policy.locate import locate as _locate
 from tests.helpers.cli import installed_options
+from tests.helpers.env import clean_env
+from tests.helpers.projects import write as write_files
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -293,3 +298,74 @@ def test_any_value_in_any_key_is_accepted_or_named(tmp_path: Path, value: object
         load_policy(tmp_path, CHECKERS, path)
     except PolicyError as exc:
         assert exc.key == key
+
+
+TESTED = "from app import run\n\n\ndef test_run():\n    assert run('true') == 0\n"
+APP = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+
+
+@pytest.mark.parametrize(
+    ("files", "folders"),
+    [
+        ({"test/test_app.py": TESTED}, ["test"]),  # a project whose tests are not in tests/
+        ({"testing/test_app.py": TESTED, "src/pkg/tests/test_more.py": TESTED}, ["testing", "src/pkg/tests"]),
+        (
+            {
+                "pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["checks/unit_tests", "src"]\n',
+                "checks/unit_tests/test_app.py": TESTED,
+                "src/mod.py": "x = 1\n",
+            },
+            ["checks/unit_tests"],
+        ),
+    ],
+)
+def test_init_leaves_out_the_tests_folders_there_are(tmp_path: Path, cli, files: dict[str, str], folders: list[str]) -> None:
+    write_files(tmp_path, {"app.py": APP, **files})
+    done = cli(["policy", "init"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    written = tomllib.loads((tmp_path / "gatekeeper.toml").read_text())
+    assert written["checks"]["security"]["exclude"] == [".venv", "venv", ".tox", "build", "dist", *folders]
+    said = " ".join(done.stdout.split())
+    assert f"checks.security.exclude leaves out the tests in {', '.join(folders)} (" in said
+    if "src" in files.get("pyproject.toml", ""):
+        assert "pytest's testpaths (pyproject.toml)" in said
+        assert "pytest's testpaths also names src: scanned" in said  # the sources are never left out
+    # bandit, run by the check with that policy, reports the code's problem and not the tests' asserts
+    checked = cli(["check", "--only", "security", "--no-audit", "--output-dir", str(tmp_path / "out")], cwd=tmp_path)
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    result = json.loads((tmp_path / "out" / "gatekeeper.json").read_text())
+    (security,) = result["checks"]
+    assert {(f["rule_id"], f["location"]["path"]) for f in security["findings"]} == {("B404", "app.py"), ("B602", "app.py")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"pytest.ini": "[pytest]\ntestpaths =\n    one\n    two\n"},
+        {"pytest.ini": "", "pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["one"]\n'},  # pytest.ini wins, empty
+        {"pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["one", "t*o"]\n'},
+        {"pyproject.toml": '[tool.pytest]\ntestpaths = ["two"]\n'},
+        {"pytest.toml": '[pytest]\ntestpaths = ["one"]\n', "tox.ini": "[pytest]\ntestpaths = two\n"},
+        {"tox.ini": "[tox]\nenvlist = py\n", "setup.cfg": "[tool:pytest]\ntestpaths = two\n"},  # tox.ini without [pytest]
+        {"setup.cfg": "[metadata]\nname = x\n"},
+    ],
+)
+def test_the_testpaths_init_reads_are_the_folders_pytest_collects(tmp_path: Path, config: dict[str, str]) -> None:
+    from gatekeeper.commands.starter import pytest_testpaths
+
+    write_files(tmp_path, {f"{name}/test_{name}.py": "def test_it():\n    pass\n" for name in ("one", "two", "three")})
+    write_files(tmp_path, config)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        env=clean_env(coverage=False),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    collected = {line.split("/")[0] for line in done.stdout.splitlines() if "::" in line}
+    paths, _ = pytest_testpaths(tmp_path)
+    expanded = {found for entry in paths for found in glob.glob(entry, root_dir=tmp_path)}
+    assert (expanded or {"one", "two", "three"}) == collected

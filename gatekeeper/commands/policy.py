@@ -80,13 +80,14 @@ def policy_init(
     """Write a commented starter policy (gatekeeper.toml, or [tool.gatekeeper] in pyproject.toml)."""
     from gatekeeper.checkers.coverage.hints import configured_plugins
     from gatekeeper.checkers.source import installed_tools
-    from gatekeeper.commands.starter import coverage_fail_under, starter_policy
+    from gatekeeper.commands.starter import coverage_fail_under, starter_policy, tests_folders
     from gatekeeper.errors import UsageError
     from gatekeeper.fileio import resolve_for_write
     from gatekeeper.reports import write_atomic
 
     root = gate.project_root(path)
     fail_under = coverage_fail_under(root)
+    tests = tests_folders(root)
     # the checks whose tools gatekeeper's own interpreter (where they run) has are switched on
     found = installed_tools(sys.executable)
     if pyproject:
@@ -95,18 +96,25 @@ def policy_init(
         if "[tool.gatekeeper" in existing:
             raise UsageError(f"{target} already has a [tool.gatekeeper] section")
         text = existing + ("\n" if existing and not existing.endswith("\n") else "")
-        text += starter_policy(pyproject=True, enable=found, min_total=fail_under)
+        text += starter_policy(pyproject=True, enable=found, min_total=fail_under, tests=tests.folders)
     else:
         target = root / "gatekeeper.toml"
         if target.exists() and not force:
             raise UsageError(f"{target} already exists (use --force to overwrite)")
-        text = starter_policy(pyproject=False, enable=found, min_total=fail_under)
+        text = starter_policy(pyproject=False, enable=found, min_total=fail_under, tests=tests.folders)
     write_atomic(resolve_for_write(target, root), text)
     echo(f"wrote {target}")
     if found:
         echo(f"turned on {', '.join(found)}: their tools are installed")
     if fail_under is not None:
         echo(f"checks.coverage.min_total = {fail_under[0]:g}, from the project's coverage fail_under ({fail_under[1]})")
+    if tests.folders:
+        echo(
+            f"checks.security.exclude leaves out the tests in {', '.join(tests.folders)} ({tests.source}): "
+            "bandit would report the asserts tests are made of"
+        )
+    if tests.kept:
+        echo(f"pytest's testpaths also names {', '.join(tests.kept)}: scanned, as nothing in the name says it holds only tests")
     plugins = configured_plugins(root)
     if plugins:
         listed = ", ".join(f'"{name}"' for name in plugins)

@@ -1,11 +1,17 @@
 """The starter policy ``gatekeeper policy init`` writes: the shipped template, the checks whose tools are
-installed switched on, the coverage minimum seeded from the project's own coverage.py ``fail_under``."""
+installed switched on, the coverage minimum seeded from the project's own coverage.py ``fail_under``,
+and the project's own tests folders left out of the security scan."""
 
 from __future__ import annotations
 
 import configparser
+import glob
+import json
+import os
 import re
-from collections.abc import Collection
+import shlex
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from gatekeeper import tomlio
@@ -43,13 +49,23 @@ def coverage_fail_under(root: Path) -> tuple[float, str] | None:
     return None
 
 
-def starter_policy(pyproject: bool = False, enable: Collection[str] = (), min_total: tuple[float, str] | None = None) -> str:
+def starter_policy(
+    pyproject: bool = False,
+    enable: Collection[str] = (),
+    min_total: tuple[float, str] | None = None,
+    tests: Sequence[str] = (),
+) -> str:
     """A commented starter policy, as gatekeeper.toml or as a ``[tool.gatekeeper]`` section.
 
     The checks named in ``enable`` (those off by default, e.g. ``lint``) are switched on;
-    ``min_total`` (value, file) seeds the coverage minimum from the project's own ``fail_under``.
+    ``min_total`` (value, file) seeds the coverage minimum from the project's own ``fail_under``;
+    ``tests`` (the project's tests folders, ``TestsFolders.folders``) replace the template's
+    ``"tests"`` in ``checks.security.exclude``.
     """
     text = _switch_on((shipped_dir("policies") / "starter.toml.in").read_text(encoding="utf-8"), enable)
+    if tests:
+        listed = ", ".join(json.dumps(folder) for folder in tests)  # a JSON string is a TOML basic string
+        text = text.replace('"build", "dist", "tests"]\n', f'"build", "dist", {listed}]\n', 1)
     if min_total is not None:
         value, where = min_total
         seeded = f"min_total = {value:g}"
@@ -81,3 +97,139 @@ def _switch_on(text: str, enable: Collection[str]) -> str:
             line = line.replace("false", "true", 1)
         out.append(line)
     return "".join(out)
+
+
+#: folder names that hold tests at the top of a project, and deeper (``testing`` deeper is as often
+#: a library's own test helpers, ``numpy.testing``, as tests)
+_TOP_TESTS = ("tests", "test", "testing")
+_NESTED_TESTS = ("tests", "test")
+#: folders never searched for tests: environments, build output, tools' caches
+_NOT_SEARCHED = frozenset({"node_modules", "site-packages", "venv", "build", "dist", "__pycache__"})
+#: a path component that says "tests" (tests, test, testing, unit_tests, tests-integration, ...)
+_TESTISH = re.compile(r"^(?:tests?|testing)$|^tests?[_-]|[_-]tests?$", re.IGNORECASE)
+_DEPTH = 4
+_GLOB = re.compile(r"[*?[]")
+
+
+@dataclass(frozen=True)
+class TestsFolders:
+    """The project's tests folders (relative, posix), where they were learnt (``source``: pytest's
+    ``testpaths`` and the file that sets it, or the folders found), and the ``testpaths`` folders
+    not taken because nothing in their path says tests (``kept``: they may hold the sources)."""
+
+    folders: tuple[str, ...] = ()
+    source: str = ""
+    kept: tuple[str, ...] = ()
+
+
+def tests_folders(root: Path) -> TestsFolders:
+    """The folders holding the project's tests: the ``testpaths`` of the pytest configuration pytest
+    itself would read (a folder named in it whose path says tests, globs expanded as pytest expands
+    them), and the folders named ``tests``, ``test`` or ``testing`` at the top of the project (``tests``
+    and ``test`` deeper, within a few levels) that hold Python files."""
+    configured, where = pytest_testpaths(root)
+    folders: list[str] = []
+    kept: list[str] = []
+    for entry in configured:
+        for found in sorted(glob.glob(entry, root_dir=root, recursive=True)) if _GLOB.search(entry) else [entry]:
+            rel = _inside(root, found)
+            if rel is None or not (root / rel).is_dir():
+                continue
+            (folders if any(_TESTISH.search(part) for part in rel.split("/")) else kept).append(rel)
+    named = _named_folders(root)
+    sources = [f"pytest's testpaths ({where})"] if folders else []
+    if [f for f in named if f not in folders]:
+        sources.append("the folders found")
+    unique = tuple(dict.fromkeys([*folders, *named]))
+    return TestsFolders(unique, " and ".join(sources), tuple(dict.fromkeys(kept)))
+
+
+def pytest_testpaths(root: Path) -> tuple[list[str], str]:
+    """pytest's ``testpaths`` and the file it is read from, from the first configuration file pytest
+    would take in ``root`` (pytest.toml, .pytest.toml, pytest.ini, .pytest.ini, then pyproject.toml,
+    tox.ini and setup.cfg when they hold a pytest section); ``([], "")`` when none sets it."""
+    for name in ("pytest.toml", ".pytest.toml", "pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"):
+        path = root / name
+        if not path.is_file():
+            continue
+        found, value = _pytest_section(path)
+        if found:
+            return _paths(value), name
+    return [], ""
+
+
+def _pytest_section(path: Path) -> tuple[bool, object]:
+    """Whether pytest takes its configuration from ``path``, and the ``testpaths`` value there."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False, None
+    if path.suffix == ".toml":
+        try:
+            doc = tomlio.loads(text)
+        except tomlio.TOMLDecodeError:
+            return False, None
+        if path.name != "pyproject.toml":  # pytest.toml: the [pytest] table, and the file counts even when empty
+            table = doc.get("pytest")
+            return True, table.get("testpaths") if isinstance(table, dict) else None
+        tool = (doc.get("tool") or {}).get("pytest")
+        if not isinstance(tool, dict):
+            return False, None
+        table = tool.get("ini_options") if "ini_options" in tool else tool
+        return True, table.get("testpaths") if isinstance(table, dict) else None
+    parser = configparser.ConfigParser(interpolation=None, strict=False)  # as lenient as pytest's iniconfig
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return path.name in ("pytest.ini", ".pytest.ini"), None
+    section = {"setup.cfg": "tool:pytest"}.get(path.name, "pytest")
+    if not parser.has_section(section):
+        return path.name in ("pytest.ini", ".pytest.ini"), None  # pytest.ini counts even without [pytest]
+    return True, parser.get(section, "testpaths", fallback=None)
+
+
+def _paths(value: object) -> list[str]:
+    """A ``testpaths`` value as pytest reads it: a list, or a string split like a command line."""
+    if isinstance(value, list):
+        return [str(v) for v in value if isinstance(v, str) and v.strip()]
+    if isinstance(value, str):
+        try:
+            return shlex.split(value)
+        except ValueError:
+            return value.split()
+    return []
+
+
+def _inside(root: Path, entry: str) -> str | None:
+    """``entry`` (relative to ``root``) as a posix path inside it, None when it is the root or leaves it."""
+    full = os.path.normpath(os.path.join(root, entry))
+    rel = os.path.relpath(full, root)
+    if rel == "." or rel.startswith(".."):
+        return None
+    return Path(rel).as_posix()
+
+
+def _named_folders(root: Path) -> list[str]:
+    """The folders named like tests (``_TOP_TESTS`` at the top, ``_NESTED_TESTS`` below, at most
+    ``_DEPTH`` levels down) that hold a Python file; hidden folders, environments and build output
+    are not searched, nor is a tests folder's inside."""
+    out: list[str] = []
+    for here, dirs, _ in os.walk(root):
+        rel = Path(os.path.relpath(here, root))
+        depth = 0 if str(rel) == "." else len(rel.parts)
+        names = _TOP_TESTS if depth == 0 else _NESTED_TESTS
+        keep = []
+        for name in sorted(dirs):
+            if name.startswith(".") or name in _NOT_SEARCHED or (Path(here) / name / "pyvenv.cfg").exists():
+                continue
+            if name in names and _holds_python(Path(here) / name):
+                out.append((rel / name).as_posix() if depth else name)
+            elif depth + 1 < _DEPTH:
+                keep.append(name)
+        dirs[:] = keep
+    return out
+
+
+def _holds_python(folder: Path) -> bool:
+    """Whether ``folder`` holds a ``.py`` file, at any depth."""
+    return any(True for _ in folder.rglob("*.py"))
