@@ -7,7 +7,9 @@ coverage.py reads its configuration from the project (``.coveragerc``, ``setup.c
 patterns excuse branches, ``ignore_errors`` drops files it cannot parse, ``[paths]`` counts the
 measurements of files under one path as another's (each file it folded in is named). The probe
 (``probe._narrowing``) says which settings differ from coverage.py's defaults and which measured
-files the report left out; each file with excluded lines is one record with its count.
+files the report left out; each file with lines the project excluded is one record with its count
+and the patterns that excluded them (``probe._excluded_by``); lines only coverage.py's own default
+patterns exclude (``...`` bodies, ``if TYPE_CHECKING:``) are counted beside, not as the project's.
 """
 
 from __future__ import annotations
@@ -112,19 +114,55 @@ def _unselected(
 
 
 def _excluded(root: Path, entry: Mapping[str, Any]) -> list[Narrowing]:
-    """One record for a file with excluded lines (their numbers when the analysis kept them)."""
+    """One record for a file with lines the project excluded (their numbers when the analysis kept
+    them), naming the patterns that excluded them. Lines that only coverage.py's own default
+    patterns exclude (``...`` bodies, ``if TYPE_CHECKING:``) are not the project's doing: they are
+    mentioned in its record, and a file with no others has none."""
     lines = [int(n) for n in entry.get("excluded_lines") or []]
     numbers = entry.get("numbers") or []
     count = len(lines) if lines else (int(numbers[2]) if len(numbers) > 2 else 0)
     if not count:
         return []
     path = relative_path(root, str(entry["path"]))
-    where = f" (line {', '.join(str(n) for n in lines[:10])}{', …' if len(lines) > 10 else ''})" if lines else ""
-    effect = (
-        "coverage.py does not count these lines: they match # pragma: no cover or another exclusion pattern "
-        "(coverage.py's defaults included), or lie in a block such a line starts"
-    )
-    return [Narrowing("line-comments", path, lines[0] if lines else None, f"{count} lines excluded{where}", effect, (path,))]
+    by = entry.get("excluded_by")
+    if not lines or not isinstance(by, list) or not by:  # not known which pattern (coverage.json, a plugin's file)
+        where = f" (line {_numbers(lines)})" if lines else ""
+        effect = (
+            "coverage.py does not count these lines: they match # pragma: no cover or another exclusion pattern "
+            "(coverage.py's defaults included), or lie in a block such a line starts"
+        )
+        return [Narrowing("line-comments", path, lines[0] if lines else None, f"{count} lines excluded{where}", effect, (path,))]
+    mine: dict[str, set[int]] = {}
+    defaults: set[int] = set()
+    for pattern, kind, excluded in by:
+        if kind == "default":
+            defaults.update(int(n) for n in excluded)
+        else:
+            mine[_pattern_name(str(pattern), str(kind))] = {int(n) for n in excluded}
+    project = set().union(*mine.values())
+    unexplained = set(lines) - project - defaults  # excluded only by patterns together: the project's too
+    if unexplained:
+        mine["the exclusion patterns together"] = unexplained
+        project |= unexplained
+    if not project:
+        return []
+    own = sorted(project)
+    named = "; ".join(f"{len(n)} by {name}" for name, n in mine.items())
+    also = len(set(lines) - project)
+    more = f"; coverage.py's own defaults (... bodies, if TYPE_CHECKING:) exclude {also} more" if also else ""
+    effect = "coverage.py does not count these lines: they match these patterns, or lie in a block such a line starts"
+    detail = _cut(f"{len(own)} lines excluded (line {_numbers(own)}): {named}{more}")
+    return [Narrowing("line-comments", path, own[0], detail, effect, (path,))]
+
+
+def _pattern_name(pattern: str, kind: str) -> str:
+    """How a record names an exclusion pattern: the comment, or the project's pattern as written."""
+    return "# pragma: no cover" if kind == "pragma" else f"exclude pattern {pattern!r}"
+
+
+def _numbers(lines: Sequence[int]) -> str:
+    """The first ten line numbers, and an ellipsis for the rest."""
+    return ", ".join(str(n) for n in lines[:10]) + (", …" if len(lines) > 10 else "")
 
 
 def _cut(text: str) -> str:

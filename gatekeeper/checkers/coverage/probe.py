@@ -308,7 +308,39 @@ def _reusing(cov: Any, has_arcs: bool, known: dict[str, Any], keys: dict[str, st
     cov._analyze = reuse
 
 
-def _file_entry(fr: Any, analysis: Any) -> dict[str, Any]:
+def _excluded_by(cov: Any, fr: Any, excluded: set[int]) -> list[list[Any]]:
+    """Which exclusion pattern excludes which of a file's ``excluded`` lines, as coverage.py decides
+    it: ``[pattern, kind, lines]`` per pattern with lines, ``kind`` being ``pragma`` (coverage.py's
+    ``# pragma: no cover``), ``default`` (its other defaults: ``...`` bodies, ``if TYPE_CHECKING:``)
+    or ``project`` (the configuration's own ``exclude_lines`` / ``exclude_also``). A file that one
+    pattern alone matches owes every excluded line to it; otherwise the file is parsed again with
+    each matching pattern alone (coverage.py's parser: the blocks a line starts, decorators,
+    multi-line statements). Empty for a file a plugin reports."""
+    import re
+
+    from coverage.config import DEFAULT_EXCLUDE
+    from coverage.parser import PythonParser
+    from coverage.python import PythonFileReporter
+
+    if not excluded or type(fr) is not PythonFileReporter:
+        return []
+    text = fr.source()
+    kinds = {DEFAULT_EXCLUDE[0]: "pragma", **{p: "default" for p in DEFAULT_EXCLUDE[1:]}}
+    # as coverage.py's PythonParser.lines_matching searches the joined patterns
+    matching = [str(p) for p in cov.config.exclude_list if re.search(p, text, flags=re.MULTILINE)]
+    if len(matching) == 1:
+        return [[matching[0], kinds.get(matching[0], "project"), sorted(excluded)]]
+    out: list[list[Any]] = []
+    for pattern in matching:
+        alone = PythonParser(text=text, filename=fr.filename, exclude=pattern)
+        alone.parse_source()
+        lines = sorted(alone.excluded & excluded)
+        if lines:
+            out.append([pattern, kinds.get(pattern, "project"), lines])
+    return out
+
+
+def _file_entry(cov: Any, fr: Any, analysis: Any) -> dict[str, Any]:
     """One file's numbers and line sets, as the answer lists them (and the cache keeps them)."""
     if isinstance(analysis, _Reused):
         return dict(analysis.entry, path=os.path.abspath(fr.filename))
@@ -326,6 +358,7 @@ def _file_entry(fr: Any, analysis: Any) -> dict[str, Any]:
         "lines": sorted(analysis.statements),
         "missing_lines": sorted(analysis.missing),
         "excluded_lines": sorted(analysis.excluded),
+        "excluded_by": _excluded_by(cov, fr, set(analysis.excluded)),
         "numbers": [getattr(nums, name) for name in _NUMBERS],
     }
 
@@ -350,7 +383,7 @@ def _report(
         for fr, analysis in get_analysis_to_report(cov, None):
             total += analysis.numbers
             reused += isinstance(analysis, _Reused)
-            files.append(_file_entry(fr, analysis))
+            files.append(_file_entry(cov, fr, analysis))
             file_keys.append(keys.get(fr.filename))
     except NoDataError as exc:
         return _fail("empty", f"{exc} (check the omit/include settings of the coverage configuration)")

@@ -722,10 +722,66 @@ def test_what_the_coverage_configuration_and_comments_narrow_is_reported(tmp_pat
     assert_reported(result, scope)  # JSON, console, HTML, Markdown, SARIF and the audit record
     assert_reported(result, calc)
     assert ("line-comments", "pkg/__init__.py") not in records  # nothing excluded there: no record
-    # a coverage.json report lists each file's excluded lines: the same records
+    # a coverage.json report lists each file's excluded lines, not which pattern excluded them
     run_tool([PYTHON, "-m", "coverage", "json", "-q", "-o", "cov.json"], root)
     from_json = checker.run(section(checker, min_total=0.0, data_file="cov.json"), make_ctx(root))
-    assert [n for n in from_json.narrowing if n.kind == "line-comments"] == [calc]
+    (unnamed,) = [n for n in from_json.narrowing if n.kind == "line-comments"]
+    assert (unnamed.source, unnamed.line, unnamed.files) == (calc.source, calc.line, calc.files)
+    assert calc.detail.startswith(unnamed.detail + ": ") and "coverage.py's defaults included" in unnamed.effect
+
+
+STUBS = """\
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from os import PathLike
+
+
+class Base:
+    def hook(self) -> None: ...
+
+    def run(self):
+        return 1
+"""
+
+MIXED = (
+    STUBS
+    + """\
+
+def legacy():  # pragma: no cover
+    return 2
+
+
+def fallback():
+    raise NotImplementedError
+"""
+)
+
+
+def test_excluded_lines_name_the_pattern_and_leave_coverage_defaults_out(tmp_path: Path, make_ctx: Any) -> None:
+    """``...`` bodies and ``if TYPE_CHECKING:`` blocks are coverage.py's own exclusions, not the
+    project's narrowing; a pragma and the project's exclude_also are, each named."""
+    root = write_project(tmp_path / "proj", '[tool.coverage.report]\nexclude_also = ["raise NotImplementedError"]\n')
+    (root / "pkg" / "stubs.py").write_text(STUBS)
+    (root / "pkg" / "mixed.py").write_text(MIXED)
+    (root / "test_pkg.py").write_text(TESTS + "\nimport pkg.stubs\nimport pkg.mixed\n")
+    measure(root)
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0), make_ctx(root))
+    assert f"{result.metrics['total']:.0f}" == report_total(root)  # the figures stay coverage.py's
+    reference = report_json(root)["files"]
+    records = {n.source: n for n in result.narrowing if n.kind == "line-comments"}
+    # coverage.py excludes them (its `^\\s*` may span a blank line)...
+    assert reference["pkg/stubs.py"]["excluded_lines"] == [2, 3, 4, 8, 9]
+    assert "pkg/stubs.py" not in records  # ...on its own: nothing the project did
+    mixed = records["pkg/mixed.py"]
+    assert mixed.line == 13 and mixed.detail == (
+        "3 lines excluded (line 13, 14, 18): 2 by # pragma: no cover; "
+        "1 by exclude pattern 'raise NotImplementedError'; "
+        "coverage.py's own defaults (... bodies, if TYPE_CHECKING:) exclude 5 more"
+    )
+    assert reference["pkg/mixed.py"]["excluded_lines"] == [2, 3, 4, 8, 9, 13, 14, 18]  # coverage json's, split
+    assert_reported(result, mixed)
 
 
 #: pkg/core.py is imported and never called; shadow/core.py, whose lines are all statements at the
