@@ -23,13 +23,16 @@ from gatekeeper.findings import fingerprint, normalize_snippet
 
 
 def tracked_files(root: Path, ctx: CheckContext) -> list[str]:
-    """The regular files git tracks under ``root`` (posix, relative); ``ToolError`` when it is not a git
-    work tree. Listed once per run (the checkout is read-only to the gate) and shared between checkers."""
+    """The regular files git tracks under ``root`` (posix, relative), those of its checked-out submodules
+    included (they are files of the checkout as much as any other: ruff and bandit, which walk the tree,
+    read them); ``ToolError`` when it is not a git work tree. Listed once per run (the checkout is
+    read-only to the gate) and shared between checkers."""
     return list(ctx.shared(f"tracked-files:{root}", lambda: _tracked_files(root, ctx)))
 
 
 def _tracked_files(root: Path, ctx: CheckContext) -> list[str]:
-    done = ctx.run(["git", "-c", "core.quotepath=off", "ls-files", "-z", "--cached", "--", "."], timeout=120, cwd=root)
+    args = ["git", "-c", "core.quotepath=off", "ls-files", "-z", "--cached", "--recurse-submodules", "--", "."]
+    done = ctx.run(args, timeout=120, cwd=root)
     if done.returncode != 0:
         raise ToolError(f"git ls-files failed in {root} (is it a git work tree?): {process.tail(done.stderr)}")
     out = []

@@ -2,9 +2,10 @@
 
 How a scan goes:
 
-1. The files are those git tracks (``git ls-files``), so build outputs and virtualenvs are not
-   scanned; the policy's ``exclude`` globs leave more out (and are reported). With ``--shard
-   I/N`` only a share of them, balanced by bytes, is kept.
+1. The files are those git tracks (``git ls-files --recurse-submodules``: a checked-out submodule's
+   files too), so build outputs and virtualenvs are not scanned; the policy's ``exclude`` globs
+   leave more out (and are reported). With ``--shard I/N`` only a share of them, balanced by bytes,
+   is kept.
 2. detect-secrets is taken from the tool interpreter (gatekeeper's own, or ``gate.tool_python``),
    never from the project (``CheckContext.tool`` refuses a copy inside the root or installed from
    it, and says where it came from); it runs with ``-I`` and its standard plugins and filters (or the

@@ -348,3 +348,33 @@ def test_a_cached_version_the_started_tool_contradicts_is_replaced(project: Path
     assert keys(again) == keys(SecretsChecker().run(section(SecretsChecker), make_ctx(project)))
     assert ("GitHub Token", "app/settings.py", 3) in keys(again)
     assert json.loads(hello.read_text())["payload"]["version"] == cold.tool_version
+
+
+def _git(root: Path, *args: str) -> None:
+    ident = ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "protocol.file.allow=always"]
+    subprocess.run(["git", *ident, *args], cwd=root, check=True, capture_output=True, timeout=60)
+
+
+def test_the_files_of_a_checked_out_submodule_are_scanned(tmp_path: Path, make_ctx: Any) -> None:
+    # a vendored library kept as a git submodule: `git ls-files` (and detect-secrets' own file
+    # discovery) lists only its folder's gitlink, while ruff and bandit walk into it
+    lib = write(tmp_path / "lib", {"keys.py": f'AWS_KEY = "{AWS}"\n', "README.md": "a library\n"})
+    _git(lib, "init", "-q")
+    _git(lib, "add", "-A")
+    _git(lib, "commit", "-qm", "lib")
+    root = write(tmp_path / "proj", {"app.py": "print('hi')\n"})
+    _git(root, "init", "-q")
+    _git(root, "submodule", "-q", "add", str(lib), "vendor/lib")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "app")
+    assert scan_by_hand(root, *FILTERS_OFF) == set()  # detect-secrets' discovery misses it
+
+    result = SecretsChecker().run(section(SecretsChecker), make_ctx(root))
+
+    listed = subprocess.run(
+        ["git", "ls-files", "--recurse-submodules"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split()
+    expected = {(t, p, n) for t, p, n in scan_by_hand(root, *FILTERS_OFF, *listed)}
+    assert keys(result) == expected == {("AWS Access Key", "vendor/lib/keys.py", 1)}
+    assert result.status is Status.FAIL
+    assert result.metrics["files_scanned"] == 4  # app.py, .gitmodules and the library's two files
