@@ -134,7 +134,7 @@ class TypesChecker(CheckerBase):
         findings = to_findings(section, items, sources)
         errors = sum(1 for i in items if i["severity"] == "error")
         notes = len(items) - errors
-        records = _narrowing(ctx.root, found, paths, sources, honour)
+        records = _narrowing(ctx.root, found, paths, sources, honour, _gitignored(ctx, tool.python, found, targets))
         codes: dict[str, int] = {}
         for i in items:
             if i["severity"] == "error":
@@ -178,22 +178,59 @@ def config_warnings(stderr: str) -> list[str]:
     return [line.strip() for line in stderr.splitlines() if pattern.match(line)]
 
 
-def _narrowing(root: Path, found: MypyConfig, paths: Sequence[str], sources: source.Sources, honour: bool) -> list[Narrowing]:
+def _gitignored(ctx: CheckContext, python: str, found: MypyConfig, targets: Sequence[str]) -> list[str] | str:
+    """The files the configuration's ``exclude_gitignore = true`` leaves out of ``targets``, as mypy
+    (run by ``python``) finds them; why not, when mypy cannot say; empty when the setting is off."""
+    from gatekeeper.checkers.types import gitignored
+    from gatekeeper.checkers.types.narrowing import relaxing
+
+    if not found.name or not relaxing(found.main, "exclude_gitignore"):
+        return []
+    try:
+        return gitignored.dropped(ctx, python, found.name, targets)
+    except ToolError as exc:
+        return str(exc)
+
+
+def _narrowing(  # noqa: PLR0913  # the configuration, the scope, the sources, and what mypy said it drops
+    root: Path,
+    found: MypyConfig,
+    paths: Sequence[str],
+    sources: source.Sources,
+    honour: bool,
+    gitignored: Sequence[str] | str = (),
+) -> list[Narrowing]:
     """What the project's configuration and comments narrowed: its settings and overrides, the files
-    its ``files`` and ``exclude`` leave out of the check's scope, and the comments in the files checked."""
+    its ``files``, ``exclude`` and ``exclude_gitignore`` (``gitignored``: as mypy listed them, or why
+    it could not) leave out of the check's scope, and the comments in the files checked."""
     from gatekeeper.checkers.types import narrowing as narrowed
 
     everything = list(_python_files(root, ["."]))
     scope = list(paths or found.files or ["."])
     targeted = everything if scope == ["."] else list(_python_files(root, scope))
-    checked = [f for f in targeted if f not in set(narrowed.excluded(targeted, found.main.get("exclude")))]
+    dropped = set(narrowed.excluded(targeted, found.main.get("exclude")))
+    if not isinstance(gitignored, str):
+        dropped.update(gitignored)
+    checked = [f for f in targeted if f not in dropped]
     records: list[Narrowing] = []
     if found.name:
-        records += narrowed.config_records((found.name, found.text), found.main, found.overrides, checked)
+        for record in narrowed.config_records((found.name, found.text), found.main, found.overrides, checked):
+            if record.kind == "option" and narrowed.setting(record.detail) == "exclude_gitignore":
+                record = _with_gitignored(record, gitignored)
+            records.append(record)
         records += narrowed.scope_records(
             (found.name, found.text), found.main if not paths else {}, everything, targeted, checked
         )
     return records + narrowed.comment_records(checked, sources, honour)
+
+
+def _with_gitignored(record: Narrowing, gitignored: Sequence[str] | str) -> Narrowing:
+    """The ``exclude_gitignore`` record with the files mypy said it leaves out (or why it could not say)."""
+    import dataclasses
+
+    if isinstance(gitignored, str):
+        return dataclasses.replace(record, effect=f"{record.effect} (the files could not be listed: {gitignored})")
+    return dataclasses.replace(record, effect=f"{record.effect}: those listed, as mypy finds them", files=tuple(gitignored))
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,17 @@ def comment_records(files: Sequence[str], sources: source.Sources, honour: bool)
     return out
 
 
+def relaxing(main: Mapping[str, Any], name: str) -> bool:
+    """Whether the configuration's main section sets ``name`` (or its ``no_`` spelling) so that it relaxes."""
+    relaxes = RELAXING[name][0]
+    return any(_canonical(key) == name and value is not None and relaxes(_value(key, value)) for key, value in main.items())
+
+
+def setting(detail: str) -> str:
+    """The setting an option record's ``detail`` (``key = value``) names, as ``RELAXING`` knows it."""
+    return _canonical(detail.split(" = ", 1)[0])
+
+
 def _canonical(key: str) -> str:
     """A setting's name as ``RELAXING`` knows it: mypy reads ``no_x`` as ``x`` inverted when ``x`` is
     a boolean setting (``no_warn_return_any = True`` is ``warn_return_any = False``)."""

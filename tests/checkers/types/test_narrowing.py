@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +139,29 @@ def test_the_no_spelling_of_a_setting_is_read_as_mypy_reads_it(tmp_path: Path, m
     result = TypesChecker().run(section(TypesChecker), make_ctx(root))
     assert result.status is Status.PASS and mypy_by_hand(root, ".") == []
     assert find(result, "option", detail="no_strict_optional = True").line == 2
+
+
+def test_exclude_gitignore_names_the_files_mypy_leaves_out(tmp_path: Path, make_ctx: Any) -> None:
+    # .gitignore names a folder and a pattern; legacy_api.py is tracked all the same (git add -f), which mypy does not ask
+    files = {
+        "mypy.ini": "[mypy]\nexclude_gitignore = True\n",
+        ".gitignore": "generated/\nlegacy_*.py\n",
+        "app.py": "x: int = 1\n",
+        "generated/models.py": WRONG,
+        "pkg/legacy_api.py": WRONG,
+        "pkg/__init__.py": "",
+    }
+    root = write(tmp_path / "p", files)
+    for args in (["init", "-q"], ["add", "-A"], ["add", "-f", "pkg/legacy_api.py"]):
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+    unfiltered = {e["file"] for e in mypy_by_hand(root, "--config-file", "/dev/null", ".")}
+    assert unfiltered == {"generated/models.py", "pkg/legacy_api.py"}  # what mypy reports without the setting
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert result.status is Status.PASS and mypy_by_hand(root, ".") == []  # honoured, as mypy honours it
+    record = find(result, "option", detail="exclude_gitignore = True")
+    assert record.files == ("generated/models.py", "pkg/legacy_api.py")
+    assert record.effect == "mypy skips the files .gitignore names: those listed, as mypy finds them"
+    assert_reported(result, record)
+    # the policy's own paths: only what mypy leaves out of them
+    narrowed = TypesChecker().run(section(TypesChecker, paths=["pkg"]), make_ctx(root))
+    assert find(narrowed, "option", detail="exclude_gitignore = True").files == ("pkg/legacy_api.py",)
