@@ -34,9 +34,21 @@ _PROBE = Path(__file__).with_name("probe.py")
 #: ``python -m coverage`` without the project's root on ``sys.path`` while coverage.py is imported
 #: (a ``coverage/`` folder in the checkout must not stand in for it); the root is put back
 #: before the tests start, as ``python -m pytest`` would have it.
+#: The test run's pytest, and only it, counts the tests it runs (``pytestcount``): the module is
+#: compiled under a name coverage.py does not trace and named in ``PYTEST_PLUGINS`` for this process.
+_COUNT_ENV = "GATEKEEPER_PYTEST_COUNT"
 _COVERAGE_MAIN = (
     "import os, sys\n"
     "if sys.path and sys.path[0] in ('', os.getcwd()): del sys.path[0]\n"
+    f"count = os.environ.pop({_COUNT_ENV!r}, '')\n"
+    "if count:\n"
+    "    import types\n"
+    "    counter = types.ModuleType('gatekeeper_pytest_count')\n"
+    f"    exec(compile({Path(__file__).with_name('pytestcount.py').read_text(encoding='utf-8')!r}, "
+    "'<gatekeeper_pytest_count>', 'exec'), counter.__dict__)\n"
+    "    counter.COUNT_FILE, counter.PREVIOUS_PLUGINS = count, os.environ.get('PYTEST_PLUGINS')\n"
+    "    sys.modules[counter.NAME] = counter\n"
+    "    os.environ['PYTEST_PLUGINS'] = ','.join(p for p in (counter.PREVIOUS_PLUGINS, counter.NAME) if p)\n"
     "try:\n"
     "    from coverage.cmdline import main\n"
     "except ModuleNotFoundError as exc:\n"
@@ -58,12 +70,15 @@ class TestRun:
     output: str
     findings: tuple[Finding, ...]
     duration_s: float = 0.0
+    counts: Mapping[str, int] | None = None  # pytest's: collected, ran, skipped, deselected (``pytestcount``)
 
     def metric(self) -> dict[str, Any]:
         """The ``tests`` metric: the command, its exit status, whether the tests passed and how long
-        they took (wall seconds: the rest of the check's time is gatekeeper's own)."""
+        they took (wall seconds: the rest of the check's time is gatekeeper's own), and when pytest
+        ran, how many tests it collected, ran, skipped and deselected."""
         passed = self.returncode == 0 and not self.findings
-        return {"command": list(self.command), "returncode": self.returncode, "passed": passed, "duration_s": self.duration_s}
+        out = {"command": list(self.command), "returncode": self.returncode, "passed": passed, "duration_s": self.duration_s}
+        return out if self.counts is None else {**out, "pytest": dict(self.counts)}
 
 
 def _last_lines(text: str, count: int = _TAIL_LINES) -> str:
@@ -100,7 +115,8 @@ def run_tests(command: Sequence[str], ctx: CheckContext, private: Path) -> TestR
     else:
         args = ["-m", head, *rest]
     python = ctx.target_python
-    env = {**os.environ, "COVERAGE_FILE": str(private / ".coverage")}
+    counter, count_file = _pytest_counter(args, private)
+    env = {**os.environ, "COVERAGE_FILE": str(private / ".coverage"), **counter}
     started = time.monotonic()
     done = ctx.run([python, "-c", _COVERAGE_MAIN, "run", *args], env=env)
     took = round(time.monotonic() - started, 3)
@@ -109,10 +125,10 @@ def run_tests(command: Sequence[str], ctx: CheckContext, private: Path) -> TestR
         done, "coverage", "coverage.py", python, "install it there with pip install coverage to use checks.coverage.run"
     )
     findings: tuple[Finding, ...] = ()
-    # unittest before Python 3.12 finds no test, says "Ran 0 tests … OK" and exits 0 (3.12 exits 5)
-    ran_none = done.returncode == 0 and re.search(r"^Ran 0 tests in ", output, re.MULTILINE) is not None
+    counts = _pytest_counts(count_file)
+    ran_none = _ran_no_test(args, output, counts) if done.returncode == 0 else ""
     if done.returncode != 0 or ran_none:
-        said = "ran no test (unittest found none)" if ran_none else f"exited with {done.returncode}"
+        said = ran_none or f"exited with {done.returncode}"
         findings = (
             Finding(
                 rule_id="coverage.tests_failed",
@@ -125,7 +141,59 @@ def run_tests(command: Sequence[str], ctx: CheckContext, private: Path) -> TestR
                 properties={"returncode": done.returncode, "command": list(command), "output_tail": _last_lines(output)},
             ),
         )
-    return TestRun(tuple(command), done.returncode, output, findings, took)
+    return TestRun(tuple(command), done.returncode, output, findings, took, counts[-1] if counts else None)
+
+
+def _pytest_counter(args: Sequence[str], private: Path) -> tuple[dict[str, str], Path | None]:
+    """When the command is pytest, the environment that has ``_COVERAGE_MAIN`` register gatekeeper's
+    counting plugin (``pytestcount``) for it, and the file the plugin writes (in ``private``)."""
+    if list(args[:2]) not in (["-m", "pytest"], ["-m", "py.test"]):
+        return {}, None
+    count = private / "pytest-count.jsonl"
+    return {_COUNT_ENV: str(count)}, count
+
+
+def _pytest_counts(path: Path | None) -> list[dict[str, int]]:
+    """The counts each pytest session of the run wrote (none when pytest did not run or wrote none)."""
+    if path is None:
+        return []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(item, dict):
+            out.append({k: int(v) for k, v in item.items() if isinstance(v, int) and not isinstance(v, bool)})
+    return out
+
+
+def _ran_no_test(args: Sequence[str], output: str, counts: Sequence[Mapping[str, int]]) -> str:
+    """Why a test run that exited 0 ran no test, in words ("" when it ran some, or cannot be told).
+
+    pytest exits 0 having run nothing with ``--collect-only``, ``--setup-only``, ``--fixtures`` or
+    every test skipped, all of which its configuration's ``addopts`` may say; unittest before
+    Python 3.12 says "Ran 0 tests … OK" and exits 0 when it finds none (3.12 exits 5)."""
+    if counts:
+        if any(c.get("ran", 0) for c in counts):
+            return ""
+        last = counts[-1]
+        return (
+            f"ran no test (pytest collected {last.get('collected', 0)}, skipped {last.get('skipped', 0)}, "
+            f"deselected {last.get('deselected', 0)}; its options, e.g. --collect-only in addopts, may say why)"
+        )
+    if list(args[:2]) in (["-m", "pytest"], ["-m", "py.test"]):
+        return (
+            "ran no test gatekeeper could count: pytest ended without a session's counts (an option such as --help, "
+            "--version or --markers ends it before any test runs; -p no:gatekeeper_pytest_count turns the counting off)"
+        )
+    if re.search(r"^Ran 0 tests in ", output, re.MULTILINE) is not None:
+        return "ran no test (unittest found none)"
+    return ""
 
 
 class ProbeAhead:

@@ -563,7 +563,8 @@ def test_a_file_coverage_cannot_parse_after_run_keeps_the_failing_tests_and_hint
     assert "FAILED test_pkg.py::test_broken" in failed.message
     tests = dict(result.metrics["tests"])
     assert tests.pop("duration_s") > 0
-    assert tests == {"command": ["pytest", "-q", "-p", "no:cacheprovider"], "returncode": 1, "passed": False}
+    counted = {"collected": 3, "ran": 3, "skipped": 0, "deselected": 0, "exitstatus": 1}
+    assert tests == {"command": ["pytest", "-q", "-p", "no:cacheprovider"], "returncode": 1, "passed": False, "pytest": counted}
     # the console shows the tool's lines as lines, not after a literal "\n"
     shown = io.StringIO()
     Console(shown, live=False).summary(
@@ -826,3 +827,45 @@ def test_paths_folding_other_files_measurements_into_a_file_is_reported(tmp_path
     assert paths.files == ("shadow/__init__.py", "shadow/core.py")
     assert "shadow/core.py -> pkg/core.py" in paths.effect
     assert_reported(result, paths)
+
+
+@pytest.mark.parametrize(
+    ("addopts", "said"),
+    [("--collect-only -q", "3 tests collected"), ("--setup-only -q", "no tests ran"), ("--collect-only -p no:terminal", "")],
+)
+def test_a_pytest_run_that_ran_no_test_fails_whatever_it_prints(tmp_path: Path, make_ctx: Any, addopts: str, said: str) -> None:
+    """The project's pytest configuration can have pytest exit 0 having run nothing (addopts): by
+    hand, the failing test goes unseen. The figures stay coverage.py's; the run is a blocking finding."""
+    root = write_project(tmp_path / "p", BRANCHY)
+    (root / "test_pkg.py").write_text(TESTS + "\n\ndef test_broken():\n    assert add(2, 2) == 5\n")
+    (root / "pytest.ini").write_text(f"[pytest]\naddopts = {addopts}\n")
+    by_hand = run_tool([PYTHON, "-m", "coverage", "run", "-m", "pytest", "-p", "no:cacheprovider"], root)
+    assert said in by_hand.stdout and (said or not by_hand.stdout)  # exit 0, and without a terminal, not a word
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=["pytest", "-p", "no:cacheprovider"]), make_ctx(root))
+    assert f"{result.metrics['total']:.2f}" == report_total(root)  # the counting is not measured
+    (finding,) = [f for f in result.findings if f.rule_id == "coverage.tests_failed"]
+    assert finding.blocking and result.status is Status.FAIL and result.metrics["tests"]["passed"] is False
+    assert "ran no test (pytest collected 3, skipped 0, deselected 0" in finding.message
+    assert result.metrics["tests"]["pytest"] == {"collected": 3, "ran": 0, "skipped": 0, "deselected": 0, "exitstatus": 0}
+
+
+def test_a_pytest_run_counts_its_tests_and_a_pytest_it_starts_is_left_alone(tmp_path: Path, make_ctx: Any) -> None:
+    """The counting plugin is this process's pytest's alone: a pytest the tests start in a subprocess
+    (as pytester's runpytest_subprocess does) does not look for it."""
+    root = write_project(tmp_path / "p", BRANCHY)
+    (root / "inner").mkdir()
+    (root / "inner" / "test_inner.py").write_text("def test_inner():\n    pass\n")
+    (root / "test_nested.py").write_text(
+        "import os, subprocess, sys\n\n\ndef test_nested():\n"
+        "    done = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'inner'],\n"
+        "                          capture_output=True, text=True)\n"
+        "    assert done.returncode == 0, done.stdout + done.stderr\n"
+    )
+    (root / "pytest.ini").write_text("[pytest]\ntestpaths = test_pkg.py test_nested.py\n")
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=["pytest", "-q", "-p", "no:cacheprovider"]), make_ctx(root))
+    assert result.status is Status.PASS, result.findings
+    tests = result.metrics["tests"]
+    assert tests["passed"] is True
+    assert tests["pytest"] == {"collected": 3, "ran": 3, "skipped": 0, "deselected": 0, "exitstatus": 0}

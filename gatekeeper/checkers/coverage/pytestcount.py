@@ -1,0 +1,55 @@
+"""A pytest plugin that counts the tests a run under ``checks.coverage.run`` ran: standard library only.
+
+Never imported by gatekeeper: when the policy's command is pytest, the code that starts ``coverage
+run`` in the test process (``data._COVERAGE_MAIN``) compiles this text under the name
+``<gatekeeper_pytest_count>`` (coverage.py traces no file whose name starts with ``<``: the counts
+never change the coverage figures), registers it as the module ``gatekeeper_pytest_count`` and
+names it in ``PYTEST_PLUGINS`` for that process's pytest alone (the variable is restored as pytest
+configures, so a pytest the tests start in a subprocess never looks for it). At the end of the
+session it appends one JSON line to ``COUNT_FILE``: the tests collected, run (a call phase not
+skipped), skipped and deselected. So a run that exits 0 having run no test (``--collect-only``,
+``--setup-only``, ``--fixtures``, every test skipped or deselected by the project's options) is told
+from one whose tests passed. An ``xdist`` controller receives its workers' reports and counts them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+NAME = "gatekeeper_pytest_count"
+COUNT_FILE = ""  # set by the code that registers the module
+PREVIOUS_PLUGINS: str | None = None  # PYTEST_PLUGINS before the module was named there (None: unset)
+
+_counts = {"collected": 0, "ran": 0, "skipped": 0, "deselected": 0}
+
+
+def pytest_configure(config: Any) -> None:
+    """Put ``PYTEST_PLUGINS`` back as it was: this process's pytest has read it already."""
+    if PREVIOUS_PLUGINS is None:
+        os.environ.pop("PYTEST_PLUGINS", None)
+    else:
+        os.environ["PYTEST_PLUGINS"] = PREVIOUS_PLUGINS
+
+
+def pytest_deselected(items: list[Any]) -> None:
+    """Tests the run's options (``-k``, ``-m``, ``--deselect``) dropped after collection."""
+    _counts["deselected"] += len(items)
+
+
+def pytest_runtest_logreport(report: Any) -> None:
+    """A test ran when its call phase was reported and not skipped (``pytest.skip`` inside it, xfail)."""
+    if report.when == "call" and not report.skipped:
+        _counts["ran"] += 1
+    elif report.skipped:
+        _counts["skipped"] += 1
+
+
+def pytest_sessionfinish(session: Any, exitstatus: Any) -> None:
+    """Append the session's counts to ``COUNT_FILE``."""
+    if not COUNT_FILE or hasattr(session.config, "workerinput"):  # an xdist worker: its controller counts
+        return
+    _counts["collected"] = int(getattr(session, "testscollected", 0) or 0)
+    with open(COUNT_FILE, "a", encoding="utf-8") as out:
+        out.write(json.dumps({**_counts, "exitstatus": int(exitstatus)}) + "\n")
