@@ -51,6 +51,9 @@ INSTALL = "pip install 'gatekeeper[types]' (mypy>=1.11) into gatekeeper's enviro
 #: mypy's config files, in the order mypy looks for them (https://mypy.readthedocs.io/en/stable/config_file.html)
 CONFIG_FILES = ("mypy.ini", ".mypy.ini", "pyproject.toml", "setup.cfg")
 _ITEM_KEYS = ("file", "line", "message", "severity")
+#: whatever the configuration says (``install_types``, ``non_interactive``), mypy never pip-installs
+#: stub packages into the environment the gate inspects: missing stubs stay errors, as mypy reports them
+NO_INSTALL = ("--no-install-types", "--interactive")
 
 
 @functools.cache
@@ -110,7 +113,7 @@ class TypesChecker(CheckerBase):
             if not honour:  # the policy's configuration alone: a file of gatekeeper's, outside the tree
                 config = str(Path(scratch) / "mypy.ini")
                 Path(config).write_text("[mypy]\n", encoding="utf-8")
-            args = ["-O", "json", "--no-error-summary", "--config-file", config]
+            args = ["-O", "json", "--no-error-summary", "--config-file", config, *NO_INSTALL]
             if section.get("strict"):
                 args.append("--strict")
             state = not_kept

@@ -160,3 +160,33 @@ def test_a_plugin_module_missing_from_the_tool_interpreter_is_named(tmp_path: Pa
     )
     with pytest.raises(ToolMissing, match=r"no_such_plugin_module is not installed in .*a mypy plugin pyproject\.toml names"):
         TypesChecker().run(section(TypesChecker), make_ctx(root))
+
+
+@pytest.mark.slow
+def test_a_config_that_installs_stub_packages_never_changes_the_inspected_environment(
+    tmp_path: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``install_types`` with ``non_interactive``: by hand, mypy runs the project interpreter's pip to
+    install types-PyYAML (here a pip that only leaves a mark: no network) and checks again. The gate
+    inspects that environment: mypy must not change it, and the missing stubs stay an error."""
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True, timeout=120)
+    python = env / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
+    mark = tmp_path / "pip-ran"
+    write(site, {"yaml/__init__.py": "", "pip/__init__.py": "", "pip/__main__.py": f"open({str(mark)!r}, 'a').write('ran')\n"})
+    ini = "[mypy]\nfiles = m.py\ninstall_types = True\nnon_interactive = True\n"
+    policy = f'[environment]\npython = "{python}"\n'
+    root = write(tmp_path / "p", {"mypy.ini": ini, "m.py": "import yaml\n\nx: int = 1\n", "gatekeeper.toml": policy})
+    mypy = [PYTHON, "-m", "mypy", "-O", "json", "--cache-dir", str(tmp_path / "c"), "--python-executable", str(python)]
+    run_tool(mypy, root, check=False)
+    assert mark.read_text() == "ran"  # mypy by hand ran pip in the project's environment
+    mark.unlink()
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert f"--python-executable {python}" in result.metrics["command"]  # the environment inspected
+    assert not mark.exists()
+    assert result.status is Status.FAIL and [f.rule_id for f in result.findings] == ["import-untyped"]
