@@ -308,7 +308,8 @@ def read_report(data_file: str, ctx: CheckContext, *, private: Path | None = Non
 
     Discovery looks for the data file the project's coverage configuration names (``.coverage`` by
     default), then its parallel files (``.coverage.*``, combined in ``private``, a folder of this
-    run), then ``coverage.json``, then ``coverage.xml``. Raises ToolError when there is none, when
+    run), then ``coverage.json``, then ``coverage.xml``. A data file with parallel files beside it is
+    read as ``coverage report`` reads it (combined with them from coverage.py 7.14 on). Raises ToolError when there is none, when
     it is tracked by git, when it cannot be read, or when it was measured in another source tree.
     ``plugins``: the coverage.py plugins the policy allows the analysis to load.
     """
@@ -319,6 +320,9 @@ def read_report(data_file: str, ctx: CheckContext, *, private: Path | None = Non
     if data_file:
         path = under(ctx.root, data_file)
         if path.suffix not in (".xml", ".json") and path.is_file():
+            beside = parallel_files(ctx, path)
+            if beside:
+                return _with_parallel(ctx, path, beside, private, plugins)
             # the analysis probe imports coverage.py while git says whether the data file is tracked
             with ProbeAhead.start(ctx) or contextlib.nullcontext() as ahead:
                 refuse_tracked(ctx, [path])
@@ -327,11 +331,13 @@ def read_report(data_file: str, ctx: CheckContext, *, private: Path | None = Non
     config = probe(ctx, {"mode": "config"})
     default = Path(str(config.get("data_file") or ctx.root / ".coverage")) if config.get("ok") else ctx.root / ".coverage"
     looked = [relative_path(ctx.root, str(default))]
+    parallel = parallel_files(ctx, default)
+    if default.exists() and parallel:
+        return _with_parallel(ctx, default, parallel, private, plugins)
     if default.exists():
         with ProbeAhead.start(ctx) or contextlib.nullcontext() as ahead:
             refuse_tracked(ctx, [default])
             return read_data(ctx, None, plugins=plugins, ahead=ahead)
-    parallel = parallel_files(ctx, default)
     looked.append(f"{looked[0]}.* (parallel data)")
     if parallel and private is not None:
         return combine_private(ctx, default, parallel, private, plugins)
@@ -346,6 +352,22 @@ def read_report(data_file: str, ctx: CheckContext, *, private: Path | None = Non
         f"no coverage data: looked for {', '.join(looked)} in {ctx.root}; run the tests under coverage first "
         '(coverage run -m pytest), set checks.coverage.data_file, or set checks.coverage.run = ["pytest"]'
     )
+
+
+def _with_parallel(
+    ctx: CheckContext, path: Path, parallel: Sequence[Path], private: Path | None, plugins: Sequence[str]
+) -> CoverageReport:
+    """The data file ``path`` with the parallel data files beside it, read as ``coverage report`` of
+    the analysing coverage.py reads them: combined with it from 7.14 on (in a private copy: the
+    user's files stay as they are), set aside before."""
+    from gatekeeper.checkers.coverage.data import combine_private, left_beside, probe, read_data, refuse_tracked, report_combines
+
+    refuse_tracked(ctx, [path])
+    version = str(probe(ctx, {"mode": "config"}).get("version") or "")
+    if report_combines(version) and private is not None:
+        return combine_private(ctx, path, parallel, private, plugins, with_original=True)
+    report = read_data(ctx, str(path), plugins=plugins)
+    return left_beside(report, parallel, version)
 
 
 def _read_named(data_file: str, path: Path, ctx: CheckContext, private: Path | None, plugins: Sequence[str]) -> CoverageReport:

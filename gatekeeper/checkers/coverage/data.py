@@ -293,22 +293,57 @@ def parallel_files(ctx: CheckContext, data_file: Path) -> list[Path]:
     return found
 
 
-def combine_private(
-    ctx: CheckContext, original: Path, parallel: Sequence[Path], private: Path, plugins: Sequence[str]
+#: the first coverage.py whose reporting commands (``coverage report``, ``json``, ``xml``…) combine
+#: the parallel data files beside the data file into it before reporting
+#: (https://github.com/coveragepy/coveragepy/pull/2162)
+REPORT_COMBINES = (7, 14)
+
+
+def report_combines(version: str) -> bool:
+    """Whether ``coverage report`` of coverage.py ``version`` reads the parallel data files beside the data file."""
+    match = re.match(r"(\d+)\.(\d+)", version)
+    return match is not None and (int(match[1]), int(match[2])) >= REPORT_COMBINES
+
+
+def combine_private(  # noqa: PLR0913  # the keyword says whether the data file joins its parallel files
+    ctx: CheckContext,
+    original: Path,
+    parallel: Sequence[Path],
+    private: Path,
+    plugins: Sequence[str],
+    *,
+    with_original: bool = False,
 ) -> CoverageReport:
     """Combine copies of the parallel data files of ``original`` in ``private`` and analyse the result
-    (the user's files stay as they are)."""
+    (the user's files stay as they are). ``with_original``: ``original`` exists and its data is
+    combined with theirs, as ``coverage report`` of coverage.py 7.14 and later does."""
     name = original.name
     for path in parallel:
         shutil.copyfile(path, private / path.name)
     data_file = str(private / name)
-    request = {"mode": "combine", "data_file": data_file, "data_paths": [str(private)], "append": False, "analyse": True}
+    if with_original:
+        shutil.copyfile(original, data_file)
+    request = {"mode": "combine", "data_file": data_file, "data_paths": [str(private)], "append": with_original, "analyse": True}
     answer = _analyse(ctx, request, plugins)
     if not answer.get("ok") and answer.get("stage") == "combine" and str(answer.get("kind")) == "data":
         raise ToolError(f"{answer.get('message') or 'coverage combine failed'} (parallel data files in {ctx.root})")
     report = _report(ctx, answer)
-    label = f"{relative_path(ctx.root, str(original))}.* ({len(parallel)} parallel data files, combined)"
+    rel = relative_path(ctx.root, str(original))
+    if with_original:
+        label = (
+            f"{rel} and {len(parallel)} parallel data files ({rel}.*), combined as coverage report "
+            f"{answer.get('version') or ''} does".replace("  ", " ")
+        )
+    else:
+        label = f"{rel}.* ({len(parallel)} parallel data files, combined)"
     return dataclasses.replace(report, data_file=label)
+
+
+def left_beside(report: CoverageReport, parallel: Sequence[Path], version: str) -> CoverageReport:
+    """``report`` of a data file alone, saying that the parallel data files beside it were not read,
+    as ``coverage report`` of coverage.py ``version`` (before 7.14) does not read them."""
+    note = f"{report.data_file} ({len(parallel)} parallel data files beside it not read, as coverage report {version} does not)"
+    return dataclasses.replace(report, data_file=note)
 
 
 def refuse_tracked(ctx: CheckContext, paths: Sequence[Path]) -> None:

@@ -303,6 +303,44 @@ def test_run_option_fails_a_unittest_run_that_found_no_test(tmp_path: Path, make
     assert found.status is Status.PASS and found.metrics["tests"]["passed"] is True
 
 
+@pytest.mark.parametrize("named", [False, True], ids=["discovered", "data_file"])
+def test_a_data_file_with_parallel_files_beside_it_is_read_as_coverage_report_reads_them(
+    tmp_path: Path, make_ctx: Any, named: bool
+) -> None:
+    """A .coverage combined from an earlier run of one test, then parallel files from a run of them
+    all: coverage report (7.14 and later) combines the parallel files into the data file before it
+    reports, so the figures are those of both, never those of the .coverage alone."""
+    root = write_project(tmp_path / "p", BRANCHY.replace("branch = true", "branch = true\nparallel = true"))
+    run_tool([PYTHON, "-m", "coverage", "run", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "test_text"], root)
+    run_tool([PYTHON, "-m", "coverage", "combine", "-q"], root)
+    measure(root)
+    files = {p.name: p.read_bytes() for p in root.glob(".coverage*")}
+    assert len(files) == 2  # .coverage and one parallel file
+    by_hand = tmp_path / "by-hand"
+    shutil.copytree(root, by_hand)
+    stale = tmp_path / "stale"
+    shutil.copytree(root, stale)
+    for path in stale.glob(".coverage.*"):
+        path.unlink()
+    assert report_total(stale) == "24.14"  # the earlier run's .coverage alone
+    expected = report_total(by_hand)  # combines the parallel file into .coverage, then reports
+
+    checker = CoverageChecker()
+    options = {"data_file": ".coverage"} if named else {}
+    result = checker.run(section(checker, min_total=0.0, **options), make_ctx(root))
+
+    assert (f"{result.metrics['total']:.2f}", expected) == ("62.07", "62.07")
+    label = ".coverage and 1 parallel data files (.coverage.*), combined as coverage report 7."
+    assert result.metrics["data_file"].startswith(label)
+    assert {p.name: p.read_bytes() for p in root.glob(".coverage*")} == files  # the user's files stay as they were
+
+
+def test_only_coverage_report_7_14_and_later_reads_the_parallel_files_beside_the_data_file() -> None:
+    from gatekeeper.checkers.coverage.data import report_combines
+
+    assert [report_combines(v) for v in ("7.4.0", "7.13.5", "7.14.0", "7.18.0", "8.0")] == [False, False, True, True, True]
+
+
 def test_run_option_combines_parallel_data(tmp_path: Path, make_ctx: Any) -> None:
     root = write_project(tmp_path / "p", BRANCHY.replace("branch = true", "branch = true\nparallel = true"))
     checker = CoverageChecker()
