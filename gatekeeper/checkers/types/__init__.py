@@ -347,11 +347,15 @@ def _raise_blocking(stdout: str, *, whole_root: bool = False) -> None:
         items = parse_output(stdout)
     except ToolError:
         return  # not mypy's JSON: the generic failure message says what it printed
-    first = next((i for i in items if i["severity"] == "error"), None)
-    if first is not None:
+    # mypy reports the errors it met before the blocking one, which comes last
+    # (an import it could not follow, then "Source file found twice under different module names")
+    blocking = next((i for i in reversed(items) if i["severity"] == "error"), None)
+    if blocking is not None:
+        line = blocking.get("line")
+        where = f"{blocking['file']}:{line}" if isinstance(line, int) and line > 0 else str(blocking["file"])
         raise ToolError(
-            f"mypy stopped at a blocking error and checked nothing else: {first['file']}:{first.get('line')}: "
-            f"{first['message']} [{first.get('code') or 'error'}]{WHOLE_ROOT if whole_root else ''}"
+            f"mypy stopped at a blocking error and checked nothing else: {where}: "
+            f"{blocking['message']} [{blocking.get('code') or 'error'}]{WHOLE_ROOT if whole_root else ''}"
         )
 
 

@@ -180,6 +180,28 @@ def test_a_blocking_error_over_the_whole_root_says_to_name_the_paths(tmp_path: P
     assert "[syntax]" in str(broken.value) and "checks.types.paths" not in str(broken.value)
 
 
+def test_the_error_named_is_the_blocking_one_not_an_error_mypy_met_before_it(tmp_path: Path, make_ctx: Any) -> None:
+    """Mako 1.3.5's examples/bench: mypy reports the imports it could not follow, then stops at a
+    module found twice under two names, and prints that one last with no line (-1)."""
+    files = {
+        "examples/bench/basic.py": "def f():\n    from genshi.template import TemplateLoader\n\n\ndef g():\n"
+        "    from django import template, templatetags\n",
+        "examples/bench/django/templatetags/__init__.py": "",
+        "examples/bench/django/templatetags/bench.py": "from django.template import Library\n",
+    }
+    root = write(tmp_path / "p", files)
+    mypy = [sys.executable, "-m", "mypy", "-O", "json", "--cache-dir", str(tmp_path / "hand"), "."]
+    by_hand = subprocess.run(mypy, cwd=root, capture_output=True, text=True)
+    reported = [json.loads(line) for line in by_hand.stdout.splitlines()]
+    assert by_hand.returncode == 2 and [r["code"] for r in reported] == ["import-not-found", "import-not-found", None]
+    with pytest.raises(ToolError) as stopped:
+        TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert (
+        "blocking error and checked nothing else: examples/bench/django/templatetags/__init__.py: Source file found twice "
+        'under different module names: "templatetags" and "django.templatetags" [error]'
+    ) in str(stopped.value)
+
+
 def test_mypys_unused_section_note_is_a_note_not_a_crash(tmp_path: Path, make_ctx: Any) -> None:
     """With ``warn_unused_configs`` mypy prints ``setup.cfg: note: unused section(s): ...`` as text even
     under ``-O json``; a project configured that way (click 8.1.7 is) gets its errors, plus that note."""
