@@ -23,7 +23,7 @@ from typing import Any
 from gatekeeper import process
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext
-from gatekeeper.checkers.coverage import filecache, narrowing
+from gatekeeper.checkers.coverage import filecache, narrowing, packages
 from gatekeeper.checkers.coverage.hints import analysis_error, plugin_paths
 from gatekeeper.checkers.coverage.report import CHECK, CoverageReport, FileCoverage, relative_path
 from gatekeeper.errors import ToolError
@@ -437,7 +437,7 @@ def _report(ctx: CheckContext, answer: Mapping[str, Any], ran: bool = False) -> 
             fail_under=float(answer.get("fail_under") or 0.0),
             plugins=tuple(str(name) for name in answer.get("plugins") or ()),
             data_version=str(answer.get("data_version") or ""),
-            narrowing=narrowing.records(ctx.root, answer, lambda: _tracked(ctx)),
+            narrowing=narrowing.records(ctx.root, answer, lambda: _tracked(ctx), lambda names: packages.locations(ctx, names)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ToolError(f"coverage analysis printed an unexpected answer ({type(exc).__name__}: {exc})") from None

@@ -14,13 +14,19 @@ patterns exclude (``...`` bodies, ``if TYPE_CHECKING:``) are counted beside, not
 
 from __future__ import annotations
 
+import glob
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from gatekeeper.checkers.coverage.report import relative_path
+from gatekeeper.errors import GatekeeperError
 from gatekeeper.findings import Narrowing
+
+#: where the project's environment imports each named package from (``packages.locations``)
+Locate = Callable[[Sequence[str]], Mapping[str, Sequence[Path]]]
+_GLOB = re.compile(r"[*?[]")
 
 _MAX_DETAIL = 200
 _SCOPE = (
@@ -34,9 +40,12 @@ _EFFECTS = {
 }
 
 
-def records(root: Path, answer: Mapping[str, Any], tracked: Callable[[], Sequence[str]]) -> tuple[Narrowing, ...]:
+def records(
+    root: Path, answer: Mapping[str, Any], tracked: Callable[[], Sequence[str]], locate: Locate | None = None
+) -> tuple[Narrowing, ...]:
     """The probe's ``narrowing`` and ``left_out`` and each file's excluded lines, as records; the
-    tracked Python files (``tracked()``, asked only when there is an ``omit`` or ``include``) that
+    tracked Python files (``tracked()``, asked only when there is a ``source``, ``omit`` or
+    ``include``) that ``source`` / ``source_pkgs`` (the packages' folders found by ``locate``),
     ``omit`` / ``include`` leave out are among the files left out."""
     info = answer.get("narrowing") or {}
     configs = [relative_path(root, str(f)) for f in info.get("config_files") or []]
@@ -48,10 +57,15 @@ def records(root: Path, answer: Mapping[str, Any], tracked: Callable[[], Sequenc
     if any(key in settings for key in _SCOPE[:6]):
         matchers = info.get("matchers") if isinstance(info.get("matchers"), Mapping) else None
         base = Path(str(info["cwd"])) if matchers is not None and info.get("cwd") else root
-        left_out.update(_unselected(base, settings, [f for f in tracked() if f.endswith(".py")], matchers))
+        python_files = [f for f in tracked() if f.endswith(".py")]
+        outside, unlocated = _outside_source(base, settings, python_files, locate)
+        left_out.update(outside)
+        left_out.update(_unselected(base, settings, python_files, matchers))
+    else:
+        unlocated = ""
     if scope or left_out:
         detail = "; ".join(scope) or "measured files the report does not list"
-        effect = "coverage.py leaves these files out of the report and the total"
+        effect = "coverage.py leaves these files out of the report and the total" + unlocated
         out.append(Narrowing("exclude", source, None, _cut(detail), effect, tuple(sorted(left_out))))
     for key, effect in _EFFECTS.items():
         if key in settings:
@@ -82,9 +96,9 @@ def excluded_records(root: Path, files: Sequence[Mapping[str, Any]]) -> tuple[Na
 def _unselected(
     root: Path, settings: Mapping[str, Sequence[str]], files: Sequence[str], matchers: Mapping[str, Any] | None = None
 ) -> set[str]:
-    """Those of ``files`` outside the folders ``source`` names, or that an ``omit`` matches or an
-    ``include`` does not, matched as coverage.py matches them (``coverage.files.GlobMatcher``; a
-    pattern not starting with a wildcard is also taken relative to the root). ``matchers``: the
+    """Those of ``files`` that an ``omit`` matches or an ``include`` does not, matched as coverage.py
+    matches them (``coverage.files.GlobMatcher``; a pattern not starting with a wildcard is also
+    taken relative to the root). ``matchers``: the
     probe's regex of that matcher per setting (coverage.py is then not imported here, which costs
     more than the rest of the analysis of a warm run); without them, the matcher is built here."""
 
@@ -99,11 +113,6 @@ def _unselected(
         return GlobMatcher(prepped) if prepped else None
 
     out: set[str] = set()
-    sources = [str(s) for s in settings.get("[run] source") or []]
-    folders = [(root / s).resolve() for s in sources]
-    if sources and not settings.get("[run] source_pkgs") and all(f.is_dir() for f in folders):
-        # folders named by source: coverage.py measures nothing outside them (a package name is not resolved here)
-        out.update(f for f in files if not any((root / f).resolve().is_relative_to(d) for d in folders))
     for omit, include in (("[run] omit", "[run] include"), ("[report] omit", "[report] include")):
         omitting, including = matcher(omit), matcher(include)
         for f in files:
@@ -111,6 +120,36 @@ def _unselected(
             if (omitting is not None and omitting.match(path)) or (including is not None and not including.match(path)):
                 out.add(f)
     return out
+
+
+def _outside_source(
+    root: Path, settings: Mapping[str, Sequence[str]], files: Sequence[str], locate: Locate | None
+) -> tuple[set[str], str]:
+    """Those of ``files`` coverage.py does not measure under ``[run] source`` / ``source_pkgs``: outside
+    every folder ``source`` names (a glob expanded as coverage.py expands it) and every package
+    (``source_pkgs``, or a ``source`` entry that is no folder) where the project's environment imports
+    it from (``locate``); and a note for the record when the packages could not be located (the
+    files are then not listed: a partial list would name files coverage.py measures)."""
+    entries = [str(s) for s in settings.get("[run] source") or []]
+    packages = [str(p) for p in settings.get("[run] source_pkgs") or []]
+    places: list[Path] = []
+    for entry in entries:
+        for match in sorted(glob.glob(entry, root_dir=root, recursive=True)) if _GLOB.search(entry) else [entry]:
+            if (root / match).is_dir():
+                places.append((root / match).resolve())
+            else:
+                packages.append(match)
+    if not entries and not packages:
+        return set(), ""
+    if packages:
+        if locate is None:
+            return set(), "; the packages source names are not located here, so their files are not listed"
+        try:
+            found = locate(packages)
+        except GatekeeperError as exc:
+            return set(), f"; the packages source names could not be located, so the files are not listed: {exc}"
+        places += [Path(p).resolve() for name in packages for p in found.get(name) or ()]
+    return {f for f in files if not any((root / f).resolve().is_relative_to(place) for place in places)}, ""
 
 
 def _excluded(root: Path, entry: Mapping[str, Any]) -> list[Narrowing]:

@@ -907,3 +907,41 @@ def test_a_pytest_run_counts_its_tests_and_a_pytest_it_starts_is_left_alone(tmp_
     tests = result.metrics["tests"]
     assert tests["passed"] is True
     assert tests["pytest"] == {"collected": 3, "ran": 3, "skipped": 0, "deselected": 0, "exitstatus": 0}
+
+
+PACKAGED = {
+    "pkg/__init__.py": "",
+    "pkg/calc.py": "def add(a, b):\n    return a + b\n",
+    "pkg/text.py": "def shout(s):\n    return s.upper()\n",
+    "pkg/sub/__init__.py": "",
+    "pkg/sub/deep.py": "def deep():\n    return 1\n",
+    "pkg/sub/idle.py": "def idle():\n    return 2\n",  # never imported: coverage.py still reports it, unexecuted
+    "tools/gen.py": "print('generate')\n",
+    "test_pkg.py": "from pkg.calc import add\nfrom pkg.sub.deep import deep\nfrom pkg.text import shout\n\n\n"
+    "def test_all():\n    assert add(1, 2) == 3 and deep() == 1 and shout('a') == 'A'\n",
+}
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        '[tool.coverage.run]\nsource = ["pkg.sub"]\nsource_pkgs = ["pkg.calc"]\n',  # a dotted package, a module
+        '[tool.coverage.run]\nsource_pkgs = ["pkg.sub", "pkg.calc", "no_such_package"]\n',
+    ],
+)
+def test_packages_source_names_are_located_and_the_files_outside_them_listed(tmp_path: Path, make_ctx: Any, config: str) -> None:
+    root = tmp_path / "proj"
+    for name, text in {**PACKAGED, "pyproject.toml": config}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    measure(root)
+    reported = set(report_json(root)["files"])  # what coverage.py measured, unexecuted files of the packages included
+    assert reported == {"pkg/calc.py", "pkg/sub/__init__.py", "pkg/sub/deep.py", "pkg/sub/idle.py"}
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0), make_ctx(root))
+    (scope,) = [n for n in result.narrowing if n.kind == "exclude"]
+    tracked = {name for name in PACKAGED if name.endswith(".py")}
+    assert set(scope.files) == tracked - reported  # every tracked file coverage.py left out, and none it measured
+    assert scope.effect == "coverage.py leaves these files out of the report and the total"
