@@ -1,10 +1,12 @@
-"""A pip requirements file as a dependency source: its ``==`` pins, following ``-r`` includes inside the project."""
+"""A pip requirements file as a dependency source: its ``==`` pins, following ``-r`` includes inside the
+project, and the ``==`` pins of its ``-c`` constraints files for the requirements it leaves unpinned."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
@@ -22,6 +24,9 @@ from gatekeeper.checkers.inventory import declared_name, file_url_path, workspac
 from gatekeeper.checkers.lockfiles import is_requirements_name, toml_line_problem
 from gatekeeper.errors import ToolError
 from gatekeeper.redaction import strip_userinfo
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 
 class RequirementsSource(DependencySource):
@@ -44,6 +49,7 @@ def _from_requirements(path: Path, ctx: CheckContext) -> Collected:
         raise ToolError(f"requirements file {path} does not exist (checks.dependencies.source)")
     reader = _RequirementsReader(ctx, Collected(meta={"scope": "requirements", "requirements": relative(path, ctx.root)}))
     reader.read(path)
+    reader.settle()
     got = reader.got
     got.meta["packages"] = len(got.targets) + len(got.unaudited)
     return got
@@ -58,6 +64,9 @@ class _RequirementsReader:
         self._markers = Markers(ctx)
         self._files: set[Path] = set()
         self._seen: set[str] = set()
+        self._constraint_files: set[Path] = set()
+        self._constraints: dict[str, tuple[str, str, int]] = {}  # name -> (version, file, line) a -c file pins
+        self._unpinned: list[tuple[Requirement, str, int, str]] = []  # (requirement, file, line, as written)
 
     def read(self, file: Path) -> None:
         """Read ``file`` (once, however often it is included)."""
@@ -87,13 +96,60 @@ class _RequirementsReader:
                 raise ToolError(f"{where}: the file that {flag} names does not exist")
             if flag in ("-r", "--requirement"):
                 self.read(child)
+            else:
+                self._read_constraints(child)
         elif flag in ("-e", "--editable"):
             if self._ours(arg):
                 return
             egg = re.search(r"#egg=([A-Za-z0-9._-]+)", arg)
             name = egg.group(1) if egg else where
             self.got.skip(name, f"{where}: editable requirement has no pinned version")
-        # constraints files pin without installing: nothing to audit
+
+    def _read_constraints(self, file: Path) -> None:
+        """The ``==`` pins of a constraints file (and of the files it includes, constraints too, as pip
+        reads them): they install nothing, but pin what the requirements leave open."""
+        resolved = file.resolve()
+        if resolved in self._constraint_files:
+            return
+        self._constraint_files.add(resolved)
+        rel = relative(file, self.ctx.root)
+        self.got.meta.setdefault("constraints", []).append(rel)
+        for lineno, text in logical_lines(file):
+            problem = toml_line_problem(rel, lineno, text)
+            if problem:
+                raise ToolError(problem)
+            option = re.match(r"^(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+)(\S.*)$", text)
+            if option:
+                child = in_project(file.parent / option.group(2).strip(), self.ctx.root, f"{rel}:{lineno}: {option.group(1)}")
+                if not child.is_file():
+                    raise ToolError(f"{rel}:{lineno}: the file that {option.group(1)} names does not exist")
+                self._read_constraints(child)
+                continue
+            req = _parse(text)
+            if req is None or text.startswith("-") or (req.marker is not None and not self._markers.applies(req.marker)):
+                continue
+            pinned = pinned_version(req)
+            if pinned and not req.url:
+                self._constraints.setdefault(canonicalize_name(req.name), (pinned, rel, lineno))
+
+    def settle(self) -> None:
+        """Audit each requirement left unpinned at the version a constraints file pins it to (what
+        pip installs), pointing at that pin; one no constraint pins stays unaudited."""
+        for req, rel, lineno, spec in self._unpinned:
+            pin = self._constraints.get(canonicalize_name(req.name))
+            if pin is None:
+                self.got.skip(req.name, f"{rel}:{lineno}: {spec!r} is not pinned with == (pin it, e.g. with pip-compile)")
+            elif not req.specifier.contains(pin[0], prereleases=True):
+                self.got.skip(
+                    req.name, f"{rel}:{lineno}: {spec!r} conflicts with {req.name}=={pin[0]} pinned by {pin[1]}:{pin[2]}"
+                )
+            else:
+                self._target(req.name, pin[0], pin[1], pin[2])
+
+    def _target(self, name: str, version: str, rel: str, lineno: int) -> None:
+        if (key := f"{canonicalize_name(name)}=={version}") not in self._seen:
+            self._seen.add(key)
+            self.got.targets.append(Target(name, version, rel, lineno))
 
     def _ours(self, arg: str) -> bool:
         """Whether a path requirement (``.``, ``./packages/lib``, ``file:///…``, as ``uv export`` and
@@ -121,12 +177,9 @@ class _RequirementsReader:
         return False
 
     def _requirement(self, rel: str, lineno: int, text: str) -> None:
-        from packaging.requirements import InvalidRequirement, Requirement
-
-        spec = re.split(r"\s+--?[A-Za-z]", text, maxsplit=1)[0].strip()  # drop --hash and other per-line options
-        try:
-            req = Requirement(spec)
-        except InvalidRequirement:
+        spec = _spec(text)
+        req = _parse(text)
+        if req is None:
             # not echoed: an unparseable line may be anything (a credential, the environment)
             self.got.skip(f"{rel}:{lineno}", "this line cannot be parsed as a requirement")
             return
@@ -136,10 +189,24 @@ class _RequirementsReader:
         if req.url:
             self.got.skip(req.name, f"{rel}:{lineno}: URL requirement {strip_userinfo(spec)!r} has no version to audit")
         elif not pinned:
-            self.got.skip(req.name, f"{rel}:{lineno}: {spec!r} is not pinned with == (pin it, e.g. with pip-compile)")
-        elif (key := f"{canonicalize_name(req.name)}=={pinned}") not in self._seen:
-            self._seen.add(key)
-            self.got.targets.append(Target(req.name, pinned, rel, lineno))
+            self._unpinned.append((req, rel, lineno, spec))  # a constraints file, read before or after, may pin it
+        else:
+            self._target(req.name, pinned, rel, lineno)
+
+
+def _spec(text: str) -> str:
+    """A requirement line without its ``--hash`` and other per-line options."""
+    return re.split(r"\s+--?[A-Za-z]", text, maxsplit=1)[0].strip()
+
+
+def _parse(text: str) -> Requirement | None:
+    """The requirement a line states, or None when it cannot be parsed as one."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return Requirement(_spec(text))
+    except InvalidRequirement:
+        return None
 
 
 def logical_lines(path: Path) -> Iterator[tuple[int, str]]:
