@@ -78,6 +78,10 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
     except CoverageException as exc:
         return _fail("config", f"coverage configuration is invalid: {exc}")
     config = cov.config
+    # coverage.py opens the file the configuration's debug_file names (environment variables
+    # expanded: ${GITHUB_ENV}, ~/.bashrc) when it starts, and writes its debug output there: the
+    # analysis never writes where the checkout says, so debugging is off before anything starts
+    config.debug, config.debug_file = [], None
     named = [str(p) for p in config.plugins]
     base = {
         "ok": True,

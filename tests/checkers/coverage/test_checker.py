@@ -945,3 +945,26 @@ def test_packages_source_names_are_located_and_the_files_outside_them_listed(tmp
     tracked = {name for name in PACKAGED if name.endswith(".py")}
     assert set(scope.files) == tracked - reported  # every tracked file coverage.py left out, and none it measured
     assert scope.effect == "coverage.py leaves these files out of the report and the total"
+
+
+def test_the_analysis_never_writes_the_debug_file_the_configuration_names(
+    tmp_path: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """coverage.py expands environment variables in its settings and appends its debug output to
+    ``debug_file``: a configuration naming ``${GITHUB_ENV}`` would have the gate's analysis write a
+    line the checkout chose (a title over two lines) into the file that sets the job's environment."""
+    outside = tmp_path / "github_env"
+    monkeypatch.setenv("GK_TEST_TARGET", str(outside))
+    root = write_project(tmp_path / "p", "[tool.coverage.run]\nsource = ['pkg']\n")
+    (root / ".coveragerc").write_text(
+        "[run]\nsource = pkg\ndebug = config\ndebug_file = ${GK_TEST_TARGET}\n"
+        "[html]\ntitle = x\n  NODE_OPTIONS=--require=./evil.js\n"
+    )
+    measure(root)
+    total = report_total(root)
+    assert "\nNODE_OPTIONS=--require=./evil.js\n" in outside.read_text()  # by hand, coverage.py writes it
+    outside.unlink()
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0), make_ctx(root))
+    assert f"{result.metrics['total']:.0f}" == total and result.status is Status.PASS
+    assert not outside.exists()
