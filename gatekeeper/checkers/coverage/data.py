@@ -177,7 +177,8 @@ def _ran_no_test(args: Sequence[str], output: str, counts: Sequence[Mapping[str,
 
     pytest exits 0 having run nothing with ``--collect-only``, ``--setup-only``, ``--fixtures`` or
     every test skipped, all of which its configuration's ``addopts`` may say; unittest before
-    Python 3.12 says "Ran 0 tests … OK" and exits 0 when it finds none (3.12 exits 5)."""
+    Python 3.12 says "Ran 0 tests … OK" and exits 0 when it finds none (3.12 exits 5), and says
+    "OK (skipped=N)" when it skipped every one of the N tests it ran."""
     if counts:
         if any(c.get("ran", 0) for c in counts):
             return ""
@@ -191,8 +192,12 @@ def _ran_no_test(args: Sequence[str], output: str, counts: Sequence[Mapping[str,
             "ran no test gatekeeper could count: pytest ended without a session's counts (an option such as --help, "
             "--version or --markers ends it before any test runs; -p no:gatekeeper_pytest_count turns the counting off)"
         )
-    if re.search(r"^Ran 0 tests in ", output, re.MULTILINE) is not None:
+    ran = re.findall(r"^Ran (\d+) tests? in ", output, re.MULTILINE)
+    if ran and int(ran[-1]) == 0:
         return "ran no test (unittest found none)"
+    skipped = re.findall(r"^OK \((?:.*, )?skipped=(\d+)\b", output, re.MULTILINE)
+    if ran and skipped and int(skipped[-1]) >= int(ran[-1]):
+        return f"ran no test (unittest skipped all {ran[-1]})"
     return ""
 
 

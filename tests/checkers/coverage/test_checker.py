@@ -303,6 +303,22 @@ def test_run_option_fails_a_unittest_run_that_found_no_test(tmp_path: Path, make
     assert found.status is Status.PASS and found.metrics["tests"]["passed"] is True
 
 
+def test_run_option_fails_a_unittest_run_that_skipped_every_test(tmp_path: Path, make_ctx: Any) -> None:
+    # a skip on the only test class: unittest runs 2 tests, skips both and says OK
+    root = write_project(tmp_path / "p", BRANCHY)
+    (root / "test_pkg.py").write_text(
+        "import unittest\n\nfrom pkg.calc import add\n\n\n@unittest.skip('later')\nclass CalcTest(unittest.TestCase):\n"
+        "    def test_add(self):\n        self.assertEqual(add(2, 2), 5)\n\n    def test_more(self):\n        assert False\n"
+    )
+    by_hand = run_tool([PYTHON, "-m", "coverage", "run", "-m", "unittest"], root)
+    assert by_hand.returncode == 0 and "Ran 2 tests" in by_hand.stderr and "OK (skipped=2)" in by_hand.stderr
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=["python", "-m", "unittest"]), make_ctx(root))
+    assert f"{result.metrics['total']:.2f}" == report_total(root)
+    (finding,) = [f for f in result.findings if f.rule_id == "coverage.tests_failed"]
+    assert finding.blocking and result.status is Status.FAIL and "ran no test (unittest skipped all 2)" in finding.message
+
+
 @pytest.mark.parametrize("named", [False, True], ids=["discovered", "data_file"])
 def test_a_data_file_with_parallel_files_beside_it_is_read_as_coverage_report_reads_them(
     tmp_path: Path, make_ctx: Any, named: bool
