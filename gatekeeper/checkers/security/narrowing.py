@@ -1,13 +1,16 @@
 """What the project's bandit configuration narrows (its files, exclusions with the files they drop,
-skips, tests, other options) and each file's honoured ``# nosec`` marks, as Narrowing records."""
+skips, tests, other options) and each file's honoured ``# nosec`` marks, as Narrowing records; and
+the Jupyter notebooks in the scanned paths, whose code bandit never reads."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from gatekeeper.checkers.base import CheckContext
+from gatekeeper.errors import ToolError
 from gatekeeper.findings import (
     Narrowing,
 )
@@ -72,3 +75,37 @@ def narrowing_note(narrowing: Mapping[str, Any]) -> str:
     if narrowing["nosec"]:
         parts.append(f"{narrowing['nosec']} # nosec honoured")
     return f"; project bandit config: {', '.join(parts)}" if parts else ""
+
+
+def notebooks(ctx: CheckContext, targets: Sequence[str], exclude: Iterable[str]) -> list[str]:
+    """The Jupyter notebooks (``.ipynb``) under the scanned ``targets`` but not ``exclude``d: the files git
+    tracks (all of them outside a git work tree). bandit scans ``.py`` files only, so their code cells
+    are never read, while ruff lints them and detect-secrets scans them."""
+    from gatekeeper.checkers import source
+
+    try:
+        files = [f for f in source.tracked_files(ctx.root, ctx) if f.endswith(".ipynb")]
+    except ToolError:  # not a git work tree
+        files = sorted(p.relative_to(ctx.root).as_posix() for p in ctx.root.rglob("*.ipynb") if p.is_file())
+    roots = [t.strip("/").removeprefix("./") for t in targets]
+    inside = [f for f in files if any(r in ("", ".") or f == r or f.startswith(r + "/") for r in roots)]
+    patterns = list(exclude)
+    return [f for f in inside if not source.excluded(f, patterns)]
+
+
+def notebook_records(found: Sequence[str]) -> tuple[Narrowing, ...]:
+    """The record saying that the notebooks ``found`` were not scanned (none when there are none)."""
+    if not found:
+        return ()
+    count = len(found)
+    return (
+        Narrowing(
+            "not-scanned",
+            "",
+            None,
+            f"{count} Jupyter notebook{'s' if count != 1 else ''} (.ipynb)",
+            "bandit scans Python source files (.py) only: the code cells of these notebooks were not scanned "
+            "(export them to scripts, e.g. jupyter nbconvert --to script, to have bandit read them)",
+            tuple(found),
+        ),
+    )

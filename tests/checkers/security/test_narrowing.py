@@ -3,6 +3,8 @@ contract's narrowing records, like every other check's."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +109,37 @@ def test_a_cached_scan_follows_the_config_file_a_bandit_file_names(tmp_path: Pat
     second = run()
     assert {f.rule_id for f in second.findings} == by_hand() == {"B404", "B602"}
     assert not [n for n in second.narrowing if n.kind == "rules"]
+
+
+def _notebook(code: str) -> str:
+    cell = {"cell_type": "code", "execution_count": None, "id": "c1", "metadata": {}, "outputs": [], "source": [code]}
+    meta = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}
+    return json.dumps({"cells": [cell], "metadata": meta, "nbformat": 4, "nbformat_minor": 5})
+
+
+def test_notebooks_bandit_never_reads_are_reported_not_scanned(tmp_path: Path, make_ctx: Any) -> None:
+    """bandit scans .py files only: a notebook's shell=True call is in no bandit report, by hand or
+    through the check, so the check names the notebooks in the scanned paths it could not look at."""
+    root = write(
+        tmp_path / "p",
+        {
+            "app.py": "x = 1\n",
+            "docs/analysis.ipynb": _notebook(SHELL),
+            "tests/fixture.ipynb": _notebook(SHELL),  # excluded by the policy: not in the scan's scope
+            "scratch.ipynb": _notebook("print(1)"),  # not tracked: not the project's
+        },
+    )
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "app.py", "docs", "tests"], cwd=root, check=True)
+    by_hand = bandit_json(root, "-r", ".")
+    assert by_hand["results"] == [] and sorted(by_hand["metrics"]) == ["./app.py", "_totals"]
+    result = SecurityChecker().run(section(SecurityChecker, exclude=["tests"]), make_ctx(root))
+    assert result.findings == () and result.metrics["files_scanned"] == 1
+    unread = find(result, "not-scanned")
+    assert (unread.detail, unread.files) == ("1 Jupyter notebook (.ipynb)", ("docs/analysis.ipynb",))
+    assert "bandit scans Python source files (.py) only" in unread.effect
+    assert result.metrics["notebooks_not_scanned"] == 1
+    assert result.summary.endswith("; 1 notebook (.ipynb) not scanned")
+    assert_reported(result, unread)
+    only_app = SecurityChecker().run(section(SecurityChecker, paths=["app.py"]), make_ctx(root))
+    assert only_app.narrowing == () and only_app.metrics["notebooks_not_scanned"] == 0
