@@ -118,16 +118,19 @@ def ruff_configs(root: Path, files: Iterable[str]) -> tuple[str, ...]:
 
 def ruff_files(root: Path, files: Iterable[str]) -> tuple[str, ...]:
     """Every file that decides ruff's settings in the project: each folder's configuration and its
-    whole ``extend`` chain, and each ``pyproject.toml`` beside a ruff.toml (ruff takes the target
-    Python version from its ``requires-python``). Each checked to lie inside the root."""
+    whole ``extend`` chain, and each ``pyproject.toml`` beside a ruff.toml or in a folder above it
+    (ruff takes the target Python version from the ``requires-python`` of the closest one, with or
+    without a ``[tool.ruff]`` section). Each checked to lie inside the root."""
     out: dict[str, None] = {}
     for config in ruff_configs(root, files):
         for item in ruff_chain(root, config):
             out[item.path] = None
-            beside = (PurePosixPath(item.path).parent / "pyproject.toml").as_posix()
-            if beside != item.path and (root / beside).is_file():
-                _inside(root, beside, f"ruff configuration {beside}")
-                out[beside] = None
+            folder = PurePosixPath(item.path).parent
+            for above in (folder, *folder.parents):
+                beside = (above / "pyproject.toml").as_posix()
+                if beside != item.path and (root / beside).is_file():
+                    _inside(root, beside, f"ruff configuration {beside}")
+                    out[beside] = None
     return tuple(out)
 
 

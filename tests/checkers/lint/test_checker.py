@@ -210,3 +210,26 @@ def test_a_file_whose_tree_changed_is_checked_again(tmp_path: Path, make_ctx: An
     assert keys(third) == ruff_by_hand(project) == {("INP001", "pkg/sub/mod.py", 1), ("EXE002", "pkg/__init__.py", 1)}
     fourth = LintChecker().run(section(LintChecker), make_ctx(project, cache_dir=cache))
     assert fourth.metrics["cached_files"] == fourth.metrics["files_checked"] and keys(fourth) == keys(third)
+
+
+def test_a_requires_python_above_a_nested_config_keys_the_cache(tmp_path: Path, make_ctx: Any) -> None:
+    """A ruff.toml without target-version takes the Python version from the closest pyproject.toml
+    above it, [tool.ruff] or not: raising requires-python there turns on UP006/UP035 in files whose
+    bytes did not change, so their cached "clean" is not served."""
+    project = write(
+        tmp_path / "proj",
+        {
+            "pyproject.toml": '[project]\nname = "x"\nversion = "0"\nrequires-python = ">=3.8"\n',
+            "sub/ruff.toml": '[lint]\nselect = ["UP"]\n',
+            "sub/m.py": "from typing import List\n\n\ndef f(x: List[int]) -> List[int]:\n    return x\n",
+        },
+    )
+    git_init(project)
+    cache = tmp_path / "cache"
+    first = LintChecker().run(section(LintChecker), make_ctx(project, cache_dir=cache))
+    assert first.status is Status.PASS and keys(first) == ruff_by_hand(project) == set()
+    (project / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "0"\nrequires-python = ">=3.12"\n')
+    expected = {("UP035", "sub/m.py", 1), ("UP006", "sub/m.py", 4)}
+    second = LintChecker().run(section(LintChecker), make_ctx(project, cache_dir=cache))
+    assert ruff_by_hand(project) == expected and keys(second) == expected
+    assert second.metrics["cached_files"] == 0 and "pyproject.toml" in second.metrics["config_files"]
