@@ -3,7 +3,8 @@
 ``snapshot`` is taken before the first checker starts and the comparisons after the last one ends.
 Any tracked file whose content or mode differs (rewritten, deleted, replaced, made executable,
 turned into a link) makes the run an error, whichever tool wrote it, and so does an untracked file
-git does not ignore that appeared or went away: a tool that writes into
+git does not ignore that appeared, went away or was rewritten (its stat data: size, modification
+and change times, inode, mode): a tool that writes into
 the tree it judges cannot pass unnoticed, a new ``conftest.py`` or config file included. Python's
 bytecode caches (``__pycache__/*.pyc``) are not compared: Python writes them beside every module
 the project's tests import, and they cache the sources, which are.
@@ -48,7 +49,7 @@ class Snapshot:
     dirty: Mapping[str, str] = field(default_factory=dict)  # path -> "mode sha" of the work tree's file
     git: bool = True
     skip: tuple[str, ...] = ()  # folders (relative, posix) gatekeeper itself writes: its reports, its cache
-    untracked: frozenset[str] = frozenset()  # the untracked files git does not ignore (bytecode caches left out)
+    untracked: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # not ignored, bytecode caches left out: path -> stat
 
 
 def snapshot(root: Path, skip: Iterable[Path] = (), timeout: float = 300.0) -> Snapshot:
@@ -56,7 +57,7 @@ def snapshot(root: Path, skip: Iterable[Path] = (), timeout: float = 300.0) -> S
     reports and cache); an empty snapshot, ``git=False``, outside a git work tree."""
     folders = tuple(rel + "/" for p in skip if (rel := relative_to_root(p, root)) not in (None, "."))
     try:
-        index, untracked = _listing(root, timeout, folders)
+        index, listed = _listing(root, timeout, folders)
     except ToolMissing:  # no git: nothing can be tracked
         return Snapshot(root, git=False)
     except ToolError as exc:
@@ -64,17 +65,18 @@ def snapshot(root: Path, skip: Iterable[Path] = (), timeout: float = 300.0) -> S
             return Snapshot(root, git=False)
         raise  # a work tree git will not read (e.g. "dubious ownership"): not one known unchanged
     dirty = _dirty(root, timeout, folders)
-    return Snapshot(root, index, _entries(root, dirty, index, timeout), skip=folders, untracked=untracked)
+    return Snapshot(root, index, _entries(root, dirty, index, timeout), skip=folders, untracked=_stats(root, listed))
 
 
 @dataclass(frozen=True, slots=True)
 class Changes:
     """What a run did to the checkout: tracked files whose content or mode differs, and untracked
-    files git does not ignore that appeared or went away (each sorted)."""
+    files git does not ignore that appeared, went away or were rewritten (each sorted)."""
 
     changed: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    rewritten: list[str] = field(default_factory=list)
 
 
 def changes(before: Snapshot, timeout: float = 300.0) -> Changes:
@@ -82,7 +84,8 @@ def changes(before: Snapshot, timeout: float = 300.0) -> Changes:
     if not before.git:
         return Changes()
     root = before.root
-    index, untracked = _listing(root, timeout, before.skip)
+    index, listed = _listing(root, timeout, before.skip)
+    untracked = _stats(root, listed)
     dirty_now = _dirty(root, timeout, before.skip)
     suspects = set(before.dirty) | set(dirty_now)
     now = _entries(root, {path: dirty_now.get(path) for path in suspects}, index, timeout)
@@ -94,13 +97,16 @@ def changes(before: Snapshot, timeout: float = 300.0) -> Changes:
     for path, entry in before.index.items():
         if path not in suspects and index.get(path, entry) != entry:
             changed.add(path)  # the index itself was rewritten (a tool that staged or committed)
-    return Changes(sorted(changed), sorted(untracked - before.untracked), sorted(before.untracked - untracked))
+    created = sorted(set(untracked) - set(before.untracked))
+    removed = sorted(set(before.untracked) - set(untracked))
+    rewritten = sorted(path for path, stat in untracked.items() if before.untracked.get(path, stat) != stat)
+    return Changes(sorted(changed), created, removed, rewritten)
 
 
 def touched(tree: Mapping[str, Any]) -> list[str]:
     """Every file a result's ``checkout`` entry says the run wrote: tracked files changed, untracked
     files created or removed (empty: the tree was left as it was found, or could not be compared)."""
-    return [str(path) for key in ("changed", "created", "removed") for path in tree.get(key) or ()]
+    return [str(path) for key in ("changed", "created", "removed", "rewritten") for path in tree.get(key) or ()]
 
 
 def _listing(root: Path, timeout: float, skip: tuple[str, ...]) -> tuple[dict[str, str], frozenset[str]]:
@@ -124,6 +130,20 @@ def _listing(root: Path, timeout: float, skip: tuple[str, ...]) -> tuple[dict[st
         mode, sha, stage = [*meta.split(" "), "", "", ""][:3]
         index[path] = f"{mode} {sha}" if stage == "0" else f"{mode} {sha} stage {stage}"
     return index, frozenset(untracked)
+
+
+def _stats(root: Path, paths: Iterable[str]) -> dict[str, tuple[int, ...]]:
+    """Each file's stat data as a change shows in it (size, modification and change times, inode,
+    mode); a file gone since it was listed is left out."""
+    out: dict[str, tuple[int, ...]] = {}
+    base = os.fspath(root)
+    for path in paths:
+        try:
+            st = os.lstat(os.path.join(base, path))  # not pathlib: thousands of files in an unignored .venv
+        except OSError:
+            continue
+        out[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
+    return out
 
 
 def _dirty(root: Path, timeout: float, skip: tuple[str, ...]) -> dict[str, str]:

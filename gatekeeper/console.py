@@ -322,12 +322,13 @@ def github_annotations(result: GateResult, cap: int = ANNOTATION_CAP) -> list[st
 
 def tree_lines(tree: Mapping[str, Any], shown: int = 10) -> list[str]:
     """What the run wrote into the checkout, a sentence per kind (tracked files changed, untracked
-    files created, removed), each naming at most ``shown`` files."""
+    files created, removed, rewritten), each naming at most ``shown`` files."""
     said = {
         "changed": "the run changed {n} tracked file(s) of the checkout it judged: {files}",
         "created": "the run created {n} untracked file(s) that git does not ignore in the checkout it judged: {files} "
         "(if the tests write them on purpose, list them in .gitignore)",
         "removed": "the run removed {n} untracked file(s) from the checkout it judged: {files}",
+        "rewritten": "the run rewrote {n} untracked file(s) that git does not ignore in the checkout it judged: {files}",
     }
     out = []
     for key, text in said.items():

@@ -345,7 +345,7 @@ def _snapshot(request: RunRequest, cache_dir: Path | None) -> checkout.Snapshot 
 
 def _tree_check(before: checkout.Snapshot | str) -> dict[str, Any]:
     """The ``checkout`` entry of the result: whether the files were compared, which tracked files
-    changed, which untracked files git does not ignore were created or removed; ``error`` says why a
+    changed, which untracked files git does not ignore were created, removed or rewritten; ``error`` says why a
     git work tree's files could not be compared (git refused to read it, say)."""
     try:
         if isinstance(before, str):
@@ -357,7 +357,7 @@ def _tree_check(before: checkout.Snapshot | str) -> dict[str, Any]:
     if not before.git:
         out["note"] = "not a git work tree: no tracked files to compare"
         return out
-    out.update(untracked_files=len(before.untracked), created=now.created, removed=now.removed)
+    out.update(untracked_files=len(before.untracked), created=now.created, removed=now.removed, rewritten=now.rewritten)
     return out
 
 

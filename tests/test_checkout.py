@@ -141,10 +141,11 @@ def test_a_tracked_file_made_executable_or_turned_into_a_link_is_a_change(tmp_pa
 
 def test_an_untracked_file_the_run_creates_or_removes_is_an_error_naming_it(tmp_path: Path, capsys: Any) -> None:
     root = repo(tmp_path, {"app.py": "x = 1\n", ".gitignore": "*.log\n", "gatekeeper.toml": ""})
-    write(root, {"notes.txt": "the user's own untracked file\n", "scratch.py": "y\n"})
+    write(root, {"notes.txt": "the user's own untracked file\n", "scratch.py": "y\n", "local.cfg": "[x]\n"})
     edits: dict[str, str | None] = {
         "conftest.py": "import os\n",  # new, untracked, not ignored: the next tool would run it
         "scratch.py": None,  # an untracked file the run removed
+        "local.cfg": "[x]\nnarrow = yes\n",  # an untracked file the run rewrote
         "tool.log": "ignored by the project\n",
         "pkg/__pycache__/app.cpython-311.pyc": "bytecode\n",  # Python's cache beside an imported module
         "out/report.txt": "gatekeeper's own output folder\n",
@@ -153,14 +154,16 @@ def test_an_untracked_file_the_run_creates_or_removes_is_an_error_naming_it(tmp_
     tree = result.to_dict()["checkout"]
     assert result.verdict is Verdict.ERROR and result.exit_code == 3
     assert tree["changed"] == [] and tree["created"] == ["conftest.py"] and tree["removed"] == ["scratch.py"]
-    assert tree["untracked_files"] == 2  # notes.txt and scratch.py before the run
+    assert tree["rewritten"] == ["local.cfg"]
+    assert tree["untracked_files"] == 3  # notes.txt, scratch.py and local.cfg before the run
     Console().summary(result)
     out = capsys.readouterr().out
     assert "error: the run created 1 untracked file(s) that git does not ignore in the checkout it judged: conftest.py" in out
     assert "error: the run removed 1 untracked file(s) from the checkout it judged: scratch.py" in out
+    assert "error: the run rewrote 1 untracked file(s) that git does not ignore in the checkout it judged: local.cfg" in out
     assert "verdict: ERROR (a tool wrote into the checkout" in out
     annotations = [a for a in github_annotations(result) if "gatekeeper checkout" in a]
-    assert len(annotations) == 2 and "conftest.py" in annotations[0] and "scratch.py" in annotations[1]
+    assert len(annotations) == 3 and "conftest.py" in annotations[0] and "local.cfg" in annotations[2]
 
 
 def test_untracked_files_present_before_the_run_and_left_alone_pass(tmp_path: Path) -> None:
@@ -169,7 +172,7 @@ def test_untracked_files_present_before_the_run_and_left_alone_pass(tmp_path: Pa
     result = run(root, {"good": Fixed("good")})
     assert result.verdict is Verdict.PASS
     tree = result.extra["checkout"]
-    assert (tree["untracked_files"], tree["created"], tree["removed"]) == (2, [], [])
+    assert (tree["untracked_files"], tree["created"], tree["removed"], tree["rewritten"]) == (2, [], [], [])
 
 
 @pytest.mark.slow
