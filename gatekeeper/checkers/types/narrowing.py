@@ -138,7 +138,8 @@ def excluded(files: Iterable[str], exclude: Any) -> list[str]:
 
 
 def comment_records(files: Sequence[str], sources: source.Sources, honour: bool) -> list[Narrowing]:
-    """``# mypy:`` comments, file-level ``# type: ignore`` and each file's per-line ``# type: ignore``."""
+    """``# mypy:`` comments, file-level ``# type: ignore``, each file's per-line ``# type: ignore`` and
+    each function ``@no_type_check`` takes out of the check."""
     note = "" if honour else _IGNORE_NOTE
     out: list[Narrowing] = []
     for f in files:
@@ -167,7 +168,40 @@ def comment_records(files: Sequence[str], sources: source.Sources, honour: bool)
                     "mypy reports no error (of the codes named) on those lines" + note, (f,),
                 )
             )  # fmt: skip
+        for line, end, what in _unchecked(data):
+            effect = "mypy checks neither this function's body nor its calls (its annotations are set aside)" + note
+            out.append(Narrowing("range-comment", f, line, f"{what} (lines {line}-{end})"[:_MAX_DETAIL], effect, (f,)))
     return out
+
+
+def _unchecked(data: bytes) -> list[tuple[int, int, str]]:
+    """Each function decorated with ``@no_type_check`` (typing's or typing_extensions', by a name it
+    was imported under, or as ``module.no_type_check``), which mypy then leaves unchecked: its first
+    line (the decorator's), last line and ``@decorator on name``. A file Python cannot parse has none."""
+    if b"no_type_check" not in data:
+        return []
+    import ast
+
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError):
+        return []
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            names.update(a.asname or a.name for a in node.names if a.name == "no_type_check")
+            names.update("no_type_check" for a in node.names if a.name == "*")
+    out = []
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for decorator in node.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if (isinstance(target, ast.Name) and target.id in names) or (
+                isinstance(target, ast.Attribute) and target.attr == "no_type_check"
+            ):
+                out.append((decorator.lineno, node.end_lineno or node.lineno, f"@{ast.unparse(target)} on {node.name}"))
+    return sorted(out)
 
 
 def relaxing(main: Mapping[str, Any], name: str) -> bool:

@@ -165,3 +165,21 @@ def test_exclude_gitignore_names_the_files_mypy_leaves_out(tmp_path: Path, make_
     # the policy's own paths: only what mypy leaves out of them
     narrowed = TypesChecker().run(section(TypesChecker, paths=["pkg"]), make_ctx(root))
     assert find(narrowed, "option", detail="exclude_gitignore = True").files == ("pkg/legacy_api.py",)
+
+
+def test_functions_no_type_check_takes_out_of_the_check_are_reported(tmp_path: Path, make_ctx: Any) -> None:
+    """``@no_type_check`` (under any name it was imported as, or through the module) makes mypy skip
+    a function's body and calls: mypy by hand reports nothing, and each such function is named."""
+    code = (
+        "import typing as t\nfrom typing import no_type_check as unchecked\n\n\n"
+        "@unchecked\ndef f(x: int) -> str:\n    return x\n\n\n"
+        "class C:\n    @t.no_type_check\n    def g(self, x: int) -> str:\n        return x\n\n\n"
+        "def no_type_check(fn):\n    return fn\n\n\n"  # a decorator of its own, which mypy does not honour
+        "def h(x: int) -> int:\n    return x\n\n\ny: int = f('a')\n"
+    )
+    root = write(tmp_path / "p", {"app.py": code})
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert result.status is Status.PASS and mypy_by_hand(root, ".") == []
+    records = [(n.line, n.detail) for n in result.narrowing if n.kind == "range-comment"]
+    assert records == [(5, "@unchecked on f (lines 5-7)"), (11, "@t.no_type_check on g (lines 11-13)")]
+    assert_reported(result, find(result, "range-comment", source="app.py", line=5))
