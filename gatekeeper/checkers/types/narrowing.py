@@ -168,9 +168,9 @@ def comment_records(files: Sequence[str], sources: source.Sources, honour: bool)
                     "mypy reports no error (of the codes named) on those lines" + note, (f,),
                 )
             )  # fmt: skip
-        for line, end, what in _unchecked(data):
+        for start, end, what in _unchecked(data):
             effect = "mypy checks neither this function's body nor its calls (its annotations are set aside)" + note
-            out.append(Narrowing("range-comment", f, line, f"{what} (lines {line}-{end})"[:_MAX_DETAIL], effect, (f,)))
+            out.append(Narrowing("range-comment", f, start, f"{what} (lines {start}-{end})"[:_MAX_DETAIL], effect, (f,)))
     return out
 
 
@@ -186,7 +186,7 @@ def _unchecked(data: bytes) -> list[tuple[int, int, str]]:
         tree = ast.parse(data)
     except (SyntaxError, ValueError):
         return []
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             names.update(a.asname or a.name for a in node.names if a.name == "no_type_check")
