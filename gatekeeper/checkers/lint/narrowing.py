@@ -46,6 +46,17 @@ RULE_KEYS = {
 }
 #: settings that leave files out
 FILE_KEYS = ("exclude", "extend-exclude", "force-exclude", "respect-gitignore", "include", "extend-include")
+#: settings that neither choose rules or files nor change how a rule judges code (fixes, output,
+#: the cache, the Python version, the formatter); every other setting tunes the rules it feeds
+#: (``line-length`` for E501, ``builtins`` for F821, ``lint.mccabe.max-complexity`` for C901...)
+_NEUTRAL_KEYS = frozenset(
+    {"extend", "target-version", "cache-dir", "fix", "unsafe-fixes", "show-fixes", "output-format", "required-version"}
+    | {"format", "fixable", "extend-fixable", "unfixable", "extend-safe-fixes", "extend-unsafe-fixes", "external", "analyze"}
+)
+_TUNING = (
+    "these settings change how the selected rules judge the code (a longer line-length lets longer lines pass E501, "
+    "builtins names F821 does not flag, a plugin's thresholds and allow-lists...)"
+)
 _MAX_DETAIL = 200
 
 
@@ -79,7 +90,32 @@ def config_records(root: Path, configs: Sequence[str]) -> list[Narrowing]:
                         out.append(
                             _setting((item.path, lines), "exclude", prefix + key, value, "decides which files ruff checks")
                         )
+            tuned = _tuning(item.options)
+            if tuned:
+                text = "; ".join(f"{key} = {json.dumps(value)}" for key, value in tuned)
+                first = _line_of(lines, tuned[0][0].rpartition(".")[2])
+                out.append(Narrowing("option", item.path, first, _cut(text), _TUNING))
     return out
+
+
+def _tuning(options: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The settings of one configuration file that tune how rules judge code, as (dotted key, value):
+    every key neither ``RULE_KEYS``, ``FILE_KEYS`` nor neutral, a plugin's table (``lint.mccabe``) by each of its keys."""
+    out: list[tuple[str, Any]] = []
+    lint = options.get("lint")
+    for table, prefix in ((options, ""), (lint if isinstance(lint, Mapping) else {}, "lint.")):
+        for key, value in table.items():
+            if key in RULE_KEYS or key in FILE_KEYS or key in _NEUTRAL_KEYS or key == "lint":
+                continue
+            if isinstance(value, Mapping):
+                out += [(f"{prefix}{key}.{k}", v) for k, v in value.items()]
+            else:
+                out.append((prefix + key, value))
+    return out
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
 
 
 def _setting(where: tuple[str, Sequence[str]], kind: str, key: str, value: Any, effect: str) -> Narrowing:

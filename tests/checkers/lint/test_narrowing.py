@@ -137,3 +137,21 @@ def test_lint_exclude_leaves_out_the_files_ruff_check_leaves_out(tmp_path: Path,
     by_project = next(n for n in result.narrowing if n.kind == "exclude" and not n.source)
     assert by_project.files == ("b.py",) and "lint.exclude" in by_project.detail
     assert_reported(result, by_project)
+
+
+def test_settings_that_tune_the_rules_are_reported(tmp_path: Path, make_ctx: Any) -> None:
+    """A line-length past every line turns E501 off in effect, builtins hide F821, a plugin's
+    threshold hides C901: ruff by hand reports nothing, and those settings are one record."""
+    config = (
+        'line-length = 1000\nbuiltins = ["magic"]\ntarget-version = "py311"\n'
+        '[lint]\nselect = ["E501", "F821", "C901"]\n[lint.mccabe]\nmax-complexity = 50\n'
+    )
+    code = "def f(x):\n" + "".join(f"    if x == {i}:\n        return magic\n" for i in range(12)) + f"    return '{'a' * 120}'\n"
+    root = write(tmp_path / "p", {"ruff.toml": config, "app.py": code})
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert result.status is Status.PASS and ruff_by_hand(root) == set()
+    assert ruff_by_hand(root, "--isolated", "--select", "E501,F821,C901") != set()  # ruff's defaults see them
+    record = find(result, "option", source="ruff.toml")
+    assert record.line == 1 and "line-length = 1000" in record.effect + record.detail
+    assert record.detail == 'line-length = 1000; builtins = ["magic"]; lint.mccabe.max-complexity = 50'
+    assert_reported(result, record)
