@@ -113,7 +113,13 @@ class SecurityChecker(CheckerBase):
             if folder is None or not folder.is_dir():  # nothing cached: the first worker will find the files
                 two = workers > 1 and _worth_two(ctx.root, targets, section.get("exclude") or [])
                 pool.start(2 if two else 1, quiet=True)  # importing bandit while the rest is prepared
-            from gatekeeper.checkers.security.narrowing import narrowing_note, narrowing_records, notebook_records, notebooks
+            from gatekeeper.checkers.security.narrowing import (
+                narrowing_note,
+                narrowing_records,
+                notebook_records,
+                notebooks,
+                unparsed_records,
+            )
             from gatekeeper.checkers.security.results import CHECK, Tally
 
             # the first worker finds the files, then scans; with the answer cached, no worker starts
@@ -154,7 +160,7 @@ class SecurityChecker(CheckerBase):
         records = narrowing_records(narrowing, tally.nosec_files if narrowing["mode"] == "honour" else {}, ctx.root)
         unread = notebooks(ctx, targets, [*(section.get("exclude") or []), *narrowing["exclude"]])
         metrics["notebooks_not_scanned"] = len(unread)
-        records += notebook_records(unread)
+        records += notebook_records(unread) + unparsed_records(result.metrics["parse_errors"])
         summary += f"; {len(unread)} notebook{'s' if len(unread) != 1 else ''} (.ipynb) not scanned" if unread else ""
         if ctx.shard is not None:
             metrics["shard"] = shard_record(ctx.shard, plan.files, files)

@@ -93,6 +93,20 @@ def notebooks(ctx: CheckContext, targets: Sequence[str], exclude: Iterable[str])
     return [f for f in inside if not source.excluded(f, patterns)]
 
 
+def unparsed_records(parse_errors: Sequence[Mapping[str, Any]]) -> tuple[Narrowing, ...]:
+    """The record naming the files bandit could not parse and so did not scan at all (none when it
+    parsed every file): a syntax error, or syntax newer than the tool interpreter's Python."""
+    files = tuple(sorted(str(e["path"]) for e in parse_errors))
+    if not files:
+        return ()
+    effect = (
+        "bandit parses each file with the tool interpreter's Python and scans none of a file it cannot parse "
+        "(a syntax error, or syntax newer than that Python: run the tools on the project's Python with gate.tool_python)"
+    )
+    count = f"{len(files)} file{'s' if len(files) != 1 else ''} bandit could not parse"
+    return (Narrowing("not-scanned", "", None, count, effect, files),)
+
+
 def notebook_records(found: Sequence[str]) -> tuple[Narrowing, ...]:
     """The record saying that the notebooks ``found`` were not scanned (none when there are none)."""
     if not found:

@@ -17,6 +17,7 @@ from gatekeeper.checkers import security
 from gatekeeper.checkers.security import SecurityChecker, normalize_path, pool
 from gatekeeper.errors import ToolError, ToolTimeout
 from gatekeeper.findings import Finding, Severity, Status
+from tests.helpers.narrowing import assert_reported
 from tests.helpers.projects import PYTHON, bandit_json, run_tool, section
 
 #: the projects these tests build measure themselves, even when this suite runs under coverage
@@ -221,6 +222,10 @@ def test_a_syntax_error_is_a_warning_finding_not_a_crash(corpus: Path, reference
     assert warning.location is not None and warning.location.path == "app/broken.py"
     assert not warning.blocking and warning.severity is Severity.LOW
     assert result.metrics["parse_errors"] == [{"path": "app/broken.py", "reason": reference["errors"][0]["reason"]}]
+    # a file bandit did not scan at all is narrowing too, beside the notebooks it does not read
+    (record,) = [n for n in result.narrowing if n.kind == "not-scanned" and n.files == ("app/broken.py",)]
+    assert record.detail == "1 file bandit could not parse" and "gate.tool_python" in record.effect
+    assert_reported(result, record)
 
 
 def test_confidence_filter_and_failing_severity(corpus: Path, reference: dict[str, Any], make_ctx: Any) -> None:
