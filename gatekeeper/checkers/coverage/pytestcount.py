@@ -10,6 +10,10 @@ session it appends one JSON line to ``COUNT_FILE``: the tests collected, run (a 
 skipped), skipped and deselected. So a run that exits 0 having run no test (``--collect-only``,
 ``--setup-only``, ``--fixtures``, every test skipped or deselected by the project's options) is told
 from one whose tests passed. An ``xdist`` controller receives its workers' reports and counts them.
+
+PYTEST_DONT_REWRITE: pytest marks a module named in ``PYTEST_PLUGINS`` for assertion rewriting and,
+finding it imported already, warns (an error under ``-W error`` or ``filterwarnings = error``)
+unless its docstring holds these words.
 """
 
 from __future__ import annotations

@@ -906,7 +906,8 @@ def test_a_pytest_run_that_ran_no_test_fails_whatever_it_prints(tmp_path: Path, 
 
 def test_a_pytest_run_counts_its_tests_and_a_pytest_it_starts_is_left_alone(tmp_path: Path, make_ctx: Any) -> None:
     """The counting plugin is this process's pytest's alone: a pytest the tests start in a subprocess
-    (as pytester's runpytest_subprocess does) does not look for it."""
+    (as pytester's runpytest_subprocess does) does not look for it; and it raises no warning (pytest
+    warns of a plugin imported before it could rewrite its asserts, unless told not to)."""
     root = write_project(tmp_path / "p", BRANCHY)
     (root / "inner").mkdir()
     (root / "inner" / "test_inner.py").write_text("def test_inner():\n    pass\n")
@@ -916,7 +917,10 @@ def test_a_pytest_run_counts_its_tests_and_a_pytest_it_starts_is_left_alone(tmp_
         "                          capture_output=True, text=True)\n"
         "    assert done.returncode == 0, done.stdout + done.stderr\n"
     )
-    (root / "pytest.ini").write_text("[pytest]\ntestpaths = test_pkg.py test_nested.py\n")
+    # warnings are errors, as in many projects: the counting plugin must not cause one
+    ini = "[pytest]\ntestpaths = test_pkg.py test_nested.py\nfilterwarnings = error\n"
+    ini += "addopts = -W error::pytest.PytestAssertRewriteWarning\n"
+    (root / "pytest.ini").write_text(ini)
     checker = CoverageChecker()
     result = checker.run(section(checker, min_total=0.0, run=["pytest", "-q", "-p", "no:cacheprovider"]), make_ctx(root))
     assert result.status is Status.PASS, result.findings
