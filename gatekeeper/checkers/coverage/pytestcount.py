@@ -5,7 +5,7 @@ run`` in the test process (``data._COVERAGE_MAIN``) compiles this text under the
 ``<gatekeeper_pytest_count>`` (coverage.py traces no file whose name starts with ``<``: the counts
 never change the coverage figures), registers it as the module ``gatekeeper_pytest_count`` and
 names it in ``PYTEST_PLUGINS`` for that process's pytest alone (the variable is restored as pytest
-configures, so a pytest the tests start in a subprocess never looks for it). At the end of the
+registers it, so a pytest the tests start in a subprocess never looks for it). At the end of the
 session it appends one JSON line to ``COUNT_FILE``: the tests collected, run (a call phase not
 skipped), skipped and deselected. So a run that exits 0 having run no test (``--collect-only``,
 ``--setup-only``, ``--fixtures``, every test skipped or deselected by the project's options) is told
@@ -29,8 +29,9 @@ PREVIOUS_PLUGINS: str | None = None  # PYTEST_PLUGINS before the module was name
 _counts = {"collected": 0, "ran": 0, "skipped": 0, "deselected": 0}
 
 
-def pytest_configure(config: Any) -> None:
-    """Put ``PYTEST_PLUGINS`` back as it was: this process's pytest has read it already."""
+def pytest_addhooks(pluginmanager: Any) -> None:
+    """Put ``PYTEST_PLUGINS`` back as it was as soon as pytest registers this module (it has read the
+    variable then), before any conftest.py is loaded: a pytest started from there never looks for it."""
     if PREVIOUS_PLUGINS is None:
         os.environ.pop("PYTEST_PLUGINS", None)
     else:

@@ -911,6 +911,8 @@ def test_a_pytest_run_counts_its_tests_and_a_pytest_it_starts_is_left_alone(tmp_
     root = write_project(tmp_path / "p", BRANCHY)
     (root / "inner").mkdir()
     (root / "inner" / "test_inner.py").write_text("def test_inner():\n    pass\n")
+    # a conftest.py is loaded before pytest configures: the variable is restored already
+    (root / "conftest.py").write_text("import os\n\nassert 'gatekeeper' not in os.environ.get('PYTEST_PLUGINS', '')\n")
     (root / "test_nested.py").write_text(
         "import os, subprocess, sys\n\n\ndef test_nested():\n"
         "    done = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'inner'],\n"
