@@ -145,8 +145,12 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _combined_files(data_file: str, data_paths: Any) -> list[str]:
-    """The files measured in the parallel data files ``coverage combine`` would read."""
+    """The files measured in the parallel data files ``coverage combine`` would read (one it cannot
+    read is skipped, as the combine skips it with a warning)."""
+    import sqlite3
+
     from coverage.data import CoverageData, combinable_files
+    from coverage.exceptions import CoverageException
 
     measured: set[str] = set()
     for name in combinable_files(os.path.abspath(data_file), data_paths or None):
@@ -154,6 +158,8 @@ def _combined_files(data_file: str, data_paths: Any) -> list[str]:
         try:
             data.read()
             measured.update(data.measured_files())
+        except (CoverageException, sqlite3.Error):
+            continue
         finally:
             close = getattr(data, "close", None)  # coverage.py 7.4 has none
             if close is not None:

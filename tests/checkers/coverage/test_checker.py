@@ -883,6 +883,27 @@ def test_paths_folding_other_files_measurements_into_a_file_is_reported(tmp_path
     assert_reported(result, paths)
 
 
+def test_paths_with_an_unreadable_parallel_file_is_combined_as_coverage_combine_does(tmp_path: Path, make_ctx: Any) -> None:
+    """A parallel data file coverage.py cannot read is skipped by ``coverage combine`` with a warning;
+    telling what ``[paths]`` folds in reads the same files and skips it too, rather than failing."""
+    root = tmp_path / "proj"
+    for name, text in SHADOWED.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    (root / ".coveragerc").write_text("[run]\nsource = pkg, shadow\nparallel = true\n[paths]\nsource =\n    pkg/\n    shadow/\n")
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    run_tool([PYTHON, "-m", "coverage", "run", "-m", "unittest", "-q"], root)
+    (root / ".coverage.junk.1.2").write_bytes(b"not a database")
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0), make_ctx(root))  # parallel files combined in a private copy
+    combined = run_tool([PYTHON, "-m", "coverage", "combine"], root)
+    assert "Couldn't use data file" in combined.stdout + combined.stderr and report_total(root) == "100"
+    assert result.metrics["total"] == 100.0
+    (paths,) = [n for n in result.narrowing if n.detail.startswith("[paths]")]
+    assert paths.files == ("shadow/__init__.py", "shadow/core.py")
+
+
 @pytest.mark.parametrize(
     ("addopts", "said"),
     [("--collect-only -q", "3 tests collected"), ("--setup-only -q", "no tests ran"), ("--collect-only -p no:terminal", "")],
