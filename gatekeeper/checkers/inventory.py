@@ -168,9 +168,13 @@ def read_environment(ctx: CheckContext, python: str | None = None) -> tuple[str,
     python = python or ctx.target_python
     if not Path(python).exists():
         raise ToolError(f"the environment's interpreter {python} does not exist (check [environment] python)")
-    # isolated (-I) and outside the checkout, so that no file of the checkout is imported by the probe
+    # isolated (-I) and outside the checkout, so that no file of the checkout is imported by the probe;
+    # without site (-S), so that no start-up code of the environment (a .pth file's import line) can
+    # change what it lists: sitepaths.PRELUDE puts the folders site would add on sys.path
+    from gatekeeper.checkers import sitepaths
+
     with tempfile.TemporaryDirectory(prefix="gatekeeper-probe-") as cwd:
-        done = ctx.run([python, "-I", "-c", _PROBE], timeout=120, cwd=cwd)
+        done = ctx.run([python, *sitepaths.FLAGS, "-c", sitepaths.PRELUDE + _PROBE], timeout=120, cwd=cwd)
     if done.returncode != 0:
         raise ToolError(f"could not list the distributions of {python}: {done.stderr.strip()[-400:]}")
     try:

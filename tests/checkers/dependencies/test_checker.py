@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -397,3 +398,33 @@ def test_builds_from_a_folder_or_vcs_are_unaudited_and_the_project_itself_is_not
     assert dep.metrics["packages_audited"] == 2  # indexpkg and urlpkg; the project itself is not audited
     assert dep.metrics["project"] == "myproject"
     assert dep.status is Status.FAIL and result.verdict is Verdict.FAIL
+
+
+@pytest.mark.slow
+def test_start_up_code_of_the_environment_cannot_hide_a_package(tmp_path: Path, checkers: Any) -> None:
+    """A .pth file of the inspected environment (any installed package can ship one) runs whenever
+    that interpreter starts with site: this one hides alpha from importlib.metadata, so every tool
+    asking that way misses it. The inventory is read without site, its folders added as site adds them."""
+    from tests.helpers import osv
+
+    python = osv.make_env(tmp_path / "env", osv.FAKE_DISTS)
+    site = next((tmp_path / "env" / "lib").glob("python3*/site-packages"))
+    (site / "zz_hide.pth").write_text(
+        "import importlib.metadata as m; m.distributions = (lambda d: (lambda *a, **k: "
+        "(x for x in d(*a, **k) if x.metadata['Name'] != 'alpha')))(m.distributions)\n"
+    )
+    osv.make_env(tmp_path / "other", [("sidecar", "1.0", ())])  # a folder a .pth line names: still read
+    other = next((tmp_path / "other" / "lib").glob("python3*/site-packages"))
+    (site / "zz_more.pth").write_text(f"# a comment\n{other}\n")
+    listed = subprocess.run(
+        [python, "-I", "-c", "import importlib.metadata as m; print(sorted(d.metadata['Name'] for d in m.distributions()))"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "'alpha'" not in listed and "'sidecar'" in listed  # what a tool asking with site sees
+    root = osv.deps_project(tmp_path / "project", python, checks='advisory_db = "{db}"', environment='scope = "all"')
+    db = write_db(root, RECORDS, "pypa")
+    (root / "gatekeeper.toml").write_text((root / "gatekeeper.toml").read_text().replace("{db}", db.name))
+    result = dep_result(osv.run_dependencies(root, checkers))
+    assert found(result) == EXPECTED_ALL
+    names = {p["name"] for p in result.metrics["packages"]}
+    assert {"alpha", "sidecar"} <= names

@@ -142,7 +142,10 @@ def test_a_probe_failure_stops_the_listing_started_ahead(
     env: tuple[Path, Path], tmp_path: Path, started: list[tuple[str, str, float, float]]
 ) -> None:
     python, site = env
-    (site / "zz-dies.pth").write_text("import os; os._exit(3)\n")  # the interpreter dies as it starts
+    # metadata that is not UTF-8: the probe fails on it (a .pth that kills the interpreter would not
+    # do: the probe runs without site, so no .pth file's code runs)
+    (site / "broken-1.0.dist-info").mkdir()
+    (site / "broken-1.0.dist-info" / "METADATA").write_bytes(b"Metadata-Version: 2.1\nName: br\xffoken\nVersion: 1.0\n")
     root = make_project(tmp_path / "p", _policy(python))
     with pytest.raises(ToolError, match="could not list the distributions of"):
         _check(root)

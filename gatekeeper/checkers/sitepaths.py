@@ -1,0 +1,64 @@
+"""The inspected environment's import path, built without running any of its start-up code.
+
+A probe of the inspected interpreter runs with ``-I -S``: without ``site``, no ``.pth`` file's
+``import`` line and no ``sitecustomize`` of that environment runs, so none can change what the
+probe reports (a ``.pth`` that wraps ``importlib.metadata.distributions`` hides a package from
+every tool that asks the interpreter with ``site`` on). ``PRELUDE`` then puts on ``sys.path`` what
+``site`` would have put there: each site-packages folder of the environment (a virtual
+environment's per its ``pyvenv.cfg``, with its base interpreter's when it includes the system's)
+and each folder a ``.pth`` file names on a line of its own, in ``site``'s order. The user's site
+folder is left out, as ``-I`` leaves it out. Standard library only, Python 3.8 and later.
+"""
+
+from __future__ import annotations
+
+#: run first in a probe started with ``-I -S`` (defines nothing the probe may use but ``sys.path``)
+PRELUDE = r"""
+def _gk_site_path():
+    import os, site, sys
+    exe_dir = os.path.dirname(os.path.abspath(sys.executable))
+    venv_prefix = os.path.dirname(exe_dir)
+    prefixes = [sys.prefix]
+    for conf in (os.path.join(exe_dir, "pyvenv.cfg"), os.path.join(venv_prefix, "pyvenv.cfg")):
+        if os.path.isfile(conf):
+            system = "true"
+            with open(conf, encoding="utf-8") as handle:
+                for line in handle:
+                    key, sep, value = line.partition("=")
+                    if sep and key.strip().lower() == "include-system-site-packages":
+                        system = value.strip().lower()
+            prefixes = [venv_prefix, sys.prefix] if system == "true" else [venv_prefix]
+            break
+    known = {os.path.normcase(p) for p in sys.path}
+    for prefix in prefixes:
+        for folder in site.getsitepackages([prefix]):
+            if os.path.normcase(folder) in known or not os.path.isdir(folder):
+                continue
+            sys.path.append(folder)
+            known.add(os.path.normcase(folder))
+            try:
+                names = sorted(os.listdir(folder))
+            except OSError:
+                continue
+            for name in names:
+                if not name.endswith(".pth") or name.startswith("."):
+                    continue
+                try:
+                    with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as handle:
+                        lines = handle.read().splitlines()
+                except OSError:
+                    continue
+                for line in lines:
+                    # site.py runs an "import" line as code: never here; any other line names a folder
+                    if not line.strip() or line.startswith("#") or line.startswith(("import ", "import\t")):
+                        continue
+                    path = os.path.abspath(os.path.join(folder, line.rstrip()))
+                    if os.path.normcase(path) not in known and os.path.exists(path):
+                        sys.path.append(path)
+                        known.add(os.path.normcase(path))
+_gk_site_path()
+del _gk_site_path
+"""
+
+#: the flags a probe of the inspected interpreter runs with: isolated, and without ``site``
+FLAGS = ("-I", "-S")
