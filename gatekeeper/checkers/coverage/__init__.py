@@ -121,6 +121,8 @@ class CoverageChecker(CheckerBase):
                 if diff["percent"] is not None
                 else ", no measurable changed lines"
             )
+        if report.note:
+            summary += f"; {report.note}"
         if report.version_gap:  # the project's own `coverage report` may count other lines
             summary += f"; data written by coverage.py {report.data_version}, analysed with {report.tool_version}"
         metrics = _metrics(report, diff)

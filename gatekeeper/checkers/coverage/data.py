@@ -263,7 +263,21 @@ def read_run_data(
     report = _report(ctx, _analyse(ctx, {**request, "analyse": True}, plugins, ask), ran=True)
     parallel = sum(1 for name in produced if name != ".coverage")
     label = "checks.coverage.run" + (f" ({parallel} parallel data files combined)" if parallel else "")
-    return dataclasses.replace(report, data_file=label)
+    return dataclasses.replace(report, data_file=label, note=_unmeasured_workers(tests, len(produced)))
+
+
+def _unmeasured_workers(tests: TestRun, written: int) -> str:
+    """What to say when pytest-xdist ran the tests in worker processes that wrote no coverage data
+    (``coverage run`` measures its own process; each measured worker writes a data file of its own,
+    beside the controller's): the figures are then those of the controller alone."""
+    workers = int((tests.counts or {}).get("workers", 0))
+    if not workers or written > workers:
+        return ""
+    return (
+        f"{workers - written + 1} of the {workers} pytest-xdist workers that ran the tests wrote no coverage data "
+        '(coverage run measures its own process: set [run] patch = ["subprocess"], coverage.py 7.10 and later, '
+        "to measure them, or run without -n)"
+    )
 
 
 def probe(

@@ -7,9 +7,10 @@ never change the coverage figures), registers it as the module ``gatekeeper_pyte
 names it in ``PYTEST_PLUGINS`` for that process's pytest alone (the variable is restored as pytest
 registers it, so a pytest the tests start in a subprocess never looks for it). At the end of the
 session it appends one JSON line to ``COUNT_FILE``: the tests collected, run (a call phase not
-skipped), skipped and deselected. So a run that exits 0 having run no test (``--collect-only``,
-``--setup-only``, ``--fixtures``, every test skipped or deselected by the project's options) is told
-from one whose tests passed. An ``xdist`` controller receives its workers' reports and counts them.
+skipped), skipped and deselected, and the pytest-xdist workers that ran them. So a run that exits 0
+having run no test (``--collect-only``, ``--setup-only``, ``--fixtures``, every test skipped or
+deselected by the project's options) is told from one whose tests passed. An ``xdist`` controller
+receives its workers' reports and counts them.
 
 PYTEST_DONT_REWRITE: pytest marks a module named in ``PYTEST_PLUGINS`` for assertion rewriting and,
 finding it imported already, warns (an error under ``-W error`` or ``filterwarnings = error``)
@@ -57,4 +58,12 @@ def pytest_sessionfinish(session: Any, exitstatus: Any) -> None:
         return
     _counts["collected"] = int(getattr(session, "testscollected", 0) or 0)
     with open(COUNT_FILE, "a", encoding="utf-8") as out:
-        out.write(json.dumps({**_counts, "exitstatus": int(exitstatus)}) + "\n")
+        out.write(json.dumps({**_counts, "workers": _workers(session.config), "exitstatus": int(exitstatus)}) + "\n")
+
+
+def _workers(config: Any) -> int:
+    """How many pytest-xdist worker processes ran the tests (``-n N``; 0: they ran in this process)."""
+    option = config.option
+    if getattr(option, "dist", "no") == "no":
+        return 0
+    return len(getattr(option, "tx", None) or [])

@@ -63,6 +63,7 @@ class CoverageReport:
     plugins: tuple[str, ...] = ()  # the coverage.py plugins the configuration loaded
     data_version: str = ""  # the coverage.py that wrote a .coverage file ("" when not known)
     narrowing: tuple[Narrowing, ...] = ()  # what the project's coverage configuration and comments narrowed
+    note: str = ""  # what the summary should say about how the data came to be (e.g. workers not measured)
 
     @property
     def version_gap(self) -> bool:

@@ -357,6 +357,29 @@ def test_only_coverage_report_7_14_and_later_reads_the_parallel_files_beside_the
     assert [report_combines(v) for v in ("7.4.0", "7.13.5", "7.14.0", "7.18.0", "8.0")] == [False, False, True, True, True]
 
 
+@pytest.mark.parametrize("patched", [False, True], ids=["workers-unmeasured", "patch-subprocess"])
+def test_a_run_whose_xdist_workers_were_not_measured_says_so(tmp_path: Path, make_ctx: Any, patched: bool) -> None:
+    """``coverage run -m pytest -n 2`` measures the controller alone, which imports the tests but runs
+    none: the figure is coverage.py's (the same by hand), and the summary says why it is so low;
+    with ``patch = ["subprocess"]`` the workers are measured and nothing is said."""
+    config = BRANCHY
+    if patched:
+        config = config.replace("branch = true", 'branch = true\npatch = ["subprocess"]')
+    root = write_project(tmp_path / "p", config)
+    command = ["pytest", "-q", "-p", "no:cacheprovider", "-n", "2"]
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=command), make_ctx(root))
+    run_tool([PYTHON, "-m", "coverage", "run", "-m", *command], root)
+    run_tool([PYTHON, "-m", "coverage", "combine", "-q"], root, check=False)  # patched: the workers' files
+    assert f"{result.metrics['total']:.2f}" == report_total(root)
+    assert result.metrics["tests"]["pytest"]["workers"] == 2 and result.metrics["tests"]["passed"]
+    note = "2 of the 2 pytest-xdist workers that ran the tests wrote no coverage data (coverage run measures its own process"
+    if patched:
+        assert note not in result.summary and result.metrics["total"] > 50
+    else:
+        assert note in result.summary and result.metrics["total"] < 50
+
+
 def test_run_option_combines_parallel_data(tmp_path: Path, make_ctx: Any) -> None:
     root = write_project(tmp_path / "p", BRANCHY.replace("branch = true", "branch = true\nparallel = true"))
     checker = CoverageChecker()
@@ -617,7 +640,7 @@ def test_a_file_coverage_cannot_parse_after_run_keeps_the_failing_tests_and_hint
     assert "FAILED test_pkg.py::test_broken" in failed.message
     tests = dict(result.metrics["tests"])
     assert tests.pop("duration_s") > 0
-    counted = {"collected": 3, "ran": 3, "skipped": 0, "deselected": 0, "exitstatus": 1}
+    counted = {"collected": 3, "ran": 3, "skipped": 0, "deselected": 0, "workers": 0, "exitstatus": 1}
     assert tests == {"command": ["pytest", "-q", "-p", "no:cacheprovider"], "returncode": 1, "passed": False, "pytest": counted}
     # the console shows the tool's lines as lines, not after a literal "\n"
     shown = io.StringIO()
@@ -922,7 +945,14 @@ def test_a_pytest_run_that_ran_no_test_fails_whatever_it_prints(tmp_path: Path, 
     (finding,) = [f for f in result.findings if f.rule_id == "coverage.tests_failed"]
     assert finding.blocking and result.status is Status.FAIL and result.metrics["tests"]["passed"] is False
     assert "ran no test (pytest collected 3, skipped 0, deselected 0" in finding.message
-    assert result.metrics["tests"]["pytest"] == {"collected": 3, "ran": 0, "skipped": 0, "deselected": 0, "exitstatus": 0}
+    assert result.metrics["tests"]["pytest"] == {
+        "collected": 3,
+        "ran": 0,
+        "skipped": 0,
+        "deselected": 0,
+        "workers": 0,
+        "exitstatus": 0,
+    }
 
 
 def test_a_pytest_run_counts_its_tests_and_a_pytest_it_starts_is_left_alone(tmp_path: Path, make_ctx: Any) -> None:
@@ -949,7 +979,7 @@ def test_a_pytest_run_counts_its_tests_and_a_pytest_it_starts_is_left_alone(tmp_
     assert result.status is Status.PASS, result.findings
     tests = result.metrics["tests"]
     assert tests["passed"] is True
-    assert tests["pytest"] == {"collected": 3, "ran": 3, "skipped": 0, "deselected": 0, "exitstatus": 0}
+    assert tests["pytest"] == {"collected": 3, "ran": 3, "skipped": 0, "deselected": 0, "workers": 0, "exitstatus": 0}
 
 
 PACKAGED = {
