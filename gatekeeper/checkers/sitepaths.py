@@ -12,9 +12,10 @@ folder is left out, as ``-I`` leaves it out. Standard library only, Python 3.8 a
 
 from __future__ import annotations
 
-#: run first in a probe started with ``-I -S`` (defines nothing the probe may use but ``sys.path``)
+#: run first in a probe started with ``-I -S``: ``sys.path`` as site would make it, and
+#: ``_gk_site_folders()``, the environment's site-packages folders (no ``.pth`` file read)
 PRELUDE = r"""
-def _gk_site_path():
+def _gk_site_folders():
     import os, site, sys
     exe_dir = os.path.dirname(os.path.abspath(sys.executable))
     venv_prefix = os.path.dirname(exe_dir)
@@ -29,35 +30,41 @@ def _gk_site_path():
                         system = value.strip().lower()
             prefixes = [venv_prefix, sys.prefix] if system == "true" else [venv_prefix]
             break
-    known = {os.path.normcase(p) for p in sys.path}
+    out = []
     for prefix in prefixes:
         for folder in site.getsitepackages([prefix]):
-            if os.path.normcase(folder) in known or not os.path.isdir(folder):
+            if folder not in out and os.path.isdir(folder):
+                out.append(folder)
+    return out
+def _gk_site_path():
+    import os, sys
+    known = {os.path.normcase(p) for p in sys.path}
+    for folder in _gk_site_folders():
+        if os.path.normcase(folder) in known:
+            continue
+        sys.path.append(folder)
+        known.add(os.path.normcase(folder))
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith(".pth") or name.startswith("."):
                 continue
-            sys.path.append(folder)
-            known.add(os.path.normcase(folder))
             try:
-                names = sorted(os.listdir(folder))
+                with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as handle:
+                    lines = handle.read().splitlines()
             except OSError:
                 continue
-            for name in names:
-                if not name.endswith(".pth") or name.startswith("."):
+            for line in lines:
+                # site.py runs an "import" line as code: never here; any other line names a folder
+                if not line.strip() or line.startswith("#") or line.startswith(("import ", "import\t")):
                     continue
-                try:
-                    with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as handle:
-                        lines = handle.read().splitlines()
-                except OSError:
-                    continue
-                for line in lines:
-                    # site.py runs an "import" line as code: never here; any other line names a folder
-                    if not line.strip() or line.startswith("#") or line.startswith(("import ", "import\t")):
-                        continue
-                    path = os.path.abspath(os.path.join(folder, line.rstrip()))
-                    if os.path.normcase(path) not in known and os.path.exists(path):
-                        sys.path.append(path)
-                        known.add(os.path.normcase(path))
+                path = os.path.abspath(os.path.join(folder, line.rstrip()))
+                if os.path.normcase(path) not in known and os.path.exists(path):
+                    sys.path.append(path)
+                    known.add(os.path.normcase(path))
 _gk_site_path()
-del _gk_site_path
 """
 
 #: the flags a probe of the inspected interpreter runs with: isolated, and without ``site``

@@ -41,7 +41,9 @@ class MissingData(ToolError):
     """No ``.coverage`` data file where the configuration says it is."""
 
 
-_SITE_PATHS = "import json, sysconfig; p = sysconfig.get_paths(); print(json.dumps(sorted({p['purelib'], p['platlib']})))"
+#: printed by the project's interpreter run without site (``sitepaths``): no start-up code of the
+#: environment (a .pth file's import line) can point the plugins somewhere else
+_SITE_PATHS = "import json; print(json.dumps(_gk_site_folders()))"
 
 
 def plugin_paths(ctx: CheckContext) -> list[str]:
@@ -49,7 +51,9 @@ def plugin_paths(ctx: CheckContext) -> list[str]:
     from (asked once per run and interpreter)."""
 
     def ask() -> list[str]:
-        done = ctx.run([ctx.target_python, "-I", "-c", _SITE_PATHS], cwd=tempfile.gettempdir())
+        from gatekeeper.checkers import sitepaths
+
+        done = ctx.run([ctx.target_python, *sitepaths.FLAGS, "-c", sitepaths.PRELUDE + _SITE_PATHS], cwd=tempfile.gettempdir())
         try:
             found = json.loads(done.stdout)
         except ValueError:

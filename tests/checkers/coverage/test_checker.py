@@ -682,6 +682,41 @@ def covdefaults_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path
     return str(venv / "bin" / "python"), site
 
 
+@pytest.mark.slow  # builds a virtualenv
+def test_start_up_code_of_the_environment_cannot_point_an_allowed_plugin_into_the_checkout(
+    tmp_path: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The policy allows covdefaults, which the project's environment lacks; a .pth file there (any
+    installed package can ship one) points sysconfig's site-packages at a folder of the checkout with
+    a covdefaults.py of its own. The plugins' folders are asked without site: that file never runs."""
+    venv = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    root = write_project(tmp_path / "p", COVDEFAULTS_CONFIG)
+    (root / "vendor").mkdir()
+    (root / "vendor" / "covdefaults.py").write_text(
+        "import os, pathlib\npathlib.Path(os.environ['GK_TEST_MARK']).write_text('ran')\n"
+    )
+    vendor = str(root / "vendor")
+    (site / "zz_redirect.pth").write_text(
+        "import sysconfig; sysconfig.get_paths = (lambda f: lambda *a, **k: "
+        f"{{**f(*a, **k), 'purelib': {vendor!r}, 'platlib': {vendor!r}}})(sysconfig.get_paths)\n"
+    )
+    (root / "gatekeeper.toml").write_text(f'[environment]\npython = "{venv / "bin" / "python"}"\n')
+    real = tmp_path / "real-plugin"
+    real.mkdir()
+    shutil.copyfile(DATA / "covdefaults" / "covdefaults.py.txt", real / "covdefaults.py")
+    by_hand = {**clean_env(coverage=False), "PYTHONPATH": str(real)}  # measured with the real plugin
+    subprocess.run([PYTHON, "-m", "coverage", "run", "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=root, env=by_hand,
+                   capture_output=True, timeout=300)  # fmt: skip
+    mark = tmp_path / "mark"
+    monkeypatch.setenv("GK_TEST_MARK", str(mark))
+    checker = CoverageChecker()
+    with pytest.raises(ToolError, match=r"plugins cannot be loaded \(covdefaults: No module named"):
+        checker.run(section(checker, min_total=0.0, plugins=["covdefaults"]), make_ctx(root))
+    assert not mark.exists()
+
+
 @pytest.mark.slow  # pip installs covdefaults into a virtualenv
 def test_coverage_plugins_load_only_when_the_policy_allows_them(
     tmp_path: Path, make_ctx: Any, covdefaults_env: tuple[str, Path], bare_python: str
