@@ -185,6 +185,22 @@ def stamped_digest(env: Mapping[str, Any]) -> str:
     return hashlib.sha256(pae(str(env.get("payloadType", "")), payload)).hexdigest()
 
 
+def subject_digests(envelope: bytes) -> set[str]:
+    """The sha256 digests the statement in the DSSE ``envelope`` (its bytes) names as subjects; empty
+    when it is unreadable. Nothing is verified here: ``verify_envelope`` does that."""
+    try:
+        env = json.loads(envelope)
+        statement = json.loads(_decode(str(env.get("payload", ""))) or b"{}")
+        subjects = statement.get("subject")
+    except (ValueError, AttributeError, RecursionError):
+        return set()
+    return {
+        str(s["digest"]["sha256"])
+        for s in (subjects if isinstance(subjects, list) else [])
+        if isinstance(s, dict) and isinstance(s.get("digest"), dict) and "sha256" in s["digest"]
+    }
+
+
 def checksums(subjects: Iterable[Mapping[str, Any]]) -> str:
     """The file subjects as ``sha256sum`` lines (what ``actions/attest``'s ``subject-checksums`` reads)."""
     lines = [f"{s['digest']['sha256']}  {s['name']}" for s in subjects if "sha256" in s.get("digest", {})]

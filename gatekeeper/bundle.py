@@ -281,5 +281,5 @@ def bundle_files(  # noqa: PLR0913  # one parameter per piece of evidence
         files[AUDIT_FILE] = audit_line + b"\n"
     from gatekeeper.bundleguide import attestation_bytes, guide_files
 
-    files.update(guide_files(result, files, attestation_bytes(output_dir)))
+    files.update(guide_files(result, files, attestation_bytes(output_dir, files.get("reports/gatekeeper.json"))))
     return files

@@ -33,14 +33,26 @@ _WHAT = (
 )
 
 
-def attestation_bytes(output_dir: Path) -> bytes | None:
-    """The envelope the run wrote into ``output_dir`` (``gatekeeper.intoto.json``), or None when there is none."""
-    from gatekeeper.attestation import ENVELOPE_FILE
+def attestation_bytes(output_dir: Path, results: bytes | None = None) -> bytes | None:
+    """The envelope the run wrote into ``output_dir`` (``gatekeeper.intoto.json``), or None when there
+    is none; one that does not name ``results`` (the bundle's ``gatekeeper.json``) among its subjects
+    is another run's, and a ``UsageError``: a bundle never pairs one run's result with another's attestation."""
+    import hashlib
+
+    from gatekeeper.attestation import ENVELOPE_FILE, subject_digests
+    from gatekeeper.errors import UsageError
 
     path = output_dir / ENVELOPE_FILE
     if not path.is_file() or path.is_symlink():
         return None
-    return path.read_bytes()
+    data = path.read_bytes()
+    if results is not None and hashlib.sha256(results).hexdigest() not in subject_digests(data):
+        raise UsageError(
+            "the attestation beside the result is of another run: its statement does not name this gatekeeper.json",
+            file=str(path),
+            hint="bundle the result from the folder its own run wrote (with its gatekeeper.intoto.json), or move the other out",
+        )
+    return data
 
 
 def key_id(attestation: bytes | None) -> str:

@@ -113,6 +113,8 @@ def verify_bundle(
             problems.append(f"added: {name} (not in the manifest)")
         check = _manifest_signature(manifest, ring, problems)
         record = _record_of(zf, manifest, listed, names)
+        if not problems:  # every entry is the one its manifest line names: are they of one run?
+            _one_run(zf, listed, record, ring, problems)
         stamps: tuple[str, ...] = ()
         if tsa_ca is not None and not problems:
             stamps, stamp_problems = _stamps(zf, tsa_ca)
@@ -178,6 +180,62 @@ def _record_of(zf: zipfile.ZipFile, manifest: Mapping[str, Any], listed: Mapping
         return readback.read_member(zf, zf.getinfo(AUDIT_FILE), MAX_MANIFEST_BYTES, AUDIT_FILE).rstrip(b"\n")
     except readback.LimitError:
         return None  # the entry's own check names what is wrong with it
+
+
+def _one_run(zf: zipfile.ZipFile, listed: Mapping[str, tuple[str, int]], record: bytes | None, ring: Keyring,
+             problems: list[str]) -> None:  # fmt: skip
+    """Check that the bundle's pieces are of one run: each report and the attestation are the files
+    the audit record lists under their names (the record is what the log and its timestamp pin), and
+    the attestation names this ``gatekeeper.json`` among its subjects, signed by a key given. A piece
+    of another run (an HTML page that shows another verdict, another run's attestation) is a problem
+    even when every piece verifies alone."""
+    from gatekeeper.bundleguide import ATTESTATION_FILE
+
+    data = _record_data(record)
+    written: dict[str, set[str]] = {}
+    reports = data.get("reports") if isinstance(data.get("reports"), Mapping) else {}
+    for path, digest in (reports or {}).items():
+        written.setdefault(str(path).rsplit("/", 1)[-1], set()).add(str(digest))
+    for name, (digest, _) in sorted(listed.items()):
+        if not (name.startswith("reports/") or name == ATTESTATION_FILE):
+            continue
+        recorded = written.get(name.rsplit("/", 1)[-1])
+        if recorded and digest not in recorded and name in zf.namelist():
+            problems.append(
+                f"{name}: not the file the run wrote under that name (record #{data.get('seq', '?')} lists sha256 "
+                f"{sorted(recorded)[0][:16]}..., this one is {digest[:16]}...): another run's, or edited after the run"
+            )
+    if ATTESTATION_FILE in listed and ATTESTATION_FILE in zf.namelist():
+        _attestation_of_this_run(zf, _results_digest(listed), ring, problems)
+
+
+def _record_data(record: bytes | None) -> dict[str, Any]:
+    """The embedded audit record as an object ({} when there is none or it is not one: ``_backing`` says so)."""
+    if record is None:
+        return {}
+    try:
+        data = readback.loads(record, AUDIT_FILE)
+    except (ValueError, readback.LimitError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _attestation_of_this_run(zf: zipfile.ZipFile, results: str, ring: Keyring, problems: list[str]) -> None:
+    """The bundle's attestation must name its ``reports/gatekeeper.json`` (by sha256) and, with keys, be
+    signed by one of them; what is wrong goes to ``problems``."""
+    from gatekeeper.attestation import subject_digests, verify_envelope
+    from gatekeeper.bundleguide import ATTESTATION_FILE
+
+    digests = subject_digests(_member(zf, ATTESTATION_FILE))
+    if results and results not in digests:
+        problems.append(
+            f"{ATTESTATION_FILE}: its statement does not name this bundle's reports/gatekeeper.json among its subjects: "
+            "it is the attestation of another run (or of an edited result)"
+        )
+    if ring and not verify_envelope(_json_object(zf, ATTESTATION_FILE), ring).authenticated:
+        problems.append(
+            f"{ATTESTATION_FILE}: no signature on it verifies with the keys given (another key signed it, or it was altered)"
+        )
 
 
 def _results_digest(listed: Mapping[str, tuple[str, int]]) -> str:
@@ -272,6 +330,40 @@ def _stamps(zf: zipfile.ZipFile, ca: Path) -> tuple[tuple[str, ...], list[str]]:
             else:
                 verified.append(f"{ATTESTATION_FILE}: stamped {check.time}" + (f" ({check.note})" if check.note else ""))
     return tuple(verified), problems
+
+
+def _unstamped(stamp: object) -> str:
+    """Why a record or attestation has no token: none at all, or the authority failed when it was written."""
+    if isinstance(stamp, Mapping) and stamp.get("error"):
+        return f"the authority failed when it was written: {stamp.get('error')}"
+    return "none: it was written without a timestamp authority, or its token was removed"
+
+
+def _member(zf: zipfile.ZipFile, name: str) -> bytes:
+    """The bundle entry ``name`` (a record or an envelope), read within ``MAX_MANIFEST_BYTES``; b"" beyond it."""
+    try:
+        return readback.read_member(zf, zf.getinfo(name), MAX_MANIFEST_BYTES, name)
+    except readback.LimitError:
+        return b""
+
+
+def _json_object(zf: zipfile.ZipFile, name: str) -> dict[str, Any]:
+    """The bundle entry ``name`` as a JSON object ({} when it is not one: its digest matched, so the signer wrote it so)."""
+    try:
+        data = json.loads(_member(zf, name))
+    except (ValueError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _predicate(env: Mapping[str, Any]) -> dict[str, Any]:
+    """The predicate of the DSSE envelope ``env`` ({} when its payload is not a statement)."""
+    try:
+        statement = json.loads(base64.b64decode(str(env.get("payload", ""))))
+    except (ValueError, RecursionError):
+        return {}
+    found = statement.get("predicate") if isinstance(statement, dict) else None
+    return found if isinstance(found, dict) else {}
 
 
 def _entry_problem(zf: zipfile.ZipFile, name: str, want: str, size: int) -> str | None:

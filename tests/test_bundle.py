@@ -269,8 +269,12 @@ def test_verify_names_each_edited_added_and_removed_file(
         entries["manifest.json"] = json.dumps(manifest).encode()
 
     forged = _rewrite(bundle, tmp_path / "forged-record.zip", forge_record)
+    # the attestation still names the original gatekeeper.json: the pieces are not of one run
     unkeyed = _gk(["bundle", "verify", str(forged)], root)
-    assert unkeyed.returncode == 0 and "consistent, not authenticated" in unkeyed.stdout and "intact" not in unkeyed.stdout
+    assert unkeyed.returncode == 1 and "intact" not in unkeyed.stdout
+    assert "attestation/gatekeeper.intoto.json: its statement does not name this bundle's reports/gatekeeper.json" in (
+        unkeyed.stderr
+    )
     keyed = _gk(["bundle", "verify", str(forged), "--public-key", str(keys[1])], root)
     assert keyed.returncode == 1 and "manifest.json: signature does not match" in keyed.stderr
     assert "record #1 is not authenticated by the keys given: signature invalid" in keyed.stderr
@@ -305,6 +309,11 @@ def test_a_hand_edited_result_is_bundled_as_not_backed_and_verify_says_so(
     data["checks"][0]["summary"] = "edited by hand"
     results.write_text(json.dumps(data, indent=2))
     out = tmp_path / "edited.zip"
+    # the run's attestation beside it names the result as the run wrote it: the two are never bundled together
+    done = _gk(["bundle", str(results), "--output", str(out)], copy, GATEKEEPER_AUDIT_KEY=keys[0])
+    assert done.returncode == 2 and "the attestation beside the result is of another run" in done.stderr
+    assert not out.exists()
+    (results.parent / "gatekeeper.intoto.json").unlink()
     done = _gk(["bundle", str(results), "--output", str(out)], copy, GATEKEEPER_AUDIT_KEY=keys[0])
     assert done.returncode == 0 and "NOT BACKED by an audit record" in done.stdout
     keyed = _gk(["bundle", "verify", str(out), "--public-key", str(keys[1])], copy)

@@ -1,0 +1,122 @@
+"""A bundle's pieces are of one run: a result, a report or an attestation of another run is refused,
+even when each piece verifies alone and the manifest is signed again with the real key (an insider)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from gatekeeper import signing
+from gatekeeper.audit import canonical
+from gatekeeper.cli import app
+from tests.helpers.projects import git_init, only, write
+from tests.helpers.tsa import LocalTSA
+
+SAFE = "def add(a, b):\n    return a + b\n"
+RISKY = SAFE + "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+
+
+def _cli(args: list[str]) -> Result:
+    return CliRunner().invoke(app, args)
+
+
+@pytest.fixture
+def two_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA) -> dict[str, Path]:
+    """Two signed, timestamped runs of one project: ``pass`` (clean code), then ``fail`` (shell=True),
+    each with its own output folder and bundle; the log, keys and CA beside them."""
+    signer = signing.write_key_pair(tmp_path / "gatekeeper.key", tmp_path / "gatekeeper.pub")
+    root = write(tmp_path / "proj", {"app.py": SAFE})
+    authority = f'[audit]\ntimestamp_url = "{local_tsa.url}"\ntimestamp_ca = "{local_tsa.pki.ca}"\n'
+    policy = only("security").replace("[audit]\nenabled = false\n", authority).replace('["json"]', '["json", "html", "markdown"]')
+    write(root, {"gatekeeper.toml": policy, ".gitignore": "out-*/\n.gatekeeper/\n"})
+    git_init(root)
+    monkeypatch.chdir(root)
+    places: dict[str, Path] = {"root": root, "pub": tmp_path / "gatekeeper.pub", "ca": local_tsa.pki.ca}
+    for verdict, code, expected in (("pass", SAFE, 0), ("fail", RISKY, 1)):
+        (root / "app.py").write_text(code)
+        monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", signing.private_pem(signer))  # a run takes it out of the environment
+        done = _cli(["check", str(root), "--output-dir", f"out-{verdict}", "--bundle", str(tmp_path / f"{verdict}.zip")])
+        assert done.exit_code == expected, done.output
+        places[verdict] = tmp_path / f"{verdict}.zip"
+    places["log"] = root / ".gatekeeper" / "audit.jsonl"
+    return places
+
+
+def _resigned(src: Path, dst: Path, replace: dict[str, bytes], key: Path) -> Path:
+    """The bundle ``src`` with the entries ``replace`` swapped in, its manifest rehashed and signed
+    again with the real key: what whoever holds the signing key can do to a bundle."""
+    signer = signing.signer_from_text(key.read_text())
+    with zipfile.ZipFile(src) as zf:
+        entries = {name: zf.read(name) for name in zf.namelist() if name != "manifest.json"}
+        manifest = json.loads(zf.read("manifest.json"))
+    entries.update(replace)
+    manifest["files"] = [{"path": n, "sha256": hashlib.sha256(d).hexdigest(), "size": len(d)} for n, d in sorted(entries.items())]
+    manifest.pop("sig")
+    manifest["sig"] = signing.signature(signer, canonical(manifest))
+    with zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in sorted(entries.items()):
+            zf.writestr(name, data)
+        zf.writestr("manifest.json", json.dumps(manifest, indent=2))
+    return dst
+
+
+def _entry(bundle: Path, name: str) -> bytes:
+    with zipfile.ZipFile(bundle) as zf:
+        return zf.read(name)
+
+
+def _verify(bundle: Path, runs: dict[str, Path]) -> Result:
+    args = ["bundle", "verify", str(bundle), "--public-key", str(runs["pub"]), "--tsa-cert", str(runs["ca"])]
+    return _cli([*args, "--log", str(runs["log"])])
+
+
+def test_both_runs_bundles_verify_as_they_are(two_runs: dict[str, Path]) -> None:
+    for verdict in ("pass", "fail"):
+        done = _verify(two_runs[verdict], two_runs)
+        assert done.exit_code == 0, done.output
+        assert "intact" in done.output and f"verdict: {verdict}, of a complete run" in done.output
+
+
+def test_another_runs_attestation_in_a_bundle_is_refused(two_runs: dict[str, Path], tmp_path: Path) -> None:
+    # the failing run's bundle with the passing run's attestation: each piece verifies alone
+    attestation = "attestation/gatekeeper.intoto.json"
+    mixed = _resigned(
+        two_runs["fail"],
+        tmp_path / "mixed.zip",
+        {attestation: _entry(two_runs["pass"], attestation)},
+        two_runs["root"].parent / "gatekeeper.key",
+    )
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "a.json").write_bytes(_entry(mixed, attestation))
+    done = _cli(
+        ["attestation", "verify", str(alone / "a.json"), "--public-key", str(two_runs["pub"]), "--tsa-cert", str(two_runs["ca"])]
+    )
+    assert done.exit_code == 0 and "verdict pass" in done.output  # a genuine attestation, of the other run
+    done = _verify(mixed, two_runs)
+    assert done.exit_code == 1 and "TAMPERED" in done.output and "intact" not in done.output
+    assert f"{attestation}: its statement does not name this bundle's reports/gatekeeper.json" in done.output
+    assert f"{attestation}: not the file the run wrote under that name (record #2 lists sha256" in done.output
+    # the bundle command never pairs them: the passing run's attestation beside the failing run's result
+    folder = two_runs["root"] / "out-fail"
+    shutil.copy(two_runs["root"] / "out-pass" / "gatekeeper.intoto.json", folder / "gatekeeper.intoto.json")
+    done = _cli(["bundle", str(folder / "gatekeeper.json"), "--output", str(tmp_path / "built.zip")])
+    assert done.exit_code == 2 and "the attestation beside the result is of another run" in done.output
+    assert not (tmp_path / "built.zip").exists()
+
+
+def test_a_report_page_of_another_run_in_a_bundle_is_refused(two_runs: dict[str, Path], tmp_path: Path) -> None:
+    # the failing run's result and record, with the passing run's HTML page and Markdown summary
+    pages = {name: _entry(two_runs["pass"], name) for name in ("reports/gatekeeper.html", "reports/gatekeeper.md")}
+    assert b"PASS" in pages["reports/gatekeeper.html"] and b"FAIL" in _entry(two_runs["fail"], "reports/gatekeeper.html")
+    mixed = _resigned(two_runs["fail"], tmp_path / "pages.zip", pages, two_runs["root"].parent / "gatekeeper.key")
+    done = _verify(mixed, two_runs)
+    assert done.exit_code == 1 and "TAMPERED" in done.output and "intact" not in done.output
+    for name in pages:
+        assert f"{name}: not the file the run wrote under that name (record #2 lists sha256" in done.output
