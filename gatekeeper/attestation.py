@@ -381,8 +381,18 @@ def _signed_by(env: Mapping[str, Any], keyring: Keyring, message: bytes) -> str:
 
 def _check_stamp(env: Mapping[str, Any], tsa_ca: Path | None, problems: list[str], notes: list[str]) -> str:
     stamp = env.get("timestamp")
-    if stamp is None:
-        notes.append("no trusted timestamp: the statement's times are the runner's own clock")
+    if not isinstance(stamp, Mapping) or "token" not in stamp:
+        failed = stamp.get("error") if isinstance(stamp, Mapping) else None
+        why = f"the authority failed when it was written: {failed}" if failed else "none"
+        if tsa_ca is not None:  # trusted time was asked for: the signer's word alone is not it
+            from gatekeeper.timestamp import NO_TRUSTED_TIME
+
+            problems.append(
+                f"timestamp: the statement {NO_TRUSTED_TIME} ({why}): its times are the runner's own clock, and "
+                "whoever holds the key could have signed it at any time"
+            )
+        else:
+            notes.append(f"no trusted timestamp ({why}): the statement's times are the runner's own clock")
         return ""
     if tsa_ca is None:
         notes.append("it carries an RFC 3161 timestamp, not checked: pass --tsa-cert with the authority's certificate")

@@ -140,10 +140,11 @@ gatekeeper attestation verify attestation/gatekeeper.intoto.json --public-key ga
 
 `gatekeeper.pub` is the public key whose id is named above (published by whoever runs the gate,
 never taken from this bundle); `tsa-ca.pem` is the CA certificate that issued the timestamp authority's
-certificate (the gate's `timestamp_ca`), not the authority's own certificate. Once that certificate
-has expired, each timestamp is checked as of its own time, when the authority signed it: a token made
-while the certificate was valid still verifies (gatekeeper says it has expired since); one made after
-it expired does not.
+certificate (the gate's `timestamp_ca`), not the authority's own certificate. Each timestamp is
+checked as of its own time, when the authority signed it: a token made while the certificate was
+valid still verifies once it has expired (gatekeeper says it has expired since); one dated after it
+expired, or before it was issued, does not. Given `--tsa-cert`, a record or attestation without a
+token fails verification: its times would be the signer's word alone.
 
 ## Verify without gatekeeper
 
@@ -178,7 +179,7 @@ openssl ts -verify -digest "$(cat digest.txt)" -token_in -in token.der -CAfile t
 openssl ts -reply -token_in -in token.der -text | grep 'Time stamp'
 ```
 
-openssl checks the authority's certificate as valid today. Once it has expired, check the token as of
-its own time, when the authority signed it (as `gatekeeper bundle verify` does): add `-attime` with
-that time in seconds, e.g. `-attime "$(date -d 'Dec  7 03:30:00 2026 GMT' +%s)"` for the
-`Time stamp` line above."""
+openssl checks the authority's certificate as valid today. Check the token as of its own time, when
+the authority signed it (as `gatekeeper bundle verify` does, which also refuses a token dated before
+the certificate was issued): add `-attime` with that time in seconds, e.g.
+`-attime "$(date -d 'Dec  7 03:30:00 2026 GMT' +%s)"` for the `Time stamp` line above."""

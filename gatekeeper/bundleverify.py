@@ -305,25 +305,36 @@ def _chain_position(record: bytes, seq: int | None, ring: Keyring, given: tuple[
 
 
 def _stamps(zf: zipfile.ZipFile, ca: Path) -> tuple[tuple[str, ...], list[str]]:
-    """Check the timestamps of the bundle's audit record and attestation against ``ca``: (what verified, problems)."""
+    """Check the timestamps of the bundle's audit record and attestation against ``ca``: (what verified, problems).
+
+    A certificate given asks for trusted time: a record or attestation the bundle holds without a
+    token that verifies (none, or the authority's failure noted in its place) is a problem, since
+    its times are then the signer's word alone, and a key holder could have signed it at any time.
+    """
     from gatekeeper.attestation import stamped_digest
     from gatekeeper.bundleguide import ATTESTATION_FILE
-    from gatekeeper.timestamp import check_records, skew_problem, verify_stamp
+    from gatekeeper.timestamp import NO_TRUSTED_TIME, check_records, skew_problem, verify_stamp
 
     verified: list[str] = []
     problems: list[str] = []
     names = set(zf.namelist())
     if AUDIT_FILE in names:
-        record = json.loads(zf.read(AUDIT_FILE))  # its sha256 matched the manifest: gatekeeper wrote it
+        record = _json_object(zf, AUDIT_FILE)
         found = check_records([record], ca)
         problems.extend(f"{AUDIT_FILE}: {p}" for p in found.problems)
         if found.verified:
             verified.append(f"{AUDIT_FILE}: stamped {found.first}" + "".join(f" ({n.split(': ', 1)[1]})" for n in found.notes))
+        elif not found.problems:
+            why = _unstamped(record.get("timestamp"))
+            problems.append(f"{AUDIT_FILE}: record #{record.get('seq', '?')}: timestamp: {NO_TRUSTED_TIME} ({why})")
     if ATTESTATION_FILE in names:
-        env = json.loads(zf.read(ATTESTATION_FILE))
-        if isinstance(env.get("timestamp"), dict) and "token" in env["timestamp"]:
-            check = verify_stamp(env["timestamp"], stamped_digest(env), ca)
-            predicate = json.loads(base64.b64decode(env["payload"])).get("predicate", {})
+        env = _json_object(zf, ATTESTATION_FILE)
+        stamp = env.get("timestamp")
+        if not isinstance(stamp, Mapping) or "token" not in stamp:
+            problems.append(f"{ATTESTATION_FILE}: timestamp: {NO_TRUSTED_TIME} ({_unstamped(stamp)})")
+        else:
+            check = verify_stamp(stamp, stamped_digest(env), ca)
+            predicate = _predicate(env)
             problem = check.problem or skew_problem(str(predicate.get("finishedAt", "")), check.time)
             if problem:
                 problems.append(f"{ATTESTATION_FILE}: timestamp: {problem}")

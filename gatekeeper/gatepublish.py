@@ -36,6 +36,7 @@ class Run:
     authority: Authority | None = None  # [audit] timestamp_url
     subjects: tuple[Path, ...] = ()
     stamp_failures: list[str] = field(default_factory=list)
+    clock_skew: list[str] = field(default_factory=list)  # the authority's time contradicts the runner's
 
 
 def with_clock(run: Run, result: GateResult) -> GateResult:
@@ -62,10 +63,31 @@ def run_signer() -> Signer | None:
         raise UsageError(f"{childenv.KEY_ENV}: {exc}") from None
 
 
-def _stamp(run: Run) -> Callable[[str], Mapping[str, Any]] | None:
-    from gatekeeper.timestamp import stamper
+def _stamp(run: Run, runner_time: str | None) -> Callable[[str], Mapping[str, Any]] | None:
+    """The run's ``stamp(digest)``, or None without an authority. Each token's time is compared with
+    ``runner_time``, the time the run wrote for what it stamps (None: a merge, whose time is its
+    latest part's): a runner's clock the authority contradicts (``timestamp.skew_problem``) goes to
+    ``run.clock_skew``, and ``timestamps_done`` fails the run."""
+    from gatekeeper.timestamp import skew_problem, stamper
 
-    return stamper(run.authority, run.stamp_failures) if run.authority is not None else None
+    if run.authority is None:
+        return None
+    stamp = stamper(run.authority, run.stamp_failures)
+
+    def checked(digest_hex: str) -> dict[str, Any]:
+        got = stamp(digest_hex)
+        problem = skew_problem(runner_time, str(got["time"])) if got.get("time") and runner_time is not None else None
+        if problem is not None and problem not in run.clock_skew:
+            run.clock_skew.append(problem)
+        return got
+
+    return checked
+
+
+def _own_time(result: GateResult, command: str) -> str | None:
+    """The time a run wrote by its own clock, which its stamps must agree with; None for a merge
+    (its time is its latest part's, taken on another runner)."""
+    return None if command == "merge" else result.finished_at
 
 
 def _attest(run: Run, result: GateResult, command: str, say: Say) -> None:
@@ -75,14 +97,25 @@ def _attest(run: Run, result: GateResult, command: str, say: Say) -> None:
 
     signer = run_signer()
     out_dir = resolve_for_write(run.out_dir, run.root)
-    request = AttestRequest(result, run.root, out_dir, dict(run.written), run.subjects, command, signer, _stamp(run))
+    request = AttestRequest(
+        result, run.root, out_dir, dict(run.written), run.subjects, command, signer, _stamp(run, _own_time(result, command))
+    )
     run.written.update(write_attestation(request))
     how = f"signed, key id {signer.key_id}" if signer is not None else "NOT signed: no signing key set (GATEKEEPER_AUDIT_KEY)"
     say(f"attestation: {out_dir / ENVELOPE_FILE} (in-toto statement in a DSSE envelope; {how})")
 
 
 def timestamps_done(run: Run) -> None:
-    """Fail closed once the evidence is written: an authority that failed is exit 3, naming why."""
+    """Fail closed once the evidence is written: an authority that failed, or a runner's clock the
+    authority contradicts, is exit 3, naming why."""
+    if run.clock_skew:
+        from gatekeeper.timestamp import TimestampError
+
+        raise TimestampError(
+            f"{run.clock_skew[0]}; whatever this run judged by its own clock (which waivers had expired, the advisory "
+            "database's age) cannot be trusted, and the run fails closed (its record and attestation carry the "
+            "authority's time: 'audit verify --tsa-cert' reports the same)"
+        )
     if run.stamp_failures:
         from gatekeeper.timestamp import TimestampError
 
@@ -115,7 +148,7 @@ def record(run: Run, result: GateResult, written: Mapping[str, str], command: st
         return None
     from gatekeeper.audit import record_run
 
-    entry = record_run(run.root, run.policy, result, written, command=command, stamp=_stamp(run))
+    entry = record_run(run.root, run.policy, result, written, command=command, stamp=_stamp(run, _own_time(result, command)))
     run.audit = False  # the run is recorded: an interruption now changes nothing
     say(f"audit: appended record #{entry.seq} to {entry.log} (head sha256 {entry.digest})")
     if entry.warning:

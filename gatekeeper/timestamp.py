@@ -267,10 +267,11 @@ def verify_stamp(stamp: Any, digest_hex: str, ca: Path) -> StampCheck:
     """Check a stamp: its token is signed by an authority chaining to ``ca`` (``openssl ts -verify``)
     and covers ``digest_hex``; the ``time`` shown is the token's own genTime.
 
-    openssl checks the authority's certificate as valid now. Once that certificate has expired, the
-    token is checked again as of its own genTime (``-attime``), the time the authority signed, as
-    code-signing verifiers check a countersignature: a token made while the certificate was valid
-    still verifies (with a ``note`` that it has expired since); one made after it expired does not.
+    The certificates are checked as of that genTime (``-attime``), the time the authority says it
+    signed, as code-signing verifiers check a countersignature: a token made while the authority's
+    certificate was valid still verifies once it has expired (with a ``note`` saying so), and a
+    token whose genTime lies outside the certificate's validity (before it was issued, after it
+    expired) is refused, as is one whose genTime is later than this machine's clock.
     """
     if not isinstance(stamp, Mapping) or stamp.get("kind") != KIND or not isinstance(stamp.get("token"), str):
         return StampCheck(problem="not an RFC 3161 stamp (kind rfc3161 with a base64 token)")
@@ -278,30 +279,53 @@ def verify_stamp(stamp: Any, digest_hex: str, ca: Path) -> StampCheck:
         token = base64.b64decode(str(stamp["token"]).encode("ascii"), validate=True)
     except (ValueError, UnicodeEncodeError):
         return StampCheck(problem="the token is not valid base64")
-    note, info = "", None
+    try:
+        info = token_info(token)
+    except TimestampError as exc:
+        return StampCheck(problem=exc.message)
+    when = _epoch(info.time)
+    now = _clock()
+    if when > now.timestamp() + _FUTURE_S:
+        return StampCheck(
+            time=info.time,
+            problem=f"the token says the authority signed it at {info.time}, later than this machine's clock "
+            f"({now.strftime('%Y-%m-%dT%H:%M:%SZ')}): no authority signs in the future (its clock was wrong, or this one is)",
+        )
     with tempfile.TemporaryDirectory(prefix="gatekeeper-tsa-") as scratch:
         path = Path(scratch) / "token.der"
         path.write_bytes(token)
         args = ["ts", "-verify", "-digest", digest_hex, "-token_in", "-in", str(path), "-CAfile", str(ca)]
-        done = _openssl(args, "openssl ts -verify")
-        if done.returncode != 0 and _EXPIRED in _last_line(done):
-            try:
-                info = token_info(token)
-            except TimestampError:
-                return StampCheck(problem=_refusal(ca, _last_line(done)))
-            done = _openssl([*args, "-attime", str(_epoch(info.time))], "openssl ts -verify -attime")
-            note = f"the authority's certificate has expired since; it was valid at the token's time, {info.time}"
+        done = _openssl([*args, "-attime", str(when)], "openssl ts -verify -attime")
     if done.returncode != 0:
         return StampCheck(problem=_refusal(ca, _last_line(done)))
-    try:
-        info = info or token_info(token)
-    except TimestampError as exc:
-        return StampCheck(problem=exc.message)
     if info.digest != digest_hex:
         return StampCheck(problem="the token covers another digest")
     if stamp.get("time") not in (None, info.time):
         return StampCheck(time=info.time, problem=f"the stamp says {stamp.get('time')}, but its token says {info.time}")
-    return StampCheck(time=info.time, note=note)
+    return StampCheck(time=info.time, note=_expired_since(token, now, info.time))
+
+
+def _clock() -> dt.datetime:
+    """This machine's time (UTC): what a token's genTime must not lie after."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+#: how far a token's genTime may lie ahead of the verifying machine's clock (the two clocks' drift)
+_FUTURE_S = 300
+
+
+def _expired_since(token: bytes, now: dt.datetime, when: str) -> str:
+    """The note for a token that verified as of its genTime ``when`` while a certificate it carries
+    has expired since (openssl, checking as of today, would refuse it); "" otherwise."""
+    from cryptography.hazmat.primitives.serialization import pkcs7
+
+    try:
+        certificates = pkcs7.load_der_pkcs7_certificates(token)
+    except ValueError:  # a token that carries no certificate: it verified as of its time, nothing more to say
+        return ""
+    if any(c.not_valid_after_utc < now for c in certificates):
+        return f"the authority's certificate has expired since; it was valid at the token's time, {when}"
+    return ""
 
 
 def _epoch(when: str) -> int:
@@ -313,13 +337,16 @@ def _epoch(when: str) -> int:
 _EXPIRED = "certificate has expired"
 _CERTIFICATE_REASONS = {
     _EXPIRED: "the authority's certificate had already expired at the token's time (checked as of the time the authority signed)",
-    "certificate is not yet valid": "the authority's certificate is not valid yet (check the verifying machine's clock)",
+    "certificate is not yet valid": "the authority's certificate was not yet valid at the token's time (checked as of the time "
+    "the authority says it signed, which lies before the certificate was issued: the authority's clock was wrong)",
     "unable to get local issuer certificate": "the authority's certificate does not chain to {ca} (give the CA certificate "
     "that issued it, the policy's timestamp_ca, not the authority's own certificate or another CA)",
     "self-signed certificate": "the authority's certificate does not chain to {ca} (give the CA certificate that issued it)",
 }
 
 NOT_ALTERED = "the certificate given cannot vouch for the token; this alone does not show the content altered"
+#: what a verifier given the authority's certificate says of evidence that carries no token to check
+NO_TRUSTED_TIME = "carries no trusted timestamp, though a certificate was given to check one"
 
 
 def _refusal(ca: Path, detail: str) -> str:
@@ -378,19 +405,27 @@ class LogStamps:
 
 def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
     """Check each record's ``timestamp`` against ``ca`` (covering ``audit.stamped_digest`` of the
-    record, and within ``MAX_SKEW_S`` of its ``time``); without ``ca`` only count them."""
+    record, and within ``MAX_SKEW_S`` of its ``time``); without ``ca`` only count them.
+
+    With ``ca`` the records' order is checked against the authority's times too: records are
+    appended one after another, so a record (stamped or not) whose time lies more than
+    ``MAX_SKEW_S`` before a trusted time of a record ahead of it claims a time it cannot have had
+    (a record appended later and backdated, say, to make an old commit look gated)."""
     from gatekeeper.audit import stamped_digest
 
     stamped = verified = failed = 0
     problems: list[str] = []
     notes: list[str] = []
     times: list[str] = []
+    latest: tuple[str, str] | None = None  # the latest trusted time so far, and whose it is
     for record in records:
+        where = f"record #{record.get('seq', '?')}"
+        if ca is not None and latest is not None and (order := _order_problem(record, *latest)) is not None:
+            problems.append(f"{where}: {order}")
         stamp = record.get("timestamp")
         if stamp is None:
             continue
         stamped += 1
-        where = f"record #{record.get('seq', '?')}"
         if isinstance(stamp, Mapping) and stamp.get("error"):
             failed += 1
             continue
@@ -406,9 +441,24 @@ def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
             continue
         verified += 1
         times.append(check.time)
+        if latest is None or check.time >= latest[0]:
+            latest = (check.time, where)
         if check.note:
             notes.append(f"{where}: {check.note}")
     return LogStamps(
         len(records), stamped, verified, failed, tuple(problems), min(times, default=""), max(times, default=""),
         tuple(notes),
     )  # fmt: skip
+
+
+def _order_problem(record: Mapping[str, Any], trusted: str, whose: str) -> str | None:
+    """What is wrong when ``record`` claims a time more than ``MAX_SKEW_S`` before ``trusted``, the
+    authority's time for ``whose``, a record ahead of it in the log."""
+    claimed = str(record.get("time", ""))
+    skew = clock_skew_s(claimed, trusted)
+    if skew is None or skew <= MAX_SKEW_S:
+        return None
+    return (
+        f"it says it was written at {claimed}, but {whose} ahead of it in the log was stamped by the authority at "
+        f"{trusted}: records are appended in order, so its time is false (it was appended later, backdated)"
+    )

@@ -95,6 +95,11 @@ def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
         echo(line)
     if anchor:
         echo(f"anchor: found at record #{outcome.anchor_seq}")
+        if outcome.anchor_seq is not None and outcome.anchor_seq < outcome.records:
+            echo(
+                f"note: records #{outcome.anchor_seq + 1}..#{outcome.records} came after the anchor, which vouches for none "
+                f"of them: a log rewritten from there on would read the same; {_KEEP_HEAD}"
+            )
     else:
         echo(f"note: records removed from the end cannot be detected from the log alone; {_KEEP_HEAD}")
     return _timestamps(stamps, tsa_cert)

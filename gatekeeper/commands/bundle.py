@@ -124,16 +124,16 @@ def _verify(
     from gatekeeper.bundleguide import ATTESTATION_FILE
     from gatekeeper.bundleverify import verify_bundle
     from gatekeeper.escapes import clean
-    from gatekeeper.timestamp import NOT_ALTERED
+    from gatekeeper.timestamp import NO_TRUSTED_TIME, NOT_ALTERED
 
     log, accept_prefix = given
     outcome = verify_bundle(path, keyring_from(public_keys, key_env), tsa_cert, log, accept_prefix)
     if not outcome.ok:
-        # a timestamp whose authority the certificate given cannot vouch for (expired, another CA) fails
-        # the bundle too, but calling that tampering would accuse an intact bundle; only the timestamp
-        # checks' own problems count so (an entry name or a manifest value may quote any words)
+        # a timestamp whose authority the certificate given cannot vouch for (expired, another CA), or
+        # none to check, fails the bundle too, but calling that tampering would accuse an intact bundle;
+        # only the timestamp checks' own problems count so (an entry name or a manifest value may quote any words)
         stamped = re.compile(rf"({re.escape(AUDIT_FILE)}: record #[0-9?]+|{re.escape(ATTESTATION_FILE)}): timestamp: ")
-        certificate_only = all(stamped.match(p) and NOT_ALTERED in p for p in outcome.problems)
+        certificate_only = all(stamped.match(p) and (NOT_ALTERED in p or NO_TRUSTED_TIME in p) for p in outcome.problems)
         state = "NOT VERIFIED (its timestamps could not be checked)" if certificate_only else "TAMPERED"
         typer.echo(f"bundle {path}: {state}, {len(outcome.problems)} problem(s)", err=True)
         for problem in outcome.problems:

@@ -1,0 +1,190 @@
+"""Trusted time that cannot be bent: a token dated outside its authority's certificate or ahead of the
+verifier's clock, evidence without a token when a certificate is given, a record appended later and
+backdated, and a run whose own clock the authority contradicts. Real runs, a real openssl authority."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import json
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from gatekeeper import audit, engine, signing, timestamp
+from gatekeeper.cli import app
+from gatekeeper.timestamp import Authority, request_stamp, token_info, verify_stamp
+from tests.helpers.projects import git_init, only, write
+from tests.helpers.tsa import LocalTSA, make_pki, sign_token
+
+RISKY = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+
+
+def _cli(args: list[str]) -> Result:
+    return CliRunner().invoke(app, args)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _project(tmp_path: Path, tsa: LocalTSA, extra: str = "", code: str = "def add(a, b):\n    return a + b\n") -> Path:
+    root = write(tmp_path / "proj", {"app.py": code})
+    authority = f'[audit]\ntimestamp_url = "{tsa.url}"\ntimestamp_ca = "{tsa.pki.ca}"\n'
+    write(root, {"gatekeeper.toml": only("security", extra=extra).replace("[audit]\nenabled = false\n", authority)})
+    write(root, {".gitignore": "gatekeeper-reports/\n.gatekeeper/\n"})
+    git_init(root)
+    return root
+
+
+def _check(root: Path, monkeypatch: pytest.MonkeyPatch, key: signing.Signer, *args: str) -> Result:
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", signing.private_pem(key))  # each run takes it out of the environment
+    monkeypatch.chdir(root)
+    return _cli(["check", str(root), *args])
+
+
+def test_a_token_dated_before_its_authoritys_certificate_was_issued_is_refused(tmp_path: Path) -> None:
+    # an authority whose clock was set back signs a token dated before its certificate existed; once
+    # the certificate is valid, openssl checking "as of today" accepts the token
+    start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=6)
+    pki = make_pki(tmp_path / "pki", tsa_window=(start, start + dt.timedelta(days=30)))
+    key = signing.generate()
+    log = tmp_path / "audit.jsonl"
+    signed: list[bytes] = []
+
+    def stamp(digest: str) -> dict[str, Any]:
+        token = sign_token(pki, digest, tmp_path / "sign")
+        signed.append(token)
+        return {"kind": "rfc3161", "url": "http://tsa.invalid/", "digest": "sha256:" + digest,
+                "time": token_info(token).time, "token": base64.b64encode(token).decode("ascii")}  # fmt: skip
+
+    audit.append(log, {"time": _iso(dt.datetime.now(dt.timezone.utc)), "verdict": "pass", "checks": {}}, key, stamp)
+    gen_time = token_info(signed[0]).time
+    assert gen_time < _iso(start)
+    time.sleep(max(0.0, (start - dt.datetime.now(dt.timezone.utc)).total_seconds()) + 1.5)
+    (tmp_path / "t.der").write_bytes(signed[0])
+    record = json.loads(log.read_text())
+    by_hand = ["openssl", "ts", "-verify", "-digest", audit.stamped_digest(record), "-token_in", "-in", "t.der"]
+    today = subprocess.run([*by_hand, "-CAfile", str(pki.ca)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert today.returncode == 0  # as of today, openssl alone accepts it
+    (tmp_path / "pub.pem").write_text(key.public_pem())
+    done = _cli(["audit", "verify", str(log), "--public-key", str(tmp_path / "pub.pem"), "--tsa-cert", str(pki.ca)])
+    assert done.exit_code == 1 and "intact" not in done.output
+    assert "record #1: timestamp: the authority's certificate was not yet valid at the token's time" in done.output
+
+
+def test_a_token_dated_after_the_verifiers_clock_is_refused(local_tsa: LocalTSA, monkeypatch: pytest.MonkeyPatch) -> None:
+    digest = timestamp.digest_of(b"a record")
+    stamp = request_stamp(Authority(local_tsa.url, local_tsa.pki.ca), digest)
+    assert verify_stamp(stamp, digest, local_tsa.pki.ca).ok
+    # the verifying machine's clock reads an hour earlier than the authority's: the token is from its future
+    earlier = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    monkeypatch.setattr(timestamp, "_clock", lambda: earlier)
+    check = verify_stamp(stamp, digest, local_tsa.pki.ca)
+    assert not check.ok and f"signed it at {stamp['time']}, later than this machine's clock" in str(check.problem)
+
+
+def test_a_certificate_given_asks_for_a_token_and_evidence_without_one_is_not_verified(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
+) -> None:
+    key = signing.write_key_pair(tmp_path / "k.key", tmp_path / "k.pub")
+    root = _project(tmp_path, local_tsa)
+    assert _check(root, monkeypatch, key, "--bundle", str(tmp_path / "run.zip")).exit_code == 0
+    # whoever holds the key signs a new statement for the old run today, naming a wheel the gate never saw;
+    # no authority will date it back, so it carries no token
+    envelope = json.loads((root / "gatekeeper-reports" / "gatekeeper.intoto.json").read_text())
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    (tmp_path / "evil.whl").write_bytes(b"not the release")
+    statement["subject"].append({"name": "dist/evil.whl", "digest": {"sha256": timestamp.digest_of(b"not the release")}})
+    from gatekeeper.attestation import envelope as make_envelope
+    from gatekeeper.attestation import serialize
+
+    forged = tmp_path / "forged.intoto.json"
+    forged.write_text(json.dumps(make_envelope(serialize(statement), key)))
+    monkeypatch.chdir(tmp_path)
+    args = ["attestation", "verify", str(forged), "--public-key", str(tmp_path / "k.pub"), "--subject", "evil.whl"]
+    assert _cli(args).exit_code == 0  # without a certificate: signed by the key, which is all it claims
+    done = _cli([*args, "--tsa-cert", str(local_tsa.pki.ca)])
+    assert done.exit_code == 1 and "REJECTED" in done.output and "verified, signed" not in done.output
+    assert "timestamp: the statement carries no trusted timestamp, though a certificate was given" in done.output
+    # a bundle of a run made without an authority holds nothing to check against the certificate given
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    bare = write(plain / "proj", {"app.py": "x = 1\n", "gatekeeper.toml": only("security").replace("enabled = false\n", "", 1)})
+    git_init(bare)
+    assert _check(bare, monkeypatch, key, "--bundle", str(plain / "bare.zip")).exit_code == 0
+    done = _cli(
+        [
+            "bundle",
+            "verify",
+            str(plain / "bare.zip"),
+            "--public-key",
+            str(tmp_path / "k.pub"),
+            "--tsa-cert",
+            str(local_tsa.pki.ca),
+        ]
+    )
+    assert done.exit_code == 1 and "NOT VERIFIED (its timestamps could not be checked)" in done.output
+    assert "audit/record.jsonl: record #1: timestamp: carries no trusted timestamp" in done.output
+    assert "attestation/gatekeeper.intoto.json: timestamp: carries no trusted timestamp" in done.output
+
+
+def test_a_record_appended_later_and_backdated_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
+) -> None:
+    key = signing.write_key_pair(tmp_path / "k.key", tmp_path / "k.pub")
+    root = _project(tmp_path, local_tsa)
+    for _ in range(2):
+        assert _check(root, monkeypatch, key).exit_code == 0
+    log = root / ".gatekeeper" / "audit.jsonl"
+    first_head = audit.line_digest(log.read_bytes().splitlines()[0])
+    # whoever holds the key appends a passing run of an old commit, dated a month back, with no token
+    forged = json.loads(log.read_bytes().splitlines()[-1])
+    for name in ("seq", "prev", "sig", "timestamp"):
+        forged.pop(name)
+    month_ago = _iso(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=30))
+    forged.update(time=month_ago, started_at=month_ago, commit="f" * 40)
+    audit.append(log, forged, key)
+    base = ["audit", "verify", str(log), "--public-key", str(tmp_path / "k.pub")]
+    assert _cli(base).exit_code == 0  # signed and chained: only the authority's times tell
+    done = _cli([*base, "--tsa-cert", str(local_tsa.pki.ca)])
+    assert done.exit_code == 1 and "intact" not in done.output
+    assert f"record #3: it says it was written at {month_ago}, but record #2 ahead of it in the log was stamped" in done.output
+    # an anchor vouches only for the records up to it, and says so
+    done = _cli([*base, "--anchor", first_head])
+    assert done.exit_code == 0 and "anchor: found at record #1" in done.output
+    assert "records #2..#3 came after the anchor, which vouches for none of them" in done.output
+
+
+def test_a_run_whose_clock_the_authority_contradicts_fails_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
+) -> None:
+    # a waiver that expired a month ago, on a runner whose clock is set back 200 days: by that clock it
+    # still applies, and the gate passed
+    expired = (dt.date.today() - dt.timedelta(days=30)).isoformat()
+    waiver = (
+        f'[[waivers]]\ncheck = "security"\nrule = "B602"\nreason = "kept until the rewrite lands"\n'
+        f'approved_by = "sec@example.com"\nexpires = {expired}\n'
+        f'[[waivers]]\ncheck = "security"\nrule = "B404"\nreason = "kept until the rewrite lands"\n'
+        f'approved_by = "sec@example.com"\nexpires = {expired}\n'
+    )
+    root = _project(tmp_path, local_tsa, extra=waiver, code=RISKY)
+    key = signing.generate()
+    assert _check(root, monkeypatch, key).exit_code == 1  # today: the waivers have expired
+    real = engine.run_checks
+
+    def set_back(request: engine.RunRequest, *args: Any, **kwargs: Any) -> Any:
+        clock = lambda: engine.utc_now() - dt.timedelta(days=200)  # noqa: E731
+        return real(dataclasses.replace(request, clock=clock), *args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_checks", set_back)
+    done = _check(root, monkeypatch, key)
+    assert "verdict: PASS" in done.output  # what the set-back clock decided
+    assert done.exit_code == 3, done.output
+    assert "the runner's clock says" in done.output and "the runner's clock was wrong or set back" in done.output
+    assert "which waivers had expired" in done.output and "the run fails closed" in done.output
