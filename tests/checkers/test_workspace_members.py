@@ -83,6 +83,13 @@ def test_workspace_members_are_the_project_not_unaudited_dependencies(tmp_path: 
     # only the member is the project: the excluded folder, a path dependency and a folder outside
     # the root are still built from folders whose advisories cannot be known
     assert dep.metrics["unaudited"] == ["legacy", "outside", "vlib"]
+    reasons = dep.metrics["unaudited_reasons"]
+    assert reasons["outside"] == (
+        "installed from a local folder, not a release from the package index: its advisories cannot be known"
+    )
+    for name, folder in (("legacy", "packages/legacy"), ("vlib", "vendor/vlib")):  # a monorepo's own folders are named
+        assert reasons[name].startswith(f"installed from the folder {folder} inside the project, not a release from the")
+        assert reasons[name].endswith(f'a waiver of rule "dependencies.unaudited" for package "{name}" accounts for it)')
     assert dep.metrics["members"] == ["alib"]
     assert dep.metrics["packages_audited"] == 2  # indexpkg, otherpkg
     assert lic.metrics["members"] == ["alib"]
@@ -110,7 +117,8 @@ def test_the_pyproject_source_skips_members_and_never_audits_a_folder_build_as_a
     dep = _gate(root, python, "all", ("dependencies",), source="pyproject.toml").check("dependencies")
     assert dep is not None and dep.status is Status.FAIL, dep.error
     assert dep.metrics["unaudited"] == ["vlib"]  # built from vendor/vlib: the database's silence proves nothing
-    assert "installed from a local folder" in dep.metrics["unaudited_reasons"]["vlib"]
+    reason = dep.metrics["unaudited_reasons"]["vlib"]
+    assert reason.startswith("pyproject.toml: 'vlib': installed from the folder vendor/vlib inside the project")
     assert dep.metrics["members"] == ["alib"]  # the project itself, neither audited nor "not installed"
     assert dep.metrics["packages_audited"] == 1
     assert {f.rule_id for f in dep.findings} == {"TEST-1", "dependencies.unaudited"}
@@ -149,7 +157,7 @@ def test_a_member_a_dependency_requires_by_its_name_stays_unaudited(tmp_path: Pa
         assert dep.status is Status.FAIL, dep.error
         assert dep.metrics["members"] == ["alib"]  # a member no dependency requires is the project
         assert dep.metrics["unaudited"] == ["indexpkg"]
-        assert "installed from a local folder" in dep.metrics["unaudited_reasons"]["indexpkg"]
+        assert "installed from the folder packages/indexpkg inside the project" in dep.metrics["unaudited_reasons"]["indexpkg"]
         # as for any build from a folder, an advisory on its name and version is reported too
         assert sorted(f.rule_id for f in dep.findings if f.blocking) == ["TEST-1", "dependencies.unaudited"]
         assert sorted(p["name"] for p in lic.metrics["packages"]) == ["indexpkg", "webfw"]

@@ -26,6 +26,8 @@ from gatekeeper.fileio import relative_to_root
 if TYPE_CHECKING:  # packaging's requirement and marker grammar (about 10 ms) loads where one is read
     from packaging.requirements import Requirement
 
+    from gatekeeper.checkers.inventory import Distribution
+
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -86,6 +88,27 @@ def in_project(path: Path, root: Path, where: str) -> Path:
     if resolved != real_root and real_root not in resolved.parents:
         raise ToolError(f"{where}: {path.name} leads outside the project; requirements files must be inside it")
     return resolved
+
+
+def built_from(dist: Distribution, root: Path) -> str:
+    """Why a distribution installed from a folder or a VCS checkout (PEP 610) is not audited, in
+    words; a folder inside the project (a monorepo's own package outside any uv workspace) is named,
+    with the waiver that accounts for it."""
+    where = "a VCS checkout" if dist.origin == "vcs" else "a local folder"
+    reason = f"installed from {where}, not a release from the package index: its advisories cannot be known"
+    if dist.origin != "local":
+        return reason
+    from gatekeeper.checkers.inventory import file_url_path
+
+    folder = file_url_path(dist.url)
+    rel = relative_to_root(folder, root) if folder is not None else None
+    if not rel or rel == ".":
+        return reason
+    return (
+        f"installed from the folder {rel} inside the project, not a release from the package index: its advisories "
+        "cannot be known (once you have checked it is this repository's own code, not a copy of a release of that "
+        f'name, a waiver of rule "dependencies.unaudited" for package "{dist.name}" accounts for it)'
+    )
 
 
 def pinned_version(req: Requirement) -> str:

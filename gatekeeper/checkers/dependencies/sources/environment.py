@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gatekeeper.checkers.base import CheckContext
-from gatekeeper.checkers.dependencies.sources.base import Collected, DependencySource, Target
+from gatekeeper.checkers.dependencies.sources.base import Collected, DependencySource, Target, built_from
 from gatekeeper.checkers.inventory import declared_lines, load_inventory, project_manifest
 
 
@@ -41,8 +41,7 @@ def _from_environment(ctx: CheckContext) -> Collected:
             # an advisory database (or PyPI) describes releases on the index; a build from a folder or
             # a VCS checkout may differ from the release of that name and version, so silence about it
             # proves nothing
-            where = "a local folder" if d.origin == "local" else "a VCS checkout"
-            got.skip(d.name, f"installed from {where}, not a release from the package index: its advisories cannot be known")
+            got.skip(d.name, built_from(d, ctx.root))
     for name in inv.missing:
         got.skip(name, "declared in pyproject.toml but not installed in the environment")
     return got

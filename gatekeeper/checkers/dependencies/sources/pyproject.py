@@ -7,7 +7,15 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from gatekeeper.checkers.base import CheckContext
-from gatekeeper.checkers.dependencies.sources.base import Collected, DependencySource, Markers, Target, pinned_version, relative
+from gatekeeper.checkers.dependencies.sources.base import (
+    Collected,
+    DependencySource,
+    Markers,
+    Target,
+    built_from,
+    pinned_version,
+    relative,
+)
 from gatekeeper.checkers.inventory import declared_lines, project_requirements
 from gatekeeper.redaction import strip_userinfo
 
@@ -60,8 +68,7 @@ def _from_pyproject(path: Path, ctx: CheckContext) -> Collected:
         elif dist.origin in ("local", "vcs"):
             # as for the environment source: a build from a folder or a VCS checkout may differ from the
             # release of that name and version, so an advisory database's silence about it proves nothing
-            where = "a local folder" if dist.origin == "local" else "a VCS checkout"
-            got.skip(req.name, f"{rel}: {text!r} is installed from {where}, not a release from the package index")
+            got.skip(req.name, f"{rel}: {text!r}: {built_from(dist, ctx.root)}")
         elif not req.specifier.contains(dist.version, prereleases=True):
             got.skip(req.name, f"{rel}: installed {dist.version} does not satisfy {text!r}")
         else:
