@@ -79,7 +79,7 @@ FILE_FILTERS = (
 #: detect-secrets' filter that honours the allowlist pragmas
 ALLOWLIST_FILTER = "detect_secrets.filters.allowlist.is_line_allowlisted"
 CHECK = "secrets"
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 INSTALL = "pip install 'gatekeeper[secrets]' into gatekeeper's environment, or set gate.tool_python"
 _WORKER = Path(__file__).with_name("worker.py")
 #: the worker's first line is a short JSON object; more than this before a line break is not it
@@ -208,11 +208,15 @@ class SecretsChecker(CheckerBase):
 
 def _options(tool: ToolOrigin, hello: Mapping[str, Any], args: Sequence[str]) -> str:
     """The cache keys' options digest for the detect-secrets that said ``hello``, run with ``args``."""
+    import hashlib
+
     from gatekeeper.checkers import source
 
     version, lenient = str(hello["version"]), hello.get("lenient") is True
-    # the tool's origin is part of the key: what another copy claiming the same version wrote is not reused
-    return source.options_digest(CACHE_VERSION, version, tool.describe(), lenient, list(args))
+    # the tool's origin is part of the key: what another copy claiming the same version wrote is not
+    # reused; so is the worker's text, which decides how files are read (a changed reading is a new scan)
+    reader = hashlib.sha256(_WORKER.read_bytes()).hexdigest()
+    return source.options_digest(CACHE_VERSION, version, tool.describe(), lenient, reader, list(args))
 
 
 def _serial(chunk: Sequence[str], sources: source.Sources, ctx: CheckContext) -> bool:
@@ -255,15 +259,19 @@ def _pragma_narrowing(
 
 
 def _unscanned(root: Path, files: Sequence[str], sources: source.Sources, lenient: bool) -> list[Narrowing]:
-    """Files detect-secrets could not read: unreadable ones, and (when its reading could not be made
-    lenient) those that are not UTF-8, which it skips."""
-    unreadable, undecodable = [], []
+    """Files detect-secrets could not read: unreadable ones, and when its reading could not be made
+    lenient (``worker._lenient``), those in UTF-16 or UTF-32 (read as UTF-8, no pattern matches
+    their text) and those that are not UTF-8, which it skips."""
+    unreadable, undecodable, wide = [], [], []
     for f in files:
         try:
             with (root / f).open("rb"):
                 pass
         except OSError:
             unreadable.append(f)
+            continue
+        if not lenient and _wide_text(sources.data(f)):
+            wide.append(f)
             continue
         if not lenient:
             try:
@@ -293,7 +301,35 @@ def _unscanned(root: Path, files: Sequence[str], sources: source.Sources, lenien
                 tuple(undecodable),
             )
         )
+    if wide:
+        out.append(
+            Narrowing(
+                "not-scanned",
+                "",
+                None,
+                "UTF-16 or UTF-32 text",
+                "this detect-secrets version reads every file as UTF-8 and could not be made to read these in their "
+                "encoding: with a NUL byte beside each character, no pattern matches their text",
+                tuple(wide),
+            )
+        )
     return out
+
+
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+
+
+def _wide_text(data: bytes) -> bool:
+    """Whether ``data`` is UTF-16 or UTF-32 text: a byte order mark, or (without one) a NUL in every
+    other byte of its start and none between, as ASCII text in UTF-16 has."""
+    if data.startswith(_WIDE_BOMS):
+        return True
+    sample = data[:4096]
+    if len(sample) < 16:
+        return False
+    even, odd = sample[0::2], sample[1::2]
+    nul_even, nul_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    return (nul_odd > 0.9 and nul_even < 0.1) or (nul_even > 0.9 and nul_odd < 0.1)
 
 
 class _Worker:

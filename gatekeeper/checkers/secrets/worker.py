@@ -21,7 +21,8 @@ while gatekeeper still lists, reads and hashes the files.
 
 detect-secrets opens each file in the locale's encoding and skips, without a word, a file that
 does not decode (one byte that is not UTF-8 hides every secret in it). Here its scanner opens
-files as UTF-8 with undecodable bytes replaced, so the rest of such a file is scanned; the first
+files as UTF-8 with undecodable bytes replaced, so the rest of such a file is scanned, and UTF-16
+or UTF-32 text in its own encoding (``text_encoding``); the first
 line says ``"lenient": true`` when that took effect (another detect-secrets version may read files
 elsewhere: then gatekeeper lists such files as not scanned).
 
@@ -69,15 +70,39 @@ def _keep_disabled(disabled: "list[str]") -> None:
 
 
 def _lenient() -> bool:
-    """Make detect-secrets' scanner read every file as UTF-8 with undecodable bytes replaced."""
-    import functools
-
+    """Make detect-secrets' scanner read every file as UTF-8 with undecodable bytes replaced, and
+    UTF-16 or UTF-32 text in its own encoding (read as UTF-8, a NUL beside every character, no
+    pattern would match it)."""
     from detect_secrets.core import scan
 
     if not callable(getattr(scan, "_get_lines_from_file", None)):
         return False
-    scan.open = functools.partial(open, encoding="utf-8", errors="replace")  # type: ignore[attr-defined]
+
+    def reading(filename: str, *args: object, **kwargs: object) -> "object":
+        with open(filename, "rb") as raw:
+            head = raw.read(4096)
+        return open(filename, encoding=text_encoding(head), errors="replace")
+
+    scan.open = reading  # type: ignore[attr-defined]
     return True
+
+
+def text_encoding(head: bytes) -> str:
+    """The encoding of a file that starts with ``head``: UTF-32 or UTF-16 by their byte order mark,
+    UTF-16 without one when every other byte of its start is NUL and none between (ASCII text in
+    UTF-16), else UTF-8."""
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "utf-32"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if len(head) >= 16:
+        even, odd = head[0::2], head[1::2]
+        nul_even, nul_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+        if nul_odd > 0.9 and nul_even < 0.1:
+            return "utf-16-le"
+        if nul_even > 0.9 and nul_odd < 0.1:
+            return "utf-16-be"
+    return "utf-8"
 
 
 def _inherited() -> None:

@@ -110,3 +110,19 @@ def test_a_serial_scan_finds_what_the_process_pool_finds_and_starts_no_pool(tmp_
         assert sorted(serial) == sorted(files if filters != FILTERS_OFF else set(files) - {"d.py"})
     with pytest.raises(AssertionError):  # the stand-in pool does crash a pooled scan
         _worker_report(root, {"args": ["scan", "--no-verify", *FILTERS_OFF, *files], "serial": False}, prefix=no_pool)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_a_secret_in_utf16_or_utf32_text_is_found(tmp_path: Path, make_ctx: Any, encoding: str) -> None:
+    """detect-secrets reads such a file as UTF-8 (valid: a NUL beside each character) and no pattern
+    matches: by hand, "clean". The worker reads it in its encoding (by its byte order mark, or the
+    NUL in every other byte), so the key is found as in the same text in UTF-8."""
+    text = f'# settings\naws_key = "{AWS}"\n'
+    root = write(tmp_path / "p", {"plain.txt": text})
+    (root / "wide.txt").write_bytes(text.encode(encoding))
+    git_init(root)
+    assert scan_by_hand(root) == {("AWS Access Key", "plain.txt", 2)}  # the wide file: nothing
+    result = SecretsChecker().run(section(SecretsChecker), make_ctx(root))
+    found = {(f.location.path, f.location.line) for f in result.findings}
+    assert found == {("plain.txt", 2), ("wide.txt", 2)}
+    assert result.metrics["files_scanned"] == 2 and result.metrics["files_not_scanned"] == 0
