@@ -461,9 +461,12 @@ def _partial(rec: Mapping[str, Any]) -> bool:
 
 
 def records_json(records: list[dict[str, Any]]) -> str:
-    """The records as indented JSON that is safe to print: C1 control characters and Unicode line
-    separators as ``\\uXXXX`` escapes, and a ``##[`` (which a CI runner would obey anywhere in a
-    line) as ``##\\u005b``; the JSON still means the same records."""
+    """The records as indented JSON that is safe to print: C1 control characters, Unicode line
+    separators and invisible format characters (bidirectional controls) as ``\\uXXXX`` escapes,
+    and a ``##[`` (which a CI runner would obey anywhere in a line) as ``##\\u005b``; the JSON
+    still means the same records."""
+    from gatekeeper.escapes import INVISIBLE
+
     text = json.dumps(records, indent=2, ensure_ascii=False)
-    text = re.sub("[\x7f-\x9f\u2028\u2029]", lambda m: f"\\u{ord(m.group()):04x}", text)
+    text = re.sub(f"[\x7f-\x9f\u2028\u2029{INVISIBLE}]", lambda m: f"\\u{ord(m.group()):04x}", text)
     return text.replace("##[", "##\\u005b")

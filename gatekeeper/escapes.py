@@ -15,14 +15,31 @@ import re
 
 from gatekeeper.redaction import redact
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Unicode format characters that change how the text around them is shown without showing
+#: themselves: bidirectional embeddings, overrides and isolates (a file ``util<U+202E>gnp.py`` shows
+#: as ``utilyp.png``, and the rest of its line reordered), zero-width characters, the byte order mark
+INVISIBLE = "\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+_CONTROL = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{INVISIBLE}]")
+_FORMAT = re.compile(f"[{INVISIBLE}]")
 _LEGACY_COMMAND = "##["
 _LEGACY_SHOWN = "##\\["
 
 
+def _shown(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def clean(text: str) -> str:
-    """``text`` with every control character but tab and newline shown as ``\\xNN``."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """``text`` with every control character but tab and newline shown as ``\\xNN``, and every
+    invisible format character (bidirectional controls, zero-width characters) as ``\\uNNNN``."""
+    return _CONTROL.sub(_shown, text)
+
+
+def visible(text: str) -> str:
+    """``text`` with its invisible format characters shown as ``\\uNNNN`` (what ``clean`` does to
+    them), for pages a browser lays out: a name or message cannot reorder what an auditor reads."""
+    return _FORMAT.sub(_shown, text)
 
 
 def clean_line(text: str) -> str:

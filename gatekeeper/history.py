@@ -199,34 +199,37 @@ def select_runs(records: Sequence[Mapping[str, Any]], verification: Verification
 
 def render_history(runs: Sequence[Run], verification: Verification, facts: PageFacts, total: int | None = None) -> str:
     """The history page for ``runs`` (those of the period, in log order) with the chain's ``verification``."""
+    from gatekeeper.escapes import visible
     from gatekeeper.reports.html import _asset, _environment, print_style
 
     total = len(runs) if total is None else total
     check_names = sorted({name for r in runs for name in r.checks})
     template = _environment().get_template(TEMPLATE)
     period = facts.period.describe()
-    return template.render(
-        csp="default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
-        style=Markup(_asset("report.css")),  # noqa: S704  # nosec B704: our own shipped stylesheet
-        print_style=print_style(f"gatekeeper audit history: {facts.project or facts.log_name}", period, landscape=True),
-        log_name=facts.log_name,
-        project=facts.project,
-        generated_at=facts.generated_at,
-        tool_version=facts.tool_version,
-        period=facts.period,
-        period_text=period,
-        verification=_verification_view(verification, total, facts.key_checked),
-        runs=runs,
-        run_rows=_run_rows(runs, check_names, _hrefs(facts.reports, facts.page_dir)),
-        check_names=check_names,
-        charts=_charts(runs),
-        exceptions=exceptions(runs),
-        controls=controls(runs),
-        policies=policy_changes(runs, facts.policy_texts),
-        gated=facts.gated,
-        verdicts=_verdict_counts(runs),
-        first=runs[0].time if runs else MISSING,
-        last=runs[-1].time if runs else MISSING,
+    return visible(
+        template.render(  # bidirectional controls in a record's text shown as escapes, never obeyed
+            csp="default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
+            style=Markup(_asset("report.css")),  # noqa: S704  # nosec B704: our own shipped stylesheet
+            print_style=print_style(f"gatekeeper audit history: {facts.project or facts.log_name}", period, landscape=True),
+            log_name=facts.log_name,
+            project=facts.project,
+            generated_at=facts.generated_at,
+            tool_version=facts.tool_version,
+            period=facts.period,
+            period_text=period,
+            verification=_verification_view(verification, total, facts.key_checked),
+            runs=runs,
+            run_rows=_run_rows(runs, check_names, _hrefs(facts.reports, facts.page_dir)),
+            check_names=check_names,
+            charts=_charts(runs),
+            exceptions=exceptions(runs),
+            controls=controls(runs),
+            policies=policy_changes(runs, facts.policy_texts),
+            gated=facts.gated,
+            verdicts=_verdict_counts(runs),
+            first=runs[0].time if runs else MISSING,
+            last=runs[-1].time if runs else MISSING,
+        )
     )
 
 

@@ -119,7 +119,9 @@ def iter_render_html(result: GateResult, *, checkers: Mapping[str, LoadedChecker
     controls = _controls(result)
     shown, trimmed = _shown_findings(result)
     run = _run_facts(result)
-    return template.generate(
+    from gatekeeper.escapes import visible
+
+    chunks = template.generate(
         csp=csp,
         style=Markup(_asset("report.css")),  # noqa: S704  # nosec B704: our own shipped stylesheet
         script=Markup(script),  # noqa: S704  # nosec B704: our own shipped script (CSP hash)
@@ -145,6 +147,9 @@ def iter_render_html(result: GateResult, *, checkers: Mapping[str, LoadedChecker
         },
         print_style=print_style(f"gatekeeper: {run['project']}", f"run of {run['finished_at']} at {run['commit'][:12]}"),
     )
+    # a bidirectional control in a file name or message would reorder what the browser shows around
+    # it (a verdict, a path): every one is shown as its escape, as the console shows it
+    return (visible(chunk) for chunk in chunks)
 
 
 def css_string(text: str) -> str:
