@@ -275,9 +275,9 @@ def find_config(root: Path) -> MypyConfig:
                 parser.read_string(text, source=name)
             except configparser.Error as exc:
                 raise ToolError(f"{name} cannot be read as mypy configuration: {exc}") from None
-            if not parser.has_section("mypy"):
-                continue
-            main = dict(parser["mypy"])
+            if not parser.has_section("mypy") and name == "setup.cfg":
+                continue  # mypy reads setup.cfg only for its [mypy] section; mypy.ini whatever it holds
+            main = dict(parser["mypy"]) if parser.has_section("mypy") else {}
             overrides = [
                 {"module": s.removeprefix("mypy-"), **dict(parser[s])} for s in parser.sections() if s.startswith("mypy-")
             ]

@@ -80,6 +80,22 @@ def test_findings_equal_mypy_run_by_hand_with_the_projects_config(project: Path,
     assert any((tmp_path / "cache" / "types").iterdir())
 
 
+def test_a_mypy_ini_without_a_mypy_section_is_still_the_configuration_mypy_reads(tmp_path: Path, make_ctx: Any) -> None:
+    """mypy takes mypy.ini whatever it holds (a [mypy] section is required of setup.cfg and
+    pyproject.toml only): its per-module sections apply, and setup.cfg's [mypy] does not."""
+    files = {
+        "mypy.ini": "[mypy-app]\ndisallow_untyped_defs = True\n",
+        "setup.cfg": "[mypy]\nwarn_unused_ignores = True\n",
+        "app.py": "def f(x):\n    return x\n",
+    }
+    root = write(tmp_path / "proj", files)
+    by_hand = mypy_by_hand(root, ".")
+    assert keys(by_hand) == {("no-untyped-def", "app.py", 1)}
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert finding_keys(result) == keys(by_hand) and result.status is Status.FAIL
+    assert result.metrics["config"] == "mypy.ini"
+
+
 def test_settings_mypy_sets_aside_are_named_as_mypy_names_them(tmp_path: Path, make_ctx: Any) -> None:
     files = {
         "pyproject.toml": '[tool.mypy]\npython_version = "3.8"\nwarn_unused_ignore = true\n',
