@@ -355,7 +355,11 @@ def _options_digest(plan: ScanPlan, root: Path) -> str:
     if "-x" in args:  # exclusions decide which files are scanned, not what a scan finds
         i = args.index("-x")
         del args[i : i + 2]
-    for part in (str(CACHE_VERSION), plan.version, plan.python, json.dumps(args)):
+    from gatekeeper.checkers.security import pool
+
+    # the worker's text decides how bandit is driven and its results read: a changed worker is a new scan
+    worker = hashlib.sha256(pool._WORKER.read_bytes()).hexdigest()
+    for part in (str(CACHE_VERSION), plan.version, plan.python, worker, json.dumps(args)):
         h.update(part.encode("utf-8") + b"\x1f")
     named = [str(f) for f in plan.project.get("files") or []]  # a .bandit's configfile too: bandit loads it
     for name in dict.fromkeys((plan.config, plan.ini, *named)):

@@ -468,6 +468,23 @@ def test_cache_reuses_unchanged_files_and_rescans_changed_ones(tmp_path: Path, m
     assert key_set(fourth.findings) == bandit_set(bandit_json(root, "-r", ".", "-x", SAME_X))
 
 
+def test_a_changed_worker_scans_again(tmp_path: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker decides how bandit runs and how its results are read: results another worker wrote
+    (an older gatekeeper's) are not served."""
+    from gatekeeper.checkers.security import pool
+
+    root = build_corpus(tmp_path / "p")
+    cache = tmp_path / "cache"
+    checker = SecurityChecker()
+    first = checker.run(section(checker, workers=1), make_ctx(root, cache_dir=cache))
+    assert checker.run(section(checker, workers=1), make_ctx(root, cache_dir=cache)).metrics["cached_files"] > 0
+    changed = tmp_path / "worker.py"
+    changed.write_text(pool._WORKER.read_text(encoding="utf-8") + "\n# another release of the worker\n", encoding="utf-8")
+    monkeypatch.setattr(pool, "_WORKER", changed)
+    again = checker.run(section(checker, workers=1), make_ctx(root, cache_dir=cache))
+    assert again.metrics["cached_files"] == 0 and key_set(again.findings) == key_set(first.findings)
+
+
 def test_a_corrupt_cache_entry_is_ignored_and_replaced(tmp_path: Path, make_ctx: Any) -> None:
     root = build_corpus(tmp_path / "p")
     cache = tmp_path / "cache"
