@@ -223,19 +223,20 @@ def test_requirements_left_open_are_audited_at_the_version_their_constraints_fil
     deps_project: Project, run_deps: Gate
 ) -> None:
     """pip installs an unpinned requirement at the version a ``-c`` file pins (wherever the ``-c``
-    line stands, and through the files a constraints file includes): that version is audited, at
+    line stands, and through the ``-c`` files a constraints file names): that version is audited, at
     the pin's line; a constraint the requirement excludes (pip refuses to install) and a requirement
-    no constraint pins stay unaudited."""
+    no constraint pins stay unaudited. A ``-r`` line in a constraints file names requirements."""
     root = deps_project(checks='advisory_db = "advisories"\nsource = "requirements/dev.txt"')
     write_db(root, RECORDS, "pypa")
     reqs = root / "requirements"
     reqs.mkdir()
     (reqs / "base.txt").write_text("alpha>=1.0\n", encoding="utf-8")
     (reqs / "dev.txt").write_text("-r base.txt\ntoolx\nsafe>=2\n-c constraints.txt\n", encoding="utf-8")
-    (reqs / "constraints.txt").write_text("-r upper.txt\nsafe==1.5\nunrequired==9.9\n", encoding="utf-8")
+    (reqs / "constraints.txt").write_text("-c upper.txt\nsafe==1.5\nunrequired==9.9\n-r extra.txt\n", encoding="utf-8")
+    (reqs / "extra.txt").write_text("gamma==3.0.5\n", encoding="utf-8")  # pip installs it: audited
     (reqs / "upper.txt").write_text("alpha==1.4 ; python_version >= '3'\n", encoding="utf-8")
     result = dep_result(run_deps(root))
-    assert found(result) == {("TEST-2024-RANGE", "alpha")}
+    assert {name for _, name in found(result)} == {"alpha", "gamma"}
     alpha = next(f for f in result.findings if f.rule_id == "TEST-2024-RANGE")
     assert alpha.package is not None and alpha.package.version == "1.4"
     assert alpha.location is not None and (alpha.location.path, alpha.location.line) == ("requirements/upper.txt", 1)
@@ -244,7 +245,7 @@ def test_requirements_left_open_are_audited_at_the_version_their_constraints_fil
     conflict = "requirements/dev.txt:3: 'safe>=2' conflicts with safe==1.5 pinned by requirements/constraints.txt:2"
     assert reasons["safe"] == conflict
     assert reasons["toolx"] == "requirements/dev.txt:2: 'toolx' is not pinned with == (pin it, e.g. with pip-compile)"
-    assert result.metrics["packages_audited"] == 1  # a constraint installs nothing: unrequired is not audited
+    assert result.metrics["packages_audited"] == 2  # a constraint installs nothing: unrequired is not audited
     assert result.metrics["constraints"] == ["requirements/constraints.txt", "requirements/upper.txt"]
 
 

@@ -106,8 +106,9 @@ class _RequirementsReader:
             self.got.skip(name, f"{where}: editable requirement has no pinned version")
 
     def _read_constraints(self, file: Path) -> None:
-        """The ``==`` pins of a constraints file (and of the files it includes, constraints too, as pip
-        reads them): they install nothing, but pin what the requirements leave open."""
+        """The ``==`` pins of a constraints file (and of the constraints files its ``-c`` lines name):
+        they install nothing, but pin what the requirements leave open. A ``-r`` line in it names a
+        requirements file, read as one (pip installs what it lists)."""
         resolved = file.resolve()
         if resolved in self._constraint_files:
             return
@@ -123,7 +124,10 @@ class _RequirementsReader:
                 child = in_project(file.parent / option.group(2).strip(), self.ctx.root, f"{rel}:{lineno}: {option.group(1)}")
                 if not child.is_file():
                     raise ToolError(f"{rel}:{lineno}: the file that {option.group(1)} names does not exist")
-                self._read_constraints(child)
+                if option.group(1) in ("-r", "--requirement"):
+                    self.read(child)
+                else:
+                    self._read_constraints(child)
                 continue
             req = _parse(text)
             if req is None or text.startswith("-") or (req.marker is not None and not self._markers.applies(req.marker)):
