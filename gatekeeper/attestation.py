@@ -392,7 +392,7 @@ def _check_stamp(env: Mapping[str, Any], tsa_ca: Path | None, problems: list[str
                 "whoever holds the key could have signed it at any time"
             )
         else:
-            notes.append(f"no trusted timestamp ({why}): the statement's times are the runner's own clock")
+            notes.append(f"no trusted timestamp{f' ({why})' if failed else ''}: the statement's times are the runner's own clock")
         return ""
     if tsa_ca is None:
         notes.append("it carries an RFC 3161 timestamp, not checked: pass --tsa-cert with the authority's certificate")

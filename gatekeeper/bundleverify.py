@@ -35,7 +35,8 @@ class BundleCheck:
     ``unchecked-record`` (a record, not authenticated: no keys) or ``none``; ``record_seq`` is that
     record's place in its log, ``chain`` what the log given with ``--log`` said about it;
     ``record_verdict`` and ``record_scope`` are the verdict and scope (which of the policy's checks
-    ran) the record states.
+    ran) the record states, ``record_waivers`` the waivers it applied (id, expiry) and
+    ``record_waived`` how many findings they accepted.
     """
 
     files: int
@@ -49,6 +50,8 @@ class BundleCheck:
     chain: str = ""
     record_verdict: str = ""
     record_scope: Mapping[str, Any] | None = None
+    record_waivers: tuple[tuple[str, str], ...] = ()
+    record_waived: int = 0
     manifest: Mapping[str, Any] = field(default_factory=dict)
     stamps: tuple[str, ...] = ()  # the files whose RFC 3161 timestamps verified (with ``tsa_ca``)
 
@@ -276,7 +279,25 @@ def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: 
     scope = data.get("scope") if isinstance(data.get("scope"), Mapping) else None
     return {"backing": "record" if backed else "unchecked-record", "record_seq": seq,
             "record_key_id": check.key_id if check else "", "chain": chain,
-            "record_verdict": str(data.get("verdict") or ""), "record_scope": scope}  # fmt: skip
+            "record_verdict": str(data.get("verdict") or ""), "record_scope": scope, **_waivers_of(data)}  # fmt: skip
+
+
+def _waivers_of(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The waivers the record says its run applied, each with its expiry (``record_waivers``), and the
+    findings they accepted (``record_waived``); an edited record's odd shapes count as nothing."""
+    waivers = record.get("waivers")
+    applied = waivers.get("applied") if isinstance(waivers, Mapping) else None
+    terms = record.get("waiver_terms") if isinstance(record.get("waiver_terms"), Mapping) else {}
+    listed = []
+    for ident in applied if isinstance(applied, list) else []:
+        term = terms.get(str(ident)) if isinstance(terms, Mapping) else None
+        listed.append((str(ident), str(term.get("expires") or "") if isinstance(term, Mapping) else ""))
+    checks = record.get("checks") if isinstance(record.get("checks"), Mapping) else {}
+    waived = 0
+    for check in (checks or {}).values():
+        count = check.get("waived") if isinstance(check, Mapping) else None
+        waived += count if isinstance(count, int) and not isinstance(count, bool) else 0
+    return {"record_waivers": tuple(listed), "record_waived": waived}
 
 
 def _chain_position(record: bytes, seq: int | None, ring: Keyring, given: tuple[Path | None, int], problems: list[str]) -> str:

@@ -188,3 +188,39 @@ def test_a_run_whose_clock_the_authority_contradicts_fails_closed(
     assert done.exit_code == 3, done.output
     assert "the runner's clock says" in done.output and "the runner's clock was wrong or set back" in done.output
     assert "which waivers had expired" in done.output and "the run fails closed" in done.output
+
+
+def test_a_pass_resting_on_waivers_says_so_and_which_have_expired_since(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a run 60 days ago passed because two findings were waived; one waiver has expired since
+    back = dt.date.today() - dt.timedelta(days=60)
+    waivers = "".join(
+        f'[[waivers]]\nid = "{ident}"\ncheck = "security"\nrule = "{rule}"\nreason = "kept until the rewrite lands"\n'
+        f'approved_by = "sec@example.com"\nexpires = {expires.isoformat()}\n'
+        for ident, rule, expires in (
+            ("W-SHELL", "B602", back + dt.timedelta(days=30)),
+            ("W-IMPORT", "B404", back + dt.timedelta(days=300)),
+        )
+    )
+    root = write(tmp_path / "proj", {"app.py": RISKY})
+    write(root, {"gatekeeper.toml": only("security", extra=waivers).replace("[audit]\nenabled = false\n", "")})
+    write(root, {".gitignore": "gatekeeper-reports/\n.gatekeeper/\n"})
+    git_init(root)
+    key = signing.write_key_pair(tmp_path / "k.key", tmp_path / "k.pub")
+    real = engine.run_checks
+
+    def then(request: engine.RunRequest, *args: Any, **kwargs: Any) -> Any:
+        clock = lambda: engine.utc_now() - dt.timedelta(days=60)  # noqa: E731
+        return real(dataclasses.replace(request, clock=clock), *args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_checks", then)
+    assert _check(root, monkeypatch, key, "--bundle", str(tmp_path / "run.zip")).exit_code == 0
+    done = _cli(["bundle", "verify", str(tmp_path / "run.zip"), "--public-key", str(tmp_path / "k.pub")])
+    assert done.exit_code == 0, done.output
+    shell, imports = (back + dt.timedelta(days=d) for d in (30, 300))
+    assert (
+        f"verdict: pass with 2 finding(s) accepted by waiver(s) W-SHELL (until {shell}, expired since), "
+        f"W-IMPORT (until {imports}), of a complete run" in done.output
+    )
+    envelope = root / "gatekeeper-reports" / "gatekeeper.intoto.json"
+    done = _cli(["attestation", "verify", str(envelope), "--public-key", str(tmp_path / "k.pub")])
+    assert done.exit_code == 0 and "(verdict pass with 2 waiver(s) applied, commit " in done.output

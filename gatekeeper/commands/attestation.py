@@ -69,8 +69,11 @@ def attestation_verify(
     where = predicate.get("repository")
     repo: dict[str, object] = where if isinstance(where, dict) else {}
     partial = scope_note(predicate)
+    waivers = predicate.get("waivers")
+    applied = waivers.get("applied") if isinstance(waivers, dict) else None
+    waived = f" with {applied} waiver(s) applied" if isinstance(applied, int) and applied else ""
     what = (
-        f"verdict {clean(str(predicate.get('verdict', '?')))}{f' ({clean(partial)})' if partial else ''}, "
+        f"verdict {clean(str(predicate.get('verdict', '?')))}{waived}{f' ({clean(partial)})' if partial else ''}, "
         f"commit {clean(str(repo.get('commit') or 'not recorded'))}, "
         f"{len(outcome.statement.get('subject') or [])} subject(s)"
     )

@@ -191,9 +191,27 @@ def _verdict_line(outcome: BundleCheck) -> str:
     from gatekeeper.gated import partial_note
 
     scope = outcome.record_scope
-    verdict = f"verdict: {clean(outcome.record_verdict or 'not recorded')}"
+    verdict = f"verdict: {clean(outcome.record_verdict or 'not recorded')}{clean(_waived(outcome))}"
     if scope is None:
         return f"{verdict} (the record does not say which of the policy's checks ran)"
     if scope.get("complete") is True:
         return f"{verdict}, of a complete run (every check the policy enables ran)"
     return f"{verdict} ({clean(partial_note(scope))}): a partial run gates no commit"
+
+
+def _waived(outcome: BundleCheck) -> str:
+    """`` with N finding(s) accepted by waivers W1 (until 2026-06-30, expired since), ...`` after the
+    verdict of a run that applied waivers: a pass resting on exceptions must not read as a clean one,
+    least of all once they have expired; "" when it applied none."""
+    import datetime as dt
+
+    if not outcome.record_waivers:
+        return ""
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    named = []
+    for ident, expires in outcome.record_waivers:
+        if not expires:
+            named.append(f"{ident} (no expiry)")
+        else:
+            named.append(f"{ident} (until {expires}{', expired since' if expires[:10] < today else ''})")
+    return f" with {outcome.record_waived} finding(s) accepted by waiver(s) {', '.join(named)}"
