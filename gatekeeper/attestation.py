@@ -210,11 +210,17 @@ def checksums(subjects: Iterable[Mapping[str, Any]]) -> str:
 Stamp = Callable[[str], Mapping[str, Any]]
 
 
-def file_subjects(
-    result: GateResult, root: Path, out_dir: Path, reports: Mapping[str, str], extra: Sequence[Path]
+def file_subjects(  # noqa: PLR0913  # the run's places, and what it wrote or was named
+    result: GateResult,
+    root: Path,
+    out_dir: Path,
+    reports: Mapping[str, str],
+    extra: Sequence[Path],
+    hashed: Mapping[Path, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The file subjects: each report written (``reports``: path -> sha256), each artifact a check
-    wrote into ``out_dir`` (the SBOM), and each ``--subject`` file, hashed now. Sorted by name."""
+    wrote into ``out_dir`` (the SBOM), and each ``--subject`` file, with the digest ``hashed`` holds
+    for it (taken before the checks ran), else hashed now. Sorted by name."""
     found: dict[str, str] = {}
     for written, digest in reports.items():
         found[subject_name(Path(written), root)] = digest
@@ -225,7 +231,7 @@ def file_subjects(
                 found[subject_name(artifact, root)] = sha256_file(artifact)
     for named in extra:
         try:
-            found[subject_name(named, root)] = sha256_file(named)
+            found[subject_name(named, root)] = (hashed or {}).get(named) or sha256_file(named)
         except OSError as exc:
             raise UsageError(f"--subject {named}: cannot be read ({exc.strerror or exc})") from None
     return [{"name": name, "digest": {"sha256": digest}} for name, digest in sorted(found.items())]
@@ -243,6 +249,7 @@ class AttestRequest:
     command: str = "check"
     signer: Signer | None = None
     stamp: Stamp | None = None
+    hashed: Mapping[Path, str] = field(default_factory=dict)  # the subjects' digests before the checks ran
 
 
 def write_attestation(request: AttestRequest) -> dict[str, str]:
@@ -253,7 +260,7 @@ def write_attestation(request: AttestRequest) -> dict[str, str]:
 
     result = request.result
     clock = result.extra.get("clock") if isinstance(result.extra.get("clock"), Mapping) else {}
-    files = file_subjects(result, request.root, request.out_dir, request.reports, request.subjects)
+    files = file_subjects(result, request.root, request.out_dir, request.reports, request.subjects, request.hashed)
     commit = commit_subject(result)
     pred = predicate(result, request.command, clock or {})
     payload = serialize(statement([*([commit] if commit else []), *files], pred))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekeeper.escapes import echo
-from gatekeeper.gatepublish import Run, bundle_files, publish, record, timestamps_done, with_clock
+from gatekeeper.gatepublish import Run, bundle_files, publish, record, subject_digests, timestamps_done, with_clock
 from gatekeeper.gatepublish import bundle_line as bundle_line  # re-exported
 
 if TYPE_CHECKING:
@@ -173,7 +173,9 @@ def _prepare(request: Outputs, options: Mapping[str, Any], results_out: Path | N
 
         subjects = tuple(expand_subjects(patterns, Path.cwd()))
     authority = authority_from(policy.audit, root)
-    return Run(root, policy, out_dir, formats, results_out, audit, authority=authority, subjects=subjects)
+    run = Run(root, policy, out_dir, formats, results_out, audit, authority=authority, subjects=subjects)
+    run.subject_digests.update(subject_digests(subjects))  # as they were before any check ran
+    return run
 
 
 def check(request: CheckRequest, checkers: Mapping[str, Any], options: Mapping[str, Any]) -> int:

@@ -37,6 +37,8 @@ class Run:
     subjects: tuple[Path, ...] = ()
     stamp_failures: list[str] = field(default_factory=list)
     clock_skew: list[str] = field(default_factory=list)  # the authority's time contradicts the runner's
+    subject_digests: dict[Path, str] = field(default_factory=dict)  # each --subject's sha256 before the checks ran
+    subject_changes: list[str] = field(default_factory=list)  # the --subject files the run saw change
 
 
 def with_clock(run: Run, result: GateResult) -> GateResult:
@@ -97,17 +99,59 @@ def _attest(run: Run, result: GateResult, command: str, say: Say) -> None:
 
     signer = run_signer()
     out_dir = resolve_for_write(run.out_dir, run.root)
+    run.subject_changes[:] = _changed_subjects(run)
     request = AttestRequest(
-        result, run.root, out_dir, dict(run.written), run.subjects, command, signer, _stamp(run, _own_time(result, command))
-    )
+        result, run.root, out_dir, dict(run.written), run.subjects, command, signer, _stamp(run, _own_time(result, command)),
+        hashed=run.subject_digests,
+    )  # fmt: skip
     run.written.update(write_attestation(request))
     how = f"signed, key id {signer.key_id}" if signer is not None else "NOT signed: no signing key set (GATEKEEPER_AUDIT_KEY)"
     say(f"attestation: {out_dir / ENVELOPE_FILE} (in-toto statement in a DSSE envelope; {how})")
 
 
+def subject_digests(paths: tuple[Path, ...]) -> dict[Path, str]:
+    """The sha256 of each ``--subject`` file, taken before the checks run (``_changed_subjects`` compares)."""
+    if not paths:
+        return {}
+    from gatekeeper.attestation import sha256_file
+    from gatekeeper.errors import UsageError
+
+    out: dict[Path, str] = {}
+    for path in paths:
+        try:
+            out[path] = sha256_file(path)
+        except OSError as exc:
+            raise UsageError(f"--subject {path}: cannot be read ({exc.strerror or exc})") from None
+    return out
+
+
+def _changed_subjects(run: Run) -> list[str]:
+    """The ``--subject`` files whose bytes changed (or that vanished) while the checks ran: the
+    attestation names each as it was before, and ``timestamps_done`` fails the run."""
+    from gatekeeper.attestation import sha256_file
+
+    changed = []
+    for path, before in sorted(run.subject_digests.items()):
+        try:
+            now = sha256_file(path)
+        except OSError as exc:
+            now = f"unreadable ({exc.strerror or exc})"
+        if now != before:
+            changed.append(f"{path} (sha256 {before[:16]}... before the checks, {now[:16]}... after)")
+    return changed
+
+
 def timestamps_done(run: Run) -> None:
     """Fail closed once the evidence is written: an authority that failed, or a runner's clock the
-    authority contradicts, is exit 3, naming why."""
+    authority contradicts, or a ``--subject`` file that changed while the checks ran, is exit 3, naming why."""
+    if run.subject_changes:
+        from gatekeeper.errors import ToolError
+
+        raise ToolError(
+            f"--subject files changed while the checks ran: {'; '.join(run.subject_changes)}: something the run "
+            "started (the project's tests, a tool) rewrote what the attestation vouches for; it names each file as "
+            "it was before the checks, so the file as it is now does not verify against it, and the run fails closed"
+        )
     if run.clock_skew:
         from gatekeeper.timestamp import TimestampError
 

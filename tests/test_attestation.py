@@ -188,3 +188,32 @@ def test_with_an_authority_the_attestation_carries_a_timestamp_checked_against_i
     assert f"timestamp: {envelope['timestamp']['time']}, verified against {local_tsa.pki.ca}" in done.output
     done = CliRunner().invoke(app, args)
     assert done.exit_code == 0 and "RFC 3161 timestamp, not checked: pass --tsa-cert" in done.output
+
+
+def test_a_subject_rewritten_while_the_checks_ran_is_attested_as_it_was_and_fails_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: tuple[signing.Signer, Path]
+) -> None:
+    # the project's tests (run under coverage, with the job's rights) swap the release wheel mid-run
+    swap = 'import pathlib\n\n\ndef test_swap():\n    pathlib.Path("dist/app-1.0-py3-none-any.whl").write_bytes(b"swapped")\n'
+    root = _project(tmp_path)
+    policy = only(
+        "security", "coverage", extra='[checks.coverage]\nrun = ["pytest", "-q", "-p", "no:cacheprovider"]\nmin_total = 0\n'
+    )
+    write(root, {"gatekeeper.toml": policy})
+    write(root, {"test_swap.py": swap, ".gitignore": "dist/\n.coverage*\ngatekeeper-reports/\n.gatekeeper/\n"})
+    for args in (["rm", "-q", "--cached", "dist/app-1.0-py3-none-any.whl"], ["add", "-A"]):  # a build output, ignored
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+    wheel = root / "dist" / "app-1.0-py3-none-any.whl"
+    before = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", signing.private_pem(keys[0]))
+    monkeypatch.chdir(root)
+    done = CliRunner().invoke(app, ["check", str(root), "--format", "json", "--subject", "dist/*.whl"])
+    assert wheel.read_bytes() == b"swapped" and "verdict: PASS" in done.output, done.output
+    assert done.exit_code == 3, done.output
+    assert f"--subject files changed while the checks ran: {wheel} (sha256 {before[:16]}... before the checks" in done.output
+    attestation = str(root / REPORTS / "gatekeeper.intoto.json")
+    statement = json.loads(base64.b64decode(json.loads(Path(attestation).read_text())["payload"]))
+    assert {"name": "dist/app-1.0-py3-none-any.whl", "digest": {"sha256": before}} in statement["subject"]
+    verify = ["attestation", "verify", attestation, "--public-key", str(keys[1]), "--subject", str(wheel)]
+    done = CliRunner().invoke(app, verify)
+    assert done.exit_code == 1 and "not a subject of this attestation" in done.output
