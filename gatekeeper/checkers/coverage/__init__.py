@@ -140,7 +140,7 @@ class CoverageChecker(CheckerBase):
             tool_version=report.tool_version,
             metrics=metrics,
             findings=tuple(findings),
-            narrowing=report.narrowing,
+            narrowing=report.narrowing + (tests.narrowing() if tests is not None else ()),
         )
 
 

@@ -27,7 +27,7 @@ from gatekeeper.checkers.coverage import filecache, narrowing, packages
 from gatekeeper.checkers.coverage.hints import analysis_error, plugin_paths
 from gatekeeper.checkers.coverage.report import CHECK, CoverageReport, FileCoverage, relative_path
 from gatekeeper.errors import ToolError
-from gatekeeper.findings import NO_BASELINE, Finding, Severity, fingerprint
+from gatekeeper.findings import NO_BASELINE, Finding, Narrowing, Severity, fingerprint
 
 _PROBE = Path(__file__).with_name("probe.py")
 
@@ -79,6 +79,20 @@ class TestRun:
         passed = self.returncode == 0 and not self.findings
         out = {"command": list(self.command), "returncode": self.returncode, "passed": passed, "duration_s": self.duration_s}
         return out if self.counts is None else {**out, "pytest": dict(self.counts)}
+
+    def narrowing(self) -> tuple[Narrowing, ...]:
+        """The tests pytest collected but did not run (its options deselected them: ``-k``, ``-m``,
+        ``--deselect`` in ``addopts``; or they were skipped or expected to fail), as one record."""
+        counts = self.counts or {}
+        deselected, skipped = int(counts.get("deselected", 0)), int(counts.get("skipped", 0))
+        if not deselected and not skipped:
+            return ()
+        detail = f"pytest deselected {deselected} test{'s' if deselected != 1 else ''} and skipped {skipped}"
+        effect = (
+            "these tests did not run (the command's or the configuration's -k, -m, --deselect; skip and xfail marks): "
+            "a failure in them cannot fail the check, and code only they reach counts as not covered"
+        )
+        return (Narrowing("option", "", None, detail, effect),)
 
 
 def _last_lines(text: str, count: int = _TAIL_LINES) -> str:

@@ -45,8 +45,9 @@ def pytest_deselected(items: list[Any]) -> None:
 
 
 def pytest_runtest_logreport(report: Any) -> None:
-    """A test ran when its call phase was reported and not skipped (``pytest.skip`` inside it, xfail)."""
-    if report.when == "call" and not report.skipped:
+    """A test ran when its call phase was reported and not skipped by ``pytest.skip`` inside it (an
+    expected failure ran: xfail); one skipped before its call (a skip mark) did not."""
+    if report.when == "call" and (not report.skipped or hasattr(report, "wasxfail")):
         _counts["ran"] += 1
     elif report.skipped:
         _counts["skipped"] += 1

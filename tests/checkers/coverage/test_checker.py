@@ -1076,3 +1076,22 @@ def test_the_analysis_never_writes_the_debug_file_the_configuration_names(
     result = checker.run(section(checker, min_total=0.0), make_ctx(root))
     assert f"{result.metrics['total']:.0f}" == total and result.status is Status.PASS
     assert not outside.exists()
+
+
+def test_tests_the_run_deselected_or_skipped_are_reported(tmp_path: Path, make_ctx: Any) -> None:
+    """``addopts = --deselect`` takes the failing test out of the run: pytest exits 0, as by hand; the
+    tests that did not run are a narrowing record (an xfail test ran: it is not among them)."""
+    root = write_project(tmp_path / "p", BRANCHY)
+    tests = TESTS + "\n\ndef test_broken():\n    assert add(2, 2) == 5\n"
+    tests += "\n\nimport pytest\n\n\n@pytest.mark.skip\ndef test_later():\n    pass\n"
+    tests += "\n\n@pytest.mark.xfail\ndef test_known():\n    assert False\n"
+    (root / "test_pkg.py").write_text(tests)
+    (root / "pytest.ini").write_text("[pytest]\naddopts = --deselect test_pkg.py::test_broken\n")
+    by_hand = run_tool([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"], root)
+    assert "1 deselected" in by_hand.stdout and "1 skipped" in by_hand.stdout and "1 xfailed" in by_hand.stdout
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=["pytest", "-q", "-p", "no:cacheprovider"]), make_ctx(root))
+    assert result.status is Status.PASS and result.metrics["tests"]["pytest"]["ran"] == 3
+    (record,) = [n for n in result.narrowing if n.detail.startswith("pytest deselected")]
+    assert (record.kind, record.detail) == ("option", "pytest deselected 1 test and skipped 1")
+    assert_reported(result, record)
