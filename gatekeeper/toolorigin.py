@@ -31,7 +31,7 @@ from typing import Any
 
 from gatekeeper import process
 from gatekeeper.errors import ToolError, ToolMissing
-from gatekeeper.fileio import relative_to_root
+from gatekeeper.fileio import relative_to_root, url_path
 
 #: how the interpreter that holds a tool was chosen -> the words reports use
 SOURCES = {
@@ -166,9 +166,7 @@ def _installed(root: Path, module: str, direct: Any) -> str:
     parsed = urllib.parse.urlsplit(url)
     editable = bool((direct.get("dir_info") or {}).get("editable")) if isinstance(direct.get("dir_info"), dict) else False
     if parsed.scheme == "file":
-        from urllib.request import url2pathname
-
-        where = relative_to_root(Path(url2pathname(parsed.path)), root)
+        where = relative_to_root(Path(url_path(parsed.path)), root)
         if where is not None:
             how = "editable " if editable else ""
             raise ToolError(

@@ -100,3 +100,25 @@ def test_tokens_streamed_one_by_one_are_hashed_and_written_in_pieces() -> None:
     pieces = list(fileio._pieces(["ab"] * 100_000))
     assert b"".join(pieces) == b"ab" * 100_000
     assert len(pieces) == -(-200_000 // fileio.PIECE)  # not one write per token
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/home/me/proj",
+        "/tmp/with%20space/x%2Fy",
+        "/caf%C3%A9/%E2%82%AC",
+        "/bad%FFbyte/%C3",
+        "/percent%25done/%zz",
+        "//server/share",
+        "/plus+sign/and;semicolon?",
+        "",
+    ],
+)
+def test_url_path_is_what_url2pathname_gives(path: str) -> None:
+    """The path a file: URL names is the standard library's answer, without importing urllib.request."""
+    from urllib.request import url2pathname
+
+    from gatekeeper.fileio import url_path
+
+    assert url_path(path) == url2pathname(path)

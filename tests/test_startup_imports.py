@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+
+import pytest
 
 
 def imported_after(code: str) -> set[str]:
@@ -86,3 +89,18 @@ def test_loading_the_checkers_and_their_policy_options_imports_none_of_their_run
     )
     assert "gatekeeper.checkers.dependencies" in loaded and "gatekeeper.checkers.lint" in loaded
     assert sorted(RUN_PATHS & loaded) == []
+
+
+@pytest.mark.skipif(os.name == "nt" or sys.version_info >= (3, 13), reason="url2pathname is more than unquote there")
+def test_reading_a_local_install_url_loads_no_http_client() -> None:
+    """A ``direct_url.json`` naming a folder (a local or editable install) is read on every run:
+    its path comes without urllib.request, which imports http.client and ssl."""
+    loaded = imported_after(
+        "from pathlib import Path\n"
+        "from gatekeeper.checkers.inventory import file_url_path\n"
+        "from gatekeeper.toolorigin import _installed\n"
+        "assert file_url_path('file:///opt/some%20where') == Path('/opt/some where').resolve()\n"
+        "assert _installed(Path('/nonexistent-root'), 'tool', {'url': 'file:///opt/x', 'dir_info': {}}) == 'local'\n"
+    )
+    assert "gatekeeper.checkers.inventory" in loaded
+    assert "urllib.request" not in loaded and "http.client" not in loaded and "ssl" not in loaded

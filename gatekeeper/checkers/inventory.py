@@ -24,6 +24,7 @@ from packaging.utils import canonicalize_name
 from gatekeeper import tomlio
 from gatekeeper.checkers import cache
 from gatekeeper.errors import ToolError
+from gatekeeper.fileio import url_path
 
 if TYPE_CHECKING:  # packaging's requirement and marker grammar (about 10 ms) loads where one is read
     from packaging.markers import Marker
@@ -367,9 +368,7 @@ def file_url_path(url: str) -> Path | None:
     if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
         return None
     try:
-        from urllib.request import url2pathname  # here: urllib.request imports http and ssl (~40 ms)
-
-        return Path(url2pathname(parsed.path)).resolve()
+        return Path(url_path(parsed.path)).resolve()
     except (OSError, ValueError):
         return None
 

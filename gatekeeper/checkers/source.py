@@ -9,7 +9,6 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +60,7 @@ def excluded(path: str, patterns: Iterable[str]) -> bool:
 
 
 class Sources:
-    """The bytes of a project's files, read once per run: digests, lines and marker counts."""
+    """The bytes of a project's files, read once per run: digests and lines."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -93,10 +92,6 @@ class Sources:
             lines = self.data(path).decode("utf-8", "replace").splitlines()
             self._lines = (path, lines)
         return lines[number - 1] if number <= len(lines) else ""
-
-    def count(self, path: str, marker: re.Pattern[bytes]) -> int:
-        """How many lines of the file ``marker`` matches."""
-        return sum(1 for line in self.data(path).splitlines() if marker.search(line))
 
 
 def snippet_hash(text: str) -> str:

@@ -46,7 +46,7 @@ import selectors
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -140,7 +140,8 @@ class SecretsChecker(CheckerBase):
             plugin_args = _plugin_args(ctx, base, [str(p) for p in section.get("plugins") or []], lazy)
             filters = [*FILE_FILTERS, *([] if honour else [ALLOWLIST_FILTER])]
             args = ["scan", "--no-verify", *plugin_args, *(a for f in filters for a in ("--disable-filter", f))]
-            pragmas = {f for f in files_all if honour and sources.count(f, _allowlist())}
+            pragma_lines = _PragmaLines(sources)
+            pragmas = {f for f in files_all if honour and pragma_lines(f)}
 
             def scan(chunk: list[str]) -> dict[str, list[dict[str, Any]]]:
                 worker = lazy.started()  # raises _Stale when the started tool says otherwise than the cache
@@ -173,7 +174,7 @@ class SecretsChecker(CheckerBase):
             lazy.close()
         files, results = per_file.files, per_file.results
         findings = to_findings({f: [r for r in rs if not r.get("allowlisted")] for f, rs in results.items()})
-        narrowing = _pragma_narrowing(files, results, sources) if honour else []
+        narrowing = _pragma_narrowing(files, results, pragma_lines) if honour else []
         narrowing += _unscanned(ctx.root, files, sources, lenient)
         unscanned = {f for n in narrowing if n.kind == "not-scanned" for f in n.files}
         by_type: dict[str, int] = {}
@@ -233,14 +234,40 @@ def _key(r: Mapping[str, Any]) -> tuple[Any, ...]:
     return (r["type"], r["line_number"], r["hashed_secret"])
 
 
+class _PragmaLines:
+    """The lines (1-based) of a file that hold an allowlist pragma, found once per file: the scan
+    asks which files have any (to scan them again unfiltered), the narrowing records where they are.
+
+    No part of ``_allowlist()`` matches a line break (``bytes.splitlines`` splits at ``\\n`` and
+    ``\\r``) and it has no anchor or lookaround, so it matches in a file exactly when it matches in
+    one of its lines: a file without a match anywhere (nearly every file) is searched once, whole,
+    instead of line by line.
+    """
+
+    def __init__(self, sources: source.Sources) -> None:
+        self._sources = sources
+        self._lines: dict[str, list[int]] = {}
+
+    def __call__(self, path: str) -> list[int]:
+        """The lines of ``path`` that hold a pragma."""
+        found = self._lines.get(path)
+        if found is None:
+            data, pattern = self._sources.data(path), _allowlist()
+            found = []
+            if pattern.search(data) is not None:
+                found = [n for n, line in enumerate(data.splitlines(), start=1) if pattern.search(line)]
+            self._lines[path] = found
+        return found
+
+
 def _pragma_narrowing(
-    files: Sequence[str], results: Mapping[str, Sequence[Mapping[str, Any]]], sources: source.Sources
+    files: Sequence[str], results: Mapping[str, Sequence[Mapping[str, Any]]], pragma_lines: Callable[[str], list[int]]
 ) -> list[Narrowing]:
     """One record per file whose allowlist pragmas detect-secrets honoured, with the secrets they hid."""
     out = []
     for f in files:
         hidden = sum(1 for r in results.get(f, []) if r.get("allowlisted"))
-        lines = [n for n, line in enumerate(sources.data(f).splitlines(), start=1) if _allowlist().search(line)]
+        lines = pragma_lines(f)
         if not lines and not hidden:
             continue
         where = ", ".join(str(n) for n in lines[:10]) + (", …" if len(lines) > 10 else "")

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gatekeeper.checkers import secrets as secrets_checker
 from gatekeeper.checkers.secrets import SecretsChecker
@@ -126,3 +128,36 @@ def test_a_secret_in_utf16_or_utf32_text_is_found(tmp_path: Path, make_ctx: Any,
     found = {(f.location.path, f.location.line) for f in result.findings}
     assert found == {("plain.txt", 2), ("wide.txt", 2)}
     assert result.metrics["files_scanned"] == 2 and result.metrics["files_not_scanned"] == 0
+
+
+_PRAGMA_PIECES = [
+    b"# pragma: allowlist secret",
+    b"//pragma:whitelist-secret",
+    b"<!-- pragma: allowlist nextline secret",
+    b"pragma: allowlist secret",
+    b"# ",
+    b"#\t#",
+    b"'",
+    b"--",
+    b"/*",
+    b"\n",
+    b"\r",
+    b"\r\n",
+    b"x = 1",
+    b"\xff",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PRAGMA_PIECES), max_size=12))
+def test_the_pragma_lines_are_those_a_line_by_line_search_finds(
+    tmp_path_factory: pytest.TempPathFactory, pieces: list[bytes]
+) -> None:
+    """A file is searched whole first: its pragma lines are still exactly the lines the pattern matches."""
+    from gatekeeper.checkers.source import Sources
+
+    root = tmp_path_factory.mktemp("p")
+    data = b"".join(pieces)
+    (root / "f.py").write_bytes(data)
+    expected = [n for n, line in enumerate(data.splitlines(), start=1) if secrets_checker._allowlist().search(line)]
+    assert secrets_checker._PragmaLines(Sources(root))("f.py") == expected
