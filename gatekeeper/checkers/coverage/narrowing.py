@@ -149,7 +149,10 @@ def _outside_source(
         except GatekeeperError as exc:
             return set(), f"; the packages source names could not be located, so the files are not listed: {exc}"
         places += [Path(p).resolve() for name in packages for p in found.get(name) or ()]
-    return {f for f in files if not any((root / f).resolve().is_relative_to(place) for place in places)}, ""
+    if not places:
+        return set(files), ""
+    real = {f: (root / f).resolve() for f in files}  # each file resolved once, not once per place
+    return {f for f in files if not any(real[f].is_relative_to(place) for place in places)}, ""
 
 
 def _excluded(root: Path, entry: Mapping[str, Any]) -> list[Narrowing]:

@@ -197,6 +197,8 @@ def _comments(lines: Sequence[str]) -> list[_Comment]:
     out: list[_Comment] = []
     open_ranges: list[tuple[int, str, str]] = []
     for n, line in enumerate(lines, start=1):
+        if "#" not in line:  # every comment pattern begins with one: most lines need no search
+            continue
         hit = _FILE.search(line)
         if hit:
             out.append(_Comment("file-comment", n, hit.group(0).strip()))
