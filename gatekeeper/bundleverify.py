@@ -118,6 +118,7 @@ def verify_bundle(
         record = _record_of(zf, manifest, listed, names)
         if not problems:  # every entry is the one its manifest line names: are they of one run?
             _one_run(zf, listed, record, ring, problems)
+            _stated_facts(zf, manifest, record, problems)
         stamps: tuple[str, ...] = ()
         if tsa_ca is not None and not problems:
             stamps, stamp_problems = _stamps(zf, tsa_ca)
@@ -210,6 +211,35 @@ def _one_run(zf: zipfile.ZipFile, listed: Mapping[str, tuple[str, int]], record:
             )
     if ATTESTATION_FILE in listed and ATTESTATION_FILE in zf.namelist():
         _attestation_of_this_run(zf, _results_digest(listed), ring, problems)
+
+
+def _stated_facts(zf: zipfile.ZipFile, manifest: Mapping[str, Any], record: bytes | None, problems: list[str]) -> None:
+    """The commit and verdict the manifest and the README state (what ``bundle verify`` prints, what an
+    auditor reads first) must be the audit record's: whoever holds the signing key can re-sign a
+    manifest or README naming another commit, but not the record the log and its timestamp pin."""
+    import re
+
+    from gatekeeper.bundleguide import README_FILE
+
+    data = _record_data(record)
+    if not data:
+        return
+    commit, verdict = str(data.get("commit") or ""), str(data.get("verdict") or "")
+    created = manifest.get("created_from") if isinstance(manifest.get("created_from"), Mapping) else {}
+    stated = [(f"{MANIFEST}: commit", str(manifest.get("commit") or ""), commit)]
+    stated.append((f"{MANIFEST}: created_from.verdict", str((created or {}).get("verdict") or ""), verdict))
+    if README_FILE in zf.namelist():
+        text = _member(zf, README_FILE).decode("utf-8", "replace")
+        said = re.search(r"(?m)^- Commit: `([^`\n]*)`", text)
+        judged = re.search(r"(?m)^- Verdict: \*\*([^*\n]*)\*\*", text)
+        stated.append((f"{README_FILE}: Commit", said.group(1) if said else "(not stated)", commit or "not recorded"))
+        stated.append((f"{README_FILE}: Verdict", judged.group(1) if judged else "(not stated)", verdict))
+    for where, says, recorded in stated:
+        if says != recorded:
+            problems.append(
+                f"{where} says {says!r}, but audit record #{data.get('seq', '?')} behind the result says {recorded!r}: "
+                "the bundle was re-signed with another run's facts"
+            )
 
 
 def _record_data(record: bytes | None) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -40,6 +41,8 @@ def two_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTS
     places: dict[str, Path] = {"root": root, "pub": tmp_path / "gatekeeper.pub", "ca": local_tsa.pki.ca}
     for verdict, code, expected in (("pass", SAFE, 0), ("fail", RISKY, 1)):
         (root / "app.py").write_text(code)
+        commit = ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", verdict]
+        subprocess.run(["git", *commit], cwd=root, check=True, capture_output=True, timeout=60)
         monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", signing.private_pem(signer))  # a run takes it out of the environment
         done = _cli(["check", str(root), "--output-dir", f"out-{verdict}", "--bundle", str(tmp_path / f"{verdict}.zip")])
         assert done.exit_code == expected, done.output
@@ -120,3 +123,39 @@ def test_a_report_page_of_another_run_in_a_bundle_is_refused(two_runs: dict[str,
     assert done.exit_code == 1 and "TAMPERED" in done.output and "intact" not in done.output
     for name in pages:
         assert f"{name}: not the file the run wrote under that name (record #2 lists sha256" in done.output
+
+
+def test_a_manifest_or_readme_re_signed_with_another_runs_commit_or_verdict_is_refused(
+    two_runs: dict[str, Path], tmp_path: Path
+) -> None:
+    key = two_runs["root"].parent / "gatekeeper.key"
+    with zipfile.ZipFile(two_runs["fail"]) as zf:
+        failing_commit = json.loads(zf.read("manifest.json"))["commit"]
+    with zipfile.ZipFile(two_runs["pass"]) as zf:
+        passing_commit = json.loads(zf.read("manifest.json"))["commit"]
+    # the passing run's bundle, its manifest re-signed to name the failing run's commit: verify printed
+    # "intact ... commit <failing> ... verdict: pass"
+    signer = signing.signer_from_text(key.read_text())
+    with zipfile.ZipFile(two_runs["pass"]) as zf:
+        entries = {name: zf.read(name) for name in zf.namelist()}
+    manifest = json.loads(entries["manifest.json"])
+    manifest["commit"] = failing_commit
+    manifest.pop("sig")
+    manifest["sig"] = signing.signature(signer, canonical(manifest))
+    entries["manifest.json"] = json.dumps(manifest).encode()
+    relabelled = tmp_path / "relabelled.zip"
+    with zipfile.ZipFile(relabelled, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    done = _verify(relabelled, two_runs)
+    assert done.exit_code == 1 and "TAMPERED" in done.output and "intact" not in done.output
+    assert f"manifest.json: commit says '{failing_commit}', but audit record #1 behind the result says '{passing_commit}'" in (
+        done.output
+    )
+    # the failing run's README turned into a pass, the manifest rehashed and re-signed
+    readme = _entry(two_runs["fail"], "README.md").replace(b"- Verdict: **fail**", b"- Verdict: **pass**")
+    rewritten = _resigned(two_runs["fail"], tmp_path / "readme.zip", {"README.md": readme}, key)
+    done = _verify(rewritten, two_runs)
+    assert done.exit_code == 1 and "README.md: Verdict says 'pass', but audit record #2 behind the result says 'fail'" in (
+        done.output
+    )
