@@ -61,19 +61,55 @@ MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 MAX_ENTRY_BYTES = 1024 * 1024 * 1024
 
 
-def report_files(result: GateResult, json_bytes: bytes | None = None) -> dict[str, bytes]:
+def report_files(
+    result: GateResult, json_bytes: bytes | None = None, written: Mapping[str, tuple[str, bytes | None]] | None = None
+) -> dict[str, bytes]:
     """Every report format rendered from ``result``, as ``{"reports/<file>": bytes}``.
 
     ``json_bytes`` (the ``gatekeeper.json`` a run wrote) is kept byte for byte instead of re-rendered.
+    ``written`` holds, by file name, the sha256 the run's audit record lists for a report it wrote
+    and the run's own bytes when they are still there: those are kept; a page rendered here that is
+    not the one the run wrote (another gatekeeper release renders differently, and the run's file
+    is gone) is a ``UsageError``, never a page the record does not vouch for under the run's name.
     """
     from gatekeeper.reports import FORMATS, renderer
 
     out: dict[str, bytes] = {}
     for fmt, (name, _) in FORMATS.items():
+        recorded, kept = (written or {}).get(name, ("", None))
         if fmt == "json" and json_bytes is not None:
             out[f"reports/{name}"] = json_bytes
+        elif kept is not None:
+            out[f"reports/{name}"] = kept
         elif text := renderer(fmt)(result):  # a format with nothing to say this run writes no file
-            out[f"reports/{name}"] = text.encode("utf-8")
+            data = text.encode("utf-8")
+            if recorded and hashlib.sha256(data).hexdigest() != recorded:
+                raise UsageError(
+                    f"the run's {name} is not beside the result any more, and this gatekeeper renders it differently "
+                    "from the one the run wrote (its audit record lists another sha256)",
+                    hint="bundle from the folder the run wrote its reports into, or with the gatekeeper release that ran",
+                )
+            out[f"reports/{name}"] = data
+    return out
+
+
+def run_reports(output_dir: Path, audit_line: bytes | None) -> dict[str, tuple[str, bytes | None]]:
+    """The reports the run's audit record lists, by file name: (their sha256, the bytes of the file
+    of that name in ``output_dir`` when it still has that sha256, else None)."""
+    try:
+        record = readback.loads(audit_line, "audit record") if audit_line else None
+    except (ValueError, readback.LimitError):
+        record = None
+    reports = record.get("reports") if isinstance(record, dict) else None
+    out: dict[str, tuple[str, bytes | None]] = {}
+    for path, digest in (reports.items() if isinstance(reports, dict) else []):
+        name = str(path).rsplit("/", 1)[-1]
+        candidate = output_dir / name
+        data = None
+        if candidate.is_file() and not candidate.is_symlink():
+            data = candidate.read_bytes()
+            data = data if hashlib.sha256(data).hexdigest() == digest else None
+        out[name] = (str(digest), data)
     return out
 
 
@@ -269,7 +305,7 @@ def bundle_files(  # noqa: PLR0913  # one parameter per piece of evidence
         the files it was built from (``sources``, as the run read them), each check's own evidence
     (``evidence_files``: the licenses check's table), audit record,
         and what makes it stand alone: the attestation, a verifier script and a README (``bundleguide``)."""
-    files = report_files(result, json_bytes)
+    files = report_files(result, json_bytes, run_reports(output_dir, audit_line))
     files.update(artifact_files(result, output_dir))
     policy = result.policy
     files[POLICY_FILE] = policy_file(

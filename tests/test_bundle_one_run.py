@@ -159,3 +159,26 @@ def test_a_manifest_or_readme_re_signed_with_another_runs_commit_or_verdict_is_r
     assert done.exit_code == 1 and "README.md: Verdict says 'pass', but audit record #2 behind the result says 'fail'" in (
         done.output
     )
+
+
+def test_a_bundle_made_later_keeps_the_pages_the_run_wrote(
+    two_runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a later gatekeeper release renders the page differently: the bundle keeps the run's own page,
+    # the one its record lists, and refuses to put a new rendering under the run's name
+    import gatekeeper.reports.html as html
+
+    monkeypatch.setattr(html, "render_html", lambda result, **_: "<html>rendered by another release</html>")
+    folder = two_runs["root"] / "out-fail"
+    later = tmp_path / "later.zip"
+    signer = two_runs["root"].parent / "gatekeeper.key"
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", signer.read_text())
+    done = _cli(["bundle", str(folder / "gatekeeper.json"), "--output", str(later)])
+    assert done.exit_code == 0, done.output
+    assert _entry(later, "reports/gatekeeper.html") == (folder / "gatekeeper.html").read_bytes()
+    assert _verify(later, two_runs).exit_code == 0
+    (folder / "gatekeeper.html").unlink()
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", signer.read_text())
+    done = _cli(["bundle", str(folder / "gatekeeper.json"), "--output", str(tmp_path / "gone.zip")])
+    assert done.exit_code == 2 and "the run's gatekeeper.html is not beside the result any more" in done.output
+    assert not (tmp_path / "gone.zip").exists()
