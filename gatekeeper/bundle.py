@@ -102,7 +102,7 @@ def run_reports(output_dir: Path, audit_line: bytes | None) -> dict[str, tuple[s
         record = None
     reports = record.get("reports") if isinstance(record, dict) else None
     out: dict[str, tuple[str, bytes | None]] = {}
-    for path, digest in (reports.items() if isinstance(reports, dict) else []):
+    for path, digest in reports.items() if isinstance(reports, dict) else []:
         name = str(path).rsplit("/", 1)[-1]
         candidate = output_dir / name
         data = None
