@@ -54,6 +54,7 @@ class BundleCheck:
     record_waived: int = 0
     manifest: Mapping[str, Any] = field(default_factory=dict)
     stamps: tuple[str, ...] = ()  # the files whose RFC 3161 timestamps verified (with ``tsa_ca``)
+    unchecked_stamps: tuple[str, ...] = ()  # without ``tsa_ca``: the files that carry a token nobody checked
 
     @property
     def ok(self) -> bool:
@@ -123,11 +124,25 @@ def verify_bundle(
         if tsa_ca is not None and not problems:
             stamps, stamp_problems = _stamps(zf, tsa_ca)
             problems.extend(stamp_problems)
+        unchecked = _tokens(zf) if tsa_ca is None and not problems else ()
     backing = _backing(record, listed, ring, (log, accept_prefix), problems)
     return BundleCheck(
         files=len(listed), problems=tuple(problems), signature=check.status if check else "unsigned",
-        key_id=check.key_id if check else "", keys_given=bool(ring), manifest=manifest, stamps=stamps, **backing,
+        key_id=check.key_id if check else "", keys_given=bool(ring), manifest=manifest, stamps=stamps,
+        unchecked_stamps=unchecked, **backing,
     )  # fmt: skip
+
+
+def _tokens(zf: zipfile.ZipFile) -> tuple[str, ...]:
+    """The bundle's pieces (the audit record, the attestation) that carry an RFC 3161 token."""
+    from gatekeeper.bundleguide import ATTESTATION_FILE
+
+    found = []
+    for name in (AUDIT_FILE, ATTESTATION_FILE):
+        stamp = _json_object(zf, name).get("timestamp") if name in zf.namelist() else None
+        if isinstance(stamp, Mapping) and "token" in stamp:
+            found.append(name)
+    return tuple(found)
 
 
 def vouch_for(data: bytes, keys: Keyring, tsa_ca: Path | None) -> tuple[list[str], list[str]]:

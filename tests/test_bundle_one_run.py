@@ -84,6 +84,11 @@ def test_both_runs_bundles_verify_as_they_are(two_runs: dict[str, Path]) -> None
         done = _verify(two_runs[verdict], two_runs)
         assert done.exit_code == 0, done.output
         assert "intact" in done.output and f"verdict: {verdict}, of a complete run" in done.output
+        assert "NOT checked" not in done.output
+    # without the certificate the tokens are not checked, and the auditor is told so
+    done = _cli(["bundle", "verify", str(two_runs["pass"]), "--public-key", str(two_runs["pub"])])
+    assert done.exit_code == 0 and "intact" in done.output
+    assert "note: audit/record.jsonl and attestation/gatekeeper.intoto.json carry RFC 3161 timestamps, NOT checked" in done.output
 
 
 def test_another_runs_attestation_in_a_bundle_is_refused(two_runs: dict[str, Path], tmp_path: Path) -> None:

@@ -161,6 +161,11 @@ def _verify(
         typer.echo(f"timestamp: {stamp}, verified against {tsa_cert}")
     if tsa_cert is not None and not outcome.stamps:
         typer.echo("note: nothing in the bundle carries a trusted timestamp: its times are the runner's own clock")
+    if outcome.unchecked_stamps:
+        typer.echo(
+            f"note: {' and '.join(outcome.unchecked_stamps)} carry RFC 3161 timestamps, NOT checked: until they are, "
+            "the bundle's times are the runner's word; pass --tsa-cert (the authority's CA certificate)"
+        )
     return 1 if outcome.keys_given and not outcome.authenticated else None
 
 
