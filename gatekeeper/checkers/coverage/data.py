@@ -433,6 +433,20 @@ def _tracked(ctx: CheckContext) -> list[str]:
         return []
 
 
+def _refuse_outside(ctx: CheckContext, files: Sequence[FileCoverage]) -> None:
+    """``ToolError`` when every file the report counts lies outside the root: the tests ran an
+    installed copy of the code (a virtualenv outside the checkout, ``pip install .``), whose figures
+    say nothing of the checkout's own files, however coverage.py totals them."""
+    if not files or any(not Path(f.path).is_absolute() for f in files):
+        return
+    raise ToolError(
+        f"the coverage data measured no file of this checkout: all {len(files)} files it reports lie outside "
+        f"{ctx.root} (e.g. {files[0].path}), as when the tests ran an installed copy of the code rather than its "
+        "sources; install the project in its environment in editable mode (pip install -e .), or map the copy onto "
+        "the sources with a [paths] section in the coverage configuration (e.g. source = src/ and */site-packages/)"
+    )
+
+
 def _report(ctx: CheckContext, answer: Mapping[str, Any], ran: bool = False) -> CoverageReport:
     """The probe's analysis as a report (its refusal as the error whose hint fits); ``ran``: the
     data is this run's own (``checks.coverage.run``), so a hint never says to run the tests again."""
@@ -451,6 +465,7 @@ def _report(ctx: CheckContext, answer: Mapping[str, Any], ran: bool = False) -> 
             )
             for f in answer["files"]
         )
+        _refuse_outside(ctx, files)
         return CoverageReport(
             source="coverage-data",
             data_file=relative_path(ctx.root, str(answer["data_file"])),

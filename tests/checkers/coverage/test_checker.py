@@ -380,6 +380,39 @@ def test_a_run_whose_xdist_workers_were_not_measured_says_so(tmp_path: Path, mak
         assert note in result.summary and result.metrics["total"] < 50
 
 
+def test_data_that_measured_only_an_installed_copy_is_an_error_until_paths_maps_it(tmp_path: Path, make_ctx: Any) -> None:
+    """Tests run against a copy of the code outside the checkout (a virtualenv that installed the
+    project with ``pip install .``): coverage report totals the copy's files, none of them the
+    checkout's. That is an error naming the cure; once ``[paths]`` maps the copy onto the sources,
+    the figures are coverage report's, on the checkout's files."""
+    root = tmp_path / "proj"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "calc.py").write_text(CALC)
+    copy = tmp_path / "venv" / "site-packages"
+    shutil.copytree(root / "pkg", copy / "pkg")
+    (root / "run_tests.py").write_text(
+        "import os, sys\nsys.path.insert(0, os.environ['SITE'])\nfrom pkg.calc import add, sign\n"
+        "assert add(1, 2) == 3 and sign(5) == 1\n"
+    )
+    (root / "pyproject.toml").write_text('[tool.coverage.run]\nomit = ["run_tests.py"]\n')
+    env = clean_env({"SITE": str(copy)}, coverage=False)
+    subprocess.run([PYTHON, "-m", "coverage", "run", "run_tests.py"], cwd=root, env=env, check=True, capture_output=True)
+    files = report_json(root)["files"]
+    assert sorted(files) == [str(copy / "pkg" / "__init__.py"), str(copy / "pkg" / "calc.py")]  # the copy's, by hand too
+    checker = CoverageChecker()
+    with pytest.raises(ToolError) as refused:
+        checker.run(section(checker, min_total=0.0), make_ctx(root))
+    said = str(refused.value)
+    assert said.startswith("the coverage data measured no file of this checkout: all 2 files it reports lie outside")
+    assert "or map the copy onto the sources with a [paths] section" in said
+    with (root / "pyproject.toml").open("a") as config:
+        config.write('[tool.coverage.paths]\nsource = ["pkg/", "*/site-packages/pkg/"]\n')
+    mapped = checker.run(section(checker, min_total=0.0), make_ctx(root))
+    assert [f["path"] for f in mapped.metrics["files"]] == ["pkg/__init__.py", "pkg/calc.py"]
+    assert f"{mapped.metrics['total']:.0f}" == report_total(root)
+
+
 def test_run_option_combines_parallel_data(tmp_path: Path, make_ctx: Any) -> None:
     root = write_project(tmp_path / "p", BRANCHY.replace("branch = true", "branch = true\nparallel = true"))
     checker = CoverageChecker()
@@ -524,7 +557,8 @@ def test_patch_coverage_without_history_is_an_error(patched: Path, make_ctx: Any
     with pytest.raises(ToolError, match=r"cannot find the merge base of HEAD and 'origin/nope'.*fetch the base branch"):
         checker.run(section(checker, min_total=0.0, min_diff=80.0, diff_base="origin/nope"), make_ctx(patched))
     copy = tmp_path / "nogit"
-    shutil.copytree(patched, copy, ignore=shutil.ignore_patterns(".git"))
+    shutil.copytree(patched, copy, ignore=shutil.ignore_patterns(".git", ".coverage"))
+    measure(copy)  # the data of the copy's own files
     with pytest.raises(ToolError, match=r"needs git history"):
         checker.run(section(checker, min_total=0.0, min_diff=80.0, diff_base="main"), make_ctx(copy))
 
