@@ -176,7 +176,6 @@ def _cached_licenses(
     ``ahead``: pip-licenses started with the check, whose output serves when nothing cached does."""
     from gatekeeper import process
     from gatekeeper.checkers import cache
-    from gatekeeper.checkers.licenses import spdx
     from gatekeeper.checkers.licenses.listing import Listed, read_licenses
 
     python = inventory.python or ctx.target_python
@@ -192,6 +191,8 @@ def _cached_licenses(
             return [Listed(**entry) for entry in payload], True, 0
         except TypeError:
             pass  # an entry of another shape: recompute
+    from gatekeeper.checkers.licenses import spdx  # imported only when something is to be judged
+
     spdx.warm_up()  # the SPDX license table loads while pip-licenses runs: judging the listing needs it
     listed = read_licenses(ctx, python, ahead)
     cache.write(folder, key, [dataclasses.asdict(entry) for entry in listed])
@@ -225,12 +226,11 @@ def _cached_judgement(
     lists, the license-expression release and the code that normalises and judges. Judging needs
     the SPDX license table, whose loading is most of the check's own CPU when nothing changed."""
     from gatekeeper.checkers import cache
-    from gatekeeper.checkers.licenses import spdx
 
     folder = ctx.cache_dir / "licenses" if ctx.cache_dir is not None else None
     here = Path(__file__).parent
     key = cache.cache_key(
-        "licenses-judged", 1, spdx.library_version(),
+        "licenses-judged", 1, expression_library_version(),
         cache.file_digest(here / "__init__.py"), cache.file_digest(here / "spdx.py"),
         [dataclasses.asdict(entry) for entry in listed], inventory.digest(),
         {k: section.get(k) for k in ("allow", "deny", "ignore_packages", "classifier_join")},
@@ -244,6 +244,18 @@ def _cached_judgement(
     rows = judge(listed, inventory, section)
     cache.write(folder, key, [dataclasses.asdict(row) for row in rows])
     return rows
+
+
+def expression_library_version() -> str:
+    """The installed license-expression release (its SPDX table and parser decide every
+    normalisation), read from its metadata: a judgement served from the cache imports neither it
+    nor ``spdx``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("license-expression")
+    except PackageNotFoundError:
+        return "(unknown)"
 
 
 def judge(listed: Sequence[Listed], inventory: Inventory, section: Mapping[str, Any]) -> list[Judged]:

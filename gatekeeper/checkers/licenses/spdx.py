@@ -391,16 +391,6 @@ def warm_up() -> None:
 
 
 @cache
-def library_version() -> str:
-    """The installed license-expression release (its SPDX table and parser decide every normalisation)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("license-expression")
-    except PackageNotFoundError:
-        return "(unknown)"
-
-
 def license_ids(parsed: Any) -> list[str]:
     """The license ids of a parsed expression, in order (exceptions left out)."""
     out: list[str] = []

@@ -146,7 +146,9 @@ def comment_records(files: Sequence[str], sources: source.Sources, honour: bool)
         data = sources.data(f)
         if b"mypy: " not in data and b"type" not in data:
             continue
-        lines = data.decode("utf-8", "replace").removeprefix("\ufeff").splitlines()  # mypy drops a UTF-8 BOM
+        text = data.decode("utf-8", "replace").removeprefix("\ufeff")  # mypy drops a UTF-8 BOM
+        # a line holding either comment is part of the text: a text with neither has no such line
+        lines = text.splitlines() if "# mypy: " in text or _TYPE_IGNORE.search(text) else []
         for n, line in enumerate(lines, start=1):
             if line.startswith("# mypy: "):
                 out.append(

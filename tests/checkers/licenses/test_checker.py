@@ -240,3 +240,29 @@ def test_pip_licenses_garbage_is_an_error(dist_env: FakeEnv, tmp_path: Path) -> 
 
     with pytest.raises(ToolError, match="pip-licenses is not installed in "):
         LicensesChecker().run(ctx.policy.checks["licenses"], ctx)
+
+
+def test_a_judgement_served_from_the_cache_loads_no_spdx_table(dist_env: FakeEnv, tmp_path: Path) -> None:
+    """With the listing and its judgement cached, the check imports neither license-expression nor
+    the SPDX normalisation (their loading was most of its own CPU), and reports what it reported."""
+    root = make_project(tmp_path / "p", _policy(dist_env.python))
+    cache_dir = tmp_path / "cache"
+    first = LicensesChecker().run(context(root).policy.checks["licenses"], context(root, cache_dir=cache_dir))
+    probe = (
+        "import sys\nfrom pathlib import Path\n"
+        "from gatekeeper.checkers.licenses import LicensesChecker\n"
+        "from tests.helpers.dists import context\n"
+        f"root, cache = Path({str(root)!r}), Path({str(cache_dir)!r})\n"
+        "before = set(sys.modules)\n"
+        "result = LicensesChecker().run(context(root).policy.checks['licenses'], context(root, cache_dir=cache))\n"
+        "import json\nprint(json.dumps({'loaded': sorted(set(sys.modules) - before), 'packages': result.metrics['packages'],"
+        " 'cached': result.metrics['cached'], 'status': result.status.value}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[3], timeout=120
+    )
+    second = json.loads(done.stdout.splitlines()[-1])
+    assert second["cached"] is True and second["packages"] == first.metrics["packages"]
+    assert second["status"] == first.status.value
+    assert not [m for m in second["loaded"] if m.split(".")[0] in ("license_expression", "boolean")]
+    assert "gatekeeper.checkers.licenses.spdx" not in second["loaded"]

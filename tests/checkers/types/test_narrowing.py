@@ -183,3 +183,25 @@ def test_functions_no_type_check_takes_out_of_the_check_are_reported(tmp_path: P
     records = [(n.line, n.detail) for n in result.narrowing if n.kind == "range-comment"]
     assert records == [(5, "@unchecked on f (lines 5-7)"), (11, "@t.no_type_check on g (lines 11-13)")]
     assert_reported(result, find(result, "range-comment", source="app.py", line=5))
+
+
+def test_comment_records_come_only_from_lines_holding_the_comment(tmp_path: Path) -> None:
+    """A text searched whole first still yields exactly the per-line records: a comment broken over
+    two lines (which a search of the whole text matches) is no comment, and neither is one in the
+    middle of a line for ``# mypy:``."""
+    from gatekeeper.checkers.source import Sources
+
+    files = {
+        "split.py": "x = 1  #\ttype:\n ignore\ny = 2  # mypy: ignore-errors\n",
+        "plain.py": "from typing import Any\nx: Any = 1\n",
+        "both.py": "# mypy: strict\n# type: ignore\nz = 1  # type: ignore[misc]\n",
+        "crlf.py": "a = 1\r\nb = 2  # type:ignore\r\n",
+    }
+    root = write(tmp_path / "p", files)
+    records = narrowing.comment_records(sorted(files), Sources(root), honour=True)
+    assert [(r.kind, r.source, r.line, r.detail) for r in records] == [
+        ("file-comment", "both.py", 1, "# mypy: strict"),
+        ("file-comment", "both.py", 2, "# type: ignore"),
+        ("line-comments", "both.py", 3, "1 × # type: ignore (line 3)"),
+        ("line-comments", "crlf.py", 2, "1 × # type: ignore (line 2)"),
+    ]
