@@ -104,3 +104,15 @@ def test_reading_a_local_install_url_loads_no_http_client() -> None:
     )
     assert "gatekeeper.checkers.inventory" in loaded
     assert "urllib.request" not in loaded and "http.client" not in loaded and "ssl" not in loaded
+
+
+def test_an_sbom_without_its_spdx_form_loads_no_license_table() -> None:
+    """license-expression's SPDX table is the SPDX writer's: a policy that asks only for CycloneDX never loads it."""
+    loaded = imported_after(
+        "from gatekeeper.checkers.sbom import SbomChecker\n"
+        "extra = {}\n"
+        "SbomChecker()._write_spdx({'formats': ['cyclonedx']}, {}, None, extra)\n"
+        "assert extra == {}\n"
+    )
+    assert "gatekeeper.checkers.sbom" in loaded
+    assert "gatekeeper.checkers.sbom.spdx" not in loaded and "license_expression" not in loaded

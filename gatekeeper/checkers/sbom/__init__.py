@@ -188,11 +188,11 @@ class SbomChecker(CheckerBase):
 
     def _write_spdx(self, section: Mapping[str, Any], bom: Mapping[str, Any], ctx: CheckContext, extra: dict[str, Any]) -> None:
         """With ``formats`` naming spdx: the SPDX 2.3 JSON of the same SBOM, beside it (metric ``spdx``)."""
+        if "spdx" not in (section.get("formats") or ()):
+            return  # before the imports: the SPDX writer loads license-expression's table
         from gatekeeper.checkers.sbom.spdx import to_spdx
         from gatekeeper.fileio import resolve_for_write, write_atomic
 
-        if "spdx" not in (section.get("formats") or ()):
-            return
         tools = [f"gatekeeper-{__version__}", f"cyclonedx-py-{_tool_version(bom) or 'unknown'}"]
         doc = to_spdx(bom, tools)
         path = resolve_for_write(ctx.output_dir / str(section["spdx_output"]), ctx.root)
