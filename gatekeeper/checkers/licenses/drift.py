@@ -9,14 +9,16 @@ of what the project ships.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.checkers.inventory import Inventory, declared_name
 from gatekeeper.checkers.lockfiles import read_lock, selection_of
-from gatekeeper.checkers.lockfiles.model import Lock
 from gatekeeper.fileio import under
 from gatekeeper.findings import Finding, Location, Package, Severity, fingerprint
+
+if TYPE_CHECKING:  # the lock model loads with a lock to read (checks.licenses.lock), not on every run
+    from gatekeeper.checkers.lockfiles.model import Lock
 
 DRIFT_RULE = "licenses.lock_drift"
 MISSING_RULE = "licenses.lock_not_installed"

@@ -266,3 +266,4 @@ def test_a_judgement_served_from_the_cache_loads_no_spdx_table(dist_env: FakeEnv
     assert second["status"] == first.status.value
     assert not [m for m in second["loaded"] if m.split(".")[0] in ("license_expression", "boolean")]
     assert "gatekeeper.checkers.licenses.spdx" not in second["loaded"]
+    assert "gatekeeper.checkers.lockfiles.model" not in second["loaded"]  # no lock to compare with
