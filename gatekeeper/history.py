@@ -95,12 +95,13 @@ class PageFacts:
     page_dir: Path | None = None
 
 
-def history_page(
+def history_page(  # noqa: PLR0913  # the log, how to verify it (keys, prefix, authority), what to join
     log: Path,
     key: Keyring | bytes | None = None,
     facts: PageFacts | None = None,
     joins: Joins | None = None,
     accept_prefix: int = 0,
+    tsa_ca: Path | None = None,
 ) -> HistoryPage:
     """Verify ``log``'s chain (and, with keys, authenticate every record) and render its history page.
 
@@ -108,12 +109,16 @@ def history_page(
     past a break the rest of the log is read as it stands (every line listed, marked). ``joins``,
     when given, adds what the repository and kept reports say (see ``Joins``). Without keys the page
     never shows the chain as intact: "chain consistent, not authenticated". ``accept_prefix``: as
-    ``audit.verify_log``.
+    ``audit.verify_log``. ``tsa_ca``: the records' RFC 3161 timestamps are checked against it (as
+    ``audit verify --tsa-cert`` does), and the first record whose times do not hold breaks the page
+    there: it and every record after it are marked, and no commit they name counts as gated.
     """
     facts = facts or PageFacts(log_name=str(log), generated_at="")
     with _collector_paused():  # the records are freed before collection resumes
         verified: list[dict[str, Any]] = []
         verification = verify_log(log, key, collect=verified, accept_prefix=accept_prefix)
+        if tsa_ca is not None and verification.ok:
+            verification, verified = _times_checked(verification, verified, tsa_ca)
         facts = _replace_facts(facts, key_checked=verification.keys_given)
         records = verified
         if not verification.ok:  # the verified records are lines 1..n; read the rest as they stand
@@ -125,6 +130,25 @@ def history_page(
         runs = select_runs(records, verification, facts.period)
         page = render_history(runs, verification, facts, len(records))
         return HistoryPage(page, verification, len(records), runs, facts.reports)
+
+
+def _times_checked(
+    verification: Verification, verified: list[dict[str, Any]], ca: Path
+) -> tuple[Verification, list[dict[str, Any]]]:
+    """``verification`` broken at the first record whose timestamp does not hold against ``ca`` (a
+    token that does not verify, a clock the authority contradicts, a record backdated behind the
+    ones ahead of it), and the records verified before it; unchanged when every time holds."""
+    from dataclasses import replace
+
+    from gatekeeper.timestamp import check_records
+
+    found = check_records(verified, ca)
+    if not found.problems or found.first_problem is None:
+        return verification, verified
+    seq = found.first_problem
+    problem = f"line {seq}: its times do not hold against {ca}: {found.problems[0]}"
+    kept = verified[: seq - 1]
+    return replace(verification, problem=problem, line=seq, records=len(kept), authenticated=False), kept
 
 
 @dataclass(frozen=True)

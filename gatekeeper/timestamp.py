@@ -401,6 +401,7 @@ class LogStamps:
     first: str = ""
     last: str = ""
     notes: tuple[str, ...] = ()  # what to show beside records that verified (a certificate expired since)
+    first_problem: int | None = None  # the seq of the first record with a problem
 
 
 def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
@@ -418,36 +419,36 @@ def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
     notes: list[str] = []
     times: list[str] = []
     latest: tuple[str, str] | None = None  # the latest trusted time so far, and whose it is
+    first: int | None = None
     for record in records:
         where = f"record #{record.get('seq', '?')}"
+        count = len(problems)
         if ca is not None and latest is not None and (order := _order_problem(record, *latest)) is not None:
             problems.append(f"{where}: {order}")
         stamp = record.get("timestamp")
-        if stamp is None:
-            continue
-        stamped += 1
-        if isinstance(stamp, Mapping) and stamp.get("error"):
-            failed += 1
-            continue
-        if ca is None:
-            continue
-        check = verify_stamp(stamp, stamped_digest(record), ca)
-        if not check.ok:
-            problems.append(f"{where}: timestamp: {check.problem}")
-            continue
-        skew = skew_problem(str(record.get("time", "")), check.time)
-        if skew is not None:
-            problems.append(f"{where}: {skew}")
-            continue
-        verified += 1
-        times.append(check.time)
-        if latest is None or check.time >= latest[0]:
-            latest = (check.time, where)
-        if check.note:
-            notes.append(f"{where}: {check.note}")
+        if stamp is not None:
+            stamped += 1
+            if isinstance(stamp, Mapping) and stamp.get("error"):
+                failed += 1
+            elif ca is not None:
+                check = verify_stamp(stamp, stamped_digest(record), ca)
+                skew = skew_problem(str(record.get("time", "")), check.time) if check.ok else None
+                if not check.ok:
+                    problems.append(f"{where}: timestamp: {check.problem}")
+                elif skew is not None:
+                    problems.append(f"{where}: {skew}")
+                else:
+                    verified += 1
+                    times.append(check.time)
+                    if latest is None or check.time >= latest[0]:
+                        latest = (check.time, where)
+                    if check.note:
+                        notes.append(f"{where}: {check.note}")
+        if first is None and len(problems) > count and isinstance(record.get("seq"), int):
+            first = int(record["seq"])
     return LogStamps(
         len(records), stamped, verified, failed, tuple(problems), min(times, default=""), max(times, default=""),
-        tuple(notes),
+        tuple(notes), first,
     )  # fmt: skip
 
 

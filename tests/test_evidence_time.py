@@ -155,6 +155,13 @@ def test_a_record_appended_later_and_backdated_is_refused(
     done = _cli([*base, "--tsa-cert", str(local_tsa.pki.ca)])
     assert done.exit_code == 1 and "intact" not in done.output
     assert f"record #3: it says it was written at {month_ago}, but record #2 ahead of it in the log was stamped" in done.output
+    # the history page an auditor files checks the same times when given the certificate
+    page = tmp_path / "history.html"
+    report = ["audit", "report", str(log), "--public-key", str(tmp_path / "k.pub"), "--output", str(page)]
+    assert _cli(report).exit_code == 0  # without the certificate the page cannot tell
+    done = _cli([*report, "--tsa-cert", str(local_tsa.pki.ca)])
+    assert done.exit_code == 1 and f"TAMPERED at line 3: its times do not hold against {local_tsa.pki.ca}" in done.output
+    assert "Chain BROKEN" in page.read_text() and f"it says it was written at {month_ago}" in page.read_text()
     # an anchor vouches only for the records up to it, and says so
     done = _cli([*base, "--anchor", first_head])
     assert done.exit_code == 0 and "anchor: found at record #1" in done.output

@@ -225,6 +225,13 @@ def audit_report(  # noqa: PLR0913  # one parameter per command-line option
     public_key: Optional[list[Path]] = typer.Option(None, "--public-key", metavar="FILE", help=_PUBLIC_HELP),
     key_env: str = typer.Option("GATEKEEPER_AUDIT_KEY", "--key-env", metavar="NAME", help=_KEY_HELP),
     accept_prefix: int = typer.Option(0, "--accept-unsigned-prefix", min=0, metavar="N", help=_PREFIX_HELP),
+    tsa_cert: Optional[Path] = typer.Option(
+        None,
+        "--tsa-cert",
+        metavar="CA.pem",
+        help="The CA certificate the timestamp authority's certificate chains to: check each record's RFC 3161 "
+        "stamp and the records' order in time; the first that does not hold breaks the page there.",
+    ),
 ) -> int:
     """Write the audit history for a period: chain status, controls, gated changes, policy changes,
     exceptions, trends and every run (HTML), or the runs, exceptions and findings as CSV."""
@@ -249,7 +256,9 @@ def audit_report(  # noqa: PLR0913  # one parameter per command-line option
                       key_checked=bool(keys), project=(checkout or Path.cwd()).resolve().name,
                       page_dir=(out if fmt == "csv" else out.parent).resolve())  # fmt: skip
     joins = Joins(repo=checkout, branch=branch, report_dirs=tuple(reports), root=Path.cwd())
-    page = history_page(path, keys, facts, joins, accept_prefix=accept_prefix)
+    if tsa_cert is not None and not tsa_cert.is_file():
+        raise UsageError("--tsa-cert: file not found", file=str(tsa_cert))
+    page = history_page(path, keys, facts, joins, accept_prefix=accept_prefix, tsa_ca=tsa_cert)
     if fmt == "csv":
         _write_csv(out, page)
     else:
