@@ -422,9 +422,7 @@ def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
     first: int | None = None
     for record in records:
         where = f"record #{record.get('seq', '?')}"
-        count = len(problems)
-        if ca is not None and latest is not None and (order := _order_problem(record, *latest)) is not None:
-            problems.append(f"{where}: {order}")
+        count, before = len(problems), latest
         stamp = record.get("timestamp")
         if stamp is not None:
             stamped += 1
@@ -444,6 +442,9 @@ def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
                         latest = (check.time, where)
                     if check.note:
                         notes.append(f"{where}: {check.note}")
+        # one problem a record: its own token's time already bounds a stamped record's
+        if len(problems) == count and ca is not None and before is not None and (order := _order_problem(record, *before)):
+            problems.append(f"{where}: {order}")
         if first is None and len(problems) > count and isinstance(record.get("seq"), int):
             first = int(record["seq"])
     return LogStamps(
