@@ -313,6 +313,8 @@ def _reusing(cov: Any, has_arcs: bool, known: dict[str, Any], keys: dict[str, st
         entry = known.get(key) if key is not None else None
         if isinstance(entry, dict):
             return _Reused(entry, precision)
+        if file_reporter is None:  # coverage.py before 7.14 passes the module alone, and takes nothing else
+            return analyze(morf)
         return analyze(morf, file_reporter=file_reporter)
 
     cov._analyze = reuse
