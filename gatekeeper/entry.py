@@ -9,7 +9,14 @@ gives typer's messages for a command line it does not accept.
 
 from __future__ import annotations
 
+import gc
 import sys
+
+#: the cyclic garbage collector's first threshold during ``check``: a run builds many long-lived
+#: objects (modules, classes, findings, report rows) and next to no cyclic garbage, and at the
+#: default (700 allocations) the collector ran over a hundred times a pull-request run, rescanning
+#: them, about 6% of its CPU. mypy raises it the same way.
+CHECK_GC_THRESHOLD = 100_000
 
 
 def run() -> None:
@@ -21,12 +28,16 @@ def run() -> None:
         sys.stdout.write(f"gatekeeper {__version__}\n")
         return
     if sys.argv[1:2] == ["check"]:
+        previous = gc.get_threshold()
+        gc.set_threshold(CHECK_GC_THRESHOLD, *previous[1:])
         from gatekeeper.checkline import run_check
 
         try:
             code = run_check(sys.argv[2:])
         except KeyboardInterrupt:  # before the check's own handling took over
             sys.exit(130)
+        finally:
+            gc.set_threshold(*previous)  # a caller in the same process keeps its own pace
         if code is not None:
             sys.exit(code)
     from gatekeeper.cli import run as command_line

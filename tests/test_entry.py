@@ -36,3 +36,26 @@ def test_any_other_command_line_goes_to_the_full_one(monkeypatch: pytest.MonkeyP
         run()
     assert exited.value.code == 0
     assert capsys.readouterr().out == f"gatekeeper {__version__}\n"  # typer's eager --version, the same line
+
+
+def test_a_check_runs_with_the_collector_at_its_slower_pace_and_restores_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``check`` raises the collector's first threshold (its own CPU: a run keeps most of what it
+    builds) while it runs, and a caller in the same process gets its own back, the exit code kept."""
+    import gc
+
+    from gatekeeper import checkline, entry
+
+    seen: list[tuple[int, int, int]] = []
+
+    def fake_check(args: list[str]) -> int:
+        seen.append(gc.get_threshold())
+        return 1
+
+    monkeypatch.setattr(checkline, "run_check", fake_check)
+    monkeypatch.setattr(sys, "argv", ["gatekeeper", "check", "."])
+    before = gc.get_threshold()
+    with pytest.raises(SystemExit) as exited:
+        run()
+    assert exited.value.code == 1
+    assert seen == [(entry.CHECK_GC_THRESHOLD, *before[1:])]
+    assert gc.get_threshold() == before
