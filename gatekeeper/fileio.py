@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shutil
+import stat
 import sys
 import urllib.parse
 from collections.abc import Iterable, Iterator
@@ -155,14 +157,45 @@ def write_atomic(path: Path, text: str | bytes, mode: int = 0o666, *, sync: bool
     rename it into place; return the sha256 of the bytes written. ``mode`` is masked by the umask. Raises OSError.
 
     ``sync=False`` skips the fsync, for files whose loss after a crash costs only time (cache entries).
+    A destination that exists and is neither a regular file nor a folder (``/dev/null``, ``/dev/stdout``,
+    a named pipe) is written into, never renamed over: nothing of it would survive as a file, and
+    a rename would replace the device itself (for root, ``/dev/null`` for every process on the machine).
     """
-    tmp, digest = stage(path, text, mode, sync=sync)
+    if special(path):
+        digest = hashlib.sha256()
+        with open(path, "wb") as fh:
+            for data in _pieces([text]):
+                digest.update(data)
+                fh.write(data)
+        return digest.hexdigest()
+    tmp, hexdigest = stage(path, text, mode, sync=sync)
     try:
-        os.replace(tmp, path)
+        place(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return digest
+    return hexdigest
+
+
+def special(path: Path) -> bool:
+    """Whether ``path`` exists (links followed) and is neither a regular file nor a folder: a device,
+    a named pipe, a socket, which a write goes into instead of replacing."""
+    try:
+        kind = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(kind) or stat.S_ISDIR(kind))
+
+
+def place(tmp: Path, path: Path) -> None:
+    """Put the complete file ``tmp`` at ``path``: renamed over it, or, when ``path`` is ``special``
+    (a device, a named pipe), its bytes written into it and ``tmp`` removed. Raises OSError."""
+    if not special(path):
+        os.replace(tmp, path)
+        return
+    with open(tmp, "rb") as src, open(path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    tmp.unlink(missing_ok=True)
 
 
 def fsync_all(paths: Iterable[Path]) -> None:

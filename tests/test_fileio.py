@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -122,3 +124,53 @@ def test_url_path_is_what_url2pathname_gives(path: str) -> None:
     from gatekeeper.fileio import url_path
 
     assert url_path(path) == url2pathname(path)
+
+
+def _fifo_reader(path: Path) -> tuple[Callable[[], bytes], threading.Thread]:
+    """A named pipe at ``path`` and a thread reading it to its end: (what it read, the thread)."""
+    os.mkfifo(path)
+    got: list[bytes] = []
+
+    def read() -> None:
+        with open(path, "rb") as fh:
+            got.append(fh.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return lambda: b"".join(got), reader
+
+
+def test_a_write_to_a_named_pipe_goes_into_it_and_leaves_it_a_pipe(tmp_path: Path) -> None:
+    """``--output /dev/null`` or a pipe: the bytes go into the destination, which stays what it was;
+    renamed over, a device such as /dev/null would become a file for every process on the machine."""
+    import stat
+
+    from gatekeeper.fileio import write_atomic
+
+    pipe = tmp_path / "out.pipe"
+    got, reader = _fifo_reader(pipe)
+    digest = write_atomic(pipe, "a report\n")
+    reader.join(timeout=10)
+    assert got() == b"a report\n" and digest == hashlib.sha256(b"a report\n").hexdigest()
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.pipe"]  # no temporary file left beside it
+
+
+def test_audit_report_into_a_named_pipe_writes_the_page_into_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import stat
+
+    from typer.testing import CliRunner
+
+    from gatekeeper.cli import app
+    from tests.helpers.projects import only, write
+
+    root = write(tmp_path / "proj", {"app.py": "x = 1\n"})
+    write(root, {"gatekeeper.toml": only("security").replace("[audit]\nenabled = false\n", "")})
+    monkeypatch.chdir(root)
+    assert CliRunner().invoke(app, ["check", str(root)]).exit_code == 0
+    pipe = tmp_path / "history.pipe"
+    got, reader = _fifo_reader(pipe)
+    done = CliRunner().invoke(app, ["audit", "report", "--output", str(pipe)])
+    reader.join(timeout=30)
+    assert done.exit_code == 0, done.output
+    assert got().startswith(b"<!DOCTYPE html>") and stat.S_ISFIFO(os.stat(pipe).st_mode)

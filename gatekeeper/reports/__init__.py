@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
-import os
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -116,7 +115,7 @@ def write_reports(
                 if pending is None:
                     continue
                 try:
-                    os.replace(pending, path)
+                    fileio.place(pending, path)
                 except OSError as exc:
                     raise _output_error(path, exc) from exc
                 staged[i] = (path, None, digest)
