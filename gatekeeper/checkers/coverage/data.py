@@ -70,7 +70,9 @@ class TestRun:
     output: str
     findings: tuple[Finding, ...]
     duration_s: float = 0.0
-    counts: Mapping[str, int] | None = None  # pytest's: collected, ran, skipped, deselected (``pytestcount``)
+    # pytest's: collected, ran, skipped, deselected, and under pytest-xdist the options whose
+    # deselection its workers did uncounted ("deselecting") (``pytestcount``)
+    counts: Mapping[str, int | str] | None = None
 
     def metric(self) -> dict[str, Any]:
         """The ``tests`` metric: the command, its exit status, whether the tests passed and how long
@@ -85,9 +87,12 @@ class TestRun:
         ``--deselect`` in ``addopts``; or they were skipped or expected to fail), as one record."""
         counts = self.counts or {}
         deselected, skipped = int(counts.get("deselected", 0)), int(counts.get("skipped", 0))
-        if not deselected and not skipped:
+        unseen = str(counts.get("deselecting", ""))
+        if not deselected and not skipped and not unseen:
             return ()
         detail = f"pytest deselected {deselected} test{'s' if deselected != 1 else ''} and skipped {skipped}"
+        if unseen:  # pytest-xdist's workers deselect, and neither they nor pytest tell the controller how many
+            detail = f"pytest-xdist's workers deselected the tests {unseen} leaves out (not counted) and skipped {skipped}"
         effect = (
             "these tests did not run (the command's or the configuration's -k, -m, --deselect; skip and xfail marks): "
             "a failure in them cannot fail the check, and code only they reach counts as not covered"
@@ -167,7 +172,7 @@ def _pytest_counter(args: Sequence[str], private: Path) -> tuple[dict[str, str],
     return {_COUNT_ENV: str(count)}, count
 
 
-def _pytest_counts(path: Path | None) -> list[dict[str, int]]:
+def _pytest_counts(path: Path | None) -> list[dict[str, int | str]]:
     """The counts each pytest session of the run wrote (none when pytest did not run or wrote none)."""
     if path is None:
         return []
@@ -175,18 +180,21 @@ def _pytest_counts(path: Path | None) -> list[dict[str, int]]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError:
         return []
-    out = []
+    out: list[dict[str, int | str]] = []
     for line in lines:
         try:
             item = json.loads(line)
         except ValueError:
             continue
         if isinstance(item, dict):
-            out.append({k: int(v) for k, v in item.items() if isinstance(v, int) and not isinstance(v, bool)})
+            counts: dict[str, int | str] = {k: int(v) for k, v in item.items() if isinstance(v, int) and not isinstance(v, bool)}
+            if isinstance(item.get("deselecting"), str) and item["deselecting"]:
+                counts["deselecting"] = item["deselecting"]
+            out.append(counts)
     return out
 
 
-def _ran_no_test(args: Sequence[str], output: str, counts: Sequence[Mapping[str, int]]) -> str:
+def _ran_no_test(args: Sequence[str], output: str, counts: Sequence[Mapping[str, int | str]]) -> str:
     """Why a test run that exited 0 ran no test, in words ("" when it ran some, or cannot be told).
 
     pytest exits 0 having run nothing with ``--collect-only``, ``--setup-only``, ``--fixtures`` or
@@ -274,10 +282,14 @@ def read_run_data(
     data_file = str(private / ".coverage")
     request = {"mode": "combine", "data_file": data_file, "data_paths": [str(private)], "append": True}
     ask = (lambda req, stdin: ahead.ask(req, plugins, stdin)) if ahead is not None else None
-    report = _report(ctx, _analyse(ctx, {**request, "analyse": True}, plugins, ask), ran=True)
+    answer = _analyse(ctx, {**request, "analyse": True}, plugins, ask)
+    note = _unmeasured_workers(tests, len(produced))
+    if note and answer.get("kind") == "empty" and not answer.get("ok"):  # the workers ran every test, unmeasured
+        raise ToolError(f"{answer.get('message')}: {note}")
+    report = _report(ctx, answer, ran=True)
     parallel = sum(1 for name in produced if name != ".coverage")
     label = "checks.coverage.run" + (f" ({parallel} parallel data files combined)" if parallel else "")
-    return dataclasses.replace(report, data_file=label, note=_unmeasured_workers(tests, len(produced)))
+    return dataclasses.replace(report, data_file=label, note=note)
 
 
 def _unmeasured_workers(tests: TestRun, written: int) -> str:

@@ -7,10 +7,12 @@ never change the coverage figures), registers it as the module ``gatekeeper_pyte
 names it in ``PYTEST_PLUGINS`` for that process's pytest alone (the variable is restored as pytest
 registers it, so a pytest the tests start in a subprocess never looks for it). At the end of the
 session it appends one JSON line to ``COUNT_FILE``: the tests collected, run (a call phase not
-skipped), skipped and deselected, and the pytest-xdist workers that ran them. So a run that exits 0
+skipped), skipped and deselected, and the pytest-xdist workers that ran them. A subtest
+(``subTest``, the ``subtests`` fixture) is part of its test, not a test of its own. So a run that exits 0
 having run no test (``--collect-only``, ``--setup-only``, ``--fixtures``, every test skipped or
 deselected by the project's options) is told from one whose tests passed. An ``xdist`` controller
-receives its workers' reports and counts them.
+receives its workers' reports and counts them; it never sees what they deselect (pytest-xdist's
+summary leaves it out too), so it names the options that deselect instead (``deselecting``).
 
 PYTEST_DONT_REWRITE: pytest marks a module named in ``PYTEST_PLUGINS`` for assertion rewriting and,
 finding it imported already, warns (an error under ``-W error`` or ``filterwarnings = error``)
@@ -44,9 +46,17 @@ def pytest_deselected(items: list[Any]) -> None:
     _counts["deselected"] += len(items)
 
 
+#: the reports of subtests (pytest's own, 9.0 and later, and the pytest-subtests plugin's): each
+#: subtest of a test is reported on its own, beside the test's report
+_SUBTEST_REPORTS = ("SubtestReport", "SubTestReport")
+
+
 def pytest_runtest_logreport(report: Any) -> None:
     """A test ran when its call phase was reported and not skipped by ``pytest.skip`` inside it (an
-    expected failure ran: xfail); one skipped before its call (a skip mark) did not."""
+    expected failure ran: xfail); one skipped before its call (a skip mark) did not. A subtest's
+    report is not a test's: pytest counts its test once ("773 passed, 2324 subtests passed")."""
+    if type(report).__name__ in _SUBTEST_REPORTS:
+        return
     if report.when == "call" and (not report.skipped or hasattr(report, "wasxfail")):
         _counts["ran"] += 1
     elif report.skipped:
@@ -58,8 +68,22 @@ def pytest_sessionfinish(session: Any, exitstatus: Any) -> None:
     if not COUNT_FILE or hasattr(session.config, "workerinput"):  # an xdist worker: its controller counts
         return
     _counts["collected"] = int(getattr(session, "testscollected", 0) or 0)
+    workers = _workers(session.config)
+    line: dict[str, Any] = {**_counts, "workers": workers, "exitstatus": int(exitstatus)}
+    if workers and _deselecting(session.config):
+        line["deselecting"] = _deselecting(session.config)
     with open(COUNT_FILE, "a", encoding="utf-8") as out:
-        out.write(json.dumps({**_counts, "workers": _workers(session.config), "exitstatus": int(exitstatus)}) + "\n")
+        out.write(json.dumps(line) + "\n")
+
+
+def _deselecting(config: Any) -> str:
+    """The options that deselect tests after collection (``-k``, ``-m``, ``--deselect``: the command's
+    or the configuration's ``addopts``), as pytest would read them; "" when none is given."""
+    option = config.option
+    said = [f"-k {option.keyword!r}"] if getattr(option, "keyword", "") else []
+    said += [f"-m {option.markexpr!r}"] if getattr(option, "markexpr", "") else []
+    said += [f"--deselect {node}" for node in getattr(option, "deselect", None) or ()]
+    return " ".join(said)
 
 
 def _workers(config: Any) -> int:

@@ -1,0 +1,86 @@
+"""The tests a pytest run under ``checks.coverage.run`` ran, as pytest itself counts them: with subtests
+and with pytest-xdist's workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.checkers.coverage import CoverageChecker
+from gatekeeper.findings import Status
+from tests.checkers.coverage.test_checker import BRANCHY, TESTS, report_total, write_project
+from tests.helpers.narrowing import assert_reported
+from tests.helpers.projects import PYTHON, run_tool, section
+
+pytestmark = pytest.mark.usefixtures("own_coverage_settings")
+
+SUBTESTS = """
+
+import unittest
+
+
+class TestSigns(unittest.TestCase):
+    def test_each(self):
+        for value in (1, 2, 3):
+            with self.subTest(value=value):
+                self.assertEqual(sign(value), 1)
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["in-process", "xdist"])
+def test_subtests_are_counted_with_their_test_not_as_tests(tmp_path: Path, make_ctx: Any, workers: list[str]) -> None:
+    """pytest reports each ``subTest`` beside its test ("3 passed, 3 subtests passed"): the run ran
+    three tests, not six."""
+    root = write_project(tmp_path / "p", BRANCHY)
+    (root / "test_pkg.py").write_text(TESTS + SUBTESTS)
+    command = ["pytest", "-q", "-p", "no:cacheprovider", *workers]
+    by_hand = run_tool([PYTHON, "-m", *command], root)
+    assert "3 passed" in by_hand.stdout and "3 subtests passed" in by_hand.stdout
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=command), make_ctx(root))
+    counts = result.metrics["tests"]["pytest"]
+    assert (counts["collected"], counts["ran"], counts["skipped"]) == (3, 3, 0)
+    assert counts["workers"] == (2 if workers else 0)
+
+
+def test_tests_xdist_workers_deselected_are_reported_though_not_counted(tmp_path: Path, make_ctx: Any) -> None:
+    """With ``-n 2`` the workers deselect (``addopts = --deselect``) and tell no one: pytest's summary
+    no longer says "1 deselected", yet the failing test did not run; the narrowing record names the
+    option that took it out."""
+    root = write_project(tmp_path / "p", BRANCHY)
+    (root / "test_pkg.py").write_text(TESTS + "\n\ndef test_broken():\n    assert add(2, 2) == 5\n")
+    (root / "pytest.ini").write_text("[pytest]\naddopts = --deselect test_pkg.py::test_broken\n")
+    command = ["pytest", "-q", "-p", "no:cacheprovider", "-n", "2"]
+    by_hand = run_tool([PYTHON, "-m", *command], root)
+    assert "2 passed" in by_hand.stdout and "deselected" not in by_hand.stdout
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=command), make_ctx(root))
+    assert result.metrics["tests"]["passed"] and result.metrics["tests"]["pytest"]["ran"] == 2
+    (record,) = [n for n in result.narrowing if "deselected" in n.detail]
+    assert record.kind == "option"
+    assert record.detail == (
+        "pytest-xdist's workers deselected the tests --deselect test_pkg.py::test_broken leaves out (not counted) and skipped 0"
+    )
+    assert_reported(result, record)
+    assert result.status is Status.PASS
+
+
+def test_a_run_whose_xdist_workers_measured_nothing_says_why_it_has_no_data(tmp_path: Path, make_ctx: Any) -> None:
+    """``coverage run -m pytest -n 2`` without a ``source`` setting: the controller runs no test and
+    the workers are not measured, so the data has no measured file; the error says that the workers
+    ran the tests unmeasured and what to do, and doing it measures them."""
+    root = write_project(tmp_path / "p", "")
+    command = ["pytest", "-q", "-p", "no:cacheprovider", "-n", "2"]
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=command), make_ctx(root))
+    assert result.status is Status.ERROR and result.error is not None
+    assert "has no measured files: 2 of the 2 pytest-xdist workers that ran the tests wrote no coverage data" in result.error
+    assert 'set [run] patch = ["subprocess"]' in result.error
+    (root / "pyproject.toml").write_text('[tool.coverage.run]\npatch = ["subprocess"]\n')
+    result = checker.run(section(checker, min_total=0.0, run=command), make_ctx(root))
+    assert result.status is Status.PASS and result.metrics["statements"] > 0
+    run_tool([PYTHON, "-m", "coverage", "run", "-m", *command], root)
+    run_tool([PYTHON, "-m", "coverage", "combine", "-q"], root, check=False)
+    assert f"{result.metrics['total']:.0f}" == report_total(root)
