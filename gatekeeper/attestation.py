@@ -97,6 +97,8 @@ def _database(result: GateResult) -> dict[str, Any] | None:
 
 def predicate(result: GateResult, command: str, clock: Mapping[str, Any]) -> dict[str, Any]:
     """The run as the ``PREDICATE_TYPE`` predicate (camelCase keys, like in-toto's own predicates)."""
+    from gatekeeper.auditrecord import decided_at
+
     waivers = {k: len(v) for k, v in result.waivers.items() if isinstance(v, list)}
     return {
         "gatekeeper": {"version": result.tool_version or __version__},
@@ -105,6 +107,7 @@ def predicate(result: GateResult, command: str, clock: Mapping[str, Any]) -> dic
         "exitCode": result.exit_code,
         "startedAt": result.started_at,
         "finishedAt": result.finished_at,
+        **({"mergedAt": decided_at(result)} if decided_at(result) != result.finished_at else {}),
         "clock": dict(clock),
         "repository": {"commit": result.repository.get("commit", ""), "branch": result.repository.get("branch", "")},
         "policy": dict(result.policy),
@@ -366,7 +369,8 @@ def verify_envelope(
     if stamp_time and isinstance(pred, dict):
         from gatekeeper.timestamp import skew_problem
 
-        if (problem := skew_problem(str(pred.get("finishedAt", "")), stamp_time)) is not None:
+        # a merge's own time when it says one (its parts may have ended long before it was made)
+        if (problem := skew_problem(str(pred.get("mergedAt") or pred.get("finishedAt", "")), stamp_time)) is not None:
             problems.append(f"timestamp: {problem}")
     return AttestationCheck(document, key_id, bool(key_id), tuple(problems), tuple(notes), stamp_time)
 

@@ -105,6 +105,15 @@ def _narrowing_counts(check: CheckResult) -> dict[str, Any]:
     return {"narrowing": {"records": len(check.narrowing), "kinds": dict(sorted(kinds.items())), "suppressed": sum(measured)}}
 
 
+def decided_at(result: GateResult) -> str:
+    """When the result's verdict was made, by the clock of the runner that made it: a run's end, or
+    for ``gatekeeper merge`` the merge's own time (``merged.at``; its parts may have ended long before).
+    The time an audit record claims, and the one its timestamp authority's time is compared with."""
+    merged = result.extra.get("merged")
+    at = merged.get("at") if isinstance(merged, Mapping) else None
+    return at if isinstance(at, str) and at else result.finished_at
+
+
 def build_record(result: GateResult, reports: Mapping[str, str], command: str, root: Path | None = None) -> dict[str, Any]:
     """The record for one run (without ``seq``, ``prev`` and ``sig``, which ``append`` adds under the lock)."""
     extra = result.extra
@@ -112,7 +121,7 @@ def build_record(result: GateResult, reports: Mapping[str, str], command: str, r
     ci = extra.get("ci") if "actor" in extra else ci_info()
     record: dict[str, Any] = {
         "v": RECORD_VERSION,
-        "time": result.finished_at,
+        "time": decided_at(result),
         "started_at": result.started_at,
         "command": command,
         "gatekeeper": __version__,

@@ -401,7 +401,7 @@ def _stamps(zf: zipfile.ZipFile, ca: Path) -> tuple[tuple[str, ...], list[str]]:
         else:
             check = verify_stamp(stamp, stamped_digest(env), ca)
             predicate = _predicate(env)
-            problem = check.problem or skew_problem(str(predicate.get("finishedAt", "")), check.time)
+            problem = check.problem or skew_problem(str(predicate.get("mergedAt") or predicate.get("finishedAt", "")), check.time)
             if problem:
                 problems.append(f"{ATTESTATION_FILE}: timestamp: {problem}")
             else:

@@ -67,9 +67,9 @@ def run_signer() -> Signer | None:
 
 def _stamp(run: Run, runner_time: str | None) -> Callable[[str], Mapping[str, Any]] | None:
     """The run's ``stamp(digest)``, or None without an authority. Each token's time is compared with
-    ``runner_time``, the time the run wrote for what it stamps (None: a merge, whose time is its
-    latest part's): a runner's clock the authority contradicts (``timestamp.skew_problem``) goes to
-    ``run.clock_skew``, and ``timestamps_done`` fails the run."""
+    ``runner_time``, the time the run wrote for what it stamps (None: nothing to compare): a
+    runner's clock the authority contradicts (``timestamp.skew_problem``) goes to ``run.clock_skew``,
+    and ``timestamps_done`` fails the run."""
     from gatekeeper.timestamp import skew_problem, stamper
 
     if run.authority is None:
@@ -87,9 +87,12 @@ def _stamp(run: Run, runner_time: str | None) -> Callable[[str], Mapping[str, An
 
 
 def _own_time(result: GateResult, command: str) -> str | None:
-    """The time a run wrote by its own clock, which its stamps must agree with; None for a merge
-    (its time is its latest part's, taken on another runner)."""
-    return None if command == "merge" else result.finished_at
+    """The time a run wrote by its own clock, which its stamps must agree with: its end, or a merge's
+    own time (``merged.at``); None for a merge result without one (its parts' times are other runners')."""
+    from gatekeeper.auditrecord import decided_at
+
+    at = decided_at(result)
+    return None if command == "merge" and at == result.finished_at else at
 
 
 def _attest(run: Run, result: GateResult, command: str, say: Say) -> None:

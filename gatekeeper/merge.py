@@ -27,7 +27,7 @@ from typing import Any
 from gatekeeper import __version__, readback, signing
 from gatekeeper.checkers.base import LoadedChecker, inputs_digest, sum_metrics
 from gatekeeper.controls import evaluate_controls, policy_controls
-from gatekeeper.engine import decide_verdict
+from gatekeeper.engine import decide_verdict, iso_utc
 from gatekeeper.errors import UsageError
 from gatekeeper.findings import CheckResult, Finding, GateResult, Status, decide_status
 from gatekeeper.newcodegate import merged_new_code
@@ -148,7 +148,10 @@ def merge_results(
     waivers = _merge_waivers([p.waivers for p in parts])
     started = min(p.started_at for p in parts)
     finished = max(p.finished_at for p in parts)
-    extra: dict[str, Any] = {"merged": {"parts": len(parts), "shards": sorted(indices), "count": count}}
+    # "at": when this verdict was made, by the merging runner's clock (the parts' times say when they ran):
+    # the time its timestamp is compared with, which may come long after the last part ended
+    merged_at = iso_utc()
+    extra: dict[str, Any] = {"merged": {"parts": len(parts), "shards": sorted(indices), "count": count, "at": merged_at}}
     extra.update(merged_new_code(parts))  # the parts' REF, which must be the same
     extra.update(_merge_vex(parts, labels))
     extra.update(run_context())  # who merged; each part's own actor stays in its own audit record

@@ -18,6 +18,7 @@ from typer.testing import CliRunner, Result
 
 from gatekeeper import audit, engine, signing, timestamp
 from gatekeeper.cli import app
+from gatekeeper.merge import part_signature, signature_path
 from gatekeeper.timestamp import Authority, request_stamp, token_info, verify_stamp
 from tests.helpers.projects import git_init, only, write
 from tests.helpers.tsa import LocalTSA, make_pki, sign_token
@@ -231,3 +232,36 @@ def test_a_pass_resting_on_waivers_says_so_and_which_have_expired_since(tmp_path
     envelope = root / "gatekeeper-reports" / "gatekeeper.intoto.json"
     done = _cli(["attestation", "verify", str(envelope), "--public-key", str(tmp_path / "k.pub")])
     assert done.exit_code == 0 and "(verdict pass with 2 waiver(s) applied, commit " in done.output
+
+
+def test_a_merge_made_hours_after_its_parts_is_checked_by_its_own_clock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
+) -> None:
+    # the shards ran two hours before the merge job got a runner: the merge's record and attestation
+    # say when it made its verdict, which is what the authority's time agrees with
+    key = signing.write_key_pair(tmp_path / "k.key", tmp_path / "k.pub")
+    root = _project(tmp_path, local_tsa)
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", signing.private_pem(key))
+    monkeypatch.chdir(root)
+    earlier = _iso(dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2))
+    for i in (1, 2):
+        part = tmp_path / f"part-{i}.json"
+        done = _cli(["check", str(root), "--shard", f"{i}/2", "--results-out", str(part), "--no-audit"])
+        assert done.exit_code == 0, done.output
+        data = json.dumps({**json.loads(part.read_text()), "started_at": earlier, "finished_at": earlier})
+        part.write_text(data)  # as the shard would have written it two hours ago, signed by the run's key
+        signature_path(part).write_text(part_signature(data.encode("utf-8"), key))
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", signing.private_pem(key))
+    done = _cli(["merge", str(tmp_path / "part-1.json"), str(tmp_path / "part-2.json"), "--project", str(root)])
+    assert done.exit_code == 0, done.output  # the merging runner's clock agrees with the authority
+    ca = str(local_tsa.pki.ca)
+    log = root / ".gatekeeper" / "audit.jsonl"
+    done = _cli(["audit", "verify", str(log), "--public-key", str(tmp_path / "k.pub"), "--tsa-cert", ca])
+    assert done.exit_code == 0 and "intact" in done.output, done.output
+    envelope = root / "gatekeeper-reports" / "gatekeeper.intoto.json"
+    done = _cli(["attestation", "verify", str(envelope), "--public-key", str(tmp_path / "k.pub"), "--tsa-cert", ca])
+    assert done.exit_code == 0, done.output
+    result = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text())
+    assert result["finished_at"] == earlier and result["merged"]["at"] > earlier  # the parts' end is kept
+    record = json.loads(log.read_bytes().splitlines()[-1])
+    assert record["time"] == result["merged"]["at"] and record["merged"]["at"] == result["merged"]["at"]

@@ -83,4 +83,4 @@ def test_without_a_key_the_verdict_says_it_rests_on_unauthenticated_parts(tmp_pa
     merged = json.loads((project / "gatekeeper-reports" / "gatekeeper.json").read_text())
     assert merged["merged"]["authenticated"] is False and merged["merged"]["unauthenticated_parts"] == 2
     record = json.loads((project / ".gatekeeper" / "audit.jsonl").read_text().splitlines()[-1])
-    assert record["merged"] == {"authenticated": False, "count": 2, "parts": 2, "unauthenticated_parts": 2}
+    assert record["merged"] == {"authenticated": False, "count": 2, "parts": 2, "unauthenticated_parts": 2, "at": record["time"]}
