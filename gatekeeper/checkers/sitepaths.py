@@ -5,7 +5,8 @@ A probe of the inspected interpreter runs with ``-I -S``: without ``site``, no `
 probe reports (a ``.pth`` that wraps ``importlib.metadata.distributions`` hides a package from
 every tool that asks the interpreter with ``site`` on). ``PRELUDE`` then puts on ``sys.path`` what
 ``site`` would have put there: each site-packages folder of the environment (a virtual
-environment's per its ``pyvenv.cfg``, with its base interpreter's when it includes the system's)
+environment's per its ``pyvenv.cfg``, with its base interpreter's when it includes the system's;
+``sys.prefix`` set to the virtual environment's, as ``site`` sets it)
 and each folder a ``.pth`` file names on a line of its own, in ``site``'s order. The user's site
 folder is left out, as ``-I`` leaves it out. Standard library only, Python 3.8 and later.
 """
@@ -28,10 +29,14 @@ def _gk_site_folders():
                     key, sep, value = line.partition("=")
                     if sep and key.strip().lower() == "include-system-site-packages":
                         system = value.strip().lower()
-            prefixes = [venv_prefix, sys.prefix] if system == "true" else [venv_prefix]
+            prefixes = [venv_prefix, sys.prefix, sys.exec_prefix] if system == "true" else [venv_prefix]
+            # as site.venv() does before it asks for the folders: Debian's and Ubuntu's
+            # getsitepackages() name a prefix's lib/pythonX.Y/site-packages only while sys.prefix is
+            # a virtual environment's (else their dist-packages folders alone)
+            sys.prefix = sys.exec_prefix = venv_prefix
             break
     out = []
-    for prefix in prefixes:
+    for prefix in dict.fromkeys(prefixes):
         for folder in site.getsitepackages([prefix]):
             if folder not in out and os.path.isdir(folder):
                 out.append(folder)

@@ -1,0 +1,57 @@
+"""The inspected environment's import path as the probe builds it without site (``sitepaths``),
+against what the interpreter lists with site, on a real system interpreter."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gatekeeper.checkers.inventory import read_environment
+from tests.helpers.projects import check_context
+
+#: Debian's and Ubuntu's own Python: their site.getsitepackages() names a prefix's
+#: lib/pythonX.Y/site-packages only while sys.prefix is a virtual environment's
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+
+
+def _patched_site() -> bool:
+    """Whether SYSTEM_PYTHON is such a Debian-patched interpreter (site-packages left out, dist-packages named)."""
+    if not SYSTEM_PYTHON.exists():
+        return False
+    done = subprocess.run(
+        [str(SYSTEM_PYTHON), "-I", "-S", "-c", "import site; print(site.getsitepackages(['/nowhere']))"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return done.returncode == 0 and "dist-packages" in done.stdout and "site-packages" not in done.stdout
+
+
+LISTED = "import importlib.metadata as m, json; print(json.dumps(sorted({d.metadata['Name'] for d in m.distributions()})))"
+
+
+@pytest.mark.skipif(not _patched_site(), reason="needs Debian's or Ubuntu's system Python (/usr/bin/python3)")
+@pytest.mark.parametrize("system", [False, True], ids=["own-site", "system-site-packages"])
+def test_a_virtual_environment_of_the_debian_python_is_inventoried_as_site_lists_it(tmp_path: Path, system: bool) -> None:
+    """``python3 -m venv .venv`` with Debian's interpreter: the packages in the environment's
+    site-packages are the ones the inventory lists, as the interpreter lists them with site (read
+    without site, they were all missed: the sbom and licenses checks found nothing, and beside the
+    system's packages, a package of the environment went unaudited)."""
+    env = tmp_path / "env"
+    subprocess.run(
+        [str(SYSTEM_PYTHON), "-m", "venv", "--without-pip", *(["--system-site-packages"] if system else []), str(env)],
+        check=True,
+    )  # fmt: skip
+    site = next((env / "lib").glob("python3*/site-packages"))
+    info = site / "gk_env_only-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: gk-env-only\nVersion: 1.0\n", encoding="utf-8")
+    python = env / "bin" / "python"
+    listed = subprocess.run([str(python), "-I", "-c", LISTED], capture_output=True, text=True, check=True).stdout
+    with_site = set(json.loads(listed))
+    assert "gk-env-only" in with_site
+    root = tmp_path / "project"
+    root.mkdir()
+    _, _, dists = read_environment(check_context(root), str(python))
+    assert {d.name for d in dists} == with_site
