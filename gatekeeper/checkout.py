@@ -15,6 +15,12 @@ mode git sees in the work tree), and only those are hashed (``git hash-object``)
 at the end; the untracked files are one ``git ls-files --others`` each time. Nothing is written:
 git runs with ``--no-optional-locks``, so not even its index is refreshed. Outside a git work tree
 there are no tracked files, and the comparison says so instead of pretending it looked.
+
+A checked-out git submodule is compared the same way, as a work tree of its own (its index, its
+untracked files, its ``.gitignore``), and its files are named by their path in the checkout: the
+secrets, lint and security checks read them, and the superproject's git sees none of them (no
+``--others`` below a gitlink, and ``diff-files`` compares a submodule's commit at most). A
+submodule checked out or removed during the run is a change of its folder.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ _GIT = ("git", "--no-optional-locks", "-c", "core.quotepath=off")
 MISSING = "(missing)"
 #: Python's bytecode cache of a module (PEP 3147): written by whatever imports the module
 _BYTECODE = re.compile(r"(?:^|/)__pycache__/[^/]+\.pyc\Z")
+#: the index mode of a gitlink: a submodule's commit
+_GITLINK = "160000 "
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +58,13 @@ class Snapshot:
     git: bool = True
     skip: tuple[str, ...] = ()  # folders (relative, posix) gatekeeper itself writes: its reports, its cache
     untracked: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # not ignored, bytecode caches left out: path -> stat
+    modules: Mapping[str, Snapshot] = field(default_factory=dict)  # checked-out submodule's folder -> its snapshot
 
 
 def snapshot(root: Path, skip: Iterable[Path] = (), timeout: float = 300.0) -> Snapshot:
-    """The tracked files of ``root`` now, but those under the ``skip`` folders (gatekeeper's own
-    reports and cache); an empty snapshot, ``git=False``, outside a git work tree."""
+    """The tracked files of ``root`` now, those of its checked-out submodules included, but those
+    under the ``skip`` folders (gatekeeper's own reports and cache); an empty snapshot,
+    ``git=False``, outside a git work tree."""
     folders = tuple(rel + "/" for p in skip if (rel := relative_to_root(p, root)) not in (None, "."))
     try:
         index, listed = _listing(root, timeout, folders)
@@ -64,8 +74,42 @@ def snapshot(root: Path, skip: Iterable[Path] = (), timeout: float = 300.0) -> S
         if "not a git repository" in str(exc):
             return Snapshot(root, git=False)
         raise  # a work tree git will not read (e.g. "dubious ownership"): not one known unchanged
+    return _take(root, folders, timeout, index, listed)
+
+
+def _take(root: Path, folders: tuple[str, ...], timeout: float, index: dict[str, str], listed: frozenset[str]) -> Snapshot:
+    """The snapshot of the work tree ``root`` whose listing was just read, with its submodules'."""
     dirty = _dirty(root, timeout, folders)
-    return Snapshot(root, index, _entries(root, dirty, index, timeout), skip=folders, untracked=_stats(root, listed))
+    modules = {path: _module(root, path, folders, timeout) for path in _checked_out(root, index)}
+    entries = _entries(root, dirty, index, timeout)
+    return Snapshot(root, index, entries, skip=folders, untracked=_stats(root, listed), modules=modules)
+
+
+def _checked_out(root: Path, index: Mapping[str, str]) -> list[str]:
+    """The gitlinks of ``index`` whose folder holds a checked-out submodule (its ``.git`` file or
+    folder); a submodule not checked out has no files for a tool to read."""
+    base = os.fspath(root)
+    links = (path for path, entry in index.items() if entry.startswith(_GITLINK))
+    return sorted(path for path in links if os.path.lexists(os.path.join(base, path, ".git")))
+
+
+def _module(root: Path, path: str, skip: tuple[str, ...], timeout: float) -> Snapshot:
+    """The snapshot of the submodule checked out at ``path``. Any git failure there raises: a
+    submodule whose files cannot be listed is not one known unchanged."""
+    inner = tuple(s[len(path) + 1 :] for s in skip if s.startswith(path + "/"))
+    index, listed = _listing(root / path, timeout, inner)
+    return _take(root / path, inner, timeout, index, listed)
+
+
+def tracked_count(snap: Snapshot) -> int:
+    """How many tracked files ``snap`` compares, its submodules' included (gitlinks are not files)."""
+    own = sum(1 for entry in snap.index.values() if not entry.startswith(_GITLINK))
+    return own + sum(tracked_count(module) for module in snap.modules.values())
+
+
+def untracked_count(snap: Snapshot) -> int:
+    """How many untracked files git does not ignore ``snap`` compares, its submodules' included."""
+    return len(snap.untracked) + sum(untracked_count(module) for module in snap.modules.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +144,24 @@ def changes(before: Snapshot, timeout: float = 300.0) -> Changes:
     created = sorted(set(untracked) - set(before.untracked))
     removed = sorted(set(before.untracked) - set(untracked))
     rewritten = sorted(path for path, stat in untracked.items() if before.untracked.get(path, stat) != stat)
-    return Changes(sorted(changed), created, removed, rewritten)
+    out = Changes(sorted(changed), created, removed, rewritten)
+    return _with_modules(out, before, _checked_out(root, index), timeout)
+
+
+def _with_modules(out: Changes, before: Snapshot, now: list[str], timeout: float) -> Changes:
+    """``out`` with what the run did inside each submodule, named by its path in the checkout; a
+    submodule checked out or removed during the run is a change of its folder."""
+    changed = set(out.changed) | (set(now) ^ set(before.modules))
+    created, removed, rewritten = list(out.created), list(out.removed), list(out.rewritten)
+    for path, module in before.modules.items():
+        if path not in now:
+            continue
+        inner = changes(module, timeout)
+        changed.update(f"{path}/{p}" for p in inner.changed)
+        created += (f"{path}/{p}" for p in inner.created)
+        removed += (f"{path}/{p}" for p in inner.removed)
+        rewritten += (f"{path}/{p}" for p in inner.rewritten)
+    return Changes(sorted(changed), sorted(created), sorted(removed), sorted(rewritten))
 
 
 def touched(tree: Mapping[str, Any]) -> list[str]:

@@ -353,11 +353,12 @@ def _tree_check(before: checkout.Snapshot | str) -> dict[str, Any]:
         now = checkout.changes(before)
     except GatekeeperError as exc:  # the comparison could not be made: not a tree known unchanged
         return {"compared": False, "changed": [], "error": str(exc)}
-    out: dict[str, Any] = {"compared": before.git, "tracked_files": len(before.index), "changed": now.changed}
+    out: dict[str, Any] = {"compared": before.git, "tracked_files": checkout.tracked_count(before), "changed": now.changed}
     if not before.git:
         out["note"] = "not a git work tree: no tracked files to compare"
         return out
-    out.update(untracked_files=len(before.untracked), created=now.created, removed=now.removed, rewritten=now.rewritten)
+    out["untracked_files"] = checkout.untracked_count(before)
+    out.update(created=now.created, removed=now.removed, rewritten=now.rewritten)
     return out
 
 

@@ -201,3 +201,60 @@ def test_the_real_test_command_may_write_caches_but_not_files_git_would_see(tmp_
     git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "ignore it")
     result = run(root, {"coverage": CoverageChecker()}, policy)
     assert result.verdict is Verdict.PASS and result.extra["checkout"]["created"] == []
+
+
+def test_a_file_a_run_writes_inside_a_checked_out_submodule_is_a_change(tmp_path: Path) -> None:
+    lib = repo(tmp_path / "lib", {"mod.py": "x = 1\n", "conf.toml": "", ".gitignore": "*.log\n"})
+    root = repo(tmp_path / "app", {"app.py": "x\n", "gatekeeper.toml": ""})
+    git(root, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib), "vendor/lib")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "vendor lib")
+    write(root, {"vendor/lib/draft.py": "d\n", "vendor/lib/old.py": "o\n"})  # the submodule's own untracked files
+    result = run(root, {"good": Fixed("good")})
+    tree = result.extra["checkout"]
+    assert result.verdict is Verdict.PASS
+    # .gitmodules, app.py, gatekeeper.toml and the submodule's three files; its two untracked ones
+    assert (tree["tracked_files"], tree["untracked_files"]) == (6, 2)
+    edits: dict[str, str | None] = {
+        "vendor/lib/mod.py": "x = 2\n",  # a tracked file of the submodule, which the secrets check reads
+        "vendor/lib/ruff.toml": "[lint]\nignore = ['ALL']\n",  # created: the submodule's git does not ignore it
+        "vendor/lib/old.py": None,
+        "vendor/lib/draft.py": "rewritten\n",
+        "vendor/lib/tool.log": "ignored by the submodule\n",
+    }
+    result = run(root, {"writer": Writes("writer", edits)})
+    tree = result.extra["checkout"]
+    assert result.verdict is Verdict.ERROR and result.exit_code == 3
+    assert tree["changed"] == ["vendor/lib/mod.py"] and tree["created"] == ["vendor/lib/ruff.toml"]
+    assert tree["removed"] == ["vendor/lib/old.py"] and tree["rewritten"] == ["vendor/lib/draft.py"]
+
+
+def test_a_submodule_checked_out_or_moved_to_another_commit_during_the_run_is_a_change(tmp_path: Path) -> None:
+    lib = repo(tmp_path / "lib", {"mod.py": "x = 1\n"})
+    root = repo(tmp_path / "app", {"app.py": "x\n"})
+    git(root, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib), "lib")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "lib")
+    write(lib, {"mod.py": "x = 2\n"})
+    git(lib, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "two")
+
+    def moves(ctx: CheckContext) -> None:  # what a test's `git -C lib pull` does
+        git(ctx.root / "lib", "-c", "protocol.file.allow=always", "pull", "-q", "--ff-only")
+
+    class Runs(Fixed):
+        def __init__(self, name: str, act: Any) -> None:
+            super().__init__(name)
+            self.act = act
+
+        def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+            self.act(ctx)
+            return CheckResult(name=self.name, status=Status.PASS, summary="clean")
+
+    result = run(root, {"mover": Runs("mover", moves)})
+    assert result.verdict is Verdict.ERROR and result.extra["checkout"]["changed"] == ["lib/mod.py"]
+    git(root, "submodule", "deinit", "-f", "--", "lib")  # not checked out: no files, nothing to compare
+    assert checkout.tracked_count(checkout.snapshot(root)) == 2
+
+    def checks_out(ctx: CheckContext) -> None:
+        git(ctx.root, "-c", "protocol.file.allow=always", "submodule", "update", "-q", "--init")
+
+    result = run(root, {"init": Runs("init", checks_out)})
+    assert result.verdict is Verdict.ERROR and result.extra["checkout"]["changed"] == ["lib"]
