@@ -8,7 +8,7 @@
 
 What runs (all from one invocation, on the same machine, with the same inputs), in every round:
 
-* the **sequential pipeline**: the six commands of PERF-BASELINE §7, each its own process, one
+* the **sequential pipeline**: six commands, each its own process, one
   after another: ``bandit -q -r PATHS -f json``, ``pip-audit --dry-run`` (over the big env's
   site-packages), ``cyclonedx-py environment`` (validating, spec 1.6), ``pip-licenses`` (over the
   big env), ``coverage report`` and ``coverage json``;

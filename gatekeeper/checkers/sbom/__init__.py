@@ -8,8 +8,9 @@ the CycloneDX JSON schema with cyclonedx-python-lib's strict validator, in a sep
 (``validate``, started beside cyclonedx-py so that its imports and schema loading overlap the
 generation; it is handed the written file's path). Every schema rule and every
 ``format`` is checked; only the checker behind ``format: iri-reference`` is swapped: jsonschema
-uses rfc3987-syntax's Earley parser (~95 % of cyclonedx-py's run time, PERF-BASELINE.md §4), and
-gatekeeper uses a regular expression transcribed from the same grammar (``_iri.py``).
+uses rfc3987-syntax's Earley parser (about 95 % of a validating ``cyclonedx-py environment`` run's
+time: 5.9 of 6.2 s on 70 components), and gatekeeper uses a regular expression transcribed from
+the same grammar (``iri``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """RFC 3987 IRI syntax as one regular expression, for the SBOM's ``iri-reference`` format check.
 
 jsonschema checks ``format: iri-reference`` with rfc3987-syntax, a Lark Earley parser that costs
-tens of milliseconds per value; on an SBOM that is ~95 % of validation time (PERF-BASELINE.md §4).
+tens of milliseconds per value: a validating ``cyclonedx-py environment`` run spent 5.9 of its 6.2 s
+there on 70 components (about 95 %).
 The IRI grammar is regular, so this module transcribes rfc3987-syntax's own grammar
 (``syntax_rfc3987.lark``, which follows RFC 3987 §2.2) rule by rule into a regular expression that
 accepts the same strings; tests compare the two on the SBOM's IRIs and on generated strings.
