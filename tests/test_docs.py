@@ -1,0 +1,240 @@
+"""The README and docs/design.md against the code they describe: every command's options in both
+command-line references (and none the code no longer has), every policy key with its default in
+the README's tables and design.md's policy block, and every repository path, module and section
+they (and the package's docstrings) cite present in the repository."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from gatekeeper import tomlio
+from gatekeeper.cli import app
+from gatekeeper.options import COMMON_OPTIONS, Option
+from gatekeeper.policy.schema import CORE_SCHEMA
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+DESIGN = (ROOT / "docs" / "design.md").read_text(encoding="utf-8")
+
+
+def _section(text: str, heading: str) -> str:
+    """The text under a markdown heading, up to the next heading of the same or a higher level."""
+    match = re.search(rf"^(#+) {re.escape(heading)}\n", text, re.M)
+    assert match, f"no section {heading!r}"
+    rest = text[match.end() :]
+    end = re.search(rf"^#{{1,{len(match.group(1))}}} ", rest, re.M)
+    return rest[: end.start()] if end else rest
+
+
+def _first_block(text: str) -> str:
+    """The first fenced code block of ``text``."""
+    match = re.search(r"^```[a-z]*\n(.*?)^```", text, re.M | re.S)
+    assert match
+    return match.group(1)
+
+
+def _commands() -> Iterator[tuple[str, set[str]]]:
+    """Every command as its words ("audit verify", "" for the top level) and its long options."""
+
+    def walk(command: Any, words: list[str]) -> Iterator[tuple[str, set[str]]]:
+        options = {o for p in command.params for o in (*p.opts, *p.secondary_opts) if o.startswith("--")}
+        if options or not hasattr(command, "commands"):
+            yield " ".join(words), options
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, [*words, name])
+
+    yield from walk(typer.main.get_command(app), [])
+
+
+def _usage_segments(block: str) -> dict[str, set[str]]:
+    """A command-line reference block read as {command words: the options it shows}: one entry
+    per ``gatekeeper ...`` line (continuation lines included), alternatives split at `` | ``."""
+    entries: list[str] = []
+    for line in block.splitlines():
+        if line.startswith("gatekeeper "):
+            entries.append(line.removeprefix("gatekeeper ").split("#")[0])
+        elif line.startswith(" ") and entries:
+            entries[-1] += " " + line.strip()
+    shown: dict[str, set[str]] = {}
+    for entry in entries:
+        for segment in entry.split(" | "):
+            words = list(re.findall(r"^(?:[a-z][a-z-]*(?: |$))*", segment.strip())[0].split())
+            options = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", segment))
+            shown.setdefault(" ".join(words), set()).update(options)
+    return shown
+
+
+def _shown_for(command: str, shown: Mapping[str, set[str]], commands: set[str]) -> set[str] | None:
+    """The options a reference shows for ``command``: its own segments and those of forms of it
+    that are no command of their own (``bundle verify`` is ``bundle``'s)."""
+    found = [
+        options
+        for words, options in shown.items()
+        if (words + " ").startswith(command + " ") and (words == command or words not in commands)
+    ]
+    return set().union(*found) if found else None
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/design.md"])
+def test_the_command_line_reference_shows_every_option_of_every_command(doc: str) -> None:
+    text = README if doc == "README.md" else DESIGN
+    block = _first_block(_section(text, "Command line"))
+    shown = _usage_segments(block)
+    commands = dict(_commands())
+    problems = []
+    for command, options in commands.items():
+        listed = _shown_for(command, shown, set(commands))
+        if listed is None:
+            problems.append(f"{command or 'gatekeeper'}: not in the reference")
+            continue
+        top = command == ""
+        expected = options | ({"--help"} if top else set())
+        if missing := expected - listed:
+            problems.append(f"{command or 'gatekeeper'}: missing {sorted(missing)}")
+        if extra := listed - expected:
+            problems.append(f"{command or 'gatekeeper'}: shows {sorted(extra)}, which it does not take")
+    assert not problems, f"{doc}: " + "; ".join(problems)
+
+
+def _builtin_options() -> dict[str, Mapping[str, Option]]:
+    """Each built-in checker's own options, as its class declares them."""
+    pyproject = tomlio.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    out = {}
+    for name, target in pyproject["project"]["entry-points"]["gatekeeper.checkers"].items():
+        module, _, attr = target.partition(":")
+        out[name] = getattr(importlib.import_module(module), attr).options
+    return out
+
+
+def _table(text: str) -> dict[str, str]:
+    """The first ``| key | default | meaning |`` table of ``text``: {key: default cell}."""
+    start = text.index("| key | default | meaning |")
+    rows: dict[str, str] = {}
+    for line in text[start:].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        for key in re.findall(r"`([\w.]+)`", cells[0]):
+            rows[key] = cells[1]
+    return rows
+
+
+def _cell_value(cell: str) -> Any:
+    """A README default cell as the value it shows: TOML in backticks, or a bare list of names."""
+    if cell.startswith("`") and cell.endswith("`"):
+        return tomlio.loads(f"v = {cell.strip('`')}")["v"]
+    return [name.strip() for name in cell.split(",")]
+
+
+def test_the_readme_policy_tables_list_every_key_with_its_default() -> None:
+    tables: dict[str, dict[str, str]] = {"": _table(_section(README, "Core sections"))}
+    shared: dict[str, set[str]] = {}  # the keys each table names in its text
+    for name in _builtin_options():
+        paragraph = re.search(rf"^`\[checks\.{name}\]`", README, re.M)
+        heading = re.search(rf"^### [^\n]*\(`\[checks\.{name}\]`\)$", README, re.M)
+        where = paragraph or heading
+        assert where, f"README: no section for [checks.{name}]"
+        tables[name] = _table(README[where.start() :])
+        table_text = README[where.start() :].split("| key | default | meaning |", 1)[1].split("\n\n", 1)[0]
+        shared[name] = set(re.findall(r"`(\w+)`", table_text))
+    problems = []
+    for section, options in CORE_SCHEMA.items():
+        for key, option in options.items():
+            cell = tables[""].get(f"{section}.{key}")
+            if cell is None:
+                problems.append(f"{section}.{key}: not in the core table")
+            elif _cell_value(cell) != option.default:
+                problems.append(f"{section}.{key}: README says {cell}, the default is {option.default!r}")
+    for name, options in _builtin_options().items():
+        for key, option in options.items():
+            if key in COMMON_OPTIONS:
+                continue  # every section's keys: one paragraph says them (lint, types, secrets: off)
+            cell = tables[name].get(key)
+            if cell is None and key in shared.get(name, set()) and key in tables["dependencies"]:
+                cell = tables["dependencies"][key]  # "groups, extras, ... as for dependencies"
+            if cell is None:
+                problems.append(f"checks.{name}.{key}: not in its table")
+            elif _cell_value(cell) != option.default:
+                problems.append(f"checks.{name}.{key}: README says {cell}, the default is {option.default!r}")
+        for key in set(tables[name]) - set(options):
+            problems.append(f"checks.{name}.{key}: in the README's table, not a key of the check")
+    assert not problems, "; ".join(problems)
+
+
+def test_design_policy_block_is_the_schema_with_its_defaults() -> None:
+    block = tomlio.loads(_first_block(_section(DESIGN, "Policy (TOML)")))
+    problems = []
+    expected: dict[str, Mapping[str, Option]] = dict(CORE_SCHEMA)
+    written: dict[str, Mapping[str, Any]] = {name: block.get(name, {}) for name in CORE_SCHEMA}
+    for name, options in _builtin_options().items():
+        expected[f"checks.{name}"] = options
+        written[f"checks.{name}"] = block.get("checks", {}).get(name, {})
+    for section, options in expected.items():
+        for key, option in options.items():
+            if key not in written[section]:
+                problems.append(f"{section}.{key}: missing")
+            elif written[section][key] != option.default:
+                problems.append(f"{section}.{key} = {written[section][key]!r}, the default is {option.default!r}")
+        for key in set(written[section]) - set(options):
+            problems.append(f"{section}.{key}: not a policy key")
+    assert not problems, "docs/design.md: " + "; ".join(problems)
+
+
+#: paths the documents name that are not files of the repository: where gatekeeper writes
+#: (reports, the audit log, the user's data and cache folders) and workflow files for a user's repository
+_NOT_IN_REPO = {
+    "fixtures/sample-project/gatekeeper-reports",
+    "fixtures/sample-project/.gatekeeper/audit.jsonl",
+    "gatekeeper/advisory-db",
+    "gatekeeper/repos",
+    "gatekeeper/v1",
+    ".github/workflows/advisory-db.yml",
+    ".github/workflows/gate.yml",
+    "tests/fixtures",  # an example glob of a project's paths
+}
+_PATH = re.compile(
+    r"(?<![\w./~-])((?:gatekeeper|tests|fixtures|benchmarks|policies|report_templates|action|docs|\.ci|\.github)/[\w./-]*\w)"
+)
+_MODULE = re.compile(r"(?<![\w./-])(gatekeeper(?:\.[a-z_][a-z0-9_]*)+)")
+_FILE_WORDS = {"json", "toml", "sarif", "html", "md", "xml", "pub", "dev", "invalid", "py", "gl", "sha256", "version"}
+_DOC_NAME = re.compile(r"(?<![\w./-])([A-Za-z][\w-]*\.md)\b")
+
+
+def _cited_texts() -> Iterator[tuple[str, str]]:
+    yield "README.md", README
+    yield "docs/design.md", DESIGN
+    for path in sorted((ROOT / "gatekeeper").rglob("*.py")):
+        yield path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8")
+
+
+def test_every_path_module_and_section_cited_exists() -> None:
+    problems = []
+    documents = {p.name for p in ROOT.rglob("*.md") if ".venv" not in p.parts}
+    for name, text in _cited_texts():
+        for path in set(_PATH.findall(text)) - _NOT_IN_REPO:
+            if not (ROOT / path.rstrip(".")).exists():
+                problems.append(f"{name}: {path}")
+        for module in set(_MODULE.findall(text)):
+            if module.rsplit(".", 1)[1] in _FILE_WORDS:
+                continue  # a file name (gatekeeper.json), not a module
+            parts = module.split(".")
+            if not any(
+                (ROOT.joinpath(*parts[:n]).with_suffix(".py")).is_file() or (ROOT.joinpath(*parts[:n]) / "__init__.py").is_file()
+                for n in range(len(parts), 1, -1)
+            ):
+                problems.append(f"{name}: module {module}")
+        for document in set(_DOC_NAME.findall(text)) - documents - {"gatekeeper.md"}:
+            problems.append(f"{name}: {document}")
+    for name, text in (("README.md", README), ("docs/design.md", DESIGN)):
+        headings = re.findall(r"^#+ (.+)$", text, re.M)
+        anchors = {re.sub(r"[^\w\- ]", "", h.replace("`", "").lower()).replace(" ", "-") for h in headings}
+        for anchor in set(re.findall(r"\]\(#([^)]+)\)", text)) - anchors:
+            problems.append(f"{name}: link to #{anchor}, no such section")
+    assert not problems, "cited but not in the repository: " + "; ".join(sorted(problems))
