@@ -238,3 +238,26 @@ def test_every_path_module_and_section_cited_exists() -> None:
         for anchor in set(re.findall(r"\]\(#([^)]+)\)", text)) - anchors:
             problems.append(f"{name}: link to #{anchor}, no such section")
     assert not problems, "cited but not in the repository: " + "; ".join(sorted(problems))
+
+
+def test_every_narrowing_kind_is_described() -> None:
+    from gatekeeper.findings import NARROWING_KINDS
+
+    readme = _section(README, "Narrowing")
+    design = _section(DESIGN, "Results (`gatekeeper.json`)")
+    for kind in NARROWING_KINDS:
+        assert f"`{kind}`" in readme, f"README's Narrowing section does not describe {kind}"
+        assert f"`{kind}`" in design, f"design.md's Results section does not list {kind}"
+
+
+def test_the_design_result_block_names_every_key_of_the_schema() -> None:
+    import json
+
+    schema = json.loads((ROOT / "gatekeeper" / "schemas" / "result.schema.json").read_text(encoding="utf-8"))
+    block = _first_block(_section(DESIGN, "Results (`gatekeeper.json`)"))
+    words = set(re.findall(r"\w+", block))
+    objects = [schema, *schema["$defs"].values()]
+    for value in schema["properties"].values():
+        objects += [v for v in (value, *value.get("anyOf", ())) if "properties" in v]
+    missing = {key for obj in objects for key in obj.get("properties", {})} - words
+    assert not missing, f"design.md's result block does not name {sorted(missing)}"
