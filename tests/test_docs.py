@@ -261,3 +261,10 @@ def test_the_design_result_block_names_every_key_of_the_schema() -> None:
         objects += [v for v in (value, *value.get("anyOf", ())) if "properties" in v]
     missing = {key for obj in objects for key in obj.get("properties", {})} - words
     assert not missing, f"design.md's result block does not name {sorted(missing)}"
+
+
+def test_the_readme_states_the_repository_policy_it_ships() -> None:
+    policy = tomlio.loads((ROOT / "gatekeeper.toml").read_text(encoding="utf-8"))
+    stated = re.search(r"coverage of gatekeeper at least (\d+)%", README)
+    assert stated, "the README's test command no longer states the repository's coverage minimum"
+    assert float(stated.group(1)) == policy["checks"]["coverage"]["min_total"]
