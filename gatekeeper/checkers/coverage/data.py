@@ -188,8 +188,12 @@ def _pytest_counts(path: Path | None) -> list[dict[str, int | str]]:
             continue
         if isinstance(item, dict):
             counts: dict[str, int | str] = {k: int(v) for k, v in item.items() if isinstance(v, int) and not isinstance(v, bool)}
-            if isinstance(item.get("deselecting"), str) and item["deselecting"]:
-                counts["deselecting"] = item["deselecting"]
+            said = item.get("deselecting_hex")
+            if isinstance(said, str) and said:  # the plugin writes the option text as the hex of its UTF-8
+                try:
+                    counts["deselecting"] = bytes.fromhex(said).decode("utf-8", "replace")
+                except ValueError:
+                    continue  # not a line the plugin wrote
             out.append(counts)
     return out
 

@@ -10,7 +10,7 @@ import pytest
 
 from gatekeeper.checkers.coverage import CoverageChecker
 from gatekeeper.findings import Status
-from tests.checkers.coverage.test_checker import BRANCHY, TESTS, report_total, write_project
+from tests.checkers.coverage.test_checker import BRANCHY, TESTS, report_json, report_total, write_project
 from tests.helpers.narrowing import assert_reported
 from tests.helpers.projects import PYTHON, run_tool, section
 
@@ -84,3 +84,24 @@ def test_a_run_whose_xdist_workers_measured_nothing_says_why_it_has_no_data(tmp_
     run_tool([PYTHON, "-m", "coverage", "run", "-m", *command], root)
     run_tool([PYTHON, "-m", "coverage", "combine", "-q"], root, check=False)
     assert f"{result.metrics['total']:.0f}" == report_total(root)
+
+
+def test_counting_the_tests_leaves_the_figures_as_coverage_run_gives_them_by_hand(tmp_path: Path, make_ctx: Any) -> None:
+    """A project that measures a standard library package (``source`` names it, or ``cover_pylib``)
+    gets the figures ``coverage run -m pytest`` gives: the counting plugin runs no code of it while
+    coverage.py measures (it wrote its line with ``json``, whose encoder then counted as run)."""
+    root = write_project(tmp_path / "p", '[tool.coverage.run]\nsource = ["pkg", "json"]\n')
+    command = ["pytest", "-q", "-p", "no:cacheprovider"]
+    run_tool([PYTHON, "-m", "coverage", "run", "-m", *command], root)
+    by_hand = report_json(root)
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=command), make_ctx(root))
+    assert result.metrics["tests"]["pytest"]["ran"] == 2
+    measured = {f["path"].rsplit("python3", 1)[-1]: (f["statements"], f["missing"]) for f in result.metrics["files"]}
+    expected = {
+        path.rsplit("python3", 1)[-1]: (f["summary"]["num_statements"], f["summary"]["missing_lines"])
+        for path, f in by_hand["files"].items()
+    }
+    assert any("json/encoder.py" in path for path in expected)
+    assert measured == expected
+    assert result.metrics["total_exact"] == by_hand["totals"]["percent_covered"]
