@@ -268,3 +268,17 @@ def test_the_readme_states_the_repository_policy_it_ships() -> None:
     stated = re.search(r"coverage of gatekeeper at least (\d+)%", README)
     assert stated, "the README's test command no longer states the repository's coverage minimum"
     assert float(stated.group(1)) == policy["checks"]["coverage"]["min_total"]
+
+
+@pytest.mark.parametrize(
+    ("args", "form"),
+    [(["bundle", "verify"], "bundle verify"), (["bundle", "a.json", "b.json"], "bundle")],
+)
+def test_bundle_usage_messages_show_the_options_the_references_show(args: list[str], form: str, cli: Any, tmp_path: Path) -> None:
+    done = cli(args, tmp_path)
+    assert done.returncode == 2
+    usage = done.stdout + done.stderr
+    assert f"usage: gatekeeper {form} " in usage
+    reference = _usage_segments(_first_block(_section(README, "Command line")))
+    segment = next(line for line in usage.splitlines() if "usage: gatekeeper" in line)
+    assert set(re.findall(r"--[a-z][a-z-]*", segment)) == reference[form]

@@ -87,7 +87,8 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
     if target[0] == "verify":
         if len(target) != 2 or output is not None or policy_file is not None:
             raise UsageError(
-                "usage: gatekeeper bundle verify FILE.zip [--public-key FILE] [--log LOG] [--key-env NAME] [--tsa-cert CA.pem]"
+                "usage: gatekeeper bundle verify FILE.zip [--public-key FILE]... [--log LOG [--accept-unsigned-prefix N]] "
+                "[--key-env NAME] [--tsa-cert CA.pem]"
             )
         if accept_prefix and log is None:
             raise UsageError("--accept-unsigned-prefix: it applies to the log given with --log")
@@ -95,7 +96,7 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
     if len(target) != 1:
         raise UsageError(
             "usage: gatekeeper bundle RESULTS.json --output FILE.zip [--policy FILE] [--log LOG] [--key-env NAME] "
-            "[--public-key FILE] [--tsa-cert CA.pem]"
+            "[--public-key FILE]... [--tsa-cert CA.pem]"
         )
     if output is None:
         raise UsageError("--output FILE.zip is required: where to write the bundle")
