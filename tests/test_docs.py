@@ -282,3 +282,17 @@ def test_bundle_usage_messages_show_the_options_the_references_show(args: list[s
     reference = _usage_segments(_first_block(_section(README, "Command line")))
     segment = next(line for line in usage.splitlines() if "usage: gatekeeper" in line)
     assert set(re.findall(r"--[a-z][a-z-]*", segment)) == reference[form]
+
+
+def test_every_command_help_shows_an_example() -> None:
+    """The README promises examples in every command's ``--help``."""
+
+    def leaves(command: Any, words: str) -> Iterator[tuple[str, Any]]:
+        subs = getattr(command, "commands", None)
+        if subs is None:
+            yield words, command
+        for name, sub in (subs or {}).items():
+            yield from leaves(sub, f"{words} {name}".strip())
+
+    missing = [words for words, command in leaves(typer.main.get_command(app), "") if "Example" not in (command.epilog or "")]
+    assert not missing, f"no example in the --help of {missing}"
