@@ -5,9 +5,14 @@ Any tracked file whose content or mode differs (rewritten, deleted, replaced, ma
 turned into a link) makes the run an error, whichever tool wrote it, and so does an untracked file
 git does not ignore that appeared, went away or was rewritten (its stat data: size, modification
 and change times, inode, mode): a tool that writes into
-the tree it judges cannot pass unnoticed, a new ``conftest.py`` or config file included. Python's
+the tree it judges cannot pass unnoticed, a new ``conftest.py`` or config file included. A file
+named as the tools' configuration (``CONFIG_NAMES``: ``.coveragerc``, ``ruff.toml``, ...) in a
+folder above a tracked file is compared even when git ignores it: the coverage analysis reads its
+configuration after the tests ran, which could have written it. Python's
 bytecode caches (``__pycache__/*.pyc``) are not compared: Python writes them beside every module
-the project's tests import, and they cache the sources, which are.
+the project's tests import, and they cache the sources, which are. gatekeeper's own report and
+cache folders (``skip``) leave out the untracked files there, never a tracked file: a policy
+naming a source folder as its cache would otherwise take that code out of the comparison.
 
 It is cheap on a large tree: git's index already holds every tracked file's content digest and
 stat data, so ``git diff-files`` names the few files whose stat data no longer matches (with the
@@ -62,9 +67,9 @@ class Snapshot:
 
 
 def snapshot(root: Path, skip: Iterable[Path] = (), timeout: float = 300.0) -> Snapshot:
-    """The tracked files of ``root`` now, those of its checked-out submodules included, but those
-    under the ``skip`` folders (gatekeeper's own reports and cache); an empty snapshot,
-    ``git=False``, outside a git work tree."""
+    """The tracked files of ``root`` now, those of its checked-out submodules included, and the
+    untracked ones but those under the ``skip`` folders (gatekeeper's own reports and cache); an
+    empty snapshot, ``git=False``, outside a git work tree."""
     folders = tuple(rel + "/" for p in skip if (rel := relative_to_root(p, root)) not in (None, "."))
     try:
         index, listed = _listing(root, timeout, folders)
@@ -79,10 +84,11 @@ def snapshot(root: Path, skip: Iterable[Path] = (), timeout: float = 300.0) -> S
 
 def _take(root: Path, folders: tuple[str, ...], timeout: float, index: dict[str, str], listed: frozenset[str]) -> Snapshot:
     """The snapshot of the work tree ``root`` whose listing was just read, with its submodules'."""
-    dirty = _dirty(root, timeout, folders)
+    dirty = _dirty(root, timeout)
     modules = {path: _module(root, path, folders, timeout) for path in _checked_out(root, index)}
     entries = _entries(root, dirty, index, timeout)
-    return Snapshot(root, index, entries, skip=folders, untracked=_stats(root, listed), modules=modules)
+    untracked = _stats(root, listed | _configs(index, listed))
+    return Snapshot(root, index, entries, skip=folders, untracked=untracked, modules=modules)
 
 
 def _checked_out(root: Path, index: Mapping[str, str]) -> list[str]:
@@ -129,8 +135,8 @@ def changes(before: Snapshot, timeout: float = 300.0) -> Changes:
         return Changes()
     root = before.root
     index, listed = _listing(root, timeout, before.skip)
-    untracked = _stats(root, listed)
-    dirty_now = _dirty(root, timeout, before.skip)
+    untracked = _stats(root, listed | _configs(index, listed))
+    dirty_now = _dirty(root, timeout)
     suspects = set(before.dirty) | set(dirty_now)
     now = _entries(root, {path: dirty_now.get(path) for path in suspects}, index, timeout)
     changed = {path for path in set(before.index) ^ set(index)}
@@ -173,7 +179,7 @@ def touched(tree: Mapping[str, Any]) -> list[str]:
 def _listing(root: Path, timeout: float, skip: tuple[str, ...]) -> tuple[dict[str, str], frozenset[str]]:
     """``path -> "mode sha"`` for every tracked file, and the untracked files git does not ignore
     (``.gitignore``, ``.git/info/exclude``, ``core.excludesFile``), both from one ``git ls-files``;
-    those under ``skip`` and Python's bytecode caches are left out."""
+    untracked ones under ``skip`` and Python's bytecode caches are left out."""
     done = process.run([*_GIT, "ls-files", "-z", "--stage", "--others", "--exclude-standard", "-t"], timeout=timeout, cwd=root)
     if done.returncode != 0:
         raise ToolError(f"git ls-files failed in {root}: {process.tail(done.stderr, 300)}")
@@ -186,11 +192,52 @@ def _listing(root: Path, timeout: float, skip: tuple[str, ...]) -> tuple[dict[st
                 untracked.add(entry)
             continue
         meta, tab, path = entry.partition("\t")
-        if not tab or path.startswith(skip):
+        if not tab:  # a tracked file is compared wherever it lies: a policy's cache.dir = "src" skips no code
             continue
         mode, sha, stage = [*meta.split(" "), "", "", ""][:3]
         index[path] = f"{mode} {sha}" if stage == "0" else f"{mode} {sha} stage {stage}"
     return index, frozenset(untracked)
+
+
+#: the names of the files the tools read as configuration or code beside the files they judge, in
+#: any folder above them: compared even when git ignores them (a test that writes an ignored
+#: ``.coveragerc`` or ``ruff.toml`` changes what the analysis that follows reads)
+CONFIG_NAMES = (
+    ".coveragerc",
+    "setup.cfg",
+    "tox.ini",
+    "pyproject.toml",
+    "ruff.toml",
+    ".ruff.toml",
+    "mypy.ini",
+    ".mypy.ini",
+    ".bandit",
+    "pytest.ini",
+    ".pytest.ini",
+    "pytest.toml",
+    ".pytest.toml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "conftest.py",
+    "__init__.py",
+    "sitecustomize.py",
+    "usercustomize.py",
+)
+
+
+def _configs(index: Mapping[str, str], listed: frozenset[str]) -> frozenset[str]:
+    """The paths a tool would read as configuration (``CONFIG_NAMES``) in the root and every folder
+    above a tracked file, but those tracked or listed already: ignored or not, a file there is
+    compared by its stat data (one ``lstat`` each, no walk of an ignored ``.venv``)."""
+    folders = {""}
+    for path in index:
+        while "/" in path:
+            path = path.rsplit("/", 1)[0]
+            if path in folders:
+                break
+            folders.add(path)
+    candidates = {f"{folder}/{name}" if folder else name for folder in folders for name in CONFIG_NAMES}
+    return frozenset(candidates - set(index) - listed)
 
 
 def _stats(root: Path, paths: Iterable[str]) -> dict[str, tuple[int, ...]]:
@@ -207,7 +254,7 @@ def _stats(root: Path, paths: Iterable[str]) -> dict[str, tuple[int, ...]]:
     return out
 
 
-def _dirty(root: Path, timeout: float, skip: tuple[str, ...]) -> dict[str, str]:
+def _dirty(root: Path, timeout: float) -> dict[str, str]:
     """The tracked files whose stat data (or presence) differs from the index, git's cheap check,
     each with the mode git sees in the work tree (``core.filemode`` and ``core.symlinks`` honoured;
     ``000000``: gone, or unmerged)."""
@@ -218,7 +265,7 @@ def _dirty(root: Path, timeout: float, skip: tuple[str, ...]) -> dict[str, str]:
     out: dict[str, str] = {}
     # ":old new sha sha status" NUL path NUL, and a last empty field after the final NUL
     for meta, path in zip(fields[0::2], fields[1::2], strict=False):
-        if path and not path.startswith(skip):
+        if path:
             out[path] = meta.split(" ")[1] if meta.startswith(":") and " " in meta else ""
     return out
 

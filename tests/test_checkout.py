@@ -23,6 +23,10 @@ def git(root: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, timeout=60)
 
 
+def vars_of(changes: checkout.Changes) -> dict[str, list[str]]:
+    return {name: getattr(changes, name) for name in ("changed", "created", "removed", "rewritten")}
+
+
 def repo(root: Path, files: Mapping[str, str]) -> Path:
     write(root, files)
     git(root, "init", "-q")
@@ -258,3 +262,44 @@ def test_a_submodule_checked_out_or_moved_to_another_commit_during_the_run_is_a_
 
     result = run(root, {"init": Runs("init", checks_out)})
     assert result.verdict is Verdict.ERROR and result.extra["checkout"]["changed"] == ["lib"]
+
+
+@pytest.mark.usefixtures("own_coverage_settings")
+def test_an_ignored_coverage_configuration_the_tests_write_is_a_change(tmp_path: Path) -> None:
+    """The tests write a ``.coveragerc`` the project's ``.gitignore`` lists; coverage.py's analysis,
+    which reads its configuration after the tests, left the badly covered module out and passed the
+    threshold, while the comparison saw nothing: git does not list an ignored file."""
+    from gatekeeper.checkers.coverage import CoverageChecker
+
+    policy = '[checks.coverage]\nrun = ["pytest", "-q", "-p", "no:cacheprovider"]\nmin_total = 90\n'
+    conftest = "import pathlib\npathlib.Path(__file__).with_name('.coveragerc').write_text('[report]\\nomit = bad.py\\n')\n"
+    files = {
+        "app.py": "def half(x):\n    return x // 2\n",
+        "bad.py": "def a():\n    return 1\n\n\ndef b():\n    return 2\n\n\ndef c():\n    return 3\n",
+        "test_app.py": "import bad\nfrom app import half\n\n\ndef test_half():\n    assert half(4) == 2\n",
+        "conftest.py": conftest,
+        ".gitignore": ".coveragerc\nlocal/\n",
+        "gatekeeper.toml": policy,
+    }
+    root = repo(tmp_path, files)
+    write(root, {"local/ruff.toml": "not above a tracked file: no tool reads it for this tree\n"})
+    result = run(root, {"coverage": CoverageChecker()}, policy)
+    assert result.checks[0].status is Status.PASS  # the total left bad.py out, as coverage report did
+    assert (root / ".coveragerc").is_file()
+    assert result.verdict is Verdict.ERROR and result.exit_code == 3
+    assert result.extra["checkout"]["created"] == [".coveragerc"]
+    # present before the run and left alone, an ignored configuration file passes (and is compared)
+    before = checkout.snapshot(root)
+    assert checkout.untracked_count(before) == 1 and checkout.touched(vars_of(checkout.changes(before))) == []
+    os.utime(root / ".coveragerc", (1, 1))  # and rewritten, it is named
+    assert checkout.changes(before).rewritten == [".coveragerc"]
+
+
+def test_a_tracked_file_in_the_folder_the_policy_names_as_gatekeepers_cache_is_still_compared(tmp_path: Path) -> None:
+    """``cache.dir = "pkg"`` in the checkout's policy once took every file of ``pkg/`` out of the
+    comparison; only the untracked files gatekeeper writes there are left out now."""
+    root = repo(tmp_path, {"pkg/mod.py": "x = 1\n", "gatekeeper.toml": '[cache]\ndir = "pkg"\n'})
+    writer = Writes("writer", {"pkg/mod.py": "x = 2\n", "pkg/entry.bin": "a cache entry\n"})
+    result = run(root, {"writer": writer}, '[cache]\ndir = "pkg"\n')
+    assert result.verdict is Verdict.ERROR and result.extra["checkout"]["changed"] == ["pkg/mod.py"]
+    assert result.extra["checkout"]["created"] == []
