@@ -140,8 +140,8 @@ def children_cpu() -> float:
 
 
 def prepare_corpus(args: argparse.Namespace, work: Path) -> Path:
-    if args.corpus_size == "issue":
-        return prepare_issue_corpus(work)
+    if args.corpus_size == "sdists":
+        return prepare_sdists_corpus(work)
     source = Path(args.corpus) if args.corpus else DEFAULT_CORPUS
     if not (source / "django" / "__init__.py").is_file():
         source = work / f"django-{DJANGO}"
@@ -168,9 +168,9 @@ def pip_download(requirements: list[str], dest: Path) -> None:
     )
 
 
-def prepare_issue_corpus(work: Path) -> Path:
+def prepare_sdists_corpus(work: Path) -> Path:
     """The package folders of the eight sdists, side by side in one tree (downloaded once)."""
-    corpus = work / "corpus-issue"
+    corpus = work / "corpus-sdists"
     marker = corpus / ".bench-source"
     wanted = " ".join(req for req, _, _ in ISSUE_SDISTS)
     if marker.is_file() and marker.read_text() == wanted:
@@ -192,13 +192,13 @@ def prepare_issue_corpus(work: Path) -> Path:
 
 
 def describe_corpus(args: argparse.Namespace) -> str:
-    if args.corpus_size == "issue":
+    if args.corpus_size == "sdists":
         return "sdists of " + ", ".join(req for req, _, _ in ISSUE_SDISTS) + " (their package folders)"
     return f"Django {DJANGO} {' + '.join(paths_for(args))}"
 
 
 def paths_for(args: argparse.Namespace) -> list[str]:
-    if args.corpus_size == "issue":
+    if args.corpus_size == "sdists":
         return [name for _, _, name in ISSUE_SDISTS]
     return ["django", "tests"] if args.corpus_size == "full" else ["django"]
 
@@ -456,9 +456,9 @@ def main() -> int:
     parser.add_argument("--corpus", help=f"an unpacked Django {DJANGO} sdist (default {DEFAULT_CORPUS}, else downloaded)")
     parser.add_argument(
         "--corpus-size",
-        choices=("issue", "full", "small"),
-        default="issue",
-        help="issue: the package folders of 8 sdists, Django 2.2 to click (1,028 files); "
+        choices=("sdists", "full", "small"),
+        default="sdists",
+        help="sdists: the package folders of 8 sdists, Django 2.2 to click (1,028 files); "
         f"full: Django {DJANGO} django/ + tests/ (~2,800 files); small: its django/ only (885 files)",
     )
     parser.add_argument("--env", help=f"python of the big environment (default {DEFAULT_ENV}, else built)")

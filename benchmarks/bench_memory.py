@@ -19,7 +19,7 @@ gatekeeper process's peak) and ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` (the pea
 child, e.g. one bandit process: Linux reports the largest, not the sum). Linux charges a child,
 at ``exec``, with the resident size of the process it was started from, so the children's figure
 is never below gatekeeper's own size when it started them: it bounds bandit's peak from above.
-Target (issue 21): at most 300 MB, and the HTML report at most 15 MB.
+Target: at most 300 MB, and the HTML report at most 15 MB.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ Each round, as a CI runner would see it (every run in a fresh ``XDG_CACHE_HOME``
    blocking, check), and unless the pull-request run scanned exactly one file per check.
 
 The table gives the median of the rounds with min and max, and the ratio pull request / cold per
-round (paired). Target (issue 21): at most 0.1.
+round (paired). Target: at most 0.1.
 """
 
 from __future__ import annotations
