@@ -8,7 +8,8 @@ names it in ``PYTEST_PLUGINS`` for that process's pytest alone (the variable is 
 registers it, so a pytest the tests start in a subprocess never looks for it). At the end of the
 session it appends one JSON line to ``COUNT_FILE``: the tests collected, run (a call phase not
 skipped), skipped and deselected, and the pytest-xdist workers that ran them. A subtest
-(``subTest``, the ``subtests`` fixture) is part of its test, not a test of its own. So a run that exits 0
+(``subTest``, the ``subtests`` fixture) is part of its test, not a test of its own, and a test
+pytest-rerunfailures ran again counts once. So a run that exits 0
 having run no test (``--collect-only``, ``--setup-only``, ``--fixtures``, every test skipped or
 deselected by the project's options) is told from one whose tests passed. An ``xdist`` controller
 receives its workers' reports and counts them; it never sees what they deselect (pytest-xdist's
@@ -58,8 +59,9 @@ _SUBTEST_REPORTS = ("SubtestReport", "SubTestReport")
 def pytest_runtest_logreport(report: Any) -> None:
     """A test ran when its call phase was reported and not skipped by ``pytest.skip`` inside it (an
     expected failure ran: xfail); one skipped before its call (a skip mark) did not. A subtest's
-    report is not a test's: pytest counts its test once ("773 passed, 2324 subtests passed")."""
-    if type(report).__name__ in _SUBTEST_REPORTS:
+    report is not a test's: pytest counts its test once ("773 passed, 2324 subtests passed"); nor is
+    a failed attempt pytest-rerunfailures runs again ("3 passed, 1 rerun": outcome "rerun")."""
+    if type(report).__name__ in _SUBTEST_REPORTS or getattr(report, "outcome", "") == "rerun":
         return
     if report.when == "call" and (not report.skipped or hasattr(report, "wasxfail")):
         _counts["ran"] += 1

@@ -105,3 +105,29 @@ def test_counting_the_tests_leaves_the_figures_as_coverage_run_gives_them_by_han
     assert any("json/encoder.py" in path for path in expected)
     assert measured == expected
     assert result.metrics["total_exact"] == by_hand["totals"]["percent_covered"]
+
+
+FLAKY = """
+
+ATTEMPTS = []
+
+
+def test_flaky():
+    ATTEMPTS.append(1)
+    assert len(ATTEMPTS) > 1, "the first attempt fails"
+"""
+
+
+def test_a_test_pytest_rerunfailures_ran_again_counts_once(tmp_path: Path, make_ctx: Any) -> None:
+    """pytest-rerunfailures (``--reruns 2``) runs a failed test again and reports each failed attempt
+    as a "rerun": pytest says "3 passed, 1 rerun", and the run ran three tests, not four."""
+    root = write_project(tmp_path / "p", BRANCHY)
+    (root / "test_pkg.py").write_text(TESTS + FLAKY)
+    command = ["pytest", "-q", "-p", "no:cacheprovider", "--reruns", "2"]
+    by_hand = run_tool([PYTHON, "-m", *command], root)
+    assert "3 passed, 1 rerun" in by_hand.stdout
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=command), make_ctx(root))
+    assert result.metrics["tests"]["passed"] is True
+    counts = result.metrics["tests"]["pytest"]
+    assert (counts["collected"], counts["ran"], counts["skipped"]) == (3, 3, 0)
