@@ -8,7 +8,8 @@ and change times, inode, mode): a tool that writes into
 the tree it judges cannot pass unnoticed, a new ``conftest.py`` or config file included. A file
 named as the tools' configuration (``CONFIG_NAMES``: ``.coveragerc``, ``ruff.toml``, ...) in a
 folder above a tracked file is compared even when git ignores it: the coverage analysis reads its
-configuration after the tests ran, which could have written it. Python's
+configuration after the tests ran, which could have written it. So is the file a tracked link points
+to (its stat data, under the link's path), wherever it lies. Python's
 bytecode caches (``__pycache__/*.pyc``) are not compared: Python writes them beside every module
 the project's tests import, and they cache the sources, which are. gatekeeper's own report and
 cache folders (``skip``) leave out the untracked files there, never a tracked file: a policy
@@ -33,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,7 +89,7 @@ def _take(root: Path, folders: tuple[str, ...], timeout: float, index: dict[str,
     dirty = _dirty(root, timeout)
     modules = {path: _module(root, path, folders, timeout) for path in _checked_out(root, index)}
     entries = _entries(root, dirty, index, timeout)
-    untracked = _stats(root, listed | _configs(index, listed))
+    untracked = {**_stats(root, listed | _configs(index, listed)), **_targets(root, index)}
     return Snapshot(root, index, entries, skip=folders, untracked=untracked, modules=modules)
 
 
@@ -135,7 +137,7 @@ def changes(before: Snapshot, timeout: float = 300.0) -> Changes:
         return Changes()
     root = before.root
     index, listed = _listing(root, timeout, before.skip)
-    untracked = _stats(root, listed | _configs(index, listed))
+    untracked = {**_stats(root, listed | _configs(index, listed)), **_targets(root, index)}
     dirty_now = _dirty(root, timeout)
     suspects = set(before.dirty) | set(dirty_now)
     now = _entries(root, {path: dirty_now.get(path) for path in suspects}, index, timeout)
@@ -149,7 +151,7 @@ def changes(before: Snapshot, timeout: float = 300.0) -> Changes:
             changed.add(path)  # the index itself was rewritten (a tool that staged or committed)
     created = sorted(set(untracked) - set(before.untracked))
     removed = sorted(set(before.untracked) - set(untracked))
-    rewritten = sorted(path for path, stat in untracked.items() if before.untracked.get(path, stat) != stat)
+    rewritten = sorted(path for path, data in untracked.items() if before.untracked.get(path, data) != data)
     out = Changes(sorted(changed), created, removed, rewritten)
     return _with_modules(out, before, _checked_out(root, index), timeout)
 
@@ -238,6 +240,24 @@ def _configs(index: Mapping[str, str], listed: frozenset[str]) -> frozenset[str]
             folders.add(path)
     candidates = {f"{folder}/{name}" if folder else name for folder in folders for name in CONFIG_NAMES}
     return frozenset(candidates - set(index) - listed)
+
+
+def _targets(root: Path, index: Mapping[str, str]) -> dict[str, tuple[int, ...]]:
+    """The stat data of what each tracked link points to (``os.stat`` follows it), under the link's
+    path; a link whose target does not exist, or is no regular file, is left out. A tool reads through a tracked
+    ``.coveragerc`` link a file that may be ignored or outside the tree: its blob names the target,
+    not its bytes, so the link alone being unchanged vouches for nothing."""
+    out: dict[str, tuple[int, ...]] = {}
+    base = os.fspath(root)
+    for path, entry in index.items():
+        if entry.startswith("120000 "):
+            try:
+                st = os.stat(os.path.join(base, path))
+            except (OSError, ValueError):
+                continue
+            if stat.S_ISREG(st.st_mode):  # a folder's times move with whatever is written in it
+                out[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
+    return out
 
 
 def _stats(root: Path, paths: Iterable[str]) -> dict[str, tuple[int, ...]]:

@@ -303,3 +303,34 @@ def test_a_tracked_file_in_the_folder_the_policy_names_as_gatekeepers_cache_is_s
     result = run(root, {"writer": writer}, '[cache]\ndir = "pkg"\n')
     assert result.verdict is Verdict.ERROR and result.extra["checkout"]["changed"] == ["pkg/mod.py"]
     assert result.extra["checkout"]["created"] == []
+
+
+@pytest.mark.usefixtures("own_coverage_settings")
+def test_what_a_tracked_link_points_to_is_compared_wherever_it_lies(tmp_path: Path) -> None:
+    """A tracked ``.coveragerc`` that is a link to an ignored file (or one outside the tree): the
+    tests wrote the file it names and coverage.py read it through the link, the link itself unchanged."""
+    from gatekeeper.checkers.coverage import CoverageChecker
+
+    policy = '[checks.coverage]\nrun = ["pytest", "-q", "-p", "no:cacheprovider"]\nmin_total = 90\n'
+    conftest = "import pathlib\npathlib.Path(__file__).parent.joinpath('cfg').mkdir(exist_ok=True)\n"
+    conftest += "pathlib.Path(__file__).parent.joinpath('cfg', 'rc').write_text('[report]\\nomit = bad.py\\n')\n"
+    files = {
+        "app.py": "def half(x):\n    return x // 2\n",
+        "bad.py": "def a():\n    return 1\n\n\ndef b():\n    return 2\n\n\ndef c():\n    return 3\n",
+        "test_app.py": "import bad\nfrom app import half\n\n\ndef test_half():\n    assert half(4) == 2\n",
+        "conftest.py": conftest,
+        ".gitignore": "cfg/\n",
+        "gatekeeper.toml": policy,
+    }
+    write(tmp_path, files)
+    os.symlink("cfg/rc", tmp_path / ".coveragerc")
+    root = repo(tmp_path, {})
+    result = run(root, {"coverage": CoverageChecker()}, policy)
+    assert result.checks[0].status is Status.PASS and (root / "cfg" / "rc").is_file()
+    assert result.verdict is Verdict.ERROR and result.exit_code == 3
+    assert result.extra["checkout"]["created"] == [".coveragerc"]
+    # a target there before the run and rewritten during it is named too
+    before = checkout.snapshot(root)
+    assert checkout.changes(before).rewritten == []
+    write(root, {"cfg/rc": "[report]\nomit = app.py\n"})
+    assert checkout.changes(before).rewritten == [".coveragerc"]
