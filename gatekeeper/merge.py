@@ -151,6 +151,7 @@ def merge_results(
     # "at": when this verdict was made, by the merging runner's clock (the parts' times say when they ran):
     # the time its timestamp is compared with, which may come long after the last part ended
     merged_at = iso_utc()
+    _check_clock(merged_at, finished, labels[[p.finished_at for p in parts].index(finished)])
     extra: dict[str, Any] = {"merged": {"parts": len(parts), "shards": sorted(indices), "count": count, "at": merged_at}}
     extra.update(merged_new_code(parts))  # the parts' REF, which must be the same
     extra.update(_merge_vex(parts, labels))
@@ -176,6 +177,29 @@ def merge_results(
         waivers=waivers,
         extra=extra,
     )
+
+
+#: how far the merging runner's clock may read behind a part's end (runners' clocks drift apart),
+#: as far as a timestamp authority's time may follow a runner's (``timestamp.MAX_SKEW_S``)
+_CLOCK_SLACK = dt.timedelta(minutes=15)
+
+
+def _check_clock(merged_at: str, finished: str, label: str) -> None:
+    """Refuse (``UsageError``) a merge whose clock reads more than ``_CLOCK_SLACK`` before the last
+    part ended: a verdict cannot be made before the runs it merges ended, and a runner whose clock
+    was set back would date the record and the attestation so, unseen without a timestamp authority."""
+    try:
+        ended = dt.datetime.fromisoformat(finished.replace("Z", "+00:00"))
+        now = dt.datetime.fromisoformat(merged_at.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{label} says it finished at {finished!r}, which is not a time") from None
+    ended = ended if ended.tzinfo else ended.replace(tzinfo=dt.timezone.utc)
+    if now < ended - _CLOCK_SLACK:
+        raise UsageError(
+            f"this runner's clock says {merged_at}, before {label} finished ({finished}): "
+            "the clock is wrong or set back, and the merged verdict would be dated before the runs it merges",
+            hint="set the merging runner's clock right (NTP), then merge again",
+        )
 
 
 def _check_compatible(parts: Sequence[GateResult], policy: Policy) -> None:

@@ -265,3 +265,28 @@ def test_a_merge_made_hours_after_its_parts_is_checked_by_its_own_clock(
     assert result["finished_at"] == earlier and result["merged"]["at"] > earlier  # the parts' end is kept
     record = json.loads(log.read_bytes().splitlines()[-1])
     assert record["time"] == result["merged"]["at"] and record["merged"]["at"] == result["merged"]["at"]
+
+
+def test_a_merge_whose_clock_reads_before_its_parts_ended_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the parts ran now; the merging runner's clock reads 200 days back (as `faketime -f -200d`
+    # gatekeeper merge showed): its record and attestation were dated before the runs they merge
+    key = signing.write_key_pair(tmp_path / "k.key", tmp_path / "k.pub")
+    root = write(tmp_path / "proj", {"app.py": "x = 1\n", ".gitignore": "gatekeeper-reports/\n.gatekeeper/\n"})
+    write(root, {"gatekeeper.toml": only("security").replace("[audit]\nenabled = false\n", "")})
+    git_init(root)
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", signing.private_pem(key))
+    monkeypatch.chdir(root)
+    later = _iso(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=200))  # the parts' end, seen from the merge
+    for i in (1, 2):
+        part = tmp_path / f"part-{i}.json"
+        done = _cli(["check", str(root), "--shard", f"{i}/2", "--results-out", str(part), "--no-audit"])
+        assert done.exit_code == 0, done.output
+        data = json.loads(part.read_text())
+        data = json.dumps({**data, "finished_at": later if i == 2 else data["finished_at"]})
+        part.write_text(data)
+        signature_path(part).write_text(part_signature(data.encode("utf-8"), key))
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", signing.private_pem(key))
+    done = _cli(["merge", str(tmp_path / "part-1.json"), str(tmp_path / "part-2.json"), "--project", str(root)])
+    assert done.exit_code == 2, done.output
+    assert f"part-2.json finished ({later}): the clock is wrong or set back" in done.output
+    assert not (root / ".gatekeeper" / "audit.jsonl").exists()  # nothing recorded with the wrong date
