@@ -7,7 +7,10 @@ every tool that asks the interpreter with ``site`` on). ``PRELUDE`` then puts on
 ``site`` would have put there: each site-packages folder of the environment (a virtual
 environment's per its ``pyvenv.cfg``, with its base interpreter's when it includes the system's;
 ``sys.prefix`` set to the virtual environment's, as ``site`` sets it)
-and each folder a ``.pth`` file names on a line of its own, in ``site``'s order. The user's site
+and each folder a ``.pth`` file names on a line of its own, in ``site``'s order, the file read as
+that interpreter's ``site`` reads it (before 3.13 a hidden ``.pth`` is read too, in the locale's
+encoding, split at universal newlines only; 3.13 skips it and reads UTF-8 with its BOM dropped):
+a folder site adds and the probe missed hid its packages from the inventory. The user's site
 folder is left out, as ``-I`` leaves it out. Standard library only, Python 3.8 and later.
 """
 
@@ -41,6 +44,27 @@ def _gk_site_folders():
             if folder not in out and os.path.isdir(folder):
                 out.append(folder)
     return out
+def _gk_pth_lines(path, name):
+    # the lines site reads of a .pth file, as this interpreter's site reads them (none: it skips the
+    # file): before 3.13, every .pth (a hidden one too) in the locale's encoding, split at universal
+    # newlines; from 3.13 on, hidden files skipped, UTF-8 (its BOM dropped) or else the locale's
+    # encoding, split by str.splitlines
+    import locale, os, stat, sys
+    try:
+        if sys.version_info < (3, 13):
+            encoding = "locale" if sys.version_info >= (3, 10) else locale.getpreferredencoding(False)
+            with open(path, encoding=encoding, errors="replace") as handle:
+                return list(handle)
+        if name.startswith(".") or getattr(os.lstat(path), "st_flags", 0) & getattr(stat, "UF_HIDDEN", 0):
+            return []
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return []
+    try:
+        return data.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        return data.decode(locale.getencoding(), "replace").splitlines()
 def _gk_site_path():
     import os, sys
     known = {os.path.normcase(p) for p in sys.path}
@@ -54,13 +78,9 @@ def _gk_site_path():
         except OSError:
             continue
         for name in names:
-            if not name.endswith(".pth") or name.startswith("."):
+            if not name.endswith(".pth"):
                 continue
-            try:
-                with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as handle:
-                    lines = handle.read().splitlines()
-            except OSError:
-                continue
+            lines = _gk_pth_lines(os.path.join(folder, name), name)
             for line in lines:
                 # site.py runs an "import" line as code: never here; any other line names a folder
                 if not line.strip() or line.startswith("#") or line.startswith(("import ", "import\t")):

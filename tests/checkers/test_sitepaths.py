@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from gatekeeper.checkers import sitepaths
 from gatekeeper.checkers.inventory import read_environment
 from tests.helpers.projects import check_context
 
@@ -55,3 +57,37 @@ def test_a_virtual_environment_of_the_debian_python_is_inventoried_as_site_lists
     root.mkdir()
     _, _, dists = read_environment(check_context(root), str(python))
     assert {d.name for d in dists} == with_site
+
+
+PATH_NOW = "import json, sys; print(json.dumps(sys.path))"
+
+
+@pytest.mark.slow
+def test_the_pth_files_are_read_as_this_interpreters_site_reads_them(tmp_path: Path) -> None:
+    """A hidden ``.pth`` (site before 3.13 reads it), a BOM (3.13 drops it), a form feed inside a line
+    (a line of its own only to ``str.splitlines``, which 3.13 splits by) and CRLF endings: the probe's
+    ``sys.path`` is the one site builds, and a package in the folder only a hidden ``.pth`` names,
+    which the probe skipped, is inventoried as the interpreter lists it."""
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    site = next((env / "lib").glob("python3*/site-packages"))
+    folders = {name: tmp_path / name for name in ("hidden", "bom", "ff1", "ff2", "crlf1", "crlf2")}
+    for folder in folders.values():
+        folder.mkdir()
+    info = folders["hidden"] / "gk_hidden-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: gk-hidden\nVersion: 1.0\n", encoding="utf-8")
+    (site / ".vendored.pth").write_text(f"{folders['hidden']}\n", encoding="utf-8")
+    (site / "bom.pth").write_bytes(b"\xef\xbb\xbf" + f"{folders['bom']}\n".encode())
+    (site / "ff.pth").write_text(f"{folders['ff1']}\x0c{folders['ff2']}\n", encoding="utf-8")
+    (site / "crlf.pth").write_bytes(f"{folders['crlf1']}\r\n{folders['crlf2']}\r\n".encode())
+    python = str(env / "bin" / "python")
+    by_site = subprocess.run([python, "-I", "-c", PATH_NOW], capture_output=True, text=True, check=True).stdout
+    probe = [python, *sitepaths.FLAGS, "-c", sitepaths.PRELUDE + PATH_NOW]
+    assert json.loads(subprocess.run(probe, capture_output=True, text=True, check=True).stdout) == json.loads(by_site)
+    listed = set(json.loads(subprocess.run([python, "-I", "-c", LISTED], capture_output=True, text=True, check=True).stdout))
+    assert ("gk-hidden" in listed) is (sys.version_info < (3, 13))
+    root = tmp_path / "project"
+    root.mkdir()
+    _, _, dists = read_environment(check_context(root), python)
+    assert {d.name for d in dists} == listed
