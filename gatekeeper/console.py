@@ -327,8 +327,10 @@ def tree_lines(tree: Mapping[str, Any], shown: int = 10) -> list[str]:
         "changed": "the run changed {n} tracked file(s) of the checkout it judged: {files}",
         "created": "the run created {n} untracked file(s) that git does not ignore in the checkout it judged: {files} "
         "(if the tests write them on purpose, list them in .gitignore)",
-        "removed": "the run removed {n} untracked file(s) from the checkout it judged: {files}",
-        "rewritten": "the run rewrote {n} untracked file(s) that git does not ignore in the checkout it judged: {files}",
+        "removed": "the run removed {n} untracked file(s) from the checkout it judged: {files} "
+        "(if the tests remove them on purpose, list them in .gitignore)",
+        "rewritten": "the run rewrote {n} untracked file(s) that git does not ignore in the checkout it judged: {files} "
+        "(if the tests write them on purpose, list them in .gitignore)",
     }
     out = []
     for key, text in said.items():

@@ -163,8 +163,11 @@ def test_an_untracked_file_the_run_creates_or_removes_is_an_error_naming_it(tmp_
     Console().summary(result)
     out = capsys.readouterr().out
     assert "error: the run created 1 untracked file(s) that git does not ignore in the checkout it judged: conftest.py" in out
-    assert "error: the run removed 1 untracked file(s) from the checkout it judged: scratch.py" in out
-    assert "error: the run rewrote 1 untracked file(s) that git does not ignore in the checkout it judged: local.cfg" in out
+    # each kind of change a test run can make to an untracked file says what to do about it
+    advice = "(if the tests {} them on purpose, list them in .gitignore)"
+    assert f"error: the run removed 1 untracked file(s) from the checkout it judged: scratch.py {advice.format('remove')}" in out
+    rewrote = "error: the run rewrote 1 untracked file(s) that git does not ignore in the checkout it judged: local.cfg"
+    assert f"{rewrote} {advice.format('write')}" in out
     assert "verdict: ERROR (a tool wrote into the checkout" in out
     annotations = [a for a in github_annotations(result) if "gatekeeper checkout" in a]
     assert len(annotations) == 3 and "conftest.py" in annotations[0] and "local.cfg" in annotations[2]
