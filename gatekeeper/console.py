@@ -197,7 +197,10 @@ class Console(Progress):
         self.line()
         verdict = result.verdict.value
         if checkout.touched(tree):
-            why = "a tool wrote into the checkout; the tree must be left as it was found"
+            why = (
+                "the checkout changed during the run (a tool, or the tests the policy runs, wrote into it); "
+                "the tree must be left as it was found"
+            )
         elif uncompared:
             why = "the checkout could not be compared: no run can vouch that it left the tree as it was found"
         else:

@@ -64,7 +64,7 @@ def test_a_checker_that_rewrites_a_tracked_file_makes_the_run_an_error(tmp_path:
     Console().summary(result)
     out = capsys.readouterr().out
     assert "the run changed 2 tracked file(s) of the checkout it judged: app.py, lib.py" in out
-    assert "verdict: ERROR (a tool wrote into the checkout" in out
+    assert "verdict: ERROR (the checkout changed during the run (a tool, or the tests the policy runs, wrote into it)" in out
     assert any("::error title=gatekeeper checkout::" in a and "app.py" in a for a in github_annotations(result))
 
 
@@ -168,7 +168,7 @@ def test_an_untracked_file_the_run_creates_or_removes_is_an_error_naming_it(tmp_
     assert f"error: the run removed 1 untracked file(s) from the checkout it judged: scratch.py {advice.format('remove')}" in out
     rewrote = "error: the run rewrote 1 untracked file(s) that git does not ignore in the checkout it judged: local.cfg"
     assert f"{rewrote} {advice.format('write')}" in out
-    assert "verdict: ERROR (a tool wrote into the checkout" in out
+    assert "verdict: ERROR (the checkout changed during the run (a tool, or the tests the policy runs, wrote into it)" in out
     annotations = [a for a in github_annotations(result) if "gatekeeper checkout" in a]
     assert len(annotations) == 3 and "conftest.py" in annotations[0] and "local.cfg" in annotations[2]
 
