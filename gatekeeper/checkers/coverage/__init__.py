@@ -87,10 +87,12 @@ class CoverageChecker(CheckerBase):
             if command:
                 # the probe that reads the run's data imports coverage.py while the tests run
                 with ProbeAhead.start(ctx) or contextlib.nullcontext() as ahead:
+                    started = _kernel_time(Path(private))
                     tests = run_tests(command, ctx, Path(private))
                     findings.extend(tests.findings)
                     try:
                         report = read_run_data(ctx, Path(private), tests, plugins, ahead)
+                        _refuse_written(ctx, report, started)
                     except ToolError as exc:
                         return _unreadable_run(tests, exc)
             else:
@@ -141,6 +143,36 @@ class CoverageChecker(CheckerBase):
             metrics=metrics,
             findings=tuple(findings),
             narrowing=report.narrowing + (tests.narrowing() if tests is not None else ()),
+        )
+
+
+def _kernel_time(private: Path) -> int:
+    """Now, as the file system dates a change (``st_ctime_ns`` of a file written in ``private``): the
+    clock a measured file's change time is compared with, never one user code can set."""
+    marker = private / ".started"
+    marker.write_bytes(b"")
+    return marker.stat().st_ctime_ns
+
+
+def _refuse_written(ctx: CheckContext, report: CoverageReport, started: int) -> None:
+    """``ToolError`` naming the measured files of the checkout the test run wrote (their change time
+    is the run's): the figures would count code that is not the checkout's, e.g. a module the tests
+    generate under a ``.gitignore``d name and import, whose thousand run lines lift the total."""
+    written = []
+    for item in report.files:
+        if Path(item.path).is_absolute():
+            continue  # outside the checkout: not the code under review
+        try:
+            if (ctx.root / item.path).stat().st_ctime_ns > started:  # a later tick: the tests start after it
+                written.append(item.path)
+        except OSError:
+            continue  # gone since: coverage.py reported it from the data, as by hand
+    if written:
+        shown = ", ".join(written[:5]) + (f" and {len(written) - 5} more" if len(written) > 5 else "")
+        raise ToolError(
+            f"the test run wrote {len(written)} file(s) of the checkout that the coverage figures count: {shown}; "
+            "figures over code the tests wrote are not the checkout's (leave such files out with [run] omit, "
+            "which is reported, or generate them before the run)"
         )
 
 

@@ -131,3 +131,37 @@ def test_a_test_pytest_rerunfailures_ran_again_counts_once(tmp_path: Path, make_
     assert result.metrics["tests"]["passed"] is True
     counts = result.metrics["tests"]["pytest"]
     assert (counts["collected"], counts["ran"], counts["skipped"]) == (3, 3, 0)
+
+
+GENERATES = """\
+import importlib
+import pathlib
+
+
+def test_generates():
+    path = pathlib.Path(__file__).parent / "pkg" / "_gen_big.py"
+    path.write_text("".join(f"v{i} = {i}\\n" for i in range(2000)))
+    importlib.import_module("pkg._gen_big")
+"""
+
+
+def test_code_the_tests_write_and_run_is_not_counted_in_the_figures(tmp_path: Path, make_ctx: Any) -> None:
+    """A test writes a module under a ``.gitignore``d name and imports it: its 2,000 run lines lifted
+    the total from about half to 99% (as ``coverage report`` by hand says of that run), and no
+    comparison of the checkout saw the file (git ignores it). The figures over it are an error naming it."""
+    root = write_project(tmp_path / "p", BRANCHY)
+    (root / "test_gen.py").write_text(GENERATES)
+    (root / ".gitignore").write_text("pkg/_gen*.py\n")
+    command = ["pytest", "-q", "-p", "no:cacheprovider"]
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=90.0, run=command), make_ctx(root))
+    assert result.status is Status.ERROR and result.error is not None
+    assert "the test run wrote 1 file(s) of the checkout that the coverage figures count: pkg/_gen_big.py" in result.error
+    assert result.metrics["tests"]["passed"]
+    # by hand, the same run's total counts the generated module
+    run_tool([PYTHON, "-m", "coverage", "run", "-m", *command], root)
+    assert float(report_total(root)) >= 95
+    (root / "pkg" / "_gen_big.py").unlink()
+    (root / "test_gen.py").unlink()
+    result = checker.run(section(checker, min_total=0.0, run=command), make_ctx(root))
+    assert result.status is Status.PASS
