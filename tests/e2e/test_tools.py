@@ -200,7 +200,10 @@ def test_environment_interpreter_faults(project, tmp_path: Path, gk, fault: str,
     """[environment] python prints garbage, a truncated listing, or dies: dependencies errors, the others report."""
     script = tmp_path / "envpython"
     script.write_text(
-        f'#!/bin/sh\nREAL={sys.executable}\nif [ "$1" = "-I" ] && [ "$2" = "-c" ]; then {fault}; exit 0; fi\nexec "$REAL" "$@"\n'
+        # the environment probe's command line: -I -S -c (checkers/sitepaths.FLAGS), or -I -c
+        f"#!/bin/sh\nREAL={sys.executable}\n"
+        f'if [ "$1" = "-I" ] && {{ [ "$2" = "-c" ] || [ "$2$3" = "-S-c" ]; }}; then {fault}; exit 0; fi\n'
+        'exec "$REAL" "$@"\n'
     )
     script.chmod(0o755)
     root = project()

@@ -343,7 +343,10 @@ def test_a_committed_poisoned_cache_entry_does_not_pass_a_fresh_clone(tmp_path: 
     _git(tmp_path, "clone", "-q", str(attacker), str(victim))
     assert list((victim / ".gatekeeper" / "cache").rglob("*.json"))
     done = _check(victim, tmp_path / "ci-cache", "--only", "security", "--no-audit")
-    assert done.returncode == 1, done.stdout
+    # the forged entry is refused and B602 found again; the fresh entry written in its place rewrote a
+    # file the checkout tracks, which the checkout comparison names: an error, never a pass
+    assert done.returncode == 3, done.stdout
+    assert "the run changed 1 tracked file(s) of the checkout it judged" in done.stdout
     security = _result(victim, "security")
     assert "B602" in {f["rule_id"] for f in security["findings"]}
     assert security["metrics"]["cache_rejected"] == 1 and security["metrics"]["cached_files"] == 0
