@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,23 +12,11 @@ import pytest
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.licenses import LicensesChecker, spdx
 from gatekeeper.checkers.sbom import SbomChecker
-from tests.helpers.dists import context, make_project, write_dist
-
-
-def _venv(path: Path) -> tuple[Path, Path]:
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
-    python = path / "bin" / "python"
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    return python, Path(site)
+from tests.helpers.dists import bare_venv, context, make_project, write_dist
 
 
 def test_sbom_and_licenses_are_cached_until_the_environment_changes(tmp_path: Path) -> None:
-    python, site = _venv(tmp_path / "venv")
+    python, site = bare_venv(tmp_path / "venv")
     write_dist(site, "alpha", "1.0", ["License-Expression: MIT"], None, {})
     write_dist(site, "bravo", "2.0", ["License: Apache 2.0"], None, {})
     root = make_project(tmp_path / "p", f'[environment]\npython = "{python}"\n[checks.licenses]\nunknown = "warn"\n')
@@ -109,7 +95,7 @@ _BSD3 = (
 
 
 def test_license_verdicts_are_reused_only_while_every_input_is_unchanged(tmp_path: Path) -> None:
-    python, site = _venv(tmp_path / "venv")
+    python, site = bare_venv(tmp_path / "venv")
     write_dist(site, "alpha", "1.0", ["License-Expression: MIT"], None, {})
     write_dist(site, "bravo", "2.0", ["License: BSD"], _BSD3, {})
     policy = f'[environment]\npython = "{python}"\n[checks.licenses]\nunknown = "warn"\n'

@@ -132,18 +132,23 @@ def write_dist(site: Path, name: str, version: str, lines: list[str], license_te
     (info / "RECORD").write_text("".join(f"{info.name}/{f},,\n" for f in files), encoding="utf-8")
 
 
+def bare_venv(root: Path) -> tuple[Path, Path]:
+    """A real venv (no pip, no network) in ``root``: its interpreter and its site-packages folder."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True, timeout=120)
+    python = root / "bin" / "python"
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    return python, Path(site)
+
+
 def build_dist_env(root: Path) -> FakeEnv:
     """A real venv (no pip) in ``root`` holding the DISTS."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
-    python = root / "bin" / "python"
-    site = Path(
-        subprocess.run(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    )
+    python, site = bare_venv(root)
     for name, version, lines, text, extra in DISTS:
         write_dist(site, name, version, lines, text, extra)
     return FakeEnv(root=root, python=python, site=site)

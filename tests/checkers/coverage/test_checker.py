@@ -19,6 +19,7 @@ from gatekeeper.checkers.coverage.patch import line_ranges, parse_diff
 from gatekeeper.console import Console
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import GateResult, Status, Verdict
+from tests.helpers.dists import bare_venv
 from tests.helpers.env import clean_env
 from tests.helpers.narrowing import assert_reported
 from tests.helpers.projects import PYTHON, run_tool, section
@@ -705,15 +706,13 @@ source = ["pkg"]
 def covdefaults_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     """(interpreter, site-packages) of a real venv with the real covdefaults 2.3.0 installed,
     standing for the project's environment: gatekeeper's own environment does not have it."""
-    venv = tmp_path_factory.mktemp("covdefaults") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    site = next((venv / "lib").glob("python3*/site-packages"))
+    python, site = bare_venv(tmp_path_factory.mktemp("covdefaults") / "venv")
     shutil.copyfile(DATA / "covdefaults" / "covdefaults.py.txt", site / "covdefaults.py")
     info = site / "covdefaults-2.3.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: covdefaults\nVersion: 2.3.0\nLicense: MIT\n")
     (info / "RECORD").write_text("")
-    return str(venv / "bin" / "python"), site
+    return str(python), site
 
 
 @pytest.mark.slow  # builds a virtualenv
@@ -723,9 +722,7 @@ def test_start_up_code_of_the_environment_cannot_point_an_allowed_plugin_into_th
     """The policy allows covdefaults, which the project's environment lacks; a .pth file there (any
     installed package can ship one) points sysconfig's site-packages at a folder of the checkout with
     a covdefaults.py of its own. The plugins' folders are asked without site: that file never runs."""
-    venv = tmp_path / "env"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    site = next((venv / "lib").glob("python3*/site-packages"))
+    python, site = bare_venv(tmp_path / "env")
     root = write_project(tmp_path / "p", COVDEFAULTS_CONFIG)
     (root / "vendor").mkdir()
     (root / "vendor" / "covdefaults.py").write_text(
@@ -736,7 +733,7 @@ def test_start_up_code_of_the_environment_cannot_point_an_allowed_plugin_into_th
         "import sysconfig; sysconfig.get_paths = (lambda f: lambda *a, **k: "
         f"{{**f(*a, **k), 'purelib': {vendor!r}, 'platlib': {vendor!r}}})(sysconfig.get_paths)\n"
     )
-    (root / "gatekeeper.toml").write_text(f'[environment]\npython = "{venv / "bin" / "python"}"\n')
+    (root / "gatekeeper.toml").write_text(f'[environment]\npython = "{python}"\n')
     real = tmp_path / "real-plugin"
     real.mkdir()
     shutil.copyfile(DATA / "covdefaults" / "covdefaults.py.txt", real / "covdefaults.py")

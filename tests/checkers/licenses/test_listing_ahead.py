@@ -4,7 +4,6 @@ errors in the same order, and nothing left running."""
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,23 +15,13 @@ from gatekeeper import process
 from gatekeeper.checkers.licenses import LicensesChecker
 from gatekeeper.checkers.licenses.listing import ListingAhead
 from gatekeeper.errors import ToolError, ToolTimeout
-from tests.helpers.dists import context, make_project, write_dist
-
-
-def _venv(path: Path) -> tuple[Path, Path]:
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
-    python = path / "bin" / "python"
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    return python, Path(site)
+from tests.helpers.dists import bare_venv, context, make_project, write_dist
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> tuple[Path, Path]:
     """A real venv (no pip) with two distributions: its interpreter and site-packages."""
-    python, site = _venv(tmp_path / "venv")
+    python, site = bare_venv(tmp_path / "venv")
     write_dist(site, "alpha", "1.0", ["License-Expression: MIT"], None, {})
     write_dist(site, "bravo", "2.0", ["License: Apache 2.0"], None, {})
     return python, site

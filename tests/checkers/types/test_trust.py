@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sqlite3
-import subprocess
-import sys
 import sysconfig
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from gatekeeper.checkers.types import TypesChecker
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.findings import Severity, Status
 from tests.checkers.types.test_checker import finding_keys, keys, mypy_by_hand
+from tests.helpers.dists import bare_venv
 from tests.helpers.projects import PYTHON, run_tool, section, write
 
 GOOD = "def f(x: int) -> int:\n    return x\n"
@@ -134,14 +133,7 @@ def test_a_plugin_module_installed_from_the_checkout_is_refused(
         tmp_path / "p",
         {"mypy.ini": "[mypy]\nfiles = src/m.py\nplugins = projplug\n", "src/m.py": BAD, "src/projplug.py": FAKE_CLEAN},
     )
-    tools = tmp_path / "tools"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tools)], check=True, timeout=120)
-    python = tools / "bin" / "python"
-    site = Path(
-        subprocess.run(
-            [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    )
+    python, site = bare_venv(tmp_path / "tools")
     (site / "gatekeeper-tools.pth").write_text(sysconfig.get_path("purelib") + "\n", encoding="utf-8")  # mypy
     (site / "__editable__.proj-0.pth").write_text(str(root / "src") + "\n", encoding="utf-8")
     mark = tmp_path / "mark"
@@ -169,14 +161,7 @@ def test_a_config_that_installs_stub_packages_never_changes_the_inspected_enviro
     """``install_types`` with ``non_interactive``: by hand, mypy runs the project interpreter's pip to
     install types-PyYAML (here a pip that only leaves a mark: no network) and checks again. The gate
     inspects that environment: mypy must not change it, and the missing stubs stay an error."""
-    env = tmp_path / "env"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True, timeout=120)
-    python = env / "bin" / "python"
-    site = Path(
-        subprocess.run(
-            [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    )
+    python, site = bare_venv(tmp_path / "env")
     mark = tmp_path / "pip-ran"
     write(site, {"yaml/__init__.py": "", "pip/__init__.py": "", "pip/__main__.py": f"open({str(mark)!r}, 'a').write('ran')\n"})
     ini = "[mypy]\nfiles = m.py\ninstall_types = True\nnon_interactive = True\n"
