@@ -120,14 +120,8 @@ class _RequirementsReader:
             if problem:
                 raise ToolError(problem)
             option = re.match(r"^(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+)(\S.*)$", text)
-            if option:
-                child = in_project(file.parent / option.group(2).strip(), self.ctx.root, f"{rel}:{lineno}: {option.group(1)}")
-                if not child.is_file():
-                    raise ToolError(f"{rel}:{lineno}: the file that {option.group(1)} names does not exist")
-                if option.group(1) in ("-r", "--requirement"):
-                    self.read(child)
-                else:
-                    self._read_constraints(child)
+            if option:  # an include, followed as in a requirements file
+                self._option(file, f"{rel}:{lineno}", option.group(1), option.group(2).strip())
                 continue
             req = _parse(text)
             if req is None or text.startswith("-") or (req.marker is not None and not self._markers.applies(req.marker)):
