@@ -100,6 +100,7 @@ def predicate(result: GateResult, command: str, clock: Mapping[str, Any]) -> dic
     from gatekeeper.auditrecord import decided_at
 
     waivers = {k: len(v) for k, v in result.waivers.items() if isinstance(v, list)}
+    decided = decided_at(result)
     return {
         "gatekeeper": {"version": result.tool_version or __version__},
         "command": command,
@@ -107,7 +108,7 @@ def predicate(result: GateResult, command: str, clock: Mapping[str, Any]) -> dic
         "exitCode": result.exit_code,
         "startedAt": result.started_at,
         "finishedAt": result.finished_at,
-        **({"mergedAt": decided_at(result)} if decided_at(result) != result.finished_at else {}),
+        **({"mergedAt": decided} if decided != result.finished_at else {}),
         "clock": dict(clock),
         "repository": {"commit": result.repository.get("commit", ""), "branch": result.repository.get("branch", "")},
         "policy": dict(result.policy),
