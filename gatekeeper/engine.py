@@ -44,6 +44,10 @@ Clock = Callable[[], dt.datetime]
 #: run ends soonest when its process starts first (the result keeps the policy's order)
 START_FIRST = frozenset({"types"})
 
+#: how long the other checks wait for a check with a head start (its checker's ``head_start``) to
+#: start its long tool (``CheckContext.begun``) before they start anyway
+HEAD_START_WAIT_S = 0.5
+
 
 def utc_now() -> dt.datetime:
     """The current time in UTC (the default clock)."""
@@ -245,7 +249,8 @@ def _run_all(
     deadlines: dict[str, float] = {}
     starts: dict[str, float] = {}
     policy = request.policy
-    for name in sorted(names, key=lambda n: n not in START_FIRST):
+    first = next((n for n in names if checkers[n].head_start(policy.checks[n])), "")
+    for name in sorted(names, key=lambda n: (n != first, n not in START_FIRST)):
         section = policy.checks[name]
         limit = float(section.get("timeout_s") or 0) or float(policy.gate["timeout_s"])
         starts[name] = time.monotonic()
@@ -267,11 +272,23 @@ def _run_all(
         )
         progress.started(name)
         thread = threading.Thread(
-            target=run_one, args=(name, checkers[name], section, ctx, done), name=f"gatekeeper-{name}", daemon=True
+            target=_run_and_say, args=(name, checkers[name], section, ctx, done), name=f"gatekeeper-{name}", daemon=True
         )
         thread.start()
+        if name == first:
+            ctx.wait_begun(HEAD_START_WAIT_S)
     progress.running()
     return _collect(names, done, starts, deadlines, progress)
+
+
+def _run_and_say(
+    name: str, checker: LoadedChecker, section: Mapping[str, Any], ctx: CheckContext, done: queue.Queue[tuple[str, object]]
+) -> None:
+    """``run_one``, then ``begun`` for a check that never said it (the checks held back start)."""
+    try:
+        run_one(name, checker, section, ctx, done)
+    finally:
+        ctx.begun()
 
 
 def _collect(

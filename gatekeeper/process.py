@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -37,19 +37,21 @@ class Completed:
     duration_s: float
 
 
-def run(
+def run(  # noqa: PLR0913  # subprocess.run's own keywords, and when the tool has started
     args: Sequence[str],
     *,
     timeout: float,
     cwd: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
     stdin: bytes | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> Completed:
     """Run ``args`` (never through a shell) and return its output.
 
     Raises ``ToolMissing`` when the executable does not exist and ``ToolTimeout`` when it runs
     past ``timeout`` seconds (the whole process group is killed first). The child's environment
-    never holds the audit signing key (``childenv``).
+    never holds the audit signing key (``childenv``). ``on_start`` is called once the process has
+    started, before its output is awaited (what it raises kills the process and is raised).
     """
     argv = [str(a) for a in args]
     if not argv:
@@ -62,6 +64,8 @@ def run(
     started = time.monotonic()
     proc = _start(argv, cwd, env, subprocess.PIPE if stdin is not None else subprocess.DEVNULL, subprocess.PIPE)
     try:
+        if on_start is not None:
+            on_start()
         out, err = proc.communicate(input=stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)

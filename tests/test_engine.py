@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from gatekeeper.checkers.base import CheckContext, Option, resolve
-from gatekeeper.engine import Progress, RunRequest, run_checks
+from gatekeeper.engine import HEAD_START_WAIT_S, Progress, RunRequest, run_checks
 from gatekeeper.errors import UsageError
 from gatekeeper.findings import CheckResult, Finding, GateResult, Location, Narrowing, Severity, Status, Verdict
 from gatekeeper.policy import load_policy
@@ -316,6 +316,53 @@ def test_the_types_check_starts_first_and_the_result_keeps_the_policys_order(tmp
     assert [c.name for c in result.checks] == list(names)
 
 
+class Launches(Fixed):
+    """A check whose long tool starts ``after`` seconds into its run (``begun``), or never says so."""
+
+    options: Mapping[str, Option] = {**Fixed.options, "run": Option("str_list", [])}
+
+    def __init__(self, name: str, after: float, says: bool = True) -> None:
+        super().__init__(name)
+        self.after, self.says, self.begun_at = after, says, 0.0
+
+    def head_start(self, section: Mapping[str, Any]) -> bool:
+        return bool(section["run"])
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        time.sleep(self.after)
+        self.begun_at = time.monotonic()
+        if self.says:
+            ctx.begun()
+        time.sleep(0.2)
+        return super().run(section, ctx)
+
+
+class Stamps(Fixed):
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        self.started_at = time.monotonic()
+        return super().run(section, ctx)
+
+
+def test_a_check_with_a_head_start_starts_its_tool_before_any_other_check_starts(tmp_path: Path) -> None:
+    """A check whose ``head_start`` says so (the coverage check running the tests: the step nothing
+    can shorten) starts alone; the others start once it says its tool has started (``begun``); one
+    that never says so holds them back briefly at most."""
+    checkers = {"coverage": Launches("coverage", after=0.3), "lint": Stamps("lint"), "types": Stamps("types")}
+    result = run(tmp_path, checkers, '[checks.coverage]\nrun = ["pytest"]\n')
+    assert [c.status for c in result.checks] == [Status.PASS] * 3
+    begun = checkers["coverage"].begun_at
+    assert all(begun <= checkers[n].started_at < begun + 0.15 for n in ("lint", "types"))
+    # without run (head_start false) every check starts at once
+    checkers = {"coverage": Launches("coverage", after=0.3), "lint": Stamps("lint")}
+    run(tmp_path, checkers)
+    assert checkers["lint"].started_at < checkers["coverage"].begun_at - 0.2
+    # a coverage check that never says its tests started holds the others back for HEAD_START_WAIT_S
+    checkers = {"coverage": Launches("coverage", after=1.0, says=False), "lint": Stamps("lint")}
+    t0 = time.monotonic()
+    run(tmp_path, checkers, '[checks.coverage]\nrun = ["pytest"]\n')
+    assert HEAD_START_WAIT_S - 0.05 <= checkers["lint"].started_at - t0 < HEAD_START_WAIT_S + 0.5
+
+
 def test_work_started_in_the_background_hands_back_its_value_or_its_exception() -> None:
     from gatekeeper.background import in_background
 
@@ -339,3 +386,19 @@ def test_each_check_is_told_how_many_checks_run_at_once(tmp_path: Path) -> None:
     told.clear()
     run(tmp_path, {"a": Counts("a")})
     assert told == {"a": 1}
+
+
+def test_a_head_start_hook_that_raises_or_answers_nonsense_gives_no_head_start(tmp_path: Path) -> None:
+    class Broken(Launches):
+        def head_start(self, section: Mapping[str, Any]) -> Any:
+            raise RuntimeError("boom")
+
+    class Nonsense(Launches):
+        def head_start(self, section: Mapping[str, Any]) -> Any:
+            return "yes"
+
+    for kind in (Broken, Nonsense):
+        checkers = {"coverage": kind("coverage", after=0.3), "lint": Stamps("lint")}
+        result = run(tmp_path, checkers, '[checks.coverage]\nrun = ["pytest"]\n')
+        assert [c.status for c in result.checks] == [Status.PASS] * 2
+        assert checkers["lint"].started_at < checkers["coverage"].begun_at - 0.2

@@ -66,6 +66,10 @@ class Checker(Protocol):
     - ``evidence(result)`` (default: none): files the check adds to an evidence bundle, as
       ``{file name: bytes}`` under ``<check>/``, computed from its result alone.
     - ``tool`` (default ``ToolInfo()``): the tool's name, documentation URI and rule tags for SARIF.
+    - ``head_start(section)`` (default False): with this section the check starts a long tool that
+      nothing can shorten (the coverage check's test command): its thread starts before every other
+      check's, which start once it calls ``ctx.begun()`` (or ends, or ``engine.HEAD_START_WAIT_S``
+      passes), so that the tool has the CPUs while the others start up.
     - ``rule_info(finding)`` (default ``RuleInfo()``): a SARIF rule's short description and help
       URI, given the rule's first finding.
 
@@ -107,6 +111,10 @@ class Checker(Protocol):
         """Files this check adds to an evidence bundle (``{file name: bytes}``), from its result."""
         ...
 
+    def head_start(self, section: Mapping[str, Any]) -> bool:
+        """Whether, with ``section``, the check starts ahead of the others (until ``ctx.begun()``)."""
+        ...
+
 
 class CheckerBase:
     """Every hook of ``Checker`` with its default: subclass it and override what differs."""
@@ -139,6 +147,10 @@ class CheckerBase:
     def evidence(self, result: CheckResult) -> dict[str, bytes]:
         """No files of its own (its artifacts and findings are in the bundle anyway)."""
         return {}
+
+    def head_start(self, section: Mapping[str, Any]) -> bool:
+        """No head start: it starts with the others."""
+        return False
 
 
 _DEFAULTS = CheckerBase()
@@ -188,6 +200,7 @@ class LoadedChecker:
     inspects_environment: bool = False
     trends: tuple[Trend, ...] = ()
     evidence: Callable[[CheckResult], dict[str, bytes]] = _DEFAULTS.evidence
+    head_start: Callable[[Mapping[str, Any]], bool] = _DEFAULTS.head_start
 
     def policy_options(self) -> Mapping[str, Option]:
         """The keys of its ``[checks.NAME]`` section: its own options, and ``enabled`` defaulting to
@@ -228,7 +241,7 @@ def resolve(name: str, plugin: object, where: str = "") -> LoadedChecker:
     tool = getattr(plugin, "tool", _DEFAULTS.tool)
     if not isinstance(tool, ToolInfo):
         raise PluginError(f"{label}: 'tool' must be a ToolInfo")
-    hooks = {hook: getattr(plugin, hook, None) for hook in ("merge_metrics", "display", "rule_info", "evidence")}
+    hooks = {hook: getattr(plugin, hook, None) for hook in ("merge_metrics", "display", "rule_info", "evidence", "head_start")}
     for hook, value in hooks.items():
         if value is not None and not callable(value):
             raise PluginError(f"{label}: '{hook}' must be a method")
@@ -245,6 +258,7 @@ def resolve(name: str, plugin: object, where: str = "") -> LoadedChecker:
         plugin=plugin,
         trends=trends,
         evidence=_guarded(hooks["evidence"], dict, _DEFAULTS.evidence, _evidence_files),
+        head_start=_guarded(hooks["head_start"], bool, _DEFAULTS.head_start),
         **flags,
     )
 
@@ -381,6 +395,9 @@ class CheckContext:
     tools: dict[str, ToolOrigin] = field(default_factory=dict)  # located by this check (``tool``), for its report
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
     _shared_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: set by ``begun``: the engine holds the other checks back until this check's long tool has
+    #: started (``engine.head_start``)
+    _begun: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def environment(self) -> Mapping[str, Any]:
@@ -398,7 +415,7 @@ class CheckContext:
         """Seconds left before this check's deadline."""
         return self.deadline - time.monotonic()
 
-    def run(
+    def run(  # noqa: PLR0913  # subprocess.run's own keywords, and when the tool has started
         self,
         args: Sequence[str],
         *,
@@ -406,13 +423,25 @@ class CheckContext:
         cwd: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
         stdin: bytes | None = None,
+        on_start: Callable[[], None] | None = None,
     ) -> process.Completed:
-        """Run a tool through ``gatekeeper.process`` within this check's deadline (cwd defaults to the root)."""
+        """Run a tool through ``gatekeeper.process`` within this check's deadline (cwd defaults to the
+        root); ``on_start`` is called once it has started (``process.run``)."""
         left = self.remaining()
         limit = left if timeout is None else min(timeout, left)
         if args:
             self.refuse_program(str(args[0]))
-        return process.run(args, timeout=limit, cwd=cwd or self.root, env=env, stdin=stdin)
+        return process.run(args, timeout=limit, cwd=cwd or self.root, env=env, stdin=stdin, on_start=on_start)
+
+    def begun(self) -> None:
+        """Say that this check's longest tool has started: a run that started this check ahead of
+        the others, so that its process has the CPUs first, starts them now (the engine also starts
+        them when the check ends or after a short wait, so a check that never says it loses nothing)."""
+        self._begun.set()
+
+    def wait_begun(self, timeout: float) -> bool:
+        """Wait until ``begun`` (at most ``timeout`` seconds); whether it was said."""
+        return self._begun.wait(timeout)
 
     def refuse_program(self, program: str) -> None:
         """``ToolError`` when ``program`` (a path, or a name looked up on ``PATH``) lies inside the

@@ -71,6 +71,11 @@ class CoverageChecker(CheckerBase):
         """Total, per-file and diff coverage against the policy, and a bar per file."""
         return presentation.display(result)
 
+    def head_start(self, section: Mapping[str, Any]) -> bool:
+        """With ``run``, the test command starts before any other check does: nothing can shorten it,
+        and in most runs that have one it is the longest step (``ctx.begun`` once it has started)."""
+        return bool(section.get("run"))
+
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Read (or first produce) the coverage data and turn thresholds into blocking findings."""
         import tempfile
@@ -85,13 +90,22 @@ class CoverageChecker(CheckerBase):
         tests: TestRun | None = None
         with tempfile.TemporaryDirectory(prefix="gatekeeper-coverage-") as private:
             if command:
-                # the probe that reads the run's data imports coverage.py while the tests run
-                with ProbeAhead.start(ctx) or contextlib.nullcontext() as ahead:
+                with contextlib.ExitStack() as stack:
+                    probes: list[ProbeAhead] = []
+
+                    def launched() -> None:
+                        # the tests have started: the other checks start now, and the probe that
+                        # reads the run's data imports coverage.py while the tests run
+                        ctx.begun()
+                        ahead = ProbeAhead.start(ctx)
+                        if ahead is not None:
+                            probes.append(stack.enter_context(ahead))
+
                     started = _kernel_time(Path(private))
-                    tests = run_tests(command, ctx, Path(private))
+                    tests = run_tests(command, ctx, Path(private), on_start=launched)
                     findings.extend(tests.findings)
                     try:
-                        report = read_run_data(ctx, Path(private), tests, plugins, ahead)
+                        report = read_run_data(ctx, Path(private), tests, plugins, probes[0] if probes else None)
                         _refuse_written(ctx, report, started)
                     except ToolError as exc:
                         return _unreadable_run(tests, exc)

@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -118,13 +118,14 @@ def _key_lines(text: str) -> str:
     return "\n".join((summary or errors or lines)[-3:])
 
 
-def run_tests(command: Sequence[str], ctx: CheckContext, private: Path) -> TestRun:
+def run_tests(command: Sequence[str], ctx: CheckContext, private: Path, on_start: Callable[[], None] | None = None) -> TestRun:
     """Run the policy's test command under ``coverage run`` in the project's environment.
 
     ``["pytest", "-q"]`` runs ``python -m coverage run -m pytest -q``; a first word ``python`` passes
     the rest to ``coverage run`` as is (``["python", "-m", "unittest"]``), and a ``.py`` file runs as a script.
     The data goes to ``private`` (``COVERAGE_FILE``), never into the checkout. A failing test run is
-    a blocking finding (its data may still be read); no data at all is an error.
+    a blocking finding (its data may still be read); no data at all is an error. ``on_start`` is
+    called once the command has started.
     """
     head, rest = command[0], list(command[1:])
     if head in ("python", "python3") or head.rsplit("/", 1)[-1].startswith("python"):
@@ -137,7 +138,7 @@ def run_tests(command: Sequence[str], ctx: CheckContext, private: Path) -> TestR
     counter, count_file = _pytest_counter(args, private)
     env = {**os.environ, "COVERAGE_FILE": str(private / ".coverage"), **counter}
     started = time.monotonic()
-    done = ctx.run([python, "-c", _COVERAGE_MAIN, "run", *args], env=env)
+    done = ctx.run([python, "-c", _COVERAGE_MAIN, "run", *args], env=env, on_start=on_start)
     took = round(time.monotonic() - started, 3)
     output = (done.stdout + "\n" + done.stderr).strip()
     process.require_module(

@@ -73,6 +73,10 @@ def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[Started]:
     yield events
 
 
+#: the tests start first (the command nothing can shorten has the CPU first), then the probe
+TESTS_THEN_PROBE = [("run", "tests"), ("spawn", "probe")]
+
+
 def _order(events: Started) -> list[tuple[str, str]]:
     return [(how, what) for how, what, _ in events if what != "other"]
 
@@ -96,8 +100,8 @@ def test_one_probe_started_with_the_tests_reads_the_run_with_its_per_file_cache(
     for _ in range(2):
         started.clear()
         results.append(checker.run(section(checker, min_total=0.0, run=RUN), make_ctx(root, cache_dir=tmp_path / "cache")))
-        # the probe starts before the tests, and no other probe runs after them
-        assert _order(started) == [("spawn", "probe"), ("run", "tests")]
+        # the probe starts once the tests have started, and no other probe runs after them
+        assert _order(started) == TESTS_THEN_PROBE
         assert _gone(started).returncode == 0  # it answered and exited
     first, second = results
     assert first.status is Status.PASS and first.metrics["data_file"] == "checks.coverage.run"
@@ -123,7 +127,7 @@ def test_parallel_data_of_a_run_is_combined_and_analysed_by_the_one_probe(
     root = write_project(tmp_path / "p", BRANCHY.replace("branch = true", "branch = true\nparallel = true"))
     checker = CoverageChecker()
     result = checker.run(section(checker, min_total=0.0, run=["python", "-m", *RUN]), make_ctx(root))
-    assert _order(started) == [("spawn", "probe"), ("run", "tests")]
+    assert _order(started) == TESTS_THEN_PROBE
     _gone(started)
     assert result.metrics["data_file"] == "checks.coverage.run (1 parallel data files combined)"
     measure(root)
@@ -137,7 +141,7 @@ def test_a_failing_run_is_read_by_the_probe_started_with_it(tmp_path: Path, make
     checker = CoverageChecker()
     failed = checker.run(section(checker, min_total=0.0, run=RUN), make_ctx(root))
     assert failed.status is Status.FAIL and [f.rule_id for f in failed.findings] == ["coverage.tests_failed"]
-    assert _order(started) == [("spawn", "probe"), ("run", "tests")]
+    assert _order(started) == TESTS_THEN_PROBE
     _gone(started)
     run_tool([PYTHON, "-m", "coverage", "run", "-m", *RUN], root, check=False)
     assert f"{failed.metrics['total']:.2f}" == report_total(root)
@@ -151,7 +155,7 @@ def test_a_run_that_writes_no_data_leaves_no_probe_behind(tmp_path: Path, make_c
     assert result.status is Status.ERROR and result.error is not None
     assert result.error.startswith("the test command quits.py (checks.coverage.run) exited with 3 and wrote no coverage data")
     assert result.metrics["tests"]["returncode"] == 3
-    assert _order(started) == [("spawn", "probe"), ("run", "tests")]
+    assert _order(started) == TESTS_THEN_PROBE
     assert _gone(started).returncode == -9  # never asked: killed
 
 
@@ -164,7 +168,7 @@ def test_tests_past_the_deadline_leave_no_probe_behind(tmp_path: Path, make_ctx:
     checker = CoverageChecker()
     with pytest.raises(ToolTimeout, match=r"did not finish within [23]s and was killed"):
         checker.run(section(checker, min_total=0.0, run=["hangs.py"]), ctx)
-    assert _order(started) == [("spawn", "probe"), ("run", "tests")]
+    assert _order(started) == TESTS_THEN_PROBE
     _gone(started)
 
 
@@ -244,7 +248,7 @@ def test_data_the_run_wrote_that_cannot_be_combined_or_analysed_is_an_error_sayi
     assert result.status is Status.ERROR and result.error is not None
     assert re.fullmatch(expected, result.error), result.error
     assert result.metrics["tests"]["returncode"] == 0
-    assert _order(started) == [("spawn", "probe"), ("run", "tests")]
+    assert _order(started) == TESTS_THEN_PROBE
     _gone(started)
 
 
@@ -292,7 +296,7 @@ def test_a_run_with_an_allowed_plugin_loads_it_in_the_one_probe(
     (root / "gatekeeper.toml").write_text(f'[environment]\npython = "{python}"\n')
     checker = CoverageChecker()
     result = checker.run(section(checker, min_total=0.0, run=RUN, plugins=["covdefaults"]), make_ctx(root))
-    assert _order(started) == [("spawn", "probe"), ("run", "tests")]
+    assert _order(started) == TESTS_THEN_PROBE
     _gone(started)
     by_hand = {**clean_env(coverage=False), "PYTHONPATH": str(site)}  # the plugin where coverage.py finds it
     subprocess.run([PYTHON, "-m", "coverage", "run", "-m", *RUN], cwd=root, env=by_hand, capture_output=True, timeout=300)
