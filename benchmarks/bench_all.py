@@ -30,8 +30,10 @@ Each round, on each project, in this order:
    finding), the tests run again by hand (not timed: a CI step before the gate), the cold run's
    cache copied to a fresh cache home (not timed) and ``gatekeeper check`` (no tests) timed; then a
    **reference**: the same tree with an empty cache. The script stops unless both give the same
-   findings. Then mypy by hand on the changed tree, with the cache its by-hand run of step 1 left
-   (mypy's own incremental run). The change is undone at the end of the round;
+   findings. Then each tool by hand on the change alone: bandit, ruff and detect-secrets on the
+   changed file, ``coverage report --include`` of it, and mypy on the changed tree with the cache
+   its by-hand run of step 1 left (mypy's own incremental run). The change is undone at the end of
+   the round;
 5. **each check alone**: ``gatekeeper check --only NAME`` with an empty cache for each check, set
    against its tool by hand (coverage: ``coverage report``; dependencies has no step by hand):
    the whole command's wall time, and the check's own ``duration_s`` (the rest is gatekeeper's
@@ -45,8 +47,11 @@ work, each as a ratio beside its target. Cold: the longest single step by hand (
 before its longest tool) or the CPU of every step by hand spread over the ceiling measured before
 the round, whichever is more, counting nothing for the SBOM step (cyclonedx-py spends most of its
 time validating with a schema library a gate need not load); with and without the test run. Pull
-request: mypy's incremental run by hand alone over the cold run. A floor above its target says that
-target cannot be met there by overlapping or caching better, only by running less of the tools.
+request, two floors over the cold run: mypy's incremental run by hand alone; and every tool by hand
+on the change alone (step 4), the longest of them or their CPU spread over the ceiling, whichever
+is more (nothing counted for the environment's checks: it did not change). A floor above its target
+says that target cannot be met there by overlapping or caching better, only by running less of the
+tools.
 
 Then ``gatekeeper --version`` (median of 7). Every ratio is paired per round and the table gives
 the median (min–max). The 1-minute load average is printed after every round: on a busy machine
@@ -180,6 +185,33 @@ def mypy_by_hand(project: Project, scratch: Path) -> float:
     return timed([*args, *mypy_targets(project.root)], project.root, env, ok=(0, 1, 2))[0]
 
 
+def change_by_hand(project: Project, changed: Path, scratch: Path) -> dict[str, tuple[float, float]]:
+    """(wall s, CPU s) of each tool by hand on a pull request's change alone, as little as a user
+    could run: bandit, ruff and detect-secrets on the changed file, ``coverage report`` of that file
+    (the data of the tests run again), and mypy's incremental run (``mypy_by_hand``). The environment
+    did not change, so nothing is run for the dependencies, licenses and SBOM checks."""
+    py, root = project.python, project.root
+    rel = str(changed.relative_to(root))
+    steps = {
+        "bandit": [str(BIN / "bandit"), "-q", rel, "-f", "json", "-o", str(scratch / "bandit-change.json")],
+        "ruff": [str(BIN / "ruff"), "check", "--output-format", "json", "--no-cache", rel],
+        "detect-secrets": [str(BIN / "detect-secrets"), "scan", "--no-verify", rel],
+        "coverage report": [py, "-m", "coverage", "report", f"--include={rel}"],
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+    out = {}
+    for name, args in steps.items():
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        took = timed(args, root, env, ok=(0, 1, 2))[0]
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out[name] = (took, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    took = mypy_by_hand(project, scratch)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out["mypy"] = (took, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return out
+
+
 def floors(hand: dict[str, float], cpu: dict[str, float], ceiling_now: float) -> tuple[float, float]:
     """The least wall time any gate can take for a cold run with the test run, and without it, while
     it runs each tool's own work: the longest single step (nothing finishes before its longest tool),
@@ -271,12 +303,17 @@ def one_round(project: Project, advisory_db: str, work: Path, alone: bool, ceili
     project.add("warm: gatekeeper's own share", (warm - tests_s) / warm)
     for check, took in durations(cold_data).items():
         project.add(f"in cold: {check}", took)
-    pr_s, ref_s, mypy_s = pull_request(project, homes, work)
+    pr_s, ref_s, change = pull_request(project, homes, work)
     project.add("pull request (no tests, cache restored)", pr_s)
     project.add("reference: cold on the changed tree", ref_s)
     project.add("pull request / cold (no tests)", pr_s / base)
-    project.add("mypy by hand, incremental, after the change", mypy_s)
-    project.add("floor: pull request / cold (mypy's incremental run alone)", mypy_s / base)
+    for step, (took, spent) in change.items():
+        project.add(f"by hand on the change: {step}", took)
+        project.add(f"by hand on the change: CPU {step}", spent)
+    project.add("floor: pull request / cold (mypy's incremental run alone)", change["mypy"][0] / base)
+    longest = max(took for took, _ in change.values())
+    spread = sum(spent for _, spent in change.values()) / ceiling_now
+    project.add("floor: pull request / cold (every tool by hand on the change)", max(longest, spread) / base)
     if alone:
         tools = {"coverage": "coverage report", "security": "bandit", "lint": "ruff", "types": "mypy"}
         tools |= {"secrets": "detect-secrets", "licenses": "pip-licenses", "sbom": "cyclonedx-py"}
@@ -293,10 +330,11 @@ def one_round(project: Project, advisory_db: str, work: Path, alone: bool, ceili
     _ = base_data, cold_cpu
 
 
-def pull_request(project: Project, homes: Path, work: Path) -> tuple[float, float, float]:
+def pull_request(project: Project, homes: Path, work: Path) -> tuple[float, float, dict[str, tuple[float, float]]]:
     """One file changed, the tests run again (not timed), the base run's cache restored: the check's wall
-    time, a cold run's on the same tree (whose findings must be the same), and mypy's by hand on its
-    cache from the round's by-hand run (of the unchanged tree)."""
+    time, a cold run's on the same tree (whose findings must be the same), and each tool by hand on
+    the change alone (``change_by_hand``; mypy on its cache from the round's by-hand run of the
+    unchanged tree)."""
     root = project.root
     changed = sorted((root / project.package).rglob("*.py"), key=lambda p: p.stat().st_size)[-1]
     original = changed.read_bytes()
@@ -309,7 +347,7 @@ def pull_request(project: Project, homes: Path, work: Path) -> tuple[float, floa
         shutil.copytree(homes / "base", homes / "pr")
         pr, _, pr_data = gatekeeper(project, homes / "pr", ".gatekeeper/pr")
         ref, _, ref_data = gatekeeper(project, homes / "ref", ".gatekeeper/ref")
-        mypy_s = mypy_by_hand(project, work)
+        change = change_by_hand(project, changed, work)
     finally:
         changed.write_bytes(original)
     if findings(pr_data) != findings(ref_data):
@@ -320,7 +358,7 @@ def pull_request(project: Project, homes: Path, work: Path) -> tuple[float, floa
     metrics = {c["name"]: c["metrics"] for c in pr_data["checks"]}
     project.add("pull request: coverage files reused", float(metrics["coverage"].get("files_reused", 0)))
     project.add("pull request: files measured", float(len(metrics["coverage"]["files"])))
-    return pr, ref, mypy_s
+    return pr, ref, change
 
 
 def fmt(values: list[float], digits: int = 2) -> str:
