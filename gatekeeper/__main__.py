@@ -20,6 +20,6 @@ import sys
 if sys.path and sys.path[0] in ("", os.getcwd()):
     del sys.path[0]
 
-from gatekeeper.entry import run  # after sys.path is cleaned
+from gatekeeper.entry import main  # after sys.path is cleaned
 
-run()
+main()

@@ -43,3 +43,35 @@ def run() -> None:
     from gatekeeper.cli import run as command_line
 
     command_line()
+
+
+def main() -> None:
+    """The console script: ``run``, then the process ends with its exit code (``leave``)."""
+    try:
+        run()
+    except SystemExit as exc:
+        if exc.code is None or (isinstance(exc.code, int) and not isinstance(exc.code, bool)):
+            leave(exc.code or 0)
+        raise
+    leave(0)
+
+
+def leave(code: int) -> None:
+    """End the process with ``code`` as ``sys.exit`` would, less the interpreter's teardown: the exit
+    handlers run (coverage.py saving its data, logging, temporary files), the standard streams are
+    flushed, then ``os._exit``. Tearing the interpreter down frees every module, class and finding
+    one object at a time, 15-30 ms of every run, for a process that is about to end (mypy ends the
+    same way). A non-daemon thread still running would be cut short: then the ordinary exit waits for it."""
+    import atexit
+    import os
+    import threading
+
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more can reach it
+            pass
+    os._exit(code)

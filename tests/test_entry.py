@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +60,32 @@ def test_a_check_runs_with_the_collector_at_its_slower_pace_and_restores_it(monk
     assert exited.value.code == 1
     assert seen == [(entry.CHECK_GC_THRESHOLD, *before[1:])]
     assert gc.get_threshold() == before
+
+
+def _script(tmp_path: Path, before: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The console script's entry (``main``) in a fresh interpreter, ``before`` run first."""
+    probe = f"import sys\n{before}\nsys.argv = ['gatekeeper', *{list(args)!r}]\nfrom gatekeeper.entry import main\nmain()\n"
+    return subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, cwd=tmp_path, check=False)
+
+
+def test_the_console_script_ends_with_its_exit_code_its_output_flushed_and_its_exit_handlers_run(tmp_path: Path) -> None:
+    """The script skips the interpreter's teardown, nothing else: what was printed (block-buffered
+    into a pipe) arrives, exit handlers (coverage.py saving its data) run, the exit code is kept."""
+    handler = f"import atexit\natexit.register(lambda: open({str(tmp_path / 'handled')!r}, 'w').write('ran'))"
+    done = _script(tmp_path, handler, "--version")
+    assert (done.returncode, done.stdout) == (0, f"gatekeeper {__version__}\n")
+    assert (tmp_path / "handled").read_text() == "ran"
+    (tmp_path / "handled").unlink()
+    missing = _script(tmp_path, handler, "check", str(tmp_path / "no-such-project"))
+    assert missing.returncode == 2 and "gatekeeper: error:" in missing.stderr
+    assert (tmp_path / "handled").read_text() == "ran"
+
+
+def test_the_console_script_waits_for_a_thread_that_is_still_working(tmp_path: Path) -> None:
+    done_file = tmp_path / "done"
+    worker = (
+        "import threading, time\n"
+        f"threading.Thread(target=lambda: (time.sleep(0.5), open({str(done_file)!r}, 'w').write('done'))).start()"
+    )
+    done = _script(tmp_path, worker, "--version")
+    assert done.returncode == 0 and done_file.read_text() == "done"
