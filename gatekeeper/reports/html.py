@@ -14,8 +14,9 @@ import base64
 import hashlib
 import heapq
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
+from itertools import islice
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +86,10 @@ def _precompiled(env: jinja2.Environment) -> jinja2.Template | None:
 
 
 def prepare() -> None:
-    """Load (or compile) the page's template ahead of rendering (``reports.warm_up``)."""
+    """Load (or compile) the page's template ahead of rendering (``reports.warm_up``), and the
+    modules the rendering imports when it needs them (the escapes, the scope's wording)."""
+    from gatekeeper import escapes, gated  # noqa: F401
+
     _template()
 
 
@@ -149,8 +153,20 @@ def iter_render_html(result: GateResult, *, checkers: Mapping[str, LoadedChecker
         print_style=print_style(f"gatekeeper: {run['project']}", f"run of {run['finished_at']} at {run['commit'][:12]}"),
     )
     # a bidirectional control in a file name or message would reorder what the browser shows around
-    # it (a verdict, a path): every one is shown as its escape, as the console shows it
-    return (visible(chunk) for chunk in chunks)
+    # it (a verdict, a path): every one is shown as its escape, as the console shows it. jinja2
+    # yields tens of thousands of small strings; they are joined a batch at a time (in C) before
+    # that pass, which replaces single characters, so a batch gives the bytes its chunks would
+    return _batched(visible, chunks)
+
+
+#: how many of jinja2's chunks ``iter_render_html`` joins into one: a few hundred KB at most
+_BATCH = 4096
+
+
+def _batched(convert: Callable[[str], str], chunks: Iterator[str]) -> Iterator[str]:
+    """``convert`` of each run of ``_BATCH`` chunks joined: ``convert(a + b) == convert(a) + convert(b)`` must hold."""
+    while batch := list(islice(chunks, _BATCH)):
+        yield convert("".join(batch))
 
 
 def css_string(text: str) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -79,8 +80,15 @@ SECURITY_SEVERITY: Mapping[Severity, float] = {
 SECURITY_TAGS = frozenset({"security", "vulnerability"})
 
 
+def prepare() -> None:
+    """Read gatekeeper's home page from its metadata ahead of rendering (``reports.warm_up``)."""
+    information_uri()
+
+
+@lru_cache(maxsize=1)
 def information_uri() -> str:
-    """gatekeeper's home page from its installed metadata (``[project.urls]``), or a placeholder."""
+    """gatekeeper's home page from its installed metadata (``[project.urls]``), or a placeholder
+    (read once: the installation does not change under a running process)."""
     try:
         meta = metadata.metadata("gatekeeper")
     except metadata.PackageNotFoundError:

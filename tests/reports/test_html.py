@@ -273,6 +273,28 @@ def test_shard_baseline_and_interruption_are_stated() -> None:
 # --------------------------------------------------------------------------- many findings
 
 
+def test_a_page_escaped_a_batch_of_chunks_at_a_time_is_whole_and_shows_every_bidi_control_escaped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """jinja2's many small chunks are joined a batch at a time before the format characters are
+    escaped: a page spanning several batches is the page escaped chunk by chunk, every character
+    escaped, none lost at a batch's edge, the page whole."""
+    from gatekeeper.reports import html
+    from tests.helpers.samples import many_findings
+
+    base = many_findings(300)
+    check = base.checks[0]
+    findings = tuple(replace(f, message=f"call {i} in util\u202egnp.py") for i, f in enumerate(check.findings))
+    result = replace(base, checks=(replace(check, findings=findings),))
+    assert len(list(html.iter_render_html(result))) > 1  # several batches
+    page = render_html(result)
+    monkeypatch.setattr(html, "_BATCH", 1)  # each chunk escaped on its own
+    assert render_html(result) == page
+    assert page.endswith("</html>\n") and page.count('<tr data-severity="') == 300
+    assert "\u202e" not in page
+    assert all(f"call {i} in util\\u202egnp.py" in page for i in range(300))
+
+
 @pytest.mark.slow  # a page for 100,000 findings (a scale test)
 def test_a_page_for_100000_findings_lists_the_most_severe_per_check_and_says_it_is_trimmed(tmp_path: Path) -> None:
     from gatekeeper.reports import write_reports

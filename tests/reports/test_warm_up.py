@@ -80,3 +80,33 @@ def test_a_format_that_fails_to_prepare_is_left_to_its_rendering(monkeypatch: py
     thread = reports.warm_up(["html", "json"])
     thread.join(timeout=60)
     assert not thread.is_alive()
+
+
+def test_after_the_warm_up_the_reports_render_without_importing_or_reading_metadata() -> None:
+    """What the JSON, SARIF and HTML renderers load on first use (the HTML's escapes and scope
+    wording, gatekeeper's home page from its metadata) is loaded by the warm-up, while the checks
+    run: the rendering after the checks imports nothing and reads no metadata."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from importlib import metadata\n"
+        "from gatekeeper import reports\n"
+        "from gatekeeper.checkers import installed\n"
+        "from gatekeeper.redaction import redact_result\n"
+        "from tests.helpers.samples import failing_result\n"
+        "installed()\n"
+        "result = redact_result(failing_result())\n"
+        "reports.warm_up(['json', 'sarif', 'html']).join(timeout=60)\n"
+        "before = set(sys.modules)\n"
+        "def refuse(*args, **kwargs):\n"
+        "    raise AssertionError('metadata read while rendering')\n"
+        "metadata.metadata = refuse\n"
+        "for fmt in ('json', 'sarif', 'html'):\n"
+        "    assert ''.join(reports._chunks(fmt, result))\n"
+        "print(sorted(set(sys.modules) - before))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
