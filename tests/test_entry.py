@@ -62,6 +62,27 @@ def test_a_check_runs_with_the_collector_at_its_slower_pace_and_restores_it(monk
     assert gc.get_threshold() == before
 
 
+def test_the_console_script_ends_a_check_without_collecting_what_the_run_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``main`` ends the process once ``check`` returns: the collector keeps the check's pace to the
+    end (restored, the next allocation would collect every object of the run first)."""
+    import gc
+
+    from gatekeeper import checkline, entry
+
+    at_the_end: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(checkline, "run_check", lambda args: 3)
+    monkeypatch.setattr(entry, "leave", lambda code: at_the_end.append((code, *gc.get_threshold()[:1])))  # type: ignore[arg-type]
+    monkeypatch.setattr(sys, "argv", ["gatekeeper", "check", "."])
+    before = gc.get_threshold()
+    try:
+        with pytest.raises(SystemExit) as exited:
+            entry.main()
+    finally:
+        gc.set_threshold(*before)
+    assert exited.value.code == 3
+    assert at_the_end == [(3, entry.CHECK_GC_THRESHOLD)]
+
+
 def _script(tmp_path: Path, before: str, *args: str) -> subprocess.CompletedProcess[str]:
     """The console script's entry (``main``) in a fresh interpreter, ``before`` run first."""
     probe = f"import sys\n{before}\nsys.argv = ['gatekeeper', *{list(args)!r}]\nfrom gatekeeper.entry import main\nmain()\n"
