@@ -279,6 +279,19 @@ def test_project_dot_bandit_file_is_honoured(tmp_path: Path, make_ctx: Any) -> N
     assert result.metrics["config"] == "./.bandit"
 
 
+def test_a_yaml_config_file_named_by_the_policy_is_read_by_bandit_in_the_workers(tmp_path: Path, make_ctx: Any) -> None:
+    # the workers load yaml only when bandit reads such a file: it must read it as bandit -c does
+    root = build_corpus(tmp_path / "p")
+    (root / "bandit.yaml").write_text("skips: ['B602', 'B311']\n")
+    checker = SecurityChecker()
+    result = checker.run(section(checker, workers=2, config="bandit.yaml"), make_ctx(root))
+    expected = bandit_set(bandit_json(root, "-r", ".", "-x", SAME_X, "-c", "bandit.yaml"))
+    assert key_set(result.findings) == expected
+    rules = {f.rule_id for f in result.findings}
+    assert not rules & {"B602", "B311"} and "B301" in rules
+    assert result.metrics["config"] == "bandit.yaml"
+
+
 def test_two_workers_give_the_same_findings_as_one(corpus: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     checker = SecurityChecker()
     single = checker.run(section(checker, workers=1), make_ctx(corpus))

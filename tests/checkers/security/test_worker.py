@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -31,3 +32,25 @@ def test_the_worker_reports_its_last_batch_and_exits_zero_when_its_input_ends(tm
     finally:
         code, err = worker.finish()
     assert code == 0, err
+
+
+def test_a_deferred_module_runs_its_code_on_first_use_and_is_then_the_real_module() -> None:
+    # what the worker defers (rich.progress, yaml) is bandit's own import, executed if bandit uses it
+    script = """
+import sys
+from gatekeeper.checkers.security import worker
+for name in worker.DEFERRED:
+    worker._defer(name)
+import bandit.core.manager, bandit.core.config
+print("yaml" in sys.modules, "rich.console" in sys.modules, "yaml.loader" in sys.modules)
+from rich import progress
+import yaml
+print(list(progress.track([1, 2], disable=True)), yaml.safe_load("skips: [B101]"), sys.modules["yaml"] is yaml)
+print("rich.console" in sys.modules, type(sys.modules["rich.progress"]).__name__, bandit.core.config.yaml is yaml)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == [
+        "True False False",
+        "[1, 2] {'skips': ['B101']} True",
+        "True module True",
+    ]
