@@ -117,13 +117,14 @@ class TypesChecker(CheckerBase):
             if section.get("strict"):
                 args.append("--strict")
             state = not_kept
+            hashed: incremental.Hashed = {}  # the kept folder as verified: its files mypy leaves alone are not hashed again
             if kept is not None and ctx.cache_dir is not None:
-                state = incremental.verify(ctx.cache_dir, kept, tag)
+                state = incremental.verify(ctx.cache_dir, kept, tag, seen=hashed)
             cache_dir = kept or Path(scratch) / "cache"
             command = [tool.python, "-I", "-m", "mypy", *args, "--python-executable", ctx.target_python]
             done = ctx.run([*command, "--cache-dir", str(cache_dir), *(["--", *targets] if targets else [])], cwd=ctx.root)
             if kept is not None and ctx.cache_dir is not None:
-                incremental.seal(ctx.cache_dir, kept, tag)
+                incremental.seal(ctx.cache_dir, kept, tag, known=hashed)
         if done.returncode == 2 and done.stdout.strip():
             _raise_blocking(done.stdout, whole_root=targets == ["."])
         if done.returncode not in (0, 1):  # 1 means "found errors": that is data

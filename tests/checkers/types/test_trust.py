@@ -72,6 +72,32 @@ def test_an_edited_mypy_cache_outside_the_tree_is_rejected_and_mypy_starts_cold(
     assert result.status is Status.FAIL and finding_keys(result) == {("return-value", "m.py", 2)}
 
 
+def test_what_mypy_rewrites_in_a_warm_run_is_sealed_as_it_left_it(tmp_path: Path, make_ctx: Any) -> None:
+    # seal hashes again only the files whose stat data changed since verify: what mypy rewrote
+    root = write(tmp_path / "p", {"m.py": GOOD, "n.py": "from m import f\n\nX = f(1)\n"})
+    cache = tmp_path / "cache"
+    assert TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=cache)).metrics["incremental_cache"] == "cold"
+    write(root, {"m.py": GOOD + "\n\ndef g(y: str) -> str:\n    return y\n"})  # mypy rewrites its cache of m
+    changed = TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=cache))
+    assert changed.metrics["incremental_cache"] == "warm" and changed.status is Status.PASS
+    again = TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=cache))
+    assert again.metrics["incremental_cache"] == "warm"  # the manifest holds what mypy wrote
+    assert finding_keys(again) == finding_keys(changed) == keys(mypy_by_hand(root, "."))
+
+
+def test_a_stale_digest_in_a_sealed_manifest_empties_the_folder_never_vouches_for_it(tmp_path: Path) -> None:
+    from gatekeeper.checkers.types import incremental
+
+    folder, cache = tmp_path / "mypy-t", tmp_path / "cache"
+    write(folder, {"a.db": "one", "b.db": "two"})
+    hashed: incremental.Hashed = {}
+    incremental.seal(cache, folder, "t")
+    assert incremental.verify(cache, folder, "t", seen=hashed) == "warm" and set(hashed) == {"a.db", "b.db"}
+    stamp, _ = hashed["a.db"]
+    incremental.seal(cache, folder, "t", known={"a.db": (stamp, "0" * 64)})  # as if a.db changed unseen
+    assert incremental.verify(cache, folder, "t") == "rejected" and not folder.exists()
+
+
 def test_a_mypy_cache_inside_the_tree_is_never_read(tmp_path: Path, make_ctx: Any) -> None:
     root = write(tmp_path / "p", {"m.py": GOOD})
     outside = tmp_path / "cache"
