@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -124,15 +125,25 @@ class Started:
             self._stderr.close()
             raise
 
-    def finish(self, timeout: float, late: str, stdin: bytes | None = None) -> Completed:
+    def finish(
+        self, timeout: float, late: str, stdin: bytes | None = None, first_line: Callable[[str], None] | None = None
+    ) -> Completed:
         """Its run, ``stdin`` written first, waited for ``timeout`` seconds at most (then it is killed:
-        ``ToolTimeout`` saying that ``late`` did not finish)."""
+        ``ToolTimeout`` saying that ``late`` did not finish). ``first_line``: called with the first
+        line of its output as soon as that line is complete (while the tool goes on); the output
+        returned is then what follows that line."""
         timeout = max(timeout, 0.0)
         try:
-            out, _ = self._proc.communicate(stdin, timeout=timeout)
+            if first_line is None:
+                out, _ = self._proc.communicate(stdin, timeout=timeout)
+            else:
+                out = _converse(self._proc, stdin or b"", time.monotonic() + timeout, first_line)
         except subprocess.TimeoutExpired:
             self.close(kill=True)
             raise ToolTimeout(f"{late} did not finish within {timeout:.0f}s and was killed") from None
+        except BaseException:
+            self.close(kill=True)
+            raise
         code, err = self.close()
         return Completed(self.args, code, out.decode("utf-8", "replace"), err, time.monotonic() - self._started)
 
@@ -146,6 +157,48 @@ class Started:
             return code, self._stderr.read().decode("utf-8", "replace")
         finally:
             self._stderr.close()
+
+
+def _converse(proc: subprocess.Popen[bytes], data: bytes, deadline: float, first_line: Callable[[str], None]) -> bytes:
+    """``communicate`` that hands the first line of the output to ``first_line`` as soon as it is
+    complete; the output after that line. Raises ``subprocess.TimeoutExpired`` past ``deadline``."""
+    import selectors
+
+    if proc.stdin is None or proc.stdout is None:
+        raise ToolError("the tool was not started with pipes to talk over")
+    out = bytearray()
+    told = False
+    pending = memoryview(data)
+    with selectors.DefaultSelector() as selector:
+        if pending:
+            selector.register(proc.stdin, selectors.EVENT_WRITE)
+        else:
+            proc.stdin.close()
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        while selector.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(proc.args, 0)
+            for key, _ in selector.select(left):
+                if key.fileobj is proc.stdin:
+                    try:  # at most PIPE_BUF: a pipe that selects as writable takes that much without blocking
+                        pending = pending[os.write(key.fd, pending[: select.PIPE_BUF]) :]
+                    except BrokenPipeError:  # it stopped reading: what it says is still read
+                        pending = pending[len(pending) :]
+                    if not pending:
+                        selector.unregister(proc.stdin)
+                        proc.stdin.close()
+                    continue
+                chunk = os.read(key.fd, 1 << 16)
+                if not chunk:
+                    selector.unregister(proc.stdout)
+                    continue
+                out += chunk
+                if not told and b"\n" in out:
+                    line, _, rest = bytes(out).partition(b"\n")
+                    out, told = bytearray(rest), True
+                    first_line(line.decode("utf-8", "replace"))
+    return bytes(out)
 
 
 def _start(

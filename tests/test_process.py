@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +47,45 @@ def test_what_runs_once_a_tool_has_started_sees_it_running_and_a_failure_there_l
         process.run([sys.executable, "-c", PROGRAM], timeout=30, on_start=fails)
     (proc,) = seen
     assert proc.returncode == -9 and proc not in process._LIVE  # killed with its group and reaped
+
+
+#: a tool that reads all of its input, says so on a first line, waits for the caller to act on that
+#: line (a file appears), then answers with the size of what it read
+TALKER = (
+    "import os, sys, time\n"
+    "data = sys.stdin.buffer.read()\n"
+    "sys.stdout.write(f'read {len(data)}\\n'); sys.stdout.flush()\n"
+    "deadline = time.monotonic() + 20\n"
+    "while not os.path.exists(sys.argv[1]) and time.monotonic() < deadline:\n"
+    "    time.sleep(0.01)\n"
+    "sys.stdout.write('answer ' + str(sum(data) % 251))\n"
+)
+
+
+def test_a_started_tools_first_line_reaches_the_caller_while_it_runs(tmp_path: Path) -> None:
+    """``first_line`` is handed the tool's first line as soon as it is complete, while the tool goes
+    on (here it waits for what the caller does with that line); the rest is the tool's output. An
+    input far larger than a pipe holds is written while the output is read."""
+    marker = tmp_path / "acted"
+    data = bytes(range(256)) * 2048  # 512 KiB
+    lines: list[str] = []
+
+    def act(line: str) -> None:
+        lines.append(line)
+        marker.write_text("yes")
+
+    tool = process.Started([sys.executable, "-c", TALKER, str(marker)], cwd=tmp_path, prefix="gatekeeper-test-")
+    done = tool.finish(30, "the talker", data, act)
+    assert lines == [f"read {len(data)}"]
+    assert done.returncode == 0 and done.stdout == f"answer {sum(data) % 251}"
+    assert tool._proc not in process._LIVE
+
+
+def test_a_started_tool_that_says_no_first_line_in_time_is_killed(tmp_path: Path) -> None:
+    marker = tmp_path / "never"
+    tool = process.Started(
+        [sys.executable, "-c", "import time; time.sleep(30)", str(marker)], cwd=tmp_path, prefix="gatekeeper-test-"
+    )
+    with pytest.raises(ToolTimeout, match="the sleeper did not finish within 0s and was killed"):
+        tool.finish(0.5, "the sleeper", b"x" * 200_000, lambda line: None)
+    assert tool._proc.returncode == -9 and tool._proc not in process._LIVE

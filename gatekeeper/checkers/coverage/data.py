@@ -8,6 +8,7 @@ tests (``ProbeAhead``), so that it has imported coverage.py by the time their da
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -259,17 +260,64 @@ class ProbeAhead:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close(kill=True)
 
-    def ask(self, request: Mapping[str, Any], plugins: Sequence[str], stdin: bytes | None = None) -> dict[str, Any]:
+    def ask(
+        self,
+        request: Mapping[str, Any],
+        plugins: Sequence[str],
+        stdin: bytes | None = None,
+        announced: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
         """Its JSON answer to ``request`` (``stdin``: what follows the request line), waited for until
-        the check's deadline (then it is killed: ``ToolTimeout``); it ends with its answer."""
+        the check's deadline (then it is killed: ``ToolTimeout``); it ends with its answer.
+        ``announced``: given the line the probe prints ahead of its answer (``"announce"``)."""
         line = json.dumps(_full_request(ctx := self._ctx, request, plugins)).encode("utf-8") + b"\n"
         late = f"the coverage.py analysis ({ctx.tool_python})"
-        done = self._run.finish(ctx.remaining(), late, line + (stdin or b""))
+        done = self._run.finish(ctx.remaining(), late, line + (stdin or b""), announced)
         return process.json_object(done, "coverage.py analysis")
 
     def close(self, *, kill: bool = False) -> tuple[int, str]:
         """End it (killed with its group when ``kill``) and reap it; its exit code and stderr."""
         return self._run.close(kill=kill)
+
+
+class EarlyLocate:
+    """The packages ``[run] source`` / ``source_pkgs`` name, located (``packages.locations``) from the
+    configuration the probe announces while it goes on to combine and analyse the data, as the
+    analysis answer would have them located after it; used when that answer names the same packages
+    (``locate``), located again otherwise. A context manager: on leaving, a locating still under
+    way is waited for, so nothing started in the project's environment outlives the check's use of it."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self._ctx = ctx
+        self._names: list[str] = []
+        self._found: Callable[[], dict[str, list[Path]]] | None = None
+
+    def start(self, line: str) -> None:
+        """Locate the packages the announced configuration (``line``) names, in a thread of its own."""
+        from gatekeeper.background import in_background
+
+        try:
+            said = json.loads(line)
+            names = narrowing.source_packages(self._ctx.root, said["narrowing"])
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return  # not an announcement: the answer's configuration is located after it, as ever
+        if names and self._found is None:
+            self._names = names
+            self._found = in_background(lambda: packages.locations(self._ctx, names), "gatekeeper-coverage-locate")
+
+    def locate(self, names: Sequence[str]) -> Mapping[str, Sequence[Path]]:
+        """Where the project's environment imports ``names`` from: the early answer for the same names."""
+        if self._found is not None and list(names) == self._names:
+            return self._found()
+        return packages.locations(self._ctx, names)
+
+    def __enter__(self) -> EarlyLocate:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._found is not None:
+            with contextlib.suppress(Exception):  # its answer, or failure, was not asked for
+                self._found()
 
 
 def read_run_data(
@@ -285,13 +333,19 @@ def read_run_data(
             f"the last lines of its output:\n{_last_lines(tests.output) or '(no output)'}"
         )
     data_file = str(private / ".coverage")
-    request = {"mode": "combine", "data_file": data_file, "data_paths": [str(private)], "append": True}
-    ask = (lambda req, stdin: ahead.ask(req, plugins, stdin)) if ahead is not None else None
-    answer = _analyse(ctx, {**request, "analyse": True}, plugins, ask)
-    note = _unmeasured_workers(tests, len(produced))
-    if note and answer.get("kind") == "empty" and not answer.get("ok"):  # the workers ran every test, unmeasured
-        raise ToolError(f"{answer.get('message')}: {note}")
-    report = _report(ctx, answer, ran=True)
+    request = {"mode": "combine", "data_file": data_file, "data_paths": [str(private)], "append": True, "analyse": True}
+    early = EarlyLocate(ctx)
+    with early:
+        if ahead is not None:
+            answer = _analyse(
+                ctx, {**request, "announce": True}, plugins, lambda req, stdin: ahead.ask(req, plugins, stdin, early.start)
+            )
+        else:
+            answer = _analyse(ctx, request, plugins)
+        note = _unmeasured_workers(tests, len(produced))
+        if note and answer.get("kind") == "empty" and not answer.get("ok"):  # the workers ran every test, unmeasured
+            raise ToolError(f"{answer.get('message')}: {note}")
+        report = _report(ctx, answer, ran=True, locate=early.locate)
     parallel = sum(1 for name in produced if name != ".coverage")
     label = "checks.coverage.run" + (f" ({parallel} parallel data files combined)" if parallel else "")
     return dataclasses.replace(report, data_file=label, note=note)
@@ -464,9 +518,12 @@ def _refuse_outside(ctx: CheckContext, files: Sequence[FileCoverage]) -> None:
     )
 
 
-def _report(ctx: CheckContext, answer: Mapping[str, Any], ran: bool = False) -> CoverageReport:
+def _report(
+    ctx: CheckContext, answer: Mapping[str, Any], ran: bool = False, locate: narrowing.Locate | None = None
+) -> CoverageReport:
     """The probe's analysis as a report (its refusal as the error whose hint fits); ``ran``: the
-    data is this run's own (``checks.coverage.run``), so a hint never says to run the tests again."""
+    data is this run's own (``checks.coverage.run``), so a hint never says to run the tests again;
+    ``locate``: where the packages ``[run] source`` names are imported from (default: located now)."""
     if not answer.get("ok"):
         raise analysis_error(ctx, answer, ran)
     try:
@@ -502,7 +559,9 @@ def _report(ctx: CheckContext, answer: Mapping[str, Any], ran: bool = False) -> 
             fail_under=float(answer.get("fail_under") or 0.0),
             plugins=tuple(str(name) for name in answer.get("plugins") or ()),
             data_version=str(answer.get("data_version") or ""),
-            narrowing=narrowing.records(ctx.root, answer, lambda: _tracked(ctx), lambda names: packages.locations(ctx, names)),
+            narrowing=narrowing.records(
+                ctx.root, answer, lambda: _tracked(ctx), locate or (lambda names: packages.locations(ctx, names))
+            ),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ToolError(f"coverage analysis printed an unexpected answer ({type(exc).__name__}: {exc})") from None

@@ -56,7 +56,7 @@ def records(
     left_out = {relative_path(root, str(f)) for f in answer.get("left_out") or []}
     if any(key in settings for key in _SCOPE[:6]):
         matchers = info.get("matchers") if isinstance(info.get("matchers"), Mapping) else None
-        base = Path(str(info["cwd"])) if matchers is not None and info.get("cwd") else root
+        base = _base(root, info)
         python_files = [f for f in tracked() if f.endswith(".py")]
         outside, unlocated = _outside_source(base, settings, python_files, locate)
         left_out.update(outside)
@@ -122,14 +122,23 @@ def _unselected(
     return out
 
 
-def _outside_source(
-    root: Path, settings: Mapping[str, Sequence[str]], files: Sequence[str], locate: Locate | None
-) -> tuple[set[str], str]:
-    """Those of ``files`` coverage.py does not measure under ``[run] source`` / ``source_pkgs``: outside
-    every folder ``source`` names (a glob expanded as coverage.py expands it) and every package
-    (``source_pkgs``, or a ``source`` entry that is no folder) where the project's environment imports
-    it from (``locate``); and a note for the record when the packages could not be located (the
-    files are then not listed: a partial list would name files coverage.py measures)."""
+def _base(root: Path, info: Mapping[str, Any]) -> Path:
+    """The folder the probe matched and globbed the settings in (its working directory, the root)."""
+    return Path(str(info["cwd"])) if isinstance(info.get("matchers"), Mapping) and info.get("cwd") else root
+
+
+def source_packages(root: Path, info: Mapping[str, Any]) -> list[str]:
+    """The packages ``records`` has ``locate`` find for the probe's ``narrowing`` (``info``), in the
+    order it asks for them: ``[run] source_pkgs``, then each ``[run] source`` entry that is no folder."""
+    settings: Mapping[str, Sequence[str]] = info.get("settings") or {}
+    if not any(key in settings for key in _SCOPE[:6]):
+        return []
+    return _source_places(_base(root, info), settings)[1]
+
+
+def _source_places(root: Path, settings: Mapping[str, Sequence[str]]) -> tuple[list[Path], list[str]]:
+    """The folders ``[run] source`` names (a glob expanded as coverage.py expands it) and the
+    packages it and ``source_pkgs`` name."""
     entries = [str(s) for s in settings.get("[run] source") or []]
     packages = [str(p) for p in settings.get("[run] source_pkgs") or []]
     places: list[Path] = []
@@ -139,8 +148,20 @@ def _outside_source(
                 places.append((root / match).resolve())
             else:
                 packages.append(match)
-    if not entries and not packages:
+    return places, packages
+
+
+def _outside_source(
+    root: Path, settings: Mapping[str, Sequence[str]], files: Sequence[str], locate: Locate | None
+) -> tuple[set[str], str]:
+    """Those of ``files`` coverage.py does not measure under ``[run] source`` / ``source_pkgs``: outside
+    every folder ``source`` names (a glob expanded as coverage.py expands it) and every package
+    (``source_pkgs``, or a ``source`` entry that is no folder) where the project's environment imports
+    it from (``locate``); and a note for the record when the packages could not be located (the
+    files are then not listed: a partial list would name files coverage.py measures)."""
+    if not settings.get("[run] source") and not settings.get("[run] source_pkgs"):
         return set(), ""
+    places, packages = _source_places(root, settings)
     if packages:
         if locate is None:
             return set(), "; the packages source names are not located here, so their files are not listed"

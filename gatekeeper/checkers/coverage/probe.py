@@ -16,7 +16,9 @@ coverage configuration and data only after the request arrives; closed unasked, 
 
 A ``"combine"`` request with ``"analyse": true`` combines, saves, and then analyses the combined
 file with a fresh ``coverage.Coverage`` (as a second probe would): one process where two ran. A
-failure of the combine says ``"stage": "combine"``.
+failure of the combine says ``"stage": "combine"``. With ``"announce": true`` as well, the
+configuration's ``narrowing`` is printed on a line of its own as soon as it is read (before any
+plugin loads), ahead of the answer: the caller locates the packages ``[run] source`` names meanwhile.
 
 With ``"reuse": true`` in the request, stdin holds a JSON object of earlier per-file analyses by key
 (already authenticated by the caller). A file's key (``_file_key``) covers everything its analysis
@@ -94,6 +96,9 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
     }
     if mode == "config":
         return base  # reading the configuration imports no plugin
+    if request.get("announce"):  # the caller acts on the configuration while the data is combined and analysed
+        sys.stdout.write(json.dumps({"narrowing": base["narrowing"]}) + "\n")
+        sys.stdout.flush()
     refused = _load_plugins(cov, named, request)
     if refused is not None:
         return refused

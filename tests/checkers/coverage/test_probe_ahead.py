@@ -4,10 +4,12 @@ checkout: its probe starts before git is asked whether the file is tracked."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +26,10 @@ from tests.checkers.coverage.test_checker import (
     BRANCHY,
     CALC,
     COVDEFAULTS_CONFIG,
+    PACKAGED,
     TESTS,
     covdefaults_env,
+    git,
     measure,
     report_json,
     report_total,
@@ -356,3 +360,60 @@ def test_a_tracked_data_file_is_refused_and_the_probe_started_for_it_is_reaped(
         checker.run(section(checker, min_total=0.0, data_file=".coverage"), make_ctx(root))
     assert _order(started) == [("spawn", "probe"), ("ask", "git")]
     assert _gone(started).returncode != 0  # killed: it was never asked
+
+
+def test_the_packages_source_names_are_located_while_the_probe_analyses_the_run(
+    tmp_path: Path, make_ctx: Any, started: Started, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe announces the configuration before it combines and analyses: the packages ``[run]
+    source`` / ``source_pkgs`` name are located meanwhile, in a thread of their own, once; the files
+    outside them are those coverage.py leaves out by hand."""
+    from gatekeeper.checkers.coverage import data
+
+    root = tmp_path / "proj"
+    config = '[tool.coverage.run]\nsource = ["pkg.sub"]\nsource_pkgs = ["pkg.calc"]\n'
+    for name, text in {**PACKAGED, "pyproject.toml": config}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    located: list[tuple[list[str], str]] = []
+    real = data.packages.locations
+
+    def locations(ctx: Any, names: Any) -> dict[str, list[Path]]:
+        located.append((list(names), threading.current_thread().name))
+        return real(ctx, names)
+
+    monkeypatch.setattr(data.packages, "locations", locations)
+    checker = CoverageChecker()
+    result = checker.run(
+        section(checker, min_total=0.0, run=["pytest", "-q", "-p", "no:cacheprovider", "test_pkg.py"]), make_ctx(root)
+    )
+    assert result.status is Status.PASS, result.error
+    assert located == [(["pkg.calc", "pkg.sub"], "gatekeeper-coverage-locate")]
+    _gone(started)
+    measure(root)
+    reported = set(report_json(root)["files"])
+    assert reported == {"pkg/calc.py", "pkg/sub/__init__.py", "pkg/sub/deep.py", "pkg/sub/idle.py"}
+    assert {f["path"] for f in result.metrics["files"]} == reported
+    (scope,) = [n for n in result.narrowing if n.kind == "exclude"]
+    assert set(scope.files) == {name for name in PACKAGED if name.endswith(".py")} - reported
+
+
+def test_an_announcement_naming_other_packages_than_the_analysis_is_not_used(tmp_path: Path, make_ctx: Any) -> None:
+    """The packages are located again when the analysis names others than the configuration the
+    probe announced (or the announcement cannot be read): the answer is always the analysis's own."""
+    from gatekeeper.checkers.coverage.data import EarlyLocate
+
+    root = tmp_path / "proj"
+    for name, text in PACKAGED.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    announced = {"narrowing": {"settings": {"[run] source_pkgs": ["pkg.sub"]}, "cwd": str(root), "matchers": {}}}
+    with EarlyLocate(make_ctx(root)) as early:
+        early.start(json.dumps(announced))
+        assert early.locate(["pkg.calc"]) == {"pkg.calc": [root / "pkg" / "calc.py"]}
+        assert early.locate(["pkg.sub"]) == {"pkg.sub": [root / "pkg" / "sub"]}
+    with EarlyLocate(make_ctx(root)) as early:
+        early.start("not an announcement")
+        assert early.locate(["pkg.sub"]) == {"pkg.sub": [root / "pkg" / "sub"]}
