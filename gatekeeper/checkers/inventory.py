@@ -3,7 +3,8 @@
 The dependencies, sbom and licenses checkers all look at the same environment (the policy's
 ``[environment]``): its interpreter is asked once, in a subprocess, for every installed
 distribution's metadata, and the scope (``all`` or the ``project``'s dependency closure) is
-applied here so the three checkers agree on what they inspect.
+applied here so the three checkers agree on what they inspect. The interpreter's answer is
+reused from the cache while nothing it was read from has changed (``probecache``).
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ def env():
         "python_full_version": platform.python_version(), "platform_python_implementation": platform.python_implementation(),
         "python_version": ".".join(platform.python_version_tuple()[:2]), "sys_platform": sys.platform,
     }
-out, seen = [], set()
+out, seen, met = [], set(), []
 for d in md.distributions():
+    met.append(str(getattr(d, "_path", "")))
     m = d.metadata
     name = m["Name"]
     if not name:
@@ -85,7 +87,8 @@ for d in md.distributions():
         "summary": m.get("Summary") or "", "home_page": m.get("Home-page") or "",
         "location": str(base) if base is not None else "",
     })
-print(json.dumps({"python": sys.executable, "markers": env(), "distributions": out}))
+read = {"path": sys.path, "looked": globals().get("_gk_looked", []), "distributions": met}
+print(json.dumps({"python": sys.executable, "markers": env(), "distributions": out, "read": read}))
 """
 
 
@@ -172,14 +175,20 @@ def read_environment(ctx: CheckContext, python: str | None = None) -> tuple[str,
     # isolated (-I) and outside the checkout, so that no file of the checkout is imported by the probe;
     # without site (-S), so that no start-up code of the environment (a .pth file's import line) can
     # change what it lists: sitepaths.PRELUDE puts the folders site would add on sys.path
-    from gatekeeper.checkers import sitepaths
+    from gatekeeper.checkers import probecache, sitepaths
 
-    with tempfile.TemporaryDirectory(prefix="gatekeeper-probe-") as cwd:
-        done = ctx.run([python, *sitepaths.FLAGS, "-c", sitepaths.PRELUDE + _PROBE], timeout=120, cwd=cwd)
-    if done.returncode != 0:
-        raise ToolError(f"could not list the distributions of {python}: {done.stderr.strip()[-400:]}")
+    probe = sitepaths.PRELUDE + _PROBE
+
+    def run() -> str:
+        with tempfile.TemporaryDirectory(prefix="gatekeeper-probe-") as cwd:
+            done = ctx.run([python, *sitepaths.FLAGS, "-c", probe], timeout=120, cwd=cwd)
+        if done.returncode != 0:
+            raise ToolError(f"could not list the distributions of {python}: {done.stderr.strip()[-400:]}")
+        return done.stdout
+
+    output = probecache.answer(ctx.cache_dir, python, probe, run)  # reused while nothing it read changed
     try:
-        data = json.loads(done.stdout)
+        data = json.loads(output)
         dists = [
             Distribution(
                 name=str(d["name"]),

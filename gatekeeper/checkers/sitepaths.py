@@ -17,14 +17,18 @@ folder is left out, as ``-I`` leaves it out. Standard library only, Python 3.8 a
 from __future__ import annotations
 
 #: run first in a probe started with ``-I -S``: ``sys.path`` as site would make it, and
-#: ``_gk_site_folders()``, the environment's site-packages folders (no ``.pth`` file read)
+#: ``_gk_site_folders()``, the environment's site-packages folders (no ``.pth`` file read);
+#: ``_gk_looked`` lists every path looked at to build it (``pyvenv.cfg``, the site-packages folders
+#: whether or not they exist, each ``.pth`` file and each folder one names), for ``probecache``
 PRELUDE = r"""
+_gk_looked = []  # every path whose presence or contents decided what was put on sys.path
 def _gk_site_folders():
     import os, site, sys
     exe_dir = os.path.dirname(os.path.abspath(sys.executable))
     venv_prefix = os.path.dirname(exe_dir)
     prefixes = [sys.prefix]
     for conf in (os.path.join(exe_dir, "pyvenv.cfg"), os.path.join(venv_prefix, "pyvenv.cfg")):
+        _gk_looked.append(conf)
         if os.path.isfile(conf):
             system = "true"
             with open(conf, encoding="utf-8") as handle:
@@ -41,6 +45,7 @@ def _gk_site_folders():
     out = []
     for prefix in dict.fromkeys(prefixes):
         for folder in site.getsitepackages([prefix]):
+            _gk_looked.append(folder)
             if folder not in out and os.path.isdir(folder):
                 out.append(folder)
     return out
@@ -80,12 +85,14 @@ def _gk_site_path():
         for name in names:
             if not name.endswith(".pth"):
                 continue
+            _gk_looked.append(os.path.join(folder, name))
             lines = _gk_pth_lines(os.path.join(folder, name), name)
             for line in lines:
                 # site.py runs an "import" line as code: never here; any other line names a folder
                 if not line.strip() or line.startswith("#") or line.startswith(("import ", "import\t")):
                     continue
                 path = os.path.abspath(os.path.join(folder, line.rstrip()))
+                _gk_looked.append(path)
                 if os.path.normcase(path) not in known and os.path.exists(path):
                     sys.path.append(path)
                     known.add(os.path.normcase(path))
