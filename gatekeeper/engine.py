@@ -5,6 +5,7 @@ and the baseline, and decides the verdict. It is the only layer that knows check
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import platform
 import queue
 import threading
@@ -188,8 +189,14 @@ def run_checks(
     before = _snapshot(request, cache_dir)  # the checkout is read-only to the gate: compared at the end
     interpreter = request.interpreter or discover(request.root, str(policy.environment.get("python") or ""))
     repository = repository_answer()  # before any check runs: the tree as it was judged
-    results = _run_all(request, checkers, names, _Shared(cache_dir, tool_python(request.root, policy), interpreter), progress)
-    tree = _tree_check(before)
+    compared: list[Callable[[], dict[str, Any]]] = []
+
+    def quiet() -> None:  # every check has ended or said that nothing it still runs writes into the checkout
+        compared.append(in_background(lambda: _tree_check(before), "gatekeeper-checkout"))
+
+    shared = _Shared(cache_dir, tool_python(request.root, policy), interpreter)
+    results = _run_all(request, checkers, names, shared, progress, quiet)
+    tree = compared[0]() if compared else _tree_check(before)
     ordered, waiver_summary = apply_waivers(
         tuple(results[n] for n in names),
         (*policy.waivers, *(w for doc in vex_docs for w in doc.waivers)),
@@ -238,11 +245,17 @@ class _Shared:
     interpreter: Interpreter
 
 
-def _run_all(
-    request: RunRequest, checkers: Mapping[str, LoadedChecker], names: Sequence[str], shared: _Shared, progress: Progress
+def _run_all(  # noqa: PLR0913  # and what to do once the checks write no more
+    request: RunRequest,
+    checkers: Mapping[str, LoadedChecker],
+    names: Sequence[str],
+    shared: _Shared,
+    progress: Progress,
+    quiet: Callable[[], None] | None = None,
 ) -> dict[str, CheckResult]:
     """Start a thread per checker, each with its own deadline, and collect their results: one that
-    raises, returns nonsense or outlives its deadline becomes an ``error`` while the others finish."""
+    raises, returns nonsense or outlives its deadline becomes an ``error`` while the others finish.
+    ``quiet`` is called once every check has ended or said it writes no more (``ctx.settled``)."""
     values: dict[str, Any] = {}
     values_lock = threading.Lock()
     done: queue.Queue[tuple[str, object]] = queue.Queue()
@@ -269,6 +282,7 @@ def _run_all(
             checks_at_once=len(names),
             _shared=values,
             _shared_lock=values_lock,
+            _on_settled=functools.partial(done.put, (name, _SETTLED)),
         )
         progress.started(name)
         thread = threading.Thread(
@@ -278,7 +292,7 @@ def _run_all(
         if name == first:
             ctx.wait_begun(HEAD_START_WAIT_S)
     progress.running()
-    return _collect(names, done, starts, deadlines, progress)
+    return _collect(names, done, starts, deadlines, progress, quiet)
 
 
 def _run_and_say(
@@ -291,17 +305,28 @@ def _run_and_say(
         ctx.begun()
 
 
-def _collect(
+#: put on the results' queue by ``ctx.settled``: the check runs nothing more that could write into the checkout
+_SETTLED = object()
+
+
+def _collect(  # noqa: PLR0913  # and what to do once the checks write no more
     names: Sequence[str],
     done: queue.Queue[tuple[str, object]],
     starts: Mapping[str, float],
     deadlines: Mapping[str, float],
     progress: Progress,
+    quiet: Callable[[], None] | None = None,
 ) -> dict[str, CheckResult]:
     """Each checker's result as it arrives; past its deadline, a timeout ``error`` (a result that
-    arrives later is dropped)."""
+    arrives later is dropped). ``quiet`` is called once, as soon as every check has ended or said
+    it writes no more (``ctx.settled``)."""
     results: dict[str, CheckResult] = {}
+    settled: set[str] = set()
+    told = quiet is None
     while len(results) < len(names):
+        if quiet is not None and not told and all(n in results or n in settled for n in names):
+            told = True
+            quiet()
         pending = [n for n in names if n not in results]
         wait = max(0.0, min(deadlines[n] for n in pending) - time.monotonic())
         try:
@@ -315,6 +340,9 @@ def _collect(
                         n, f"timed out after {limit:.0f}s (raise gate.timeout_s or checks.{n}.timeout_s)", now - starts[n]
                     )
                     progress.finished(results[n])
+            continue
+        if result is _SETTLED:
+            settled.add(name)
             continue
         if name in results:  # finished after it was already declared timed out
             continue

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,32 @@ def test_an_untouched_tree_passes_even_when_files_were_dirty_before_the_run(tmp_
     result = run(root, {"good": Fixed("good")})
     assert result.verdict is Verdict.PASS and result.extra["checkout"]["changed"] == []
     assert result.extra["checkout"]["tracked_files"] == 3
+
+
+class Touches(Fixed):
+    """A checker whose 'tool' rewrites files with the bytes they had (their stat data changes)."""
+
+    def __init__(self, name: str, paths: tuple[str, ...]) -> None:
+        super().__init__(name)
+        self.paths = paths
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        for path in self.paths:
+            target = ctx.root / path
+            target.write_bytes(target.read_bytes())
+            os.utime(target, (2, 2))
+        return CheckResult(name=self.name, status=Status.PASS, summary="clean")
+
+
+def test_files_stat_dirty_only_after_the_run_with_their_bytes_unchanged_are_no_change(tmp_path: Path) -> None:
+    """The files git sees as touched at the end but not at the start are hashed then, beside those
+    touched at the start: the same bytes are no change, in either set."""
+    root = repo(tmp_path, {"app.py": "import os\n", "lib.py": "x = 1\n", "gatekeeper.toml": ""})
+    write(root, {"app.py": "edited before the run\n"})
+    result = run(root, {"t": Touches("t", ("app.py", "lib.py"))})
+    assert result.verdict is Verdict.PASS and result.extra["checkout"]["changed"] == []
+    result = run(root, {"t": Touches("t", ("lib.py",)), "w": Writes("w", {"app.py": "rewritten\n"})})
+    assert result.extra["checkout"]["changed"] == ["app.py"] and result.exit_code == 3
 
 
 def test_a_file_dirty_before_the_run_and_changed_during_it_is_caught(tmp_path: Path) -> None:
@@ -337,3 +365,58 @@ def test_what_a_tracked_link_points_to_is_compared_wherever_it_lies(tmp_path: Pa
     assert checkout.changes(before).rewritten == []
     write(root, {"cfg/rc": "[report]\nomit = app.py\n"})
     assert checkout.changes(before).rewritten == [".coveragerc"]
+
+
+class Settles(Fixed):
+    """A checker that says at once that nothing it still runs writes into the checkout, then waits
+    (at most 10 s) for the comparison of the checkout to start before it ends."""
+
+    def __init__(self, name: str, compared: threading.Event) -> None:
+        super().__init__(name)
+        self.compared = compared
+        self.saw_comparison = False
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        ctx.settled()
+        self.saw_comparison = self.compared.wait(10)
+        return CheckResult(name=self.name, status=Status.PASS, summary="clean")
+
+
+class WritesLate(Writes):
+    """``Writes``, a while after it started, never saying that it has settled."""
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        time.sleep(0.3)
+        return super().run(section, ctx)
+
+
+@pytest.fixture
+def comparisons(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Set when the engine starts comparing the checkout with its snapshot."""
+    started = threading.Event()
+    real = checkout.changes
+
+    def changes(before: checkout.Snapshot, timeout: float = 300.0) -> checkout.Changes:
+        started.set()
+        return real(before, timeout)
+
+    monkeypatch.setattr(checkout, "changes", changes)
+    return started
+
+
+def test_the_checkout_is_compared_while_a_settled_check_finishes(tmp_path: Path, comparisons: threading.Event) -> None:
+    root = repo(tmp_path, {"app.py": "import os\n", "gatekeeper.toml": ""})
+    settles = Settles("settles", comparisons)
+    result = run(root, {"settles": settles, "good": Fixed("good")})
+    assert settles.saw_comparison  # compared before the check ended
+    assert result.verdict is Verdict.PASS and result.extra["checkout"]["compared"] is True
+
+
+def test_a_check_that_has_not_said_it_writes_no_more_is_waited_for(tmp_path: Path, comparisons: threading.Event) -> None:
+    """The comparison starts once every check has ended or settled: what a check still running
+    writes, however late, is caught."""
+    root = repo(tmp_path, {"app.py": "import os\n", "gatekeeper.toml": ""})
+    settles = Settles("settles", comparisons)
+    result = run(root, {"settles": settles, "late": WritesLate("late", {"app.py": "rewritten\n"})})
+    assert settles.saw_comparison
+    assert result.verdict is Verdict.ERROR and result.extra["checkout"]["changed"] == ["app.py"]

@@ -398,6 +398,8 @@ class CheckContext:
     #: set by ``begun``: the engine holds the other checks back until this check's long tool has
     #: started (``engine.head_start``)
     _begun: threading.Event = field(default_factory=threading.Event, repr=False)
+    #: called by ``settled``: the engine's note that the checkout may be compared before this check ends
+    _on_settled: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
     def environment(self) -> Mapping[str, Any]:
@@ -442,6 +444,14 @@ class CheckContext:
     def wait_begun(self, timeout: float) -> bool:
         """Wait until ``begun`` (at most ``timeout`` seconds); whether it was said."""
         return self._begun.wait(timeout)
+
+    def settled(self) -> None:
+        """Say that nothing this check still runs can write into the checkout: every tool that runs
+        the project's code, or code the policy lets run, has ended, and what is left only reads. The
+        engine then compares the checkout with its snapshot while the check finishes, once every other
+        check has ended or said so too; a check that never says it is compared after it ends."""
+        if self._on_settled is not None:
+            self._on_settled()
 
     def refuse_program(self, program: str) -> None:
         """``ToolError`` when ``program`` (a path, or a name looked up on ``PATH``) lies inside the

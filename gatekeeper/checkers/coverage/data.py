@@ -284,13 +284,22 @@ class EarlyLocate:
     """The packages ``[run] source`` / ``source_pkgs`` name, located (``packages.locations``) from the
     configuration the probe announces while it goes on to combine and analyse the data, as the
     analysis answer would have them located after it; used when that answer names the same packages
-    (``locate``), located again otherwise. A context manager: on leaving, a locating still under
-    way is waited for, so nothing started in the project's environment outlives the check's use of it."""
+    (``locate``), located again when no configuration was announced.
 
-    def __init__(self, ctx: CheckContext) -> None:
+    ``settle`` (``ctx.settled``; None when the policy lets coverage.py plugins run in the analysis)
+    is called once nothing of the project's environment runs any more: at once when the announced
+    configuration names no package, else when the locating has ended. An analysis that then names
+    other packages than the announcement (its configuration changed while it ran) is not located
+    again: ``changed`` says so, and the check fails closed on it. A context manager: on leaving, a
+    locating still under way is waited for, so nothing started in the project's environment
+    outlives the check's use of it."""
+
+    def __init__(self, ctx: CheckContext, settle: Callable[[], None] | None = None) -> None:
         self._ctx = ctx
-        self._names: list[str] = []
+        self._settle = settle
+        self._names: list[str] | None = None  # None: nothing announced
         self._found: Callable[[], dict[str, list[Path]]] | None = None
+        self.changed = ""
 
     def start(self, line: str) -> None:
         """Locate the packages the announced configuration (``line``) names, in a thread of its own."""
@@ -301,15 +310,33 @@ class EarlyLocate:
             names = narrowing.source_packages(self._ctx.root, said["narrowing"])
         except (ValueError, TypeError, KeyError, AttributeError):
             return  # not an announcement: the answer's configuration is located after it, as ever
-        if names and self._found is None:
-            self._names = names
-            self._found = in_background(lambda: packages.locations(self._ctx, names), "gatekeeper-coverage-locate")
+        if self._names is not None:
+            return
+        self._names = names
+        if names:
+            self._found = in_background(lambda: self._located(names), "gatekeeper-coverage-locate")
+        elif self._settle is not None:
+            self._settle()
+
+    def _located(self, names: Sequence[str]) -> dict[str, list[Path]]:
+        try:
+            return packages.locations(self._ctx, names)
+        finally:
+            if self._settle is not None:
+                self._settle()
 
     def locate(self, names: Sequence[str]) -> Mapping[str, Sequence[Path]]:
         """Where the project's environment imports ``names`` from: the early answer for the same names."""
-        if self._found is not None and list(names) == self._names:
-            return self._found()
-        return packages.locations(self._ctx, names)
+        if self._names is None:
+            return packages.locations(self._ctx, names)
+        if list(names) != self._names or self._found is None:
+            self.changed = (
+                "the coverage configuration changed while coverage.py analysed the run: it named the packages "
+                f"{', '.join(self._names) or '(none)'} for [run] source, then {', '.join(names) or '(none)'}; "
+                "something the tests left running may be writing into the checkout"
+            )
+            raise ToolError(self.changed)
+        return self._found()
 
     def __enter__(self) -> EarlyLocate:
         return self
@@ -334,7 +361,9 @@ def read_run_data(
         )
     data_file = str(private / ".coverage")
     request = {"mode": "combine", "data_file": data_file, "data_paths": [str(private)], "append": True, "analyse": True}
-    early = EarlyLocate(ctx)
+    # with no coverage.py plugin allowed, only coverage.py's analysis runs once the packages are
+    # located: the checkout may be compared meanwhile (``ctx.settled``)
+    early = EarlyLocate(ctx, None if plugins else ctx.settled)
     with early:
         if ahead is not None:
             answer = _analyse(
@@ -346,6 +375,8 @@ def read_run_data(
         if note and answer.get("kind") == "empty" and not answer.get("ok"):  # the workers ran every test, unmeasured
             raise ToolError(f"{answer.get('message')}: {note}")
         report = _report(ctx, answer, ran=True, locate=early.locate)
+        if early.changed:
+            raise ToolError(early.changed)
     parallel = sum(1 for name in produced if name != ".coverage")
     label = "checks.coverage.run" + (f" ({parallel} parallel data files combined)" if parallel else "")
     return dataclasses.replace(report, data_file=label, note=note)

@@ -400,9 +400,11 @@ def test_the_packages_source_names_are_located_while_the_probe_analyses_the_run(
     assert set(scope.files) == {name for name in PACKAGED if name.endswith(".py")} - reported
 
 
-def test_an_announcement_naming_other_packages_than_the_analysis_is_not_used(tmp_path: Path, make_ctx: Any) -> None:
-    """The packages are located again when the analysis names others than the configuration the
-    probe announced (or the announcement cannot be read): the answer is always the analysis's own."""
+def test_an_analysis_naming_other_packages_than_the_announcement_fails_closed(tmp_path: Path, make_ctx: Any) -> None:
+    """The check has said it writes no more once the announced packages were located: an analysis
+    that names others (its configuration changed meanwhile) is not located again in the project's
+    environment, and the check fails saying why. Without an announcement, the analysis's packages
+    are located after it, as ever."""
     from gatekeeper.checkers.coverage.data import EarlyLocate
 
     root = tmp_path / "proj"
@@ -410,10 +412,52 @@ def test_an_announcement_naming_other_packages_than_the_analysis_is_not_used(tmp
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
     announced = {"narrowing": {"settings": {"[run] source_pkgs": ["pkg.sub"]}, "cwd": str(root), "matchers": {}}}
-    with EarlyLocate(make_ctx(root)) as early:
+    settled: list[str] = []
+    with EarlyLocate(make_ctx(root), lambda: settled.append("settled")) as early:
         early.start(json.dumps(announced))
-        assert early.locate(["pkg.calc"]) == {"pkg.calc": [root / "pkg" / "calc.py"]}
         assert early.locate(["pkg.sub"]) == {"pkg.sub": [root / "pkg" / "sub"]}
-    with EarlyLocate(make_ctx(root)) as early:
+        assert settled == ["settled"]
+        with pytest.raises(ToolError, match=r"configuration changed .* named the packages pkg\.sub .*, then pkg\.calc"):
+            early.locate(["pkg.calc"])
+        assert "configuration changed" in early.changed
+    with EarlyLocate(make_ctx(root), lambda: settled.append("again")) as early:
         early.start("not an announcement")
-        assert early.locate(["pkg.sub"]) == {"pkg.sub": [root / "pkg" / "sub"]}
+        assert early.locate(["pkg.calc"]) == {"pkg.calc": [root / "pkg" / "calc.py"]}
+    assert settled == ["settled"]  # no announcement: nothing said
+
+
+@pytest.mark.parametrize(
+    ("config", "plugins", "said"),
+    [
+        ('[tool.coverage.run]\nsource = ["pkg.sub"]\nsource_pkgs = ["pkg.calc"]\n', [], ["located", "settled"]),
+        ("[tool.coverage.run]\nbranch = true\n", [], ["settled"]),
+        ("[tool.coverage.run]\nbranch = true\n", ["covdefaults"], []),  # a plugin the policy lets run: its code
+    ],
+)
+def test_the_run_says_it_writes_no_more_once_nothing_of_the_project_runs(
+    tmp_path: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch, config: str, plugins: list[str], said: list[str]
+) -> None:
+    """Once the tests have ended and the packages ``[run] source`` names are located (a process in the
+    project's environment), only coverage.py's analysis is left: the check says it writes no more
+    (``ctx.settled``), and the checkout may be compared meanwhile; not while the policy lets a
+    coverage.py plugin run in the analysis."""
+    from gatekeeper.checkers.coverage import data
+
+    root = tmp_path / "proj"
+    for name, text in {**PACKAGED, "pyproject.toml": config}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    events: list[str] = []
+    real = data.packages.locations
+
+    def locations(ctx: Any, names: Any) -> dict[str, list[Path]]:
+        found = real(ctx, names)
+        events.append("located")
+        return found
+
+    monkeypatch.setattr(data.packages, "locations", locations)
+    checker = CoverageChecker()
+    policy = section(checker, min_total=0.0, run=[*RUN, "test_pkg.py"], plugins=plugins)
+    result = checker.run(policy, make_ctx(root, _on_settled=lambda: events.append("settled")))
+    assert result.status is Status.PASS, result.error
+    assert events == said
