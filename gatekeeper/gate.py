@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from gatekeeper.engine import Progress
     from gatekeeper.findings import CheckResult, GateResult
     from gatekeeper.policy import Policy
+    from gatekeeper.redaction import Ahead
 
 Say = Callable[[str], None]
 
@@ -210,7 +211,7 @@ def _run_checks(request: CheckRequest, run: Run, checkers: Mapping[str, Any], co
     """The engine run, redacted once, shown on the console (and as annotations on GitHub Actions)."""
     from gatekeeper.baseline import Baseline, load_baseline
     from gatekeeper.engine import RunRequest, run_checks
-    from gatekeeper.redaction import redact_result
+    from gatekeeper.redaction import Ahead, redact_result
 
     baseline = request.baseline
     engine_request = RunRequest(
@@ -231,7 +232,8 @@ def _run_checks(request: CheckRequest, run: Run, checkers: Mapping[str, Any], co
     engine_request, reference = start_new_code(asked, engine_request, checkers, console.line)
     # one redaction pass: the console, annotations, reports, job summary and audit record are all
     # made from this copy
-    result = redact_result(run_checks(engine_request, checkers, _warming_up(console, run.formats)))
+    ahead = Ahead()  # each check's findings are redacted as its result arrives, while the others run
+    result = redact_result(run_checks(engine_request, checkers, _warming_up(console, run.formats, ahead)), ahead)
     result = with_clock(run, finish_new_code(result, reference, engine_request))
     console.summary(result)
     if reference is not None:
@@ -249,9 +251,10 @@ def _run_checks(request: CheckRequest, run: Run, checkers: Mapping[str, Any], co
     return result
 
 
-def _warming_up(console: Console, formats: tuple[str, ...]) -> Progress:
+def _warming_up(console: Console, formats: tuple[str, ...], ahead: Ahead | None = None) -> Progress:
     """The console as the engine's progress; once every check is running, the reports' templates
-    compile in the background (``reports.warm_up``) while the main thread waits for the checks."""
+    compile in the background (``reports.warm_up``) while the main thread waits for the checks,
+    and each check's findings are redacted as its result arrives (``ahead``)."""
     from gatekeeper.engine import Progress
 
     class WarmingUp(Progress):
@@ -260,6 +263,8 @@ def _warming_up(console: Console, formats: tuple[str, ...]) -> Progress:
 
         def finished(self, result: CheckResult) -> None:
             console.finished(result)
+            if ahead is not None:
+                ahead.redact(result)
 
         def running(self) -> None:
             from gatekeeper.reports import warm_up

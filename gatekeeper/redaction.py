@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gatekeeper.findings import Finding, GateResult
+    from gatekeeper.findings import CheckResult, Finding, GateResult
 
 MASK = "[REDACTED]"
 
@@ -211,20 +211,49 @@ def _redact_finding(finding: Finding, known: tuple[str, ...], memo: dict[tuple[s
     return finding if redacted == data else Finding.from_dict(redacted)
 
 
-def redact_result(result: GateResult) -> GateResult:
+class Ahead:
+    """Findings redacted ahead, as each check's result arrives while the others still run, for
+    ``redact_result`` to take: a finding is looked up as the very object redacted (one a waiver
+    replaced is redacted then), and only while the environment's secrets are the ones it used."""
+
+    def __init__(self) -> None:
+        self.known = secret_values()
+        self.memo: dict[tuple[str, bool], str] = {}
+        self._done: dict[int, tuple[Finding, Finding]] = {}  # id -> (the finding, redacted): kept alive, ids unique
+
+    def redact(self, result: CheckResult) -> None:
+        """Redact the findings of one check's result now."""
+        for finding in result.findings:
+            self._done[id(finding)] = (finding, _redact_finding(finding, self.known, self.memo))
+
+    def finding(self, finding: Finding) -> Finding | None:
+        """``finding`` as it was redacted ahead; None when it was not."""
+        done = self._done.get(id(finding))
+        return done[1] if done is not None and done[0] is finding else None
+
+
+def redact_result(result: GateResult, ahead: Ahead | None = None) -> GateResult:
     """``result`` with every string redacted (``redact_tree`` over each part's JSON form): what the
-    reports, the console, the annotations, the job summary and the audit record are made from."""
+    reports, the console, the annotations, the job summary and the audit record are made from.
+    ``ahead``: the findings already redacted while the run went on (the same redaction)."""
     from dataclasses import replace
 
     from gatekeeper.findings import CheckResult, Finding
 
     known = secret_values()
-    memo: dict[tuple[str, bool], str] = {}
+    if ahead is not None and ahead.known != known:
+        ahead = None  # the secrets to mask changed since: everything is redacted with today's
+    memo: dict[tuple[str, bool], str] = ahead.memo if ahead is not None else {}
+
+    def redacted(finding: Finding) -> Finding:
+        done = ahead.finding(finding) if ahead is not None else None
+        return done if done is not None else _redact_finding(finding, known, memo)
+
     checks = []
     for c in result.checks:
         # one finding at a time: the JSON form of 100,000 findings at once would take hundreds of MB
         head = CheckResult.from_dict(redact_tree(replace(c, findings=()).to_dict(), known, memo=memo))
-        findings = tuple(_redact_finding(f, known, memo) for f in sorted(c.findings, key=Finding.sort_key))
+        findings = tuple(redacted(f) for f in sorted(c.findings, key=Finding.sort_key))
         checks.append(replace(head, findings=findings, duration_s=c.duration_s))
     return replace(
         result,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from pathlib import Path
 
 import pytest
 
 from gatekeeper.bundle import policy_file
-from gatekeeper.redaction import MASK, redact
+from gatekeeper.checkers.base import resolve
+from gatekeeper.findings import CheckResult, Finding, GateResult, Location, Severity, Status, Verdict
+from gatekeeper.redaction import MASK, Ahead, redact, redact_result
 
 SHA256 = hashlib.sha256(b"policy").hexdigest()
 SHA1 = hashlib.sha1(b"commit").hexdigest()  # noqa: S324  # a git commit id's length, not a security use
@@ -49,3 +53,58 @@ def test_a_secret_set_after_the_environment_was_read_is_masked_and_one_unset_is_
     assert redact(line, heuristic=False) == "token s3cr3t-value-0123 and [REDACTED]"
     monkeypatch.delenv("GK_TEST_API_TOKEN")
     assert redact(line, heuristic=False) == line
+
+
+def _findings_with_a_secret() -> tuple[Finding, ...]:
+    def made(rule: str, message: str) -> Finding:
+        return Finding(rule_id=rule, severity=Severity.HIGH, message=message, blocking=True,
+                       location=Location("app.py", 3), fingerprint=f"fp-{rule}")  # fmt: skip
+
+    return (made("R1", "call with s3cr3t-value-0123"), made("R2", "password=hunter22 in app.py"), made("R3", "plain"))
+
+
+def test_findings_redacted_as_their_check_ends_read_as_a_whole_result_redacted_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate redacts each check's findings as its result arrives (``Ahead``): the result it
+    reports is byte for byte the result redacted at the end, a finding a waiver replaced afterwards
+    (its waiver's text included) redacted too."""
+    from gatekeeper.engine import Progress, RunRequest, run_checks
+    from gatekeeper.policy import load_policy
+    from gatekeeper.reports.json import render_json
+    from tests.test_engine import Fixed
+
+    monkeypatch.setenv("GK_TEST_API_TOKEN", "s3cr3t-value-0123")
+    policy = (
+        '[[waivers]]\ncheck = "a"\nrule = "R3"\nreason = "accepted; s3cr3t-value-0123 rotated"\n'
+        f'approved_by = "security@example.com"\nexpires = {dt.date.today() + dt.timedelta(days=30)}\n'
+    )
+    (tmp_path / "gatekeeper.toml").write_text(policy, encoding="utf-8")
+    checkers = {"a": Fixed("a", _findings_with_a_secret()), "b": Fixed("b", _findings_with_a_secret()[:1])}
+    ahead = Ahead()
+
+    class Redacting(Progress):
+        def finished(self, result: CheckResult) -> None:
+            ahead.redact(result)
+
+    request = RunRequest(
+        root=tmp_path, policy=load_policy(tmp_path, {n: c.options for n, c in checkers.items()}), output_dir=tmp_path / "out"
+    )
+    result = run_checks(request, {name: resolve(name, c) for name, c in checkers.items()}, Redacting())
+    text = render_json(redact_result(result, ahead))
+    assert text == render_json(redact_result(result))
+    assert "s3cr3t-value-0123" not in text and "hunter22" not in text
+    (waived,) = [f for c in redact_result(result, ahead).checks for f in c.findings if f.waiver is not None]
+    assert waived.waiver is not None and waived.waiver.reason == f"accepted; {MASK} rotated"
+
+
+def test_findings_redacted_ahead_are_redacted_again_when_the_secrets_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GK_TEST_API_TOKEN", raising=False)
+    check = CheckResult(name="a", status=Status.FAIL, summary="found", findings=_findings_with_a_secret())
+    result = GateResult(verdict=Verdict.FAIL, checks=(check,), tool_version="0", started_at="", finished_at="", duration_s=0.0,
+                        repository={}, policy={}, waivers={})  # fmt: skip
+    ahead = Ahead()
+    ahead.redact(check)
+    monkeypatch.setenv("GK_TEST_API_TOKEN", "s3cr3t-value-0123")
+    messages = [f.message for f in redact_result(result, ahead).checks[0].findings]
+    assert messages == [f"call with {MASK}", f"password={MASK} in app.py", "plain"]
