@@ -10,6 +10,11 @@ repositories' folders, created on first use with mode 0600). An entry that was c
 repository, copied from elsewhere, written under another secret, truncated, edited or written for
 another key fails the check, is ignored and recomputed (the caller counts it as rejected). Writes
 are atomic; a cache that cannot be written, or a secret that cannot be created, only costs speed.
+
+An entry is the JSON object ``{"v", "key", "mac", "payload"}``, written with its payload last as
+the sorted, compact JSON its MAC covers: reading one checks the MAC over those bytes and parses
+them once, where it used to serialise the parsed payload again to check it (a run reads most of
+its cache). An entry laid out otherwise is parsed and its payload made canonical to be checked.
 """
 
 from __future__ import annotations
@@ -150,9 +155,41 @@ def _load_secret(path: Path) -> bytes | None:
     return value if len(value) >= 32 else None
 
 
-def _mac(secret: bytes, key: str, payload: Any) -> str:
-    body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
+def _canonical(payload: Any) -> bytes:
+    """The bytes an entry's MAC covers: ``payload`` as sorted, compact JSON."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def _mac_of(secret: bytes, key: str, body: bytes) -> str:
     return hmac.new(secret, key.encode("utf-8") + b"\x00" + body, hashlib.sha256).hexdigest()
+
+
+def _mac(secret: bytes, key: str, payload: Any) -> str:
+    return _mac_of(secret, key, _canonical(payload))
+
+
+def _head(key: str) -> bytes:
+    """How an entry for ``key`` as ``write`` writes it begins: its MAC (64 hex digits) and its
+    payload (``_canonical``, the file's last bytes before the closing brace) follow."""
+    return b'{"v":%d,"key":%s,"mac":"' % (ENTRY_VERSION, json.dumps(key).encode("ascii"))
+
+
+def _as_written(raw: bytes, key: str, secret: bytes) -> tuple[Any, bool]:
+    """``(payload, True)`` when ``raw`` is an entry for ``key`` exactly as ``write`` writes it and
+    its MAC covers its payload's bytes as they stand: those bytes are parsed once, never
+    serialised again to be checked. ``(None, False)`` for anything else (then ``read`` checks
+    the entry the long way: parsed, its payload made canonical, its MAC compared)."""
+    head = _head(key)
+    start = len(head) + 64 + len(b'","payload":')
+    if not (raw.startswith(head) and raw[len(head) + 64 : start] == b'","payload":' and raw.endswith(b"}")):
+        return None, False
+    mac, body = raw[len(head) : len(head) + 64], raw[start:-1]
+    if not hmac.compare_digest(mac, _mac_of(secret, key, body).encode("ascii")):
+        return None, False
+    try:
+        return json.loads(body), True
+    except ValueError:
+        return None, False
 
 
 def _entry_path(folder: Path, key: str) -> Path:
@@ -196,6 +233,9 @@ def read(folder: Path | None, key: str) -> tuple[Any, bool]:
     secret = _secret()
     if secret is None:
         return None, True
+    payload, checked = _as_written(raw, key, secret)
+    if checked:
+        return payload, False
     try:
         entry = json.loads(raw)
         if not isinstance(entry, dict) or entry.get("v") != ENTRY_VERSION or entry.get("key") != key:
@@ -220,8 +260,9 @@ def write(folder: Path | None, key: str, payload: Any) -> None:
     except OutputError:
         return
     try:
-        entry = {"v": ENTRY_VERSION, "key": key, "mac": _mac(secret, key, payload), "payload": payload}
+        body = _canonical(payload)  # serialised once: the MAC covers the bytes the entry holds
+        entry = b"".join((_head(key), _mac_of(secret, key, body).encode("ascii"), b'","payload":', body, b"}"))
         # not fsynced: an entry lost or torn by a crash fails its check and is recomputed
-        write_atomic(path, json.dumps(entry, separators=(",", ":")), mode=0o600, sync=False)
+        write_atomic(path, entry, mode=0o600, sync=False)
     except (OSError, TypeError, ValueError):
         pass

@@ -134,3 +134,28 @@ def test_license_verdicts_are_reused_only_while_every_input_is_unchanged(tmp_pat
     os.utime(license_file, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert (license_file.stat().st_size, license_file.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
     assert verdicts()["bravo"] == ("BSD-2-Clause", "allowed")
+
+
+def test_an_entry_holds_its_payload_as_the_bytes_its_mac_covers(tmp_path: Path) -> None:
+    # read checks the MAC over the payload's bytes as written, without serialising it again
+    secret = cache._secret()
+    assert secret is not None
+    key, payload = cache.cache_key("entry"), {"b": [1, {"z": "é\udcff", "a": None}], "a": 1.5}
+    cache.write(tmp_path, key, payload)
+    path = cache._entry_path(tmp_path, key)
+    entry = json.loads(path.read_bytes())
+    assert entry["payload"] == payload and entry["key"] == key
+    assert path.read_bytes().endswith(b'"payload":' + json.dumps(payload, sort_keys=True, separators=(",", ":")).encode() + b"}")
+    assert cache.read(tmp_path, key) == (payload, False)
+    # one value changed in place, the layout kept: the MAC no longer covers it
+    path.write_bytes(path.read_bytes().replace(b'"a":1.5', b'"a":2.5'))
+    assert cache.read(tmp_path, key) == (None, True)
+    # as the earlier layout wrote it (the payload's keys unsorted): checked the long way, still valid
+    earlier = {"v": cache.ENTRY_VERSION, "key": key, "mac": cache._mac(secret, key, payload), "payload": payload}
+    path.write_text(json.dumps(earlier, separators=(",", ":")))
+    assert cache.read(tmp_path, key) == (payload, False)
+    # another key's entry copied over it: refused whatever its layout
+    other = cache.cache_key("other")
+    cache.write(tmp_path, other, payload)
+    path.write_bytes(cache._entry_path(tmp_path, other).read_bytes())
+    assert cache.read(tmp_path, key) == (None, True)
