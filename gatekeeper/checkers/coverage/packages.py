@@ -22,7 +22,7 @@ from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import ToolError
 
 _SCRIPT = r"""
-import importlib.machinery, importlib.util, json, sys
+import importlib.machinery, importlib.util, json, os, sys
 
 request = json.loads(sys.stdin.read())
 sys.path.insert(0, request["root"])
@@ -44,7 +44,9 @@ for name in request["names"]:
         out[name] = [str(p) for p in spec.submodule_search_locations]
     else:
         out[name] = [spec.origin] if spec.origin and spec.has_location else []
-print(json.dumps(out))
+sys.stdout.write(json.dumps(out))
+sys.stdout.flush()
+os._exit(0)  # no teardown: the caller reads to the end of the output
 """
 
 
