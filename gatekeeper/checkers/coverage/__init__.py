@@ -81,6 +81,7 @@ class CoverageChecker(CheckerBase):
         import tempfile
 
         from gatekeeper.checkers.coverage.data import ProbeAhead, read_run_data, run_tests
+        from gatekeeper.checkers.coverage.packages import Locator
         from gatekeeper.checkers.coverage.patch import changed_lines, patch_coverage
         from gatekeeper.checkers.coverage.report import number_text, shown_percent
 
@@ -92,20 +93,25 @@ class CoverageChecker(CheckerBase):
             if command:
                 with contextlib.ExitStack() as stack:
                     probes: list[ProbeAhead] = []
+                    locators: list[Locator] = []
 
                     def launched() -> None:
                         # the tests have started: the other checks start now, and the probe that
-                        # reads the run's data imports coverage.py while the tests run
+                        # reads the run's data imports coverage.py while the tests run (and the
+                        # interpreter that locates the packages [run] source names starts)
                         ctx.begun()
                         ahead = ProbeAhead.start(ctx)
                         if ahead is not None:
                             probes.append(stack.enter_context(ahead))
+                            locator = Locator.start(ctx)
+                            locators.extend([stack.enter_context(locator)] if locator is not None else [])
 
                     started = _kernel_time(Path(private))
                     tests = run_tests(command, ctx, Path(private), on_start=launched)
                     findings.extend(tests.findings)
                     try:
-                        report = read_run_data(ctx, Path(private), tests, plugins, probes[0] if probes else None)
+                        ahead, locator = next(iter(probes), None), next(iter(locators), None)
+                        report = read_run_data(ctx, Path(private), tests, plugins, ahead, locator)
                         _refuse_written(ctx, report, started)
                     except ToolError as exc:
                         return _unreadable_run(tests, exc)

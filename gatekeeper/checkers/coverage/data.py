@@ -288,15 +288,19 @@ class EarlyLocate:
 
     ``settle`` (``ctx.settled``; None when the policy lets coverage.py plugins run in the analysis)
     is called once nothing of the project's environment runs any more: at once when the announced
-    configuration names no package, else when the locating has ended. An analysis that then names
+    configuration names no package (a ``locator`` started with the tests killed first), else when
+    the locating has ended. An analysis that then names
     other packages than the announcement (its configuration changed while it ran) is not located
     again: ``changed`` says so, and the check fails closed on it. A context manager: on leaving, a
     locating still under way is waited for, so nothing started in the project's environment
     outlives the check's use of it."""
 
-    def __init__(self, ctx: CheckContext, settle: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, ctx: CheckContext, settle: Callable[[], None] | None = None, locator: packages.Locator | None = None
+    ) -> None:
         self._ctx = ctx
         self._settle = settle
+        self._locator = locator  # started with the tests: it answers the announced packages
         self._names: list[str] | None = None  # None: nothing announced
         self._found: Callable[[], dict[str, list[Path]]] | None = None
         self.changed = ""
@@ -315,12 +319,15 @@ class EarlyLocate:
         self._names = names
         if names:
             self._found = in_background(lambda: self._located(names), "gatekeeper-coverage-locate")
-        elif self._settle is not None:
+            return
+        if self._locator is not None:  # not needed: the project's interpreter it runs ends first
+            self._locator.close()
+        if self._settle is not None:
             self._settle()
 
     def _located(self, names: Sequence[str]) -> dict[str, list[Path]]:
         try:
-            return packages.locations(self._ctx, names)
+            return self._locator.locations(names) if self._locator is not None else packages.locations(self._ctx, names)
         finally:
             if self._settle is not None:
                 self._settle()
@@ -347,11 +354,17 @@ class EarlyLocate:
                 self._found()
 
 
-def read_run_data(
-    ctx: CheckContext, private: Path, tests: TestRun, plugins: Sequence[str], ahead: ProbeAhead | None = None
+def read_run_data(  # noqa: PLR0913  # and the processes started with the tests
+    ctx: CheckContext,
+    private: Path,
+    tests: TestRun,
+    plugins: Sequence[str],
+    ahead: ProbeAhead | None = None,
+    locator: packages.Locator | None = None,
 ) -> CoverageReport:
     """The data the test run wrote into ``private``: its parallel files combined there and analysed,
-    by ``ahead`` (the probe started with the tests) when there is one."""
+    by ``ahead`` (the probe started with the tests) when there is one; ``locator``: the package
+    locator started with the tests (``packages.Locator``)."""
     produced = sorted(p.name for p in private.glob(".coverage*") if p.is_file())
     if not produced:
         raise ToolError(
@@ -363,7 +376,7 @@ def read_run_data(
     request = {"mode": "combine", "data_file": data_file, "data_paths": [str(private)], "append": True, "analyse": True}
     # with no coverage.py plugin allowed, only coverage.py's analysis runs once the packages are
     # located: the checkout may be compared meanwhile (``ctx.settled``)
-    early = EarlyLocate(ctx, None if plugins else ctx.settled)
+    early = EarlyLocate(ctx, None if plugins else ctx.settled, locator)
     with early:
         if ahead is not None:
             answer = _analyse(

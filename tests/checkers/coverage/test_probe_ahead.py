@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from gatekeeper import process
-from gatekeeper.checkers.coverage import CoverageChecker
+from gatekeeper.checkers.coverage import CoverageChecker, packages
 from gatekeeper.checkers.coverage.data import ProbeAhead
 from gatekeeper.errors import ToolError, ToolTimeout
 from gatekeeper.findings import Status
@@ -51,6 +51,8 @@ def _kind(args: Any) -> str:
     argv = [str(a) for a in args]
     if argv[1:4] == ["-I", "-c", PROBE]:
         return "probe"
+    if argv[1:4] == ["-I", "-c", packages._SCRIPT]:
+        return "locator"
     if len(argv) > 2 and argv[1] == "-c" and "from coverage.cmdline import main" in argv[2]:
         return "tests"
     return "other"
@@ -362,42 +364,97 @@ def test_a_tracked_data_file_is_refused_and_the_probe_started_for_it_is_reaped(
     assert _gone(started).returncode != 0  # killed: it was never asked
 
 
-def test_the_packages_source_names_are_located_while_the_probe_analyses_the_run(
-    tmp_path: Path, make_ctx: Any, started: Started, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The probe announces the configuration before it combines and analyses: the packages ``[run]
-    source`` / ``source_pkgs`` name are located meanwhile, in a thread of their own, once; the files
-    outside them are those coverage.py leaves out by hand."""
-    from gatekeeper.checkers.coverage import data
-
-    root = tmp_path / "proj"
-    config = '[tool.coverage.run]\nsource = ["pkg.sub"]\nsource_pkgs = ["pkg.calc"]\n'
+def _packaged(root: Path, config: str) -> Path:
     for name, text in {**PACKAGED, "pyproject.toml": config}.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
     git(root, "init", "-q")
     git(root, "add", ".")
+    return root
+
+
+def _spawned(events: Started, what: str) -> subprocess.Popen[bytes]:
+    """The one process of kind ``what`` started ahead, checked to be reaped and no longer tracked."""
+    (proc,) = [p for _, kind, p in events if kind == what and p is not None]
+    assert proc.returncode is not None and proc not in process._LIVE
+    return proc
+
+
+def test_the_packages_source_names_are_located_while_the_probe_analyses_the_run(
+    tmp_path: Path, make_ctx: Any, started: Started, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interpreter that locates the packages ``[run] source`` / ``source_pkgs`` name starts with
+    the tests; the probe announces the configuration before it combines and analyses, and the
+    packages are located meanwhile, in a thread of their own, once; the files outside them are those
+    coverage.py leaves out by hand."""
+    root = _packaged(tmp_path / "proj", '[tool.coverage.run]\nsource = ["pkg.sub"]\nsource_pkgs = ["pkg.calc"]\n')
     located: list[tuple[list[str], str]] = []
-    real = data.packages.locations
+    real = packages.Locator.locations
 
-    def locations(ctx: Any, names: Any) -> dict[str, list[Path]]:
+    def locations(self: packages.Locator, names: Any) -> dict[str, list[Path]]:
         located.append((list(names), threading.current_thread().name))
-        return real(ctx, names)
+        return real(self, names)
 
-    monkeypatch.setattr(data.packages, "locations", locations)
+    monkeypatch.setattr(packages.Locator, "locations", locations)
     checker = CoverageChecker()
-    result = checker.run(
-        section(checker, min_total=0.0, run=["pytest", "-q", "-p", "no:cacheprovider", "test_pkg.py"]), make_ctx(root)
-    )
+    result = checker.run(section(checker, min_total=0.0, run=[*RUN, "test_pkg.py"]), make_ctx(root))
     assert result.status is Status.PASS, result.error
+    assert _order(started) == [*TESTS_THEN_PROBE, ("spawn", "locator")]
     assert located == [(["pkg.calc", "pkg.sub"], "gatekeeper-coverage-locate")]
     _gone(started)
+    assert _spawned(started, "locator").returncode == 0  # it answered and ended
     measure(root)
     reported = set(report_json(root)["files"])
     assert reported == {"pkg/calc.py", "pkg/sub/__init__.py", "pkg/sub/deep.py", "pkg/sub/idle.py"}
     assert {f["path"] for f in result.metrics["files"]} == reported
     (scope,) = [n for n in result.narrowing if n.kind == "exclude"]
     assert set(scope.files) == {name for name in PACKAGED if name.endswith(".py")} - reported
+
+
+def test_a_locator_the_configuration_turns_out_not_to_need_is_ended_before_the_run_settles(
+    tmp_path: Path, make_ctx: Any, started: Started
+) -> None:
+    """The configuration coverage.py reads (setup.cfg, before pyproject.toml) names a folder only:
+    the interpreter started with the tests (pyproject.toml names a package) is killed and reaped
+    before the check says it writes no more, and nothing is located."""
+    root = tmp_path / "proj"
+    (root).mkdir()
+    (root / "setup.cfg").write_text("[coverage:run]\nsource = pkg\n")
+    root = _packaged(root, '[tool.coverage.run]\nsource_pkgs = ["pkg.calc"]\n')
+    alive_when_settled: list[bool] = []
+
+    def settled() -> None:
+        (locator,) = [p for _, kind, p in started if kind == "locator" and p is not None]
+        alive_when_settled.append(locator.poll() is None)
+
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=[*RUN, "test_pkg.py"]), make_ctx(root, _on_settled=settled))
+    assert result.status is Status.PASS, result.error
+    assert alive_when_settled == [False]
+    assert _spawned(started, "locator").returncode == -9  # killed: never asked
+
+
+@pytest.mark.parametrize(
+    ("files", "named"),
+    [
+        ({".coveragerc": "[run]\nsource = pkg\n"}, True),
+        ({"setup.cfg": "[coverage:run]\nbranch = True\nsource =\n    click\n"}, True),
+        ({"tox.ini": "[coverage:run]\nsource_pkgs = pkg\n"}, True),
+        ({"pyproject.toml": '[tool.coverage.run]\nsource_pkgs = ["pkg"]\n'}, True),
+        ({"setup.cfg": "[coverage:paths]\nsource =\n    src\n[coverage:run]\nbranch = True\n"}, False),
+        ({"pyproject.toml": '[tool.hatch.build]\nsource = "src"\n'}, False),
+        ({"pyproject.toml": '[tool.coverage.run]\nsource = [\n  "pkg",\n]\n', "pkg/__init__.py": ""}, False),  # a folder
+        ({"pyproject.toml": '[tool.coverage.run]\nsource = [\n  "pkg",\n  "other",\n]\n', "pkg/__init__.py": ""}, True),
+        ({}, False),
+    ],
+)
+def test_a_locator_starts_with_the_tests_only_when_the_configuration_may_name_packages(
+    tmp_path: Path, files: dict[str, str], named: bool
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert packages.may_name_packages(tmp_path) is named
 
 
 def test_an_analysis_naming_other_packages_than_the_announcement_fails_closed(tmp_path: Path, make_ctx: Any) -> None:
@@ -448,14 +505,14 @@ def test_the_run_says_it_writes_no_more_once_nothing_of_the_project_runs(
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
     events: list[str] = []
-    real = data.packages.locations
+    real = data.packages.Locator.locations
 
-    def locations(ctx: Any, names: Any) -> dict[str, list[Path]]:
-        found = real(ctx, names)
+    def locations(self: Any, names: Any) -> dict[str, list[Path]]:
+        found = real(self, names)
         events.append("located")
         return found
 
-    monkeypatch.setattr(data.packages, "locations", locations)
+    monkeypatch.setattr(data.packages.Locator, "locations", locations)
     checker = CoverageChecker()
     policy = section(checker, min_total=0.0, run=[*RUN, "test_pkg.py"], plugins=plugins)
     result = checker.run(policy, make_ctx(root, _on_settled=lambda: events.append("settled")))
