@@ -28,6 +28,7 @@ from gatekeeper.checkers.coverage import filecache, narrowing, packages
 from gatekeeper.checkers.coverage.hints import analysis_error, plugin_paths
 from gatekeeper.checkers.coverage.report import CHECK, CoverageReport, FileCoverage, relative_path
 from gatekeeper.errors import ToolError
+from gatekeeper.fileio import RootRelative
 from gatekeeper.findings import NO_BASELINE, Finding, Narrowing, Severity, fingerprint
 
 _PROBE = Path(__file__).with_name("probe.py")
@@ -570,10 +571,11 @@ def _report(
     ``locate``: where the packages ``[run] source`` names are imported from (default: located now)."""
     if not answer.get("ok"):
         raise analysis_error(ctx, answer, ran)
+    relative = RootRelative(ctx.root)  # each folder resolved once
     try:
         files = tuple(
             FileCoverage(
-                path=relative_path(ctx.root, str(f["path"])),
+                path=relative_path(ctx.root, str(f["path"]), relative),
                 percent=float(f["percent"]),
                 percent_exact=float(f["percent_exact"]),
                 statements=int(f["statements"]),
@@ -604,7 +606,7 @@ def _report(
             plugins=tuple(str(name) for name in answer.get("plugins") or ()),
             data_version=str(answer.get("data_version") or ""),
             narrowing=narrowing.records(
-                ctx.root, answer, lambda: _tracked(ctx), locate or (lambda names: packages.locations(ctx, names))
+                ctx.root, answer, lambda: _tracked(ctx), locate or (lambda names: packages.locations(ctx, names)), relative
             ),
         )
     except (KeyError, TypeError, ValueError) as exc:

@@ -22,6 +22,7 @@ from typing import Any
 
 from gatekeeper.checkers.coverage.report import relative_path
 from gatekeeper.errors import GatekeeperError
+from gatekeeper.fileio import RootRelative
 from gatekeeper.findings import Narrowing
 
 #: where the project's environment imports each named package from (``packages.locations``)
@@ -41,24 +42,30 @@ _EFFECTS = {
 
 
 def records(
-    root: Path, answer: Mapping[str, Any], tracked: Callable[[], Sequence[str]], locate: Locate | None = None
+    root: Path,
+    answer: Mapping[str, Any],
+    tracked: Callable[[], Sequence[str]],
+    locate: Locate | None = None,
+    relative: RootRelative | None = None,
 ) -> tuple[Narrowing, ...]:
     """The probe's ``narrowing`` and ``left_out`` and each file's excluded lines, as records; the
     tracked Python files (``tracked()``, asked only when there is a ``source``, ``omit`` or
     ``include``) that ``source`` / ``source_pkgs`` (the packages' folders found by ``locate``),
-    ``omit`` / ``include`` leave out are among the files left out."""
+    ``omit`` / ``include`` leave out are among the files left out. ``relative``:
+    ``RootRelative(root)``, shared (each folder resolved once)."""
+    relative = relative or RootRelative(root)
     info = answer.get("narrowing") or {}
-    configs = [relative_path(root, str(f)) for f in info.get("config_files") or []]
+    configs = [relative_path(root, str(f), relative) for f in info.get("config_files") or []]
     source = configs[0] if len(configs) == 1 else ""
     out = [Narrowing("config-file", f, None, "", "coverage.py's configuration (as coverage report reads it)") for f in configs]
     settings: Mapping[str, Sequence[str]] = info.get("settings") or {}
     scope = [f"{key} = {', '.join(settings[key])}" for key in _SCOPE if key in settings]
-    left_out = {relative_path(root, str(f)) for f in answer.get("left_out") or []}
+    left_out = {relative_path(root, str(f), relative) for f in answer.get("left_out") or []}
     if any(key in settings for key in _SCOPE[:6]):
         matchers = info.get("matchers") if isinstance(info.get("matchers"), Mapping) else None
         base = _base(root, info)
         python_files = [f for f in tracked() if f.endswith(".py")]
-        outside, unlocated = _outside_source(base, settings, python_files, locate)
+        outside, unlocated = _outside_source(base, settings, python_files, locate, relative if base == root else None)
         left_out.update(outside)
         left_out.update(_unselected(base, settings, python_files, matchers))
     else:
@@ -72,7 +79,7 @@ def records(
             out.append(Narrowing("option", source, None, _cut(f"{key} = {', '.join(settings[key])}"), effect))
     if "[paths]" in settings:
         out.append(_remapping(root, source, settings["[paths]"], answer.get("remapped") or []))
-    return (*out, *excluded_records(root, answer.get("files") or []))
+    return (*out, *excluded_records(root, answer.get("files") or [], relative))
 
 
 def _remapping(root: Path, source: str, entries: Sequence[str], remapped: Sequence[Sequence[str]]) -> Narrowing:
@@ -88,9 +95,12 @@ def _remapping(root: Path, source: str, entries: Sequence[str], remapped: Sequen
     return Narrowing("option", source, None, _cut("[paths] " + "; ".join(entries)), effect, tuple(sorted({a for a, _ in pairs})))
 
 
-def excluded_records(root: Path, files: Sequence[Mapping[str, Any]]) -> tuple[Narrowing, ...]:
+def excluded_records(
+    root: Path, files: Sequence[Mapping[str, Any]], relative: RootRelative | None = None
+) -> tuple[Narrowing, ...]:
     """A record per file (``path``, and ``excluded_lines`` or the analysis ``numbers``) with excluded lines."""
-    return tuple(n for entry in files for n in _excluded(root, entry))
+    relative = relative or RootRelative(root)
+    return tuple(n for entry in files for n in _excluded(root, entry, relative))
 
 
 def _unselected(
@@ -152,7 +162,11 @@ def _source_places(root: Path, settings: Mapping[str, Sequence[str]]) -> tuple[l
 
 
 def _outside_source(
-    root: Path, settings: Mapping[str, Sequence[str]], files: Sequence[str], locate: Locate | None
+    root: Path,
+    settings: Mapping[str, Sequence[str]],
+    files: Sequence[str],
+    locate: Locate | None,
+    relative: RootRelative | None = None,
 ) -> tuple[set[str], str]:
     """Those of ``files`` coverage.py does not measure under ``[run] source`` / ``source_pkgs``: outside
     every folder ``source`` names (a glob expanded as coverage.py expands it) and every package
@@ -172,11 +186,22 @@ def _outside_source(
         places += [Path(p).resolve() for name in packages for p in found.get(name) or ()]
     if not places:
         return set(files), ""
-    real = {f: (root / f).resolve() for f in files}  # each file resolved once, not once per place
+    real = _resolved(root, files, relative or RootRelative(root))  # each file once, not once per place
     return {f for f in files if not any(real[f].is_relative_to(place) for place in places)}, ""
 
 
-def _excluded(root: Path, entry: Mapping[str, Any]) -> list[Narrowing]:
+def _resolved(root: Path, files: Sequence[str], relative: RootRelative) -> dict[str, Path]:
+    """Each of ``files`` (relative to ``root``) resolved, links followed, as ``Path.resolve`` gives it:
+    a file inside the root by its folder resolved once (``RootRelative``), any other one by itself."""
+    real_root = root.resolve()
+    out: dict[str, Path] = {}
+    for f in files:
+        inside = relative(root / f)
+        out[f] = (real_root if inside == "." else real_root / inside) if inside is not None else (root / f).resolve()
+    return out
+
+
+def _excluded(root: Path, entry: Mapping[str, Any], relative: RootRelative) -> list[Narrowing]:
     """One record for a file with lines the project excluded (their numbers when the analysis kept
     them), naming the patterns that excluded them. Lines that only coverage.py's own default
     patterns exclude (``...`` bodies, ``if TYPE_CHECKING:``) are not the project's doing: they are
@@ -186,7 +211,7 @@ def _excluded(root: Path, entry: Mapping[str, Any]) -> list[Narrowing]:
     count = len(lines) if lines else (int(numbers[2]) if len(numbers) > 2 else 0)
     if not count:
         return []
-    path = relative_path(root, str(entry["path"]))
+    path = relative_path(root, str(entry["path"]), relative)
     by = entry.get("excluded_by")
     if not lines or not isinstance(by, list) or not by:  # not known which pattern (coverage.json, a plugin's file)
         where = f" (line {_numbers(lines)})" if lines else ""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from gatekeeper.fileio import relative_to_root
+from gatekeeper.fileio import RootRelative, relative_to_root
 from gatekeeper.findings import Narrowing
 
 
@@ -87,12 +87,13 @@ def number_text(value: float) -> str:
     return f"{value:g}"
 
 
-def relative_path(root: Path, name: str) -> str:
-    """A posix path relative to ``root`` when the file is inside it, else the absolute path."""
+def relative_path(root: Path, name: str, relative: RootRelative | None = None) -> str:
+    """A posix path relative to ``root`` when the file is inside it, else the absolute path.
+    ``relative``: ``RootRelative(root)`` shared by many calls (each folder resolved once)."""
     path = Path(name)
     if not path.is_absolute():
         return PurePosixPath(*path.parts).as_posix()
-    resolved = relative_to_root(path, root)
+    resolved = relative(path) if relative is not None else relative_to_root(path, root)
     if resolved is not None:
         return resolved
     try:

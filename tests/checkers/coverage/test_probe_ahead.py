@@ -518,3 +518,24 @@ def test_the_run_says_it_writes_no_more_once_nothing_of_the_project_runs(
     result = checker.run(policy, make_ctx(root, _on_settled=lambda: events.append("settled")))
     assert result.status is Status.PASS, result.error
     assert events == said
+
+
+def test_tracked_files_are_resolved_folder_by_folder_as_each_would_be_alone(tmp_path: Path) -> None:
+    """The files ``[run] source`` leaves out are found by each tracked file's real path: resolved a
+    folder at a time, every path (links to files and folders, inside and outside the root, missing
+    files) is what ``Path.resolve`` gives it."""
+    from gatekeeper.checkers.coverage import narrowing
+    from gatekeeper.fileio import RootRelative
+
+    root, outside = tmp_path / "proj", tmp_path / "elsewhere"
+    for name in ("pkg/calc.py", "pkg/sub/deep.py", "tools/gen.py"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("x = 1\n")
+    (outside / "lib").mkdir(parents=True)
+    (outside / "lib" / "far.py").write_text("x = 1\n")
+    (root / "alias.py").symlink_to("pkg/calc.py")
+    (root / "linked").symlink_to(root / "pkg" / "sub")
+    (root / "far").symlink_to(outside / "lib")
+    (root / "far.py").symlink_to(outside / "lib" / "far.py")
+    files = ["pkg/calc.py", "pkg/sub/deep.py", "tools/gen.py", "alias.py", "linked/deep.py", "far/far.py", "far.py", "gone.py"]
+    assert narrowing._resolved(root, files, RootRelative(root)) == {f: (root / f).resolve() for f in files}
