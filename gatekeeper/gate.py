@@ -270,7 +270,7 @@ def _warming_up(console: Console, formats: tuple[str, ...], ahead: Ahead | None 
             from gatekeeper.reports import warm_up
 
             console.running()
-            warm_up(formats)
+            warm_up(formats, ("gatekeeper.attestation",))  # every run attests its reports
 
     return WarmingUp()
 

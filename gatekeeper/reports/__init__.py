@@ -41,10 +41,11 @@ def _chunks(fmt: str, result: GateResult) -> Iterable[str]:
     return [renderer(fmt)(result)]
 
 
-def warm_up(formats: Iterable[str]) -> threading.Thread:
+def warm_up(formats: Iterable[str], modules: Iterable[str] = ()) -> threading.Thread:
     """Load each format's module and run its ``prepare()`` when it has one (HTML compiles its
-    template) in a background thread, while the checks run and the main thread only waits; a
-    failure there is left for the rendering itself to report."""
+    template) in a background thread, while the checks run and the main thread only waits, then
+    import ``modules`` (what the caller uses once the checks end); a failure there is left for the
+    rendering (or the caller's own import) to report."""
 
     def prepare() -> None:
         for fmt in formats:
@@ -54,6 +55,11 @@ def warm_up(formats: Iterable[str]) -> threading.Thread:
                 if callable(ready):
                     ready()
             except Exception:  # noqa: S112  # nosec B112: the rendering raises it again, where it is reported
+                continue
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: S112  # nosec B112: the caller's own import raises it again
                 continue
 
     thread = threading.Thread(target=prepare, name="gatekeeper-reports-warm-up", daemon=True)
