@@ -87,7 +87,17 @@ for d in md.distributions():
         "summary": m.get("Summary") or "", "home_page": m.get("Home-page") or "",
         "location": str(base) if base is not None else "",
     })
-read = {"path": sys.path, "looked": globals().get("_gk_looked", []), "distributions": met}
+def startup():
+    # what the interpreter read before any of this ran to make its sys.path: files beside its
+    # executables and its libpython (a ._pth file there replaces sys.path; a landmark moves its prefix)
+    libs = []
+    try:
+        with open("/proc/self/maps") as maps:
+            libs = sorted({f[5].strip() for f in (l.split(None, 5) for l in maps) if len(f) == 6 and "libpython" in f[5]})
+    except OSError:
+        pass
+    return [p for p in (sys.executable, getattr(sys, "_base_executable", ""), *libs) if p]
+read = {"path": sys.path, "looked": globals().get("_gk_looked", []), "distributions": met, "startup": startup()}
 print(json.dumps({"python": sys.executable, "markers": env(), "distributions": out, "read": read}))
 """
 

@@ -6,7 +6,10 @@ output is kept in the run's authenticated cache (``gatekeeper.checkers.cache``) 
 data of everything it was read from, the way the advisory database's digest is reused
 (``dependencies.digest``), and served while that stat data is unchanged:
 
-- the interpreter, as named and as its links resolve;
+- the interpreter, as named and as its links resolve, and the folder of each: the interpreter
+  builds its first ``sys.path`` from files beside it (a ``._pth`` file there replaces it, a
+  ``lib/pythonX.Y/os.py`` moves its prefix) before the probe runs; so too the probe's
+  ``sys.executable``, its ``sys._base_executable`` and the libpython it loaded, with their folders;
 - every entry of the probe's ``sys.path``, and every path ``sitepaths.PRELUDE`` looked at to
   build it: the ``pyvenv.cfg`` files, the site-packages folders whether or not they existed,
   each ``.pth`` file and each folder one names (one created later would join the path);
@@ -36,7 +39,7 @@ from pathlib import Path
 from gatekeeper.checkers import cache
 
 #: the entry format; a change invalidates every stored answer
-VERSION = 1
+VERSION = 2
 #: files changed this recently (ns) before the probe started make an answer that is not stored
 RACY_NS = 2_000_000_000
 #: the variables that decide the locale a ``.pth`` file is decoded in
@@ -67,10 +70,11 @@ def answer(cache_dir: Path | None, python: str, probe: str, run: Callable[[], st
 
 def _read(output: str) -> dict[str, list[str]] | None:
     """What the probe's output says it read (``read``: its ``sys.path``, the paths looked at to build
-    it, every distribution met); None when it does not say, or names a distribution by no path."""
+    it, every distribution met, what the interpreter read before it: ``startup``); None when it does
+    not say, or names a distribution by no path."""
     try:
         read = json.loads(output)["read"]
-        out = {k: [str(p) for p in read[k]] for k in ("path", "looked", "distributions")}
+        out = {k: [str(p) for p in read[k]] for k in ("path", "looked", "distributions", "startup")}
     except (ValueError, KeyError, TypeError):
         return None
     return None if any(not p for p in out["distributions"]) else out
@@ -79,12 +83,25 @@ def _read(output: str) -> dict[str, list[str]] | None:
 def _state(python: str, read: Mapping[str, list[str]]) -> tuple[str, int]:
     """The sha256 of the stat data of everything the probe's answer rests on (module docstring),
     and the newest modification or change time among it (ns)."""
-    stamps = [_stamp(p) for p in (python, os.path.realpath(python), *read["path"], *read["looked"])]
+    started = [*_links(python), *read["startup"]]
+    stamps = [_stamp(p) for p in (*started, *sorted({os.path.dirname(p) for p in started}), *read["path"], *read["looked"])]
     stamps += [_stamp(p) for d in read["distributions"] for p in _tree(d)]
     uname = list(os.uname()) if hasattr(os, "uname") else []
     state = [VERSION, uname, {k: os.environ.get(k, "") for k in LOCALE_VARIABLES}, stamps]
     newest = max((t for s in stamps for t in s[2]), default=0)
     return hashlib.sha256(json.dumps(state, separators=(",", ":")).encode("utf-8", "surrogateescape")).hexdigest(), newest
+
+
+def _links(path: str) -> list[str]:
+    """``path`` made absolute, each link it goes through as it resolves, and where it ends."""
+    out = [os.path.abspath(path)]
+    for _ in range(40):  # the kernel's own limit on a chain of links
+        try:
+            target = os.readlink(out[-1])
+        except OSError:
+            break
+        out.append(os.path.normpath(os.path.join(os.path.dirname(out[-1]), target)))
+    return [*out, os.path.realpath(path)]
 
 
 def _stamp(path: str) -> tuple[str, list[int] | None, list[int]]:

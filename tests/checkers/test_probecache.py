@@ -173,3 +173,25 @@ def test_an_answer_read_from_files_changed_just_before_is_not_stored(
     probecache.answer(tmp_path / "cache", str(python), probe, run)
     probecache.answer(tmp_path / "cache", str(python), probe, run)
     assert len(calls) == 3
+
+
+def test_a_pth_file_beside_the_interpreter_is_a_change(env: tuple[Path, Path], probes: list[str], tmp_path: Path) -> None:
+    # the interpreter reads ``<executable>._pth`` before anything runs, and it replaces sys.path:
+    # no folder on the old path, nor any file the probe read, changes
+    python, site = env
+    root = tmp_path / "project"
+    root.mkdir()
+    before = inventoried(check_context(root, cache_dir=tmp_path / "cache"), python)
+    bare = [str(python), "-I", "-S", "-c", "import sys; print(*sys.path, sep='\\n')"]
+    first = subprocess.run(bare, capture_output=True, text=True, check=True)
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    write_dist(extra, "epsilon", "5.0", ["License: MIT"], None, {})
+    pth = python.parent / f"{python.name}._pth"
+    pth.write_text("\n".join([*first.stdout.split(), str(site), str(extra)]) + "\n", encoding="utf-8")
+    try:
+        after = inventoried(check_context(root, cache_dir=tmp_path / "cache"), python)
+        assert "epsilon" not in {d[0] for d in before} and "epsilon" in {d[0] for d in after}
+        assert after == listed(python) and len(probes) == 2
+    finally:
+        pth.unlink()
