@@ -50,7 +50,10 @@ def run(  # noqa: PLR0913  # subprocess.run's own keywords, and when the tool ha
     """Run ``args`` (never through a shell) and return its output.
 
     Raises ``ToolMissing`` when the executable does not exist and ``ToolTimeout`` when it runs
-    past ``timeout`` seconds (the whole process group is killed first). The child's environment
+    past ``timeout`` seconds (the whole process group is killed first). Once it has ended, what
+    it left running in its process group is killed: nothing it started outlives it (a process the
+    tests of ``checks.coverage.run`` leave behind would write into the checkout after it has been
+    compared with its snapshot). The child's environment
     never holds the audit signing key (``childenv``). ``on_start`` is called once the process has
     started, before its output is awaited (what it raises kills the process and is raised).
     """
@@ -77,6 +80,7 @@ def run(  # noqa: PLR0913  # subprocess.run's own keywords, and when the tool ha
         proc.communicate()
         raise
     finally:
+        _kill_group(proc)  # what it left running: nothing it started outlives it
         with _LIVE_LOCK:
             _LIVE.discard(proc)
     return Completed(
@@ -225,7 +229,8 @@ def _start(
 
 
 def release(proc: subprocess.Popen[bytes], *, kill: bool = False, timeout: float = 10.0) -> int:
-    """Close a spawned tool's stdin and wait for it (killed with its group when ``kill`` or past ``timeout``)."""
+    """Close a spawned tool's stdin and wait for it (killed with its group when ``kill`` or past
+    ``timeout``); what it left running in its process group is killed once it has ended (``run``)."""
     try:
         if kill:
             _kill_group(proc)
@@ -241,6 +246,7 @@ def release(proc: subprocess.Popen[bytes], *, kill: bool = False, timeout: float
             _kill_group(proc)
             return proc.wait()
     finally:
+        _kill_group(proc)
         with _LIVE_LOCK:
             _LIVE.discard(proc)
 

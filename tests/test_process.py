@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,34 @@ def test_a_started_tool_that_says_no_first_line_in_time_is_killed(tmp_path: Path
     with pytest.raises(ToolTimeout, match="the sleeper did not finish within 0s and was killed"):
         tool.finish(0.5, "the sleeper", b"x" * 200_000, lambda line: None)
     assert tool._proc.returncode == -9 and tool._proc not in process._LIVE
+
+
+#: a tool that leaves a process behind in its group (its output not the tool's pipes, so the tool's
+#: end is not waited on): once the tool has ended, that process writes the file ``sys.argv[1]``
+LEAVES = (
+    "import os, subprocess, sys\n"
+    "later = (\n"
+    "    'import os, sys, time\\n'\n"
+    "    'while os.getppid() == int(sys.argv[2]): time.sleep(0.01)\\n'\n"
+    "    'time.sleep(0.2)\\n'\n"
+    '    \'open(sys.argv[1], "w").write("written after the tool ended")\\n\'\n'
+    ")\n"
+    "subprocess.Popen([sys.executable, '-c', later, sys.argv[1], str(os.getpid())],\n"
+    "                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+    "print('left')\n"
+)
+
+
+def _never_written(path: Path) -> bool:
+    """Whether ``path`` is still missing a second after the tool ended (its leftover writes at 0.2 s)."""
+    time.sleep(1.0)
+    return not path.exists()
+
+
+def test_what_a_tool_leaves_running_in_its_group_is_killed_once_it_ends(tmp_path: Path) -> None:
+    """A process a tool leaves behind (the tests of checks.coverage.run) never writes once the tool
+    has ended: the checkout is compared as soon as the tests end, and it would write after that."""
+    done = process.run([sys.executable, "-c", LEAVES, str(tmp_path / "ran")], timeout=30)
+    assert done.stdout.strip() == "left" and _never_written(tmp_path / "ran")
+    started = process.Started([sys.executable, "-c", LEAVES, str(tmp_path / "started")], cwd=tmp_path, prefix="t-")
+    assert started.finish(30, "the tool").stdout.strip() == "left" and _never_written(tmp_path / "started")

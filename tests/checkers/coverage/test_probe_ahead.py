@@ -539,3 +539,36 @@ def test_tracked_files_are_resolved_folder_by_folder_as_each_would_be_alone(tmp_
     (root / "far.py").symlink_to(outside / "lib" / "far.py")
     files = ["pkg/calc.py", "pkg/sub/deep.py", "tools/gen.py", "alias.py", "linked/deep.py", "far/far.py", "far.py", "gone.py"]
     assert narrowing._resolved(root, files, RootRelative(root)) == {f: (root / f).resolve() for f in files}
+
+
+LEAVES_BEHIND = """
+import os, subprocess, sys
+
+from pkg.calc import add
+
+
+def test_add_leaves_a_writer_behind():
+    assert add(1, 2) == 3
+    later = (
+        "import os, sys, time\\n"
+        "while os.getppid() == int(sys.argv[2]): time.sleep(0.01)\\n"
+        "time.sleep(0.2)\\n"
+        "open(sys.argv[1], 'a').write('# written once the tests had ended\\\\n')\\n"
+    )
+    target = os.path.abspath(os.path.join("pkg", "calc.py"))
+    subprocess.Popen([sys.executable, "-c", later, target, str(os.getpid())],
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+"""
+
+
+def test_a_process_the_tests_leave_running_never_writes_once_they_have_ended(tmp_path: Path, make_ctx: Any) -> None:
+    """The check says it writes no more once the tests have ended (``ctx.settled``) and the checkout
+    is compared then: a process they left behind, writing into it a moment later, is ended with them."""
+    root = write_project(tmp_path / "proj", "[tool.coverage.run]\nbranch = true\n")
+    (root / "test_left.py").write_text(LEAVES_BEHIND)
+    before = (root / "pkg" / "calc.py").read_text()
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=[*RUN, "test_left.py"]), make_ctx(root))
+    assert result.status is Status.PASS, result.error
+    time.sleep(1.0)  # the leftover would have written 0.2 s after the tests ended
+    assert (root / "pkg" / "calc.py").read_text() == before
