@@ -16,6 +16,22 @@
 # run) to $GITHUB_OUTPUT; always exits 0 (the Action's last step exits with exit-code).
 set -u
 
+# The cache's secret and the signing key reach gatekeeper only, never the environment block of a
+# process that outlives gatekeeper's start: /proc/PID/environ, which every process of the job's user
+# reads (the tests under checks.coverage.run among them), is the block a process was started with,
+# and `unset` does not clear it. The step execs this file; it starts itself again (the same process)
+# without them, handed over on descriptors 3 and 4.
+if [ -z "${GK_KEYS_HANDED:-}" ]; then
+  exec env -u GK_CACHE_SECRET -u GK_SIGNING_KEY GK_KEYS_HANDED=1 bash "${BASH_SOURCE[0]}" \
+    3<<< "${GK_CACHE_SECRET:-}" 4<<< "${GK_SIGNING_KEY:-}"
+fi
+unset GK_KEYS_HANDED
+cache_key="" signing_key=""
+IFS= read -r -d '' cache_key <&3
+IFS= read -r -d '' signing_key <&4
+exec 3<&- 4<&-
+cache_key=${cache_key%$'\n'} signing_key=${signing_key%$'\n'}
+
 say() { printf 'gatekeeper action: %s\n' "$*" >&2; }
 
 # shellcheck source=action/newcode.sh
@@ -64,10 +80,11 @@ out=$(fresh_dir) || finish 2 error ""
 [ -n "$out" ] || finish 2 error ""
 
 # the cache's secret and the signing key reach gatekeeper only (which takes them out of its
-# environment before any tool or test starts); neither is written into the cached folder
-[ -n "${GK_CACHE_SECRET:-}" ] && export GATEKEEPER_CACHE_KEY="$GK_CACHE_SECRET"
-[ -n "${GK_SIGNING_KEY:-}" ] && export GATEKEEPER_AUDIT_KEY="$GK_SIGNING_KEY"
-unset GK_CACHE_SECRET GK_SIGNING_KEY
+# environment, and its environment block, before any tool or test starts); neither is written into
+# the cached folder
+keys=()
+[ -n "$cache_key" ] && keys+=("GATEKEEPER_CACHE_KEY=$cache_key")
+[ -n "$signing_key" ] && keys+=("GATEKEEPER_AUDIT_KEY=$signing_key")
 policy=()
 [ -n "${GK_POLICY:-}" ] && policy=(--policy "$GK_POLICY")
 subjects=()  # release artifacts the attestation names, one path or glob per line
@@ -78,7 +95,7 @@ read -r -a extra <<< "${GK_ARGS:-}"
 since=$(new_code_ref) || finish 2 error "$out"
 new_code=()
 [ -n "$since" ] && new_code=(--new-code-since "$since")
-gatekeeper check "${GK_PATH:-.}" "${policy[@]}" --output-dir "$out" --format json,sarif,html,markdown,junit \
+env "${keys[@]}" gatekeeper check "${GK_PATH:-.}" "${policy[@]}" --output-dir "$out" --format json,sarif,html,markdown,junit \
   "${subjects[@]}" "${new_code[@]}" "${extra[@]}"
 code=$?
 

@@ -114,7 +114,7 @@ def test_an_output_dir_it_must_not_empty_is_refused(tmp_path: Path, where: str) 
 def test_the_action_runs_the_script_and_uploads_only_what_it_names() -> None:
     action = yaml.safe_load((REPO / "action.yml").read_text())
     steps = {s.get("name"): s for s in action["runs"]["steps"]}
-    assert steps["gatekeeper check"]["run"].strip() == 'bash "$ACTION_PATH/action/gate.sh"'
+    assert steps["gatekeeper check"]["run"].strip() == 'exec bash "$ACTION_PATH/action/gate.sh"'
     sarif, reports = steps["Upload SARIF to code scanning"], steps["Upload reports"]
     assert sarif["with"]["sarif_file"] == "${{ steps.gate.outputs.sarif }}" and "steps.gate.outputs.sarif != ''" in sarif["if"]
     assert reports["with"]["path"] == "${{ steps.gate.outputs.report-dir }}"
@@ -256,3 +256,53 @@ def test_new_code_input_refuses_what_is_not_a_ref(tmp_path: Path) -> None:
     # a branch of origin named as REF is fetched when the checkout lacks it
     got = _gate(work, tmp_path, GK_NEW_CODE="origin/main")
     assert got["exit-code"] == "1" and got["new-code-ref"] == _git(work, "rev-parse", "origin/main")
+
+
+#: a test of the checkout's that walks up its process tree and keeps what each ancestor's environment
+#: block (``/proc/PID/environ``, readable by any process of the same user) says of the two secrets
+ANCESTORS = """
+import os, sys
+
+
+def test_ancestors():
+    wanted = [bytes.fromhex(os.environ["LOOK_FOR_" + n]) for n in ("CACHE", "SIGNING")]  # not as they are
+    pid, seen = os.getpid(), []
+    while pid > 1:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            pid = int(stat.read().rsplit(b")", 1)[1].split()[1])
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as block:
+                text = block.read()
+        except OSError:
+            continue
+        seen += [f"{pid}: {w[:6].decode()}..." for w in wanted if w in text]
+    with open(os.environ["LOOK_OUT"], "w") as out:
+        out.write("\\n".join(seen))
+"""
+
+
+@pytest.mark.slow  # end to end: the Action's step runs gatekeeper check, and it runs the tests
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/PID/environ is Linux's")
+def test_the_secrets_are_in_no_environment_block_the_tests_can_read(tmp_path: Path) -> None:
+    """The step's shell is started with the secrets in its environment: the tests under
+    checks.coverage.run, run by gatekeeper under it, find them in no ancestor's environment block,
+    while gatekeeper still has both (the attestation is signed, the cache written)."""
+    root = tmp_path / "checkout"
+    root.mkdir()
+    (root / "test_ancestors.py").write_text(ANCESTORS)
+    policy = only("coverage", extra='[checks.coverage]\nrun = ["pytest", "-q", "-p", "no:cacheprovider"]\nmin_total = 0\n')
+    (root / "gatekeeper.toml").write_text(policy + f'[environment]\npython = "{sys.executable}"\n')
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    signing = "k" * 48
+    look = {
+        "LOOK_FOR_CACHE": SECRET.encode().hex(),
+        "LOOK_FOR_SIGNING": signing.encode().hex(),
+        "LOOK_OUT": str(tmp_path / "seen.txt"),
+    }
+    got = _gate(root, tmp_path, GK_CACHE_SECRET=SECRET, GK_SIGNING_KEY=signing, **look)
+    assert (got["exit-code"], got["verdict"]) == ("0", "pass"), got
+    assert (tmp_path / "seen.txt").read_text() == ""
+    envelope = json.loads((Path(got["report-dir"]) / "gatekeeper.intoto.json").read_text())
+    assert envelope["signatures"], "the signing key did not reach gatekeeper"
+    assert list((tmp_path / "cache").rglob("*.json")), "the cache's secret did not reach gatekeeper"
