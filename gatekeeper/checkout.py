@@ -5,7 +5,11 @@ Any tracked file whose content or mode differs (rewritten, deleted, replaced, ma
 turned into a link) makes the run an error, whichever tool wrote it, and so does an untracked file
 git does not ignore that appeared, went away or was rewritten (its stat data: size, modification
 and change times, inode, mode): a tool that writes into
-the tree it judges cannot pass unnoticed, a new ``conftest.py`` or config file included. A file
+the tree it judges cannot pass unnoticed, a new ``conftest.py`` or config file included. So does a
+tracked file whose bytes are back as they were but whose stat data (gatekeeper's own ``lstat``, not
+git's index, which the tests may refresh) changed: it was written during the run, and the checks
+that read it meanwhile may have read other bytes (a test that empties a module while bandit scans
+it, then puts it back with its modification time). A file
 named as the tools' configuration (``CONFIG_NAMES``: ``.coveragerc``, ``ruff.toml``, ...) in a
 folder above a tracked file is compared even when git ignores it: the coverage analysis reads its
 configuration after the tests ran, which could have written it. So is the file a tracked link points
@@ -66,6 +70,7 @@ class Snapshot:
     skip: tuple[str, ...] = ()  # folders (relative, posix) gatekeeper itself writes: its reports, its cache
     untracked: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # not ignored, bytecode caches left out: path -> stat
     modules: Mapping[str, Snapshot] = field(default_factory=dict)  # checked-out submodule's folder -> its snapshot
+    tracked: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # tracked file -> its stat data (``_stats``)
 
 
 def snapshot(root: Path, skip: Iterable[Path] = (), timeout: float = 300.0) -> Snapshot:
@@ -90,7 +95,13 @@ def _take(root: Path, folders: tuple[str, ...], timeout: float, index: dict[str,
     modules = {path: _module(root, path, folders, timeout) for path in _checked_out(root, index)}
     entries = _entries(root, dirty, index, timeout)
     untracked = {**_stats(root, listed | _configs(index, listed)), **_targets(root, index)}
-    return Snapshot(root, index, entries, skip=folders, untracked=untracked, modules=modules)
+    tracked = _stats(root, _files(index))
+    return Snapshot(root, index, entries, skip=folders, untracked=untracked, modules=modules, tracked=tracked)
+
+
+def _files(index: Mapping[str, str]) -> list[str]:
+    """The tracked paths of ``index`` that are files or links (a gitlink is a submodule's folder)."""
+    return [path for path, entry in index.items() if not entry.startswith(_GITLINK)]
 
 
 def _checked_out(root: Path, index: Mapping[str, str]) -> list[str]:
@@ -122,13 +133,15 @@ def untracked_count(snap: Snapshot) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Changes:
-    """What a run did to the checkout: tracked files whose content or mode differs, and untracked
-    files git does not ignore that appeared, went away or were rewritten (each sorted)."""
+    """What a run did to the checkout: tracked files whose content or mode differs, untracked
+    files git does not ignore that appeared, went away or were rewritten, and tracked files written
+    with their bytes put back (``restored``: their stat data changed), each sorted."""
 
     changed: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     rewritten: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
 
 
 def changes(before: Snapshot, timeout: float = 300.0) -> Changes:
@@ -152,7 +165,9 @@ def changes(before: Snapshot, timeout: float = 300.0) -> Changes:
     created = sorted(set(untracked) - set(before.untracked))
     removed = sorted(set(before.untracked) - set(untracked))
     rewritten = sorted(path for path, data in untracked.items() if before.untracked.get(path, data) != data)
-    out = Changes(sorted(changed), created, removed, rewritten)
+    tracked = _stats(root, before.tracked)
+    restored = sorted(p for p, data in tracked.items() if p not in changed and before.tracked.get(p, data) != data)
+    out = Changes(sorted(changed), created, removed, rewritten, restored)
     return _with_modules(out, before, _checked_out(root, index), timeout)
 
 
@@ -160,7 +175,7 @@ def _with_modules(out: Changes, before: Snapshot, now: list[str], timeout: float
     """``out`` with what the run did inside each submodule, named by its path in the checkout; a
     submodule checked out or removed during the run is a change of its folder."""
     changed = set(out.changed) | (set(now) ^ set(before.modules))
-    created, removed, rewritten = list(out.created), list(out.removed), list(out.rewritten)
+    created, removed, rewritten, restored = list(out.created), list(out.removed), list(out.rewritten), list(out.restored)
     for path, module in before.modules.items():
         if path not in now:
             continue
@@ -169,13 +184,16 @@ def _with_modules(out: Changes, before: Snapshot, now: list[str], timeout: float
         created += (f"{path}/{p}" for p in inner.created)
         removed += (f"{path}/{p}" for p in inner.removed)
         rewritten += (f"{path}/{p}" for p in inner.rewritten)
-    return Changes(sorted(changed), sorted(created), sorted(removed), sorted(rewritten))
+        restored += (f"{path}/{p}" for p in inner.restored)
+    return Changes(sorted(changed), sorted(created), sorted(removed), sorted(rewritten), sorted(restored))
 
 
 def touched(tree: Mapping[str, Any]) -> list[str]:
-    """Every file a result's ``checkout`` entry says the run wrote: tracked files changed, untracked
-    files created or removed (empty: the tree was left as it was found, or could not be compared)."""
-    return [str(path) for key in ("changed", "created", "removed", "rewritten") for path in tree.get(key) or ()]
+    """Every file a result's ``checkout`` entry says the run wrote: tracked files changed or restored,
+    untracked files created, removed or rewritten (empty: the tree was left as it was found, or could
+    not be compared)."""
+    keys = ("changed", "created", "removed", "rewritten", "restored")
+    return [str(path) for key in keys for path in tree.get(key) or ()]
 
 
 def _listing(root: Path, timeout: float, skip: tuple[str, ...]) -> tuple[dict[str, str], frozenset[str]]:

@@ -325,7 +325,7 @@ def github_annotations(result: GateResult, cap: int = ANNOTATION_CAP) -> list[st
 
 def tree_lines(tree: Mapping[str, Any], shown: int = 10) -> list[str]:
     """What the run wrote into the checkout, a sentence per kind (tracked files changed, untracked
-    files created, removed, rewritten), each naming at most ``shown`` files."""
+    files created, removed, rewritten, tracked files written and put back), each naming at most ``shown`` files."""
     said = {
         "changed": "the run changed {n} tracked file(s) of the checkout it judged: {files}",
         "created": "the run created {n} untracked file(s) that git does not ignore in the checkout it judged: {files} "
@@ -334,6 +334,8 @@ def tree_lines(tree: Mapping[str, Any], shown: int = 10) -> list[str]:
         "(if the tests remove them on purpose, list them in .gitignore)",
         "rewritten": "the run rewrote {n} untracked file(s) that git does not ignore in the checkout it judged: {files} "
         "(if the tests write them on purpose, list them in .gitignore)",
+        "restored": "the run wrote {n} tracked file(s) of the checkout it judged and put their bytes back: {files} "
+        "(the checks that read them meanwhile may have read other bytes)",
     }
     out = []
     for key, text in said.items():

@@ -403,7 +403,7 @@ def _tree_check(before: checkout.Snapshot | str) -> dict[str, Any]:
         out["note"] = "not a git work tree: no tracked files to compare"
         return out
     out["untracked_files"] = checkout.untracked_count(before)
-    out.update(created=now.created, removed=now.removed, rewritten=now.rewritten)
+    out.update(created=now.created, removed=now.removed, rewritten=now.rewritten, restored=now.restored)
     return out
 
 

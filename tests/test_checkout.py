@@ -15,7 +15,7 @@ import pytest
 
 from gatekeeper import checkout
 from gatekeeper.checkers.base import CheckContext
-from gatekeeper.console import Console, github_annotations
+from gatekeeper.console import Console, github_annotations, tree_lines
 from gatekeeper.findings import CheckResult, Status, Verdict
 from tests.helpers.projects import write
 from tests.test_engine import Fixed, run
@@ -94,15 +94,48 @@ class Touches(Fixed):
         return CheckResult(name=self.name, status=Status.PASS, summary="clean")
 
 
-def test_files_stat_dirty_only_after_the_run_with_their_bytes_unchanged_are_no_change(tmp_path: Path) -> None:
+def test_files_written_with_their_bytes_put_back_are_no_change_of_content_but_are_restored(tmp_path: Path) -> None:
     """The files git sees as touched at the end but not at the start are hashed then, beside those
-    touched at the start: the same bytes are no change, in either set."""
+    touched at the start: the same bytes are no change of content, in either set; but they were
+    written during the run (a check that read them meanwhile may have read other bytes), which
+    makes it an error naming them as restored."""
     root = repo(tmp_path, {"app.py": "import os\n", "lib.py": "x = 1\n", "gatekeeper.toml": ""})
     write(root, {"app.py": "edited before the run\n"})
     result = run(root, {"t": Touches("t", ("app.py", "lib.py"))})
-    assert result.verdict is Verdict.PASS and result.extra["checkout"]["changed"] == []
+    tree = result.extra["checkout"]
+    assert tree["changed"] == [] and tree["restored"] == ["app.py", "lib.py"] and result.exit_code == 3
     result = run(root, {"t": Touches("t", ("lib.py",)), "w": Writes("w", {"app.py": "rewritten\n"})})
-    assert result.extra["checkout"]["changed"] == ["app.py"] and result.exit_code == 3
+    tree = result.extra["checkout"]
+    assert tree["changed"] == ["app.py"] and tree["restored"] == ["lib.py"] and result.exit_code == 3
+    result = run(root, {"good": Fixed("good")})  # read, not written: no change
+    assert result.verdict is Verdict.PASS and result.extra["checkout"]["restored"] == []
+
+
+class Sanitizes(Fixed):
+    """A checker whose 'tool' empties a module, as a test could while another check scans it, then
+    puts its bytes and modification time back and refreshes git's index, so git's own stat check
+    sees nothing."""
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        target = ctx.root / "app.py"
+        original, st = target.read_bytes(), target.stat()
+        target.write_bytes(b"")
+        time.sleep(0.05)
+        target.write_bytes(original)
+        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+        git(ctx.root, "update-index", "-q", "--refresh")
+        seen = subprocess.run(["git", "diff-files", "--name-only"], cwd=ctx.root, capture_output=True, text=True, check=True)
+        assert seen.stdout == ""  # git's index, refreshed, sees no change
+        return CheckResult(name=self.name, status=Status.PASS, summary="clean")
+
+
+def test_a_tracked_file_emptied_and_put_back_during_the_run_is_an_error(tmp_path: Path) -> None:
+    root = repo(tmp_path, {"app.py": "import subprocess\nsubprocess.call('x', shell=True)\n", "gatekeeper.toml": ""})
+    result = run(root, {"s": Sanitizes("s")})
+    assert result.extra["checkout"]["changed"] == [] and result.extra["checkout"]["restored"] == ["app.py"]
+    assert result.verdict is Verdict.ERROR and result.exit_code == 3
+    (line,) = tree_lines(result.extra["checkout"])
+    assert line.startswith("the run wrote 1 tracked file(s) of the checkout it judged and put their bytes back: app.py")
 
 
 def test_a_file_dirty_before_the_run_and_changed_during_it_is_caught(tmp_path: Path) -> None:
