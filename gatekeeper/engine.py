@@ -195,7 +195,7 @@ def run_checks(
         compared.append(in_background(lambda: _tree_check(before), "gatekeeper-checkout"))
 
     shared = _Shared(cache_dir, tool_python(request.root, policy), interpreter)
-    results = _run_all(request, checkers, names, shared, progress, quiet)
+    results = _environment_kept(_run_all(request, checkers, names, shared, progress, quiet), checkers, shared)
     tree = compared[0]() if compared else _tree_check(before)
     ordered, waiver_summary = apply_waivers(
         tuple(results[n] for n in names),
@@ -243,6 +243,24 @@ class _Shared:
     cache_dir: Path | None
     tool_python: str
     interpreter: Interpreter
+    values: dict[str, Any] = field(default_factory=dict)  # ``CheckContext.shared``'s values
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _environment_kept(
+    results: dict[str, CheckResult], checkers: Mapping[str, LoadedChecker], shared: _Shared
+) -> dict[str, CheckResult]:
+    """``results``, with each check that judged the environment an ``error`` when that environment
+    changed during the run (``inventory.changed_during_run``): it judged what is no longer there."""
+    from gatekeeper.checkers.inventory import changed_during_run
+
+    why = changed_during_run(shared.values) if any(checkers[n].inspects_environment for n in results) else ""
+    if not why:
+        return results
+    return {
+        n: error_result(n, why, r.duration_s) if checkers[n].inspects_environment and r.status is not Status.ERROR else r
+        for n, r in results.items()
+    }
 
 
 def _run_all(  # noqa: PLR0913  # and what to do once the checks write no more
@@ -256,8 +274,7 @@ def _run_all(  # noqa: PLR0913  # and what to do once the checks write no more
     """Start a thread per checker, each with its own deadline, and collect their results: one that
     raises, returns nonsense or outlives its deadline becomes an ``error`` while the others finish.
     ``quiet`` is called once every check has ended or said it writes no more (``ctx.settled``)."""
-    values: dict[str, Any] = {}
-    values_lock = threading.Lock()
+    values, values_lock = shared.values, shared.lock
     done: queue.Queue[tuple[str, object]] = queue.Queue()
     deadlines: dict[str, float] = {}
     starts: dict[str, float] = {}

@@ -10,12 +10,13 @@ reused from the cache while nothing it was read from has changed (``probecache``
 from __future__ import annotations
 
 import configparser
+import functools
 import hashlib
 import json
 import re
 import tempfile
 import urllib.parse
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,13 +25,14 @@ from packaging.utils import canonicalize_name
 
 from gatekeeper import tomlio
 from gatekeeper.checkers import cache
-from gatekeeper.errors import ToolError
+from gatekeeper.errors import GatekeeperError, ToolError
 from gatekeeper.fileio import url_path
 
 if TYPE_CHECKING:  # packaging's requirement and marker grammar (about 10 ms) loads where one is read
     from packaging.markers import Marker
     from packaging.requirements import Requirement
 
+    from gatekeeper.checkers import probecache
     from gatekeeper.checkers.base import CheckContext
 
 # Runs inside the inspected interpreter: standard library only (it may be any Python >= 3.8).
@@ -196,7 +198,11 @@ def read_environment(ctx: CheckContext, python: str | None = None) -> tuple[str,
             raise ToolError(f"could not list the distributions of {python}: {done.stderr.strip()[-400:]}")
         return done.stdout
 
-    output = probecache.answer(ctx.cache_dir, python, probe, run)  # reused while nothing it read changed
+    reading = probecache.answer(ctx.cache_dir, python, probe, run)  # reused while nothing it read changed
+    again = functools.partial(probecache.answer, ctx.cache_dir, python, probe, run)
+    readings: list[EnvironmentReading] = ctx.shared(READINGS, list)
+    readings.append((python, reading, again))  # confirmed once the checks have ended
+    output = reading.output
     try:
         data = json.loads(output)
         dists = [
@@ -220,6 +226,44 @@ def read_environment(ctx: CheckContext, python: str | None = None) -> tuple[str,
         return str(data["python"]), markers, sorted(dists, key=lambda d: d.key)
     except (ValueError, KeyError, TypeError) as exc:
         raise ToolError(f"unreadable package listing from {python}: {exc}") from exc
+
+
+#: one reading of an environment: its interpreter, the probe's answer, and how to ask again
+EnvironmentReading = tuple[str, "probecache.Reading", Callable[[], "probecache.Reading"]]
+#: the run's shared value (``ctx.shared``) listing each reading of an environment: the interpreter,
+#: the ``probecache.Reading``, and how to read it again (``changed_during_run``)
+READINGS = "environment-readings"
+
+
+def changed_during_run(values: Mapping[str, Any]) -> str:
+    """Why the environments the run's checks judged are not what they hold now ("" when they are),
+    asked once every check has ended: a reading whose files changed since, or while it was read,
+    is read again and its listing compared. The tests of ``checks.coverage.run`` run in that
+    environment while the checks read it, and could hide a distribution (its ``.dist-info`` renamed
+    away) while the probe runs, then put it back. ``values``: the run's shared values."""
+    slot = values.get(READINGS)
+    readings = slot.get(list) if slot is not None else []
+    for python, reading, again in readings:
+        if reading.kept(python):
+            continue
+        try:
+            now = again().output
+        except GatekeeperError as exc:
+            return f"the environment of {python} changed during the run and could not be listed again: {exc}"
+        if _listing(now) != _listing(reading.output) or _listing(now) is None:
+            return (
+                f"the environment of {python} changed during the run (the tests of checks.coverage.run run in it): "
+                "the distributions installed there now are not those the checks judged"
+            )
+    return ""
+
+
+def _listing(output: str) -> Any:
+    """The distributions a probe's output lists (None when it cannot be read)."""
+    try:
+        return json.loads(output)["distributions"]
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def project_requirements(root: Path) -> tuple[str, list[str]]:

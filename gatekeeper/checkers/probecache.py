@@ -34,6 +34,7 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from gatekeeper.checkers import cache
@@ -46,7 +47,25 @@ RACY_NS = 2_000_000_000
 LOCALE_VARIABLES = ("LC_ALL", "LC_CTYPE", "LANG")
 
 
-def answer(cache_dir: Path | None, python: str, probe: str, run: Callable[[], str]) -> str:
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """The probe's ``output`` and what it rested on when it was read: the ``state`` (``_state``; ""
+    when the output does not say what it read), the ``newest`` modification or change time among
+    it and when the reading ``started`` (ns)."""
+
+    output: str
+    state: str
+    newest: int
+    started: int
+
+    def kept(self, python: str) -> bool:
+        """Whether nothing the reading rested on has changed since, nor while it was read: what it
+        says is what a probe of ``python`` would say now."""
+        read = _read(self.output)
+        return bool(self.state) and read is not None and self.newest < self.started and _state(python, read)[0] == self.state
+
+
+def answer(cache_dir: Path | None, python: str, probe: str, run: Callable[[], str]) -> Reading:
     """The probe's output for ``python``: the stored one while everything it was read from is
     unchanged, else ``run()``'s (stored when it names what it was read from and none of that
     changed within ``RACY_NS`` before it ran)."""
@@ -54,18 +73,21 @@ def answer(cache_dir: Path | None, python: str, probe: str, run: Callable[[], st
     key = cache.cache_key("environment-probe", VERSION, python, hashlib.sha256(probe.encode("utf-8")).hexdigest())
     stored, _rejected = cache.read(folder, key)
     kept = stored.get("output") if isinstance(stored, dict) else None
+    started = time.time_ns()
     if isinstance(kept, str):
         read = _read(kept)
-        if read is not None and _state(python, read)[0] == stored.get("state"):
-            return kept
-    started = time.time_ns()
+        if read is not None:
+            state, newest = _state(python, read)
+            if state == stored.get("state"):
+                return Reading(kept, state, newest, started)
     output = run()
     read = _read(output)
-    if folder is not None and read is not None:
-        state, newest = _state(python, read)
-        if newest < started - RACY_NS:
-            cache.write(folder, key, {"output": output, "state": state})
-    return output
+    if read is None:
+        return Reading(output, "", 0, started)
+    state, newest = _state(python, read)
+    if folder is not None and newest < started - RACY_NS:
+        cache.write(folder, key, {"output": output, "state": state})
+    return Reading(output, state, newest, started)
 
 
 def _read(output: str) -> dict[str, list[str]] | None:

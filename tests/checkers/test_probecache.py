@@ -7,7 +7,8 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,11 @@ import pytest
 
 from gatekeeper.checkers import probecache
 from gatekeeper.checkers.base import CheckContext
-from gatekeeper.checkers.inventory import read_environment
+from gatekeeper.checkers.inventory import load_inventory, read_environment
+from gatekeeper.findings import CheckResult, Status, Verdict
 from tests.helpers.dists import bare_venv, write_dist
 from tests.helpers.projects import check_context
+from tests.test_engine import Fixed, run
 
 LISTED = (
     "import importlib.metadata as m, json; "
@@ -168,7 +171,7 @@ def test_an_answer_read_from_files_changed_just_before_is_not_stored(
     probe = sitepaths.PRELUDE + inventory._PROBE
     first = probecache.answer(tmp_path / "cache", str(python), probe, run)
     again = probecache.answer(tmp_path / "cache", str(python), probe, run)
-    assert first == again and len(calls) == 2
+    assert first.output == again.output and len(calls) == 2
     monkeypatch.setattr(probecache, "RACY_NS", 0)
     probecache.answer(tmp_path / "cache", str(python), probe, run)
     probecache.answer(tmp_path / "cache", str(python), probe, run)
@@ -195,3 +198,61 @@ def test_a_pth_file_beside_the_interpreter_is_a_change(env: tuple[Path, Path], p
         assert after == listed(python) and len(probes) == 2
     finally:
         pth.unlink()
+
+
+class Lists(Fixed):
+    """A check that judges the environment's distributions (as dependencies, licenses, sbom do),
+    once ``ready`` is set, then sets ``listed``."""
+
+    inspects_environment = True
+
+    def __init__(self, name: str, ready: threading.Event, listed: threading.Event) -> None:
+        super().__init__(name)
+        self.ready, self.listed = ready, listed
+        self.names: list[str] = []
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        self.ready.wait(10)
+        self.names = [d.name for d in load_inventory(ctx).packages]
+        self.listed.set()
+        return CheckResult(name=self.name, status=Status.PASS, summary=f"{len(self.names)} packages judged")
+
+
+class Hides(Fixed):
+    """The tests of checks.coverage.run, as a hostile pull request writes them: a distribution's
+    folder renamed away while the environment is listed, then put back."""
+
+    def __init__(self, name: str, folder: Path | None, ready: threading.Event, listed: threading.Event) -> None:
+        super().__init__(name)
+        self.folder, self.ready, self.listed = folder, ready, listed
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        away = self.folder.with_name(self.folder.name + ".away") if self.folder is not None else None
+        if self.folder is not None and away is not None:
+            self.folder.rename(away)
+        self.ready.set()
+        self.listed.wait(10)
+        if self.folder is not None and away is not None:
+            away.rename(self.folder)
+        return CheckResult(name=self.name, status=Status.PASS, summary="tests passed")
+
+
+@pytest.mark.parametrize("cache", ["cache", "no-cache"])
+def test_a_distribution_hidden_while_the_environment_is_listed_is_an_error(
+    env: tuple[Path, Path], tmp_path: Path, cache: str
+) -> None:
+    python, site = env
+    root = tmp_path / "project"
+    root.mkdir()
+    policy = f'[environment]\npython = "{python}"\n' + ("" if cache == "cache" else "[cache]\nenabled = false\n")
+    ready, seen = threading.Event(), threading.Event()
+    lists = Lists("lists", ready, seen)
+    result = run(root, {"lists": lists, "tests": Hides("tests", site / "beta-2.0.dist-info", ready, seen)}, policy)
+    assert "beta" not in lists.names and "beta" in {d[0] for d in listed(python)}  # judged without it
+    (judged,) = [c for c in result.checks if c.name == "lists"]
+    assert judged.status is Status.ERROR and "changed during the run" in (judged.error or "")
+    assert result.verdict is Verdict.ERROR
+    ready, seen = threading.Event(), threading.Event()  # the same run, nothing hidden: judged as it is
+    lists = Lists("lists", ready, seen)
+    result = run(root, {"lists": lists, "tests": Hides("tests", None, ready, seen)}, policy)
+    assert result.verdict is Verdict.PASS and "beta" in lists.names
