@@ -42,6 +42,7 @@ def test_a_signing_key_still_signs_and_verifies() -> None:
 #: (readers, report formats, sources, parsers, its tool's worker pool) and the libraries they use
 RUN_PATHS = {
     "gatekeeper.checkers.coverage.data",
+    "gatekeeper.checkers.coverage.testrun",
     "gatekeeper.checkers.coverage.formats",
     "gatekeeper.checkers.coverage.report",
     "xml.etree.ElementTree",

@@ -31,8 +31,8 @@ from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Location, Sev
 from gatekeeper.options import Option
 
 if TYPE_CHECKING:
-    from gatekeeper.checkers.coverage.data import TestRun
     from gatekeeper.checkers.coverage.report import CoverageReport
+    from gatekeeper.checkers.coverage.testrun import TestRun
 
 #: the check's name (``report.CHECK``), here so that loading the checker does not import its run path
 CHECK = "coverage"
@@ -80,10 +80,11 @@ class CoverageChecker(CheckerBase):
         """Read (or first produce) the coverage data and turn thresholds into blocking findings."""
         import tempfile
 
-        from gatekeeper.checkers.coverage.data import ProbeAhead, read_run_data, run_tests
+        from gatekeeper.checkers.coverage.data import ProbeAhead, read_run_data
         from gatekeeper.checkers.coverage.packages import Locator
         from gatekeeper.checkers.coverage.patch import changed_lines, patch_coverage
         from gatekeeper.checkers.coverage.report import number_text, shown_percent
+        from gatekeeper.checkers.coverage.testrun import run_tests
 
         findings: list[Finding] = []
         command = list(section.get("run") or [])

@@ -1,7 +1,7 @@
 """A pytest plugin that counts the tests a run under ``checks.coverage.run`` ran: standard library only.
 
 Never imported by gatekeeper: when the policy's command is pytest, the code that starts ``coverage
-run`` in the test process (``data._COVERAGE_MAIN``) compiles this text under the name
+run`` in the test process (``testrun._COVERAGE_MAIN``) compiles this text under the name
 ``<gatekeeper_pytest_count>`` (coverage.py traces no file whose name starts with ``<``: the counts
 never change the coverage figures), registers it as the module ``gatekeeper_pytest_count`` and
 names it in ``PYTEST_PLUGINS`` for that process's pytest alone (the variable is restored as pytest
