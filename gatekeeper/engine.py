@@ -252,9 +252,11 @@ def _environment_kept(
 ) -> dict[str, CheckResult]:
     """``results``, with each check that judged the environment an ``error`` when that environment
     changed during the run (``inventory.changed_during_run``): it judged what is no longer there."""
+    if not any(checkers[n].inspects_environment for n in results):
+        return results  # nothing judged the environment: its reader is not even imported
     from gatekeeper.checkers.inventory import changed_during_run
 
-    why = changed_during_run(shared.values) if any(checkers[n].inspects_environment for n in results) else ""
+    why = changed_during_run(shared.values)
     if not why:
         return results
     return {
