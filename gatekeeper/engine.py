@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gatekeeper import __version__, checkout
+from gatekeeper import __version__, checkout, process
 from gatekeeper.background import in_background
 from gatekeeper.baseline import Baseline
 from gatekeeper.cachekey import cache_folder, tool_python
@@ -196,6 +196,9 @@ def run_checks(
 
     shared = _Shared(cache_dir, tool_python(request.root, policy), interpreter)
     results = _environment_kept(_run_all(request, checkers, names, shared, progress, quiet), checkers, shared)
+    # a check declared timed out leaves its thread behind, and maybe its tool running: killed now,
+    # before the process ends (it ends without waiting for threads) or the checkout is compared
+    process.kill_all()
     tree = compared[0]() if compared else _tree_check(before)
     ordered, waiver_summary = apply_waivers(
         tuple(results[n] for n in names),

@@ -402,3 +402,27 @@ def test_a_head_start_hook_that_raises_or_answers_nonsense_gives_no_head_start(t
         result = run(tmp_path, checkers, '[checks.coverage]\nrun = ["pytest"]\n')
         assert [c.status for c in result.checks] == [Status.PASS] * 2
         assert checkers["lint"].started_at < checkers["coverage"].begun_at - 0.2
+
+
+def test_a_tool_a_timed_out_check_left_running_is_killed_before_the_run_ends(tmp_path: Path) -> None:
+    """The engine gives up on a check at its deadline and leaves its thread behind; the tool that
+    thread started must not outlive the run (the process ends without waiting for threads)."""
+    import os
+    import subprocess
+
+    from gatekeeper import process
+
+    started: list[subprocess.Popen[bytes]] = []
+
+    class Stuck(Fixed):
+        def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+            with open(os.devnull, "wb") as devnull:
+                started.append(process.spawn(["sleep", "300"], cwd=ctx.root, stderr=devnull))
+            time.sleep(30)  # past the deadline, never reaching its own clean-up
+            return super().run(section, ctx)
+
+    result = run(tmp_path, {"stuck": Stuck("stuck"), "good": Fixed("good")}, "[checks.stuck]\ntimeout_s = 1\n")
+    assert [c.status for c in result.checks] == [Status.ERROR, Status.PASS]
+    (proc,) = started
+    assert proc.wait(timeout=5) == -9  # killed with its group as the run ended, not left running
+    process._LIVE.discard(proc)  # its owner (the abandoned thread) never releases it

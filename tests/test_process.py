@@ -33,7 +33,7 @@ def test_what_runs_once_a_tool_has_started_sees_it_running_and_a_failure_there_l
     seen: list[subprocess.Popen[bytes]] = []
 
     def running() -> None:
-        (proc,) = process._LIVE
+        (proc,) = [p for p in process._LIVE if "time.sleep(0.5)" in str(p.args)]
         assert proc.poll() is None  # started, not finished
         seen.append(proc)
 
@@ -41,7 +41,7 @@ def test_what_runs_once_a_tool_has_started_sees_it_running_and_a_failure_there_l
     assert done.stdout.strip() == "ran" and len(seen) == 1
 
     def fails() -> None:
-        seen[:] = list(process._LIVE)
+        seen[:] = [p for p in process._LIVE if PROGRAM in p.args]
         raise RuntimeError("the probe could not start")
 
     with pytest.raises(RuntimeError, match="the probe could not start"):
