@@ -196,10 +196,10 @@ def run_checks(
 
     shared = _Shared(cache_dir, tool_python(request.root, policy), interpreter)
     results = _environment_kept(_run_all(request, checkers, names, shared, progress, quiet), checkers, shared)
-    # a check declared timed out leaves its thread behind, and maybe its tool running: killed now,
-    # before the process ends (it ends without waiting for threads) or the checkout is compared
-    process.kill_all()
     tree = compared[0]() if compared else _tree_check(before)
+    # a check declared timed out leaves its thread behind, and maybe its tool running: killed once
+    # the comparison's own git calls are done, before the process ends (it does not wait for threads)
+    process.kill_all()
     ordered, waiver_summary = apply_waivers(
         tuple(results[n] for n in names),
         (*policy.waivers, *(w for doc in vex_docs for w in doc.waivers)),

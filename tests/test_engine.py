@@ -426,3 +426,6 @@ def test_a_tool_a_timed_out_check_left_running_is_killed_before_the_run_ends(tmp
     (proc,) = started
     assert proc.wait(timeout=5) == -9  # killed with its group as the run ended, not left running
     process._LIVE.discard(proc)  # its owner (the abandoned thread) never releases it
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            pipe.close()
