@@ -250,7 +250,8 @@ def changed_during_run(values: Mapping[str, Any]) -> str:
             now = again().output
         except GatekeeperError as exc:
             return f"the environment of {python} changed during the run and could not be listed again: {exc}"
-        if _listing(now) != _listing(reading.output) or _listing(now) is None:
+        listing = _listing(now)
+        if listing is None or listing != _listing(reading.output):
             return (
                 f"the environment of {python} changed during the run (the tests of checks.coverage.run run in it): "
                 "the distributions installed there now are not those the checks judged"

@@ -49,11 +49,13 @@ LOCALE_VARIABLES = ("LC_ALL", "LC_CTYPE", "LANG")
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """The probe's ``output`` and what it rested on when it was read: the ``state`` (``_state``; ""
-    when the output does not say what it read), the ``newest`` modification or change time among
-    it and when the reading ``started`` (ns)."""
+    """The probe's ``output`` and what it rested on when it was read: what it says it read
+    (``read``, ``_read``; None when it does not say), the ``state`` of that (``_state``; "" when
+    ``read`` is None), the ``newest`` modification or change time among it and when the reading
+    ``started`` (ns)."""
 
     output: str
+    read: dict[str, list[str]] | None
     state: str
     newest: int
     started: int
@@ -61,8 +63,9 @@ class Reading:
     def kept(self, python: str) -> bool:
         """Whether nothing the reading rested on has changed since, nor while it was read: what it
         says is what a probe of ``python`` would say now."""
-        read = _read(self.output)
-        return bool(self.state) and read is not None and self.newest < self.started and _state(python, read)[0] == self.state
+        if self.read is None or self.newest >= self.started:
+            return False
+        return _state(python, self.read)[0] == self.state
 
 
 def answer(cache_dir: Path | None, python: str, probe: str, run: Callable[[], str]) -> Reading:
@@ -79,15 +82,15 @@ def answer(cache_dir: Path | None, python: str, probe: str, run: Callable[[], st
         if read is not None:
             state, newest = _state(python, read)
             if state == stored.get("state"):
-                return Reading(kept, state, newest, started)
+                return Reading(kept, read, state, newest, started)
     output = run()
     read = _read(output)
     if read is None:
-        return Reading(output, "", 0, started)
+        return Reading(output, None, "", 0, started)
     state, newest = _state(python, read)
     if folder is not None and newest < started - RACY_NS:
         cache.write(folder, key, {"output": output, "state": state})
-    return Reading(output, state, newest, started)
+    return Reading(output, read, state, newest, started)
 
 
 def _read(output: str) -> dict[str, list[str]] | None:
