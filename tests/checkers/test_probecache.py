@@ -53,6 +53,13 @@ def listed(python: Path) -> list[tuple[str, str, str]]:
     return [tuple(d) for d in json.loads(done.stdout)]
 
 
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """The (empty) project folder the checks run in."""
+    (tmp_path / "project").mkdir()
+    return tmp_path / "project"
+
+
 def inventoried(ctx: CheckContext, python: Path) -> list[tuple[str, str, str]]:
     _, _, dists = read_environment(ctx, str(python))
     return sorted((d.name, d.version, d.license) for d in dists)
@@ -75,11 +82,9 @@ def probes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_an_unchanged_environment_is_asked_once_and_its_answer_reused(
-    env: tuple[Path, Path], probes: list[str], tmp_path: Path
+    env: tuple[Path, Path], probes: list[str], tmp_path: Path, root: Path
 ) -> None:
     python, _ = env
-    root = tmp_path / "project"
-    root.mkdir()
     first = inventoried(check_context(root, cache_dir=tmp_path / "cache"), python)
     again = inventoried(check_context(root, cache_dir=tmp_path / "cache"), python)
     assert first == again == listed(python) and {d[0] for d in first} >= {"alpha", "beta"}
@@ -119,10 +124,10 @@ CHANGES: dict[str, Callable[[Path, Path], None]] = {
 
 
 @pytest.mark.parametrize("change", list(CHANGES), ids=list(CHANGES))
-def test_a_changed_environment_is_asked_again(env: tuple[Path, Path], probes: list[str], tmp_path: Path, change: str) -> None:
+def test_a_changed_environment_is_asked_again(
+    env: tuple[Path, Path], probes: list[str], tmp_path: Path, root: Path, change: str
+) -> None:
     python, site = env
-    root = tmp_path / "project"
-    root.mkdir()
     ctx = check_context(root, cache_dir=tmp_path / "cache")
     before = inventoried(ctx, python)
     CHANGES[change](site, tmp_path)
@@ -137,11 +142,9 @@ def test_a_changed_environment_is_asked_again(env: tuple[Path, Path], probes: li
 
 
 def test_a_folder_a_pth_file_named_before_it_existed_is_listed_once_it_does(
-    env: tuple[Path, Path], probes: list[str], tmp_path: Path
+    env: tuple[Path, Path], probes: list[str], tmp_path: Path, root: Path
 ) -> None:
     python, site = env
-    root = tmp_path / "project"
-    root.mkdir()
     later = tmp_path / "later"
     (site / "vendored.pth").write_text(f"{later}\n", encoding="utf-8")
     before = inventoried(check_context(root, cache_dir=tmp_path / "cache"), python)
@@ -178,12 +181,12 @@ def test_an_answer_read_from_files_changed_just_before_is_not_stored(
     assert len(calls) == 3
 
 
-def test_a_pth_file_beside_the_interpreter_is_a_change(env: tuple[Path, Path], probes: list[str], tmp_path: Path) -> None:
+def test_a_pth_file_beside_the_interpreter_is_a_change(
+    env: tuple[Path, Path], probes: list[str], tmp_path: Path, root: Path
+) -> None:
     # the interpreter reads ``<executable>._pth`` before anything runs, and it replaces sys.path:
     # no folder on the old path, nor any file the probe read, changes
     python, site = env
-    root = tmp_path / "project"
-    root.mkdir()
     before = inventoried(check_context(root, cache_dir=tmp_path / "cache"), python)
     bare = [str(python), "-I", "-S", "-c", "import sys; print(*sys.path, sep='\\n')"]
     first = subprocess.run(bare, capture_output=True, text=True, check=True)
@@ -239,11 +242,9 @@ class Hides(Fixed):
 
 @pytest.mark.parametrize("cache", ["cache", "no-cache"])
 def test_a_distribution_hidden_while_the_environment_is_listed_is_an_error(
-    env: tuple[Path, Path], tmp_path: Path, cache: str
+    env: tuple[Path, Path], tmp_path: Path, root: Path, cache: str
 ) -> None:
     python, site = env
-    root = tmp_path / "project"
-    root.mkdir()
     policy = f'[environment]\npython = "{python}"\n' + ("" if cache == "cache" else "[cache]\nenabled = false\n")
     ready, seen = threading.Event(), threading.Event()
     lists = Lists("lists", ready, seen)
