@@ -9,7 +9,8 @@ How a scan goes:
 2. detect-secrets is taken from the tool interpreter (gatekeeper's own, or ``gate.tool_python``),
    never from the project (``CheckContext.tool`` refuses a copy inside the root or installed from
    it, and says where it came from); it runs with ``-I`` and its standard plugins and filters (or the
-   policy's ``plugins``), with ``--no-verify`` so no secret is sent over the network to be checked.
+   policy's ``plugins``), with ``--no-verify`` so no secret is sent over the network to be checked (and offline: its
+   ``requests`` is a stand-in that refuses every request, ``worker.py``).
    Its filters that skip whole files by name or extension (``.css``, ``.svg``, ``.lock``,
    ``poetry.lock``, ``package-lock.json``, ``*swagger*``...) are turned off: a tracked file is
    scanned whatever its name, and a file that is not UTF-8 is read with its undecodable bytes

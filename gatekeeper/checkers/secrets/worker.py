@@ -26,6 +26,13 @@ or UTF-32 text in its own encoding (``text_encoding``); the first
 line says ``"lenient": true`` when that took effect (another detect-secrets version may read files
 elsewhere: then gatekeeper lists such files as not scanned).
 
+detect-secrets is imported offline: ``requests``, which it uses only to verify a secret over the
+network (never done here: ``--no-verify``), is a stand-in that refuses every use (``_Offline``).
+That makes "no secret leaves the machine" hold whatever a detect-secrets version does with
+``--no-verify``, and spares the import of requests, urllib3 and their dependencies, which took
+more CPU than the rest of detect-secrets' start. A detect-secrets whose import needs more of
+requests than a name to annotate with is imported again with the real one.
+
 It imports nothing from gatekeeper.
 """
 
@@ -33,12 +40,16 @@ import itertools
 import json
 import os
 import sys
+import types
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def main() -> int:
     try:
-        from detect_secrets.__version__ import VERSION
-        from detect_secrets.main import main as detect_secrets
+        VERSION, detect_secrets = _imported()
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] != "detect_secrets":
             raise
@@ -55,6 +66,63 @@ def main() -> int:
     if isinstance(asked, dict) and (asked.get("serial") is True or asked.get("each") is True):
         _one_process(go_on=asked.get("each") is True)
     return int(detect_secrets(args) or 0)
+
+
+def _imported() -> "tuple[str, Callable[[list[str]], int]]":
+    """detect-secrets' version and its ``main``, imported with requests offline (``_Offline``); when
+    that import fails, everything it imported is dropped and detect-secrets is imported again with
+    the real requests (its own error, if any, is then raised as it is)."""
+    before = set(sys.modules)
+    offline = "requests" not in sys.modules
+    if offline:
+        sys.modules["requests"] = _Offline("requests")
+    try:
+        return _detect_secrets()
+    except Exception as exc:
+        missing = isinstance(exc, ModuleNotFoundError) and (exc.name or "").partition(".")[0] == "detect_secrets"
+        if missing or not offline:
+            raise
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+    return _detect_secrets()
+
+
+def _detect_secrets() -> "tuple[str, Callable[[list[str]], int]]":
+    from detect_secrets.__version__ import VERSION
+    from detect_secrets.main import main
+
+    return VERSION, main
+
+
+class OfflineError(RuntimeError):
+    """What using the stand-in for requests raises: detect-secrets tried to reach the network."""
+
+
+class _Refused:
+    """A name of requests as the stand-in gives it: usable in an annotation, refused when called (a
+    request, a session, a response built); its attributes are refused names too."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> "_Refused":
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return _Refused(f"{self._name}.{attr}")
+
+    def __call__(self, *args: object, **kwargs: object) -> None:
+        raise OfflineError(f"{self._name}: detect-secrets runs offline here (scan --no-verify); nothing is sent")
+
+
+class _Offline(types.ModuleType):
+    """The stand-in for ``requests`` while detect-secrets runs: every name is a ``_Refused`` one. An
+    ``except requests.exceptions.X`` clause it meets raises ``TypeError`` (not an exception class):
+    only an exception already on its way out reaches one, and the scan fails either way."""
+
+    def __getattr__(self, name: str) -> _Refused:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _Refused(f"{self.__name__}.{name}")
 
 
 def _keep_disabled(disabled: "list[str]") -> None:
