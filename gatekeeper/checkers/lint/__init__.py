@@ -16,11 +16,12 @@ How a run goes:
    ``ruff --version`` (asked once per binary, then cached) runs beside it; with ``--shard I/N``
    only a share of the files, balanced by bytes, is kept. ``--show-files`` does not apply the
    project's ``lint.exclude``: where a configuration sets it, one more run (``--force-exclude
-   --verbose``, ``_linted``) tells which of the listed files ruff lints, as ``ruff check .`` does.
+   --verbose``, ``listing._linted``) tells which of the listed files ruff lints, as ``ruff check .`` does.
 4. Files whose result is cached (keyed by content, path, ruff's version, the bytes of every
    configuration file and the tree's layout, ``_layout``: which files exist, which are executable;
    a cold run's results kept in one entry, ``source.run_per_file``) are not
-   checked again; the rest go to ``ruff check --output-format json``,
+   checked again; the rest go to ``ruff check --output-format json`` (with nothing of this ruff's
+   cached, that run starts on the tracked Python files beside the listing: ``ahead.py``),
    and at the same time those of them with a suppression comment to a second run with
    ``--ignore-noqa`` (what the comments hid). Their JSON reports become results by file, and
    those findings (``diagnostics.py``).
@@ -49,8 +50,7 @@ import sys
 import sysconfig
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gatekeeper import process
@@ -58,11 +58,11 @@ from gatekeeper.background import in_background
 from gatekeeper.checkers.base import OFF_BY_DEFAULT, PROJECT_CONFIG, CheckContext, CheckerBase, Display, honours_project
 from gatekeeper.checkers.lint import presentation
 from gatekeeper.errors import ToolError
-from gatekeeper.fileio import RootRelative
 from gatekeeper.findings import CheckResult, decide_status
 from gatekeeper.options import Option
 
 if TYPE_CHECKING:
+    from gatekeeper.checkers.lint.ahead import FilesRun
     from gatekeeper.toolorigin import ToolOrigin
 
 # the run path (the tracked files, the configuration chain, narrowing, the cache) is imported where
@@ -117,6 +117,8 @@ class LintChecker(CheckerBase):
         """Check (or reuse cached checks of) the files ruff would check; one finding per diagnostic."""
         from gatekeeper import toolconfig
         from gatekeeper.checkers import source
+        from gatekeeper.checkers.lint import ahead as tree
+        from gatekeeper.checkers.lint import listing
         from gatekeeper.checkers.lint import narrowing as narrowed
         from gatekeeper.checkers.lint.diagnostics import to_findings, valid
 
@@ -126,13 +128,25 @@ class LintChecker(CheckerBase):
         candidates = _candidates(ctx)
         honour = honours_project(section)
         empty_ok = bool(section.get("allow_empty"))
-        version = _known_version(ctx, ruff)
-        if version:
-            plan = _plan(ctx, ruff, honour, candidates, empty_ok)
-        else:  # ruff --version (asked once per binary) runs beside the listing: neither waits for the other
-            plan, version = _together(
-                lambda: _plan(ctx, ruff, honour, candidates, empty_ok), lambda: _version(ctx, ruff), "version"
-            )
+        configured = listing.configure(ctx, honour, candidates)
+        cold = not tree.ran_before(ctx, tool, configured.config_args)
+        # with nothing of this ruff's cached, ruff checks the tracked Python files now, beside the listing
+        early = tree.named(candidates) if cold and ctx.shard is None else []
+        ahead = None
+        if len(early) <= MAX_FILES_PER_RUN and any(f.endswith(tree.SUFFIXES) for f in early):
+            ahead = tree.FilesRun(ctx, _report_args(ruff, configured.config_args), early)
+        try:
+            version = _known_version(ctx, ruff)
+            if version:
+                plan = listing.plan(ctx, ruff, configured, empty_ok)
+            else:  # ruff --version (asked once per binary) runs beside the listing: neither waits for the other
+                plan, version = _together(
+                    lambda: listing.plan(ctx, ruff, configured, empty_ok), lambda: _version(ctx, ruff), "version"
+                )
+        except BaseException:
+            if ahead is not None:
+                ahead.end()
+            raise
         configs, config_files, config_args, files_all = plan.configs, plan.config_files, plan.config_args, plan.files
         sources = source.Sources(ctx.root)
 
@@ -146,17 +160,23 @@ class LintChecker(CheckerBase):
             _layout(ctx.root, candidates, files_all),
         )  # fmt: skip
         per_file_tool = source.PerFileTool(
-            CHECK, opts, valid, lambda chunk: _check(ctx, ruff, config_args, chunk, commented), MAX_FILES_PER_RUN
+            CHECK, opts, valid, lambda chunk: _check(ctx, ruff, config_args, chunk, commented, ahead), MAX_FILES_PER_RUN
         )
         skipped = _tracked_but_unchecked(ctx, files_all)
-        if configs and skipped:  # the second listing that tells the project's excludes from ruff's, beside the check
-            per_file, by_defaults = _together(
-                lambda: source.run_per_file(ctx, per_file_tool, files_all, sources),
-                lambda: _show_files(ctx, ruff, ["--isolated"]),
-                "excludes",
-            )
-        else:
-            per_file, by_defaults = source.run_per_file(ctx, per_file_tool, files_all, sources), None
+        try:
+            if configs and skipped:  # the second listing that tells the project's excludes from ruff's, beside the check
+                per_file, by_defaults = _together(
+                    lambda: source.run_per_file(ctx, per_file_tool, files_all, sources),
+                    lambda: listing.show_files(ctx, ruff, ["--isolated"]),
+                    "excludes",
+                )
+            else:
+                per_file, by_defaults = source.run_per_file(ctx, per_file_tool, files_all, sources), None
+        finally:
+            if ahead is not None:
+                ahead.end()
+        if cold:
+            tree.say_ran(ctx, tool, config_args)
         files, diagnostics = per_file.files, per_file.results
         records = narrowed.config_records(ctx.root, configs)
         records += narrowed.excluded_records(*_dropped(skipped, by_defaults))
@@ -202,88 +222,6 @@ class LintChecker(CheckerBase):
             findings=tuple(findings),
             narrowing=tuple(records),
         )
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """How ruff runs on the project: its configuration files and flags, and the files it checks."""
-
-    configs: tuple[str, ...]  # each folder's configuration, the root's first
-    config_files: tuple[str, ...]  # every file that decides ruff's settings (extend chains included)
-    config_args: list[str]
-    files: list[str]  # what ``ruff check --show-files`` lists, relative to the root
-
-
-def _plan(ctx: CheckContext, ruff: str, honour: bool, candidates: Sequence[str], allow_empty: bool = False) -> _Plan:
-    """The configuration ruff finds among ``candidates`` (checked to lie inside the root) and the
-    files it lists with it; ``ToolError`` when it lists no Python file (an empty check is not a
-    pass), unless ``allow_empty``. ruff also lists the configuration files it lints
-    (``pyproject.toml``, ``ruff.toml``): those alone are no code looked at, as when the project's
-    settings exclude every Python file."""
-    from gatekeeper import toolconfig
-
-    configs = toolconfig.ruff_configs(ctx.root, candidates) if honour else ()
-    config_files = toolconfig.ruff_files(ctx.root, candidates) if configs else ()
-    config_args = [] if configs else list(ISOLATED if not honour else ("--isolated",))
-    target = toolconfig.ruff_target_version(ctx.root) if honour and not configs else None
-    if target:  # what ruff infers from requires-python, which --isolated would drop
-        config_args += ["--target-version", target]
-    files = _show_files(ctx, ruff, config_args)
-    if configs and _sets_lint_exclude(ctx.root, configs):
-        files = _linted(ctx, ruff, config_args, files)
-    code = [f for f in files if PurePosixPath(f).name not in toolconfig.RUFF_CONFIG_NAMES]
-    if not code and not allow_empty:
-        besides = f" (only {', '.join(files)})" if files else ""
-        raise ToolError(
-            f"ruff found no Python files to check{besides}: an empty check is not a pass; set "
-            "checks.lint.allow_empty = true if that is expected"
-        )
-    return _Plan(configs, config_files, config_args, files)
-
-
-def _sets_lint_exclude(root: Path, configs: Sequence[str]) -> bool:
-    """Whether a configuration in force (any file of any ``extend`` chain) sets ``lint.exclude``."""
-    from gatekeeper import toolconfig
-
-    for config in configs:
-        for item in toolconfig.ruff_chain(root, config):
-            lint = item.options.get("lint")
-            if isinstance(lint, Mapping) and lint.get("exclude"):
-                return True
-    return False
-
-
-def _linted(ctx: CheckContext, ruff: str, config_args: Sequence[str], files: Sequence[str]) -> list[str]:
-    """Of the listed ``files``, those ruff lints under the project's ``lint.exclude``.
-
-    ``ruff check .`` leaves out the files ``lint.exclude`` matches, but ``--show-files`` lists them,
-    and ruff applies that setting to files named on its command line only with ``--force-exclude``.
-    So ruff itself is asked: one run over the listed files with ``--force-exclude`` and its log on
-    (``--verbose``, one ``Checking: PATH`` line per file it lints and ``Checked N files``), a
-    single cheap rule selected, its diagnostics discarded. A log gatekeeper cannot read (the lines
-    missing, a count that does not match, a path it was not given) is an error: the check would
-    otherwise report files ruff does not lint."""
-    relative = RootRelative(ctx.root)
-    linted: list[str] = []
-    for start in range(0, len(files), MAX_FILES_PER_RUN):
-        chunk = files[start : start + MAX_FILES_PER_RUN]
-        args = [ruff, "check", "--verbose", "--force-exclude", "--exit-zero", "--output-format", "json"]
-        args += ["--select", "E501", *READ_ONLY, *config_args, "--", *(str(ctx.root / f) for f in chunk)]
-        done = ctx.run(args, cwd=ctx.root)
-        if done.returncode != 0:
-            raise ToolError(f"ruff check --force-exclude failed (exit {done.returncode}): {_refused(done)}")
-        seen = [m.group(1) for m in re.finditer(r"\[DEBUG\] Checking: (.+?)\r?$", done.stderr, re.MULTILINE)]
-        counted = re.search(r"\[DEBUG\] Checked (\d+) files?\b", done.stderr)
-        names = [relative(Path(p)) for p in seen]
-        given = set(chunk)
-        if counted is None or int(counted.group(1)) != len(seen) or not all(n in given for n in names):
-            raise ToolError(
-                "the project's ruff configuration sets lint.exclude, and ruff's log (--verbose) did not say which "
-                "files it lints, so the check cannot leave out the same files as ruff check"
-            )
-        linted += [n for n in names if n is not None]
-    kept = set(linted)
-    return [f for f in files if f in kept]
 
 
 def _together(here: Callable[[], T], there: Callable[[], U], name: str) -> tuple[T, U]:
@@ -442,33 +380,33 @@ def _version(ctx: CheckContext, ruff: str) -> str:
     return version
 
 
-def _show_files(ctx: CheckContext, ruff: str, config_args: Sequence[str]) -> list[str]:
-    listing = [a for a in config_args if a != "--ignore-noqa"]  # ruff refuses it beside --show-files
-    done = ctx.run([ruff, "check", "--show-files", *READ_ONLY, *listing, "--", str(ctx.root)], cwd=ctx.root)
-    if done.returncode not in (0, 1):
-        raise ToolError(f"ruff check --show-files failed (exit {done.returncode}): {_refused(done)}")
-    relative = RootRelative(ctx.root)
-    files = {rel for line in done.stdout.splitlines() if line.strip() and (rel := relative(Path(line.strip())))}
-    return sorted(files)
-
-
-def _check(
-    ctx: CheckContext, ruff: str, config_args: Sequence[str], files: Sequence[str], commented: Callable[[str], bool]
+def _check(  # noqa: PLR0913  # and where the first run's results may come from
+    ctx: CheckContext,
+    ruff: str,
+    config_args: Sequence[str],
+    files: Sequence[str],
+    commented: Callable[[str], bool],
+    ahead: FilesRun | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """ruff's diagnostics for ``files``, and those the suppression comments of the ``commented`` ones
-    hid (marked ``suppressed``), from a second run over those files with ``--ignore-noqa``."""
+    hid (marked ``suppressed``), from a second run over those files with ``--ignore-noqa``.
+    ``ahead``: the same run started before the listing on the tracked files (``ahead.py``): it gives
+    the results of the files it was named on, and only the others are checked by name now."""
     from gatekeeper.checkers.lint.diagnostics import identity, parse_output
+
+    def first() -> dict[str, list[dict[str, Any]]]:
+        found = ahead.results(files) if ahead is not None else {}
+        rest = [f for f in files if f not in found]
+        if rest:
+            found.update(parse_output(ctx.root, _report(ctx, ruff, config_args, rest)))
+        return found
 
     again = [f for f in files if commented(f)]
     if not again:
-        return parse_output(ctx.root, _report(ctx, ruff, config_args, files))
+        return first()
     # the two runs are independent: the second (usually a few files) runs beside the first, and the
     # first's report is read while the second may still run
-    found, unsuppressed = _together(
-        lambda: parse_output(ctx.root, _report(ctx, ruff, config_args, files)),
-        lambda: _report(ctx, ruff, [*config_args, "--ignore-noqa"], again),
-        "noqa",
-    )
+    found, unsuppressed = _together(first, lambda: _report(ctx, ruff, [*config_args, "--ignore-noqa"], again), "noqa")
     kept = {f: {identity(d) for d in found.get(f, [])} for f in again}
     # of the second run only what the first did not report is kept (the rest is still checked to be ruff's)
     hidden = parse_output(ctx.root, unsuppressed, keep=lambda f, d: f in kept and identity(d) not in kept[f])
@@ -477,10 +415,14 @@ def _check(
     return found
 
 
+def _report_args(ruff: str, config_args: Sequence[str]) -> list[str]:
+    """``ruff check --output-format json`` with the check's flags, up to the files it is named on."""
+    return [ruff, "check", "--output-format", "json", *READ_ONLY, "--exit-zero", *config_args, "--"]
+
+
 def _report(ctx: CheckContext, ruff: str, config_args: Sequence[str], files: Sequence[str]) -> str:
     """``ruff check --output-format json`` of ``files``: its JSON report, unread; ``ToolError`` when ruff fails."""
-    args = [ruff, "check", "--output-format", "json", *READ_ONLY, "--exit-zero", *config_args, "--"]
-    done = ctx.run([*args, *(str(ctx.root / f) for f in files)], cwd=ctx.root)
+    done = ctx.run([*_report_args(ruff, config_args), *(str(ctx.root / f) for f in files)], cwd=ctx.root)
     if done.returncode != 0:
         raise ToolError(f"ruff check failed (exit {done.returncode}): {_refused(done)}")
     return done.stdout

@@ -1,0 +1,123 @@
+"""Which files ruff checks: the project's configuration it finds (``configure``) and the files it
+lists with it (``plan``: ``ruff check --show-files``, then ``lint.exclude`` applied as ruff applies it)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from gatekeeper.checkers.base import CheckContext
+from gatekeeper.checkers.lint import ISOLATED, MAX_FILES_PER_RUN, READ_ONLY, _refused
+from gatekeeper.errors import ToolError
+from gatekeeper.fileio import RootRelative
+
+
+@dataclass(frozen=True, slots=True)
+class Configured:
+    """The configuration ruff finds in the project, checked to lie inside the root, and its flags."""
+
+    configs: tuple[str, ...]  # each folder's configuration, the root's first
+    config_files: tuple[str, ...]  # every file that decides ruff's settings (extend chains included)
+    config_args: tuple[str, ...]
+
+
+def configure(ctx: CheckContext, honour: bool, candidates: Sequence[str]) -> Configured:
+    """The configuration ruff finds among ``candidates`` (every file of it checked to lie inside the
+    root, ``ToolError`` otherwise) and the flags that give ruff the same settings."""
+    from gatekeeper import toolconfig
+
+    configs = toolconfig.ruff_configs(ctx.root, candidates) if honour else ()
+    config_files = toolconfig.ruff_files(ctx.root, candidates) if configs else ()
+    config_args = [] if configs else list(ISOLATED if not honour else ("--isolated",))
+    target = toolconfig.ruff_target_version(ctx.root) if honour and not configs else None
+    if target:  # what ruff infers from requires-python, which --isolated would drop
+        config_args += ["--target-version", target]
+    return Configured(tuple(configs), tuple(config_files), tuple(config_args))
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How ruff runs on the project: its configuration files and flags, and the files it checks."""
+
+    configs: tuple[str, ...]  # each folder's configuration, the root's first
+    config_files: tuple[str, ...]  # every file that decides ruff's settings (extend chains included)
+    config_args: list[str]
+    files: list[str]  # what ``ruff check --show-files`` lists, relative to the root
+
+
+def plan(ctx: CheckContext, ruff: str, configured: Configured, allow_empty: bool = False) -> Plan:
+    """The files ruff lists with the project's configuration (``configured``); ``ToolError`` when it
+    lists no Python file (an empty check is not a pass), unless ``allow_empty``. ruff also lists the
+    configuration files it lints (``pyproject.toml``, ``ruff.toml``): those alone are no code looked
+    at, as when the project's settings exclude every Python file."""
+    from gatekeeper import toolconfig
+
+    configs, config_files, config_args = configured.configs, configured.config_files, list(configured.config_args)
+    files = show_files(ctx, ruff, config_args)
+    if configs and _sets_lint_exclude(ctx.root, configs):
+        files = _linted(ctx, ruff, config_args, files)
+    code = [f for f in files if PurePosixPath(f).name not in toolconfig.RUFF_CONFIG_NAMES]
+    if not code and not allow_empty:
+        besides = f" (only {', '.join(files)})" if files else ""
+        raise ToolError(
+            f"ruff found no Python files to check{besides}: an empty check is not a pass; set "
+            "checks.lint.allow_empty = true if that is expected"
+        )
+    return Plan(configs, config_files, config_args, files)
+
+
+def _sets_lint_exclude(root: Path, configs: Sequence[str]) -> bool:
+    """Whether a configuration in force (any file of any ``extend`` chain) sets ``lint.exclude``."""
+    from gatekeeper import toolconfig
+
+    for config in configs:
+        for item in toolconfig.ruff_chain(root, config):
+            lint = item.options.get("lint")
+            if isinstance(lint, Mapping) and lint.get("exclude"):
+                return True
+    return False
+
+
+def _linted(ctx: CheckContext, ruff: str, config_args: Sequence[str], files: Sequence[str]) -> list[str]:
+    """Of the listed ``files``, those ruff lints under the project's ``lint.exclude``.
+
+    ``ruff check .`` leaves out the files ``lint.exclude`` matches, but ``--show-files`` lists them,
+    and ruff applies that setting to files named on its command line only with ``--force-exclude``.
+    So ruff itself is asked: one run over the listed files with ``--force-exclude`` and its log on
+    (``--verbose``, one ``Checking: PATH`` line per file it lints and ``Checked N files``), a
+    single cheap rule selected, its diagnostics discarded. A log gatekeeper cannot read (the lines
+    missing, a count that does not match, a path it was not given) is an error: the check would
+    otherwise report files ruff does not lint."""
+    relative = RootRelative(ctx.root)
+    linted: list[str] = []
+    for start in range(0, len(files), MAX_FILES_PER_RUN):
+        chunk = files[start : start + MAX_FILES_PER_RUN]
+        args = [ruff, "check", "--verbose", "--force-exclude", "--exit-zero", "--output-format", "json"]
+        args += ["--select", "E501", *READ_ONLY, *config_args, "--", *(str(ctx.root / f) for f in chunk)]
+        done = ctx.run(args, cwd=ctx.root)
+        if done.returncode != 0:
+            raise ToolError(f"ruff check --force-exclude failed (exit {done.returncode}): {_refused(done)}")
+        seen = [m.group(1) for m in re.finditer(r"\[DEBUG\] Checking: (.+?)\r?$", done.stderr, re.MULTILINE)]
+        counted = re.search(r"\[DEBUG\] Checked (\d+) files?\b", done.stderr)
+        names = [relative(Path(p)) for p in seen]
+        given = set(chunk)
+        if counted is None or int(counted.group(1)) != len(seen) or not all(n in given for n in names):
+            raise ToolError(
+                "the project's ruff configuration sets lint.exclude, and ruff's log (--verbose) did not say which "
+                "files it lints, so the check cannot leave out the same files as ruff check"
+            )
+        linted += [n for n in names if n is not None]
+    kept = set(linted)
+    return [f for f in files if f in kept]
+
+
+def show_files(ctx: CheckContext, ruff: str, config_args: Sequence[str]) -> list[str]:
+    listing = [a for a in config_args if a != "--ignore-noqa"]  # ruff refuses it beside --show-files
+    done = ctx.run([ruff, "check", "--show-files", *READ_ONLY, *listing, "--", str(ctx.root)], cwd=ctx.root)
+    if done.returncode not in (0, 1):
+        raise ToolError(f"ruff check --show-files failed (exit {done.returncode}): {_refused(done)}")
+    relative = RootRelative(ctx.root)
+    files = {rel for line in done.stdout.splitlines() if line.strip() and (rel := relative(Path(line.strip())))}
+    return sorted(files)
