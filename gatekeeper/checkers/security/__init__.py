@@ -14,7 +14,8 @@ How a scan goes:
 3. Files whose result is in the cache (keyed by the file's content and path, bandit's and
    Python's versions and the scan options) are not scanned again.
 4. The rest goes to ``workers`` bandit worker processes (bandit's own ``main()`` with those
-   options, bandit imported once per process), largest files first, in batches that shrink as
+   options, bandit imported once per process; at most one per ``MIN_SHARD_BYTES`` of source, one
+   per ``BESIDE_OTHERS_SHARD_BYTES`` when other checks run beside it), largest files first, in batches that shrink as
    the work runs out, to whichever worker is free; a worker gets its next batch as soon as it
    reports, before that report is read. Each report is split per file, cached and mapped to
    findings as it arrives (bandit's raw results are dropped then: 100,000 findings never sit in
@@ -64,6 +65,12 @@ CACHE_VERSION = 1
 #: CPU; 520 KB (9,500 lines) 0.28 s less wall time for 0.15 s more CPU.
 MIN_SHARD_BYTES = 96 * 1024
 
+#: The same bound when other checks run beside this one (``ctx.checks_at_once``): they keep the
+#: CPUs busy, so a second process mostly adds its start-up. Measured on two CPUs with all eight
+#: checks on click (340 KB of source): two workers 0.62-0.67 s of bandit CPU, one 0.51-0.52 s, and
+#: the run ended no later (bandit was never its last tool).
+BESIDE_OTHERS_SHARD_BYTES = 512 * 1024
+
 #: At most this many folder entries are looked at to guess a cold scan's size (``_worth_two``).
 SIZE_GUESS_ENTRIES = 5000
 
@@ -111,7 +118,7 @@ class SecurityChecker(CheckerBase):
         pool = BanditPool(ctx.tool_python, ctx.root)
         try:
             if folder is None or not folder.is_dir():  # nothing cached: the first worker will find the files
-                two = workers > 1 and _worth_two(ctx.root, targets, section.get("exclude") or [])
+                two = workers > 1 and _worth_two(ctx.root, targets, section.get("exclude") or [], _shard_bytes(ctx))
                 pool.start(2 if two else 1, quiet=True)  # importing bandit while the rest is prepared
             from gatekeeper.checkers.security.narrowing import (
                 narrowing_note,
@@ -143,7 +150,7 @@ class SecurityChecker(CheckerBase):
                         tally.add(f, hit)
             cached = len(tally)
             todo = [f for f in files if f not in tally]
-            processes = max(1, min(workers, len(todo), sum(sizes[f] for f in todo) // MIN_SHARD_BYTES)) if todo else 0
+            processes = max(1, min(workers, len(todo), sum(sizes[f] for f in todo) // _shard_bytes(ctx))) if todo else 0
             if todo:
                 store = (folder, keys) if folder is not None else None
                 _scan(pool, plan, Batches(todo, sizes, processes), ctx.deadline, _keeper(tally, store))
@@ -385,16 +392,23 @@ def _cache_read(folder: Path, key: str) -> tuple[FileScan | None, int]:
         return None, 1
 
 
-def _worth_two(root: Path, targets: Sequence[str], exclude: Sequence[str]) -> bool:
+def _shard_bytes(ctx: CheckContext) -> int:
+    """The least source a bandit process is started for: ``MIN_SHARD_BYTES`` when this check runs
+    alone, ``BESIDE_OTHERS_SHARD_BYTES`` when other checks run beside it."""
+    return BESIDE_OTHERS_SHARD_BYTES if ctx.checks_at_once > 1 else MIN_SHARD_BYTES
+
+
+def _worth_two(root: Path, targets: Sequence[str], exclude: Sequence[str], share: int | None = None) -> bool:
     """A guess, before discovery, of whether the scan will want two workers: Python source of at
-    least ``2 * MIN_SHARD_BYTES`` under ``targets`` (folders named in ``exclude`` left out).
+    least twice ``share`` (default ``MIN_SHARD_BYTES``) under ``targets`` (folders named in
+    ``exclude`` left out).
 
     Only when to start the second worker's bandit import depends on it, never what is scanned: a
     wrong guess costs either that import for nothing (~0.1 s of CPU) or starting it after
     discovery. A tree too large to look at quickly (``SIZE_GUESS_ENTRIES``) counts as enough.
     """
     names = [str(p).strip().strip("/") for p in exclude]
-    left, seen = 2 * MIN_SHARD_BYTES, 0
+    left, seen = 2 * (MIN_SHARD_BYTES if share is None else share), 0
     folders = []
     for target in targets:
         path = root / target

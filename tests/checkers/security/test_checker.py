@@ -333,6 +333,32 @@ def test_a_small_cold_scan_starts_one_bandit_worker_a_large_one_two(
     ]
 
 
+def test_beside_other_checks_a_scan_too_small_for_the_larger_share_starts_one_worker(
+    corpus: Path, make_ctx: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With other checks running at the same time, a second bandit process is started only for
+    ``BESIDE_OTHERS_SHARD_BYTES`` of source per process; alone, for ``MIN_SHARD_BYTES``. The
+    findings and figures are the same either way."""
+    checker = SecurityChecker()
+    python, log = _counting_python(tmp_path)
+    monkeypatch.setattr(security, "MIN_SHARD_BYTES", 64)  # enough source for two when alone
+    monkeypatch.setattr(security, "BESIDE_OTHERS_SHARD_BYTES", 1 << 30)  # never enough beside others
+    alone = checker.run(section(checker, workers=2), make_ctx(corpus, tool_python=python, checks_at_once=1))
+    assert log.read_text().split() == ["started", "started"] and alone.metrics["processes"] == 2
+    log.unlink()
+    beside = checker.run(section(checker, workers=2), make_ctx(corpus, tool_python=python, checks_at_once=8))
+    assert log.read_text().split() == ["started"] and beside.metrics["processes"] == 1
+    assert [f.to_dict() for f in sorted(beside.findings, key=Finding.sort_key)] == [
+        f.to_dict() for f in sorted(alone.findings, key=Finding.sort_key)
+    ]
+    for key in ("files_scanned", "lines_scanned", "counts", "nosec", "parse_errors"):
+        assert beside.metrics[key] == alone.metrics[key]
+    log.unlink()
+    monkeypatch.setattr(security, "BESIDE_OTHERS_SHARD_BYTES", 64)  # a large scan is still split beside others
+    large = checker.run(section(checker, workers=2), make_ctx(corpus, tool_python=python, checks_at_once=8))
+    assert log.read_text().split() == ["started", "started"] and large.metrics["processes"] == 2
+
+
 def test_the_size_guess_counts_python_source_under_the_paths_and_leaves_excluded_folders_out(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
