@@ -96,6 +96,9 @@ class AdvisoryDatabase:
     records_read: int = 0
     withdrawn_skipped: int = 0
     regular_files: RegularFiles | None = field(default=None, repr=False)  # a folder's, as opened: for its digest
+    #: the sha256 of each record file as building the index read it (by path relative to the
+    #: folder): the folder's digest takes these instead of reading every record a second time
+    read_digests: dict[bytes, str] = field(default_factory=dict, repr=False)
     _zip: zipfile.ZipFile | None = field(default=None, repr=False)
     _stamps: dict[str, tuple[int, str]] = field(default_factory=dict, repr=False)  # file -> (size, stat data or CRC)
     _cache_dir: Path | None = field(default=None, repr=False)
@@ -155,12 +158,18 @@ class AdvisoryDatabase:
                 return readback.read_member(self._zip, self._zip.getinfo(name), MAX_RECORD_BYTES, str(self.path))
             except readback.LimitError as exc:
                 raise ToolError(f"advisory database: {exc}") from None
-        # one open and fstat, not a Path, a stat and read_bytes' own open: a cold run reads every record
+        # one open, fstat and read to the end, no file object: a cold run reads every record
         fd = os.open(os.path.join(self.path, name), os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        with open(fd, "rb") as fh:
-            if os.fstat(fd).st_size > MAX_RECORD_BYTES:
+        try:
+            size = os.fstat(fd).st_size
+            if size > MAX_RECORD_BYTES:
                 raise ToolError(f"advisory record {self.path / name} is larger than {MAX_RECORD_BYTES} bytes: not an OSV record")
-            return fh.read()
+            parts = [os.read(fd, size + 1)]  # all of it at once, unless it grew since the fstat
+            while parts[-1]:
+                parts.append(os.read(fd, 1 << 20))
+        finally:
+            os.close(fd)
+        return b"".join(parts)
 
     def records_for(self, names: Iterable[str]) -> Iterator[tuple[str, Mapping[str, Any]]]:
         """(file, record) for every record that may concern one of ``names`` (any spelling), withdrawn ones skipped."""
@@ -288,11 +297,15 @@ def _walk(root: Path) -> tuple[list[tuple[str, int, str]], RegularFiles]:
 
 
 def _build_index(db: AdvisoryDatabase) -> dict[str, list[str]]:
+    """The name index of every record file, read once: a folder's files' digests (``read_digests``) are taken on the way."""
     index: dict[str, list[str]] = {}
     newest: dt.datetime | None = None
     dated = 0
+    digests = db.read_digests if db.layout == "directory" else None
     for name in db.files:
         data = db._read(name)
+        if digests is not None:
+            digests[os.fsencode(name)] = hashlib.sha256(data).hexdigest()
         keys: set[str] = {
             canonicalize_name(next(g for g in m if g).decode("utf-8", "replace").strip()) for m in _NAME_RX.findall(data)
         }

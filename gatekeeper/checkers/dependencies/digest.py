@@ -20,6 +20,7 @@ import os
 import stat
 import struct
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from gatekeeper.checkers import cache
@@ -35,10 +36,13 @@ _STAT = struct.Struct(">IQqqQQ")
 RegularFiles = list[tuple[bytes, os.stat_result]]
 
 
-def content_digest(path: Path, cache_dir: Path | None = None, regular: RegularFiles | None = None) -> dict[str, str]:
+def content_digest(
+    path: Path, cache_dir: Path | None = None, regular: RegularFiles | None = None, known: Mapping[bytes, str] | None = None
+) -> dict[str, str]:
     """The in-toto DigestSet of the database at ``path`` (module docstring); empty when it cannot be
     read. With ``cache_dir``, reused from there while the stat data of every file is unchanged.
-    ``regular``: the folder's regular files as a walk just listed them (else it is walked here)."""
+    ``regular``: the folder's regular files as a walk just listed them (else it is walked here);
+    ``known``: the sha256 of some of them (by relative path) as this run just read them, not read again."""
     started = time.time_ns()
     if regular is not None:
         files, kind = regular, "dirHash1"
@@ -56,7 +60,7 @@ def content_digest(path: Path, cache_dir: Path | None = None, regular: RegularFi
     payload, _rejected = cache.read(folder, key)
     if isinstance(payload, dict) and isinstance(payload.get(kind), str) and len(payload) == 1:
         return {kind: payload[kind]}
-    value = _sha256(os.fsencode(path)) if kind == "sha256" else _dir_hash(os.fsencode(path), [rel for rel, _ in files])
+    value = _sha256(os.fsencode(path)) if kind == "sha256" else _dir_hash(os.fsencode(path), [rel for rel, _ in files], known)
     if not value:
         return {}
     if all(max(st.st_mtime_ns, st.st_ctime_ns) < started - RACY_NS for _, st in files):
@@ -94,11 +98,13 @@ def _stat_blob(files: RegularFiles) -> bytes:
     return b"".join(parts)
 
 
-def _dir_hash(root: bytes, names: list[bytes]) -> str:
-    """dirHash1 of the files ``names`` (sorted, relative to ``root``); "" when one cannot be read."""
+def _dir_hash(root: bytes, names: list[bytes], known: Mapping[bytes, str] | None = None) -> str:
+    """dirHash1 of the files ``names`` (sorted, relative to ``root``); "" when one cannot be read.
+    ``known``: digests of some of them, by relative path, taken as they are."""
+    known = known or {}
     lines = []
     for rel in names:
-        digest = _sha256(os.path.join(root, rel))
+        digest = known.get(rel) or _sha256(os.path.join(root, rel))
         if not digest:
             return ""
         lines.append(digest.encode() + b"  " + rel + b"\n")

@@ -76,7 +76,7 @@ class Opening:
         db = open_database(path, self._ctx.cache_dir)
         try:
             # reused while no file's stat data changed (``digest``)
-            digest = advisory_db.content_digest(db.path, self._ctx.cache_dir, db.regular_files)
+            digest = advisory_db.content_digest(db.path, self._ctx.cache_dir, db.regular_files, db.read_digests)
         except BaseException:
             db.close()
             raise

@@ -63,6 +63,20 @@ def test_dirhash1_is_what_the_documented_pipeline_prints(tmp_path: Path) -> None
     assert content_digest(archive) == {"sha256": hashlib.sha256(archive.read_bytes()).hexdigest()}
 
 
+def test_the_records_the_index_read_are_not_read_again_for_the_digest(tmp_path: Path, hashed: list[bytes]) -> None:
+    db = _tree(tmp_path)
+    opened = open_database(db)  # the index is built: every record file is read once
+    assert b"link.yaml" in opened.read_digests  # read as a record, through the link: the digest lists no link
+    assert content_digest(db, None, opened.regular_files, opened.read_digests) == {"dirHash1": _by_hand(db)}
+    # only the regular files that are no records (dot files, other suffixes) were read for it
+    assert sorted(os.path.relpath(p, os.fsencode(db)) for p in hashed) == [b".hidden/note.txt"]
+    # a record rewritten after the index read it: the digest is of the bytes the index read, and the
+    # index of a later run (its stat data changed) reads it again
+    (db / "Zeta.json").write_text('{"id": "X"}')
+    again = open_database(db)
+    assert content_digest(db, None, again.regular_files, again.read_digests) == {"dirHash1": _by_hand(db)}
+
+
 def test_a_digest_is_reused_only_while_no_file_changes(tmp_path: Path, hashed: list[bytes]) -> None:
     db = _tree(tmp_path)
     cache = tmp_path / "cache"
