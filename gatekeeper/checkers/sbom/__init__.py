@@ -444,12 +444,14 @@ def _generate(
     and redacted; output that is not a CycloneDX JSON document is a ``ToolError``."""
     import tempfile
 
+    from gatekeeper import runmain
     from gatekeeper.checkers.sbom import pep770
     from gatekeeper.process import tail
     from gatekeeper.redaction import redact_tree
 
     with tempfile.TemporaryDirectory(prefix="gatekeeper-sbom-") as cwd:
-        done = ctx.run(args, stdin=stdin, cwd=cwd)
+        # as ``python -I -m cyclonedx_py`` runs it, less the interpreter's teardown (``runmain``)
+        done = ctx.run(runmain.command(list(args)), stdin=stdin, cwd=cwd)
     process.require_module(
         done, "cyclonedx_py", "cyclonedx-bom", ctx.tool_python, "pip install cyclonedx-bom, or set gate.tool_python"
     )

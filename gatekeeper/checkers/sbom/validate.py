@@ -87,9 +87,25 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def _end(code: int) -> None:
+    """End the process once the verdict is out and the exit handlers have run, without the
+    interpreter's teardown: freeing jsonschema's, referencing's and the schemas' objects one at a
+    time cost a fifth of the validator's CPU."""
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can reach it
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
     if "jsonschema" not in sys.modules:
         # jsonschema registers rfc3987-syntax's checkers at import when it can import it; blocking
         # that import saves its grammar compilation. Both IRI formats are registered above instead.
         sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
-    sys.exit(main(sys.argv[1:]))
+    _end(main(sys.argv[1:]))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper import process
+from gatekeeper import process, runmain
 from gatekeeper.checkers.sbom import SbomChecker
 from gatekeeper.checkers.sbom.validate import validate_text
 from gatekeeper.checkers.sbom.validation import early_validator, validate_file
@@ -54,6 +54,33 @@ def test_sbom_of_the_environment(dist_env: FakeEnv, tmp_path: Path, spec: str) -
     assert [c["name"] for c in bom["components"] if not c.get("purl")] == ["mike"]
     assert result.tool_name == "cyclonedx-bom" and result.tool_version
     assert "iri-reference" in m["validation"]["formats"]
+
+
+def _without_random_refs(bom: dict) -> str:  # type: ignore[type-arg]
+    """The SBOM's components and graph as text, cyclonedx-py's random ``BomRef.<n>.<n>`` references numbered in order."""
+    import re
+
+    text = json.dumps([bom["components"], bom.get("dependencies")], sort_keys=True)
+    refs: dict[str, str] = {}
+    return re.sub(r"BomRef\.[0-9.]+", lambda m: refs.setdefault(m.group(0), f"ref-{len(refs)}"), text)
+
+
+def test_the_components_are_those_of_cyclonedx_py_run_by_hand(dist_env: FakeEnv, tmp_path: Path) -> None:
+    """cyclonedx-py runs through ``runmain`` (its process ends without the interpreter's teardown):
+    the SBOM is the one ``python -I -m cyclonedx_py`` prints, and its exit status counts as before."""
+    root = make_project(tmp_path / "p", _policy(dist_env.python))
+    result = _run(root)
+    assert result.status is Status.PASS and result.metrics["valid"] is True
+    ours = json.loads((root / "out" / "sbom.cdx.json").read_text())
+    args = [sys.executable, "-I", "-m", "cyclonedx_py", "environment", "--sv", "1.6", "--of", "JSON", "--no-validate"]
+    args += ["-o", "-", "--pyproject", str(root / "pyproject.toml"), str(dist_env.python)]
+    by_hand = subprocess.run(args, capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert _without_random_refs(ours) == _without_random_refs(json.loads(by_hand.stdout))
+    # a failing run's status is still cyclonedx-py's own: an interpreter that is not there
+    nowhere = [*args[:-1], str(tmp_path / "nowhere")]
+    failed = subprocess.run(runmain.command(nowhere), capture_output=True, text=True, cwd=tmp_path, check=False)
+    by_hand_failed = subprocess.run(nowhere, capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert failed.returncode == by_hand_failed.returncode != 0 and failed.stdout == by_hand_failed.stdout == ""
 
 
 def test_thresholds_fail_the_gate(dist_env: FakeEnv, tmp_path: Path) -> None:
