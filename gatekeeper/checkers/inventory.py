@@ -101,6 +101,8 @@ def startup():
     return [p for p in (sys.executable, getattr(sys, "_base_executable", ""), *libs) if p]
 read = {"path": sys.path, "looked": globals().get("_gk_looked", []), "distributions": met, "startup": startup()}
 print(json.dumps({"python": sys.executable, "markers": env(), "distributions": out, "read": read}))
+sys.stdout.flush()
+os._exit(0)  # the answer is out: the interpreter's teardown would only free what reading the metadata built
 """
 
 
