@@ -207,6 +207,33 @@ def test_the_early_validator_gives_the_same_verdict_and_never_outlives_the_check
     assert proc.returncode is not None and not process._LIVE
 
 
+def test_the_validator_process_checks_every_draft_7_format_the_schemas_use(dist_env: FakeEnv, tmp_path: Path) -> None:
+    """The validator's process leaves out the libraries of formats no draft-7 schema has (duration,
+    color); every format jsonschema checks for draft 7, with all its libraries loaded here, it checks."""
+    import re
+
+    import jsonschema
+    from cyclonedx.schema import _res
+    from jsonschema import Draft7Validator
+
+    root = make_project(tmp_path / "p", _policy(dist_env.python))
+    bom = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "metadata": {"timestamp": "2024-01-01T00:00:00Z"}}
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(bom), encoding="utf-8")
+    problem, formats = validate_file(context(root), good, "1.6")
+    assert problem is None and formats == sorted(Draft7Validator.FORMAT_CHECKER.checkers)
+    schemas = [p for p in Path(_res.__file__).parent.glob("*.schema.json")]
+    named = {f for p in schemas for f in re.findall(r'"format"\s*:\s*"([^"]+)"', p.read_text(encoding="utf-8"))}
+    drafts = ("Draft3", "Draft4", "Draft6", "Draft7", "Draft201909", "Draft202012")
+    known = {f for d in drafts for f in getattr(jsonschema, f"{d}Validator").FORMAT_CHECKER.checkers}
+    used = named & known  # a "format" key may also be a property's name (jsf's "format": "string")
+    assert {"date-time", "iri-reference"} <= used <= set(formats)
+    bom["metadata"] = {"timestamp": "the first of January"}  # a date-time format check still fails it
+    good.write_text(json.dumps(bom), encoding="utf-8")
+    problem, _ = validate_file(context(root), good, "1.6")
+    assert problem is not None and "date-time" in problem
+
+
 def test_component_count_matches_cyclonedx_on_the_test_environment(tmp_path: Path) -> None:
     """On the test run's own venv, with the project (gatekeeper, installed) as the root component."""
     repo = REPO
