@@ -17,21 +17,36 @@ from typing import Any, TypeGuard
 from gatekeeper import process
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, shard_record, split_by_size
-from gatekeeper.errors import ToolError
+from gatekeeper.errors import GatekeeperError, ToolError
 from gatekeeper.findings import fingerprint, normalize_snippet
 
+_LS_FILES = ("git", "-c", "core.quotepath=off", "ls-files", "-z", "--cached", "--recurse-submodules", "--", ".")
 
-def tracked_files(root: Path, ctx: CheckContext) -> list[str]:
+
+def tracked_files(root: Path, ctx: CheckContext, started: process.Started | None = None) -> list[str]:
     """The regular files git tracks under ``root`` (posix, relative), those of its checked-out submodules
     included (they are files of the checkout as much as any other: ruff and bandit, which walk the tree,
     read them); ``ToolError`` when it is not a git work tree. Listed once per run (the checkout is
-    read-only to the gate) and shared between checkers."""
-    return list(ctx.shared(f"tracked-files:{root}", lambda: _tracked_files(root, ctx)))
+    read-only to the gate) and shared between checkers. ``started``: that git run, begun earlier
+    (``start_tracked``), whose output serves when the list is not known yet; the caller closes it."""
+    return list(ctx.shared(f"tracked-files:{root}", lambda: _tracked_files(root, ctx, started)))
 
 
-def _tracked_files(root: Path, ctx: CheckContext) -> list[str]:
-    args = ["git", "-c", "core.quotepath=off", "ls-files", "-z", "--cached", "--recurse-submodules", "--", "."]
-    done = ctx.run(args, timeout=120, cwd=root)
+def start_tracked(root: Path, ctx: CheckContext) -> process.Started | None:
+    """The git run of ``tracked_files``, started now so that it lists the files while the caller does
+    something else; None when it cannot start (``tracked_files`` then runs it and says why)."""
+    try:
+        ctx.refuse_program(_LS_FILES[0])  # as ``ctx.run`` vets the program it runs
+        return process.Started(_LS_FILES, cwd=root, prefix="gatekeeper-git-")
+    except GatekeeperError:
+        return None
+
+
+def _tracked_files(root: Path, ctx: CheckContext, started: process.Started | None = None) -> list[str]:
+    if started is not None:
+        done = started.finish(min(120.0, ctx.remaining()), "git ls-files")
+    else:
+        done = ctx.run(_LS_FILES, timeout=120, cwd=root)
     if done.returncode != 0:
         raise ToolError(f"git ls-files failed in {root} (is it a git work tree?): {process.tail(done.stderr)}")
     out = []

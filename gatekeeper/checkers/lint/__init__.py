@@ -122,10 +122,15 @@ class LintChecker(CheckerBase):
         from gatekeeper.checkers.lint import narrowing as narrowed
         from gatekeeper.checkers.lint.diagnostics import to_findings, valid
 
-        tool = ctx.tool("ruff", "ruff", INSTALL, binary=lambda found: _binary(ctx, found))
+        # git lists the tracked files (a process: no thread of gatekeeper's) while ruff is located
+        git = source.start_tracked(ctx.root, ctx)
+        try:
+            tool = ctx.tool("ruff", "ruff", INSTALL, binary=lambda found: _binary(ctx, found))
+            candidates = _candidates(ctx, git)
+        finally:
+            if git is not None:
+                git.close(kill=True)
         ruff = tool.path
-        # not beside locating ruff: both are mostly Python, and the two threads cost more CPU than they saved
-        candidates = _candidates(ctx)
         honour = honours_project(section)
         empty_ok = bool(section.get("allow_empty"))
         configured = listing.configure(ctx, honour, candidates)
@@ -269,13 +274,14 @@ def _dropped(skipped: Sequence[str], by_defaults: Sequence[str] | None) -> tuple
     return [f for f in skipped if f in listed], [f for f in skipped if f not in listed]
 
 
-def _candidates(ctx: CheckContext) -> list[str]:
-    """The files that may be ruff configuration: the tracked ones, or (outside git) every file of the tree."""
+def _candidates(ctx: CheckContext, git: process.Started | None = None) -> list[str]:
+    """The files that may be ruff configuration: the tracked ones (``git``: their listing, begun
+    earlier), or (outside git) every file of the tree."""
     from gatekeeper import toolconfig
     from gatekeeper.checkers import source
 
     try:
-        return source.tracked_files(ctx.root, ctx)
+        return source.tracked_files(ctx.root, ctx, git)
     except ToolError:
         found = []
         for folder, dirs, names in os.walk(ctx.root):

@@ -110,3 +110,21 @@ def test_an_early_run_that_fails_serves_nothing_and_the_files_are_checked_by_nam
     ]
     assert comparable(result) == comparable(reference) and keys(result) == ruff_by_hand(root)
     assert not process._LIVE
+
+
+def test_git_lists_the_tracked_files_while_ruff_is_located(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(tmp_path / "p", PROJECT)
+    git_init(root)
+    ctx = make_ctx(root, cache_dir=tmp_path / "cache")
+    locate = ctx.tool
+    running: list[list[str]] = []
+
+    def tool(*args: Any, **kwargs: Any) -> Any:
+        with process._LIVE_LOCK:
+            running.extend([str(a) for a in p.args] for p in process._LIVE)
+        return locate(*args, **kwargs)
+
+    object.__setattr__(ctx, "tool", tool)
+    result = LintChecker().run(section(LintChecker), ctx)
+    assert [a for a in running if "ls-files" in a]  # started before ruff was located
+    assert keys(result) == ruff_by_hand(root) and not process._LIVE
