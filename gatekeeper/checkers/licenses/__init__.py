@@ -93,8 +93,10 @@ class LicensesChecker(CheckerBase):
             from gatekeeper.checkers.licenses.drift import DRIFT_RULE, MISSING_RULE, drift_findings, read_project_lock
 
             inventory = load_inventory(ctx)
-            listed, cached, rejected = _cached_licenses(ctx, inventory, ahead)
-        rows = _cached_judgement(ctx, listed, inventory, section)
+            # read while pip-licenses may still run: once it has ended, its listing is judged at once
+            version, basis = process.tool_version(ctx.tool_python, "pip-licenses"), _judgement_basis()
+            listed, cached, rejected = _cached_licenses(ctx, inventory, version, ahead)
+        rows = _cached_judgement(ctx, listed, inventory, section, basis)
         declared = declared_lines(ctx.root / "pyproject.toml")
         manifest = project_manifest(ctx.root)
         findings = [f for r in rows if (f := _finding(r, section, declared, manifest)) is not None]
@@ -136,7 +138,7 @@ class LicensesChecker(CheckerBase):
             summary=summary,
             error=summary if status is Status.ERROR else None,
             tool_name="pip-licenses",
-            tool_version=process.tool_version(ctx.tool_python, "pip-licenses"),
+            tool_version=version,
             metrics=metrics,
             findings=tuple(findings),
         )
@@ -169,12 +171,12 @@ class Judged:
 
 
 def _cached_licenses(
-    ctx: CheckContext, inventory: Inventory, ahead: ListingAhead | None = None
+    ctx: CheckContext, inventory: Inventory, version: str, ahead: ListingAhead | None = None
 ) -> tuple[list[Listed], bool, int]:
     """pip-licenses' listing, reused from the cache while the packages in scope are unchanged;
     then whether it came from the cache, and how many cache entries were rejected (0 or 1).
-    ``ahead``: pip-licenses started with the check, whose output serves when nothing cached does."""
-    from gatekeeper import process
+    ``version``: pip-licenses' (``process.tool_version``); ``ahead``: pip-licenses started with the
+    check, whose output serves when nothing cached does."""
     from gatekeeper.checkers import cache
     from gatekeeper.checkers.licenses.listing import Listed, read_licenses
 
@@ -182,9 +184,7 @@ def _cached_licenses(
     # located and vetted first, whether it runs or not: a reused listing names the same pip-licenses
     ctx.vet_tool("piplicenses", "pip-licenses")
     folder = ctx.cache_dir / "licenses" if ctx.cache_dir is not None else None
-    key = cache.cache_key(
-        "licenses", 1, process.tool_version(ctx.tool_python, "pip-licenses"), ctx.tool_python, python, inventory.digest()
-    )
+    key = cache.cache_key("licenses", 1, version, ctx.tool_python, python, inventory.digest())
     payload, rejected = cache.read(folder, key)
     if isinstance(payload, list):
         try:
@@ -218,20 +218,28 @@ def _listed_before(ctx: CheckContext) -> bool:
     return payload is True
 
 
+def _judgement_basis() -> tuple[str, str, str]:
+    """What decides a judgement besides its listing, inventory and policy: the license-expression
+    release and the code that normalises and judges (part of ``_cached_judgement``'s key)."""
+    from gatekeeper.checkers import cache
+
+    here = Path(__file__).parent
+    return expression_library_version(), cache.file_digest(here / "__init__.py"), cache.file_digest(here / "spdx.py")
+
+
 def _cached_judgement(
-    ctx: CheckContext, listed: Sequence[Listed], inventory: Inventory, section: Mapping[str, Any]
+    ctx: CheckContext, listed: Sequence[Listed], inventory: Inventory, section: Mapping[str, Any], basis: Sequence[str]
 ) -> list[Judged]:
     """``judge``'s rows, reused from the cache while its every input is unchanged: the listing, the
     inventory (its digest covers the packages in scope and their license files), the policy's
-    lists, the license-expression release and the code that normalises and judges. Judging needs
-    the SPDX license table, whose loading is most of the check's own CPU when nothing changed."""
+    lists, and ``basis`` (``_judgement_basis``: the license-expression release and the code that
+    normalises and judges). Judging needs the SPDX license table, whose loading is most of the
+    check's own CPU when nothing changed."""
     from gatekeeper.checkers import cache
 
     folder = ctx.cache_dir / "licenses" if ctx.cache_dir is not None else None
-    here = Path(__file__).parent
     key = cache.cache_key(
-        "licenses-judged", 1, expression_library_version(),
-        cache.file_digest(here / "__init__.py"), cache.file_digest(here / "spdx.py"),
+        "licenses-judged", 1, *basis,
         [dataclasses.asdict(entry) for entry in listed], inventory.digest(),
         {k: section.get(k) for k in ("allow", "deny", "ignore_packages", "classifier_join")},
     )  # fmt: skip

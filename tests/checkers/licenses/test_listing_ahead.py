@@ -161,3 +161,37 @@ def test_no_listing_is_started_ahead_without_pip_licenses(env: tuple[Path, Path]
     assert ListingAhead.start(ctx) is None
     with pytest.raises(ToolError, match="pip-licenses is not installed in "):
         LicensesChecker().run(ctx.policy.checks["licenses"], ctx)
+
+
+def test_what_keys_the_judgement_is_read_while_pip_licenses_runs(
+    env: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pip-licenses' version and the license-expression release are read from their metadata
+    before the listing is awaited, once each: after pip-licenses ends, only the judging is left."""
+    import importlib.metadata
+
+    from gatekeeper.checkers import licenses
+
+    python, _ = env
+    root = make_project(tmp_path / "p", _policy(python))
+    read: list[tuple[str, bool]] = []
+    waiting: list[bool] = []
+    real_version, real_result = importlib.metadata.version, ListingAhead.result
+
+    def version(name: str) -> str:
+        read.append((name, bool(waiting)))
+        return real_version(name)
+
+    def result(self: ListingAhead) -> process.Completed:
+        waiting.append(True)
+        return real_result(self)
+
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    monkeypatch.setattr(ListingAhead, "result", result)
+    first = _check(root, tmp_path / "cache")
+    assert waiting and sorted(read) == [("license-expression", False), ("pip-licenses", False)]
+    assert first.tool_version == real_version("pip-licenses")
+    assert first.metrics["cached"] is False
+    again = _check(root, tmp_path / "cache")  # the same keys: listing and judgement served from the cache
+    assert again.metrics["cached"] is True and again.metrics["packages"] == first.metrics["packages"]
+    assert not process._LIVE and licenses.expression_library_version() == real_version("license-expression")
