@@ -22,7 +22,9 @@ naming a source folder as its cache would otherwise take that code out of the co
 It is cheap on a large tree: git's index already holds every tracked file's content digest and
 stat data, so ``git diff-files`` names the few files whose stat data no longer matches (with the
 mode git sees in the work tree), and only those are hashed (``git hash-object``), at the start and
-at the end; the untracked files are one ``git ls-files --others`` each time. Nothing is written:
+at the end; the untracked files are one ``git ls-files --others`` each time. The listing, the stat
+check and the hashing run at once (the tree is not being written while they read it), so each end
+of a run waits for the longest of them, not their sum. Nothing is written:
 git runs with ``--no-optional-locks``, so not even its index is refreshed. Outside a git work tree
 there are no tracked files, and the comparison says so instead of pretending it looked.
 
@@ -35,16 +37,18 @@ submodule checked out or removed during the run is a change of its folder.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gatekeeper import process
+from gatekeeper.background import in_background
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.fileio import relative_to_root
 
@@ -56,6 +60,7 @@ MISSING = "(missing)"
 _BYTECODE = re.compile(r"(?:^|/)__pycache__/[^/]+\.pyc\Z")
 #: the index mode of a gitlink: a submodule's commit
 _GITLINK = "160000 "
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,24 +84,47 @@ def snapshot(root: Path, skip: Iterable[Path] = (), timeout: float = 300.0) -> S
     empty snapshot, ``git=False``, outside a git work tree."""
     folders = tuple(rel + "/" for p in skip if (rel := relative_to_root(p, root)) not in (None, "."))
     try:
-        index, listed = _listing(root, timeout, folders)
+        return _take(root, folders, timeout)
     except ToolMissing:  # no git: nothing can be tracked
         return Snapshot(root, git=False)
     except ToolError as exc:
         if "not a git repository" in str(exc):
             return Snapshot(root, git=False)
         raise  # a work tree git will not read (e.g. "dubious ownership"): not one known unchanged
-    return _take(root, folders, timeout, index, listed)
 
 
-def _take(root: Path, folders: tuple[str, ...], timeout: float, index: dict[str, str], listed: frozenset[str]) -> Snapshot:
-    """The snapshot of the work tree ``root`` whose listing was just read, with its submodules'."""
-    dirty = _dirty(root, timeout)
+def _take(root: Path, folders: tuple[str, ...], timeout: float) -> Snapshot:
+    """The snapshot of the work tree ``root``, with its submodules'. The listing (``git ls-files``)
+    runs beside the stat check (``git diff-files``) and the hashing of the files it names: each
+    reads the tree as it is now, and none waits for another's answer."""
+    touched = in_background(lambda: _touched(root, timeout), "gatekeeper-checkout-touched")
+    index, listed = _both(lambda: _listing(root, timeout, folders), touched)
+    dirty, shas = touched()
     modules = {path: _module(root, path, folders, timeout) for path in _checked_out(root, index)}
-    entries = _entries(root, dirty, index, timeout)
+    entries = _with_modes(shas, dirty, index)
     untracked = {**_stats(root, listed | _configs(index, listed)), **_targets(root, index)}
     tracked = _stats(root, _files(index))
     return Snapshot(root, index, entries, skip=folders, untracked=untracked, modules=modules, tracked=tracked)
+
+
+def _touched(root: Path, timeout: float, known: Iterable[str] = ()) -> tuple[dict[str, str], dict[str, str]]:
+    """The tracked files whose stat data differs from the index (``_dirty``), and the digest of each
+    of them but those ``known`` (already being hashed)."""
+    dirty = _dirty(root, timeout)
+    return dirty, _hashes(root, set(dirty) - set(known), timeout)
+
+
+def _both(first: Callable[[], T], *others: Callable[[], object]) -> T:
+    """``first()`` in this thread while ``others`` (the waits of work started in the background) go
+    on; when it raises, each of them is still waited for (no git command is left running behind the
+    caller) and ``first``'s exception is the one raised."""
+    try:
+        return first()
+    except BaseException:
+        for wait in others:
+            with contextlib.suppress(Exception):
+                wait()
+        raise
 
 
 def _files(index: Mapping[str, str]) -> list[str]:
@@ -116,8 +144,7 @@ def _module(root: Path, path: str, skip: tuple[str, ...], timeout: float) -> Sna
     """The snapshot of the submodule checked out at ``path``. Any git failure there raises: a
     submodule whose files cannot be listed is not one known unchanged."""
     inner = tuple(s[len(path) + 1 :] for s in skip if s.startswith(path + "/"))
-    index, listed = _listing(root / path, timeout, inner)
-    return _take(root / path, inner, timeout, index, listed)
+    return _take(root / path, inner, timeout)
 
 
 def tracked_count(snap: Snapshot) -> int:
@@ -149,11 +176,17 @@ def changes(before: Snapshot, timeout: float = 300.0) -> Changes:
     if not before.git:
         return Changes()
     root = before.root
-    index, listed = _listing(root, timeout, before.skip)
+    # the three git commands run at once: the listing, the stat check, and the hashing of the files
+    # that were dirty at the start (those that became dirty since are hashed once the check names them)
+    held = in_background(lambda: _hashes(root, before.dirty, timeout), "gatekeeper-checkout-hashes")
+    touched = in_background(lambda: _touched(root, timeout, known=before.dirty), "gatekeeper-checkout-touched")
+    index, listed = _both(lambda: _listing(root, timeout, before.skip), held, touched)
     untracked = {**_stats(root, listed | _configs(index, listed)), **_targets(root, index)}
-    dirty_now = _dirty(root, timeout)
+    tracked = _stats(root, before.tracked)
+    dirty_now, shas = _both(touched, held)
+    shas.update(held())
     suspects = set(before.dirty) | set(dirty_now)
-    now = _entries(root, {path: dirty_now.get(path) for path in suspects}, index, timeout)
+    now = _with_modes({p: shas[p] for p in suspects}, {p: dirty_now.get(p) for p in suspects}, index)
     changed = {path for path in set(before.index) ^ set(index)}
     for path in suspects:
         start = before.dirty.get(path) or _entry(before.index.get(path))
@@ -165,7 +198,6 @@ def changes(before: Snapshot, timeout: float = 300.0) -> Changes:
     created = sorted(set(untracked) - set(before.untracked))
     removed = sorted(set(before.untracked) - set(untracked))
     rewritten = sorted(path for path, data in untracked.items() if before.untracked.get(path, data) != data)
-    tracked = _stats(root, before.tracked)
     restored = sorted(p for p, data in tracked.items() if p not in changed and before.tracked.get(p, data) != data)
     out = Changes(sorted(changed), created, removed, rewritten, restored)
     return _with_modules(out, before, _checked_out(root, index), timeout)
@@ -308,10 +340,9 @@ def _dirty(root: Path, timeout: float) -> dict[str, str]:
     return out
 
 
-def _entries(root: Path, modes: Mapping[str, str | None], index: Mapping[str, str], timeout: float) -> dict[str, str]:
-    """``path -> "mode sha"`` of each file as the work tree holds it now, its mode as ``git
-    diff-files`` saw it (None, or unmerged: the index's), ``MISSING`` when it is gone."""
-    shas = _hashes(root, modes, timeout)
+def _with_modes(shas: Mapping[str, str], modes: Mapping[str, str | None], index: Mapping[str, str]) -> dict[str, str]:
+    """``path -> "mode sha"`` of each file hashed (``shas``: its digest now, ``MISSING`` when it is
+    gone), its mode as ``git diff-files`` saw it (None, or unmerged: the index's)."""
     out: dict[str, str] = {}
     for path, sha in shas.items():
         mode = modes.get(path) or ""

@@ -186,6 +186,56 @@ def test_the_snapshot_is_cheap_it_hashes_only_files_git_sees_as_touched(tmp_path
     assert checkout.changes(before).changed == ["pkg/m7.py"]
 
 
+def test_files_dirty_at_the_start_and_files_dirtied_during_the_run_are_all_compared(tmp_path: Path) -> None:
+    """The files dirty at the start are hashed again beside the stat check that names those dirtied
+    since, which are hashed once it has: a file of either kind that changed is named, one written
+    with its bytes is only restored."""
+    root = repo(tmp_path, {f"m{i}.py": f"x = {i}\n" for i in range(6)})
+    write(root, {"m0.py": "mine\n", "m1.py": "mine too\n", "m2.py": "kept\n"})  # the user's uncommitted edits
+    before = checkout.snapshot(root)
+    assert sorted(before.dirty) == ["m0.py", "m1.py", "m2.py"]
+    write(root, {"m0.py": "x = 0\n", "m3.py": "changed\n"})  # back to the committed text; newly dirty
+    (root / "m1.py").unlink()
+    (root / "m4.py").write_bytes((root / "m4.py").read_bytes())  # its bytes, written again
+    os.utime(root / "m4.py", (2, 2))
+    (root / "m2.py").write_bytes(b"kept\n")
+    os.utime(root / "m2.py", (3, 3))
+    now = checkout.changes(before)
+    assert now.changed == ["m0.py", "m1.py", "m3.py"] and now.restored == ["m2.py", "m4.py"]
+
+
+def test_the_git_commands_of_a_snapshot_and_of_a_comparison_run_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The listing, the stat check and the hashing each read the tree as it is: none waits for the
+    listing (made to take 0.6 s more here, the others 0.2 s: one after another they could not overlap)."""
+    root = repo(tmp_path, {"a.py": "a\n", "b.py": "b\n"})
+    write(root, {"a.py": "edited\n"})
+    spans: list[tuple[str, float, float]] = []
+    real = checkout.process.run
+
+    def slow(args: list[str], **kwargs: Any) -> Any:
+        started = time.monotonic()
+        time.sleep(0.6 if "ls-files" in args else 0.2)
+        try:
+            return real(args, **kwargs)
+        finally:
+            spans.append((args[4], started, time.monotonic()))
+
+    monkeypatch.setattr(checkout.process, "run", slow)
+
+    def overlapped() -> list[str]:
+        (listing,) = [s for s in spans if s[0] == "ls-files"]
+        assert all(s[1] < listing[2] for s in spans)  # each began while the listing ran
+        names = sorted(s[0] for s in spans)
+        spans.clear()
+        return names
+
+    before = checkout.snapshot(root)
+    assert overlapped() == ["diff-files", "hash-object", "ls-files"] and list(before.dirty) == ["a.py"]
+    write(root, {"b.py": "changed\n"})
+    assert checkout.changes(before).changed == ["b.py"]
+    assert overlapped() == ["diff-files", "hash-object", "hash-object", "ls-files"]  # a.py at once, then b.py
+
+
 def test_a_tracked_file_made_executable_or_turned_into_a_link_is_a_change(tmp_path: Path) -> None:
     root = repo(tmp_path, {"run.sh": "echo hi\n", "target": "x\n", "link_me": "target", "gatekeeper.toml": ""})
 
