@@ -105,30 +105,38 @@ def check_command(  # noqa: PLR0913  # one parameter per command-line option
     bundle_out: Path | None = None,
     subjects: Sequence[str] | None = None,
 ) -> int:
-    """``gatekeeper check`` with its options as parameters: the request, the checkers, the gate's exit code."""
-    from gatekeeper import gate
-    from gatekeeper.checkers import installed, policy_options
+    """``gatekeeper check`` with its options as parameters: the request, the checkers, the gate's exit
+    code. git starts reading the checkout for the run's snapshot first (``checkout.begin``), while
+    the rest of gatekeeper is imported."""
+    from gatekeeper import checkout
 
-    request = gate.CheckRequest(
-        path=path,
-        policy_file=policy_file,
-        output_dir=output_dir,
-        formats=formats(fmt),
-        audit=not no_audit,
-        only=split(only),
-        skip=split(skip),
-        baseline=baseline,
-        new_code_since=new_code_since,
-        new_code_result=new_code_result,
-        shard=shard,
-        results_out=results_out,
-        use_cache=not no_cache,
-        strict_waivers=strict_waivers,
-        bundle=bundle_out,
-        subjects=tuple(subjects or ()),
-    )
-    checkers = installed()
-    return gate.check(request, checkers, policy_options(checkers))
+    checkout.begin(path.resolve())
+    try:
+        from gatekeeper import gate
+        from gatekeeper.checkers import installed, policy_options
+
+        request = gate.CheckRequest(
+            path=path,
+            policy_file=policy_file,
+            output_dir=output_dir,
+            formats=formats(fmt),
+            audit=not no_audit,
+            only=split(only),
+            skip=split(skip),
+            baseline=baseline,
+            new_code_since=new_code_since,
+            new_code_result=new_code_result,
+            shard=shard,
+            results_out=results_out,
+            use_cache=not no_cache,
+            strict_waivers=strict_waivers,
+            bundle=bundle_out,
+            subjects=tuple(subjects or ()),
+        )
+        checkers = installed()
+        return gate.check(request, checkers, policy_options(checkers))
+    finally:
+        checkout.settle_early()  # a command that ended before its snapshot leaves no git command running
 
 
 def command_started() -> None:

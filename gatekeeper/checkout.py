@@ -42,6 +42,7 @@ import hashlib
 import os
 import re
 import stat
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,33 +79,124 @@ class Snapshot:
     tracked: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # tracked file -> its stat data (``_stats``)
 
 
+def begin(root: Path, timeout: float = 300.0) -> None:
+    """Start reading the files of ``root`` now, in the background, for the next ``snapshot`` this
+    process takes (``gatekeeper check`` calls it before importing the rest of gatekeeper: git
+    reads the tree while Python imports). Only a snapshot of the same root uses what it read; a
+    read that failed is taken again. Nothing the run does writes into the checkout before its
+    snapshot (its own report and cache folders are left out when the snapshot is taken), so a file
+    that changed in between is a change of the run, never one missed."""
+    with _EARLY_LOCK:
+        _EARLY[:] = [(root, in_background(lambda: _read(root, timeout), "gatekeeper-checkout-early"))]
+
+
+def settle_early() -> None:
+    """Wait for a read ``begin`` started that no snapshot took (the command ended first): no git
+    command of it outlives the command."""
+    with _EARLY_LOCK:
+        early, _EARLY[:] = list(_EARLY), []
+    for _, wait in early:
+        with contextlib.suppress(Exception):
+            wait()
+
+
 def snapshot(root: Path, skip: Iterable[Path] = (), timeout: float = 300.0) -> Snapshot:
-    """The tracked files of ``root`` now, those of its checked-out submodules included, and the
-    untracked ones but those under the ``skip`` folders (gatekeeper's own reports and cache); an
-    empty snapshot, ``git=False``, outside a git work tree."""
+    """The tracked files of ``root`` now (or as ``begin`` found them), those of its checked-out
+    submodules included, and the untracked ones but those under the ``skip`` folders (gatekeeper's
+    own reports and cache); an empty snapshot, ``git=False``, outside a git work tree."""
     folders = tuple(rel + "/" for p in skip if (rel := relative_to_root(p, root)) not in (None, "."))
+    with _EARLY_LOCK:
+        early, _EARLY[:] = list(_EARLY), []
     try:
-        return _take(root, folders, timeout)
+        read = _early_read(early, root) or _read(root, timeout)
+    except _InSubmodule as inner:  # a submodule whose files cannot be listed is not one known unchanged
+        raise inner.error from None
     except ToolMissing:  # no git: nothing can be tracked
         return Snapshot(root, git=False)
     except ToolError as exc:
         if "not a git repository" in str(exc):
             return Snapshot(root, git=False)
         raise  # a work tree git will not read (e.g. "dubious ownership"): not one known unchanged
+    return _snapshot_of(read, folders)
 
 
-def _take(root: Path, folders: tuple[str, ...], timeout: float) -> Snapshot:
-    """The snapshot of the work tree ``root``, with its submodules'. The listing (``git ls-files``)
+class _InSubmodule(Exception):
+    """A git failure in a checked-out submodule: raised as it is, whatever it says (its checkout is
+    still a git work tree of the superproject's)."""
+
+    def __init__(self, error: ToolError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+#: the read ``begin`` started: (its root, the wait for its answer); taken by the next snapshot
+_EARLY: list[tuple[Path, Callable[[], _Read]]] = []
+_EARLY_LOCK = threading.Lock()
+
+
+def _early_read(early: list[tuple[Path, Callable[[], _Read]]], root: Path) -> _Read | None:
+    """What ``begin`` read of ``root`` (None: it read another folder, or failed: read again)."""
+    for started, wait in early:
+        with contextlib.suppress(Exception):  # e.g. the folder was not there yet: the snapshot reads it itself
+            read = wait()
+            if started == root:
+                return read
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What git and ``lstat`` said of a work tree, before gatekeeper's own folders are left out."""
+
+    root: Path
+    index: dict[str, str]
+    listed: frozenset[str]  # untracked, not ignored, bytecode caches left out
+    dirty: dict[str, str]  # path -> the mode git sees in the work tree
+    shas: dict[str, str]  # each dirty file's digest
+    modules: dict[str, _Read]
+    looked: frozenset[str]  # the untracked paths and configuration files ``stats`` looked at
+    stats: dict[str, tuple[int, ...]]
+    targets: dict[str, tuple[int, ...]]
+    tracked: dict[str, tuple[int, ...]]
+
+
+def _read(root: Path, timeout: float) -> _Read:
+    """Read the work tree ``root`` and its checked-out submodules. The listing (``git ls-files``)
     runs beside the stat check (``git diff-files``) and the hashing of the files it names: each
     reads the tree as it is now, and none waits for another's answer."""
     touched = in_background(lambda: _touched(root, timeout), "gatekeeper-checkout-touched")
-    index, listed = _both(lambda: _listing(root, timeout, folders), touched)
+    index, listed = _both(lambda: _listing(root, timeout, ()), touched)
     dirty, shas = touched()
-    modules = {path: _module(root, path, folders, timeout) for path in _checked_out(root, index)}
-    entries = _with_modes(shas, dirty, index)
-    untracked = {**_stats(root, listed | _configs(index, listed)), **_targets(root, index)}
-    tracked = _stats(root, _files(index))
-    return Snapshot(root, index, entries, skip=folders, untracked=untracked, modules=modules, tracked=tracked)
+    modules = {path: _submodule(root, path, timeout) for path in _checked_out(root, index)}
+    looked = listed | _configs(index, listed)
+    stats = _stats(root, looked)
+    return _Read(root, index, listed, dirty, shas, modules, looked, stats, _targets(root, index), _stats(root, _files(index)))
+
+
+def _submodule(root: Path, path: str, timeout: float) -> _Read:
+    """``_read`` of the submodule checked out at ``path``; any git failure there is ``_InSubmodule``."""
+    try:
+        return _read(root / path, timeout)
+    except _InSubmodule:
+        raise
+    except ToolError as exc:
+        raise _InSubmodule(exc) from exc
+
+
+def _snapshot_of(read: _Read, folders: tuple[str, ...]) -> Snapshot:
+    """The snapshot ``read`` gives once the untracked files under ``folders`` are left out (the
+    configuration files named in ``CONFIG_NAMES`` stay compared there, as ``changes`` compares them:
+    each was looked at, listed or not, so its stat data is in ``read``)."""
+    listed = frozenset(path for path in read.listed if not path.startswith(folders))
+    wanted = listed | _configs(read.index, listed)
+    untracked = {path: read.stats[path] for path in wanted if path in read.stats}
+    untracked.update(read.targets)
+    modules = {
+        path: _snapshot_of(module, tuple(f[len(path) + 1 :] for f in folders if f.startswith(path + "/")))
+        for path, module in read.modules.items()
+    }
+    entries = _with_modes(read.shas, read.dirty, read.index)
+    return Snapshot(read.root, read.index, entries, skip=folders, untracked=untracked, modules=modules, tracked=read.tracked)
 
 
 def _touched(root: Path, timeout: float, known: Iterable[str] = ()) -> tuple[dict[str, str], dict[str, str]]:
@@ -138,13 +230,6 @@ def _checked_out(root: Path, index: Mapping[str, str]) -> list[str]:
     base = os.fspath(root)
     links = (path for path, entry in index.items() if entry.startswith(_GITLINK))
     return sorted(path for path in links if os.path.lexists(os.path.join(base, path, ".git")))
-
-
-def _module(root: Path, path: str, skip: tuple[str, ...], timeout: float) -> Snapshot:
-    """The snapshot of the submodule checked out at ``path``. Any git failure there raises: a
-    submodule whose files cannot be listed is not one known unchanged."""
-    inner = tuple(s[len(path) + 1 :] for s in skip if s.startswith(path + "/"))
-    return _take(root / path, inner, timeout)
 
 
 def tracked_count(snap: Snapshot) -> int:

@@ -236,6 +236,55 @@ def test_the_git_commands_of_a_snapshot_and_of_a_comparison_run_at_once(tmp_path
     assert overlapped() == ["diff-files", "hash-object", "hash-object", "ls-files"]  # a.py at once, then b.py
 
 
+def test_a_snapshot_begun_early_is_the_tree_as_it_was_then(tmp_path: Path) -> None:
+    """``begin`` reads the tree while gatekeeper starts: what changed after it is the run's change,
+    its own folders are left out as a snapshot taken then would leave them, and a configuration
+    file there is still compared."""
+    root = repo(tmp_path, {"app.py": "v1\n", "lib.py": "x\n", "reports/README": "tracked\n"})
+    write(root, {"app.py": "v2, uncommitted\n", "reports/old.html": "old\n", "reports/.coveragerc": "[run]\n"})
+    checkout.begin(root)
+    (_, read), *_ = checkout._EARLY
+    read()  # git has read the tree
+    write(root, {"lib.py": "changed after begin\n", "reports/new.html": "written by the run\n"})
+    before = checkout.snapshot(root, skip=[root / "reports"])
+    assert list(before.untracked) == ["reports/.coveragerc"] and list(before.dirty) == ["app.py"]
+    now = checkout.changes(before)
+    assert now.changed == ["lib.py"] and now.created == [] and now.rewritten == []
+    write(root, {"reports/.coveragerc": "[run]\nomit = *\n"})
+    assert checkout.changes(before).rewritten == ["reports/.coveragerc"]
+    assert checkout.snapshot(root).index == before.index  # the early read was taken once
+
+
+def test_an_early_read_of_another_folder_or_one_that_failed_is_not_used(tmp_path: Path) -> None:
+    root = repo(tmp_path / "project", {"app.py": "v1\n"})
+    other = repo(tmp_path / "other", {"other.py": "o\n"})
+    checkout.begin(other)
+    assert list(checkout.snapshot(root).index) == ["app.py"]
+    later = tmp_path / "later"
+    later.mkdir()
+    checkout.begin(later)  # not yet a git work tree
+    repo(later, {"new.py": "n\n"})
+    snap = checkout.snapshot(later)
+    assert snap.git and list(snap.index) == ["new.py"]
+    checkout.begin(root)
+    checkout.settle_early()  # the command ended before its snapshot: the read is dropped
+    write(root, {"app.py": "v2\n"})
+    assert list(checkout.snapshot(root).dirty) == ["app.py"]
+
+
+def test_a_submodule_git_will_not_read_stops_the_snapshot_even_when_begun_early(tmp_path: Path) -> None:
+    inner = repo(tmp_path / "inner", {"m.py": "m\n"})
+    root = repo(tmp_path / "outer", {"app.py": "a\n"})
+    git(root, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(inner), "sub")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "sub")
+    (root / "sub" / "m.py").write_text("m\n", encoding="utf-8")
+    assert sorted(checkout.snapshot(root).modules) == ["sub"]
+    (root / ".git" / "modules" / "sub" / "index").write_bytes(b"not an index")
+    checkout.begin(root)
+    with pytest.raises(checkout.ToolError, match="git ls-files failed"):
+        checkout.snapshot(root)
+
+
 def test_a_tracked_file_made_executable_or_turned_into_a_link_is_a_change(tmp_path: Path) -> None:
     root = repo(tmp_path, {"run.sh": "echo hi\n", "target": "x\n", "link_me": "target", "gatekeeper.toml": ""})
 
