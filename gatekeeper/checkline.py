@@ -106,8 +106,8 @@ def check_command(  # noqa: PLR0913  # one parameter per command-line option
     subjects: Sequence[str] | None = None,
 ) -> int:
     """``gatekeeper check`` with its options as parameters: the request, the checkers, the gate's exit
-    code. git starts reading the checkout for the run's snapshot first (``checkout.begin``), while
-    the rest of gatekeeper is imported."""
+    code. git starts reading the checkout for the run's snapshot first (``checkout.begin``, unless
+    ``run_check`` began it already), while the rest of gatekeeper is imported."""
     from gatekeeper import checkout
 
     checkout.begin(path.resolve())
@@ -187,6 +187,9 @@ def run_check(args: Sequence[str]) -> int | None:
     if params is None:
         return None
     command_started()
+    from gatekeeper import checkout
+
+    checkout.begin(Path(params["path"]).resolve())  # before the rest of gatekeeper is imported (``check_command``)
     try:
         code = guarded(lambda: check_command(**params), signals=True)
         sys.stdout.flush()

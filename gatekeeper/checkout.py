@@ -85,9 +85,15 @@ def begin(root: Path, timeout: float = 300.0) -> None:
     reads the tree while Python imports). Only a snapshot of the same root uses what it read; a
     read that failed is taken again. Nothing the run does writes into the checkout before its
     snapshot (its own report and cache folders are left out when the snapshot is taken), so a file
-    that changed in between is a change of the run, never one missed."""
+    that changed in between is a change of the run, never one missed. A read of ``root`` already
+    begun and not yet taken is kept."""
     with _EARLY_LOCK:
-        _EARLY[:] = [(root, in_background(lambda: _read(root, timeout), "gatekeeper-checkout-early"))]
+        if any(started == root for started, _ in _EARLY):
+            return
+        earlier, _EARLY[:] = list(_EARLY), [(root, in_background(lambda: _read(root, timeout), "gatekeeper-checkout-early"))]
+    for _, wait in earlier:  # another folder's read: none of its git commands outlives it
+        with contextlib.suppress(Exception):
+            wait()
 
 
 def settle_early() -> None:
@@ -146,7 +152,7 @@ def _early_read(early: list[tuple[Path, Callable[[], _Read]]], root: Path) -> _R
 
 @dataclass(frozen=True, slots=True)
 class _Read:
-    """What git and ``lstat`` said of a work tree, before gatekeeper's own folders are left out."""
+    """What git said of a work tree, before gatekeeper's own folders are left out."""
 
     root: Path
     index: dict[str, str]
@@ -154,23 +160,17 @@ class _Read:
     dirty: dict[str, str]  # path -> the mode git sees in the work tree
     shas: dict[str, str]  # each dirty file's digest
     modules: dict[str, _Read]
-    looked: frozenset[str]  # the untracked paths and configuration files ``stats`` looked at
-    stats: dict[str, tuple[int, ...]]
-    targets: dict[str, tuple[int, ...]]
-    tracked: dict[str, tuple[int, ...]]
 
 
 def _read(root: Path, timeout: float) -> _Read:
-    """Read the work tree ``root`` and its checked-out submodules. The listing (``git ls-files``)
-    runs beside the stat check (``git diff-files``) and the hashing of the files it names: each
-    reads the tree as it is now, and none waits for another's answer."""
+    """What git says of the work tree ``root`` and its checked-out submodules. The listing (``git
+    ls-files``) runs beside the stat check (``git diff-files``) and the hashing of the files it
+    names: each reads the tree as it is now, and none waits for another's answer."""
     touched = in_background(lambda: _touched(root, timeout), "gatekeeper-checkout-touched")
     index, listed = _both(lambda: _listing(root, timeout, ()), touched)
     dirty, shas = touched()
     modules = {path: _submodule(root, path, timeout) for path in _checked_out(root, index)}
-    looked = listed | _configs(index, listed)
-    stats = _stats(root, looked)
-    return _Read(root, index, listed, dirty, shas, modules, looked, stats, _targets(root, index), _stats(root, _files(index)))
+    return _Read(root, index, listed, dirty, shas, modules)
 
 
 def _submodule(root: Path, path: str, timeout: float) -> _Read:
@@ -184,19 +184,18 @@ def _submodule(root: Path, path: str, timeout: float) -> _Read:
 
 
 def _snapshot_of(read: _Read, folders: tuple[str, ...]) -> Snapshot:
-    """The snapshot ``read`` gives once the untracked files under ``folders`` are left out (the
-    configuration files named in ``CONFIG_NAMES`` stay compared there, as ``changes`` compares them:
-    each was looked at, listed or not, so its stat data is in ``read``)."""
+    """The snapshot ``read`` gives, the untracked files under ``folders`` left out, with the stat
+    data of the files it compares as they are now (one ``lstat`` each, here: in a thread of their
+    own, thousands of them would trade the interpreter's lock with the imports they run beside)."""
     listed = frozenset(path for path in read.listed if not path.startswith(folders))
-    wanted = listed | _configs(read.index, listed)
-    untracked = {path: read.stats[path] for path in wanted if path in read.stats}
-    untracked.update(read.targets)
+    untracked = {**_stats(read.root, listed | _configs(read.index, listed)), **_targets(read.root, read.index)}
     modules = {
         path: _snapshot_of(module, tuple(f[len(path) + 1 :] for f in folders if f.startswith(path + "/")))
         for path, module in read.modules.items()
     }
     entries = _with_modes(read.shas, read.dirty, read.index)
-    return Snapshot(read.root, read.index, entries, skip=folders, untracked=untracked, modules=modules, tracked=read.tracked)
+    tracked = _stats(read.root, _files(read.index))
+    return Snapshot(read.root, read.index, entries, skip=folders, untracked=untracked, modules=modules, tracked=tracked)
 
 
 def _touched(root: Path, timeout: float, known: Iterable[str] = ()) -> tuple[dict[str, str], dict[str, str]]:
