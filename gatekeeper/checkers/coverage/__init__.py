@@ -31,6 +31,8 @@ from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Location, Sev
 from gatekeeper.options import Option
 
 if TYPE_CHECKING:
+    from gatekeeper.checkers.coverage.data import ProbeAhead
+    from gatekeeper.checkers.coverage.packages import Locator
     from gatekeeper.checkers.coverage.report import CoverageReport
     from gatekeeper.checkers.coverage.testrun import TestRun
 
@@ -80,10 +82,7 @@ class CoverageChecker(CheckerBase):
         """Read (or first produce) the coverage data and turn thresholds into blocking findings."""
         import tempfile
 
-        from gatekeeper.checkers.coverage.data import ProbeAhead, read_run_data
-        from gatekeeper.checkers.coverage.packages import Locator
-        from gatekeeper.checkers.coverage.patch import changed_lines, patch_coverage
-        from gatekeeper.checkers.coverage.report import number_text, shown_percent
+        # what the test command's start needs, and nothing more: the rest is imported once it runs
         from gatekeeper.checkers.coverage.testrun import run_tests
 
         findings: list[Finding] = []
@@ -101,6 +100,9 @@ class CoverageChecker(CheckerBase):
                         # reads the run's data imports coverage.py while the tests run (and the
                         # interpreter that locates the packages [run] source names starts)
                         ctx.begun()
+                        from gatekeeper.checkers.coverage.data import ProbeAhead
+                        from gatekeeper.checkers.coverage.packages import Locator
+
                         ahead = ProbeAhead.start(ctx)
                         if ahead is not None:
                             probes.append(stack.enter_context(ahead))
@@ -110,6 +112,8 @@ class CoverageChecker(CheckerBase):
                     started = _kernel_time(Path(private))
                     tests = run_tests(command, ctx, Path(private), on_start=launched)
                     findings.extend(tests.findings)
+                    from gatekeeper.checkers.coverage.data import read_run_data
+
                     try:
                         ahead, locator = next(iter(probes), None), next(iter(locators), None)
                         report = read_run_data(ctx, Path(private), tests, plugins, ahead, locator)
@@ -118,6 +122,9 @@ class CoverageChecker(CheckerBase):
                         return _unreadable_run(tests, exc)
             else:
                 report = read_report(str(section.get("data_file") or ""), ctx, private=Path(private), plugins=plugins)
+        from gatekeeper.checkers.coverage.patch import changed_lines, patch_coverage
+        from gatekeeper.checkers.coverage.report import number_text, shown_percent
+
         if not report.statements and not section.get("allow_empty"):
             return _empty_report(report, findings)
         ratchet = section["min_total"] == "baseline"
