@@ -17,6 +17,8 @@ from tests.helpers.env import clean_env
 from tests.helpers.osv import FRESH
 
 RELAY = Path(__file__).with_name("fault_relay.py")
+#: words of ``gatekeeper.runmain``'s source, which a tool started through it has as its ``-c`` program
+RUNMAIN_MARK = "Run the module"
 
 APP = """import pickle
 
@@ -94,6 +96,8 @@ def faulty_interpreter(script: Path, module: str, fault: str) -> Path:
         f'  if [ "$prev" = "-m" ] && [ "$a" = "{module}" ]; then\n'
         f"    {fault}\n"
         "  fi\n"
+        # or through gatekeeper.runmain (-c "<its source>" MODULE ...), which runs the module as -m does
+        f'  case "$prev" in *"{RUNMAIN_MARK}"*) if [ "$a" = "{module}" ]; then {fault}; fi;; esac\n'
         # gatekeeper starts bandit through a one-line launcher (-c "...sys.argv[0] = 'bandit'...") or
         # as a worker process whose -c source starts "A bandit worker:"
         f'  if [ "$prev" = "-c" ]; then case "$a" in\n'

@@ -45,12 +45,15 @@ def listing_args(ctx: CheckContext, python: str) -> list[str]:
     ``--from=all`` gives every source of a license (expression, field, classifiers) and
     ``--with-license-file`` the license file's text (a BSD variant is told apart by it); pip-licenses
     reads that file whether it prints it or not. ``--with-system`` keeps pip, setuptools and the
-    like: gatekeeper inspects another environment, where those are packages like any other.
+    like: gatekeeper inspects another environment, where those are packages like any other. It runs
+    as ``-m`` runs it, less the interpreter's teardown (``runmain``): the same output, ~0.01 s less.
     """
-    return [
+    from gatekeeper import runmain
+
+    return runmain.command([
         ctx.tool_python, "-I", "-m", "piplicenses", "--format=json", "--from=all", "--with-system",
         "--with-license-file", "--no-license-path", "--python", python,
-    ]  # fmt: skip
+    ])  # fmt: skip
 
 
 def read_licenses(ctx: CheckContext, python: str, ahead: ListingAhead | None = None) -> list[Listed]:

@@ -195,3 +195,31 @@ def test_what_keys_the_judgement_is_read_while_pip_licenses_runs(
     again = _check(root, tmp_path / "cache")  # the same keys: listing and judgement served from the cache
     assert again.metrics["cached"] is True and again.metrics["packages"] == first.metrics["packages"]
     assert not process._LIVE and licenses.expression_library_version() == real_version("license-expression")
+
+
+def test_pip_licenses_runs_through_runmain_and_prints_what_it_prints_under_dash_m(env: tuple[Path, Path], tmp_path: Path) -> None:
+    """pip-licenses runs as ``-m`` runs it, its process ended without the interpreter's teardown:
+    the same bytes on stdout, the same exit status when it fails, and the check reads that listing."""
+    import sys
+
+    from gatekeeper.checkers.licenses.listing import listing_args, parse_listing
+
+    python, _ = env
+    root = make_project(tmp_path / "p", _policy(python))
+    ctx = context(root)
+    args = listing_args(ctx, str(python))
+    assert args[:3] == [ctx.tool_python, "-I", "-c"] and "piplicenses" in args
+    flags = args[args.index("piplicenses") + 1 :]
+    by_hand = subprocess.run([sys.executable, "-I", "-m", "piplicenses", *flags], capture_output=True, cwd=tmp_path, check=True)
+    ours = subprocess.run(args, capture_output=True, cwd=tmp_path, check=True)
+    assert ours.stdout == by_hand.stdout and b'"alpha"' in ours.stdout
+    done = process.Completed(tuple(args), 0, ours.stdout.decode(), "", 0.0)
+    assert [e.name for e in parse_listing(done, ctx.tool_python)] == ["alpha", "bravo"]
+    nowhere = [*args[:-1], str(tmp_path / "nowhere")]  # an interpreter that is not there: pip-licenses' own failure
+    failed = subprocess.run(nowhere, capture_output=True, cwd=tmp_path, check=False)
+    by_hand_failed = subprocess.run(
+        [*by_hand.args[:-1], str(tmp_path / "nowhere")], capture_output=True, cwd=tmp_path, check=False
+    )
+    assert failed.returncode == by_hand_failed.returncode != 0 and failed.stdout == by_hand_failed.stdout
+    table = {p["name"]: p["raw"] for p in LicensesChecker().run(ctx.policy.checks["licenses"], ctx).metrics["packages"]}
+    assert table == {"alpha": "MIT", "bravo": "Apache 2.0"}
