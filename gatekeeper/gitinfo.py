@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper import process
+from gatekeeper.background import in_background
 from gatekeeper.errors import ToolError
 
 
@@ -25,8 +26,11 @@ def repository_info(root: Path) -> dict[str, Any]:
     such as the reports folder, do not count, as for ``git describe --dirty``), False when git
     says the tree is clean, and absent when git cannot tell (no git, not a repository).
     """
+    # the three git commands run at once: each reads what the others do not write
+    asked_branch = in_background(lambda: _git(root, "rev-parse", "--abbrev-ref", "HEAD"), "gatekeeper-git-branch")
+    asked_dirty = in_background(lambda: _dirty(root), "gatekeeper-git-dirty")
     commit = _git(root, "rev-parse", "HEAD") or os.environ.get("GITHUB_SHA", "") or os.environ.get("CI_COMMIT_SHA", "")
-    branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
+    branch = asked_branch()
     if not branch or branch == "HEAD":
         branch = (
             os.environ.get("GITHUB_HEAD_REF")
@@ -35,7 +39,7 @@ def repository_info(root: Path) -> dict[str, Any]:
             or ("" if not branch else "(detached)")
         )
     info: dict[str, Any] = {"root": str(root), "commit": commit, "branch": branch}
-    dirty = _dirty(root)
+    dirty = asked_dirty()
     if dirty is not None:
         info["dirty"] = dirty
     return info
