@@ -396,16 +396,32 @@ def _targets(root: Path, index: Mapping[str, str]) -> dict[str, tuple[int, ...]]
 
 def _stats(root: Path, paths: Iterable[str]) -> dict[str, tuple[int, ...]]:
     """Each file's stat data as a change shows in it (size, modification and change times, inode,
-    mode); a file gone since it was listed is left out."""
+    mode); a file gone since it was listed is left out. Each path is looked up from the root's open
+    folder (``dir_fd``) where the platform allows: thousands of files in an unignored ``.venv``
+    took a quarter longer with the whole path walked each time (and pathlib longer still)."""
     out: dict[str, tuple[int, ...]] = {}
     base = os.fspath(root)
-    for path in paths:
-        try:
-            st = os.lstat(os.path.join(base, path))  # not pathlib: thousands of files in an unignored .venv
-        except OSError:
-            continue
-        out[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
+    folder = _open_folder(base) if os.lstat in os.supports_dir_fd else None
+    try:
+        for path in paths:
+            try:
+                st = os.lstat(path, dir_fd=folder) if folder is not None else os.lstat(os.path.join(base, path))
+            except OSError:
+                continue
+            out[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
+    finally:
+        if folder is not None:
+            os.close(folder)
     return out
+
+
+def _open_folder(path: str) -> int | None:
+    """A descriptor of the folder ``path`` to look files up from (None when it cannot be opened:
+    each file's whole path is then looked up, and fails as it would have)."""
+    try:
+        return os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return None
 
 
 def _dirty(root: Path, timeout: float) -> dict[str, str]:
