@@ -194,9 +194,17 @@ def run_checks(
     def quiet() -> None:  # every check has ended or said that nothing it still runs writes into the checkout
         compared.append(in_background(lambda: _tree_check(before), "gatekeeper-checkout"))
 
-    shared = _Shared(cache_dir, tool_python(request.root, policy), interpreter)
-    results = _environment_kept(_run_all(request, checkers, names, shared, progress, quiet), checkers, shared)
-    tree = compared[0]() if compared else _tree_check(before)
+    # what the checks store in the cache is kept only when the checkout is found as it was: a file a
+    # test rewrote between a tool's read and the read that keys its result would serve a stale verdict
+    written = cache.log_writes(cache_dir)
+    kept = False
+    try:
+        shared = _Shared(cache_dir, tool_python(request.root, policy), interpreter)
+        results = _environment_kept(_run_all(request, checkers, names, shared, progress, quiet), checkers, shared)
+        tree = compared[0]() if compared else _tree_check(before)
+        kept = not (checkout.touched(tree) or tree.get("error"))
+    finally:
+        cache.end_log(written, keep=kept)
     # a check declared timed out leaves its thread behind, and maybe its tool running: killed once
     # the comparison's own git calls are done, before the process ends (it does not wait for threads)
     process.kill_all()

@@ -458,6 +458,36 @@ def test_an_ignored_coverage_configuration_the_tests_write_is_a_change(tmp_path:
     assert checkout.changes(before).rewritten == [".coveragerc"]
 
 
+def test_a_run_whose_checkout_changed_keeps_nothing_it_stored_in_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ruff read a file, then (the tests of the run, say) it was rewritten before the check read the
+    bytes that key ruff's result: that run is an error, and it must not leave ruff's verdict on the
+    old bytes cached under the new ones for the next run to serve."""
+    from gatekeeper.checkers.lint import LintChecker, ahead
+
+    root = repo(tmp_path / "p", {"app.py": "x = 1\n", "pyproject.toml": '[tool.ruff.lint]\nselect = ["F"]\n'})
+    policy = "[checks.lint]\nenabled = true\n"
+    started = ahead.FilesRun.__init__
+
+    def rewritten_once_read(self: Any, *args: Any) -> None:
+        started(self, *args)
+        self._wait()  # ruff has read app.py (clean) ...
+        (root / "app.py").write_text("import os\n", encoding="utf-8")  # ... and now it is not
+
+    monkeypatch.setattr(ahead.FilesRun, "__init__", rewritten_once_read)
+    cache_dir = tmp_path / "cache"
+    result = run(root, {"lint": LintChecker()}, policy, cache_dir=cache_dir)
+    assert result.verdict is Verdict.ERROR and result.extra["checkout"]["changed"] == ["app.py"]
+    monkeypatch.setattr(ahead.FilesRun, "__init__", started)
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "the rewritten file")
+    result = run(root, {"lint": LintChecker()}, policy, cache_dir=cache_dir)
+    lint = result.checks[0]
+    assert result.extra["checkout"]["changed"] == []
+    assert lint.status is Status.FAIL and [f.rule_id for f in lint.findings] == ["F401"]  # what ruff says of it
+    assert lint.metrics["cached_files"] == 0
+
+
 def test_a_tracked_file_in_the_folder_the_policy_names_as_gatekeepers_cache_is_still_compared(tmp_path: Path) -> None:
     """``cache.dir = "pkg"`` in the checkout's policy once took every file of ``pkg/`` out of the
     comparison; only the untracked files gatekeeper writes there are left out now."""

@@ -19,6 +19,7 @@ its cache). An entry laid out otherwise is parsed and its payload made canonical
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -265,4 +266,46 @@ def write(folder: Path | None, key: str, payload: Any) -> None:
         # not fsynced: an entry lost or torn by a crash fails its check and is recomputed
         write_atomic(path, entry, mode=0o600, sync=False)
     except (OSError, TypeError, ValueError):
-        pass
+        return
+    with _LOGS_LOCK:
+        for log in _LOGS:
+            if folder == log.folder or log.folder in folder.parents:
+                log.paths.append(path)
+
+
+class WriteLog:
+    """The entries ``write`` stores under one cache folder (and its subfolders) from ``log_writes``
+    until ``end_log``: what a run stored, so that a run whose checkout changed while its tools read
+    it can take back every result it stored (a tool may have judged bytes other than those its
+    result is keyed by: a test that rewrote a file between the tool's read and the key's)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.paths: list[Path] = []
+
+
+_LOGS: list[WriteLog] = []
+_LOGS_LOCK = threading.Lock()
+
+
+def log_writes(folder: Path | None) -> WriteLog | None:
+    """Start logging the entries stored under ``folder`` (None: the cache is off, nothing to log)."""
+    if folder is None:
+        return None
+    log = WriteLog(folder)
+    with _LOGS_LOCK:
+        _LOGS.append(log)
+    return log
+
+
+def end_log(log: WriteLog | None, *, keep: bool) -> None:
+    """Stop logging; unless ``keep``, remove every entry stored meanwhile (each is recomputed when
+    next needed: a run that stored a result it cannot vouch for leaves nothing to serve it)."""
+    if log is None:
+        return
+    with _LOGS_LOCK:
+        _LOGS.remove(log)
+    if not keep:
+        for path in log.paths:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
