@@ -17,14 +17,23 @@ import os
 import runpy
 import sys
 
+#: where ``command`` puts the code it is given to run before the module
+BEFORE = "# (code to run before the module)\n"
 
-def command(args: list[str]) -> list[str]:
+
+def command(args: list[str], before: str = "") -> list[str]:
     """``args`` of the form ``[python, -I, -m, MODULE, ARG...]`` as the same run through this runner
-    (anything else is returned as it is)."""
+    (anything else is returned as it is); ``before``: code run first, in the tool's process (after
+    this runner's imports, before the module is imported)."""
     if len(args) < 4 or args[1:3] != ["-I", "-m"]:
         return list(args)
     with open(__file__, encoding="utf-8") as fh:
         source = fh.read()
+    if before:
+        head, mark, tail = source.rpartition("\n" + BEFORE)
+        if not mark:
+            raise RuntimeError("gatekeeper.runmain has lost the line that marks where code runs before the module")
+        source = head + "\n" + before.rstrip("\n") + "\n" + tail
     return [args[0], "-I", "-c", source, *args[3:]]
 
 
@@ -60,5 +69,6 @@ def _end(code: int) -> None:
     os._exit(code & 0xFF)
 
 
+# (code to run before the module)
 if __name__ == "__main__":
     _end(main(sys.argv))

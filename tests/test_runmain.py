@@ -78,3 +78,14 @@ def test_a_missing_module_is_said_as_python_m_says_it(tmp_path: Path) -> None:
 def test_only_a_python_m_command_is_rewritten() -> None:
     assert runmain.command(["ruff", "check", "."]) == ["ruff", "check", "."]
     assert runmain.command([sys.executable, "-I", "script.py"]) == [sys.executable, "-I", "script.py"]
+
+
+def test_code_given_to_run_before_the_module_runs_first_in_its_process(tmp_path: Path) -> None:
+    (tmp_path / "fake_tool.py").write_text(TOOL, encoding="utf-8")
+    marker = tmp_path / "marker"
+    before = f"import json as _j; _j.dump(sys.argv, open({str(marker)!r}, 'w'))\n"
+    command = runmain.command([sys.executable, "-I", "-m", "fake_tool", "x"], before)
+    done = _run([sys.executable, *command[2:]], tmp_path)  # without -I: the test's module is found on PYTHONPATH
+    plain = _run([sys.executable, "-m", "fake_tool", "x"], tmp_path)
+    assert done.returncode == plain.returncode == 0 and done.stdout == plain.stdout
+    assert marker.read_text(encoding="utf-8").startswith('["-c", "fake_tool", "x"]')  # before the module was run

@@ -184,7 +184,8 @@ def _cached_licenses(
     # located and vetted first, whether it runs or not: a reused listing names the same pip-licenses
     ctx.vet_tool("piplicenses", "pip-licenses")
     folder = ctx.cache_dir / "licenses" if ctx.cache_dir is not None else None
-    key = cache.cache_key("licenses", 1, version, ctx.tool_python, python, inventory.digest())
+    # 2: pip-licenses asks the interpreter for its sys.path without that environment's start-up code
+    key = cache.cache_key("licenses", 2, version, ctx.tool_python, python, inventory.digest())
     payload, rejected = cache.read(folder, key)
     if isinstance(payload, list):
         try:

@@ -223,3 +223,60 @@ def test_pip_licenses_runs_through_runmain_and_prints_what_it_prints_under_dash_
     assert failed.returncode == by_hand_failed.returncode != 0 and failed.stdout == by_hand_failed.stdout
     table = {p["name"]: p["raw"] for p in LicensesChecker().run(ctx.policy.checks["licenses"], ctx).metrics["packages"]}
     assert table == {"alpha": "MIT", "bravo": "Apache 2.0"}
+
+
+def test_pip_licenses_asks_the_inspected_interpreter_without_its_start_up_code(env: tuple[Path, Path], tmp_path: Path) -> None:
+    """pip-licenses asks the interpreter it reads for its sys.path: a ``.pth`` import line of that
+    environment never runs, and a folder a ``.pth`` line names is still read, as the probe reads it."""
+    import sys
+
+    from gatekeeper.checkers.licenses.listing import listing_args
+
+    python, site = env
+    ran = tmp_path / "pth-ran"
+    (site / "zz_startup.pth").write_text(f"import os; open({str(ran)!r}, 'w').write('ran')\n", encoding="utf-8")
+    extra = tmp_path / "extra"
+    write_dist(extra, "charlie", "3.0", ["License-Expression: BSD-3-Clause"], None, {})
+    (site / "extra.pth").write_text(f"{extra}\n", encoding="utf-8")
+    root = make_project(tmp_path / "p", _policy(python))
+    ctx = context(root)
+    result = LicensesChecker().run(ctx.policy.checks["licenses"], ctx)
+    assert not ran.exists()
+    table = {p["name"]: (p["license"], p["verdict"]) for p in result.metrics["packages"]}
+    assert table == {"alpha": ("MIT", "allowed"), "bravo": ("Apache-2.0", "allowed"), "charlie": ("BSD-3-Clause", "allowed")}
+    # pip-licenses by hand lists the same packages (its own question runs the .pth line)
+    args = listing_args(ctx, str(python))
+    flags = args[args.index("piplicenses") + 1 :]
+    by_hand = subprocess.run([sys.executable, "-I", "-m", "piplicenses", *flags], capture_output=True, cwd=tmp_path, check=True)
+    assert ran.exists()
+    ours = subprocess.run(args, capture_output=True, cwd=tmp_path, check=True)
+    assert ours.stdout == by_hand.stdout
+
+
+def test_a_tool_that_reads_another_interpreter_without_asking_as_gatekeeper_asks_fails(
+    env: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Should pip-licenses ever ask its interpreter another way than ``subprocess.run([PY, "-c",
+    SCRIPT])`` (here a stand-in ``piplicenses`` module on the path, through ``Popen``), its run fails
+    (exit 70) instead of giving a listing."""
+    import os
+    import sys
+
+    from gatekeeper.checkers.licenses.listing import listing_args
+
+    python, _ = env
+    tool = tmp_path / "tool"
+    tool.mkdir()
+    (tool / "piplicenses.py").write_text(
+        "import subprocess, sys\n"
+        "asked = [sys.argv[sys.argv.index('--python') + 1], '-c', 'import sys; print(sys.path)']\n"
+        "subprocess.Popen(asked, stdout=subprocess.PIPE).communicate()\n"
+        "print('[]')\n",
+        encoding="utf-8",
+    )
+    root = make_project(tmp_path / "p", _policy(python))
+    args = [a for a in listing_args(context(root), str(python)) if a != "-I"]  # the stand-in is found on PYTHONPATH
+    env_vars = {**os.environ, "PYTHONPATH": str(tool)}
+    done = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, env=env_vars, check=False)
+    assert done.returncode == 70 and f"pip-licenses read {python} without asking it" in done.stderr
+    assert args[0] == sys.executable
