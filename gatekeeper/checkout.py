@@ -287,6 +287,25 @@ def changes(before: Snapshot, timeout: float = 300.0) -> Changes:
     return _with_modules(out, before, _checked_out(root, index), timeout)
 
 
+def moved_since(before: Snapshot) -> bool:
+    """Whether a file ``before`` knows the stat data of (every tracked file, every untracked one
+    and configuration file it compared, what each tracked link points to; its submodules' too)
+    is gone or was written since: one ``lstat`` each, no git. For a comparison made while a settled
+    check still reads the tree (``CheckContext.settled``): a process the tests left behind outside
+    their process group may write, or remove, a file that check then reads; looked at once every
+    check has ended, such a write is seen (its change time cannot be set back), and the checkout is
+    compared again to name it."""
+    if not before.git:
+        return False
+    root = before.root
+    if _stats(root, before.tracked) != before.tracked:
+        return True
+    untracked = {**_stats(root, before.untracked), **_targets(root, before.index)}
+    if untracked != before.untracked:
+        return True
+    return any(moved_since(module) for module in before.modules.values())
+
+
 def _with_modules(out: Changes, before: Snapshot, now: list[str], timeout: float) -> Changes:
     """``out`` with what the run did inside each submodule, named by its path in the checkout; a
     submodule checked out or removed during the run is a change of its folder."""

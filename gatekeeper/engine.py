@@ -202,6 +202,8 @@ def run_checks(
         shared = _Shared(cache_dir, tool_python(request.root, policy), interpreter)
         results = _environment_kept(_run_all(request, checkers, names, shared, progress, quiet), checkers, shared)
         tree = compared[0]() if compared else _tree_check(before)
+        if compared and _moved_after(tree, before):  # written after the comparison, while a settled check read it
+            tree = _tree_check(before)
         kept = not (checkout.touched(tree) or tree.get("error"))
     finally:
         cache.end_log(written, keep=kept)
@@ -416,6 +418,15 @@ def _snapshot(request: RunRequest, cache_dir: Path | None) -> checkout.Snapshot 
         return checkout.snapshot(request.root, skip=own)
     except GatekeeperError as exc:
         return str(exc)
+
+
+def _moved_after(tree: Mapping[str, Any], before: checkout.Snapshot | str) -> bool:
+    """Whether a checkout found unchanged by a comparison made before every check had ended (one
+    said it only reads from then on) has changed since: a process the tests left running outside
+    their process group may have removed or rewritten a file that check then read."""
+    if checkout.touched(tree) or tree.get("error") or isinstance(before, str):
+        return False
+    return checkout.moved_since(before)
 
 
 def _tree_check(before: checkout.Snapshot | str) -> dict[str, Any]:

@@ -582,3 +582,42 @@ def test_a_check_that_has_not_said_it_writes_no_more_is_waited_for(tmp_path: Pat
     result = run(root, {"settles": settles, "late": WritesLate("late", {"app.py": "rewritten\n"})})
     assert settles.saw_comparison
     assert result.verdict is Verdict.ERROR and result.extra["checkout"]["changed"] == ["app.py"]
+
+
+class RemovesAfterComparison(Fixed):
+    """A check that says it only reads from now on; once the comparison that this lets start has
+    ended, a file of the checkout is removed (as by a process its tests left running outside their
+    process group) before the check ends, as a coverage.py analysis still reading the tree would."""
+
+    def __init__(self, name: str, compared: threading.Event, path: str) -> None:
+        super().__init__(name)
+        self.compared, self.path = compared, path
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        ctx.settled()
+        assert self.compared.wait(10)
+        (ctx.root / self.path).unlink()
+        return CheckResult(name=self.name, status=Status.PASS, summary="clean")
+
+
+def test_a_file_removed_after_an_early_comparison_while_a_check_still_reads_is_a_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repo(tmp_path, {"app.py": "x = 1\n", "unused.py": "y = 2\n", "gatekeeper.toml": ""})
+    ended = threading.Event()
+    real = checkout.changes
+
+    def changes(before: checkout.Snapshot, timeout: float = 300.0) -> checkout.Changes:
+        out = real(before, timeout)
+        ended.set()
+        return out
+
+    monkeypatch.setattr(checkout, "changes", changes)
+    result = run(root, {"reads": RemovesAfterComparison("reads", ended, "unused.py"), "good": Fixed("good")})
+    assert result.verdict is Verdict.ERROR and result.extra["checkout"]["changed"] == ["unused.py"]
+    # nothing written after the comparison: it stands, and is not made again
+    calls: list[int] = []
+    monkeypatch.setattr(checkout, "changes", lambda before, timeout=300.0: calls.append(1) or real(before, timeout))
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "removed")
+    result = run(root, {"settles": Settles("settles", ended), "good": Fixed("good")})
+    assert result.verdict is Verdict.PASS and calls == [1]
