@@ -269,9 +269,13 @@ def _walk(root: Path) -> tuple[list[tuple[str, int, str]], RegularFiles]:
     with its size and stat data; every regular file, for ``digest``), in one walk of the tree.
 
     An unreadable folder among the records is an error; one only the digest visits (a dot
-    folder) is skipped, as ``os.walk`` skips it."""
+    folder) is skipped, as ``os.walk`` skips it. A record that is a link is read through it only
+    when it leads to a file of the folder, which the digest covers (``find -type f`` lists no
+    link); one that leads outside is a ``ToolError``: its records would be judged while the digest
+    the evidence names for the database stayed the same whatever that file held."""
     out: list[tuple[str, int, str]] = []
     regular: RegularFiles = []
+    inside = os.path.join(os.path.realpath(root), "")
     stack = [(str(root), "", False)]
     while stack:
         folder, prefix, hidden = stack.pop()
@@ -290,6 +294,11 @@ def _walk(root: Path) -> tuple[list[tuple[str, int, str]], RegularFiles]:
             if lstat is not None and stat.S_ISREG(lstat.st_mode):
                 regular.append((os.fsencode(prefix + entry.name), lstat))
             if not dot and entry.name.endswith(_SUFFIXES):
+                if entry.is_symlink() and not os.path.realpath(entry.path).startswith(inside):
+                    raise ToolError(
+                        f"advisory record {entry.path} is a link to {os.path.realpath(entry.path)}, outside the database "
+                        "folder: the database's digest (its regular files) would not cover what it holds"
+                    )
                 st = lstat if lstat is not None and not entry.is_symlink() else entry.stat()
                 out.append((prefix + entry.name, st.st_size, _stamp(st)))
     regular.sort(key=lambda item: item[0])

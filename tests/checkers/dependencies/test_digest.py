@@ -16,6 +16,7 @@ from gatekeeper.checkers import cache as cache_module
 from gatekeeper.checkers.dependencies import digest
 from gatekeeper.checkers.dependencies.advisories import open_database
 from gatekeeper.checkers.dependencies.digest import content_digest
+from gatekeeper.errors import ToolError
 from tests.helpers.osv import RECORDS, write_db
 
 PIPELINE = "find . -type f | cut -c3- | LC_ALL=C sort | xargs -r sha256sum | sha256sum | cut -f1 -d' '"
@@ -131,3 +132,15 @@ def test_files_changed_within_the_racy_window_are_hashed_but_not_stored(tmp_path
     cache = tmp_path / "cache"
     assert content_digest(db, cache) == {"dirHash1": _by_hand(db)}
     assert not list((cache / "advisory-digest").rglob("*.json"))
+
+
+def test_a_record_linked_from_outside_the_folder_is_refused_the_digest_would_not_cover_it(tmp_path: Path) -> None:
+    db = _tree(tmp_path)
+    outside = tmp_path / "elsewhere.json"
+    outside.write_text(json.dumps(RECORDS[0]))
+    (db / "outside.json").symlink_to(outside)
+    first = content_digest(db)
+    outside.write_text(json.dumps({**RECORDS[0], "id": "OTHER-1"}))
+    assert content_digest(db) == first  # dirHash1 lists no link: the digest cannot tell the two apart
+    with pytest.raises(ToolError, match=r"outside\.json is a link to .*elsewhere\.json, outside the database folder"):
+        open_database(db)
