@@ -47,7 +47,8 @@ def repository_info(root: Path) -> dict[str, Any]:
 
 def _dirty(root: Path) -> bool | None:
     try:
-        done = process.run(["git", "status", "--porcelain", "--untracked-files=no"], timeout=10, cwd=root)
+        # --no-optional-locks: git status would otherwise refresh (rewrite) the index it reads
+        done = process.run(["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"], timeout=10, cwd=root)
     except ToolError:
         return None
     return bool(done.stdout.strip()) if done.returncode == 0 else None

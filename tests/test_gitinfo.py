@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -43,6 +44,15 @@ def test_the_commit_the_branch_and_whether_a_tracked_file_differs(tmp_path: Path
     assert gitinfo.repository_info(root)["dirty"] is True
     git(root, "checkout", "-q", "--detach")
     assert gitinfo.repository_info(root)["branch"] == "(detached)"
+
+
+def test_asking_writes_nothing_not_even_the_index(tmp_path: Path) -> None:
+    root = committed(tmp_path)
+    os.utime(root / "app.py", (1, 1))  # stat data the index no longer matches: git status would refresh it
+    index = root / ".git" / "index"
+    before = (index.read_bytes(), index.stat().st_mtime_ns)
+    assert gitinfo.repository_info(root)["dirty"] is False
+    assert (index.read_bytes(), index.stat().st_mtime_ns) == before
 
 
 def test_outside_git_nothing_is_said_but_what_the_ci_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
