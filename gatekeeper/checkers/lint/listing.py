@@ -3,6 +3,7 @@ lists with it (``plan``: ``ruff check --show-files``, then ``lint.exclude`` appl
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -120,4 +121,37 @@ def show_files(ctx: CheckContext, ruff: str, config_args: Sequence[str]) -> list
         raise ToolError(f"ruff check --show-files failed (exit {done.returncode}): {_refused(done)}")
     relative = RootRelative(ctx.root)
     files = {rel for line in done.stdout.splitlines() if line.strip() and (rel := relative(Path(line.strip())))}
+    unnamed = sorted(f for f in files if "\ufffd" in f and not os.path.lexists(ctx.root / f))
+    if unnamed:
+        raise ToolError(_not_utf8(ctx.root, unnamed))
     return sorted(files)
+
+
+def _not_utf8(root: Path, listed: Sequence[str]) -> str:
+    """Why the check cannot read ruff's findings in the files ``listed`` by a name that is not
+    theirs: ruff prints a file name that is not UTF-8 with U+FFFD in place of its undecodable bytes
+    (its listing and its reports alike), a name that no file has. Checked by that name, each would
+    be one E902 finding ("No such file") in place of what ruff finds in it, and a pass when E902 does
+    not block."""
+    names = ", ".join(_actual_name(root, f) or f for f in listed[:5]) + (", ..." if len(listed) > 5 else "")
+    return (
+        f"ruff names {len(listed)} file(s) whose names are not UTF-8 only with U+FFFD in place of their bytes "
+        f"({names}), so what it finds in them cannot be read back: rename them, or leave them out in the "
+        "project's ruff configuration (extend-exclude)"
+    )
+
+
+def _actual_name(root: Path, listed: str) -> str | None:
+    """The file in ``root`` that ruff lists as ``listed`` (its undecodable bytes as ``\\xNN``), or
+    None when no single file's name matches it."""
+    here, parts = os.fsencode(root), []
+    for part in PurePosixPath(listed).parts:
+        try:
+            names = [n for n in os.listdir(here) if n.decode("utf-8", "replace") == part]
+        except OSError:
+            return None
+        if len(names) != 1:
+            return None
+        here = os.path.join(here, names[0])
+        parts.append(names[0])
+    return b"/".join(parts).decode("utf-8", "backslashreplace")

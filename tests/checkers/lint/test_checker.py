@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -233,3 +234,17 @@ def test_a_requires_python_above_a_nested_config_keys_the_cache(tmp_path: Path, 
     second = LintChecker().run(section(LintChecker), make_ctx(project, cache_dir=cache))
     assert ruff_by_hand(project) == expected and keys(second) == expected
     assert second.metrics["cached_files"] == 0 and "pyproject.toml" in second.metrics["config_files"]
+
+
+@pytest.mark.parametrize("exclude", ["", 'exclude = ["skipped.py"]\n'])
+def test_a_file_whose_name_is_not_utf8_is_an_error_naming_it(tmp_path: Path, make_ctx: Any, exclude: str) -> None:
+    """ruff reads such a file but names it with U+FFFD in place of its bytes, a name no file has:
+    checked by that name it was one E902 "No such file" finding in place of ruff's, a pass when E902
+    does not block (and with lint.exclude, an error blaming ruff's log)."""
+    root = write(tmp_path / "p", {"pyproject.toml": f'[tool.ruff.lint]\nselect = ["F"]\n{exclude}', "app.py": "x = 1\n"})
+    Path(os.fsdecode(os.fsencode(root) + b"/caf\xe9.py")).write_bytes(b"import os\n")
+    git_init(root)
+    assert ruff_by_hand(root) == {("F401", "caf\ufffd.py", 1)}  # ruff finds an unused import there
+
+    with pytest.raises(ToolError, match=r"names 1 file\(s\) whose names are not UTF-8 .*\(caf\\xe9\.py\).*extend-exclude"):
+        LintChecker().run(section(LintChecker, fail_on=["F"]), make_ctx(root))
