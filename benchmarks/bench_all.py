@@ -25,7 +25,8 @@ Each round, on each project, in this order:
    empty cache; and **cold, no tests**: the policy reads the ``.coverage`` of step 1
    (``data_file``), an empty cache: set against the by-hand steps without the test run;
 3. **warm with run**: the cold run's cache, unchanged tree: gatekeeper's own share is the run's wall
-   time less the test command's (``metrics.tests.duration_s``), over the wall time;
+   time less the test command's (``metrics.tests.duration_s``), over the wall time; beside it the
+   by-hand pipeline's counterpart, ``coverage report``'s share of the tests and the report;
 4. **pull request**: one file of PKG gains a function (a bandit, a ruff and a detect-secrets
    finding), the tests run again by hand (not timed: a CI step before the gate), the cold run's
    cache copied to a fresh cache home (not timed) and ``gatekeeper check`` (no tests) timed; then a
@@ -301,6 +302,9 @@ def one_round(project: Project, advisory_db: str, work: Path, alone: bool, ceili
     project.add("CPU cold, no tests / CPU hand without tests", base_cpu / hand_cpu)
     project.add("warm with run", warm)
     project.add("warm: gatekeeper's own share", (warm - tests_s) / warm)
+    # the pipeline's own counterpart: coverage report after the tests, over both
+    by_hand_share = hand["coverage report"] / (hand["tests"] + hand["coverage report"])
+    project.add("by hand: coverage report's share after the tests", by_hand_share)
     for check, took in durations(cold_data).items():
         project.add(f"in cold: {check}", took)
     pr_s, ref_s, change = pull_request(project, homes, work)
