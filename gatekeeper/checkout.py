@@ -77,6 +77,8 @@ class Snapshot:
     untracked: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # not ignored, bytecode caches left out: path -> stat
     modules: Mapping[str, Snapshot] = field(default_factory=dict)  # checked-out submodule's folder -> its snapshot
     tracked: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # tracked file -> its stat data (``_stats``)
+    #: git's ignore rules and configuration outside the tree (``_ignore_files``): absolute path -> stat data, None: absent
+    outside: Mapping[str, tuple[int, ...] | None] = field(default_factory=dict)
 
 
 def begin(root: Path, timeout: float = 300.0) -> None:
@@ -160,6 +162,7 @@ class _Read:
     dirty: dict[str, str]  # path -> the mode git sees in the work tree
     shas: dict[str, str]  # each dirty file's digest
     modules: dict[str, _Read]
+    ignores: tuple[str, ...] = ()  # ``_ignore_files``
 
 
 def _read(root: Path, timeout: float) -> _Read:
@@ -167,10 +170,11 @@ def _read(root: Path, timeout: float) -> _Read:
     ls-files``) runs beside the stat check (``git diff-files``) and the hashing of the files it
     names: each reads the tree as it is now, and none waits for another's answer."""
     touched = in_background(lambda: _touched(root, timeout), "gatekeeper-checkout-touched")
-    index, listed = _both(lambda: _listing(root, timeout, ()), touched)
-    dirty, shas = touched()
+    ignores = in_background(lambda: _ignore_files(root, timeout), "gatekeeper-checkout-ignores")
+    index, listed = _both(lambda: _listing(root, timeout, ()), touched, ignores)
+    dirty, shas = _both(touched, ignores)
     modules = {path: _submodule(root, path, timeout) for path in _checked_out(root, index)}
-    return _Read(root, index, listed, dirty, shas, modules)
+    return _Read(root, index, listed, dirty, shas, modules, ignores())
 
 
 def _submodule(root: Path, path: str, timeout: float) -> _Read:
@@ -195,7 +199,44 @@ def _snapshot_of(read: _Read, folders: tuple[str, ...]) -> Snapshot:
     }
     entries = _with_modes(read.shas, read.dirty, read.index)
     tracked = _stats(read.root, _files(read.index))
-    return Snapshot(read.root, read.index, entries, skip=folders, untracked=untracked, modules=modules, tracked=tracked)
+    outside = _outside_stats(read.ignores)
+    return Snapshot(
+        read.root, read.index, entries, skip=folders, untracked=untracked, modules=modules, tracked=tracked, outside=outside
+    )
+
+
+def _ignore_files(root: Path, timeout: float) -> tuple[str, ...]:
+    """The files outside the work tree that decide which of its files git ignores, and so which
+    files the comparison lists and ruff (which applies git's ignore rules) checks: the repository's
+    ``info/exclude`` and ``config``, the user's and the system's git configuration and global
+    ignore file, and the ``core.excludesFile`` in force (absolute paths). A test that writes one
+    (``bad.py`` added to ``.git/info/exclude``) hides a tracked file from the listing of a check
+    that runs after it, without writing a file of the tree: such a write is a change of the run."""
+    paths: set[str] = set()
+    done = process.run([*_GIT, "rev-parse", "--git-path", "info/exclude", "--git-path", "config"], timeout=timeout, cwd=root)
+    if done.returncode == 0:
+        paths.update(os.path.join(root, line) for line in done.stdout.splitlines() if line)
+    configured = process.run([*_GIT, "config", "--path", "--get", "core.excludesFile"], timeout=timeout, cwd=root)
+    if configured.returncode == 0 and configured.stdout.strip():
+        paths.add(os.path.join(root, configured.stdout.strip()))
+    home = os.path.expanduser("~")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    paths.update((os.path.join(xdg, "git", "ignore"), os.path.join(xdg, "git", "config"), os.path.join(home, ".gitconfig")))
+    paths.update(p for p in (os.environ.get("GIT_CONFIG_GLOBAL"), "/etc/gitconfig") if p)
+    return tuple(sorted(os.path.normpath(p) for p in paths))
+
+
+def _outside_stats(paths: Iterable[str]) -> dict[str, tuple[int, ...] | None]:
+    """Each file's stat data as ``_stats`` takes it (following a link), None when it is absent."""
+    out: dict[str, tuple[int, ...] | None] = {}
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            out[path] = None
+            continue
+        out[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
+    return out
 
 
 def _touched(root: Path, timeout: float, known: Iterable[str] = ()) -> tuple[dict[str, str], dict[str, str]]:
@@ -253,6 +294,8 @@ class Changes:
     removed: list[str] = field(default_factory=list)
     rewritten: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
+    #: git's ignore rules and configuration outside the tree (``_ignore_files``) created, removed or written
+    git_settings: list[str] = field(default_factory=list)
 
 
 def changes(before: Snapshot, timeout: float = 300.0) -> Changes:
@@ -282,8 +325,9 @@ def changes(before: Snapshot, timeout: float = 300.0) -> Changes:
     created = sorted(set(untracked) - set(before.untracked))
     removed = sorted(set(before.untracked) - set(untracked))
     rewritten = sorted(path for path, data in untracked.items() if before.untracked.get(path, data) != data)
+    settings = sorted(p for p, data in _outside_stats(before.outside).items() if data != before.outside[p])
     restored = sorted(p for p, data in tracked.items() if p not in changed and before.tracked.get(p, data) != data)
-    out = Changes(sorted(changed), created, removed, rewritten, restored)
+    out = Changes(sorted(changed), created, removed, rewritten, restored, settings)
     return _with_modules(out, before, _checked_out(root, index), timeout)
 
 
@@ -301,7 +345,7 @@ def moved_since(before: Snapshot) -> bool:
     if _stats(root, before.tracked) != before.tracked:
         return True
     untracked = {**_stats(root, before.untracked), **_targets(root, before.index)}
-    if untracked != before.untracked:
+    if untracked != before.untracked or _outside_stats(before.outside) != before.outside:
         return True
     return any(moved_since(module) for module in before.modules.values())
 
@@ -311,6 +355,7 @@ def _with_modules(out: Changes, before: Snapshot, now: list[str], timeout: float
     submodule checked out or removed during the run is a change of its folder."""
     changed = set(out.changed) | (set(now) ^ set(before.modules))
     created, removed, rewritten, restored = list(out.created), list(out.removed), list(out.rewritten), list(out.restored)
+    settings = set(out.git_settings)
     for path, module in before.modules.items():
         if path not in now:
             continue
@@ -320,14 +365,15 @@ def _with_modules(out: Changes, before: Snapshot, now: list[str], timeout: float
         removed += (f"{path}/{p}" for p in inner.removed)
         rewritten += (f"{path}/{p}" for p in inner.rewritten)
         restored += (f"{path}/{p}" for p in inner.restored)
-    return Changes(sorted(changed), sorted(created), sorted(removed), sorted(rewritten), sorted(restored))
+        settings.update(inner.git_settings)  # absolute paths: named as they are
+    return Changes(sorted(changed), sorted(created), sorted(removed), sorted(rewritten), sorted(restored), sorted(settings))
 
 
 def touched(tree: Mapping[str, Any]) -> list[str]:
     """Every file a result's ``checkout`` entry says the run wrote: tracked files changed or restored,
     untracked files created, removed or rewritten (empty: the tree was left as it was found, or could
     not be compared)."""
-    keys = ("changed", "created", "removed", "rewritten", "restored")
+    keys = ("changed", "created", "removed", "rewritten", "restored", "git_settings")
     return [str(path) for key in keys for path in tree.get(key) or ()]
 
 

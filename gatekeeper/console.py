@@ -336,6 +336,8 @@ def tree_lines(tree: Mapping[str, Any], shown: int = 10) -> list[str]:
         "(if the tests write them on purpose, list them in .gitignore)",
         "restored": "the run wrote {n} tracked file(s) of the checkout it judged and put their bytes back: {files} "
         "(the checks that read them meanwhile may have read other bytes)",
+        "git_settings": "the run wrote {n} file(s) of git's ignore rules or configuration, which decide the files the "
+        "checks list: {files}",
     }
     out = []
     for key, text in said.items():

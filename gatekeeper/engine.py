@@ -445,6 +445,8 @@ def _tree_check(before: checkout.Snapshot | str) -> dict[str, Any]:
         return out
     out["untracked_files"] = checkout.untracked_count(before)
     out.update(created=now.created, removed=now.removed, rewritten=now.rewritten, restored=now.restored)
+    if now.git_settings:
+        out["git_settings"] = now.git_settings
     return out
 
 

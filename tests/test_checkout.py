@@ -230,7 +230,9 @@ def test_the_git_commands_of_a_snapshot_and_of_a_comparison_run_at_once(tmp_path
         return names
 
     before = checkout.snapshot(root)
-    assert overlapped() == ["diff-files", "hash-object", "ls-files"] and list(before.dirty) == ["a.py"]
+    # and where git's ignore rules outside the tree lie (``info/exclude``, ``core.excludesFile``)
+    names = ["config", "diff-files", "hash-object", "ls-files", "rev-parse"]
+    assert overlapped() == names and list(before.dirty) == ["a.py"]
     write(root, {"b.py": "changed\n"})
     assert checkout.changes(before).changed == ["b.py"]
     assert overlapped() == ["diff-files", "hash-object", "hash-object", "ls-files"]  # a.py at once, then b.py
@@ -621,3 +623,27 @@ def test_a_file_removed_after_an_early_comparison_while_a_check_still_reads_is_a
     git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "removed")
     result = run(root, {"settles": Settles("settles", ended), "good": Fixed("good")})
     assert result.verdict is Verdict.PASS and calls == [1]
+
+
+def test_git_ignore_rules_written_during_the_run_are_a_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """ruff leaves out a tracked file git's ignore rules match: a test that adds it to
+    ``.git/info/exclude``, or to the user's global ignore file, before the lint check lists the
+    files hides it, and writes no file of the tree."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    root = repo(tmp_path / "p", {"app.py": "import os\n", "gatekeeper.toml": ""})
+    result = run(root, {"hides": Writes("hides", {".git/info/exclude": "app.py\n"})})
+    assert result.verdict is Verdict.ERROR and result.exit_code == 3
+    tree = result.extra["checkout"]
+    assert tree["git_settings"] == [str(root / ".git" / "info" / "exclude")]
+    assert (tree["changed"], tree["created"], tree["rewritten"]) == ([], [], [])
+    Console().summary(result)
+    assert "the run wrote 1 file(s) of git's ignore rules or configuration" in capsys.readouterr().out
+    before = checkout.snapshot(root)
+    write(tmp_path / "config", {"git/ignore": "app.py\n"})  # created where git looks for the user's rules
+    assert checkout.changes(before).git_settings == [str(tmp_path / "config" / "git" / "ignore")]
+    assert checkout.moved_since(before)
+    # left alone, nothing is said
+    before = checkout.snapshot(root)
+    assert checkout.changes(before).git_settings == [] and not checkout.moved_since(before)
