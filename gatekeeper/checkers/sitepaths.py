@@ -54,10 +54,10 @@ def _gk_pth_lines(path, name):
     # file): before 3.13, every .pth (a hidden one too) in the locale's encoding, split at universal
     # newlines; from 3.13 on, hidden files skipped, UTF-8 (its BOM dropped) or else the locale's
     # encoding, split by str.splitlines
-    import locale, os, stat, sys
+    import os, stat, sys  # locale only where it is used: importing it (re, enum) is most of a probe's start
     try:
         if sys.version_info < (3, 13):
-            encoding = "locale" if sys.version_info >= (3, 10) else locale.getpreferredencoding(False)
+            encoding = "locale" if sys.version_info >= (3, 10) else __import__("locale").getpreferredencoding(False)
             with open(path, encoding=encoding, errors="replace") as handle:
                 return list(handle)
         if name.startswith(".") or getattr(os.lstat(path), "st_flags", 0) & getattr(stat, "UF_HIDDEN", 0):
@@ -69,7 +69,7 @@ def _gk_pth_lines(path, name):
     try:
         return data.decode("utf-8-sig").splitlines()
     except UnicodeDecodeError:
-        return data.decode(locale.getencoding(), "replace").splitlines()
+        return data.decode(__import__("locale").getencoding(), "replace").splitlines()
 def _gk_site_path():
     import os, sys
     known = {os.path.normcase(p) for p in sys.path}

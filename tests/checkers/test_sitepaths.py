@@ -91,3 +91,24 @@ def test_the_pth_files_are_read_as_this_interpreters_site_reads_them(tmp_path: P
     root.mkdir()
     _, _, dists = read_environment(check_context(root), python)
     assert {d.name for d in dists} == listed
+
+
+def test_the_prelude_reads_pth_files_without_importing_locale(tmp_path: Path) -> None:
+    """Importing ``locale`` (and with it ``re`` and ``enum``) cost more than the rest of a probe's
+    start; before 3.13 the file is opened in the locale's encoding without it, and the path is site's."""
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    site = next((env / "lib").glob("python3*/site-packages"))
+    (tmp_path / "named").mkdir()
+    (site / "named.pth").write_text(f"{tmp_path / 'named'}\n", encoding="utf-8")
+    python = str(env / "bin" / "python")
+    asked = "import sys; seen = sorted(m for m in ('locale', 're') if m in sys.modules)\n"
+    asked += "import json; print(json.dumps([sys.path, seen]))"  # json imports re: asked before
+    path, imported = json.loads(
+        subprocess.run(
+            [python, *sitepaths.FLAGS, "-c", sitepaths.PRELUDE + asked], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    by_site = json.loads(subprocess.run([python, "-I", "-c", PATH_NOW], capture_output=True, text=True, check=True).stdout)
+    assert path == by_site and str(tmp_path / "named") in path
+    assert imported == []
