@@ -9,9 +9,10 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, TypeGuard
 
 from gatekeeper import process
@@ -29,7 +30,42 @@ def tracked_files(root: Path, ctx: CheckContext, started: process.Started | None
     read them); ``ToolError`` when it is not a git work tree. Listed once per run (the checkout is
     read-only to the gate) and shared between checkers. ``started``: that git run, begun earlier
     (``start_tracked``), whose output serves when the list is not known yet; the caller closes it."""
-    return list(ctx.shared(f"tracked-files:{root}", lambda: _tracked_files(root, ctx, started)))
+    return list(_tracked(root, ctx, started).files)
+
+
+def tracked_unnamed(root: Path, ctx: CheckContext) -> list[str]:
+    """The regular files git tracks whose names are not UTF-8, each shown with its undecodable bytes
+    as ``\\xNN``. ``tracked_files`` cannot name them (git's listing is read as UTF-8, which gives
+    U+FFFD in place of those bytes, a name no file has), so a check that reads the tracked files
+    must say that it left them out."""
+    return list(_tracked(root, ctx).unnamed)
+
+
+def named_as_listed(root: Path, listed: str) -> bytes | None:
+    """The path (relative, as bytes) of the one file under ``root`` that a listing which decodes
+    names as UTF-8 with U+FFFD in place of undecodable bytes (git's as read here, ruff's) calls
+    ``listed``; None when no single file matches."""
+    here, parts = os.fsencode(root), []
+    for part in PurePosixPath(listed).parts:
+        try:
+            names = [n for n in os.listdir(here) if n.decode("utf-8", "replace") == part]
+        except OSError:
+            return None
+        if len(names) != 1:
+            return None
+        here = os.path.join(here, names[0])
+        parts.append(names[0])
+    return b"/".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Tracked:
+    files: tuple[str, ...]  # ``tracked_files``
+    unnamed: tuple[str, ...]  # ``tracked_unnamed``
+
+
+def _tracked(root: Path, ctx: CheckContext, started: process.Started | None = None) -> _Tracked:
+    return ctx.shared(f"tracked-files:{root}", lambda: _tracked_files(root, ctx, started))
 
 
 def start_tracked(root: Path, ctx: CheckContext) -> process.Started | None:
@@ -42,23 +78,29 @@ def start_tracked(root: Path, ctx: CheckContext) -> process.Started | None:
         return None
 
 
-def _tracked_files(root: Path, ctx: CheckContext, started: process.Started | None = None) -> list[str]:
+def _tracked_files(root: Path, ctx: CheckContext, started: process.Started | None = None) -> _Tracked:
     if started is not None:
         done = started.finish(min(120.0, ctx.remaining()), "git ls-files")
     else:
         done = ctx.run(_LS_FILES, timeout=120, cwd=root)
     if done.returncode != 0:
         raise ToolError(f"git ls-files failed in {root} (is it a git work tree?): {process.tail(done.stderr)}")
-    out = []
+    out, unnamed = [], []
     for name in sorted(set(done.stdout.split("\0"))):
         if not name:
             continue
-        path = root / name
-        # symlinks are left out: they may point outside the checkout, whose files are not ours to read
-        if path.is_symlink() or not path.is_file():
-            continue
-        out.append(name)
-    return out
+        if "\ufffd" in name and not os.path.lexists(root / name):  # a name that is not UTF-8, read as UTF-8
+            actual = named_as_listed(root, name)
+            if actual is not None and _regular(Path(os.fsdecode(os.path.join(os.fsencode(root), actual)))):
+                unnamed.append(actual.decode("utf-8", "backslashreplace"))
+        elif _regular(root / name):
+            out.append(name)
+    return _Tracked(tuple(out), tuple(unnamed))
+
+
+def _regular(path: Path) -> bool:
+    """A regular file, not a link: links may point outside the checkout, whose files are not ours to read."""
+    return not path.is_symlink() and path.is_file()
 
 
 def excluded(path: str, patterns: Iterable[str]) -> bool:

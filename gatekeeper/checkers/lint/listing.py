@@ -133,25 +133,12 @@ def _not_utf8(root: Path, listed: Sequence[str]) -> str:
     (its listing and its reports alike), a name that no file has. Checked by that name, each would
     be one E902 finding ("No such file") in place of what ruff finds in it, and a pass when E902 does
     not block."""
-    names = ", ".join(_actual_name(root, f) or f for f in listed[:5]) + (", ..." if len(listed) > 5 else "")
+    from gatekeeper.checkers.source import named_as_listed
+
+    shown = [actual.decode("utf-8", "backslashreplace") if (actual := named_as_listed(root, f)) else f for f in listed[:5]]
+    names = ", ".join(shown) + (", ..." if len(listed) > 5 else "")
     return (
         f"ruff names {len(listed)} file(s) whose names are not UTF-8 only with U+FFFD in place of their bytes "
         f"({names}), so what it finds in them cannot be read back: rename them, or leave them out in the "
         "project's ruff configuration (extend-exclude)"
     )
-
-
-def _actual_name(root: Path, listed: str) -> str | None:
-    """The file in ``root`` that ruff lists as ``listed`` (its undecodable bytes as ``\\xNN``), or
-    None when no single file's name matches it."""
-    here, parts = os.fsencode(root), []
-    for part in PurePosixPath(listed).parts:
-        try:
-            names = [n for n in os.listdir(here) if n.decode("utf-8", "replace") == part]
-        except OSError:
-            return None
-        if len(names) != 1:
-            return None
-        here = os.path.join(here, names[0])
-        parts.append(names[0])
-    return b"/".join(parts).decode("utf-8", "backslashreplace")

@@ -132,6 +132,11 @@ class SecretsChecker(CheckerBase):
             tracked = source.tracked_files(ctx.root, ctx)
             left_out = [f for f in tracked if source.excluded(f, exclude)]
             files_all = [f for f in tracked if f not in set(left_out)]
+            unnamed = source.tracked_unnamed(ctx.root, ctx)  # files detect-secrets cannot be given by name
+            unnamed_kept = [f for f in unnamed if not source.excluded(f, exclude)]
+            if unnamed_kept:
+                raise ToolError(_unnamed(unnamed_kept))
+            left_out += unnamed  # every one of them left out by the policy
             if not files_all:
                 raise ToolError("no tracked files to scan for secrets (an empty check is not a pass)")
             sources = source.Sources(ctx.root)
@@ -603,6 +608,18 @@ def _failure(failed: _Failed, culprits: Sequence[tuple[str, str]]) -> str:
         f"detect-secrets failed (exit {failed.returncode}) on {count}: {named}. They were not scanned for "
         "secrets, so the check cannot pass; after reviewing them by hand, leave them out with "
         f"checks.secrets.exclude = [{listed}] (the report counts them in excluded_by_policy)"
+    )
+
+
+def _unnamed(files: Sequence[str]) -> str:
+    """The check's error when tracked files have names that are not UTF-8 (shown with ``\\xNN``):
+    they cannot be named to detect-secrets, so they were not scanned."""
+    listed = ", ".join(json.dumps(path) for path in files)
+    count = f"{len(files)} tracked file{'s' if len(files) != 1 else ''}"
+    return (
+        f"{count} whose names are not UTF-8 ({', '.join(files)}) cannot be named to detect-secrets, so they were "
+        "not scanned for secrets and the check cannot pass; rename them, or after reviewing them by hand leave "
+        f"them out with checks.secrets.exclude = [{listed}]"
     )
 
 
