@@ -82,12 +82,17 @@ def _key(tag: str) -> str:
 
 def verify(cache_dir: Path, folder: Path, tag: str, seen: Hashed | None = None) -> str:
     """Make ``folder`` safe for mypy to read: kept when it matches its authenticated manifest, else
-    emptied. Returns ``warm``, ``cold`` (nothing stored yet) or ``rejected`` (emptied). Every file
+    emptied. Returns ``warm``, ``cold`` (nothing stored yet, or no manifest: a folder no run sealed,
+    as a run whose checkout changed leaves it once its cache entries are taken back) or ``rejected``
+    (a manifest the folder does not match, or one that fails authentication: emptied). Every file
     is read and hashed here, whatever ``seen`` held; ``seen`` gets the kept folder's files as hashed
     (for ``seal``)."""
     if not folder.exists():
         return "cold"
     stored, bad = cache.read(cache_dir / "types", _key(tag))
+    if stored is None and not bad:  # nothing vouches for it, and nothing was rejected
+        shutil.rmtree(folder, ignore_errors=True)
+        return "cold"
     hashed: Hashed = {}
     if not bad and isinstance(stored, dict) and stored == manifest(folder, seen=hashed):
         if seen is not None:

@@ -201,3 +201,21 @@ def test_a_config_that_installs_stub_packages_never_changes_the_inspected_enviro
     assert f"--python-executable {python}" in result.metrics["command"]  # the environment inspected
     assert not mark.exists()
     assert result.status is Status.FAIL and [f.rule_id for f in result.findings] == ["import-untyped"]
+
+
+def test_a_run_taken_back_leaves_the_next_one_cold_not_rejected(tmp_path: Path, make_ctx: Any) -> None:
+    """A run whose checkout changed takes back the cache entries it stored (``cache.end_log``), the
+    manifest among them: mypy's folder is then vouched for by nothing, and the next run empties it
+    and says cold, as after no run at all; ``rejected`` is for a folder that does not match what was sealed."""
+    from gatekeeper.checkers import cache as entries
+
+    root = write(tmp_path / "p", {"m.py": BAD})
+    cache = tmp_path / "cache"
+    log = entries.log_writes(cache)
+    first = TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=cache))
+    entries.end_log(log, keep=False)
+    assert first.metrics["incremental_cache"] == "cold" and any((cache / "types").glob("mypy-*/*"))
+    again = TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=cache))
+    assert again.metrics["incremental_cache"] == "cold"
+    assert finding_keys(again) == finding_keys(first) == keys(mypy_by_hand(root, ".")) == {("return-value", "m.py", 2)}
+    assert TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=cache)).metrics["incremental_cache"] == "warm"
