@@ -615,11 +615,10 @@ def _unnamed(files: Sequence[str]) -> str:
     """The check's error when tracked files have names that are not UTF-8 (shown with ``\\xNN``):
     they cannot be named to detect-secrets, so they were not scanned."""
     listed = ", ".join(json.dumps(path) for path in files)
-    count = f"{len(files)} tracked file{'s' if len(files) != 1 else ''}"
     return (
-        f"{count} whose names are not UTF-8 ({', '.join(files)}) cannot be named to detect-secrets, so they were "
-        "not scanned for secrets and the check cannot pass; rename them, or after reviewing them by hand leave "
-        f"them out with checks.secrets.exclude = [{listed}]"
+        f"{len(files)} tracked file(s) whose names are not UTF-8 ({', '.join(files)}) cannot be named to "
+        "detect-secrets: not scanned for secrets, so the check cannot pass; rename them, or after reviewing them "
+        f"by hand leave them out with checks.secrets.exclude = [{listed}]"
     )
 
 

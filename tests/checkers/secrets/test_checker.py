@@ -390,7 +390,7 @@ def test_a_tracked_file_whose_name_is_not_utf8_is_named_and_the_check_cannot_pas
     with pytest.raises(ToolError) as failed:
         SecretsChecker().run(section(SecretsChecker), make_ctx(project))
     message = str(failed.value)
-    assert "1 tracked file whose names are not UTF-8 (app/caf\\xe9.py)" in message and PASSWORD not in message
+    assert "1 tracked file(s) whose names are not UTF-8 (app/caf\\xe9.py)" in message and PASSWORD not in message
     assert 'checks.secrets.exclude = ["app/caf\\\\xe9.py"]' in message
     # left out as the message says (reviewed by hand): the rest is scanned, and the file is counted as left out
     result = SecretsChecker().run(section(SecretsChecker, exclude=["app/caf\\xe9.py"]), make_ctx(project))
