@@ -10,6 +10,7 @@ import fnmatch
 import hashlib
 import json
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -45,17 +46,25 @@ def named_as_listed(root: Path, listed: str) -> bytes | None:
     """The path (relative, as bytes) of the one file under ``root`` that a listing which decodes
     names as UTF-8 with U+FFFD in place of undecodable bytes (git's as read here, ruff's) calls
     ``listed``; None when no single file matches."""
-    here, parts = os.fsencode(root), []
+    found = spelled_as(root, listed)
+    return found[0] if len(found) == 1 else None
+
+
+def spelled_as(root: Path, listed: str) -> list[bytes]:
+    """Every path (relative, as bytes) under ``root`` that such a listing calls ``listed``: a file
+    whose name holds U+FFFD itself, and each whose undecodable bytes read as U+FFFD there."""
+    found = [b""]
     for part in PurePosixPath(listed).parts:
-        try:
-            names = [n for n in os.listdir(here) if n.decode("utf-8", "replace") == part]
-        except OSError:
-            return None
-        if len(names) != 1:
-            return None
-        here = os.path.join(here, names[0])
-        parts.append(names[0])
-    return b"/".join(parts)
+        deeper = []
+        for here in found:
+            folder = os.path.join(os.fsencode(root), here) if here else os.fsencode(root)
+            try:
+                names = [n for n in os.listdir(folder) if n.decode("utf-8", "replace") == part]
+            except OSError:
+                continue
+            deeper += [os.path.join(here, n) if here else n for n in names]
+        found = deeper
+    return sorted(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,14 +95,16 @@ def _tracked_files(root: Path, ctx: CheckContext, started: process.Started | Non
     if done.returncode != 0:
         raise ToolError(f"git ls-files failed in {root} (is it a git work tree?): {process.tail(done.stderr)}")
     out, unnamed = [], []
-    for name in sorted(set(done.stdout.split("\0"))):
-        if not name:
-            continue
-        if "\ufffd" in name and not os.path.lexists(root / name):  # a name that is not UTF-8, read as UTF-8
-            actual = named_as_listed(root, name)
-            if actual is not None and _regular(Path(os.fsdecode(os.path.join(os.fsencode(root), actual)))):
-                unnamed.append(actual.decode("utf-8", "backslashreplace"))
-        elif _regular(root / name):
+    listed = Counter(name for name in done.stdout.split("\0") if name)
+    for name in sorted(listed):
+        # a name that is not UTF-8, read as UTF-8: no file has it, or (listed twice) it stands for
+        # one beside the file whose name holds U+FFFD itself, which must not be read in its place
+        if "\ufffd" in name and (listed[name] > 1 or not os.path.lexists(root / name)):
+            for actual in spelled_as(root, name):
+                full = Path(os.fsdecode(os.path.join(os.fsencode(root), actual)))
+                if actual != os.fsencode(name) and _regular(full):
+                    unnamed.append(actual.decode("utf-8", "backslashreplace"))
+        if os.path.lexists(root / name) and _regular(root / name):
             out.append(name)
     return _Tracked(tuple(out), tuple(unnamed))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -120,8 +121,10 @@ def show_files(ctx: CheckContext, ruff: str, config_args: Sequence[str]) -> list
     if done.returncode not in (0, 1):
         raise ToolError(f"ruff check --show-files failed (exit {done.returncode}): {_refused(done)}")
     relative = RootRelative(ctx.root)
-    files = {rel for line in done.stdout.splitlines() if line.strip() and (rel := relative(Path(line.strip())))}
-    unnamed = sorted(f for f in files if "\ufffd" in f and not os.path.lexists(ctx.root / f))
+    named = Counter(rel for line in done.stdout.splitlines() if line.strip() and (rel := relative(Path(line.strip()))))
+    files = set(named)
+    # listed twice: one of them is a file whose name is not UTF-8, beside one whose name holds U+FFFD
+    unnamed = sorted(f for f in files if "\ufffd" in f and (named[f] > 1 or not os.path.lexists(ctx.root / f)))
     if unnamed:
         raise ToolError(_not_utf8(ctx.root, unnamed))
     return sorted(files)
@@ -133,9 +136,13 @@ def _not_utf8(root: Path, listed: Sequence[str]) -> str:
     (its listing and its reports alike), a name that no file has. Checked by that name, each would
     be one E902 finding ("No such file") in place of what ruff finds in it, and a pass when E902 does
     not block."""
-    from gatekeeper.checkers.source import named_as_listed
+    from gatekeeper.checkers.source import spelled_as
 
-    shown = [actual.decode("utf-8", "backslashreplace") if (actual := named_as_listed(root, f)) else f for f in listed[:5]]
+    # each file such a name stands for (not the one whose name holds U+FFFD itself, listed beside it)
+    spelled = [[a for a in spelled_as(root, f) if a != os.fsencode(f)] for f in listed[:5]]
+    shown = [
+        ", ".join(a.decode("utf-8", "backslashreplace") for a in found) or f for f, found in zip(listed[:5], spelled, strict=True)
+    ]
     names = ", ".join(shown) + (", ..." if len(listed) > 5 else "")
     return (
         f"ruff names {len(listed)} file(s) whose names are not UTF-8 only with U+FFFD in place of their bytes "

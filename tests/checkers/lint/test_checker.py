@@ -248,3 +248,16 @@ def test_a_file_whose_name_is_not_utf8_is_an_error_naming_it(tmp_path: Path, mak
 
     with pytest.raises(ToolError, match=r"names 1 file\(s\) whose names are not UTF-8 .*\(caf\\xe9\.py\).*extend-exclude"):
         LintChecker().run(section(LintChecker, fail_on=["F"]), make_ctx(root))
+
+
+def test_a_file_whose_name_is_not_utf8_beside_one_named_with_u_fffd_is_not_judged_as_that_one(
+    tmp_path: Path, make_ctx: Any
+) -> None:
+    """Both files are listed by ruff (and git) under the one name ``caf\ufffd.py``, which exists:
+    the clean file's result stood for both, and ruff's F401 in the other went unreported."""
+    root = write(tmp_path / "p", {"pyproject.toml": '[tool.ruff.lint]\nselect = ["F"]\n', "caf\ufffd.py": "x = 1\n"})
+    Path(os.fsdecode(os.fsencode(root) + b"/caf\xe9.py")).write_bytes(b"import os\n")
+    git_init(root)
+    assert ruff_by_hand(root) == {("F401", "caf\ufffd.py", 1)}  # ruff finds an unused import, in caf\xe9.py
+    with pytest.raises(ToolError, match=r"names 1 file\(s\) whose names are not UTF-8 .*\(caf\\xe9\.py\)"):
+        LintChecker().run(section(LintChecker), make_ctx(root))

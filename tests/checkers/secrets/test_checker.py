@@ -397,3 +397,16 @@ def test_a_tracked_file_whose_name_is_not_utf8_is_named_and_the_check_cannot_pas
     assert keys(result) == {k for k in scan_by_hand(project, *FILTERS_OFF) if k[1] != "app/caf\udce9.py"}
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=project, capture_output=True, check=True).stdout.count(b"\0")
     assert result.metrics["excluded_by_policy"]["count"] == 1 and result.metrics["files_scanned"] == tracked - 1
+
+
+def test_a_file_whose_name_is_not_utf8_beside_one_named_with_u_fffd_is_not_scanned_as_that_one(
+    project: Path, make_ctx: Any
+) -> None:
+    """git lists both under the one name ``app/caf\ufffd.py``, which exists: that clean file was
+    scanned in place of both, and the secret in the other was never looked at."""
+    (project / "app" / "caf\ufffd.py").write_text("x = 1\n")
+    Path(os.fsdecode(os.fsencode(project) + b"/app/caf\xe9.py")).write_bytes(f'password = "{PASSWORD}"\n'.encode())
+    git_init(project)
+    assert ("Secret Keyword", "app/caf\udce9.py", 1) in scan_by_hand(project, "app/caf\udce9.py")
+    with pytest.raises(ToolError, match=r"1 tracked file\(s\) whose names are not UTF-8 \(app/caf\\xe9\.py\)"):
+        SecretsChecker().run(section(SecretsChecker), make_ctx(project))
