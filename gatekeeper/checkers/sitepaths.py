@@ -101,3 +101,41 @@ _gk_site_path()
 
 #: the flags a probe of the inspected interpreter runs with: isolated, and without ``site``
 FLAGS = ("-I", "-S")
+
+#: run in a tool's process before the tool (``runmain.command``'s ``before``), for a tool that asks
+#: the interpreter it inspects for its ``sys.path`` as ``subprocess.run([PY, "-c", SCRIPT])`` with
+#: ``site`` on (pip-licenses' ``--python``, cyclonedx-py's ``environment PY``), so that the
+#: environment's ``.pth`` import lines and ``sitecustomize`` would run, and could hide a package
+#: from what the tool lists: that question is asked as the environment probe asks its own (``FLAGS``
+#: and ``PRELUDE``: none of that environment's start-up code runs). A run in which the tool read
+#: another interpreter without asking that way ends with exit 70 (output gatekeeper refuses) instead
+#: of a listing nobody vetted. Needs ``_GK_TOOL`` and ``_GK_GIVEN`` (``asking``).
+_ASKING = """
+import subprocess as _gk_subprocess
+
+_gk_asked = []
+
+
+def _gk_isolated(args, *rest, _gk_run=_gk_subprocess.run, **kwargs):
+    if isinstance(args, list) and len(args) == 3 and args[1] == "-c":
+        _gk_asked.append(args[0])
+        args = [args[0], *_GK_FLAGS, "-c", _GK_PRELUDE + args[2]]
+    return _gk_run(args, *rest, **kwargs)
+
+
+def _gk_check_asked():
+    if _GK_GIVEN != sys.executable and not _gk_asked:
+        sys.stderr.write(_GK_TOOL + " read " + _GK_GIVEN + " without asking it as gatekeeper asks (-I -S)\\n")
+        sys.stderr.flush()
+        os._exit(70)
+
+
+_gk_subprocess.run = _gk_isolated
+atexit.register(_gk_check_asked)
+"""
+
+
+def asking(tool: str, python: str) -> str:
+    """The code to run in ``tool``'s process before it (``runmain.command``) so that its question to
+    ``python``, the interpreter it inspects, runs none of that environment's start-up code (``_ASKING``)."""
+    return f"_GK_TOOL = {tool!r}\n_GK_GIVEN = {python!r}\n_GK_FLAGS = {list(FLAGS)!r}\n_GK_PRELUDE = {PRELUDE!r}\n{_ASKING}"

@@ -39,39 +39,6 @@ class Listed:
         return self.metadata
 
 
-#: run in pip-licenses' process before it: pip-licenses asks the interpreter it reads (``--python``)
-#: for its ``sys.path`` as ``PY -c SCRIPT``, with ``site`` on, so that the environment's ``.pth``
-#: import lines and ``sitecustomize`` would run; that question is asked as the environment probe
-#: asks its own (``sitepaths``: ``-I -S``, the folders site would add put on ``sys.path`` by
-#: ``PRELUDE``, none of that environment's start-up code run). A run in which pip-licenses read
-#: another interpreter without asking that way ends with exit 70 (output gatekeeper refuses)
-#: instead of a listing nobody vetted.
-_ISOLATE = """
-import subprocess as _gk_subprocess
-
-_gk_asked = []
-
-
-def _gk_isolated(args, *rest, _gk_run=_gk_subprocess.run, **kwargs):
-    if isinstance(args, list) and len(args) == 3 and args[1] == "-c":
-        _gk_asked.append(args[0])
-        args = [args[0], *_GK_FLAGS, "-c", _GK_PRELUDE + args[2]]
-    return _gk_run(args, *rest, **kwargs)
-
-
-def _gk_check_asked():
-    given = sys.argv[sys.argv.index("--python") + 1] if "--python" in sys.argv[:-1] else sys.executable
-    if given != sys.executable and not _gk_asked:
-        sys.stderr.write("pip-licenses read " + given + " without asking it as gatekeeper asks (-I -S)\\n")
-        sys.stderr.flush()
-        os._exit(70)
-
-
-_gk_subprocess.run = _gk_isolated
-atexit.register(_gk_check_asked)
-"""
-
-
 def listing_args(ctx: CheckContext, python: str) -> list[str]:
     """pip-licenses in the tool interpreter, isolated, on the environment of ``python``.
 
@@ -80,16 +47,15 @@ def listing_args(ctx: CheckContext, python: str) -> list[str]:
     reads that file whether it prints it or not. ``--with-system`` keeps pip, setuptools and the
     like: gatekeeper inspects another environment, where those are packages like any other. It runs
     as ``-m`` runs it, less the interpreter's teardown (``runmain``): the same output, ~0.01 s less;
-    its question to ``python`` is asked without that environment's start-up code (``_ISOLATE``).
+    its question to ``python`` is asked without that environment's start-up code (``sitepaths.asking``).
     """
     from gatekeeper import runmain
     from gatekeeper.checkers import sitepaths
 
-    before = f"_GK_FLAGS = {list(sitepaths.FLAGS)!r}\n_GK_PRELUDE = {sitepaths.PRELUDE!r}\n{_ISOLATE}"
     return runmain.command([
         ctx.tool_python, "-I", "-m", "piplicenses", "--format=json", "--from=all", "--with-system",
         "--with-license-file", "--no-license-path", "--python", python,
-    ], before)  # fmt: skip
+    ], sitepaths.asking("pip-licenses", python))  # fmt: skip
 
 
 def read_licenses(ctx: CheckContext, python: str, ahead: ListingAhead | None = None) -> list[Listed]:

@@ -445,13 +445,16 @@ def _generate(
     import tempfile
 
     from gatekeeper import runmain
+    from gatekeeper.checkers import sitepaths
     from gatekeeper.checkers.sbom import pep770
     from gatekeeper.process import tail
     from gatekeeper.redaction import redact_tree
 
+    # ``environment PY``: cyclonedx-py asks PY for its sys.path without that environment's start-up code
+    before = sitepaths.asking("cyclonedx-py", args[-1]) if args[4:5] == ["environment"] else ""
     with tempfile.TemporaryDirectory(prefix="gatekeeper-sbom-") as cwd:
         # as ``python -I -m cyclonedx_py`` runs it, less the interpreter's teardown (``runmain``)
-        done = ctx.run(runmain.command(list(args)), stdin=stdin, cwd=cwd)
+        done = ctx.run(runmain.command(list(args), before), stdin=stdin, cwd=cwd)
     process.require_module(
         done, "cyclonedx_py", "cyclonedx-bom", ctx.tool_python, "pip install cyclonedx-bom, or set gate.tool_python"
     )

@@ -16,7 +16,7 @@ from gatekeeper.checkers.sbom.validation import early_validator, validate_file
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import Status
 from tests.helpers.cli import REPO
-from tests.helpers.dists import DISTS, FakeEnv, context, make_project
+from tests.helpers.dists import DISTS, FakeEnv, bare_venv, context, make_project, write_dist
 
 
 def _policy(python: Path, sbom: str = "", scope: str = "all") -> str:
@@ -81,6 +81,29 @@ def test_the_components_are_those_of_cyclonedx_py_run_by_hand(dist_env: FakeEnv,
     failed = subprocess.run(runmain.command(nowhere), capture_output=True, text=True, cwd=tmp_path, check=False)
     by_hand_failed = subprocess.run(nowhere, capture_output=True, text=True, cwd=tmp_path, check=False)
     assert failed.returncode == by_hand_failed.returncode != 0 and failed.stdout == by_hand_failed.stdout == ""
+
+
+def test_cyclonedx_py_asks_the_inspected_interpreter_without_its_start_up_code(tmp_path: Path) -> None:
+    """cyclonedx-py asks the interpreter it inspects for its sys.path: a ``.pth`` import line of that
+    environment never runs (here one that takes a folder off sys.path, hiding its package from
+    cyclonedx-py by hand), and the folder a ``.pth`` line names is read, as the inventory reads it."""
+    python, site = bare_venv(tmp_path / "venv")
+    write_dist(site, "alpha", "1.0", ["License-Expression: MIT"], None, {})
+    extra = tmp_path / "extra"
+    write_dist(extra, "charlie", "3.0", ["License-Expression: BSD-3-Clause"], None, {})
+    (site / "extra.pth").write_text(f"{extra}\n", encoding="utf-8")
+    ran = tmp_path / "pth-ran"
+    hide = f"import sys; open({str(ran)!r}, 'w').close(); sys.path[:] = [p for p in sys.path if p != {str(extra)!r}]"
+    (site / "zz_hide.pth").write_text(hide + "\n", encoding="utf-8")
+    root = make_project(tmp_path / "p", _policy(python))
+    result = _run(root)
+    assert result.status is Status.PASS and not ran.exists()
+    ours = json.loads((root / "out" / "sbom.cdx.json").read_text())
+    assert sorted(c["name"] for c in ours["components"]) == ["alpha", "charlie"]
+    assert result.metrics["components"] == 2
+    args = [sys.executable, "-I", "-m", "cyclonedx_py", "environment", "--of", "JSON", "--no-validate", "-o", "-", str(python)]
+    by_hand = subprocess.run(args, capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert ran.exists() and [c["name"] for c in json.loads(by_hand.stdout)["components"]] == ["alpha"]
 
 
 def test_thresholds_fail_the_gate(dist_env: FakeEnv, tmp_path: Path) -> None:
