@@ -136,7 +136,7 @@ class SbomChecker(CheckerBase):
         folder = ctx.cache_dir / "sbom" if ctx.cache_dir is not None else None
         version = process.tool_version(ctx.tool_python, "cyclonedx-bom", elsewhere=ctx.tool_python, missing="(not installed)")
         key = cache.cache_key(
-            "sbom", 1, version, args, stdin or b"", sorted(keep or ()), extra,
+            "sbom", 2, version, args, stdin or b"", sorted(keep or ()), extra,
             cache.file_digest(pyproject), cache.file_digest(ctx.root / source) if source != "environment" else "",
             load_inventory(ctx).digest() if source == "environment" else "",
             *(cache.file_digest(Path(__file__).with_name(n)) for n in ("validate.py", "iri.py", "validation.py")),
