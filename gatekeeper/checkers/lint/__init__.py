@@ -43,9 +43,7 @@ its defaults only, no project configuration, no suppression comment, no ``.gitig
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
-import re
 import sys
 import sysconfig
 import threading
@@ -57,6 +55,8 @@ from gatekeeper import process
 from gatekeeper.background import in_background
 from gatekeeper.checkers.base import OFF_BY_DEFAULT, PROJECT_CONFIG, CheckContext, CheckerBase, Display, honours_project
 from gatekeeper.checkers.lint import presentation
+from gatekeeper.checkers.lint.ruffargs import MAX_FILES_PER_RUN, READ_ONLY
+from gatekeeper.checkers.lint.ruffargs import refused as _refused
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import CheckResult, decide_status
 from gatekeeper.options import Option
@@ -70,26 +70,14 @@ if TYPE_CHECKING:
 
 CHECK = presentation.CHECK
 CACHE_VERSION = 3
-#: flags on every ruff command: ruff reads the checkout and writes nothing into it, whatever its configuration says
-READ_ONLY = ("--no-fix", "--no-unsafe-fixes", "--no-cache")
 INSTALL = "pip install 'gatekeeper[lint]' into gatekeeper's environment, or set gate.tool_python"
 #: ruff's binary as its package finds it (``find_ruff_bin`` moved from ``ruff.__main__`` to ``ruff`` in 0.5)
 _PROBE = (
     "import json\ntry:\n    from ruff import find_ruff_bin\nexcept ImportError:\n    from ruff.__main__ import find_ruff_bin\n"
     "print(json.dumps({'bin': str(find_ruff_bin())}))"
 )
-#: ruff on the policy's terms alone (``project_config = "ignore"``)
-ISOLATED = ("--isolated", "--ignore-noqa", "--no-respect-gitignore")
-#: paths per ruff command line, far below the OS argument limit
-MAX_FILES_PER_RUN = 2000
 T = TypeVar("T")
 U = TypeVar("U")
-
-
-@functools.cache
-def _quoted() -> re.Pattern[str]:
-    """A line of a file that ruff quotes in an error: ``3 | key = "..."`` or the ``  |   ^^^`` under it."""
-    return re.compile(r"^\s*\d*\s*\|")
 
 
 class LintChecker(CheckerBase):
@@ -289,13 +277,6 @@ def _candidates(ctx: CheckContext, git: process.Started | None = None) -> list[s
             rel = Path(folder).relative_to(ctx.root)
             found += [(rel / n).as_posix() for n in names if n in toolconfig.RUFF_CONFIG_NAMES]
         return found
-
-
-def _refused(done: process.Completed) -> str:
-    """ruff's own error, without the configuration lines it quotes (``3 | key = "..."``): a
-    configuration error is reported by file, position and reason, never with the file's contents."""
-    kept = [line[:200] + ("…" if len(line) > 200 else "") for line in (done.stderr or done.stdout).splitlines()]
-    return process.tail("\n".join(line for line in kept if not _quoted().match(line)))
 
 
 def _tracked_but_unchecked(ctx: CheckContext, checked: Sequence[str]) -> list[str]:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from gatekeeper.checkers.base import CheckContext
-from gatekeeper.checkers.lint import ISOLATED, MAX_FILES_PER_RUN, READ_ONLY, _refused
+from gatekeeper.checkers.lint.ruffargs import ISOLATED, MAX_FILES_PER_RUN, READ_ONLY
+from gatekeeper.checkers.lint.ruffargs import refused as _refused
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import RootRelative
 
