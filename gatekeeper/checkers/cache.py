@@ -260,6 +260,9 @@ def write(folder: Path | None, key: str, payload: Any) -> None:
         path = _writable_path(folder, key)  # never through a link in the cache
     except OutputError:
         return
+    logs = _logged(folder, path)
+    if logs is None:
+        return  # the run that logs this folder has ended its log: it stores nothing more
     try:
         body = _canonical(payload)  # serialised once: the MAC covers the bytes the entry holds
         entry = b"".join((_head(key), _mac_of(secret, key, body).encode("ascii"), b'","payload":', body, b"}"))
@@ -267,10 +270,26 @@ def write(folder: Path | None, key: str, payload: Any) -> None:
         write_atomic(path, entry, mode=0o600, sync=False)
     except (OSError, TypeError, ValueError):
         return
-    with _LOGS_LOCK:
-        for log in _LOGS:
-            if folder == log.folder or log.folder in folder.parents:
-                log.paths.append(path)
+    finally:
+        with _LOGS_CHANGED:
+            for log in logs:
+                log.writing -= 1
+            _LOGS_CHANGED.notify_all()
+
+
+def _logged(folder: Path, path: Path) -> list[WriteLog] | None:
+    """The open logs of ``folder`` with ``path`` put in each before the entry is written (so that
+    ``end_log``, which waits for the writes under way, takes back an entry whatever the order);
+    None when the latest log of the folder has ended (a check still running after its run's end)."""
+    with _LOGS_CHANGED:
+        logs = [log for log in _LOGS if folder == log.folder or log.folder in folder.parents]
+        if logs and logs[-1].ended:
+            return None
+        logs = [log for log in logs if not log.ended]
+        for log in logs:
+            log.paths.append(path)
+            log.writing += 1
+    return logs
 
 
 class WriteLog:
@@ -282,10 +301,16 @@ class WriteLog:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.paths: list[Path] = []
+        self.writing = 0  # entries being written into it now
+        self.ended = False  # by ``end_log``: no entry is stored under its folder any more, until a new log starts
 
 
+#: every log of this process, in the order they started; an ended one stays, refusing the writes of a
+#: check still running after its run ended (a thread a timeout left behind) until a new run logs the folder
 _LOGS: list[WriteLog] = []
-_LOGS_LOCK = threading.Lock()
+_LOGS_CHANGED = threading.Condition()
+#: how long ``end_log`` waits for the entries being written (each is one small file) to be written
+_WRITES_WAIT_S = 30.0
 
 
 def log_writes(folder: Path | None) -> WriteLog | None:
@@ -293,19 +318,24 @@ def log_writes(folder: Path | None) -> WriteLog | None:
     if folder is None:
         return None
     log = WriteLog(folder)
-    with _LOGS_LOCK:
+    with _LOGS_CHANGED:
+        _LOGS[:] = [old for old in _LOGS if not (old.ended and old.folder == folder)]
         _LOGS.append(log)
     return log
 
 
 def end_log(log: WriteLog | None, *, keep: bool) -> None:
     """Stop logging; unless ``keep``, remove every entry stored meanwhile (each is recomputed when
-    next needed: a run that stored a result it cannot vouch for leaves nothing to serve it)."""
+    next needed: a run that stored a result it cannot vouch for leaves nothing to serve it). The
+    entries being written are waited for, and nothing more is stored under the folder until a new
+    log of it starts: a check still running after its run ended stores no result."""
     if log is None:
         return
-    with _LOGS_LOCK:
-        _LOGS.remove(log)
+    with _LOGS_CHANGED:
+        log.ended = True  # from now on nothing is stored under its folder by this run's checks
+        _LOGS_CHANGED.wait_for(lambda: log.writing == 0, timeout=_WRITES_WAIT_S)
+        paths = list(log.paths)
     if not keep:
-        for path in log.paths:
+        for path in paths:
             with contextlib.suppress(OSError):
                 os.unlink(path)

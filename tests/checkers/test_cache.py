@@ -159,3 +159,45 @@ def test_an_entry_holds_its_payload_as_the_bytes_its_mac_covers(tmp_path: Path) 
     cache.write(tmp_path, other, payload)
     path.write_bytes(cache._entry_path(tmp_path, other).read_bytes())
     assert cache.read(tmp_path, key) == (None, True)
+
+
+def test_once_a_run_ends_its_log_a_check_still_running_stores_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that ends its log (``end_log``) takes back what it stored (unless kept) and stores
+    nothing more: an entry a check left running past the run's end writes afterwards is not kept,
+    nor one whose writing was under way when the log ended (``end_log`` waits for it, then takes it
+    back). The next run's log lets entries be stored again."""
+    import threading
+
+    from gatekeeper import fileio
+
+    folder = tmp_path / "cache"
+    log = cache.log_writes(folder)
+    cache.write(folder, cache.cache_key("a"), {"v": 1})
+    started, release = threading.Event(), threading.Event()
+    real = fileio.write_atomic
+
+    def slow(path: Path, data: bytes, **kw: object) -> None:
+        started.set()
+        assert release.wait(10)
+        real(path, data, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cache, "write_atomic", slow)
+    writer = threading.Thread(target=cache.write, args=(folder, cache.cache_key("b"), {"v": 2}))
+    writer.start()
+    assert started.wait(10)
+    ender = threading.Thread(target=cache.end_log, args=(log,), kwargs={"keep": False})
+    ender.start()
+    ender.join(0.3)
+    assert ender.is_alive()  # it waits for the entry being written
+    release.set()
+    writer.join(10)
+    ender.join(10)
+    monkeypatch.setattr(cache, "write_atomic", real)
+    assert cache.read(folder, cache.cache_key("a")) == (None, False)
+    assert cache.read(folder, cache.cache_key("b")) == (None, False)
+    cache.write(folder, cache.cache_key("c"), {"v": 3})  # after the run's end: not stored
+    assert cache.read(folder, cache.cache_key("c")) == (None, False)
+    kept = cache.log_writes(folder)  # the next run
+    cache.write(folder, cache.cache_key("c"), {"v": 3})
+    cache.end_log(kept, keep=True)
+    assert cache.read(folder, cache.cache_key("c")) == ({"v": 3}, False)

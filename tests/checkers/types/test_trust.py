@@ -215,7 +215,11 @@ def test_a_run_taken_back_leaves_the_next_one_cold_not_rejected(tmp_path: Path, 
     first = TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=cache))
     entries.end_log(log, keep=False)
     assert first.metrics["incremental_cache"] == "cold" and any((cache / "types").glob("mypy-*/*"))
+    log = entries.log_writes(cache)  # the next run, which logs its own entries (and keeps them)
     again = TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=cache))
+    entries.end_log(log, keep=True)
     assert again.metrics["incremental_cache"] == "cold"
     assert finding_keys(again) == finding_keys(first) == keys(mypy_by_hand(root, ".")) == {("return-value", "m.py", 2)}
+    log = entries.log_writes(cache)
     assert TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=cache)).metrics["incremental_cache"] == "warm"
+    entries.end_log(log, keep=True)
