@@ -280,10 +280,11 @@ def write(folder: Path | None, key: str, payload: Any) -> None:
 def _logged(folder: Path, path: Path) -> list[WriteLog] | None:
     """The open logs of ``folder`` with ``path`` put in each before the entry is written (so that
     ``end_log``, which waits for the writes under way, takes back an entry whatever the order);
-    None when the latest log of the folder has ended (a check still running after its run's end)."""
+    None when the latest log of the folder has ended and this is another thread than the one that
+    ended it (a check still running after its run's end)."""
     with _LOGS_CHANGED:
         logs = [log for log in _LOGS if folder == log.folder or log.folder in folder.parents]
-        if logs and logs[-1].ended:
+        if logs and logs[-1].ended and logs[-1].ender is not threading.current_thread():
             return None
         logs = [log for log in logs if not log.ended]
         for log in logs:
@@ -302,7 +303,10 @@ class WriteLog:
         self.folder = folder
         self.paths: list[Path] = []
         self.writing = 0  # entries being written into it now
-        self.ended = False  # by ``end_log``: no entry is stored under its folder any more, until a new log starts
+        # by ``end_log``: no thread but the one that ended it (the run's own, which may store the run's
+        # result after its checks) stores an entry under its folder any more, until a new log starts
+        self.ended = False
+        self.ender: threading.Thread | None = None
 
 
 #: every log of this process, in the order they started; an ended one stays, refusing the writes of a
@@ -327,12 +331,13 @@ def log_writes(folder: Path | None) -> WriteLog | None:
 def end_log(log: WriteLog | None, *, keep: bool) -> None:
     """Stop logging; unless ``keep``, remove every entry stored meanwhile (each is recomputed when
     next needed: a run that stored a result it cannot vouch for leaves nothing to serve it). The
-    entries being written are waited for, and nothing more is stored under the folder until a new
-    log of it starts: a check still running after its run ended stores no result."""
+    entries being written are waited for, and no other thread than this one stores anything more
+    under the folder until a new log of it starts: a check still running after its run ended stores
+    no result, while the run may still store its own (``newcode.store_result``)."""
     if log is None:
         return
     with _LOGS_CHANGED:
-        log.ended = True  # from now on nothing is stored under its folder by this run's checks
+        log.ended, log.ender = True, threading.current_thread()  # from now on nothing is stored by this run's checks
         _LOGS_CHANGED.wait_for(lambda: log.writing == 0, timeout=_WRITES_WAIT_S)
         paths = list(log.paths)
     if not keep:

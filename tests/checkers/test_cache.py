@@ -163,7 +163,8 @@ def test_an_entry_holds_its_payload_as_the_bytes_its_mac_covers(tmp_path: Path) 
 
 def test_once_a_run_ends_its_log_a_check_still_running_stores_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A run that ends its log (``end_log``) takes back what it stored (unless kept) and stores
-    nothing more: an entry a check left running past the run's end writes afterwards is not kept,
+    nothing more from its checks: an entry a check left running past the run's end writes afterwards
+    (another thread than the run's own) is not kept,
     nor one whose writing was under way when the log ended (``end_log`` waits for it, then takes it
     back). The next run's log lets entries be stored again."""
     import threading
@@ -195,8 +196,14 @@ def test_once_a_run_ends_its_log_a_check_still_running_stores_nothing(tmp_path: 
     monkeypatch.setattr(cache, "write_atomic", real)
     assert cache.read(folder, cache.cache_key("a")) == (None, False)
     assert cache.read(folder, cache.cache_key("b")) == (None, False)
-    cache.write(folder, cache.cache_key("c"), {"v": 3})  # after the run's end: not stored
+    late = threading.Thread(target=cache.write, args=(folder, cache.cache_key("c"), {"v": 3}))
+    late.start()  # a check's thread after the run's end: not stored
+    late.join(10)
     assert cache.read(folder, cache.cache_key("c")) == (None, False)
+    own = cache.log_writes(tmp_path / "other")
+    cache.end_log(own, keep=False)
+    cache.write(tmp_path / "other", cache.cache_key("run"), {"v": 0})  # the thread that ended the log (the run's): stored
+    assert cache.read(tmp_path / "other", cache.cache_key("run")) == ({"v": 0}, False)
     kept = cache.log_writes(folder)  # the next run
     cache.write(folder, cache.cache_key("c"), {"v": 3})
     cache.end_log(kept, keep=True)
