@@ -66,16 +66,10 @@ def leave(code: int) -> None:
     flushed, then ``os._exit``. Tearing the interpreter down frees every module, class and finding
     one object at a time, 15-30 ms of every run, for a process that is about to end (mypy ends the
     same way). A non-daemon thread still running would be cut short: then the ordinary exit waits for it."""
-    import atexit
-    import os
     import threading
+
+    from gatekeeper.runmain import end
 
     if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
         sys.exit(code)
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe or stream: nothing more can reach it
-            pass
-    os._exit(code)
+    end(code)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import runpy
 import sys
 
 #: where ``command`` puts the code it is given to run before the module
@@ -39,6 +38,8 @@ def command(args: list[str], before: str = "") -> list[str]:
 
 def main(argv: list[str]) -> int:
     """Run the module ``argv[1]`` with the arguments after it; its exit code."""
+    import runpy  # here, not at the top: ``gatekeeper.entry`` ends its own process with ``end``
+
     module = argv[1]
     sys.argv = [argv[0], *argv[2:]]  # runpy puts the module's file in sys.argv[0], as -m does
     try:
@@ -58,8 +59,9 @@ def _code(code: object) -> int:
     return 1
 
 
-def _end(code: int) -> None:
-    """End the process with ``code`` once the exit handlers have run and the streams are flushed."""
+def end(code: int) -> None:
+    """End the process with ``code`` once the exit handlers have run and the streams are flushed
+    (here, in a tool's process, and in gatekeeper's own: ``entry.leave``)."""
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -71,4 +73,4 @@ def _end(code: int) -> None:
 
 # (code to run before the module)
 if __name__ == "__main__":
-    _end(main(sys.argv))
+    end(main(sys.argv))
