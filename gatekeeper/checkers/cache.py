@@ -284,9 +284,9 @@ def _logged(folder: Path, path: Path) -> list[WriteLog] | None:
     ended it (a check still running after its run's end)."""
     with _LOGS_CHANGED:
         logs = [log for log in _LOGS if folder == log.folder or log.folder in folder.parents]
-        if logs and logs[-1].ended and logs[-1].ender is not threading.current_thread():
+        if logs and logs[-1].ender not in (None, threading.current_thread()):
             return None
-        logs = [log for log in logs if not log.ended]
+        logs = [log for log in logs if log.ender is None]
         for log in logs:
             log.paths.append(path)
             log.writing += 1
@@ -303,9 +303,9 @@ class WriteLog:
         self.folder = folder
         self.paths: list[Path] = []
         self.writing = 0  # entries being written into it now
-        # by ``end_log``: no thread but the one that ended it (the run's own, which may store the run's
-        # result after its checks) stores an entry under its folder any more, until a new log starts
-        self.ended = False
+        # the thread that ended it (``end_log``; None while it is open): no other thread stores an entry
+        # under its folder any more, until a new log starts (that one is the run's own, which may
+        # store the run's result after its checks)
         self.ender: threading.Thread | None = None
 
 
@@ -323,7 +323,7 @@ def log_writes(folder: Path | None) -> WriteLog | None:
         return None
     log = WriteLog(folder)
     with _LOGS_CHANGED:
-        _LOGS[:] = [old for old in _LOGS if not (old.ended and old.folder == folder)]
+        _LOGS[:] = [old for old in _LOGS if old.ender is None or old.folder != folder]
         _LOGS.append(log)
     return log
 
@@ -337,7 +337,7 @@ def end_log(log: WriteLog | None, *, keep: bool) -> None:
     if log is None:
         return
     with _LOGS_CHANGED:
-        log.ended, log.ender = True, threading.current_thread()  # from now on nothing is stored by this run's checks
+        log.ender = threading.current_thread()  # from now on nothing is stored by this run's checks
         _LOGS_CHANGED.wait_for(lambda: log.writing == 0, timeout=_WRITES_WAIT_S)
         paths = list(log.paths)
     if not keep:
