@@ -235,7 +235,7 @@ def _outside_stats(paths: Iterable[str]) -> dict[str, tuple[int, ...] | None]:
         except OSError:
             out[path] = None
             continue
-        out[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
+        out[path] = _data(st)
     return out
 
 
@@ -455,7 +455,7 @@ def _targets(root: Path, index: Mapping[str, str]) -> dict[str, tuple[int, ...]]
             except (OSError, ValueError):
                 continue
             if stat.S_ISREG(st.st_mode):  # a folder's times move with whatever is written in it
-                out[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
+                out[path] = _data(st)
     return out
 
 
@@ -473,11 +473,16 @@ def _stats(root: Path, paths: Iterable[str]) -> dict[str, tuple[int, ...]]:
                 st = os.lstat(path, dir_fd=folder) if folder is not None else os.lstat(os.path.join(base, path))
             except OSError:
                 continue
-            out[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
+            out[path] = _data(st)
     finally:
         if folder is not None:
             os.close(folder)
     return out
+
+
+def _data(st: os.stat_result) -> tuple[int, ...]:
+    """A file's stat data as a change shows in it: size, modification and change times, inode, mode."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
 
 
 def _open_folder(path: str) -> int | None:
