@@ -284,7 +284,7 @@ def interrupted(terminated: bool, console: Console | None = None, run: Run | Non
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the cleanup short
     if console is not None:
         console.stop()
-    process.kill_all()
+    process.kill_all(stop=True)
     what = "terminated (SIGTERM)" if terminated else "interrupted (SIGINT)"
     if run is not None and run.written:
         echo(f"gatekeeper: {what} after the reports were written; the tools it started were killed", err=True)

@@ -25,6 +25,7 @@ from gatekeeper.errors import ToolError, ToolMissing, ToolTimeout
 
 _LIVE: set[subprocess.Popen[bytes]] = set()
 _LIVE_LOCK = threading.Lock()
+_STOPPED = threading.Event()  # set by ``kill_all(stop=True)``: the command is ending, start no more tools
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +209,12 @@ def _converse(proc: subprocess.Popen[bytes], data: bytes, deadline: float, first
 def _start(
     argv: list[str], cwd: str | os.PathLike[str] | None, env: Mapping[str, str] | None, stdin: int, stderr: int | IO[bytes]
 ) -> subprocess.Popen[bytes]:
-    """Popen in a new session with the child environment, tracked as live; start failures as tool errors."""
+    """Popen in a new session with the child environment, tracked as live; start failures as tool errors.
+
+    Once ``kill_all(stop=True)`` has run, nothing starts: a tool whose start raced with it is killed
+    as soon as it is tracked, so no tool outlives an interrupted command."""
+    if _STOPPED.is_set():
+        raise ToolError(f"{argv[0]} was not started: gatekeeper is stopping")
     try:
         proc = subprocess.Popen(
             argv,
@@ -225,6 +231,9 @@ def _start(
         raise ToolError(f"{argv[0]} could not be started: {exc}") from exc
     with _LIVE_LOCK:
         _LIVE.add(proc)
+        stopped = _STOPPED.is_set()
+    if stopped:  # kill_all(stop=True) ran while this tool was starting: it did not see it
+        _kill_group(proc)
     return proc
 
 
@@ -263,9 +272,15 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def kill_all() -> None:
-    """Kill every tool still running, with its children (used on Ctrl-C and SIGTERM)."""
+def kill_all(*, stop: bool = False) -> None:
+    """Kill every tool still running, with its children (used on Ctrl-C and SIGTERM).
+
+    ``stop``: the command is ending (Ctrl-C, SIGTERM): from now on no tool starts, and one that was
+    starting at this moment is killed once tracked (a check's thread keeps running after the main
+    thread gave up on it)."""
     with _LIVE_LOCK:
+        if stop:
+            _STOPPED.set()
         procs = list(_LIVE)
     for proc in procs:
         _kill_group(proc)

@@ -121,3 +121,39 @@ def test_what_a_tool_leaves_running_in_its_group_is_killed_once_it_ends(tmp_path
     assert done.stdout.strip() == "left" and _never_written(tmp_path / "ran")
     started = process.Started([sys.executable, "-c", LEAVES, str(tmp_path / "started")], cwd=tmp_path, prefix="t-")
     assert started.finish(30, "the tool").stdout.strip() == "left" and _never_written(tmp_path / "started")
+
+
+#: run in a process of its own: once stopped, the process layer stays stopped for good
+STOPPING = r"""
+import subprocess, sys, time
+from gatekeeper import process
+from gatekeeper.errors import ToolError
+
+real = subprocess.Popen
+
+def signal_lands_now(*args, **kwargs):  # Ctrl-C arrives after the tool exists, before it is tracked
+    proc = real(*args, **kwargs)
+    process.kill_all(stop=True)
+    return proc
+
+subprocess.Popen = signal_lands_now
+started = time.monotonic()
+done = process.run(["sleep", "30"], timeout=60)
+print("racing tool:", done.returncode, round(time.monotonic() - started))
+subprocess.Popen = real
+try:
+    process.run(["sleep", "30"], timeout=60)
+except ToolError as exc:
+    print("later tool:", exc)
+"""
+
+
+def test_once_gatekeeper_is_stopping_no_tool_starts_and_one_starting_at_that_moment_is_killed() -> None:
+    """After Ctrl-C or SIGTERM a check's thread may still be starting a tool: that tool must not run
+    on after gatekeeper has gone (nothing would wait for it or kill it)."""
+    done = subprocess.run([sys.executable, "-c", STOPPING], capture_output=True, text=True, timeout=50)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "racing tool: -9 0",  # killed at once, not left to sleep its 30 s
+        "later tool: sleep was not started: gatekeeper is stopping",
+    ]
