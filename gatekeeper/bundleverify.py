@@ -22,6 +22,7 @@ from gatekeeper.bundle import (
     MAX_ENTRY_BYTES,
     MAX_MANIFEST_BYTES,
 )
+from gatekeeper.bundlepins import Pins, pins, rendered_again
 from gatekeeper.errors import UsageError
 from gatekeeper.signing import Keyring
 
@@ -55,6 +56,8 @@ class BundleCheck:
     manifest: Mapping[str, Any] = field(default_factory=dict)
     stamps: tuple[str, ...] = ()  # the files whose RFC 3161 timestamps verified (with ``tsa_ca``)
     unchecked_stamps: tuple[str, ...] = ()  # without ``tsa_ca``: the files that carry a token nobody checked
+    unpinned: tuple[str, ...] = ()  # the entries only the manifest's signature vouches for (``bundlepins``)
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -117,9 +120,12 @@ def verify_bundle(
             problems.append(f"added: {name} (not in the manifest)")
         check = _manifest_signature(manifest, ring, problems)
         record = _record_of(zf, manifest, listed, names)
+        pinned = Pins(unpinned=tuple(sorted(listed)))
         if not problems:  # every entry is the one its manifest line names: are they of one run?
             _one_run(zf, listed, record, ring, problems)
             _stated_facts(zf, manifest, record, problems)
+            pinned = _pins(zf, listed, record)
+            problems.extend(pinned.problems)
         stamps: tuple[str, ...] = ()
         if tsa_ca is not None and not problems:
             stamps, stamp_problems = _stamps(zf, tsa_ca)
@@ -129,8 +135,33 @@ def verify_bundle(
     return BundleCheck(
         files=len(listed), problems=tuple(problems), signature=check.status if check else "unsigned",
         key_id=check.key_id if check else "", keys_given=bool(ring), manifest=manifest, stamps=stamps,
-        unchecked_stamps=unchecked, **backing,
+        unchecked_stamps=unchecked, unpinned=pinned.unpinned, notes=pinned.notes, **backing,
     )  # fmt: skip
+
+
+def _pins(zf: zipfile.ZipFile, listed: Mapping[str, tuple[str, int]], record: bytes | None) -> Pins:
+    """``bundlepins.pins`` of the bundle's entries against the record behind the result and the
+    attestation it lists (whose subjects pin the artifacts); without a record nothing is pinned."""
+    from gatekeeper.attestation import subject_digests
+    from gatekeeper.bundleguide import ATTESTATION_FILE
+
+    data = _record_data(record)
+    if not data:
+        return Pins(unpinned=tuple(sorted(listed)))
+    reports = data.get("reports") if isinstance(data.get("reports"), Mapping) else {}
+    recorded = {str(path).rsplit("/", 1)[-1] for path in reports or {}}
+    attested = None
+    if ATTESTATION_FILE in listed and ATTESTATION_FILE.rsplit("/", 1)[-1] in recorded:
+        attested = subject_digests(_member(zf, ATTESTATION_FILE))
+    found = pins({name: digest for name, (digest, _) in listed.items()}, data, attested, lambda name: _member(zf, name))
+    # the formats the run did not write were rendered from its result when the bundle was made: render them again
+    later = {n: _member(zf, n) for n in found.unpinned if n.startswith("reports/") and n != "reports/gatekeeper.json"}
+    results = "reports/gatekeeper.json"
+    if not later or results not in listed or results in found.unpinned:
+        return found
+    same, notes = rendered_again(_member(zf, results), later)
+    unpinned = tuple(n for n in found.unpinned if n not in same)
+    return Pins(found.problems, unpinned, (*found.notes, *notes))
 
 
 def _tokens(zf: zipfile.ZipFile) -> tuple[str, ...]:

@@ -187,3 +187,83 @@ def test_a_bundle_made_later_keeps_the_pages_the_run_wrote(
     done = _cli(["bundle", str(folder / "gatekeeper.json"), "--output", str(tmp_path / "gone.zip")])
     assert done.exit_code == 2 and "the run's gatekeeper.html is not beside the result any more" in done.output
     assert not (tmp_path / "gone.zip").exists()
+
+
+def test_the_policy_files_in_a_bundle_re_signed_by_the_key_holder_must_be_the_runs(
+    two_runs: dict[str, Path], tmp_path: Path
+) -> None:
+    # the failing run applied a policy with only the security check; the key holder ships one that
+    # enables every check with a strict coverage threshold, so the bundle reads as a stricter gate
+    key = two_runs["root"].parent / "gatekeeper.key"
+    source = "policy/files/01-policy-gatekeeper.toml"
+    stricter = _entry(two_runs["fail"], source).decode().replace("enabled = false\n", "min_total = 90\n")
+    effective = _entry(two_runs["fail"], "policy/effective-policy.toml").decode()
+    assert "enabled = false" in effective
+    strict_effective = effective.replace("enabled = false", "enabled = true").encode()
+    replaced = {source: stricter.encode(), "policy/effective-policy.toml": strict_effective}
+    forged = _resigned(two_runs["fail"], tmp_path / "policy.zip", replaced, key)
+    done = _verify(forged, two_runs)
+    assert done.exit_code == 1 and "TAMPERED, 2 problem(s)" in done.output and "intact" not in done.output
+    assert f"{source}: not the file the run's policy was built from (its audit record lists sha256" in done.output
+    assert "policy/effective-policy.toml: not the policy the run applied (its audit record lists effective sha256" in done.output
+    # a file the policy was not built from, added beside it
+    extra = _resigned(two_runs["fail"], tmp_path / "extra.zip", {"policy/files/02-extends-strict.toml": b"[gate]\n"}, key)
+    done = _verify(extra, two_runs)
+    assert done.exit_code == 1
+    assert "policy/files/02-extends-strict.toml: not a file the run's policy was built from" in done.output
+
+
+def test_bundle_verify_names_the_files_only_the_manifest_signature_vouches_for(two_runs: dict[str, Path], tmp_path: Path) -> None:
+    done = _verify(two_runs["fail"], two_runs)
+    assert done.exit_code == 0 and "intact" in done.output
+    with zipfile.ZipFile(two_runs["fail"]) as zf:
+        total = len(zf.namelist()) - 1
+        assert "reports/gatekeeper.gl-sast.json" in zf.namelist()  # a format the run did not write: rendered by bundle
+    assert (
+        f"covered: {total - 1} of {total} file(s) are fixed by the audit record, the attestation it lists, or gatekeeper's "
+        "own rendering and copy; the manifest's signature alone vouches for README.md" in done.output
+    )
+    # the key holder replaces a format the bundle rendered (it is in no audit record) and the verifier script
+    sast = json.loads(_entry(two_runs["fail"], "reports/gatekeeper.gl-sast.json"))
+    sast["vulnerabilities"] = []
+    forged = _resigned(
+        two_runs["fail"],
+        tmp_path / "sast.zip",
+        {"reports/gatekeeper.gl-sast.json": json.dumps(sast).encode(), "verify/verify_attestation.py": b"print('verified')\n"},
+        two_runs["root"].parent / "gatekeeper.key",
+    )
+    done = _verify(forged, two_runs)
+    assert done.exit_code == 0, done.output  # signed by the key: nothing the record pins was touched
+    assert (
+        "the manifest's signature alone vouches for README.md, reports/gatekeeper.gl-sast.json, verify/verify_attestation.py "
+        "(whoever holds the signing key could have replaced them)" in done.output
+    )
+    assert "note: reports/gatekeeper.gl-sast.json: not the bytes this gatekeeper renders from the bundle's" in done.output
+
+
+def test_an_artifact_in_a_bundle_must_be_one_the_run_attested(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
+) -> None:
+    signer = signing.write_key_pair(tmp_path / "gatekeeper.key", tmp_path / "gatekeeper.pub")
+    root = write(tmp_path / "proj", {"app.py": SAFE, ".gitignore": "out/\n.gatekeeper/\n"})
+    authority = f'[audit]\ntimestamp_url = "{local_tsa.url}"\ntimestamp_ca = "{local_tsa.pki.ca}"\n'
+    write(root, {"gatekeeper.toml": only("sbom").replace("[audit]\nenabled = false\n", authority)})
+    git_init(root)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", signing.private_pem(signer))
+    done = _cli(["check", str(root), "--output-dir", "out", "--bundle", str(tmp_path / "run.zip")])
+    assert done.exit_code == 0, done.output
+    runs = {"pub": tmp_path / "gatekeeper.pub", "ca": local_tsa.pki.ca, "log": root / ".gatekeeper" / "audit.jsonl"}
+    done = _verify(tmp_path / "run.zip", runs)
+    assert done.exit_code == 0 and "intact" in done.output
+    # the key holder trims the SBOM to three components and signs the manifest again
+    sbom = json.loads(_entry(tmp_path / "run.zip", "artifacts/sbom/sbom.cdx.json"))
+    assert len(sbom["components"]) > 3
+    sbom["components"] = sbom["components"][:3]
+    forged = _resigned(
+        tmp_path / "run.zip", tmp_path / "trimmed.zip", {"artifacts/sbom/sbom.cdx.json": json.dumps(sbom).encode()},
+        tmp_path / "gatekeeper.key",
+    )  # fmt: skip
+    done = _verify(forged, runs)
+    assert done.exit_code == 1 and "TAMPERED" in done.output
+    assert "artifacts/sbom/sbom.cdx.json: not an artifact the run attested" in done.output

@@ -162,12 +162,33 @@ def _verify(
         typer.echo(f"timestamp: {stamp}, verified against {tsa_cert}")
     if tsa_cert is not None and not outcome.stamps:
         typer.echo("note: nothing in the bundle carries a trusted timestamp: its times are the runner's own clock")
+    typer.echo(_coverage_line(outcome))
+    for note in outcome.notes:
+        typer.echo(f"note: {clean(note)}")
     if outcome.unchecked_stamps:
         typer.echo(
             f"note: {' and '.join(outcome.unchecked_stamps)} carry RFC 3161 timestamps, NOT checked: until they are, "
             "the bundle's times are the runner's word; pass --tsa-cert (the authority's CA certificate)"
         )
     return 1 if outcome.keys_given and not outcome.authenticated else None
+
+
+def _coverage_line(outcome: BundleCheck) -> str:
+    """Which files the verdict above covers: those the audit record (and the attestation it lists)
+    fix by digest, and those only the manifest's signature vouches for, named."""
+    from gatekeeper.escapes import clean
+
+    pinned = outcome.files - len(outcome.unpinned)
+    line = (
+        f"covered: {pinned} of {outcome.files} file(s) are fixed by the audit record, the attestation it lists, "
+        "or gatekeeper's own rendering and copy"
+    )
+    if not outcome.unpinned:
+        return line
+    return (
+        f"{line}; the manifest's signature alone vouches for {', '.join(clean(n) for n in outcome.unpinned)} "
+        "(whoever holds the signing key could have replaced them)"
+    )
 
 
 def _backing_lines(outcome: BundleCheck, log: Path | None) -> list[str]:

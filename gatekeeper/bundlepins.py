@@ -1,0 +1,164 @@
+"""Which entries of an evidence bundle the run's own evidence pins, beyond the manifest's signature.
+
+The manifest lists every entry's sha256, but whoever holds the signing key can sign a manifest over
+replaced files again. What that key holder cannot replace is what the audit record (chained in the
+log, timestamped) fixes by digest, and what the attestation it lists fixes: the reports the run
+wrote and the attestation itself (the record's ``reports``), the checks' artifacts such as the SBOM
+(the attestation's subjects), the files the policy was built from and the effective policy (the
+record's ``policy.files`` and ``policy.effective_sha256``). ``pins`` checks those entries against
+them, the verifier script against gatekeeper's own copy and the formats rendered when the bundle
+was made against a rendering of the pinned result, and names the entries only the manifest's
+signature vouches for (the README, anything else), so that ``bundle verify`` says which files its
+verdict covers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.bundle import AUDIT_FILE, POLICY_FILE, POLICY_SOURCES
+from gatekeeper.redaction import MASK
+
+
+@dataclass(frozen=True)
+class Pins:
+    """What ``pins`` found: ``problems`` (an entry the run's evidence contradicts), ``unpinned`` (the
+    entries only the manifest's signature vouches for) and ``notes`` (why a pinnable entry could not be checked)."""
+
+    problems: tuple[str, ...] = ()
+    unpinned: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def pins(listed: Mapping[str, str], record: Mapping[str, Any], attested: set[str] | None,
+         member: Callable[[str], bytes]) -> Pins:  # fmt: skip
+    """Check the bundle's entries (``listed``: name -> sha256, every one already matching its
+    manifest line) against the audit ``record`` behind the result and the digests the attestation
+    names (``attested``; None when the record does not pin the attestation). ``member`` reads an entry."""
+    from gatekeeper.bundleguide import ATTESTATION_FILE, VERIFY_SCRIPT
+
+    recorded = _recorded_reports(record)
+    problems: list[str] = []
+    unpinned: list[str] = []
+    notes: list[str] = []
+    policy = record.get("policy") if isinstance(record.get("policy"), Mapping) else {}
+    sources = _policy_sources(listed, policy or {}, member, problems, notes)
+    for name, digest in sorted(listed.items()):
+        if name == AUDIT_FILE or name in sources:
+            continue
+        if name.startswith("reports/") or name == ATTESTATION_FILE:
+            pinned = name.rsplit("/", 1)[-1] in recorded  # a digest that differs is ``_one_run``'s problem
+        elif name.startswith("artifacts/") and attested is not None:
+            pinned = digest in attested
+            if not pinned:
+                problems.append(
+                    f"{name}: not an artifact the run attested (its sha256 {digest[:16]}... is not among the "
+                    "attestation's subjects): replaced after the run"
+                )
+        elif name == POLICY_FILE:
+            pinned = _effective_policy(member(name), policy or {}, problems, notes)
+        elif name == VERIFY_SCRIPT:  # the auditor runs it: the same bytes as this gatekeeper's own copy, or named
+            pinned = member(name) == (Path(__file__).parent / "verify_attestation.py").read_bytes()
+        else:
+            pinned = False
+        if not pinned:
+            unpinned.append(name)
+    unpinned.extend(name for name, held in sources.items() if not held)
+    return Pins(tuple(problems), tuple(sorted(unpinned)), tuple(notes))
+
+
+def _recorded_reports(record: Mapping[str, Any]) -> set[str]:
+    """The file names of the reports (and attestation) the record lists with their sha256."""
+    reports = record.get("reports")
+    return {str(path).rsplit("/", 1)[-1] for path in reports} if isinstance(reports, Mapping) else set()
+
+
+def _policy_sources(listed: Mapping[str, str], policy: Mapping[str, Any], member: Callable[[str], bytes],
+                    problems: list[str], notes: list[str]) -> dict[str, bool]:  # fmt: skip
+    """Each ``policy/files/`` entry against the file of the same place in the record's
+    ``policy.files``: {entry: pinned}. A count or a sha256 that differs is a problem; an entry stored
+    redacted (the run read a secret in it) cannot be compared, and a note says so."""
+    entries = sorted(name for name in listed if name.startswith(POLICY_SOURCES + "/"))
+    files = policy.get("files")
+    if not isinstance(files, list):
+        return dict.fromkeys(entries, False)  # a record of a release that did not list them
+    held: dict[str, bool] = {}
+    for index, name in enumerate(entries):
+        recorded = files[index] if index < len(files) else None
+        want = str(recorded.get("sha256") or "") if isinstance(recorded, Mapping) else ""
+        if not want:
+            problems.append(f"{name}: not a file the run's policy was built from (its audit record lists {len(files)})")
+            held[name] = True  # refused, not merely unpinned
+        elif listed[name] == want:
+            held[name] = True
+        elif MASK in member(name).decode("utf-8", "replace"):
+            notes.append(f"{name}: stored redacted, so it cannot be compared with the sha256 the run recorded")
+            held[name] = False
+        else:
+            problems.append(
+                f"{name}: not the file the run's policy was built from (its audit record lists sha256 {want[:16]}... "
+                f"for {recorded.get('path') if isinstance(recorded, Mapping) else '?'}, this one is {listed[name][:16]}...)"
+            )
+            held[name] = True
+    if entries and len(entries) < len(files):
+        problems.append(f"{POLICY_SOURCES}/: {len(entries)} file(s), but the run's policy was built from {len(files)}")
+    return held
+
+
+def _effective_policy(data: bytes, policy: Mapping[str, Any], problems: list[str], notes: list[str]) -> bool:
+    """Whether ``policy/effective-policy.toml`` is the effective policy whose sha256 the record lists
+    (the TOML loads back to the data that digest covers); a problem when it is not."""
+    from gatekeeper import tomlio
+    from gatekeeper.policydigest import effective_sha256
+
+    want = str(policy.get("effective_sha256") or "")
+    if not want:
+        return False
+    text = data.decode("utf-8", "replace")
+    try:
+        found = effective_sha256(tomlio.loads(text))
+    except tomlio.TOMLDecodeError as exc:
+        found = f"unreadable TOML ({exc})"
+    if found == want:
+        return True
+    if MASK in text:
+        notes.append(f"{POLICY_FILE}: stored redacted, so it cannot be compared with the effective policy the run recorded")
+        return False
+    problems.append(
+        f"{POLICY_FILE}: not the policy the run applied (its audit record lists effective sha256 {want[:16]}..., "
+        f"this file's is {found[:16]}...)"
+    )
+    return True
+
+
+def rendered_again(result_json: bytes, entries: Mapping[str, bytes]) -> tuple[set[str], list[str]]:
+    """The report ``entries`` (name -> bytes; formats the run did not write, rendered when the bundle
+    was made) that this gatekeeper renders byte for byte from the bundle's ``gatekeeper.json``, which
+    the record pins; and a note for each it renders differently (another release or plugin set, or
+    a file replaced after bundling: either way only the manifest's signature vouches for it)."""
+    import tempfile
+
+    from gatekeeper.bundle import report_files
+    from gatekeeper.errors import UsageError
+    from gatekeeper.reports.json import load_result
+
+    if not entries:
+        return set(), []
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-bundle-") as folder:
+        path = Path(folder) / "gatekeeper.json"
+        path.write_bytes(result_json)
+        try:
+            rendered = report_files(load_result(path))
+        except (UsageError, ValueError, TypeError, KeyError) as exc:
+            why = f"the bundle's reports/gatekeeper.json cannot be rendered again ({exc}): its other formats are not checked"
+            return set(), [why]
+    same = {name for name, data in entries.items() if rendered.get(name) == data}
+    notes = [
+        f"{name}: not the bytes this gatekeeper renders from the bundle's reports/gatekeeper.json "
+        "(rendered by another release, or replaced after the run)"
+        for name in sorted(set(entries) - same)
+    ]
+    return same, notes
