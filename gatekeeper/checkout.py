@@ -371,9 +371,9 @@ def _with_modules(out: Changes, before: Snapshot, now: list[str], timeout: float
 
 def touched(tree: Mapping[str, Any]) -> list[str]:
     """Every file a result's ``checkout`` entry says the run wrote: tracked files changed or restored,
-    untracked files created, removed or rewritten (empty: the tree was left as it was found, or could
-    not be compared)."""
-    keys = ("changed", "created", "removed", "rewritten", "restored", "git_settings")
+    untracked files created, removed or rewritten, files a check read beyond the comparison written
+    (empty: the tree was left as it was found, or could not be compared)."""
+    keys = ("changed", "created", "removed", "rewritten", "restored", "git_settings", "read_written")
     return [str(path) for key in keys for path in tree.get(key) or ()]
 
 

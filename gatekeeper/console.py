@@ -338,6 +338,9 @@ def tree_lines(tree: Mapping[str, Any], shown: int = 10) -> list[str]:
         "(the checks that read them meanwhile may have read other bytes)",
         "git_settings": "the run wrote {n} file(s) of git's ignore rules or configuration, which decide the files the "
         "checks list: {files}",
+        "read_written": "the run wrote or removed {n} file(s) a check read that the checkout's comparison does not "
+        "cover (git ignores them, or the root is no git work tree): {files} "
+        "(the tool and the cache key may have read other bytes)",
     }
     out = []
     for key, text in said.items():

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gatekeeper import __version__, checkout, process
+from gatekeeper import __version__, checkout, checkoutreads, process
 from gatekeeper.background import in_background
 from gatekeeper.baseline import Baseline
 from gatekeeper.cachekey import cache_folder, tool_python
@@ -199,11 +199,13 @@ def run_checks(
     written = cache.log_writes(cache_dir)
     kept = False
     try:
-        shared = _Shared(cache_dir, tool_python(request.root, policy), interpreter)
+        reads = checkoutreads.Reads(request.root, before if isinstance(before, checkout.Snapshot) else None)
+        shared = _Shared(cache_dir, tool_python(request.root, policy), interpreter, reads)
         results = _environment_kept(_run_all(request, checkers, names, shared, progress, quiet), checkers, shared)
         tree = compared[0]() if compared else _tree_check(before)
         if compared and _moved_after(tree, before):  # written after the comparison, while a settled check read it
             tree = _tree_check(before)
+        tree = _with_reads(tree, reads)
         kept = not (checkout.touched(tree) or tree.get("error"))
     finally:
         cache.end_log(written, keep=kept)
@@ -256,6 +258,7 @@ class _Shared:
     cache_dir: Path | None
     tool_python: str
     interpreter: Interpreter
+    reads: checkoutreads.Reads  # the files the checks read that the comparison does not cover
     values: dict[str, Any] = field(default_factory=dict)  # ``CheckContext.shared``'s values
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -315,6 +318,7 @@ def _run_all(  # noqa: PLR0913  # and what to do once the checks write no more
             _shared=values,
             _shared_lock=values_lock,
             _on_settled=functools.partial(done.put, (name, _SETTLED)),
+            _on_reading=shared.reads.add,
         )
         progress.started(name)
         thread = threading.Thread(
@@ -427,6 +431,16 @@ def _moved_after(tree: Mapping[str, Any], before: checkout.Snapshot | str) -> bo
     if checkout.touched(tree) or tree.get("error") or isinstance(before, str):
         return False
     return checkout.moved_since(before)
+
+
+def _with_reads(tree: dict[str, Any], reads: checkoutreads.Reads) -> dict[str, Any]:
+    """``tree`` with the files the checks read beyond the comparison (``CheckContext.reading``) that
+    were written or removed since they were named: the tool and the cache key may have read other
+    bytes (a tree that could not be compared is an error already)."""
+    if tree.get("error"):
+        return tree
+    moved = reads.moved()
+    return {**tree, "read_written": moved} if moved else tree
 
 
 def _tree_check(before: checkout.Snapshot | str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -400,6 +400,8 @@ class CheckContext:
     _begun: threading.Event = field(default_factory=threading.Event, repr=False)
     #: called by ``settled``: the engine's note that the checkout may be compared before this check ends
     _on_settled: Callable[[], None] | None = field(default=None, repr=False)
+    #: called by ``reading``: the engine's record of the files a check reads beyond the checkout's comparison
+    _on_reading: Callable[[Iterable[str]], None] | None = field(default=None, repr=False)
 
     @property
     def environment(self) -> Mapping[str, Any]:
@@ -452,6 +454,15 @@ class CheckContext:
         check has ended or said so too; a check that never says it is compared after it ends."""
         if self._on_settled is not None:
             self._on_settled()
+
+    def reading(self, paths: Iterable[str]) -> None:
+        """Say that this check reads ``paths`` (relative to the root), for its tool or its cache keys,
+        before it reads them: each the checkout's comparison does not cover (a file git ignores; any
+        file outside a git work tree) is compared too, from now until every check has ended
+        (``gatekeeper.checkoutreads``), so one rewritten meanwhile makes the run an error and takes back
+        what it stored in the cache."""
+        if self._on_reading is not None:
+            self._on_reading(paths)
 
     def refuse_program(self, program: str) -> None:
         """``ToolError`` when ``program`` (a path, or a name looked up on ``PATH``) lies inside the

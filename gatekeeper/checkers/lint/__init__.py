@@ -141,6 +141,7 @@ class LintChecker(CheckerBase):
                 ahead.end()
             raise
         configs, config_files, config_args, files_all = plan.configs, plan.config_files, plan.config_args, plan.files
+        ctx.reading([*files_all, *config_files])  # before their bytes are read for a key or by ruff
         sources = source.Sources(ctx.root)
 
         def commented(f: str) -> bool:

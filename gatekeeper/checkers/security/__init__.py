@@ -132,6 +132,7 @@ class SecurityChecker(CheckerBase):
             # the first worker finds the files, then scans; with the answer cached, no worker starts
             # unless a file must be scanned
             plan = discover(section, ctx, pool, cached=(folder, origin))
+            ctx.reading([*plan.files, *(name for name in (plan.config, plan.ini) if name)])  # before a key's or bandit's read
             sizes = {f: _size(ctx.root / f) for f in plan.files}
             files = list(plan.files)
             if ctx.shard is not None:

@@ -1,0 +1,91 @@
+"""The files a check reads beyond the checkout's comparison (those git ignores) are compared too: one
+rewritten between the read that keys a check's cached result and the tool's own read makes the
+run an error and poisons no cache entry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.checkers import cache, source
+from gatekeeper.checkers.lint import LintChecker
+from gatekeeper.checkers.security import SecurityChecker
+from gatekeeper.console import tree_lines
+from gatekeeper.findings import Status, Verdict
+from tests.checkers.lint.test_checker import ruff_by_hand
+from tests.helpers.projects import bandit_json
+from tests.test_checkout import repo
+from tests.test_engine import run
+
+LINTED = "import os\n"  # F401
+LINTED_CLEAN = "x = 11111\n"
+SCANNED = 'import subprocess\nsubprocess.call("x", shell=True)\n'  # B404, B602, B607
+SCANNED_CLEAN = "y = 1\n"
+POLICY = '[checks.lint]\nenabled = true\n[checks.security]\nfail_on_severity = "low"\n'
+
+
+def project(root: Path) -> Path:
+    """ruff lints, and bandit scans, the files git ignores under ``gen/``."""
+    files = {"app.py": "x = 1\n", "ruff.toml": "respect-gitignore = false\n", ".gitignore": "gen/\n"}
+    repo(root, files)
+    (root / "gen").mkdir()
+    (root / "gen/lint_me.py").write_text(LINTED, encoding="utf-8")
+    (root / "gen/scan_me.py").write_text(SCANNED, encoding="utf-8")
+    return root
+
+
+def gate(root: Path, cache_dir: Path) -> Any:
+    return run(root, {"lint": LintChecker(), "security": SecurityChecker()}, POLICY, cache_dir=cache_dir)
+
+
+def test_an_ignored_file_rewritten_between_the_keys_read_and_the_tools_is_an_error_and_caches_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process the run leaves running (the tests of ``checks.coverage.run``, say) puts clean bytes
+    in an ignored file right after gatekeeper read its flagged bytes for the cache key, before ruff
+    and bandit read it, then puts the flagged bytes back: both tools judge the clean bytes, and their
+    clean result would be stored under the flagged bytes' key and served to every later run."""
+    root = project(tmp_path / "p")
+    cache_dir = tmp_path / "cache"
+    swaps = {"gen/lint_me.py": LINTED_CLEAN, "gen/scan_me.py": SCANNED_CLEAN}
+    digest, file_digest = source.Sources.digest, cache.file_digest
+
+    def swap(name: str) -> None:
+        if name in swaps:
+            (root / name).write_text(swaps.pop(name), encoding="utf-8")
+
+    def read_then_swap(self: source.Sources, path: str) -> str:
+        out = digest(self, path)
+        swap(path)
+        return out
+
+    def file_read_then_swap(path: Path) -> str:
+        out = file_digest(path)
+        swap(path.relative_to(root).as_posix())
+        return out
+
+    monkeypatch.setattr(source.Sources, "digest", read_then_swap)
+    monkeypatch.setattr(cache, "file_digest", file_read_then_swap)
+    raced = gate(root, cache_dir)
+    monkeypatch.undo()
+    assert swaps == {}  # both files were swapped after their key's read
+    assert {c.name: c.status for c in raced.checks} == {"lint": Status.PASS, "security": Status.PASS}  # clean bytes judged
+    assert raced.verdict is Verdict.ERROR and raced.exit_code == 3
+    assert raced.extra["checkout"]["read_written"] == ["gen/lint_me.py", "gen/scan_me.py"]
+    assert tree_lines(raced.extra["checkout"]) == [
+        "the run wrote or removed 2 file(s) a check read that the checkout's comparison does not cover (git ignores "
+        "them, or the root is no git work tree): gen/lint_me.py, gen/scan_me.py (the tool and the cache key may have "
+        "read other bytes)"
+    ]
+
+    (root / "gen/lint_me.py").write_text(LINTED, encoding="utf-8")  # the flagged bytes, as the keys read them
+    (root / "gen/scan_me.py").write_text(SCANNED, encoding="utf-8")
+    later = gate(root, cache_dir)
+    checks = {c.name: c for c in later.checks}
+    linted = {(f.rule_id, f.location.path, f.location.line) for f in checks["lint"].findings if f.location}
+    assert ("F401", "gen/lint_me.py", 1) in linted and linted == ruff_by_hand(root)
+    assert sorted(r["test_id"] for r in bandit_json(root, "-r", ".")["results"]) == ["B404", "B602", "B607"]
+    assert sorted(f.rule_id for f in checks["security"].findings) == ["B404", "B602", "B607"]
+    assert later.verdict is Verdict.FAIL and later.extra["checkout"].get("read_written") is None
