@@ -42,6 +42,7 @@ from gatekeeper.auditchain import Verification as Verification
 from gatekeeper.auditchain import canonical as canonical
 from gatekeeper.auditchain import line_digest as line_digest
 from gatekeeper.auditchain import log_lines as _lines
+from gatekeeper.auditchain import stored_line
 from gatekeeper.auditchain import verify_log as verify_log
 from gatekeeper.auditrecord import RECORD_VERSION, commit_of, policy_block, text_of
 from gatekeeper.auditrecord import build_record as build_record  # re-exported
@@ -237,7 +238,7 @@ def append(
         if signer is not None:
             data["sig"] = sign_record(data, signer)
         warning = _continuity(previous, bool(last), signer)
-        line = json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        line = stored_line(data)
         payload = (b"" if ends_with_newline else b"\n") + line + b"\n"
         while payload:
             written = os.write(fd, payload)

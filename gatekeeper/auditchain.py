@@ -41,6 +41,16 @@ def canonical(record: Mapping[str, Any]) -> bytes:
     return _CANONICAL.encode(body).encode("utf-8")
 
 
+# what json.dumps(record, sort_keys=True, ensure_ascii=False) builds: how every line of the log is stored
+_STORED = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+
+
+def stored_line(record: Mapping[str, Any]) -> bytes:
+    """The one way a record is stored as a log line (without its newline): sorted keys, json's default
+    spacing, UTF-8. A line that reads back to a record but is not these bytes was edited."""
+    return _STORED.encode(record).encode("utf-8")
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     """Records ``first``..``last`` (by seq), signed with the key ``key_id``."""
@@ -328,6 +338,10 @@ def _walk_chain(log: Path, anchor: str | None) -> _Chain:
             return bad(number, f"beyond the reading limits ({exc.message}): not a record gatekeeper wrote")
         if not isinstance(data, dict):
             return bad(number, "not an audit record (the line was edited)")
+        if stored_line(data) != line:
+            # the record's signature and timestamp cover what it parses to: a key written twice (json keeps
+            # the last, another reader the first), other spacing or escapes would pass for the bytes chained
+            return bad(number, "not as gatekeeper writes a record (a key twice, other spacing or escapes): the line was edited")
         seq = data.get("seq")
         if not isinstance(seq, int) or isinstance(seq, bool):
             return bad(number, "has no sequence number (the line was edited or is not a gatekeeper audit record)")

@@ -290,3 +290,32 @@ def test_a_merge_whose_clock_reads_before_its_parts_ended_is_refused(tmp_path: P
     assert done.exit_code == 2, done.output
     assert f"part-2.json finished ({later}): the clock is wrong or set back" in done.output
     assert not (root / ".gatekeeper" / "audit.jsonl").exists()  # nothing recorded with the wrong date
+
+
+def test_a_last_record_written_again_in_other_bytes_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
+) -> None:
+    # the signature and the token cover what a record parses to; nothing after the last line covers
+    # its bytes. Without any key: a "verdict": "pass" put before the failing run's own key reads as
+    # pass to a reader that keeps the first of two keys (json keeps the last), and the head moves
+    key = signing.write_key_pair(tmp_path / "k.key", tmp_path / "k.pub")
+    root = _project(tmp_path, local_tsa)
+    assert _check(root, monkeypatch, key).exit_code == 0
+    (root / "app.py").write_text(RISKY)
+    assert _check(root, monkeypatch, key).exit_code == 1
+    log = root / ".gatekeeper" / "audit.jsonl"
+    lines = log.read_bytes().splitlines()
+    assert b'"verdict": "fail"' in lines[-1]
+    base = ["audit", "verify", str(log), "--public-key", str(tmp_path / "k.pub"), "--tsa-cert", str(local_tsa.pki.ca)]
+    assert _cli(base).exit_code == 0
+    record = json.loads(lines[-1])
+    for edited in (
+        b'{"verdict": "pass", ' + lines[-1][1:],  # a key twice
+        json.dumps(record, sort_keys=True, ensure_ascii=False, indent=None, separators=(",", ":")).encode(),  # compact
+        json.dumps(dict(reversed(record.items())), ensure_ascii=False).encode(),  # the keys in another order
+    ):
+        assert json.loads(edited)["verdict"] == "fail" and edited != lines[-1]
+        log.write_bytes(b"\n".join([*lines[:-1], edited]) + b"\n")
+        done = _cli(base)
+        assert done.exit_code == 1 and "intact" not in done.output, done.output
+        assert "TAMPERED at line 2: not as gatekeeper writes a record (a key twice, other spacing or escapes)" in done.output
