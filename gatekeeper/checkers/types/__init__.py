@@ -298,10 +298,40 @@ REPORT_KEYS = (
 )  # fmt: skip
 
 
+#: settings of mypy's own (undocumented, for its tests and build systems) that it reads from any
+#: configuration file and that no report of the check could make good: the check is refused
+REFUSED_SETTINGS = {
+    "bazel": (
+        "mypy would keep its incremental cache in the project's root, read what the checkout holds there and "
+        "take it as valid without looking at the files it stands for (a result the checkout supplies)"
+    ),
+    "semantic_analysis_only": "mypy would check no types at all (a check that looks at nothing is not a pass)",
+}
+#: the words mypy reads as a boolean (configparser's, also for a string in pyproject.toml)
+_BOOLEAN = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+
+
+def _refused_settings(main: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(``key = value`` as written, why) for each ``REFUSED_SETTINGS`` entry the main section turns on,
+    read as mypy reads it: the setting true, or its ``no_`` spelling false (mypy inverts it); a value
+    mypy cannot read as a boolean it sets aside, and so is it here."""
+    out = []
+    for key, value in main.items():
+        inverted = key.startswith("no_") and key[3:] in REFUSED_SETTINGS
+        name = key[3:] if inverted else key
+        parsed = value if isinstance(value, bool) else _BOOLEAN.get(str(value).strip().lower())
+        if name in REFUSED_SETTINGS and parsed is not None and parsed is not inverted:
+            out.append((f"{key} = {value}", REFUSED_SETTINGS[name]))
+    return out
+
+
 def _refuse_writes_and_plugin_files(root: Path, config: str, main: Mapping[str, Any]) -> None:
     """``ToolError`` for a configuration that has mypy write reports (the gate writes nothing into
-    the checkout or wherever the project says) or run a plugin file (code of the checkout, or a file
-    outside the project); plugins named as installed modules come from the tool's environment."""
+    the checkout or wherever the project says), run a plugin file (code of the checkout, or a file
+    outside the project) or turn on a ``REFUSED_SETTINGS`` entry; plugins named as installed modules
+    come from the tool's environment."""
+    for setting, why in _refused_settings(main):
+        raise ToolError(f"{config} sets {setting}: {why}; remove it from the configuration the gate reads")
     writes = [key for key in REPORT_KEYS if main.get(key)]
     if writes:
         raise ToolError(

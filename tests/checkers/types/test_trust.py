@@ -125,6 +125,36 @@ def test_a_config_that_writes_or_runs_checkout_code_is_refused(tmp_path: Path, m
     assert not (tmp_path / "written-outside.xml").exists()
 
 
+@pytest.mark.parametrize("setting", ["bazel = True", "no_bazel = False"])
+def test_a_mypy_cache_the_checkout_commits_for_bazel_mode_is_refused(tmp_path: Path, make_ctx: Any, setting: str) -> None:
+    # bazel mode: mypy keeps its cache in its working directory (the root) and trusts a module's
+    # cached result without comparing the file with it; a committed cache vouches for any code
+    ini = f"[mypy]\n{setting}\nsqlite_cache = False\n"
+    root = write(tmp_path / "p", {"mypy.ini": ini, "m.py": GOOD})
+    mypy = [PYTHON, "-m", "mypy", "-O", "json", "--no-error-summary", "--python-executable", PYTHON]
+    run_tool([*mypy, "--cache-dir", str(tmp_path / "elsewhere"), "m.py"], root)
+    assert (root / "m.meta.ff").is_file()  # written into the root whatever --cache-dir says
+    write(root, {"m.py": BAD})
+    fooled = run_tool([*mypy, "--cache-dir", str(tmp_path / "fresh"), "m.py"], root, check=False)
+    assert fooled.returncode == 0 and fooled.stdout == ""  # mypy itself takes the committed cache's word
+    plain = write(tmp_path, {"plain.ini": "[mypy]\n"}) / "plain.ini"  # the same mypy without the setting
+    honest = run_tool([*mypy, "--config-file", str(plain), "--cache-dir", str(tmp_path / "fresh"), "m.py"], root, check=False)
+    assert '"code": "return-value"' in honest.stdout
+    with pytest.raises(ToolError, match=f"mypy.ini sets {setting}: mypy would keep its incremental cache in the project's root"):
+        TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=tmp_path / "cache"))
+
+
+def test_a_config_that_turns_type_checking_off_is_refused(tmp_path: Path, make_ctx: Any) -> None:
+    root = write(tmp_path / "p", {"pyproject.toml": "[tool.mypy]\nsemantic_analysis_only = true\n", "m.py": BAD})
+    fooled = run_tool([PYTHON, "-m", "mypy", "--cache-dir", str(tmp_path / "c"), "m.py"], root, check=False)
+    assert fooled.returncode == 0 and "Success" in fooled.stdout  # mypy checked no type
+    with pytest.raises(ToolError, match=r"pyproject\.toml sets semantic_analysis_only = True: mypy would check no types at all"):
+        TypesChecker().run(section(TypesChecker), make_ctx(root))
+    write(root, {"pyproject.toml": "[tool.mypy]\nsemantic_analysis_only = false\n"})
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert result.status is Status.FAIL and finding_keys(result) == {("return-value", "m.py", 2)}
+
+
 #: a plugin file of the checkout: were mypy to import it, it would leave a mark and end mypy with
 #: exit 0 and no output, which is how a clean run of ``mypy -O json`` looks
 FAKE_CLEAN = "import os, pathlib\npathlib.Path(os.environ['GK_TEST_MARK']).write_text('ran')\nos._exit(0)\n"
