@@ -17,6 +17,9 @@ How a run goes:
    only a share of the files, balanced by bytes, is kept. ``--show-files`` does not apply the
    project's ``lint.exclude``: where a configuration sets it, one more run (``--force-exclude
    --verbose``, ``listing._linted``) tells which of the listed files ruff lints, as ``ruff check .`` does.
+   A configuration file git does not track in a folder above a listed file (a ``ruff.toml`` in a
+   folder git ignores, read with ``respect-gitignore = false``) is ruff's configuration as much as a
+   tracked one: it keys the cache and is reported (``listing.untracked_configs``).
 4. Files whose result is cached (keyed by content, path, ruff's version, the bytes of every
    configuration file and the tree's layout, ``_layout``: which files exist, which are executable;
    a cold run's results kept in one entry, ``source.run_per_file``) are not
@@ -141,7 +144,11 @@ class LintChecker(CheckerBase):
                 ahead.end()
             raise
         configs, config_files, config_args, files_all = plan.configs, plan.config_files, plan.config_args, plan.files
-        ctx.reading([*files_all, *config_files])  # before their bytes are read for a key or by ruff
+        present, looked = listing.untracked_configs(ctx.root, files_all, candidates)
+        if configs and present:  # untracked configuration ruff reads too: it keys the cache and is reported
+            configured = listing.configure(ctx, honour, [*candidates, *present])
+            configs, config_files = configured.configs, configured.config_files
+        ctx.reading([*files_all, *config_files, *looked])  # before their bytes are read for a key or by ruff
         sources = source.Sources(ctx.root)
 
         def commented(f: str) -> bool:

@@ -150,3 +150,24 @@ def _not_utf8(root: Path, listed: Sequence[str]) -> str:
         f"({names}), so what it finds in them cannot be read back: rename them, or leave them out in the "
         "project's ruff configuration (extend-exclude)"
     )
+
+
+def untracked_configs(root: Path, listed: Sequence[str], known: Sequence[str]) -> tuple[list[str], list[str]]:
+    """ruff's configuration files (``RUFF_CONFIG_NAMES``) in the root and every folder above a file
+    ruff listed that are not among ``known`` (the tracked files, where ``configure`` looked): those
+    that exist, which ruff reads as any other (a ``ruff.toml`` in a folder git ignores, whose files
+    ruff checks with ``respect-gitignore = false``), and every such path looked at, present or not
+    (one created during the run changes what ruff reads)."""
+    from gatekeeper import toolconfig
+
+    folders: set[PurePosixPath] = {PurePosixPath(".")}
+    for name in listed:
+        folders.update(PurePosixPath(name).parents)
+    seen = set(known)
+    looked = sorted(
+        path
+        for folder in folders
+        for config in toolconfig.RUFF_CONFIG_NAMES
+        if (path := (folder / config).as_posix()) not in seen
+    )
+    return [p for p in looked if os.path.isfile(root / p) and not os.path.islink(root / p)], looked

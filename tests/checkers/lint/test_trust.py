@@ -150,3 +150,19 @@ def test_the_cache_key_covers_every_file_of_the_extend_chain(tmp_path: Path, mak
     second = LintChecker().run(section(LintChecker), make_ctx(root, cache_dir=cache))
     assert second.metrics["cached_files"] == 0
     assert keys(second) == ruff_by_hand(root) == {("F401", "a.py", 1)} and second.status is Status.FAIL
+
+
+def test_a_ruff_toml_git_ignores_keys_the_cache_and_is_reported(tmp_path: Path, make_ctx: Any) -> None:
+    """With ``respect-gitignore = false`` ruff checks the files of a folder git ignores with that
+    folder's own ``ruff.toml``: its bytes decide the verdict as much as the root's, so a cached
+    result made under one of its versions is never served under another."""
+    root = write(tmp_path / "p", {"ruff.toml": "respect-gitignore = false\n", ".gitignore": "gen/\n", "app.py": "x = 1\n"})
+    git_init(root)
+    write(root, {"gen/bad.py": "import os\n", "gen/ruff.toml": '[lint]\nignore = ["F401"]\n'})
+    cache = tmp_path / "cache"
+    first = LintChecker().run(section(LintChecker), make_ctx(root, cache_dir=cache))
+    assert keys(first) == ruff_by_hand(root) == set() and first.status is Status.PASS
+    assert "gen/ruff.toml" in [r.source for r in first.narrowing if r.kind == "config-file"]
+    write(root, {"gen/ruff.toml": '[lint]\nignore = ["E501"]\n'})  # the file ruff reads, as a user edits it
+    second = LintChecker().run(section(LintChecker), make_ctx(root, cache_dir=cache))
+    assert keys(second) == ruff_by_hand(root) == {("F401", "gen/bad.py", 1)} and second.status is Status.FAIL
