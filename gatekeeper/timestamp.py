@@ -64,6 +64,14 @@ class Authority:
     ca: Path
     timeout_s: float = 15.0
 
+    @property
+    def shown(self) -> str:
+        """The URL as every report, record, token entry and message names it: redacted like any other
+        output (an access token in its query, ``user:password@``), since it is only ever asked, never read back."""
+        from gatekeeper.redaction import redact
+
+        return redact(self.url)
+
 
 def clock_info(authority: Authority | None) -> dict[str, str]:
     """Where a run's times come from, for every report and the audit record (``clock``)."""
@@ -71,8 +79,8 @@ def clock_info(authority: Authority | None) -> dict[str, str]:
         return {"source": "runner", "authority": "", "note": RUNNER_CLOCK}
     return {
         "source": "runner",
-        "authority": authority.url,
-        "note": f"the runner's own clock; the audit record and the attestation carry RFC 3161 timestamps from {authority.url}",
+        "authority": authority.shown,
+        "note": f"the runner's own clock; the audit record and the attestation carry RFC 3161 timestamps from {authority.shown}",
     }
 
 
@@ -86,7 +94,7 @@ def stamper(authority: Authority, failures: list[str]) -> Callable[[str], dict[s
             return request_stamp(authority, digest_hex)
         except TimestampError as exc:
             failures.append(exc.message)
-            return {"kind": KIND, "url": authority.url, "digest": "sha256:" + digest_hex, "error": exc.message}
+            return {"kind": KIND, "url": authority.shown, "digest": "sha256:" + digest_hex, "error": exc.message}
 
     return stamp
 
@@ -162,7 +170,7 @@ def request_stamp(authority: Authority, digest_hex: str) -> dict[str, Any]:
         )
         if done.returncode != 0:
             raise TimestampError(
-                f"the timestamp authority {authority.url} answered, but its reply does not verify against the query and "
+                f"the timestamp authority {authority.shown} answered, but its reply does not verify against the query and "
                 f"{authority.ca}: {_last_line(done)}"
             )
         done = _openssl(["ts", "-reply", "-in", str(reply), "-token_out", "-out", str(token)], "openssl ts -reply")
@@ -172,7 +180,7 @@ def request_stamp(authority: Authority, digest_hex: str) -> dict[str, Any]:
         info = token_info(data)
     return {
         "kind": KIND,
-        "url": authority.url,
+        "url": authority.shown,
         "digest": "sha256:" + digest_hex,
         "time": info.time,
         "token": base64.b64encode(data).decode("ascii"),
@@ -194,15 +202,15 @@ def _post(authority: Authority, body: bytes) -> bytes:
     except urllib.error.HTTPError as exc:
         exc.close()  # the error holds the open response
         refused = f"HTTP {exc.code} {exc.reason}"
-        raise TimestampError(f"the timestamp authority {authority.url} refused the request: {refused}") from None
+        raise TimestampError(f"the timestamp authority {authority.shown} refused the request: {refused}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise TimestampError(f"the timestamp authority {authority.url} could not be reached: {reason}") from None
+        raise TimestampError(f"the timestamp authority {authority.shown} could not be reached: {reason}") from None
     if len(data) > MAX_REPLY_BYTES:
-        raise TimestampError(f"the timestamp authority {authority.url} answered with more than {MAX_REPLY_BYTES} bytes")
+        raise TimestampError(f"the timestamp authority {authority.shown} answered with more than {MAX_REPLY_BYTES} bytes")
     if kind.split(";")[0].strip().lower() != REPLY_TYPE:
         raise TimestampError(
-            f"the timestamp authority {authority.url} answered with {kind or 'no content type'}, not {REPLY_TYPE}"
+            f"the timestamp authority {authority.shown} answered with {kind or 'no content type'}, not {REPLY_TYPE}"
         )
     return data
 

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import subprocess
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -319,3 +320,30 @@ def test_a_last_record_written_again_in_other_bytes_is_refused(
         done = _cli(base)
         assert done.exit_code == 1 and "intact" not in done.output, done.output
         assert "TAMPERED at line 2: not as gatekeeper writes a record (a key twice, other spacing or escapes)" in done.output
+
+
+def test_an_access_token_in_the_authoritys_url_reaches_no_report_record_or_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
+) -> None:
+    token = "Zx81kQm2Lp0vRt7yWb3nHs5dJf9gKc4e"  # an authority that takes its client's key in the query
+    key = signing.write_key_pair(tmp_path / "k.key", tmp_path / "k.pub")
+    root = write(tmp_path / "proj", {"app.py": "def add(a, b):\n    return a + b\n", ".gitignore": "out/\n.gatekeeper/\n"})
+    authority = f'[audit]\ntimestamp_url = "{local_tsa.url}?access_token={token}"\ntimestamp_ca = "{local_tsa.pki.ca}"\n'
+    policy = only("security").replace("[audit]\nenabled = false\n", authority).replace('["json"]', '["json", "html", "markdown"]')
+    write(root, {"gatekeeper.toml": policy})
+    git_init(root)
+    asked = local_tsa.requests
+    done = _check(root, monkeypatch, key, "--output-dir", "out", "--bundle", str(tmp_path / "run.zip"))
+    assert done.exit_code == 0, done.output
+    assert local_tsa.requests == asked + 2 and "access_token=[REDACTED]" in done.output and token not in done.output
+    written = [*sorted((root / "out").iterdir()), root / ".gatekeeper" / "audit.jsonl"]
+    with zipfile.ZipFile(tmp_path / "run.zip") as zf:
+        entries = {name: zf.read(name) for name in zf.namelist()}
+    leaks = [p.name for p in written if token.encode() in p.read_bytes()] + [n for n, d in entries.items() if token.encode() in d]
+    assert leaks == []
+    assert '"url": "' + local_tsa.url + '?access_token=[REDACTED]"' in (root / ".gatekeeper" / "audit.jsonl").read_text()
+    # the stamps still verify: what they cover never held the URL
+    pub, ca = str(tmp_path / "k.pub"), str(local_tsa.pki.ca)
+    log = str(root / ".gatekeeper" / "audit.jsonl")
+    assert _cli(["audit", "verify", log, "--public-key", pub, "--tsa-cert", ca]).exit_code == 0
+    assert _cli(["bundle", "verify", str(tmp_path / "run.zip"), "--public-key", pub, "--tsa-cert", ca]).exit_code == 0
