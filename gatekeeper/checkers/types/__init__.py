@@ -28,7 +28,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from gatekeeper import process, tomlio
@@ -216,6 +216,9 @@ def _narrowing(  # noqa: PLR0913  # the configuration, the scope, the sources, a
     if not isinstance(gitignored, str):
         dropped.update(gitignored)
     checked = [f for f in targeted if f not in dropped]
+    given = {PurePosixPath(p).as_posix() for p in scope if (root / p).is_file()}  # named one by one: never passed over
+    by_stub, by_package = narrowed.shadowed(checked, given)
+    passed_over = set(by_stub) | set(by_package)
     records: list[Narrowing] = []
     if found.name:
         for record in narrowed.config_records((found.name, found.text), found.main, found.overrides, checked):
@@ -225,7 +228,8 @@ def _narrowing(  # noqa: PLR0913  # the configuration, the scope, the sources, a
         records += narrowed.scope_records(
             (found.name, found.text), found.main if not paths else {}, everything, targeted, checked
         )
-    return records + narrowed.comment_records(checked, sources, honour)
+    records += narrowed.shadow_records(by_stub, by_package)
+    return records + narrowed.comment_records([f for f in checked if f not in passed_over], sources, honour)
 
 
 def _with_gitignored(record: Narrowing, gitignored: Sequence[str] | str) -> Narrowing:

@@ -118,6 +118,49 @@ def scope_records(
     return out
 
 
+def shadowed(checked: Sequence[str], given: Iterable[str] = ()) -> tuple[list[str], list[str]]:
+    """Of the files mypy finds in the folders it is given (``checked``, those it is named one by one,
+    ``given``, left aside), those it passes over as mypy's ``find_sources`` does (``foo < foo.pyi <
+    foo.py`` in a folder, the first taking the module's name): the ``.py`` files with a ``.pyi`` stub
+    beside them (mypy checks the stub, and takes it for the module wherever it is imported), and the
+    ``.py`` and ``.pyi`` files beside a folder of their name that holds one of ``checked`` (the package
+    wins, as it does when Python imports it)."""
+    named = set(checked)
+    folders = {str(parent) for f in checked for parent in PurePosixPath(f).parents}
+    skip = set(given)
+    by_stub, by_package = [], []
+    for f in checked:
+        path = PurePosixPath(f)
+        if f in skip or path.suffix not in (".py", ".pyi"):
+            continue
+        stem = str(path.with_suffix(""))
+        if stem in folders:
+            by_package.append(f)
+        elif path.suffix == ".py" and f"{stem}.pyi" in named:
+            by_stub.append(f)
+    return sorted(by_stub), sorted(by_package)
+
+
+def shadow_records(by_stub: Sequence[str], by_package: Sequence[str]) -> list[Narrowing]:
+    """A ``not-scanned`` record for the modules mypy passes over for a stub beside them, and one for
+    those it passes over for a package of their name (``shadowed``)."""
+    out = []
+    if by_stub:
+        detail = f"{len(by_stub)} module(s) with a stub beside them: {_some([f + 'i' for f in by_stub])}"
+        effect = "mypy checks the stub (.pyi) beside each, not its code, and takes the stub for it wherever it is imported"
+        out.append(Narrowing("not-scanned", "", None, detail[:_MAX_DETAIL], effect, tuple(by_stub)))
+    if by_package:
+        folders = [str(PurePosixPath(f).with_suffix("")) + "/" for f in by_package]
+        detail = f"{len(by_package)} file(s) beside a package of their name: {_some(folders)}"
+        effect = "mypy checks the package in their place, as Python imports it: their code is never checked"
+        out.append(Narrowing("not-scanned", "", None, detail[:_MAX_DETAIL], effect, tuple(by_package)))
+    return out
+
+
+def _some(names: Sequence[str]) -> str:
+    return ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+
+
 def excluded(files: Iterable[str], exclude: Any) -> list[str]:
     """The files mypy's ``exclude`` (a regular expression, or a list of them) leaves out, as mypy matches it:
     ``re.search`` on the file's posix path and on each of its folders with a trailing slash."""

@@ -205,3 +205,34 @@ def test_comment_records_come_only_from_lines_holding_the_comment(tmp_path: Path
         ("line-comments", "both.py", 3, "1 × # type: ignore (line 3)"),
         ("line-comments", "crlf.py", 2, "1 × # type: ignore (line 2)"),
     ]
+
+
+def test_modules_mypy_passes_over_for_a_stub_or_a_package_beside_them_are_listed(tmp_path: Path, make_ctx: Any) -> None:
+    wrong = "def f(x: int) -> str:\n    return x\n"
+    root = write(
+        tmp_path / "p",
+        {
+            "pkg/__init__.py": "",
+            "pkg/stubbed.py": wrong,
+            "pkg/stubbed.pyi": "def f(x: int) -> str: ...\n",
+            "pkg/dup.py": wrong,
+            "pkg/dup/__init__.py": "",
+            "pkg/fine.py": "from pkg.stubbed import f\n\nY: str = f(1)\n",
+        },
+    )
+    # given the folder, mypy checks the stub and the package in their place; named, each file has an error
+    assert mypy_by_hand(root, ".") == []
+    assert {i["file"] for i in mypy_by_hand(root, "pkg/stubbed.py", "pkg/fine.py")} == {"pkg/stubbed.py"}
+    assert {i["file"] for i in mypy_by_hand(root, "pkg/dup.py")} == {"pkg/dup.py"}
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert result.status is Status.PASS and result.metrics["errors"] == 0
+    stub = find(result, "not-scanned", files=("pkg/stubbed.py",))
+    assert stub.detail == "1 module(s) with a stub beside them: pkg/stubbed.pyi"
+    assert_reported(result, stub)
+    package = find(result, "not-scanned", files=("pkg/dup.py",))
+    assert package.detail == "1 file(s) beside a package of their name: pkg/dup/"
+    # named one by one, mypy checks a file whatever lies beside it: nothing is passed over
+    named = TypesChecker().run(section(TypesChecker, paths=["pkg/stubbed.py", "pkg/fine.py"]), make_ctx(root))
+    assert named.status is Status.FAIL and [n for n in named.narrowing if n.kind == "not-scanned"] == []
+    ignored = TypesChecker().run(section(TypesChecker, project_config="ignore"), make_ctx(root))
+    assert {n.files for n in ignored.narrowing if n.kind == "not-scanned"} == {("pkg/stubbed.py",), ("pkg/dup.py",)}
