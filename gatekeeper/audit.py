@@ -216,8 +216,10 @@ def append(
         if log.is_symlink():
             raise OutputError(f"refusing to append to the audit log {log}: it is a symbolic link") from exc
         raise OutputError(f"cannot open the audit log {log}: {exc.strerror or exc}") from exc
+    size = -1  # the log's size before this append, once locked: a failed write is cut back to it
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        size = os.fstat(fd).st_size
         last, ends_with_newline = _tail(fd, log)
         previous = _last_record(last, log) if last else None
         seq = 1
@@ -248,9 +250,26 @@ def append(
             _fsync_dir(log.parent)
         return Appended(log=log, seq=seq, digest=line_digest(line), warning=warning)
     except OSError as exc:
-        raise OutputError(f"cannot append to the audit log {log}: {exc.strerror or exc}") from exc
+        raise OutputError(f"cannot append to the audit log {log}: {exc.strerror or exc}{_cut_back(fd, size)}") from exc
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def _cut_back(fd: int, size: int) -> str:
+    """Remove what a failed append wrote (a disk that filled up mid-line leaves part of one, which
+    would read as a damaged record for good, and every later record would chain to it): the log is
+    cut back to ``size``, its length before the append, while the lock is still held. Only this
+    append's bytes go; what the text says is added to the error."""
+    if size < 0:
+        return ""
+    try:
+        if os.fstat(fd).st_size == size:
+            return "; nothing was appended"
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    except OSError as exc:
+        return f"; the part of the record written could not be removed ({exc.strerror or exc}): audit verify will report it"
+    return "; the part of the record written was removed, the log is as it was"
 
 
 def _fsync_dir(folder: Path) -> None:

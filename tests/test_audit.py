@@ -396,3 +396,39 @@ def test_no_secret_reaches_the_log_or_the_report(tmp_path: Path, plugin_gk: Runn
     assert json.loads(report)["ci"]["ref"] == rec["ci"]["ref"]
     for value in (SECRETS["random"], "wJalrXUtnFEMI", "pa55word-db"):
         assert value not in report
+
+
+_CUT_SHORT = """
+import resource, signal, sys
+from pathlib import Path
+from gatekeeper import audit, signing
+from gatekeeper.errors import OutputError
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of killing the process
+log = Path(sys.argv[1])
+# the file may grow by 100 bytes more: the kernel writes up to there, then refuses, as a full disk does
+resource.setrlimit(resource.RLIMIT_FSIZE, (log.stat().st_size + 100, resource.RLIM_INFINITY))
+try:
+    audit.append(log, {"command": "check", "verdict": "fail", "detail": "y" * 5000}, signing.signer_from_text(sys.argv[2]))
+except OutputError as exc:
+    print(exc.message)
+"""
+
+
+def test_an_append_the_disk_cuts_short_leaves_the_log_as_it_was(tmp_path: Path) -> None:
+    from gatekeeper import signing
+
+    signer = signing.generate()
+    log = tmp_path / "audit.jsonl"
+    audit.append(log, {"command": "check", "verdict": "pass"}, signer)
+    before = log.read_bytes()
+    done = subprocess.run(
+        [sys.executable, "-c", _CUT_SHORT, str(log), signing.private_pem(signer)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "cannot append to the audit log" in done.stdout and "File too large" in done.stdout
+    assert log.read_bytes() == before  # no half line that every later record would chain to
+    assert "the part of the record written was removed, the log is as it was" in done.stdout
+    assert audit.verify_log(log, signer.keyring()).status == "intact"
+    appended = audit.append(log, {"command": "check", "verdict": "fail"}, signer)
+    assert appended.seq == 2 and audit.verify_log(log, signer.keyring()).status == "intact"
