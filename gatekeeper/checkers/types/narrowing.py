@@ -58,6 +58,20 @@ RELAXING: dict[str, tuple[Callable[[Any], bool], str]] = {
     "strict_equality": (lambda v: _is(v, False), "comparisons of unrelated types are not an error"),
     "extra_checks": (lambda v: _is(v, False), "mypy's extra checks are off"),
     "implicit_reexport": (lambda v: _is(v, True), "a name a module imports counts as exported"),
+    "custom_typeshed_dir": (
+        lambda v: bool(str(v).strip()),
+        "mypy takes the types of builtins and the standard library from this folder, not its own: "
+        "what they declare decides what is an error",
+    ),
+    "allow_empty_bodies": (lambda v: _is(v, True), "a function whose body is empty (..., pass) is not an error"),
+    "allow_redefinition": (lambda v: _is(v, True), "a name defined again with another type is not an error"),
+    "allow_redefinition_new": (lambda v: _is(v, True), "a name defined again with another type is not an error"),
+    "allow_redefinition_old": (lambda v: _is(v, True), "a name defined again with another type is not an error"),
+    "warn_no_return": (lambda v: _is(v, False), "a function that can end without returning is not an error"),
+    "strict_bytes": (lambda v: _is(v, False), "bytearray and memoryview are taken for bytes"),
+    "disable_bytearray_promotion": (lambda v: _is(v, False), "bytearray is taken for bytes"),
+    "disable_memoryview_promotion": (lambda v: _is(v, False), "memoryview is taken for bytes"),
+    "local_partial_types": (lambda v: _is(v, False), "a variable's type may be inferred from a use in another scope"),
 }
 _INLINE = re.compile(rb"^# mypy: ", re.MULTILINE)
 _TYPE_IGNORE = re.compile(r"#\s*type:\s*ignore(?P<codes>\[[^\]]*\])?")

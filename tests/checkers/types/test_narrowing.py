@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -236,3 +238,25 @@ def test_modules_mypy_passes_over_for_a_stub_or_a_package_beside_them_are_listed
     assert named.status is Status.FAIL and [n for n in named.narrowing if n.kind == "not-scanned"] == []
     ignored = TypesChecker().run(section(TypesChecker, project_config="ignore"), make_ctx(root))
     assert {n.files for n in ignored.narrowing if n.kind == "not-scanned"} == {("pkg/stubbed.py",), ("pkg/dup.py",)}
+
+
+def test_settings_mypy_reads_from_its_configuration_that_hide_errors_are_reported(tmp_path: Path, make_ctx: Any) -> None:
+    # the project's own typeshed, in which an int is a str; an empty body; a bytearray for bytes
+    code = "def f(x: int) -> str:\n    return x\n\n\ndef g() -> int:\n    pass\n\n\nB: bytes = bytearray()\n"
+    root = write(tmp_path / "p", {"app.py": code})
+    spec = importlib.util.find_spec("mypy")
+    assert spec is not None and spec.submodule_search_locations
+    shutil.copytree(Path(spec.submodule_search_locations[0]) / "typeshed", root / "ts")
+    builtins = root / "ts" / "stdlib" / "builtins.pyi"
+    builtins.write_text(builtins.read_text(encoding="utf-8").replace("\nclass int:", "\nclass int(str):", 1), encoding="utf-8")
+    assert {i["code"] for i in mypy_by_hand(root, "app.py")} == {"return-value", "empty-body", "assignment"}
+    write(root, {"mypy.ini": "[mypy]\ncustom_typeshed_dir = ts\nallow_empty_bodies = True\nstrict_bytes = False\n"})
+    assert mypy_by_hand(root, "app.py") == []
+    result = TypesChecker().run(section(TypesChecker, paths=["app.py"]), make_ctx(root))
+    assert result.status is Status.PASS
+    assert [(r.line, r.detail) for r in result.narrowing if r.kind == "option"] == [
+        (2, "custom_typeshed_dir = ts"),
+        (3, "allow_empty_bodies = True"),
+        (4, "strict_bytes = False"),
+    ]
+    assert "not its own" in find(result, "option", detail="custom_typeshed_dir = ts").effect
