@@ -267,3 +267,25 @@ def test_an_artifact_in_a_bundle_must_be_one_the_run_attested(
     done = _verify(forged, runs)
     assert done.exit_code == 1 and "TAMPERED" in done.output
     assert "artifacts/sbom/sbom.cdx.json: not an artifact the run attested" in done.output
+
+
+def test_an_old_passing_attestation_replayed_for_a_new_commit_is_refused_when_asked(
+    two_runs: dict[str, Path], tmp_path: Path
+) -> None:
+    # the failing commit is the head; the passing run's attestation is genuine, of the commit before it
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=two_runs["root"], capture_output=True, text=True, check=True)
+    commit = head.stdout.strip()
+    old = two_runs["root"] / "out-pass" / "gatekeeper.intoto.json"
+    new = two_runs["root"] / "out-fail" / "gatekeeper.intoto.json"
+    base = ["attestation", "verify", "--public-key", str(two_runs["pub"]), "--tsa-cert", str(two_runs["ca"])]
+    done = _cli([*base, str(old)])
+    assert done.exit_code == 0 and "verdict pass" in done.output  # authentic: verification alone says nothing more
+    done = _cli([*base, str(old), "--commit", commit, "--require-pass"])
+    assert done.exit_code == 1 and "REJECTED" in done.output
+    assert f"--commit {commit}: the statement is about commit " in done.output and "(another run's attestation)" in done.output
+    # the head's own attestation is of a failing run: authentic, and it does not let the commit through
+    assert _cli([*base, str(new), "--commit", commit[:12]]).exit_code == 0
+    done = _cli([*base, str(new), "--commit", commit[:12], "--require-pass"])
+    assert done.exit_code == 1 and "--require-pass: the verdict is fail" in done.output
+    done = _cli([*base, str(new), "--commit", commit[:6]])  # too short to name a commit
+    assert done.exit_code == 1 and "not this one" in done.output

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -20,13 +21,16 @@ EPILOG = """Examples:
 
   gatekeeper attestation verify gatekeeper.intoto.json --public-key gatekeeper.pub --subject 'dist/*.whl' --tsa-cert tsa-ca.pem
 
-Exit codes: 0 signed by a given key, every --subject is a subject, and the timestamp (with --tsa-cert) verifies;
+  gatekeeper attestation verify gatekeeper.intoto.json --public-key gatekeeper.pub --commit "$GITHUB_SHA" --require-pass
+
+Exit codes: 0 signed by a given key, every --subject is a subject, the timestamp (with --tsa-cert) verifies,
+and the statement is about --commit and (with --require-pass) says pass of a complete run;
 1 not authenticated (no key given, no signature verifies) or a check failed; 2 not an attestation or bad option."""
 
 
 @app.command("verify", epilog=EPILOG)
 @handles_errors()
-def attestation_verify(
+def attestation_verify(  # noqa: PLR0913  # one parameter per command-line option
     envelope: Path = typer.Argument(..., metavar="FILE", help="The attestation (gatekeeper.intoto.json)."),
     public_keys: Optional[list[Path]] = typer.Option(
         None, "--public-key", metavar="KEY.pem", help="A trusted Ed25519 public key (PEM); repeatable (a keyring)."
@@ -42,6 +46,12 @@ def attestation_verify(
         "--tsa-cert",
         metavar="CA.pem",
         help="The CA certificate the timestamp authority's certificate chains to (timestamp_ca): check the RFC 3161 timestamp.",
+    ),
+    commit: Optional[str] = typer.Option(
+        None, "--commit", metavar="SHA", help="The commit the statement must be about (its gitCommit subject), e.g. $GITHUB_SHA."
+    ),
+    require_pass: bool = typer.Option(
+        False, "--require-pass", help="The statement's verdict must be pass, of a complete run (every check the policy enables)."
     ),
 ) -> int:
     """Check an attestation's signature, its statement, its subjects and its timestamp."""
@@ -79,9 +89,10 @@ def attestation_verify(
     )
     for note in outcome.notes:
         echo(f"note: {note}")
-    if outcome.problems:
+    problems = [*outcome.problems, *_demands(outcome.statement, predicate, commit, require_pass, partial)]
+    if problems:
         echo(f"attestation {envelope}: REJECTED ({what})", err=True)
-        for problem in outcome.problems:
+        for problem in problems:
             echo(f"  {clean(problem)}", err=True)
         return 1
     if not outcome.authenticated:
@@ -93,3 +104,27 @@ def attestation_verify(
     if outcome.stamp_time:
         echo(f"timestamp: {outcome.stamp_time}, verified against {tsa_cert}")
     return 0
+
+
+def _demands(statement: Mapping[str, Any], predicate: Mapping[str, Any], commit: str | None, require_pass: bool,
+             partial: str) -> list[str]:  # fmt: skip
+    """What ``--commit`` and ``--require-pass`` ask that the statement does not say: a genuine
+    attestation of another commit (an old passing run replayed for a new one), or of a run that did
+    not pass, verifies as authentic; these make the verifier's exit code say whether it gates."""
+    problems: list[str] = []
+    if commit is not None:
+        wanted = commit.strip().lower()
+        subjects = statement.get("subject")
+        named = {
+            str(s["digest"]["gitCommit"]).lower()
+            for s in (subjects if isinstance(subjects, list) else [])
+            if isinstance(s, Mapping) and isinstance(s.get("digest"), Mapping) and "gitCommit" in s["digest"]
+        }
+        if len(wanted) < 7 or not any(name.startswith(wanted) for name in named):
+            said = ", ".join(sorted(named)) or "none"
+            problems.append(f"--commit {commit}: the statement is about commit {said}, not this one (another run's attestation)")
+    verdict = str(predicate.get("verdict", "?"))
+    if require_pass and (verdict != "pass" or partial):
+        why = f"the verdict is {verdict}" if verdict != "pass" else f"the run was partial ({partial})"
+        problems.append(f"--require-pass: {why}: this attestation does not let the commit through the gate")
+    return problems
