@@ -79,6 +79,8 @@ class Snapshot:
     tracked: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # tracked file -> its stat data (``_stats``)
     #: git's ignore rules and configuration outside the tree (``_ignore_files``): absolute path -> stat data, None: absent
     outside: Mapping[str, tuple[int, ...] | None] = field(default_factory=dict)
+    #: the paths a tool would read as configuration (``_configs``) that did not exist: one created later is a change
+    absent: frozenset[str] = frozenset()
 
 
 def begin(root: Path, timeout: float = 300.0) -> None:
@@ -192,7 +194,8 @@ def _snapshot_of(read: _Read, folders: tuple[str, ...]) -> Snapshot:
     data of the files it compares as they are now (one ``lstat`` each, here: in a thread of their
     own, thousands of them would trade the interpreter's lock with the imports they run beside)."""
     listed = frozenset(path for path in read.listed if not path.startswith(folders))
-    untracked = {**_stats(read.root, listed | _configs(read.index, listed)), **_targets(read.root, read.index)}
+    configs = _configs(read.index, listed)
+    untracked = {**_stats(read.root, listed | configs), **_targets(read.root, read.index)}
     modules = {
         path: _snapshot_of(module, tuple(f[len(path) + 1 :] for f in folders if f.startswith(path + "/")))
         for path, module in read.modules.items()
@@ -200,9 +203,11 @@ def _snapshot_of(read: _Read, folders: tuple[str, ...]) -> Snapshot:
     entries = _with_modes(read.shas, read.dirty, read.index)
     tracked = _stats(read.root, _files(read.index))
     outside = _outside_stats(read.ignores)
+    absent = configs - untracked.keys()
     return Snapshot(
-        read.root, read.index, entries, skip=folders, untracked=untracked, modules=modules, tracked=tracked, outside=outside
-    )
+        read.root, read.index, entries, skip=folders, untracked=untracked, modules=modules, tracked=tracked, outside=outside,
+        absent=absent,
+    )  # fmt: skip
 
 
 def _ignore_files(root: Path, timeout: float) -> tuple[str, ...]:
@@ -331,23 +336,43 @@ def changes(before: Snapshot, timeout: float = 300.0) -> Changes:
     return _with_modules(out, before, _checked_out(root, index), timeout)
 
 
-def moved_since(before: Snapshot) -> bool:
+def moved_since(before: Snapshot, folders: Mapping[str, tuple[int, ...]] | None = None) -> bool:
     """Whether a file ``before`` knows the stat data of (every tracked file, every untracked one
     and configuration file it compared, what each tracked link points to; its submodules' too)
-    is gone or was written since: one ``lstat`` each, no git. For a comparison made while a settled
-    check still reads the tree (``CheckContext.settled``): a process the tests left behind outside
-    their process group may write, or remove, a file that check then reads; looked at once every
-    check has ended, such a write is seen (its change time cannot be set back), and the checkout is
-    compared again to name it."""
+    is gone or was written since, or a configuration file it found absent exists now, or a folder
+    whose stat data ``folders`` holds (``folder_stats``, taken just before that comparison) differs:
+    one ``lstat`` each, no git. For a comparison made while a settled check still reads the tree
+    (``CheckContext.settled``): a process the tests left behind outside their process group may
+    write, remove or create a file that check then reads; looked at once every check has ended,
+    such a write is seen (its change time cannot be set back, and a file created or removed changes
+    its folder's), and the checkout is compared again to name it."""
     if not before.git:
         return False
+    if folders is not None and folder_stats(before) != folders:
+        return True
     root = before.root
-    if _stats(root, before.tracked) != before.tracked:
+    if _stats(root, before.tracked) != before.tracked or _stats(root, before.absent):
         return True
     untracked = {**_stats(root, before.untracked), **_targets(root, before.index)}
     if untracked != before.untracked or _outside_stats(before.outside) != before.outside:
         return True
     return any(moved_since(module) for module in before.modules.values())
+
+
+def folder_stats(snap: Snapshot) -> dict[str, tuple[int, ...]]:
+    """The stat data of the root and of every folder above a file ``snap`` compares (its submodules'
+    included; absolute paths): a file created or removed in a folder changes the folder's."""
+    if not snap.git:
+        return {}
+    base = os.fspath(snap.root)
+    folders = {""}
+    for path in (*snap.index, *snap.untracked):
+        while "/" in path and (path := path.rsplit("/", 1)[0]) not in folders:
+            folders.add(path)
+    out = {path: data for path, data in _outside_stats(os.path.join(base, f) for f in folders).items() if data is not None}
+    for module in snap.modules.values():
+        out.update(folder_stats(module))
+    return out
 
 
 def _with_modules(out: Changes, before: Snapshot, now: list[str], timeout: float) -> Changes:

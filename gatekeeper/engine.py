@@ -190,9 +190,15 @@ def run_checks(
     interpreter = request.interpreter or discover(request.root, str(policy.environment.get("python") or ""))
     repository = repository_answer()  # before any check runs: the tree as it was judged
     compared: list[Callable[[], dict[str, Any]]] = []
+    folders: list[dict[str, tuple[int, ...]]] = []  # the folders' stat data as that comparison began
+
+    def early_check() -> dict[str, Any]:
+        if isinstance(before, checkout.Snapshot):
+            folders.append(checkout.folder_stats(before))
+        return _tree_check(before)
 
     def quiet() -> None:  # every check has ended or said that nothing it still runs writes into the checkout
-        compared.append(in_background(lambda: _tree_check(before), "gatekeeper-checkout"))
+        compared.append(in_background(early_check, "gatekeeper-checkout"))
 
     # what the checks store in the cache is kept only when the checkout is found as it was: a file a
     # test rewrote between a tool's read and the read that keys its result would serve a stale verdict
@@ -203,7 +209,7 @@ def run_checks(
         shared = _Shared(cache_dir, tool_python(request.root, policy), interpreter, reads)
         results = _environment_kept(_run_all(request, checkers, names, shared, progress, quiet), checkers, shared)
         tree = compared[0]() if compared else _tree_check(before)
-        if compared and _moved_after(tree, before):  # written after the comparison, while a settled check read it
+        if compared and _moved_after(tree, before, folders[0] if folders else None):  # while a settled check read it
             tree = _tree_check(before)
         tree = _with_reads(tree, reads)
         kept = not (checkout.touched(tree) or tree.get("error"))
@@ -424,13 +430,14 @@ def _snapshot(request: RunRequest, cache_dir: Path | None) -> checkout.Snapshot 
         return str(exc)
 
 
-def _moved_after(tree: Mapping[str, Any], before: checkout.Snapshot | str) -> bool:
+def _moved_after(tree: Mapping[str, Any], before: checkout.Snapshot | str, folders: dict[str, tuple[int, ...]] | None) -> bool:
     """Whether a checkout found unchanged by a comparison made before every check had ended (one
     said it only reads from then on) has changed since: a process the tests left running outside
-    their process group may have removed or rewritten a file that check then read."""
+    their process group may have removed, rewritten or created a file that check then read
+    (``folders``: the folders' stat data as that comparison began, in which a file created shows)."""
     if checkout.touched(tree) or tree.get("error") or isinstance(before, str):
         return False
-    return checkout.moved_since(before)
+    return checkout.moved_since(before, folders)
 
 
 def _with_reads(tree: dict[str, Any], reads: checkoutreads.Reads) -> dict[str, Any]:

@@ -647,3 +647,43 @@ def test_git_ignore_rules_written_during_the_run_are_a_change(
     # left alone, nothing is said
     before = checkout.snapshot(root)
     assert checkout.changes(before).git_settings == [] and not checkout.moved_since(before)
+
+
+@pytest.mark.usefixtures("own_coverage_settings")
+@pytest.mark.parametrize(
+    ("created", "ignored"),
+    [("conftest.py", ""), (".coveragerc", ".coveragerc\n"), ("pkg/setup.cfg", "setup.cfg\n"), ("notes.txt", "")],
+)
+def test_a_file_created_after_an_early_comparison_is_a_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, created: str, ignored: str
+) -> None:
+    """The coverage check with ``run`` lets the checkout be compared once its tests have ended and
+    its analysis only reads; a process the tests left running outside their process group then
+    creates a file (a configuration file git ignores, in a folder a tool reads it from, included)
+    before the checks end: the look at the tree once every check has ended sees it."""
+    from gatekeeper.checkers.coverage import CoverageChecker
+
+    policy = '[checks.coverage]\nrun = ["pytest", "-q", "-p", "no:cacheprovider"]\nmin_total = 50\n'
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/app.py": "def half(x):\n    return x // 2\n",
+        "test_app.py": "from pkg.app import half\n\n\ndef test_half():\n    assert half(4) == 2\n",
+        ".gitignore": ignored,
+        "gatekeeper.toml": policy,
+    }
+    root = repo(tmp_path, files)
+    real = checkout.changes
+    early: list[bool] = []
+
+    def changes(before: checkout.Snapshot, timeout: float = 300.0) -> checkout.Changes:
+        out = real(before, timeout)
+        if not early:  # the first comparison: made while the coverage analysis still runs
+            early.append(threading.current_thread().name == "gatekeeper-checkout")
+            write(root, {created: "[report]\nomit = pkg/*\n"})
+        return out
+
+    monkeypatch.setattr(checkout, "changes", changes)
+    result = run(root, {"coverage": CoverageChecker()}, policy)
+    assert early == [True] and result.checks[0].status is Status.PASS
+    assert result.verdict is Verdict.ERROR and result.exit_code == 3
+    assert result.extra["checkout"]["created"] == [created]
