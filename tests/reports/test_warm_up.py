@@ -111,3 +111,29 @@ def test_after_the_warm_up_the_reports_render_without_importing_or_reading_metad
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("checks", [1, 2, 3])
+def test_the_templates_compile_in_the_background_only_once_a_check_ended_while_another_still_runs(
+    monkeypatch: pytest.MonkeyPatch, checks: int
+) -> None:
+    """Begun with the checks, the warm-up took the interpreter's lock from their own work (a lone
+    lint check took half as long again); with nothing left to wait for, the reports load as they render."""
+    import io
+
+    from gatekeeper import gate
+    from gatekeeper.console import Console
+
+    warmed: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    monkeypatch.setattr(reports, "warm_up", lambda formats, modules=(): warmed.append((tuple(formats), tuple(modules))))
+    output = io.StringIO()
+    progress = gate._warming_up(Console(output, live=False), ("json", "html"))
+    results = failing_result().checks[:checks]
+    for result in results:
+        progress.started(result.name)
+    progress.running()
+    assert warmed == []  # every check runs: none of them is slowed
+    for result in results:
+        progress.finished(result)
+        assert warmed == ([] if checks == 1 else [(("json", "html"), ("gatekeeper.attestation",))])
+    assert all(r.name in output.getvalue() for r in results)
