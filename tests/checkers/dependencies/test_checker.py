@@ -249,6 +249,51 @@ def test_requirements_left_open_are_audited_at_the_version_their_constraints_fil
     assert result.metrics["constraints"] == ["requirements/constraints.txt", "requirements/upper.txt"]
 
 
+def pip_reads(path: Path) -> list[str]:
+    """What pip installs from the requirements file at ``path`` (its own reading of the file, as
+    ``pip install -r`` reads it): each requirement, ``-e`` ones marked."""
+    code = (
+        "import sys\n"
+        "from pip._internal.network.session import PipSession\n"
+        "from pip._internal.req.req_file import parse_requirements\n"
+        "for r in parse_requirements(sys.argv[1], session=PipSession()):\n"
+        "    print(('-e ' if r.is_editable else '') + ('(constraint) ' if r.constraint else '') + r.requirement)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120, check=True)
+    return sorted(done.stdout.splitlines())
+
+
+def test_requirements_options_are_read_as_pip_reads_them(deps_project: Project, run_deps: Gate) -> None:
+    """pip reads an options line with optparse: a short option's value may follow it unspaced
+    (``-rbase.txt``; ``-r=x.txt`` names the file ``=x.txt``), a long one may be abbreviated
+    (``--requirem``) with its value after ``=``. What such lines include is audited, an editable
+    one is unaudited, a constraint pins what it names, as pip installs them."""
+    root = deps_project(checks='advisory_db = "advisories"\nsource = "requirements/prod.txt"')
+    write_db(root, RECORDS, "pypa")
+    reqs = root / "requirements"
+    (reqs / "local").mkdir(parents=True)
+    (reqs / "local" / "pyproject.toml").write_text('[project]\nname = "local"\nversion = "1"\n', encoding="utf-8")
+    files = {
+        "prod.txt": "-rbase.txt\n--requirem=more.txt\n-r=eq.txt\n-e./local\n--constr pins.txt\nsafe\n",
+        "base.txt": "alpha==1.4\n",
+        "more.txt": "gamma==3.0.5\n",
+        "eq.txt": "toolx==0.1\n",  # what -r=eq.txt does not name
+        "=eq.txt": "foo-bar-baz==1.0\n",
+        "pins.txt": "safe==1.5\n",
+    }
+    for name, text in files.items():
+        (reqs / name).write_text(text, encoding="utf-8")
+    assert pip_reads(reqs / "prod.txt") == [
+        "(constraint) safe==1.5", "-e ./local", "alpha==1.4", "foo-bar-baz==1.0", "gamma==3.0.5", "safe",
+    ]  # fmt: skip
+    result = dep_result(run_deps(root))
+    assert {name for _, name in found(result)} == {"alpha", "gamma", "foo-bar-baz", "safe"}
+    assert result.metrics["packages_audited"] == 4
+    editable = "requirements/prod.txt:4: editable requirement has no pinned version"
+    assert list(result.metrics["unaudited_reasons"].values()) == [editable]
+    assert result.status is Status.FAIL
+
+
 def test_pyproject_source_uses_pins_then_installed_versions(deps_project: Project, run_deps: Gate) -> None:
     root = deps_project(
         checks='advisory_db = "advisories"\nsource = "pyproject.toml"',

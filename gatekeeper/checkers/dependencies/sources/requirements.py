@@ -79,26 +79,26 @@ class _RequirementsReader:
             problem = toml_line_problem(rel, lineno, text)
             if problem:
                 raise ToolError(problem)
-            option = re.match(r"^(-r|--requirement|-c|--constraint|-e|--editable)(?:\s*=\s*|\s+)(\S.*)$", text)
-            if option:
-                self._option(file, f"{rel}:{lineno}", option.group(1), option.group(2).strip())
+            if text.startswith("-"):  # an options line: index, find-links and other global options are skipped
+                for flag, arg in file_options(f"{rel}:{lineno}", text):
+                    self._option(file, f"{rel}:{lineno}", flag, arg)
             elif self._ours(text):
                 continue  # the project itself, or one of its workspace members: not a dependency
-            elif not text.startswith("-"):  # index, find-links and other global options are skipped
+            else:
                 self._requirement(rel, lineno, text)
 
     def _option(self, file: Path, where: str, flag: str, arg: str) -> None:
-        if flag in ("-r", "--requirement", "-c", "--constraint"):
+        if flag in ("-r", "-c"):
             # an include names a file: inside the project only (never /proc/self/environ,
             # ~/.netrc), and its name is not quoted (it is text from the checkout)
             child = in_project(file.parent / arg, self.ctx.root, f"{where}: {flag}")
             if not child.is_file():
                 raise ToolError(f"{where}: the file that {flag} names does not exist")
-            if flag in ("-r", "--requirement"):
+            if flag == "-r":
                 self.read(child)
             else:
                 self._read_constraints(child)
-        elif flag in ("-e", "--editable"):
+        elif flag == "-e":
             if self._ours(arg):
                 return
             egg = re.search(r"#egg=([A-Za-z0-9._-]+)", arg)
@@ -119,9 +119,10 @@ class _RequirementsReader:
             problem = toml_line_problem(rel, lineno, text)
             if problem:
                 raise ToolError(problem)
-            option = re.match(r"^(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+)(\S.*)$", text)
-            if option:  # an include, followed as in a requirements file
-                self._option(file, f"{rel}:{lineno}", option.group(1), option.group(2).strip())
+            if text.startswith("-"):  # an include, followed as in a requirements file
+                for flag, arg in file_options(f"{rel}:{lineno}", text):
+                    if flag in ("-r", "-c"):
+                        self._option(file, f"{rel}:{lineno}", flag, arg)
                 continue
             req = _parse(text)
             if req is None or text.startswith("-") or (req.marker is not None and not self._markers.applies(req.marker)):
@@ -190,6 +191,67 @@ class _RequirementsReader:
             self._unpinned.append((req, rel, lineno, spec))  # a constraints file, read before or after, may pin it
         else:
             self._target(req.name, pinned, rel, lineno)
+
+
+#: the options pip reads in a requirements file (``pip._internal.req.req_file.build_parser``), long
+#: names to whether they take a value; and the short names, each of which takes one
+_LONG_OPTIONS = {
+    "--index-url": True, "--pypi-url": True, "--extra-index-url": True, "--no-index": False, "--constraint": True,
+    "--requirement": True, "--editable": True, "--find-links": True, "--no-binary": True, "--only-binary": True,
+    "--prefer-binary": False, "--require-hashes": False, "--no-require-hashes": False, "--pre": False,
+    "--all-releases": True, "--only-final": True, "--trusted-host": True, "--use-feature": True, "--hash": True,
+    "--config-settings": True,
+}  # fmt: skip
+_SHORT_OPTIONS = {
+    "-i": "--index-url",
+    "-c": "--constraint",
+    "-r": "--requirement",
+    "-e": "--editable",
+    "-f": "--find-links",
+    "-C": "--config-settings",
+}
+#: the options that name what pip installs or pins, by the short name used here
+_FILE_OPTIONS = {"--requirement": "-r", "--constraint": "-c", "--editable": "-e"}
+
+
+def file_options(where: str, text: str) -> list[tuple[str, str]]:
+    """The ``-r``, ``-c`` and ``-e`` options of an options line (``text``, comments stripped) with their
+    values, read as pip reads them (``shlex``, then optparse): a short option's value may follow it
+    unspaced (``-rmore.txt``, and ``-r=more.txt`` names ``=more.txt``), a long option may be any
+    unambiguous abbreviation (``--requirem``) and take its value after ``=``. An option pip does
+    not know is passed over (pip refuses the file); ``ToolError`` when the line cannot be split."""
+    import shlex
+
+    try:
+        tokens = shlex.split(text)
+    except ValueError as exc:
+        raise ToolError(f"{where}: pip cannot read this line ({exc})") from None
+    found: list[tuple[str, str]] = []
+    i = 0
+    while i < len(tokens):
+        word, value = tokens[i], None
+        i += 1
+        if word == "--":
+            break
+        if word.startswith("--"):
+            name, eq, attached = word.partition("=")
+            matches = [o for o in _LONG_OPTIONS if o == name] or [o for o in _LONG_OPTIONS if o.startswith(name)]
+            option = matches[0] if len(matches) == 1 else None
+            value = attached if eq else None
+        elif word.startswith("-") and len(word) > 1:
+            option = _SHORT_OPTIONS.get(word[:2])
+            value = word[2:] or None
+        else:
+            continue  # a word that is no option: pip leaves it aside on an options line
+        if option is None or not _LONG_OPTIONS[option]:
+            continue
+        if value is None:
+            if i >= len(tokens):
+                raise ToolError(f"{where}: {word} has no value (pip refuses this line)")
+            value, i = tokens[i], i + 1
+        if option in _FILE_OPTIONS:
+            found.append((_FILE_OPTIONS[option], value))
+    return found
 
 
 def _spec(text: str) -> str:
