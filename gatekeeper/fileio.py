@@ -88,6 +88,18 @@ def url_path(path: str) -> str:
     return url2pathname(path)
 
 
+def tool_path(name: str) -> str:
+    """A file name a tool reported, relative to the root, as the posix path gatekeeper names files
+    by, without leading ``./``. Only where the separator is a backslash (Windows) is one turned into
+    ``/``: elsewhere a backslash is a character of a file's name, and ``pkg\\run.py`` is not
+    ``pkg/run.py`` (whose waivers, baseline entries and cached results it would take)."""
+    if os.sep == "\\":
+        name = name.replace("\\", "/")
+    while name.startswith("./"):
+        name = name[2:]
+    return name
+
+
 def inside(relative: str) -> bool:
     """True when the relative path ``relative`` stays inside the folder it is relative to: not
     absolute, and no ``..`` climbing above it (links are ``resolve_for_write``'s business)."""

@@ -489,8 +489,8 @@ def _manifest(finding: Finding) -> tuple[str, int | None, int | None, int | None
 
 
 def _uri(path: str) -> str:
-    """A relative URI reference for a posix path (percent-encoded, never absolute)."""
-    path = path.replace("\\", "/")
-    while path.startswith("./"):
-        path = path[2:]
-    return quote(path.lstrip("/")) or quote(DEFAULT_MANIFEST)
+    """A relative URI reference for a posix path (percent-encoded, never absolute; a backslash in a
+    file's name is ``%5C``, never a folder: ``fileio.tool_path``)."""
+    from gatekeeper.fileio import tool_path
+
+    return quote(tool_path(path).lstrip("/")) or quote(DEFAULT_MANIFEST)

@@ -56,6 +56,7 @@ from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import OFF_BY_DEFAULT, PROJECT_CONFIG, CheckContext, CheckerBase, Display, honours_project
 from gatekeeper.checkers.secrets import presentation
 from gatekeeper.errors import ToolError, ToolMissing, ToolTimeout
+from gatekeeper.fileio import tool_path
 from gatekeeper.findings import CheckResult, Finding, Location, Narrowing, Severity, decide_status
 from gatekeeper.options import Option
 from gatekeeper.toolorigin import ToolOrigin
@@ -649,7 +650,7 @@ def parse_output(text: str) -> dict[str, list[dict[str, Any]]]:
         data = json.loads(text)
         out: dict[str, list[dict[str, Any]]] = {}
         for name, items in data["results"].items():
-            path = str(name).replace("\\", "/").removeprefix("./")
+            path = tool_path(str(name))
             for r in items:
                 if not _valid(r):
                     raise ValueError(f"a result lacks one of {', '.join(_RESULT_KEYS)}")

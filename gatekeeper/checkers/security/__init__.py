@@ -349,11 +349,10 @@ def parse_output(text: str, requested: Sequence[str]) -> dict[str, FileScan]:
 
 
 def normalize_path(name: str) -> str:
-    """bandit's file name as a posix path relative to the root, without leading ``./``."""
-    name = name.replace("\\", "/")
-    while name.startswith("./"):
-        name = name[2:]
-    return name
+    """bandit's file name as a posix path relative to the root, without leading ``./`` (``fileio.tool_path``)."""
+    from gatekeeper.fileio import tool_path
+
+    return tool_path(name)
 
 
 def _options_digest(plan: ScanPlan, root: Path) -> str:

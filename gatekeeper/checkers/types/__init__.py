@@ -35,7 +35,7 @@ from gatekeeper import process, tomlio
 from gatekeeper.checkers.base import OFF_BY_DEFAULT, PROJECT_CONFIG, CheckContext, CheckerBase, Display, honours_project
 from gatekeeper.checkers.types import presentation
 from gatekeeper.errors import ToolError, ToolMissing
-from gatekeeper.fileio import relative_to_root
+from gatekeeper.fileio import relative_to_root, tool_path
 from gatekeeper.findings import CheckResult, Finding, Location, Narrowing, Severity, decide_status
 from gatekeeper.options import Option
 
@@ -415,7 +415,7 @@ def parse_output(text: str, config: str | None = None) -> list[dict[str, Any]]:
                 raise ValueError(f"an entry lacks one of {', '.join(_ITEM_KEYS)}")
         except ValueError as exc:
             raise ToolError(f"mypy printed output that is not its JSON report ({exc}): {process.tail(line, 300)}") from None
-        item["file"] = str(item["file"]).replace("\\", "/").removeprefix("./")
+        item["file"] = tool_path(str(item["file"]))
         items.append(item)
     return items
 
