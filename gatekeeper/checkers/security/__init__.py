@@ -176,7 +176,8 @@ class SecurityChecker(CheckerBase):
         empty = ""
         if not plan.files:  # a typo'd path, an exclude that matches everything: a scan of nothing proves nothing
             empty = f"no Python files to scan under {', '.join(targets)} (after exclude)"
-        elif files and not result.metrics["files_scanned"]:
+        elif files and set(files) <= {str(e["path"]) for e in result.metrics["parse_errors"]}:
+            # bandit counts the lines of a file it cannot parse, so files_scanned counts it too
             empty = f"bandit could not parse any of the {len(files)} files it was given"
         if empty and not section.get("allow_empty"):
             status = Status.ERROR

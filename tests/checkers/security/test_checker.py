@@ -228,6 +228,31 @@ def test_a_syntax_error_is_a_warning_finding_not_a_crash(corpus: Path, reference
     assert_reported(result, record)
 
 
+@pytest.mark.parametrize("cached", [False, True])
+def test_a_scan_whose_every_file_bandit_could_not_parse_is_an_error(tmp_path: Path, make_ctx: Any, cached: bool) -> None:
+    # newer syntax than the tool interpreter parses (or a syntax error) hides a whole file from bandit,
+    # which still counts its lines and exits 0: nothing was scanned, so nothing was shown to be safe
+    root = tmp_path / "p"
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "run.py").write_text("import subprocess\nsubprocess.call(CMD, shell=True)\nx = (\n", encoding="utf-8")
+    by_hand = bandit_json(root, "-r", "app")
+    assert by_hand["results"] == [] and [e["filename"] for e in by_hand["errors"]] == ["app/run.py"]
+    assert by_hand["metrics"]["_totals"]["loc"] == 3
+    checker = SecurityChecker()
+    if cached:  # the scan's verdict on the file read back from the cache says the same
+        checker.run(section(checker, paths=["app"], workers=1), make_ctx(root, cache_dir=tmp_path / "cache"))
+    result = checker.run(section(checker, paths=["app"], workers=1), make_ctx(root, cache_dir=tmp_path / "cache"))
+    assert result.status is Status.ERROR and result.metrics["cached_files"] == int(cached)
+    assert result.error == (
+        "bandit could not parse any of the 1 files it was given; set checks.security.allow_empty = true if that is expected"
+    )
+    (root / "app" / "ok.py").write_text("import subprocess\nsubprocess.call(CMD, shell=True)\n", encoding="utf-8")
+    partly = checker.run(section(checker, paths=["app"], workers=1), make_ctx(root, cache_dir=tmp_path / "cache"))
+    assert partly.status is Status.FAIL and partly.metrics["parse_errors"] == [
+        {"path": "app/run.py", "reason": by_hand["errors"][0]["reason"]}
+    ]
+
+
 def test_confidence_filter_and_failing_severity(corpus: Path, reference: dict[str, Any], make_ctx: Any) -> None:
     checker = SecurityChecker()
     result = checker.run(section(checker, workers=1, min_confidence="high", fail_on_severity="high"), make_ctx(corpus))
