@@ -134,14 +134,17 @@ def _effective_policy(data: bytes, policy: Mapping[str, Any], problems: list[str
     return True
 
 
-def rendered_again(result_json: bytes, entries: Mapping[str, bytes]) -> tuple[set[str], list[str]]:
-    """The report ``entries`` (name -> bytes; formats the run did not write, rendered when the bundle
-    was made) that this gatekeeper renders byte for byte from the bundle's ``gatekeeper.json``, which
-    the record pins; and a note for each it renders differently (another release or plugin set, or
-    a file replaced after bundling: either way only the manifest's signature vouches for it)."""
+def rendered_again(result_json: bytes, entries: Mapping[str, bytes], names: list[str],
+                   attestation: bytes | None) -> tuple[set[str], list[str]]:  # fmt: skip
+    """The ``entries`` (name -> bytes: the formats the run did not write, and the README, both made
+    when the bundle was) that this gatekeeper writes byte for byte from the bundle's
+    ``gatekeeper.json``, which the record pins (the README from it, the bundle's entry ``names``
+    and its ``attestation``); and a note for each it writes differently (another release or plugin
+    set, or a file replaced after bundling: either way only the manifest's signature vouches for it)."""
     import tempfile
 
     from gatekeeper.bundle import report_files
+    from gatekeeper.bundleguide import README_FILE, readme
     from gatekeeper.errors import UsageError
     from gatekeeper.reports.json import load_result
 
@@ -151,14 +154,16 @@ def rendered_again(result_json: bytes, entries: Mapping[str, bytes]) -> tuple[se
         path = Path(folder) / "gatekeeper.json"
         path.write_bytes(result_json)
         try:
-            rendered = report_files(load_result(path))
+            result = load_result(path)
+            rendered = report_files(result) if set(entries) - {README_FILE} else {}
+            rendered[README_FILE] = readme(result, names, attestation).encode("utf-8")
         except (UsageError, ValueError, TypeError, KeyError) as exc:
             why = f"the bundle's reports/gatekeeper.json cannot be rendered again ({exc}): its other formats are not checked"
             return set(), [why]
     same = {name for name, data in entries.items() if rendered.get(name) == data}
     notes = [
-        f"{name}: not the bytes this gatekeeper renders from the bundle's reports/gatekeeper.json "
-        "(rendered by another release, or replaced after the run)"
+        f"{name}: not the bytes this gatekeeper writes from the bundle's reports/gatekeeper.json "
+        "(written by another release, or replaced after the run)"
         for name in sorted(set(entries) - same)
     ]
     return same, notes

@@ -143,7 +143,7 @@ def _pins(zf: zipfile.ZipFile, listed: Mapping[str, tuple[str, int]], record: by
     """``bundlepins.pins`` of the bundle's entries against the record behind the result and the
     attestation it lists (whose subjects pin the artifacts); without a record nothing is pinned."""
     from gatekeeper.attestation import subject_digests
-    from gatekeeper.bundleguide import ATTESTATION_FILE
+    from gatekeeper.bundleguide import ATTESTATION_FILE, README_FILE
 
     data = _record_data(record)
     if not data:
@@ -154,12 +154,19 @@ def _pins(zf: zipfile.ZipFile, listed: Mapping[str, tuple[str, int]], record: by
     if ATTESTATION_FILE in listed and ATTESTATION_FILE.rsplit("/", 1)[-1] in recorded:
         attested = subject_digests(_member(zf, ATTESTATION_FILE))
     found = pins({name: digest for name, (digest, _) in listed.items()}, data, attested, lambda name: _member(zf, name))
-    # the formats the run did not write were rendered from its result when the bundle was made: render them again
-    later = {n: _member(zf, n) for n in found.unpinned if n.startswith("reports/") and n != "reports/gatekeeper.json"}
+    # the formats the run did not write, and the README, were written from its result when the bundle was made
+    later = {
+        n: _member(zf, n)
+        for n in found.unpinned
+        if (n.startswith("reports/") and n != "reports/gatekeeper.json") or n == README_FILE
+    }
     results = "reports/gatekeeper.json"
     if not later or results not in listed or results in found.unpinned:
         return found
-    same, notes = rendered_again(_member(zf, results), later)
+    attestation = _member(zf, ATTESTATION_FILE) if ATTESTATION_FILE in listed else None
+    if ATTESTATION_FILE in found.unpinned:
+        later.pop(README_FILE, None)  # the README names the attestation's key: it is pinned only with it
+    same, notes = rendered_again(_member(zf, results), later, sorted(listed), attestation)
     unpinned = tuple(n for n in found.unpinned if n not in same)
     return Pins(found.problems, unpinned, (*found.notes, *notes))
 

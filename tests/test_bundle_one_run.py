@@ -220,16 +220,24 @@ def test_bundle_verify_names_the_files_only_the_manifest_signature_vouches_for(t
         total = len(zf.namelist()) - 1
         assert "reports/gatekeeper.gl-sast.json" in zf.namelist()  # a format the run did not write: rendered by bundle
     assert (
-        f"covered: {total - 1} of {total} file(s) are fixed by the audit record, the attestation it lists, or gatekeeper's "
-        "own rendering and copy; the manifest's signature alone vouches for README.md" in done.output
+        f"covered: {total} of {total} file(s) are fixed by the audit record, the attestation it lists, or gatekeeper's "
+        "own rendering and copy\n" in done.output
     )
-    # the key holder replaces a format the bundle rendered (it is in no audit record) and the verifier script
+    # the key holder replaces a format the bundle rendered (in no audit record), the verifier script and
+    # a line of the README that verify does not compare with the record
     sast = json.loads(_entry(two_runs["fail"], "reports/gatekeeper.gl-sast.json"))
     sast["vulnerabilities"] = []
+    readme = _entry(two_runs["fail"], "README.md").decode()
+    assert "- Advisory database: none (the dependencies check did not run)" in readme
+    readme = readme.replace("none (the dependencies check did not run)", "sha256:00ff, newest record yesterday")
     forged = _resigned(
         two_runs["fail"],
         tmp_path / "sast.zip",
-        {"reports/gatekeeper.gl-sast.json": json.dumps(sast).encode(), "verify/verify_attestation.py": b"print('verified')\n"},
+        {
+            "reports/gatekeeper.gl-sast.json": json.dumps(sast).encode(),
+            "verify/verify_attestation.py": b"print('verified')\n",
+            "README.md": readme.encode(),
+        },
         two_runs["root"].parent / "gatekeeper.key",
     )
     done = _verify(forged, two_runs)
@@ -238,7 +246,8 @@ def test_bundle_verify_names_the_files_only_the_manifest_signature_vouches_for(t
         "the manifest's signature alone vouches for README.md, reports/gatekeeper.gl-sast.json, verify/verify_attestation.py "
         "(whoever holds the signing key could have replaced them)" in done.output
     )
-    assert "note: reports/gatekeeper.gl-sast.json: not the bytes this gatekeeper renders from the bundle's" in done.output
+    assert "note: reports/gatekeeper.gl-sast.json: not the bytes this gatekeeper writes from the bundle's" in done.output
+    assert "note: README.md: not the bytes this gatekeeper writes from the bundle's" in done.output
 
 
 def test_an_artifact_in_a_bundle_must_be_one_the_run_attested(
