@@ -163,9 +163,12 @@ class SecurityChecker(CheckerBase):
         metrics.update({"fail_on_severity": section["fail_on_severity"], "min_confidence": section["min_confidence"]})
         honoured = int(metrics.get("nosec", 0)) + int(metrics.get("skipped_tests", 0))  # "# nosec" and "# nosec B101"
         narrowing = _narrowing(section, plan, ctx, honoured)
+        narrowing["baseline_hidden"] = sum(tally.baseline_files.values())
         metrics["project_config"] = narrowing["mode"]
         summary = result.summary + narrowing_note(narrowing)
-        records = narrowing_records(narrowing, tally.nosec_files if narrowing["mode"] == "honour" else {}, ctx.root)
+        honour = narrowing["mode"] == "honour"
+        records = narrowing_records(narrowing, tally.nosec_files if honour else {}, ctx.root, tally.baseline_files)
+        metrics["baseline_hidden"] = narrowing["baseline_hidden"]
         unread = notebooks(ctx, targets, [*(section.get("exclude") or []), *narrowing["exclude"]])
         metrics["notebooks_not_scanned"] = len(unread)
         records += notebook_records(unread) + unparsed_records(result.metrics["parse_errors"])
@@ -332,6 +335,7 @@ def parse_output(text: str, requested: Sequence[str]) -> dict[str, FileScan]:
             results.setdefault(normalize_path(str(r["filename"])), []).append(item)
         metrics = {normalize_path(k): v for k, v in data["metrics"].items() if k != "_totals"}
         errors = {normalize_path(str(e["filename"])): str(e.get("reason", "")) for e in data["errors"]}
+        hidden = {normalize_path(str(k)): int(v) for k, v in (data.get("gatekeeper_baseline_hidden") or {}).items()}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ToolError(f"bandit printed output that is not its JSON report ({exc}): {process.tail(text, 300)}") from None
     out: dict[str, FileScan] = {}
@@ -340,7 +344,7 @@ def parse_output(text: str, requested: Sequence[str]) -> dict[str, FileScan]:
         if f not in metrics and f not in errors:
             missing.append(f)
             continue
-        out[f] = FileScan(tuple(results.get(f, ())), metrics.get(f), errors.get(f))
+        out[f] = FileScan(tuple(results.get(f, ())), metrics.get(f), errors.get(f), hidden.get(f, 0))
     if missing:
         raise ToolError(
             f"bandit did not report on {len(missing)} of the files it was given (e.g. {missing[0]}); "
@@ -370,7 +374,9 @@ def _options_digest(plan: ScanPlan, root: Path) -> str:
     for part in (str(CACHE_VERSION), plan.version, plan.python, worker, json.dumps(args)):
         h.update(part.encode("utf-8") + b"\x1f")
     named = [str(f) for f in plan.project.get("files") or []]  # a .bandit's configfile too: bandit loads it
-    for name in dict.fromkeys((plan.config, plan.ini, *named)):
+    # and the baseline a .bandit names: bandit leaves out of a file's results what it lists
+    baseline = str((plan.project.get("options") or {}).get("baseline") or "")
+    for name in dict.fromkeys((plan.config, plan.ini, *named, baseline)):
         if name:
             try:
                 h.update((root / name).read_bytes())

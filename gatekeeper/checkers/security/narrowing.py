@@ -15,13 +15,21 @@ from gatekeeper.findings import (
     Narrowing,
 )
 
+#: what a baseline report named in a ``.bandit`` file does to bandit's results
+BASELINE_EFFECT = (
+    "bandit reports no issue equal to one this report of the project's lists (the same file, test, severity, "
+    "confidence and text, on any line): one listed issue hides every issue like it in its file"
+)
 #: a ``# nosec`` mark, as bandit reads it (with or without test ids)
 NOSEC = re.compile(rb"#\s*nosec\b", re.IGNORECASE)
 
 
-def narrowing_records(narrowing: Mapping[str, Any], nosec: Mapping[str, int], root: Path) -> tuple[Narrowing, ...]:
+def narrowing_records(
+    narrowing: Mapping[str, Any], nosec: Mapping[str, int], root: Path, baseline: Mapping[str, int] | None = None
+) -> tuple[Narrowing, ...]:
     """``_narrowing``'s findings as the checker contract's records, and one per file whose ``# nosec``
-    marks bandit honoured, with the issues they hid (bandit's own ``nosec`` and ``skipped_tests`` counts)."""
+    marks bandit honoured, with the issues they hid (bandit's own ``nosec`` and ``skipped_tests`` counts);
+    a ``baseline`` option's record names the files whose issues it kept out (``baseline``: how many each)."""
     files = [str(f) for f in narrowing["files"]]
     where = files[0] if len(files) == 1 else ""
     named = "" if len(files) < 2 else f" (in {', '.join(files)})"
@@ -40,6 +48,12 @@ def narrowing_records(narrowing: Mapping[str, Any], nosec: Mapping[str, int], ro
             Narrowing("rules", where, None, f"tests = {', '.join(narrowing['tests'])}{named}", "only these bandit tests run")
         )
     for key, value in sorted(narrowing["options"].items()):
+        if key == "baseline":
+            hid = baseline or {}
+            out.append(
+                Narrowing("option", where, None, f"{key} = {value}"[:200], BASELINE_EFFECT, tuple(sorted(hid)), sum(hid.values()))
+            )
+            continue
         out.append(Narrowing("option", where, None, f"{key} = {value}"[:200], "an option of the project's bandit configuration"))
     for path, count in sorted(nosec.items()):
         try:
@@ -74,6 +88,8 @@ def narrowing_note(narrowing: Mapping[str, Any]) -> str:
         parts.append(f"only tests {','.join(narrowing['tests'])}")
     if narrowing["nosec"]:
         parts.append(f"{narrowing['nosec']} # nosec honoured")
+    if narrowing.get("baseline_hidden"):
+        parts.append(f"{narrowing['baseline_hidden']} hidden by its baseline")
     return f"; project bandit config: {', '.join(parts)}" if parts else ""
 
 

@@ -47,6 +47,7 @@ class Tally:
         self.below = self.nosec = self.skipped_tests = self.loc = self.scanned = 0
         self.parse_errors: dict[str, str] = {}
         self.nosec_files: dict[str, int] = {}  # issues each file's # nosec marks hid
+        self.baseline_files: dict[str, int] = {}  # issues the project's bandit baseline kept out of each file's results
         self._shared: dict[Any, Any] = {}
         self._lock = threading.Lock()
 
@@ -68,6 +69,8 @@ class Tally:
                 self.skipped_tests += skipped
                 if nosec + skipped:
                     self.nosec_files[path] = nosec + skipped
+            if scan.baseline_hidden:
+                self.baseline_files[path] = scan.baseline_hidden
             if scan.error is not None:
                 self.parse_errors[path] = scan.error
                 found.append(_parse_error(path, scan.error))

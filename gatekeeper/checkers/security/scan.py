@@ -13,11 +13,13 @@ RESULT_KEYS = ("test_id", "test_name", "issue_severity", "issue_confidence", "is
 
 @dataclass(frozen=True, slots=True)
 class FileScan:
-    """bandit's verdict on one file, as cached: its results, its metrics entry and a parse error."""
+    """bandit's verdict on one file, as cached: its results, its metrics entry, a parse error, and how
+    many of its issues the project's bandit baseline kept out of the results."""
 
     results: tuple[Mapping[str, Any], ...]
     metrics: Mapping[str, Any] | None
     error: str | None
+    baseline_hidden: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The cache payload."""
@@ -25,6 +27,7 @@ class FileScan:
             "results": [dict(r) for r in self.results],
             "metrics": dict(self.metrics) if self.metrics else None,
             "error": self.error,
+            "baseline_hidden": self.baseline_hidden,
         }
 
     @classmethod
@@ -41,7 +44,10 @@ class FileScan:
             raise ValueError("bad error")
         if metrics is None and error is None:
             raise ValueError("neither metrics nor error")
-        return cls(tuple(results), metrics, error)
+        hidden = data.get("baseline_hidden", 0)
+        if not isinstance(hidden, int) or isinstance(hidden, bool) or hidden < 0:
+            raise ValueError("bad baseline_hidden")
+        return cls(tuple(results), metrics, error, hidden)
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,6 +98,27 @@ def _defer(name: str) -> None:
     sys.modules[name] = module
 
 
+def _baseline_hidden(manager: Any, sev: Any, conf: Any) -> dict[str, int]:
+    """Per file, how many issues a baseline (``baseline`` in a ``.bandit`` file) keeps out of the report:
+    bandit leaves out each issue equal to one the baseline lists (the same file, test, severity,
+    confidence and text, on any line: ``manager._compare_baseline_results``)."""
+    baseline = getattr(manager, "baseline", None)
+    hidden: dict[str, int] = {}
+    if baseline:
+        for issue in manager.results:
+            if issue.filter(sev, conf) and issue in baseline:
+                hidden[str(issue.fname)] = hidden.get(str(issue.fname), 0) + 1
+    return hidden
+
+
+def _with_hidden(report: str, hidden: dict[str, int]) -> str:
+    """bandit's JSON report with ``gatekeeper_baseline_hidden`` (``_baseline_hidden``) as its first key."""
+    start = report.find("{")
+    if not hidden or start < 0:
+        return report
+    return '{"gatekeeper_baseline_hidden": ' + json.dumps(hidden) + ", " + report[start + 1 :]
+
+
 def main() -> int:
     """Serve batches until stdin closes; the exit code is bandit's when it refuses the options."""
     out = os.fdopen(os.dup(1), "wb")
@@ -144,9 +165,10 @@ def main() -> int:
             self.metrics = metrics.Metrics()
             self.b_ma = meta_ast.BanditMetaAst()
             run_tests(self)
+            hidden = _baseline_hidden(self, sev, conf)
             report = _Report()
             output_results(self, lines, sev, conf, report, output_format, template)
-            _frame(out, report.text)
+            _frame(out, _with_hidden(report.text, hidden))
         # end of input: every report is out, and all main() would still do is exit 0 (the findings
         # were data, already sent). Exit now: tearing down an interpreter that holds bandit's
         # modules and a scan's garbage takes longer than many a scan

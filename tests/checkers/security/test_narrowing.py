@@ -143,3 +143,35 @@ def test_notebooks_bandit_never_reads_are_reported_not_scanned(tmp_path: Path, m
     assert_reported(result, unread)
     only_app = SecurityChecker().run(section(SecurityChecker, paths=["app.py"]), make_ctx(root))
     assert only_app.narrowing == () and only_app.metrics["notebooks_not_scanned"] == 0
+
+
+def test_a_baseline_a_bandit_file_names_is_reported_with_what_it_hid_and_keys_the_cache(tmp_path: Path, make_ctx: Any) -> None:
+    # bandit leaves out every issue equal to one its baseline lists (file, test and text, any line):
+    # a baseline listing one shell=True call hides the second one too
+    root = write(tmp_path / "p", {"app/x.py": SHELL + "\n\n\ndef again(cmd):\n    return subprocess.call(cmd, shell=True)\n"})
+    everything = bandit_json(root, "-r", "app")["results"]
+    assert sorted(r["test_id"] for r in everything) == ["B404", "B602", "B602"]
+    one = [r for r in everything if r["test_id"] == "B602"][:1]
+    write(root, {"app/bl.json": json.dumps({"results": one}), "app/.bandit": "[bandit]\nbaseline = app/bl.json\n"})
+    assert [r["test_id"] for r in bandit_json(root, "-r", "app")["results"]] == ["B404"]
+    cache = tmp_path / "cache"
+    checker = SecurityChecker()
+
+    def run() -> Any:
+        return checker.run(section(checker, paths=["app"], workers=1), make_ctx(root, cache_dir=cache))
+
+    first = run()
+    assert [f.rule_id for f in first.findings] == ["B404"] and first.status is Status.PASS
+    record = find(first, "option", detail="baseline = app/bl.json")
+    assert (record.files, record.suppressed) == (("app/x.py",), 2)
+    assert "one listed issue hides every issue like it" in record.effect
+    assert first.metrics["baseline_hidden"] == 2 and first.summary.endswith("2 hidden by its baseline")
+    assert_reported(first, record)
+    again = run()
+    assert again.metrics["cached_files"] == 1 and find(again, "option", detail="baseline = app/bl.json").suppressed == 2
+    # the baseline emptied, the file unchanged: its cached scan no longer applies
+    write(root, {"app/bl.json": json.dumps({"results": []})})
+    emptied = run()
+    assert emptied.metrics["cached_files"] == 0
+    assert sorted(f.rule_id for f in emptied.findings) == sorted(r["test_id"] for r in bandit_json(root, "-r", "app")["results"])
+    assert emptied.status is Status.FAIL and find(emptied, "option", detail="baseline = app/bl.json").suppressed == 0
