@@ -70,6 +70,35 @@ def pins(listed: Mapping[str, str], record: Mapping[str, Any], attested: set[str
     return Pins(tuple(problems), tuple(sorted(unpinned)), tuple(notes))
 
 
+def bundle_pins(listed: Mapping[str, str], record: Mapping[str, Any], member: Callable[[str], bytes]) -> Pins:
+    """``pins`` of the bundle's entries (``listed``: name -> sha256) against the audit ``record``
+    behind the result and the attestation it lists (whose subjects pin the artifacts), then the
+    formats and the README written when the bundle was made against ``rendered_again``; without a
+    record nothing is pinned. ``member`` reads an entry."""
+    from gatekeeper.attestation import subject_digests
+    from gatekeeper.bundleguide import ATTESTATION_FILE, README_FILE
+
+    if not record:
+        return Pins(unpinned=tuple(sorted(listed)))
+    attested = None
+    if ATTESTATION_FILE in listed and ATTESTATION_FILE.rsplit("/", 1)[-1] in _recorded_reports(record):
+        attested = subject_digests(member(ATTESTATION_FILE))
+    found = pins(listed, record, attested, member)
+    # the formats the run did not write, and the README, were written from its result when the bundle was made
+    later = {
+        n: member(n) for n in found.unpinned if (n.startswith("reports/") and n != "reports/gatekeeper.json") or n == README_FILE
+    }
+    results = "reports/gatekeeper.json"
+    if not later or results not in listed or results in found.unpinned:
+        return found
+    if ATTESTATION_FILE in found.unpinned:
+        later.pop(README_FILE, None)  # the README names the attestation's key: it is pinned only with it
+    attestation = member(ATTESTATION_FILE) if ATTESTATION_FILE in listed else None
+    same, notes = rendered_again(member(results), later, sorted(listed), attestation)
+    unpinned = tuple(n for n in found.unpinned if n not in same)
+    return Pins(found.problems, unpinned, (*found.notes, *notes))
+
+
 def _recorded_reports(record: Mapping[str, Any]) -> set[str]:
     """The file names of the reports (and attestation) the record lists with their sha256."""
     reports = record.get("reports")

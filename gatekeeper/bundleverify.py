@@ -15,6 +15,7 @@ from typing import Any
 
 from gatekeeper import readback, signing
 from gatekeeper.audit import canonical, line_digest
+from gatekeeper.auditchain import stored_line
 from gatekeeper.bundle import (
     AUDIT_FILE,
     BUNDLE_FORMAT,
@@ -22,7 +23,7 @@ from gatekeeper.bundle import (
     MAX_ENTRY_BYTES,
     MAX_MANIFEST_BYTES,
 )
-from gatekeeper.bundlepins import Pins, pins, rendered_again
+from gatekeeper.bundlepins import Pins, bundle_pins
 from gatekeeper.errors import UsageError
 from gatekeeper.signing import Keyring
 
@@ -140,35 +141,8 @@ def verify_bundle(
 
 
 def _pins(zf: zipfile.ZipFile, listed: Mapping[str, tuple[str, int]], record: bytes | None) -> Pins:
-    """``bundlepins.pins`` of the bundle's entries against the record behind the result and the
-    attestation it lists (whose subjects pin the artifacts); without a record nothing is pinned."""
-    from gatekeeper.attestation import subject_digests
-    from gatekeeper.bundleguide import ATTESTATION_FILE, README_FILE
-
-    data = _record_data(record)
-    if not data:
-        return Pins(unpinned=tuple(sorted(listed)))
-    reports = data.get("reports") if isinstance(data.get("reports"), Mapping) else {}
-    recorded = {str(path).rsplit("/", 1)[-1] for path in reports or {}}
-    attested = None
-    if ATTESTATION_FILE in listed and ATTESTATION_FILE.rsplit("/", 1)[-1] in recorded:
-        attested = subject_digests(_member(zf, ATTESTATION_FILE))
-    found = pins({name: digest for name, (digest, _) in listed.items()}, data, attested, lambda name: _member(zf, name))
-    # the formats the run did not write, and the README, were written from its result when the bundle was made
-    later = {
-        n: _member(zf, n)
-        for n in found.unpinned
-        if (n.startswith("reports/") and n != "reports/gatekeeper.json") or n == README_FILE
-    }
-    results = "reports/gatekeeper.json"
-    if not later or results not in listed or results in found.unpinned:
-        return found
-    attestation = _member(zf, ATTESTATION_FILE) if ATTESTATION_FILE in listed else None
-    if ATTESTATION_FILE in found.unpinned:
-        later.pop(README_FILE, None)  # the README names the attestation's key: it is pinned only with it
-    same, notes = rendered_again(_member(zf, results), later, sorted(listed), attestation)
-    unpinned = tuple(n for n in found.unpinned if n not in same)
-    return Pins(found.problems, unpinned, (*found.notes, *notes))
+    """``bundlepins.bundle_pins`` of the bundle's entries against the record behind the result."""
+    return bundle_pins({name: digest for name, (digest, _) in listed.items()}, _record_data(record), lambda n: _member(zf, n))
 
 
 def _tokens(zf: zipfile.ZipFile) -> tuple[str, ...]:
@@ -344,6 +318,10 @@ def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: 
         problems.append(f"{AUDIT_FILE}: not an audit record")
         return {"backing": "none"}
     seq = data.get("seq") if isinstance(data.get("seq"), int) else None
+    if stored_line(data) != record:  # a key twice, other spacing: readers could take another verdict than this one
+        problems.append(
+            f"{AUDIT_FILE}: record #{seq} is not as gatekeeper writes a record (a key twice, other spacing or escapes)"
+        )
     reports = data.get("reports")
     if not isinstance(reports, dict):
         reports = {}

@@ -298,3 +298,16 @@ def test_an_old_passing_attestation_replayed_for_a_new_commit_is_refused_when_as
     assert done.exit_code == 1 and "--require-pass: the verdict is fail" in done.output
     done = _cli([*base, str(new), "--commit", commit[:6]])  # too short to name a commit
     assert done.exit_code == 1 and "not this one" in done.output
+
+
+def test_a_bundles_record_written_again_with_a_key_twice_is_refused(two_runs: dict[str, Path], tmp_path: Path) -> None:
+    # its signature and token cover what it parses to (the last "verdict"); a reader keeping the first sees pass
+    record = _entry(two_runs["fail"], "audit/record.jsonl")
+    assert b'"verdict": "fail"' in record
+    forged = _resigned(
+        two_runs["fail"], tmp_path / "twice.zip", {"audit/record.jsonl": b'{"verdict": "pass", ' + record[1:]},
+        two_runs["root"].parent / "gatekeeper.key",
+    )  # fmt: skip
+    done = _cli(["bundle", "verify", str(forged), "--public-key", str(two_runs["pub"]), "--tsa-cert", str(two_runs["ca"])])
+    assert done.exit_code == 1 and "intact" not in done.output
+    assert "audit/record.jsonl: record #2 is not as gatekeeper writes a record (a key twice" in done.output
