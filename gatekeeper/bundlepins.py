@@ -172,7 +172,6 @@ def rendered_again(result_json: bytes, entries: Mapping[str, bytes], names: list
     set, or a file replaced after bundling: either way only the manifest's signature vouches for it)."""
     import tempfile
 
-    from gatekeeper.bundle import report_files
     from gatekeeper.bundleguide import README_FILE, readme
     from gatekeeper.errors import UsageError
     from gatekeeper.reports.json import load_result
@@ -184,7 +183,7 @@ def rendered_again(result_json: bytes, entries: Mapping[str, bytes], names: list
         path.write_bytes(result_json)
         try:
             result = load_result(path)
-            rendered = report_files(result) if set(entries) - {README_FILE} else {}
+            rendered = _formats(result, set(entries))  # only those asked: a large result's page costs seconds
             rendered[README_FILE] = readme(result, names, attestation).encode("utf-8")
         except (UsageError, ValueError, TypeError, KeyError) as exc:
             why = f"the bundle's reports/gatekeeper.json cannot be rendered again ({exc}): its other formats are not checked"
@@ -196,3 +195,14 @@ def rendered_again(result_json: bytes, entries: Mapping[str, bytes], names: list
         for name in sorted(set(entries) - same)
     ]
     return same, notes
+
+
+def _formats(result: Any, names: set[str]) -> dict[str, bytes]:
+    """The report formats among ``names`` (``reports/<file>``) as ``bundle.report_files`` renders them from ``result``."""
+    from gatekeeper.reports import FORMATS, renderer
+
+    out: dict[str, bytes] = {}
+    for fmt, (name, _) in FORMATS.items():
+        if f"reports/{name}" in names and (text := renderer(fmt)(result)):
+            out[f"reports/{name}"] = text.encode("utf-8")
+    return out
