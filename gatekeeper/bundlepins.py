@@ -72,8 +72,9 @@ def pins(listed: Mapping[str, str], record: Mapping[str, Any], attested: set[str
 
 def bundle_pins(listed: Mapping[str, str], record: Mapping[str, Any], member: Callable[[str], bytes]) -> Pins:
     """``pins`` of the bundle's entries (``listed``: name -> sha256) against the audit ``record``
-    behind the result and the attestation it lists (whose subjects pin the artifacts), then the
-    formats and the README written when the bundle was made against ``rendered_again``; without a
+    behind the result and the attestation it lists (whose subjects pin the artifacts), then what
+    was written when the bundle was made (formats, each check's files, the README) against
+    ``rendered_again``; without a
     record nothing is pinned. ``member`` reads an entry."""
     from gatekeeper.attestation import subject_digests
     from gatekeeper.bundleguide import ATTESTATION_FILE, README_FILE
@@ -84,11 +85,11 @@ def bundle_pins(listed: Mapping[str, str], record: Mapping[str, Any], member: Ca
     if ATTESTATION_FILE in listed and ATTESTATION_FILE.rsplit("/", 1)[-1] in _recorded_reports(record):
         attested = subject_digests(member(ATTESTATION_FILE))
     found = pins(listed, record, attested, member)
-    # the formats the run did not write, and the README, were written from its result when the bundle was made
-    later = {
-        n: member(n) for n in found.unpinned if (n.startswith("reports/") and n != "reports/gatekeeper.json") or n == README_FILE
-    }
     results = "reports/gatekeeper.json"
+    # the formats the run did not write, each check's own files and the README were written from its
+    # result when the bundle was made: write them again
+    kept = (results, ATTESTATION_FILE)
+    later = {n: member(n) for n in found.unpinned if n not in kept and not n.startswith(("policy/", "artifacts/", "verify/"))}
     if not later or results not in listed or results in found.unpinned:
         return found
     if ATTESTATION_FILE in found.unpinned:
@@ -165,13 +166,14 @@ def _effective_policy(data: bytes, policy: Mapping[str, Any], problems: list[str
 
 def rendered_again(result_json: bytes, entries: Mapping[str, bytes], names: list[str],
                    attestation: bytes | None) -> tuple[set[str], list[str]]:  # fmt: skip
-    """The ``entries`` (name -> bytes: the formats the run did not write, and the README, both made
-    when the bundle was) that this gatekeeper writes byte for byte from the bundle's
+    """The ``entries`` (name -> bytes: the formats the run did not write, each check's own files such as
+    the license table, and the README, all made when the bundle was) that this gatekeeper writes byte for byte from the bundle's
     ``gatekeeper.json``, which the record pins (the README from it, the bundle's entry ``names``
     and its ``attestation``); and a note for each it writes differently (another release or plugin
     set, or a file replaced after bundling: either way only the manifest's signature vouches for it)."""
     import tempfile
 
+    from gatekeeper.bundle import evidence_files
     from gatekeeper.bundleguide import README_FILE, readme
     from gatekeeper.errors import UsageError
     from gatekeeper.reports.json import load_result
@@ -184,6 +186,8 @@ def rendered_again(result_json: bytes, entries: Mapping[str, bytes], names: list
         try:
             result = load_result(path)
             rendered = _formats(result, set(entries))  # only those asked: a large result's page costs seconds
+            if any(not name.startswith("reports/") and name != README_FILE for name in entries):
+                rendered.update(evidence_files(result, {}))  # each check's own files (the license table)
             rendered[README_FILE] = readme(result, names, attestation).encode("utf-8")
         except (UsageError, ValueError, TypeError, KeyError) as exc:
             why = f"the bundle's reports/gatekeeper.json cannot be rendered again ({exc}): its other formats are not checked"

@@ -256,15 +256,28 @@ def test_an_artifact_in_a_bundle_must_be_one_the_run_attested(
     signer = signing.write_key_pair(tmp_path / "gatekeeper.key", tmp_path / "gatekeeper.pub")
     root = write(tmp_path / "proj", {"app.py": SAFE, ".gitignore": "out/\n.gatekeeper/\n"})
     authority = f'[audit]\ntimestamp_url = "{local_tsa.url}"\ntimestamp_ca = "{local_tsa.pki.ca}"\n'
-    write(root, {"gatekeeper.toml": only("sbom").replace("[audit]\nenabled = false\n", authority)})
+    write(root, {"gatekeeper.toml": only("sbom", "licenses").replace("[audit]\nenabled = false\n", authority)})
     git_init(root)
     monkeypatch.chdir(root)
     monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", signing.private_pem(signer))
     done = _cli(["check", str(root), "--output-dir", "out", "--bundle", str(tmp_path / "run.zip")])
-    assert done.exit_code == 0, done.output
+    assert done.exit_code in (0, 1), done.output  # the licenses of gatekeeper's own environment decide which
     runs = {"pub": tmp_path / "gatekeeper.pub", "ca": local_tsa.pki.ca, "log": root / ".gatekeeper" / "audit.jsonl"}
     done = _verify(tmp_path / "run.zip", runs)
     assert done.exit_code == 0 and "intact" in done.output
+    with zipfile.ZipFile(tmp_path / "run.zip") as zf:
+        total = len(zf.namelist()) - 1
+        assert "licenses/licenses.csv" in zf.namelist()  # the check's own table, written when the bundle was made
+    assert f"covered: {total} of {total} file(s)" in done.output
+    # the key holder marks every package of the license table allowed and signs the manifest again
+    table = _entry(tmp_path / "run.zip", "licenses/licenses.csv").decode()
+    relaxed = "".join(line.rsplit(",", 1)[0] + ",allowed\n" for line in table.splitlines())
+    forged = _resigned(
+        tmp_path / "run.zip", tmp_path / "table.zip", {"licenses/licenses.csv": relaxed.encode()}, tmp_path / "gatekeeper.key"
+    )
+    done = _verify(forged, runs)
+    assert "the manifest's signature alone vouches for licenses/licenses.csv" in done.output
+    assert "note: licenses/licenses.csv: not the bytes this gatekeeper writes from the bundle's" in done.output
     # the key holder trims the SBOM to three components and signs the manifest again
     sbom = json.loads(_entry(tmp_path / "run.zip", "artifacts/sbom/sbom.cdx.json"))
     assert len(sbom["components"]) > 3
