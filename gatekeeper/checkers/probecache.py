@@ -14,8 +14,8 @@ data of everything it was read from, the way the advisory database's digest is r
   build it: the ``pyvenv.cfg`` files, the site-packages folders whether or not they existed,
   each ``.pth`` file and each folder one names (one created later would join the path);
 - every folder and file of every distribution the probe met, those it skipped included;
-- the machine's ``uname`` (the environment markers) and the locale variables (the encoding a
-  ``.pth`` file is read in before Python 3.13).
+- the machine's ``uname`` (the environment markers), the locale variables (the encoding a
+  ``.pth`` file is read in before Python 3.13) and those that place the user's site folder.
 
 A distribution installed or removed changes the listing, and so the modification time, of a
 folder on the path; a file of one edited, added or removed changes its own stat data or its
@@ -45,6 +45,8 @@ VERSION = 2
 RACY_NS = 2_000_000_000
 #: the variables that decide the locale a ``.pth`` file is decoded in
 LOCALE_VARIABLES = ("LC_ALL", "LC_CTYPE", "LANG")
+#: the variables that decide where the user's site folder is, and whether it is on the path
+USER_SITE_VARIABLES = ("HOME", "PYTHONUSERBASE", "PYTHONNOUSERSITE")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +114,7 @@ def _state(python: str, read: Mapping[str, list[str]]) -> tuple[str, int]:
     stamps = [_stamp(p) for p in (*started, *sorted({os.path.dirname(p) for p in started}), *read["path"], *read["looked"])]
     stamps += [_stamp(p) for d in read["distributions"] for p in _tree(d)]
     uname = list(os.uname()) if hasattr(os, "uname") else []
-    state = [VERSION, uname, {k: os.environ.get(k, "") for k in LOCALE_VARIABLES}, stamps]
+    state = [VERSION, uname, {k: os.environ.get(k, "") for k in (*LOCALE_VARIABLES, *USER_SITE_VARIABLES)}, stamps]
     newest = max((t for s in stamps for t in s[2]), default=0)
     return hashlib.sha256(json.dumps(state, separators=(",", ":")).encode("utf-8", "surrogateescape")).hexdigest(), newest
 

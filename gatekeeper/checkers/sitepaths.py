@@ -11,7 +11,9 @@ and each folder a ``.pth`` file names on a line of its own, in ``site``'s order,
 that interpreter's ``site`` reads it (before 3.13 a hidden ``.pth`` is read too, in the locale's
 encoding, split at universal newlines only; 3.13 skips it and reads UTF-8 with its BOM dropped):
 a folder site adds and the probe missed hid its packages from the inventory. The user's site
-folder is left out, as ``-I`` leaves it out. Standard library only, Python 3.8 and later.
+folder comes first, as site puts it when the interpreter starts without ``-I`` (as the project's
+tests and a tool run by hand start it): unless ``PYTHONNOUSERSITE`` is set, the ids differ, or a
+virtual environment leaves out the system's packages. Standard library only, Python 3.8 and later.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def _gk_site_folders():
     exe_dir = os.path.dirname(os.path.abspath(sys.executable))
     venv_prefix = os.path.dirname(exe_dir)
     prefixes = [sys.prefix]
+    system = "true"  # outside a virtual environment, the user's site folder is site's first
     for conf in (os.path.join(exe_dir, "pyvenv.cfg"), os.path.join(venv_prefix, "pyvenv.cfg")):
         _gk_looked.append(conf)
         if os.path.isfile(conf):
@@ -43,12 +46,30 @@ def _gk_site_folders():
             sys.prefix = sys.exec_prefix = venv_prefix
             break
     out = []
+    user = _gk_user_site() if system == "true" else ""
+    if user:
+        _gk_looked.append(user)
+        if os.path.isdir(user):
+            out.append(user)
     for prefix in dict.fromkeys(prefixes):
         for folder in site.getsitepackages([prefix]):
             _gk_looked.append(folder)
             if folder not in out and os.path.isdir(folder):
                 out.append(folder)
     return out
+def _gk_user_site():
+    # the user's site folder, where site puts it when the interpreter starts without -I or -s:
+    # first, unless PYTHONNOUSERSITE is set (-s) or the process runs with other user or group ids
+    # (site.check_enableusersite); a virtual environment without the system's packages has none
+    import os, site
+    if os.environ.get("PYTHONNOUSERSITE"):
+        return ""
+    if hasattr(os, "getuid") and hasattr(os, "geteuid") and (os.geteuid() != os.getuid() or os.getegid() != os.getgid()):
+        return ""
+    try:
+        return site.getusersitepackages() or ""
+    except Exception:
+        return ""
 def _gk_pth_lines(path, name):
     # the lines site reads of a .pth file, as this interpreter's site reads them (none: it skips the
     # file): before 3.13, every .pth (a hidden one too) in the locale's encoding, split at universal

@@ -112,3 +112,43 @@ def test_the_prelude_reads_pth_files_without_importing_locale(tmp_path: Path) ->
     by_site = json.loads(subprocess.run([python, "-I", "-c", PATH_NOW], capture_output=True, text=True, check=True).stdout)
     assert path == by_site and str(tmp_path / "named") in path
     assert imported == []
+
+
+@pytest.mark.skipif(
+    not SYSTEM_PYTHON.exists(), reason="needs a system interpreter (/usr/bin/python3), which has a user's site folder"
+)
+def test_the_users_site_folder_is_inventoried_where_site_puts_it_on_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A package installed with ``pip install --user`` is on the path of the interpreter the tests
+    and ``pip list`` start (before the system's packages, so it also shadows them): it is inventoried
+    (it was not: a vulnerable release there went unaudited), unless ``PYTHONNOUSERSITE`` is set; a
+    virtual environment without the system's packages has no user's site folder."""
+    monkeypatch.setenv("PYTHONUSERBASE", str(tmp_path / "userbase"))
+    monkeypatch.delenv("PYTHONNOUSERSITE", raising=False)
+    user_site = subprocess.run(
+        [str(SYSTEM_PYTHON), "-c", "import site; print(site.getusersitepackages())"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    info = Path(user_site) / "gk_user_only-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: gk-user-only\nVersion: 1.0\n", encoding="utf-8")
+    root = tmp_path / "project"
+    root.mkdir()
+
+    def listed(python: str) -> set[str]:
+        return set(json.loads(subprocess.run([python, "-c", LISTED], capture_output=True, text=True, check=True).stdout))
+
+    def inventoried(python: str) -> set[str]:
+        return {d.name for d in read_environment(check_context(root), python)[2]}
+
+    assert "gk-user-only" in listed(str(SYSTEM_PYTHON))
+    assert inventoried(str(SYSTEM_PYTHON)) == listed(str(SYSTEM_PYTHON))
+    monkeypatch.setenv("PYTHONNOUSERSITE", "1")
+    assert "gk-user-only" not in listed(str(SYSTEM_PYTHON))
+    assert inventoried(str(SYSTEM_PYTHON)) == listed(str(SYSTEM_PYTHON))
+    monkeypatch.delenv("PYTHONNOUSERSITE")
+    env = tmp_path / "env"
+    subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", "--without-pip", str(env)], check=True)
+    venv_python = str(env / "bin" / "python")
+    assert "gk-user-only" not in inventoried(venv_python)
+    assert inventoried(venv_python) == listed(venv_python)
