@@ -81,7 +81,7 @@ FILE_FILTERS = (
 #: detect-secrets' filter that honours the allowlist pragmas
 ALLOWLIST_FILTER = "detect_secrets.filters.allowlist.is_line_allowlisted"
 CHECK = "secrets"
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 INSTALL = "pip install 'gatekeeper[secrets]' into gatekeeper's environment, or set gate.tool_python"
 _WORKER = Path(__file__).with_name("worker.py")
 #: the worker's first line is a short JSON object; more than this before a line break is not it
@@ -248,7 +248,8 @@ class _PragmaLines:
     No part of ``_allowlist()`` matches a line break (``bytes.splitlines`` splits at ``\\n`` and
     ``\\r``) and it has no anchor or lookaround, so it matches in a file exactly when it matches in
     one of its lines: a file without a match anywhere (nearly every file) is searched once, whole,
-    instead of line by line.
+    instead of line by line. A file in UTF-16 or UTF-32 is searched as detect-secrets reads it here
+    (``worker.text_encoding``): in its own bytes no pragma matches, while the scan honours one.
     """
 
     def __init__(self, sources: source.Sources) -> None:
@@ -260,6 +261,10 @@ class _PragmaLines:
         found = self._lines.get(path)
         if found is None:
             data, pattern = self._sources.data(path), _allowlist()
+            if _wide_text(data):
+                from gatekeeper.checkers.secrets.worker import text_encoding
+
+                data = data.decode(text_encoding(data[:4096]), "replace").encode("utf-8", "surrogateescape")
             found = []
             if pattern.search(data) is not None:
                 found = [n for n, line in enumerate(data.splitlines(), start=1) if pattern.search(line)]

@@ -130,6 +130,22 @@ def test_a_secret_in_utf16_or_utf32_text_is_found(tmp_path: Path, make_ctx: Any,
     assert result.metrics["files_scanned"] == 2 and result.metrics["files_not_scanned"] == 0
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
+def test_a_pragma_in_utf16_or_utf32_text_is_reported_with_what_it_hid(tmp_path: Path, make_ctx: Any, encoding: str) -> None:
+    """Read in its own encoding, the scan honours a pragma in such a file as in UTF-8; it must be
+    found the same way (in the file's bytes no pragma matches), or what it hid goes unsaid."""
+    text = f'# settings\naws_key = "{AWS}"  # pragma: allowlist secret\n'
+    root = write(tmp_path / "p", {"plain.txt": text})
+    (root / "wide.txt").write_bytes(text.encode(encoding))
+    git_init(root)
+    result = SecretsChecker().run(section(SecretsChecker), make_ctx(root, cache_dir=tmp_path / "cache"))
+    assert result.status is Status.PASS and result.findings == ()
+    records = {n.source: (n.kind, n.line, n.suppressed) for n in result.narrowing}
+    assert records == {"plain.txt": ("line-comments", 2, 1), "wide.txt": ("line-comments", 2, 1)}
+    ignored = SecretsChecker().run(section(SecretsChecker, project_config="ignore"), make_ctx(root))
+    assert {(f.location.path, f.location.line) for f in ignored.findings if f.location} == {("plain.txt", 2), ("wide.txt", 2)}
+
+
 _PRAGMA_PIECES = [
     b"# pragma: allowlist secret",
     b"//pragma:whitelist-secret",
