@@ -227,13 +227,7 @@ def build_bundle(result: GateResult, files: Mapping[str, bytes], key: Signer | b
         "format": BUNDLE_FORMAT,
         "version": BUNDLE_VERSION,
         "gatekeeper": __version__,
-        "created_from": {"finished_at": result.finished_at, "verdict": result.verdict.value},
-        "commit": _commit(str(result.repository.get("commit") or "")),
-        "branch": redact(str(result.repository.get("branch") or "")),
-        "policy_sha256": str(result.policy.get("sha256") or ""),
-        "policy_files": _policy_entries(result, files),
-        "audit_record": AUDIT_FILE if audit_record else None,
-        **_standalone(result, files),
+        **manifest_facts(result, files, audit_record),
         "files": [
             {"path": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)} for name, data in sorted(files.items())
         ],
@@ -252,6 +246,20 @@ def build_bundle(result: GateResult, files: Mapping[str, bytes], key: Signer | b
             info.external_attr = 0o644 << 16
             zf.writestr(info, data)
     return buffer.getvalue()
+
+
+def manifest_facts(result: GateResult, files: Mapping[str, bytes], audit_record: bool) -> dict[str, Any]:
+    """What a manifest states about the run and the bundle's files, all of it from ``result`` and
+    ``files`` (so ``bundle verify`` can state it again from the pinned result and hold the manifest to it)."""
+    return {
+        "created_from": {"finished_at": result.finished_at, "verdict": result.verdict.value},
+        "commit": _commit(str(result.repository.get("commit") or "")),
+        "branch": redact(str(result.repository.get("branch") or "")),
+        "policy_sha256": str(result.policy.get("sha256") or ""),
+        "policy_files": _policy_entries(result, files),
+        "audit_record": AUDIT_FILE if audit_record else None,
+        **_standalone(result, files),
+    }
 
 
 def _standalone(result: GateResult, files: Mapping[str, bytes]) -> dict[str, Any]:

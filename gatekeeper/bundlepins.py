@@ -70,12 +70,13 @@ def pins(listed: Mapping[str, str], record: Mapping[str, Any], attested: set[str
     return Pins(tuple(problems), tuple(sorted(unpinned)), tuple(notes))
 
 
-def bundle_pins(listed: Mapping[str, str], record: Mapping[str, Any], member: Callable[[str], bytes]) -> Pins:
+def bundle_pins(listed: Mapping[str, str], record: Mapping[str, Any], member: Callable[[str], bytes],
+                manifest: Mapping[str, Any]) -> Pins:  # fmt: skip
     """``pins`` of the bundle's entries (``listed``: name -> sha256) against the audit ``record``
-    behind the result and the attestation it lists (whose subjects pin the artifacts), then what
-    was written when the bundle was made (formats, each check's files, the README) against
-    ``rendered_again``; without a
-    record nothing is pinned. ``member`` reads an entry."""
+    behind the result and the attestation it lists (whose subjects pin the artifacts); then, from
+    the result the record pins, the ``manifest``'s facts (``manifest_problems``) and what was
+    written when the bundle was made (formats, each check's files, the README: ``rendered_again``).
+    Without a record nothing is pinned. ``member`` reads an entry."""
     from gatekeeper.attestation import subject_digests
     from gatekeeper.bundleguide import ATTESTATION_FILE, README_FILE
 
@@ -86,18 +87,68 @@ def bundle_pins(listed: Mapping[str, str], record: Mapping[str, Any], member: Ca
         attested = subject_digests(member(ATTESTATION_FILE))
     found = pins(listed, record, attested, member)
     results = "reports/gatekeeper.json"
+    if results not in listed or results in found.unpinned:
+        return found
+    result, why = _pinned_result(member(results))
+    if result is None:
+        return Pins(found.problems, found.unpinned, (*found.notes, why))
+    attestation = member(ATTESTATION_FILE) if ATTESTATION_FILE in listed else None
+    problems = [*found.problems, *manifest_problems(manifest, result, sorted(listed), attestation)]
     # the formats the run did not write, each check's own files and the README were written from its
     # result when the bundle was made: write them again
     kept = (results, ATTESTATION_FILE)
     later = {n: member(n) for n in found.unpinned if n not in kept and not n.startswith(("policy/", "artifacts/", "verify/"))}
-    if not later or results not in listed or results in found.unpinned:
-        return found
     if ATTESTATION_FILE in found.unpinned:
         later.pop(README_FILE, None)  # the README names the attestation's key: it is pinned only with it
-    attestation = member(ATTESTATION_FILE) if ATTESTATION_FILE in listed else None
-    same, notes = rendered_again(member(results), later, sorted(listed), attestation)
+    same, notes = rendered_again(result, later, sorted(listed), attestation)
     unpinned = tuple(n for n in found.unpinned if n not in same)
-    return Pins(found.problems, unpinned, (*found.notes, *notes))
+    return Pins(tuple(problems), unpinned, (*found.notes, *notes))
+
+
+def _pinned_result(data: bytes) -> tuple[Any, str]:
+    """The bundle's ``gatekeeper.json`` read back as a result, or None and why it cannot be."""
+    import tempfile
+
+    from gatekeeper.errors import UsageError
+    from gatekeeper.reports.json import load_result
+
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-bundle-") as folder:
+        path = Path(folder) / "gatekeeper.json"
+        path.write_bytes(data)
+        try:
+            return load_result(path), ""
+        except UsageError as exc:
+            return (
+                None,
+                f"the bundle's reports/gatekeeper.json cannot be read back ({exc.message}): what was made from it is not checked",
+            )
+
+
+def manifest_problems(manifest: Mapping[str, Any], result: Any, names: list[str], attestation: bytes | None) -> list[str]:
+    """Each fact the manifest states about the run and the bundle (branch, policy digest and files,
+    finish time, the README, attestation and key it points to, the advisory database) that is not
+    what ``bundle.manifest_facts`` states from the pinned ``result``, the entries' ``names`` and the
+    ``attestation``: whoever holds the key can sign a manifest again, not the result the record pins.
+    (The commit and verdict are held to the record itself, by ``bundleverify``.)"""
+    from gatekeeper.bundle import MANIFEST, manifest_facts
+    from gatekeeper.bundleguide import ATTESTATION_FILE
+
+    files = {name: b"" for name in names}  # the facts read the entries' names, and the attestation's key id
+    if attestation is not None:
+        files[ATTESTATION_FILE] = attestation
+    expected = manifest_facts(result, files, audit_record=True)
+    expected.pop("commit")
+    created = expected.pop("created_from")
+    stated = manifest.get("created_from") if isinstance(manifest.get("created_from"), Mapping) else {}
+    problems = []
+    for key, want in [*sorted(expected.items()), ("created_from.finished_at", created["finished_at"])]:
+        said = (stated or {}).get("finished_at") if key == "created_from.finished_at" else manifest.get(key)
+        if said != want:
+            problems.append(
+                f"{MANIFEST}: {key} says {said!r}, but the run's result (pinned by its audit record) and the bundle's "
+                f"entries say {want!r}: the manifest was signed again with other facts"
+            )
+    return problems
 
 
 def _recorded_reports(record: Mapping[str, Any]) -> set[str]:
@@ -164,34 +215,22 @@ def _effective_policy(data: bytes, policy: Mapping[str, Any], problems: list[str
     return True
 
 
-def rendered_again(result_json: bytes, entries: Mapping[str, bytes], names: list[str],
+def rendered_again(result: Any, entries: Mapping[str, bytes], names: list[str],
                    attestation: bytes | None) -> tuple[set[str], list[str]]:  # fmt: skip
-    """The ``entries`` (name -> bytes: the formats the run did not write, each check's own files such as
-    the license table, and the README, all made when the bundle was) that this gatekeeper writes byte for byte from the bundle's
-    ``gatekeeper.json``, which the record pins (the README from it, the bundle's entry ``names``
-    and its ``attestation``); and a note for each it writes differently (another release or plugin
-    set, or a file replaced after bundling: either way only the manifest's signature vouches for it)."""
-    import tempfile
-
+    """The ``entries`` (name -> bytes: the formats the run did not write, each check's own files such
+    as the license table, and the README, all made when the bundle was) that this gatekeeper writes
+    byte for byte from the pinned ``result`` (the README from it, the bundle's entry ``names`` and
+    its ``attestation``); and a note for each it writes differently (another release or plugin set,
+    or a file replaced after bundling: either way only the manifest's signature vouches for it)."""
     from gatekeeper.bundle import evidence_files
     from gatekeeper.bundleguide import README_FILE, readme
-    from gatekeeper.errors import UsageError
-    from gatekeeper.reports.json import load_result
 
     if not entries:
         return set(), []
-    with tempfile.TemporaryDirectory(prefix="gatekeeper-bundle-") as folder:
-        path = Path(folder) / "gatekeeper.json"
-        path.write_bytes(result_json)
-        try:
-            result = load_result(path)
-            rendered = _formats(result, set(entries))  # only those asked: a large result's page costs seconds
-            if any(not name.startswith("reports/") and name != README_FILE for name in entries):
-                rendered.update(evidence_files(result, {}))  # each check's own files (the license table)
-            rendered[README_FILE] = readme(result, names, attestation).encode("utf-8")
-        except (UsageError, ValueError, TypeError, KeyError) as exc:
-            why = f"the bundle's reports/gatekeeper.json cannot be rendered again ({exc}): its other formats are not checked"
-            return set(), [why]
+    rendered = _formats(result, set(entries))  # only those asked: a large result's page costs seconds
+    if any(not name.startswith("reports/") and name != README_FILE for name in entries):
+        rendered.update(evidence_files(result, {}))  # each check's own files (the license table)
+    rendered[README_FILE] = readme(result, names, attestation).encode("utf-8")
     same = {name for name, data in entries.items() if rendered.get(name) == data}
     notes = [
         f"{name}: not the bytes this gatekeeper writes from the bundle's reports/gatekeeper.json "

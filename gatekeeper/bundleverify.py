@@ -125,7 +125,7 @@ def verify_bundle(
         if not problems:  # every entry is the one its manifest line names: are they of one run?
             _one_run(zf, listed, record, ring, problems)
             _stated_facts(zf, manifest, record, problems)
-            pinned = _pins(zf, listed, record)
+            pinned = _pins(zf, listed, record, manifest)
             problems.extend(pinned.problems)
         stamps: tuple[str, ...] = ()
         if tsa_ca is not None and not problems:
@@ -140,9 +140,10 @@ def verify_bundle(
     )  # fmt: skip
 
 
-def _pins(zf: zipfile.ZipFile, listed: Mapping[str, tuple[str, int]], record: bytes | None) -> Pins:
+def _pins(zf: zipfile.ZipFile, listed: Mapping[str, tuple[str, int]], record: bytes | None, manifest: Mapping[str, Any]) -> Pins:
     """``bundlepins.bundle_pins`` of the bundle's entries against the record behind the result."""
-    return bundle_pins({name: digest for name, (digest, _) in listed.items()}, _record_data(record), lambda n: _member(zf, n))
+    digests = {name: digest for name, (digest, _) in listed.items()}
+    return bundle_pins(digests, _record_data(record), lambda n: _member(zf, n), manifest)
 
 
 def _tokens(zf: zipfile.ZipFile) -> tuple[str, ...]:

@@ -51,14 +51,15 @@ def two_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTS
     return places
 
 
-def _resigned(src: Path, dst: Path, replace: dict[str, bytes], key: Path) -> Path:
-    """The bundle ``src`` with the entries ``replace`` swapped in, its manifest rehashed and signed
-    again with the real key: what whoever holds the signing key can do to a bundle."""
+def _resigned(src: Path, dst: Path, replace: dict[str, bytes], key: Path, facts: dict[str, object] | None = None) -> Path:
+    """The bundle ``src`` with the entries ``replace`` swapped in (and the manifest's ``facts``), its
+    manifest rehashed and signed again with the real key: what whoever holds the signing key can do to a bundle."""
     signer = signing.signer_from_text(key.read_text())
     with zipfile.ZipFile(src) as zf:
         entries = {name: zf.read(name) for name in zf.namelist() if name != "manifest.json"}
         manifest = json.loads(zf.read("manifest.json"))
     entries.update(replace)
+    manifest.update(facts or {})
     manifest["files"] = [{"path": n, "sha256": hashlib.sha256(d).hexdigest(), "size": len(d)} for n, d in sorted(entries.items())]
     manifest.pop("sig")
     manifest["sig"] = signing.signature(signer, canonical(manifest))
@@ -324,3 +325,22 @@ def test_a_bundles_record_written_again_with_a_key_twice_is_refused(two_runs: di
     done = _cli(["bundle", "verify", str(forged), "--public-key", str(two_runs["pub"]), "--tsa-cert", str(two_runs["ca"])])
     assert done.exit_code == 1 and "intact" not in done.output
     assert "audit/record.jsonl: record #2 is not as gatekeeper writes a record (a key twice" in done.output
+
+
+def test_the_facts_a_manifest_re_signed_by_the_key_holder_states_must_be_the_runs(
+    two_runs: dict[str, Path], tmp_path: Path
+) -> None:
+    key = two_runs["root"].parent / "gatekeeper.key"
+    manifest = json.loads(_entry(two_runs["fail"], "manifest.json"))
+    assert manifest["branch"] and manifest["advisory_database"] is None and manifest["key_id"].startswith("sha256:")
+    facts = {
+        "branch": "release/1.0",
+        "advisory_database": {"kind": "osv-db", "digest": {"sha256": "00" * 32}, "as_of": "2026-12-07T00:00:00Z"},
+        "created_from": {"finished_at": "2026-01-01T00:00:00Z", "verdict": "fail"},
+    }
+    forged = _resigned(two_runs["fail"], tmp_path / "facts.zip", {}, key, facts)
+    done = _verify(forged, two_runs)
+    assert done.exit_code == 1 and "TAMPERED, 3 problem(s)" in done.output, done.output
+    for name in ("branch", "advisory_database", "created_from.finished_at"):
+        assert f"manifest.json: {name} says " in done.output
+    assert "the manifest was signed again with other facts" in done.output
