@@ -163,10 +163,12 @@ def guarded(command: Callable[[], int | None], code: int | None = None, *, signa
     interruption that arrives before the gate's own sequence took over says so (the sequence
     itself cleans up and returns 130 or 143).
     """
-    from gatekeeper import gate
+    from gatekeeper import gate, interrupts
     from gatekeeper.errors import GatekeeperError
 
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if signals else None
+    # held since the command began (``interrupts``): the run delivers SIGTERM once it is prepared
+    own = signals and not interrupts.held()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if own else None
     try:
         return command()
     except GatekeeperError as exc:
@@ -177,7 +179,7 @@ def guarded(command: Callable[[], int | None], code: int | None = None, *, signa
     except (KeyboardInterrupt, gate.Terminated) as exc:
         return gate.interrupted(isinstance(exc, gate.Terminated)) if signals else gate.EXIT_INTERRUPTED
     finally:
-        if signals:
+        if own:
             signal.signal(signal.SIGTERM, previous)
 
 

@@ -10,6 +10,7 @@ gives typer's messages for a command line it does not accept.
 from __future__ import annotations
 
 import gc
+import signal
 import sys
 
 #: the cyclic garbage collector's first threshold during ``check``: a run builds many long-lived
@@ -31,17 +32,25 @@ def run(*, ending: bool = False) -> None:
         sys.stdout.write(f"gatekeeper {__version__}\n")
         return
     if sys.argv[1:2] == ["check"]:
+        from gatekeeper import interrupts
+
+        interrupts.hold()  # Ctrl-C and SIGTERM wait for the run to be prepared, which records them
         previous = gc.get_threshold()
         gc.set_threshold(CHECK_GC_THRESHOLD, *previous[1:])
-        from gatekeeper.checkline import run_check
-
         try:
+            from gatekeeper.checkline import run_check
+
             code = run_check(sys.argv[2:])
         except KeyboardInterrupt:  # before the check's own handling took over
             sys.exit(130)
         finally:
+            pending = interrupts.end()
             if not ending:
                 gc.set_threshold(*previous)  # a caller in the same process keeps its own pace
+        if pending is not None:  # the command ended before its run was prepared: nothing ran or was written
+            from gatekeeper.gate import interrupted
+
+            sys.exit(interrupted(pending == signal.SIGTERM))
         if code is not None:
             sys.exit(code)
     from gatekeeper.cli import run as command_line

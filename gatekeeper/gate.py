@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gatekeeper import interrupts
 from gatekeeper.escapes import echo
 from gatekeeper.gatepublish import Run, bundle_files, publish, record, subject_digests, timestamps_done, with_clock
 from gatekeeper.gatepublish import bundle_line as bundle_line  # re-exported
@@ -193,6 +194,7 @@ def check(request: CheckRequest, checkers: Mapping[str, Any], options: Mapping[s
     run: Run | None = None
     try:
         run = _prepare(request, options, request.results_out)
+        interrupts.release()  # a signal held since the command began is delivered now, and recorded
         result = _run_checks(request, run, checkers, console)
         entry = publish(run, result, console.line, command="check", step_summary=True)
         if request.bundle is not None:

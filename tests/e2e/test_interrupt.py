@@ -207,3 +207,47 @@ def replace_verdict(result):
     import dataclasses
 
     return dataclasses.replace(result, started_at="2026-02-02T00:00:00Z", finished_at="2026-02-02T00:00:01Z")
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from ``/proc``)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process table from /proc")
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_as_the_command_starts_is_recorded_as_an_interrupted_run(tmp_path: Path, sig: signal.Signals, code: int) -> None:
+    """Ctrl-C or SIGTERM as soon as ``gatekeeper check`` runs (its first git command has started;
+    the policy is not loaded yet, nor is anything checked) ends it as one later would: exit 130 or
+    143, the run recorded as interrupted, no report. SIGTERM used to end the process on the spot,
+    and either signal ended it unrecorded."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "app.py").write_text("x = 1\n")
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    env = {**os.environ, "NO_COLOR": "1"}
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gatekeeper")), "check", "--only", "security"],
+        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=receive_sigint,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _children(proc.pid) and proc.poll() is None:
+        time.sleep(0.001)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, out + err
+    assert "no reports were written" in err and "Traceback" not in err
+    assert not (project / "gatekeeper-reports").exists()
+    log = project / ".gatekeeper" / "audit.jsonl"
+    (record,) = [json.loads(line) for line in log.read_text().splitlines()]
+    assert record["verdict"] == "interrupted" and sig.name in record["reason"]

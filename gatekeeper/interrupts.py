@@ -1,0 +1,78 @@
+"""Ctrl-C and SIGTERM while ``gatekeeper check`` starts: held until the run is prepared, then delivered.
+
+Until the policy is loaded and every place the run writes is resolved, an interruption can be
+neither recorded (the audit log's place and whether to keep one are the policy's) nor cleanly
+handled (Python's default SIGTERM ends the process on the spot, and Ctrl-C raises wherever the
+start-up happens to be, an import included). So the console script holds both signals from its
+first line (``hold``) and the run delivers the first one held as soon as it is prepared
+(``release``): the interrupted run is recorded, exits 130 or 143, and has written no report. From
+then on each signal is raised at once, as ``KeyboardInterrupt`` or ``gate.Terminated``. A signal
+the process was started ignoring (a background job's Ctrl-C, ``nohup``) stays ignored. Before the
+console script's first line (the interpreter's own start-up, some 20 ms) Python's own handling applies.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: the handlers ``hold`` replaced, put back by ``end``
+_previous: dict[int, object] = {}
+#: the signals that arrived while held, in order
+_pending: list[int] = []
+_state = {"held": False}
+
+
+def hold() -> None:
+    """From now on, note SIGINT and SIGTERM instead of acting on them, until ``release`` (main thread only)."""
+    if threading.current_thread() is not threading.main_thread() or _state["held"]:
+        return
+    for sig in _SIGNALS:
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            _previous[sig] = signal.signal(sig, _on_signal)
+    _pending.clear()
+    _state["held"] = True
+
+
+def held() -> bool:
+    """Whether signals are being held (``hold`` was called, ``release`` not yet)."""
+    return _state["held"]
+
+
+def release() -> None:
+    """Stop holding: the first signal held is raised now (``KeyboardInterrupt`` for SIGINT,
+    ``gate.Terminated`` for SIGTERM), and each later one as it arrives. Nothing when not holding."""
+    if not _state["held"]:
+        return
+    _state["held"] = False
+    if _pending:
+        raise _exception(_pending[0])
+
+
+def end() -> int | None:
+    """Put back the handlers ``hold`` replaced; the signal still held and never delivered (the
+    command ended before its run was prepared), or None."""
+    pending = _pending[0] if _state["held"] and _pending else None
+    for sig, handler in _previous.items():
+        signal.signal(sig, handler)  # type: ignore[arg-type]  # what ``signal.signal`` returned
+    _previous.clear()
+    _pending.clear()
+    _state["held"] = False
+    return pending
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    if _state["held"]:
+        _pending.append(signum)
+        return
+    raise _exception(signum)
+
+
+def _exception(signum: int) -> BaseException:
+    if signum == signal.SIGTERM:
+        from gatekeeper.gate import Terminated
+
+        return Terminated()
+    return KeyboardInterrupt()
