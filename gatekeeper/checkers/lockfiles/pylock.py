@@ -32,8 +32,8 @@ def looks_like(data: Mapping[str, Any]) -> bool:
 
 
 def read(path: Path, selection: Selection, project: str = "") -> Lock:
-    """The packages whose markers hold; ``project`` (the root's name) and folders inside the project
-    (workspace members) are the project, not dependencies."""
+    """The packages whose markers hold; the folder the lock file lies in and its uv workspace members
+    are the project, not dependencies (``project``, the root's name, is not needed to tell)."""
     data = read_toml(path, FORMAT)
     if not looks_like(data):
         raise LockError(f"{path.name} is not a PEP 751 lock file (no string 'lock-version' with a 'packages' list)")
@@ -56,21 +56,34 @@ def read(path: Path, selection: Selection, project: str = "") -> Lock:
     versions: dict[str, str] = {canonicalize_name(e["name"]): str(e.get("version") or "") for _, e in counted}
     packages: list[LockedPackage] = []
     members: list[LockedPackage] = []
+    ours = _project_folders(path.parent)
     for line, entry in counted:
         pkg = _package(entry, line, path, versions)
-        (members if _is_member(entry, project) else packages).append(pkg)
+        (members if _is_member(entry, path.parent, ours) else packages).append(pkg)
     return Lock(path, FORMAT, tuple(packages), tuple(members), len(table), tuple(groups + [f"extra:{x}" for x in extras]))
 
 
-def _is_member(entry: Mapping[str, Any], project: str) -> bool:
-    """The project itself, or a folder of the project's own tree (a workspace member ``uv export`` lists)."""
+def _project_folders(here: Path) -> frozenset[Path]:
+    """The folders that are the project: ``here`` (where the lock file lies) and its uv workspace's members."""
+    from gatekeeper.checkers.inventory import workspace_folders
+
+    try:
+        return frozenset({here.resolve(), *workspace_folders(here)})
+    except OSError:
+        return frozenset()
+
+
+def _is_member(entry: Mapping[str, Any], here: Path, ours: frozenset[Path]) -> bool:
+    """Whether a ``directory`` entry is the project (``ours``: the folder of the lock file, as ``uv
+    export`` lists the project, and its uv workspace members). Any other folder, a vendored copy of
+    a dependency (``[tool.uv.sources] x = { path = "vendor/x" }``), is a package built from a folder."""
     folder = entry.get("directory")
-    if not isinstance(folder, dict):
+    if not isinstance(folder, dict) or not isinstance(folder.get("path"), str):
         return False
-    if project and canonicalize_name(entry["name"]) == canonicalize_name(project):
-        return True
-    where = Path(str(folder.get("path", "")))
-    return not where.is_absolute() and ".." not in where.parts
+    try:
+        return (here / folder["path"]).resolve() in ours
+    except (OSError, ValueError):
+        return False
 
 
 def _holds(marker: str, env: Mapping[str, Any], path: Path, line: int | None) -> bool:

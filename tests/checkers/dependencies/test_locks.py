@@ -297,3 +297,36 @@ def test_a_uv_member_a_locked_dependency_resolves_to_is_counted_not_the_project(
     assert result.metrics["lock"]["members"] == ["demo-app"]
     assert result.metrics["unaudited"] == ["delta"]
     assert result.status is Status.FAIL and "dependencies.unaudited" in {f.rule_id for f in result.findings if f.blocking}
+
+
+def test_a_vendored_folder_in_a_pylock_is_a_package_built_from_a_folder_not_the_project(
+    tmp_path: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """uv exports a path dependency (``[tool.uv.sources] alpha = { path = "vendor/alpha" }``, a
+    vendored copy) as a ``directory`` entry, as it does the project and its members: only the
+    folder the lock lies in and the workspace's members are the project; the vendored alpha is
+    counted, unaudited, as the uv.lock it was exported from has it (it was taken for the project,
+    neither audited nor said to be unaudited)."""
+    root = tmp_path / "ws"
+    (root / "vendor" / "alpha" / "alpha").mkdir(parents=True)
+    (root / "vendor" / "alpha" / "alpha" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "vendor" / "alpha" / "pyproject.toml").write_text(
+        '[project]\nname = "alpha"\nversion = "1.4"\nrequires-python = ">=3.10"\n'
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n',
+        encoding="utf-8",
+    )
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "demo-app"\nversion = "0.3.0"\nrequires-python = ">=3.10"\ndependencies = ["alpha", "gamma==3.1"]\n'
+        '[tool.uv.sources]\nalpha = { path = "vendor/alpha" }\n',
+        encoding="utf-8",
+    )
+    uv(["lock"], root, wheels)
+    uv(["export", "--format", "pylock.toml", "--all-packages", "-o", "pylock.toml"], root, wheels)
+    assert 'directory = { path = "vendor/alpha"' in (root / "pylock.toml").read_text()  # uv's own export
+    write_db(root, RECORDS, "flat")
+    from_uv_lock = audit(root, checkers, 'source = "uv.lock"')
+    from_pylock = audit(root, checkers, 'source = "pylock.toml"')
+    assert from_uv_lock.metrics["unaudited"] == from_pylock.metrics["unaudited"] == ["alpha"]
+    assert found(from_pylock) == found(from_uv_lock)
+    assert from_pylock.metrics["packages_audited"] == from_uv_lock.metrics["packages_audited"] == 1
+    assert "alpha" not in from_pylock.metrics["lock"]["members"]
