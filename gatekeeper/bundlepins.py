@@ -6,10 +6,11 @@ log, timestamped) fixes by digest, and what the attestation it lists fixes: the 
 wrote and the attestation itself (the record's ``reports``), the checks' artifacts such as the SBOM
 (the attestation's subjects), the files the policy was built from and the effective policy (the
 record's ``policy.files`` and ``policy.effective_sha256``). ``pins`` checks those entries against
-them, the verifier script against gatekeeper's own copy and the formats rendered when the bundle
-was made against a rendering of the pinned result, and names the entries only the manifest's
-signature vouches for (the README, anything else), so that ``bundle verify`` says which files its
-verdict covers.
+them and the verifier script against gatekeeper's own copy; ``bundle_pins`` then holds the
+manifest's facts to the result the record pins and writes again from it what was made when the
+bundle was (formats the run did not write, each check's own files, the README). What is left (a
+file this release writes differently, anything else) is named as vouched for by the manifest's
+signature alone, so that ``bundle verify`` says which files its verdict covers.
 """
 
 from __future__ import annotations
