@@ -359,15 +359,19 @@ def _now() -> str:
     return iso_utc()
 
 
-def append_interrupted(root: Path, policy: Policy, started_at: str, reason: str, command: str = "check") -> Appended:
+def append_interrupted(  # noqa: PLR0913  # and the repository as git told it
+    root: Path, policy: Policy, started_at: str, reason: str, command: str = "check", repo: Mapping[str, Any] | None = None
+) -> Appended:
     """Record a run that was interrupted (Ctrl-C, SIGTERM) before it reached a verdict.
 
     The record has verdict ``interrupted``, no checks and no reports; ``reason`` says what stopped it.
+    ``repo``: ``gitinfo.repository_info`` of ``root``, asked before the tools were stopped (no
+    process starts after that); asked here when not given.
     """
     from gatekeeper.engine import iso_utc
     from gatekeeper.gitinfo import repository_info
 
-    repo = repository_info(root)
+    repo = repo if repo is not None else repository_info(root)
     now = iso_utc()
     record: dict[str, Any] = {
         "v": RECORD_VERSION,

@@ -296,21 +296,26 @@ def interrupted(terminated: bool, console: Console | None = None, run: Run | Non
     record the interrupted run when its record was still to come; return the exit code."""
     from gatekeeper import process
     from gatekeeper.errors import GatekeeperError
+    from gatekeeper.gitinfo import repository_info
 
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the cleanup short
     if console is not None:
         console.stop()
-    process.kill_all(stop=True)
+    process.kill_all()
+    recorded = run is not None and run.audit
+    # the record's commit and branch, asked of git before no process may start any more
+    repo = repository_info(run.root) if run is not None and recorded else None
+    process.kill_all(stop=True)  # and whatever a check started meanwhile
     what = "terminated (SIGTERM)" if terminated else "interrupted (SIGINT)"
     if run is not None and run.written:
         echo(f"gatekeeper: {what} after the reports were written; the tools it started were killed", err=True)
     else:
         echo(f"gatekeeper: {what}; the tools it started were killed and no reports were written", err=True)
-    if run is not None and run.audit:
+    if run is not None and recorded:
         from gatekeeper.audit import append_interrupted
 
         try:
-            entry = append_interrupted(run.root, run.policy, started_at, what)
+            entry = append_interrupted(run.root, run.policy, started_at, what, repo=repo)
             echo(f"audit: recorded the interrupted run as #{entry.seq} in {entry.log}", err=True)
         except GatekeeperError as err:
             echo(f"gatekeeper: error: {err}", err=True)

@@ -234,7 +234,9 @@ def test_a_signal_as_the_command_starts_is_recorded_as_an_interrupted_run(tmp_pa
     project = tmp_path / "proj"
     project.mkdir()
     (project / "app.py").write_text("x = 1\n")
-    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "s"]):
+        subprocess.run(["git", *args], cwd=project, check=True)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True).stdout.strip()
     env = {**os.environ, "NO_COLOR": "1"}
     proc = subprocess.Popen(
         [str(Path(sys.executable).with_name("gatekeeper")), "check", "--only", "security"],
@@ -251,3 +253,4 @@ def test_a_signal_as_the_command_starts_is_recorded_as_an_interrupted_run(tmp_pa
     log = project / ".gatekeeper" / "audit.jsonl"
     (record,) = [json.loads(line) for line in log.read_text().splitlines()]
     assert record["verdict"] == "interrupted" and sig.name in record["reason"]
+    assert record["commit"] == head  # asked of git before the tools were stopped, after which none starts
