@@ -128,7 +128,10 @@ class TypesChecker(CheckerBase):
         if done.returncode == 2 and done.stdout.strip():
             _raise_blocking(done.stdout, whole_root=targets == ["."])
         if done.returncode not in (0, 1):  # 1 means "found errors": that is data
-            raise ToolError(f"mypy failed (exit {done.returncode}): {process.tail(done.stderr or done.stdout)}")
+            from gatekeeper.checkers.types import names
+
+            odd = names.undecodable(_python_files(ctx.root, targets or list(found.files)))
+            raise ToolError(names.failure(done.returncode, process.tail(done.stderr or done.stdout), odd))
         items = parse_output(done.stdout, config)
         if done.returncode == 1 and not items:
             raise ToolError(f"mypy reported failure but printed nothing (exit 1): {process.tail(done.stderr or done.stdout)}")

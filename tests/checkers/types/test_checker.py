@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -243,3 +244,17 @@ def test_text_mypy_did_not_print_for_its_configuration_is_still_refused() -> Non
     for config, text in ((None, note), ("mypy.ini", note), ("setup.cfg", "setup.cfg: note: something else")):
         with pytest.raises(ToolError, match="not its JSON report"):
             parse_output(text, config)
+
+
+def test_a_file_name_mypy_cannot_take_is_named_in_the_error(tmp_path: Path, make_ctx: Any) -> None:
+    """mypy crashes ("INTERNAL ERROR") on a ``.py`` file whose name is not UTF-8, without naming it:
+    the check's error (exit 3) names the file, so the user knows what to rename or leave out."""
+    root = write(tmp_path / "p", {"app.py": "x: int = 1\n"})
+    (Path(os.fsdecode(os.fsencode(root) + b"/caf\xe9.py"))).write_text('y: int = "s"\n', encoding="utf-8")
+    by_hand = subprocess.run([sys.executable, "-m", "mypy", "."], cwd=root, capture_output=True, text=True, timeout=300)
+    assert by_hand.returncode == 2 and "INTERNAL ERROR" in by_hand.stdout + by_hand.stderr
+    assert "caf" not in by_hand.stdout + by_hand.stderr  # mypy does not say which file
+    with pytest.raises(ToolError) as caught:
+        TypesChecker().run(section(TypesChecker), make_ctx(root))
+    message = str(caught.value)
+    assert "mypy failed (exit 2)" in message and "caf\\xe9.py" in message and "INTERNAL ERROR" in message
