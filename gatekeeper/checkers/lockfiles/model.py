@@ -173,3 +173,23 @@ def require_known(chosen: Sequence[str], known: Iterable[str], what: str, path: 
     if missing:
         listed = ", ".join(sorted(have)) or "none"
         raise LockError(f"{path.name} has no {what} {', '.join(repr(m) for m in missing)} (it has: {listed})")
+
+
+def project_folders(here: Path) -> frozenset[Path]:
+    """The folders that are the project a lock file in ``here`` locks: ``here`` and the members its
+    ``[tool.uv.workspace]`` declares (resolved). A lock is text of the pull request's: a folder it
+    calls a member is the project only when the project says so."""
+    from gatekeeper.checkers.inventory import workspace_folders
+
+    try:
+        return frozenset({here.resolve(), *workspace_folders(here)})
+    except OSError:
+        return frozenset()
+
+
+def is_project_folder(here: Path, folder: str, ours: frozenset[Path]) -> bool:
+    """Whether ``folder`` (as a lock entry of a lock in ``here`` names it) is one of ``ours`` (``project_folders``)."""
+    try:
+        return (here / folder).resolve() in ours
+    except (OSError, ValueError):
+        return False

@@ -15,7 +15,17 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from gatekeeper.checkers.lockfiles.model import Lock, LockedPackage, LockError, Selection, entries, read_toml, require_known
+from gatekeeper.checkers.lockfiles.model import (
+    Lock,
+    LockedPackage,
+    LockError,
+    Selection,
+    entries,
+    is_project_folder,
+    project_folders,
+    read_toml,
+    require_known,
+)
 
 FORMAT = "pylock.toml"
 _NAME = re.compile(r"^pylock\.([^.]+\.)?toml$")
@@ -56,21 +66,11 @@ def read(path: Path, selection: Selection, project: str = "") -> Lock:
     versions: dict[str, str] = {canonicalize_name(e["name"]): str(e.get("version") or "") for _, e in counted}
     packages: list[LockedPackage] = []
     members: list[LockedPackage] = []
-    ours = _project_folders(path.parent)
+    ours = project_folders(path.parent)
     for line, entry in counted:
         pkg = _package(entry, line, path, versions)
         (members if _is_member(entry, path.parent, ours) else packages).append(pkg)
     return Lock(path, FORMAT, tuple(packages), tuple(members), len(table), tuple(groups + [f"extra:{x}" for x in extras]))
-
-
-def _project_folders(here: Path) -> frozenset[Path]:
-    """The folders that are the project: ``here`` (where the lock file lies) and its uv workspace's members."""
-    from gatekeeper.checkers.inventory import workspace_folders
-
-    try:
-        return frozenset({here.resolve(), *workspace_folders(here)})
-    except OSError:
-        return frozenset()
 
 
 def _is_member(entry: Mapping[str, Any], here: Path, ours: frozenset[Path]) -> bool:
@@ -80,10 +80,7 @@ def _is_member(entry: Mapping[str, Any], here: Path, ours: frozenset[Path]) -> b
     folder = entry.get("directory")
     if not isinstance(folder, dict) or not isinstance(folder.get("path"), str):
         return False
-    try:
-        return (here / folder["path"]).resolve() in ours
-    except (OSError, ValueError):
-        return False
+    return is_project_folder(here, folder["path"], ours)
 
 
 def _holds(marker: str, env: Mapping[str, Any], path: Path, line: int | None) -> bool:

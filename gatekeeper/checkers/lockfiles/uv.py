@@ -6,7 +6,9 @@ the one project at ``.``) through edges whose markers hold for the target, start
 members' run-time dependencies plus the extras (``optional-dependencies``) and dependency groups
 (``dev-dependencies``) the selection names. https://docs.astral.sh/uv/concepts/projects/layout/
 A member that a package from outside the workspace depends on (a member named after that
-dependency, which uv then resolves to the member) is counted as a package built from its folder.
+dependency, which uv then resolves to the member) is counted as a package built from its folder,
+and so is one whose folder the project's ``[tool.uv.workspace]`` does not declare (the lock is
+the pull request's text: ``uv sync --frozen`` installs what it says).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from gatekeeper.checkers.lockfiles.model import (
     Selection,
     entries,
     hash_pairs,
+    is_project_folder,
+    project_folders,
     read_toml,
     require_known,
 )
@@ -57,7 +61,14 @@ def read(path: Path, selection: Selection, project: str = "") -> Lock:
     manifest = data.get("manifest")
     manifest = manifest if isinstance(manifest, dict) else {}
     names = {canonicalize_name(str(m)) for m in manifest.get("members") or []}
-    members = [i for i, (_, e) in enumerate(table) if _origin(e) == "directory" and (canonicalize_name(e["name"]) in names)]
+    ours = project_folders(path.parent)  # a member the lock names is one only where the project declares it
+    members = [
+        i
+        for i, (_, e) in enumerate(table)
+        if _origin(e) == "directory"
+        and canonicalize_name(e["name"]) in names
+        and is_project_folder(path.parent, _folder(e), ours)
+    ]
     if not names:
         members = [i for i, (_, e) in enumerate(table) if _source_path(e) == "."]
     if not members:
@@ -158,6 +169,12 @@ def _origin(entry: Mapping[str, Any]) -> str:
     if "url" in source:
         return "url"
     return "directory" if any(k in source for k in _LOCAL) else "unknown"
+
+
+def _folder(entry: Mapping[str, Any]) -> str:
+    """The folder a local entry's ``source`` names (``editable``, ``virtual``, ``directory`` or ``path``)."""
+    source = entry.get("source") or {}
+    return next((str(source[k]) for k in _LOCAL if k in source), "")
 
 
 def _source_path(entry: Mapping[str, Any]) -> str:

@@ -330,3 +330,39 @@ def test_a_vendored_folder_in_a_pylock_is_a_package_built_from_a_folder_not_the_
     assert found(from_pylock) == found(from_uv_lock)
     assert from_pylock.metrics["packages_audited"] == from_uv_lock.metrics["packages_audited"] == 1
     assert "alpha" not in from_pylock.metrics["lock"]["members"]
+
+
+def test_a_uv_lock_member_the_project_does_not_declare_is_a_package_built_from_a_folder(
+    tmp_path: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """The lock is the pull request's text: one that names a vendored folder among its workspace
+    members (``[manifest] members``, ``source = { editable = ... }``) is installed as it says by
+    ``uv sync --frozen``, so that copy is counted, unaudited, unless the project's own
+    ``[tool.uv.workspace]`` declares it (it was taken for the project, and nothing was said)."""
+    root = tmp_path / "ws"
+    (root / "vendor" / "alpha").mkdir(parents=True)
+    (root / "vendor" / "alpha" / "pyproject.toml").write_text(
+        '[project]\nname = "alpha"\nversion = "1.4"\nrequires-python = ">=3.10"\n'
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n',
+        encoding="utf-8",
+    )
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "demo-app"\nversion = "0.3.0"\nrequires-python = ">=3.10"\ndependencies = ["alpha", "gamma==3.1"]\n'
+        '[tool.uv.sources]\nalpha = { path = "vendor/alpha" }\n',
+        encoding="utf-8",
+    )
+    uv(["lock"], root, wheels)
+    lock = (root / "uv.lock").read_text(encoding="utf-8")
+    assert 'source = { directory = "vendor/alpha" }' in lock and "[manifest]" not in lock  # uv's own lock
+    forged = lock.replace('source = { directory = "vendor/alpha" }', 'source = { editable = "vendor/alpha" }')
+    forged = forged.replace(
+        'requires-python = ">=3.10"\n', 'requires-python = ">=3.10"\n\n[manifest]\nmembers = ["alpha", "demo-app"]\n', 1
+    )
+    (root / "uv.lock").write_text(forged, encoding="utf-8")
+    installs = uv(["export", "--frozen", "--no-hashes"], root, None).stdout
+    assert "-e ./vendor/alpha" in installs.splitlines()  # what uv sync --frozen installs
+    write_db(root, RECORDS, "flat")
+    result = audit(root, checkers, 'source = "uv.lock"')
+    assert result.metrics["lock"]["members"] == ["demo-app"]
+    assert result.metrics["unaudited"] == ["alpha"]
+    assert result.status is Status.FAIL and "dependencies.unaudited" in {f.rule_id for f in result.findings if f.blocking}
