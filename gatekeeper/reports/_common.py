@@ -64,6 +64,16 @@ def actor(result: GateResult) -> str:
     return str(value) if value else ""
 
 
+def partial_scope(result: GateResult) -> str:
+    """``partial: only sbom`` for a run of part of the policy (``--only``, ``--skip``, one shard),
+    which gates no commit: every format says so beside the verdict; "" for a complete run and for a
+    result that records no scope."""
+    from gatekeeper.gated import partial_note
+
+    scope = result.extra.get("scope")
+    return partial_note(scope) if isinstance(scope, Mapping) else ""
+
+
 def where(finding: Finding) -> str:
     """The finding's place as text: ``path:line``, the package ``name==version``, or empty."""
     parts = []

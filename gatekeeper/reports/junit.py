@@ -12,7 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from gatekeeper.findings import CheckResult, GateResult, Status
-from gatekeeper.reports._common import actor, ordered_checks, ordered_findings, where
+from gatekeeper.reports._common import actor, ordered_checks, ordered_findings, partial_scope, where
 
 #: findings listed per test case; the rest are counted
 MAX_LISTED = 1000
@@ -40,6 +40,7 @@ def render_junit(result: GateResult) -> str:
     props = ET.SubElement(suite, "properties")
     for name, value in (
         ("verdict", result.verdict.value),
+        ("scope", f"{partial_scope(result)}: it gates no commit" if partial_scope(result) else ""),
         ("gatekeeper.version", result.tool_version),
         ("commit", str(result.repository.get("commit") or "")),
         ("branch", str(result.repository.get("branch") or "")),

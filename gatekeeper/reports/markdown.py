@@ -13,7 +13,16 @@ from gatekeeper.controls import result_controls
 from gatekeeper.display import shorten
 from gatekeeper.escapes import clean
 from gatekeeper.findings import CheckResult, GateResult, Status, Verdict
-from gatekeeper.reports._common import MISSING, actor, all_findings, new_code_facts, one_line, ordered_checks, where
+from gatekeeper.reports._common import (
+    MISSING,
+    actor,
+    all_findings,
+    new_code_facts,
+    one_line,
+    ordered_checks,
+    partial_scope,
+    where,
+)
 
 #: blocking findings listed; the rest are counted ("and N more")
 MAX_FINDINGS = 20
@@ -49,7 +58,9 @@ def _short(text: str) -> str:
 
 def render_markdown(result: GateResult) -> str:
     """``gatekeeper.md``: the verdict, a table of checks and the blocking findings."""
-    lines = [f"## {_ICONS[result.verdict]} gatekeeper: {result.verdict.value.upper()}", ""]
+    partial = partial_scope(result)  # a pass of part of the policy gates no commit: the headline says so
+    headline = f"## {_ICONS[result.verdict]} gatekeeper: {result.verdict.value.upper()}"
+    lines = [f"{headline} ({escape(partial)}: it gates no commit)" if partial else headline, ""]
     commit = str(result.repository.get("commit") or "")
     facts = [
         f"commit {escape(commit[:12])}" if commit else "",

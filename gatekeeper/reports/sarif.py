@@ -40,7 +40,7 @@ from typing_extensions import assert_never
 from gatekeeper.checkers import presenter
 from gatekeeper.display import shorten
 from gatekeeper.findings import CheckResult, Finding, GateResult, Severity, Status, fingerprint
-from gatekeeper.reports._common import finding_state, one_line, ordered_checks, priority
+from gatekeeper.reports._common import finding_state, one_line, ordered_checks, partial_scope, priority
 from gatekeeper.reports._stream import iter_json, placeholder
 
 if TYPE_CHECKING:
@@ -204,6 +204,8 @@ def _log(
         if c.status not in (Status.PASS, Status.FAIL)
     ]
     props: dict[str, Any] = {"verdict": result.verdict.value, "started_at": result.started_at}
+    if partial := partial_scope(result):  # a pass of part of the policy gates no commit
+        props["scope"] = f"{partial}: it gates no commit"
     commit = result.repository.get("commit")
     if commit:
         props["commit"] = commit

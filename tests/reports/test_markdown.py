@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from pathlib import Path
+
+import pytest
 
 from gatekeeper.findings import Finding, GateResult, Location, Severity
 from gatekeeper.reports.json import render_json
@@ -116,3 +119,36 @@ def test_a_long_message_is_cut_at_a_word_or_sentence_with_an_ellipsis() -> None:
     assert shorten("a Mercurial revision could be used", 33) == "a Mercurial revision could be…"
     assert shorten("x" * 30, 10) == "x" * 9 + "…"
     assert shorten("short", 10) == "short"
+
+
+def test_a_partial_runs_pass_says_in_every_summary_format_that_it_gates_no_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    from typer.testing import CliRunner
+
+    from gatekeeper.cli import app
+    from tests.helpers.projects import git_init, only, write
+
+    root = write(tmp_path / "proj", {"app.py": "def add(a, b):\n    return a + b\n", ".gitignore": "out*/\n"})
+    formats = '["json", "markdown", "junit", "sarif", "html"]'
+    write(root, {"gatekeeper.toml": only("security", "sbom").replace('["json"]', formats)})
+    git_init(root)
+    monkeypatch.chdir(root)
+    done = CliRunner().invoke(app, ["check", str(root), "--only", "security", "--output-dir", "out"])
+    assert done.exit_code == 0 and "partial: only security: it gates no commit" in done.output, done.output
+    out = root / "out"
+    assert (out / "gatekeeper.md").read_text().splitlines()[0] == (
+        "## ✅ gatekeeper: PASS (partial: only security: it gates no commit)"
+    )
+    props = {p.get("name"): p.get("value") for p in ET.parse(out / "gatekeeper.junit.xml").iter("property")}  # noqa: S314
+    assert props["verdict"] == "pass" and props["scope"] == "partial: only security: it gates no commit"
+    sarif = json.loads((out / "gatekeeper.sarif").read_text())
+    assert sarif["properties"]["gatekeeper"]["scope"] == "partial: only security: it gates no commit"
+    assert "partial: only security" in (out / "gatekeeper.html").read_text()
+    # the complete run says nothing of the kind
+    done = CliRunner().invoke(app, ["check", str(root), "--output-dir", "out-all"])
+    assert done.exit_code == 0, done.output
+    assert (root / "out-all" / "gatekeeper.md").read_text().splitlines()[0] == "## ✅ gatekeeper: PASS"
+    assert "scope" not in {p.get("name") for p in ET.parse(root / "out-all" / "gatekeeper.junit.xml").iter("property")}  # noqa: S314
