@@ -305,16 +305,18 @@ class _Reused:
         self.numbers = Numbers(precision=precision, **dict(zip(_NUMBERS, entry["numbers"], strict=True)))
 
 
-def _reusing(cov: Any, has_arcs: bool, known: dict[str, Any], keys: dict[str, str | None]) -> None:
-    """Make ``cov._analyze`` answer from ``known`` for files whose key is there; record every key."""
+def _reusing(cov: Any, has_arcs: bool, known: dict[str, Any], keys: dict[str, tuple[str | None, Any]]) -> None:
+    """Make ``cov._analyze`` answer from ``known`` for files whose key is there; record every key,
+    with the file's stat data from before its bytes were read for it (``_kept_key``)."""
     context = _context_digest(cov, has_arcs)
     analyze = cov._analyze
     precision = int(cov.config.precision)
 
     def reuse(morf: Any, file_reporter: Any = None) -> Any:
+        before = _stat(file_reporter.filename) if file_reporter is not None else None
         key = _file_key(cov, context, file_reporter) if file_reporter is not None else None
         if file_reporter is not None:
-            keys[file_reporter.filename] = key
+            keys[file_reporter.filename] = (key, before)
         entry = known.get(key) if key is not None else None
         if isinstance(entry, dict):
             return _Reused(entry, precision)
@@ -323,6 +325,23 @@ def _reusing(cov: Any, has_arcs: bool, known: dict[str, Any], keys: dict[str, st
         return analyze(morf, file_reporter=file_reporter)
 
     cov._analyze = reuse
+
+
+def _stat(path: str) -> tuple[int, ...] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode)
+
+
+def _kept_key(keys: dict[str, tuple[str | None, Any]], path: str) -> str | None:
+    """The key of ``path``'s analysis, once every read of it is done; None (not kept) when the file
+    was written since its bytes were read for the key: coverage.py's parser reads it again, and may
+    have analysed other bytes than the key names (a file git ignores is not in the checkout's
+    comparison, which would have taken back the run's cache entries)."""
+    key, before = keys.get(path, (None, None))
+    return key if key is not None and _stat(path) == before else None
 
 
 def _excluded_by(cov: Any, fr: Any, excluded: set[int]) -> list[list[Any]]:
@@ -391,7 +410,7 @@ def _report(
 
     total = Numbers(precision=precision)
     files: list[dict[str, Any]] = []
-    keys: dict[str, str | None] = {}
+    keys: dict[str, tuple[str | None, Any]] = {}
     if known is not None:
         _reusing(cov, has_arcs, known, keys)
     reused = 0
@@ -401,7 +420,7 @@ def _report(
             total += analysis.numbers
             reused += isinstance(analysis, _Reused)
             files.append(_file_entry(cov, fr, analysis))
-            file_keys.append(keys.get(fr.filename))
+            file_keys.append(_kept_key(keys, fr.filename))
     except NoDataError as exc:
         return _fail("empty", f"{exc} (check the omit/include settings of the coverage configuration)")
     except NotPython as exc:
