@@ -121,6 +121,8 @@ class SecurityChecker(CheckerBase):
                 two = workers > 1 and _worth_two(ctx.root, targets, section.get("exclude") or [], _shard_bytes(ctx))
                 pool.start(2 if two else 1, quiet=True)  # importing bandit while the rest is prepared
             from gatekeeper.checkers.security.narrowing import (
+                default_dropped,
+                default_dropped_records,
                 narrowing_note,
                 narrowing_records,
                 notebook_records,
@@ -172,6 +174,7 @@ class SecurityChecker(CheckerBase):
         unread = notebooks(ctx, targets, [*(section.get("exclude") or []), *narrowing["exclude"]])
         metrics["notebooks_not_scanned"] = len(unread)
         records += notebook_records(unread) + unparsed_records(result.metrics["parse_errors"])
+        records += default_dropped_records(default_dropped(ctx, targets, plan.files))
         summary += f"; {len(unread)} notebook{'s' if len(unread) != 1 else ''} (.ipynb) not scanned" if unread else ""
         if ctx.shard is not None:
             metrics["shard"] = shard_record(ctx.shard, plan.files, files)

@@ -109,6 +109,50 @@ def notebooks(ctx: CheckContext, targets: Sequence[str], exclude: Iterable[str])
     return [f for f in inside if not source.excluded(f, patterns)]
 
 
+#: bandit's own exclusions (``bandit.core.constants.EXCLUDE``), which the scan keeps beside the
+#: policy's and the project's: bandit drops every path that contains one (a folder that exists
+#: becomes ``folder/*``), so ``app/CVS_tools.py`` or ``app/.tox_setup.py`` is never read
+BANDIT_DEFAULT_EXCLUDE = (".svn", "CVS", ".bzr", ".hg", ".git", "__pycache__", ".tox", ".eggs", "*.egg")
+
+
+def default_dropped(ctx: CheckContext, targets: Sequence[str], scanned: Iterable[str]) -> list[str]:
+    """The tracked ``.py`` files under ``targets`` that bandit did not scan (``scanned``) because
+    their path contains one of ``BANDIT_DEFAULT_EXCLUDE``, matched as bandit matches it
+    (``manager._is_file_included``: a glob, or a substring of the path as its walk names it)."""
+    import fnmatch
+    import os
+
+    from gatekeeper.checkers import source
+
+    try:
+        tracked = source.tracked_files(ctx.root, ctx)
+    except ToolError:  # not a git work tree: nothing tracked to account for
+        return []
+    seen = set(scanned)
+    roots = [t.strip("/").removeprefix("./") for t in targets]
+    patterns = [p + "/*" if os.path.isdir(ctx.root / p) else p for p in BANDIT_DEFAULT_EXCLUDE]
+    out = []
+    for f in tracked:
+        if not f.endswith(".py") or f in seen or not any(r in ("", ".") or f == r or f.startswith(r + "/") for r in roots):
+            continue
+        names = (f, "./" + f)
+        if any(fnmatch.fnmatch(n, p) or p in n for n in names for p in patterns):
+            out.append(f)
+    return out
+
+
+def default_dropped_records(dropped: Sequence[str]) -> tuple[Narrowing, ...]:
+    """The record naming the files bandit's own exclusions left out (``default_dropped``); none when none."""
+    if not dropped:
+        return ()
+    effect = (
+        "bandit leaves out, by default, every path that contains .svn, CVS, .bzr, .hg, .git, __pycache__, .tox "
+        "or .eggs (as a substring: a file's own name counts) or ends in .egg: these files were not scanned"
+    )
+    count = f"{len(dropped)} file{'s' if len(dropped) != 1 else ''} bandit's default exclusions left out"
+    return (Narrowing("not-scanned", "", None, count, effect, tuple(dropped)),)
+
+
 def unparsed_records(parse_errors: Sequence[Mapping[str, Any]]) -> tuple[Narrowing, ...]:
     """The record naming the files bandit could not parse and so did not scan at all (none when it
     parsed every file): a syntax error, or syntax newer than the tool interpreter's Python."""

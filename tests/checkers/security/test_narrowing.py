@@ -11,7 +11,7 @@ from typing import Any
 from gatekeeper.checkers.security import SecurityChecker
 from gatekeeper.findings import Status
 from tests.helpers.narrowing import assert_reported, find
-from tests.helpers.projects import bandit_json, section, write
+from tests.helpers.projects import bandit_json, git_init, section, write
 
 SHELL = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)"
 
@@ -175,3 +175,20 @@ def test_a_baseline_a_bandit_file_names_is_reported_with_what_it_hid_and_keys_th
     assert emptied.metrics["cached_files"] == 0
     assert sorted(f.rule_id for f in emptied.findings) == sorted(r["test_id"] for r in bandit_json(root, "-r", "app")["results"])
     assert emptied.status is Status.FAIL and find(emptied, "option", detail="baseline = app/bl.json").suppressed == 0
+
+
+def test_files_bandit_s_own_exclusions_leave_out_are_reported_not_scanned(tmp_path: Path, make_ctx: Any) -> None:
+    # bandit drops every path containing one of its default exclusions, a file's own name included:
+    # a module named CVS_tools.py is never read, by hand or here, and that must not be silent
+    files = {"app/main.py": SHELL + "\n", "app/CVS_tools.py": SHELL + "\n", "app/.tox_setup.py": SHELL + "\n"}
+    root = write(tmp_path / "p", {**files, "app/lib.egg/ok.py": SHELL + "\n", "docs/x.py": SHELL + "\n"})
+    git_init(root)
+    scanned_by_hand = {r["filename"].removeprefix("./") for r in bandit_json(root, "-r", "app")["results"]}
+    assert scanned_by_hand == {"app/main.py", "app/lib.egg/ok.py"}
+    checker = SecurityChecker()
+    result = checker.run(section(checker, paths=["app"], workers=1), make_ctx(root))
+    assert {f.location.path for f in result.findings if f.location} == scanned_by_hand
+    record = find(result, "not-scanned", detail="2 files bandit's default exclusions left out")
+    assert record.files == ("app/.tox_setup.py", "app/CVS_tools.py")  # docs/x.py lies outside the paths scanned
+    assert "as a substring: a file's own name counts" in record.effect
+    assert_reported(result, record)
