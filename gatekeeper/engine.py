@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib
 import platform
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -184,6 +185,7 @@ def run_checks(
     if request.shard:
         names = shard_share(names, checkers, request.shard)
     cache_dir = _cache_dir(request)
+    run_imports(m for n in names for m in checkers[n].run_imports)  # while this thread mostly waits for git
     # git's answers overlap: the commit, branch and dirtiness are asked beside the snapshot
     repository_answer = in_background(lambda: repository_info(request.root), "gatekeeper-git-info")
     before = _snapshot(request, cache_dir)  # the checkout is read-only to the gate: compared at the end
@@ -285,6 +287,25 @@ def _environment_kept(
         n: error_result(n, why, r.duration_s) if checkers[n].inspects_environment and r.status is not Status.ERROR else r
         for n, r in results.items()
     }
+
+
+def run_imports(modules: Iterable[str]) -> threading.Thread:
+    """Import ``modules`` (the selected checks' ``run_imports``) in a thread of its own, begun before
+    the checkout's snapshot and git's answers, which this thread spends waiting for git: each check
+    then finds its run path loaded instead of importing it after it started (a module being
+    imported is waited for, never imported twice). A module that fails to import is skipped: the
+    check's own import of it raises the error again, in its thread, where it is reported."""
+
+    def load() -> None:
+        for name in dict.fromkeys(modules):
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: S112  # nosec B112: the check's own import raises it again
+                continue
+
+    thread = threading.Thread(target=load, name="gatekeeper-run-imports", daemon=True)
+    thread.start()
+    return thread
 
 
 def _run_all(  # noqa: PLR0913  # and what to do once the checks write no more

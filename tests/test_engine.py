@@ -429,3 +429,39 @@ def test_a_tool_a_timed_out_check_left_running_is_killed_before_the_run_ends(tmp
     for pipe in (proc.stdin, proc.stdout):
         if pipe is not None:
             pipe.close()
+
+
+def test_the_selected_checks_run_imports_load_in_a_thread_of_their_own_as_the_run_begins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check's run path is imported while the engine waits for git, not after the check started;
+    a module that fails to import is left for the check's own import, and an unselected check's
+    modules are not imported."""
+    import sys
+
+    modules = tmp_path / "modules"
+    modules.mkdir()
+    loaded = "import threading\nBY = threading.current_thread().name\n"
+    (modules / "gk_run_path_selected.py").write_text(loaded, encoding="utf-8")
+    (modules / "gk_run_path_unselected.py").write_text(loaded, encoding="utf-8")
+    (modules / "gk_run_path_broken.py").write_text("raise ImportError('broken on purpose')\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(modules))
+    for name in ("gk_run_path_selected", "gk_run_path_unselected", "gk_run_path_broken"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+
+    class Imports(Fixed):
+        def __init__(self, name: str, run_imports: tuple[str, ...]) -> None:
+            super().__init__(name)
+            self.run_imports = run_imports
+
+    checkers = {
+        "chosen": Imports("chosen", ("gk_run_path_selected", "gk_run_path_broken")),
+        "other": Imports("other", ("gk_run_path_unselected",)),
+    }
+    result = run(tmp_path, checkers, only=("chosen",))
+    assert [(c.name, c.status) for c in result.checks] == [("chosen", Status.PASS)]
+    deadline = time.monotonic() + 30
+    while "gk_run_path_selected" not in sys.modules and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sys.modules["gk_run_path_selected"].BY == "gatekeeper-run-imports"
+    assert "gk_run_path_unselected" not in sys.modules and "gk_run_path_broken" not in sys.modules

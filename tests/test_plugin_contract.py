@@ -253,6 +253,17 @@ def test_trends_must_be_a_tuple_of_trend() -> None:
         resolve("loose", Loose())
 
 
+@pytest.mark.parametrize("value", [["gatekeeper.engine"], ("gatekeeper.engine", 3), ("",), "gatekeeper.engine"])
+def test_run_imports_must_be_a_tuple_of_module_names(value: Any) -> None:
+    class Eager(CheckerBase):
+        options: Mapping[str, Any] = {}
+        run_imports = value
+
+    with pytest.raises(PluginError, match="checker 'eager': 'run_imports' must be a tuple of module names"):
+        resolve("eager", Eager())
+    assert resolve("plain", type("Plain", (CheckerBase,), {"options": {}})()).run_imports == ()
+
+
 def test_the_history_pages_series_are_read_where_each_checkers_trends_say() -> None:
     """No check name in the history page: each series comes from the installed checker whose
     ``trends`` name it (coverage's total and minimum, the vulnerabilities, bandit's counts, denied licenses)."""

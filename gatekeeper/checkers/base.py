@@ -72,6 +72,10 @@ class Checker(Protocol):
       passes), so that the tool has the CPUs while the others start up.
     - ``rule_info(finding)`` (default ``RuleInfo()``): a SARIF rule's short description and help
       URI, given the rule's first finding.
+    - ``run_imports`` (default ``()``): the modules ``run`` imports (its run path, which loading the
+      checker does not import): when the check is selected, the engine imports them in a thread of
+      its own as the run begins, while it waits for git's answers, so that the check finds them
+      loaded; one that fails to import is left for ``run``'s own import to report.
 
     Narrowing is part of the contract: every way the project's own configuration or comments
     made the check look at less or honour fewer rules (an exclude, an ignored rule, a file-level
@@ -90,6 +94,7 @@ class Checker(Protocol):
     inspects_environment: ClassVar[bool]
     trends: tuple[Trend, ...]
     tool: ToolInfo
+    run_imports: tuple[str, ...]
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Run the check with its validated policy ``section``."""
@@ -127,6 +132,7 @@ class CheckerBase:
     inspects_environment: ClassVar[bool] = False
     trends: tuple[Trend, ...] = ()
     tool: ToolInfo = ToolInfo()
+    run_imports: tuple[str, ...] = ()
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Run the check (a subclass must override this)."""
@@ -201,6 +207,7 @@ class LoadedChecker:
     trends: tuple[Trend, ...] = ()
     evidence: Callable[[CheckResult], dict[str, bytes]] = _DEFAULTS.evidence
     head_start: Callable[[Mapping[str, Any]], bool] = _DEFAULTS.head_start
+    run_imports: tuple[str, ...] = ()
 
     def policy_options(self) -> Mapping[str, Option]:
         """The keys of its ``[checks.NAME]`` section: its own options, and ``enabled`` defaulting to
@@ -241,6 +248,9 @@ def resolve(name: str, plugin: object, where: str = "") -> LoadedChecker:
     tool = getattr(plugin, "tool", _DEFAULTS.tool)
     if not isinstance(tool, ToolInfo):
         raise PluginError(f"{label}: 'tool' must be a ToolInfo")
+    run_imports = getattr(plugin, "run_imports", _DEFAULTS.run_imports)
+    if not isinstance(run_imports, tuple) or not all(isinstance(m, str) and m for m in run_imports):
+        raise PluginError(f"{label}: 'run_imports' must be a tuple of module names")
     hooks = {hook: getattr(plugin, hook, None) for hook in ("merge_metrics", "display", "rule_info", "evidence", "head_start")}
     for hook, value in hooks.items():
         if value is not None and not callable(value):
@@ -259,6 +269,7 @@ def resolve(name: str, plugin: object, where: str = "") -> LoadedChecker:
         trends=trends,
         evidence=_guarded(hooks["evidence"], dict, _DEFAULTS.evidence, _evidence_files),
         head_start=_guarded(hooks["head_start"], bool, _DEFAULTS.head_start),
+        run_imports=run_imports,
         **flags,
     )
 

@@ -67,6 +67,8 @@ class LicensesChecker(CheckerBase):
     tool = presentation.TOOL
     trends = (Trend("denied", ("packages_by_verdict", "denied"), zero_if=("packages",)),)
     inspects_environment = True
+    # the SPDX table (``spdx``) is left out: a judgement served from the cache needs none of it
+    run_imports = ("gatekeeper.checkers.licenses.listing", "gatekeeper.checkers.inventory", "gatekeeper.checkers.licenses.drift")
 
     def evidence(self, result: CheckResult) -> dict[str, bytes]:
         """``licenses.csv``: every package's license and verdict, as a table."""

@@ -99,6 +99,10 @@ class LintChecker(CheckerBase):
     }
 
     tool = presentation.TOOL
+    run_imports = (
+        "gatekeeper.toolconfig", "gatekeeper.checkers.source", "gatekeeper.checkers.lint.ahead",
+        "gatekeeper.checkers.lint.listing", "gatekeeper.checkers.lint.narrowing", "gatekeeper.checkers.lint.diagnostics",
+    )  # fmt: skip
 
     def display(self, result: CheckResult) -> Display:
         """Files checked, findings against the limit, fixable findings."""
