@@ -128,8 +128,9 @@ def analyse(request: dict[str, Any]) -> dict[str, Any]:
     except (CoverageException, sqlite3.Error) as exc:  # coverage.py lets some SQLite errors through unwrapped
         detail = str(exc) if isinstance(exc, CoverageException) else f"{type(exc).__name__}: {exc}"
         return _fail("corrupt", f"cannot read coverage data {path}: {detail}")
-    if not measured:
-        return _fail("empty", f"the coverage data {path} has no measured files")
+    nothing = _measured_nothing(data, measured, path)
+    if nothing is not None:
+        return nothing
     base["data_version"] = _writer_version(path)
     base["remapped"] = _remapped(cov, measured)
     cov._prepare_data_for_reporting()  # applies [paths] remapping, as `coverage report` does
@@ -397,6 +398,21 @@ def _file_entry(cov: Any, fr: Any, analysis: Any) -> dict[str, Any]:
         "excluded_by": _excluded_by(cov, fr, set(analysis.excluded)),
         "numbers": [getattr(nums, name) for name in _NUMBERS],
     }
+
+
+def _measured_nothing(data: Any, measured: list[str], path: str) -> dict[str, Any] | None:
+    """The ``empty`` refusal of data that measured nothing: no file, or only the files ``[run] source``
+    lists when no line of them ran (``coverage run`` records them unexecuted; ``coverage report``
+    shows them at 0% after coverage.py said "No data was collected"); None when a line was run."""
+    if not measured:
+        return _fail("empty", f"the coverage data {path} has no measured files")
+    if not any(data.lines(f) for f in measured):
+        return _fail(
+            "empty",
+            f"the coverage data {path} has no measured line: its {len(measured)} files are the unexecuted ones "
+            "[run] source lists (coverage.py: No data was collected)",
+        )
+    return None
 
 
 def _report(

@@ -294,9 +294,12 @@ def test_run_option_fails_a_unittest_run_that_found_no_test(tmp_path: Path, make
     assert by_hand.returncode == 0 and "Ran 0 tests" in by_hand.stderr
     checker = CoverageChecker()
     result = checker.run(section(checker, min_total=0.0, run=["python", "-m", "unittest"]), make_ctx(root))
-    assert f"{result.metrics['total']:.2f}" == report_total(root)  # coverage.py's figure, as by hand
+    # by hand, coverage report lists [run] source's files unexecuted, at 0%: the data measured no line,
+    # an error that keeps the test run's own finding
+    assert report_total(root) == "0.00"
+    assert result.status is Status.ERROR and result.error is not None and "has no measured line" in result.error
     (finding,) = [f for f in result.findings if f.rule_id == "coverage.tests_failed"]
-    assert finding.blocking and result.status is Status.FAIL and "ran no test" in finding.message
+    assert finding.blocking and "ran no test" in finding.message
     assert result.metrics["tests"]["passed"] is False and result.metrics["tests"]["returncode"] == 0
     found = checker.run(
         section(checker, min_total=0.0, run=["python", "-m", "unittest", "discover", "-p", "*_test.py"]), make_ctx(root)
@@ -360,9 +363,10 @@ def test_only_coverage_report_7_14_and_later_reads_the_parallel_files_beside_the
 
 @pytest.mark.parametrize("patched", [False, True], ids=["workers-unmeasured", "patch-subprocess"])
 def test_a_run_whose_xdist_workers_were_not_measured_says_so(tmp_path: Path, make_ctx: Any, patched: bool) -> None:
-    """``coverage run -m pytest -n 2`` measures the controller alone, which imports the tests but runs
-    none: the figure is coverage.py's (the same by hand), and the summary says why it is so low;
-    with ``patch = ["subprocess"]`` the workers are measured and nothing is said."""
+    """``coverage run -m pytest -n 2`` measures the controller alone, which runs no test: by hand,
+    coverage report lists ``source``'s files unexecuted, at 0%; the check is an error saying that the
+    workers ran the tests unmeasured. With ``patch = ["subprocess"]`` the workers are measured, the
+    figure is coverage.py's and nothing is said."""
     config = BRANCHY
     if patched:
         config = config.replace("branch = true", 'branch = true\npatch = ["subprocess"]')
@@ -372,13 +376,15 @@ def test_a_run_whose_xdist_workers_were_not_measured_says_so(tmp_path: Path, mak
     result = checker.run(section(checker, min_total=0.0, run=command), make_ctx(root))
     run_tool([PYTHON, "-m", "coverage", "run", "-m", *command], root)
     run_tool([PYTHON, "-m", "coverage", "combine", "-q"], root, check=False)  # patched: the workers' files
-    assert f"{result.metrics['total']:.2f}" == report_total(root)
     assert result.metrics["tests"]["pytest"]["workers"] == 2 and result.metrics["tests"]["passed"]
     note = "2 of the 2 pytest-xdist workers that ran the tests wrote no coverage data (coverage run measures its own process"
     if patched:
+        assert f"{result.metrics['total']:.2f}" == report_total(root)
         assert note not in result.summary and result.metrics["total"] > 50
     else:
-        assert note in result.summary and result.metrics["total"] < 50
+        assert report_total(root) == "0.00"
+        assert result.status is Status.ERROR and result.error is not None
+        assert "has no measured line" in result.error and note in result.error
 
 
 def test_data_that_measured_only_an_installed_copy_is_an_error_until_paths_maps_it(tmp_path: Path, make_ctx: Any) -> None:
@@ -453,6 +459,34 @@ def test_pytest_cov_in_addopts_is_named_when_coverage_run_saved_nothing(tmp_path
     assert alone.status is Status.PASS and f"{alone.metrics['total']:.0f}" == report_total(root)
     no_cov = checker.run(section(checker, min_total=0.0, run=[*tests, "--no-cov"]), make_ctx(root))
     assert no_cov.status is Status.PASS and no_cov.metrics["statements"] > 0
+
+
+def test_pytest_cov_under_a_source_setting_is_an_error_not_zero_percent(tmp_path: Path, make_ctx: Any) -> None:
+    """With ``[run] source`` set, the empty file ``coverage run`` saves over pytest-cov's still lists the
+    source files, unexecuted: `coverage report` shows 0% ("No data was collected"). The check says why
+    (here from ``.pytest.ini``, the hidden file pytest 8.1 reads) instead of failing the total."""
+    root = write_project(tmp_path / "p", "")
+    (root / "pyproject.toml").unlink()
+    (root / ".coveragerc").write_text("[run]\nsource = pkg\nbranch = true\n")
+    (root / ".pytest.ini").write_text("[pytest]\naddopts = -q --cov=pkg\n")
+    where = ".pytest.ini [pytest] addopts"
+    checker = CoverageChecker()
+    tests = ["pytest", "-p", "no:cacheprovider"]
+    ran = checker.run(section(checker, min_total=0.0, run=tests), make_ctx(root))
+    assert ran.status is Status.ERROR and ran.error is not None, ran.summary
+    said = rf"has no measured line: .* \(the project's pytest configuration \({re.escape(where)}\) adds --cov"
+    assert re.search(said, ran.error)
+    measure(root)  # by hand: coverage.py reports the listed files at 0%, having collected nothing
+    by_hand = run_tool([PYTHON, "-m", "coverage", "report"], root, check=False)
+    assert by_hand.stdout.splitlines()[-1].endswith(" 0%")
+    with pytest.raises(ToolError, match=re.escape(where)) as found:
+        checker.run(section(checker, min_total=0.0), make_ctx(root))
+    assert "Run the tests as the project does (`python -m pytest`" in str(found.value)
+    no_cov = checker.run(section(checker, min_total=0.0, run=[*tests, "--no-cov"]), make_ctx(root))
+    assert no_cov.status is Status.PASS and no_cov.metrics["total"] > 0
+    run_tool([PYTHON, "-m", *tests], root)  # pytest-cov writes the data: read as it is
+    alone = checker.run(section(checker, min_total=0.0), make_ctx(root))
+    assert alone.status is Status.PASS and f"{alone.metrics['total']:.0f}" == report_total(root)
 
 
 @pytest.mark.parametrize(

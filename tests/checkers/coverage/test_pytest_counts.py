@@ -49,7 +49,7 @@ def test_tests_xdist_workers_deselected_are_reported_though_not_counted(tmp_path
     """With ``-n 2`` the workers deselect (``addopts = --deselect``) and tell no one: pytest's summary
     no longer says "1 deselected", yet the failing test did not run; the narrowing record names the
     option that took it out."""
-    root = write_project(tmp_path / "p", BRANCHY)
+    root = write_project(tmp_path / "p", BRANCHY.replace("branch = true", 'branch = true\npatch = ["subprocess"]'))
     (root / "test_pkg.py").write_text(TESTS + "\n\ndef test_broken():\n    assert add(2, 2) == 5\n")
     (root / "pytest.ini").write_text("[pytest]\naddopts = --deselect test_pkg.py::test_broken\n")
     command = ["pytest", "-q", "-p", "no:cacheprovider", "-n", "2"]
