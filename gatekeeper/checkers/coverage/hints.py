@@ -122,6 +122,8 @@ def analysis_error(ctx: CheckContext, answer: Mapping[str, Any], ran: bool) -> T
 
 #: the files pytest reads its configuration from, in its order, with the table a file needs to count
 _PYTEST_CONFIGS = (
+    ("pytest.toml", ""),
+    (".pytest.toml", ""),
     ("pytest.ini", ""),
     (".pytest.ini", ""),
     ("pyproject.toml", "tool.pytest.ini_options"),
@@ -150,7 +152,12 @@ def pytest_cov_addopts(root: Path) -> str:
 
 def _addopts(text: str, name: str, table: str) -> tuple[str, str] | None:
     """The ``addopts`` of one candidate file ("" when unset) and the table it is in; None when the file
-    holds no pytest table. pyproject.toml: ``[tool.pytest.ini_options]``, else pytest 9's ``[tool.pytest]``."""
+    holds no pytest table. pyproject.toml: ``[tool.pytest.ini_options]``, else pytest 9's ``[tool.pytest]``;
+    pytest 9's (.)pytest.toml: its ``[pytest]`` table, the file counting even without one."""
+    if name.endswith("pytest.toml"):
+        own = tomlio.loads(text).get("pytest")
+        value = own.get("addopts", "") if isinstance(own, dict) else ""
+        return (" ".join(map(str, value)) if isinstance(value, list) else str(value)), "pytest"
     if name == "pyproject.toml":
         tool = tomlio.loads(text).get("tool")
         pytest_table = tool.get("pytest") if isinstance(tool, dict) else None

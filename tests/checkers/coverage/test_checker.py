@@ -505,6 +505,9 @@ def test_pytest_cov_under_a_source_setting_is_an_error_not_zero_percent(tmp_path
         ),
         ({"setup.cfg": "[tool:pytest]\naddopts = --cov-report=xml --covfefe\n"}, ""),
         ({"pyproject.toml": '[tool.pytest]\naddopts = ["--cov=pkg"]\n'}, "pyproject.toml [tool.pytest] addopts"),
+        # pytest 9 reads (.)pytest.toml first, and such a file counts even without a [pytest] table
+        ({"pytest.toml": '[pytest]\naddopts = ["--cov=pkg"]\n', "setup.cfg": "[tool:pytest]\n"}, "pytest.toml [pytest] addopts"),
+        ({".pytest.toml": "", "pyproject.toml": '[tool.pytest]\naddopts = ["--cov=pkg"]\n'}, ""),
     ],
 )
 def test_the_pytest_configuration_pytest_reads_decides(tmp_path: Path, files: dict[str, str], where: str) -> None:
