@@ -198,9 +198,13 @@ class LintChecker(CheckerBase):
         codes: dict[str, int] = {}
         for finding in findings:
             codes[finding.rule_id] = codes.get(finding.rule_id, 0) + 1
-        summary = f"{len(findings)} finding{'s' if len(findings) != 1 else ''} in {len(files):,} files"
+        with_findings = len({f.location.path for f in findings if f.location is not None})
+        summary = f"{len(findings)} finding{'s' if len(findings) != 1 else ''} in " + (
+            f"{with_findings:,} of {len(files):,} files" if findings else f"{len(files):,} files"
+        )
         metrics: dict[str, Any] = {
             "files_checked": len(files),
+            "files_with_findings": with_findings,
             "findings": len(findings),
             "suppressed": sum(1 for ds in diagnostics.values() for d in ds if d.get("suppressed")),
             "fixable": sum(1 for f in findings if f.properties.get("fix")),

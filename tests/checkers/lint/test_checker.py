@@ -76,6 +76,11 @@ def test_findings_equal_ruff_run_by_hand_with_the_projects_config(project: Path,
     (noqa,) = [n for n in result.narrowing if n.kind == "line-comments"]
     assert (noqa.source, noqa.line, noqa.suppressed) == ("demo/core.py", 11, 0)  # nothing to hide on that line
     assert result.tool_name == "ruff" and result.tool_version
+    # the summary tells the files ruff found something in from the files it checked
+    with_findings = len({path for _, path, _ in expected})  # demo/core.py and demo/style.py
+    assert (with_findings, result.metrics["files_checked"]) == (2, 5)  # with demo/__init__.py, scripts/, pyproject.toml
+    assert result.summary == f"{len(expected)} findings in 2 of 5 files"
+    assert result.metrics["files_with_findings"] == with_findings
 
 
 def test_fail_on_prefixes_and_max_findings(project: Path, make_ctx: Any) -> None:
