@@ -7,7 +7,8 @@ never change the coverage figures), registers it as the module ``gatekeeper_pyte
 names it in ``PYTEST_PLUGINS`` for that process's pytest alone (the variable is restored as pytest
 registers it, so a pytest the tests start in a subprocess never looks for it). At the end of the
 session it appends one JSON line to ``COUNT_FILE``: the tests collected, run (a call phase not
-skipped), skipped and deselected, and the pytest-xdist workers that ran them. A subtest
+skipped), skipped (tests, and modules skipped as they were collected, as pytest's summary counts
+them) and deselected, and the pytest-xdist workers that ran them. A subtest
 (``subTest``, the ``subtests`` fixture) is part of its test, not a test of its own, and a test
 pytest-rerunfailures ran again counts once. So a run that exits 0
 having run no test (``--collect-only``, ``--setup-only``, ``--fixtures``, every test skipped or
@@ -66,6 +67,14 @@ def pytest_runtest_logreport(report: Any) -> None:
     if report.when == "call" and (not report.skipped or hasattr(report, "wasxfail")):
         _counts["ran"] += 1
     elif report.skipped:
+        _counts["skipped"] += 1
+
+
+def pytest_collectreport(report: Any) -> None:
+    """A module or package skipped as it was collected (``raise unittest.SkipTest`` or
+    ``pytest.skip(allow_module_level=True)`` at import) is one skip, as pytest's summary counts it
+    ("400 passed, 15 skipped": 13 of them modules of a package whose ``__init__`` skips)."""
+    if report.skipped:
         _counts["skipped"] += 1
 
 

@@ -45,6 +45,29 @@ def test_subtests_are_counted_with_their_test_not_as_tests(tmp_path: Path, make_
     assert counts["workers"] == (2 if workers else 0)
 
 
+def test_modules_skipped_as_they_are_collected_count_as_pytest_counts_them(tmp_path: Path, make_ctx: Any) -> None:
+    """A test package whose ``__init__`` raises ``unittest.SkipTest`` (an optional dependency missing)
+    skips each of its modules at collection: pytest's summary counts every one ("3 skipped" with a
+    skip mark), and so do the figures and the narrowing record."""
+    root = write_project(tmp_path / "p", BRANCHY)
+    (root / "test_pkg.py").write_text(TESTS + "\n\n@pytest.mark.skip\ndef test_later():\n    pass\n")
+    (root / "test_pkg.py").write_text("import pytest\n" + (root / "test_pkg.py").read_text())
+    (root / "tests_optional").mkdir()
+    (root / "tests_optional" / "__init__.py").write_text("import unittest\n\nraise unittest.SkipTest('no such parser')\n")
+    for name in ("test_a.py", "test_b.py"):
+        (root / "tests_optional" / name).write_text("def test_x():\n    pass\n")
+    command = ["pytest", "-p", "no:cacheprovider", ".", "tests_optional/test_a.py", "tests_optional/test_b.py"]
+    by_hand = run_tool([PYTHON, "-m", *command], root)
+    assert "2 passed, 3 skipped" in by_hand.stdout
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=command), make_ctx(root))
+    counts = result.metrics["tests"]["pytest"]
+    assert (counts["ran"], counts["skipped"], counts["deselected"]) == (2, 3, 0)
+    (record,) = [n for n in result.narrowing if "skipped" in n.detail]
+    assert record.detail == "pytest deselected 0 tests and skipped 3"
+    assert result.status is Status.PASS
+
+
 def test_tests_xdist_workers_deselected_are_reported_though_not_counted(tmp_path: Path, make_ctx: Any) -> None:
     """With ``-n 2`` the workers deselect (``addopts = --deselect``) and tell no one: pytest's summary
     no longer says "1 deselected", yet the failing test did not run; the narrowing record names the
