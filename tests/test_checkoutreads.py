@@ -4,6 +4,9 @@ run an error and poisons no cache entry."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +92,45 @@ def test_an_ignored_file_rewritten_between_the_keys_read_and_the_tools_is_an_err
     assert sorted(r["test_id"] for r in bandit_json(root, "-r", ".")["results"]) == ["B404", "B602", "B607"]
     assert sorted(f.rule_id for f in checks["security"].findings) == ["B404", "B602", "B607"]
     assert later.verdict is Verdict.FAIL and later.extra["checkout"].get("read_written") is None
+
+
+def test_an_ignored_module_mypy_read_and_the_run_rewrote_is_an_error_and_never_served_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mypy's incremental cache takes a module for unchanged while its size and modification time
+    (in whole seconds) are: an ignored module it followed an import into, rewritten right after
+    mypy read it with bytes of the same size and its modification time put back, was served from
+    that cache by every later run, clean, though mypy by hand flags it."""
+    from gatekeeper.checkers.base import CheckContext
+    from gatekeeper.checkers.types import TypesChecker
+
+    root = repo(tmp_path / "p", {"app.py": "from gen.m import f\n\nx: int = f()\n", ".gitignore": "gen/\n"})
+    (root / "gen").mkdir()
+    (root / "gen" / "__init__.py").write_text("")
+    module = root / "gen" / "m.py"
+    module.write_text("def f() -> int:\n    return 1\n")
+    flagged = "def f() -> str:\n    return 1\n"  # as long as the clean text
+    assert len(flagged) == len(module.read_text())
+    policy = '[checks.types]\nenabled = true\npaths = ["app.py"]\n'
+    real_run = CheckContext.run
+
+    def run_then_rewrite(self: CheckContext, args: Any, **kw: Any) -> Any:
+        done = real_run(self, args, **kw)
+        if "mypy" in args and module.read_text() != flagged:  # right after mypy read it
+            mtime = module.stat().st_mtime_ns
+            module.write_text(flagged)
+            os.utime(module, ns=(mtime, mtime))
+        return done
+
+    monkeypatch.setattr(CheckContext, "run", run_then_rewrite)
+    raced = run(root, {"types": TypesChecker()}, policy, cache_dir=tmp_path / "cache")
+    monkeypatch.undo()
+    assert module.read_text() == flagged and raced.checks[0].status is Status.PASS  # mypy read the clean bytes
+    assert raced.verdict is Verdict.ERROR and raced.extra["checkout"]["read_written"] == ["gen/m.py"]
+    later = run(root, {"types": TypesChecker()}, policy, cache_dir=tmp_path / "cache")
+    by_hand = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "app.py"], cwd=root, capture_output=True, text=True, timeout=300
+    )
+    assert by_hand.returncode == 1 and "gen/m.py:2: error" in by_hand.stdout
+    found = sorted(f.location.path for f in later.checks[0].findings if f.location)
+    assert later.checks[0].status is Status.FAIL and found == ["app.py", "gen/m.py"]

@@ -13,7 +13,10 @@ a plugin file is refused, and each plugin module is located like the tool (never
 
 mypy's incremental cache is kept under gatekeeper's cache directory, never in the checkout, and
 authenticated as a whole before mypy may read it (``incremental``); a throwaway directory when the
-cache is off or ``cache.dir`` lies inside the project. mypy exits 1 when all it printed are notes
+cache is off or ``cache.dir`` lies inside the project. mypy takes a module for unchanged while its
+size and modification second are, so the project's Python files git ignores (which the checkout's
+comparison does not cover) are named to it before mypy runs (``CheckContext.reading``): one written
+during the run makes the run an error, and the cache it left is taken back. mypy exits 1 when all it printed are notes
 (with ``-O json``); that is a pass, as mypy's own verdict is. mypy checks a program as a whole, so
 the check is not shardable. Settings that narrow the check (``exclude``, ``ignore_errors``,
 ``disable_error_code``, per-module overrides) and ``# type: ignore`` comments are reported.
@@ -106,6 +109,10 @@ class TypesChecker(CheckerBase):
             if not _inside(ctx.root, p):
                 raise ToolError(f"checks.types.paths: {p} is outside the project")
         targets = paths or ([] if found.files else ["."])
+        # mypy's incremental cache takes a module for unchanged while its size and modification second
+        # are: a file git ignores that it reads (outside the checkout's comparison) is compared too
+        everything = list(_python_files(ctx.root, ["."]))
+        ctx.reading(everything)
         tag = hashlib.sha256(f"{tool.python}\0{version}\0{ctx.target_python}".encode()).hexdigest()[:16]
         kept, not_kept = incremental.folder_for(ctx.cache_dir, ctx.root, tag)
         with tempfile.TemporaryDirectory(prefix="gatekeeper-mypy-") as scratch:
@@ -141,7 +148,8 @@ class TypesChecker(CheckerBase):
         findings = to_findings(section, items, sources)
         errors = sum(1 for i in items if i["severity"] == "error")
         notes = len(items) - errors
-        records = _narrowing(ctx.root, found, paths, sources, honour, _gitignored(ctx, tool.python, found, targets))
+        gitignored = _gitignored(ctx, tool.python, found, targets)
+        records = _narrowing(ctx.root, found, paths, sources, honour, gitignored, everything)
         codes: dict[str, int] = {}
         for i in items:
             if i["severity"] == "error":
@@ -206,13 +214,15 @@ def _narrowing(  # noqa: PLR0913  # the configuration, the scope, the sources, a
     sources: source.Sources,
     honour: bool,
     gitignored: Sequence[str] | str = (),
+    everything: Sequence[str] | None = None,
 ) -> list[Narrowing]:
     """What the project's configuration and comments narrowed: its settings and overrides, the files
     its ``files``, ``exclude`` and ``exclude_gitignore`` (``gitignored``: as mypy listed them, or why
-    it could not) leave out of the check's scope, and the comments in the files checked."""
+    it could not) leave out of the check's scope, and the comments in the files checked.
+    ``everything``: ``_python_files`` of the root, when already listed."""
     from gatekeeper.checkers.types import narrowing as narrowed
 
-    everything = list(_python_files(root, ["."]))
+    everything = list(_python_files(root, ["."])) if everything is None else list(everything)
     scope = list(paths or found.files or ["."])
     targeted = everything if scope == ["."] else list(_python_files(root, scope))
     dropped = set(narrowed.excluded(targeted, found.main.get("exclude")))
