@@ -150,6 +150,7 @@ class TypesChecker(CheckerBase):
         notes = len(items) - errors
         gitignored = _gitignored(ctx, tool.python, found, targets)
         records = _narrowing(ctx.root, found, paths, sources, honour, gitignored, everything)
+        records += _crawl_skipped(ctx, paths or list(found.files) or ["."])
         codes: dict[str, int] = {}
         for i in items:
             if i["severity"] == "error":
@@ -205,6 +206,20 @@ def _gitignored(ctx: CheckContext, python: str, found: MypyConfig, targets: Sequ
         return gitignored.dropped(ctx, python, found.name, targets)
     except ToolError as exc:
         return str(exc)
+
+
+def _crawl_skipped(ctx: CheckContext, scope: Sequence[str]) -> list[Narrowing]:
+    """The record of the tracked files in the folders mypy is given that its search passes over by
+    name (``narrowing.crawl_skipped``); none outside a git work tree, or when there are none."""
+    from gatekeeper.checkers import source
+    from gatekeeper.checkers.types import narrowing as narrowed
+
+    try:
+        tracked = source.tracked_files(ctx.root, ctx)
+    except ToolError:
+        return []
+    folders = [str(p) for p in scope if (ctx.root / p).is_dir()]
+    return narrowed.crawl_skipped_records(narrowed.crawl_skipped(tracked, folders))
 
 
 def _narrowing(  # noqa: PLR0913  # the configuration, the scope, the sources, and what mypy said it drops

@@ -171,6 +171,38 @@ def shadow_records(by_stub: Sequence[str], by_package: Sequence[str]) -> list[Na
     return out
 
 
+#: the names mypy's search of a folder passes over (``find_sources_in_dir``), besides any starting with "."
+CRAWL_SKIPPED = frozenset({"__pycache__", "site-packages", "node_modules"})
+
+
+def crawl_skipped(tracked: Iterable[str], folders: Sequence[str]) -> list[str]:
+    """The ``.py``/``.pyi`` files of ``tracked`` inside ``folders`` (those mypy is given to search)
+    that its search passes over: a name below the folder (a folder's or the file's own) starting
+    with "." or in ``CRAWL_SKIPPED`` (``.github/scripts/deploy.py``, ``app/.hidden.py``)."""
+    out = []
+    starts = [PurePosixPath(f).as_posix().removeprefix("./").rstrip("/") for f in folders]
+    for f in tracked:
+        if not f.endswith((".py", ".pyi")):
+            continue
+        for start in starts:
+            if start not in ("", ".") and not f.startswith(start + "/"):
+                continue
+            below = f if start in ("", ".") else f[len(start) + 1 :]
+            if any(part.startswith(".") or part in CRAWL_SKIPPED for part in below.split("/")):
+                out.append(f)
+                break
+    return sorted(out)
+
+
+def crawl_skipped_records(files: Sequence[str]) -> list[Narrowing]:
+    """The ``not-scanned`` record of ``crawl_skipped``'s files (none when there are none)."""
+    if not files:
+        return []
+    detail = f"{len(files)} file(s) whose path holds a name starting with . or __pycache__, site-packages, node_modules"
+    effect = "mypy's search of the folders it is given passes over such names: these files are not checked"
+    return [Narrowing("not-scanned", "", None, detail, effect, tuple(files))]
+
+
 def _some(names: Sequence[str]) -> str:
     return ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
 

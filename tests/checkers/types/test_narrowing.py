@@ -260,3 +260,24 @@ def test_settings_mypy_reads_from_its_configuration_that_hide_errors_are_reporte
         (4, "strict_bytes = False"),
     ]
     assert "not its own" in find(result, "option", detail="custom_typeshed_dir = ts").effect
+
+
+def test_files_mypy_s_search_passes_over_by_name_are_listed(tmp_path: Path, make_ctx: Any) -> None:
+    wrong = "def f(x: int) -> str:\n    return x\n"
+    root = write(
+        tmp_path / "p",
+        {".ci/deploy.py": wrong, "pkg/__init__.py": "", "pkg/.hidden.py": wrong, "pkg/ok.py": "X: int = 1\n", "notes.txt": ""},
+    )
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    # given the root, mypy passes over a hidden folder and a hidden file; named, each has an error
+    assert mypy_by_hand(root, ".") == []
+    assert {i["file"] for i in mypy_by_hand(root, ".ci/deploy.py", "pkg/.hidden.py")} == {".ci/deploy.py", "pkg/.hidden.py"}
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert result.status is Status.PASS
+    record = find(result, "not-scanned", files=(".ci/deploy.py", "pkg/.hidden.py"))
+    assert "passes over such names" in record.effect
+    assert_reported(result, record)
+    # a hidden folder named as the folder to search is searched: nothing passed over
+    named = TypesChecker().run(section(TypesChecker, paths=[".ci"]), make_ctx(root))
+    assert named.status is Status.FAIL and [n for n in named.narrowing if n.kind == "not-scanned"] == []
