@@ -178,7 +178,7 @@ CRAWL_SKIPPED = frozenset({"__pycache__", "site-packages", "node_modules"})
 def crawl_skipped(tracked: Iterable[str], folders: Sequence[str]) -> list[str]:
     """The ``.py``/``.pyi`` files of ``tracked`` inside ``folders`` (those mypy is given to search)
     that its search passes over: a name below the folder (a folder's or the file's own) starting
-    with "." or in ``CRAWL_SKIPPED`` (``.github/scripts/deploy.py``, ``app/.hidden.py``)."""
+    with "." or in ``CRAWL_SKIPPED`` (``scripts/.ci/deploy.py``, ``app/.hidden.py``)."""
     out = []
     starts = [PurePosixPath(f).as_posix().removeprefix("./").rstrip("/") for f in folders]
     for f in tracked:
