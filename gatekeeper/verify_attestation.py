@@ -2,21 +2,25 @@
 
 Copy this file anywhere (evidence bundles carry it as ``verify/verify_attestation.py``) and run:
 
-    python verify_attestation.py gatekeeper.intoto.json gatekeeper.pub [FILE ...]
+    python verify_attestation.py gatekeeper.intoto.json gatekeeper.pub [FILE ...] [--commit SHA] [--require-pass]
 
 It checks that the DSSE envelope's signature over PAE(payloadType, payload) verifies with the
 Ed25519 public key, that the payload is an in-toto Statement v1 of gatekeeper's predicate, and that
 each FILE's sha256 is one of the statement's subjects; then it prints the verdict (for a partial run,
-with the checks that did not run) and the commit.
-Exit 0 when everything holds, 1 otherwise. It imports nothing from gatekeeper, on purpose.
+with the checks that did not run) and the commit. Authentic is not passing: ``--commit SHA`` refuses
+a statement about another commit (an old passing run's attestation replayed for a new one), and
+``--require-pass`` one whose verdict is not pass or whose run was partial.
+Exit 0 when everything holds, 1 otherwise, 2 for bad arguments. It imports nothing from gatekeeper, on purpose.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import json
 import sys
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -39,14 +43,48 @@ def pae(payload_type: str, body: bytes) -> bytes:
     return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(body), body)
 
 
+def demands(statement: dict[str, Any], commit: str | None, require_pass: bool) -> list[str]:
+    """What ``--commit`` and ``--require-pass`` ask that the statement does not say (the same
+    contract and words as ``gatekeeper attestation verify``)."""
+    problems: list[str] = []
+    if commit is not None:
+        wanted = commit.strip().lower()
+        subjects = statement.get("subject")
+        named = {
+            str(s["digest"]["gitCommit"]).lower()
+            for s in (subjects if isinstance(subjects, list) else [])
+            if isinstance(s, dict) and isinstance(s.get("digest"), dict) and "gitCommit" in s["digest"]
+        }
+        if len(wanted) < 7 or not any(name.startswith(wanted) for name in named):
+            said = ", ".join(sorted(named)) or "none"
+            problems.append(f"--commit {commit}: the statement is about commit {said}, not this one (another run's attestation)")
+    predicate = statement.get("predicate")
+    predicate = predicate if isinstance(predicate, dict) else {}
+    verdict = str(predicate.get("verdict", "?"))
+    scope = predicate.get("scope")
+    partial = isinstance(scope, dict) and scope.get("complete") is False
+    if require_pass and (verdict != "pass" or partial):
+        why = f"the verdict is {verdict}" if verdict != "pass" else "the run was partial"
+        problems.append(f"--require-pass: {why}: this attestation does not let the commit through the gate")
+    return problems
+
+
 def main(argv: list[str]) -> int:
-    """Verify ``argv`` = [envelope, public key, files...]; print what holds and return the exit code."""
-    if len(argv) < 2:
-        print("usage: verify_attestation.py ENVELOPE.json PUBLIC_KEY.pem [FILE ...]", file=sys.stderr)
-        return 2
-    with open(argv[0], "rb") as fh:
+    """Verify ``argv`` = envelope, public key, files... [--commit SHA] [--require-pass]; print what holds
+    and return the exit code."""
+    parser = argparse.ArgumentParser(prog="verify_attestation.py", description="Verify a gatekeeper attestation.")
+    parser.add_argument("envelope", metavar="ENVELOPE.json")
+    parser.add_argument("public_key", metavar="PUBLIC_KEY.pem")
+    parser.add_argument("files", metavar="FILE", nargs="*", help="a file whose sha256 must be a subject")
+    parser.add_argument("--commit", metavar="SHA", help="the commit the statement must be about, e.g. $GITHUB_SHA")
+    parser.add_argument("--require-pass", action="store_true", help="the verdict must be pass, of a complete run")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse printed the usage; bad arguments are exit 2
+        return 2 if exc.code else 0
+    with open(args.envelope, "rb") as fh:
         envelope = json.load(fh)
-    with open(argv[1], "rb") as fh:
+    with open(args.public_key, "rb") as fh:
         key = load_pem_public_key(fh.read())
     if not isinstance(key, Ed25519PublicKey):
         print("the public key is not an Ed25519 key", file=sys.stderr)
@@ -68,11 +106,16 @@ def main(argv: list[str]) -> int:
         print("REJECTED: not a gatekeeper in-toto statement", file=sys.stderr)
         return 1
     digests = {s["digest"].get("sha256") for s in statement["subject"]}
-    for path in argv[2:]:
+    for path in args.files:
         with open(path, "rb") as fh:
             if hashlib.sha256(fh.read()).hexdigest() not in digests:
                 print(f"REJECTED: {path} is not a subject of this attestation", file=sys.stderr)
                 return 1
+    problems = demands(statement, args.commit, args.require_pass)
+    if problems:
+        for problem in problems:
+            print(f"REJECTED: {problem}", file=sys.stderr)
+        return 1
     predicate = statement["predicate"]
     scope = predicate.get("scope") or {}
     if scope.get("complete") is False:  # --only, --skip or one shard: a pass of part of the policy gates no commit
@@ -80,7 +123,7 @@ def main(argv: list[str]) -> int:
         predicate["verdict"] += f" (partial run: {left} did not run; it gates no commit)"
     print(
         f"verified: verdict {predicate['verdict']}, commit {predicate['repository']['commit'] or 'not recorded'}, "
-        f"{len(statement['subject'])} subject(s), {len(argv) - 2} file(s) matched"
+        f"{len(statement['subject'])} subject(s), {len(args.files)} file(s) matched"
     )
     return 0
 

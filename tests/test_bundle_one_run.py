@@ -7,6 +7,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -344,3 +345,41 @@ def test_the_facts_a_manifest_re_signed_by_the_key_holder_states_must_be_the_run
     for name in ("branch", "advisory_database", "created_from.finished_at"):
         assert f"manifest.json: {name} says " in done.output
     assert "the manifest was signed again with other facts" in done.output
+
+
+def test_the_script_without_gatekeeper_refuses_another_commit_and_a_run_that_did_not_pass_when_asked(
+    two_runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the verifier a third party runs, as the bundle ships it
+    with zipfile.ZipFile(two_runs["fail"]) as zf:
+        (tmp_path / "verify_attestation.py").write_bytes(zf.read("verify/verify_attestation.py"))
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=two_runs["root"], capture_output=True, text=True, check=True)
+    commit = head.stdout.strip()
+    old = two_runs["root"] / "out-pass" / "gatekeeper.intoto.json"
+    new = two_runs["root"] / "out-fail" / "gatekeeper.intoto.json"
+
+    def script(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-I", str(tmp_path / "verify_attestation.py"), *map(str, args)]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+
+    done = script(old, two_runs["pub"])
+    assert done.returncode == 0 and done.stdout.startswith("verified: verdict pass"), done.stderr
+    done = script(old, two_runs["pub"], "--commit", commit, "--require-pass")
+    assert done.returncode == 1 and not done.stdout
+    assert f"REJECTED: --commit {commit}: the statement is about commit " in done.stderr
+    assert "(another run's attestation)" in done.stderr
+    assert script(new, two_runs["pub"], "--commit", commit[:12]).returncode == 0
+    done = script(new, two_runs["pub"], "--commit", commit[:12], "--require-pass")
+    assert done.returncode == 1 and "REJECTED: --require-pass: the verdict is fail" in done.stderr
+    done = script(new, two_runs["pub"], "--commit", commit[:6])  # too short to name a commit
+    assert done.returncode == 1 and "not this one" in done.stderr
+    # a pass of part of the policy (one shard of two, of the clean code) lets no commit through
+    (two_runs["root"] / "app.py").write_text(SAFE)
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", (tmp_path / "gatekeeper.key").read_text())
+    shard = _cli(["check", str(two_runs["root"]), "--shard", "1/2", "--output-dir", "out-shard", "--no-audit"])
+    assert shard.exit_code in (0, 1), shard.output
+    part = two_runs["root"] / "out-shard" / "gatekeeper.intoto.json"
+    assert script(part, two_runs["pub"], "--commit", commit).returncode == 0
+    done = script(part, two_runs["pub"], "--commit", commit, "--require-pass")
+    assert done.returncode == 1 and "REJECTED: --require-pass: the run was partial" in done.stderr
+    assert script(part, two_runs["pub"], "--bogus").returncode == 2  # a bad argument is a usage error
