@@ -33,7 +33,7 @@ from gatekeeper.findings import CheckResult, Finding, GateResult, Status, decide
 from gatekeeper.newcodegate import merged_new_code
 from gatekeeper.policy import Policy
 from gatekeeper.policydigest import files_problem
-from gatekeeper.provenance import run_context
+from gatekeeper.provenance import ci_info, run_context
 from gatekeeper.signing import Keyring, Signer
 
 PART_SIGNATURE_FORMAT = "gatekeeper-part-signature"
@@ -128,6 +128,7 @@ def merge_results(
         raise UsageError("merge needs at least one part")
     labels = [names[i] if i < len(names) else f"part {i + 1}" for i in range(len(parts))]
     _check_compatible(parts, policy)
+    _check_one_run(parts, labels, ci_info())
     count, indices = _check_shards(parts, labels)
     installed: dict[str, LoadedChecker | None] = dict(checkers) if checkers is not None else dict.fromkeys(policy.checks)
     by_name: dict[str, list[tuple[int, CheckResult]]] = {}
@@ -219,6 +220,37 @@ def _check_compatible(parts: Sequence[GateResult], policy: Policy) -> None:
         raise UsageError(
             f"the policy here ({policy.path or 'built-in default'}) is not the one the parts were checked with: {problem}",
             hint="run merge in the same checkout, or pass the same --policy",
+        )
+
+
+def _run_id(part: GateResult) -> str:
+    """The CI run a part was written in (``ci.run_id``: GitHub's ``GITHUB_RUN_ID``, GitLab's
+    ``CI_PIPELINE_ID``, or ``GATEKEEPER_CI_RUN_ID``); "" when it records none (written outside CI)."""
+    ci = part.extra.get("ci")
+    return str(ci.get("run_id") or "") if isinstance(ci, Mapping) else ""
+
+
+def _check_one_run(parts: Sequence[GateResult], labels: Sequence[str], here: Mapping[str, Any] | None) -> None:
+    """Refuse (``UsageError``) parts written in different CI runs, a part that records no run beside
+    parts that do, and parts of another run than the one this merge runs in (``here``, this
+    process's ``ci_info``): a genuine, signed shard of an old run of the same commit and policy
+    (checked against an older advisory database, or before a failure was fixed elsewhere) would
+    otherwise stand in for this run's. A run id covers its re-runs: GitHub's "re-run failed jobs"
+    keeps ``GITHUB_RUN_ID`` (only ``GITHUB_RUN_ATTEMPT`` changes), a GitLab job retry keeps
+    ``CI_PIPELINE_ID``. Parts that all record no run (written outside CI) are not compared."""
+    runs = {label: _run_id(part) for label, part in zip(labels, parts, strict=True)}
+    named = sorted(set(runs.values()) - {""})
+    hint = "merge the parts of one CI run: re-run a failed shard in the same run (re-run failed jobs), not a part of another"
+    if not named:
+        return
+    if len(named) > 1 or "" in runs.values():
+        said = ", ".join(f"{label}: {f'run {run}' if run else 'no CI run'}" for label, run in runs.items())
+        raise UsageError(f"the parts come from different CI runs ({said}): another run's part is not this run's shard", hint=hint)
+    mine = str(here.get("run_id") or "") if isinstance(here, Mapping) else ""
+    if mine and mine != named[0]:
+        raise UsageError(
+            f"the parts were written in CI run {named[0]}, and this merge runs in run {mine}: they are another run's parts",
+            hint=hint,
         )
 
 

@@ -84,3 +84,49 @@ def test_without_a_key_the_verdict_says_it_rests_on_unauthenticated_parts(tmp_pa
     assert merged["merged"]["authenticated"] is False and merged["merged"]["unauthenticated_parts"] == 2
     record = json.loads((project / ".gatekeeper" / "audit.jsonl").read_text().splitlines()[-1])
     assert record["merged"] == {"authenticated": False, "count": 2, "parts": 2, "unauthenticated_parts": 2, "at": record["time"]}
+
+
+def _github(run: str, attempt: str = "1") -> dict[str, str]:
+    return {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/app", "GITHUB_RUN_ID": run, "GITHUB_RUN_ATTEMPT": attempt}
+
+
+def test_a_signed_shard_of_another_ci_run_is_refused_and_a_rerun_of_one_shard_merges(tmp_path: Path, plugin_gk: Runner) -> None:
+    key, public = tmp_path / "audit.key", tmp_path / "audit.pub"
+    signing.write_key_pair(key, public)
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "app.py").write_text("x = eval('1')\n", encoding="utf-8")
+    (project / "advisories.json").write_text("[]", encoding="utf-8")
+    (project / "gatekeeper.toml").write_text(policy_text(), encoding="utf-8")
+
+    def shard(i: int, env: dict[str, str], name: str) -> None:
+        args = ["check", "--shard", f"{i}/2", "--results-out", name, "--no-audit"]
+        done = plugin_gk(args, cwd=project, env=plugin_env(GATEKEEPER_AUDIT_KEY=key.read_text(), **env))
+        assert done.returncode in (0, 1), done.stderr
+
+    def merge(first: str, second: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        args = ["merge", first, second, "--format", "json", "--public-key", str(public)]
+        return plugin_gk(args, cwd=project, env=plugin_env(**env))  # type: ignore[no-any-return]
+
+    shard(1, _github("111"), "old-1.json")  # an old run of the same commit and policy, genuinely signed
+    shard(1, _github("222"), "part-1.json")
+    shard(2, _github("222"), "part-2.json")
+    fine = merge("part-1.json", "part-2.json", _github("222"))
+    assert fine.returncode in (0, 1) and "different CI runs" not in fine.stderr, fine.stderr
+    mixed = merge("old-1.json", "part-2.json", _github("222"))
+    assert mixed.returncode == 2, mixed.stderr
+    assert "the parts come from different CI runs (old-1.json: run 111, part-2.json: run 222)" in mixed.stderr
+    # every part of the old run, merged in a new run: still another run's verdict
+    shard(2, _github("111"), "old-2.json")
+    replayed = merge("old-1.json", "old-2.json", _github("222"))
+    assert replayed.returncode == 2 and "written in CI run 111, and this merge runs in run 222" in replayed.stderr
+    local = plugin_gk(["check", "--shard", "1/2", "--results-out", "local-1.json", "--no-audit"], cwd=project,
+                      env=plugin_env(GATEKEEPER_AUDIT_KEY=key.read_text()))  # fmt: skip
+    assert local.returncode in (0, 1), local.stderr
+    nowhere = merge("local-1.json", "part-2.json", _github("222"))
+    assert nowhere.returncode == 2 and "local-1.json: no CI run, part-2.json: run 222" in nowhere.stderr
+    # GitHub's "re-run failed jobs": shard 2 again in the same run, a later attempt
+    shard(2, _github("222", attempt="2"), "part-2.json")
+    rerun = merge("part-1.json", "part-2.json", _github("222", attempt="2"))
+    assert rerun.returncode in (0, 1) and "CI run" not in rerun.stderr, rerun.stderr
+    assert json.loads((project / "gatekeeper-reports" / "gatekeeper.json").read_text())["merged"]["parts"] == 2
