@@ -307,14 +307,25 @@ def setting(detail: str) -> str:
 
 
 def _canonical(key: str) -> str:
-    """A setting's name as ``RELAXING`` knows it: mypy reads ``no_x`` as ``x`` inverted when ``x`` is
-    a boolean setting (``no_warn_return_any = True`` is ``warn_return_any = False``)."""
+    """A setting's name as ``RELAXING`` knows it, as mypy's configuration parser inverts a boolean
+    setting it does not know by that name: ``no_x`` is ``x`` (``no_warn_return_any = True`` is
+    ``warn_return_any = False``), ``allow_x`` is ``disallow_x`` (``allow_any_generics = True`` is
+    ``disallow_any_generics = False``) and ``disallow_x`` is ``allow_x`` (``disallow_empty_bodies =
+    False`` is ``allow_empty_bodies = True``), each inverted."""
     key = str(key)
-    return key[3:] if key.startswith("no_") and key not in RELAXING and key[3:] in RELAXING else key
+    if key in RELAXING:
+        return key
+    if key.startswith("no_") and key[3:] in RELAXING:
+        return key[3:]
+    if key.startswith("allow_") and "dis" + key in RELAXING:
+        return "dis" + key
+    if key.startswith("disallow_") and key[3:] in RELAXING:
+        return key[3:]
+    return key
 
 
 def _value(key: str, value: Any) -> Any:
-    """``value`` inverted when ``key`` is the ``no_`` spelling of a boolean setting."""
+    """``value`` inverted when ``key`` is the ``no_``, ``allow_`` or ``disallow_`` spelling of a boolean setting."""
     return (not _is(value, True)) if _canonical(key) != str(key) else value
 
 

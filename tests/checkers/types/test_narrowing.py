@@ -281,3 +281,20 @@ def test_files_mypy_s_search_passes_over_by_name_are_listed(tmp_path: Path, make
     # a hidden folder named as the folder to search is searched: nothing passed over
     named = TypesChecker().run(section(TypesChecker, paths=[".ci"]), make_ctx(root))
     assert named.status is Status.FAIL and [n for n in named.narrowing if n.kind == "not-scanned"] == []
+
+
+def test_the_allow_and_disallow_spellings_of_a_setting_are_read_as_mypy_reads_them(tmp_path: Path, make_ctx: Any) -> None:
+    # mypy reads allow_any_generics = True as disallow_any_generics = False (the strict check off for
+    # the module), and disallow_empty_bodies = False as allow_empty_bodies = True
+    code = "def f(x: list) -> int:\n    return 1\n\n\ndef g() -> int:\n    pass\n"
+    root = write(tmp_path / "p", {"mypy.ini": "[mypy]\n", "app.py": code})
+    assert {i["code"] for i in mypy_by_hand(root, "--strict", "app.py")} == {"type-arg", "empty-body"}
+    write(root, {"mypy.ini": "[mypy]\ndisallow_empty_bodies = False\n\n[mypy-app]\nallow_any_generics = True\n"})
+    assert mypy_by_hand(root, "--strict", "app.py") == []
+    result = TypesChecker().run(section(TypesChecker, strict=True), make_ctx(root))
+    assert result.status is Status.PASS
+    bodies = find(result, "option", detail="disallow_empty_bodies = False")
+    assert bodies.line == 2 and "empty" in bodies.effect
+    generics = find(result, "option", detail="module = app: allow_any_generics = True")
+    assert generics.files == ("app.py",) and "generic types without parameters" in generics.effect
+    assert_reported(result, generics)
