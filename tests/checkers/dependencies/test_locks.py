@@ -16,7 +16,7 @@ from gatekeeper.errors import PolicyError
 from gatekeeper.findings import CheckResult, Status
 from gatekeeper.policy import load_policy
 from tests.helpers.cli import invoke_gatekeeper
-from tests.helpers.locks import DISTS, build_workspace, exported_pins, poetry, simple_index, uv, wheel_index
+from tests.helpers.locks import DISTS, MEMBER, PYPROJECT, build_workspace, exported_pins, poetry, simple_index, uv, wheel_index
 from tests.helpers.osv import RECORDS, dep_result, found, run_dependencies, write_db
 
 
@@ -128,6 +128,34 @@ def test_pylock_exported_by_uv_gives_the_same_findings(workspace: Path, wheels: 
     assert from_pylock.metrics["lock"]["members"] == ["demo-app", "lib"]
     (workspace / "pylock.ci.toml").write_text((workspace / "pylock.toml").read_text())
     assert found(audit(workspace, checkers, 'source = "pylock.ci.toml"')) == found(from_uv_lock)
+
+
+def test_a_workspace_whose_run_time_dependencies_are_all_members_says_what_else_it_locks(
+    tmp_path: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """The project needs only its member at run time: uv exports no package, the audit of nothing is an
+    error, and it says why and what the lock holds besides (the dev group, the extra), which counts
+    once the policy lists it."""
+    root = tmp_path / "ws"
+    (root / "packages" / "lib").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        PYPROJECT.replace(
+            'dependencies = ["alpha>=1", "beta_pkg[fast]==2.0.1", "lib", "winonly; sys_platform == \'win32\'"]',
+            'dependencies = ["lib"]',
+        )
+    )
+    (root / "packages" / "lib" / "pyproject.toml").write_text(MEMBER.replace('["foo-bar-baz"]', "[]"))
+    uv(["lock"], root, wheels)
+    write_db(root, RECORDS, "flat")
+    assert exported_pins(root, wheels, "--no-dev", "--all-packages") == {}  # uv's own reading: nothing but members
+    result = audit(root, checkers, 'source = "uv.lock"')
+    assert result.status is Status.ERROR and result.error is not None
+    assert result.error.startswith("no package was audited (uv.lock; ")
+    assert ": its run-time closure holds the project and its workspace members alone (demo-app, lib); " in result.error
+    assert "the group dev and the extra extra1, which checks.dependencies.groups and extras count when listed" in result.error
+    with_dev = audit(root, checkers, 'source = "uv.lock"\ngroups = ["dev"]')
+    assert with_dev.status is not Status.ERROR
+    assert with_dev.metrics["packages_audited"] == len(exported_pins(root, wheels, "--only-dev")) > 0
 
 
 def test_a_group_the_lock_does_not_know_is_an_error_not_an_empty_audit(workspace: Path, checkers: Mapping[str, Any]) -> None:
