@@ -4,6 +4,7 @@ run an error and poisons no cache entry."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -134,3 +135,37 @@ def test_an_ignored_module_mypy_read_and_the_run_rewrote_is_an_error_and_never_s
     assert by_hand.returncode == 1 and "gen/m.py:2: error" in by_hand.stdout
     found = sorted(f.location.path for f in later.checks[0].findings if f.location)
     assert later.checks[0].status is Status.FAIL and found == ["app.py", "gen/m.py"]
+
+
+def test_an_ignored_bandit_baseline_rewritten_after_the_keys_read_is_an_error_and_caches_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``.bandit`` file's baseline keys every file's cached scan; one git ignores, rewritten right
+    after the key read it (an empty report) with a report listing the file's issues, which bandit
+    then leaves out, stored the scan without them under the empty baseline's key: every later run
+    with the empty baseline was served "0 findings" where bandit reports three."""
+    from gatekeeper.checkers import security
+
+    root = repo(tmp_path / "p", {"app.py": SCANNED, ".bandit": "[bandit]\nbaseline = gen/base.json\n", ".gitignore": "gen/\n"})
+    (root / "gen").mkdir()
+    empty = json.dumps({"results": []})
+    listing = json.dumps(bandit_json(root, "app.py"))  # the issues, as bandit reports them by hand
+    (root / "gen/base.json").write_text(empty, encoding="utf-8")
+    assert sorted(r["test_id"] for r in bandit_json(root, "-r", ".", "--ini", ".bandit")["results"]) == ["B404", "B602", "B607"]
+    policy = '[checks.security]\nfail_on_severity = "low"\n'
+    real_digest = security._options_digest
+
+    def digest_then_rewrite(plan: Any, where: Path) -> str:
+        out = real_digest(plan, where)
+        (root / "gen/base.json").write_text(listing, encoding="utf-8")  # after the key's read, before bandit's
+        return out
+
+    monkeypatch.setattr(security, "_options_digest", digest_then_rewrite)
+    raced = run(root, {"security": SecurityChecker()}, policy, cache_dir=tmp_path / "cache")
+    monkeypatch.undo()
+    assert raced.checks[0].findings == () and raced.checks[0].metrics["baseline_hidden"] == 3  # bandit read the listing
+    assert raced.verdict is Verdict.ERROR and raced.extra["checkout"]["read_written"] == ["gen/base.json"]
+    (root / "gen/base.json").write_text(empty, encoding="utf-8")  # the bytes the key read
+    later = run(root, {"security": SecurityChecker()}, policy, cache_dir=tmp_path / "cache")
+    assert sorted(f.rule_id for f in later.checks[0].findings) == ["B404", "B602", "B607"]
+    assert later.verdict is Verdict.FAIL and later.checks[0].metrics["baseline_hidden"] == 0

@@ -134,7 +134,7 @@ class SecurityChecker(CheckerBase):
             # the first worker finds the files, then scans; with the answer cached, no worker starts
             # unless a file must be scanned
             plan = discover(section, ctx, pool, cached=(folder, origin))
-            ctx.reading([*plan.files, *(name for name in (plan.config, plan.ini) if name)])  # before a key's or bandit's read
+            ctx.reading([*plan.files, *(name for name in _config_files(plan) if name)])  # before a key's or bandit's read
             sizes = {f: _size(ctx.root / f) for f in plan.files}
             files = list(plan.files)
             if ctx.shard is not None:
@@ -376,10 +376,7 @@ def _options_digest(plan: ScanPlan, root: Path) -> str:
     worker = hashlib.sha256(pool._WORKER.read_bytes()).hexdigest()
     for part in (str(CACHE_VERSION), plan.version, plan.python, worker, json.dumps(args)):
         h.update(part.encode("utf-8") + b"\x1f")
-    named = [str(f) for f in plan.project.get("files") or []]  # a .bandit's configfile too: bandit loads it
-    # and the baseline a .bandit names: bandit leaves out of a file's results what it lists
-    baseline = str((plan.project.get("options") or {}).get("baseline") or "")
-    for name in dict.fromkeys((plan.config, plan.ini, *named, baseline)):
+    for name in _config_files(plan, keep_empty=True):
         if name:
             try:
                 h.update((root / name).read_bytes())
@@ -387,6 +384,16 @@ def _options_digest(plan: ScanPlan, root: Path) -> str:
                 h.update(b"(unreadable)")
         h.update(b"\x1f")
     return h.hexdigest()
+
+
+def _config_files(plan: ScanPlan, keep_empty: bool = False) -> list[str | None]:
+    """The files besides the scanned ones whose bytes decide bandit's verdict on a file: the policy's
+    configuration, the ``.bandit`` file, the configfile a ``.bandit`` names (bandit loads it) and the
+    baseline it names (bandit leaves out of a file's results what it lists); with ``keep_empty``, ""
+    where there is none (the cache key's layout)."""
+    named = [str(f) for f in plan.project.get("files") or []]
+    baseline = str((plan.project.get("options") or {}).get("baseline") or "")
+    return [name for name in dict.fromkeys((plan.config, plan.ini, *named, baseline)) if name or keep_empty]
 
 
 def _cache_read(folder: Path, key: str) -> tuple[FileScan | None, int]:
