@@ -156,8 +156,9 @@ def untracked_configs(root: Path, listed: Sequence[str], known: Sequence[str]) -
     """ruff's configuration files (``RUFF_CONFIG_NAMES``) in the root and every folder above a file
     ruff listed that are not among ``known`` (the tracked files, where ``configure`` looked): those
     that exist, which ruff reads as any other (a ``ruff.toml`` in a folder git ignores, whose files
-    ruff checks with ``respect-gitignore = false``), and every such path looked at, present or not
-    (one created during the run changes what ruff reads)."""
+    ruff checks with ``respect-gitignore = false``; a link to a file too, which ruff reads through, and
+    which ``configure`` keeps inside the root), and every such path looked at, present or not (one
+    created during the run changes what ruff reads)."""
     from gatekeeper import toolconfig
 
     folders: set[PurePosixPath] = {PurePosixPath(".")}
@@ -170,4 +171,4 @@ def untracked_configs(root: Path, listed: Sequence[str], known: Sequence[str]) -
         for config in toolconfig.RUFF_CONFIG_NAMES
         if (path := (folder / config).as_posix()) not in seen
     )
-    return [p for p in looked if os.path.isfile(root / p) and not os.path.islink(root / p)], looked
+    return [p for p in looked if os.path.isfile(root / p)], looked

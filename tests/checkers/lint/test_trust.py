@@ -166,3 +166,23 @@ def test_a_ruff_toml_git_ignores_keys_the_cache_and_is_reported(tmp_path: Path, 
     write(root, {"gen/ruff.toml": '[lint]\nignore = ["E501"]\n'})  # the file ruff reads, as a user edits it
     second = LintChecker().run(section(LintChecker), make_ctx(root, cache_dir=cache))
     assert keys(second) == ruff_by_hand(root) == {("F401", "gen/bad.py", 1)} and second.status is Status.FAIL
+
+
+def test_a_ruff_toml_git_ignores_that_is_a_link_is_read_reported_and_kept_inside_the_root(tmp_path: Path, make_ctx: Any) -> None:
+    """ruff reads a ``ruff.toml`` through a link as any other: one in a folder git ignores that leads
+    to a file ignoring F401 took gen/bad.py's finding away, unreported, and the check passed."""
+    root = write(tmp_path / "p", {"ruff.toml": "respect-gitignore = false\n", ".gitignore": "gen/\ncfg/\n", "app.py": "x = 1\n"})
+    git_init(root)
+    write(root, {"gen/bad.py": "import os\n", "cfg/quiet.toml": '[lint]\nignore = ["F401"]\n'})
+    assert ruff_by_hand(root) == {("F401", "gen/bad.py", 1)}
+    (root / "gen" / "ruff.toml").symlink_to("../cfg/quiet.toml")
+    assert ruff_by_hand(root) == set()  # ruff reads the link's target
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert keys(result) == set() and result.status is Status.PASS
+    assert "gen/ruff.toml" in [r.source for r in result.narrowing if r.kind == "config-file"]
+    outside = write(tmp_path / "elsewhere", {"quiet.toml": '[lint]\nignore = ["F401"]\n'}) / "quiet.toml"
+    (root / "gen" / "ruff.toml").unlink()
+    (root / "gen" / "ruff.toml").symlink_to(outside)
+    assert ruff_by_hand(root) == set()
+    with pytest.raises(ToolError, match="gen/ruff.toml leads outside the project"):
+        LintChecker().run(section(LintChecker), make_ctx(root))
