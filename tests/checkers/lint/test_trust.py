@@ -184,5 +184,5 @@ def test_a_ruff_toml_git_ignores_that_is_a_link_is_read_reported_and_kept_inside
     (root / "gen" / "ruff.toml").unlink()
     (root / "gen" / "ruff.toml").symlink_to(outside)
     assert ruff_by_hand(root) == set()
-    with pytest.raises(ToolError, match="gen/ruff.toml leads outside the project"):
+    with pytest.raises(ToolError, match=r"gen/ruff\.toml leads outside the project"):
         LintChecker().run(section(LintChecker), make_ctx(root))
