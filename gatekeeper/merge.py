@@ -223,11 +223,19 @@ def _check_compatible(parts: Sequence[GateResult], policy: Policy) -> None:
         )
 
 
-def _run_id(part: GateResult) -> str:
-    """The CI run a part was written in (``ci.run_id``: GitHub's ``GITHUB_RUN_ID``, GitLab's
-    ``CI_PIPELINE_ID``, or ``GATEKEEPER_CI_RUN_ID``); "" when it records none (written outside CI)."""
-    ci = part.extra.get("ci")
-    return str(ci.get("run_id") or "") if isinstance(ci, Mapping) else ""
+#: the CI services whose run id a re-run of a failed job keeps (GitHub's "re-run failed jobs" keeps
+#: ``GITHUB_RUN_ID``, only ``GITHUB_RUN_ATTEMPT`` changes; a GitLab job retry keeps ``CI_PIPELINE_ID``).
+#: Elsewhere a re-run may be a new run (CircleCI's "rerun from failed" is a new workflow whose jobs
+#: that passed are not run again; a Jenkins restart from a stage is a new build): not compared there
+_RUN_KEEPING = ("github-actions", "gitlab-ci")
+
+
+def _run_id(ci: Any) -> str:
+    """The CI run a part (or this merge) was written in, from its ``ci`` entry: ``run_id`` on a
+    ``_RUN_KEEPING`` service; "" when it records none (outside CI, or on another service)."""
+    if not isinstance(ci, Mapping) or ci.get("provider") not in _RUN_KEEPING:
+        return ""
+    return str(ci.get("run_id") or "")
 
 
 def _check_one_run(parts: Sequence[GateResult], labels: Sequence[str], here: Mapping[str, Any] | None) -> None:
@@ -235,10 +243,9 @@ def _check_one_run(parts: Sequence[GateResult], labels: Sequence[str], here: Map
     parts that do, and parts of another run than the one this merge runs in (``here``, this
     process's ``ci_info``): a genuine, signed shard of an old run of the same commit and policy
     (checked against an older advisory database, or before a failure was fixed elsewhere) would
-    otherwise stand in for this run's. A run id covers its re-runs: GitHub's "re-run failed jobs"
-    keeps ``GITHUB_RUN_ID`` (only ``GITHUB_RUN_ATTEMPT`` changes), a GitLab job retry keeps
-    ``CI_PIPELINE_ID``. Parts that all record no run (written outside CI) are not compared."""
-    runs = {label: _run_id(part) for label, part in zip(labels, parts, strict=True)}
+    otherwise stand in for this run's. A run id covers its re-runs (``_RUN_KEEPING``). Parts that all
+    record no run (written outside CI, or on a service whose re-runs are new runs) are not compared."""
+    runs = {label: _run_id(part.extra.get("ci")) for label, part in zip(labels, parts, strict=True)}
     named = sorted(set(runs.values()) - {""})
     hint = "merge the parts of one CI run: re-run a failed shard in the same run (re-run failed jobs), not a part of another"
     if not named:
@@ -246,7 +253,7 @@ def _check_one_run(parts: Sequence[GateResult], labels: Sequence[str], here: Map
     if len(named) > 1 or "" in runs.values():
         said = ", ".join(f"{label}: {f'run {run}' if run else 'no CI run'}" for label, run in runs.items())
         raise UsageError(f"the parts come from different CI runs ({said}): another run's part is not this run's shard", hint=hint)
-    mine = str(here.get("run_id") or "") if isinstance(here, Mapping) else ""
+    mine = _run_id(here)
     if mine and mine != named[0]:
         raise UsageError(
             f"the parts were written in CI run {named[0]}, and this merge runs in run {mine}: they are another run's parts",

@@ -8,6 +8,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gatekeeper import signing
 from gatekeeper.merge import part_signature
 from tests.helpers.cli import Runner
@@ -130,3 +132,18 @@ def test_a_signed_shard_of_another_ci_run_is_refused_and_a_rerun_of_one_shard_me
     rerun = merge("part-1.json", "part-2.json", _github("222", attempt="2"))
     assert rerun.returncode in (0, 1) and "CI run" not in rerun.stderr, rerun.stderr
     assert json.loads((project / "gatekeeper-reports" / "gatekeeper.json").read_text())["merged"]["parts"] == 2
+
+
+def test_runs_are_compared_only_where_a_rerun_keeps_the_run_id() -> None:
+    from gatekeeper.errors import UsageError
+    from gatekeeper.findings import GateResult, Verdict
+    from gatekeeper.merge import _check_one_run
+
+    def part(ci: dict[str, str]) -> GateResult:
+        return GateResult(Verdict.PASS, (), "0", "", "", 0.0, extra={"ci": ci})
+
+    circle = [part({"provider": "circleci", "run_id": "wf-1"}), part({"provider": "circleci", "run_id": "wf-2"})]
+    _check_one_run(circle, ["a", "b"], {"provider": "circleci", "run_id": "wf-2"})  # "rerun from failed": a new workflow
+    gitlab = [part({"provider": "gitlab-ci", "run_id": "7"}), part({"provider": "gitlab-ci", "run_id": "8"})]
+    with pytest.raises(UsageError, match=r"different CI runs \(a: run 7, b: run 8\)"):
+        _check_one_run(gitlab, ["a", "b"], None)
