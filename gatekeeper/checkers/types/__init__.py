@@ -111,8 +111,9 @@ class TypesChecker(CheckerBase):
         targets = paths or ([] if found.files else ["."])
         # mypy's incremental cache takes a module for unchanged while its size and modification second
         # are: a file git ignores that it reads (outside the checkout's comparison) is compared too
-        everything = list(_python_files(ctx.root, ["."]))
-        ctx.reading(everything)
+        linked: list[str] = []  # mypy's search reads a module that is a link as any other
+        everything = list(_python_files(ctx.root, ["."], linked))
+        ctx.reading([*everything, *linked])
         tag = hashlib.sha256(f"{tool.python}\0{version}\0{ctx.target_python}".encode()).hexdigest()[:16]
         kept, not_kept = incremental.folder_for(ctx.cache_dir, ctx.root, tag)
         with tempfile.TemporaryDirectory(prefix="gatekeeper-mypy-") as scratch:
@@ -507,8 +508,9 @@ def _inside(root: Path, path: str) -> bool:
     return relative_to_root(root / path, root) is not None
 
 
-def _python_files(root: Path, paths: Sequence[str]) -> Iterator[str]:
-    """The .py and .pyi files under ``paths``, leaving out hidden and build directories as mypy does."""
+def _python_files(root: Path, paths: Sequence[str], linked: list[str] | None = None) -> Iterator[str]:
+    """The .py and .pyi files under ``paths``, leaving out hidden and build directories as mypy does,
+    and links to files, which go to ``linked`` when it is given."""
     seen: set[str] = set()
     for p in paths:
         start = root / p
@@ -516,7 +518,11 @@ def _python_files(root: Path, paths: Sequence[str]) -> Iterator[str]:
         for f in candidates:
             rel = f.relative_to(root).as_posix() if f.is_absolute() else f.as_posix()
             parts = rel.split("/")
-            if f.suffix not in (".py", ".pyi") or f.is_symlink() or rel in seen:
+            if f.suffix not in (".py", ".pyi") or rel in seen:
+                continue
+            if f.is_symlink():
+                if linked is not None and f.is_file() and not any(_skipped(part) for part in parts[:-1]):
+                    linked.append(rel)
                 continue
             if any(_skipped(part) for part in parts[:-1]):
                 continue
