@@ -186,6 +186,8 @@ def read_run_data(  # noqa: PLR0913  # and the processes started with the tests
             )
         else:
             answer = _analyse(ctx, request, plugins)
+        if not answer.get("ok"):  # the private folder is gone when the reader sees the message
+            answer = {**answer, "message": str(answer.get("message", "")).replace(data_file, "of the test run")}
         note = _unmeasured_workers(tests, len(produced))
         if note and answer.get("kind") == "empty" and not answer.get("ok"):  # the workers ran every test, unmeasured
             raise ToolError(f"{answer.get('message')}: {note}")
