@@ -68,18 +68,45 @@ def records(
         outside, unlocated = _outside_source(base, settings, python_files, locate, relative if base == root else None)
         left_out.update(outside)
         left_out.update(_unselected(base, settings, python_files, matchers))
+        reported = {relative_path(root, str(f["path"]), relative) for f in answer.get("files") or []}
+        unfound = _unfound(base, settings, python_files, reported | left_out, relative if base == root else None)
     else:
-        unlocated = ""
+        unlocated, unfound = "", []
     if scope or left_out:
         detail = "; ".join(scope) or "measured files the report does not list"
         effect = "coverage.py leaves these files out of the report and the total" + unlocated
         out.append(Narrowing("exclude", source, None, _cut(detail), effect, tuple(sorted(left_out))))
+    if unfound:
+        detail = f"{len(unfound)} tracked file(s) in the [run] source folders that the report does not list"
+        out.append(Narrowing("not-scanned", source, None, detail, UNFOUND_EFFECT, tuple(unfound)))
     for key, effect in _EFFECTS.items():
         if key in settings:
             out.append(Narrowing("option", source, None, _cut(f"{key} = {', '.join(settings[key])}"), effect))
     if "[paths]" in settings:
         out.append(_remapping(root, source, settings["[paths]"], answer.get("remapped") or []))
     return (*out, *excluded_records(root, answer.get("files") or [], relative))
+
+
+#: why coverage.py leaves a file of a ``[run] source`` folder out when no line of it ran
+UNFOUND_EFFECT = (
+    "coverage.py counts a file of a [run] source folder that never ran only when every folder between it and the "
+    "source folder has an __init__.py (include_namespace_packages = false, the default) and its name is one Python "
+    "imports: these files are in neither the report nor the total"
+)
+
+
+def _unfound(
+    root: Path, settings: Mapping[str, Sequence[str]], files: Sequence[str], listed: set[str], relative: RootRelative | None
+) -> list[str]:
+    """Those of ``files`` inside a folder ``[run] source`` names that are not ``listed`` (reported, or
+    left out by a setting already recorded): coverage.py's search for the files that never ran
+    (``find_python_files``) passed over them."""
+    places = _source_places(root, settings)[0]
+    rest = [f for f in files if f not in listed]
+    if not places or not rest:
+        return []
+    real = _resolved(root, rest, relative or RootRelative(root))
+    return sorted(f for f in rest if any(real[f].is_relative_to(place) for place in places))
 
 
 def _remapping(root: Path, source: str, entries: Sequence[str], remapped: Sequence[Sequence[str]]) -> Narrowing:

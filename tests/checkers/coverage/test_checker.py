@@ -1123,6 +1123,35 @@ def test_packages_source_names_are_located_and_the_files_outside_them_listed(tmp
     assert scope.effect == "coverage.py leaves these files out of the report and the total"
 
 
+def test_files_of_a_source_folder_coverage_py_never_finds_are_listed(tmp_path: Path, make_ctx: Any) -> None:
+    """coverage.py reports an unexecuted file of a ``[run] source`` folder only when each folder below
+    the source folder has an ``__init__.py``: 50 lines that never ran in ``pkg/plugins/`` (a folder
+    without one) and in ``pkg/helpers.v2.py`` (a name Python does not import) left the total at 100%."""
+    root = tmp_path / "proj"
+    idle = "".join(f"def idle{i}():\n    return {i}\n" for i in range(25))
+    files = {
+        **{k: v for k, v in PACKAGED.items() if k.startswith("pkg/") or k == "test_pkg.py"},
+        "pkg/plugins/extra.py": idle,
+        "pkg/helpers.v2.py": idle,
+        "pyproject.toml": '[tool.coverage.run]\nsource = ["pkg"]\n',
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    measure(root)
+    reported = set(report_json(root)["files"])
+    assert "pkg/sub/idle.py" in reported and not {"pkg/plugins/extra.py", "pkg/helpers.v2.py"} & reported
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0), make_ctx(root))
+    assert f"{result.metrics['total']:.0f}" == report_total(root)
+    (record,) = [n for n in result.narrowing if n.kind == "not-scanned"]
+    assert record.files == ("pkg/helpers.v2.py", "pkg/plugins/extra.py")
+    assert "has an __init__.py" in record.effect and record.source == "pyproject.toml"
+    assert_reported(result, record)
+
+
 def test_the_analysis_never_writes_the_debug_file_the_configuration_names(
     tmp_path: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
