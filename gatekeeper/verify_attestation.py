@@ -64,7 +64,9 @@ def demands(statement: dict[str, Any], commit: str | None, require_pass: bool) -
     scope = predicate.get("scope")
     partial = isinstance(scope, dict) and scope.get("complete") is False
     if require_pass and (verdict != "pass" or partial):
-        why = f"the verdict is {verdict}" if verdict != "pass" else "the run was partial"
+        left = ", ".join(str(x) for x in (scope.get("left_out") or [])) if isinstance(scope, dict) else ""
+        left = left or "part of the gate"
+        why = f"the verdict is {verdict}" if verdict != "pass" else f"the run was partial ({left} did not run)"
         problems.append(f"--require-pass: {why}: this attestation does not let the commit through the gate")
     return problems
 
