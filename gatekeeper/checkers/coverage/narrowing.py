@@ -65,11 +65,11 @@ def records(
         matchers = info.get("matchers") if isinstance(info.get("matchers"), Mapping) else None
         base = _base(root, info)
         python_files = [f for f in tracked() if f.endswith(".py")]
-        outside, unlocated = _outside_source(base, settings, python_files, locate, relative if base == root else None)
+        outside, unlocated, places = _outside_source(base, settings, python_files, locate, relative if base == root else None)
         left_out.update(outside)
         left_out.update(_unselected(base, settings, python_files, matchers))
         reported = {relative_path(root, str(f["path"]), relative) for f in answer.get("files") or []}
-        unfound = _unfound(base, settings, python_files, reported | left_out, relative if base == root else None)
+        unfound = _unfound(base, places, python_files, reported | left_out, relative if base == root else None)
     else:
         unlocated, unfound = "", []
     if scope or left_out:
@@ -96,12 +96,11 @@ UNFOUND_EFFECT = (
 
 
 def _unfound(
-    root: Path, settings: Mapping[str, Sequence[str]], files: Sequence[str], listed: set[str], relative: RootRelative | None
+    root: Path, places: Sequence[Path], files: Sequence[str], listed: set[str], relative: RootRelative | None
 ) -> list[str]:
-    """Those of ``files`` inside a folder ``[run] source`` names that are not ``listed`` (reported, or
-    left out by a setting already recorded): coverage.py's search for the files that never ran
-    (``find_python_files``) passed over them."""
-    places = _source_places(root, settings)[0]
+    """Those of ``files`` inside ``places`` (the folders ``[run] source`` names, and those of the
+    packages it names, located) that are not ``listed`` (reported, or left out by a setting already
+    recorded): coverage.py's search for the files that never ran (``find_python_files``) passed over them."""
     rest = [f for f in files if f not in listed]
     if not places or not rest:
         return []
@@ -194,27 +193,28 @@ def _outside_source(
     files: Sequence[str],
     locate: Locate | None,
     relative: RootRelative | None = None,
-) -> tuple[set[str], str]:
+) -> tuple[set[str], str, list[Path]]:
     """Those of ``files`` coverage.py does not measure under ``[run] source`` / ``source_pkgs``: outside
     every folder ``source`` names (a glob expanded as coverage.py expands it) and every package
     (``source_pkgs``, or a ``source`` entry that is no folder) where the project's environment imports
     it from (``locate``); and a note for the record when the packages could not be located (the
-    files are then not listed: a partial list would name files coverage.py measures)."""
+    files are then not listed: a partial list would name files coverage.py measures); and the
+    folders found (``source``'s and the packages')."""
     if not settings.get("[run] source") and not settings.get("[run] source_pkgs"):
-        return set(), ""
+        return set(), "", []
     places, packages = _source_places(root, settings)
     if packages:
         if locate is None:
-            return set(), "; the packages source names are not located here, so their files are not listed"
+            return set(), "; the packages source names are not located here, so their files are not listed", places
         try:
             found = locate(packages)
         except GatekeeperError as exc:
-            return set(), f"; the packages source names could not be located, so the files are not listed: {exc}"
+            return set(), f"; the packages source names could not be located, so the files are not listed: {exc}", places
         places += [Path(p).resolve() for name in packages for p in found.get(name) or ()]
     if not places:
-        return set(files), ""
+        return set(files), "", []
     real = _resolved(root, files, relative or RootRelative(root))  # each file once, not once per place
-    return {f for f in files if not any(real[f].is_relative_to(place) for place in places)}, ""
+    return {f for f in files if not any(real[f].is_relative_to(place) for place in places)}, "", places
 
 
 def _resolved(root: Path, files: Sequence[str], relative: RootRelative) -> dict[str, Path]:

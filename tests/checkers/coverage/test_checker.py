@@ -1123,7 +1123,8 @@ def test_packages_source_names_are_located_and_the_files_outside_them_listed(tmp
     assert scope.effect == "coverage.py leaves these files out of the report and the total"
 
 
-def test_files_of_a_source_folder_coverage_py_never_finds_are_listed(tmp_path: Path, make_ctx: Any) -> None:
+@pytest.mark.parametrize("setting", ['source = ["pkg"]', 'source_pkgs = ["pkg"]'], ids=["folder", "package"])
+def test_files_of_a_source_folder_coverage_py_never_finds_are_listed(tmp_path: Path, make_ctx: Any, setting: str) -> None:
     """coverage.py reports an unexecuted file of a ``[run] source`` folder only when each folder below
     the source folder has an ``__init__.py``: 50 lines that never ran in ``pkg/plugins/`` (a folder
     without one) and in ``pkg/helpers.v2.py`` (a name Python does not import) left the total at 100%."""
@@ -1133,7 +1134,7 @@ def test_files_of_a_source_folder_coverage_py_never_finds_are_listed(tmp_path: P
         **{k: v for k, v in PACKAGED.items() if k.startswith("pkg/") or k == "test_pkg.py"},
         "pkg/plugins/extra.py": idle,
         "pkg/helpers.v2.py": idle,
-        "pyproject.toml": '[tool.coverage.run]\nsource = ["pkg"]\n',
+        "pyproject.toml": f"[tool.coverage.run]\n{setting}\n",
     }
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
