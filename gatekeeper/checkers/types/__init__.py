@@ -66,9 +66,6 @@ def _line_ref() -> re.Pattern[str]:
 
 
 _SKIP_DIRS = frozenset({"node_modules", "site-packages", "__pycache__", "build", "dist", "venv"})
-#: of those, the folders whose modules mypy reads all the same (its search enters them, and ``import
-#: build.x`` follows into one): compared as files it reads (``_python_files``'s ``read_too``)
-_READ_DIRS = frozenset({"build", "dist"})
 
 
 class TypesChecker(CheckerBase):
@@ -114,9 +111,9 @@ class TypesChecker(CheckerBase):
         targets = paths or ([] if found.files else ["."])
         # mypy's incremental cache takes a module for unchanged while its size and modification second
         # are: a file git ignores that it reads (outside the checkout's comparison) is compared too
-        read_too: list[str] = []  # links, build/ and dist/: mypy reads their modules too
-        everything = list(_python_files(ctx.root, ["."], read_too))
-        ctx.reading([*everything, *read_too])
+        linked: list[str] = []  # mypy's search reads a module that is a link as any other
+        everything = list(_python_files(ctx.root, ["."], linked))
+        ctx.reading([*everything, *linked])
         tag = hashlib.sha256(f"{tool.python}\0{version}\0{ctx.target_python}".encode()).hexdigest()[:16]
         kept, not_kept = incremental.folder_for(ctx.cache_dir, ctx.root, tag)
         with tempfile.TemporaryDirectory(prefix="gatekeeper-mypy-") as scratch:
@@ -511,25 +508,23 @@ def _inside(root: Path, path: str) -> bool:
     return relative_to_root(root / path, root) is not None
 
 
-def _python_files(root: Path, paths: Sequence[str], read_too: list[str] | None = None) -> Iterator[str]:
-    """The .py and .pyi files under ``paths``, leaving out hidden and build directories as mypy does.
-    With ``read_too``, the files mypy may read that this leaves out go there: links to files (its
-    search reads a module through a link) and the files of ``build`` and ``dist`` folders (its search
-    enters them, and an import follows into them)."""
+def _python_files(root: Path, paths: Sequence[str], linked: list[str] | None = None) -> Iterator[str]:
+    """The .py and .pyi files under ``paths``, leaving out hidden and build directories as mypy does,
+    and links to files, which go to ``linked`` when it is given."""
     seen: set[str] = set()
     for p in paths:
         start = root / p
-        candidates = [start] if start.is_file() else _candidates(start, read_too is not None) if start.is_dir() else []
+        candidates = [start] if start.is_file() else _candidates(start) if start.is_dir() else []
         for f in candidates:
             rel = f.relative_to(root).as_posix() if f.is_absolute() else f.as_posix()
             parts = rel.split("/")
             if f.suffix not in (".py", ".pyi") or rel in seen:
                 continue
-            left_out = f.is_symlink() or any(_skipped(part) for part in parts[:-1])
-            if left_out:
-                readable = not any(_skipped(part) and part not in _READ_DIRS for part in parts[:-1]) and f.is_file()
-                if read_too is not None and readable:
-                    read_too.append(rel)
+            if f.is_symlink():
+                if linked is not None and f.is_file() and not any(_skipped(part) for part in parts[:-1]):
+                    linked.append(rel)
+                continue
+            if any(_skipped(part) for part in parts[:-1]):
                 continue
             seen.add(rel)
             yield rel
@@ -539,14 +534,14 @@ def _skipped(name: str) -> bool:
     return (name.startswith(".") and name not in (".", "..")) or name in _SKIP_DIRS
 
 
-def _candidates(start: Path, read_dirs: bool = False) -> list[Path]:
+def _candidates(start: Path) -> list[Path]:
     """What ``sorted(start.rglob("*.py*"))`` gives that ``_python_files`` may keep: the walk does not
     enter a hidden or build directory (a ``.venv`` holds thousands of files, all of them left out)
-    nor, as rglob, a linked one; with ``read_dirs`` it enters ``_READ_DIRS`` folders."""
+    nor, as rglob, a linked one."""
     found: list[Path] = []
     for base, dirs, names in os.walk(start):
         for name in (*dirs, *names):
             if fnmatch.fnmatchcase(name, "*.py*"):
                 found.append(Path(base, name))
-        dirs[:] = [d for d in dirs if not _skipped(d) or (read_dirs and d in _READ_DIRS)]
+        dirs[:] = [d for d in dirs if not _skipped(d)]
     return sorted(found)
