@@ -150,7 +150,7 @@ def command_started() -> None:
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
-    from gatekeeper.gate import Terminated
+    from gatekeeper.interrupts import Terminated
 
     raise Terminated()
 
@@ -159,7 +159,7 @@ def guarded(command: Callable[[], int | None], code: int | None = None, *, signa
     """Run ``command``: its ``int`` is the exit code; a ``GatekeeperError`` prints one clear line
     and gives its ``exit_code`` (or ``code`` when given); Ctrl-C gives 130.
 
-    ``signals``: SIGTERM is turned into ``gate.Terminated`` while the command runs (143), and an
+    ``signals``: SIGTERM is turned into ``interrupts.Terminated`` while the command runs (143), and an
     interruption that arrives before the gate's own sequence took over says so (the sequence
     itself cleans up and returns 130 or 143).
     """
@@ -176,8 +176,8 @@ def guarded(command: Callable[[], int | None], code: int | None = None, *, signa
 
         echo(f"gatekeeper: error: {clean_line(str(exc))}", err=True)
         return code if code is not None else int(getattr(exc, "exit_code", 2))
-    except (KeyboardInterrupt, gate.Terminated) as exc:
-        return gate.interrupted(isinstance(exc, gate.Terminated)) if signals else gate.EXIT_INTERRUPTED
+    except (KeyboardInterrupt, interrupts.Terminated) as exc:
+        return gate.interrupted(isinstance(exc, interrupts.Terminated)) if signals else gate.EXIT_INTERRUPTED
     finally:
         if own:
             signal.signal(signal.SIGTERM, previous)

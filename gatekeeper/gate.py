@@ -21,6 +21,7 @@ from gatekeeper import interrupts
 from gatekeeper.escapes import echo
 from gatekeeper.gatepublish import Run, bundle_files, publish, record, subject_digests, timestamps_done, with_clock
 from gatekeeper.gatepublish import bundle_line as bundle_line  # re-exported
+from gatekeeper.interrupts import Terminated
 
 if TYPE_CHECKING:
     from gatekeeper.console import Console
@@ -34,10 +35,6 @@ Say = Callable[[str], None]
 EXIT_INTERRUPTED = 130
 
 EXIT_TERMINATED = 143
-
-
-class Terminated(BaseException):
-    """Raised in the main thread when SIGTERM arrives (the command line installs the handler)."""
 
 
 @dataclass(frozen=True)

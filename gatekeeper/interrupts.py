@@ -6,7 +6,7 @@ handled (Python's default SIGTERM ends the process on the spot, and Ctrl-C raise
 start-up happens to be, an import included). So the console script holds both signals from its
 first line (``hold``) and the run delivers the first one held as soon as it is prepared
 (``release``): the interrupted run is recorded, exits 130 or 143, and has written no report. From
-then on each signal is raised at once, as ``KeyboardInterrupt`` or ``gate.Terminated``. A signal
+then on each signal is raised at once, as ``KeyboardInterrupt`` or ``Terminated``. A signal
 the process was started ignoring (a background job's Ctrl-C, ``nohup``) stays ignored. Before the
 console script's first line (the interpreter's own start-up, some 20 ms) Python's own handling applies.
 """
@@ -43,7 +43,7 @@ def held() -> bool:
 
 def release() -> None:
     """Stop holding: the first signal held is raised now (``KeyboardInterrupt`` for SIGINT,
-    ``gate.Terminated`` for SIGTERM), and each later one as it arrives. Nothing when not holding."""
+    ``Terminated`` for SIGTERM), and each later one as it arrives. Nothing when not holding."""
     if not _state["held"]:
         return
     _state["held"] = False
@@ -70,9 +70,9 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise _exception(signum)
 
 
-def _exception(signum: int) -> BaseException:
-    if signum == signal.SIGTERM:
-        from gatekeeper.gate import Terminated
+class Terminated(BaseException):
+    """Raised in the main thread when SIGTERM arrives (the command line installs the handler)."""
 
-        return Terminated()
-    return KeyboardInterrupt()
+
+def _exception(signum: int) -> BaseException:
+    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()

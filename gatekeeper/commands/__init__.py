@@ -29,7 +29,7 @@ def handles_errors(code: int | None = None, *, signals: bool = False) -> Callabl
     """Wrap a command: an ``int`` it returns is its exit code; a ``GatekeeperError`` prints one
     clear line and exits with its ``exit_code`` (or ``code`` when given); Ctrl-C exits 130.
 
-    ``signals``: SIGTERM is turned into ``gate.Terminated`` while the command runs (exit 143), and
+    ``signals``: SIGTERM is turned into ``interrupts.Terminated`` while the command runs (exit 143), and
     an interruption that arrives before the gate's own sequence took over says so (the sequence
     itself cleans up and returns 130 or 143). The handling is ``checkline.guarded``'s, which
     ``gatekeeper check`` uses without typer too.
