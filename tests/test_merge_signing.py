@@ -138,6 +138,7 @@ def test_runs_are_compared_only_where_a_rerun_keeps_the_run_id() -> None:
     from gatekeeper.errors import UsageError
     from gatekeeper.findings import GateResult, Verdict
     from gatekeeper.merge import _check_one_run
+    from gatekeeper.provenance import ci_info
 
     def part(ci: dict[str, str]) -> GateResult:
         return GateResult(Verdict.PASS, (), "0", "", "", 0.0, extra={"ci": ci})
@@ -147,3 +148,9 @@ def test_runs_are_compared_only_where_a_rerun_keeps_the_run_id() -> None:
     gitlab = [part({"provider": "gitlab-ci", "run_id": "7"}), part({"provider": "gitlab-ci", "run_id": "8"})]
     with pytest.raises(UsageError, match=r"different CI runs \(a: run 7, b: run 8\)"):
         _check_one_run(gitlab, ["a", "b"], None)
+    # a workflow_run job merging the parts of the run that triggered it names that run
+    github = [part({"provider": "github-actions", "run_id": "111"})] * 2
+    later = {"GITHUB_ACTIONS": "true", "GITHUB_RUN_ID": "222"}
+    with pytest.raises(UsageError, match="this merge runs in run 222"):
+        _check_one_run(github, ["a", "b"], ci_info(later))
+    _check_one_run(github, ["a", "b"], ci_info({**later, "GATEKEEPER_CI_RUN_ID": "111"}))
