@@ -32,7 +32,7 @@ VALUES = {
     "--bundle": ("bundle_out", True),
 }
 #: ``check``'s repeatable options -> their parameter (a list of strings)
-LISTS = {"--format": "fmt", "--only": "only", "--skip": "skip", "--subject": "subjects"}
+LISTS = {"--format": "fmt", "--only": "only", "--skip": "skip", "--subject": "subjects", "--public-key": "public_key"}
 #: ``check``'s flags -> their parameter
 FLAGS = {"--no-audit": "no_audit", "--no-cache": "no_cache", "--strict-waivers": "strict_waivers"}
 
@@ -104,6 +104,7 @@ def check_command(  # noqa: PLR0913  # one parameter per command-line option
     strict_waivers: bool = False,
     bundle_out: Path | None = None,
     subjects: Sequence[str] | None = None,
+    public_key: Sequence[str | Path] | None = None,
 ) -> int:
     """``gatekeeper check`` with its options as parameters: the request, the checkers, the gate's exit
     code. git starts reading the checkout for the run's snapshot first (``checkout.begin``, unless
@@ -132,6 +133,7 @@ def check_command(  # noqa: PLR0913  # one parameter per command-line option
             strict_waivers=strict_waivers,
             bundle=bundle_out,
             subjects=tuple(subjects or ()),
+            public_keys=tuple(Path(k) for k in public_key or ()),
         )
         checkers = installed()
         return gate.check(request, checkers, policy_options(checkers))

@@ -57,6 +57,7 @@ class CheckRequest(Outputs):
     baseline: Path | None = None
     new_code_since: str | None = None  # --new-code-since REF
     new_code_result: Path | None = None  # --new-code-result: REF's stored result
+    public_keys: tuple[Path, ...] = ()  # --public-key: keys one of which must have signed new_code_result
     shard: str | None = None  # "I/N", checked when the run is set up
     results_out: Path | None = None
     use_cache: bool = True
@@ -227,7 +228,7 @@ def _run_checks(request: CheckRequest, run: Run, checkers: Mapping[str, Any], co
     )
     from gatekeeper.newcodegate import NewCodeOptions, finish_new_code, start_new_code
 
-    asked = NewCodeOptions(request.new_code_since, request.new_code_result, request.baseline)
+    asked = NewCodeOptions(request.new_code_since, request.new_code_result, request.baseline, request.public_keys)
     engine_request, reference = start_new_code(asked, engine_request, checkers, console.line)
     # one redaction pass: the console, annotations, reports, job summary and audit record are all
     # made from this copy

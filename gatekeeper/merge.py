@@ -90,26 +90,33 @@ def authenticate_parts(parts: Sequence[Path], keys: Keyring) -> PartsAuthenticat
 
 def _part_key(part: Path, keys: Keyring) -> str:
     """The key id that validly signed ``part``; else a ``UsageError`` naming the part and why."""
-    sig_file = signature_path(part)
     hint = "parts are signed by 'check --results-out' when the signing key is set; re-run the shard with the key"
+    return signed_by(part, keys, f"part {part}", hint)[0]
+
+
+def signed_by(path: Path, keys: Keyring, label: str, hint: str) -> tuple[str, bytes]:
+    """The key id among ``keys`` that validly signed the JSON result ``path`` (its ``PATH.sig``, as
+    ``check --results-out`` writes it), and the bytes it signed (read once: parse these, not the file
+    again); else a ``UsageError`` that starts with ``label`` and says why."""
+    sig_file = signature_path(path)
     try:
-        data = part.read_bytes()
+        data = path.read_bytes()
         if sig_file.stat().st_size > _MAX_SIGNATURE_BYTES:
             raise ValueError("larger than any signature gatekeeper writes")
         document = readback.loads(sig_file.read_bytes(), str(sig_file))
         sig = document["sig"] if isinstance(document, dict) else None
     except FileNotFoundError as exc:
-        raise UsageError(f"part {part} is not signed: {exc.filename} is missing", hint=hint) from None
+        raise UsageError(f"{label} is not signed: {exc.filename} is missing", hint=hint) from None
     except OSError as exc:
-        raise UsageError(f"part {part}: cannot read it or its signature ({exc.strerror or exc})") from None
+        raise UsageError(f"{label}: cannot read it or its signature ({exc.strerror or exc})") from None
     except (ValueError, KeyError, readback.LimitError) as exc:
-        raise UsageError(f"part {part}: its signature file {sig_file} is not one gatekeeper writes ({exc})") from None
+        raise UsageError(f"{label}: its signature file {sig_file} is not one gatekeeper writes ({exc})") from None
     check = signing.check_signature(keys, sig, data)
     if check.status == signing.UNKNOWN_KEY:
-        raise UsageError(f"part {part} is signed by {check.key_id}, which is not among the keys given")
+        raise UsageError(f"{label} is signed by {check.key_id}, which is not among the keys given")
     if not check.valid:
-        raise UsageError(f"part {part}: its signature does not match (the part was changed after it was written)")
-    return check.key_id
+        raise UsageError(f"{label}: its signature does not match (it was changed after it was written)")
+    return check.key_id, data
 
 
 def merge_results(

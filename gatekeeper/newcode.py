@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from gatekeeper.checkers.base import LoadedChecker
     from gatekeeper.engine import RunRequest
     from gatekeeper.policy import Policy
+    from gatekeeper.signing import Keyring
 
 #: where CI services name a pull request's target branch, in the order they are asked
 CI_BASE_VARIABLES = (
@@ -100,7 +101,8 @@ class Reference:
         it already had (shown, not blocking)."""
         head = f"new code since {self.since.label} ({self.since.reason}; {existing} existing finding(s) not blocking)"
         if self.how == "stored":
-            return f"{head}: REF's result read from {self.source}"
+            tail = f" ({self.note})" if self.note else ""
+            return f"{head}: REF's result read from {self.source}{tail}"
         if self.how == "worktree":
             tail = f"; {self.note}" if self.note else ""
             return f"{head}: REF's result computed in a temporary worktree in {self.duration_s:.1f}s{tail}"
@@ -218,13 +220,26 @@ def _statuses(result: GateResult) -> dict[str, str]:
     return {c.name: c.status.value for c in result.checks if c.name != REVIEW_CHECK}
 
 
-def stored_reference(path: Path, since: Since, policy: Policy) -> Reference:
-    """REF's result from ``--new-code-result FILE``, checked (``check_stored``)."""
+def stored_reference(path: Path, since: Since, policy: Policy, keys: Keyring | None = None) -> Reference:
+    """REF's result from ``--new-code-result FILE``, checked (``check_stored``).
+
+    With ``keys``, FILE must be signed by one of them (``FILE.sig``, as ``check --results-out``
+    writes it when the signing key is set), and the bytes the signature covers are the ones read:
+    else a ``UsageError``. Without keys FILE is taken as it is, and the reference's note says so."""
     from gatekeeper.reports.json import load_result
 
-    result = load_result(path)
+    data: bytes | None = None
+    if keys:
+        from gatekeeper.merge import signed_by
+
+        hint = "REF's run signs it with 'check --results-out FILE' while the signing key is set"
+        key_id, data = signed_by(path, keys, f"--new-code-result {path}", hint)
+        note = f"signed by {key_id}"
+    else:
+        note = "its signature was not checked, as no --public-key was given and no signing key is set"
+    result = load_result(path, data)
     check_stored(result, since, policy, str(path))
-    return Reference(since, "stored", str(path), result, checks=_statuses(result))
+    return Reference(since, "stored", str(path), result, note=note, checks=_statuses(result))
 
 
 def cached_reference(cache_dir: Path | None, since: Since, policy: Policy) -> Reference | None:

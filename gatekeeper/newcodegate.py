@@ -23,12 +23,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class NewCodeOptions:
-    """What the command line asked of a new-code run: ``--new-code-since``, ``--new-code-result``,
-    and ``--baseline`` (which does not combine with one)."""
+    """What the command line asked of a new-code run: ``--new-code-since``, ``--new-code-result``
+    (with ``--public-key``, which must have signed it), and ``--baseline`` (which does not combine
+    with one)."""
 
     since: str | None = None
     result_file: Path | None = None
     baseline: Path | None = None
+    public_keys: tuple[Path, ...] = ()  # --public-key: the keys one of which must have signed result_file
 
 
 def _cache_dir(request: RunRequest) -> Path | None:
@@ -45,6 +47,8 @@ def start_new_code(
     """The engine request of a new-code run (REF's fingerprints as ``existing``, REF's commit as the
     base of patches and thresholds) and REF's result; the request unchanged and None otherwise."""
     policy = request.policy
+    if asked.public_keys and asked.result_file is None:
+        raise UsageError("--public-key authenticates --new-code-result FILE, and no FILE was given")
     since = newcode.choose_since(request.root, asked.since, policy.gate, newcode.environ())
     if since is None:
         if asked.result_file is not None:
@@ -60,7 +64,10 @@ def start_new_code(
     cache_dir = _cache_dir(request)
     reference: newcode.Reference | None
     if asked.result_file is not None:
-        reference = newcode.stored_reference(asked.result_file, since, policy)
+        from gatekeeper.audit import keyring_from
+
+        keys = keyring_from(asked.public_keys)  # and the signing key's own: a result this job's key signed
+        reference = newcode.stored_reference(asked.result_file, since, policy, keys)
     else:
         reference = newcode.cached_reference(cache_dir, since, policy)
         if reference is None:

@@ -464,3 +464,49 @@ def test_patch_coverage_is_measured_from_ref(repo: tuple[Path, str]) -> None:
     assert [f["message"] for f in coverage["findings"] if f["rule_id"] == "coverage.min_diff"] == [
         f"patch coverage 50% (1 of 2 changed lines since REF {ref[:12]}) is below the minimum 80%"
     ]
+
+
+def test_a_stored_ref_result_must_be_signed_by_a_key_given(repo: tuple[Path, str], tmp_path: Path) -> None:
+    """``--new-code-result FILE`` is the list of findings that stop blocking: whoever can edit it can
+    make the change's own findings "existing". With ``--public-key`` FILE must carry the signature
+    REF's run wrote (``--results-out`` with the signing key), over the very bytes that are read."""
+    from gatekeeper import signing
+
+    root, _ref = repo
+    key, public = tmp_path / "audit.key", tmp_path / "audit.pub"
+    signing.write_key_pair(key, public)
+    stored = tmp_path / "ref.json"
+    _git(root, "checkout", "-q", "main")
+    assert _check(root, "--results-out", str(stored), env={"GATEKEEPER_AUDIT_KEY": key.read_text()}).exit_code == 1
+    assert (tmp_path / "ref.json.sig").is_file()
+    _git(root, "checkout", "-q", "feature")
+    head = _check(root, "--only", "security")  # the change's own bandit finding, as a full run lists it
+    at_ref = {f["fingerprint"] for c in json.loads(stored.read_text())["checks"] for f in c["findings"]}
+    (new_finding,) = [f for c in _result(root)["checks"] for f in c["findings"] if f["fingerprint"] not in at_ref]
+    assert head.exit_code == 1
+
+    signed = _check(root, "--new-code-since", "main", "--new-code-result", str(stored), "--public-key", str(public))
+    assert signed.exit_code == 1, signed.output
+    assert f"REF's result read from {stored} (signed by " in signed.output
+    assert new_finding["fingerprint"] in [x[2] for x in _findings(_result(root)) if x[3]]  # blocks: REF had none
+
+    # the same file with the change's finding added to REF's: taken as it is without a key, so the
+    # finding no longer blocks; refused with one
+    forged = tmp_path / "forged.json"
+    data = json.loads(stored.read_text())
+    next(c for c in data["checks"] if c["name"] == "security")["findings"].append(new_finding)
+    forged.write_text(json.dumps(data))
+    loose = _check(root, "--new-code-since", "main", "--new-code-result", str(forged))
+    assert "its signature was not checked, as no --public-key was given and no signing key is set" in loose.output, loose.output
+    assert new_finding["fingerprint"] not in [x[2] for x in _findings(_result(root)) if x[3]]
+    refused = _check(root, "--new-code-since", "main", "--new-code-result", str(forged), "--public-key", str(public))
+    assert refused.exit_code == 2 and f"--new-code-result {forged} is not signed" in refused.output, refused.output
+    (tmp_path / "forged.json.sig").write_bytes((tmp_path / "ref.json.sig").read_bytes())  # REF's signature beside it
+    refused = _check(root, "--new-code-since", "main", "--new-code-result", str(forged), "--public-key", str(public))
+    assert refused.exit_code == 2 and "its signature does not match" in refused.output, refused.output
+    other, other_public = tmp_path / "other.key", tmp_path / "other.pub"
+    signing.write_key_pair(other, other_public)
+    refused = _check(root, "--new-code-since", "main", "--new-code-result", str(stored), "--public-key", str(other_public))
+    assert refused.exit_code == 2 and "which is not among the keys given" in refused.output, refused.output
+    alone = _check(root, "--public-key", str(public))
+    assert alone.exit_code == 2 and "--public-key authenticates --new-code-result FILE" in alone.output

@@ -70,6 +70,12 @@ def check(  # noqa: PLR0913  # one parameter per command-line option
     subjects: Optional[list[str]] = typer.Option(
         None, "--subject", metavar="FILE", help="A release artifact (path or glob) the attestation names; repeatable."
     ),
+    public_key: Optional[list[Path]] = typer.Option(
+        None,
+        "--public-key",
+        metavar="FILE",
+        help="A public key (PEM) that signed --new-code-result's FILE; repeatable. A FILE not signed by one is refused.",
+    ),
 ) -> int:
     """Run the checks the policy enables and exit with the verdict."""
     return check_command(
@@ -89,6 +95,7 @@ def check(  # noqa: PLR0913  # one parameter per command-line option
         strict_waivers=strict_waivers,
         bundle_out=bundle_out,
         subjects=subjects,
+        public_key=public_key,
     )
 
 

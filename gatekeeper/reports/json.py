@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -40,20 +41,21 @@ def _finding_dicts(check: CheckResult) -> Callable[[], Iterator[dict[str, Any]]]
     return lambda: (f.to_dict() for f in sorted(check.findings, key=Finding.sort_key))
 
 
-def load_result(path: Path) -> GateResult:
+def load_result(path: Path, data: bytes | None = None) -> GateResult:
     """Read a ``gatekeeper.json`` back; a missing or malformed file is a ``UsageError``, one beyond
     the reading limits (``readback``: nesting, number size) a ``LimitError``, both naming the file.
 
     Read as a stream: each check's findings are decoded one at a time into ``Finding`` objects,
     so neither the file's text nor a tree of dicts for every finding is ever held whole. The blocks
     that merging, the audit record and the reports read (``repository``, ``policy``, ``waivers``)
-    must have their documented shapes.
+    must have their documented shapes. ``data``: the file's bytes, read already (a signature was
+    checked over them), parsed instead of reading ``path`` again.
     """
     try:
         shared: dict[str, str] = {}
         decoder = readback.decoder(object_hook=lambda obj: _finding_or_dict(obj, shared))
-        with path.open(encoding="utf-8") as fh:
-            data: Any = _document(_Stream(fh, decoder))
+        with path.open(encoding="utf-8") if data is None else io.StringIO(data.decode("utf-8")) as fh:
+            document: Any = _document(_Stream(fh, decoder))
     except FileNotFoundError:
         raise UsageError("results file not found", file=str(path)) from None
     except (readback.Beyond, RecursionError) as exc:
@@ -61,7 +63,7 @@ def load_result(path: Path) -> GateResult:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"not a gatekeeper JSON result: {exc}", file=str(path)) from None
     try:
-        result = GateResult.from_dict(data)
+        result = GateResult.from_dict(document)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise UsageError(f"not a gatekeeper JSON result (bad or missing field: {exc})", file=str(path)) from None
     problem = shape_problem(result)
