@@ -334,7 +334,8 @@ def merge(request: MergeRequest, checkers: Mapping[str, Any], options: Mapping[s
     run = _prepare(request, options, None)
     parts = request.parts
     auth = authenticate_parts(parts, keyring_from(request.public_keys))
-    result = redact_result(merge_results([load_result(p) for p in parts], run.policy, checkers, [str(p) for p in parts]))
+    read = [load_result(p, auth.signed[i] if auth.signed else None) for i, p in enumerate(parts)]  # the bytes checked
+    result = redact_result(merge_results(read, run.policy, checkers, [str(p) for p in parts]))
     result = replace(result, extra={**result.extra, "merged": {**result.extra["merged"], **auth.record()}})
     result = with_clock(run, result)
     console.summary(result)

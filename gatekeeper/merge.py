@@ -20,7 +20,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,9 @@ class PartsAuthentication:
     authenticated: bool
     key_ids: tuple[str, ...] = ()
     unsigned: tuple[str, ...] = ()
+    #: each part's bytes as its signature was checked over them, in order (empty when not authenticated):
+    #: what is merged, so that a part swapped after the check is not what gets read
+    signed: tuple[bytes, ...] = field(default=(), repr=False)
 
     def record(self) -> dict[str, Any]:
         """The facts for the merged result and its audit record (no key ids: redaction would mask them)."""
@@ -83,15 +86,19 @@ def authenticate_parts(parts: Sequence[Path], keys: Keyring) -> PartsAuthenticat
     if not keys:
         return PartsAuthentication(False, unsigned=tuple(str(p) for p in parts))
     ids: set[str] = set()
+    signed: list[bytes] = []
     for part in parts:
-        ids.add(_part_key(part, keys))
-    return PartsAuthentication(True, key_ids=tuple(sorted(ids)))
+        key_id, data = _part_key(part, keys)
+        ids.add(key_id)
+        signed.append(data)
+    return PartsAuthentication(True, key_ids=tuple(sorted(ids)), signed=tuple(signed))
 
 
-def _part_key(part: Path, keys: Keyring) -> str:
-    """The key id that validly signed ``part``; else a ``UsageError`` naming the part and why."""
+def _part_key(part: Path, keys: Keyring) -> tuple[str, bytes]:
+    """The key id that validly signed ``part`` and the bytes it signed; else a ``UsageError``
+    naming the part and why."""
     hint = "parts are signed by 'check --results-out' when the signing key is set; re-run the shard with the key"
-    return signed_by(part, keys, f"part {part}", hint)[0]
+    return signed_by(part, keys, f"part {part}", hint)
 
 
 def signed_by(path: Path, keys: Keyring, label: str, hint: str) -> tuple[str, bytes]:

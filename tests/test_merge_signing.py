@@ -154,3 +154,56 @@ def test_runs_are_compared_only_where_a_rerun_keeps_the_run_id() -> None:
     with pytest.raises(UsageError, match="this merge runs in run 222"):
         _check_one_run(github, ["a", "b"], ci_info(later))
     _check_one_run(github, ["a", "b"], ci_info({**later, "GATEKEEPER_CI_RUN_ID": "111"}))
+
+
+#: run at gatekeeper's start (``sitecustomize``): right after each part's signature is checked, the
+#: part file is rewritten as ``_passing`` would, the swap a process racing the merge could make
+_SWAP_AFTER_CHECK = '''
+import importlib.abc, importlib.util, json, sys
+
+def _swapping(module):
+    real = module.signed_by
+    def signed_by(path, *args, **kwargs):
+        answer = real(path, *args, **kwargs)
+        data = json.loads(path.read_text())
+        for check in data["checks"]:
+            check["findings"], check["status"] = [], "pass"
+        data["verdict"] = "pass"
+        path.write_text(json.dumps(data, indent=2))
+        return answer
+    module.signed_by = signed_by
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != "gatekeeper.merge":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        run = spec.loader.exec_module
+        def exec_module(module):
+            run(module)
+            _swapping(module)
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, _Finder())
+'''
+
+
+def test_a_part_rewritten_after_its_signature_was_checked_is_merged_as_signed(tmp_path: Path, plugin_gk: Runner) -> None:
+    """The bytes merged are the bytes whose signature was checked, never a second read of the file."""
+    key, public = tmp_path / "audit.key", tmp_path / "audit.pub"
+    signing.write_key_pair(key, public)
+    (tmp_path / "p").mkdir()
+    project, parts = _sharded(tmp_path / "p", plugin_gk, key.read_text())
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(_SWAP_AFTER_CHECK, encoding="utf-8")
+    env = plugin_env()
+    env["PYTHONPATH"] = f"{hook}:{env['PYTHONPATH']}"
+    args = ["merge", "part-1.json", "part-2.json", "--format", "json", "--public-key", str(public)]
+    done = plugin_gk(args, cwd=project, env=env)
+    assert any('"verdict": "pass"' in p.read_text() for p in parts)  # the files were swapped after the check
+    assert done.returncode == 1, done.stdout + done.stderr  # the signed parts' failure, not the swapped pass
+    merged = json.loads((project / "gatekeeper-reports" / "gatekeeper.json").read_text())
+    assert merged["verdict"] == "fail" and merged["merged"]["authenticated"] is True
