@@ -158,7 +158,7 @@ def test_runs_are_compared_only_where_a_rerun_keeps_the_run_id() -> None:
 
 #: run at gatekeeper's start (``sitecustomize``): right after each part's signature is checked, the
 #: part file is rewritten as ``_passing`` would, the swap a process racing the merge could make
-_SWAP_AFTER_CHECK = '''
+_SWAP_AFTER_CHECK = """
 import importlib.abc, importlib.util, json, sys
 
 def _swapping(module):
@@ -187,7 +187,7 @@ class _Finder(importlib.abc.MetaPathFinder):
         return spec
 
 sys.meta_path.insert(0, _Finder())
-'''
+"""
 
 
 def test_a_part_rewritten_after_its_signature_was_checked_is_merged_as_signed(tmp_path: Path, plugin_gk: Runner) -> None:
