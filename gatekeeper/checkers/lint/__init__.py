@@ -72,7 +72,7 @@ if TYPE_CHECKING:
 # it is used, in the check's own thread: loading the checker needs none of it
 
 CHECK = presentation.CHECK
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 INSTALL = "pip install 'gatekeeper[lint]' into gatekeeper's environment, or set gate.tool_python"
 #: ruff's binary as its package finds it (``find_ruff_bin`` moved from ``ruff.__main__`` to ``ruff`` in 0.5)
 _PROBE = (
@@ -102,6 +102,7 @@ class LintChecker(CheckerBase):
     run_imports = (
         "gatekeeper.toolconfig", "gatekeeper.checkers.source", "gatekeeper.checkers.lint.ahead",
         "gatekeeper.checkers.lint.listing", "gatekeeper.checkers.lint.narrowing", "gatekeeper.checkers.lint.diagnostics",
+        "gatekeeper.checkers.lint.isortcomments",
     )  # fmt: skip
 
     def display(self, result: CheckResult) -> Display:
@@ -113,7 +114,7 @@ class LintChecker(CheckerBase):
         from gatekeeper import toolconfig
         from gatekeeper.checkers import source
         from gatekeeper.checkers.lint import ahead as tree
-        from gatekeeper.checkers.lint import listing
+        from gatekeeper.checkers.lint import isortcomments, listing
         from gatekeeper.checkers.lint import narrowing as narrowed
         from gatekeeper.checkers.lint.diagnostics import to_findings, valid
 
@@ -158,6 +159,10 @@ class LintChecker(CheckerBase):
         def commented(f: str) -> bool:
             return honour and narrowed.ANY.search(sources.data(f)) is not None
 
+        def neutral(f: str) -> bytes | None:  # the file's text without its isort action comments, if it has any
+            data = sources.data(f)
+            return isortcomments.neutralised(data) if isortcomments.honoured(data) else None
+
         # the tool's origin is part of the key: a result another copy of "ruff x.y" wrote is not this one's;
         # so is the tree's layout, which some rules read beyond the file itself
         opts = source.options_digest(
@@ -165,7 +170,11 @@ class LintChecker(CheckerBase):
             _layout(ctx.root, candidates, files_all),
         )  # fmt: skip
         per_file_tool = source.PerFileTool(
-            CHECK, opts, valid, lambda chunk: _check(ctx, ruff, config_args, chunk, commented, ahead), MAX_FILES_PER_RUN
+            CHECK,
+            opts,
+            valid,
+            lambda chunk: _check(ctx, ruff, config_args, chunk, (commented, neutral, honour), ahead),
+            MAX_FILES_PER_RUN,
         )
         skipped = _tracked_but_unchecked(ctx, files_all)
         try:
@@ -187,6 +196,7 @@ class LintChecker(CheckerBase):
         records += narrowed.excluded_records(*_dropped(skipped, by_defaults))
         if honour:
             records += narrowed.comment_records(files, diagnostics, sources)
+            records += isortcomments.records(files, diagnostics, sources, isortcomments.rules_on(ctx, ruff, config_args))
         reported = {f: [d for d in ds if not d.get("suppressed")] for f, ds in diagnostics.items()}
         not_applied = {}
         if ctx.shard is not None and section.get("max_findings"):
@@ -388,14 +398,22 @@ def _check(  # noqa: PLR0913  # and where the first run's results may come from
     ruff: str,
     config_args: Sequence[str],
     files: Sequence[str],
-    commented: Callable[[str], bool],
+    comments: tuple[Callable[[str], bool], Callable[[str], bytes | None], bool],
     ahead: FilesRun | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """ruff's diagnostics for ``files``, and those the suppression comments of the ``commented`` ones
-    hid (marked ``suppressed``), from a second run over those files with ``--ignore-noqa``.
-    ``ahead``: the same run started before the listing on the tracked files (``ahead.py``): it gives
-    the results of the files it was named on, and only the others are checked by name now."""
+    """ruff's diagnostics for ``files``, and those the comments hid. ``comments`` is (``commented``,
+    ``neutral``, ``honour``): the ``commented`` files are checked again with ``--ignore-noqa``, and
+    each file ``neutral`` gives a text for (the file without its isort action comments, which
+    ``--ignore-noqa`` does not lift) is checked again as that text; what only those runs report is
+    marked ``suppressed`` (the isort comments' I001/I002 also ``isort``), or, when the project's
+    comments are not honoured (``honour`` false), is a diagnostic like any other: the text without
+    them is judged. ``ahead``: the same run started before the listing on the tracked files
+    (``ahead.py``): it gives the results of the files it was named on, and only the others are
+    checked by name now."""
     from gatekeeper.checkers.lint.diagnostics import identity, parse_output
+    from gatekeeper.checkers.lint.isortcomments import RULES, stdin_report
+
+    commented, neutral, honour = comments
 
     def first() -> dict[str, list[dict[str, Any]]]:
         found = ahead.results(files) if ahead is not None else {}
@@ -405,16 +423,32 @@ def _check(  # noqa: PLR0913  # and where the first run's results may come from
         return found
 
     again = [f for f in files if commented(f)]
-    if not again:
+    texts = {f: text for f in files if (text := neutral(f)) is not None}
+    if not again and not texts:
         return first()
-    # the two runs are independent: the second (usually a few files) runs beside the first, and the
-    # first's report is read while the second may still run
-    found, unsuppressed = _together(first, lambda: _report(ctx, ruff, [*config_args, "--ignore-noqa"], again), "noqa")
-    kept = {f: {identity(d) for d in found.get(f, [])} for f in again}
+    unlifted = [*config_args, *(() if "--ignore-noqa" in config_args else ("--ignore-noqa",))]
+
+    def second() -> tuple[str, dict[str, str]]:
+        noqa = _report(ctx, ruff, unlifted, again) if again else "[]"
+        return noqa, {f: stdin_report(ctx, ruff, unlifted, f, text) for f, text in texts.items()}
+
+    # the runs are independent: the second ones (usually a few files) run beside the first, and the
+    # first's report is read while they may still run
+    found, (unsuppressed, unsorted) = _together(first, second, "noqa")
+    kept = {f: {identity(d) for d in found.get(f, [])} for f in [*again, *texts]}
     # of the second run only what the first did not report is kept (the rest is still checked to be ruff's)
-    hidden = parse_output(ctx.root, unsuppressed, keep=lambda f, d: f in kept and identity(d) not in kept[f])
+    hidden = parse_output(ctx.root, unsuppressed, keep=lambda f, d: f in again and identity(d) not in kept[f])
     for f, ds in hidden.items():
+        kept[f] |= {identity(d) for d in ds}
         found.setdefault(f, []).extend({**d, "suppressed": True} for d in ds)
+    mark = {"suppressed": True, "isort": True} if honour else {}
+    for f, report in unsorted.items():
+        known = kept[f]
+
+        def new_isort(g: str, d: Mapping[str, Any], f: str = f, known: set[tuple[Any, ...]] = known) -> bool:
+            return g == f and d.get("code") in RULES and identity(d) not in known
+
+        found.setdefault(f, []).extend({**d, **mark} for d in parse_output(ctx.root, report, keep=new_isort).get(f, []))
     return found
 
 

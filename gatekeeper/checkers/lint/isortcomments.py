@@ -1,0 +1,164 @@
+"""isort action comments, which ruff honours for its isort rules (I001 unsorted imports, I002 missing
+required import) and ``--ignore-noqa`` does not lift.
+
+ruff reads them from every comment, its trailing whitespace dropped, case-sensitively
+(``extract_isort_directives`` in ruff's ``directives.rs``): ``# isort: skip_file`` / ``# isort:skip_file``
+and the same after ``# ruff:`` end the file's isort checks (no I001 nor I002 in it; later comments are
+not read); ``# isort: off`` up to ``# isort: on`` (or the end of the file) and a line whose comment
+contains ``isort: skip`` / ``isort:skip`` are left out of import blocks; ``# isort: split`` splits a
+block in two (each sorted alone). ``# ruff: isort: ...`` is the same comment. Inside an ``off``
+region only ``on`` is read.
+
+What they hid is measured, not guessed: the file's text with every such comment neutralised
+(``isort`` written ``xsort``, so no line or column moves) is checked again by name through stdin
+(``--stdin-filename``: the project's configuration and per-file ignores apply as to the file), and
+each I001/I002 diagnostic only that run reports is one the comments hid.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tokenize
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from gatekeeper.checkers import source
+from gatekeeper.checkers.lint.ruffargs import READ_ONLY, refused
+from gatekeeper.errors import ToolError
+from gatekeeper.findings import Narrowing
+
+if TYPE_CHECKING:
+    from gatekeeper.checkers.base import CheckContext
+
+#: the rules isort action comments can hide
+RULES = ("I001", "I002")
+_SKIP_FILE = frozenset({"# isort: skip_file", "# isort:skip_file", "# ruff: isort: skip_file", "# ruff: isort:skip_file"})
+_SPLIT = frozenset({"# isort: split", "# ruff: isort: split"})
+_OFF = frozenset({"# isort: off", "# ruff: isort: off"})
+_ON = frozenset({"# isort: on", "# ruff: isort: on"})
+
+
+def _comments(text: str) -> list[tuple[int, int, str]]:
+    """Every comment of ``text`` as (line, column, text); a file Python cannot tokenize is read line by
+    line, each line's comment taken from its first ``#``."""
+    try:
+        return [
+            (t.start[0], t.start[1], t.string)
+            for t in tokenize.generate_tokens(io.StringIO(text).readline)
+            if t.type == tokenize.COMMENT
+        ]
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        out = []
+        for n, line in enumerate(text.splitlines(), start=1):
+            at = line.find("#")
+            if at >= 0:
+                out.append((n, at, line[at:]))
+        return out
+
+
+def _directive(comment: str) -> bool:
+    """Whether ruff could read ``comment`` as an isort action comment (in some state of its reading)."""
+    text = comment.rstrip()
+    return text in _SKIP_FILE or text in _SPLIT or text in _OFF or text in _ON or "isort: skip" in text or "isort:skip" in text
+
+
+def honoured(data: bytes) -> list[tuple[int, str]]:
+    """The isort action comments of ``data`` ruff honours, as (line, comment), in ruff's reading order."""
+    if b"isort" not in data:
+        return []
+    out: list[tuple[int, str]] = []
+    off = False
+    for line, _, comment in _comments(data.decode("utf-8", "surrogateescape")):
+        text = comment.rstrip()
+        if text in _SPLIT:
+            out.append((line, text))
+        elif text in _SKIP_FILE:
+            out.append((line, text))
+            break
+        elif off:
+            if text in _ON:
+                out.append((line, text))
+                off = False
+        elif "isort: skip" in text or "isort:skip" in text or text in _OFF:
+            out.append((line, text))
+            off = text in _OFF
+    return out
+
+
+def neutralised(data: bytes) -> bytes:
+    """``data`` with every comment ruff could read as an isort action comment written ``xsort``
+    (honoured or not: once a ``skip_file`` is gone, the comments after it would be read), the same length."""
+    text = data.decode("utf-8", "surrogateescape")
+    lines = text.splitlines(keepends=True)
+    for line, column, comment in _comments(text):
+        if _directive(comment):
+            row = lines[line - 1]
+            lines[line - 1] = row[:column] + comment.replace("isort", "xsort") + row[column + len(comment) :]
+    return "".join(lines).encode("utf-8", "surrogateescape")
+
+
+def selected(show_settings: str) -> bool:
+    """Whether ``ruff check --show-settings``'s answer enables I001 or I002."""
+    inside = False
+    for line in show_settings.splitlines():
+        if line.startswith("linter.rules.enabled"):
+            inside = True
+        elif inside and line.startswith("]"):
+            return False
+        elif inside and any(f"({rule})" in line for rule in RULES):
+            return True
+    return False
+
+
+def records(
+    files: Sequence[str],
+    results: Mapping[str, Sequence[Mapping[str, Any]]],
+    sources: source.Sources,
+    rules_on: Callable[[str], bool],
+) -> list[Narrowing]:
+    """A record per checked file with an isort action comment ruff honours, where ``rules_on(file)``
+    (I001 or I002 selected for it): its comments and the I001/I002 diagnostics they hid (the results
+    marked ``isort``)."""
+    out: list[Narrowing] = []
+    for f in files:
+        comments = honoured(sources.data(f))
+        if not comments or not rules_on(f):
+            continue
+        count = sum(1 for d in results.get(f, []) if d.get("suppressed") and d.get("isort"))
+        shown = ", ".join(f"line {n}: {text}" for n, text in comments[:5]) + (", …" if len(comments) > 5 else "")
+        detail = comments[0][1] if len(comments) == 1 else f"{len(comments)} × isort action comment ({shown})"
+        effect = "ruff reports no I001/I002 (unsorted or missing imports) that these comments exempt in this file"
+        texts = {text for _, text in comments}
+        kind = "file-comment" if texts & _SKIP_FILE else "range-comment" if texts & _OFF else "line-comments"
+        out.append(Narrowing(kind, f, comments[0][0], detail[:200], effect, (f,), count))
+    return out
+
+
+def stdin_report(ctx: CheckContext, ruff: str, config_args: Sequence[str], f: str, text: bytes) -> str:
+    """``ruff check --output-format json`` of ``text`` read as the file ``f`` (``--stdin-filename``: the
+    configuration and per-file ignores that apply to ``f`` apply): its JSON report, unread."""
+    path = str(ctx.root / f)
+    args = [ruff, "check", "--output-format", "json", *READ_ONLY, "--exit-zero", *config_args, "--stdin-filename", path, "-"]
+    done = ctx.run(args, cwd=ctx.root, stdin=text)
+    if done.returncode != 0:
+        raise ToolError(f"ruff check failed (exit {done.returncode}): {refused(done)}")
+    return done.stdout
+
+
+def rules_on(ctx: CheckContext, ruff: str, config_args: Sequence[str]) -> Callable[[str], bool]:
+    """Whether I001 or I002 is selected for a file (``ruff check --show-settings`` on it, asked once
+    per folder: ruff's settings are its folder's)."""
+    known: dict[str, bool] = {}
+
+    def on(f: str) -> bool:
+        folder = os.path.dirname(f)
+        if folder not in known:
+            args = [ruff, "check", "--show-settings", *READ_ONLY, *config_args, "--", str(ctx.root / f)]
+            done = ctx.run(args, cwd=ctx.root)
+            if done.returncode != 0:
+                raise ToolError(f"ruff check --show-settings failed (exit {done.returncode}): {refused(done)}")
+            known[folder] = selected(done.stdout)
+        return known[folder]
+
+    return on
