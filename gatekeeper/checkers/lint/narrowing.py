@@ -167,7 +167,7 @@ def comment_records(
             continue
         counts = {id(c): 0 for c in comments}
         for d in results.get(f, []):
-            if d.get("suppressed"):
+            if d.get("suppressed") and not d.get("isort"):  # what isort action comments hid is theirs
                 owner = _owner(comments, int(d["location"].get("row") or 0))
                 if owner is not None:
                     counts[id(owner)] += 1

@@ -138,3 +138,13 @@ def test_the_text_without_the_comments_is_checked_under_the_files_own_settings(t
     assert find(result, "file-comment", source="a.py").suppressed == 0  # selected, ignored for this file
     assert find(result, "file-comment", source="c.py").suppressed == 1
     assert not [r for r in result.narrowing if r.source == "sub/b.py"]  # no isort rule selected there
+
+
+def test_what_isort_comments_hid_is_not_counted_again_against_a_noqa_comment(tmp_path: Path, make_ctx: Any) -> None:
+    files = {"ruff.toml": ISORT, "app.py": "# isort: skip_file\n# ruff: noqa: F401\nimport sys\nimport os\n"}
+    root = write(tmp_path / "p", files)
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    isort = [r for r in result.narrowing if r.detail == "# isort: skip_file"]
+    noqa = [r for r in result.narrowing if r.detail == "# ruff: noqa: F401"]
+    assert [r.suppressed for r in isort] == [1] and [r.suppressed for r in noqa] == [2]
+    assert result.metrics["suppressed"] == 3 and result.status is Status.PASS
