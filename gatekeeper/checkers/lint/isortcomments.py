@@ -39,9 +39,16 @@ _OFF = frozenset({"# isort: off", "# ruff: isort: off"})
 _ON = frozenset({"# isort: on", "# ruff: isort: on"})
 
 
+def _lines(text: str) -> list[str]:
+    """``text``'s lines as tokenize numbers them, ends kept: split at ``\n`` only, not at the form feed,
+    ``\x1c``-``\x1e``, ``\x85`` or ``\u2028`` that ``str.splitlines`` also ends a line at (and
+    Python and ruff do not)."""
+    return io.StringIO(text).readlines()
+
+
 def _comments(text: str) -> list[tuple[int, int, str]]:
-    """Every comment of ``text`` as (line, column, text); a file Python cannot tokenize is read line by
-    line, each line's comment taken from its first ``#``."""
+    """Every comment of ``text`` as (line, column, text), lines numbered as ``_lines`` gives them; a
+    file Python cannot tokenize is read line by line, each line's comment taken from its first ``#``."""
     try:
         return [
             (t.start[0], t.start[1], t.string)
@@ -50,7 +57,7 @@ def _comments(text: str) -> list[tuple[int, int, str]]:
         ]
     except (tokenize.TokenError, SyntaxError, ValueError):
         out = []
-        for n, line in enumerate(text.splitlines(), start=1):
+        for n, line in enumerate(_lines(text), start=1):
             at = line.find("#")
             if at >= 0:
                 out.append((n, at, line[at:]))
@@ -90,7 +97,7 @@ def neutralised(data: bytes) -> bytes:
     """``data`` with every comment ruff could read as an isort action comment written ``xsort``
     (honoured or not: once a ``skip_file`` is gone, the comments after it would be read), the same length."""
     text = data.decode("utf-8", "surrogateescape")
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)  # as tokenize numbers them: a form feed is no line end
     for line, column, comment in _comments(text):
         if _directive(comment):
             row = lines[line - 1]

@@ -148,3 +148,22 @@ def test_what_isort_comments_hid_is_not_counted_again_against_a_noqa_comment(tmp
     noqa = [r for r in result.narrowing if r.detail == "# ruff: noqa: F401"]
     assert [r.suppressed for r in isort] == [1] and [r.suppressed for r in noqa] == [2]
     assert result.metrics["suppressed"] == 3 and result.status is Status.PASS
+
+
+@pytest.mark.parametrize("mark", ["\x0c\x0c", "\x1c\x1d", "\u2028\u2028"])
+def test_a_character_str_splitlines_splits_on_does_not_move_the_comment_neutralised(
+    tmp_path: Path, make_ctx: Any, mark: str
+) -> None:
+    # a form feed (a page break in older sources) or another character that str.splitlines takes for a
+    # line end but Python and ruff do not: the comment neutralised is the one on the line tokenize named
+    text = f"# {mark}\n# isort: skip_file\n" + BODY
+    files = {"ruff.toml": ISORT, "app.py": text}
+    root = write(tmp_path / "p", files)
+    assert ruff_by_hand(root, "--ignore-noqa") == set()
+    assert {rule for rule, _, _ in without_comments(tmp_path, files)} == {"I001"}
+    honoured = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert find(honoured, "file-comment", source="app.py").suppressed == 1
+    ignored = LintChecker().run(section(LintChecker, project_config="ignore"), make_ctx(root))
+    expected = ruff_by_hand(write(tmp_path / "plain2", {"app.py": text.replace("isort", "xsort")}), "--isolated")
+    assert {(f.rule_id, f.location.path, f.location.line) for f in ignored.findings} == expected
+    assert isortcomments.neutralised(text.encode()) == text.replace("isort", "xsort").encode()
