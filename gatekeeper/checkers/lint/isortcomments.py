@@ -71,12 +71,18 @@ def _directive(comment: str) -> bool:
 
 
 def honoured(data: bytes) -> list[tuple[int, str]]:
-    """The isort action comments of ``data`` ruff honours, as (line, comment), in ruff's reading order."""
+    """The isort action comments of ``data`` ruff honours, as (line, comment), in ruff's reading order;
+    none in a text that is not UTF-8: ruff reads nothing of it (it reports E902 for the file) and
+    refuses it on stdin."""
     if b"isort" not in data:
+        return []
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
         return []
     out: list[tuple[int, str]] = []
     off = False
-    for line, _, comment in _comments(data.decode("utf-8", "surrogateescape")):
+    for line, _, comment in _comments(text):
         text = comment.rstrip()
         if text in _SPLIT:
             out.append((line, text))

@@ -167,3 +167,17 @@ def test_a_character_str_splitlines_splits_on_does_not_move_the_comment_neutrali
     expected = ruff_by_hand(write(tmp_path / "plain2", {"app.py": text.replace("isort", "xsort")}), "--isolated")
     assert {(f.rule_id, f.location.path, f.location.line) for f in ignored.findings} == expected
     assert isortcomments.neutralised(text.encode()) == text.replace("isort", "xsort").encode()
+
+
+def test_a_file_ruff_cannot_read_as_utf8_is_its_e902_not_an_error(tmp_path: Path, make_ctx: Any) -> None:
+    # ruff reads no comment of a file that is not UTF-8 (it reports E902 for it) and refuses such a
+    # text on stdin: the comment in it hides nothing and the check is not an error
+    text = b'# -*- coding: latin-1 -*-\n# isort: skip_file\nimport sys\nimport os\n\nprint(os, sys, "\xe9")\n'
+    root = write(tmp_path / "p", {"ruff.toml": ISORT})
+    (root / "app.py").write_bytes(text)
+    expected = ruff_by_hand(root, "--ignore-noqa")
+    assert {rule for rule, _, _ in expected} == {"E902"}
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert result.status is Status.FAIL
+    assert {(f.rule_id, f.location.path, f.location.line) for f in result.findings} == expected
+    assert not [r for r in result.narrowing if r.source == "app.py"]
