@@ -19,6 +19,7 @@ import argparse
 import base64
 import hashlib
 import json
+import re
 import sys
 from typing import Any
 
@@ -29,6 +30,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://gatekeeper.dev/attestation/gate/v1"
+#: a commit named in full (SHA-1 or SHA-256): an abbreviation can be matched by a commit made to share it
+_FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def b64decode(text: str) -> bytes:
@@ -55,7 +58,9 @@ def demands(statement: dict[str, Any], commit: str | None, require_pass: bool) -
             for s in (subjects if isinstance(subjects, list) else [])
             if isinstance(s, dict) and isinstance(s.get("digest"), dict) and "gitCommit" in s["digest"]
         }
-        if len(wanted) < 7 or not any(name.startswith(wanted) for name in named):
+        if not _FULL_ID.fullmatch(wanted):  # a prefix is matched by any commit made to start with it
+            problems.append(f"--commit {commit}: give the commit's full id (40 or 64 hex digits), not an abbreviation")
+        elif wanted not in named:
             said = ", ".join(sorted(named)) or "none"
             problems.append(f"--commit {commit}: the statement is about commit {said}, not this one (another run's attestation)")
     predicate = statement.get("predicate")
@@ -78,7 +83,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("envelope", metavar="ENVELOPE.json")
     parser.add_argument("public_key", metavar="PUBLIC_KEY.pem")
     parser.add_argument("files", metavar="FILE", nargs="*", help="a file whose sha256 must be a subject")
-    parser.add_argument("--commit", metavar="SHA", help="the commit the statement must be about, e.g. $GITHUB_SHA")
+    parser.add_argument("--commit", metavar="SHA", help="the commit the statement must be about, its full id, e.g. $GITHUB_SHA")
     parser.add_argument("--require-pass", action="store_true", help="the verdict must be pass, of a complete run")
     try:
         args = parser.parse_args(argv)

@@ -308,11 +308,12 @@ def test_an_old_passing_attestation_replayed_for_a_new_commit_is_refused_when_as
     assert done.exit_code == 1 and "REJECTED" in done.output
     assert f"--commit {commit}: the statement is about commit " in done.output and "(another run's attestation)" in done.output
     # the head's own attestation is of a failing run: authentic, and it does not let the commit through
-    assert _cli([*base, str(new), "--commit", commit[:12]]).exit_code == 0
-    done = _cli([*base, str(new), "--commit", commit[:12], "--require-pass"])
+    assert _cli([*base, str(new), "--commit", commit.upper()]).exit_code == 0
+    done = _cli([*base, str(new), "--commit", commit, "--require-pass"])
     assert done.exit_code == 1 and "--require-pass: the verdict is fail" in done.output
-    done = _cli([*base, str(new), "--commit", commit[:6]])  # too short to name a commit
-    assert done.exit_code == 1 and "not this one" in done.output
+    for short in (commit[:12], commit[:39], commit[:6]):  # a commit made to start with it would match a prefix
+        done = _cli([*base, str(new), "--commit", short])
+        assert done.exit_code == 1 and f"--commit {short}: give the commit's full id" in done.output
 
 
 def test_a_bundles_record_written_again_with_a_key_twice_is_refused(two_runs: dict[str, Path], tmp_path: Path) -> None:
@@ -368,11 +369,12 @@ def test_the_script_without_gatekeeper_refuses_another_commit_and_a_run_that_did
     assert done.returncode == 1 and not done.stdout
     assert f"REJECTED: --commit {commit}: the statement is about commit " in done.stderr
     assert "(another run's attestation)" in done.stderr
-    assert script(new, two_runs["pub"], "--commit", commit[:12]).returncode == 0
-    done = script(new, two_runs["pub"], "--commit", commit[:12], "--require-pass")
+    assert script(new, two_runs["pub"], "--commit", commit.upper()).returncode == 0
+    done = script(new, two_runs["pub"], "--commit", commit, "--require-pass")
     assert done.returncode == 1 and "REJECTED: --require-pass: the verdict is fail" in done.stderr
-    done = script(new, two_runs["pub"], "--commit", commit[:6])  # too short to name a commit
-    assert done.returncode == 1 and "not this one" in done.stderr
+    for short in (commit[:12], commit[:6]):  # a commit made to start with it would match a prefix
+        done = script(new, two_runs["pub"], "--commit", short)
+        assert done.returncode == 1 and f"REJECTED: --commit {short}: give the commit's full id" in done.stderr
     # a pass of part of the policy (one shard of two, of the clean code) lets no commit through
     (two_runs["root"] / "app.py").write_text(SAFE)
     monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", (tmp_path / "gatekeeper.key").read_text())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Optional
@@ -14,6 +15,9 @@ from gatekeeper.escapes import clean, echo
 app = typer.Typer(
     help="Verify a run's attestation (in-toto statement in a DSSE envelope).", no_args_is_help=True, rich_markup_mode=None
 )
+
+#: a commit named in full (SHA-1 or SHA-256): an abbreviation can be matched by a commit made to share it
+_FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 EPILOG = """Examples:
 
@@ -48,7 +52,10 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
         help="The CA certificate the timestamp authority's certificate chains to (timestamp_ca): check the RFC 3161 timestamp.",
     ),
     commit: Optional[str] = typer.Option(
-        None, "--commit", metavar="SHA", help="The commit the statement must be about (its gitCommit subject), e.g. $GITHUB_SHA."
+        None,
+        "--commit",
+        metavar="SHA",
+        help="The full id of the commit the statement must be about (its gitCommit), e.g. $GITHUB_SHA.",
     ),
     require_pass: bool = typer.Option(
         False, "--require-pass", help="The statement's verdict must be pass, of a complete run (every check the policy enables)."
@@ -120,7 +127,9 @@ def _demands(statement: Mapping[str, Any], predicate: Mapping[str, Any], commit:
             for s in (subjects if isinstance(subjects, list) else [])
             if isinstance(s, Mapping) and isinstance(s.get("digest"), Mapping) and "gitCommit" in s["digest"]
         }
-        if len(wanted) < 7 or not any(name.startswith(wanted) for name in named):
+        if not _FULL_ID.fullmatch(wanted):  # a prefix is matched by any commit made to start with it
+            problems.append(f"--commit {commit}: give the commit's full id (40 or 64 hex digits), not an abbreviation")
+        elif wanted not in named:
             said = ", ".join(sorted(named)) or "none"
             problems.append(f"--commit {commit}: the statement is about commit {said}, not this one (another run's attestation)")
     verdict = str(predicate.get("verdict", "?"))
