@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, RuleInfo, Trend
 from gatekeeper.checkers.dependencies import presentation
-from gatekeeper.checkers.lockfiles import LOCK_OPTIONS, source_problem
+from gatekeeper.checkers.lockfiles import LOCK_OPTIONS, left_in_lock, source_problem
 from gatekeeper.findings import CheckResult, Finding, Severity, Status, decide_status
 from gatekeeper.options import Option
 
@@ -147,7 +147,7 @@ class DependenciesChecker(CheckerBase):
             # an empty requirements file, a dynamic dependency list: an audit of nothing proves nothing
             status = Status.ERROR
             summary = (
-                f"no package was audited ({where}){_left_in_lock(metrics.get('lock'))}; "
+                f"no package was audited ({where}){left_in_lock(metrics.get('lock'), 'dependencies')}; "
                 "set checks.dependencies.allow_empty = true if that is expected"
             )
         return CheckResult(
@@ -161,28 +161,6 @@ class DependenciesChecker(CheckerBase):
             metrics=metrics,
             findings=tuple(findings),
         )
-
-
-def _left_in_lock(lock: Any) -> str:
-    """What a lock whose selection counted no package holds besides: its members, and the groups and
-    extras the policy did not select (a workspace whose run-time dependencies are all members)."""
-    if not isinstance(lock, dict):
-        return ""
-    chosen = {*lock.get("groups", ()), *(f"extra:{x}" for x in lock.get("extras", ()))}
-    left = [g for g in lock.get("known_groups", ()) if g not in chosen and g not in ("main", "default")]
-    groups = [g for g in left if not g.startswith("extra:")]
-    extras = [g.removeprefix("extra:") for g in left if g.startswith("extra:")]
-    members = ", ".join(lock.get("members", ()))
-    said = f": its run-time closure holds the project and its workspace members alone ({members})" if members else ""
-    more = [f"the group{'s' if len(groups) > 1 else ''} {', '.join(groups)}" if groups else ""]
-    more += [f"the extra{'s' if len(extras) > 1 else ''} {', '.join(extras)}" if extras else ""]
-    more = [m for m in more if m]
-    if more:
-        said += (
-            f"{';' if said else ':'} it also locks {' and '.join(more)}, "
-            "which checks.dependencies.groups and extras count when listed"
-        )
-    return said
 
 
 @dataclass(frozen=True, slots=True)

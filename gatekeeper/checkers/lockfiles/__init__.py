@@ -33,6 +33,7 @@ __all__ = [
     "format_of",
     "formats",
     "is_requirements_name",
+    "left_in_lock",
     "read_lock",
     "requirements_problem",
     "selection_of",
@@ -161,3 +162,26 @@ def read_lock(path: Path, selection: Selection, project: str = "") -> Lock:
         raise LockError(f"{path.name} does not exist")
     lock: Lock = reader.read(path, selection, project)
     return lock
+
+
+def left_in_lock(lock: Any, check: str) -> str:
+    """What a lock whose selection counted no package holds besides (the ``lock`` metric of ``check``,
+    with its ``members`` and ``known_groups``): its members, and the groups and extras the policy did
+    not select (a workspace whose run-time dependencies are all members, a project with none). ""
+    when the metric says nothing more."""
+    if not isinstance(lock, Mapping):
+        return ""
+    chosen = {*lock.get("groups", ()), *(f"extra:{x}" for x in lock.get("extras", ()))}
+    left = [g for g in lock.get("known_groups", ()) if g not in chosen and g not in ("main", "default")]
+    groups = [g for g in left if not g.startswith("extra:")]
+    extras = [g.removeprefix("extra:") for g in left if g.startswith("extra:")]
+    members = ", ".join(lock.get("members", ()))
+    said = f": its run-time closure holds the project and its workspace members alone ({members})" if members else ""
+    more = [f"the group{'s' if len(groups) > 1 else ''} {', '.join(groups)}" if groups else ""]
+    more += [f"the extra{'s' if len(extras) > 1 else ''} {', '.join(extras)}" if extras else ""]
+    more = [m for m in more if m]
+    if more:
+        said += (
+            f"{';' if said else ':'} it also locks {' and '.join(more)}, which checks.{check}.groups and extras count when listed"
+        )
+    return said

@@ -23,7 +23,7 @@ from typing import Any
 
 from gatekeeper import __version__, process
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display
-from gatekeeper.checkers.lockfiles import LOCK_OPTIONS, format_of, source_problem
+from gatekeeper.checkers.lockfiles import LOCK_OPTIONS, format_of, left_in_lock, source_problem
 from gatekeeper.checkers.sbom import presentation
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import NO_BASELINE, CheckResult, Finding, Package, Severity, Status, decide_status, fingerprint
@@ -178,7 +178,8 @@ class SbomChecker(CheckerBase):
         selection = selection_of(section)
         lock = read_lock(path, selection, declared_name(ctx.root))
         bom = lock_bom(lock, spec, _project_of(ctx.root))
-        extra: dict[str, Any] = {"scope": "lock", "lock": {"path": source, "format": lock.format, **selection.describe()}}
+        held = {"members": [m.name for m in lock.members], "known_groups": list(lock.groups)}  # named when nothing counted
+        extra: dict[str, Any] = {"scope": "lock", "lock": {"path": source, "format": lock.format, **held, **selection.describe()}}
         if section.get("wheel"):
             extra["wheel"] = pep770.wheel_sboms(ctx.root, str(section["wheel"]))
         out = resolve_for_write(ctx.output_dir / str(section["output"]), ctx.root)
@@ -231,7 +232,8 @@ class SbomChecker(CheckerBase):
             left_out = f", {metrics['left_out']} left out" if metrics.get("left_out") else ""
             status = Status.ERROR
             summary = (
-                f"the SBOM lists no component (scope {metrics.get('scope', '?')}{left_out}); "
+                f"the SBOM lists no component (scope {metrics.get('scope', '?')}{left_out})"
+                f"{left_in_lock(metrics.get('lock'), 'sbom')}; "
                 "set checks.sbom.allow_empty = true if that is expected"
             )
         return CheckResult(

@@ -72,3 +72,27 @@ def test_a_lock_under_another_name_never_becomes_an_sbom(tmp_path: Path, wheels:
     (root / "gatekeeper.toml").write_text('[audit]\nenabled = false\n[checks.sbom]\nsource = "uv.lock.bak"\n')
     with pytest.raises(PolicyError, match=r"'uv\.lock\.bak' is neither"):
         context(root)
+
+
+def test_a_lock_whose_run_time_closure_is_empty_names_the_groups_it_holds(tmp_path: Path, wheels: Path) -> None:
+    """A project whose only run-time dependency is for another platform, its test and typing tools in
+    PEP 735 dependency groups: the SBOM of the lock lists nothing, an error that says which groups
+    the lock holds and that checks.sbom.groups counts them; listed, the SBOM is what uv exports."""
+    root = tmp_path / "solo"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "solo"\nversion = "1.0"\nrequires-python = ">=3.10"\n'
+        "dependencies = [\"winonly; sys_platform == 'win32'\"]\n"
+        '[dependency-groups]\ntests = ["toolx"]\ntyping = ["alpha>=1"]\n'
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+    )
+    uv(["lock"], root, wheels)
+    assert exported_pins(root, wheels, "--no-dev", "--no-emit-project", platform={"sys_platform": "linux"}) == {}
+    result, _ = _sbom(root, 'source = "uv.lock"\ntarget_platform = "linux"')
+    assert result.status is Status.ERROR and result.error is not None
+    assert result.error.startswith("the SBOM lists no component (scope lock): ")
+    assert "it also locks the groups tests, typing, which checks.sbom.groups and extras count when listed" in result.error
+    result, bom = _sbom(root, 'source = "uv.lock"\ntarget_platform = "linux"\ngroups = ["tests"]')
+    assert result.status is Status.PASS, result.summary
+    pins = exported_pins(root, wheels, "--only-group", "tests", "--no-emit-project")
+    assert {canonicalize_name(c["name"]): c["version"] for c in bom["components"]} == pins == {"toolx": "1.0"}
