@@ -37,31 +37,49 @@ _SKIP_FILE = frozenset({"# isort: skip_file", "# isort:skip_file", "# ruff: isor
 _SPLIT = frozenset({"# isort: split", "# ruff: isort: split"})
 _OFF = frozenset({"# isort: off", "# ruff: isort: off"})
 _ON = frozenset({"# isort: on", "# ruff: isort: on"})
+_WHOLE = _SKIP_FILE | _SPLIT | _OFF | _ON
 
 
 def _lines(text: str) -> list[str]:
-    """``text``'s lines as tokenize numbers them, ends kept: split at ``\n`` only, not at the form feed,
+    r"""``text``'s lines as tokenize numbers them, ends kept: split at ``\n`` only, not at the form feed,
     ``\x1c``-``\x1e``, ``\x85`` or ``\u2028`` that ``str.splitlines`` also ends a line at (and
     Python and ruff do not)."""
     return io.StringIO(text).readlines()
 
 
 def _comments(text: str) -> list[tuple[int, int, str]]:
-    """Every comment of ``text`` as (line, column, text), lines numbered as ``_lines`` gives them; a
-    file Python cannot tokenize is read line by line, each line's comment taken from its first ``#``."""
+    """The comments of ``text`` that may be isort action comments, as (line, column, text), lines
+    numbered as ``_lines`` gives them, in the file's order. Read with this interpreter's tokenize, and
+    where it may read the file otherwise than ruff (which reads Python 3.12's grammar) the candidates
+    are kept: before 3.12 an f-string is one token, in which a comment of a replacement field that
+    spans lines (3.12) would be missed, so its text is searched too; a file tokenize cannot read (a
+    newer syntax) is searched line by line, at every ``#``."""
     try:
-        return [
-            (t.start[0], t.start[1], t.string)
-            for t in tokenize.generate_tokens(io.StringIO(text).readline)
-            if t.type == tokenize.COMMENT
-        ]
-    except (tokenize.TokenError, SyntaxError, ValueError):
-        out = []
-        for n, line in enumerate(_lines(text), start=1):
-            at = line.find("#")
-            if at >= 0:
-                out.append((n, at, line[at:]))
+        out: list[tuple[int, int, str]] = []
+        for t in tokenize.generate_tokens(io.StringIO(text).readline):
+            if t.type == tokenize.COMMENT:
+                out.append((t.start[0], t.start[1], t.string))
+            elif t.type == tokenize.STRING and "f" in t.string[: t.string.find(t.string[-1])].lower():
+                for i, part in enumerate(t.string.split("\n")):
+                    out += _searched(t.start[0] + i, t.start[1] if i == 0 else 0, part)
         return out
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return [c for n, line in enumerate(_lines(text), start=1) for c in _searched(n, 0, line)]
+
+
+def _searched(line: int, column: int, text: str) -> list[tuple[int, int, str]]:
+    """The isort action comment ruff could read in ``text`` (a line, or the part of one from
+    ``column``) when the tokens are not known: from one of its ``#`` to the end of the line, the first
+    that is a whole action comment, else the first that contains ``isort: skip``."""
+    found: list[tuple[int, int, str]] = []
+    at = text.find("#")
+    while at >= 0:
+        if text[at:].rstrip() in _WHOLE:
+            return [(line, column + at, text[at:])]
+        if not found and _directive(text[at:]):
+            found = [(line, column + at, text[at:])]
+        at = text.find("#", at + 1)
+    return found
 
 
 def _directive(comment: str) -> bool:

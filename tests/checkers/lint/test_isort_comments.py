@@ -181,3 +181,28 @@ def test_a_file_ruff_cannot_read_as_utf8_is_its_e902_not_an_error(tmp_path: Path
     assert result.status is Status.FAIL
     assert {(f.rule_id, f.location.path, f.location.line) for f in result.findings} == expected
     assert not [r for r in result.narrowing if r.source == "app.py"]
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        # a comment in a replacement field that spans lines (Python 3.12): before 3.12, tokenize reads the
+        # f-string as one token and saw no comment in it
+        ('s = f"""{\n    1  # isort: skip_file\n}"""\n', "file-comment"),
+        # an f-string tokenize before 3.12 cannot read (it opens a triple-quoted string to the end of the
+        # file): the file is read line by line, and the comment is not the line's first "#"
+        ('s = f"{"\'\'\'"}"\nx = "#"  # isort: off\n', "range-comment"),
+    ],
+)
+def test_a_comment_ruff_reads_in_python_312s_grammar_is_reported(tmp_path: Path, make_ctx: Any, head: str, kind: str) -> None:
+    files = {"ruff.toml": ISORT, "app.py": head + BODY.replace("os, sys", "os, sys, s")}
+    root = write(tmp_path / "p", files)
+    assert ruff_by_hand(root, "--ignore-noqa") == set()  # ruff honours the comment
+    assert {rule for rule, _, _ in without_comments(tmp_path, files)} == {"I001"}
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert result.status is Status.PASS
+    assert find(result, kind, source="app.py").suppressed == 1
+    ignored = LintChecker().run(section(LintChecker, project_config="ignore"), make_ctx(root))
+    plain = {"app.py": files["app.py"].replace("isort", "xsort")}
+    expected = ruff_by_hand(write(tmp_path / "plain2", plain), "--isolated")
+    assert {(f.rule_id, f.location.path, f.location.line) for f in ignored.findings} == expected
