@@ -527,12 +527,30 @@ def _stands_in(root: Path, project: Distribution, dists: Sequence[Distribution])
 
 
 def project_manifest(root: Path) -> str:
-    """The project file a package finding without a place of its own points at: pyproject.toml,
-    setup.cfg or setup.py, the first that exists; "" when the project has none of them."""
-    for name in ("pyproject.toml", "setup.cfg", "setup.py"):
-        if (root / name).is_file():
+    """The project file a package finding without a place of its own points at: the one that
+    declares the project (pyproject.toml with a ``[project]`` table, setup.cfg with ``[metadata]``
+    or ``[options]``, else setup.py), else the first of them that exists; "" when there is none.
+    A setup.py project's pyproject.toml that holds only ``[build-system]`` and tool settings, or
+    its setup.cfg of ``[bdist_wheel]`` and ``[flake8]``, declares no dependency."""
+    present = [name for name in ("pyproject.toml", "setup.cfg", "setup.py") if (root / name).is_file()]
+    for name in present:
+        if name == "setup.py" or _declares_project(root / name):
             return name
-    return ""
+    return present[0] if present else ""
+
+
+def _declares_project(path: Path) -> bool:
+    """Whether pyproject.toml has a ``[project]`` table, or setup.cfg a ``[metadata]`` or ``[options]`` section
+    (a file that cannot be read is taken to declare it, as before: it is the file to look at)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.name == "pyproject.toml":
+            return isinstance(tomlio.loads(text).get("project"), dict)
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read_string(text)
+    except (tomlio.TOMLDecodeError, configparser.Error, UnicodeDecodeError, OSError):
+        return True
+    return parser.has_section("metadata") or parser.has_section("options")
 
 
 #: gatekeeper's own distribution: tooling of the gate, never a dependency of the project under review.

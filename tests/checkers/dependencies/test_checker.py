@@ -101,6 +101,23 @@ def test_finding_fields_severity_aliases_fixes_and_manifest(deps_project: Projec
     assert gamma.properties["manifest"] == {"path": "pyproject.toml", "line": None}
 
 
+def test_a_setup_py_project_s_findings_point_at_setup_py_not_at_its_tool_settings(deps_project: Project, run_deps: Gate) -> None:
+    """A legacy project declares its dependencies in setup.py; its pyproject.toml holds only the build
+    system and ruff's settings, its setup.cfg only ``[bdist_wheel]`` and ``[flake8]``: a finding's
+    manifest (SARIF and GitLab locations) is setup.py, the file that declares them."""
+    root = deps_project(checks='advisory_db = "advisories"', environment='scope = "all"')
+    (root / "pyproject.toml").write_text('[build-system]\nrequires = ["setuptools"]\n\n[tool.ruff]\nline-length = 100\n')
+    (root / "setup.cfg").write_text("[bdist_wheel]\nuniversal = 1\n\n[flake8]\nmax-line-length = 100\n")
+    (root / "setup.py").write_text('from setuptools import setup\n\nsetup(name="myproject", install_requires=["alpha>=1"])\n')
+    write_db(root, RECORDS, "flat")
+    result = dep_result(run_deps(root))
+    assert result.metrics["manifest"] == "setup.py"
+    alpha = next(f for f in result.findings if f.rule_id == "TEST-2024-RANGE")
+    assert alpha.properties["manifest"] == {"path": "setup.py", "line": None}
+    (root / "setup.cfg").write_text("[metadata]\nname = myproject\n\n[options]\ninstall_requires = alpha>=1\n")
+    assert dep_result(run_deps(root)).metrics["manifest"] == "setup.cfg"  # setup.cfg declares the project now
+
+
 def test_scope_all_audits_tooling_and_fails_closed_on_an_unparseable_version(deps_project: Project, run_deps: Gate) -> None:
     root = deps_project(checks='advisory_db = "advisories"', environment='scope = "all"')
     write_db(root, RECORDS, "flat")
