@@ -72,7 +72,7 @@ if TYPE_CHECKING:
 # it is used, in the check's own thread: loading the checker needs none of it
 
 CHECK = presentation.CHECK
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 INSTALL = "pip install 'gatekeeper[lint]' into gatekeeper's environment, or set gate.tool_python"
 #: ruff's binary as its package finds it (``find_ruff_bin`` moved from ``ruff.__main__`` to ``ruff`` in 0.5)
 _PROBE = (
@@ -161,7 +161,8 @@ class LintChecker(CheckerBase):
 
         def neutral(f: str) -> bytes | None:  # the file's text without its isort action comments, if it has any
             data = sources.data(f)
-            return isortcomments.neutralised(data) if isortcomments.honoured(data) else None
+            notebook = f.endswith(".ipynb")
+            return isortcomments.neutralised(data, notebook=notebook) if isortcomments.honoured(data, notebook=notebook) else None
 
         # the tool's origin is part of the key: a result another copy of "ruff x.y" wrote is not this one's;
         # so is the tree's layout, which some rules read beyond the file itself

@@ -18,6 +18,7 @@ each I001/I002 diagnostic only that run reports is one the comments hid.
 from __future__ import annotations
 
 import io
+import json
 import os
 import tokenize
 from collections.abc import Callable, Mapping, Sequence
@@ -88,15 +89,18 @@ def _directive(comment: str) -> bool:
     return text in _SKIP_FILE or text in _SPLIT or text in _OFF or text in _ON or "isort: skip" in text or "isort:skip" in text
 
 
-def honoured(data: bytes) -> list[tuple[int, str]]:
+def honoured(data: bytes, *, notebook: bool = False) -> list[tuple[int, str]]:
     """The isort action comments of ``data`` ruff honours, as (line, comment), in ruff's reading order;
     none in a text that is not UTF-8: ruff reads nothing of it (it reports E902 for the file) and
-    refuses it on stdin."""
+    refuses it on stdin. A ``notebook`` (``.ipynb``) is read as ruff reads it: its code cells, one
+    after the other (lines counted in that text), and none when it is not a notebook's JSON."""
     if b"isort" not in data:
         return []
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError:
+        if notebook:
+            text = "".join(cell if cell.endswith("\n") else cell + "\n" for cell in _cells(json.loads(text)))
+    except (UnicodeDecodeError, ValueError, TypeError, AttributeError):
         return []
     out: list[tuple[int, str]] = []
     off = False
@@ -117,9 +121,28 @@ def honoured(data: bytes) -> list[tuple[int, str]]:
     return out
 
 
-def neutralised(data: bytes) -> bytes:
+def _cells(document: Any) -> list[str]:
+    """The source of each code cell of a notebook's JSON ``document``, in order."""
+    out = []
+    for cell in document["cells"]:
+        if cell.get("cell_type") == "code":
+            source = cell.get("source") or ""
+            out.append(source if isinstance(source, str) else "".join(source))
+    return out
+
+
+def neutralised(data: bytes, *, notebook: bool = False) -> bytes:
     """``data`` with every comment ruff could read as an isort action comment written ``xsort``
-    (honoured or not: once a ``skip_file`` is gone, the comments after it would be read), the same length."""
+    (honoured or not: once a ``skip_file`` is gone, the comments after it would be read), each line
+    the same length. A ``notebook``'s code cells are each written so, in the notebook's JSON."""
+    if notebook:
+        document = json.loads(data.decode("utf-8"))
+        for cell in document["cells"]:
+            source = cell.get("source") or ""
+            if cell.get("cell_type") == "code":
+                plain = neutralised(("".join(source) if isinstance(source, list) else source).encode("utf-8"))
+                cell["source"] = _lines(plain.decode("utf-8")) if isinstance(source, list) else plain.decode("utf-8")
+        return json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8") + b"\n"
     text = data.decode("utf-8", "surrogateescape")
     lines = _lines(text)  # as tokenize numbers them: a form feed is no line end
     for line, column, comment in _comments(text):
@@ -153,7 +176,7 @@ def records(
     marked ``isort``)."""
     out: list[Narrowing] = []
     for f in files:
-        comments = honoured(sources.data(f))
+        comments = honoured(sources.data(f), notebook=f.endswith(".ipynb"))
         if not comments or not rules_on(f):
             continue
         count = sum(1 for d in results.get(f, []) if d.get("suppressed") and d.get("isort"))

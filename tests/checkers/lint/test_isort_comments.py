@@ -4,6 +4,7 @@ record counting what ruff reports once they are gone, when the isort rules are s
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -205,4 +206,27 @@ def test_a_comment_ruff_reads_in_python_312s_grammar_is_reported(tmp_path: Path,
     ignored = LintChecker().run(section(LintChecker, project_config="ignore"), make_ctx(root))
     plain = {"app.py": files["app.py"].replace("isort", "xsort")}
     expected = ruff_by_hand(write(tmp_path / "plain2", plain), "--isolated")
+    assert {(f.rule_id, f.location.path, f.location.line) for f in ignored.findings} == expected
+
+
+def _notebook(*cells: str) -> str:
+    code = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [], "source": cell}
+            for i, cell in enumerate(cells)]  # fmt: skip
+    meta = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}
+    return json.dumps({"cells": code, "metadata": meta, "nbformat": 4, "nbformat_minor": 5}, indent=1)
+
+
+def test_an_isort_action_comment_in_a_notebook_is_reported(tmp_path: Path, make_ctx: Any) -> None:
+    # ruff checks the code cells of a notebook, and honours the comments in them as in a module
+    text = _notebook("x = 1\n", "# isort: skip_file\nimport sys\nimport os\n\nprint(os, sys)\n")
+    root = write(tmp_path / "p", {"ruff.toml": ISORT, "a.ipynb": text})
+    assert ruff_by_hand(root, "--ignore-noqa") == set()
+    plain = write(tmp_path / "plain", {"ruff.toml": ISORT, "a.ipynb": text.replace("isort", "xsort")})
+    assert {rule for rule, _, _ in ruff_by_hand(plain)} == {"I001"}
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert result.status is Status.PASS
+    record = find(result, "file-comment", source="a.ipynb")
+    assert (record.detail, record.suppressed) == ("# isort: skip_file", 1)
+    ignored = LintChecker().run(section(LintChecker, project_config="ignore"), make_ctx(root))
+    expected = ruff_by_hand(write(tmp_path / "plain2", {"a.ipynb": text.replace("isort", "xsort")}), "--isolated")
     assert {(f.rule_id, f.location.path, f.location.line) for f in ignored.findings} == expected
