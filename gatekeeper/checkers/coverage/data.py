@@ -187,7 +187,7 @@ def read_run_data(  # noqa: PLR0913  # and the processes started with the tests
         else:
             answer = _analyse(ctx, request, plugins)
         if not answer.get("ok"):  # the private folder is gone when the reader sees the message
-            answer = {**answer, "message": str(answer.get("message", "")).replace(data_file, "of the test run")}
+            answer = {**answer, "message": _run_named(str(answer.get("message", "")), data_file)}
         note = _unmeasured_workers(tests, len(produced))
         if note and answer.get("kind") == "empty" and not answer.get("ok"):  # the workers ran every test, unmeasured
             raise ToolError(f"{answer.get('message')}: {note}")
@@ -414,3 +414,11 @@ def _report(
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ToolError(f"coverage analysis printed an unexpected answer ({type(exc).__name__}: {exc})") from None
+
+
+def _run_named(message: str, data_file: str) -> str:
+    """``message`` with the test run's private data file (gone once the run ends) named as the run's:
+    "the coverage data of the test run", else "<the test run's .coverage>" (a suffix such as
+    coverage.py's ``.lines.1`` kept after it)."""
+    message = message.replace(f"the coverage data {data_file}", "the coverage data of the test run")
+    return message.replace(data_file, "<the test run's .coverage>")

@@ -229,16 +229,18 @@ os._exit(0)
         (
             "mixed",
             r"coverage combine failed: Can't combine statement coverage data with branch data: "
-            r"data file '.*\.coverage\.lines\.1' didn't measure branch coverage, but data file '.*\.coverage' did",
+            r"data file '<the test run's \.coverage>\.lines\.1' didn't measure branch coverage, but data file "
+            r"'<the test run's \.coverage>' did",
         ),
         (
             "corrupt",
-            r"coverage combine failed: Couldn't use data file '.*\.coverage': file is not a database(: \(SQLITE_NOTADB\))?",
+            r"coverage combine failed: Couldn't use data file '<the test run's \.coverage>': file is not a database"
+            r"(: \(SQLITE_NOTADB\))?",
         ),
         # an analysis failure after a combine that worked, with the hint for data this run wrote
         (
             "foreign",
-            r"the coverage data .*\.coverage was measured in another source tree: none of its 1 files exist here "
+            r"the coverage data of the test run was measured in another source tree: none of its 1 files exist here "
             r"\(e\.g\. /nowhere/pkg/calc\.py\) \(run the tests under coverage in this checkout, or map the old paths "
             r"with a \[paths\] section in the coverage configuration\)",
         ),
