@@ -72,7 +72,7 @@ if TYPE_CHECKING:
 # it is used, in the check's own thread: loading the checker needs none of it
 
 CHECK = presentation.CHECK
-CACHE_VERSION = 5
+CACHE_VERSION = 6
 INSTALL = "pip install 'gatekeeper[lint]' into gatekeeper's environment, or set gate.tool_python"
 #: ruff's binary as its package finds it (``find_ruff_bin`` moved from ``ruff.__main__`` to ``ruff`` in 0.5)
 _PROBE = (

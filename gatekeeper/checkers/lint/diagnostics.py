@@ -24,8 +24,9 @@ _FINDING_KEYS = ("code", "message", "location", "filename")
 
 
 def identity(d: Mapping[str, Any]) -> tuple[Any, ...]:
-    """A diagnostic's identity (rule, position, message), the same for ruff's entry and the one kept of it."""
-    return (d.get("code"), d["location"].get("row"), d["location"].get("column"), str(d["message"]))
+    """A diagnostic's identity (rule, position, message), the same for ruff's entry and the one kept of it;
+    in a notebook the position is a row of a cell (ruff's ``cell``): two cells' first lines are not one."""
+    return (d.get("code"), d.get("cell"), d["location"].get("row"), d["location"].get("column"), str(d["message"]))
 
 
 def parse_output(
@@ -60,6 +61,7 @@ def parse_output(
                     "filename": rel,
                     "fix": {"applicability": fix.get("applicability"), "message": fix.get("message")} if fix else None,
                     "url": d.get("url") or "",
+                    **({"cell": d["cell"]} if d.get("cell") is not None else {}),  # a notebook's: its rows are the cell's
                 }
             )
     except (ValueError, TypeError, KeyError, AttributeError) as exc:

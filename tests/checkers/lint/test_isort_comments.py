@@ -5,6 +5,8 @@ record counting what ruff reports once they are gone, when the isort rules are s
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -230,3 +232,29 @@ def test_an_isort_action_comment_in_a_notebook_is_reported(tmp_path: Path, make_
     ignored = LintChecker().run(section(LintChecker, project_config="ignore"), make_ctx(root))
     expected = ruff_by_hand(write(tmp_path / "plain2", {"a.ipynb": text.replace("isort", "xsort")}), "--isolated")
     assert {(f.rule_id, f.location.path, f.location.line) for f in ignored.findings} == expected
+
+
+def test_what_a_comment_hid_in_one_notebook_cell_is_not_taken_for_anothers_finding(tmp_path: Path, make_ctx: Any) -> None:
+    # ruff numbers a notebook's rows per cell: the I001 the comment hid in the second cell is at the same
+    # row and column as the one ruff reports in the first, and is still one the comment hid
+    unsorted = "import sys\nimport os\n\nprint(os, sys)\n"
+    text = _notebook(unsorted + "# isort: off\n", unsorted.replace("sys", "re").replace("os", "abc"))
+    root = write(tmp_path / "p", {"ruff.toml": ISORT, "a.ipynb": text})
+    shown = ruff_by_hand(root, "--ignore-noqa")
+    plain = write(tmp_path / "plain", {"ruff.toml": ISORT, "a.ipynb": text.replace("isort", "xsort")})
+    assert (len(shown), len(ruff_raw(plain))) == (1, 2)
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert [f.rule_id for f in result.findings] == ["I001"]
+    assert find(result, "range-comment", source="a.ipynb").suppressed == 1
+    ignored = LintChecker().run(section(LintChecker, project_config="ignore"), make_ctx(root))
+    assert [f.rule_id for f in ignored.findings] == ["I001", "I001"]
+
+
+def ruff_raw(root: Path) -> list[dict[str, Any]]:
+    """ruff's JSON diagnostics for ``root``, each entry as ruff prints it (a notebook's with its cell)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--output-format", "json", "--no-cache", "."],
+        cwd=root, capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    data: list[dict[str, Any]] = json.loads(done.stdout)
+    return data
