@@ -7,6 +7,7 @@ availability, rule URL), not ruff's edits; it is what the per-file cache stores.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,21 +88,21 @@ def to_findings(
     prefixes = [str(p) for p in section.get("fail_on") or ["ALL"]]
     ordered = []
     for path in sorted(diagnostics):
-        for d in sorted(
-            diagnostics[path], key=lambda d: (d["location"].get("row") or 0, d["location"].get("column") or 0, str(d["code"]))
-        ):
+        for d in sorted(diagnostics[path], key=_position):
             ordered.append((path, d))
     keys = []
-    hashes: dict[tuple[str, Any], str] = {}  # a line's hash, once for all its findings
+    hashes: dict[tuple[str, Any, Any], str] = {}  # a line's hash, once for all its findings
     blocks: dict[str, bool] = {}  # whether a rule blocks, once per rule
+    cells: dict[str, list[str]] = {}  # a notebook's cells' sources, read once
     for path, d in ordered:
-        row = d["location"].get("row")
-        if (path, row) not in hashes:
-            hashes[path, row] = source.snippet_hash(sources.line(path, row))
+        row, cell = d["location"].get("row"), d.get("cell")
+        if (path, cell, row) not in hashes:
+            line = sources.line(path, row) if cell is None else _cell_line(cells, sources, path, cell, row)
+            hashes[path, cell, row] = source.snippet_hash(line)
         code = str(d["code"] or "syntax-error")
         if code not in blocks:
             blocks[code] = _blocks(code, prefixes)
-        keys.append((code, path, hashes[path, row]))
+        keys.append((code, path, hashes[path, cell, row]))
     prints = source.occurrence_fingerprints(CHECK, keys)
     over = sum(1 for code, _, _ in keys if blocks[code]) > int(section.get("max_findings", 0))
     findings = []
@@ -127,6 +128,30 @@ def to_findings(
             )
         )
     return findings
+
+
+def _position(d: Mapping[str, Any]) -> tuple[int, int, int, str]:
+    """Where a diagnostic is, to order a file's: its notebook cell (0 in a module), row, column, rule."""
+    loc = d["location"]
+    return (int(d.get("cell") or 0), loc.get("row") or 0, loc.get("column") or 0, str(d["code"]))
+
+
+def _cell_line(cells: dict[str, list[str]], sources: source.Sources, path: str, cell: Any, row: Any) -> str:
+    """Row ``row`` of cell ``cell`` (ruff counts every cell from 1, a markdown one too) of the notebook
+    ``path``: the code a notebook finding is on (line ``row`` of the notebook's JSON is not), "" when
+    there is none."""
+    if path not in cells:
+        try:
+            document = json.loads(sources.data(path).decode("utf-8"))
+            sources_of = [c.get("source") or "" for c in document["cells"]]
+            cells[path] = ["".join(t) if isinstance(t, list) else str(t) for t in sources_of]
+        except (ValueError, TypeError, KeyError, AttributeError):
+            cells[path] = []
+    texts = cells[path]
+    if not isinstance(cell, int) or not isinstance(row, int) or not 0 < cell <= len(texts) or row < 1:
+        return ""
+    lines = re.split(r"\r\n|\r|\n", texts[cell - 1])
+    return lines[row - 1] if row <= len(lines) else ""
 
 
 def _column(value: Any) -> int | None:
