@@ -162,13 +162,15 @@ def comment_records(
         data = sources.data(f)
         if not ANY.search(data):
             continue
-        comments = _comments(data.decode("utf-8", "replace").splitlines())
+        rows, starts = _notebook_lines(data) if f.endswith(".ipynb") else (data.decode("utf-8", "replace").splitlines(), {})
+        comments = _comments(rows)
         if not comments:
             continue
         counts = {id(c): 0 for c in comments}
         for d in results.get(f, []):
             if d.get("suppressed") and not d.get("isort"):  # what isort action comments hid is theirs
-                owner = _owner(comments, int(d["location"].get("row") or 0))
+                row = int(d["location"].get("row") or 0) + starts.get(d.get("cell"), 0)  # a notebook's: its cell's row
+                owner = _owner(comments, row)
                 if owner is not None:
                     counts[id(owner)] += 1
         lines = [c for c in comments if c.kind == "line-comments"]
@@ -191,6 +193,23 @@ def comment_records(
                 )
             )  # fmt: skip
     return out
+
+
+def _notebook_lines(data: bytes) -> tuple[list[str], dict[Any, int]]:
+    """A notebook's code as ruff reads it: the lines of its code cells one after the other (the lines
+    a notebook's records name), and the line each cell starts after, by ruff's cell number (every
+    cell counted from 1, a markdown one too); no lines when it is not a notebook's JSON."""
+    lines: list[str] = []
+    starts: dict[Any, int] = {}
+    try:
+        for number, cell in enumerate(json.loads(data.decode("utf-8"))["cells"], start=1):
+            if cell.get("cell_type") == "code":
+                source = cell.get("source") or ""
+                starts[number] = len(lines)
+                lines += re.split(r"\r\n|\r|\n", ("".join(source) if isinstance(source, list) else str(source)).rstrip("\n"))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return [], {}
+    return lines, starts
 
 
 def _comments(lines: Sequence[str]) -> list[_Comment]:

@@ -43,3 +43,17 @@ def test_a_new_finding_in_another_cell_is_not_the_old_one(tmp_path: Path, make_c
     # the same code is the same finding wherever its cell moves (a markdown cell added before it)
     moved = _notebook(("markdown", "# Title\n"), ("code", UNSORTED), ("code", "x = 1\n"))
     assert _prints(tmp_path, make_ctx, "moved", moved) == before
+
+
+def test_what_a_noqa_in_a_notebook_cell_hid_is_counted_against_it(tmp_path: Path, make_ctx: Any) -> None:
+    # the comments are read in the code cells, and ruff's (cell, row) of each hidden diagnostic leads to them
+    text = _notebook(("markdown", "# Title\n"), ("code", "x = 1\n"), ("code", "import os  # noqa: F401\nimport re  # noqa\n"))
+    root = write(tmp_path / "p", {"a.ipynb": text})
+    assert ruff_by_hand(root) == set()
+    hidden = ruff_by_hand(root, "--ignore-noqa")
+    assert {rule for rule, _, _ in hidden} == {"F401"} and len(hidden) == 2
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    records = [r for r in result.narrowing if r.source == "a.ipynb"]
+    expected = [("line-comments", "2 × # noqa or # ruff: ignore (line 2, 3)", 2)]  # lines of the code cells
+    assert [(r.kind, r.detail, r.suppressed) for r in records] == expected
+    assert result.metrics["suppressed"] == 2
