@@ -72,8 +72,11 @@ class TestRun:
 
     def narrowing(self) -> tuple[Narrowing, ...]:
         """The tests pytest collected but did not run (its options deselected them: ``-k``, ``-m``,
-        ``--deselect`` in ``addopts``; or they were skipped or expected to fail), as one record."""
-        counts = self.counts or {}
+        ``--deselect`` in ``addopts``; or they were skipped or expected to fail), as one record;
+        without pytest's counts, the tests unittest's verdict says it skipped."""
+        if self.counts is None:
+            return _unittest_skips(self.output)
+        counts = self.counts
         deselected, skipped = int(counts.get("deselected", 0)), int(counts.get("skipped", 0))
         unseen = str(counts.get("deselecting", ""))
         if not deselected and not skipped and not unseen:
@@ -86,6 +89,21 @@ class TestRun:
             "a failure in them cannot fail the check, and code only they reach counts as not covered"
         )
         return (Narrowing("option", "", None, detail, effect),)
+
+
+def _unittest_skips(output: str) -> tuple[Narrowing, ...]:
+    """The record of the tests unittest skipped, from its last verdict ("Ran 52 tests in 0.013s" then
+    "OK (skipped=14)" or "FAILED (failures=1, skipped=2)"); none when it skipped none or said no verdict."""
+    ran = re.findall(r"^Ran (\d+) tests? in ", output, re.MULTILINE)
+    skipped = re.findall(r"^(?:OK|FAILED) \((?:.*, )?skipped=(\d+)\b", output, re.MULTILINE)
+    if not ran or not skipped or not int(skipped[-1]):
+        return ()
+    detail = f"unittest skipped {skipped[-1]} of the {ran[-1]} test{'s' if ran[-1] != '1' else ''} it ran"
+    effect = (
+        "these tests did not run (skip decorators, skipTest, skipIf): a failure in them cannot fail the check, "
+        "and code only they reach counts as not covered"
+    )
+    return (Narrowing("option", "", None, detail, effect),)
 
 
 def last_lines(text: str, count: int = _TAIL_LINES) -> str:

@@ -323,6 +323,31 @@ def test_run_option_fails_a_unittest_run_that_skipped_every_test(tmp_path: Path,
     assert finding.blocking and result.status is Status.FAIL and "ran no test (unittest skipped all 2)" in finding.message
 
 
+def test_run_option_reports_the_tests_unittest_skipped(tmp_path: Path, make_ctx: Any) -> None:
+    """A unittest run that passes with a skipped test says so, as a pytest run's skips are: the skipped
+    test's failure cannot fail the check, and the code only it reaches counts as not covered."""
+    root = write_project(tmp_path / "p", BRANCHY)
+    (root / "test_pkg.py").write_text(
+        "import unittest\n\nfrom pkg.calc import add, sign\n\n\nclass CalcTest(unittest.TestCase):\n"
+        "    def test_add(self):\n        self.assertEqual(add(2, 2), 4)\n\n"
+        "    @unittest.skipIf(True, 'not on this platform')\n"
+        "    def test_sign(self):\n        self.assertEqual(sign(1), 2)\n"
+    )
+    by_hand = run_tool([PYTHON, "-m", "coverage", "run", "-m", "unittest"], root)
+    assert "Ran 2 tests" in by_hand.stderr and "OK (skipped=1)" in by_hand.stderr
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=["python", "-m", "unittest"]), make_ctx(root))
+    assert result.status is Status.PASS and f"{result.metrics['total']:.2f}" == report_total(root)
+    (record,) = [n for n in result.narrowing if n.kind == "option"]
+    assert record.detail == "unittest skipped 1 of the 2 tests it ran"
+    assert "a failure in them cannot fail the check" in record.effect
+    (root / "test_pkg.py").write_text(
+        (root / "test_pkg.py").read_text().replace("    @unittest.skipIf(True, 'not on this platform')\n", "")
+    )
+    failed = checker.run(section(checker, min_total=0.0, run=["python", "-m", "unittest"]), make_ctx(root))
+    assert failed.status is Status.FAIL and not [n for n in failed.narrowing if n.kind == "option"]
+
+
 @pytest.mark.parametrize("named", [False, True], ids=["discovered", "data_file"])
 def test_a_data_file_with_parallel_files_beside_it_is_read_as_coverage_report_reads_them(
     tmp_path: Path, make_ctx: Any, named: bool
