@@ -7,7 +7,7 @@ scan of every file's ``name`` fields builds a name -> files index (cached under 
 dir, keyed by the files' names and stat data: size, mtime, ctime, inode, device; a zip's members
 by size and CRC), and matching follows the OSV schema's
 evaluation algorithm (https://ossf.github.io/osv-schema/#evaluation) with PEP 440 ordering
-for ``ECOSYSTEM`` ranges and PEP 503 name normalisation.
+for ``ECOSYSTEM`` and ``SEMVER`` ranges and PEP 503 name normalisation.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Matching OSV records against installed versions: the OSV schema's evaluation algorithm
-(https://ossf.github.io/osv-schema/#evaluation) with PEP 440 ordering for ``ECOSYSTEM`` ranges, the
+(https://ossf.github.io/osv-schema/#evaluation) with PEP 440 ordering for ``ECOSYSTEM`` and ``SEMVER`` ranges, the
 fixed versions, the severity (CVSS or the database's own label), and one ``Match`` per advisory."""
 
 from __future__ import annotations
@@ -61,6 +61,10 @@ def is_pypi(ecosystem: Any) -> bool:
     return isinstance(ecosystem, str) and (ecosystem == "PyPI" or ecosystem.startswith("PyPI:"))
 
 
+#: the range types whose events are versions, compared here in PEP 440 order
+_ORDERED = ("ECOSYSTEM", "SEMVER")
+
+
 class _Bound:
     """A range event's version: "0" sorts first and "*" (a limit) last."""
 
@@ -99,16 +103,22 @@ def affects(affected: Mapping[str, Any], text: str, version: Version) -> tuple[b
     """(True, "") when the ``affected`` entry covers the version; (False, why) when a range cannot be read.
 
     Follows the OSV evaluation pseudo-code: the explicit ``versions`` list, then every
-    ``ECOSYSTEM`` range (``GIT`` and ``SEMVER`` ranges do not describe PyPI releases).
+    ``ECOSYSTEM`` and ``SEMVER`` range, both in PEP 440 order (the spec evaluates every range;
+    OSV-Scanner does too). A ``GIT`` range names commits, which a release cannot be placed among
+    offline: an entry with neither a ``versions`` list nor a range of the two other types leaves
+    the version undecided, never cleared.
     """
     for listed in as_list(affected.get("versions")):
         listed = str(listed)
         if listed == text or _version(listed) == version:
             return True, ""
     problem = ""
-    for rng in as_list(affected.get("ranges")):
-        if not isinstance(rng, Mapping) or rng.get("type") != "ECOSYSTEM":
-            continue
+    ordered = [r for r in as_list(affected.get("ranges")) if isinstance(r, Mapping) and r.get("type") in _ORDERED]
+    if not ordered and not as_list(affected.get("versions")):
+        kinds = sorted({str(r.get("type")) for r in as_list(affected.get("ranges")) if isinstance(r, Mapping)})
+        said = f"only {'/'.join(kinds)} ranges" if kinds else "no ranges"
+        return False, f"its entry gives {said} and no versions list: which releases it affects cannot be decided offline"
+    for rng in ordered:
         try:
             events = [
                 (kind, _Bound(str(value)))
@@ -117,7 +127,7 @@ def affects(affected: Mapping[str, Any], text: str, version: Version) -> tuple[b
                 for kind, value in evt.items()
             ]
         except InvalidVersion as exc:
-            problem = f"an ECOSYSTEM range has a bound that is not a PEP 440 version ({exc})"
+            problem = f"an {rng.get('type')} range has a bound that is not a PEP 440 version ({exc})"
             continue
         limits = [b for kind, b in events if kind == "limit"]
         if limits and not any(not b.le(version) for b in limits):
@@ -145,10 +155,10 @@ def _version(text: str) -> Version | None:
 
 
 def fixed_versions(affected: Mapping[str, Any]) -> list[str]:
-    """The ``fixed`` events of an entry's ECOSYSTEM ranges, in PEP 440 order."""
+    """The ``fixed`` events of an entry's ECOSYSTEM and SEMVER ranges, in PEP 440 order."""
     out: list[str] = []
     for rng in as_list(affected.get("ranges")):
-        if isinstance(rng, Mapping) and rng.get("type") == "ECOSYSTEM":
+        if isinstance(rng, Mapping) and rng.get("type") in _ORDERED:
             out.extend(str(e["fixed"]) for e in as_list(rng.get("events")) if isinstance(e, Mapping) and "fixed" in e)
     return sorted(set(out), key=_version_key)
 
