@@ -42,14 +42,20 @@ _SUFFIXES = (".yaml", ".yml", ".json")
 #: the largest OSV record is some tens of kilobytes: a bigger file is not an advisory
 MAX_RECORD_BYTES = 8 * 1024 * 1024
 
-_INDEX_VERSION = 1
+_INDEX_VERSION = 2  # 2: files with a name the scan cannot read go under _ALWAYS
 
 # Every value of a "name" key, in block YAML, flow YAML or JSON. Over-matching ("username: x", a
 # credit's name) only costs a parse; a file in which nothing matches is always parsed, so nothing
 # is missed. The pattern starts with a literal so the scan of thousands of files stays ~10 ms.
 _NAME_RX = re.compile(rb"""name["']?[ \t]*:[ \t]*(?:"([^"\r\n]*)"|'([^'\r\n]*)'|([^\s"'#,}\]][^#,}\]\r\n]*))""")
 
-_ALWAYS = "*"  # index key of files whose names the scan could not find
+# A "name" whose value the scan above cannot read: on the following lines (block scalar, plain
+# scalar continued), or a value no PEP 503 name can be (a YAML indicator first: block scalar,
+# alias, tag; a backslash: a JSON or YAML escape). Such a file is parsed for every audit.
+_HIDDEN_NAME_RX = re.compile(rb"""name["']?[ \t]*:[ \t]*(?:#[^\r\n]*)?(?:[\r\n]|$)""")
+_UNREADABLE = re.compile(r"""^[|>&*!%@`]|\\""")
+
+_ALWAYS = "*"  # index key of files whose names the scan could not find or read
 
 # The first "modified" timestamp of each file: the record's own (OSV puts it at the top level,
 # before "affected"). The newest one is the data's "as of" time; it rides in the name index under
@@ -315,10 +321,11 @@ def _build_index(db: AdvisoryDatabase) -> dict[str, list[str]]:
         data = db._read(name)
         if digests is not None:
             digests[os.fsencode(name)] = hashlib.sha256(data).hexdigest()
-        keys: set[str] = {
-            canonicalize_name(next(g for g in m if g).decode("utf-8", "replace").strip()) for m in _NAME_RX.findall(data)
-        }
+        names = [next(g for g in m if g).decode("utf-8", "replace").strip() for m in _NAME_RX.findall(data)]
+        keys: set[str] = {canonicalize_name(n) for n in names}
         keys.discard("")
+        if any(_UNREADABLE.search(n) for n in names) or _HIDDEN_NAME_RX.search(data):
+            keys.add(_ALWAYS)  # a name the scan could not read may be the one that matters
         for key in keys or {_ALWAYS}:
             index.setdefault(key, []).append(name)
         stamp = _MODIFIED_RX.search(data)

@@ -150,6 +150,29 @@ def test_flow_style_yaml_and_minified_json_are_indexed(tmp_path: Path) -> None:
     assert _ids(db, [("flowpkg", "1.0"), ("minpkg", "2.0")]) == {("F-1", "flowpkg"), ("F-2", "minpkg")}
 
 
+def test_names_the_index_scan_cannot_read_are_never_skipped(tmp_path: Path) -> None:
+    # valid OSV records whose package name the one-line scan cannot read: on the next line (with
+    # a credit's name the scan does read), a folded block scalar, a JSON escape
+    db = tmp_path / "db"
+    db.mkdir()
+    (db / "H-1.yaml").write_text(
+        "id: H-1\naffected:\n- package:\n    ecosystem: PyPI\n    name:\n      nextline\n  versions: ['1.0']\n"
+        "credits:\n- name: Someone\n",
+        encoding="utf-8",
+    )
+    (db / "H-2.yaml").write_text(
+        "id: H-2\naffected:\n- package:\n    ecosystem: PyPI\n    name: >-\n      folded\n  versions: ['1.0']\n",
+        encoding="utf-8",
+    )
+    (db / "H-3.json").write_text(
+        '{"id": "H-3", "affected": [{"package": {"ecosystem": "PyPI", "name": "esc\\u0061ped"}, "versions": ["1.0"]}]}',
+        encoding="utf-8",
+    )
+    wanted = [("nextline", "1.0"), ("folded", "1.0"), ("escaped", "1.0")]
+    assert _ids(db, wanted) == {("H-1", "nextline"), ("H-2", "folded"), ("H-3", "escaped")}
+    assert _ids(db, wanted, tmp_path / "cache") == _ids(db, wanted, tmp_path / "cache")  # the cached index too
+
+
 def test_records_that_alias_each_other_collapse_into_one_match(tmp_path: Path) -> None:
     recs = [
         {**_rec("PYSEC-1", "pkg", ranges=_eco({"introduced": "0"}, {"fixed": "2.0"})), "aliases": ["CVE-1", "GHSA-1"]},
