@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Display, RuleInfo, Trend
 from gatekeeper.checkers.licenses import presentation
-from gatekeeper.checkers.lockfiles import LOCK_OPTIONS, format_of
+from gatekeeper.checkers.lockfiles import LOCK_OPTIONS, format_of, left_in_lock, selection_of
 from gatekeeper.findings import CheckResult, Finding, Package, Severity, Status, decide_status, fingerprint
 from gatekeeper.options import Option
 
 if TYPE_CHECKING:
     from gatekeeper.checkers.inventory import Inventory
     from gatekeeper.checkers.licenses.listing import Listed, ListingAhead
+    from gatekeeper.checkers.lockfiles.model import Lock
 
 # the run path (the inventory, pip-licenses, the SPDX table, packaging, lock drift) is imported where
 # it is used, in the check's own thread: loading the checker needs none of it
@@ -127,6 +128,13 @@ class LicensesChecker(CheckerBase):
         status, summary = decide_status(findings), _summary(counts, len(rows))
         if lock is not None:
             summary += f"; {len(drifted)} of {len(lock.packages)} locked packages drift from {section['lock']}"
+        if lock is not None and not lock.packages and not section.get("allow_empty"):
+            # a lock whose selection holds nothing compares nothing: no drift is then no evidence
+            status = Status.ERROR
+            summary = (
+                f"the lock {section['lock']} selects no package to compare the environment with"
+                f"{left_in_lock(_held(lock, section), 'licenses')}; set checks.licenses.allow_empty = true if that is expected"
+            )
         if not any(r.verdict != "ignored" for r in rows) and not section.get("allow_empty"):
             # an empty scope judges nothing: that is not a clean bill
             status = Status.ERROR
@@ -355,3 +363,8 @@ def _summary(counts: Mapping[str, int], total: int) -> str:
         return f"{total} packages, all allowed" + (f" ({counts['ignored']} ignored)" if counts["ignored"] else "")
     parts = [f"{counts['denied']} denied", f"{counts['unknown']} unknown"]
     return f"{', '.join(parts)} of {total} packages"
+
+
+def _held(lock: Lock, section: Mapping[str, Any]) -> dict[str, Any]:
+    """What a lock holds beside the selection (``lockfiles.left_in_lock`` names it when nothing was selected)."""
+    return {"members": [m.name for m in lock.members], "known_groups": list(lock.groups), **selection_of(section).describe()}

@@ -48,3 +48,37 @@ def test_installed_versions_that_differ_from_the_lock_are_findings(tmp_path: Pat
             assert lines[f.location.line] == f'name = "{f.package.name if f.package else ""}"'
     assert drifted.status is Status.FAIL
     assert sorted(drifted.metrics["lock"]["drift"]) == ["alpha", "delta"]
+
+
+@pytest.mark.slow
+def test_a_lock_that_selects_no_package_compares_nothing_and_is_an_error(tmp_path: Path) -> None:
+    """A project whose only run-time dependency is for another platform, its tools in PEP 735 groups:
+    the lock's selection holds nothing, so "0 of 0 locked packages drift" would be a pass on nothing.
+    It is an error naming the groups the lock holds; with one listed, its package is compared."""
+    import sys
+
+    wheels = wheel_index(tmp_path / "wheels", DISTS)
+    root = tmp_path / "solo"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "solo"\nversion = "1.0"\nrequires-python = ">=3.10"\n'
+        "dependencies = [\"winonly; sys_platform == 'win32'\"]\n"
+        '[dependency-groups]\ntests = ["toolx"]\ntyping = ["alpha>=1"]\n'
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+    )
+    uv(["lock"], root, wheels)
+    policy = (
+        f'[audit]\nenabled = false\n[environment]\npython = "{sys.executable}"\nscope = "all"\n'
+        '[checks.licenses]\nunknown = "warn"\nlock = "uv.lock"\ntarget_platform = "linux"\n'
+    )
+    (root / "gatekeeper.toml").write_text(policy)
+    ctx = context(root)
+    empty = LicensesChecker().run(ctx.policy.checks["licenses"], ctx)
+    assert empty.status is Status.ERROR, empty.summary
+    assert empty.summary.startswith("the lock uv.lock selects no package to compare the environment with")
+    assert "it also locks the groups tests, typing, which checks.licenses.groups and extras count when listed" in empty.summary
+    (root / "gatekeeper.toml").write_text(policy + 'groups = ["tests"]\n')
+    ctx = context(root)
+    listed = LicensesChecker().run(ctx.policy.checks["licenses"], ctx)
+    assert listed.metrics["lock"]["locked"] == 1 and listed.metrics["lock"]["drift"] == ["toolx"]  # not installed here
+    assert listed.status is Status.FAIL
