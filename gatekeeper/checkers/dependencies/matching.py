@@ -90,13 +90,22 @@ class _Bound:
         """True when this bound is at or below ``v``."""
         if self.version is None:
             return self.rank < 0
-        return self.version <= v
+        return self.version <= _against(self.version, v)
 
     def lt(self, v: Version) -> bool:
         """True when this bound is strictly below ``v``."""
         if self.version is None:
             return self.rank < 0
-        return self.version < v
+        return self.version < _against(self.version, v)
+
+
+def _against(bound: Version, v: Version) -> Version:
+    """``v`` as compared with ``bound``: without its local label when the bound has none, as PEP 440
+    matches ``==1.0`` against 1.0+cpu. A local build of a release is that release: 1.0+cpu is
+    affected by ``last_affected: 1.0`` and a ``versions`` entry 1.0, and fixed by ``fixed: 1.0``."""
+    if v.local is None or bound.local is not None:
+        return v
+    return _version(v.public) or v
 
 
 def affects(affected: Mapping[str, Any], text: str, version: Version) -> tuple[bool, str]:
@@ -110,7 +119,8 @@ def affects(affected: Mapping[str, Any], text: str, version: Version) -> tuple[b
     """
     for listed in as_list(affected.get("versions")):
         listed = str(listed)
-        if listed == text or _version(listed) == version:
+        parsed = _version(listed)
+        if listed == text or (parsed is not None and parsed == _against(parsed, version)):
             return True, ""
     problem = ""
     ordered = [r for r in as_list(affected.get("ranges")) if isinstance(r, Mapping) and r.get("type") in _ORDERED]

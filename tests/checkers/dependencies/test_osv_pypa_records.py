@@ -41,11 +41,12 @@ def _audit(root: Path, packages: list[tuple[str, str]]) -> tuple[set[tuple[str, 
     return {(m.id, m.version) for m in matches}, {(u.package, u.reason.split(":")[0]) for u in unsure}
 
 
-def test_a_versions_list_without_ranges_matches_exactly_the_listed_release(tmp_path: Path) -> None:
+def test_a_versions_list_without_ranges_matches_the_listed_release_alone(tmp_path: Path) -> None:
     root = _db(tmp_path, "gratient/PYSEC-2024-1.yaml")
     probes = ["0.5", "0.5.0", "0.4", "0.5.post1", "0.5+local", "0.6"]
     found, unsure = _audit(root, [("gratient", v) for v in probes])
-    assert found == {("PYSEC-2024-1", "0.5"), ("PYSEC-2024-1", "0.5.0")}  # 0.5.0 is 0.5 under PEP 440
+    # 0.5.0 is 0.5 under PEP 440, and a local build of 0.5 is 0.5 (PEP 440: ==0.5 matches 0.5+local)
+    assert found == {("PYSEC-2024-1", "0.5"), ("PYSEC-2024-1", "0.5.0"), ("PYSEC-2024-1", "0.5+local")}
     assert unsure == set()
 
 
@@ -87,3 +88,16 @@ def test_an_entry_without_version_data_is_undecided_unless_the_record_is_withdra
     found, unsure = _audit(root, [("loguru", "0.5.3")])
     assert found == set()
     assert unsure == (set() if withdrawn else {("loguru", "PYSEC-2022-15")})
+
+
+@pytest.mark.parametrize("with_versions_list", [True, False])
+def test_a_local_build_of_the_last_affected_release_is_affected(tmp_path: Path, with_versions_list: bool) -> None:
+    # py "through 1.11.0": 1.11.0+deb1 is 1.11.0 rebuilt, not a later release
+    name = "py/PYSEC-2022-42969.yaml"
+    root = _db(tmp_path, name)
+    if not with_versions_list:
+        _edit(root, name, r"^  versions:\n(?:  - .*\n)+", "")
+    probes = ["1.11.0", "1.11.0+deb1", "1.10.0+local", "1.11.0.post1", "1.11.1"]
+    found, unsure = _audit(root, [("py", v) for v in probes])
+    assert found == {("PYSEC-2022-42969", v) for v in ("1.11.0", "1.11.0+deb1", "1.10.0+local")}
+    assert unsure == set()
