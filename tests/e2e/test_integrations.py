@@ -31,7 +31,7 @@ def test_hook_security_scans_only_the_staged_files(tmp_path: Path, cli) -> None:
     (tmp_path / "gatekeeper.toml").write_text('[checks.security]\nfail_on_severity = "high"\n')
     clean = cli(["hook", "security", "clean.py"], cwd=tmp_path)
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "1 files" in clean.stdout or "(1 files" in clean.stdout
+    assert "(1 file, 2 lines)" in clean.stdout
     risky = cli(["hook", "security", "clean.py", "risky.py"], cwd=tmp_path)
     assert risky.returncode == 1, risky.stdout + risky.stderr
     assert "B602 risky.py:5" in risky.stdout and "verdict: FAIL" in risky.stdout

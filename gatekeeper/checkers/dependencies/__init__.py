@@ -236,13 +236,14 @@ def _online(
 
 def _summary(matches: Sequence[Match], vulnerable: Sequence[str], audited: int, where: str, got: Collected) -> str:
     """One line: the vulnerabilities in how many of the audited packages, where, and what could not be audited."""
+    packages = f"{audited} package{'' if audited == 1 else 's'}"
     if matches:
         summary = (
             f"{len(matches)} {'vulnerability' if len(matches) == 1 else 'vulnerabilities'} in "
-            f"{len(vulnerable)} of {audited} packages ({where})"
+            f"{len(vulnerable)} of {packages} ({where})"
         )
     else:
-        summary = f"no known vulnerabilities in {audited} packages ({where})"
+        summary = f"no known vulnerabilities in {packages} ({where})"
     if got.unaudited:
         names = sorted(name for name, _ in got.unaudited.values())
         shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")

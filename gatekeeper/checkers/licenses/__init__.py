@@ -359,10 +359,11 @@ def _finding(row: Judged, section: Mapping[str, Any], declared: Mapping[str, int
 
 
 def _summary(counts: Mapping[str, int], total: int) -> str:
+    packages = f"{total} package{'' if total == 1 else 's'}"
     if counts["denied"] == 0 and counts["unknown"] == 0:
-        return f"{total} packages, all allowed" + (f" ({counts['ignored']} ignored)" if counts["ignored"] else "")
+        return f"{packages}, all allowed" + (f" ({counts['ignored']} ignored)" if counts["ignored"] else "")
     parts = [f"{counts['denied']} denied", f"{counts['unknown']} unknown"]
-    return f"{', '.join(parts)} of {total} packages"
+    return f"{', '.join(parts)} of {packages}"
 
 
 def _held(lock: Lock, section: Mapping[str, Any]) -> dict[str, Any]:

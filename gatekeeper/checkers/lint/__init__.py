@@ -211,7 +211,9 @@ class LintChecker(CheckerBase):
             codes[finding.rule_id] = codes.get(finding.rule_id, 0) + 1
         with_findings = len({f.location.path for f in findings if f.location is not None})
         summary = f"{len(findings)} finding{'s' if len(findings) != 1 else ''} in " + (
-            f"{with_findings:,} of {len(files):,} files" if findings else f"{len(files):,} files"
+            f"{with_findings:,} of {len(files):,} file{'' if len(files) == 1 else 's'}"
+            if findings
+            else f"{len(files):,} file{'' if len(files) == 1 else 's'}"
         )
         metrics: dict[str, Any] = {
             "files_checked": len(files),

@@ -415,8 +415,9 @@ def _wheel_findings(section: Mapping[str, Any], metrics: Mapping[str, Any]) -> l
 
 def _summary(metrics: Mapping[str, Any], problem: str | None) -> str:
     state = "valid" if problem is None else "INVALID"
+    components = f"{metrics['components']} component{'' if metrics['components'] == 1 else 's'}"
     text = (
-        f"{metrics['components']} components, CycloneDX {metrics['spec_version']} {state}; "
+        f"{components}, CycloneDX {metrics['spec_version']} {state}; "
         f"{metrics['with_license']} with a license, {metrics['with_purl']} with a purl"
     )
     if metrics.get("spdx"):

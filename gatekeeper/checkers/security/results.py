@@ -94,7 +94,9 @@ class Tally:
         total = sum(counts.values())
         parts = [f"{counts[s]} {s}" for s in ("high", "medium", "low") if counts[s]]
         head = f"{total} finding{'s' if total != 1 else ''}" + (f": {', '.join(parts)}" if parts else "")
-        summary = f"{head} ({self.scanned:,} files, {self.loc:,} lines)"
+        summary = (
+            f"{head} ({self.scanned:,} file{'' if self.scanned == 1 else 's'}, {self.loc:,} line{'' if self.loc == 1 else 's'})"
+        )
         if self.parse_errors:
             summary += f", {len(self.parse_errors)} not parsed"
         metrics = {
