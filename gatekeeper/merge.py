@@ -384,9 +384,8 @@ def _merge_check(name: str, checks: list[CheckResult], checker: LoadedChecker | 
     status = decide_status(merged.findings)
     if len(checks) == 1:
         return replace(merged, status=status)
-    summary = (
-        f"{sum(1 for f in merged.findings if f.blocking)} blocking of {len(merged.findings)} findings, from {len(checks)} shards"
-    )
+    blocking, found = sum(1 for f in merged.findings if f.blocking), len(merged.findings)
+    summary = f"{blocking} blocking of {found} finding{'' if found == 1 else 's'}, from {len(checks)} shards"
     return replace(merged, status=status, summary=summary)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +145,17 @@ def test_merge_refuses_parts_that_do_not_add_up(tree: Path) -> None:
     (tree / "sec-only.json").write_text(json.dumps(first_security_only))
     done = _gk(["merge", "sec-only.json", "skip.json", "--no-audit", "--output-dir", "m-skip"], tree)
     assert done.returncode == 2 and "no part ran it" in done.stderr, done.stderr
+
+
+def test_a_merged_checks_summary_counts_one_finding_in_the_singular() -> None:
+    from gatekeeper.findings import CheckResult, Finding, Location, Severity, Status
+    from gatekeeper.merge import _merge_check
+
+    finding = Finding("B602", Severity.HIGH, "shell=True", blocking=True, location=Location("a.py", 3), fingerprint="f1")
+    parts = [
+        CheckResult("security", Status.FAIL, findings=(finding,)),
+        CheckResult("security", Status.PASS),
+    ]
+    assert _merge_check("security", parts, None).summary == "1 blocking of 1 finding, from 2 shards"
+    twice = [parts[0], CheckResult("security", Status.FAIL, findings=(replace(finding, fingerprint="f2"),))]
+    assert _merge_check("security", twice, None).summary == "2 blocking of 2 findings, from 2 shards"

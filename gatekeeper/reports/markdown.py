@@ -163,9 +163,8 @@ def _new_code(result: GateResult) -> list[str]:
 def _footer(result: GateResult) -> str:
     totals = [f for c in result.checks for f in c.findings]
     errors = [c for c in ordered_checks(result) if c.status is Status.ERROR]
-    text = (
-        f"<sub>gatekeeper {escape(result.tool_version)}: {len(totals)} findings, {sum(1 for f in totals if f.blocking)} blocking"
-    )
+    counted = f"{len(totals)} finding{'' if len(totals) == 1 else 's'}"
+    text = f"<sub>gatekeeper {escape(result.tool_version)}: {counted}, {sum(1 for f in totals if f.blocking)} blocking"
     if errors:
         text += f"; {len(errors)} check{'s' if len(errors) != 1 else ''} could not run ({', '.join(_names(errors))})"
     return text + "</sub>"

@@ -152,3 +152,14 @@ def test_a_partial_runs_pass_says_in_every_summary_format_that_it_gates_no_commi
     assert done.exit_code == 0, done.output
     assert (root / "out-all" / "gatekeeper.md").read_text().splitlines()[0] == "## ✅ gatekeeper: PASS"
     assert "scope" not in {p.get("name") for p in ET.parse(root / "out-all" / "gatekeeper.junit.xml").iter("property")}  # noqa: S314
+
+
+def test_the_footer_counts_one_finding_in_the_singular() -> None:
+    result = failing_result()
+    first = next(c for c in result.checks if c.findings)
+    one = replace(first, findings=first.findings[:1])
+    checks = [one if c is first else replace(c, findings=type(c.findings)()) for c in result.checks]
+    md = render_markdown(replace(result, checks=type(result.checks)(checks)))
+    blocking = int(first.findings[0].blocking)
+    assert f": 1 finding, {blocking} blocking" in md
+    assert ": 0 findings, 0 blocking" in render_markdown(passing_result())
