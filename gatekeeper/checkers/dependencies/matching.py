@@ -191,7 +191,8 @@ _LABELS = {
 
 def severity(record: Mapping[str, Any], affected: Mapping[str, Any]) -> tuple[Severity, str, float | None]:
     """(severity, where it came from, CVSS base score): a computed CVSS v3/v2 score first, then a
-    database's label (GHSA's "MODERATE" is medium), else high with source ``unknown``."""
+    database's label (GHSA's "MODERATE" is medium), then a CVSS v4 vector, which is not scored
+    here and counts as critical (it may be), else high with source ``unknown``."""
     entries = as_list(affected.get("severity")) or as_list(record.get("severity"))
     ranked = sorted(
         (e for e in entries if isinstance(e, Mapping)),
@@ -207,6 +208,9 @@ def severity(record: Mapping[str, Any], affected: Mapping[str, Any]) -> tuple[Se
             label = str(holder.get("severity") or "").strip().upper()
             if label in _LABELS:
                 return _LABELS[label], f"label {label}", None
+    unscored = next((e for e in ranked if str(e.get("type") or "") == "CVSS_V4" and e.get("score")), None)
+    if unscored is not None:  # rated, but not computed here: a threshold must not pass what may be critical
+        return Severity.CRITICAL, f"CVSS_V4 {unscored.get('score')} (not scored: counted as critical)", None
     return Severity.HIGH, "unknown", None
 
 

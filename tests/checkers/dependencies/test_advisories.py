@@ -217,7 +217,7 @@ def test_severity_sources(tmp_path: Path) -> None:
     assert got == {
         "S-V3": (Severity.HIGH, 7.5, "CVSS_V3"),
         "S-V2": (Severity.MEDIUM, 4.3, "CVSS_V2"),
-        "S-V4": (Severity.HIGH, None, "unknown"),  # v4 is not computed: unknown counts as high
+        "S-V4": (Severity.CRITICAL, None, "CVSS_V4"),  # v4 is not scored: it may be critical, so it counts as such
         "S-LBL": (Severity.LOW, None, "label"),
         "S-PKG": (Severity.LOW, 2.8, "CVSS_V3"),
     }

@@ -491,3 +491,19 @@ def test_start_up_code_of_the_environment_cannot_hide_a_package(tmp_path: Path, 
     assert found(result) == EXPECTED_ALL
     names = {p["name"] for p in result.metrics["packages"]}
     assert {"alpha", "sidecar"} <= names
+
+
+def test_a_cvss_v4_rating_gatekeeper_does_not_score_blocks_under_a_critical_threshold(
+    deps_project: Project, run_deps: Gate
+) -> None:
+    """A record rated only by a CVSS v4 vector (no label) may be critical: under
+    ``fail_on_severity = "critical"`` it blocks, and says why, instead of passing as "high"."""
+    v4 = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:H/SI:H/SA:H"  # 10.0 by FIRST's calculator
+    record = next(r for r in RECORDS if r["id"] == "TEST-2024-RANGE")
+    rated = {**record, "id": "TEST-2024-V4", "aliases": [], "severity": [{"type": "CVSS_V4", "score": v4}]}
+    root = deps_project(checks='advisory_db = "advisories"\nfail_on_severity = "critical"', environment='scope = "project"')
+    write_db(root, [rated], "pypa")
+    result = dep_result(run_deps(root))
+    (finding,) = result.findings
+    assert finding.rule_id == "TEST-2024-V4" and finding.blocking and result.status is Status.FAIL
+    assert finding.properties["severity_source"] == f"CVSS_V4 {v4} (not scored: counted as critical)"
