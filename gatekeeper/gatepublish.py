@@ -228,8 +228,8 @@ def write_part(target: Path, text: str, root: Path) -> str:
     signature is removed first, so that a part is never left beside a signature of other bytes."""
     from gatekeeper.audit import signer_from_env
     from gatekeeper.fileio import resolve_for_write
-    from gatekeeper.merge import part_signature, signature_path
     from gatekeeper.reports import write_atomic
+    from gatekeeper.resultsig import part_signature, signature_path
 
     sig_target = resolve_for_write(signature_path(target), root)
     sig_target.unlink(missing_ok=True)

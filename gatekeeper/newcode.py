@@ -230,7 +230,7 @@ def stored_reference(path: Path, since: Since, policy: Policy, keys: Keyring | N
 
     data: bytes | None = None
     if keys:
-        from gatekeeper.merge import signed_by
+        from gatekeeper.resultsig import signed_by
 
         hint = "REF's run signs it with 'check --results-out FILE' while the signing key is set"
         key_id, data = signed_by(path, keys, f"--new-code-result {path}", hint)

@@ -19,7 +19,7 @@ from typer.testing import CliRunner, Result
 
 from gatekeeper import audit, engine, signing, timestamp
 from gatekeeper.cli import app
-from gatekeeper.merge import part_signature, signature_path
+from gatekeeper.resultsig import part_signature, signature_path
 from gatekeeper.timestamp import Authority, request_stamp, token_info, verify_stamp
 from tests.helpers.projects import git_init, only, write
 from tests.helpers.tsa import LocalTSA, make_pki, sign_token

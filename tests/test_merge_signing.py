@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gatekeeper import signing
-from gatekeeper.merge import part_signature
+from gatekeeper.resultsig import part_signature
 from tests.helpers.cli import Runner
 from tests.helpers.plugin import plugin_env, policy_text
 
