@@ -3,6 +3,7 @@ result is the one an uncached analysis gives."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -89,17 +90,16 @@ def test_a_tampered_entry_is_rejected_and_recomputed(tmp_path: Path, make_ctx: A
     assert figures(again) == figures(honest)
 
 
-def test_a_file_written_while_coverage_reads_it_keeps_no_analysis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_written_while_coverage_reads_it_keeps_no_analysis(tmp_path: Path) -> None:
     """A measured file written between the read that keys its analysis and coverage.py's own reads
     of it (a process the tests left running; a file git ignores is outside the checkout's
     comparison, which would take the entry back) is analysed, but its analysis is not kept: it
-    could be of other bytes than the key names, and would be served to every later run."""
-    import io
-    import json
+    carries no key. The probe runs in a process of its own, as the check runs it (coverage.py's
+    objects in this process would disturb the suite's own measurement)."""
     import subprocess
     import sys
 
-    from gatekeeper.checkers.coverage import probe
+    from tests.helpers.env import clean_env
 
     root = tmp_path / "proj"
     (root / "gen").mkdir(parents=True)
@@ -107,21 +107,17 @@ def test_a_file_written_while_coverage_reads_it_keeps_no_analysis(tmp_path: Path
     (root / "gen" / "mod.py").write_text("def f(x):\n    if x:\n        return 1\n    return 2\n")
     (root / "app.py").write_text("def g():\n    return 3\n")
     (root / "test_it.py").write_text("from app import g\nfrom gen.mod import f\n\n\ndef test_it():\n    assert f(1) + g() == 4\n")
+    env = clean_env(coverage=False)  # not this suite's own coverage
     subprocess.run([sys.executable, "-m", "coverage", "run", "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=root,
-                   check=True, capture_output=True, timeout=300)  # fmt: skip
-    monkeypatch.chdir(root)
-    read_for_key = probe._file_key
+                   env=env, check=True, capture_output=True, timeout=300)  # fmt: skip
 
     def analyse(swap: bool) -> dict[str, Any]:
-        def key_then_write(cov: Any, context: str, fr: Any) -> str | None:
-            key = read_for_key(cov, context, fr)
-            if swap and fr.filename.endswith("mod.py"):  # other bytes once the key is taken
-                Path(fr.filename).write_text("def f(x):\n    return 1\n")
-            return key
-
-        monkeypatch.setattr(probe, "_file_key", key_then_write)
-        monkeypatch.setattr(sys, "stdin", io.StringIO("{}"))
-        answer = probe.analyse({"data_file": str(root / ".coverage"), "reuse": True})
+        done = subprocess.run(
+            [sys.executable, "-c", _SWAPPING, str(root / ".coverage"), "swap" if swap else ""],
+            cwd=root, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        answer = json.loads(done.stdout)
         assert answer["ok"], answer
         files = [Path(f["path"]).relative_to(root).as_posix() for f in answer["files"]]
         return dict(zip(files, answer["file_keys"], strict=True))
@@ -132,3 +128,23 @@ def test_a_file_written_while_coverage_reads_it_keeps_no_analysis(tmp_path: Path
     assert keys["gen/mod.py"] is None  # analysed, not kept
     assert all(isinstance(k, str) for name, k in keys.items() if name != "gen/mod.py")
     assert json.dumps(sorted(keys)) == json.dumps(["app.py", "gen/__init__.py", "gen/mod.py", "test_it.py"])
+
+
+#: the probe's analysis, with gen/mod.py rewritten right after the read that keys it (when asked)
+_SWAPPING = """
+import io, json, sys
+from pathlib import Path
+from gatekeeper.checkers.coverage import probe
+
+read_for_key = probe._file_key
+
+def key_then_write(cov, context, fr):
+    key = read_for_key(cov, context, fr)
+    if sys.argv[2] and fr.filename.endswith("mod.py"):  # other bytes once the key is taken
+        Path(fr.filename).write_text("def f(x):\\n    return 1\\n")
+    return key
+
+probe._file_key = key_then_write
+sys.stdin = io.StringIO("{}")
+print(json.dumps(probe.analyse({"data_file": sys.argv[1], "reuse": True})))
+"""
