@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -31,3 +32,13 @@ def in_background(work: Callable[[], T], name: str) -> Callable[[], T]:
         return answer[0]
 
     return wait
+
+
+def import_all(modules: Iterable[str]) -> None:
+    """Import each of ``modules`` once, ahead of its use (from a thread of its own); one that fails
+    is skipped: its user's own import raises the error again, where it is reported."""
+    for name in dict.fromkeys(modules):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: S112  # nosec B112: the user's own import raises it again
+            continue

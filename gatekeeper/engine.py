@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib
 import platform
 import queue
 import threading
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekeeper import __version__, checkout, checkoutreads, process
-from gatekeeper.background import in_background
+from gatekeeper.background import import_all, in_background
 from gatekeeper.baseline import Baseline
 from gatekeeper.cachekey import cache_folder, tool_python
 from gatekeeper.checkers import cache
@@ -296,14 +295,7 @@ def run_imports(modules: Iterable[str]) -> threading.Thread:
     imported is waited for, never imported twice). A module that fails to import is skipped: the
     check's own import of it raises the error again, in its thread, where it is reported."""
 
-    def load() -> None:
-        for name in dict.fromkeys(modules):
-            try:
-                importlib.import_module(name)
-            except Exception:  # noqa: S112  # nosec B112: the check's own import raises it again
-                continue
-
-    thread = threading.Thread(target=load, name="gatekeeper-run-imports", daemon=True)
+    thread = threading.Thread(target=import_all, args=(list(modules),), name="gatekeeper-run-imports", daemon=True)
     thread.start()
     return thread
 

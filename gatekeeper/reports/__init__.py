@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from gatekeeper import fileio
+from gatekeeper.background import import_all
 from gatekeeper.errors import OutputError
 from gatekeeper.findings import GateResult
 from gatekeeper.reports.registry import REGISTRY
@@ -56,11 +57,7 @@ def warm_up(formats: Iterable[str], modules: Iterable[str] = ()) -> threading.Th
                     ready()
             except Exception:  # noqa: S112  # nosec B112: the rendering raises it again, where it is reported
                 continue
-        for name in modules:
-            try:
-                importlib.import_module(name)
-            except Exception:  # noqa: S112  # nosec B112: the caller's own import raises it again
-                continue
+        import_all(modules)
 
     thread = threading.Thread(target=prepare, name="gatekeeper-reports-warm-up", daemon=True)
     thread.start()
