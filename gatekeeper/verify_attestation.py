@@ -46,23 +46,32 @@ def pae(payload_type: str, body: bytes) -> bytes:
     return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(body), body)
 
 
+def commit_problem(statement: dict[str, Any], commit: str | None) -> str:
+    """Why ``--commit`` refuses the statement ("" when it is about that commit, or none was asked):
+    only a full id counts, since any commit can be made to start with a chosen prefix. The same
+    rule for ``gatekeeper attestation verify``, which calls this."""
+    if commit is None:
+        return ""
+    wanted = commit.strip().lower()
+    subjects = statement.get("subject")
+    named = {
+        str(s["digest"]["gitCommit"]).lower()
+        for s in (subjects if isinstance(subjects, list) else [])
+        if isinstance(s, dict) and isinstance(s.get("digest"), dict) and "gitCommit" in s["digest"]
+    }
+    if not _FULL_ID.fullmatch(wanted):  # a prefix is matched by any commit made to start with it
+        return f"--commit {commit}: give the commit's full id (40 or 64 hex digits), not an abbreviation"
+    if wanted not in named:
+        said = ", ".join(sorted(named)) or "none"
+        return f"--commit {commit}: the statement is about commit {said}, not this one (another run's attestation)"
+    return ""
+
+
 def demands(statement: dict[str, Any], commit: str | None, require_pass: bool) -> list[str]:
     """What ``--commit`` and ``--require-pass`` ask that the statement does not say (the same
     contract and words as ``gatekeeper attestation verify``)."""
-    problems: list[str] = []
-    if commit is not None:
-        wanted = commit.strip().lower()
-        subjects = statement.get("subject")
-        named = {
-            str(s["digest"]["gitCommit"]).lower()
-            for s in (subjects if isinstance(subjects, list) else [])
-            if isinstance(s, dict) and isinstance(s.get("digest"), dict) and "gitCommit" in s["digest"]
-        }
-        if not _FULL_ID.fullmatch(wanted):  # a prefix is matched by any commit made to start with it
-            problems.append(f"--commit {commit}: give the commit's full id (40 or 64 hex digits), not an abbreviation")
-        elif wanted not in named:
-            said = ", ".join(sorted(named)) or "none"
-            problems.append(f"--commit {commit}: the statement is about commit {said}, not this one (another run's attestation)")
+    refused = commit_problem(statement, commit)
+    problems = [refused] if refused else []
     predicate = statement.get("predicate")
     predicate = predicate if isinstance(predicate, dict) else {}
     verdict = str(predicate.get("verdict", "?"))

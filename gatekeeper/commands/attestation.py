@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Optional
@@ -17,7 +16,6 @@ app = typer.Typer(
 )
 
 #: a commit named in full (SHA-1 or SHA-256): an abbreviation can be matched by a commit made to share it
-_FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 EPILOG = """Examples:
 
@@ -118,20 +116,10 @@ def _demands(statement: Mapping[str, Any], predicate: Mapping[str, Any], commit:
     """What ``--commit`` and ``--require-pass`` ask that the statement does not say: a genuine
     attestation of another commit (an old passing run replayed for a new one), or of a run that did
     not pass, verifies as authentic; these make the verifier's exit code say whether it gates."""
-    problems: list[str] = []
-    if commit is not None:
-        wanted = commit.strip().lower()
-        subjects = statement.get("subject")
-        named = {
-            str(s["digest"]["gitCommit"]).lower()
-            for s in (subjects if isinstance(subjects, list) else [])
-            if isinstance(s, Mapping) and isinstance(s.get("digest"), Mapping) and "gitCommit" in s["digest"]
-        }
-        if not _FULL_ID.fullmatch(wanted):  # a prefix is matched by any commit made to start with it
-            problems.append(f"--commit {commit}: give the commit's full id (40 or 64 hex digits), not an abbreviation")
-        elif wanted not in named:
-            said = ", ".join(sorted(named)) or "none"
-            problems.append(f"--commit {commit}: the statement is about commit {said}, not this one (another run's attestation)")
+    from gatekeeper.verify_attestation import commit_problem
+
+    refused = commit_problem(dict(statement), commit)
+    problems = [refused] if refused else []
     verdict = str(predicate.get("verdict", "?"))
     if require_pass and (verdict != "pass" or partial):
         why = f"the verdict is {verdict}" if verdict != "pass" else f"the run was partial ({partial})"
