@@ -127,6 +127,21 @@ def build_workspace(root: Path, wheels: Path | str) -> Path:
     return root
 
 
+def build_grouped(root: Path, wheels: Path | str) -> Path:
+    """A project at ``root`` whose only run-time dependency is for another platform (win32), its
+    test and typing tools in PEP 735 dependency groups (``tests``: toolx; ``typing``: alpha), locked
+    by uv: a lock whose run-time selection on Linux holds nothing."""
+    root.mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "solo"\nversion = "1.0"\nrequires-python = ">=3.10"\n'
+        "dependencies = [\"winonly; sys_platform == 'win32'\"]\n"
+        '[dependency-groups]\ntests = ["toolx"]\ntyping = ["alpha>=1"]\n'
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+    )
+    uv(["lock"], root, wheels)
+    return root
+
+
 def exported_pins(root: Path, wheels: Path, *args: str, platform: Mapping[str, str] | None = None) -> dict[str, str]:
     """name -> version, from ``uv export --format requirements.txt`` (uv's own reading of its lock),
     each line's marker evaluated by packaging for this interpreter (and ``platform``'s values)."""

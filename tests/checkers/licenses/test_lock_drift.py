@@ -11,7 +11,7 @@ import pytest
 from gatekeeper.checkers.licenses import LicensesChecker
 from gatekeeper.findings import CheckResult, Status
 from tests.helpers.dists import context
-from tests.helpers.locks import DISTS, build_wheel, build_workspace, uv, wheel_index
+from tests.helpers.locks import DISTS, build_grouped, build_wheel, build_workspace, uv, wheel_index
 
 
 def _licenses(root: Path) -> CheckResult:
@@ -58,15 +58,7 @@ def test_a_lock_that_selects_no_package_compares_nothing_and_is_an_error(tmp_pat
     import sys
 
     wheels = wheel_index(tmp_path / "wheels", DISTS)
-    root = tmp_path / "solo"
-    root.mkdir()
-    (root / "pyproject.toml").write_text(
-        '[project]\nname = "solo"\nversion = "1.0"\nrequires-python = ">=3.10"\n'
-        "dependencies = [\"winonly; sys_platform == 'win32'\"]\n"
-        '[dependency-groups]\ntests = ["toolx"]\ntyping = ["alpha>=1"]\n'
-        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
-    )
-    uv(["lock"], root, wheels)
+    root = build_grouped(tmp_path / "solo", wheels)
     policy = (
         f'[audit]\nenabled = false\n[environment]\npython = "{sys.executable}"\nscope = "all"\n'
         '[checks.licenses]\nunknown = "warn"\nlock = "uv.lock"\ntarget_platform = "linux"\n'

@@ -15,7 +15,7 @@ from gatekeeper.checkers.sbom import SbomChecker
 from gatekeeper.errors import PolicyError, ToolError
 from gatekeeper.findings import CheckResult, Status
 from tests.helpers.dists import context
-from tests.helpers.locks import DISTS, build_workspace, exported_pins, uv, wheel_index
+from tests.helpers.locks import DISTS, build_grouped, build_workspace, exported_pins, uv, wheel_index
 
 
 @pytest.fixture(scope="module")
@@ -78,15 +78,7 @@ def test_a_lock_whose_run_time_closure_is_empty_names_the_groups_it_holds(tmp_pa
     """A project whose only run-time dependency is for another platform, its test and typing tools in
     PEP 735 dependency groups: the SBOM of the lock lists nothing, an error that says which groups
     the lock holds and that checks.sbom.groups counts them; listed, the SBOM is what uv exports."""
-    root = tmp_path / "solo"
-    root.mkdir()
-    (root / "pyproject.toml").write_text(
-        '[project]\nname = "solo"\nversion = "1.0"\nrequires-python = ">=3.10"\n'
-        "dependencies = [\"winonly; sys_platform == 'win32'\"]\n"
-        '[dependency-groups]\ntests = ["toolx"]\ntyping = ["alpha>=1"]\n'
-        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
-    )
-    uv(["lock"], root, wheels)
+    root = build_grouped(tmp_path / "solo", wheels)
     assert exported_pins(root, wheels, "--no-dev", "--no-emit-project", platform={"sys_platform": "linux"}) == {}
     result, _ = _sbom(root, 'source = "uv.lock"\ntarget_platform = "linux"')
     assert result.status is Status.ERROR and result.error is not None
