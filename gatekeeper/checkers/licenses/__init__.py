@@ -368,4 +368,4 @@ def _summary(counts: Mapping[str, int], total: int) -> str:
 
 def _held(lock: Lock, section: Mapping[str, Any]) -> dict[str, Any]:
     """What a lock holds beside the selection (``lockfiles.left_in_lock`` names it when nothing was selected)."""
-    return {"members": [m.name for m in lock.members], "known_groups": list(lock.groups), **selection_of(section).describe()}
+    return {**lock.held(), **selection_of(section).describe()}

@@ -113,6 +113,11 @@ class Lock:
     groups: tuple[str, ...] = ()  # every group (and extra) the lock knows
     notes: tuple[str, ...] = ()
 
+    def held(self) -> dict[str, list[str]]:
+        """Its members' names and every group it knows (``members``, ``known_groups``): what
+        ``lockfiles.left_in_lock`` names when a selection counted nothing."""
+        return {"members": [m.name for m in self.members], "known_groups": list(self.groups)}
+
 
 def read_toml(path: Path, fmt: str) -> dict[str, Any]:
     """The TOML document at ``path``; LockError naming file and line when it is not TOML."""

@@ -178,7 +178,7 @@ class SbomChecker(CheckerBase):
         selection = selection_of(section)
         lock = read_lock(path, selection, declared_name(ctx.root))
         bom = lock_bom(lock, spec, _project_of(ctx.root))
-        held = {"members": [m.name for m in lock.members], "known_groups": list(lock.groups)}  # named when nothing counted
+        held = lock.held()  # named when nothing counted
         extra: dict[str, Any] = {"scope": "lock", "lock": {"path": source, "format": lock.format, **held, **selection.describe()}}
         if section.get("wheel"):
             extra["wheel"] = pep770.wheel_sboms(ctx.root, str(section["wheel"]))

@@ -53,8 +53,7 @@ def describe(lock: Lock, rel: str, selection: Selection) -> dict[str, object]:
         "format": lock.format,
         "entries": lock.entries,
         "counted": len(lock.packages),
-        "members": [m.name for m in lock.members],
-        "known_groups": list(lock.groups),
+        **lock.held(),
         **selection.describe(),
         "notes": list(lock.notes),
     }
