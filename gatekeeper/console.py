@@ -95,11 +95,19 @@ class Console(Progress):
             self._ticker.start()
 
     def finished(self, result: CheckResult) -> None:
-        """A checker finished: print its line."""
+        """A checker finished: print its line. A pass or fail is not final yet (waivers and the
+        baseline may still clear a finding; the environment's confirmation and the checkout's
+        comparison may still make it an error), so that line gives the tool's count of findings,
+        and the table below holds the status; an error or a skip is final and is named."""
         with self._lock:
             self._running.pop(result.name, None)
         status = result.status.value
-        self.line(f"gatekeeper: {result.name} {self.paint(status, status)} in {result.duration_s:.1f}s")
+        took = f"in {result.duration_s:.1f}s"
+        if result.status in (Status.PASS, Status.FAIL):
+            count = len(result.findings)
+            self.line(f"gatekeeper: {result.name} finished {took}: {count} finding{'' if count == 1 else 's'}")
+        else:
+            self.line(f"gatekeeper: {result.name} {self.paint(status, status)} {took}")
 
     def stop(self) -> None:
         """Stop the live line."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import pty
 import subprocess
@@ -63,13 +64,51 @@ def test_live_line_and_colour_on_a_terminal(tmp_path: Path, make_plugin) -> None
     assert "running: slow" in plain and "\x1b[32m" not in plain and "verdict: PASS" in plain
 
 
+FLAGGED = """
+from gatekeeper.findings import CheckResult, Finding, Severity, Status
+
+
+class Flagged:
+    name = "flagged"
+    description = "finds one thing"
+    options = {}
+
+    def run(self, section, ctx):
+        found = Finding(rule_id="F1", severity=Severity.HIGH, message="one thing", blocking=True)
+        return CheckResult(name="flagged", status=Status.FAIL, summary="1 finding", findings=(found,))
+"""
+
+WAIVED = """[[waivers]]
+check = "flagged"
+rule = "F1"
+reason = "the one thing is accepted here"
+approved_by = "lead@example.com"
+expires = {expires}
+"""
+
+
 @pytest.mark.slow  # end to end: gatekeeper runs as a process
 def test_plain_lines_when_not_a_terminal(tmp_path: Path, make_plugin, gk) -> None:
     site = make_plugin(tmp_path / "site", "slow-gate", "slow_gate", SLOW, {"slow": "slow_gate:Slow"})
     done = gk(["check", "--only", "slow", "--format", "json", "--no-audit"], cwd=tmp_path, env={"PYTHONPATH": str(site)})
     assert done.returncode == 0
-    assert "gatekeeper: slow started" in done.stdout and "gatekeeper: slow pass in" in done.stdout
+    assert "gatekeeper: slow started" in done.stdout and "gatekeeper: slow finished in " in done.stdout
     assert "\x1b" not in done.stdout and "running:" not in done.stdout
+
+
+@pytest.mark.slow  # end to end: gatekeeper runs as a process
+def test_a_finished_line_never_states_a_status_the_verdict_then_reverses(tmp_path: Path, make_plugin, gk) -> None:
+    site = make_plugin(tmp_path / "site", "flag-gate", "flag_gate", FLAGGED, {"flagged": "flag_gate:Flagged"})
+    expires = datetime.date.today() + datetime.timedelta(days=30)
+    (tmp_path / "gatekeeper.toml").write_text(WAIVED.format(expires=expires.isoformat()), encoding="utf-8")
+    done = gk(["check", "--only", "flagged", "--format", "json", "--no-audit"], cwd=tmp_path, env={"PYTHONPATH": str(site)})
+    assert done.returncode == 0, done.stdout + done.stderr  # the waiver clears the one finding
+    lines = done.stdout.splitlines()
+    finished = next(line for line in lines if line.startswith("gatekeeper: flagged ") and "started" not in line)
+    assert finished.startswith("gatekeeper: flagged finished in ") and finished.endswith(": 1 finding")
+    assert " fail" not in finished
+    row = next(line for line in lines if line.startswith("flagged "))
+    assert row.split()[1] == "pass" and "verdict: PASS" in done.stdout
 
 
 def test_the_environment_line_tells_the_truth_for_the_scope(tmp_path: Path, monkeypatch) -> None:
