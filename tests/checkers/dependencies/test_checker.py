@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import platform
 import subprocess
 import sys
 from collections.abc import Callable
@@ -507,3 +508,66 @@ def test_a_cvss_v4_rating_gatekeeper_does_not_score_blocks_under_a_critical_thre
     (finding,) = result.findings
     assert finding.rule_id == "TEST-2024-V4" and finding.blocking and result.status is Status.FAIL
     assert finding.properties["severity_source"] == f"CVSS_V4 {v4} (not scored: counted as critical)"
+
+
+def test_requirements_lines_pip_fills_from_the_environment_are_never_read_literally(
+    deps_project: Project, run_deps: Gate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pip fills ``${NAME}`` in from the environment it installs in: ``-r ${DIR}/pins.txt`` reads
+    another file than the one literally named so (a folder the checkout may hold), a marker comparing
+    ``"${MACHINE}"`` holds where it reads false literally. gatekeeper cannot know that environment: an
+    include through a variable is an error, a requirement written with one is unaudited."""
+    monkeypatch.setenv("GK_PINS_DIR", "real")
+    monkeypatch.setenv("GK_PINS_MACHINE", platform.machine())
+    root = deps_project(checks='advisory_db = "advisories"\nsource = "requirements.txt"')
+    write_db(root, RECORDS, "pypa")
+    (root / "real").mkdir()
+    (root / "real" / "pins.txt").write_text("alpha==1.4\n", encoding="utf-8")  # pip reads this one
+    (root / "${GK_PINS_DIR}").mkdir()
+    (root / "${GK_PINS_DIR}" / "pins.txt").write_text("alpha==1.5\n", encoding="utf-8")
+    reqs = 'alpha==1.5\nsafe==1.5 ; platform_machine == "${GK_PINS_MACHINE}"\n'
+    (root / "requirements.txt").write_text(reqs, encoding="utf-8")
+    assert pip_reads(root / "requirements.txt") == ["alpha==1.5", f'safe==1.5 ; platform_machine == "{platform.machine()}"']
+    result = dep_result(run_deps(root))
+    assert result.status is Status.FAIL and result.metrics["packages_audited"] == 1
+    unknowable = "pip fills in ${GK_PINS_MACHINE} from the environment it installs in, which gatekeeper cannot know"
+    assert result.metrics["unaudited_reasons"] == {"safe": f"requirements.txt:2: {unknowable}"}
+    (root / "requirements.txt").write_text("-r ${GK_PINS_DIR}/pins.txt\n", encoding="utf-8")
+    assert pip_reads(root / "requirements.txt") == ["alpha==1.4"]
+    result = dep_result(run_deps(root))
+    assert result.status is Status.ERROR
+    assert "requirements.txt:1: pip fills in ${GK_PINS_DIR} in what -r names" in (result.error or "")
+    # a constraint pip leaves out where the variable is set pins nothing there: alpha is installed unpinned
+    (root / "requirements.txt").write_text("safe==5.0\nalpha\n-c pins.txt\n", encoding="utf-8")
+    (root / "pins.txt").write_text('alpha==1.5 ; platform_machine != "${GK_PINS_MACHINE}"\n', encoding="utf-8")
+    assert pip_reads(root / "requirements.txt") == [
+        f'(constraint) alpha==1.5 ; platform_machine != "{platform.machine()}"',
+        "alpha",
+        "safe==5.0",
+    ]
+    result = dep_result(run_deps(root))
+    assert result.status is Status.FAIL and result.metrics["packages_audited"] == 1
+    assert result.metrics["unaudited_reasons"] == {"alpha": f"pins.txt:1: {unknowable}"}
+
+
+@pytest.mark.parametrize("declared", ["coding", "bom"])
+def test_a_requirements_file_is_decoded_as_pip_decodes_it(deps_project: Project, run_deps: Gate, declared: str) -> None:
+    """pip decodes a requirements file by its byte-order mark, else by a ``# -*- coding: ... -*-``
+    line among the first two: in UTF-7, ``"+AHgAOAA2AF8ANgA0-"`` is ``"x86_64"``, so the marker holds
+    where read as UTF-8 it does not, and pip installs the line gatekeeper passed over."""
+    import base64
+
+    root = deps_project(checks='advisory_db = "advisories"\nsource = "requirements.txt"')
+    write_db(root, RECORDS, "pypa")
+    machine = platform.machine()
+    hidden = "+" + base64.b64encode(machine.encode("utf-16-be")).decode().rstrip("=") + "-"
+    text = f'alpha==1.5\nsafe==1.5 ; platform_machine == "{hidden if declared == "coding" else machine}"\n'
+    data = b"# -*- coding: utf-7 -*-\n" + text.encode() if declared == "coding" else b"\xff\xfe" + text.encode("utf-16-le")
+    (root / "requirements.txt").write_bytes(data)
+    assert pip_reads(root / "requirements.txt") == ["alpha==1.5", f'safe==1.5 ; platform_machine == "{machine}"']
+    result = dep_result(run_deps(root))
+    assert found(result) == {("TEST-2024-SAFE", "safe")} and result.metrics["packages_audited"] == 2
+    assert result.status is Status.FAIL
+    (root / "requirements.txt").write_bytes(b"# coding: no-such-codec\nalpha==1.5\n")
+    result = dep_result(run_deps(root))
+    assert result.status is Status.ERROR and "requirements.txt" in (result.error or "")

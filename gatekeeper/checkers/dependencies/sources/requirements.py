@@ -3,6 +3,7 @@ project, and the ``==`` pins of its ``-c`` constraints files for the requirement
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,6 +67,7 @@ class _RequirementsReader:
         self._seen: set[str] = set()
         self._constraint_files: set[Path] = set()
         self._constraints: dict[str, tuple[str, str, int]] = {}  # name -> (version, file, line) a -c file pins
+        self._unsure: dict[str, str] = {}  # name -> why a -c file's line on it cannot be read (pip fills it in)
         self._unpinned: list[tuple[Requirement, str, int, str]] = []  # (requirement, file, line, as written)
 
     def read(self, file: Path) -> None:
@@ -88,6 +90,12 @@ class _RequirementsReader:
                 self._requirement(rel, lineno, text)
 
     def _option(self, file: Path, where: str, flag: str, arg: str) -> None:
+        variable = filled_in(arg)
+        if variable and flag in ("-r", "-c"):
+            raise ToolError(
+                f"{where}: pip fills in {variable} in what {flag} names from the environment it installs in, "
+                "which gatekeeper cannot know: name the file itself"
+            )
         if flag in ("-r", "-c"):
             # an include names a file: inside the project only (never /proc/self/environ,
             # ~/.netrc), and its name is not quoted (it is text from the checkout)
@@ -99,7 +107,7 @@ class _RequirementsReader:
             else:
                 self._read_constraints(child)
         elif flag == "-e":
-            if self._ours(arg):
+            if not variable and self._ours(arg):
                 return
             egg = re.search(r"#egg=([A-Za-z0-9._-]+)", arg)
             name = egg.group(1) if egg else where
@@ -125,6 +133,8 @@ class _RequirementsReader:
                         self._option(file, f"{rel}:{lineno}", flag, arg)
                 continue
             req = _parse(text)
+            if req is not None and (variable := filled_in(_spec(text))):
+                self._unsure.setdefault(canonicalize_name(req.name), f"{rel}:{lineno}: {_unknowable(variable)}")
             if req is None or text.startswith("-") or (req.marker is not None and not self._markers.applies(req.marker)):
                 continue
             pinned = pinned_version(req)
@@ -136,7 +146,9 @@ class _RequirementsReader:
         pip installs), pointing at that pin; one no constraint pins stays unaudited."""
         for req, rel, lineno, spec in self._unpinned:
             pin = self._constraints.get(canonicalize_name(req.name))
-            if pin is None:
+            if canonicalize_name(req.name) in self._unsure:
+                self.got.skip(req.name, self._unsure[canonicalize_name(req.name)])
+            elif pin is None:
                 self.got.skip(req.name, f"{rel}:{lineno}: {spec!r} is not pinned with == (pin it, e.g. with pip-compile)")
             elif not req.specifier.contains(pin[0], prereleases=True):
                 self.got.skip(
@@ -178,6 +190,10 @@ class _RequirementsReader:
     def _requirement(self, rel: str, lineno: int, text: str) -> None:
         spec = _spec(text)
         req = _parse(text)
+        if variable := filled_in(spec):
+            # its name, version or marker may read otherwise where pip installs it
+            self.got.skip(req.name if req is not None else f"{rel}:{lineno}", f"{rel}:{lineno}: {_unknowable(variable)}")
+            return
         if req is None:
             # not echoed: an unparseable line may be anything (a credential, the environment)
             self.got.skip(f"{rel}:{lineno}", "this line cannot be parsed as a requirement")
@@ -254,6 +270,17 @@ def file_options(where: str, text: str) -> list[tuple[str, str]]:
     return found
 
 
+def filled_in(text: str) -> str:
+    """The first ``${NAME}`` in ``text`` that pip fills in from its environment (``pip._internal.req.
+    req_file.ENV_VAR_RE``: upper-case letters, digits and ``_``), else ""."""
+    found = re.search(r"\$\{[A-Z0-9_]+\}", text)
+    return found.group(0) if found else ""
+
+
+def _unknowable(variable: str) -> str:
+    return f"pip fills in {variable} from the environment it installs in, which gatekeeper cannot know"
+
+
 def _spec(text: str) -> str:
     """A requirement line without its ``--hash`` and other per-line options."""
     return re.split(r"\s+--?[A-Za-z]", text, maxsplit=1)[0].strip()
@@ -269,11 +296,38 @@ def _parse(text: str) -> Requirement | None:
         return None
 
 
+#: the byte-order marks pip looks for, in its order (``pip._internal.req.req_file.BOMS``)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF16, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+)
+
+
+def decoded(data: bytes) -> str:
+    """A requirements file's text as pip decodes it (``_decode_req_file``): by its byte-order mark,
+    else by a PEP 263 ``coding`` comment among its first two lines (``# -*- coding: utf-7 -*-`` makes
+    ``+AHgAOAA2AF8ANgA0-`` read ``x86_64``), else as UTF-8. pip falls back to the locale's encoding
+    where UTF-8 fails, which the job's locale decides: ``UnicodeDecodeError`` then, as for an unknown
+    codec ``LookupError``."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding)
+    for line in data.split(b"\n")[:2]:
+        if line[:1] == b"#" and (declared := re.search(rb"coding[:=]\s*([-\w.]+)", line)):
+            return data.decode(declared.group(1).decode("ascii"))
+    return data.decode("utf-8")
+
+
 def logical_lines(path: Path) -> Iterator[tuple[int, str]]:
     """(first line number, text) per logical line: continuations joined, comments and blanks dropped."""
     try:
-        raw = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = decoded(path.read_bytes()).splitlines()
+    except (OSError, UnicodeDecodeError, LookupError) as exc:
         raise ToolError(f"cannot read requirements file {path}: {exc}") from exc
     buf, start = "", 0
     for number, line in enumerate(raw, 1):
