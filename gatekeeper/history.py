@@ -140,13 +140,18 @@ def _times_checked(
     ones ahead of it), and the records verified before it; unchanged when every time holds."""
     from dataclasses import replace
 
-    from gatekeeper.timestamp import check_records
+    from gatekeeper.timestamp import check_records, tail_problem
 
     found = check_records(verified, ca)
-    if not found.problems or found.first_problem is None:
+    tail = tail_problem(found)
+    if found.problems and found.first_problem is not None:
+        seq = found.first_problem
+        problem = f"line {seq}: its times do not hold against {ca}: {found.problems[0]}"
+    elif tail is not None:  # records no token fixes: the key's word alone
+        seq = found.unpinned[0]
+        problem = f"line {seq}: {tail}"
+    else:
         return verification, verified
-    seq = found.first_problem
-    problem = f"line {seq}: its times do not hold against {ca}: {found.problems[0]}"
     kept = verified[: seq - 1]
     return replace(verification, problem=problem, line=seq, records=len(kept), authenticated=False), kept
 

@@ -410,6 +410,7 @@ class LogStamps:
     last: str = ""
     notes: tuple[str, ...] = ()  # what to show beside records that verified (a certificate expired since)
     first_problem: int | None = None  # the seq of the first record with a problem
+    unpinned: tuple[int, ...] = ()  # with ``ca``: the seqs after the last record whose token verified
 
 
 def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
@@ -419,16 +420,20 @@ def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
     With ``ca`` the records' order is checked against the authority's times too: records are
     appended one after another, so a record (stamped or not) whose time lies more than
     ``MAX_SKEW_S`` before a trusted time of a record ahead of it claims a time it cannot have had
-    (a record appended later and backdated, say, to make an old commit look gated)."""
+    (a record appended later and backdated, say, to make an old commit look gated).
+
+    ``unpinned`` names the records after the last one whose token verified (every record, when
+    none did): a token covers its record's ``prev``, so it fixes every line before it, but nothing
+    fixes those after it, which whoever holds the signing key could have rewritten (``tail_problem``)."""
     from gatekeeper.audit import stamped_digest
 
-    stamped = verified = failed = 0
+    stamped = verified = failed = pinned = 0
     problems: list[str] = []
     notes: list[str] = []
     times: list[str] = []
     latest: tuple[str, str] | None = None  # the latest trusted time so far, and whose it is
     first: int | None = None
-    for record in records:
+    for index, record in enumerate(records):
         where = f"record #{record.get('seq', '?')}"
         count, before = len(problems), latest
         stamp = record.get("timestamp")
@@ -445,6 +450,7 @@ def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
                     problems.append(f"{where}: {skew}")
                 else:
                     verified += 1
+                    pinned = index + 1
                     times.append(check.time)
                     if latest is None or check.time >= latest[0]:
                         latest = (check.time, where)
@@ -455,10 +461,28 @@ def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
             problems.append(f"{where}: {order}")
         if first is None and len(problems) > count and isinstance(record.get("seq"), int):
             first = int(record["seq"])
+    unpinned = tuple(int(r["seq"]) if isinstance(r.get("seq"), int) else 0 for r in records[pinned:]) if ca else ()
     return LogStamps(
         len(records), stamped, verified, failed, tuple(problems), min(times, default=""), max(times, default=""),
-        tuple(notes), first,
+        tuple(notes), first, unpinned,
     )  # fmt: skip
+
+
+def tail_problem(found: LogStamps) -> str | None:
+    """What is wrong when records follow the last one whose token verified (``found.unpinned``): a
+    key signs again, it cannot stamp again, so a key holder (a stolen key) who rewrote the log from
+    some record on had to leave those records without a token; a verifier given the authority's
+    certificate does not take them on the key's word."""
+    if not found.unpinned:
+        return None
+    first, last = found.unpinned[0], found.unpinned[-1]
+    span, them = (f"record #{first}", "it") if first == last else (f"records #{first}..#{last}", "them")
+    after = "no record's token verified" if first == 1 else f"record #{first - 1} is the last whose token verified"
+    return (
+        f"{span}: no trusted timestamp fixes {them}, though a certificate was given to check one ({after}; a token "
+        f"fixes its record and every line before it): whoever holds the signing key could have rewritten {them} "
+        "(a key signs again, it cannot stamp again)"
+    )
 
 
 def _order_problem(record: Mapping[str, Any], trusted: str, whose: str) -> str | None:

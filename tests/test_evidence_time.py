@@ -347,3 +347,58 @@ def test_an_access_token_in_the_authoritys_url_reaches_no_report_record_or_bundl
     log = str(root / ".gatekeeper" / "audit.jsonl")
     assert _cli(["audit", "verify", log, "--public-key", pub, "--tsa-cert", ca]).exit_code == 0
     assert _cli(["bundle", "verify", str(tmp_path / "run.zip"), "--public-key", pub, "--tsa-cert", ca]).exit_code == 0
+
+
+def test_a_log_rewritten_with_a_stolen_key_keeps_no_token_and_is_refused(tmp_path: Path) -> None:
+    # a key signs again, it cannot stamp again: whoever stole the key and rewrote the log from some
+    # record on (a failing run made to pass) had to drop the tokens of every record from there
+    pki = make_pki(tmp_path / "pki")
+    key = signing.write_key_pair(tmp_path / "k.key", tmp_path / "k.pub")
+    tokens: list[bytes] = []
+
+    def stamp(digest: str) -> dict[str, Any]:
+        tokens.append(sign_token(pki, digest, tmp_path / f"sign{len(tokens)}"))
+        return {"kind": "rfc3161", "url": "http://tsa.invalid/", "digest": "sha256:" + digest,
+                "time": token_info(tokens[-1]).time, "token": base64.b64encode(tokens[-1]).decode("ascii")}  # fmt: skip
+
+    log = tmp_path / "audit.jsonl"
+    for verdict in ("pass", "fail", "pass"):
+        audit.append(log, {"time": _iso(dt.datetime.now(dt.timezone.utc)), "verdict": verdict, "checks": {}}, key, stamp)
+    records = [json.loads(line) for line in log.read_bytes().splitlines()]
+
+    def rewrite(name: str, stamped: int) -> list[str]:
+        """The log as the thief writes it again: the first ``stamped`` records as they were, the rest passing, unstamped."""
+        forged = tmp_path / name
+        for i, record in enumerate(records):
+            body = {k: v for k, v in record.items() if k not in ("seq", "prev", "sig", "timestamp")}
+            kept = None if i >= stamped else (lambda _, old=record["timestamp"]: old)
+            audit.append(forged, {**body, "verdict": "pass" if i >= stamped else body["verdict"]}, key, kept)
+        return ["audit", "verify", str(forged), "--public-key", str(tmp_path / "k.pub")]
+
+    ca = str(pki.ca)
+    honest = ["audit", "verify", str(log), "--public-key", str(tmp_path / "k.pub"), "--tsa-cert", ca]
+    done = _cli(honest)
+    assert done.exit_code == 0 and "intact, 3 record(s)" in done.output and "timestamps: 3 record(s) verified" in done.output
+    for name, stamped, span, after in (
+        ("tail.jsonl", 1, "records #2..#3", "record #1 is the last whose token verified"),
+        ("whole.jsonl", 0, "records #1..#3", "no record's token verified"),
+    ):
+        args = rewrite(name, stamped)
+        assert json.loads(Path(args[2]).read_bytes().splitlines()[1])["verdict"] == "pass"
+        assert _cli(args).exit_code == 0  # the key alone vouches for it: it is the key's
+        done = _cli([*args, "--tsa-cert", ca])
+        assert done.exit_code == 1 and "intact" not in done.output, done.output
+        assert f"{span}: no trusted timestamp fixes them, though a certificate was given to check one ({after}" in done.output
+        assert "whoever holds the signing key could have rewritten them" in done.output
+        page = tmp_path / f"{name}.html"
+        done = _cli(["audit", "report", args[2], "--public-key", args[4], "--output", str(page), "--tsa-cert", ca])
+        shown = page.read_text()
+        assert done.exit_code == 1 and "Chain BROKEN" in shown and "no trusted timestamp fixes them" in shown
+    # a record without a token (the authority was down) that a stamped record follows is fixed by that token
+    gap = tmp_path / "gap.jsonl"
+    for i, record in enumerate(records):
+        body = {k: v for k, v in record.items() if k not in ("seq", "prev", "sig", "timestamp")}
+        audit.append(gap, body, key, None if i == 1 else stamp)
+    done = _cli(["audit", "verify", str(gap), "--public-key", str(tmp_path / "k.pub"), "--tsa-cert", ca])
+    assert done.exit_code == 0 and "intact, 3 record(s)" in done.output, done.output
+    assert "1 record(s) have no trusted time" in done.output

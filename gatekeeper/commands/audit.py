@@ -75,6 +75,7 @@ def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
 ) -> int:
     """Check the log's hash chain and, with keys, authenticate every record; name the first bad line."""
     from gatekeeper.audit import keyring_from, verify_log
+    from gatekeeper.timestamp import tail_problem
 
     path = _audit_log(ctx, log, policy_file)
     records: list[dict[str, Any]] = []
@@ -85,9 +86,10 @@ def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
         echo(f"({outcome.records} record(s) before it verified)", err=True)
         return 1
     stamps = _check_stamps(records, tsa_cert)
-    if stamps.problems:  # the chain holds, but the times it claims do not: never "intact"
-        echo(f"audit log {path}: REJECTED: {len(stamps.problems)} record(s) do not hold up against {tsa_cert}", err=True)
-        for problem in stamps.problems:
+    problems = [*stamps.problems, *filter(None, [tail_problem(stamps)])]
+    if problems:  # the chain holds, but the times it claims (or the records no token fixes) do not: never "intact"
+        echo(f"audit log {path}: REJECTED: the records do not hold up against {tsa_cert}", err=True)
+        for problem in problems:
             echo(f"  {problem}", err=True)
         return 1
     echo(f"audit log {path}: {outcome.status}, {outcome.records} record(s), head sha256 {outcome.head}")
