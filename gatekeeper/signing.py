@@ -7,7 +7,8 @@ scheme, kept so that logs written with it still verify with their key; its key i
 the secret by a second hash, so it names the key without revealing it.
 
 A private key is given as text: a PEM "PRIVATE KEY" block (PKCS#8, as ``write_key_pair`` writes
-it, and as CI stores it in a secret variable) is an Ed25519 key; any other text is an HMAC secret.
+it, and as CI stores it in a secret variable) is an Ed25519 key; any other PEM text (a public key, an
+EC, RSA, OpenSSH or encrypted private key) is refused; any other text is an HMAC secret.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,7 +90,8 @@ def public_pem(public: Ed25519PublicKey) -> str:
 
 
 def signer_from_text(text: str | bytes) -> Signer:
-    """The signer for a private key given as text: a PEM Ed25519 key, else an HMAC secret."""
+    """The signer for a private key given as text: a PEM Ed25519 key, else (text that holds no PEM
+    block) an HMAC secret; other PEM text is a ``SigningKeyError``."""
     data = text.encode("utf-8") if isinstance(text, str) else text
     if not data.strip():
         raise SigningKeyError("the signing key is empty")
@@ -103,7 +106,30 @@ def signer_from_text(text: str | bytes) -> Signer:
         if not isinstance(private, Ed25519PrivateKey):
             raise SigningKeyError(f"the PEM private key is {type(private).__name__.removeprefix('_')}, not Ed25519")
         return Signer(ED25519, key_id_of(private.public_key()), _private=private)
+    armor = _PEM_ARMOR.search(data)
+    if armor is not None:  # PEM text that is no Ed25519 private key is a mistake, never a shared secret
+        raise SigningKeyError(_not_a_signing_key(armor.group(1).decode("ascii")))
     return Signer(HMAC_SHA256, hmac_key_id(data), _secret=data)
+
+
+#: the armor line of any PEM block: ``-----BEGIN PUBLIC KEY-----``, ``-----BEGIN EC PRIVATE KEY-----``, ...
+_PEM_ARMOR = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,40})-----")
+
+
+def _not_a_signing_key(label: str) -> str:
+    """Why PEM text labelled ``label`` cannot be the signing key: taken for an HMAC secret, a public
+    key would let everyone who holds it sign, and a key pair of another kind would sign nothing the
+    way its owner believes."""
+    if "PRIVATE KEY" not in label:
+        return (
+            f"it holds a PEM {label}, not a private key: it would be a shared HMAC secret that everyone holding "
+            "that text can sign with; give the private key (-----BEGIN PRIVATE KEY-----, from gatekeeper key "
+            "generate) and the public one to verifiers"
+        )
+    return (
+        f"it holds a PEM {label}: gatekeeper signs with an unencrypted Ed25519 key in PKCS#8 (-----BEGIN PRIVATE "
+        "KEY-----, what gatekeeper key generate writes), and would otherwise take this text for a shared HMAC secret"
+    )
 
 
 def generate() -> Signer:

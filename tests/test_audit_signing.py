@@ -316,3 +316,46 @@ def test_a_bad_signing_key_is_a_clear_error_before_anything_runs(tmp_path: Path,
     done = plugin_gk(["check", "."], cwd=project, env=plugin_env(GATEKEEPER_AUDIT_KEY=BAD_PEM))
     assert done.returncode == 2 and "the PEM private key cannot be read" in done.stderr
     assert not (project / "gatekeeper-reports").exists() and not (project / LOG).exists()  # nothing ran, nothing written
+
+
+def test_pem_text_that_is_no_ed25519_private_key_is_refused_never_taken_for_a_shared_secret(
+    tmp_path: Path, plugin_gk: Runner
+) -> None:
+    signer, public, _ = _pair(tmp_path, "audit")
+    public_text = public.read_text(encoding="ascii")
+    # the public key pasted into the secret by mistake: as an HMAC secret, everyone given the public
+    # key to verify could sign a record that verification with that variable calls intact
+    log = tmp_path / "forged.jsonl"
+    as_secret = public_text.encode("ascii")  # what anyone holding the public key computes
+    forger = signing.Signer(signing.HMAC_SHA256, signing.hmac_key_id(as_secret), _secret=as_secret)
+    audit.append(log, {"command": "check", "verdict": "pass", "commit": "f" * 40}, forger)
+    code, out, err = _cli(["audit", "verify", str(log)], {"GATEKEEPER_AUDIT_KEY": public_text})
+    assert code == 2 and "intact" not in out, out
+    assert "GATEKEEPER_AUDIT_KEY: it holds a PEM PUBLIC KEY, not a private key" in err and "Traceback" not in err
+    # private keys of other kinds, made with openssl as their owners would: never an HMAC secret either
+    openssl = {
+        "EC PRIVATE KEY": ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "k.pem"],
+        "RSA PRIVATE KEY": ["genrsa", "-traditional", "-out", "k.pem", "2048"],
+        "ENCRYPTED PRIVATE KEY": ["pkcs8", "-topk8", "-in", str(tmp_path / "audit.key"), "-passout", "pass:x", "-out", "k.pem"],
+    }
+    for label, args in openssl.items():
+        subprocess.run(["openssl", *args], cwd=tmp_path, check=True, capture_output=True, timeout=60)
+        text = (tmp_path / "k.pem").read_text(encoding="ascii")
+        assert f"-----BEGIN {label}-----" in text
+        code, out, err = _cli(["audit", "verify", str(log)], {"GATEKEEPER_AUDIT_KEY": text})
+        assert code == 2 and f"GATEKEEPER_AUDIT_KEY: it holds a PEM {label}: gatekeeper signs with an unencrypted Ed25519" in err
+    from cryptography.hazmat.primitives import serialization
+
+    openssh = signer._private.private_bytes(  # type: ignore[union-attr]
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    ).decode("ascii")
+    code, _, err = _cli(["key", "rotate", "--new-public", str(public), str(log)], {"GATEKEEPER_AUDIT_KEY": openssh})
+    assert code == 2 and "it holds a PEM OPENSSH PRIVATE KEY" in err
+    # a run stops before anything is checked, as for a key that cannot be read
+    (tmp_path / "p").mkdir()
+    project = _project(tmp_path / "p")
+    done = plugin_gk(["check", "."], cwd=project, env=plugin_env(GATEKEEPER_AUDIT_KEY=public_text))
+    assert done.returncode == 2 and "it holds a PEM PUBLIC KEY, not a private key" in done.stderr
+    assert not (project / "gatekeeper-reports").exists() and not (project / LOG).exists()
+    # any other text stays a shared secret of the earlier scheme
+    assert signing.signer_from_text("a long shared secret, not PEM").algorithm == signing.HMAC_SHA256
