@@ -5,6 +5,13 @@ fingerprints, it is a multiset) and never a finding about a check as a whole (a 
 aggregate, something that could not be checked: tag ``no-baseline``) or of a check that could not
 run. Those would switch a gate off for good; the baseline keeps each check's metric values
 instead, so that a policy can ratchet (``min_total = "baseline"``).
+
+Version 2 differs from version 1 in the secrets check's fingerprints only: version 1's were made of
+detect-secrets' unsalted SHA-1 of each secret (from which a short or common secret is recovered by
+trying candidates), version 2's of the check, rule, file and the finding's place among that rule's
+findings in that file. A version-1 file is still read: its secrets entries, counted per rule and
+file, become the version-2 fingerprints of as many findings there (``_carried_over``); its digests
+are never written again (``baseline_document`` writes version 2).
 """
 
 from __future__ import annotations
@@ -15,11 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import readback
+from gatekeeper import readback, secretprints
 from gatekeeper.errors import UsageError
 from gatekeeper.findings import NO_BASELINE, GateResult, Status
 
-BASELINE_VERSION = 1
+BASELINE_VERSION = 2
+#: the versions read: version 1's secrets entries are carried over (``_carried_over``)
+READABLE_VERSIONS = (1, 2)
+#: the check whose fingerprints changed form in version 2 (``secretprints``)
+SECRETS_CHECK = secretprints.CHECK
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,8 @@ class Baseline:
 
     fingerprints: Mapping[str, int] = field(default_factory=dict)
     metrics: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    #: the secrets entries of a version-1 file, read in version 2's form (``_carried_over``)
+    carried_over: int = 0
 
     @property
     def size(self) -> int:
@@ -67,13 +80,13 @@ def load_baseline(path: Path) -> Baseline:
         raise UsageError("baseline file not found", file=str(path), hint="create one with 'gatekeeper baseline create'") from None
     except (OSError, ValueError) as exc:
         raise UsageError(f"not a gatekeeper baseline: {exc}", file=str(path)) from None
-    if not isinstance(data, dict) or data.get("version") != BASELINE_VERSION or not isinstance(data.get("findings"), list):
-        raise UsageError("not a gatekeeper baseline (expected version 1 with a findings list)", file=str(path))
-    prints = Counter(
-        e["fingerprint"]
-        for e in data["findings"]
-        if isinstance(e, dict) and isinstance(e.get("fingerprint"), str) and e["fingerprint"]
-    )
+    if not isinstance(data, dict) or data.get("version") not in READABLE_VERSIONS or not isinstance(data.get("findings"), list):
+        raise UsageError("not a gatekeeper baseline (expected version 1 or 2 with a findings list)", file=str(path))
+    entries = [e for e in data["findings"] if isinstance(e, dict) and isinstance(e.get("fingerprint"), str) and e["fingerprint"]]
+    carried = data["version"] == 1
+    old_secrets = [e for e in entries if carried and e.get("check") == SECRETS_CHECK]
+    prints = Counter(e["fingerprint"] for e in entries if not (carried and e.get("check") == SECRETS_CHECK))
+    prints.update(_carried_over(old_secrets, path))
     raw = data.get("metrics") or {}
     if not isinstance(raw, dict):
         raise UsageError("not a gatekeeper baseline (metrics is not a table)", file=str(path))
@@ -82,4 +95,23 @@ def load_baseline(path: Path) -> Baseline:
         for check, values in raw.items()
         if isinstance(values, dict)
     }
-    return Baseline(fingerprints=dict(prints), metrics=metrics)
+    return Baseline(fingerprints=dict(prints), metrics=metrics, carried_over=len(old_secrets))
+
+
+def _carried_over(entries: list[dict[str, Any]], path: Path) -> list[str]:
+    """Version 2's fingerprints for version 1's secrets entries: an entry of rule R in file F stood
+    for one finding there, so the N entries of R in F become the fingerprints of R's first N
+    findings in F, as the secrets check makes them (``secretprints.prints``). The digests of the
+    secrets in those entries are not used."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for n, e in enumerate(entries):
+        rule, where = e.get("rule_id"), e.get("where")
+        if not (isinstance(rule, str) and rule and isinstance(where, str) and where):
+            raise UsageError(
+                f"baseline version 1: secrets entry {n + 1} has no rule_id or where, so the finding it stood for "
+                "cannot be told without its secret's digest",
+                file=str(path),
+                hint="recreate the baseline with 'gatekeeper baseline create' (version 2 holds no digest of a secret)",
+            )
+        counts[rule, where] += 1
+    return secretprints.prints(counts)

@@ -226,6 +226,12 @@ def _run_checks(request: CheckRequest, run: Run, checkers: Mapping[str, Any], co
         use_cache=request.use_cache,
         strict_waivers=request.strict_waivers,
     )
+    if engine_request.baseline.carried_over:
+        console.line(
+            f"baseline: {baseline} is version 1, whose {engine_request.baseline.carried_over} secrets entries hold "
+            "detect-secrets' unsalted SHA-1 of each secret (a short or common one is recovered from it by guessing); "
+            "they were read by rule and file; 'gatekeeper baseline create' writes version 2, which holds no digest of a secret"
+        )
     from gatekeeper.newcodegate import NewCodeOptions, finish_new_code, start_new_code
 
     asked = NewCodeOptions(request.new_code_since, request.new_code_result, request.baseline, request.public_keys)

@@ -246,12 +246,13 @@ def cached_reference(cache_dir: Path | None, since: Since, policy: Policy) -> Re
     """REF's result as a complete run of REF stored it in the (authenticated) cache, or None."""
     from gatekeeper.checkers import cache
     from gatekeeper.findings import GateResult as Result
+    from gatekeeper.secretprints import upgraded
 
     payload, _rejected = cache.read(cache_dir, cache.cache_key(_CACHE_KEY, since.commit, policy.effective_sha256))
     if not isinstance(payload, dict):
         return None
     try:
-        result = Result.from_dict(payload)
+        result = upgraded(Result.from_dict(payload))  # a result stored with the earlier secrets fingerprints
         check_stored(result, since, policy, "the cache")
     except (GatekeeperError, ValueError, TypeError, KeyError):
         return None

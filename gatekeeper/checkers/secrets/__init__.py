@@ -29,8 +29,12 @@ How a scan goes:
 4. A scan detect-secrets fails (it raised on a file, and so reported nothing) is an error; one more
    scan that goes on past such files (``worker.py``, ``"each"``) names them in it.
 
-A finding carries the secret's type, file, line and detect-secrets' hash of it, never the
-secret: detect-secrets reports no secret text, and the messages are built from those fields alone.
+A finding carries the secret's type, file and line, and nothing derived from the secret: not
+the secret, and not detect-secrets' ``hashed_secret`` (an unsalted SHA-1, from which a short or
+common secret is recovered by trying candidates in seconds). That hash is used only inside the
+check, to tell the results the allowlist pragmas hid from the others, and is dropped before a
+result is cached. A finding's fingerprint is made of its type, file and place among the secrets of
+that type in that file (``to_findings``).
 ``# pragma: allowlist secret`` and ``# pragma: whitelist secret`` comments (and ``allowlist
 nextline``) narrow the scan: each file's pragmas are a ``Narrowing`` record, with the secrets they
 hid counted by scanning that file again with detect-secrets' allowlist filter off. With
@@ -81,7 +85,7 @@ FILE_FILTERS = (
 #: detect-secrets' filter that honours the allowlist pragmas
 ALLOWLIST_FILTER = "detect_secrets.filters.allowlist.is_line_allowlisted"
 CHECK = "secrets"
-CACHE_VERSION = 4
+CACHE_VERSION = 5  # 5: a cached result holds no hashed_secret
 INSTALL = "pip install 'gatekeeper[secrets]' into gatekeeper's environment, or set gate.tool_python"
 _WORKER = Path(__file__).with_name("worker.py")
 #: the worker's first line is a short JSON object; more than this before a line break is not it
@@ -97,6 +101,8 @@ MAX_FILES_PER_RUN = 1000
 #: 135 KB, 0.65 s on 430 KB.
 SERIAL_BELOW_BYTES = 512 * 1024
 _RESULT_KEYS = ("type", "line_number", "hashed_secret")
+#: what a result keeps once scanned (and cached): the type and line, never a value derived from the secret
+_KEPT_KEYS = frozenset({"type", "line_number", "allowlisted"})
 #: detect-secrets' plugins' documentation, for a finding's help link
 HELP_URI = "https://github.com/Yelp/detect-secrets#viewing-all-enabled-plugins"
 
@@ -164,7 +170,7 @@ class SecretsChecker(CheckerBase):
                         kept = {_key(r) for r in found.get(f, [])}
                         hidden = [{**r, "allowlisted": True} for r in unfiltered.get(f, []) if _key(r) not in kept]
                         found.setdefault(f, []).extend(hidden)
-                return found
+                return {f: [_kept(r) for r in rs] for f, rs in found.items()}  # no hash of a secret goes further
 
             def per_file_run(hello: Mapping[str, Any]) -> source.PerFileRun:
                 per_file_tool = source.PerFileTool(CHECK, _options(tool, hello, args), _valid, scan, MAX_FILES_PER_RUN)
@@ -239,6 +245,11 @@ def _paths(chunk: Sequence[str]) -> list[str]:
 
 def _key(r: Mapping[str, Any]) -> tuple[Any, ...]:
     return (r["type"], r["line_number"], r["hashed_secret"])
+
+
+def _kept(r: Mapping[str, Any]) -> dict[str, Any]:
+    """A scanned result as it is kept and cached: its type, line and whether a pragma hid it."""
+    return {k: v for k, v in r.items() if k in _KEPT_KEYS}
 
 
 class _PragmaLines:
@@ -650,14 +661,15 @@ def _plugin_args(ctx: CheckContext, base: Sequence[str], wanted: Sequence[str], 
 
 
 def parse_output(text: str) -> dict[str, list[dict[str, Any]]]:
-    """detect-secrets' results by file; only type, line and hash are kept (``ToolError`` when unreadable)."""
+    """detect-secrets' results by file: type, line and its hash of the secret, which the check uses
+    in memory only (``_kept`` drops it); ``ToolError`` when unreadable."""
     try:
         data = json.loads(text)
         out: dict[str, list[dict[str, Any]]] = {}
         for name, items in data["results"].items():
             path = tool_path(str(name))
             for r in items:
-                if not _valid(r):
+                if not _reported(r):
                     raise ValueError(f"a result lacks one of {', '.join(_RESULT_KEYS)}")
                 out.setdefault(path, []).append(
                     {"type": str(r["type"]), "line_number": int(r["line_number"]), "hashed_secret": str(r["hashed_secret"])}
@@ -668,8 +680,20 @@ def parse_output(text: str) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _valid(r: Any) -> bool:
+def _reported(r: Any) -> bool:
+    """Whether ``r`` is one of detect-secrets' results as its JSON report gives them."""
     return isinstance(r, dict) and all(k in r for k in _RESULT_KEYS) and isinstance(r.get("line_number"), int)
+
+
+def _valid(r: Any) -> bool:
+    """Whether ``r`` is a result as ``_kept`` keeps it (what the cache may give back)."""
+    return (
+        isinstance(r, dict)
+        and r.keys() <= _KEPT_KEYS
+        and isinstance(r.get("type"), str)
+        and type(r.get("line_number")) is int
+        and r.get("allowlisted", True) is True
+    )
 
 
 def _rule_id(kind: str) -> str:
@@ -677,31 +701,31 @@ def _rule_id(kind: str) -> str:
 
 
 def to_findings(results: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Finding]:
-    """One blocking finding per potential secret; its fingerprint is type, file and the secret's hash."""
+    """One blocking finding per potential secret, its fingerprint made of the check, the secret's
+    type, its file and its place among the secrets of that type in that file (the first has none,
+    the second ``1``...), never of the secret: any digest of it, salted or slow, would let whoever
+    reads a report or baseline confirm guesses of a short or common secret. Line numbers are not
+    part of it either, so a secret keeps its fingerprint when lines above it move; two secrets of
+    one type on one line are two findings with two fingerprints."""
     from gatekeeper.checkers import source
 
-    ordered = [
-        (path, r)
-        for path in sorted(results)
-        for r in sorted(results[path], key=lambda r: (r["line_number"], r["type"], r["hashed_secret"]))
-    ]
-    prints = source.occurrence_fingerprints(CHECK, [(_rule_id(str(r["type"])), p, str(r["hashed_secret"])) for p, r in ordered])
+    ordered = [(path, r) for path in sorted(results) for r in sorted(results[path], key=lambda r: (r["line_number"], r["type"]))]
+    prints = source.occurrence_fingerprints(CHECK, [(_rule_id(str(r["type"])), p) for p, r in ordered])
     findings = []
     for (path, r), fp in zip(ordered, prints, strict=True):
         kind = str(r["type"])
-        digest = str(r["hashed_secret"])
         findings.append(
             Finding(
                 rule_id=_rule_id(kind),
                 severity=Severity.HIGH,
-                message=f"potential secret ({kind}) in {path}:{r['line_number']}, sha1 {digest[:12]}…; rotate it and remove it",
+                message=f"potential secret ({kind}) in {path}:{r['line_number']}; rotate it and remove it",
                 blocking=True,
                 location=Location(path, line=int(r["line_number"])),
                 fingerprint=fp,
                 help_uri=HELP_URI,
                 rule_name=kind,
                 tags=("security", "secret"),
-                properties={"secret_type": kind, "hashed_secret": digest, "cwe": "CWE-798"},
+                properties={"secret_type": kind, "cwe": "CWE-798"},
             )
         )
     return findings
