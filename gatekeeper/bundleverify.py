@@ -36,8 +36,8 @@ class BundleCheck:
     none); ``backing`` says what backs the result: ``record`` (the audit record, authenticated),
     ``unchecked-record`` (a record, not authenticated: no keys) or ``none``; ``record_seq`` is that
     record's place in its log, ``chain`` what the log given with ``--log`` said about it;
-    ``record_verdict`` and ``record_scope`` are the verdict and scope (which of the policy's checks
-    ran) the record states, ``record_waivers`` the waivers it applied (id, expiry) and
+    ``record_verdict``, ``record_scope`` and ``record_commit`` are the verdict, scope (which of the
+    policy's checks ran) and commit the record states, ``record_waivers`` the waivers it applied (id, expiry) and
     ``record_waived`` how many findings they accepted.
     """
 
@@ -52,6 +52,7 @@ class BundleCheck:
     chain: str = ""
     record_verdict: str = ""
     record_scope: Mapping[str, Any] | None = None
+    record_commit: str = ""
     record_waivers: tuple[tuple[str, str], ...] = ()
     record_waived: int = 0
     manifest: Mapping[str, Any] = field(default_factory=dict)
@@ -102,6 +103,11 @@ def verify_bundle(
         problems: list[str] = [
             f"added: {n} (a second entry with this name)" for n in sorted({n for n in names if names.count(n) > 1})
         ]
+        problems.extend(  # before anything is read: a name or link an unzip could write outside its folder through
+            f"unsafe: {i.filename} ({why}): gatekeeper never writes such an entry; do not extract this bundle"
+            for i in zf.infolist()
+            if (why := readback.unsafe_member(i)) is not None
+        )
         if MANIFEST not in names:
             return BundleCheck(files=0, problems=(*problems, f"missing: {MANIFEST} (nothing in the bundle can be verified)"))
         try:  # never inflated past MAX_MANIFEST_BYTES, read within the limits (nesting, numbers)
@@ -341,7 +347,8 @@ def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: 
     scope = data.get("scope") if isinstance(data.get("scope"), Mapping) else None
     return {"backing": "record" if backed else "unchecked-record", "record_seq": seq,
             "record_key_id": check.key_id if check else "", "chain": chain,
-            "record_verdict": str(data.get("verdict") or ""), "record_scope": scope, **_waivers_of(data)}  # fmt: skip
+            "record_verdict": str(data.get("verdict") or ""), "record_scope": scope,
+            "record_commit": str(data.get("commit") or ""), **_waivers_of(data)}  # fmt: skip
 
 
 def _waivers_of(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import stat
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -173,6 +174,23 @@ def member_problem(info: zipfile.ZipInfo, limit: int) -> str | None:
         return f"uses compression method {info.compress_type}, which gatekeeper cannot read"
     if info.file_size > limit:
         return f"is {info.file_size} bytes uncompressed, more than the {limit} allowed"
+    return None
+
+
+def unsafe_member(info: zipfile.ZipInfo) -> str | None:
+    """Why extracting the zip member ``info`` could write outside the folder it is extracted to, or
+    through a link (an absolute name, a drive, a backslash, a ``..``, ``.`` or empty part, a link or
+    other special file, a folder entry), or None for a plain file under a relative name."""
+    name = info.filename
+    if name.startswith("/") or re.match(r"[A-Za-z]:", name):
+        return "an absolute path"
+    if "\\" in name:
+        return "a backslash, which some unzip tools take for a folder separator"
+    if any(part in ("", ".", "..") for part in name.split("/")):
+        return "a '..', '.' or empty part of its path"
+    kind = stat.S_IFMT(info.external_attr >> 16)
+    if kind not in (0, stat.S_IFREG):
+        return "a symbolic link" if kind == stat.S_IFLNK else "not a regular file"
     return None
 
 

@@ -385,3 +385,55 @@ def test_the_script_without_gatekeeper_refuses_another_commit_and_a_run_that_did
     done = script(part, two_runs["pub"], "--commit", commit, "--require-pass")
     assert done.returncode == 1 and "REJECTED: --require-pass: the run was partial (" in done.stderr
     assert script(part, two_runs["pub"], "--bogus").returncode == 2  # a bad argument is a usage error
+
+
+def test_a_bundle_of_a_failing_run_or_another_commit_is_refused_when_asked(two_runs: dict[str, Path]) -> None:
+    # intact is not passing: a release job that gates on bundle verify names the commit and asks for a pass
+    def commit_of(verdict: str) -> str:
+        return str(json.loads(_entry(two_runs[verdict], "audit/record.jsonl"))["commit"])
+
+    passed, failed = commit_of("pass"), commit_of("fail")
+    assert len(passed) == 40 and passed != failed
+    keyed = ["--public-key", str(two_runs["pub"]), "--tsa-cert", str(two_runs["ca"])]
+    done = _cli(["bundle", "verify", str(two_runs["fail"]), *keyed])
+    assert done.exit_code == 0 and "intact" in done.output and "verdict: fail" in done.output  # authentic, not passing
+    done = _cli(["bundle", "verify", str(two_runs["fail"]), *keyed, "--commit", failed, "--require-pass"])
+    assert done.exit_code == 1
+    assert "REJECTED: --require-pass: the verdict is fail: this bundle does not let the commit" in done.output
+    # the old passing run's bundle replayed for the new commit
+    done = _cli(["bundle", "verify", str(two_runs["pass"]), *keyed, "--commit", failed, "--require-pass"])
+    assert done.exit_code == 1
+    assert f"REJECTED: --commit {failed}: audit record #1 behind the result is about commit {passed}, not this one" in done.output
+    done = _cli(["bundle", "verify", str(two_runs["pass"]), *keyed, "--commit", passed[:12]])
+    assert done.exit_code == 1 and "give the commit's full id (40 or 64 hex digits), not an abbreviation" in done.output
+    done = _cli(["bundle", "verify", str(two_runs["pass"]), *keyed, "--commit", passed.upper(), "--require-pass"])
+    assert done.exit_code == 0 and "REJECTED" not in done.output, done.output
+    # without a key anyone could have written the verdict: nothing to gate on
+    done = _cli(["bundle", "verify", str(two_runs["pass"]), "--commit", passed, "--require-pass"])
+    assert done.exit_code == 1 and "--commit and --require-pass: the bundle is not authenticated (no --public-key" in done.output
+    done = _cli(["bundle", str(two_runs["root"] / "out-pass" / "gatekeeper.json"), "--output", "x.zip", "--require-pass"])
+    assert done.exit_code == 2 and "only 'bundle verify' takes them" in done.output
+
+
+def test_a_bundle_entry_an_unzip_could_write_outside_its_folder_is_refused(two_runs: dict[str, Path], tmp_path: Path) -> None:
+    # gatekeeper never writes such a name or a link: whoever holds the key (or, without keys, anyone)
+    # could list one in the manifest, and the README tells the auditor to unzip the bundle
+    key = two_runs["root"].parent / "gatekeeper.key"
+    for name, why in (
+        ("../../.bashrc", "a '..', '.' or empty part of its path"),
+        ("/etc/cron.d/gate", "an absolute path"),
+        ("reports\\..\\..\\evil.bat", "a backslash"),
+    ):
+        tricked = _resigned(two_runs["pass"], tmp_path / "tricked.zip", {name: b"echo owned\n"}, key)
+        for keys in ([], ["--public-key", str(two_runs["pub"])]):
+            done = _cli(["bundle", "verify", str(tricked), *keys])
+            assert done.exit_code == 1 and "TAMPERED" in done.output and "consistent" not in done.output, done.output
+            assert f"unsafe: {name} ({why}" in done.output and "do not extract this bundle" in done.output
+    # a symbolic link entry (unzip recreates links), and the file meant to be written through it
+    linked = _resigned(two_runs["pass"], tmp_path / "linked.zip", {}, key)
+    with zipfile.ZipFile(linked, "a") as zf:
+        link = zipfile.ZipInfo("artifacts/home")
+        link.create_system, link.external_attr = 3, (0o120777 << 16)
+        zf.writestr(link, "/home")
+    done = _cli(["bundle", "verify", str(linked), "--public-key", str(two_runs["pub"])])
+    assert done.exit_code == 1 and "unsafe: artifacts/home (a symbolic link)" in done.output

@@ -33,8 +33,10 @@ does not hold up.
 'bundle verify' exits 0 when every file matches (intact: with keys, the manifest and the audit
 record backing the result are authenticated; without keys, "consistent, not authenticated"), 1
 naming each changed, added or missing file, a bad or unknown signature, a record that does not back
-the result, (with keys) a result nothing backs, or a timestamp that does not verify with --tsa-cert;
-2 when the file is not a bundle."""
+the result, (with keys) a result nothing backs, an entry an unzip could write outside its folder,
+or a timestamp that does not verify with --tsa-cert; 2 when the file is not a bundle. Intact is
+not passing: --commit SHA and --require-pass (with --public-key) refuse, exit 1, a bundle whose
+audit record is about another commit, or whose verdict is not a pass of a complete run."""
 
 
 @handles_errors()
@@ -76,6 +78,15 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
         metavar="N",
         help="verify --log: accept the log's first N records unauthenticated (a log signed only from some run on).",
     ),
+    commit: Optional[str] = typer.Option(
+        None,
+        "--commit",
+        metavar="SHA",
+        help="verify: the audit record must be about this commit (its full id, e.g. $GITHUB_SHA; needs --public-key).",
+    ),
+    require_pass: bool = typer.Option(
+        False, "--require-pass", help="verify: the record's verdict must be pass, of a complete run (needs --public-key)."
+    ),
 ) -> int | None:
     """Write an evidence bundle for a past run, or verify one ('bundle verify FILE.zip')."""
     from gatekeeper.errors import UsageError
@@ -88,11 +99,19 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
         if len(target) != 2 or output is not None or policy_file is not None:
             raise UsageError(
                 "usage: gatekeeper bundle verify FILE.zip [--public-key FILE]... [--log LOG [--accept-unsigned-prefix N]] "
-                "[--key-env NAME] [--tsa-cert CA.pem]"
+                "[--key-env NAME] [--tsa-cert CA.pem] [--commit SHA] [--require-pass]"
             )
         if accept_prefix and log is None:
             raise UsageError("--accept-unsigned-prefix: it applies to the log given with --log")
-        return _verify(Path(target[1]), public_key or [], key_env, (log, accept_prefix), tsa_cert)
+        outcome = _verify(Path(target[1]), public_key or [], key_env, (log, accept_prefix), tsa_cert)
+        if outcome is None or (commit is None and not require_pass):
+            return 1 if outcome is None or (outcome.keys_given and not outcome.authenticated) else None
+        refused = _demands(outcome, commit, require_pass)
+        for problem in refused:
+            typer.echo(f"REJECTED: {problem}", err=True)
+        return 1 if refused or not outcome.authenticated else None
+    if commit is not None or require_pass:
+        raise UsageError("--commit and --require-pass: only 'bundle verify' takes them")
     if len(target) != 1:
         raise UsageError(
             "usage: gatekeeper bundle RESULTS.json --output FILE.zip [--policy FILE] [--log LOG] [--key-env NAME] "
@@ -115,9 +134,40 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
     return None
 
 
+def _demands(outcome: BundleCheck, commit: str | None, require_pass: bool) -> list[str]:
+    """What ``--commit`` and ``--require-pass`` ask that the audit record behind the result does not
+    say (the words ``attestation verify`` uses): authentic is not passing, and an old bundle of a
+    passing run, or one of a failing run, verifies as intact. Only an authenticated record counts:
+    without keys anyone could have written the verdict and commit a bundle states."""
+    import re
+
+    from gatekeeper.escapes import clean
+
+    asked = " and ".join(name for name, on in (("--commit", commit is not None), ("--require-pass", require_pass)) if on)
+    if not outcome.authenticated:
+        why = "no --public-key was given" if not outcome.keys_given else "its manifest or record is not signed by a key given"
+        return [f"{asked}: the bundle is not authenticated ({why}): anyone could have written the verdict and commit it states"]
+    problems = []
+    said = clean(outcome.record_commit or "none")
+    if commit is not None and not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit.strip().lower()):
+        problems.append(f"--commit {clean(commit)}: give the commit's full id (40 or 64 hex digits), not an abbreviation")
+    elif commit is not None and outcome.record_commit.lower() != commit.strip().lower():
+        problems.append(
+            f"--commit {clean(commit)}: audit record #{outcome.record_seq} behind the result is about commit {said}, "
+            "not this one (another run's bundle)"
+        )
+    scope = outcome.record_scope
+    if require_pass and (outcome.record_verdict != "pass" or scope is None or scope.get("complete") is not True):
+        verdict = clean(outcome.record_verdict or "not recorded")
+        why = f"the verdict is {verdict}" if outcome.record_verdict != "pass" else "the run was partial (or does not say)"
+        problems.append(f"--require-pass: {why}: this bundle does not let the commit through the gate")
+    return problems
+
+
 def _verify(
     path: Path, public_keys: list[Path], key_env: str, given: tuple[Path | None, int], tsa_cert: Path | None
-) -> int | None:
+) -> BundleCheck | None:
+    """Verify the bundle at ``path`` and say what holds; None when it does not (exit 1), else the outcome."""
     import re
 
     from gatekeeper.audit import keyring_from
@@ -139,7 +189,7 @@ def _verify(
         typer.echo(f"bundle {path}: {state}, {len(outcome.problems)} problem(s)", err=True)
         for problem in outcome.problems:
             typer.echo(f"  {clean(problem)}", err=True)
-        return 1
+        return None
     m = outcome.manifest
     run = f"gatekeeper {clean(str(m.get('gatekeeper', '?')))}, commit {clean(str(m.get('commit') or 'not recorded'))}"
     if outcome.authenticated:
@@ -170,7 +220,7 @@ def _verify(
             f"note: {' and '.join(outcome.unchecked_stamps)} carry RFC 3161 timestamps, NOT checked: until they are, "
             "the bundle's times are the runner's word; pass --tsa-cert (the authority's CA certificate)"
         )
-    return 1 if outcome.keys_given and not outcome.authenticated else None
+    return outcome
 
 
 def _coverage_line(outcome: BundleCheck) -> str:
