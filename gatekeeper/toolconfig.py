@@ -81,6 +81,30 @@ def ruff_config(root: Path, folder: str = ".") -> str:
     return ""
 
 
+def ruff_config_outside(root: Path) -> str:
+    """The configuration file ruff reads, from outside the project, for a file of ``root`` that no
+    folder up to the root configures (absolute path), or "": the closest in a folder above the root,
+    else the user's (``$XDG_CONFIG_HOME/ruff``, else ``~/.config/ruff``), each folder in ruff's order
+    (a ``pyproject.toml`` counts with ``[tool.ruff]``, or when it cannot be read: ruff would fail on it)."""
+    start = root.absolute()
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    for folder in (*start.parents, Path(base) / "ruff"):
+        for name in RUFF_CONFIG_NAMES:
+            path = folder / name
+            if path.is_file() and (name != "pyproject.toml" or _has_tool_ruff(path)):
+                return str(path)
+    return ""
+
+
+def _has_tool_ruff(path: Path) -> bool:
+    try:
+        data = tomlio.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError):
+        return True
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "ruff" in tool
+
+
 def ruff_chain(root: Path, path: str) -> tuple[ConfigFile, ...]:
     """``path`` and every file its ``extend`` chain reaches, in order (each extends the next; the
     first one's settings win). ``ToolError`` when a file lies outside the root, cannot be read, or

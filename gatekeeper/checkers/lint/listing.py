@@ -62,6 +62,8 @@ def plan(ctx: CheckContext, ruff: str, configured: Configured, allow_empty: bool
     if configs and _sets_lint_exclude(ctx.root, configs):
         files = _linted(ctx, ruff, config_args, files)
     code = [f for f in files if PurePosixPath(f).name not in toolconfig.RUFF_CONFIG_NAMES]
+    if configs:
+        _no_outside_config(ctx.root, configs, code)
     if not code and not allow_empty:
         besides = f" (only {', '.join(files)})" if files else ""
         raise ToolError(
@@ -69,6 +71,29 @@ def plan(ctx: CheckContext, ruff: str, configured: Configured, allow_empty: bool
             "checks.lint.allow_empty = true if that is expected"
         )
     return Plan(configs, config_files, config_args, files)
+
+
+def _no_outside_config(root: Path, configs: Sequence[str], code: Sequence[str]) -> None:
+    """``ToolError`` when ruff would judge some of the files it lists (``code``) by a configuration
+    outside the project: the project configures ruff in nested folders alone (``configs``), not in
+    its root, so ruff runs without ``--isolated`` and, for a file no folder of the project
+    configures, reads the closest configuration above the root, else the user's
+    (``toolconfig.ruff_config_outside``). Its settings could turn off any rule unseen."""
+    from gatekeeper import toolconfig
+
+    if toolconfig.ruff_config(root, "."):  # read whether git tracks it or not, as ruff reads it
+        return
+    folders = [PurePosixPath(c).parent for c in configs]
+    uncovered = [f for f in code if not any(PurePosixPath(f).is_relative_to(d) for d in folders)]
+    outside = toolconfig.ruff_config_outside(root) if uncovered else ""
+    if outside:
+        shown = ", ".join(uncovered[:3]) + (", ..." if len(uncovered) > 3 else "")
+        raise ToolError(
+            f"ruff would judge {len(uncovered)} file(s) of the project ({shown}) by {outside}, a configuration "
+            f"outside the project: the project configures ruff only in {', '.join(configs)}, not in its root, so "
+            "for the files outside those folders ruff reads the closest configuration above the root, else the "
+            "user's. Add a ruff configuration to the project root (a ruff.toml, or [tool.ruff] in pyproject.toml)"
+        )
 
 
 def _sets_lint_exclude(root: Path, configs: Sequence[str]) -> bool:

@@ -186,3 +186,25 @@ def test_a_ruff_toml_git_ignores_that_is_a_link_is_read_reported_and_kept_inside
     assert ruff_by_hand(root) == set()
     with pytest.raises(ToolError, match=r"gen/ruff\.toml leads outside the project"):
         LintChecker().run(section(LintChecker), make_ctx(root))
+
+
+@pytest.mark.parametrize("where", ["above", "user"])
+def test_a_configuration_outside_the_project_that_ruff_would_read_is_an_error(
+    tmp_path: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """With ruff configured in a nested folder alone, ruff runs without --isolated, and for the root's
+    files it reads the closest configuration above the root, else the user's: one there that turns
+    a rule off hid the root's findings, and the check passed where ruff in the project alone fails."""
+    quiet = '[lint]\nignore = ["F401"]\n'
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    root = write(tmp_path / "outer" / "p", {"a.py": "import os\n", "sub/ruff.toml": "line-length = 100\n", "sub/b.py": "x = 1\n"})
+    git_init(root)
+    assert ruff_by_hand(root) == {("F401", "a.py", 1)}
+    config = write(tmp_path / ("outer" if where == "above" else "xdg/ruff"), {"ruff.toml": quiet}) / "ruff.toml"
+    assert ruff_by_hand(root) == set()  # ruff by hand reads it for a.py
+    with pytest.raises(ToolError, match="ruff would judge 1 file") as raised:
+        LintChecker().run(section(LintChecker), make_ctx(root))
+    assert f"(a.py) by {config}, a configuration outside the project" in str(raised.value)
+    write(root, {"ruff.toml": "line-length = 90\n"})  # a root configuration: ruff reads nothing above it
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert keys(result) == ruff_by_hand(root) == {("F401", "a.py", 1)} and result.status is Status.FAIL
