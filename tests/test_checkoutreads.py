@@ -126,7 +126,7 @@ def test_an_ignored_module_mypy_read_and_the_run_rewrote_is_an_error_and_never_s
     monkeypatch.setattr(CheckContext, "run", run_then_rewrite)
     raced = run(root, {"types": TypesChecker()}, policy, cache_dir=tmp_path / "cache")
     monkeypatch.undo()
-    assert module.read_text() == flagged and raced.checks[0].status is Status.PASS  # mypy read the clean bytes
+    assert module.read_text() == flagged and "mypy read gen/m.py, written while it ran" in (raced.checks[0].error or "")
     assert raced.verdict is Verdict.ERROR and raced.extra["checkout"]["read_written"] == ["gen/m.py"]
     later = run(root, {"types": TypesChecker()}, policy, cache_dir=tmp_path / "cache")
     by_hand = subprocess.run(
@@ -203,7 +203,7 @@ def test_an_ignored_linked_module_mypy_read_and_the_run_rewrote_is_an_error_and_
     monkeypatch.setattr(CheckContext, "run", run_then_rewrite)
     raced = run(root, {"types": TypesChecker()}, policy, cache_dir=tmp_path / "cache")
     monkeypatch.undo()
-    assert target.read_text() == flagged and raced.checks[0].status is Status.PASS  # mypy read the clean bytes
+    assert target.read_text() == flagged and "mypy read gen/m.py, written while it ran" in (raced.checks[0].error or "")
     assert raced.verdict is Verdict.ERROR and raced.extra["checkout"]["read_written"] == ["gen/m.py"]
     later = run(root, {"types": TypesChecker()}, policy, cache_dir=tmp_path / "cache")
     by_hand = subprocess.run(
@@ -211,3 +211,54 @@ def test_an_ignored_linked_module_mypy_read_and_the_run_rewrote_is_an_error_and_
     )
     assert by_hand.returncode == 1 and "gen/m.py:2: error" in by_hand.stdout
     assert later.checks[0].status is Status.FAIL
+
+
+@pytest.mark.parametrize("layout", ["build", "stub"])
+def test_a_module_mypy_read_that_the_run_rewrote_or_removed_is_an_error_and_never_served_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
+    """mypy follows ``import build.m`` into a folder git ignores (never compared), and reads a
+    ``lib.pyi`` stub before the ``lib.py`` beside it: build/m.py rewritten right after mypy read it
+    (same size, modification time put back) was served clean from mypy's incremental cache by every
+    later run; a stub the run created and removed again made mypy judge it in lib.py's place, and
+    the comparison before and after saw nothing (PASS). mypy by hand flags both."""
+    from gatekeeper.checkers.base import CheckContext
+    from gatekeeper.checkers.types import TypesChecker
+
+    flagged = "def f() -> str:\n    return 1\n"
+    if layout == "build":
+        root = repo(tmp_path / "p", {"app.py": "from build.m import f\n\nx: int = f()\n", ".gitignore": "build/\n"})
+        (root / "build").mkdir()
+        (root / "build" / "__init__.py").write_text("")
+        target = root / "build" / "m.py"
+        target.write_text("def f() -> int:\n    return 1\n")  # as long as the flagged text
+    else:
+        root = repo(tmp_path / "p", {"app.py": "from lib import f\n\nx: int = f()\n", "lib.py": flagged})
+        target = root / "lib.pyi"
+    policy = '[checks.types]\nenabled = true\npaths = ["app.py"]\n'
+    real_run = CheckContext.run
+
+    def run_and_change(self: CheckContext, args: Any, **kw: Any) -> Any:
+        if "mypy" in args and layout == "stub":
+            target.write_text("def f() -> int: ...\n")
+        done = real_run(self, args, **kw)
+        if "mypy" in args and layout == "stub":
+            target.unlink()
+        elif "mypy" in args and target.read_text() != flagged:  # right after mypy read it
+            mtime = target.stat().st_mtime_ns
+            target.write_text(flagged)
+            os.utime(target, ns=(mtime, mtime))
+        return done
+
+    monkeypatch.setattr(CheckContext, "run", run_and_change)
+    raced = run(root, {"types": TypesChecker()}, policy, cache_dir=tmp_path / "cache")
+    monkeypatch.undo()
+    named = "build/m.py, written while it ran" if layout == "build" else "lib.pyi, which no longer exists"
+    assert raced.verdict is Verdict.ERROR and raced.checks[0].status is Status.ERROR
+    assert f"mypy read {named}" in (raced.checks[0].error or "")
+    later = run(root, {"types": TypesChecker()}, policy, cache_dir=tmp_path / "cache")
+    by_hand = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "app.py"], cwd=root, capture_output=True, text=True, timeout=300
+    )
+    assert by_hand.returncode == 1 and "app.py:3: error" in by_hand.stdout
+    assert later.checks[0].status is Status.FAIL and later.verdict is Verdict.FAIL

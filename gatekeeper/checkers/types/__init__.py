@@ -94,7 +94,7 @@ class TypesChecker(CheckerBase):
         import tempfile
 
         from gatekeeper.checkers import source
-        from gatekeeper.checkers.types import incremental
+        from gatekeeper.checkers.types import incremental, reads
 
         tool = ctx.tool("mypy", "mypy", INSTALL)
         version = tool.version
@@ -129,10 +129,10 @@ class TypesChecker(CheckerBase):
             if kept is not None and ctx.cache_dir is not None:
                 state = incremental.verify(ctx.cache_dir, kept, tag, seen=hashed)
             cache_dir = kept or Path(scratch) / "cache"
-            command = [tool.python, "-I", "-m", "mypy", *args, "--python-executable", ctx.target_python]
+            command = [tool.python, "-I", "-m", "mypy", *args, "-v", "--python-executable", ctx.target_python]
+            started = reads.clock(Path(scratch))
             done = ctx.run([*command, "--cache-dir", str(cache_dir), *(["--", *targets] if targets else [])], cwd=ctx.root)
-            if kept is not None and ctx.cache_dir is not None:
-                incremental.seal(ctx.cache_dir, kept, tag, known=hashed)
+            _close_cache(ctx, (kept, tag, hashed), reads.held(ctx, done.returncode, done.stderr, started))
         if done.returncode == 2 and done.stdout.strip():
             _raise_blocking(done.stdout, whole_root=targets == ["."])
         if done.returncode not in (0, 1):  # 1 means "found errors": that is data
@@ -185,6 +185,24 @@ class TypesChecker(CheckerBase):
             findings=tuple(findings),
             narrowing=tuple(records),
         )
+
+
+def _close_cache(ctx: CheckContext, cache: tuple[Path | None, str, Any], moved: str) -> None:
+    """Seal mypy's kept cache folder (``cache``: the folder, its tag, its files as verified); when
+    what mypy read does not hold (``moved``, ``reads.held``), empty it instead (it may hold results of
+    bytes the project does not hold) and raise ``ToolError`` saying why."""
+    import shutil
+
+    from gatekeeper.checkers.types import incremental
+
+    kept, tag, hashed = cache
+    if kept is not None and ctx.cache_dir is not None:
+        if moved:
+            shutil.rmtree(kept, ignore_errors=True)
+        else:
+            incremental.seal(ctx.cache_dir, kept, tag, known=hashed)
+    if moved:
+        raise ToolError(moved)
 
 
 def config_warnings(stderr: str) -> list[str]:
