@@ -239,7 +239,7 @@ def build_bundle(result: GateResult, files: Mapping[str, bytes], key: Signer | b
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, data in [
             *sorted(files.items()),
-            (MANIFEST, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()),
+            (MANIFEST, manifest_bytes(manifest)),
         ]:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -290,6 +290,12 @@ def _policy_entries(result: GateResult, files: Mapping[str, bytes]) -> list[dict
 def _commit(value: str) -> str:
     """A commit id kept as it is (redaction would mask 40 hex digits as a token); anything else redacted."""
     return value if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", value) else redact(value)
+
+
+def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
+    """``manifest.json`` as gatekeeper writes it; ``bundle verify`` refuses other bytes (a key twice,
+    which JSON readers resolve differently, while the signature covers only what the manifest parses to)."""
+    return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
 
 
 def _zip_time(moment: str) -> tuple[int, int, int, int, int, int]:

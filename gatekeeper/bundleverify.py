@@ -22,6 +22,7 @@ from gatekeeper.bundle import (
     MANIFEST,
     MAX_ENTRY_BYTES,
     MAX_MANIFEST_BYTES,
+    manifest_bytes,
 )
 from gatekeeper.bundlepins import Pins, bundle_pins
 from gatekeeper.errors import UsageError
@@ -111,7 +112,8 @@ def verify_bundle(
         if MANIFEST not in names:
             return BundleCheck(files=0, problems=(*problems, f"missing: {MANIFEST} (nothing in the bundle can be verified)"))
         try:  # never inflated past MAX_MANIFEST_BYTES, read within the limits (nesting, numbers)
-            manifest = readback.loads(readback.read_member(zf, zf.getinfo(MANIFEST), MAX_MANIFEST_BYTES, str(path)), str(path))
+            raw = readback.read_member(zf, zf.getinfo(MANIFEST), MAX_MANIFEST_BYTES, str(path))
+            manifest = readback.loads(raw, str(path))
             listed = {str(f["path"]): (str(f["sha256"]), int(f["size"])) for f in manifest["files"]}
             if manifest.get("format") != BUNDLE_FORMAT:
                 raise ValueError(f"format is {manifest.get('format')!r}")
@@ -133,6 +135,8 @@ def verify_bundle(
             _stated_facts(zf, manifest, record, problems)
             pinned = _pins(zf, listed, record, manifest)
             problems.extend(pinned.problems)
+        if raw != manifest_bytes(manifest):  # signed is what it parses to: a first-of-two-keys reader sees other facts
+            problems.append(f"changed: {MANIFEST} (not as gatekeeper writes a manifest: a key twice, other spacing or escapes)")
         stamps: tuple[str, ...] = ()
         if tsa_ca is not None and not problems:
             stamps, stamp_problems = _stamps(zf, tsa_ca)

@@ -17,6 +17,7 @@ import pytest
 
 from gatekeeper import signing, tomlio
 from gatekeeper.audit import canonical, line_digest
+from gatekeeper.bundle import manifest_bytes
 from gatekeeper.reports.json import schema
 from tests.helpers.cli import REPO, run_gatekeeper
 from tests.helpers.env import clean_env
@@ -339,7 +340,7 @@ def test_a_license_verdict_edited_in_the_bundle_is_not_authenticated(
         for f in manifest["files"]:
             f["sha256"] = hashlib.sha256(entries[f["path"]]).hexdigest()
             f["size"] = len(entries[f["path"]])
-        entries["manifest.json"] = json.dumps(manifest).encode()
+        entries["manifest.json"] = manifest_bytes(manifest)
 
     edited = _rewrite(bundle, tmp_path / "relicensed.zip", relicense)
     unkeyed = _gk(["bundle", "verify", str(edited)], tmp_path)
@@ -353,7 +354,7 @@ def test_a_license_verdict_edited_in_the_bundle_is_not_authenticated(
         relicense(entries)
         manifest = json.loads(entries["manifest.json"])
         manifest["sig"] = signing.signature(editor, canonical(manifest))
-        entries["manifest.json"] = json.dumps(manifest).encode()
+        entries["manifest.json"] = manifest_bytes(manifest)
 
     resigned = _rewrite(bundle, tmp_path / "resigned.zip", resign)
     keyed = _gk(["bundle", "verify", str(resigned), "--public-key", str(keys[1])], tmp_path)

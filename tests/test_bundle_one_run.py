@@ -16,6 +16,7 @@ from typer.testing import CliRunner, Result
 
 from gatekeeper import signing
 from gatekeeper.audit import canonical
+from gatekeeper.bundle import manifest_bytes
 from gatekeeper.cli import app
 from tests.helpers.projects import git_init, only, write
 from tests.helpers.tsa import LocalTSA
@@ -67,7 +68,7 @@ def _resigned(src: Path, dst: Path, replace: dict[str, bytes], key: Path, facts:
     with zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, data in sorted(entries.items()):
             zf.writestr(name, data)
-        zf.writestr("manifest.json", json.dumps(manifest, indent=2))
+        zf.writestr("manifest.json", manifest_bytes(manifest))
     return dst
 
 
@@ -437,3 +438,19 @@ def test_a_bundle_entry_an_unzip_could_write_outside_its_folder_is_refused(two_r
         zf.writestr(link, "/home")
     done = _cli(["bundle", "verify", str(linked), "--public-key", str(two_runs["pub"])])
     assert done.exit_code == 1 and "unsafe: artifacts/home (a symbolic link)" in done.output
+
+
+def test_a_manifest_written_again_with_a_key_twice_is_refused(two_runs: dict[str, Path], tmp_path: Path) -> None:
+    # no key needed: the signature covers what the manifest parses to (json keeps the last of two
+    # keys), so a first "commit" put before the signed one reads as another commit to a reader that keeps the first
+    other = str(json.loads(_entry(two_runs["fail"], "audit/record.jsonl"))["commit"])
+    raw = _entry(two_runs["pass"], "manifest.json")
+    edited = raw.replace(b"{", b'{\n  "commit": "' + other.encode() + b'",', 1)
+    assert json.loads(edited) == json.loads(raw)
+    forged = tmp_path / "forged.zip"
+    with zipfile.ZipFile(two_runs["pass"]) as src, zipfile.ZipFile(forged, "w") as zf:
+        for info in src.infolist():
+            zf.writestr(info, edited if info.filename == "manifest.json" else src.read(info))
+    done = _verify(forged, two_runs)
+    assert done.exit_code == 1 and "intact" not in done.output, done.output
+    assert "changed: manifest.json (not as gatekeeper writes a manifest: a key twice, other spacing or escapes)" in done.output
