@@ -1,9 +1,9 @@
-"""CVSS base scores from vector strings (v3.0, v3.1 and v2), and the severity band a score falls in.
+"""CVSS scores from vector strings (v4.0, v3.0, v3.1 and v2), and the severity band a score falls in.
 
-The formulas are the published specifications': CVSS v3.1 section 7.1 and appendix A (Roundup),
-https://www.first.org/cvss/v3.1/specification-document; v3.0 differs only in its rounding;
-CVSS v2 section 3.2.1, https://www.first.org/cvss/v2/guide. CVSS v4 scores come from a lookup
-table of macro vectors rather than a formula and are not computed here (``base_score`` returns None).
+The v3 and v2 formulas are the published specifications': CVSS v3.1 section 7.1 and appendix A
+(Roundup), https://www.first.org/cvss/v3.1/specification-document; v3.0 differs only in its rounding;
+CVSS v2 section 3.2.1, https://www.first.org/cvss/v2/guide. CVSS v4.0 scores come from a lookup
+table of macro vectors rather than a formula: ``cvss4`` computes them as FIRST's reference calculator does.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from gatekeeper.checkers.dependencies.cvss4 import score_v4
 from gatekeeper.findings import Severity
 
 _V3_WEIGHTS: Mapping[str, Mapping[str, float]] = {
@@ -94,23 +95,42 @@ def score_v2(vector: str) -> float:
     return math.floor(((0.6 * impact + 0.4 * exploitability - 1.5) * f_impact) * 10 + 0.5 + 1e-9) / 10
 
 
+def cvss_version(kind: str, vector: str) -> int:
+    """The CVSS major version (4, 3 or 2) of an OSV ``severity`` entry, 0 when it is not a CVSS entry: the
+    vector's own ``CVSS:4.``/``CVSS:3.`` prefix first (records exist whose ``type`` misstates it), else its type."""
+    text = vector.strip()
+    if text.startswith("CVSS:4."):
+        return 4
+    if text.startswith("CVSS:3."):
+        return 3
+    return {"CVSS_V4": 4, "CVSS_V3": 3, "CVSS_V2": 2}.get(kind, 0)
+
+
+def score_entry(kind: str, vector: str) -> float:
+    """The score of an OSV ``severity`` entry (``CVSS_V4``, ``CVSS_V3``, ``CVSS_V2``); ValueError saying why it has none."""
+    version = cvss_version(kind, vector)
+    if version == 4:
+        return score_v4(vector)
+    if version == 3:
+        return score_v3(vector)
+    if version == 2:
+        return score_v2(vector)
+    raise ValueError(f"{kind!r} is not a CVSS severity type")
+
+
 def base_score(kind: str, vector: str) -> float | None:
-    """The base score of an OSV ``severity`` entry (``CVSS_V3``, ``CVSS_V2``); None when not computable."""
+    """The score of an OSV ``severity`` entry, or None when it is not computable (malformed, or not CVSS)."""
     try:
-        if kind == "CVSS_V3" or vector.startswith("CVSS:3."):
-            return score_v3(vector)
-        if kind == "CVSS_V2":
-            return score_v2(vector)
+        return score_entry(kind, vector)
     except ValueError:
         return None
-    return None
 
 
 def severity_of(score: float, version: int = 3) -> Severity:
     """The qualitative band of a base score: critical >= 9.0, high >= 7.0, medium >= 4.0, else low.
 
-    CVSS v2 has no critical band (NVD rates 7.0-10.0 high), so a v2 score tops out at high; a
-    score of 0.0 (no impact) is ``info``.
+    CVSS v4.0 uses the v3 bands; v2 has no critical band (NVD rates 7.0-10.0 high), so a v2 score
+    tops out at high; a score of 0.0 (no impact) is ``info``.
     """
     if score <= 0:
         return Severity.INFO

@@ -12,7 +12,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from gatekeeper.checkers.dependencies.cvss import base_score, severity_of
+from gatekeeper.checkers.dependencies.cvss import cvss_version, score_entry, severity_of
 from gatekeeper.display import shorten
 from gatekeeper.findings import Severity
 
@@ -190,27 +190,40 @@ _LABELS = {
 
 
 def severity(record: Mapping[str, Any], affected: Mapping[str, Any]) -> tuple[Severity, str, float | None]:
-    """(severity, where it came from, CVSS base score): a computed CVSS v3/v2 score first, then a
-    database's label (GHSA's "MODERATE" is medium), then a CVSS v4 vector, which is not scored
-    here and counts as critical (it may be), else high with source ``unknown``."""
+    """(severity, where it came from, CVSS score) of an advisory for one ``affected`` entry (its own
+    ``severity`` list, else the record's).
+
+    The most severe of its CVSS entries (v4.0, v3.x, v2) counts, as OSV-Scanner rates an advisory by
+    its highest score; an equal band goes to the higher score, then to the newer CVSS version. A CVSS
+    v4 vector that cannot be scored (malformed) counts as critical, saying why, unless another entry
+    already is: it may be, and a threshold must not pass it. With no CVSS entry, a database's label
+    (GHSA's "MODERATE" is medium); else high with source ``unknown``."""
     entries = as_list(affected.get("severity")) or as_list(record.get("severity"))
-    ranked = sorted(
-        (e for e in entries if isinstance(e, Mapping)),
-        key=lambda e: {"CVSS_V3": 0, "CVSS_V2": 1}.get(str(e.get("type")), 2),
-    )
-    for entry in ranked:
+    best: tuple[Severity, float, int, str] | None = None
+    unscored = ""
+    for entry in (e for e in entries if isinstance(e, Mapping)):
         kind, vector = str(entry.get("type") or ""), str(entry.get("score") or "")
-        score = base_score(kind, vector)
-        if score is not None:
-            return severity_of(score, 2 if kind == "CVSS_V2" else 3), f"{kind} {vector}", score
+        version = cvss_version(kind, vector)
+        if not version:
+            continue
+        try:
+            score = score_entry(kind, vector)
+        except ValueError as exc:
+            if version == 4 and not unscored:
+                unscored = f"{kind} {vector} (not scored: {exc}; counted as critical)"
+            continue
+        rated = (severity_of(score, version), score, version, f"{kind} {vector}")
+        if best is None or (rated[0].rank, score, version) > (best[0].rank, best[1], best[2]):
+            best = rated
+    if unscored and (best is None or best[0] is not Severity.CRITICAL):
+        return Severity.CRITICAL, unscored, None
+    if best is not None:
+        return best[0], best[3], best[1]
     for holder in (affected.get("ecosystem_specific"), affected.get("database_specific"), record.get("database_specific")):
         if isinstance(holder, Mapping):
             label = str(holder.get("severity") or "").strip().upper()
             if label in _LABELS:
                 return _LABELS[label], f"label {label}", None
-    unscored = next((e for e in ranked if str(e.get("type") or "") == "CVSS_V4" and e.get("score")), None)
-    if unscored is not None:  # rated, but not computed here: a threshold must not pass what may be critical
-        return Severity.CRITICAL, f"CVSS_V4 {unscored.get('score')} (not scored: counted as critical)", None
     return Severity.HIGH, "unknown", None
 
 

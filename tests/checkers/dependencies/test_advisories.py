@@ -200,6 +200,43 @@ def test_severity_sources(tmp_path: Path) -> None:
             **_rec("S-V4", "a", versions=["1"]),
             "severity": [{"type": "CVSS_V4", "score": "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"}],
         },
+        {  # v4 alone, medium (FIRST's calculator: 5.3)
+            **_rec("S-V4-MED", "a", versions=["1"]),
+            "severity": [{"type": "CVSS_V4", "score": "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:P/VC:L/VI:L/VA:N/SC:N/SI:N/SA:N"}],
+            "database_specific": {"severity": "CRITICAL"},
+        },
+        {  # v3 medium (4.3) and v4 high (7.1): the higher band, as OSV-Scanner takes the highest score
+            **_rec("S-BOTH", "a", versions=["1"]),
+            "severity": [
+                {"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:N/I:N/A:L"},
+                {"type": "CVSS_V4", "score": "CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N"},
+            ],
+        },
+        {  # v3 critical (9.8) and v4 high (8.7): still the higher band
+            **_rec("S-V3-WINS", "a", versions=["1"]),
+            "severity": [
+                {"type": "CVSS_V4", "score": "CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"},
+                {"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"},
+            ],
+        },
+        {  # a v4 vector out of order next to a medium v3 one: it may be critical, so it counts as such
+            **_rec("S-V4-BAD", "a", versions=["1"]),
+            "severity": [
+                {"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:N/I:N/A:L"},
+                {"type": "CVSS_V4", "score": "CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:N/VC:H/SC:N/VI:H/SI:N/VA:H/SA:N"},
+            ],
+        },
+        {  # the same next to a critical v3 one: critical either way, with the score that says so
+            **_rec("S-V4-BAD-V3-CRIT", "a", versions=["1"]),
+            "severity": [
+                {"type": "CVSS_V4", "score": "CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:N/VC:H/SC:N/VI:H/SI:N/VA:H/SA:N"},
+                {"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"},
+            ],
+        },
+        {  # typed CVSS_V4, but a v3.1 vector: scored as what the vector is
+            **_rec("S-MISTYPED", "a", versions=["1"]),
+            "severity": [{"type": "CVSS_V4", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:L/A:N"}],
+        },
         {**_rec("S-LBL", "a", versions=["1"]), "database_specific": {"severity": "LOW"}},
         {
             "id": "S-PKG",
@@ -217,10 +254,21 @@ def test_severity_sources(tmp_path: Path) -> None:
     assert got == {
         "S-V3": (Severity.HIGH, 7.5, "CVSS_V3"),
         "S-V2": (Severity.MEDIUM, 4.3, "CVSS_V2"),
-        "S-V4": (Severity.CRITICAL, None, "CVSS_V4"),  # v4 is not scored: it may be critical, so it counts as such
+        "S-V4": (Severity.CRITICAL, 9.3, "CVSS_V4"),
+        "S-V4-MED": (Severity.MEDIUM, 5.3, "CVSS_V4"),  # a CVSS vector before a database label
+        "S-BOTH": (Severity.HIGH, 7.1, "CVSS_V4"),
+        "S-V3-WINS": (Severity.CRITICAL, 9.8, "CVSS_V3"),
+        "S-V4-BAD": (Severity.CRITICAL, None, "CVSS_V4"),
+        "S-V4-BAD-V3-CRIT": (Severity.CRITICAL, 9.8, "CVSS_V3"),
+        "S-MISTYPED": (Severity.MEDIUM, 6.5, "CVSS_V4"),
         "S-LBL": (Severity.LOW, None, "label"),
         "S-PKG": (Severity.LOW, 2.8, "CVSS_V3"),
     }
+    bad = next(m for m in db.match([("a", "1")])[0] if m.id == "S-V4-BAD")
+    assert bad.severity_source == (
+        "CVSS_V4 CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:N/VC:H/SC:N/VI:H/SI:N/VA:H/SA:N"
+        " (not scored: metric VI after SC, out of the specification's order; counted as critical)"
+    )
 
 
 def test_zip_of_pypa_layout_and_non_record_files(tmp_path: Path) -> None:

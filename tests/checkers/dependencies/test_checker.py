@@ -494,20 +494,63 @@ def test_start_up_code_of_the_environment_cannot_hide_a_package(tmp_path: Path, 
     assert {"alpha", "sidecar"} <= names
 
 
-def test_a_cvss_v4_rating_gatekeeper_does_not_score_blocks_under_a_critical_threshold(
-    deps_project: Project, run_deps: Gate
-) -> None:
-    """A record rated only by a CVSS v4 vector (no label) may be critical: under
-    ``fail_on_severity = "critical"`` it blocks, and says why, instead of passing as "high"."""
-    v4 = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:H/SI:H/SA:H"  # 10.0 by FIRST's calculator
+#: CVSS vectors and their scores by FIRST's calculators (v3.1: 4.3 medium; v4.0: 5.3 medium, 7.1 high)
+V3_MEDIUM = "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:N/I:N/A:L"
+V4_MEDIUM = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:P/VC:L/VI:L/VA:N/SC:N/SI:N/SA:N"
+V4_HIGH = "CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N"
+#: a v4 vector with its impact metrics interleaved, as GHSA once published one: out of the specification's order
+V4_OUT_OF_ORDER = "CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:N/VC:H/SC:N/VI:H/SI:N/VA:H/SA:N"
+
+
+def _rated_run(deps_project: Project, run_deps: Gate, severity: list[dict[str, str]], fail_on: str) -> tuple[GateResult, Any]:
+    """The gate result and the dependencies check's JSON (as gatekeeper.json carries it) of a run in which
+    alpha 1.4 is affected by one advisory rated by ``severity``, under ``fail_on_severity = fail_on``."""
+    from gatekeeper.reports.json import render_json
+
     record = next(r for r in RECORDS if r["id"] == "TEST-2024-RANGE")
-    rated = {**record, "id": "TEST-2024-V4", "aliases": [], "severity": [{"type": "CVSS_V4", "score": v4}]}
-    root = deps_project(checks='advisory_db = "advisories"\nfail_on_severity = "critical"', environment='scope = "project"')
+    rated = {**record, "id": "TEST-2024-V4", "aliases": [], "severity": severity}
+    root = deps_project(checks=f'advisory_db = "advisories"\nfail_on_severity = "{fail_on}"', environment='scope = "project"')
     write_db(root, [rated], "pypa")
-    result = dep_result(run_deps(root))
-    (finding,) = result.findings
-    assert finding.rule_id == "TEST-2024-V4" and finding.blocking and result.status is Status.FAIL
-    assert finding.properties["severity_source"] == f"CVSS_V4 {v4} (not scored: counted as critical)"
+    gate = run_deps(root)
+    (check,) = (c for c in json.loads(render_json(gate))["checks"] if c["name"] == "dependencies")
+    return gate, check
+
+
+def test_a_medium_cvss_v4_advisory_is_medium_and_passes_a_high_threshold(deps_project: Project, run_deps: Gate) -> None:
+    """A record rated only by a CVSS v4 vector is scored as FIRST's calculator scores it, not counted
+    as critical: under ``fail_on_severity = "high"`` a medium one is reported, and does not block."""
+    gate, check = _rated_run(deps_project, run_deps, [{"type": "CVSS_V4", "score": V4_MEDIUM}], "high")
+    (finding,) = check["findings"]
+    assert (finding["rule_id"], finding["severity"], finding["blocking"]) == ("TEST-2024-V4", "medium", False)
+    assert finding["properties"]["cvss_score"] == 5.3
+    assert finding["properties"]["severity_source"] == f"CVSS_V4 {V4_MEDIUM}"
+    assert check["metrics"]["by_severity"]["medium"] == 1 and check["metrics"]["by_severity"]["critical"] == 0
+    assert check["status"] == "pass" and gate.verdict is Verdict.PASS
+
+
+def test_the_higher_of_a_v3_and_a_v4_rating_counts_and_blocks(deps_project: Project, run_deps: Gate) -> None:
+    """v3.1 says medium, v4.0 says high: the advisory is high, as OSV-Scanner rates an advisory by its
+    highest score, and blocks under ``fail_on_severity = "high"``."""
+    severity = [{"type": "CVSS_V3", "score": V3_MEDIUM}, {"type": "CVSS_V4", "score": V4_HIGH}]
+    gate, check = _rated_run(deps_project, run_deps, severity, "high")
+    (finding,) = check["findings"]
+    assert (finding["severity"], finding["blocking"], finding["properties"]["cvss_score"]) == ("high", True, 7.1)
+    assert finding["properties"]["severity_source"] == f"CVSS_V4 {V4_HIGH}"
+    assert check["status"] == "fail" and gate.verdict is Verdict.FAIL
+
+
+def test_a_malformed_v4_vector_fails_closed_and_says_why(deps_project: Project, run_deps: Gate) -> None:
+    """A v4 vector gatekeeper cannot score may be critical: next to a medium v3 vector the advisory
+    counts as critical and blocks under ``fail_on_severity = "critical"``, naming what is wrong."""
+    severity = [{"type": "CVSS_V3", "score": V3_MEDIUM}, {"type": "CVSS_V4", "score": V4_OUT_OF_ORDER}]
+    gate, check = _rated_run(deps_project, run_deps, severity, "critical")
+    (finding,) = check["findings"]
+    assert (finding["severity"], finding["blocking"]) == ("critical", True)
+    assert "cvss_score" not in finding["properties"]
+    assert finding["properties"]["severity_source"] == (
+        f"CVSS_V4 {V4_OUT_OF_ORDER} (not scored: metric VI after SC, out of the specification's order; counted as critical)"
+    )
+    assert check["status"] == "fail" and gate.verdict is Verdict.FAIL
 
 
 def test_requirements_lines_pip_fills_from_the_environment_are_never_read_literally(

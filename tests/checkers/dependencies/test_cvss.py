@@ -59,10 +59,6 @@ def test_malformed_vectors_give_no_score(vector: str) -> None:
     assert base_score("CVSS_V3", vector) is None
 
 
-def test_v4_is_not_scored() -> None:
-    assert base_score("CVSS_V4", "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N") is None
-
-
 def test_bands() -> None:
     assert [severity_of(s) for s in (9.0, 8.9, 7.0, 6.9, 4.0, 3.9, 0.1, 0.0)] == [
         Severity.CRITICAL, Severity.HIGH, Severity.HIGH, Severity.MEDIUM,
