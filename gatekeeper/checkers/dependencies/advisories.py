@@ -321,7 +321,8 @@ def _build_index(db: AdvisoryDatabase) -> dict[str, list[str]]:
         data = db._read(name)
         if digests is not None:
             digests[os.fsencode(name)] = hashlib.sha256(data).hexdigest()
-        names = [next(g for g in m if g).decode("utf-8", "replace").strip() for m in _NAME_RX.findall(data)]
+        # a quoted empty value (a "name" in a record's text, such as "'username': ''") has no group: an empty name
+        names = [next((g for g in m if g), b"").decode("utf-8", "replace").strip() for m in _NAME_RX.findall(data)]
         keys: set[str] = {canonicalize_name(n) for n in names}
         keys.discard("")
         if any(_UNREADABLE.search(n) for n in names) or _HIDDEN_NAME_RX.search(data):

@@ -173,6 +173,19 @@ def test_names_the_index_scan_cannot_read_are_never_skipped(tmp_path: Path) -> N
     assert _ids(db, wanted, tmp_path / "cache") == _ids(db, wanted, tmp_path / "cache")  # the cached index too
 
 
+def test_an_empty_quoted_name_in_a_records_text_is_scanned_past(tmp_path: Path) -> None:
+    # a proof of concept in a record's details, as PYSEC-2026-316 (cobbler) of the PyPA database
+    # carries one: "'username': ''" reads to the scan as a name that is empty
+    path = tmp_path / "db" / "vulns" / "cobbler"
+    path.mkdir(parents=True)
+    (path / "E-1.yaml").write_text(
+        "id: E-1\naffected:\n- package:\n    name: cobbler\n    ecosystem: PyPI\n  versions: ['3.3.6']\n"
+        "details: \"params = { 'port': '443', 'username': '', 'password': -1 }\"\n",
+        encoding="utf-8",
+    )
+    assert _ids(tmp_path / "db", [("cobbler", "3.3.6")]) == {("E-1", "cobbler")}
+
+
 def test_records_that_alias_each_other_collapse_into_one_match(tmp_path: Path) -> None:
     recs = [
         {**_rec("PYSEC-1", "pkg", ranges=_eco({"introduced": "0"}, {"fixed": "2.0"})), "aliases": ["CVE-1", "GHSA-1"]},
