@@ -30,6 +30,10 @@ from gatekeeper.checkers.lockfiles.model import (
 )
 
 FORMAT = "poetry.lock"
+_UNGROUPED = (
+    "every non-optional package counts but those that only locked packages depend on, under markers that do not "
+    "hold for the target"
+)
 _REQUIREMENT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
 
 
@@ -72,10 +76,7 @@ def read(path: Path, selection: Selection, project: str = "") -> Lock:
         counted = _needed(counted, selection, _named_by_project(path.parent))
     versions: dict[str, str] = {canonicalize_name(e["name"]): str(e.get("version", "")) for _, e in counted}
     packages = tuple(_package(e, line, path, versions) for line, e in counted)
-    notes = () if grouped else (
-        f"{path.name} records no groups (lock-version 2.0): every non-optional package counts but those that only "
-        "locked packages depend on, under markers that do not hold for the target",
-    )
+    notes = () if grouped else (f"{path.name} records no groups (lock-version 2.0): {_UNGROUPED}",)
     return Lock(path, FORMAT, packages, (), len(table), tuple(known) + tuple(f"extra:{x}" for x in extras), notes)
 
 
