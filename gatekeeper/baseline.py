@@ -6,12 +6,14 @@ aggregate, something that could not be checked: tag ``no-baseline``) or of a che
 run. Those would switch a gate off for good; the baseline keeps each check's metric values
 instead, so that a policy can ratchet (``min_total = "baseline"``).
 
-Version 2 differs from version 1 in the secrets check's fingerprints only: version 1's were made of
-detect-secrets' unsalted SHA-1 of each secret (from which a short or common secret is recovered by
-trying candidates), version 2's of the check, rule, file and the finding's place among that rule's
-findings in that file. A version-1 file is still read: its secrets entries, counted per rule and
-file, become the version-2 fingerprints of as many findings there (``_carried_over``); its digests
-are never written again (``baseline_document`` writes version 2).
+Version 2 differs from version 1 in the fingerprints of findings that flag a secret only
+(``secretprints.placed``: the secrets check's, and ruff's and bandit's hardcoded-password rules'):
+version 1's hashed the secret (detect-secrets' unsalted SHA-1 of it, or the line that holds it),
+from which a short or common secret is recovered by trying candidates; version 2's are the check,
+rule, file and the finding's place among that rule's findings in that file. A version-1 file is
+still read: those entries, counted per check, rule and file, become the version-2 fingerprints of
+as many findings there (``_carried_over``); its digests are never written again
+(``baseline_document`` writes version 2).
 """
 
 from __future__ import annotations
@@ -27,10 +29,8 @@ from gatekeeper.errors import UsageError
 from gatekeeper.findings import NO_BASELINE, GateResult, Status
 
 BASELINE_VERSION = 2
-#: the versions read: version 1's secrets entries are carried over (``_carried_over``)
+#: the versions read: version 1's entries that flag a secret are carried over (``_carried_over``)
 READABLE_VERSIONS = (1, 2)
-#: the check whose fingerprints changed form in version 2 (``secretprints``)
-SECRETS_CHECK = secretprints.CHECK
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Baseline:
 
     fingerprints: Mapping[str, int] = field(default_factory=dict)
     metrics: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
-    #: the secrets entries of a version-1 file, read in version 2's form (``_carried_over``)
+    #: the entries of a version-1 file that flag a secret, read in version 2's form (``_carried_over``)
     carried_over: int = 0
 
     @property
@@ -83,9 +83,9 @@ def load_baseline(path: Path) -> Baseline:
     if not isinstance(data, dict) or data.get("version") not in READABLE_VERSIONS or not isinstance(data.get("findings"), list):
         raise UsageError("not a gatekeeper baseline (expected version 1 or 2 with a findings list)", file=str(path))
     entries = [e for e in data["findings"] if isinstance(e, dict) and isinstance(e.get("fingerprint"), str) and e["fingerprint"]]
-    carried = data["version"] == 1
-    old_secrets = [e for e in entries if carried and e.get("check") == SECRETS_CHECK]
-    prints = Counter(e["fingerprint"] for e in entries if not (carried and e.get("check") == SECRETS_CHECK))
+    carried = [_placed(e) for e in entries] if data["version"] == 1 else [False] * len(entries)
+    old_secrets = [e for e, placed in zip(entries, carried, strict=True) if placed]
+    prints = Counter(e["fingerprint"] for e, placed in zip(entries, carried, strict=True) if not placed)
     prints.update(_carried_over(old_secrets, path))
     raw = data.get("metrics") or {}
     if not isinstance(raw, dict):
@@ -98,20 +98,25 @@ def load_baseline(path: Path) -> Baseline:
     return Baseline(fingerprints=dict(prints), metrics=metrics, carried_over=len(old_secrets))
 
 
+def _placed(entry: Mapping[str, Any]) -> bool:
+    """Whether a version-1 entry is of a finding whose fingerprint is now its place (``secretprints``)."""
+    return secretprints.placed(str(entry.get("check")), str(entry.get("rule_id")))
+
+
 def _carried_over(entries: list[dict[str, Any]], path: Path) -> list[str]:
-    """Version 2's fingerprints for version 1's secrets entries: an entry of rule R in file F stood
-    for one finding there, so the N entries of R in F become the fingerprints of R's first N
-    findings in F, as the secrets check makes them (``secretprints.prints``). The digests of the
-    secrets in those entries are not used."""
-    counts: Counter[tuple[str, str]] = Counter()
+    """Version 2's fingerprints for version 1's entries of findings that flag a secret: an entry of
+    check C and rule R in file F stood for one finding there, so the N entries of C and R in F
+    become the fingerprints of R's first N findings in F, as C makes them now
+    (``secretprints.prints``). The digests of the secrets in those entries are not used."""
+    counts: dict[str, Counter[tuple[str, str]]] = {}
     for n, e in enumerate(entries):
         rule, where = e.get("rule_id"), e.get("where")
         if not (isinstance(rule, str) and rule and isinstance(where, str) and where):
             raise UsageError(
-                f"baseline version 1: secrets entry {n + 1} has no rule_id or where, so the finding it stood for "
+                f"baseline version 1: {e.get('check')} entry {n + 1} has no rule_id or where, so the finding it stood for "
                 "cannot be told without its secret's digest",
                 file=str(path),
                 hint="recreate the baseline with 'gatekeeper baseline create' (version 2 holds no digest of a secret)",
             )
-        counts[rule, where] += 1
-    return secretprints.prints(counts)
+        counts.setdefault(str(e["check"]), Counter())[rule, where] += 1
+    return [fp for check, c in sorted(counts.items()) for fp in secretprints.prints(check, c)]

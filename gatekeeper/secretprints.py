@@ -1,13 +1,20 @@
-"""The secrets check's fingerprints, and results stored in their earlier form read in today's.
+"""Findings that point at a secret: fingerprints made of their place, and results stored in the
+earlier form read in today's.
 
-A secrets finding's fingerprint is made of the check, its rule (the secret's type), its file and
-its place among that rule's findings in that file: the first has no number, the second ``1``, and
-so on (``prints``). Nothing in it comes from the secret. Earlier, it hashed detect-secrets'
-``hashed_secret``, an unsalted SHA-1 of the secret that the findings also carried (in
-``properties`` and, its first 12 digits, in the message): from those, a short or common secret is
-recovered by hashing candidates. A result stored then (a ``gatekeeper.json``, a new-code run's
-REF result) is read with those values replaced (``upgraded``), so that nothing made from it
-(a report, a new-code comparison, the audit record) carries them again.
+A finding's fingerprint usually hashes what it flags (bandit's and ruff's the flagged line), so
+that it survives code moving. For a finding that flags a secret that hash is a digest of the
+secret: whoever reads a report or baseline recovers a weak one (``hunter2``, a PIN) by hashing
+candidates, salted or slow hash alike. So these findings (``placed``: every finding of the secrets
+check, and those of ruff's and bandit's rules that flag a hardcoded password) have a fingerprint
+made of the check, the rule, the file and the finding's place among that rule's findings in that
+file: the first has no number, the second ``1``, and so on (``prints``). Nothing in it comes from
+the secret; it is the same on every machine, and two secrets of one rule on one line are two.
+
+Earlier, the secrets check hashed detect-secrets' ``hashed_secret`` (an unsalted SHA-1 of the
+secret) into its fingerprints and carried it in ``properties`` and, its first 12 digits, in the
+message; bandit's password findings carried the password in their message and code excerpt. A
+result stored then (a ``gatekeeper.json`` read back, a new-code run's REF result) is read with
+those values replaced (``upgraded``), so that nothing made from it carries them again.
 """
 
 from __future__ import annotations
@@ -18,50 +25,91 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from gatekeeper.findings import Finding, GateResult, fingerprint
+from gatekeeper.findings import CheckResult, Finding, GateResult, fingerprint
 
 CHECK = "secrets"
-#: the property in which findings of the earlier form carried detect-secrets' SHA-1 of the secret
-LEGACY_PROPERTY = "hashed_secret"
-#: the SHA-1's first digits, as the earlier form's messages quoted them
-_LEGACY_MESSAGE = re.compile(r", sha1 [0-9a-f]{6,40}…?")
+#: ruff's rules (flake8-bandit's) that flag a password written in the code
+LINT_RULES = frozenset({"S105", "S106", "S107"})
+#: bandit's tests that flag a password written in the code (string, function argument, default)
+SECURITY_TESTS = frozenset({"B105", "B106", "B107"})
+#: the checks whose findings are placed, and which of their rules (None: all)
+PLACED: Mapping[str, frozenset[str] | None] = {CHECK: None, "lint": LINT_RULES, "security": SECURITY_TESTS}
+#: what findings of the earlier form carried of the secret, in ``properties``
+LEGACY_PROPERTIES = frozenset({"hashed_secret", "code"})
+#: the SHA-1's first digits, as the secrets check's earlier messages quoted them
+_LEGACY_DIGITS = re.compile(r", sha1 [0-9a-f]{6,40}…?")
+#: a message that quotes a value after a colon (bandit's ``Possible hardcoded password: 'x'``)
+_QUOTED = re.compile(r"^(?P<head>[^'\"]*?)\s*:\s*['\"].*$", re.DOTALL)
 
 
-def prints(counts: Mapping[tuple[str, str], int]) -> list[str]:
-    """The fingerprints of ``counts[rule, path]`` secrets findings of each rule in each file."""
-    return [fingerprint(CHECK, rule, path, *([n] if n else [])) for (rule, path), c in sorted(counts.items()) for n in range(c)]
+def placed(check: str, rule: str) -> bool:
+    """Whether a finding of ``check`` and ``rule`` flags a secret (its fingerprint is its place)."""
+    if check not in PLACED:
+        return False
+    rules = PLACED[check]
+    return rules is None or rule in rules
 
 
-def _order(f: Finding) -> tuple[str, int, str]:
+def prints(check: str, counts: Mapping[tuple[str, str], int]) -> list[str]:
+    """The fingerprints of ``counts[rule, path]`` placed findings of ``check`` of each rule in each file."""
+    return [fingerprint(check, rule, path, *([n] if n else [])) for (rule, path), c in sorted(counts.items()) for n in range(c)]
+
+
+def withheld_message(text: str, name: str) -> str:
+    """A message that may quote a password, without it: cut before the quoted value (``Possible
+    hardcoded password``), or, in another form, ``possible hardcoded secret (NAME)``."""
+    match = _QUOTED.match(text)
+    head = match.group("head").strip() if match else ""
+    return f"{head} (the value is not reported)" if head else f"possible hardcoded secret ({name})"
+
+
+def _order(f: Finding) -> tuple[str, int, int]:
     loc = f.location
-    return (loc.path if loc else "", (loc.line or 0) if loc else 0, f.rule_id)
+    return (loc.path, loc.line or 0, loc.column or 0) if loc else ("", 0, 0)
 
 
 def upgraded(result: GateResult) -> GateResult:
-    """``result`` with the secrets findings of the earlier form (those that carry ``hashed_secret``)
-    given today's fingerprints, their messages without the SHA-1's digits and their properties
-    without it; the waivers' lists of the fingerprints they covered follow. A result of today's
-    form is returned as it is."""
+    """``result`` with the placed findings of a check stored in the earlier form (one of them
+    carries a ``LEGACY_PROPERTIES`` key: the secrets check's SHA-1, bandit's code excerpt) given
+    their fingerprints as made today (from rule, file and place), without what that form carried
+    of the secret (those properties, the SHA-1's digits in a secrets message, the password bandit
+    quoted); the waivers' lists of the fingerprints they covered follow. A check of today's form is
+    read as it was written. (ruff's password findings had no such mark: a stored result's keep
+    their earlier fingerprints, a hash of the line.)"""
     renamed: dict[str, str] = {}
-    checks = []
-    for check in result.checks:
-        if check.name != CHECK or not any(LEGACY_PROPERTY in f.properties for f in check.findings):
-            checks.append(check)
-            continue
-        seen: Counter[tuple[str, str]] = Counter()
-        findings = []
-        for f in sorted(check.findings, key=_order):
-            key = (f.rule_id, f.location.path if f.location else "")
-            n = seen[key]
-            seen[key] += 1
-            fp = fingerprint(CHECK, *key, *([n] if n else []))
-            renamed[f.fingerprint] = fp
-            props = {k: v for k, v in f.properties.items() if k != LEGACY_PROPERTY}
-            findings.append(replace(f, fingerprint=fp, message=_LEGACY_MESSAGE.sub("", f.message), properties=props))
-        checks.append(replace(check, findings=tuple(findings)))
+    checks = [_upgraded_check(c, renamed) if _legacy(c) else c for c in result.checks]
     if not renamed:
         return result
     return replace(result, checks=tuple(checks), waivers=_renamed_waivers(result.waivers, renamed))
+
+
+def _legacy(check: CheckResult) -> bool:
+    """Whether ``check`` was stored in the earlier form: one of its placed findings carries a
+    ``LEGACY_PROPERTIES`` key."""
+    return check.name in PLACED and any(
+        placed(check.name, f.rule_id) and not LEGACY_PROPERTIES.isdisjoint(f.properties) for f in check.findings
+    )
+
+
+def _upgraded_check(check: CheckResult, renamed: dict[str, str]) -> CheckResult:
+    seen: Counter[tuple[str, str]] = Counter()
+    changed: dict[int, Finding] = {}
+    for n, f in sorted(enumerate(check.findings), key=lambda item: _order(item[1])):
+        if not placed(check.name, f.rule_id):
+            continue
+        key = (f.rule_id, f.location.path if f.location else "")
+        fp = fingerprint(check.name, *key, *([seen[key]] if seen[key] else []))
+        seen[key] += 1
+        message = _LEGACY_DIGITS.sub("", f.message)
+        if check.name == "security" and "code" in f.properties:  # bandit quoted the password in it
+            message = withheld_message(message, f.rule_name or f.rule_id)
+        props = {k: v for k, v in f.properties.items() if k not in LEGACY_PROPERTIES}
+        if (fp, message, props) != (f.fingerprint, f.message, dict(f.properties)):
+            renamed[f.fingerprint] = fp
+            changed[n] = replace(f, fingerprint=fp, message=message, properties=props)
+    if not changed:
+        return check
+    return replace(check, findings=tuple(changed.get(n, f) for n, f in enumerate(check.findings)))
 
 
 def _renamed_waivers(waivers: Mapping[str, Any], renamed: Mapping[str, str]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from gatekeeper.checkers.lint.presentation import CHECK
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import RootRelative
 from gatekeeper.findings import Finding, Location, Severity
+from gatekeeper.secretprints import LINT_RULES
 
 if TYPE_CHECKING:
     from gatekeeper.checkers import source
@@ -102,11 +103,12 @@ def to_findings(
         code = str(d["code"] or "syntax-error")
         if code not in blocks:
             blocks[code] = _blocks(code, prefixes)
-        keys.append((code, path, hashes[path, cell, row]))
+        # a rule that flags a password: no hash of its line, which holds it (``secretprints``)
+        keys.append((code, path) if code in LINT_RULES else (code, path, hashes[path, cell, row]))
     prints = source.occurrence_fingerprints(CHECK, keys)
-    over = sum(1 for code, _, _ in keys if blocks[code]) > int(section.get("max_findings", 0))
+    over = sum(1 for code, *_ in keys if blocks[code]) > int(section.get("max_findings", 0))
     findings = []
-    for (path, d), (code, _, _), fp in zip(ordered, keys, prints, strict=True):
+    for (path, d), (code, *_), fp in zip(ordered, keys, prints, strict=True):
         blocking = over and blocks[code]
         loc, end = d["location"], d.get("end_location") or {}
         fix = d.get("fix")

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
 LEVELS = ("low", "medium", "high")
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: a result that flags a hardcoded password is kept without it (scan.withheld)
 
 #: Below this many bytes of source per process, another bandit process costs more (start-up
 #: and plugin loading: 0.11-0.15 s of CPU) than it saves. Measured on two CPUs: 100-160 KB of
@@ -326,13 +326,13 @@ def _keeper(tally: Tally, store: tuple[Path, Mapping[str, str]] | None) -> Calla
 
 def parse_output(text: str, requested: Sequence[str]) -> dict[str, FileScan]:
     """Split one ``bandit -f json`` output into per-file scans; every requested file must be accounted for."""
-    from gatekeeper.checkers.security.scan import RESULT_KEYS, FileScan
+    from gatekeeper.checkers.security.scan import RESULT_KEYS, FileScan, withheld
 
     try:
         data = json.loads(text)
         results: dict[str, list[dict[str, Any]]] = {}
         for r in data["results"]:
-            item = {k: v for k, v in r.items() if k != "filename"}
+            item = withheld({k: v for k, v in r.items() if k != "filename"})  # never a password bandit quotes
             if not all(k in item for k in RESULT_KEYS):
                 raise ValueError(f"a result lacks one of {', '.join(RESULT_KEYS)}")
             results.setdefault(normalize_path(str(r["filename"])), []).append(item)

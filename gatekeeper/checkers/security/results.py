@@ -21,6 +21,7 @@ from gatekeeper.findings import (
     fingerprint,
     normalize_snippet,
 )
+from gatekeeper.secretprints import SECURITY_TESTS
 
 CHECK = "security"
 
@@ -74,11 +75,11 @@ class Tally:
             if scan.error is not None:
                 self.parse_errors[path] = scan.error
                 found.append(_parse_error(path, scan.error))
-            for r in scan.results:
-                if RANK.get(str(r["issue_confidence"]).upper(), 0) < self.min_conf:
-                    self.below += 1
-                    continue
-                finding = to_finding(path, r, self.fail_on, self._shared)
+            kept = [r for r in scan.results if RANK.get(str(r["issue_confidence"]).upper(), 0) >= self.min_conf]
+            self.below += len(scan.results) - len(kept)
+            places = _occurrences(kept)
+            for n, r in enumerate(kept):
+                finding = to_finding(path, r, self.fail_on, self._shared, places.get(n))
                 self.counts[finding.severity.value] += 1
                 found.append(finding)
             self._files[path] = tuple(found)
@@ -127,8 +128,30 @@ def _parse_error(path: str, reason: str) -> Finding:
     )
 
 
-def to_finding(path: str, r: Mapping[str, Any], fail_on: Severity, shared: dict[Any, Any] | None = None) -> Finding:
+def _occurrences(results: Sequence[Mapping[str, Any]]) -> dict[int, int]:
+    """For each of ``results`` (by index) from a test in ``SECURITY_TESTS``: its place among that
+    test's results in the file, by line and column (``to_finding``'s ``occurrence``)."""
+
+    def position(n: int) -> tuple[int, int]:
+        col = results[n].get("col_offset")
+        return int(results[n]["line_number"]), col if isinstance(col, int) else 0
+
+    seen: dict[str, int] = {}
+    out = {}
+    for n in sorted((n for n, r in enumerate(results) if str(r["test_id"]) in SECURITY_TESTS), key=position):
+        test = str(results[n]["test_id"])
+        out[n] = seen.get(test, 0)
+        seen[test] = out[n] + 1
+    return out
+
+
+def to_finding(
+    path: str, r: Mapping[str, Any], fail_on: Severity, shared: dict[Any, Any] | None = None, occurrence: int | None = None
+) -> Finding:
     """One bandit result as a finding; its fingerprint hashes the flagged code, not its line numbers.
+    For a test that flags a hardcoded password (``secretprints.SECURITY_TESTS``) it hashes no code, whose line
+    holds the password: it is the test, the file and ``occurrence``, the result's place among that
+    test's results in the file (the first has no number), as the secrets check's fingerprints are.
 
     With ``shared``, values that repeat across findings (strings, the CWE object, the tags) are
     taken from it, so that 100,000 findings of a few tests hold each text once.
@@ -156,7 +179,9 @@ def to_finding(path: str, r: Mapping[str, Any], fail_on: Severity, shared: dict[
         location=Location(
             path, line=int(r["line_number"]), end_line=max(lines), column=int(col) + 1 if isinstance(col, int) else None
         ),
-        fingerprint=fingerprint(CHECK, r["test_id"], path, snippet_hash(code, lines)),
+        fingerprint=fingerprint(CHECK, r["test_id"], path, snippet_hash(code, lines))
+        if occurrence is None
+        else fingerprint(CHECK, r["test_id"], path, *([occurrence] if occurrence else [])),
         help_uri=text(r.get("more_info")),
         rule_name=text(r.get("test_name")),
         tags=tags,
@@ -165,7 +190,7 @@ def to_finding(path: str, r: Mapping[str, Any], fail_on: Severity, shared: dict[
             "bandit_severity": text(r["issue_severity"]),
             "cwe": cwe_value,
             "test_name": text(r.get("test_name")),
-            "code": code,
+            **({"code": code} if occurrence is None else {}),
             "line_range": lines,
             "col_offset": col,
             "end_col_offset": r.get("end_col_offset"),

@@ -11,6 +11,20 @@ from typing import Any
 RESULT_KEYS = ("test_id", "test_name", "issue_severity", "issue_confidence", "issue_text", "line_number", "line_range")
 
 
+def withheld(r: Mapping[str, Any]) -> dict[str, Any]:
+    """bandit's result ``r`` as kept (cached, and made a finding): for a test that flags a password
+    written in the code (``secretprints.SECURITY_TESTS``), without it: its message cut before the
+    quoted value and no code excerpt. A hash of either, as a fingerprint, would let a dictionary
+    recover a weak password; other results are kept whole."""
+    from gatekeeper.secretprints import SECURITY_TESTS, withheld_message
+
+    if str(r.get("test_id")) not in SECURITY_TESTS:
+        return dict(r)
+    kept = {k: v for k, v in r.items() if k != "code"}
+    kept["issue_text"] = withheld_message(str(r.get("issue_text") or ""), str(r.get("test_name") or r.get("test_id")))
+    return kept
+
+
 @dataclass(frozen=True, slots=True)
 class FileScan:
     """bandit's verdict on one file, as cached: its results, its metrics entry, a parse error, and how

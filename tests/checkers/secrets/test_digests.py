@@ -161,7 +161,7 @@ def test_a_version_1_baseline_still_matches_says_so_and_is_never_written_again(t
     (root / ".gatekeeper" / "old.json").write_text(json.dumps(_old_baseline()), encoding="utf-8")
     done = cli(["check", ".", "--baseline", ".gatekeeper/old.json"], cwd=root)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "is version 1, whose 4 secrets entries hold detect-secrets' unsalted SHA-1" in done.stdout
+    assert "is version 1, whose 4 entries of secrets hold a hash of each secret" in done.stdout
     assert leaked_files(root / "gatekeeper-reports", root / "audit") == {}
     made = cli(["baseline", "create", "."], cwd=root)
     assert made.returncode == 0, made.stdout + made.stderr
@@ -186,7 +186,17 @@ def test_a_result_stored_with_the_earlier_fingerprints_is_rendered_without_them(
         properties={"secret_type": "Secret Keyword", "hashed_secret": sha1, "cwe": "CWE-798"},
     )
     check = CheckResult(name="secrets", status=Status.FAIL, summary="1 potential secret", findings=(old,))
-    result = GateResult(Verdict.FAIL, (check,), "0", "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z", 1.0)
+    bandit = Finding(  # as the security check stored bandit's B105: the password in its message and code
+        rule_id="B105",
+        severity=Severity.LOW,
+        message=f"Possible hardcoded password: '{WEAK[0]}'",
+        location=Location(path, line=2, end_line=2, column=12),
+        fingerprint=fingerprint("security", "B105", path, hashlib.sha256(LINES[0].encode()).hexdigest()[:16]),
+        rule_name="hardcoded_password_string",
+        properties={"confidence": "medium", "code": f"2 {LINES[0]}\n"},
+    )
+    security = CheckResult(name="security", status=Status.PASS, summary="1 finding", findings=(bandit,))
+    result = GateResult(Verdict.FAIL, (check, security), "0", "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z", 1.0)
     stored = tmp_path / "old" / "gatekeeper.json"
     stored.parent.mkdir()
     stored.write_text(json.dumps(result.to_dict()), encoding="utf-8")
@@ -194,6 +204,9 @@ def test_a_result_stored_with_the_earlier_fingerprints_is_rendered_without_them(
     done = cli(["report", str(stored), "--output-dir", str(out)], cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert leaked_files(out) == {}
-    (finding,) = json.loads((out / "gatekeeper.json").read_text(encoding="utf-8"))["checks"][0]["findings"]
+    checks = json.loads((out / "gatekeeper.json").read_text(encoding="utf-8"))["checks"]
+    (finding,), (password,) = (c["findings"] for c in checks)
     assert finding["fingerprint"] == fingerprint("secrets", rule, path)  # as today's check makes it
     assert finding["message"] == f"potential secret (Secret Keyword) in {path}:2; rotate it and remove it"
+    assert password["fingerprint"] == fingerprint("security", "B105", path) and "code" not in password["properties"]
+    assert password["message"] == "Possible hardcoded password (the value is not reported)"
