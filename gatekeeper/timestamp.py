@@ -411,6 +411,7 @@ class LogStamps:
     notes: tuple[str, ...] = ()  # what to show beside records that verified (a certificate expired since)
     first_problem: int | None = None  # the seq of the first record with a problem
     unpinned: tuple[int, ...] = ()  # with ``ca``: the seqs after the last record whose token verified
+    fixed: tuple[tuple[int, str], ...] = ()  # (seq, genTime) of each record whose token verified
 
 
 def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
@@ -431,6 +432,7 @@ def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
     problems: list[str] = []
     notes: list[str] = []
     times: list[str] = []
+    fixed: list[tuple[int, str]] = []
     latest: tuple[str, str] | None = None  # the latest trusted time so far, and whose it is
     first: int | None = None
     for index, record in enumerate(records):
@@ -452,6 +454,7 @@ def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
                     verified += 1
                     pinned = index + 1
                     times.append(check.time)
+                    fixed.append((int(record["seq"]) if isinstance(record.get("seq"), int) else 0, check.time))
                     if latest is None or check.time >= latest[0]:
                         latest = (check.time, where)
                     if check.note:
@@ -464,7 +467,7 @@ def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
     unpinned = tuple(int(r["seq"]) if isinstance(r.get("seq"), int) else 0 for r in records[pinned:]) if ca else ()
     return LogStamps(
         len(records), stamped, verified, failed, tuple(problems), min(times, default=""), max(times, default=""),
-        tuple(notes), first, unpinned,
+        tuple(notes), first, unpinned, tuple(fixed),
     )  # fmt: skip
 
 

@@ -402,3 +402,69 @@ def test_a_log_rewritten_with_a_stolen_key_keeps_no_token_and_is_refused(tmp_pat
     done = _cli(["audit", "verify", str(gap), "--public-key", str(tmp_path / "k.pub"), "--tsa-cert", ca])
     assert done.exit_code == 0 and "intact, 3 record(s)" in done.output, done.output
     assert "1 record(s) have no trusted time" in done.output
+
+
+def test_a_key_retired_since_a_time_vouches_only_for_what_a_token_fixes_before_it(tmp_path: Path) -> None:
+    # whoever holds a rotated-out (or stolen) key can fork the log before its rotation, or sign a new
+    # statement, and have both stamped today: an authority stamps whatever it is sent
+    pki = make_pki(tmp_path / "pki")
+    old = signing.write_key_pair(tmp_path / "old.key", tmp_path / "old.pub")
+    new = signing.write_key_pair(tmp_path / "new.key", tmp_path / "new.pub")
+    signed: list[bytes] = []
+
+    def stamp(digest: str) -> dict[str, Any]:
+        signed.append(sign_token(pki, digest, tmp_path / f"sign{len(signed)}"))
+        return {"kind": "rfc3161", "url": "http://tsa.invalid/", "digest": "sha256:" + digest,
+                "time": token_info(signed[-1]).time, "token": base64.b64encode(signed[-1]).decode("ascii")}  # fmt: skip
+
+    def attest(name: str) -> Path:
+        from gatekeeper.attestation import envelope, serialize, statement
+        from gatekeeper.attestation import stamped_digest as pae_digest
+
+        now = _iso(dt.datetime.now(dt.timezone.utc))
+        body = statement([{"name": "commit", "digest": {"gitCommit": "f" * 40}}], {"verdict": "pass", "finishedAt": now})
+        env = envelope(serialize(body), old)
+        env["timestamp"] = stamp(pae_digest(env))
+        (tmp_path / name).write_text(json.dumps(env))
+        return tmp_path / name
+
+    log = tmp_path / "audit.jsonl"
+    audit.append(log, {"time": _iso(dt.datetime.now(dt.timezone.utc)), "verdict": "pass", "checks": {}}, old, stamp)
+    before = attest("before.intoto.json")
+    time.sleep(1.2)  # genTimes are whole seconds
+    retired = f"{old.key_id}={_iso(dt.datetime.now(dt.timezone.utc))}"
+    time.sleep(1.2)
+    fork = tmp_path / "fork.jsonl"
+    fork.write_bytes(log.read_bytes())
+    audit.rotate_key(log, old, new.public_pem())
+    audit.append(log, {"time": _iso(dt.datetime.now(dt.timezone.utc)), "verdict": "fail", "checks": {}}, new, stamp)
+    # the fork: the old key's holder appends a passing run after the rotation it leaves out, stamped today
+    audit.append(fork, {"time": _iso(dt.datetime.now(dt.timezone.utc)), "verdict": "pass", "checks": {}}, old, stamp)
+    after = attest("after.intoto.json")
+    ca = ["--tsa-cert", str(pki.ca)]
+    keys = ["--public-key", str(tmp_path / "old.pub"), "--public-key", str(tmp_path / "new.pub"), *ca]
+    for verified in (["audit", "verify", str(fork), *keys], ["attestation", "verify", str(after), *keys]):
+        assert _cli(verified).exit_code == 0  # a key trusted for its time, with no end to that time
+    done = _cli(["audit", "verify", str(log), *keys, "--retired", retired])
+    assert done.exit_code == 0 and "intact, 3 record(s)" in done.output, done.output  # the rotation hands over to a trusted key
+    assert f"retired: key {old.key_id} since {retired.split('=')[1]}" in done.output
+    done = _cli(["audit", "verify", str(fork), *keys, "--retired", retired])
+    assert done.exit_code == 1 and "intact" not in done.output, done.output
+    since = retired.split("=")[1]
+    assert f"record #2: signed by key {old.key_id}, retired since {since}, and the authority's first time" in done.output
+    assert "record #1" not in done.output  # stamped before the key was retired
+    assert _cli(["attestation", "verify", str(before), *keys, "--retired", retired]).exit_code == 0
+    done = _cli(["attestation", "verify", str(after), *keys, "--retired", retired])
+    assert done.exit_code == 1 and f"the statement is signed by key {old.key_id}, retired since" in done.output
+    # a thief's hand-over to a key of the thief's own is no way around it
+    thief = signing.generate()
+    audit.rotate_key(fork, old, thief.public_pem())
+    audit.append(fork, {"time": _iso(dt.datetime.now(dt.timezone.utc)), "verdict": "pass", "checks": {}}, thief, stamp)
+    done = _cli(["audit", "verify", str(fork), *keys, "--retired", retired])
+    assert done.exit_code == 1 and "record #3: signed by key" in done.output
+    # only the authority's time can tell: the signer's clock is the thief's
+    for command in (["audit", "verify", str(log)], ["attestation", "verify", str(before)]):
+        done = _cli([*command, "--public-key", str(tmp_path / "old.pub"), "--retired", retired])
+        assert done.exit_code == 2 and "--retired needs --tsa-cert" in done.output
+    done = _cli(["audit", "verify", str(log), *keys, "--retired", f"{old.key_id[:20]}=2026-01-01"])
+    assert done.exit_code == 2 and "give KEYID=TIME" in done.output

@@ -58,11 +58,19 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
     require_pass: bool = typer.Option(
         False, "--require-pass", help="The statement's verdict must be pass, of a complete run (every check the policy enables)."
     ),
+    retired: Optional[list[str]] = typer.Option(
+        None,
+        "--retired",
+        metavar="KEYID=TIME",
+        help="A key retired (rotated out, or compromised) since TIME: its signature counts only with a timestamp "
+        "before then (needs --tsa-cert); repeatable.",
+    ),
 ) -> int:
     """Check an attestation's signature, its statement, its subjects and its timestamp."""
     from gatekeeper import childenv
     from gatekeeper.attestation import expand_subjects, load_envelope, scope_note, verify_envelope
     from gatekeeper.errors import UsageError
+    from gatekeeper.keyretire import parse_retired, retired_problem
     from gatekeeper.signing import Keyring, SigningKeyError
 
     keyring = Keyring()
@@ -77,6 +85,7 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
         keyring.add_hmac_secret(secret.encode("utf-8"))
     if tsa_cert is not None and not tsa_cert.is_file():
         raise UsageError("--tsa-cert: file not found", file=str(tsa_cert))
+    retired_at = parse_retired(retired or [], tsa_cert)
     files = expand_subjects(subjects or [], Path.cwd())
     outcome = verify_envelope(load_envelope(envelope), keyring, files, tsa_cert)
     found = outcome.statement.get("predicate")
@@ -95,6 +104,8 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
     for note in outcome.notes:
         echo(f"note: {note}")
     problems = [*outcome.problems, *_demands(outcome.statement, predicate, commit, require_pass, partial)]
+    if outcome.key_id and (late := retired_problem(outcome.key_id, outcome.stamp_time, retired_at)) is not None:
+        problems.append(f"the statement is {late}")
     if problems:
         echo(f"attestation {envelope}: REJECTED ({what})", err=True)
         for problem in problems:

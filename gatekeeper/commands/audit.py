@@ -30,6 +30,10 @@ _KEY_HELP = "Environment variable holding a private key to verify with (its publ
 _PUBLIC_HELP = "An Ed25519 public key (PEM) to trust; repeat it for a keyring across rotations."
 _PREFIX_HELP = "Accept the first N records without authentication (written before signing started)."
 _KEEP_HEAD = "keep the head sha256 and pass it as --anchor"
+_RETIRED_HELP = (
+    "A key retired (rotated out, or compromised) since TIME, e.g. sha256:3d1f...=2026-10-01: what it signed counts only "
+    "where a timestamp fixes it before then (needs --tsa-cert); repeatable."
+)
 
 
 def _audit_log(ctx: typer.Context, log: Path | None, policy_file: Path | None) -> Path:
@@ -72,12 +76,15 @@ def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
         help="The CA certificate the timestamp authority's certificate chains to (timestamp_ca): "
         "check each record's RFC 3161 stamp.",
     ),
+    retired: Optional[list[str]] = typer.Option(None, "--retired", metavar="KEYID=TIME", help=_RETIRED_HELP),
 ) -> int:
     """Check the log's hash chain and, with keys, authenticate every record; name the first bad line."""
     from gatekeeper.audit import keyring_from, verify_log
+    from gatekeeper.keyretire import log_problems, parse_retired
     from gatekeeper.timestamp import tail_problem
 
     path = _audit_log(ctx, log, policy_file)
+    retired_at = parse_retired(retired or [], tsa_cert)
     records: list[dict[str, Any]] = []
     keys = keyring_from(public_key or [], key_env)
     outcome = verify_log(path, keys, anchor, collect=records, accept_prefix=accept_prefix)
@@ -86,7 +93,11 @@ def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
         echo(f"({outcome.records} record(s) before it verified)", err=True)
         return 1
     stamps = _check_stamps(records, tsa_cert)
-    problems = [*stamps.problems, *filter(None, [tail_problem(stamps)])]
+    problems = [
+        *stamps.problems,
+        *filter(None, [tail_problem(stamps)]),
+        *log_problems(records, stamps.fixed, retired_at, keys.ids()),
+    ]
     if problems:  # the chain holds, but the times it claims (or the records no token fixes) do not: never "intact"
         echo(f"audit log {path}: REJECTED: the records do not hold up against {tsa_cert}", err=True)
         for problem in problems:
@@ -95,6 +106,8 @@ def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
     echo(f"audit log {path}: {outcome.status}, {outcome.records} record(s), head sha256 {outcome.head}")
     for line in signature_lines(outcome, key_env):
         echo(line)
+    for key_id, since in retired_at.items():
+        echo(f"retired: key {key_id} since {since}: each record it signed is fixed before then by the authority's time")
     if anchor:
         echo(f"anchor: found at record #{outcome.anchor_seq}")
         if outcome.anchor_seq is not None and outcome.anchor_seq < outcome.records:
