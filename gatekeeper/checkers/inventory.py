@@ -491,6 +491,17 @@ def workspace_members(root: Path, dists: Iterable[Distribution], own: str = "") 
     return [d for d in members if d.key not in wanted]
 
 
+def requirers(root: Path, dist: Distribution, dists: Iterable[Distribution]) -> list[str]:
+    """For a distribution installed from a member folder of the project's uv workspace, the names of
+    those of ``dists`` built from no such folder that require it (why ``workspace_members`` left it
+    out); empty for any other."""
+    folders = workspace_folders(root) if dist.origin == "local" else frozenset()
+    if file_url_path(dist.url) not in folders:
+        return []
+    outside = [d for d in dists if not (d.origin == "local" and file_url_path(d.url) in folders)]
+    return sorted(d.name for d in outside if dist.key in _required([d]))
+
+
 def _required(dists: Iterable[Distribution]) -> set[str]:
     """The names (PEP 503) that ``dists`` require, whatever their markers and extras say."""
     names: set[str] = set()

@@ -157,7 +157,10 @@ def test_a_member_a_dependency_requires_by_its_name_stays_unaudited(tmp_path: Pa
         assert dep.status is Status.FAIL, dep.error
         assert dep.metrics["members"] == ["alib"]  # a member no dependency requires is the project
         assert dep.metrics["unaudited"] == ["indexpkg"]
-        assert "installed from the folder packages/indexpkg inside the project" in dep.metrics["unaudited_reasons"]["indexpkg"]
+        reason = dep.metrics["unaudited_reasons"]["indexpkg"]
+        assert "installed from the folder packages/indexpkg inside the project" in reason
+        # why a member is not the project here: the message names the package that requires it
+        assert "a member of its uv workspace, but webfw, from outside the project, requires indexpkg" in reason
         # as for any build from a folder, an advisory on its name and version is reported too
         assert sorted(f.rule_id for f in dep.findings if f.blocking) == ["TEST-1", "dependencies.unaudited"]
         assert sorted(p["name"] for p in lic.metrics["packages"]) == ["indexpkg", "webfw"]

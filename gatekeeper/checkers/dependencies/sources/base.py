@@ -11,7 +11,7 @@ module in this package: a ``DependencySource`` subclass, listed in ``SOURCES``
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -90,10 +90,11 @@ def in_project(path: Path, root: Path, where: str) -> Path:
     return resolved
 
 
-def built_from(dist: Distribution, root: Path) -> str:
+def built_from(dist: Distribution, root: Path, required_by: Sequence[str] = ()) -> str:
     """Why a distribution installed from a folder or a VCS checkout (PEP 610) is not audited, in
     words; a folder inside the project (a monorepo's own package outside any uv workspace) is named,
-    with the waiver that accounts for it."""
+    with the waiver that accounts for it. ``required_by``: for a member of the project's uv workspace,
+    the packages from outside the project that require it, for which it stands in (``workspace_members``)."""
     where = "a VCS checkout" if dist.origin == "vcs" else "a local folder"
     reason = f"installed from {where}, not a release from the package index: its advisories cannot be known"
     if dist.origin != "local":
@@ -104,8 +105,18 @@ def built_from(dist: Distribution, root: Path) -> str:
     rel = relative_to_root(folder, root) if folder is not None else None
     if not rel or rel == ".":
         return reason
+    if required_by:
+        shown = [*required_by[:3], f"{len(required_by) - 3} more"] if len(required_by) > 4 else list(required_by)
+        names = " and ".join(shown) if len(shown) < 3 else ", ".join(shown[:-1]) + " and " + shown[-1]
+        verb = "requires" if len(required_by) == 1 else "require"
+        rel = (
+            f"{rel} inside the project: a member of its uv workspace, but {names}, from outside the project, {verb} "
+            f"{dist.name}, so the folder stands in for that dependency and is counted as one,"
+        )
+    else:
+        rel = f"{rel} inside the project,"
     return (
-        f"installed from the folder {rel} inside the project, not a release from the package index: its advisories "
+        f"installed from the folder {rel} not a release from the package index: its advisories "
         "cannot be known (once you have checked it is this repository's own code, not a copy of a release of that "
         f'name, a waiver of rule "dependencies.unaudited" for package "{dist.name}" accounts for it)'
     )

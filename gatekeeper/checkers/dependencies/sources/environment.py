@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.checkers.dependencies.sources.base import Collected, DependencySource, Target, built_from
-from gatekeeper.checkers.inventory import declared_lines, load_inventory, project_manifest
+from gatekeeper.checkers.inventory import declared_lines, load_inventory, project_manifest, requirers
 
 
 class EnvironmentSource(DependencySource):
@@ -41,7 +41,7 @@ def _from_environment(ctx: CheckContext) -> Collected:
             # an advisory database (or PyPI) describes releases on the index; a build from a folder or
             # a VCS checkout may differ from the release of that name and version, so silence about it
             # proves nothing
-            got.skip(d.name, built_from(d, ctx.root))
+            got.skip(d.name, built_from(d, ctx.root, requirers(ctx.root, d, inv.packages)))
     for name in inv.missing:
         got.skip(name, "declared in pyproject.toml but not installed in the environment")
     return got
