@@ -10,7 +10,8 @@ each FILE's sha256 is one of the statement's subjects; then it prints the verdic
 with the checks that did not run) and the commit. Authentic is not passing: ``--commit SHA`` refuses
 a statement about another commit (an old passing run's attestation replayed for a new one), and
 ``--require-pass`` one whose verdict is not pass or whose run was partial.
-Exit 0 when everything holds, 1 otherwise, 2 for bad arguments. It imports nothing from gatekeeper, on purpose.
+Exit 0 when everything holds, 1 otherwise, 2 for bad arguments (a file that is not an envelope or an
+Ed25519 public key). It imports nothing from gatekeeper, on purpose.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import re
 import sys
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
@@ -98,21 +99,28 @@ def main(argv: list[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse printed the usage; bad arguments are exit 2
         return 2 if exc.code else 0
-    with open(args.envelope, "rb") as fh:
-        envelope = json.load(fh)
-    with open(args.public_key, "rb") as fh:
-        key = load_pem_public_key(fh.read())
+    try:  # bad input is exit 2 with its reason, never a traceback
+        with open(args.envelope, "rb") as fh:
+            envelope = json.load(fh)
+        if not isinstance(envelope, dict) or not all(isinstance(envelope.get(k), str) for k in ("payload", "payloadType")):
+            raise ValueError(f"{args.envelope} is not a DSSE envelope (payload and payloadType are required)")
+        payload = b64decode(envelope["payload"])
+        with open(args.public_key, "rb") as fh:
+            key = load_pem_public_key(fh.read())
+    except (OSError, ValueError, UnsupportedAlgorithm, RecursionError) as exc:
+        print(f"verify_attestation.py: {exc}", file=sys.stderr)
+        return 2
     if not isinstance(key, Ed25519PublicKey):
-        print("the public key is not an Ed25519 key", file=sys.stderr)
-        return 1
-    payload = b64decode(envelope["payload"])
+        print(f"verify_attestation.py: {args.public_key} is not an Ed25519 public key", file=sys.stderr)
+        return 2
     message = pae(envelope["payloadType"], payload)
     valid = False
-    for signature in envelope.get("signatures") or []:
+    signatures = envelope.get("signatures")
+    for signature in signatures if isinstance(signatures, list) else []:
         try:
             key.verify(b64decode(signature["sig"]), message)
             valid = True
-        except (InvalidSignature, ValueError, KeyError):
+        except (InvalidSignature, ValueError, KeyError, TypeError):
             continue
     if not valid or envelope["payloadType"] != PAYLOAD_TYPE:
         print("REJECTED: no signature verifies with this key (altered, or signed by another key)", file=sys.stderr)

@@ -167,6 +167,18 @@ def test_the_script_without_gatekeeper_verifies_with_cryptography_alone(
     assert done.returncode == 1 and "REJECTED: no signature verifies" in done.stderr
     done = run(root / REPORTS / "gatekeeper.intoto.json", public, root / "app.py")
     assert done.returncode == 1 and "app.py is not a subject" in done.stderr
+    # bad input is a message and exit 2, never a traceback: a file that is no envelope, a key of another kind
+    ec = tmp_path / "ec.pub"
+    subprocess.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ec.key"], cwd=tmp_path, check=True)
+    subprocess.run(["openssl", "ec", "-in", "ec.key", "-pubout", "-out", str(ec)], cwd=tmp_path, check=True, capture_output=True)
+    for args, said in (
+        ((report, public), "is not a DSSE envelope (payload and payloadType are required)"),
+        ((root / REPORTS / "gatekeeper.intoto.json", ec), "ec.pub is not an Ed25519 public key"),
+        ((root / REPORTS / "gatekeeper.intoto.json", tmp_path / "ec.key"), "verify_attestation.py: "),
+        ((tmp_path / "missing.json", public), "No such file or directory"),
+    ):
+        done = run(*args)
+        assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
 def test_with_an_authority_the_attestation_carries_a_timestamp_checked_against_its_ca(
