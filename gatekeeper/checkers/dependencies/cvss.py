@@ -23,6 +23,11 @@ _V3_WEIGHTS: Mapping[str, Mapping[str, float]] = {
     "A": {"H": 0.56, "L": 0.22, "N": 0.0},
 }
 _V3_PR = {"U": {"N": 0.85, "L": 0.62, "H": 0.27}, "C": {"N": 0.85, "L": 0.68, "H": 0.5}}
+#: the v3 base metrics in the specification's order, each with the values it allows
+_V3_BASE: Mapping[str, Mapping[str, object]] = {
+    "AV": _V3_WEIGHTS["AV"], "AC": _V3_WEIGHTS["AC"], "PR": _V3_PR["U"], "UI": _V3_WEIGHTS["UI"], "S": _V3_PR,
+    "C": _V3_WEIGHTS["C"], "I": _V3_WEIGHTS["I"], "A": _V3_WEIGHTS["A"],
+}  # fmt: skip
 
 _V2_WEIGHTS: Mapping[str, Mapping[str, float]] = {
     "AV": {"L": 0.395, "A": 0.646, "N": 1.0},
@@ -38,10 +43,21 @@ def _metrics(parts: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for part in parts:
         key, sep, value = part.partition(":")
-        if not sep or not key or not value or key in out:
-            raise ValueError(f"malformed CVSS metric {part!r}")
+        if not sep or not key or not value:
+            raise ValueError(f"{part!r} is not a metric:value pair")
+        if key in out:
+            raise ValueError(f"metric {key} given twice")
         out[key] = value
     return out
+
+
+def _base_values(m: Mapping[str, str], allowed: Mapping[str, Mapping[str, object]]) -> None:
+    """ValueError naming the first base metric of ``allowed`` that ``m`` lacks or gives a value it does not allow."""
+    for key, values in allowed.items():
+        if key not in m:
+            raise ValueError(f"base metric {key} missing")
+        if m[key] not in values:
+            raise ValueError(f"{key}:{m[key]} is not a value of base metric {key}")
 
 
 def _roundup_31(value: float) -> float:
@@ -56,15 +72,13 @@ def score_v3(vector: str) -> float:
     """The base score of a ``CVSS:3.0/...`` or ``CVSS:3.1/...`` vector; ValueError if malformed."""
     head, *parts = vector.strip().split("/")
     if head not in ("CVSS:3.0", "CVSS:3.1"):
-        raise ValueError(f"not a CVSS v3 vector: {vector!r}")
+        raise ValueError(f"starts with {head!r}, not CVSS:3.0 or CVSS:3.1")
     m = _metrics(parts)
-    try:
-        scope = m["S"]
-        pr = _V3_PR[scope][m["PR"]]
-        av, ac, ui = (_V3_WEIGHTS[k][m[k]] for k in ("AV", "AC", "UI"))
-        c, i, a = (_V3_WEIGHTS[k][m[k]] for k in ("C", "I", "A"))
-    except KeyError as exc:
-        raise ValueError(f"CVSS v3 vector {vector!r} lacks or misstates base metric {exc}") from None
+    _base_values(m, _V3_BASE)
+    scope = m["S"]
+    pr = _V3_PR[scope][m["PR"]]
+    av, ac, ui = (_V3_WEIGHTS[k][m[k]] for k in ("AV", "AC", "UI"))
+    c, i, a = (_V3_WEIGHTS[k][m[k]] for k in ("C", "I", "A"))
     iss = 1 - (1 - c) * (1 - i) * (1 - a)
     impact = 6.42 * iss if scope == "U" else 7.52 * (iss - 0.029) - 3.25 * (iss - 0.02) ** 15
     exploitability = 8.22 * av * ac * pr * ui
@@ -83,11 +97,9 @@ def score_v2(vector: str) -> float:
     if text.startswith("CVSS:2.0/"):
         text = text[len("CVSS:2.0/") :]
     m = _metrics(text.split("/"))
-    try:
-        av, ac, au = (_V2_WEIGHTS[k][m[k]] for k in ("AV", "AC", "Au"))
-        c, i, a = (_V2_WEIGHTS[k][m[k]] for k in ("C", "I", "A"))
-    except KeyError as exc:
-        raise ValueError(f"CVSS v2 vector {vector!r} lacks or misstates base metric {exc}") from None
+    _base_values(m, _V2_WEIGHTS)
+    av, ac, au = (_V2_WEIGHTS[k][m[k]] for k in ("AV", "AC", "Au"))
+    c, i, a = (_V2_WEIGHTS[k][m[k]] for k in ("C", "I", "A"))
     impact = 10.41 * (1 - (1 - c) * (1 - i) * (1 - a))
     exploitability = 20 * av * ac * au
     f_impact = 0.0 if impact == 0 else 1.176

@@ -195,12 +195,14 @@ def severity(record: Mapping[str, Any], affected: Mapping[str, Any]) -> tuple[Se
 
     The most severe of its CVSS entries (v4.0, v3.x, v2) counts, as OSV-Scanner rates an advisory by
     its highest score; an equal band goes to the higher score, then to the newer CVSS version. A CVSS
-    v4 vector that cannot be scored (malformed) counts as critical, saying why, unless another entry
-    already is: it may be, and a threshold must not pass it. With no CVSS entry, a database's label
-    (GHSA's "MODERATE" is medium); else high with source ``unknown``."""
+    vector that cannot be scored (malformed, whatever its version) counts as the top of its version's
+    scale, 10.0: critical for v4.0 and v3.x, high for v2 (whose scale has no critical band), saying
+    why, unless a scored entry already rates the advisory at least as high: it may be that severe,
+    and a threshold must not pass it. With no CVSS entry, a database's label (GHSA's "MODERATE" is
+    medium); else high with source ``unknown``."""
     entries = as_list(affected.get("severity")) or as_list(record.get("severity"))
     best: tuple[Severity, float, int, str] | None = None
-    unscored = ""
+    unscored: tuple[Severity, str] | None = None
     for entry in (e for e in entries if isinstance(e, Mapping)):
         kind, vector = str(entry.get("type") or ""), str(entry.get("score") or "")
         version = cvss_version(kind, vector)
@@ -209,14 +211,15 @@ def severity(record: Mapping[str, Any], affected: Mapping[str, Any]) -> tuple[Se
         try:
             score = score_entry(kind, vector)
         except ValueError as exc:
-            if version == 4 and not unscored:
-                unscored = f"{kind} {vector} (not scored: {exc}; counted as critical)"
+            top = severity_of(10.0, version)
+            if unscored is None or top.rank > unscored[0].rank:
+                unscored = (top, f"{kind} {vector} (not scored: {exc}; counted as {top.value})")
             continue
         rated = (severity_of(score, version), score, version, f"{kind} {vector}")
         if best is None or (rated[0].rank, score, version) > (best[0].rank, best[1], best[2]):
             best = rated
-    if unscored and (best is None or best[0] is not Severity.CRITICAL):
-        return Severity.CRITICAL, unscored, None
+    if unscored is not None and (best is None or best[0].rank < unscored[0].rank):
+        return unscored[0], unscored[1], None
     if best is not None:
         return best[0], best[3], best[1]
     for holder in (affected.get("ecosystem_specific"), affected.get("database_specific"), record.get("database_specific")):

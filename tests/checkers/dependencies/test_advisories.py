@@ -251,6 +251,25 @@ def test_severity_sources(tmp_path: Path) -> None:
             "severity": [{"type": "CVSS_V4", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:L/A:N"}],
         },
         {**_rec("S-LBL", "a", versions=["1"]), "database_specific": {"severity": "LOW"}},
+        {  # a malformed v3 vector: not skipped for the label, counted as critical as a malformed v4 one
+            **_rec("S-V3-BAD", "a", versions=["1"]),
+            "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H"}],
+            "database_specific": {"severity": "LOW"},
+        },
+        {  # a malformed v2 vector next to a medium v3 one: the top of the v2 scale, high
+            **_rec("S-V2-BAD", "a", versions=["1"]),
+            "severity": [
+                {"type": "CVSS_V2", "score": "AV:Q/AC:L/Au:N/C:P/I:P/A:P"},
+                {"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:N/I:N/A:L"},
+            ],
+        },
+        {  # the same next to a high v3 one: the scored entry, with its score, says as much
+            **_rec("S-V2-BAD-V3-HIGH", "a", versions=["1"]),
+            "severity": [
+                {"type": "CVSS_V2", "score": "AV:Q/AC:L/Au:N/C:P/I:P/A:P"},
+                {"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"},
+            ],
+        },
         {
             "id": "S-PKG",
             "affected": [
@@ -275,6 +294,9 @@ def test_severity_sources(tmp_path: Path) -> None:
         "S-V4-BAD-V3-CRIT": (Severity.CRITICAL, 9.8, "CVSS_V3"),
         "S-MISTYPED": (Severity.MEDIUM, 6.5, "CVSS_V4"),
         "S-LBL": (Severity.LOW, None, "label"),
+        "S-V3-BAD": (Severity.CRITICAL, None, "CVSS_V3"),
+        "S-V2-BAD": (Severity.HIGH, None, "CVSS_V2"),
+        "S-V2-BAD-V3-HIGH": (Severity.HIGH, 7.5, "CVSS_V3"),
         "S-PKG": (Severity.LOW, 2.8, "CVSS_V3"),
     }
     bad = next(m for m in db.match([("a", "1")])[0] if m.id == "S-V4-BAD")
@@ -282,6 +304,9 @@ def test_severity_sources(tmp_path: Path) -> None:
         "CVSS_V4 CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:N/VC:H/SC:N/VI:H/SI:N/VA:H/SA:N"
         " (not scored: metric VI after SC, out of the specification's order; counted as critical)"
     )
+    sources = {m.id: m.severity_source for m in db.match([("a", "1")])[0]}
+    assert sources["S-V3-BAD"].endswith("(not scored: base metric A missing; counted as critical)")
+    assert sources["S-V2-BAD"].endswith("(not scored: AV:Q is not a value of base metric AV; counted as high)")
 
 
 def test_zip_of_pypa_layout_and_non_record_files(tmp_path: Path) -> None:

@@ -502,13 +502,16 @@ V4_HIGH = "CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N"
 V4_OUT_OF_ORDER = "CVSS:4.0/AV:N/AC:L/AT:N/PR:L/UI:N/VC:H/SC:N/VI:H/SI:N/VA:H/SA:N"
 
 
-def _rated_run(deps_project: Project, run_deps: Gate, severity: list[dict[str, str]], fail_on: str) -> tuple[GateResult, Any]:
+def _rated_run(
+    deps_project: Project, run_deps: Gate, severity: list[dict[str, str]], fail_on: str, **extra: Any
+) -> tuple[GateResult, Any]:
     """The gate result and the dependencies check's JSON (as gatekeeper.json carries it) of a run in which
-    alpha 1.4 is affected by one advisory rated by ``severity``, under ``fail_on_severity = fail_on``."""
+    alpha 1.4 is affected by one advisory rated by ``severity`` (and ``extra`` fields of the record),
+    under ``fail_on_severity = fail_on``."""
     from gatekeeper.reports.json import render_json
 
     record = next(r for r in RECORDS if r["id"] == "TEST-2024-RANGE")
-    rated = {**record, "id": "TEST-2024-V4", "aliases": [], "severity": severity}
+    rated = {**record, "id": "TEST-2024-V4", "aliases": [], "severity": severity, **extra}
     root = deps_project(checks=f'advisory_db = "advisories"\nfail_on_severity = "{fail_on}"', environment='scope = "project"')
     write_db(root, [rated], "pypa")
     gate = run_deps(root)
@@ -549,6 +552,40 @@ def test_a_malformed_v4_vector_fails_closed_and_says_why(deps_project: Project, 
     assert "cvss_score" not in finding["properties"]
     assert finding["properties"]["severity_source"] == (
         f"CVSS_V4 {V4_OUT_OF_ORDER} (not scored: metric VI after SC, out of the specification's order; counted as critical)"
+    )
+    assert check["status"] == "fail" and gate.verdict is Verdict.FAIL
+
+
+#: a v3.1 vector whose scope is neither U nor C: malformed
+V3_BAD_SCOPE = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:X/C:H/I:H/A:H"
+
+
+def test_a_malformed_v3_vector_counts_as_critical_over_the_database_label(deps_project: Project, run_deps: Gate) -> None:
+    """A v3 vector gatekeeper cannot score may rate the advisory up to 10.0: it is not skipped for the
+    database's milder label (LOW here), it counts as critical, blocks under ``fail_on_severity =
+    "critical"``, and says what is wrong, as a malformed v4 vector does."""
+    gate, check = _rated_run(
+        deps_project, run_deps, [{"type": "CVSS_V3", "score": V3_BAD_SCOPE}], "critical", database_specific={"severity": "LOW"}
+    )
+    (finding,) = check["findings"]
+    assert (finding["severity"], finding["blocking"]) == ("critical", True)
+    assert "cvss_score" not in finding["properties"]
+    assert finding["properties"]["severity_source"] == (
+        f"CVSS_V3 {V3_BAD_SCOPE} (not scored: S:X is not a value of base metric S; counted as critical)"
+    )
+    assert check["metrics"]["by_severity"]["critical"] == 1 and check["metrics"]["by_severity"]["low"] == 0
+    assert check["status"] == "fail" and gate.verdict is Verdict.FAIL
+
+
+def test_a_malformed_v2_vector_counts_as_the_top_of_its_scale_over_a_milder_v3_one(deps_project: Project, run_deps: Gate) -> None:
+    """CVSS v2 tops out at high: a v2 vector lacking a base metric next to a medium v3 vector makes
+    the advisory high (not the medium the other vector says), blocking under ``fail_on_severity = "high"``."""
+    severity = [{"type": "CVSS_V3", "score": V3_MEDIUM}, {"type": "CVSS_V2", "score": "AV:N/AC:L/Au:N/C:P/I:P"}]
+    gate, check = _rated_run(deps_project, run_deps, severity, "high")
+    (finding,) = check["findings"]
+    assert (finding["severity"], finding["blocking"]) == ("high", True)
+    assert finding["properties"]["severity_source"] == (
+        "CVSS_V2 AV:N/AC:L/Au:N/C:P/I:P (not scored: base metric A missing; counted as high)"
     )
     assert check["status"] == "fail" and gate.verdict is Verdict.FAIL
 
