@@ -277,6 +277,37 @@ def write(folder: Path | None, key: str, payload: Any) -> None:
             _LOGS_CHANGED.notify_all()
 
 
+def retire(top: Path | None, name: str, version: int) -> None:
+    """Remove, once, the entries a check stored in ``top / name`` before its cache version
+    ``version``: it never reads them again (its keys hold the version), and they may hold what it
+    no longer keeps (the secrets check's hash of each secret, the password bandit quoted). A marker
+    ``top / .NAME.vVERSION`` says it was done; emptied folders go too. Links are not followed; a
+    folder that cannot be read or written costs only this (a run of an earlier gatekeeper sharing
+    the cache may store such entries again)."""
+    if top is None:
+        return
+    marker = top / f".{name}.v{version}"
+    if marker.exists():
+        return
+    folder = top / name
+    with contextlib.suppress(OSError):
+        if folder.is_dir() and not folder.is_symlink():
+            with os.scandir(folder) as parts:
+                subfolders = [Path(p.path) for p in parts if p.is_dir(follow_symlinks=False)]
+            for sub in subfolders:
+                with os.scandir(sub) as entries:
+                    stale = [e.path for e in entries if e.name.endswith(".json") and e.is_file(follow_symlinks=False)]
+                for path in stale:
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
+                with contextlib.suppress(OSError):
+                    sub.rmdir()  # only when now empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        top.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+
+
 def _logged(folder: Path, path: Path) -> list[WriteLog] | None:
     """The open logs of ``folder`` with ``path`` put in each before the entry is written (so that
     ``end_log``, which waits for the writes under way, takes back an entry whatever the order);

@@ -103,6 +103,12 @@ def test_password_findings_leave_no_password_or_line_hash_and_a_baseline_still_m
     project: Path, tmp_path: Path, cli: Any
 ) -> None:
     env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    folder = Path(cli(["cache", "dir", "."], cwd=project, env=env).stdout.strip())
+    # what earlier versions cached: bandit's results with the password quoted, detect-secrets' SHA-1
+    sha1 = hashlib.sha1(PASSWORDS[0].encode()).hexdigest()  # noqa: S324  # detect-secrets' hashed_secret
+    stale = {"security": f"Possible hardcoded password: '{PASSWORDS[0]}'", "secrets": sha1}
+    for name, held in stale.items():
+        write(folder / name / "ab", {"ab" + "0" * 62 + ".json": json.dumps({"v": 1, "payload": held})})
     first = cli(["check", "."], cwd=project, env=env)
     assert first.returncode == 1, first.stdout + first.stderr
     rules = sorted((f["check"], f["rule_id"], f["location"]["line"]) for f in _findings(project) if f["check"] in PLACED)

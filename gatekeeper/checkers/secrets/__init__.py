@@ -131,6 +131,7 @@ class SecretsChecker(CheckerBase):
         from gatekeeper.checkers import source
 
         tool = ctx.tool("detect_secrets", "detect-secrets", INSTALL)  # where it is, before anything of it runs
+        cache.retire(ctx.cache_dir, CHECK, CACHE_VERSION)  # earlier versions cached detect-secrets' hash of each secret
         folder = ctx.cache_dir / CHECK if ctx.cache_dir is not None else None
         lazy = _LazyWorker(ctx, tool, folder)  # on a cold cache, detect-secrets imports while the files are read
         honour = honours_project(section)

@@ -113,6 +113,7 @@ class SecurityChecker(CheckerBase):
 
         targets = [str(p) for p in section.get("paths") or ["."]]
         workers = int(section.get("workers") or 0) or (os.cpu_count() or 1)
+        cache.retire(ctx.cache_dir, "security", CACHE_VERSION)  # version 1 cached the passwords bandit quotes
         folder = ctx.cache_dir / "security" if ctx.cache_dir is not None else None
         origin = ctx.vet_tool("bandit", "bandit")  # never the checkout's bandit (before any of it is imported)
         pool = BanditPool(ctx.tool_python, ctx.root)
