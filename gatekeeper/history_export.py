@@ -169,8 +169,23 @@ def _kept_result(reports: Mapping[str, str], kept: Mapping[str, Path]) -> dict[s
         except (OSError, ValueError, RecursionError):
             continue
         if isinstance(data, dict) and isinstance(data.get("checks"), list) and isinstance(data.get("verdict"), str):
-            return data
+            return _without_secret_digests(data)
     return None
+
+
+def _without_secret_digests(data: dict[str, Any]) -> dict[str, Any]:
+    """A kept result as ``secretprints.upgraded`` reads it: one an earlier gatekeeper wrote with a
+    hash of each secret (or the password bandit quoted) in its findings is listed without them.
+    One that cannot be read as a whole result is listed as it is."""
+    from gatekeeper.findings import GateResult
+    from gatekeeper.secretprints import upgraded
+
+    try:
+        result = GateResult.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return data
+    new = upgraded(result)
+    return data if new is result else new.to_dict()
 
 
 def _finding_cells(f: Mapping[str, Any]) -> list[Any]:

@@ -234,6 +234,43 @@ def test_csv_exports_parse_and_findings_come_from_kept_reports(tmp_path: Path, m
     assert {f["state"] for f in findings} >= {"blocking", "waived"}
 
 
+def test_a_kept_result_of_the_earlier_secrets_form_is_listed_without_the_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from gatekeeper.findings import CheckResult, Finding, Location, Severity, Status, fingerprint
+
+    sha1 = hashlib.sha1(b"hunter2").hexdigest()  # noqa: S324  # detect-secrets' hashed_secret of a weak password
+    old = Finding(  # as the secrets check wrote it: the SHA-1 in the message, properties and fingerprint
+        rule_id="secret.secret-keyword",
+        severity=Severity.HIGH,
+        message=f"potential secret (Secret Keyword) in app.py:2, sha1 {sha1[:12]}…; rotate it and remove it",
+        blocking=True,
+        location=Location("app.py", line=2),
+        fingerprint=fingerprint("secrets", "secret.secret-keyword", "app.py", sha1),
+        properties={"secret_type": "Secret Keyword", "hashed_secret": sha1},
+    )
+    result = failing_result()
+    result = replace(result, checks=(*result.checks, CheckResult("secrets", Status.FAIL, findings=(old,))))
+    records = quarter_records([(f"{i:040x}", "main") for i in range(3)])
+    kept = tmp_path / "artifacts"
+    kept.mkdir()
+    json_text = render_json(result)
+    (kept / "gatekeeper.json").write_text(json_text)
+    records[1]["reports"] = {"gatekeeper-reports/gatekeeper.json": hashlib.sha256(json_text.encode()).hexdigest()}
+    write_log(tmp_path / "audit.jsonl", records)
+    out = tmp_path / "csv"
+    args = ("--format", "csv", "--output", str(out), "--reports", str(kept))
+    done = _report(tmp_path, monkeypatch, str(tmp_path / "audit.jsonl"), *args)
+    assert done.exit_code == 0, done.output
+    text = (out / "findings.csv").read_text()
+    assert sha1[:12] not in text and old.fingerprint not in text
+    (row,) = [f for f in csv.DictReader(io.StringIO(text)) if f["check"] == "secrets"]
+    assert row["fingerprint"] == fingerprint("secrets", "secret.secret-keyword", "app.py")
+    assert len(list(csv.DictReader(io.StringIO(text)))) == sum(len(c.findings) for c in result.checks)
+
+
 def test_a_change_in_the_waivers_file_is_a_change_of_the_effective_policy() -> None:
     """The effective policy's digest decides; the diff is of the file that changed (here the waivers file)."""
     from gatekeeper.history import run_view
