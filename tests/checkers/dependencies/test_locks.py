@@ -325,6 +325,9 @@ def test_a_uv_member_a_locked_dependency_resolves_to_is_counted_not_the_project(
     assert result.metrics["lock"]["members"] == ["demo-app"]
     assert result.metrics["unaudited"] == ["delta"]
     assert result.status is Status.FAIL and "dependencies.unaudited" in {f.rule_id for f in result.findings if f.blocking}
+    # the reason says why a member is counted: the package from the index that depends on it
+    reason = result.metrics["unaudited_reasons"]["delta"]
+    assert "locked from a directory that beta-pkg, locked from an index, depends on, so the folder stands in" in reason
 
 
 def test_a_vendored_folder_in_a_pylock_is_a_package_built_from_a_folder_not_the_project(

@@ -90,6 +90,12 @@ def in_project(path: Path, root: Path, where: str) -> Path:
     return resolved
 
 
+def and_list(names: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``; past four names the first three and how many more."""
+    shown = [*names[:3], f"{len(names) - 3} more"] if len(names) > 4 else list(names)
+    return " and ".join(shown) if len(shown) < 3 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
 def built_from(dist: Distribution, root: Path, required_by: Sequence[str] = ()) -> str:
     """Why a distribution installed from a folder or a VCS checkout (PEP 610) is not audited, in
     words; a folder inside the project (a monorepo's own package outside any uv workspace) is named,
@@ -106,8 +112,7 @@ def built_from(dist: Distribution, root: Path, required_by: Sequence[str] = ()) 
     if not rel or rel == ".":
         return reason
     if required_by:
-        shown = [*required_by[:3], f"{len(required_by) - 3} more"] if len(required_by) > 4 else list(required_by)
-        names = " and ".join(shown) if len(shown) < 3 else ", ".join(shown[:-1]) + " and " + shown[-1]
+        names = and_list(required_by)
         verb = "requires" if len(required_by) == 1 else "require"
         rel = (
             f"{rel} inside the project: a member of its uv workspace, but {names}, from outside the project, {verb} "

@@ -11,9 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from gatekeeper.checkers import lockfiles
-from gatekeeper.checkers.dependencies.sources.base import Collected, DependencySource, Target, in_project, relative
+from gatekeeper.checkers.dependencies.sources.base import (
+    Collected,
+    DependencySource,
+    Target,
+    and_list,
+    in_project,
+    relative,
+)
 from gatekeeper.checkers.inventory import declared_name
-from gatekeeper.checkers.lockfiles.model import Lock, Selection
+from gatekeeper.checkers.lockfiles.model import Lock, LockedPackage, Selection
 
 
 class LockSource(DependencySource):
@@ -37,13 +44,26 @@ class LockSource(DependencySource):
         for pkg in lock.packages:
             where = f"{rel}:{pkg.line}" if pkg.line else rel
             if pkg.origin != "registry" or not pkg.version:
-                reason = f"{where}: locked from a {pkg.origin}, not a release from a package index"
+                reason = f"{where}: locked from a {pkg.origin}{_stands_in(lock, pkg)}, not a release from a package index"
                 got.skip(pkg.name, f"{reason}: its advisories cannot be known")
                 continue
             got.targets.append(Target(pkg.name, pkg.version, rel, pkg.line, entry=f"{where} {pkg.name} {pkg.version}"))
         if lock.members:
             got.meta["project"] = ", ".join(m.name for m in lock.members)
         return got
+
+
+def _stands_in(lock: Lock, pkg: LockedPackage) -> str:
+    """For a package locked from a folder that counted packages from an index depend on (a workspace
+    member named after their dependency, which the lock resolves to the folder), the words that say
+    so: why it is counted as a dependency, not as the project."""
+    if pkg.origin != "directory":
+        return ""
+    users = sorted(p.name for p in lock.packages if p.origin == "registry" and pkg.ref in p.dependencies)
+    if not users:
+        return ""
+    verb = "depends" if len(users) == 1 else "depend"
+    return f" that {and_list(users)}, locked from an index, {verb} on, so the folder stands in for that dependency"
 
 
 def describe(lock: Lock, rel: str, selection: Selection) -> dict[str, object]:
