@@ -129,6 +129,7 @@ class DependenciesChecker(CheckerBase):
                 "packages_audited": len(audited),
                 "unaudited": sorted(name for name, _ in got.unaudited.values()),
                 "unaudited_reasons": {name: reason for name, reason in sorted(got.unaudited.values())},
+                "partly_audited": _partly(vulnerable, got),
                 "vulnerabilities": len(matches),
                 "vulnerable_packages": vulnerable,
                 # the inventory, so that a new-code run can review what changed since REF
@@ -234,18 +235,37 @@ def _online(
     return _Audit(matches, service, "pip-audit", tool_version, f"queried {queried_at}")
 
 
+def _partly(vulnerable: Sequence[str], got: Collected) -> list[str]:
+    """The vulnerable packages (canonical names) that also could not be audited: affected by some
+    advisories, left undecided by others (a GIT-only range). They are vulnerable AND unaudited, never
+    among the audited packages."""
+    return sorted(got.unaudited[key][0] for key in vulnerable if key in got.unaudited)
+
+
 def _summary(matches: Sequence[Match], vulnerable: Sequence[str], audited: int, where: str, got: Collected) -> str:
-    """One line: the vulnerabilities in how many of the audited packages, where, and what could not be audited."""
-    packages = f"{audited} package{'' if audited == 1 else 's'}"
-    if matches:
-        summary = (
-            f"{len(matches)} {'vulnerability' if len(matches) == 1 else 'vulnerabilities'} in "
-            f"{len(vulnerable)} of {packages} ({where})"
-        )
-    else:
+    """One line: the vulnerabilities in how many of the audited packages, where, and what could not be audited.
+
+    A package audited only in part (``_partly``) is counted apart from the ``audited`` ones, so that
+    every number equals a metric (``vulnerable_packages``, ``packages_audited``, ``partly_audited``,
+    ``unaudited``) and no count takes in a package another count leaves out."""
+    partly = _partly(vulnerable, got)
+    packages = _count(audited, "package")
+    n = _count(len(matches), "vulnerability", "vulnerabilities")
+    if not matches:
         summary = f"no known vulnerabilities in {packages} ({where})"
+    elif not partly:
+        summary = f"{n} in {len(vulnerable)} of {packages} ({where})"
+    else:
+        part = f"{len(partly)} audited only in part"
+        fully = f"{len(vulnerable) - len(partly)} of the {audited} audited, " if audited else ""
+        summary = f"{n} in {_count(len(vulnerable), 'package')}: {fully}{part} ({where})"
     if got.unaudited:
-        names = sorted(name for name, _ in got.unaudited.values())
+        in_part = set(partly)
+        names = [f"{name} (in part)" if name in in_part else name for name in sorted(x for x, _ in got.unaudited.values())]
         shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
         summary += f"; {len(names)} could not be audited: {shown}"
     return summary
+
+
+def _count(number: int, one: str, many: str = "") -> str:
+    return f"{number} {one if number == 1 else many or one + 's'}"

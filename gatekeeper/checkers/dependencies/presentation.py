@@ -11,7 +11,9 @@ from gatekeeper.findings import CheckResult, Finding
 
 TOOL = ToolInfo("pip-audit", "https://pypi.org/project/pip-audit/", ("security", "vulnerability", "dependency"))
 #: the metric keys the rows below present (the others get generic rows)
-SHOWN = frozenset({"packages_audited", "unaudited", "vulnerabilities", "service", "thresholds", "database", "db_as_of"})
+SHOWN = frozenset(
+    {"packages_audited", "partly_audited", "unaudited", "vulnerabilities", "service", "thresholds", "database", "db_as_of"}
+)
 #: advisory id prefixes osv.dev has a page for
 OSV_PREFIXES = ("GHSA", "PYSEC", "CVE", "OSV", "GSD", "MAL")
 
@@ -22,6 +24,9 @@ def display(check: CheckResult) -> Display:
     rows: list[Row] = []
     if "packages_audited" in m:
         rows.append(Row("Packages audited", m["packages_audited"]))
+    if m.get("partly_audited"):
+        # vulnerable, and undecided by another advisory: among the packages not audited, not the audited ones
+        rows.append(Row("Vulnerable, audited only in part", m["partly_audited"], "", False))
     if "vulnerabilities" in m:
         rows.append(Row("Known vulnerabilities", m["vulnerabilities"], "0 blocking", not check.blocking))
     if "unaudited" in m:

@@ -494,6 +494,50 @@ def test_start_up_code_of_the_environment_cannot_hide_a_package(tmp_path: Path, 
     assert {"alpha", "sidecar"} <= names
 
 
+def test_a_package_both_vulnerable_and_partly_undecided_is_counted_apart_and_alike_in_every_report(
+    deps_project: Project, run_deps: Gate
+) -> None:
+    """alpha 1.4 is affected by one advisory (an ECOSYSTEM range) and left undecided by another (only a
+    GIT range): it is vulnerable AND not audited. The summary counts it apart from the audited packages
+    (never "2 of 2" when only foo-bar-baz of the two audited ones is vulnerable), every number in it
+    is a metric, and the JSON, HTML, Markdown and SARIF reports all say the same."""
+    from gatekeeper.reports.html import render_html
+    from gatekeeper.reports.json import render_json
+    from gatekeeper.reports.markdown import render_markdown
+    from gatekeeper.reports.sarif import render_sarif
+
+    git_only = {
+        "id": "TEST-2024-GITONLY",
+        "affected": [
+            {
+                "package": {"name": "alpha", "ecosystem": "PyPI"},
+                "ranges": [{"type": "GIT", "repo": "https://example.invalid/a", "events": [{"introduced": "0"}]}],
+            }
+        ],
+    }
+    records = [r for r in RECORDS if r["id"] in ("TEST-2024-RANGE", "TEST-2024-ZERO")] + [git_only]
+    root = deps_project(
+        checks='advisory_db = "advisories"', environment='scope = "project"', deps=["alpha>=1", "foo-bar-baz", "safe"]
+    )
+    write_db(root, records, "pypa")
+    gate = run_deps(root)
+    (check,) = (c for c in json.loads(render_json(gate))["checks"] if c["name"] == "dependencies")
+    counted = "2 vulnerabilities in 2 packages: 1 of the 2 audited, 1 audited only in part (osv-db, scope project;"
+    assert check["summary"].startswith(counted)
+    m = check["metrics"]
+    assert m["vulnerabilities"] == 2 and m["vulnerable_packages"] == ["alpha", "foo-bar-baz"]
+    assert m["packages_audited"] == 2 and m["unaudited"] == ["alpha"] and m["partly_audited"] == ["alpha"]
+    assert "TEST-2024-GITONLY" in m["unaudited_reasons"]["alpha"]
+    assert check["summary"].endswith("; 1 could not be audited: alpha (in part)")
+    assert {f["rule_id"] for f in check["findings"]} == {"TEST-2024-RANGE", "TEST-2024-ZERO", "dependencies.unaudited"}
+    html, markdown = render_html(gate), render_markdown(gate)
+    (run,) = (r for r in json.loads(render_sarif(gate))["runs"] if r["automationDetails"]["id"] == "gatekeeper/dependencies/")
+    assert run["properties"]["gatekeeper"]["summary"] == check["summary"]
+    for text in (html, markdown):
+        assert "2 vulnerabilities in 2 packages: 1 of the 2 audited, 1 audited only in part" in text
+    assert "Vulnerable, audited only in part" in html
+
+
 #: CVSS vectors and their scores by FIRST's calculators (v3.1: 4.3 medium; v4.0: 5.3 medium, 7.1 high)
 V3_MEDIUM = "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:N/I:N/A:L"
 V4_MEDIUM = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:P/VC:L/VI:L/VA:N/SC:N/SI:N/SA:N"
