@@ -583,8 +583,19 @@ class _Failed(ToolError):
     """detect-secrets exited with an error (it ran: not a timeout, not a missing tool)."""
 
     def __init__(self, returncode: int, stderr: str) -> None:
-        super().__init__(f"detect-secrets failed (exit {returncode}): {process.tail(stderr)}")
+        super().__init__(f"detect-secrets failed (exit {returncode}): {_raised(stderr)}")
         self.returncode, self.stderr = returncode, stderr
+
+
+def _raised(stderr: str) -> str:
+    """What detect-secrets' ``stderr`` says it raised, by the exception's name alone (a traceback's
+    last line, up to its colon): the text after it may quote the file it was scanning, a secret
+    included (a YAML error shows the line it stopped at)."""
+    for line in reversed(stderr.strip().splitlines()):
+        name = line.partition(":")[0].strip()
+        if re.fullmatch(r"[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)", name):
+            return f"it raised {name} (its message is not shown: it may quote the file; run detect-secrets by hand to see it)"
+    return "no exception named on its stderr (not shown: it may quote a file; run detect-secrets by hand to see it)"
 
 
 def _parsed(done: process.Completed) -> dict[str, list[dict[str, Any]]]:

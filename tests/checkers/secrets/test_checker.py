@@ -184,6 +184,14 @@ def test_a_worker_that_fails_hangs_or_prints_garbage_is_an_error_never_a_clean_s
     assert time.monotonic() - t0 < 30
 
 
+def test_a_failed_scan_says_what_was_raised_never_its_message(project: Path, make_ctx: Any, tmp_path: Path) -> None:
+    quoting = f"raise RuntimeError('while scanning a simple key in line 2: password: {PASSWORD}')"
+    ctx = _faulty(project, tmp_path, "py:" + quoting, make_ctx, deadline=time.monotonic() + 20)
+    with pytest.raises(ToolError, match=r"detect-secrets failed \(exit 1\): it raised RuntimeError") as raised:
+        SecretsChecker().run(section(SecretsChecker), ctx)
+    assert PASSWORD not in str(raised.value)
+
+
 #: a YAML file detect-secrets 1.5 cannot scan: its YAML transformer recurses once per level
 DEEP_YAML = "key:\n  " + "- " * 1000 + "\n"
 
