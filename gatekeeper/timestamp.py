@@ -34,6 +34,7 @@ from typing import Any
 
 from gatekeeper import process
 from gatekeeper.errors import GatekeeperError, ToolError
+from gatekeeper.tokenhash import imprint_problem, signature_problem
 
 KIND = "rfc3161"
 QUERY_TYPE = "application/timestamp-query"
@@ -229,10 +230,14 @@ def token_info(token: bytes) -> TokenInfo:
         path = Path(scratch) / "token.der"
         path.write_bytes(token)
         done = _openssl(["ts", "-reply", "-token_in", "-in", str(path), "-text"], "openssl ts -reply -text")
-    found = re.search(_GEN_TIME, done.stdout)
-    imprint = re.search(_IMPRINT, done.stdout)
-    if done.returncode != 0 or found is None or imprint is None:
-        raise TimestampError(f"not a readable RFC 3161 token: {_last_line(done)}")
+        found = re.search(_GEN_TIME, done.stdout)
+        imprint = re.search(_IMPRINT, done.stdout)
+        if done.returncode != 0 or found is None or imprint is None:
+            raise TimestampError(f"not a readable RFC 3161 token: {_last_line(done)}")
+        signed = _openssl(["cms", "-cmsout", "-print", "-inform", "DER", "-in", str(path)], "openssl cms -print")
+    refused = imprint_problem(done.stdout) or signature_problem(signed.stdout if signed.returncode == 0 else "")
+    if refused is not None:  # openssl ts -verify accepts a token signed over SHA-1 or MD5
+        raise TimestampError(f"the token is refused: {refused}")
     return TokenInfo(time=_iso(found.group(1)), digest=_hex_dump(imprint.group(1)))
 
 

@@ -317,3 +317,43 @@ def test_a_token_made_after_the_authoritys_certificate_expired_is_refused(tmp_pa
     check = verify_stamp(_stamp(token), DIGEST, pki.ca)
     assert not check.ok and "had already expired at the token's time" in str(check.problem)
     assert "does not show the content altered" in str(check.problem)
+
+
+def test_a_token_resting_on_sha1_or_another_imprint_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, offline_env: None
+) -> None:
+    # openssl ts -verify accepts an authority that signs over SHA-1, whose collisions can be made
+    pki = make_pki(tmp_path / "pki")
+    config = pki.config.read_text()
+    weak = config.replace("signer_digest = sha256", "signer_digest = sha1")
+    pki.config.write_text(weak)
+    token = sign_token(pki, DIGEST, tmp_path / "weak")
+    shown = subprocess.run(
+        ["openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in", str(tmp_path / "weak" / "t.der")],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert "algorithm: sha1 (1.3.14.3.2.26)" in shown.stdout.partition("signerInfos:")[2]
+    by_hand = ["openssl", "ts", "-verify", "-digest", DIGEST, "-token_in", "-in", "t.der", "-CAfile", str(pki.ca)]
+    assert subprocess.run(by_hand, cwd=tmp_path / "weak", capture_output=True, timeout=60).returncode == 0
+    stamp = {"kind": "rfc3161", "url": "http://tsa.invalid/", "token": base64.b64encode(token).decode("ascii")}
+    refused = str(verify_stamp(stamp, DIGEST, pki.ca).problem)
+    assert "the token is refused: the authority signed it over sha1 (digestAlgorithm), whose collisions can be made" in refused
+    # a token whose imprint is another digest than the SHA-256 one gatekeeper asks for
+    pki.config.write_text(config)
+    other = tmp_path / "other"
+    other.mkdir()
+    query = ["openssl", "ts", "-query", "-digest", hashlib.sha512(b"an audit record").hexdigest(), "-sha512", "-out", "q.tsq"]
+    subprocess.run(query, cwd=other, check=True, capture_output=True, timeout=60)
+    subprocess.run(["openssl", "ts", "-reply", "-config", str(pki.config), "-queryfile", "q.tsq", "-token_out", "-out", "t.der"],
+                   cwd=other, check=True, capture_output=True, timeout=60)  # fmt: skip
+    stamp["token"] = base64.b64encode((other / "t.der").read_bytes()).decode("ascii")
+    assert "its imprint is a sha512 digest, not the SHA-256 one" in str(verify_stamp(stamp, DIGEST, pki.ca).problem)
+    # a run whose authority signs over SHA-1 keeps no token and fails closed
+    pki.config.write_text(weak)
+    with running_tsa(tmp_path / "tsa", pki) as tsa:
+        root = _project(tmp_path, _authority(tsa))
+        done = _run(["check", str(root), "--format", "json"], root, monkeypatch)
+    assert done.exit_code == 3, done.output
+    assert "the authority signed it over sha1" in done.output and "written WITHOUT a trusted timestamp" in done.output
+    record = json.loads((root / ".gatekeeper" / "audit.jsonl").read_text())
+    assert "token" not in record["timestamp"] and "sha1" in record["timestamp"]["error"]
