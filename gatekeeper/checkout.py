@@ -394,12 +394,15 @@ def _with_modules(out: Changes, before: Snapshot, now: list[str], timeout: float
     return Changes(sorted(changed), sorted(created), sorted(removed), sorted(rewritten), sorted(restored), sorted(settings))
 
 
+#: the keys of a result's ``checkout`` entry that name files the run wrote (``touched``)
+TOUCHED = ("changed", "created", "removed", "rewritten", "restored", "git_settings", "read_written", "transient")
+
+
 def touched(tree: Mapping[str, Any]) -> list[str]:
     """Every file a result's ``checkout`` entry says the run wrote: tracked files changed or restored,
-    untracked files created, removed or rewritten, files a check read beyond the comparison written
-    (empty: the tree was left as it was found, or could not be compared)."""
-    keys = ("changed", "created", "removed", "rewritten", "restored", "git_settings", "read_written")
-    return [str(path) for key in keys for path in tree.get(key) or ()]
+    untracked files created, removed or rewritten, files a check read beyond the comparison written,
+    configuration files that came and went (empty: the tree was left as it was found, or could not be compared)."""
+    return [str(path) for key in TOUCHED for path in tree.get(key) or ()]
 
 
 def _listing(root: Path, timeout: float, skip: tuple[str, ...]) -> tuple[dict[str, str], frozenset[str]]:

@@ -349,6 +349,8 @@ def tree_lines(tree: Mapping[str, Any], shown: int = 10) -> list[str]:
         "read_written": "the run wrote or removed {n} file(s) a check read that the checkout's comparison does not "
         "cover (git ignores them, or the root is no git work tree): {files} "
         "(the tool and the cache key may have read other bytes)",
+        "transient": "the run created and removed again {n} file(s) of a tool configuration's name in the checkout "
+        "it judged: {files} (a tool may have read them meanwhile)",
     }
     out = []
     for key, text in said.items():

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gatekeeper import __version__, checkout, checkoutreads, process
+from gatekeeper import __version__, checkout, checkoutreads, checkoutwatch, process
 from gatekeeper.background import import_all, in_background
 from gatekeeper.baseline import Baseline
 from gatekeeper.cachekey import cache_folder, tool_python
@@ -188,6 +188,7 @@ def run_checks(
     # git's answers overlap: the commit, branch and dirtiness are asked beside the snapshot
     repository_answer = in_background(lambda: repository_info(request.root), "gatekeeper-git-info")
     before = _snapshot(request, cache_dir)  # the checkout is read-only to the gate: compared at the end
+    watch = checkoutwatch.start(before)  # and a tool configuration that comes and goes meanwhile is seen
     interpreter = request.interpreter or discover(request.root, str(policy.environment.get("python") or ""))
     repository = repository_answer()  # before any check runs: the tree as it was judged
     compared: list[Callable[[], dict[str, Any]]] = []
@@ -212,10 +213,12 @@ def run_checks(
         tree = compared[0]() if compared else _tree_check(before)
         if compared and _moved_after(tree, before, folders[0] if folders else None):  # while a settled check read it
             tree = _tree_check(before)
-        tree = _with_reads(tree, reads)
+        tree = checkoutwatch.with_transient(_with_reads(tree, reads), watch, before)
         kept = not (checkout.touched(tree) or tree.get("error"))
     finally:
         cache.end_log(written, keep=kept)
+        if watch is not None:
+            watch.close()
     # a check declared timed out leaves its thread behind, and maybe its tool running: killed once
     # the comparison's own git calls are done, before the process ends (it does not wait for threads)
     process.kill_all()

@@ -1,0 +1,117 @@
+"""Tool configuration files that appeared in the checkout during a run and were gone by its end.
+
+The comparison before and after a run (``gatekeeper.checkout``) cannot see a file that exists only
+in between: a ``sub/ruff.toml`` selecting no rule that a test writes while ruff runs, and removes
+before the run ends, takes that folder's diagnostics away (and the result is cached under the
+files as they are found), while the tree is found as it was. So, on Linux, an inotify watch is set
+on the root and every folder above a file the comparison covers as the checks start; once every
+check has ended, each file of a tool configuration's name (``checkout.CONFIG_NAMES``) created,
+moved in, removed or moved out in one of them that does not exist now, and that the comparison
+does not name already, is a change of the run (the ``checkout`` entry's ``transient``): the verdict
+is ``error``. A watch that could not be set in full (inotify's limits) or whose events overflowed
+makes the comparison an error (nobody can say). Elsewhere nothing is watched.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.checkout import CONFIG_NAMES, Snapshot, folder_stats
+
+_IN_MOVED_FROM, _IN_MOVED_TO, _IN_CREATE, _IN_DELETE = 0x40, 0x80, 0x100, 0x200
+_IN_Q_OVERFLOW = 0x4000
+_IN_ONLYDIR, _IN_DONT_FOLLOW = 0x01000000, 0x02000000
+_IN_NONBLOCK, _IN_CLOEXEC = os.O_NONBLOCK, getattr(os, "O_CLOEXEC", 0)
+_MASK = _IN_CREATE | _IN_DELETE | _IN_MOVED_FROM | _IN_MOVED_TO | _IN_ONLYDIR | _IN_DONT_FOLLOW
+_EVENT = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len (the name follows)
+
+
+class Watch:
+    """An inotify watch on ``folders`` (absolute paths) of the work tree at ``root``."""
+
+    def __init__(self, root: Path, folders: Iterable[str]) -> None:
+        import ctypes  # only where a run watches: not among the modules every start-up imports
+
+        self.root = root
+        self.problem = ""
+        self._folders: dict[int, str] = {}
+        libc = ctypes.CDLL(None, use_errno=True)
+        self._fd: int = libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
+        if self._fd < 0:
+            self.problem = f"the checkout's folders could not be watched ({os.strerror(ctypes.get_errno())})"
+            return
+        add = libc.inotify_add_watch
+        add.argtypes, add.restype = (ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32), ctypes.c_int
+        for folder in folders:
+            wd = add(self._fd, os.fsencode(folder), _MASK)
+            if wd < 0:
+                error = ctypes.get_errno()
+                if os.path.isdir(folder):  # one the run removed is a change the comparison names
+                    self.problem = f"the checkout's folders could not all be watched ({os.strerror(error)})"
+                    return
+                continue
+            self._folders[wd] = folder
+
+    def transient(self, before: Snapshot) -> tuple[list[str], str]:
+        """The configuration files (relative paths) that came or went in a watched folder since the
+        watch was set and do not exist now, those ``before`` compares left out; and why that cannot be
+        said ("" when it can). Closes the watch."""
+        if self.problem:
+            return [], self.problem
+        names: set[str] = set()
+        try:
+            while True:
+                try:
+                    data = os.read(self._fd, 1 << 16)
+                except BlockingIOError:
+                    break
+                offset = 0
+                while offset + _EVENT.size <= len(data):
+                    wd, mask, _, length = _EVENT.unpack_from(data, offset)
+                    name = data[offset + _EVENT.size : offset + _EVENT.size + length].split(b"\0", 1)[0]
+                    offset += _EVENT.size + length
+                    if mask & _IN_Q_OVERFLOW:
+                        return [], "too many files came and went in the checkout's folders to tell which during the run"
+                    folder = self._folders.get(wd)
+                    if folder is not None and os.fsdecode(name) in CONFIG_NAMES:
+                        names.add(os.path.join(folder, os.fsdecode(name)))
+        finally:
+            self.close()
+        base = os.fspath(self.root)
+        out = []
+        for path in names:
+            rel = os.path.relpath(path, base).replace(os.sep, "/")
+            if not os.path.lexists(path) and rel not in before.index and rel not in before.untracked:
+                out.append(rel)
+        return sorted(out), ""
+
+    def close(self) -> None:
+        """Stop watching (idempotent)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def start(before: Snapshot | str) -> Watch | None:
+    """A watch on the folders ``before`` compares files in (``checkout.folder_stats``), on Linux and
+    for a git work tree; else None."""
+    if not sys.platform.startswith("linux") or not isinstance(before, Snapshot) or not before.git:
+        return None
+    return Watch(before.root, folder_stats(before))
+
+
+def with_transient(tree: dict[str, Any], watch: Watch | None, before: Snapshot | str) -> dict[str, Any]:
+    """The result's ``checkout`` entry ``tree`` with the configuration files that came and went during
+    the run (``transient``), or its ``error`` when the watch cannot say (a tree that could not be
+    compared is an error already)."""
+    if watch is None or tree.get("error") or isinstance(before, str):
+        return tree
+    transient, problem = watch.transient(before)
+    if problem:
+        return {**tree, "error": problem}
+    return {**tree, "transient": transient} if transient else tree

@@ -1,0 +1,63 @@
+"""A tool configuration file that came and went during a run, unseen by the comparison before and
+after it, makes the run an error (on Linux, where the checkout's folders are watched)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.checkers.lint import LintChecker
+from gatekeeper.console import tree_lines
+from gatekeeper.findings import Status, Verdict
+from tests.test_checkout import repo
+from tests.test_engine import run
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the checkout's folders are watched on Linux")
+
+
+def test_a_ruff_configuration_that_came_and_went_while_ruff_ran_is_an_error_and_caches_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``sub/ruff.toml`` selecting no rule, written while ruff checks and removed before the run
+    ends (as a test of the project may), took sub/a.py's F401 away: the comparison before and after
+    found the tree as it was (PASS), the result was cached, and later runs were served it. ruff by
+    hand flags the file. A file of another name coming and going is no change."""
+    from gatekeeper.checkers.base import CheckContext
+
+    root = repo(tmp_path / "p", {"ruff.toml": '[lint]\nselect = ["F"]\n', "sub/a.py": "import os\n"})
+    transient = root / "sub" / "ruff.toml"
+    real_run = CheckContext.run
+
+    def run_with_config(self: CheckContext, args: Any, **kw: Any) -> Any:
+        checking = "--output-format" in args and "--show-files" not in args
+        if checking:
+            transient.write_text("[lint]\nselect = []\n", encoding="utf-8")
+            (root / "sub" / "notes.txt").write_text("scratch\n", encoding="utf-8")
+        try:
+            return real_run(self, args, **kw)
+        finally:
+            if checking:
+                transient.unlink(missing_ok=True)
+                (root / "sub" / "notes.txt").unlink(missing_ok=True)
+
+    monkeypatch.setattr(CheckContext, "run", run_with_config)
+    policy = "[checks.lint]\nenabled = true\n"
+    raced = run(root, {"lint": LintChecker()}, policy, cache_dir=tmp_path / "cache")
+    monkeypatch.undo()
+    # ruff read the configuration that came and went (PASS), or gatekeeper's own look at the
+    # configurations found it there and then gone (ERROR): never the FAIL ruff gives by hand
+    assert raced.checks[0].status is not Status.FAIL
+    assert raced.verdict is Verdict.ERROR and raced.extra["checkout"]["transient"] == ["sub/ruff.toml"]
+    said = "the run created and removed again 1 file(s) of a tool configuration's name in the checkout it judged: sub/ruff.toml"
+    assert any(line.startswith(said) for line in tree_lines(raced.extra["checkout"]))
+    by_hand = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "sub/a.py"], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert by_hand.returncode == 1 and "F401" in by_hand.stdout
+    later = run(root, {"lint": LintChecker()}, policy, cache_dir=tmp_path / "cache")
+    assert later.checks[0].status is Status.FAIL and "transient" not in later.extra["checkout"]
+    assert later.verdict is Verdict.FAIL
