@@ -22,12 +22,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import __version__
+from gatekeeper import __version__, checkout
 from gatekeeper.checkers.base import LoadedChecker, inputs_digest, sum_metrics
 from gatekeeper.controls import evaluate_controls, policy_controls
 from gatekeeper.engine import decide_verdict, iso_utc
 from gatekeeper.errors import UsageError
-from gatekeeper.findings import CheckResult, Finding, GateResult, Status, decide_status
+from gatekeeper.findings import CheckResult, Finding, GateResult, Status, Verdict, decide_status
 from gatekeeper.newcodegate import merged_new_code
 from gatekeeper.policy import Policy
 from gatekeeper.policydigest import files_problem
@@ -130,12 +130,18 @@ def merge_results(
     extra["scope"] = {"complete": True, "only": [], "skip": [], "left_out": [], "merged_shards": count}
     if isinstance(parts[0].extra.get("runtime"), Mapping):
         extra["runtime"] = dict(parts[0].extra["runtime"])
+    tree = _merge_checkout(parts)
+    if tree:
+        extra["checkout"] = tree
     repository = dict(parts[0].repository)
     dirty = [p.repository.get("dirty") for p in parts if isinstance(p.repository.get("dirty"), bool)]
     if dirty:
         repository["dirty"] = any(dirty)
+    verdict = decide_verdict(merged, policy, waivers)
+    if checkout.touched(tree) or tree.get("error"):
+        verdict = Verdict.ERROR  # a part's run wrote into the tree it judged, or could not compare it
     return GateResult(
-        verdict=decide_verdict(merged, policy, waivers),
+        verdict=verdict,
         checks=merged,
         tool_version=__version__,
         started_at=started,
@@ -382,6 +388,24 @@ def _merge_vex(parts: Sequence[GateResult], labels: Sequence[str]) -> dict[str, 
                     hint="run every shard on the same commit and policy",
                 )
     return {"vex": [dict(entry) for _, (_, entry) in sorted(seen.items())]} if seen else {}
+
+
+def _merge_checkout(parts: Sequence[GateResult]) -> dict[str, Any]:
+    """The parts' ``checkout`` entries as one: compared when every part's was, each list of files
+    the runs wrote united, their errors joined ({} when no part has one). A part whose run wrote into
+    the checkout it judged has the verdict error whatever its checks said, and so has the merge."""
+    trees = [t for p in parts if isinstance(t := p.extra.get("checkout"), Mapping)]
+    if not trees:
+        return {}
+    out: dict[str, Any] = {"compared": all(t.get("compared") is True for t in trees), "changed": []}
+    for key in checkout.TOUCHED:
+        named = sorted({str(path) for t in trees for path in t.get(key) or ()})
+        if named or key == "changed":
+            out[key] = named
+    errors = sorted({str(t["error"]) for t in trees if t.get("error")})
+    if errors:
+        out["error"] = "; ".join(errors)
+    return out
 
 
 def _span(started: str, finished: str) -> float:
