@@ -591,10 +591,17 @@ def build_inventory(ctx: CheckContext) -> Inventory:
             python=python, scope=scope, packages=chosen, left_out=left_out, markers=markers, project=project,
             members=members,
         )  # fmt: skip
-    if ((ctx.root / "pyproject.toml").is_file() and has_pep621(ctx.root)) or project is None:
+    static = (ctx.root / "pyproject.toml").is_file() and has_pep621(ctx.root) and not dynamic_dependencies(ctx.root)
+    if static or (project is None and not dynamic_dependencies(ctx.root)):
         _, roots = project_requirements(ctx.root)
-    else:
-        roots = list(project.requires)  # a setup.py / setup.cfg project: its installed metadata lists them
+    elif project is None:
+        raise ToolError(
+            'scope = "project": pyproject.toml lists "dependencies" in [project] dynamic (a build backend computes '
+            "them, from requirements.txt for instance), and the project is not installed in the environment, whose "
+            'metadata would list them: install it there (pip install -e .), or use scope = "all"'
+        )
+    else:  # a setup.py / setup.cfg project, or dynamic dependencies: its installed metadata lists them
+        roots = list(project.requires)
     roots += [r for d in members for r in d.requires]
     reachable, missing = closure(roots, dists, markers)
     chosen = tuple(d for d in reachable if d.key not in ours)
@@ -604,6 +611,18 @@ def build_inventory(ctx: CheckContext) -> Inventory:
         python=python, scope=scope, packages=chosen, left_out=left_out, missing=tuple(missing), markers=markers,
         project=project, members=members,
     )  # fmt: skip
+
+
+def dynamic_dependencies(root: Path) -> bool:
+    """Whether pyproject.toml's ``[project]`` lists ``dependencies`` in ``dynamic``: the build
+    backend computes them, so the table does not hold them (False when the file cannot be read)."""
+    try:
+        doc = tomlio.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (tomlio.TOMLDecodeError, UnicodeDecodeError, OSError):
+        return False
+    project = doc.get("project")
+    dynamic = project.get("dynamic") if isinstance(project, dict) else None
+    return isinstance(dynamic, list) and "dependencies" in dynamic
 
 
 def has_pep621(root: Path) -> bool:

@@ -1,0 +1,81 @@
+"""``scope = "project"`` for a project whose pyproject.toml leaves its dependencies to the build
+backend (``dynamic = ["dependencies"]``, read from requirements.txt): the closure starts from what
+its installed distribution requires, as pip installed it, never from the empty table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gatekeeper.engine import RunRequest, run_checks
+from gatekeeper.findings import GateResult, Status
+from gatekeeper.policy import load_policy
+from tests.helpers.cli import installed_checkers, installed_options
+from tests.helpers.osv import FRESH, make_env
+
+PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "dynproj"
+version = "0.1"
+dynamic = ["dependencies"]
+
+[tool.setuptools.dynamic]
+dependencies = { file = ["requirements.txt"] }
+"""
+
+
+def _project(tmp_path: Path, installed: bool) -> tuple[Path, Path]:
+    root = tmp_path / "dynproj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    (root / "requirements.txt").write_text("indexpkg>=1\n", encoding="utf-8")
+    dists = [("indexpkg", "2.0", []), ("otherpkg", "3.0", [])]
+    python = make_env(tmp_path / "venv", [("dynproj", "0.1", ["indexpkg>=1"])] * installed + dists)
+    if installed:  # the PEP 610 record pip install -e . leaves
+        site = next((tmp_path / "venv" / "lib").glob("python3*/site-packages"))
+        record = {"url": root.resolve().as_uri(), "dir_info": {"editable": True}}
+        (site / "dynproj-0.1.dist-info" / "direct_url.json").write_text(json.dumps(record), encoding="utf-8")
+    db = tmp_path / "db" / "vulns" / "indexpkg"
+    db.mkdir(parents=True)
+    (db / "TEST-1.yaml").write_text(
+        f"id: TEST-1\nmodified: '{FRESH}'\naffected:\n- package: {{name: indexpkg, ecosystem: PyPI}}\n  versions: ['2.0']\n",
+        encoding="utf-8",
+    )
+    (root / "gatekeeper.toml").write_text(
+        f'[environment]\npython = "{python}"\nscope = "project"\n'
+        f'[checks.dependencies]\nadvisory_db = "{tmp_path / "db"}"\n[checks.licenses]\nunknown = "warn"\n',
+        encoding="utf-8",
+    )
+    return root, python
+
+
+def _gate(root: Path) -> GateResult:
+    policy = load_policy(root, installed_options())
+    request = RunRequest(root=root, policy=policy, output_dir=root / "out", only=("dependencies", "licenses"), use_cache=False)
+    return run_checks(request, installed_checkers())
+
+
+def test_the_closure_starts_from_the_installed_projects_requirements(tmp_path: Path) -> None:
+    """Taken from the empty [project] table, the closure held nothing: every check was an error
+    ("no package was audited") on a project that needs indexpkg, whose advisory went unseen."""
+    root, _ = _project(tmp_path, installed=True)
+    gate = _gate(root)
+    dep, lic = gate.check("dependencies"), gate.check("licenses")
+    assert dep is not None and lic is not None
+    assert dep.status is Status.FAIL, dep.error
+    assert dep.metrics["packages_audited"] == 1 and dep.metrics["project"] == "dynproj"
+    assert [(f.rule_id, f.package.name if f.package else "") for f in dep.findings] == [("TEST-1", "indexpkg")]
+    assert "otherpkg" in dep.metrics["left_out"]
+    assert [p["name"] for p in lic.metrics["packages"]] == ["indexpkg"]
+
+
+def test_a_project_not_installed_is_an_error_that_says_why(tmp_path: Path) -> None:
+    root, _ = _project(tmp_path, installed=False)
+    dep = _gate(root).check("dependencies")
+    assert dep is not None and dep.status is Status.ERROR
+    assert dep.error is not None and 'lists "dependencies" in [project] dynamic' in dep.error
+    assert "pip install -e ." in dep.error
