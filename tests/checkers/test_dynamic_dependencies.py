@@ -79,3 +79,15 @@ def test_a_project_not_installed_is_an_error_that_says_why(tmp_path: Path) -> No
     assert dep is not None and dep.status is Status.ERROR
     assert dep.error is not None and 'lists "dependencies" in [project] dynamic' in dep.error
     assert "pip install -e ." in dep.error
+
+
+def test_the_pyproject_source_of_such_a_project_is_an_error_naming_what_to_audit(tmp_path: Path) -> None:
+    """``source = "pyproject.toml"`` read the empty table: "no package was audited", whose cure it
+    gave was allow_empty, a pass on nothing."""
+    root, _ = _project(tmp_path, installed=True)
+    policy = root / "gatekeeper.toml"
+    policy.write_text(policy.read_text().replace("[checks.dependencies]\n", '[checks.dependencies]\nsource = "pyproject.toml"\n'))
+    dep = _gate(root).check("dependencies")
+    assert dep is not None and dep.status is Status.ERROR and dep.error is not None
+    assert dep.error.startswith('pyproject.toml lists "dependencies" in [project] dynamic')
+    assert 'or to "environment"' in dep.error

@@ -16,7 +16,8 @@ from gatekeeper.checkers.dependencies.sources.base import (
     pinned_version,
     relative,
 )
-from gatekeeper.checkers.inventory import declared_lines, project_requirements
+from gatekeeper.checkers.inventory import declared_lines, dynamic_dependencies, project_requirements
+from gatekeeper.errors import ToolError
 from gatekeeper.redaction import strip_userinfo
 
 
@@ -36,6 +37,12 @@ class PyprojectSource(DependencySource):
 
 
 def _from_pyproject(path: Path, ctx: CheckContext) -> Collected:
+    if dynamic_dependencies(path.parent):  # the file names none: an audit of it would look at nothing
+        raise ToolError(
+            f'{relative(path, ctx.root)} lists "dependencies" in [project] dynamic: its build backend computes them '
+            "(from a requirements file, for instance), so the file names none to audit; set checks.dependencies.source "
+            'to the file they come from, or to "environment"'
+        )
     _, deps = project_requirements(path.parent)
     rel = relative(path, ctx.root)
     got = Collected(meta={"scope": "pyproject", "packages": len(deps)})
