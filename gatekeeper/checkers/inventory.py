@@ -472,7 +472,9 @@ def _globbed(root: Path, here: Path, patterns: object) -> set[Path]:
     return found
 
 
-def workspace_members(root: Path, dists: Iterable[Distribution], own: str = "") -> list[Distribution]:
+def workspace_members(
+    root: Path, dists: Iterable[Distribution], own: str = "", required_by: Iterable[Distribution] | None = None
+) -> list[Distribution]:
     """The distributions installed from a member folder of the project's uv workspace (PEP 610
     ``direct_url.json``, as ``uv sync`` or ``pip install -e packages/x`` leave it): the project's
     own code, as the lock file's workspace members are, never one of its dependencies.
@@ -480,14 +482,16 @@ def workspace_members(root: Path, dists: Iterable[Distribution], own: str = "") 
     A member that a distribution outside the project (neither ``own`` nor a member) requires is no
     longer only the project's code: it stands in for a dependency under that dependency's name (a
     folder called ``jinja2`` serving Flask), and may be any copy of it. It is left out here, so it
-    stays a package built from a folder: unaudited, as any other."""
+    stays a package built from a folder: unaudited, as any other. ``required_by``: the distributions
+    whose requirements count (``scope = "project"``: those of its closure; default: all of ``dists``);
+    an empty one keeps every member."""
     folders = workspace_folders(root)
     if not folders:
         return []
     dists = list(dists)
     members = [d for d in dists if d.origin == "local" and file_url_path(d.url) in folders]
     ours = {own} | {d.key for d in members}
-    wanted = _required(d for d in dists if d.key not in ours)
+    wanted = _required(d for d in (dists if required_by is None else required_by) if d.key not in ours)
     return [d for d in members if d.key not in wanted]
 
 
@@ -581,10 +585,10 @@ def build_inventory(ctx: CheckContext) -> Inventory:
     own, project = find_project(ctx.root, dists)
     if project is not None and _stands_in(ctx.root, project, dists):
         own, project = "", None  # a dependency under the project's name: audited as one
-    members = tuple(d for d in workspace_members(ctx.root, dists, own) if d.key != own)
-    ours = {own} | {d.key for d in members}
-    tooling = {OWN_DISTRIBUTION} - ours
     if scope == "all":
+        members = tuple(d for d in workspace_members(ctx.root, dists, own) if d.key != own)
+        ours = {own} | {d.key for d in members}
+        tooling = {OWN_DISTRIBUTION} - ours
         chosen = tuple(d for d in dists if d.key not in ours and d.key not in tooling)
         left_out = tuple(d.name for d in dists if d.key in tooling)
         return Inventory(
@@ -602,8 +606,12 @@ def build_inventory(ctx: CheckContext) -> Inventory:
         )
     else:  # a setup.py / setup.cfg project, or dynamic dependencies: its installed metadata lists them
         roots = list(project.requires)
-    roots += [r for d in members for r in d.requires]
+    # every member's requirements are roots; a member stands in for a dependency (and is counted as
+    # one) only when a package of that closure requires it, not one the scope leaves out
+    roots += [r for d in workspace_members(ctx.root, dists, own, required_by=()) if d.key != own for r in d.requires]
     reachable, missing = closure(roots, dists, markers)
+    members = tuple(d for d in workspace_members(ctx.root, dists, own, required_by=reachable) if d.key != own)
+    ours = {own} | {d.key for d in members}
     chosen = tuple(d for d in reachable if d.key not in ours)
     kept = {d.key for d in chosen}
     left_out = tuple(d.name for d in dists if d.key not in kept and d.key not in ours)

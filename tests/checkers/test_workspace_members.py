@@ -197,3 +197,45 @@ def test_a_release_under_the_projects_name_that_a_dependency_requires_is_audited
     (root / "pyproject.toml").write_text('[project]\nname = "WebFw"\nversion = "0.1"\n', encoding="utf-8")
     dep = _gate(root, python, "all", ("dependencies",)).check("dependencies")
     assert dep is not None and dep.metrics["project"] == "webfw" and dep.metrics["packages_audited"] == 1
+
+
+def test_a_member_only_a_package_out_of_scope_requires_is_the_project_in_project_scope(tmp_path: Path) -> None:
+    """griffe's shape: its member griffelib is also required by mkdocstrings-python, a docs tool the
+    project does not depend on. With scope = "all" the tool is in scope, so the member stands in for
+    its dependency (unaudited, the reason naming the tool); with scope = "project" the tool is left
+    out, and the member was unaudited all the same: a failing gate on the project's own code."""
+    root = tmp_path / "ws"
+    for name in ("corelib", "cli"):
+        (root / "packages" / name).mkdir(parents=True)
+        (root / "packages" / name / "pyproject.toml").write_text(
+            f'[project]\nname = "{name}"\nversion = "1.0"\n', encoding="utf-8"
+        )
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "ws"\nversion = "0.1"\ndependencies = ["cli"]\n[tool.uv.workspace]\nmembers = ["packages/*"]\n',
+        encoding="utf-8",
+    )
+    python = make_env(
+        tmp_path / "venv",
+        [
+            ("corelib", "1.0", []),
+            ("cli", "1.0", ["corelib", "indexpkg"]),
+            ("indexpkg", "2.0", []),
+            ("docstool", "1.0", ["corelib>=1"]),
+        ],
+    )
+    site = next((tmp_path / "venv" / "lib").glob("python3*/site-packages"))
+    for name in ("corelib", "cli"):
+        _editable(site, f"{name}-1.0", root / "packages" / name)
+    (tmp_path / "db" / "vulns").mkdir(parents=True)
+    (tmp_path / "db" / "vulns" / "TEST-0.yaml").write_text(
+        f"id: TEST-0\nmodified: '{FRESH}'\naffected:\n- package: {{name: nothing, ecosystem: PyPI}}\n  versions: ['1']\n",
+        encoding="utf-8",
+    )
+    dep = _gate(root, python, "project", ("dependencies",)).check("dependencies")
+    assert dep is not None and dep.status is Status.PASS, dep.error
+    assert dep.metrics["members"] == ["cli", "corelib"] and dep.metrics["unaudited"] == []
+    assert dep.metrics["packages_audited"] == 1 and "docstool" in dep.metrics["left_out"]
+    dep = _gate(root, python, "all", ("dependencies",)).check("dependencies")
+    assert dep is not None and dep.status is Status.FAIL
+    assert dep.metrics["unaudited"] == ["corelib"]
+    assert "but docstool, from outside the project, requires corelib" in dep.metrics["unaudited_reasons"]["corelib"]
