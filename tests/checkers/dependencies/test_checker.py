@@ -695,3 +695,27 @@ def test_a_requirements_file_is_decoded_as_pip_decodes_it(deps_project: Project,
     (root / "requirements.txt").write_bytes(b"# coding: no-such-codec\nalpha==1.5\n")
     result = dep_result(run_deps(root))
     assert result.status is Status.ERROR and "requirements.txt" in (result.error or "")
+
+
+def test_a_requirements_files_lines_are_joined_as_pip_joins_them(deps_project: Project, run_deps: Gate) -> None:
+    """pip joins a line ending in a backslash to the next with nothing between (the backslashes at
+    both ends of that line dropped), and only then strips comments: ``"x86_\\`` + ``64"`` is
+    ``"x86_64"``, ``-r more\\`` + ``.txt`` names more.txt, and a comment ending in a backslash takes
+    the next line with it. gatekeeper joined with a space: the marker read false (the line passed
+    over), and ``-r`` named a file ``more`` the checkout held."""
+    root = deps_project(checks='advisory_db = "advisories"\nsource = "requirements.txt"')
+    write_db(root, RECORDS, "pypa")
+    machine = platform.machine()
+    (root / "more").write_text("alpha==1.5\n", encoding="utf-8")
+    (root / "more.txt").write_text("alpha==1.4\n", encoding="utf-8")  # what pip reads
+    text = (
+        f'safe==1.5 ; platform_machine == "{machine[:-2]}\\\n{machine[-2:]}"\n'
+        "-r more\\\n.txt\ngamma==3.1 # pinned \\\ntoolx==1.0\n"
+    )
+    (root / "requirements.txt").write_text(text, encoding="utf-8")
+    assert pip_reads(root / "requirements.txt") == ["alpha==1.4", "gamma==3.1", f'safe==1.5 ; platform_machine == "{machine}"']
+    result = dep_result(run_deps(root))
+    assert {name for _, name in found(result)} == {"alpha", "gamma", "safe"}  # toolx==1.0 is in the comment
+    assert result.metrics["packages_audited"] == 3 and result.status is Status.FAIL
+    safe = next(f for f in result.findings if f.rule_id == "TEST-2024-SAFE")
+    assert safe.location is not None and (safe.location.path, safe.location.line) == ("requirements.txt", 1)

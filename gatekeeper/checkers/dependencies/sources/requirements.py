@@ -323,23 +323,32 @@ def decoded(data: bytes) -> str:
     return data.decode("utf-8")
 
 
+#: a comment as pip reads it (``pip._internal.req.req_file.COMMENT_RE``)
+_COMMENT = re.compile(r"(^|\s+)#.*$")
+
+
 def logical_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(first line number, text) per logical line: continuations joined, comments and blanks dropped."""
+    """(first line number, text) per logical line, as pip's ``preprocess`` gives them: a line ending in
+    a backslash (and not starting as a comment) is joined to the next with nothing between, the
+    backslashes at both ends of it dropped; comments are stripped from the joined line (one ending in
+    a backslash takes the next line with it), blank lines dropped."""
     try:
         raw = decoded(path.read_bytes()).splitlines()
     except (OSError, UnicodeDecodeError, LookupError) as exc:
         raise ToolError(f"cannot read requirements file {path}: {exc}") from exc
-    buf, start = "", 0
+    joined: list[tuple[int, str]] = []
+    held: list[str] = []
+    start = 0
     for number, line in enumerate(raw, 1):
-        if not buf:
-            start = number
-        line = re.sub(r"(^|\s)#.*$", "", line)
-        if line.endswith("\\"):
-            buf += line[:-1] + " "
+        if line.endswith("\\") and not _COMMENT.match(line):
+            start = start if held else number
+            held.append(line.strip("\\"))
             continue
-        text = (buf + line).strip()
-        buf = ""
-        if text:
-            yield start, text
-    if buf.strip():
-        yield start, buf.strip()
+        line = " " + line if _COMMENT.match(line) else line
+        joined.append((start, "".join([*held, line])) if held else (number, line))
+        held = []
+    if held:
+        joined.append((start, "".join(held)))
+    for number, line in joined:
+        if text := _COMMENT.sub("", line).strip():
+            yield number, text
