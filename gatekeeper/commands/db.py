@@ -34,6 +34,7 @@ def db_update(
     """Download OSV's PyPI export; verify it, then replace the previous database (unchanged: one request)."""
     from gatekeeper.checkers.dependencies import database as advisory_db
     from gatekeeper.checkers.dependencies.advisories import iso_time
+    from gatekeeper.checkers.dependencies.offline import ahead_note
     from gatekeeper.errors import GatekeeperError
     from gatekeeper.escapes import clean
 
@@ -63,6 +64,8 @@ def db_update(
         f"db update: updated {outcome.path}: {survey.records} records, {survey.packages} PyPI packages, "
         f"as of {iso_time(survey.as_of)} ({age:g} days old), {outcome.size} bytes"
     )
+    if survey.dated_ahead:
+        typer.echo(clean(f"db update: {ahead_note(survey.dated_ahead)}"))
     return None
 
 
@@ -73,19 +76,26 @@ def db_info(
 ) -> int | None:
     """Where the database came from, what it holds and how old its newest record is."""
     from gatekeeper.checkers.dependencies import database as advisory_db
+    from gatekeeper.checkers.dependencies.offline import ahead_note
     from gatekeeper.escapes import clean
 
     info = advisory_db.describe((folder or advisory_db.default_dir()).absolute())
     age = info["age_days"]
-    rows = (
+    rows: list[tuple[str, object]] = [
         ("database", info["database"]),
         ("source", info["source"] or "(not fetched by gatekeeper db update)"),
         ("fetched at", info["fetched_at"] or "-"),
         ("records", info["records"]),
         ("packages", info["packages"]),
-        ("as of", info["as_of"] or "(no record carries a readable 'modified' time)"),
+        (
+            "as of",
+            info["as_of"]
+            or f"(no record carries a readable 'modified' time{' before this clock' if info['dated_ahead'] else ''})",
+        ),
         ("age", f"{age:g} days" if age is not None else "unknown"),
-    )
+    ]
+    if info["dated_ahead"]:
+        rows.append(("dated ahead", ahead_note(info["dated_ahead"])))
     for label, value in rows:
         typer.echo(clean(f"{label + ':':<12}{value}"))
     return 3 if age is None else None

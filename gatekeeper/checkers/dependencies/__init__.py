@@ -209,6 +209,8 @@ def _offline(
     match_ms = round((open_s + time.perf_counter() - match_t0) * 1000, 1)  # opening the database included
     metrics["advisory_db"] = {**db.describe(), "match_ms": match_ms}
     dated = f"database as of {metrics['database']['as_of'][:10]}, {metrics['database']['age_days']:g} days old"
+    if db.dated_ahead:
+        dated += f"; {offline.ahead_note(db.dated_ahead)}"
     return _Audit(matches, "osv-db", "gatekeeper osv-db", __version__, dated)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import heapq
 import json
 import os
 import re
@@ -42,7 +43,7 @@ _SUFFIXES = (".yaml", ".yml", ".json")
 #: the largest OSV record is some tens of kilobytes: a bigger file is not an advisory
 MAX_RECORD_BYTES = 8 * 1024 * 1024
 
-_INDEX_VERSION = 2  # 2: files with a name the scan cannot read go under _ALWAYS
+_INDEX_VERSION = 3  # 2: files with a name the scan cannot read go under _ALWAYS; 3: the newest dates kept by file
 
 # Every value of a "name" key, in block YAML, flow YAML or JSON. Over-matching ("username: x", a
 # credit's name) only costs a parse; a file in which nothing matches is always parsed, so nothing
@@ -58,15 +59,37 @@ _UNREADABLE = re.compile(r"""^[|>&*!%@`]|\\""")
 _ALWAYS = "*"  # index key of files whose names the scan could not find or read
 
 # The first "modified" timestamp of each file: the record's own (OSV puts it at the top level,
-# before "affected"). The newest one is the data's "as of" time; it rides in the name index under
-# a key no PEP 503 name can take, so a cached index answers it without reading the records.
+# before "affected"). The newest one not dated after the run is the data's "as of" time; the newest
+# ones ride in the name index under a key no PEP 503 name can take, so a cached index answers it
+# without reading the records.
 _MODIFIED_RX = re.compile(
     rb"""modified["']?[ \t]*:[ \t]*["']?(\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:[Zz]|[+-]\d\d:?\d\d)?)"""
 )
 
 _TIME_RX = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d+))?)?\s*([Zz]|[+-]\d\d:?\d\d)?")
 
-_AS_OF = "\x00as-of"  # index key: [newest modified (ISO 8601, UTC), number of records carrying one]
+_AS_OF = "\x00as-of"  # index key: [records carrying a modified time, then newest first: ISO 8601 time, file, ...]
+
+#: how many of the newest ``modified`` times the index keeps: the as-of time is the newest of them
+#: not dated after the run, so more records than this dated ahead of the clock leave it unknown
+NEWEST_KEPT = 256
+
+#: how far past the run's clock a record's ``modified`` time may lie and still count (clock drift)
+FUTURE_SKEW = dt.timedelta(hours=1)
+
+
+def date_data(
+    newest: Sequence[tuple[dt.datetime, str]], now: dt.datetime | None = None
+) -> tuple[dt.datetime | None, list[tuple[str, str]]]:
+    """(as-of time, records dated ahead) of records dated ``newest`` ((modified, file) pairs):
+    the as-of time is the newest ``modified`` no later than ``now`` (the run's clock) plus
+    ``FUTURE_SKEW``; each later one is (file, ISO time), newest first, and counts for nothing. A
+    record cannot vouch for data it was never part of: one dated 2027 in a 2024 snapshot would
+    otherwise make the snapshot read "0 days old" for three years."""
+    limit = (now or dt.datetime.now(dt.timezone.utc)) + FUTURE_SKEW
+    ahead = [(name, iso_time(moment)) for moment, name in sorted(newest, reverse=True) if moment > limit]
+    as_of = max((moment for moment, _ in newest if moment <= limit), default=None)
+    return as_of, ahead
 
 
 @functools.lru_cache(maxsize=1)
@@ -96,8 +119,10 @@ class AdvisoryDatabase:
     files: tuple[str, ...]
     index: dict[str, list[str]]
     index_cached: bool = False
-    as_of: dt.datetime | None = None  # the newest record's ``modified``, UTC: how current the data is
+    as_of: dt.datetime | None = None  # the newest record's ``modified`` not after the run, UTC: how current the data is
     dated_records: int = 0  # records whose ``modified`` time could be read
+    #: (file, ISO time) of records dated after the run's clock (``date_data``), newest first: not counted
+    dated_ahead: tuple[tuple[str, str], ...] = ()
     cache_rejected: int = 0  # cache entries that failed authentication and were ignored
     records_read: int = 0
     withdrawn_skipped: int = 0
@@ -124,6 +149,7 @@ class AdvisoryDatabase:
             "files": len(self.files),
             "dated_records": self.dated_records,
             "as_of": iso_time(self.as_of) if self.as_of else None,
+            "dated_ahead": len(self.dated_ahead),
             "records_read": self.records_read,
             "withdrawn_skipped": self.withdrawn_skipped,
             "index_cached": self.index_cached,
@@ -217,8 +243,9 @@ class AdvisoryDatabase:
         return merge_aliases(found), unsure
 
 
-def open_database(path: Path, cache_dir: Path | None = None) -> AdvisoryDatabase:
-    """Open the OSV database at ``path`` (a directory or a .zip) and index it by package name.
+def open_database(path: Path, cache_dir: Path | None = None, now: dt.datetime | None = None) -> AdvisoryDatabase:
+    """Open the OSV database at ``path`` (a directory or a .zip) and index it by package name; its
+    as-of time is judged against ``now`` (default: the clock), as ``date_data`` says.
 
     Raises ``ToolError`` when the path does not exist, is not a database, or holds no records.
     """
@@ -254,8 +281,10 @@ def open_database(path: Path, cache_dir: Path | None = None) -> AdvisoryDatabase
         db.index = _build_index(db)
         _save_index(cache_dir, signature, db.index)
     entry = db.index.get(_AS_OF) or []
-    db.as_of = parse_time(entry[0]) if entry else None
-    db.dated_records = int(entry[1]) if len(entry) > 1 and entry[1].isdigit() else 0
+    db.dated_records = int(entry[0]) if entry and entry[0].isdigit() else 0
+    kept = [(parse_time(t), f) for t, f in zip(entry[1::2], entry[2::2], strict=False)]
+    as_of, ahead = date_data([(t, f) for t, f in kept if t is not None], now)
+    db.as_of, db.dated_ahead = as_of, tuple(ahead)
     return db
 
 
@@ -314,8 +343,7 @@ def _walk(root: Path) -> tuple[list[tuple[str, int, str]], RegularFiles]:
 def _build_index(db: AdvisoryDatabase) -> dict[str, list[str]]:
     """The name index of every record file, read once: a folder's files' digests (``read_digests``) are taken on the way."""
     index: dict[str, list[str]] = {}
-    newest: dt.datetime | None = None
-    dated = 0
+    dates: list[tuple[dt.datetime, str]] = []
     digests = db.read_digests if db.layout == "directory" else None
     for name in db.files:
         data = db._read(name)
@@ -332,9 +360,9 @@ def _build_index(db: AdvisoryDatabase) -> dict[str, list[str]]:
         stamp = _MODIFIED_RX.search(data)
         moment = parse_time(stamp.group(1).decode("ascii")) if stamp else None
         if moment is not None:
-            dated += 1
-            newest = moment if newest is None or moment > newest else newest
-    index[_AS_OF] = [iso_time(newest) if newest else "", str(dated)]
+            dates.append((moment, name))
+    newest = heapq.nlargest(NEWEST_KEPT, dates)
+    index[_AS_OF] = [str(len(dates)), *(part for moment, name in newest for part in (_iso_exact(moment), name))]
     return index
 
 
@@ -356,6 +384,11 @@ def parse_time(text: str) -> dt.datetime | None:
     except ValueError:
         return None
     return moment.astimezone(dt.timezone.utc)
+
+
+def _iso_exact(moment: dt.datetime) -> str:
+    """``moment`` in UTC as ISO 8601 to the microsecond: the index keeps times as the records give them."""
+    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def iso_time(moment: dt.datetime) -> str:

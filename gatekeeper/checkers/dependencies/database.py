@@ -6,7 +6,8 @@ in the user's data directory, the one ``advisory_db = "auto"`` reads. A download
 ``os.replace``) only once it has been read back completely as a zip of OSV records with at least
 one PyPI record; anything else leaves the previous database as it was. Beside the zip,
 ``gatekeeper-db.json`` notes where it came from; it is informational only: how current a
-database is, is always judged from its records' ``modified`` times.
+database is, is always judged from its records' ``modified`` times, those dated after the
+run's clock left out (``advisories.date_data``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from gatekeeper import __version__, readback
-from gatekeeper.checkers.dependencies.advisories import MAX_RECORD_BYTES, iso_time, open_database, parse_time
+from gatekeeper.checkers.dependencies.advisories import MAX_RECORD_BYTES, date_data, iso_time, open_database, parse_time
 from gatekeeper.checkers.dependencies.digest import content_digest as content_digest  # re-exported
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import temporary_path, write_atomic
@@ -75,26 +76,31 @@ def read_meta(folder: Path) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Survey:
-    """What a database holds: OSV records, those about PyPI, distinct PyPI packages, newest ``modified``."""
+    """What a database holds: OSV records, those about PyPI, distinct PyPI packages, newest ``modified``
+    not after the clock, and the records dated after it ((member, ISO time), newest first)."""
 
     records: int
     pypi_records: int
     packages: int
     as_of: dt.datetime | None
+    dated_ahead: tuple[tuple[str, str], ...] = ()
 
 
-def survey_zip(path: Path, *, member_limit: int = MAX_RECORD_BYTES, total_limit: int = MAX_TOTAL_BYTES) -> Survey:
+def survey_zip(
+    path: Path, *, member_limit: int = MAX_RECORD_BYTES, total_limit: int = MAX_TOTAL_BYTES, now: dt.datetime | None = None
+) -> Survey:
     """Read every member of an OSV export (CRCs included) and count its records.
 
     Raises ``UpdateError`` when it is not a complete zip, a ``.json`` member is not an OSV record,
     or no member is about PyPI: such a file must never replace a working database. Each member is
     inflated in chunks and never past ``member_limit`` bytes, nor all of them past ``total_limit``
     (a zip bomb is refused, naming the member, in bounded memory); a record is read within the
-    reading limits (``readback``: nesting, numbers).
+    reading limits (``readback``: nesting, numbers). Its as-of time is judged against ``now``
+    (default: the clock), as ``advisories.date_data`` says (None when every dated record is after it).
     """
     records = pypi = 0
     packages: set[str] = set()
-    newest: dt.datetime | None = None
+    dates: list[tuple[dt.datetime, str]] = []
     total = 0
     try:
         with zipfile.ZipFile(path) as zf:
@@ -117,8 +123,8 @@ def survey_zip(path: Path, *, member_limit: int = MAX_RECORD_BYTES, total_limit:
                     raise UpdateError(f"{info.filename} in the export is not an OSV record (no id)")
                 records += 1
                 moment = parse_time(str(doc.get("modified") or ""))
-                if moment is not None and (newest is None or moment > newest):
-                    newest = moment
+                if moment is not None:
+                    dates.append((moment, info.filename))
                 names = {
                     canonicalize_name(str(a["package"].get("name") or ""))
                     for a in doc.get("affected") or []
@@ -136,9 +142,10 @@ def survey_zip(path: Path, *, member_limit: int = MAX_RECORD_BYTES, total_limit:
         raise UpdateError("the download holds no OSV records (no .json member): not an OSV export")
     if not pypi:
         raise UpdateError(f"the download holds {records} OSV records but none about a PyPI package: not the PyPI export")
-    if newest is None:
+    if not dates:
         raise UpdateError("no record in the download carries a readable 'modified' time: its age cannot be judged")
-    return Survey(records, pypi, len(packages), newest)
+    as_of, ahead = date_data(dates, now)
+    return Survey(records, pypi, len(packages), as_of, tuple(ahead))
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +213,13 @@ def update(folder: Path, url: str, *, progress: ProgressFn | None = None, now: d
             etag = response.headers.get("ETag") or ""
             last_modified = response.headers.get("Last-Modified") or ""
             size, digest = _stream(response, tmp, shown, progress)
-        survey = survey_zip(tmp)
+        survey = survey_zip(tmp, now=now)
+        if survey.as_of is None:
+            name, moment = survey.dated_ahead[0]
+            raise UpdateError(
+                "every record of the download is dated after this machine's clock "
+                f"({name}: modified {moment}, the newest): its age cannot be judged (is the clock right?)"
+            )
         if digest == current:
             tmp.unlink()
             changed = False
@@ -290,14 +303,16 @@ def describe(path: Path, now: dt.datetime | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"database": str(db_path), "source": meta.get("url") or "", "fetched_at": meta.get("fetched_at") or ""}
     if db_path.suffix == ".zip" and db_path.is_file() and meta:
         try:
-            s = survey_zip(db_path)
+            s = survey_zip(db_path, now=now)
         except UpdateError as exc:
             raise ToolError(f"advisory database {db_path} is damaged: {exc}") from None
-        out.update(records=s.records, packages=s.packages, as_of=s.as_of)
+        out.update(records=s.records, packages=s.packages, as_of=s.as_of, dated_ahead=list(s.dated_ahead))
     else:
-        db = open_database(db_path)
+        db = open_database(db_path, now=now)
         try:
-            out.update(records=db.dated_records, packages=len(db.package_names()), as_of=db.as_of)
+            out.update(
+                records=db.dated_records, packages=len(db.package_names()), as_of=db.as_of, dated_ahead=list(db.dated_ahead)
+            )
         finally:
             db.close()
     as_of = out["as_of"]

@@ -44,6 +44,10 @@ def display(check: CheckResult) -> Display:
             as_of = f"{text(db.get('as_of'))} ({age:g} days old)" if age is not None else text(db.get("as_of"))
             met = age <= limit if age is not None and limit else None
             rows.append(Row("Database as of", as_of, f"≤ {limit:g} days old" if limit else "", met))
+            ahead = db.get("dated_ahead")
+            if isinstance(ahead, list) and ahead:
+                shown = [f"{text(r.get('record'))} ({text(r.get('modified'))})" for r in ahead if isinstance(r, Mapping)]
+                rows.append(Row("Records dated after the run (not counted for its age)", shown))
     return Display(rows=tuple(rows), shown=SHOWN)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -353,6 +354,49 @@ def test_index_is_cached_and_invalidated_when_a_file_changes(tmp_path: Path) -> 
     fourth = open_database(db, cache)
     assert {m.id for m in fourth.match([("pkg", "1.0")])[0]} == set()
     assert {m.id for m in fourth.match([("pkg", "1.0.2")])[0]} == {"C-1"}
+
+
+def test_records_dated_ahead_are_judged_against_each_run_s_clock_even_from_a_cached_index(tmp_path: Path) -> None:
+    """The index keeps the newest dates, not a verdict: a record dated ahead of one run's clock is left
+    out of the as-of time (and named), and counts once a later run's clock has passed it."""
+    recs = [
+        {**_rec("D-OLD", "pkg", versions=["1"]), "modified": "2024-01-01T00:00:00Z"},
+        {**_rec("D-NEW", "pkg", versions=["1"]), "modified": "2024-03-01T12:00:00.5Z"},
+        {**_rec("D-AHEAD", "pkg", versions=["1"]), "modified": "2027-07-09T00:00:00Z"},
+    ]
+    db_path, cache = _write_flat(tmp_path / "db", recs), tmp_path / "cache"
+    then = dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc)
+    first = open_database(db_path, cache, now=then)
+    assert (first.as_of, first.dated_records) == (dt.datetime(2024, 3, 1, 12, 0, 0, 500000, tzinfo=dt.timezone.utc), 3)
+    assert first.dated_ahead == (("D-AHEAD.json", "2027-07-09T00:00:00Z"),)
+    # within FUTURE_SKEW of the clock a record counts (clock drift); beyond it, it does not
+    near = open_database(db_path, cache, now=dt.datetime(2027, 7, 8, 23, 30, tzinfo=dt.timezone.utc))
+    assert near.index_cached and near.dated_ahead == ()
+    assert near.as_of == dt.datetime(2027, 7, 9, tzinfo=dt.timezone.utc)
+    assert open_database(db_path, cache, now=dt.datetime(2027, 7, 8, 22, 59, tzinfo=dt.timezone.utc)).dated_ahead != ()
+
+
+def test_more_records_dated_ahead_than_the_index_keeps_leave_the_age_unknown(tmp_path: Path) -> None:
+    """The index keeps the NEWEST_KEPT newest dates: when every one of them is ahead of the clock, the
+    as-of time is unknown and judging the age is an error that says so, never a pass."""
+    from gatekeeper.checkers.dependencies.advisories import NEWEST_KEPT
+    from gatekeeper.checkers.dependencies.offline import judge_age
+
+    recs = [
+        {**_rec(f"F-{i}", "pkg", versions=["1"]), "modified": f"2030-01-01T00:{i // 60:02d}:{i % 60:02d}Z"}
+        for i in range(NEWEST_KEPT)
+    ]
+    recs.append({**_rec("F-PAST", "pkg", versions=["1"]), "modified": "2024-01-01T00:00:00Z"})
+    db = open_database(_write_flat(tmp_path / "db", recs), now=dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc))
+    assert db.as_of is None and len(db.dated_ahead) == NEWEST_KEPT and db.dated_records == NEWEST_KEPT + 1
+    with pytest.raises(ToolError) as caught:
+        judge_age(db, "update it", 7, {})
+    assert (
+        f"{NEWEST_KEPT}+ records are dated after this run's clock (F-{NEWEST_KEPT - 1}.json: modified 2030-01-01T00:04:15Z"
+        in str(caught.value)
+    )
+    assert f"as are the {NEWEST_KEPT} newest of its {NEWEST_KEPT + 1} dated records" in str(caught.value)
+    assert "nothing was audited" in str(caught.value)
 
 
 def test_an_edit_that_keeps_size_and_mtime_is_still_seen(tmp_path: Path) -> None:

@@ -538,6 +538,54 @@ def test_a_package_both_vulnerable_and_partly_undecided_is_counted_apart_and_ali
     assert "Vulnerable, audited only in part" in html
 
 
+def _iso(days_from_now: float) -> str:
+    return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=days_from_now)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_record_dated_ahead_of_the_clock_cannot_make_a_stale_database_current(deps_project: Project, run_deps: Gate) -> None:
+    """A snapshot whose records were last modified 30 days ago, but one of which says it was modified
+    in 600 days (as PyPA's PYSEC-2025-19 says 2027-07-09): the age is judged from the newest record
+    not dated after the run, so the database is 30 days old, an error of the check naming the record
+    it did not count, never "0 days old" and a pass."""
+    old, future = _iso(-30), _iso(600)
+    stale = [{**r, "modified": old} for r in RECORDS]
+    ahead = {**stale[0], "id": "TEST-2024-AHEAD", "aliases": [], "modified": future}
+    root = deps_project(checks='advisory_db = "advisories"', environment='scope = "project"')
+    write_db(root, [*stale, ahead], "pypa")
+    gate = run_deps(root)
+    result = dep_result(gate)
+    assert result.status is Status.ERROR and gate.verdict is Verdict.ERROR
+    assert result.error is not None and "the advisory database is 30 days old" in result.error
+    assert f"newest record modified {old}" in result.error
+    assert f"(1 record is dated after this run's clock (vulns/alpha/TEST-2024-AHEAD.yaml: modified {future})" in result.error
+
+
+def test_a_fresh_database_with_a_record_dated_ahead_says_it_was_not_counted(deps_project: Project, run_deps: Gate) -> None:
+    """Within the limit the audit runs, the record dated ahead is matched like any other, and the
+    summary, the ``database`` metric and the HTML report name it as not counted for the age."""
+    from gatekeeper.reports.html import render_html
+
+    recent, future = _iso(-2), _iso(600)
+    fresh = [{**r, "modified": recent} for r in RECORDS]
+    ahead = {**fresh[0], "id": "TEST-2024-AHEAD", "aliases": [], "modified": future}
+    root = deps_project(checks='advisory_db = "advisories"', environment='scope = "project"')
+    write_db(root, [*fresh, ahead], "flat")
+    gate = run_deps(root)
+    result = dep_result(gate)
+    assert result.status is Status.FAIL
+    assert ("TEST-2024-AHEAD", "alpha") in found(result)
+    db = result.metrics["database"]
+    assert db["as_of"] == recent and db["age_days"] == 2
+    assert db["dated_ahead"] == [{"record": "TEST-2024-AHEAD.json", "modified": future}]
+    note = (
+        f"1 record is dated after this run's clock (TEST-2024-AHEAD.json: modified {future}), not counted for the database's age"
+    )
+    assert f"database as of {recent[:10]}, 2 days old; {note}" in result.summary
+    assert result.metrics["advisory_db"]["dated_ahead"] == 1
+    html = render_html(gate)
+    assert "Records dated after the run (not counted for its age)" in html and f"TEST-2024-AHEAD.json ({future})" in html
+
+
 #: CVSS vectors and their scores by FIRST's calculators (v3.1: 4.3 medium; v4.0: 5.3 medium, 7.1 high)
 V3_MEDIUM = "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:N/I:N/A:L"
 V4_MEDIUM = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:P/VC:L/VI:L/VA:N/SC:N/SI:N/SA:N"

@@ -248,6 +248,36 @@ def test_file_mirror_from_the_environment_into_the_default_folder(env: dict[str,
     assert shown["source"] == mirror.as_uri() and shown["age"] == "2 days"
 
 
+def test_db_update_and_info_leave_out_a_record_dated_ahead_of_the_clock(tmp_path: Path) -> None:
+    """A record modified "in 600 days" (as PyPA's PYSEC-2025-19 says 2027-07-09) is not the export's
+    as-of time: `db update` and `db info` give the newest record before the clock, and name the one
+    they left out; an export whose every record is dated ahead is refused, the previous database kept."""
+    from tests.helpers.cli import invoke_gatekeeper
+
+    records = dated(3)
+    future = (NOW + dt.timedelta(days=600)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    records.append({**records[0], "id": "TEST-AHEAD", "modified": future})
+    mirror, folder = tmp_path / "all.zip", tmp_path / "db"
+    mirror.write_bytes(export(records))
+    done = invoke_gatekeeper(["db", "update", "--dir", str(folder), "--url", mirror.as_uri()], tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"as of {_stamp(3)[:19]}Z (3 days old)" in done.stdout
+    note = f"1 record is dated after this run's clock (TEST-AHEAD.json: modified {future}), not counted for the database's age"
+    assert note in done.stdout
+    assert json.loads((folder / "gatekeeper-db.json").read_text())["as_of"] == _stamp(3)[:19] + "Z"
+    done = invoke_gatekeeper(["db", "info", "--dir", str(folder)], tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    shown = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in done.stdout.splitlines())}
+    assert shown["as of"] == _stamp(3)[:19] + "Z" and shown["age"] == "3 days" and shown["dated ahead"] == note
+
+    before = (folder / "osv-pypi.zip").read_bytes()
+    mirror.write_bytes(export([{**r, "modified": future} for r in records]))
+    done = invoke_gatekeeper(["db", "update", "--dir", str(folder), "--url", mirror.as_uri()], tmp_path)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "every record of the download is dated after this machine's clock" in done.stderr
+    assert "was left as it was" in done.stderr and (folder / "osv-pypi.zip").read_bytes() == before
+
+
 #: the process's own peak (VmHWM), never getrusage's ru_maxrss: Linux carries that over exec from the
 #: parent, so under a pytest worker grown to 200 MB a 40 MB gatekeeper read as 200 MB
 _PEAK_RSS = (
