@@ -94,7 +94,11 @@ def bundle_pins(listed: Mapping[str, str], record: Mapping[str, Any], member: Ca
     if result is None:
         return Pins(found.problems, found.unpinned, (*found.notes, why))
     attestation = member(ATTESTATION_FILE) if ATTESTATION_FILE in listed else None
-    problems = [*found.problems, *manifest_problems(manifest, result, sorted(listed), attestation)]
+    problems = [
+        *found.problems,
+        *record_problems(record, result),
+        *manifest_problems(manifest, result, sorted(listed), attestation),
+    ]
     # the formats the run did not write, each check's own files and the README were written from its
     # result when the bundle was made: write them again
     kept = (results, ATTESTATION_FILE)
@@ -123,6 +127,38 @@ def _pinned_result(data: bytes) -> tuple[Any, str]:
                 None,
                 f"the bundle's reports/gatekeeper.json cannot be read back ({exc.message}): what was made from it is not checked",
             )
+
+
+def record_problems(record: Mapping[str, Any], result: Any) -> list[str]:
+    """What the audit ``record`` says about its run (commit, verdict, exit code, each check's status
+    and counts: what ``bundle verify`` prints and gates on) that the ``result`` it lists by sha256
+    does not: a record signed again with a better verdict than the result it vouches for."""
+    from gatekeeper.auditrecord import commit_of
+
+    checks = record.get("checks") if isinstance(record.get("checks"), Mapping) else {}
+    said_checks: dict[str, Any] = {
+        str(name): {k: c.get(k) for k in ("status", "findings", "blocking") if k in c} if isinstance(c, Mapping) else c
+        for name, c in (checks or {}).items()
+    }
+    said = {**{k: record.get(k) for k in ("commit", "verdict", "exit_code")}, "checks": said_checks}
+    expected: dict[str, Any] = {
+        "commit": commit_of(result.repository.get("commit", "")),
+        "verdict": result.verdict.value,
+        "exit_code": result.exit_code,
+        "checks": {},
+    }
+    for c in result.checks:
+        counts = {"status": c.status.value, "findings": len(c.findings), "blocking": sum(f.blocking for f in c.findings)}
+        recorded = said_checks.get(c.name)
+        if isinstance(recorded, dict) and "blocking" not in recorded:  # a record from before it was recorded
+            counts.pop("blocking")
+        expected["checks"][c.name] = counts
+    return [
+        f"audit record #{record.get('seq', '?')}: {key} says {said[key]!r}, but the result it lists "
+        f"(reports/gatekeeper.json) says {want!r}: the record was signed again with other facts than its run's"
+        for key, want in expected.items()
+        if said[key] != want
+    ]
 
 
 def manifest_problems(manifest: Mapping[str, Any], result: Any, names: list[str], attestation: bytes | None) -> list[str]:

@@ -454,3 +454,34 @@ def test_a_manifest_written_again_with_a_key_twice_is_refused(two_runs: dict[str
     done = _verify(forged, two_runs)
     assert done.exit_code == 1 and "intact" not in done.output, done.output
     assert "changed: manifest.json (not as gatekeeper writes a manifest: a key twice, other spacing or escapes)" in done.output
+
+
+def test_a_record_re_signed_with_a_better_verdict_than_its_result_is_refused(two_runs: dict[str, Path], tmp_path: Path) -> None:
+    # whoever holds the key writes the failing run's record again as a pass (and the manifest and
+    # README with it); the record still lists the run's own gatekeeper.json, which says fail
+    from gatekeeper import audit
+    from gatekeeper.auditchain import stored_line
+
+    key = two_runs["root"].parent / "gatekeeper.key"
+    signer = signing.signer_from_text(key.read_text())
+    record = json.loads(_entry(two_runs["fail"], "audit/record.jsonl"))
+    assert record["verdict"] == "fail" and record["checks"]["security"]["status"] == "fail"
+    record.update(verdict="pass", exit_code=0)
+    record["checks"]["security"]["status"] = "pass"
+    for name in ("sig", "timestamp"):
+        record.pop(name)
+    record["sig"] = audit.sign_record(record, signer)
+    manifest = json.loads(_entry(two_runs["fail"], "manifest.json"))
+    readme = _entry(two_runs["fail"], "README.md").replace(b"- Verdict: **fail**", b"- Verdict: **pass**")
+    forged = _resigned(
+        two_runs["fail"], tmp_path / "better.zip",
+        {"audit/record.jsonl": stored_line(record) + b"\n", "README.md": readme}, key,
+        {"created_from": {**manifest["created_from"], "verdict": "pass"}},
+    )  # fmt: skip
+    done = _cli(["bundle", "verify", str(forged), "--public-key", str(two_runs["pub"]), "--require-pass"])
+    assert done.exit_code == 1 and "intact" not in done.output and "verdict: pass" not in done.output, done.output
+    assert (
+        "audit record #2: verdict says 'pass', but the result it lists (reports/gatekeeper.json) says 'fail': "
+        "the record was signed again with other facts than its run's"
+    ) in done.output
+    assert "audit record #2: checks says {'security': {'status': 'pass'" in done.output
