@@ -40,12 +40,17 @@ class Watch:
         self.root = root
         self.problem = ""
         self._folders: dict[int, str] = {}
-        libc = ctypes.CDLL(None, use_errno=True)
-        self._fd: int = libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
+        self._fd = -1
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            init, add = libc.inotify_init1, libc.inotify_add_watch
+        except (OSError, AttributeError) as exc:  # a C library without inotify
+            self.problem = f"the checkout's folders could not be watched ({exc})"
+            return
+        self._fd = init(_IN_NONBLOCK | _IN_CLOEXEC)
         if self._fd < 0:
             self.problem = f"the checkout's folders could not be watched ({os.strerror(ctypes.get_errno())})"
             return
-        add = libc.inotify_add_watch
         add.argtypes, add.restype = (ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32), ctypes.c_int
         for folder in folders:
             wd = add(self._fd, os.fsencode(folder), _MASK)

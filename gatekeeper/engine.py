@@ -188,7 +188,6 @@ def run_checks(
     # git's answers overlap: the commit, branch and dirtiness are asked beside the snapshot
     repository_answer = in_background(lambda: repository_info(request.root), "gatekeeper-git-info")
     before = _snapshot(request, cache_dir)  # the checkout is read-only to the gate: compared at the end
-    watch = checkoutwatch.start(before)  # and a tool configuration that comes and goes meanwhile is seen
     interpreter = request.interpreter or discover(request.root, str(policy.environment.get("python") or ""))
     repository = repository_answer()  # before any check runs: the tree as it was judged
     compared: list[Callable[[], dict[str, Any]]] = []
@@ -206,6 +205,7 @@ def run_checks(
     # test rewrote between a tool's read and the read that keys its result would serve a stale verdict
     written = cache.log_writes(cache_dir)
     kept = False
+    watch = checkoutwatch.start(before)  # and a tool configuration that comes and goes meanwhile is seen
     try:
         reads = checkoutreads.Reads(request.root, before if isinstance(before, checkout.Snapshot) else None)
         shared = _Shared(cache_dir, tool_python(request.root, policy), interpreter, reads)

@@ -3,6 +3,7 @@ after it, makes the run an error (on Linux, where the checkout's folders are wat
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,19 @@ def test_a_ruff_configuration_that_came_and_went_while_ruff_ran_is_an_error_and_
     later = run(root, {"lint": LintChecker()}, policy, cache_dir=tmp_path / "cache")
     assert later.checks[0].status is Status.FAIL and "transient" not in later.extra["checkout"]
     assert later.verdict is Verdict.FAIL
+
+
+def _watches() -> int:
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if os.path.realpath(fd).endswith("anon_inode:inotify"))
+
+
+def test_a_run_leaves_no_watch_open(tmp_path: Path) -> None:
+    """The watch is closed however the run ends: a process that runs gatekeeper again and again (a
+    server, a test suite) would run out of inotify instances (128 a user by default) otherwise."""
+    root = repo(tmp_path / "p", {"a.py": "x = 1\n"})
+    before = _watches()
+    for _ in range(3):
+        result = run(root, {"lint": LintChecker()}, "[checks.lint]\nenabled = true\n")
+        assert result.verdict is Verdict.PASS and "transient" not in result.extra["checkout"]
+    assert _watches() == before
