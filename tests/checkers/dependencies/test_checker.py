@@ -709,6 +709,17 @@ def test_requirements_lines_pip_fills_from_the_environment_are_never_read_litera
     result = dep_result(run_deps(root))
     assert result.status is Status.ERROR
     assert "requirements.txt:1: pip fills in ${GK_PINS_DIR} in what -r names" in (result.error or "")
+    # a variable whose value has spaces adds options to the line (GitLab's commit message, say)
+    monkeypatch.setenv("GK_PINS_NOTE", "-r real/pins.txt")
+    (root / "requirements.txt").write_text("safe==5.0\n--pre ${GK_PINS_NOTE}\n", encoding="utf-8")
+    assert pip_reads(root / "requirements.txt") == ["alpha==1.4", "safe==5.0"]
+    result = dep_result(run_deps(root))
+    assert result.status is Status.ERROR and "requirements.txt:2: pip fills in ${GK_PINS_NOTE} on this line" in (
+        result.error or ""
+    )
+    assert "real/pins.txt" not in (result.error or "")
+    monkeypatch.setenv("GK_PINS_NOTE", "x")  # a value that adds nothing: the line is read as written
+    assert dep_result(run_deps(root)).status is Status.PASS
     # a constraint pip leaves out where the variable is set pins nothing there: alpha is installed unpinned
     (root / "requirements.txt").write_text("safe==5.0\nalpha\n-c pins.txt\n", encoding="utf-8")
     (root / "pins.txt").write_text('alpha==1.5 ; platform_machine != "${GK_PINS_MACHINE}"\n', encoding="utf-8")

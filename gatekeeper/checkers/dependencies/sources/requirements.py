@@ -82,7 +82,7 @@ class _RequirementsReader:
             if problem:
                 raise ToolError(problem)
             if text.startswith("-"):  # an options line: index, find-links and other global options are skipped
-                for flag, arg in file_options(f"{rel}:{lineno}", text):
+                for flag, arg in _line_options(f"{rel}:{lineno}", text):
                     self._option(file, f"{rel}:{lineno}", flag, arg)
             elif self._ours(text):
                 continue  # the project itself, or one of its workspace members: not a dependency
@@ -128,7 +128,7 @@ class _RequirementsReader:
             if problem:
                 raise ToolError(problem)
             if text.startswith("-"):  # an include, followed as in a requirements file
-                for flag, arg in file_options(f"{rel}:{lineno}", text):
+                for flag, arg in _line_options(f"{rel}:{lineno}", text):
                     if flag in ("-r", "-c"):
                         self._option(file, f"{rel}:{lineno}", flag, arg)
                 continue
@@ -228,6 +228,34 @@ _SHORT_OPTIONS = {
 }
 #: the options that name what pip installs or pins, by the short name used here
 _FILE_OPTIONS = {"--requirement": "-r", "--constraint": "-c", "--editable": "-e"}
+
+
+def _line_options(where: str, text: str) -> list[tuple[str, str]]:
+    """``file_options`` of an options line, which must be those of the line as pip reads it in this
+    environment: pip fills in each ``${NAME}`` first, and a value with spaces (a CI variable such as
+    GitLab's commit message, which the pull request writes) can add an option: ``--pre ${MESSAGE}``
+    with ``-r evil.txt`` there includes a file the line does not name. ``ToolError`` when the
+    variables give the line other ``-r``, ``-c`` or ``-e`` options (their values are never quoted)."""
+    import os
+
+    found = file_options(where, text)
+    if variable := filled_in(text):
+        filled = re.sub(r"\$\{([A-Z0-9_]+)\}", lambda m: os.environ.get(m.group(1)) or m.group(0), text)
+        try:
+            now = file_options(where, filled)
+        except ToolError:
+            now = []
+        # a value written with a variable is refused by name (``_option``); any other change is the line's
+        differs = len(now) != len(found) or any(
+            flag != again or (arg != value and not filled_in(arg))
+            for (flag, arg), (again, value) in zip(found, now, strict=False)
+        )
+        if differs:
+            raise ToolError(
+                f"{where}: pip fills in {variable} on this line from the environment it installs in, which here "
+                "gives it other -r, -c or -e options than it names: name them in the file itself"
+            )
+    return found
 
 
 def file_options(where: str, text: str) -> list[tuple[str, str]]:
