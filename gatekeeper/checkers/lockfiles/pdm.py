@@ -2,8 +2,9 @@
 
 A lock written with the ``inherit_metadata`` strategy (PDM's default since 2.11) names each
 package's ``groups`` and ``marker``; the run-time group is ``default``, and the project's extras
-are groups of the same name. A lock without that metadata counts every package, and says so.
-https://pdm-project.org/en/latest/usage/lockfile/
+are groups of the same name. A lock without that metadata counts every package but those only
+markers on its dependency edges keep out (``edges.needed``, as ``pdm sync`` walks them), and says
+so. https://pdm-project.org/en/latest/usage/lockfile/
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from gatekeeper.checkers.lockfiles.edges import named_by_project, needed
 from gatekeeper.checkers.lockfiles.model import (
     Lock,
     LockedPackage,
@@ -26,6 +28,7 @@ from gatekeeper.checkers.lockfiles.model import (
 )
 
 FORMAT = "pdm.lock"
+_UNGROUPED = "every package counts but those that only locked packages depend on, under markers that do not hold for the target"
 
 
 def recognise(name: str) -> bool:
@@ -60,10 +63,35 @@ def read(path: Path, selection: Selection, project: str = "") -> Lock:
         if key not in seen:  # PDM repeats a package once per extra it is locked with
             seen.add(key)
             counted.append((line, entry))
+    if not grouped:
+        counted = _needed(counted, selection, named_by_project(path.parent))
     versions: dict[str, str] = {canonicalize_name(e["name"]): str(e.get("version", "")) for _, e in counted}
     packages = tuple(_package(e, line, path, versions) for line, e in counted)
-    notes = () if grouped else (f"{path.name} was not locked with inherit_metadata: every package counts",)
+    notes = () if grouped else (f"{path.name} was not locked with inherit_metadata: {_UNGROUPED}",)
     return Lock(path, FORMAT, packages, (), len(table), tuple(known), notes)
+
+
+def _needed(
+    counted: list[tuple[int | None, dict[str, Any]]], selection: Selection, named: frozenset[str] | None
+) -> list[tuple[int | None, dict[str, Any]]]:
+    """Of the entries of a lock without ``inherit_metadata``, those the target may need: its edges
+    are each entry's ``dependencies`` requirements (``colorama; sys_platform == "win32"``); one that
+    cannot be parsed holds (when in doubt, count it)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    keys = [canonicalize_name(e["name"]) for _, e in counted]
+    links: list[tuple[str, str, bool]] = []
+    for key, (_, entry) in zip(keys, counted, strict=True):
+        extras = ("", *(str(x) for x in entry.get("extras") or []))
+        for text in entry.get("dependencies") or []:
+            try:
+                req = Requirement(str(text))
+            except InvalidRequirement:
+                continue  # no edge known: the entry it names stays counted unless another edge decides
+            holds = req.marker is None or selection.applies(str(req.marker), extras)
+            links.append((key, canonicalize_name(req.name), holds))
+    kept = needed(keys, links, named)
+    return [item for key, item in zip(keys, counted, strict=True) if key in kept]
 
 
 def _package(entry: Mapping[str, Any], line: int | None, path: Path, versions: Mapping[str, str]) -> LockedPackage:

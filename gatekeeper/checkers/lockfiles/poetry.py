@@ -10,14 +10,13 @@ the lock's notes say so. https://python-poetry.org/docs/basic-usage/
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from gatekeeper import tomlio
+from gatekeeper.checkers.lockfiles.edges import named_by_project, needed
 from gatekeeper.checkers.lockfiles.model import (
     Lock,
     LockedPackage,
@@ -34,7 +33,6 @@ _UNGROUPED = (
     "every non-optional package counts but those that only locked packages depend on, under markers that do not "
     "hold for the target"
 )
-_REQUIREMENT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
 
 
 def recognise(name: str) -> bool:
@@ -73,7 +71,7 @@ def read(path: Path, selection: Selection, project: str = "") -> Lock:
             continue
         counted.append((line, entry))
     if not grouped:
-        counted = _needed(counted, selection, _named_by_project(path.parent))
+        counted = _needed(counted, selection, named_by_project(path.parent))
     versions: dict[str, str] = {canonicalize_name(e["name"]): str(e.get("version", "")) for _, e in counted}
     packages = tuple(_package(e, line, path, versions) for line, e in counted)
     notes = () if grouped else (f"{path.name} records no groups (lock-version 2.0): {_UNGROUPED}",)
@@ -83,29 +81,18 @@ def read(path: Path, selection: Selection, project: str = "") -> Lock:
 def _needed(
     counted: list[tuple[int | None, dict[str, Any]]], selection: Selection, named: frozenset[str] | None
 ) -> list[tuple[int | None, dict[str, Any]]]:
-    """Of a lock 2.0's ``counted`` entries, those the target may need. Such a lock keeps markers only
-    on the dependency edges (``pytest``: ``colorama = {markers = "sys_platform == \"win32\""}``),
-    as ``poetry export`` writes them. An entry is left out when locked packages depend on it and
-    every edge to it from an entry kept has markers that hold for no extra of that entry (whether the
-    extra is asked for or not), repeated until nothing changes; never one the project's
-    pyproject.toml names (``named``; none when it cannot be read: then every entry counts)."""
-    if named is None:
-        return counted
+    """Of a lock 2.0's ``counted`` entries, those the target may need (``edges.needed``): its edges
+    are each entry's ``dependencies`` table (``colorama = {markers = "sys_platform == \"win32\""}``),
+    whose markers are evaluated for every extra of the entry, asked for or not."""
     keys = [canonicalize_name(e["name"]) for _, e in counted]
-    edges: list[tuple[str, str, bool]] = []  # (from, to, whether its markers hold)
+    links: list[tuple[str, str, bool]] = []
     for key, (_, entry) in zip(keys, counted, strict=True):
         deps = entry.get("dependencies")
         extras = ("", *(str(x) for x in entry.get("extras") or {}))
         for name, spec in deps.items() if isinstance(deps, dict) else ():
-            edges.append((key, canonicalize_name(str(name)), _edge_holds(spec, selection, extras)))
-    depended = {to for _, to, _ in edges}
-    kept = set(keys)
-    while True:
-        needed = {to for origin, to, holds in edges if holds and origin in kept}
-        dropped = {k for k in kept if k in depended and k not in needed and k not in named}
-        if not dropped:
-            return [item for key, item in zip(keys, counted, strict=True) if key in kept]
-        kept -= dropped
+            links.append((key, canonicalize_name(str(name)), _edge_holds(spec, selection, extras)))
+    kept = needed(keys, links, named)
+    return [item for key, item in zip(keys, counted, strict=True) if key in kept]
 
 
 def _edge_holds(spec: Any, selection: Selection, extras: tuple[str, ...]) -> bool:
@@ -118,33 +105,6 @@ def _edge_holds(spec: Any, selection: Selection, extras: tuple[str, ...]) -> boo
         if selection.applies(str(one.get("markers") or "") or None, extras):
             return True
     return False
-
-
-def _named_by_project(here: Path) -> frozenset[str] | None:
-    """Every dependency the pyproject.toml beside the lock names (``[tool.poetry]`` dependencies,
-    dev-dependencies and groups; ``[project]`` dependencies and optional-dependencies), canonical;
-    None when there is no such file or it cannot be read."""
-    try:
-        data = tomlio.loads((here / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError):
-        return None
-    tool = data.get("tool")
-    poetry = tool.get("poetry") if isinstance(tool, dict) else None
-    poetry = poetry if isinstance(poetry, dict) else {}
-    tables = [poetry.get("dependencies"), poetry.get("dev-dependencies")]
-    groups = poetry.get("group")
-    for group in groups.values() if isinstance(groups, dict) else []:
-        tables.append(group.get("dependencies") if isinstance(group, dict) else None)
-    names = {str(n) for table in tables if isinstance(table, dict) for n in table}
-    project = data.get("project")
-    project = project if isinstance(project, dict) else {}
-    optional = project.get("optional-dependencies")
-    lists = [project.get("dependencies"), *(optional.values() if isinstance(optional, dict) else [])]
-    for requirement in (r for listed in lists if isinstance(listed, list) for r in listed):
-        found = _REQUIREMENT_NAME.match(str(requirement))
-        if found:
-            names.add(found.group(0))
-    return frozenset(canonicalize_name(n) for n in names)
 
 
 def _in_group(entry: Mapping[str, Any], group: str, selection: Selection, extras: tuple[str, ...]) -> bool:
