@@ -102,6 +102,7 @@ def history_page(  # noqa: PLR0913  # the log, how to verify it (keys, prefix, a
     joins: Joins | None = None,
     accept_prefix: int = 0,
     tsa_ca: Path | None = None,
+    retired: Mapping[str, str] | None = None,
 ) -> HistoryPage:
     """Verify ``log``'s chain (and, with keys, authenticate every record) and render its history page.
 
@@ -111,14 +112,17 @@ def history_page(  # noqa: PLR0913  # the log, how to verify it (keys, prefix, a
     never shows the chain as intact: "chain consistent, not authenticated". ``accept_prefix``: as
     ``audit.verify_log``. ``tsa_ca``: the records' RFC 3161 timestamps are checked against it (as
     ``audit verify --tsa-cert`` does), and the first record whose times do not hold breaks the page
-    there: it and every record after it are marked, and no commit they name counts as gated.
+    there: it and every record after it are marked, and no commit they name counts as gated; so does
+    a record signed by a key ``retired`` ({key id: time}, ``gatekeeper.keyretire``) since a time no
+    token fixes it before.
     """
     facts = facts or PageFacts(log_name=str(log), generated_at="")
     with _collector_paused():  # the records are freed before collection resumes
         verified: list[dict[str, Any]] = []
         verification = verify_log(log, key, collect=verified, accept_prefix=accept_prefix)
         if tsa_ca is not None and verification.ok:
-            verification, verified = _times_checked(verification, verified, tsa_ca)
+            trusted = key.ids() if isinstance(key, Keyring) else []
+            verification, verified = _times_checked(verification, verified, tsa_ca, (retired or {}, trusted))
         facts = _replace_facts(facts, key_checked=verification.keys_given)
         records = verified
         if not verification.ok:  # the verified records are lines 1..n; read the rest as they stand
@@ -133,25 +137,29 @@ def history_page(  # noqa: PLR0913  # the log, how to verify it (keys, prefix, a
 
 
 def _times_checked(
-    verification: Verification, verified: list[dict[str, Any]], ca: Path
+    verification: Verification, verified: list[dict[str, Any]], ca: Path, retired: tuple[Mapping[str, str], list[str]]
 ) -> tuple[Verification, list[dict[str, Any]]]:
     """``verification`` broken at the first record whose timestamp does not hold against ``ca`` (a
     token that does not verify, a clock the authority contradicts, a record backdated behind the
-    ones ahead of it), and the records verified before it; unchanged when every time holds."""
+    ones ahead of it, records after the last one a token fixes, a record signed by a key ``retired[0]``
+    since a time no token fixes it before, but for a hand-over to a key of ``retired[1]``), and the
+    records verified before it; unchanged when every time holds."""
     from dataclasses import replace
 
+    from gatekeeper.keyretire import log_problems
     from gatekeeper.timestamp import check_records, tail_problem
 
     found = check_records(verified, ca)
     tail = tail_problem(found)
+    breaks = [(seq, f"line {seq}: {words}") for seq, words in log_problems(verified, found.fixed, *retired)][:1]
     if found.problems and found.first_problem is not None:
-        seq = found.first_problem
-        problem = f"line {seq}: its times do not hold against {ca}: {found.problems[0]}"
-    elif tail is not None:  # records no token fixes: the key's word alone
-        seq = found.unpinned[0]
-        problem = f"line {seq}: {tail}"
-    else:
+        first = found.first_problem
+        breaks.append((first, f"line {first}: its times do not hold against {ca}: {found.problems[0]}"))
+    if tail is not None:  # records no token fixes: the key's word alone
+        breaks.append((found.unpinned[0], f"line {found.unpinned[0]}: {tail}"))
+    if not breaks:
         return verification, verified
+    seq, problem = min(breaks)
     kept = verified[: seq - 1]
     return replace(verification, problem=problem, line=seq, records=len(kept), authenticated=False), kept
 

@@ -64,8 +64,8 @@ def retired_problem(key_id: str, fixed: str, retired: Mapping[str, str]) -> str 
 
 def log_problems(
     records: Sequence[Mapping[str, Any]], fixed: Sequence[tuple[int, str]], retired: Mapping[str, str], trusted: Collection[str]
-) -> list[str]:
-    """``retired_problem`` for every record of the log ``records`` signed by a retired key; ``fixed``
+) -> list[tuple[int, str]]:
+    """``retired_problem`` (seq, words) for every record of the log ``records`` signed by a retired key; ``fixed``
     holds (seq, genTime) of each record whose token verified, in log order: a record is fixed by the
     earliest of them at or after it. A rotation record that hands over to a key the verifier trusts
     itself (``trusted``, the keys given) counts whenever it was signed: it is how the key was
@@ -83,5 +83,5 @@ def log_problems(
             continue
         at = min((time for number, time in fixed if number >= seq), default="")
         if (problem := retired_problem(key_id, at, retired)) is not None:
-            problems.append(f"record #{seq}: {problem}")
+            problems.append((seq, f"record #{seq}: {problem}"))
     return problems

@@ -453,6 +453,12 @@ def test_a_key_retired_since_a_time_vouches_only_for_what_a_token_fixes_before_i
     since = retired.split("=")[1]
     assert f"record #2: signed by key {old.key_id}, retired since {since}, and the authority's first time" in done.output
     assert "record #1" not in done.output  # stamped before the key was retired
+    # the history page an auditor files breaks there too
+    report = ["audit", "report", "--output", str(tmp_path / "fork.html"), *keys, "--retired", retired]
+    done = _cli([*report[:2], str(fork), *report[2:]])
+    assert done.exit_code == 1 and f"line 2: record #2: signed by key {old.key_id}, retired since" in done.output
+    assert "Chain BROKEN" in (tmp_path / "fork.html").read_text()
+    assert _cli([*report[:2], str(log), *report[2:]]).exit_code == 0
     assert _cli(["attestation", "verify", str(before), *keys, "--retired", retired]).exit_code == 0
     done = _cli(["attestation", "verify", str(after), *keys, "--retired", retired])
     assert done.exit_code == 1 and f"the statement is signed by key {old.key_id}, retired since" in done.output

@@ -96,7 +96,7 @@ def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
     problems = [
         *stamps.problems,
         *filter(None, [tail_problem(stamps)]),
-        *log_problems(records, stamps.fixed, retired_at, keys.ids()),
+        *(words for _, words in log_problems(records, stamps.fixed, retired_at, keys.ids())),
     ]
     if problems:  # the chain holds, but the times it claims (or the records no token fixes) do not: never "intact"
         echo(f"audit log {path}: REJECTED: the records do not hold up against {tsa_cert}", err=True)
@@ -247,6 +247,7 @@ def audit_report(  # noqa: PLR0913  # one parameter per command-line option
         help="The CA certificate the timestamp authority's certificate chains to: check each record's RFC 3161 "
         "stamp and the records' order in time; the first that does not hold breaks the page there.",
     ),
+    retired: Optional[list[str]] = typer.Option(None, "--retired", metavar="KEYID=TIME", help=_RETIRED_HELP),
 ) -> int:
     """Write the audit history for a period: chain status, controls, gated changes, policy changes,
     exceptions, trends and every run (HTML), or the runs, exceptions and findings as CSV."""
@@ -273,7 +274,10 @@ def audit_report(  # noqa: PLR0913  # one parameter per command-line option
     joins = Joins(repo=checkout, branch=branch, report_dirs=tuple(reports), root=Path.cwd())
     if tsa_cert is not None and not tsa_cert.is_file():
         raise UsageError("--tsa-cert: file not found", file=str(tsa_cert))
-    page = history_page(path, keys, facts, joins, accept_prefix=accept_prefix, tsa_ca=tsa_cert)
+    from gatekeeper.keyretire import parse_retired
+
+    retired_at = parse_retired(retired or [], tsa_cert)
+    page = history_page(path, keys, facts, joins, accept_prefix=accept_prefix, tsa_ca=tsa_cert, retired=retired_at)
     if fmt == "csv":
         _write_csv(out, page)
     else:
