@@ -262,3 +262,22 @@ def test_a_module_mypy_read_that_the_run_rewrote_or_removed_is_an_error_and_neve
     )
     assert by_hand.returncode == 1 and "app.py:3: error" in by_hand.stdout
     assert later.checks[0].status is Status.FAIL and later.verdict is Verdict.FAIL
+
+
+def test_a_module_mypy_read_is_held_to_the_run_when_the_root_is_named_through_a_link(tmp_path: Path) -> None:
+    """mypy names a module it followed an import to by its search path, built from its working
+    folder as the system gives it (links resolved): for a root named through a link, build/m.py,
+    removed right after mypy read it, went unseen."""
+    from gatekeeper.checkers.types import reads
+
+    real = repo(tmp_path / "real", {"app.py": "from build.m import f\n\nx: int = f()\n", ".gitignore": "build/\n"})
+    (real / "build").mkdir()
+    (real / "build" / "__init__.py").write_text("")
+    (real / "build" / "m.py").write_text("def f() -> int:\n    return 1\n")
+    (tmp_path / "link").symlink_to(real)
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "-v", "--no-incremental", "app.py"],
+        cwd=tmp_path / "link", capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0 and f"{real}/build/m.py" in done.stderr
+    assert reads.in_project(tmp_path / "link", done.stderr) == ["app.py", "build/__init__.py", "build/m.py"]

@@ -77,13 +77,18 @@ def named(log: str) -> Iterator[str]:
 
 def in_project(root: Path, log: str) -> list[str]:
     """The files of ``named`` that lie inside ``root`` as named (a link there counts, wherever it
-    leads), relative to it, sorted."""
+    leads), relative to it, sorted. mypy names a module it found on its search path by the path it
+    searched, made of its working folder as the system gives it (links resolved): ``root`` is
+    matched as given and resolved."""
     base = os.path.normpath(os.fspath(root))
+    bases = {base, os.path.realpath(base)}
     out: set[str] = set()
     for path in named(log):
         full = os.path.normpath(os.path.join(base, path))
-        if full.startswith(base + os.sep):
-            out.add(full[len(base) + 1 :].replace(os.sep, "/"))
+        for folder in bases:
+            if full.startswith(folder.rstrip(os.sep) + os.sep):
+                out.add(full[len(folder.rstrip(os.sep)) + 1 :].replace(os.sep, "/"))
+                break
     return sorted(out)
 
 
