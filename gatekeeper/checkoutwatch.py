@@ -8,15 +8,19 @@ on the root and every folder above a file the comparison covers as the checks st
 check has ended, each file of a tool configuration's name (``checkout.CONFIG_NAMES``) created,
 moved in, removed or moved out in one of them that does not exist now, and that the comparison
 does not name already, is a change of the run (the ``checkout`` entry's ``transient``): the verdict
-is ``error``. A watch that could not be set in full (inotify's limits) or whose events overflowed
-makes the comparison an error (nobody can say). Elsewhere nothing is watched.
+is ``error``. The events are read as they come, in a thread of its own (a test run that creates
+many files would overflow the kernel's queue otherwise). A watch that could not be set in full
+(inotify's limits) or whose events overflowed all the same makes the comparison an error (nobody
+can say). Elsewhere nothing is watched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import sys
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -41,6 +45,13 @@ class Watch:
         self.problem = ""
         self._folders: dict[int, str] = {}
         self._fd = -1
+        self._names: set[str] = set()
+        self._overflowed = False
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._wake = os.pipe()
+        self._closed = False
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             init, add = libc.inotify_init1, libc.inotify_add_watch
@@ -61,6 +72,8 @@ class Watch:
                     return
                 continue
             self._folders[wd] = folder
+        self._thread = threading.Thread(target=self._drain, name="gatekeeper-checkout-watch", daemon=True)
+        self._thread.start()
 
     def transient(self, before: Snapshot) -> tuple[list[str], str]:
         """The configuration files (relative paths) that came or went in a watched folder since the
@@ -68,38 +81,65 @@ class Watch:
         said ("" when it can). Closes the watch."""
         if self.problem:
             return [], self.problem
-        names: set[str] = set()
-        try:
-            while True:
-                try:
-                    data = os.read(self._fd, 1 << 16)
-                except BlockingIOError:
-                    break
-                offset = 0
-                while offset + _EVENT.size <= len(data):
-                    wd, mask, _, length = _EVENT.unpack_from(data, offset)
-                    name = data[offset + _EVENT.size : offset + _EVENT.size + length].split(b"\0", 1)[0]
-                    offset += _EVENT.size + length
-                    if mask & _IN_Q_OVERFLOW:
-                        return [], "too many files came and went in the checkout's folders to tell which during the run"
-                    folder = self._folders.get(wd)
-                    if folder is not None and os.fsdecode(name) in CONFIG_NAMES:
-                        names.add(os.path.join(folder, os.fsdecode(name)))
-        finally:
-            self.close()
+        self.close()  # the events left in the queue are read first
+        if self._overflowed:
+            return [], "too many files came and went in the checkout's folders to tell which during the run"
         base = os.fspath(self.root)
         out = []
-        for path in names:
+        for path in self._names:
             rel = os.path.relpath(path, base).replace(os.sep, "/")
             if not os.path.lexists(path) and rel not in before.index and rel not in before.untracked:
                 out.append(rel)
         return sorted(out), ""
 
+    def _read(self, wait: float) -> bool:
+        """Read the events queued (waiting up to ``wait`` seconds for one), keeping the names that
+        matter; False once the watch is closed."""
+        import select
+
+        if wait and self._fd not in select.select([self._fd, self._wake[0]], [], [], wait)[0]:
+            return not self._stopped.is_set()
+        with self._lock:
+            if self._fd < 0:
+                return False
+            while True:
+                try:
+                    data = os.read(self._fd, 1 << 16)
+                except BlockingIOError:
+                    return True
+                offset = 0
+                while offset + _EVENT.size <= len(data):
+                    wd, mask, _, length = _EVENT.unpack_from(data, offset)
+                    name = os.fsdecode(data[offset + _EVENT.size : offset + _EVENT.size + length].split(b"\0", 1)[0])
+                    offset += _EVENT.size + length
+                    self._overflowed = self._overflowed or bool(mask & _IN_Q_OVERFLOW)
+                    folder = self._folders.get(wd)
+                    if folder is not None and name in CONFIG_NAMES:
+                        self._names.add(os.path.join(folder, name))
+
+    def _drain(self) -> None:
+        """Read the events as they come (a thread of its own), so that a test run creating many files
+        does not overflow the kernel's queue (16,384 events by default)."""
+        while not self._stopped.is_set() and self._read(0.25):
+            pass
+
     def close(self) -> None:
-        """Stop watching (idempotent)."""
+        """Read what is queued and stop watching (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stopped.set()
+        with contextlib.suppress(OSError):
+            os.write(self._wake[1], b"x")  # the thread waiting for events wakes and ends
+        if self._thread is not None:
+            self._thread.join()
         if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+            self._read(0)
+            with self._lock:
+                os.close(self._fd)
+                self._fd = -1
+        for end in self._wake:
+            os.close(end)
 
 
 def start(before: Snapshot | str) -> Watch | None:

@@ -73,8 +73,30 @@ def test_a_run_leaves_no_watch_open(tmp_path: Path) -> None:
     """The watch is closed however the run ends: a process that runs gatekeeper again and again (a
     server, a test suite) would run out of inotify instances (128 a user by default) otherwise."""
     root = repo(tmp_path / "p", {"a.py": "x = 1\n"})
-    before = _watches()
+    run(root, {"lint": LintChecker()}, "[checks.lint]\nenabled = true\n")
+    before, files = _watches(), len(os.listdir("/proc/self/fd"))
     for _ in range(3):
         result = run(root, {"lint": LintChecker()}, "[checks.lint]\nenabled = true\n")
         assert result.verdict is Verdict.PASS and "transient" not in result.extra["checkout"]
-    assert _watches() == before
+    assert _watches() == before and len(os.listdir("/proc/self/fd")) == files
+
+
+def test_a_test_run_that_creates_many_files_is_no_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The events are read as they come: 10,000 files created and removed in a watched folder while a
+    check runs (20,000 events, more than the kernel queues by default) are no reason for an error."""
+    from gatekeeper.checkers.base import CheckContext
+
+    root = repo(tmp_path / "p", {"a.py": "x = 1\n"})
+    real_run = CheckContext.run
+
+    def run_with_scratch(self: CheckContext, args: Any, **kw: Any) -> Any:
+        if "--show-files" in args:
+            for i in range(10_000):
+                scratch = root / f"scratch-{i}.tmp"
+                scratch.write_bytes(b"")
+                scratch.unlink()
+        return real_run(self, args, **kw)
+
+    monkeypatch.setattr(CheckContext, "run", run_with_scratch)
+    result = run(root, {"lint": LintChecker()}, "[checks.lint]\nenabled = true\n")
+    assert "error" not in result.extra["checkout"] and result.verdict is Verdict.PASS
