@@ -73,6 +73,11 @@ class BundleCheck:
         return self.ok and self.signature == signing.VALID and self.backing == "record"
 
     @property
+    def stamp_times(self) -> dict[str, str]:
+        """{entry: the genTime its verified token fixes it at}, read from ``stamps`` (``NAME: stamped TIME ...``)."""
+        return {name: rest.split()[1] for name, _, rest in (stamp.partition(": ") for stamp in self.stamps)}
+
+    @property
     def signed(self) -> bool:
         """True when the manifest carries a signature (checked or not)."""
         return self.signature != "unsigned"

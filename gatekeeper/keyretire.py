@@ -1,4 +1,5 @@
-"""Keys retired at a known time (rotated out, or known to be compromised since): ``--retired KEYID=TIME``.
+"""Keys retired at a known time (rotated out, or known to be compromised since): ``--retired KEYID=TIME``
+of ``audit verify``, ``audit report``, ``attestation verify`` and ``bundle verify``.
 
 A key a verifier still trusts for the evidence it signed while in force would otherwise vouch for
 anything signed with it later: whoever holds a rotated-out or stolen key can fork the audit log

@@ -485,3 +485,19 @@ def test_a_record_re_signed_with_a_better_verdict_than_its_result_is_refused(two
         "the record was signed again with other facts than its run's"
     ) in done.output
     assert "audit record #2: checks says {'security': {'status': 'pass'" in done.output
+
+
+def test_a_bundle_signed_by_a_key_retired_before_its_tokens_is_refused(two_runs: dict[str, Path]) -> None:
+    # the same bundle, its key retired after the run (it holds) or before it (a thief's, stamped later)
+    key_id = signing.signer_from_text((two_runs["root"].parent / "gatekeeper.key").read_text()).key_id
+    args = ["bundle", "verify", str(two_runs["pass"]), "--public-key", str(two_runs["pub"]), "--tsa-cert", str(two_runs["ca"])]
+    done = _cli([*args, "--retired", f"{key_id}=2099-01-01"])
+    assert done.exit_code == 0 and "intact" in done.output and "REJECTED" not in done.output, done.output
+    done = _cli([*args, "--retired", f"{key_id}=2020-01-01"])
+    assert done.exit_code == 1, done.output
+    for name in ("audit/record.jsonl", "attestation/gatekeeper.intoto.json"):
+        assert (
+            f"REJECTED: {name}: signed by key {key_id}, retired since 2020-01-01T00:00:00Z, and the authority's first time"
+        ) in done.output
+    done = _cli([*args[:5], "--retired", f"{key_id}=2020-01-01"])
+    assert done.exit_code == 2 and "--retired needs --tsa-cert" in done.output

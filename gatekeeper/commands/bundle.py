@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -36,7 +37,8 @@ naming each changed, added or missing file, a bad or unknown signature, a record
 the result, (with keys) a result nothing backs, an entry an unzip could write outside its folder,
 or a timestamp that does not verify with --tsa-cert; 2 when the file is not a bundle. Intact is
 not passing: --commit SHA and --require-pass (with --public-key) refuse, exit 1, a bundle whose
-audit record is about another commit, or whose verdict is not a pass of a complete run."""
+audit record is about another commit, or whose verdict is not a pass of a complete run;
+--retired KEYID=TIME (with --tsa-cert) one that a key retired since TIME signed after it."""
 
 
 @handles_errors()
@@ -87,6 +89,13 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
     require_pass: bool = typer.Option(
         False, "--require-pass", help="verify: the record's verdict must be pass, of a complete run (needs --public-key)."
     ),
+    retired: Optional[list[str]] = typer.Option(
+        None,
+        "--retired",
+        metavar="KEYID=TIME",
+        help="verify: a key retired (rotated out, or compromised) since TIME counts only where a timestamp fixes what it "
+        "signed before then (needs --tsa-cert); repeatable.",
+    ),
 ) -> int | None:
     """Write an evidence bundle for a past run, or verify one ('bundle verify FILE.zip')."""
     from gatekeeper.errors import UsageError
@@ -99,19 +108,23 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
         if len(target) != 2 or output is not None or policy_file is not None:
             raise UsageError(
                 "usage: gatekeeper bundle verify FILE.zip [--public-key FILE]... [--log LOG [--accept-unsigned-prefix N]] "
-                "[--key-env NAME] [--tsa-cert CA.pem] [--commit SHA] [--require-pass]"
+                "[--key-env NAME] [--tsa-cert CA.pem] [--commit SHA] [--require-pass] [--retired KEYID=TIME]..."
             )
         if accept_prefix and log is None:
             raise UsageError("--accept-unsigned-prefix: it applies to the log given with --log")
+        from gatekeeper.keyretire import parse_retired
+
+        retired_at = parse_retired(retired or [], tsa_cert)
         outcome = _verify(Path(target[1]), public_key or [], key_env, (log, accept_prefix), tsa_cert)
-        if outcome is None or (commit is None and not require_pass):
+        if outcome is None or (commit is None and not require_pass and not retired_at):
             return 1 if outcome is None or (outcome.keys_given and not outcome.authenticated) else None
-        refused = _demands(outcome, commit, require_pass)
+        refused = _demands(outcome, commit, require_pass) + _retired(outcome, retired_at)
         for problem in refused:
             typer.echo(f"REJECTED: {problem}", err=True)
-        return 1 if refused or not outcome.authenticated else None
-    if commit is not None or require_pass:
-        raise UsageError("--commit and --require-pass: only 'bundle verify' takes them")
+        gating = commit is not None or require_pass  # a verdict nothing authenticates gates nothing
+        return 1 if refused or ((gating or outcome.keys_given) and not outcome.authenticated) else None
+    if commit is not None or require_pass or retired:
+        raise UsageError("--commit, --require-pass and --retired: only 'bundle verify' takes them")
     if len(target) != 1:
         raise UsageError(
             "usage: gatekeeper bundle RESULTS.json --output FILE.zip [--policy FILE] [--log LOG] [--key-env NAME] "
@@ -132,6 +145,30 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
     )
     gate.bundle(request, loaded(ctx)[1])
     return None
+
+
+def _retired(outcome: BundleCheck, retired: Mapping[str, str]) -> list[str]:
+    """What a key retired since a time (``--retired``) signed in the bundle that no verified token
+    fixes before then: the audit record and the attestation by their own tokens; the manifest has
+    none, so it may be by a retired key only when no file rests on its signature alone."""
+    from gatekeeper.bundle import AUDIT_FILE, MANIFEST
+    from gatekeeper.bundleguide import ATTESTATION_FILE
+    from gatekeeper.keyretire import retired_problem
+
+    times = outcome.stamp_times
+    signers = [(AUDIT_FILE, outcome.record_key_id), (ATTESTATION_FILE, str(outcome.manifest.get("key_id") or ""))]
+    problems = [
+        f"{name}: {late}"
+        for name, key_id in signers
+        if key_id and (late := retired_problem(key_id, times.get(name, ""), retired))
+    ]
+    since = retired.get(outcome.key_id.lower()) if outcome.key_id else None
+    if since is not None and outcome.unpinned:
+        problems.append(
+            f"{MANIFEST}: signed by key {outcome.key_id}, retired since {since}, and it alone vouches for "
+            f"{', '.join(outcome.unpinned)}: whoever holds that key could have replaced them after it was retired"
+        )
+    return problems
 
 
 def _demands(outcome: BundleCheck, commit: str | None, require_pass: bool) -> list[str]:
