@@ -191,7 +191,7 @@ def read_run_data(  # noqa: PLR0913  # and the processes started with the tests
         note = _unmeasured_workers(tests, len(produced))
         if note and answer.get("kind") == "empty" and not answer.get("ok"):  # the workers ran every test, unmeasured
             raise ToolError(f"{answer.get('message')}: {note}")
-        report = _report(ctx, answer, ran=True, locate=early.locate)
+        report = _report(ctx, answer, ran=True, locate=early.locate, command=tests.command)
         if early.changed:
             raise ToolError(early.changed)
     parallel = sum(1 for name in produced if name != ".coverage")
@@ -367,13 +367,17 @@ def _refuse_outside(ctx: CheckContext, files: Sequence[FileCoverage]) -> None:
 
 
 def _report(
-    ctx: CheckContext, answer: Mapping[str, Any], ran: bool = False, locate: narrowing.Locate | None = None
+    ctx: CheckContext,
+    answer: Mapping[str, Any],
+    ran: bool = False,
+    locate: narrowing.Locate | None = None,
+    command: Sequence[str] = (),
 ) -> CoverageReport:
     """The probe's analysis as a report (its refusal as the error whose hint fits); ``ran``: the
     data is this run's own (``checks.coverage.run``), so a hint never says to run the tests again;
     ``locate``: where the packages ``[run] source`` names are imported from (default: located now)."""
     if not answer.get("ok"):
-        raise analysis_error(ctx, answer, ran)
+        raise analysis_error(ctx, answer, ran, command)
     relative = RootRelative(ctx.root)  # each folder resolved once
     try:
         files = tuple(

@@ -68,10 +68,10 @@ def plugin_paths(ctx: CheckContext) -> list[str]:
     return list(ctx.shared(f"coverage.plugin_paths:{ctx.target_python}", ask))
 
 
-def analysis_error(ctx: CheckContext, answer: Mapping[str, Any], ran: bool) -> ToolError:
+def analysis_error(ctx: CheckContext, answer: Mapping[str, Any], ran: bool, command: Sequence[str] = ()) -> ToolError:
     """The probe's refusal (``{"ok": false, "kind", "message"}``) as an error whose hint fits what
-    failed; ``ran``: the data is the one the tests just wrote (``checks.coverage.run``), so the hint
-    never says to run them again."""
+    failed; ``ran``: the data is the one the tests just wrote (``checks.coverage.run``: ``command``),
+    so the hint never says to run them again."""
     kind, message = str(answer.get("kind", "")), str(answer.get("message", "coverage analysis failed"))
     python = f"{answer.get('python') or ctx.tool_python} (Python {answer.get('python_version') or '?'})"
     if kind == "missing":
@@ -104,7 +104,7 @@ def analysis_error(ctx: CheckContext, answer: Mapping[str, Any], ran: bool) -> T
         "import": "pip install coverage there, or set gate.tool_python",
     }
     hint = hints.get(kind) or (again if not ran else "")
-    where = pytest_cov_addopts(ctx.root) if kind == "empty" else ""
+    where = pytest_cov_addopts(ctx.root, command) if kind == "empty" else ""
     if where:
         hint = (
             f"the project's pytest configuration ({where}) adds --cov to every pytest run: pytest-cov then measures "
@@ -132,11 +132,15 @@ _PYTEST_CONFIGS = (
 )
 
 
-def pytest_cov_addopts(root: Path) -> str:
-    """Where the project's pytest configuration (the first file pytest itself would read in the root)
-    adds ``--cov`` to every run, e.g. "setup.cfg [tool:pytest] addopts"; "" when it does not."""
-    for name, table in _PYTEST_CONFIGS:
-        path = root / name
+def pytest_cov_addopts(root: Path, command: Sequence[str] = ()) -> str:
+    """Where the project's pytest configuration adds ``--cov`` to every run, e.g. "setup.cfg
+    [tool:pytest] addopts"; "" when it does not. The configuration is the file a pytest ``command``
+    (``checks.coverage.run``) names with ``-c`` / ``--config-file``, else the first file pytest itself
+    would read in the root."""
+    named = _config_option(command)
+    candidates = [(named, _as_read(named))] if named else [(n, (n, table)) for n, table in _PYTEST_CONFIGS]
+    for shown, (name, table) in candidates:
+        path = root / shown
         if not path.is_file():
             continue
         try:
@@ -146,8 +150,42 @@ def pytest_cov_addopts(root: Path) -> str:
         if addopts is None:
             continue  # not a pytest configuration: pytest looks at the next file
         found = re.search(r"(?:^|\s)--cov(?:=|\s|$)", addopts[0])
-        return f"{name} [{addopts[1]}] addopts" if found else ""
+        return f"{shown} [{addopts[1]}] addopts" if found else ""
     return ""
+
+
+def _config_option(command: Sequence[str]) -> str:
+    """The file a pytest command (``pytest ...``, ``python -m pytest ...``) names with ``-c FILE``,
+    ``-cFILE``, ``--config-file FILE`` or ``--config-file=FILE``; "" for none, or another command."""
+    args = list(command)
+    if args[:1] in (["pytest"], ["py.test"]):
+        args = args[1:]
+    elif args[:3] in (["python", "-m", "pytest"], ["python", "-m", "py.test"]):
+        args = args[3:]
+    else:
+        return ""
+    for i, arg in enumerate(args):
+        if arg in ("-c", "--config-file") and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--config-file="):
+            return arg.split("=", 1)[1]
+        if arg.startswith("-c") and not arg.startswith("--") and len(arg) > 2:
+            return arg[2:]
+    return ""
+
+
+def _as_read(name: str) -> tuple[str, str]:
+    """How pytest reads a configuration file given with ``-c``, by its name, as the (file name, table)
+    ``_addopts`` takes: ``*.toml`` as a pyproject.toml (pytest.toml as its own), ``*.cfg`` as a
+    setup.cfg, anything else as a pytest.ini."""
+    base = Path(name).name
+    if base.endswith("pytest.toml"):
+        return "pytest.toml", ""
+    if base.endswith(".toml"):
+        return "pyproject.toml", "tool.pytest.ini_options"
+    if base.endswith(".cfg"):
+        return "setup.cfg", "tool:pytest"
+    return "pytest.ini", ""
 
 
 def _addopts(text: str, name: str, table: str) -> tuple[str, str] | None:

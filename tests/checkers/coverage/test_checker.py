@@ -486,6 +486,46 @@ def test_pytest_cov_in_addopts_is_named_when_coverage_run_saved_nothing(tmp_path
     assert no_cov.status is Status.PASS and no_cov.metrics["statements"] > 0
 
 
+def test_pytest_cov_in_a_configuration_the_run_names_with_c_is_named(tmp_path: Path, make_ctx: Any) -> None:
+    """griffe keeps its pytest settings, ``--cov`` among them, in ``config/pytest.ini`` and runs
+    ``pytest -c config/pytest.ini``: the error blamed the source/omit/include settings, as no file
+    pytest reads by itself adds --cov."""
+    root = write_project(tmp_path / "p", "")
+    (root / "config").mkdir()
+    (root / "config" / "pytest.ini").write_text("[pytest]\naddopts = -q --cov=pkg\n")
+    tests = ["pytest", "-c", "config/pytest.ini", "--rootdir", ".", "-p", "no:cacheprovider"]
+    checker = CoverageChecker()
+    ran = checker.run(section(checker, min_total=0.0, run=tests), make_ctx(root))
+    assert ran.status is Status.ERROR and ran.error is not None
+    assert "(the project's pytest configuration (config/pytest.ini [pytest] addopts) adds --cov" in ran.error
+    assert "check its source/omit/include settings" not in ran.error
+    run_tool([PYTHON, "-m", "coverage", "run", "-m", *tests], root)  # by hand: nothing measured either
+    nothing = run_tool([PYTHON, "-m", "coverage", "report"], root, check=False)
+    assert "No data to report" in nothing.stdout + nothing.stderr
+    no_cov = checker.run(section(checker, min_total=0.0, run=[*tests, "--no-cov"]), make_ctx(root))
+    assert no_cov.status is Status.PASS and no_cov.metrics["statements"] > 0
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["pytest", "-c", "ci/pytest.ini"],
+        ["pytest", "-cci/pytest.ini"],
+        ["python", "-m", "pytest", "--config-file", "ci/pytest.ini"],
+        ["pytest", "-q", "--config-file=ci/pytest.ini"],
+    ],
+)
+def test_the_configuration_a_pytest_command_names_is_the_one_read(tmp_path: Path, command: list[str]) -> None:
+    from gatekeeper.checkers.coverage.hints import pytest_cov_addopts
+
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "pytest.ini").write_text("[pytest]\naddopts = --cov=pkg\n")
+    (tmp_path / "setup.cfg").write_text("[tool:pytest]\naddopts = -q\n")  # what pytest reads without -c
+    assert pytest_cov_addopts(tmp_path, command) == "ci/pytest.ini [pytest] addopts"
+    assert pytest_cov_addopts(tmp_path) == ""
+    assert pytest_cov_addopts(tmp_path, ["python", "-c", "ci/pytest.ini"]) == ""  # not pytest: python's -c
+
+
 def test_pytest_cov_under_a_source_setting_is_an_error_not_zero_percent(tmp_path: Path, make_ctx: Any) -> None:
     """With ``[run] source`` set, the empty file ``coverage run`` saves over pytest-cov's still lists the
     source files, unexecuted: `coverage report` shows 0% ("No data was collected"). The check says why
