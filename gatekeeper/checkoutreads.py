@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from gatekeeper.checkout import Snapshot
@@ -30,11 +30,12 @@ class Reads:
     """The files the checks of one run named as read (``add``) that ``before`` does not compare,
     with their stat data when they were named; ``moved`` says which differ now."""
 
-    def __init__(self, root: Path, before: Snapshot | None) -> None:
+    def __init__(self, root: Path, before: Snapshot | None, on_named: Callable[[list[str]], None] | None = None) -> None:
         self.root = root
         self.before = before  # None: nothing was compared (outside git, or the snapshot failed)
         self._seen: dict[str, Stat] = {}
         self._lock = threading.Lock()
+        self._on_named = on_named  # told each file named for the first time (``checkoutwatch``: its folders)
 
     def add(self, paths: Iterable[str]) -> None:
         """Stat each of ``paths`` (relative to the root, as the check names them) that the
@@ -49,6 +50,8 @@ class Reads:
         with self._lock:
             for name, data in fresh.items():
                 self._seen.setdefault(name, data)
+        if fresh and self._on_named is not None:
+            self._on_named(list(fresh))
 
     def moved(self) -> list[str]:
         """The files named that were written, replaced, removed (or created, having been absent)

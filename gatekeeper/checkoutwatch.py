@@ -4,7 +4,8 @@ The comparison before and after a run (``gatekeeper.checkout``) cannot see a fil
 in between: a ``sub/ruff.toml`` selecting no rule that a test writes while ruff runs, and removes
 before the run ends, takes that folder's diagnostics away (and the result is cached under the
 files as they are found), while the tree is found as it was. So, on Linux, an inotify watch is set
-on the root and every folder above a file the comparison covers as the checks start; once every
+on the root and every folder above a file the comparison covers as the checks start (and on those
+above a file a check names as read beyond it, as it names it); once every
 check has ended, each file of a tool configuration's name (``checkout.CONFIG_NAMES``) created,
 moved in, removed or moved out in one of them that does not exist now, and that the comparison
 does not name already, is a change of the run (the ``checkout`` entry's ``transient``): the verdict
@@ -44,6 +45,7 @@ class Watch:
         self.root = root
         self.problem = ""
         self._folders: dict[int, str] = {}
+        self._watched: set[str] = set()
         self._fd = -1
         self._names: set[str] = set()
         self._overflowed = False
@@ -63,17 +65,43 @@ class Watch:
             self.problem = f"the checkout's folders could not be watched ({os.strerror(ctypes.get_errno())})"
             return
         add.argtypes, add.restype = (ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32), ctypes.c_int
-        for folder in folders:
-            wd = add(self._fd, os.fsencode(folder), _MASK)
-            if wd < 0:
-                error = ctypes.get_errno()
-                if os.path.isdir(folder):  # one the run removed is a change the comparison names
-                    self.problem = f"the checkout's folders could not all be watched ({os.strerror(error)})"
-                    return
-                continue
-            self._folders[wd] = folder
+        self._add_watch = add
+        self._watch(folders)
         self._thread = threading.Thread(target=self._drain, name="gatekeeper-checkout-watch", daemon=True)
         self._thread.start()
+
+    def _watch(self, folders: Iterable[str]) -> None:
+        """Watch each of ``folders`` (absolute) not watched yet; one that cannot be is the watch's
+        ``problem`` (one gone meanwhile is a change the comparison names)."""
+        import ctypes
+
+        for folder in folders:
+            folder = os.path.normpath(folder)
+            if folder in self._watched or self.problem:
+                continue
+            self._watched.add(folder)
+            wd = self._add_watch(self._fd, os.fsencode(folder), _MASK)
+            if wd < 0:
+                error = ctypes.get_errno()
+                if os.path.isdir(folder):
+                    self.problem = f"the checkout's folders could not all be watched ({os.strerror(error)})"
+                continue
+            self._folders[wd] = folder
+
+    def add(self, names: list[str]) -> None:
+        """Watch too the folders, up to the root, of files a check reads beyond the comparison
+        (``checkoutreads.Reads``: a file git ignores that ruff lints, whose folder's ``ruff.toml``
+        counts as much)."""
+        base = os.path.normpath(os.fspath(self.root))
+        folders: set[str] = set()
+        for name in names:
+            folder = os.path.dirname(os.path.normpath(os.path.join(base, name)))
+            while folder.startswith(base + os.sep) and folder not in folders:
+                folders.add(folder)
+                folder = os.path.dirname(folder)
+        with self._lock:
+            if self._fd >= 0 and not self._closed:
+                self._watch(sorted(folders))
 
     def transient(self, before: Snapshot) -> tuple[list[str], str]:
         """The configuration files (relative paths) that came or went in a watched folder since the

@@ -207,7 +207,8 @@ def run_checks(
     kept = False
     watch = checkoutwatch.start(before)  # and a tool configuration that comes and goes meanwhile is seen
     try:
-        reads = checkoutreads.Reads(request.root, before if isinstance(before, checkout.Snapshot) else None)
+        snap = before if isinstance(before, checkout.Snapshot) else None
+        reads = checkoutreads.Reads(request.root, snap, watch.add if watch is not None else None)
         shared = _Shared(cache_dir, tool_python(request.root, policy), interpreter, reads)
         results = _environment_kept(_run_all(request, checkers, names, shared, progress, quiet), checkers, shared)
         tree = compared[0]() if compared else _tree_check(before)

@@ -100,3 +100,37 @@ def test_a_test_run_that_creates_many_files_is_no_error(tmp_path: Path, monkeypa
     monkeypatch.setattr(CheckContext, "run", run_with_scratch)
     result = run(root, {"lint": LintChecker()}, "[checks.lint]\nenabled = true\n")
     assert "error" not in result.extra["checkout"] and result.verdict is Verdict.PASS
+
+
+def test_a_configuration_that_came_and_went_beside_an_ignored_file_ruff_lints_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``respect-gitignore = false`` ruff lints the files git ignores: a ``gen/ruff.toml`` that
+    came and went while ruff checked took gen/m.py's F401 away, in a folder holding no compared file
+    (PASS). The folders of the files a check names as read are watched too."""
+    from gatekeeper.checkers.base import CheckContext
+
+    files = {"ruff.toml": 'respect-gitignore = false\n[lint]\nselect = ["F"]\n', "a.py": "x = 1\n", ".gitignore": "gen/\n"}
+    root = repo(tmp_path / "p", files)
+    (root / "gen").mkdir()
+    (root / "gen" / "m.py").write_text("import os\n", encoding="utf-8")
+    transient = root / "gen" / "ruff.toml"
+    real_run = CheckContext.run
+
+    def run_with_config(self: CheckContext, args: Any, **kw: Any) -> Any:
+        checking = "--output-format" in args and "--show-files" not in args
+        if checking:
+            transient.write_text("[lint]\nselect = []\n", encoding="utf-8")
+        try:
+            return real_run(self, args, **kw)
+        finally:
+            if checking:
+                transient.unlink(missing_ok=True)
+
+    monkeypatch.setattr(CheckContext, "run", run_with_config)
+    raced = run(root, {"lint": LintChecker()}, "[checks.lint]\nenabled = true\n", cache_dir=tmp_path / "cache")
+    monkeypatch.undo()
+    assert raced.checks[0].status is not Status.FAIL
+    assert raced.verdict is Verdict.ERROR and raced.extra["checkout"]["transient"] == ["gen/ruff.toml"]
+    later = run(root, {"lint": LintChecker()}, "[checks.lint]\nenabled = true\n", cache_dir=tmp_path / "cache")
+    assert later.checks[0].status is Status.FAIL and later.verdict is Verdict.FAIL
