@@ -20,6 +20,7 @@ from gatekeeper.policy import load_policy, to_toml
 from gatekeeper.policy.locate import locate as _locate
 from tests.helpers.cli import installed_options
 from tests.helpers.env import clean_env
+from tests.helpers.projects import git_init
 from tests.helpers.projects import write as write_files
 
 if sys.version_info >= (3, 11):
@@ -230,6 +231,22 @@ def test_init_says_how_to_allow_the_coverage_plugins_the_project_names(tmp_path:
     assert "the coverage configuration loads the coverage.py plugin covdefaults:" in said
     assert 'only when the policy allows it with plugins = ["covdefaults"] under [checks.coverage]' in said
     assert "plugins = [" not in (tmp_path / "gatekeeper.toml").read_text()  # consent is the user's, never written for them
+
+
+def test_init_asks_git_whether_the_output_folders_are_ignored(tmp_path: Path, cli) -> None:
+    """A checkout that ignores the reports and the audit log in .git/info/exclude (or through a
+    pattern .gitignore spells otherwise) is not told to add them to .gitignore; one that does not is."""
+    git_init(tmp_path)
+    write(tmp_path / ".gitignore", "*-reports/\n")
+    done = cli(["policy", "init"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "consider adding .gatekeeper/ to .gitignore" in done.stdout  # the pattern covers the reports alone
+    (tmp_path / "gatekeeper.toml").unlink()
+    with (tmp_path / ".git" / "info" / "exclude").open("a", encoding="utf-8") as exclude:
+        exclude.write(".gatekeeper/\n")
+    again = cli(["policy", "init"], cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "consider adding" not in again.stdout
 
 
 def test_init_points_at_the_lock_files_the_project_keeps(tmp_path: Path, cli) -> None:

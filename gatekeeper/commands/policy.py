@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from gatekeeper import gate
+from gatekeeper import gate, process
 from gatekeeper.commands import handles_errors, loaded
+from gatekeeper.errors import ToolError
 from gatekeeper.escapes import echo
 
 if TYPE_CHECKING:
@@ -135,13 +136,29 @@ def policy_init(
 
 
 def _not_ignored(root: Path, folders: tuple[str, ...]) -> list[str]:
-    """Which of gatekeeper's output ``folders`` the project's .gitignore does not mention."""
+    """Which of gatekeeper's output ``folders`` git does not ignore in ``root``: git's own answer
+    (``check-ignore``: every .gitignore, ``.git/info/exclude``, the global excludes file, patterns
+    and negations), else, outside a repository or without git, the ones its .gitignore does not list."""
+    told = _git_ignored(root, folders)
+    if told is not None:
+        return [f for f in folders if f not in told]
     try:
         text = (root / ".gitignore").read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         text = ""
     listed = {line.strip().strip("/") for line in text.splitlines()}
     return [f for f in folders if f.strip("/") not in listed]
+
+
+def _git_ignored(root: Path, folders: tuple[str, ...]) -> set[str] | None:
+    """The ``folders`` git ignores in ``root`` (None when git cannot tell: no git, not a repository)."""
+    try:
+        done = process.run(["git", "-C", str(root), "check-ignore", "--", *folders], timeout=10)
+    except ToolError:
+        return None
+    if done.returncode not in (0, 1):  # 1: none of them is ignored; 128: not a repository
+        return None
+    return {line.strip() for line in done.stdout.splitlines()}
 
 
 def _lock_files(root: Path) -> list[str]:
