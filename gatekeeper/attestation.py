@@ -241,7 +241,7 @@ def file_subjects(  # noqa: PLR0913  # the run's places, and what it wrote or wa
     return [{"name": name, "digest": {"sha256": digest}} for name, digest in sorted(found.items())]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class AttestRequest:
     """What ``write_attestation`` needs: the run, where it wrote, and how to sign and stamp."""
 
@@ -298,7 +298,7 @@ def _decode(text: str) -> bytes | None:
     return data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class AttestationCheck:
     """``verify_envelope``'s outcome: ``problems`` empty and ``authenticated`` True mean it verified."""
 

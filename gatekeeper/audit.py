@@ -116,7 +116,7 @@ def key_from_env(name: str = KEY_ENV) -> bytes | None:
     return value.encode("utf-8") if value else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Appended:
     """Where a record landed: the log, its sequence number and the sha256 of its line (the new head)."""
 

@@ -51,7 +51,7 @@ def stored_line(record: Mapping[str, Any]) -> bytes:
     return _STORED.encode(record).encode("utf-8")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Segment:
     """Records ``first``..``last`` (by seq), signed with the key ``key_id``."""
 
@@ -60,7 +60,7 @@ class Segment:
     last: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Verification:
     """The outcome of ``verify_log``: ``problem`` is None when nothing is wrong.
 
@@ -159,7 +159,7 @@ class _Unauthenticated(Exception):
         self.chain_problem = chain_problem
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class _Walk:
     """The signing state while records are read in order: the key in force, the keys trusted so far."""
 
@@ -296,7 +296,7 @@ def _authenticate(chain: _Chain, ring: Keyring, accept: int) -> Verification:
     )
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class _Chain:
     """The hash chain walked up to its first problem: the records before it, as parsed rows."""
 

@@ -64,7 +64,7 @@ _GITLINK = "160000 "
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Snapshot:
     """The tracked files of a work tree at one moment: the index's digests, and the digest of every
     file whose stat data did not match the index (hashed from the work tree)."""
@@ -154,7 +154,7 @@ def _early_read(early: list[tuple[Path, Callable[[], _Read]]], root: Path) -> _R
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class _Read:
     """What git said of a work tree, before gatekeeper's own folders are left out."""
 
@@ -288,7 +288,7 @@ def untracked_count(snap: Snapshot) -> int:
     return len(snap.untracked) + sum(untracked_count(module) for module in snap.modules.values())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Changes:
     """What a run did to the checkout: tracked files whose content or mode differs, untracked
     files git does not ignore that appeared, went away or were rewritten, and tracked files written

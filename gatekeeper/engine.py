@@ -55,7 +55,7 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class RunRequest:
     """What ``gatekeeper check`` was asked to do, after the CLI parsed its options."""
 
@@ -262,7 +262,7 @@ def _cache_dir(request: RunRequest) -> Path | None:
     return request.cache_dir or cache_folder(request.root, request.policy)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class _Shared:
     """What every checker of one run shares: the cache folder, the tool interpreter, the environment."""
 

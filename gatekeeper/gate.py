@@ -37,7 +37,7 @@ EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Outputs:
     """Where a run reads its policy and writes its reports (shared by ``check`` and ``merge``)."""
 
@@ -66,7 +66,7 @@ class CheckRequest(Outputs):
     subjects: tuple[str, ...] = ()  # --subject: release artifacts (paths or globs) the attestation names
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class MergeRequest(Outputs):
     """``gatekeeper merge``."""
 
@@ -74,7 +74,7 @@ class MergeRequest(Outputs):
     public_keys: tuple[Path, ...] = ()  # keys that authenticate the parts (plus the signing key's own)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class BaselineRequest:
     """``gatekeeper baseline create``."""
 
@@ -86,7 +86,7 @@ class BaselineRequest:
     audit: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class RenderRequest:
     """``gatekeeper report``."""
 
@@ -376,7 +376,7 @@ def render(request: RenderRequest) -> None:
         echo(f"report: {file}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class BundleRequest:
     """``gatekeeper bundle RESULTS.json --output FILE.zip``."""
 

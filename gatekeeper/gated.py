@@ -33,7 +33,7 @@ NO_RUN = "no run"
 _TIMEOUT = 60
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class GatedCommit:
     """One commit of the branch's first-parent history and what the log says about it."""
 
@@ -45,7 +45,7 @@ class GatedCommit:
     runs: tuple[str, ...]  # "#12 pass", "#13 pass (partial: only security)", ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class GatedChanges:
     """The branch's first-parent commits in the period, newest first, each with its status;
     ``problem`` says why the history could not be read (then there are no commits)."""

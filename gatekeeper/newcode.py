@@ -67,7 +67,7 @@ class Since:
         return f"{self.ref} ({self.commit[:12]})" if not self.commit.startswith(self.ref) else self.commit[:12]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Reference:
     """REF's result as the run compares with it, and where it came from (``stored``, ``worktree``
     or ``unavailable``: then every finding blocks, as in a full run)."""

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from gatekeeper.policy import Policy
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class NewCodeOptions:
     """What the command line asked of a new-code run: ``--new-code-since``, ``--new-code-result``
     (with ``--public-key``, which must have signed it), and ``--baseline`` (which does not combine

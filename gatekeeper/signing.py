@@ -277,7 +277,7 @@ def signature(signer: Signer, data: bytes) -> dict[str, str]:
     return {"alg": signer.algorithm, "keyid": signer.key_id, "value": b64(signer.sign(data))}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class SignatureCheck:
     """What ``check_signature`` found: ``status`` is ``valid``, ``invalid`` (wrong signature),
     ``unknown-key`` (its key id is not trusted), ``unchecked`` (no key given at all) or

@@ -216,7 +216,7 @@ def _post(authority: Authority, body: bytes) -> bytes:
     return data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class TokenInfo:
     """What a token says: ``time`` (genTime, ISO 8601 UTC) and ``digest`` (the hex imprint it covers)."""
 
@@ -260,7 +260,7 @@ def _hex_dump(dump: str) -> str:
     return "".join(out)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class StampCheck:
     """The outcome of ``verify_stamp``: ``problem`` is None when the token verifies; ``time`` is its
     genTime; ``note`` says what a verifier should show beside a token that verified (the authority's
@@ -401,7 +401,7 @@ def skew_problem(runner_time: str, stamp_time: str) -> str | None:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class LogStamps:
     """The audit log's timestamps (``check_records``): how many records carry one, how many verified,
     and the problems found (a token that does not verify, a clock that disagrees with the authority)."""

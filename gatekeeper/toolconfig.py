@@ -31,7 +31,7 @@ RUFF_CONFIG_NAMES = (".ruff.toml", "ruff.toml", "pyproject.toml")
 MAX_CHAIN = 32
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ConfigFile:
     """One file of a tool's configuration: where it is, the tool's options in it, what it extends."""
 

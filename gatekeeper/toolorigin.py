@@ -95,7 +95,7 @@ def refuse_inside(root: Path, path: str | os.PathLike[str], what: str) -> None:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Wanted:
     """The tool a check needs: its module, the distribution that ships it, and how to install it."""
 

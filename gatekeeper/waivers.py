@@ -259,7 +259,7 @@ class Waiver:
         return data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class WaiverRules:
     """What a waiver is checked against: the installed checkers and gate.max_waiver_days."""
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 GROUP = "gatekeeper.checkers"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class PluginInfo:
     """An installed checker as its metadata describes it, before import."""
 

@@ -106,7 +106,7 @@ os._exit(0)  # the answer is out: the interpreter's teardown would only free wha
 """
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Distribution:
     """One installed distribution, as its metadata describes it."""
 
@@ -129,7 +129,7 @@ class Distribution:
         return canonicalize_name(self.name)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Inventory:
     """The distributions in scope, what the scope left out, and what was declared but missing."""
 

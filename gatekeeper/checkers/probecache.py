@@ -49,7 +49,7 @@ LOCALE_VARIABLES = ("LC_ALL", "LC_CTYPE", "LANG")
 USER_SITE_VARIABLES = ("HOME", "PYTHONUSERBASE", "PYTHONNOUSERSITE")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Reading:
     """The probe's ``output`` and what it rested on when it was read: what it says it read
     (``read``, ``_read``; None when it does not say), the ``state`` of that (``_state``; "" when

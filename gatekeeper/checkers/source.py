@@ -67,7 +67,7 @@ def spelled_as(root: Path, listed: str) -> list[bytes]:
     return sorted(found)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class _Tracked:
     files: tuple[str, ...]  # ``tracked_files``
     unnamed: tuple[str, ...]  # ``tracked_unnamed``
@@ -204,7 +204,7 @@ def installed_tools(python: str) -> list[str]:
     return sorted(check for check, module in OPTIONAL_TOOLS.items() if isinstance(answer, dict) and answer.get(module) is True)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class PerFileRun:
     """The outcome of a per-file tool run: results by file, and how many came from the cache."""
 
@@ -222,7 +222,7 @@ class PerFileRun:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class PerFileTool:
     """A tool that judges each file on its own, as ``run_per_file`` runs it.
 

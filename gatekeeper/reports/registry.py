@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ReportFormat:
     """A format's name (as the policy and ``--format`` spell it), its file in the output folder,
     its ``module:function`` renderer (``render(result) -> str``) and who reads it."""

@@ -176,7 +176,7 @@ def iter_render_sarif(
         keep = {name: int(n * ratio) for name, n in keep.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class _Plan:
     """What every run of one SARIF file shares: the result, gatekeeper's URI, GitHub's limits and
     the loaded checker presenting each check."""

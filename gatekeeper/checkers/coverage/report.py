@@ -27,7 +27,7 @@ def display_covered(pc: float, precision: int) -> str:
 CHECK = "coverage"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class FileCoverage:
     """One measured file: its path (posix, relative to the root when inside it) and line sets."""
 
@@ -40,7 +40,7 @@ class FileCoverage:
     missing_lines: frozenset[int] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class CoverageReport:
     """What a data file says, in coverage.py's terms."""
 

@@ -49,7 +49,7 @@ _COVERAGE_MAIN = (
 _TAIL_LINES = 12
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class TestRun:
     """What the policy's test command did: its exit status, output and the findings it gives."""
 

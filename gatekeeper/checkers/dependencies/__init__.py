@@ -164,7 +164,7 @@ class DependenciesChecker(CheckerBase):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class _Audit:
     """What one audit found, by which service and tool, and how current its advisories were."""
 

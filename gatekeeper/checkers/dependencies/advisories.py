@@ -110,7 +110,7 @@ def _loader() -> Any:
     return type("_Loader", (base,), {"yaml_implicit_resolvers": resolvers, "__doc__": _loader.__doc__})
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class AdvisoryDatabase:
     """An opened OSV database: its file list and name index; records are parsed on demand."""
 

@@ -74,7 +74,7 @@ def read_meta(folder: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Survey:
     """What a database holds: OSV records, those about PyPI, distinct PyPI packages, newest ``modified``
     not after the clock, and the records dated after it ((member, ISO time), newest first)."""
@@ -148,7 +148,7 @@ def survey_zip(
     return Survey(records, pypi, len(packages), as_of, tuple(ahead))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class UpdateOutcome:
     """What ``update`` did: ``changed`` False means the source said (or proved) it was unchanged."""
 

@@ -43,7 +43,7 @@ class Match:
     source_file: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Indeterminate:
     """A package whose status an advisory leaves open (e.g. a range bound that is not a PEP 440 version)."""
 

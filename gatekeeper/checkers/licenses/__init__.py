@@ -154,7 +154,7 @@ class LicensesChecker(CheckerBase):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Judged:
     """One package's license, normalised, and the policy's verdict on it."""
 

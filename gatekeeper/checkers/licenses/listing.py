@@ -18,7 +18,7 @@ from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import GatekeeperError, ToolError
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Listed:
     """One package as pip-licenses reports it (``--from=all``), with its license file's text."""
 

@@ -170,7 +170,7 @@ _GNU_UNVERSIONED = {"GPL": "GPL-1.0-or-later", "LGPL": "LGPL-2.0-or-later", "AGP
 _LICENSE_REF = re.compile(r"^(?:DocumentRef-[A-Za-z0-9.\-]+:)?LicenseRef-[A-Za-z0-9.\-]+$")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Normalized:
     """A license resolved to an SPDX expression (or not): the expression, its ids, and how."""
 
@@ -407,7 +407,7 @@ def license_ids(parsed: Any) -> list[str]:
 # --------------------------------------------------------------------------- policy evaluation
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Decision:
     """The verdict on one expression (``allowed`` or ``denied``) and why."""
 

@@ -17,7 +17,7 @@ from gatekeeper.errors import ToolError
 from gatekeeper.fileio import RootRelative
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Configured:
     """The configuration ruff finds in the project, checked to lie inside the root, and its flags."""
 
@@ -40,7 +40,7 @@ def configure(ctx: CheckContext, honour: bool, candidates: Sequence[str]) -> Con
     return Configured(tuple(configs), tuple(config_files), tuple(config_args))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Plan:
     """How ruff runs on the project: its configuration files and flags, and the files it checks."""
 

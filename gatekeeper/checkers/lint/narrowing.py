@@ -60,7 +60,7 @@ _TUNING = (
 _MAX_DETAIL = 200
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class _Comment:
     kind: str  # file-comment | range-comment | line-comments
     line: int

@@ -249,7 +249,7 @@ class SbomChecker(CheckerBase):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class _Validation:
     """What validating the SBOM found: the problem (None when valid) and the formats checked."""
 

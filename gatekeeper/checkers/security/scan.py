@@ -25,7 +25,7 @@ def withheld(r: Mapping[str, Any]) -> dict[str, Any]:
     return kept
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class FileScan:
     """bandit's verdict on one file, as cached: its results, its metrics entry, a parse error, and how
     many of its issues the project's bandit baseline kept out of the results."""
@@ -64,7 +64,7 @@ class FileScan:
         return cls(tuple(results), metrics, error, hidden)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ScanPlan:
     """What bandit will scan and with which options (from ``probe``)."""
 

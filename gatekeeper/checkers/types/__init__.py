@@ -288,7 +288,7 @@ def _with_gitignored(record: Narrowing, gitignored: Sequence[str] | str) -> Narr
     return dataclasses.replace(record, effect=f"{record.effect}: those listed, as mypy finds them", files=tuple(gitignored))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class MypyConfig:
     """The project's mypy configuration: its file (relative name, "" for none), its text, the ``[mypy]``
     settings, the per-module overrides (each with its ``module``) and ``files`` as a list."""
