@@ -16,13 +16,17 @@ never an empty success. Pure: everything comes from the ``GateResult``.
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from typing_extensions import assert_never
+if sys.version_info >= (3, 11):
+    from typing import assert_never
+else:  # importing typing_extensions costs every start-up about 2 ms where typing has it
+    from typing_extensions import assert_never
 
 from gatekeeper.findings import CheckResult, Finding, GateResult, Package, Severity, Status, fingerprint
 from gatekeeper.reports._common import all_findings, one_line

@@ -28,6 +28,7 @@ writes it several times as fast as an indenting one, and the file is about half 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -35,7 +36,10 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from typing_extensions import assert_never
+if sys.version_info >= (3, 11):
+    from typing import assert_never
+else:  # importing typing_extensions costs every start-up about 2 ms where typing has it
+    from typing_extensions import assert_never
 
 from gatekeeper.checkers import presenter
 from gatekeeper.display import shorten
