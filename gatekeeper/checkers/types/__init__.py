@@ -134,7 +134,7 @@ class TypesChecker(CheckerBase):
             done = ctx.run([*command, "--cache-dir", str(cache_dir), *(["--", *targets] if targets else [])], cwd=ctx.root)
             _close_cache(ctx, (kept, tag, hashed), reads.held(ctx, done.returncode, done.stderr, started))
         if done.returncode == 2 and done.stdout.strip():
-            _raise_blocking(done.stdout, whole_root=targets == ["."])
+            _raise_blocking(done.stdout, whole_root=whole_root_advice(ctx.root) if targets == ["."] else "")
         if done.returncode not in (0, 1):  # 1 means "found errors": that is data
             from gatekeeper.checkers.types import names
 
@@ -414,17 +414,33 @@ def plugin_modules(found: MypyConfig) -> list[str]:
     return sorted({m.split(".", 1)[0] for m in _plugin_targets(found.main) if m.split(".", 1)[0]})
 
 
-#: said after a blocking error when mypy was given the whole root: what it was not meant to check
-#: (examples, build scripts: two ``setup.py``, say, are one module named twice) can stop it
-WHOLE_ROOT = (
-    " (mypy was given the whole project root: neither checks.types.paths nor the mypy configuration's "
-    '`files` names what to check; set checks.types.paths to the project\'s own code, e.g. ["src"])'
-)
+#: not the project's own code, whatever a folder of that name holds
+_NOT_OWN_CODE = re.compile(r"^(tests?|testing|docs?|examples?|benchmarks?|scripts?|build|dist)$")
 
 
-def _raise_blocking(stdout: str, *, whole_root: bool = False) -> None:
+def whole_root_advice(root: Path) -> str:
+    """Said after a blocking error when mypy was given the whole root: what it was not meant to check
+    (examples, build scripts: two ``setup.py`` or ``noxfile.py``, say, are one module named twice) can
+    stop it. The example names the project's code: ``src`` in a src layout, else the root's packages
+    (folders with an ``__init__.py``) that are not tests, docs or examples."""
+    if (root / "src").is_dir():
+        own = ["src"]
+    else:
+        own = sorted(
+            d.name
+            for d in root.iterdir()
+            if d.is_dir() and (d / "__init__.py").is_file() and not _NOT_OWN_CODE.match(d.name.lower())
+        ) or ["src"]
+    listed = ", ".join(f'"{name}"' for name in own)
+    return (
+        " (mypy was given the whole project root: neither checks.types.paths nor the mypy configuration's "
+        f"`files` names what to check; set checks.types.paths to the project's own code, e.g. [{listed}])"
+    )
+
+
+def _raise_blocking(stdout: str, *, whole_root: str = "") -> None:
     """mypy exits 2 on a blocking error (a syntax error, say) and checks nothing else: an error, not findings.
-    ``whole_root``: mypy was given the root for want of anything naming its files, which the error then says."""
+    ``whole_root``: the advice to add when mypy was given the root for want of anything naming its files."""
     try:
         items = parse_output(stdout)
     except ToolError:
@@ -437,7 +453,7 @@ def _raise_blocking(stdout: str, *, whole_root: bool = False) -> None:
         where = f"{blocking['file']}:{line}" if isinstance(line, int) and line > 0 else str(blocking["file"])
         raise ToolError(
             f"mypy stopped at a blocking error and checked nothing else: {where}: "
-            f"{blocking['message']} [{blocking.get('code') or 'error'}]{WHOLE_ROOT if whole_root else ''}"
+            f"{blocking['message']} [{blocking.get('code') or 'error'}]{whole_root}"
         )
 
 

@@ -197,6 +197,29 @@ def test_a_blocking_error_over_the_whole_root_says_to_name_the_paths(tmp_path: P
     assert "[syntax]" in str(broken.value) and "checks.types.paths" not in str(broken.value)
 
 
+def test_the_whole_root_advice_names_the_packages_of_a_flat_layout(tmp_path: Path, make_ctx: Any) -> None:
+    """referencing 0.35.1's layout: the package at the root, a noxfile.py beside it and another in a
+    git submodule's folder. ``mypy .`` by hand stops at "Duplicate module named noxfile"; the advice
+    names the package there is, not a src folder there is not."""
+    files = {
+        "noxfile.py": "x = 1\n",
+        "suite/noxfile.py": "y = 2\n",
+        "referencing/__init__.py": 'z: int = "a"\n',
+        "referencing/tests/__init__.py": "",
+        "docs/__init__.py": "",
+    }
+    root = write(tmp_path / "p", files)
+    by_hand = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "hand"), "."], cwd=root, capture_output=True, text=True
+    )
+    assert by_hand.returncode == 2 and 'Duplicate module named "noxfile"' in by_hand.stdout
+    with pytest.raises(ToolError) as stopped:
+        TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert 'set checks.types.paths to the project\'s own code, e.g. ["referencing"])' in str(stopped.value)
+    result = TypesChecker().run(section(TypesChecker, paths=["referencing"]), make_ctx(root))
+    assert [(f.location.path, f.rule_id) for f in result.findings] == [("referencing/__init__.py", "assignment")]
+
+
 def test_the_error_named_is_the_blocking_one_not_an_error_mypy_met_before_it(tmp_path: Path, make_ctx: Any) -> None:
     """Mako 1.3.5's examples/bench: mypy reports the imports it could not follow, then stops at a
     module found twice under two names, and prints that one last with no line (-1)."""
