@@ -778,3 +778,30 @@ def test_a_requirements_files_lines_are_joined_as_pip_joins_them(deps_project: P
     assert result.metrics["packages_audited"] == 3 and result.status is Status.FAIL
     safe = next(f for f in result.findings if f.rule_id == "TEST-2024-SAFE")
     assert safe.location is not None and (safe.location.path, safe.location.line) == ("requirements.txt", 1)
+
+
+def test_an_include_is_found_beside_the_file_as_named_not_where_its_link_leads(deps_project: Project, run_deps: Gate) -> None:
+    """pip finds what ``-r`` names beside the including file as it was named (``os.path.abspath``,
+    links not followed): requirements.txt linking to reqs/prod.txt, whose ``-r base.txt`` pip reads
+    from the root, and a nested ``-r sub/link.txt`` likewise (the file it leads to, named again as
+    itself, is read again there). gatekeeper looked beside the file the link leads to: reqs/base.txt's
+    clean pin audited, the root's alpha 1.4 unseen (PASS)."""
+    root = deps_project(checks='advisory_db = "advisories"\nsource = "requirements.txt"')
+    write_db(root, RECORDS, "pypa")
+    for folder in ("reqs", "sub", "other"):
+        (root / folder).mkdir()
+    (root / "reqs" / "prod.txt").write_text("-r base.txt\n-r sub/link.txt\n-r other/real.txt\n", encoding="utf-8")
+    (root / "requirements.txt").symlink_to("reqs/prod.txt")
+    (root / "base.txt").write_text("alpha==1.4\n", encoding="utf-8")  # what pip reads
+    (root / "reqs" / "base.txt").write_text("alpha==1.5\n", encoding="utf-8")
+    (root / "reqs" / "sub").mkdir()
+    (root / "reqs" / "sub" / "link.txt").write_text("safe==5.0\n", encoding="utf-8")
+    (root / "sub" / "link.txt").symlink_to("../other/real.txt")
+    (root / "other" / "real.txt").write_text("-r pins.txt\n", encoding="utf-8")
+    (root / "sub" / "pins.txt").write_text("safe==1.5\n", encoding="utf-8")  # what pip reads
+    (root / "other" / "pins.txt").write_text("gamma==3.0.5\n", encoding="utf-8")  # and, through other/, this
+    assert pip_reads(root / "requirements.txt") == ["alpha==1.4", "gamma==3.0.5", "safe==1.5"]
+    result = dep_result(run_deps(root))
+    assert {name for _, name in found(result)} == {"alpha", "gamma", "safe"} and result.status is Status.FAIL
+    alpha = next(f for f in result.findings if f.rule_id == "TEST-2024-RANGE")
+    assert alpha.location is not None and alpha.location.path == "base.txt"

@@ -4,6 +4,7 @@ project, and the ``==`` pins of its ``-c`` constraints files for the requirement
 from __future__ import annotations
 
 import codecs
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,7 +43,7 @@ class RequirementsSource(DependencySource):
 
     def collect(self) -> Collected:
         """The pinned lines; an unpinned, URL, editable or unparseable line is unaudited."""
-        return _from_requirements(in_project(self.ctx.root / self.setting, self.ctx.root, "checks.dependencies.source"), self.ctx)
+        return _from_requirements(_named(self.ctx.root / self.setting, self.ctx.root, "checks.dependencies.source"), self.ctx)
 
 
 def _from_requirements(path: Path, ctx: CheckContext) -> Collected:
@@ -56,6 +57,14 @@ def _from_requirements(path: Path, ctx: CheckContext) -> Collected:
     return got
 
 
+def _named(path: Path, root: Path, where: str) -> Path:
+    """``path`` as pip names it (``os.path.abspath``: made absolute and normalised, links not
+    followed), refused as ``in_project`` refuses it: pip finds what a file's ``-r`` and ``-c`` name
+    beside the file as it was named, not where a link to it leads."""
+    in_project(path, root, where)
+    return Path(os.path.abspath(path))
+
+
 class _RequirementsReader:
     """Reads a requirements file, and the files it includes, into the pinned targets to audit and the skipped lines."""
 
@@ -63,16 +72,16 @@ class _RequirementsReader:
         self.ctx = ctx
         self.got = got
         self._markers = Markers(ctx)
-        self._files: set[Path] = set()
+        self._files: set[tuple[Path, Path]] = set()
         self._seen: set[str] = set()
-        self._constraint_files: set[Path] = set()
+        self._constraint_files: set[tuple[Path, Path]] = set()
         self._constraints: dict[str, tuple[str, str, int]] = {}  # name -> (version, file, line) a -c file pins
         self._unsure: dict[str, str] = {}  # name -> why a -c file's line on it cannot be read (pip fills it in)
         self._unpinned: list[tuple[Requirement, str, int, str]] = []  # (requirement, file, line, as written)
 
     def read(self, file: Path) -> None:
         """Read ``file`` (once, however often it is included)."""
-        resolved = file.resolve()
+        resolved = (file.resolve(), file.parent.resolve())  # what it holds, and where its includes are found
         if resolved in self._files:
             return
         self._files.add(resolved)
@@ -99,7 +108,7 @@ class _RequirementsReader:
         if flag in ("-r", "-c"):
             # an include names a file: inside the project only (never /proc/self/environ,
             # ~/.netrc), and its name is not quoted (it is text from the checkout)
-            child = in_project(file.parent / arg, self.ctx.root, f"{where}: {flag}")
+            child = _named(file.parent / arg, self.ctx.root, f"{where}: {flag}")
             if not child.is_file():
                 raise ToolError(f"{where}: the file that {flag} names does not exist")
             if flag == "-r":
@@ -117,7 +126,7 @@ class _RequirementsReader:
         """The ``==`` pins of a constraints file (and of the constraints files its ``-c`` lines name):
         they install nothing, but pin what the requirements leave open. A ``-r`` line in it names a
         requirements file, read as one (pip installs what it lists)."""
-        resolved = file.resolve()
+        resolved = (file.resolve(), file.parent.resolve())
         if resolved in self._constraint_files:
             return
         self._constraint_files.add(resolved)
@@ -236,8 +245,6 @@ def _line_options(where: str, text: str) -> list[tuple[str, str]]:
     GitLab's commit message, which the pull request writes) can add an option: ``--pre ${MESSAGE}``
     with ``-r evil.txt`` there includes a file the line does not name. ``ToolError`` when the
     variables give the line other ``-r``, ``-c`` or ``-e`` options (their values are never quoted)."""
-    import os
-
     found = file_options(where, text)
     if variable := filled_in(text):
         filled = re.sub(r"\$\{([A-Z0-9_]+)\}", lambda m: os.environ.get(m.group(1)) or m.group(0), text)
