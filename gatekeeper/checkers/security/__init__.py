@@ -57,7 +57,8 @@ if TYPE_CHECKING:
 
 LEVELS = ("low", "medium", "high")
 
-CACHE_VERSION = 2  # 2: a result that flags a hardcoded password is kept without it (scan.withheld)
+CACHE_VERSION = 3  # 2: a result that flags a hardcoded password is kept without it (scan.withheld);
+# 3: a result's code excerpt holds its flagged lines alone (scan.EXCERPT), not the lines around them
 
 #: Below this many bytes of source per process, another bandit process costs more (start-up
 #: and plugin loading: 0.11-0.15 s of CPU) than it saves. Measured on two CPUs: 100-160 KB of
@@ -113,7 +114,7 @@ class SecurityChecker(CheckerBase):
 
         targets = [str(p) for p in section.get("paths") or ["."]]
         workers = int(section.get("workers") or 0) or (os.cpu_count() or 1)
-        cache.retire(ctx.cache_dir, "security", CACHE_VERSION)  # version 1 cached the passwords bandit quotes
+        cache.retire(ctx.cache_dir, "security", CACHE_VERSION)  # earlier versions cached passwords in bandit's excerpts
         folder = ctx.cache_dir / "security" if ctx.cache_dir is not None else None
         origin = ctx.vet_tool("bandit", "bandit")  # never the checkout's bandit (before any of it is imported)
         pool = BanditPool(ctx.tool_python, ctx.root)

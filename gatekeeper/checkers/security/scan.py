@@ -8,6 +8,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+#: bandit's ``-n``: each result's ``code`` excerpt holds the lines it flags and no line around them.
+#: bandit's default (3) adds the lines before and after, where a password or key the secrets check
+#: finds, or one bandit's own B105 flags, is copied in plain text into the finding and the cache.
+EXCERPT = ("-n", "1")
+
 RESULT_KEYS = ("test_id", "test_name", "issue_severity", "issue_confidence", "issue_text", "line_number", "line_range")
 
 
@@ -79,7 +84,7 @@ class ScanPlan:
 
     def command(self, targets: Sequence[str]) -> str:
         """The equivalent single bandit command line, for a user to reproduce the scan."""
-        return " ".join(_quote(a) for a in ("bandit", "-r", *targets, *self.args, "-f", "json"))
+        return " ".join(_quote(a) for a in ("bandit", "-r", *targets, *self.args, *EXCERPT, "-f", "json"))
 
 
 def _quote(arg: str) -> str:
