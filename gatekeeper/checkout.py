@@ -491,10 +491,12 @@ def _stats(root: Path, paths: Iterable[str]) -> dict[str, tuple[int, ...]]:
     """Each file's stat data as a change shows in it (size, modification and change times, inode,
     mode); a file gone since it was listed is left out. Each path is looked up from the root's open
     folder (``dir_fd``) where the platform allows: thousands of files in an unignored ``.venv``
-    took a quarter longer with the whole path walked each time (and pathlib longer still)."""
+    took a quarter longer with the whole path walked each time (and pathlib longer still). The
+    platform's support is asked of ``os.stat``: ``os.supports_dir_fd`` never lists ``os.lstat``,
+    which takes ``dir_fd`` wherever ``os.stat`` does (it is ``os.stat`` without following a link)."""
     out: dict[str, tuple[int, ...]] = {}
     base = os.fspath(root)
-    folder = _open_folder(base) if os.lstat in os.supports_dir_fd else None
+    folder = _open_folder(base) if os.stat in os.supports_dir_fd else None
     try:
         for path in paths:
             try:

@@ -186,6 +186,29 @@ def test_the_snapshot_is_cheap_it_hashes_only_files_git_sees_as_touched(tmp_path
     assert checkout.changes(before).changed == ["pkg/m7.py"]
 
 
+@pytest.mark.skipif(os.stat not in os.supports_dir_fd, reason="the platform looks each file up by its whole path")
+def test_each_file_is_looked_up_from_the_roots_open_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The thousands of files of an unignored ``.venv`` are looked up from the root's open folder, not
+    by their whole path each time, and give the same stat data: a file, a link (not what it leads
+    to), and a file gone since it was listed (left out)."""
+    root = repo(tmp_path, {"a.py": "x = 1\n", "pkg/b.py": "y = 2\n"})
+    (root / "link").symlink_to("a.py")
+    real = os.lstat
+    asked: list[tuple[str, int | None]] = []
+
+    def lstat(path: str, *, dir_fd: int | None = None) -> os.stat_result:
+        asked.append((path, dir_fd))
+        return real(path, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "lstat", lstat)
+    found = checkout._stats(root, ["a.py", "pkg/b.py", "link", "gone.py"])
+    monkeypatch.undo()
+    assert found == {p: checkout._data(os.lstat(root / p)) for p in ("a.py", "pkg/b.py", "link")}
+    assert found["link"] != found["a.py"]
+    assert [path for path, _ in asked] == ["a.py", "pkg/b.py", "link", "gone.py"]
+    assert None not in [folder for _, folder in asked]
+
+
 def test_files_dirty_at_the_start_and_files_dirtied_during_the_run_are_all_compared(tmp_path: Path) -> None:
     """The files dirty at the start are hashed again beside the stat check that names those dirtied
     since, which are hashed once it has: a file of either kind that changed is named, one written
