@@ -37,9 +37,9 @@ class BundleCheck:
     none); ``backing`` says what backs the result: ``record`` (the audit record, authenticated),
     ``unchecked-record`` (a record, not authenticated: no keys) or ``none``; ``record_seq`` is that
     record's place in its log, ``chain`` what the log given with ``--log`` said about it;
-    ``record_verdict``, ``record_scope`` and ``record_commit`` are the verdict, scope (which of the
-    policy's checks ran) and commit the record states, ``record_waivers`` the waivers it applied (id, expiry) and
-    ``record_waived`` how many findings they accepted.
+    ``record_verdict``, ``record_scope``, ``record_commit`` and ``record_policy`` are the verdict,
+    scope (which of the policy's checks ran), commit and policy digests the record states,
+    ``record_waivers`` the waivers it applied (id, expiry) and ``record_waived`` how many findings they accepted.
     """
 
     files: int
@@ -54,6 +54,7 @@ class BundleCheck:
     record_verdict: str = ""
     record_scope: Mapping[str, Any] | None = None
     record_commit: str = ""
+    record_policy: Mapping[str, Any] | None = None
     record_waivers: tuple[tuple[str, str], ...] = ()
     record_waived: int = 0
     manifest: Mapping[str, Any] = field(default_factory=dict)
@@ -357,7 +358,9 @@ def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: 
     return {"backing": "record" if backed else "unchecked-record", "record_seq": seq,
             "record_key_id": check.key_id if check else "", "chain": chain,
             "record_verdict": str(data.get("verdict") or ""), "record_scope": scope,
-            "record_commit": str(data.get("commit") or ""), **_waivers_of(data)}  # fmt: skip
+            "record_commit": str(data.get("commit") or ""),
+            "record_policy": data.get("policy") if isinstance(data.get("policy"), Mapping) else None,
+            **_waivers_of(data)}  # fmt: skip
 
 
 def _waivers_of(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -92,3 +92,38 @@ def files_problem(recorded: Mapping[str, Any], files: Sequence[PolicyFile], effe
 
 def _changed(now: PolicyFile, then: str) -> str:
     return f"{now.path} ({now.role}) changed since the run: sha256 {now.sha256[:12]} today, {then[:12]} when the run read it"
+
+
+def expected_problem(recorded: object, files: Sequence[PolicyFile], effective: str) -> tuple[str | None, str | None]:
+    """(why a run's ``policy`` block, as its authenticated audit record or attestation states it, is
+    not that of the policy an auditor holds (``files``, ``effective``: ``bundle verify --policy``,
+    ``attestation verify --policy``), or None; a note, or None).
+
+    Every file the policy is built from must be one the run read, by role, order and sha256 (their
+    paths may differ: the auditor's copy lies elsewhere). The effective policy's digest also depends
+    on the defaults of the gatekeeper (and checkers) that computes it: when only it differs, the
+    files are the run's, and the note says so.
+    """
+    if not isinstance(recorded, Mapping) or not recorded.get("sha256"):
+        return "the run records no digest of its policy", None
+    listed = recorded.get("files")
+    if not isinstance(listed, list) or not listed:  # a record from before every file was listed
+        listed = [{"role": "policy", "path": recorded.get("path"), "sha256": recorded.get("sha256")}]
+    for entry, now in zip_longest(listed, files):
+        if entry is None and now is not None:
+            return f"this policy also reads {now.path} ({now.role}), which the run did not", None
+        then: Mapping[str, Any] = entry if isinstance(entry, Mapping) else {}
+        if now is None:
+            return f"the run also read {then.get('path')} ({then.get('role')}), which this policy does not", None
+        if then.get("role") != now.role or then.get("sha256") != now.sha256:
+            return (
+                f"{now.path} ({now.role}) is not the file the run read as its {then.get('role')} {then.get('path')}: "
+                f"sha256 {now.sha256[:12]} here, {str(then.get('sha256') or '?')[:12]} at the run"
+            ), None
+    then_effective = str(recorded.get("effective_sha256") or "")
+    if then_effective and then_effective != effective:
+        return None, (
+            f"the policy's files are the ones the run read; its effective policy differs (sha256 {effective[:12]} here, "
+            f"{then_effective[:12]} at the run): this gatekeeper fills in other defaults than the run's"
+        )
+    return None, None

@@ -3,13 +3,17 @@
 Copy this file anywhere (evidence bundles carry it as ``verify/verify_attestation.py``) and run:
 
     python verify_attestation.py gatekeeper.intoto.json gatekeeper.pub [FILE ...] [--commit SHA] [--require-pass]
+                                 [--policy-sha256 HEX]
 
 It checks that the DSSE envelope's signature over PAE(payloadType, payload) verifies with the
 Ed25519 public key, that the payload is an in-toto Statement v1 of gatekeeper's predicate, and that
 each FILE's sha256 is one of the statement's subjects; then it prints the verdict (for a partial run,
-with the checks that did not run) and the commit. Authentic is not passing: ``--commit SHA`` refuses
-a statement about another commit (an old passing run's attestation replayed for a new one), and
-``--require-pass`` one whose verdict is not pass or whose run was partial.
+with the checks that did not run) and the commit (its ``gitCommit`` subject; a statement whose
+predicate names another commit is refused). Authentic is not passing: ``--commit SHA`` refuses
+a statement about another commit (an old passing run's attestation replayed for a new one),
+``--require-pass`` one whose verdict is not pass or whose run was partial, and ``--policy-sha256
+HEX`` one of a run judged under another policy (HEX: the effective policy's sha256, which covers
+every file the policy was built from, its waivers included).
 Exit 0 when everything holds, 1 otherwise, 2 for bad arguments (a file that is not an envelope or an
 Ed25519 public key). It imports nothing from gatekeeper, on purpose.
 """
@@ -47,6 +51,36 @@ def pae(payload_type: str, body: bytes) -> bytes:
     return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(body), body)
 
 
+def _commit_subjects(statement: dict[str, Any]) -> set[str]:
+    """The commits the statement names as ``gitCommit`` subjects (lower case)."""
+    subjects = statement.get("subject")
+    return {
+        str(s["digest"]["gitCommit"]).lower()
+        for s in (subjects if isinstance(subjects, list) else [])
+        if isinstance(s, dict) and isinstance(s.get("digest"), dict) and "gitCommit" in s["digest"]
+    }
+
+
+def stated_commit(statement: dict[str, Any]) -> tuple[str, str]:
+    """(the commit the statement is about, why it cannot say one: "" when it can). The commit is its
+    one ``gitCommit`` subject, which ``--commit`` checks; the predicate's ``repository.commit`` must
+    be that same commit (without a subject: no full commit id), else the statement names two commits
+    and is refused, so that what a verifier prints is always what it checked."""
+    named = _commit_subjects(statement)
+    predicate = statement.get("predicate")
+    repository = predicate.get("repository") if isinstance(predicate, dict) else None
+    said = str(repository.get("commit") or "") if isinstance(repository, dict) else ""
+    if len(named) > 1:
+        return "", f"the statement names {len(named)} gitCommit subjects ({', '.join(sorted(named))}): it is about no one commit"
+    subject = next(iter(named), "")
+    if said.lower() != subject and (subject or _FULL_ID.fullmatch(said.lower())):  # not a commit id: no subject is written
+        return "", (
+            f"the statement's predicate says commit {said or 'none'}, but its gitCommit subject is {subject or 'none'}: "
+            "gatekeeper writes the same commit in both, so it was signed with two different commits"
+        )
+    return subject, ""
+
+
 def commit_problem(statement: dict[str, Any], commit: str | None) -> str:
     """Why ``--commit`` refuses the statement ("" when it is about that commit, or none was asked):
     only a full id counts, since any commit can be made to start with a chosen prefix. The same
@@ -54,12 +88,7 @@ def commit_problem(statement: dict[str, Any], commit: str | None) -> str:
     if commit is None:
         return ""
     wanted = commit.strip().lower()
-    subjects = statement.get("subject")
-    named = {
-        str(s["digest"]["gitCommit"]).lower()
-        for s in (subjects if isinstance(subjects, list) else [])
-        if isinstance(s, dict) and isinstance(s.get("digest"), dict) and "gitCommit" in s["digest"]
-    }
+    named = _commit_subjects(statement)
     if not _FULL_ID.fullmatch(wanted):  # a prefix is matched by any commit made to start with it
         return f"--commit {commit}: give the commit's full id (40 or 64 hex digits), not an abbreviation"
     if wanted not in named:
@@ -68,11 +97,33 @@ def commit_problem(statement: dict[str, Any], commit: str | None) -> str:
     return ""
 
 
-def demands(statement: dict[str, Any], commit: str | None, require_pass: bool) -> list[str]:
-    """What ``--commit`` and ``--require-pass`` ask that the statement does not say (the same
-    contract and words as ``gatekeeper attestation verify``)."""
+def policy_problem(policy: Any, policy_sha256: str | None) -> str:
+    """Why ``--policy-sha256`` refuses a run whose ``policy`` block (a statement's predicate's, or an
+    audit record's) is that of another policy ("" when it is that policy, or none was asked): HEX is
+    the effective policy's sha256, the one digest that covers every file the policy was built from
+    (the files it extends, its waivers file) and the defaults filled in. The same rule for
+    ``gatekeeper attestation verify`` and ``gatekeeper bundle verify``, which call this."""
+    if policy_sha256 is None:
+        return ""
+    wanted = policy_sha256.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", wanted):
+        return f"--policy-sha256 {policy_sha256}: give the effective policy's full sha256 (64 hex digits)"
+    said = str(policy.get("effective_sha256") or "") if isinstance(policy, dict) else ""
+    if said.lower() != wanted:
+        return (
+            f"--policy-sha256 {policy_sha256}: the run was judged under the effective policy sha256 "
+            f"{said or 'not recorded'}, not this one (a run under another policy)"
+        )
+    return ""
+
+
+def demands(statement: dict[str, Any], commit: str | None, require_pass: bool, policy_sha256: str | None = None) -> list[str]:
+    """What ``--commit``, ``--require-pass`` and ``--policy-sha256`` ask that the statement does not
+    say, and a statement naming two commits (the same contract and words as ``gatekeeper attestation verify``)."""
     refused = commit_problem(statement, commit)
     problems = [refused] if refused else []
+    _, two = stated_commit(statement)
+    problems.extend([two] if two else [])
     predicate = statement.get("predicate")
     predicate = predicate if isinstance(predicate, dict) else {}
     verdict = str(predicate.get("verdict", "?"))
@@ -83,7 +134,8 @@ def demands(statement: dict[str, Any], commit: str | None, require_pass: bool) -
         left = left or "part of the gate"
         why = f"the verdict is {verdict}" if verdict != "pass" else f"the run was partial ({left} did not run)"
         problems.append(f"--require-pass: {why}: this attestation does not let the commit through the gate")
-    return problems
+    other = policy_problem(predicate.get("policy"), policy_sha256)
+    return [*problems, *([other] if other else [])]
 
 
 def main(argv: list[str]) -> int:
@@ -95,6 +147,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("files", metavar="FILE", nargs="*", help="a file whose sha256 must be a subject")
     parser.add_argument("--commit", metavar="SHA", help="the commit the statement must be about, its full id, e.g. $GITHUB_SHA")
     parser.add_argument("--require-pass", action="store_true", help="the verdict must be pass, of a complete run")
+    parser.add_argument(
+        "--policy-sha256", metavar="HEX", help="the effective policy's sha256 the run must have been judged under"
+    )
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse printed the usage; bad arguments are exit 2
@@ -135,7 +190,7 @@ def main(argv: list[str]) -> int:
             if hashlib.sha256(fh.read()).hexdigest() not in digests:
                 print(f"REJECTED: {path} is not a subject of this attestation", file=sys.stderr)
                 return 1
-    problems = demands(statement, args.commit, args.require_pass)
+    problems = demands(statement, args.commit, args.require_pass, args.policy_sha256)
     if problems:
         for problem in problems:
             print(f"REJECTED: {problem}", file=sys.stderr)
@@ -146,7 +201,7 @@ def main(argv: list[str]) -> int:
         left = ", ".join(scope.get("left_out") or []) or "part of the gate"
         predicate["verdict"] += f" (partial run: {left} did not run; it gates no commit)"
     print(
-        f"verified: verdict {predicate['verdict']}, commit {predicate['repository']['commit'] or 'not recorded'}, "
+        f"verified: verdict {predicate['verdict']}, commit {stated_commit(statement)[0] or 'not recorded'}, "
         f"{len(statement['subject'])} subject(s), {len(args.files)} file(s) matched"
     )
     return 0

@@ -501,3 +501,108 @@ def test_a_bundle_signed_by_a_key_retired_before_its_tokens_is_refused(two_runs:
         ) in done.output
     done = _cli([*args[:5], "--retired", f"{key_id}=2020-01-01"])
     assert done.exit_code == 2 and "--retired needs --tsa-cert" in done.output
+
+
+WAIVE_SHELL = (
+    '[[waivers]]\nid = "W9"\ncheck = "security"\nrule = "B602"\nreason = "the command is a trusted constant"\n'
+    'approved_by = "dev@example.com"\nexpires = 2027-06-30\n'
+)
+
+
+def test_a_bundle_judged_under_another_policy_is_refused_when_the_auditor_names_the_policy(
+    two_runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the failing code, judged again under the same policy file read with a waivers file that accepts
+    # its finding: a genuine, signed, stamped pass, of a weaker policy than the one approved
+    root = two_runs["root"]
+    top = 'waivers_file = "waivers.toml"\n' + (root / "gatekeeper.toml").read_text()
+    write(root, {"lax/gatekeeper.toml": top, "lax/waivers.toml": WAIVE_SHELL})
+    approved = write(tmp_path / "approved", {"gatekeeper.toml": top, "waivers.toml": ""})  # the auditor's copy
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", (tmp_path / "gatekeeper.key").read_text())
+    lax = tmp_path / "lax.zip"
+    done = _cli(["check", str(root), "--policy", "lax/gatekeeper.toml", "--output-dir", "out-lax", "--bundle", str(lax)])
+    assert done.exit_code == 0, done.output
+    assert _verify(lax, two_runs).exit_code == 0  # intact: authentic, and of a policy nobody approved
+    keyed = ["--public-key", str(two_runs["pub"]), "--tsa-cert", str(two_runs["ca"])]
+    done = _cli(["bundle", "verify", str(lax), *keyed, "--policy", str(approved / "gatekeeper.toml")])
+    assert done.exit_code == 1, done.output
+    assert "REJECTED: --policy " in done.output and "audit record #3 was judged under another policy: " in done.output
+    assert "waivers.toml (waivers) is not the file the run read as its waivers lax/waivers.toml: sha256 " in done.output
+    # the project's own policy (no waivers file) differs in its top file
+    done = _cli(["bundle", "verify", str(lax), *keyed, "--policy", "gatekeeper.toml"])
+    assert done.exit_code == 1 and "gatekeeper.toml (policy) is not the file the run read as its policy" in done.output
+    done = _cli(["bundle", "verify", str(two_runs["fail"]), *keyed, "--policy", "gatekeeper.toml"])
+    assert (
+        done.exit_code == 0 and "policy: audit record #2 was judged under gatekeeper.toml (every file by sha256)" in done.output
+    )
+    # the effective policy's digest, as 'policy validate' prints it
+    said = _cli(["policy", "validate", "gatekeeper.toml"])
+    effective = said.output.split("effective sha256: ", 1)[1].split()[0]
+    assert effective == json.loads(_entry(two_runs["pass"], "audit/record.jsonl"))["policy"]["effective_sha256"]
+    done = _cli(["bundle", "verify", str(two_runs["pass"]), *keyed, "--policy-sha256", effective.upper()])
+    assert done.exit_code == 0 and "REJECTED" not in done.output, done.output
+    done = _cli(["bundle", "verify", str(lax), *keyed, "--policy-sha256", effective])
+    assert (
+        done.exit_code == 1
+        and f"REJECTED: --policy-sha256 {effective}: the run was judged under the effective policy" in done.output
+    )
+    done = _cli(["bundle", "verify", str(lax), *keyed, "--policy-sha256", effective[:12]])
+    assert done.exit_code == 1 and "give the effective policy's full sha256 (64 hex digits)" in done.output
+    # without a key the policy a bundle states is anyone's word
+    done = _cli(["bundle", "verify", str(two_runs["pass"]), "--policy", "gatekeeper.toml"])
+    assert done.exit_code == 1 and "REJECTED: --policy: the bundle is not authenticated (no --public-key" in done.output
+    # the attestation, with gatekeeper and with the script the bundle ships
+    attested = root / "out-lax" / "gatekeeper.intoto.json"
+    args = ["attestation", "verify", str(attested), "--public-key", str(two_runs["pub"])]
+    done = _cli([*args, "--policy", str(approved / "gatekeeper.toml")])
+    assert done.exit_code == 1 and "REJECTED" in done.output and "the run was judged under another policy" in done.output
+    assert _cli([*args, "--policy-sha256", effective]).exit_code == 1
+    assert _cli([*args, "--policy", "lax/gatekeeper.toml"]).exit_code == 0
+    good = ["attestation", "verify", str(root / "out-pass" / "gatekeeper.intoto.json"), "--public-key", str(two_runs["pub"])]
+    assert _cli([*good, "--policy", "gatekeeper.toml", "--policy-sha256", effective]).exit_code == 0
+    script = [sys.executable, "-I", str(Path(__file__).parents[1] / "gatekeeper" / "verify_attestation.py")]
+    for envelope, code in ((attested, 1), (root / "out-pass" / "gatekeeper.intoto.json", 0)):
+        ran = subprocess.run([*script, str(envelope), str(two_runs["pub"]), "--policy-sha256", effective],
+                             capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+        assert ran.returncode == code, ran.stderr
+        assert ("REJECTED: --policy-sha256 " in ran.stderr) == bool(code), ran.stderr
+
+
+def test_an_attestation_naming_two_commits_is_refused_and_the_checked_one_is_printed(
+    two_runs: dict[str, Path], tmp_path: Path
+) -> None:
+    # whoever holds the key signs a statement whose predicate names the new commit while its
+    # gitCommit subject (what --commit checks) is the old one: a verifier printed the one and checked the other
+    import base64
+
+    from gatekeeper.attestation import pae
+
+    signer = signing.signer_from_text((tmp_path / "gatekeeper.key").read_text())
+    new = str(json.loads(_entry(two_runs["fail"], "audit/record.jsonl"))["commit"])
+    envelope = json.loads((two_runs["root"] / "out-pass" / "gatekeeper.intoto.json").read_text())
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    old = next(s["digest"]["gitCommit"] for s in statement["subject"] if "gitCommit" in s["digest"])
+    assert old != new
+    statement["predicate"]["repository"]["commit"] = new
+    payload = json.dumps(statement).encode()
+    envelope["payload"] = base64.b64encode(payload).decode()
+    envelope["signatures"] = [
+        {"keyid": signer.key_id, "sig": base64.b64encode(signer.sign(pae(envelope["payloadType"], payload))).decode()}
+    ]
+    envelope.pop("timestamp")
+    forged = tmp_path / "two-commits.intoto.json"
+    forged.write_text(json.dumps(envelope))
+    script = [sys.executable, "-I", str(Path(__file__).parents[1] / "gatekeeper" / "verify_attestation.py")]
+    ran = subprocess.run([*script, str(forged), str(two_runs["pub"])], capture_output=True, text=True, timeout=60, check=False)
+    assert ran.returncode == 1 and not ran.stdout, ran.stdout
+    said = f"REJECTED: the statement's predicate says commit {new}, but its gitCommit subject is {old}"
+    assert said in ran.stderr
+    done = _cli(["attestation", "verify", str(forged), "--public-key", str(two_runs["pub"]), "--commit", old])
+    assert done.exit_code == 1 and said[len("REJECTED: ") :] in done.output, done.output
+    assert "REJECTED (verdict pass, commit not one (it names two), 4 subject(s))" in done.output
+    # the genuine statement prints the commit --commit checks
+    genuine = two_runs["root"] / "out-pass" / "gatekeeper.intoto.json"
+    ran = subprocess.run(
+        [*script, str(genuine), str(two_runs["pub"]), "--commit", old], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert ran.returncode == 0 and f"commit {old}, " in ran.stdout, ran.stderr

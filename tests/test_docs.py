@@ -66,7 +66,7 @@ def _usage_segments(block: str) -> dict[str, set[str]]:
     for entry in entries:
         for segment in entry.split(" | "):
             words = list(re.findall(r"^(?:[a-z][a-z-]*(?: |$))*", segment.strip())[0].split())
-            options = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", segment))
+            options = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", segment))
             shown.setdefault(" ".join(words), set()).update(options)
     return shown
 
@@ -282,7 +282,7 @@ def test_bundle_usage_messages_show_the_options_the_references_show(args: list[s
     assert f"usage: gatekeeper {form} " in usage
     reference = _usage_segments(_first_block(_section(README, "Command line")))
     segment = next(line for line in usage.splitlines() if "usage: gatekeeper" in line)
-    assert set(re.findall(r"--[a-z][a-z-]*", segment)) == reference[form]
+    assert set(re.findall(r"--[a-z][a-z0-9-]*", segment)) == reference[form]
 
 
 def test_every_command_help_shows_an_example() -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from gatekeeper.commands import handles_errors
+from gatekeeper.commands import handles_errors, loaded
 from gatekeeper.escapes import clean, echo
+
+if TYPE_CHECKING:
+    from gatekeeper.policy import Policy
 
 app = typer.Typer(
     help="Verify a run's attestation (in-toto statement in a DSSE envelope).", no_args_is_help=True, rich_markup_mode=None
@@ -25,14 +28,18 @@ EPILOG = """Examples:
 
   gatekeeper attestation verify gatekeeper.intoto.json --public-key gatekeeper.pub --commit "$GITHUB_SHA" --require-pass
 
+  gatekeeper attestation verify gatekeeper.intoto.json --public-key gatekeeper.pub --policy approved/gatekeeper.toml
+
 Exit codes: 0 signed by a given key, every --subject is a subject, the timestamp (with --tsa-cert) verifies,
-and the statement is about --commit and (with --require-pass) says pass of a complete run;
+the statement is about --commit, (with --require-pass) says pass of a complete run, and (with --policy or
+--policy-sha256) was judged under that policy;
 1 not authenticated (no key given, no signature verifies) or a check failed; 2 not an attestation or bad option."""
 
 
 @app.command("verify", epilog=EPILOG)
 @handles_errors()
 def attestation_verify(  # noqa: PLR0913  # one parameter per command-line option
+    ctx: typer.Context,
     envelope: Path = typer.Argument(..., metavar="FILE", help="The attestation (gatekeeper.intoto.json)."),
     public_keys: Optional[list[Path]] = typer.Option(
         None, "--public-key", metavar="KEY.pem", help="A trusted Ed25519 public key (PEM); repeatable (a keyring)."
@@ -58,6 +65,15 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
     require_pass: bool = typer.Option(
         False, "--require-pass", help="The statement's verdict must be pass, of a complete run (every check the policy enables)."
     ),
+    policy_file: Optional[Path] = typer.Option(
+        None,
+        "--policy",
+        metavar="FILE",
+        help="The policy the run must have been judged under: each file it is built from (extends, waivers) by sha256.",
+    ),
+    policy_sha256: Optional[str] = typer.Option(
+        None, "--policy-sha256", metavar="HEX", help="The effective policy's sha256 the run must have been judged under."
+    ),
     retired: Optional[list[str]] = typer.Option(
         None,
         "--retired",
@@ -67,7 +83,7 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
     ),
 ) -> int:
     """Check an attestation's signature, its statement, its subjects and its timestamp."""
-    from gatekeeper import childenv
+    from gatekeeper import childenv, gate
     from gatekeeper.attestation import expand_subjects, load_envelope, scope_note, verify_envelope
     from gatekeeper.errors import UsageError
     from gatekeeper.keyretire import parse_retired, retired_problem
@@ -86,24 +102,26 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
     if tsa_cert is not None and not tsa_cert.is_file():
         raise UsageError("--tsa-cert: file not found", file=str(tsa_cert))
     retired_at = parse_retired(retired or [], tsa_cert)
+    expected = gate.load_policy(Path.cwd(), policy_file, loaded(ctx)[1]) if policy_file is not None else None
     files = expand_subjects(subjects or [], Path.cwd())
     outcome = verify_envelope(load_envelope(envelope), keyring, files, tsa_cert)
     found = outcome.statement.get("predicate")
     predicate: dict[str, object] = found if isinstance(found, dict) else {}
-    where = predicate.get("repository")
-    repo: dict[str, object] = where if isinstance(where, dict) else {}
+    from gatekeeper.verify_attestation import stated_commit
+
     partial = scope_note(predicate)
     waivers = predicate.get("waivers")
     applied = waivers.get("applied") if isinstance(waivers, dict) else None
     waived = f" with {applied} waiver(s) applied" if isinstance(applied, int) and applied else ""
     what = (
         f"verdict {clean(str(predicate.get('verdict', '?')))}{waived}{f' ({clean(partial)})' if partial else ''}, "
-        f"commit {clean(str(repo.get('commit') or 'not recorded'))}, "
+        f"commit {clean(_commit_shown(stated_commit(dict(outcome.statement))))}, "
         f"{len(outcome.statement.get('subject') or [])} subject(s)"
     )
     for note in outcome.notes:
         echo(f"note: {note}")
     problems = [*outcome.problems, *_demands(outcome.statement, predicate, commit, require_pass, partial)]
+    problems.extend(_policy_demands(predicate, expected, policy_sha256))
     if outcome.key_id and (late := retired_problem(outcome.key_id, outcome.stamp_time, retired_at)) is not None:
         problems.append(f"the statement is {late}")
     if problems:
@@ -122,17 +140,45 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
     return 0
 
 
+def _commit_shown(stated: tuple[str, str]) -> str:
+    """The commit the verdict line names: the one ``--commit`` checks, never another the statement also names."""
+    commit, two = stated
+    return commit or ("not one (it names two)" if two else "not recorded")
+
+
 def _demands(statement: Mapping[str, Any], predicate: Mapping[str, Any], commit: str | None, require_pass: bool,
              partial: str) -> list[str]:  # fmt: skip
     """What ``--commit`` and ``--require-pass`` ask that the statement does not say: a genuine
     attestation of another commit (an old passing run replayed for a new one), or of a run that did
     not pass, verifies as authentic; these make the verifier's exit code say whether it gates."""
-    from gatekeeper.verify_attestation import commit_problem
+    from gatekeeper.verify_attestation import commit_problem, stated_commit
 
     refused = commit_problem(dict(statement), commit)
     problems = [refused] if refused else []
+    _, two = stated_commit(dict(statement))
+    problems.extend([two] if two else [])
     verdict = str(predicate.get("verdict", "?"))
     if require_pass and (verdict != "pass" or partial):
         why = f"the verdict is {verdict}" if verdict != "pass" else f"the run was partial ({partial})"
         problems.append(f"--require-pass: {why}: this attestation does not let the commit through the gate")
+    return problems
+
+
+def _policy_demands(predicate: Mapping[str, Any], expected: Policy | None, policy_sha256: str | None) -> list[str]:
+    """What ``--policy`` (the policy loaded) and ``--policy-sha256`` find wrong with the policy the
+    signed statement says the run was judged under (the rules ``bundle verify`` holds a record to)."""
+    from gatekeeper.policydigest import expected_problem
+    from gatekeeper.verify_attestation import policy_problem
+
+    recorded = predicate.get("policy")
+    problems = []
+    if expected is not None:
+        problem, note = expected_problem(recorded, expected.files, expected.effective_sha256)
+        name = expected.path or "(built-in default)"
+        if problem is not None:
+            problems.append(f"--policy {name}: the run was judged under another policy: {problem}")
+        elif note is not None:
+            echo(f"note: --policy {clean(name)}: {note}")
+    if (refused := policy_problem(dict(recorded) if isinstance(recorded, Mapping) else None, policy_sha256)) != "":
+        problems.append(refused)
     return problems

@@ -13,6 +13,7 @@ from gatekeeper.commands import handles_errors, loaded
 
 if TYPE_CHECKING:
     from gatekeeper.bundleverify import BundleCheck
+    from gatekeeper.policy import Policy
 
 EPILOG = """Examples:
 
@@ -38,7 +39,10 @@ the result, (with keys) a result nothing backs, an entry an unzip could write ou
 or a timestamp that does not verify with --tsa-cert; 2 when the file is not a bundle. Intact is
 not passing: --commit SHA and --require-pass (with --public-key) refuse, exit 1, a bundle whose
 audit record is about another commit, or whose verdict is not a pass of a complete run;
---retired KEYID=TIME (with --tsa-cert) one that a key retired since TIME signed after it."""
+--policy FILE and --policy-sha256 HEX (with --public-key) one whose audit record was judged under
+another policy (FILE: every file it is built from must be one the run read, by sha256; HEX: the
+effective policy's sha256); --retired KEYID=TIME (with --tsa-cert) one that a key retired since
+TIME signed after it."""
 
 
 @handles_errors()
@@ -49,7 +53,17 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
     ),
     output: Optional[Path] = typer.Option(None, "--output", metavar="FILE.zip", help="Where to write the bundle."),
     policy_file: Optional[Path] = typer.Option(
-        None, "--policy", metavar="FILE", help="The run's policy (default: discovered in the current folder)."
+        None,
+        "--policy",
+        metavar="FILE",
+        help="The run's policy (default: discovered in the current folder); verify: the policy the audit record must "
+        "have been judged under, each file it is built from by sha256 (needs --public-key).",
+    ),
+    policy_sha256: Optional[str] = typer.Option(
+        None,
+        "--policy-sha256",
+        metavar="HEX",
+        help="verify: the effective policy's sha256 the audit record must have been judged under (needs --public-key).",
     ),
     log: Optional[Path] = typer.Option(
         None,
@@ -105,26 +119,30 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
         if path is not None and not path.is_file():
             raise UsageError(f"{option}: file not found", file=str(path))
     if target[0] == "verify":
-        if len(target) != 2 or output is not None or policy_file is not None:
+        if len(target) != 2 or output is not None:
             raise UsageError(
                 "usage: gatekeeper bundle verify FILE.zip [--public-key FILE]... [--log LOG [--accept-unsigned-prefix N]] "
-                "[--key-env NAME] [--tsa-cert CA.pem] [--commit SHA] [--require-pass] [--retired KEYID=TIME]..."
+                "[--key-env NAME] [--tsa-cert CA.pem] [--commit SHA] [--require-pass] [--policy FILE] [--policy-sha256 HEX] "
+                "[--retired KEYID=TIME]..."
             )
         if accept_prefix and log is None:
             raise UsageError("--accept-unsigned-prefix: it applies to the log given with --log")
         from gatekeeper.keyretire import parse_retired
 
         retired_at = parse_retired(retired or [], tsa_cert)
+        # the auditor's policy is read first: one that does not load is exit 2, before any verdict
+        expected = gate.load_policy(Path.cwd(), policy_file, loaded(ctx)[1]) if policy_file is not None else None
         outcome = _verify(Path(target[1]), public_key or [], key_env, (log, accept_prefix), tsa_cert)
-        if outcome is None or (commit is None and not require_pass and not retired_at):
+        gating = commit is not None or require_pass or expected is not None or policy_sha256 is not None
+        if outcome is None or (not gating and not retired_at):
             return 1 if outcome is None or (outcome.keys_given and not outcome.authenticated) else None
-        refused = _demands(outcome, commit, require_pass) + _retired(outcome, retired_at)
+        refused = _demands(outcome, commit, require_pass, (expected, policy_sha256)) + _retired(outcome, retired_at)
         for problem in refused:
             typer.echo(f"REJECTED: {problem}", err=True)
-        gating = commit is not None or require_pass  # a verdict nothing authenticates gates nothing
+        # a verdict nothing authenticates gates nothing
         return 1 if refused or ((gating or outcome.keys_given) and not outcome.authenticated) else None
-    if commit is not None or require_pass or retired:
-        raise UsageError("--commit, --require-pass and --retired: only 'bundle verify' takes them")
+    if commit is not None or require_pass or retired or policy_sha256 is not None:
+        raise UsageError("--commit, --require-pass, --policy-sha256 and --retired: only 'bundle verify' takes them")
     if len(target) != 1:
         raise UsageError(
             "usage: gatekeeper bundle RESULTS.json --output FILE.zip [--policy FILE] [--log LOG] [--key-env NAME] "
@@ -171,16 +189,23 @@ def _retired(outcome: BundleCheck, retired: Mapping[str, str]) -> list[str]:
     return problems
 
 
-def _demands(outcome: BundleCheck, commit: str | None, require_pass: bool) -> list[str]:
-    """What ``--commit`` and ``--require-pass`` ask that the audit record behind the result does not
-    say (the words ``attestation verify`` uses): authentic is not passing, and an old bundle of a
-    passing run, or one of a failing run, verifies as intact. Only an authenticated record counts:
-    without keys anyone could have written the verdict and commit a bundle states."""
+def _demands(outcome: BundleCheck, commit: str | None, require_pass: bool,
+             policy: tuple[Policy | None, str | None]) -> list[str]:  # fmt: skip
+    """What ``--commit``, ``--require-pass``, ``--policy`` and ``--policy-sha256`` (``policy``: the
+    policy loaded, the digest given) ask that the audit record behind the result does not say (the
+    words ``attestation verify`` uses): authentic is not passing, and an old bundle of a passing run,
+    one of a failing run, or one judged under a weaker policy, verifies as intact. Only an
+    authenticated record counts: without keys anyone could have written what a bundle states."""
     import re
 
     from gatekeeper.escapes import clean
 
-    asked = " and ".join(name for name, on in (("--commit", commit is not None), ("--require-pass", require_pass)) if on)
+    expected, policy_sha256 = policy
+    named = (("--commit", commit is not None), ("--require-pass", require_pass), ("--policy", expected is not None),
+             ("--policy-sha256", policy_sha256 is not None))  # fmt: skip
+    asked = " and ".join(name for name, on in named if on)
+    if not asked:
+        return []
     if not outcome.authenticated:
         why = "no --public-key was given" if not outcome.keys_given else "its manifest or record is not signed by a key given"
         return [f"{asked}: the bundle is not authenticated ({why}): anyone could have written the verdict and commit it states"]
@@ -198,6 +223,32 @@ def _demands(outcome: BundleCheck, commit: str | None, require_pass: bool) -> li
         verdict = clean(outcome.record_verdict or "not recorded")
         why = f"the verdict is {verdict}" if outcome.record_verdict != "pass" else "the run was partial (or does not say)"
         problems.append(f"--require-pass: {why}: this bundle does not let the commit through the gate")
+    return problems + _policy_demands(outcome, expected, policy_sha256)
+
+
+def _policy_demands(outcome: BundleCheck, expected: Policy | None, policy_sha256: str | None) -> list[str]:
+    """What ``--policy`` (the policy loaded) and ``--policy-sha256`` find wrong with the policy the
+    authenticated audit record behind the result says the run was judged under; a note when only
+    the effective digest differs (``policydigest.expected_problem``)."""
+    from gatekeeper.escapes import clean
+    from gatekeeper.policydigest import expected_problem
+    from gatekeeper.verify_attestation import policy_problem
+
+    recorded = dict(outcome.record_policy or {})
+    problems = []
+    if expected is not None:
+        problem, note = expected_problem(recorded, expected.files, expected.effective_sha256)
+        name = expected.path or "(built-in default)"
+        if problem is not None:
+            problems.append(
+                f"--policy {clean(name)}: audit record #{outcome.record_seq} was judged under another policy: {problem}"
+            )
+        elif note is not None:
+            typer.echo(f"note: --policy {clean(name)}: {note}")
+        else:
+            typer.echo(f"policy: audit record #{outcome.record_seq} was judged under {clean(name)} (every file by sha256)")
+    if (refused := policy_problem(recorded, policy_sha256)) != "":
+        problems.append(clean(refused))
     return problems
 
 

@@ -30,6 +30,7 @@ def policy_validate(
     policy = gate.load_policy(Path.cwd(), file, options)
     _check_sources(Path.cwd(), policy)
     echo(f"policy OK: {policy.path or '(built-in default)'} (sha256 {policy.sha256[:12]})")
+    echo(f"effective sha256: {policy.effective_sha256} (what a run records; verifiers take it as --policy-sha256)")
     files = [str(f) for f in policy.checks.get("dependencies", {}).get("vex") or ()]
     if files:
         import datetime as dt
