@@ -51,6 +51,10 @@ ENVIRONMENT_CHECKS = frozenset({"dependencies", "sbom", "licenses"})
 REVIEW_CHECK = "dependency-review"
 
 _CACHE_KEY = "new-code-result"
+#: the form of the results ``store_result`` keeps: before 2 they could hold detect-secrets' hash of
+#: each secret, the password bandit quoted and the lines bandit's excerpts took around a finding;
+#: the first run that stores or looks one up removes those (``retire_stored``)
+STORED_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -248,6 +252,7 @@ def cached_reference(cache_dir: Path | None, since: Since, policy: Policy) -> Re
     from gatekeeper.findings import GateResult as Result
     from gatekeeper.secretprints import upgraded
 
+    retire_stored(cache_dir)
     payload, _rejected = cache.read(cache_dir, cache.cache_key(_CACHE_KEY, since.commit, policy.effective_sha256))
     if not isinstance(payload, dict):
         return None
@@ -259,12 +264,26 @@ def cached_reference(cache_dir: Path | None, since: Since, policy: Policy) -> Re
     return Reference(since, "stored", f"the cache ({cache_dir})", result, checks=_statuses(result))
 
 
+def retire_stored(cache_dir: Path | None) -> None:
+    """Remove, once, the complete runs' results an earlier gatekeeper stored in ``cache_dir``
+    (``STORED_VERSION``): they are read with what they held of a secret dropped (``secretprints.
+    upgraded``), but stayed on disk, and in a CI cache saved from it, under every commit they were
+    stored for."""
+    from gatekeeper.checkers import cache
+
+    def stored(payload: Any) -> bool:
+        return isinstance(payload, dict) and {"schema_version", "checks", "verdict"} <= payload.keys()
+
+    cache.retire_entries(cache_dir, "results", STORED_VERSION, stored)
+
+
 def store_result(cache_dir: Path | None, result: GateResult, policy: Policy) -> bool:
     """Keep a complete full run's result of a clean commit in the cache (a ``check``, or a
     ``merge`` of authenticated shards), keyed by the commit and the effective policy's digest, for
     new-code runs that take this commit as REF; True when it was stored."""
     from gatekeeper.checkers import cache
 
+    retire_stored(cache_dir)
     commit = str(result.repository.get("commit") or "")
     scope = result.extra.get("scope")
     complete = isinstance(scope, Mapping) and scope.get("complete") is True

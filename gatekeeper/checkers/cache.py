@@ -29,6 +29,7 @@ import secrets
 import stat
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -304,6 +305,34 @@ def retire(top: Path | None, name: str, version: int) -> None:
                     sub.rmdir()  # only when now empty
             with contextlib.suppress(OSError):
                 folder.rmdir()
+        top.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+
+
+def retire_entries(top: Path | None, name: str, version: int, kind: Callable[[Any], bool]) -> None:
+    """Remove, once, the entries stored in ``top`` itself (``top/ab/KEY.json``, not in a check's
+    folder) whose payload ``kind`` picks, as ``retire`` does for a check's folder: the complete runs'
+    results kept for new-code runs (``newcode.store_result``) held, before their ``version``, what
+    the checks no longer keep (detect-secrets' hash of each secret, bandit's excerpts). A marker
+    ``top / .NAME.vVERSION`` says it was done. Links are not followed; an entry that cannot be
+    read as JSON is left as it is."""
+    if top is None:
+        return
+    marker = top / f".{name}.v{version}"
+    if marker.exists():
+        return
+    with contextlib.suppress(OSError):
+        if top.is_dir() and not top.is_symlink():
+            with os.scandir(top) as parts:
+                shards = [Path(p.path) for p in parts if len(p.name) == 2 and p.is_dir(follow_symlinks=False)]
+            for shard in shards:
+                with os.scandir(shard) as entries:
+                    found = [Path(e.path) for e in entries if e.name.endswith(".json") and e.is_file(follow_symlinks=False)]
+                for path in found:
+                    with contextlib.suppress(OSError, ValueError):
+                        data = json.loads(path.read_bytes())
+                        if isinstance(data, dict) and kind(data.get("payload")):
+                            os.unlink(path)
         top.mkdir(parents=True, exist_ok=True)
         marker.touch()
 

@@ -109,7 +109,14 @@ def test_password_findings_leave_no_password_or_line_hash_and_a_baseline_still_m
     stale = {"security": f"Possible hardcoded password: '{PASSWORDS[0]}'", "secrets": sha1}
     for name, held in stale.items():
         write(folder / name / "ab", {"ab" + "0" * 62 + ".json": json.dumps({"v": 1, "payload": held})})
+    # a complete run's result an earlier gatekeeper kept for new-code runs (of another commit)
+    kept = {"hashed_secret": sha1, "code": f"2 {LINES[3]}\n"}
+    result = {"schema_version": "1.0", "verdict": "fail", "checks": [{"name": "secrets", "findings": [{"properties": kept}]}]}
+    write(folder / "cd", {"cd" + "0" * 62 + ".json": json.dumps({"v": 2, "payload": result})})
+    write(folder / "ef", {"ef" + "0" * 62 + ".json": json.dumps({"v": 2, "payload": {"output": "a probe's answer"}})})
     first = cli(["check", "."], cwd=project, env=env)
+    assert not (folder / "cd" / ("cd" + "0" * 62 + ".json")).exists()
+    assert (folder / "ef" / ("ef" + "0" * 62 + ".json")).exists() and (folder / ".results.v2").exists()
     assert first.returncode == 1, first.stdout + first.stderr
     rules = sorted((f["check"], f["rule_id"], f["location"]["line"]) for f in _findings(project) if f["check"] in PLACED)
     lint = [("lint", "S105", 3), ("lint", "S106", 7), ("lint", "S107", 6)]
