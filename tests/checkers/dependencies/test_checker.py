@@ -805,3 +805,19 @@ def test_an_include_is_found_beside_the_file_as_named_not_where_its_link_leads(d
     assert {name for _, name in found(result)} == {"alpha", "gamma", "safe"} and result.status is Status.FAIL
     alpha = next(f for f in result.findings if f.rule_id == "TEST-2024-RANGE")
     assert alpha.location is not None and alpha.location.path == "base.txt"
+
+
+def test_an_include_that_leaves_the_project_as_pip_names_it_is_refused(deps_project: Project, run_deps: Gate) -> None:
+    """``-r deep/../../outside.txt``, with ``deep`` a link to a folder two levels down, stays inside
+    the project when the link is followed first, but pip undoes ``deep/..`` first and opens a file
+    beside the project: refused, never read."""
+    root = deps_project(checks='advisory_db = "advisories"\nsource = "requirements.txt"')
+    write_db(root, RECORDS, "pypa")
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "deep").symlink_to("a/b")
+    (root / "outside.txt").write_text("safe==5.0\n", encoding="utf-8")  # where the link leads
+    (root.parent / "outside.txt").write_text("alpha==1.4\n", encoding="utf-8")  # what pip opens
+    (root / "requirements.txt").write_text("-r deep/../../outside.txt\n", encoding="utf-8")
+    assert pip_reads(root / "requirements.txt") == ["alpha==1.4"]
+    result = dep_result(run_deps(root))
+    assert result.status is Status.ERROR and "leads outside the project" in (result.error or "")

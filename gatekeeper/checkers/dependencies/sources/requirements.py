@@ -61,8 +61,9 @@ def _named(path: Path, root: Path, where: str) -> Path:
     """``path`` as pip names it (``os.path.abspath``: made absolute and normalised, links not
     followed), refused as ``in_project`` refuses it: pip finds what a file's ``-r`` and ``-c`` name
     beside the file as it was named, not where a link to it leads."""
-    in_project(path, root, where)
-    return Path(os.path.abspath(path))
+    named = Path(os.path.abspath(path))
+    in_project(named, root, where)  # the file pip opens: ``a/..`` is undone before a link ``a`` is followed
+    return named
 
 
 class _RequirementsReader:
