@@ -64,7 +64,7 @@ def _commit_subjects(statement: dict[str, Any]) -> set[str]:
 def stated_commit(statement: dict[str, Any]) -> tuple[str, str]:
     """(the commit the statement is about, why it cannot say one: "" when it can). The commit is its
     one ``gitCommit`` subject, which ``--commit`` checks; the predicate's ``repository.commit`` must
-    be that same commit (without a subject: no full commit id), else the statement names two commits
+    be that same commit (or unsaid; without a subject: no full commit id), else the statement names two commits
     and is refused, so that what a verifier prints is always what it checked."""
     named = _commit_subjects(statement)
     predicate = statement.get("predicate")
@@ -73,7 +73,8 @@ def stated_commit(statement: dict[str, Any]) -> tuple[str, str]:
     if len(named) > 1:
         return "", f"the statement names {len(named)} gitCommit subjects ({', '.join(sorted(named))}): it is about no one commit"
     subject = next(iter(named), "")
-    if said.lower() != subject and (subject or _FULL_ID.fullmatch(said.lower())):  # not a commit id: no subject is written
+    # a predicate silent on the commit contradicts nothing; one that is no full commit id gets no subject
+    if said and said.lower() != subject and (subject or _FULL_ID.fullmatch(said.lower())):
         return "", (
             f"the statement's predicate says commit {said or 'none'}, but its gitCommit subject is {subject or 'none'}: "
             "gatekeeper writes the same commit in both, so it was signed with two different commits"
