@@ -310,9 +310,17 @@ def record_run(  # noqa: PLR0913  # the run's parts, and how to stamp its record
     return append(_writable_log(root, policy), record, signer_from_env(), stamp)
 
 
-def rotate_key(log: Path, signer: Signer, new_public_pem: str) -> Appended:
+def rotate_key(
+    log: Path,
+    signer: Signer,
+    new_public_pem: str,
+    stamp: Callable[[str], Mapping[str, Any]] | None = None,
+    now: str | None = None,
+) -> Appended:
     """Append a rotation record: signed by ``signer`` (the key in force), it names the new key's id
     and carries its public key, so a verifier holding the old public key follows it to the new one.
+    ``stamp`` (the policy's authority) stamps it as a run's record is stamped, fixing when the new
+    key took over; ``now`` is the record's ``time`` (default: the clock now).
 
     Refuses (``UsageError``) when the log is not signed, when ``signer`` is not the key that signed
     its last record (or that the last rotation named), and when the new key is the same key.
@@ -343,14 +351,14 @@ def rotate_key(log: Path, signer: Signer, new_public_pem: str) -> Appended:
             file=str(log),
             hint="run 'key rotate' with the key in force in the signing-key variable",
         )
-    now = _now()
+    now = now or _now()
     record: dict[str, Any] = {
         "v": RECORD_VERSION, "time": now, "started_at": now, "command": "key rotate", "gatekeeper": __version__,
         "actor": actor_info(), "ci": ci_info(), "verdict": "key rotation", "checks": {},
         "waivers": {"applied": [], "expired": [], "unused": []}, "reports": {},
     }  # fmt: skip
     rotation = {"from": signer.key_id, "to": new_id, "alg": signing.ED25519, "public_key": new_public_pem.strip() + "\n"}
-    return append(log, record, signer, exact={"rotate": rotation})
+    return append(log, record, signer, stamp, exact={"rotate": rotation})
 
 
 def _now() -> str:

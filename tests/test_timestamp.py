@@ -218,6 +218,40 @@ def test_a_baseline_record_is_stamped_too(tmp_path: Path, monkeypatch: pytest.Mo
     assert done.exit_code == 0 and "timestamps: 1 record(s) verified" in done.output
 
 
+def test_a_key_rotation_is_stamped_like_a_runs_record_and_fails_closed_without_its_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
+) -> None:
+    # the moment a new key takes over is what --retired KEYID=TIME reasons about: the authority fixes it
+    from gatekeeper import signing
+
+    root = _project(tmp_path, _authority(local_tsa))
+    keys = {name: signing.write_key_pair(tmp_path / f"{name}.key", tmp_path / f"{name}.pub") for name in ("a", "b", "c")}
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", (tmp_path / "a.key").read_text())
+    assert _run(["check", str(root), "--format", "json"], root, monkeypatch).exit_code == 0
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", (tmp_path / "a.key").read_text())
+    done = _run(["key", "rotate", "--new-public", str(tmp_path / "b.pub")], root, monkeypatch)
+    assert done.exit_code == 0 and "appended rotation record #2" in done.output, done.output
+    log = root / ".gatekeeper" / "audit.jsonl"
+    rotation = json.loads(log.read_bytes().splitlines()[1])
+    assert rotation["rotate"]["to"] == keys["b"].key_id and rotation["timestamp"]["kind"] == "rfc3161"
+    verify = ["audit", "verify", "--public-key", str(tmp_path / "a.pub"), "--tsa-cert", str(local_tsa.pki.ca)]
+    done = _run(verify, root, monkeypatch)
+    assert done.exit_code == 0 and "timestamps: 2 record(s) verified" in done.output, done.output
+    gen_time = rotation["timestamp"]["time"]
+    assert f"rotation: record #2, the hand-over from {keys['a'].key_id}, was in the log by {gen_time}" in done.output
+    # an authority that fails: the record is appended saying so, and the rotation exits 3 as a run does
+    local_tsa.mode = "refuse"
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", (tmp_path / "b.key").read_text())
+    done = _run(["key", "rotate", "--new-public", str(tmp_path / "c.pub")], root, monkeypatch)
+    assert done.exit_code == 3, done.output
+    assert f"the timestamp authority {local_tsa.url} refused the request: HTTP 503" in done.output
+    assert "the rotation record #3 was appended WITHOUT a trusted time for the hand-over" in done.output
+    failed = json.loads(log.read_bytes().splitlines()[2])
+    assert "HTTP 503" in failed["timestamp"]["error"] and "token" not in failed["timestamp"]
+    done = _run(verify, root, monkeypatch)
+    assert done.exit_code == 1 and "record #3: no trusted timestamp fixes it" in done.output
+
+
 def test_bundle_checks_the_keys_and_the_timestamp_it_is_given_before_writing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
 ) -> None:

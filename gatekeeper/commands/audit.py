@@ -106,6 +106,10 @@ def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
     echo(f"audit log {path}: {outcome.status}, {outcome.records} record(s), head sha256 {outcome.head}")
     for line in signature_lines(outcome, key_env):
         echo(line)
+    for seq, old, _ in outcome.rotations:  # the authority's time of a hand-over: when the old key may be retired
+        at = min((when for number, when in stamps.fixed if number >= seq), default="")
+        if at:
+            echo(f"rotation: record #{seq}, the hand-over from {old}, was in the log by {at} (the authority's time)")
     for key_id, since in retired_at.items():
         echo(f"retired: key {key_id} since {since}: each record it signed is fixed before then by the authority's time")
     if anchor:
