@@ -370,7 +370,7 @@ def logical_lines(path: Path) -> Iterator[tuple[int, str]]:
     a backslash takes the next line with it), blank lines dropped."""
     try:
         raw = decoded(path.read_bytes()).splitlines()
-    except (OSError, UnicodeDecodeError, LookupError) as exc:
+    except (OSError, ValueError, LookupError) as exc:  # ValueError: UnicodeError and its kind
         raise ToolError(f"cannot read requirements file {path}: {exc}") from exc
     joined: list[tuple[int, str]] = []
     held: list[str] = []
