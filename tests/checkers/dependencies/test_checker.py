@@ -751,9 +751,10 @@ def test_a_requirements_file_is_decoded_as_pip_decodes_it(deps_project: Project,
     result = dep_result(run_deps(root))
     assert found(result) == {("TEST-2024-SAFE", "safe")} and result.metrics["packages_audited"] == 2
     assert result.status is Status.FAIL
-    (root / "requirements.txt").write_bytes(b"# coding: no-such-codec\nalpha==1.5\n")
-    result = dep_result(run_deps(root))
-    assert result.status is Status.ERROR and "requirements.txt" in (result.error or "")
+    for text in (b"# coding: no-such-codec\nalpha==1.5\n", b"# coding: idna\n.xn--99999999999999999999\n"):
+        (root / "requirements.txt").write_bytes(text)  # the second: idna raises UnicodeError, not UnicodeDecodeError
+        result = dep_result(run_deps(root))
+        assert result.status is Status.ERROR and "cannot read requirements file" in (result.error or "")
 
 
 def test_a_requirements_files_lines_are_joined_as_pip_joins_them(deps_project: Project, run_deps: Gate) -> None:
