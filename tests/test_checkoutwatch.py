@@ -74,11 +74,11 @@ def test_a_run_leaves_no_watch_open(tmp_path: Path) -> None:
     server, a test suite) would run out of inotify instances (128 a user by default) otherwise."""
     root = repo(tmp_path / "p", {"a.py": "x = 1\n"})
     run(root, {"lint": LintChecker()}, "[checks.lint]\nenabled = true\n")
-    before, files = _watches(), len(os.listdir("/proc/self/fd"))
+    before = _watches()  # inotify instances: only a watch opens one (a count of every file would race other threads)
     for _ in range(3):
         result = run(root, {"lint": LintChecker()}, "[checks.lint]\nenabled = true\n")
         assert result.verdict is Verdict.PASS and "transient" not in result.extra["checkout"]
-    assert _watches() == before and len(os.listdir("/proc/self/fd")) == files
+    assert _watches() == before
 
 
 def test_a_test_run_that_creates_many_files_is_no_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
