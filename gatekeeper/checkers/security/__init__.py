@@ -57,8 +57,8 @@ if TYPE_CHECKING:
 
 LEVELS = ("low", "medium", "high")
 
-CACHE_VERSION = 3  # 2: a result that flags a hardcoded password is kept without it (scan.withheld);
-# 3: a result's code excerpt holds its flagged lines alone (scan.EXCERPT), not the lines around them
+CACHE_VERSION = 4  # 2: a result that flags a hardcoded password is kept without it (scan.withheld);
+# 3 (bandit -n 1) and 4: a result's code excerpt holds its flagged lines alone (scan.flagged_lines)
 
 #: Below this many bytes of source per process, another bandit process costs more (start-up
 #: and plugin loading: 0.11-0.15 s of CPU) than it saves. Measured on two CPUs: 100-160 KB of

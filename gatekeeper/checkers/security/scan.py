@@ -8,26 +8,38 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-#: bandit's ``-n``: each result's ``code`` excerpt holds the lines it flags and no line around them.
-#: bandit's default (3) adds the lines before and after, where a password or key the secrets check
-#: finds, or one bandit's own B105 flags, is copied in plain text into the finding and the cache.
-EXCERPT = ("-n", "1")
+#: a line of bandit's ``code`` excerpt: its number, a space, the line
+_EXCERPT_LINE = re.compile(r"^(\d+) ")
 
 RESULT_KEYS = ("test_id", "test_name", "issue_severity", "issue_confidence", "issue_text", "line_number", "line_range")
 
 
 def withheld(r: Mapping[str, Any]) -> dict[str, Any]:
-    """bandit's result ``r`` as kept (cached, and made a finding): for a test that flags a password
+    """bandit's result ``r`` as kept (cached, and made a finding). For a test that flags a password
     written in the code (``secretprints.SECURITY_TESTS``), without it: its message cut before the
     quoted value and no code excerpt. A hash of either, as a fingerprint, would let a dictionary
-    recover a weak password; other results are kept whole."""
+    recover a weak password. Any other result keeps of its excerpt the lines it flags
+    (``line_range``, which its fingerprint hashes), not the lines bandit adds around them, where a
+    key the secrets check finds or a password B105 flags would be copied in plain text."""
     from gatekeeper.secretprints import SECURITY_TESTS, withheld_message
 
     if str(r.get("test_id")) not in SECURITY_TESTS:
-        return dict(r)
+        return {**r, "code": flagged_lines(str(r.get("code") or ""), r.get("line_range"))} if "code" in r else dict(r)
     kept = {k: v for k, v in r.items() if k != "code"}
     kept["issue_text"] = withheld_message(str(r.get("issue_text") or ""), str(r.get("test_name") or r.get("test_id")))
     return kept
+
+
+def flagged_lines(code: str, line_range: Any) -> str:
+    """The lines of bandit's ``code`` excerpt whose numbers ``line_range`` lists, as bandit wrote
+    them; the excerpt as it is when none can be told (no range, or lines of another form)."""
+    wanted = {n for n in line_range if isinstance(n, int)} if isinstance(line_range, list) else set()
+    kept = [
+        line
+        for line in code.splitlines(keepends=True)
+        if (found := _EXCERPT_LINE.match(line)) is not None and int(found.group(1)) in wanted
+    ]
+    return "".join(kept) if kept else code
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -84,7 +96,7 @@ class ScanPlan:
 
     def command(self, targets: Sequence[str]) -> str:
         """The equivalent single bandit command line, for a user to reproduce the scan."""
-        return " ".join(_quote(a) for a in ("bandit", "-r", *targets, *self.args, *EXCERPT, "-f", "json"))
+        return " ".join(_quote(a) for a in ("bandit", "-r", *targets, *self.args, "-f", "json"))
 
 
 def _quote(arg: str) -> str:

@@ -178,9 +178,8 @@ def main() -> int:
 
     manager.BanditManager.run_tests = no_scan
     manager.BanditManager.output_results = serve
-    # the placeholder target is never scanned: the files come over stdin; "-n 1": each result's
-    # code excerpt is the lines it flags, none around them (which may hold a secret: scan.EXCERPT)
-    sys.argv = ["bandit", *args, "-n", "1", "-f", "json", "-q", "--", os.devnull]
+    # the placeholder target is never scanned: the files come over stdin
+    sys.argv = ["bandit", *args, "-f", "json", "-q", "--", os.devnull]
     try:
         cli.main()
     except SystemExit as exc:

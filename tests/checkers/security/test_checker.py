@@ -15,8 +15,9 @@ import pytest
 
 from gatekeeper.checkers import security
 from gatekeeper.checkers.security import SecurityChecker, normalize_path, pool
+from gatekeeper.checkers.security.results import snippet_hash
 from gatekeeper.errors import ToolError, ToolTimeout
-from gatekeeper.findings import Finding, Severity, Status
+from gatekeeper.findings import Finding, Severity, Status, fingerprint
 from gatekeeper.secretprints import SECURITY_TESTS
 from tests.helpers.narrowing import assert_reported
 from tests.helpers.projects import PYTHON, bandit_json, run_tool, section
@@ -193,7 +194,7 @@ def test_findings_equal_a_bandit_run_by_hand(corpus: Path, reference: dict[str, 
     assert result.metrics["nosec"] == totals["nosec"] == 1
     assert result.metrics["skipped_tests"] == totals["skipped_tests"] == 2
     assert result.metrics["counts"] == {s: totals[f"SEVERITY.{s.upper()}"] for s in ("high", "medium", "low")}
-    assert result.metrics["command"] == f"bandit -r . -x '{SAME_X}' -n 1 -f json"
+    assert result.metrics["command"] == f"bandit -r . -x '{SAME_X}' -f json"
     paths = {f.location.path for f in result.findings if f.location}
     assert "tests/test_app.py" not in paths and "latests.py" in paths
     # every field comes from bandit's own result
@@ -234,30 +235,36 @@ def test_a_syntax_error_is_a_warning_finding_not_a_crash(corpus: Path, reference
 
 
 def test_a_code_excerpt_holds_the_flagged_lines_and_no_secret_beside_them(tmp_path: Path, make_ctx: Any) -> None:
-    """bandit's excerpt adds the lines before and after the flagged one by default: a key the
-    secrets check finds there, or a password bandit's own B105 flags, was copied in plain text
-    into the B602 finding (past the reports' redaction, which knows no hex string) and the cache.
-    The excerpt is now what ``bandit -n 1`` gives: the flagged lines alone, as bandit prints them."""
+    """bandit's excerpt adds the lines before and after the flagged ones: a key the secrets check
+    finds there, or a password bandit's own B105 flags, was copied in plain text into the B602
+    finding (past the reports' redaction, which knows no hex string) and into the cache. The
+    excerpt is now the lines bandit flags (its line_range) as bandit prints them, and the
+    fingerprint, which hashed those lines alone, is what it was."""
     key, password = "b7f3c9e1a2d4f6081a3c5e7f9b2d4f60", "Tr0ub4dor"
-    source = f'import subprocess\n\n\ndef go():\n    ref = "{key}"\n    subprocess.call("ls " + ref, shell=True)\n'
+    call = '    subprocess.call(\n        "ls " + ref,\n        shell=True,\n    )\n'
+    source = f'import subprocess\n\n\ndef go(ref):\n{call}    ref = "{key}"\n    password = "{password}"\n'
     root = tmp_path / "p"
     (root / "app").mkdir(parents=True)
-    (root / "app" / "run.py").write_text(source + f'    password = "{password}"\n', encoding="utf-8")
-    assert key in bandit_json(root, "-r", "app")["results"][1]["code"]  # bandit's default excerpt
-    by_hand = {r["test_id"]: r["code"] for r in bandit_json(root, "-r", "app", "-n", "1")["results"]}
-    assert by_hand["B602"] == '6     subprocess.call("ls " + ref, shell=True)\n'
+    (root / "app" / "run.py").write_text(source, encoding="utf-8")
+    shell_by_hand = next(r for r in bandit_json(root, "-r", "app")["results"] if r["test_id"] == "B602")
+    assert key in shell_by_hand["code"] and password in shell_by_hand["code"]  # bandit's own excerpt
+    assert shell_by_hand["line_range"] == [5, 6, 7, 8]
+    numbered = {int(line.split(" ")[0]): line for line in shell_by_hand["code"].splitlines(keepends=True)}
+    flagged = "".join(numbered[n] for n in sorted(numbered) if n in shell_by_hand["line_range"])
+    assert flagged.startswith("6 ") and flagged.endswith("8     )\n")  # bandit's excerpt starts a line below the call
     checker = SecurityChecker()
     cache = tmp_path / "cache"
     for cached in (0, 1):
         result = checker.run(section(checker, paths=["app"], workers=1), make_ctx(root, cache_dir=cache))
         assert result.metrics["cached_files"] == cached
         shell = next(f for f in result.findings if f.rule_id == "B602")
-        assert shell.properties["code"] == by_hand["B602"]
-        assert shell.location is not None and shell.location.line == 6
+        assert shell.properties["code"] == flagged
+        assert shell.fingerprint == fingerprint(
+            "security", "B602", "app/run.py", snippet_hash(shell_by_hand["code"], shell_by_hand["line_range"])
+        )
         assert "B105" in {f.rule_id for f in result.findings}
-        assert result.metrics["command"].endswith(" -n 1 -f json")
     stored = "".join(p.read_text(encoding="utf-8") for p in cache.rglob("*.json"))
-    assert "subprocess.call" in stored and key not in stored and password not in stored
+    assert "shell=True" in stored and key not in stored and password not in stored
 
 
 @pytest.mark.parametrize("cached", [False, True])
