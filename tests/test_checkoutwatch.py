@@ -3,9 +3,12 @@ after it, makes the run an error (on Linux, where the checkout's folders are wat
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,31 @@ from tests.test_checkout import repo
 from tests.test_engine import run
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the checkout's folders are watched on Linux")
+
+
+_lock = threading.Lock()
+_running = [0]
+
+
+@contextlib.contextmanager
+def present(args: Any, files: dict[Path, str]) -> Iterator[None]:
+    """``files`` exist while any ruff run that checks (not a listing) runs, and are gone once none
+    does: runs that overlap share them (one ending never removes them under another)."""
+    checking = "--output-format" in args and "--show-files" not in args
+    if checking:
+        with _lock:
+            _running[0] += 1
+            for path, text in files.items():
+                path.write_text(text, encoding="utf-8")
+    try:
+        yield
+    finally:
+        if checking:
+            with _lock:
+                _running[0] -= 1
+                if not _running[0]:
+                    for path in files:
+                        path.unlink(missing_ok=True)
 
 
 def test_a_ruff_configuration_that_came_and_went_while_ruff_ran_is_an_error_and_caches_nothing(
@@ -34,16 +62,8 @@ def test_a_ruff_configuration_that_came_and_went_while_ruff_ran_is_an_error_and_
     real_run = CheckContext.run
 
     def run_with_config(self: CheckContext, args: Any, **kw: Any) -> Any:
-        checking = "--output-format" in args and "--show-files" not in args
-        if checking:
-            transient.write_text("[lint]\nselect = []\n", encoding="utf-8")
-            (root / "sub" / "notes.txt").write_text("scratch\n", encoding="utf-8")
-        try:
+        with present(args, {transient: "[lint]\nselect = []\n", root / "sub" / "notes.txt": "scratch\n"}):
             return real_run(self, args, **kw)
-        finally:
-            if checking:
-                transient.unlink(missing_ok=True)
-                (root / "sub" / "notes.txt").unlink(missing_ok=True)
 
     monkeypatch.setattr(CheckContext, "run", run_with_config)
     policy = "[checks.lint]\nenabled = true\n"
@@ -118,14 +138,8 @@ def test_a_configuration_that_came_and_went_beside_an_ignored_file_ruff_lints_is
     real_run = CheckContext.run
 
     def run_with_config(self: CheckContext, args: Any, **kw: Any) -> Any:
-        checking = "--output-format" in args and "--show-files" not in args
-        if checking:
-            transient.write_text("[lint]\nselect = []\n", encoding="utf-8")
-        try:
+        with present(args, {transient: "[lint]\nselect = []\n"}):
             return real_run(self, args, **kw)
-        finally:
-            if checking:
-                transient.unlink(missing_ok=True)
 
     monkeypatch.setattr(CheckContext, "run", run_with_config)
     raced = run(root, {"lint": LintChecker()}, "[checks.lint]\nenabled = true\n", cache_dir=tmp_path / "cache")
