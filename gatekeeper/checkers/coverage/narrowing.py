@@ -66,9 +66,10 @@ def records(
         base = _base(root, info)
         python_files = [f for f in tracked() if f.endswith(".py")]
         outside, unlocated, places = _outside_source(base, settings, python_files, locate, relative if base == root else None)
-        left_out.update(outside)
-        left_out.update(_unselected(base, settings, python_files, matchers))
         reported = {relative_path(root, str(f["path"]), relative) for f in answer.get("files") or []}
+        # a file the report lists is not left out, whatever source says: [paths] can map a copy
+        # measured outside the source folders (an installed package) onto it
+        left_out.update((outside | _unselected(base, settings, python_files, matchers)) - reported)
         unfound = _unfound(base, places, python_files, reported | left_out, relative if base == root else None)
     else:
         unlocated, unfound = "", []

@@ -22,7 +22,7 @@ from gatekeeper.findings import GateResult, Status, Verdict
 from tests.helpers.dists import bare_venv
 from tests.helpers.env import clean_env
 from tests.helpers.narrowing import assert_reported
-from tests.helpers.projects import PYTHON, run_tool, section
+from tests.helpers.projects import PYTHON, git_init, run_tool, section
 
 #: the projects these tests build measure themselves, even when this suite runs under coverage
 pytestmark = pytest.mark.usefixtures("own_coverage_settings")
@@ -443,6 +443,38 @@ def test_data_that_measured_only_an_installed_copy_is_an_error_until_paths_maps_
     mapped = checker.run(section(checker, min_total=0.0), make_ctx(root))
     assert [f["path"] for f in mapped.metrics["files"]] == ["pkg/__init__.py", "pkg/calc.py"]
     assert f"{mapped.metrics['total']:.0f}" == report_total(root)
+
+
+def test_files_paths_maps_into_the_report_are_not_said_to_be_left_out_by_source(tmp_path: Path, make_ctx: Any) -> None:
+    """exceptiongroup's layout tested against a ``pip install .`` copy: ``[run] source`` names the
+    package (no folder of that name at the root), whose copy is imported from outside the checkout,
+    and ``[paths]`` maps the copy onto src/. coverage report lists src/pkg's files; the record of
+    what ``source`` leaves out must not name them."""
+    root = tmp_path / "proj"
+    (root / "src" / "pkg").mkdir(parents=True)
+    (root / "src" / "pkg" / "__init__.py").write_text("")
+    (root / "src" / "pkg" / "calc.py").write_text(CALC)
+    copy = tmp_path / "venv" / "site-packages"
+    shutil.copytree(root / "src" / "pkg", copy / "pkg")
+    (root / "run_tests.py").write_text(
+        "import os, sys\nsys.path.insert(0, os.environ['SITE'])\nfrom pkg.calc import add, sign\n"
+        "assert add(1, 2) == 3 and sign(5) == 1\n"
+    )
+    (root / "pyproject.toml").write_text(
+        '[tool.coverage.run]\nsource = ["pkg"]\nrelative_files = true\n'
+        '[tool.coverage.paths]\nsource = ["src/", "*/site-packages/"]\n'
+    )
+    git_init(root)
+    env = clean_env({"SITE": str(copy)}, coverage=False)
+    subprocess.run([PYTHON, "-m", "coverage", "run", "run_tests.py"], cwd=root, env=env, check=True, capture_output=True)
+    reported = sorted(report_json(root)["files"])
+    assert reported == ["src/pkg/__init__.py", "src/pkg/calc.py"]  # by hand
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0), make_ctx(root))
+    assert [f["path"] for f in result.metrics["files"]] == reported
+    (source,) = [n for n in result.narrowing if n.kind == "exclude"]
+    assert source.detail == "[run] source = pkg"
+    assert source.files == ("run_tests.py",)
 
 
 def test_run_option_combines_parallel_data(tmp_path: Path, make_ctx: Any) -> None:
