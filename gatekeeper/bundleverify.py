@@ -28,6 +28,9 @@ from gatekeeper.bundlepins import Pins, bundle_pins
 from gatekeeper.errors import UsageError
 from gatekeeper.signing import Keyring
 
+#: the log given to ``bundle verify``: its path, first records accepted unauthenticated, the CA, retired keys
+LogGiven = tuple[Path | None, int, Path | None, Mapping[str, str]]
+
 
 @dataclass(frozen=True)
 class BundleCheck:
@@ -55,6 +58,7 @@ class BundleCheck:
     record_scope: Mapping[str, Any] | None = None
     record_commit: str = ""
     record_policy: Mapping[str, Any] | None = None
+    log_refused: tuple[str, ...] = ()  # with ``--log`` and a CA: what ``audit verify --tsa-cert --retired`` refuses
     record_waivers: tuple[tuple[str, str], ...] = ()
     record_waived: int = 0
     manifest: Mapping[str, Any] = field(default_factory=dict)
@@ -84,17 +88,19 @@ class BundleCheck:
         return self.signature != "unsigned"
 
 
-def verify_bundle(
+def verify_bundle(  # noqa: PLR0913  # the bundle, and what to hold it to
     path: Path,
     key: Keyring | bytes | None = None,
     tsa_ca: Path | None = None,
     log: Path | None = None,
     accept_prefix: int = 0,
+    retired: Mapping[str, str] | None = None,
 ) -> BundleCheck:
     """Check every file of the bundle at ``path`` against its manifest, the manifest's signature
     against the keys ``key``, the audit record that backs the result (against ``log`` when given,
     its first ``accept_prefix`` records accepted unauthenticated, as ``audit verify`` does) and,
-    with ``tsa_ca``, the RFC 3161 timestamps of its audit record and attestation.
+    with ``tsa_ca``, the RFC 3161 timestamps of its audit record and attestation, and the ``log`` as
+    ``audit verify --tsa-cert --retired`` holds it, the keys ``retired`` since a time (``log_refused``).
 
     A file that cannot be read as a zip is a ``UsageError``; everything else is a problem named in the result.
     """
@@ -148,7 +154,7 @@ def verify_bundle(
             stamps, stamp_problems = _stamps(zf, tsa_ca)
             problems.extend(stamp_problems)
         unchecked = _tokens(zf) if tsa_ca is None and not problems else ()
-    backing = _backing(record, listed, ring, (log, accept_prefix), problems)
+    backing = _backing(record, listed, ring, (log, accept_prefix, tsa_ca, retired or {}), problems)
     return BundleCheck(
         files=len(listed), problems=tuple(problems), signature=check.status if check else "unsigned",
         key_id=check.key_id if check else "", keys_given=bool(ring), manifest=manifest, stamps=stamps,
@@ -321,10 +327,11 @@ def _results_digest(listed: Mapping[str, tuple[str, int]]) -> str:
 
 
 def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: Keyring,
-             log: tuple[Path | None, int], problems: list[str]) -> dict[str, Any]:  # fmt: skip
+             log: LogGiven, problems: list[str]) -> dict[str, Any]:  # fmt: skip
     """What backs the bundle's result: the embedded audit record, checked (signature, that it lists this
     ``gatekeeper.json``, and its place in the log ``log[0]`` whose first ``log[1]`` records are accepted
-    unauthenticated); what contradicts it goes to ``problems``."""
+    unauthenticated, held to the certificate ``log[2]`` and the retired keys ``log[3]``); what
+    contradicts it goes to ``problems``."""
     if record is None:
         return {"backing": "none"}
     try:
@@ -352,13 +359,13 @@ def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: 
     if ring and (check is None or not check.valid):
         why = "not signed" if check is None else f"signature {check.status} (key {check.key_id or '?'})"
         problems.append(f"{AUDIT_FILE}: record #{seq} is not authenticated by the keys given: {why}")
-    chain = _chain_position(record, seq, ring, log, problems) if log[0] is not None else ""
+    chain, refused = _chain_position(record, seq, ring, log, problems) if log[0] is not None else ("", ())
     backed = bool(ring) and check is not None and check.valid
     scope = data.get("scope") if isinstance(data.get("scope"), Mapping) else None
     return {"backing": "record" if backed else "unchecked-record", "record_seq": seq,
             "record_key_id": check.key_id if check else "", "chain": chain,
             "record_verdict": str(data.get("verdict") or ""), "record_scope": scope,
-            "record_commit": str(data.get("commit") or ""),
+            "record_commit": str(data.get("commit") or ""), "log_refused": refused,
             "record_policy": data.get("policy") if isinstance(data.get("policy"), Mapping) else None,
             **_waivers_of(data)}  # fmt: skip
 
@@ -381,29 +388,34 @@ def _waivers_of(record: Mapping[str, Any]) -> dict[str, Any]:
     return {"record_waivers": tuple(listed), "record_waived": waived}
 
 
-def _chain_position(record: bytes, seq: int | None, ring: Keyring, given: tuple[Path | None, int], problems: list[str]) -> str:
-    """Verify the log ``given`` (its path, and how many first records to accept unauthenticated) with
-    ``ring``, and that its record #``seq`` is ``record`` byte for byte."""
+def _chain_position(record: bytes, seq: int | None, ring: Keyring, given: LogGiven,
+                    problems: list[str]) -> tuple[str, tuple[str, ...]]:  # fmt: skip
+    """Verify the log ``given`` with ``ring``, and that its record #``seq`` is ``record`` byte for
+    byte: (the chain's status, what ``keyretire.log_refusals`` refuses in it, with a certificate)."""
     from gatekeeper.audit import verify_log
 
-    log, accept_prefix = given
+    log, accept_prefix, ca, retired = given
     if log is None:
-        return ""
-    outcome = verify_log(log, ring, accept_prefix=accept_prefix)
+        return "", ()
+    records: list[dict[str, Any]] = []
+    outcome = verify_log(log, ring, accept_prefix=accept_prefix, collect=records)
     if seq is None or not 1 <= seq <= outcome.records:
         problems.append(f"{AUDIT_FILE}: record #{seq} is not among the {outcome.records} verified record(s) of {log}")
         if not outcome.ok:  # why the log stops verifying before it (a fix may be named there)
             problems.append(f"{log}: {outcome.status} at {outcome.problem}")
-        return outcome.status
+        return outcome.status, ()
     with open(log, "rb") as fh:
         for number, line in enumerate(fh, 1):
             if number == seq:
                 if line_digest(line) != line_digest(record):
                     problems.append(f"{AUDIT_FILE}: record #{seq} differs from line {seq} of {log}")
                 break
-    if not outcome.ok:
-        problems.append(f"{log}: {outcome.status} at {outcome.problem}")
-    return outcome.status
+    if not outcome.ok or ca is None:
+        problems.extend([f"{log}: {outcome.status} at {outcome.problem}"] if not outcome.ok else [])
+        return outcome.status, ()
+    from gatekeeper.keyretire import log_refusals
+
+    return outcome.status, tuple(log_refusals(records, ca, retired, ring.ids())[1])
 
 
 def _stamps(zf: zipfile.ZipFile, ca: Path) -> tuple[tuple[str, ...], list[str]]:

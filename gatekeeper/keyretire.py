@@ -16,9 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper.errors import UsageError
+
+if TYPE_CHECKING:
+    from gatekeeper.timestamp import LogStamps
 
 _KEY_ID = re.compile(r"sha256:[0-9a-f]{64}|hmac:[0-9a-f]{16}")
 _FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -86,3 +90,20 @@ def log_problems(
         if (problem := retired_problem(key_id, at, retired)) is not None:
             problems.append((seq, f"record #{seq}: {problem}"))
     return problems
+
+
+def log_refusals(
+    records: list[dict[str, Any]], ca: Path | None, retired: Mapping[str, str], trusted: Collection[str]
+) -> tuple[LogStamps, list[str]]:
+    """The log's timestamps (``records``, already verified as a chain with the keys ``trusted``)
+    checked against ``ca``, and what ``audit verify --tsa-cert --retired`` refuses in it: a token
+    that does not verify (or a time it contradicts), records after the last token that verified, and
+    ``log_problems``. ``bundle verify --log`` holds the log it is given to the same."""
+    from gatekeeper.timestamp import check_records, tail_problem
+
+    stamps = check_records(records, ca)
+    return stamps, [
+        *stamps.problems,
+        *filter(None, [tail_problem(stamps)]),
+        *(words for _, words in log_problems(records, stamps.fixed, retired, trusted)),
+    ]

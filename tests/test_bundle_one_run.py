@@ -606,3 +606,33 @@ def test_an_attestation_naming_two_commits_is_refused_and_the_checked_one_is_pri
         [*script, str(genuine), str(two_runs["pub"]), "--commit", old], capture_output=True, text=True, timeout=60, check=False
     )
     assert ran.returncode == 0 and f"commit {old}, " in ran.stdout, ran.stderr
+
+
+def test_bundle_verify_holds_the_log_it_is_given_to_a_retired_key_as_audit_verify_does(
+    two_runs: dict[str, Path], local_tsa: LocalTSA
+) -> None:
+    # the key is retired after both runs; its holder then appends a passing run to the log, stamped
+    # today: audit verify --retired refuses the log, and so must a bundle verified against that log
+    import datetime as dt
+    import time
+
+    from gatekeeper import audit
+    from gatekeeper.timestamp import Authority, stamper
+
+    signer = signing.signer_from_text((two_runs["root"].parent / "gatekeeper.key").read_text())
+    time.sleep(1.2)  # genTimes are whole seconds
+    since = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    time.sleep(1.2)
+    stamp = stamper(Authority(local_tsa.url, local_tsa.pki.ca), [])
+    audit.append(two_runs["log"], {"time": since, "verdict": "pass", "checks": {}}, signer, stamp)
+    retired = ["--retired", f"{signer.key_id}={since}"]
+    keyed = ["--public-key", str(two_runs["pub"]), "--tsa-cert", str(two_runs["ca"])]
+    done = _cli(["audit", "verify", str(two_runs["log"]), *keyed, *retired])
+    assert done.exit_code == 1 and f"record #3: signed by key {signer.key_id}, retired since {since}" in done.output
+    bundle = ["bundle", "verify", str(two_runs["pass"]), *keyed]
+    assert _cli([*bundle, *retired]).exit_code == 0  # the bundle's own record and attestation were stamped before
+    done = _cli([*bundle, "--log", str(two_runs["log"]), *retired])
+    assert done.exit_code == 1, done.output
+    assert f"REJECTED: {two_runs['log']}: record #3: signed by key {signer.key_id}, retired since {since}" in done.output
+    assert "record #1" not in done.output.split("REJECTED", 1)[1]
+    assert _cli([*bundle, "--log", str(two_runs["log"])]).exit_code == 0  # a key no one retired vouches for it

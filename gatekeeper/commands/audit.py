@@ -80,8 +80,7 @@ def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
 ) -> int:
     """Check the log's hash chain and, with keys, authenticate every record; name the first bad line."""
     from gatekeeper.audit import keyring_from, verify_log
-    from gatekeeper.keyretire import log_problems, parse_retired
-    from gatekeeper.timestamp import tail_problem
+    from gatekeeper.keyretire import log_refusals, parse_retired
 
     path = _audit_log(ctx, log, policy_file)
     retired_at = parse_retired(retired or [], tsa_cert)
@@ -92,12 +91,8 @@ def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
         echo(f"audit log {path}: {outcome.status} at {outcome.problem}", err=True)
         echo(f"({outcome.records} record(s) before it verified)", err=True)
         return 1
-    stamps = _check_stamps(records, tsa_cert)
-    problems = [
-        *stamps.problems,
-        *filter(None, [tail_problem(stamps)]),
-        *(words for _, words in log_problems(records, stamps.fixed, retired_at, keys.ids())),
-    ]
+    _tsa_cert_exists(tsa_cert)
+    stamps, problems = log_refusals(records, tsa_cert, retired_at, keys.ids())
     if problems:  # the chain holds, but the times it claims (or the records no token fixes) do not: never "intact"
         echo(f"audit log {path}: REJECTED: the records do not hold up against {tsa_cert}", err=True)
         for problem in problems:
@@ -124,13 +119,11 @@ def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
     return _timestamps(stamps, tsa_cert)
 
 
-def _check_stamps(records: list[dict[str, object]], tsa_cert: Path | None) -> LogStamps:
+def _tsa_cert_exists(tsa_cert: Path | None) -> None:
     from gatekeeper.errors import UsageError
-    from gatekeeper.timestamp import check_records
 
     if tsa_cert is not None and not tsa_cert.is_file():
         raise UsageError("--tsa-cert: file not found", file=str(tsa_cert))
-    return check_records(records, tsa_cert)
 
 
 def _timestamps(found: LogStamps, tsa_cert: Path | None) -> int:

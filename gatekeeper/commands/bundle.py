@@ -12,7 +12,7 @@ from gatekeeper import gate
 from gatekeeper.commands import handles_errors, loaded
 
 if TYPE_CHECKING:
-    from gatekeeper.bundleverify import BundleCheck
+    from gatekeeper.bundleverify import BundleCheck, LogGiven
     from gatekeeper.policy import Policy
 
 EPILOG = """Examples:
@@ -132,11 +132,12 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
         retired_at = parse_retired(retired or [], tsa_cert)
         # the auditor's policy is read first: one that does not load is exit 2, before any verdict
         expected = gate.load_policy(Path.cwd(), policy_file, loaded(ctx)[1]) if policy_file is not None else None
-        outcome = _verify(Path(target[1]), public_key or [], key_env, (log, accept_prefix), tsa_cert)
+        outcome = _verify(Path(target[1]), public_key or [], key_env, (log, accept_prefix, tsa_cert, retired_at))
+        if outcome is None:
+            return 1
         gating = commit is not None or require_pass or expected is not None or policy_sha256 is not None
-        if outcome is None or (not gating and not retired_at):
-            return 1 if outcome is None or (outcome.keys_given and not outcome.authenticated) else None
         refused = _demands(outcome, commit, require_pass, (expected, policy_sha256)) + _retired(outcome, retired_at)
+        refused.extend(f"{log}: {problem}" for problem in outcome.log_refused)  # as 'audit verify' refuses it
         for problem in refused:
             typer.echo(f"REJECTED: {problem}", err=True)
         # a verdict nothing authenticates gates nothing
@@ -167,8 +168,12 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
 
 def _retired(outcome: BundleCheck, retired: Mapping[str, str]) -> list[str]:
     """What a key retired since a time (``--retired``) signed in the bundle that no verified token
-    fixes before then: the audit record and the attestation by their own tokens; the manifest has
-    none, so it may be by a retired key only when no file rests on its signature alone."""
+    fixes before then: the audit record and the attestation by their own tokens, which ``--tsa-cert``
+    (needed by ``--retired``) requires, and which are the first to fix them (the attestation is
+    stamped before the record that lists it, the record before any later record of the log, whose
+    own ``--retired`` refusals ``log_refused`` holds). The manifest has no token and is made when
+    the bundle is, perhaps long after the run, so a retired key's signature on it counts for nothing:
+    only the files it alone vouches for are refused."""
     from gatekeeper.bundle import AUDIT_FILE, MANIFEST
     from gatekeeper.bundleguide import ATTESTATION_FILE
     from gatekeeper.keyretire import retired_problem
@@ -252,10 +257,9 @@ def _policy_demands(outcome: BundleCheck, expected: Policy | None, policy_sha256
     return problems
 
 
-def _verify(
-    path: Path, public_keys: list[Path], key_env: str, given: tuple[Path | None, int], tsa_cert: Path | None
-) -> BundleCheck | None:
-    """Verify the bundle at ``path`` and say what holds; None when it does not (exit 1), else the outcome."""
+def _verify(path: Path, public_keys: list[Path], key_env: str, given: LogGiven) -> BundleCheck | None:
+    """Verify the bundle at ``path`` (with the log, its accepted prefix, the authority's certificate
+    and the retired keys ``given``) and say what holds; None when it does not (exit 1), else the outcome."""
     import re
 
     from gatekeeper.audit import keyring_from
@@ -265,8 +269,8 @@ def _verify(
     from gatekeeper.escapes import clean
     from gatekeeper.timestamp import NO_TRUSTED_TIME, NOT_ALTERED
 
-    log, accept_prefix = given
-    outcome = verify_bundle(path, keyring_from(public_keys, key_env), tsa_cert, log, accept_prefix)
+    log, accept_prefix, tsa_cert, retired = given
+    outcome = verify_bundle(path, keyring_from(public_keys, key_env), tsa_cert, log, accept_prefix, retired)
     if not outcome.ok:
         # a timestamp whose authority the certificate given cannot vouch for (expired, another CA), or
         # none to check, fails the bundle too, but calling that tampering would accuse an intact bundle;
