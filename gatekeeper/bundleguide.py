@@ -133,6 +133,7 @@ _VERIFY = """## Verify with gatekeeper
 ```sh
 gatekeeper bundle verify BUNDLE.zip --public-key gatekeeper.pub --tsa-cert tsa-ca.pem
 #   every file against manifest.json, the manifest's signature, the audit record behind the result; the timestamps
+#   add --commit SHA --require-pass --policy APPROVED.toml (or --policy-sha256 HEX) to hold the record to what you approved
 unzip -q BUNDLE.zip -d bundle && cd bundle
 gatekeeper attestation verify attestation/gatekeeper.intoto.json --public-key gatekeeper.pub \\
     --subject reports/gatekeeper.json --subject artifacts/sbom/*.json --tsa-cert tsa-ca.pem
@@ -158,6 +159,7 @@ bad = [f["path"] for f in files if hashlib.sha256(open(f["path"], "rb").read()).
 print("changed: " + ", ".join(bad) if bad else "every file matches manifest.json")
 CHECK
 python3 verify/verify_attestation.py attestation/gatekeeper.intoto.json gatekeeper.pub reports/gatekeeper.json
+#   add --commit SHA --require-pass --policy-sha256 HEX (the approved effective policy's sha256) to gate on it
 ```
 
 The first line only proves the files agree with `manifest.json`, which anyone rewriting the bundle
