@@ -266,12 +266,15 @@ def redact_result(result: GateResult, ahead: Ahead | None = None) -> GateResult:
 
 
 def _mask_long(match: re.Match[str]) -> str:
-    """The masked run, or the run itself when it does not look random. An absolute path
-    (``/tmp/pytest-3/test_x0/python``, which tool errors quote) is judged folder by folder."""
+    """The masked run, or the run itself when it does not look random. A path is judged folder by
+    folder: an absolute one (``/tmp/pytest-3/test_x0/python``, which tool errors quote), and a
+    relative one with a ``_`` or ``-`` beside its ``/`` (``packaging/pep517_backend/_compat``,
+    ``vulns/setuptools/PYSEC-2022-43012``), which no base64 encoding spells: the standard alphabet
+    has ``/`` but neither of the others, the URL-safe one has them but no ``/``."""
     word = match.group(0)
     if _labelled_digest(match):
         return word
-    if word.startswith("/") and word.count("/") >= 2:
+    if (word.startswith("/") and word.count("/") >= 2) or ("/" in word and ("_" in word or "-" in word)):
         return MASK if any(len(part) >= 32 and _looks_random(part) for part in word.split("/")) else word
     return MASK if _looks_random(word) else word
 

@@ -10,7 +10,7 @@ import pytest
 
 from gatekeeper.bundle import policy_file
 from gatekeeper.checkers.base import resolve
-from gatekeeper.findings import CheckResult, Finding, GateResult, Location, Severity, Status, Verdict
+from gatekeeper.findings import CheckResult, Finding, GateResult, Location, Narrowing, Severity, Status, Verdict
 from gatekeeper.redaction import MASK, Ahead, redact, redact_result
 
 SHA256 = hashlib.sha256(b"policy").hexdigest()
@@ -108,3 +108,27 @@ def test_findings_redacted_ahead_are_redacted_again_when_the_secrets_changed(mon
     monkeypatch.setenv("GK_TEST_API_TOKEN", "s3cr3t-value-0123")
     messages = [f.message for f in redact_result(result, ahead).checks[0].findings]
     assert messages == [f"call with {MASK}", f"password={MASK} in app.py", "plain"]
+
+
+def test_a_relative_path_with_digits_in_its_folders_is_kept_and_a_key_in_it_is_not() -> None:
+    """frozenlist 1.4.1 keeps its build backend in packaging/pep517_backend/: the coverage narrowing
+    record listing those files, and the offline advisory record vulns/setuptools/PYSEC-2022-43012.yaml,
+    came out of every report as "[REDACTED].py" and "[REDACTED].yaml"."""
+    for path in (
+        "packaging/pep517_backend/_cython_configuration.py",
+        "packaging/pep517_backend/_transformers.py",
+        "vulns/setuptools/PYSEC-2022-43012.yaml",
+        "[lint] line-comments packaging/pep517_backend/_transformers.py:12",
+    ):
+        assert redact(path) == path
+    key = "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0"
+    assert redact(f"config/my_keys/{key}.pem") == f"{MASK}.pem"  # a random folder still masks the path
+    base64 = "q83vEjRWeJq8/3eIZnQ1h2Gx7KdPz0Rm9wYbT4Lc1sUo"  # the standard alphabet: "/" and no "_" or "-"
+    assert redact(f"secret {base64}") == f"secret {MASK}"
+    backend = ("packaging/pep517_backend/_transformers.py",)
+    record = Narrowing("exclude", ".coveragerc", None, "[run] source_pkgs = frozenlist", "left out", backend)
+    check = CheckResult(name="coverage", status=Status.PASS, summary="total 98%", narrowing=(record,))
+    result = GateResult(verdict=Verdict.PASS, checks=(check,), tool_version="0", started_at="", finished_at="", duration_s=0.0,
+                        repository={}, policy={}, waivers={})  # fmt: skip
+    (kept,) = redact_result(result).checks[0].narrowing
+    assert kept.files == backend
