@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gatekeeper import __version__, checkout, checkoutreads, checkoutwatch, process
+from gatekeeper import __version__, checkout, checkoutreads, checkoutwatch, process, secretprints
 from gatekeeper.background import import_all, in_background
 from gatekeeper.baseline import Baseline
 from gatekeeper.cachekey import cache_folder, tool_python
@@ -223,13 +223,16 @@ def run_checks(
     # a check declared timed out leaves its thread behind, and maybe its tool running: killed once
     # the comparison's own git calls are done, before the process ends (it does not wait for threads)
     process.kill_all()
+    # a finding on a secret's line is fingerprinted by its place, never a hash of that line
+    checked, earlier = secretprints.on_secret_lines(tuple(results[n] for n in names))
     ordered, waiver_summary = apply_waivers(
-        tuple(results[n] for n in names),
+        checked,
         (*policy.waivers, *(w for doc in vex_docs for w in doc.waivers)),
         started_at.date(),
         request.baseline.fingerprints,
         request.baseline_name or "baseline",
         request.baseline_kind,
+        earlier,
     )
     finished_at = request.clock()
     verdict = decide_verdict(ordered, policy, waiver_summary, request.strict_waivers)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import __version__, checkout
+from gatekeeper import __version__, checkout, secretprints
 from gatekeeper.checkers.base import LoadedChecker, inputs_digest, sum_metrics
 from gatekeeper.controls import evaluate_controls, policy_controls
 from gatekeeper.engine import decide_verdict, iso_utc
@@ -114,7 +114,9 @@ def merge_results(
         checker = installed.get(name)
         _check_accounting(name, entries, count, checker is not None and checker.shardable)
     merged = tuple(_merge_check(name, [c for _, c in entries], installed.get(name)) for name, entries in sorted(by_name.items()))
-    waivers = _merge_waivers([p.waivers for p in parts])
+    # the secrets check may have run in another part than lint, types or security: placed here
+    merged, earlier = secretprints.on_secret_lines(merged)
+    waivers = secretprints.renamed_waivers(_merge_waivers([p.waivers for p in parts]), {v: k for k, v in earlier.items()})
     started = min(p.started_at for p in parts)
     finished = max(p.finished_at for p in parts)
     # "at": when this verdict was made, by the merging runner's clock (the parts' times say when they ran):

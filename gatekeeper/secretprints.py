@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from gatekeeper.findings import CheckResult, Finding, GateResult, fingerprint
+from gatekeeper.findings import CheckResult, Finding, GateResult, Location, fingerprint
 
 CHECK = "secrets"
 #: ruff's rules (flake8-bandit's) that flag a password written in the code
@@ -63,6 +63,48 @@ def withheld_message(text: str, name: str) -> str:
     return f"{head} (the value is not reported)" if head else f"possible hardcoded secret ({name})"
 
 
+#: the checks whose fingerprints hash the flagged line (``source.snippet_hash``): on a line the
+#: secrets check flags, theirs are placed instead (``on_secret_lines``)
+LINE_HASHED = frozenset({"lint", "types", "security"})
+#: what places a finding of another check on a line the secrets check flags (``on_secret_lines``)
+ON_FLAGGED_LINE = "on a line the secrets check flags"
+
+
+def on_secret_lines(checks: Sequence[CheckResult]) -> tuple[tuple[CheckResult, ...], dict[str, str]]:
+    """``checks`` with each finding of another check whose lines take in one the secrets check
+    flags placed: a fingerprint of its check, rule, file and place among such findings of that rule
+    in that file (``ON_FLAGGED_LINE``), not the hash of its line that lint, types and security make
+    (a dictionary recovers a weak secret from it: ``password = "hunter2"`` is ruff's F841 too), and
+    no code excerpt. Also {placed fingerprint: the one it replaces}, for matching a baseline or a
+    REF made before (``waivers.apply_waivers``); it is kept in memory, never written."""
+    lines = {(loc.path, loc.line) for c in checks if c.name == CHECK for f in c.findings if (loc := f.location) is not None}
+    earlier: dict[str, str] = {}
+    if not lines:
+        return tuple(checks), earlier
+    out = []
+    for check in checks:
+        seen: Counter[tuple[str, str]] = Counter()
+        changed: dict[int, Finding] = {}
+        for n, f in sorted(enumerate(check.findings), key=lambda item: _order(item[1])):
+            if check.name not in LINE_HASHED or placed(check.name, f.rule_id) or not _on(f.location, lines):
+                continue
+            key = (f.rule_id, f.location.path if f.location else "")
+            fp = fingerprint(check.name, *key, ON_FLAGGED_LINE, *([seen[key]] if seen[key] else []))
+            seen[key] += 1
+            earlier[fp] = f.fingerprint
+            props = {k: v for k, v in f.properties.items() if k != "code"}
+            changed[n] = replace(f, fingerprint=fp, properties=props)
+        out.append(replace(check, findings=tuple(changed.get(n, f) for n, f in enumerate(check.findings))) if changed else check)
+    return tuple(out), earlier
+
+
+def _on(loc: Location | None, lines: set[tuple[str, int | None]]) -> bool:
+    """Whether ``loc``'s lines take in one of ``lines`` (path, line)."""
+    if loc is None or loc.line is None:
+        return False
+    return any((loc.path, n) in lines for n in range(loc.line, max(loc.line, loc.end_line or loc.line) + 1))
+
+
 def _order(f: Finding) -> tuple[str, int, int]:
     loc = f.location
     return (loc.path, loc.line or 0, loc.column or 0) if loc else ("", 0, 0)
@@ -80,7 +122,7 @@ def upgraded(result: GateResult) -> GateResult:
     checks = [_upgraded_check(c, renamed) if _legacy(c) else c for c in result.checks]
     if not renamed:
         return result
-    return replace(result, checks=tuple(checks), waivers=_renamed_waivers(result.waivers, renamed))
+    return replace(result, checks=tuple(checks), waivers=renamed_waivers(result.waivers, renamed))
 
 
 def _legacy(check: CheckResult) -> bool:
@@ -112,7 +154,8 @@ def _upgraded_check(check: CheckResult, renamed: dict[str, str]) -> CheckResult:
     return replace(check, findings=tuple(changed.get(n, f) for n, f in enumerate(check.findings)))
 
 
-def _renamed_waivers(waivers: Mapping[str, Any], renamed: Mapping[str, str]) -> dict[str, Any]:
+def renamed_waivers(waivers: Mapping[str, Any], renamed: Mapping[str, str]) -> dict[str, Any]:
+    """A waiver summary with the fingerprints each entry lists renamed (``renamed``: old to new)."""
     out: dict[str, Any] = {}
     for kind, entries in waivers.items():
         if not isinstance(entries, list):

@@ -112,6 +112,15 @@ def _saying_accepted(result: CheckResult) -> CheckResult:
     return replace(result, summary=f"{result.summary} ({said})")
 
 
+def _held(left: Counter[str], fp: str, earlier: Mapping[str, str] | None) -> str:
+    """The fingerprint of ``left`` (a baseline's, as yet unused) that covers a finding of ``fp``:
+    ``fp`` itself, else the one it had before (``earlier``), else ""."""
+    if left[fp] > 0:
+        return fp
+    before = (earlier or {}).get(fp, "")
+    return before if before and left[before] > 0 else ""
+
+
 def apply_waivers(  # noqa: PLR0913  # the baseline's three parts travel together
     results: Iterable[CheckResult],
     waivers: Iterable[Waiver],
@@ -119,6 +128,7 @@ def apply_waivers(  # noqa: PLR0913  # the baseline's three parts travel togethe
     baseline: Mapping[str, int] | None = None,
     baseline_name: str = "baseline",
     baseline_kind: str = "baseline",
+    earlier: Mapping[str, str] | None = None,
 ) -> tuple[tuple[CheckResult, ...], dict[str, Any]]:
     """Mark waived (and baselined) findings non-blocking; return new results and the waiver summary.
 
@@ -127,7 +137,8 @@ def apply_waivers(  # noqa: PLR0913  # the baseline's three parts travel togethe
     ``no-baseline`` is never covered. ``baseline_kind`` is ``existing`` when the fingerprints are
     a new-code run's REF (the finding is shown as existing, not as baselined). The summary has
     ``applied`` (waiver with the fingerprints it covered), ``expired`` (with the
-    findings it would have covered) and ``unused``.
+    findings it would have covered) and ``unused``. ``earlier`` maps a fingerprint to the one the
+    finding had before (``secretprints.on_secret_lines``): a baseline holding either covers it.
     """
     waivers = tuple(waivers)
     live = [w for w in waivers if w.expires >= today]
@@ -162,8 +173,8 @@ def apply_waivers(  # noqa: PLR0913  # the baseline's three parts travel togethe
                         justification=waiver.justification,
                     ),
                 )
-            elif left[finding.fingerprint] > 0 and NO_BASELINE not in finding.tags:
-                left[finding.fingerprint] -= 1
+            elif NO_BASELINE not in finding.tags and (held := _held(left, finding.fingerprint, earlier)):
+                left[held] -= 1
                 finding = replace(
                     finding,
                     blocking=False,
