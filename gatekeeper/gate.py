@@ -228,8 +228,9 @@ def _run_checks(request: CheckRequest, run: Run, checkers: Mapping[str, Any], co
     )
     if engine_request.baseline.carried_over:
         console.line(
-            f"baseline: {baseline} is version 1, whose {engine_request.baseline.carried_over} entries of secrets hold "
-            "a hash of each secret (a short or common one is recovered from it by guessing); they were read "
+            f"baseline: {baseline} is version 1, whose {engine_request.baseline.carried_over} entries of secrets and "
+            "hardcoded passwords hold a hash of each secret or of its line (a short or common one is recovered "
+            "from it by guessing); they were read "
             "by rule and file; 'gatekeeper baseline create' writes version 2, which holds no digest of a secret"
         )
     from gatekeeper.newcodegate import NewCodeOptions, finish_new_code, start_new_code
