@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from gatekeeper.checkers import secrets as secrets_checker
-from gatekeeper.checkers.secrets import SecretsChecker
+from gatekeeper.checkers.secrets import SecretsChecker, launcher, scan
 from gatekeeper.errors import ToolError, ToolMissing, ToolTimeout
 from gatekeeper.findings import Status
 from tests.helpers.projects import git_init, section, write
@@ -227,7 +227,7 @@ def test_files_detect_secrets_fails_on_are_named_and_the_check_cannot_pass(
 def test_every_batch_after_the_workers_first_is_scanned_by_a_process_of_its_own(
     project: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(secrets_checker, "MAX_FILES_PER_RUN", 2)
+    monkeypatch.setattr(scan, "MAX_FILES_PER_RUN", 2)
     result = SecretsChecker().run(section(SecretsChecker), make_ctx(project))
     assert keys(result) == scan_by_hand(project) and result.metrics["files_scanned"] == len(PROJECT)
 
@@ -236,20 +236,20 @@ def test_the_process_pool_is_left_out_only_beside_other_checks_and_below_the_siz
     project: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asked: list[bool] = []
-    real = secrets_checker._request
+    real = launcher._request
 
     def spy(args: Any, serial: bool) -> bytes:
         asked.append(serial)
         return real(args, serial)
 
-    monkeypatch.setattr(secrets_checker, "_request", spy)
+    monkeypatch.setattr(launcher, "_request", spy)
     alone = SecretsChecker().run(section(SecretsChecker), make_ctx(project))
     assert asked and not any(asked)
     asked.clear()
     beside = SecretsChecker().run(section(SecretsChecker), make_ctx(project, checks_at_once=8))
     assert asked and all(asked)
     asked.clear()
-    monkeypatch.setattr(secrets_checker, "SERIAL_BELOW_BYTES", 10)  # every batch is larger
+    monkeypatch.setattr(scan, "SERIAL_BELOW_BYTES", 10)  # every batch is larger
     large = SecretsChecker().run(section(SecretsChecker), make_ctx(project, checks_at_once=8))
     assert asked and not any(asked)
     dicts = [[f.to_dict() for f in result.findings] for result in (alone, beside, large)]

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gatekeeper.checkers import secrets as secrets_checker
-from gatekeeper.checkers.secrets import SecretsChecker
+from gatekeeper.checkers.secrets import SecretsChecker, narrowing
 from gatekeeper.findings import Status
 from tests.checkers.secrets.test_checker import AWS, FILTERS_OFF, scan_by_hand
 from tests.helpers.narrowing import assert_reported, find
@@ -175,5 +175,5 @@ def test_the_pragma_lines_are_those_a_line_by_line_search_finds(
     root = tmp_path_factory.mktemp("p")
     data = b"".join(pieces)
     (root / "f.py").write_bytes(data)
-    expected = [n for n, line in enumerate(data.splitlines(), start=1) if secrets_checker._allowlist().search(line)]
-    assert secrets_checker._PragmaLines(Sources(root))("f.py") == expected
+    expected = [n for n, line in enumerate(data.splitlines(), start=1) if narrowing.allowlist().search(line)]
+    assert narrowing.PragmaLines(Sources(root))("f.py") == expected
