@@ -5,8 +5,11 @@ they (and the package's docstrings) cite present in the repository."""
 
 from __future__ import annotations
 
+import ast
 import importlib
+import io
 import re
+import tokenize
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -214,23 +217,28 @@ def _cited_texts() -> Iterator[tuple[str, str]]:
         yield path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8")
 
 
+def _missing_paths_and_modules(name: str, text: str, not_in_repo: set[str]) -> Iterator[str]:
+    """The repository paths and ``gatekeeper.`` modules ``text`` cites that the repository lacks."""
+    for path in set(_PATH.findall(text)) - not_in_repo:
+        # the sample run the README shows names the sample project's files
+        if not any((base / path.rstrip(".")).exists() for base in (ROOT, ROOT / "fixtures" / "sample-project")):
+            yield f"{name}: {path}"
+    for module in set(_MODULE.findall(text)):
+        if module.rsplit(".", 1)[1] in _FILE_WORDS:
+            continue  # a file name (gatekeeper.json), not a module
+        parts = module.split(".")
+        if not any(
+            (ROOT.joinpath(*parts[:n]).with_suffix(".py")).is_file() or (ROOT.joinpath(*parts[:n]) / "__init__.py").is_file()
+            for n in range(len(parts), 1, -1)
+        ):
+            yield f"{name}: module {module}"
+
+
 def test_every_path_module_and_section_cited_exists() -> None:
     problems = []
     documents = {p.name for p in ROOT.rglob("*.md") if ".venv" not in p.parts}
     for name, text in _cited_texts():
-        for path in set(_PATH.findall(text)) - _NOT_IN_REPO:
-            # the sample run the README shows names the sample project's files
-            if not any((base / path.rstrip(".")).exists() for base in (ROOT, ROOT / "fixtures" / "sample-project")):
-                problems.append(f"{name}: {path}")
-        for module in set(_MODULE.findall(text)):
-            if module.rsplit(".", 1)[1] in _FILE_WORDS:
-                continue  # a file name (gatekeeper.json), not a module
-            parts = module.split(".")
-            if not any(
-                (ROOT.joinpath(*parts[:n]).with_suffix(".py")).is_file() or (ROOT.joinpath(*parts[:n]) / "__init__.py").is_file()
-                for n in range(len(parts), 1, -1)
-            ):
-                problems.append(f"{name}: module {module}")
+        problems += _missing_paths_and_modules(name, text, _NOT_IN_REPO)
         for document in set(_DOC_NAME.findall(text)) - documents - {"gatekeeper.md"}:
             problems.append(f"{name}: {document}")
     for name, text in (("README.md", README), ("docs/design.md", DESIGN)):
@@ -238,6 +246,36 @@ def test_every_path_module_and_section_cited_exists() -> None:
         anchors = {re.sub(r"[^\w\- ]", "", h.replace("`", "").lower()).replace(" ", "-") for h in headings}
         for anchor in set(re.findall(r"\]\(#([^)]+)\)", text)) - anchors:
             problems.append(f"{name}: link to #{anchor}, no such section")
+    assert not problems, "cited but not in the repository: " + "; ".join(sorted(problems))
+
+
+def _prose(source: str) -> str:
+    """The comments and docstrings of a Python file: where it cites other files, never the files
+    it builds in a temporary folder."""
+    parts = [t.string for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type == tokenize.COMMENT]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            parts.append(ast.get_docstring(node, clean=False) or "")
+    return "\n".join(parts)
+
+
+#: paths the tests' and benchmarks' comments name in the projects they build or measure
+_NOT_IN_REPO_OF_TESTS = {
+    "docs/x.py",  # a file of the project a security narrowing test builds
+    "tests/test_markers.py",  # a benchmarked project's tests, as bench_all.py's usage names them
+    "tests/test_tags.py",
+}
+
+
+def test_every_path_and_module_the_tests_and_benchmarks_cite_exists() -> None:
+    """A comment or docstring sending the reader to a test file or module that has moved or gone
+    (a folder of tests renamed, say) is caught as the documents' citations are above."""
+    problems = []
+    for folder in ("tests", "benchmarks", ".ci"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            prose = _prose(path.read_text(encoding="utf-8"))
+            problems += _missing_paths_and_modules(name, prose, _NOT_IN_REPO | _NOT_IN_REPO_OF_TESTS)
     assert not problems, "cited but not in the repository: " + "; ".join(sorted(problems))
 
 

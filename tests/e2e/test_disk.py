@@ -1,4 +1,4 @@
-"""Disk faults beyond tests/reliability/test_outputs.py: places that cannot be written even by root
+"""Disk faults beyond tests/e2e/test_outputs.py: places that cannot be written even by root
 (/proc), an audit log that is a folder, --results-out that cannot be written, and a cache that
 cannot be written. Output faults are exit 2 with the verdict printed; a cache fault costs only speed.
 """
@@ -35,7 +35,7 @@ def test_unwritable_places_are_exit_2_with_the_verdict(project, gk, args: list[s
     assert message in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
-# (a policy's audit.log or cache.dir on /proc is a policy error now: tests/reliability/test_hijack.py)
+# (a policy's audit.log or cache.dir on /proc is a policy error now: tests/e2e/test_hijack.py)
 @pytest.mark.parametrize("cache", [".gatekeeper/cache"], ids=["a-file-in-the-way"])
 def test_an_unwritable_cache_only_costs_speed(project, gk, cache: str) -> None:
     root = project()
