@@ -28,12 +28,13 @@ DESIGN = (ROOT / "docs" / "design.md").read_text(encoding="utf-8")
 
 
 def _section(text: str, heading: str) -> str:
-    """The text under a markdown heading, up to the next heading of the same or a higher level."""
-    match = re.search(rf"^(#+) {re.escape(heading)}\n", text, re.M)
+    """The text under a markdown heading, up to the next heading of the same or a higher level (a
+    ``# comment`` line in a fenced code block is no heading)."""
+    unfenced = re.sub(r"^```.*?^```", lambda m: re.sub(r"[^\n]", " ", m.group(0)), text, flags=re.M | re.S)
+    match = re.search(rf"^(#+) {re.escape(heading)}\n", unfenced, re.M)
     assert match, f"no section {heading!r}"
-    rest = text[match.end() :]
-    end = re.search(rf"^#{{1,{len(match.group(1))}}} ", rest, re.M)
-    return rest[: end.start()] if end else rest
+    end = re.compile(rf"^#{{1,{len(match.group(1))}}} ", re.M).search(unfenced, match.end())
+    return text[match.end() : end.start() if end else len(text)]
 
 
 def _first_block(text: str) -> str:
@@ -335,3 +336,19 @@ def test_every_command_help_shows_an_example() -> None:
 
     missing = [words for words, command in leaves(typer.main.get_command(app), "") if "Example" not in (command.epilog or "")]
     assert not missing, f"no example in the --help of {missing}"
+
+
+def test_the_readme_describes_verify_attestation_py_as_it_is(capsys: pytest.CaptureFixture[str]) -> None:
+    """The standalone verifier's options, and its length, as the Attestations section states them."""
+    from gatekeeper import verify_attestation
+
+    assert verify_attestation.main(["--help"]) == 0
+    options = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", capsys.readouterr().out)) - {"--help"}
+    pattern = (
+        r"`verify_attestation\.py` is\s+`gatekeeper/verify_attestation\.py` \(about (\d+) lines.*?; it takes the same (.*?)\(not"
+    )
+    takes = re.search(pattern, _section(README, "Attestations"), re.S)
+    assert takes, "the Attestations section no longer says which options verify_attestation.py takes"
+    assert set(re.findall(r"--[a-z][a-z0-9-]*", takes.group(2))) == options
+    lines = len((ROOT / "gatekeeper" / "verify_attestation.py").read_text(encoding="utf-8").splitlines())
+    assert abs(lines - int(takes.group(1))) <= lines / 10, f"the script has {lines} lines, the README says about {takes.group(1)}"
