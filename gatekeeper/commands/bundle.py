@@ -72,7 +72,10 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
         help="The audit log holding the run's record (bundle: default the policy's; verify: checked when given).",
     ),
     key_env: str = typer.Option(
-        "GATEKEEPER_AUDIT_KEY", "--key-env", metavar="NAME", help="Environment variable holding the signing key."
+        "GATEKEEPER_AUDIT_KEY",
+        "--key-env",
+        metavar="NAME",
+        help="Environment variable holding the signing key (verify: its public key is trusted too, as --public-key's).",
     ),
     tsa_cert: Optional[Path] = typer.Option(
         None,
