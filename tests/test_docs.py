@@ -352,3 +352,18 @@ def test_the_readme_describes_verify_attestation_py_as_it_is(capsys: pytest.Capt
     assert set(re.findall(r"--[a-z][a-z0-9-]*", takes.group(2))) == options
     lines = len((ROOT / "gatekeeper" / "verify_attestation.py").read_text(encoding="utf-8").splitlines())
     assert abs(lines - int(takes.group(1))) <= lines / 10, f"the script has {lines} lines, the README says about {takes.group(1)}"
+
+
+def test_the_keys_of_every_check_section_are_stated_with_their_defaults() -> None:
+    """The paragraph that stands in for ``enabled``, ``timeout_s`` and ``allow_empty`` in every check's
+    table: each key with its default, and which checks are off unless the policy turns them on."""
+    paragraph = README[README.index("Every check section also takes") :].split("\n\n", 1)[0]
+    for key, option in COMMON_OPTIONS.items():
+        stated = re.search(rf"`{key}` \(default `([^`]+)`", paragraph)
+        assert stated, f"README: the paragraph on every check section's keys does not give {key}'s default"
+        assert _cell_value(f"`{stated.group(1)}`") == option.default, f"README: {key} defaults to {option.default!r}"
+    off = {name for name, options in _builtin_options().items() if "enabled" in options and not options["enabled"].default}
+    named = re.search(r"`false` for ([\w, ]+?)\)", paragraph)
+    assert named and set(re.split(r", | and ", named.group(1))) == off, f"README: the checks off by default are {sorted(off)}"
+    design = DESIGN[DESIGN.index("Every check section also takes") :].split("\n\n", 1)[0]
+    assert all(f"`{key}`" in design for key in COMMON_OPTIONS), "docs/design.md does not name every check section's keys"
