@@ -367,3 +367,31 @@ def test_the_keys_of_every_check_section_are_stated_with_their_defaults() -> Non
     assert named and set(re.split(r", | and ", named.group(1))) == off, f"README: the checks off by default are {sorted(off)}"
     design = DESIGN[DESIGN.index("Every check section also takes") :].split("\n\n", 1)[0]
     assert all(f"`{key}`" in design for key in COMMON_OPTIONS), "docs/design.md does not name every check section's keys"
+
+
+def _example_commands(text: str) -> Iterator[str]:
+    """Every ``gatekeeper ...`` command line the text shows: in backticks and in code blocks (a
+    ``\\`` continuation joined), synopsis forms with ``[...]`` or ``|`` left to the reference tests."""
+    flat = re.sub(r"\\\n\s*", " ", text)
+    lines = re.findall(r"`(gatekeeper [^`]+)`", flat)
+    for block in re.findall(r"^```[a-z]*\n(.*?)^```", flat, re.M | re.S):
+        lines += re.findall(r"(?:^|&& |; |\$ |run: )(gatekeeper [a-z-][^#\n|]*)", block, re.M)
+    yield from (line for line in lines if "[" not in line and "|" not in line)
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/design.md"])
+def test_every_example_command_uses_options_its_command_takes(doc: str) -> None:
+    """An example or a sentence naming ``gatekeeper audit verify --tsa-cert ...`` is held to that
+    command's options, so a renamed or moved option cannot linger in the prose."""
+    root = typer.main.get_command(app)
+    problems = []
+    for line in _example_commands(README if doc == "README.md" else DESIGN):
+        words, command, path = line.split()[1:], root, []
+        while words and words[0] in getattr(command, "commands", {}):
+            command = command.commands[words[0]]  # type: ignore[attr-defined]  # a click Group
+            path.append(words.pop(0))
+        takes = {o for p in command.params for o in (*p.opts, *p.secondary_opts)} | {"--help"}
+        for word in words:
+            if word.startswith("--") and word.split("=")[0] not in takes:
+                problems.append(f"`{line.strip()}`: gatekeeper {' '.join(path)} takes no {word.split('=')[0]}")
+    assert not problems, f"{doc}: " + "; ".join(problems)
