@@ -57,6 +57,8 @@ RUN_PATHS = {
     "packaging.tags",
     "packaging.version",
     "gatekeeper.checkers.inventory",
+    "gatekeeper.checkers.inventory.project",
+    "gatekeeper.checkers.inventory.scope",
     "configparser",
     "gatekeeper.checkers.licenses.spdx",
     "license_expression",

@@ -5,37 +5,45 @@ The dependencies, sbom and licenses checkers all look at the same environment (t
 distribution's metadata, and the scope (``all`` or the ``project``'s dependency closure) is
 applied here so the three checkers agree on what they inspect. The interpreter's answer is
 reused from the cache while nothing it was read from has changed (``probecache``).
+
+This module reads the environment and builds the inventory; what the project's files declare is
+``project``, the project's own distributions and its dependency closure are ``scope`` (their
+public names are importable from here too).
 """
 
 from __future__ import annotations
 
-import configparser
 import functools
 import hashlib
 import json
-import re
 import tempfile
-import urllib.parse
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
-from gatekeeper import tomlio
 from gatekeeper.checkers import cache
+from gatekeeper.checkers.inventory.project import declared_lines as declared_lines
+from gatekeeper.checkers.inventory.project import declared_name as declared_name
+from gatekeeper.checkers.inventory.project import dynamic_dependencies as dynamic_dependencies
+from gatekeeper.checkers.inventory.project import has_pep621 as has_pep621
+from gatekeeper.checkers.inventory.project import project_manifest as project_manifest
+from gatekeeper.checkers.inventory.project import project_requirements as project_requirements
+from gatekeeper.checkers.inventory.scope import closure as closure
+from gatekeeper.checkers.inventory.scope import file_url_path as file_url_path
+from gatekeeper.checkers.inventory.scope import find_project as find_project
+from gatekeeper.checkers.inventory.scope import requirers as requirers
+from gatekeeper.checkers.inventory.scope import stands_in
+from gatekeeper.checkers.inventory.scope import workspace_folders as workspace_folders
+from gatekeeper.checkers.inventory.scope import workspace_members as workspace_members
 from gatekeeper.errors import GatekeeperError, ToolError
-from gatekeeper.fileio import url_path
 
-if TYPE_CHECKING:  # packaging's requirement and marker grammar (about 10 ms) loads where one is read
-    from packaging.markers import Marker
-    from packaging.requirements import Requirement
-
+if TYPE_CHECKING:
     from gatekeeper.checkers import probecache
     from gatekeeper.checkers.base import CheckContext
 
-# Runs inside the inspected interpreter: standard library only (it may be any Python >= 3.8).
 _PROBE = r"""
 import importlib.metadata as md, json, os, platform, sys
 def env():
@@ -269,305 +277,6 @@ def _listing(output: str) -> Any:
         return None
 
 
-def project_requirements(root: Path) -> tuple[str, list[str]]:
-    """The project's name and ``[project] dependencies`` from pyproject.toml."""
-    path = root / "pyproject.toml"
-    if not path.is_file():
-        raise ToolError(f'scope = "project" needs {path}, which does not exist (or use scope = "all")')
-    try:
-        doc = tomlio.loads(path.read_text(encoding="utf-8"))
-    except (tomlio.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ToolError(f"cannot read {path}: {exc}") from exc
-    project = doc.get("project") or {}
-    deps = project.get("dependencies") or []
-    if not isinstance(deps, list):
-        raise ToolError(f"{path}: [project] dependencies must be a list")
-    return str(project.get("name") or ""), [str(d) for d in deps]
-
-
-def declared_lines(pyproject: Path) -> dict[str, int]:
-    """Canonical name -> the line of pyproject.toml that declares it in ``[project] dependencies``
-    (the first, when it is declared twice); {} when the file is missing or unreadable."""
-    if not pyproject.is_file():
-        return {}
-    try:
-        _, deps = project_requirements(pyproject.parent)
-        lines = pyproject.read_text(encoding="utf-8").splitlines()
-    except (ToolError, OSError, UnicodeDecodeError):
-        return {}
-    start = _dependencies_line(lines)
-    out: dict[str, int] = {}
-    for text in deps:
-        req = _parse(text)
-        if req is None:
-            continue
-        for i in range(start, len(lines)):
-            if f'"{text}"' in lines[i] or f"'{text}'" in lines[i]:
-                out.setdefault(canonicalize_name(req.name), i + 1)
-                break
-    return out
-
-
-def _dependencies_line(lines: Sequence[str]) -> int:
-    """The index of the ``dependencies = [`` line in the ``[project]`` table (0 when not found)."""
-    table = ""
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        if stripped.startswith("["):
-            table = stripped.split("#", 1)[0].strip().strip("[] ")
-        elif table == "project" and re.match(r"dependencies\s*=", stripped):
-            return i
-    return 0
-
-
-def closure(
-    roots: Iterable[str], dists: Iterable[Distribution], markers: Mapping[str, str]
-) -> tuple[list[Distribution], list[str]]:
-    """Installed distributions reachable from requirement strings ``roots``, following extras.
-
-    Returns (reachable distributions, requirement names that are not installed).
-    """
-    by_key = {d.key: d for d in dists}
-    wanted: list[tuple[str, frozenset[str]]] = []
-    for text in roots:
-        req = _parse(text)
-        if req is not None and _applies(req, markers, ""):
-            wanted.append((canonicalize_name(req.name), frozenset(req.extras)))
-    seen: dict[str, set[str]] = {}
-    missing: set[str] = set()
-    while wanted:
-        key, extras = wanted.pop()
-        dist = by_key.get(key)
-        if dist is None:
-            missing.add(key)
-            continue
-        done_extras = seen.get(key)
-        if done_extras is not None and extras <= done_extras:
-            continue
-        new_extras = extras - (done_extras or set())
-        first = done_extras is None
-        seen.setdefault(key, set()).update(extras)
-        for text in dist.requires:
-            req = _parse(text)
-            if req is None:
-                continue
-            needed = first and _applies(req, markers, "")
-            needed = needed or any(_applies(req, markers, extra) for extra in new_extras)
-            if needed:
-                wanted.append((canonicalize_name(req.name), frozenset(req.extras)))
-    return [by_key[k] for k in sorted(seen)], sorted(missing)
-
-
-def _parse(text: str) -> Requirement | None:
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    try:
-        return Requirement(text)
-    except InvalidRequirement:
-        return None
-
-
-def _applies(req: Requirement, markers: Mapping[str, str], extra: str) -> bool:
-    from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
-
-    if req.marker is None:
-        return not extra  # an unconditional requirement belongs to the base, not to an extra
-    env = dict(markers)
-    env["extra"] = extra
-    try:
-        marker: Marker = req.marker
-        if not extra and "extra" in str(marker):
-            return False
-        return bool(marker.evaluate(env))
-    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
-        return False
-
-
-def declared_name(root: Path) -> str:
-    """The project's name (PEP 503) as its files declare it: pyproject.toml's ``[project] name``,
-    else setup.cfg's ``[metadata] name``; "" when neither says (e.g. a name set only in setup.py)."""
-    path = root / "pyproject.toml"
-    if path.is_file():
-        try:
-            doc = tomlio.loads(path.read_text(encoding="utf-8"))
-        except (tomlio.TOMLDecodeError, UnicodeDecodeError, OSError):
-            doc = {}
-        project = doc.get("project")
-        if isinstance(project, dict) and isinstance(project.get("name"), str) and project["name"]:
-            return canonicalize_name(project["name"])
-    cfg = root / "setup.cfg"
-    if cfg.is_file():
-        parser = configparser.ConfigParser(interpolation=None)
-        try:
-            parser.read_string(cfg.read_text(encoding="utf-8"))
-            name = parser.get("metadata", "name", fallback="").strip()
-        except (configparser.Error, UnicodeDecodeError, OSError):
-            name = ""
-        if name and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
-            return canonicalize_name(name)
-    return ""
-
-
-def find_project(root: Path, dists: Iterable[Distribution]) -> tuple[str, Distribution | None]:
-    """The project's name (PEP 503) and its installed distribution, if any.
-
-    The name comes from ``declared_name``; failing that, from the distribution whose PEP 610
-    ``direct_url.json`` says it was installed from the project root (``pip install -e .``).
-    """
-    dists = list(dists)
-    name = declared_name(root)
-    if name:
-        return name, next((d for d in dists if d.key == name), None)
-    try:
-        here = root.resolve()
-    except OSError:
-        return "", None
-    for d in dists:
-        if d.origin == "local" and file_url_path(d.url) == here:
-            return d.key, d
-    return "", None
-
-
-def file_url_path(url: str) -> Path | None:
-    """The local path of a ``file:`` URL (PEP 610), resolved; None for anything else."""
-    parsed = urllib.parse.urlsplit(url)
-    if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
-        return None
-    try:
-        return Path(url_path(parsed.path)).resolve()
-    except (OSError, ValueError):
-        return None
-
-
-def workspace_folders(root: Path) -> frozenset[Path]:
-    """The member folders of the uv workspace rooted at ``root``, resolved: those the root
-    pyproject.toml's ``[tool.uv.workspace] members`` globs match, less those ``exclude`` matches,
-    each holding a pyproject.toml and lying inside the root (links followed); empty when the root
-    declares no workspace. A member outside the root is not the code under review, so never one."""
-    try:
-        doc = tomlio.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-        here = root.resolve()
-    except (tomlio.TOMLDecodeError, UnicodeDecodeError, OSError):
-        return frozenset()
-    tool = doc.get("tool")
-    uv = tool.get("uv") if isinstance(tool, dict) else None
-    workspace = uv.get("workspace") if isinstance(uv, dict) else None
-    if not isinstance(workspace, dict):
-        return frozenset()
-    members = _globbed(root, here, workspace.get("members")) - _globbed(root, here, workspace.get("exclude"))
-    return frozenset(p for p in members if (p / "pyproject.toml").is_file())
-
-
-def _globbed(root: Path, here: Path, patterns: object) -> set[Path]:
-    """The folders inside ``here`` (the resolved root) that the relative glob ``patterns`` match."""
-    found: set[Path] = set()
-    for pattern in patterns if isinstance(patterns, list) else []:
-        if not isinstance(pattern, str) or not pattern.strip() or Path(pattern).is_absolute():
-            continue
-        try:
-            hits = [p.resolve() for p in root.glob(pattern.rstrip("/"))]
-        except (OSError, ValueError, NotImplementedError):
-            continue
-        found.update(p for p in hits if p != here and p.is_relative_to(here) and p.is_dir())
-    return found
-
-
-def workspace_members(
-    root: Path, dists: Iterable[Distribution], own: str = "", required_by: Iterable[Distribution] | None = None
-) -> list[Distribution]:
-    """The distributions installed from a member folder of the project's uv workspace (PEP 610
-    ``direct_url.json``, as ``uv sync`` or ``pip install -e packages/x`` leave it): the project's
-    own code, as the lock file's workspace members are, never one of its dependencies.
-
-    A member that a distribution outside the project (neither ``own`` nor a member) requires is no
-    longer only the project's code: it stands in for a dependency under that dependency's name (a
-    folder called ``jinja2`` serving Flask), and may be any copy of it. It is left out here, so it
-    stays a package built from a folder: unaudited, as any other. ``required_by``: the distributions
-    whose requirements count (``scope = "project"``: those of its closure; default: all of ``dists``);
-    an empty one keeps every member."""
-    folders = workspace_folders(root)
-    if not folders:
-        return []
-    dists = list(dists)
-    members = [d for d in dists if d.origin == "local" and file_url_path(d.url) in folders]
-    ours = {own} | {d.key for d in members}
-    wanted = _required(d for d in (dists if required_by is None else required_by) if d.key not in ours)
-    return [d for d in members if d.key not in wanted]
-
-
-def requirers(root: Path, dist: Distribution, dists: Iterable[Distribution]) -> list[str]:
-    """For a distribution installed from a member folder of the project's uv workspace, the names of
-    those of ``dists`` built from no such folder that require it (why ``workspace_members`` left it
-    out); empty for any other."""
-    folders = workspace_folders(root) if dist.origin == "local" else frozenset()
-    if file_url_path(dist.url) not in folders:
-        return []
-    outside = [d for d in dists if not (d.origin == "local" and file_url_path(d.url) in folders)]
-    return sorted(d.name for d in outside if dist.key in _required([d]))
-
-
-def _required(dists: Iterable[Distribution]) -> set[str]:
-    """The names (PEP 503) that ``dists`` require, whatever their markers and extras say."""
-    names: set[str] = set()
-    for d in dists:
-        for text in d.requires:
-            found = _REQUIRED_NAME.match(text)
-            if found:
-                names.add(canonicalize_name(found.group(1)))
-    return names
-
-
-#: the name a requirement string starts with (PEP 508)
-_REQUIRED_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
-
-
-def _stands_in(root: Path, project: Distribution, dists: Sequence[Distribution]) -> bool:
-    """Whether the installed distribution named as the project is a dependency under the project's
-    name rather than the project: not installed from the root or a file in it (PEP 610), and required by the
-    project's own ``[project] dependencies`` or by an installed distribution that is not built from a
-    folder of the project (a pyproject.toml renamed to ``jinja2`` would otherwise hide the Jinja2 that
-    Flask uses from the audit)."""
-    here = root.resolve()
-    built = file_url_path(project.url) if project.origin == "local" else None
-    if built is not None and built.is_relative_to(here):  # the root, or a wheel built into it (dist/)
-        return False
-    ours = workspace_folders(root) | {here}
-    others = [d for d in dists if d.key != project.key and not (d.origin == "local" and file_url_path(d.url) in ours)]
-    try:
-        _, declared = project_requirements(root)
-    except ToolError:
-        declared = []
-    wanted = _required(others) | {canonicalize_name(m.group(1)) for text in declared if (m := _REQUIRED_NAME.match(text))}
-    return project.key in wanted
-
-
-def project_manifest(root: Path) -> str:
-    """The project file a package finding without a place of its own points at: the one that
-    declares the project (pyproject.toml with a ``[project]`` table, setup.cfg with ``[metadata]``
-    or ``[options]``, else setup.py), else the first of them that exists; "" when there is none.
-    A setup.py project's pyproject.toml that holds only ``[build-system]`` and tool settings, or
-    its setup.cfg of ``[bdist_wheel]`` and ``[flake8]``, declares no dependency."""
-    present = [name for name in ("pyproject.toml", "setup.cfg", "setup.py") if (root / name).is_file()]
-    for name in present:
-        if name == "setup.py" or _declares_project(root / name):
-            return name
-    return present[0] if present else ""
-
-
-def _declares_project(path: Path) -> bool:
-    """Whether pyproject.toml has a ``[project]`` table, or setup.cfg a ``[metadata]`` or ``[options]`` section
-    (a file that cannot be read is taken to declare it, as before: it is the file to look at)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        if path.name == "pyproject.toml":
-            return isinstance(tomlio.loads(text).get("project"), dict)
-        parser = configparser.ConfigParser(interpolation=None)
-        parser.read_string(text)
-    except (tomlio.TOMLDecodeError, configparser.Error, UnicodeDecodeError, OSError):
-        return True
-    return parser.has_section("metadata") or parser.has_section("options")
-
-
 #: gatekeeper's own distribution: tooling of the gate, never a dependency of the project under review.
 OWN_DISTRIBUTION = "gatekeeper"
 
@@ -583,7 +292,7 @@ def build_inventory(ctx: CheckContext) -> Inventory:
     python, markers, dists = read_environment(ctx)
     scope = str(ctx.environment.get("scope") or "all")
     own, project = find_project(ctx.root, dists)
-    if project is not None and _stands_in(ctx.root, project, dists):
+    if project is not None and stands_in(ctx.root, project, dists):
         own, project = "", None  # a dependency under the project's name: audited as one
     if scope == "all":
         members = tuple(d for d in workspace_members(ctx.root, dists, own) if d.key != own)
@@ -619,27 +328,6 @@ def build_inventory(ctx: CheckContext) -> Inventory:
         python=python, scope=scope, packages=chosen, left_out=left_out, missing=tuple(missing), markers=markers,
         project=project, members=members,
     )  # fmt: skip
-
-
-def dynamic_dependencies(root: Path) -> bool:
-    """Whether pyproject.toml's ``[project]`` lists ``dependencies`` in ``dynamic``: the build
-    backend computes them, so the table does not hold them (False when the file cannot be read)."""
-    try:
-        doc = tomlio.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (tomlio.TOMLDecodeError, UnicodeDecodeError, OSError):
-        return False
-    project = doc.get("project")
-    dynamic = project.get("dynamic") if isinstance(project, dict) else None
-    return isinstance(dynamic, list) and "dependencies" in dynamic
-
-
-def has_pep621(root: Path) -> bool:
-    """Whether pyproject.toml has a PEP 621 ``[project]`` table."""
-    try:
-        doc = tomlio.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (tomlio.TOMLDecodeError, UnicodeDecodeError, OSError):
-        return True  # let project_requirements report the unreadable file
-    return isinstance(doc.get("project"), dict)
 
 
 def load_inventory(ctx: CheckContext) -> Inventory:
