@@ -9,6 +9,19 @@ after a key naming a collection, such as the ``secrets`` check's name), long
 random-looking tokens, and the value of every environment variable whose name looks secret
 (``*TOKEN*``, ``*SECRET*``, ``*KEY*``, ``*PASSWORD*``, the audit signing key). It errs on the
 side of masking: a long random-looking token is hidden even when it may be harmless.
+
+The random-token rule follows the entropy scanners. truffleHog (its README's "How it works") and
+detect-secrets (``HexHighEntropyString`` limit 3.0, ``Base64HighEntropyString`` 4.5) flag any long
+hex run: hex is too narrow an alphabet for entropy to tell a key from a digest, so here too 40 or
+more hex digits are masked, unless what surrounds them says what they are, as detect-secrets'
+``is_likely_id_string`` (``filters/heuristic.py``) trusts an ``id`` written before a value and
+gitleaks' global allowlist (``cmd/generate/config/base/config.go``) trusts where a value sits (lock
+files, ``*.dist-info``) rather than how it looks: a digest named by its algorithm or as a commit
+(``sha256:``, ``commit``, each id of a ``commits A, B and C`` list), and a commit folder of a forge's
+link (``/blob/<40 hex>/``). A path is judged folder by folder, so an advisory record's path
+(``vulns/langchain-community/PYSEC-2024-115.yaml``) is kept. Known token shapes, user-info,
+assignments and the environment's secrets are masked before any of these exceptions is consulted,
+wherever they sit in a path or link.
 """
 
 from __future__ import annotations
@@ -90,9 +103,19 @@ _LONG = re.compile(r"[A-Za-z0-9+/_\-]{32,}={0,2}")
 #: it on the same line (``sha256:<64 hex>``, ``# sha256 of that file: <64 hex>``, ``gitCommit``
 #: with 40 or 64) is kept by the random-token heuristic. Known token shapes, environment secrets
 #: and ``password=`` assignments are masked before this rule is consulted.
-_DIGEST_LABEL = re.compile(r"(?i)\b(sha-?1|sha-?224|sha-?256|sha-?384|sha-?512|gitcommit|commit)\b")
+_DIGEST_LABEL = re.compile(r"(?i)\b(sha-?1|sha-?224|sha-?256|sha-?384|sha-?512|gitcommit|commits?)\b")
 _DIGEST_LENGTHS = {"sha1": (40,), "sha224": (56,), "sha256": (64,), "sha384": (96,), "sha512": (128,),
-                   "gitcommit": (40, 64), "commit": (40, 64)}  # fmt: skip
+                   "gitcommit": (40, 64), "commit": (40, 64), "commits": (40, 64)}  # fmt: skip
+#: how far before a run its label is looked for: the label, 40 characters of gap and a few digests
+#: of a list (``commits 537bc7c7..., 4a91f206... and 8933b8a2...``)
+_LABEL_WINDOW = 48 + 3 * 66
+
+#: A commit in a forge's URL: the hex folder after ``blob/``, ``tree/``, ``commit/``, ``commits/``,
+#: ``raw/`` or ``blame/`` (GitHub, GitLab's ``-/blob/``, Gitea), 40 or 64 lowercase hex digits as
+#: git spells a commit id, is a name, not a secret (``github.com/tensorflow/tensorflow/blob/460e000d.../
+#: tensorflow/lite/kernels/div.cc``, which advisories link to by the hundred). Only that folder is
+#: spared: the rest of the path is judged as any other.
+_GIT_REF = re.compile(r"(?<![^/])(blob|tree|commits?|raw|blame)/(?:[0-9a-f]{64}|[0-9a-f]{40})(?![^/])")
 
 
 #: this process's environment (its raw bytes) and the secret values found in it: ``secret_values``
@@ -266,17 +289,21 @@ def redact_result(result: GateResult, ahead: Ahead | None = None) -> GateResult:
 
 
 def _mask_long(match: re.Match[str]) -> str:
-    """The masked run, or the run itself when it does not look random. A path is judged folder by
-    folder: an absolute one (``/tmp/pytest-3/test_x0/python``, which tool errors quote), and a
-    relative one with a ``_`` or ``-`` beside its ``/`` (``packaging/pep517_backend/_compat``,
-    ``vulns/setuptools/PYSEC-2022-43012``), which no base64 encoding spells: the standard alphabet
-    has ``/`` but neither of the others, the URL-safe one has them but no ``/``."""
+    """The masked run, or the run itself when it does not look random. A forge's commit folder
+    (``_GIT_REF``) is left out of the judgement. A path is judged folder by folder: an absolute one
+    (``/tmp/pytest-3/test_x0/python``, which tool errors quote), and a relative one with a ``_`` or
+    ``-`` beside its ``/`` (``packaging/pep517_backend/_compat``, ``vulns/setuptools/PYSEC-2022-43012``),
+    which no base64 encoding spells: the standard alphabet has ``/`` but neither of the others, the
+    URL-safe one has them but no ``/``. One random folder masks the whole run."""
     word = match.group(0)
     if _labelled_digest(match):
         return word
-    if (word.startswith("/") and word.count("/") >= 2) or ("/" in word and ("_" in word or "-" in word)):
-        return MASK if any(len(part) >= 32 and _looks_random(part) for part in word.split("/")) else word
-    return MASK if _looks_random(word) else word
+    judged = _GIT_REF.sub(r"\1/", word) if "/" in word else word  # a forge's commit folder is a name
+    if len(judged) < 32:
+        return word
+    if (judged.startswith("/") and judged.count("/") >= 2) or ("/" in judged and ("_" in judged or "-" in judged)):
+        return MASK if any(len(part) >= 32 and _looks_random(part) for part in judged.split("/")) else word
+    return MASK if _looks_random(judged) else word
 
 
 def _labelled_digest(match: re.Match[str]) -> bool:
@@ -285,14 +312,16 @@ def _labelled_digest(match: re.Match[str]) -> bool:
     word = match.group(0)
     if not re.fullmatch(r"[0-9a-f]+", word):
         return False
-    before = match.string[max(0, match.start() - 48) : match.start()]
+    before = match.string[max(0, match.start() - _LABEL_WINDOW) : match.start()]
     labels = list(_DIGEST_LABEL.finditer(before))
     if not labels:
         return False
-    gap = before[labels[-1].end() :]
-    if len(gap) > 40 or "\n" in gap or re.search(r"[A-Za-z0-9+/_\-]{32,}", gap):
+    lengths = _DIGEST_LENGTHS[labels[-1].group(1).lower().replace("-", "")]
+    if len(word) not in lengths:
         return False
-    return len(word) in _DIGEST_LENGTHS[labels[-1].group(1).lower().replace("-", "")]
+    # the gap may hold the earlier digests of a list under the same label, and 40 characters besides
+    gap = re.sub(r"\b[0-9a-f]{32,}\b", lambda d: "" if len(d.group(0)) in lengths else d.group(0), before[labels[-1].end() :])
+    return len(gap) <= 40 and "\n" not in gap and not re.search(r"[A-Za-z0-9+/_\-]{32,}", gap)
 
 
 def _looks_random(word: str) -> bool:

@@ -132,3 +132,55 @@ def test_a_relative_path_with_digits_in_its_folders_is_kept_and_a_key_in_it_is_n
                         repository={}, policy={}, waivers={})  # fmt: skip
     (kept,) = redact_result(result).checks[0].narrowing
     assert kept.files == backend
+
+
+#: commit ids as the PyPA advisory database's TensorFlow and Pillow records quote them (PYSEC-2021-*)
+COMMIT = "460e000de3a83278fb00b61a16d161b1964f15f4"
+FIX_COMMITS = (
+    "537bc7c723439b9194a358f64d871dd326c18887",
+    "4a91f2069f7145aab6ba2d8cfe41be8a110c18a5",
+    "8933b8a21280696ab119b63263babdb54c298538",
+)
+GITHUB_TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+RANDOM_40 = "Zq7Xw2Lr9Tb4Kd8Vn3Hs6Jp1Mc5Fy0Gu2Ea7Ri4O"  # base62, no token shape: masked as random
+
+
+def test_a_commit_in_a_forge_link_is_kept_and_a_credential_beside_it_is_not() -> None:
+    """An offline dependencies run over old TensorFlow pins masked 180 links of its advisories'
+    texts ("the implementation(https://github.[REDACTED].cc#L57-L60)"): the commit folder of a
+    forge's URL is a name. A token in the same link, or random text in that folder, still goes."""
+    kept = (
+        f"the implementation(https://github.com/tensorflow/tensorflow/blob/{COMMIT}/tensorflow/lite/kernels/div.cc#L57-L60) only",
+        f"fixed in [commit](https://github.com/tensorflow/tensorflow/commit/{FIX_COMMITS[0]})",
+        f"https://gitlab.com/group/project/-/blob/{SHA256}/src/app_module.py#L3",
+        f"https://github.com/pallets/flask/tree/{FIX_COMMITS[1]}/docs and vulns/langchain/GHSA-2qmj-7962-cjq8.yaml",
+    )
+    for text in kept:
+        assert redact(text) == text
+    link = f"https://github.com/o/r/blob/{COMMIT}"
+    assert redact(f"{link}/{GITHUB_TOKEN}/x.py") == f"{link}/{MASK}/x.py"  # a token as one folder
+    assert redact(f"https://x/{GITHUB_TOKEN}") == f"https://x/{MASK}"
+    assert redact(f"/tmp/AKIAIOSFODNN7EXAMPLE/file {link}") == f"/tmp/{MASK}/file {link}"
+    for text in (
+        f"https://github.com/o/r/blob/{RANDOM_40}/tensorflow/lite/kernels/div.cc",  # not a commit id
+        f"https://hooks.example.com/services/{COMMIT}/post",  # hex, but no forge folder names it
+        f"https://github.com/o/r/blob/{COMMIT.upper()}/x_y.py",  # git spells commit ids lowercase
+        f"/srv/keys/blobs/{COMMIT}/id_rsa",  # "blobs" names no commit
+        f"https://github.com/o/r/blob/{COMMIT}{COMMIT}/x_y.py",  # 80 hex: no commit id is that long
+    ):
+        assert MASK in redact(text), text
+
+
+def test_a_list_of_commits_in_an_advisory_is_kept_and_other_words_in_it_are_not() -> None:
+    """TensorFlow's advisories say "We have patched the issue in GitHub commits A, B and C": each
+    commit id is named by the label, not only the first; a word that is no commit id is judged alone
+    and ends the list."""
+    text = f"We have patched the issue in GitHub commits {FIX_COMMITS[0]}, {FIX_COMMITS[1]} and {FIX_COMMITS[2]}. The fix"
+    assert redact(text) == text
+    assert redact(f"commits {FIX_COMMITS[0]}, {RANDOM_40} and {FIX_COMMITS[1]}") == (
+        f"commits {FIX_COMMITS[0]}, {MASK} and {MASK}"
+    )
+    assert redact(f"commits {FIX_COMMITS[0]} and {SHA256[:50]}") == f"commits {FIX_COMMITS[0]} and {MASK}"  # 50 hex: no commit
+    assert redact(f"commits {FIX_COMMITS[0]} and token={FIX_COMMITS[1]}") == f"commits {FIX_COMMITS[0]} and token={MASK}"
+    assert redact(f"commits {FIX_COMMITS[0]} and {GITHUB_TOKEN}") == f"commits {FIX_COMMITS[0]} and {MASK}"
+    assert redact(f"the fix is {FIX_COMMITS[0]}") == f"the fix is {MASK}"  # no label: 40 hex may be a key
