@@ -395,3 +395,12 @@ def test_every_example_command_uses_options_its_command_takes(doc: str) -> None:
             if word.startswith("--") and word.split("=")[0] not in takes:
                 problems.append(f"`{line.strip()}`: gatekeeper {' '.join(path)} takes no {word.split('=')[0]}")
     assert not problems, f"{doc}: " + "; ".join(problems)
+
+
+def test_check_help_gives_the_exit_codes_the_readme_table_gives() -> None:
+    """The README says ``check --help`` lists the exit codes: the same ones as its table."""
+    table = _section(README, "Exit codes")
+    in_readme = {int(code) for row in re.findall(r"^\| ([\d /]+) \|", table, re.M) for code in row.split("/")}
+    epilog = typer.main.get_command(app).commands["check"].epilog or ""  # type: ignore[attr-defined]  # a click Group
+    in_help = {int(code) for code in re.findall(r"(?<![\w.])(\d+)(?= [a-zA-Z/])", epilog.split("Exit codes:", 1)[1])}
+    assert in_help == in_readme, f"check --help gives exit codes {sorted(in_help)}, the README {sorted(in_readme)}"

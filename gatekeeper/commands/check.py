@@ -30,7 +30,8 @@ CHECK_EPILOG = """Examples:
   gatekeeper check --subject 'dist/*.whl' --subject 'dist/*.tar.gz'
 
 Exit codes: 0 every enabled check passed; 1 the gate failed (a check violated the policy);
-2 usage or policy error (nothing was checked); 3 a check could not run (gate.fail_on_error)."""
+2 usage or policy error (nothing was checked); 3 a check could not run (gate.fail_on_error);
+130 / 143 interrupted by Ctrl-C / SIGTERM (no report; the audit log records the interrupted run)."""
 
 POLICY_HELP = "Policy file (default: discovered)."
 OUTPUT_DIR_HELP = "Where reports go (default: reports.output_dir)."
