@@ -169,30 +169,15 @@ def update(folder: Path, url: str, *, progress: ProgressFn | None = None, now: d
     file, the folder cannot be created, or the download fails, is cut short, or is not an OSV
     PyPI export.
     """
-    shown = display_url(url)
-    if url.split(":", 1)[0].lower() not in ("http", "https", "file"):
-        raise UpdateError(f"{shown!r} is not an http://, https:// or file:// URL (--url or ${URL_ENV})")
-    try:
-        has_user = urllib.parse.urlsplit(url).username is not None
-    except ValueError:
-        raise UpdateError(f"{url.split(':', 1)[0]}:… is not a readable URL (--url or ${URL_ENV})") from None
-    if has_user:
-        # urllib does not send them, and its errors would print them
-        raise UpdateError(f"{shown}: credentials in the URL are not supported; use a mirror that needs none, or a file:// copy")
+    shown = _shown_url(url)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UpdateError(f"cannot create the database folder {folder}: {exc.strerror or exc}") from None
     target = folder / DB_FILE
-    meta = read_meta(folder)
     current = _sha256(target) if target.is_file() else ""
-    headers = {"User-Agent": f"gatekeeper/{__version__}"}
     url_key = hashlib.sha256(url.encode("utf-8")).hexdigest()
-    if current and meta.get("sha256") == current and meta.get("url_sha256") == url_key:
-        if meta.get("etag"):
-            headers["If-None-Match"] = str(meta["etag"])
-        if meta.get("last_modified"):
-            headers["If-Modified-Since"] = str(meta["last_modified"])
+    headers = _request_headers(read_meta(folder), current, url_key)
     # imported here: http and ssl take ~40 ms to import, and only `db update` downloads
     from http import client as http_client
     from urllib import error as url_error
@@ -246,6 +231,34 @@ def update(folder: Path, url: str, *, progress: ProgressFn | None = None, now: d
         return UpdateOutcome(target, shown, changed, size, survey)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _shown_url(url: str) -> str:
+    """``url`` as it may be shown (``display_url``); ``UpdateError`` when it is not http(s) or file,
+    cannot be read, or carries credentials."""
+    shown = display_url(url)
+    if url.split(":", 1)[0].lower() not in ("http", "https", "file"):
+        raise UpdateError(f"{shown!r} is not an http://, https:// or file:// URL (--url or ${URL_ENV})")
+    try:
+        has_user = urllib.parse.urlsplit(url).username is not None
+    except ValueError:
+        raise UpdateError(f"{url.split(':', 1)[0]}:… is not a readable URL (--url or ${URL_ENV})") from None
+    if has_user:
+        # urllib does not send them, and its errors would print them
+        raise UpdateError(f"{shown}: credentials in the URL are not supported; use a mirror that needs none, or a file:// copy")
+    return shown
+
+
+def _request_headers(meta: Mapping[str, Any], current: str, url_key: str) -> dict[str, str]:
+    """The download's headers: conditional (the copy's ETag and Last-Modified) only when the copy
+    there (sha256 ``current``) is the one ``meta`` notes, fetched from the same URL (``url_key``)."""
+    headers = {"User-Agent": f"gatekeeper/{__version__}"}
+    if current and meta.get("sha256") == current and meta.get("url_sha256") == url_key:
+        if meta.get("etag"):
+            headers["If-None-Match"] = str(meta["etag"])
+        if meta.get("last_modified"):
+            headers["If-Modified-Since"] = str(meta["last_modified"])
+    return headers
 
 
 def _stream(response: Any, tmp: Path, url: str, progress: ProgressFn | None) -> tuple[int, str]:
