@@ -13,6 +13,7 @@ from gatekeeper.escapes import clean, echo
 
 if TYPE_CHECKING:
     from gatekeeper.policy import Policy
+    from gatekeeper.signing import Keyring
 
 app = typer.Typer(
     help="Verify a run's attestation (in-toto statement in a DSSE envelope).", no_args_is_help=True, rich_markup_mode=None
@@ -83,22 +84,12 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
     ),
 ) -> int:
     """Check an attestation's signature, its statement, its subjects and its timestamp."""
-    from gatekeeper import childenv, gate
+    from gatekeeper import gate
     from gatekeeper.attestation import expand_subjects, load_envelope, scope_note, verify_envelope
     from gatekeeper.errors import UsageError
     from gatekeeper.keyretire import parse_retired, retired_problem
-    from gatekeeper.signing import Keyring, SigningKeyError
 
-    keyring = Keyring()
-    try:
-        keyring.add_files(public_keys or [])
-    except SigningKeyError as exc:
-        raise UsageError(f"--public-key: {exc}") from None
-    if key_env:
-        secret = childenv.take(key_env)
-        if not secret:
-            raise UsageError(f"--key-env: the environment variable {key_env} is not set")
-        keyring.add_hmac_secret(secret.encode("utf-8"))
+    keyring = _keyring(public_keys or [], key_env)
     if tsa_cert is not None and not tsa_cert.is_file():
         raise UsageError("--tsa-cert: file not found", file=str(tsa_cert))
     retired_at = parse_retired(retired or [], tsa_cert)
@@ -107,17 +98,8 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
     outcome = verify_envelope(load_envelope(envelope), keyring, files, tsa_cert)
     found = outcome.statement.get("predicate")
     predicate: dict[str, object] = found if isinstance(found, dict) else {}
-    from gatekeeper.verify_attestation import stated_commit
-
     partial = scope_note(predicate)
-    waivers = predicate.get("waivers")
-    applied = waivers.get("applied") if isinstance(waivers, dict) else None
-    waived = f" with {applied} waiver(s) applied" if isinstance(applied, int) and applied else ""
-    what = (
-        f"verdict {clean(str(predicate.get('verdict', '?')))}{waived}{f' ({clean(partial)})' if partial else ''}, "
-        f"commit {clean(_commit_shown(stated_commit(dict(outcome.statement))))}, "
-        f"{len(outcome.statement.get('subject') or [])} subject(s)"
-    )
+    what = _described(outcome.statement, predicate, partial)
     for note in outcome.notes:
         echo(f"note: {note}")
     problems = [*outcome.problems, *_demands(outcome.statement, predicate, commit, require_pass, partial)]
@@ -138,6 +120,41 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
     if outcome.stamp_time:
         echo(f"timestamp: {outcome.stamp_time}, verified against {tsa_cert}")
     return 0
+
+
+def _keyring(public_keys: list[Path], key_env: str | None) -> Keyring:
+    """The keys to trust: the Ed25519 public keys given, and the shared HMAC secret in ``key_env``'s
+    variable; ``UsageError`` when a key cannot be read or the variable is not set."""
+    from gatekeeper import childenv
+    from gatekeeper.errors import UsageError
+    from gatekeeper.signing import Keyring, SigningKeyError
+
+    keyring = Keyring()
+    try:
+        keyring.add_files(public_keys)
+    except SigningKeyError as exc:
+        raise UsageError(f"--public-key: {exc}") from None
+    if key_env:
+        secret = childenv.take(key_env)
+        if not secret:
+            raise UsageError(f"--key-env: the environment variable {key_env} is not set")
+        keyring.add_hmac_secret(secret.encode("utf-8"))
+    return keyring
+
+
+def _described(statement: Mapping[str, Any], predicate: Mapping[str, object], partial: str) -> str:
+    """What the verdict line says of the statement: its verdict (waivers applied, the scope note
+    ``partial``), the commit it is about and how many subjects it names; all escaped."""
+    from gatekeeper.verify_attestation import stated_commit
+
+    waivers = predicate.get("waivers")
+    applied = waivers.get("applied") if isinstance(waivers, dict) else None
+    waived = f" with {applied} waiver(s) applied" if isinstance(applied, int) and applied else ""
+    return (
+        f"verdict {clean(str(predicate.get('verdict', '?')))}{waived}{f' ({clean(partial)})' if partial else ''}, "
+        f"commit {clean(_commit_shown(stated_commit(dict(statement))))}, "
+        f"{len(statement.get('subject') or [])} subject(s)"
+    )
 
 
 def _commit_shown(stated: tuple[str, str]) -> str:
