@@ -57,7 +57,10 @@ _TOKENS = re.compile(
 )
 
 #: ``Authorization: Bearer xyz`` / ``Basic xyz``: the scheme stays, the credential goes.
-_AUTH = re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/\-]{8,}=*)")
+#: Prose about the scheme (``HTTP Basic Authentication``, ``basic authentication``) names no credential.
+_AUTH = re.compile(
+    r"(?i)\b(bearer|basic)(\s+)(?!(?:authenticat|authoriz|credential)[a-z]*(?![A-Za-z0-9._~+/=\-]))([A-Za-z0-9._~+/\-]{8,}=*)"
+)
 
 #: ``password=...``, ``api_key: ...``, ``"token": "..."``: the key stays, the value goes.
 _ASSIGNED = re.compile(
@@ -67,6 +70,9 @@ _ASSIGNED = re.compile(
     ([^\s"'&,;]+)
     """
 )
+
+#: an assigned value that stands for one: ``...``, ``…``, ``***`` (closing brackets and a full stop may follow)
+_PLACEHOLDER = re.compile(r"(?:\.{3,}|…|\*{3,})[)\]}.]*")
 
 #: one of these occurs in every text ``_ASSIGNED`` can match
 _ASSIGNED_WORDS = ("pass", "pwd", "secret", "token", "key", "credential", "auth")
@@ -101,14 +107,21 @@ _LONG = re.compile(r"[A-Za-z0-9+/_\-]{32,}={0,2}")
 
 #: A digest is evidence, never a secret: hex of exactly the length of the algorithm named before
 #: it on the same line (``sha256:<64 hex>``, ``# sha256 of that file: <64 hex>``, ``gitCommit``
-#: with 40 or 64) is kept by the random-token heuristic. Known token shapes, environment secrets
+#: with 40 or 64, ``commits`` and ``patch`` / ``patched`` as advisories name their fixes) is kept by
+#: the random-token heuristic, and so is each of a list under one label; a secret word (``token``,
+#: ``key``...) between label and run undoes the label. Known token shapes, environment secrets
 #: and ``password=`` assignments are masked before this rule is consulted.
-_DIGEST_LABEL = re.compile(r"(?i)\b(sha-?1|sha-?224|sha-?256|sha-?384|sha-?512|gitcommit|commits?)\b")
+_DIGEST_LABEL = re.compile(r"(?i)\b(sha-?1|sha-?224|sha-?256|sha-?384|sha-?512|gitcommit|commits?|patch(?:ed)?)\b")
 _DIGEST_LENGTHS = {"sha1": (40,), "sha224": (56,), "sha256": (64,), "sha384": (96,), "sha512": (128,),
-                   "gitcommit": (40, 64), "commit": (40, 64), "commits": (40, 64)}  # fmt: skip
+                   "gitcommit": (40, 64), "commit": (40, 64), "commits": (40, 64),
+                   "patch": (40, 64), "patched": (40, 64)}  # advisories: "The name of the patch is <commit>"  # fmt: skip
 #: how far before a run its label is looked for: the label, 40 characters of gap and a few digests
 #: of a list (``commits 537bc7c7..., 4a91f206... and 8933b8a2...``)
 _LABEL_WINDOW = 48 + 3 * 66
+
+#: Advisory ids long enough for the random-token rule (``SNYK-PYTHON-FLASKUNCHAINED-1293189``, which
+#: OSV records list among their aliases); PYSEC-, GHSA- and CVE- ids are shorter than any run it judges.
+_ADVISORY_ID = re.compile(r"SNYK-[A-Z]+(?:-[A-Z0-9]+)+-[0-9]+")
 
 #: A commit in a forge's URL: the hex folder after ``blob/``, ``tree/``, ``commit/``, ``commits/``,
 #: ``raw/`` or ``blame/`` (GitHub, GitLab's ``-/blob/``, Gitea), 40 or 64 lowercase hex digits as
@@ -177,8 +190,11 @@ def redact(text: str, secrets: Iterable[str] | None = None, *, heuristic: bool =
 
 
 def _assigned(m: re.Match[str]) -> str:
-    """``key=value`` with the value masked, unless it is already a mask or the key names a collection."""
-    if m.group(3) in _KEEP or m.group(1).lower().endswith(_COLLECTIONS):
+    """``key=value`` with the value masked, unless it is already a mask, the key names a collection,
+    or the value is a placeholder: an ellipsis or asterisks (``protocol_factory(credentials=...)``, in an
+    advisory), as gitleaks' global allowlist spares runs of one repeated character."""
+    value = m.group(3)
+    if value in _KEEP or m.group(1).lower().endswith(_COLLECTIONS) or _PLACEHOLDER.fullmatch(value):
         return m.group(0)
     return f"{m.group(1)}{m.group(2)}{MASK}"
 
@@ -298,6 +314,8 @@ def _mask_long(match: re.Match[str]) -> str:
     word = match.group(0)
     if _labelled_digest(match):
         return word
+    if _ADVISORY_ID.fullmatch(word):
+        return word
     judged = _GIT_REF.sub(r"\1/", word) if "/" in word else word  # a forge's commit folder is a name
     if len(judged) < 32:
         return word
@@ -321,7 +339,9 @@ def _labelled_digest(match: re.Match[str]) -> bool:
         return False
     # the gap may hold the earlier digests of a list under the same label, and 40 characters besides
     gap = re.sub(r"\b[0-9a-f]{32,}\b", lambda d: "" if len(d.group(0)) in lengths else d.group(0), before[labels[-1].end() :])
-    return len(gap) <= 40 and "\n" not in gap and not re.search(r"[A-Za-z0-9+/_\-]{32,}", gap)
+    if len(gap) > 40 or "\n" in gap or re.search(r"[A-Za-z0-9+/_\-]{32,}", gap):
+        return False
+    return not any(word in gap.lower() for word in _ASSIGNED_WORDS)  # "commit the token <hex>" names a secret
 
 
 def _looks_random(word: str) -> bool:

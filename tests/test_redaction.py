@@ -184,3 +184,26 @@ def test_a_list_of_commits_in_an_advisory_is_kept_and_other_words_in_it_are_not(
     assert redact(f"commits {FIX_COMMITS[0]} and token={FIX_COMMITS[1]}") == f"commits {FIX_COMMITS[0]} and token={MASK}"
     assert redact(f"commits {FIX_COMMITS[0]} and {GITHUB_TOKEN}") == f"commits {FIX_COMMITS[0]} and {MASK}"
     assert redact(f"the fix is {FIX_COMMITS[0]}") == f"the fix is {MASK}"  # no label: 40 hex may be a key
+
+
+def test_what_advisories_say_of_a_patch_an_auth_scheme_or_an_alias_is_kept_and_a_credential_is_not() -> None:
+    """Texts of the PyPA advisory database that the random-token, ``Basic`` and assignment rules
+    masked in an offline dependencies run over every package it lists; the credentials these rules
+    exist for are still masked."""
+    kept = (
+        "Upgrading to version 3.0.10 is able to address this issue. The name of the patch is "
+        "1aac7f83fa2c2b41d59ba02748912953461f3fac. It is recommended to upgrade the affected component.",
+        "We have patched the issue in 4f663d4b8f0bec1b48da6fa091a7d29609980fa4 and will release TensorFlow 2.5.0",
+        "(CVE-2021-32793, GHSA-pjc4-3w99-j7v4, SNYK-PYTHON-FLASKUNCHAINED-1293189): This affects",
+        "servers when HTTP Basic Authentication is enabled",
+        "the workaround is to stop using basic authentication and use the token",
+        "protocol_factory(credentials=...). An attacker",
+    )
+    for text in kept:
+        assert redact(text) == text
+    assert redact("Authorization: Basic dXNlcjpwYXNzd29yZA==") == f"Authorization: Basic {MASK}"
+    assert redact("Bearer authentication-Zq7Xw2Lr9Tb4") == f"Bearer {MASK}"  # a word of the scheme's prose, then more
+    assert redact("credentials=...hunter22") == f"credentials={MASK}"
+    assert redact(f"patch the token {FIX_COMMITS[0]}") == f"patch the token {MASK}"  # a secret word undoes the label
+    assert redact("SNYK-a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5-1") == MASK  # no Snyk id: random
+    assert redact(f"The name of the patch is {GITHUB_TOKEN}.") == f"The name of the patch is {MASK}."
