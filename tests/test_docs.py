@@ -404,3 +404,38 @@ def test_check_help_gives_the_exit_codes_the_readme_table_gives() -> None:
     epilog = typer.main.get_command(app).commands["check"].epilog or ""  # type: ignore[attr-defined]  # a click Group
     in_help = {int(code) for code in re.findall(r"(?<![\w.])(\d+)(?= [a-zA-Z/])", epilog.split("Exit codes:", 1)[1])}
     assert in_help == in_readme, f"check --help gives exit codes {sorted(in_help)}, the README {sorted(in_readme)}"
+
+
+def _rows(text: str) -> dict[str, str]:
+    """The first ``| key | default | meaning |`` table of ``text``: {key: its default and meaning}."""
+    rows: dict[str, str] = {}
+    for line in text[text.index("| key | default | meaning |") :].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        for key in re.findall(r"`([\w.]+)`", cells[0]):
+            rows[key] = " | ".join(cells[1:])
+    return rows
+
+
+def test_the_readme_policy_tables_give_every_value_a_key_takes() -> None:
+    """A key that takes a fixed set of words (``fail_on_severity``, ``project_config``...) names each
+    in its own table's row, quoted as the policy writes it."""
+    core = _rows(_section(README, "Core sections"))
+    keys = [(f"{s}.{k}", o, core) for s, options in CORE_SCHEMA.items() for k, o in options.items()]
+    shared = _rows(_section(README, "Dependency vulnerabilities (`[checks.dependencies]`)"))
+    for name, options in _builtin_options().items():
+        where = re.search(rf"^`\[checks\.{name}\]`", README, re.M) or re.search(
+            rf"^### [^\n]*\(`\[checks\.{name}\]`\)$", README, re.M
+        )
+        assert where, f"README: no section for [checks.{name}]"
+        rows = _rows(README[where.start() :])
+        keys += [(f"checks.{name}.{k}", o, rows if k in rows else shared) for k, o in options.items()]  # "as for dependencies"
+    problems = []
+    for key, option, rows in keys:
+        row = rows.get(key.rsplit(".", 1)[1] if key.startswith("checks.") else key, "")
+        for word in option.choices:
+            quoted = re.escape(f'"{word}"')
+            if not re.search(rf"`{quoted}`|`\[{quoted}|{quoted}`|`{re.escape(word)}`", row):
+                problems.append(f"{key}: {word!r}")
+    assert not problems, "README: a policy table does not name these values: " + "; ".join(problems)
