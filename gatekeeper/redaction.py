@@ -310,7 +310,10 @@ def _mask_long(match: re.Match[str]) -> str:
     (``/tmp/pytest-3/test_x0/python``, which tool errors quote), and a relative one with a ``_`` or
     ``-`` beside its ``/`` (``packaging/pep517_backend/_compat``, ``vulns/setuptools/PYSEC-2022-43012``),
     which no base64 encoding spells: the standard alphabet has ``/`` but neither of the others, the
-    URL-safe one has them but no ``/``. One random folder masks the whole run."""
+    URL-safe one has them but no ``/``. One random folder masks the whole run. So the relative one is
+    also judged stretch by stretch between its ``_`` and ``-`` (a stretch with a folder mixing upper
+    and lower case and digits, as a key does and a folder seldom does): a standard base64 key, ``/``
+    and all, beside a ``_`` or ``-`` (``deploy_<key>``, a branch ``ci/rotate-<key>``) is still masked."""
     word = match.group(0)
     if _labelled_digest(match):
         return word
@@ -319,9 +322,21 @@ def _mask_long(match: re.Match[str]) -> str:
     judged = _GIT_REF.sub(r"\1/", word) if "/" in word else word  # a forge's commit folder is a name
     if len(judged) < 32:
         return word
-    if (judged.startswith("/") and judged.count("/") >= 2) or ("/" in judged and ("_" in judged or "-" in judged)):
-        return MASK if any(len(part) >= 32 and _looks_random(part) for part in judged.split("/")) else word
+    if judged.startswith("/") and judged.count("/") >= 2:
+        return MASK if _any_random(judged.split("/")) else word
+    if "/" in judged and ("_" in judged or "-" in judged):
+        stretches = (s for s in re.split(r"[_\-]", judged) if any(map(_KEYISH.search, s.split("/"))))
+        return MASK if _any_random(judged.split("/")) or _any_random(stretches) else word
     return MASK if _looks_random(judged) else word
+
+
+#: a folder name with upper and lower case letters and a digit
+_KEYISH = re.compile(r"^(?=.*[A-Z])(?=.*[a-z])(?=.*[0-9])")
+
+
+def _any_random(parts: Iterable[str]) -> bool:
+    """True when one of ``parts`` is 32 characters or more and looks random."""
+    return any(len(part) >= 32 and _looks_random(part) for part in parts)
 
 
 def _labelled_digest(match: re.Match[str]) -> bool:

@@ -207,3 +207,18 @@ def test_what_advisories_say_of_a_patch_an_auth_scheme_or_an_alias_is_kept_and_a
     assert redact(f"patch the token {FIX_COMMITS[0]}") == f"patch the token {MASK}"  # a secret word undoes the label
     assert redact("SNYK-a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5-1") == MASK  # no Snyk id: random
     assert redact(f"The name of the patch is {GITHUB_TOKEN}.") == f"The name of the patch is {MASK}."
+
+
+def test_a_standard_base64_key_beside_an_underscore_or_a_hyphen_is_still_masked() -> None:
+    """A key in the standard base64 alphabet holds "/" but never "_" or "-": one written right after
+    a name (``deploy_<key>``), in a branch name (``ci/rotate-<key>``) or a vault path, sits in a run
+    with both, which is judged folder by folder; its folders are each shorter than a key."""
+    key = "q8Zt3nV0x/Lp9Wk2+R7yHd4Mb6Fs1Ju5Cg0Ae8Qi"
+    assert redact(key) == MASK
+    for text in (f"deploy_{key}", f"ci/rotate-{key}", f"aws-creds/{key}", f"rotate_key/{key}"):
+        assert key not in redact(text), text
+        assert "q8Zt3nV0x" not in redact(f"pushed to {text} from CI"), text
+    # the paths that came out as [REDACTED] before folder-by-folder judging still do not
+    for path in ("packaging/pep517_backend/_cython_configuration.py", "vulns/setuptools/PYSEC-2022-43012.yaml",
+                 "tests/fixtures/projects/with_src_layout/src/pkg_one/module_two.py"):  # fmt: skip
+        assert redact(path) == path
