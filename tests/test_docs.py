@@ -439,3 +439,15 @@ def test_the_readme_policy_tables_give_every_value_a_key_takes() -> None:
             if not re.search(rf"`{quoted}`|`\[{quoted}|{quoted}`|`{re.escape(word)}`", row):
                 problems.append(f"{key}: {word!r}")
     assert not problems, "README: a policy table does not name these values: " + "; ".join(problems)
+
+
+def test_the_readme_gives_the_baseline_version_create_writes() -> None:
+    """The Baselines section shows the file ``baseline create`` writes, its version included, and
+    the secrets section says which version it writes."""
+    from gatekeeper.baseline import BASELINE_VERSION
+
+    shown = re.search(r'`\{"version": (\d+), "created_at", "commit", "findings"', _section(README, "Baselines"))
+    assert shown and int(shown.group(1)) == BASELINE_VERSION, (
+        f"README's Baselines section: the file is version {BASELINE_VERSION}"
+    )
+    assert f"`baseline create` writes version {BASELINE_VERSION}" in README
