@@ -143,6 +143,10 @@ class DependenciesChecker(CheckerBase):
         )
         where = (f"scope {metrics['scope']}" if source == "environment" else source) + f"; {audit.dated}"
         summary = _summary(matches, vulnerable, len(audited), f"{service}, {where}", got)
+        if "lock" in metrics:  # a selection smaller than the lock never reads as the whole lock
+            from gatekeeper.checkers.lockfiles.scope import note
+
+            summary += note(metrics["lock"], "dependencies", "audited")
         status = decide_status(findings)
         if not audited and status is not Status.FAIL and not section.get("allow_empty"):
             # an empty requirements file, a dynamic dependency list: an audit of nothing proves nothing

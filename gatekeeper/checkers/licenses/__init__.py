@@ -92,7 +92,7 @@ class LicensesChecker(CheckerBase):
         ahead = None if _listed_before(ctx) else ListingAhead.start(ctx)
         with ahead or nullcontext():
             from gatekeeper import process
-            from gatekeeper.checkers.inventory import declared_lines, load_inventory, project_manifest
+            from gatekeeper.checkers.inventory import declared_lines, declared_name, load_inventory, project_manifest
             from gatekeeper.checkers.licenses.drift import DRIFT_RULE, MISSING_RULE, drift_findings, read_project_lock
 
             inventory = load_inventory(ctx)
@@ -122,12 +122,14 @@ class LicensesChecker(CheckerBase):
             "unknown": str(section["unknown"]),
         }
         drifted = [f.package.name for f in findings if f.rule_id in (DRIFT_RULE, MISSING_RULE) and f.package]
-        if lock is not None:
-            locked: dict[str, Any] = {"path": str(section["lock"]), "format": lock.format, "locked": len(lock.packages)}
-            metrics["lock"] = {**locked, "drift": drifted}
         status, summary = decide_status(findings), _summary(counts, len(rows))
         if lock is not None:
+            from gatekeeper.checkers.lockfiles.scope import left_out, note
+
+            locked: dict[str, Any] = {"path": str(section["lock"]), "format": lock.format, "locked": len(lock.packages)}
+            metrics["lock"] = {**locked, "drift": drifted, **left_out(lock, selection_of(section), declared_name(ctx.root))}
             summary += f"; {len(drifted)} of {len(lock.packages)} locked packages drift from {section['lock']}"
+            summary += note(metrics["lock"], "licenses", "compared")  # a selection smaller than the lock
         if lock is not None and not lock.packages and not section.get("allow_empty"):
             # a lock whose selection holds nothing compares nothing: no drift is then no evidence
             status = Status.ERROR

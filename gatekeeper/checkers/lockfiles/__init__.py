@@ -52,7 +52,12 @@ def formats() -> tuple[ModuleType, ...]:
 
 #: The policy keys that choose what of a lock file counts (the dependencies, sbom and licenses checks).
 LOCK_OPTIONS: Mapping[str, Option] = {
-    "groups": Option("str_list", [], "lock files: the dependency groups that count besides the run-time dependencies"),
+    "groups": Option(
+        "str_list",
+        [],
+        "lock files: the dependency groups that count besides the run-time dependencies (those left out are "
+        "named, with their packages, in the summary and the lock metric)",
+    ),
     "extras": Option("str_list", [], "lock files: the project's extras that count"),
     "target_python": Option("str", "", 'lock files: markers are evaluated for this Python ("3.12"); empty: the running one'),
     "target_platform": Option(

@@ -9,6 +9,7 @@ cannot read, raises ``LockError`` naming the file and the line.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -112,6 +113,7 @@ class Lock:
     entries: int = 0
     groups: tuple[str, ...] = ()  # every group (and extra) the lock knows
     notes: tuple[str, ...] = ()
+    default_groups: tuple[str, ...] = ()  # a pylock.toml's default-groups: counted when the selection names no group
 
     def held(self) -> dict[str, list[str]]:
         """Its members' names and every group it knows (``members``, ``known_groups``): what
@@ -126,13 +128,20 @@ def read_toml(path: Path, fmt: str) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise LockError(f"cannot read {fmt} {path.name}: {exc}") from exc
     try:
-        return tomlio.loads(text)
+        return _parsed(text)
     except tomlio.TOMLDecodeError as exc:
         # tomllib names the line in its message ("... (at line 3, column 7)"); 3.14 adds .lineno
         found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
         where = f"{path.name}:{line}" if line else path.name
         raise LockError(f"{where}: not a readable {fmt} (TOML: {exc})") from exc
+
+
+@functools.lru_cache(maxsize=2)
+def _parsed(text: str) -> dict[str, Any]:
+    """The TOML document ``text``, parsed once for the several selections a check reads a lock with
+    (``scope.left_out``). The readers only read it: the document is shared."""
+    return tomlio.loads(text)
 
 
 def entry_lines(path: Path, header: str) -> list[int]:

@@ -54,7 +54,7 @@ def read(path: Path, selection: Selection, project: str = "") -> Lock:
     extras = [str(x) for x in data.get("extras") or []]
     require_known(selection.groups, groups, "dependency group", path)
     require_known(selection.extras, extras, "extra", path)
-    chosen = selection.groups if selection.groups else tuple(str(g) for g in data.get("default-groups") or [])
+    chosen = selection.groups or tuple(str(g) for g in data.get("default-groups") or [])
     env = {**selection.environment, "extras": frozenset(selection.extras), "dependency_groups": frozenset(chosen)}
     table = entries(data, path, "packages", FORMAT)
     counted: list[tuple[int | None, dict[str, Any]]] = []
@@ -70,7 +70,9 @@ def read(path: Path, selection: Selection, project: str = "") -> Lock:
     for line, entry in counted:
         pkg = _package(entry, line, path, versions)
         (members if _is_member(entry, path.parent, ours) else packages).append(pkg)
-    return Lock(path, FORMAT, tuple(packages), tuple(members), len(table), tuple(groups + [f"extra:{x}" for x in extras]))
+    known = tuple(groups + [f"extra:{x}" for x in extras])
+    defaults = tuple(str(g) for g in data.get("default-groups") or [])
+    return Lock(path, FORMAT, tuple(packages), tuple(members), len(table), known, default_groups=defaults)
 
 
 def _is_member(entry: Mapping[str, Any], here: Path, ours: frozenset[Path]) -> bool:

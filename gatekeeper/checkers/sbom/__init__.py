@@ -168,6 +168,7 @@ class SbomChecker(CheckerBase):
         """The SBOM of a lock file's counted packages (``lockbom``), written, validated and judged like any other."""
         from gatekeeper.checkers.inventory import declared_name
         from gatekeeper.checkers.lockfiles import read_lock, selection_of
+        from gatekeeper.checkers.lockfiles.scope import left_out
         from gatekeeper.checkers.sbom import pep770
         from gatekeeper.checkers.sbom.lockbom import lock_bom
         from gatekeeper.checkers.sbom.validation import validate_file
@@ -179,7 +180,8 @@ class SbomChecker(CheckerBase):
         lock = read_lock(path, selection, declared_name(ctx.root))
         bom = lock_bom(lock, spec, _project_of(ctx.root))
         held = lock.held()  # named when nothing counted
-        extra: dict[str, Any] = {"scope": "lock", "lock": {"path": source, "format": lock.format, **held, **selection.describe()}}
+        described = {"path": source, "format": lock.format, **held, **selection.describe()}
+        extra: dict[str, Any] = {"scope": "lock", "lock": {**described, **left_out(lock, selection, declared_name(ctx.root))}}
         if section.get("wheel"):
             extra["wheel"] = pep770.wheel_sboms(ctx.root, str(section["wheel"]))
         out = resolve_for_write(ctx.output_dir / str(section["output"]), ctx.root)
@@ -420,6 +422,10 @@ def _summary(metrics: Mapping[str, Any], problem: str | None) -> str:
         f"{components}, CycloneDX {metrics['spec_version']} {state}; "
         f"{metrics['with_license']} with a license, {metrics['with_purl']} with a purl"
     )
+    if metrics.get("scope") == "lock":  # a selection smaller than the lock never reads as the whole lock
+        from gatekeeper.checkers.lockfiles.scope import note
+
+        text += note(metrics.get("lock"), "sbom", "listed")
     if metrics.get("spdx"):
         text += f"; SPDX 2.3 {metrics['spdx']['output']}"
     shipped = metrics.get("dependency_sboms") or []

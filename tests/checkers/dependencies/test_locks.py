@@ -4,6 +4,7 @@ independent OSV matcher (written below from the OSV schema) applied to the pins 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,45 @@ def test_groups_extras_and_target_platform_choose_what_counts(workspace: Path, w
     assert found(result) == independent(pins, RECORDS)
     assert ("TEST-2024-TOOL", "toolx") in found(result)
     assert result.metrics["lock"]["groups"] == ["dev"] and result.metrics["lock"]["platform"] == "win32"
+
+
+def test_a_group_uv_sync_installs_but_the_audit_leaves_out_is_said_with_its_packages(
+    workspace: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """uv sync installs the dev group by default (uv export too, uv's own reading of what it
+    installs), and toolx there is vulnerable: an audit of the run-time dependencies alone never
+    reads as the whole lock. The summary and the lock metric name each group and extra left out,
+    how many packages it alone brings, and whether uv sync installs it; `[tool.uv] default-groups`
+    changes that last word as it changes what uv installs."""
+    runtime = exported_pins(workspace, wheels, "--no-dev", "--all-packages")
+    installed = exported_pins(workspace, wheels, "--all-packages")  # what uv sync installs: the dev group too
+    assert set(installed) - set(runtime) == {"toolx"}
+    result = audit(workspace, checkers, 'source = "uv.lock"')
+    assert ("TEST-2024-TOOL", "toolx") not in found(result) and result.metrics["packages_audited"] == len(runtime)
+    lock = result.metrics["lock"]
+    assert lock["counted_groups"] == ["run time"] and lock["installer"] == "uv sync"
+    assert lock["left_out"] == [
+        {"group": "dev", "packages": len(installed) - len(runtime), "installed_by_default": True},
+        {"extras": ["extra1"], "packages": 1, "installed_by_default": False},
+    ]
+    assert lock["left_out_packages"] == 2
+    assert result.summary.endswith(
+        "; 2 more packages of uv.lock not audited: only run time counted, not the group dev (1 package, which uv sync "
+        "installs by default) nor the extra extra1 (1 package); checks.dependencies.groups and extras count them"
+    )
+
+    text = (workspace / "pyproject.toml").read_text()
+    (workspace / "pyproject.toml").write_text(text + "[tool.uv]\ndefault-groups = []\n")
+    assert exported_pins(workspace, wheels, "--all-packages") == runtime  # uv now installs no group by default
+    quiet = audit(workspace, checkers, 'source = "uv.lock"')
+    assert quiet.metrics["lock"]["left_out"][0] == {"group": "dev", "packages": 1, "installed_by_default": False}
+    assert "not the group dev (1 package) nor the extra extra1 (1 package)" in quiet.summary
+
+    everything = audit(workspace, checkers, 'source = "uv.lock"\ngroups = ["dev"]\nextras = ["extra1"]')
+    assert ("TEST-2024-TOOL", "toolx") in found(everything)
+    assert everything.metrics["lock"]["counted_groups"] == ["run time", "dev", "extra:extra1"]
+    assert everything.metrics["lock"]["left_out"] == [] and everything.metrics["lock"]["left_out_packages"] == 0
+    assert "not audited" not in everything.summary
 
 
 def test_pylock_exported_by_uv_gives_the_same_findings(workspace: Path, wheels: Path, checkers: Mapping[str, Any]) -> None:
@@ -240,6 +280,40 @@ def test_poetry_lock_written_by_poetry_counts_the_chosen_groups_extras_and_platf
     assert everything.metrics["packages_audited"] == len(pins)
     assert found(everything) == independent(pins, RECORDS)
     assert ("TEST-2024-TOOL", "toolx") in found(everything)
+
+
+@pytest.mark.slow
+def test_poetry_lock_says_which_left_out_groups_poetry_install_installs(
+    tmp_path: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """poetry install installs every group not marked optional: the dev group's vulnerable toolx is
+    left out of the run-time audit, and the summary says poetry install installs it; the optional
+    docs group is left out as well, without that word. Poetry's own dry run is the reference."""
+    root = tmp_path / "poetry-project"
+    root.mkdir()
+    docs = '[tool.poetry.group.docs]\noptional = true\n[tool.poetry.group.docs.dependencies]\nsafe = "*"\n'
+    with simple_index(wheels, tmp_path / "index") as url:
+        (root / "pyproject.toml").write_text(POETRY_PROJECT.format(index=url) + docs)
+        poetry(["lock"], root)
+        dry_run = poetry(["install", "--dry-run", "--no-root"], root).stdout
+    installed = {canonicalize_name(m[0]) for m in re.findall(r"Installing (\S+) \((\S+)\)", dry_run)}
+    assert installed - set(POETRY_RUNTIME) == {"toolx"}  # main and dev, not the optional docs group
+    write_db(root, RECORDS, "flat")
+    result = audit(root, checkers, 'source = "poetry.lock"')
+    assert ("TEST-2024-TOOL", "toolx") not in found(result)
+    lock = result.metrics["lock"]
+    assert lock["counted_groups"] == ["main"] and lock["installer"] == "poetry install"
+    assert lock["left_out"] == [
+        {"group": "dev", "packages": 1, "installed_by_default": True},
+        {"group": "docs", "packages": 1, "installed_by_default": False},
+        {"extras": ["extra1"], "packages": 1, "installed_by_default": False},
+    ]
+    assert lock["left_out_packages"] == 2  # safe is in docs and in extra1: one package
+    assert (
+        "; 2 more packages of poetry.lock not audited: only main counted, not the group dev (1 package, which poetry "
+        "install installs by default), the group docs (1 package) nor the extra extra1 (1 package); "
+        "checks.dependencies.groups and extras count them"
+    ) in result.summary
 
 
 def test_hashed_requirements_exported_by_uv_audit_like_the_lock(

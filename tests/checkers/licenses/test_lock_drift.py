@@ -27,10 +27,28 @@ def _licenses(root: Path) -> CheckResult:
 def test_installed_versions_that_differ_from_the_lock_are_findings(tmp_path: Path) -> None:
     wheels = wheel_index(tmp_path / "wheels", DISTS)
     root = build_workspace(tmp_path / "ws", wheels)
-    uv(["sync", "--frozen", "--no-install-workspace"], root, wheels)  # the locked run-time closure, installed
+    uv(["sync", "--frozen", "--no-install-workspace"], root, wheels)  # the locked run-time closure and the dev group
     clean = _licenses(root)
     assert [f for f in clean.findings if f.rule_id.startswith("licenses.lock")] == []
-    assert clean.metrics["lock"] == {"path": "uv.lock", "format": "uv.lock", "locked": 5, "drift": []}
+    assert "toolx" in {p["name"] for p in clean.metrics["packages"]}  # uv sync installed the dev group's toolx
+    assert clean.metrics["lock"] == {
+        "path": "uv.lock",
+        "format": "uv.lock",
+        "locked": 5,
+        "drift": [],
+        "counted_groups": ["run time"],
+        "left_out": [
+            {"group": "dev", "packages": 1, "installed_by_default": True},
+            {"extras": ["extra1"], "packages": 1, "installed_by_default": False},
+        ],
+        "left_out_packages": 2,
+        "installer": "uv sync",
+    }
+    assert clean.summary.endswith(
+        "; 0 of 5 locked packages drift from uv.lock; 2 more packages of uv.lock not compared: only run time counted, "
+        "not the group dev (1 package, which uv sync installs by default) nor the extra extra1 (1 package); "
+        "checks.licenses.groups and extras count them"
+    )
 
     older = build_wheel(tmp_path / "other", "alpha", "1.3")
     uv(["pip", "install", "--python", ".venv/bin/python", str(older)], root, wheels)

@@ -88,3 +88,24 @@ def test_a_lock_whose_run_time_closure_is_empty_names_the_groups_it_holds(tmp_pa
     assert result.status is Status.PASS, result.summary
     pins = exported_pins(root, wheels, "--only-group", "tests", "--no-emit-project")
     assert {canonicalize_name(c["name"]): c["version"] for c in bom["components"]} == pins == {"toolx": "1.0"}
+
+
+def test_an_sbom_of_the_run_time_dependencies_says_what_the_lock_holds_besides(tmp_path: Path, wheels: Path) -> None:
+    """The SBOM still lists what uv exports without the dev group; its summary and lock metric say
+    that the dev group, which uv sync installs by default, and the extra are left out, and how many
+    packages they hold; listed, they are in the SBOM and nothing is said left out."""
+    root = build_workspace(tmp_path / "ws", wheels)
+    result, bom = _sbom(root, 'source = "uv.lock"')
+    assert result.status is Status.PASS, result.summary
+    listed = {canonicalize_name(c["name"]): c.get("version") for c in bom["components"] if c.get("purl")}
+    assert listed == exported_pins(root, wheels, "--no-dev", "--all-packages")
+    assert result.metrics["lock"]["counted_groups"] == ["run time"] and result.metrics["lock"]["left_out_packages"] == 2
+    assert result.metrics["lock"]["left_out"][0] == {"group": "dev", "packages": 1, "installed_by_default": True}
+    assert (
+        "; 2 more packages of uv.lock not listed: only run time counted, not the group dev (1 package, which uv sync "
+        "installs by default) nor the extra extra1 (1 package); checks.sbom.groups and extras count them"
+    ) in result.summary
+    result, bom = _sbom(root, 'source = "uv.lock"\ngroups = ["dev"]\nextras = ["extra1"]')
+    listed = {canonicalize_name(c["name"]): c.get("version") for c in bom["components"] if c.get("purl")}
+    assert listed == exported_pins(root, wheels, "--all-packages", "--extra", "extra1")
+    assert result.metrics["lock"]["left_out_packages"] == 0 and "not listed" not in result.summary

@@ -40,7 +40,8 @@ class LockSource(DependencySource):
         selection = lockfiles.selection_of(self.section)
         lock = lockfiles.read_lock(path, selection, declared_name(root))
         rel = relative(path, root)
-        got = Collected(meta={"scope": "lock", "lock": describe(lock, rel, selection), "packages": len(lock.packages)})
+        described = describe(lock, rel, selection, declared_name(root))
+        got = Collected(meta={"scope": "lock", "lock": described, "packages": len(lock.packages)})
         for pkg in lock.packages:
             where = f"{rel}:{pkg.line}" if pkg.line else rel
             if pkg.origin != "registry" or not pkg.version:
@@ -66,8 +67,11 @@ def _stands_in(lock: Lock, pkg: LockedPackage) -> str:
     return f" that {and_list(users)}, locked from an index, {verb} on, so the folder stands in for that dependency"
 
 
-def describe(lock: Lock, rel: str, selection: Selection) -> dict[str, object]:
-    """The ``lock`` metric: which file, its format, what was counted of how many entries, and for which selection."""
+def describe(lock: Lock, rel: str, selection: Selection, project: str = "") -> dict[str, object]:
+    """The ``lock`` metric: which file, its format, what was counted of how many entries, for which
+    selection, and what the selection leaves out (``lockfiles.scope.left_out``)."""
+    from gatekeeper.checkers.lockfiles.scope import left_out
+
     return {
         "path": rel,
         "format": lock.format,
@@ -76,4 +80,5 @@ def describe(lock: Lock, rel: str, selection: Selection) -> dict[str, object]:
         **lock.held(),
         **selection.describe(),
         "notes": list(lock.notes),
+        **left_out(lock, selection, project),
     }
