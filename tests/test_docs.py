@@ -451,3 +451,11 @@ def test_the_readme_gives_the_baseline_version_create_writes() -> None:
         f"README's Baselines section: the file is version {BASELINE_VERSION}"
     )
     assert f"`baseline create` writes version {BASELINE_VERSION}" in README
+
+
+def test_the_readme_reports_table_lists_every_format_by_its_file() -> None:
+    """The Reports table: one row per format of the registry, under the file name the writer gives it."""
+    from gatekeeper.reports.registry import REGISTRY
+
+    rows = re.findall(r"^\| `(gatekeeper\.[\w.-]+)` \|", _section(README, "Reports"), re.M)
+    assert rows == [f.file for f in REGISTRY], f"README's Reports table lists {rows}"
