@@ -45,74 +45,43 @@ effective policy's sha256); --retired KEYID=TIME (with --tsa-cert) one that a ke
 TIME signed after it."""
 
 
+TARGET_HELP = "A JSON result to bundle, or 'verify' and a bundle."
+POLICY_HELP = (
+    "The run's policy (default: discovered in the current folder); verify: the policy the audit record must "
+    "have been judged under, each file it is built from by sha256 (needs --public-key)."
+)
+POLICY_SHA256_HELP = "verify: the effective policy's sha256 the audit record must have been judged under (needs --public-key)."
+LOG_HELP = "The audit log holding the run's record (bundle: default the policy's; verify: checked when given)."
+KEY_ENV_HELP = "Environment variable holding the signing key (verify: its public key is trusted too, as --public-key's)."
+TSA_CERT_HELP = (
+    "The CA certificate the timestamp authority's certificate chains to (timestamp_ca): every RFC 3161 timestamp "
+    "must verify (bundle: refused otherwise)."
+)
+PUBLIC_KEY_HELP = "An Ed25519 public key (PEM) to trust; repeatable (bundle: the manifest and the record must be signed by one)."
+ACCEPT_PREFIX_HELP = "verify --log: accept the log's first N records unauthenticated (a log signed only from some run on)."
+COMMIT_HELP = "verify: the audit record must be about this commit (its full id, e.g. $GITHUB_SHA; needs --public-key)."
+VERDICT_HELP = "verify: the record's verdict must be pass, of a complete run (needs --public-key)."
+RETIRED_HELP = (
+    "verify: a key retired (rotated out, or compromised) since TIME counts only where a timestamp fixes what it "
+    "signed before then (needs --tsa-cert); repeatable."
+)
+
+
 @handles_errors()
 def bundle(  # noqa: PLR0913  # one parameter per command-line option
     ctx: typer.Context,
-    target: list[str] = typer.Argument(
-        ..., metavar="RESULTS.json | verify FILE.zip", help="A JSON result to bundle, or 'verify' and a bundle."
-    ),
+    target: list[str] = typer.Argument(..., metavar="RESULTS.json | verify FILE.zip", help=TARGET_HELP),
     output: Optional[Path] = typer.Option(None, "--output", metavar="FILE.zip", help="Where to write the bundle."),
-    policy_file: Optional[Path] = typer.Option(
-        None,
-        "--policy",
-        metavar="FILE",
-        help="The run's policy (default: discovered in the current folder); verify: the policy the audit record must "
-        "have been judged under, each file it is built from by sha256 (needs --public-key).",
-    ),
-    policy_sha256: Optional[str] = typer.Option(
-        None,
-        "--policy-sha256",
-        metavar="HEX",
-        help="verify: the effective policy's sha256 the audit record must have been judged under (needs --public-key).",
-    ),
-    log: Optional[Path] = typer.Option(
-        None,
-        "--log",
-        metavar="LOG",
-        help="The audit log holding the run's record (bundle: default the policy's; verify: checked when given).",
-    ),
-    key_env: str = typer.Option(
-        "GATEKEEPER_AUDIT_KEY",
-        "--key-env",
-        metavar="NAME",
-        help="Environment variable holding the signing key (verify: its public key is trusted too, as --public-key's).",
-    ),
-    tsa_cert: Optional[Path] = typer.Option(
-        None,
-        "--tsa-cert",
-        metavar="CA.pem",
-        help="The CA certificate the timestamp authority's certificate chains to (timestamp_ca): every RFC 3161 timestamp "
-        "must verify (bundle: refused otherwise).",
-    ),
-    public_key: Optional[list[Path]] = typer.Option(
-        None,
-        "--public-key",
-        metavar="FILE",
-        help="An Ed25519 public key (PEM) to trust; repeatable (bundle: the manifest and the record must be signed by one).",
-    ),
-    accept_prefix: int = typer.Option(
-        0,
-        "--accept-unsigned-prefix",
-        min=0,
-        metavar="N",
-        help="verify --log: accept the log's first N records unauthenticated (a log signed only from some run on).",
-    ),
-    commit: Optional[str] = typer.Option(
-        None,
-        "--commit",
-        metavar="SHA",
-        help="verify: the audit record must be about this commit (its full id, e.g. $GITHUB_SHA; needs --public-key).",
-    ),
-    require_pass: bool = typer.Option(
-        False, "--require-pass", help="verify: the record's verdict must be pass, of a complete run (needs --public-key)."
-    ),
-    retired: Optional[list[str]] = typer.Option(
-        None,
-        "--retired",
-        metavar="KEYID=TIME",
-        help="verify: a key retired (rotated out, or compromised) since TIME counts only where a timestamp fixes what it "
-        "signed before then (needs --tsa-cert); repeatable.",
-    ),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help=POLICY_HELP),
+    policy_sha256: Optional[str] = typer.Option(None, "--policy-sha256", metavar="HEX", help=POLICY_SHA256_HELP),
+    log: Optional[Path] = typer.Option(None, "--log", metavar="LOG", help=LOG_HELP),
+    key_env: str = typer.Option("GATEKEEPER_AUDIT_KEY", "--key-env", metavar="NAME", help=KEY_ENV_HELP),
+    tsa_cert: Optional[Path] = typer.Option(None, "--tsa-cert", metavar="CA.pem", help=TSA_CERT_HELP),
+    public_key: Optional[list[Path]] = typer.Option(None, "--public-key", metavar="FILE", help=PUBLIC_KEY_HELP),
+    accept_prefix: int = typer.Option(0, "--accept-unsigned-prefix", min=0, metavar="N", help=ACCEPT_PREFIX_HELP),
+    commit: Optional[str] = typer.Option(None, "--commit", metavar="SHA", help=COMMIT_HELP),
+    require_pass: bool = typer.Option(False, "--require-pass", help=VERDICT_HELP),
+    retired: Optional[list[str]] = typer.Option(None, "--retired", metavar="KEYID=TIME", help=RETIRED_HELP),
 ) -> int | None:
     """Write an evidence bundle for a past run, or verify one ('bundle verify FILE.zip')."""
     from gatekeeper.errors import UsageError
