@@ -51,9 +51,12 @@ def _audit_log(ctx: typer.Context, log: Path | None, policy_file: Path | None) -
     "verify",
     epilog="Examples:\n\n  gatekeeper audit verify --public-key audit.pub\n\n"
     "  gatekeeper audit verify .gatekeeper/audit.jsonl --public-key old.pub --public-key new.pub --anchor 3f2a...\n\n"
+    "  gatekeeper audit verify --public-key old.pub --public-key new.pub --tsa-cert tsa-ca.pem "
+    "--retired sha256:3d1f...=2026-10-01T00:00:00Z\n\n"
     "Exit codes: 0 the chain is consistent (intact: every record authenticated, when keys are given), 1 a record "
-    "was edited, deleted, inserted or reordered, a signature does not match, or records are not authenticated, "
-    "2 no log or a bad key.",
+    "was edited, deleted, inserted or reordered, a signature does not match, records are not authenticated, or "
+    "(with --tsa-cert) their timestamps or a retired key's signatures do not hold up, 2 no log, a bad key or a "
+    "bad option.",
 )
 @handles_errors()
 def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
