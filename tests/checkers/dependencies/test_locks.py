@@ -17,7 +17,18 @@ from gatekeeper.errors import PolicyError
 from gatekeeper.findings import CheckResult, Status
 from gatekeeper.policy import load_policy
 from tests.helpers.cli import invoke_gatekeeper
-from tests.helpers.locks import DISTS, MEMBER, PYPROJECT, build_workspace, exported_pins, poetry, simple_index, uv, wheel_index
+from tests.helpers.locks import (
+    DISTS,
+    MEMBER,
+    PYPROJECT,
+    build_grouped,
+    build_workspace,
+    exported_pins,
+    poetry,
+    simple_index,
+    uv,
+    wheel_index,
+)
 from tests.helpers.osv import RECORDS, dep_result, found, run_dependencies, write_db
 
 
@@ -157,6 +168,31 @@ def test_a_group_uv_sync_installs_but_the_audit_leaves_out_is_said_with_its_pack
     assert everything.metrics["lock"]["counted_groups"] == ["run time", "dev", "extra:extra1"]
     assert everything.metrics["lock"]["left_out"] == [] and everything.metrics["lock"]["left_out_packages"] == 0
     assert "not audited" not in everything.summary
+
+
+def test_default_groups_all_makes_every_left_out_group_one_uv_sync_installs(
+    tmp_path: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """No dev group: uv sync installs none of tests and typing; with `[tool.uv] default-groups =
+    "all"` it installs both (uv's own export says so), and so does the metric and the summary."""
+    root = build_grouped(tmp_path / "solo", wheels)
+    write_db(root, RECORDS, "flat")
+    win32 = {"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt"}
+    checks = 'source = "uv.lock"\ntarget_platform = "win32"'
+    assert exported_pins(root, wheels, "--no-emit-project", platform=win32) == {"winonly": "1.0"}
+    plain = audit(root, checkers, checks)
+    assert [e["installed_by_default"] for e in plain.metrics["lock"]["left_out"]] == [False, False]
+    assert "not the group tests (1 package) nor the group typing (1 package)" in plain.summary
+    (root / "pyproject.toml").write_text((root / "pyproject.toml").read_text() + '[tool.uv]\ndefault-groups = "all"\n')
+    installed = exported_pins(root, wheels, "--no-emit-project", platform=win32)
+    assert installed == {"winonly": "1.0", "toolx": "1.0", "alpha": "1.4"}
+    every = audit(root, checkers, checks)
+    assert every.metrics["lock"]["left_out"] == [
+        {"group": "tests", "packages": 1, "installed_by_default": True},
+        {"group": "typing", "packages": 1, "installed_by_default": True},
+    ]
+    assert every.metrics["lock"]["left_out_packages"] == len(installed) - every.metrics["packages_audited"] == 2
+    assert "not the group tests (1 package, which uv sync installs by default) nor the group typing" in every.summary
 
 
 def test_pylock_exported_by_uv_gives_the_same_findings(workspace: Path, wheels: Path, checkers: Mapping[str, Any]) -> None:
