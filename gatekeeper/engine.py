@@ -190,36 +190,7 @@ def run_checks(
     before = _snapshot(request, cache_dir)  # the checkout is read-only to the gate: compared at the end
     interpreter = request.interpreter or discover(request.root, str(policy.environment.get("python") or ""))
     repository = repository_answer()  # before any check runs: the tree as it was judged
-    compared: list[Callable[[], dict[str, Any]]] = []
-    folders: list[dict[str, tuple[int, ...]]] = []  # the folders' stat data as that comparison began
-
-    def early_check() -> dict[str, Any]:
-        if isinstance(before, checkout.Snapshot):
-            folders.append(checkout.folder_stats(before))
-        return _tree_check(before)
-
-    def quiet() -> None:  # every check has ended or said that nothing it still runs writes into the checkout
-        compared.append(in_background(early_check, "gatekeeper-checkout"))
-
-    # what the checks store in the cache is kept only when the checkout is found as it was: a file a
-    # test rewrote between a tool's read and the read that keys its result would serve a stale verdict
-    written = cache.log_writes(cache_dir)
-    kept = False
-    watch = checkoutwatch.start(before)  # and a tool configuration that comes and goes meanwhile is seen
-    try:
-        snap = before if isinstance(before, checkout.Snapshot) else None
-        reads = checkoutreads.Reads(request.root, snap, watch.add if watch is not None else None)
-        shared = _Shared(cache_dir, tool_python(request.root, policy), interpreter, reads)
-        results = _environment_kept(_run_all(request, checkers, names, shared, progress, quiet), checkers, shared)
-        tree = compared[0]() if compared else _tree_check(before)
-        if compared and _moved_after(tree, before, folders[0] if folders else None):  # while a settled check read it
-            tree = _tree_check(before)
-        tree = checkoutwatch.with_transient(_with_reads(tree, reads), watch, before)
-        kept = not (checkout.touched(tree) or tree.get("error"))
-    finally:
-        cache.end_log(written, keep=kept)
-        if watch is not None:
-            watch.close()
+    results, tree = _run_watched(request, checkers, names, progress, (before, cache_dir, interpreter))
     # a check declared timed out leaves its thread behind, and maybe its tool running: killed once
     # the comparison's own git calls are done, before the process ends (it does not wait for threads)
     process.kill_all()
@@ -253,6 +224,52 @@ def run_checks(
         waivers=waiver_summary,
         extra=extra,
     )
+
+
+def _run_watched(
+    request: RunRequest,
+    checkers: Mapping[str, LoadedChecker],
+    names: Sequence[str],
+    progress: Progress,
+    setting: tuple[checkout.Snapshot | str, Path | None, Interpreter],
+) -> tuple[dict[str, CheckResult], dict[str, Any]]:
+    """Run the checks ``names`` (``_run_all``) with the checkout watched, and compare it with the
+    snapshot taken before (``setting``: that snapshot, the cache folder, the environment's
+    interpreter): the results and that comparison (``_tree_check``). The comparison begins as soon
+    as every check has ended or said it writes no more; what the checks cached is kept only when the
+    checkout is found as it was."""
+    before, cache_dir, interpreter = setting
+    compared: list[Callable[[], dict[str, Any]]] = []
+    folders: list[dict[str, tuple[int, ...]]] = []  # the folders' stat data as that comparison began
+
+    def early_check() -> dict[str, Any]:
+        if isinstance(before, checkout.Snapshot):
+            folders.append(checkout.folder_stats(before))
+        return _tree_check(before)
+
+    def quiet() -> None:  # every check has ended or said that nothing it still runs writes into the checkout
+        compared.append(in_background(early_check, "gatekeeper-checkout"))
+
+    # what the checks store in the cache is kept only when the checkout is found as it was: a file a
+    # test rewrote between a tool's read and the read that keys its result would serve a stale verdict
+    written = cache.log_writes(cache_dir)
+    kept = False
+    watch = checkoutwatch.start(before)  # and a tool configuration that comes and goes meanwhile is seen
+    try:
+        snap = before if isinstance(before, checkout.Snapshot) else None
+        reads = checkoutreads.Reads(request.root, snap, watch.add if watch is not None else None)
+        shared = _Shared(cache_dir, tool_python(request.root, request.policy), interpreter, reads)
+        results = _environment_kept(_run_all(request, checkers, names, shared, progress, quiet), checkers, shared)
+        tree = compared[0]() if compared else _tree_check(before)
+        if compared and _moved_after(tree, before, folders[0] if folders else None):  # while a settled check read it
+            tree = _tree_check(before)
+        tree = checkoutwatch.with_transient(_with_reads(tree, reads), watch, before)
+        kept = not (checkout.touched(tree) or tree.get("error"))
+    finally:
+        cache.end_log(written, keep=kept)
+        if watch is not None:
+            watch.close()
+    return results, tree
 
 
 def _cache_dir(request: RunRequest) -> Path | None:
