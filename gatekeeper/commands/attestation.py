@@ -36,6 +36,14 @@ the statement is about --commit, (with --require-pass) says pass of a complete r
 --policy-sha256) was judged under that policy;
 1 not authenticated (no key given, no signature verifies) or a check failed; 2 not an attestation or bad option."""
 
+_TSA_HELP = "The CA certificate the timestamp authority's certificate chains to (timestamp_ca): check the RFC 3161 timestamp."
+_COMMIT_HELP = "The full id of the commit the statement must be about (its gitCommit), e.g. $GITHUB_SHA."
+_POLICY_HELP = "The policy the run must have been judged under: each file it is built from (extends, waivers) by sha256."
+_RETIRED_HELP = (
+    "A key retired (rotated out, or compromised) since TIME: its signature counts only with a timestamp "
+    "before then (needs --tsa-cert); repeatable."
+)
+
 
 @app.command("verify", epilog=EPILOG)
 @handles_errors()
@@ -51,37 +59,16 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
     subjects: Optional[list[str]] = typer.Option(
         None, "--subject", metavar="FILE", help="A file (or glob) that must be one of the statement's subjects; repeatable."
     ),
-    tsa_cert: Optional[Path] = typer.Option(
-        None,
-        "--tsa-cert",
-        metavar="CA.pem",
-        help="The CA certificate the timestamp authority's certificate chains to (timestamp_ca): check the RFC 3161 timestamp.",
-    ),
-    commit: Optional[str] = typer.Option(
-        None,
-        "--commit",
-        metavar="SHA",
-        help="The full id of the commit the statement must be about (its gitCommit), e.g. $GITHUB_SHA.",
-    ),
+    tsa_cert: Optional[Path] = typer.Option(None, "--tsa-cert", metavar="CA.pem", help=_TSA_HELP),
+    commit: Optional[str] = typer.Option(None, "--commit", metavar="SHA", help=_COMMIT_HELP),
     require_pass: bool = typer.Option(
         False, "--require-pass", help="The statement's verdict must be pass, of a complete run (every check the policy enables)."
     ),
-    policy_file: Optional[Path] = typer.Option(
-        None,
-        "--policy",
-        metavar="FILE",
-        help="The policy the run must have been judged under: each file it is built from (extends, waivers) by sha256.",
-    ),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help=_POLICY_HELP),
     policy_sha256: Optional[str] = typer.Option(
         None, "--policy-sha256", metavar="HEX", help="The effective policy's sha256 the run must have been judged under."
     ),
-    retired: Optional[list[str]] = typer.Option(
-        None,
-        "--retired",
-        metavar="KEYID=TIME",
-        help="A key retired (rotated out, or compromised) since TIME: its signature counts only with a timestamp "
-        "before then (needs --tsa-cert); repeatable.",
-    ),
+    retired: Optional[list[str]] = typer.Option(None, "--retired", metavar="KEYID=TIME", help=_RETIRED_HELP),
 ) -> int:
     """Check an attestation's signature, its statement, its subjects and its timestamp."""
     from gatekeeper import gate

@@ -29,6 +29,16 @@ _POLICY_HELP = "Policy naming the log (default: discovered)."
 _KEY_HELP = "Environment variable holding a private key to verify with (its public key; or an HMAC secret of the earlier scheme)."
 _PUBLIC_HELP = "An Ed25519 public key (PEM) to trust; repeat it for a keyring across rotations."
 _PREFIX_HELP = "Accept the first N records without authentication (written before signing started)."
+_OUTPUT_HELP = "Where to write: the HTML page (default audit-history.html), or the CSV folder (default audit-history/)."
+_BRANCH_HELP = "Only runs on this branch; with a git checkout, also list which of its commits were gated."
+_EVENT_HELP = f"Only runs of this CI event: {', '.join(EVENTS)}."
+_REPO_HELP = "The git checkout to read first-parent history and policy files from (default: the current folder)."
+_REPORTS_HELP = "A folder of kept reports (e.g. CI artifacts), found by their recorded sha256; repeatable."
+_FORMAT_HELP = "html: one page; csv: runs.csv, exceptions.csv and findings.csv."
+_REPORT_TSA_HELP = (
+    "The CA certificate the timestamp authority's certificate chains to: check each record's RFC 3161 "
+    "stamp and the records' order in time; the first that does not hold breaks the page there."
+)
 _KEEP_HEAD = "keep the head sha256 and pass it as --anchor"
 _RETIRED_HELP = (
     "A key retired (rotated out, or compromised) since TIME, e.g. sha256:3d1f...=2026-10-01: what it signed counts only "
@@ -204,49 +214,19 @@ def audit_show(
 def audit_report(  # noqa: PLR0913  # one parameter per command-line option
     ctx: typer.Context,
     log: Optional[Path] = typer.Argument(None, metavar="LOG", help=_LOG_HELP),
-    output: Optional[Path] = typer.Option(
-        None,
-        "--output",
-        metavar="PATH",
-        help="Where to write: the HTML page (default audit-history.html), or the CSV folder (default audit-history/).",
-    ),
+    output: Optional[Path] = typer.Option(None, "--output", metavar="PATH", help=_OUTPUT_HELP),
     since: Optional[str] = typer.Option(None, "--since", metavar="YYYY-MM-DD", help="Only runs on or after this day (UTC)."),
     until: Optional[str] = typer.Option(None, "--until", metavar="YYYY-MM-DD", help="Only runs on or before this day (UTC)."),
-    branch: Optional[str] = typer.Option(
-        None,
-        "--branch",
-        metavar="NAME",
-        help="Only runs on this branch; with a git checkout, also list which of its commits were gated.",
-    ),
-    event: Optional[str] = typer.Option(
-        None, "--event", metavar="EVENT", help=f"Only runs of this CI event: {', '.join(EVENTS)}."
-    ),
-    repo: Optional[Path] = typer.Option(
-        None,
-        "--repo",
-        metavar="DIR",
-        help="The git checkout to read first-parent history and policy files from (default: the current folder).",
-    ),
-    reports: list[Path] = typer.Option(
-        [],
-        "--reports",
-        metavar="DIR",
-        help="A folder of kept reports (e.g. CI artifacts), found by their recorded sha256; repeatable.",
-    ),
-    fmt: str = typer.Option(
-        "html", "--format", metavar="html|csv", help="html: one page; csv: runs.csv, exceptions.csv and findings.csv."
-    ),
+    branch: Optional[str] = typer.Option(None, "--branch", metavar="NAME", help=_BRANCH_HELP),
+    event: Optional[str] = typer.Option(None, "--event", metavar="EVENT", help=_EVENT_HELP),
+    repo: Optional[Path] = typer.Option(None, "--repo", metavar="DIR", help=_REPO_HELP),
+    reports: list[Path] = typer.Option([], "--reports", metavar="DIR", help=_REPORTS_HELP),
+    fmt: str = typer.Option("html", "--format", metavar="html|csv", help=_FORMAT_HELP),
     policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help=_POLICY_HELP),
     public_key: Optional[list[Path]] = typer.Option(None, "--public-key", metavar="FILE", help=_PUBLIC_HELP),
     key_env: str = typer.Option("GATEKEEPER_AUDIT_KEY", "--key-env", metavar="NAME", help=_KEY_HELP),
     accept_prefix: int = typer.Option(0, "--accept-unsigned-prefix", min=0, metavar="N", help=_PREFIX_HELP),
-    tsa_cert: Optional[Path] = typer.Option(
-        None,
-        "--tsa-cert",
-        metavar="CA.pem",
-        help="The CA certificate the timestamp authority's certificate chains to: check each record's RFC 3161 "
-        "stamp and the records' order in time; the first that does not hold breaks the page there.",
-    ),
+    tsa_cert: Optional[Path] = typer.Option(None, "--tsa-cert", metavar="CA.pem", help=_REPORT_TSA_HELP),
     retired: Optional[list[str]] = typer.Option(None, "--retired", metavar="KEYID=TIME", help=_RETIRED_HELP),
 ) -> int:
     """Write the audit history for a period: chain status, controls, gated changes, policy changes,
