@@ -90,9 +90,8 @@ class DependenciesChecker(CheckerBase):
         from packaging.utils import canonicalize_name
 
         from gatekeeper.checkers.dependencies import offline
-        from gatekeeper.checkers.dependencies.findings import unaudited_finding, vulnerability_finding
+        from gatekeeper.checkers.dependencies.findings import vulnerability_finding
         from gatekeeper.checkers.dependencies.sources import collect
-        from gatekeeper.checkers.inventory import project_manifest
 
         t0 = time.monotonic()
         source = str(section.get("source") or "environment")
@@ -118,11 +117,7 @@ class DependenciesChecker(CheckerBase):
         by_key = {(canonicalize_name(t.name), t.version): t for t in targets}
         threshold = Severity(str(section.get("fail_on_severity") or "low"))
         findings = [vulnerability_finding(m, by_key.get((canonicalize_name(m.package), m.version)), threshold) for m in matches]
-        versions: dict[str, str] = {canonicalize_name(t.name): t.version for t in got.targets}
-        manifest = source if source != "environment" and not Path(source).is_absolute() else project_manifest(ctx.root)
-        for key, (name, reason) in sorted(got.unaudited.items()):
-            blocking = bool(section.get("fail_on_unaudited", True))
-            findings.append(unaudited_finding(name, versions.get(key, ""), reason, blocking, manifest))
+        findings += _unaudited_findings(section, ctx, source, got)
         vulnerable = sorted({canonicalize_name(m.package) for m in matches})
         metrics.update(
             {
@@ -166,6 +161,23 @@ class DependenciesChecker(CheckerBase):
             metrics=metrics,
             findings=tuple(findings),
         )
+
+
+def _unaudited_findings(section: Mapping[str, Any], ctx: CheckContext, source: str, got: Collected) -> list[Finding]:
+    """A finding for each package the source could not have audited, pointing at the requirements
+    file audited, or (for the environment, or a file outside the root) at the project's manifest."""
+    from packaging.utils import canonicalize_name
+
+    from gatekeeper.checkers.dependencies.findings import unaudited_finding
+    from gatekeeper.checkers.inventory import project_manifest
+
+    versions: dict[str, str] = {canonicalize_name(t.name): t.version for t in got.targets}
+    manifest = source if source != "environment" and not Path(source).is_absolute() else project_manifest(ctx.root)
+    findings = []
+    for key, (name, reason) in sorted(got.unaudited.items()):
+        blocking = bool(section.get("fail_on_unaudited", True))
+        findings.append(unaudited_finding(name, versions.get(key, ""), reason, blocking, manifest))
+    return findings
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
