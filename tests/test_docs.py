@@ -268,7 +268,7 @@ _NOT_IN_REPO_OF_TESTS = {
 }
 
 
-def test_every_path_and_module_the_tests_and_benchmarks_cite_exists() -> None:
+def test_every_path_and_module_the_tests_scripts_and_action_cite_exists() -> None:
     """A comment or docstring sending the reader to a test file or module that has moved or gone
     (a folder of tests renamed, say) is caught as the documents' citations are above."""
     problems = []
@@ -277,6 +277,8 @@ def test_every_path_and_module_the_tests_and_benchmarks_cite_exists() -> None:
             name = path.relative_to(ROOT).as_posix()
             prose = _prose(path.read_text(encoding="utf-8"))
             problems += _missing_paths_and_modules(name, prose, _NOT_IN_REPO | _NOT_IN_REPO_OF_TESTS)
+    for path in (ROOT / "action.yml", ROOT / ".ci" / "run", *sorted((ROOT / "action").glob("*.sh"))):
+        problems += _missing_paths_and_modules(path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8"), _NOT_IN_REPO)
     assert not problems, "cited but not in the repository: " + "; ".join(sorted(problems))
 
 
