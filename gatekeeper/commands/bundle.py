@@ -37,9 +37,9 @@ record backing the result are authenticated; without keys, "consistent, not auth
 naming each changed, added or missing file, a bad or unknown signature, a record that does not back
 the result, (with keys) a result nothing backs, an entry an unzip could write outside its folder,
 or a timestamp that does not verify with --tsa-cert; 2 when the file is not a bundle. Intact is
-not passing: --commit SHA and --require-pass (with --public-key) refuse, exit 1, a bundle whose
+not passing: --commit SHA and --require-pass (with a key) refuse, exit 1, a bundle whose
 audit record is about another commit, or whose verdict is not a pass of a complete run;
---policy FILE and --policy-sha256 HEX (with --public-key) one whose audit record was judged under
+--policy FILE and --policy-sha256 HEX (with a key) one whose audit record was judged under
 another policy (FILE: every file it is built from must be one the run read, by sha256; HEX: the
 effective policy's sha256); --retired KEYID=TIME (with --tsa-cert) one that a key retired since
 TIME signed after it."""
@@ -48,9 +48,12 @@ TIME signed after it."""
 TARGET_HELP = "A JSON result to bundle, or 'verify' and a bundle."
 POLICY_HELP = (
     "The run's policy (default: discovered in the current folder); verify: the policy the audit record must "
-    "have been judged under, each file it is built from by sha256 (needs --public-key)."
+    "have been judged under, each file it is built from by sha256 (needs a key: --public-key, or --key-env's)."
 )
-POLICY_SHA256_HELP = "verify: the effective policy's sha256 the audit record must have been judged under (needs --public-key)."
+POLICY_SHA256_HELP = (
+    "verify: the effective policy's sha256 the audit record must have been judged under "
+    "(needs a key: --public-key, or --key-env's)."
+)
 LOG_HELP = "The audit log holding the run's record (bundle: default the policy's; verify: checked when given)."
 KEY_ENV_HELP = "Environment variable holding the signing key (verify: its public key is trusted too, as --public-key's)."
 TSA_CERT_HELP = (
@@ -59,8 +62,11 @@ TSA_CERT_HELP = (
 )
 PUBLIC_KEY_HELP = "An Ed25519 public key (PEM) to trust; repeatable (bundle: the manifest and the record must be signed by one)."
 ACCEPT_PREFIX_HELP = "verify --log: accept the log's first N records unauthenticated (a log signed only from some run on)."
-COMMIT_HELP = "verify: the audit record must be about this commit (its full id, e.g. $GITHUB_SHA; needs --public-key)."
-VERDICT_HELP = "verify: the record's verdict must be pass, of a complete run (needs --public-key)."
+COMMIT_HELP = (
+    "verify: the audit record must be about this commit (its full id, e.g. $GITHUB_SHA; "
+    "needs a key: --public-key, or --key-env's)."
+)
+VERDICT_HELP = "verify: the record's verdict must be pass, of a complete run (needs a key: --public-key, or --key-env's)."
 RETIRED_HELP = (
     "verify: a key retired (rotated out, or compromised) since TIME counts only where a timestamp fixes what it "
     "signed before then (needs --tsa-cert); repeatable."
