@@ -446,6 +446,7 @@ CONFIG_NAMES = (
     "pytest.toml",
     ".pytest.toml",
     ".gitignore",
+    ".ignore",  # ruff leaves out what it lists, as it does what .gitignore lists
     ".pre-commit-config.yaml",
     "conftest.py",
     "__init__.py",

@@ -710,3 +710,13 @@ def test_a_file_created_after_an_early_comparison_is_a_change(
     assert early == [True] and result.checks[0].status is Status.PASS
     assert result.verdict is Verdict.ERROR and result.exit_code == 3
     assert result.extra["checkout"]["created"] == [created]
+
+
+@pytest.mark.parametrize("folder", ["", "pkg/"])
+def test_an_ignored_dot_ignore_file_the_run_writes_is_a_change(tmp_path: Path, folder: str) -> None:
+    """ruff leaves out the files a ``.ignore`` lists, as it does those ``.gitignore`` lists: one the
+    tests write where git ignores it narrows the lint check that follows, so it is compared."""
+    root = repo(tmp_path, {"app.py": "x = 1\n", "pkg/mod.py": "y = 2\n", ".gitignore": ".ignore\n"})
+    before = checkout.snapshot(root)
+    write(root, {f"{folder}.ignore": "*.py\n"})
+    assert checkout.changes(before).created == [f"{folder}.ignore"]

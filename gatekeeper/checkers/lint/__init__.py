@@ -194,7 +194,8 @@ class LintChecker(CheckerBase):
             tree.say_ran(ctx, tool, config_args)
         files, diagnostics = per_file.files, per_file.results
         records = narrowed.config_records(ctx.root, configs)
-        records += narrowed.excluded_records(*_dropped(skipped, by_defaults))
+        ignore_files = [f for f in candidates if f.rpartition("/")[2] == ".ignore"] if honour else []
+        records += narrowed.excluded_records(*_dropped(skipped, by_defaults), ignore_files)
         if honour:
             records += narrowed.comment_records(files, diagnostics, sources)
             records += isortcomments.records(files, diagnostics, sources, isortcomments.rules_on(ctx, ruff, config_args))

@@ -131,9 +131,12 @@ def _line_of(lines: Sequence[str], key: str) -> int | None:
     return next((n for n, line in enumerate(lines, start=1) if pattern.match(line)), None)
 
 
-def excluded_records(dropped_by_config: Sequence[str], dropped_by_default: Sequence[str]) -> list[Narrowing]:
+def excluded_records(
+    dropped_by_config: Sequence[str], dropped_by_default: Sequence[str], ignore_files: Sequence[str] = ()
+) -> list[Narrowing]:
     """Tracked Python files ruff did not check: those the project's settings dropped, and those
-    ruff's own default excludes (and ``.gitignore``) drop."""
+    ruff's own default excludes, ``.gitignore`` and the ``.ignore`` files (``ignore_files``, which ruff
+    honours as it honours ``.gitignore``: its walk uses the ``ignore`` crate's standard filters) drop."""
     out = []
     if dropped_by_config:
         out.append(
@@ -145,11 +148,19 @@ def excluded_records(dropped_by_config: Sequence[str], dropped_by_default: Seque
     if dropped_by_default:
         out.append(
             Narrowing(
-                "exclude", "", None, "ruff's default excludes and .gitignore",
+                "exclude", "", None, _by_default(ignore_files),
                 "tracked Python files ruff did not check", tuple(dropped_by_default),
             )
         )  # fmt: skip
     return out
+
+
+def _by_default(ignore_files: Sequence[str]) -> str:
+    """What leaves files out besides the project's ruff settings, naming each ``.ignore`` file."""
+    if not ignore_files:
+        return "ruff's default excludes and .gitignore"
+    shown = ", ".join(ignore_files[:5]) + (", …" if len(ignore_files) > 5 else "")
+    return f"ruff's default excludes, .gitignore and the .ignore files ruff honours like it ({shown})"
 
 
 def comment_records(

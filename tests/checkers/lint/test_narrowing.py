@@ -155,3 +155,17 @@ def test_settings_that_tune_the_rules_are_reported(tmp_path: Path, make_ctx: Any
     assert record.line == 1 and "line-length = 1000" in record.effect + record.detail
     assert record.detail == 'line-length = 1000; builtins = ["magic"]; lint.mccabe.max-complexity = 50'
     assert_reported(result, record)
+
+
+def test_files_a_tracked_ignore_file_drops_are_reported_under_its_name(tmp_path: Path, make_ctx: Any) -> None:
+    """ruff honours a ``.ignore`` file as it honours ``.gitignore``: the files it drops are not
+    checked, and the record says which file dropped them, not only ".gitignore"."""
+    root = write(tmp_path / "p", {".ignore": "gen/\n", "sub/.ignore": "old.py\n", "app.py": "x = 1\n"})
+    write(root, {"gen/made.py": UNUSED, "sub/old.py": UNUSED, "sub/new.py": "y = 2\n"})
+    git_init(root)
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert ruff_by_hand(root, "--isolated") == set() and result.status is Status.PASS  # ruff left both out
+    (dropped,) = [n for n in result.narrowing if n.kind == "exclude" and not n.source]
+    assert dropped.files == ("gen/made.py", "sub/old.py")
+    assert ".ignore, sub/.ignore" in dropped.detail
+    assert_reported(result, dropped)
