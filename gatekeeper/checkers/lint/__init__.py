@@ -216,6 +216,8 @@ class LintChecker(CheckerBase):
             if findings
             else f"{len(files):,} file{'' if len(files) == 1 else 's'}"
         )
+        notes = narrowed.config_notes(ctx.root, configs) if honour else []
+        summary += "".join(f"; {note}" for note in notes)
         metrics: dict[str, Any] = {
             "files_checked": len(files),
             "files_with_findings": with_findings,
@@ -223,7 +225,8 @@ class LintChecker(CheckerBase):
             "suppressed": sum(1 for ds in diagnostics.values() for d in ds if d.get("suppressed")),
             "fixable": sum(1 for f in findings if f.properties.get("fix")),
             "by_rule": dict(sorted(codes.items())),
-            "config": configs[0] if configs else None,
+            "config": next((c for c in configs if "/" not in c), None),  # the root's: a nested one configures its folder alone
+            "nested_configs": [c for c in configs if "/" in c],
             "config_files": list(config_files),
             "project_config": "honour" if honour else "ignore",
             "tool_source": tool.source,

@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from gatekeeper import toolconfig
@@ -152,6 +152,46 @@ def excluded_records(
                 "tracked Python files ruff did not check", tuple(dropped_by_default),
             )
         )  # fmt: skip
+    return out
+
+
+#: where flake8 reads its configuration (https://flake8.pycqa.org/en/latest/user/configuration.html), none of which ruff reads
+_FLAKE8 = ((".flake8", None), ("setup.cfg", "[flake8]"), ("tox.ini", "[flake8]"))
+_SECTION = re.compile(r"^\s*\[flake8\]\s*$", re.MULTILINE)
+
+
+def config_notes(root: Path, configs: Sequence[str]) -> list[str]:
+    """What the summary says about the configuration ruff runs with, when it is not what a newcomer
+    would take it to be: only nested configurations (``configs`` without one in the root, each
+    configuring its own folder alone), and a flake8 configuration in the root with no ruff one there
+    (ruff never reads it: its defaults apply)."""
+    nested = [c for c in configs if "/" in c]
+    out = []
+    if configs and len(nested) == len(configs):
+        shown = ", ".join(nested[:3]) + (", …" if len(nested) > 3 else "")
+        out.append(f"no ruff configuration in the root ({shown} configure{'s' if len(nested) == 1 else ''} only its own folder)")
+    if len(nested) == len(configs):
+        where = " outside " + ", ".join(str(PurePosixPath(c).parent) + "/" for c in nested[:3]) if nested else ""
+        out += [f"{name} is not read by ruff; ruff's defaults apply{where}" for name in flake8_configs(root)]
+    return out
+
+
+def flake8_configs(root: Path) -> list[str]:
+    """The flake8 configurations in the root: ``.flake8``, and ``[flake8]`` of ``setup.cfg`` or ``tox.ini``."""
+    out = []
+    for name, section in _FLAKE8:
+        path = root / name
+        if not path.is_file():
+            continue
+        if section is None:
+            out.append(name)
+            continue
+        try:
+            text = path.read_bytes()[:1_000_000].decode("utf-8", "replace")
+        except OSError:
+            continue
+        if _SECTION.search(text):
+            out.append(f"{name} {section}")
     return out
 
 

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from markupsafe import escape
 
 from gatekeeper.checkers.lint import LintChecker
 from gatekeeper.findings import Status
 from tests.checkers.lint.test_checker import ruff_by_hand
-from tests.helpers.narrowing import assert_reported, find
+from tests.helpers.narrowing import assert_reported, find, reported
 from tests.helpers.projects import git_init, section, write
 
 UNUSED = "import os\n"
@@ -169,3 +170,48 @@ def test_files_a_tracked_ignore_file_drops_are_reported_under_its_name(tmp_path:
     assert dropped.files == ("gen/made.py", "sub/old.py")
     assert ".ignore, sub/.ignore" in dropped.detail
     assert_reported(result, dropped)
+
+
+def _summary_shown(result: Any, note: str) -> None:
+    """``note`` is in the check's summary, on the console and in the HTML report."""
+    shown = reported(result)
+    console = " ".join(shown["console"].replace(" 0.0s", "").split())  # the table wraps a long summary
+    assert note in result.summary and note in console
+    assert str(escape(note)) in shown["html"]
+
+
+def test_a_nested_configuration_alone_is_not_named_as_the_projects(tmp_path: Path, make_ctx: Any) -> None:
+    """``config/ruff.toml`` configures only the files below ``config/``: the root has no ruff
+    configuration, and the metric and the summary say so instead of naming the nested file as the project's."""
+    root = write(tmp_path / "p", {"config/ruff.toml": '[lint]\nselect = ["E741"]\n', "config/b.py": UNUSED, "a.py": UNUSED})
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert {(f.rule_id, f.location.path) for f in result.findings} == {("F401", "a.py")}  # ruff's defaults at the root
+    assert result.metrics["config"] is None and result.metrics["nested_configs"] == ["config/ruff.toml"]
+    _summary_shown(result, "no ruff configuration in the root (config/ruff.toml configures only its own folder)")
+
+
+@pytest.mark.parametrize(
+    ("files", "named"),
+    [
+        ({"setup.cfg": "[metadata]\nname = x\n\n[flake8]\nmax-line-length = 120\n"}, "setup.cfg [flake8]"),
+        ({"tox.ini": "[tox]\nenv_list = py3\n[flake8]\nextend-ignore = F401\n"}, "tox.ini [flake8]"),
+        ({".flake8": "[flake8]\nselect = E9\n"}, ".flake8"),
+    ],
+)
+def test_a_flake8_configuration_ruff_does_not_read_is_said(
+    tmp_path: Path, make_ctx: Any, files: dict[str, str], named: str
+) -> None:
+    """ruff reads no flake8 configuration: with none of its own in the root, its defaults apply
+    (F401 is reported whatever ``extend-ignore`` says), and the summary says so."""
+    root = write(tmp_path / "p", {**files, "a.py": UNUSED})
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert {(f.rule_id, f.location.path, f.location.line) for f in result.findings} == ruff_by_hand(root, "--isolated")
+    assert result.metrics["config"] is None
+    _summary_shown(result, f"{named} is not read by ruff; ruff's defaults apply")
+
+
+def test_a_flake8_configuration_beside_ruffs_own_is_not_mentioned(tmp_path: Path, make_ctx: Any) -> None:
+    files = {"ruff.toml": '[lint]\nselect = ["F"]\n', "setup.cfg": "[flake8]\nmax-line-length = 120\n", "a.py": UNUSED}
+    result = LintChecker().run(section(LintChecker), make_ctx(write(tmp_path / "p", files)))
+    assert result.summary == "1 finding in 1 of 2 files" and result.metrics["config"] == "ruff.toml"
+    assert result.metrics["nested_configs"] == []
