@@ -158,7 +158,7 @@ def build_record(result: GateResult, reports: Mapping[str, str], command: str, r
         value = extra.get(key)
         if isinstance(value, Mapping):
             record[key] = {
-                str(k): ((commit_of(v) if k == "commit" else text_of(v)) if isinstance(v, str) else v)
+                str(k): ((commit_of(v) if k in ("commit", "sha256") else text_of(v)) if isinstance(v, str) else v)
                 for k, v in value.items()
                 if not isinstance(v, (list, dict))
             }

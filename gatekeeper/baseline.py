@@ -18,6 +18,7 @@ as many findings there (``_carried_over``); its digests are never written again
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ class Baseline:
     metrics: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     #: the entries of a version-1 file that flag a secret, read in version 2's form (``_carried_over``)
     carried_over: int = 0
+    #: the sha256 of the file's bytes ("" for none), which the run's result and audit record state
+    sha256: str = ""
 
     @property
     def size(self) -> int:
@@ -75,7 +78,8 @@ def load_baseline(path: Path) -> Baseline:
     """The findings and metrics recorded in a baseline file; a missing or malformed file is a UsageError,
     one beyond the reading limits (``readback``) a ``LimitError``."""
     try:
-        data = readback.loads(path.read_bytes(), str(path))
+        content = path.read_bytes()
+        data = readback.loads(content, str(path))
     except FileNotFoundError:
         raise UsageError("baseline file not found", file=str(path), hint="create one with 'gatekeeper baseline create'") from None
     except (OSError, ValueError) as exc:
@@ -95,7 +99,9 @@ def load_baseline(path: Path) -> Baseline:
         for check, values in raw.items()
         if isinstance(values, dict)
     }
-    return Baseline(fingerprints=dict(prints), metrics=metrics, carried_over=len(old_secrets))
+    return Baseline(
+        fingerprints=dict(prints), metrics=metrics, carried_over=len(old_secrets), sha256=hashlib.sha256(content).hexdigest()
+    )
 
 
 def _placed(entry: Mapping[str, Any]) -> bool:

@@ -61,6 +61,7 @@ class BundleCheck:
     log_refused: tuple[str, ...] = ()  # with ``--log`` and ``--retired``: what ``audit verify --retired`` refuses
     record_waivers: tuple[tuple[str, str], ...] = ()
     record_waived: int = 0
+    record_known: tuple[str, ...] = ()  # what let findings through as known: a baseline, REF's result (``_known_of``)
     manifest: Mapping[str, Any] = field(default_factory=dict)
     stamps: tuple[str, ...] = ()  # the files whose RFC 3161 timestamps verified (with ``tsa_ca``)
     unchecked_stamps: tuple[str, ...] = ()  # without ``tsa_ca``: the files that carry a token nobody checked
@@ -367,7 +368,24 @@ def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: 
             "record_verdict": str(data.get("verdict") or ""), "record_scope": scope,
             "record_commit": str(data.get("commit") or ""), "log_refused": refused,
             "record_policy": data.get("policy") if isinstance(data.get("policy"), Mapping) else None,
-            **_waivers_of(data)}  # fmt: skip
+            "record_known": _known_of(data), **_waivers_of(data)}  # fmt: skip
+
+
+def _known_of(record: Mapping[str, Any]) -> tuple[str, ...]:
+    """What the record says let findings through as already known, neither the policy nor a waiver:
+    ``N finding(s) in the baseline PATH (sha256 …)`` (``check --baseline``) and ``N finding(s)
+    present at REF (commit …)`` (``--new-code-since``); none when nothing was let through."""
+    said = []
+    baseline, new_code = record.get("baseline"), record.get("new_code")
+    if isinstance(baseline, Mapping) and isinstance(baseline.get("matched"), int) and baseline["matched"] > 0:
+        digest = str(baseline.get("sha256") or "")
+        detail = f" (sha256 {digest})" if digest else " (its sha256 not recorded)"
+        said.append(f"{baseline['matched']} finding(s) in the baseline {baseline.get('path') or '?'}{detail}")
+    if isinstance(new_code, Mapping) and isinstance(new_code.get("existing"), int) and new_code["existing"] > 0:
+        said.append(
+            f"{new_code['existing']} finding(s) present at {new_code.get('ref') or '?'} (commit {new_code.get('commit') or '?'})"
+        )
+    return tuple(said)
 
 
 def _waivers_of(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -448,7 +448,8 @@ def _extra(  # noqa: PLR0913  # one parameter per part of the record
         extra["shard"] = {"index": request.shard[0], "count": request.shard[1]}
     if request.baseline_name and request.baseline_kind == "baseline":
         matched = sum(1 for c in ordered for f in c.findings if f.waiver is not None and f.waiver.kind == "baseline")
-        extra["baseline"] = {"path": request.baseline_name, "fingerprints": request.baseline.size, "matched": matched}
+        extra["baseline"] = {"path": request.baseline_name, "sha256": request.baseline.sha256,
+                             "fingerprints": request.baseline.size, "matched": matched}  # fmt: skip
     extra.update(vex_summary(vex_docs))
     extra.update(run_context())
     extra["controls"] = evaluate_controls(policy_controls(policy.data), ordered)

@@ -3,6 +3,7 @@ and fingerprints survive edits that move the code."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,8 @@ def test_baseline_lets_only_new_findings_block_even_after_code_moves(tmp_path: P
     blocking = [f["location"]["path"] for f in _pattern_findings(project) if f["blocking"]]
     assert blocking == ["new.py"]
     data = json.loads((project / "gatekeeper-reports" / "gatekeeper.json").read_text())
-    assert data["baseline"] == {"path": str(baseline), "fingerprints": 2, "matched": 2}
+    digest = hashlib.sha256(baseline.read_bytes()).hexdigest()
+    assert data["baseline"] == {"path": str(baseline), "sha256": digest, "fingerprints": 2, "matched": 2}
 
     # creating the baseline is itself on the record
     records = [json.loads(line) for line in (project / ".gatekeeper/audit.jsonl").read_text().splitlines()]

@@ -636,3 +636,48 @@ def test_bundle_verify_holds_the_log_it_is_given_to_a_retired_key_as_audit_verif
     assert f"REJECTED: {two_runs['log']}: record #3: signed by key {signer.key_id}, retired since {since}" in done.output
     assert "record #1" not in done.output.split("REJECTED", 1)[1]
     assert _cli([*bundle, "--log", str(two_runs["log"])]).exit_code == 0  # a key no one retired vouches for it
+
+
+def test_a_pass_a_baseline_let_findings_through_says_so_and_names_the_baseline(
+    two_runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failing commit judged again with a baseline that holds its shell=True finding: a genuine,
+    signed, stamped pass under the approved policy file. The baseline is no file of the policy, so
+    --policy and --require-pass hold; the verdict line must not read as a clean pass, and must name
+    the baseline by its sha256, as it names the waivers a pass rests on."""
+    root = two_runs["root"]
+    key = (tmp_path / "gatekeeper.key").read_text()
+    baseline = tmp_path / "known.json"
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", key)
+    assert _cli(["baseline", "create", str(root), "--output", str(baseline)]).exit_code == 0
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", key)  # a run takes it out of the environment
+    known = tmp_path / "known.zip"
+    done = _cli(["check", str(root), "--baseline", str(baseline), "--output-dir", "out-known", "--bundle", str(known)])
+    assert done.exit_code == 0, done.output
+    keyed = ["--public-key", str(two_runs["pub"]), "--tsa-cert", str(two_runs["ca"]), "--policy", "gatekeeper.toml"]
+    for bundle, clean in ((known, False), (two_runs["fail"], True)):
+        done = _cli(["bundle", "verify", str(bundle), *keyed])
+        assert done.exit_code == 0, done.output
+        line = next(line for line in done.output.splitlines() if line.startswith("verdict: "))
+        assert ("let through as known (not by the policy)" not in line) is clean, line
+    record = json.loads(_entry(known, "audit/record.jsonl"))
+    digest = hashlib.sha256(baseline.read_bytes()).hexdigest()
+    line = next(
+        line for line in _cli(["bundle", "verify", str(known), *keyed]).output.splitlines() if line.startswith("verdict: ")
+    )
+    assert line == (
+        f"verdict: pass, 2 finding(s) in the baseline {baseline} (sha256 {digest}) let through as known (not by the policy), "
+        "of a complete run (every check the policy enables ran)"
+    )
+    assert record["baseline"] == {"path": str(baseline), "sha256": digest, "fingerprints": 2, "matched": 2}
+
+
+def test_a_pass_that_let_findings_present_at_the_reference_through_says_so() -> None:
+    """A --new-code-since run's record counts the findings REF's result let through (``existing``)."""
+    from gatekeeper.bundleverify import _known_of
+
+    commit = "537bc7c723439b9194a358f64d871dd326c18887"
+    assert _known_of({"new_code": {"ref": "origin/main", "commit": commit, "existing": 3}}) == (
+        f"3 finding(s) present at origin/main (commit {commit})",
+    )
+    assert _known_of({"new_code": {"ref": "origin/main", "commit": commit, "existing": 0}, "baseline": {"matched": 0}}) == ()

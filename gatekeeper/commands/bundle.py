@@ -338,7 +338,8 @@ def _verdict_line(outcome: BundleCheck) -> str:
     from gatekeeper.gated import partial_note
 
     scope = outcome.record_scope
-    verdict = f"verdict: {clean(outcome.record_verdict or 'not recorded')}{clean(_waived(outcome))}"
+    known = "".join(f", {said} let through as known (not by the policy)" for said in outcome.record_known)
+    verdict = f"verdict: {clean(outcome.record_verdict or 'not recorded')}{clean(_waived(outcome))}{clean(known)}"
     if scope is None:
         return f"{verdict} (the record does not say which of the policy's checks ran)"
     if scope.get("complete") is True:
