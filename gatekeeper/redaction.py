@@ -356,6 +356,8 @@ def _labelled_digest(match: re.Match[str]) -> bool:
     gap = re.sub(r"\b[0-9a-f]{32,}\b", lambda d: "" if len(d.group(0)) in lengths else d.group(0), before[labels[-1].end() :])
     if len(gap) > 40 or "\n" in gap or re.search(r"[A-Za-z0-9+/_\-]{32,}", gap):
         return False
+    if gap.startswith("(") or re.search(r"\w\s*=", gap):  # a call (requests.patch(...)), or the hex is another name's value
+        return False
     return not any(word in gap.lower() for word in _ASSIGNED_WORDS)  # "commit the token <hex>" names a secret
 
 

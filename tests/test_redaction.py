@@ -222,3 +222,18 @@ def test_a_standard_base64_key_beside_an_underscore_or_a_hyphen_is_still_masked(
     for path in ("packaging/pep517_backend/_cython_configuration.py", "vulns/setuptools/PYSEC-2022-43012.yaml",
                  "tests/fixtures/projects/with_src_layout/src/pkg_one/module_two.py"):  # fmt: skip
         assert redact(path) == path
+
+
+def test_a_hex_key_after_a_call_or_an_assignment_is_not_named_by_a_label_before_it() -> None:
+    """bandit's B113 flags ``requests.patch(url, headers=...)`` and its excerpt quotes that line: the
+    ``patch`` of the call labels no commit, and a 40-hex key in it (a classic GitHub token's shape) is
+    masked; so is one assigned to another name after ``git commit``."""
+    key = "8f14e45fceea167a5a36dedd4bea2543a1b2c3d4"
+    for text in (
+        f"requests.patch(url, headers={{'X-Api': '{key}'}})",
+        f"git commit -m wip && export GH={key}",
+        f"repo.commit({key!r})",
+    ):
+        assert key not in redact(text), text
+    for text in (f"The name of the patch is {key}.", f"commit={key}", f"fixed in commit {key}"):
+        assert redact(text) == text
