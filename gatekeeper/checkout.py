@@ -333,7 +333,17 @@ def changes(before: Snapshot, timeout: float = 300.0) -> Changes:
     settings = sorted(p for p, data in _outside_stats(before.outside).items() if data != before.outside[p])
     restored = sorted(p for p, data in tracked.items() if p not in changed and before.tracked.get(p, data) != data)
     out = Changes(sorted(changed), created, removed, rewritten, restored, settings)
-    return _with_modules(out, before, _checked_out(root, index), timeout)
+    return _shown(_with_modules(out, before, _checked_out(root, index), timeout))
+
+
+def _shown(out: Changes) -> Changes:
+    """``out`` with each name's bytes that are not UTF-8 written as ``\\xff`` (a report cannot hold them)."""
+
+    def names(paths: list[str]) -> list[str]:
+        return [os.fsencode(p).decode("utf-8", "backslashreplace") for p in paths]
+
+    return Changes(names(out.changed), names(out.created), names(out.removed), names(out.rewritten), names(out.restored),
+                   names(out.git_settings))  # fmt: skip
 
 
 def moved_since(before: Snapshot, folders: Mapping[str, tuple[int, ...]] | None = None) -> bool:
@@ -409,7 +419,9 @@ def _listing(root: Path, timeout: float, skip: tuple[str, ...]) -> tuple[dict[st
     """``path -> "mode sha"`` for every tracked file, and the untracked files git does not ignore
     (``.gitignore``, ``.git/info/exclude``, ``core.excludesFile``), both from one ``git ls-files``;
     untracked ones under ``skip`` and Python's bytecode caches are left out."""
-    done = process.run([*_GIT, "ls-files", "-z", "--stage", "--others", "--exclude-standard", "-t"], timeout=timeout, cwd=root)
+    # a name that is not UTF-8 is kept as its bytes (surrogateescape): each file is looked up by it
+    listing = [*_GIT, "ls-files", "-z", "--stage", "--others", "--exclude-standard", "-t"]
+    done = process.run(listing, timeout=timeout, cwd=root, errors="surrogateescape")
     if done.returncode != 0:
         raise ToolError(f"git ls-files failed in {root}: {process.tail(done.stderr, 300)}")
     index: dict[str, str] = {}
@@ -529,7 +541,8 @@ def _dirty(root: Path, timeout: float) -> dict[str, str]:
     """The tracked files whose stat data (or presence) differs from the index, git's cheap check,
     each with the mode git sees in the work tree (``core.filemode`` and ``core.symlinks`` honoured;
     ``000000``: gone, or unmerged)."""
-    done = process.run([*_GIT, "diff-files", "-z", "--raw", "--relative", "--ignore-submodules"], timeout=timeout, cwd=root)
+    raw = [*_GIT, "diff-files", "-z", "--raw", "--relative", "--ignore-submodules"]
+    done = process.run(raw, timeout=timeout, cwd=root, errors="surrogateescape")  # names as _listing has them
     if done.returncode != 0:
         raise ToolError(f"git diff-files failed in {root}: {process.tail(done.stderr)}")
     fields = done.stdout.split("\0")

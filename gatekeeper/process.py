@@ -47,6 +47,7 @@ def run(  # noqa: PLR0913  # subprocess.run's own keywords, and when the tool ha
     env: Mapping[str, str] | None = None,
     stdin: bytes | None = None,
     on_start: Callable[[], None] | None = None,
+    errors: str = "replace",
 ) -> Completed:
     """Run ``args`` (never through a shell) and return its output.
 
@@ -57,6 +58,8 @@ def run(  # noqa: PLR0913  # subprocess.run's own keywords, and when the tool ha
     compared with its snapshot). The child's environment
     never holds the audit signing key (``childenv``). ``on_start`` is called once the process has
     started, before its output is awaited (what it raises kills the process and is raised).
+    ``errors``: how bytes of the output that are not UTF-8 are decoded (``surrogateescape`` keeps a
+    file name a tool lists as the name ``os`` functions look up).
     """
     argv = [str(a) for a in args]
     if not argv:
@@ -87,7 +90,7 @@ def run(  # noqa: PLR0913  # subprocess.run's own keywords, and when the tool ha
     return Completed(
         args=tuple(argv),
         returncode=proc.returncode,
-        stdout=out.decode("utf-8", "replace"),
+        stdout=out.decode("utf-8", errors),
         stderr=err.decode("utf-8", "replace"),
         duration_s=time.monotonic() - started,
     )

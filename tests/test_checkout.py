@@ -720,3 +720,27 @@ def test_an_ignored_dot_ignore_file_the_run_writes_is_a_change(tmp_path: Path, f
     before = checkout.snapshot(root)
     write(root, {f"{folder}.ignore": "*.py\n"})
     assert checkout.changes(before).created == [f"{folder}.ignore"]
+
+
+def test_an_untracked_file_whose_name_is_not_utf8_is_compared_and_named_by_its_bytes(tmp_path: Path) -> None:
+    """git lists names as bytes; read as UTF-8 with replacement, ``pkg/un\\xfe.py`` could not be
+    looked up, so a run that rewrote it (or a tracked one of such a name, once the checks had ended)
+    left the comparison saying nothing."""
+    root = tmp_path / "proj"
+    (root / "pkg").mkdir(parents=True)
+    tracked = Path(os.fsdecode(os.fsencode(root) + b"/pkg/odd\xff.py"))
+    untracked = Path(os.fsdecode(os.fsencode(root) + b"/pkg/un\xfe.py"))
+    tracked.write_bytes(b"x = 1\n")
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "i"], cwd=root, check=True)
+    untracked.write_bytes(b"y = 1\n")
+    before = checkout.snapshot(root)
+    untracked.write_bytes(b"import os; os.system('x')\n")
+    assert checkout.changes(before).rewritten == ["pkg/un\\xfe.py"]
+    assert checkout.moved_since(before)
+    before = checkout.snapshot(root)
+    assert not checkout.moved_since(before) and checkout.changes(before).changed == []
+    tracked.write_bytes(b"x = 2\n")
+    assert checkout.moved_since(before)
+    assert checkout.changes(before).changed == ["pkg/odd\\xff.py"]
