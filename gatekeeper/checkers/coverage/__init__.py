@@ -153,6 +153,10 @@ class CoverageChecker(CheckerBase):
             )
         if report.note:
             summary += f"; {report.note}"
+        from gatekeeper.checkers.coverage.narrowing import unmeasured
+
+        if unmeasured(report.narrowing):  # the total is the Python files' alone
+            summary += f"; {unmeasured(report.narrowing)}"
         if report.version_gap:  # the project's own `coverage report` may count other lines
             summary += f"; data written by coverage.py {report.data_version}, analysed with {report.tool_version}"
         metrics = _metrics(report, diff)

@@ -49,9 +49,9 @@ def records(
     relative: RootRelative | None = None,
 ) -> tuple[Narrowing, ...]:
     """The probe's ``narrowing`` and ``left_out`` and each file's excluded lines, as records; the
-    tracked Python files (``tracked()``, asked only when there is a ``source``, ``omit`` or
-    ``include``) that ``source`` / ``source_pkgs`` (the packages' folders found by ``locate``),
-    ``omit`` / ``include`` leave out are among the files left out. ``relative``:
+    tracked Python files (``tracked()``) that ``source`` / ``source_pkgs`` (the packages' folders
+    found by ``locate``), ``omit`` / ``include`` leave out are among the files left out, and the
+    tracked compiled sources coverage.py does not measure are a record of their own. ``relative``:
     ``RootRelative(root)``, shared (each folder resolved once)."""
     relative = relative or RootRelative(root)
     info = answer.get("narrowing") or {}
@@ -85,7 +85,38 @@ def records(
             out.append(Narrowing("option", source, None, _cut(f"{key} = {', '.join(settings[key])}"), effect))
     if "[paths]" in settings:
         out.append(_remapping(root, source, settings["[paths]"], answer.get("remapped") or []))
-    return (*out, *excluded_records(root, answer.get("files") or [], relative))
+    listed = {relative_path(root, str(f["path"]), relative) for f in answer.get("files") or []}
+    return (*out, *compiled_records(tracked(), listed | left_out), *excluded_records(root, answer.get("files") or [], relative))
+
+
+#: the suffixes of the C, C++ and Cython sources a project compiles into extension modules (headers
+#: and Cython's .pxd declarations left aside): coverage.py measures Python alone, and a Cython
+#: plugin, when one is configured, puts the .pyx files it measured in the report
+COMPILED = (".c", ".cc", ".cpp", ".cxx", ".pyx", ".pxi")
+#: what such a file's record says it did to the total
+COMPILED_EFFECT = (
+    "coverage.py measures Python code only: the lines of these compiled sources are in no figure, and the total "
+    "is that of the Python files alone, as coverage report says"
+)
+
+
+def compiled_records(tracked: Sequence[str], listed: set[str]) -> tuple[Narrowing, ...]:
+    """One ``not-scanned`` record for the tracked C / C++ / Cython sources (``COMPILED``) the report
+    does not list (``listed``: the files it reports or leaves out by a setting already recorded)."""
+    files = sorted(f for f in tracked if f.endswith(COMPILED) and f not in listed)
+    if not files:
+        return ()
+    return (Narrowing("not-scanned", "", None, compiled_note(len(files)), COMPILED_EFFECT, tuple(files)),)
+
+
+def compiled_note(count: int) -> str:
+    """What the summary says of ``count`` tracked compiled sources coverage.py does not measure."""
+    return f"{count} tracked C/C++/Cython source file{'' if count == 1 else 's'} not measured by coverage.py"
+
+
+def unmeasured(records: Sequence[Narrowing]) -> str:
+    """The note of the compiled sources' record among ``records`` ("" when there is none)."""
+    return next((n.detail for n in records if n.kind == "not-scanned" and n.effect == COMPILED_EFFECT), "")
 
 
 #: why coverage.py leaves a file of a ``[run] source`` folder out when no line of it ran
