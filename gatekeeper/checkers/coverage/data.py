@@ -366,6 +366,47 @@ def _refuse_outside(ctx: CheckContext, files: Sequence[FileCoverage]) -> None:
     )
 
 
+_TEST_FOLDERS = frozenset({"tests", "test", "testing"})
+
+
+def _is_test_file(path: str) -> bool:
+    """Whether ``path`` (posix, relative to the root) is a test module: in a ``tests``, ``test`` or
+    ``testing`` folder, or named as pytest collects tests (``test_*.py``, ``*_test.py``, ``conftest.py``)."""
+    *folders, name = path.split("/")
+    return (
+        bool(_TEST_FOLDERS.intersection(folders))
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or (name == "conftest.py")
+    )
+
+
+def _refuse_tests_only(ctx: CheckContext, files: Sequence[FileCoverage]) -> None:
+    """``ToolError`` when every file of the checkout the report counts is a test module while git tracks
+    a package module of the code beside them: the tests imported the code from an installed copy
+    (``pip install .``, which coverage.py leaves out as a third-party package), so the total is the
+    tests' own and says nothing of the code under test."""
+    inside = [f.path for f in files if not Path(f.path).is_absolute()]
+    if not inside or not all(_is_test_file(path) for path in inside):
+        return
+    tracked = set(_tracked(ctx))
+    code = sorted(
+        path
+        for path in tracked
+        if path.endswith(".py") and not _is_test_file(path) and f"{path.rpartition('/')[0]}/__init__.py" in tracked
+    )
+    if not code:
+        return
+    raise ToolError(
+        f"the coverage data measured only test modules of this checkout ({len(inside)}: {', '.join(inside[:3])}"
+        f"{' …' if len(inside) > 3 else ''}), none of its {len(code)} package modules (e.g. {code[0]}): the tests "
+        "imported the code from an installed copy (pip install ., which coverage.py leaves out as a third-party "
+        "package), so the total would be the tests' own; install the project in its environment in editable mode "
+        "(pip install -e .), or name the package in [run] source and map the copy onto the sources with a [paths] "
+        "section in the coverage configuration (e.g. source = src/ and */site-packages/)"
+    )
+
+
 def _report(
     ctx: CheckContext,
     answer: Mapping[str, Any],
@@ -393,6 +434,7 @@ def _report(
             for f in answer["files"]
         )
         _refuse_outside(ctx, files)
+        _refuse_tests_only(ctx, files)
         return CoverageReport(
             source="coverage-data",
             data_file=relative_path(ctx.root, str(answer["data_file"])),

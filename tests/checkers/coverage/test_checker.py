@@ -445,6 +445,50 @@ def test_data_that_measured_only_an_installed_copy_is_an_error_until_paths_maps_
     assert f"{mapped.metrics['total']:.0f}" == report_total(root)
 
 
+@pytest.mark.slow
+def test_data_that_measured_only_the_tests_of_an_installed_copy_is_an_error(tmp_path: Path, make_ctx: Any) -> None:
+    """humanize's shape: a tests/ package run against ``pip install .`` (a copy in the environment's
+    site-packages, which coverage.py leaves out as third-party). coverage report totals the test
+    modules alone (100% here, none of the code under test); the check is an error naming the cure,
+    and once ``[run] source`` names the package and ``[paths]`` maps the copy onto src/, the figures
+    are coverage report's, the code's files among them."""
+    python, site = bare_venv(tmp_path / "env")
+    root = tmp_path / "proj"
+    (root / "src" / "pkg").mkdir(parents=True)
+    (root / "src" / "pkg" / "__init__.py").write_text("")
+    (root / "src" / "pkg" / "calc.py").write_text(CALC)
+    (root / "tests").mkdir()
+    (root / "tests" / "__init__.py").write_text("")
+    (root / "tests" / "run_calc.py").write_text("from pkg.calc import add, sign\nassert add(1, 2) == 3 and sign(5) == 1\n")
+    shutil.copytree(root / "src" / "pkg", site / "pkg")
+    (root / "pyproject.toml").write_text("[project]\nname = 'pkg'\n")
+    git_init(root)
+    own = Path(run_tool([PYTHON, "-c", "import coverage, os; print(os.path.dirname(coverage.__path__[0]))"], root).stdout.strip())
+    env = clean_env({"PYTHONPATH": str(own)}, coverage=False)  # coverage.py for the bare venv's interpreter
+    subprocess.run([python, "-m", "coverage", "run", "-m", "tests.run_calc"], cwd=root, env=env, check=True, capture_output=True)
+    assert sorted(report_json(root)["files"]) == ["tests/__init__.py", "tests/run_calc.py"]  # by hand: the tests alone
+    assert report_total(root) == "100"
+    checker = CoverageChecker()
+    with pytest.raises(ToolError) as refused:
+        checker.run(section(checker, min_total=0.0), make_ctx(root))
+    said = str(refused.value)
+    assert said.startswith("the coverage data measured only test modules of this checkout (2: tests/__init__.py")
+    assert "none of its 2 package modules (e.g. src/pkg/__init__.py)" in said and "pip install -e ." in said
+    with (root / "pyproject.toml").open("a") as config:
+        config.write(
+            '[tool.coverage.run]\nsource_pkgs = ["pkg", "tests"]\n[tool.coverage.paths]\nsource = ["src/", "*/site-packages/"]\n'
+        )
+    subprocess.run([python, "-m", "coverage", "run", "-m", "tests.run_calc"], cwd=root, env=env, check=True, capture_output=True)
+    mapped = checker.run(section(checker, min_total=0.0), make_ctx(root))
+    assert [f["path"] for f in mapped.metrics["files"]] == [
+        "src/pkg/__init__.py",
+        "src/pkg/calc.py",
+        "tests/__init__.py",
+        "tests/run_calc.py",
+    ]
+    assert f"{mapped.metrics['total']:.0f}" == report_total(root)
+
+
 def test_files_paths_maps_into_the_report_are_not_said_to_be_left_out_by_source(tmp_path: Path, make_ctx: Any) -> None:
     """exceptiongroup's layout tested against a ``pip install .`` copy: ``[run] source`` names the
     package (no folder of that name at the root), whose copy is imported from outside the checkout,
