@@ -266,3 +266,30 @@ def test_a_file_whose_name_is_not_utf8_beside_one_named_with_u_fffd_is_not_judge
     assert ruff_by_hand(root) == {("F401", "caf\ufffd.py", 1)}  # ruff finds an unused import, in caf\xe9.py
     with pytest.raises(ToolError, match=r"names 1 file\(s\) whose names are not UTF-8 .*\(caf\\xe9\.py\)"):
         LintChecker().run(section(LintChecker), make_ctx(root))
+
+
+def _pre_commit(ruff_rev: str) -> str:
+    return (
+        "repos:\n  - repo: https://github.com/psf/black-pre-commit-mirror\n    rev: 23.11.0\n    hooks:\n      - id: black\n"
+        f"  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: {ruff_rev}\n    hooks:\n      - id: ruff\n"
+    )
+
+
+def test_the_summary_names_the_ruff_version_pre_commit_pins_when_another_judged(project: Path, make_ctx: Any) -> None:
+    """humanize pins ruff v0.1.6 in its pre-commit hooks, which find nothing, while the gate's newer
+    ruff finds 7 (UP031, UP018): the findings stay ruff's by hand, and the summary names both
+    versions; with the pin on the ruff that ran, nothing is said."""
+    running = subprocess.run(
+        [sys.executable, "-m", "ruff", "--version"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.split()[-1]
+    (project / ".pre-commit-config.yaml").write_text(_pre_commit("v0.1.6"))
+    git_init(project)
+    result = LintChecker().run(section(LintChecker), make_ctx(project))
+    assert keys(result) == ruff_by_hand(project)
+    assert result.summary.endswith(
+        f"(ruff {running}; .pre-commit-config.yaml runs ruff v0.1.6, whose rules can judge differently)"
+    )
+    assert result.metrics["pre_commit_ruff"] == "v0.1.6"
+    (project / ".pre-commit-config.yaml").write_text(_pre_commit(f"v{running}"))
+    same = LintChecker().run(section(LintChecker), make_ctx(project))
+    assert "pre-commit" not in same.summary and same.metrics["pre_commit_ruff"] == f"v{running}"
