@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from gatekeeper import process
 from gatekeeper.background import in_background
 from gatekeeper.checkers.base import OFF_BY_DEFAULT, PROJECT_CONFIG, CheckContext, CheckerBase, Display, honours_project
-from gatekeeper.checkers.lint import pinned, presentation
+from gatekeeper.checkers.lint import pinned, presentation, venvs
 from gatekeeper.checkers.lint.ruffargs import MAX_FILES_PER_RUN, READ_ONLY
 from gatekeeper.checkers.lint.ruffargs import refused as _refused
 from gatekeeper.errors import ToolError
@@ -218,7 +218,7 @@ class LintChecker(CheckerBase):
         )
         pin, said = pinned.note(ctx, version)
         notes = narrowed.config_notes(ctx.root, configs) if honour else []
-        summary += said + "".join(f"; {note}" for note in notes)
+        summary += said + "".join(f"; {note}" for note in notes) + venvs.note(ctx.root, files)
         metrics: dict[str, Any] = {
             "pre_commit_ruff": pin,
             "files_checked": len(files),

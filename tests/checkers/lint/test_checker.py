@@ -293,3 +293,31 @@ def test_the_summary_names_the_ruff_version_pre_commit_pins_when_another_judged(
     (project / ".pre-commit-config.yaml").write_text(_pre_commit(f"v{running}"))
     same = LintChecker().run(section(LintChecker), make_ctx(project))
     assert "pre-commit" not in same.summary and same.metrics["pre_commit_ruff"] == f"v{running}"
+
+
+def test_the_summary_says_when_ruff_linted_a_virtualenv_the_projects_exclude_let_in(tmp_path: Path, make_ctx: Any) -> None:
+    """portalocker's ``exclude = ['docs']`` replaces ruff's default excludes, so ``ruff check .`` lints
+    the ``.venv`` the README has users create in the checkout (131,814 findings, 1,681 files there):
+    the findings stay ruff's by hand, and the summary says where they lie and why; with
+    ``extend-exclude`` ruff leaves the virtualenv out and nothing is said."""
+    files = {
+        "ruff.toml": 'exclude = ["docs"]\n',
+        "pkg/__init__.py": "import os\n",
+        ".venv/pyvenv.cfg": "home = /usr/bin\n",
+        ".venv/lib/site-packages/dep/__init__.py": "import sys\nimport json\n",
+        ".venv/lib/site-packages/dep/more.py": "import re\n",
+    }
+    root = write(tmp_path / "proj", files)
+    (root / ".gitignore").write_text("")
+    result = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert keys(result) == ruff_by_hand(root)
+    assert {path for _, path, _ in keys(result)} >= {"pkg/__init__.py", ".venv/lib/site-packages/dep/more.py"}
+    assert result.summary.endswith(
+        " of 4 files; 2 in .venv/, a virtualenv ruff lints because the project's exclude "
+        "replaces ruff's default excludes (extend-exclude adds to them)"
+    )
+    (root / "ruff.toml").write_text('extend-exclude = ["docs"]\n')
+    extended = LintChecker().run(section(LintChecker), make_ctx(root))
+    assert keys(extended) == ruff_by_hand(root)
+    assert {path for _, path, _ in keys(extended)} == {"pkg/__init__.py"}
+    assert "virtualenv" not in extended.summary
