@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 
 from gatekeeper.checkers import cache
+from gatekeeper.checkers.inventory.distribution import Distribution as Distribution
 from gatekeeper.checkers.inventory.project import declared_lines as declared_lines
 from gatekeeper.checkers.inventory.project import declared_name as declared_name
 from gatekeeper.checkers.inventory.project import dynamic_dependencies as dynamic_dependencies
@@ -112,29 +113,6 @@ print(json.dumps({"python": sys.executable, "markers": env(), "distributions": o
 sys.stdout.flush()
 os._exit(0)  # the answer is out: the interpreter's teardown would only free what reading the metadata built
 """
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Distribution:
-    """One installed distribution, as its metadata describes it."""
-
-    name: str
-    version: str
-    requires: tuple[str, ...] = ()
-    license: str = ""
-    license_expression: str = ""
-    classifiers: tuple[str, ...] = ()
-    license_files: tuple[str, ...] = ()
-    summary: str = ""
-    home_page: str = ""
-    location: str = ""
-    origin: str = "index"  # PEP 610: "index" (no direct_url.json), "local" (a folder or file), "vcs", "url"
-    url: str = ""  # PEP 610: where it was installed from (direct_url.json's url), "" for an index release
-
-    @property
-    def key(self) -> str:
-        """The PEP 503 normalised name."""
-        return canonicalize_name(self.name)
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)

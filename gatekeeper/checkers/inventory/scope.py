@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # packaging's requirement and marker grammar (about 10 ms) lo
     from packaging.markers import Marker
     from packaging.requirements import Requirement
 
-    from gatekeeper.checkers.inventory import Distribution
+    from gatekeeper.checkers.inventory.distribution import Distribution
 
 
 def closure(

@@ -52,20 +52,13 @@ from typing import Any
 
 from gatekeeper.checkers.base import OFF_BY_DEFAULT, PROJECT_CONFIG, CheckContext, CheckerBase, Display
 from gatekeeper.checkers.secrets import presentation
+from gatekeeper.checkers.secrets.terms import ALLOWLIST_FILTER as ALLOWLIST_FILTER
+from gatekeeper.checkers.secrets.terms import CACHE_VERSION as CACHE_VERSION
+from gatekeeper.checkers.secrets.terms import CHECK
+from gatekeeper.checkers.secrets.terms import FILE_FILTERS as FILE_FILTERS
+from gatekeeper.checkers.secrets.terms import INSTALL as INSTALL
 from gatekeeper.findings import CheckResult
 from gatekeeper.options import Option
-
-#: detect-secrets' filters that skip whole files by name or extension (``filters.heuristic``): turned off
-FILE_FILTERS = (
-    "detect_secrets.filters.heuristic.is_non_text_file",
-    "detect_secrets.filters.heuristic.is_lock_file",
-    "detect_secrets.filters.heuristic.is_swagger_file",
-)
-#: detect-secrets' filter that honours the allowlist pragmas
-ALLOWLIST_FILTER = "detect_secrets.filters.allowlist.is_line_allowlisted"
-CHECK = "secrets"
-CACHE_VERSION = 5  # 5: a cached result holds no hashed_secret
-INSTALL = "pip install 'gatekeeper[secrets]' into gatekeeper's environment, or set gate.tool_python"
 
 
 class SecretsChecker(CheckerBase):

@@ -17,8 +17,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from gatekeeper import process
 from gatekeeper.checkers import cache
-from gatekeeper.checkers.secrets import CACHE_VERSION, INSTALL
 from gatekeeper.checkers.secrets.results import parse_output
+from gatekeeper.checkers.secrets.terms import CACHE_VERSION, INSTALL
 from gatekeeper.errors import ToolError, ToolMissing, ToolTimeout
 
 if TYPE_CHECKING:

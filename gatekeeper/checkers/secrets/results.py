@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gatekeeper.checkers.secrets import CHECK
+from gatekeeper.checkers.secrets.terms import CHECK
 from gatekeeper.errors import ToolError
 from gatekeeper.fileio import tool_path
 from gatekeeper.findings import Finding, Location, Severity

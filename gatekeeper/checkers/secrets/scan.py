@@ -10,7 +10,6 @@ from typing import Any
 from gatekeeper import process
 from gatekeeper.checkers import cache, source
 from gatekeeper.checkers.base import CheckContext, honours_project
-from gatekeeper.checkers.secrets import ALLOWLIST_FILTER, CACHE_VERSION, CHECK, FILE_FILTERS, INSTALL
 from gatekeeper.checkers.secrets.launcher import WORKER
 from gatekeeper.checkers.secrets.launcher import Failed as _Failed
 from gatekeeper.checkers.secrets.launcher import LazyWorker as _LazyWorker
@@ -25,6 +24,7 @@ from gatekeeper.checkers.secrets.results import kept as _kept
 from gatekeeper.checkers.secrets.results import key as _key
 from gatekeeper.checkers.secrets.results import to_findings
 from gatekeeper.checkers.secrets.results import valid as _valid
+from gatekeeper.checkers.secrets.terms import ALLOWLIST_FILTER, CACHE_VERSION, CHECK, FILE_FILTERS, INSTALL
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import CheckResult, Finding, decide_status
 from gatekeeper.toolorigin import ToolOrigin
