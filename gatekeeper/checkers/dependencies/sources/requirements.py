@@ -248,7 +248,7 @@ def _line_options(where: str, text: str) -> list[tuple[str, str]]:
     variables give the line other ``-r``, ``-c`` or ``-e`` options (their values are never quoted)."""
     found = file_options(where, text)
     if variable := filled_in(text):
-        filled = re.sub(r"\$\{([A-Z0-9_]+)\}", lambda m: os.environ.get(m.group(1)) or m.group(0), text)
+        filled = _VARIABLE.sub(lambda m: os.environ.get(m.group(1)) or m.group(0), text)
         try:
             now = file_options(where, filled)
         except ToolError:
@@ -309,7 +309,7 @@ def file_options(where: str, text: str) -> list[tuple[str, str]]:
 def filled_in(text: str) -> str:
     """The first ``${NAME}`` in ``text`` that pip fills in from its environment (``pip._internal.req.
     req_file.ENV_VAR_RE``: upper-case letters, digits and ``_``), else ""."""
-    found = re.search(r"\$\{[A-Z0-9_]+\}", text)
+    found = _VARIABLE.search(text)
     return found.group(0) if found else ""
 
 
@@ -361,6 +361,8 @@ def decoded(data: bytes) -> str:
 
 #: a comment as pip reads it (``pip._internal.req.req_file.COMMENT_RE``)
 _COMMENT = re.compile(r"(^|\s+)#.*$")
+#: a variable pip fills in from its environment (``pip._internal.req.req_file.ENV_VAR_RE``)
+_VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)\}")
 
 
 def logical_lines(path: Path) -> Iterator[tuple[int, str]]:
