@@ -377,15 +377,21 @@ def _known_of(record: Mapping[str, Any]) -> tuple[str, ...]:
     present at REF (commit …)`` (``--new-code-since``); none when nothing was let through."""
     said = []
     baseline, new_code = record.get("baseline"), record.get("new_code")
-    if isinstance(baseline, Mapping) and isinstance(baseline.get("matched"), int) and baseline["matched"] > 0:
+    if isinstance(baseline, Mapping) and (count := _count(baseline.get("matched"))) != "0":
         digest = str(baseline.get("sha256") or "")
         detail = f" (sha256 {digest})" if digest else " (its sha256 not recorded)"
-        said.append(f"{baseline['matched']} finding(s) in the baseline {baseline.get('path') or '?'}{detail}")
-    if isinstance(new_code, Mapping) and isinstance(new_code.get("existing"), int) and new_code["existing"] > 0:
-        said.append(
-            f"{new_code['existing']} finding(s) present at {new_code.get('ref') or '?'} (commit {new_code.get('commit') or '?'})"
-        )
+        said.append(f"{count} finding(s) in the baseline {baseline.get('path') or '?'}{detail}")
+    if isinstance(new_code, Mapping) and (count := _count(new_code.get("existing"))) != "0":
+        said.append(f"{count} finding(s) present at {new_code.get('ref') or '?'} (commit {new_code.get('commit') or '?'})")
     return tuple(said)
+
+
+def _count(value: object) -> str:
+    """A count the record states, as text: "0" only for a true zero; a count it does not state (an
+    edited or odd record) is "an unknown number of", never taken for none."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    return "an unknown number of"
 
 
 def _waivers_of(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -428,7 +434,7 @@ def _chain_position(record: bytes, seq: int | None, ring: Keyring, given: LogGiv
                 if line_digest(line) != line_digest(record):
                     problems.append(f"{AUDIT_FILE}: record #{seq} differs from line {seq} of {log}")
                 break
-    if not outcome.ok or ca is None or not retired:  # each token costs openssl runs: only --retired asks for them
+    if not outcome.ok or ca is None:  # a certificate given asks for trusted time, the log's included
         problems.extend([f"{log}: {outcome.status} at {outcome.problem}"] if not outcome.ok else [])
         return outcome.status, ()
     from gatekeeper.keyretire import log_refusals

@@ -672,6 +672,61 @@ def test_a_pass_a_baseline_let_findings_through_says_so_and_names_the_baseline(
     assert record["baseline"] == {"path": str(baseline), "sha256": digest, "fingerprints": 2, "matched": 2}
 
 
+def test_require_pass_refuses_a_pass_a_baseline_let_findings_through_unless_the_auditor_accepts_it(
+    two_runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failing commit's shell=True finding put in a baseline, then the commit judged again: a
+    genuine, signed, stamped pass under the approved policy, of the failing run's commit. The policy
+    never judged that finding acceptable, so --require-pass refuses it unless the auditor says that
+    a pass on new findings alone is what they gate on (--accept-baseline)."""
+    root = two_runs["root"]
+    key = (tmp_path / "gatekeeper.key").read_text()
+    baseline = tmp_path / "known.json"
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", key)
+    assert _cli(["baseline", "create", str(root), "--output", str(baseline)]).exit_code == 0
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", key)
+    known = tmp_path / "known.zip"
+    done = _cli(["check", str(root), "--baseline", str(baseline), "--output-dir", "out-known", "--bundle", str(known)])
+    assert done.exit_code == 0, done.output
+    commit = json.loads(_entry(known, "audit/record.jsonl"))["commit"]
+    gate = ["--public-key", str(two_runs["pub"]), "--tsa-cert", str(two_runs["ca"]), "--policy", "gatekeeper.toml"]
+    gate += ["--commit", commit, "--require-pass"]
+    done = _cli(["bundle", "verify", str(known), *gate])
+    assert done.exit_code == 1, done.output
+    digest = hashlib.sha256(baseline.read_bytes()).hexdigest()
+    assert (
+        f"REJECTED: --require-pass: the pass rests on 2 finding(s) in the baseline {baseline} (sha256 {digest}), "
+        "let through as known, not judged by the policy: pass --accept-baseline"
+    ) in done.output
+    done = _cli(["bundle", "verify", str(known), *gate, "--accept-baseline"])
+    assert done.exit_code == 0 and "REJECTED" not in done.output, done.output
+    # a clean pass needs no such leave, and the flag qualifies --require-pass alone
+    first = json.loads(_entry(two_runs["pass"], "audit/record.jsonl"))["commit"]
+    assert _cli(["bundle", "verify", str(two_runs["pass"]), *gate[:-3], "--commit", first, "--require-pass"]).exit_code == 0
+    done = _cli(["bundle", "verify", str(known), *gate[:-3], "--accept-baseline"])
+    assert done.exit_code == 2 and "--accept-baseline: it qualifies --require-pass" in done.output
+
+
+def test_bundle_verify_with_a_certificate_holds_the_log_to_its_timestamps(two_runs: dict[str, Path]) -> None:
+    """Whoever holds the signing key appends a signed record without a token (it cannot stamp one
+    today for a time it claims): audit verify --tsa-cert refuses the log, and so does bundle verify
+    given that log and the certificate, --retired or not."""
+    from gatekeeper import audit
+    from gatekeeper.engine import iso_utc
+
+    signer = signing.signer_from_text((two_runs["root"].parent / "gatekeeper.key").read_text())
+    audit.append(two_runs["log"], {"time": iso_utc(), "verdict": "pass", "checks": {}}, signer)
+    keyed = ["--public-key", str(two_runs["pub"]), "--tsa-cert", str(two_runs["ca"])]
+    done = _cli(["audit", "verify", str(two_runs["log"]), *keyed])
+    said = "record #3: no trusted timestamp fixes it, though a certificate was given to check one"
+    assert done.exit_code == 1 and said in done.output, done.output
+    done = _cli(["bundle", "verify", str(two_runs["pass"]), *keyed, "--log", str(two_runs["log"])])
+    assert done.exit_code == 1, done.output
+    assert f"REJECTED: {two_runs['log']}: {said}" in done.output
+    # without the certificate nothing asks for trusted time: the chain and signatures hold
+    assert _cli(["bundle", "verify", str(two_runs["pass"]), *keyed[:2], "--log", str(two_runs["log"])]).exit_code == 0
+
+
 def test_a_pass_that_let_findings_present_at_the_reference_through_says_so() -> None:
     """A --new-code-since run's record counts the findings REF's result let through (``existing``)."""
     from gatekeeper.bundleverify import _known_of

@@ -38,11 +38,13 @@ naming each changed, added or missing file, a bad or unknown signature, a record
 the result, (with keys) a result nothing backs, an entry an unzip could write outside its folder,
 or a timestamp that does not verify with --tsa-cert; 2 when the file is not a bundle. Intact is
 not passing: --commit SHA and --require-pass (with a key) refuse, exit 1, a bundle whose
-audit record is about another commit, or whose verdict is not a pass of a complete run;
+audit record is about another commit, or whose verdict is not a pass of a complete run (nor
+one a baseline or new-code reference let findings through, unless --accept-baseline);
 --policy FILE and --policy-sha256 HEX (with a key) one whose audit record was judged under
 another policy (FILE: every file it is built from must be one the run read, by sha256; HEX: the
 effective policy's sha256); --retired KEYID=TIME (with --tsa-cert) one that a key retired since
-TIME signed after it."""
+TIME signed after it. With --tsa-cert, the log given with --log is held to its timestamps as
+'audit verify --tsa-cert' holds it."""
 
 
 TARGET_HELP = "A JSON result to bundle, or 'verify' and a bundle."
@@ -67,6 +69,10 @@ COMMIT_HELP = (
     "needs a key: --public-key, or --key-env's)."
 )
 VERDICT_HELP = "verify: the record's verdict must be pass, of a complete run (needs a key: --public-key, or --key-env's)."
+ACCEPT_BASELINE_HELP = (
+    "verify --require-pass: also accept a pass that a baseline (--baseline) or a new-code reference "
+    "(--new-code-since) let findings through; without it such a pass is refused."
+)
 RETIRED_HELP = (
     "verify: a key retired (rotated out, or compromised) since TIME counts only where a timestamp fixes what it "
     "signed before then (needs --tsa-cert); repeatable."
@@ -88,6 +94,7 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
     commit: Optional[str] = typer.Option(None, "--commit", metavar="SHA", help=COMMIT_HELP),
     require_pass: bool = typer.Option(False, "--require-pass", help=VERDICT_HELP),
     retired: Optional[list[str]] = typer.Option(None, "--retired", metavar="KEYID=TIME", help=RETIRED_HELP),
+    accept_baseline: bool = typer.Option(False, "--accept-baseline", help=ACCEPT_BASELINE_HELP),
 ) -> int | None:
     """Write an evidence bundle for a past run, or verify one ('bundle verify FILE.zip')."""
     from gatekeeper.errors import UsageError
@@ -100,11 +107,14 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
         if len(target) != 2 or output is not None:
             raise UsageError(
                 "usage: gatekeeper bundle verify FILE.zip [--public-key FILE]... [--log LOG [--accept-unsigned-prefix N]] "
-                "[--key-env NAME] [--tsa-cert CA.pem] [--commit SHA] [--require-pass] [--policy FILE] [--policy-sha256 HEX] "
+                "[--key-env NAME] [--tsa-cert CA.pem] [--commit SHA] [--require-pass [--accept-baseline]] [--policy FILE] "
+                "[--policy-sha256 HEX] "
                 "[--retired KEYID=TIME]..."
             )
         if accept_prefix and log is None:
             raise UsageError("--accept-unsigned-prefix: it applies to the log given with --log")
+        if accept_baseline and not require_pass:
+            raise UsageError("--accept-baseline: it qualifies --require-pass, which was not given")
         from gatekeeper.keyretire import parse_retired
 
         retired_at = parse_retired(retired or [], tsa_cert)
@@ -114,14 +124,17 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
         if outcome is None:
             return 1
         gating = commit is not None or require_pass or expected is not None or policy_sha256 is not None
-        refused = _demands(outcome, commit, require_pass, (expected, policy_sha256)) + _retired(outcome, retired_at)
+        passing = (require_pass, accept_baseline)
+        refused = _demands(outcome, commit, passing, (expected, policy_sha256)) + _retired(outcome, retired_at)
         refused.extend(f"{log}: {problem}" for problem in outcome.log_refused)  # as 'audit verify' refuses it
         for problem in refused:
             typer.echo(f"REJECTED: {problem}", err=True)
         # a verdict nothing authenticates gates nothing
         return 1 if refused or ((gating or outcome.keys_given) and not outcome.authenticated) else None
-    if commit is not None or require_pass or retired or policy_sha256 is not None:
-        raise UsageError("--commit, --require-pass, --policy-sha256 and --retired: only 'bundle verify' takes them")
+    if commit is not None or require_pass or retired or policy_sha256 is not None or accept_baseline:
+        raise UsageError(
+            "--commit, --require-pass, --accept-baseline, --policy-sha256 and --retired: only 'bundle verify' takes them"
+        )
     if len(target) != 1:
         raise UsageError(
             "usage: gatekeeper bundle RESULTS.json --output FILE.zip [--policy FILE] [--log LOG] [--key-env NAME] "
@@ -172,18 +185,20 @@ def _retired(outcome: BundleCheck, retired: Mapping[str, str]) -> list[str]:
     return problems
 
 
-def _demands(outcome: BundleCheck, commit: str | None, require_pass: bool,
+def _demands(outcome: BundleCheck, commit: str | None, passing: tuple[bool, bool],
              policy: tuple[Policy | None, str | None]) -> list[str]:  # fmt: skip
-    """What ``--commit``, ``--require-pass``, ``--policy`` and ``--policy-sha256`` (``policy``: the
-    policy loaded, the digest given) ask that the audit record behind the result does not say (the
-    words ``attestation verify`` uses): authentic is not passing, and an old bundle of a passing run,
-    one of a failing run, or one judged under a weaker policy, verifies as intact. Only an
+    """What ``--commit``, ``--require-pass`` (``passing``: it, and ``--accept-baseline``), ``--policy``
+    and ``--policy-sha256`` (``policy``: the policy loaded, the digest given) ask that the audit record
+    behind the result does not say (the words ``attestation verify`` uses): authentic is not passing,
+    and an old bundle of a passing run, one of a failing run, one judged under a weaker policy, or one
+    that passed only because a baseline let its findings through, verifies as intact. Only an
     authenticated record counts: without keys anyone could have written what a bundle states."""
     import re
 
     from gatekeeper.escapes import clean
 
     expected, policy_sha256 = policy
+    require_pass, accept_baseline = passing
     named = (("--commit", commit is not None), ("--require-pass", require_pass), ("--policy", expected is not None),
              ("--policy-sha256", policy_sha256 is not None))  # fmt: skip
     asked = " and ".join(name for name, on in named if on)
@@ -206,6 +221,12 @@ def _demands(outcome: BundleCheck, commit: str | None, require_pass: bool,
         verdict = clean(outcome.record_verdict or "not recorded")
         why = f"the verdict is {verdict}" if outcome.record_verdict != "pass" else "the run was partial (or does not say)"
         problems.append(f"--require-pass: {why}: this bundle does not let the commit through the gate")
+    elif require_pass and outcome.record_known and not accept_baseline:
+        # a baseline is no file of the policy, and --policy does not hold it: the policy never judged those findings
+        problems.append(
+            f"--require-pass: the pass rests on {'; '.join(clean(k) for k in outcome.record_known)}, let through as known, "
+            "not judged by the policy: pass --accept-baseline to accept a pass on new findings alone"
+        )
     return problems + _policy_demands(outcome, expected, policy_sha256)
 
 
