@@ -277,10 +277,11 @@ def _copy_for_artifacts(args: argparse.Namespace) -> None:
 
 def _setup(args: argparse.Namespace) -> tuple[Place, Policy]:
     from gatekeeper.audit import log_path
-    from gatekeeper.checkers import installed, policy_options
+    from gatekeeper.checkers import installed, policy_options, under_review
     from gatekeeper.gate import load_policy, project_root
 
     root = project_root(Path(args.project))
+    under_review(root)
     policy = load_policy(root, Path(args.policy) if args.policy else None, policy_options(installed()))
     log = Path(args.log) if args.log else log_path(root, policy)
     return Place(repo=root, log=log.resolve(), branch=args.branch, remote=args.remote), policy

@@ -114,8 +114,9 @@ def check_command(  # noqa: PLR0913  # one parameter per command-line option
     checkout.begin(path.resolve())
     try:
         from gatekeeper import gate
-        from gatekeeper.checkers import installed, policy_options
+        from gatekeeper.checkers import installed, policy_options, under_review
 
+        under_review(path)  # no checker of the checkout is imported
         request = gate.CheckRequest(
             path=path,
             policy_file=policy_file,

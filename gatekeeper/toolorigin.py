@@ -116,10 +116,7 @@ def locate(run: Callable[[Sequence[str]], process.Completed], root: Path, python
     if "missing" in answer:
         raise ToolMissing(f"{module} is not installed in {python} ({install})")
     origin = str(answer.get("origin") or "")
-    for place in [origin, *(answer.get("locations") or [])]:
-        if place and os.path.isabs(str(place)):
-            refuse_inside(root, str(place), f"{module} comes from")
-    installed = _installed(root, module, answer.get("direct_url"))
+    installed = refuse_checkout_code(root, module, [origin, *(answer.get("locations") or [])], answer.get("direct_url"))
     return ToolOrigin(
         name=distribution,
         version=str(answer.get("version") or ""),
@@ -128,6 +125,17 @@ def locate(run: Callable[[Sequence[str]], process.Completed], root: Path, python
         source=source,
         installed=installed,
     )
+
+
+def refuse_checkout_code(root: Path, module: str, places: Sequence[Any], direct: Any) -> str:
+    """How ``module``'s distribution was installed (``_installed``), once neither ``places`` (the
+    module's file and folders) lie inside ``root`` nor its PEP 610 ``direct``_url names a folder
+    inside it; ``ToolError`` naming the file otherwise. The one rule for a tool and for a checker
+    plugin alike: no code of the checkout runs as part of the gate."""
+    for place in places:
+        if place and os.path.isabs(str(place)):
+            refuse_inside(root, str(place), f"{module} comes from")
+    return _installed(root, module, direct)
 
 
 def _isolated_path() -> list[str]:

@@ -4,24 +4,38 @@ The built-in checkers register there exactly as a third-party package would. Met
 first (cheap); a checker's module is imported only when it is needed, and an import failure is
 wrapped with the checker's name. ``load_all`` is the one place plugins are loaded; the hooks
 each resolves to are declared in ``gatekeeper.checkers.base``.
+
+A checker runs inside gatekeeper, with the job's rights, beside every other check: its code never
+comes from the project under review (``under_review``), as no tool's does. A checker whose module,
+or a package above it, lies inside that folder (an editable install of the checkout, a plugin on
+``sys.path`` in the tree), or whose distribution was installed from it (PEP 610 ``direct_url.json``),
+is not imported: it stands in as a broken checker, its check an error naming the file.
+gatekeeper's own distribution is exempt: its installation is trusted, wherever it was built from.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.machinery
 import importlib.metadata
+import importlib.util
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from gatekeeper.errors import PluginError
+from gatekeeper.errors import PluginError, ToolError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from gatekeeper.checkers.base import LoadedChecker
     from gatekeeper.options import Option
 
 GROUP = "gatekeeper.checkers"
+#: the project folder the command this process runs judges (``under_review``), in a list of at most one
+_REVIEWED: list[Path] = []
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -32,6 +46,18 @@ class PluginInfo:
     value: str  # "module:attr"
     distribution: str
     version: str
+    dist: importlib.metadata.Distribution | None = None  # where its metadata was read
+
+
+def under_review(root: Path) -> None:
+    """Say that the command this process runs judges the project folder ``root``: from now on no
+    checker whose code comes from it is imported (``load``). Called before the checkers are loaded;
+    when the folder differs from the one named before (a process running commands one after
+    another), the checkers are loaded again when next asked for (``installed``)."""
+    resolved = root.resolve()
+    if _REVIEWED != [resolved]:
+        _REVIEWED[:] = [resolved]
+        installed.cache_clear()
 
 
 def discover() -> dict[str, PluginInfo]:
@@ -48,7 +74,7 @@ def discover() -> dict[str, PluginInfo]:
         if dist is not None and id(dist) not in named:
             named[id(dist)] = _name_and_version(dist)
         distribution, version = named[id(dist)] if dist is not None else ("", "")
-        info = PluginInfo(name=ep.name, value=ep.value, distribution=distribution, version=version)
+        info = PluginInfo(name=ep.name, value=ep.value, distribution=distribution, version=version, dist=dist)
         have = found.setdefault(ep.name, info)
         if (have.value, have.distribution) != (info.value, info.distribution):
             raise PluginError(
@@ -101,6 +127,9 @@ def load(info: PluginInfo) -> LoadedChecker:
     from gatekeeper.checkers.base import resolve
 
     module_name, _, attr = info.value.partition(":")
+    refused = _from_checkout(info, module_name.strip())
+    if refused:
+        raise PluginError(f"checker {info.name!r} ({info.value}) is not loaded: {refused}")
     try:
         module = importlib.import_module(module_name.strip())
         obj: Any = module
@@ -110,6 +139,57 @@ def load(info: PluginInfo) -> LoadedChecker:
     except Exception as exc:  # a broken plugin must not take gatekeeper down
         raise PluginError(f"checker {info.name!r} ({info.value}) could not be loaded: {type(exc).__name__}: {exc}") from exc
     return resolve(info.name, instance, info.value)
+
+
+def _from_checkout(info: PluginInfo, module: str) -> str:
+    """Why the checker ``info`` (its module ``module``) must not be imported in a run judging a
+    folder of ``_REVIEWED`` (its code would come from that checkout), or ""."""
+    if not _REVIEWED or (info.distribution or "").lower().replace("_", "-") == "gatekeeper":
+        return ""
+    try:
+        places = _module_places(module)
+    except (ImportError, ValueError) as exc:
+        return f"its module {module} could not be located without importing it ({exc})"
+    if places is None:
+        return f"its module {module} could not be located without importing it"
+    if not places:  # not installed at all: the import fails, and says so, without running anything
+        return ""
+    try:
+        direct: Any = json.loads(info.dist.read_text("direct_url.json") or "null") if info.dist is not None else None
+    except ValueError:
+        direct = {"url": "(unreadable direct_url.json)"}
+    from gatekeeper.toolorigin import refuse_checkout_code
+
+    for root in _REVIEWED:
+        try:
+            refuse_checkout_code(root, module, places, direct)
+        except ToolError as exc:
+            return str(exc).replace("a tool never runs", "a checker never runs")
+    return ""
+
+
+def _module_places(module: str) -> list[str] | None:
+    """The files and folders importing ``module`` would run code from (each package's ``__init__``
+    on the way down, the module's file, a package's folders), found as the import system finds
+    them but without importing anything; [] when no top-level module of its name is installed,
+    None when a module below one is not where its package's folders say (a package may extend
+    its ``__path__`` as it is imported: where that leads is not known before)."""
+    parts = module.split(".")
+    spec = importlib.util.find_spec(parts[0])
+    if spec is None:
+        return []
+    places: list[str] = []
+    for depth in range(1, len(parts)):
+        if spec is None:
+            return None
+        places.append(spec.origin or "")
+        locations = list(spec.submodule_search_locations or [])
+        if not locations:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(".".join(parts[: depth + 1]), locations)
+    if spec is None:
+        return None
+    return [*places, spec.origin or "", *(str(p) for p in spec.submodule_search_locations or [])]
 
 
 def load_all() -> dict[str, LoadedChecker]:

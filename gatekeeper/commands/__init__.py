@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, ParamSpec
 
 import typer
@@ -47,11 +48,14 @@ def handles_errors(code: int | None = None, *, signals: bool = False) -> Callabl
     return decorate
 
 
-def load_checkers() -> Loaded:
+def load_checkers(root: Path | None = None) -> Loaded:
     """Installed checkers and their policy options (None for a broken plugin): ``checkers.installed``,
-    loaded once per process, so the run and the renderers that present its checks use the same load."""
-    from gatekeeper.checkers import installed, policy_options
+    loaded once per process, so the run and the renderers that present its checks use the same load.
+    ``root``: the project folder the command judges, from which no checker is imported (``checkers.under_review``)."""
+    from gatekeeper.checkers import installed, policy_options, under_review
 
+    if root is not None:
+        under_review(root)
     checkers = installed()
     return checkers, policy_options(checkers)
 

@@ -33,5 +33,5 @@ def baseline_create(  # noqa: PLR0913  # one parameter per command-line option
     request = gate.BaselineRequest(
         path=path, policy_file=policy_file, output=output, only=split(only), skip=split(skip), audit=not no_audit
     )
-    checkers, options = load_checkers()
+    checkers, options = load_checkers(path)
     gate.create_baseline(request, checkers, options)

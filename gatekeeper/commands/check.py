@@ -125,7 +125,7 @@ def merge(  # noqa: PLR0913  # one parameter per command-line option
         parts=tuple(parts),
         public_keys=tuple(public_key or ()),
     )
-    checkers, options = load_checkers()
+    checkers, options = load_checkers(path)
     return gate.merge(request, checkers, options)
 
 
