@@ -126,6 +126,7 @@ def predicate(result: GateResult, command: str, clock: Mapping[str, Any]) -> dic
         "tools": _tools(result),
         "advisoryDatabase": _database(result),
         "waivers": waivers,
+        **({"strictWaivers": result.extra["strict_waivers"]} if isinstance(result.extra.get("strict_waivers"), bool) else {}),
         "run": {"actor": result.extra.get("actor"), "ci": result.extra.get("ci")},
         # a shard's verdict covers its share only (merge attests the whole)
         "shard": result.extra.get("shard") if isinstance(result.extra.get("shard"), Mapping) else None,

@@ -162,6 +162,8 @@ def build_record(result: GateResult, reports: Mapping[str, str], command: str, r
                 for k, v in value.items()
                 if not isinstance(v, (list, dict))
             }
+    if isinstance(extra.get("strict_waivers"), bool):  # how waivers were judged (the option is no part of the policy)
+        record["strict_waivers"] = extra["strict_waivers"]
     if extra.get("interrupted"):
         record["interrupted"] = True
     clock = extra.get("clock")

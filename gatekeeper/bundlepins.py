@@ -153,6 +153,9 @@ def record_problems(record: Mapping[str, Any], result: Any) -> list[str]:
         if isinstance(recorded, dict) and "blocking" not in recorded:  # a record from before it was recorded
             counts.pop("blocking")
         expected["checks"][c.name] = counts
+    if "strict_waivers" in record:  # how waivers were judged (a record from before it was recorded says nothing)
+        said["strict_waivers"] = record["strict_waivers"]
+        expected["strict_waivers"] = result.extra.get("strict_waivers")
     return [
         f"audit record #{record.get('seq', '?')}: {key} says {said[key]!r}, but the result it lists "
         f"(reports/gatekeeper.json) says {want!r}: the record was signed again with other facts than its run's"

@@ -61,6 +61,8 @@ class BundleCheck:
     log_refused: tuple[str, ...] = ()  # with ``--log`` and ``--retired``: what ``audit verify --retired`` refuses
     record_waivers: tuple[tuple[str, str], ...] = ()
     record_waived: int = 0
+    record_strict: bool | None = None  # whether the record says waivers were judged strictly (None: it does not say)
+    record_lapsed: tuple[str, ...] = ()  # the waivers it lists as expired or unused, e.g. ``W2 (expired)``
     record_known: tuple[str, ...] = ()  # what let findings through as known: a baseline, REF's result (``_known_of``)
     manifest: Mapping[str, Any] = field(default_factory=dict)
     stamps: tuple[str, ...] = ()  # the files whose RFC 3161 timestamps verified (with ``tsa_ca``)
@@ -360,6 +362,12 @@ def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: 
     if ring and (check is None or not check.valid):
         why = "not signed" if check is None else f"signature {check.status} (key {check.key_id or '?'})"
         problems.append(f"{AUDIT_FILE}: record #{seq} is not authenticated by the keys given: {why}")
+    waived = _waivers_of(data)
+    if waived["record_strict"] is True and data.get("verdict") == "pass" and waived["record_lapsed"]:
+        problems.append(
+            f"{AUDIT_FILE}: record #{seq} says waivers were judged strictly, yet its verdict is pass with "
+            f"{', '.join(waived['record_lapsed'])}: a strict judgement fails such a run"
+        )
     chain, refused = _chain_position(record, seq, ring, log, problems) if log[0] is not None else ("", ())
     backed = bool(ring) and check is not None and check.valid
     scope = data.get("scope") if isinstance(data.get("scope"), Mapping) else None
@@ -368,7 +376,7 @@ def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: 
             "record_verdict": str(data.get("verdict") or ""), "record_scope": scope,
             "record_commit": str(data.get("commit") or ""), "log_refused": refused,
             "record_policy": data.get("policy") if isinstance(data.get("policy"), Mapping) else None,
-            "record_known": _known_of(data), **_waivers_of(data)}  # fmt: skip
+            "record_known": _known_of(data), **waived}  # fmt: skip
 
 
 def _known_of(record: Mapping[str, Any]) -> tuple[str, ...]:
@@ -395,8 +403,10 @@ def _count(value: object) -> str:
 
 
 def _waivers_of(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The waivers the record says its run applied, each with its expiry (``record_waivers``), and the
-    findings they accepted (``record_waived``); an edited record's odd shapes count as nothing."""
+    """The waivers the record says its run applied, each with its expiry (``record_waivers``), the
+    findings they accepted (``record_waived``), whether it says they were judged strictly
+    (``record_strict``) and those it lists as expired or unused (``record_lapsed``); an edited
+    record's odd shapes count as nothing."""
     waivers = record.get("waivers")
     applied = waivers.get("applied") if isinstance(waivers, Mapping) else None
     terms = record.get("waiver_terms") if isinstance(record.get("waiver_terms"), Mapping) else {}
@@ -409,7 +419,13 @@ def _waivers_of(record: Mapping[str, Any]) -> dict[str, Any]:
     for check in (checks or {}).values():
         count = check.get("waived") if isinstance(check, Mapping) else None
         waived += count if isinstance(count, int) and not isinstance(count, bool) else 0
-    return {"record_waivers": tuple(listed), "record_waived": waived}
+    lapsed: list[str] = []
+    for kind in ("expired", "unused"):
+        named = waivers.get(kind) if isinstance(waivers, Mapping) else None
+        lapsed.extend(f"{ident} ({kind})" for ident in (named if isinstance(named, list) else []) if isinstance(ident, str))
+    strict = record.get("strict_waivers")
+    return {"record_waivers": tuple(listed), "record_waived": waived, "record_lapsed": tuple(lapsed),
+            "record_strict": strict if isinstance(strict, bool) else None}  # fmt: skip
 
 
 def _chain_position(record: bytes, seq: int | None, ring: Keyring, given: LogGiven,

@@ -451,6 +451,8 @@ def _extra(  # noqa: PLR0913  # one parameter per part of the record
         extra["baseline"] = {"path": request.baseline_name, "sha256": request.baseline.sha256,
                              "fingerprints": request.baseline.size, "matched": matched}  # fmt: skip
     extra.update(vex_summary(vex_docs))
+    # how waivers were judged: the option is no part of the policy's digest, so the result says it
+    extra["strict_waivers"] = bool(request.strict_waivers or policy.gate["strict_waivers"])
     extra.update(run_context())
     extra["controls"] = evaluate_controls(policy_controls(policy.data), ordered)
     extra["scope"] = scope

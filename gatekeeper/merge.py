@@ -139,7 +139,9 @@ def merge_results(
     dirty = [p.repository.get("dirty") for p in parts if isinstance(p.repository.get("dirty"), bool)]
     if dirty:
         repository["dirty"] = any(dirty)
-    verdict = decide_verdict(merged, policy, waivers)
+    # judged as strictly as the strictest part (--strict-waivers is no part of the policy's digest)
+    extra["strict_waivers"] = bool(policy.gate["strict_waivers"]) or any(p.extra.get("strict_waivers") is True for p in parts)
+    verdict = decide_verdict(merged, policy, waivers, extra["strict_waivers"])
     if checkout.touched(tree) or tree.get("error"):
         verdict = Verdict.ERROR  # a part's run wrote into the tree it judged, or could not compare it
     return GateResult(

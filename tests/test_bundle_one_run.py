@@ -736,3 +736,53 @@ def test_a_pass_that_let_findings_present_at_the_reference_through_says_so() -> 
         f"3 finding(s) present at origin/main (commit {commit})",
     )
     assert _known_of({"new_code": {"ref": "origin/main", "commit": commit, "existing": 0}, "baseline": {"matched": 0}}) == ()
+
+
+def test_how_waivers_were_judged_is_recorded_and_shown(
+    two_runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--strict-waivers is no part of the policy, so its digest cannot say how waivers were judged:
+    the same commit and policy, with a waiver that matches nothing, pass without the option and fail
+    with it. The record says which, and bundle verify names the waiver a lenient judgement let pass."""
+    import datetime as dt
+
+    root = two_runs["root"]
+    expires = (dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=30)).isoformat()
+    waiver = (
+        '[[waivers]]\nid = "W-OLD"\ncheck = "security"\nrule = "B999"\nreason = "a rule this code no longer breaks"\n'
+        f'approved_by = "sec@example.com"\nexpires = {expires}\n'
+    )
+    (root / "app.py").write_text(SAFE)
+    (root / "gatekeeper.toml").write_text((root / "gatekeeper.toml").read_text() + waiver)
+    commit = ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "waiver"]
+    subprocess.run(["git", *commit], cwd=root, check=True, capture_output=True, timeout=60)
+    key = (tmp_path / "gatekeeper.key").read_text()
+    records = []
+    for strict, code in ((False, 0), (True, 1)):
+        monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", key)
+        bundle = tmp_path / f"strict-{strict}.zip"
+        flags = ["--strict-waivers"] if strict else []
+        done = _cli(["check", str(root), *flags, "--output-dir", f"out-{strict}", "--bundle", str(bundle)])
+        assert done.exit_code == code, done.output
+        record = json.loads(_entry(bundle, "audit/record.jsonl"))
+        assert record["strict_waivers"] is strict and record["waivers"]["unused"] == ["W-OLD"]
+        assert json.loads(_entry(bundle, "reports/gatekeeper.json"))["strict_waivers"] is strict
+        records.append(record)
+        done = _cli(["bundle", "verify", str(bundle), "--public-key", str(two_runs["pub"]), "--tsa-cert", str(two_runs["ca"])])
+        assert done.exit_code == 0, done.output
+        said = next(line for line in done.output.splitlines() if line.startswith("waivers: "))
+        assert said == (
+            "waivers: judged strictly (an expired or unused waiver fails the gate)"
+            if strict
+            else "waivers: not judged strictly (an expired or unused waiver does not fail the gate): "
+            "W-OLD (unused) did not fail the gate"
+        )
+    assert records[0]["policy"] == records[1]["policy"]  # the policy's digests cannot tell the two apart
+
+
+def test_a_record_saying_waivers_were_judged_strictly_cannot_pass_with_a_lapsed_waiver() -> None:
+    from gatekeeper.bundleverify import _waivers_of
+
+    record = {"verdict": "pass", "strict_waivers": True, "waivers": {"applied": [], "expired": ["W1"], "unused": ["W2"]}}
+    assert _waivers_of(record)["record_lapsed"] == ("W1 (expired)", "W2 (unused)")
+    assert _waivers_of({**record, "strict_waivers": "yes"})["record_strict"] is None  # an odd shape says nothing

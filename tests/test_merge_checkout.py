@@ -49,3 +49,28 @@ def test_a_shard_whose_run_wrote_into_the_checkout_makes_the_merged_verdict_an_e
     again = run(root, {"lint": LintChecker()}, policy, shard=(1, 2))
     clean = merge_results([again, second], options, checkers)
     assert clean.verdict is Verdict.PASS and clean.extra["checkout"]["compared"] is True
+
+
+def test_a_merge_of_parts_judged_with_strict_waivers_is_judged_strictly(tmp_path: Path) -> None:
+    """Each shard ran with --strict-waivers and failed on a waiver that matched nothing. The option is
+    no part of the policy, and the merge judged waivers by the policy alone: PASS."""
+    import datetime as dt
+
+    expires = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    root = repo(tmp_path / "p", {"ruff.toml": '[lint]\nselect = ["F"]\n', "a.py": "x = 1\n"})
+    policy = (
+        '[checks.lint]\nenabled = true\n[[waivers]]\ncheck = "lint"\nrule = "F401"\n'
+        'reason = "an import kept for its side effect"\n'
+        f'approved_by = "dev@example.com"\nexpires = {expires}\n'
+    )
+    parts = [run(root, {"lint": LintChecker()}, policy, shard=(i, 2), strict_waivers=True) for i in (1, 2)]
+    assert [p.extra["strict_waivers"] for p in parts] == [True, True]
+    assert [p.verdict for p in parts] == [Verdict.FAIL, Verdict.FAIL]  # W1 unused
+    checkers = {"lint": resolve("lint", LintChecker())}
+    options = load_policy(root, {"lint": LintChecker().options})
+    merged = merge_results(parts, options, checkers)
+    assert merged.waivers["unused"] and merged.extra["strict_waivers"] is True
+    assert merged.verdict is Verdict.FAIL
+    lenient = [run(root, {"lint": LintChecker()}, policy, shard=(i, 2)) for i in (1, 2)]
+    again = merge_results(lenient, options, checkers)
+    assert again.verdict is Verdict.PASS and again.extra["strict_waivers"] is False

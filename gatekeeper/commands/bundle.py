@@ -345,6 +345,7 @@ def _backing_lines(outcome: BundleCheck, log: Path | None) -> list[str]:
     else:
         lines = [f"result: audit record #{seq} lists this gatekeeper.json; its signature was not checked (no key)"]
     lines.append(_verdict_line(outcome))
+    lines.append(_strictness_line(outcome))
     if log is not None:
         lines.append(f"record: line {seq} of {log} is this record ({outcome.chain})")
     else:
@@ -366,6 +367,19 @@ def _verdict_line(outcome: BundleCheck) -> str:
     if scope.get("complete") is True:
         return f"{verdict}, of a complete run (every check the policy enables ran)"
     return f"{verdict} ({clean(partial_note(scope))}): a partial run gates no commit"
+
+
+def _strictness_line(outcome: BundleCheck) -> str:
+    """How the record says waivers were judged: strictly (``--strict-waivers`` or ``gate.strict_waivers``:
+    an expired or unused waiver fails the gate), or not, naming those that then did not fail it."""
+    from gatekeeper.escapes import clean
+
+    if outcome.record_strict is None:
+        return "waivers: the record does not say whether they were judged strictly (written before gatekeeper recorded it)"
+    if outcome.record_strict:
+        return "waivers: judged strictly (an expired or unused waiver fails the gate)"
+    lapsed = f": {clean(', '.join(outcome.record_lapsed))} did not fail the gate" if outcome.record_lapsed else ""
+    return f"waivers: not judged strictly (an expired or unused waiver does not fail the gate){lapsed}"
 
 
 def _waived(outcome: BundleCheck) -> str:
