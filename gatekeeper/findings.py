@@ -277,6 +277,9 @@ class CheckResult:
     narrowing: tuple[Narrowing, ...] = ()
     #: where the tool came from: ``{path, python, source, installed}`` (``gatekeeper.toolorigin``)
     tool_origin: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    #: {fingerprint: the one the finding had before its line's credential-looking spans were masked
+    #: (``source.line_hash``)}, for a baseline or REF result of then to cover it; in memory, never written
+    prior_prints: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         _to_the_millisecond(self)

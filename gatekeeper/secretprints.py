@@ -63,7 +63,7 @@ def withheld_message(text: str, name: str) -> str:
     return f"{head} (the value is not reported)" if head else f"possible hardcoded secret ({name})"
 
 
-#: the checks whose fingerprints hash the flagged line (``source.snippet_hash``): on a line the
+#: the checks whose fingerprints hash the flagged line (``source.line_hash``): on a line the
 #: secrets check flags, theirs are placed instead (``on_secret_lines``)
 LINE_HASHED = frozenset({"lint", "types", "security"})
 #: what places a finding of another check on a line the secrets check flags (``on_secret_lines``)
@@ -75,10 +75,11 @@ def on_secret_lines(checks: Sequence[CheckResult]) -> tuple[tuple[CheckResult, .
     flags placed: a fingerprint of its check, rule, file and place among such findings of that rule
     in that file (``ON_FLAGGED_LINE``), not the hash of its line that lint, types and security make
     (a dictionary recovers a weak secret from it: ``password = "hunter2"`` is ruff's F841 too), and
-    no code excerpt. Also {placed fingerprint: the one it replaces}, for matching a baseline or a
-    REF made before (``waivers.apply_waivers``); it is kept in memory, never written."""
+    no code excerpt. Also {fingerprint: the one it had before}, for matching a baseline or a REF
+    made before (``waivers.apply_waivers``): a placed one's line hash as it was before lines were
+    masked (``CheckResult.prior_prints``), and each other masked line's; kept in memory, never written."""
     lines = {(loc.path, loc.line) for c in checks if c.name == CHECK for f in c.findings if (loc := f.location) is not None}
-    earlier: dict[str, str] = {}
+    earlier: dict[str, str] = {k: v for c in checks for k, v in c.prior_prints.items()}
     if not lines:
         return tuple(checks), earlier
     out = []
@@ -91,7 +92,7 @@ def on_secret_lines(checks: Sequence[CheckResult]) -> tuple[tuple[CheckResult, .
             key = (f.rule_id, f.location.path if f.location else "")
             fp = fingerprint(check.name, *key, ON_FLAGGED_LINE, *([seen[key]] if seen[key] else []))
             seen[key] += 1
-            earlier[fp] = f.fingerprint
+            earlier[fp] = check.prior_prints.get(f.fingerprint, f.fingerprint)
             props = {k: v for k, v in f.properties.items() if k != "code"}
             changed[n] = replace(f, fingerprint=fp, properties=props)
         out.append(replace(check, findings=tuple(changed.get(n, f) for n, f in enumerate(check.findings))) if changed else check)

@@ -71,3 +71,84 @@ def test_merge_places_a_finding_whose_secret_another_shard_found(tmp_path: Path)
     merged = merge_results(parts, policy, checkers)
     types = merged.check("types")
     assert types is not None and [f.fingerprint for f in types.findings] == [placed]
+
+
+#: a short word list, as whoever reads a report would try
+WORDS = ("admin", "letmein", "hunter1", "hunter2", "hunter3", "s3cret", "123456", "Tr0ub4dor3")
+
+
+def _word_list_hits(gate: GateResult, path: str, line_of: dict[str, str]) -> list[str]:
+    """The words whose line (``line_of``'s template with the word put in) a finding's fingerprint
+    hashes as the line was hashed before, and the fingerprints of the report that they give."""
+    prints = {f.fingerprint for c in gate.checks for f in c.findings}
+    hits = []
+    for word in WORDS:
+        for check, rules in (("lint", ("F841",)), ("types", ("assignment",))):
+            for rule in rules:
+                line = line_of[check].replace("WORD", word)
+                if check == "lint":
+                    guess = fingerprint(check, rule, path, snippet_hash(line))
+                else:
+                    message = 'Incompatible types in assignment (expression has type "str", variable has type "int")'
+                    guess = fingerprint(check, rule, "error", path, snippet_hash(line), message)
+                if guess in prints:
+                    hits.append(word)
+    return hits
+
+
+def test_a_line_holding_a_secret_no_check_flags_is_hashed_with_it_masked(tmp_path: Path) -> None:
+    """Under ``--only lint,types`` (or a secret detect-secrets misses) ruff's F841 and mypy's error
+    on ``password: int = "hunter2"`` hashed that line into their fingerprints: a word list recovered
+    the password. The line is now hashed with its literals masked; an ordinary line's hash is as
+    before, and a baseline written before still covers the masked line's finding."""
+    off = "".join(f"[checks.{n}]\nenabled = false\n" for n in ("coverage", "dependencies", "sbom", "licenses", "security"))
+    policy = off + "[checks.lint]\nenabled = true\n[checks.types]\nenabled = true\n[checks.secrets]\nenabled = true\n"
+    line = '    password: int = "WORD"'
+    source = f"def go() -> None:\n{line.replace('WORD', 'hunter2')}\n    x: int = 'ok'\n"
+    root = write(tmp_path / "p", {"app/__init__.py": "", "app/run.py": source, "gatekeeper.toml": policy})
+    git_init(root)
+    gate = _gate(root)
+    secrets = gate.check("secrets")
+    assert secrets is not None and secrets.findings == ()  # detect-secrets does not flag this line
+    found = {(c.name, f.rule_id, f.location.line if f.location else 0): f for c in gate.checks for f in c.findings}
+    assert {("lint", "F841", 2), ("types", "assignment", 2), ("types", "assignment", 3)} <= set(found)
+    assert _word_list_hits(gate, "app/run.py", {"lint": line, "types": line}) == []
+    ordinary = fingerprint("types", "assignment", "error", "app/run.py", snippet_hash("    x: int = 'ok'"),
+                           'Incompatible types in assignment (expression has type "str", variable has type "int")')  # fmt: skip
+    assert found["types", "assignment", 3].fingerprint == ordinary  # as before: a baseline of then still holds
+    hashed = fingerprint("lint", "F841", "app/run.py", snippet_hash(line.replace("WORD", "hunter2")))
+    again = _gate(root, Baseline(fingerprints={hashed: 1}))  # a baseline written before: the raw line's hash
+    lint = again.check("lint")
+    assert lint is not None
+    assert [f.waiver.kind if f.waiver else None for f in lint.findings if f.location and f.location.line == 2] == ["baseline"]
+    assert hashed not in repr([f.to_dict() for c in again.checks for f in c.findings])
+
+
+def test_the_security_cache_keeps_no_excerpt_of_a_line_that_holds_a_secret(tmp_path: Path) -> None:
+    """bandit's B602 on a line that also holds a key the secrets check flags: the report carried no
+    excerpt of it, but the security check's cache kept bandit's excerpt, key and all. The cache now
+    keeps no excerpt; a run served from it gives the same findings, excerpts included."""
+    root = write(tmp_path / "p", {"app/run.py": SOURCE, "gatekeeper.toml": POLICY})
+    git_init(root)
+    policy = load_policy(root, installed_options())
+    cache_dir = tmp_path / "cache"
+
+    def gate() -> GateResult:
+        request = RunRequest(root=root, policy=policy, output_dir=root / "out", cache_dir=cache_dir)
+        return run_checks(request, installed_checkers())
+
+    cold, warm = gate(), gate()
+    security = warm.check("security")
+    assert security is not None and security.metrics["cached_files"] == 1
+    assert [f.to_dict() for c in cold.checks for f in c.findings] == [f.to_dict() for c in warm.checks for f in c.findings]
+    assert found_code(warm, "B404") == "1 import subprocess\n"  # an excerpt made again from the file
+    stored = [p for p in cache_dir.rglob("*") if p.is_file()]
+    assert any("security" in p.parts for p in stored)
+    assert [p for p in stored if KEY.encode() in p.read_bytes() or PASSWORD.encode() in p.read_bytes()] == []
+
+
+def found_code(gate: GateResult, rule: str) -> object:
+    """The code excerpt of ``gate``'s security finding of ``rule``."""
+    security = gate.check("security")
+    assert security is not None
+    return next(f.properties.get("code") for f in security.findings if f.rule_id == rule)

@@ -10,6 +10,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -163,8 +164,50 @@ class Sources:
 
 
 def snippet_hash(text: str) -> str:
-    """A short hash of a code line with whitespace folded."""
+    """A short hash of a code line with whitespace folded (its text as it is: ``line_hash`` is the
+    one a fingerprint takes)."""
     return hashlib.sha256(normalize_snippet(text).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+#: a word that names a credential (as ``redaction``'s ``password=...`` rule reads one)
+_CREDENTIAL_WORD = re.compile(
+    r"(?i)password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credential|auth"
+)
+#: a string literal's body (quotes kept), or a number of four digits or more
+_LITERAL = re.compile(r"""(?P<q>["'])(?:\\.|(?!(?P=q)).)*(?P=q)|\b\d{4,}\b""")
+
+
+def masked_line(text: str) -> str:
+    """``text`` (code) with every span that looks like a credential masked: by the rules that redact
+    the reports (``redaction.redact``: a known token shape, ``password = "..."``, a URL's user-info,
+    a long random-looking word, an environment secret's value), and on a line that names a credential
+    (``password: str = "hunter2"``, ``if token == "abc"``, ``auth = ("user", "pin")``) every string
+    literal's body and every number of four digits or more. An ordinary line comes back as it is."""
+    from gatekeeper.redaction import MASK, redact
+
+    out = redact(text)
+    if _CREDENTIAL_WORD.search(out):
+        out = _LITERAL.sub(lambda m: f"{m['q']}{MASK}{m['q']}" if m["q"] else MASK, out)
+    return out
+
+
+def line_hash(text: str) -> str:
+    """The hash of a code line that a fingerprint takes: ``snippet_hash`` of ``masked_line``. A line
+    that holds a credential no check flagged (``password = "hunter2"`` under ``--only lint``) is
+    hashed without it, so that no dictionary recovers the credential from a report; an ordinary
+    line's hash is ``snippet_hash``'s, as before."""
+    return snippet_hash(masked_line(text))
+
+
+def prior_prints(check: str, keys: Sequence[tuple[str, ...]], unmasked: Sequence[tuple[str, ...]]) -> dict[str, str]:
+    """{fingerprint of ``keys``: the one ``unmasked`` (the same keys, each line hashed as it is)
+    gives} where they differ: how a finding on a line ``line_hash`` masks was fingerprinted before
+    lines were masked, for a baseline or REF result of then to cover it (``CheckResult.prior_prints``,
+    kept in memory, never written)."""
+    if keys == unmasked:
+        return {}
+    now, before = occurrence_fingerprints(check, keys), occurrence_fingerprints(check, unmasked)
+    return {a: b for a, b in zip(now, before, strict=True) if a != b}
 
 
 def occurrence_fingerprints(check: str, keys: Sequence[tuple[str, ...]]) -> list[str]:

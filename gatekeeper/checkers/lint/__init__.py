@@ -206,7 +206,8 @@ class LintChecker(CheckerBase):
             # stays within the tolerance: every matching finding blocks (fail closed)
             section = {**section, "max_findings": 0}
             not_applied = {"max_findings_not_applied": "a sharded run cannot count every shard's findings"}
-        findings = to_findings(section, reported, sources)
+        prior: dict[str, str] = {}
+        findings = to_findings(section, reported, sources, prior)
         codes: dict[str, int] = {}
         for finding in findings:
             codes[finding.rule_id] = codes.get(finding.rule_id, 0) + 1
@@ -249,6 +250,7 @@ class LintChecker(CheckerBase):
             metrics=metrics,
             findings=tuple(findings),
             narrowing=tuple(records),
+            prior_prints=prior,
         )
 
 

@@ -81,9 +81,14 @@ def _blocks(code: str, prefixes: Sequence[str]) -> bool:
 
 
 def to_findings(
-    section: Mapping[str, Any], diagnostics: Mapping[str, Sequence[Mapping[str, Any]]], sources: source.Sources
+    section: Mapping[str, Any],
+    diagnostics: Mapping[str, Sequence[Mapping[str, Any]]],
+    sources: source.Sources,
+    prior: dict[str, str] | None = None,
 ) -> list[Finding]:
-    """Findings for ruff's diagnostics; ``fail_on`` and ``max_findings`` decide which block."""
+    """Findings for ruff's diagnostics; ``fail_on`` and ``max_findings`` decide which block. Each
+    fingerprint hashes its line with credential-looking spans masked (``source.line_hash``);
+    ``prior`` gets ``source.prior_prints`` for the lines that masking changed."""
     from gatekeeper.checkers import source
 
     prefixes = [str(p) for p in section.get("fail_on") or ["ALL"]]
@@ -93,19 +98,25 @@ def to_findings(
             ordered.append((path, d))
     keys = []
     hashes: dict[tuple[str, Any, Any], str] = {}  # a line's hash, once for all its findings
+    unmasked: dict[str, str] = {}  # a masked line's hash: that of the line as it is
     blocks: dict[str, bool] = {}  # whether a rule blocks, once per rule
     cells: dict[str, list[str]] = {}  # a notebook's cells' sources, read once
     for path, d in ordered:
         row, cell = d["location"].get("row"), d.get("cell")
         if (path, cell, row) not in hashes:
             line = sources.line(path, row) if cell is None else _cell_line(cells, sources, path, cell, row)
-            hashes[path, cell, row] = source.snippet_hash(line)
+            masked = source.masked_line(line)
+            hashes[path, cell, row] = source.snippet_hash(masked)
+            if masked != line:
+                unmasked[hashes[path, cell, row]] = source.snippet_hash(line)
         code = str(d["code"] or "syntax-error")
         if code not in blocks:
             blocks[code] = _blocks(code, prefixes)
         # a rule that flags a password: no hash of its line, which holds it (``secretprints``)
         keys.append((code, path) if code in LINT_RULES else (code, path, hashes[path, cell, row]))
     prints = source.occurrence_fingerprints(CHECK, keys)
+    if unmasked and prior is not None:
+        prior.update(source.prior_prints(CHECK, keys, [tuple(unmasked.get(k, k) for k in key) for key in keys]))
     over = sum(1 for code, *_ in keys if blocks[code]) > int(section.get("max_findings", 0))
     findings = []
     for (path, d), (code, *_), fp in zip(ordered, keys, prints, strict=True):

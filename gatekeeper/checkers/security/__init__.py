@@ -57,8 +57,8 @@ if TYPE_CHECKING:
 
 LEVELS = ("low", "medium", "high")
 
-CACHE_VERSION = 4  # 2: a result that flags a hardcoded password is kept without it (scan.withheld);
-# 3 (bandit -n 1) and 4: a result's code excerpt holds its flagged lines alone (scan.flagged_lines)
+CACHE_VERSION = 5  # 2: a result that flags a hardcoded password is kept without it (scan.withheld);
+# 3 (bandit -n 1) and 4: a result's code excerpt holds its flagged lines alone; 5: no excerpt (scan.excerpt)
 
 #: Below this many bytes of source per process, another bandit process costs more (start-up
 #: and plugin loading: 0.11-0.15 s of CPU) than it saves. Measured on two CPUs: 100-160 KB of
@@ -114,7 +114,7 @@ class SecurityChecker(CheckerBase):
 
         targets = [str(p) for p in section.get("paths") or ["."]]
         workers = int(section.get("workers") or 0) or (os.cpu_count() or 1)
-        cache.retire(ctx.cache_dir, "security", CACHE_VERSION)  # earlier versions cached passwords in bandit's excerpts
+        cache.retire(ctx.cache_dir, "security", CACHE_VERSION)  # earlier versions cached bandit's excerpts (keys in them)
         folder = ctx.cache_dir / "security" if ctx.cache_dir is not None else None
         origin = ctx.vet_tool("bandit", "bandit")  # never the checkout's bandit (before any of it is imported)
         pool = BanditPool(ctx.tool_python, ctx.root)
@@ -142,7 +142,7 @@ class SecurityChecker(CheckerBase):
             if ctx.shard is not None:
                 index, count = ctx.shard
                 files = split_by_size(files, sizes, count)[index - 1]
-            tally = Tally(section)
+            tally = Tally(section, ctx.root)
             keys: dict[str, str] = {}
             rejected = 0
             if folder is not None:
@@ -200,6 +200,7 @@ class SecurityChecker(CheckerBase):
             metrics=metrics,
             findings=result.findings,
             narrowing=records,
+            prior_prints=result.prior_prints,
         )
 
 

@@ -7,9 +7,10 @@ import hashlib
 import re
 import threading
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from gatekeeper.checkers.security.scan import FileScan, ScanPlan
+from gatekeeper.checkers.security.scan import FileScan, ScanPlan, excerpt
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import (
     NO_BASELINE,
@@ -40,7 +41,9 @@ class Tally:
     (a test's message, name and link, a confidence) are kept once.
     """
 
-    def __init__(self, section: Mapping[str, Any]) -> None:
+    def __init__(self, section: Mapping[str, Any], root: Path | None = None) -> None:
+        self._root = root  # where the scanned files are, read again for each finding's excerpt
+        self.prior: dict[str, str] = {}  # ``CheckResult.prior_prints``
         self.min_conf = RANK[str(section.get("min_confidence", "low")).upper()]
         self.fail_on = Severity(str(section.get("fail_on_severity", "medium")))
         self._files: dict[str, tuple[Finding, ...]] = {}
@@ -78,11 +81,22 @@ class Tally:
             kept = [r for r in scan.results if RANK.get(str(r["issue_confidence"]).upper(), 0) >= self.min_conf]
             self.below += len(scan.results) - len(kept)
             places = _occurrences(kept)
+            data = self._read(path) if any("code_lines" in r for r in kept) else b""
             for n, r in enumerate(kept):
-                finding = to_finding(path, r, self.fail_on, self._shared, places.get(n))
+                if "code_lines" in r:  # bandit's excerpt, made again from the file (never cached: ``scan.withheld``)
+                    r = {**{k: v for k, v in r.items() if k != "code_lines"}, "code": excerpt(data, r["code_lines"])}
+                finding = to_finding(path, r, self.fail_on, self._shared, places.get(n), self.prior)
                 self.counts[finding.severity.value] += 1
                 found.append(finding)
             self._files[path] = tuple(found)
+
+    def _read(self, path: str) -> bytes:
+        if self._root is None:
+            return b""
+        try:
+            return (self._root / path).read_bytes()
+        except OSError:
+            return b""
 
     def result(self, plan: ScanPlan, files: Sequence[str], targets: Sequence[str]) -> CheckResult:
         """The check's result (status, summary, metrics), findings in file order; every file of
@@ -111,7 +125,14 @@ class Tally:
             "command": plan.command(targets),
             "config": plan.config or plan.ini or None,
         }
-        return CheckResult(name=CHECK, status=decide_status(findings), summary=summary, metrics=metrics, findings=tuple(findings))
+        return CheckResult(
+            name=CHECK,
+            status=decide_status(findings),
+            summary=summary,
+            metrics=metrics,
+            findings=tuple(findings),
+            prior_prints=dict(self.prior),
+        )
 
 
 def _parse_error(path: str, reason: str) -> Finding:
@@ -145,10 +166,17 @@ def _occurrences(results: Sequence[Mapping[str, Any]]) -> dict[int, int]:
     return out
 
 
-def to_finding(
-    path: str, r: Mapping[str, Any], fail_on: Severity, shared: dict[Any, Any] | None = None, occurrence: int | None = None
+def to_finding(  # noqa: PLR0913  # the last three: what repeats, a password's place, the fingerprints before masking
+    path: str,
+    r: Mapping[str, Any],
+    fail_on: Severity,
+    shared: dict[Any, Any] | None = None,
+    occurrence: int | None = None,
+    prior: dict[str, str] | None = None,
 ) -> Finding:
-    """One bandit result as a finding; its fingerprint hashes the flagged code, not its line numbers.
+    """One bandit result as a finding; its fingerprint hashes the flagged code, not its line numbers,
+    with credential-looking spans masked (``prior`` gets the fingerprint it had before, where masking
+    changed it: ``CheckResult.prior_prints``).
     For a test that flags a hardcoded password (``secretprints.SECURITY_TESTS``) it hashes no code, whose line
     holds the password: it is the test, the file and ``occurrence``, the result's place among that
     test's results in the file (the first has no number), as the secrets check's fingerprints are.
@@ -166,6 +194,12 @@ def to_finding(
     cwe_value = one.setdefault(("cwe", cwe_id, link), {"id": cwe_id, "link": link}) if cwe and cwe_id else None
     tags = one.setdefault(("tags", cwe_id), ("security", f"CWE-{cwe_id}") if cwe_id else ("security",))
     col = r.get("col_offset")
+    print_ = ""
+    if occurrence is None:
+        print_ = fingerprint(CHECK, r["test_id"], path, snippet_hash(code, lines))
+        before = fingerprint(CHECK, r["test_id"], path, snippet_hash(code, lines, masked=False)) if prior is not None else print_
+        if prior is not None and before != print_:
+            prior[print_] = before
 
     def text(value: Any) -> str:
         s = str(value or "")
@@ -179,9 +213,7 @@ def to_finding(
         location=Location(
             path, line=int(r["line_number"]), end_line=max(lines), column=int(col) + 1 if isinstance(col, int) else None
         ),
-        fingerprint=fingerprint(CHECK, r["test_id"], path, snippet_hash(code, lines))
-        if occurrence is None
-        else fingerprint(CHECK, r["test_id"], path, *([occurrence] if occurrence else [])),
+        fingerprint=print_ or fingerprint(CHECK, r["test_id"], path, *([occurrence] if occurrence else [])),
         help_uri=text(r.get("more_info")),
         rule_name=text(r.get("test_name")),
         tags=tags,
@@ -198,14 +230,18 @@ def to_finding(
     )
 
 
-def snippet_hash(code: str, lines: Sequence[int]) -> str:
-    """A hash of the flagged lines of bandit's ``code`` excerpt, line numbers and indentation removed."""
+def snippet_hash(code: str, lines: Sequence[int], masked: bool = True) -> str:
+    """A hash of the flagged lines of bandit's ``code`` excerpt, line numbers and indentation removed,
+    and (``masked``) credential-looking spans masked as ``source.line_hash`` masks a line."""
+    from gatekeeper.checkers.source import masked_line
+
     wanted = set(lines)
     picked: list[str] = []
     everything: list[str] = []
     for raw in code.splitlines():
         match = _CODE_LINE.match(raw)
         text = match.group(2) if match else raw
+        text = masked_line(text) if masked else text
         everything.append(text)
         if match and int(match.group(1)) in wanted:
             picked.append(text)

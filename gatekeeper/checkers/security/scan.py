@@ -15,31 +15,45 @@ RESULT_KEYS = ("test_id", "test_name", "issue_severity", "issue_confidence", "is
 
 
 def withheld(r: Mapping[str, Any]) -> dict[str, Any]:
-    """bandit's result ``r`` as kept (cached, and made a finding). For a test that flags a password
-    written in the code (``secretprints.SECURITY_TESTS``), without it: its message cut before the
-    quoted value and no code excerpt. A hash of either, as a fingerprint, would let a dictionary
-    recover a weak password. Any other result keeps of its excerpt the lines it flags
-    (``line_range``, which its fingerprint hashes), not the lines bandit adds around them, where a
-    key the secrets check finds or a password B105 flags would be copied in plain text."""
+    """bandit's result ``r`` as kept (cached, and made a finding): without its code excerpt, which
+    copies the file's text, a key the secrets check finds on the flagged line or beside it included,
+    into the cache (a finding's excerpt is made again from the file, ``excerpt``, whose bytes key
+    the entry). For a test that flags a password written in the code (``secretprints.SECURITY_TESTS``),
+    its message is also cut before the quoted value: a hash of either, as a fingerprint, would let a
+    dictionary recover a weak password."""
     from gatekeeper.secretprints import SECURITY_TESTS, withheld_message
 
-    if str(r.get("test_id")) not in SECURITY_TESTS:
-        return {**r, "code": flagged_lines(str(r.get("code") or ""), r.get("line_range"))} if "code" in r else dict(r)
     kept = {k: v for k, v in r.items() if k != "code"}
-    kept["issue_text"] = withheld_message(str(r.get("issue_text") or ""), str(r.get("test_name") or r.get("test_id")))
+    if str(r.get("test_id")) in SECURITY_TESTS:
+        kept["issue_text"] = withheld_message(str(r.get("issue_text") or ""), str(r.get("test_name") or r.get("test_id")))
+    elif "code" in r:
+        kept["code_lines"] = flagged_lines(str(r.get("code") or ""), r.get("line_range"))
     return kept
 
 
-def flagged_lines(code: str, line_range: Any) -> str:
-    """The lines of bandit's ``code`` excerpt whose numbers ``line_range`` lists, as bandit wrote
-    them; the excerpt as it is when none can be told (no range, or lines of another form)."""
+def flagged_lines(code: str, line_range: Any) -> list[int]:
+    """The numbers of the lines of bandit's ``code`` excerpt that ``line_range`` lists (its window
+    around a finding may start below the first of them): the lines a finding's excerpt holds."""
     wanted = {n for n in line_range if isinstance(n, int)} if isinstance(line_range, list) else set()
-    kept = [
-        line
-        for line in code.splitlines(keepends=True)
-        if (found := _EXCERPT_LINE.match(line)) is not None and int(found.group(1)) in wanted
-    ]
-    return "".join(kept) if kept else code
+    return [n for line in code.splitlines() if (found := _EXCERPT_LINE.match(line)) and (n := int(found.group(1))) in wanted]
+
+
+def excerpt(data: bytes, numbers: Any) -> str:
+    """The lines of a file (its bytes ``data``) that ``numbers`` lists (``flagged_lines``), as bandit's
+    ``code`` excerpt gives them (``N text`` each, the file read as ``linecache`` reads it: its coding
+    cookie, universal newlines, a last line given its newline); "" when it cannot be decoded."""
+    import io
+    import tokenize
+
+    wanted = [n for n in numbers if isinstance(n, int)] if isinstance(numbers, list) else []
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        lines = io.TextIOWrapper(io.BytesIO(data), encoding, line_buffering=True).readlines()
+    except (SyntaxError, UnicodeDecodeError, LookupError):
+        return ""
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    return "".join(f"{n} {lines[n - 1]}" for n in sorted(set(wanted)) if 1 <= n <= len(lines))
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)

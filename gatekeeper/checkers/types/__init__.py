@@ -146,7 +146,8 @@ class TypesChecker(CheckerBase):
         # mypy -O json exits 1 when all it printed are notes; its own verdict (exit 0 without -O json)
         # is that such a project passes, so notes alone never fail the check
         sources = source.Sources(ctx.root)
-        findings = to_findings(section, items, sources)
+        prior: dict[str, str] = {}
+        findings = to_findings(section, items, sources, prior)
         errors = sum(1 for i in items if i["severity"] == "error")
         notes = len(items) - errors
         gitignored = _gitignored(ctx, tool.python, found, targets)
@@ -184,6 +185,7 @@ class TypesChecker(CheckerBase):
             },
             findings=tuple(findings),
             narrowing=tuple(records),
+            prior_prints=prior,
         )
 
 
@@ -483,22 +485,27 @@ def parse_output(text: str, config: str | None = None) -> list[dict[str, Any]]:
     return items
 
 
-def to_findings(section: Mapping[str, Any], items: Sequence[Mapping[str, Any]], sources: source.Sources) -> list[Finding]:
-    """Findings for mypy's errors (blocking past ``max_errors``) and notes (never blocking)."""
+def to_findings(
+    section: Mapping[str, Any], items: Sequence[Mapping[str, Any]], sources: source.Sources, prior: dict[str, str] | None = None
+) -> list[Finding]:
+    """Findings for mypy's errors (blocking past ``max_errors``) and notes (never blocking). Each
+    fingerprint hashes its line with credential-looking spans masked (``source.line_hash``);
+    ``prior`` gets ``source.prior_prints`` for the lines that masking changed."""
     from gatekeeper.checkers import source
 
     ordered = sorted(items, key=lambda i: (i["file"], i.get("line") or 0, i.get("column") or 0, str(i.get("code")), i["message"]))
-    keys = [
-        (
-            str(i.get("code") or "misc"),
-            str(i["severity"]),
-            i["file"],
-            source.snippet_hash(sources.line(i["file"], i.get("line"))),
-            _line_ref().sub("line N", str(i["message"])),
-        )
-        for i in ordered
-    ]
+    keys: list[tuple[str, ...]] = []
+    unmasked: list[tuple[str, ...]] = []
+    for i in ordered:
+        text = sources.line(i["file"], i.get("line"))
+        masked = source.masked_line(text)
+        head = (str(i.get("code") or "misc"), str(i["severity"]), str(i["file"]))
+        tail = _line_ref().sub("line N", str(i["message"]))
+        keys.append((*head, source.snippet_hash(masked), tail))
+        unmasked.append((*head, source.snippet_hash(text) if masked != text else keys[-1][3], tail))
     prints = source.occurrence_fingerprints(CHECK, keys)
+    if prior is not None:
+        prior.update(source.prior_prints(CHECK, keys, unmasked))
     errors = sum(1 for i in ordered if i["severity"] == "error")
     over = errors > int(section.get("max_errors", 0))
     findings = []
