@@ -105,7 +105,7 @@ class Console(Progress):
         took = f"in {result.duration_s:.1f}s"
         if result.status in (Status.PASS, Status.FAIL):
             count = len(result.findings)
-            self.line(f"gatekeeper: {result.name} finished {took}: {count} finding{'' if count == 1 else 's'}")
+            self.line(f"gatekeeper: {result.name} finished {took}: {count:,} finding{'' if count == 1 else 's'}")
         else:
             self.line(f"gatekeeper: {result.name} {self.paint(status, status)} {took}")
 

@@ -38,3 +38,12 @@ def test_one_package_and_one_component_are_singular() -> None:
     one = {"components": 1, "spec_version": "1.6", "with_license": 1, "with_purl": 1}
     assert sbom._summary(one, None).startswith("1 component, CycloneDX 1.6 valid; ")
     assert sbom._summary({**one, "components": 2}, None).startswith("2 components, ")
+
+
+def test_ruff_counts_a_thousand_findings_with_a_separator(tmp_path: Path, make_ctx: Any) -> None:
+    """lint's count read ``1000 findings`` beside bandit's ``1,000 lines``: every count is grouped."""
+    (tmp_path / "many.py").write_text("import os\n" * 1000)  # F811 on each redefinition, F401 on the last, I001
+    git_init(tmp_path)
+    result = LintChecker().run(section(LintChecker), make_ctx(tmp_path))
+    assert len(result.findings) == 1001
+    assert result.summary.startswith("1,001 findings in 1 of 1 file"), result.summary

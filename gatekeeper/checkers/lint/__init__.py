@@ -212,7 +212,7 @@ class LintChecker(CheckerBase):
         for finding in findings:
             codes[finding.rule_id] = codes.get(finding.rule_id, 0) + 1
         with_findings = len({f.location.path for f in findings if f.location is not None})
-        summary = f"{len(findings)} finding{'s' if len(findings) != 1 else ''} in " + (
+        summary = f"{len(findings):,} finding{'s' if len(findings) != 1 else ''} in " + (
             f"{with_findings:,} of {len(files):,} file{'' if len(files) == 1 else 's'}"
             if findings
             else f"{len(files):,} file{'' if len(files) == 1 else 's'}"

@@ -93,7 +93,7 @@ def run(section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
     unscanned = {f for n in narrowing if n.kind == "not-scanned" for f in n.files}
     n = len(findings)
     scanned = len(files) - len(unscanned)
-    summary = f"{n} potential secret{'s' if n != 1 else ''} in {scanned:,} tracked files"
+    summary = f"{n:,} potential secret{'s' if n != 1 else ''} in {scanned:,} tracked files"
     metrics: dict[str, Any] = {
         "files_scanned": scanned,
         "files_not_scanned": len(unscanned),

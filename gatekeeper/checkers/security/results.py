@@ -107,8 +107,8 @@ class Tally:
         findings = [f for path in sorted(self._files) for f in self._files[path]]
         counts = self.counts
         total = sum(counts.values())
-        parts = [f"{counts[s]} {s}" for s in ("high", "medium", "low") if counts[s]]
-        head = f"{total} finding{'s' if total != 1 else ''}" + (f": {', '.join(parts)}" if parts else "")
+        parts = [f"{counts[s]:,} {s}" for s in ("high", "medium", "low") if counts[s]]
+        head = f"{total:,} finding{'s' if total != 1 else ''}" + (f": {', '.join(parts)}" if parts else "")
         summary = (
             f"{head} ({self.scanned:,} file{'' if self.scanned == 1 else 's'}, {self.loc:,} line{'' if self.loc == 1 else 's'})"
         )

@@ -157,7 +157,7 @@ class TypesChecker(CheckerBase):
         for i in items:
             if i["severity"] == "error":
                 codes[str(i.get("code") or "misc")] = codes.get(str(i.get("code") or "misc"), 0) + 1
-        summary = f"{errors} error{'s' if errors != 1 else ''}, {notes} note{'s' if notes != 1 else ''}"
+        summary = f"{errors:,} error{'s' if errors != 1 else ''}, {notes:,} note{'s' if notes != 1 else ''}"
         warned = config_warnings(done.stderr)
         if warned:
             more = f" (and {len(warned) - 1} more: metric config_warnings)" if len(warned) > 1 else ""
