@@ -334,6 +334,15 @@ APP = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, she
             },
             ["checks/unit_tests"],
         ),
+        (  # portalocker's layout: pytest.ini's python_files names the folder, whose name says tests
+            {
+                "pytest.ini": "[pytest]\npython_files =\n    portalocker_tests/*.py\n",
+                "portalocker_tests/__init__.py": "",
+                "portalocker_tests/tests.py": TESTED,
+            },
+            ["portalocker_tests"],
+        ),
+        ({"unit_tests/test_app.py": TESTED}, ["unit_tests"]),  # pytest collects it by default
     ],
 )
 def test_init_leaves_out_the_tests_folders_there_are(tmp_path: Path, cli, files: dict[str, str], folders: list[str]) -> None:
@@ -344,6 +353,8 @@ def test_init_leaves_out_the_tests_folders_there_are(tmp_path: Path, cli, files:
     assert written["checks"]["security"]["exclude"] == [".venv", "venv", ".tox", "build", "dist", *folders]
     said = " ".join(done.stdout.split())
     assert f"checks.security.exclude leaves out the tests in {', '.join(folders)} (" in said
+    if "pytest.ini" in files:
+        assert "pytest's python_files (pytest.ini)" in said
     if "src" in files.get("pyproject.toml", ""):
         assert "pytest's testpaths (pyproject.toml)" in said
         assert "pytest's testpaths also names src: scanned" in said  # the sources are never left out

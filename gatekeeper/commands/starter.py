@@ -125,19 +125,23 @@ class TestsFolders:
 def tests_folders(root: Path) -> TestsFolders:
     """The folders holding the project's tests: the ``testpaths`` of the pytest configuration pytest
     itself would read (a folder named in it whose path says tests, globs expanded as pytest expands
-    them), and the folders named ``tests``, ``test`` or ``testing`` at the top of the project (``tests``
-    and ``test`` deeper, within a few levels) that hold Python files."""
+    them, and the folder of each of its ``python_files`` patterns that names one), the folders named
+    ``tests``, ``test`` or ``testing`` at the top of the project (``tests`` and ``test`` deeper, within a
+    few levels) that hold Python files, and a top folder whose name says tests (``portalocker_tests``,
+    ``unit_tests``) that holds a file pytest collects by default (``test_*.py``, ``*_test.py``)."""
     configured, where = pytest_testpaths(root)
+    from_files = _python_files_folders(root)
     folders: list[str] = []
     kept: list[str] = []
-    for entry in configured:
+    for entry in [*configured, *from_files]:
         for found in sorted(glob.glob(entry, root_dir=root, recursive=True)) if _GLOB.search(entry) else [entry]:
             rel = _inside(root, found)
             if rel is None or not (root / rel).is_dir():
                 continue
             (folders if any(_TESTISH.search(part) for part in rel.split("/")) else kept).append(rel)
     named = _named_folders(root)
-    sources = [f"pytest's testpaths ({where})"] if folders else []
+    said = " and ".join(k for k, v in (("testpaths", configured), ("python_files", from_files)) if v)
+    sources = [f"pytest's {said} ({where or _pytest_file(root)})"] if folders else []
     if [f for f in named if f not in folders]:
         sources.append("the folders found")
     unique = tuple(dict.fromkeys([*folders, *named]))
@@ -158,8 +162,33 @@ def pytest_testpaths(root: Path) -> tuple[list[str], str]:
     return [], ""
 
 
-def _pytest_section(path: Path) -> tuple[bool, object]:
-    """Whether pytest takes its configuration from ``path``, and the ``testpaths`` value there."""
+def _python_files_folders(root: Path) -> list[str]:
+    """The folders pytest's ``python_files`` names (``portalocker_tests/*.py``: a pattern with a
+    ``/`` is matched against the file's path), each up to its first glob character, from the
+    configuration file pytest would take; none when it sets no such pattern."""
+    name = _pytest_file(root)
+    if not name:
+        return []
+    _, value = _pytest_section(root / name, "python_files")
+    out = []
+    for pattern in _paths(value):
+        folder = pattern.rsplit("/", 1)[0] if "/" in pattern else ""
+        folder = "/".join(part for part in folder.split("/") if part and not _GLOB.search(part) and part != ".")
+        if folder and not _GLOB.search(pattern.split("/")[0]):
+            out.append(folder)
+    return out
+
+
+def _pytest_file(root: Path) -> str:
+    """The configuration file pytest would take in ``root`` (``pytest_testpaths``'s order), or ""."""
+    for name in ("pytest.toml", ".pytest.toml", "pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"):
+        if (root / name).is_file() and _pytest_section(root / name)[0]:
+            return name
+    return ""
+
+
+def _pytest_section(path: Path, key: str = "testpaths") -> tuple[bool, object]:
+    """Whether pytest takes its configuration from ``path``, and the ``key`` value there."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -171,12 +200,12 @@ def _pytest_section(path: Path) -> tuple[bool, object]:
             return False, None
         if path.name != "pyproject.toml":  # pytest.toml: the [pytest] table, and the file counts even when empty
             table = doc.get("pytest")
-            return True, table.get("testpaths") if isinstance(table, dict) else None
+            return True, table.get(key) if isinstance(table, dict) else None
         tool = (doc.get("tool") or {}).get("pytest")
         if not isinstance(tool, dict):
             return False, None
         table = tool.get("ini_options") if "ini_options" in tool else tool
-        return True, table.get("testpaths") if isinstance(table, dict) else None
+        return True, table.get(key) if isinstance(table, dict) else None
     parser = configparser.ConfigParser(interpolation=None, strict=False)  # as lenient as pytest's iniconfig
     try:
         parser.read_string(text)
@@ -185,7 +214,7 @@ def _pytest_section(path: Path) -> tuple[bool, object]:
     section = {"setup.cfg": "tool:pytest"}.get(path.name, "pytest")
     if not parser.has_section(section):
         return path.name in ("pytest.ini", ".pytest.ini"), None  # pytest.ini counts even without [pytest]
-    return True, parser.get(section, "testpaths", fallback=None)
+    return True, parser.get(section, key, fallback=None)
 
 
 def _paths(value: object) -> list[str]:
@@ -222,12 +251,19 @@ def _named_folders(root: Path) -> list[str]:
         for name in sorted(dirs):
             if name.startswith(".") or name in _NOT_SEARCHED or (Path(here) / name / "pyvenv.cfg").exists():
                 continue
-            if name in names and _holds_python(Path(here) / name):
+            if (name in names or (depth == 0 and _TESTISH.search(name) and _holds_tests(Path(here) / name))) and _holds_python(
+                Path(here) / name
+            ):
                 out.append((rel / name).as_posix() if depth else name)
             elif depth + 1 < _DEPTH:
                 keep.append(name)
         dirs[:] = keep
     return out
+
+
+def _holds_tests(folder: Path) -> bool:
+    """Whether ``folder`` holds a file pytest collects by default (``test_*.py``, ``*_test.py``), at any depth."""
+    return any(True for _ in folder.rglob("test_*.py")) or any(True for _ in folder.rglob("*_test.py"))
 
 
 def _holds_python(folder: Path) -> bool:
