@@ -4,7 +4,8 @@ Everything gatekeeper reads back (results and merge parts, baselines, audit log 
 advisory archives and records) may have been written by someone else: a pull request's job, an
 edited log, a downloaded zip. Read through here, such a file has bounds: nesting at most
 ``MAX_DEPTH`` levels, every number finite and within +-2**63 (an integer of at most 19 digits; no
-NaN or Infinity), and a zip member at most the size its reader allows, neither encrypted nor
+NaN or Infinity), no string holding a lone surrogate (``\\ud800``, which UTF-8 cannot encode),
+and a zip member at most the size its reader allows, neither encrypted nor
 compressed by a method gatekeeper never uses. A file beyond them is a ``LimitError`` (exit 2)
 naming the file (and the line or member), raised before anything is built from it, never a
 RecursionError or OverflowError from deep inside a renderer.
@@ -111,9 +112,27 @@ def loads(data: str | bytes, where: str, *, line: int | None = None, using: json
     if too_deep(text):
         raise beyond(RecursionError(), where, line)
     try:
-        return (using or _DECODER).decode(text)
+        value = (using or _DECODER).decode(text)
+        if _SURROGATE_ESCAPE.search(text) and _lone_surrogate(value):
+            raise Beyond("a string holding a lone surrogate, an escape from \\ud800 to \\udfff that UTF-8 cannot encode")
+        return value
     except (Beyond, RecursionError) as exc:
         raise beyond(exc, where, line) from None
+
+
+#: an escape of a UTF-16 surrogate: JSON allows one alone, which then cannot be written as UTF-8 again
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(value: Any) -> bool:
+    """True when a string of ``value`` (a key or a value, at any depth) holds a lone surrogate: UTF-8
+    cannot encode it, so a record holding one was never written by gatekeeper, and printing or
+    re-encoding it would fail where a verdict is due."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def check_tree(value: Any, where: str, *, max_values: int) -> None:

@@ -170,6 +170,12 @@ def _edit(lines: list[bytes]) -> list[bytes]:
             "line 3: beyond the reading limits (the number 3e999 is out of range",
             id="infinite-seq",
         ),
+        # JSON lets an escape name half a UTF-16 pair, which no UTF-8 line holds: verify crashed re-encoding it
+        pytest.param(
+            lambda ls: [*ls[:2], ls[2].replace(b'"verdict": "', b'"verdict": "\\ud800'), ls[3]],
+            "line 3: beyond the reading limits (a string holding a lone surrogate",
+            id="lone-surrogate",
+        ),
     ],
 )
 def test_verify_names_the_first_bad_line(tmp_path: Path, cli: Runner, tamper, expected: str) -> None:  # type: ignore[no-untyped-def]

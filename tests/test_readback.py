@@ -291,12 +291,18 @@ def test_too_deep_agrees_with_the_parsed_depth(value: Any, limit: int) -> None:
         ("[-Infinity]", "-Infinity is not a number"),
         ("[99999999999999999999]", "an integer of 20 digits"),
         ("[9223372036854775809]", "the integer 9223372036854775809 is out of range"),
+        ('{"verdict": "pass\\ud800"}', "a string holding a lone surrogate"),
+        ('{"\\uDFFF": 1}', "a string holding a lone surrogate"),
     ],
 )
 def test_loads_refuses_what_no_gatekeeper_file_holds(text: str, message: str) -> None:
     with pytest.raises(readback.LimitError, match=message) as caught:
         readback.loads(text, "x.json", line=3)
     assert str(caught.value).startswith("x.json:3: ")
+
+
+def test_loads_reads_an_escaped_surrogate_pair_as_its_character() -> None:
+    assert readback.loads('["\\ud83d\\ude00 \\u00e9"]', "x.json") == ["\U0001f600 \u00e9"]
 
 
 def test_loads_reads_what_gatekeeper_writes() -> None:
