@@ -786,3 +786,48 @@ def test_a_record_saying_waivers_were_judged_strictly_cannot_pass_with_a_lapsed_
     record = {"verdict": "pass", "strict_waivers": True, "waivers": {"applied": [], "expired": ["W1"], "unused": ["W2"]}}
     assert _waivers_of(record)["record_lapsed"] == ("W1 (expired)", "W2 (unused)")
     assert _waivers_of({**record, "strict_waivers": "yes"})["record_strict"] is None  # an odd shape says nothing
+
+
+def test_a_pass_on_a_waiver_whose_term_ended_by_the_authoritys_time_is_refused(
+    two_runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failing commit, its shell=True finding waived until yesterday. The runner's clock reads
+    yesterday as the run starts (waivers are judged then) and is right again as it ends, so the
+    record's time agrees with the authority's: a genuine, signed, stamped pass under the approved
+    policy file. By the authority's time the waiver's term had ended, and --require-pass says so."""
+    import dataclasses
+    import datetime as dt
+
+    from gatekeeper import engine
+
+    now = dt.datetime.now(dt.timezone.utc)
+    yesterday = (now - dt.timedelta(days=1)).replace(hour=23, minute=50)
+    root = two_runs["root"]
+    waiver = (
+        '[[waivers]]\nid = "W-SHELL"\ncheck = "security"\nrule = "B602"\nreason = "the command is a constant here"\n'
+        f'approved_by = "sec@example.com"\nexpires = {yesterday.date().isoformat()}\n'
+    )
+    (root / "gatekeeper.toml").write_text((root / "gatekeeper.toml").read_text() + waiver)
+    commit = ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "waiver"]
+    subprocess.run(["git", *commit], cwd=root, check=True, capture_output=True, timeout=60)
+    real = engine.run_checks
+
+    def set_back_as_it_starts(request: engine.RunRequest, *args: object, **kwargs: object) -> object:
+        readings = iter([yesterday])
+        return real(dataclasses.replace(request, clock=lambda: next(readings, None) or engine.utc_now()), *args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_checks", set_back_as_it_starts)
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", (tmp_path / "gatekeeper.key").read_text())
+    bundle = tmp_path / "late.zip"
+    done = _cli(["check", str(root), "--output-dir", "out-late", "--bundle", str(bundle)])
+    assert done.exit_code == 0, done.output  # the record's time (its end) agrees with the authority's
+    record = json.loads(_entry(bundle, "audit/record.jsonl"))
+    assert record["waivers"]["applied"] == ["W-SHELL"] and record["started_at"].startswith(yesterday.date().isoformat())
+    keyed = ["--public-key", str(two_runs["pub"]), "--tsa-cert", str(two_runs["ca"]), "--policy", "gatekeeper.toml"]
+    assert _cli(["bundle", "verify", str(bundle), *keyed]).exit_code == 0  # authentic it is
+    done = _cli(["bundle", "verify", str(bundle), *keyed, "--commit", record["commit"], "--require-pass"])
+    assert done.exit_code == 1, done.output
+    assert (
+        f"REJECTED: --require-pass: waiver(s) W-SHELL (until {yesterday.date().isoformat()}) let findings through, "
+        f"but the authority stamped audit record #{record['seq']} at {now.date().isoformat()}T"
+    ) in done.output

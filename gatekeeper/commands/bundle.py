@@ -221,6 +221,8 @@ def _demands(outcome: BundleCheck, commit: str | None, passing: tuple[bool, bool
         verdict = clean(outcome.record_verdict or "not recorded")
         why = f"the verdict is {verdict}" if outcome.record_verdict != "pass" else "the run was partial (or does not say)"
         problems.append(f"--require-pass: {why}: this bundle does not let the commit through the gate")
+    elif require_pass and (late := _expired_by_trusted_time(outcome)):
+        problems.append(f"--require-pass: {late}: this bundle does not let the commit through the gate")
     elif require_pass and outcome.record_known and not accept_baseline:
         # a baseline is no file of the policy, and --policy does not hold it: the policy never judged those findings
         problems.append(
@@ -228,6 +230,26 @@ def _demands(outcome: BundleCheck, commit: str | None, passing: tuple[bool, bool
             "not judged by the policy: pass --accept-baseline to accept a pass on new findings alone"
         )
     return problems + _policy_demands(outcome, expected, policy_sha256)
+
+
+def _expired_by_trusted_time(outcome: BundleCheck) -> str:
+    """Why the pass rests on a waiver whose term had ended by the authority's time of the audit record
+    ("" when none did, or no token was checked): the run judged waivers by its runner's clock as it
+    started, which a runner set back (by up to the minutes a stamp may follow it, or mid-run) reads
+    as a day when the waiver still applied. A run that straddles the end of a waiver's term cannot
+    show it was judged before, and is refused too."""
+    from gatekeeper.bundle import AUDIT_FILE
+    from gatekeeper.escapes import clean
+
+    stamped = outcome.stamp_times.get(AUDIT_FILE, "")
+    day = stamped[:10]
+    late = [f"{ident} (until {until[:10]})" for ident, until in outcome.record_waivers if until and until[:10] < day]
+    if not stamped or not late:
+        return ""
+    return clean(
+        f"waiver(s) {', '.join(late)} let findings through, but the authority stamped audit record #{outcome.record_seq} "
+        f"at {stamped}: by trusted time their term had ended when the verdict was made (the runner's clock judged them)"
+    )
 
 
 def _policy_demands(outcome: BundleCheck, expected: Policy | None, policy_sha256: str | None) -> list[str]:
