@@ -152,7 +152,11 @@ def test_filters_since_until_branch_and_event(project: dict[str, Any], tmp_path:
     _report(tmp_path, monkeypatch, log, "--event", "tag", "--output", str(out))
     page = out.read_text()
     assert page.count('<tr class="run">') == 1 and 'href="https://github.com/acme/shop/actions/runs/9009"' in page
-    for bad, message in ((["--until", "July"], "--until: expected a date"), (["--event", "merge"], "--event: expected one of"),
+    for bad, message in ((["--until", "July"], "--until: expected a day as YYYY-MM-DD"),
+                         (["--since", "20260704"], "--since: expected a day as YYYY-MM-DD"),  # 3.11's fromisoformat takes it
+                         (["--since", "2026-W27-6"], "--since: expected a day as YYYY-MM-DD"),  # an ISO week date
+                         (["--until", "2026-02-30"], "--until: expected a day as YYYY-MM-DD"),
+                         (["--event", "merge"], "--event: expected one of"),
                          (["--since", "2026-07-09", "--until", "2026-07-01"], "is after --until"),
                          (["--format", "pdf"], "--format")):  # fmt: skip
         done = _report(tmp_path, monkeypatch, log, *bad)

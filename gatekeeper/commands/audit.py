@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -278,10 +279,14 @@ def _day(flag: str, value: str | None) -> dt.date | None:
 
     if not value:
         return None
+    # YYYY-MM-DD alone, as documented: Python 3.11's fromisoformat also takes 20260901 and 2026-W36-1
+    # (3.10's does not), so a form that works on one runner would be refused on another
     try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            raise ValueError(value)
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise UsageError(f"{flag}: expected a date like 2026-09-01, got {value!r}") from None
+        raise UsageError(f"{flag}: expected a day as YYYY-MM-DD (UTC), e.g. 2026-09-01, got {value!r}") from None
 
 
 def _write_csv(folder: Path, page: HistoryPage) -> None:
