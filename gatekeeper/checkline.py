@@ -180,7 +180,8 @@ def guarded(command: Callable[[], int | None], code: int | None = None, *, signa
         echo(f"gatekeeper: error: {clean_line(str(exc))}", err=True)
         return code if code is not None else int(getattr(exc, "exit_code", 2))
     except (KeyboardInterrupt, interrupts.Terminated) as exc:
-        return gate.interrupted(isinstance(exc, interrupts.Terminated)) if signals else gate.EXIT_INTERRUPTED
+        terminated = isinstance(exc, interrupts.Terminated)
+        return gate.interrupted(terminated) if signals else interrupts.stopped(terminated)
     finally:
         if own:
             signal.signal(signal.SIGTERM, previous)

@@ -31,9 +31,9 @@ def run(*, ending: bool = False) -> None:
 
         sys.stdout.write(f"gatekeeper {__version__}\n")
         return
-    if sys.argv[1:2] == ["check"]:
-        from gatekeeper import interrupts
+    from gatekeeper import interrupts
 
+    if sys.argv[1:2] == ["check"]:
         interrupts.hold()  # Ctrl-C and SIGTERM wait for the run to be prepared, which records them
         previous = gc.get_threshold()
         gc.set_threshold(CHECK_GC_THRESHOLD, *previous[1:])
@@ -53,9 +53,16 @@ def run(*, ending: bool = False) -> None:
             sys.exit(interrupted(pending == signal.SIGTERM))
         if code is not None:
             sys.exit(code)
-    from gatekeeper.cli import run as command_line
+    # every other command: SIGTERM raises from here on, as Ctrl-C does, so that no tool a command
+    # started is left running when it ends (tools run in process groups of their own, which neither
+    # signal reaches); ``guarded`` ends a command it interrupts, this what comes before or after it
+    interrupts.raise_on_term()
+    try:
+        from gatekeeper.cli import run as command_line
 
-    command_line()
+        command_line()
+    except interrupts.Terminated:
+        sys.exit(interrupts.stopped(terminated=True))
 
 
 def main() -> None:

@@ -7,8 +7,11 @@ start-up happens to be, an import included). So the console script holds both si
 first line (``hold``) and the run delivers the first one held as soon as it is prepared
 (``release``): the interrupted run is recorded, exits 130 or 143, and has written no report. From
 then on each signal is raised at once, as ``KeyboardInterrupt`` or ``Terminated``. A signal
-the process was started ignoring (a background job's Ctrl-C, ``nohup``) stays ignored. Before the
-console script's first line (the interpreter's own start-up, some 20 ms) Python's own handling applies.
+the process was started ignoring (a background job's Ctrl-C, ``nohup``) stays ignored. Every other
+command raises ``Terminated`` for SIGTERM from the console script's first line (``raise_on_term``),
+and ends as Ctrl-C ends it: the tools it started killed (``stopped``), exit 143. Before the console
+script's first line (the interpreter's own start-up, some 20 ms) Python's own handling applies: the
+process ends by the signal, before anything of gatekeeper ran, so no tool was started and nothing written.
 """
 
 from __future__ import annotations
@@ -68,6 +71,33 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
         _pending.append(signum)
         return
     raise _exception(signum)
+
+
+def raise_on_term() -> None:
+    """From now on SIGTERM raises ``Terminated`` in the main thread (main thread only; a SIGTERM the
+    process was started ignoring stays ignored)."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, _raise)
+
+
+def _raise(signum: int, frame: FrameType | None) -> None:
+    raise _exception(signum)
+
+
+def stopped(terminated: bool) -> int:
+    """End a command other than ``check`` that Ctrl-C or SIGTERM (``terminated``) interrupted: kill
+    the tools it started and every one still starting, say so, and return 130 or 143. (``check``
+    also records the interrupted run: ``gate.interrupted``.)"""
+    import sys
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the cleanup short
+    process = sys.modules.get("gatekeeper.process")  # not imported: no tool was started
+    if process is not None:
+        process.kill_all(stop=True)
+    what = "terminated (SIGTERM)" if terminated else "interrupted (SIGINT)"
+    sys.stderr.write(f"gatekeeper: {what}; the tools it started were killed\n")
+    sys.stderr.flush()
+    return 143 if terminated else 130
 
 
 class Terminated(BaseException):

@@ -33,7 +33,7 @@ class SlowChecker:
 """
 
 
-def _start(tmp_path: Path, marker: str, audit: bool = False) -> subprocess.Popen[str]:
+def _start(tmp_path: Path, marker: str, audit: bool = False, command: tuple[str, ...] = ()) -> subprocess.Popen[str]:
     site = tmp_path / "site"
     (site / "slow_gate").mkdir(parents=True)
     (site / "slow_gate" / "__init__.py").write_text(SLOW_PLUGIN.replace("{marker}", marker))
@@ -45,7 +45,7 @@ def _start(tmp_path: Path, marker: str, audit: bool = False) -> subprocess.Popen
     project.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site), "NO_COLOR": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gatekeeper", "check", "--only", "slow", "--format", "json,html",
+        [sys.executable, "-m", "gatekeeper", *(command or ("check", "--only", "slow", "--format", "json,html")),
          *([] if audit else ["--no-audit"])],
         cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=receive_sigint,
     )  # fmt: skip
@@ -71,6 +71,26 @@ def test_signal_kills_tools_and_leaves_no_report(tmp_path: Path, sig: signal.Sig
     assert proc.returncode == code, out + err
     assert "no reports were written" in err and "Traceback" not in err
     assert not (tmp_path / "proj" / "gatekeeper-reports").exists()
+    time.sleep(0.2)
+    assert _tool_pids(marker) == []  # the tool it started is gone
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_during_baseline_create_kills_its_tools_and_writes_no_baseline(
+    tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
+    """Only ``check`` handled SIGTERM: ``baseline create`` ended by the signal and left its tools
+    running (in process groups of their own, which the signal does not reach), and Ctrl-C exited 130
+    leaving them too. Every command now kills what it started."""
+    marker = f"{4100 + sig}.{os.getpid() % 1000}"
+    proc = _start(tmp_path, marker, command=("baseline", "create", "--only", "slow"))
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == code, out + err
+    what = "terminated (SIGTERM)" if sig == signal.SIGTERM else "interrupted (SIGINT)"
+    assert f"gatekeeper: {what}; the tools it started were killed" in err and "Traceback" not in err
+    assert not (tmp_path / "proj" / ".gatekeeper" / "baseline.json").exists()
     time.sleep(0.2)
     assert _tool_pids(marker) == []  # the tool it started is gone
 
