@@ -75,8 +75,6 @@ BESIDE_OTHERS_SHARD_BYTES = 512 * 1024
 #: At most this many folder entries are looked at to guess a cold scan's size (``_worth_two``).
 SIZE_GUESS_ENTRIES = 5000
 
-_PROBE = Path(__file__).with_name("probe.py")
-
 
 class SecurityChecker(CheckerBase):
     """Runs bandit over the policy's paths and maps its results to findings."""
@@ -247,9 +245,14 @@ def discover(
             pass  # not a plan: asked again
     if pool is not None:
         answer = pool.discover(request, ctx.deadline)
-    else:
-        done = ctx.run([ctx.tool_python, "-I", "-c", _PROBE.read_text(encoding="utf-8"), json.dumps(request)])
-        answer = process.json_object(done, "bandit file discovery")
+    else:  # a worker of its own, which refuses to import bandit with a plugin of the checkout (``worker.py``)
+        from gatekeeper.checkers.security.pool import BanditPool
+
+        own = BanditPool(ctx.tool_python, ctx.root)
+        try:
+            answer = own.discover(request, ctx.deadline)
+        finally:
+            own.close()
     if not answer.get("ok"):
         raise ToolError(str(answer.get("message") or "bandit file discovery failed"))
     plan = _plan(answer, config)

@@ -1,8 +1,9 @@
 """Find the files ``bandit -r`` would scan, with bandit's own command-line code; print one JSON document.
 
-Run by the security checker inside its first bandit worker (``worker.py`` runs ``answer`` before
-it scans: one bandit import serves both), or as ``python -I -c <this source> REQUEST_JSON`` in
-the project's root.
+Run by the security checker inside a bandit worker (``worker.py`` runs ``answer`` before it scans:
+one bandit import serves both; the worker first refuses a bandit plugin of the checkout, which
+importing bandit would run), in the project's root; ``python -I -c <this source> REQUEST_JSON``
+runs it by hand.
 It builds bandit's arguments from the policy and the project's ``.bandit`` file, then runs
 bandit's real ``main()`` with the scanning step replaced by a hook that reports the discovered
 file list. So the list (targets, exclusions, ``exclude_dirs`` and include globs from the config

@@ -20,6 +20,13 @@ file), so the reports of the batches together equal one ``bandit -r`` over all t
 Anything else written to stdout goes to stderr, so that it cannot corrupt a frame. It imports
 nothing from gatekeeper.
 
+Before bandit is imported (which loads every plugin its environment registers under the
+``bandit.plugins``, ``bandit.formatters`` and ``bandit.blacklists`` entry points), each plugin not
+bandit's own is located without importing it (``_from_checkout``): one whose module, or a package
+above it, lies in the working folder (the project's root), or whose distribution was installed from
+it (PEP 610 ``direct_url.json``), would run the checkout's code inside bandit (a plugin can make
+bandit report nothing). Then bandit is not imported and no scan is made: the worker says why.
+
 Two of bandit's imports are deferred (``_defer``) until something of them is used: ``rich.progress``,
 which bandit imports for the progress bar it shows only when it logs at INFO level (never with
 ``-q``), and ``yaml``, which it uses only to read a YAML configuration file. A deferred module is
@@ -30,6 +37,7 @@ they cost nothing (together about a fifth of a worker's CPU when it scans one fi
 from __future__ import annotations
 
 import gc
+import importlib.machinery
 import importlib.util
 import io
 import json
@@ -98,6 +106,106 @@ def _defer(name: str) -> None:
     sys.modules[name] = module
 
 
+#: the entry-point groups bandit loads plugins from as it is imported (``bandit.core.extension_loader``)
+PLUGIN_GROUPS = ("bandit.formatters", "bandit.plugins", "bandit.blacklists")
+
+
+def _from_checkout(root: str) -> str:
+    """Why importing bandit would run code of the folder ``root``: the first plugin it would load
+    whose module (or a package above it) lies inside ``root``, or whose distribution was installed
+    from it; "" when none would. The plugins are listed as bandit's loader (stevedore) lists them;
+    those bandit's own distribution declares are left out, and the others' distributions are looked
+    up only when there is one."""
+    import importlib.metadata as md
+
+    try:
+        from stevedore import _cache  # what bandit's ExtensionManager loads, read once for both
+
+        listed = [ep for group in PLUGIN_GROUPS for ep in _cache.get_group_all(group)]
+    except Exception:  # another stevedore: ask importlib.metadata as it would
+        listed = [ep for group in PLUGIN_GROUPS for ep in md.entry_points(group=group)]
+    try:
+        own = {(ep.group, ep.name, ep.value) for ep in md.distribution("bandit").entry_points}
+    except md.PackageNotFoundError:
+        own = set()
+    foreign = [ep for ep in listed if (ep.group, ep.name, ep.value) not in own]
+    if not foreign:
+        return ""
+    dists = _distributions_of({(ep.group, ep.name, ep.value) for ep in foreign})
+    for ep in foreign:
+        dist = dists.get((ep.group, ep.name, ep.value))
+        where = _inside(root, ep.value.partition(":")[0].strip(), dist)
+        if where:
+            named = f"{dist.metadata['Name']} " if dist is not None else ""
+            return (
+                f"the bandit plugin {ep.name} ({ep.group}: {ep.value}) of {named or 'an unnamed distribution '}"
+                f"{where}; a tool's plugin never runs from the checkout "
+                "(install the project outside the tool interpreter, or set gate.tool_python)"
+            )
+    return ""
+
+
+def _distributions_of(wanted: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], Any]:
+    """The distribution declaring each entry point of ``wanted`` (group, name, value)."""
+    import importlib.metadata as md
+
+    found: dict[tuple[str, str, str], Any] = {}
+    for dist in md.distributions():
+        text = dist.read_text("entry_points.txt") or ""
+        if "bandit." in text:
+            for ep in dist.entry_points:
+                found.setdefault((ep.group, ep.name, ep.value), dist)
+    return found
+
+
+def _inside(root: str, module: str, dist: Any) -> str:
+    """Why the plugin ``module`` (of the distribution ``dist``) must not be imported: importing it
+    would run code from a file or folder of ``root``, its distribution was installed from ``root``,
+    or where it would come from is not known before it is imported; "" when none holds."""
+    import urllib.parse
+    import urllib.request
+
+    places = _module_places(module)
+    if places is None:  # a package on the way extends its __path__ as it is imported: not known before
+        return f"cannot be located without importing it ({module} is not where its package's folders say)"
+    try:
+        direct = json.loads(dist.read_text("direct_url.json") or "null") if dist is not None else None
+    except ValueError:
+        direct = None
+    url = str(direct.get("url") or "") if isinstance(direct, dict) else ""
+    if url.startswith("file:"):
+        places.append(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
+    base = os.path.realpath(root)
+    for place in places:
+        if place and os.path.isabs(place):
+            real = os.path.realpath(place)
+            if real == base or real.startswith(base + os.sep):
+                return f"comes from the project under review ({os.path.relpath(real, base)})"
+    return ""
+
+
+def _module_places(module: str) -> list[str] | None:
+    """The files and folders importing ``module`` would run code from (each package's ``__init__``
+    on the way down, the module's file, a package's folders), found without importing anything;
+    [] when no top-level module of its name is installed (its import fails, running nothing), None
+    when a module below one is not where its package's folders say."""
+    parts = module.split(".")
+    try:
+        spec = importlib.util.find_spec(parts[0])
+        if spec is None:
+            return []
+        places: list[str] = []
+        for depth in range(1, len(parts)):
+            places.append(spec.origin or "")
+            locations = list(spec.submodule_search_locations or [])
+            spec = importlib.machinery.PathFinder.find_spec(".".join(parts[: depth + 1]), locations) if locations else None
+            if spec is None:
+                return None
+    except (ImportError, ValueError):
+        return None
+    return [*places, spec.origin or "", *(str(p) for p in spec.submodule_search_locations or [])]
+
+
 def _baseline_hidden(manager: Any, sev: Any, conf: Any) -> dict[str, int]:
     """Per file, how many issues a baseline (``baseline`` in a ``.bandit`` file) keeps out of the report:
     bandit leaves out each issue equal to one the baseline lists (the same file, test, severity,
@@ -127,7 +235,10 @@ def main() -> int:
     missing: ImportError | None = None
     for name in DEFERRED:
         _defer(name)
+    refused = _from_checkout(os.getcwd())
     try:
+        if refused:
+            raise ImportError(refused)
         from bandit.cli import main as cli
         from bandit.core import manager, meta_ast, metrics
     except ImportError as exc:  # a discovery request says why; a scan cannot start
@@ -137,6 +248,9 @@ def main() -> int:
         output_results = manager.BanditManager.output_results
     header = sys.stdin.readline()
     first = json.loads(header) if header else None
+    if isinstance(first, dict) and refused:  # the probe imports bandit, and with it the plugin: not run
+        _frame(out, json.dumps({"ok": False, "message": refused}))
+        return 1
     if isinstance(first, dict):  # {"discover": request, "probe": source}: find the files first
         probe: dict[str, Any] = {"__name__": "gatekeeper_bandit_probe"}
         exec(compile(str(first["probe"]), "probe.py", "exec"), probe)  # noqa: S102  # nosec B102: gatekeeper's own probe.py
@@ -145,7 +259,7 @@ def main() -> int:
     if not header:
         return 0  # nothing to scan after all
     if missing is not None:
-        print(f"bandit cannot be imported: {missing}", file=sys.stderr)
+        print(refused or f"bandit cannot be imported: {missing}", file=sys.stderr)
         return 1
     args = [str(a) for a in json.loads(header)]
     manager.BanditManager.run_tests = run_tests  # discovery's hook out, bandit's own back
