@@ -169,9 +169,9 @@ def snippet_hash(text: str) -> str:
     return hashlib.sha256(normalize_snippet(text).encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
-#: a word that names a credential (as ``redaction``'s ``password=...`` rule reads one)
+#: a word that names a credential (as ``redaction``'s ``password=...`` rule reads one; ``__author__`` is none)
 _CREDENTIAL_WORD = re.compile(
-    r"(?i)password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credential|auth"
+    r"(?i)password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|credential|auth(?!or)"
 )
 #: a string literal's body (quotes kept), or a number of four digits or more
 _LITERAL = re.compile(r"""(?P<q>["'])(?:\\.|(?!(?P=q)).)*(?P=q)|\b\d{4,}\b""")
