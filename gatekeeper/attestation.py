@@ -110,7 +110,11 @@ def predicate(result: GateResult, command: str, clock: Mapping[str, Any]) -> dic
         "finishedAt": result.finished_at,
         **({"mergedAt": decided} if decided != result.finished_at else {}),
         "clock": dict(clock),
-        "repository": {"commit": result.repository.get("commit", ""), "branch": result.repository.get("branch", "")},
+        "repository": {
+            "commit": result.repository.get("commit", ""),
+            "branch": result.repository.get("branch", ""),
+            **({"folder": result.repository["folder"]} if isinstance(result.repository.get("folder"), str) else {}),
+        },
         "policy": dict(result.policy),
         "checks": [
             {

@@ -129,6 +129,8 @@ def build_record(result: GateResult, reports: Mapping[str, str], command: str, r
         "ci": {k: text_of(v) for k, v in dict(ci).items()} if isinstance(ci, Mapping) else None,
         "commit": commit_of(result.repository.get("commit", "")),
         "branch": text_of(result.repository.get("branch", "")),
+        # the folder judged, relative to the work tree's top: a run of one folder judged none of the commit's others
+        **({"folder": text_of(result.repository["folder"])} if isinstance(result.repository.get("folder"), str) else {}),
         "policy": policy_block(result.policy),
         "verdict": result.verdict.value,
         "exit_code": result.exit_code,

@@ -133,7 +133,7 @@ def record_problems(record: Mapping[str, Any], result: Any) -> list[str]:
     """What the audit ``record`` says about its run (commit, verdict, exit code, each check's status
     and counts: what ``bundle verify`` prints and gates on) that the ``result`` it lists by sha256
     does not: a record signed again with a better verdict than the result it vouches for."""
-    from gatekeeper.auditrecord import commit_of
+    from gatekeeper.auditrecord import commit_of, text_of
 
     checks = record.get("checks") if isinstance(record.get("checks"), Mapping) else {}
     said_checks: dict[str, Any] = {
@@ -153,6 +153,9 @@ def record_problems(record: Mapping[str, Any], result: Any) -> list[str]:
         if isinstance(recorded, dict) and "blocking" not in recorded:  # a record from before it was recorded
             counts.pop("blocking")
         expected["checks"][c.name] = counts
+    if "folder" in record:  # the folder of the work tree judged (a record from before it was recorded says nothing)
+        said["folder"] = record["folder"]
+        expected["folder"] = text_of(result.repository.get("folder"))
     if "strict_waivers" in record:  # how waivers were judged (a record from before it was recorded says nothing)
         said["strict_waivers"] = record["strict_waivers"]
         expected["strict_waivers"] = result.extra.get("strict_waivers")

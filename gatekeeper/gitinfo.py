@@ -20,7 +20,11 @@ def _git(root: Path, *args: str) -> str:
 
 
 def repository_info(root: Path) -> dict[str, Any]:
-    """``{root, commit, branch, dirty}``; empty strings where neither git nor CI variables tell.
+    """``{root, commit, branch, dirty, folder}``; empty strings where neither git nor CI variables tell.
+
+    ``folder`` is the folder judged, relative to the top of its git work tree (posix, ``.`` for the
+    top itself): a run of one folder judged that folder's files alone, not the commit's, and the
+    commit names the whole tree. Absent when git cannot tell.
 
     ``dirty`` is True when a tracked file differs from the commit (staged or not; untracked files,
     such as the reports folder, do not count, as for ``git describe --dirty``), False when git
@@ -29,7 +33,11 @@ def repository_info(root: Path) -> dict[str, Any]:
     # the three git commands run at once: each reads what the others do not write
     asked_branch = in_background(lambda: _git(root, "rev-parse", "--abbrev-ref", "HEAD"), "gatekeeper-git-branch")
     asked_dirty = in_background(lambda: _dirty(root), "gatekeeper-git-dirty")
-    commit = _git(root, "rev-parse", "HEAD") or os.environ.get("GITHUB_SHA", "") or os.environ.get("CI_COMMIT_SHA", "")
+    said, _, head = _git(root, "rev-parse", "--show-prefix", "HEAD").rpartition("\n")  # "clean/\n<sha>", or "<sha>"
+    prefix: str | None = said
+    if not head:  # no commit yet: git still says where the folder lies
+        prefix = _git(root, "rev-parse", "--show-prefix") if _git(root, "rev-parse", "--is-inside-work-tree") == "true" else None
+    commit = head or os.environ.get("GITHUB_SHA", "") or os.environ.get("CI_COMMIT_SHA", "")
     branch = asked_branch()
     if not branch or branch == "HEAD":
         branch = (
@@ -39,6 +47,8 @@ def repository_info(root: Path) -> dict[str, Any]:
             or ("" if not branch else "(detached)")
         )
     info: dict[str, Any] = {"root": str(root), "commit": commit, "branch": branch}
+    if prefix is not None:
+        info["folder"] = prefix.strip().rstrip("/") or "."
     dirty = asked_dirty()
     if dirty is not None:
         info["dirty"] = dirty

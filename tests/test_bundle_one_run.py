@@ -704,7 +704,7 @@ def test_require_pass_refuses_a_pass_a_baseline_let_findings_through_unless_the_
     first = json.loads(_entry(two_runs["pass"], "audit/record.jsonl"))["commit"]
     assert _cli(["bundle", "verify", str(two_runs["pass"]), *gate[:-3], "--commit", first, "--require-pass"]).exit_code == 0
     done = _cli(["bundle", "verify", str(known), *gate[:-3], "--accept-baseline"])
-    assert done.exit_code == 2 and "--accept-baseline: it qualifies --require-pass" in done.output
+    assert done.exit_code == 2 and "--accept-baseline and --folder: they qualify --require-pass" in done.output
 
 
 def test_bundle_verify_with_a_certificate_holds_the_log_to_its_timestamps(two_runs: dict[str, Path]) -> None:
@@ -831,3 +831,38 @@ def test_a_pass_on_a_waiver_whose_term_ended_by_the_authoritys_time_is_refused(
         f"REJECTED: --require-pass: waiver(s) W-SHELL (until {yesterday.date().isoformat()}) let findings through, "
         f"but the authority stamped audit record #{record['seq']} at {now.date().isoformat()}T"
     ) in done.output
+
+
+def test_a_pass_of_one_folder_does_not_pass_for_the_whole_commit(
+    two_runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failing commit's repository gains a folder of clean code, and `gatekeeper check clean/`
+    judges that folder alone, under the approved policy: a genuine, signed, stamped pass of a complete
+    run, naming the whole tree's commit, whose shell=True call in app.py no check looked at."""
+    root = two_runs["root"]
+    write(root, {"clean/ok.py": SAFE})
+    commit = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", *commit, "add", "clean"], cwd=root, check=True, capture_output=True, timeout=60)
+    subprocess.run(["git", *commit, "commit", "-qm", "clean"], cwd=root, check=True, capture_output=True, timeout=60)
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", (tmp_path / "gatekeeper.key").read_text())
+    bundle = tmp_path / "folder.zip"
+    done = _cli(
+        ["check", str(root / "clean"), "--policy", "gatekeeper.toml", "--output-dir", "out-folder", "--bundle", str(bundle)]
+    )
+    assert done.exit_code == 0, done.output
+    record = json.loads(_entry(bundle, "audit/record.jsonl"))
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+    assert record["commit"] == head and record["folder"] == "clean" and record["scope"]["complete"] is True
+    keyed = ["--public-key", str(two_runs["pub"]), "--tsa-cert", str(two_runs["ca"]), "--policy", "gatekeeper.toml"]
+    gate = [*keyed, "--commit", head, "--require-pass"]
+    done = _cli(["bundle", "verify", str(bundle), *gate])
+    assert done.exit_code == 1, done.output
+    assert (
+        "REJECTED: --require-pass: the run judged the folder clean of the repository alone, not the whole repository"
+    ) in done.output
+    assert "verdict: pass, of the folder clean/ alone (not the whole repository), of a complete run" in done.output
+    assert _cli(["bundle", "verify", str(bundle), *gate, "--folder", "./clean/"]).exit_code == 0
+    # a run of the whole tree is not one of the folder, and the whole tree's runs say so
+    done = _cli(["bundle", "verify", str(two_runs["pass"]), *keyed, "--require-pass", "--folder", "clean"])
+    assert done.exit_code == 1 and "the run judged its top, the whole repository, not the folder clean" in done.output
+    assert json.loads(_entry(two_runs["pass"], "audit/record.jsonl"))["folder"] == "."

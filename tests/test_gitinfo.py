@@ -39,8 +39,11 @@ def test_the_commit_the_branch_and_whether_a_tracked_file_differs(tmp_path: Path
     root = committed(tmp_path)
     head = git(root, "rev-parse", "HEAD")
     write(root, {"untracked.txt": "reports are not a change\n"})
-    assert gitinfo.repository_info(root) == {"root": str(root), "commit": head, "branch": "work", "dirty": False}
-    write(root, {"app.py": "x = 2\n"})
+    said = {"root": str(root), "commit": head, "branch": "work", "dirty": False, "folder": "."}
+    assert gitinfo.repository_info(root) == said
+    write(root, {"app.py": "x = 2\n", "sub/deeper/m.py": "y = 1\n"})
+    # a folder of the tree: the same commit, and the folder judged
+    assert gitinfo.repository_info(root / "sub" / "deeper")["folder"] == "sub/deeper"
     assert gitinfo.repository_info(root)["dirty"] is True
     git(root, "checkout", "-q", "--detach")
     assert gitinfo.repository_info(root)["branch"] == "(detached)"
@@ -53,6 +56,13 @@ def test_asking_writes_nothing_not_even_the_index(tmp_path: Path) -> None:
     before = (index.read_bytes(), index.stat().st_mtime_ns)
     assert gitinfo.repository_info(root)["dirty"] is False
     assert (index.read_bytes(), index.stat().st_mtime_ns) == before
+
+
+def test_a_folder_of_a_tree_without_a_commit_is_still_named(tmp_path: Path) -> None:
+    root = tmp_path / "fresh"
+    (root / "pkg").mkdir(parents=True)
+    git(root, "init", "-q")
+    assert gitinfo.repository_info(root / "pkg")["folder"] == "pkg"
 
 
 def test_outside_git_nothing_is_said_but_what_the_ci_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

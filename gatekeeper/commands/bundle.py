@@ -39,7 +39,8 @@ the result, (with keys) a result nothing backs, an entry an unzip could write ou
 or a timestamp that does not verify with --tsa-cert; 2 when the file is not a bundle. Intact is
 not passing: --commit SHA and --require-pass (with a key) refuse, exit 1, a bundle whose
 audit record is about another commit, or whose verdict is not a pass of a complete run (nor
-one a baseline or new-code reference let findings through, unless --accept-baseline);
+one a baseline or new-code reference let findings through, unless --accept-baseline, nor a
+run of one folder of the repository, unless --folder names it);
 --policy FILE and --policy-sha256 HEX (with a key) one whose audit record was judged under
 another policy (FILE: every file it is built from must be one the run read, by sha256; HEX: the
 effective policy's sha256); --retired KEYID=TIME (with --tsa-cert) one that a key retired since
@@ -73,6 +74,10 @@ ACCEPT_BASELINE_HELP = (
     "verify --require-pass: also accept a pass that a baseline (--baseline) or a new-code reference "
     "(--new-code-since) let findings through; without it such a pass is refused."
 )
+FOLDER_HELP = (
+    "verify --require-pass: the folder of the repository the run must have judged, relative to its top "
+    "(default: the top, the whole repository; a monorepo's project, e.g. services/api)."
+)
 RETIRED_HELP = (
     "verify: a key retired (rotated out, or compromised) since TIME counts only where a timestamp fixes what it "
     "signed before then (needs --tsa-cert); repeatable."
@@ -95,6 +100,7 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
     require_pass: bool = typer.Option(False, "--require-pass", help=VERDICT_HELP),
     retired: Optional[list[str]] = typer.Option(None, "--retired", metavar="KEYID=TIME", help=RETIRED_HELP),
     accept_baseline: bool = typer.Option(False, "--accept-baseline", help=ACCEPT_BASELINE_HELP),
+    folder: Optional[str] = typer.Option(None, "--folder", metavar="PATH", help=FOLDER_HELP),
 ) -> int | None:
     """Write an evidence bundle for a past run, or verify one ('bundle verify FILE.zip')."""
     from gatekeeper.errors import UsageError
@@ -107,14 +113,15 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
         if len(target) != 2 or output is not None:
             raise UsageError(
                 "usage: gatekeeper bundle verify FILE.zip [--public-key FILE]... [--log LOG [--accept-unsigned-prefix N]] "
-                "[--key-env NAME] [--tsa-cert CA.pem] [--commit SHA] [--require-pass [--accept-baseline]] [--policy FILE] "
+                "[--key-env NAME] [--tsa-cert CA.pem] [--commit SHA] [--require-pass [--accept-baseline] [--folder PATH]] "
+                "[--policy FILE] "
                 "[--policy-sha256 HEX] "
                 "[--retired KEYID=TIME]..."
             )
         if accept_prefix and log is None:
             raise UsageError("--accept-unsigned-prefix: it applies to the log given with --log")
-        if accept_baseline and not require_pass:
-            raise UsageError("--accept-baseline: it qualifies --require-pass, which was not given")
+        if (accept_baseline or folder is not None) and not require_pass:
+            raise UsageError("--accept-baseline and --folder: they qualify --require-pass, which was not given")
         from gatekeeper.keyretire import parse_retired
 
         retired_at = parse_retired(retired or [], tsa_cert)
@@ -124,16 +131,17 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
         if outcome is None:
             return 1
         gating = commit is not None or require_pass or expected is not None or policy_sha256 is not None
-        passing = (require_pass, accept_baseline)
+        passing = (require_pass, accept_baseline, _folder(folder))
         refused = _demands(outcome, commit, passing, (expected, policy_sha256)) + _retired(outcome, retired_at)
         refused.extend(f"{log}: {problem}" for problem in outcome.log_refused)  # as 'audit verify' refuses it
         for problem in refused:
             typer.echo(f"REJECTED: {problem}", err=True)
         # a verdict nothing authenticates gates nothing
         return 1 if refused or ((gating or outcome.keys_given) and not outcome.authenticated) else None
-    if commit is not None or require_pass or retired or policy_sha256 is not None or accept_baseline:
+    if commit is not None or require_pass or retired or policy_sha256 is not None or accept_baseline or folder is not None:
         raise UsageError(
-            "--commit, --require-pass, --accept-baseline, --policy-sha256 and --retired: only 'bundle verify' takes them"
+            "--commit, --require-pass, --accept-baseline, --folder, --policy-sha256 and --retired: "
+            "only 'bundle verify' takes them"
         )
     if len(target) != 1:
         raise UsageError(
@@ -185,9 +193,21 @@ def _retired(outcome: BundleCheck, retired: Mapping[str, str]) -> list[str]:
     return problems
 
 
-def _demands(outcome: BundleCheck, commit: str | None, passing: tuple[bool, bool],
+def _folder(given: str | None) -> str:
+    """``--folder``'s PATH as the record spells a folder (posix, no ``./`` or trailing ``/``; ``.`` the top)."""
+    from gatekeeper.errors import UsageError
+
+    if given is None:
+        return "."
+    parts = [p for p in given.replace("\\", "/").split("/") if p not in ("", ".")]
+    if given.startswith("/") or ".." in parts:
+        raise UsageError(f"--folder {given}: a folder relative to the repository's top, inside it")
+    return "/".join(parts) or "."
+
+
+def _demands(outcome: BundleCheck, commit: str | None, passing: tuple[bool, bool, str],
              policy: tuple[Policy | None, str | None]) -> list[str]:  # fmt: skip
-    """What ``--commit``, ``--require-pass`` (``passing``: it, and ``--accept-baseline``), ``--policy``
+    """What ``--commit``, ``--require-pass`` (``passing``: it, ``--accept-baseline`` and ``--folder``), ``--policy``
     and ``--policy-sha256`` (``policy``: the policy loaded, the digest given) ask that the audit record
     behind the result does not say (the words ``attestation verify`` uses): authentic is not passing,
     and an old bundle of a passing run, one of a failing run, one judged under a weaker policy, or one
@@ -198,7 +218,7 @@ def _demands(outcome: BundleCheck, commit: str | None, passing: tuple[bool, bool
     from gatekeeper.escapes import clean
 
     expected, policy_sha256 = policy
-    require_pass, accept_baseline = passing
+    require_pass, accept_baseline, folder = passing
     named = (("--commit", commit is not None), ("--require-pass", require_pass), ("--policy", expected is not None),
              ("--policy-sha256", policy_sha256 is not None))  # fmt: skip
     asked = " and ".join(name for name, on in named if on)
@@ -221,6 +241,8 @@ def _demands(outcome: BundleCheck, commit: str | None, passing: tuple[bool, bool
         verdict = clean(outcome.record_verdict or "not recorded")
         why = f"the verdict is {verdict}" if outcome.record_verdict != "pass" else "the run was partial (or does not say)"
         problems.append(f"--require-pass: {why}: this bundle does not let the commit through the gate")
+    elif require_pass and (elsewhere := _folder_problem(outcome.record_folder, folder)):
+        problems.append(f"--require-pass: {elsewhere}")
     elif require_pass and (late := _expired_by_trusted_time(outcome)):
         problems.append(f"--require-pass: {late}: this bundle does not let the commit through the gate")
     elif require_pass and outcome.record_known and not accept_baseline:
@@ -230,6 +252,24 @@ def _demands(outcome: BundleCheck, commit: str | None, passing: tuple[bool, bool
             "not judged by the policy: pass --accept-baseline to accept a pass on new findings alone"
         )
     return problems + _policy_demands(outcome, expected, policy_sha256)
+
+
+def _folder_problem(recorded: str | None, folder: str) -> str:
+    """Why the run did not judge the folder ``folder`` of the repository ("" when it did): a run of one
+    folder (``gatekeeper check sub/``) names the whole tree's commit but judged that folder's files
+    alone. A record that does not say (written before gatekeeper recorded it) passes for the top, with
+    the note ``_verdict_line`` prints, and is refused when another folder is asked for."""
+    from gatekeeper.escapes import clean
+
+    if recorded is None:
+        if folder == ".":
+            return ""
+        return f"--folder {clean(folder)}: the record does not say which folder of the repository the run judged"
+    if recorded == folder:
+        return ""
+    said = "its top, the whole repository" if recorded == "." else f"the folder {clean(recorded)} of the repository alone"
+    asked = "the whole repository" if folder == "." else f"the folder {clean(folder)} (--folder)"
+    return f"the run judged {said}, not {asked}: this bundle does not let the commit through the gate"
 
 
 def _expired_by_trusted_time(outcome: BundleCheck) -> str:
@@ -384,6 +424,8 @@ def _verdict_line(outcome: BundleCheck) -> str:
     scope = outcome.record_scope
     known = "".join(f", {said} let through as known (not by the policy)" for said in outcome.record_known)
     verdict = f"verdict: {clean(outcome.record_verdict or 'not recorded')}{clean(_waived(outcome))}{clean(known)}"
+    if outcome.record_folder not in (None, "."):
+        verdict += f", of the folder {clean(str(outcome.record_folder))}/ alone (not the whole repository)"
     if scope is None:
         return f"{verdict} (the record does not say which of the policy's checks ran)"
     if scope.get("complete") is True:
