@@ -90,3 +90,13 @@ def test_a_checker_installed_outside_the_checkout_still_runs(tmp_path: Path, gk)
     status = {c["name"]: c for c in report["checks"]}
     assert done.returncode == 3 and "RuntimeError: ran" in status["a0"]["error"]  # imported and run: its own error
     assert status["security"]["status"] == "pass"
+
+
+def test_the_security_hook_imports_no_checker_of_the_checkout(tmp_path: Path, gk) -> None:
+    root = _project(tmp_path / "proj")
+    site = install_plugin(root / "vendor", "hostile-gate", "hostile_gate", HOSTILE, {"a0": "hostile_gate:Checker"})
+    git_init(root)
+    done = gk(["hook", "security", "app.py"], cwd=root, env={"PYTHONPATH": str(site)})
+    assert done.returncode == 1, done.stdout + done.stderr  # bandit's B602 blocks, as bandit by hand says
+    assert "B602" in done.stdout + done.stderr
+    assert not (site / "imported.txt").exists() and not (site.parent / "imported.txt").exists()

@@ -24,6 +24,9 @@ def hook_security(
     policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help="Policy file (default: discovered)."),
 ) -> int:
     """Run the security check, with the project's policy, on just these files; no reports, no audit."""
+    from gatekeeper.checkers import under_review
+
+    under_review(Path.cwd())  # the project is the current folder: no checker of it is imported
     checkers, options = loaded(ctx)
     return gate.security_hook(files, policy_file, checkers, options)
 
