@@ -57,7 +57,21 @@ def test_every_iri_of_a_real_sbom(tmp_path: Path) -> None:
         _agree(value)
 
 
-ALPHABET = st.sampled_from([*"aZ09-._~:/?#[]@!$&'()*+,;=% ", "%4", "%41", "ü", "\ue000", "\ufdd0", "::", "[::1]", "v1."])
+#: the first and last code points of ``ucschar`` and ``iprivate`` and their neighbours outside them
+_CODES = (0x9F, 0xA0, 0xD7FF, 0xD800, 0xDFFF, 0xE000, 0xF8FF, 0xF900, 0xFDCF, 0xFDD0, 0xFDEF, 0xFDF0, 0xFFEF, 0xFFF0, 0x10000)
+EDGES = [chr(c) for c in _CODES]
+PLACES = ["{}", "a:{}", "http://{}/", "http://u{}@h/", "http://h/{}", "http://h/?{}", "http://h/#{}", "{}/b", "//{}", "a:b?{}#{}"]
+
+
+def test_each_edge_of_the_non_ascii_classes_in_each_part() -> None:
+    """The pattern names one character of ``ucschar`` and one of ``iprivate``, and the check
+    replaces the others by them: every edge of those ranges, in every part of an IRI, still agrees."""
+    for char in EDGES:
+        for template in PLACES:
+            _agree(template.replace("{}", char))
+
+
+ALPHABET = st.sampled_from([*"aZ09-._~:/?#[]@!$&'()*+,;=% ", "%4", "%41", "ü", "\ue000", "\ufdd0", "::", "[::1]", "v1.", *EDGES])
 
 
 @settings(max_examples=150, deadline=None)
