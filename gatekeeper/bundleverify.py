@@ -57,6 +57,7 @@ class BundleCheck:
     record_verdict: str = ""
     record_scope: Mapping[str, Any] | None = None
     record_commit: str = ""
+    record_ci: Mapping[str, Any] | None = None  # the CI run the record names (provider, run, repository...), or None
     record_folder: str | None = None  # the folder of the work tree the run judged ("." its top; None: not said)
     record_policy: Mapping[str, Any] | None = None
     log_refused: tuple[str, ...] = ()  # with ``--log`` and ``--retired``: what ``audit verify --retired`` refuses
@@ -377,6 +378,7 @@ def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: 
             "record_verdict": str(data.get("verdict") or ""), "record_scope": scope,
             "record_commit": str(data.get("commit") or ""), "log_refused": refused,
             "record_folder": data["folder"] if isinstance(data.get("folder"), str) else None,
+            "record_ci": data["ci"] if isinstance(data.get("ci"), Mapping) else None,
             "record_policy": data.get("policy") if isinstance(data.get("policy"), Mapping) else None,
             "record_known": _known_of(data), **waived}  # fmt: skip
 

@@ -866,3 +866,36 @@ def test_a_pass_of_one_folder_does_not_pass_for_the_whole_commit(
     done = _cli(["bundle", "verify", str(two_runs["pass"]), *keyed, "--require-pass", "--folder", "clean"])
     assert done.exit_code == 1 and "the run judged its top, the whole repository, not the folder clean" in done.output
     assert json.loads(_entry(two_runs["pass"], "audit/record.jsonl"))["folder"] == "."
+
+
+def test_a_bundle_of_a_run_in_another_repository_is_refused_when_the_auditor_names_the_repository(
+    two_runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit pushed to another repository whose pipeline runs the gate under the same signing
+    key (a fork, a copy whose jobs an insider controls): a genuine pass of that commit under the
+    approved policy, judged in that pipeline's environment. --repository holds the record to the
+    repository whose CI ran it, as the CI named it."""
+    root = two_runs["root"]
+    (root / "app.py").write_text(SAFE)
+    commit = ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "safe"]
+    subprocess.run(["git", *commit], cwd=root, check=True, capture_output=True, timeout=60)
+    for name, value in {"GITLAB_CI": "true", "CI_PROJECT_PATH": "insider/copy", "CI_PIPELINE_ID": "77"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", (tmp_path / "gatekeeper.key").read_text())
+    bundle = tmp_path / "copy.zip"
+    assert _cli(["check", str(root), "--output-dir", "out-copy", "--bundle", str(bundle)]).exit_code == 0
+    record = json.loads(_entry(bundle, "audit/record.jsonl"))
+    keyed = ["--public-key", str(two_runs["pub"]), "--tsa-cert", str(two_runs["ca"]), "--policy", "gatekeeper.toml"]
+    gate = [*keyed, "--commit", record["commit"], "--require-pass"]
+    done = _cli(["bundle", "verify", str(bundle), *gate])
+    assert done.exit_code == 0 and "run: gitlab-ci, repository insider/copy, run_id 77" in done.output, done.output
+    done = _cli(["bundle", "verify", str(bundle), *gate, "--repository", "acme/app"])
+    assert done.exit_code == 1, done.output
+    assert (
+        f"REJECTED: --repository acme/app: audit record #{record['seq']} was made by a run in insider/copy, "
+        "not in this repository (another repository's bundle)"
+    ) in done.output
+    assert _cli(["bundle", "verify", str(bundle), *gate, "--repository", "Insider/Copy"]).exit_code == 0
+    # a run outside CI names no repository, so it proves none
+    done = _cli(["bundle", "verify", str(two_runs["pass"]), *keyed, "--repository", "acme/app"])
+    assert done.exit_code == 1 and "names no repository (no CI run)" in done.output, done.output

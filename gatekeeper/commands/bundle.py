@@ -78,6 +78,10 @@ FOLDER_HELP = (
     "verify --require-pass: the folder of the repository the run must have judged, relative to its top "
     "(default: the top, the whole repository; a monorepo's project, e.g. services/api)."
 )
+REPOSITORY_HELP = (
+    "verify: the repository whose CI ran the run, as its audit record names it (owner/name on GitHub Actions, "
+    "group/project on GitLab CI; needs a key: --public-key, or --key-env's)."
+)
 RETIRED_HELP = (
     "verify: a key retired (rotated out, or compromised) since TIME counts only where a timestamp fixes what it "
     "signed before then (needs --tsa-cert); repeatable."
@@ -101,6 +105,7 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
     retired: Optional[list[str]] = typer.Option(None, "--retired", metavar="KEYID=TIME", help=RETIRED_HELP),
     accept_baseline: bool = typer.Option(False, "--accept-baseline", help=ACCEPT_BASELINE_HELP),
     folder: Optional[str] = typer.Option(None, "--folder", metavar="PATH", help=FOLDER_HELP),
+    repository: Optional[str] = typer.Option(None, "--repository", metavar="NAME", help=REPOSITORY_HELP),
 ) -> int | None:
     """Write an evidence bundle for a past run, or verify one ('bundle verify FILE.zip')."""
     from gatekeeper.errors import UsageError
@@ -114,8 +119,7 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
             raise UsageError(
                 "usage: gatekeeper bundle verify FILE.zip [--public-key FILE]... [--log LOG [--accept-unsigned-prefix N]] "
                 "[--key-env NAME] [--tsa-cert CA.pem] [--commit SHA] [--require-pass [--accept-baseline] [--folder PATH]] "
-                "[--policy FILE] "
-                "[--policy-sha256 HEX] "
+                "[--repository NAME] [--policy FILE] [--policy-sha256 HEX] "
                 "[--retired KEYID=TIME]..."
             )
         if accept_prefix and log is None:
@@ -130,17 +134,17 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
         outcome = _verify(Path(target[1]), public_key or [], key_env, (log, accept_prefix, tsa_cert, retired_at))
         if outcome is None:
             return 1
-        gating = commit is not None or require_pass or expected is not None or policy_sha256 is not None
+        gating = commit is not None or require_pass or expected is not None or policy_sha256 is not None or bool(repository)
         passing = (require_pass, accept_baseline, _folder(folder))
-        refused = _demands(outcome, commit, passing, (expected, policy_sha256)) + _retired(outcome, retired_at)
+        refused = _demands(outcome, commit, passing, (expected, policy_sha256), repository) + _retired(outcome, retired_at)
         refused.extend(f"{log}: {problem}" for problem in outcome.log_refused)  # as 'audit verify' refuses it
         for problem in refused:
             typer.echo(f"REJECTED: {problem}", err=True)
         # a verdict nothing authenticates gates nothing
         return 1 if refused or ((gating or outcome.keys_given) and not outcome.authenticated) else None
-    if commit is not None or require_pass or retired or policy_sha256 is not None or accept_baseline or folder is not None:
+    if (commit, require_pass or None, retired or None, policy_sha256, accept_baseline or None, folder, repository) != (None,) * 7:
         raise UsageError(
-            "--commit, --require-pass, --accept-baseline, --folder, --policy-sha256 and --retired: "
+            "--commit, --require-pass, --accept-baseline, --folder, --repository, --policy-sha256 and --retired: "
             "only 'bundle verify' takes them"
         )
     if len(target) != 1:
@@ -206,7 +210,7 @@ def _folder(given: str | None) -> str:
 
 
 def _demands(outcome: BundleCheck, commit: str | None, passing: tuple[bool, bool, str],
-             policy: tuple[Policy | None, str | None]) -> list[str]:  # fmt: skip
+             policy: tuple[Policy | None, str | None], repository: str | None = None) -> list[str]:  # fmt: skip
     """What ``--commit``, ``--require-pass`` (``passing``: it, ``--accept-baseline`` and ``--folder``), ``--policy``
     and ``--policy-sha256`` (``policy``: the policy loaded, the digest given) ask that the audit record
     behind the result does not say (the words ``attestation verify`` uses): authentic is not passing,
@@ -220,14 +224,14 @@ def _demands(outcome: BundleCheck, commit: str | None, passing: tuple[bool, bool
     expected, policy_sha256 = policy
     require_pass, accept_baseline, folder = passing
     named = (("--commit", commit is not None), ("--require-pass", require_pass), ("--policy", expected is not None),
-             ("--policy-sha256", policy_sha256 is not None))  # fmt: skip
+             ("--policy-sha256", policy_sha256 is not None), ("--repository", repository is not None))  # fmt: skip
     asked = " and ".join(name for name, on in named if on)
     if not asked:
         return []
     if not outcome.authenticated:
         why = "no --public-key was given" if not outcome.keys_given else "its manifest or record is not signed by a key given"
         return [f"{asked}: the bundle is not authenticated ({why}): anyone could have written the verdict and commit it states"]
-    problems = []
+    problems = [elsewhere] if repository is not None and (elsewhere := _repository_problem(outcome, repository)) else []
     said = clean(outcome.record_commit or "none")
     if commit is not None and not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit.strip().lower()):
         problems.append(f"--commit {clean(commit)}: give the commit's full id (40 or 64 hex digits), not an abbreviation")
@@ -252,6 +256,26 @@ def _demands(outcome: BundleCheck, commit: str | None, passing: tuple[bool, bool
             "not judged by the policy: pass --accept-baseline to accept a pass on new findings alone"
         )
     return problems + _policy_demands(outcome, expected, policy_sha256)
+
+
+def _repository_problem(outcome: BundleCheck, repository: str) -> str:
+    """Why ``--repository NAME`` refuses the authenticated record ("" when it names that repository as
+    the one whose CI ran the run; GitHub and GitLab name repositories regardless of case). A commit can
+    be pushed to any repository, and a run in another one (a fork, a copy whose workflow an insider
+    controls, under the same signing key) judged it in another job's environment."""
+    from gatekeeper.escapes import clean
+
+    ci = outcome.record_ci or {}
+    said = str(ci.get("repository") or "")
+    if not said:
+        where = f"a {clean(str(ci.get('provider')))} run" if ci.get("provider") else "no CI run"
+        return f"--repository {clean(repository)}: audit record #{outcome.record_seq} names no repository ({where})"
+    if said.lower() != repository.strip().lower():
+        return (
+            f"--repository {clean(repository)}: audit record #{outcome.record_seq} was made by a run in {clean(said)}, "
+            "not in this repository (another repository's bundle)"
+        )
+    return ""
 
 
 def _folder_problem(recorded: str | None, folder: str) -> str:
@@ -408,6 +432,7 @@ def _backing_lines(outcome: BundleCheck, log: Path | None) -> list[str]:
         lines = [f"result: audit record #{seq} lists this gatekeeper.json; its signature was not checked (no key)"]
     lines.append(_verdict_line(outcome))
     lines.append(_strictness_line(outcome))
+    lines.append(_run_line(outcome))
     if log is not None:
         lines.append(f"record: line {seq} of {log} is this record ({outcome.chain})")
     else:
@@ -431,6 +456,17 @@ def _verdict_line(outcome: BundleCheck) -> str:
     if scope.get("complete") is True:
         return f"{verdict}, of a complete run (every check the policy enables ran)"
     return f"{verdict} ({clean(partial_note(scope))}): a partial run gates no commit"
+
+
+def _run_line(outcome: BundleCheck) -> str:
+    """Where the record says the run ran: its CI provider, repository and run, or no CI at all."""
+    from gatekeeper.escapes import clean
+
+    ci = outcome.record_ci
+    if not ci:
+        return "run: no CI run recorded (a run outside any CI gatekeeper recognises)"
+    facts = [f"{k} {ci[k]}" for k in ("repository", "run_id", "ref", "event") if ci.get(k)]
+    return clean(f"run: {ci.get('provider') or 'CI'}" + "".join(f", {fact}" for fact in facts))
 
 
 def _strictness_line(outcome: BundleCheck) -> str:
