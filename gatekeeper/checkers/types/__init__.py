@@ -303,13 +303,21 @@ class MypyConfig:
 
 
 def find_config(root: Path) -> MypyConfig:
-    """mypy's config file for ``root``, in mypy's order, and what it sets (``MypyConfig()`` for none)."""
+    """mypy's config file for ``root``, in mypy's order, and what it sets (``MypyConfig()`` for none).
+    A link is read where it leads, as mypy reads it, when that is inside the root; ``ToolError`` when
+    it leads out of it."""
     import configparser
+
+    from gatekeeper.fileio import relative_to_root
 
     for name in CONFIG_FILES:
         path = root / name
-        if not path.is_file() or path.is_symlink():
+        if not path.is_file():  # mypy skips a missing one (a dangling link too) and reads on
             continue
+        if path.is_symlink() and relative_to_root(path, root) is None:  # mypy would follow it out of the tree
+            raise ToolError(
+                f"{name} leads outside the project (through a link); a configuration file a tool reads must be inside the root"
+            )
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

@@ -253,3 +253,25 @@ def test_a_run_taken_back_leaves_the_next_one_cold_not_rejected(tmp_path: Path, 
     log = entries.log_writes(cache)
     assert TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=cache)).metrics["incremental_cache"] == "warm"
     entries.end_log(log, keep=True)
+
+
+def test_a_config_file_that_is_a_link_inside_the_project_is_read_where_it_leads(tmp_path: Path, make_ctx: Any) -> None:
+    """mypy reads a ``mypy.ini`` that links to a shared file; the check ran without it (no error, no word)."""
+    root = write(
+        tmp_path / "p", {"configs/mypy.ini": "[mypy]\ndisallow_untyped_defs = True\n", "m.py": "def f(x):\n    return x\n"}
+    )
+    (root / "mypy.ini").symlink_to("configs/mypy.ini")
+    by_hand = mypy_by_hand(root, ".")
+    assert keys(by_hand) == {("no-untyped-def", "m.py", 1)}
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=tmp_path / "cache"))
+    assert result.status is Status.FAIL and finding_keys(result) == keys(by_hand)
+    assert result.metrics["config"] == "mypy.ini"
+
+
+def test_a_config_file_that_links_out_of_the_project_is_refused(tmp_path: Path, make_ctx: Any) -> None:
+    outside = write(tmp_path / "shared", {"mypy.ini": "[mypy]\nignore_errors = True\n"})
+    root = write(tmp_path / "p", {"m.py": BAD})
+    (root / "mypy.ini").symlink_to(outside / "mypy.ini")
+    assert mypy_by_hand(root, ".") == []  # mypy follows it: the error is hidden
+    with pytest.raises(ToolError, match=r"mypy.ini leads outside the project \(through a link\)"):
+        TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=tmp_path / "cache"))
