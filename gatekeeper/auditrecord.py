@@ -164,6 +164,13 @@ def build_record(result: GateResult, reports: Mapping[str, str], command: str, r
                 for k, v in value.items()
                 if not isinstance(v, (list, dict))
             }
+    vex = extra.get("vex")
+    if isinstance(vex, list):  # the VEX documents read: the policy names them by path, their digests pin what they said
+        record["vex"] = [
+            {"path": text_of(v.get("path")), "sha256": commit_of(v.get("sha256")), "exceptions": v.get("exceptions")}
+            for v in vex
+            if isinstance(v, Mapping)
+        ]
     if isinstance(extra.get("strict_waivers"), bool):  # how waivers were judged (the option is no part of the policy)
         record["strict_waivers"] = extra["strict_waivers"]
     if extra.get("interrupted"):

@@ -57,6 +57,8 @@ class BundleCheck:
     record_verdict: str = ""
     record_scope: Mapping[str, Any] | None = None
     record_commit: str = ""
+    record_vex: tuple[tuple[str, str], ...] | None = None  # (path, sha256) of each VEX document read; None: not said
+    record_ran: tuple[str, ...] = ()  # the checks the record says ran (not skipped)
     record_ci: Mapping[str, Any] | None = None  # the CI run the record names (provider, run, repository...), or None
     record_folder: str | None = None  # the folder of the work tree the run judged ("." its top; None: not said)
     record_policy: Mapping[str, Any] | None = None
@@ -378,9 +380,26 @@ def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: 
             "record_verdict": str(data.get("verdict") or ""), "record_scope": scope,
             "record_commit": str(data.get("commit") or ""), "log_refused": refused,
             "record_folder": data["folder"] if isinstance(data.get("folder"), str) else None,
-            "record_ci": data["ci"] if isinstance(data.get("ci"), Mapping) else None,
+            "record_ci": data["ci"] if isinstance(data.get("ci"), Mapping) else None, "record_vex": _vex_of(data),
+            "record_ran": _ran_of(data),
             "record_policy": data.get("policy") if isinstance(data.get("policy"), Mapping) else None,
             "record_known": _known_of(data), **waived}  # fmt: skip
+
+
+def _ran_of(record: Mapping[str, Any]) -> tuple[str, ...]:
+    """The checks the record says ran (any status but skipped)."""
+    checks = record.get("checks")
+    if not isinstance(checks, Mapping):
+        return ()
+    return tuple(sorted(str(n) for n, c in checks.items() if isinstance(c, Mapping) and c.get("status") != "skipped"))
+
+
+def _vex_of(record: Mapping[str, Any]) -> tuple[tuple[str, str], ...] | None:
+    """(path, sha256) of each VEX document the record says the run read; None when it does not say."""
+    vex = record.get("vex")
+    if not isinstance(vex, list):
+        return None
+    return tuple((str(v.get("path") or ""), str(v.get("sha256") or "")) for v in vex if isinstance(v, Mapping))
 
 
 def _known_of(record: Mapping[str, Any]) -> tuple[str, ...]:

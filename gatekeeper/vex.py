@@ -19,6 +19,7 @@ or a statement that cannot be read, is a ``PolicyError`` naming the file (exit 2
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ class VexDocument:
     waivers: list[Waiver] = field(default_factory=list)
     not_exceptions: int = 0  # statements whose status is no exception (affected, under_investigation, ...)
     other_products: int = 0  # products that are not PyPI packages
+    sha256: str = ""  # of the bytes read: the policy names a document by path, its digest pins what it said
 
     def describe(self) -> dict[str, Any]:
         """The result's ``vex`` entry for this document."""
@@ -75,6 +77,7 @@ class VexDocument:
             "exceptions": len(self.waivers),
             "not_exceptions": self.not_exceptions,
             "other_products": self.other_products,
+            **({"sha256": self.sha256} if self.sha256 else {}),
         }
 
 
@@ -103,10 +106,13 @@ def load_vex(root: Path, files: Sequence[str], max_days: int, today: dt.date) ->
         if not path.is_file():
             raise PolicyError(f"{name!r} does not exist in {root}", key=VEX_KEY, hint="fix the path")
         try:  # bounded like everything gatekeeper reads from the checkout (nesting, numbers)
-            data = readback.loads(path.read_bytes(), rel)
+            raw = path.read_bytes()
+            data = readback.loads(raw, rel)
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise _bad(rel, f"not readable JSON: {exc}") from None
-        docs.append(read_document(data, rel, max_days, today))
+        doc = read_document(data, rel, max_days, today)
+        doc.sha256 = hashlib.sha256(raw).hexdigest()
+        docs.append(doc)
     return docs
 
 

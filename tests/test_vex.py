@@ -5,6 +5,7 @@ exit 2), and the run's exceptions go out as OpenVEX and CycloneDX VEX, valid aga
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import uuid
@@ -16,6 +17,7 @@ import pytest
 from markupsafe import escape
 from typer.testing import CliRunner
 
+from gatekeeper.auditrecord import build_record
 from gatekeeper.checkers.sbom.validate import validate_text
 from gatekeeper.cli import app
 from gatekeeper.console import Console
@@ -89,7 +91,8 @@ def test_an_openvex_statement_turns_an_advisory_into_an_exception(deps_project: 
         statement("TEST-2024-LAST", "pkg:pypi/gamma@3.1", status="under_investigation"),
         statement("TEST-2024-ZERO", "pkg:npm/foo-bar-baz@1.0"),  # not a PyPI package
     )
-    gate = run_deps(vex_project(deps_project, ("vex/openvex.json", doc)))
+    root = vex_project(deps_project, ("vex/openvex.json", doc))
+    gate = run_deps(root)
     result = dep_result(gate)
     after = next(f for f in result.findings if f.rule_id == "TEST-2024-RANGE")
     assert not after.blocking and after.waiver is not None
@@ -110,7 +113,12 @@ def test_an_openvex_statement_turns_an_advisory_into_an_exception(deps_project: 
             "exceptions": 2,
             "not_exceptions": 1,
             "other_products": 1,
+            "sha256": hashlib.sha256((root / "vex/openvex.json").read_bytes()).hexdigest(),
         }
+    ]
+    # the policy names the document by path: the audit record pins what it said
+    assert build_record(gate, {}, "check")["vex"] == [
+        {"path": "vex/openvex.json", "sha256": gate.extra["vex"][0]["sha256"], "exceptions": 2}
     ]
     # every report shows it as a waived finding, naming the statement
     html = render_html(gate)
@@ -320,3 +328,34 @@ def test_merge_keeps_each_vex_document_once_and_its_unused_statements(deps_proje
     assert [w["id"] for w in merged.waivers["applied"]] == ["vex/openvex.json#1"]
     assert dep_result(merged).summary == dep_result(single).summary
     assert "(1 accepted by a VEX statement)" in dep_result(merged).summary
+
+
+def test_bundle_verify_policy_holds_the_vex_documents_the_run_read_by_sha256(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The policy names a VEX document by path, so a statement added to it accepts any vulnerability
+    while the policy's files and digest stay those the auditor approved: bundle verify --policy holds
+    the document the audit record says the run read, by sha256, to the one at that path here."""
+    from gatekeeper.bundleverify import BundleCheck
+    from gatekeeper.commands.bundle import _vex_problems
+    from gatekeeper.policy import load_policy
+    from tests.helpers.projects import installed_options
+
+    approved = json.dumps(openvex(statement("CVE-2024-0001", "pkg:pypi/alpha@1.3")))
+    (tmp_path / "vex").mkdir()
+    (tmp_path / "vex" / "openvex.json").write_text(approved, encoding="utf-8")
+    (tmp_path / "gatekeeper.toml").write_text('[checks.dependencies]\nvex = ["vex/openvex.json"]\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    policy = load_policy(tmp_path, installed_options())
+    same = hashlib.sha256(approved.encode()).hexdigest()
+    run = BundleCheck(files=1, record_seq=3, record_vex=(("vex/openvex.json", same),), record_ran=("dependencies",))
+    assert _vex_problems(run, policy) == []
+    edited = hashlib.sha256(b"{}").hexdigest()  # the statement the run read said more than the approved one
+    problems = _vex_problems(BundleCheck(files=1, record_seq=3, record_vex=(("vex/openvex.json", edited),)), policy)
+    assert problems == [
+        f"--policy: vex/openvex.json is not the VEX document the run read (audit record #3 says sha256 {edited}, "
+        f"the file here is {same}): its statements accept findings the policy's digest does not cover"
+    ]
+    older = BundleCheck(files=1, record_seq=3, record_ran=("dependencies",))  # a record that does not say
+    assert "does not state the sha256 of the VEX document vex/openvex.json" in _vex_problems(older, policy)[0]
+    assert _vex_problems(BundleCheck(files=1, record_seq=3, record_ran=("security",)), policy) == []  # nothing read

@@ -316,6 +316,38 @@ def _expired_by_trusted_time(outcome: BundleCheck) -> str:
     )
 
 
+def _vex_problems(outcome: BundleCheck, expected: Policy) -> list[str]:
+    """What ``--policy`` finds wrong with the VEX documents the run read: the policy names them by path
+    (``checks.dependencies.vex``), so an edit to one accepts any vulnerability without touching the
+    policy's digest; each must be, by sha256, the document at that path in the current folder, where
+    the auditor's policy is read."""
+    import hashlib
+
+    from gatekeeper.escapes import clean
+
+    named = [str(f) for f in expected.checks.get("dependencies", {}).get("vex") or []]  # read when the check runs
+    if not named or (outcome.record_vex is None and "dependencies" not in outcome.record_ran):
+        return []
+    read = dict(outcome.record_vex or ())
+    problems = []
+    for path in named:
+        here = Path.cwd() / path
+        digest = hashlib.sha256(here.read_bytes()).hexdigest() if here.is_file() else "(no such file here)"
+        said = read.get(path)
+        if said is None:
+            problems.append(
+                f"--policy: audit record #{outcome.record_seq} does not state the sha256 of the VEX document {clean(path)} "
+                "the policy names (written before gatekeeper recorded it, or the run did not read it)"
+            )
+        elif said != digest:
+            problems.append(
+                f"--policy: {clean(path)} is not the VEX document the run read (audit record #{outcome.record_seq} says "
+                f"sha256 {clean(said)}, the file here is {digest}): its statements accept findings the policy's digest "
+                "does not cover"
+            )
+    return problems
+
+
 def _policy_demands(outcome: BundleCheck, expected: Policy | None, policy_sha256: str | None) -> list[str]:
     """What ``--policy`` (the policy loaded) and ``--policy-sha256`` find wrong with the policy the
     authenticated audit record behind the result says the run was judged under; a note when only
@@ -327,6 +359,7 @@ def _policy_demands(outcome: BundleCheck, expected: Policy | None, policy_sha256
     recorded = dict(outcome.record_policy or {})
     problems = []
     if expected is not None:
+        problems.extend(_vex_problems(outcome, expected))
         problem, note = expected_problem(recorded, expected.files, expected.effective_sha256)
         name = expected.path or "(built-in default)"
         if problem is not None:
@@ -420,6 +453,8 @@ def _coverage_line(outcome: BundleCheck) -> str:
 
 def _backing_lines(outcome: BundleCheck, log: Path | None) -> list[str]:
     """What ``bundle verify`` says about the audit record behind the result."""
+    from gatekeeper.escapes import clean
+
     if outcome.backing == "none":
         return [
             "result: NOT BACKED by any audit record: the bundle carries none, so nothing shows that a gatekeeper run "
@@ -433,6 +468,11 @@ def _backing_lines(outcome: BundleCheck, log: Path | None) -> list[str]:
     lines.append(_verdict_line(outcome))
     lines.append(_strictness_line(outcome))
     lines.append(_run_line(outcome))
+    lines.extend(
+        f"vex: {clean(path)} (sha256 {clean(digest) or 'not recorded'}): its statements are exceptions the policy names by "
+        "path, not by content (--policy holds it)"
+        for path, digest in outcome.record_vex or ()
+    )
     if log is not None:
         lines.append(f"record: line {seq} of {log} is this record ({outcome.chain})")
     else:
