@@ -21,7 +21,7 @@ How a run goes:
    folder git ignores, read with ``respect-gitignore = false``) is ruff's configuration as much as a
    tracked one: it keys the cache and is reported (``listing.untracked_configs``).
 4. Files whose result is cached (keyed by content, path, ruff's version, the bytes of every
-   configuration file and the tree's layout, ``_layout``: which files exist, which are executable;
+   configuration file and the tree's layout, ``layout.digest``: which files exist, which are executable;
    a cold run's results kept in one entry, ``source.run_per_file``) are not
    checked again; the rest go to ``ruff check --output-format json`` (with nothing of this ruff's
    cached, that run starts on the tracked Python files beside the listing: ``ahead.py``),
@@ -102,7 +102,7 @@ class LintChecker(CheckerBase):
     run_imports = (
         "gatekeeper.toolconfig", "gatekeeper.checkers.source", "gatekeeper.checkers.lint.ahead",
         "gatekeeper.checkers.lint.listing", "gatekeeper.checkers.lint.narrowing", "gatekeeper.checkers.lint.diagnostics",
-        "gatekeeper.checkers.lint.isortcomments",
+        "gatekeeper.checkers.lint.isortcomments", "gatekeeper.checkers.lint.layout",
     )  # fmt: skip
 
     def display(self, result: CheckResult) -> Display:
@@ -114,7 +114,7 @@ class LintChecker(CheckerBase):
         from gatekeeper import toolconfig
         from gatekeeper.checkers import source
         from gatekeeper.checkers.lint import ahead as tree
-        from gatekeeper.checkers.lint import isortcomments, listing
+        from gatekeeper.checkers.lint import isortcomments, layout, listing
         from gatekeeper.checkers.lint import narrowing as narrowed
         from gatekeeper.checkers.lint.diagnostics import to_findings, valid
 
@@ -168,7 +168,7 @@ class LintChecker(CheckerBase):
         # so is the tree's layout, which some rules read beyond the file itself
         opts = source.options_digest(
             CACHE_VERSION, version, tool.describe(), config_args, toolconfig.digest(ctx.root, config_files),
-            _layout(ctx.root, candidates, files_all),
+            layout.digest(ctx.root, candidates, files_all, layout.src_roots(ctx.root, configs)),
         )  # fmt: skip
         per_file_tool = source.PerFileTool(
             CHECK,
@@ -266,27 +266,6 @@ def _together(here: Callable[[], T], there: Callable[[], U], name: str) -> tuple
             wait()
         raise
     return mine, wait()
-
-
-def _layout(root: Path, tracked: Sequence[str], listed: Sequence[str]) -> str:
-    """A digest of what ruff reads of the tree besides a file's bytes: which files exist (an
-    ``__init__.py`` beside it decides INP001 and its package, a module in the root or ``src`` makes an
-    import first-party for isort) and which of the listed files are executable (EXE001, EXE002). Part
-    of every file's cache key, so adding, removing, renaming or ``chmod``-ing a file never serves
-    another file a result the tree no longer gives."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for name in tracked:
-        h.update(name.encode("utf-8", "surrogateescape") + b"\0")
-    h.update(b"\0")
-    for name in listed:
-        try:
-            runnable = os.stat(root / name).st_mode & 0o111 != 0
-        except OSError:
-            runnable = False
-        h.update(name.encode("utf-8", "surrogateescape") + (b"\1" if runnable else b"\0"))
-    return h.hexdigest()
 
 
 def _dropped(skipped: Sequence[str], by_defaults: Sequence[str] | None) -> tuple[list[str], list[str]]:

@@ -208,3 +208,22 @@ def test_a_configuration_outside_the_project_that_ruff_would_read_is_an_error(
     write(root, {"ruff.toml": "line-length = 90\n"})  # a root configuration: ruff reads nothing above it
     result = LintChecker().run(section(LintChecker), make_ctx(root))
     assert keys(result) == ruff_by_hand(root) == {("F401", "a.py", 1)} and result.status is Status.FAIL
+
+
+@pytest.mark.parametrize("where", ["root", "src", "configured"])
+def test_a_folder_that_makes_an_import_first_party_keys_the_cache(tmp_path: Path, make_ctx: Any, where: str) -> None:
+    """ruff's isort calls ``import build`` first-party when a ``build`` folder lies in one of its
+    source folders, tracked or not (a build leaves one, git ignores it): a result cached while it
+    was there was served after it had gone, where ruff reports the block unsorted."""
+    config = ('src = ["lib"]\n' if where == "configured" else "") + '[lint]\nselect = ["I"]\n'
+    app = "import requests\n\nimport build\n\nprint(build, requests)\n"
+    root = write(tmp_path / "p", {"ruff.toml": config, ".gitignore": "build/\n", "app.py": app})
+    git_init(root)
+    folder = root / {"root": "build", "src": "src/build", "configured": "lib/build"}[where]
+    folder.mkdir(parents=True)
+    cache = tmp_path / "cache"
+    first = LintChecker().run(section(LintChecker), make_ctx(root, cache_dir=cache))
+    assert keys(first) == ruff_by_hand(root) == set() and first.status is Status.PASS
+    folder.rmdir()  # gone: build is a third-party import, sorted before requests
+    second = LintChecker().run(section(LintChecker), make_ctx(root, cache_dir=cache))
+    assert keys(second) == ruff_by_hand(root) == {("I001", "app.py", 1)} and second.status is Status.FAIL
