@@ -26,6 +26,7 @@ from gatekeeper.bundle import (
 )
 from gatekeeper.bundlepins import Pins, bundle_pins
 from gatekeeper.errors import UsageError
+from gatekeeper.recordfacts import known_of, ran_of, vex_of, waivers_of
 from gatekeeper.signing import Keyring
 
 #: the log given to ``bundle verify``: its path, first records accepted unauthenticated, the CA, retired keys
@@ -67,7 +68,7 @@ class BundleCheck:
     record_waived: int = 0
     record_strict: bool | None = None  # whether the record says waivers were judged strictly (None: it does not say)
     record_lapsed: tuple[str, ...] = ()  # the waivers it lists as expired or unused, e.g. ``W2 (expired)``
-    record_known: tuple[str, ...] = ()  # what let findings through as known: a baseline, REF's result (``_known_of``)
+    record_known: tuple[str, ...] = ()  # what let findings through as known: a baseline, REF's result (``known_of``)
     manifest: Mapping[str, Any] = field(default_factory=dict)
     stamps: tuple[str, ...] = ()  # the files whose RFC 3161 timestamps verified (with ``tsa_ca``)
     unchecked_stamps: tuple[str, ...] = ()  # without ``tsa_ca``: the files that carry a token nobody checked
@@ -366,7 +367,7 @@ def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: 
     if ring and (check is None or not check.valid):
         why = "not signed" if check is None else f"signature {check.status} (key {check.key_id or '?'})"
         problems.append(f"{AUDIT_FILE}: record #{seq} is not authenticated by the keys given: {why}")
-    waived = _waivers_of(data)
+    waived = waivers_of(data)
     if waived["record_strict"] is True and data.get("verdict") == "pass" and waived["record_lapsed"]:
         problems.append(
             f"{AUDIT_FILE}: record #{seq} says waivers were judged strictly, yet its verdict is pass with "
@@ -380,75 +381,10 @@ def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: 
             "record_verdict": str(data.get("verdict") or ""), "record_scope": scope,
             "record_commit": str(data.get("commit") or ""), "log_refused": refused,
             "record_folder": data["folder"] if isinstance(data.get("folder"), str) else None,
-            "record_ci": data["ci"] if isinstance(data.get("ci"), Mapping) else None, "record_vex": _vex_of(data),
-            "record_ran": _ran_of(data),
+            "record_ci": data["ci"] if isinstance(data.get("ci"), Mapping) else None, "record_vex": vex_of(data),
+            "record_ran": ran_of(data),
             "record_policy": data.get("policy") if isinstance(data.get("policy"), Mapping) else None,
-            "record_known": _known_of(data), **waived}  # fmt: skip
-
-
-def _ran_of(record: Mapping[str, Any]) -> tuple[str, ...]:
-    """The checks the record says ran (any status but skipped)."""
-    checks = record.get("checks")
-    if not isinstance(checks, Mapping):
-        return ()
-    return tuple(sorted(str(n) for n, c in checks.items() if isinstance(c, Mapping) and c.get("status") != "skipped"))
-
-
-def _vex_of(record: Mapping[str, Any]) -> tuple[tuple[str, str], ...] | None:
-    """(path, sha256) of each VEX document the record says the run read; None when it does not say."""
-    vex = record.get("vex")
-    if not isinstance(vex, list):
-        return None
-    return tuple((str(v.get("path") or ""), str(v.get("sha256") or "")) for v in vex if isinstance(v, Mapping))
-
-
-def _known_of(record: Mapping[str, Any]) -> tuple[str, ...]:
-    """What the record says let findings through as already known, neither the policy nor a waiver:
-    ``N finding(s) in the baseline PATH (sha256 …)`` (``check --baseline``) and ``N finding(s)
-    present at REF (commit …)`` (``--new-code-since``); none when nothing was let through."""
-    said = []
-    baseline, new_code = record.get("baseline"), record.get("new_code")
-    if isinstance(baseline, Mapping) and (count := _count(baseline.get("matched"))) != "0":
-        digest = str(baseline.get("sha256") or "")
-        detail = f" (sha256 {digest})" if digest else " (its sha256 not recorded)"
-        said.append(f"{count} finding(s) in the baseline {baseline.get('path') or '?'}{detail}")
-    if isinstance(new_code, Mapping) and (count := _count(new_code.get("existing"))) != "0":
-        said.append(f"{count} finding(s) present at {new_code.get('ref') or '?'} (commit {new_code.get('commit') or '?'})")
-    return tuple(said)
-
-
-def _count(value: object) -> str:
-    """A count the record states, as text: "0" only for a true zero; a count it does not state (an
-    edited or odd record) is "an unknown number of", never taken for none."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return str(value)
-    return "an unknown number of"
-
-
-def _waivers_of(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The waivers the record says its run applied, each with its expiry (``record_waivers``), the
-    findings they accepted (``record_waived``), whether it says they were judged strictly
-    (``record_strict``) and those it lists as expired or unused (``record_lapsed``); an edited
-    record's odd shapes count as nothing."""
-    waivers = record.get("waivers")
-    applied = waivers.get("applied") if isinstance(waivers, Mapping) else None
-    terms = record.get("waiver_terms") if isinstance(record.get("waiver_terms"), Mapping) else {}
-    listed = []
-    for ident in applied if isinstance(applied, list) else []:
-        term = terms.get(str(ident)) if isinstance(terms, Mapping) else None
-        listed.append((str(ident), str(term.get("expires") or "") if isinstance(term, Mapping) else ""))
-    checks = record.get("checks") if isinstance(record.get("checks"), Mapping) else {}
-    waived = 0
-    for check in (checks or {}).values():
-        count = check.get("waived") if isinstance(check, Mapping) else None
-        waived += count if isinstance(count, int) and not isinstance(count, bool) else 0
-    lapsed: list[str] = []
-    for kind in ("expired", "unused"):
-        named = waivers.get(kind) if isinstance(waivers, Mapping) else None
-        lapsed.extend(f"{ident} ({kind})" for ident in (named if isinstance(named, list) else []) if isinstance(ident, str))
-    strict = record.get("strict_waivers")
-    return {"record_waivers": tuple(listed), "record_waived": waived, "record_lapsed": tuple(lapsed),
-            "record_strict": strict if isinstance(strict, bool) else None}  # fmt: skip
+            "record_known": known_of(data), **waived}  # fmt: skip
 
 
 def _chain_position(record: bytes, seq: int | None, ring: Keyring, given: LogGiven,

@@ -729,13 +729,13 @@ def test_bundle_verify_with_a_certificate_holds_the_log_to_its_timestamps(two_ru
 
 def test_a_pass_that_let_findings_present_at_the_reference_through_says_so() -> None:
     """A --new-code-since run's record counts the findings REF's result let through (``existing``)."""
-    from gatekeeper.bundleverify import _known_of
+    from gatekeeper.recordfacts import known_of
 
     commit = "537bc7c723439b9194a358f64d871dd326c18887"
-    assert _known_of({"new_code": {"ref": "origin/main", "commit": commit, "existing": 3}}) == (
+    assert known_of({"new_code": {"ref": "origin/main", "commit": commit, "existing": 3}}) == (
         f"3 finding(s) present at origin/main (commit {commit})",
     )
-    assert _known_of({"new_code": {"ref": "origin/main", "commit": commit, "existing": 0}, "baseline": {"matched": 0}}) == ()
+    assert known_of({"new_code": {"ref": "origin/main", "commit": commit, "existing": 0}, "baseline": {"matched": 0}}) == ()
 
 
 def test_how_waivers_were_judged_is_recorded_and_shown(
@@ -781,11 +781,11 @@ def test_how_waivers_were_judged_is_recorded_and_shown(
 
 
 def test_a_record_saying_waivers_were_judged_strictly_cannot_pass_with_a_lapsed_waiver() -> None:
-    from gatekeeper.bundleverify import _waivers_of
+    from gatekeeper.recordfacts import waivers_of
 
     record = {"verdict": "pass", "strict_waivers": True, "waivers": {"applied": [], "expired": ["W1"], "unused": ["W2"]}}
-    assert _waivers_of(record)["record_lapsed"] == ("W1 (expired)", "W2 (unused)")
-    assert _waivers_of({**record, "strict_waivers": "yes"})["record_strict"] is None  # an odd shape says nothing
+    assert waivers_of(record)["record_lapsed"] == ("W1 (expired)", "W2 (unused)")
+    assert waivers_of({**record, "strict_waivers": "yes"})["record_strict"] is None  # an odd shape says nothing
 
 
 def test_a_pass_on_a_waiver_whose_term_ended_by_the_authoritys_time_is_refused(

@@ -337,7 +337,7 @@ def test_bundle_verify_policy_holds_the_vex_documents_the_run_read_by_sha256(
     while the policy's files and digest stay those the auditor approved: bundle verify --policy holds
     the document the audit record says the run read, by sha256, to the one at that path here."""
     from gatekeeper.bundleverify import BundleCheck
-    from gatekeeper.commands.bundle import _vex_problems
+    from gatekeeper.commands.bundledemands import vex_problems
     from gatekeeper.policy import load_policy
     from tests.helpers.projects import installed_options
 
@@ -349,13 +349,13 @@ def test_bundle_verify_policy_holds_the_vex_documents_the_run_read_by_sha256(
     policy = load_policy(tmp_path, installed_options())
     same = hashlib.sha256(approved.encode()).hexdigest()
     run = BundleCheck(files=1, record_seq=3, record_vex=(("vex/openvex.json", same),), record_ran=("dependencies",))
-    assert _vex_problems(run, policy) == []
+    assert vex_problems(run, policy) == []
     edited = hashlib.sha256(b"{}").hexdigest()  # the statement the run read said more than the approved one
-    problems = _vex_problems(BundleCheck(files=1, record_seq=3, record_vex=(("vex/openvex.json", edited),)), policy)
+    problems = vex_problems(BundleCheck(files=1, record_seq=3, record_vex=(("vex/openvex.json", edited),)), policy)
     assert problems == [
         f"--policy: vex/openvex.json is not the VEX document the run read (audit record #3 says sha256 {edited}, "
         f"the file here is {same}): its statements accept findings the policy's digest does not cover"
     ]
     older = BundleCheck(files=1, record_seq=3, record_ran=("dependencies",))  # a record that does not say
-    assert "does not state the sha256 of the VEX document vex/openvex.json" in _vex_problems(older, policy)[0]
-    assert _vex_problems(BundleCheck(files=1, record_seq=3, record_ran=("security",)), policy) == []  # nothing read
+    assert "does not state the sha256 of the VEX document vex/openvex.json" in vex_problems(older, policy)[0]
+    assert vex_problems(BundleCheck(files=1, record_seq=3, record_ran=("security",)), policy) == []  # nothing read
