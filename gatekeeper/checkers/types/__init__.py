@@ -158,6 +158,9 @@ class TypesChecker(CheckerBase):
             if i["severity"] == "error":
                 codes[str(i.get("code") or "misc")] = codes.get(str(i.get("code") or "misc"), 0) + 1
         summary = f"{errors:,} error{'s' if errors != 1 else ''}, {notes:,} note{'s' if notes != 1 else ''}"
+        above = _above(ctx.root) if honour and not found.name else ""
+        if above:
+            summary += f"; mypy by hand in the project would read {above}, above it: this check does not"
         warned = config_warnings(done.stderr)
         if warned:
             more = f" (and {len(warned) - 1} more: metric config_warnings)" if len(warned) > 1 else ""
@@ -174,6 +177,7 @@ class TypesChecker(CheckerBase):
                 "files_with_errors": len({i["file"] for i in items if i["severity"] == "error"}),
                 "by_code": dict(sorted(codes.items())),
                 "config": found.name or None,
+                "config_above": above or None,
                 "config_warnings": warned,
                 "project_config": "honour" if honour else "ignore",
                 "strict": bool(section.get("strict")),
@@ -187,6 +191,17 @@ class TypesChecker(CheckerBase):
             narrowing=tuple(records),
             prior_prints=prior,
         )
+
+
+def _above(root: Path) -> str:
+    """The configuration mypy by hand in ``root`` would read above it (``above.config_above``),
+    relative to the root, or ""."""
+    import os
+
+    from gatekeeper.checkers.types.above import config_above
+
+    found = config_above(root, CONFIG_FILES)
+    return os.path.relpath(found, root) if found is not None else ""
 
 
 def _close_cache(ctx: CheckContext, cache: tuple[Path | None, str, Any], moved: str) -> None:

@@ -275,3 +275,20 @@ def test_a_config_file_that_links_out_of_the_project_is_refused(tmp_path: Path, 
     assert mypy_by_hand(root, ".") == []  # mypy follows it: the error is hidden
     with pytest.raises(ToolError, match=r"mypy.ini leads outside the project \(through a link\)"):
         TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=tmp_path / "cache"))
+
+
+def test_a_configuration_above_the_project_that_mypy_by_hand_would_read_is_named(tmp_path: Path, make_ctx: Any) -> None:
+    """Judging a folder of a repository whose mypy configuration sits at the top: mypy by hand in the
+    folder climbs to it, the check reads only the folder's own, and says so."""
+    repo = write(
+        tmp_path / "repo", {"mypy.ini": "[mypy]\ndisallow_untyped_defs = True\n", "sub/m.py": "def f(x):\n    return x\n"}
+    )
+    (repo / ".git").mkdir()  # where mypy's climb stops
+    root = repo / "sub"
+    assert keys(mypy_by_hand(root, ".")) == {("no-untyped-def", "m.py", 1)}
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=tmp_path / "cache"))
+    assert result.status is Status.PASS and result.metrics["config_above"] == "../mypy.ini"
+    assert "mypy by hand in the project would read ../mypy.ini, above it: this check does not" in result.summary
+    (root / "setup.cfg").write_text("[mypy]\n", encoding="utf-8")  # a configuration of its own: mypy climbs no further
+    own = TypesChecker().run(section(TypesChecker), make_ctx(root, cache_dir=tmp_path / "cache"))
+    assert own.metrics["config_above"] is None and "above it" not in own.summary
