@@ -139,10 +139,14 @@ class TypesChecker(CheckerBase):
             from gatekeeper.checkers.types import names
 
             odd = names.undecodable(_python_files(ctx.root, targets or list(found.files)))
-            raise ToolError(names.failure(done.returncode, process.tail(done.stderr or done.stdout), odd))
+            said = names.unlogged(done.stderr) or done.stdout
+            raise ToolError(names.failure(done.returncode, process.tail(said), odd))
         items = parse_output(done.stdout, config)
         if done.returncode == 1 and not items:
-            raise ToolError(f"mypy reported failure but printed nothing (exit 1): {process.tail(done.stderr or done.stdout)}")
+            from gatekeeper.checkers.types.names import unlogged
+
+            said = unlogged(done.stderr) or done.stdout
+            raise ToolError(f"mypy reported failure but printed nothing (exit 1): {process.tail(said)}")
         # mypy -O json exits 1 when all it printed are notes; its own verdict (exit 0 without -O json)
         # is that such a project passes, so notes alone never fail the check
         sources = source.Sources(ctx.root)

@@ -1,6 +1,7 @@
 """File names mypy cannot take: a ``.py`` file whose name is not UTF-8 crashes mypy (2.4.1: its
 cache keys names as UTF-8 text, ``UnicodeEncodeError``), which then says only "INTERNAL ERROR".
-The check names such files when mypy fails, so that the user knows which file to rename or leave out."""
+The check names such files when mypy fails, so that the user knows which file to rename or leave out,
+and quotes what mypy said without its verbose log."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ def undecodable(files: Iterable[str]) -> list[str]:
         except UnicodeEncodeError:
             out.append(os.fsencode(name).decode("utf-8", "backslashreplace"))
     return sorted(out)
+
+
+def unlogged(text: str) -> str:
+    """``text`` (mypy's stderr) without the lines of its verbose log (``LOG:``, ``TRACE:``): the check
+    runs mypy with ``-v`` to learn what it read, and an error quotes what mypy said, not that log."""
+    return "\n".join(line for line in text.splitlines() if not line.startswith(("LOG:", "TRACE:"))).strip()
 
 
 def failure(returncode: int, said: str, names: list[str]) -> str:

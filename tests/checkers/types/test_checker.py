@@ -281,3 +281,19 @@ def test_a_file_name_mypy_cannot_take_is_named_in_the_error(tmp_path: Path, make
         TypesChecker().run(section(TypesChecker), make_ctx(root))
     message = str(caught.value)
     assert "mypy failed (exit 2)" in message and "caf\\xe9.py" in message and "INTERNAL ERROR" in message
+
+
+def test_mypy_refusing_a_missing_file_is_quoted_without_its_verbose_log(tmp_path: Path, make_ctx: Any) -> None:
+    """A configuration whose ``files`` names a folder the checkout lacks (a ``tools`` left out of an
+    sdist) stops mypy with one line on stderr. The check runs mypy with ``-v`` (to learn what it
+    read), and the error quotes mypy's own line, not the verbose log around it."""
+    root = write(
+        tmp_path / "p",
+        {"pyproject.toml": '[tool.mypy]\nfiles = "src,tools"\n', "src/pkg/__init__.py": "", "src/pkg/a.py": "x: int = 1\n"},
+    )
+    by_hand = subprocess.run([sys.executable, "-m", "mypy"], cwd=root, capture_output=True, text=True, timeout=300)
+    said = "tools: error: Cannot read file: No such file or directory"
+    assert by_hand.returncode == 2 and said in by_hand.stdout + by_hand.stderr
+    with pytest.raises(ToolError) as caught:
+        TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert str(caught.value) == f"mypy failed (exit 2): {said}"
