@@ -12,12 +12,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper import process
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.checkers.coverage.report import CHECK
 from gatekeeper.findings import NO_BASELINE, Finding, Narrowing, Severity, fingerprint
+
+if TYPE_CHECKING:
+    from gatekeeper.interpreter import Interpreter
 
 #: ``python -m coverage`` without the project's root on ``sys.path`` while coverage.py is imported
 #: (a ``coverage/`` folder in the checkout must not stand in for it); the root is put back
@@ -142,7 +145,7 @@ def run_tests(command: Sequence[str], ctx: CheckContext, private: Path, on_start
         args = ["-m", head, *rest]
     python = ctx.target_python
     counter, count_file = _pytest_counter(args, private)
-    env = {**os.environ, "COVERAGE_FILE": str(private / ".coverage"), **counter}
+    env = {**os.environ, **activated(ctx.interpreter), "COVERAGE_FILE": str(private / ".coverage"), **counter}
     started = time.monotonic()
     done = ctx.run([python, "-c", _COVERAGE_MAIN, "run", *args], env=env, on_start=on_start)
     took = round(time.monotonic() - started, 3)
@@ -168,6 +171,21 @@ def run_tests(command: Sequence[str], ctx: CheckContext, private: Path, on_start
             ),
         )
     return TestRun(tuple(command), done.returncode, output, findings, took, counts[-1] if counts else None)
+
+
+def activated(interpreter: Interpreter | None) -> dict[str, str]:
+    """The variables ``bin/activate`` sets for the project's virtual environment: its scripts folder
+    first on ``PATH`` and ``VIRTUAL_ENV``, as tox, ``uv run``, ``poetry run`` and an activated shell
+    leave them, so a test that runs the project's console script (``subprocess.run(["dotenv",
+    ...])``) finds this environment's. None for gatekeeper's own interpreter (its tools stay off the
+    tests' ``PATH``) or an interpreter outside a virtual environment."""
+    if interpreter is None or interpreter.own:
+        return {}
+    scripts = Path(interpreter.python).parent
+    if not (scripts.parent / "pyvenv.cfg").is_file():
+        return {}
+    path = os.pathsep.join(p for p in (str(scripts), os.environ.get("PATH", "")) if p)
+    return {"PATH": path, "VIRTUAL_ENV": str(scripts.parent)}
 
 
 def _pytest_counter(args: Sequence[str], private: Path) -> tuple[dict[str, str], Path | None]:

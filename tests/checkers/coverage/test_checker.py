@@ -1334,3 +1334,34 @@ def test_tests_the_run_deselected_or_skipped_are_reported(tmp_path: Path, make_c
     (record,) = [n for n in result.narrowing if n.detail.startswith("pytest deselected")]
     assert (record.kind, record.detail) == ("option", "pytest deselected 1 test and skipped 1")
     assert_reported(result, record)
+
+
+@pytest.mark.slow
+def test_run_option_runs_the_tests_in_the_environment_as_activated(tmp_path: Path, make_ctx: Any) -> None:
+    """python-dotenv's shape: a test runs the project's console script by name. Run by hand in the
+    activated environment (or by tox, ``uv run``, ``poetry run``), it finds the environment's
+    script; the tests gatekeeper runs in the project's ``.venv/`` find it too, with ``VIRTUAL_ENV``
+    naming that environment, while gatekeeper's own scripts folder is not put first."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    python, site = bare_venv(root / ".venv")
+    own = run_tool([PYTHON, "-c", "import coverage, os; print(os.path.dirname(coverage.__path__[0]))"], root).stdout.strip()
+    (site / "gatekeeper_own.pth").write_text(own + "\n")  # coverage.py for the venv's interpreter
+    script = root / ".venv" / "bin" / "hello-cli"
+    script.write_text("#!/bin/sh\necho hello from the project script\n")
+    script.chmod(0o755)
+    (root / "run_cli.py").write_text(
+        "import os, subprocess, sys\n"
+        "said = subprocess.run(['hello-cli'], capture_output=True, text=True, check=True).stdout\n"
+        "assert said == 'hello from the project script\\n', said\n"
+        "assert os.environ['VIRTUAL_ENV'] == os.path.dirname(os.path.dirname(sys.executable))\n"
+    )
+    (root / ".gitignore").write_text(".venv/\n")
+    git_init(root)
+    activated = {**clean_env(coverage=False), "VIRTUAL_ENV": str(root / ".venv")}
+    activated["PATH"] = f"{python.parent}:{activated['PATH']}"
+    subprocess.run([python, "-m", "coverage", "run", "run_cli.py"], cwd=root, env=activated, check=True, capture_output=True)
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=["run_cli.py"]), make_ctx(root))
+    assert not [f.message for f in result.findings if f.rule_id == "coverage.tests_failed"]
+    assert result.status is Status.PASS and f"{result.metrics['total']:.0f}" == report_total(root) == "100"
