@@ -130,12 +130,25 @@ def predicate(result: GateResult, command: str, clock: Mapping[str, Any]) -> dic
         "tools": _tools(result),
         "advisoryDatabase": _database(result),
         "waivers": waivers,
+        # findings a baseline or a new-code reference let through as known: the policy never judged them
+        "letThrough": _let_through(result),
         **({"strictWaivers": result.extra["strict_waivers"]} if isinstance(result.extra.get("strict_waivers"), bool) else {}),
         "run": {"actor": result.extra.get("actor"), "ci": result.extra.get("ci")},
         # a shard's verdict covers its share only (merge attests the whole)
         "shard": result.extra.get("shard") if isinstance(result.extra.get("shard"), Mapping) else None,
         # which of the policy's checks ran: a pass of part of them gates no commit
         "scope": _scope(result),
+    }
+
+
+def _let_through(result: GateResult) -> dict[str, Any]:
+    """``{baseline: {path, sha256, matched} | None, newCode: {ref, commit, existing} | None}``: what let
+    findings through as known (``check --baseline``, ``--new-code-since``); written for every run, so
+    a verifier tells "none" from a statement made before it was written."""
+    baseline, new_code = result.extra.get("baseline"), result.extra.get("new_code")
+    return {
+        "baseline": {k: baseline.get(k) for k in ("path", "sha256", "matched")} if isinstance(baseline, Mapping) else None,
+        "newCode": {k: new_code.get(k) for k in ("ref", "commit", "existing")} if isinstance(new_code, Mapping) else None,
     }
 
 

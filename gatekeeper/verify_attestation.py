@@ -2,8 +2,8 @@
 
 Copy this file anywhere (evidence bundles carry it as ``verify/verify_attestation.py``) and run:
 
-    python verify_attestation.py gatekeeper.intoto.json gatekeeper.pub [FILE ...] [--commit SHA] [--require-pass]
-                                 [--policy-sha256 HEX]
+    python verify_attestation.py gatekeeper.intoto.json gatekeeper.pub [FILE ...] [--commit SHA]
+                                 [--require-pass [--accept-baseline] [--folder PATH]] [--policy-sha256 HEX]
 
 It checks that the DSSE envelope's signature over PAE(payloadType, payload) verifies with the
 Ed25519 public key, that the payload is an in-toto Statement v1 of gatekeeper's predicate, and that
@@ -11,7 +11,9 @@ each FILE's sha256 is one of the statement's subjects; then it prints the verdic
 with the checks that did not run) and the commit (its ``gitCommit`` subject; a statement whose
 predicate names another commit is refused). Authentic is not passing: ``--commit SHA`` refuses
 a statement about another commit (an old passing run's attestation replayed for a new one),
-``--require-pass`` one whose verdict is not pass or whose run was partial, and ``--policy-sha256
+``--require-pass`` one whose verdict is not pass or whose run was partial (or judged one folder of
+the repository other than ``--folder``, or rests on findings a baseline let through, unless
+``--accept-baseline``), and ``--policy-sha256
 HEX`` one of a run judged under another policy (HEX: the effective policy's sha256, which covers
 every file the policy was built from, its waivers included).
 Exit 0 when everything holds, 1 otherwise, 2 for bad arguments (a file that is not an envelope or an
@@ -118,7 +120,52 @@ def policy_problem(policy: Any, policy_sha256: str | None) -> str:
     return ""
 
 
-def demands(statement: dict[str, Any], commit: str | None, require_pass: bool, policy_sha256: str | None = None) -> list[str]:
+def known_problem(predicate: Any, accept_baseline: bool, folder: str) -> str:
+    """Why ``--require-pass`` refuses a pass that rests on findings a baseline or a new-code reference
+    let through as known (unless ``accept_baseline``), or that judged another folder of the
+    repository than ``folder`` ("." its top); "" when neither. The same rule and words as
+    ``gatekeeper bundle verify``; a statement made before these were written says nothing of them."""
+    predicate = predicate if isinstance(predicate, dict) else {}
+    repository = predicate.get("repository")
+    judged = repository.get("folder") if isinstance(repository, dict) else None
+    if isinstance(judged, str) and judged != folder:
+        where = "its top, the whole repository" if judged == "." else f"the folder {judged} of the repository alone"
+        asked = "the whole repository" if folder == "." else f"the folder {folder} (--folder)"
+        return f"--require-pass: the run judged {where}, not {asked}: this attestation does not let the commit through the gate"
+    if judged is None and folder != ".":
+        return f"--folder {folder}: the statement does not say which folder of the repository the run judged"
+    known = predicate.get("letThrough")
+    if accept_baseline or not isinstance(known, dict):
+        return ""
+    said: list[str] = []
+    baseline, new_code = known.get("baseline"), known.get("newCode")
+    if isinstance(baseline, dict) and baseline.get("matched") != 0:
+        count = baseline.get("matched") if isinstance(baseline.get("matched"), int) else "an unknown number of"
+        said.append(f"{count} finding(s) in the baseline {baseline.get('path') or '?'} (sha256 {baseline.get('sha256') or '?'})")
+    if isinstance(new_code, dict) and new_code.get("existing") != 0:
+        count = new_code.get("existing") if isinstance(new_code.get("existing"), int) else "an unknown number of"
+        said.append(f"{count} finding(s) present at {new_code.get('ref') or '?'} (commit {new_code.get('commit') or '?'})")
+    if not said:
+        return ""
+    return (
+        f"--require-pass: the pass rests on {'; '.join(said)}, let through as known, not judged by the policy: "
+        "pass --accept-baseline to accept a pass on new findings alone"
+    )
+
+
+def folder_of(given: str | None) -> str:
+    """``--folder``'s PATH as a record spells a folder (posix, no ``./`` or trailing ``/``; ``.`` the top);
+    ValueError for a folder outside the repository."""
+    if given is None:
+        return "."
+    parts = [p for p in given.replace("\\", "/").split("/") if p not in ("", ".")]
+    if given.startswith("/") or ".." in parts:
+        raise ValueError(f"--folder {given}: a folder relative to the repository's top, inside it")
+    return "/".join(parts) or "."
+
+
+def demands(statement: dict[str, Any], commit: str | None, require_pass: bool, policy_sha256: str | None = None,
+            known: tuple[bool, str] = (False, ".")) -> list[str]:  # fmt: skip
     """What ``--commit``, ``--require-pass`` and ``--policy-sha256`` ask that the statement does not
     say, and a statement naming two commits (the same contract and words as ``gatekeeper attestation verify``)."""
     refused = commit_problem(statement, commit)
@@ -135,6 +182,8 @@ def demands(statement: dict[str, Any], commit: str | None, require_pass: bool, p
         left = left or "part of the gate"
         why = f"the verdict is {verdict}" if verdict != "pass" else f"the run was partial ({left} did not run)"
         problems.append(f"--require-pass: {why}: this attestation does not let the commit through the gate")
+    elif require_pass and (refusal := known_problem(predicate, *known)):
+        problems.append(refusal)
     other = policy_problem(predicate.get("policy"), policy_sha256)
     return [*problems, *([other] if other else [])]
 
@@ -151,6 +200,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--policy-sha256", metavar="HEX", help="the effective policy's sha256 the run must have been judged under"
     )
+    parser.add_argument(
+        "--accept-baseline", action="store_true", help="with --require-pass: accept a pass a baseline let findings through"
+    )
+    parser.add_argument("--folder", metavar="PATH", help="with --require-pass: the folder of the repository judged")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse printed the usage; bad arguments are exit 2
@@ -191,7 +244,12 @@ def main(argv: list[str]) -> int:
             if hashlib.sha256(fh.read()).hexdigest() not in digests:
                 print(f"REJECTED: {path} is not a subject of this attestation", file=sys.stderr)
                 return 1
-    problems = demands(statement, args.commit, args.require_pass, args.policy_sha256)
+    try:
+        folder = folder_of(args.folder)
+    except ValueError as exc:
+        print(f"verify_attestation.py: {exc}", file=sys.stderr)
+        return 2
+    problems = demands(statement, args.commit, args.require_pass, args.policy_sha256, (args.accept_baseline, folder))
     if problems:
         for problem in problems:
             print(f"REJECTED: {problem}", file=sys.stderr)

@@ -700,6 +700,19 @@ def test_require_pass_refuses_a_pass_a_baseline_let_findings_through_unless_the_
     ) in done.output
     done = _cli(["bundle", "verify", str(known), *gate, "--accept-baseline"])
     assert done.exit_code == 0 and "REJECTED" not in done.output, done.output
+    # the attestation says so too, to gatekeeper and to the script without it
+    envelope = root / "out-known" / "gatekeeper.intoto.json"
+    keyed = [str(envelope), "--public-key", str(two_runs["pub"]), "--commit", commit, "--require-pass"]
+    said = "--require-pass: the pass rests on 2 finding(s) in the baseline"
+    done = _cli(["attestation", "verify", *keyed])
+    assert done.exit_code == 1 and said in done.output, done.output
+    assert _cli(["attestation", "verify", *keyed, "--accept-baseline"]).exit_code == 0
+    script = [sys.executable, "-I", str(Path(__file__).parents[1] / "gatekeeper" / "verify_attestation.py")]
+    plain = [*script, str(envelope), str(two_runs["pub"]), "--commit", commit, "--require-pass"]
+    ran = subprocess.run(plain, capture_output=True, text=True, timeout=60, check=False)
+    assert ran.returncode == 1 and f"REJECTED: {said}" in ran.stderr, ran.stderr
+    ran = subprocess.run([*plain, "--accept-baseline"], capture_output=True, text=True, timeout=60, check=False)
+    assert ran.returncode == 0, ran.stderr
     # a clean pass needs no such leave, and the flag qualifies --require-pass alone
     first = json.loads(_entry(two_runs["pass"], "audit/record.jsonl"))["commit"]
     assert _cli(["bundle", "verify", str(two_runs["pass"]), *gate[:-3], "--commit", first, "--require-pass"]).exit_code == 0
@@ -862,6 +875,11 @@ def test_a_pass_of_one_folder_does_not_pass_for_the_whole_commit(
     ) in done.output
     assert "verdict: pass, of the folder clean/ alone (not the whole repository), of a complete run" in done.output
     assert _cli(["bundle", "verify", str(bundle), *gate, "--folder", "./clean/"]).exit_code == 0
+    envelope = root / "out-folder" / "gatekeeper.intoto.json"
+    signed = [str(envelope), "--public-key", str(two_runs["pub"]), "--commit", head, "--require-pass"]
+    done = _cli(["attestation", "verify", *signed])
+    assert done.exit_code == 1 and "the run judged the folder clean of the repository alone" in done.output, done.output
+    assert _cli(["attestation", "verify", *signed, "--folder", "clean"]).exit_code == 0
     # a run of the whole tree is not one of the folder, and the whole tree's runs say so
     done = _cli(["bundle", "verify", str(two_runs["pass"]), *keyed, "--require-pass", "--folder", "clean"])
     assert done.exit_code == 1 and "the run judged its top, the whole repository, not the folder clean" in done.output

@@ -69,13 +69,28 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
         None, "--policy-sha256", metavar="HEX", help="The effective policy's sha256 the run must have been judged under."
     ),
     retired: Optional[list[str]] = typer.Option(None, "--retired", metavar="KEYID=TIME", help=_RETIRED_HELP),
+    accept_baseline: bool = typer.Option(
+        False,
+        "--accept-baseline",
+        help="With --require-pass: accept a pass a baseline or new-code reference let findings through.",
+    ),
+    folder: Optional[str] = typer.Option(
+        None, "--folder", metavar="PATH", help="With --require-pass: the folder of the repository the run must have judged."
+    ),
 ) -> int:
     """Check an attestation's signature, its statement, its subjects and its timestamp."""
     from gatekeeper import gate
     from gatekeeper.attestation import expand_subjects, load_envelope, scope_note, verify_envelope
     from gatekeeper.errors import UsageError
     from gatekeeper.keyretire import parse_retired, retired_problem
+    from gatekeeper.verify_attestation import folder_of
 
+    if (accept_baseline or folder is not None) and not require_pass:
+        raise UsageError("--accept-baseline and --folder: they qualify --require-pass, which was not given")
+    try:
+        known = (accept_baseline, folder_of(folder))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     keyring = _keyring(public_keys or [], key_env)
     if tsa_cert is not None and not tsa_cert.is_file():
         raise UsageError("--tsa-cert: file not found", file=str(tsa_cert))
@@ -89,7 +104,7 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
     what = _described(outcome.statement, predicate, partial)
     for note in outcome.notes:
         echo(f"note: {note}")
-    problems = [*outcome.problems, *_demands(outcome.statement, predicate, commit, require_pass, partial)]
+    problems = [*outcome.problems, *_demands(outcome.statement, predicate, commit, (require_pass, *known), partial)]
     problems.extend(_policy_demands(predicate, expected, policy_sha256))
     if outcome.key_id and (late := retired_problem(outcome.key_id, outcome.stamp_time, retired_at)) is not None:
         problems.append(f"the statement is {late}")
@@ -150,13 +165,15 @@ def _commit_shown(stated: tuple[str, str]) -> str:
     return commit or ("not one (it names two)" if two else "not recorded")
 
 
-def _demands(statement: Mapping[str, Any], predicate: Mapping[str, Any], commit: str | None, require_pass: bool,
-             partial: str) -> list[str]:  # fmt: skip
-    """What ``--commit`` and ``--require-pass`` ask that the statement does not say: a genuine
-    attestation of another commit (an old passing run replayed for a new one), or of a run that did
-    not pass, verifies as authentic; these make the verifier's exit code say whether it gates."""
-    from gatekeeper.verify_attestation import commit_problem, stated_commit
+def _demands(statement: Mapping[str, Any], predicate: Mapping[str, Any], commit: str | None,
+             passing: tuple[bool, bool, str], partial: str) -> list[str]:  # fmt: skip
+    """What ``--commit`` and ``--require-pass`` (``passing``: it, ``--accept-baseline`` and ``--folder``)
+    ask that the statement does not say: a genuine attestation of another commit (an old passing run
+    replayed for a new one), of a run that did not pass, of one folder of the repository, or of a pass
+    a baseline let findings through, verifies as authentic; these make the exit code say whether it gates."""
+    from gatekeeper.verify_attestation import commit_problem, known_problem, stated_commit
 
+    require_pass, accept_baseline, folder = passing
     refused = commit_problem(dict(statement), commit)
     problems = [refused] if refused else []
     _, two = stated_commit(dict(statement))
@@ -165,6 +182,8 @@ def _demands(statement: Mapping[str, Any], predicate: Mapping[str, Any], commit:
     if require_pass and (verdict != "pass" or partial):
         why = f"the verdict is {verdict}" if verdict != "pass" else f"the run was partial ({partial})"
         problems.append(f"--require-pass: {why}: this attestation does not let the commit through the gate")
+    elif require_pass and (refusal := known_problem(dict(predicate), accept_baseline, folder)):
+        problems.append(refusal)
     return problems
 
 
