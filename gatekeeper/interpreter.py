@@ -132,6 +132,11 @@ def _prefix(python: Path) -> Path:
         return python.parent.parent
 
 
+def runs_gatekeeper(python: Path) -> bool:
+    """Whether ``python`` runs gatekeeper's own environment."""
+    return _is_own(python)
+
+
 def _is_own(python: Path) -> bool:
     """Whether ``python`` runs gatekeeper's own environment."""
     try:

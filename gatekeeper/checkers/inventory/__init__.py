@@ -280,7 +280,7 @@ def build_inventory(ctx: CheckContext) -> Inventory:
         left_out = tuple(d.name for d in dists if d.key in tooling)
         return Inventory(
             python=python, scope=scope, packages=chosen, left_out=left_out, markers=markers, project=project,
-            members=members,
+            members=members, missing=_missing_from_own(ctx, python, dists, markers) if project is None else (),
         )  # fmt: skip
     static = (ctx.root / "pyproject.toml").is_file() and has_pep621(ctx.root) and not dynamic_dependencies(ctx.root)
     if static or (project is None and not dynamic_dependencies(ctx.root)):
@@ -306,6 +306,23 @@ def build_inventory(ctx: CheckContext) -> Inventory:
         python=python, scope=scope, packages=chosen, left_out=left_out, missing=tuple(missing), markers=markers,
         project=project, members=members,
     )  # fmt: skip
+
+
+def _missing_from_own(ctx: CheckContext, python: str, dists: list[Distribution], markers: Mapping[str, str]) -> tuple[str, ...]:
+    """With ``scope = "all"`` in gatekeeper's own environment (no project environment was found, or the
+    policy names gatekeeper's), the project's declared run-time dependencies not installed there: every
+    installed package is gatekeeper's, so a clean audit of them says nothing of the project's own, which
+    are then unaudited, as with ``scope = "project"``. Empty for any other environment, and for a
+    project whose ``pyproject.toml`` does not list its dependencies statically."""
+    from gatekeeper.interpreter import runs_gatekeeper
+
+    if not runs_gatekeeper(Path(python)) or not has_pep621(ctx.root) or dynamic_dependencies(ctx.root):
+        return ()
+    try:
+        _, roots = project_requirements(ctx.root)
+    except ToolError:
+        return ()  # no pyproject.toml, or one pip could not read either
+    return tuple(closure(roots, dists, markers)[1])
 
 
 def load_inventory(ctx: CheckContext) -> Inventory:

@@ -822,3 +822,40 @@ def test_an_include_that_leaves_the_project_as_pip_names_it_is_refused(deps_proj
     assert pip_reads(root / "requirements.txt") == ["alpha==1.4"]
     result = dep_result(run_deps(root))
     assert result.status is Status.ERROR and "leads outside the project" in (result.error or "")
+
+
+def test_scope_all_in_gatekeeper_s_own_environment_leaves_the_project_s_dependencies_unaudited(
+    deps_project: Project, run_deps: Gate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Hatch project run bare (its environments live outside the checkout) falls back to
+    gatekeeper's own interpreter: with scope "all" its clean audit of gatekeeper's packages passed,
+    while the project's declared dependencies, installed nowhere it looked, were never audited."""
+    installed = "packaging>=20"  # a dependency of gatekeeper's too: installed there, audited at its version
+    deps = [installed, "absent-pkg>=1", "gone ; python_version < '3'"]
+    root = deps_project(checks='advisory_db = "advisories"', environment='scope = "all"', deps=deps)
+    cfg = root / "gatekeeper.toml"
+    cfg.write_text(cfg.read_text().replace(f'python = "{deps_project_python(cfg)}"\n', ""))  # the fallback
+    write_db(root, RECORDS, "pypa")
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    result = dep_result(run_deps(root))
+    assert result.metrics["python"] == sys.executable
+    assert result.metrics["unaudited"] == ["absent-pkg"]
+    reason = result.metrics["unaudited_reasons"]["absent-pkg"]
+    assert "not installed in gatekeeper's own environment" in reason and "[environment] python" in reason
+    assert result.status is Status.FAIL
+    assert "1 could not be audited: absent-pkg" in result.summary
+
+
+def test_scope_all_in_the_project_s_environment_does_not_ask_for_what_it_lacks(deps_project: Project, run_deps: Gate) -> None:
+    """Only gatekeeper's own environment stands in for nothing of the project: a project environment
+    missing a declared dependency is audited as installed, as before."""
+    root = deps_project(checks='advisory_db = "advisories"', environment='scope = "all"', deps=["alpha>=1", "absent-pkg>=1"])
+    write_db(root, RECORDS, "pypa")
+    result = dep_result(run_deps(root))
+    assert "absent-pkg" not in result.metrics["unaudited"]
+
+
+def deps_project_python(policy: Path) -> str:
+    """The interpreter a ``deps_project`` policy names under ``[environment]``."""
+    line = next(x for x in policy.read_text().splitlines() if x.startswith("python = "))
+    return line.split('"')[1]

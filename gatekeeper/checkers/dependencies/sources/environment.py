@@ -6,6 +6,13 @@ from gatekeeper.checkers.base import CheckContext
 from gatekeeper.checkers.dependencies.sources.base import Collected, DependencySource, Target, built_from
 from gatekeeper.checkers.inventory import declared_lines, load_inventory, project_manifest, requirers
 
+#: where a declared dependency is missing with ``scope = "all"``: gatekeeper's own environment, and the cure
+_OWN = (
+    "gatekeeper's own environment, the one inspected: its packages are gatekeeper's, "
+    "not the project's; name the project's environment ([environment] python, $VIRTUAL_ENV or a .venv/), or run "
+    "gatekeeper through the tool that keeps it (hatch run ENV:gatekeeper check, poetry run gatekeeper check)"
+)
+
 
 class EnvironmentSource(DependencySource):
     """The packages installed in the policy's ``[environment]`` (``source = "environment"``)."""
@@ -42,6 +49,7 @@ def _from_environment(ctx: CheckContext) -> Collected:
             # a VCS checkout may differ from the release of that name and version, so silence about it
             # proves nothing
             got.skip(d.name, built_from(d, ctx.root, requirers(ctx.root, d, inv.packages)))
+    where = "the environment" if inv.scope != "all" else _OWN  # scope "all" lists missing ones only in gatekeeper's
     for name in inv.missing:
-        got.skip(name, "declared in pyproject.toml but not installed in the environment")
+        got.skip(name, f"declared in pyproject.toml but not installed in {where}")
     return got
