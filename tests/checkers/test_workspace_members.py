@@ -93,6 +93,9 @@ def test_workspace_members_are_the_project_not_unaudited_dependencies(tmp_path: 
     assert dep.metrics["members"] == ["alib"]
     assert dep.metrics["packages_audited"] == 2  # indexpkg, otherpkg
     assert lic.metrics["members"] == ["alib"]
+    # the console says why the counts are below the environment's (pip list names alib too)
+    not_counted = "; not counted: the uv workspace member alib (the project's own code)"
+    assert dep.summary.endswith(not_counted) and lic.summary.endswith(not_counted)
     assert sorted(p["name"] for p in lic.metrics["packages"]) == ["indexpkg", "legacy", "otherpkg", "outside", "vlib"]
     # the SBOM describes the product: the member stays a component, as in an SBOM of the lock
     assert sbom.status is Status.PASS, sbom.error

@@ -138,6 +138,9 @@ class DependenciesChecker(CheckerBase):
         )
         where = (f"scope {metrics['scope']}" if source == "environment" else source) + f"; {audit.dated}"
         summary = _summary(matches, vulnerable, len(audited), f"{service}, {where}", got)
+        from gatekeeper.checkers.inventory.scope import members_not_counted
+
+        summary += members_not_counted(metrics.get("members") or [])
         if "lock" in metrics:  # a selection smaller than the lock never reads as the whole lock
             from gatekeeper.checkers.lockfiles.scope import note
 

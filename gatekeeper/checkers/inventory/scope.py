@@ -141,6 +141,16 @@ def _globbed(root: Path, here: Path, patterns: object) -> set[Path]:
     return found
 
 
+def members_not_counted(members: Sequence[str]) -> str:
+    """The summary's note on the uv workspace members among the installed distributions: the
+    project's own code, which the dependencies and licenses checks do not count (so their count is
+    below ``pip list``'s, and the console says why). "" without members."""
+    if not members:
+        return ""
+    plural = "s" if len(members) > 1 else ""
+    return f"; not counted: the uv workspace member{plural} {', '.join(members)} (the project's own code)"
+
+
 def workspace_members(
     root: Path, dists: Iterable[Distribution], own: str = "", required_by: Iterable[Distribution] | None = None
 ) -> list[Distribution]:

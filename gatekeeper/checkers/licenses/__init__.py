@@ -122,7 +122,9 @@ class LicensesChecker(CheckerBase):
             "unknown": str(section["unknown"]),
         }
         drifted = [f.package.name for f in findings if f.rule_id in (DRIFT_RULE, MISSING_RULE) and f.package]
-        status, summary = decide_status(findings), _summary(counts, len(rows))
+        from gatekeeper.checkers.inventory.scope import members_not_counted
+
+        status, summary = decide_status(findings), _summary(counts, len(rows)) + members_not_counted(metrics["members"])
         if lock is not None:
             from gatekeeper.checkers.lockfiles.scope import left_out, note
 
