@@ -26,7 +26,7 @@ from gatekeeper.bundle import (
 )
 from gatekeeper.bundlepins import Pins, bundle_pins
 from gatekeeper.errors import UsageError
-from gatekeeper.recordfacts import known_of, ran_of, vex_of, waivers_of
+from gatekeeper.recordfacts import database_of, known_of, ran_of, vex_of, waivers_of
 from gatekeeper.signing import Keyring
 
 #: the log given to ``bundle verify``: its path, first records accepted unauthenticated, the CA, retired keys
@@ -60,6 +60,7 @@ class BundleCheck:
     record_commit: str = ""
     record_vex: tuple[tuple[str, str], ...] | None = None  # (path, sha256) of each VEX document read; None: not said
     record_ran: tuple[str, ...] = ()  # the checks the record says ran (not skipped)
+    record_database: Mapping[str, Any] | None = None  # the dependencies check's advisory database as recorded
     record_ci: Mapping[str, Any] | None = None  # the CI run the record names (provider, run, repository...), or None
     record_folder: str | None = None  # the folder of the work tree the run judged ("." its top; None: not said)
     record_policy: Mapping[str, Any] | None = None
@@ -382,7 +383,7 @@ def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: 
             "record_commit": str(data.get("commit") or ""), "log_refused": refused,
             "record_folder": data["folder"] if isinstance(data.get("folder"), str) else None,
             "record_ci": data["ci"] if isinstance(data.get("ci"), Mapping) else None, "record_vex": vex_of(data),
-            "record_ran": ran_of(data),
+            "record_ran": ran_of(data), "record_database": database_of(data),
             "record_policy": data.get("policy") if isinstance(data.get("policy"), Mapping) else None,
             "record_known": known_of(data), **waived}  # fmt: skip
 

@@ -72,3 +72,12 @@ def waivers_of(record: Mapping[str, Any]) -> dict[str, Any]:
     strict = record.get("strict_waivers")
     return {"record_waivers": tuple(listed), "record_waived": waived, "record_lapsed": tuple(lapsed),
             "record_strict": strict if isinstance(strict, bool) else None}  # fmt: skip
+
+
+def database_of(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The dependencies check's ``database`` metric as the record keeps it (as-of time, age, limit), or None."""
+    checks = record.get("checks")
+    check = checks.get("dependencies") if isinstance(checks, Mapping) else None
+    metrics = check.get("metrics") if isinstance(check, Mapping) else None
+    database = metrics.get("database") if isinstance(metrics, Mapping) else None
+    return database if isinstance(database, Mapping) else None

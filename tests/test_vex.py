@@ -359,3 +359,34 @@ def test_bundle_verify_policy_holds_the_vex_documents_the_run_read_by_sha256(
     older = BundleCheck(files=1, record_seq=3, record_ran=("dependencies",))  # a record that does not say
     assert "does not state the sha256 of the VEX document vex/openvex.json" in vex_problems(older, policy)[0]
     assert vex_problems(BundleCheck(files=1, record_seq=3, record_ran=("security",)), policy) == []  # nothing read
+
+
+def test_require_pass_refuses_an_advisory_database_stale_by_the_authoritys_time(deps_project: Project, run_deps: Gate) -> None:
+    """The check judges the offline database's age by the runner's clock: one set back reads a stale
+    database as fresh. The audit record keeps the database's as-of time and limit, and bundle verify
+    --require-pass --tsa-cert holds them to the authority's time of the record (allowing the minutes
+    a stamp may follow it)."""
+    from gatekeeper.bundleverify import BundleCheck
+    from gatekeeper.commands.bundledemands import demands
+    from gatekeeper.recordfacts import database_of
+
+    root = vex_project(deps_project, ("vex/openvex.json", openvex(statement("CVE-2024-0001", "pkg:pypi/alpha@1.3"))))
+    record = build_record(run_deps(root), {}, "check")
+    database = database_of(record)
+    assert database is not None and database["max_age_days"] == 7
+    as_of = dt.datetime.fromisoformat(str(database["as_of"]).replace("Z", "+00:00"))
+
+    def stamped_at(moment: dt.datetime) -> list[str]:
+        at = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        run = BundleCheck(files=1, signature="valid", backing="record", record_seq=4, record_verdict="pass",
+                          record_scope={"complete": True}, record_database=database,
+                          stamps=(f"audit/record.jsonl: stamped {at}",))  # fmt: skip
+        return demands(run, None, (True, False, "."), (None, None))
+
+    assert stamped_at(as_of + dt.timedelta(days=6, hours=23)) == []
+    assert stamped_at(as_of + dt.timedelta(days=7, minutes=10)) == []  # within the minutes a stamp may follow
+    late = stamped_at(as_of + dt.timedelta(days=9))
+    assert len(late) == 1 and late[0].startswith(
+        f"--require-pass: the advisory database (newest record {database['as_of']}) was 9.0 days old by the authority's time"
+    )
+    assert "over checks.dependencies.max_db_age_days = 7: the runner's clock judged it fresh" in late[0]

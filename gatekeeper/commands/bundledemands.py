@@ -92,11 +92,12 @@ def demands(outcome: BundleCheck, commit: str | None, passing: tuple[bool, bool,
         verdict = clean(outcome.record_verdict or "not recorded")
         why = f"the verdict is {verdict}" if outcome.record_verdict != "pass" else "the run was partial (or does not say)"
         problems.append(f"--require-pass: {why}: this bundle does not let the commit through the gate")
-    elif require_pass and (elsewhere := _folder_problem(outcome.record_folder, folder)):
-        problems.append(f"--require-pass: {elsewhere}")
-    elif require_pass and (late := _expired_by_trusted_time(outcome)):
-        problems.append(f"--require-pass: {late}: this bundle does not let the commit through the gate")
-    elif require_pass and outcome.record_known and not accept_baseline:
+    elif require_pass:  # a pass of a complete run: each thing it rests on that the gate would not accept
+        elsewhere = _folder_problem(outcome.record_folder, folder)
+        late = [why for why in (_expired_by_trusted_time(outcome), _stale_by_trusted_time(outcome)) if why]
+        problems.extend([f"--require-pass: {elsewhere}"] if elsewhere else [])
+        problems.extend(f"--require-pass: {why}: this bundle does not let the commit through the gate" for why in late)
+    if require_pass and outcome.record_verdict == "pass" and outcome.record_known and not accept_baseline:
         # a baseline is no file of the policy, and --policy does not hold it: the policy never judged those findings
         problems.append(
             f"--require-pass: the pass rests on {'; '.join(clean(k) for k in outcome.record_known)}, let through as known, "
@@ -160,6 +161,36 @@ def _expired_by_trusted_time(outcome: BundleCheck) -> str:
     return clean(
         f"waiver(s) {', '.join(late)} let findings through, but the authority stamped audit record #{outcome.record_seq} "
         f"at {stamped}: by trusted time their term had ended when the verdict was made (the runner's clock judged them)"
+    )
+
+
+def _stale_by_trusted_time(outcome: BundleCheck) -> str:
+    """Why the dependencies check's offline advisory database was older than its limit by the authority's
+    time of the audit record ("" when it was not, or no token was checked): the check judged its age by
+    the runner's clock, which a runner set back reads as fresh. The authority's time may follow the
+    check by the minutes a stamp may follow a record (``timestamp.MAX_SKEW_S``), so those are allowed."""
+    import datetime as dt
+
+    from gatekeeper.bundle import AUDIT_FILE
+    from gatekeeper.escapes import clean
+    from gatekeeper.timestamp import MAX_SKEW_S
+
+    stamped, database = outcome.stamp_times.get(AUDIT_FILE, ""), outcome.record_database or {}
+    as_of, limit = database.get("as_of"), database.get("max_age_days")
+    if not stamped or not isinstance(as_of, str) or not isinstance(limit, int) or isinstance(limit, bool):
+        return ""
+    try:
+        then = dt.datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+        at = dt.datetime.fromisoformat(stamped.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    age = (at - then).total_seconds() - MAX_SKEW_S
+    if age <= limit * 86400:
+        return ""
+    return clean(
+        f"the advisory database (newest record {as_of}) was {age / 86400:.1f} days old by the authority's time of "
+        f"audit record #{outcome.record_seq} ({stamped}), over checks.dependencies.max_db_age_days = {limit}: "
+        "the runner's clock judged it fresh"
     )
 
 
