@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatekeeper.baseline import Baseline
 from gatekeeper.errors import GatekeeperError, UsageError
-from gatekeeper.findings import NO_BASELINE, GateResult, Status
+from gatekeeper.findings import NO_BASELINE, CheckResult, GateResult, Status
 
 if TYPE_CHECKING:
     from gatekeeper.checkers.base import LoadedChecker
@@ -295,6 +295,17 @@ def store_result(cache_dir: Path | None, result: GateResult, policy: Policy) -> 
     return True
 
 
+def _ref_error(check: CheckResult, tree: Path) -> str:
+    """Why ``check`` could not run at REF (its error, shortened, with the files of the removed
+    worktree ``tree`` named relative to it): REF's worktree holds REF's files but the head's
+    environment, so a test run importing the code from an editable install of the checkout, say,
+    measures the checkout's code, not REF's, and the user needs to see that."""
+    said = " ".join((check.error or "no error recorded").split())
+    for folder in {str(tree), str(tree.resolve())}:
+        said = said.replace(folder + os.sep, "")
+    return f"{check.name} at REF: {said if len(said) <= 400 else said[:399] + '…'}"
+
+
 def worktree_reference(root: Path, since: Since, request: RunRequest, checkers: Mapping[str, LoadedChecker]) -> Reference:
     """REF's result computed in a temporary worktree of REF outside the checkout, with the head's
     policy, checkers, cache and interpreter (``request`` is the head's run, re-rooted); a run that
@@ -339,6 +350,7 @@ def worktree_reference(root: Path, since: Since, request: RunRequest, checkers: 
         )
     if failed:
         notes.append(f"{', '.join(failed)} could not run at REF: their findings block as in a full run")
+        notes += [_ref_error(c, tree) for c in result.checks if c.status is Status.ERROR]
     return Reference(
         since,
         "worktree",

@@ -405,6 +405,9 @@ def test_a_check_that_could_not_run_at_ref_gates_in_full(repo: tuple[Path, str])
     assert done.exit_code == 1
     assert "dependencies could not run at REF: their findings block as in a full run" in done.output
     data = _result(root)
+    # and why: REF's own error, which a run of REF by hand would print
+    said = "; dependencies at REF: requirements file requirements.txt does not exist (checks.dependencies.source)"
+    assert data["new_code"]["note"].endswith(said)
     assert data["new_code"]["result"] == "worktree" and data["new_code"]["ref_checks"]["dependencies"] == "error"
     review = next(c for c in data["checks"] if c["name"] == "dependency-review")
     assert [r["name"] for r in review["metrics"]["added"]] == ["lefty", "safe"] and review["metrics"]["ref_known"] is False
