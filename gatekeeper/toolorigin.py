@@ -51,9 +51,11 @@ if spec is None:
 else:
     out["origin"] = spec.origin or ""
     out["locations"] = [str(p) for p in (spec.submodule_search_locations or [])]
+    dist = dist or (md.packages_distributions().get(module) or [""])[0]
+    out["distribution"] = dist
     try:
         d = md.distribution(dist)
-    except md.PackageNotFoundError:
+    except (md.PackageNotFoundError, ValueError):
         out["version"] = ""
     else:
         out["version"] = d.version
@@ -118,7 +120,7 @@ def locate(run: Callable[[Sequence[str]], process.Completed], root: Path, python
     origin = str(answer.get("origin") or "")
     installed = refuse_checkout_code(root, module, [origin, *(answer.get("locations") or [])], answer.get("direct_url"))
     return ToolOrigin(
-        name=distribution,
+        name=distribution or str(answer.get("distribution") or module),
         version=str(answer.get("version") or ""),
         python=python,
         path=origin,
@@ -156,7 +158,12 @@ def _answer_here(module: str, distribution: str) -> dict[str, Any]:
         return {**out, "missing": module}
     out["origin"] = spec.origin or ""
     out["locations"] = [str(p) for p in (spec.submodule_search_locations or [])]
-    found = next(iter(importlib.metadata.distributions(name=distribution, path=path)), None)
+    found = (
+        _owner(module, path)
+        if not distribution
+        else next(iter(importlib.metadata.distributions(name=distribution, path=path)), None)
+    )
+    out["distribution"] = distribution or (found.metadata["Name"] if found is not None else "")
     out["version"] = found.version if found is not None else ""
     if found is not None:
         try:
@@ -164,6 +171,16 @@ def _answer_here(module: str, distribution: str) -> dict[str, Any]:
         except ValueError:
             out["direct_url"] = {"url": "(unreadable direct_url.json)"}
     return out
+
+
+def _owner(module: str, path: list[str]) -> importlib.metadata.Distribution | None:
+    """The distribution on ``path`` that ships the top-level module ``module`` (its ``top_level.txt``
+    or its files), for a tool named by its module alone (``python -m MODULE``)."""
+    for name in importlib.metadata.packages_distributions().get(module, []):
+        found = next(iter(importlib.metadata.distributions(name=name, path=path)), None)
+        if found is not None:
+            return found
+    return None
 
 
 def _installed(root: Path, module: str, direct: Any) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
-from gatekeeper import process
+from gatekeeper import process, pythoncmd
 from gatekeeper.display import Bar as Bar  # re-exported: a plugin imports the contract from here
 from gatekeeper.display import BarChart as BarChart
 from gatekeeper.display import Display as Display
@@ -404,6 +404,8 @@ class CheckContext:
     #: a checker may give up parallelism of its own for less CPU (never for another result)
     checks_at_once: int = 1
     tools: dict[str, ToolOrigin] = field(default_factory=dict)  # located by this check (``tool``), for its report
+    #: (interpreter, top-level module) pairs this check located: a ``-m`` command of one runs without a second look
+    _vetted: set[tuple[str, str]] = field(default_factory=set, repr=False)
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
     _shared_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     #: set by ``begun``: the engine holds the other checks back until this check's long tool has
@@ -439,14 +441,35 @@ class CheckContext:
         env: Mapping[str, str] | None = None,
         stdin: bytes | None = None,
         on_start: Callable[[], None] | None = None,
+        isolated: bool = True,
     ) -> process.Completed:
         """Run a tool through ``gatekeeper.process`` within this check's deadline (cwd defaults to the
-        root); ``on_start`` is called once it has started (``process.run``)."""
+        root); ``on_start`` is called once it has started (``process.run``). A Python interpreter runs
+        isolated (``-I`` added when missing: the checkout is not on its ``sys.path``), and the module it
+        runs with ``-m`` is located first as ``tool`` locates one (refused when it comes from the checkout,
+        recorded for the check's report), a script it runs refused when it lies inside the root: the same
+        for every checker, whatever its command says. ``isolated=False`` is for the project's own code the
+        policy says to run (``checks.coverage.run``), which needs its folder on ``sys.path``."""
         left = self.remaining()
         limit = left if timeout is None else min(timeout, left)
         if args:
             self.refuse_program(str(args[0]))
+            if isolated and pythoncmd.is_interpreter(str(args[0]), (self.tool_python,)):
+                args = self._vetted_python([str(a) for a in args], cwd or self.root)
         return process.run(args, timeout=limit, cwd=cwd or self.root, env=env, stdin=stdin, on_start=on_start)
+
+    def _vetted_python(self, args: list[str], cwd: str | os.PathLike[str]) -> list[str]:
+        """``args`` (a Python command) isolated, its ``-m`` module located (``ToolError`` when it comes
+        from the checkout) and its script refused when inside the root."""
+        args = pythoncmd.isolate(args)
+        command = pythoncmd.read(args)
+        if command.kind == "script":
+            refuse_inside(self.root, os.path.join(cwd, command.target), "the script")
+        elif command.kind == "module" and command.target:
+            top = command.target.split(".")[0]
+            if (os.path.realpath(args[0]), top) not in self._vetted:
+                self._locate(args[0], Wanted(top, "", "install it into that interpreter"))
+        return args
 
     def begun(self) -> None:
         """Say that this check's longest tool has started: a run that started this check ahead of
@@ -487,15 +510,19 @@ class CheckContext:
         checked never to come from the checkout (``gatekeeper.toolorigin``), and recorded for the
         check's report. ``binary`` names the program its package ships (run only once the package is
         known not to be the checkout's). ``ToolMissing`` says ``install``; a refusal is a ``ToolError``."""
-        python = self.tool_python
-        source = "gatekeeper" if python == sys.executable else "tool_python"
+        return self._locate(self.tool_python, Wanted(module, distribution, install), binary)
+
+    def _locate(self, python: str, wanted: Wanted, binary: Callable[[ToolOrigin], str] | None = None) -> ToolOrigin:
+        """``tool``'s work, in the interpreter ``python``: located once per run, recorded for this check."""
+        source = "gatekeeper" if python == sys.executable else "tool_python" if python == self.tool_python else "project"
 
         def find() -> ToolOrigin:
-            origin = locate(lambda a: self.run(a, timeout=60), self.root, python, source, Wanted(module, distribution, install))
+            origin = locate(lambda a: self.run(a, timeout=60), self.root, python, source, wanted)
             return with_binary(origin, self.root, binary(origin)) if binary is not None else origin
 
-        origin = self.shared(f"tool:{python}:{module}:{distribution}", find)
-        self.tools[distribution] = origin
+        origin = self.shared(f"tool:{python}:{wanted.module}:{wanted.distribution}", find)
+        self._vetted.add((os.path.realpath(python), wanted.module.split(".")[0]))
+        self.tools[wanted.distribution or origin.name] = origin
         return origin
 
     def vet_tool(self, module: str, distribution: str) -> ToolOrigin | None:

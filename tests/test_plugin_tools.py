@@ -1,0 +1,138 @@
+"""A third-party checker's tools go through the same layer as the built-ins' without the plugin
+doing anything for it: a Python tool run as the README's plugins run theirs (``[sys.executable,
+"-m", TOOL]`` in the project root) runs isolated, its module located and refused when it comes
+from the checkout, and the report names the file that ran."""
+
+from __future__ import annotations
+
+import re
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper import pythoncmd
+from gatekeeper.checkers.base import resolve
+from gatekeeper.engine import RunRequest, run_checks
+from gatekeeper.findings import CheckResult, Status, Verdict
+from gatekeeper.policy import load_policy
+from tests.helpers.cli import installed_options
+from tests.helpers.projects import BUILTINS, git_init, run_tool, write
+
+#: a plugin as the README's "Writing a checker" leads one to write it: ruff run with ``python -m``
+PLUGIN = '''
+"""acme_ruff: a gatekeeper check running ruff as ``python -m ruff``."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from gatekeeper.checkers.base import CheckContext, CheckerBase, Option
+from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
+
+_LINE = re.compile(r"^(?P<path>[^:]+):(?P<line>\\d+):\\d+: (?P<rule>[A-Z]+\\d+) (?P<message>.*)$")
+
+
+class AcmeRuff(CheckerBase):
+    name = "acmeruff"
+    options = {"command": Option("str_list", ["-m", "ruff"], "how python runs the tool")}
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        args = [*section["command"], "check", "--no-cache", "--isolated", "--output-format", "concise", "."]
+        done = ctx.run([sys.executable, *args])
+        findings = tuple(
+            Finding(m["rule"], Severity.LOW, m["message"], blocking=True, location=Location(m["path"], int(m["line"])))
+            for m in map(_LINE.match, done.stdout.splitlines())
+            if m
+        )
+        return CheckResult("acmeruff", decide_status(findings), f"{len(findings)} findings", "ruff", findings=findings)
+'''
+
+#: a pull request's own ``ruff`` package: says nothing, exits 0, and notes that it ran
+PLANTED = "import pathlib, sys\npathlib.Path(sys.argv[0]).parents[2].joinpath('planted-ran').write_text('yes')\n"
+
+
+def _module(tmp_path: Path) -> Any:
+    import types
+
+    module = types.ModuleType("acme_ruff")
+    exec(compile(PLUGIN, "acme_ruff.py", "exec"), module.__dict__)  # noqa: S102  # the plugin's own code
+    return module
+
+
+def _project(root: Path, extra: str = "") -> Path:
+    off = "".join(f"[checks.{name}]\nenabled = false\n" for name in BUILTINS)
+    write(root, {
+        "app.py": "import os\n",
+        "ruff/__init__.py": "",
+        "ruff/__main__.py": PLANTED,
+        "tools/spell.py": PLANTED,
+        "gatekeeper.toml": f'[reports]\nformats = ["json"]\n[audit]\nenabled = false\n{off}{extra}',
+    })  # fmt: skip
+    git_init(root)
+    return root
+
+
+def _run(root: Path) -> CheckResult:
+    checker = resolve("acmeruff", _module(root).AcmeRuff())
+    policy = load_policy(root, {**installed_options(), "acmeruff": checker.policy_options()})
+    result = run_checks(RunRequest(root=root, policy=policy, output_dir=root / "out", use_cache=False), {"acmeruff": checker})
+    assert result.verdict is not Verdict.PASS
+    (check,) = result.checks
+    return check
+
+
+def test_a_plugins_python_m_tool_is_never_the_checkouts_module_and_its_report_names_the_one_that_ran(tmp_path: Path) -> None:
+    root = _project(tmp_path / "project")
+    check = _run(root)
+    # the pull request's ruff/ package did not run in gatekeeper's process tree: the installed ruff did
+    assert not (tmp_path / "planted-ran").exists()
+    by_hand = run_tool(
+        [sys.executable, "-I", "-m", "ruff", "check", "--no-cache", "--isolated", "--output-format", "concise", "."],
+        root,
+        check=False,
+    )
+    expected = sorted(re.findall(r"^([^:\s]+):\d+:\d+: ([A-Z]+\d+)", by_hand.stdout, re.M))
+    assert ("app.py", "F401") in expected
+    assert check.status is Status.FAIL
+    assert sorted((f.location.path if f.location else "", f.rule_id) for f in check.findings) == expected
+    origin = check.tool_origin
+    assert origin["source"] == "gatekeeper" and origin["path"].startswith(sysconfig.get_path("purelib"))
+    assert Path(origin["path"]).parent.name == "ruff" and check.tool_version  # ruff's distribution and version
+
+
+def test_a_plugins_python_script_inside_the_checkout_is_refused(tmp_path: Path) -> None:
+    root = _project(tmp_path / "project", '[checks.acmeruff]\ncommand = ["tools/spell.py"]\n')
+    check = _run(root)
+    assert not (tmp_path / "planted-ran").exists()
+    assert check.status is Status.ERROR and "the script tools/spell.py is a file of the project under review" in (
+        check.error or ""
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "kind", "target", "isolated"),
+    [
+        (["python3", "-m", "ruff", "check"], "module", "ruff", False),
+        (["python3", "-I", "-m", "ruff"], "module", "ruff", True),
+        (["python3", "-IS", "-c", "print(1)", "-m", "x"], "code", "", True),
+        (["python3", "-W", "ignore", "-mruff.x"], "module", "ruff.x", False),
+        (["python3", "-X", "utf8", "tools/a.py", "-I"], "script", "tools/a.py", False),
+        (["python3", "-"], "stdin", "", False),
+    ],
+)
+def test_a_python_command_is_read_as_the_interpreter_reads_it(args: list[str], kind: str, target: str, isolated: bool) -> None:
+    assert pythoncmd.read(args) == pythoncmd.PythonCommand(kind, target, isolated)
+    assert pythoncmd.read(pythoncmd.isolate(args)).isolated
+    assert pythoncmd.isolate(args)[1] == "-I" or isolated
+
+
+def test_interpreters_are_known_by_name_or_by_the_file_they_are() -> None:
+    assert all(pythoncmd.is_interpreter(p) for p in ("python", "/usr/bin/python3.11", "python3.13t", "pypy3"))
+    assert pythoncmd.is_interpreter(sys.executable) and not pythoncmd.is_interpreter("/usr/bin/git")
+    assert not pythoncmd.is_interpreter("ruff") and not pythoncmd.is_interpreter("python-config")
