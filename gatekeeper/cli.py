@@ -85,9 +85,11 @@ def main(
 
     Exit codes: 0 pass, 1 the gate failed, 2 usage or policy error, 3 a check could not run.
     """
+    from gatekeeper.checkers import under_review
     from gatekeeper.checkline import command_started
 
     command_started()  # the signing key and the cache key leave the environment before any child starts
+    under_review()  # no command imports a checker of the checkout it runs in (a command judging a project adds it)
     ctx.obj = load_checkers  # the commands load the checkers when they need them (commands.loaded)
 
 

@@ -100,3 +100,66 @@ def test_the_security_hook_imports_no_checker_of_the_checkout(tmp_path: Path, gk
     assert done.returncode == 1, done.stdout + done.stderr  # bandit's B602 blocks, as bandit by hand says
     assert "B602" in done.stdout + done.stderr
     assert not (site / "imported.txt").exists() and not (site.parent / "imported.txt").exists()
+
+
+def _marks(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("imported.txt"))
+
+
+def test_a_distribution_in_the_tree_calling_itself_gatekeeper_is_not_exempt(tmp_path: Path, gk) -> None:
+    # only gatekeeper's own package is trusted: metadata in the tree may claim any distribution name
+    root = _project(tmp_path / "proj")
+    site = install_plugin(root / "src", "hostile-gate", "hostile_gate", HOSTILE, {"a0": "hostile_gate:Checker"})
+    meta = site / "hostile_gate-1.0.dist-info" / "METADATA"
+    meta.write_text(meta.read_text(encoding="utf-8").replace("Name: hostile-gate", "Name: gatekeeper"), encoding="utf-8")
+    git_init(root)
+
+    done = gk(["check", ".", "--no-audit"], cwd=root, env={"PYTHONPATH": str(site)})
+
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert _marks(root) == []
+    report = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text(encoding="utf-8"))
+    status = {c["name"]: c for c in report["checks"]}
+    assert sorted(f["rule_id"] for f in status["security"]["findings"]) == ["B404", "B602"]
+    assert status["a0"]["status"] == "error" and "src/hostile_gate/__init__.py" in status["a0"]["error"]
+
+
+def test_a_run_of_one_folder_imports_no_checker_from_elsewhere_in_its_work_tree(tmp_path: Path, gk) -> None:
+    # the pull request controls the whole checkout, not only the folder the run judges
+    repo = tmp_path / "repo"
+    root = _project(repo / "service")
+    site = install_plugin(repo / "tools", "hostile-gate", "hostile_gate", HOSTILE, {"a0": "hostile_gate:Checker"})
+    write(repo, {".gitignore": "imported.txt\n"})
+    git_init(repo)
+
+    done = gk(["check", "service", "--no-audit"], cwd=repo, env={"PYTHONPATH": str(site)})
+
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert _marks(repo) == []
+    report = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text(encoding="utf-8"))
+    status = {c["name"]: c for c in report["checks"]}
+    assert sorted(f["rule_id"] for f in status["security"]["findings"]) == ["B404", "B602"]
+    assert "a checker never runs from the checkout" in status["a0"]["error"]
+
+
+def test_commands_that_judge_no_run_import_no_checker_of_the_checkout_they_run_in(tmp_path: Path, gk) -> None:
+    # a renderer, a policy command or a verifier run in the checkout (a later CI step, the same environment)
+    root = _project(tmp_path / "proj")
+    site = install_plugin(root / "vendor", "hostile-gate", "hostile_gate", HOSTILE, {"a0": "hostile_gate:Checker"})
+    git_init(root)
+    done = gk(["check", ".", "--no-audit"], cwd=root, env={"PYTHONPATH": str(site)})
+    assert done.returncode == 3 and _marks(root) == [], done.stdout + done.stderr
+    results = root / "gatekeeper-reports" / "gatekeeper.json"
+
+    commands = (
+        ["report", str(results), "--format", "html", "--output-dir", str(tmp_path / "out")],
+        ["policy", "validate"],
+        ["policy", "show"],
+        ["attestation", "verify", str(results.parent / "gatekeeper.intoto.json"), "--policy", "gatekeeper.toml"],
+    )
+    for args in commands:
+        done = gk(args, cwd=root, env={"PYTHONPATH": str(site)})
+        assert _marks(root) == [], (args, done.stdout + done.stderr)
+        assert "Traceback" not in done.stderr, args
+    page = (tmp_path / "out" / "gatekeeper.html").read_text(encoding="utf-8")
+    assert "B602" in page

@@ -9,8 +9,12 @@ A checker runs inside gatekeeper, with the job's rights, beside every other chec
 comes from the project under review (``under_review``), as no tool's does. A checker whose module,
 or a package above it, lies inside that folder (an editable install of the checkout, a plugin on
 ``sys.path`` in the tree), or whose distribution was installed from it (PEP 610 ``direct_url.json``),
-is not imported: it stands in as a broken checker, its check an error naming the file.
-gatekeeper's own distribution is exempt: its installation is trusted, wherever it was built from.
+is not imported: it stands in as a broken checker, its check an error naming the file. The folders
+held so are the one the command judges, the current folder, and the git work tree each lies in (a pull
+request controls every file of its checkout, not only the folder a run judges): a verifier or a
+report imports no checker of the checkout it runs in either. gatekeeper's own modules are exempt
+(the ``gatekeeper`` package this process already runs from: its installation is trusted, wherever
+it was built from), never a distribution by its name, which any metadata in the tree can claim.
 """
 
 from __future__ import annotations
@@ -20,21 +24,22 @@ import importlib.machinery
 import importlib.metadata
 import importlib.util
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from gatekeeper.errors import PluginError, ToolError
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from gatekeeper.checkers.base import LoadedChecker
     from gatekeeper.options import Option
 
 GROUP = "gatekeeper.checkers"
-#: the project folder the command this process runs judges (``under_review``), in a list of at most one
+#: the folders no checker is imported from (``under_review``): the project the command judges, the
+#: current folder, and the work tree of each
 _REVIEWED: list[Path] = []
 
 
@@ -49,15 +54,31 @@ class PluginInfo:
     dist: importlib.metadata.Distribution | None = None  # where its metadata was read
 
 
-def under_review(root: Path) -> None:
-    """Say that the command this process runs judges the project folder ``root``: from now on no
-    checker whose code comes from it is imported (``load``). Called before the checkers are loaded;
-    when the folder differs from the one named before (a process running commands one after
-    another), the checkers are loaded again when next asked for (``installed``)."""
-    resolved = root.resolve()
-    if _REVIEWED != [resolved]:
-        _REVIEWED[:] = [resolved]
+def under_review(root: Path | None = None) -> None:
+    """Say that the command this process runs judges the project folder ``root`` (None: a command
+    judging none, a verifier or a renderer): from now on no checker whose code comes from it, from
+    the current folder, or from the git work tree either lies in is imported (``load``). Called
+    before the checkers are loaded (the CLI calls it for every command); when the folders differ from
+    those named before (a process running commands one after another), the checkers are loaded again
+    when next asked for (``installed``)."""
+    try:
+        folders = [Path.cwd()]
+    except OSError:  # the current folder was removed: nothing can be imported from it
+        folders = []
+    folders += [root] if root is not None else []
+    wanted = sorted({place for folder in folders for place in _with_tree(folder.resolve())})
+    if _REVIEWED != wanted:
+        _REVIEWED[:] = wanted
         installed.cache_clear()
+
+
+def _with_tree(folder: Path) -> tuple[Path, ...]:
+    """``folder`` and the git work tree it lies in (the nearest folder at or above it holding a
+    ``.git`` entry), when there is one."""
+    for place in (folder, *folder.parents):
+        if os.path.lexists(place / ".git"):
+            return (folder, place) if place != folder else (folder,)
+    return (folder,)
 
 
 def discover() -> dict[str, PluginInfo]:
@@ -144,8 +165,8 @@ def load(info: PluginInfo) -> LoadedChecker:
 def _from_checkout(info: PluginInfo, module: str) -> str:
     """Why the checker ``info`` (its module ``module``) must not be imported in a run judging a
     folder of ``_REVIEWED`` (its code would come from that checkout), or ""."""
-    if not _REVIEWED or (info.distribution or "").lower().replace("_", "-") == "gatekeeper":
-        return ""
+    if not _REVIEWED or module == "gatekeeper" or module.startswith("gatekeeper."):
+        return ""  # gatekeeper's own package, already imported from its trusted installation
     try:
         places = _module_places(module)
     except (ImportError, ValueError) as exc:

@@ -60,7 +60,8 @@ def load_checkers(root: Path | None = None) -> Loaded:
     return checkers, policy_options(checkers)
 
 
-def loaded(ctx: typer.Context) -> Loaded:
-    """The installed checkers, loaded by the loader ``gatekeeper.cli`` puts in the context."""
-    load: Callable[[], Loaded] = ctx.obj
-    return load()
+def loaded(ctx: typer.Context, root: Path | None = None) -> Loaded:
+    """The installed checkers, loaded by the loader ``gatekeeper.cli`` puts in the context; ``root``:
+    the project folder the command judges, from which no checker is imported (``load_checkers``)."""
+    load: Callable[[Path | None], Loaded] = ctx.obj
+    return load(root)

@@ -26,7 +26,7 @@ def cache_dir(
     from gatekeeper.cachekey import cache_folder
 
     root = gate.project_root(path)
-    echo(str(cache_folder(root, gate.load_policy(root, policy_file, loaded(ctx)[1]))))
+    echo(str(cache_folder(root, gate.load_policy(root, policy_file, loaded(ctx, root)[1]))))
 
 
 @app.command("key", epilog="Example (GitHub Actions):\n\n  key=gatekeeper-$RUNNER_OS-$(gatekeeper cache key)")
@@ -41,6 +41,6 @@ def cache_key(
     from gatekeeper.cachekey import ci_key, key_material, tool_python, tool_versions
 
     root = gate.project_root(path)
-    policy = gate.load_policy(root, policy_file, loaded(ctx)[1])
+    policy = gate.load_policy(root, policy_file, loaded(ctx, root)[1])
     material = key_material(policy, tool_versions(tool_python(root, policy)))
     echo(json.dumps({**material, "key": ci_key(material)}, indent=2) if as_json else ci_key(material))

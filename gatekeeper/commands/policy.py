@@ -66,8 +66,9 @@ def policy_show(
     """Print the effective policy (after extends and defaults) as TOML."""
     from gatekeeper.policy import to_toml
 
-    _, options = loaded(ctx)
-    policy = gate.load_policy(gate.project_root(path), policy_file, options)
+    root = gate.project_root(path)
+    _, options = loaded(ctx, root)
+    policy = gate.load_policy(root, policy_file, options)
     echo(f"# effective policy from {policy.path or '(built-in default)'}")
     echo(to_toml(policy.data), nl=False)
 
