@@ -83,7 +83,10 @@ class CoverageChecker(CheckerBase):
         import tempfile
 
         # what the test command's start needs, and nothing more: the rest is imported once it runs
+        from gatekeeper.checkers.coverage.packages import refuse_linked_config
         from gatekeeper.checkers.coverage.testrun import run_tests
+
+        refuse_linked_config(ctx.root)  # before the tests run under it, and before any analysis reads it
 
         findings: list[Finding] = []
         command = list(section.get("run") or [])

@@ -89,6 +89,21 @@ _SOURCE = re.compile(r"^\s*(source|source_pkgs)\s*=(.*)$")
 _WORD = re.compile(r"[\w.*?/-]+")
 
 
+def refuse_linked_config(root: Path) -> None:
+    """``ToolError`` naming the file when one of coverage.py's configuration files in ``root`` is a
+    link leading outside it (dangling or not: the tests may create its target as they run), as ruff's
+    and mypy's are refused: coverage.py follows it, and what it read there (an ``omit``, an
+    ``exclude_lines``) would decide the total from a file no reviewer sees."""
+    from gatekeeper.fileio import relative_to_root
+
+    for name in _CONFIG_FILES:
+        path = root / name
+        if path.is_symlink() and relative_to_root(path, root) is None:
+            raise ToolError(
+                f"{name} leads outside the project (through a link); a configuration file a tool reads must be inside the root"
+            )
+
+
 def may_name_packages(root: Path) -> bool:
     """Whether the project's coverage configuration looks as if it names a package to locate: a
     ``source_pkgs`` line, or a ``source`` value that is no folder of the root, in a run section of

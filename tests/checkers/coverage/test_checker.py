@@ -1365,3 +1365,42 @@ def test_run_option_runs_the_tests_in_the_environment_as_activated(tmp_path: Pat
     result = checker.run(section(checker, min_total=0.0, run=["run_cli.py"]), make_ctx(root))
     assert not [f.message for f in result.findings if f.rule_id == "coverage.tests_failed"]
     assert result.status is Status.PASS and f"{result.metrics['total']:.0f}" == report_total(root) == "100"
+
+
+@pytest.mark.parametrize("name", [".coveragerc", "setup.cfg"])
+def test_a_coverage_configuration_linking_outside_the_project_is_refused(tmp_path: Path, make_ctx: Any, name: str) -> None:
+    # coverage.py follows the link: the file outside omits the module the tests leave uncovered
+    root = write_project(tmp_path / "proj", "[tool.coverage.run]\nsource = ['pkg']\n")
+    outside = tmp_path / "shared" / "coverage.cfg"
+    outside.parent.mkdir()
+    header = "[report]" if name == ".coveragerc" else "[coverage:report]"
+    outside.write_text(f"{header}\nomit = pkg/calc.py\n")
+    (root / name).symlink_to(outside)
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    measure(root)
+    followed = report_total(root)  # coverage report by hand reads the file outside
+    outside.unlink()
+    unfollowed = report_total(root)
+    assert int(followed) > int(unfollowed)
+    outside.write_text(f"{header}\nomit = pkg/calc.py\n")
+    checker = CoverageChecker()
+    with pytest.raises(ToolError, match=rf"{re.escape(name)} leads outside the project \(through a link\)"):
+        checker.run(section(checker, min_total=0.0), make_ctx(root))
+    outside.unlink()  # dangling: the tests could create it while they run
+    with pytest.raises(ToolError, match="leads outside the project"):
+        checker.run(section(checker, min_total=0.0), make_ctx(root))
+
+
+def test_a_coverage_configuration_linking_inside_the_project_is_read(tmp_path: Path, make_ctx: Any) -> None:
+    root = write_project(tmp_path / "proj", "[tool.coverage.run]\nsource = ['pkg']\n")
+    (root / "config").mkdir()
+    (root / "config" / "coverage.cfg").write_text("[report]\nomit = pkg/calc.py\n")
+    (root / ".coveragerc").symlink_to("config/coverage.cfg")
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    measure(root)
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0), make_ctx(root))
+    assert f"{result.metrics['total']:.0f}" == report_total(root)
+    assert ("config-file", "config/coverage.cfg") in {(n.kind, n.source) for n in result.narrowing}  # where it leads
