@@ -5,7 +5,9 @@ from the checkout, and the report names the file that ran."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 import sys
 import sysconfig
 from pathlib import Path
@@ -19,6 +21,7 @@ from gatekeeper.engine import RunRequest, run_checks
 from gatekeeper.findings import CheckResult, Status, Verdict
 from gatekeeper.policy import load_policy
 from tests.helpers.cli import installed_options
+from tests.helpers.env import clean_env
 from tests.helpers.projects import BUILTINS, git_init, run_tool, write
 
 #: a plugin as the README's "Writing a checker" leads one to write it: ruff run with ``python -m``
@@ -52,6 +55,21 @@ class AcmeRuff(CheckerBase):
         )
         return CheckResult("acmeruff", decide_status(findings), f"{len(findings)} findings", "ruff", findings=findings)
 '''
+
+PYPROJECT = """[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "acme-ruff"
+version = "1.0"
+
+[project.entry-points."gatekeeper.checkers"]
+acmeruff = "acme_ruff:AcmeRuff"
+
+[tool.hatch.build.targets.wheel]
+packages = ["acme_ruff"]
+"""
 
 #: a pull request's own ``ruff`` package: says nothing, exits 0, and notes that it ran
 PLANTED = "import pathlib, sys\npathlib.Path(sys.argv[0]).parents[2].joinpath('planted-ran').write_text('yes')\n"
@@ -136,3 +154,30 @@ def test_interpreters_are_known_by_name_or_by_the_file_they_are() -> None:
     assert all(pythoncmd.is_interpreter(p) for p in ("python", "/usr/bin/python3.11", "python3.13t", "pypy3"))
     assert pythoncmd.is_interpreter(sys.executable) and not pythoncmd.is_interpreter("/usr/bin/git")
     assert not pythoncmd.is_interpreter("ruff") and not pythoncmd.is_interpreter("python-config")
+
+
+@pytest.mark.slow
+def test_an_installed_plugin_distribution_gets_the_same_isolation_through_gatekeeper_check(tmp_path: Path) -> None:
+    """The plugin above built into a wheel by its own backend, pip-installed into a virtualenv that
+    sees gatekeeper, found through its entry point: the checkout's ruff/ never runs."""
+    source = tmp_path / "acme-ruff"
+    write(source, {"acme_ruff/__init__.py": PLUGIN, "pyproject.toml": PYPROJECT})
+    env = clean_env()
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    wheels = tmp_path / "w"
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(source)], check=True, env=env)
+    (wheel,) = wheels.glob("acme_ruff-1.0-*.whl")
+    python = tmp_path / "venv" / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True)
+    subprocess.run([*pip, "--python", str(python), "install", "--no-deps", "--no-index", str(wheel)], check=True, env=env)
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    (Path(site) / "zz_gatekeeper.pth").write_text(f"import site; site.addsitedir({sysconfig.get_path('purelib')!r})\n")
+    root = _project(tmp_path / "project", "[checks.acmeruff]\nenabled = true\n")
+    done = subprocess.run([str(python), "-m", "gatekeeper", "check"], cwd=root, env=env, capture_output=True, text=True)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert not (tmp_path / "planted-ran").exists()
+    (check,) = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text(encoding="utf-8"))["checks"]
+    assert ("app.py", "F401") in [(f["location"]["path"], f["rule_id"]) for f in check["findings"]]
+    assert check["tool"]["path"].startswith(sysconfig.get_path("purelib")) and check["tool"]["source"] == "gatekeeper"
