@@ -138,6 +138,8 @@ def build_record(result: GateResult, reports: Mapping[str, str], command: str, r
             c.name: {
                 "status": c.status.value,
                 "tool": {"name": text_of(c.tool_name), "version": text_of(c.tool_version)},
+                # a third-party checker decided it: which distribution, at which version
+                **({"checker": {k: text_of(v) for k, v in c.checker.items()}} if c.checker else {}),
                 "duration_s": round(c.duration_s, 3),
                 "summary": text_of(c.summary),
                 "error": text_of(c.error) if c.error else None,

@@ -11,7 +11,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -191,6 +191,8 @@ def run_checks(
     interpreter = request.interpreter or discover(request.root, str(policy.environment.get("python") or ""))
     repository = repository_answer()  # before any check runs: the tree as it was judged
     results, tree = _run_watched(request, checkers, names, progress, (before, cache_dir, interpreter))
+    # the plugin that decided each check, from its metadata: the result and the audit record name it
+    results = {n: replace(r, checker=checkers[n].origin) if checkers[n].origin else r for n, r in results.items()}
     # a check declared timed out leaves its thread behind, and maybe its tool running: killed once
     # the comparison's own git calls are done, before the process ends (it does not wait for threads)
     process.kill_all()

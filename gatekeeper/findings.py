@@ -277,6 +277,9 @@ class CheckResult:
     narrowing: tuple[Narrowing, ...] = ()
     #: where the tool came from: ``{path, python, source, installed}`` (``gatekeeper.toolorigin``)
     tool_origin: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    #: the third-party checker that decided it: ``{distribution, version, entry_point}`` (set by the engine
+    #: from the plugin's metadata, whatever the checker says; empty for gatekeeper's own checkers)
+    checker: Mapping[str, str] = field(default_factory=dict, compare=False)
     #: {fingerprint: the one the finding had before its line's credential-looking spans were masked
     #: (``source.line_hash``)}, for a baseline or REF result of then to cover it; in memory, never written
     prior_prints: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -307,6 +310,7 @@ class CheckResult:
             "error": self.error,
             "findings": [f.to_dict() for f in sorted(self.findings, key=Finding.sort_key)],
             "narrowing": [n.to_dict() for n in self.narrowing],
+            **({"checker": dict(self.checker)} if self.checker else {}),
         }
 
 
@@ -400,6 +404,7 @@ def _check_from_dict(data: Mapping[str, Any]) -> CheckResult:
         error=data.get("error"),
         findings=tuple(f if isinstance(f, Finding) else _finding_from_dict(f) for f in data.get("findings", [])),
         narrowing=tuple(n if isinstance(n, Narrowing) else Narrowing.from_dict(n) for n in data.get("narrowing") or ()),
+        checker={str(k): str(v) for k, v in (data.get("checker") or {}).items()},
     )
 
 

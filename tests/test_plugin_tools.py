@@ -10,13 +10,17 @@ import re
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gatekeeper import pythoncmd
-from gatekeeper.checkers.base import resolve
+from gatekeeper.auditrecord import build_record
+from gatekeeper.checkers import installed
+from gatekeeper.checkers.base import CheckContext, CheckerBase, Option, resolve
 from gatekeeper.engine import RunRequest, run_checks
 from gatekeeper.findings import CheckResult, Status, Verdict
 from gatekeeper.policy import load_policy
@@ -35,6 +39,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from gatekeeper.checkers import installed
 from gatekeeper.checkers.base import CheckContext, CheckerBase, Option
 from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status
 
@@ -83,14 +88,14 @@ def _module(tmp_path: Path) -> Any:
     return module
 
 
-def _project(root: Path, extra: str = "") -> Path:
+def _project(root: Path, extra: str = "", audit: bool = False) -> Path:
     off = "".join(f"[checks.{name}]\nenabled = false\n" for name in BUILTINS)
     write(root, {
         "app.py": "import os\n",
         "ruff/__init__.py": "",
         "ruff/__main__.py": PLANTED,
         "tools/spell.py": PLANTED,
-        "gatekeeper.toml": f'[reports]\nformats = ["json"]\n[audit]\nenabled = false\n{off}{extra}',
+        "gatekeeper.toml": f'[reports]\nformats = ["json"]\n[audit]\nenabled = {str(audit).lower()}\n{off}{extra}',
     })  # fmt: skip
     git_init(root)
     return root
@@ -131,6 +136,26 @@ def test_a_plugins_python_script_inside_the_checkout_is_refused(tmp_path: Path) 
     assert check.status is Status.ERROR and "the script tools/spell.py is a file of the project under review" in (
         check.error or ""
     )
+
+
+class _Boom(CheckerBase):
+    options: Mapping[str, Option] = {}
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        raise RuntimeError("the plugin's own bug")
+
+
+def test_a_plugins_check_names_its_distribution_in_the_result_and_the_audit_record_even_when_it_raises(tmp_path: Path) -> None:
+    root = _project(tmp_path / "project")
+    origin = {"distribution": "acme-boom", "version": "2.0", "entry_point": "acme_boom:Boom"}
+    checker = replace(resolve("boom", _Boom()), origin=origin)
+    policy = load_policy(root, {**installed_options(), "boom": checker.policy_options()})
+    result = run_checks(RunRequest(root=root, policy=policy, output_dir=root / "out", use_cache=False), {"boom": checker})
+    (check,) = result.checks
+    assert (result.verdict, check.status) == (Verdict.ERROR, Status.ERROR) and "the plugin's own bug" in (check.error or "")
+    assert check.to_dict()["checker"] == origin and CheckResult.from_dict(check.to_dict()).checker == origin
+    assert build_record(result, {}, "check")["checks"]["boom"]["checker"] == origin
+    assert installed()["lint"].origin == {}  # gatekeeper's own checkers say nothing more
 
 
 @pytest.mark.parametrize(
@@ -174,10 +199,14 @@ def test_an_installed_plugin_distribution_gets_the_same_isolation_through_gateke
         [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], capture_output=True, text=True, check=True
     ).stdout.strip()
     (Path(site) / "zz_gatekeeper.pth").write_text(f"import site; site.addsitedir({sysconfig.get_path('purelib')!r})\n")
-    root = _project(tmp_path / "project", "[checks.acmeruff]\nenabled = true\n")
+    root = _project(tmp_path / "project", "[checks.acmeruff]\nenabled = true\n", audit=True)
     done = subprocess.run([str(python), "-m", "gatekeeper", "check"], cwd=root, env=env, capture_output=True, text=True)
     assert done.returncode == 1, done.stdout + done.stderr
     assert not (tmp_path / "planted-ran").exists()
     (check,) = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text(encoding="utf-8"))["checks"]
     assert ("app.py", "F401") in [(f["location"]["path"], f["rule_id"]) for f in check["findings"]]
     assert check["tool"]["path"].startswith(sysconfig.get_path("purelib")) and check["tool"]["source"] == "gatekeeper"
+    # which plugin decided, from its metadata, in the result and the audit record
+    named = {"distribution": "acme-ruff", "version": "1.0", "entry_point": "acme_ruff:AcmeRuff"}
+    record = json.loads((root / ".gatekeeper" / "audit.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+    assert check["checker"] == named and record["checks"]["acmeruff"]["checker"] == named

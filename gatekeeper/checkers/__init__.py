@@ -26,7 +26,7 @@ import importlib.util
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -159,7 +159,15 @@ def load(info: PluginInfo) -> LoadedChecker:
         instance = obj() if isinstance(obj, type) else obj
     except Exception as exc:  # a broken plugin must not take gatekeeper down
         raise PluginError(f"checker {info.name!r} ({info.value}) could not be loaded: {type(exc).__name__}: {exc}") from exc
-    return resolve(info.name, instance, info.value)
+    return replace(resolve(info.name, instance, info.value), origin=plugin_origin(info))
+
+
+def plugin_origin(info: PluginInfo) -> dict[str, str]:
+    """What a check's result and audit record say about the third-party checker that decided it: its
+    distribution, version and entry point; nothing for gatekeeper's own."""
+    if (info.distribution or "").lower().replace("_", "-") == "gatekeeper":
+        return {}
+    return {"distribution": info.distribution or "", "version": info.version or "", "entry_point": info.value}
 
 
 def _from_checkout(info: PluginInfo, module: str) -> str:
@@ -223,7 +231,7 @@ def load_all() -> dict[str, LoadedChecker]:
         try:
             loaded[name] = load(info)
         except PluginError as exc:
-            loaded[name] = broken(name, str(exc))
+            loaded[name] = replace(broken(name, str(exc)), origin=plugin_origin(info))
     return loaded
 
 

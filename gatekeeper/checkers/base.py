@@ -208,6 +208,9 @@ class LoadedChecker:
     evidence: Callable[[CheckResult], dict[str, bytes]] = _DEFAULTS.evidence
     head_start: Callable[[Mapping[str, Any]], bool] = _DEFAULTS.head_start
     run_imports: tuple[str, ...] = ()
+    #: the plugin's own distribution, version and entry point (``gatekeeper.checkers.load``), for its
+    #: check's result and audit record; empty for gatekeeper's own checkers
+    origin: Mapping[str, str] = field(default_factory=dict)
 
     def policy_options(self) -> Mapping[str, Option]:
         """The keys of its ``[checks.NAME]`` section: its own options, and ``enabled`` defaulting to
