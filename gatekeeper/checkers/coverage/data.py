@@ -22,7 +22,7 @@ from gatekeeper import process
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.checkers.coverage import filecache, narrowing, packages
-from gatekeeper.checkers.coverage.hints import analysis_error, plugin_paths
+from gatekeeper.checkers.coverage.hints import analysis_error, failed_before_measuring, plugin_paths, pytest_cov_addopts
 from gatekeeper.checkers.coverage.report import CoverageReport, FileCoverage, relative_path
 from gatekeeper.checkers.coverage.testrun import TestRun, last_lines
 from gatekeeper.errors import ToolError
@@ -191,6 +191,9 @@ def read_run_data(  # noqa: PLR0913  # and the processes started with the tests
         note = _unmeasured_workers(tests, len(produced))
         if note and answer.get("kind") == "empty" and not answer.get("ok"):  # the workers ran every test, unmeasured
             raise ToolError(f"{answer.get('message')}: {note}")
+        if answer.get("kind") == "empty" and tests.returncode != 0 and not pytest_cov_addopts(ctx.root, tests.command):
+            message = str(answer.get("message"))
+            raise ToolError(failed_before_measuring(ctx.root, tests.command, tests.returncode, message))
         report = _report(ctx, answer, ran=True, locate=early.locate, command=tests.command)
         if early.changed:
             raise ToolError(early.changed)

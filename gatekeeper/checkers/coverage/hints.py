@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import os
 import re
 import sys
 import tempfile
@@ -225,3 +226,40 @@ def plugins_refused(ctx: CheckContext, names: Sequence[str]) -> str:
         "job's rights, like checks.coverage.run); otherwise remove "
         f"{'them' if plural else 'it'} from the coverage configuration"
     )
+
+
+def failed_before_measuring(root: Path, command: Sequence[str], returncode: int, message: str) -> str:
+    """The error when the policy's test command failed and measured no line of the project: most
+    often it stopped before running a test (settings it needs from the environment, an import that
+    fails), which the ``coverage.tests_failed`` finding quotes. tox runs the tests with the variables
+    ``tox.ini``'s ``setenv`` sets; ``checks.coverage.run`` runs them with the job's, so the ones it
+    sets that the job does not are named."""
+    missing = [name for name in _tox_setenv(root) if name not in os.environ]
+    shown = ", ".join(missing[:10]) + (", …" if len(missing) > 10 else "")
+    example = next((name for name in missing if "SETTINGS" in name), missing[0] if missing else "")
+    env = (
+        f"; tox.ini's [testenv] setenv sets {shown} for the tests, and checks.coverage.run runs them with the job's "
+        f"environment, where {'they are' if len(missing) > 1 else 'it is'} not set: set what the tests need before "
+        f"gatekeeper check (e.g. {example}=... gatekeeper check)"
+        if missing
+        else ""
+    )
+    return (
+        f"{message} (the test command {' '.join(command)} (checks.coverage.run) exited with {returncode} and measured "
+        "no line of the project: most often it stopped before running the tests, as its output in the "
+        f"coverage.tests_failed finding shows{env}; otherwise check the coverage configuration's source/omit/include)"
+    )
+
+
+def _tox_setenv(root: Path) -> list[str]:
+    """The variables ``tox.ini``'s ``[testenv]`` ``setenv`` (or ``set_env``) sets for every environment
+    (lines under a factor condition, ``py311: NAME = value``, left out); [] without one."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string((root / "tox.ini").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        return []
+    if not parser.has_section("testenv"):
+        return []
+    value = parser.get("testenv", "setenv", fallback="") or parser.get("testenv", "set_env", fallback="")
+    return [m.group(1) for line in value.splitlines() if (m := re.match(r"\s*([A-Za-z_]\w*)\s*=", line))]

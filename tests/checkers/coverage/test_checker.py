@@ -562,6 +562,39 @@ def test_pytest_cov_in_addopts_is_named_when_coverage_run_saved_nothing(tmp_path
     assert no_cov.status is Status.PASS and no_cov.metrics["statements"] > 0
 
 
+def test_a_test_command_that_stops_before_the_tests_names_what_tox_ini_sets_for_them(
+    tmp_path: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """django-debug-toolbar's tests need DJANGO_SETTINGS_MODULE, which its tox.ini sets: run by
+    checks.coverage.run without it, django stopped before any test and the error blamed the
+    source/omit/include settings. It now names the variables tox.ini sets that the job lacks."""
+    root = write_project(tmp_path / "p", BRANCHY)
+    (root / "run_tests.py").write_text(
+        "import os, sys\nif 'APP_SETTINGS_MODULE' not in os.environ:\n"
+        "    sys.exit('ImproperlyConfigured: define the environment variable APP_SETTINGS_MODULE')\n"
+        "from pkg.calc import add\nassert add(1, 2) == 3\n"
+    )
+    (root / "tox.ini").write_text(
+        "[testenv]\nsetenv =\n    PYTHONPATH = {toxinidir}\n    APP_SETTINGS_MODULE = tests.settings\n"
+        "    py311-pg: DB_BACKEND = postgresql\ncommands = python run_tests.py\n"
+    )
+    monkeypatch.delenv("APP_SETTINGS_MODULE", raising=False)
+    monkeypatch.setenv("PYTHONPATH", str(root))  # set in the job: not named
+    checker = CoverageChecker()
+    tests = ["python", "run_tests.py"]
+    result = checker.run(section(checker, min_total=0.0, run=tests), make_ctx(root))
+    assert result.status is Status.ERROR and result.error is not None
+    assert "exited with 1 and measured no line of the project" in result.error
+    assert "tox.ini's [testenv] setenv sets APP_SETTINGS_MODULE for the tests" in result.error
+    assert "e.g. APP_SETTINGS_MODULE=... gatekeeper check" in result.error
+    assert "DB_BACKEND" not in result.error and "PYTHONPATH" not in result.error
+    (failed,) = [f for f in result.findings if f.rule_id == "coverage.tests_failed"]
+    assert "ImproperlyConfigured" in failed.message
+    monkeypatch.setenv("APP_SETTINGS_MODULE", "tests.settings")  # what the error says to do
+    result = checker.run(section(checker, min_total=0.0, run=tests), make_ctx(root))
+    assert result.status is Status.PASS and result.metrics["statements"] > 0
+
+
 def test_pytest_cov_in_a_configuration_the_run_names_with_c_is_named(tmp_path: Path, make_ctx: Any) -> None:
     """griffe keeps its pytest settings, ``--cov`` among them, in ``config/pytest.ini`` and runs
     ``pytest -c config/pytest.ini``: the error blamed the source/omit/include settings, as no file
