@@ -11,11 +11,11 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gatekeeper import __version__, checkout, checkoutreads, checkoutwatch, process, secretprints
+from gatekeeper import __version__, checkout, checkoutreads, checkoutwatch, process, secretprints, spawnwatch
 from gatekeeper.background import import_all, in_background
 from gatekeeper.baseline import Baseline
 from gatekeeper.cachekey import cache_folder, tool_python
@@ -31,7 +31,7 @@ from gatekeeper.findings import (
 )
 from gatekeeper.gitinfo import repository_info
 from gatekeeper.interpreter import Interpreter, discover
-from gatekeeper.isolation import error_result, run_one, sanitize
+from gatekeeper.isolation import error_result, run_one, sanitize, third_party
 from gatekeeper.policy import Policy
 from gatekeeper.provenance import run_context
 from gatekeeper.waivers import apply_waivers
@@ -190,9 +190,12 @@ def run_checks(
     before = _snapshot(request, cache_dir)  # the checkout is read-only to the gate: compared at the end
     interpreter = request.interpreter or discover(request.root, str(policy.environment.get("python") or ""))
     repository = repository_answer()  # before any check runs: the tree as it was judged
-    results, tree = _run_watched(request, checkers, names, progress, (before, cache_dir, interpreter))
-    # the plugin that decided each check, from its metadata: the result and the audit record name it
-    results = {n: replace(r, checker=checkers[n].origin) if checkers[n].origin else r for n, r in results.items()}
+    spawnwatch.watch(n for n in names if checkers[n].origin)  # a plugin's processes started around the layer
+    try:
+        results, tree = _run_watched(request, checkers, names, progress, (before, cache_dir, interpreter))
+    finally:
+        around = spawnwatch.seen()
+    results = third_party(results, checkers, around)
     # a check declared timed out leaves its thread behind, and maybe its tool running: killed once
     # the comparison's own git calls are done, before the process ends (it does not wait for threads)
     process.kill_all()

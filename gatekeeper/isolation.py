@@ -244,3 +244,24 @@ def _unsurrogate(value: Any) -> Any:
 def error_result(name: str, message: str, elapsed: float = 0.0) -> CheckResult:
     """An ``error`` result of check ``name`` saying ``message``."""
     return CheckResult(name=name, status=Status.ERROR, summary=message, error=message, duration_s=elapsed)
+
+
+def third_party(
+    results: dict[str, CheckResult], checkers: Mapping[str, LoadedChecker], around: Mapping[str, list[str]]
+) -> dict[str, CheckResult]:
+    """``results`` with the plugin that decided each third-party check named (``checker``, from its
+    metadata), and each that started a process around ``CheckContext.run`` an ``error`` saying so:
+    that process ran without the layer's isolation, deadline and vetting, so the check proves nothing."""
+    out: dict[str, CheckResult] = {}
+    for name, result in results.items():
+        starts = around.get(name)
+        if starts:
+            shown = "; ".join(starts[:3]) + (f"; and {len(starts) - 3} more" if len(starts) > 3 else "")
+            result = error_result(
+                name,
+                f"the checker started a process around CheckContext.run ({shown}): gatekeeper could not isolate, "
+                "vet or time-limit it, so the check proves nothing; run tools through ctx.run",
+                result.duration_s,
+            )
+        out[name] = replace(result, checker=checkers[name].origin) if checkers[name].origin else result
+    return out

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from gatekeeper import childenv
+from gatekeeper import childenv, spawnwatch
 from gatekeeper.errors import ToolError, ToolMissing, ToolTimeout
 
 _LIVE: set[subprocess.Popen[bytes]] = set()
@@ -219,15 +219,16 @@ def _start(
     if _STOPPED.is_set():
         raise ToolError(f"{argv[0]} was not started: gatekeeper is stopping")
     try:
-        proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=childenv.for_child(env),
-            stdin=stdin,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            start_new_session=True,
-        )
+        with spawnwatch.inside_layer():
+            proc = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=childenv.for_child(env),
+                stdin=stdin,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                start_new_session=True,
+            )
     except FileNotFoundError as exc:
         raise ToolMissing(f"{argv[0]} is not installed ({exc.strerror})") from exc
     except OSError as exc:

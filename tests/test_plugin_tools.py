@@ -158,6 +158,35 @@ def test_a_plugins_check_names_its_distribution_in_the_result_and_the_audit_reco
     assert installed()["lint"].origin == {}  # gatekeeper's own checkers say nothing more
 
 
+class _Direct(CheckerBase):
+    """Runs ruff with ``subprocess`` itself, around ``ctx.run``: no -I, no deadline, no vetting."""
+
+    options: Mapping[str, Option] = {"around": Option("bool", True, "")}
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        args = [sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", "--exit-zero", "."]
+        if section["around"]:
+            subprocess.run(args, cwd=ctx.root, capture_output=True, check=True)
+        else:
+            ctx.run(args)
+        return CheckResult("direct", Status.PASS, "clean", "ruff")
+
+
+@pytest.mark.parametrize("around", [True, False])
+def test_a_plugin_that_starts_its_tool_around_the_layer_is_an_error_naming_what_it_started(tmp_path: Path, around: bool) -> None:
+    root = _project(tmp_path / "project", f"[checks.direct]\naround = {str(around).lower()}\n")
+    checker = replace(resolve("direct", _Direct()), origin={"distribution": "acme-direct", "version": "1", "entry_point": "x:y"})
+    policy = load_policy(root, {**installed_options(), "direct": checker.policy_options()})
+    result = run_checks(RunRequest(root=root, policy=policy, output_dir=root / "out", use_cache=False), {"direct": checker})
+    (check,) = result.checks
+    if not around:
+        assert (result.verdict, check.status) == (Verdict.PASS, Status.PASS)
+        return
+    assert (result.verdict, check.status) == (Verdict.ERROR, Status.ERROR)
+    assert f"around CheckContext.run (subprocess.Popen: {sys.executable} -m ruff)" in (check.error or "")
+    assert check.checker["distribution"] == "acme-direct"
+
+
 @pytest.mark.parametrize(
     ("args", "kind", "target", "isolated"),
     [

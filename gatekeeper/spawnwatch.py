@@ -1,0 +1,90 @@
+"""Processes a third-party checker starts around the layer: seen, and its check an error.
+
+Every process gatekeeper starts goes through ``gatekeeper.process`` (``CheckContext.run``), which
+isolates a Python tool, locates its module, kills it at the deadline with its process group and
+strips the signing key from its environment. A plugin that calls ``subprocess`` (or ``os.system``,
+``os.fork``...) itself gets none of that, and nothing it returns says so. Python's audit hooks
+(PEP 578) report every such start in this process: while a run's third-party checks run, a start
+that did not come through ``gatekeeper.process``, from a check's own thread (``gatekeeper-NAME``, or
+one of its helpers ``gatekeeper-NAME-...``), is noted against that check, which the engine then
+makes an ``error`` saying what was started. gatekeeper's own checkers are not watched: they are
+the layer. A process started from a thread the plugin made itself is not attributed (and not seen).
+
+The hook is added the first time a run has a third-party check (an audit hook cannot be removed);
+it returns at once for every other event, and for every event while no run watches.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+#: the audit events of a new process (or of this one replaced or forked)
+_EVENTS = frozenset(
+    {"subprocess.Popen", "os.system", "os.posix_spawn", "os.spawn", "os.exec", "os.fork", "os.forkpty", "pty.spawn"}
+)
+
+_layer = threading.local()  # ``on`` while ``gatekeeper.process`` itself starts a process
+_lock = threading.Lock()
+_watched: dict[str, str] = {}  # thread name -> check name, while a run watches
+_seen: dict[str, list[str]] = {}
+_hooked: list[bool] = []
+
+
+@contextmanager
+def inside_layer() -> Iterator[None]:
+    """Mark the process ``gatekeeper.process`` starts now (in this thread) as the layer's own."""
+    _layer.on = True
+    try:
+        yield
+    finally:
+        _layer.on = False
+
+
+def watch(names: Iterable[str]) -> None:
+    """Begin noting the processes the checks ``names`` start around the layer (``seen`` ends it)."""
+    wanted = {f"gatekeeper-{n}": n for n in names}
+    if not wanted:
+        return
+    with _lock:
+        if not _hooked:
+            sys.addaudithook(_hook)
+            _hooked.append(True)
+        _watched.clear()
+        _watched.update(wanted)
+        _seen.clear()
+
+
+def seen() -> Mapping[str, list[str]]:
+    """Stop watching; what each watched check started around the layer (a few words of each)."""
+    with _lock:
+        out = {name: list(starts) for name, starts in _seen.items()}
+        _watched.clear()
+        _seen.clear()
+    return out
+
+
+def _hook(event: str, args: tuple[Any, ...]) -> None:
+    if event not in _EVENTS or not _watched or getattr(_layer, "on", False):
+        return
+    thread = threading.current_thread().name
+    check = _watched.get(thread) or next((n for t, n in _watched.items() if thread.startswith(f"{t}-")), None)
+    if check is None:
+        return
+    what = _described(event, args)
+    with _lock:
+        if _watched:
+            _seen.setdefault(check, []).append(what)
+
+
+def _described(event: str, args: tuple[Any, ...]) -> str:
+    """A few words naming what was started: the event and the program's first arguments."""
+    at = {"subprocess.Popen": 1, "os.posix_spawn": 1, "os.exec": 1, "os.spawn": 2}.get(event)
+    argv: Any = args[at] if at is not None and len(args) > at else args[:1]
+    if isinstance(argv, (str, bytes)):
+        argv = [argv]
+    words = [a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in list(argv or [])[:3]]
+    return f"{event}: {' '.join(words)}".strip()
