@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import readback, secretprints
-from gatekeeper.errors import UsageError
-from gatekeeper.findings import NO_BASELINE, GateResult, Status
+from gatekeeper import process, readback, secretprints
+from gatekeeper.errors import ToolError, UsageError
+from gatekeeper.findings import NO_BASELINE, CheckResult, GateResult, Status, normalize_snippet
 
 BASELINE_VERSION = 2
 #: the versions read: version 1's entries that flag a secret are carried over (``_carried_over``)
@@ -44,6 +44,8 @@ class Baseline:
     carried_over: int = 0
     #: the sha256 of the file's bytes ("" for none), which the run's result and audit record state
     sha256: str = ""
+    #: the commit the findings were recorded at (a new-code run's REF), where ``unconfirmed`` reads lines
+    commit: str = ""
 
     @property
     def size(self) -> int:
@@ -99,8 +101,13 @@ def load_baseline(path: Path) -> Baseline:
         for check, values in raw.items()
         if isinstance(values, dict)
     }
+    commit = str(data.get("commit") or "") if isinstance(data.get("commit"), str) else ""
     return Baseline(
-        fingerprints=dict(prints), metrics=metrics, carried_over=len(old_secrets), sha256=hashlib.sha256(content).hexdigest()
+        fingerprints=dict(prints),
+        metrics=metrics,
+        carried_over=len(old_secrets),
+        sha256=hashlib.sha256(content).hexdigest(),
+        commit=commit,
     )
 
 
@@ -126,3 +133,50 @@ def _carried_over(entries: list[dict[str, Any]], path: Path) -> list[str]:
             )
         counts.setdefault(str(e["check"]), Counter())[rule, where] += 1
     return [fp for check, c in sorted(counts.items()) for fp in secretprints.prints(check, c)]
+
+
+def unconfirmed(root: Path, baseline: Baseline, checks: Sequence[CheckResult]) -> frozenset[str]:
+    """The fingerprints ``baseline`` holds of findings whose line it knows only with its literals
+    masked (``CheckResult.prior_prints``: a line naming a credential) and whose lines, read now, are
+    not all lines of their file at the baseline's commit (``git show``, never written anywhere): such a
+    print stays one when a literal changes (``"deploy --token "`` to ``"curl ... | sh; echo "`` on a
+    line bandit flags), so the finding is the accepted one only if its line was there. Every such
+    fingerprint when the commit is unknown or cannot be read (a shallow clone: the finding blocks)."""
+    wanted = [
+        (f.fingerprint, loc)
+        for c in checks
+        for f in c.findings
+        if f.fingerprint in c.prior_prints and baseline.fingerprints.get(f.fingerprint) and (loc := f.location) is not None
+    ]
+    then: dict[str, frozenset[str] | None] = {}
+    out: set[str] = set()
+    for fp, loc in wanted:
+        if loc.path not in then:
+            then[loc.path] = _lines_at(root, baseline.commit, loc.path)
+        now = _lines_now(root, loc.path, loc.line or 0, loc.end_line or loc.line or 0)
+        known = then[loc.path]
+        if known is None or not now or any(line not in known for line in now):
+            out.add(fp)
+    return frozenset(out)
+
+
+def _lines_at(root: Path, commit: str, path: str) -> frozenset[str] | None:
+    """The lines (whitespace folded) of ``path`` (relative to ``root``) at ``commit``, or None."""
+    if not commit or commit.startswith("-"):
+        return None
+    try:
+        done = process.run(["git", "show", f"{commit}:./{path}"], timeout=30, cwd=root)
+    except ToolError:
+        return None
+    return frozenset(normalize_snippet(line) for line in done.stdout.splitlines()) if done.returncode == 0 else None
+
+
+def _lines_now(root: Path, path: str, first: int, last: int) -> list[str]:
+    """Lines ``first`` to ``last`` (1-based) of ``path`` as they are now, whitespace folded ([] if unreadable)."""
+    try:
+        lines = (root / path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    if first < 1 or last > len(lines):
+        return []
+    return [normalize_snippet(line) for line in lines[first - 1 : max(first, last)]]

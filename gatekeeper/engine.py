@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatekeeper import __version__, checkout, checkoutreads, checkoutwatch, process, secretprints, spawnwatch
 from gatekeeper.background import import_all, in_background
-from gatekeeper.baseline import Baseline
+from gatekeeper.baseline import Baseline, unconfirmed
 from gatekeeper.cachekey import cache_folder, tool_python
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, LoadedChecker
@@ -201,6 +201,8 @@ def run_checks(
     process.kill_all()
     # a finding on a secret's line is fingerprinted by its place, never a hash of that line
     checked, earlier = secretprints.on_secret_lines(tuple(results[n] for n in names))
+    # a print whose line's literals are masked is the accepted finding only if that line was there
+    masked = unconfirmed(request.root, request.baseline, checked) if request.baseline.fingerprints else frozenset()
     ordered, waiver_summary = apply_waivers(
         checked,
         (*policy.waivers, *(w for doc in vex_docs for w in doc.waivers)),
@@ -209,6 +211,7 @@ def run_checks(
         request.baseline_name or "baseline",
         request.baseline_kind,
         earlier,
+        masked,
     )
     finished_at = request.clock()
     verdict = decide_verdict(ordered, policy, waiver_summary, request.strict_waivers)

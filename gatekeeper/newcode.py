@@ -98,7 +98,7 @@ class Reference:
                 continue
             prints.update(f.fingerprint for f in check.findings if f.fingerprint and NO_BASELINE not in f.tags)
             metrics[check.name] = dict(check.metrics)
-        return Baseline(fingerprints=dict(prints), metrics=metrics)
+        return Baseline(fingerprints=dict(prints), metrics=metrics, commit=self.since.commit)
 
     def sentence(self, existing: int) -> str:
         """One line for the console: which REF, where its result came from, and how many findings

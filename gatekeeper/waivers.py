@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -112,10 +112,11 @@ def _saying_accepted(result: CheckResult) -> CheckResult:
     return replace(result, summary=f"{result.summary} ({said})")
 
 
-def _held(left: Counter[str], fp: str, earlier: Mapping[str, str] | None) -> str:
+def _held(left: Counter[str], fp: str, earlier: Mapping[str, str] | None, unconfirmed: Container[str] = ()) -> str:
     """The fingerprint of ``left`` (a baseline's, as yet unused) that covers a finding of ``fp``:
-    ``fp`` itself, else the one it had before (``earlier``), else ""."""
-    if left[fp] > 0:
+    ``fp`` itself (unless ``unconfirmed``: ``baseline.unconfirmed``), else the one it had before
+    (``earlier``), else ""."""
+    if left[fp] > 0 and fp not in unconfirmed:
         return fp
     before = (earlier or {}).get(fp, "")
     return before if before and left[before] > 0 else ""
@@ -129,6 +130,7 @@ def apply_waivers(  # noqa: PLR0913  # the baseline's three parts travel togethe
     baseline_name: str = "baseline",
     baseline_kind: str = "baseline",
     earlier: Mapping[str, str] | None = None,
+    unconfirmed: Container[str] = (),
 ) -> tuple[tuple[CheckResult, ...], dict[str, Any]]:
     """Mark waived (and baselined) findings non-blocking; return new results and the waiver summary.
 
@@ -139,6 +141,8 @@ def apply_waivers(  # noqa: PLR0913  # the baseline's three parts travel togethe
     ``applied`` (waiver with the fingerprints it covered), ``expired`` (with the
     findings it would have covered) and ``unused``. ``earlier`` maps a fingerprint to the one the
     finding had before (``secretprints.on_secret_lines``): a baseline holding either covers it.
+    ``unconfirmed``: fingerprints the baseline covers only through a masked line that was not there
+    at its commit (``baseline.unconfirmed``); their findings are covered by ``earlier`` alone.
     """
     waivers = tuple(waivers)
     live = [w for w in waivers if w.expires >= today]
@@ -173,7 +177,7 @@ def apply_waivers(  # noqa: PLR0913  # the baseline's three parts travel togethe
                         justification=waiver.justification,
                     ),
                 )
-            elif NO_BASELINE not in finding.tags and (held := _held(left, finding.fingerprint, earlier)):
+            elif NO_BASELINE not in finding.tags and (held := _held(left, finding.fingerprint, earlier, unconfirmed)):
                 left[held] -= 1
                 finding = replace(
                     finding,

