@@ -233,6 +233,28 @@ def test_init_says_how_to_allow_the_coverage_plugins_the_project_names(tmp_path:
     assert "plugins = [" not in (tmp_path / "gatekeeper.toml").read_text()  # consent is the user's, never written for them
 
 
+def test_init_seeds_the_minimum_from_pytest_cov_s_fail_under_which_the_project_s_pytest_enforces(tmp_path: Path, cli) -> None:
+    """arrow's tox.ini runs pytest-cov with --cov-fail-under=99 and sets no coverage.py fail_under:
+    the starter policy's 80 let the gate pass a total the project's own pytest run fails."""
+    write(tmp_path / "pkg.py", "def f(x):\n    if x:\n        return 1\n    return 2\n")
+    write(tmp_path / "test_pkg.py", "from pkg import f\n\n\ndef test_f():\n    assert f(1) == 1\n")
+    write(tmp_path / "tox.ini", "[pytest]\naddopts = -q --cov=pkg --cov-fail-under 99 -p no:cacheprovider\n")
+    done = cli(["policy", "init"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "min_total = 99, from the project's coverage fail_under (tox.ini [pytest] addopts: pytest-cov's" in done.stdout
+    policy = tomllib.loads((tmp_path / "gatekeeper.toml").read_text())
+    assert policy["checks"]["coverage"]["min_total"] == 99
+    # the bar pytest itself enforces on the same project (75% < 99%)
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest"], cwd=tmp_path, env=clean_env(coverage=False), capture_output=True, text=True
+    )
+    assert ran.returncode == 1 and "Required test coverage of 99% not reached" in ran.stdout
+    # a coverage.py fail_under is coverage report's own bar: it comes first
+    write(tmp_path / "setup.cfg", "[coverage:report]\nfail_under = 70\n")
+    again = cli(["policy", "init", "--force"], cwd=tmp_path)
+    assert "min_total = 70, from the project's coverage fail_under (setup.cfg)" in again.stdout
+
+
 def test_init_asks_git_whether_the_output_folders_are_ignored(tmp_path: Path, cli) -> None:
     """A checkout that ignores the reports and the audit log in .git/info/exclude (or through a
     pattern .gitignore spells otherwise) is not told to add them to .gitignore; one that does not is."""

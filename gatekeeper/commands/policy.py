@@ -83,13 +83,13 @@ def policy_init(
     """Write a commented starter policy (gatekeeper.toml, or [tool.gatekeeper] in pyproject.toml)."""
     from gatekeeper.checkers.coverage.hints import configured_plugins
     from gatekeeper.checkers.source import installed_tools
-    from gatekeeper.commands.starter import coverage_fail_under, starter_policy, tests_folders
+    from gatekeeper.commands.starter import coverage_fail_under, pytest_cov_fail_under, starter_policy, tests_folders
     from gatekeeper.errors import UsageError
     from gatekeeper.fileio import resolve_for_write
     from gatekeeper.reports import write_atomic
 
     root = gate.project_root(path)
-    fail_under = coverage_fail_under(root)
+    fail_under = coverage_fail_under(root) or pytest_cov_fail_under(root)
     tests = tests_folders(root)
     # the checks whose tools gatekeeper's own interpreter (where they run) has are switched on
     found = installed_tools(sys.executable)

@@ -49,6 +49,30 @@ def coverage_fail_under(root: Path) -> tuple[float, str] | None:
     return None
 
 
+def pytest_cov_fail_under(root: Path) -> tuple[float, str] | None:
+    """pytest-cov's ``--cov-fail-under`` in the ``addopts`` of the pytest configuration the project's
+    tests read, and where, for a project whose coverage.py configuration sets no ``fail_under``: its
+    pytest run fails below it (arrow's ``tox.ini`` says 99). None when unset or unreadable."""
+    from gatekeeper.checkers.coverage.hints import pytest_addopts
+
+    read = pytest_addopts(root)
+    try:
+        words = shlex.split(read[0]) if read is not None else []
+    except ValueError:
+        return None
+    for i, word in enumerate(words):
+        value = word.split("=", 1)[1] if word.startswith("--cov-fail-under=") else ""
+        if word == "--cov-fail-under" and i + 1 < len(words):
+            value = words[i + 1]
+        try:
+            number = float(value) if value else None
+        except ValueError:
+            return None
+        if number is not None and read is not None:
+            return number, f"{read[1]}: pytest-cov's --cov-fail-under"
+    return None
+
+
 def starter_policy(
     pyproject: bool = False,
     enable: Collection[str] = (),

@@ -113,12 +113,33 @@ def analysis_error(ctx: CheckContext, answer: Mapping[str, Any], ran: bool, comm
             + (
                 "Leave checks.coverage.run empty and run the tests as the project does (`python -m pytest`: "
                 "pytest-cov writes the data), or pass --no-cov to pytest in checks.coverage.run"
+                + _dropped_by_no_cov(ctx.root, command)
                 if ran
                 else "Run the tests as the project does (`python -m pytest`: pytest-cov writes the data), "
                 "or `python -m coverage run -m pytest --no-cov`"
             )
         )
     return ToolError(f"{message} ({hint})" if hint else message)
+
+
+def _dropped_by_no_cov(root: Path, command: Sequence[str]) -> str:
+    """What ``--no-cov`` also turns off: the pytest-cov options of the project's ``addopts`` that choose
+    what is measured (``--cov=SRC``, ``--cov-branch``), with the coverage.py settings that carry them,
+    since the total then follows coverage.py's own configuration (tests measured too, no branches)."""
+    read = pytest_addopts(root, command)
+    words = read[0].split() if read is not None else []
+    sources = [w.split("=", 1)[1] for w in words if w.startswith("--cov=") and w != "--cov="]
+    sources += [words[i + 1] for i, w in enumerate(words[:-1]) if w == "--cov" and not words[i + 1].startswith("-")]
+    branch = "--cov-branch" in words
+    if not sources and not branch:
+        return ""
+    dropped = " ".join([*(f"--cov={s}" for s in sources), *(["--cov-branch"] if branch else [])])
+    carried = [f"source = {json.dumps(sources)}"] if sources else []
+    carried += ["branch = true"] if branch else []
+    return (
+        f" (--no-cov also drops {dropped}: the figures then follow coverage.py's own configuration; to measure "
+        f"what the project's pytest-cov does, set {' and '.join(carried)} under [run] in it)"
+    )
 
 
 #: the files pytest reads its configuration from, in its order, with the table a file needs to count
@@ -138,6 +159,17 @@ def pytest_cov_addopts(root: Path, command: Sequence[str] = ()) -> str:
     [tool:pytest] addopts"; "" when it does not. The configuration is the file a pytest ``command``
     (``checks.coverage.run``) names with ``-c`` / ``--config-file``, else the first file pytest itself
     would read in the root."""
+    read = pytest_addopts(root, command)
+    if read is None:
+        return ""
+    found = re.search(r"(?:^|\s)--cov(?:=|\s|$)", read[0])
+    return read[1] if found else ""
+
+
+def pytest_addopts(root: Path, command: Sequence[str] = ()) -> tuple[str, str] | None:
+    """The ``addopts`` of the pytest configuration a run reads (the file a pytest ``command`` names
+    with ``-c``, else the first file pytest itself would read in the root) and where they are, e.g.
+    ("-q --cov=pkg", "setup.cfg [tool:pytest] addopts"); None without one, or when it cannot be read."""
     named = _config_option(command)
     candidates = [(named, _as_read(named))] if named else [(n, (n, table)) for n, table in _PYTEST_CONFIGS]
     for shown, (name, table) in candidates:
@@ -147,12 +179,11 @@ def pytest_cov_addopts(root: Path, command: Sequence[str] = ()) -> str:
         try:
             addopts = _addopts(path.read_text(encoding="utf-8"), name, table)
         except (OSError, UnicodeDecodeError, ValueError, configparser.Error):
-            return ""  # pytest would refuse it too
+            return None  # pytest would refuse it too
         if addopts is None:
             continue  # not a pytest configuration: pytest looks at the next file
-        found = re.search(r"(?:^|\s)--cov(?:=|\s|$)", addopts[0])
-        return f"{shown} [{addopts[1]}] addopts" if found else ""
-    return ""
+        return addopts[0], f"{shown} [{addopts[1]}] addopts"
+    return None
 
 
 def _config_option(command: Sequence[str]) -> str:
