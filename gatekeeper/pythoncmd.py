@@ -67,3 +67,24 @@ def isolate(args: Sequence[str]) -> list[str]:
     """``args`` with ``-I`` after the interpreter when it is not given: neither the working folder
     (the checkout) nor ``PYTHONPATH`` nor the user's site folder on ``sys.path``."""
     return list(args) if read(args).isolated else [args[0], "-I", *args[1:]]
+
+
+#: the line of a console script pip (and uv, installer) writes that imports its entry point
+_ENTRY = re.compile(rb"^from ([A-Za-z_][\w.]*) import [A-Za-z_][\w.]*\s*$", re.M)
+
+
+def console_script(path: str) -> tuple[str, str] | None:
+    """The interpreter and the entry point's module of the console script ``path`` (``#!PYTHON`` and
+    ``from MODULE import main`` as installers write it), or None for any other program."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return None
+    if not head.startswith(b"#!"):
+        return None
+    shebang = head[2:].split(b"\n", 1)[0].strip().split()
+    entry = _ENTRY.search(head)
+    if not shebang or entry is None or not is_interpreter(shebang[0].decode("utf-8", "replace")):
+        return None
+    return shebang[0].decode("utf-8", "replace"), entry.group(1).decode("ascii")

@@ -6,6 +6,7 @@ from the checkout, and the report names the file that ran."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -136,6 +137,50 @@ def test_a_plugins_python_script_inside_the_checkout_is_refused(tmp_path: Path) 
     assert check.status is Status.ERROR and "the script tools/spell.py is a file of the project under review" in (
         check.error or ""
     )
+
+
+class _Script(CheckerBase):
+    """Runs bandit's console script by its name on PATH, as a plugin author would."""
+
+    options: Mapping[str, Option] = {}
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        done = ctx.run(["bandit", "-q", "-f", "json", "app.py"])
+        return CheckResult("script", Status.PASS if done.returncode == 0 else Status.FAIL, "bandit", "bandit")
+
+
+def test_a_console_script_a_plugin_runs_is_located_by_the_module_it_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pip's console script runs ``from bandit.cli.main import main`` in its interpreter: that module is
+    located (and would be refused from the checkout) and named in the report, as a ``-m`` tool is."""
+    scripts = tmp_path / "bin"
+    scripts.mkdir()
+    (scripts / "bandit").write_text(f"#!{sys.executable}\nimport sys\nfrom bandit.cli.main import main\nsys.exit(main())\n")
+    (scripts / "bandit").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{scripts}{os.pathsep}{os.environ['PATH']}")
+    root = _project(tmp_path / "project")
+    checker = resolve("script", _Script())
+    policy = load_policy(root, {**installed_options(), "script": checker.policy_options()})
+    result = run_checks(RunRequest(root=root, policy=policy, output_dir=root / "out", use_cache=False), {"script": checker})
+    (check,) = result.checks
+    assert check.status is Status.PASS, check.error
+    assert check.tool_origin["path"] == str(Path(sysconfig.get_path("purelib")) / "bandit" / "__init__.py")
+    assert check.tool_version == run_tool([sys.executable, "-m", "bandit", "--version"], root).stdout.split()[1]
+
+
+@pytest.mark.parametrize(
+    ("path", "answer"),
+    [
+        ("#!/usr/bin/python3\nimport sys\nfrom codespell_lib import _script_main\n", ("/usr/bin/python3", "codespell_lib")),
+        ("#!/bin/sh\nfrom x import y\n", None),
+        ("#!/usr/bin/python3\nprint('no entry point')\n", None),
+        ("\x7fELF", None),
+    ],
+)
+def test_a_console_script_is_known_by_its_shebang_and_its_entry_point(tmp_path: Path, path: str, answer: Any) -> None:
+    (tmp_path / "tool").write_text(path, encoding="utf-8")
+    assert pythoncmd.console_script(str(tmp_path / "tool")) == answer
 
 
 class _Boom(CheckerBase):

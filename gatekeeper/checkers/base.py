@@ -456,9 +456,11 @@ class CheckContext:
         left = self.remaining()
         limit = left if timeout is None else min(timeout, left)
         if args:
-            self.refuse_program(str(args[0]))
+            program = self.refuse_program(str(args[0]))
             if isolated and pythoncmd.is_interpreter(str(args[0]), (self.tool_python,)):
                 args = self._vetted_python([str(a) for a in args], cwd or self.root)
+            elif isolated and program and (script := pythoncmd.console_script(program)) is not None:
+                self._vet_module(*script)  # a console script: the module it imports, as for -m
         return process.run(args, timeout=limit, cwd=cwd or self.root, env=env, stdin=stdin, on_start=on_start)
 
     def _vetted_python(self, args: list[str], cwd: str | os.PathLike[str]) -> list[str]:
@@ -469,10 +471,14 @@ class CheckContext:
         if command.kind == "script":
             refuse_inside(self.root, os.path.join(cwd, command.target), "the script")
         elif command.kind == "module" and command.target:
-            top = command.target.split(".")[0]
-            if (os.path.realpath(args[0]), top) not in self._vetted:
-                self._locate(args[0], Wanted(top, "", "install it into that interpreter"))
+            self._vet_module(args[0], command.target)
         return args
+
+    def _vet_module(self, python: str, module: str) -> None:
+        """Locate the top-level package of ``module`` in ``python`` (``tool``), unless this check has."""
+        top = module.split(".")[0]
+        if (os.path.realpath(python), top) not in self._vetted:
+            self._locate(python, Wanted(top, "", "install it into that interpreter"))
 
     def begun(self) -> None:
         """Say that this check's longest tool has started: a run that started this check ahead of
@@ -501,10 +507,12 @@ class CheckContext:
         if self._on_reading is not None:
             self._on_reading(paths)
 
-    def refuse_program(self, program: str) -> None:
+    def refuse_program(self, program: str) -> str:
         """``ToolError`` when ``program`` (a path, or a name looked up on ``PATH``) lies inside the
-        root: a tool this check starts never comes from the checkout."""
-        refuse_inside(self.root, program if os.sep in program else shutil.which(program) or "", "the program")
+        root: a tool this check starts never comes from the checkout. The file it names ("" when none)."""
+        found = program if os.sep in program else shutil.which(program) or ""
+        refuse_inside(self.root, found, "the program")
+        return found
 
     def tool(
         self, module: str, distribution: str, install: str, *, binary: Callable[[ToolOrigin], str] | None = None
