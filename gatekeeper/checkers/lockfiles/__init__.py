@@ -185,6 +185,15 @@ def left_in_lock(lock: Any, check: str) -> str:
     more = [f"the group{'s' if len(groups) > 1 else ''} {', '.join(groups)}" if groups else ""]
     more += [f"the extra{'s' if len(extras) > 1 else ''} {', '.join(extras)}" if extras else ""]
     more = [m for m in more if m]
+    entries = lock.get("entries")
+    others = entries - len(lock.get("members", ())) if isinstance(entries, int) else 0
+    if others > 0 and not more:  # no group or extra holds them: their markers leave them out on this target
+        said = (
+            f"{said}{';' if said else ':'} the marker{'s' if others > 1 else ''} of its {others} other "
+            f"entr{'ies hold' if others > 1 else 'y holds'} on other targets only, "
+            f"not for Python {lock.get('python', '?')} on {lock.get('platform', '?')} "
+            f"(checks.{check}.target_python and target_platform choose the target)"
+        )
     if more:
         said += (
             f"{';' if said else ':'} it also locks {' and '.join(more)}, which checks.{check}.groups and extras count when listed"

@@ -115,10 +115,10 @@ class Lock:
     notes: tuple[str, ...] = ()
     default_groups: tuple[str, ...] = ()  # a pylock.toml's default-groups: counted when the selection names no group
 
-    def held(self) -> dict[str, list[str]]:
-        """Its members' names and every group it knows (``members``, ``known_groups``): what
-        ``lockfiles.left_in_lock`` names when a selection counted nothing."""
-        return {"members": [m.name for m in self.members], "known_groups": list(self.groups)}
+    def held(self) -> dict[str, list[str] | int]:
+        """Its members' names, every group it knows and how many entries it has (``members``,
+        ``known_groups``, ``entries``): what ``lockfiles.left_in_lock`` names when a selection counted nothing."""
+        return {"members": [m.name for m in self.members], "known_groups": list(self.groups), "entries": self.entries}
 
 
 def read_toml(path: Path, fmt: str) -> dict[str, Any]:

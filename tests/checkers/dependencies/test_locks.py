@@ -234,6 +234,34 @@ def test_a_workspace_whose_run_time_dependencies_are_all_members_says_what_else_
     assert with_dev.metrics["packages_audited"] == len(exported_pins(root, wheels, "--only-dev")) > 0
 
 
+def test_a_lock_whose_run_time_entries_are_all_for_other_targets_says_so(
+    tmp_path: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """tzlocal needs tzdata on Windows alone: its pylock.toml, exported by uv, selects nothing on
+    Linux, and the error said the run-time closure held the project alone, though the lock holds
+    tzdata. It now says the other entries' markers hold on other targets, which target_platform reaches."""
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "1.0"\nrequires-python = ">=3.10"\n'
+        "dependencies = [\"winonly; sys_platform == 'win32'\"]\n"
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+    )
+    uv(["lock"], root, wheels)
+    uv(["export", "--format", "pylock.toml", "-o", "pylock.toml"], root, wheels)
+    write_db(root, RECORDS, "flat")
+    here = audit(root, checkers, 'source = "pylock.toml"\ntarget_platform = "linux"')
+    assert here.status is Status.ERROR and here.error is not None
+    assert here.metrics["lock"]["entries"] == 2  # winonly and the project's own folder
+    python = here.metrics["lock"]["python"]
+    assert (
+        f"the marker of its 1 other entry holds on other targets only, not for Python {python} on linux "
+        "(checks.dependencies.target_python and target_platform choose the target)"
+    ) in here.error
+    there = audit(root, checkers, 'source = "pylock.toml"\ntarget_platform = "win32"')
+    assert there.status is not Status.ERROR and there.metrics["packages_audited"] == 1
+
+
 def test_a_group_the_lock_does_not_know_is_an_error_not_an_empty_audit(workspace: Path, checkers: Mapping[str, Any]) -> None:
     result = audit(workspace, checkers, 'source = "uv.lock"\ngroups = ["tests"]')
     assert result.status is Status.ERROR
