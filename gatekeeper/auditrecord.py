@@ -123,6 +123,7 @@ def build_record(result: GateResult, reports: Mapping[str, str], command: str, r
         "v": RECORD_VERSION,
         "time": decided_at(result),
         "started_at": result.started_at,
+        "duration_s": round(result.duration_s, 3),  # by the monotonic clock: a start set back shows against the authority
         "command": command,
         "gatekeeper": __version__,
         "actor": {k: text_of(v) for k, v in dict(actor or {}).items()},

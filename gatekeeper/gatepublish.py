@@ -65,12 +65,16 @@ def run_signer() -> Signer | None:
         raise UsageError(f"{childenv.KEY_ENV}: {exc}") from None
 
 
-def _stamp(run: Run, runner_time: str | None) -> Callable[[str], Mapping[str, Any]] | None:
+def _stamp(run: Run, result: GateResult, command: str) -> Callable[[str], Mapping[str, Any]] | None:
     """The run's ``stamp(digest)``, or None without an authority. Each token's time is compared with
-    ``runner_time``, the time the run wrote for what it stamps (None: nothing to compare): a
-    runner's clock the authority contradicts (``timestamp.skew_problem``) goes to ``run.clock_skew``,
-    and ``timestamps_done`` fails the run."""
-    from gatekeeper.timestamp import skew_problem, stamper
+    the time the run wrote for what it stamps (``_own_time``; None: nothing to compare), and with
+    when it says it started and how long it took by the monotonic clock (``_began``: its waivers and
+    database age were judged by the runner's clock): a runner's clock the authority contradicts
+    (``timestamp.skew_problem``, ``timestamp.start_problem``) goes to ``run.clock_skew``, and
+    ``timestamps_done`` fails the run."""
+    from gatekeeper.timestamp import skew_problem, stamper, start_problem
+
+    runner_time, began = _own_time(result, command), _began(result, command)
 
     if run.authority is None:
         return None
@@ -79,11 +83,19 @@ def _stamp(run: Run, runner_time: str | None) -> Callable[[str], Mapping[str, An
     def checked(digest_hex: str) -> dict[str, Any]:
         got = stamp(digest_hex)
         problem = skew_problem(runner_time, str(got["time"])) if got.get("time") and runner_time is not None else None
+        if problem is None and got.get("time") and began is not None:
+            problem = start_problem(*began, str(got["time"]))
         if problem is not None and problem not in run.clock_skew:
             run.clock_skew.append(problem)
         return got
 
     return checked
+
+
+def _began(result: GateResult, command: str) -> tuple[str, float] | None:
+    """When the run says it started and how long it took, for ``timestamp.start_problem``; None for a merge (its
+    start is its parts')."""
+    return None if command == "merge" else (result.started_at, result.duration_s)
 
 
 def _own_time(result: GateResult, command: str) -> str | None:
@@ -104,7 +116,7 @@ def _attest(run: Run, result: GateResult, command: str, say: Say) -> None:
     out_dir = resolve_for_write(run.out_dir, run.root)
     run.subject_changes[:] = _changed_subjects(run)
     request = AttestRequest(
-        result, run.root, out_dir, dict(run.written), run.subjects, command, signer, _stamp(run, _own_time(result, command)),
+        result, run.root, out_dir, dict(run.written), run.subjects, command, signer, _stamp(run, result, command),
         hashed=run.subject_digests,
     )  # fmt: skip
     run.written.update(write_attestation(request))
@@ -195,7 +207,14 @@ def record(run: Run, result: GateResult, written: Mapping[str, str], command: st
         return None
     from gatekeeper.audit import record_run
 
-    entry = record_run(run.root, run.policy, result, written, command=command, stamp=_stamp(run, _own_time(result, command)))
+    entry = record_run(
+        run.root,
+        run.policy,
+        result,
+        written,
+        command=command,
+        stamp=_stamp(run, result, command),
+    )
     run.audit = False  # the run is recorded: an interruption now changes nothing
     say(f"audit: appended record #{entry.seq} to {entry.log} (head sha256 {entry.digest})")
     if entry.warning:

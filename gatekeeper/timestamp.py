@@ -387,6 +387,19 @@ def clock_skew_s(runner_time: str, stamp_time: str) -> float | None:
     return (b - a).total_seconds()
 
 
+def start_problem(started_at: str, duration_s: float, stamp_time: str) -> str | None:
+    """What is wrong when a run says it started longer before the authority's time than it ran (by the
+    monotonic clock) plus ``MAX_SKEW_S``: a clock set back as it started and right as it ended, whose
+    end alone agrees with the authority (the run judged its waivers and database age by the start)."""
+    since = clock_skew_s(started_at, stamp_time)
+    if since is None or since <= duration_s + MAX_SKEW_S:
+        return None
+    return (
+        f"the runner's clock says the run started at {started_at}, {since / 3600:.1f} h before the authority stamped it "
+        f"at {stamp_time}, but the run took {duration_s:.0f} s: the runner's clock was set back while it ran"
+    )
+
+
 def skew_problem(runner_time: str, stamp_time: str) -> str | None:
     """What is wrong when the runner's clock disagrees with the authority's: the stamp must follow
     the runner's time by at most ``MAX_SKEW_S`` (and precede it by no more than a minute of drift)."""
@@ -451,6 +464,8 @@ def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
             elif ca is not None:
                 check = verify_stamp(stamp, stamped_digest(record), ca)
                 skew = skew_problem(str(record.get("time", "")), check.time) if check.ok else None
+                if skew is None and check.ok and (began := _began(record)) is not None:
+                    skew = start_problem(*began, check.time)
                 if not check.ok:
                     problems.append(f"{where}: timestamp: {check.problem}")
                 elif skew is not None:
@@ -474,6 +489,14 @@ def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
         len(records), stamped, verified, failed, tuple(problems), min(times, default=""), max(times, default=""),
         tuple(notes), first, unpinned, tuple(fixed),
     )  # fmt: skip
+
+
+def _began(record: Mapping[str, Any]) -> tuple[str, float] | None:
+    """The start and monotonic duration a run's record states (a merge's start is its parts'), or None."""
+    started, took = record.get("started_at"), record.get("duration_s")
+    if record.get("command") == "merge" or not isinstance(started, str) or isinstance(took, bool):
+        return None
+    return (started, float(took)) if isinstance(took, (int, float)) else None
 
 
 def tail_problem(found: LogStamps) -> str | None:

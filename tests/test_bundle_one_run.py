@@ -801,13 +801,13 @@ def test_a_record_saying_waivers_were_judged_strictly_cannot_pass_with_a_lapsed_
     assert waivers_of({**record, "strict_waivers": "yes"})["record_strict"] is None  # an odd shape says nothing
 
 
-def test_a_pass_on_a_waiver_whose_term_ended_by_the_authoritys_time_is_refused(
+def test_a_run_whose_clock_was_set_back_as_it_started_fails_closed_and_is_refused(
     two_runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The failing commit, its shell=True finding waived until yesterday. The runner's clock reads
     yesterday as the run starts (waivers are judged then) and is right again as it ends, so the
-    record's time agrees with the authority's: a genuine, signed, stamped pass under the approved
-    policy file. By the authority's time the waiver's term had ended, and --require-pass says so."""
+    record's time (its end) agrees with the authority's: a signed, stamped pass on an expired waiver.
+    The run's monotonic duration gives it away, at the run (exit 3) and to every verifier."""
     import dataclasses
     import datetime as dt
 
@@ -833,17 +833,36 @@ def test_a_pass_on_a_waiver_whose_term_ended_by_the_authoritys_time_is_refused(
     monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", (tmp_path / "gatekeeper.key").read_text())
     bundle = tmp_path / "late.zip"
     done = _cli(["check", str(root), "--output-dir", "out-late", "--bundle", str(bundle)])
-    assert done.exit_code == 0, done.output  # the record's time (its end) agrees with the authority's
+    assert done.exit_code == 3, done.output
+    assert "but the run took 0 s: the runner's clock was set back while it ran" in done.output
     record = json.loads(_entry(bundle, "audit/record.jsonl"))
     assert record["waivers"]["applied"] == ["W-SHELL"] and record["started_at"].startswith(yesterday.date().isoformat())
-    keyed = ["--public-key", str(two_runs["pub"]), "--tsa-cert", str(two_runs["ca"]), "--policy", "gatekeeper.toml"]
-    assert _cli(["bundle", "verify", str(bundle), *keyed]).exit_code == 0  # authentic it is
-    done = _cli(["bundle", "verify", str(bundle), *keyed, "--commit", record["commit"], "--require-pass"])
-    assert done.exit_code == 1, done.output
-    assert (
-        f"REJECTED: --require-pass: waiver(s) W-SHELL (until {yesterday.date().isoformat()}) let findings through, "
-        f"but the authority stamped audit record #{record['seq']} at {now.date().isoformat()}T"
-    ) in done.output
+    keyed = ["--public-key", str(two_runs["pub"]), "--tsa-cert", str(two_runs["ca"])]
+    done = _cli(["bundle", "verify", str(bundle), *keyed])
+    assert done.exit_code == 1 and f"record #{record['seq']}: the runner's clock says the run started at" in done.output
+    done = _cli(["audit", "verify", str(two_runs["log"]), *keyed])
+    assert done.exit_code == 1 and "the runner's clock was set back while it ran" in done.output
+
+
+def test_require_pass_refuses_a_waiver_whose_term_ended_by_the_authoritys_time() -> None:
+    """Inside the minutes a stamp may follow a record, a clock a little slow across midnight judges a
+    waiver that expired yesterday as live: --require-pass with --tsa-cert holds the waivers a pass
+    rests on to the authority's date of the record."""
+    from gatekeeper.bundleverify import BundleCheck
+    from gatekeeper.commands.bundledemands import demands
+
+    def stamped_at(at: str) -> list[str]:
+        run = BundleCheck(files=1, signature="valid", backing="record", record_seq=5, record_verdict="pass",
+                          record_scope={"complete": True}, record_waivers=(("W-SHELL", "2026-06-30"),),
+                          stamps=(f"audit/record.jsonl: stamped {at}",))  # fmt: skip
+        return demands(run, None, (True, False, "."), (None, None))
+
+    assert stamped_at("2026-06-30T23:58:00Z") == []
+    assert stamped_at("2026-07-01T00:05:00Z") == [
+        "--require-pass: waiver(s) W-SHELL (until 2026-06-30) let findings through, but the authority stamped audit "
+        "record #5 at 2026-07-01T00:05:00Z: by trusted time their term had ended when the verdict was made (the "
+        "runner's clock judged them): this bundle does not let the commit through the gate"
+    ]
 
 
 def test_a_pass_of_one_folder_does_not_pass_for_the_whole_commit(
