@@ -271,6 +271,27 @@ def test_init_asks_git_whether_the_output_folders_are_ignored(tmp_path: Path, cl
     assert "consider adding" not in again.stdout
 
 
+def test_init_says_detect_secrets_reports_every_hash_of_a_pylock_toml(tmp_path: Path, cli) -> None:
+    """tzlocal's pylock.toml, exported by uv, made 1,333 blocking secrets findings on the first run:
+    the starter policy turns the secrets check on, so init says so and how to leave the file out."""
+    digest = "b30cb6cd253122169c47de245ca24a86bac2a5d3802ba15bf7ba6414eb9e144d"
+    write(
+        tmp_path / "pylock.toml",
+        f'lock-version = "1.0"\ncreated-by = "uv"\n\n[[packages]]\nname = "zipp"\nversion = "4.1.2"\n'
+        f'wheels = [{{ url = "https://example.org/zipp-4.1.2-py3-none-any.whl", hashes = {{ sha256 = "{digest}" }} }}]\n',
+    )
+    scan = subprocess.run(
+        [sys.executable, "-m", "detect_secrets", "scan", "pylock.toml"], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert [r["type"] for r in json.loads(scan.stdout)["results"]["pylock.toml"]] == ["Hex High Entropy String"]
+    done = cli(["policy", "init"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stdout.split())
+    assert "pylock.toml gives each file's sha256 as 64 bare hexadecimal digits, which detect-secrets reports" in said
+    assert 'exclude = ["pylock.toml"] under [checks.secrets] leaves it out' in said
+    assert "exclude = []" in (tmp_path / "gatekeeper.toml").read_text()  # never left out for the user
+
+
 def test_init_points_at_the_lock_files_the_project_keeps(tmp_path: Path, cli) -> None:
     """A newcomer with a lock file learns that the checks read the environment unless told otherwise."""
     write(tmp_path / "uv.lock", 'version = 1\nrequires-python = ">=3.10"\n')

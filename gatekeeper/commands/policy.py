@@ -132,6 +132,12 @@ def policy_init(
             f'what the project locked, set source = "{lock}" under [checks.dependencies] and [checks.sbom] '
             f'and lock = "{lock}" under [checks.licenses]'
         )
+        if lock.startswith("pylock") and "secrets" in found:
+            echo(
+                f"{lock} gives each file's sha256 as 64 bare hexadecimal digits, which detect-secrets reports as a "
+                f'Hex High Entropy String, one finding per hash: once you have reviewed it, exclude = ["{lock}"] under '
+                "[checks.secrets] leaves it out"
+            )
     ignored = _not_ignored(root, ("gatekeeper-reports/", ".gatekeeper/"))
     if ignored:
         echo(f"consider adding {' and '.join(ignored)} to .gitignore: reports and the audit log are outputs, not sources")
