@@ -249,7 +249,7 @@ def test_requirements_left_open_are_audited_at_the_version_their_constraints_fil
     reqs = root / "requirements"
     reqs.mkdir()
     (reqs / "base.txt").write_text("alpha>=1.0\n", encoding="utf-8")
-    (reqs / "dev.txt").write_text("-r base.txt\ntoolx\nsafe>=2\n-c constraints.txt\n", encoding="utf-8")
+    (reqs / "dev.txt").write_text("-r base.txt\ntoolx\nsafe>=2\n-c constraints.txt\nbeta-pkg==2.*\n", encoding="utf-8")
     (reqs / "constraints.txt").write_text("-c upper.txt\nsafe==1.5\nunrequired==9.9\n-r extra.txt\n", encoding="utf-8")
     (reqs / "extra.txt").write_text("gamma==3.0.5\n", encoding="utf-8")  # pip installs it: audited
     (reqs / "upper.txt").write_text("alpha==1.4 ; python_version >= '3'\n", encoding="utf-8")
@@ -259,10 +259,14 @@ def test_requirements_left_open_are_audited_at_the_version_their_constraints_fil
     assert alpha.package is not None and alpha.package.version == "1.4"
     assert alpha.location is not None and (alpha.location.path, alpha.location.line) == ("requirements/upper.txt", 1)
     reasons = result.metrics["unaudited_reasons"]
-    assert sorted(reasons) == ["safe", "toolx"]
+    assert sorted(reasons) == ["beta-pkg", "safe", "toolx"]
+    wildcard = "'beta-pkg==2.*' is not pinned to one version (a == with a wildcard matches a range; pin it with =="
+    assert reasons["beta-pkg"].startswith(f"requirements/dev.txt:5: {wildcard}")  # arrow's dateparser==1.*
     conflict = "requirements/dev.txt:3: 'safe>=2' conflicts with safe==1.5 pinned by requirements/constraints.txt:2"
     assert reasons["safe"] == conflict
-    assert reasons["toolx"] == "requirements/dev.txt:2: 'toolx' is not pinned with == (pin it, e.g. with pip-compile)"
+    assert (
+        reasons["toolx"] == "requirements/dev.txt:2: 'toolx' is not pinned to one version (pin it with ==, e.g. with pip-compile)"
+    )
     assert result.metrics["packages_audited"] == 2  # a constraint installs nothing: unrequired is not audited
     assert result.metrics["constraints"] == ["requirements/constraints.txt", "requirements/upper.txt"]
 

@@ -159,7 +159,11 @@ class _RequirementsReader:
             if canonicalize_name(req.name) in self._unsure:
                 self.got.skip(req.name, self._unsure[canonicalize_name(req.name)])
             elif pin is None:
-                self.got.skip(req.name, f"{rel}:{lineno}: {spec!r} is not pinned with == (pin it, e.g. with pip-compile)")
+                wildcard = "a == with a wildcard matches a range; " if "*" in str(req.specifier) else ""
+                self.got.skip(
+                    req.name,
+                    f"{rel}:{lineno}: {spec!r} is not pinned to one version ({wildcard}pin it with ==, e.g. with pip-compile)",
+                )
             elif not req.specifier.contains(pin[0], prereleases=True):
                 self.got.skip(
                     req.name, f"{rel}:{lineno}: {spec!r} conflicts with {req.name}=={pin[0]} pinned by {pin[1]}:{pin[2]}"
