@@ -160,6 +160,16 @@ def unconfirmed(root: Path, baseline: Baseline, checks: Sequence[CheckResult]) -
     return frozenset(out)
 
 
+def commit_readable(root: Path, commit: str) -> bool:
+    """Whether git has ``commit`` in ``root``'s clone (a shallow one may not)."""
+    if not commit or commit.startswith("-"):
+        return False
+    try:
+        return process.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], timeout=30, cwd=root).returncode == 0
+    except ToolError:
+        return False
+
+
 def _lines_at(root: Path, commit: str, path: str) -> frozenset[str] | None:
     """The lines (whitespace folded) of ``path`` (relative to ``root``) at ``commit``, or None."""
     if not commit or commit.startswith("-"):

@@ -95,6 +95,16 @@ class RenderRequest:
     output_dir: Path | None = None
 
 
+def baseline_commit_missing(root: Path, commit: str) -> str:
+    """Why the baseline's ``commit`` cannot be read in ``root``'s clone ("" when it can): see
+    ``baseline.unconfirmed``."""
+    from gatekeeper.baseline import commit_readable
+
+    if not commit:
+        return "it names no commit"
+    return "" if commit_readable(root, commit) else f"its commit {commit[:12]} is not in this clone"
+
+
 def project_root(path: Path) -> Path:
     """The project folder, resolved; a missing one is a usage error."""
     from gatekeeper.errors import UsageError
@@ -232,6 +242,13 @@ def _run_checks(request: CheckRequest, run: Run, checkers: Mapping[str, Any], co
             "hardcoded passwords hold a hash of each secret or of its line (a short or common one is recovered "
             "from it by guessing); they were read "
             "by rule and file; 'gatekeeper baseline create' writes version 2, which holds no digest of a secret"
+        )
+    missing = engine_request.baseline.fingerprints and baseline_commit_missing(run.root, engine_request.baseline.commit)
+    if missing:
+        console.line(
+            f"baseline: {missing}; a finding on a line naming a credential, which the baseline knows only with "
+            "its literals masked, is taken as the one it recorded only when that line is found at that commit, "
+            "so such findings block (fetch the commit, e.g. actions/checkout with fetch-depth: 0)"
         )
     from gatekeeper.newcodegate import NewCodeOptions, finish_new_code, start_new_code
 

@@ -185,3 +185,22 @@ def test_a_baselined_finding_on_a_credential_line_whose_literal_changed_is_new(t
     moved = "\n\n" + SHELL  # code above it moved, the line itself did not change: still the one accepted
     (root / "app" / "run.py").write_text(moved)
     assert [f.rule_id for f in _gate(root, baseline).check("security").findings if f.blocking] == []
+
+
+def test_a_baseline_whose_commit_is_not_in_the_clone_leaves_such_findings_blocking_and_says_why(tmp_path: Path, cli) -> None:
+    import json
+
+    root = write(tmp_path / "p", {"app/run.py": SHELL, "gatekeeper.toml": SECURITY_ONLY + "[audit]\nenabled = false\n"})
+    git_init(root)
+    _commit(root)
+    document = baseline_document(_gate(root))
+    document["commit"] = "0123456789" * 4  # as a shallow clone lacks it
+    (tmp_path / "baseline.json").write_text(json.dumps(document))
+
+    done = cli(["check", ".", "--baseline", str(tmp_path / "baseline.json"), "--no-audit"], cwd=root)
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "baseline: its commit 012345678901 is not in this clone" in done.stdout + done.stderr
+    result = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text())
+    security = next(c for c in result["checks"] if c["name"] == "security")
+    assert sorted((f["rule_id"], f["blocking"]) for f in security["findings"]) == [("B404", False), ("B602", True)]
