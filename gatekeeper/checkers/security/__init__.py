@@ -134,6 +134,7 @@ class SecurityChecker(CheckerBase):
             # the first worker finds the files, then scans; with the answer cached, no worker starts
             # unless a file must be scanned
             plan = discover(section, ctx, pool, cached=(folder, origin))
+            _refuse_outside(plan, ctx.root)
             ctx.reading([*plan.files, *(name for name in _config_files(plan) if name)])  # before a key's or bandit's read
             sizes = {f: _size(ctx.root / f) for f in plan.files}
             files = list(plan.files)
@@ -390,6 +391,22 @@ def _options_digest(plan: ScanPlan, root: Path) -> str:
                 h.update(b"(unreadable)")
         h.update(b"\x1f")
     return h.hexdigest()
+
+
+def _refuse_outside(plan: ScanPlan, root: Path) -> None:
+    """``ToolError`` naming the file when a file of bandit's configuration (``_config_files``: the
+    ``.bandit`` file, the configfile or baseline it names, ``pyproject.toml``, the policy's ``config``)
+    lies outside the project, by its name or through a link, as ruff's, mypy's and coverage.py's are
+    refused: what bandit read there (``skips``, ``exclude_dirs``, a baseline's results) would decide
+    the verdict from a file no reviewer sees, which the tests running beside it could write."""
+    from gatekeeper.fileio import relative_to_root
+
+    for name in _config_files(plan):
+        if name and relative_to_root(root / name, root) is None:
+            raise ToolError(
+                f"bandit's configuration {name} lies outside the project (by its name or through a link); "
+                "a configuration file a tool reads must be inside the root"
+            )
 
 
 def _config_files(plan: ScanPlan, keep_empty: bool = False) -> list[str | None]:

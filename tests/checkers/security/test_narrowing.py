@@ -8,7 +8,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gatekeeper.checkers.security import SecurityChecker
+from gatekeeper.errors import ToolError
 from gatekeeper.findings import Status
 from tests.helpers.narrowing import assert_reported, find
 from tests.helpers.projects import bandit_json, git_init, section, write
@@ -192,3 +195,26 @@ def test_files_bandit_s_own_exclusions_leave_out_are_reported_not_scanned(tmp_pa
     assert record.files == ("app/.tox_setup.py", "app/CVS_tools.py")  # docs/x.py lies outside the paths scanned
     assert "as a substring: a file's own name counts" in record.effect
     assert_reported(result, record)
+
+
+def test_a_bandit_configuration_outside_the_project_is_refused(tmp_path: Path, make_ctx: Any) -> None:
+    # bandit by hand loads the file .bandit names wherever it is: there its skips hide B602
+    outside = tmp_path / "shared" / "bandit.yaml"
+    outside.parent.mkdir()
+    outside.write_text("skips: ['B602']\n")
+    checker = SecurityChecker()
+    for how, files in (
+        ("by its name", {".bandit": f"[bandit]\nconfigfile = {outside}\n"}),
+        ("through a link", {".bandit": "[bandit]\nconfigfile = conf/bandit.yaml\n"}),
+    ):
+        root = write(tmp_path / how.replace(" ", "-"), {**files, "app.py": SHELL + "\n"})
+        if how == "through a link":
+            (root / "conf").mkdir()
+            (root / "conf" / "bandit.yaml").symlink_to(outside)
+        assert {r["test_id"] for r in bandit_json(root, "-r", ".", "--ini", ".bandit")["results"]} == {"B404"}
+        with pytest.raises(ToolError, match="lies outside the project"):
+            checker.run(section(checker), make_ctx(root))
+    linked = write(tmp_path / "linked-ini", {"app.py": SHELL + "\n"})
+    (linked / ".bandit").symlink_to(write(tmp_path / "elsewhere", {"x.ini": "[bandit]\nskips = B602\n"}) / "x.ini")
+    with pytest.raises(ToolError, match=r"\.bandit lies outside the project"):
+        checker.run(section(checker), make_ctx(linked))
