@@ -81,3 +81,12 @@ def database_of(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
     metrics = check.get("metrics") if isinstance(check, Mapping) else None
     database = metrics.get("database") if isinstance(metrics, Mapping) else None
     return database if isinstance(database, Mapping) else None
+
+
+def duration_of(record: Mapping[str, Any]) -> float | None:
+    """The run's duration by the monotonic clock as the record states it; None when it does not, or for a
+    merge (its span runs from its parts' starts, on other runners' clocks)."""
+    took = record.get("duration_s")
+    if record.get("command") == "merge" or isinstance(took, bool) or not isinstance(took, (int, float)) or took < 0:
+        return None
+    return float(took)

@@ -844,23 +844,33 @@ def test_a_run_whose_clock_was_set_back_as_it_started_fails_closed_and_is_refuse
     assert done.exit_code == 1 and "the runner's clock was set back while it ran" in done.output
 
 
-def test_require_pass_refuses_a_waiver_whose_term_ended_by_the_authoritys_time() -> None:
-    """Inside the minutes a stamp may follow a record, a clock a little slow across midnight judges a
-    waiver that expired yesterday as live: --require-pass with --tsa-cert holds the waivers a pass
-    rests on to the authority's date of the record."""
+def test_require_pass_judges_waivers_at_the_runs_latest_possible_start_by_trusted_time() -> None:
+    """A waiver applies through its expiry day, and the run judges it as it starts. The verifier
+    judges it as of the latest moment the run can have started: the authority's time of the record
+    less the run's monotonic duration. An honest run that started at 23:58 on the last day and was
+    stamped after midnight passes; a run whose start that puts after midnight (a slow clock, whatever
+    it wrote) is refused, and a record that states no duration is judged at the stamp itself."""
     from gatekeeper.bundleverify import BundleCheck
     from gatekeeper.commands.bundledemands import demands
 
-    def stamped_at(at: str) -> list[str]:
+    def stamped_at(at: str, took: float | None) -> list[str]:
         run = BundleCheck(files=1, signature="valid", backing="record", record_seq=5, record_verdict="pass",
                           record_scope={"complete": True}, record_waivers=(("W-SHELL", "2026-06-30"),),
-                          stamps=(f"audit/record.jsonl: stamped {at}",))  # fmt: skip
+                          stamps=(f"audit/record.jsonl: stamped {at}",), record_duration=took)  # fmt: skip
         return demands(run, None, (True, False, "."), (None, None))
 
-    assert stamped_at("2026-06-30T23:58:00Z") == []
-    assert stamped_at("2026-07-01T00:05:00Z") == [
-        "--require-pass: waiver(s) W-SHELL (until 2026-06-30) let findings through, but the authority stamped audit "
-        "record #5 at 2026-07-01T00:05:00Z: by trusted time their term had ended when the verdict was made (the "
+    assert stamped_at("2026-06-30T23:58:00Z", 4.0) == []
+    assert stamped_at("2026-07-01T00:03:00Z", 300.0) == []  # started 23:58, ran five minutes across midnight
+    assert stamped_at("2026-07-01T00:05:00Z", 240.0) == [
+        "--require-pass: waiver(s) W-SHELL (until 2026-06-30) let findings through, but by trusted time their term "
+        "had ended when the run started: audit record #5 was stamped by the authority, which puts the run's start no "
+        "later than 2026-07-01T00:01:00Z (the authority's time 2026-07-01T00:05:00Z less the run's 240 s) (the "
+        "runner's clock judged them): this bundle does not let the commit through the gate"
+    ]
+    assert stamped_at("2026-07-01T00:03:00Z", None) == [
+        "--require-pass: waiver(s) W-SHELL (until 2026-06-30) let findings through, but by trusted time their term "
+        "had ended when the run started: audit record #5 was stamped by the authority, which puts the run's start no "
+        "later than 2026-07-01T00:03:00Z (the authority's time; the evidence does not state the run's duration) (the "
         "runner's clock judged them): this bundle does not let the commit through the gate"
     ]
 

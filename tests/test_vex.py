@@ -364,8 +364,8 @@ def test_bundle_verify_policy_holds_the_vex_documents_the_run_read_by_sha256(
 def test_require_pass_refuses_an_advisory_database_stale_by_the_authoritys_time(deps_project: Project, run_deps: Gate) -> None:
     """The check judges the offline database's age by the runner's clock: one set back reads a stale
     database as fresh. The audit record keeps the database's as-of time and limit, and bundle verify
-    --require-pass --tsa-cert holds them to the authority's time of the record (allowing the minutes
-    a stamp may follow it)."""
+    --require-pass --tsa-cert judges its age at the run's latest possible start: the authority's
+    time of the record less the run's duration, in days to one decimal as the check does."""
     from gatekeeper.bundleverify import BundleCheck
     from gatekeeper.commands.bundledemands import demands
     from gatekeeper.recordfacts import database_of
@@ -376,17 +376,20 @@ def test_require_pass_refuses_an_advisory_database_stale_by_the_authoritys_time(
     assert database is not None and database["max_age_days"] == 7
     as_of = dt.datetime.fromisoformat(str(database["as_of"]).replace("Z", "+00:00"))
 
-    def stamped_at(moment: dt.datetime) -> list[str]:
+    def stamped_at(moment: dt.datetime, took: float = 3.0) -> list[str]:
         at = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
         run = BundleCheck(files=1, signature="valid", backing="record", record_seq=4, record_verdict="pass",
-                          record_scope={"complete": True}, record_database=database,
+                          record_scope={"complete": True}, record_database=database, record_duration=took,
                           stamps=(f"audit/record.jsonl: stamped {at}",))  # fmt: skip
         return demands(run, None, (True, False, "."), (None, None))
 
     assert stamped_at(as_of + dt.timedelta(days=6, hours=23)) == []
-    assert stamped_at(as_of + dt.timedelta(days=7, minutes=10)) == []  # within the minutes a stamp may follow
+    assert stamped_at(as_of + dt.timedelta(days=7, minutes=70)) == []  # 7.05 days: 7.0 to one decimal
+    assert stamped_at(as_of + dt.timedelta(days=7, minutes=80), took=1200) == []  # it started 20 minutes before
+    assert len(stamped_at(as_of + dt.timedelta(days=7, minutes=80))) == 1  # 7.06 days: 7.1
     late = stamped_at(as_of + dt.timedelta(days=9))
     assert len(late) == 1 and late[0].startswith(
-        f"--require-pass: the advisory database (newest record {database['as_of']}) was 9.0 days old by the authority's time"
+        f"--require-pass: the advisory database (newest record {database['as_of']}) was 9 days old when the run "
+        "started by trusted time (audit record #4 was stamped by the authority, which puts the run's start no later than"
     )
     assert "over checks.dependencies.max_db_age_days = 7: the runner's clock judged it fresh" in late[0]

@@ -145,53 +145,33 @@ def _folder_problem(recorded: str | None, folder: str) -> str:
 
 
 def _expired_by_trusted_time(outcome: BundleCheck) -> str:
-    """Why the pass rests on a waiver whose term had ended by the authority's time of the audit record
-    ("" when none did, or no token was checked): the run judged waivers by its runner's clock as it
-    started, which a runner set back (by up to the minutes a stamp may follow it, or mid-run) reads
-    as a day when the waiver still applied. A run that straddles the end of a waiver's term cannot
-    show it was judged before, and is refused too."""
+    """Why the pass rests on a waiver whose term had ended by the run's latest possible start by trusted
+    time ("" when none had, or no token was checked): the authority's time of the audit record less
+    the run's monotonic duration (``judgedtime``). The run judged waivers by its runner's clock as it
+    started, which a runner set back reads as a day when the waiver still applied."""
     from gatekeeper.bundle import AUDIT_FILE
     from gatekeeper.escapes import clean
+    from gatekeeper.judgedtime import waiver_problem
 
     stamped = outcome.stamp_times.get(AUDIT_FILE, "")
-    day = stamped[:10]
-    late = [f"{ident} (until {until[:10]})" for ident, until in outcome.record_waivers if until and until[:10] < day]
-    if not stamped or not late:
+    if not stamped:
         return ""
-    return clean(
-        f"waiver(s) {', '.join(late)} let findings through, but the authority stamped audit record #{outcome.record_seq} "
-        f"at {stamped}: by trusted time their term had ended when the verdict was made (the runner's clock judged them)"
-    )
+    return clean(waiver_problem(outcome.record_waivers, stamped, outcome.record_duration, f"audit record #{outcome.record_seq}"))
 
 
 def _stale_by_trusted_time(outcome: BundleCheck) -> str:
-    """Why the dependencies check's offline advisory database was older than its limit by the authority's
-    time of the audit record ("" when it was not, or no token was checked): the check judged its age by
-    the runner's clock, which a runner set back reads as fresh. The authority's time may follow the
-    check by the minutes a stamp may follow a record (``timestamp.MAX_SKEW_S``), so those are allowed."""
-    import datetime as dt
-
+    """Why the dependencies check's offline advisory database was older than its limit at the run's
+    latest possible start by trusted time ("" when it was not, or no token was checked): the check
+    judged its age by the runner's clock, which a runner set back reads as fresh."""
     from gatekeeper.bundle import AUDIT_FILE
     from gatekeeper.escapes import clean
-    from gatekeeper.timestamp import MAX_SKEW_S
+    from gatekeeper.judgedtime import database_problem
 
-    stamped, database = outcome.stamp_times.get(AUDIT_FILE, ""), outcome.record_database or {}
-    as_of, limit = database.get("as_of"), database.get("max_age_days")
-    if not stamped or not isinstance(as_of, str) or not isinstance(limit, int) or isinstance(limit, bool):
+    stamped = outcome.stamp_times.get(AUDIT_FILE, "")
+    if not stamped:
         return ""
-    try:
-        then = dt.datetime.fromisoformat(as_of.replace("Z", "+00:00"))
-        at = dt.datetime.fromisoformat(stamped.replace("Z", "+00:00"))
-    except ValueError:
-        return ""
-    age = (at - then).total_seconds() - MAX_SKEW_S
-    if age <= limit * 86400:
-        return ""
-    return clean(
-        f"the advisory database (newest record {as_of}) was {age / 86400:.1f} days old by the authority's time of "
-        f"audit record #{outcome.record_seq} ({stamped}), over checks.dependencies.max_db_age_days = {limit}: "
-        "the runner's clock judged it fresh"
-    )
+    what = f"audit record #{outcome.record_seq}"
+    return clean(database_problem(outcome.record_database, stamped, outcome.record_duration, what))
 
 
 def vex_problems(outcome: BundleCheck, expected: Policy) -> list[str]:
