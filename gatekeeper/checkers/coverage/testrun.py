@@ -127,6 +127,27 @@ def _key_lines(text: str) -> str:
     return "\n".join((summary or errors or lines)[-3:])
 
 
+#: the interpreter's own options that take no value (``python -b``, ``-OO``), and those that take one (``-W always``)
+_FLAGS, _VALUED = frozenset("bBdEIORsSuvx"), frozenset("WX")  # not -q: coverage run has its own
+
+
+def interpreter_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The interpreter's options at the head of a ``["python", ...]`` command (``-b -W always``, as
+    tox.ini's ``python -b -W always -m coverage run`` has them), which go to the interpreter, and the
+    rest, which goes to ``coverage run`` (which has no such options)."""
+    i = 0
+    while i < len(args):
+        word = args[i]
+        if not word.startswith("-") or word.startswith("--") or len(word) < 2:
+            break
+        letters = word[1:]
+        valued = next((n for n, c in enumerate(letters) if c not in _FLAGS), len(letters))
+        if valued < len(letters) and letters[valued] not in _VALUED:
+            break  # -m, -c or an option of coverage run: the interpreter's options end here
+        i += 2 if valued == len(letters) - 1 and letters[valued] in _VALUED else 1
+    return list(args[:i]), list(args[i:])
+
+
 def run_tests(command: Sequence[str], ctx: CheckContext, private: Path, on_start: Callable[[], None] | None = None) -> TestRun:
     """Run the policy's test command under ``coverage run`` in the project's environment.
 
@@ -137,8 +158,9 @@ def run_tests(command: Sequence[str], ctx: CheckContext, private: Path, on_start
     called once the command has started.
     """
     head, rest = command[0], list(command[1:])
+    flags: list[str] = []
     if head in ("python", "python3") or head.rsplit("/", 1)[-1].startswith("python"):
-        args = rest
+        flags, args = interpreter_options(rest)
     elif head.endswith(".py"):
         args = [head, *rest]
     else:
@@ -148,7 +170,7 @@ def run_tests(command: Sequence[str], ctx: CheckContext, private: Path, on_start
     env = {**os.environ, **activated(ctx.interpreter), "COVERAGE_FILE": str(private / ".coverage"), **counter}
     started = time.monotonic()
     # the project's tests, which the policy says to run: in the project's folder, on its sys.path
-    done = ctx.run([python, "-c", _COVERAGE_MAIN, "run", *args], env=env, on_start=on_start, isolated=False)
+    done = ctx.run([python, *flags, "-c", _COVERAGE_MAIN, "run", *args], env=env, on_start=on_start, isolated=False)
     took = round(time.monotonic() - started, 3)
     output = (done.stdout + "\n" + done.stderr).strip()
     process.require_module(

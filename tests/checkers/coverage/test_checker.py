@@ -583,6 +583,21 @@ def test_the_pytest_cov_options_no_cov_drops_are_named_with_the_settings_that_ca
     assert no_cov.metrics["branch"] and f"{no_cov.metrics['total']:.0f}" == by_pytest_cov
 
 
+def test_the_interpreter_s_options_of_a_python_command_go_to_the_interpreter(tmp_path: Path, make_ctx: Any) -> None:
+    """django-debug-toolbar's tox.ini runs ``python -b -W always -m coverage run -m django test``: the
+    same command in checks.coverage.run handed -b to coverage run, which refused it ("no such option")."""
+    root = write_project(tmp_path / "p", BRANCHY)
+    (root / "run_tests.py").write_text(
+        "import sys\nassert sys.flags.bytes_warning == 1 and 'always' in sys.warnoptions, (sys.flags, sys.warnoptions)\n"
+        "from pkg.calc import add, sign\nassert add(1, 2) == 3 and sign(5) == 1\n"
+    )
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, run=["python", "-b", "-W", "always", "run_tests.py"]), make_ctx(root))
+    assert result.status is Status.PASS, result.error or result.findings
+    run_tool([PYTHON, "-b", "-W", "always", "-m", "coverage", "run", "run_tests.py"], root)  # tox's command, by hand
+    assert f"{result.metrics['total']:.2f}" == report_total(root)
+
+
 def test_a_test_command_that_stops_before_the_tests_names_what_tox_ini_sets_for_them(
     tmp_path: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
