@@ -115,6 +115,7 @@ class LicensesChecker(CheckerBase):
             "left_out": list(inventory.left_out),
             "project": inventory.project.name if inventory.project else None,
             "members": [d.name for d in inventory.members],
+            "missing": list(inventory.missing),  # declared by the project, not installed: no license read
             "cached": cached,
             "cache_rejected": rejected,
             "allow": list(section["allow"]),
@@ -125,6 +126,9 @@ class LicensesChecker(CheckerBase):
         from gatekeeper.checkers.inventory.scope import members_not_counted
 
         status, summary = decide_status(findings), _summary(counts, len(rows)) + members_not_counted(metrics["members"])
+        if inventory.missing:
+            summary += f"; {len(inventory.missing)} declared in pyproject.toml but not installed, license not read: "
+            summary += ", ".join(inventory.missing)
         if lock is not None:
             from gatekeeper.checkers.lockfiles.scope import left_out, note
 

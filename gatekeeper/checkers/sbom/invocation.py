@@ -31,6 +31,8 @@ def invocation(ctx: CheckContext, source: str, spec: str) -> tuple[list[str], by
         inventory = load_inventory(ctx)
         extra: dict[str, Any] = {"scope": inventory.scope, "python": inventory.python}
         extra["left_out"] = len(inventory.left_out)
+        if inventory.missing:  # declared by the project, installed nowhere it looked: no component lists them
+            extra["missing"] = list(inventory.missing)
         if inventory.project is not None:
             extra["project"] = {"name": inventory.project.name, "version": inventory.project.version}
         extra["dependency_sboms"] = pep770.shipped_sboms(inventory.packages)

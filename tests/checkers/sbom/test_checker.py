@@ -309,3 +309,21 @@ def test_an_empty_dependency_closure_is_an_error_in_every_environment_check_unle
     (root / "gatekeeper.toml").write_text(allowed)
     again = run_gate(root, ("dependencies", "licenses", "sbom"))
     assert {c.name: c.status for c in again.checks} == dict.fromkeys(("dependencies", "licenses", "sbom"), Status.PASS)
+
+
+def test_declared_dependencies_not_installed_are_named_by_the_sbom_and_the_licenses(dist_env: FakeEnv, tmp_path: Path) -> None:
+    """A project whose declared dependency is installed nowhere gatekeeper looked (nbformat run bare,
+    outside its Hatch environment): the dependencies check leaves it unaudited, and the SBOM and the
+    license listing, which cannot list it, said nothing of it."""
+    from tests.helpers.dists import run_gate
+
+    policy = _policy(dist_env.python, scope="project") + '[checks.licenses]\nunknown = "warn"\ndeny = []\nallow = []\n'
+    root = make_project(tmp_path / "p", policy, deps=["alpha>=1", "absent-pkg>=1"])
+    gate = run_gate(root, ("sbom", "licenses"))
+    sbom, licenses = gate.check("sbom"), gate.check("licenses")
+    assert sbom is not None and licenses is not None
+    names = {c["name"] for c in json.loads((root / "out" / "sbom.cdx.json").read_text())["components"]}
+    assert "alpha" in names and "absent-pkg" not in names
+    assert sbom.metrics["missing"] == licenses.metrics["missing"] == ["absent-pkg"]
+    assert "1 declared in pyproject.toml but not installed, not listed: absent-pkg" in sbom.summary
+    assert "1 declared in pyproject.toml but not installed, license not read: absent-pkg" in licenses.summary
