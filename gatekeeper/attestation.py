@@ -91,7 +91,7 @@ def _database(result: GateResult) -> dict[str, Any] | None:
     info = check.metrics.get("database") if check is not None else None
     if not isinstance(info, Mapping):
         return None
-    keys = ("kind", "location", "source_url", "as_of", "fetched_at", "queried_at", "digest")
+    keys = ("kind", "location", "source_url", "as_of", "max_age_days", "fetched_at", "queried_at", "digest")
     return {k: info[k] for k in keys if info.get(k) not in (None, "", {})}
 
 
@@ -109,6 +109,8 @@ def predicate(result: GateResult, command: str, clock: Mapping[str, Any]) -> dic
         "startedAt": result.started_at,
         "finishedAt": result.finished_at,
         **({"mergedAt": decided} if decided != result.finished_at else {}),
+        # by the monotonic clock: with the token's time it bounds the run's start (a merge's span is its parts' clocks)
+        **({"durationS": round(result.duration_s, 3)} if command != "merge" else {}),
         "clock": dict(clock),
         "repository": {
             "commit": result.repository.get("commit", ""),
@@ -130,6 +132,8 @@ def predicate(result: GateResult, command: str, clock: Mapping[str, Any]) -> dic
         "tools": _tools(result),
         "advisoryDatabase": _database(result),
         "waivers": waivers,
+        # each waiver that let findings through, with its expiry: a verifier judges it again by trusted time
+        "waiverTerms": _waiver_terms(result),
         # findings a baseline or a new-code reference let through as known: the policy never judged them
         "letThrough": _let_through(result),
         **({"strictWaivers": result.extra["strict_waivers"]} if isinstance(result.extra.get("strict_waivers"), bool) else {}),
@@ -139,6 +143,18 @@ def predicate(result: GateResult, command: str, clock: Mapping[str, Any]) -> dic
         # which of the policy's checks ran: a pass of part of them gates no commit
         "scope": _scope(result),
     }
+
+
+def _waiver_terms(result: GateResult) -> list[dict[str, str]]:
+    """``[{id, expires}]`` of each waiver (or VEX statement) the run applied, sorted by id; written for
+    every run, so a verifier tells "none" from a statement made before it was written."""
+    applied = result.waivers.get("applied")
+    terms = [
+        {"id": str(w.get("id") or ""), "expires": str(w.get("expires") or "")}
+        for w in (applied if isinstance(applied, list) else [])
+        if isinstance(w, Mapping)
+    ]
+    return sorted(terms, key=lambda t: t["id"])
 
 
 def _let_through(result: GateResult) -> dict[str, Any]:
@@ -386,12 +402,23 @@ def verify_envelope(
     stamp_time = _check_stamp(env, tsa_ca, problems, notes)
     pred = document.get("predicate")
     if stamp_time and isinstance(pred, dict):
-        from gatekeeper.timestamp import skew_problem
+        from gatekeeper.timestamp import skew_problem, start_problem
 
         # a merge's own time when it says one (its parts may have ended long before it was made)
         if (problem := skew_problem(str(pred.get("mergedAt") or pred.get("finishedAt", "")), stamp_time)) is not None:
             problems.append(f"timestamp: {problem}")
+        elif (took := duration_of(pred)) is not None and (late := start_problem(str(pred.get("startedAt")), took, stamp_time)):
+            problems.append(f"timestamp: {late}")  # its waivers and database age were judged by that start
     return AttestationCheck(document, key_id, bool(key_id), tuple(problems), tuple(notes), stamp_time)
+
+
+def duration_of(predicate: Mapping[str, Any]) -> float | None:
+    """The run's monotonic duration the predicate states (``durationS``); None when it does not (a
+    statement made before it was written, or a merge's)."""
+    took = predicate.get("durationS")
+    if predicate.get("mergedAt") or isinstance(took, bool) or not isinstance(took, (int, float)) or took < 0:
+        return None
+    return float(took)
 
 
 def _signed_by(env: Mapping[str, Any], keyring: Keyring, message: bytes) -> str:

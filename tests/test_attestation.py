@@ -229,3 +229,42 @@ def test_a_subject_rewritten_while_the_checks_ran_is_attested_as_it_was_and_fail
     verify = ["attestation", "verify", attestation, "--public-key", str(keys[1]), "--subject", str(wheel)]
     done = CliRunner().invoke(app, verify)
     assert done.exit_code == 1 and "not a subject of this attestation" in done.output
+
+
+def test_require_pass_judges_an_attestations_waivers_and_database_at_the_runs_latest_possible_start(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """attestation verify --require-pass --tsa-cert applies bundle verify's time rule to the statement's
+    own token: its waiver terms and the database's as-of time and limit, judged as of the token's time
+    less the run's durationS. A statement made before those were written says, in notes, which of
+    these checks could not apply."""
+    from gatekeeper.commands.attestation import _time_demands
+
+    predicate = {
+        "verdict": "pass", "durationS": 300.0, "waivers": {"applied": 1},
+        "waiverTerms": [{"id": "W-SHELL", "expires": "2026-06-30"}],
+        "advisoryDatabase": {"kind": "osv-db", "as_of": "2026-06-23T23:00:00Z", "max_age_days": 7},
+    }  # fmt: skip
+    assert _time_demands(predicate, "2026-07-01T00:03:00Z") == []  # started 23:58 on the last day, 7.0 days
+    late = _time_demands(predicate, "2026-07-01T01:30:00Z")
+    assert late == [
+        "--require-pass: waiver(s) W-SHELL (until 2026-06-30) let findings through, but by trusted time their term had "
+        "ended when the run started: the attestation was stamped by the authority, which puts the run's start no later "
+        "than 2026-07-01T01:25:00Z (the authority's time 2026-07-01T01:30:00Z less the run's 300 s) (the runner's clock "
+        "judged them): this attestation does not let the commit through the gate",
+        "--require-pass: the advisory database (newest record 2026-06-23T23:00:00Z) was 7.1 days old when the run "
+        "started by trusted time (the attestation was stamped by the authority, which puts the run's start no later than "
+        "2026-07-01T01:25:00Z (the authority's time 2026-07-01T01:30:00Z less the run's 300 s)), over "
+        "checks.dependencies.max_db_age_days = 7: the runner's clock judged it fresh: this attestation does not let the "
+        "commit through the gate",
+    ]
+    capsys.readouterr()
+    older = {
+        "verdict": "pass",
+        "waivers": {"applied": 1},
+        "advisoryDatabase": {"kind": "osv-db", "as_of": "2026-01-01T00:00:00Z"},
+    }
+    assert _time_demands(older, "2026-07-01T01:30:00Z") == []
+    notes = capsys.readouterr().out
+    assert "note: the statement does not list its waivers' expiries (made before gatekeeper wrote them)" in notes
+    assert "note: the statement does not state its advisory database's age limit" in notes

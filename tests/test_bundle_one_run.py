@@ -842,6 +842,8 @@ def test_a_run_whose_clock_was_set_back_as_it_started_fails_closed_and_is_refuse
     assert done.exit_code == 1 and f"record #{record['seq']}: the runner's clock says the run started at" in done.output
     done = _cli(["audit", "verify", str(two_runs["log"]), *keyed])
     assert done.exit_code == 1 and "the runner's clock was set back while it ran" in done.output
+    done = _cli(["attestation", "verify", str(root / "out-late" / "gatekeeper.intoto.json"), *keyed])
+    assert done.exit_code == 1 and "timestamp: the runner's clock says the run started at" in done.output
 
 
 def test_require_pass_judges_waivers_at_the_runs_latest_possible_start_by_trusted_time() -> None:

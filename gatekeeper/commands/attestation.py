@@ -106,6 +106,8 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
         echo(f"note: {note}")
     problems = [*outcome.problems, *_demands(outcome.statement, predicate, commit, (require_pass, *known), partial)]
     problems.extend(_policy_demands(predicate, expected, policy_sha256))
+    if require_pass and outcome.stamp_time and predicate.get("verdict") == "pass":
+        problems.extend(_time_demands(predicate, outcome.stamp_time))
     if outcome.key_id and (late := retired_problem(outcome.key_id, outcome.stamp_time, retired_at)) is not None:
         problems.append(f"the statement is {late}")
     if problems:
@@ -204,4 +206,34 @@ def _policy_demands(predicate: Mapping[str, Any], expected: Policy | None, polic
             echo(f"note: --policy {clean(name)}: {note}")
     if (refused := policy_problem(dict(recorded) if isinstance(recorded, Mapping) else None, policy_sha256)) != "":
         problems.append(refused)
+    return problems
+
+
+def _time_demands(predicate: Mapping[str, Any], stamp_time: str) -> list[str]:
+    """What ``--require-pass`` with ``--tsa-cert`` refuses by trusted time (``judgedtime``, the rule
+    ``bundle verify`` applies to a record): a waiver whose term had ended, or an offline advisory
+    database older than its limit, at the run's latest possible start, the token's time less the
+    predicate's ``durationS``. A statement made before the predicate carried waiver terms or the
+    database's limit says so in a note: those checks could not apply."""
+    from gatekeeper.attestation import duration_of
+    from gatekeeper.judgedtime import database_problem, waiver_problem
+
+    took: object = duration_of(predicate)
+    terms = predicate.get("waiverTerms")
+    waivers = predicate.get("waivers")
+    applied = waivers.get("applied") if isinstance(waivers, Mapping) else None
+    problems = []
+    if isinstance(terms, list):
+        stated = [(str(t.get("id") or ""), str(t.get("expires") or "")) for t in terms if isinstance(t, Mapping)]
+        if late := waiver_problem(stated, stamp_time, took, "the attestation"):
+            problems.append(f"--require-pass: {late}: this attestation does not let the commit through the gate")
+    elif applied:
+        echo("note: the statement does not list its waivers' expiries (made before gatekeeper wrote them): "
+             "whether their terms had ended when the run started could not be judged by trusted time")  # fmt: skip
+    database = predicate.get("advisoryDatabase")
+    if isinstance(database, Mapping) and database.get("kind") == "osv-db" and "max_age_days" not in database:
+        echo("note: the statement does not state its advisory database's age limit (made before gatekeeper wrote it): "
+             "its age when the run started could not be judged by trusted time")  # fmt: skip
+    elif late := database_problem(database if isinstance(database, Mapping) else None, stamp_time, took, "the attestation"):
+        problems.append(f"--require-pass: {late}: this attestation does not let the commit through the gate")
     return problems

@@ -64,6 +64,12 @@ def _require_pass(bundle: Path, tmp_path: Path, record: dict[str, object]) -> Re
     return _cli(["bundle", "verify", str(bundle), *keyed, "--commit", str(record["commit"]), "--require-pass"])
 
 
+def _attestation_require_pass(root: Path, tmp_path: Path, record: dict[str, object]) -> Result:
+    keyed = ["--public-key", str(tmp_path / "gatekeeper.pub"), "--tsa-cert", str(tmp_path / "ca.pem")]
+    envelope = root / "out" / "gatekeeper.intoto.json"
+    return _cli(["attestation", "verify", str(envelope), *keyed, "--commit", str(record["commit"]), "--require-pass"])
+
+
 @pytest.mark.slow
 def test_a_database_past_its_limit_by_trusted_time_is_refused_though_the_runners_clock_judged_it_fresh(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deps_python: Path, local_tsa: LocalTSA
@@ -96,6 +102,10 @@ def test_a_database_past_its_limit_by_trusted_time_is_refused_though_the_runners
     assert "REJECTED: --require-pass: the advisory database (newest record " in done.output
     assert "was 7.1 days old when the run started by trusted time" in done.output
     assert "over checks.dependencies.max_db_age_days = 7: the runner's clock judged it fresh" in done.output
+    done = _attestation_require_pass(root, tmp_path, record)  # the attestation's own token, the same rule
+    assert done.exit_code == 1, done.output
+    assert "--require-pass: the advisory database (newest record " in done.output
+    assert "was 7.1 days old when the run started by trusted time (the attestation was stamped" in done.output
 
 
 @pytest.mark.slow
@@ -112,3 +122,6 @@ def test_an_honest_run_on_a_database_at_its_limit_is_let_through(
     assert record["checks"]["dependencies"]["metrics"]["database"]["age_days"] == 7.0  # type: ignore[index]
     done = _require_pass(bundle, tmp_path, record)
     assert done.exit_code == 0, done.output
+    done = _attestation_require_pass(root, tmp_path, record)
+    assert done.exit_code == 0, done.output
+    assert "note:" not in done.output  # the statement carries everything the time rule needs
