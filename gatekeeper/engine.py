@@ -70,6 +70,8 @@ class RunRequest:
     baseline_kind: str = "baseline"
     #: new-code runs: REF's commit (patch coverage is measured against it, thresholds compare with its figures)
     new_code_base: str = ""
+    #: REF's run in a worktree: the checkout the worktree was made from, whose code REF's tests must not import
+    ref_checkout: Path | None = None
     shard: tuple[int, int] | None = None
     use_cache: bool = True
     strict_waivers: bool = False
@@ -363,6 +365,7 @@ def _run_all(  # noqa: PLR0913  # and what to do once the checks write no more
             shard=request.shard if checkers[name].shardable else None,
             baseline_metrics=request.baseline.metrics.get(name, {}),
             new_code_base=request.new_code_base,
+            ref_checkout=request.ref_checkout,
             tool_python=shared.tool_python,
             interpreter=shared.interpreter,
             checks_at_once=len(names),

@@ -335,6 +335,7 @@ def worktree_reference(root: Path, since: Since, request: RunRequest, checkers: 
                 baseline=Baseline(),
                 baseline_name="",
                 new_code_base=since.commit,
+                ref_checkout=root,
             )
             result = run_checks(ref_request, checkers)
         except GatekeeperError as exc:

@@ -401,6 +401,9 @@ class CheckContext:
     baseline_metrics: Mapping[str, Any] = field(default_factory=dict)  # this check's metrics in --baseline (or REF's)
     #: a new-code run's REF commit: thresholds compare with REF's figures (``baseline_metrics``), patches start there
     new_code_base: str = ""
+    #: REF's run in a worktree of a new-code run (``root`` is the worktree): the checkout it was made
+    #: from, whose code REF's tests must not import (``checks.coverage.run`` puts REF's import roots first)
+    ref_checkout: Path | None = None
     tool_python: str = sys.executable
     interpreter: Interpreter | None = None  # the environment to inspect, discovered once per run
     #: how many checks this run runs at once, this one included: with others keeping the CPUs busy,

@@ -115,6 +115,8 @@ class CoverageChecker(CheckerBase):
                     started = _kernel_time(Path(private))
                     tests = run_tests(command, ctx, Path(private), on_start=launched)
                     findings.extend(tests.findings)
+                    if tests.leaked:  # REF's worktree: the figures would measure the checkout's code
+                        return _unreadable_run(tests, _leaked_error(tests.leaked))
                     from gatekeeper.checkers.coverage.data import read_run_data
 
                     try:
@@ -209,6 +211,18 @@ def _refuse_written(ctx: CheckContext, report: CoverageReport, started: int) -> 
             "figures over code the tests wrote are not the checkout's (leave such files out with [run] omit, "
             "which is reported, or generate them before the run)"
         )
+
+
+def _leaked_error(leaked: Sequence[str]) -> ToolError:
+    """The error of REF's test run (a new-code run's worktree) that imported modules of the checkout
+    instead of REF's, e.g. a package whose folder is named otherwise than the package."""
+    shown = ", ".join(leaked[:5]) + (f" and {len(leaked) - 5} more" if len(leaked) > 5 else "")
+    return ToolError(
+        f"REF's tests imported {len(leaked)} file(s) of the checkout, not REF's: {shown}; REF's figures would "
+        "measure the checkout's code (REF's import roots were put first on PYTHONPATH, and these were found "
+        "elsewhere): keep a stored result of REF (every complete run of a clean commit leaves one in the cache) "
+        "or pass --new-code-result"
+    )
 
 
 def _unreadable_run(tests: TestRun, exc: ToolError) -> CheckResult:

@@ -369,6 +369,24 @@ def _refuse_outside(ctx: CheckContext, files: Sequence[FileCoverage]) -> None:
     )
 
 
+def _refuse_checkout_code(ctx: CheckContext, files: Sequence[FileCoverage]) -> None:
+    """``ToolError`` when REF's data (a new-code run's worktree, ``ctx.ref_checkout``) measured files of
+    the checkout: a process the tests started imported the checkout's code, not REF's, and REF's
+    figures would be partly the checkout's."""
+    if ctx.ref_checkout is None:
+        return
+    tops = tuple(dict.fromkeys((str(ctx.ref_checkout) + "/", str(ctx.ref_checkout.resolve()) + "/")))
+    inside = [f.path for f in files if f.path.startswith(tops)]
+    if inside:
+        shown = ", ".join(inside[:3]) + (" …" if len(inside) > 3 else "")
+        raise ToolError(
+            f"REF's coverage data measured {len(inside)} file(s) of the checkout, not REF's worktree: {shown}; "
+            "a process the tests started imported the checkout's code, so REF's figures would be partly the "
+            "checkout's: keep a stored result of REF (every complete run of a clean commit leaves one in the "
+            "cache) or pass --new-code-result"
+        )
+
+
 _TEST_FOLDERS = frozenset({"tests", "test", "testing"})
 
 
@@ -436,6 +454,7 @@ def _report(
             )
             for f in answer["files"]
         )
+        _refuse_checkout_code(ctx, files)
         _refuse_outside(ctx, files)
         _refuse_tests_only(ctx, files)
         return CoverageReport(

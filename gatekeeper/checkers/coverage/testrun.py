@@ -28,6 +28,25 @@ if TYPE_CHECKING:
 #: The test run's pytest, and only it, counts the tests it runs (``pytestcount``): the module is
 #: compiled under a name coverage.py does not trace and named in ``PYTEST_PLUGINS`` for this process.
 _COUNT_ENV = "GATEKEEPER_PYTEST_COUNT"
+#: REF's test run in a new-code run's worktree: the checkout, and the file to which, once coverage.py
+#: has saved its data, the files of the modules the tests imported from the checkout (outside the
+#: environment's own folders) are written, one a line, relative to it: REF's figures would measure them
+_REF_ENV = "GATEKEEPER_REF_CHECKOUT"
+_LEAKS_ENV = "GATEKEEPER_REF_LEAKS"
+_LEAKS = (
+    "import os, sys\n"
+    "top = os.path.realpath(checkout) + os.sep\n"
+    "own = tuple(os.path.realpath(p) + os.sep for p in {sys.prefix, sys.exec_prefix, sys.base_prefix})\n"
+    "found = set()\n"
+    "for module in list(sys.modules.values()):\n"
+    "    name = getattr(module, '__file__', None)\n"
+    "    if isinstance(name, str):\n"
+    "        real = os.path.realpath(name)\n"
+    "        if real.startswith(top) and not real.startswith(own):\n"
+    "            found.add(real[len(top):])\n"
+    "with open(out, 'w', encoding='utf-8', errors='surrogateescape') as handle:\n"
+    "    handle.write(''.join(f + '\\n' for f in sorted(found)))\n"
+)
 _COVERAGE_MAIN = (
     "import os, sys\n"
     "if sys.path and sys.path[0] in ('', os.getcwd()): del sys.path[0]\n"
@@ -45,8 +64,14 @@ _COVERAGE_MAIN = (
     "except ModuleNotFoundError as exc:\n"
     "    if (exc.name or '').split('.')[0] != 'coverage': raise\n"
     "    sys.stderr.write(sys.executable + ': No module named coverage\\n'); sys.exit(1)\n"
+    f"ref = (os.environ.pop({_REF_ENV!r}, ''), os.environ.pop({_LEAKS_ENV!r}, ''))\n"
     "sys.path.insert(0, os.getcwd())\n"
-    "sys.exit(main())\n"
+    "try:\n"
+    "    status = main()\n"
+    "finally:\n"
+    "    if all(ref):\n"
+    f"        exec(compile({_LEAKS!r}, '<gatekeeper_ref_leaks>', 'exec'), {{'checkout': ref[0], 'out': ref[1]}})\n"
+    "sys.exit(status)\n"
 )
 
 _TAIL_LINES = 12
@@ -64,6 +89,9 @@ class TestRun:
     # pytest's: collected, ran, skipped, deselected, and under pytest-xdist the options whose
     # deselection its workers did uncounted ("deselecting") (``pytestcount``)
     counts: Mapping[str, int | str] | None = None
+    #: REF's run in a new-code run's worktree: the files of the checkout (relative to it) whose
+    #: modules the tests imported instead of REF's
+    leaked: tuple[str, ...] = ()
 
     def metric(self) -> dict[str, Any]:
         """The ``tests`` metric: the command, its exit status, whether the tests passed and how long
@@ -168,6 +196,7 @@ def run_tests(command: Sequence[str], ctx: CheckContext, private: Path, on_start
     python = ctx.target_python
     counter, count_file = _pytest_counter(args, private)
     env = {**os.environ, **activated(ctx.interpreter), "COVERAGE_FILE": str(private / ".coverage"), **counter}
+    leaks = _ref_setting(ctx, env, private)
     started = time.monotonic()
     # the project's tests, which the policy says to run: in the project's folder, on its sys.path
     done = ctx.run([python, *flags, "-c", _COVERAGE_MAIN, "run", *args], env=env, on_start=on_start, isolated=False)
@@ -193,7 +222,31 @@ def run_tests(command: Sequence[str], ctx: CheckContext, private: Path, on_start
                 properties={"returncode": done.returncode, "command": list(command), "output_tail": last_lines(output)},
             ),
         )
-    return TestRun(tuple(command), done.returncode, output, findings, took, counts[-1] if counts else None)
+    leaked = tuple(_lines(leaks)) if leaks is not None else ()
+    return TestRun(tuple(command), done.returncode, output, findings, took, counts[-1] if counts else None, leaked)
+
+
+def _ref_setting(ctx: CheckContext, env: dict[str, str], private: Path) -> Path | None:
+    """In REF's worktree (``ctx.ref_checkout``), REF's import roots first on ``PYTHONPATH``
+    (``refroots``) and the file ``_COVERAGE_MAIN`` lists the checkout's modules the tests imported
+    in; None (``env`` unchanged) in any other run."""
+    if ctx.ref_checkout is None:
+        return None
+    from gatekeeper.checkers.coverage.refroots import pythonpath
+
+    path = pythonpath(ctx, env.get("PYTHONPATH", ""))
+    if path:
+        env["PYTHONPATH"] = path
+    leaks = private / "ref-leaks.txt"
+    env.update({_REF_ENV: str(ctx.ref_checkout), _LEAKS_ENV: str(leaks)})
+    return leaks
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return [line for line in path.read_text(encoding="utf-8", errors="surrogateescape").splitlines() if line]
+    except OSError:
+        return []
 
 
 def activated(interpreter: Interpreter | None) -> dict[str, str]:
