@@ -2,8 +2,12 @@
 
 A commit is ``gated`` when at least one verified record ran a *complete* gate on it (every check the
 policy enables, no lone shard: the record's ``scope.complete``) on a clean tree and passed (a run on
-a tree with uncommitted changes to tracked files judged other code than the commit's). A commit with runs but
-no such one (every run failed, errored or was partial, or recorded no scope) is ``not gated``; a
+a tree with uncommitted changes to tracked files judged other code than the commit's), and that pass
+is a clean one as ``bundle verify --require-pass`` takes it (``Acceptance``): no baseline or new-code
+reference let findings through (unless ``--accept-baseline``), the run judged the folder asked for
+(the top by default, ``--folder``), and, with ``--repository``, it ran in that repository. A commit
+whose passes all fall short of that is a ``qualified pass``, each run saying why; one with runs but
+no pass (every run failed, errored or was partial, or recorded no scope) is ``not gated``; a
 commit no record names has ``no run``. Any record of the commit counts, whatever branch it ran on
 (the same commit judged on a feature branch before a fast-forward merge is the same code), but
 only records of the verified chain: a record after a break never gates anything.
@@ -28,6 +32,7 @@ from gatekeeper.errors import ToolError
 #: ref), ``manual`` (dispatched by hand) and ``local`` (no CI)
 EVENTS = ("push", "pull_request", "tag", "schedule", "manual", "local")
 GATED = "gated"
+QUALIFIED = "qualified pass"
 NOT_GATED = "not gated"
 NO_RUN = "no run"
 _TIMEOUT = 60
@@ -41,8 +46,21 @@ class GatedCommit:
     date: str
     author: str
     subject: str
-    status: str  # GATED, NOT_GATED or NO_RUN
+    status: str  # GATED, QUALIFIED, NOT_GATED or NO_RUN
     runs: tuple[str, ...]  # "#12 pass", "#13 pass (partial: only security)", ...
+    kind: str = ""  # what kind of pass gated it: "clean", or why each pass falls short ("#12: …"); "" without a pass
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """What a pass must be to gate a commit, as ``bundle verify --require-pass`` (and ``attestation verify``)
+    take it: ``accept_baseline`` lets findings a baseline or new-code reference let through count
+    (``--accept-baseline``), ``folder`` is the folder of the work tree the gate judges (``--folder``,
+    ``.`` the top), ``repository`` the repository whose CI must have run it (``--repository``; None: any)."""
+
+    accept_baseline: bool = False
+    folder: str = "."
+    repository: str | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -67,11 +85,16 @@ def _git(repo: Path, *args: str) -> tuple[int, str]:
     return done.returncode, done.stdout if done.returncode == 0 else done.stderr.strip()
 
 
-def gated_changes(
-    repo: Path, branch: str, records: Iterable[Mapping[str, Any]], since: dt.date | None = None, until: dt.date | None = None
+def gated_changes(  # noqa: PLR0913  # the branch, its records, the period and what a pass must be
+    repo: Path,
+    branch: str,
+    records: Iterable[Mapping[str, Any]],
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    accept: Acceptance = Acceptance(),
 ) -> GatedChanges:
     """``branch``'s first-parent commits (committed within ``since``..``until``, days inclusive, UTC)
-    joined with ``records`` (the verified records only)."""
+    joined with ``records`` (the verified records only), each pass judged by ``accept``."""
     args = ["log", "--first-parent", "--format=%H%x1f%cI%x1f%an%x1f%s", "--end-of-options", branch]
     if since is not None:
         args.insert(1, f"--since={since.isoformat()}T00:00:00Z")
@@ -92,26 +115,57 @@ def gated_changes(
             continue
         sha, date, author, subject = parts
         runs = by_commit.get(sha, [])
-        commits.append(GatedCommit(sha, date, author, subject, _status(runs), tuple(_describe(r) for r in runs)))
+        status, kind = _status(runs, accept)
+        described = tuple(_describe(r, accept) for r in runs)
+        commits.append(GatedCommit(sha, date, author, subject, status, described, kind))
     return GatedChanges(branch, tuple(commits))
 
 
 def gating(record: Mapping[str, Any]) -> bool:
-    """True when ``record`` is a passing run of the complete gate on a clean tree (the only kind that gates a commit)."""
+    """True when ``record`` is a passing run of the complete gate on a clean tree (the only kind that may gate a
+    commit; ``reservations`` says whether it is a clean gate of it)."""
     scope = record.get("scope")
     complete = isinstance(scope, Mapping) and scope.get("complete") is True
     return record.get("verdict") == "pass" and complete and record.get("dirty") is not True
 
 
-def _status(runs: list[Mapping[str, Any]]) -> str:
-    if any(gating(r) for r in runs):
-        return GATED
-    return NOT_GATED if runs else NO_RUN
+def reservations(record: Mapping[str, Any], accept: Acceptance) -> tuple[str, ...]:
+    """Why a pass is no clean gate of its commit as ``accept`` takes it, in ``bundle verify``'s words (none: a
+    clean gate): findings a baseline or new-code reference let through as known, not judged by the policy;
+    another folder than ``accept.folder`` (a record that does not say passes for the top); another
+    repository, or none, than ``accept.repository``."""
+    from gatekeeper.recordfacts import known_of
+
+    found = [] if accept.accept_baseline else [f"{k} let through as known, not judged by the policy" for k in known_of(record)]
+    folder = record.get("folder") if isinstance(record.get("folder"), str) else None
+    asked = "the whole repository" if accept.folder == "." else f"the folder {accept.folder} (--folder)"
+    if folder is None and accept.folder != ".":
+        found.append(f"it does not say which folder of the repository it judged, not {asked}")
+    elif folder is not None and folder != accept.folder:
+        judged = "the whole repository" if folder == "." else f"the folder {folder} of the repository alone"
+        found.append(f"it judged {judged}, not {asked}")
+    ci = record.get("ci") if isinstance(record.get("ci"), Mapping) else {}
+    said = str((ci or {}).get("repository") or "")
+    if accept.repository is not None and said.lower() != accept.repository.strip().lower():
+        found.append(f"run in {said}, not in {accept.repository} (--repository)" if said else "it names no repository")
+    return tuple(found)
 
 
-def _describe(record: Mapping[str, Any]) -> str:
+def _status(runs: list[Mapping[str, Any]], accept: Acceptance) -> tuple[str, str]:
+    """The commit's status and what kind of pass gated it ("clean", or each pass's reservations)."""
+    passes = [r for r in runs if gating(r)]
+    if any(not reservations(r, accept) for r in passes):
+        return GATED, "clean"
+    if passes:
+        return QUALIFIED, "; ".join(f"#{r.get('seq', '?')}: {', '.join(reservations(r, accept))}" for r in passes)
+    return (NOT_GATED if runs else NO_RUN), ""
+
+
+def _describe(record: Mapping[str, Any], accept: Acceptance = Acceptance()) -> str:
     text = f"#{record.get('seq', '?')} {record.get('verdict', '?')}"
-    note = "; ".join(n for n in (partial_note(record.get("scope")), "dirty tree" if record.get("dirty") is True else "") if n)
+    held = reservations(record, accept) if gating(record) else ()
+    notes = (partial_note(record.get("scope")), "dirty tree" if record.get("dirty") is True else "", *held)
+    note = "; ".join(n for n in notes if n)
     return f"{text} ({note})" if note else text
 
 

@@ -33,7 +33,7 @@ from markupsafe import Markup
 
 from gatekeeper.audit import Verification, read_records, verify_log
 from gatekeeper.gated import EVENTS as EVENTS
-from gatekeeper.gated import GatedChanges
+from gatekeeper.gated import Acceptance, GatedChanges
 from gatekeeper.history_charts import ChartSpec, Series, render_charts
 from gatekeeper.history_period import controls, exceptions, policy_changes
 from gatekeeper.history_run import TREND_SERIES, as_dict, policy_files
@@ -74,6 +74,7 @@ class HistoryPage:
     records: int
     runs: Sequence[Run] = ()
     kept: Mapping[str, Path] = field(default_factory=dict)  # kept reports: sha256 -> file
+    gated: GatedChanges | None = None  # the branch's commits and how each was gated (``--branch`` with a checkout)
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def history_page(  # noqa: PLR0913  # the log, how to verify it (keys, prefix, a
             facts = _replace_facts(facts, generated_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         runs = select_runs(records, verification, facts.period)
         page = render_history(runs, verification, facts, len(records))
-        return HistoryPage(page, verification, len(records), runs, facts.reports)
+        return HistoryPage(page, verification, len(records), runs, facts.reports, facts.gated)
 
 
 def _times_checked(
@@ -173,6 +174,7 @@ class Joins:
     branch: str | None = None
     report_dirs: tuple[Path, ...] = ()
     root: Path | None = None  # where recorded report paths (relative) are looked for
+    accept: Acceptance = field(default_factory=Acceptance)  # what a pass must be to gate a commit (``gated``)
 
     def apply(self, facts: PageFacts, verified: Sequence[Mapping[str, Any]], records: Sequence[Mapping[str, Any]]) -> PageFacts:
         """``facts`` with the gated changes, policy texts and kept reports filled in."""
@@ -185,7 +187,7 @@ class Joins:
         valid = [r for r in records if not r.get("invalid")]
         if self.repo is not None:
             if self.branch:
-                gated = gated_changes(self.repo, self.branch, verified, period.since, period.until)
+                gated = gated_changes(self.repo, self.branch, verified, period.since, period.until, self.accept)
             files = {f for r in valid for f in policy_files(as_dict(r.get("policy")))}
             texts = policy_texts(self.repo, {f[1] for f in files}, {f[2] for f in files})
         digests = {str(d) for r in valid for d in as_dict(r.get("reports")).values()}

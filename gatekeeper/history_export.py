@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gatekeeper.gated import GatedChanges
 from gatekeeper.history_period import exceptions
 from gatekeeper.history_run import Run
 
@@ -112,6 +113,14 @@ def runs_csv(runs: Sequence[Run]) -> str:
              "; ".join(f"{k}={v}" for k, v in sorted(r.controls.items())),
              " ".join(f"{k}={v}" for k, v in sorted(r.reports.items())), "suspect" if r.suspect else "verified"]
         )  # fmt: skip
+    return _csv(header, rows)
+
+
+def gated_csv(gated: GatedChanges) -> str:
+    """One row per commit of the branch's first-parent history in the period (newest first): its status
+    (gated, qualified pass, not gated, no run), what kind of pass gated it, and its runs."""
+    header = ["commit", "committed", "author", "subject", "status", "kind_of_pass", "runs"]
+    rows = [[c.sha, c.date, c.author, c.subject, c.status, c.kind, "; ".join(c.runs)] for c in gated.commits]
     return _csv(header, rows)
 
 

@@ -92,8 +92,10 @@ def test_gated_changes_join_the_branch_first_parent_history_with_the_runs(
     assert "<strong>8</strong> commits" in counts
     assert "3 gated" in counts and "4 not gated" in counts and "1 with no run" in counts
     table = page[page.index('id="gated-table"') :]
-    found = re.findall(r'<code>([0-9a-f]{12})</code>.*?<td class="gated-[a-z-]+">([a-z ]+)</td><td>(.*?)</td>', table)
-    rows = {sha: (status, runs) for sha, status, runs in found}
+    cells = r'<code>([0-9a-f]{12})</code>.*?<td class="gated-[a-z-]+">([a-z ]+)</td><td>(.*?)</td><td>(.*?)</td>'
+    found = re.findall(cells, table)
+    rows = {sha: (status, runs) for sha, status, _, runs in found}
+    assert {kind for _, status, kind, _ in found if status == "gated"} == {"clean"}
     main = project["main"]
     assert project["feature"][:12] not in rows
     assert rows[main[1][:12]] == ("not gated", "#2 fail")
@@ -103,6 +105,50 @@ def test_gated_changes_join_the_branch_first_parent_history_with_the_runs(
     assert rows[main[0][:12]][0] == "gated" and rows[main[2][:12]] == ("no run", "—")
     assert rows[main[5][:12]] == ("gated", "#7 pass")  # the merge commit, run on main
     assert rows[main[4][:12]] == ("not gated", "#5 pass (dirty tree)")
+
+
+def test_a_pass_a_baseline_let_findings_through_of_one_folder_or_in_another_repository_is_a_qualified_pass(
+    project: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each pass is judged as bundle verify --require-pass judges it: a baseline's or a new-code
+    reference's let-through, a run of one folder, a run in another repository (with --repository) are
+    no clean gate of the commit, and the page and gated.csv say what kind of pass each commit had;
+    --accept-baseline, --folder and --repository say what the gate accepts, with bundle verify's words."""
+    records = project["records"]
+    for rec in records:
+        rec["ci"] = {"provider": "github-actions", "repository": "acme/shop", "run_id": "1"}
+    records[0]["baseline"] = {"path": ".gatekeeper/baseline.json", "sha256": "ab" * 32, "matched": 2}  # main0
+    records[6]["folder"] = "services/api"  # main5: one folder of the tree
+    records[8]["ci"] = {"provider": "github-actions", "repository": "insider/copy", "run_id": "77"}  # main6's pass
+    write_log(project["log"], records)
+    main = project["main"]
+
+    def kinds(*options: str) -> dict[str, tuple[str, str]]:
+        out = tmp_path / "csv"
+        done = _report(project["repo"], monkeypatch, str(project["log"]), "--branch", "main", "--format", "csv",
+                       "--output", str(out), *options)  # fmt: skip
+        assert done.exit_code == 0, done.output
+        rows = csv.DictReader(io.StringIO((out / "gated.csv").read_text()))
+        return {r["commit"]: (r["status"], r["kind_of_pass"]) for r in rows}
+
+    plain = kinds()
+    baseline = f"2 finding(s) in the baseline .gatekeeper/baseline.json (sha256 {'ab' * 32})"
+    assert plain[main[0]] == ("qualified pass", f"#1: {baseline} let through as known, not judged by the policy")
+    assert plain[main[5]] == (
+        "qualified pass", "#7: it judged the folder services/api of the repository alone, not the whole repository"
+    )  # fmt: skip
+    assert plain[main[6]] == ("gated", "clean")  # no --repository: any repository's run counts, as bundle verify
+    assert plain[main[1]] == ("not gated", "") and plain[main[2]] == ("no run", "")
+    asked = kinds("--accept-baseline", "--repository", "acme/shop")
+    assert asked[main[0]] == ("gated", "clean")
+    assert asked[main[6]] == ("qualified pass", "#9: run in insider/copy, not in acme/shop (--repository)")
+    assert kinds("--folder", "services/api/")[main[5]] == ("gated", "clean")
+    out = tmp_path / "h.html"
+    done = _report(project["repo"], monkeypatch, str(project["log"]), "--branch", "main", "--output", str(out))
+    assert done.exit_code == 0, done.output
+    page = out.read_text()
+    assert "1 gated</span>" in page and "2 qualified pass</span>" in page
+    assert "#7 pass (it judged the folder services/api of the repository alone, not the whole repository)" in page
 
 
 def test_a_record_past_a_break_in_the_chain_gates_nothing(

@@ -35,10 +35,22 @@ _BRANCH_HELP = "Only runs on this branch; with a git checkout, also list which o
 _EVENT_HELP = f"Only runs of this CI event: {', '.join(EVENTS)}."
 _REPO_HELP = "The git checkout to read first-parent history and policy files from (default: the current folder)."
 _REPORTS_HELP = "A folder of kept reports (e.g. CI artifacts), found by their recorded sha256; repeatable."
-_FORMAT_HELP = "html: one page; csv: runs.csv, exceptions.csv and findings.csv."
+_FORMAT_HELP = "html: one page; csv: runs.csv, exceptions.csv, findings.csv (and gated.csv with --branch)."
 _REPORT_TSA_HELP = (
     "The CA certificate the timestamp authority's certificate chains to: check each record's RFC 3161 "
     "stamp and the records' order in time; the first that does not hold breaks the page there."
+)
+_ACCEPT_BASELINE_HELP = (
+    "Count a pass that a baseline (--baseline) or a new-code reference (--new-code-since) let findings through as "
+    "gating its commit, as bundle verify --require-pass --accept-baseline does; without it such a pass is a qualified pass."
+)
+_FOLDER_HELP = (
+    "The folder of the repository a run must have judged to gate its commit, relative to its top (default: the top, "
+    "the whole repository), as bundle verify --require-pass --folder; a run of another folder is a qualified pass."
+)
+_REPOSITORY_HELP = (
+    "The repository whose CI must have run a pass for it to gate its commit (owner/name on GitHub Actions, "
+    "group/project on GitLab CI), as bundle verify --repository; a run elsewhere, or naming none, is a qualified pass."
 )
 _KEEP_HEAD = "keep the head sha256 and pass it as --anchor"
 _RETIRED_HELP = (
@@ -229,6 +241,9 @@ def audit_report(  # noqa: PLR0913  # one parameter per command-line option
     accept_prefix: int = typer.Option(0, "--accept-unsigned-prefix", min=0, metavar="N", help=_PREFIX_HELP),
     tsa_cert: Optional[Path] = typer.Option(None, "--tsa-cert", metavar="CA.pem", help=_REPORT_TSA_HELP),
     retired: Optional[list[str]] = typer.Option(None, "--retired", metavar="KEYID=TIME", help=_RETIRED_HELP),
+    accept_baseline: bool = typer.Option(False, "--accept-baseline", help=_ACCEPT_BASELINE_HELP),
+    folder: Optional[str] = typer.Option(None, "--folder", metavar="PATH", help=_FOLDER_HELP),
+    repository: Optional[str] = typer.Option(None, "--repository", metavar="NAME", help=_REPOSITORY_HELP),
 ) -> int:
     """Write the audit history for a period: chain status, controls, gated changes, policy changes,
     exceptions, trends and every run (HTML), or the runs, exceptions and findings as CSV."""
@@ -252,7 +267,11 @@ def audit_report(  # noqa: PLR0913  # one parameter per command-line option
     facts = PageFacts(log_name=str(path), generated_at="", period=period, tool_version=__version__,
                       key_checked=bool(keys), project=(checkout or Path.cwd()).resolve().name,
                       page_dir=(out if fmt == "csv" else out.parent).resolve())  # fmt: skip
-    joins = Joins(repo=checkout, branch=branch, report_dirs=tuple(reports), root=Path.cwd())
+    from gatekeeper.commands.bundledemands import folder_of
+    from gatekeeper.gated import Acceptance
+
+    accept = Acceptance(accept_baseline, folder_of(folder), repository)
+    joins = Joins(repo=checkout, branch=branch, report_dirs=tuple(reports), root=Path.cwd(), accept=accept)
     if tsa_cert is not None and not tsa_cert.is_file():
         raise UsageError("--tsa-cert: file not found", file=str(tsa_cert))
     from gatekeeper.keyretire import parse_retired
@@ -291,7 +310,7 @@ def _day(flag: str, value: str | None) -> dt.date | None:
 
 def _write_csv(folder: Path, page: HistoryPage) -> None:
     from gatekeeper.fileio import resolve_for_write
-    from gatekeeper.history_export import exceptions_csv, findings_csv, runs_csv
+    from gatekeeper.history_export import exceptions_csv, findings_csv, gated_csv, runs_csv
     from gatekeeper.reports import write_atomic
 
     folder = resolve_for_write(folder, Path.cwd())
@@ -301,6 +320,7 @@ def _write_csv(folder: Path, page: HistoryPage) -> None:
         ("runs.csv", runs_csv(page.runs)),
         ("exceptions.csv", exceptions_csv(page.runs)),
         ("findings.csv", findings.text),
+        *((("gated.csv", gated_csv(page.gated)),) if page.gated is not None and not page.gated.problem else ()),
     ):
         write_atomic(folder / name, text)
         typer.echo(f"csv: {folder / name}")
