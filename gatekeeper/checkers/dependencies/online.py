@@ -36,12 +36,20 @@ _NETWORK_HINTS = (
 )
 
 
+#: what a tool interpreter without pip-audit gets told
+_MISSING = (
+    "pip-audit is not installed for {python} (pip install pip-audit), "
+    "or set checks.dependencies.advisory_db to audit offline against a local OSV database"
+)
+
+
 def audit(ctx: CheckContext, section: Mapping[str, Any], targets: Sequence[Target], got: Collected) -> list[Match]:
     """Run pip-audit on the targets, pinned, without resolving (``-r --no-deps --disable-pip``)."""
     if not targets:
         return []
     service = str(section.get("service") or "pypi")
-    ctx.vet_tool("pip_audit", "pip-audit")  # never the checkout's pip-audit
+    if ctx.vet_tool("pip_audit", "pip-audit") is None:  # never the checkout's pip-audit
+        raise ToolMissing(_MISSING.format(python=ctx.tool_python))
     with tempfile.TemporaryDirectory(prefix="gatekeeper-deps-") as tmp:
         reqs = Path(tmp) / "requirements.txt"
         reqs.write_text("".join(f"{t.name}=={t.version}\n" for t in targets), encoding="utf-8")
@@ -61,10 +69,7 @@ def audit(ctx: CheckContext, section: Mapping[str, Any], targets: Sequence[Targe
             raise TypeError("'dependencies' is not a list")
     except (ValueError, KeyError, TypeError) as exc:
         if "No module named pip_audit" in done.stderr:
-            raise ToolMissing(
-                f"pip-audit is not installed for {ctx.tool_python} (pip install pip-audit), "
-                "or set checks.dependencies.advisory_db to audit offline against a local OSV database"
-            ) from None
+            raise ToolMissing(_MISSING.format(python=ctx.tool_python)) from None
         if any(h in done.stderr for h in _NETWORK_HINTS):
             raise ToolError(
                 f"pip-audit could not reach the {where} vulnerability service (network down or blocked): "
