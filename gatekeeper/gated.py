@@ -61,6 +61,13 @@ class Acceptance:
     accept_baseline: bool = False
     folder: str = "."
     repository: str | None = None
+    stamped: tuple[tuple[int, str], ...] = ()  # with --tsa-cert: (seq, the authority's time) of each record whose token verified
+
+    def trusted_time(self, seq: object) -> str:
+        """The earliest authority's time that fixes record ``seq``: its own token's, or a later record's, whose
+        ``prev`` covers it ("" when none does, or without ``--tsa-cert``)."""
+        times = [t for s, t in self.stamped if isinstance(seq, int) and s >= seq]
+        return min(times, default="")
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -148,7 +155,24 @@ def reservations(record: Mapping[str, Any], accept: Acceptance) -> tuple[str, ..
     said = str((ci or {}).get("repository") or "")
     if accept.repository is not None and said.lower() != accept.repository.strip().lower():
         found.append(f"run in {said}, not in {accept.repository} (--repository)" if said else "it names no repository")
-    return tuple(found)
+    return (*found, *_late(record, accept.trusted_time(record.get("seq"))))
+
+
+def _late(record: Mapping[str, Any], stamped: str) -> tuple[str, ...]:
+    """With trusted time (``stamped``: the authority's earliest time that fixes the record), what
+    ``judgedtime`` finds: a waiver past its term, or an offline database past its limit, when the run
+    started at the latest (the stamp less the run's monotonic duration)."""
+    if not stamped:
+        return ()
+    from gatekeeper.judgedtime import database_problem, waiver_problem
+    from gatekeeper.recordfacts import database_of, duration_of, waivers_of
+
+    what, took = f"audit record #{record.get('seq', '?')}", duration_of(record)
+    late = (
+        waiver_problem(waivers_of(record)["record_waivers"], stamped, took, what),
+        database_problem(database_of(record), stamped, took, what),
+    )
+    return tuple(why for why in late if why)
 
 
 def _status(runs: list[Mapping[str, Any]], accept: Acceptance) -> tuple[str, str]:

@@ -25,7 +25,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,9 @@ def history_page(  # noqa: PLR0913  # the log, how to verify it (keys, prefix, a
         verification = verify_log(log, key, collect=verified, accept_prefix=accept_prefix)
         if tsa_ca is not None and verification.ok:
             trusted = key.ids() if isinstance(key, Keyring) else []
-            verification, verified = _times_checked(verification, verified, tsa_ca, (retired or {}, trusted))
+            verification, verified, fixed = _times_checked(verification, verified, tsa_ca, (retired or {}, trusted))
+            if joins is not None:  # a pass's waivers and database age are judged again by trusted time
+                joins = replace(joins, accept=replace(joins.accept, stamped=fixed))
         facts = _replace_facts(facts, key_checked=verification.keys_given)
         records = verified
         if not verification.ok:  # the verified records are lines 1..n; read the rest as they stand
@@ -139,13 +141,13 @@ def history_page(  # noqa: PLR0913  # the log, how to verify it (keys, prefix, a
 
 def _times_checked(
     verification: Verification, verified: list[dict[str, Any]], ca: Path, retired: tuple[Mapping[str, str], list[str]]
-) -> tuple[Verification, list[dict[str, Any]]]:
+) -> tuple[Verification, list[dict[str, Any]], tuple[tuple[int, str], ...]]:
     """``verification`` broken at the first record whose timestamp does not hold against ``ca`` (a
     token that does not verify, a clock the authority contradicts, a record backdated behind the
     ones ahead of it, records after the last one a token fixes, a record signed by a key ``retired[0]``
     since a time no token fixes it before, but for a hand-over to a key of ``retired[1]``), and the
-    records verified before it; unchanged when every time holds."""
-    from dataclasses import replace
+    records verified before it; unchanged when every time holds. Also (seq, genTime) of each record whose
+    own token verified."""
 
     from gatekeeper.keyretire import log_problems
     from gatekeeper.timestamp import check_records, tail_problem
@@ -159,10 +161,11 @@ def _times_checked(
     if tail is not None:  # records no token fixes: the key's word alone
         breaks.append((found.unpinned[0], f"line {found.unpinned[0]}: {tail}"))
     if not breaks:
-        return verification, verified
+        return verification, verified, found.fixed
     seq, problem = min(breaks)
     kept = verified[: seq - 1]
-    return replace(verification, problem=problem, line=seq, records=len(kept), authenticated=False), kept
+    broken = replace(verification, problem=problem, line=seq, records=len(kept), authenticated=False)
+    return broken, kept, tuple((s, t) for s, t in found.fixed if s < seq)
 
 
 @dataclass(frozen=True)

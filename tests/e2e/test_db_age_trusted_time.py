@@ -70,6 +70,23 @@ def _attestation_require_pass(root: Path, tmp_path: Path, record: dict[str, obje
     return _cli(["attestation", "verify", str(envelope), *keyed, "--commit", str(record["commit"]), "--require-pass"])
 
 
+def _gated(root: Path, tmp_path: Path, record: dict[str, object]) -> tuple[str, str]:
+    """(status, kind of pass) of the run's commit in ``audit report --tsa-cert --format csv``'s gated.csv."""
+    import csv
+    import io
+
+    branch = subprocess.run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=root, capture_output=True, text=True,
+                            check=True, timeout=60).stdout.strip()  # fmt: skip
+    keyed = ["--public-key", str(tmp_path / "gatekeeper.pub"), "--tsa-cert", str(tmp_path / "ca.pem")]
+    out = tmp_path / "history"
+    done = _cli(
+        ["audit", "report", ".gatekeeper/audit.jsonl", *keyed, "--branch", branch, "--format", "csv", "--output", str(out)]
+    )
+    assert done.exit_code == 0, done.output
+    rows = {r["commit"]: r for r in csv.DictReader(io.StringIO((out / "gated.csv").read_text()))}
+    return rows[str(record["commit"])]["status"], rows[str(record["commit"])]["kind_of_pass"]
+
+
 @pytest.mark.slow
 def test_a_database_past_its_limit_by_trusted_time_is_refused_though_the_runners_clock_judged_it_fresh(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deps_python: Path, local_tsa: LocalTSA
@@ -106,6 +123,9 @@ def test_a_database_past_its_limit_by_trusted_time_is_refused_though_the_runners
     assert done.exit_code == 1, done.output
     assert "--require-pass: the advisory database (newest record " in done.output
     assert "was 7.1 days old when the run started by trusted time (the attestation was stamped" in done.output
+    status, kind = _gated(root, tmp_path, record)  # the compliance officer's per-commit view, the same rule
+    assert status == "qualified pass", kind
+    assert kind.startswith(f"#{record['seq']}: the advisory database (newest record ") and "7.1 days old" in kind
 
 
 @pytest.mark.slow
@@ -125,3 +145,4 @@ def test_an_honest_run_on_a_database_at_its_limit_is_let_through(
     done = _attestation_require_pass(root, tmp_path, record)
     assert done.exit_code == 0, done.output
     assert "note:" not in done.output  # the statement carries everything the time rule needs
+    assert _gated(root, tmp_path, record) == ("gated", "clean")
