@@ -85,7 +85,7 @@ def test_since_keeps_only_recent_runs_and_a_bad_date_is_a_usage_error(history: P
     assert page.count('<tr class="run">') == 9  # four a day on the 14th and 15th, and 02:00 on the 16th
     assert "(since 2026-09-14)" in page
     bad = _audit_report(str(history), "--since", "14/09/2026", cwd=tmp_path)
-    assert bad.returncode == 2 and "--since: expected a date like" in bad.stderr
+    assert bad.returncode == 2 and "--since: expected a day as YYYY-MM-DD" in bad.stderr
     absent = _audit_report(str(tmp_path / "nope.jsonl"), cwd=tmp_path)
     assert absent.returncode == 2 and "audit log not found" in absent.stderr and "Traceback" not in absent.stderr
 
