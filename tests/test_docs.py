@@ -461,3 +461,73 @@ def test_the_readme_reports_table_lists_every_format_by_its_file() -> None:
 
     rows = re.findall(r"^\| `(gatekeeper\.[\w.-]+)` \|", _section(README, "Reports"), re.M)
     assert rows == [f.file for f in REGISTRY], f"README's Reports table lists {rows}"
+
+
+def _every_fact_result() -> Any:
+    """A result carrying every optional fact a run, a shard, a merge or a new-code run may record, so
+    that the record and the predicate built from it hold every key they can."""
+    from gatekeeper.findings import CheckResult, GateResult, Status, Verdict
+
+    check = CheckResult(name="security", status=Status.PASS, summary="0 findings", tool_name="bandit", tool_version="1.9")
+    waiver = {"id": "W1", "check": "security", "rule": "B101", "reason": "r", "approved_by": "a", "expires": "2027-06-30"}
+    extra = {
+        "scope": {"complete": True},
+        "controls": [{"id": "ORG-1", "status": "pass"}],
+        "strict_waivers": False,
+        "interrupted": True,
+        "clock": {"source": "runner", "authority": "", "note": "n"},
+        "actor": {"name": "me", "source": "login"},
+        "ci": None,
+        "vex": [{"path": "vex.json", "sha256": "0" * 64, "exceptions": 1}],
+        "baseline": {"path": "b.json", "commit": "0" * 40},
+        "new_code": {"ref": "main", "commit": "0" * 40},
+        "shard": {"index": 1, "count": 2},
+        "merged": {"parts": 2, "at": "2026-12-07T10:00:00Z"},
+    }
+    return GateResult(
+        verdict=Verdict.PASS,
+        checks=(check,),
+        tool_version="0",
+        started_at="2026-12-07T09:00:00Z",
+        finished_at="2026-12-07T09:00:01Z",
+        duration_s=1.0,
+        repository={"commit": "0" * 40, "branch": "main", "dirty": False, "folder": "."},
+        policy={"path": "gatekeeper.toml", "sha256": "0" * 64},
+        waivers={"applied": [waiver], "expired": [], "unused": []},
+        extra=extra,
+    )
+
+
+#: the keys ``audit.append`` adds to a record under the log's lock (``timestamp`` with an authority)
+_APPENDED_KEYS = ("seq", "prev", "timestamp", "sig")
+
+
+def test_the_audit_log_sections_name_every_key_a_record_can_carry() -> None:
+    """The README's Audit log section and design.md's contract name, in backticks, each key a record
+    may hold: an auditor reading a record meets no field the documents leave out."""
+    from gatekeeper.auditrecord import build_record
+
+    record = build_record(_every_fact_result(), {}, "check")
+    keys = {*record, *_APPENDED_KEYS, "rotate", "reason"}  # key rotate's hand-over; an interrupted run's reason
+    problems = []
+    for name, text in (("README.md", _section(README, "Audit log")), ("docs/design.md", _section(DESIGN, "Audit log"))):
+        if missing := sorted(k for k in keys if f"`{k}`" not in text):
+            problems.append(f"{name}'s Audit log section does not name the record's keys {missing}")
+    assert not problems, "; ".join(problems)
+
+
+def test_the_attestation_sections_name_every_key_of_the_predicate() -> None:
+    """The README's Attestations section and design.md's attestation contract name each key the
+    predicate can carry (a merge's ``mergedAt``, a shard's ``shard``, ``strictWaivers`` included)."""
+    from gatekeeper.attestation import predicate
+
+    keys = set(predicate(_every_fact_result(), "merge", {})) | {"durationS"}  # durationS: a check's, not a merge's
+    database = ("kind", "location", "source_url", "as_of", "max_age_days", "fetched_at", "queried_at", "digest")
+    design = DESIGN[DESIGN.index("- **Attestation**") :].split("\n- **", 1)[0]
+    problems = []
+    for name, text in (("README.md", _section(README, "Attestations")), ("docs/design.md", design)):
+        if missing := sorted(k for k in keys if f"`{k}`" not in text):
+            problems.append(f"{name} does not name the attestation predicate's keys {missing}")
+    if missing := [k for k in database if f"`{k}`" not in _section(README, "Attestations")]:
+        problems.append(f"README's Attestations section does not name advisoryDatabase's keys {missing}")
+    assert not problems, "; ".join(problems)

@@ -38,7 +38,9 @@ _REPORTS_HELP = "A folder of kept reports (e.g. CI artifacts), found by their re
 _FORMAT_HELP = "html: one page; csv: runs.csv, exceptions.csv, findings.csv (and gated.csv with --branch)."
 _REPORT_TSA_HELP = (
     "The CA certificate the timestamp authority's certificate chains to: check each record's RFC 3161 "
-    "stamp and the records' order in time; the first that does not hold breaks the page there."
+    "stamp and the records' order in time; the first that does not hold breaks the page there. A pass is judged "
+    "by trusted time as bundle verify --require-pass --tsa-cert judges it: a waiver or offline database past its "
+    "term at the run's latest possible start makes it a qualified pass."
 )
 _ACCEPT_BASELINE_HELP = (
     "Count a pass that a baseline (--baseline) or a new-code reference (--new-code-since) let findings through as "

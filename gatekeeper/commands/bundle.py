@@ -38,8 +38,10 @@ or a timestamp that does not verify with --tsa-cert; 2 when the file is not a bu
 not passing: --commit SHA and --require-pass (with a key) refuse, exit 1, a bundle whose
 audit record is about another commit, or whose verdict is not a pass of a complete run (nor
 one a baseline or new-code reference let findings through, unless --accept-baseline, nor a
-run of one folder of the repository, unless --folder names it);
---policy FILE and --policy-sha256 HEX (with a key) one whose audit record was judged under
+run of one folder of the repository, unless --folder names it; with --tsa-cert, nor one a waiver
+or an offline advisory database let through that had lapsed by the authority's time at the run's
+latest possible start); --repository NAME (with a key) one whose record names another repository's
+CI run, or none; --policy FILE and --policy-sha256 HEX (with a key) one whose audit record was judged under
 another policy (FILE: every file it is built from must be one the run read, by sha256; HEX: the
 effective policy's sha256); --retired KEYID=TIME (with --tsa-cert) one that a key retired since
 TIME signed after it. With --tsa-cert, the log given with --log is held to its timestamps as
