@@ -214,6 +214,10 @@ _DOC_NAME = re.compile(r"(?<![\w./-])([A-Za-z][\w-]*\.md)\b")
 def _cited_texts() -> Iterator[tuple[str, str]]:
     yield "README.md", README
     yield "docs/design.md", DESIGN
+    for path in ("benchmarks/README.md", "tests/data/README.md"):  # the other documents of the repository
+        yield path, (ROOT / path).read_text(encoding="utf-8")
+    for path in sorted((ROOT / "policies").glob("*.toml")):  # the shipped presets' comments
+        yield path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8")
     for path in sorted((ROOT / "gatekeeper").rglob("*.py")):
         yield path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8")
 
