@@ -2,10 +2,16 @@
 a run judges its waivers and its offline advisory database's age by the runner's clock, which
 whoever runs the job can set, so with trusted time a verifier judges them again **as of the latest
 moment the run can have started: the authority's time of its evidence less the run's duration by
-the monotonic clock**. The token is made after the run ends, and the monotonic clock cannot be set,
-so no runner's clock moves that moment earlier; an honest run that straddles a midnight is judged
-as of its start, not of its stamp. Evidence that does not state its duration is judged as of the
-authority's time itself (later, hence stricter)."""
+the monotonic clock**, of which at most ``MAX_CREDIT_S`` counts. The token is made after the run
+ends, so an honest run that straddles a midnight is judged as of its start, not of its stamp. But
+the duration is the runner's word as much as its clock: a key holder signs any ``duration_s``, and
+the job's own process runs on clocks its runner sets (libfaketime fakes ``CLOCK_MONOTONIC`` too, a
+time namespace offsets it), so a duration counted in full would move the judged moment back as far
+as the runner likes, a stale database or an ended waiver with it. Counting at most the 15 minutes a
+stamp may follow its record bounds that to what the authority's time already allows; a longer honest
+run that straddles the line is judged as of its stamp less those 15 minutes, and refused (fail
+closed). Evidence that does not state its duration is judged as of the authority's time itself
+(later, hence stricter)."""
 
 from __future__ import annotations
 
@@ -13,11 +19,15 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+#: the most of a run's stated duration a verifier counts: the 15 minutes a stamp may follow the time
+#: the run wrote (``timestamp.MAX_SKEW_S``), since the duration is the runner's word
+MAX_CREDIT_S = 900.0
+
 
 def judged_at(stamp_time: str, duration_s: object) -> dt.datetime | None:
     """The latest moment the run can have started: ``stamp_time`` (the authority's) less ``duration_s``
-    (the run's monotonic duration; not a non-negative number: 0, the stamp itself); None when the
-    stamp's time cannot be read."""
+    (the run's monotonic duration, counted up to ``MAX_CREDIT_S``; not a non-negative number: 0, the
+    stamp itself); None when the stamp's time cannot be read."""
     try:
         stamped = dt.datetime.fromisoformat(stamp_time.replace("Z", "+00:00"))
     except ValueError:
@@ -25,13 +35,18 @@ def judged_at(stamp_time: str, duration_s: object) -> dt.datetime | None:
     if stamped.tzinfo is None:
         return None
     took = duration_s if isinstance(duration_s, (int, float)) and not isinstance(duration_s, bool) else 0.0
-    return stamped - dt.timedelta(seconds=max(float(took), 0.0))
+    return stamped - dt.timedelta(seconds=min(max(float(took), 0.0), MAX_CREDIT_S))
 
 
 def moment(at: dt.datetime, stamp_time: str, duration_s: object) -> str:
     """How a refusal names the moment it judged by: ``2026-12-07T00:00:03Z (the authority's time … less the run's 4 s)``."""
     shown = at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(duration_s, (int, float)) and not isinstance(duration_s, bool):
+        if float(duration_s) > MAX_CREDIT_S:  # the runner's word: no more than the stamp's own leeway counts
+            return (
+                f"{shown} (the authority's time {stamp_time} less {MAX_CREDIT_S:.0f} s: the run says it took "
+                f"{float(duration_s):.0f} s, and a verifier counts at most {MAX_CREDIT_S:.0f} s of a duration the runner states)"
+            )
         return f"{shown} (the authority's time {stamp_time} less the run's {float(duration_s):.0f} s)"
     return f"{shown} (the authority's time; the evidence does not state the run's duration)"
 

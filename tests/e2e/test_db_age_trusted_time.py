@@ -146,3 +146,69 @@ def test_an_honest_run_on_a_database_at_its_limit_is_let_through(
     assert done.exit_code == 0, done.output
     assert "note:" not in done.output  # the statement carries everything the time rule needs
     assert _gated(root, tmp_path, record) == ("gated", "clean")
+
+
+class _JumpingMonotonic:
+    """``time`` as the engine sees it on a runner whose monotonic clock leaps ``by`` seconds once
+    ``leap`` is set (a time namespace's offset, libfaketime's timestamp file): the run's stated
+    duration grows by that much, while every deadline before it ran on the real clock."""
+
+    def __init__(self, by: float) -> None:
+        import time
+
+        self._time, self.by, self.leap = time, by, False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._time, name)
+
+    def monotonic(self) -> float:
+        return float(self._time.monotonic()) + (self.by if self.leap else 0.0)
+
+
+@pytest.mark.slow
+def test_a_duration_the_runner_inflates_moves_the_judged_start_back_no_more_than_15_minutes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deps_python: Path, local_tsa: LocalTSA
+) -> None:
+    """The newest record is 9 days old, the limit 7. The runner's clock reads 2.5 days back as the run
+    starts (the check judges the database 6.5 days old and passes) and right as it ends, and its
+    monotonic clock leaps 2.5 days with it, so the record says the run took 2.5 days and its start,
+    end and duration agree with each other and with the authority. Counted in full, that duration put
+    the judged start 2.5 days before the stamp, where the database was fresh; the verifiers count at
+    most 15 minutes of it, and refuse the pass."""
+    import dataclasses
+
+    from gatekeeper import engine
+
+    now = dt.datetime.now(dt.timezone.utc)
+    root = _project(tmp_path, deps_python, local_tsa, now - dt.timedelta(days=9))
+    (tmp_path / "ca.pem").write_bytes(local_tsa.pki.ca.read_bytes())
+    back = dt.timedelta(days=2, hours=12)
+    real_age, real_run = database.age_days, engine.run_checks
+    monkeypatch.setattr(database, "age_days", lambda as_of, now=None: real_age(as_of, (now or engine.utc_now()) - back))
+    clocks = _JumpingMonotonic(back.total_seconds())
+    monkeypatch.setattr(engine, "time", clocks)
+
+    def set_back(request: engine.RunRequest, *args: object, **kwargs: object) -> object:
+        calls: list[int] = []
+
+        def clock() -> dt.datetime:  # set back as the run starts, right (and leaping) once its checks are done
+            calls.append(1)
+            clocks.leap = len(calls) > 1
+            return engine.utc_now() - (back if len(calls) == 1 else dt.timedelta(0))
+
+        return real_run(dataclasses.replace(request, clock=clock), *args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_checks", set_back)
+    bundle, record = _run(root, tmp_path, monkeypatch)
+    assert record["checks"]["dependencies"]["metrics"]["database"]["age_days"] == 6.5  # type: ignore[index]
+    assert float(record["duration_s"]) > back.total_seconds()  # type: ignore[arg-type]
+    done = _require_pass(bundle, tmp_path, record)
+    assert done.exit_code == 1, done.output
+    assert "was 9 days old when the run started by trusted time" in done.output
+    assert "a verifier counts at most 900 s of a duration the runner states" in done.output
+    done = _attestation_require_pass(root, tmp_path, record)
+    assert done.exit_code == 1, done.output
+    assert "was 9 days old when the run started by trusted time (the attestation was stamped" in done.output
+    status, kind = _gated(root, tmp_path, record)
+    assert status == "qualified pass", kind
+    assert "9 days old" in kind
