@@ -10,7 +10,7 @@ import importlib
 import io
 import re
 import tokenize
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -385,13 +385,11 @@ def _example_commands(text: str) -> Iterator[str]:
     yield from (line for line in lines if "[" not in line and "|" not in line)
 
 
-@pytest.mark.parametrize("doc", ["README.md", "docs/design.md"])
-def test_every_example_command_uses_options_its_command_takes(doc: str) -> None:
-    """An example or a sentence naming ``gatekeeper audit verify --tsa-cert ...`` is held to that
-    command's options, so a renamed or moved option cannot linger in the prose."""
+def _option_problems(lines: Iterable[str]) -> list[str]:
+    """Each ``gatekeeper ...`` line's options that its command does not take."""
     root = typer.main.get_command(app)
     problems = []
-    for line in _example_commands(README if doc == "README.md" else DESIGN):
+    for line in lines:
         words, command, path = line.split()[1:], root, []
         while words and words[0] in getattr(command, "commands", {}):
             command = command.commands[words[0]]  # type: ignore[attr-defined]  # a click Group
@@ -400,7 +398,31 @@ def test_every_example_command_uses_options_its_command_takes(doc: str) -> None:
         for word in words:
             if word.startswith("--") and word.split("=")[0] not in takes:
                 problems.append(f"`{line.strip()}`: gatekeeper {' '.join(path)} takes no {word.split('=')[0]}")
+    return problems
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/design.md"])
+def test_every_example_command_uses_options_its_command_takes(doc: str) -> None:
+    """An example or a sentence naming ``gatekeeper audit verify --tsa-cert ...`` is held to that
+    command's options, so a renamed or moved option cannot linger in the prose."""
+    problems = _option_problems(_example_commands(README if doc == "README.md" else DESIGN))
     assert not problems, f"{doc}: " + "; ".join(problems)
+
+
+def test_every_help_example_uses_options_its_command_takes() -> None:
+    """The examples every ``--help`` shows (its epilog's ``gatekeeper ...`` lines) are held to the
+    options of the command they run, as the documents' examples are."""
+
+    def epilogs(command: Any) -> Iterator[str]:
+        yield getattr(command, "epilog", None) or ""
+        for sub in getattr(command, "commands", {}).values():
+            yield from epilogs(sub)
+
+    text = "\n".join(epilogs(typer.main.get_command(app)))
+    lines = re.findall(r"^\s*(gatekeeper [a-z][^\n#]*)$", text, re.M)
+    assert len(lines) > 20, "the help examples were not found"
+    problems = _option_problems(line for line in lines if "[" not in line and "|" not in line)
+    assert not problems, "--help: " + "; ".join(problems)
 
 
 def test_check_help_gives_the_exit_codes_the_readme_table_gives() -> None:
