@@ -432,6 +432,9 @@ def test_check_help_gives_the_exit_codes_the_readme_table_gives() -> None:
     epilog = typer.main.get_command(app).commands["check"].epilog or ""  # type: ignore[attr-defined]  # a click Group
     in_help = {int(code) for code in re.findall(r"(?<![\w.])(\d+)(?= [a-zA-Z/])", epilog.split("Exit codes:", 1)[1])}
     assert in_help == in_readme, f"check --help gives exit codes {sorted(in_help)}, the README {sorted(in_readme)}"
+    contract = _section(DESIGN, "Exit codes")
+    in_design = {int(code) for row in re.findall(r"^\| ([\d /]+) \|", contract, re.M) for code in row.split("/")}
+    assert in_design == in_readme, f"docs/design.md gives exit codes {sorted(in_design)}, the README {sorted(in_readme)}"
 
 
 def _rows(text: str) -> dict[str, str]:
