@@ -560,3 +560,21 @@ def test_the_attestation_sections_name_every_key_of_the_predicate() -> None:
     if missing := [k for k in database if f"`{k}`" not in _section(README, "Attestations")]:
         problems.append(f"README's Attestations section does not name advisoryDatabase's keys {missing}")
     assert not problems, "; ".join(problems)
+
+
+def test_the_waiver_and_control_tables_show_every_key() -> None:
+    """``[[waivers]]`` and ``[[controls]]`` take their own keys: design.md's policy block shows each
+    (and no other), and the README's Waivers and Controls sections name each."""
+    from gatekeeper.policy.schema import CONTROL_SCHEMA
+    from gatekeeper.waivers import WAIVER_SCHEMA
+
+    block = tomlio.loads(_first_block(_section(DESIGN, "Policy (TOML)")))
+    problems = []
+    for table, schema, heading in (("waivers", WAIVER_SCHEMA, "Waivers"), ("controls", CONTROL_SCHEMA, "Controls")):
+        shown = set(block[table][0])
+        if shown != set(schema):
+            problems.append(f"design.md's [[{table}]] shows {sorted(shown)}, the keys are {sorted(schema)}")
+        section = _section(README, heading)
+        if missing := [k for k in schema if f"`{k}`" not in section and f"\n{k} =" not in section]:
+            problems.append(f"README's {heading} section does not name {missing}")
+    assert not problems, "; ".join(problems)
