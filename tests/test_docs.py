@@ -578,3 +578,20 @@ def test_the_waiver_and_control_tables_show_every_key() -> None:
         if missing := [k for k in schema if f"`{k}`" not in section and f"\n{k} =" not in section]:
             problems.append(f"README's {heading} section does not name {missing}")
     assert not problems, "; ".join(problems)
+
+
+def test_the_readme_names_every_key_of_a_bundle_manifest() -> None:
+    """The Evidence bundles table's ``manifest.json`` row names each key ``bundle`` writes there, so an
+    auditor reading a manifest meets no field the README leaves out."""
+    import json
+    import zipfile
+
+    from gatekeeper.bundle import MANIFEST, build_bundle
+    from gatekeeper.signing import generate
+
+    data = build_bundle(_every_fact_result(), {"README.md": b"r"}, generate(), audit_record=True)
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(data)).read(MANIFEST))
+    row = next(line for line in _section(README, "Evidence bundles").splitlines() if line.startswith("| `manifest.json` |"))
+    keys = {*manifest, *manifest["created_from"], *manifest["files"][0]}
+    missing = sorted(k for k in keys if f"`{k}`" not in row)
+    assert not missing, f"README's manifest.json row does not name {missing}"
