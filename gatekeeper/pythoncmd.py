@@ -58,6 +58,9 @@ def read(args: Sequence[str]) -> PythonCommand:
             if letter in "mc":
                 value = arg[at + 1 :] or (args[i + 1] if i + 1 < len(args) else "")
                 return PythonCommand("module" if letter == "m" else "code", value if letter == "m" else "", isolated)
+            if letter in "WX":  # its value is the rest of the word (-bWI: the warning filter "I"), else the next word
+                i += 0 if arg[at + 1 :] else 1
+                break
             isolated = isolated or letter == "I"
         i += 1
     return PythonCommand("stdin", "", isolated)

@@ -130,6 +130,20 @@ def test_a_plugins_python_m_tool_is_never_the_checkouts_module_and_its_report_na
     assert Path(origin["path"]).parent.name == "ruff" and check.tool_version  # ruff's distribution and version
 
 
+@pytest.mark.parametrize("flags", [["-bWI"], ["-bXI"], ["-bW", "ignore"]])
+def test_an_interpreter_option_whose_value_reads_like_a_flag_is_read_as_its_value(tmp_path: Path, flags: list[str]) -> None:
+    """``-bWI`` is -b and the warning filter "I" (Python warns it is invalid), not -I: the command is
+    not isolated, so the layer still adds -I and the checkout's ruff/ package does not run; ``-bW
+    ignore`` runs ruff, not a script named ignore."""
+    root = _project(tmp_path / "project", f"[checks.acmeruff]\ncommand = {json.dumps([*flags, '-m', 'ruff'])}\n")
+    check = _run(root)
+    assert not (tmp_path / "planted-ran").exists()
+    assert check.status is Status.FAIL, check.error
+    assert ("app.py", "F401") in [(f.location.path if f.location else "", f.rule_id) for f in check.findings]
+    assert Path(check.tool_origin["path"]).parent.name == "ruff"
+    assert check.tool_origin["path"].startswith(sysconfig.get_path("purelib"))
+
+
 def test_a_plugins_python_script_inside_the_checkout_is_refused(tmp_path: Path) -> None:
     root = _project(tmp_path / "project", '[checks.acmeruff]\ncommand = ["tools/spell.py"]\n')
     check = _run(root)
@@ -241,6 +255,10 @@ def test_a_plugin_that_starts_its_tool_around_the_layer_is_an_error_naming_what_
         (["python3", "-W", "ignore", "-mruff.x"], "module", "ruff.x", False),
         (["python3", "-X", "utf8", "tools/a.py", "-I"], "script", "tools/a.py", False),
         (["python3", "-"], "stdin", "", False),
+        (["python3", "-bWI", "-m", "ruff"], "module", "ruff", False),  # -W's value "I", not -I
+        (["python3", "-bXI", "-m", "ruff"], "module", "ruff", False),
+        (["python3", "-bWc", "-m", "ruff"], "module", "ruff", False),
+        (["python3", "-bW", "ignore", "-m", "ruff"], "module", "ruff", False),
     ],
 )
 def test_a_python_command_is_read_as_the_interpreter_reads_it(args: list[str], kind: str, target: str, isolated: bool) -> None:
