@@ -156,17 +156,13 @@ class CoverageChecker(CheckerBase):
                 if diff["percent"] is not None
                 else ", no measurable changed lines"
             )
-        if report.note:
-            summary += f"; {report.note}"
-        from gatekeeper.checkers.coverage.narrowing import unmeasured
+        summary += _notes(report)
+        from gatekeeper.checkers.coverage import freshness
 
-        if unmeasured(report.narrowing):  # the total is the Python files' alone
-            summary += f"; {unmeasured(report.narrowing)}"
-        if report.version_gap:  # the project's own `coverage report` may count other lines
-            summary += f"; data written by coverage.py {report.data_version}, analysed with {report.tool_version}"
         metrics = _metrics(report, diff)
         metrics["thresholds"] = {"min_total": min_total, "min_file": min_file, "min_diff": min_diff}
         metrics["ratchet"] = ratchet
+        metrics["stale"] = freshness.metric(report)
         if floors is not None:
             metrics["new_code"] = {"base": ctx.new_code_base, "ref_total": floors.get("")}
         if tests is not None:
@@ -181,6 +177,21 @@ class CoverageChecker(CheckerBase):
             findings=tuple(findings),
             narrowing=report.narrowing + (tests.narrowing() if tests is not None else ()),
         )
+
+
+def _notes(report: CoverageReport) -> str:
+    """What the summary adds after the figures about how the data came to be ("" or "; ...")."""
+    from gatekeeper.checkers.coverage import freshness
+    from gatekeeper.checkers.coverage.narrowing import unmeasured
+
+    notes = [report.note] if report.note else []
+    if unmeasured(report.narrowing):  # the total is the Python files' alone
+        notes.append(unmeasured(report.narrowing))
+    if report.version_gap:  # the project's own `coverage report` may count other lines
+        notes.append(f"data written by coverage.py {report.data_version}, analysed with {report.tool_version}")
+    if freshness.summary(report):  # data older than the code it is judged against
+        notes.append(freshness.summary(report))
+    return "".join(f"; {note}" for note in notes)
 
 
 def _kernel_time(private: Path) -> int:
@@ -409,7 +420,7 @@ def read_report(data_file: str, ctx: CheckContext, *, private: Path | None = Non
             # the analysis probe imports coverage.py while git says whether the data file is tracked
             with ProbeAhead.start(ctx) or contextlib.nullcontext() as ahead:
                 refuse_tracked(ctx, [path])
-                return read_data(ctx, str(path), plugins=plugins, ahead=ahead)
+                return _fresh(ctx, read_data(ctx, str(path), plugins=plugins, ahead=ahead), [path])
         return _read_named(data_file, path, ctx, private, plugins)
     config = probe(ctx, {"mode": "config"})
     default = Path(str(config.get("data_file") or ctx.root / ".coverage")) if config.get("ok") else ctx.root / ".coverage"
@@ -420,17 +431,17 @@ def read_report(data_file: str, ctx: CheckContext, *, private: Path | None = Non
     if default.exists():
         with ProbeAhead.start(ctx) or contextlib.nullcontext() as ahead:
             refuse_tracked(ctx, [default])
-            return read_data(ctx, None, plugins=plugins, ahead=ahead)
+            return _fresh(ctx, read_data(ctx, None, plugins=plugins, ahead=ahead), [default])
     looked.append(f"{looked[0]}.* (parallel data)")
     if parallel and private is not None:
-        return combine_private(ctx, default, parallel, private, plugins)
+        return _fresh(ctx, combine_private(ctx, default, parallel, private, plugins), parallel)
     from gatekeeper.checkers.coverage.formats import read_cobertura, read_coverage_json
 
     for name, reader in (("coverage.json", read_coverage_json), ("coverage.xml", read_cobertura)):
         looked.append(name)
         if (ctx.root / name).exists():
             refuse_tracked(ctx, [ctx.root / name])
-            return reader(ctx.root / name, ctx)
+            return _fresh(ctx, reader(ctx.root / name, ctx), [ctx.root / name])
     raise ToolError(
         f"no coverage data: looked for {', '.join(looked)} in {ctx.root}; run the tests under coverage first "
         '(coverage run -m pytest), set checks.coverage.data_file, or set checks.coverage.run = ["pytest"]'
@@ -448,9 +459,9 @@ def _with_parallel(
     refuse_tracked(ctx, [path])
     version = str(probe(ctx, {"mode": "config"}).get("version") or "")
     if report_combines(version) and private is not None:
-        return combine_private(ctx, path, parallel, private, plugins, with_original=True)
+        return _fresh(ctx, combine_private(ctx, path, parallel, private, plugins, with_original=True), [path, *parallel])
     report = read_data(ctx, str(path), plugins=plugins)
-    return left_beside(report, parallel, version)
+    return _fresh(ctx, left_beside(report, parallel, version), [path])
 
 
 def _read_named(data_file: str, path: Path, ctx: CheckContext, private: Path | None, plugins: Sequence[str]) -> CoverageReport:
@@ -462,7 +473,7 @@ def _read_named(data_file: str, path: Path, ctx: CheckContext, private: Path | N
     if path.suffix not in (".xml", ".json") and not path.exists():
         parallel = parallel_files(ctx, path)
         if parallel and private is not None:
-            return combine_private(ctx, path, parallel, private, plugins)
+            return _fresh(ctx, combine_private(ctx, path, parallel, private, plugins), parallel)
     if not path.exists():
         raise ToolError(
             f"coverage data file {data_file} not found (nor parallel {path.name}.* files): run the tests under "
@@ -471,7 +482,18 @@ def _read_named(data_file: str, path: Path, ctx: CheckContext, private: Path | N
         )
     refuse_tracked(ctx, [path])
     if path.suffix == ".xml":
-        return read_cobertura(path, ctx)
+        return _fresh(ctx, read_cobertura(path, ctx), [path])
     if path.suffix == ".json":
-        return read_coverage_json(path, ctx)
-    return read_data(ctx, str(path), plugins=plugins)
+        return _fresh(ctx, read_coverage_json(path, ctx), [path])
+    return _fresh(ctx, read_data(ctx, str(path), plugins=plugins), [path])
+
+
+def _fresh(ctx: CheckContext, report: CoverageReport, data_files: Sequence[Path]) -> CoverageReport:
+    """``report`` of data the check did not produce, with the measured files changed after the
+    oldest of ``data_files`` was written (``freshness``); a report (``coverage.json``, XML) listing
+    lines past the end of a file is refused."""
+    from gatekeeper.checkers.coverage.freshness import refuse_past_end, written_after
+
+    if report.source != "coverage-data":  # a report's line numbers, with no analysis of the files as they are
+        refuse_past_end(ctx.root, report, data_files[0].name)
+    return written_after(ctx.root, report, data_files)

@@ -21,7 +21,7 @@ from typing import Any
 from gatekeeper import process
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext
-from gatekeeper.checkers.coverage import filecache, narrowing, packages
+from gatekeeper.checkers.coverage import filecache, freshness, narrowing, packages
 from gatekeeper.checkers.coverage.hints import analysis_error, failed_before_measuring, plugin_paths, pytest_cov_addopts
 from gatekeeper.checkers.coverage.report import CoverageReport, FileCoverage, relative_path
 from gatekeeper.checkers.coverage.testrun import TestRun, last_lines
@@ -455,6 +455,7 @@ def _report(
             for f in answer["files"]
         )
         _refuse_checkout_code(ctx, files)
+        freshness.refuse_impossible(ctx.root, answer["files"], relative)
         _refuse_outside(ctx, files)
         _refuse_tests_only(ctx, files)
         return CoverageReport(

@@ -10,7 +10,7 @@ from gatekeeper.findings import CheckResult
 
 TOOL = ToolInfo("coverage.py", "https://coverage.readthedocs.io/", ("quality", "coverage"))
 #: the metric keys the rows below present (the others get generic rows)
-SHOWN = frozenset({"total", "total_exact", "files", "diff", "min_total", "min_file", "min_diff", "thresholds"})
+SHOWN = frozenset({"total", "total_exact", "files", "diff", "min_total", "min_file", "min_diff", "thresholds", "stale"})
 
 
 def display(check: CheckResult) -> Display:
@@ -44,6 +44,10 @@ def _rows(m: Mapping[str, Any]) -> list[Row]:
         rows.append(Row("Diff coverage", shown, f"≥ {floor:g}%" if floor is not None else "", met))
     elif "diff" in m:
         rows.append(Row("Diff coverage", "not measured (no changed lines or no diff base)"))
+    stale = m.get("stale")
+    if isinstance(stale, Mapping):  # the figures may not fit the code: named, not judged
+        newer = ", ".join(str(p) for p in as_list(stale.get("newer_files")))
+        rows.append(Row("Files changed after the data was written", f"{newer} (data written {text(stale.get('data_written'))})"))
     return rows
 
 

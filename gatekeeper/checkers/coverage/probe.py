@@ -377,6 +377,39 @@ def _excluded_by(cov: Any, fr: Any, excluded: set[int]) -> list[list[Any]]:
     return out
 
 
+def _impossible(cov: Any, fr: Any, analysis: Any) -> list[int]:
+    """The lines the data records as run that no code can run on in the file as it is now: past its
+    end, or blank or only a comment (no token of code on the line, ``tokenize``'s word: a line inside
+    a string is code). Such a line proves that the data was written for other code. coverage.py's
+    analysis keeps only the run lines that are statements (it drops the rest silently); the data's
+    own lines, each taken to the first line of its statement as coverage.py takes them, are looked
+    at only when some are neither statements nor excluded: fresh data has such lines only on
+    docstrings (checked on cachetools, click, packaging and gatekeeper's own data)."""
+    from coverage.python import PythonFileReporter
+
+    if type(fr) is not PythonFileReporter:
+        return []
+    recorded = cov.get_data().lines(cov._file_mapper(fr.filename)) or []
+    odd = sorted(set(fr.translate_lines(recorded)) - set(analysis.statements) - set(analysis.excluded))
+    if not odd:
+        return []
+    import io
+    import tokenize
+
+    text = fr.source()
+    count = len(text.splitlines())
+    code: set[int] = set()
+    skip = {tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type not in skip:
+                code.update(range(token.start[0], token.end[0] + 1))
+    except (tokenize.TokenError, SyntaxError):
+        return [n for n in odd if n > count]
+    # line 0 is no line of the file: coverage.py records it for a module with no statement
+    return [n for n in odd if n > count or (0 < n and n not in code)]
+
+
 def _file_entry(cov: Any, fr: Any, analysis: Any) -> dict[str, Any]:
     """One file's numbers and line sets, as the answer lists them (and the cache keeps them)."""
     if isinstance(analysis, _Reused):
@@ -396,6 +429,7 @@ def _file_entry(cov: Any, fr: Any, analysis: Any) -> dict[str, Any]:
         "missing_lines": sorted(analysis.missing),
         "excluded_lines": sorted(analysis.excluded),
         "excluded_by": _excluded_by(cov, fr, set(analysis.excluded)),
+        "impossible_lines": _impossible(cov, fr, analysis),
         "numbers": [getattr(nums, name) for name in _NUMBERS],
     }
 

@@ -64,6 +64,9 @@ class CoverageReport:
     data_version: str = ""  # the coverage.py that wrote a .coverage file ("" when not known)
     narrowing: tuple[Narrowing, ...] = ()  # what the project's coverage configuration and comments narrowed
     note: str = ""  # what the summary should say about how the data came to be (e.g. workers not measured)
+    #: the measured files of the checkout changed after the (oldest) data file was written, and its time
+    newer_files: tuple[str, ...] = ()
+    data_written: str = ""
 
     @property
     def version_gap(self) -> bool:
