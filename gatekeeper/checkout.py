@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gatekeeper import process
+from gatekeeper import linksout, process
 from gatekeeper.background import in_background
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.fileio import relative_to_root
@@ -81,6 +81,9 @@ class Snapshot:
     outside: Mapping[str, tuple[int, ...] | None] = field(default_factory=dict)
     #: the paths a tool would read as configuration (``_configs``) that did not exist: one created later is a change
     absent: frozenset[str] = frozenset()
+    #: the tracked links, and the links of a tool configuration's name, leading outside the git work tree
+    #: (``gatekeeper.linksout``): ``"path -> target"``, this work tree's own (``links_out`` adds its submodules')
+    outside_links: tuple[str, ...] = ()
 
 
 def begin(root: Path, timeout: float = 300.0) -> None:
@@ -127,7 +130,18 @@ def snapshot(root: Path, skip: Iterable[Path] = (), timeout: float = 300.0) -> S
         if "not a git repository" in str(exc):
             return Snapshot(root, git=False)
         raise  # a work tree git will not read (e.g. "dubious ownership"): not one known unchanged
-    return _snapshot_of(read, folders)
+    return _snapshot_of(read, folders, linksout.work_tree(root))
+
+
+def links_out(snap: Snapshot) -> list[str]:
+    """The tracked links of ``snap`` (its submodules' included, named by their path in the
+    checkout), and the links of a tool configuration's name in a folder above a tracked file, that
+    lead outside the git work tree, ``"path -> target"``: read before any check starts, from the
+    ``lstat`` the snapshot takes of each anyway (``gatekeeper.linksout``)."""
+    out = list(snap.outside_links)
+    for folder, module in snap.modules.items():
+        out += (f"{folder}/{entry}" for entry in links_out(module))
+    return sorted(out)
 
 
 class _InSubmodule(Exception):
@@ -189,25 +203,51 @@ def _submodule(root: Path, path: str, timeout: float) -> _Read:
         raise _InSubmodule(exc) from exc
 
 
-def _snapshot_of(read: _Read, folders: tuple[str, ...]) -> Snapshot:
+def _snapshot_of(read: _Read, folders: tuple[str, ...], tree: str) -> Snapshot:
     """The snapshot ``read`` gives, the untracked files under ``folders`` left out, with the stat
     data of the files it compares as they are now (one ``lstat`` each, here: in a thread of their
-    own, thousands of them would trade the interpreter's lock with the imports they run beside)."""
+    own, thousands of them would trade the interpreter's lock with the imports they run beside),
+    and the links among them that lead outside ``tree`` (``_outside_links``)."""
     listed = frozenset(path for path in read.listed if not path.startswith(folders))
     configs = _configs(read.index, listed)
-    untracked = {**_stats(read.root, listed | configs), **_targets(read.root, read.index)}
+    stats = _stats(read.root, listed | configs)
+    untracked = {**stats, **_targets(read.root, read.index)}
     modules = {
-        path: _snapshot_of(module, tuple(f[len(path) + 1 :] for f in folders if f.startswith(path + "/")))
+        path: _snapshot_of(module, tuple(f[len(path) + 1 :] for f in folders if f.startswith(path + "/")), tree)
         for path, module in read.modules.items()
     }
     entries = _with_modes(read.shas, read.dirty, read.index)
     tracked = _stats(read.root, _files(read.index))
     outside = _outside_stats(read.ignores)
     absent = configs - untracked.keys()
+    links = _outside_links(read.root, tree, tracked, _config_links(read.index, stats))
     return Snapshot(
         read.root, read.index, entries, skip=folders, untracked=untracked, modules=modules, tracked=tracked, outside=outside,
-        absent=absent,
+        absent=absent, outside_links=links,
     )  # fmt: skip
+
+
+def _outside_links(root: Path, tree: str, *stats: Mapping[str, tuple[int, ...]]) -> tuple[str, ...]:
+    """The paths among ``stats`` (``lstat`` data) that are links leading outside ``tree``, each
+    ``"path -> target"``: one ``realpath`` per link, nothing for any other file."""
+    base = os.fspath(root)
+    out = []
+    for data in stats:
+        for path, st in data.items():
+            if stat.S_ISLNK(st[4]) and (target := linksout.leads_out(base, path, tree)) is not None:
+                out.append(linksout.shown(path, target))
+    return tuple(sorted(out))
+
+
+def _config_links(index: Mapping[str, str], stats: Mapping[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+    """The links among the untracked paths of ``stats`` that a tool reads as its configuration: a
+    ``CONFIG_NAMES`` name in the root or a folder above a tracked file (ignored or not). Other
+    untracked links (a virtualenv's ``bin/python``) are refused only when a check names them as read."""
+    links = {p: st for p, st in stats.items() if stat.S_ISLNK(st[4])}
+    if not links:
+        return links
+    folders = _folders(index)
+    return {p: st for p, st in links.items() if p.rsplit("/", 1)[-1] in CONFIG_NAMES and p.rpartition("/")[0] in folders}
 
 
 def _ignore_files(root: Path, timeout: float) -> tuple[str, ...]:
@@ -471,6 +511,13 @@ def _configs(index: Mapping[str, str], listed: frozenset[str]) -> frozenset[str]
     """The paths a tool would read as configuration (``CONFIG_NAMES``) in the root and every folder
     above a tracked file, but those tracked or listed already: ignored or not, a file there is
     compared by its stat data (one ``lstat`` each, no walk of an ignored ``.venv``)."""
+    folders = _folders(index)
+    candidates = {f"{folder}/{name}" if folder else name for folder in folders for name in CONFIG_NAMES}
+    return frozenset(candidates - set(index) - listed)
+
+
+def _folders(index: Mapping[str, str]) -> set[str]:
+    """The root (``""``) and every folder above a tracked path of ``index``."""
     folders = {""}
     for path in index:
         while "/" in path:
@@ -478,8 +525,7 @@ def _configs(index: Mapping[str, str], listed: frozenset[str]) -> frozenset[str]
             if path in folders:
                 break
             folders.add(path)
-    candidates = {f"{folder}/{name}" if folder else name for folder in folders for name in CONFIG_NAMES}
-    return frozenset(candidates - set(index) - listed)
+    return folders
 
 
 def _targets(root: Path, index: Mapping[str, str]) -> dict[str, tuple[int, ...]]:

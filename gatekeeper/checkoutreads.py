@@ -11,16 +11,25 @@ comparison does not cover is stat'ed then (size, modification and change times, 
 following a link) and again once every check has ended. One that was written, replaced or
 removed in between is a change of the run (the ``checkout`` entry's ``read_written``): the verdict is ``error``
 and every cache entry the run stored is taken back.
+
+A file named that is a link leading outside the git work tree, or lies in a folder that is one (an
+untracked or git-ignored link the tool would walk into: the snapshot refused the tracked ones before
+any check started), is refused before the tool reads it (``gatekeeper.linksout``): ``add`` raises a
+``ToolError`` naming it, so that check is an error, and the run's ``checkout`` entry lists it
+(``links_out``), so the verdict is too.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from gatekeeper import linksout
 from gatekeeper.checkout import Snapshot
+from gatekeeper.errors import ToolError
 
 #: a file's stat data as ``checkout`` compares it, None when it could not be stat'ed
 Stat = tuple[int, ...] | None
@@ -36,22 +45,71 @@ class Reads:
         self._seen: dict[str, Stat] = {}
         self._lock = threading.Lock()
         self._on_named = on_named  # told each file named for the first time (``checkoutwatch``: its folders)
+        self._tree = linksout.work_tree(root)
+        self._folders: dict[str, str | None] = {}  # folder -> where it resolves outside the tree (None: inside)
+        self._out: dict[str, str] = {}  # each file refused -> "link -> target" (the link: it, or its folder)
 
     def add(self, paths: Iterable[str]) -> None:
         """Stat each of ``paths`` (relative to the root, as the check names them) that the
-        comparison does not cover and that is not known already (its first stat data is kept)."""
+        comparison does not cover and that is not known already (its first stat data is kept).
+        ``ToolError`` when one is, or lies in, a link leading outside the git work tree: the
+        check's tool must not read it."""
         base = os.fspath(self.root)
         fresh: dict[str, Stat] = {}
+        out: list[str] = []
+        refused: dict[str, str] = {}
         for path in paths:
             name = os.path.normpath(path).replace(os.sep, "/")
-            if name in self._seen or name in fresh or _compared(self.before, name):
+            if name in fresh:
                 continue
-            fresh[name] = _stat(os.path.join(base, name))
+            if name in self._seen:  # named by another check: refused again if it was refused then
+                out += [self._out[name]] if name in self._out else []
+                continue
+            compared = _compared(self.before, name)
+            if (link := self._leads_out(base, name, compared)) is not None:
+                out.append(link)
+                refused[name] = link
+            if not compared:
+                fresh[name] = _stat(os.path.join(base, name))
         with self._lock:
             for name, data in fresh.items():
                 self._seen.setdefault(name, data)
-        if fresh and self._on_named is not None:
-            self._on_named(list(fresh))
+            self._out.update(refused)
+        if fresh and self._on_named is not None:  # a refused one is not read: nothing to watch
+            self._on_named([name for name in fresh if name not in refused])
+        if out:
+            raise ToolError(linksout.refusal(set(out)))
+
+    def outside(self) -> list[str]:
+        """The links the checks named that lead outside the git work tree, ``"path -> target"``, sorted."""
+        with self._lock:
+            return sorted(set(self._out.values()))
+
+    def _leads_out(self, base: str, name: str, compared: bool) -> str | None:
+        """``"link -> target"`` when ``name`` is a link leading outside the work tree, or lies in a
+        folder that resolves outside it; None otherwise. A compared file is looked up in the
+        snapshot's stat data (git lists no file below a link); another is ``lstat``'ed, and its
+        folder resolved once for every file named in it."""
+        if name.startswith("../") or name == ".." or os.path.isabs(name):
+            return None  # not the checkout's: a check refuses such paths itself
+        if compared and self.before is not None:
+            data = self.before.untracked.get(name) or self.before.tracked.get(name)
+            if data is None or not stat.S_ISLNK(data[4]):
+                return None
+        else:
+            folder = name.rpartition("/")[0]
+            if folder and folder not in self._folders:
+                target = linksout.leads_out(base, folder, self._tree)
+                self._folders[folder] = linksout.shown(folder, target) if target is not None else None
+            if folder and self._folders[folder] is not None:
+                return self._folders[folder]
+            try:
+                if not stat.S_ISLNK(os.lstat(os.path.join(base, name)).st_mode):
+                    return None
+            except (OSError, ValueError):
+                return None
+        target = linksout.leads_out(base, name, self._tree)
+        return linksout.shown(name, target) if target is not None else None
 
     def moved(self) -> list[str]:
         """The files named that were written, replaced, removed (or created, having been absent)

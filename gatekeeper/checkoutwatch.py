@@ -71,8 +71,9 @@ class Watch:
         self._thread.start()
 
     def _watch(self, folders: Iterable[str]) -> None:
-        """Watch each of ``folders`` (absolute) not watched yet; one that cannot be is the watch's
-        ``problem`` (one gone meanwhile is a change the comparison names)."""
+        """Watch each of ``folders`` (absolute) not watched yet, the folder a folder link leads to in
+        its place; one that cannot be is the watch's ``problem`` (one gone meanwhile is a change the
+        comparison names)."""
         import ctypes
 
         for folder in folders:
@@ -83,6 +84,9 @@ class Watch:
             wd = self._add_watch(self._fd, os.fsencode(folder), _MASK)
             if wd < 0:
                 error = ctypes.get_errno()
+                if os.path.islink(folder):  # a folder link (``_MASK`` follows none): what it leads to is watched
+                    self._watch([os.path.realpath(folder)])
+                    continue
                 if os.path.isdir(folder):
                     self.problem = f"the checkout's folders could not all be watched ({os.strerror(error)})"
                 continue

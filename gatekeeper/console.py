@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from gatekeeper import checkout
+from gatekeeper import checkout, linksout
 from gatekeeper.display import shorten
 from gatekeeper.engine import Progress
 from gatekeeper.escapes import clean, clean_line, for_output
@@ -209,6 +209,8 @@ class Console(Progress):
                 "the checkout changed during the run (a tool, or the tests the policy runs, wrote into it); "
                 "the tree must be left as it was found"
             )
+        elif tree.get("links_out"):
+            why = "a link in the checkout leads outside its git work tree: what it leads to is no part of the project"
         elif uncompared:
             why = "the checkout could not be compared: no run can vouch that it left the tree as it was found"
         else:
@@ -351,6 +353,8 @@ def tree_lines(tree: Mapping[str, Any], shown: int = 10) -> list[str]:
         "(the tool and the cache key may have read other bytes)",
         "transient": "the run created and removed again {n} file(s) of a tool configuration's name in the checkout "
         "it judged: {files} (a tool may have read them meanwhile)",
+        "links_out": "the checkout holds {n} link(s) leading outside its git work tree, which the tools would follow: "
+        "{files} (" + linksout.CURE + ")",
     }
     out = []
     for key, text in said.items():

@@ -194,7 +194,11 @@ def run_checks(
     repository = repository_answer()  # before any check runs: the tree as it was judged
     spawnwatch.watch(n for n in names if checkers[n].origin)  # a plugin's processes started around the layer
     try:
-        results, tree = _run_watched(request, checkers, names, progress, (before, cache_dir, interpreter))
+        refused = checkout.links_out(before) if isinstance(before, checkout.Snapshot) else []
+        if refused:  # a tool would read what a link of the checkout leads to outside it: no check runs
+            results, tree = _refused(names, refused, progress)
+        else:
+            results, tree = _run_watched(request, checkers, names, progress, (before, cache_dir, interpreter))
     finally:
         around = spawnwatch.seen()
     results = third_party(results, checkers, around)
@@ -217,8 +221,8 @@ def run_checks(
     )
     finished_at = request.clock()
     verdict = decide_verdict(ordered, policy, waiver_summary, request.strict_waivers)
-    if checkout.touched(tree) or tree.get("error"):
-        verdict = Verdict.ERROR  # whatever the checks said: a tool wrote into the tree it judged, or nobody can say
+    if checkout.touched(tree) or tree.get("error") or tree.get("links_out"):
+        verdict = Verdict.ERROR  # whatever the checks said: a tool wrote into the tree, nobody can say, or it was refused
     looked = any(checkers[n].inspects_environment for n in names)
     environment = {**interpreter.describe(), "scope": str(policy.environment.get("scope") or "all")} if looked else None
     extra = _extra(request, ordered, tree, environment, vex_docs, scope)
@@ -274,12 +278,23 @@ def _run_watched(
         if compared and _moved_after(tree, before, folders[0] if folders else None):  # while a settled check read it
             tree = _tree_check(before)
         tree = checkoutwatch.with_transient(_with_reads(tree, reads), watch, before)
-        kept = not (checkout.touched(tree) or tree.get("error"))
+        kept = not (checkout.touched(tree) or tree.get("error") or tree.get("links_out"))
     finally:
         cache.end_log(written, keep=kept)
         if watch is not None:
             watch.close()
     return results, tree
+
+
+def _refused(names: Sequence[str], links: Sequence[str], progress: Progress) -> tuple[dict[str, CheckResult], dict[str, Any]]:
+    """Each check ``names`` an error it did not run for, and the ``checkout`` entry naming the
+    ``links`` leading outside the git work tree for which the run was refused (``gatekeeper.linksout``)."""
+    why = "not run: the checkout holds a link leading outside its git work tree (named below)"
+    results = {}
+    for name in names:
+        results[name] = error_result(name, why, 0.0)
+        progress.finished(results[name])
+    return results, {"compared": False, "changed": [], "links_out": list(links)}
 
 
 def _cache_dir(request: RunRequest) -> Path | None:
@@ -494,7 +509,10 @@ def _moved_after(tree: Mapping[str, Any], before: checkout.Snapshot | str, folde
 def _with_reads(tree: dict[str, Any], reads: checkoutreads.Reads) -> dict[str, Any]:
     """``tree`` with the files the checks read beyond the comparison (``CheckContext.reading``) that
     were written or removed since they were named: the tool and the cache key may have read other
-    bytes (a tree that could not be compared is an error already)."""
+    bytes (a tree that could not be compared is an error already); and with the links leading
+    outside the git work tree that a check named, and was refused (``links_out``)."""
+    links = reads.outside()  # a link leading outside the work tree that a check named as read: refused
+    tree = {**tree, "links_out": links} if links else tree
     if tree.get("error"):
         return tree
     moved = reads.moved()
