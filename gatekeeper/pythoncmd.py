@@ -74,11 +74,15 @@ def isolate(args: Sequence[str]) -> list[str]:
 
 #: the line of a console script pip (and uv, installer) writes that imports its entry point
 _ENTRY = re.compile(rb"^from ([A-Za-z_][\w.]*) import [A-Za-z_][\w.]*\s*$", re.M)
+#: the line of pip's (distlib's) ``#!/bin/sh`` script that runs its interpreter, written when the
+#: interpreter's path is longer than a ``#!`` line may be (127 bytes on Linux) or holds a space
+_SH_EXEC = re.compile(rb"""^'''exec' ("[^"\n]+"|\S+)[^\n]* "\$0" "\$@"\s*$""", re.M)
 
 
 def console_script(path: str) -> tuple[str, str] | None:
-    """The interpreter and the entry point's module of the console script ``path`` (``#!PYTHON`` and
-    ``from MODULE import main`` as installers write it), or None for any other program."""
+    """The interpreter and the entry point's module of the console script ``path`` (``#!PYTHON``, or
+    the ``'''exec' PYTHON`` line of pip's ``#!/bin/sh`` form, and ``from MODULE import main`` as
+    installers write it), or None for any other program."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(4096)
@@ -87,6 +91,8 @@ def console_script(path: str) -> tuple[str, str] | None:
     if not head.startswith(b"#!"):
         return None
     shebang = head[2:].split(b"\n", 1)[0].strip().split()
+    if shebang == [b"/bin/sh"] and (relay := _SH_EXEC.search(head)) is not None:
+        shebang = [relay.group(1).strip(b'"')]  # an interpreter no #! line can name: pip's /bin/sh relay
     entry = _ENTRY.search(head)
     if not shebang or entry is None or not is_interpreter(shebang[0].decode("utf-8", "replace")):
         return None

@@ -172,6 +172,12 @@ def test_a_console_script_a_plugin_runs_is_located_by_the_module_it_imports(
     scripts.mkdir()
     (scripts / "bandit").write_text(f"#!{sys.executable}\nimport sys\nfrom bandit.cli.main import main\nsys.exit(main())\n")
     (scripts / "bandit").chmod(0o755)
+    check = _bandit_by_name(tmp_path, monkeypatch, scripts)
+    assert check.tool_origin["path"] == str(Path(sysconfig.get_path("purelib")) / "bandit" / "__init__.py")
+
+
+def _bandit_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scripts: Path) -> CheckResult:
+    """The ``_Script`` plugin's check, with ``scripts`` first on ``PATH``: it passes and names bandit's version."""
     monkeypatch.setenv("PATH", f"{scripts}{os.pathsep}{os.environ['PATH']}")
     root = _project(tmp_path / "project")
     checker = resolve("script", _Script())
@@ -179,8 +185,32 @@ def test_a_console_script_a_plugin_runs_is_located_by_the_module_it_imports(
     result = run_checks(RunRequest(root=root, policy=policy, output_dir=root / "out", use_cache=False), {"script": checker})
     (check,) = result.checks
     assert check.status is Status.PASS, check.error
-    assert check.tool_origin["path"] == str(Path(sysconfig.get_path("purelib")) / "bandit" / "__init__.py")
     assert check.tool_version == run_tool([sys.executable, "-m", "bandit", "--version"], root).stdout.split()[1]
+    return check
+
+
+@pytest.mark.parametrize("folder", ["x" * 130, "a folder"])
+def test_a_console_script_pip_relays_through_bin_sh_is_located_by_its_module_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder: str
+) -> None:
+    """pip writes ``#!/bin/sh`` and ``'''exec' PYTHON "$0" "$@"`` when the interpreter's path is longer
+    than a ``#!`` line may be (a deep CI workspace) or holds a space: that script's module is located,
+    and named in the report, as a ``#!PYTHON`` script's is."""
+    from pip._internal.operations.install.wheel import PipScriptMaker
+    from pip._vendor.distlib.scripts import enquote_executable
+
+    env = tmp_path / folder / "env"  # gatekeeper's own virtualenv, reached by a path no #! line can name
+    env.parent.mkdir()
+    env.symlink_to(sys.prefix, target_is_directory=True)
+    scripts = tmp_path / "bin"
+    scripts.mkdir()
+    maker = PipScriptMaker(None, str(scripts))
+    maker.executable, maker.variants = enquote_executable(str(env / "bin" / "python3")), {""}  # as pip's is
+    maker.make("bandit = bandit.cli.main:main")
+    assert (scripts / "bandit").read_text().startswith("#!/bin/sh\n'''exec' ")
+    check = _bandit_by_name(tmp_path, monkeypatch, scripts)
+    assert Path(check.tool_origin["path"]).resolve() == Path(sysconfig.get_path("purelib"), "bandit", "__init__.py").resolve()
+    assert check.tool_origin["python"] == str(env / "bin" / "python3")
 
 
 @pytest.mark.parametrize(
