@@ -43,11 +43,8 @@ _MISSING = (
 )
 
 
-def audit(ctx: CheckContext, section: Mapping[str, Any], targets: Sequence[Target], got: Collected) -> list[Match]:
-    """Run pip-audit on the targets, pinned, without resolving (``-r --no-deps --disable-pip``)."""
-    if not targets:
-        return []
-    service = str(section.get("service") or "pypi")
+def _run_pip_audit(ctx: CheckContext, section: Mapping[str, Any], targets: Sequence[Target], service: str) -> process.Completed:
+    """pip-audit of the tool interpreter (never the checkout's) over ``targets``, pinned."""
     if ctx.vet_tool("pip_audit", "pip-audit") is None:  # never the checkout's pip-audit
         raise ToolMissing(_MISSING.format(python=ctx.tool_python))
     with tempfile.TemporaryDirectory(prefix="gatekeeper-deps-") as tmp:
@@ -60,8 +57,11 @@ def audit(ctx: CheckContext, section: Mapping[str, Any], targets: Sequence[Targe
             args += ["--osv-url", str(section["osv_url"])]
         if ctx.cache_dir is not None:
             args += ["--cache-dir", str(ctx.cache_dir / "pip-audit")]
-        done = ctx.run(args, cwd=tmp)
-    where = "PyPI" if service == "pypi" else "OSV"
+        return ctx.run(args, cwd=tmp)
+
+
+def _read_report(ctx: CheckContext, done: process.Completed, where: str) -> list[Any]:
+    """The ``dependencies`` of pip-audit's JSON report; ``ToolMissing`` or ``ToolError`` saying why there is none."""
     try:
         data = json.loads(done.stdout)
         deps = data["dependencies"]
@@ -81,6 +81,16 @@ def audit(ctx: CheckContext, section: Mapping[str, Any], targets: Sequence[Targe
         ) from None
     if done.returncode not in (0, 1):
         raise ToolError(f"pip-audit exited {done.returncode}: {process.tail(done.stderr)}")
+    return deps
+
+
+def audit(ctx: CheckContext, section: Mapping[str, Any], targets: Sequence[Target], got: Collected) -> list[Match]:
+    """Run pip-audit on the targets, pinned, without resolving (``-r --no-deps --disable-pip``)."""
+    if not targets:
+        return []
+    service = str(section.get("service") or "pypi")
+    where = "PyPI" if service == "pypi" else "OSV"
+    deps = _read_report(ctx, _run_pip_audit(ctx, section, targets, service), where)
     by_key = {canonicalize_name(t.name): t for t in targets}
     reported: set[str] = set()
     matches: list[Match] = []
