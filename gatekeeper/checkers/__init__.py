@@ -249,7 +249,11 @@ def plugin_lines() -> list[str]:
     for name, info in discover().items():
         try:
             checker = load(info)
-            desc, state = (checker.description + ("" if checker.enabled_by_default else " (off by default)")).strip(), ""
+            # off by default through enabled_by_default or an ``enabled`` option of its own defaulting
+            # to false (the built-in lint, types and secrets checks)
+            enabled = checker.policy_options().get("enabled")
+            on = enabled.default if enabled is not None else checker.enabled_by_default
+            desc, state = (checker.description + ("" if on else " (off by default)")).strip(), ""
         except PluginError as exc:
             desc, state = "", f"  BROKEN: {exc}"
         dist = f"{info.distribution} {info.version}".strip()

@@ -198,3 +198,15 @@ def test_a_change_to_one_file_rescans_only_that_file_with_the_findings_of_a_cold
     cold = check("--no-cache")
     assert findings(warm) == findings(cold)
     assert {"B307"} <= {f[0] for f in findings(warm)["security"]} and findings(warm)["secrets"]  # the change was seen
+
+
+def test_plugins_says_which_built_in_checks_are_off_by_default() -> None:
+    """``gatekeeper plugins`` marks a check the policy must turn on, as the README says it does: the
+    built-in lint, types and secrets checks are off through an ``enabled`` option of their own."""
+    from gatekeeper.checkers import plugin_lines
+
+    lines = plugin_lines()
+    described = {lines[i].split()[0]: lines[i + 1] for i in range(len(lines) - 1) if not lines[i].startswith(" ")}
+    off = {name for name, description in described.items() if description.endswith("(off by default)")}
+    assert {"lint", "types", "secrets"} <= off
+    assert not off & {"coverage", "security", "dependencies", "sbom", "licenses"}
