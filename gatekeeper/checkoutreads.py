@@ -89,12 +89,12 @@ class Reads:
         """``"link -> target"`` when ``name`` is a link leading outside the work tree, or lies in a
         folder that resolves outside it; None otherwise. A compared file is looked up in the
         snapshot's stat data (git lists no file below a link); another is ``lstat``'ed, and its
-        folder resolved once for every file named in it."""
+        folder resolved once for every file named in it (a submodule's file too)."""
         if name.startswith("../") or name == ".." or os.path.isabs(name):
             return None  # not the checkout's: a check refuses such paths itself
-        if compared and self.before is not None:
-            data = self.before.untracked.get(name) or self.before.tracked.get(name)
-            if data is None or not stat.S_ISLNK(data[4]):
+        data = (self.before.untracked.get(name) or self.before.tracked.get(name)) if compared and self.before else None
+        if data is not None:  # a submodule's file is not in the superproject's data: looked up below
+            if not stat.S_ISLNK(data[4]):
                 return None
         else:
             folder = name.rpartition("/")[0]

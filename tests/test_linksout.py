@@ -177,3 +177,24 @@ def test_an_untracked_link_leading_outside_that_bandit_would_scan_is_refused(tmp
     assert statuses["security"] is Status.ERROR and named in (next(c for c in result.checks if c.name == "security").error or "")
     assert result.extra["checkout"]["links_out"] == [named] and result.verdict is Verdict.ERROR
     assert SECRET not in json.dumps(result.to_dict())
+
+
+def test_an_untracked_link_leading_outside_in_a_submodule_is_refused_too(tmp_path: Path) -> None:
+    """A checked-out submodule's files are compared as a work tree of their own, so the
+    superproject's snapshot holds no stat data for them: its untracked link leading out, which
+    bandit walks into, is refused all the same."""
+    outside = tmp_path / "elsewhere" / "deploy.py"
+    outside.parent.mkdir()
+    outside.write_text(f'import subprocess\nsubprocess.call("deploy --password {SECRET}", shell=True)\n', encoding="utf-8")
+    repo(tmp_path / "lib", {"lib.py": "y = 2\n"})
+    root = repo(tmp_path / "proj", {"app.py": "x = 1\n", ".gitignore": "gatekeeper.toml\nout/\n"})
+    subprocess.run(
+        ["git", "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(tmp_path / "lib"), "vendored"],
+        cwd=root, check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    (root / "vendored" / "deploy.py").symlink_to(outside)
+    result = run(root, {"security": SecurityChecker()}, "[checks.security]\nenabled = true\n")
+    named = f"vendored/deploy.py -> {os.path.realpath(outside)}"
+    assert result.checks[0].status is Status.ERROR and named in (result.checks[0].error or ""), result.checks[0]
+    assert result.extra["checkout"]["links_out"] == [named] and result.verdict is Verdict.ERROR
+    assert SECRET not in json.dumps(result.to_dict())
