@@ -255,6 +255,34 @@ def test_init_seeds_the_minimum_from_pytest_cov_s_fail_under_which_the_project_s
     assert "min_total = 70, from the project's coverage fail_under (setup.cfg)" in again.stdout
 
 
+def test_init_seeds_the_last_cov_fail_under_given_as_pytest_cov_keeps_it(tmp_path: Path, cli) -> None:
+    """pytest's addopts may give --cov-fail-under twice (a shared base, then the project's own): argparse
+    keeps the last, which the project's pytest enforces; the first was seeded."""
+    write(tmp_path / "pkg.py", "def f(x):\n    if x:\n        return 1\n    return 2\n")
+    write(tmp_path / "test_pkg.py", "from pkg import f\n\n\ndef test_f():\n    assert f(1) == 1\n")
+    addopts = "-q --cov=pkg --cov-fail-under=50 --cov-fail-under 99 -p no:cacheprovider"
+    write(tmp_path / "tox.ini", f"[pytest]\naddopts = {addopts}\n")
+    done = cli(["policy", "init"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert tomllib.loads((tmp_path / "gatekeeper.toml").read_text())["checks"]["coverage"]["min_total"] == 99
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest"], cwd=tmp_path, env=clean_env(coverage=False), capture_output=True, text=True
+    )
+    assert ran.returncode == 1 and "Required test coverage of 99% not reached" in ran.stdout  # 75% < 99%, not < 50%
+
+
+@pytest.mark.parametrize("bar", ["nan", "-5", "150", "1e999"])
+def test_init_seeds_no_coverage_bar_the_policy_would_refuse(tmp_path: Path, cli, bar: str) -> None:
+    """pytest-cov takes nan and -5 (bars no total falls below) and refuses 150; the policy refuses all
+    of them, so the starter policy keeps its default rather than one gatekeeper check then rejects."""
+    write(tmp_path / "tox.ini", f"[pytest]\naddopts = --cov=pkg --cov-fail-under={bar}\n")
+    write(tmp_path / "setup.cfg", f"[coverage:report]\nfail_under = {bar}\n")
+    done = cli(["policy", "init"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert tomllib.loads((tmp_path / "gatekeeper.toml").read_text())["checks"]["coverage"]["min_total"] == 80.0
+    assert "from the project's coverage fail_under" not in done.stdout
+
+
 def test_init_asks_git_whether_the_output_folders_are_ignored(tmp_path: Path, cli) -> None:
     """A checkout that ignores the reports and the audit log in .git/info/exclude (or through a
     pattern .gitignore spells otherwise) is not told to add them to .gitignore; one that does not is."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import configparser
 import glob
 import json
+import math
 import os
 import re
 import shlex
@@ -33,10 +34,8 @@ def coverage_fail_under(root: Path) -> tuple[float, str] | None:
         except (configparser.Error, UnicodeDecodeError, OSError):
             continue
         if value:
-            try:
-                return float(value), name
-            except ValueError:
-                return None
+            number = _percent(value)
+            return (number, name) if number is not None else None
         if name == ".coveragerc":
             return None  # coverage.py reads no other file when .coveragerc exists
     try:
@@ -44,7 +43,7 @@ def coverage_fail_under(root: Path) -> tuple[float, str] | None:
     except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError):
         return None
     value = ((doc.get("tool") or {}).get("coverage") or {}).get("report", {}).get("fail_under")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and _percent(str(value)) is not None:
         return float(value), "pyproject.toml"
     return None
 
@@ -60,17 +59,24 @@ def pytest_cov_fail_under(root: Path) -> tuple[float, str] | None:
         words = shlex.split(read[0]) if read is not None else []
     except ValueError:
         return None
-    for i, word in enumerate(words):
-        value = word.split("=", 1)[1] if word.startswith("--cov-fail-under=") else ""
-        if word == "--cov-fail-under" and i + 1 < len(words):
-            value = words[i + 1]
-        try:
-            number = float(value) if value else None
-        except ValueError:
-            return None
-        if number is not None and read is not None:
-            return number, f"{read[1]}: pytest-cov's --cov-fail-under"
-    return None
+    last = ""
+    for i, word in enumerate(words):  # argparse keeps the last one given
+        if word.startswith("--cov-fail-under="):
+            last = word.split("=", 1)[1]
+        elif word == "--cov-fail-under" and i + 1 < len(words):
+            last = words[i + 1]
+    number = _percent(last)
+    return (number, f"{read[1]}: pytest-cov's --cov-fail-under") if number is not None and read is not None else None
+
+
+def _percent(value: str) -> float | None:
+    """``value`` as a coverage bar the policy takes (a finite number from 0 to 100), else None: pytest-cov
+    takes nan or -5 (a bar no total falls below) and refuses 150, and the policy refuses all three."""
+    try:
+        number = float(value) if value else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) and 0 <= number <= 100 else None
 
 
 def starter_policy(
