@@ -595,3 +595,26 @@ def test_the_readme_names_every_key_of_a_bundle_manifest() -> None:
     keys = {*manifest, *manifest["created_from"], *manifest["files"][0]}
     missing = sorted(k for k in keys if f"`{k}`" not in row)
     assert not missing, f"README's manifest.json row does not name {missing}"
+
+
+def test_the_history_page_section_names_every_csv_column(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``audit report --format csv`` writes tables an auditor files: the History page section names each
+    column of each (a check's status column as ``check_<name>``)."""
+    from typer.testing import CliRunner
+
+    from tests.helpers.history import history_records, write_log
+
+    log = tmp_path / "audit.jsonl"
+    write_log(log, history_records(3))
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(app, ["audit", "report", str(log), "--format", "csv", "--output", str(tmp_path / "csv")])
+    assert done.exit_code == 0, done.output
+    section = _section(README, "History page")
+    problems = []
+    for table in sorted((tmp_path / "csv").glob("*.csv")):
+        header = table.read_text(encoding="utf-8").splitlines()[0].split(",")
+        names = {re.sub(r"^check_\w+$", "check_<name>", column) for column in header}
+        if missing := sorted(n for n in names if f"`{n}`" not in section):
+            problems.append(f"{table.name}: {missing}")
+    assert len(list((tmp_path / "csv").glob("*.csv"))) >= 3
+    assert not problems, "README's History page section does not name the columns " + "; ".join(problems)
