@@ -51,8 +51,8 @@ def _on_terminal(cwd: Path, env: dict[str, str]) -> str:
 
 
 @pytest.mark.slow  # end to end: gatekeeper runs as a process on a pseudo-terminal
-def test_live_line_and_colour_on_a_terminal(tmp_path: Path, make_plugin) -> None:
-    site = make_plugin(tmp_path / "site", "slow-gate", "slow_gate", SLOW, {"slow": "slow_gate:Slow"})
+def test_live_line_and_colour_on_a_terminal(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, make_plugin) -> None:
+    site = make_plugin(tmp_path_factory.mktemp("site"), "slow-gate", "slow_gate", SLOW, {"slow": "slow_gate:Slow"})
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "CI")}
     env.update({"PYTHONPATH": str(site), "TERM": "xterm"})
     drawn = _on_terminal(tmp_path, env)
@@ -88,8 +88,8 @@ expires = {expires}
 
 
 @pytest.mark.slow  # end to end: gatekeeper runs as a process
-def test_plain_lines_when_not_a_terminal(tmp_path: Path, make_plugin, gk) -> None:
-    site = make_plugin(tmp_path / "site", "slow-gate", "slow_gate", SLOW, {"slow": "slow_gate:Slow"})
+def test_plain_lines_when_not_a_terminal(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, make_plugin, gk) -> None:
+    site = make_plugin(tmp_path_factory.mktemp("site"), "slow-gate", "slow_gate", SLOW, {"slow": "slow_gate:Slow"})
     done = gk(["check", "--only", "slow", "--format", "json", "--no-audit"], cwd=tmp_path, env={"PYTHONPATH": str(site)})
     assert done.returncode == 0
     assert "gatekeeper: slow started" in done.stdout and "gatekeeper: slow finished in " in done.stdout
@@ -97,8 +97,10 @@ def test_plain_lines_when_not_a_terminal(tmp_path: Path, make_plugin, gk) -> Non
 
 
 @pytest.mark.slow  # end to end: gatekeeper runs as a process
-def test_a_finished_line_never_states_a_status_the_verdict_then_reverses(tmp_path: Path, make_plugin, gk) -> None:
-    site = make_plugin(tmp_path / "site", "flag-gate", "flag_gate", FLAGGED, {"flagged": "flag_gate:Flagged"})
+def test_a_finished_line_never_states_a_status_the_verdict_then_reverses(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, make_plugin, gk
+) -> None:
+    site = make_plugin(tmp_path_factory.mktemp("site"), "flag-gate", "flag_gate", FLAGGED, {"flagged": "flag_gate:Flagged"})
     expires = datetime.date.today() + datetime.timedelta(days=30)
     (tmp_path / "gatekeeper.toml").write_text(WAIVED.format(expires=expires.isoformat()), encoding="utf-8")
     done = gk(["check", "--only", "flagged", "--format", "json", "--no-audit"], cwd=tmp_path, env={"PYTHONPATH": str(site)})

@@ -28,8 +28,10 @@ class Hostile:
 
 
 @pytest.fixture
-def env(tmp_path: Path, make_plugin) -> dict[str, str]:
-    site = make_plugin(tmp_path / "site", "hostile-gate", "hostile_gate", HOSTILE, {"hostile": "hostile_gate:Hostile"})
+def env(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, make_plugin) -> dict[str, str]:
+    site = make_plugin(
+        tmp_path_factory.mktemp("site"), "hostile-gate", "hostile_gate", HOSTILE, {"hostile": "hostile_gate:Hostile"}
+    )
     return {"PYTHONPATH": str(site)}
 
 
@@ -88,8 +90,12 @@ class One:
 """
 
 
-def test_the_log_lists_every_check_s_findings_and_clips_long_messages(tmp_path: Path, make_plugin, gk) -> None:
-    site = make_plugin(tmp_path / "site2", "many-gate", "many_gate", MANY, {"many": "many_gate:Many", "one": "many_gate:One"})
+def test_the_log_lists_every_check_s_findings_and_clips_long_messages(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, make_plugin, gk
+) -> None:
+    site = make_plugin(
+        tmp_path_factory.mktemp("site"), "many-gate", "many_gate", MANY, {"many": "many_gate:Many", "one": "many_gate:One"}
+    )
     done = gk(["check", "--only", "many,one", "--format", "json", "--no-audit"], cwd=tmp_path, env={"PYTHONPATH": str(site)})
     assert done.returncode == 1
     listed = [line for line in done.stdout.splitlines() if line.startswith("  [")]
