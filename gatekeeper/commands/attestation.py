@@ -62,7 +62,12 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
     tsa_cert: Optional[Path] = typer.Option(None, "--tsa-cert", metavar="CA.pem", help=_TSA_HELP),
     commit: Optional[str] = typer.Option(None, "--commit", metavar="SHA", help=_COMMIT_HELP),
     require_pass: bool = typer.Option(
-        False, "--require-pass", help="The statement's verdict must be pass, of a complete run (every check the policy enables)."
+        False,
+        "--require-pass",
+        help=(
+            "The statement's verdict must be pass, of a complete run (every check the policy enables); with "
+            "--tsa-cert, no waiver or offline database past its term at the run's latest possible start."
+        ),
     ),
     policy_file: Optional[Path] = typer.Option(None, "--policy", metavar="FILE", help=_POLICY_HELP),
     policy_sha256: Optional[str] = typer.Option(
@@ -75,7 +80,10 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
         help="With --require-pass: accept a pass a baseline or new-code reference let findings through.",
     ),
     folder: Optional[str] = typer.Option(
-        None, "--folder", metavar="PATH", help="With --require-pass: the folder of the repository the run must have judged."
+        None,
+        "--folder",
+        metavar="PATH",
+        help="With --require-pass: the folder of the repository the run must have judged (default: the top, the whole tree).",
     ),
 ) -> int:
     """Check an attestation's signature, its statement, its subjects and its timestamp."""
