@@ -618,3 +618,18 @@ def test_the_history_page_section_names_every_csv_column(tmp_path: Path, monkeyp
             problems.append(f"{table.name}: {missing}")
     assert len(list((tmp_path / "csv").glob("*.csv"))) >= 3
     assert not problems, "README's History page section does not name the columns " + "; ".join(problems)
+
+
+def test_the_evidence_bundle_table_names_every_report_format_a_bundle_holds() -> None:
+    """A bundle holds every format of the registry under ``reports/``; its table in the README says
+    so by file name."""
+    from gatekeeper.reports.registry import REGISTRY
+
+    row = next(line for line in _section(README, "Evidence bundles").splitlines() if line.startswith("| `reports/"))
+    shown = {
+        f"gatekeeper.{middle}{tail}"
+        for middles, tail in re.findall(r"`reports/gatekeeper\.\{([^}]+)\}([\w.]*)`", row)
+        for middle in middles.split(",")
+    }
+    missing = sorted(f.file for f in REGISTRY if f.file not in shown)
+    assert not missing, f"README's bundle table does not name {missing}"
