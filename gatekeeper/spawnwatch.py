@@ -8,7 +8,9 @@ strips the signing key from its environment. A plugin that calls ``subprocess`` 
 that did not come through ``gatekeeper.process``, from a check's own thread (``gatekeeper-NAME``, or
 one of its helpers ``gatekeeper-NAME-...``), is noted against that check, which the engine then
 makes an ``error`` saying what was started. gatekeeper's own checkers are not watched: they are
-the layer. A process started from a thread the plugin made itself is not attributed (and not seen).
+the layer. A process started from a thread gatekeeper did not name (a ``ThreadPoolExecutor``'s, a
+``Thread`` the plugin made) while third-party checks run is theirs, since gatekeeper names every thread
+of its own (``gatekeeper-...``); which one started it cannot be told, so each of them is an error.
 
 The hook is added the first time a run has a third-party check (an audit hook cannot be removed);
 it returns at once for every other event, and for every event while no run watches.
@@ -70,9 +72,18 @@ def seen() -> Mapping[str, list[str]]:
 def _hook(event: str, args: tuple[Any, ...]) -> None:
     if event not in _EVENTS or not _watched or getattr(_layer, "on", False):
         return
-    thread = threading.current_thread().name
+    current = threading.current_thread()
+    thread = current.name
     check = _watched.get(thread) or next((n for t, n in _watched.items() if thread.startswith(f"{t}-")), None)
     if check is None:
+        if thread.startswith("gatekeeper-") or current is threading.main_thread():
+            return  # gatekeeper's own threads, and the engine's
+        # a thread gatekeeper did not name (a ThreadPoolExecutor's, a Thread of the plugin's own): a
+        # third-party check started it, though which one cannot be told, so each watched check is named
+        what = f"{_described(event, args)} (from the thread {thread}, which no check is named by)"
+        with _lock:
+            for name in dict.fromkeys(_watched.values()):
+                _seen.setdefault(name, []).append(what)
         return
     what = _described(event, args)
     with _lock:

@@ -276,6 +276,46 @@ def test_a_plugin_that_starts_its_tool_around_the_layer_is_an_error_naming_what_
     assert check.checker["distribution"] == "acme-direct"
 
 
+def _ruff_around(root: Path) -> int:
+    """ruff as a plugin's helper thread would run it: ``subprocess`` in the project root, without -I."""
+    return subprocess.run([sys.executable, "-m", "ruff", "check", "--exit-zero", "."], cwd=root, capture_output=True).returncode
+
+
+class _Pooled(CheckerBase):
+    """Runs ruff around ``ctx.run`` from a thread of its own making: a pool's, or a plain ``Thread``."""
+
+    options: Mapping[str, Option] = {"pool": Option("bool", True, "")}
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        if section["pool"]:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(2) as pool:
+                list(pool.map(_ruff_around, [ctx.root]))
+        else:
+            import threading
+
+            helper = threading.Thread(target=_ruff_around, args=(ctx.root,))
+            helper.start()
+            helper.join()
+        return CheckResult("pooled", Status.PASS, "clean", "ruff")
+
+
+@pytest.mark.parametrize("pool", [True, False])
+def test_a_process_a_plugins_own_thread_starts_around_the_layer_is_seen_too(tmp_path: Path, pool: bool) -> None:
+    """The checkout's ruff/ package ran (no -I, the project root first on sys.path) from a
+    ThreadPoolExecutor's thread, and the check passed: such a thread bears no check's name."""
+    root = _project(tmp_path / "project", f"[checks.pooled]\npool = {str(pool).lower()}\n")
+    checker = replace(resolve("pooled", _Pooled()), origin={"distribution": "acme-pooled", "version": "1", "entry_point": "x:y"})
+    policy = load_policy(root, {**installed_options(), "pooled": checker.policy_options()})
+    result = run_checks(RunRequest(root=root, policy=policy, output_dir=root / "out", use_cache=False), {"pooled": checker})
+    (check,) = result.checks
+    assert (tmp_path / "planted-ran").exists()  # what the layer would have stopped, had the plugin used it
+    assert (result.verdict, check.status) == (Verdict.ERROR, Status.ERROR)
+    assert f"around CheckContext.run (subprocess.Popen: {sys.executable} -m ruff (from the thread " in (check.error or "")
+    assert "which no check is named by)" in (check.error or "")
+
+
 @pytest.mark.parametrize(
     ("args", "kind", "target", "isolated"),
     [
