@@ -223,6 +223,21 @@ def test_init_writes_a_commented_policy_that_validates(tmp_path: Path, cli, pypr
     assert again.returncode == 2 and "already" in again.stderr
 
 
+def test_init_never_writes_a_policy_the_other_one_shadows(tmp_path: Path, cli) -> None:
+    """gatekeeper.toml is found before pyproject.toml's [tool.gatekeeper]: init --pyproject beside one
+    would write a section no run reads, and init beside a section says it is read no more."""
+    write(tmp_path / "pyproject.toml", '[project]\nname = "demo"\nversion = "1.0"\n')
+    assert cli(["policy", "init"], cwd=tmp_path).returncode == 0
+    refused = cli(["policy", "init", "--pyproject"], cwd=tmp_path)
+    assert refused.returncode == 2 and "gatekeeper reads it before pyproject.toml's [tool.gatekeeper]" in refused.stderr
+    assert "[tool.gatekeeper" not in (tmp_path / "pyproject.toml").read_text()
+    (tmp_path / "gatekeeper.toml").unlink()
+    assert cli(["policy", "init", "--pyproject"], cwd=tmp_path).returncode == 0
+    beside = cli(["policy", "init"], cwd=tmp_path)
+    assert beside.returncode == 0, beside.stderr
+    assert "pyproject.toml's [tool.gatekeeper] is no longer read: gatekeeper.toml comes first" in beside.stdout
+
+
 def test_init_says_how_to_allow_the_coverage_plugins_the_project_names(tmp_path: Path, cli) -> None:
     write(tmp_path / "setup.cfg", "[coverage:run]\nplugins = covdefaults\n")
     done = cli(["policy", "init"], cwd=tmp_path)

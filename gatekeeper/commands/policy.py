@@ -98,6 +98,11 @@ def policy_init(
         existing = target.read_text(encoding="utf-8") if target.exists() else ""
         if "[tool.gatekeeper" in existing:
             raise UsageError(f"{target} already has a [tool.gatekeeper] section")
+        if (root / "gatekeeper.toml").exists():  # found first: the section would never be read
+            raise UsageError(
+                f"{root / 'gatekeeper.toml'} exists, and gatekeeper reads it before pyproject.toml's [tool.gatekeeper]",
+                hint="edit gatekeeper.toml, or remove it before writing the section",
+            )
         text = existing + ("\n" if existing and not existing.endswith("\n") else "")
         text += starter_policy(pyproject=True, enable=found, min_total=fail_under, tests=tests.folders)
     else:
@@ -107,6 +112,8 @@ def policy_init(
         text = starter_policy(pyproject=False, enable=found, min_total=fail_under, tests=tests.folders)
     write_atomic(resolve_for_write(target, root), text)
     echo(f"wrote {target}")
+    if not pyproject and "[tool.gatekeeper" in _text_of(root / "pyproject.toml"):
+        echo("pyproject.toml's [tool.gatekeeper] is no longer read: gatekeeper.toml comes first")
     if found:
         echo(f"turned on {', '.join(found)}: their tools are installed")
     if fail_under is not None:
@@ -174,3 +181,11 @@ def _lock_files(root: Path) -> list[str]:
     pylock.toml, pylock.NAME.toml), by name."""
     named = [n for n in ("uv.lock", "poetry.lock", "pdm.lock", "pylock.toml") if (root / n).is_file()]
     return named + sorted(p.name for p in root.glob("pylock.*.toml") if p.is_file())
+
+
+def _text_of(path: Path) -> str:
+    """``path``'s text, or "" when it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
