@@ -313,11 +313,21 @@ def _missing_from_own(ctx: CheckContext, python: str, dists: list[Distribution],
     policy names gatekeeper's), the project's declared run-time dependencies not installed there: every
     installed package is gatekeeper's, so a clean audit of them says nothing of the project's own, which
     are then unaudited, as with ``scope = "project"``. Empty for any other environment, and for a
-    project whose ``pyproject.toml`` does not list its dependencies statically."""
+    project whose ``pyproject.toml`` has no ``[project]`` table. ``ToolError`` when that table says a
+    build backend computes them (``dynamic``): nothing tells which they are without running it, so an
+    inventory of gatekeeper's packages would pass for the project's, as ``scope = "project"`` refuses."""
     from gatekeeper.interpreter import runs_gatekeeper
 
-    if not runs_gatekeeper(Path(python)) or not has_pep621(ctx.root) or dynamic_dependencies(ctx.root):
+    if not runs_gatekeeper(Path(python)) or not has_pep621(ctx.root):
         return ()
+    if dynamic_dependencies(ctx.root):
+        raise ToolError(
+            'pyproject.toml lists "dependencies" in [project] dynamic (a build backend computes them, from '
+            "requirements.txt for instance), and the environment inspected is gatekeeper's own, where the project "
+            "is not installed: its packages are gatekeeper's, and the project's own dependencies would be checked "
+            "nowhere; name the project's environment ([environment] python, $VIRTUAL_ENV or a .venv/), or run "
+            "gatekeeper through the tool that keeps it (hatch run ENV:gatekeeper check, poetry run gatekeeper check)"
+        )
     try:
         _, roots = project_requirements(ctx.root)
     except ToolError:

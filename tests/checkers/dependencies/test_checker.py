@@ -850,6 +850,26 @@ def test_scope_all_in_gatekeeper_s_own_environment_leaves_the_project_s_dependen
     assert "1 could not be audited: absent-pkg" in result.summary
 
 
+def test_scope_all_in_gatekeeper_s_own_environment_with_dynamic_dependencies_is_an_error(
+    deps_project: Project, run_deps: Gate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project whose build backend computes its dependencies (setuptools' dynamic from requirements.txt,
+    hatch-requirements-txt) run bare: nothing tells which they are without running the backend, and the
+    audit of gatekeeper's own packages passed, the project's alpha 1.4 audited nowhere."""
+    root = deps_project(checks='advisory_db = "advisories"', environment='scope = "all"', deps=["alpha==1.4"])
+    cfg = root / "gatekeeper.toml"
+    cfg.write_text(cfg.read_text().replace(f'python = "{deps_project_python(cfg)}"\n', ""))  # the fallback
+    dynamic = '[project]\nname = "myproject"\nversion = "0.1"\ndynamic = ["dependencies"]\n'
+    (root / "pyproject.toml").write_text(dynamic, encoding="utf-8")
+    (root / "requirements.txt").write_text("alpha==1.4\n", encoding="utf-8")
+    write_db(root, RECORDS, "pypa")
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    result = dep_result(run_deps(root))
+    assert result.status is Status.ERROR, result.summary
+    assert 'lists "dependencies" in [project] dynamic' in (result.error or "")
+    assert "gatekeeper's own, where the project is not installed" in (result.error or "")
+
+
 def test_scope_all_in_the_project_s_environment_does_not_ask_for_what_it_lacks(deps_project: Project, run_deps: Gate) -> None:
     """Only gatekeeper's own environment stands in for nothing of the project: a project environment
     missing a declared dependency is audited as installed, as before."""
