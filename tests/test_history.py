@@ -371,3 +371,14 @@ def test_a_hand_edited_scope_is_shown_as_it_stands_never_a_traceback(tmp_path: P
     assert "partial: only 5; skip lint" in page.read_text(encoding="utf-8")
     done = CliRunner().invoke(app, ["audit", "show", str(log)])
     assert done.exit_code == 0 and "pass (partial)" in done.output
+
+
+def test_branch_without_a_checkout_says_the_gated_changes_are_not_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from a folder that is no checkout's top (a monorepo project's folder), ``--branch`` has no
+    history to join: the CSV folder then holds no gated.csv, and the command says why."""
+    log = tmp_path / "audit.jsonl"
+    write_log(log, quarter_records([("a" * 40, "main")]))
+    done = _report(tmp_path, monkeypatch, str(log), "--branch", "main", "--format", "csv", "--output", str(tmp_path / "csv"))
+    assert done.exit_code == 0, done.output
+    assert not (tmp_path / "csv" / "gated.csv").exists()
+    assert "--branch main: the gated changes are not listed" in done.output and "(pass --repo DIR)" in done.output

@@ -287,6 +287,12 @@ def audit_report(  # noqa: PLR0913  # one parameter per command-line option
 
         write_atomic(out, page.html)
         typer.echo(f"history: {out} ({len(page.runs)} run(s), {period.describe()}, from {path})")
+    if branch and checkout is None:  # the page says "not computed"; the CSV folder would just lack gated.csv
+        typer.echo(
+            f"note: --branch {branch}: the gated changes are not listed: {Path.cwd()} is not the top of a git checkout "
+            "(pass --repo DIR)",
+            err=True,
+        )
     verification = page.verification
     if not verification.ok:
         typer.echo(f"audit log {path}: {verification.status} at {verification.problem} (the page says so at the top)", err=True)
