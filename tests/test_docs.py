@@ -633,3 +633,13 @@ def test_the_evidence_bundle_table_names_every_report_format_a_bundle_holds() ->
     }
     missing = sorted(f.file for f in REGISTRY if f.file not in shown)
     assert not missing, f"README's bundle table does not name {missing}"
+
+
+def test_every_vendored_test_file_says_where_it_comes_from() -> None:
+    """tests/data/README.md names each file and folder of tests/data (its source and license): a vendored
+    schema or advisory added without a word would be a file of unknown origin in the repository."""
+    data = ROOT / "tests" / "data"
+    readme = (data / "README.md").read_text(encoding="utf-8")
+    entries = [p for p in data.iterdir() if p.name != "README.md" and not p.name.startswith((".", "__"))]
+    missing = sorted(p.name for p in entries if f"`{p.name}{'/' if p.is_dir() else ''}`" not in readme)
+    assert not missing, f"tests/data/README.md does not say where these come from: {missing}"
