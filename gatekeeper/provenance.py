@@ -26,7 +26,8 @@ def _get(env: Mapping[str, str], *names: str) -> str:
 
 
 def ci_info(env: Mapping[str, str] | None = None) -> dict[str, str] | None:
-    """The CI run this process belongs to: ``{provider, run_id, run_url, job, workflow, ref}``, or None locally."""
+    """The CI run this process belongs to: ``{provider, run_id, run_url, job, workflow, ref}`` and what the CI
+    also names (``run_attempt``, ``event``, ``job_url``, ``repository``), or None locally."""
     env = os.environ if env is None else env
     if env.get("GITHUB_ACTIONS") == "true":
         server = _get(env, "GITHUB_SERVER_URL") or "https://github.com"
