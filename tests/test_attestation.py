@@ -118,6 +118,27 @@ def test_gatekeeper_verifies_with_the_public_key_and_rejects_what_does_not_hold(
     assert done.exit_code == 1 and "REJECTED" in done.output
 
 
+@pytest.mark.parametrize("scheme", ["ed25519", "hmac"])
+def test_key_env_holds_the_signing_key_as_every_command_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: tuple[signing.Signer, Path], scheme: str
+) -> None:
+    """``--key-env NAME`` names a variable holding the run's key as ``GATEKEEPER_AUDIT_KEY`` holds it: a PEM
+    Ed25519 private key (its public key is trusted, as for audit verify and bundle verify) or an HMAC
+    secret. An Ed25519 key was taken for an HMAC secret: the genuine statement was "altered, or another key"."""
+    signer, public = keys
+    key = signing.private_pem(signer) if scheme == "ed25519" else "a shared secret of the earlier scheme"
+    root = _project(tmp_path)
+    _check(root, monkeypatch, key)
+    attestation = str(root / REPORTS / "gatekeeper.intoto.json")
+    monkeypatch.setenv("VERIFY_KEY", key)
+    done = CliRunner().invoke(app, ["attestation", "verify", attestation, "--key-env", "VERIFY_KEY"])
+    assert done.exit_code == 0, done.output
+    assert "verified, signed by key" in done.output
+    monkeypatch.setenv("VERIFY_KEY", public.read_text())  # a public key is no secret to verify with
+    done = CliRunner().invoke(app, ["attestation", "verify", attestation, "--key-env", "VERIFY_KEY"])
+    assert done.exit_code == 2 and "--key-env VERIFY_KEY" in done.output
+
+
 def test_an_unsigned_run_writes_an_attestation_that_never_verifies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _project(tmp_path)
     output = _check(root, monkeypatch, None)

@@ -54,7 +54,10 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
         None, "--public-key", metavar="KEY.pem", help="A trusted Ed25519 public key (PEM); repeatable (a keyring)."
     ),
     key_env: Optional[str] = typer.Option(
-        None, "--key-env", metavar="NAME", help="An environment variable holding a shared HMAC secret (the earlier scheme)."
+        None,
+        "--key-env",
+        metavar="NAME",
+        help="An environment variable holding a private key (its public key is trusted) or an HMAC secret (the earlier scheme).",
     ),
     subjects: Optional[list[str]] = typer.Option(
         None, "--subject", metavar="FILE", help="A file (or glob) that must be one of the statement's subjects; repeatable."
@@ -135,11 +138,12 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
 
 
 def _keyring(public_keys: list[Path], key_env: str | None) -> Keyring:
-    """The keys to trust: the Ed25519 public keys given, and the shared HMAC secret in ``key_env``'s
-    variable; ``UsageError`` when a key cannot be read or the variable is not set."""
+    """The keys to trust: the Ed25519 public keys given, and the key in ``key_env``'s variable (an
+    Ed25519 private key's public key, or an HMAC secret of the earlier scheme); ``UsageError`` when a
+    key cannot be read or the variable is not set."""
     from gatekeeper import childenv
     from gatekeeper.errors import UsageError
-    from gatekeeper.signing import Keyring, SigningKeyError
+    from gatekeeper.signing import Keyring, SigningKeyError, signer_from_text
 
     keyring = Keyring()
     try:
@@ -150,7 +154,10 @@ def _keyring(public_keys: list[Path], key_env: str | None) -> Keyring:
         secret = childenv.take(key_env)
         if not secret:
             raise UsageError(f"--key-env: the environment variable {key_env} is not set")
-        keyring.add_hmac_secret(secret.encode("utf-8"))
+        try:  # read as every command reads the signing key: a PEM Ed25519 key, else an HMAC secret
+            keyring.update(signer_from_text(secret.encode("utf-8")).keyring())
+        except SigningKeyError as exc:
+            raise UsageError(f"--key-env {key_env}: {exc}") from None
     return keyring
 
 
