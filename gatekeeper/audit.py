@@ -330,8 +330,6 @@ def rotate_key(
         new_id = ring.add_public_pem(new_public_pem)
     except SigningKeyError as exc:
         raise UsageError(f"--new-public: {exc}") from None
-    if new_id == signer.key_id:
-        raise UsageError(f"the new key is the key in force ({new_id}): generate a new pair with 'gatekeeper key generate'")
     try:
         with open(log, "rb") as fh:
             last, _ = _tail(fh.fileno(), log)
@@ -351,6 +349,8 @@ def rotate_key(
             file=str(log),
             hint="run 'key rotate' with the key in force in the signing-key variable",
         )
+    if new_id == signer.key_id:  # asked once the signer is known to be the key in force, which it then names
+        raise UsageError(f"the new key is the key in force ({new_id}): generate a new pair with 'gatekeeper key generate'")
     now = now or _now()
     record: dict[str, Any] = {
         "v": RECORD_VERSION, "time": now, "started_at": now, "command": "key rotate", "gatekeeper": __version__,

@@ -217,6 +217,9 @@ def test_a_rotation_record_hands_over_to_the_new_key(tmp_path: Path) -> None:
     assert code == 2 and f"{new.key_id} is not the key in force" in err
     code, _, err = _cli(["key", "rotate", str(log), "--new-public", str(old_pub)], {"GATEKEEPER_AUDIT_KEY": old_text})
     assert code == 2 and "the new key is the key in force" in err
+    # a key not in force handing over to itself is told it is not in force, not that it is
+    code, _, err = _cli(["key", "rotate", str(log), "--new-public", str(new_pub)], {"GATEKEEPER_AUDIT_KEY": new_text})
+    assert code == 2 and f"{new.key_id} is not the key in force" in err and "the new key is the key in force" not in err
     code, _, err = _cli(["key", "rotate", str(log), "--new-public", str(new_pub)])
     assert code == 2 and "GATEKEEPER_AUDIT_KEY is not set" in err
     code, out, _ = _cli(["key", "rotate", str(log), "--new-public", str(new_pub)], {"GATEKEEPER_AUDIT_KEY": old_text})
