@@ -243,8 +243,9 @@ def test_huge_coverage_xml_20000_files(tmp_path: Path, gk, record_timing) -> Non
     """20,000 files in one Cobertura report: read in seconds; the total is (covered + branches) / all."""
     root = _coverage_project(tmp_path, "coverage.xml")
     (root / "pkg").mkdir()
-    for i in range(20_000):  # the files exist: a report about files that are gone is an error
-        (root / "pkg" / f"m{i:05d}.py").write_text("x = 1\n")
+    source = "".join(f"x{n} = {n}\n" for n in range(1, 9))
+    for i in range(20_000):  # the files exist and hold the lines reported: a report past a file's end is an error
+        (root / "pkg" / f"m{i:05d}.py").write_text(source)
     classes = []
     covered = 0
     for i in range(20_000):
