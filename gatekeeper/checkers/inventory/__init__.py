@@ -17,7 +17,7 @@ import functools
 import hashlib
 import json
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from gatekeeper.checkers.inventory.project import dynamic_dependencies as dynami
 from gatekeeper.checkers.inventory.project import has_pep621 as has_pep621
 from gatekeeper.checkers.inventory.project import project_manifest as project_manifest
 from gatekeeper.checkers.inventory.project import project_requirements as project_requirements
+from gatekeeper.checkers.inventory.project import setup_cfg_requirements as setup_cfg_requirements
 from gatekeeper.checkers.inventory.scope import closure as closure
 from gatekeeper.checkers.inventory.scope import file_url_path as file_url_path
 from gatekeeper.checkers.inventory.scope import find_project as find_project
@@ -280,7 +281,7 @@ def build_inventory(ctx: CheckContext) -> Inventory:
         left_out = tuple(d.name for d in dists if d.key in tooling)
         return Inventory(
             python=python, scope=scope, packages=chosen, left_out=left_out, markers=markers, project=project,
-            members=members, missing=_missing_from_own(ctx, python, dists, markers) if project is None else (),
+            members=members, missing=_declared_missing(ctx, python, dists, markers, project),
         )  # fmt: skip
     static = (ctx.root / "pyproject.toml").is_file() and has_pep621(ctx.root) and not dynamic_dependencies(ctx.root)
     if static or (project is None and not dynamic_dependencies(ctx.root)):
@@ -308,17 +309,52 @@ def build_inventory(ctx: CheckContext) -> Inventory:
     )  # fmt: skip
 
 
-def _missing_from_own(ctx: CheckContext, python: str, dists: list[Distribution], markers: Mapping[str, str]) -> tuple[str, ...]:
+#: what the three environment checks say of a distribution the project requires that is not installed
+NOT_INSTALLED = "required by the project but not installed"
+
+
+def missing_note(missing: Sequence[str], what: str) -> str:
+    """The summary's words on the required distributions not installed (``""`` when none): the same
+    in the dependencies, licenses and sbom checks, ``what`` saying what each check could not do."""
+    return f"; {len(missing)} {NOT_INSTALLED}, {what}: {', '.join(missing)}" if missing else ""
+
+
+def _declared_missing(
+    ctx: CheckContext, python: str, dists: list[Distribution], markers: Mapping[str, str], project: Distribution | None
+) -> tuple[str, ...]:
+    """With ``scope = "all"``, the distributions the project requires that the environment does not
+    hold: its declared run-time dependencies (pyproject.toml's static ``[project] dependencies``,
+    else its installed distribution's requirements, else setup.cfg's ``install_requires``) and what
+    the installed ones of them require, markers evaluated for the environment's interpreter, extras
+    only where a requirement selects them. No package of them was read, so none is clean: each is
+    unaudited and its license unknown. The project itself is never one. In gatekeeper's own
+    environment without the project, every installed package is gatekeeper's (``_missing_from_own``)."""
+    from gatekeeper.interpreter import runs_gatekeeper
+
+    if project is None and runs_gatekeeper(Path(python)):
+        return _missing_from_own(ctx, dists, markers)
+    if (ctx.root / "pyproject.toml").is_file() and has_pep621(ctx.root) and not dynamic_dependencies(ctx.root):
+        try:
+            _, roots = project_requirements(ctx.root)
+        except ToolError:
+            return ()  # an unreadable pyproject.toml: the checks that read it report it
+    elif project is not None:
+        roots = list(project.requires)
+    else:
+        roots = setup_cfg_requirements(ctx.root)
+    own = declared_name(ctx.root) or (project.key if project is not None else "")
+    return tuple(name for name in closure(roots, dists, markers)[1] if name != own)
+
+
+def _missing_from_own(ctx: CheckContext, dists: list[Distribution], markers: Mapping[str, str]) -> tuple[str, ...]:
     """With ``scope = "all"`` in gatekeeper's own environment (no project environment was found, or the
     policy names gatekeeper's), the project's declared run-time dependencies not installed there: every
     installed package is gatekeeper's, so a clean audit of them says nothing of the project's own, which
-    are then unaudited, as with ``scope = "project"``. Empty for any other environment, and for a
-    project whose ``pyproject.toml`` has no ``[project]`` table. ``ToolError`` when that table says a
+    are then unaudited, as with ``scope = "project"``. Empty for a project whose ``pyproject.toml`` has
+    no ``[project]`` table. ``ToolError`` when that table says a
     build backend computes them (``dynamic``): nothing tells which they are without running it, so an
     inventory of gatekeeper's packages would pass for the project's, as ``scope = "project"`` refuses."""
-    from gatekeeper.interpreter import runs_gatekeeper
-
-    if not runs_gatekeeper(Path(python)) or not has_pep621(ctx.root):
+    if not has_pep621(ctx.root):
         return ()
     if dynamic_dependencies(ctx.root):
         raise ToolError(

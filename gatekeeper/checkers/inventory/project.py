@@ -34,6 +34,22 @@ def project_requirements(root: Path) -> tuple[str, list[str]]:
     return str(project.get("name") or ""), [str(d) for d in deps]
 
 
+def setup_cfg_requirements(root: Path) -> list[str]:
+    """setup.cfg's ``[options] install_requires``, one requirement a line (comments and blank lines
+    left out); [] when the file, the option or a readable list is not there (a ``file:`` directive
+    names another file, which setuptools reads; those are read from the installed project instead)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string((root / "setup.cfg").read_text(encoding="utf-8"))
+        value = parser.get("options", "install_requires", fallback="")
+    except (configparser.Error, UnicodeDecodeError, OSError):
+        return []
+    lines = [line.split(" #", 1)[0].strip() for line in value.splitlines()]
+    if any(line.startswith("file:") for line in lines):
+        return []
+    return [line for line in lines if line and not line.startswith("#")]
+
+
 def declared_lines(pyproject: Path) -> dict[str, int]:
     """Canonical name -> the line of pyproject.toml that declares it in ``[project] dependencies``
     (the first, when it is declared twice); {} when the file is missing or unreadable."""

@@ -92,7 +92,13 @@ class LicensesChecker(CheckerBase):
         ahead = None if _listed_before(ctx) else ListingAhead.start(ctx)
         with ahead or nullcontext():
             from gatekeeper import process
-            from gatekeeper.checkers.inventory import declared_lines, declared_name, load_inventory, project_manifest
+            from gatekeeper.checkers.inventory import (
+                declared_lines,
+                declared_name,
+                load_inventory,
+                missing_note,
+                project_manifest,
+            )
             from gatekeeper.checkers.licenses.drift import DRIFT_RULE, MISSING_RULE, drift_findings, read_project_lock
 
             inventory = load_inventory(ctx)
@@ -103,6 +109,7 @@ class LicensesChecker(CheckerBase):
         declared = declared_lines(ctx.root / "pyproject.toml")
         manifest = project_manifest(ctx.root)
         findings = [f for r in rows if (f := _finding(r, section, declared, manifest)) is not None]
+        findings += [_not_installed(name, section, declared, manifest) for name in inventory.missing]
         lock = read_project_lock(section, ctx)
         if lock is not None:
             findings += drift_findings(lock, inventory, str(section["lock"]))
@@ -126,9 +133,7 @@ class LicensesChecker(CheckerBase):
         from gatekeeper.checkers.inventory.scope import members_not_counted
 
         status, summary = decide_status(findings), _summary(counts, len(rows)) + members_not_counted(metrics["members"])
-        if inventory.missing:
-            summary += f"; {len(inventory.missing)} declared in pyproject.toml but not installed, license not read: "
-            summary += ", ".join(inventory.missing)
+        summary += missing_note(inventory.missing, "license never read, so unknown")
         if lock is not None:
             from gatekeeper.checkers.lockfiles.scope import left_out, note
 
@@ -364,6 +369,33 @@ def _finding(row: Judged, section: Mapping[str, Any], declared: Mapping[str, int
         tags=("license",),
         properties=props,
     )
+
+
+def _not_installed(name: str, section: Mapping[str, Any], declared: Mapping[str, int], manifest: str) -> Finding:
+    """A distribution the project requires that the environment does not hold: its license was never
+    read, so it is unknown (blocking as ``unknown`` says), never passed as allowed. It is not one of
+    the packages counted: the counts are pip-licenses' listing of what is installed."""
+    from packaging.utils import canonicalize_name
+
+    from gatekeeper.checkers.inventory import NOT_INSTALLED
+
+    key = canonicalize_name(name)
+    line = declared.get(key)
+    reason = f"{NOT_INSTALLED} in the environment: no license was read"
+    return Finding(
+        rule_id="license.unknown",
+        severity=Severity.MEDIUM,
+        blocking=section["unknown"] == "fail",
+        message=f"{name}: license unknown, {reason}",
+        package=Package(name, ""),
+        fingerprint=fingerprint("licenses", "license.unknown", key, ""),
+        rule_name="license not resolvable to SPDX",
+        tags=("license",),
+        properties={
+            "license": "", "raw": "", "license_ids": [], "reason": reason, "source": "", "not_installed": True,
+            "manifest": {"path": "pyproject.toml", "line": line} if line else {"path": manifest, "line": None},
+        },
+    )  # fmt: skip
 
 
 def _summary(counts: Mapping[str, int], total: int) -> str:

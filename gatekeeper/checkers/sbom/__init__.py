@@ -426,9 +426,9 @@ def _summary(metrics: Mapping[str, Any], problem: str | None) -> str:
         from gatekeeper.checkers.lockfiles.scope import note
 
         text += note(metrics.get("lock"), "sbom", "listed")
-    missing = metrics.get("missing") or []
-    if missing:
-        text += f"; {len(missing)} declared in pyproject.toml but not installed, not listed: {', '.join(missing)}"
+    from gatekeeper.checkers.inventory import missing_note
+
+    text += missing_note(metrics.get("missing") or [], "not listed")
     if metrics.get("spdx"):
         text += f"; SPDX 2.3 {metrics['spdx']['output']}"
     shipped = metrics.get("dependency_sboms") or []

@@ -870,13 +870,28 @@ def test_scope_all_in_gatekeeper_s_own_environment_with_dynamic_dependencies_is_
     assert "gatekeeper's own, where the project is not installed" in (result.error or "")
 
 
-def test_scope_all_in_the_project_s_environment_does_not_ask_for_what_it_lacks(deps_project: Project, run_deps: Gate) -> None:
-    """Only gatekeeper's own environment stands in for nothing of the project: a project environment
-    missing a declared dependency is audited as installed, as before."""
-    root = deps_project(checks='advisory_db = "advisories"', environment='scope = "all"', deps=["alpha>=1", "absent-pkg>=1"])
+def test_scope_all_in_the_project_s_environment_leaves_a_declared_dependency_it_lacks_unaudited(
+    deps_project: Project, run_deps: Gate
+) -> None:
+    """The project's own environment missing a declared dependency: its clean audit of what is
+    installed said nothing of it. It is unaudited, in the words of every environment check, whether
+    pyproject.toml or setup.cfg's ``install_requires`` declares it; a marker false here is not missing."""
+    deps = ["alpha>=1", "absent-pkg>=1", "gone ; python_version < '3'"]
+    root = deps_project(checks='advisory_db = "advisories"', environment='scope = "all"', deps=deps)
     write_db(root, RECORDS, "pypa")
     result = dep_result(run_deps(root))
-    assert "absent-pkg" not in result.metrics["unaudited"]
+    assert "absent-pkg" in result.metrics["unaudited"] and "gone" not in result.metrics["unaudited"]
+    reason = result.metrics["unaudited_reasons"]["absent-pkg"]
+    assert reason == "required by the project but not installed in the environment"
+    assert result.status is Status.FAIL
+
+    (root / "pyproject.toml").write_text('[build-system]\nrequires = ["setuptools"]\n', encoding="utf-8")
+    (root / "setup.cfg").write_text(
+        "[metadata]\nname = myproject\n[options]\ninstall_requires =\n    alpha>=1\n    # a comment\n    cfg-absent\n",
+        encoding="utf-8",
+    )
+    again = dep_result(run_deps(root))
+    assert "cfg-absent" in again.metrics["unaudited"] and "absent-pkg" not in again.metrics["unaudited"]
 
 
 def deps_project_python(policy: Path) -> str:

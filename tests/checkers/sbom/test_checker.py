@@ -325,5 +325,5 @@ def test_declared_dependencies_not_installed_are_named_by_the_sbom_and_the_licen
     names = {c["name"] for c in json.loads((root / "out" / "sbom.cdx.json").read_text())["components"]}
     assert "alpha" in names and "absent-pkg" not in names
     assert sbom.metrics["missing"] == licenses.metrics["missing"] == ["absent-pkg"]
-    assert "1 declared in pyproject.toml but not installed, not listed: absent-pkg" in sbom.summary
-    assert "1 declared in pyproject.toml but not installed, license not read: absent-pkg" in licenses.summary
+    assert "1 required by the project but not installed, not listed: absent-pkg" in sbom.summary
+    assert "1 required by the project but not installed, license never read, so unknown: absent-pkg" in licenses.summary

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.checkers.dependencies.sources.base import Collected, DependencySource, Target, built_from
-from gatekeeper.checkers.inventory import declared_lines, load_inventory, project_manifest, requirers
+from gatekeeper.checkers.inventory import NOT_INSTALLED, declared_lines, load_inventory, project_manifest, requirers
 
 #: where a declared dependency is missing with ``scope = "all"``: gatekeeper's own environment, and the cure
 _OWN = (
@@ -49,7 +51,10 @@ def _from_environment(ctx: CheckContext) -> Collected:
             # a VCS checkout may differ from the release of that name and version, so silence about it
             # proves nothing
             got.skip(d.name, built_from(d, ctx.root, requirers(ctx.root, d, inv.packages)))
-    where = "the environment" if inv.scope != "all" else _OWN  # scope "all" lists missing ones only in gatekeeper's
+    from gatekeeper.interpreter import runs_gatekeeper
+
+    own = inv.project is None and runs_gatekeeper(Path(inv.python))
+    where = _OWN if inv.scope == "all" and own else "the environment"
     for name in inv.missing:
-        got.skip(name, f"declared in pyproject.toml but not installed in {where}")
+        got.skip(name, f"{NOT_INSTALLED} in {where}")
     return got
