@@ -68,7 +68,7 @@ def project_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return python
 
 
-def _project(root: Path, python: Path, deps: list[str], unknown: str = "fail") -> Path:
+def _project(root: Path, python: Path, deps: list[str], unknown: str = "fail", licenses: str = "") -> Path:
     root.mkdir(parents=True)
     dep_lines = "".join(f"  {json.dumps(d)},\n" for d in deps)
     (root / "pyproject.toml").write_text(
@@ -80,7 +80,7 @@ def _project(root: Path, python: Path, deps: list[str], unknown: str = "fail") -
     (root / "gatekeeper.toml").write_text(
         f'[audit]\nenabled = false\n[environment]\npython = "{python}"\nscope = "all"\n'
         f'[checks.dependencies]\nadvisory_db = "{db}"\n'
-        f'[checks.licenses]\nunknown = "{unknown}"\nallow = ["MIT"]\n',
+        f'[checks.licenses]\nunknown = "{unknown}"\nallow = ["MIT"]\n{licenses}',
         encoding="utf-8",
     )
     return root
@@ -145,6 +145,10 @@ def test_with_unknown_warn_the_missing_dependency_is_named_but_does_not_block(pr
     licenses = run_gate(root, ("licenses",)).check("licenses")
     assert licenses is not None and licenses.status is Status.PASS
     assert [(f.package.name if f.package else "", f.blocking) for f in licenses.findings] == [("absent-pkg", False)]
+
+    ignored = _project(tmp_path / "i", project_env, ["pip", "absent-pkg"], licenses='ignore_packages = ["Absent_Pkg"]\n')
+    left = run_gate(ignored, ("licenses",)).check("licenses")
+    assert left is not None and left.status is Status.PASS and left.findings == () and left.metrics["missing"] == []
 
     whole = _project(tmp_path / "q", project_env, ["pip", "helper-lib ; python_version < '3'"])
     gate = run_gate(whole, CHECKS)

@@ -91,6 +91,8 @@ class LicensesChecker(CheckerBase):
         # with no listing of this environment in the cache, pip-licenses starts now, beside the probe
         ahead = None if _listed_before(ctx) else ListingAhead.start(ctx)
         with ahead or nullcontext():
+            from packaging.utils import canonicalize_name
+
             from gatekeeper import process
             from gatekeeper.checkers.inventory import (
                 declared_lines,
@@ -109,7 +111,9 @@ class LicensesChecker(CheckerBase):
         declared = declared_lines(ctx.root / "pyproject.toml")
         manifest = project_manifest(ctx.root)
         findings = [f for r in rows if (f := _finding(r, section, declared, manifest)) is not None]
-        findings += [_not_installed(name, section, declared, manifest) for name in inventory.missing]
+        ignored = {canonicalize_name(str(p)) for p in section["ignore_packages"]}
+        missing = [name for name in inventory.missing if canonicalize_name(name) not in ignored]
+        findings += [_not_installed(name, section, declared, manifest) for name in missing]
         lock = read_project_lock(section, ctx)
         if lock is not None:
             findings += drift_findings(lock, inventory, str(section["lock"]))
@@ -122,7 +126,7 @@ class LicensesChecker(CheckerBase):
             "left_out": list(inventory.left_out),
             "project": inventory.project.name if inventory.project else None,
             "members": [d.name for d in inventory.members],
-            "missing": list(inventory.missing),  # declared by the project, not installed: no license read
+            "missing": missing,  # required by the project, not installed: no license read (less ignore_packages)
             "cached": cached,
             "cache_rejected": rejected,
             "allow": list(section["allow"]),
@@ -133,7 +137,7 @@ class LicensesChecker(CheckerBase):
         from gatekeeper.checkers.inventory.scope import members_not_counted
 
         status, summary = decide_status(findings), _summary(counts, len(rows)) + members_not_counted(metrics["members"])
-        summary += missing_note(inventory.missing, "license never read, so unknown")
+        summary += missing_note(missing, "license never read, so unknown")
         if lock is not None:
             from gatekeeper.checkers.lockfiles.scope import left_out, note
 
