@@ -29,10 +29,16 @@ def _cli(args: list[str]) -> Result:
     return CliRunner().invoke(app, args)
 
 
+#: the variables by which a run knows it runs in CI (gatekeeper.provenance)
+_CI_MARKS = ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_URL", "CIRCLECI", "TF_BUILD", "BUILDKITE", "GATEKEEPER_CI_RUN_ID")
+
+
 @pytest.fixture
 def two_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA) -> dict[str, Path]:
     """Two signed, timestamped runs of one project: ``pass`` (clean code), then ``fail`` (shell=True),
     each with its own output folder and bundle; the log, keys and CA beside them."""
+    for name in _CI_MARKS:  # runs outside any CI, whatever machine runs this suite
+        monkeypatch.delenv(name, raising=False)
     signer = signing.write_key_pair(tmp_path / "gatekeeper.key", tmp_path / "gatekeeper.pub")
     root = write(tmp_path / "proj", {"app.py": SAFE})
     authority = f'[audit]\ntimestamp_url = "{local_tsa.url}"\ntimestamp_ca = "{local_tsa.pki.ca}"\n'
