@@ -92,16 +92,13 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
     """Check an attestation's signature, its statement, its subjects and its timestamp."""
     from gatekeeper import gate
     from gatekeeper.attestation import expand_subjects, load_envelope, scope_note, verify_envelope
+    from gatekeeper.commands.bundledemands import folder_of
     from gatekeeper.errors import UsageError
     from gatekeeper.keyretire import parse_retired, retired_problem
-    from gatekeeper.verify_attestation import folder_of
 
     if (accept_baseline or folder is not None) and not require_pass:
         raise UsageError("--accept-baseline and --folder: they qualify --require-pass, which was not given")
-    try:
-        known = (accept_baseline, folder_of(folder))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    known = (accept_baseline, folder_of(folder))
     keyring = _keyring(public_keys or [], key_env)
     if tsa_cert is not None and not tsa_cert.is_file():
         raise UsageError("--tsa-cert: file not found", file=str(tsa_cert))

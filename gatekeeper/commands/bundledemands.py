@@ -45,15 +45,15 @@ def retired_problems(outcome: BundleCheck, retired: Mapping[str, str]) -> list[s
 
 
 def folder_of(given: str | None) -> str:
-    """``--folder``'s PATH as the record spells a folder (posix, no ``./`` or trailing ``/``; ``.`` the top)."""
+    """``--folder``'s PATH as the record spells a folder (posix, no ``./`` or trailing ``/``; ``.`` the top),
+    read as the standalone verifier reads it; a folder outside the repository is a ``UsageError``."""
     from gatekeeper.errors import UsageError
+    from gatekeeper.verify_attestation import folder_of as spelled
 
-    if given is None:
-        return "."
-    parts = [p for p in given.replace("\\", "/").split("/") if p not in ("", ".")]
-    if given.startswith("/") or ".." in parts:
-        raise UsageError(f"--folder {given}: a folder relative to the repository's top, inside it")
-    return "/".join(parts) or "."
+    try:
+        return spelled(given)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def demands(outcome: BundleCheck, commit: str | None, passing: tuple[bool, bool, str],
