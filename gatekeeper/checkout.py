@@ -33,6 +33,10 @@ untracked files, its ``.gitignore``), and its files are named by their path in t
 secrets, lint and security checks read them, and the superproject's git sees none of them (no
 ``--others`` below a gitlink, and ``diff-files`` compares a submodule's commit at most). A
 submodule checked out or removed during the run is a change of its folder.
+
+The checks read the work tree's bytes, so those must be the bytes git stores: a tracked file that a
+``working-tree-encoding`` attribute has git check out in another encoding (``reencoded``) refuses the
+run before any check starts (``engine``), as a tracked link leading outside the tree does.
 """
 
 from __future__ import annotations
@@ -84,6 +88,9 @@ class Snapshot:
     #: the tracked links, and the links of a tool configuration's name, leading outside the git work tree
     #: (``gatekeeper.linksout``): ``"path -> target"``, this work tree's own (``links_out`` adds its submodules')
     outside_links: tuple[str, ...] = ()
+    #: the tracked files git checks out in another encoding than it stores them (``_reencoded``):
+    #: ``"path (working-tree-encoding=X)"``, this work tree's own (``reencoded`` adds its submodules')
+    reencoded_files: tuple[str, ...] = ()
 
 
 def begin(root: Path, timeout: float = 300.0) -> None:
@@ -144,6 +151,18 @@ def links_out(snap: Snapshot) -> list[str]:
     return sorted(out)
 
 
+def reencoded(snap: Snapshot) -> list[str]:
+    """The tracked files of ``snap`` (its submodules' included, named by their path in the checkout)
+    whose bytes in the work tree are not the bytes git stores: a ``working-tree-encoding`` attribute
+    (``.gitattributes``) makes git check such a file out re-encoded (UTF-32, EBCDIC...) and store it
+    as UTF-8. The tools read the work tree's bytes, where no pattern matches a key that the
+    repository holds, and shows, in plain text: ``"path (working-tree-encoding=X)"``."""
+    out = list(snap.reencoded_files)
+    for folder, module in snap.modules.items():
+        out += (f"{folder}/{entry}" for entry in reencoded(module))
+    return sorted(out)
+
+
 class _InSubmodule(Exception):
     """A git failure in a checked-out submodule: raised as it is, whatever it says (its checkout is
     still a git work tree of the superproject's)."""
@@ -179,6 +198,7 @@ class _Read:
     shas: dict[str, str]  # each dirty file's digest
     modules: dict[str, _Read]
     ignores: tuple[str, ...] = ()  # ``_ignore_files``
+    reencoded: tuple[str, ...] = ()  # ``_reencoded``
 
 
 def _read(root: Path, timeout: float) -> _Read:
@@ -188,9 +208,12 @@ def _read(root: Path, timeout: float) -> _Read:
     touched = in_background(lambda: _touched(root, timeout), "gatekeeper-checkout-touched")
     ignores = in_background(lambda: _ignore_files(root, timeout), "gatekeeper-checkout-ignores")
     index, listed = _both(lambda: _listing(root, timeout, ()), touched, ignores)
+    # only the checkout's own .gitattributes (the job's outside the tree are its own choice) can ask for another encoding
+    attributes = any(path == ".gitattributes" or path.endswith("/.gitattributes") for path in index)
+    encoded = _both(lambda: _reencoded(root, timeout) if attributes else (), touched, ignores)
     dirty, shas = _both(touched, ignores)
     modules = {path: _submodule(root, path, timeout) for path in _checked_out(root, index)}
-    return _Read(root, index, listed, dirty, shas, modules, ignores())
+    return _Read(root, index, listed, dirty, shas, modules, ignores(), encoded)
 
 
 def _submodule(root: Path, path: str, timeout: float) -> _Read:
@@ -223,7 +246,7 @@ def _snapshot_of(read: _Read, folders: tuple[str, ...], tree: str) -> Snapshot:
     links = _outside_links(read.root, tree, tracked, _config_links(read.index, stats))
     return Snapshot(
         read.root, read.index, entries, skip=folders, untracked=untracked, modules=modules, tracked=tracked, outside=outside,
-        absent=absent, outside_links=links,
+        absent=absent, outside_links=links, reencoded_files=read.reencoded,
     )  # fmt: skip
 
 
@@ -236,6 +259,35 @@ def _outside_links(root: Path, tree: str, *stats: Mapping[str, tuple[int, ...]])
         for path, st in data.items():
             if stat.S_ISLNK(st[4]) and (target := linksout.leads_out(base, path, tree)) is not None:
                 out.append(linksout.shown(path, target))
+    return tuple(sorted(out))
+
+
+#: the tracked files a ``working-tree-encoding`` attribute applies to (set, unset or given a value):
+#: git's ``attr`` pathspec magic, so that a tree without one costs one listing that names nothing
+_ENCODING_SPEC = ":(exclude,attr:!working-tree-encoding)"
+#: values of ``working-tree-encoding`` with which git checks the file out as it stores it
+_AS_STORED = frozenset({"unset", "unspecified", "utf-8", "utf8"})
+
+
+def _reencoded(root: Path, timeout: float) -> tuple[str, ...]:
+    """The tracked files of ``root`` git checks out re-encoded (``reencoded``): ``"path
+    (working-tree-encoding=X)"``, X as the attributes (the checkout's ``.gitattributes`` among them) give it."""
+    listing = [*_GIT, "ls-files", "-z", "--", ".", _ENCODING_SPEC]
+    done = process.run(listing, timeout=timeout, cwd=root, errors="surrogateescape")
+    if done.returncode != 0:
+        raise ToolError(f"git ls-files failed in {root}: {process.tail(done.stderr, 300)}")
+    paths = [path for path in done.stdout.split("\0") if path]
+    out = []
+    for start in range(0, len(paths), _BATCH):
+        chunk = paths[start : start + _BATCH]
+        asked = [*_GIT, "check-attr", "-z", "working-tree-encoding", "--", *chunk]
+        said = process.run(asked, timeout=timeout, cwd=root, errors="surrogateescape")
+        if said.returncode != 0:
+            raise ToolError(f"git check-attr failed in {root}: {process.tail(said.stderr, 300)}")
+        fields = said.stdout.split("\0")  # path NUL attribute NUL value NUL, and a last empty field
+        for path, value in zip(fields[0::3], fields[2::3], strict=False):
+            if path and value.lower() not in _AS_STORED:
+                out.append(f"{path} (working-tree-encoding={value})")
     return tuple(sorted(out))
 
 

@@ -211,6 +211,8 @@ class Console(Progress):
             )
         elif tree.get("links_out"):
             why = "a link in the checkout leads outside its git work tree: what it leads to is no part of the project"
+        elif tree.get("reencoded"):
+            why = "git checks out tracked files in another encoding than it stores them: the tools would judge other bytes"
         elif uncompared:
             why = "the checkout could not be compared: no run can vouch that it left the tree as it was found"
         else:
@@ -355,6 +357,9 @@ def tree_lines(tree: Mapping[str, Any], shown: int = 10) -> list[str]:
         "it judged: {files} (a tool may have read them meanwhile)",
         "links_out": "the checkout holds {n} link(s) leading outside its git work tree, which the tools would follow: "
         "{files} (" + linksout.CURE + ")",
+        "reencoded": "git checks out {n} tracked file(s) in another encoding than the repository stores them, so the "
+        "tools would read other bytes than it holds (a key stored as UTF-8 checked out as UTF-32 matches no pattern): "
+        "{files} (drop their working-tree-encoding attribute in .gitattributes)",
     }
     out = []
     for key, text in said.items():

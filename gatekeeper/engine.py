@@ -195,8 +195,9 @@ def run_checks(
     spawnwatch.watch(n for n in names if checkers[n].origin)  # a plugin's processes started around the layer
     try:
         refused = checkout.links_out(before) if isinstance(before, checkout.Snapshot) else []
-        if refused:  # a tool would read what a link of the checkout leads to outside it: no check runs
-            results, tree = _refused(names, refused, progress)
+        reencoded = checkout.reencoded(before) if isinstance(before, checkout.Snapshot) else []
+        if refused or reencoded:  # a tool would read what a link leads to outside, or other bytes than git holds: no check runs
+            results, tree = _refused(names, refused, progress, reencoded)
         else:
             results, tree = _run_watched(request, checkers, names, progress, (before, cache_dir, interpreter))
     finally:
@@ -221,7 +222,7 @@ def run_checks(
     )
     finished_at = request.clock()
     verdict = decide_verdict(ordered, policy, waiver_summary, request.strict_waivers)
-    if checkout.touched(tree) or tree.get("error") or tree.get("links_out"):
+    if checkout.touched(tree) or tree.get("error") or tree.get("links_out") or tree.get("reencoded"):
         verdict = Verdict.ERROR  # whatever the checks said: a tool wrote into the tree, nobody can say, or it was refused
     looked = any(checkers[n].inspects_environment for n in names)
     environment = {**interpreter.describe(), "scope": str(policy.environment.get("scope") or "all")} if looked else None
@@ -286,15 +287,25 @@ def _run_watched(
     return results, tree
 
 
-def _refused(names: Sequence[str], links: Sequence[str], progress: Progress) -> tuple[dict[str, CheckResult], dict[str, Any]]:
+def _refused(
+    names: Sequence[str], links: Sequence[str], progress: Progress, reencoded: Sequence[str] = ()
+) -> tuple[dict[str, CheckResult], dict[str, Any]]:
     """Each check ``names`` an error it did not run for, and the ``checkout`` entry naming the
-    ``links`` leading outside the git work tree for which the run was refused (``gatekeeper.linksout``)."""
-    why = "not run: the checkout holds a link leading outside its git work tree (named below)"
+    ``links`` leading outside the git work tree (``gatekeeper.linksout``) and the files git checks out
+    re-encoded (``checkout.reencoded``: the tools would judge other bytes than the repository holds)
+    for which the run was refused."""
+    if links:
+        why = "not run: the checkout holds a link leading outside its git work tree (named below)"
+    else:
+        why = "not run: git checks out tracked files in another encoding than it stores them (named below)"
     results = {}
     for name in names:
         results[name] = error_result(name, why, 0.0)
         progress.finished(results[name])
-    return results, {"compared": False, "changed": [], "links_out": list(links)}
+    tree: dict[str, Any] = {"compared": False, "changed": [], "links_out": list(links)}
+    if reencoded:
+        tree["reencoded"] = list(reencoded)
+    return results, tree
 
 
 def _cache_dir(request: RunRequest) -> Path | None:
