@@ -350,7 +350,8 @@ def merge(request: MergeRequest, checkers: Mapping[str, Any], options: Mapping[s
 
     from gatekeeper.audit import keyring_from
     from gatekeeper.console import Console
-    from gatekeeper.merge import authenticate_parts, merge_results
+    from gatekeeper.fileio import resolve_for_write
+    from gatekeeper.merge import authenticate_parts, carried_artifacts, merge_results, write_artifacts
     from gatekeeper.redaction import redact_result
     from gatekeeper.reports.json import load_result
 
@@ -360,6 +361,8 @@ def merge(request: MergeRequest, checkers: Mapping[str, Any], options: Mapping[s
     auth = authenticate_parts(parts, keyring_from(request.public_keys))
     read = [load_result(p, auth.signed[i] if auth.signed else None) for i, p in enumerate(parts)]  # the bytes checked
     result = redact_result(merge_results(read, run.policy, checkers, [str(p) for p in parts]))
+    # the SBOM: written by the shard that ran its check, carried in that part, written here for the attestation
+    carried = carried_artifacts(read, [str(p) for p in parts])
     result = replace(result, extra={**result.extra, "merged": {**result.extra["merged"], **auth.record()}})
     result = with_clock(run, result)
     console.summary(result)
@@ -374,6 +377,8 @@ def merge(request: MergeRequest, checkers: Mapping[str, Any], options: Mapping[s
             f"warning: the verdict rests on {len(parts)} unauthenticated part(s): no key was given to check their "
             "signatures, and whoever could write a part could have edited its findings (pass --public-key)"
         )
+    for artifact in write_artifacts(result, carried, resolve_for_write(run.out_dir, run.root), run.root):
+        console.line(f"artifact: {artifact} (carried by its part)")
     publish(run, result, console.line, command="merge", step_summary=False)
     timestamps_done(run)
     return result.exit_code

@@ -233,7 +233,11 @@ def publish(run: Run, result: GateResult, say: Say, *, command: str, step_summar
     write_reports(result, resolve_for_write(run.out_dir, run.root), run.formats, run.written)
     if run.results_out is not None:
         target = resolve_for_write(run.results_out, run.root)
-        run.written[str(target)] = write_part(target, render_json(result), run.root)
+        from gatekeeper.merge import with_artifacts
+
+        # the part carries the checks' artifacts (the SBOM): a merge elsewhere has no other copy of them
+        part = with_artifacts(result, resolve_for_write(run.out_dir, run.root))
+        run.written[str(target)] = write_part(target, render_json(part), run.root)
     for file in run.written:
         say(f"report: {file}")
     _attest(run, result, command, say)

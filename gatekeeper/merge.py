@@ -12,11 +12,19 @@ signs the part with the audit key (``part_signature``: a ``PART.sig`` file besid
 ``sig`` covers the part's exact bytes), and ``authenticate_parts`` checks every part against the
 keys given: with keys, a part whose signature is missing, wrong or by an unknown key is refused;
 without keys, the merged result says that its verdict rests on unauthenticated parts.
+
+A check's artifacts (the SBOM) are written by the shard that ran the check, into that shard's
+output folder, which the merging job does not have. So a part carries them (``with_artifacts``:
+``artifact_files``, each file's bytes and sha256, covered by the part's signature), and the merge
+writes them into its own output folder (``write_artifacts``), where its attestation names them and
+``bundle`` finds them.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -78,6 +86,103 @@ def _part_key(part: Path, keys: Keyring) -> tuple[str, bytes]:
     naming the part and why."""
     hint = "parts are signed by 'check --results-out' when the signing key is set; re-run the shard with the key"
     return signed_by(part, keys, f"part {part}", hint)
+
+
+#: the part's top-level entry that carries its checks' artifacts
+CARRIED = "artifact_files"
+
+#: an artifact larger than this is not carried in a part (as ``bundle.MAX_ARTIFACT_BYTES`` is not bundled)
+MAX_CARRIED_BYTES = 256 * 1024 * 1024
+
+
+def with_artifacts(result: GateResult, out_dir: Path) -> GateResult:
+    """``result`` as ``check --results-out`` writes it: with ``artifact_files``, each artifact a check
+    wrote into ``out_dir`` (check, name, path, sha256, size, the bytes in base64), so that the merge
+    of the parts can write them where its attestation and ``bundle`` look. An artifact that is not
+    a regular file there (missing, a link, too large) is not carried; the merge then has none."""
+    entries: list[dict[str, Any]] = []
+    for check in sorted(result.checks, key=lambda c: c.name):
+        for name, relative in sorted(check.artifacts.items()):
+            path = out_dir / str(relative)
+            try:
+                if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_CARRIED_BYTES:
+                    continue
+                data = path.read_bytes()
+            except OSError:
+                continue
+            entries.append({
+                "check": check.name, "name": name, "path": str(relative), "sha256": hashlib.sha256(data).hexdigest(),
+                "size": len(data), "base64": base64.b64encode(data).decode("ascii"),
+            })  # fmt: skip
+    return replace(result, extra={**result.extra, CARRIED: entries}) if entries else result
+
+
+def carried_artifacts(parts: Sequence[GateResult], labels: Sequence[str]) -> dict[tuple[str, str], tuple[str, bytes]]:
+    """The artifacts the parts carry, by (check, name): (relative path, bytes). A part's entry that is
+    malformed, whose bytes do not have its sha256, or whose path leaves the output folder is a
+    ``UsageError`` naming the part; so is one artifact carried by two parts."""
+    out: dict[tuple[str, str], tuple[str, bytes]] = {}
+    for label, part in zip(labels, parts, strict=True):
+        held = {(c.name, n): str(r) for c in part.checks for n, r in c.artifacts.items()}
+        entries = part.extra.get(CARRIED)
+        for entry in entries if isinstance(entries, list) else ([] if entries is None else [entries]):
+            try:
+                check, name, path = str(entry["check"]), str(entry["name"]), str(entry["path"])
+                data = base64.b64decode(str(entry["base64"]), validate=True)
+                digest = str(entry["sha256"])
+            except (KeyError, TypeError, ValueError):
+                shape = "check, name, path, sha256, base64"
+                raise UsageError(f"{label}: an entry of its {CARRIED} is not an artifact ({shape})") from None
+            if hashlib.sha256(data).hexdigest() != digest:
+                raise UsageError(f"{label}: the {check} check's artifact {name!r} does not have the sha256 the part gives it")
+            relative = Path(path)
+            if relative.is_absolute() or ".." in relative.parts or not relative.parts or "\\" in path:
+                raise UsageError(f"{label}: the {check} check's artifact {name!r} is at {path!r}, outside the output folder")
+            if held.get((check, name)) != path:
+                raise UsageError(f"{label} carries an artifact {name!r} of the {check} check, which it does not name at {path!r}")
+            if (check, name) in out:
+                raise UsageError(f"the {check} check's artifact {name!r} is carried by more than one part")
+            out[check, name] = (path, data)
+    return out
+
+
+def write_artifacts(
+    result: GateResult, carried: Mapping[tuple[str, str], tuple[str, bytes]], out_dir: Path, root: Path
+) -> list[Path]:
+    """Write each artifact the merged ``result`` names, as its part carried it, into ``out_dir``
+    (where the merge's attestation and ``bundle`` read it); return the files written.
+
+    An artifact no part carried (a part written by an older gatekeeper, or whose file was missing)
+    is not written; a file already at its place is then not this run's and is a ``UsageError``, never
+    attested as the merge's. An artifact carried under another path than the merged check names is
+    a ``UsageError``."""
+    from gatekeeper.fileio import resolve_for_write
+    from gatekeeper.reports import write_atomic
+
+    written: list[Path] = []
+    for check in sorted(result.checks, key=lambda c: c.name):
+        for name, relative in sorted(check.artifacts.items()):
+            target = out_dir / str(relative)
+            found = carried.get((check.name, name))
+            if found is None:
+                if target.exists() or target.is_symlink():
+                    raise UsageError(
+                        f"the {check.name} check's artifact {name!r} is carried by no part, and {target} is there: "
+                        "another run's file, which the merge's attestation would name as this run's",
+                        hint="merge into a fresh --output-dir, and run every shard with this gatekeeper release",
+                    )
+                continue
+            if found[0] != str(relative):
+                raise UsageError(f"the {check.name} check's artifact {name!r} is carried as {found[0]!r}, not {str(relative)!r}")
+            path = resolve_for_write(target, root)
+            try:
+                path.relative_to(resolve_for_write(out_dir, root))
+            except ValueError:
+                raise UsageError(f"the {check.name} check's artifact {name!r} ({relative}) leaves the output folder") from None
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, found[1])
+            written.append(path)
+    return written
 
 
 def merge_results(
