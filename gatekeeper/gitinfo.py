@@ -28,7 +28,9 @@ def repository_info(root: Path) -> dict[str, Any]:
 
     ``dirty`` is True when a tracked file differs from the commit (staged or not; untracked files,
     such as the reports folder, do not count, as for ``git describe --dirty``), False when git
-    says the tree is clean, and absent when git cannot tell (no git, not a repository).
+    says the tree is clean, and absent when git cannot tell (no git, not a repository). Whoever
+    prepared the checkout cannot make git look away (``_dirty``): a tracked file marked
+    assume-unchanged or skip-worktree, whose changes ``git status`` does not look at, makes the tree dirty.
     """
     # the three git commands run at once: each reads what the others do not write
     asked_branch = in_background(lambda: _git(root, "rev-parse", "--abbrev-ref", "HEAD"), "gatekeeper-git-branch")
@@ -55,10 +57,40 @@ def repository_info(root: Path) -> dict[str, Any]:
     return info
 
 
+#: git as it compares the work tree with the commit whatever the checkout's own configuration says:
+#: ``--no-optional-locks`` (status would otherwise refresh, rewrite, the index it reads), no replace
+#: refs (``git replace X Y`` compares the tree with Y's while HEAD still names X), every file's
+#: stat data compared (``core.trustctime=false`` with an mtime put back hides a rewrite of the same
+#: size) and no file monitor's word (``core.fsmonitor``: a hook that says nothing changed)
+_HONEST_GIT = (
+    "git", "--no-optional-locks", "--no-replace-objects", "-c", "core.trustctime=true", "-c", "core.checkStat=default",
+    "-c", "core.fsmonitor=false", "-c", "core.ignoreStat=false",
+)  # fmt: skip
+
+
 def _dirty(root: Path) -> bool | None:
+    """Whether a tracked file differs from the commit (None: git cannot tell). A file the index marks
+    assume-unchanged or skip-worktree (``git update-index``) is one ``git status`` does not look at:
+    its changes are unseen, so the tree cannot be said to be the commit's."""
+    asked_flags = in_background(lambda: _unwatched(root), "gatekeeper-git-unwatched")
     try:
-        # --no-optional-locks: git status would otherwise refresh (rewrite) the index it reads
-        done = process.run(["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"], timeout=10, cwd=root)
+        done = process.run([*_HONEST_GIT, "status", "--porcelain", "--untracked-files=no"], timeout=10, cwd=root)
+    except ToolError:
+        asked_flags()
+        return None
+    flagged = asked_flags()
+    if done.returncode != 0 or flagged is None:
+        return None
+    return bool(done.stdout.strip()) or flagged
+
+
+def _unwatched(root: Path) -> bool | None:
+    """True when a tracked file is marked assume-unchanged (``ls-files -v``: a lower-case tag) or
+    skip-worktree (``S``); None when git cannot tell."""
+    try:
+        done = process.run([*_HONEST_GIT, "ls-files", "-v", "-z"], timeout=10, cwd=root, errors="surrogateescape")
     except ToolError:
         return None
-    return bool(done.stdout.strip()) if done.returncode == 0 else None
+    if done.returncode != 0:
+        return None
+    return any(entry[:1].islower() or entry[:1] == "S" for entry in done.stdout.split("\0") if entry)

@@ -86,3 +86,41 @@ def test_the_three_git_commands_run_at_once(tmp_path: Path, monkeypatch: pytest.
     info = gitinfo.repository_info(root)
     assert time.monotonic() - started < 1.3
     assert info["branch"] == "work" and info["dirty"] is False and len(info["commit"]) == 40
+
+
+def test_a_checkout_prepared_so_that_git_looks_away_is_still_dirty(tmp_path: Path) -> None:
+    """Whoever prepares the checkout (a CI step before the gate) can judge other code than the commit
+    names and have ``git status`` call the tree clean; each way is still a dirty tree."""
+    root = committed(tmp_path)
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty", "-m", "empty")
+    write(root, {"app.py": "x = 1  # risky\n"})
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "risky")
+    head = git(root, "rev-parse", "HEAD")
+    safe = "x = 1\n"
+    for mark in ("--skip-worktree", "--assume-unchanged"):  # git status no longer looks at the file
+        git(root, "update-index", mark, "app.py")
+        write(root, {"app.py": safe})
+        assert git(root, "status", "--porcelain", "--untracked-files=no") == ""
+        assert gitinfo.repository_info(root)["dirty"] is True, mark
+        git(root, "update-index", mark.replace("--", "--no-"), "app.py")
+        git(root, "checkout", "-q", "--", "app.py")
+    assert gitinfo.repository_info(root)["dirty"] is False
+    # a replace ref: status compares the tree with the first commit's while HEAD still names the risky one
+    git(root, "replace", head, git(root, "rev-parse", "HEAD~2"))
+    git(root, "reset", "-q", "--hard")
+    assert git(root, "status", "--porcelain", "--untracked-files=no") == "" and git(root, "rev-parse", "HEAD") == head
+    assert (root / "app.py").read_text() == safe
+    info = gitinfo.repository_info(root)
+    assert info["commit"] == head and info["dirty"] is True
+    git(root, "replace", "-d", head)
+    git(root, "reset", "-q", "--hard")
+    assert gitinfo.repository_info(root)["dirty"] is False
+    # a rewrite of the same size whose mtime is put back, with the change time not trusted
+    git(root, "config", "core.trustctime", "false")
+    os.utime(root / "app.py", (1_000_000_000, 1_000_000_000))  # older than the index: not racily clean
+    git(root, "update-index", "--refresh")
+    time.sleep(1.1)  # git compares whole seconds of the change time
+    (root / "app.py").write_text("x = 2  # risky\n")
+    os.utime(root / "app.py", (1_000_000_000, 1_000_000_000))
+    assert git(root, "status", "--porcelain", "--untracked-files=no") == ""
+    assert gitinfo.repository_info(root)["dirty"] is True
