@@ -116,6 +116,8 @@ def predicate(result: GateResult, command: str, clock: Mapping[str, Any]) -> dic
             "commit": result.repository.get("commit", ""),
             "branch": result.repository.get("branch", ""),
             **({"folder": result.repository["folder"]} if isinstance(result.repository.get("folder"), str) else {}),
+            # tracked files differed from the commit: the run judged code no commit holds
+            **({"dirty": result.repository["dirty"]} if isinstance(result.repository.get("dirty"), bool) else {}),
         },
         "policy": dict(result.policy),
         "checks": [

@@ -11,9 +11,9 @@ each FILE's sha256 is one of the statement's subjects; then it prints the verdic
 with the checks that did not run) and the commit (its ``gitCommit`` subject; a statement whose
 predicate names another commit is refused). Authentic is not passing: ``--commit SHA`` refuses
 a statement about another commit (an old passing run's attestation replayed for a new one),
-``--require-pass`` one whose verdict is not pass or whose run was partial (or judged one folder of
-the repository other than ``--folder``, or rests on findings a baseline let through, unless
-``--accept-baseline``), and ``--policy-sha256
+``--require-pass`` one whose verdict is not pass or whose run was partial (or judged a work tree whose
+tracked files differed from the commit, or one folder of the repository other than ``--folder``, or
+rests on findings a baseline let through, unless ``--accept-baseline``), and ``--policy-sha256
 HEX`` one of a run judged under another policy (HEX: the effective policy's sha256, which covers
 every file the policy was built from, its waivers included).
 Exit 0 when everything holds, 1 otherwise, 2 for bad arguments (a file that is not an envelope or an
@@ -120,13 +120,30 @@ def policy_problem(policy: Any, policy_sha256: str | None) -> str:
     return ""
 
 
+def dirty_problem(dirty: Any, what: str) -> str:
+    """Why ``--require-pass`` refuses a pass of a run on a work tree whose tracked files differed from
+    the commit (``dirty`` True: the commit names code the run did not judge, and the changes it did
+    judge are in no commit); "" when the tree was clean, or the evidence does not say (written before
+    it was recorded). The same rule for ``gatekeeper bundle verify`` and ``attestation verify``, as
+    ``audit report`` counts no such pass as gating its commit."""
+    if dirty is not True:
+        return ""
+    return (
+        "--require-pass: the run judged a work tree whose tracked files differed from the commit (dirty: uncommitted "
+        f"changes), not the commit's own code: this {what} does not let the commit through the gate"
+    )
+
+
 def known_problem(predicate: Any, accept_baseline: bool, folder: str) -> str:
-    """Why ``--require-pass`` refuses a pass that rests on findings a baseline or a new-code reference
-    let through as known (unless ``accept_baseline``), or that judged another folder of the
-    repository than ``folder`` ("." its top); "" when neither. The same rule and words as
-    ``gatekeeper bundle verify``; a statement made before these were written says nothing of them."""
+    """Why ``--require-pass`` refuses a pass of a run on a dirty work tree (``dirty_problem``), or one
+    that rests on findings a baseline or a new-code reference let through as known (unless
+    ``accept_baseline``), or that judged another folder of the repository than ``folder`` ("." its
+    top); "" when none. The same rule and words as ``gatekeeper bundle verify``; a statement made
+    before these were written says nothing of them."""
     predicate = predicate if isinstance(predicate, dict) else {}
     repository = predicate.get("repository")
+    if dirty := dirty_problem(repository.get("dirty") if isinstance(repository, dict) else None, "attestation"):
+        return dirty
     judged = repository.get("folder") if isinstance(repository, dict) else None
     if isinstance(judged, str) and judged != folder:
         where = "its top, the whole repository" if judged == "." else f"the folder {judged} of the repository alone"

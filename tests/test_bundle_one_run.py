@@ -954,3 +954,52 @@ def test_a_bundle_of_a_run_in_another_repository_is_refused_when_the_auditor_nam
     # a run outside CI names no repository, so it proves none
     done = _cli(["bundle", "verify", str(two_runs["pass"]), *keyed, "--repository", "acme/app"])
     assert done.exit_code == 1 and "names no repository (no CI run)" in done.output, done.output
+
+
+def test_a_pass_of_a_work_tree_that_is_not_the_commits_does_not_pass_for_the_commit(
+    two_runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step before the gate puts the clean code back into the failing commit's checkout, uncommitted:
+    a genuine, signed, stamped pass of a complete run under the approved policy, naming the failing
+    commit, whose shell=True call no check looked at. ``audit report`` counts no such pass as gating
+    its commit; neither do the verifiers' --require-pass."""
+    root = two_runs["root"]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+    (root / "app.py").write_text(SAFE)
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", (tmp_path / "gatekeeper.key").read_text())
+    bundle = tmp_path / "dirty.zip"
+    assert _cli(["check", str(root), "--output-dir", "out-dirty", "--bundle", str(bundle)]).exit_code == 0
+    record = json.loads(_entry(bundle, "audit/record.jsonl"))
+    assert record["commit"] == head and record["dirty"] is True and record["scope"]["complete"] is True
+    keyed = ["--public-key", str(two_runs["pub"]), "--tsa-cert", str(two_runs["ca"]), "--policy", "gatekeeper.toml"]
+    gate = [*keyed, "--commit", head, "--require-pass"]
+    done = _cli(["bundle", "verify", str(bundle), *gate])
+    assert done.exit_code == 1, done.output
+    assert (
+        "REJECTED: --require-pass: the run judged a work tree whose tracked files differed from the commit (dirty: "
+        "uncommitted changes), not the commit's own code: this bundle does not let the commit through the gate"
+    ) in done.output
+    assert "verdict: pass, on a work tree whose tracked files differed from the commit (dirty: not the commit's own code)" in (
+        done.output
+    )
+    assert _cli(["bundle", "verify", str(bundle), *keyed, "--commit", head]).exit_code == 0  # authentic, of that commit
+    envelope = root / "out-dirty" / "gatekeeper.intoto.json"
+    signed = [str(envelope), "--public-key", str(two_runs["pub"]), "--commit", head]
+    assert _cli(["attestation", "verify", *signed]).exit_code == 0
+    done = _cli(["attestation", "verify", *signed, "--require-pass"])
+    assert done.exit_code == 1 and "REJECTED (verdict pass, on a work tree whose tracked files differed" in done.output
+    assert "this attestation does not let the commit through the gate" in done.output
+    with zipfile.ZipFile(bundle) as zf:  # the verifier a third party runs, as the bundle ships it
+        (tmp_path / "verify_attestation.py").write_bytes(zf.read("verify/verify_attestation.py"))
+    argv = [sys.executable, "-I", str(tmp_path / "verify_attestation.py"), str(envelope), str(two_runs["pub"])]
+    done = subprocess.run([*argv, "--commit", head, "--require-pass"], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1 and "REJECTED: --require-pass: the run judged a work tree whose tracked files" in done.stderr
+    # the same code committed is the commit's own: its pass gates it
+    commit = ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "safe again"]
+    subprocess.run(["git", *commit], cwd=root, check=True, capture_output=True, timeout=60)
+    clean = tmp_path / "clean.zip"
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", (tmp_path / "gatekeeper.key").read_text())  # a run takes it out
+    assert _cli(["check", str(root), "--output-dir", "out-clean", "--bundle", str(clean)]).exit_code == 0
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+    done = _cli(["bundle", "verify", str(clean), *keyed, "--commit", head, "--require-pass"])
+    assert done.exit_code == 0 and "dirty" not in done.output, done.output

@@ -166,6 +166,9 @@ def _described(statement: Mapping[str, Any], predicate: Mapping[str, object], pa
     waivers = predicate.get("waivers")
     applied = waivers.get("applied") if isinstance(waivers, dict) else None
     waived = f" with {applied} waiver(s) applied" if isinstance(applied, int) and applied else ""
+    repository = predicate.get("repository")
+    if isinstance(repository, dict) and repository.get("dirty") is True and repository.get("commit"):
+        waived += ", on a work tree whose tracked files differed from the commit (dirty)"
     return (
         f"verdict {clean(str(predicate.get('verdict', '?')))}{waived}{f' ({clean(partial)})' if partial else ''}, "
         f"commit {clean(_commit_shown(stated_commit(dict(statement))))}, "

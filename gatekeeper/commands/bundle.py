@@ -286,6 +286,8 @@ def _verdict_line(outcome: BundleCheck) -> str:
     verdict = f"verdict: {clean(outcome.record_verdict or 'not recorded')}{clean(_waived(outcome))}{clean(known)}"
     if outcome.record_folder not in (None, "."):
         verdict += f", of the folder {clean(str(outcome.record_folder))}/ alone (not the whole repository)"
+    if outcome.record_dirty and outcome.record_commit:  # no commit yet: every file is uncommitted, and the header says so
+        verdict += ", on a work tree whose tracked files differed from the commit (dirty: not the commit's own code)"
     if scope is None:
         return f"{verdict} (the record does not say which of the policy's checks ran)"
     if scope.get("complete") is True:

@@ -67,6 +67,7 @@ def demands(outcome: BundleCheck, commit: str | None, passing: tuple[bool, bool,
     import re
 
     from gatekeeper.escapes import clean
+    from gatekeeper.verify_attestation import dirty_problem
 
     expected, policy_sha256 = policy
     require_pass, accept_baseline, folder = passing
@@ -95,6 +96,7 @@ def demands(outcome: BundleCheck, commit: str | None, passing: tuple[bool, bool,
     elif require_pass:  # a pass of a complete run: each thing it rests on that the gate would not accept
         elsewhere = _folder_problem(outcome.record_folder, folder)
         late = [why for why in (_expired_by_trusted_time(outcome), _stale_by_trusted_time(outcome)) if why]
+        problems.extend([dirty] if (dirty := dirty_problem(outcome.record_dirty, "bundle")) else [])
         problems.extend([f"--require-pass: {elsewhere}"] if elsewhere else [])
         problems.extend(f"--require-pass: {why}: this bundle does not let the commit through the gate" for why in late)
     if require_pass and outcome.record_verdict == "pass" and outcome.record_known and not accept_baseline:
