@@ -160,3 +160,50 @@ def asking(tool: str, python: str) -> str:
     """The code to run in ``tool``'s process before it (``runmain.command``) so that its question to
     ``python``, the interpreter it inspects, runs none of that environment's start-up code (``_ASKING``)."""
     return f"_GK_TOOL = {tool!r}\n_GK_GIVEN = {python!r}\n_GK_FLAGS = {list(FLAGS)!r}\n_GK_PRELUDE = {PRELUDE!r}\n{_ASKING}"
+
+
+#: run in mypy's process before it (``runmain.command``'s ``before``): mypy asks the interpreter of
+#: ``--python-executable`` for its search folders as ``subprocess.check_output([PY, pyinfo.py,
+#: "getsearchdirs"])`` with ``site`` on, which ran every ``import`` line of that environment's ``.pth``
+#: files (a package's, the project's own build's) while the types check ran, with the job's rights.
+#: The question is asked as the environment probe asks its own (``FLAGS``, ``PRELUDE``): mypy's own
+#: ``pyinfo.py`` runs there, its ``sys.path`` the one ``PRELUDE`` builds and its site-packages
+#: folders ``PRELUDE``'s (with ``-S``, ``site`` would name the base interpreter's). A run in which mypy
+#: read another interpreter without asking that way ends with exit 70. Needs ``_GK_TOOL`` and ``_GK_GIVEN``.
+_SEARCH_DIRS = """
+import subprocess as _gk_subprocess
+
+_gk_asked = []
+_GK_PYINFO = (
+    "import runpy, site, sys\\n"
+    "_gk_folders = _gk_site_folders()\\n"
+    "site.getsitepackages = lambda *args, **kwargs: list(_gk_folders)\\n"
+    "sys.argv = [_GK_FILE, 'getsearchdirs']\\n"
+    "runpy.run_path(_GK_FILE, run_name='__main__')\\n"
+)
+
+
+def _gk_isolated(args, *rest, _gk_run=_gk_subprocess.check_output, **kwargs):
+    if isinstance(args, list) and len(args) == 3 and args[2] == "getsearchdirs":
+        _gk_asked.append(args[0])
+        code = _GK_PRELUDE + "_GK_FILE = " + repr(str(args[1])) + "\\n" + _GK_PYINFO
+        args = [args[0], *_GK_FLAGS, "-c", code]
+    return _gk_run(args, *rest, **kwargs)
+
+
+def _gk_check_asked():
+    if _GK_GIVEN != sys.executable and not _gk_asked:
+        sys.stderr.write(_GK_TOOL + " read " + _GK_GIVEN + " without asking it as gatekeeper asks (-I -S)\\n")
+        sys.stderr.flush()
+        os._exit(70)
+
+
+_gk_subprocess.check_output = _gk_isolated
+atexit.register(_gk_check_asked)
+"""
+
+
+def search_dirs(python: str) -> str:
+    """The code to run in mypy's process before it (``runmain.command``) so that its question to
+    ``python`` (``--python-executable``) runs none of that environment's start-up code (``_SEARCH_DIRS``)."""
+    return f"_GK_TOOL = 'mypy'\n_GK_GIVEN = {python!r}\n_GK_FLAGS = {list(FLAGS)!r}\n_GK_PRELUDE = {PRELUDE!r}\n{_SEARCH_DIRS}"

@@ -3,7 +3,9 @@
 mypy is the tool interpreter's (gatekeeper's own, or ``gate.tool_python``; mypy 1.11 or later,
 for its JSON output), never the project's: ``CheckContext.tool`` refuses a mypy inside the root or
 installed from it. It checks the project's environment through ``--python-executable`` (imports
-and stubs resolve as they do for the project) without importing anything from it. The project's
+and stubs resolve as they do for the project) without importing anything from it: mypy's question to
+that interpreter for its folders runs it with ``-I -S`` (``sitepaths.search_dirs``), so no ``.pth``
+file's ``import`` line of the environment runs. The project's
 mypy configuration (``mypy.ini``, ``.mypy.ini``, ``pyproject.toml`` or ``setup.cfg``, mypy's own
 order) is passed explicitly with ``--config-file``. mypy runs with ``-I`` in the project's root,
 because it resolves the modules it checks relative to its working directory; it reads the code
@@ -34,7 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from gatekeeper import process, tomlio
+from gatekeeper import process, runmain, tomlio
+from gatekeeper.checkers import sitepaths
 from gatekeeper.checkers.base import OFF_BY_DEFAULT, PROJECT_CONFIG, CheckContext, CheckerBase, Display, honours_project
 from gatekeeper.checkers.types import presentation
 from gatekeeper.errors import ToolError, ToolMissing
@@ -131,7 +134,9 @@ class TypesChecker(CheckerBase):
             cache_dir = kept or Path(scratch) / "cache"
             command = [tool.python, "-I", "-m", "mypy", *args, "-v", "--python-executable", ctx.target_python]
             started = reads.clock(Path(scratch))
-            done = ctx.run([*command, "--cache-dir", str(cache_dir), *(["--", *targets] if targets else [])], cwd=ctx.root)
+            full = [*command, "--cache-dir", str(cache_dir), *(["--", *targets] if targets else [])]
+            # mypy asks the environment's interpreter for its folders without running its .pth files' code
+            done = ctx.run(runmain.command(full, sitepaths.search_dirs(ctx.target_python)), cwd=ctx.root)
             _close_cache(ctx, (kept, tag, hashed), reads.held(ctx, done.returncode, done.stderr, started))
         if done.returncode == 2 and done.stdout.strip():
             _raise_blocking(done.stdout, whole_root=whole_root_advice(ctx.root) if targets == ["."] else "")
