@@ -3,14 +3,16 @@
 Every process gatekeeper starts goes through ``gatekeeper.process`` (``CheckContext.run``), which
 isolates a Python tool, locates its module, kills it at the deadline with its process group and
 strips the signing key from its environment. A plugin that calls ``subprocess`` (or ``os.system``,
-``os.fork``...) itself gets none of that, and nothing it returns says so. Python's audit hooks
-(PEP 578) report every such start in this process: while a run's third-party checks run, a start
-that did not come through ``gatekeeper.process``, from a check's own thread (``gatekeeper-NAME``, or
-one of its helpers ``gatekeeper-NAME-...``), is noted against that check, which the engine then
-makes an ``error`` saying what was started. gatekeeper's own checkers are not watched: they are
-the layer. A process started from a thread gatekeeper did not name (a ``ThreadPoolExecutor``'s, a
-``Thread`` the plugin made) while third-party checks run is theirs, since gatekeeper names every thread
-of its own (``gatekeeper-...``); which one started it cannot be told, so each of them is an error.
+``os.fork``...) itself gets none of that, and nothing it returns says so. Python's audit hooks (PEP
+578) report every such start in this process (and ``_posixsubprocess.fork_exec``, which raises no
+event, is wrapped to report itself: ``multiprocessing``'s spawn and forkserver start methods call
+it): while a run's third-party checks run, a start that did not come through ``gatekeeper.process``,
+from a check's own thread (``gatekeeper-NAME``, or one of its helpers ``gatekeeper-NAME-...``), is
+noted against that check, which the engine then makes an ``error`` saying what was started.
+gatekeeper's own checkers are not watched: they are the layer. A process started from a thread
+gatekeeper did not name (a ``ThreadPoolExecutor``'s, a ``Thread`` the plugin made) while third-party
+checks run is theirs, since gatekeeper names every thread of its own (``gatekeeper-...``); which one
+started it cannot be told, so each of them is an error.
 
 The hook is added the first time a run has a third-party check (an audit hook cannot be removed);
 it returns at once for every other event, and for every event while no run watches.
@@ -24,9 +26,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+#: what ``_posixsubprocess.fork_exec`` is noted as: a new process that raises no audit event of its own
+#: (``multiprocessing``'s spawn and forkserver start methods call it directly; ``subprocess`` holds its
+#: own reference, taken when it was imported, and raises ``subprocess.Popen`` first)
+FORK_EXEC = "_posixsubprocess.fork_exec"
 #: the audit events of a new process (or of this one replaced or forked)
 _EVENTS = frozenset(
-    {"subprocess.Popen", "os.system", "os.posix_spawn", "os.spawn", "os.exec", "os.fork", "os.forkpty", "pty.spawn"}
+    {"subprocess.Popen", "os.system", "os.posix_spawn", "os.spawn", "os.exec", "os.fork", "os.forkpty", "pty.spawn", FORK_EXEC}
 )
 
 _layer = threading.local()  # ``on`` while ``gatekeeper.process`` itself starts a process
@@ -54,6 +60,7 @@ def watch(names: Iterable[str]) -> None:
     with _lock:
         if not _hooked:
             sys.addaudithook(_hook)
+            _watch_fork_exec()
             _hooked.append(True)
         _watched.clear()
         _watched.update(wanted)
@@ -69,7 +76,31 @@ def seen() -> Mapping[str, list[str]]:
     return out
 
 
+def _watch_fork_exec() -> None:
+    """Have ``_posixsubprocess.fork_exec`` called by name (``multiprocessing.util.spawnv_passfds``, a
+    plugin's own call) seen as the audit events are (``FORK_EXEC``): a plugin's ``multiprocessing``
+    process started with "spawn" or "forkserver" ran the checkout's ``ruff/`` package, unseen, and its
+    check passed. A call whose argument list is the one a ``subprocess.Popen`` event of this thread
+    just named is that process, already seen."""
+    try:
+        import _posixsubprocess
+    except ImportError:  # no such module where processes are not forked (Windows)
+        return
+    real = _posixsubprocess.fork_exec
+
+    def fork_exec(*args: Any, **kwargs: Any) -> Any:
+        argv = args[0] if args else None
+        if argv is None or argv is not getattr(_layer, "popen", None):
+            _hook(FORK_EXEC, (argv,))
+        _layer.popen = None
+        return real(*args, **kwargs)
+
+    _posixsubprocess.fork_exec = fork_exec
+
+
 def _hook(event: str, args: tuple[Any, ...]) -> None:
+    if event == "subprocess.Popen":  # its fork_exec, if subprocess calls the wrapper, names this list
+        _layer.popen = args[1] if len(args) > 1 else None
     if event not in _EVENTS or not _watched or getattr(_layer, "on", False):
         return
     current = threading.current_thread()
@@ -93,7 +124,7 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
 
 def _described(event: str, args: tuple[Any, ...]) -> str:
     """A few words naming what was started: the event and the program's first arguments."""
-    at = {"subprocess.Popen": 1, "os.posix_spawn": 1, "os.exec": 1, "os.spawn": 2}.get(event)
+    at = {"subprocess.Popen": 1, "os.posix_spawn": 1, "os.exec": 1, "os.spawn": 2, FORK_EXEC: 0}.get(event)
     argv: Any = args[at] if at is not None and len(args) > at else args[:1]
     if isinstance(argv, (str, bytes)):
         argv = [argv]

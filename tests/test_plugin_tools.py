@@ -316,6 +316,35 @@ def test_a_process_a_plugins_own_thread_starts_around_the_layer_is_seen_too(tmp_
     assert "which no check is named by)" in (check.error or "")
 
 
+class _Spawned(CheckerBase):
+    """Runs ruff around ``ctx.run`` from a ``multiprocessing`` process started by ``method``."""
+
+    options: Mapping[str, Option] = {"method": Option("str", "spawn", "")}
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        import multiprocessing
+
+        helper = multiprocessing.get_context(section["method"]).Process(target=_ruff_around, args=(ctx.root,))
+        helper.start()
+        helper.join()
+        return CheckResult("spawned", Status.PASS, "clean", "ruff")
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_a_multiprocessing_process_a_plugin_starts_around_the_layer_is_seen_too(tmp_path: Path, method: str) -> None:
+    """The checkout's ruff/ package ran from a process multiprocessing started with "spawn" or
+    "forkserver", and the check passed: they call _posixsubprocess.fork_exec, which raises no audit event."""
+    root = _project(tmp_path / "project", f'[checks.spawned]\nmethod = "{method}"\n')
+    origin = {"distribution": "acme-spawned", "version": "1", "entry_point": "x:y"}
+    checker = replace(resolve("spawned", _Spawned()), origin=origin)
+    policy = load_policy(root, {**installed_options(), "spawned": checker.policy_options()})
+    result = run_checks(RunRequest(root=root, policy=policy, output_dir=root / "out", use_cache=False), {"spawned": checker})
+    (check,) = result.checks
+    assert (tmp_path / "planted-ran").exists()  # what the layer would have stopped, had the plugin used it
+    assert (result.verdict, check.status) == (Verdict.ERROR, Status.ERROR)
+    assert f"around CheckContext.run (_posixsubprocess.fork_exec: {sys.executable} " in (check.error or "")
+
+
 @pytest.mark.parametrize(
     ("args", "kind", "target", "isolated"),
     [
