@@ -26,7 +26,7 @@ from gatekeeper.bundle import (
 )
 from gatekeeper.bundlepins import Pins, bundle_pins
 from gatekeeper.errors import UsageError
-from gatekeeper.recordfacts import database_of, duration_of, known_of, ran_of, vex_of, waivers_of
+from gatekeeper.recordfacts import database_of, duration_of, known_of, narrowed_of, ran_of, vex_of, waivers_of
 from gatekeeper.signing import Keyring
 
 #: the log given to ``bundle verify``: its path, first records accepted unauthenticated, the CA, retired keys
@@ -71,6 +71,7 @@ class BundleCheck:
     record_strict: bool | None = None  # whether the record says waivers were judged strictly (None: it does not say)
     record_lapsed: tuple[str, ...] = ()  # the waivers it lists as expired or unused, e.g. ``W2 (expired)``
     record_known: tuple[str, ...] = ()  # what let findings through as known: a baseline, REF's result (``known_of``)
+    record_narrowed: tuple[str, ...] = ()  # the checks the project's own configuration or comments narrowed (``narrowed_of``)
     record_duration: float | None = None  # the run's monotonic duration (None: not said, or a merge's: other runners')
     manifest: Mapping[str, Any] = field(default_factory=dict)
     stamps: tuple[str, ...] = ()  # the files whose RFC 3161 timestamps verified (with ``tsa_ca``)
@@ -388,7 +389,8 @@ def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: 
             "record_ci": data["ci"] if isinstance(data.get("ci"), Mapping) else None, "record_vex": vex_of(data),
             "record_ran": ran_of(data), "record_database": database_of(data),
             "record_policy": data.get("policy") if isinstance(data.get("policy"), Mapping) else None,
-            "record_known": known_of(data), "record_duration": duration_of(data), **waived}  # fmt: skip
+            "record_known": known_of(data), "record_narrowed": narrowed_of(data), "record_duration": duration_of(data),
+            **waived}  # fmt: skip
 
 
 def _chain_position(record: bytes, seq: int | None, ring: Keyring, given: LogGiven,

@@ -40,6 +40,24 @@ def known_of(record: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(said)
 
 
+def narrowed_of(record: Mapping[str, Any]) -> tuple[str, ...]:
+    """Each check the record says the project's own configuration or comments narrowed (an exclude, a
+    rule turned off, a ``# nosec``): ``security (line-comments × 1; 1 finding(s) hidden where the tool
+    counts them)``; none when it names none. The policy honours them (``project_config``), so a pass
+    may rest on them as on a waiver, and a verifier says so."""
+    checks = record.get("checks")
+    said = []
+    for name, check in sorted(checks.items()) if isinstance(checks, Mapping) else ():
+        narrowing = check.get("narrowing") if isinstance(check, Mapping) else None
+        if not isinstance(narrowing, Mapping):
+            continue
+        kinds = narrowing.get("kinds") if isinstance(narrowing.get("kinds"), Mapping) else {}
+        named = ", ".join(f"{kind} × {_count(count)}" for kind, count in sorted((kinds or {}).items()))
+        hidden = _count(narrowing.get("suppressed"))
+        said.append(f"{name} ({named or 'how: not recorded'}; {hidden} finding(s) hidden where the tool counts them)")
+    return tuple(said)
+
+
 def _count(value: object) -> str:
     """A count the record states, as text: "0" only for a true zero; a count it does not state (an
     edited or odd record) is "an unknown number of", never taken for none."""

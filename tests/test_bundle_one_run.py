@@ -1003,3 +1003,27 @@ def test_a_pass_of_a_work_tree_that_is_not_the_commits_does_not_pass_for_the_com
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
     done = _cli(["bundle", "verify", str(clean), *keyed, "--commit", head, "--require-pass"])
     assert done.exit_code == 0 and "dirty" not in done.output, done.output
+
+
+def test_a_pass_the_projects_own_comments_narrowed_says_so(
+    two_runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failing commit's shell=True call marked ``# nosec``: the policy honours the project's own
+    comments, so the run passes, and its record counts what they hid. A verifier that showed only
+    "verdict: pass, of a complete run" would present that pass as a clean one."""
+    root = two_runs["root"]
+    (root / "app.py").write_text(RISKY.replace("shell=True)", "shell=True)  # nosec"))
+    commit = ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "nosec"]
+    subprocess.run(["git", *commit], cwd=root, check=True, capture_output=True, timeout=60)
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", (tmp_path / "gatekeeper.key").read_text())
+    bundle = tmp_path / "nosec.zip"
+    assert _cli(["check", str(root), "--output-dir", "out-nosec", "--bundle", str(bundle)]).exit_code == 0
+    narrowing = json.loads(_entry(bundle, "audit/record.jsonl"))["checks"]["security"]["narrowing"]
+    assert narrowing == {"kinds": {"line-comments": 1}, "records": 1, "suppressed": 1}
+    done = _verify(bundle, two_runs)
+    assert done.exit_code == 0, done.output
+    assert (
+        "narrowed: by the project's own configuration or comments, which the policy honours (project_config): "
+        "security (line-comments × 1; 1 finding(s) hidden where the tool counts them)"
+    ) in done.output
+    assert "narrowed:" not in _verify(two_runs["pass"], two_runs).output

@@ -38,7 +38,8 @@ or a timestamp that does not verify with --tsa-cert; 2 when the file is not a bu
 not passing: --commit SHA and --require-pass (with a key) refuse, exit 1, a bundle whose
 audit record is about another commit, or whose verdict is not a pass of a complete run (nor
 one a baseline or new-code reference let findings through, unless --accept-baseline, nor a
-run of one folder of the repository, unless --folder names it; with --tsa-cert, nor one a waiver
+run on a work tree whose tracked files differed from the commit, nor a run of one folder of the
+repository, unless --folder names it; with --tsa-cert, nor one a waiver
 or an offline advisory database let through that had lapsed by the authority's time at the run's
 latest possible start); --repository NAME (with a key) one whose record names another repository's
 CI run, or none; --policy FILE and --policy-sha256 HEX (with a key) one whose audit record was judged under
@@ -261,6 +262,11 @@ def _backing_lines(outcome: BundleCheck, log: Path | None) -> list[str]:
     else:
         lines = [f"result: audit record #{seq} lists this gatekeeper.json; its signature was not checked (no key)"]
     lines.append(_verdict_line(outcome))
+    if outcome.record_narrowed:  # honoured by the policy (project_config), so a pass may rest on them, as on a waiver
+        lines.append(
+            "narrowed: by the project's own configuration or comments, which the policy honours (project_config): "
+            + clean("; ".join(outcome.record_narrowed))
+        )
     lines.append(_strictness_line(outcome))
     lines.append(_run_line(outcome))
     lines.extend(
