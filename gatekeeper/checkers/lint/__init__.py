@@ -24,7 +24,8 @@ How a run goes:
    configuration file and the tree's layout, ``layout.digest``: which files exist, which are executable;
    a cold run's results kept in one entry, ``source.run_per_file``) are not
    checked again; the rest go to ``ruff check --output-format json`` (with nothing of this ruff's
-   cached, that run starts on the tracked Python files beside the listing: ``ahead.py``),
+   cached, that run starts on the tracked Python files beside the listing, but those the project's
+   excludes look to leave out: ``ahead.py``),
    and at the same time those of them with a suppression comment to a second run with
    ``--ignore-noqa`` (what the comments hid). Their JSON reports become results by file, and
    those findings (``diagnostics.py``).
@@ -132,7 +133,7 @@ class LintChecker(CheckerBase):
         configured = listing.configure(ctx, honour, candidates)
         cold = not tree.ran_before(ctx, tool, configured.config_args)
         # with nothing of this ruff's cached, ruff checks the tracked Python files now, beside the listing
-        early = tree.named(candidates) if cold and ctx.shard is None else []
+        early = tree.named(candidates, ctx.root, configured.configs) if cold and ctx.shard is None else []
         ahead = None
         if len(early) <= MAX_FILES_PER_RUN and any(f.endswith(tree.SUFFIXES) for f in early):
             ahead = tree.FilesRun(ctx, _report_args(ruff, configured.config_args), early)

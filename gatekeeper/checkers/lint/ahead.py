@@ -4,10 +4,12 @@ A check with nothing in the cache would otherwise run ruff one step after the ot
 (``--show-files``), then ``ruff check`` on the listed files by name. Instead, as soon as the
 configuration is known (and checked to lie inside the root), the same ``ruff check`` starts on the
 files git tracks that ruff's default ``include`` takes (``*.py``, ``*.pyi``, ``*.ipynb``,
-``pyproject.toml``) and its configuration files, beside the listing. ruff judges each file it is named on its own, so a listed
-file's results from this run are what the run by name after the listing gives; a listed file it
-was not named on (untracked, or taken by the project's own ``include``) is checked by name after
-the listing, as before, and what it gave for a file the listing left out is dropped. Whether a
+``pyproject.toml``) and its configuration files, beside the listing, but those the project's
+``exclude`` patterns look to leave out (``_excluded``, a guess that decides no result). ruff judges
+each file it is named on its own, so a listed file's results from this run are what the run by name
+after the listing gives; a listed file it was not named on (untracked, taken by the project's own
+``include``, wrongly guessed excluded) is checked by name after the listing, as before, and what it
+gave for a file the listing left out is dropped. Whether a
 check is cold is told by a mark the cache keeps once a check with this ruff and these flags has
 stored its results: only when this run starts is decided by it, never a result. The run is always
 waited for before the check ends; when it failed (a ruff error, output that is not its JSON), it
@@ -18,9 +20,10 @@ fails the check.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import threading
-from collections.abc import Sequence
-from pathlib import PurePosixPath
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from gatekeeper.background import in_background
@@ -35,12 +38,59 @@ Results = dict[str, list[dict[str, Any]]]
 SUFFIXES = (".py", ".pyi", ".ipynb")
 
 
-def named(tracked: Sequence[str]) -> list[str]:
+def named(tracked: Sequence[str], root: Path | None = None, configs: Sequence[str] = ()) -> list[str]:
     """Of the tracked files, those ruff's default ``include`` takes, and its configuration files
-    (which it lists and lints too)."""
+    (which it lists and lints too), but those the ``exclude``, ``extend-exclude`` or ``lint.exclude``
+    of a configuration in force (``configs``, read from ``root``) looks to leave out (``_excluded``)."""
     from gatekeeper.toolconfig import RUFF_CONFIG_NAMES
 
-    return [f for f in tracked if f.endswith(SUFFIXES) or PurePosixPath(f).name in RUFF_CONFIG_NAMES]
+    taken = [f for f in tracked if f.endswith(SUFFIXES) or PurePosixPath(f).name in RUFF_CONFIG_NAMES]
+    left_out = _excluded(root, configs) if root is not None and configs else None
+    return taken if left_out is None else [f for f in taken if not left_out(f)]
+
+
+def _excluded(root: Path, configs: Sequence[str]) -> Callable[[str], bool] | None:
+    """Whether a file looks excluded by a pattern of the configurations in force (any file of their
+    ``extend`` chains): the pattern matches the file's name or a folder's on its path, or its path (or a
+    folder above it) from the root or from the folder of the file that sets it. A guess that decides no
+    result: a file it wrongly leaves out of the early run is checked by name after the listing (as an
+    untracked one is), one it wrongly keeps is linted and dropped; it spares ruff a file the project
+    excludes (packaging's generated ``_spdx.py``: 3,178 diagnostics linted, read and dropped).
+    None when no pattern is set or a configuration cannot be read (the listing reports that)."""
+    from gatekeeper import toolconfig
+
+    patterns: list[tuple[PurePosixPath, str]] = []
+    try:
+        for config in configs:
+            for item in toolconfig.ruff_chain(root, config):
+                lint = item.options.get("lint")
+                for value in (
+                    item.options.get("exclude"), item.options.get("extend-exclude"),
+                    lint.get("exclude") if isinstance(lint, Mapping) else None,
+                ):  # fmt: skip
+                    if isinstance(value, list):
+                        base = PurePosixPath(item.path).parent
+                        patterns += [(base, p.strip().removeprefix("./").rstrip("/")) for p in value if isinstance(p, str)]
+    except GatekeeperError:
+        return None
+    patterns = [(base, p) for base, p in patterns if p]
+    if not patterns:
+        return None
+
+    def left_out(f: str) -> bool:
+        path = PurePosixPath(f)
+        for base, pattern in patterns:
+            if any(fnmatch.fnmatchcase(name, pattern) for name in path.parts):
+                return True
+            for start in {base, PurePosixPath(".")}:
+                inner = path.relative_to(start) if path.is_relative_to(start) else None
+                if inner is not None and any(
+                    fnmatch.fnmatchcase(part.as_posix(), pattern) for part in (inner, *list(inner.parents)[:-1])
+                ):
+                    return True
+        return False
+
+    return left_out
 
 
 class FilesRun:

@@ -13,8 +13,8 @@ from tests.checkers.lint.test_checker import keys, ruff_by_hand
 from tests.checkers.lint.test_runs import route_runs
 from tests.helpers.projects import git_init, section, write
 
-#: tracked files the listing leaves out (an exclude, a lint.exclude), a file git ignores, and, added
-#: after ``git add``, a file ruff lists that git does not track
+#: tracked files the listing leaves out (an exclude, a lint.exclude, ruff's default excludes), a file
+#: git ignores, and, added after ``git add``, a file ruff lists that git does not track
 PROJECT = {
     "pyproject.toml": (
         '[project]\nname = "demo"\nversion = "0"\n[tool.ruff]\nextend-exclude = ["legacy"]\n'
@@ -26,7 +26,10 @@ PROJECT = {
     "legacy/old.py": "import json\n",
     "skipped.py": "import re\n",
     "ignored.py": "import abc\n",
+    "dist/gen.py": "import glob\n",
 }
+#: the one file only the early run is named on: tracked, left out by ruff's default excludes alone
+EARLY = "dist/gen.py"
 
 
 def comparable(result: Any) -> tuple[Any, ...]:
@@ -39,7 +42,7 @@ def test_a_cold_check_starts_ruff_on_the_tracked_files_beside_the_listing(tmp_pa
     git_init(root)
     write(root, {"scratch.py": "import glob\n"})  # listed by ruff, not tracked: checked by name after the listing
     ctx = make_ctx(root, cache_dir=tmp_path / "cold")
-    early = str(root / "legacy" / "old.py")  # only the early run is named on a file the listing leaves out
+    early = str(root / EARLY)  # only the early run is named on a file the listing leaves out
     meeting = threading.Barrier(2, timeout=60)  # the early run and the listing: run one after the other, they never meet
     runs: list[list[str]] = []
 
@@ -58,7 +61,9 @@ def test_a_cold_check_starts_ruff_on_the_tracked_files_beside_the_listing(tmp_pa
     assert not meeting.broken and not process._LIVE
     checked = [a for a in runs if not {"--show-files", "--version", "ls-files", "--force-exclude"} & set(a)]
     first, *later = [a for a in checked if "--ignore-noqa" not in a]
-    assert early in first and str(root / "skipped.py") in first and str(root / "scratch.py") not in first
+    assert early in first and str(root / "scratch.py") not in first
+    # nor on those the project's excludes leave out: ruff lints them for nothing
+    assert str(root / "skipped.py") not in first and str(root / "legacy" / "old.py") not in first
     assert [a[a.index("--") + 1 :] for a in later] == [[str(root / "scratch.py")]]
     assert keys(result) == ruff_by_hand(root) == {("F401", "app.py", 2), ("F821", "app.py", 4), ("F401", "scratch.py", 1)}
     assert result.metrics["files_checked"] == 4  # app, clean, scratch, pyproject.toml: never legacy, skipped or ignored
@@ -92,7 +97,7 @@ def test_an_early_run_that_fails_serves_nothing_and_the_files_are_checked_by_nam
     root = write(tmp_path / "p", PROJECT)
     git_init(root)
     reference = LintChecker().run(section(LintChecker), make_ctx(root, cache_dir=tmp_path / "reference"))
-    early = str(root / "legacy" / "old.py")
+    early = str(root / EARLY)
     runs: list[list[str]] = []
 
     def broken(kind: str, args: list[str]) -> list[str]:
@@ -128,3 +133,29 @@ def test_git_lists_the_tracked_files_while_ruff_is_located(tmp_path: Path, make_
     result = LintChecker().run(section(LintChecker), ctx)
     assert [a for a in running if "ls-files" in a]  # started before ruff was located
     assert keys(result) == ruff_by_hand(root) and not process._LIVE
+
+
+def test_a_file_wrongly_guessed_excluded_is_checked_by_name_after_the_listing(tmp_path: Path, make_ctx: Any) -> None:
+    """The early run leaves out the files the project's exclude patterns look to leave out, a guess:
+    here the root's ``exclude = []`` replaces the extended file's, so ruff lints ``legacy/`` after all.
+    The file is checked by name once the listing names it, and the check reports what ruff by hand does."""
+    root = write(
+        tmp_path / "p",
+        {
+            "configs/base.toml": 'exclude = ["legacy"]\n',
+            "ruff.toml": 'extend = "configs/base.toml"\nexclude = []\n[lint]\nselect = ["F"]\n',
+            "app.py": "import os\n",
+            "legacy/old.py": "import json\n",
+        },
+    )
+    git_init(root)
+    ctx = make_ctx(root, cache_dir=tmp_path / "cache")
+    runs: list[list[str]] = []
+    route_runs(ctx, lambda _: None, lambda _, args: runs.append(args) or args)
+    result = LintChecker().run(section(LintChecker), ctx)
+    checked = [a for a in runs if not {"--show-files", "--version", "ls-files", "--force-exclude", "--ignore-noqa"} & set(a)]
+    first, *later = [a[a.index("--") + 1 :] for a in checked]
+    assert str(root / "app.py") in first and str(root / "legacy" / "old.py") not in first
+    assert later == [[str(root / "legacy" / "old.py")]]
+    assert keys(result) == ruff_by_hand(root) == {("F401", "app.py", 1), ("F401", "legacy/old.py", 1)}
+    assert not process._LIVE
