@@ -192,6 +192,8 @@ def run_checks(
     before = _snapshot(request, cache_dir)  # the checkout is read-only to the gate: compared at the end
     interpreter = request.interpreter or discover(request.root, str(policy.environment.get("python") or ""))
     repository = repository_answer()  # before any check runs: the tree as it was judged
+    if any(checkers[n].origin for n in names):
+        process.children_before()  # what kill_strays leaves alone: not started by a check
     spawnwatch.watch(n for n in names if checkers[n].origin)  # a plugin's processes started around the layer
     try:
         refused = checkout.links_out(before) if isinstance(before, checkout.Snapshot) else []
@@ -201,6 +203,8 @@ def run_checks(
         else:
             results, tree = _run_watched(request, checkers, names, progress, (before, cache_dir, interpreter))
     finally:
+        if any(checkers[n].origin for n in names):
+            process.kill_strays()  # what a third-party check that timed out left running (one that ended killed its own)
         around = spawnwatch.seen()
     results = third_party(results, checkers, around)
     # a check declared timed out leaves its thread behind, and maybe its tool running: killed once

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gatekeeper import readback
+from gatekeeper import process, readback, spawnwatch
 from gatekeeper.checkers.base import CheckContext, LoadedChecker
 from gatekeeper.errors import GatekeeperError, ToolTimeout
 from gatekeeper.findings import (
@@ -54,6 +54,9 @@ def run_one(
         result = error_result(name, f"checker crashed: {type(exc).__name__}: {exc}{at}", time.monotonic() - t0)
     except BaseException as exc:  # SystemExit or KeyboardInterrupt raised inside a plugin
         result = error_result(name, f"checker aborted: {type(exc).__name__}: {exc}", time.monotonic() - t0)
+    if checker.origin:  # a third-party check: what it started itself and left running ends with it
+        for killed in process.kill_strays():
+            spawnwatch.note(name, f"{killed} (still running as the check ended: killed)")
     done.put((name, result))
 
 

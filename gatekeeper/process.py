@@ -6,6 +6,7 @@ tool and anything it started. Live processes are tracked so the CLI can kill the
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
 import os
@@ -25,6 +26,13 @@ from gatekeeper.errors import ToolError, ToolMissing, ToolTimeout
 
 _LIVE: set[subprocess.Popen[bytes]] = set()
 _LIVE_LOCK = threading.Lock()
+#: the session of every process the layer started (each starts its own: its pid): what runs in one
+#: of them is the layer's, which kills it with its group. Held across a start, so that ``kill_strays``
+#: never sees a tool between its start and the record of its session
+_SESSIONS: set[int] = set()
+_STARTING = threading.Lock()
+#: the children this process had before the checks began (``children_before``): not the checks' to kill
+_BEFORE: set[int] = set()
 _STOPPED = threading.Event()  # set by ``kill_all(stop=True)``: the command is ending, start no more tools
 
 
@@ -219,7 +227,7 @@ def _start(
     if _STOPPED.is_set():
         raise ToolError(f"{argv[0]} was not started: gatekeeper is stopping")
     try:
-        with spawnwatch.inside_layer():
+        with _STARTING, spawnwatch.inside_layer():
             proc = subprocess.Popen(
                 argv,
                 cwd=cwd,
@@ -229,6 +237,7 @@ def _start(
                 stderr=stderr,
                 start_new_session=True,
             )
+            _SESSIONS.add(proc.pid)
     except FileNotFoundError as exc:
         raise ToolMissing(f"{argv[0]} is not installed ({exc.strerror})") from exc
     except OSError as exc:
@@ -288,6 +297,91 @@ def kill_all(*, stop: bool = False) -> None:
         procs = list(_LIVE)
     for proc in procs:
         _kill_group(proc)
+
+
+def children_before() -> None:
+    """Note this process's children as the checks begin: ``kill_strays`` leaves them alone (gatekeeper
+    used as a library, in a process that has children of its own)."""
+    me = os.getpid()
+    with _STARTING:
+        _BEFORE.clear()
+        _BEFORE.update(pid for pid, (parent, _, _) in _processes().items() if parent == me)
+
+
+def kill_strays() -> list[str]:
+    """Kill every process this one started outside the layer that still runs, with what it started;
+    return a few words on each (its pid and command line).
+
+    A third-party checker that starts a process itself (``subprocess``, ``os.fork``) leaves it running
+    when its check ends, where it could still write into the checkout after the comparison, or keep
+    what it read: called as such a check ends. A process of the layer (in a session ``_start``
+    recorded) is the layer's to end, and so is a child this process had before the checks began
+    (``children_before``). Children are found in ``/proc`` (Linux); elsewhere none is found.
+    A process that left this one's children (a daemon that forked twice) is out of reach."""
+    me = os.getpid()
+    with _STARTING:
+        table = _processes()
+        mine = [pid for pid, (parent, session, _) in table.items() if parent == me and session not in _SESSIONS]
+        strays = [pid for pid in mine if pid not in _BEFORE and pid != _resource_tracker()]
+        doomed: list[int] = []
+        pending = list(strays)
+        while pending:
+            pid = pending.pop()
+            doomed.append(pid)
+            pending.extend(child for child, (parent, _, _) in table.items() if parent == pid and child not in doomed)
+        said = [f"pid {pid}: {_command_line(pid)}" for pid in strays if not table[pid][2]]  # an ended one is no stray
+        for pid in doomed:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    for pid in strays:  # reaped, so no zombie is left behind; its Popen, if waited on later, reads an exit
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, 0)
+    return said
+
+
+def _resource_tracker() -> int | None:
+    """The pid of the resource tracker ``multiprocessing`` runs for this process, if it runs one: the
+    process's own bookkeeping (it runs no checker's code, and ends with the process), which, killed,
+    the next ``multiprocessing`` start warns of."""
+    module = sys.modules.get("multiprocessing.resource_tracker")
+    pid = getattr(getattr(module, "_resource_tracker", None), "_pid", None)
+    return pid if isinstance(pid, int) else None
+
+
+def _processes() -> dict[int, tuple[int, int, bool]]:
+    """Every process ``/proc`` lists: pid -> (its parent's pid, its session, whether it has ended and
+    awaits its parent's wait); {} without ``/proc``."""
+    out: dict[int, tuple[int, int, bool]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return out
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue  # ended meanwhile
+        fields = stat[stat.rfind(b")") + 2 :].split()  # after the command's name, which may hold anything
+        try:
+            out[int(entry)] = (int(fields[1]), int(fields[3]), fields[0] == b"Z")
+        except (IndexError, ValueError):
+            continue
+    return out
+
+
+def _command_line(pid: int) -> str:
+    """A process's first few arguments, for a message (its name alone when they cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            words = [w.decode("utf-8", "replace") for w in fh.read().split(b"\0") if w][:3]
+    except OSError:
+        words = []
+    return " ".join(words) or "?"
 
 
 def tool_version(python: str, distribution: str, *, elsewhere: str = "", missing: str = "") -> str:

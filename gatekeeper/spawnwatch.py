@@ -98,6 +98,14 @@ def _watch_fork_exec() -> None:
     _posixsubprocess.fork_exec = fork_exec
 
 
+def note(check: str, what: str) -> None:
+    """Note against ``check`` something it started around the layer that the hook did not report
+    (a process found still running as it ended, which ``process.kill_strays`` killed)."""
+    with _lock:
+        if _watched:
+            _seen.setdefault(check, []).append(what)
+
+
 def _hook(event: str, args: tuple[Any, ...]) -> None:
     if event == "subprocess.Popen":  # its fork_exec, if subprocess calls the wrapper, names this list
         _layer.popen = args[1] if len(args) > 1 else None
