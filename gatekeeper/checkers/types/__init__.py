@@ -371,6 +371,7 @@ def find_config(root: Path) -> MypyConfig:
         if isinstance(files, str):
             files = [f.strip() for f in files.split(",") if f.strip()]
         _refuse_writes_and_plugin_files(root, name, main)
+        _refuse_outside(root, name, main)
         return MypyConfig(name, text, main, tuple(overrides), tuple(str(f) for f in files or []))
     return MypyConfig()
 
@@ -431,6 +432,39 @@ def _refuse_writes_and_plugin_files(root: Path, config: str, main: Mapping[str, 
                 f"{config} names {what}: mypy would run it as part of the tool; a tool never runs code from the checkout "
                 "(install the plugin as a package into the tool interpreter and name its module)"
             )
+
+
+#: settings naming paths mypy reads files from (``files``: checked, its errors quote the names the file
+#: holds; ``mypy_path``: searched for the modules the code imports), and how mypy splits a string of them
+_PATH_SETTINGS = {"files": re.compile(r","), "mypy_path": re.compile(r"[,:]")}
+
+
+def _refuse_outside(root: Path, config: str, main: Mapping[str, Any]) -> None:
+    """``ToolError`` for a ``files`` or ``mypy_path`` entry that leads outside the project, read as mypy
+    reads it (``$MYPY_CONFIG_FILE_DIR`` and other variables, ``~``, a glob's matches, relative to the
+    root mypy runs in): ``files = ../../.vault-token`` had mypy check a runner's file and quote what it
+    holds (``Name "hvs...." is not defined``) in every report, as a link leading out would."""
+    import glob
+
+    env = {**os.environ, "MYPY_CONFIG_FILE_DIR": str((root / config).parent)}
+    for key, separator in _PATH_SETTINGS.items():
+        value = main.get(key)
+        entries = separator.split(value) if isinstance(value, str) else [str(v) for v in value or []]
+        for entry in (e.strip() for e in entries if e.strip()):
+            expanded = os.path.expanduser(_expand_vars(entry, env))
+            full = expanded if os.path.isabs(expanded) else os.path.join(root, expanded)
+            matched = glob.glob(full, recursive=True) if glob.has_magic(full) else []
+            for path in [full, *matched] if not glob.has_magic(full) else matched:
+                if relative_to_root(Path(path), root) is None:
+                    raise ToolError(
+                        f"{config} sets {key} = {entry!r}, which leads outside the project: mypy would read "
+                        "files that are no part of it and quote what they hold; name paths inside the project"
+                    )
+
+
+def _expand_vars(text: str, env: Mapping[str, str]) -> str:
+    """``os.path.expandvars`` of ``text`` with the variables of ``env``."""
+    return re.sub(r"\$(\w+|\{[^}]*\})", lambda m: env.get(m.group(1).strip("{}"), m.group(0)), text)
 
 
 def _plugin_targets(main: Mapping[str, Any]) -> list[str]:
