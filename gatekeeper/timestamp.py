@@ -100,6 +100,32 @@ def stamper(authority: Authority, failures: list[str]) -> Callable[[str], dict[s
     return stamp
 
 
+def require_ca_file(ca: Path | None) -> None:
+    """Refuse (``UsageError``, exit 2) a ``--tsa-cert`` that holds no PEM certificate: ``openssl ts -verify``
+    would refuse every token against it, and a verifier would call intact evidence altered."""
+    from gatekeeper.errors import UsageError
+
+    if ca is None:
+        return
+    try:
+        data = ca.read_bytes()
+    except OSError as exc:
+        why = "file not found" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc.strerror or exc})"
+        raise UsageError(f"--tsa-cert: {why}", file=str(ca)) from None
+    from cryptography import x509
+
+    try:
+        found = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        found = []
+    if not found:
+        raise UsageError(
+            "--tsa-cert: holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the CA certificate the "
+            "authority's certificate chains to (the policy's timestamp_ca)",
+            file=str(ca),
+        )
+
+
 def require_openssl() -> str:
     """The openssl executable; ``TimestampError`` naming what to install when it is missing."""
     found = shutil.which("openssl")

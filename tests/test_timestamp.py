@@ -391,3 +391,31 @@ def test_a_token_resting_on_sha1_or_another_imprint_is_refused(
     assert "the authority signed it over sha1" in done.output and "written WITHOUT a trusted timestamp" in done.output
     record = json.loads((root / ".gatekeeper" / "audit.jsonl").read_text())
     assert "token" not in record["timestamp"] and "sha1" in record["timestamp"]["error"]
+
+
+def test_a_certificate_file_that_holds_no_certificate_is_a_usage_error_never_tampering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
+) -> None:
+    """An auditor who passes the authority's key, the signing key's public key or an empty file as
+    --tsa-cert made openssl refuse every token: intact, stamped evidence was called TAMPERED (exit 1)."""
+    root = _project(tmp_path, _authority(local_tsa))
+    bundle = tmp_path / "evidence.zip"
+    assert _run(["check", str(root), "--bundle", str(bundle)], root, monkeypatch).exit_code == 0
+    envelope = str(root / "gatekeeper-reports" / "gatekeeper.intoto.json")
+    commands = (
+        ["bundle", "verify", str(bundle)],
+        ["attestation", "verify", envelope],
+        ["audit", "verify"],
+        ["audit", "report", "--output", str(tmp_path / "page.html")],
+        ["bundle", str(root / "gatekeeper-reports" / "gatekeeper.json"), "--output", str(tmp_path / "again.zip")],
+    )
+    (tmp_path / "empty.pem").write_text("")
+    for wrong in (local_tsa.pki.folder / "tsa.key", tmp_path / "empty.pem"):
+        for args in commands:
+            done = _run([*args, "--tsa-cert", str(wrong)], root, monkeypatch)
+            assert done.exit_code == 2, (args, done.output)
+            assert "--tsa-cert: holds no PEM certificate (-----BEGIN CERTIFICATE-----)" in done.output, done.output
+            assert "TAMPERED" not in done.output and "Traceback" not in done.output
+    assert not (tmp_path / "again.zip").exists()
+    for args in (commands[0], commands[2]):  # the right certificate: the same evidence verifies
+        assert _run([*args, "--tsa-cert", str(local_tsa.pki.ca)], root, monkeypatch).exit_code == 0, args

@@ -95,13 +95,13 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
     from gatekeeper.commands.bundledemands import folder_of
     from gatekeeper.errors import UsageError
     from gatekeeper.keyretire import parse_retired, retired_problem
+    from gatekeeper.timestamp import require_ca_file
 
     if (accept_baseline or folder is not None) and not require_pass:
         raise UsageError("--accept-baseline and --folder: they qualify --require-pass, which was not given")
     known = (accept_baseline, folder_of(folder))
     keyring = _keyring(public_keys or [], key_env)
-    if tsa_cert is not None and not tsa_cert.is_file():
-        raise UsageError("--tsa-cert: file not found", file=str(tsa_cert))
+    require_ca_file(tsa_cert)
     retired_at = parse_retired(retired or [], tsa_cert)
     expected = gate.load_policy(Path.cwd(), policy_file, loaded(ctx)[1]) if policy_file is not None else None
     files = expand_subjects(subjects or [], Path.cwd())

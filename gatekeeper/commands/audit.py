@@ -112,6 +112,7 @@ def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
 
     path = _audit_log(ctx, log, policy_file)
     retired_at = parse_retired(retired or [], tsa_cert)
+    _tsa_cert_exists(tsa_cert)
     records: list[dict[str, Any]] = []
     keys = keyring_from(public_key or [], key_env)
     outcome = verify_log(path, keys, anchor, collect=records, accept_prefix=accept_prefix)
@@ -119,7 +120,6 @@ def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
         echo(f"audit log {path}: {outcome.status} at {outcome.problem}", err=True)
         echo(f"({outcome.records} record(s) before it verified)", err=True)
         return 1
-    _tsa_cert_exists(tsa_cert)
     stamps, problems = log_refusals(records, tsa_cert, retired_at, keys.ids())
     if problems:  # the chain holds, but the times it claims (or the records no token fixes) do not: never "intact"
         echo(f"audit log {path}: REJECTED: the records do not hold up against {tsa_cert}", err=True)
@@ -148,10 +148,9 @@ def audit_verify(  # noqa: PLR0913  # one parameter per command-line option
 
 
 def _tsa_cert_exists(tsa_cert: Path | None) -> None:
-    from gatekeeper.errors import UsageError
+    from gatekeeper.timestamp import require_ca_file
 
-    if tsa_cert is not None and not tsa_cert.is_file():
-        raise UsageError("--tsa-cert: file not found", file=str(tsa_cert))
+    require_ca_file(tsa_cert)
 
 
 def _timestamps(found: LogStamps, tsa_cert: Path | None) -> int:
@@ -274,8 +273,7 @@ def audit_report(  # noqa: PLR0913  # one parameter per command-line option
 
     accept = Acceptance(accept_baseline, folder_of(folder), repository)
     joins = Joins(repo=checkout, branch=branch, report_dirs=tuple(reports), root=Path.cwd(), accept=accept)
-    if tsa_cert is not None and not tsa_cert.is_file():
-        raise UsageError("--tsa-cert: file not found", file=str(tsa_cert))
+    _tsa_cert_exists(tsa_cert)
     from gatekeeper.keyretire import parse_retired
 
     retired_at = parse_retired(retired or [], tsa_cert)

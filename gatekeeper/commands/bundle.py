@@ -110,11 +110,13 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
 ) -> int | None:
     """Write an evidence bundle for a past run, or verify one ('bundle verify FILE.zip')."""
     from gatekeeper.errors import UsageError
+    from gatekeeper.timestamp import require_ca_file
 
     given = [("--policy", policy_file), ("--log", log), ("--tsa-cert", tsa_cert)]
     for option, path in [*given, *(("--public-key", key) for key in public_key or [])]:
         if path is not None and not path.is_file():
             raise UsageError(f"{option}: file not found", file=str(path))
+    require_ca_file(tsa_cert)  # no certificate in it: every token would be refused, and intact evidence called altered
     if target[0] == "verify":
         if len(target) != 2 or output is not None:
             raise UsageError(
