@@ -490,20 +490,37 @@ def whole_root_advice(root: Path) -> str:
     """Said after a blocking error when mypy was given the whole root: what it was not meant to check
     (examples, build scripts: two ``setup.py`` or ``noxfile.py``, say, are one module named twice) can
     stop it. The example names the project's code: ``src`` in a src layout, else the root's packages
-    (folders with an ``__init__.py``) that are not tests, docs or examples."""
-    if (root / "src").is_dir():
-        own = ["src"]
-    else:
-        own = sorted(
-            d.name
-            for d in root.iterdir()
-            if d.is_dir() and (d / "__init__.py").is_file() and not _NOT_OWN_CODE.match(d.name.lower())
-        ) or ["src"]
-    listed = ", ".join(f'"{name}"' for name in own)
+    (folders with an ``__init__.py``, or namespace packages: folders without one whose subfolders have
+    one, as jaraco.collections' ``jaraco/collections``) that are not tests, docs or examples; and the same
+    in each member folder of the root's uv workspace (``packages/jaraco.text/jaraco``), whose code a
+    project-wide run checks too. ``src`` when none is found."""
+    from gatekeeper.checkers.inventory.scope import workspace_folders
+
+    here = root.resolve()
+    own = _own_code(root, "")
+    for member in sorted(workspace_folders(root)):
+        own += _own_code(member, member.relative_to(here).as_posix() + "/")
+    listed = ", ".join(f'"{name}"' for name in own or ["src"])
     return (
         " (mypy was given the whole project root: neither checks.types.paths nor the mypy configuration's "
         f"`files` names what to check; set checks.types.paths to the project's own code, e.g. [{listed}])"
     )
+
+
+def _own_code(folder: Path, prefix: str) -> list[str]:
+    """The code of ``folder`` as ``whole_root_advice`` names it, each name after ``prefix``."""
+    if (folder / "src").is_dir():
+        return [prefix + "src"]
+    own = []
+    for d in sorted(folder.iterdir()):
+        if not d.is_dir() or not d.name.isidentifier() or _NOT_OWN_CODE.match(d.name.lower()):
+            continue
+        try:
+            if (d / "__init__.py").is_file() or any((s / "__init__.py").is_file() for s in d.iterdir() if s.is_dir()):
+                own.append(prefix + d.name)
+        except OSError:  # a folder it may not read: not named
+            continue
+    return own
 
 
 def _raise_blocking(stdout: str, *, whole_root: str = "") -> None:

@@ -297,3 +297,38 @@ def test_mypy_refusing_a_missing_file_is_quoted_without_its_verbose_log(tmp_path
     with pytest.raises(ToolError) as caught:
         TypesChecker().run(section(TypesChecker), make_ctx(root))
     assert str(caught.value) == f"mypy failed (exit 2): {said}"
+
+
+def test_the_whole_root_advice_names_namespace_packages_and_the_workspace_members_code(tmp_path: Path, make_ctx: Any) -> None:
+    """jaraco.collections 5.2.1 as a uv workspace with jaraco.text 4.3.0 as its member: both ship the
+    namespace package ``jaraco`` (no ``__init__.py``) and a mypy.ini with ``explicit_package_bases``;
+    with a ``conftest.py`` in the root and in the member (jaraco.text ships one), ``mypy .`` by hand stops
+    at "Duplicate module named conftest" (the real pair stopped at the member's package found twice, as
+    ``jaraco.text`` installed and as ``text``). The
+    advice named a ``src`` folder the project does not have; it names the namespace packages, the
+    member's too, and mypy given them checks the code."""
+    files = {
+        "pyproject.toml": '[project]\nname = "jaraco.collections"\nversion = "1"\n\n'
+        '[tool.uv.workspace]\nmembers = ["packages/*"]\n',
+        "mypy.ini": "[mypy]\nexplicit_package_bases = True\n",
+        "jaraco/classes/__init__.py": 'z: int = "a"\n',
+        "tests/test_collections.py": "",
+        "conftest.py": "collect_ignore = []\n",
+        "packages/jaraco.text/conftest.py": "collect_ignore = []\n",
+        "packages/jaraco.text/pyproject.toml": '[project]\nname = "jaraco.text"\nversion = "1"\n',
+        "packages/jaraco.text/jaraco/text/__init__.py": "y: str = 1\n",
+    }
+    root = write(tmp_path / "p", files)
+    by_hand = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "hand"), "."], cwd=root, capture_output=True, text=True
+    )
+    assert by_hand.returncode == 2 and 'Duplicate module named "conftest"' in by_hand.stdout
+    with pytest.raises(ToolError) as stopped:
+        TypesChecker().run(section(TypesChecker), make_ctx(root))
+    advised = '["jaraco", "packages/jaraco.text/jaraco"]'
+    assert f"set checks.types.paths to the project's own code, e.g. {advised})" in str(stopped.value)
+    result = TypesChecker().run(section(TypesChecker, paths=["jaraco", "packages/jaraco.text/jaraco"]), make_ctx(root))
+    assert sorted((f.location.path, f.rule_id) for f in result.findings) == [
+        ("jaraco/classes/__init__.py", "assignment"),
+        ("packages/jaraco.text/jaraco/text/__init__.py", "assignment"),
+    ]
