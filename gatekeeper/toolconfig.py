@@ -12,6 +12,8 @@ error, never a pass on a configuration nobody checked.
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import os
 from collections.abc import Iterable, Mapping
@@ -51,10 +53,18 @@ def read_toml(root: Path, path: str, tool: str) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ToolError(f"{tool} configuration {path} is not UTF-8 text") from None
     try:
-        return tomlio.loads(text)
+        return copy.deepcopy(_parsed(text))  # a copy of its own for each caller
     except tomlio.TOMLDecodeError as exc:
         # tomllib's message is the problem and its position ("Invalid value (at line 3, column 9)"), no content
         raise ToolError(f"{tool} configuration {path} is not valid TOML: {exc}") from None
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(text: str) -> dict[str, Any]:
+    """``text`` read as TOML, once per text: a check reads ruff's configuration files several times
+    (each ``extend`` chain for the configuration, the listing, the early run, the narrowing), each time
+    from their bytes, and parsing click's pyproject.toml is 2.7 ms, copying the result 0.9 ms."""
+    return tomlio.loads(text)
 
 
 def ruff_options(root: Path, path: str) -> dict[str, Any] | None:

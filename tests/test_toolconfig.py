@@ -129,3 +129,24 @@ def test_digest_changes_with_any_file_of_the_chain(tmp_path: Path) -> None:
     before = toolconfig.digest(root, files)
     write(root, {"b.toml": '[lint]\nselect = ["ALL"]\n'})
     assert toolconfig.digest(root, files) != before
+
+
+def test_a_configuration_read_again_is_parsed_once_and_each_reader_gets_a_copy_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check reads ruff's configuration files several times, each time from their bytes: the same
+    text is parsed once, every reader gets a copy it may change, and new bytes are parsed anew."""
+    from gatekeeper import tomlio
+
+    root = write(tmp_path / "proj", {"ruff.toml": 'line-length = 90\n[lint]\nselect = ["E"]\n'})
+    parsed: list[str] = []
+    loads = tomlio.loads
+    monkeypatch.setattr(tomlio, "loads", lambda text: parsed.append(text) or loads(text))
+    first = toolconfig.ruff_options(root, "ruff.toml")
+    assert first is not None
+    first["lint"]["select"].append("F")
+    assert toolconfig.ruff_options(root, "ruff.toml") == {"line-length": 90, "lint": {"select": ["E"]}}
+    assert len(parsed) == 1
+    (root / "ruff.toml").write_text('line-length = 80\n[lint]\nselect = ["E"]\n', encoding="utf-8")
+    assert toolconfig.ruff_options(root, "ruff.toml") == {"line-length": 80, "lint": {"select": ["E"]}}
+    assert len(parsed) == 2

@@ -161,9 +161,7 @@ class LintChecker(CheckerBase):
             return honour and narrowed.ANY.search(sources.data(f)) is not None
 
         def neutral(f: str) -> bytes | None:  # the file's text without its isort action comments, if it has any
-            data = sources.data(f)
-            notebook = f.endswith(".ipynb")
-            return isortcomments.neutralised(data, notebook=notebook) if isortcomments.honoured(data, notebook=notebook) else None
+            return isortcomments.without_actions(f, sources.data(f))
 
         # the tool's origin is part of the key: a result another copy of "ruff x.y" wrote is not this one's;
         # so is the tree's layout, which some rules read beyond the file itself

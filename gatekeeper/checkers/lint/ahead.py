@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
@@ -51,15 +52,15 @@ def named(tracked: Sequence[str], root: Path | None = None, configs: Sequence[st
 
 def _excluded(root: Path, configs: Sequence[str]) -> Callable[[str], bool] | None:
     """Whether a file looks excluded by a pattern of the configurations in force (any file of their
-    ``extend`` chains): the pattern matches the file's name or a folder's on its path, or its path (or a
-    folder above it) from the root or from the folder of the file that sets it. A guess that decides no
+    ``extend`` chains): a pattern matches the file's name or a folder's on its path, or its path (or a
+    folder above it) from the root or from the folder of a file that sets patterns. A guess that decides no
     result: a file it wrongly leaves out of the early run is checked by name after the listing (as an
     untracked one is), one it wrongly keeps is linted and dropped; it spares ruff a file the project
     excludes (packaging's generated ``_spdx.py``: 3,178 diagnostics linted, read and dropped).
     None when no pattern is set or a configuration cannot be read (the listing reports that)."""
     from gatekeeper import toolconfig
 
-    patterns: list[tuple[PurePosixPath, str]] = []
+    patterns: list[tuple[str, str]] = []
     try:
         for config in configs:
             for item in toolconfig.ruff_chain(root, config):
@@ -69,25 +70,23 @@ def _excluded(root: Path, configs: Sequence[str]) -> Callable[[str], bool] | Non
                     lint.get("exclude") if isinstance(lint, Mapping) else None,
                 ):  # fmt: skip
                     if isinstance(value, list):
-                        base = PurePosixPath(item.path).parent
+                        base = PurePosixPath(item.path).parent.as_posix()
                         patterns += [(base, p.strip().removeprefix("./").rstrip("/")) for p in value if isinstance(p, str)]
     except GatekeeperError:
         return None
     patterns = [(base, p) for base, p in patterns if p]
     if not patterns:
         return None
+    matches = re.compile("|".join(fnmatch.translate(p) for _, p in patterns)).match
+    starts = [base.split("/") for base in {b for b, _ in patterns} if base != "."]
 
     def left_out(f: str) -> bool:
-        path = PurePosixPath(f)
-        for base, pattern in patterns:
-            if any(fnmatch.fnmatchcase(name, pattern) for name in path.parts):
+        parts = f.split("/")
+        if any(matches(name) for name in parts):
+            return True
+        for start in (0, *(len(s) for s in starts if parts[: len(s)] == s)):
+            if any(matches("/".join(parts[start:end])) for end in range(start + 1, len(parts) + 1)):
                 return True
-            for start in {base, PurePosixPath(".")}:
-                inner = path.relative_to(start) if path.is_relative_to(start) else None
-                if inner is not None and any(
-                    fnmatch.fnmatchcase(part.as_posix(), pattern) for part in (inner, *list(inner.parents)[:-1])
-                ):
-                    return True
         return False
 
     return left_out

@@ -80,6 +80,25 @@ def test_no_record_when_the_isort_rules_are_not_selected(tmp_path: Path, make_ct
     assert result.metrics["suppressed"] == 0
 
 
+def test_a_configuration_file_ruff_lints_is_no_python_source_for_isort_comments(tmp_path: Path, make_ctx: Any) -> None:
+    """ruff lints pyproject.toml and ruff.toml as TOML, where no isort rule runs: a comment there that
+    reads like an isort action comment hides nothing and is no record (it was one, its TOML read as Python)."""
+    pyproject = '[project]\nname = "demo"\nversion = "0"\n# isort: skip_file\n[tool.ruff.lint]\nextend-select = ["I"]\n'
+    root = write(tmp_path / "p", {"pyproject.toml": pyproject, "app.py": BODY})
+    ctx = make_ctx(root)
+    runs: list[list[str]] = []
+    run = ctx.run
+    object.__setattr__(ctx, "run", lambda args, **kw: runs.append([str(a) for a in args]) or run(args, **kw))
+    result = LintChecker().run(section(LintChecker), ctx)
+    assert [r for r in result.narrowing if r.source == "pyproject.toml" and r.kind.endswith("comment")] == []
+    assert not [a for a in runs if "--stdin-filename" in a]
+    assert (
+        {(f.rule_id, f.location.path) for f in result.findings if f.location}
+        == {(code, path) for code, path, _ in ruff_by_hand(root)}
+        == {("I001", "app.py")}
+    )
+
+
 def test_a_comment_that_hides_nothing_is_reported_with_nothing_counted(tmp_path: Path, make_ctx: Any) -> None:
     text = "# isort: skip_file\nimport os\nimport sys\n\nprint(os, sys)\n"
     root = write(tmp_path / "p", {"ruff.toml": ISORT, "app.py": text})
