@@ -133,6 +133,11 @@ def verify_bundle(  # noqa: PLR0913  # the bundle, and what to hold it to
             for i in zf.infolist()
             if (why := readback.unsafe_member(i)) is not None
         )
+        if (hidden := readback.hidden_bytes(zf)) is not None:  # what an extractor reading entry after entry finds
+            problems.append(
+                f"unsafe: {hidden}: gatekeeper never writes such a zip; an extractor that reads its entries one after "
+                "another (jar x, a streaming unzip) could write a file bundle verify never saw; do not extract this bundle"
+            )
         if MANIFEST not in names:
             return BundleCheck(files=0, problems=(*problems, f"missing: {MANIFEST} (nothing in the bundle can be verified)"))
         try:  # never inflated past MAX_MANIFEST_BYTES, read within the limits (nesting, numbers)

@@ -213,6 +213,45 @@ def unsafe_member(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
+#: a zip's local file header: its signature, and where its name's and extra field's lengths lie
+_LOCAL_HEADER, _LOCAL_HEADER_SIZE = b"PK\x03\x04", 30
+_DESCRIPTOR = b"PK\x07\x08"
+
+
+def hidden_bytes(zf: zipfile.ZipFile) -> str | None:
+    """Why the zip ``zf`` holds bytes that no entry of its central directory accounts for, or None.
+
+    The central directory is what ``zipfile`` and ``unzip`` read, but an extractor that reads the
+    local entries one after another (``jar x``, Java's ZipInputStream, a streaming unzip) finds an
+    entry the central directory leaves out, and writes it, perhaps over a file of the same name
+    that was verified. So each entry must start where the one before it ends (at 0 for the first,
+    its data descriptor counted), and the last must end where the central directory starts:
+    no prefix, no gap, no overlap."""
+    import struct
+
+    fp = zf.fp
+    if fp is None:
+        return "the zip is closed"
+    position = 0
+    for info in sorted(zf.infolist(), key=lambda i: i.header_offset):
+        if info.header_offset != position:
+            what = "overlaps the entry before it" if info.header_offset < position else "follows bytes no entry accounts for"
+            return f"{info.filename} {what} (at byte {info.header_offset}, not {position})"
+        fp.seek(info.header_offset)
+        header = fp.read(_LOCAL_HEADER_SIZE)
+        if len(header) != _LOCAL_HEADER_SIZE or header[:4] != _LOCAL_HEADER:
+            return f"{info.filename}: no local file header where the central directory says it starts"
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        position = info.header_offset + _LOCAL_HEADER_SIZE + name_length + extra_length + info.compress_size
+        if info.flag_bits & 0x08:  # sizes in a data descriptor after the data (a zip written to a stream)
+            fp.seek(position)
+            wide = max(info.compress_size, info.file_size) >= 0xFFFFFFFF
+            position += (24 if wide else 16) if fp.read(4) == _DESCRIPTOR else (20 if wide else 12)
+    if position != zf.start_dir:
+        return f"{zf.start_dir - position} byte(s) between the last entry and the central directory that no entry accounts for"
+    return None
+
+
 def member_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, where: str) -> Iterator[bytes]:
     """The zip member ``info``'s bytes in chunks of at most 1 MiB, never more than ``limit`` in all.
 

@@ -4,12 +4,14 @@ even when each piece verifies alone and the manifest is signed again with the re
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -1027,3 +1029,61 @@ def test_a_pass_the_projects_own_comments_narrowed_says_so(
         "security (line-comments × 1; 1 finding(s) hidden where the tool counts them)"
     ) in done.output
     assert "narrowed:" not in _verify(two_runs["pass"], two_runs).output
+
+
+def _hidden(src: Path, dst: Path, where: str) -> Path:
+    """``src`` with a local entry named like one of its reports that no central directory record lists
+    (``where``: first, or last before the central directory), as anyone can write without the key."""
+    forged = b"# gatekeeper: PASS (a copy the central directory does not list)\n"
+    with zipfile.ZipFile(src) as zf, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
+        if where == "first":
+            out.writestr("reports/gatekeeper.md", forged)
+        for info in zf.infolist():
+            out.writestr(info, zf.read(info))
+        listed = out.NameToInfo["reports/gatekeeper.md"] if where == "first" else None
+        if where == "last":
+            listed = out.NameToInfo["reports/gatekeeper.md"]
+            out.writestr("reports/gatekeeper.md", forged)
+        out.filelist = [i for i in out.filelist if not (i.filename == "reports/gatekeeper.md" and i is not listed)]
+        out.NameToInfo["reports/gatekeeper.md"] = listed  # type: ignore[assignment]
+    return dst
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_an_entry_the_central_directory_hides_is_refused(two_runs: dict[str, Path], tmp_path: Path) -> None:
+    """zipfile and unzip read the central directory; an extractor that reads the entries one after
+    another (jar x, Java's ZipInputStream, a streaming unzip) also writes a local entry it leaves out,
+    over the verified file of that name when it comes last. No key is needed to add one."""
+    for where, said in (("last", "byte(s) between the last entry and the central directory"), ("first", "follows bytes")):
+        tricked = _hidden(two_runs["pass"], tmp_path / f"hidden-{where}.zip", where)
+        with zipfile.ZipFile(tricked) as zf:  # every listed entry is the bundle's own
+            assert sorted(zf.namelist()) == sorted(zipfile.ZipFile(two_runs["pass"]).namelist())
+            assert zf.read("reports/gatekeeper.md") == _entry(two_runs["pass"], "reports/gatekeeper.md")
+        done = _cli(["bundle", "verify", str(tricked), "--public-key", str(two_runs["pub"])])
+        assert done.exit_code == 1 and "TAMPERED" in done.output and "intact" not in done.output, done.output
+        assert "unsafe: " in done.output and said in done.output and "do not extract this bundle" in done.output
+    # a bundle whose entries carry data descriptors (zipped to a stream) accounts for every byte
+    with zipfile.ZipFile(two_runs["pass"]) as zf:
+        entries = [(info.filename, zf.read(info)) for info in zf.infolist()]
+
+    class Stream(io.RawIOBase):
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, chunk: Any) -> int:
+            self.data += chunk
+            return len(chunk)
+
+    stream = Stream()
+    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o644 << 16
+            out.writestr(info, data, zipfile.ZIP_DEFLATED)
+    (tmp_path / "streamed.zip").write_bytes(bytes(stream.data))
+    assert all(i.flag_bits & 0x08 for i in zipfile.ZipFile(tmp_path / "streamed.zip").infolist())
+    done = _cli(["bundle", "verify", str(tmp_path / "streamed.zip"), "--public-key", str(two_runs["pub"])])
+    assert done.exit_code == 0 and "intact" in done.output, done.output
