@@ -199,8 +199,13 @@ def member_problem(info: zipfile.ZipInfo, limit: int) -> str | None:
 def unsafe_member(info: zipfile.ZipInfo) -> str | None:
     """Why extracting the zip member ``info`` could write outside the folder it is extracted to, or
     through a link (an absolute name, a drive, a backslash, a ``..``, ``.`` or empty part, a link or
-    other special file, a folder entry), or None for a plain file under a relative name."""
+    other special file, a folder entry), or under another name than ``info.filename`` (an extra
+    field: Info-ZIP's Unicode Path field, 0x7075, names the file unzip writes, which zipfile does not
+    read), or None for a plain file under a relative name and no extra field."""
     name = info.filename
+    if info.extra:
+        kinds = ", ".join(f"0x{kind:04x}" for kind in _extra_kinds(info.extra))
+        return f"an extra field ({kinds or 'unreadable'}), from which unzip may take another name for the file it writes"
     if name.startswith("/") or re.match(r"[A-Za-z]:", name):
         return "an absolute path"
     if "\\" in name:
@@ -216,6 +221,18 @@ def unsafe_member(info: zipfile.ZipInfo) -> str | None:
 #: a zip's local file header: its signature, and where its name's and extra field's lengths lie
 _LOCAL_HEADER, _LOCAL_HEADER_SIZE = b"PK\x03\x04", 30
 _DESCRIPTOR = b"PK\x07\x08"
+
+
+def _extra_kinds(extra: bytes) -> list[int]:
+    """The header ids of a zip extra field's blocks (each: id, length, data)."""
+    import struct
+
+    kinds, at = [], 0
+    while at + 4 <= len(extra):
+        kind, size = struct.unpack("<HH", extra[at : at + 4])
+        kinds.append(kind)
+        at += 4 + size
+    return kinds
 
 
 def hidden_bytes(zf: zipfile.ZipFile) -> str | None:
@@ -242,6 +259,8 @@ def hidden_bytes(zf: zipfile.ZipFile) -> str | None:
         if len(header) != _LOCAL_HEADER_SIZE or header[:4] != _LOCAL_HEADER:
             return f"{info.filename}: no local file header where the central directory says it starts"
         name_length, extra_length = struct.unpack("<HH", header[26:30])
+        if extra_length != len(info.extra) or (extra_length and fp.read(name_length + extra_length)[name_length:] != info.extra):
+            return f"{info.filename}: its local header carries another extra field than the central directory's"
         position = info.header_offset + _LOCAL_HEADER_SIZE + name_length + extra_length + info.compress_size
         if info.flag_bits & 0x08:  # sizes in a data descriptor after the data (a zip written to a stream)
             fp.seek(position)

@@ -1087,3 +1087,33 @@ def test_an_entry_the_central_directory_hides_is_refused(two_runs: dict[str, Pat
     assert all(i.flag_bits & 0x08 for i in zipfile.ZipFile(tmp_path / "streamed.zip").infolist())
     done = _cli(["bundle", "verify", str(tmp_path / "streamed.zip"), "--public-key", str(two_runs["pub"])])
     assert done.exit_code == 0 and "intact" in done.output, done.output
+
+
+def test_an_entry_unzip_would_write_under_another_name_is_refused(two_runs: dict[str, Path], tmp_path: Path) -> None:
+    """Info-ZIP's Unicode Path extra field (0x7075) names the file unzip writes, which zipfile does not
+    read: the verifier script's bytes written over the verified reports/gatekeeper.md, and no verify/
+    folder, while every entry zipfile reads matched. No key is needed to add one, in the central
+    directory or in the local header a streaming extractor reads."""
+    import struct
+    import zlib
+
+    for where in ("central", "local"):
+        tricked = tmp_path / f"renamed-{where}.zip"
+        with zipfile.ZipFile(two_runs["pass"]) as zf, zipfile.ZipFile(tricked, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in zf.infolist():
+                copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                copy.external_attr, copy.compress_type = info.external_attr, zipfile.ZIP_DEFLATED
+                if info.filename == "verify/verify_attestation.py":
+                    field = b"\x01" + struct.pack("<I", zlib.crc32(info.filename.encode())) + b"reports/gatekeeper.md"
+                    copy.extra = struct.pack("<HH", 0x7075, len(field)) + field
+                out.writestr(copy, zf.read(info))
+                if where == "local":
+                    copy.extra = b""  # the central directory's record carries none
+        done = _cli(["bundle", "verify", str(tricked), "--public-key", str(two_runs["pub"])])
+        assert done.exit_code == 1 and "TAMPERED" in done.output and "intact" not in done.output, done.output
+        said = (
+            "unsafe: verify/verify_attestation.py (an extra field (0x7075), from which unzip may take another name"
+            if where == "central"
+            else "unsafe: verify/verify_attestation.py: its local header carries another extra field than the central"
+        )
+        assert said in done.output and "do not extract this bundle" in done.output, done.output
