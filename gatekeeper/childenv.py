@@ -19,6 +19,8 @@ import sys
 import threading
 from collections.abc import Mapping
 
+from gatekeeper.searchpath import absolute, relative_entries
+
 #: The variable holding the audit signing key unless ``--key-env`` names another.
 KEY_ENV = "GATEKEEPER_AUDIT_KEY"
 #: The variable holding the secret that authenticates cache entries (``gatekeeper.checkers.cache``).
@@ -64,8 +66,12 @@ def forget() -> None:
 
 
 def for_child(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``env`` (default: the current environment) without the signing key or any captured secret."""
+    """``env`` (default: the current environment) without the signing key or any captured secret, and
+    with ``PATH`` holding its absolute entries alone (``searchpath``)."""
     source = os.environ if env is None else env
     with _LOCK:
         hidden = {KEY_ENV, CACHE_KEY_ENV, *_TAKEN}
-    return {k: v for k, v in source.items() if k not in hidden}
+    out = {k: v for k, v in source.items() if k not in hidden}
+    if "PATH" in out and relative_entries(out):  # found in the folder the tool runs in: the checkout
+        out["PATH"] = absolute(out)
+    return out

@@ -154,7 +154,10 @@ def _prepare(request: Outputs, options: Mapping[str, Any], results_out: Path | N
     log whose last line is beyond the reading limits (``audit.check_tail``)."""
     from gatekeeper.audit import signer_from_env
     from gatekeeper.fileio import resolve_for_write
+    from gatekeeper.searchpath import warning
 
+    if said := warning():  # a relative PATH entry is never searched: it would be the checkout
+        echo(f"gatekeeper: warning: {said}", err=True)
     root = project_root(request.path)
     policy = load_policy(root, request.policy_file, options)
     signer_from_env()  # a signing key that cannot be used stops the run before anything is checked (exit 2)

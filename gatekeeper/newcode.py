@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gatekeeper import childenv, searchpath
 from gatekeeper.baseline import Baseline
 from gatekeeper.errors import GatekeeperError, UsageError
 from gatekeeper.findings import NO_BASELINE, CheckResult, GateResult, Status
@@ -132,8 +133,9 @@ class Reference:
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    git = searchpath.which("git") or "git"  # PATH's absolute folders: a relative one could be the checkout's
     return subprocess.run(  # an argument list, never a shell
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=False, timeout=120
+        [git, "-C", str(root), *args], capture_output=True, text=True, check=False, timeout=120, env=childenv.for_child()
     )
 
 

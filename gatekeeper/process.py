@@ -7,11 +7,11 @@ tool and anything it started. Live processes are tracked so the CLI can kill the
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib.metadata
 import json
 import os
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from gatekeeper import childenv, spawnwatch
+from gatekeeper import childenv, searchpath, spawnwatch
 from gatekeeper.errors import ToolError, ToolMissing, ToolTimeout
 
 _LIVE: set[subprocess.Popen[bytes]] = set()
@@ -73,7 +73,7 @@ def run(  # noqa: PLR0913  # subprocess.run's own keywords, and when the tool ha
     if not argv:
         raise ToolError("empty command")
     exe = argv[0]
-    if os.sep not in exe and shutil.which(exe) is None:
+    if searchpath.which(exe, env) is None:
         raise ToolMissing(f"{exe} is not installed or not on PATH")
     if timeout <= 0:
         raise ToolTimeout(f"{exe} had no time left to run")
@@ -227,9 +227,14 @@ def _start(
     if _STOPPED.is_set():
         raise ToolError(f"{argv[0]} was not started: gatekeeper is stopping")
     try:
+        # looked up in PATH's absolute folders: a relative entry would find the checkout's program
+        executable = searchpath.which(argv[0], env)
+        if executable is None:
+            raise FileNotFoundError(errno.ENOENT, "not found in PATH's absolute folders", argv[0])
         with _STARTING, spawnwatch.inside_layer():
             proc = subprocess.Popen(
                 argv,
+                executable=executable,
                 cwd=cwd,
                 env=childenv.for_child(env),
                 stdin=stdin,

@@ -25,7 +25,6 @@ import base64
 import datetime as dt
 import hashlib
 import re
-import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -128,7 +127,9 @@ def require_ca_file(ca: Path | None) -> None:
 
 def require_openssl() -> str:
     """The openssl executable; ``TimestampError`` naming what to install when it is missing."""
-    found = shutil.which("openssl")
+    from gatekeeper.searchpath import which
+
+    found = which("openssl")  # PATH's absolute folders: a relative one could be the checkout's
     if found is None:
         raise TimestampError(
             "[audit] timestamp_url needs the openssl command (it builds the RFC 3161 requests and checks the tokens), "

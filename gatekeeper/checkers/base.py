@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import sys
 import threading
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
-from gatekeeper import process, pythoncmd
+from gatekeeper import process, pythoncmd, searchpath
 from gatekeeper.display import Bar as Bar  # re-exported: a plugin imports the contract from here
 from gatekeeper.display import BarChart as BarChart
 from gatekeeper.display import Display as Display
@@ -513,7 +512,7 @@ class CheckContext:
     def refuse_program(self, program: str) -> str:
         """``ToolError`` when ``program`` (a path, or a name looked up on ``PATH``) lies inside the
         root: a tool this check starts never comes from the checkout. The file it names ("" when none)."""
-        found = program if os.sep in program else shutil.which(program) or ""
+        found = searchpath.which(program) or ""  # PATH's absolute folders: a relative one is the checkout
         refuse_inside(self.root, found, "the program")
         return found
 
