@@ -25,8 +25,8 @@ How a run goes:
    a cold run's results kept in one entry, ``source.run_per_file``) are not
    checked again; the rest go to ``ruff check --output-format json`` (with nothing of this ruff's
    cached, that run starts on the tracked Python files beside the listing, but those the project's
-   excludes look to leave out: ``ahead.py``),
-   and at the same time those of them with a suppression comment to a second run with
+   excludes look to leave out: ``ahead.py``, the second run below beside it on those with a
+   suppression comment), and at the same time those of them with a suppression comment to a second run with
    ``--ignore-noqa`` (what the comments hid). Their JSON reports become results by file, and
    those findings (``diagnostics.py``).
 
@@ -134,9 +134,7 @@ class LintChecker(CheckerBase):
         cold = not tree.ran_before(ctx, tool, configured.config_args)
         # with nothing of this ruff's cached, ruff checks the tracked Python files now, beside the listing
         early = tree.named(candidates, ctx.root, configured.configs) if cold and ctx.shard is None else []
-        ahead = None
-        if len(early) <= MAX_FILES_PER_RUN and any(f.endswith(tree.SUFFIXES) for f in early):
-            ahead = tree.FilesRun(ctx, _report_args(ruff, configured.config_args), early)
+        ahead = _early_runs(ctx, ruff, configured.config_args, early, honour)
         try:
             version = _known_version(ctx, ruff)
             if version:
@@ -146,8 +144,7 @@ class LintChecker(CheckerBase):
                     lambda: listing.plan(ctx, ruff, configured, empty_ok), lambda: _version(ctx, ruff), "version"
                 )
         except BaseException:
-            if ahead is not None:
-                ahead.end()
+            _end(ahead)
             raise
         configs, config_files, config_args, files_all = plan.configs, plan.config_files, plan.config_args, plan.files
         present, looked = listing.untracked_configs(ctx.root, files_all, candidates)
@@ -187,8 +184,7 @@ class LintChecker(CheckerBase):
             else:
                 per_file, by_defaults = source.run_per_file(ctx, per_file_tool, files_all, sources), None
         finally:
-            if ahead is not None:
-                ahead.end()
+            _end(ahead)
         if cold:
             tree.say_ran(ctx, tool, config_args)
         files, diagnostics = per_file.files, per_file.results
@@ -251,6 +247,36 @@ class LintChecker(CheckerBase):
             narrowing=tuple(records),
             prior_prints=prior,
         )
+
+
+def _early_runs(
+    ctx: CheckContext, ruff: str, config_args: Sequence[str], early: Sequence[str], honour: bool
+) -> tuple[FilesRun | None, FilesRun | None]:
+    """The runs started before the listing on the tracked files ``early`` (``ahead.py``): ``ruff check``
+    on them, and, when the project's comments are honoured, the ``--ignore-noqa`` run on those of them
+    with a suppression comment (for a small project it was the last run to end, started only once the
+    listing had)."""
+    from gatekeeper.checkers.lint import ahead as tree
+    from gatekeeper.checkers.lint import narrowing as narrowed
+
+    if len(early) > MAX_FILES_PER_RUN or not any(f.endswith(tree.SUFFIXES) for f in early):
+        return None, None
+    first = tree.FilesRun(ctx, _report_args(ruff, config_args), early)
+    commented = [f for f in early if honour and f.endswith(tree.SUFFIXES) and narrowed.ANY.search(tree.text(ctx.root, f))]
+    second = tree.FilesRun(ctx, _report_args(ruff, _unlifted(config_args)), commented) if commented else None
+    return first, second
+
+
+def _end(runs: Sequence[FilesRun | None]) -> None:
+    """Wait for each of the early ``runs`` to end."""
+    for run in runs:
+        if run is not None:
+            run.end()
+
+
+def _unlifted(config_args: Sequence[str]) -> list[str]:
+    """The flags of the run that disregards the suppression comments."""
+    return [*config_args, *(() if "--ignore-noqa" in config_args else ("--ignore-noqa",))]
 
 
 def _together(here: Callable[[], T], there: Callable[[], U], name: str) -> tuple[T, U]:
@@ -388,7 +414,7 @@ def _check(  # noqa: PLR0913  # and where the first run's results may come from
     config_args: Sequence[str],
     files: Sequence[str],
     comments: tuple[Callable[[str], bool], Callable[[str], bytes | None], bool],
-    ahead: FilesRun | None = None,
+    ahead: tuple[FilesRun | None, FilesRun | None] = (None, None),
 ) -> dict[str, list[dict[str, Any]]]:
     """ruff's diagnostics for ``files``, and those the comments hid. ``comments`` is (``commented``,
     ``neutral``, ``honour``): the ``commented`` files are checked again with ``--ignore-noqa``, and
@@ -396,8 +422,8 @@ def _check(  # noqa: PLR0913  # and where the first run's results may come from
     ``--ignore-noqa`` does not lift) is checked again as that text; what only those runs report is
     marked ``suppressed`` (the isort comments' I001/I002 also ``isort``), or, when the project's
     comments are not honoured (``honour`` false), is a diagnostic like any other: the text without
-    them is judged. ``ahead``: the same run started before the listing on the tracked files
-    (``ahead.py``): it gives the results of the files it was named on, and only the others are
+    them is judged. ``ahead``: the same runs started before the listing on the tracked files
+    (``ahead.py``, ``_early_runs``): each gives the results of the files it was named on, and only the others are
     checked by name now."""
     from gatekeeper.checkers.lint.diagnostics import identity, parse_output
     from gatekeeper.checkers.lint.isortcomments import RULES, stdin_report
@@ -405,7 +431,7 @@ def _check(  # noqa: PLR0913  # and where the first run's results may come from
     commented, neutral, honour = comments
 
     def first() -> dict[str, list[dict[str, Any]]]:
-        found = ahead.results(files) if ahead is not None else {}
+        found = ahead[0].results(files) if ahead[0] is not None else {}
         rest = [f for f in files if f not in found]
         if rest:
             found.update(parse_output(ctx.root, _report(ctx, ruff, config_args, rest)))
@@ -415,10 +441,13 @@ def _check(  # noqa: PLR0913  # and where the first run's results may come from
     texts = {f: text for f in files if (text := neutral(f)) is not None}
     if not again and not texts:
         return first()
-    unlifted = [*config_args, *(() if "--ignore-noqa" in config_args else ("--ignore-noqa",))]
+    unlifted = _unlifted(config_args)
 
-    def second() -> tuple[str, dict[str, str]]:
-        noqa = _report(ctx, ruff, unlifted, again) if again else "[]"
+    def second() -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
+        noqa = ahead[1].results(again) if ahead[1] is not None else {}
+        rest = [f for f in again if f not in noqa]
+        if rest:
+            noqa.update(parse_output(ctx.root, _report(ctx, ruff, unlifted, rest)))
         return noqa, {f: stdin_report(ctx, ruff, unlifted, f, text) for f, text in texts.items()}
 
     # the runs are independent: the second ones (usually a few files) run beside the first, and the
@@ -426,7 +455,7 @@ def _check(  # noqa: PLR0913  # and where the first run's results may come from
     found, (unsuppressed, unsorted) = _together(first, second, "noqa")
     kept = {f: {identity(d) for d in found.get(f, [])} for f in [*again, *texts]}
     # of the second run only what the first did not report is kept (the rest is still checked to be ruff's)
-    hidden = parse_output(ctx.root, unsuppressed, keep=lambda f, d: f in again and identity(d) not in kept[f])
+    hidden = {f: new for f, ds in unsuppressed.items() if f in again and (new := [d for d in ds if identity(d) not in kept[f]])}
     for f, ds in hidden.items():
         kept[f] |= {identity(d) for d in ds}
         found.setdefault(f, []).extend({**d, "suppressed": True} for d in ds)

@@ -9,7 +9,9 @@ files git tracks that ruff's default ``include`` takes (``*.py``, ``*.pyi``, ``*
 each file it is named on its own, so a listed file's results from this run are what the run by name
 after the listing gives; a listed file it was not named on (untracked, taken by the project's own
 ``include``, wrongly guessed excluded) is checked by name after the listing, as before, and what it
-gave for a file the listing left out is dropped. Whether a
+gave for a file the listing left out is dropped. The ``--ignore-noqa`` run starts beside it on those
+of these files with a suppression comment (``LintChecker``'s ``_early_runs``), its results taken the
+same way. Whether a
 check is cold is told by a mark the cache keeps once a check with this ruff and these flags has
 stored its results: only when this run starts is decided by it, never a result. The run is always
 waited for before the check ends; when it failed (a ruff error, output that is not its JSON), it
@@ -48,6 +50,16 @@ def named(tracked: Sequence[str], root: Path | None = None, configs: Sequence[st
     taken = [f for f in tracked if f.endswith(SUFFIXES) or PurePosixPath(f).name in RUFF_CONFIG_NAMES]
     left_out = _excluded(root, configs) if root is not None and configs else None
     return taken if left_out is None else [f for f in taken if not left_out(f)]
+
+
+def text(root: Path, f: str) -> bytes:
+    """The bytes of the file ``f`` (relative to ``root``) as they are now, to choose what an early run
+    is named on (never a result: the check reads the file again); none when it cannot be read."""
+    try:
+        with open(root / f, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""
 
 
 def _excluded(root: Path, configs: Sequence[str]) -> Callable[[str], bool] | None:

@@ -159,3 +159,28 @@ def test_a_file_wrongly_guessed_excluded_is_checked_by_name_after_the_listing(tm
     assert later == [[str(root / "legacy" / "old.py")]]
     assert keys(result) == ruff_by_hand(root) == {("F401", "app.py", 1), ("F401", "legacy/old.py", 1)}
     assert not process._LIVE
+
+
+def test_a_cold_check_starts_the_ignore_noqa_run_beside_the_listing_too(tmp_path: Path, make_ctx: Any) -> None:
+    """The tracked files with a suppression comment are checked with ``--ignore-noqa`` beside the
+    listing (for a small project that run ended last, started only once the listing had); what the
+    comments hid is what ruff by hand reports with ``--ignore-noqa`` and not without."""
+    root = write(tmp_path / "p", PROJECT)
+    git_init(root)
+    reference = LintChecker().run(section(LintChecker), make_ctx(root))  # no cache: no early run
+    ctx = make_ctx(root, cache_dir=tmp_path / "cold")
+    meeting = threading.Barrier(2, timeout=20)  # the listing waits for the --ignore-noqa run to start
+    runs: list[list[str]] = []
+
+    def before(kind: str) -> None:
+        if kind in ("listing", "--ignore-noqa run"):
+            meeting.wait()
+
+    route_runs(ctx, before, lambda _, args: runs.append(args) or args)
+    result = LintChecker().run(section(LintChecker), ctx)
+    assert not meeting.broken and not process._LIVE
+    (noqa,) = [a[a.index("--") + 1 :] for a in runs if "--ignore-noqa" in a]
+    assert noqa == [str(root / "app.py")]
+    hidden = ruff_by_hand(root, "--ignore-noqa") - ruff_by_hand(root)
+    assert result.metrics["suppressed"] == len(hidden) == 1
+    assert comparable(result) == comparable(reference)
