@@ -483,3 +483,35 @@ def test_the_testpaths_init_reads_are_the_folders_pytest_collects(tmp_path: Path
     paths, _ = pytest_testpaths(tmp_path)
     expanded = {found for entry in paths for found in glob.glob(entry, root_dir=tmp_path)}
     assert (expanded or {"one", "two", "three"}) == collected
+
+
+def test_init_names_the_code_of_a_uv_workspace_for_mypy_which_the_whole_root_stops(tmp_path: Path, cli) -> None:
+    """jaraco.collections 5.2.1 as a uv workspace with jaraco.text 4.3.0 as its member (both the
+    namespace package ``jaraco``): the starter policy's empty checks.types.paths gave mypy the whole
+    root, which stopped at a module named twice, so the types check of the policy init wrote was an
+    error; init now names the code of the project and of its members, and that check runs."""
+    files = {
+        "pyproject.toml": '[project]\nname = "jaraco.collections"\nversion = "1"\n\n'
+        '[tool.uv.workspace]\nmembers = ["packages/*"]\n',
+        "mypy.ini": "[mypy]\nexplicit_package_bases = True\n",
+        "jaraco/collections/__init__.py": "x: int = 1\n",
+        "conftest.py": "collect_ignore = []\n",
+        "packages/jaraco.text/pyproject.toml": '[project]\nname = "jaraco.text"\nversion = "1"\n',
+        "packages/jaraco.text/conftest.py": "collect_ignore = []\n",
+        "packages/jaraco.text/jaraco/text/__init__.py": "y: str = 'a'\n",
+    }
+    write_files(tmp_path, files)
+    by_hand = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "hand"), "."], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert by_hand.returncode == 2 and 'Duplicate module named "conftest"' in by_hand.stdout
+    done = cli(["policy", "init"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert 'checks.types.paths = ["jaraco", "packages/jaraco.text/jaraco"]: the code of the project' in done.stdout
+    policy = tomllib.loads((tmp_path / "gatekeeper.toml").read_text())
+    assert policy["checks"]["types"]["paths"] == ["jaraco", "packages/jaraco.text/jaraco"]
+    git_init(tmp_path)
+    checked = cli(["check", "--only", "types", "--format", "json"], cwd=tmp_path)
+    result = json.loads((tmp_path / "gatekeeper-reports" / "gatekeeper.json").read_text())
+    types = next(c for c in result["checks"] if c["name"] == "types")
+    assert types["status"] == "pass", (checked.stdout, types)

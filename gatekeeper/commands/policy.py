@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -83,7 +84,13 @@ def policy_init(
     """Write a commented starter policy (gatekeeper.toml, or [tool.gatekeeper] in pyproject.toml)."""
     from gatekeeper.checkers.coverage.hints import configured_plugins
     from gatekeeper.checkers.source import installed_tools
-    from gatekeeper.commands.starter import coverage_fail_under, pytest_cov_fail_under, starter_policy, tests_folders
+    from gatekeeper.commands.starter import (
+        coverage_fail_under,
+        pytest_cov_fail_under,
+        starter_policy,
+        tests_folders,
+        types_seed,
+    )
     from gatekeeper.errors import UsageError
     from gatekeeper.fileio import resolve_for_write
     from gatekeeper.reports import write_atomic
@@ -93,6 +100,7 @@ def policy_init(
     tests = tests_folders(root)
     # the checks whose tools gatekeeper's own interpreter (where they run) has are switched on
     found = installed_tools(sys.executable)
+    types_paths = types_seed(root) if "types" in found else []
     if pyproject:
         target = root / "pyproject.toml"
         existing = target.read_text(encoding="utf-8") if target.exists() else ""
@@ -104,12 +112,12 @@ def policy_init(
                 hint="edit gatekeeper.toml, or remove it before writing the section",
             )
         text = existing + ("\n" if existing and not existing.endswith("\n") else "")
-        text += starter_policy(pyproject=True, enable=found, min_total=fail_under, tests=tests.folders)
+        text += starter_policy(pyproject=True, enable=found, min_total=fail_under, tests=tests.folders, types_paths=types_paths)
     else:
         target = root / "gatekeeper.toml"
         if target.exists() and not force:
             raise UsageError(f"{target} already exists (use --force to overwrite)")
-        text = starter_policy(pyproject=False, enable=found, min_total=fail_under, tests=tests.folders)
+        text = starter_policy(pyproject=False, enable=found, min_total=fail_under, tests=tests.folders, types_paths=types_paths)
     write_atomic(resolve_for_write(target, root), text)
     echo(f"wrote {target}")
     if not pyproject and "[tool.gatekeeper" in _text_of(root / "pyproject.toml"):
@@ -122,6 +130,12 @@ def policy_init(
         echo(
             f"checks.security.exclude leaves out the tests in {', '.join(tests.folders)} ({tests.source}): "
             "bandit would report the asserts tests are made of"
+        )
+    if types_paths:
+        echo(
+            f"checks.types.paths = [{', '.join(json.dumps(p) for p in types_paths)}]: the code of the project and of "
+            "its uv workspace members (mypy given the whole root reads the members' tests and build scripts too, "
+            "and stops at a module two of them name alike)"
         )
     if tests.kept:
         echo(f"pytest's testpaths also names {', '.join(tests.kept)}: scanned, as nothing in the name says it holds only tests")

@@ -84,18 +84,27 @@ def starter_policy(
     enable: Collection[str] = (),
     min_total: tuple[float, str] | None = None,
     tests: Sequence[str] = (),
+    types_paths: Sequence[str] = (),
 ) -> str:
     """A commented starter policy, as gatekeeper.toml or as a ``[tool.gatekeeper]`` section.
 
     The checks named in ``enable`` (those off by default, e.g. ``lint``) are switched on;
     ``min_total`` (value, file) seeds the coverage minimum from the project's own ``fail_under``;
     ``tests`` (the project's tests folders, ``TestsFolders.folders``) replace the template's
-    ``"tests"`` in ``checks.security.exclude``.
+    ``"tests"`` in ``checks.security.exclude``; ``types_paths`` (a uv workspace's code, ``types_seed``)
+    replace the empty ``checks.types.paths``.
     """
     text = _switch_on((shipped_dir("policies") / "starter.toml.in").read_text(encoding="utf-8"), enable)
     if tests:
         listed = ", ".join(json.dumps(folder) for folder in tests)  # a JSON string is a TOML basic string
         text = text.replace('"build", "dist", "tests"]\n', f'"build", "dist", {listed}]\n', 1)
+    if types_paths:
+        listed = ", ".join(json.dumps(folder) for folder in types_paths)
+        text = text.replace(
+            "paths = []                      # empty: the mypy config's `files`, else the project root\n",
+            f"paths = [{listed}]  # the code of the project and of its uv workspace members\n",
+            1,
+        )
     if min_total is not None:
         value, where = min_total
         seeded = f"min_total = {value:g}"
@@ -112,6 +121,26 @@ def starter_policy(
     body = "\n".join(out)
     # top-level keys (before the first table) must live under [tool.gatekeeper] itself
     return "\n[tool.gatekeeper]\n" + body + "\n"
+
+
+def types_seed(root: Path) -> list[str]:
+    """The folders ``checks.types.paths`` starts with: for a uv workspace root whose mypy configuration
+    names no ``files``, the code of the project and of its members (``own_code``), since mypy given the
+    whole root also reads every member's tests, docs and build scripts, and stops at the first module
+    two of them name alike (two ``conftest.py``) or at a member's package found under two names
+    (jaraco.collections with jaraco.text as a member); empty otherwise, as for any other project."""
+    from gatekeeper.checkers.inventory.scope import workspace_folders
+    from gatekeeper.checkers.types import find_config, own_code
+    from gatekeeper.errors import ToolError
+
+    if not workspace_folders(root):
+        return []
+    try:
+        if find_config(root).files:
+            return []
+    except ToolError:  # a configuration the check refuses: it says so itself
+        return []
+    return own_code(root)
 
 
 def _switch_on(text: str, enable: Collection[str]) -> str:

@@ -489,22 +489,27 @@ _NOT_OWN_CODE = re.compile(r"^(tests?|testing|docs?|examples?|benchmarks?|script
 def whole_root_advice(root: Path) -> str:
     """Said after a blocking error when mypy was given the whole root: what it was not meant to check
     (examples, build scripts: two ``setup.py`` or ``noxfile.py``, say, are one module named twice) can
-    stop it. The example names the project's code: ``src`` in a src layout, else the root's packages
-    (folders with an ``__init__.py``, or namespace packages: folders without one whose subfolders have
-    one, as jaraco.collections' ``jaraco/collections``) that are not tests, docs or examples; and the same
-    in each member folder of the root's uv workspace (``packages/jaraco.text/jaraco``), whose code a
-    project-wide run checks too. ``src`` when none is found."""
+    stop it. The example names the project's code (``own_code``), ``src`` when none is found."""
+    listed = ", ".join(f'"{name}"' for name in own_code(root) or ["src"])
+    return (
+        " (mypy was given the whole project root: neither checks.types.paths nor the mypy configuration's "
+        f"`files` names what to check; set checks.types.paths to the project's own code, e.g. [{listed}])"
+    )
+
+
+def own_code(root: Path) -> list[str]:
+    """The project's code as folders to give mypy, relative to ``root``: ``src`` in a src layout, else
+    the root's packages (folders with an ``__init__.py``, or namespace packages: folders without one whose
+    subfolders have one, as jaraco.collections' ``jaraco/collections``) that are not tests, docs or
+    examples; then the same in each member folder of the root's uv workspace
+    (``packages/jaraco.text/jaraco``), whose code a project-wide run checks too."""
     from gatekeeper.checkers.inventory.scope import workspace_folders
 
     here = root.resolve()
     own = _own_code(root, "")
     for member in sorted(workspace_folders(root)):
         own += _own_code(member, member.relative_to(here).as_posix() + "/")
-    listed = ", ".join(f'"{name}"' for name in own or ["src"])
-    return (
-        " (mypy was given the whole project root: neither checks.types.paths nor the mypy configuration's "
-        f"`files` names what to check; set checks.types.paths to the project's own code, e.g. [{listed}])"
-    )
+    return own
 
 
 def _own_code(folder: Path, prefix: str) -> list[str]:
