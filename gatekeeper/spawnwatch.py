@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -40,6 +41,12 @@ _lock = threading.Lock()
 _watched: dict[str, str] = {}  # thread name -> check name, while a run watches
 _seen: dict[str, list[str]] = {}
 _hooked: list[bool] = []
+#: while a third-party checker is imported (``importing``): (the importing thread, where its starts are noted)
+_importing: list[tuple[threading.Thread, list[str]]] = []
+#: the threads a third-party checker's import started and left running, and what they started before
+#: a run watched: each watched check of the next run is told them
+_left: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+_early: list[str] = []
 
 
 @contextmanager
@@ -52,19 +59,46 @@ def inside_layer() -> Iterator[None]:
         _layer.on = False
 
 
+@contextmanager
+def importing(noted: list[str]) -> Iterator[None]:
+    """Note in ``noted`` every process started around the layer while a third-party checker is
+    imported (``checkers.load``): from this thread, or from a thread gatekeeper did not name. Its
+    module's code runs then, before any run watches; a process it starts (a helper that later runs
+    tools for it, ``python -m ruff`` in the project's root) had no ``-I``, no deadline, no vetting."""
+    me = threading.current_thread()
+    before = set(threading.enumerate())
+    with _lock:
+        _hook_once()
+        _importing.append((me, noted))
+    try:
+        yield
+    finally:
+        with _lock:
+            _importing[:] = [entry for entry in _importing if entry[1] is not noted]
+            _left.update(t for t in threading.enumerate() if t not in before and not t.name.startswith("gatekeeper-"))
+
+
+def _hook_once() -> None:
+    """Add the audit hook and the ``fork_exec`` wrapper, once per process (call with ``_lock`` held)."""
+    if not _hooked:
+        sys.addaudithook(_hook)
+        _watch_fork_exec()
+        _hooked.append(True)
+
+
 def watch(names: Iterable[str]) -> None:
     """Begin noting the processes the checks ``names`` start around the layer (``seen`` ends it)."""
     wanted = {f"gatekeeper-{n}": n for n in names}
     if not wanted:
         return
     with _lock:
-        if not _hooked:
-            sys.addaudithook(_hook)
-            _watch_fork_exec()
-            _hooked.append(True)
+        _hook_once()
         _watched.clear()
         _watched.update(wanted)
         _seen.clear()
+        for name in dict.fromkeys(wanted.values()):  # what a thread a plugin's import left started meanwhile
+            _seen.setdefault(name, []).extend(_early)
+        _early.clear()
 
 
 def seen() -> Mapping[str, list[str]]:
@@ -109,7 +143,10 @@ def note(check: str, what: str) -> None:
 def _hook(event: str, args: tuple[Any, ...]) -> None:
     if event == "subprocess.Popen":  # its fork_exec, if subprocess calls the wrapper, names this list
         _layer.popen = args[1] if len(args) > 1 else None
-    if event not in _EVENTS or not _watched or getattr(_layer, "on", False):
+    if event not in _EVENTS or getattr(_layer, "on", False):
+        return
+    if not _watched:
+        _before_run(event, args)
         return
     current = threading.current_thread()
     thread = current.name
@@ -128,6 +165,23 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
     with _lock:
         if _watched:
             _seen.setdefault(check, []).append(what)
+
+
+def _before_run(event: str, args: tuple[Any, ...]) -> None:
+    """A start while no run watches: noted when a third-party checker is being imported (from the
+    importing thread or a thread gatekeeper did not name), or when it comes from a thread such an
+    import left running (``_early``)."""
+    if not _importing and not _left:
+        return
+    current = threading.current_thread()
+    own = current.name.startswith("gatekeeper-") or current is threading.main_thread()
+    what = _described(event, args)
+    with _lock:
+        noting = [noted for thread, noted in _importing if thread is current or not own]
+        for noted in noting:
+            noted.append(what)
+        if not noting and current in _left:
+            _early.append(f"{what} (from the thread {current.name}, which a checker's import left running, before the run)")
 
 
 def _described(event: str, args: tuple[Any, ...]) -> str:

@@ -19,6 +19,7 @@ it was built from), never a distribution by its name, which any metadata in the 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.machinery
 import importlib.metadata
@@ -151,15 +152,25 @@ def load(info: PluginInfo) -> LoadedChecker:
     refused = _from_checkout(info, module_name.strip())
     if refused:
         raise PluginError(f"checker {info.name!r} ({info.value}) is not loaded: {refused}")
+    from gatekeeper import spawnwatch
+
+    origin = plugin_origin(info)
+    started: list[str] = []  # the processes its import started around the layer (a third-party checker's)
     try:
-        module = importlib.import_module(module_name.strip())
-        obj: Any = module
-        for part in attr.strip().split(".") if attr.strip() else ():
-            obj = getattr(obj, part)
-        instance = obj() if isinstance(obj, type) else obj
+        with spawnwatch.importing(started) if origin else contextlib.nullcontext():
+            module = importlib.import_module(module_name.strip())
+            obj: Any = module
+            for part in attr.strip().split(".") if attr.strip() else ():
+                obj = getattr(obj, part)
+            instance = obj() if isinstance(obj, type) else obj
     except Exception as exc:  # a broken plugin must not take gatekeeper down
         raise PluginError(f"checker {info.name!r} ({info.value}) could not be loaded: {type(exc).__name__}: {exc}") from exc
-    return replace(resolve(info.name, instance, info.value), origin=plugin_origin(info))
+    if started:
+        raise PluginError(
+            f"checker {info.name!r} ({info.value}) started a process while it was imported ({'; '.join(started)}): "
+            "gatekeeper could not isolate, vet or time-limit it, so its check proves nothing; start tools through ctx.run"
+        )
+    return replace(resolve(info.name, instance, info.value), origin=origin)
 
 
 def plugin_origin(info: PluginInfo) -> dict[str, str]:
