@@ -52,6 +52,8 @@ def changed_lines(ctx: CheckContext, base: str) -> dict[str, set[int]]:
             "diff",
             "--no-color",
             "--no-ext-diff",
+            "--no-textconv",  # the lines as the files hold them, whatever driver the checkout's .gitattributes names
+            "--text",  # a .gitattributes marking the code binary or -diff printed "Binary files differ", no line
             "--unified=0",
             "--relative",
             "--diff-filter=AMRC",

@@ -811,6 +811,26 @@ def test_patch_coverage_without_history_is_an_error(patched: Path, make_ctx: Any
         checker.run(section(checker, min_total=0.0, min_diff=80.0, diff_base="main"), make_ctx(copy))
 
 
+@pytest.mark.parametrize("attributes", ["*.py -diff\n", "pkg/** binary\n", "*.py diff=hidden\n"])
+def test_patch_coverage_reads_the_changes_whatever_the_checkouts_attributes_say(
+    patched: Path, make_ctx: Any, tmp_path: Path, attributes: str
+) -> None:
+    """A .gitattributes the branch adds that marks the code binary (or -diff, or names a diff
+    driver) had git diff print "Binary files differ" and no line: "no measurable changed lines", and
+    min_diff passed over the uncovered ratio()."""
+    copy = tmp_path / "attributes"
+    shutil.copytree(patched, copy, ignore=shutil.ignore_patterns(".coverage"))
+    (copy / ".gitattributes").write_text(attributes)
+    git(copy, "config", "diff.hidden.textconv", "true")  # a driver the runner's git knows, that shows nothing
+    git(copy, "add", ".gitattributes")
+    git(copy, "commit", "-q", "-m", "attributes")
+    measure(copy)
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, min_diff=80.0, diff_base="main"), make_ctx(copy))
+    diff = result.metrics["diff"]
+    assert (diff["changed_lines"], diff["covered_lines"], result.status) == (4, 3, Status.FAIL)
+
+
 def test_parse_diff_reads_added_lines_of_new_paths() -> None:
     text = textwrap.dedent(
         """\
