@@ -1117,3 +1117,19 @@ def test_an_entry_unzip_would_write_under_another_name_is_refused(two_runs: dict
             else "unsafe: verify/verify_attestation.py: its local header carries another extra field than the central"
         )
         assert said in done.output and "do not extract this bundle" in done.output, done.output
+
+
+def test_bundle_verify_says_when_the_policy_was_not_held_to_one_approved(two_runs: dict[str, Path]) -> None:
+    """A pull request can weaken the policy in its checkout and the run judges by it: a verifier that
+    names no approved policy says so, with the digest the record states, rather than nothing."""
+    record = json.loads(_entry(two_runs["pass"], "audit/record.jsonl"))
+    digest = record["policy"]["effective_sha256"]
+    done = _verify(two_runs["pass"], two_runs)
+    assert done.exit_code == 0, done.output
+    assert (
+        "policy: not held to one you approved: the record says the run was judged under "
+        f"{record['policy']['path']} (effective sha256 {digest}); pass --policy FILE or --policy-sha256 HEX"
+    ) in done.output
+    for named in (["--policy-sha256", digest], ["--policy", "gatekeeper.toml"]):
+        done = _cli(["bundle", "verify", str(two_runs["pass"]), "--public-key", str(two_runs["pub"]), *named])
+        assert done.exit_code == 0 and "not held to one you approved" not in done.output, done.output

@@ -142,6 +142,8 @@ def bundle(  # noqa: PLR0913  # one parameter per command-line option
         passing = (require_pass, accept_baseline, folder_of(folder))
         refused = demands(outcome, commit, passing, (expected, policy_sha256), repository) + retired_problems(outcome, retired_at)
         refused.extend(f"{log}: {problem}" for problem in outcome.log_refused)  # as 'audit verify' refuses it
+        if expected is None and policy_sha256 is None and outcome.backing != "none":
+            typer.echo(_unheld_policy(outcome))
         for problem in refused:
             typer.echo(f"REJECTED: {problem}", err=True)
         # a verdict nothing authenticates gates nothing
@@ -229,6 +231,20 @@ def _verify(path: Path, public_keys: list[Path], key_env: str, given: LogGiven) 
             "the bundle's times are the runner's word; pass --tsa-cert (the authority's CA certificate)"
         )
     return outcome
+
+
+def _unheld_policy(outcome: BundleCheck) -> str:
+    """What ``bundle verify`` says when no ``--policy`` or ``--policy-sha256`` names the policy the run
+    must have been judged under: the one the record names (a pull request can weaken the policy in its
+    checkout, and the run judges by it), and how to hold the record to the one approved."""
+    from gatekeeper.escapes import clean
+
+    policy = outcome.record_policy or {}
+    digest = str(policy.get("effective_sha256") or "not recorded")
+    return clean(
+        f"policy: not held to one you approved: the record says the run was judged under {policy.get('path') or '?'} "
+        f"(effective sha256 {digest}); pass --policy FILE or --policy-sha256 HEX"
+    )
 
 
 def _coverage_line(outcome: BundleCheck) -> str:
