@@ -97,6 +97,17 @@ def test_gatekeeper_verifies_with_the_public_key_and_rejects_what_does_not_hold(
     done = CliRunner().invoke(app, ["attestation", "verify", attestation, "--public-key", str(public), "--subject", wheel])
     assert done.exit_code == 0, done.output
     assert f"verified, signed by key {signer.key_id} (verdict pass" in done.output and "1 file(s) given" in done.output
+    # no approved policy named: the run's own policy, which its checkout could have weakened, and how to hold it
+    predicate = json.loads(base64.b64decode(json.loads(Path(attestation).read_text())["payload"]))["predicate"]
+    effective = predicate["policy"]["effective_sha256"]
+    assert (
+        f"policy: not held to one you approved: the statement says the run was judged under {predicate['policy']['path']} "
+        f"(effective sha256 {effective}); pass --policy FILE or --policy-sha256 HEX"
+    ) in done.output
+    done = CliRunner().invoke(
+        app, ["attestation", "verify", attestation, "--public-key", str(public), "--policy-sha256", effective]
+    )
+    assert done.exit_code == 0 and "not held to one you approved" not in done.output, done.output
     # without a key it is never "verified"
     done = CliRunner().invoke(app, ["attestation", "verify", attestation])
     assert done.exit_code == 1 and "NOT authenticated" in done.output

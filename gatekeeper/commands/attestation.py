@@ -131,6 +131,14 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
         echo(f"subjects: {len(files)} file(s) given, each is a subject")
     if outcome.stamp_time:
         echo(f"timestamp: {outcome.stamp_time}, verified against {tsa_cert}")
+    if expected is None and policy_sha256 is None:  # a checkout can weaken its own policy, and the run judges by it
+        found_policy = predicate.get("policy")
+        said: Mapping[str, Any] = found_policy if isinstance(found_policy, dict) else {}
+        path, digest = str(said.get("path") or "?"), str(said.get("effective_sha256") or "not recorded")
+        echo(
+            f"policy: not held to one you approved: the statement says the run was judged under {clean(path)} "
+            f"(effective sha256 {clean(digest)}); pass --policy FILE or --policy-sha256 HEX"
+        )
     return 0
 
 
