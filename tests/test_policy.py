@@ -515,3 +515,17 @@ def test_init_names_the_code_of_a_uv_workspace_for_mypy_which_the_whole_root_sto
     result = json.loads((tmp_path / "gatekeeper-reports" / "gatekeeper.json").read_text())
     types = next(c for c in result["checks"] if c["name"] == "types")
     assert types["status"] == "pass", (checked.stdout, types)
+
+
+def test_init_shows_the_allow_list_that_denies_a_license_on_neither_list(tmp_path: Path, cli) -> None:
+    """zc.lockfile 4.0's test dependencies (zope.interface, zope.testing…) are ZPL-2.1: the licenses
+    check of the policy init wrote denied them as "not on the allow list", while the file named only
+    `deny`. The starter names the allow list, and uncommented its line is a policy that loads."""
+    assert cli(["policy", "init"], cwd=tmp_path).returncode == 0
+    text = (tmp_path / "gatekeeper.toml").read_text()
+    line = next(x for x in text.splitlines() if x.startswith("# allow = "))
+    assert "a license on neither list is denied" in text and "replaces the default list" in line
+    (tmp_path / "gatekeeper.toml").write_text(text.replace(line, line[2:]))
+    assert cli(["policy", "validate"], cwd=tmp_path).returncode == 0
+    shown = tomllib.loads(cli(["policy", "show"], cwd=tmp_path).stdout)
+    assert shown["checks"]["licenses"]["allow"] == ["MIT", "BSD-3-Clause", "ZPL-2.1"]
