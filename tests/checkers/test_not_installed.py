@@ -154,3 +154,55 @@ def test_with_unknown_warn_the_missing_dependency_is_named_but_does_not_block(pr
     gate = run_gate(whole, CHECKS)
     assert {c.name: c.status for c in gate.checks} == dict.fromkeys(CHECKS, Status.PASS)
     assert all(not c.metrics.get("missing") and "not installed" not in c.summary for c in gate.checks)
+
+
+def _dynamic(root: Path, python: Path, backend: str, requirements: str) -> Path:
+    """A project whose pyproject.toml leaves its dependencies to the build backend, not installed in
+    its environment: ``backend`` "setuptools" reads them from requirements.txt, "hatchling" from a hook."""
+    _project(root, python, [])
+    table = (
+        '[tool.setuptools.dynamic]\ndependencies = { file = ["requirements.txt"] }\n'
+        if backend == "setuptools"
+        else '[tool.hatch.metadata.hooks.custom]\npath = "deps_hook.py"\n'
+    )
+    build = "setuptools.build_meta" if backend == "setuptools" else "hatchling.build"
+    (root / "pyproject.toml").write_text(
+        f'[build-system]\nrequires = ["{backend}"]\nbuild-backend = "{build}"\n'
+        f'[project]\nname = "demo-app"\nversion = "0.1"\ndynamic = ["dependencies"]\n{table}',
+        encoding="utf-8",
+    )
+    (root / "requirements.txt").write_text(requirements, encoding="utf-8")
+    return root
+
+
+def test_dynamic_dependencies_a_backend_reads_from_a_file_are_required_though_the_project_is_not_installed(
+    project_env: Path, tmp_path: Path
+) -> None:
+    """setuptools' ``dependencies = { file = [...] }``: the file lists them, the project is not
+    installed (``pip install -r requirements.txt`` alone). The three checks passed without a word of
+    ``absent-pkg``; it is now required and not installed, as a static declaration of it is."""
+    requirements = (
+        "# run-time\nhelper-lib>=1\n\nabsent-pkg>=1  # the one pip never installed\n--index-url https://example.org/simple\n"
+    )
+    root = _dynamic(tmp_path / "p", project_env, "setuptools", requirements)
+    gate = run_gate(root, CHECKS)
+    missing = ["absent-pkg", "transitive-gone"]
+    deps_check, licenses, sbom = (gate.check(name) for name in CHECKS)
+    assert deps_check is not None and licenses is not None and sbom is not None
+    assert deps_check.status is Status.FAIL and deps_check.metrics["unaudited"] == missing
+    assert licenses.status is Status.FAIL and licenses.metrics["missing"] == missing
+    assert sbom.metrics["missing"] == missing
+    assert "2 required by the project but not installed, not listed: absent-pkg, transitive-gone" in sbom.summary
+
+
+def test_dynamic_dependencies_nothing_static_names_are_an_error_when_the_project_is_not_installed(
+    project_env: Path, tmp_path: Path
+) -> None:
+    """A backend hook computes them: nothing tells which they are without running it, and the project's
+    metadata, which would list them, is not installed. The three checks passed; now each is an error saying so."""
+    root = _dynamic(tmp_path / "p", project_env, "hatchling", "absent-pkg>=1\n")
+    gate = run_gate(root, CHECKS)
+    for check in gate.checks:
+        assert check.status is Status.ERROR, (check.name, check.summary)
+        assert 'lists "dependencies" in [project] dynamic' in (check.error or ""), check.name
+        assert "pip install --no-deps -e ." in (check.error or ""), check.name

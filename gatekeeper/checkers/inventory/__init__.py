@@ -29,6 +29,7 @@ from gatekeeper.checkers.inventory.distribution import Distribution as Distribut
 from gatekeeper.checkers.inventory.project import declared_lines as declared_lines
 from gatekeeper.checkers.inventory.project import declared_name as declared_name
 from gatekeeper.checkers.inventory.project import dynamic_dependencies as dynamic_dependencies
+from gatekeeper.checkers.inventory.project import dynamic_file_requirements as dynamic_file_requirements
 from gatekeeper.checkers.inventory.project import has_pep621 as has_pep621
 from gatekeeper.checkers.inventory.project import project_manifest as project_manifest
 from gatekeeper.checkers.inventory.project import project_requirements as project_requirements
@@ -340,6 +341,17 @@ def _declared_missing(
             return ()  # an unreadable pyproject.toml: the checks that read it report it
     elif project is not None:
         roots = list(project.requires)
+    elif (ctx.root / "pyproject.toml").is_file() and has_pep621(ctx.root):  # dynamic, and the project not installed
+        found = dynamic_file_requirements(ctx.root)
+        if found is None:
+            raise ToolError(
+                'pyproject.toml lists "dependencies" in [project] dynamic (a build backend computes them), the project '
+                "is not installed in the environment, whose metadata would list them, and no file names them "
+                "([tool.setuptools.dynamic] dependencies = { file = [...] }): which of them the environment lacks, "
+                "unaudited and of unknown license, cannot be told; install the project there without its dependencies "
+                "(pip install --no-deps -e .), or declare them in [project] dependencies"
+            )
+        roots = found
     else:
         roots = setup_cfg_requirements(ctx.root)
     own = declared_name(ctx.root) or (project.key if project is not None else "")

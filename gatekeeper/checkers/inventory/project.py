@@ -85,6 +85,42 @@ def _dependencies_line(lines: Sequence[str]) -> int:
     return 0
 
 
+def dynamic_file_requirements(root: Path) -> list[str] | None:
+    """The requirements of a project whose ``[project] dependencies`` are dynamic, read from the files
+    ``[tool.setuptools.dynamic] dependencies = { file = [...] }`` names, as setuptools reads them (one
+    a line; comments, blank lines and pip's option lines left out); None when nothing names such a
+    file (another backend, or a hook, computes them: only running it would tell). ``ToolError`` for a
+    named file that is missing, outside the root or unreadable."""
+    try:
+        doc = tomlio.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (tomlio.TOMLDecodeError, UnicodeDecodeError, OSError):
+        return None
+    tool = doc.get("tool")
+    setuptools = tool.get("setuptools") if isinstance(tool, dict) else None
+    dynamic = setuptools.get("dynamic") if isinstance(setuptools, dict) else None
+    entry = dynamic.get("dependencies") if isinstance(dynamic, dict) else None
+    files = entry.get("file") if isinstance(entry, dict) else None
+    files = [files] if isinstance(files, str) else files
+    if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
+        return None
+    out: list[str] = []
+    base = root.resolve()
+    for name in files:
+        path = (root / name).resolve()
+        where = f"pyproject.toml's [tool.setuptools.dynamic] dependencies names {name!r}"
+        if base != path and base not in path.parents:
+            raise ToolError(f"{where}, which lies outside the project")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ToolError(f"{where}, which cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+        for line in text.splitlines():
+            line = line.split(" #", 1)[0].strip()
+            if line and not line.startswith(("#", "-")):
+                out.append(line)
+    return out
+
+
 def parse_requirement(text: str) -> Requirement | None:
     """The requirement (PEP 508) ``text`` states, or None when it is not one."""
     from packaging.requirements import InvalidRequirement, Requirement
