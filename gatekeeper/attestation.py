@@ -296,7 +296,7 @@ def write_attestation(request: AttestRequest) -> dict[str, str]:
     """Write the envelope, the predicate and the subjects' checksums into ``out_dir`` (atomically);
     return ``{path: sha256}`` of the three files."""
     from gatekeeper.fileio import resolve_for_write
-    from gatekeeper.reports import write_atomic
+    from gatekeeper.reports import write_atomic_all
 
     result = request.result
     clock = result.extra.get("clock") if isinstance(result.extra.get("clock"), Mapping) else {}
@@ -307,15 +307,13 @@ def write_attestation(request: AttestRequest) -> dict[str, str]:
     env = envelope(payload, request.signer)
     if request.stamp is not None:
         env["timestamp"] = dict(request.stamp(stamped_digest(env)))
-    written: dict[str, str] = {}
-    for name, text in (
+    texts = (
         (ENVELOPE_FILE, json.dumps(env, indent=2, ensure_ascii=False) + "\n"),
         (PREDICATE_FILE, json.dumps(pred, indent=2, ensure_ascii=False) + "\n"),
         (SUBJECTS_FILE, checksums(files)),
-    ):
-        target = resolve_for_write(request.out_dir / name, request.root)
-        written[str(target)] = write_atomic(target, text)
-    return written
+    )
+    # synced together, as the reports are: all three on disk before the first is renamed into place
+    return write_atomic_all([(resolve_for_write(request.out_dir / name, request.root), text) for name, text in texts])
 
 
 # --------------------------------------------------------------------------- verifying

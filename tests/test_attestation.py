@@ -300,3 +300,44 @@ def test_require_pass_judges_an_attestations_waivers_and_database_at_the_runs_la
     notes = capsys.readouterr().out
     assert "note: the statement does not list its waivers' expiries (made before gatekeeper wrote them)" in notes
     assert "note: the statement does not state its advisory database's age limit" in notes
+
+
+def test_the_attestations_files_are_synced_together_before_any_is_renamed_into_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The envelope, the predicate and the checksums are synced together (the file system commits
+    them at once; each file was written, synced and renamed in turn, three commits in a row), and all
+    three are on disk before the first is renamed into place."""
+    import os
+    import threading
+
+    from gatekeeper.attestation import ENVELOPE_FILE, PREDICATE_FILE, SUBJECTS_FILE, AttestRequest, write_attestation
+    from gatekeeper.findings import CheckResult, GateResult, Status, Verdict
+
+    events: list[str] = []
+    lock = threading.Lock()
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        with lock:
+            events.append("fsync")
+        real_fsync(fd)
+
+    def replace(src: object, dst: object) -> None:
+        with lock:
+            events.append("replace")
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    out = tmp_path / "out"
+    out.mkdir()
+    check = CheckResult(name="demo", status=Status.PASS, summary="clean")
+    result = GateResult(
+        verdict=Verdict.PASS, checks=(check,), tool_version="0", started_at="2026-01-01T00:00:00Z",
+        finished_at="2026-01-01T00:00:01Z", duration_s=1.0, repository={}, policy={}, waivers={}, extra={},
+    )  # fmt: skip
+    written = write_attestation(AttestRequest(result, tmp_path, out, {}))
+    assert events == ["fsync"] * 3 + ["replace"] * 3
+    names = sorted([ENVELOPE_FILE, PREDICATE_FILE, SUBJECTS_FILE])
+    assert sorted(Path(p).name for p in written) == names == sorted(p.name for p in out.iterdir())

@@ -75,6 +75,45 @@ def write_atomic(path: Path, text: str | bytes) -> str:
         raise _output_error(path, exc) from exc
 
 
+def write_atomic_all(files: Iterable[tuple[Path, str | bytes]]) -> dict[str, str]:
+    """Write each ``(path, text)`` as ``write_atomic`` does, synced together: every file is written to
+    a temporary file first, their fsyncs then overlap (``fileio.fsync_all``: the file system commits
+    them together, where one after another each waited for a commit of its own), and every file is on
+    disk before the first is renamed into place; return ``{path: sha256}``. A destination that is a
+    device or a pipe (``fileio.special``) is written into as ``write_atomic`` writes it. Raises
+    ``OutputError`` naming the file; no temporary file is left behind."""
+    written: dict[str, str] = {}
+    staged: list[tuple[Path, Path | None, str]] = []
+    try:
+        for path, text in files:
+            if fileio.special(path):
+                written[str(path)] = write_atomic(path, text)
+                continue
+            try:
+                tmp, digest = fileio.stage(path, text, sync=False)  # synced together below
+            except OSError as exc:
+                raise _output_error(path, exc) from exc
+            staged.append((path, tmp, digest))
+        try:
+            fileio.fsync_all(tmp for _, tmp, _ in staged if tmp is not None)
+        except OSError as exc:
+            raise _output_error(staged[0][0], exc) from exc
+        for i, (path, pending, digest) in enumerate(staged):
+            if pending is None:
+                continue
+            try:
+                fileio.place(pending, path)
+            except OSError as exc:
+                raise _output_error(path, exc) from exc
+            staged[i] = (path, None, digest)
+            written[str(path)] = digest
+    finally:
+        for _, leftover, _ in staged:
+            if leftover is not None:
+                leftover.unlink(missing_ok=True)
+    return written
+
+
 def write_reports(
     result: GateResult, output_dir: Path, formats: Iterable[str], written: dict[str, str] | None = None
 ) -> dict[str, str]:
