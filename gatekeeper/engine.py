@@ -403,6 +403,7 @@ def _run_all(  # noqa: PLR0913  # and what to do once the checks write no more
             _shared_lock=values_lock,
             _on_settled=functools.partial(done.put, (name, _SETTLED)),
             _on_reading=shared.reads.add,
+            _third_party=bool(checkers[name].origin),
         )
         progress.started(name)
         thread = threading.Thread(

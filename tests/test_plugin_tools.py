@@ -316,6 +316,30 @@ def test_a_process_a_plugins_own_thread_starts_around_the_layer_is_seen_too(tmp_
     assert "which no check is named by)" in (check.error or "")
 
 
+class _Unisolated(CheckerBase):
+    """Runs ruff through ``ctx.run``, asking for it not to be isolated."""
+
+    options: Mapping[str, Option] = {}
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        ctx.run([sys.executable, "-m", "ruff", "check", "--exit-zero", "."], isolated=False)
+        return CheckResult("unisolated", Status.PASS, "clean", "ruff")
+
+
+def test_a_plugin_cannot_ask_the_layer_for_an_unisolated_command(tmp_path: Path) -> None:
+    """isolated=False (the coverage check's test command) ran the checkout's ruff/ package for a
+    third-party check, no -I, its module not located, and the check passed."""
+    root = _project(tmp_path / "project")
+    origin = {"distribution": "acme-unisolated", "version": "1", "entry_point": "x:y"}
+    checker = replace(resolve("unisolated", _Unisolated()), origin=origin)
+    policy = load_policy(root, {**installed_options(), "unisolated": checker.policy_options()})
+    result = run_checks(RunRequest(root=root, policy=policy, output_dir=root / "out", use_cache=False), {"unisolated": checker})
+    (check,) = result.checks
+    assert not (tmp_path / "planted-ran").exists()
+    assert (result.verdict, check.status) == (Verdict.ERROR, Status.ERROR)
+    assert "asked CheckContext.run for a command that is not isolated (isolated=False)" in (check.error or "")
+
+
 class _Spawned(CheckerBase):
     """Runs ruff around ``ctx.run`` from a ``multiprocessing`` process started by ``method``."""
 

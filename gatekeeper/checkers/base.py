@@ -24,7 +24,7 @@ from gatekeeper.display import ToolInfo as ToolInfo
 from gatekeeper.display import Trend as Trend
 from gatekeeper.display import VerdictRow as VerdictRow
 from gatekeeper.display import VerdictTable as VerdictTable
-from gatekeeper.errors import PluginError, ToolMissing
+from gatekeeper.errors import PluginError, ToolError, ToolMissing
 from gatekeeper.findings import NARROWING_KINDS as NARROWING_KINDS
 from gatekeeper.findings import CheckResult, Finding
 from gatekeeper.findings import Narrowing as Narrowing
@@ -420,6 +420,8 @@ class CheckContext:
     _on_settled: Callable[[], None] | None = field(default=None, repr=False)
     #: called by ``reading``: the engine's record of the files a check reads beyond the checkout's comparison
     _on_reading: Callable[[Iterable[str]], None] | None = field(default=None, repr=False)
+    #: a third-party checker's check (``LoadedChecker.origin``): ``run`` isolates every Python command it gives
+    _third_party: bool = field(default=False, repr=False)
 
     @property
     def environment(self) -> Mapping[str, Any]:
@@ -454,7 +456,13 @@ class CheckContext:
         runs with ``-m`` is located first as ``tool`` locates one (refused when it comes from the checkout,
         recorded for the check's report), a script it runs refused when it lies inside the root: the same
         for every checker, whatever its command says. ``isolated=False`` is for the project's own code the
-        policy says to run (``checks.coverage.run``), which needs its folder on ``sys.path``."""
+        policy says to run (``checks.coverage.run``), which needs its folder on ``sys.path``: a third-party
+        checker's ``isolated=False`` is a ``ToolError``."""
+        if not isolated and self._third_party:  # the project's code runs only as the policy's test command says
+            raise ToolError(
+                "a third-party checker asked CheckContext.run for a command that is not isolated (isolated=False): "
+                "only the coverage check's test command (checks.coverage.run) runs that way; run tools isolated"
+            )
         left = self.remaining()
         limit = left if timeout is None else min(timeout, left)
         if args:
