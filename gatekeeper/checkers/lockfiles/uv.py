@@ -4,7 +4,8 @@ uv locks every package any platform could need, with a marker on each dependency
 packages that count are those reached from the workspace members (``[manifest] members``, or
 the one project at ``.``) through edges whose markers hold for the target, starting from the
 members' run-time dependencies plus the extras (``optional-dependencies``) and dependency groups
-(``dev-dependencies``) the selection names. https://docs.astral.sh/uv/concepts/projects/layout/
+(``dev-dependencies``; a virtual root's, which has no entry, in ``[manifest] dependency-groups``)
+the selection names. https://docs.astral.sh/uv/concepts/projects/layout/
 A member that a package from outside the workspace depends on (a member named after that
 dependency, which uv then resolves to the member) is counted as a package built from its folder,
 and so is one whose folder the project's ``[tool.uv.workspace]`` does not declare (the lock is
@@ -73,7 +74,10 @@ def read(path: Path, selection: Selection, project: str = "") -> Lock:
         members = [i for i, (_, e) in enumerate(table) if _source_path(e) == "."]
     if not members:
         raise LockError(f"{path.name}: no workspace member (no [manifest] members, no package whose source is '.')")
-    groups = sorted({g for i in members for g in _table(table[i][1], "dev-dependencies", path, table[i][0])})
+    # a virtual workspace root (no [project]) has no entry: its dependency groups, which uv sync installs
+    # as it installs a member's, are requirements in [manifest] dependency-groups
+    root_groups = _table(manifest, "dependency-groups", path, None)
+    groups = sorted({g for i in members for g in _table(table[i][1], "dev-dependencies", path, table[i][0])} | set(root_groups))
     extras = sorted({x for i in members for x in _table(table[i][1], "optional-dependencies", path, table[i][0])})
     require_known(selection.groups, groups, "dependency group", path)
     require_known(selection.extras, extras, "extra", path)
@@ -85,6 +89,8 @@ def read(path: Path, selection: Selection, project: str = "") -> Lock:
         deps += [d for x in selection.extras for d in optional.get(x, [])]
         deps += [d for g in selection.groups for d in dev.get(g, [])]
         graph.visit(i, deps, selection)
+    for g in selection.groups:
+        graph.requirements(root_groups.get(g, []), selection)
     # a member that a package from outside the workspace depends on stands in for a dependency of
     # that name (uv resolves Flask's jinja2 to a member called jinja2): it is counted, built from a folder
     members = [i for i in members if not any(i in ts for o, ts in graph.edges.items() if o not in members)]
@@ -132,6 +138,28 @@ class _Graph:
                     if (target, extra) not in self._done:
                         self._done.add((target, extra))
                         work.append((target, more))
+
+    def requirements(self, reqs: list[dict[str, Any]], selection: Selection) -> None:
+        """Reach what the requirements of a virtual root's dependency group need: each names a package,
+        not a locked version; of a package locked twice (a forked resolution), the entry whose
+        ``resolution-markers`` hold for the target."""
+        for req in reqs:
+            if not selection.applies(req.get("marker")):
+                continue
+            found = self.by_name.get(canonicalize_name(str(req["name"])), [])
+            if len(found) > 1:
+                found = [
+                    i for i in found if any(selection.applies(str(m)) for m in self.table[i][1].get("resolution-markers") or [""])
+                ]
+            if len(found) != 1:
+                what = "no entry" if not found else f"{len(found)} entries"
+                raise LockError(f"{self.path.name}: dependency group requirement {req['name']!r} matches {what} in the lock")
+            line, entry = self.table[found[0]]
+            optional = _table(entry, "optional-dependencies", self.path, line)
+            extras = req.get("extras") or req.get("extra") or []
+            deps = list(_deps(entry.get("dependencies"), self.path, line))
+            deps += [d for x in extras for d in optional.get(str(x), [])]
+            self.visit(found[0], deps, selection)
 
     def _resolve(self, dep: Mapping[str, Any], line: int | None) -> int:
         name = canonicalize_name(str(dep.get("name", "")))

@@ -535,3 +535,33 @@ def test_a_uv_lock_member_the_project_does_not_declare_is_a_package_built_from_a
     assert result.metrics["lock"]["members"] == ["demo-app"]
     assert result.metrics["unaudited"] == ["alpha"]
     assert result.status is Status.FAIL and "dependencies.unaudited" in {f.rule_id for f in result.findings if f.blocking}
+
+
+def test_the_dependency_groups_of_a_virtual_workspace_root_are_groups_of_the_lock(
+    tmp_path: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """A workspace root with no [project] (jaraco.collections and jaraco.text as members of a virtual
+    root whose dev group is pytest and coverage): uv locks the root's groups in [manifest]
+    dependency-groups, not in an entry, and uv sync installs them. The lock "had no dependency group
+    'dev' (it has: none)", and the run-time audit left it out unmentioned; it is a group like a
+    member's, with what uv itself exports for it (an extra of a requirement included)."""
+    root = tmp_path / "ws"
+    (root / "packages" / "lib").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[tool.uv.workspace]\nmembers = ["packages/lib"]\n\n[dependency-groups]\ndev = ["toolx", "beta_pkg[fast]"]\n'
+    )
+    (root / "packages" / "lib" / "pyproject.toml").write_text(MEMBER)
+    uv(["lock"], root, wheels)
+    assert "[manifest.dependency-groups]" in (root / "uv.lock").read_text()
+    write_db(root, RECORDS, "flat")
+    runtime = exported_pins(root, wheels, "--no-dev", "--all-packages")
+    installed = exported_pins(root, wheels, "--all-packages")  # what uv sync installs: the root's dev group too
+    assert set(runtime) == {"foo-bar-baz"} and set(installed) - set(runtime) == {"toolx", "beta-pkg", "gamma", "delta"}
+    result = audit(root, checkers, 'source = "uv.lock"')
+    assert result.metrics["packages_audited"] == len(runtime)
+    assert result.metrics["lock"]["left_out"] == [{"group": "dev", "packages": 4, "installed_by_default": True}]
+    assert "not the group dev (4 packages, which uv sync installs by default)" in result.summary
+    with_dev = audit(root, checkers, 'source = "uv.lock"\ngroups = ["dev"]')
+    assert with_dev.status is not Status.ERROR, with_dev.error
+    assert with_dev.metrics["packages_audited"] == len(installed)
+    assert ("TEST-2024-TOOL", "toolx") in found(with_dev)
