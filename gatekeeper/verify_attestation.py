@@ -213,7 +213,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("public_key", metavar="PUBLIC_KEY.pem")
     parser.add_argument("files", metavar="FILE", nargs="*", help="a file whose sha256 must be a subject")
     parser.add_argument("--commit", metavar="SHA", help="the commit the statement must be about, its full id, e.g. $GITHUB_SHA")
-    parser.add_argument("--require-pass", action="store_true", help="the verdict must be pass, of a complete run")
+    parser.add_argument(
+        "--require-pass", action="store_true", help="the verdict must be pass, of a complete run on a clean work tree"
+    )
     parser.add_argument(
         "--policy-sha256", metavar="HEX", help="the effective policy's sha256 the run must have been judged under"
     )

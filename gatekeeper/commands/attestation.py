@@ -68,7 +68,8 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
         False,
         "--require-pass",
         help=(
-            "The statement's verdict must be pass, of a complete run (every check the policy enables); with "
+            "The statement's verdict must be pass, of a complete run (every check the policy enables) on a work "
+            "tree that was the commit's (not dirty); with "
             "--tsa-cert, no waiver or offline database past its term at the run's latest possible start."
         ),
     ),

@@ -70,7 +70,10 @@ COMMIT_HELP = (
     "verify: the audit record must be about this commit (its full id, e.g. $GITHUB_SHA; "
     "needs a key: --public-key, or --key-env's)."
 )
-VERDICT_HELP = "verify: the record's verdict must be pass, of a complete run (needs a key: --public-key, or --key-env's)."
+VERDICT_HELP = (
+    "verify: the record's verdict must be pass, of a complete run on a work tree that was the commit's "
+    "(not dirty) (needs a key: --public-key, or --key-env's)."
+)
 ACCEPT_BASELINE_HELP = (
     "verify --require-pass: also accept a pass that a baseline (--baseline) or a new-code reference "
     "(--new-code-since) let findings through; without it such a pass is refused."
