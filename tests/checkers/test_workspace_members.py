@@ -20,7 +20,7 @@ def _editable(site: Path, dist: str, folder: Path) -> None:
     )
 
 
-def _workspace(tmp_path: Path, root_project: str) -> tuple[Path, Path]:
+def _workspace(tmp_path: Path, root_project: str, alib_requires: tuple[str, ...] = ("indexpkg>=1",)) -> tuple[Path, Path]:
     """A uv workspace (members ``packages/*`` less ``packages/legacy``, plus a glob that leaves the
     root) and a venv in which every folder of it is installed as ``uv sync`` leaves them."""
     root = tmp_path / "ws"
@@ -41,7 +41,7 @@ def _workspace(tmp_path: Path, root_project: str) -> tuple[Path, Path]:
     python = make_env(
         tmp_path / "venv",
         [
-            ("alib", "1.0", ["indexpkg>=1"]),
+            ("alib", "1.0", list(alib_requires)),
             ("legacy", "1.0", []),
             ("vlib", "1.0", []),
             ("outside", "1.0", []),
@@ -242,3 +242,21 @@ def test_a_member_only_a_package_out_of_scope_requires_is_the_project_in_project
     assert dep is not None and dep.status is Status.FAIL
     assert dep.metrics["unaudited"] == ["corelib"]
     assert "but docstool, from outside the project, requires corelib" in dep.metrics["unaudited_reasons"]["corelib"]
+
+
+def test_with_scope_all_the_members_requirements_are_required_too(tmp_path: Path) -> None:
+    """A virtual workspace root (no [project] of its own): its members' requirements are the project's.
+    The installed member alib requires absent-pkg, and the member blib, not installed, declares
+    gone-pkg; neither is installed. With scope "all" both passed unmentioned; the members themselves
+    are the project's code, never missing."""
+    root, python = _workspace(tmp_path, "", ("indexpkg>=1", "absent-pkg>=1"))
+    blib = root / "packages" / "blib"
+    blib.mkdir()
+    (blib / "pyproject.toml").write_text('[project]\nname = "blib"\nversion = "1.0"\ndependencies = ["gone-pkg>=1", "alib"]\n')
+    gate = _gate(root, python, "all", ("dependencies", "licenses", "sbom"))
+    dep, lic, sbom = (gate.check(n) for n in ("dependencies", "licenses", "sbom"))
+    assert dep is not None and lic is not None and sbom is not None
+    reasons = dep.metrics["unaudited_reasons"]
+    assert reasons["absent-pkg"] == reasons["gone-pkg"] == "required by the project but not installed in the environment"
+    assert lic.metrics["missing"] == sbom.metrics["missing"] == ["absent-pkg", "gone-pkg"]
+    assert "alib" not in reasons and "blib" not in reasons

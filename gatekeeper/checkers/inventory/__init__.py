@@ -355,7 +355,44 @@ def _declared_missing(
     else:
         roots = setup_cfg_requirements(ctx.root)
     own = declared_name(ctx.root) or (project.key if project is not None else "")
-    return tuple(name for name in closure(roots, dists, markers)[1] if name != own)
+    member_roots, members = _member_requirements(ctx.root, dists)
+    ours = {own, *members}
+    return tuple(name for name in closure([*roots, *member_roots], dists, markers)[1] if name not in ours)
+
+
+def _member_requirements(root: Path, dists: Sequence[Distribution]) -> tuple[list[str], set[str]]:
+    """The requirements of the members of the project's uv workspace (a virtual root has none of its
+    own: its members' are the project's), and the members' names (the project's own code, never
+    missing): an installed member's, as its metadata lists them; else its pyproject.toml's static
+    ``[project] dependencies`` or the files ``[tool.setuptools.dynamic]`` names. ``ToolError`` for a
+    member not installed whose dependencies are dynamic and named by no file (which cannot be told)."""
+    roots: list[str] = []
+    names: set[str] = set()
+    installed = {file_url_path(d.url): d for d in dists if d.origin == "local"}
+    for folder in sorted(workspace_folders(root)):
+        name = declared_name(folder)
+        names.update({name} - {""})
+        dist = installed.get(folder)
+        if dist is not None:
+            names.add(dist.key)
+            roots += dist.requires
+        elif has_pep621(folder) and dynamic_dependencies(folder):
+            found = dynamic_file_requirements(folder)
+            if found is None:
+                where = folder.relative_to(root.resolve()).as_posix()
+                raise ToolError(
+                    f'the uv workspace member {where} lists "dependencies" in [project] dynamic, is not installed in '
+                    "the environment, whose metadata would list them, and no file names them: which of them the "
+                    "environment lacks cannot be told; install it there (uv sync, or pip install --no-deps -e "
+                    f"{where}), or declare them in its [project] dependencies"
+                )
+            roots += found
+        elif has_pep621(folder):
+            try:
+                roots += project_requirements(folder)[1]
+            except ToolError:
+                continue  # an unreadable member pyproject.toml: nothing it requires can be named
+    return roots, names
 
 
 def _missing_from_own(ctx: CheckContext, dists: list[Distribution], markers: Mapping[str, str]) -> tuple[str, ...]:
