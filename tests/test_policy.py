@@ -529,3 +529,19 @@ def test_init_shows_the_allow_list_that_denies_a_license_on_neither_list(tmp_pat
     assert cli(["policy", "validate"], cwd=tmp_path).returncode == 0
     shown = tomllib.loads(cli(["policy", "show"], cwd=tmp_path).stdout)
     assert shown["checks"]["licenses"]["allow"] == ["MIT", "BSD-3-Clause", "ZPL-2.1"]
+
+
+def test_init_leaves_the_types_paths_empty_when_the_workspace_s_folders_would_leave_code_out(tmp_path: Path, cli) -> None:
+    """A member with a module beside no package (``packages/tool/tool.py``): mypy given the folders found
+    would not check it, given the root it does; the starter keeps the root."""
+    files = {
+        "pyproject.toml": '[project]\nname = "app"\nversion = "1"\n\n[tool.uv.workspace]\nmembers = ["packages/*"]\n',
+        "app/__init__.py": "",
+        "packages/tool/pyproject.toml": '[project]\nname = "tool"\nversion = "1"\n',
+        "packages/tool/tool.py": 'x: int = "a"\n',
+    }
+    write_files(tmp_path, files)
+    done = cli(["policy", "init"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "checks.types.paths" not in done.stdout
+    assert tomllib.loads((tmp_path / "gatekeeper.toml").read_text())["checks"]["types"]["paths"] == []

@@ -128,19 +128,35 @@ def types_seed(root: Path) -> list[str]:
     names no ``files``, the code of the project and of its members (``own_code``), since mypy given the
     whole root also reads every member's tests, docs and build scripts, and stops at the first module
     two of them name alike (two ``conftest.py``) or at a member's package found under two names
-    (jaraco.collections with jaraco.text as a member); empty otherwise, as for any other project."""
+    (jaraco.collections with jaraco.text as a member); empty otherwise, as for any other project. Empty
+    too when those folders would leave code out: a member in which no package is found, or a module
+    beside the packages (``tool.py`` in a root or member folder; not a build or test script), which
+    mypy given the whole root checks."""
     from gatekeeper.checkers.inventory.scope import workspace_folders
     from gatekeeper.checkers.types import find_config, own_code
     from gatekeeper.errors import ToolError
 
-    if not workspace_folders(root):
+    members = workspace_folders(root)
+    if not members:
         return []
     try:
         if find_config(root).files:
             return []
     except ToolError:  # a configuration the check refuses: it says so itself
         return []
-    return own_code(root)
+    own = own_code(root)
+    here = root.resolve()
+    for folder in [here, *sorted(members)]:
+        prefix = "" if folder == here else folder.relative_to(here).as_posix() + "/"
+        if folder != here and not any(name.startswith(prefix) for name in own):
+            return []
+        if any(f.is_file() and f.name not in _SCRIPTS for f in folder.glob("*.py")):
+            return []
+    return own
+
+
+#: the modules at the top of a project that are build or test scripts, not its code
+_SCRIPTS = frozenset({"setup.py", "conftest.py", "noxfile.py", "tasks.py", "fabfile.py", "dodo.py", "manage.py"})
 
 
 def _switch_on(text: str, enable: Collection[str]) -> str:
