@@ -206,3 +206,21 @@ def test_dynamic_dependencies_nothing_static_names_are_an_error_when_the_project
         assert check.status is Status.ERROR, (check.name, check.summary)
         assert 'lists "dependencies" in [project] dynamic' in (check.error or ""), check.name
         assert "pip install --no-deps -e ." in (check.error or ""), check.name
+
+
+def test_a_setup_cfg_file_directive_names_the_required_files(project_env: Path, tmp_path: Path) -> None:
+    """setup.cfg's ``install_requires = file: requirements.txt`` of a project not installed: the file
+    lists them, as setuptools reads it. The three checks passed without a word of ``absent-pkg``."""
+    root = _project(tmp_path / "p", project_env, [])
+    (root / "pyproject.toml").write_text('[build-system]\nrequires = ["setuptools"]\n', encoding="utf-8")
+    (root / "setup.cfg").write_text(
+        "[metadata]\nname = demo-app\nversion = 0.1\n[options]\ninstall_requires = file: requirements.txt\n", encoding="utf-8"
+    )
+    (root / "requirements.txt").write_text("helper-lib>=1\nabsent-pkg>=1\n", encoding="utf-8")
+    gate = run_gate(root, CHECKS)
+    deps_check, licenses, sbom = (gate.check(name) for name in CHECKS)
+    assert deps_check is not None and licenses is not None and sbom is not None
+    missing = ["absent-pkg", "transitive-gone"]
+    assert deps_check.status is Status.FAIL and deps_check.metrics["unaudited"] == missing
+    assert licenses.status is Status.FAIL and licenses.metrics["missing"] == missing
+    assert sbom.metrics["missing"] == missing

@@ -36,8 +36,8 @@ def project_requirements(root: Path) -> tuple[str, list[str]]:
 
 def setup_cfg_requirements(root: Path) -> list[str]:
     """setup.cfg's ``[options] install_requires``, one requirement a line (comments and blank lines
-    left out); [] when the file, the option or a readable list is not there (a ``file:`` directive
-    names another file, which setuptools reads; those are read from the installed project instead)."""
+    left out), or those of the files a ``file:`` directive names, as setuptools reads them; [] when the
+    file, the option or a readable list is not there."""
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string((root / "setup.cfg").read_text(encoding="utf-8"))
@@ -45,9 +45,11 @@ def setup_cfg_requirements(root: Path) -> list[str]:
     except (configparser.Error, UnicodeDecodeError, OSError):
         return []
     lines = [line.split(" #", 1)[0].strip() for line in value.splitlines()]
-    if any(line.startswith("file:") for line in lines):
-        return []
-    return [line for line in lines if line and not line.startswith("#")]
+    lines = [line for line in lines if line and not line.startswith("#")]
+    if lines and lines[0].startswith("file:"):  # setuptools' directive: the files hold them
+        files = [f.strip() for f in " ".join(lines)[len("file:") :].split(",") if f.strip()]
+        return requirement_files(root, files, "setup.cfg's [options] install_requires")
+    return lines
 
 
 def declared_lines(pyproject: Path) -> dict[str, int]:
@@ -103,11 +105,18 @@ def dynamic_file_requirements(root: Path) -> list[str] | None:
     files = [files] if isinstance(files, str) else files
     if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
         return None
+    return requirement_files(root, files, "pyproject.toml's [tool.setuptools.dynamic] dependencies")
+
+
+def requirement_files(root: Path, files: Sequence[str], named_by: str) -> list[str]:
+    """The requirements the files ``files`` (relative to ``root``) list, one a line as setuptools reads
+    them (comments, blank lines and pip's option lines left out). ``ToolError`` naming ``named_by``
+    for a file that is missing, outside the root or unreadable."""
     out: list[str] = []
     base = root.resolve()
     for name in files:
         path = (root / name).resolve()
-        where = f"pyproject.toml's [tool.setuptools.dynamic] dependencies names {name!r}"
+        where = f"{named_by} names {name!r}"
         if base != path and base not in path.parents:
             raise ToolError(f"{where}, which lies outside the project")
         try:
