@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from gatekeeper.policy import load_policy, to_toml
 from gatekeeper.policy.locate import locate as _locate
 from tests.helpers.cli import installed_options
 from tests.helpers.env import clean_env
+from tests.helpers.locks import poetry
 from tests.helpers.projects import git_init
 from tests.helpers.projects import write as write_files
 
@@ -545,3 +547,44 @@ def test_init_leaves_the_types_paths_empty_when_the_workspace_s_folders_would_le
     assert done.returncode == 0, done.stderr
     assert "checks.types.paths" not in done.stdout
     assert tomllib.loads((tmp_path / "gatekeeper.toml").read_text())["checks"]["types"]["paths"] == []
+
+
+def test_init_says_detect_secrets_reports_the_content_hash_of_a_poetry_lock(tmp_path: Path, cli) -> None:
+    """tomlkit 0.15.3's poetry.lock made a blocking secrets finding on the first run: its content-hash,
+    64 bare hex digits (any poetry.lock has one). init says so and how to accept it while the file stays
+    scanned; the waiver it describes does that."""
+    write(
+        tmp_path / "pyproject.toml",
+        '[project]\nname = "demo"\nversion = "1.0"\nrequires-python = ">=3.10"\ndependencies = []\n\n'
+        '[[tool.poetry.source]]\nname = "none"\nurl = "http://127.0.0.1:9/simple/"\npriority = "primary"\n',
+    )
+    poetry(["lock"], tmp_path)
+    shutil.rmtree(tmp_path / ".poetry", ignore_errors=True)
+    off = [f"detect_secrets.filters.heuristic.{f}" for f in ("is_lock_file", "is_non_text_file")]
+    scan = subprocess.run(
+        [sys.executable, "-m", "detect_secrets", "scan", "poetry.lock", *[a for f in off for a in ("--disable-filter", f)]],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert [r["type"] for r in json.loads(scan.stdout)["results"]["poetry.lock"]] == ["Hex High Entropy String"]
+    done = cli(["policy", "init"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stdout.split())
+    assert "poetry.lock's content-hash is 64 bare hexadecimal digits, which detect-secrets reports" in said
+    assert 'rule = "secret.hex-high-entropy-string" and path = "poetry.lock" accepts it' in said
+    policy = tmp_path / "gatekeeper.toml"
+    policy.write_text(
+        policy.read_text() + '\n[audit]\nenabled = false\n\n[[waivers]]\ncheck = "secrets"\n'
+        'rule = "secret.hex-high-entropy-string"\npath = "poetry.lock"\nreason = "the lock content hash, reviewed"\n'
+        f'approved_by = "security@example.com"\nexpires = {(dt.date.today() + dt.timedelta(days=30)).isoformat()}\n'
+    )
+    git_init(tmp_path)
+    cli(["check", "--only", "secrets"], cwd=tmp_path)
+    result = json.loads((tmp_path / "gatekeeper-reports" / "gatekeeper.json").read_text())
+    secrets = next(c for c in result["checks"] if c["name"] == "secrets")
+    assert secrets["status"] == "pass" and secrets["metrics"]["secrets"] == 1
+    assert [(f["location"]["path"], f["blocking"], f["waiver"]["id"]) for f in secrets["findings"]] == [
+        ("poetry.lock", False, "W1")
+    ]

@@ -15,6 +15,8 @@ from gatekeeper.errors import ToolError
 from gatekeeper.escapes import echo
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from gatekeeper.policy import Policy
 
 app = typer.Typer(help="Validate, show or create the policy.", no_args_is_help=True, rich_markup_mode=None)
@@ -147,18 +149,7 @@ def policy_init(
             f"the coverage check loads plugin code only when the policy allows it with plugins = [{listed}] under "
             "[checks.coverage] (imported from the project's environment, run with the job's rights)"
         )
-    for lock in _lock_files(root):
-        echo(
-            f"found {lock}: the dependencies, sbom and licenses checks read the installed environment; to audit "
-            f'what the project locked, set source = "{lock}" under [checks.dependencies] and [checks.sbom] '
-            f'and lock = "{lock}" under [checks.licenses]'
-        )
-        if lock.startswith("pylock") and "secrets" in found:
-            echo(
-                f"{lock} gives each file's sha256 as 64 bare hexadecimal digits, which detect-secrets reports as a "
-                f'Hex High Entropy String, one finding per hash: once you have reviewed it, exclude = ["{lock}"] under '
-                "[checks.secrets] leaves it out"
-            )
+    _lock_notes(root, found)
     ignored = _not_ignored(root, ("gatekeeper-reports/", ".gatekeeper/"))
     if ignored:
         echo(f"consider adding {' and '.join(ignored)} to .gitignore: reports and the audit log are outputs, not sources")
@@ -188,6 +179,30 @@ def _git_ignored(root: Path, folders: tuple[str, ...]) -> set[str] | None:
     if done.returncode not in (0, 1):  # 1: none of them is ignored; 128: not a repository
         return None
     return {line.strip() for line in done.stdout.splitlines()}
+
+
+def _lock_notes(root: Path, found: Collection[str]) -> None:
+    """What policy init says of each lock file in the root: the settings that would audit it, and with
+    the secrets check on, the hashes in it that detect-secrets reports."""
+    for lock in _lock_files(root):
+        echo(
+            f"found {lock}: the dependencies, sbom and licenses checks read the installed environment; to audit "
+            f'what the project locked, set source = "{lock}" under [checks.dependencies] and [checks.sbom] '
+            f'and lock = "{lock}" under [checks.licenses]'
+        )
+        if lock.startswith("pylock") and "secrets" in found:
+            echo(
+                f"{lock} gives each file's sha256 as 64 bare hexadecimal digits, which detect-secrets reports as a "
+                f'Hex High Entropy String, one finding per hash: once you have reviewed it, exclude = ["{lock}"] under '
+                "[checks.secrets] leaves it out"
+            )
+        if lock == "poetry.lock" and "secrets" in found:
+            echo(
+                "poetry.lock's content-hash is 64 bare hexadecimal digits, which detect-secrets reports as a Hex High "
+                "Entropy String (a blocking secrets finding): once you have reviewed it, a [[waivers]] entry with "
+                'check = "secrets", rule = "secret.hex-high-entropy-string" and path = "poetry.lock" accepts it, '
+                "the file still scanned for other secrets (a credential in a source's URL)"
+            )
 
 
 def _lock_files(root: Path) -> list[str]:
