@@ -61,10 +61,12 @@ def repository_info(root: Path) -> dict[str, Any]:
 #: ``--no-optional-locks`` (status would otherwise refresh, rewrite, the index it reads), no replace
 #: refs (``git replace X Y`` compares the tree with Y's while HEAD still names X), every file's
 #: stat data compared (``core.trustctime=false`` with an mtime put back hides a rewrite of the same
-#: size) and no file monitor's word (``core.fsmonitor``: a hook that says nothing changed)
+#: size), no file monitor's word (``core.fsmonitor``: a hook that says nothing changed) and every
+#: submodule looked into (``ignore = all`` in the commit's own ``.gitmodules``, or ``diff.ignoreSubmodules``,
+#: hides a submodule checked out at another commit than the one recorded, or changed within)
 _HONEST_GIT = (
     "git", "--no-optional-locks", "--no-replace-objects", "-c", "core.trustctime=true", "-c", "core.checkStat=default",
-    "-c", "core.fsmonitor=false", "-c", "core.ignoreStat=false",
+    "-c", "core.fsmonitor=false", "-c", "core.ignoreStat=false", "-c", "diff.ignoreSubmodules=none",
 )  # fmt: skip
 
 
@@ -74,7 +76,8 @@ def _dirty(root: Path) -> bool | None:
     its changes are unseen, so the tree cannot be said to be the commit's."""
     asked_flags = in_background(lambda: _unwatched(root), "gatekeeper-git-unwatched")
     try:
-        done = process.run([*_HONEST_GIT, "status", "--porcelain", "--untracked-files=no"], timeout=10, cwd=root)
+        asked = [*_HONEST_GIT, "status", "--porcelain", "--untracked-files=no", "--ignore-submodules=none"]
+        done = process.run(asked, timeout=10, cwd=root)
     except ToolError:
         asked_flags()
         return None
@@ -86,11 +89,27 @@ def _dirty(root: Path) -> bool | None:
 
 def _unwatched(root: Path) -> bool | None:
     """True when a tracked file is marked assume-unchanged (``ls-files -v``: a lower-case tag) or
-    skip-worktree (``S``); None when git cannot tell."""
+    skip-worktree (``S``), in the whole work tree or in a submodule checked out in it (whose own
+    ``git status``, run by the superproject's, does not look at such a file either); None when git
+    cannot tell."""
     try:
-        done = process.run([*_HONEST_GIT, "ls-files", "-v", "-z"], timeout=10, cwd=root, errors="surrogateescape")
+        asked = [*_HONEST_GIT, "ls-files", "-v", "-s", "-z", "--", ":/"]
+        done = process.run(asked, timeout=10, cwd=root, errors="surrogateescape")
     except ToolError:
         return None
     if done.returncode != 0:
         return None
-    return any(entry[:1].islower() or entry[:1] == "S" for entry in done.stdout.split("\0") if entry)
+    top: Path | None = None
+    for entry in done.stdout.split("\0"):
+        if not entry:
+            continue
+        if entry[:1].islower() or entry[:1] == "S":
+            return True
+        said, _, path = entry.partition("\t")  # "H 160000 <sha> 0<TAB>path" for a submodule
+        if said.split(" ")[1:2] == ["160000"]:
+            top = top or Path(_git(root, "rev-parse", "--show-toplevel") or root)
+            if (top / path / ".git").exists():
+                inner = _unwatched(top / path)
+                if inner is not False:
+                    return inner
+    return False

@@ -124,3 +124,30 @@ def test_a_checkout_prepared_so_that_git_looks_away_is_still_dirty(tmp_path: Pat
     os.utime(root / "app.py", (1_000_000_000, 1_000_000_000))
     assert git(root, "status", "--porcelain", "--untracked-files=no") == ""
     assert gitinfo.repository_info(root)["dirty"] is True
+
+
+def test_a_submodule_the_commit_tells_git_to_ignore_is_still_looked_into(tmp_path: Path) -> None:
+    """The commit's own ``.gitmodules`` can say ``ignore = all``: ``git status`` then says nothing of
+    a submodule checked out at another commit than the one recorded, or of a file within it that a
+    step before the gate marked assume-unchanged; each is still a dirty tree."""
+    lib = committed(tmp_path / "lib")
+    write(lib, {"app.py": "x = eval('1')\n"})
+    git(lib, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "risky")
+    risky = git(lib, "rev-parse", "HEAD")
+    root = committed(tmp_path / "app")
+    git(root, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib), "lib")
+    (root / ".gitmodules").write_text(f'[submodule "lib"]\n\tpath = lib\n\turl = {lib}\n\tignore = all\n')
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "with lib")
+    assert gitinfo.repository_info(root)["dirty"] is False
+    git(root / "lib", "checkout", "-q", "HEAD~1")  # the code the commit names is not the code judged
+    assert git(root, "status", "--porcelain", "--untracked-files=no") == ""
+    assert gitinfo.repository_info(root)["dirty"] is True
+    git(root / "lib", "checkout", "-q", risky)
+    git(root / "lib", "update-index", "--assume-unchanged", "app.py")
+    write(root / "lib", {"app.py": "x = 1\n"})
+    assert git(root, "status", "--porcelain", "--untracked-files=no", "--ignore-submodules=none") == ""
+    assert gitinfo.repository_info(root)["dirty"] is True
+    git(root / "lib", "update-index", "--no-assume-unchanged", "app.py")
+    git(root / "lib", "checkout", "-q", "--", "app.py")
+    assert gitinfo.repository_info(root)["dirty"] is False
