@@ -359,7 +359,7 @@ def tree_lines(tree: Mapping[str, Any], shown: int = 10) -> list[str]:
         "{files} (" + linksout.CURE + ")",
         "reencoded": "git checks out {n} tracked file(s) in another encoding than the repository stores them, so the "
         "tools would read other bytes than it holds (a key stored as UTF-8 checked out as UTF-32 matches no pattern): "
-        "{files} (drop their working-tree-encoding attribute in .gitattributes)",
+        "{files} (drop their working-tree-encoding attribute in .gitattributes, .git/info/attributes or core.attributesFile)",
     }
     out = []
     for key, text in said.items():

@@ -241,7 +241,7 @@ def test_the_git_commands_of_a_snapshot_and_of_a_comparison_run_at_once(tmp_path
         try:
             return real(args, **kwargs)
         finally:
-            spans.append((args[4], started, time.monotonic()))
+            spans.append((args[4] + (" (attr)" if any(":(exclude,attr:" in a for a in args) else ""), started, time.monotonic()))
 
     monkeypatch.setattr(checkout.process, "run", slow)
 
@@ -254,7 +254,8 @@ def test_the_git_commands_of_a_snapshot_and_of_a_comparison_run_at_once(tmp_path
 
     before = checkout.snapshot(root)
     # and where git's ignore rules outside the tree lie (``info/exclude``, ``core.excludesFile``)
-    names = ["config", "diff-files", "hash-object", "ls-files", "rev-parse"]
+    # and which files git checks out re-encoded, whatever the tree holds (``.git/info/attributes``)
+    names = ["config", "diff-files", "hash-object", "ls-files", "ls-files (attr)", "rev-parse"]
     assert overlapped() == names and list(before.dirty) == ["a.py"]
     write(root, {"b.py": "changed\n"})
     assert checkout.changes(before).changed == ["b.py"]

@@ -65,3 +65,25 @@ def test_an_encoding_attribute_that_keeps_the_bytes_runs_as_before(tmp_path: Pat
     report = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text(encoding="utf-8"))
     assert "reencoded" not in report["checkout"]
     assert report["checks"][0]["summary"].startswith("1 potential secret in 3 tracked files")
+
+
+def test_an_encoding_the_repository_s_own_attributes_ask_for_is_refused_too(tmp_path: Path, cli: Any) -> None:
+    """A step before the gate that writes ``.git/info/attributes`` and checks the file out again has
+    the work tree re-encoded while the commit holds no ``.gitattributes`` and git status calls the tree
+    clean: the secrets check passed on the commit it had failed."""
+    root = tmp_path / "proj"
+    key_file(root, "UTF-8")
+    git(root, "rm", "-q", ".gitattributes")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "no attributes")
+    (root / ".git" / "info").mkdir(exist_ok=True)
+    (root / ".git" / "info" / "attributes").write_text("creds.txt working-tree-encoding=UTF-32LE\n", encoding="utf-8")
+    (root / "creds.txt").unlink()
+    git(root, "checkout", "--", "creds.txt")
+    assert KEY.encode() not in (root / "creds.txt").read_bytes()
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, check=True)
+    assert status.stdout == b""
+    done = cli(["check", "--only", "secrets", "--format", "json"], cwd=root)
+    assert done.returncode == 3, done.stdout + done.stderr  # it passed: 0 potential secrets
+    report = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text(encoding="utf-8"))
+    assert report["checkout"]["reencoded"] == ["creds.txt (working-tree-encoding=UTF-32LE)"]
+    assert "attribute in .gitattributes, .git/info/attributes or core.attributesFile)" in done.stdout
