@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gatekeeper import linksout, process
+from gatekeeper import linksout, process, searchpath
 from gatekeeper.background import in_background
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.fileio import relative_to_root
@@ -205,6 +205,7 @@ def _read(root: Path, timeout: float) -> _Read:
     """What git says of the work tree ``root`` and its checked-out submodules. The listing (``git
     ls-files``) runs beside the stat check (``git diff-files``) and the hashing of the files it
     names: each reads the tree as it is now, and none waits for another's answer."""
+    searchpath.keep_out(root)  # its git is never one a PATH folder inside the checkout holds
     touched = in_background(lambda: _touched(root, timeout), "gatekeeper-checkout-touched")
     ignores = in_background(lambda: _ignore_files(root, timeout), "gatekeeper-checkout-ignores")
     # asked whatever the tree holds: .git/info/attributes or core.attributesFile, which a step before the gate can

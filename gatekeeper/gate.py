@@ -154,11 +154,12 @@ def _prepare(request: Outputs, options: Mapping[str, Any], results_out: Path | N
     log whose last line is beyond the reading limits (``audit.check_tail``)."""
     from gatekeeper.audit import signer_from_env
     from gatekeeper.fileio import resolve_for_write
-    from gatekeeper.searchpath import warning
+    from gatekeeper.searchpath import keep_out, warning
 
-    if said := warning():  # a relative PATH entry is never searched: it would be the checkout
-        echo(f"gatekeeper: warning: {said}", err=True)
     root = project_root(request.path)
+    keep_out(root)  # no program gatekeeper starts is looked up in a PATH folder inside the checkout
+    if said := warning():  # nor in a relative PATH entry: it would be the checkout
+        echo(f"gatekeeper: warning: {said}", err=True)
     policy = load_policy(root, request.policy_file, options)
     signer_from_env()  # a signing key that cannot be used stops the run before anything is checked (exit 2)
     audit = bool(policy.audit["enabled"]) and request.audit

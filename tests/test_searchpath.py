@@ -62,3 +62,23 @@ def test_a_program_found_only_through_a_relative_entry_is_missing(tmp_path: Path
     done = process.run(["sh", "-c", 'echo "$PATH"'], timeout=30, cwd=root)
     assert "tools" not in done.stdout.strip().split(os.pathsep)
     assert not (root / "ran").exists()
+
+
+@pytest.mark.parametrize("entry", ["bin", "sub/../bin"])
+def test_the_checkouts_program_never_runs_through_an_absolute_path_entry_inside_it(tmp_path: Path, entry: str) -> None:
+    """A CI step that puts the workspace's ``bin/`` on PATH (``$PWD/bin``, absolute) had the pull
+    request's ``bin/git`` run for each of the snapshot's and the comparison's git calls."""
+    root = _project(tmp_path / "project")
+    (root / "sub").mkdir()
+    log = tmp_path / "planted.log"
+    path = f"{root / entry}{os.pathsep}{os.environ['PATH']}"
+    done = run_gatekeeper(["check", str(root)], tmp_path, {"PATH": path, "PLANTED_LOG": str(log)})
+    assert done.returncode == 1, done.stdout + done.stderr  # ruff's F401 on app.py: the check ran
+    assert not log.exists(), log.read_text()
+    assert f"gatekeeper: warning: PATH holds folders inside the checkout ('{root / entry}')" in done.stderr
+    report = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text())
+    assert report["checkout"]["compared"] is True
+    # a folder of the checkout judged alone: the git work tree holding it is the checkout all the same
+    log.unlink(missing_ok=True)
+    done = run_gatekeeper(["check", str(root / "sub")], tmp_path, {"PATH": path, "PLANTED_LOG": str(log)})
+    assert not log.exists(), log.read_text()
