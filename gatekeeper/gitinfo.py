@@ -63,10 +63,11 @@ def repository_info(root: Path) -> dict[str, Any]:
 #: stat data compared (``core.trustctime=false`` with an mtime put back hides a rewrite of the same
 #: size), no file monitor's word (``core.fsmonitor``: a hook that says nothing changed) and every
 #: submodule looked into (``ignore = all`` in the commit's own ``.gitmodules``, or ``diff.ignoreSubmodules``,
-#: hides a submodule checked out at another commit than the one recorded, or changed within)
+#: hides a submodule checked out at another commit than the one recorded, or changed within; an untracked
+#: file within it, a build's, does not count, as in the tree itself)
 _HONEST_GIT = (
     "git", "--no-optional-locks", "--no-replace-objects", "-c", "core.trustctime=true", "-c", "core.checkStat=default",
-    "-c", "core.fsmonitor=false", "-c", "core.ignoreStat=false", "-c", "diff.ignoreSubmodules=none",
+    "-c", "core.fsmonitor=false", "-c", "core.ignoreStat=false", "-c", "diff.ignoreSubmodules=untracked",
 )  # fmt: skip
 
 
@@ -76,7 +77,7 @@ def _dirty(root: Path) -> bool | None:
     its changes are unseen, so the tree cannot be said to be the commit's."""
     asked_flags = in_background(lambda: _unwatched(root), "gatekeeper-git-unwatched")
     try:
-        asked = [*_HONEST_GIT, "status", "--porcelain", "--untracked-files=no", "--ignore-submodules=none"]
+        asked = [*_HONEST_GIT, "status", "--porcelain", "--untracked-files=no", "--ignore-submodules=untracked"]
         done = process.run(asked, timeout=10, cwd=root)
     except ToolError:
         asked_flags()

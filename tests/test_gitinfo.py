@@ -151,3 +151,5 @@ def test_a_submodule_the_commit_tells_git_to_ignore_is_still_looked_into(tmp_pat
     git(root / "lib", "update-index", "--no-assume-unchanged", "app.py")
     git(root / "lib", "checkout", "-q", "--", "app.py")
     assert gitinfo.repository_info(root)["dirty"] is False
+    write(root / "lib", {"build/lib.o": "built\n"})  # untracked within the submodule: no change of the commit's files
+    assert gitinfo.repository_info(root)["dirty"] is False
