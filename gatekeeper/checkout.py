@@ -268,8 +268,9 @@ def _outside_links(root: Path, tree: str, *stats: Mapping[str, tuple[int, ...]])
 #: git's ``attr`` pathspec magic, so that a tree without one costs one listing that names nothing
 #: (20,000 files: 9 ms)
 _ENCODING_SPEC = ":(exclude,attr:!working-tree-encoding)"
-#: values of ``working-tree-encoding`` with which git checks the file out as it stores it
-_AS_STORED = frozenset({"unset", "unspecified", "utf-8", "utf8"})
+#: values of ``working-tree-encoding`` with which git checks the file out as it stores it (an empty
+#: value, ``working-tree-encoding=``, is no encoding to git)
+_AS_STORED = frozenset({"unset", "unspecified", "utf-8", "utf8", ""})
 
 
 def _reencoded(root: Path, timeout: float) -> tuple[str, ...]:

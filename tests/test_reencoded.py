@@ -54,11 +54,12 @@ def test_a_file_git_checks_out_re_encoded_refuses_the_run(tmp_path: Path, cli: A
 
 
 def test_an_encoding_attribute_that_keeps_the_bytes_runs_as_before(tmp_path: Path, cli: Any) -> None:
-    """UTF-8, and the attribute unset: git checks the file out as it stores it, and the key is found."""
+    """UTF-8, the attribute unset, and an empty value: git checks the file out as it stores it, and the
+    key is found."""
     root = tmp_path / "proj"
     key_file(root, "UTF-8")
     with (root / ".gitattributes").open("a", encoding="utf-8") as attributes:
-        attributes.write("gatekeeper.toml -working-tree-encoding\n")
+        attributes.write("gatekeeper.toml -working-tree-encoding\n.gitattributes working-tree-encoding=\n")
     git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "unset")
     done = cli(["check", "--only", "secrets", "--format", "json"], cwd=root)
     assert done.returncode == 1, done.stdout + done.stderr
