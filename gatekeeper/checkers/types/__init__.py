@@ -3,7 +3,8 @@
 mypy is the tool interpreter's (gatekeeper's own, or ``gate.tool_python``; mypy 1.11 or later,
 for its JSON output), never the project's: ``CheckContext.tool`` refuses a mypy inside the root or
 installed from it. It checks the project's environment through ``--python-executable`` (imports
-and stubs resolve as they do for the project) without importing anything from it: mypy's question to
+and stubs resolve as they do for the project), targeting its Python (``--python-version``, unless the
+project's configuration sets ``python_version``) without importing anything from it: mypy's question to
 that interpreter for its folders runs it with ``-I -S`` (``sitepaths.search_dirs``), so no ``.pth``
 file's ``import`` line of the environment runs. The project's
 mypy configuration (``mypy.ini``, ``.mypy.ini``, ``pyproject.toml`` or ``setup.cfg``, mypy's own
@@ -127,6 +128,7 @@ class TypesChecker(CheckerBase):
             args = ["-O", "json", "--no-error-summary", "--config-file", config, *NO_INSTALL]
             if section.get("strict"):
                 args.append("--strict")
+            args += _target_version(ctx, tool.python, found)
             state = not_kept
             hashed: incremental.Hashed = {}  # the kept folder as verified: its files mypy leaves alone are not hashed again
             if kept is not None and ctx.cache_dir is not None:
@@ -200,6 +202,40 @@ class TypesChecker(CheckerBase):
             narrowing=tuple(records),
             prior_prints=prior,
         )
+
+
+def _target_version(ctx: CheckContext, tool_python: str, found: MypyConfig) -> list[str]:
+    """``["--python-version", "X.Y"]`` of the inspected environment's interpreter, when the mypy
+    configuration sets no ``python_version`` and the tool interpreter is another X.Y. mypy targets the
+    Python it runs on unless told otherwise (``--python-executable`` does not change it): run from a
+    3.11 tool interpreter over a 3.12 environment, mypy called ``class Model[A: Agent]`` a syntax error
+    ("requires Python 3.12 or newer (current target: Python 3.11)") where the project's own mypy
+    finds none. Nothing is added when the environment's X.Y is older than the oldest mypy supports
+    (mypy would refuse it): mypy then keeps its own default, as before."""
+    import tempfile
+
+    if "python_version" in found.main:
+        return []
+    asks = "import sys; print(*sys.version_info[:2])"
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-mypy-version-") as cwd:
+        env = ctx.run([ctx.target_python, "-I", "-S", "-c", asks], timeout=60, cwd=cwd)
+        tool = ctx.run(
+            [tool_python, "-I", "-c", asks[:-1] + ", *__import__('mypy.defaults').defaults.PYTHON3_VERSION_MIN)"],
+            timeout=60,
+            cwd=cwd,
+        )
+    try:
+        target = tuple(int(part) for part in env.stdout.split())
+        own = tuple(int(part) for part in tool.stdout.split())
+    except ValueError:
+        target = own = ()
+    if env.returncode != 0 or tool.returncode != 0 or len(target) != 2 or len(own) != 4:
+        raise ToolError(
+            f"could not tell which Python to have mypy target: {process.tail(env.stderr or tool.stderr or env.stdout)}"
+        )
+    if target == own[:2] or target < own[2:]:
+        return []
+    return ["--python-version", f"{target[0]}.{target[1]}"]
 
 
 def _above(root: Path) -> str:

@@ -332,3 +332,71 @@ def test_the_whole_root_advice_names_namespace_packages_and_the_workspace_member
         ("jaraco/classes/__init__.py", "assignment"),
         ("packages/jaraco.text/jaraco/text/__init__.py", "assignment"),
     ]
+
+
+def _other_pythons() -> dict[tuple[int, int], str]:
+    """Interpreters of other major.minor versions than the one running the tests (PATH, pyenv), by version."""
+    import glob
+    import shutil
+
+    found: dict[tuple[int, int], str] = {}
+    names = [shutil.which(f"python3.{minor}") for minor in range(8, 16)]
+    names += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.*/bin/python3")))
+    for name in names:
+        if not name:
+            continue
+        done = subprocess.run(
+            [name, "-I", "-S", "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True, timeout=60
+        )
+        if done.returncode == 0:
+            version = tuple(int(part) for part in done.stdout.split())
+            if len(version) == 2 and version != sys.version_info[:2]:
+                found.setdefault((version[0], version[1]), name)
+    return found
+
+
+def _mypy_oldest_target() -> tuple[int, int]:
+    from mypy.defaults import PYTHON3_VERSION_MIN
+
+    return (PYTHON3_VERSION_MIN[0], PYTHON3_VERSION_MIN[1])
+
+
+BY_VERSION = "import sys\n\nif sys.version_info[:2] == ({0}, {1}):\n    a: int = 'environment'\nelse:\n    b: int = 'tool'\n"
+
+
+def test_mypy_targets_the_python_of_the_environment_it_checks(tmp_path: Path, make_ctx: Any) -> None:
+    # mypy targets the Python it runs on unless told otherwise: from a 3.11 tool interpreter over a
+    # 3.12 environment it called PEP 695 generics a syntax error that the project's own mypy does not
+    usable = {v: p for v, p in _other_pythons().items() if v >= _mypy_oldest_target()}
+    if not usable:
+        pytest.skip("no interpreter of another Python version that mypy can target")
+    (major, minor), other = sorted(usable.items())[-1]
+    venv = tmp_path / "env"
+    subprocess.run([other, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    env_python = str(venv / "bin" / "python")
+    root = write(
+        tmp_path / "proj",
+        {"app.py": BY_VERSION.format(major, minor), "gatekeeper.toml": f'[environment]\npython = "{env_python}"\n'},
+    )
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root))
+    by_hand = mypy_by_hand(root, "--python-executable", env_python, "--python-version", f"{major}.{minor}", "app.py")
+    assert finding_keys(result) == keys(by_hand) == {("assignment", "app.py", 4)}
+    assert f"--python-version {major}.{minor}" in result.metrics["command"]
+    # the project's configuration names its own target: it is mypy's, as by hand
+    (root / "mypy.ini").write_text(f"[mypy]\npython_version = {sys.version_info[0]}.{sys.version_info[1]}\n", encoding="utf-8")
+    result = TypesChecker().run(section(TypesChecker), make_ctx(root))
+    assert finding_keys(result) == {("assignment", "app.py", 6)}
+    assert "--python-version" not in result.metrics["command"]
+
+    # an environment older than the oldest Python mypy can target: mypy keeps its own default
+    older = {v: p for v, p in _other_pythons().items() if v < _mypy_oldest_target()}
+    if older:
+        (major, minor), other = sorted(older.items())[-1]
+        old_venv = tmp_path / "old-env"
+        subprocess.run([other, "-m", "venv", "--without-pip", str(old_venv)], check=True, timeout=120)
+        (root / "mypy.ini").unlink()
+        (root / "app.py").write_text(BY_VERSION.format(major, minor), encoding="utf-8")
+        (root / "gatekeeper.toml").write_text(f'[environment]\npython = "{old_venv / "bin" / "python"}"\n', encoding="utf-8")
+        result = TypesChecker().run(section(TypesChecker), make_ctx(root))
+        assert finding_keys(result) == {("assignment", "app.py", 6)}
+        assert "--python-version" not in result.metrics["command"]
