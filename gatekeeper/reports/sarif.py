@@ -63,6 +63,10 @@ MAX_BYTES = 10_000_000
 MAX_TAGS_PER_RULE = 20
 #: GitHub code scanning truncates a rule's fullDescription past this many characters
 MAX_FULL_DESCRIPTION = 1024
+#: a result's message, and the rule help a message becomes, past this many characters are cut (at a
+#: sentence or word; gatekeeper.json keeps them whole): one finding's 5 MB message, three times in
+#: the file, put it past MAX_BYTES and left that blocking finding out of the SARIF file altogether
+MAX_MESSAGE = 4000
 #: characters a help link keeps as they are (everything else is percent-encoded)
 _URL_SAFE = ":/?#@!$&'*+,;=%~-._"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#|!~])")
@@ -381,6 +385,7 @@ def _score(finding: Finding) -> float:
 
 def _help(rule_id: str, first: Finding, description: str) -> dict[str, str]:
     """The rule's ``help``: plain text, and the same as Markdown (what code scanning renders)."""
+    description = _clip(description, MAX_MESSAGE)
     text = [description or rule_id]
     markdown = [_md(description or rule_id)]
     props = first.properties
@@ -420,7 +425,7 @@ def _result(check: CheckResult, finding: Finding, rule_index: Mapping[str, int],
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index[finding.rule_id],
         "level": level(finding.severity),
-        "message": {"text": finding.message or finding.rule_id},
+        "message": {"text": _clip(finding.message or finding.rule_id, MAX_MESSAGE)},
         "locations": [loc] if (loc := _location(finding)) else [],
         "partialFingerprints": {FINGERPRINT_KEY: fp},
     }

@@ -1,0 +1,106 @@
+"""What a third-party checker's findings say of where they are and what they say is checked before the
+reports believe it: a location that is not a path relative to the root (absolute, as a tool given
+``ctx.root / name`` prints it, or climbing out with ``..``) makes the check an error naming it, and a
+finding with a message of megabytes still reaches the SARIF file, its message cut there. The plugin
+is a real distribution, built into a wheel and installed into a virtualenv."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers.env import clean_env
+from tests.helpers.projects import BUILTINS, git_init, write
+
+pytestmark = pytest.mark.slow  # builds a wheel and a virtualenv
+
+PLUGIN = '''
+"""acme_places: one blocking finding, located and worded as the policy's mode says."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gatekeeper.checkers.base import CheckContext, CheckerBase, Option
+from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide_status, fingerprint
+
+
+class AcmePlaces(CheckerBase):
+    name = "places"
+    options = {"mode": Option("str", "relative", "where the finding is", choices=("relative", "absolute", "climb", "huge"))}
+
+    def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
+        mode = section["mode"]
+        path = {"absolute": str(ctx.root / "app.py"), "climb": "../app.py"}.get(mode, "app.py")
+        message = "Unused name x. " + "It is never read. " * 300_000 if mode == "huge" else "unused name x"
+        finding = Finding(
+            "ACME9", Severity.LOW, message, blocking=True, location=Location(path, 1),
+            fingerprint=fingerprint("places", "ACME9", path, "x = 1"),
+        )
+        return CheckResult("places", decide_status((finding,)), "1 finding", "acme", "1.0", findings=(finding,))
+'''
+
+PYPROJECT = """[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "acme-places"
+version = "1.0"
+
+[project.entry-points."gatekeeper.checkers"]
+places = "acme_places:AcmePlaces"
+
+[tool.hatch.build.targets.wheel]
+packages = ["acme_places"]
+"""
+
+
+@pytest.fixture(scope="module")
+def venv_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtualenv that sees gatekeeper, with the plugin's wheel installed."""
+    tmp = tmp_path_factory.mktemp("places")
+    source = write(tmp / "acme-places", {"acme_places/__init__.py": PLUGIN, "pyproject.toml": PYPROJECT})
+    env = clean_env()
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp / "w"), str(source)], check=True, env=env)
+    (wheel,) = (tmp / "w").glob("acme_places-1.0-*.whl")
+    python = tmp / "venv" / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp / "venv")], check=True)
+    subprocess.run([*pip, "--python", str(python), "install", "--no-deps", "--no-index", str(wheel)], check=True, env=env)
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    (Path(site) / "zz_gatekeeper.pth").write_text(f"import site; site.addsitedir({sysconfig.get_path('purelib')!r})\n")
+    return python
+
+
+def _check(tmp_path: Path, python: Path, mode: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], dict[str, Any]]:
+    off = "".join(f"[checks.{name}]\nenabled = false\n" for name in BUILTINS)
+    policy = f'[reports]\nformats = ["json", "sarif"]\n[audit]\nenabled = false\n{off}[checks.places]\nmode = "{mode}"\n'
+    root = write(tmp_path / "project", {"app.py": "x = 1\n", "gatekeeper.toml": policy})
+    git_init(root)
+    done = subprocess.run([str(python), "-m", "gatekeeper", "check"], cwd=root, env=clean_env(), capture_output=True, text=True)
+    reports = root / "gatekeeper-reports"
+    (check,) = json.loads((reports / "gatekeeper.json").read_text(encoding="utf-8"))["checks"]
+    return done, check, json.loads((reports / "gatekeeper.sarif").read_text(encoding="utf-8"))
+
+
+def test_a_findings_message_of_megabytes_is_cut_in_the_sarif_not_its_finding_left_out(tmp_path: Path, venv_python: Path) -> None:
+    done, check, sarif = _check(tmp_path, venv_python, "huge")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert len(check["findings"][0]["message"]) > 5_000_000  # gatekeeper.json keeps it whole
+    (run,) = sarif["runs"]
+    assert "truncated" not in run["properties"]["gatekeeper"]
+    (result,) = run["results"]
+    text = result["message"]["text"]
+    assert text.startswith("Unused name x. It is never read.") and text.endswith(" …") and len(text) <= 4000
+    (rule,) = run["tool"]["driver"]["rules"]
+    assert len(rule["help"]["text"]) <= 4000
