@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gatekeeper import process, readback, spawnwatch
+from gatekeeper import fileio, process, readback, spawnwatch
 from gatekeeper.checkers.base import CheckContext, LoadedChecker
 from gatekeeper.errors import GatekeeperError, ToolTimeout
 from gatekeeper.findings import (
@@ -54,10 +54,28 @@ def run_one(
         result = error_result(name, f"checker crashed: {type(exc).__name__}: {exc}{at}", time.monotonic() - t0)
     except BaseException as exc:  # SystemExit or KeyboardInterrupt raised inside a plugin
         result = error_result(name, f"checker aborted: {type(exc).__name__}: {exc}", time.monotonic() - t0)
+    if checker.origin and isinstance(result, CheckResult) and (outside := _outside_root(result)):
+        result = error_result(name, f"checker returned a malformed result: {outside}", time.monotonic() - t0)
     if checker.origin:  # a third-party check: what it started itself and left running ends with it
         for killed in process.kill_strays():
             spawnwatch.note(name, f"{killed} (still running as the check ended: killed)")
     done.put((name, result))
+
+
+def _outside_root(result: CheckResult) -> str:
+    """The first finding of a third-party check whose location is not a path relative to the root
+    (absolute, or climbing out with ``..``), named; empty when there is none. Such a path named a
+    file the SARIF file re-rooted (``/tmp/x/app.py`` as the checkout's ``tmp/x/app.py``) or left
+    outside the repository, and fingerprints built from it changed with the folder the run was in."""
+    for i, f in enumerate(result.findings):
+        path = f.location.path if isinstance(f, Finding) and isinstance(f.location, Location) else ""
+        if isinstance(path, str) and path and not fileio.inside(path):
+            shown = path if len(path) <= 200 else path[:200] + "…"
+            return (
+                f"finding {i + 1} ({f.rule_id!r}) is located at {shown!r}, which is not a path relative to the "
+                "project root: a Location's path is relative to ctx.root, with '/' (path.relative_to(ctx.root).as_posix())"
+            )
+    return ""
 
 
 def _with_origin(result: object, ctx: CheckContext) -> object:

@@ -93,6 +93,26 @@ def _check(tmp_path: Path, python: Path, mode: str) -> tuple[subprocess.Complete
     return done, check, json.loads((reports / "gatekeeper.sarif").read_text(encoding="utf-8"))
 
 
+@pytest.mark.parametrize("mode", ["absolute", "climb"])
+def test_a_finding_located_outside_the_roots_relative_paths_makes_the_check_an_error(
+    tmp_path: Path, venv_python: Path, mode: str
+) -> None:
+    done, check, _ = _check(tmp_path, venv_python, mode)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert check["status"] == "error"
+    shown = str(tmp_path / "project" / "app.py") if mode == "absolute" else "../app.py"
+    assert f"finding 1 ('ACME9') is located at {shown!r}, which is not a path relative to the project root" in check["error"]
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_finding_with_a_relative_path_fails_the_check_and_is_located_in_the_sarif(tmp_path: Path, venv_python: Path) -> None:
+    done, check, sarif = _check(tmp_path, venv_python, "relative")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert check["status"] == "fail"
+    (result,) = sarif["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "app.py"
+
+
 def test_a_findings_message_of_megabytes_is_cut_in_the_sarif_not_its_finding_left_out(tmp_path: Path, venv_python: Path) -> None:
     done, check, sarif = _check(tmp_path, venv_python, "huge")
     assert done.returncode == 1, done.stdout + done.stderr
