@@ -55,6 +55,8 @@ def changed_lines(ctx: CheckContext, base: str) -> dict[str, set[int]]:
             "--no-textconv",  # the lines as the files hold them, whatever driver the checkout's .gitattributes names
             "--text",  # a .gitattributes marking the code binary or -diff printed "Binary files differ", no line
             "--unified=0",
+            "--src-prefix=a/",  # whatever diff.noprefix or diff.mnemonicPrefix (w/, c/) the configuration sets
+            "--dst-prefix=b/",
             "--relative",
             "--diff-filter=AMRC",
             mb,
@@ -72,7 +74,7 @@ def parse_diff(text: str) -> dict[str, set[int]]:
     current: str | None = None
     for line in text.splitlines():
         if line.startswith("+++ "):
-            name = line[4:].rstrip("\t")
+            name = _unquoted(line[4:].rstrip("\t"))
             current = None if name == "/dev/null" else (name[2:] if name.startswith("b/") else name)
             continue
         if current is None or not line.startswith("@@"):
@@ -82,6 +84,33 @@ def parse_diff(text: str) -> dict[str, set[int]]:
             start, count = int(match.group(1)), int(match.group(2) if match.group(2) is not None else 1)
             changed.setdefault(current, set()).update(range(start, start + count))
     return {path: lines for path, lines in changed.items() if lines}
+
+
+#: the escapes of a name git quotes (a ``"``, ``\\`` or control character in it): C's
+_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def _unquoted(name: str) -> str:
+    """A path as git names it in a diff's header, its quotes undone: ``"b/pkg/we\\"ird.py"`` is
+    ``b/pkg/we"ird.py`` (read as written, such a file's changed lines were no file's, and min_diff
+    passed over them); octal escapes are the bytes of its UTF-8 name."""
+    if len(name) < 2 or not name.startswith('"') or not name.endswith('"'):
+        return name
+    body, out, at = name[1:-1], bytearray(), 0
+    while at < len(body):
+        char = body[at]
+        if char == "\\" and at + 1 < len(body):
+            following = body[at + 1]
+            if following in "0123" and len(body) >= at + 4 and all(c in "01234567" for c in body[at + 1 : at + 4]):
+                out.append(int(body[at + 1 : at + 4], 8))
+                at += 4
+                continue
+            out.append(_ESCAPES.get(following, ord(following) if following.isascii() else 63))
+            at += 2
+            continue
+        out += char.encode("utf-8", "surrogateescape")
+        at += 1
+    return out.decode("utf-8", "surrogateescape")
 
 
 def patch_coverage(

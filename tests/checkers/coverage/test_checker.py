@@ -831,6 +831,32 @@ def test_patch_coverage_reads_the_changes_whatever_the_checkouts_attributes_say(
     assert (diff["changed_lines"], diff["covered_lines"], result.status) == (4, 3, Status.FAIL)
 
 
+@pytest.mark.parametrize("how", ["quoted", "mnemonic"])
+def test_patch_coverage_reads_the_changes_of_a_file_git_names_in_quotes_or_with_other_prefixes(
+    patched: Path, make_ctx: Any, tmp_path: Path, how: str
+) -> None:
+    """git quotes a name that holds a double quote (``+++ "b/pkg/we\\"ird.py"``), and diff.mnemonicPrefix
+    names the work tree's side ``w/``: read as written, the changed lines were no measured file's, and
+    min_diff = 80 passed over the uncovered new code (patch 100% of 2 lines, or no measurable changed line)."""
+    copy = tmp_path / how
+    shutil.copytree(patched, copy, ignore=shutil.ignore_patterns(".coverage"))
+    expected = (4, 3)
+    if how == "quoted":
+        (copy / "pkg" / 'we"ird.py').write_text("def risky(x):\n    y = x * 2\n    return y\n")
+        with (copy / "test_pkg.py").open("a") as fh:
+            fh.write("\n\nimport importlib\n\nimportlib.import_module('pkg.we\"ird')\n")
+        git(copy, "add", ".")
+        git(copy, "commit", "-q", "-m", "weird")
+        expected = (7, 4)  # risky()'s body is not run
+    else:
+        git(copy, "config", "diff.mnemonicPrefix", "true")
+    measure(copy)
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, min_diff=80.0, diff_base="main"), make_ctx(copy))
+    diff = result.metrics["diff"]
+    assert (diff["changed_lines"], diff["covered_lines"], result.status) == (*expected, Status.FAIL)
+
+
 def test_parse_diff_reads_added_lines_of_new_paths() -> None:
     text = textwrap.dedent(
         """\
