@@ -11,7 +11,7 @@ each FILE's sha256 is one of the statement's subjects; then it prints the verdic
 with the checks that did not run) and the commit (its ``gitCommit`` subject; a statement whose
 predicate names another commit is refused). Authentic is not passing: ``--commit SHA`` refuses
 a statement about another commit (an old passing run's attestation replayed for a new one),
-``--require-pass`` one whose verdict is not pass or whose run was partial (or judged a work tree whose
+``--require-pass`` one whose verdict is not pass or whose run was partial or not said complete (or judged a work tree whose
 tracked files differed from the commit, or one folder of the repository other than ``--folder``, or
 rests on findings a baseline let through, unless ``--accept-baseline``), and ``--policy-sha256
 HEX`` one of a run judged under another policy (HEX: the effective policy's sha256, which covers
@@ -181,6 +181,24 @@ def folder_of(given: str | None) -> str:
     return "/".join(parts) or "."
 
 
+def incomplete(predicate: dict[str, Any]) -> str:
+    """Why the predicate does not show a complete run, which ``--require-pass`` asks ("" when its ``scope``
+    says ``complete: true``): a partial run (``--only``, ``--skip``, one shard) gates no commit, and a
+    statement without a scope (written before gatekeeper recorded it, or edited) cannot show that every
+    check the policy enables ran, so it is refused as ``bundle verify`` refuses a record without one.
+    The same rule and words for ``gatekeeper attestation verify``, which calls this."""
+    scope = predicate.get("scope")
+    if isinstance(scope, dict) and scope.get("complete") is True:
+        return ""
+    if isinstance(scope, dict) and scope.get("complete") is False:
+        left = ", ".join(str(x) for x in (scope.get("left_out") or [])) or "part of the gate"
+        return f"the run was partial ({left} did not run)"
+    return (
+        "the statement does not say the run was complete (its predicate has no scope.complete: written before "
+        "gatekeeper recorded it, or edited), so nothing shows every check the policy enables ran"
+    )
+
+
 def demands(statement: dict[str, Any], commit: str | None, require_pass: bool, policy_sha256: str | None = None,
             known: tuple[bool, str] = (False, ".")) -> list[str]:  # fmt: skip
     """What ``--commit``, ``--require-pass`` and ``--policy-sha256`` ask that the statement does not
@@ -192,12 +210,9 @@ def demands(statement: dict[str, Any], commit: str | None, require_pass: bool, p
     predicate = statement.get("predicate")
     predicate = predicate if isinstance(predicate, dict) else {}
     verdict = str(predicate.get("verdict", "?"))
-    scope = predicate.get("scope")
-    partial = isinstance(scope, dict) and scope.get("complete") is False
-    if require_pass and (verdict != "pass" or partial):
-        left = ", ".join(str(x) for x in (scope.get("left_out") or [])) if isinstance(scope, dict) else ""
-        left = left or "part of the gate"
-        why = f"the verdict is {verdict}" if verdict != "pass" else f"the run was partial ({left} did not run)"
+    unshown = incomplete(predicate)
+    if require_pass and (verdict != "pass" or unshown):
+        why = f"the verdict is {verdict}" if verdict != "pass" else unshown
         problems.append(f"--require-pass: {why}: this attestation does not let the commit through the gate")
     elif require_pass and (refusal := known_problem(predicate, *known)):
         problems.append(refusal)

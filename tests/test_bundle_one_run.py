@@ -1135,3 +1135,63 @@ def test_bundle_verify_says_when_the_policy_was_not_held_to_one_approved(two_run
     for named in (["--policy-sha256", digest], ["--policy", "gatekeeper.toml"]):
         done = _cli(["bundle", "verify", str(two_runs["pass"]), "--public-key", str(two_runs["pub"]), *named])
         assert done.exit_code == 0 and "not held to one you approved" not in done.output, done.output
+
+
+def _resigned_statement(envelope: Path, key: Path, change: Any, dst: Path) -> Path:
+    """The statement of ``envelope`` with ``change(statement)`` applied, signed again with the real key and
+    written to ``dst`` without a token: what whoever holds the key (or an older gatekeeper) can sign."""
+    import base64
+
+    from gatekeeper.attestation import pae
+
+    signer = signing.signer_from_text(key.read_text())
+    found = json.loads(envelope.read_text())
+    statement = json.loads(base64.b64decode(found["payload"]))
+    change(statement)
+    payload = json.dumps(statement).encode()
+    found["payload"] = base64.b64encode(payload).decode()
+    found["signatures"] = [
+        {"keyid": signer.key_id, "sig": base64.b64encode(signer.sign(pae(found["payloadType"], payload))).decode()}
+    ]
+    found.pop("timestamp", None)
+    dst.write_text(json.dumps(found))
+    return dst
+
+
+def test_a_pass_whose_statement_does_not_say_the_run_was_complete_is_refused_by_every_verifier(
+    two_runs: dict[str, Path], tmp_path: Path
+) -> None:
+    # a genuine pass whose predicate has no scope (as a statement of a gatekeeper before scope was recorded):
+    # bundle verify refuses a record without one; attestation verify and the script took it as a complete run
+    genuine = two_runs["root"] / "out-pass" / "gatekeeper.intoto.json"
+    unscoped = _resigned_statement(
+        genuine, tmp_path / "gatekeeper.key", lambda s: s["predicate"].pop("scope"), tmp_path / "unscoped.intoto.json"
+    )
+    script = [sys.executable, "-I", str(Path(__file__).parents[1] / "gatekeeper" / "verify_attestation.py")]
+    said = "--require-pass: the statement does not say the run was complete (its predicate has no scope.complete"
+    for envelope, code in ((genuine, 0), (unscoped, 1)):
+        ran = subprocess.run([*script, str(envelope), str(two_runs["pub"]), "--require-pass"],
+                             capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+        assert ran.returncode == code, ran.stderr
+        assert (f"REJECTED: {said}" in ran.stderr) == bool(code), ran.stderr
+        done = _cli(["attestation", "verify", str(envelope), "--public-key", str(two_runs["pub"]), "--require-pass"])
+        assert done.exit_code == code, done.output
+        assert (said in done.output) == bool(code), done.output
+    # authentic it still is: without --require-pass both verify it
+    assert _cli(["attestation", "verify", str(unscoped), "--public-key", str(two_runs["pub"])]).exit_code == 0
+    ran = subprocess.run([*script, str(unscoped), str(two_runs["pub"])], capture_output=True, text=True, timeout=60, check=False)
+    assert ran.returncode == 0, ran.stderr
+    # and the bundle verifier, of a record without a scope, in the same words
+    from gatekeeper import audit
+    from gatekeeper.auditchain import stored_line
+
+    signer = signing.signer_from_text((tmp_path / "gatekeeper.key").read_text())
+    record = json.loads(_entry(two_runs["pass"], "audit/record.jsonl"))
+    for name in ("sig", "timestamp", "scope"):
+        record.pop(name)
+    record["sig"] = audit.sign_record(record, signer)
+    forged = _resigned(two_runs["pass"], tmp_path / "unscoped.zip", {"audit/record.jsonl": stored_line(record) + b"\n"},
+                       tmp_path / "gatekeeper.key")  # fmt: skip
+    done = _cli(["bundle", "verify", str(forged), "--public-key", str(two_runs["pub"]), "--require-pass"])
+    assert done.exit_code == 1, done.output
+    assert "--require-pass: audit record #1 does not say the run was complete (it has no scope.complete" in done.output

@@ -197,7 +197,7 @@ def _demands(statement: Mapping[str, Any], predicate: Mapping[str, Any], commit:
     ask that the statement does not say: a genuine attestation of another commit (an old passing run
     replayed for a new one), of a run that did not pass, of one folder of the repository, or of a pass
     a baseline let findings through, verifies as authentic; these make the exit code say whether it gates."""
-    from gatekeeper.verify_attestation import commit_problem, known_problem, stated_commit
+    from gatekeeper.verify_attestation import commit_problem, incomplete, known_problem, stated_commit
 
     require_pass, accept_baseline, folder = passing
     refused = commit_problem(dict(statement), commit)
@@ -205,8 +205,9 @@ def _demands(statement: Mapping[str, Any], predicate: Mapping[str, Any], commit:
     _, two = stated_commit(dict(statement))
     problems.extend([two] if two else [])
     verdict = str(predicate.get("verdict", "?"))
-    if require_pass and (verdict != "pass" or partial):
-        why = f"the verdict is {verdict}" if verdict != "pass" else f"the run was partial ({partial})"
+    unshown = incomplete(dict(predicate))
+    if require_pass and (verdict != "pass" or unshown):
+        why = f"the verdict is {verdict}" if verdict != "pass" else (f"the run was partial ({partial})" if partial else unshown)
         problems.append(f"--require-pass: {why}: this attestation does not let the commit through the gate")
     elif require_pass and (refusal := known_problem(dict(predicate), accept_baseline, folder)):
         problems.append(refusal)

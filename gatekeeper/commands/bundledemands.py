@@ -91,7 +91,14 @@ def demands(outcome: BundleCheck, commit: str | None, passing: tuple[bool, bool,
     scope = outcome.record_scope
     if require_pass and (outcome.record_verdict != "pass" or scope is None or scope.get("complete") is not True):
         verdict = clean(outcome.record_verdict or "not recorded")
-        why = f"the verdict is {verdict}" if outcome.record_verdict != "pass" else "the run was partial (or does not say)"
+        why = (
+            f"the verdict is {verdict}"
+            if outcome.record_verdict != "pass"
+            else "the run was partial"
+            if scope is not None and scope.get("complete") is False
+            else f"audit record #{outcome.record_seq} does not say the run was complete (it has no scope.complete: "
+            "written before gatekeeper recorded it, or edited), so nothing shows every check the policy enables ran"
+        )
         problems.append(f"--require-pass: {why}: this bundle does not let the commit through the gate")
     elif require_pass:  # a pass of a complete run: each thing it rests on that the gate would not accept
         elsewhere = _folder_problem(outcome.record_folder, folder)
