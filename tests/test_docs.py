@@ -191,6 +191,14 @@ def test_design_policy_block_is_the_schema_with_its_defaults() -> None:
     assert not problems, "docs/design.md: " + "; ".join(problems)
 
 
+def test_design_policy_block_is_a_policy_that_validates(cli: Any, tmp_path: Path) -> None:
+    """The block is also one a reader may copy: ``policy validate`` takes it as it stands (a key shown
+    with a value the code refuses, ``waivers_file = ""`` for "none", would fail the copy)."""
+    (tmp_path / "gatekeeper.toml").write_text(_first_block(_section(DESIGN, "Policy (TOML)")), encoding="utf-8")
+    done = cli(["policy", "validate", "gatekeeper.toml"], tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 #: paths the documents name that are not files of the repository: where gatekeeper writes
 #: (reports, the audit log, the user's data and cache folders) and workflow files for a user's repository
 _NOT_IN_REPO = {
