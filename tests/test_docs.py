@@ -199,6 +199,24 @@ def test_design_policy_block_is_a_policy_that_validates(cli: Any, tmp_path: Path
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_both_layouts_name_every_top_level_entry_of_the_repository() -> None:
+    """The README's Development block and design.md's Layout block name each top-level file and folder
+    git tracks (a folder as ``name/``, or a file in it as ``.ci/run``)."""
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    tops = {path.split("/", 1)[0] + ("/" if "/" in path else "") for path in tracked} - {".gitignore"}
+    problems = []
+    for name, block in (
+        ("README.md's Development", _first_block(_section(README, "Development"))),
+        ("design.md's Layout", _first_block(_section(DESIGN, "Layout"))),
+    ):
+        shown = set(re.findall(r"(?<![\w./-])(\.?[\w.-]+/?)", block))
+        missing = [top for top in sorted(tops) if not any(s.startswith(top) for s in shown)]
+        problems += [f"{name} does not name {top}" for top in missing]
+    assert not problems, "; ".join(problems)
+
+
 #: paths the documents name that are not files of the repository: where gatekeeper writes
 #: (reports, the audit log, the user's data and cache folders) and workflow files for a user's repository
 _NOT_IN_REPO = {
