@@ -588,3 +588,35 @@ def test_init_says_detect_secrets_reports_the_content_hash_of_a_poetry_lock(tmp_
     assert [(f["location"]["path"], f["blocking"], f["waiver"]["id"]) for f in secrets["findings"]] == [
         ("poetry.lock", False, "W1")
     ]
+
+
+def test_init_leaves_types_off_when_gatekeepers_environment_lacks_a_mypy_plugin_the_project_loads(tmp_path: Path, cli) -> None:
+    """django-countries 9.1.0 names mypy_django_plugin (django-stubs) in [tool.mypy] plugins: init
+    turned types on because mypy is installed, and the first check's types check was an error
+    ('mypy_django_plugin is not installed'); init now leaves it off and says what to install."""
+    files = {
+        "pyproject.toml": '[project]\nname = "demo"\nversion = "1"\n\n[tool.mypy]\nplugins = ["gk_absent_mypy_plugin.main"]\n',
+        "demo/__init__.py": "x: int = 1\n",
+    }
+    write_files(tmp_path, files)
+    git_init(tmp_path)
+    (tmp_path / "on.toml").write_text("[checks.types]\nenabled = true\n", encoding="utf-8")
+    cli(["check", "--only", "types", "--policy", "on.toml", "--format", "json"], cwd=tmp_path)
+    result = json.loads((tmp_path / "gatekeeper-reports" / "gatekeeper.json").read_text())
+    types = next(c for c in result["checks"] if c["name"] == "types")
+    assert types["status"] == "error" and "gk_absent_mypy_plugin is not installed" in types["summary"]
+    done = cli(["policy", "init"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stdout.split())
+    assert "left types off: the mypy configuration (pyproject.toml) loads the plugin gk_absent_mypy_plugin," in said
+    assert "then set enabled = true under [checks.types]" in said
+    assert "turned on lint, secrets: their tools are installed" in said
+    policy = tomllib.loads((tmp_path / "gatekeeper.toml").read_text())
+    assert policy["checks"]["types"]["enabled"] is False
+    # a plugin gatekeeper's environment has (mypy's own) leaves the check on
+    (tmp_path / "pyproject.toml").write_text(
+        files["pyproject.toml"].replace("gk_absent_mypy_plugin.main", "mypy.plugins.proper_plugin")
+    )
+    done = cli(["policy", "init", "--force"], cwd=tmp_path)
+    assert "left types off" not in done.stdout
+    assert tomllib.loads((tmp_path / "gatekeeper.toml").read_text())["checks"]["types"]["enabled"] is True

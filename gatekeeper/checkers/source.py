@@ -247,6 +247,18 @@ def installed_tools(python: str) -> list[str]:
     return sorted(check for check, module in OPTIONAL_TOOLS.items() if isinstance(answer, dict) and answer.get(module) is True)
 
 
+def missing_modules(python: str, modules: Sequence[str]) -> list[str]:
+    """Those of ``modules`` the interpreter ``python`` cannot import (all of them when it cannot be asked)."""
+    if not modules:
+        return []
+    try:
+        done = process.run([python, "-I", "-c", _FIND, *modules], timeout=60)
+        answer = json.loads(done.stdout) if done.returncode == 0 else {}
+    except (ToolError, ValueError):
+        answer = {}
+    return [m for m in modules if not (isinstance(answer, dict) and answer.get(m) is True)]
+
+
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class PerFileRun:
     """The outcome of a per-file tool run: results by file, and how many came from the cache."""

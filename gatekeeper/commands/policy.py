@@ -76,6 +76,22 @@ def policy_show(
     echo(to_toml(policy.data), nl=False)
 
 
+def _mypy_plugins_missing(root: Path) -> tuple[str, list[str]]:
+    """The project's mypy configuration file and the plugins it names (top-level modules) that
+    gatekeeper's own interpreter, where mypy runs, cannot import; ``("", [])`` when there are none
+    (or the configuration cannot be read: the check says why)."""
+    from gatekeeper.checkers.source import missing_modules
+    from gatekeeper.checkers.types import find_config, plugin_modules
+    from gatekeeper.errors import ToolError
+
+    try:
+        found = find_config(root)
+        modules = plugin_modules(found)
+    except ToolError:
+        return "", []
+    return found.name, missing_modules(sys.executable, modules)
+
+
 @app.command("init", epilog="Examples:\n\n  gatekeeper policy init\n\n  gatekeeper policy init --pyproject")
 @handles_errors()
 def policy_init(
@@ -102,6 +118,9 @@ def policy_init(
     tests = tests_folders(root)
     # the checks whose tools gatekeeper's own interpreter (where they run) has are switched on
     found = installed_tools(sys.executable)
+    plugins_missing = _mypy_plugins_missing(root) if "types" in found else ("", [])
+    if plugins_missing[1]:  # the types check would be an error: mypy cannot run without them
+        found.remove("types")
     types_paths = types_seed(root) if "types" in found else []
     if pyproject:
         target = root / "pyproject.toml"
@@ -126,6 +145,14 @@ def policy_init(
         echo("pyproject.toml's [tool.gatekeeper] is no longer read: gatekeeper.toml comes first")
     if found:
         echo(f"turned on {', '.join(found)}: their tools are installed")
+    config, missing = plugins_missing
+    if missing:
+        echo(
+            f"left types off: the mypy configuration ({config}) loads the plugin{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)}, which gatekeeper's environment ({sys.executable}) lacks, and mypy runs there: "
+            "install it there (or set gate.tool_python to an interpreter that has it and mypy), then set "
+            "enabled = true under [checks.types]"
+        )
     if fail_under is not None:
         echo(f"checks.coverage.min_total = {fail_under[0]:g}, from the project's coverage fail_under ({fail_under[1]})")
     if tests.folders:
