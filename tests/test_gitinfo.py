@@ -153,3 +153,33 @@ def test_a_submodule_the_commit_tells_git_to_ignore_is_still_looked_into(tmp_pat
     assert gitinfo.repository_info(root)["dirty"] is False
     write(root / "lib", {"build/lib.o": "built\n"})  # untracked within the submodule: no change of the commit's files
     assert gitinfo.repository_info(root)["dirty"] is False
+
+
+def test_a_filter_that_converts_a_tracked_file_makes_the_tree_dirty(tmp_path: Path) -> None:
+    """A step before the gate that writes ``.git/info/attributes`` and a filter driver has git status
+    compare what the driver prints (a clean filter printing the commit's text): the tree holds other
+    code than the commit's and read clean. git-lfs's own driver, which stores a pointer naming the
+    content's sha256, leaves a tree clean."""
+    root = committed(tmp_path / "repo")
+    committed_text = (root / "app.py").read_text()
+    (tmp_path / "committed.py").write_text(committed_text)
+    (root / ".git" / "info").mkdir(exist_ok=True)
+    (root / ".git" / "info" / "attributes").write_text("app.py filter=hide\n")
+    git(root, "config", "filter.hide.clean", f"cat {tmp_path / 'committed.py'}")
+    write(root, {"app.py": "x = eval(input())\n"})
+    git(root, "add", "app.py")
+    assert git(root, "status", "--porcelain", "--untracked-files=no") == ""
+    assert (root / "app.py").read_text() != committed_text
+    assert gitinfo.repository_info(root)["dirty"] is True
+    git(root, "config", "--remove-section", "filter.hide")
+    git(root, "checkout", "--", "app.py")
+    assert gitinfo.repository_info(root)["dirty"] is False
+    # git lfs install's configuration (git-lfs itself is not installed here: no tracked file under it)
+    (root / ".git" / "info" / "attributes").write_text("*.bin filter=lfs\n")
+    lfs = {"clean": "git-lfs clean -- %f", "smudge": "git-lfs smudge -- %f", "process": "git-lfs filter-process"}
+    for key, value in lfs.items():
+        git(root, "config", f"filter.lfs.{key}", value)
+    assert gitinfo.repository_info(root)["dirty"] is False
+    git(root, "config", "filter.lfs.process", "cat")  # a driver named lfs that is not git-lfs's
+    (root / ".git" / "info" / "attributes").write_text("*.py filter=lfs\n")
+    assert gitinfo.repository_info(root)["dirty"] is True
