@@ -487,7 +487,7 @@ class CheckContext:
     def _vet_module(self, python: str, module: str) -> None:
         """Locate the top-level package of ``module`` in ``python`` (``tool``), unless this check has."""
         top = module.split(".")[0]
-        if (os.path.realpath(python), top) not in self._vetted:
+        if (os.path.abspath(python), top) not in self._vetted:
             self._locate(python, Wanted(top, "", "install it into that interpreter"))
 
     def begun(self) -> None:
@@ -542,7 +542,7 @@ class CheckContext:
             return with_binary(origin, self.root, binary(origin)) if binary is not None else origin
 
         origin = self.shared(f"tool:{python}:{wanted.module}:{wanted.distribution}", find)
-        self._vetted.add((os.path.realpath(python), wanted.module.split(".")[0]))
+        self._vetted.add((os.path.abspath(python), wanted.module.split(".")[0]))
         self.tools[wanted.distribution or origin.name] = origin
         return origin
 
