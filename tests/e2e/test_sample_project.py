@@ -5,6 +5,7 @@ checked, with the numbers equal to the tools' own."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 from gatekeeper.reports.json import schema
 from tests.helpers.cli import REPO
 from tests.helpers.env import clean_env
+from tests.helpers.projects import git_init
 
 #: the projects these tests build measure themselves, even when this suite runs under coverage
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("own_coverage_settings")]
@@ -34,7 +36,41 @@ def sample(tmp_path: Path) -> Path:
     return root
 
 
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def _as_shown(text: str) -> str:
+    """Console text with what differs from run to run or machine to machine put as the README shows
+    none of it: absolute paths, durations, versions of three parts, the database's age, digests."""
+    text = re.sub(r"/[^\s()]+", "/PATH", text)
+    text = re.sub(r"\b\d+(?:\.\d+)?s\b", "Ns", text)
+    text = re.sub(r"\b\d+\.\d+\.\d+\b", "X.Y.Z", text)
+    text = re.sub(r"\b\d+\.\d+(\s+)days old", r"N\1days old", text)
+    return re.sub(r"\b[0-9a-f]{64}\b", "SHA256", text)
+
+
+def _readme_run() -> str:
+    """The README's sample run as a pattern: its lines as they are, each ``...`` any lines."""
+    block = README.split("## What a run looks like", 1)[1].split("```", 2)[1]
+    lines = _as_shown(block).strip("\n").splitlines()[1:]  # below "$ gatekeeper check"
+    return "".join("(?:.*\n)*?" if line == "..." else re.escape(line) + "\n" for line in lines)
+
+
+def _named_files(text: str) -> set[str]:
+    """The files a passage names in backticks, ``.sarif`` standing for ``gatekeeper.sarif``."""
+    names = set()
+    for word in re.findall(r"`([^`/ ]+)`", text):
+        if word.startswith("."):
+            names.add("gatekeeper" + word)
+        elif re.fullmatch(r"[\w-]+(?:\.[a-z0-9]+)+", word) and word.split(".")[-1] in {"json", "sha256"}:
+            names.add(word)
+    return names - {"gatekeeper.venv"}
+
+
 def test_the_sample_project_passes_and_the_numbers_are_the_tools_own(sample: Path) -> None:
+    git_init(sample)  # a checkout, committed, as the README's run of it is
+    committed = _run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "sample"], sample)
+    assert committed.returncode == 0, committed.stderr
     done = _run([sys.executable, "-m", "gatekeeper", "check"], sample)
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((sample / "gatekeeper-reports" / "gatekeeper.json").read_text())
@@ -68,6 +104,13 @@ def test_the_sample_project_passes_and_the_numbers_are_the_tools_own(sample: Pat
         assert (sample / "gatekeeper-reports" / name).stat().st_size > 0
     verify = _run([sys.executable, "-m", "gatekeeper", "audit", "verify"], sample)
     assert verify.returncode == 0 and "1 record" in verify.stdout
+    # the README shows this run: its console, line for line where it does not elide ("..."), and its files
+    shown = _readme_run()
+    assert re.fullmatch(shown, _as_shown(done.stdout)), f"README's run:\n{shown}\n\nthe run:\n{_as_shown(done.stdout)}"
+    written = {p.name for p in (sample / "gatekeeper-reports").iterdir()}
+    quick_start = README.split("## Two commands", 1)[1].split("**On your own project**", 1)[0]
+    named = _named_files(quick_start)
+    assert written == named, f"the run wrote {sorted(written)}; the README names {sorted(named)}"
 
 
 def test_the_sample_project_fails_when_a_vulnerable_pin_and_insecure_code_arrive(sample: Path) -> None:
