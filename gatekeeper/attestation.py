@@ -377,9 +377,11 @@ def verify_envelope(
         return AttestationCheck(problems=("the payload is not base64",))
     if env.get("payloadType") != PAYLOAD_TYPE:
         problems.append(f"payloadType is {env.get('payloadType')!r}, not {PAYLOAD_TYPE}")
-    key_id = _signed_by(env, keyring, pae(str(env.get("payloadType", "")), payload))
+    key_id, named = _signed_by(env, keyring, pae(str(env.get("payloadType", "")), payload))
     if not keyring:
         notes.append("no public key given: the signature was not checked, so the statement is NOT authenticated")
+    elif named:
+        problems.append(named)
     elif not key_id:
         problems.append("no signature verifies with the given key(s): the statement was altered, or another key signed it")
     try:
@@ -421,19 +423,37 @@ def duration_of(predicate: Mapping[str, Any]) -> float | None:
     return float(took)
 
 
-def _signed_by(env: Mapping[str, Any], keyring: Keyring, message: bytes) -> str:
-    """The id of the first trusted key whose signature over ``message`` verifies, else ""."""
+def _signed_by(env: Mapping[str, Any], keyring: Keyring, message: bytes) -> tuple[str, str]:
+    """(the id of the first trusted key whose signature over ``message`` verifies, else ""; why a
+    signature that verifies is refused, else ""). A signature whose ``keyid`` names another key than
+    the one it verifies with is refused: gatekeeper writes the id of the key that signs, and whatever
+    is judged by the signer (a key retired since a time) must be judged by the key that signed, not
+    by the one named (``verify_attestation.py`` refuses it in the same words)."""
     signatures = env.get("signatures")
+    named = ""
     for entry in signatures if isinstance(signatures, list) else []:
         if not isinstance(entry, dict):
             continue
         sig = _decode(str(entry.get("sig", "")))
         hint = str(entry.get("keyid") or "")
-        candidates = [hint] if hint in keyring else ([] if hint else [*keyring.public, *keyring.secrets])
-        for key_id in candidates:
-            if sig is not None and keyring.verify(key_id, message, sig):
-                return key_id
-    return ""
+        if sig is None:
+            continue
+        for key_id in sorted([*keyring.public, *keyring.secrets], key=lambda k: k != hint):  # the named key first
+            if not keyring.verify(key_id, message, sig):
+                continue
+            if hint and hint != key_id:
+                named = named or signer_mismatch(hint, key_id)
+                break
+            return key_id, ""
+    return "", named
+
+
+def signer_mismatch(named: str, signed: str) -> str:
+    """Why a signature whose ``keyid`` is ``named`` while it verifies with the key ``signed`` is refused."""
+    return (
+        f"a signature names key {named[:80]}, but it verifies with key {signed}: gatekeeper writes the id of the "
+        "key that signs, so the envelope was relabelled; refused, as a retired key is judged by the key that signed"
+    )
 
 
 def _check_stamp(env: Mapping[str, Any], tsa_ca: Path | None, problems: list[str], notes: list[str]) -> str:

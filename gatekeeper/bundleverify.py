@@ -54,6 +54,7 @@ class BundleCheck:
     backing: str = "none"
     record_seq: int | None = None
     record_key_id: str = ""
+    attestation_key_id: str = ""  # the trusted key whose signature on the attestation verified ("" none, or no keys)
     chain: str = ""
     record_verdict: str = ""
     record_scope: Mapping[str, Any] | None = None
@@ -159,8 +160,10 @@ def verify_bundle(  # noqa: PLR0913  # the bundle, and what to hold it to
         check = _manifest_signature(manifest, ring, problems)
         record = _record_of(zf, manifest, listed, names)
         pinned = Pins(unpinned=tuple(sorted(listed)))
+        attested_by = ""
         if not problems:  # every entry is the one its manifest line names: are they of one run?
-            _one_run(zf, listed, record, ring, problems)
+            attested_by = _one_run(zf, listed, record, ring, problems)
+            _claimed_signer(manifest, attested_by, problems)
             _stated_facts(zf, manifest, record, problems)
             pinned = _pins(zf, listed, record, manifest)
             problems.extend(pinned.problems)
@@ -175,7 +178,7 @@ def verify_bundle(  # noqa: PLR0913  # the bundle, and what to hold it to
     return BundleCheck(
         files=len(listed), problems=tuple(problems), signature=check.status if check else "unsigned",
         key_id=check.key_id if check else "", keys_given=bool(ring), manifest=manifest, stamps=stamps,
-        unchecked_stamps=unchecked, unpinned=pinned.unpinned, notes=pinned.notes, **backing,
+        unchecked_stamps=unchecked, unpinned=pinned.unpinned, notes=pinned.notes, attestation_key_id=attested_by, **backing,
     )  # fmt: skip
 
 
@@ -254,12 +257,13 @@ def _record_of(zf: zipfile.ZipFile, manifest: Mapping[str, Any], listed: Mapping
 
 
 def _one_run(zf: zipfile.ZipFile, listed: Mapping[str, tuple[str, int]], record: bytes | None, ring: Keyring,
-             problems: list[str]) -> None:  # fmt: skip
+             problems: list[str]) -> str:  # fmt: skip
     """Check that the bundle's pieces are of one run: each report and the attestation are the files
     the audit record lists under their names (the record is what the log and its timestamp pin), and
     the attestation names this ``gatekeeper.json`` among its subjects, signed by a key given. A piece
     of another run (an HTML page that shows another verdict, another run's attestation) is a problem
-    even when every piece verifies alone."""
+    even when every piece verifies alone. Returns the id of the key whose signature on the attestation
+    verified ("" when none did, or no keys were given)."""
     from gatekeeper.bundleguide import ATTESTATION_FILE
 
     data = _record_data(record)
@@ -277,7 +281,20 @@ def _one_run(zf: zipfile.ZipFile, listed: Mapping[str, tuple[str, int]], record:
                 f"{sorted(recorded)[0][:16]}..., this one is {digest[:16]}...): another run's, or edited after the run"
             )
     if ATTESTATION_FILE in listed and ATTESTATION_FILE in zf.namelist():
-        _attestation_of_this_run(zf, _results_digest(listed), ring, problems)
+        return _attestation_of_this_run(zf, _results_digest(listed), ring, problems)
+    return ""
+
+
+def _claimed_signer(manifest: Mapping[str, Any], attested_by: str, problems: list[str]) -> None:
+    """The manifest's ``key_id`` (the key it tells a reader signed the attestation, which the bundle's
+    README repeats) must be the key whose signature on it verified: a key retired since a time is
+    judged by the key that signed, and a manifest naming another would have it judged by that one."""
+    said = manifest.get("key_id")
+    if attested_by and said and str(said) != attested_by:
+        problems.append(
+            f"{MANIFEST}: key_id says the attestation was signed by {str(said)[:80]}, but the signature that verifies on it "
+            f"is by key {attested_by}: the manifest names another signer than the one that signed"
+        )
 
 
 def _stated_facts(zf: zipfile.ZipFile, manifest: Mapping[str, Any], record: bytes | None, problems: list[str]) -> None:
@@ -320,9 +337,10 @@ def _record_data(record: bytes | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _attestation_of_this_run(zf: zipfile.ZipFile, results: str, ring: Keyring, problems: list[str]) -> None:
+def _attestation_of_this_run(zf: zipfile.ZipFile, results: str, ring: Keyring, problems: list[str]) -> str:
     """The bundle's attestation must name its ``reports/gatekeeper.json`` (by sha256) and, with keys, be
-    signed by one of them; what is wrong goes to ``problems``."""
+    signed by one of them; what is wrong goes to ``problems``. Returns the id of the key whose signature
+    verified ("" when none did, or no keys were given)."""
     from gatekeeper.attestation import subject_digests, verify_envelope
     from gatekeeper.bundleguide import ATTESTATION_FILE
 
@@ -332,10 +350,15 @@ def _attestation_of_this_run(zf: zipfile.ZipFile, results: str, ring: Keyring, p
             f"{ATTESTATION_FILE}: its statement does not name this bundle's reports/gatekeeper.json among its subjects: "
             "it is the attestation of another run (or of an edited result)"
         )
-    if ring and not verify_envelope(_json_object(zf, ATTESTATION_FILE), ring).authenticated:
+    if not ring:
+        return ""
+    check = verify_envelope(_json_object(zf, ATTESTATION_FILE), ring)
+    if not check.authenticated:
         problems.append(
             f"{ATTESTATION_FILE}: no signature on it verifies with the keys given (another key signed it, or it was altered)"
         )
+    problems.extend(f"{ATTESTATION_FILE}: {p}" for p in check.problems if p.startswith("a signature names key"))
+    return check.key_id
 
 
 def _results_digest(listed: Mapping[str, tuple[str, int]]) -> str:

@@ -32,13 +32,19 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://gatekeeper.dev/attestation/gate/v1"
 #: a commit named in full (SHA-1 or SHA-256): an abbreviation can be matched by a commit made to share it
 _FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def key_id_of(key: Ed25519PublicKey) -> str:
+    """The key's id as gatekeeper names it (``sha256:`` and the hex sha256 of the raw 32-byte public key)."""
+    raw = key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def b64decode(text: str) -> bytes:
@@ -220,6 +226,27 @@ def demands(statement: dict[str, Any], commit: str | None, require_pass: bool, p
     return [*problems, *([other] if other else [])]
 
 
+def signed_by(envelope: dict[str, Any], key: Ed25519PublicKey, message: bytes) -> tuple[bool, str]:
+    """(whether a signature of ``envelope`` over ``message`` verifies with ``key`` and names it, or no key;
+    why one that verifies is refused: it names another key, "" else). A signature is judged by the key it
+    verifies with, never the one its ``keyid`` names, in ``gatekeeper attestation verify``'s words."""
+    named = ""
+    signatures = envelope.get("signatures")
+    for signature in signatures if isinstance(signatures, list) else []:
+        try:
+            key.verify(b64decode(signature["sig"]), message)
+        except (InvalidSignature, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        hint, own = str(signature.get("keyid") or ""), key_id_of(key)
+        if not hint or hint == own:
+            return True, ""
+        named = named or (
+            f"a signature names key {hint[:80]}, but it verifies with key {own}: gatekeeper writes the id of the key "
+            "that signs, so the envelope was relabelled; refused, as a retired key is judged by the key that signed"
+        )
+    return False, named
+
+
 def main(argv: list[str]) -> int:
     """Verify ``argv`` = envelope, public key, files... [--commit SHA] [--require-pass]; print what holds
     and return the exit code."""
@@ -257,14 +284,10 @@ def main(argv: list[str]) -> int:
         print(f"verify_attestation.py: {args.public_key} is not an Ed25519 public key", file=sys.stderr)
         return 2
     message = pae(envelope["payloadType"], payload)
-    valid = False
-    signatures = envelope.get("signatures")
-    for signature in signatures if isinstance(signatures, list) else []:
-        try:
-            key.verify(b64decode(signature["sig"]), message)
-            valid = True
-        except (InvalidSignature, ValueError, KeyError, TypeError):
-            continue
+    valid, named = signed_by(envelope, key, message)
+    if named and not valid:
+        print(f"REJECTED: {named}", file=sys.stderr)
+        return 1
     if not valid or envelope["payloadType"] != PAYLOAD_TYPE:
         print("REJECTED: no signature verifies with this key (altered, or signed by another key)", file=sys.stderr)
         return 1

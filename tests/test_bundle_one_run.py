@@ -1195,3 +1195,42 @@ def test_a_pass_whose_statement_does_not_say_the_run_was_complete_is_refused_by_
     done = _cli(["bundle", "verify", str(forged), "--public-key", str(two_runs["pub"]), "--require-pass"])
     assert done.exit_code == 1, done.output
     assert "--require-pass: audit record #1 does not say the run was complete (it has no scope.complete" in done.output
+
+
+def test_a_retired_key_is_judged_by_the_signature_that_verifies_not_by_the_key_id_named(
+    two_runs: dict[str, Path], tmp_path: Path
+) -> None:
+    # a second trusted key, never retired; the run's own key is retired since 2020, before every token
+    assert _cli(["key", "generate", "--private", str(tmp_path / "b.key"), "--public", str(tmp_path / "b.pub")]).exit_code == 0
+    other = signing.signer_from_text((tmp_path / "b.key").read_text()).key_id
+    signer = signing.signer_from_text((tmp_path / "gatekeeper.key").read_text()).key_id
+    # the run's attestation, its signature labelled with the other key's id (the signature itself untouched)
+    envelope = json.loads((two_runs["root"] / "out-pass" / "gatekeeper.intoto.json").read_text())
+    envelope["signatures"][0]["keyid"] = other
+    relabelled = tmp_path / "relabelled.intoto.json"
+    relabelled.write_text(json.dumps(envelope))
+    said = f"a signature names key {other}, but it verifies with key {signer}: gatekeeper writes the id of the key that signs"
+    keys = ["--public-key", str(two_runs["pub"]), "--public-key", str(tmp_path / "b.pub")]
+    done = _cli(["attestation", "verify", str(relabelled), *keys])
+    assert done.exit_code == 1 and said in done.output, done.output
+    script = [sys.executable, "-I", str(Path(__file__).parents[1] / "gatekeeper" / "verify_attestation.py")]
+    ran = subprocess.run(
+        [*script, str(relabelled), str(two_runs["pub"])], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert ran.returncode == 1 and f"REJECTED: {said}" in ran.stderr and not ran.stdout, ran.stderr
+    # the bundle's manifest names the other key as the attestation's signer, signed again with the run's key
+    renamed = _resigned(two_runs["pass"], tmp_path / "renamed.zip", {}, tmp_path / "gatekeeper.key", {"key_id": other})
+    stamped = [*keys, "--tsa-cert", str(two_runs["ca"])]
+    done = _cli(["bundle", "verify", str(renamed), *stamped])
+    assert done.exit_code == 1 and "intact" not in done.output, done.output
+    assert (
+        f"manifest.json: key_id says the attestation was signed by {other}, but the signature that verifies on it is by "
+        f"key {signer}: the manifest names another signer than the one that signed"
+    ) in done.output
+    # the genuine bundle, its key retired: the attestation is judged by the key that signed it
+    done = _cli(["bundle", "verify", str(two_runs["pass"]), *stamped, "--retired", f"{signer}=2020-01-01"])
+    assert done.exit_code == 1, done.output
+    assert f"REJECTED: attestation/gatekeeper.intoto.json: signed by key {signer}, retired since 2020-01-01" in done.output
+    done = _cli(["bundle", "verify", str(two_runs["pass"]), *stamped, "--retired", f"{other}=2020-01-01"])
+    assert done.exit_code == 0 and "REJECTED" not in done.output, done.output
+    assert _cli(["attestation", "verify", str(two_runs["root"] / "out-pass" / "gatekeeper.intoto.json"), *keys]).exit_code == 0

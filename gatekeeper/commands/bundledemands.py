@@ -29,7 +29,8 @@ def retired_problems(outcome: BundleCheck, retired: Mapping[str, str]) -> list[s
     from gatekeeper.keyretire import retired_problem
 
     times = outcome.stamp_times
-    signers = [(AUDIT_FILE, outcome.record_key_id), (ATTESTATION_FILE, str(outcome.manifest.get("key_id") or ""))]
+    # each by the key whose signature verified on it, never the key id a manifest or envelope names
+    signers = [(AUDIT_FILE, outcome.record_key_id), (ATTESTATION_FILE, outcome.attestation_key_id)]
     problems = [
         f"{name}: {late}"
         for name, key_id in signers
