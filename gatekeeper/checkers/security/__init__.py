@@ -189,6 +189,17 @@ class SecurityChecker(CheckerBase):
         if empty and not section.get("allow_empty"):
             status = Status.ERROR
             summary = f"{empty}; set checks.security.allow_empty = true if that is expected"
+        newer = _parsed_by_the_environment(ctx, [str(e["path"]) for e in result.metrics["parse_errors"]])
+        if newer and not empty:
+            status = Status.ERROR
+            shown = ", ".join(newer[:3]) + (f", … ({len(newer)} files)" if len(newer) > 3 else "")
+            summary = (
+                f"bandit, run by {ctx.tool_python}, could not parse {len(newer)} file{'s' if len(newer) != 1 else ''} "
+                f"that the environment's Python ({ctx.target_python}) parses, and scanned nothing of "
+                f"{'them' if len(newer) != 1 else 'it'} ({shown}): syntax newer than the tool interpreter's; "
+                "set gate.tool_python to an interpreter of the project's Python version with gatekeeper's tools, "
+                "or leave the files out with checks.security.exclude"
+            )
         return CheckResult(
             name=CHECK,
             status=status,
@@ -201,6 +212,37 @@ class SecurityChecker(CheckerBase):
             narrowing=records,
             prior_prints=result.prior_prints,
         )
+
+
+#: run by the environment's interpreter (-I -S) on the files bandit could not parse: those it parses,
+#: one per line. compile(..., PyCF_ONLY_AST) parses; nothing of the file runs
+_PARSES = """
+import ast, sys
+for name in sys.argv[1:]:
+    try:
+        with open(name, "rb") as fh:
+            compile(fh.read(), name, "exec", ast.PyCF_ONLY_AST)
+    except (SyntaxError, ValueError, OSError):
+        continue
+    print(name)
+"""
+
+
+def _parsed_by_the_environment(ctx: CheckContext, unparsed: list[str]) -> list[str]:
+    """Those of the files bandit could not parse (``unparsed``, relative to the root) that the
+    inspected environment's interpreter parses: syntax newer than the tool interpreter's (a 3.12
+    project's ``class Model[A: Agent]`` under a 3.11 bandit), which hid the whole file from the scan,
+    not a file no Python takes. Empty when the two interpreters are one, or the question fails."""
+    import tempfile
+
+    if not unparsed or os.path.realpath(ctx.target_python) == os.path.realpath(ctx.tool_python):
+        return []
+    paths = {str(ctx.root / f): f for f in unparsed}
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-parse-") as cwd:
+        done = ctx.run([ctx.target_python, "-I", "-S", "-c", _PARSES, *paths], timeout=120, cwd=cwd)
+    if done.returncode != 0:
+        return []
+    return sorted(paths[line] for line in done.stdout.splitlines() if line in paths)
 
 
 def discover(

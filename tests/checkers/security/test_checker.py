@@ -7,6 +7,7 @@ import importlib.util
 import json
 import shutil
 import stat
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -687,3 +688,36 @@ def test_a_project_module_named_like_a_bandit_dependency_does_not_shadow_it(tmp_
     result = checker.run(section(checker, workers=1), make_ctx(root))
     assert key_set(result.findings) == {("B403", "app.py", 1)}
     assert result.metrics["files_scanned"] == 2
+
+
+def test_a_file_only_the_tool_interpreters_python_cannot_parse_is_an_error_not_a_hidden_file(
+    tmp_path: Path, make_ctx: Any
+) -> None:
+    """mesa 3.5.1 (requires Python 3.12, PEP 695 generics) checked with a 3.11 tool interpreter: bandit
+    could not parse 8 of its files and the check went on over the others, the 8 a non-blocking
+    finding; run on 3.12, bandit finds 20 issues where the 3.11 run found 12. A file the environment's
+    Python parses is syntax newer than bandit's Python, and the check is an error saying so; a file
+    no Python parses stays the non-blocking finding it was."""
+    from tests.helpers.pythons import other_pythons, venv_of
+
+    newer = {v: p for v, p in other_pythons().items() if v >= (3, 12) and v > sys.version_info[:2]}
+    if not newer:
+        pytest.skip("no interpreter of Python 3.12 or later, newer than the one running the tests")
+    env_python = venv_of(sorted(newer.items())[-1][1], tmp_path / "env")
+    root = tmp_path / "proj"
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "__init__.py").write_text("import subprocess\n", encoding="utf-8")
+    (root / "app" / "model.py").write_text(
+        "import subprocess\n\n\nclass Box[T]:\n    def run(self, cmd: T) -> None:\n        subprocess.call(cmd, shell=True)\n",
+        encoding="utf-8",
+    )
+    (root / "gatekeeper.toml").write_text(f'[environment]\npython = "{env_python}"\n', encoding="utf-8")
+    checker = SecurityChecker()
+    result = checker.run(section(checker, workers=1), make_ctx(root))
+    assert result.status is Status.ERROR
+    assert result.error is not None and "could not parse 1 file that the environment's Python" in result.error
+    assert "(app/model.py): syntax newer than the tool interpreter's; set gate.tool_python" in result.error
+    # a file no Python parses is the project's syntax error: the finding it was
+    (root / "app" / "model.py").write_text("def broken(:\n", encoding="utf-8")
+    result = checker.run(section(checker, workers=1), make_ctx(root))
+    assert result.status is Status.PASS and sorted(f.rule_id for f in result.findings) == ["B404", "security.parse_error"]

@@ -15,6 +15,7 @@ from gatekeeper.checkers.types import TypesChecker
 from gatekeeper.errors import ToolError, ToolMissing
 from gatekeeper.findings import Severity, Status
 from tests.helpers.projects import section, write
+from tests.helpers.pythons import other_pythons
 
 PROJECT = {
     "pyproject.toml": (
@@ -334,27 +335,6 @@ def test_the_whole_root_advice_names_namespace_packages_and_the_workspace_member
     ]
 
 
-def _other_pythons() -> dict[tuple[int, int], str]:
-    """Interpreters of other major.minor versions than the one running the tests (PATH, pyenv), by version."""
-    import glob
-    import shutil
-
-    found: dict[tuple[int, int], str] = {}
-    names = [shutil.which(f"python3.{minor}") for minor in range(8, 16)]
-    names += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.*/bin/python3")))
-    for name in names:
-        if not name:
-            continue
-        done = subprocess.run(
-            [name, "-I", "-S", "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True, timeout=60
-        )
-        if done.returncode == 0:
-            version = tuple(int(part) for part in done.stdout.split())
-            if len(version) == 2 and version != sys.version_info[:2]:
-                found.setdefault((version[0], version[1]), name)
-    return found
-
-
 def _mypy_oldest_target() -> tuple[int, int]:
     from mypy.defaults import PYTHON3_VERSION_MIN
 
@@ -367,7 +347,7 @@ BY_VERSION = "import sys\n\nif sys.version_info[:2] == ({0}, {1}):\n    a: int =
 def test_mypy_targets_the_python_of_the_environment_it_checks(tmp_path: Path, make_ctx: Any) -> None:
     # mypy targets the Python it runs on unless told otherwise: from a 3.11 tool interpreter over a
     # 3.12 environment it called PEP 695 generics a syntax error that the project's own mypy does not
-    usable = {v: p for v, p in _other_pythons().items() if v >= _mypy_oldest_target()}
+    usable = {v: p for v, p in other_pythons().items() if v >= _mypy_oldest_target()}
     if not usable:
         pytest.skip("no interpreter of another Python version that mypy can target")
     (major, minor), other = sorted(usable.items())[-1]
@@ -389,7 +369,7 @@ def test_mypy_targets_the_python_of_the_environment_it_checks(tmp_path: Path, ma
     assert "--python-version" not in result.metrics["command"]
 
     # an environment older than the oldest Python mypy can target: mypy keeps its own default
-    older = {v: p for v, p in _other_pythons().items() if v < _mypy_oldest_target()}
+    older = {v: p for v, p in other_pythons().items() if v < _mypy_oldest_target()}
     if older:
         (major, minor), other = sorted(older.items())[-1]
         old_venv = tmp_path / "old-env"
