@@ -24,13 +24,15 @@ from gatekeeper.display import ToolInfo as ToolInfo
 from gatekeeper.display import Trend as Trend
 from gatekeeper.display import VerdictRow as VerdictRow
 from gatekeeper.display import VerdictTable as VerdictTable
-from gatekeeper.errors import PluginError, ToolError, ToolMissing
+from gatekeeper.errors import PluginError, PolicyError, ToolError, ToolMissing
 from gatekeeper.findings import NARROWING_KINDS as NARROWING_KINDS
 from gatekeeper.findings import CheckResult, Finding
 from gatekeeper.findings import Narrowing as Narrowing
 from gatekeeper.interpreter import Interpreter, discover
+from gatekeeper.options import COMMON_OPTIONS
 from gatekeeper.options import Option as Option
 from gatekeeper.policy import Policy
+from gatekeeper.policy.values import coerce_option
 from gatekeeper.toolorigin import ToolOrigin, Wanted, locate, refuse_inside, with_binary
 
 T = TypeVar("T")
@@ -221,6 +223,24 @@ class LoadedChecker:
         )
 
 
+def _option_problem(label: str, key: str, option: Option) -> None:
+    """``PluginError`` for an option whose default its own kind refuses, or that redeclares a key every
+    check section takes (``enabled`` only as a bool: off by default): a policy that left it out got
+    a default no policy could write (``Option("int", "80")``), and a ``timeout_s = Option("str", ...)``
+    made the engine's reading of every check's time limit a traceback."""
+    common = COMMON_OPTIONS.get(key)
+    if common is not None and (key != "enabled" or option.kind != "bool"):
+        off = " (enabled_by_default = False turns a check off)" if key == "enabled" else ""
+        raise PluginError(
+            f"{label}: option {key!r} is a key every check section already takes ({common.kind}: {common.doc}); "
+            f"name the checker's own option otherwise{off}"
+        )
+    try:
+        coerce_option(option, option.default, key)
+    except PolicyError as exc:
+        raise PluginError(f"{label}: option {key!r} has a default its own kind ({option.kind}) refuses: {exc}") from None
+
+
 def resolve(name: str, plugin: object, where: str = "") -> LoadedChecker:
     """``plugin`` (an instance) as a ``LoadedChecker`` named ``name``: hooks it lacks get their
     defaults; a hook of the wrong kind is a ``PluginError`` naming the checker (and ``where``)."""
@@ -234,6 +254,8 @@ def resolve(name: str, plugin: object, where: str = "") -> LoadedChecker:
         raise PluginError(f"{label}: 'run' must be a method")
     if not isinstance(options, Mapping) or not all(isinstance(k, str) and isinstance(o, Option) for k, o in options.items()):
         raise PluginError(f"{label}: 'options' must be a mapping of Option")
+    for key, option in options.items():
+        _option_problem(label, key, option)
     shardable = getattr(plugin, "shardable", _DEFAULTS.shardable)
     if not isinstance(shardable, bool):
         raise PluginError(f"{label}: 'shardable' must be True or False")
