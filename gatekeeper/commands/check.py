@@ -30,8 +30,10 @@ CHECK_EPILOG = """Examples:
   gatekeeper check --subject 'dist/*.whl' --subject 'dist/*.tar.gz'
 
 Exit codes: 0 every enabled check passed; 1 the gate failed (a check violated the policy);
-2 usage or policy error (nothing was checked); 3 a check could not run (gate.fail_on_error);
-130 / 143 interrupted by Ctrl-C / SIGTERM (no report; the audit log records the interrupted run)."""
+2 usage or policy error (nothing was checked); 3 a check could not run (gate.fail_on_error), or, whatever
+it says, the run cannot vouch for the tree it judged or its evidence (the checkout changed or was refused, a
+--subject file changed, the timestamp authority failed); 130 / 143 interrupted by Ctrl-C / SIGTERM (no report;
+the audit log records the interrupted run)."""
 
 POLICY_HELP = "Policy file (default: discovered)."
 OUTPUT_DIR_HELP = "Where reports go (default: reports.output_dir)."
