@@ -620,3 +620,33 @@ def test_init_leaves_types_off_when_gatekeepers_environment_lacks_a_mypy_plugin_
     done = cli(["policy", "init", "--force"], cwd=tmp_path)
     assert "left types off" not in done.stdout
     assert tomllib.loads((tmp_path / "gatekeeper.toml").read_text())["checks"]["types"]["enabled"] is True
+
+
+def test_init_scans_a_nested_test_folder_that_holds_code_not_tests(tmp_path: Path, cli) -> None:
+    """hatch 1.18.2: src/hatch/cli/test is the code of the ``hatch test`` command (core.py,
+    __init__.py), and init left it out of the security check as a tests folder, so bandit never read
+    it; a nested test or tests folder is tests when it holds a file pytest collects or a conftest.py."""
+    write_files(
+        tmp_path,
+        {
+            "tests/test_app.py": TESTED,
+            "src/pkg/__init__.py": "",
+            "src/pkg/cli/__init__.py": "",
+            "src/pkg/cli/test/__init__.py": "",
+            "src/pkg/cli/test/core.py": APP,
+            "src/pkg/sub/tests/conftest.py": "import pytest\n",
+            "src/pkg/sub/tests/helpers.py": "assert True\n",
+        },
+    )
+    done = cli(["policy", "init"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    written = tomllib.loads((tmp_path / "gatekeeper.toml").read_text())
+    assert written["checks"]["security"]["exclude"] == [".venv", "venv", ".tox", "build", "dist", "tests", "src/pkg/sub/tests"]
+    checked = cli(["check", "--only", "security", "--no-audit", "--output-dir", str(tmp_path / "out")], cwd=tmp_path)
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    result = json.loads((tmp_path / "out" / "gatekeeper.json").read_text())
+    (security,) = result["checks"]
+    assert {(f["rule_id"], f["location"]["path"]) for f in security["findings"]} == {
+        ("B404", "src/pkg/cli/test/core.py"),
+        ("B602", "src/pkg/cli/test/core.py"),
+    }

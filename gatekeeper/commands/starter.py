@@ -315,8 +315,9 @@ def _inside(root: Path, entry: str) -> str | None:
 
 def _named_folders(root: Path) -> list[str]:
     """The folders named like tests (``_TOP_TESTS`` at the top, ``_NESTED_TESTS`` below, at most
-    ``_DEPTH`` levels down) that hold a Python file; hidden folders, environments and build output
-    are not searched, nor is a tests folder's inside."""
+    ``_DEPTH`` levels down) that hold a Python file (below the top: a file pytest collects by default,
+    or a ``conftest.py``); hidden folders, environments and build output are not searched, nor is a
+    tests folder's inside."""
     out: list[str] = []
     for here, dirs, _ in os.walk(root):
         rel = Path(os.path.relpath(here, root))
@@ -326,9 +327,13 @@ def _named_folders(root: Path) -> list[str]:
         for name in sorted(dirs):
             if name.startswith(".") or name in _NOT_SEARCHED or (Path(here) / name / "pyvenv.cfg").exists():
                 continue
-            if (name in names or (depth == 0 and _TESTISH.search(name) and _holds_tests(Path(here) / name))) and _holds_python(
-                Path(here) / name
-            ):
+            folder = Path(here) / name
+            # below the top, a folder named test or tests is a package's tests when it holds a file pytest
+            # collects (or a conftest.py): hatch's src/hatch/cli/test is the code of its `hatch test` command
+            tests_below = depth > 0 and (_holds_tests(folder) or any(True for _ in folder.rglob("conftest.py")))
+            if (
+                (name in names and (depth == 0 or tests_below)) or (depth == 0 and _TESTISH.search(name) and _holds_tests(folder))
+            ) and _holds_python(folder):
                 out.append((rel / name).as_posix() if depth else name)
             elif depth + 1 < _DEPTH:
                 keep.append(name)
