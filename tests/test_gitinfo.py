@@ -183,3 +183,98 @@ def test_a_filter_that_converts_a_tracked_file_makes_the_tree_dirty(tmp_path: Pa
     git(root, "config", "filter.lfs.process", "cat")  # a driver named lfs that is not git-lfs's
     (root / ".git" / "info" / "attributes").write_text("*.py filter=lfs\n")
     assert gitinfo.repository_info(root)["dirty"] is True
+
+
+def _index_naming(root: Path, path: str, blob: str) -> None:
+    """Rewrite ``.git/index`` by hand so that ``path``'s entry names ``blob``, its stat data left as they are
+    (version 2 entries; the trailing checksum made again): what a step before the gate can write."""
+    import hashlib
+
+    index = root / ".git" / "index"
+    data = bytearray(index.read_bytes()[:-20])
+    said = bytes.fromhex(git(root, "ls-files", "-s", path).split()[1])
+    at = data.index(said)
+    data[at : at + 20] = bytes.fromhex(blob)
+    index.write_bytes(bytes(data) + hashlib.sha1(bytes(data)).digest())  # noqa: S324  # the index's own checksum
+
+
+def test_a_file_whose_content_is_not_the_commits_is_dirty_whatever_its_stat_data_say(tmp_path: Path) -> None:
+    """git status compares stat data: an index written by hand over a changed file, or a rewrite of the same
+    size in the second of the index's refresh with its mtime put back, reads clean; the content is hashed."""
+    root = committed(tmp_path)
+    old = git(root, "rev-parse", "HEAD:app.py")
+    write(root, {"app.py": "x = 2\n"})  # same size
+    os.utime(root / "app.py", (1_000_000_000, 1_000_000_000))  # older than the index: not racily clean
+    git(root, "add", "app.py")
+    _index_naming(root, "app.py", old)
+    assert git(root, "status", "--porcelain", "--untracked-files=no") == ""
+    assert git(root, "diff", "HEAD", "--stat") == ""
+    assert gitinfo.repository_info(root)["dirty"] is True
+    (root / "app.py").unlink()  # reset --hard trusts the index as status does: it would keep the file
+    git(root, "reset", "-q", "--hard")
+    assert (root / "app.py").read_text() == "x = 1\n"
+    assert gitinfo.repository_info(root)["dirty"] is False
+    # the same size, rewritten in the second the index was refreshed, its mtime put back (git keeps whole seconds
+    # of the change time): tried again until the two writes fall in one second
+    for _ in range(10):
+        (root / "app.py").unlink()
+        git(root, "reset", "-q", "--hard")
+        while time.time() % 1 > 0.3:
+            time.sleep(0.05)
+        (root / "app.py").write_text("x = 1\n")
+        os.utime(root / "app.py", (1_000_000_000, 1_000_000_000))  # older than the index: not racily clean
+        git(root, "update-index", "--refresh")
+        (root / "app.py").write_text("x = 3\n")
+        os.utime(root / "app.py", (1_000_000_000, 1_000_000_000))
+        if git(root, "status", "--porcelain", "--untracked-files=no") == "":
+            break
+    else:
+        pytest.skip("the two writes never fell in one second on this machine")
+    assert (root / "app.py").read_text() == "x = 3\n"
+    assert gitinfo.repository_info(root)["dirty"] is True
+
+
+LFS_CLEAN = """\
+import hashlib, sys
+data = sys.stdin.buffer.read()
+oid = hashlib.sha256(data).hexdigest()
+sys.stdout.write(f"version https://git-lfs.github.com/spec/v1\\noid sha256:{oid}\\nsize {len(data)}\\n")
+"""
+
+
+def test_a_git_lfs_object_where_the_commit_has_its_pointer_and_converted_ends_of_line_are_the_commits(
+    tmp_path: Path,
+) -> None:
+    """A checkout with Git LFS holds the object where the commit has a pointer naming its sha256 and size;
+    one with eol=crlf holds CRLF where the commit has LF: neither is a change. A file that does not hold the
+    object its pointer names is."""
+    import sys
+
+    root = committed(tmp_path / "repo")
+    (tmp_path / "lfs_clean.py").write_text(LFS_CLEAN)
+    git(root, "config", "filter.lfs.clean", f"{sys.executable} {tmp_path / 'lfs_clean.py'}")
+    write(root, {".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n*.txt eol=crlf\n", "docs/notes.txt": "a\nb\n"})
+    (root / "model.bin").write_bytes(bytes(range(256)) * 40)
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "lfs")
+    assert git(root, "cat-file", "-p", "HEAD:model.bin").startswith("version https://git-lfs.github.com/spec/v1")
+    os.utime(root / "model.bin", (1_000_000_000, 1_000_000_000))  # older than the index: not racily clean
+    git(root, "update-index", "--refresh")
+    for key, value in {
+        "clean": "git-lfs clean -- %f",
+        "smudge": "git-lfs smudge -- %f",
+        "process": "git-lfs filter-process",
+    }.items():
+        git(root, "config", f"filter.lfs.{key}", value)  # git lfs install's own (git-lfs is not installed here)
+    (root / "docs" / "notes.txt").unlink()
+    git(root, "checkout", "--", "docs/notes.txt")
+    assert (root / "docs" / "notes.txt").read_bytes() == b"a\r\nb\r\n"
+    assert git(root, "status", "--porcelain", "--untracked-files=no") == ""
+    assert gitinfo.repository_info(root)["dirty"] is False
+    assert gitinfo.repository_info(root / "docs")["dirty"] is False  # a run of one folder: the paths from the top
+    # the object rewritten, its size and times kept: not the object the pointer names
+    stat = (root / "model.bin").stat()
+    (root / "model.bin").write_bytes(bytes(reversed(range(256))) * 40)
+    os.utime(root / "model.bin", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert gitinfo.repository_info(root)["dirty"] is True
+    assert gitinfo.repository_info(root / "docs")["dirty"] is True
