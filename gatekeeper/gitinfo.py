@@ -190,7 +190,7 @@ def _content_differs(root: Path, top: Callable[[], Path], files: dict[str, tuple
                 return True  # gone, or no longer a link: not the commit's
             if _blob_id(data, blob) != blob:
                 return True
-    hashed = _hashes(root, plain, ())
+    hashed = _hashes(root, plain, None)
     if hashed is None or len(hashed) != len(plain):  # a time-out; or a file gone or unreadable: not the commit's
         return None if hashed is None else True
     differ = [p for p, h in zip(plain, hashed, strict=True) if h != files[p][1]]
@@ -204,19 +204,49 @@ def _content_differs(root: Path, top: Callable[[], Path], files: dict[str, tuple
     again = _hashes(root, differ, drivers)  # git's conversions, no filter driver
     if again is None or len(again) != len(differ):
         return None if again is None else True
-    return any(h != files[p][1] for p, h in zip(differ, again, strict=True))
+    if any(h != files[p][1] for p, h in zip(differ, again, strict=True)):
+        return True
+    return _ident_hides(top(), {p: files[p][1] for p in differ})
 
 
-def _hashes(root: Path, paths: list[str], drivers: tuple[str, ...]) -> list[str] | None:
+def _ident_hides(top: Path, files: dict[str, str]) -> bool | None:
+    """True when a file of ``files`` (path: blob, each the blob once git's conversions are applied) has
+    the ``ident`` attribute and holds a ``$Id: ...$`` other than the ``$Id: <blob id> $`` git writes:
+    git collapses whatever lies between ``$Id:`` and the next ``$`` of the line to ``$Id$``, so such a
+    line can hold code the commit does not, or hide the commit's in a string. None when git cannot tell."""
+    held = {}
+    for path, blob in files.items():
+        try:
+            data = (top / path).read_bytes()
+        except OSError:
+            return True
+        expected = b" " + blob.encode("ascii") + b" "
+        if any(found.group(1) != expected for found in re.finditer(rb"\$Id:([^$\n]*)\$", data)):
+            held[path] = blob
+    if not held:
+        return False
+    try:
+        asked = [*_HONEST_GIT, "check-attr", "-z", "--stdin", "ident"]
+        stdin = "".join(f"{p}\0" for p in held).encode("utf-8", "surrogateescape")
+        done = process.run(asked, timeout=30, cwd=top, stdin=stdin, errors="surrogateescape")
+    except ToolError:
+        return None
+    if done.returncode != 0:
+        return None
+    said = done.stdout.split("\0")  # path, attribute, value: three fields a file
+    return any(value not in ("unset", "unspecified") for value in said[2::3][: len(held)])
+
+
+def _hashes(root: Path, paths: list[str], drivers: tuple[str, ...] | None) -> list[str] | None:
     """The blob id of each file of ``paths`` (relative to the work tree's top: hash-object reads them so
-    from any folder of it): as they are (no ``drivers``), else with git's conversions and each filter
+    from any folder of it): as they are (``drivers`` None), else with git's conversions and each filter
     driver of ``drivers`` turned off (no command the checkout's configuration names is run); none when
     one cannot be read; None on a time-out."""
     if not paths:
         return []
-    off = [f for name in drivers for f in ("-c", f"filter.{name}.clean=", "-c", f"filter.{name}.process=",
+    off = [f for name in drivers or () for f in ("-c", f"filter.{name}.clean=", "-c", f"filter.{name}.process=",
                                            "-c", f"filter.{name}.required=false", "-c", f"filter.{name}.smudge=")]  # fmt: skip
-    how = ["--no-filters"] if not drivers else []
+    how = ["--no-filters"] if drivers is None else []
     try:
         done = process.run(
             [*_HONEST_GIT, *off, "hash-object", *how, "--stdin-paths"],

@@ -278,3 +278,46 @@ def test_a_git_lfs_object_where_the_commit_has_its_pointer_and_converted_ends_of
     os.utime(root / "model.bin", ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert gitinfo.repository_info(root)["dirty"] is True
     assert gitinfo.repository_info(root / "docs")["dirty"] is True
+
+
+def test_ends_of_line_and_ident_as_git_checks_them_out_are_the_commits_with_no_filter_driver(tmp_path: Path) -> None:
+    """core.autocrlf = true (a Windows runner's default) checks every text file out with CRLF, and ``ident``
+    writes ``$Id: <blob id> $``: with no filter driver configured, each such file was hashed without git's
+    conversions twice and a checkout just made read dirty."""
+    root = tmp_path / "repo"
+    write(root, {"app.py": "x = 1\ny = 2\n", "stamp.py": 'v = "$Id$"\n', ".gitattributes": "stamp.py ident\n"})
+    git(root, "init", "-q", "-b", "work")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "start")
+    git(root, "config", "core.autocrlf", "true")
+    for name in ("app.py", "stamp.py"):
+        (root / name).unlink()
+    git(root, "checkout", "--", "app.py", "stamp.py")
+    assert (root / "app.py").read_bytes() == b"x = 1\r\ny = 2\r\n"
+    assert (root / "stamp.py").read_bytes().startswith(b'v = "$Id: ')
+    assert git(root, "status", "--porcelain", "--untracked-files=no") == ""
+    assert gitinfo.repository_info(root)["dirty"] is False
+    write(root, {"app.py": "x = 1\r\ny = 3\r\n"})
+    assert gitinfo.repository_info(root)["dirty"] is True
+
+
+def test_an_ident_line_holding_more_than_git_writes_makes_the_tree_dirty(tmp_path: Path) -> None:
+    """git collapses whatever lies between ``$Id:`` and the next ``$`` of a line to ``$Id$`` in a file whose
+    ``ident`` attribute is set: ``.git/info/attributes`` saying so, and two lines rewritten to hide the
+    commit's eval(input()) in a string, had a tree read as the commit's (a filter driver configured, as
+    nbstripout's is, for no file of it)."""
+    root = tmp_path / "repo"
+    write(root, {"app.py": 'x = "$Id$"; eval(input())\ny = "$Id$"\n'})
+    git(root, "init", "-q", "-b", "work")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "start")
+    git(root, "config", "filter.nbstripout.clean", "nbstripout")
+    (root / ".git" / "info").mkdir(exist_ok=True)
+    (root / ".git" / "info" / "attributes").write_text("app.py ident\n")
+    write(root, {"app.py": 'x = "$Id: "; z = """$"; eval(input())\ny = "$Id: """ #$"\n'})
+    git(root, "add", "app.py")
+    assert git(root, "status", "--porcelain", "--untracked-files=no") == ""
+    assert git(root, "diff", "HEAD", "--name-only") == ""
+    assert gitinfo.repository_info(root)["dirty"] is True
+    (root / ".git" / "info" / "attributes").write_text("")  # the same bytes, no ident: git sees the change itself
+    assert gitinfo.repository_info(root)["dirty"] is True
