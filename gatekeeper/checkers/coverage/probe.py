@@ -367,14 +367,95 @@ def _excluded_by(cov: Any, fr: Any, excluded: set[int]) -> list[list[Any]]:
     matching = [str(p) for p in cov.config.exclude_list if re.search(p, text, flags=re.MULTILINE)]
     if len(matching) == 1:
         return [[matching[0], kinds.get(matching[0], "project"), sorted(excluded)]]
+    if not matching:
+        return []
     out: list[list[Any]] = []
-    for pattern in matching:
-        alone = PythonParser(text=text, filename=fr.filename, exclude=pattern)
-        alone.parse_source()
-        lines = sorted(alone.excluded & excluded)
-        if lines:
-            out.append([pattern, kinds.get(pattern, "project"), lines])
+    with _ParsedOnce():
+        for pattern in matching:
+            alone = PythonParser(text=text, filename=fr.filename, exclude=pattern)
+            alone.parse_source()
+            lines = sorted(alone.excluded & excluded)
+            if lines:
+                out.append([pattern, kinds.get(pattern, "project"), lines])
     return out
+
+
+class _Once:
+    """``coverage.parser``'s module of that name (``ast``) with ``parse`` answered once per source
+    text; every other name is the module's own."""
+
+    def __init__(self, module: Any, parse: Any) -> None:
+        self._module, self.parse = module, parse
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+
+class _Statements:
+    """A ``ByteParser`` whose ``find_statements`` gives the lines an earlier one of the same text found."""
+
+    def __init__(self, parser: Any, lines: list[int]) -> None:
+        self._parser, self._lines = parser, lines
+
+    def find_statements(self) -> Any:
+        return iter(self._lines)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._parser, name)
+
+
+class _ParsedOnce:
+    """While the parsers of one file's exclusion patterns run, what does not depend on the pattern
+    (``ast.parse`` of the text, its tokens, the statements its compiled code has) is computed for
+    the first and given again to the others: pure functions of the text (and file name), whose
+    answers the parser only reads, so each pattern's excluded lines are what a parse of its own gives.
+    A file of three patterns was parsed, tokenized and compiled three times (a quarter of click's
+    analysis). Names ``coverage.parser`` does not have are left alone (each parse then does its own)."""
+
+    def __enter__(self) -> None:
+        import coverage.parser as parser
+
+        self._parser = parser
+        self._saved = {n: vars(parser)[n] for n in ("ast", "generate_tokens", "ByteParser") if n in vars(parser)}
+        memo: dict[Any, Any] = {}
+        stand_ins: dict[str, Any] = {}
+        if "ast" in self._saved:
+            module = self._saved["ast"]
+
+            def parse(*args: Any, **kwargs: Any) -> Any:
+                key = ("ast", args, tuple(sorted(kwargs.items())))
+                if key not in memo:
+                    memo[key] = module.parse(*args, **kwargs)
+                return memo[key]
+
+            stand_ins["ast"] = _Once(module, parse)
+        if "generate_tokens" in self._saved:
+            tokenize = self._saved["generate_tokens"]
+
+            def generate_tokens(text: str) -> Any:
+                key = ("tokens", text)
+                if key not in memo:
+                    memo[key] = list(tokenize(text))
+                return iter(memo[key])
+
+            stand_ins["generate_tokens"] = generate_tokens
+        if "ByteParser" in self._saved:
+            byte_parser = self._saved["ByteParser"]
+
+            def statements(*args: Any, **kwargs: Any) -> Any:
+                key = ("statements", args, tuple(sorted(kwargs.items())))
+                if key not in memo:
+                    real = byte_parser(*args, **kwargs)
+                    memo[key] = (real, list(real.find_statements()))
+                return _Statements(*memo[key])
+
+            stand_ins["ByteParser"] = statements
+        for name, value in stand_ins.items():
+            setattr(parser, name, value)
+
+    def __exit__(self, *exc: object) -> None:
+        for name, value in self._saved.items():
+            setattr(self._parser, name, value)
 
 
 def _impossible(cov: Any, fr: Any, analysis: Any) -> list[int]:

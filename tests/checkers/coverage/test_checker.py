@@ -1221,6 +1221,72 @@ def test_excluded_lines_name_the_pattern_and_leave_coverage_defaults_out(tmp_pat
     assert_reported(result, mixed)
 
 
+def test_a_file_several_exclusion_patterns_match_is_parsed_once_for_them(tmp_path: Path) -> None:
+    """Which pattern excludes which line is found by parsing the file with each matching pattern
+    alone: the text's AST, tokens and compiled statements, which no pattern changes, are made once
+    for all of them (pkg/mixed.py, four patterns: four compilations and parses were made), and the
+    lines each pattern excludes are those of a parser of its own. The probe runs in a process of its
+    own, as the check runs it (coverage.py's objects here would disturb the suite's own measurement)."""
+    root = write_project(tmp_path / "proj", '[tool.coverage.report]\nexclude_also = ["raise NotImplementedError"]\n')
+    (root / "pkg" / "mixed.py").write_text(MIXED)
+    (root / "test_pkg.py").write_text(TESTS + "\nimport pkg.mixed\n")
+    measure(root)
+    done = subprocess.run(
+        [sys.executable, "-c", _COUNTING, str(root / ".coverage")],
+        cwd=root, env=clean_env(coverage=False), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    answer, made, alone = json.loads(done.stdout)
+    (mixed,) = [f for f in answer["files"] if f["name"] == "pkg/mixed.py"]
+    assert [p for p, _, _ in mixed["excluded_by"]] == [p for p, _ in alone] and len(alone) == 4
+    assert [lines for _, _, lines in mixed["excluded_by"]] == [lines for _, lines in alone]
+    # one of each for the analysis, one for the four patterns (each pattern: one of each before)
+    assert made == {"ByteParser": 2, "parse": 2, "generate_tokens": 2, "restored": True}
+
+
+#: the probe's analysis of a data file, counting the compilations (``ByteParser``), ``ast.parse``
+#: calls and tokenizations of pkg/mixed.py; then each matching pattern's excluded lines, parsed alone
+_COUNTING = """
+import io, json, re, sys
+import coverage.parser
+from coverage.parser import PythonParser
+from gatekeeper.checkers.coverage import probe
+
+made = {"ByteParser": 0, "parse": 0, "generate_tokens": 0}
+real_byte_parser, real_tokens, real_parse = coverage.parser.ByteParser, coverage.parser.generate_tokens, coverage.parser.ast.parse
+mixed = lambda text: "def legacy()" in text
+
+class Counted(real_byte_parser):
+    def __init__(self, text=None, code=None, filename=None):
+        made["ByteParser"] += mixed(text or "")
+        super().__init__(text=text, code=code, filename=filename)
+
+def tokens(text):
+    made["generate_tokens"] += mixed(text)
+    return real_tokens(text)
+
+def parse(text, *args, **kwargs):
+    made["parse"] += mixed(text) if isinstance(text, str) else 0
+    return real_parse(text, *args, **kwargs)
+
+coverage.parser.ByteParser, coverage.parser.generate_tokens, coverage.parser.ast.parse = Counted, tokens, parse
+sys.stdin = io.StringIO("{}")
+answer = probe.analyse({"data_file": sys.argv[1]})
+made["restored"] = coverage.parser.ByteParser is Counted and coverage.parser.generate_tokens is tokens
+made = dict(made)  # the parses below, each pattern's alone, are not counted
+coverage.parser.ByteParser, coverage.parser.generate_tokens, coverage.parser.ast.parse = real_byte_parser, real_tokens, real_parse
+text = open("pkg/mixed.py").read()
+cov = __import__("coverage").Coverage()
+alone = []
+for pattern in cov.config.exclude_list:
+    if re.search(pattern, text, flags=re.MULTILINE):
+        parser = PythonParser(text=text, filename="pkg/mixed.py", exclude=pattern)
+        parser.parse_source()
+        alone.append([pattern, sorted(parser.excluded)])
+print(json.dumps([answer, made, alone]))
+"""
+
+
 #: pkg/core.py is imported and never called; shadow/core.py, whose lines are all statements at the
 #: same places, is run by the tests
 SHADOWED = {
