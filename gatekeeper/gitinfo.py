@@ -77,62 +77,23 @@ _HONEST_GIT = (
 def _dirty(root: Path) -> bool | None:
     """Whether a tracked file differs from the commit (None: git cannot tell). A file the index marks
     assume-unchanged or skip-worktree (``git update-index``) is one ``git status`` does not look at:
-    its changes are unseen, so the tree cannot be said to be the commit's; so is a file a filter
-    other than git-lfs's converts (``_filtered``). ``git status`` compares by stat data, and whoever
-    prepares the checkout can write those: every tracked file's content is hashed too and compared
-    with the blob the index names (``_unwatched``, ``_content_differs``)."""
-    asked_filtered = in_background(lambda: _filtered(root), "gatekeeper-git-filtered")
+    its changes are unseen, so the tree cannot be said to be the commit's. ``git status`` compares by
+    stat data, and whoever prepares the checkout can write those, or a filter driver whose clean command
+    prints the commit's text (``.git/info/attributes``): every tracked file's content is hashed too and
+    compared with the blob the index names, no driver run (``_unwatched``, ``_content_differs``). A file a
+    driver converts that holds the blob's very bytes (nbstripout's notebook as checked out) is the commit's."""
     asked_flags = in_background(lambda: _unwatched(root), "gatekeeper-git-unwatched")
     try:
         asked = [*_HONEST_GIT, "status", "--porcelain", "--untracked-files=no", "--ignore-submodules=untracked"]
         done = process.run(asked, timeout=10, cwd=root)
     except ToolError:
         done = None
-    flagged, filtered = asked_flags(), asked_filtered()
-    if flagged or filtered:  # whatever status says (a driver's command may fail it)
+    flagged = asked_flags()
+    if flagged:  # whatever status says (a driver's command may fail it)
         return True
-    if done is None or done.returncode != 0 or flagged is None or filtered is None:
+    if done is None or done.returncode != 0 or flagged is None:
         return None
     return bool(done.stdout.strip())
-
-
-#: the commands ``git lfs install`` (``--skip-smudge`` too) sets for its filter to store a file: its
-#: pointer names the content's sha256, so a file it converts cannot read as another's (a smudge
-#: command alone hides nothing: git compares the file itself, its stat data racy after the checkout)
-_LFS = {"clean": {"git-lfs clean -- %f"}, "process": {"git-lfs filter-process", "git-lfs filter-process --skip"}}
-
-
-def _filtered(root: Path) -> bool | None:
-    """True when a tracked file's ``filter`` attribute names a driver the configuration gives a command
-    other than git-lfs's own (None when git cannot tell). Whoever prepares the checkout can write
-    ``.git/info/attributes`` and a driver (``filter.hide.clean``, ``filter.hide.process``): git status
-    then compares what the command prints, not the file, and a tree holding other code than the
-    commit's reads clean."""
-    try:
-        done = process.run([*_HONEST_GIT, "config", "-z", "--get-regexp", r"^filter\."], timeout=10, cwd=root)
-    except ToolError:
-        return None
-    if done.returncode not in (0, 1):  # 1: no such key
-        return None
-    drivers = set()
-    for entry in done.stdout.split("\0"):
-        key, _, value = entry.partition("\n")
-        name, _, kind = key[len("filter.") :].rpartition(".")
-        if name and kind in _LFS and not (name == "lfs" and value.strip() in _LFS[kind]):
-            drivers.add(name)
-    for name in sorted(drivers):
-        if not re.fullmatch(r"[\w.-]+", name):  # no pathspec can name it: its files cannot be told apart
-            return True
-        try:
-            asked = [*_HONEST_GIT, "ls-files", "-z", "--", f":(top,attr:filter={name})"]
-            listed = process.run(asked, timeout=10, cwd=root, errors="surrogateescape")
-        except ToolError:
-            return None
-        if listed.returncode != 0:
-            return None
-        if listed.stdout.strip("\0"):
-            return True
-    return False
 
 
 def _unwatched(root: Path) -> bool | None:

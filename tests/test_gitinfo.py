@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,28 @@ def test_a_filter_that_converts_a_tracked_file_makes_the_tree_dirty(tmp_path: Pa
     assert gitinfo.repository_info(root)["dirty"] is False
     git(root, "config", "filter.lfs.process", "cat")  # a driver named lfs that is not git-lfs's
     (root / ".git" / "info" / "attributes").write_text("*.py filter=lfs\n")
+    assert gitinfo.repository_info(root)["dirty"] is False  # app.py holds the blob's very bytes
+    write(root, {"app.py": "x = eval(input())\n"})
+    assert gitinfo.repository_info(root)["dirty"] is True
+
+
+def test_a_notebook_a_filter_strips_is_the_commits_when_it_holds_the_blob(tmp_path: Path) -> None:
+    """nbstripout's configuration (``filter.nbstripout.clean``, ``*.ipynb filter=nbstripout``) names a driver
+    with a clean command: a notebook just checked out, the blob's very bytes, read dirty whatever it held.
+    One whose outputs the driver would strip is not the commit's."""
+    root = tmp_path / "repo"
+    (tmp_path / "strip.py").write_text("import json, sys\nn = json.load(sys.stdin)\nn['outputs'] = []\nprint(json.dumps(n))\n")
+    write(root, {"n.ipynb": '{"outputs": []}\n', ".gitattributes": "*.ipynb filter=nbstripout\n", "app.py": "x = 1\n"})
+    git(root, "init", "-q", "-b", "work")
+    git(root, "config", "filter.nbstripout.clean", f"{sys.executable} {tmp_path / 'strip.py'}")
+    git(root, "config", "filter.nbstripout.smudge", "cat")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "start")
+    assert git(root, "status", "--porcelain", "--untracked-files=no") == ""
+    assert gitinfo.repository_info(root)["dirty"] is False
+    write(root, {"n.ipynb": '{"outputs": ["eval(input())"]}\n'})
+    git(root, "add", "n.ipynb")
+    assert git(root, "status", "--porcelain", "--untracked-files=no") == ""
     assert gitinfo.repository_info(root)["dirty"] is True
 
 
