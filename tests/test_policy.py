@@ -650,3 +650,40 @@ def test_init_scans_a_nested_test_folder_that_holds_code_not_tests(tmp_path: Pat
         ("B404", "src/pkg/cli/test/core.py"),
         ("B602", "src/pkg/cli/test/core.py"),
     }
+
+
+def test_init_names_the_project_s_code_for_mypy_when_the_whole_root_holds_a_module_twice(tmp_path: Path, cli) -> None:
+    """hatch 1.18.2 keeps release/unix/make_scripts_portable.py and release/windows/make_scripts_portable.py:
+    the starter's empty checks.types.paths gave mypy the whole root, which stopped at the module named
+    twice, so the types check of the policy init wrote was an error; init now names the project's code."""
+    files = {
+        "pyproject.toml": '[project]\nname = "demo"\nversion = "1"\n',
+        "src/demo/__init__.py": "x: int = 1\n",
+        "release/unix/make_scripts_portable.py": "a = 1\n",
+        "release/windows/make_scripts_portable.py": "b = 2\n",
+        "tests/__init__.py": "",
+        "tests/conftest.py": "c = 3\n",
+    }
+    write_files(tmp_path, files)
+    by_hand = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "hand"), "."], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert by_hand.returncode == 2 and 'Duplicate module named "make_scripts_portable"' in by_hand.stdout
+    done = cli(["policy", "init"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stdout.split())
+    assert 'checks.types.paths = ["src"]: the project\'s code (mypy given the whole root stops at the module' in said
+    assert "make_scripts_portable, found twice: release/unix/make_scripts_portable.py and release/windows/" in said
+    assert tomllib.loads((tmp_path / "gatekeeper.toml").read_text())["checks"]["types"]["paths"] == ["src"]
+    git_init(tmp_path)
+    checked = cli(["check", "--only", "types", "--format", "json"], cwd=tmp_path)
+    result = json.loads((tmp_path / "gatekeeper-reports" / "gatekeeper.json").read_text())
+    types = next(c for c in result["checks"] if c["name"] == "types")
+    assert types["status"] == "pass", (checked.stdout, types)
+    # a .py and its .pyi are one module, and a package's modules are named from its top: no module twice
+    (tmp_path / "release" / "windows" / "make_scripts_portable.py").unlink()
+    write_files(tmp_path, {"release/unix/make_scripts_portable.pyi": "a: int\n", "src/demo/tests/conftest.py": ""})
+    (tmp_path / "src" / "demo" / "tests" / "__init__.py").write_text("")
+    done = cli(["policy", "init", "--force"], cwd=tmp_path)
+    assert tomllib.loads((tmp_path / "gatekeeper.toml").read_text())["checks"]["types"]["paths"] == []
+    assert "checks.types.paths" not in done.stdout

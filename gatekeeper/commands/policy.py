@@ -76,6 +76,25 @@ def policy_show(
     echo(to_toml(policy.data), nl=False)
 
 
+def _say_types_paths(root: Path, types_paths: list[str]) -> None:
+    """The console line for the ``checks.types.paths`` init wrote (``types_seed``), and why."""
+    from gatekeeper.checkers.inventory.scope import workspace_folders
+    from gatekeeper.commands.starter import duplicate_module
+
+    twice = duplicate_module(root) if types_paths else ()
+    if types_paths and twice and not workspace_folders(root):
+        echo(
+            f"checks.types.paths = [{', '.join(json.dumps(p) for p in types_paths)}]: the project's code (mypy given "
+            f"the whole root stops at the module {twice[0]}, found twice: {twice[1]} and {twice[2]})"
+        )
+    elif types_paths:
+        echo(
+            f"checks.types.paths = [{', '.join(json.dumps(p) for p in types_paths)}]: the code of the project and of "
+            "its uv workspace members (mypy given the whole root reads the members' tests and build scripts too, "
+            "and stops at a module two of them name alike)"
+        )
+
+
 def _mypy_plugins_missing(root: Path) -> tuple[str, list[str]]:
     """The project's mypy configuration file and the plugins it names (top-level modules) that
     gatekeeper's own interpreter, where mypy runs, cannot import; ``("", [])`` when there are none
@@ -160,12 +179,7 @@ def policy_init(
             f"checks.security.exclude leaves out the tests in {', '.join(tests.folders)} ({tests.source}): "
             "bandit would report the asserts tests are made of"
         )
-    if types_paths:
-        echo(
-            f"checks.types.paths = [{', '.join(json.dumps(p) for p in types_paths)}]: the code of the project and of "
-            "its uv workspace members (mypy given the whole root reads the members' tests and build scripts too, "
-            "and stops at a module two of them name alike)"
-        )
+    _say_types_paths(root, types_paths)
     if tests.kept:
         echo(f"pytest's testpaths also names {', '.join(tests.kept)}: scanned, as nothing in the name says it holds only tests")
     plugins = configured_plugins(root)

@@ -102,7 +102,7 @@ def starter_policy(
         listed = ", ".join(json.dumps(folder) for folder in types_paths)
         text = text.replace(
             "paths = []                      # empty: the mypy config's `files`, else the project root\n",
-            f"paths = [{listed}]  # the code of the project and of its uv workspace members\n",
+            f"paths = [{listed}]  # the project's own code: mypy given the whole root stops\n",
             1,
         )
     if min_total is not None:
@@ -131,20 +131,26 @@ def types_seed(root: Path) -> list[str]:
     (jaraco.collections with jaraco.text as a member); empty otherwise, as for any other project. Empty
     too when those folders would leave code out: a member in which no package is found, or a module
     beside the packages (``tool.py`` in a root or member folder; not a build or test script), which
-    mypy given the whole root checks."""
+    mypy given the whole root checks. For any other project whose mypy configuration names no
+    ``files``, the project's code when mypy given the whole root would stop at a module found twice
+    (``duplicate_module``) outside it (hatch 1.18.2's two release scripts); empty otherwise."""
     from gatekeeper.checkers.inventory.scope import workspace_folders
     from gatekeeper.checkers.types import find_config, own_code
     from gatekeeper.errors import ToolError
 
     members = workspace_folders(root)
-    if not members:
-        return []
     try:
         if find_config(root).files:
             return []
     except ToolError:  # a configuration the check refuses: it says so itself
         return []
     own = own_code(root)
+    if not members:
+        twice = duplicate_module(root)
+        # mypy given the whole root stops at the module found twice: the project's code, when that is elsewhere
+        if twice and own and not any(f == o or f.startswith(o + "/") for f in twice[1:] for o in own):
+            return own
+        return []
     here = root.resolve()
     for folder in [here, *sorted(members)]:
         prefix = "" if folder == here else folder.relative_to(here).as_posix() + "/"
@@ -153,6 +159,31 @@ def types_seed(root: Path) -> list[str]:
         if any(f.is_file() and f.name not in _SCRIPTS for f in folder.glob("*.py")):
             return []
     return own
+
+
+def duplicate_module(root: Path) -> tuple[str, ...]:
+    """The first module name mypy given the whole root finds for two files (its name and the two
+    files), which stops it with ``Duplicate module named``: a file's module is its name after the
+    folders above it holding an ``__init__.py`` (``release/unix/make_scripts_portable.py`` and
+    ``release/windows/make_scripts_portable.py`` are both ``make_scripts_portable`` in hatch 1.18.2);
+    a module's ``.py`` and ``.pyi`` are one. ``()`` when every name is found once."""
+    from gatekeeper.checkers.types import python_files
+
+    seen: dict[str, str] = {}
+    for rel in sorted(python_files(root, ["."])):
+        parts = rel.split("/")
+        stem = parts[-1].rsplit(".", 1)[0]
+        names = [] if stem == "__init__" else [stem]
+        folder = parts[:-1]
+        while folder and (root.joinpath(*folder) / "__init__.py").is_file():
+            names.insert(0, folder.pop())
+        if not names:
+            continue
+        module = ".".join(names)
+        other = seen.setdefault(module, rel)
+        if other.rsplit(".", 1)[0] != rel.rsplit(".", 1)[0]:
+            return module, other, rel
+    return ()
 
 
 #: the modules at the top of a project that are build or test scripts, not its code

@@ -695,6 +695,10 @@ def _python_files(root: Path, paths: Sequence[str], linked: list[str] | None = N
             yield rel
 
 
+#: the files mypy given ``paths`` reads (``policy init`` looks for a module name found twice)
+python_files = _python_files
+
+
 def _skipped(name: str) -> bool:
     return (name.startswith(".") and name not in (".", "..")) or name in _SKIP_DIRS
 
