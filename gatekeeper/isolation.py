@@ -54,7 +54,7 @@ def run_one(
         result = error_result(name, f"checker crashed: {type(exc).__name__}: {exc}{at}", time.monotonic() - t0)
     except BaseException as exc:  # SystemExit or KeyboardInterrupt raised inside a plugin
         result = error_result(name, f"checker aborted: {type(exc).__name__}: {exc}", time.monotonic() - t0)
-    if checker.origin and isinstance(result, CheckResult) and (outside := _outside_root(result)):
+    if checker.origin and isinstance(result, CheckResult) and (outside := _outside_root(result) or _unwaivable(result)):
         result = error_result(name, f"checker returned a malformed result: {outside}", time.monotonic() - t0)
     if checker.origin:  # a third-party check: what it started itself and left running ends with it
         for killed in process.kill_strays():
@@ -74,6 +74,31 @@ def _outside_root(result: CheckResult) -> str:
             return (
                 f"finding {i + 1} ({f.rule_id!r}) is located at {shown!r}, which is not a path relative to the "
                 "project root: a Location's path is relative to ctx.root, with '/' (path.relative_to(ctx.root).as_posix())"
+            )
+    return ""
+
+
+def _enum_hint(value: object, kind: type[Status] | type[Severity]) -> str:
+    """How to say ``value`` (a status or severity a checker gave) as the contract wants it: a string
+    that is one of ``kind``'s values is its member (``Status.PASS``), never the string itself."""
+    names = {m.value: m.name for m in kind}
+    if isinstance(value, str) and value.lower() in names:
+        return f": use {kind.__name__}.{names[value.lower()]} (gatekeeper.findings.{kind.__name__}), not the string"
+    return f": one of {', '.join(f'{kind.__name__}.{m.name}' for m in kind)} (gatekeeper.findings.{kind.__name__})"
+
+
+def _unwaivable(result: CheckResult) -> str:
+    """The first finding of a third-party check with an empty ``rule_id``, named; empty when there is
+    none. Waivers match a finding by its rule (SARIF groups findings by it too), so such a finding
+    could never be waived, only fixed or baselined."""
+    for i, f in enumerate(result.findings):
+        if isinstance(f, Finding) and isinstance(f.rule_id, str) and not f.rule_id.strip():
+            where = f" at {f.location.path}" if isinstance(f.location, Location) and f.location.path else ""
+            text = str(f.message)
+            message = text if len(text) <= 80 else text[:80] + "…"
+            return (
+                f"finding {i + 1} ({message!r}{where}) has an empty rule_id: a waiver names the rule it waives, "
+                "so this finding could never be waived; give every finding the tool's rule (Finding.rule_id)"
             )
     return ""
 
@@ -99,7 +124,7 @@ def sanitize(name: str, result: Any, elapsed: float) -> CheckResult:
     if not all(isinstance(f, Finding) for f in result.findings):
         return error_result(name, "checker returned findings that are not Finding objects")
     if not isinstance(result.status, Status):
-        return error_result(name, f"checker returned an invalid status {result.status!r}")
+        return error_result(name, f"checker returned an invalid status {result.status!r}{_enum_hint(result.status, Status)}")
     problem = _result_problem(result)
     if problem:
         return error_result(name, f"checker returned a malformed result: {problem}")
@@ -181,7 +206,7 @@ def _first_beyond(value: Any, where: str, depth: int) -> str:
 
 def _finding_problem(f: Finding) -> str:
     if not isinstance(f.severity, Severity):
-        return f"severity {f.severity!r} is not a Severity"
+        return f"severity {f.severity!r} is not a Severity{_enum_hint(f.severity, Severity)}"
     for attr in ("rule_id", "message", "fingerprint", "help_uri", "rule_name"):
         if not isinstance(getattr(f, attr), str):
             return f"{attr} is {type(getattr(f, attr)).__name__}, not str"

@@ -72,6 +72,8 @@ def write_project(root: Path, policy: str = "") -> Path:
         (root / rel).write_text(text, encoding="utf-8")
     off = "".join(f"[checks.{name}]\nenabled = false\n" for name in BUILTINS)
     (root / "gatekeeper.toml").write_text(f'[reports]\nformats = ["json", "sarif", "html"]\n{off}{policy}', encoding="utf-8")
+    if not (root / ".git").exists():  # the example reads ctx.project_files: git's view of the project
+        subprocess.run(["git", "init", "-q", str(root)], check=True, env=clean_env())
     return root
 
 

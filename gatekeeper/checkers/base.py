@@ -539,6 +539,21 @@ class CheckContext:
         if self._on_reading is not None:
             self._on_reading(paths)
 
+    def project_files(
+        self, suffixes: str | Iterable[str] = (), *, paths: Iterable[str] = (), exclude: Iterable[str] = ()
+    ) -> list[str]:
+        """The project's files as the built-in checks and the checkout's comparison see them: every
+        regular file git tracks (a checked-out submodule's included) or does not track but does not
+        ignore, sorted, relative to the root with ``/``; gatekeeper's own report and cache folders and
+        Python's bytecode caches left out. ``suffixes`` keeps the names ending with one of them
+        (``(".py", ".pyi")``), ``paths`` those under one of these relative folders or files (a
+        section's ``paths``), ``exclude`` drops those matching a glob or folder name (a section's
+        ``exclude``). Every file returned is named to ``reading``, so each is compared until every
+        check has ended. ``ToolError`` outside a git work tree (the check is an error)."""
+        from gatekeeper.checkers import source  # imports this module
+
+        return source.project_files(self, suffixes, paths=paths, exclude=exclude)
+
     def refuse_program(self, program: str) -> str:
         """``ToolError`` when ``program`` (a path, or a name looked up on ``PATH``) lies inside the
         root: a tool this check starts never comes from the checkout. The file it names ("" when none)."""

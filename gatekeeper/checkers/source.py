@@ -21,6 +21,7 @@ from gatekeeper import process
 from gatekeeper.checkers import cache
 from gatekeeper.checkers.base import CheckContext, shard_record, split_by_size
 from gatekeeper.errors import GatekeeperError, ToolError
+from gatekeeper.fileio import inside, relative_to_root
 from gatekeeper.findings import fingerprint, normalize_snippet
 
 _LS_FILES = ("git", "-c", "core.quotepath=off", "ls-files", "-z", "--cached", "--recurse-submodules", "--", ".")
@@ -33,6 +34,67 @@ def tracked_files(root: Path, ctx: CheckContext, started: process.Started | None
     read-only to the gate) and shared between checkers. ``started``: that git run, begun earlier
     (``start_tracked``), whose output serves when the list is not known yet; the caller closes it."""
     return list(_tracked(root, ctx, started).files)
+
+
+_LS_OTHERS = ("git", "-c", "core.quotepath=off", "ls-files", "-z", "--others", "--exclude-standard", "--", ".")
+_BYTECODE = re.compile(r"(?:^|/)__pycache__/[^/]+\.pyc\Z")
+
+
+def untracked_files(root: Path, ctx: CheckContext) -> list[str]:
+    """The regular files git does not track and does not ignore under ``root`` (``.gitignore``,
+    ``.git/info/exclude``, ``core.excludesFile``), as the checkout's snapshot lists them: those under
+    gatekeeper's own report and cache folders and Python's bytecode caches left out. Listed once per run."""
+    return list(ctx.shared(f"untracked-files:{root}", lambda: _untracked_files(root, ctx)))
+
+
+def _untracked_files(root: Path, ctx: CheckContext) -> tuple[str, ...]:
+    done = ctx.run(_LS_OTHERS, timeout=120, cwd=root)
+    if done.returncode != 0:
+        raise ToolError(f"git ls-files failed in {root} (is it a git work tree?): {process.tail(done.stderr)}")
+    own = tuple(
+        rel + "/"
+        for folder in (ctx.output_dir, ctx.cache_dir)
+        if folder is not None and (rel := relative_to_root(folder, root)) not in (None, ".")
+    )
+    return tuple(
+        sorted(
+            name
+            for name in set(done.stdout.split("\0"))
+            if name and not name.startswith(own) and not _BYTECODE.search(name) and _regular(root / name)
+        )
+    )
+
+
+def project_files(
+    ctx: CheckContext, suffixes: str | Iterable[str] = (), *, paths: Iterable[str] = (), exclude: Iterable[str] = ()
+) -> list[str]:
+    """``CheckContext.project_files``: the files of the project as git sees it (``tracked_files`` and
+    ``untracked_files``, links and files that are not regular left out), those whose name ends with
+    one of ``suffixes`` (every file when none), under one of ``paths`` (relative folders or files,
+    every file when none) and matching no pattern of ``exclude`` (``excluded``); sorted, relative,
+    with ``/``. Each is named to ``ctx.reading``, so every file returned is compared until the run
+    ends, whatever the snapshot covered. ``ToolError`` outside a git work tree, or for a path that
+    is absolute or climbs out of the root."""
+    ends = (suffixes,) if isinstance(suffixes, str) else tuple(suffixes)
+    if not all(isinstance(end, str) and end for end in ends):
+        raise ToolError(f"project_files: suffixes must be non-empty strings such as '.py', not {suffixes!r}")
+    under: list[str] = []
+    for path in (paths,) if isinstance(paths, str) else paths:
+        if not isinstance(path, str) or not inside(path):
+            raise ToolError(f"project_files: {path!r} is not a path relative to the project root")
+        norm = PurePosixPath(os.path.normpath(path).replace(os.sep, "/")).as_posix()
+        under.append("" if norm == "." else norm)
+    patterns = [exclude] if isinstance(exclude, str) else list(exclude)
+    everything = sorted(set(tracked_files(ctx.root, ctx)) | set(untracked_files(ctx.root, ctx)))
+    out = [
+        name
+        for name in everything
+        if (not ends or name.endswith(ends))
+        and (not under or any(not u or name == u or name.startswith(u + "/") for u in under))
+        and not excluded(name, patterns)
+    ]
+    ctx.reading(out)
+    return out
 
 
 def tracked_unnamed(root: Path, ctx: CheckContext) -> list[str]:
