@@ -205,7 +205,8 @@ def test_html_metric_tables_print_nested_values_as_labelled_values() -> None:
 
 
 def test_sarif_rules_keep_full_description_within_github_limit_and_carry_markdown_help() -> None:
-    long = "A very long advisory. " * 200 + "[click](javascript:alert(1)) <b>bold</b>"
+    # the markup first: a help text is cut at 4,000 characters (MAX_MESSAGE), and what is cut shows nothing
+    long = "[click](javascript:alert(1)) <b>bold</b> " + "A very long advisory. " * 200
     finding = Finding(
         rule_id="GHSA-xxxx-yyyy-zzzz",
         severity=Severity.HIGH,
@@ -225,4 +226,4 @@ def test_sarif_rules_keep_full_description_within_github_limit_and_carry_markdow
     assert "**Fix:** upgrade jinja2 to 3.1.4" in md
     assert "[More information](https://osv.dev/vulnerability/GHSA-xxxx-yyyy-zzzz)" in md
     assert "\\[click\\]\\(javascript:alert\\(1\\)\\)" in md and "\\<b\\>" in md  # no live link, no HTML
-    assert rule["help"]["text"].startswith("A very long advisory.")
+    assert rule["help"]["text"].startswith("[click](javascript:alert(1)) <b>bold</b> A very long advisory.")
