@@ -117,7 +117,8 @@ def predicate(result: GateResult, command: str, clock: Mapping[str, Any]) -> dic
             "branch": result.repository.get("branch", ""),
             **({"folder": result.repository["folder"]} if isinstance(result.repository.get("folder"), str) else {}),
             # tracked files differed from the commit: the run judged code no commit holds
-            **({"dirty": result.repository["dirty"]} if isinstance(result.repository.get("dirty"), bool) else {}),
+            # (null: the run lay in a work tree but git could not tell, which no verifier takes as the commit's)
+            **({"dirty": result.repository["dirty"]} if _dirty_said(result.repository) else {}),
         },
         "policy": dict(result.policy),
         "checks": [
@@ -482,3 +483,9 @@ def _check_stamp(env: Mapping[str, Any], tsa_ca: Path | None, problems: list[str
     elif check.note:
         notes.append(f"timestamp: {check.note}")
     return check.time
+
+
+def _dirty_said(repository: Mapping[str, Any]) -> bool:
+    """Whether the run said if its tracked files differed from the commit: true or false, or null (in a
+    git work tree, git could not tell); absent outside one."""
+    return "dirty" in repository and (repository["dirty"] is None or isinstance(repository["dirty"], bool))

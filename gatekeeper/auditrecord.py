@@ -189,7 +189,7 @@ def _run_facts(result: GateResult) -> dict[str, Any]:
     (a partial run never counts as gating a commit) and each control's status."""
     facts: dict[str, Any] = {}
     dirty = result.repository.get("dirty")
-    if isinstance(dirty, bool):
+    if isinstance(dirty, bool) or ("dirty" in result.repository and dirty is None):  # null: git could not tell
         facts["dirty"] = dirty
     scope = result.extra.get("scope")
     if isinstance(scope, Mapping):

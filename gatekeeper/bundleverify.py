@@ -64,7 +64,8 @@ class BundleCheck:
     record_database: Mapping[str, Any] | None = None  # the dependencies check's advisory database as recorded
     record_ci: Mapping[str, Any] | None = None  # the CI run the record names (provider, run, repository...), or None
     record_folder: str | None = None  # the folder of the work tree the run judged ("." its top; None: not said)
-    record_dirty: bool | None = None  # whether tracked files differed from the commit (None: not said)
+    # whether tracked files differed from the commit ("unknown": git could not tell; None: not said)
+    record_dirty: bool | str | None = None
     record_policy: Mapping[str, Any] | None = None
     log_refused: tuple[str, ...] = ()  # with ``--log`` and ``--retired``: what ``audit verify --retired`` refuses
     record_waivers: tuple[tuple[str, str], ...] = ()
@@ -413,7 +414,7 @@ def _backing(record: bytes | None, listed: Mapping[str, tuple[str, int]], ring: 
             "record_verdict": str(data.get("verdict") or ""), "record_scope": scope,
             "record_commit": str(data.get("commit") or ""), "log_refused": refused,
             "record_folder": data["folder"] if isinstance(data.get("folder"), str) else None,
-            "record_dirty": data["dirty"] if isinstance(data.get("dirty"), bool) else None,
+            "record_dirty": data["dirty"] if isinstance(data.get("dirty"), bool) else ("unknown" if "dirty" in data else None),
             "record_ci": data["ci"] if isinstance(data.get("ci"), Mapping) else None, "record_vex": vex_of(data),
             "record_ran": ran_of(data), "record_database": database_of(data),
             "record_policy": data.get("policy") if isinstance(data.get("policy"), Mapping) else None,

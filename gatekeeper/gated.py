@@ -133,7 +133,8 @@ def gating(record: Mapping[str, Any]) -> bool:
     commit; ``reservations`` says whether it is a clean gate of it)."""
     scope = record.get("scope")
     complete = isinstance(scope, Mapping) and scope.get("complete") is True
-    return record.get("verdict") == "pass" and complete and record.get("dirty") is not True
+    untold = "dirty" in record and record["dirty"] is None  # in a work tree, git could not tell
+    return record.get("verdict") == "pass" and complete and record.get("dirty") is not True and not untold
 
 
 def reservations(record: Mapping[str, Any], accept: Acceptance) -> tuple[str, ...]:
@@ -188,7 +189,9 @@ def _status(runs: list[Mapping[str, Any]], accept: Acceptance) -> tuple[str, str
 def _describe(record: Mapping[str, Any], accept: Acceptance = Acceptance()) -> str:
     text = f"#{record.get('seq', '?')} {record.get('verdict', '?')}"
     held = reservations(record, accept) if gating(record) else ()
-    notes = (partial_note(record.get("scope")), "dirty tree" if record.get("dirty") is True else "", *held)
+    dirty = record.get("dirty")
+    tree = "dirty tree" if dirty is True else ("tree git could not compare" if "dirty" in record and dirty is None else "")
+    notes = (partial_note(record.get("scope")), tree, *held)
     note = "; ".join(n for n in notes if n)
     return f"{text} ({note})" if note else text
 

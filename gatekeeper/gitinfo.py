@@ -31,7 +31,9 @@ def repository_info(root: Path) -> dict[str, Any]:
 
     ``dirty`` is True when a tracked file differs from the commit (staged or not; untracked files,
     such as the reports folder, do not count, as for ``git describe --dirty``), False when git
-    says the tree is clean, and absent when git cannot tell (no git, not a repository). Whoever
+    says the tree is clean, None (null) when the folder lies in a git work tree but git could not tell
+    (status failed or timed out: a verifier's ``--require-pass`` takes no such run as the commit's), and
+    absent when there is no work tree (no git, not a repository). Whoever
     prepared the checkout cannot make git look away (``_dirty``): a tracked file marked
     assume-unchanged or skip-worktree, whose changes ``git status`` does not look at, makes the tree dirty.
     """
@@ -55,10 +57,13 @@ def repository_info(root: Path) -> dict[str, Any]:
     if prefix is not None:
         info["folder"] = prefix.strip().rstrip("/") or "."
     dirty = asked_dirty()
-    if dirty is not None:
+    if dirty is not None or prefix is not None:  # in a work tree, "could not tell" is said (null), never left out
         info["dirty"] = dirty
     return info
 
+
+#: seconds git may take to hash every tracked file's content; past it the tree's state is unknown (null)
+HASH_TIMEOUT_S = 60.0
 
 #: git as it compares the work tree with the commit whatever the checkout's own configuration says:
 #: ``--no-optional-locks`` (status would otherwise refresh, rewrite, the index it reads), no replace
@@ -211,7 +216,7 @@ def _hashes(root: Path, paths: list[str], drivers: tuple[str, ...] | None) -> li
     try:
         done = process.run(
             [*_HONEST_GIT, *off, "hash-object", *how, "--stdin-paths"],
-            timeout=60, cwd=root, stdin="".join(f"{p}\n" for p in paths).encode("utf-8", "surrogateescape"),
+            timeout=HASH_TIMEOUT_S, cwd=root, stdin="".join(f"{p}\n" for p in paths).encode("utf-8", "surrogateescape"),
         )  # fmt: skip
     except ToolError:
         return None

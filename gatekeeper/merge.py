@@ -242,8 +242,9 @@ def merge_results(
         extra["checkout"] = tree
     repository = dict(parts[0].repository)
     dirty = [p.repository.get("dirty") for p in parts if isinstance(p.repository.get("dirty"), bool)]
-    if dirty:
-        repository["dirty"] = any(dirty)
+    untold = any("dirty" in p.repository and p.repository["dirty"] is None for p in parts)  # git could not tell
+    if dirty or untold:
+        repository["dirty"] = True if any(dirty) else (None if untold else False)
     # judged as strictly as the strictest part (--strict-waivers is no part of the policy's digest)
     extra["strict_waivers"] = bool(policy.gate["strict_waivers"]) or any(p.extra.get("strict_waivers") is True for p in parts)
     verdict = decide_verdict(merged, policy, waivers, extra["strict_waivers"])

@@ -85,10 +85,12 @@ def run(  # noqa: PLR0913  # subprocess.run's own keywords, and when the tool ha
         out, err = proc.communicate(input=stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
+        _close_stdin(proc)
         proc.communicate()
         raise ToolTimeout(f"{shown(argv)} did not finish within {timeout:.0f}s and was killed") from None
     except BaseException:
         _kill_group(proc)
+        _close_stdin(proc)
         proc.communicate()
         raise
     finally:
@@ -102,6 +104,16 @@ def run(  # noqa: PLR0913  # subprocess.run's own keywords, and when the tool ha
         stderr=err.decode("utf-8", "replace"),
         duration_s=time.monotonic() - started,
     )
+
+
+def _close_stdin(proc: subprocess.Popen[bytes]) -> None:
+    """Close the pipe to a killed tool's stdin: ``communicate`` again, with no input, leaves open the
+    pipe its first call had not yet written (a deadline that passed before it started)."""
+    if proc.stdin is not None:
+        try:
+            proc.stdin.close()
+        except OSError:  # the tool is gone: what was left to write goes nowhere
+            pass
 
 
 def shown(argv: Sequence[str], words: int = 3) -> str:

@@ -129,9 +129,16 @@ def policy_problem(policy: Any, policy_sha256: str | None) -> str:
 def dirty_problem(dirty: Any, what: str) -> str:
     """Why ``--require-pass`` refuses a pass of a run on a work tree whose tracked files differed from
     the commit (``dirty`` True: the commit names code the run did not judge, and the changes it did
-    judge are in no commit); "" when the tree was clean, or the evidence does not say (written before
-    it was recorded). The same rule for ``gatekeeper bundle verify`` and ``attestation verify``, as
-    ``audit report`` counts no such pass as gating its commit."""
+    judge are in no commit), or ``"unknown"`` (the run lay in a git work tree and said so, but git could not
+    tell: nothing shows the code judged was the commit's); "" when the tree was clean, or the evidence does
+    not say (written before it was recorded). The same rule for ``gatekeeper bundle verify`` and
+    ``attestation verify``, as ``audit report`` counts no such pass as gating its commit."""
+    if dirty == "unknown":
+        return (
+            "--require-pass: the run could not tell whether its work tree was the commit's (dirty: null, git's "
+            f"comparison failed or timed out), so nothing shows it judged the commit's own code: this {what} does not "
+            "let the commit through the gate"
+        )
     if dirty is not True:
         return ""
     return (
@@ -148,7 +155,9 @@ def known_problem(predicate: Any, accept_baseline: bool, folder: str) -> str:
     before these were written says nothing of them."""
     predicate = predicate if isinstance(predicate, dict) else {}
     repository = predicate.get("repository")
-    if dirty := dirty_problem(repository.get("dirty") if isinstance(repository, dict) else None, "attestation"):
+    facts = repository if isinstance(repository, dict) else {}
+    told = facts.get("dirty") if isinstance(facts.get("dirty"), bool) else ("unknown" if "dirty" in facts else None)
+    if dirty := dirty_problem(told, "attestation"):
         return dirty
     judged = repository.get("folder") if isinstance(repository, dict) else None
     if isinstance(judged, str) and judged != folder:

@@ -3,6 +3,7 @@ even when each piece verifies alone and the manifest is signed again with the re
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -1007,6 +1008,54 @@ def test_a_pass_of_a_work_tree_that_is_not_the_commits_does_not_pass_for_the_com
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
     done = _cli(["bundle", "verify", str(clean), *keyed, "--commit", head, "--require-pass"])
     assert done.exit_code == 0 and "dirty" not in done.output, done.output
+
+
+def test_a_pass_of_a_work_tree_git_could_not_compare_with_the_commit_does_not_pass_for_it(
+    two_runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git's comparison of the work tree with the commit runs out of time (here: a deadline no hash of
+    the tracked files meets; in CI, a tree too big to hash in time): the run cannot tell whether it judged
+    the commit's code. It says so (``dirty: null``) in its result, record and statement, and no verifier's
+    --require-pass, nor ``audit report``, takes its pass as the commit's; left out, it read as clean."""
+    from gatekeeper import gitinfo
+
+    root = two_runs["root"]
+    (root / "app.py").write_text(SAFE)  # the failing commit's checkout, its clean code put back uncommitted
+    commit = ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "safe"]
+    subprocess.run(["git", *commit], cwd=root, check=True, capture_output=True, timeout=60)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+    monkeypatch.setattr(gitinfo, "HASH_TIMEOUT_S", 1e-6)
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", (tmp_path / "gatekeeper.key").read_text())
+    bundle = tmp_path / "untold.zip"
+    assert _cli(["check", str(root), "--output-dir", "out-untold", "--bundle", str(bundle)]).exit_code == 0
+    result = json.loads((root / "out-untold" / "gatekeeper.json").read_text())
+    record = json.loads(_entry(bundle, "audit/record.jsonl"))
+    assert result["repository"]["dirty"] is None and record["dirty"] is None and record["commit"] == head
+    assert "unknown: git could not compare the work tree with the commit" in (root / "out-untold" / "gatekeeper.html").read_text()
+    keyed = ["--public-key", str(two_runs["pub"]), "--tsa-cert", str(two_runs["ca"]), "--policy", "gatekeeper.toml"]
+    done = _cli(["bundle", "verify", str(bundle), *keyed, "--commit", head, "--require-pass"])
+    assert done.exit_code == 1, done.output
+    assert "REJECTED: --require-pass: the run could not tell whether its work tree was the commit's" in done.output
+    assert "verdict: pass, on a work tree git could not compare with the commit" in done.output
+    assert _cli(["bundle", "verify", str(bundle), *keyed, "--commit", head]).exit_code == 0  # authentic, of that commit
+    envelope = root / "out-untold" / "gatekeeper.intoto.json"
+    signed = [str(envelope), "--public-key", str(two_runs["pub"]), "--commit", head]
+    done = _cli(["attestation", "verify", *signed, "--require-pass"])
+    assert done.exit_code == 1 and "the run could not tell whether its work tree was the commit's" in done.output, done.output
+    with zipfile.ZipFile(bundle) as zf:  # the verifier a third party runs, as the bundle ships it
+        (tmp_path / "verify_attestation.py").write_bytes(zf.read("verify/verify_attestation.py"))
+    argv = [sys.executable, "-I", str(tmp_path / "verify_attestation.py"), str(envelope), str(two_runs["pub"])]
+    done = subprocess.run([*argv, "--commit", head, "--require-pass"], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1 and "the run could not tell whether its work tree was the commit's" in done.stderr
+    asked = ["git", "branch", "--show-current"]
+    branch = subprocess.run(asked, cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+    out = tmp_path / "csv"
+    report = ["audit", "report", str(two_runs["log"]), "--branch", branch, "--repo", str(root), "--format", "csv"]
+    report += ["--output", str(out)]
+    done = _cli([*report, "--public-key", str(two_runs["pub"])])
+    assert done.exit_code == 0, done.output
+    rows = {r["commit"]: r for r in csv.DictReader(io.StringIO((out / "gated.csv").read_text()))}
+    assert rows[head]["status"] != "gated" and "tree git could not compare" in str(rows[head]), rows[head]
 
 
 def test_a_pass_the_projects_own_comments_narrowed_says_so(

@@ -313,7 +313,9 @@ def _verdict_line(outcome: BundleCheck) -> str:
     verdict = f"verdict: {clean(outcome.record_verdict or 'not recorded')}{clean(_waived(outcome))}{clean(known)}"
     if outcome.record_folder not in (None, "."):
         verdict += f", of the folder {clean(str(outcome.record_folder))}/ alone (not the whole repository)"
-    if outcome.record_dirty and outcome.record_commit:  # no commit yet: every file is uncommitted, and the header says so
+    if outcome.record_dirty == "unknown":
+        verdict += ", on a work tree git could not compare with the commit (dirty: null, not shown to be the commit's code)"
+    elif outcome.record_dirty and outcome.record_commit:  # no commit yet: every file is uncommitted, and the header says so
         verdict += ", on a work tree whose tracked files differed from the commit (dirty: not the commit's own code)"
     if scope is None:
         return f"{verdict} (the record does not say which of the policy's checks ran)"

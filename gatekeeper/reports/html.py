@@ -255,7 +255,13 @@ def _run_facts(result: GateResult) -> dict[str, Any]:
         "event": str(ci.get("event") or "") or MISSING,
         "ref": str(ci.get("ref") or "") or (f"{repo.get('branch')} (branch)" if repo.get("branch") else MISSING),
         "python": " ".join(str(runtime.get(k)) for k in ("implementation", "python") if runtime.get(k)) or MISSING,
-        "dirty": MISSING if not isinstance(dirty, bool) else "yes: tracked files had uncommitted changes" if dirty else "no",
+        "dirty": (
+            ("unknown: git could not compare the work tree with the commit" if "dirty" in repo else MISSING)
+            if not isinstance(dirty, bool)
+            else "yes: tracked files had uncommitted changes"
+            if dirty
+            else "no"
+        ),
         "is_dirty": dirty is True,
         "scope": _scope_text(result.extra.get("scope")),
         "started_at": result.started_at or MISSING,
