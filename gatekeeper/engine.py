@@ -117,6 +117,8 @@ def run_scope(available: Sequence[str], policy: Policy, names: Sequence[str], re
     }
     if request.shard:
         scope["shard"] = f"{request.shard[0]}/{request.shard[1]}"
+        # the checks installed and enabled here, among which whole checks are dealt: ``merge`` compares them
+        scope["enabled"] = sorted(enabled)
     return scope
 
 

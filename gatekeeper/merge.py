@@ -200,6 +200,7 @@ def merge_results(
     if not parts:
         raise UsageError("merge needs at least one part")
     labels = [names[i] if i < len(names) else f"part {i + 1}" for i in range(len(parts))]
+    _check_same_checkers(parts, labels, checkers, policy)
     _check_compatible(parts, policy)
     _check_one_run(parts, labels, ci_info())
     count, indices = _check_shards(parts, labels)
@@ -284,6 +285,43 @@ def _check_clock(merged_at: str, finished: str, label: str) -> None:
             f"this runner's clock says {merged_at}, before {label} finished ({finished}): "
             "the clock is wrong or set back, and the merged verdict would be dated before the runs it merges",
             hint="set the merging runner's clock right (NTP), then merge again",
+        )
+
+
+def _check_same_checkers(
+    parts: Sequence[GateResult], labels: Sequence[str], checkers: Mapping[str, LoadedChecker] | None, policy: Policy
+) -> None:
+    """Every shard, and this merge, had the same checks installed and enabled (each part's
+    ``scope.enabled``; a part that records none, from an older gatekeeper, is not compared). Whole
+    checks are dealt to shards by name among them, so a plugin installed where one shard ran and
+    not another deals the others differently: a check runs twice or nowhere, and the policy's
+    effective digest (which holds the plugin's section) differs, which says nothing of why."""
+    recorded: dict[str, frozenset[str]] = {}
+    for label, part in zip(labels, parts, strict=True):
+        scope = part.extra.get("scope")
+        names = scope.get("enabled") if isinstance(scope, Mapping) else None
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            return
+        recorded[label] = frozenset(names)
+    hint = "install the same checkers, every plugin, wherever a shard runs and where merge runs"
+    union = frozenset().union(*recorded.values())
+    lacking = [f"{label} ran without {', '.join(sorted(union - names))}" for label, names in recorded.items() if union - names]
+    if lacking:
+        raise UsageError(
+            f"the shards did not have the same checks installed and enabled ({'; '.join(lacking)}): whole checks are "
+            "dealt to shards by name among those, so the parts do not add up to one run",
+            hint=hint,
+        )
+    if checkers is None:
+        return
+    here = {n for n in checkers if n in policy.checks and policy.checks[n].get("enabled")}
+    if missing := sorted(union - here):
+        raise UsageError(
+            f"the shards ran {', '.join(missing)}, which is not installed and enabled here: merge needs every check", hint=hint
+        )
+    if extra := sorted(here - union):
+        raise UsageError(
+            f"{', '.join(extra)} is installed and enabled here but no shard had it: merge needs every check", hint=hint
         )
 
 

@@ -192,3 +192,39 @@ def test_the_readme_contract_says_what_narrowing_a_plugin_may_return(venv_python
         "assert Narrowing('', 'x', None, 'd', 'e').problem() == 'kind is empty'\n"
     )
     subprocess.run([str(venv_python), "-c", check], check=True, env=clean_env())
+
+
+def test_merge_of_shards_that_had_different_checkers_installed_says_so(tmp_path: Path, venv_python: Path) -> None:
+    """A plugin installed where shard 1 ran and not where shard 2 ran: whole checks are dealt by
+    name among those installed, so the parts did not add up; merge says which check a part lacked,
+    not only that the policy digests differ (the effective policy holds the plugin's section)."""
+    off = "".join(f"[checks.{name}]\nenabled = false\n" for name in BUILTINS if name != "security")
+    root = write(tmp_path / "project", {"app.py": "x = 1\n", "gatekeeper.toml": f"[audit]\nenabled = false\n{off}"})
+    git_init(root)
+    parts = [tmp_path / "part-1.json", tmp_path / "part-2.json"]
+    for index, python in ((1, str(venv_python)), (2, sys.executable)):  # gatekeeper alone, without the plugin
+        args = [
+            python,
+            "-m",
+            "gatekeeper",
+            "check",
+            "--shard",
+            f"{index}/2",
+            "--results-out",
+            str(parts[index - 1]),
+            "--no-audit",
+        ]
+        done = subprocess.run(args, cwd=root, env=clean_env(), capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+    merge = [str(venv_python), "-m", "gatekeeper", "merge", *map(str, parts), "--output-dir", str(tmp_path / "m")]
+    done = subprocess.run(merge, cwd=root, env=clean_env(), capture_output=True, text=True)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"the shards did not have the same checks installed and enabled ({parts[1]} ran without api)" in done.stderr
+    assert "install the same checkers, every plugin, wherever a shard runs and where merge runs" in done.stderr
+    # the parts of shards that had it, merged where it is not installed
+    args = [str(venv_python), "-m", "gatekeeper", "check", "--shard", "2/2", "--results-out", str(parts[1]), "--no-audit"]
+    subprocess.run(args, cwd=root, env=clean_env(), capture_output=True, text=True, check=True)
+    merge = [sys.executable, "-m", "gatekeeper", "merge", *map(str, parts), "--output-dir", str(tmp_path / "m2")]
+    done = subprocess.run(merge, cwd=root, env=clean_env(), capture_output=True, text=True)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "the shards ran api, which is not installed and enabled here: merge needs every check" in done.stderr
