@@ -21,7 +21,7 @@ from gatekeeper.checkers.coverage.report import (
 from gatekeeper.errors import ToolError
 from gatekeeper.findings import NO_BASELINE, Finding, Location, Severity, fingerprint
 
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+_HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
 def changed_lines(ctx: CheckContext, base: str) -> dict[str, set[int]]:
@@ -69,20 +69,36 @@ def changed_lines(ctx: CheckContext, base: str) -> dict[str, set[int]]:
 
 
 def parse_diff(text: str) -> dict[str, set[int]]:
-    """The added line numbers per new path in a ``git diff --unified=0`` output."""
+    """The added line numbers per new path in a ``git diff --unified=0`` output.
+
+    A hunk's lines are skipped by the counts its header gives, never read as headers: an added line
+    holding ``++ /dev/null`` (in a string) is ``+++ /dev/null`` in the diff, and one holding a form
+    feed or U+2028 (which ``str.splitlines`` splits at) began a line of its own; either ended the file's
+    changes there, and its later hunks, uncovered code, were no file's."""
     changed: dict[str, set[int]] = {}
     current: str | None = None
-    for line in text.splitlines():
+    removed = added = 0  # the lines of the current hunk still to come
+    for line in text.split("\n"):
+        if removed or added:
+            if line.startswith("\\"):  # "\ No newline at end of file" is no line of the hunk
+                continue
+            if line.startswith("-") and removed:
+                removed -= 1
+                continue
+            if line.startswith("+") and added:
+                added -= 1
+                continue
+            removed = added = 0  # not the hunk's: read as a header
         if line.startswith("+++ "):
             name = _unquoted(line[4:].rstrip("\t"))
             current = None if name == "/dev/null" else (name[2:] if name.startswith("b/") else name)
             continue
-        if current is None or not line.startswith("@@"):
-            continue
         match = _HUNK.match(line)
         if match:
-            start, count = int(match.group(1)), int(match.group(2) if match.group(2) is not None else 1)
-            changed.setdefault(current, set()).update(range(start, start + count))
+            removed = int(match.group(1) if match.group(1) is not None else 1)
+            start, added = int(match.group(2)), int(match.group(3) if match.group(3) is not None else 1)
+            if current is not None:
+                changed.setdefault(current, set()).update(range(start, start + added))
     return {path: lines for path, lines in changed.items() if lines}
 
 

@@ -857,6 +857,26 @@ def test_patch_coverage_reads_the_changes_of_a_file_git_names_in_quotes_or_with_
     assert (diff["changed_lines"], diff["covered_lines"], result.status) == (*expected, Status.FAIL)
 
 
+@pytest.mark.parametrize("how", ["string", "form feed"])
+def test_patch_coverage_reads_no_header_within_a_hunk(patched: Path, make_ctx: Any, tmp_path: Path, how: str) -> None:
+    """An added line holding ``++ /dev/null`` (in a string) is ``+++ /dev/null`` in the diff, and one holding
+    a form feed began a line of its own where str.splitlines split: read as the next file's header, it
+    left the uncovered ratio() below no file's change, and min_diff passed (patch 100% of 1 line, or no
+    measurable changed line)."""
+    copy = tmp_path / "header"
+    shutil.copytree(patched, copy, ignore=shutil.ignore_patterns(".coverage"))
+    calc = copy / "pkg" / "calc.py"
+    top = 'NOTE = """\n++ /dev/null\n"""\n' if how == "string" else "# page\x0c+++ /dev/null\n"
+    calc.write_text(top + calc.read_text())
+    git(copy, "commit", "-q", "-am", "note")
+    measure(copy)
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, min_diff=90.0, diff_base="main"), make_ctx(copy))
+    diff = result.metrics["diff"]
+    expected = (5, 4) if how == "string" else (4, 3)  # NOTE = ... is a measured line, run on import
+    assert (diff["changed_lines"], diff["covered_lines"], result.status) == (*expected, Status.FAIL)
+
+
 def test_parse_diff_reads_added_lines_of_new_paths() -> None:
     text = textwrap.dedent(
         """\
