@@ -147,9 +147,11 @@ def _content_differs(root: Path, top: Callable[[], Path], files: dict[str, tuple
     is looked at again: one that is a Git LFS pointer whose object (sha256, size) the file holds is
     the commit's, and so is one that git's own conversions (end of line, ``ident``) turn into the
     blob with every filter driver turned off. None when git cannot tell."""
-    plain = [p for p, (mode, _) in files.items() if mode != "120000" and "\n" not in p]
-    for path, (mode, blob) in files.items():  # links, and names hash-object cannot read (one path a line)
-        if mode == "120000" or "\n" in path:
+    # hash-object --stdin-paths takes a path a line and unquotes one that starts with '"' (C style): a file named
+    # "creds" had creds hashed in its place (and "\057tmp\057x" /tmp/x), so such a file is read here
+    plain = [p for p, (mode, _) in files.items() if mode != "120000" and "\n" not in p and not p.startswith('"')]
+    for path, (mode, blob) in files.items():  # links, and names hash-object cannot read as they are
+        if mode == "120000" or "\n" in path or path.startswith('"'):
             try:
                 data = os.fsencode(os.readlink(top() / path)) if mode == "120000" else (top() / path).read_bytes()
             except OSError:
