@@ -176,7 +176,7 @@ class Normalized:
 
     expression: str  # normalised SPDX expression, or "" when unknown
     ids: tuple[str, ...]  # license ids (not exceptions) in the expression
-    source: str  # "expression", "metadata", "classifier", "license-file" or "" when unknown
+    source: str  # "expression", "metadata", "metadata+classifier", "classifier", ... or "" when unknown
     reason: str = ""  # why it is unknown
 
     @property
@@ -286,8 +286,9 @@ def normalize(
 ) -> Normalized:
     """Resolve a package's license from its three metadata sources (pip-licenses' "UNKNOWN" means absent).
 
-    Order: License-Expression; the License field when it is valid SPDX; the classifiers; the
-    License field through the alias table or as a full license text. A BSD name is resolved
+    Order: License-Expression; the License field when it is valid SPDX (with, AND-ed, the license
+    classifiers when they name a license it does not); the classifiers; the License field through
+    the alias table or as a full license text. A BSD name is resolved
     from ``license_text`` (the package's license file) when that is unambiguous.
     """
     expression = "" if expression == "UNKNOWN" else expression.strip()
@@ -297,11 +298,17 @@ def normalize(
         if found:
             return _made(found, "expression")
         return Normalized("", (), "", f"License-Expression {expression!r} is not a valid SPDX expression")
+    names = [c for c in classifiers if c and c != "UNKNOWN"]
     if metadata:
         found = spdx(metadata)
         if found:
-            return _made(found, "metadata")
-    names = [c for c in classifiers if c and c != "UNKNOWN"]
+            made = _made(found, "metadata")
+            declared = _from_classifiers(names, license_text, join_classifiers) if names else None
+            if declared is not None and declared.known and not set(declared.ids) <= set(made.ids):
+                # The License field and the classifiers name different licenses: both are the
+                # package's word, so both apply (pip-licenses --from=mixed shows the classifiers).
+                return _made(f"({made.expression}) AND ({declared.expression})", "metadata+classifier")
+            return made
     if names:
         from_classifiers = _from_classifiers(names, license_text, join_classifiers)
         if from_classifiers is not None:

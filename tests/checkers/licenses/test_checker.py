@@ -12,7 +12,7 @@ import pytest
 
 from gatekeeper.checkers.licenses import LicensesChecker
 from gatekeeper.findings import Status
-from tests.helpers.dists import FakeEnv, context, make_project, run_gate
+from tests.helpers.dists import FakeEnv, bare_venv, context, make_project, run_gate, write_dist
 
 #: a waiver expiry within gate.max_waiver_days of today
 SOON = (dt.date.today() + dt.timedelta(days=180)).isoformat()
@@ -267,3 +267,25 @@ def test_a_judgement_served_from_the_cache_loads_no_spdx_table(dist_env: FakeEnv
     assert not [m for m in second["loaded"] if m.split(".")[0] in ("license_expression", "boolean")]
     assert "gatekeeper.checkers.licenses.spdx" not in second["loaded"]
     assert "gatekeeper.checkers.lockfiles.model" not in second["loaded"]  # no lock to compare with
+
+
+def test_a_license_field_the_classifiers_contradict_is_judged_with_them(tmp_path: Path) -> None:
+    """License: MIT beside a GPLv3 classifier (pip-licenses --from=mixed shows the GPL) is both
+    licenses, never the MIT alone: read as MIT, it passed a gate denying GPL-*. Classifiers
+    naming the License field's own license change nothing; an OR of them keeps its choice."""
+    python, site = bare_venv(tmp_path / "venv")
+    gpl = "Classifier: License :: OSI Approved :: GNU General Public License v3 (GPLv3)"
+    mit = "Classifier: License :: OSI Approved :: MIT License"
+    write_dist(site, "twofaced", "1.0", ["License: MIT", gpl], None, {})
+    write_dist(site, "agreeing", "1.0", ["License: MIT", mit], None, {})
+    write_dist(site, "choosing", "1.0", ["License: MIT", mit, gpl], None, {})
+    root = make_project(tmp_path / "p", _policy(python))
+    by_hand = {p["Name"]: p["License"] for p in _by_hand(str(python), tmp_path, "--from=mixed")}
+    assert by_hand["twofaced"] == "GNU General Public License v3 (GPLv3)"
+    result = LicensesChecker().run(context(root).policy.checks["licenses"], context(root))
+    table = {p["name"]: (p["license"], p["verdict"], p["source"]) for p in result.metrics["packages"]}
+    assert table["twofaced"] == ("MIT AND GPL-3.0-only", "denied", "metadata+classifier")
+    assert table["agreeing"] == ("MIT", "allowed", "metadata")
+    assert table["choosing"] == ("MIT AND (GPL-3.0-only OR MIT)", "allowed", "metadata+classifier")
+    assert result.status is Status.FAIL
+    assert [f.package.name for f in result.findings if f.package] == ["twofaced"]
