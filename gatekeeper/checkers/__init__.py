@@ -129,14 +129,20 @@ def _name_and_version(dist: importlib.metadata.Distribution) -> tuple[str, str]:
     """The ``Name`` and ``Version`` of ``dist``'s metadata, parsed from the headers alone: the body
     that follows the first blank line (the long description, a README of any size) is not read
     as ``Distribution.metadata`` would read it."""
+    headers = metadata_headers(dist)
+    return headers["Name"], headers["Version"]
+
+
+def metadata_headers(dist: importlib.metadata.Distribution) -> Any:
+    """``dist``'s core metadata headers (a mapping of header names, ``get_all`` for repeated ones),
+    parsed without the body after the first blank line (the long description) that
+    ``Distribution.metadata`` parses too: gatekeeper's own is its README, about 300 KB."""
     text = dist.read_text("METADATA") or dist.read_text("PKG-INFO")
     if text is None:
-        metadata = dist.metadata
-        return metadata["Name"], metadata["Version"]
+        return dist.metadata
     from email.parser import HeaderParser
 
-    headers = HeaderParser().parsestr(text.partition("\n\n")[0])
-    return headers["Name"], headers["Version"]
+    return HeaderParser().parsestr(text.partition("\n\n")[0])
 
 
 def _origin(info: PluginInfo) -> str:

@@ -41,7 +41,7 @@ if sys.version_info >= (3, 11):
 else:  # importing typing_extensions costs every start-up about 2 ms where typing has it
     from typing_extensions import assert_never
 
-from gatekeeper.checkers import presenter
+from gatekeeper.checkers import metadata_headers, presenter
 from gatekeeper.display import shorten
 from gatekeeper.findings import CheckResult, Finding, GateResult, Severity, Status, fingerprint
 from gatekeeper.reports._common import finding_state, one_line, ordered_checks, partial_scope, priority
@@ -96,9 +96,10 @@ def prepare() -> None:
 @lru_cache(maxsize=1)
 def information_uri() -> str:
     """gatekeeper's home page from its installed metadata (``[project.urls]``), or a placeholder
-    (read once: the installation does not change under a running process)."""
+    (read once: the installation does not change under a running process). Its headers alone are
+    parsed (``checkers.metadata_headers``): the whole of it, the README after them, cost about 3 ms."""
     try:
-        meta = metadata.metadata("gatekeeper")
+        meta = metadata_headers(metadata.distribution("gatekeeper"))
     except metadata.PackageNotFoundError:
         return "https://pypi.org/project/gatekeeper/"
     for entry in meta.get_all("Project-URL") or ():

@@ -339,3 +339,44 @@ def test_text_in_the_result_that_spells_a_list_placeholder_stays_text() -> None:
     result = dataclasses.replace(result, checks=(check, *result.checks[1:]))
     assert render_json(result) == json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
     assert json.loads(render_json(result))["checks"][0]["summary"] == spelled
+
+
+def test_information_uri_reads_headers_as_the_full_metadata_does(tmp_path: Path) -> None:
+    """The home page comes from the metadata headers alone: what importlib.metadata's full parse gives,
+    for a distribution whose long description holds header-like lines and a blank line of its own,
+    and for every distribution installed here."""
+    from importlib import metadata
+
+    from gatekeeper.checkers import metadata_headers
+    from gatekeeper.reports.sarif import information_uri
+
+    info = tmp_path / "acme-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: acme\nVersion: 1.0\nProject-URL: Docs, https://docs.example\n"
+        "Project-URL: Source, https://src.example\n\nProject-URL: Homepage, https://body.example\n\nHome-page: x\n"
+    )
+    dist = metadata.PathDistribution(info)
+    headers = metadata_headers(dist)
+    assert (
+        headers.get_all("Project-URL")
+        == dist.metadata.get_all("Project-URL")
+        == [
+            "Docs, https://docs.example",
+            "Source, https://src.example",
+        ]
+    )
+    assert "Home-page" not in headers
+    for installed in metadata.distributions():
+        full, fast = installed.metadata, metadata_headers(installed)
+        for key in ("Name", "Version", "Project-URL", "Home-page"):
+            assert fast.get_all(key) == full.get_all(key), (installed._path, key)  # type: ignore[attr-defined]
+    urls = metadata.metadata("gatekeeper").get_all("Project-URL") or []
+    assert information_uri() == next(
+        (
+            u.partition(",")[2].strip()
+            for u in urls
+            if u.partition(",")[0].strip().lower() in ("homepage", "home", "source", "repository")
+        ),
+        metadata.metadata("gatekeeper").get("Home-page") or "https://pypi.org/project/gatekeeper/",
+    )
