@@ -287,9 +287,9 @@ def normalize(
     """Resolve a package's license from its three metadata sources (pip-licenses' "UNKNOWN" means absent).
 
     Order: License-Expression; the License field when it is valid SPDX (with, AND-ed, the license
-    classifiers when they name a license it does not); the classifiers; the License field through
-    the alias table or as a full license text. A BSD name is resolved
-    from ``license_text`` (the package's license file) when that is unambiguous.
+    classifiers when they name a license it does not; unknown when one identifies no license); the
+    classifiers; the License field through the alias table or as a full license text. A BSD name is
+    resolved from ``license_text`` (the package's license file) when that is unambiguous.
     """
     expression = "" if expression == "UNKNOWN" else expression.strip()
     metadata = "" if metadata == "UNKNOWN" else metadata.strip()
@@ -302,13 +302,7 @@ def normalize(
     if metadata:
         found = spdx(metadata)
         if found:
-            made = _made(found, "metadata")
-            declared = _from_classifiers(names, license_text, join_classifiers) if names else None
-            if declared is not None and declared.known and not set(declared.ids) <= set(made.ids):
-                # The License field and the classifiers name different licenses: both are the
-                # package's word, so both apply (pip-licenses --from=mixed shows the classifiers).
-                return _made(f"({made.expression}) AND ({declared.expression})", "metadata+classifier")
-            return made
+            return _field_and_classifiers(_made(found, "metadata"), names, license_text, join_classifiers)
     if names:
         from_classifiers = _from_classifiers(names, license_text, join_classifiers)
         if from_classifiers is not None:
@@ -316,6 +310,21 @@ def normalize(
     if metadata:
         return _from_license_field(metadata, license_text)
     return Normalized("", (), "", "the package declares no license")
+
+
+def _field_and_classifiers(made: Normalized, names: Sequence[str], license_text: str, join_classifiers: str) -> Normalized:
+    """The SPDX License field ``made`` beside the license classifiers ``names``: both are the
+    package's word (pip-licenses --from=mixed shows the classifiers), so classifiers naming a
+    license the field does not are AND-ed with it, and one that identifies no SPDX license (Other/
+    Proprietary) makes the license unknown. A BSD classifier beside a BSD License field agrees."""
+    bsd = any(i.startswith("BSD-") or i == "0BSD" for i in made.ids)
+    rest = [n for n in names if not (bsd and (CLASSIFIERS[n] if n in CLASSIFIERS else alias(n)) == _BSD)]
+    declared = _from_classifiers(rest, license_text, join_classifiers) if rest else None
+    if declared is None or (declared.known and set(declared.ids) <= set(made.ids)):
+        return made
+    if not declared.known:
+        return Normalized("", (), "", f"License {made.expression!r}, but {declared.reason}")
+    return _made(f"({made.expression}) AND ({declared.expression})", "metadata+classifier")
 
 
 def _from_classifiers(names: Sequence[str], license_text: str, join_classifiers: str) -> Normalized | None:

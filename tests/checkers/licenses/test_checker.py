@@ -271,14 +271,18 @@ def test_a_judgement_served_from_the_cache_loads_no_spdx_table(dist_env: FakeEnv
 
 def test_a_license_field_the_classifiers_contradict_is_judged_with_them(tmp_path: Path) -> None:
     """License: MIT beside a GPLv3 classifier (pip-licenses --from=mixed shows the GPL) is both
-    licenses, never the MIT alone: read as MIT, it passed a gate denying GPL-*. Classifiers
-    naming the License field's own license change nothing; an OR of them keeps its choice."""
+    licenses, never the MIT alone: read as MIT, it passed a gate denying GPL-*; beside an
+    Other/Proprietary classifier it is unknown. Classifiers naming the License field's own license
+    (a BSD one beside a BSD-* field) change nothing; an OR of them keeps its choice."""
     python, site = bare_venv(tmp_path / "venv")
     gpl = "Classifier: License :: OSI Approved :: GNU General Public License v3 (GPLv3)"
     mit = "Classifier: License :: OSI Approved :: MIT License"
     write_dist(site, "twofaced", "1.0", ["License: MIT", gpl], None, {})
     write_dist(site, "agreeing", "1.0", ["License: MIT", mit], None, {})
     write_dist(site, "choosing", "1.0", ["License: MIT", mit, gpl], None, {})
+    write_dist(site, "closed", "1.0", ["License: MIT", "Classifier: License :: Other/Proprietary License"], None, {})
+    bsd = "Classifier: License :: OSI Approved :: BSD License"
+    write_dist(site, "bsdish", "1.0", ["License: BSD-3-Clause", bsd], None, {})
     root = make_project(tmp_path / "p", _policy(python))
     by_hand = {p["Name"]: p["License"] for p in _by_hand(str(python), tmp_path, "--from=mixed")}
     assert by_hand["twofaced"] == "GNU General Public License v3 (GPLv3)"
@@ -287,5 +291,9 @@ def test_a_license_field_the_classifiers_contradict_is_judged_with_them(tmp_path
     assert table["twofaced"] == ("MIT AND GPL-3.0-only", "denied", "metadata+classifier")
     assert table["agreeing"] == ("MIT", "allowed", "metadata")
     assert table["choosing"] == ("MIT AND (GPL-3.0-only OR MIT)", "allowed", "metadata+classifier")
+    assert table["closed"] == ("", "unknown", "")
+    assert table["bsdish"] == ("BSD-3-Clause", "allowed", "metadata")
+    closed = next(p for p in result.metrics["packages"] if p["name"] == "closed")
+    assert closed["reason"] == "License 'MIT', but classifier 'Other/Proprietary License' does not identify an SPDX license"
     assert result.status is Status.FAIL
-    assert [f.package.name for f in result.findings if f.package] == ["twofaced"]
+    assert sorted(f.package.name for f in result.findings if f.package) == ["closed", "twofaced"]
