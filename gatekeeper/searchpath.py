@@ -83,7 +83,8 @@ def warning(env: Mapping[str, str] | None = None) -> str | None:
         said.append(
             f"PATH holds relative entries ({shown}): ignored. A program is looked up in PATH's absolute folders "
             "alone, and the tools get PATH without them: a relative entry would find a program in the folder a "
-            "tool runs in, the checkout (put absolute folders on PATH, e.g. PATH=$PWD/.venv/bin:$PATH)"
+            "tool runs in, the checkout (put absolute folders outside the checkout on PATH, e.g. "
+            "PATH=$RUNNER_TEMP/venv/bin:$PATH: one inside it is not searched either)"
         )
     if inside:
         shown = ", ".join(repr(e) for e in inside)

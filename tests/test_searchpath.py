@@ -47,6 +47,8 @@ def test_the_checkouts_program_never_runs_through_a_relative_path_entry(tmp_path
     assert not log.exists(), log.read_text()
     shown = repr(entry) if entry else "'' (the current folder)"
     assert f"gatekeeper: warning: PATH holds relative entries ({shown}): ignored." in done.stderr
+    # the advice names no folder of the checkout, whose absolute entries are not searched either
+    assert "absolute folders outside the checkout" in done.stderr and "$PWD" not in done.stderr
     report = json.loads((root / "gatekeeper-reports" / "gatekeeper.json").read_text())
     assert report["checkout"]["compared"] is True  # git answered: the installed one
 
