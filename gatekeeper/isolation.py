@@ -66,13 +66,20 @@ def _outside_root(result: CheckResult) -> str:
     """The first finding of a third-party check whose location is not a path relative to the root
     (absolute, or climbing out with ``..``), named; empty when there is none. Such a path named a
     file the SARIF file re-rooted (``/tmp/x/app.py`` as the checkout's ``tmp/x/app.py``) or left
-    outside the repository, and fingerprints built from it changed with the folder the run was in."""
+    outside the repository, and fingerprints built from it changed with the folder the run was in. A
+    finding without a location is located by its ``manifest`` property (a path, or a table with one),
+    as the SARIF and GitLab reports read it: the same holds of that path."""
     for i, f in enumerate(result.findings):
-        path = f.location.path if isinstance(f, Finding) and isinstance(f.location, Location) else ""
+        path: object = f.location.path if isinstance(f, Finding) and isinstance(f.location, Location) else ""
+        what = "located at"
+        if isinstance(f, Finding) and f.location is None and isinstance(f.properties, Mapping):
+            manifest = f.properties.get("manifest")
+            path = manifest.get("path") if isinstance(manifest, Mapping) else manifest
+            what = "located by its manifest property at"
         if isinstance(path, str) and path and not fileio.inside(path):
             shown = path if len(path) <= 200 else path[:200] + "…"
             return (
-                f"finding {i + 1} ({f.rule_id!r}) is located at {shown!r}, which is not a path relative to the "
+                f"finding {i + 1} ({f.rule_id!r}) is {what} {shown!r}, which is not a path relative to the "
                 "project root: a Location's path is relative to ctx.root, with '/' (path.relative_to(ctx.root).as_posix())"
             )
     return ""

@@ -34,7 +34,8 @@ from gatekeeper.findings import CheckResult, Finding, Location, Severity, decide
 
 class AcmePlaces(CheckerBase):
     name = "places"
-    options = {"mode": Option("str", "relative", "where the finding is", choices=("relative", "absolute", "climb", "huge"))}
+    modes = ("relative", "absolute", "climb", "huge", "manifest")
+    options = {"mode": Option("str", "relative", "where the finding is", choices=modes)}
 
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         mode = section["mode"]
@@ -44,6 +45,12 @@ class AcmePlaces(CheckerBase):
             "ACME9", Severity.LOW, message, blocking=True, location=Location(path, 1),
             fingerprint=fingerprint("places", "ACME9", path, "x = 1"),
         )
+        if mode == "manifest":  # no location: the manifest property locates it, absolute
+            manifest = {"path": str(ctx.root / "requirements.txt"), "line": 1}
+            finding = Finding(
+                "ACME9", Severity.LOW, message, blocking=True, properties={"manifest": manifest},
+                fingerprint=fingerprint("places", "ACME9", "requirements.txt", "x = 1"),
+            )
         return CheckResult("places", decide_status((finding,)), "1 finding", "acme", "1.0", findings=(finding,))
 '''
 
@@ -93,15 +100,20 @@ def _check(tmp_path: Path, python: Path, mode: str) -> tuple[subprocess.Complete
     return done, check, json.loads((reports / "gatekeeper.sarif").read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("mode", ["absolute", "climb"])
+@pytest.mark.parametrize("mode", ["absolute", "climb", "manifest"])
 def test_a_finding_located_outside_the_roots_relative_paths_makes_the_check_an_error(
     tmp_path: Path, venv_python: Path, mode: str
 ) -> None:
+    """A finding without a location whose manifest property was absolute had the SARIF file re-root it
+    (tmp/.../requirements.txt) and the check pass through as a fail."""
     done, check, _ = _check(tmp_path, venv_python, mode)
     assert done.returncode == 3, done.stdout + done.stderr
     assert check["status"] == "error"
-    shown = str(tmp_path / "project" / "app.py") if mode == "absolute" else "../app.py"
-    assert f"finding 1 ('ACME9') is located at {shown!r}, which is not a path relative to the project root" in check["error"]
+    shown = {"absolute": str(tmp_path / "project" / "app.py"), "climb": "../app.py"}.get(mode, "")
+    where = f"located at {shown!r}"
+    if mode == "manifest":
+        where = f"located by its manifest property at {str(tmp_path / 'project' / 'requirements.txt')!r}"
+    assert f"finding 1 ('ACME9') is {where}, which is not a path relative to the project root" in check["error"]
     assert "Traceback" not in done.stdout + done.stderr
 
 
