@@ -156,7 +156,7 @@ class CoverageChecker(CheckerBase):
                 if diff["percent"] is not None
                 else ", no measurable changed lines"
             )
-        summary += _notes(report)
+        summary += _notes(report, ctx.root)
         from gatekeeper.checkers.coverage import freshness
 
         metrics = _metrics(report, diff)
@@ -179,12 +179,14 @@ class CoverageChecker(CheckerBase):
         )
 
 
-def _notes(report: CoverageReport) -> str:
+def _notes(report: CoverageReport, root: Path) -> str:
     """What the summary adds after the figures about how the data came to be ("" or "; ...")."""
-    from gatekeeper.checkers.coverage import freshness
+    from gatekeeper.checkers.coverage import freshness, venvs
     from gatekeeper.checkers.coverage.narrowing import unmeasured
 
     notes = [report.note] if report.note else []
+    if venvs.note(root, report.files):  # an installed package of the checkout's virtualenv is measured
+        notes.append(venvs.note(root, report.files))
     if unmeasured(report.narrowing):  # the total is the Python files' alone
         notes.append(unmeasured(report.narrowing))
     if report.version_gap:  # the project's own `coverage report` may count other lines

@@ -1605,3 +1605,38 @@ def test_a_coverage_configuration_linking_inside_the_project_is_read(tmp_path: P
     result = checker.run(section(checker, min_total=0.0), make_ctx(root))
     assert f"{result.metrics['total']:.0f}" == report_total(root)
     assert ("config-file", "config/coverage.cfg") in {(n.kind, n.source) for n in result.narrowing}  # where it leads
+
+
+def test_measured_files_of_a_virtualenv_in_the_checkout_are_named_in_the_summary(tmp_path: Path, make_ctx: Any) -> None:
+    """hatch 1.18.2's ``source_pkgs`` names hatchling, installed in the checkout's ``.venv``: coverage
+    report counts its 67 files in the total, and the summary gave no hint the figure was not the
+    project's code alone. The total stays coverage report's; the summary says how much is the venv's."""
+    root = tmp_path / "proj"
+    (root / "mypkg").mkdir(parents=True)
+    (root / "mypkg" / "__init__.py").write_text("from helperdep import helper\n\n\ndef f():\n    return helper(1)\n")
+    site = root / ".venv" / "lib" / "python3" / "site-packages"
+    (site / "helperdep").mkdir(parents=True)
+    (site / "helperdep" / "__init__.py").write_text(
+        "def helper(x):\n    if x:\n        return 1\n    return 2\n\n\ndef unused():\n    return 3\n"
+    )
+    (root / ".venv" / "pyvenv.cfg").write_text(f"home = {Path(sys.executable).parent}\n")
+    (root / ".gitignore").write_text(".venv/\n")
+    (root / "run_tests.py").write_text(
+        "import os, sys\nsys.path.insert(0, os.environ['SITE'])\nfrom mypkg import f\nassert f() == 1\n"
+    )
+    (root / "pyproject.toml").write_text('[tool.coverage.run]\nsource_pkgs = ["mypkg", "helperdep"]\n')
+    git_init(root)
+    env = clean_env({"SITE": str(site)}, coverage=False)
+    subprocess.run([PYTHON, "-m", "coverage", "run", "run_tests.py"], cwd=root, env=env, check=True, capture_output=True)
+    reported = sorted(report_json(root)["files"])
+    assert reported == [".venv/lib/python3/site-packages/helperdep/__init__.py", "mypkg/__init__.py"]  # by hand
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0), make_ctx(root))
+    assert f"{result.metrics['total']:.0f}" == report_total(root) == "78"
+    assert result.summary == (
+        "total 78% (min 0%); 1 file (6 statements) in .venv/, a virtualenv in the checkout: the coverage configuration"
+        " measures a package installed there ([run] source or source_pkgs names it), and the total counts it as"
+        " coverage report does"
+    )
+    (site.parents[2] / "pyvenv.cfg").unlink()  # a folder that is no virtualenv: nothing to say
+    assert checker.run(section(checker, min_total=0.0), make_ctx(root)).summary == "total 78% (min 0%)"
