@@ -179,17 +179,19 @@ def _content_differs(root: Path, top: Callable[[], Path], files: dict[str, tuple
 
 def _ident_hides(top: Path, files: dict[str, str]) -> bool | None:
     """True when a file of ``files`` (path: blob, each the blob once git's conversions are applied) has
-    the ``ident`` attribute and holds a ``$Id: ...$`` other than the ``$Id: <blob id> $`` git writes:
+    the ``ident`` attribute and holds a ``$Id: ...$`` other than an object id, as git writes ``$Id: <blob id> $``:
     git collapses whatever lies between ``$Id:`` and the next ``$`` of the line to ``$Id$``, so such a
-    line can hold code the commit does not, or hide the commit's in a string. None when git cannot tell."""
+    line can hold code the commit does not, or hide the commit's in a string. Another blob's id (the
+    expansion a file keeps after an edit is committed: git writes it again only on checkout) holds no
+    code. None when git cannot tell."""
     held = {}
     for path, blob in files.items():
         try:
             data = (top / path).read_bytes()
         except OSError:
             return True
-        expected = b" " + blob.encode("ascii") + b" "
-        if any(found.group(1) != expected for found in re.finditer(rb"\$Id:([^$\n]*)\$", data)):
+        written = re.compile(rb" [0-9a-f]{%d} " % len(blob))  # an object id, as git writes it: no room for code
+        if any(not written.fullmatch(found.group(1)) for found in re.finditer(rb"\$Id:([^$\n]*)\$", data)):
             held[path] = blob
     if not held:
         return False

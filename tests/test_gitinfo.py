@@ -320,6 +320,9 @@ def test_ends_of_line_and_ident_as_git_checks_them_out_are_the_commits_with_no_f
     assert (root / "stamp.py").read_bytes().startswith(b'v = "$Id: ')
     assert git(root, "status", "--porcelain", "--untracked-files=no") == ""
     assert gitinfo.repository_info(root)["dirty"] is False
+    # the expansion of an earlier blob, kept after an edit was committed (git expands again only on checkout)
+    write(root, {"stamp.py": 'v = "$Id: ' + "0" * 40 + ' $"\r\n'})
+    assert gitinfo.repository_info(root)["dirty"] is False
     write(root, {"app.py": "x = 1\r\ny = 3\r\n"})
     assert gitinfo.repository_info(root)["dirty"] is True
 
