@@ -138,6 +138,11 @@ def _unwatched(root: Path) -> bool | None:
     return _content_differs(root, top, files)
 
 
+def _unsaid(path: str) -> bool:
+    """Whether hash-object --stdin-paths would read another path than ``path`` from its line."""
+    return "\n" in path or "\r" in path or path.startswith('"')
+
+
 def _content_differs(root: Path, top: Callable[[], Path], files: dict[str, tuple[str, str]]) -> bool | None:
     """True when a tracked file's content is not the blob the index names for it, whatever its stat data
     say: an index written by hand over a changed file, a rewrite of the same size with its times put
@@ -147,11 +152,12 @@ def _content_differs(root: Path, top: Callable[[], Path], files: dict[str, tuple
     is looked at again: one that is a Git LFS pointer whose object (sha256, size) the file holds is
     the commit's, and so is one that git's own conversions (end of line, ``ident``) turn into the
     blob with every filter driver turned off. None when git cannot tell."""
-    # hash-object --stdin-paths takes a path a line and unquotes one that starts with '"' (C style): a file named
-    # "creds" had creds hashed in its place (and "\057tmp\057x" /tmp/x), so such a file is read here
-    plain = [p for p, (mode, _) in files.items() if mode != "120000" and "\n" not in p and not p.startswith('"')]
+    # hash-object --stdin-paths takes a path a line, drops a carriage return ending it and unquotes one that starts
+    # with '"' (C style): a file named "creds" (or creds\r) had creds hashed in its place (and "\057tmp\057x"
+    # /tmp/x), so such a file is read here
+    plain = [p for p, (mode, _) in files.items() if mode != "120000" and not _unsaid(p)]
     for path, (mode, blob) in files.items():  # links, and names hash-object cannot read as they are
-        if mode == "120000" or "\n" in path or path.startswith('"'):
+        if mode == "120000" or _unsaid(path):
             try:
                 data = os.fsencode(os.readlink(top() / path)) if mode == "120000" else (top() / path).read_bytes()
             except OSError:

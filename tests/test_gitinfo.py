@@ -349,20 +349,22 @@ def test_an_ident_line_holding_more_than_git_writes_makes_the_tree_dirty(tmp_pat
     assert gitinfo.repository_info(root)["dirty"] is True
 
 
-def test_a_file_whose_name_starts_with_a_quote_is_hashed_itself(tmp_path: Path) -> None:
-    """git hash-object --stdin-paths unquotes a line that starts with '"': a tracked file named "creds" (quotes
-    and all) had creds hashed in its place, so a step before the gate that left the commit's key in an untracked
-    creds and rewrote "creds", its index written by hand, had a tree read as the commit's."""
+@pytest.mark.parametrize("name", ['"creds"', "creds\r"])
+def test_a_file_whose_name_hash_object_reads_as_another_is_hashed_itself(tmp_path: Path, name: str) -> None:
+    """git hash-object --stdin-paths unquotes a line that starts with '"' and drops a carriage return ending it:
+    a tracked file named "creds" (quotes and all), or creds\r, had creds hashed in its place, so a step before the
+    gate that left the commit's key in an untracked creds and rewrote the file, its index written by hand, had a
+    tree read as the commit's (and without creds a fresh checkout read dirty)."""
     root = tmp_path / "repo"
-    write(root, {'"creds"': "AKIA0123456789ABCDEF\n", "app.py": "x = 1\n"})
+    write(root, {name: "AKIA0123456789ABCDEF\n", "app.py": "x = 1\n"})
     git(root, "init", "-q", "-b", "work")
     git(root, "add", "-A")
     git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "start")
     assert gitinfo.repository_info(root)["dirty"] is False
-    old = git(root, "rev-parse", 'HEAD:"creds"')
-    write(root, {"creds": "AKIA0123456789ABCDEF\n", '"creds"': "nothing to see\n"})
-    os.utime(root / '"creds"', (1_000_000_000, 1_000_000_000))  # older than the index: not racily clean
-    git(root, "add", '"creds"')
-    _index_naming(root, '"creds"', old)
+    old = git(root, "rev-parse", f"HEAD:{name}")
+    write(root, {"creds": "AKIA0123456789ABCDEF\n", name: "nothing to see\n"})
+    os.utime(root / name, (1_000_000_000, 1_000_000_000))  # older than the index: not racily clean
+    git(root, "add", "--", name)
+    _index_naming(root, name, old)
     assert git(root, "status", "--porcelain", "--untracked-files=no") == ""
     assert gitinfo.repository_info(root)["dirty"] is True
