@@ -166,7 +166,75 @@ def read_lock(path: Path, selection: Selection, project: str = "") -> Lock:
     if not path.is_file():
         raise LockError(f"{path.name} does not exist")
     lock: Lock = reader.read(path, selection, project)
+    stale = _not_locked(lock, selection)
+    if stale:
+        raise LockError(stale)
     return lock
+
+
+_RELOCK = {"uv.lock": "uv lock", "poetry.lock": "poetry lock", "pdm.lock": "pdm lock", "pylock.toml": "uv export"}
+
+
+def _not_locked(lock: Lock, selection: Selection) -> str:
+    """Why the lock is not the lock of the pyproject.toml beside it ("" when it is, or when there is
+    none with static [project] dependencies): a run-time dependency (or one of a selected extra)
+    whose marker holds on the target that the lock counts no package of, or counts at a version the
+    requirement excludes. Such a lock is stale: ``uv sync`` (without --locked) or ``pip install .``
+    installs what pyproject.toml asks, and an audit of the lock would judge something else."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import InvalidVersion, Version
+
+    from gatekeeper import tomlio
+
+    if lock.format == "pylock.toml" and lock.path.name != "pylock.toml":
+        return ""  # a named lock (PEP 751's pylock.docs.toml) may lock a part of the project on purpose
+    manifest = lock.path.parent / "pyproject.toml"
+    try:
+        doc = tomlio.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError):
+        return ""
+    table = doc.get("project")
+    if not isinstance(table, dict) or "dependencies" in (table.get("dynamic") or ()):
+        return ""
+    wanted: list[tuple[str, tuple[str, ...]]] = [(d, ("",)) for d in table.get("dependencies") or () if isinstance(d, str)]
+    optional = table.get("optional-dependencies")
+    if isinstance(optional, dict):
+        for extra in selection.extras:
+            wanted += [(d, (extra,)) for d in optional.get(extra) or () if isinstance(d, str)]
+    own = canonicalize_name(str(table.get("name") or ""))
+    locked: dict[str, list[str]] = {}
+    for pkg in (*lock.packages, *lock.members):
+        locked.setdefault(pkg.key, []).append(pkg.version)
+    members = {m.key for m in lock.members}
+    for text, extras in wanted:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            continue
+        key = canonicalize_name(req.name)
+        if key == own or not selection.applies(str(req.marker) if req.marker else None, extras):
+            continue
+        relock = f"(run {_RELOCK.get(lock.format, 'the locker')} to lock it again)"
+        if key not in locked:
+            return (
+                f"{lock.path.name} is not the lock of pyproject.toml: pyproject.toml requires {text!r} and the "
+                f"lock counts no {req.name} {relock}"
+            )
+        if key in members or req.url or not req.specifier:
+            continue
+        fits = []
+        for version in locked[key]:
+            try:
+                fits.append(req.specifier.contains(Version(version), prereleases=True))
+            except InvalidVersion:
+                fits.append(True)  # a version nothing can compare: the audit says it cannot judge it
+        if not any(fits):
+            return (
+                f"{lock.path.name} is not the lock of pyproject.toml: pyproject.toml requires {text!r} and the "
+                f"lock has {req.name} {', '.join(locked[key])} {relock}"
+            )
+    return ""
 
 
 def left_in_lock(lock: Any, check: str) -> str:

@@ -565,3 +565,30 @@ def test_the_dependency_groups_of_a_virtual_workspace_root_are_groups_of_the_loc
     assert with_dev.status is not Status.ERROR, with_dev.error
     assert with_dev.metrics["packages_audited"] == len(installed)
     assert ("TEST-2024-TOOL", "toolx") in found(with_dev)
+
+
+def test_a_lock_pyproject_toml_has_moved_past_is_an_error_not_the_audit_of_the_old_lock(
+    workspace: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """A run-time dependency added to pyproject.toml without locking again (uv sync without
+    --locked, or pip install ., installs it) or pinned where the lock has another version: the
+    audit of uv.lock judged what the project no longer asks for. uv itself calls the lock stale."""
+    pyproject = workspace / "pyproject.toml"
+    pyproject.write_text(PYPROJECT.replace('"alpha>=1", ', '"alpha>=1", "safe==5.0; python_version >= \'3\'", '))
+    with pytest.raises(AssertionError, match="needs to be updated"):
+        uv(["lock", "--check"], workspace, wheels)
+    result = audit(workspace, checkers, 'source = "uv.lock"')
+    assert result.status is Status.ERROR
+    assert result.error == (
+        "uv.lock is not the lock of pyproject.toml: pyproject.toml requires \"safe==5.0; python_version >= '3'\" "
+        "and the lock counts no safe (run uv lock to lock it again)"
+    )
+    pyproject.write_text(PYPROJECT.replace('"alpha>=1"', '"alpha>=2"'))
+    result = audit(workspace, checkers, 'source = "uv.lock"')
+    assert result.error == (
+        "uv.lock is not the lock of pyproject.toml: pyproject.toml requires 'alpha>=2' and the lock has alpha 1.4 "
+        "(run uv lock to lock it again)"
+    )
+    # what the markers leave out on the target, or an extra not selected, needs no entry
+    pyproject.write_text(PYPROJECT.replace('"alpha>=1", ', '"alpha>=1", "gone; sys_platform == \'win32\'", '))
+    assert audit(workspace, checkers, 'source = "uv.lock"').status is Status.FAIL
