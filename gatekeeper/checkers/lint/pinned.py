@@ -17,11 +17,14 @@ CONFIG = ".pre-commit-config.yaml"
 _REPO = re.compile(r"""^\s*(?:-\s+)?repo:\s*['"]?([^'"\s#]+)""")
 _REV = re.compile(r"""^\s*(?:-\s+)?rev:\s*['"]?([^'"\s#]+)""")
 _RUFF_REPOS = ("astral-sh/ruff-pre-commit", "charliermarsh/ruff-pre-commit")
+#: the hook repository that runs mypy (pluggy 1.6.0 pins v1.15.0 where the gate runs mypy 2.4)
+MYPY_REPOS = ("pre-commit/mirrors-mypy",)
 
 
-def pinned_rev(root: Path) -> str | None:
-    """The ``rev`` of the ruff-pre-commit repository in ``root``'s ``.pre-commit-config.yaml``
-    (e.g. ``v0.1.6``), or None when the file does not exist, cannot be read or names no such hook.
+def pinned_rev(root: Path, repos: tuple[str, ...] = _RUFF_REPOS) -> str | None:
+    """The ``rev`` of the ruff-pre-commit repository (or of one of ``repos``) in ``root``'s
+    ``.pre-commit-config.yaml`` (e.g. ``v0.1.6``), or None when the file does not exist, cannot be
+    read or names no such hook.
     Block-style YAML as pre-commit's own files are written: each ``repo:`` opens an entry whose
     ``rev:`` follows it."""
     try:
@@ -32,7 +35,7 @@ def pinned_rev(root: Path) -> str | None:
     for line in text.splitlines():
         if found := _REPO.match(line):
             repo = found.group(1).removesuffix(".git").rstrip("/")
-        elif (found := _REV.match(line)) and repo.endswith(_RUFF_REPOS):
+        elif (found := _REV.match(line)) and repo.endswith(repos):
             return found.group(1)
     return None
 
@@ -51,3 +54,14 @@ def note(ctx: CheckContext, version: str) -> tuple[str | None, str]:
     if not differs(rev, version):
         return rev, ""
     return rev, f" (ruff {version}; {CONFIG} runs ruff {rev}, whose rules can judge differently)"
+
+
+def mypy_note(ctx: CheckContext, version: str) -> tuple[str | None, str]:
+    """The ``rev`` of the project's mirrors-mypy hook (None without one) and what the types summary
+    adds when it names a mypy other than ``version``, the one that ran (else "")."""
+    if (ctx.root / CONFIG).is_file():
+        ctx.reading([CONFIG])
+    rev = pinned_rev(ctx.root, MYPY_REPOS)
+    if not differs(rev, version):
+        return rev, ""
+    return rev, f"; mypy {version} ran, {CONFIG} runs mypy {rev}, whose checks can judge differently"

@@ -176,6 +176,10 @@ class TypesChecker(CheckerBase):
         if warned:
             more = f" (and {len(warned) - 1} more: metric config_warnings)" if len(warned) > 1 else ""
             summary += f"; mypy set aside part of its configuration: {warned[0]}{more}"
+        from gatekeeper.checkers.lint import pinned
+
+        pin, said = pinned.mypy_note(ctx, version)
+        summary += said
         return CheckResult(
             name=CHECK,
             status=decide_status(findings),
@@ -190,6 +194,7 @@ class TypesChecker(CheckerBase):
                 "config": found.name or None,
                 "config_above": above or None,
                 "config_warnings": warned,
+                "pre_commit_mypy": pin,
                 "project_config": "honour" if honour else "ignore",
                 "strict": bool(section.get("strict")),
                 "paths": targets or "(the config's files)",

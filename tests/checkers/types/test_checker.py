@@ -380,3 +380,23 @@ def test_mypy_targets_the_python_of_the_environment_it_checks(tmp_path: Path, ma
         result = TypesChecker().run(section(TypesChecker), make_ctx(root))
         assert finding_keys(result) == {("assignment", "app.py", 6)}
         assert "--python-version" not in result.metrics["command"]
+
+
+def test_the_summary_names_the_mypy_version_pre_commit_pins_when_another_judged(project: Path, make_ctx: Any) -> None:
+    """pluggy 1.6.0's pre-commit hooks run mirrors-mypy v1.15.0 while the gate runs its own mypy:
+    the findings stay those of the mypy that ran, as by hand, and the summary names both versions;
+    with the pin on the mypy that ran, nothing is said."""
+    running = subprocess.run(
+        [sys.executable, "-m", "mypy", "--version"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.split()[1]
+    hooks = "repos:\n-   repo: https://github.com/pre-commit/mirrors-mypy\n    rev: {}\n    hooks:\n    -   id: mypy\n"
+    (project / ".pre-commit-config.yaml").write_text(hooks.format("v1.15.0"))
+    result = TypesChecker().run(section(TypesChecker), make_ctx(project))
+    assert finding_keys(result) == keys(mypy_by_hand(project))
+    assert result.summary.endswith(
+        f"; mypy {running} ran, .pre-commit-config.yaml runs mypy v1.15.0, whose checks can judge differently"
+    )
+    assert result.metrics["pre_commit_mypy"] == "v1.15.0"
+    (project / ".pre-commit-config.yaml").write_text(hooks.format(f"v{running}"))
+    same = TypesChecker().run(section(TypesChecker), make_ctx(project))
+    assert "pre-commit" not in same.summary and same.metrics["pre_commit_mypy"] == f"v{running}"
