@@ -91,3 +91,35 @@ def test_the_pyproject_source_of_such_a_project_is_an_error_naming_what_to_audit
     assert dep is not None and dep.status is Status.ERROR and dep.error is not None
     assert dep.error.startswith('pyproject.toml lists "dependencies" in [project] dynamic')
     assert 'or to "environment"' in dep.error
+
+
+def test_the_pyproject_source_of_a_project_whose_packages_are_in_groups_names_them(tmp_path: Path) -> None:
+    """MarkupSafe 3.0.3 has no run-time dependency and its tests' in ``[dependency-groups] tests``:
+    ``source = "pyproject.toml"`` audited nothing, and the error offered allow_empty alone, not
+    saying the groups it does not read hold the packages."""
+    root = tmp_path / "grouped"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "grouped"\nversion = "1"\n[project.optional-dependencies]\nspeed = []\n'
+        '[dependency-groups]\ntests = ["indexpkg"]\ntyping = ["otherpkg"]\nempty = []\n',
+        encoding="utf-8",
+    )
+    python = make_env(tmp_path / "venv", [("indexpkg", "2.0", []), ("otherpkg", "3.0", [])])
+    db = tmp_path / "db" / "vulns" / "indexpkg"
+    db.mkdir(parents=True)
+    (db / "TEST-1.yaml").write_text(
+        f"id: TEST-1\nmodified: '{FRESH}'\naffected:\n- package: {{name: indexpkg, ecosystem: PyPI}}\n  versions: ['2.0']\n",
+        encoding="utf-8",
+    )
+    (root / "gatekeeper.toml").write_text(
+        f'[environment]\npython = "{python}"\n'
+        f'[checks.dependencies]\nsource = "pyproject.toml"\nadvisory_db = "{tmp_path / "db"}"\n',
+        encoding="utf-8",
+    )
+    dep = _gate(root).check("dependencies")
+    assert dep is not None and dep.status is Status.ERROR and dep.error is not None
+    assert dep.error.startswith("no package was audited (pyproject.toml; ")
+    assert dep.error.endswith(
+        ": its [project] dependencies name none; this source does not read its [dependency-groups] tests, typing"
+        ' (source = "environment" audits them as installed); set checks.dependencies.allow_empty = true if that is expected'
+    )

@@ -149,8 +149,11 @@ class DependenciesChecker(CheckerBase):
         if not audited and status is not Status.FAIL and not section.get("allow_empty"):
             # an empty requirements file, a dynamic dependency list: an audit of nothing proves nothing
             status = Status.ERROR
+            from gatekeeper.checkers.dependencies.sources.pyproject import PyprojectSource, unread
+
+            besides = unread(ctx.root / source) if PyprojectSource.claims(source) else ""
             summary = (
-                f"no package was audited ({where}){left_in_lock(metrics.get('lock'), 'dependencies')}; "
+                f"no package was audited ({where}){left_in_lock(metrics.get('lock'), 'dependencies')}{besides}; "
                 "set checks.dependencies.allow_empty = true if that is expected"
             )
         return CheckResult(

@@ -81,3 +81,29 @@ def _from_pyproject(path: Path, ctx: CheckContext) -> Collected:
         else:
             got.targets.append(Target(dist.name, dist.version, rel, line))
     return got
+
+
+def unread(path: Path) -> str:
+    """What an audit of ``path`` that found no package adds about the lists it does not read: the
+    ``[dependency-groups]`` and ``[project.optional-dependencies]`` that name packages (MarkupSafe
+    3.0.3 has no run-time dependency and its tests' in the group ``tests``), else ""."""
+    from gatekeeper import tomlio
+
+    try:
+        data = tomlio.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError):
+        return ""
+    project = data.get("project")
+    groups = data.get("dependency-groups")
+    extras = project.get("optional-dependencies") if isinstance(project, dict) else None
+    named = [
+        f"{label} {', '.join(sorted(str(k) for k, v in table.items() if isinstance(v, list) and v))}"
+        for label, table in (("[dependency-groups]", groups), ("optional-dependencies", extras))
+        if isinstance(table, dict) and any(isinstance(v, list) and v for v in table.values())
+    ]
+    if not named:
+        return ""
+    return (
+        f": its [project] dependencies name none; this source does not read its {' and '.join(named)}"
+        ' (source = "environment" audits them as installed)'
+    )
