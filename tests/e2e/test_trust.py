@@ -541,6 +541,37 @@ def test_coverage_data_tracked_by_git_is_refused_without_run(tmp_path: Path) -> 
     assert _result(root, "coverage")["metrics"]["source"] == "coverage-json"
 
 
+def test_committed_coverage_data_behind_a_link_or_copied_into_place_is_refused(tmp_path: Path) -> None:
+    """data_file = "cov/coverage.json" where cov is a committed link to fixtures/, whose
+    coverage.json is committed: git ls-files of the name as given lists nothing, and the forged
+    100% passed. A copy of a committed file put in place (its very bytes) is refused too."""
+    root = _project(tmp_path / "p", '[checks.coverage]\nmin_total = 100\ndata_file = "cov/coverage.json"\n')
+    subprocess.run([PYTHON, "-m", "coverage", "run", "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=root, check=True)
+    subprocess.run([PYTHON, "-m", "coverage", "json", "-q", "-o", "real.json"], cwd=root, check=True)
+    (root / ".coverage").unlink()
+    data = json.loads((root / "real.json").read_text())
+    (root / "real.json").unlink()
+    for entry in data["files"].values():
+        entry["summary"].update(percent_covered=100.0, percent_covered_display="100", missing_lines=0)
+        entry["executed_lines"] = sorted(entry["executed_lines"] + entry["missing_lines"])
+        entry["missing_lines"] = []
+    data["totals"].update(percent_covered=100.0, percent_covered_display="100", missing_lines=0)
+    (root / "fixtures").mkdir()
+    (root / "fixtures" / "coverage.json").write_text(json.dumps(data))
+    (root / "cov").symlink_to("fixtures")
+    _git(root, "add", "fixtures/coverage.json", "cov")
+    _git(root, "commit", "-qm", "fixtures")
+    done = _check(root, tmp_path / "cache", "--only", "coverage", "--no-audit")
+    assert done.returncode == 3, done.stdout
+    assert "coverage data tracked by git was refused: fixtures/coverage.json" in done.stdout
+    shutil.copy(root / "fixtures" / "coverage.json", root / "coverage.json")
+    (root / "gatekeeper.toml").write_text((root / "gatekeeper.toml").read_text().replace("cov/coverage.json", "coverage.json"))
+    _git(root, "commit", "-qam", "policy")
+    done = _check(root, tmp_path / "cache", "--only", "coverage", "--no-audit")
+    assert done.returncode == 3, done.stdout
+    assert "refused: coverage.json (the bytes of fixtures/coverage.json)" in done.stdout
+
+
 def test_parallel_data_without_run_is_combined_in_a_private_copy(tmp_path: Path) -> None:
     config = COVERAGE_CONFIG + "parallel = true\n"
     root = _project(tmp_path / "p", "[checks.coverage]\nmin_total = 0\n", config=config)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
@@ -302,8 +303,14 @@ def left_beside(report: CoverageReport, parallel: Sequence[Path], version: str) 
 
 
 def refuse_tracked(ctx: CheckContext, paths: Sequence[Path]) -> None:
-    """Raise ToolError when git tracks one of ``paths``: committed data was not produced by this CI job."""
+    """Raise ToolError when git tracks one of ``paths``, or the file a link among them (or among the
+    folders above it) leads to in the root, or when one holds the very bytes of a tracked file (a
+    committed one copied into place): committed data was not produced by this CI job."""
     names = [str(p) for p in paths]
+    for p in paths:
+        real = Path(os.path.realpath(p))
+        if real != p and real.is_relative_to(ctx.root.resolve()):
+            names.append(str(real))
     try:
         done = ctx.run(["git", "ls-files", "-z", "--", *names], timeout=60)
     except ToolError:
@@ -311,6 +318,22 @@ def refuse_tracked(ctx: CheckContext, paths: Sequence[Path]) -> None:
     if done.returncode != 0:
         return  # not a repository
     tracked = sorted({n for n in done.stdout.split("\0") if n})
+    existing = [str(p) for p in paths if os.path.isfile(p)]
+    if not tracked and existing:
+        hashed = ctx.run(["git", "hash-object", "--no-filters", "--", *existing], timeout=60)
+        staged = ctx.run(["git", "ls-files", "-s", "-z"], timeout=60)
+        if hashed.returncode == 0 and staged.returncode == 0:
+            blobs: dict[str, str] = {}
+            for entry in staged.stdout.split("\0"):
+                meta, _, name = entry.partition("\t")
+                fields = meta.split()
+                if len(fields) == 3 and fields[0] != "160000":
+                    blobs.setdefault(fields[1], name)
+            tracked = sorted(
+                f"{os.path.relpath(path, ctx.root)} (the bytes of {blobs[blob]})"
+                for path, blob in zip(existing, hashed.stdout.split(), strict=False)
+                if blob in blobs
+            )
     if tracked:
         raise ToolError(
             f"coverage data tracked by git was refused: {', '.join(tracked[:5])}"
