@@ -382,7 +382,8 @@ def test_malformed_plugin_results_fail_closed_and_never_crash_the_reports(make_p
     checks = {c["name"]: c for c in report(root)["checks"]}
     assert (
         checks["str_severity"]["error"]
-        == "checker returned a malformed result: finding 1 ('R1'): severity 'high' is not a Severity"
+        == "checker returned a malformed result: finding 1 ('R1'): severity 'high' is not a Severity: "
+        "use Severity.HIGH (gatekeeper.findings.Severity), not the string"
     )
     assert "location line, end_line and column must be int or None" in checks["wrong_types"]["error"]
     assert checks["odd_metrics"]["status"] == "pass" and checks["odd_metrics"]["metrics"] == {"ids": [1, 2, 3], "where": "x/y"}
