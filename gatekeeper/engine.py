@@ -377,6 +377,8 @@ def _run_all(  # noqa: PLR0913  # and what to do once the checks write no more
     """Start a thread per checker, each with its own deadline, and collect their results: one that
     raises, returns nonsense or outlives its deadline becomes an ``error`` while the others finish.
     ``quiet`` is called once every check has ended or said it writes no more (``ctx.settled``)."""
+    from gatekeeper.checkers.source import project_files  # CheckContext.project_files (source imports base)
+
     values, values_lock = shared.values, shared.lock
     done: queue.Queue[tuple[str, object]] = queue.Queue()
     deadlines: dict[str, float] = {}
@@ -405,6 +407,7 @@ def _run_all(  # noqa: PLR0913  # and what to do once the checks write no more
             _shared_lock=values_lock,
             _on_settled=functools.partial(done.put, (name, _SETTLED)),
             _on_reading=shared.reads.add,
+            _list_files=project_files,
             _third_party=bool(checkers[name].origin),
         )
         progress.started(name)

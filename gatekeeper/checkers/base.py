@@ -442,6 +442,7 @@ class CheckContext:
     _on_settled: Callable[[], None] | None = field(default=None, repr=False)
     #: called by ``reading``: the engine's record of the files a check reads beyond the checkout's comparison
     _on_reading: Callable[[Iterable[str]], None] | None = field(default=None, repr=False)
+    _list_files: Callable[..., list[str]] | None = field(default=None, repr=False)  # source.project_files
     #: a third-party checker's check (``LoadedChecker.origin``): ``run`` isolates every Python command it gives
     _third_party: bool = field(default=False, repr=False)
 
@@ -550,9 +551,9 @@ class CheckContext:
         section's ``paths``), ``exclude`` drops those matching a glob or folder name (a section's
         ``exclude``). Every file returned is named to ``reading``, so each is compared until every
         check has ended. ``ToolError`` outside a git work tree (the check is an error)."""
-        from gatekeeper.checkers import source  # imports this module
-
-        return source.project_files(self, suffixes, paths=paths, exclude=exclude)
+        if self._list_files is None:  # the engine gives it (gatekeeper.checkers.source, which imports this module)
+            raise ToolError("project_files: this context was not made by gatekeeper's engine, which lists the project")
+        return self._list_files(self, suffixes, paths=paths, exclude=exclude)
 
     def refuse_program(self, program: str) -> str:
         """``ToolError`` when ``program`` (a path, or a name looked up on ``PATH``) lies inside the
