@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.helpers.env import clean_env
+from tests.helpers.plugin import plugin_wheel_venv
 from tests.helpers.projects import BUILTINS, git_init, write
 
 pytestmark = pytest.mark.slow  # builds a wheel and a virtualenv
@@ -54,39 +53,11 @@ class AcmePlaces(CheckerBase):
         return CheckResult("places", decide_status((finding,)), "1 finding", "acme", "1.0", findings=(finding,))
 '''
 
-PYPROJECT = """[build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-
-[project]
-name = "acme-places"
-version = "1.0"
-
-[project.entry-points."gatekeeper.checkers"]
-places = "acme_places:AcmePlaces"
-
-[tool.hatch.build.targets.wheel]
-packages = ["acme_places"]
-"""
-
 
 @pytest.fixture(scope="module")
 def venv_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtualenv that sees gatekeeper, with the plugin's wheel installed."""
-    tmp = tmp_path_factory.mktemp("places")
-    source = write(tmp / "acme-places", {"acme_places/__init__.py": PLUGIN, "pyproject.toml": PYPROJECT})
-    env = clean_env()
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp / "w"), str(source)], check=True, env=env)
-    (wheel,) = (tmp / "w").glob("acme_places-1.0-*.whl")
-    python = tmp / "venv" / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp / "venv")], check=True)
-    subprocess.run([*pip, "--python", str(python), "install", "--no-deps", "--no-index", str(wheel)], check=True, env=env)
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    (Path(site) / "zz_gatekeeper.pth").write_text(f"import site; site.addsitedir({sysconfig.get_path('purelib')!r})\n")
-    return python
+    return plugin_wheel_venv(tmp_path_factory.mktemp("places"), "acme-places", PLUGIN, {"places": "acme_places:AcmePlaces"})
 
 
 def _check(tmp_path: Path, python: Path, mode: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], dict[str, Any]]:

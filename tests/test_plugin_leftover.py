@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-import sysconfig
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.env import clean_env
+from tests.helpers.plugin import plugin_wheel_venv
 from tests.helpers.projects import BUILTINS, git_init, write
 
 pytestmark = pytest.mark.slow  # builds a wheel and a virtualenv
@@ -57,39 +56,13 @@ class AcmeLeftover(CheckerBase):
         return CheckResult("leftover", Status.PASS, "clean", "acme")
 '''.replace("__LEFTOVER__", repr(LEFTOVER))
 
-PYPROJECT = """[build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-
-[project]
-name = "acme-leftover"
-version = "1.0"
-
-[project.entry-points."gatekeeper.checkers"]
-leftover = "acme_leftover:AcmeLeftover"
-
-[tool.hatch.build.targets.wheel]
-packages = ["acme_leftover"]
-"""
-
 
 @pytest.fixture(scope="module")
 def venv_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtualenv that sees gatekeeper, with the plugin's wheel installed."""
-    tmp = tmp_path_factory.mktemp("leftover")
-    source = write(tmp / "acme-leftover", {"acme_leftover/__init__.py": PLUGIN, "pyproject.toml": PYPROJECT})
-    env = clean_env()
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp / "w"), str(source)], check=True, env=env)
-    (wheel,) = (tmp / "w").glob("acme_leftover-1.0-*.whl")
-    python = tmp / "venv" / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp / "venv")], check=True)
-    subprocess.run([*pip, "--python", str(python), "install", "--no-deps", "--no-index", str(wheel)], check=True, env=env)
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    (Path(site) / "zz_gatekeeper.pth").write_text(f"import site; site.addsitedir({sysconfig.get_path('purelib')!r})\n")
-    return python
+    return plugin_wheel_venv(
+        tmp_path_factory.mktemp("leftover"), "acme-leftover", PLUGIN, {"leftover": "acme_leftover:AcmeLeftover"}
+    )
 
 
 @pytest.mark.parametrize("session", [False, True])

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.env import clean_env
+from tests.helpers.plugin import plugin_wheel_venv
 from tests.helpers.projects import BUILTINS, git_init, write
 
 pytestmark = pytest.mark.slow  # builds a wheel and a virtualenv
@@ -51,41 +50,16 @@ class Sound(_Clean):
     options = {"min_confidence": Option("int", 80, "lowest confidence reported", minimum=0, maximum=100)}
 '''
 
-PYPROJECT = """[build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-
-[project]
-name = "acme-opts"
-version = "1.0"
-
-[project.entry-points."gatekeeper.checkers"]
-quoted = "acme_opts:Quoted"
-timed = "acme_opts:Timed"
-sound = "acme_opts:Sound"
-
-[tool.hatch.build.targets.wheel]
-packages = ["acme_opts"]
-"""
-
 
 @pytest.fixture(scope="module")
 def venv_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtualenv that sees gatekeeper, with the plugin's wheel installed."""
-    tmp = tmp_path_factory.mktemp("opts")
-    source = write(tmp / "acme-opts", {"acme_opts/__init__.py": PLUGIN, "pyproject.toml": PYPROJECT})
-    env = clean_env()
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp / "w"), str(source)], check=True, env=env)
-    (wheel,) = (tmp / "w").glob("acme_opts-1.0-*.whl")
-    python = tmp / "venv" / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp / "venv")], check=True)
-    subprocess.run([*pip, "--python", str(python), "install", "--no-deps", "--no-index", str(wheel)], check=True, env=env)
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    (Path(site) / "zz_gatekeeper.pth").write_text(f"import site; site.addsitedir({sysconfig.get_path('purelib')!r})\n")
-    return python
+    return plugin_wheel_venv(
+        tmp_path_factory.mktemp("opts"),
+        "acme-opts",
+        PLUGIN,
+        {"quoted": "acme_opts:Quoted", "timed": "acme_opts:Timed", "sound": "acme_opts:Sound"},
+    )
 
 
 def test_plugins_names_each_checker_whose_options_are_unsound_as_broken(tmp_path: Path, venv_python: Path) -> None:

@@ -8,6 +8,9 @@ checkers exactly as it discovers third-party plugins.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import sysconfig
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -40,3 +43,32 @@ def install_plugin(site: Path, dist: str, module: str, source: str, entries: Map
     (info / "entry_points.txt").write_text(f"[gatekeeper.checkers]\n{lines}", encoding="utf-8")
     (info / "RECORD").write_text("", encoding="utf-8")
     return site
+
+
+def plugin_wheel_venv(tmp: Path, dist: str, source: str, entries: Mapping[str, str]) -> Path:
+    """The python of a virtualenv (in ``tmp``) that sees gatekeeper, with a third-party checker
+    installed from a real wheel: the package ``dist`` (its module ``dist`` with ``_`` for ``-``, holding
+    ``source``) built with hatchling, declaring ``entries`` (check name -> ``module:Class``) in the group
+    ``gatekeeper.checkers``, installed as a user installs it (no editable install, nothing on PYTHONPATH)."""
+    module = dist.replace("-", "_")
+    lines = "".join(f"{name} = {target!r}\n".replace("'", '"') for name, target in entries.items())
+    pyproject = (
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+        f'[project]\nname = "{dist}"\nversion = "1.0"\n\n[project.entry-points."gatekeeper.checkers"]\n{lines}\n'
+        f'[tool.hatch.build.targets.wheel]\npackages = ["{module}"]\n'
+    )
+    project = tmp / dist
+    (project / module).mkdir(parents=True)
+    (project / module / "__init__.py").write_text(source, encoding="utf-8")
+    (project / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    env = clean_env()
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp / "w"), str(project)], check=True, env=env)
+    (wheel,) = (tmp / "w").glob(f"{module}-1.0-*.whl")
+    python = tmp / "venv" / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp / "venv")], check=True)
+    subprocess.run([*pip, "--python", str(python), "install", "--no-deps", "--no-index", str(wheel)], check=True, env=env)
+    asked = [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]
+    site = subprocess.run(asked, capture_output=True, text=True, check=True).stdout.strip()
+    (Path(site) / "zz_gatekeeper.pth").write_text(f"import site; site.addsitedir({sysconfig.get_path('purelib')!r})\n")
+    return python
