@@ -94,24 +94,40 @@ def write_atomic_all(files: Iterable[tuple[Path, str | bytes]]) -> dict[str, str
             except OSError as exc:
                 raise _output_error(path, exc) from exc
             staged.append((path, tmp, digest))
-        try:
-            fileio.fsync_all(tmp for _, tmp, _ in staged if tmp is not None)
-        except OSError as exc:
-            raise _output_error(staged[0][0], exc) from exc
-        for i, (path, pending, digest) in enumerate(staged):
-            if pending is None:
-                continue
-            try:
-                fileio.place(pending, path)
-            except OSError as exc:
-                raise _output_error(path, exc) from exc
-            staged[i] = (path, None, digest)
-            written[str(path)] = digest
+        _sync(staged, staged[0][0] if staged else Path("."))
+        _place(staged, written)
     finally:
-        for _, leftover, _ in staged:
-            if leftover is not None:
-                leftover.unlink(missing_ok=True)
+        _discard(staged)
     return written
+
+
+def _sync(staged: list[tuple[Path, Path | None, str]], where: Path) -> None:
+    """Every staged temporary file on disk (their fsyncs overlap) before any is renamed into place."""
+    try:
+        fileio.fsync_all(tmp for _, tmp, _ in staged if tmp is not None)
+    except OSError as exc:
+        raise _output_error(where, exc) from exc
+
+
+def _place(staged: list[tuple[Path, Path | None, str]], written: dict[str, str]) -> None:
+    """Rename each staged file into place, marking it placed in ``staged`` and adding its digest to
+    ``written`` as it lands; ``OutputError`` naming the file that could not be."""
+    for i, (path, pending, digest) in enumerate(staged):
+        if pending is None:
+            continue
+        try:
+            fileio.place(pending, path)
+        except OSError as exc:
+            raise _output_error(path, exc) from exc
+        staged[i] = (path, None, digest)
+        written[str(path)] = digest
+
+
+def _discard(staged: list[tuple[Path, Path | None, str]]) -> None:
+    """Remove the temporary files not renamed into place (a failure, or an interruption, part way)."""
+    for _, leftover, _ in staged:
+        if leftover is not None:
+            leftover.unlink(missing_ok=True)
 
 
 def write_reports(
@@ -143,29 +159,16 @@ def write_reports(
                 void.append(path)
                 continue
             staged.append((path, tmp, digest))
-        try:  # every file on disk before any is renamed into place
-            fileio.fsync_all(tmp for _, tmp, _ in staged if tmp is not None)
-        except OSError as exc:
-            raise _output_error(output_dir, exc) from exc
+        _sync(staged, output_dir)  # every file on disk before any is renamed into place
         with _signals_deferred():
             for path in void:  # an earlier run's file must not stand for this run
                 try:
                     path.unlink(missing_ok=True)
                 except OSError as exc:
                     raise _output_error(path, exc) from exc
-            for i, (path, pending, digest) in enumerate(staged):
-                if pending is None:
-                    continue
-                try:
-                    fileio.place(pending, path)
-                except OSError as exc:
-                    raise _output_error(path, exc) from exc
-                staged[i] = (path, None, digest)
-                written[str(path)] = digest
+            _place(staged, written)
     finally:
-        for _, leftover, _ in staged:
-            if leftover is not None:
-                leftover.unlink(missing_ok=True)
+        _discard(staged)
     return {str(path): digest for path, _, digest in staged}
 
 
