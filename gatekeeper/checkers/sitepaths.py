@@ -123,6 +123,15 @@ _gk_site_path()
 #: the flags a probe of the inspected interpreter runs with: isolated, and without ``site``
 FLAGS = ("-I", "-S")
 
+#: the end of each of the two below: a tool that inspected another interpreter than gatekeeper's own
+#: without asking it as gatekeeper asks ends with exit 70 (output gatekeeper refuses)
+_CHECK_ASKED = """def _gk_check_asked():
+    if _GK_GIVEN != sys.executable and not _gk_asked:
+        sys.stderr.write(_GK_TOOL + " read " + _GK_GIVEN + " without asking it as gatekeeper asks (-I -S)\\n")
+        sys.stderr.flush()
+        os._exit(70)
+"""
+
 #: run in a tool's process before the tool (``runmain.command``'s ``before``), for a tool that asks
 #: the interpreter it inspects for its ``sys.path`` as ``subprocess.run([PY, "-c", SCRIPT])`` with
 #: ``site`` on (pip-licenses' ``--python``, cyclonedx-py's ``environment PY``), so that the
@@ -131,7 +140,8 @@ FLAGS = ("-I", "-S")
 #: and ``PRELUDE``: none of that environment's start-up code runs). A run in which the tool read
 #: another interpreter without asking that way ends with exit 70 (output gatekeeper refuses) instead
 #: of a listing nobody vetted. Needs ``_GK_TOOL`` and ``_GK_GIVEN`` (``asking``).
-_ASKING = """
+_ASKING = (
+    """
 import subprocess as _gk_subprocess
 
 _gk_asked = []
@@ -144,16 +154,14 @@ def _gk_isolated(args, *rest, _gk_run=_gk_subprocess.run, **kwargs):
     return _gk_run(args, *rest, **kwargs)
 
 
-def _gk_check_asked():
-    if _GK_GIVEN != sys.executable and not _gk_asked:
-        sys.stderr.write(_GK_TOOL + " read " + _GK_GIVEN + " without asking it as gatekeeper asks (-I -S)\\n")
-        sys.stderr.flush()
-        os._exit(70)
-
+"""
+    + _CHECK_ASKED
+    + """
 
 _gk_subprocess.run = _gk_isolated
 atexit.register(_gk_check_asked)
 """
+)
 
 
 def asking(tool: str, python: str) -> str:
@@ -170,7 +178,8 @@ def asking(tool: str, python: str) -> str:
 #: ``pyinfo.py`` runs there, its ``sys.path`` the one ``PRELUDE`` builds and its site-packages
 #: folders ``PRELUDE``'s (with ``-S``, ``site`` would name the base interpreter's). A run in which mypy
 #: read another interpreter without asking that way ends with exit 70. Needs ``_GK_TOOL`` and ``_GK_GIVEN``.
-_SEARCH_DIRS = """
+_SEARCH_DIRS = (
+    """
 import subprocess as _gk_subprocess
 
 _gk_asked = []
@@ -191,16 +200,14 @@ def _gk_isolated(args, *rest, _gk_run=_gk_subprocess.check_output, **kwargs):
     return _gk_run(args, *rest, **kwargs)
 
 
-def _gk_check_asked():
-    if _GK_GIVEN != sys.executable and not _gk_asked:
-        sys.stderr.write(_GK_TOOL + " read " + _GK_GIVEN + " without asking it as gatekeeper asks (-I -S)\\n")
-        sys.stderr.flush()
-        os._exit(70)
-
+"""
+    + _CHECK_ASKED
+    + """
 
 _gk_subprocess.check_output = _gk_isolated
 atexit.register(_gk_check_asked)
 """
+)
 
 
 def search_dirs(python: str) -> str:
