@@ -308,28 +308,12 @@ def test_the_attestations_files_are_synced_together_before_any_is_renamed_into_p
     """The envelope, the predicate and the checksums are synced together (the file system commits
     them at once; each file was written, synced and renamed in turn, three commits in a row), and all
     three are on disk before the first is renamed into place."""
-    import os
-    import threading
 
     from gatekeeper.attestation import ENVELOPE_FILE, PREDICATE_FILE, SUBJECTS_FILE, AttestRequest, write_attestation
     from gatekeeper.findings import CheckResult, GateResult, Status, Verdict
+    from tests.helpers.reports import record_syncs
 
-    events: list[str] = []
-    lock = threading.Lock()
-    real_fsync, real_replace = os.fsync, os.replace
-
-    def fsync(fd: int) -> None:
-        with lock:
-            events.append("fsync")
-        real_fsync(fd)
-
-    def replace(src: object, dst: object) -> None:
-        with lock:
-            events.append("replace")
-        real_replace(src, dst)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", replace)
+    events = record_syncs(monkeypatch)
     out = tmp_path / "out"
     out.mkdir()
     check = CheckResult(name="demo", status=Status.PASS, summary="clean")

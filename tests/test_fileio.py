@@ -46,27 +46,12 @@ def test_root_relative_agrees_with_resolving_every_path(tmp_path: Path) -> None:
 
 def test_every_report_is_on_disk_before_the_first_is_renamed_into_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The reports are synced together (their waits overlap), and still all of them before any rename."""
-    import threading
 
     from gatekeeper.findings import CheckResult, GateResult, Status, Verdict
     from gatekeeper.reports import write_reports
+    from tests.helpers.reports import record_syncs
 
-    events: list[str] = []
-    lock = threading.Lock()
-    real_fsync, real_replace = os.fsync, os.replace
-
-    def fsync(fd: int) -> None:
-        with lock:
-            events.append("fsync")
-        real_fsync(fd)
-
-    def replace(src: object, dst: object) -> None:
-        with lock:
-            events.append("replace")
-        real_replace(src, dst)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", replace)
+    events = record_syncs(monkeypatch)
     check = CheckResult(name="demo", status=Status.PASS, summary="clean")
     result = GateResult(
         verdict=Verdict.PASS, checks=(check,), tool_version="0", started_at="2026-01-01T00:00:00Z",

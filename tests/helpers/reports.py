@@ -22,3 +22,28 @@ def check_of(root: Path, name: str) -> dict[str, Any]:
     """The check called ``name`` in the project's JSON report."""
     check: dict[str, Any] = next(c for c in report(root)["checks"] if c["name"] == name)
     return check
+
+
+def record_syncs(monkeypatch: Any) -> list[str]:
+    """The order in which files are synced (``"fsync"``) and renamed into place (``"replace"``) from now
+    on, each call recorded as it happens (the real ``os.fsync`` and ``os.replace`` still run)."""
+    import os
+    import threading
+
+    events: list[str] = []
+    lock = threading.Lock()
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        with lock:
+            events.append("fsync")
+        real_fsync(fd)
+
+    def replace(src: Any, dst: Any) -> None:
+        with lock:
+            events.append("replace")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    return events
