@@ -28,6 +28,16 @@ dependencies = { file = ["requirements.txt"] }
 """
 
 
+def _advisory_db(db: Path) -> None:
+    """An offline advisory database holding one advisory: TEST-1, indexpkg 2.0."""
+    folder = db / "vulns" / "indexpkg"
+    folder.mkdir(parents=True)
+    (folder / "TEST-1.yaml").write_text(
+        f"id: TEST-1\nmodified: '{FRESH}'\naffected:\n- package: {{name: indexpkg, ecosystem: PyPI}}\n  versions: ['2.0']\n",
+        encoding="utf-8",
+    )
+
+
 def _project(tmp_path: Path, installed: bool) -> tuple[Path, Path]:
     root = tmp_path / "dynproj"
     root.mkdir()
@@ -39,12 +49,7 @@ def _project(tmp_path: Path, installed: bool) -> tuple[Path, Path]:
         site = next((tmp_path / "venv" / "lib").glob("python3*/site-packages"))
         record = {"url": root.resolve().as_uri(), "dir_info": {"editable": True}}
         (site / "dynproj-0.1.dist-info" / "direct_url.json").write_text(json.dumps(record), encoding="utf-8")
-    db = tmp_path / "db" / "vulns" / "indexpkg"
-    db.mkdir(parents=True)
-    (db / "TEST-1.yaml").write_text(
-        f"id: TEST-1\nmodified: '{FRESH}'\naffected:\n- package: {{name: indexpkg, ecosystem: PyPI}}\n  versions: ['2.0']\n",
-        encoding="utf-8",
-    )
+    _advisory_db(tmp_path / "db")
     (root / "gatekeeper.toml").write_text(
         f'[environment]\npython = "{python}"\nscope = "project"\n'
         f'[checks.dependencies]\nadvisory_db = "{tmp_path / "db"}"\n[checks.licenses]\nunknown = "warn"\n',
@@ -105,12 +110,7 @@ def test_the_pyproject_source_of_a_project_whose_packages_are_in_groups_names_th
         encoding="utf-8",
     )
     python = make_env(tmp_path / "venv", [("indexpkg", "2.0", []), ("otherpkg", "3.0", [])])
-    db = tmp_path / "db" / "vulns" / "indexpkg"
-    db.mkdir(parents=True)
-    (db / "TEST-1.yaml").write_text(
-        f"id: TEST-1\nmodified: '{FRESH}'\naffected:\n- package: {{name: indexpkg, ecosystem: PyPI}}\n  versions: ['2.0']\n",
-        encoding="utf-8",
-    )
+    _advisory_db(tmp_path / "db")
     (root / "gatekeeper.toml").write_text(
         f'[environment]\npython = "{python}"\n'
         f'[checks.dependencies]\nsource = "pyproject.toml"\nadvisory_db = "{tmp_path / "db"}"\n',
