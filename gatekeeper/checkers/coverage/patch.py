@@ -58,7 +58,9 @@ def changed_lines(ctx: CheckContext, base: str) -> dict[str, set[int]]:
             "--src-prefix=a/",  # whatever diff.noprefix or diff.mnemonicPrefix (w/, c/) the configuration sets
             "--dst-prefix=b/",
             "--relative",
-            "--diff-filter=AMRC",
+            # every change but a deletion: a committed link turned into a module is a type change (T),
+            # which AMRC left out with every line of it
+            "--diff-filter=d",
             mb,
             "--",
         ]

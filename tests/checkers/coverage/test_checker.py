@@ -877,6 +877,29 @@ def test_patch_coverage_reads_no_header_within_a_hunk(patched: Path, make_ctx: A
     assert (diff["changed_lines"], diff["covered_lines"], result.status) == (*expected, Status.FAIL)
 
 
+def test_patch_coverage_reads_a_file_that_was_a_link(patched: Path, make_ctx: Any, tmp_path: Path) -> None:
+    """A committed link replaced by a regular file is a type change (T), which --diff-filter=AMRC left
+    out: the new module's untested risky() was no file's change, and min_diff = 90 passed over it
+    ("no measurable changed lines"; with a tested file beside it, 100% of that file's lines)."""
+    copy = tmp_path / "typechange"
+    shutil.copytree(patched, copy, ignore=shutil.ignore_patterns(".coverage"))
+    (copy / "pkg" / "alias.py").symlink_to("calc.py")
+    git(copy, "add", ".")
+    git(copy, "commit", "-q", "-m", "alias")
+    git(copy, "tag", "linked")
+    (copy / "pkg" / "alias.py").unlink()
+    (copy / "pkg" / "alias.py").write_text("def risky(x):\n    y = x * 2\n    return y\n")
+    git(copy, "add", ".")
+    git(copy, "commit", "-q", "-m", "alias is a module of its own")
+    assert git(copy, "diff", "--name-status", "linked").split() == ["T", "pkg/alias.py"]
+    measure(copy)
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, min_diff=90.0, diff_base="linked"), make_ctx(copy))
+    diff = result.metrics["diff"]
+    assert (diff["changed_lines"], diff["covered_lines"], result.status) == (3, 0, Status.FAIL)
+    assert diff["files"] == {"pkg/alias.py": "1-3"}
+
+
 def test_parse_diff_reads_added_lines_of_new_paths() -> None:
     text = textwrap.dedent(
         """\
