@@ -58,6 +58,7 @@ def changed_lines(ctx: CheckContext, base: str) -> dict[str, set[int]]:
             "--src-prefix=a/",  # whatever diff.noprefix or diff.mnemonicPrefix (w/, c/) the configuration sets
             "--dst-prefix=b/",
             "--relative",
+            "--find-renames",  # renames as git diff finds them by default, never copies (diff.renames = copies)
             # every change but a deletion: a committed link turned into a module is a type change (T),
             # which AMRC left out with every line of it
             "--diff-filter=d",

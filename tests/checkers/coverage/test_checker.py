@@ -900,6 +900,30 @@ def test_patch_coverage_reads_a_file_that_was_a_link(patched: Path, make_ctx: An
     assert diff["files"] == {"pkg/alias.py": "1-3"}
 
 
+def test_patch_coverage_counts_a_copied_module_whole_whatever_the_configuration_says(
+    patched: Path, make_ctx: Any, tmp_path: Path
+) -> None:
+    """diff.renames = copies in the checkout's git configuration had git diff call a new module a copy
+    of a module the branch also touched, and list only the lines that differ from it: pkg/calc2.py,
+    calc.py's code with an untested risky() below, was 7 changed lines where it adds 24, and min_diff =
+    20 passed (27% of 11 lines; now 11% of 28). Copies are not looked for, as git diff does by default;
+    renames still are."""
+    copy = tmp_path / "copies"
+    shutil.copytree(patched, copy, ignore=shutil.ignore_patterns(".coverage"))
+    git(copy, "config", "diff.renames", "copies")
+    calc = (copy / "pkg" / "calc.py").read_text()
+    (copy / "pkg" / "calc2.py").write_text(calc + "\n\ndef risky(x):\n    y = x * 2\n    return y\n")
+    git(copy, "add", ".")
+    git(copy, "commit", "-q", "-m", "calc2")
+    assert "copy from pkg/calc.py" in git(copy, "diff", "main")  # what the configuration makes of it
+    measure(copy)
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, min_diff=20.0, diff_base="main"), make_ctx(copy))
+    diff = result.metrics["diff"]
+    assert (diff["changed_lines"], diff["covered_lines"], result.status) == (28, 3, Status.FAIL)
+    assert set(diff["files"]) == {"pkg/calc.py", "pkg/calc2.py"}
+
+
 def test_parse_diff_reads_added_lines_of_new_paths() -> None:
     text = textwrap.dedent(
         """\
