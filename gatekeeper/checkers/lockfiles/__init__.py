@@ -177,64 +177,150 @@ _RELOCK = {"uv.lock": "uv lock", "poetry.lock": "poetry lock", "pdm.lock": "pdm 
 
 def _not_locked(lock: Lock, selection: Selection) -> str:
     """Why the lock is not the lock of the pyproject.toml beside it ("" when it is, or when there is
-    none with static [project] dependencies): a run-time dependency (or one of a selected extra)
-    whose marker holds on the target that the lock counts no package of, or counts at a version the
-    requirement excludes. Such a lock is stale: ``uv sync`` (without --locked) or ``pip install .``
-    installs what pyproject.toml asks, and an audit of the lock would judge something else."""
-    from packaging.requirements import InvalidRequirement, Requirement
+    none with static [project] dependencies): a run-time dependency (or one of a selected extra or
+    dependency group) whose marker holds on the target that the lock counts no package of, or counts
+    at a version the requirement excludes; for a uv.lock, of each workspace member's pyproject.toml
+    too. Such a lock is stale: ``uv sync`` (without --locked) or ``pip install .`` installs what
+    pyproject.toml asks, and an audit of the lock would judge something else."""
     from packaging.utils import canonicalize_name
-    from packaging.version import InvalidVersion, Version
-
-    from gatekeeper import tomlio
 
     if lock.format == "pylock.toml" and lock.path.name != "pylock.toml":
-        return ""  # a named lock (PEP 751's pylock.docs.toml) may lock a part of the project on purpose
-    manifest = lock.path.parent / "pyproject.toml"
-    try:
-        doc = tomlio.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError):
+        return ""  # a named lock (PEP 751's pylock.NAME.toml) may lock a part of the project on purpose
+    folder = lock.path.parent
+    doc = _pyproject(folder / "pyproject.toml")
+    if doc is None:
         return ""
-    table = doc.get("project")
-    if not isinstance(table, dict) or "dependencies" in (table.get("dynamic") or ()):
-        return ""
-    wanted: list[tuple[str, tuple[str, ...]]] = [(d, ("",)) for d in table.get("dependencies") or () if isinstance(d, str)]
-    optional = table.get("optional-dependencies")
-    if isinstance(optional, dict):
-        for extra in selection.extras:
-            wanted += [(d, (extra,)) for d in optional.get(extra) or () if isinstance(d, str)]
-    own = canonicalize_name(str(table.get("name") or ""))
     locked: dict[str, list[str]] = {}
     for pkg in (*lock.packages, *lock.members):
         locked.setdefault(pkg.key, []).append(pkg.version)
     members = {m.key for m in lock.members}
-    for text, extras in wanted:
-        try:
-            req = Requirement(text)
-        except InvalidRequirement:
+    manifests = [("pyproject.toml", doc)]
+    if lock.format == "uv.lock":  # uv sync installs what every member's pyproject.toml asks
+        manifests += [
+            (f"{m}/pyproject.toml", d) for m in _uv_members(folder, doc) if (d := _pyproject(folder / m / "pyproject.toml"))
+        ]
+    for name, manifest in manifests:
+        table = manifest.get("project")
+        if not isinstance(table, dict) or "dependencies" in (table.get("dynamic") or ()):
             continue
-        key = canonicalize_name(req.name)
-        if key == own or not selection.applies(str(req.marker) if req.marker else None, extras):
-            continue
-        relock = f"(run {_RELOCK.get(lock.format, 'the locker')} to lock it again)"
-        if key not in locked:
-            return (
-                f"{lock.path.name} is not the lock of pyproject.toml: pyproject.toml requires {text!r} and the "
-                f"lock counts no {req.name} {relock}"
-            )
-        if key in members or req.url or not req.specifier:
-            continue
-        fits = []
-        for version in locked[key]:
-            try:
-                fits.append(req.specifier.contains(Version(version), prereleases=True))
-            except InvalidVersion:
-                fits.append(True)  # a version nothing can compare: the audit says it cannot judge it
-        if not any(fits):
-            return (
-                f"{lock.path.name} is not the lock of pyproject.toml: pyproject.toml requires {text!r} and the "
-                f"lock has {req.name} {', '.join(locked[key])} {relock}"
-            )
+        own = canonicalize_name(str(table.get("name") or ""))
+        for text, extras, whose in _wanted(table, manifest, selection, name):
+            problem = _unmet(lock, selection, (text, extras, whose), (locked, members), (name, own))
+            if problem:
+                return problem
     return ""
+
+
+def _pyproject(path: Path) -> dict[str, Any] | None:
+    from gatekeeper import tomlio
+
+    try:
+        return tomlio.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError):
+        return None
+
+
+def _uv_members(folder: Path, doc: Mapping[str, Any]) -> list[str]:
+    """The member folders (relative, posix) ``[tool.uv.workspace]`` declares, the root left out."""
+    tool = doc.get("tool")
+    uv = tool.get("uv") if isinstance(tool, dict) else None
+    workspace = uv.get("workspace") if isinstance(uv, dict) else None
+    if not isinstance(workspace, dict):
+        return []
+    found: set[str] = set()
+    for key in ("members", "exclude"):
+        names: set[str] = set()
+        for pattern in workspace.get(key) or ():
+            if isinstance(pattern, str) and pattern and not pattern.startswith(("/", "~")) and ".." not in pattern.split("/"):
+                names |= {p.relative_to(folder).as_posix() for p in folder.glob(pattern) if (p / "pyproject.toml").is_file()}
+        found = names if key == "members" else found - names
+    return sorted(found - {"."})
+
+
+def _wanted(
+    table: Mapping[str, Any], doc: Mapping[str, Any], selection: Selection, name: str
+) -> list[tuple[str, tuple[str, ...], str]]:
+    """The requirements of a pyproject.toml the selection counts: (text, extras its marker is evaluated
+    for, who asks it), the run-time ones, the selected extras' and the selected dependency groups'
+    (PEP 735 ``[dependency-groups]`` with their ``include-group``, uv's ``dev-dependencies`` as dev, PDM's)."""
+    wanted: list[tuple[str, tuple[str, ...], str]] = [
+        (d, ("",), f"{name} requires") for d in table.get("dependencies") or () if isinstance(d, str)
+    ]
+    optional = table.get("optional-dependencies")
+    if isinstance(optional, dict):
+        for extra in selection.extras:
+            wanted += [(d, (extra,), f"{name} requires") for d in optional.get(extra) or () if isinstance(d, str)]
+    groups = doc.get("dependency-groups")
+    groups = groups if isinstance(groups, dict) else {}
+    tool = doc.get("tool")
+    tool = tool if isinstance(tool, dict) else {}
+    uv, pdm = tool.get("uv"), tool.get("pdm")
+    legacy_uv = uv.get("dev-dependencies") if isinstance(uv, dict) else None
+    legacy_pdm = pdm.get("dev-dependencies") if isinstance(pdm, dict) else None
+    for group in selection.groups:
+        texts = _group(groups, group, set())
+        if group == "dev" and isinstance(legacy_uv, list):
+            texts += [d for d in legacy_uv if isinstance(d, str)]
+        if isinstance(legacy_pdm, dict) and isinstance(legacy_pdm.get(group), list):
+            texts += [d for d in legacy_pdm[group] if isinstance(d, str)]
+        whose = "its group" if name == "pyproject.toml" else f"{name}'s group"
+        wanted += [(d, ("",), f"{whose} {group} requires") for d in texts]
+    return wanted
+
+
+def _group(groups: Mapping[str, Any], group: str, seen: set[str]) -> list[str]:
+    """The requirements of a PEP 735 dependency group, its ``include-group`` entries followed."""
+    from packaging.utils import canonicalize_name
+
+    key = canonicalize_name(group)
+    if key in seen:
+        return []
+    seen.add(key)
+    entries = next((v for k, v in groups.items() if canonicalize_name(str(k)) == key), None)
+    out: list[str] = []
+    for entry in entries if isinstance(entries, list) else ():
+        if isinstance(entry, str):
+            out.append(entry)
+        elif isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
+            out += _group(groups, entry["include-group"], seen)
+    return out
+
+
+def _unmet(
+    lock: Lock,
+    selection: Selection,
+    wanted: tuple[str, tuple[str, ...], str],
+    held: tuple[Mapping[str, list[str]], set[str]],
+    where: tuple[str, str],
+) -> str:
+    """Why the lock does not meet one requirement of ``manifest`` ("" when it does, or need not)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import InvalidVersion, Version
+
+    text, extras, whose = wanted
+    locked, members = held
+    manifest, own = where  # the pyproject.toml asking, and its project's own name
+    try:
+        req = Requirement(text)
+    except InvalidRequirement:
+        return ""
+    key = canonicalize_name(req.name)
+    if key == own or not selection.applies(str(req.marker) if req.marker else None, extras):
+        return ""
+    relock = f"(run {_RELOCK.get(lock.format, 'the locker')} to lock it again)"
+    stale = f"{lock.path.name} is not the lock of {manifest}: {whose} {text!r} and the lock"
+    if key not in locked:
+        return f"{stale} counts no {req.name} {relock}"
+    if key in members or req.url or not req.specifier:
+        return ""
+    fits = []
+    for version in locked[key]:
+        try:
+            fits.append(req.specifier.contains(Version(version), prereleases=True))
+        except InvalidVersion:
+            fits.append(True)  # a version nothing can compare: the audit says it cannot judge it
+    return "" if any(fits) else f"{stale} has {req.name} {', '.join(locked[key])} {relock}"
 
 
 def left_in_lock(lock: Any, check: str) -> str:

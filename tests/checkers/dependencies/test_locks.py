@@ -592,3 +592,44 @@ def test_a_lock_pyproject_toml_has_moved_past_is_an_error_not_the_audit_of_the_o
     # what the markers leave out on the target, or an extra not selected, needs no entry
     pyproject.write_text(PYPROJECT.replace('"alpha>=1", ', '"alpha>=1", "gone; sys_platform == \'win32\'", '))
     assert audit(workspace, checkers, 'source = "uv.lock"').status is Status.FAIL
+
+
+def test_a_selected_group_pyproject_toml_has_moved_past_is_an_error_not_the_audit_of_the_old_lock(
+    workspace: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """A package added to a dependency group the policy audits (groups = ["dev"]) without locking again:
+    uv sync (without --locked) installs it, uv lock --check calls the lock stale, and the audit of the
+    old lock passed (only run-time dependencies and extras were held to pyproject.toml). A group the
+    policy does not select needs no entry."""
+    pyproject = workspace / "pyproject.toml"
+    pyproject.write_text(PYPROJECT.replace('dev = ["toolx"]', 'dev = ["toolx", {include-group = "more"}]\nmore = ["safe==5.0"]'))
+    with pytest.raises(AssertionError, match="needs to be updated"):
+        uv(["lock", "--check"], workspace, wheels)
+    result = audit(workspace, checkers, 'source = "uv.lock"\ngroups = ["dev"]')
+    assert result.status is Status.ERROR
+    assert result.error == (
+        "uv.lock is not the lock of pyproject.toml: its group dev requires 'safe==5.0' and the lock counts no safe "
+        "(run uv lock to lock it again)"
+    )
+    pyproject.write_text(PYPROJECT.replace('dev = ["toolx"]', 'dev = ["toolx>=9"]'))
+    result = audit(workspace, checkers, 'source = "uv.lock"\ngroups = ["dev"]')
+    assert result.error is not None and "its group dev requires 'toolx>=9' and the lock has toolx" in result.error
+    assert audit(workspace, checkers, 'source = "uv.lock"').status is not Status.ERROR  # dev not selected
+
+
+def test_a_workspace_member_pyproject_toml_has_moved_past_is_an_error_not_the_audit_of_the_old_lock(
+    workspace: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """A run-time dependency added to a workspace member's pyproject.toml without locking again: uv sync
+    installs it, uv lock --check calls the lock stale, and the audit of the old lock passed, as only
+    the root's pyproject.toml was compared with the lock."""
+    member = workspace / "packages" / "lib" / "pyproject.toml"
+    member.write_text(MEMBER.replace('["foo-bar-baz"]', '["foo-bar-baz", "safe==5.0"]'))
+    with pytest.raises(AssertionError, match="needs to be updated"):
+        uv(["lock", "--check"], workspace, wheels)
+    result = audit(workspace, checkers, 'source = "uv.lock"')
+    assert result.status is Status.ERROR
+    assert result.error == (
+        "uv.lock is not the lock of packages/lib/pyproject.toml: packages/lib/pyproject.toml requires 'safe==5.0' "
+        "and the lock counts no safe (run uv lock to lock it again)"
+    )
