@@ -519,6 +519,29 @@ def test_init_names_the_code_of_a_uv_workspace_for_mypy_which_the_whole_root_sto
     assert types["status"] == "pass", (checked.stdout, types)
 
 
+def test_init_names_no_folder_of_a_nested_workspace_member_twice(tmp_path: Path, cli) -> None:
+    """mcp 2.3.0: the member ``src/mcp-types`` lies in the root's ``src``, the member ``examples/snippets``
+    in the member ``examples``. init named ``src/mcp-types/mcp_types`` beside ``src`` and
+    ``examples/snippets/servers`` beside ``examples/snippets``: mypy given both found their modules
+    twice and stopped, so the types check of the policy init wrote was an error. It names the outer
+    folders, and the check runs on every member's code."""
+    from tests.checkers.types.test_checker import NESTED_MEMBERS
+
+    write_files(tmp_path, NESTED_MEMBERS)
+    done = cli(["policy", "init"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert tomllib.loads((tmp_path / "gatekeeper.toml").read_text())["checks"]["types"]["paths"] == [
+        "src",
+        "examples/snippets",
+        "examples/stories",
+    ]
+    git_init(tmp_path)
+    checked = cli(["check", "--only", "types", "--format", "json"], cwd=tmp_path)
+    result = json.loads((tmp_path / "gatekeeper-reports" / "gatekeeper.json").read_text())
+    types = next(c for c in result["checks"] if c["name"] == "types")
+    assert (types["status"], types["metrics"]["errors"]) == ("fail", 3), (checked.stdout, types)
+
+
 def test_init_shows_the_allow_list_that_denies_a_license_on_neither_list(tmp_path: Path, cli) -> None:
     """zc.lockfile 4.0's test dependencies (zope.interface, zope.testing…) are ZPL-2.1: the licenses
     check of the policy init wrote denied them as "not on the allow list", while the file named only

@@ -154,7 +154,7 @@ def types_seed(root: Path) -> list[str]:
     here = root.resolve()
     for folder in [here, *sorted(members)]:
         prefix = "" if folder == here else folder.relative_to(here).as_posix() + "/"
-        if folder != here and not any(name.startswith(prefix) for name in own):
+        if folder != here and not any(name.startswith(prefix) or prefix.startswith(name + "/") for name in own):
             return []
         if any(f.is_file() and f.name not in _SCRIPTS for f in folder.glob("*.py")):
             return []

@@ -543,14 +543,17 @@ def own_code(root: Path) -> list[str]:
     the root's packages (folders with an ``__init__.py``, or namespace packages: folders without one whose
     subfolders have one, as jaraco.collections' ``jaraco/collections``) that are not tests, docs or
     examples; then the same in each member folder of the root's uv workspace
-    (``packages/jaraco.text/jaraco``), whose code a project-wide run checks too."""
+    (``packages/jaraco.text/jaraco``), whose code a project-wide run checks too. A folder inside
+    another named one is left out (a member nested in the root's ``src``, or in another member's
+    namespace package: mcp 2.3.0's ``src/mcp-types`` and ``examples/snippets``): mypy given both
+    finds its modules twice, under two names, and stops."""
     from gatekeeper.checkers.inventory.scope import workspace_folders
 
     here = root.resolve()
     own = _own_code(root, "")
     for member in sorted(workspace_folders(root)):
         own += _own_code(member, member.relative_to(here).as_posix() + "/")
-    return own
+    return [name for name in own if not any(name.startswith(other + "/") for other in own)]
 
 
 def _own_code(folder: Path, prefix: str) -> list[str]:

@@ -335,6 +335,47 @@ def test_the_whole_root_advice_names_namespace_packages_and_the_workspace_member
     ]
 
 
+#: mcp 2.3.0's shape: a src layout whose ``src/mcp-types`` is a workspace member, and an ``examples``
+#: member holding the member ``examples/snippets``, whose ``servers`` package a test imports by its
+#: full name (``from examples.snippets.servers import ...``)
+NESTED_MEMBERS = {
+    "pyproject.toml": '[project]\nname = "mcp"\nversion = "1"\n\n'
+    '[tool.uv.workspace]\nmembers = ["src/mcp-types", "examples", "examples/snippets"]\n',
+    "src/mcp/__init__.py": 'a: int = "x"\n',
+    "src/mcp-types/pyproject.toml": '[project]\nname = "mcp-types"\nversion = "1"\n',
+    "src/mcp-types/mcp_types/__init__.py": 'b: int = "x"\n',
+    "examples/pyproject.toml": '[project]\nname = "mcp-example-stories"\nversion = "1"\n',
+    "examples/stories/__init__.py": "",
+    "examples/snippets/pyproject.toml": '[project]\nname = "mcp-snippets"\nversion = "1"\n',
+    "examples/snippets/servers/__init__.py": "",
+    "examples/snippets/servers/basic_prompt.py": 'c: int = "x"\n',
+    "tests/test_integration.py": "from examples.snippets.servers import basic_prompt\n",
+}
+
+
+def test_the_whole_root_advice_names_no_folder_inside_another_it_names(tmp_path: Path, make_ctx: Any) -> None:
+    """mcp 2.3.0: ``mypy .`` by hand stops at a snippet found under two module names. The advice named
+    ``src`` and the member ``src/mcp-types/mcp_types`` inside it, ``examples/snippets`` and the member's
+    ``examples/snippets/servers`` inside that: mypy given them stopped again (a module found twice), so
+    the advice led to the same error. It names the outer folders alone, and mypy given them checks the
+    code of every member."""
+    root = write(tmp_path / "p", NESTED_MEMBERS)
+    by_hand = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "hand"), "."], cwd=root, capture_output=True, text=True
+    )
+    assert by_hand.returncode == 2 and "found twice under different module names" in by_hand.stdout
+    with pytest.raises(ToolError) as stopped:
+        TypesChecker().run(section(TypesChecker), make_ctx(root))
+    advised = ["src", "examples/snippets", "examples/stories"]
+    assert f"set checks.types.paths to the project's own code, e.g. {json.dumps(advised)})" in str(stopped.value)
+    result = TypesChecker().run(section(TypesChecker, paths=advised), make_ctx(root))
+    assert sorted((f.location.path, f.rule_id) for f in result.findings) == [
+        ("examples/snippets/servers/basic_prompt.py", "assignment"),
+        ("src/mcp-types/mcp_types/__init__.py", "assignment"),
+        ("src/mcp/__init__.py", "assignment"),
+    ]
+
+
 def _mypy_oldest_target() -> tuple[int, int]:
     from mypy.defaults import PYTHON3_VERSION_MIN
 
