@@ -138,6 +138,7 @@ class SbomChecker(CheckerBase):
         key = cache.cache_key(
             "sbom", 2, version, args, stdin or b"", sorted(keep or ()), extra,
             cache.file_digest(pyproject), cache.file_digest(ctx.root / source) if source != "environment" else "",
+            [cache.file_digest(ctx.root / f) for f in extra.get("requirements_files") or ()],  # what its -r and -c name
             load_inventory(ctx).digest() if source == "environment" else "",
             *(cache.file_digest(Path(__file__).with_name(n)) for n in ("validate.py", "iri.py", "validation.py")),
         )  # fmt: skip

@@ -11,7 +11,7 @@ from gatekeeper.checkers.inventory import has_pep621, load_inventory, project_re
 from gatekeeper.checkers.lockfiles import requirements_problem
 from gatekeeper.checkers.sbom import pep770
 from gatekeeper.errors import ToolError
-from gatekeeper.fileio import under
+from gatekeeper.fileio import relative_to_root, under
 
 
 def invocation(ctx: CheckContext, source: str, spec: str) -> tuple[list[str], bytes | None, set[str] | None, dict[str, Any]]:
@@ -53,4 +53,13 @@ def invocation(ctx: CheckContext, source: str, spec: str) -> tuple[list[str], by
     problem = requirements_problem(req, source)
     if problem:  # cyclonedx-py would list every line of a lock as a component named "unknown"
         raise ToolError(problem)
-    return [*base, "requirements", *common, str(req)], None, None, {"scope": "requirements", "requirements": source}
+    # cyclonedx-py follows the file's -r and -c lines as pip does: each must lie inside the project (a
+    # runner's file named there was read and its lines listed as components), and each keys the cache
+    from gatekeeper.checkers.dependencies.sources.requirements import included_files
+
+    files = included_files(req, ctx.root, "checks.sbom.source")
+    ctx.reading([relative_to_root(f, ctx.root) or str(f) for f in files])
+    extra = {"scope": "requirements", "requirements": source}
+    if len(files) > 1:
+        extra["requirements_files"] = [relative_to_root(f, ctx.root) or str(f) for f in files]
+    return [*base, "requirements", *common, str(req)], None, None, extra

@@ -146,6 +146,28 @@ def test_requirements_file_source(dist_env: FakeEnv, tmp_path: Path) -> None:
     assert result.metrics["scope"] == "requirements"
 
 
+def test_requirements_file_source_follows_its_includes_inside_the_project_alone(dist_env: FakeEnv, tmp_path: Path) -> None:
+    """cyclonedx-py follows a requirements file's -r lines as pip does. One naming a runner's file
+    outside the project had its lines listed as components (a password among them: hunter2pass), and
+    the SBOM cached under requirements.txt's bytes alone was served after the included file changed."""
+    root = make_project(tmp_path / "p", _policy(dist_env.python, 'source = "requirements.txt"'))
+    (tmp_path / "runner.txt").write_text("hunter2pass==1.0\n", encoding="utf-8")
+    (root / "requirements.txt").write_text("alpha==1.0\n-r more.txt\n", encoding="utf-8")
+    (root / "more.txt").write_text("bravo==2.0\n", encoding="utf-8")
+    cache_dir = tmp_path / "cache"
+    first = _run(root, cache_dir=cache_dir)
+    assert (first.status, first.metrics["components"], first.metrics["cached"]) == (Status.PASS, 2, False)
+    (root / "more.txt").write_text("bravo==2.0\ncharlie==3.0\n", encoding="utf-8")
+    second = _run(root, cache_dir=cache_dir)
+    assert (second.metrics["components"], second.metrics["cached"]) == (3, False)
+    bom = json.loads((root / "out" / "sbom.cdx.json").read_text())
+    assert sorted(c["name"] for c in bom["components"]) == ["alpha", "bravo", "charlie"]
+    assert second.metrics["requirements_files"] == ["requirements.txt", "more.txt"]
+    (root / "more.txt").write_text("bravo==2.0\n-r ../runner.txt\n", encoding="utf-8")
+    with pytest.raises(ToolError, match=r"^more.txt:2: -r: runner.txt leads outside the project"):
+        _run(root, cache_dir=cache_dir)
+
+
 def test_pyproject_source_lists_declared_dependencies(dist_env: FakeEnv, tmp_path: Path) -> None:
     root = make_project(tmp_path / "p", _policy(dist_env.python, 'source = "pyproject.toml"'), deps=["alpha==1.0", "bravo>=2"])
     result = _run(root)

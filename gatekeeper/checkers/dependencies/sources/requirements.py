@@ -66,6 +66,41 @@ def _named(path: Path, root: Path, where: str) -> Path:
     return named
 
 
+def included_files(path: Path, root: Path, where: str) -> list[Path]:
+    """``path`` and every file its ``-r`` and ``-c`` lines name (and theirs), found as pip finds them
+    (beside the file as it was named), each once: what a tool reading the requirements file as pip
+    does (cyclonedx-py) reads. ``ToolError`` when one leads outside the project, does not exist, or
+    is named through a variable pip fills in from its environment."""
+    found: dict[Path, None] = {}
+
+    def walk(file: Path, named_at: str) -> None:
+        named = _named(file, root, named_at)
+        if named in found:
+            return
+        found[named] = None
+        rel = relative(named, root)
+        for lineno, text in logical_lines(named):
+            if not text.startswith("-"):
+                continue
+            for flag, arg in _line_options(f"{rel}:{lineno}", text):
+                if flag not in ("-r", "-c"):
+                    continue
+                if variable := filled_in(arg):
+                    raise ToolError(
+                        f"{rel}:{lineno}: pip fills in {variable} in what {flag} names from the environment it "
+                        "installs in, which gatekeeper cannot know: name the file itself"
+                    )
+                child = named.parent / arg
+                walk_at = f"{rel}:{lineno}: {flag}"
+                if not Path(os.path.abspath(child)).is_file():
+                    _named(child, root, walk_at)  # one leading outside is refused as such first
+                    raise ToolError(f"{walk_at}: the file that {flag} names does not exist")
+                walk(child, walk_at)
+
+    walk(path, where)
+    return list(found)
+
+
 class _RequirementsReader:
     """Reads a requirements file, and the files it includes, into the pinned targets to audit and the skipped lines."""
 
