@@ -177,11 +177,13 @@ _RELOCK = {"uv.lock": "uv lock", "poetry.lock": "poetry lock", "pdm.lock": "pdm 
 
 def _not_locked(lock: Lock, selection: Selection) -> str:
     """Why the lock is not the lock of the pyproject.toml beside it ("" when it is, or when there is
-    none with static [project] dependencies): a run-time dependency (or one of a selected extra or
-    dependency group) whose marker holds on the target that the lock counts no package of, or counts
-    at a version the requirement excludes; for a uv.lock, of each workspace member's pyproject.toml
-    too. Such a lock is stale: ``uv sync`` (without --locked) or ``pip install .`` installs what
-    pyproject.toml asks, and an audit of the lock would judge something else."""
+    none with static [project] dependencies, nor for a poetry.lock any under [tool.poetry]): a run-time
+    dependency (or one of a selected extra or dependency group) whose marker holds on the target that
+    the lock counts no package of, or counts at a version the requirement excludes; for a uv.lock, of
+    each workspace member's pyproject.toml too; for a poetry.lock, of ``[tool.poetry.dependencies]``
+    when ``[project]`` states none (``poetrydeps``) and of the selected ``[tool.poetry.group]``s. Such
+    a lock is stale: ``uv sync`` (without --locked) or ``pip install .`` installs what pyproject.toml
+    asks, and an audit of the lock would judge something else."""
     from packaging.utils import canonicalize_name
 
     if lock.format == "pylock.toml" and lock.path.name != "pylock.toml":
@@ -201,10 +203,18 @@ def _not_locked(lock: Lock, selection: Selection) -> str:
         ]
     for name, manifest in manifests:
         table = manifest.get("project")
-        if not isinstance(table, dict) or "dependencies" in (table.get("dynamic") or ()):
-            continue
-        own = canonicalize_name(str(table.get("name") or ""))
-        for text, extras, whose in _wanted(table, manifest, selection, name):
+        table = table if isinstance(table, dict) else None
+        static = table is not None and "dependencies" not in (table.get("dynamic") or ())
+        wanted = _wanted(table, manifest, selection, name) if table is not None and static else []
+        if lock.format == "poetry.lock":  # poetry-core reads [tool.poetry.dependencies] when [project] states none
+            from gatekeeper.checkers.lockfiles.poetrydeps import declared
+
+            stated = table is not None and ("dependencies" in table or "optional-dependencies" in table)
+            wanted += declared(manifest, selection, name, run_time=not stated)
+        tool = manifest.get("tool")
+        poetry = tool.get("poetry") if isinstance(tool, dict) else None
+        own = canonicalize_name(str((table or {}).get("name") or (poetry.get("name") if isinstance(poetry, dict) else "")))
+        for text, extras, whose in wanted:
             problem = _unmet(lock, selection, (text, extras, whose), (locked, members), (name, own))
             if problem:
                 return problem

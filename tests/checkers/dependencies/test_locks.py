@@ -633,3 +633,74 @@ def test_a_workspace_member_pyproject_toml_has_moved_past_is_an_error_not_the_au
         "uv.lock is not the lock of packages/lib/pyproject.toml: packages/lib/pyproject.toml requires 'safe==5.0' "
         "and the lock counts no safe (run uv lock to lock it again)"
     )
+
+
+POETRY_CLASSIC = """\
+[tool.poetry]
+name = "demo-app"
+version = "0.3.0"
+description = ""
+authors = []
+[tool.poetry.dependencies]
+python = "^3.10"
+alpha = "^1.0"
+beta_pkg = {{ version = "2.0.1", extras = ["fast"] }}
+winonly = {{ version = "*", platform = "win32" }}
+[tool.poetry.group.dev.dependencies]
+toolx = "*"
+[[tool.poetry.source]]
+name = "local"
+url = "{index}"
+priority = "primary"
+[build-system]
+requires = ["poetry-core"]
+build-backend = "poetry.core.masonry.api"
+"""
+
+
+@pytest.mark.slow
+def test_a_poetry_lock_tool_poetry_dependencies_have_moved_past_is_an_error_not_the_audit_of_the_old_lock(
+    tmp_path: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """cleo 2.1.0's layout: no [project] table, its dependencies under [tool.poetry.dependencies], which
+    poetry-core builds the package's requirements from. One added without locking again (pip install .
+    installs it; poetry check --lock calls the lock stale) was not compared with the lock, which only
+    [project] dependencies were: jinja2 = "2.10" over cleo's poetry.lock passed, its 2 run-time packages
+    audited. Poetry's constraints are read as Poetry reads them (^1.0 is >=1.0,<2), the selected groups
+    of [tool.poetry.group] too."""
+    root = tmp_path / "poetry-project"
+    root.mkdir()
+    with simple_index(wheels, tmp_path / "index") as url:
+        (root / "pyproject.toml").write_text(POETRY_CLASSIC.format(index=url))
+        poetry(["lock"], root)
+        write_db(root, RECORDS, "flat")
+        result = audit(root, checkers, 'source = "poetry.lock"')
+        assert result.status is not Status.ERROR, result.error
+        assert result.metrics["packages_audited"] == len(POETRY_RUNTIME)
+        assert audit(root, checkers, 'source = "poetry.lock"\ngroups = ["dev"]').status is not Status.ERROR
+
+        pyproject = root / "pyproject.toml"
+        pyproject.write_text(POETRY_CLASSIC.format(index=url).replace('alpha = "^1.0"', 'alpha = "^1.0"\nsafe = "5.0"'))
+        with pytest.raises(AssertionError, match="changed significantly"):
+            poetry(["check", "--lock"], root)
+        result = audit(root, checkers, 'source = "poetry.lock"')
+        assert result.status is Status.ERROR
+        assert result.error == (
+            "poetry.lock is not the lock of pyproject.toml: pyproject.toml [tool.poetry.dependencies] requires 'safe==5.0' "
+            "and the lock counts no safe (run poetry lock to lock it again)"
+        )
+        pyproject.write_text(POETRY_CLASSIC.format(index=url).replace('alpha = "^1.0"', 'alpha = "^2.0"'))
+        result = audit(root, checkers, 'source = "poetry.lock"')
+        assert result.error == (
+            "poetry.lock is not the lock of pyproject.toml: pyproject.toml [tool.poetry.dependencies] requires "
+            "'alpha>=2.0,<3' and the lock has alpha 1.4 (run poetry lock to lock it again)"
+        )
+        pyproject.write_text(POETRY_CLASSIC.format(index=url).replace('toolx = "*"', 'toolx = ">=9"'))
+        result = audit(root, checkers, 'source = "poetry.lock"\ngroups = ["dev"]')
+        said = "[tool.poetry.group.dev.dependencies] requires 'toolx>=9' and the lock has"
+        assert result.error is not None and said in result.error
+        assert audit(root, checkers, 'source = "poetry.lock"').status is not Status.ERROR  # dev not selected
+        # what the target's platform or Python leaves out needs no entry
+        gone = '"^1.0"\ngone = { version = "*", platform = "win32" }\nold = { version = "*", python = "<3.8" }'
+        pyproject.write_text(POETRY_CLASSIC.format(index=url).replace('"^1.0"', gone, 1))
+        assert audit(root, checkers, 'source = "poetry.lock"').status is not Status.ERROR
