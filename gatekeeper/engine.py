@@ -188,7 +188,10 @@ def run_checks(
     if request.shard:
         names = shard_share(names, checkers, request.shard)
     cache_dir = _cache_dir(request)
-    run_imports(m for n in names for m in checkers[n].run_imports)  # while this thread mostly waits for git
+    imports = tuple(m for n in names for m in checkers[n].run_imports)
+    held = any(checkers[n].head_start(policy.checks[n]) for n in names)
+    if not held:  # else once the check with a head start has started its tool (``_run_all``)
+        run_imports(imports)  # while this thread mostly waits for git
     # git's answers overlap: the commit, branch and dirtiness are asked beside the snapshot
     repository_answer = in_background(lambda: repository_info(request.root), "gatekeeper-git-info")
     before = _snapshot(request, cache_dir)  # the checkout is read-only to the gate: compared at the end
@@ -203,7 +206,8 @@ def run_checks(
         if refused or reencoded:  # a tool would read what a link leads to outside, or other bytes than git holds: no check runs
             results, tree = _refused(names, refused, progress, reencoded)
         else:
-            results, tree = _run_watched(request, checkers, names, progress, (before, cache_dir, interpreter))
+            setting = (before, cache_dir, interpreter, imports if held else ())
+            results, tree = _run_watched(request, checkers, names, progress, setting)
     finally:
         if any(checkers[n].origin for n in names):
             process.kill_strays()  # what a third-party check that timed out left running (one that ended killed its own)
@@ -252,14 +256,15 @@ def _run_watched(
     checkers: Mapping[str, LoadedChecker],
     names: Sequence[str],
     progress: Progress,
-    setting: tuple[checkout.Snapshot | str, Path | None, Interpreter],
+    setting: tuple[checkout.Snapshot | str, Path | None, Interpreter, tuple[str, ...]],
 ) -> tuple[dict[str, CheckResult], dict[str, Any]]:
     """Run the checks ``names`` (``_run_all``) with the checkout watched, and compare it with the
     snapshot taken before (``setting``: that snapshot, the cache folder, the environment's
-    interpreter): the results and that comparison (``_tree_check``). The comparison begins as soon
+    interpreter, and the checks' ``run_imports`` imported once the check with a head start has
+    started its tool): the results and that comparison (``_tree_check``). The comparison begins as soon
     as every check has ended or said it writes no more; what the checks cached is kept only when the
     checkout is found as it was."""
-    before, cache_dir, interpreter = setting
+    before, cache_dir, interpreter, imports = setting
     compared: list[Callable[[], dict[str, Any]]] = []
     folders: list[dict[str, tuple[int, ...]]] = []  # the folders' stat data as that comparison began
 
@@ -279,7 +284,7 @@ def _run_watched(
     try:
         snap = before if isinstance(before, checkout.Snapshot) else None
         reads = checkoutreads.Reads(request.root, snap, watch.add if watch is not None else None)
-        shared = _Shared(cache_dir, tool_python(request.root, request.policy), interpreter, reads)
+        shared = _Shared(cache_dir, tool_python(request.root, request.policy), interpreter, reads, imports)
         results = _environment_kept(_run_all(request, checkers, names, shared, progress, quiet), checkers, shared)
         tree = compared[0]() if compared else _tree_check(before)
         if compared and _moved_after(tree, before, folders[0] if folders else None):  # while a settled check read it
@@ -332,6 +337,8 @@ class _Shared:
     tool_python: str
     interpreter: Interpreter
     reads: checkoutreads.Reads  # the files the checks read that the comparison does not cover
+    #: the checks' ``run_imports`` held back until the check with a head start has started its tool
+    imports: tuple[str, ...] = ()
     values: dict[str, Any] = field(default_factory=dict)  # ``CheckContext.shared``'s values
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -358,7 +365,9 @@ def run_imports(modules: Iterable[str]) -> threading.Thread:
     """Import ``modules`` (the selected checks' ``run_imports``) in a thread of its own, begun before
     the checkout's snapshot and git's answers, which this thread spends waiting for git: each check
     then finds its run path loaded instead of importing it after it started (a module being
-    imported is waited for, never imported twice). A module that fails to import is skipped: the
+    imported is waited for, never imported twice). In a run with a check that has a head start (the
+    test command of ``checks.coverage.run``), begun once that check has started its tool: until
+    then the imports took the interpreter's lock from the work that starts it. A module that fails to import is skipped: the
     check's own import of it raises the error again, in its thread, where it is reported."""
 
     thread = threading.Thread(target=import_all, args=(list(modules),), name="gatekeeper-run-imports", daemon=True)
@@ -417,6 +426,8 @@ def _run_all(  # noqa: PLR0913  # and what to do once the checks write no more
         thread.start()
         if name == first:
             ctx.wait_begun(HEAD_START_WAIT_S)
+            if shared.imports:  # not before: they would take the interpreter's lock from its start
+                run_imports(shared.imports)
     progress.running()
     return _collect(names, done, starts, deadlines, progress, quiet)
 

@@ -465,3 +465,32 @@ def test_the_selected_checks_run_imports_load_in_a_thread_of_their_own_as_the_ru
         time.sleep(0.01)
     assert sys.modules["gk_run_path_selected"].BY == "gatekeeper-run-imports"
     assert "gk_run_path_unselected" not in sys.modules and "gk_run_path_broken" not in sys.modules
+
+
+def test_with_a_head_start_the_run_imports_wait_until_its_tool_has_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The test command of ``checks.coverage.run`` starts before the other checks' run paths are
+    imported (they took the interpreter's lock from the work that starts it); they are imported,
+    in their own thread, once it has."""
+    import sys
+
+    modules = tmp_path / "modules"
+    modules.mkdir()
+    (modules / "gk_run_path_later.py").write_text(
+        "import threading, time\nAT = time.monotonic()\nBY = threading.current_thread().name\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(modules))
+    monkeypatch.delitem(sys.modules, "gk_run_path_later", raising=False)
+
+    class Imports(Fixed):
+        run_imports = ("gk_run_path_later",)
+
+    checkers = {"coverage": Launches("coverage", after=0.3), "lint": Imports("lint")}
+    result = run(tmp_path, checkers, '[checks.coverage]\nrun = ["pytest"]\n')
+    assert [c.status for c in result.checks] == [Status.PASS] * 2
+    deadline = time.monotonic() + 30
+    while "gk_run_path_later" not in sys.modules and time.monotonic() < deadline:
+        time.sleep(0.01)
+    later = sys.modules["gk_run_path_later"]
+    assert later.BY == "gatekeeper-run-imports" and later.AT >= checkers["coverage"].begun_at
