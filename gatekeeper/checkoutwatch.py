@@ -168,10 +168,26 @@ class Watch:
         if self._fd >= 0:
             self._read(0)
             with self._lock:
-                os.close(self._fd)
-                self._fd = -1
+                fd, self._fd = self._fd, -1
+            # nothing waits for the kernel to retire the instance's watches (it synchronizes with every
+            # reader of them: 6-13 ms a close) once its last events are read: the reports are written meanwhile
+            closing = threading.Thread(target=os.close, args=(fd,), name="gatekeeper-watch-close", daemon=True)
+            closing.start()
+            _CLOSING.append(closing)
         for end in self._wake:
             os.close(end)
+
+
+#: the threads closing the inotify instances of watches that were closed (``Watch.close``)
+_CLOSING: list[threading.Thread] = []
+
+
+def settle() -> None:
+    """Wait until every watch closed so far has its inotify instance closed (``gate.check`` calls it
+    as the command ends, by when each is long closed: a process that runs gatekeeper again and again
+    never runs out of instances)."""
+    while _CLOSING:
+        _CLOSING.pop().join()
 
 
 def start(before: Snapshot | str) -> Watch | None:

@@ -219,6 +219,10 @@ def check(request: CheckRequest, checkers: Mapping[str, Any], options: Mapping[s
         return result.exit_code
     except (KeyboardInterrupt, Terminated) as exc:
         return interrupted(isinstance(exc, Terminated), console, run, started_at)
+    finally:
+        from gatekeeper import checkoutwatch
+
+        checkoutwatch.settle()  # the checkout's watch, closed in the background while the reports were written
 
 
 def _run_checks(request: CheckRequest, run: Run, checkers: Mapping[str, Any], console: Console) -> GateResult:

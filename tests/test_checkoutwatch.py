@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from gatekeeper import checkoutwatch
 from gatekeeper.checkers.lint import LintChecker
 from gatekeeper.console import tree_lines
 from gatekeeper.findings import Status, Verdict
@@ -91,14 +92,44 @@ def _watches() -> int:
 
 def test_a_run_leaves_no_watch_open(tmp_path: Path) -> None:
     """The watch is closed however the run ends: a process that runs gatekeeper again and again (a
-    server, a test suite) would run out of inotify instances (128 a user by default) otherwise."""
+    server, a test suite) would run out of inotify instances (128 a user by default) otherwise. Its
+    instance is closed in a thread of its own (``settle`` waits for it; ``gate.check`` does)."""
     root = repo(tmp_path / "p", {"a.py": "x = 1\n"})
     run(root, {"lint": LintChecker()}, "[checks.lint]\nenabled = true\n")
+    checkoutwatch.settle()
     before = _watches()  # inotify instances: only a watch opens one (a count of every file would race other threads)
     for _ in range(3):
         result = run(root, {"lint": LintChecker()}, "[checks.lint]\nenabled = true\n")
         assert result.verdict is Verdict.PASS and "transient" not in result.extra["checkout"]
+    checkoutwatch.settle()
     assert _watches() == before
+
+
+def test_the_run_does_not_wait_for_the_kernel_to_retire_the_watch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Closing an inotify instance waits for the kernel to retire its watches (6-13 ms): once its
+    last events are read, which the result is made of, the run goes on (to its reports) while a
+    thread of its own closes it; a configuration that came and went is still found."""
+    from gatekeeper import checkout
+
+    root = repo(tmp_path / "p", {"a.py": "x = 1\n"})
+    before = checkout.snapshot(root)
+    watch = checkoutwatch.start(before)
+    assert watch is not None
+    instance = watch._fd
+    closed: list[str] = []
+    real_close = os.close
+
+    def close(fd: int) -> None:
+        if fd == instance:
+            closed.append(threading.current_thread().name)
+        real_close(fd)
+
+    monkeypatch.setattr(os, "close", close)
+    (root / "ruff.toml").write_text("select = []\n", encoding="utf-8")
+    (root / "ruff.toml").unlink()
+    assert watch.transient(before) == (["ruff.toml"], "")
+    checkoutwatch.settle()
+    assert closed == ["gatekeeper-watch-close"]
 
 
 def test_a_test_run_that_creates_many_files_is_no_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
