@@ -203,7 +203,12 @@ def run_tests(command: Sequence[str], ctx: CheckContext, private: Path, on_start
     took = round(time.monotonic() - started, 3)
     output = (done.stdout + "\n" + done.stderr).strip()
     process.require_module(
-        done, "coverage", "coverage.py", python, "install it there with pip install coverage to use checks.coverage.run"
+        done,
+        "coverage",
+        "coverage.py",
+        python,
+        f"install it there to use checks.coverage.run: {python} -m pip install coverage, or in an environment without "
+        f"pip, as uv and PDM create them, uv pip install --python {python} coverage",
     )
     findings: tuple[Finding, ...] = ()
     counts = _pytest_counts(count_file)

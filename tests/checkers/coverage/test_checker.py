@@ -1615,6 +1615,26 @@ def test_run_option_runs_the_tests_in_the_environment_as_activated(tmp_path: Pat
     assert result.status is Status.PASS and f"{result.metrics['total']:.0f}" == report_total(root) == "100"
 
 
+def test_run_option_without_coverage_in_a_pipless_environment_says_how_to_install_it(tmp_path: Path, make_ctx: Any) -> None:
+    """findpython 0.9.0 installed by pdm install: PDM's .venv (as uv's) has no pip, and the error's cure,
+    pip install coverage, was one that environment cannot run. It names a command for each kind."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    python, _ = bare_venv(root / ".venv")
+    (root / "test_it.py").write_text("def test_it():\n    pass\n")
+    (root / ".gitignore").write_text(".venv/\n")
+    git_init(root)
+    assert subprocess.run([python, "-m", "pip", "--version"], capture_output=True).returncode != 0  # no pip there
+    checker = CoverageChecker()
+    with pytest.raises(ToolError) as missing:
+        checker.run(section(checker, run=["pytest"]), make_ctx(root))
+    assert str(missing.value) == (
+        f"coverage.py is not installed in {python} (install it there to use checks.coverage.run: {python} -m pip "
+        f"install coverage, or in an environment without pip, as uv and PDM create them, uv pip install --python "
+        f"{python} coverage)"
+    )
+
+
 @pytest.mark.parametrize("name", [".coveragerc", "setup.cfg"])
 def test_a_coverage_configuration_linking_outside_the_project_is_refused(tmp_path: Path, make_ctx: Any, name: str) -> None:
     # coverage.py follows the link: the file outside omits the module the tests leave uncovered
