@@ -95,7 +95,7 @@ class Reference:
         for check in self.result.checks:
             if check.name == REVIEW_CHECK or check.name in self.not_comparable:
                 continue
-            if check.status not in (Status.PASS, Status.FAIL):
+            if check.status not in (Status.PASS, Status.FAIL) or tests_failed(check):
                 continue
             prints.update(f.fingerprint for f in check.findings if f.fingerprint and NO_BASELINE not in f.tags)
             metrics[check.name] = dict(check.metrics)
@@ -297,6 +297,19 @@ def store_result(cache_dir: Path | None, result: GateResult, policy: Policy) -> 
     return True
 
 
+#: the coverage check's finding of a test run that failed (``checkers.coverage.testrun``)
+TESTS_FAILED = "coverage.tests_failed"
+
+
+def tests_failed(check: CheckResult) -> bool:
+    """Whether ``check`` is a coverage check whose tests failed at REF. Its figures are then not REF's:
+    a worktree's REF runs its tests in the head's environment, where a module they import may be
+    missing (the branch took it out of what CI installs), and a floor of what a broken run measured
+    let the head's coverage pass far below ``min_total``. Such a check contributes nothing, as one
+    that could not run: the head is held to ``min_total`` and ``min_file`` as in a full run."""
+    return check.name == "coverage" and any(f.rule_id == TESTS_FAILED for f in check.findings)
+
+
 def _ref_error(check: CheckResult, tree: Path) -> str:
     """Why ``check`` could not run at REF (its error, shortened, with the files of the removed
     worktree ``tree`` named relative to it): REF's worktree holds REF's files but the head's
@@ -354,6 +367,12 @@ def worktree_reference(root: Path, since: Since, request: RunRequest, checkers: 
     if failed:
         notes.append(f"{', '.join(failed)} could not run at REF: their findings block as in a full run")
         notes += [_ref_error(c, tree) for c in result.checks if c.status is Status.ERROR]
+    if any(tests_failed(c) for c in result.checks):
+        not_comparable = (*not_comparable, "coverage")
+        notes.append(
+            "coverage: REF's tests failed in this environment, so its figures are not REF's: the thresholds "
+            "apply as in a full run"
+        )
     return Reference(
         since,
         "worktree",

@@ -535,3 +535,31 @@ def test_a_literal_changed_on_a_credential_line_blocks_as_new_code(tmp_path: Pat
     assert done.exit_code == 1, done.output
     blocking = [(c["name"], f["rule_id"]) for c in _result(root)["checks"] for f in c["findings"] if f["blocking"]]
     assert blocking == [("security", "B602")]
+
+
+def test_ref_whose_tests_failed_here_sets_no_coverage_floor(repo: tuple[Path, str]) -> None:
+    """REF's tests run in the head's environment: one importing a module the branch took out of what
+    CI installs fails, REF's run measures less than REF's own CI did, and that figure was the floor
+    the head's total had to reach instead of min_total: 94% passed min_total = 95 against REF's broken
+    88%. REF's figures now count only from a run whose tests passed, and the run says why."""
+    root, _ = repo
+    _git(root, "checkout", "-q", "main")
+    legacy = "    def test_legacy(self):\n        import somelib_base_installs  # noqa: F401\n\n        calc.legacy('true')\n\n"
+    (root / "run_tests.py").write_text(TESTS.replace("\n\nif __name__", "\n" + legacy + "\nif __name__"))
+    _commit(root, "REF tests legacy() with a module of its environment")
+    _git(root, "checkout", "-q", "feature")
+    (root / "run_tests.py").write_text(
+        TESTS.replace("\n\nif __name__", "\n    def test_legacy(self):\n        calc.legacy('true')\n\n\nif __name__")
+    )
+    _commit(root, "HEAD tests legacy() without it")
+    done = _check(root, "--new-code-since", "main", "--only", "coverage")
+    data = _result(root)
+    coverage = next(c for c in data["checks"] if c["name"] == "coverage")
+    assert coverage["metrics"]["total"] == 94
+    assert coverage["metrics"]["new_code"]["ref_total"] is None  # no floor from REF's broken 88%
+    assert data["new_code"]["ref_checks"]["coverage"] == "fail"
+    assert "coverage: REF's tests failed in this environment" in data["new_code"]["note"]
+    assert [f["message"] for f in coverage["findings"] if f["rule_id"] == "coverage.min_total"] == [
+        "total coverage 94% is below the minimum 95%"
+    ]
+    assert done.exit_code == 1, done.output
