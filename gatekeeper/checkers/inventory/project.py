@@ -18,9 +18,14 @@ if TYPE_CHECKING:  # packaging's requirement grammar (about 10 ms) loads where o
     from packaging.requirements import Requirement
 
 
-def project_requirements(root: Path) -> tuple[str, list[str]]:
-    """The project's name and ``[project] dependencies`` from pyproject.toml."""
+def project_requirements(root: Path, setting: str = "") -> tuple[str, list[str]]:
+    """The project's name and ``[project] dependencies`` from pyproject.toml; ``setting``: the
+    ``source = "pyproject.toml"`` setting reading them, named when the file does not exist (else the scope)."""
     path = root / "pyproject.toml"
+    if not path.is_file() and setting:
+        raise ToolError(
+            f'{setting} needs {path}, which does not exist (set it to "environment", a requirements file or a lock file)'
+        )
     if not path.is_file():
         raise ToolError(f'scope = "project" needs {path}, which does not exist (or use scope = "all")')
     try:

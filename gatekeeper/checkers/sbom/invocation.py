@@ -44,7 +44,7 @@ def invocation(ctx: CheckContext, source: str, spec: str) -> tuple[list[str], by
             extra["members"] = [d.name for d in inventory.members]
         return [*base, "environment", *common, inventory.python or ctx.target_python], None, keep, extra
     if source == "pyproject.toml":
-        _, deps = project_requirements(ctx.root)
+        _, deps = project_requirements(ctx.root, 'checks.sbom.source = "pyproject.toml"')
         stdin = ("\n".join(deps) + "\n").encode("utf-8")
         return [*base, "requirements", *common, "-"], stdin, None, {"scope": "pyproject.toml"}
     req = under(ctx.root, source)

@@ -340,6 +340,23 @@ def test_pyproject_source_uses_pins_then_installed_versions(deps_project: Projec
     assert "not installed" in reasons["absent"]
 
 
+def test_pyproject_source_without_the_file_names_the_setting_not_the_scope(deps_project: Project, run_deps: Gate) -> None:
+    """flake8's checkout: setup.cfg and setup.py, no pyproject.toml. source = "pyproject.toml" (under the
+    default scope = "all") was an error saying 'scope = "project" needs pyproject.toml ... (or use scope =
+    "all")', a setting the policy did not make and a cure it already had. The error names the source
+    setting and what to set it to."""
+    root = deps_project(checks='advisory_db = "advisories"\nsource = "pyproject.toml"', deps=["alpha>=1"])
+    write_db(root, RECORDS, "pypa")
+    (root / "pyproject.toml").unlink()
+    (root / "setup.cfg").write_text("[metadata]\nname = demo\n\n[options]\ninstall_requires =\n    alpha>=1\n")
+    result = dep_result(run_deps(root))
+    assert result.status is Status.ERROR
+    assert result.error == (
+        f'checks.dependencies.source = "pyproject.toml" needs {root / "pyproject.toml"}, which does not exist (set it to '
+        '"environment", a requirements file or a lock file)'
+    )
+
+
 def test_missing_database_is_an_error_not_a_pass(deps_project: Project, run_deps: Gate) -> None:
     root = deps_project(checks='advisory_db = "no-such-db"')
     gate = run_deps(root)

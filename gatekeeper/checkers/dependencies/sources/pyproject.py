@@ -43,8 +43,8 @@ def _from_pyproject(path: Path, ctx: CheckContext) -> Collected:
             "(from a requirements file, for instance), so the file names none to audit; set checks.dependencies.source "
             'to the file they come from, or to "environment"'
         )
-    _, deps = project_requirements(path.parent)
     rel = relative(path, ctx.root)
+    _, deps = project_requirements(path.parent, f'checks.dependencies.source = "{rel}"')
     got = Collected(meta={"scope": "pyproject", "packages": len(deps)})
     lines = declared_lines(path)
     markers = Markers(ctx)
