@@ -32,6 +32,7 @@ import functools
 import json
 import os
 import re
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -224,6 +225,10 @@ def _target_version(ctx: CheckContext, tool_python: str, found: MypyConfig) -> l
     asks = "import sys; print(*sys.version_info[:2])"
     with tempfile.TemporaryDirectory(prefix="gatekeeper-mypy-version-") as cwd:
         env = ctx.run([ctx.target_python, "-I", "-S", "-c", asks], timeout=60, cwd=cwd)
+        if env.returncode == 0 and tool_python == sys.executable and env.stdout.split() == [str(v) for v in sys.version_info[:2]]:
+            # mypy runs on gatekeeper's own interpreter, of the environment's X.Y: it targets that by
+            # itself, and its oldest target is not asked (an import of mypy in a process of its own)
+            return []
         tool = ctx.run(
             [tool_python, "-I", "-c", asks[:-1] + ", *__import__('mypy.defaults').defaults.PYTHON3_VERSION_MIN)"],
             timeout=60,
