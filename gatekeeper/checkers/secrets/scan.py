@@ -65,7 +65,7 @@ def run(section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         def scan(chunk: list[str]) -> dict[str, list[dict[str, Any]]]:
             worker = lazy.started()  # raises _Stale when the started tool says otherwise than the cache
             try:
-                found = _scan(ctx, worker, [*args, *_paths(chunk)], _serial(chunk, sources, ctx))
+                found = _scan(ctx, worker, [*args, *_paths(_largest_first(chunk, sources))], _serial(chunk, sources, ctx))
             except _Failed as failed:  # say which files it fails on, so that the user can act
                 raise ToolError(_failure(failed, _culprits(ctx, worker.python, args, chunk))) from None
             again = [f for f in chunk if f in pragmas]
@@ -166,6 +166,16 @@ def _options(tool: ToolOrigin, hello: Mapping[str, Any], args: Sequence[str]) ->
     # reused; so is the worker's text, which decides how files are read (a changed reading is a new scan)
     reader = hashlib.sha256(WORKER.read_bytes()).hexdigest()
     return source.options_digest(CACHE_VERSION, version, tool.describe(), lenient, reader, list(args))
+
+
+def _largest_first(chunk: Sequence[str], sources: source.Sources) -> list[str]:
+    """``chunk`` with its largest files first (ties in their listed order): detect-secrets' process
+    pool hands the files out in the order named, one at a time, so a large file named last left one
+    process scanning it alone after the others had run out of files. click's uv.lock (17% of its
+    bytes, 1.0 of the 8.2 s of CPU its files take to scan, the lock-file filter being off) is its
+    last tracked file: two processes taking the files in git's order end after 4.6 s, largest first
+    after 4.1 s, half the work each. The results do not depend on the order."""
+    return sorted(chunk, key=lambda f: -len(sources.data(f)))
 
 
 def _serial(chunk: Sequence[str], sources: source.Sources, ctx: CheckContext) -> bool:

@@ -256,6 +256,29 @@ def test_the_process_pool_is_left_out_only_beside_other_checks_and_below_the_siz
     assert dicts[0] == dicts[1] == dicts[2] and dicts[0]
 
 
+def test_detect_secrets_is_handed_the_largest_files_first(tmp_path: Path, make_ctx: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its process pool hands the files out in the order named, one at a time: a large file named
+    last (click's uv.lock, the costliest of its files to scan, is its last tracked file) left one
+    process scanning it alone after the others had run out of files. The findings do not change."""
+    files = {**PROJECT, "zz/big.txt": "nothing secret here\n" * 4000, "app/mid.txt": "plain words\n" * 500}
+    root = write(tmp_path / "proj", files)
+    git_init(root)
+    asked: list[list[str]] = []
+    real = launcher._request
+
+    def spy(args: Any, serial: bool) -> bytes:
+        asked.append([str(a) for a in args])
+        return real(args, serial)
+
+    monkeypatch.setattr(launcher, "_request", spy)
+    result = SecretsChecker().run(section(SecretsChecker), make_ctx(root))
+    named = [a for a in asked[0] if a in files]
+    assert named[:2] == ["zz/big.txt", "app/mid.txt"] and sorted(named) == sorted(files)
+    sizes = [(root / f).stat().st_size for f in named]
+    assert sizes == sorted(sizes, reverse=True)
+    assert keys(result) == scan_by_hand(root) and result.metrics["files_scanned"] == len(files)
+
+
 def _tool_processes(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """Every process the check starts from now on (argument lists), each still really started."""
     from gatekeeper import process
