@@ -24,7 +24,7 @@ from gatekeeper.checkers.lockfiles.platforms import PLATFORMS
 from gatekeeper.options import Option
 
 if TYPE_CHECKING:
-    from gatekeeper.checkers.lockfiles.model import Lock, Selection
+    from gatekeeper.checkers.lockfiles.model import Lock, LockedPackage, Selection
 
 __all__ = [
     "LOCK_OPTIONS",
@@ -192,9 +192,9 @@ def _not_locked(lock: Lock, selection: Selection) -> str:
     doc = _pyproject(folder / "pyproject.toml")
     if doc is None:
         return ""
-    locked: dict[str, list[str]] = {}
+    locked: dict[str, list[LockedPackage]] = {}
     for pkg in (*lock.packages, *lock.members):
-        locked.setdefault(pkg.key, []).append(pkg.version)
+        locked.setdefault(pkg.key, []).append(pkg)
     members = {m.key for m in lock.members}
     manifests = [("pyproject.toml", doc)]
     if lock.format == "uv.lock":  # uv sync installs what every member's pyproject.toml asks
@@ -300,7 +300,7 @@ def _unmet(
     lock: Lock,
     selection: Selection,
     wanted: tuple[str, tuple[str, ...], str],
-    held: tuple[Mapping[str, list[str]], set[str]],
+    held: tuple[Mapping[str, list[LockedPackage]], set[str]],
     where: tuple[str, str],
 ) -> str:
     """Why the lock does not meet one requirement of ``manifest`` ("" when it does, or need not)."""
@@ -322,15 +322,22 @@ def _unmet(
     stale = f"{lock.path.name} is not the lock of {manifest}: {whose} {text!r} and the lock"
     if key not in locked:
         return f"{stale} counts no {req.name} {relock}"
-    if key in members or req.url or not req.specifier:
+    versions = ", ".join(p.version for p in locked[key])
+    if key in members:
+        return ""
+    if req.url:  # an archive, a folder or a VCS checkout: no index release stands in for it
+        # (a pylock.toml names a wheel's URL whether or not it came from an index: not judged there)
+        from_index = lock.format != "pylock.toml" and all(p.origin == "registry" for p in locked[key])
+        return f"{stale} has {req.name} {versions} from an index {relock}" if from_index else ""
+    if not req.specifier:
         return ""
     fits = []
-    for version in locked[key]:
+    for pkg in locked[key]:
         try:
-            fits.append(req.specifier.contains(Version(version), prereleases=True))
+            fits.append(req.specifier.contains(Version(pkg.version), prereleases=True))
         except InvalidVersion:
             fits.append(True)  # a version nothing can compare: the audit says it cannot judge it
-    return "" if any(fits) else f"{stale} has {req.name} {', '.join(locked[key])} {relock}"
+    return "" if any(fits) else f"{stale} has {req.name} {versions} {relock}"
 
 
 def left_in_lock(lock: Any, check: str) -> str:

@@ -704,3 +704,24 @@ def test_a_poetry_lock_tool_poetry_dependencies_have_moved_past_is_an_error_not_
         gone = '"^1.0"\ngone = { version = "*", platform = "win32" }\nold = { version = "*", python = "<3.8" }'
         pyproject.write_text(POETRY_CLASSIC.format(index=url).replace('"^1.0"', gone, 1))
         assert audit(root, checkers, 'source = "poetry.lock"').status is not Status.ERROR
+
+
+def test_a_requirement_moved_to_a_url_over_a_lock_of_the_index_release_is_an_error(
+    workspace: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """alpha named by a URL in pyproject.toml (an archive the branch points to) over a uv.lock that
+    still locks alpha 1.4 from the index: uv sync installs the archive, uv lock --check calls the lock
+    stale, and the audit of the index release passed (a requirement with a URL was never compared)."""
+    archive = next(wheels.glob("alpha-*.whl"))
+    pyproject = workspace / "pyproject.toml"
+    pyproject.write_text(PYPROJECT.replace('"alpha>=1"', f'"alpha @ {archive.as_uri()}"'))
+    with pytest.raises(AssertionError, match="needs to be updated"):
+        uv(["lock", "--check"], workspace, wheels)
+    result = audit(workspace, checkers, 'source = "uv.lock"')
+    assert result.status is Status.ERROR
+    assert result.error == (
+        f"uv.lock is not the lock of pyproject.toml: pyproject.toml requires 'alpha @ {archive.as_uri()}' and the "
+        "lock has alpha 1.4 from an index (run uv lock to lock it again)"
+    )
+    uv(["lock"], workspace, wheels)  # locked again: the archive is the lock's, unaudited as any URL
+    assert audit(workspace, checkers, 'source = "uv.lock"').status is not Status.ERROR
