@@ -431,6 +431,15 @@ APP = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, she
             ["portalocker_tests"],
         ),
         ({"unit_tests/test_app.py": TESTED}, ["unit_tests"]),  # pytest collects it by default
+        (  # mock 5.2.0's layout: setup.cfg's python_files = test*.py collects mock/tests/testmock.py
+            {
+                "setup.cfg": "[tool:pytest]\npython_files = test*.py\n",
+                "mock/__init__.py": "",
+                "mock/tests/__init__.py": "",
+                "mock/tests/testmock.py": TESTED,
+            },
+            ["mock/tests"],
+        ),
     ],
 )
 def test_init_leaves_out_the_tests_folders_there_are(tmp_path: Path, cli, files: dict[str, str], folders: list[str]) -> None:

@@ -245,7 +245,7 @@ def tests_folders(root: Path) -> TestsFolders:
             if rel is None or not (root / rel).is_dir():
                 continue
             (folders if any(_TESTISH.search(part) for part in rel.split("/")) else kept).append(rel)
-    named = _named_folders(root)
+    named = _named_folders(root, _collected_names(root))
     said = " and ".join(k for k, v in (("testpaths", configured), ("python_files", from_files)) if v)
     sources = [f"pytest's {said} ({where or _pytest_file(root)})"] if folders else []
     if [f for f in named if f not in folders]:
@@ -344,11 +344,21 @@ def _inside(root: Path, entry: str) -> str | None:
     return Path(rel).as_posix()
 
 
-def _named_folders(root: Path) -> list[str]:
+def _collected_names(root: Path) -> tuple[str, ...]:
+    """The file name patterns pytest collects: those of the ``python_files`` the configuration pytest
+    would take sets (the ones without a folder: mock 5.2.0's ``test*.py`` takes ``testmock.py``), else
+    pytest's default ``test_*.py`` and ``*_test.py``."""
+    name = _pytest_file(root)
+    value = _pytest_section(root / name, "python_files")[1] if name else None
+    names = tuple(p for p in _paths(value) if "/" not in p)
+    return names or ("test_*.py", "*_test.py")
+
+
+def _named_folders(root: Path, collected: tuple[str, ...] = ("test_*.py", "*_test.py")) -> list[str]:
     """The folders named like tests (``_TOP_TESTS`` at the top, ``_NESTED_TESTS`` below, at most
-    ``_DEPTH`` levels down) that hold a Python file (below the top: a file pytest collects by default,
-    or a ``conftest.py``); hidden folders, environments and build output are not searched, nor is a
-    tests folder's inside."""
+    ``_DEPTH`` levels down) that hold a Python file (below the top: a file pytest collects, its name
+    matching one of ``collected``, or a ``conftest.py``); hidden folders, environments and build output
+    are not searched, nor is a tests folder's inside."""
     out: list[str] = []
     for here, dirs, _ in os.walk(root):
         rel = Path(os.path.relpath(here, root))
@@ -361,10 +371,9 @@ def _named_folders(root: Path) -> list[str]:
             folder = Path(here) / name
             # below the top, a folder named test or tests is a package's tests when it holds a file pytest
             # collects (or a conftest.py): hatch's src/hatch/cli/test is the code of its `hatch test` command
-            tests_below = depth > 0 and (_holds_tests(folder) or any(True for _ in folder.rglob("conftest.py")))
-            if (
-                (name in names and (depth == 0 or tests_below)) or (depth == 0 and _TESTISH.search(name) and _holds_tests(folder))
-            ) and _holds_python(folder):
+            tests_below = depth > 0 and (_holds_tests(folder, collected) or any(True for _ in folder.rglob("conftest.py")))
+            testish_top = depth == 0 and bool(_TESTISH.search(name)) and _holds_tests(folder, collected)
+            if ((name in names and (depth == 0 or tests_below)) or testish_top) and _holds_python(folder):
                 out.append((rel / name).as_posix() if depth else name)
             elif depth + 1 < _DEPTH:
                 keep.append(name)
@@ -372,9 +381,9 @@ def _named_folders(root: Path) -> list[str]:
     return out
 
 
-def _holds_tests(folder: Path) -> bool:
-    """Whether ``folder`` holds a file pytest collects by default (``test_*.py``, ``*_test.py``), at any depth."""
-    return any(True for _ in folder.rglob("test_*.py")) or any(True for _ in folder.rglob("*_test.py"))
+def _holds_tests(folder: Path, collected: tuple[str, ...]) -> bool:
+    """Whether ``folder`` holds a file pytest collects (its name matching one of ``collected``), at any depth."""
+    return any(any(True for _ in folder.rglob(pattern)) for pattern in collected)
 
 
 def _holds_python(folder: Path) -> bool:
