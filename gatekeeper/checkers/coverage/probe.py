@@ -370,7 +370,7 @@ def _excluded_by(cov: Any, fr: Any, excluded: set[int]) -> list[list[Any]]:
     if not matching:
         return []
     out: list[list[Any]] = []
-    with _ParsedOnce():
+    with _ParsedOnce():  # within ``_report``'s: the AST, tokens and statements of the file's analysis serve
         for pattern in matching:
             alone = PythonParser(text=text, filename=fr.filename, exclude=pattern)
             alone.parse_source()
@@ -382,9 +382,11 @@ def _excluded_by(cov: Any, fr: Any, excluded: set[int]) -> list[list[Any]]:
 
 class _Once:
     """``coverage.parser``'s module of that name (``ast``) with ``parse`` answered once per source
-    text; every other name is the module's own."""
+    text; every other name is the module's own (copied: the branch analysis, which runs within,
+    looks up its node classes at every node)."""
 
     def __init__(self, module: Any, parse: Any) -> None:
+        vars(self).update(vars(module))
         self._module, self.parse = module, parse
 
     def __getattr__(self, name: str) -> Any:
@@ -408,16 +410,33 @@ class _ParsedOnce:
     """While the parsers of one file's exclusion patterns run, what does not depend on the pattern
     (``ast.parse`` of the text, its tokens, the statements its compiled code has) is computed for
     the first and given again to the others: pure functions of the text (and file name), whose
-    answers the parser only reads, so each pattern's excluded lines are what a parse of its own gives.
-    A file of three patterns was parsed, tokenized and compiled three times (a quarter of click's
-    analysis). Names ``coverage.parser`` does not have are left alone (each parse then does its own)."""
+    answers the parser only reads (coverage.py's branch analysis walks the AST and changes none of
+    it), so each pattern's excluded lines are what a parse of its own gives. A file of three patterns
+    was parsed, tokenized and compiled three times (a quarter of click's analysis). ``_report`` holds
+    one around every file's analysis and its patterns' parses, so those reuse the analysis's own
+    (``forget`` between files: the memo keeps one file's at most); entered again inside it, it adds
+    nothing. Names ``coverage.parser`` does not have are left alone (each parse then does its own)."""
 
-    def __enter__(self) -> None:
+    _active = False
+
+    def __init__(self) -> None:
+        self._memo: dict[Any, Any] = {}
+        self._saved: dict[str, Any] = {}
+        self._owns = False
+
+    def forget(self) -> None:
+        """Drop what was kept (the next file's texts differ: nothing of this one would serve)."""
+        self._memo.clear()
+
+    def __enter__(self) -> _ParsedOnce:
         import coverage.parser as parser
 
         self._parser = parser
+        if _ParsedOnce._active:  # an outer one stands in already: its memo serves
+            return self
+        self._owns = _ParsedOnce._active = True
         self._saved = {n: vars(parser)[n] for n in ("ast", "generate_tokens", "ByteParser") if n in vars(parser)}
-        memo: dict[Any, Any] = {}
+        memo = self._memo
         stand_ins: dict[str, Any] = {}
         if "ast" in self._saved:
             module = self._saved["ast"]
@@ -452,10 +471,14 @@ class _ParsedOnce:
             stand_ins["ByteParser"] = statements
         for name, value in stand_ins.items():
             setattr(parser, name, value)
+        return self
 
     def __exit__(self, *exc: object) -> None:
+        if not self._owns:
+            return
         for name, value in self._saved.items():
             setattr(self._parser, name, value)
+        self._owns = _ParsedOnce._active = False
 
 
 def _impossible(cov: Any, fr: Any, analysis: Any) -> list[int]:
@@ -549,11 +572,15 @@ def _report(
     reused = 0
     file_keys: list[str | None] = []
     try:
-        for fr, analysis in get_analysis_to_report(cov, None):
-            total += analysis.numbers
-            reused += isinstance(analysis, _Reused)
-            files.append(_file_entry(cov, fr, analysis))
-            file_keys.append(_kept_key(keys, fr.filename))
+        # each file's analysis and the parses of its exclusion patterns (``_excluded_by``) share
+        # its AST, tokens and compiled statements
+        with _ParsedOnce() as once:
+            for fr, analysis in get_analysis_to_report(cov, None):
+                total += analysis.numbers
+                reused += isinstance(analysis, _Reused)
+                files.append(_file_entry(cov, fr, analysis))
+                file_keys.append(_kept_key(keys, fr.filename))
+                once.forget()
     except NoDataError as exc:
         return _fail("empty", f"{exc} (check the omit/include settings of the coverage configuration)")
     except NotPython as exc:
