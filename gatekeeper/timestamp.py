@@ -26,7 +26,7 @@ import datetime as dt
 import hashlib
 import re
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,8 @@ _OPENSSL_TIMEOUT_S = 30.0
 #: the most a stamp may follow the runner's own time for the record it covers (the record is written
 #: seconds after the run ends; the Action may re-append it after a push race): beyond, the clock lied
 MAX_SKEW_S = 900.0
+#: how far the runner's clock may run ahead of the authority's (the two clocks' drift)
+_DRIFT_S = 60.0
 #: what ``openssl ts -reply -text`` prints (compiled by ``re`` on first use, not at every start-up)
 _GEN_TIME = r"(?m)^Time stamp: (.+?)\s*$"
 _IMPRINT = r"(?m)^Message data:\s*\n((?:\s+[0-9a-f]{4} - .*\n?)+)"
@@ -433,7 +435,7 @@ def skew_problem(runner_time: str, stamp_time: str) -> str | None:
     skew = clock_skew_s(runner_time, stamp_time)
     if skew is None:
         return f"the runner's time {runner_time!r} cannot be compared with the authority's {stamp_time}"
-    if -60 <= skew <= MAX_SKEW_S:
+    if -_DRIFT_S <= skew <= MAX_SKEW_S:
         return None
     return (
         f"the runner's clock says {runner_time}, the authority stamped it at {stamp_time} "
@@ -470,16 +472,19 @@ def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
 
     ``unpinned`` names the records after the last one whose token verified (every record, when
     none did): a token covers its record's ``prev``, so it fixes every line before it, but nothing
-    fixes those after it, which whoever holds the signing key could have rewritten (``tail_problem``)."""
+    fixes those after it, which whoever holds the signing key could have rewritten (``tail_problem``).
+    A record no token of its own fixes must not claim a time after that of the token that does (the first
+    verified one after it, plus a minute of drift): a record dated ahead of the records after it (a failing
+    run post-dated out of the period an audit report covers) claims a time it cannot have had either."""
     from gatekeeper.audit import stamped_digest
 
     stamped = verified = failed = pinned = 0
-    problems: list[str] = []
+    problems: list[tuple[int, str]] = []  # (index in records, words), one a record at most
     notes: list[str] = []
     times: list[str] = []
     fixed: list[tuple[int, str]] = []
+    own: dict[int, str] = {}  # index -> the authority's time, for each record whose own token verified
     latest: tuple[str, str] | None = None  # the latest trusted time so far, and whose it is
-    first: int | None = None
     for index, record in enumerate(records):
         where = f"record #{record.get('seq', '?')}"
         count, before = len(problems), latest
@@ -494,28 +499,57 @@ def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
                 if skew is None and check.ok and (began := _began(record)) is not None:
                     skew = start_problem(*began, check.time)
                 if not check.ok:
-                    problems.append(f"{where}: timestamp: {check.problem}")
+                    problems.append((index, f"{where}: timestamp: {check.problem}"))
                 elif skew is not None:
-                    problems.append(f"{where}: {skew}")
+                    problems.append((index, f"{where}: {skew}"))
                 else:
                     verified += 1
                     pinned = index + 1
                     times.append(check.time)
                     fixed.append((int(record["seq"]) if isinstance(record.get("seq"), int) else 0, check.time))
+                    own[index] = check.time
                     if latest is None or check.time >= latest[0]:
                         latest = (check.time, where)
                     if check.note:
                         notes.append(f"{where}: {check.note}")
         # one problem a record: its own token's time already bounds a stamped record's
         if len(problems) == count and ca is not None and before is not None and (order := _order_problem(record, *before)):
-            problems.append(f"{where}: {order}")
-        if first is None and len(problems) > count and isinstance(record.get("seq"), int):
-            first = int(record["seq"])
+            problems.append((index, f"{where}: {order}"))
+    if ca is not None:
+        problems = sorted([*problems, *_postdated(records, own, {index for index, _ in problems})], key=lambda p: p[0])
+    first = next((int(s) for i, _ in problems if isinstance(s := records[i].get("seq"), int)), None)
     unpinned = tuple(int(r["seq"]) if isinstance(r.get("seq"), int) else 0 for r in records[pinned:]) if ca else ()
     return LogStamps(
-        len(records), stamped, verified, failed, tuple(problems), min(times, default=""), max(times, default=""),
-        tuple(notes), first, unpinned, tuple(fixed),
+        len(records), stamped, verified, failed, tuple(words for _, words in problems), min(times, default=""),
+        max(times, default=""), tuple(notes), first, unpinned, tuple(fixed),
     )  # fmt: skip
+
+
+def _postdated(records: list[dict[str, Any]], own: Mapping[int, str], refused: Collection[int]) -> list[tuple[int, str]]:
+    """(index, words) for each record no token of its own fixes (``own``: index -> its token's time) whose time, or
+    start, lies more than a minute (the clocks' drift) after the authority's time of the first record after it whose
+    token verified, which fixes it; records already ``refused`` are left out (one problem a record)."""
+    found: list[tuple[int, str]] = []
+    fixer: tuple[str, object] | None = None  # the earliest trusted time after the record, and whose it is
+    for index in range(len(records) - 1, -1, -1):
+        record = records[index]
+        if index in own:
+            if fixer is None or own[index] <= fixer[0]:
+                fixer = (own[index], record.get("seq", "?"))
+            continue
+        if fixer is None or index in refused:
+            continue
+        for field, what in (("time", "was written"), ("started_at", "started")):
+            claimed = record.get(field)
+            skew = clock_skew_s(claimed, fixer[0]) if isinstance(claimed, str) else None
+            if skew is not None and skew < -_DRIFT_S:
+                found.append((index, (
+                    f"record #{record.get('seq', '?')}: it says it {what} at {claimed}, but record #{fixer[1]} after it in "
+                    f"the log was stamped by the authority at {fixer[0]}: records are appended in order, so its time is "
+                    "false (it was post-dated)"
+                )))  # fmt: skip
+                break
+    return found
 
 
 def _began(record: Mapping[str, Any]) -> tuple[str, float] | None:

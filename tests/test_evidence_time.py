@@ -170,6 +170,39 @@ def test_a_record_appended_later_and_backdated_is_refused(
     assert "records #2..#3 came after the anchor, which vouches for none of them" in done.output
 
 
+def test_a_record_no_token_fixes_post_dated_past_a_later_stamp_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
+) -> None:
+    key = signing.write_key_pair(tmp_path / "k.key", tmp_path / "k.pub")
+    root = _project(tmp_path, local_tsa)
+    assert _check(root, monkeypatch, key).exit_code == 0
+    log = root / ".gatekeeper" / "audit.jsonl"
+    # a failing run whose authority failed (the runner can block it), its clock set three days ahead: a report of
+    # today's runs leaves it out, and only the next run's token, which fixes it, says it cannot be that late
+    red = json.loads(log.read_bytes().splitlines()[-1])
+    for name in ("seq", "prev", "sig"):
+        red.pop(name)
+    later = _iso(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3))
+    red.update(time=later, started_at=later, verdict="fail", exit_code=1)
+    red["timestamp"] = {"kind": "rfc3161", "url": local_tsa.url, "error": "the authority did not answer"}
+    audit.append(log, red, key)
+    assert _check(root, monkeypatch, key).exit_code == 0
+    base = ["audit", "verify", str(log), "--public-key", str(tmp_path / "k.pub")]
+    assert _cli(base).exit_code == 0  # signed and chained: only the authority's times tell
+    done = _cli([*base, "--tsa-cert", str(local_tsa.pki.ca)])
+    assert done.exit_code == 1 and "intact" not in done.output
+    assert f"record #2: it says it was written at {later}, but record #3 after it in the log was stamped" in done.output
+    assert "(it was post-dated)" in done.output
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    page = tmp_path / "history.html"
+    report = ["audit", "report", str(log), "--public-key", str(tmp_path / "k.pub"), "--output", str(page)]
+    done = _cli([*report, "--since", today, "--until", today, "--tsa-cert", str(local_tsa.pki.ca)])
+    assert done.exit_code == 1 and f"TAMPERED at line 2: its times do not hold against {local_tsa.pki.ca}" in done.output
+    assert "Chain BROKEN" in page.read_text()
+    # the next run's own time, within a minute of drift ahead of its token, still holds
+    assert _cli([*base, "--tsa-cert", str(local_tsa.pki.ca)]).output.count("post-dated") == 1
+
+
 def test_a_run_whose_clock_the_authority_contradicts_fails_closed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
 ) -> None:
