@@ -363,6 +363,30 @@ def test_a_check_with_a_head_start_starts_its_tool_before_any_other_check_starts
     assert HEAD_START_WAIT_S - 0.05 <= checkers["lint"].started_at - t0 < HEAD_START_WAIT_S + 0.5
 
 
+class Ahead(Launches):
+    """The types check: it asks for a head start whatever its section says."""
+
+    def head_start(self, section: Mapping[str, Any]) -> bool:
+        return True
+
+
+def test_the_test_command_keeps_the_head_start_before_mypys_and_mypy_has_it_without_one(tmp_path: Path) -> None:
+    """The types check starts ahead of the others (mypy's process first) unless the coverage check
+    runs the tests, whose command keeps the head start even when types comes first in the order."""
+    checkers = {"types": Ahead("types", after=0.3), "coverage": Launches("coverage", after=0.3), "lint": Stamps("lint")}
+    result = run(tmp_path, checkers, '[checks.coverage]\nrun = ["pytest"]\n')
+    assert [c.status for c in result.checks] == [Status.PASS] * 3
+    begun = checkers["coverage"].begun_at
+    assert begun <= checkers["lint"].started_at < begun + 0.15
+    assert checkers["types"].begun_at > begun  # its thread started with the others, once the tests had
+    # without run: the types check starts alone, the others once mypy has started
+    checkers = {"coverage": Launches("coverage", after=0.3), "lint": Stamps("lint"), "types": Ahead("types", after=0.3)}
+    run(tmp_path, checkers)
+    begun = checkers["types"].begun_at
+    assert begun <= checkers["lint"].started_at < begun + 0.15
+    assert begun <= checkers["coverage"].begun_at
+
+
 def test_work_started_in_the_background_hands_back_its_value_or_its_exception() -> None:
     from gatekeeper.background import in_background
 

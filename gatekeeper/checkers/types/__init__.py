@@ -92,6 +92,12 @@ class TypesChecker(CheckerBase):
         """Errors against the limit, notes and strictness."""
         return presentation.display(result)
 
+    def head_start(self, section: Mapping[str, Any]) -> bool:
+        """mypy runs longest of the tools (the test command aside): the other checks start once its
+        process has (``ctx.begun``), so that its start-up does not share the CPUs and gatekeeper's
+        interpreter lock with theirs. A test command (``checks.coverage.run``) keeps the head start."""
+        return True
+
     def run(self, section: Mapping[str, Any], ctx: CheckContext) -> CheckResult:
         """Run mypy once over the policy's (or the config's) paths; errors block past ``max_errors``."""
         import hashlib
@@ -139,7 +145,7 @@ class TypesChecker(CheckerBase):
             started = reads.clock(Path(scratch))
             full = [*command, "--cache-dir", str(cache_dir), *(["--", *targets] if targets else [])]
             # mypy asks the environment's interpreter for its folders without running its .pth files' code
-            done = ctx.run(runmain.command(full, sitepaths.search_dirs(ctx.target_python)), cwd=ctx.root)
+            done = ctx.run(runmain.command(full, sitepaths.search_dirs(ctx.target_python)), cwd=ctx.root, on_start=ctx.begun)
             _close_cache(ctx, (kept, tag, hashed), reads.held(ctx, done.returncode, done.stderr, started))
         if done.returncode == 2 and done.stdout.strip():
             _raise_blocking(done.stdout, whole_root=whole_root_advice(ctx.root) if targets == ["."] else "")

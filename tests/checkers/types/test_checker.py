@@ -474,3 +474,40 @@ def test_the_summary_names_the_mypy_version_pre_commit_pins_when_another_judged(
     (project / ".pre-commit-config.yaml").write_text(hooks.format(f"v{running}"))
     same = TypesChecker().run(section(TypesChecker), make_ctx(project))
     assert "pre-commit" not in same.summary and same.metrics["pre_commit_mypy"] == f"v{running}"
+
+
+def test_the_other_checks_are_told_to_start_once_mypys_process_has_started(project: Path, make_ctx: Any, tmp_path: Path) -> None:
+    """mypy runs longest of the tools: the types check starts ahead of the others (``head_start``)
+    and says ``begun`` once mypy's process is running, so that its start-up does not share the CPUs
+    with theirs. gatekeeper's own probes before it (the Python versions) have ended by then."""
+    import threading
+
+    checker = TypesChecker()
+    assert checker.head_start(section(TypesChecker)) is True
+    ctx = make_ctx(project, cache_dir=tmp_path / "cache")
+    results: list[Any] = []
+    thread = threading.Thread(target=lambda: results.append(checker.run(section(TypesChecker), ctx)), daemon=True)
+    thread.start()
+    assert ctx.wait_begun(120), "the types check never said that mypy had started"
+    running = _children_running("mypy")
+    thread.join(300)
+    assert running, "no mypy process was running when the types check said it had started"
+    assert results and finding_keys(results[0]) == keys(mypy_by_hand(project))
+
+
+def _children_running(module: str) -> list[str]:
+    """The command lines of this process's children whose arguments name ``module`` (Linux's /proc)."""
+    if not os.path.isdir("/proc/self/task"):
+        pytest.skip("needs /proc to see the processes running")
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+                ppid = int(stat.read().rpartition(")")[2].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                args = cmdline.read().decode("utf-8", "replace").split("\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == os.getpid() and module in args:
+            found.append(" ".join(args))
+    return found
