@@ -25,6 +25,11 @@ if TYPE_CHECKING:
     from gatekeeper.timestamp import LogStamps
 
 _KEY_ID = re.compile(r"sha256:[0-9a-f]{64}|hmac:[0-9a-f]{16}")
+#: every key of the record ``key rotate`` writes (``audit.rotate_key``), its stamp and signature included
+_HAND_OVER_KEYS = frozenset(
+    {"v", "seq", "prev", "time", "started_at", "command", "gatekeeper", "actor", "ci", "verdict", "checks", "waivers",
+     "reports", "rotate", "timestamp", "sig"}
+)  # fmt: skip
 _FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -74,7 +79,9 @@ def log_problems(
     holds (seq, genTime) of each record whose token verified, in log order: a record is fixed by the
     earliest of them at or after it. A rotation record that hands over to a key the verifier trusts
     itself (``trusted``, the keys given) counts whenever it was signed: it is how the key was
-    retired, and a thief's hand-over could only name a key of the thief's own."""
+    retired, and a thief's hand-over could only name a key of the thief's own. Only a bare hand-over, as
+    ``key rotate`` writes it (``hand_over_only``): one that also states a run (a verdict, checks, a commit)
+    is judged as any record, else the retired key would vouch for that run whenever it was signed."""
     from gatekeeper.signing import signature_key_id
 
     if not retired:
@@ -84,12 +91,28 @@ def log_problems(
         key_id = signature_key_id(record.get("sig"))
         seq = record.get("seq")
         rotation = record.get("rotate")
-        if key_id is None or not isinstance(seq, int) or (isinstance(rotation, Mapping) and rotation.get("to") in trusted):
+        if key_id is None or not isinstance(seq, int):
+            continue
+        if isinstance(rotation, Mapping) and rotation.get("to") in trusted and hand_over_only(record):
             continue
         at = min((time for number, time in fixed if number >= seq), default="")
         if (problem := retired_problem(key_id, at, retired)) is not None:
             problems.append((seq, f"record #{seq}: {problem}"))
     return problems
+
+
+def hand_over_only(record: Mapping[str, Any]) -> bool:
+    """True when ``record`` is a key rotation and nothing else, as ``key rotate`` writes it: its command and
+    verdict those of a rotation, no check, report, waiver or other field (a commit, a scope) beside it."""
+    waivers = record.get("waivers")
+    return (
+        set(record) <= _HAND_OVER_KEYS
+        and record.get("command") == "key rotate"
+        and record.get("verdict") == "key rotation"
+        and record.get("checks") in (None, {})
+        and record.get("reports") in (None, {})
+        and (waivers is None or (isinstance(waivers, Mapping) and not any(waivers.values())))
+    )
 
 
 def log_refusals(

@@ -437,6 +437,60 @@ def test_a_log_rewritten_with_a_stolen_key_keeps_no_token_and_is_refused(tmp_pat
     assert "1 record(s) have no trusted time" in done.output
 
 
+def test_a_retired_keys_hand_over_that_also_states_a_run_vouches_for_no_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
+) -> None:
+    # a hand-over to a trusted key counts whenever it was signed; the old key's thief writes one that is also a
+    # passing run of a commit whose only run failed, stamped today, after the key was retired
+    old = signing.write_key_pair(tmp_path / "old.key", tmp_path / "old.pub")
+    new = signing.write_key_pair(tmp_path / "new.key", tmp_path / "new.pub")
+    root = _project(tmp_path, local_tsa, code=RISKY)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c"], cwd=root, check=True)
+    assert _check(root, monkeypatch, old).exit_code == 1
+    log = root / ".gatekeeper" / "audit.jsonl"
+    time.sleep(1.2)  # genTimes are whole seconds
+    retired = f"{old.key_id}={_iso(dt.datetime.now(dt.timezone.utc))}"
+    time.sleep(1.2)
+    forged = json.loads(log.read_bytes().splitlines()[-1])
+    for name in ("seq", "prev", "sig", "timestamp"):
+        forged.pop(name)
+    forged.update(time=_iso(dt.datetime.now(dt.timezone.utc)), verdict="pass", exit_code=0)
+    forged["checks"]["security"]["status"] = "pass"
+    rotation = {"from": old.key_id, "to": new.key_id, "alg": signing.ED25519, "public_key": new.public_pem().strip() + "\n"}
+    authority = Authority(local_tsa.url, local_tsa.pki.ca)
+    audit.append(log, forged, old, lambda digest: request_stamp(authority, digest), exact={"rotate": rotation})
+    keys = ["--public-key", str(tmp_path / "old.pub"), "--public-key", str(tmp_path / "new.pub")]
+    keys += ["--tsa-cert", str(local_tsa.pki.ca), "--retired", retired]
+    done = _cli(["audit", "verify", str(log), *keys])
+    assert done.exit_code == 1 and "intact" not in done.output, done.output
+    assert f"record #2: signed by key {old.key_id}, retired since {retired.split('=')[1]}" in done.output
+    branch = subprocess.run(["git", "branch", "--show-current"], cwd=root, capture_output=True, text=True).stdout.strip()
+    out = tmp_path / "csv"
+    report = [
+        "audit",
+        "report",
+        str(log),
+        *keys,
+        "--branch",
+        branch,
+        "--repo",
+        str(root),
+        "--format",
+        "csv",
+        "--output",
+        str(out),
+    ]
+    done = _cli(report)
+    assert done.exit_code == 1 and f"line 2: record #2: signed by key {old.key_id}, retired since" in done.output
+    assert ",gated," not in (out / "gated.csv").read_text() and "not gated" in (out / "gated.csv").read_text()
+    # a bare hand-over, as key rotate writes it, still counts whenever it was signed
+    bare = tmp_path / "bare.jsonl"
+    bare.write_bytes(log.read_bytes().splitlines(keepends=True)[0])
+    audit.rotate_key(bare, old, new.public_pem(), stamp=lambda digest: request_stamp(authority, digest))
+    done = _cli(["audit", "verify", str(bare), *keys])
+    assert done.exit_code == 0 and "intact, 2 record(s)" in done.output, done.output
+
+
 def test_a_key_retired_since_a_time_vouches_only_for_what_a_token_fixes_before_it(tmp_path: Path) -> None:
     # whoever holds a rotated-out (or stolen) key can fork the log before its rotation, or sign a new
     # statement, and have both stamped today: an authority stamps whatever it is sent
