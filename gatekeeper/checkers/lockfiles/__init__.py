@@ -311,10 +311,11 @@ def _unmet(
     text, extras, whose = wanted
     locked, members = held
     manifest, own = where  # the pyproject.toml asking, and its project's own name
-    try:
-        req = Requirement(text)
+    try:  # Poetry's alternatives come as texts joined by " || " (one name, one marker): one must be met
+        reqs = [Requirement(one) for one in text.split(" || ")]
     except InvalidRequirement:
         return ""
+    req = reqs[0]
     key = canonicalize_name(req.name)
     if key == own or not selection.applies(str(req.marker) if req.marker else None, extras):
         return ""
@@ -329,12 +330,12 @@ def _unmet(
         # (a pylock.toml names a wheel's URL whether or not it came from an index: not judged there)
         from_index = lock.format != "pylock.toml" and all(p.origin == "registry" for p in locked[key])
         return f"{stale} has {req.name} {versions} from an index {relock}" if from_index else ""
-    if not req.specifier:
+    if not all(r.specifier for r in reqs):
         return ""
     fits = []
     for pkg in locked[key]:
         try:
-            fits.append(req.specifier.contains(Version(pkg.version), prereleases=True))
+            fits += [r.specifier.contains(Version(pkg.version), prereleases=True) for r in reqs]
         except InvalidVersion:
             fits.append(True)  # a version nothing can compare: the audit says it cannot judge it
     return "" if any(fits) else f"{stale} has {req.name} {versions} {relock}"

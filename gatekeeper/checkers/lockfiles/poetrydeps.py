@@ -5,8 +5,11 @@ poetry-core builds the package's run-time requirements from ``[tool.poetry.depen
 read by Poetry 2; ``poetry.core.factory``), and its groups from ``[tool.poetry.group.NAME.dependencies]``
 (and the older ``[tool.poetry.dev-dependencies]``, the group ``dev``) whatever ``[project]`` says.
 Poetry's constraints (``^1.2``, ``~1.2``, ``1.2.*``, ``>=1, <2``) are written as the PEP 440
-specifiers Poetry gives them (https://python-poetry.org/docs/dependency-specification/); a constraint
-with ``||`` or one not understood keeps the name alone, so the lock is held to having the package.
+specifiers Poetry gives them (https://python-poetry.org/docs/dependency-specification/); one with
+alternatives (``^1.0 || ^3.0``) is written as PEP 508 texts joined by `` || ``, of which the lock must
+meet one; a constraint not understood keeps the name alone, so the lock is held to having the package.
+A dependency named by a ``url`` or ``git`` repository is written with that URL, which no index
+release of the lock stands in for.
 """
 
 from __future__ import annotations
@@ -79,9 +82,9 @@ def _requirement(name: str, spec: Any, selection: Selection, extras: set[Normali
         return ""
     python = spec.get("python")
     if python is not None:
-        allowed = specifiers(str(python))
         target = selection.environment.get("python_full_version", "")
-        if allowed is None or not SpecifierSet(allowed).contains(target, prereleases=True):
+        allowed = alternatives(str(python))
+        if allowed is None or not any(SpecifierSet(a).contains(target, prereleases=True) for a in allowed):
             return ""  # another Python's constraint, or one not understood: the target's may be another entry
     marks = [f"({spec['markers']})"] if isinstance(spec.get("markers"), str) and spec["markers"].strip() else []
     platform = spec.get("platform")
@@ -91,9 +94,23 @@ def _requirement(name: str, spec: Any, selection: Selection, extras: set[Normali
         marks.append(f'sys_platform == "{platform}"')
     chosen = [str(x) for x in spec.get("extras") or () if isinstance(x, str)]
     text = name + (f"[{','.join(chosen)}]" if chosen else "")
-    if not any(k in spec for k in ("git", "url")):
-        text += specifiers(str(spec.get("version", "*"))) or ""
-    return text + (f"; {' and '.join(marks)}" if marks else "")
+    marker = f"; {' and '.join(marks)}" if marks else ""
+    for key, scheme in (("url", ""), ("git", "git+")):
+        if isinstance(spec.get(key), str) and spec[key].strip():  # an archive or a repository: no index release
+            return f"{text} @ {scheme}{spec[key].strip()}" + (f" {marker}" if marker else "")
+    if any(k in spec for k in ("git", "url")):
+        return text + marker
+    choices = alternatives(str(spec.get("version", "*")))
+    if choices is None or "" in choices:
+        return text + marker
+    return " || ".join(text + one + marker for one in choices)
+
+
+def alternatives(constraint: str) -> list[str] | None:
+    """Poetry's constraint as the PEP 440 specifiers of each of its alternatives (``||``, or Poetry's
+    ``|``), one of which a version must meet; None when a part is not understood."""
+    found = [specifiers(one) for one in re.split(r"\|\|?", constraint)]
+    return None if any(one is None for one in found) else [one for one in found if one is not None]
 
 
 def specifiers(constraint: str) -> str | None:

@@ -706,6 +706,52 @@ def test_a_poetry_lock_tool_poetry_dependencies_have_moved_past_is_an_error_not_
         assert audit(root, checkers, 'source = "poetry.lock"').status is not Status.ERROR
 
 
+@pytest.mark.slow
+def test_a_poetry_alternative_or_url_the_lock_has_moved_past_is_an_error_not_the_audit_of_the_old_lock(
+    tmp_path: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """Poetry's alternatives (^2.0 || ^3.0) hold the lock to one of them, and a dependency named by a
+    url or git repository to a lock that does not take it from an index: both kept the name alone, so
+    alpha = "^2.0 || ^3.0" or alpha = { url = ".../alpha-1.4-py3-none-any.whl" } over the poetry.lock
+    of alpha 1.4 from the index (poetry check --lock calls both stale) passed as that lock's audit."""
+    root = tmp_path / "poetry-project"
+    root.mkdir()
+    with simple_index(wheels, tmp_path / "index") as url:
+        (root / "pyproject.toml").write_text(POETRY_CLASSIC.format(index=url))
+        poetry(["lock"], root)
+        write_db(root, RECORDS, "flat")
+        pyproject = root / "pyproject.toml"
+        for alpha in ('"^1.0 || ^3.0"', '">=0.5,<1 || >=1.2,<2"', '"^2.0 | >=1.4"'):
+            pyproject.write_text(POETRY_CLASSIC.format(index=url).replace('"^1.0"', alpha))
+            result = audit(root, checkers, 'source = "poetry.lock"')
+            assert result.status is not Status.ERROR, (alpha, result.error)
+        pyproject.write_text(POETRY_CLASSIC.format(index=url).replace('"^1.0"', '"^2.0 || ^3.0"'))
+        with pytest.raises(AssertionError, match="changed significantly"):
+            poetry(["check", "--lock"], root)
+        result = audit(root, checkers, 'source = "poetry.lock"')
+        assert result.error == (
+            "poetry.lock is not the lock of pyproject.toml: pyproject.toml [tool.poetry.dependencies] requires "
+            "'alpha>=2.0,<3 || alpha>=3.0,<4' and the lock has alpha 1.4 (run poetry lock to lock it again)"
+        )
+        archive = url.replace("/simple/", "/files/alpha-1.4-py3-none-any.whl")
+        for moved in (f'{{ url = "{archive}" }}', '{ git = "https://example.org/alpha.git", tag = "v1.4" }'):
+            pyproject.write_text(POETRY_CLASSIC.format(index=url).replace('"^1.0"', moved))
+            with pytest.raises(AssertionError, match="changed significantly"):
+                poetry(["check", "--lock"], root)
+            result = audit(root, checkers, 'source = "poetry.lock"')
+            assert result.error is not None and result.error.endswith(
+                "and the lock has alpha 1.4 from an index (run poetry lock to lock it again)"
+            ), result.error
+        # a constraint of Python with an alternative that leaves out the target needs no entry
+        old = '"^1.0"\nold = { version = "*", python = "~2.7 || <3.6" }'
+        pyproject.write_text(POETRY_CLASSIC.format(index=url).replace('"^1.0"', old, 1))
+        assert audit(root, checkers, 'source = "poetry.lock"').status is not Status.ERROR
+        old = '"^1.0"\nsafe = { version = "*", python = "~2.7 || >=3.6" }'
+        pyproject.write_text(POETRY_CLASSIC.format(index=url).replace('"^1.0"', old, 1))
+        result = audit(root, checkers, 'source = "poetry.lock"')
+        assert result.error is not None and "and the lock counts no safe" in result.error, result.error
+
+
 def test_a_requirement_moved_to_a_url_over_a_lock_of_the_index_release_is_an_error(
     workspace: Path, wheels: Path, checkers: Mapping[str, Any]
 ) -> None:
