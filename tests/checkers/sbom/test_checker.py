@@ -168,6 +168,34 @@ def test_requirements_file_source_follows_its_includes_inside_the_project_alone(
         _run(root, cache_dir=cache_dir)
 
 
+def test_requirements_include_through_a_link_and_dotdot_is_followed_where_cyclonedx_opens_it(
+    dist_env: FakeEnv, tmp_path: Path
+) -> None:
+    """cyclonedx-py (pip-requirements-parser) opens an include's path as joined, letting the kernel
+    follow a link before a "..": -r link/../runner.txt, link a folder outside the project, opened the
+    runner's file and listed hunter2pass as a component, while the project's own runner.txt, where
+    pip's normalised path leads, was the one checked to lie inside the project."""
+    root = make_project(tmp_path / "p", _policy(dist_env.python, 'source = "requirements.txt"'))
+    (tmp_path / "runner.txt").write_text("hunter2pass==1.0\n", encoding="utf-8")
+    (tmp_path / "outside").mkdir()
+    (root / "link").symlink_to(tmp_path / "outside")
+    (root / "runner.txt").write_text("bravo==2.0\n", encoding="utf-8")
+    (root / "requirements.txt").write_text("alpha==1.0\n-r link/../runner.txt\n", encoding="utf-8")
+    with pytest.raises(ToolError, match=r"^requirements.txt:2: -r: .*leads outside the project"):
+        _run(root)
+    assert not (root / "out" / "sbom.cdx.json").exists()
+    (root / "link").unlink()
+    (root / "deep" / "inner").mkdir(parents=True)
+    (root / "deep" / "runner.txt").write_text("charlie==3.0\n", encoding="utf-8")
+    (root / "link").symlink_to(root / "deep" / "inner")
+    with pytest.raises(ToolError, match=r"^requirements.txt:2: -r: runner.txt is reached through a link before a '..'"):
+        _run(root)
+    (root / "link").unlink()
+    (root / "link").mkdir()
+    result = _run(root)
+    assert (result.status, result.metrics["components"]) == (Status.PASS, 2)
+
+
 def test_pyproject_source_lists_declared_dependencies(dist_env: FakeEnv, tmp_path: Path) -> None:
     root = make_project(tmp_path / "p", _policy(dist_env.python, 'source = "pyproject.toml"'), deps=["alpha==1.0", "bravo>=2"])
     result = _run(root)

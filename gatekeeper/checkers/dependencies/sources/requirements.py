@@ -70,11 +70,19 @@ def included_files(path: Path, root: Path, where: str) -> list[Path]:
     """``path`` and every file its ``-r`` and ``-c`` lines name (and theirs), found as pip finds them
     (beside the file as it was named), each once: what a tool reading the requirements file as pip
     does (cyclonedx-py) reads. ``ToolError`` when one leads outside the project, does not exist, or
-    is named through a variable pip fills in from its environment."""
+    is named through a variable pip fills in from its environment, or when the path as joined, which
+    cyclonedx-py's parser (pip-requirements-parser) opens without normalising it, a link followed
+    before a ``..``, leads elsewhere than pip's."""
     found: dict[Path, None] = {}
 
-    def walk(file: Path, named_at: str) -> None:
+    def walk(file: Path, named_at: str, joined: str) -> None:
         named = _named(file, root, named_at)
+        opened = in_project(Path(joined), root, named_at)  # the file cyclonedx-py opens
+        if opened != named.resolve():
+            raise ToolError(
+                f"{named_at}: {relative(named, root)} is reached through a link before a '..': pip opens "
+                f"it, cyclonedx-py {relative(opened, root)}; name the file without '..' after a link"
+            )
         if named in found:
             return
         found[named] = None
@@ -95,9 +103,9 @@ def included_files(path: Path, root: Path, where: str) -> list[Path]:
                 if not Path(os.path.abspath(child)).is_file():
                     _named(child, root, walk_at)  # one leading outside is refused as such first
                     raise ToolError(f"{walk_at}: the file that {flag} names does not exist")
-                walk(child, walk_at)
+                walk(child, walk_at, os.path.join(os.path.dirname(joined), arg))
 
-    walk(path, where)
+    walk(path, where, str(path))
     return list(found)
 
 
