@@ -145,7 +145,14 @@ def predicate(result: GateResult, command: str, clock: Mapping[str, Any]) -> dic
         "shard": result.extra.get("shard") if isinstance(result.extra.get("shard"), Mapping) else None,
         # which of the policy's checks ran: a pass of part of them gates no commit
         "scope": _scope(result),
+        # the VEX documents the run read: the policy names them by path, so their digests pin what they accepted
+        **({"vex": _vex(result.extra["vex"])} if isinstance(result.extra.get("vex"), list) else {}),
     }
+
+
+def _vex(documents: list[Any]) -> list[dict[str, str]]:
+    """``[{path, sha256}]`` of each VEX document the run read, as the audit record keeps them."""
+    return [{"path": str(d.get("path") or ""), "sha256": str(d.get("sha256") or "")} for d in documents if isinstance(d, Mapping)]
 
 
 def _waiver_terms(result: GateResult) -> list[dict[str, str]]:

@@ -393,3 +393,42 @@ def test_require_pass_refuses_an_advisory_database_stale_by_the_authoritys_time(
         "started by trusted time (audit record #4 was stamped by the authority, which puts the run's start no later than"
     )
     assert "over checks.dependencies.max_db_age_days = 7: the runner's clock judged it fresh" in late[0]
+
+
+def test_attestation_verify_policy_holds_the_vex_documents_the_run_read_by_sha256(
+    deps_project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The statement names the VEX documents the run read by sha256, and attestation verify --policy holds them
+    to those beside the auditor's policy, as bundle verify does: a statement the checkout's VEX document added
+    (accepting CVE-2024-0001) passed --require-pass --policy with the approved policy, whose document accepts nothing."""
+    from gatekeeper import signing
+
+    key = signing.write_key_pair(tmp_path / "k.key", tmp_path / "k.pub")
+    off = "".join(
+        f"[checks.{n}]\nenabled = false\n" for n in ("coverage", "security", "sbom", "licenses", "lint", "types", "secrets")
+    )
+    checks = 'advisory_db = "advisories"\nvex = ["vex/openvex.json"]'
+    root = deps_project(checks=checks, environment='scope = "project"', extra=off, deps=["alpha"])
+    write_db(root, RECORDS, "pypa")
+    (root / "vex").mkdir()
+    accepting = json.dumps(openvex(statement("CVE-2024-0001", "pkg:pypi/alpha@1.4")))
+    (root / "vex" / "openvex.json").write_text(accepting, encoding="utf-8")
+    monkeypatch.setenv("GATEKEEPER_AUDIT_KEY", signing.private_pem(key))
+    monkeypatch.chdir(root)
+    done = CliRunner().invoke(app, ["check", str(root)])
+    assert done.exit_code == 0 and "accepted by a VEX statement" in " ".join(done.output.split()), done.output
+    envelope = root / "gatekeeper-reports" / "gatekeeper.intoto.json"
+    approved = tmp_path / "approved"
+    (approved / "vex").mkdir(parents=True)
+    (approved / "gatekeeper.toml").write_bytes((root / "gatekeeper.toml").read_bytes())
+    (approved / "vex" / "openvex.json").write_text(json.dumps(openvex()), encoding="utf-8")
+    monkeypatch.delenv("GATEKEEPER_AUDIT_KEY", raising=False)
+    verify = ["attestation", "verify", str(envelope), "--public-key", str(tmp_path / "k.pub"), "--require-pass"]
+    monkeypatch.chdir(approved)
+    done = CliRunner().invoke(app, [*verify, "--policy", "gatekeeper.toml"])
+    assert done.exit_code == 1 and "REJECTED" in done.output, done.output
+    read = hashlib.sha256(accepting.encode()).hexdigest()
+    assert f"--policy: vex/openvex.json is not the VEX document the run read (the statement says sha256 {read}" in done.output
+    (approved / "vex" / "openvex.json").write_text(accepting, encoding="utf-8")  # the document approved: it holds
+    done = CliRunner().invoke(app, [*verify, "--policy", "gatekeeper.toml"])
+    assert done.exit_code == 0 and "verified" in done.output, done.output

@@ -217,12 +217,14 @@ def _demands(statement: Mapping[str, Any], predicate: Mapping[str, Any], commit:
 def _policy_demands(predicate: Mapping[str, Any], expected: Policy | None, policy_sha256: str | None) -> list[str]:
     """What ``--policy`` (the policy loaded) and ``--policy-sha256`` find wrong with the policy the
     signed statement says the run was judged under (the rules ``bundle verify`` holds a record to)."""
+    from gatekeeper.commands.bundledemands import vex_refusals
     from gatekeeper.policydigest import expected_problem
     from gatekeeper.verify_attestation import policy_problem
 
     recorded = predicate.get("policy")
     problems = []
     if expected is not None:
+        problems.extend(vex_refusals(_vex_of(predicate), _ran_of(predicate), expected, "the statement"))
         problem, note = expected_problem(recorded, expected.files, expected.effective_sha256)
         name = expected.path or "(built-in default)"
         if problem is not None:
@@ -232,6 +234,21 @@ def _policy_demands(predicate: Mapping[str, Any], expected: Policy | None, polic
     if (refused := policy_problem(dict(recorded) if isinstance(recorded, Mapping) else None, policy_sha256)) != "":
         problems.append(refused)
     return problems
+
+
+def _vex_of(predicate: Mapping[str, Any]) -> tuple[tuple[str, str], ...] | None:
+    """(path, sha256) of each VEX document the predicate says the run read; None when it does not say."""
+    vex = predicate.get("vex")
+    if not isinstance(vex, list):
+        return None
+    return tuple((str(v.get("path") or ""), str(v.get("sha256") or "")) for v in vex if isinstance(v, Mapping))
+
+
+def _ran_of(predicate: Mapping[str, Any]) -> tuple[str, ...]:
+    """The checks the predicate says ran (any status but skipped)."""
+    checks = predicate.get("checks")
+    listed = checks if isinstance(checks, list) else []
+    return tuple(str(c.get("name")) for c in listed if isinstance(c, Mapping) and c.get("status") != "skipped")
 
 
 def _time_demands(predicate: Mapping[str, Any], stamp_time: str) -> list[str]:

@@ -189,14 +189,21 @@ def vex_problems(outcome: BundleCheck, expected: Policy) -> list[str]:
     (``checks.dependencies.vex``), so an edit to one accepts any vulnerability without touching the
     policy's digest; each must be, by sha256, the document at that path in the current folder, where
     the auditor's policy is read."""
+    return vex_refusals(outcome.record_vex, outcome.record_ran, expected, f"audit record #{outcome.record_seq}")
+
+
+def vex_refusals(stated: tuple[tuple[str, str], ...] | None, ran: tuple[str, ...], expected: Policy, evidence: str) -> list[str]:
+    """``vex_problems`` for any evidence (``evidence`` names it: an audit record, the statement) that states
+    ``stated``, (path, sha256) of each VEX document its run read (None: it does not say), and ``ran``, its
+    checks that ran."""
     import hashlib
 
     from gatekeeper.escapes import clean
 
     named = [str(f) for f in expected.checks.get("dependencies", {}).get("vex") or []]  # read when the check runs
-    if not named or (outcome.record_vex is None and "dependencies" not in outcome.record_ran):
+    if not named or (stated is None and "dependencies" not in ran):
         return []
-    read = dict(outcome.record_vex or ())
+    read = dict(stated or ())
     problems = []
     for path in named:
         here = Path.cwd() / path
@@ -204,12 +211,12 @@ def vex_problems(outcome: BundleCheck, expected: Policy) -> list[str]:
         said = read.get(path)
         if said is None:
             problems.append(
-                f"--policy: audit record #{outcome.record_seq} does not state the sha256 of the VEX document {clean(path)} "
+                f"--policy: {evidence} does not state the sha256 of the VEX document {clean(path)} "
                 "the policy names (written before gatekeeper recorded it, or the run did not read it)"
             )
         elif said != digest:
             problems.append(
-                f"--policy: {clean(path)} is not the VEX document the run read (audit record #{outcome.record_seq} says "
+                f"--policy: {clean(path)} is not the VEX document the run read ({evidence} says "
                 f"sha256 {clean(said)}, the file here is {digest}): its statements accept findings the policy's digest "
                 "does not cover"
             )
