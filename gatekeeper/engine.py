@@ -366,7 +366,8 @@ def run_imports(modules: Iterable[str]) -> threading.Thread:
     the checkout's snapshot and git's answers, which this thread spends waiting for git: each check
     then finds its run path loaded instead of importing it after it started (a module being
     imported is waited for, never imported twice). In a run with a check that has a head start (the
-    test command of ``checks.coverage.run``), begun once that check has started its tool: until
+    test command of ``checks.coverage.run``, else the types check's mypy), begun once that check has
+    started its tool: until
     then the imports took the interpreter's lock from the work that starts it. A module that fails to import is skipped: the
     check's own import of it raises the error again, in its thread, where it is reported."""
 
