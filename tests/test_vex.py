@@ -4,6 +4,7 @@ exit 2), and the run's exceptions go out as OpenVEX and CycloneDX VEX, valid aga
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import io
@@ -429,6 +430,12 @@ def test_attestation_verify_policy_holds_the_vex_documents_the_run_read_by_sha25
     assert done.exit_code == 1 and "REJECTED" in done.output, done.output
     read = hashlib.sha256(accepting.encode()).hexdigest()
     assert f"--policy: vex/openvex.json is not the VEX document the run read (the statement says sha256 {read}" in done.output
+    # the effective digest does not cover the document: the verdict names it, and what holds it
+    payload = json.loads(base64.b64decode(json.loads(envelope.read_text())["payload"]))
+    effective = payload["predicate"]["policy"]["effective_sha256"]
+    done = CliRunner().invoke(app, [*verify, "--policy-sha256", effective])
+    assert done.exit_code == 0, done.output
+    assert f"vex: vex/openvex.json (sha256 {read}): its statements are exceptions the policy names by path" in done.output
     (approved / "vex" / "openvex.json").write_text(accepting, encoding="utf-8")  # the document approved: it holds
     done = CliRunner().invoke(app, [*verify, "--policy", "gatekeeper.toml"])
     assert done.exit_code == 0 and "verified" in done.output, done.output

@@ -132,6 +132,12 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
         echo(f"subjects: {len(files)} file(s) given, each is a subject")
     if outcome.stamp_time:
         echo(f"timestamp: {outcome.stamp_time}, verified against {tsa_cert}")
+    if expected is None:  # the policy names its VEX documents by path: its digest does not cover what they accept
+        for path, digest in _vex_of(predicate) or ():
+            echo(
+                f"vex: {clean(path)} (sha256 {clean(digest) or 'not recorded'}): its statements are exceptions the policy "
+                "names by path, not by content (--policy holds it)"
+            )
     if expected is None and policy_sha256 is None:  # a checkout can weaken its own policy, and the run judges by it
         found_policy = predicate.get("policy")
         said: Mapping[str, Any] = found_policy if isinstance(found_policy, dict) else {}
