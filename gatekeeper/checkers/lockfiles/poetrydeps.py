@@ -82,9 +82,8 @@ def _requirement(name: str, spec: Any, selection: Selection, extras: set[Normali
         return ""
     python = spec.get("python")
     if python is not None:
-        target = selection.environment.get("python_full_version", "")
         allowed = alternatives(str(python))
-        if allowed is None or not any(SpecifierSet(a).contains(target, prereleases=True) for a in allowed):
+        if allowed is None or not any(_python_holds(a, selection.environment) for a in allowed):
             return ""  # another Python's constraint, or one not understood: the target's may be another entry
     marks = [f"({spec['markers']})"] if isinstance(spec.get("markers"), str) and spec["markers"].strip() else []
     platform = spec.get("platform")
@@ -104,6 +103,21 @@ def _requirement(name: str, spec: Any, selection: Selection, extras: set[Normali
     if choices is None or "" in choices:
         return text + marker
     return " || ".join(text + one + marker for one in choices)
+
+
+def _python_holds(allowed: str, environment: Mapping[str, str]) -> bool:
+    """Whether the target's Python meets ``allowed`` as poetry-core's marker of it says: an exact
+    version of two parts is ``python_version``'s (``python = "3.11"`` is 3.11.4's), every other
+    comparison ``python_full_version``'s (``">3.11"`` is 3.11.4's, ``"<=3.11"`` is not)."""
+    for spec in SpecifierSet(allowed):
+        try:
+            short = spec.operator == "==" and not spec.version.endswith(".*") and len(Version(spec.version).release) <= 2
+        except InvalidVersion:
+            short = False
+        target = environment.get("python_version" if short else "python_full_version", "")
+        if not spec.contains(target, prereleases=True):
+            return False
+    return True
 
 
 def alternatives(constraint: str) -> list[str] | None:

@@ -750,6 +750,14 @@ def test_a_poetry_alternative_or_url_the_lock_has_moved_past_is_an_error_not_the
         pyproject.write_text(POETRY_CLASSIC.format(index=url).replace('"^1.0"', old, 1))
         result = audit(root, checkers, 'source = "poetry.lock"')
         assert result.error is not None and "and the lock counts no safe" in result.error, result.error
+        # as poetry-core's markers say: python = "3.11" is python_version == "3.11", 3.11.4's; "<=3.11" is
+        # python_full_version <= "3.11.0", not 3.11.4's
+        cases = (('"3.11"', True), ('"==3.11"', True), ('">3.11"', True), ('"~3.11.5"', False), ('"<=3.11"', False))
+        for python, applies in cases:
+            old = f'"^1.0"\nsafe = {{ version = "*", python = {python} }}'
+            pyproject.write_text(POETRY_CLASSIC.format(index=url).replace('"^1.0"', old, 1))
+            result = audit(root, checkers, 'source = "poetry.lock"\ntarget_python = "3.11.4"')
+            assert (result.status is Status.ERROR) is applies, (python, result.error)
 
 
 def test_a_requirement_moved_to_a_url_over_a_lock_of_the_index_release_is_an_error(
