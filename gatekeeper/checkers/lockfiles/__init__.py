@@ -201,7 +201,11 @@ def _not_locked(lock: Lock, selection: Selection) -> str:
         manifests += [
             (f"{m}/pyproject.toml", d) for m in _uv_members(folder, doc) if (d := _pyproject(folder / m / "pyproject.toml"))
         ]
+    root_sources = _uv_sourced(doc) if lock.format == "uv.lock" else set()
     for name, manifest in manifests:
+        # uv installs a requirement [tool.uv.sources] (the member's, else the root's) gives a url, a git
+        # repository or a path from there, not from an index
+        sourced = (_uv_sourced(manifest) | root_sources) if lock.format == "uv.lock" else set()
         table = manifest.get("project")
         table = table if isinstance(table, dict) else None
         static = table is not None and "dependencies" not in (table.get("dynamic") or ())
@@ -215,7 +219,7 @@ def _not_locked(lock: Lock, selection: Selection) -> str:
         poetry = tool.get("poetry") if isinstance(tool, dict) else None
         own = canonicalize_name(str((table or {}).get("name") or (poetry.get("name") if isinstance(poetry, dict) else "")))
         for text, extras, whose in wanted:
-            problem = _unmet(lock, selection, (text, extras, whose), (locked, members), (name, own))
+            problem = _unmet(lock, selection, (text, extras, whose), (locked, members, sourced), (name, own))
             if problem:
                 return problem
     return ""
@@ -228,6 +232,21 @@ def _pyproject(path: Path) -> dict[str, Any] | None:
         return tomlio.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError):
         return None
+
+
+def _uv_sourced(doc: Mapping[str, Any]) -> set[str]:
+    """The names ``[tool.uv.sources]`` gives a url, a git repository or a path (in any of its entries)."""
+    from packaging.utils import canonicalize_name
+
+    tool = doc.get("tool")
+    uv = tool.get("uv") if isinstance(tool, dict) else None
+    sources = uv.get("sources") if isinstance(uv, dict) else None
+    found: set[str] = set()
+    for name, entry in sources.items() if isinstance(sources, dict) else ():
+        entries = entry if isinstance(entry, list) else [entry]
+        if any(isinstance(e, dict) and any(k in e for k in ("url", "git", "path")) for e in entries):
+            found.add(canonicalize_name(str(name)))
+    return found
 
 
 def _uv_members(folder: Path, doc: Mapping[str, Any]) -> list[str]:
@@ -300,7 +319,7 @@ def _unmet(
     lock: Lock,
     selection: Selection,
     wanted: tuple[str, tuple[str, ...], str],
-    held: tuple[Mapping[str, list[LockedPackage]], set[str]],
+    held: tuple[Mapping[str, list[LockedPackage]], set[str], set[str]],
     where: tuple[str, str],
 ) -> str:
     """Why the lock does not meet one requirement of ``manifest`` ("" when it does, or need not)."""
@@ -309,7 +328,7 @@ def _unmet(
     from packaging.version import InvalidVersion, Version
 
     text, extras, whose = wanted
-    locked, members = held
+    locked, members, sourced = held  # sourced: the names [tool.uv.sources] gives no index release
     manifest, own = where  # the pyproject.toml asking, and its project's own name
     try:  # Poetry's alternatives come as texts joined by " || " (one name, one marker): one must be met
         reqs = [Requirement(one) for one in text.split(" || ")]
@@ -326,10 +345,11 @@ def _unmet(
     versions = ", ".join(p.version for p in locked[key])
     if key in members:
         return ""
-    if req.url:  # an archive, a folder or a VCS checkout: no index release stands in for it
+    if req.url or key in sourced:  # an archive, a folder or a VCS checkout: no index release stands in for it
         # (a pylock.toml names a wheel's URL whether or not it came from an index: not judged there)
         from_index = lock.format != "pylock.toml" and all(p.origin == "registry" for p in locked[key])
-        return f"{stale} has {req.name} {versions} from an index {relock}" if from_index else ""
+        said = "" if req.url else " where [tool.uv.sources] names another source"
+        return f"{stale} has {req.name} {versions} from an index{said} {relock}" if from_index else ""
     if not all(r.specifier for r in reqs):
         return ""
     fits = []

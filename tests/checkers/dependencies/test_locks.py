@@ -635,6 +635,41 @@ def test_a_workspace_member_pyproject_toml_has_moved_past_is_an_error_not_the_au
     )
 
 
+def test_a_uv_source_moved_to_a_url_or_path_over_a_lock_of_the_index_release_is_an_error(
+    workspace: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """[tool.uv.sources] gives alpha an archive (here a path; a url or git alike) while pyproject.toml still names
+    alpha alone, over a uv.lock locking alpha 1.4 from the index: uv sync installs the archive, uv
+    lock --check calls the lock stale, and the audit of the index release passed (only a URL written
+    in the requirement itself was compared)."""
+    archive = next(wheels.glob("alpha-*.whl"))
+    pyproject = workspace / "pyproject.toml"
+    for source in (f'{{ path = "{archive}" }}', f'[{{ path = "{archive}", marker = "sys_platform == \'linux\'" }}]'):
+        pyproject.write_text(PYPROJECT.replace("lib = { workspace = true }", f"lib = {{ workspace = true }}\nalpha = {source}"))
+        with pytest.raises(AssertionError, match="needs to be updated"):
+            uv(["lock", "--check"], workspace, wheels)
+        result = audit(workspace, checkers, 'source = "uv.lock"')
+        assert result.error == (
+            "uv.lock is not the lock of pyproject.toml: pyproject.toml requires 'alpha>=1' and the lock has alpha 1.4 "
+            "from an index where [tool.uv.sources] names another source (run uv lock to lock it again)"
+        )
+    uv(["lock"], workspace, wheels)  # locked again: the archive is the lock's
+    assert audit(workspace, checkers, 'source = "uv.lock"').status is not Status.ERROR
+    # a member's requirement takes the root's sources too
+    member_archive = next(wheels.glob("foo_bar_baz-*.whl"))
+    pyproject.write_text(
+        PYPROJECT.replace(
+            "lib = { workspace = true }", f'lib = {{ workspace = true }}\nfoo-bar-baz = {{ path = "{member_archive}" }}'
+        )
+    )
+    with pytest.raises(AssertionError, match="needs to be updated"):
+        uv(["lock", "--check"], workspace, wheels)
+    result = audit(workspace, checkers, 'source = "uv.lock"')
+    assert result.error is not None and result.error.startswith("uv.lock is not the lock of packages/lib/pyproject.toml"), (
+        result.error
+    )
+
+
 POETRY_CLASSIC = """\
 [tool.poetry]
 name = "demo-app"
