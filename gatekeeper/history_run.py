@@ -7,6 +7,7 @@ A module of its own below both: the page (``history``) builds runs, and the expo
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import math
 from collections.abc import Mapping, Sequence
@@ -70,11 +71,26 @@ def _ids(value: Any) -> list[str]:
 TREND_SERIES = ("coverage", "vulnerabilities", "sec_high", "sec_medium", "sec_low", "denied", "coverage_min")
 
 
+def utc_time(when: str) -> str:
+    """``when`` (ISO 8601) in UTC as gatekeeper writes it (``2026-12-08T01:00:00Z``), so its first 10 characters are
+    its UTC day: a time written with another offset (``2026-12-07T13:00:00-12:00``, the same moment an authority
+    stamped) would otherwise fall on another day of a period. A time without an offset, or unreadable, as it is."""
+    if when.endswith("Z"):
+        return when
+    try:
+        moment = dt.datetime.fromisoformat(when)
+    except ValueError:
+        return when
+    if moment.tzinfo is None:
+        return when
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def run_view(rec: Mapping[str, Any], number: int, suspect: bool) -> Run:
     """One record as a ``Run`` (a line that is not a valid record as an ``invalid`` one)."""
     if rec.get("invalid"):
         return INVALID._replace(line=number, suspect=suspect)
-    when = str(rec.get("time") or "")
+    when = utc_time(str(rec.get("time") or ""))
     raw = rec.get("checks")
     checks = {str(k): v for k, v in raw.items() if isinstance(v, dict)} if isinstance(raw, dict) else {}
     waivers = as_dict(rec.get("waivers"))

@@ -203,6 +203,35 @@ def test_a_record_no_token_fixes_post_dated_past_a_later_stamp_is_refused(
     assert _cli([*base, "--tsa-cert", str(local_tsa.pki.ca)]).output.count("post-dated") == 1
 
 
+def test_a_record_whose_time_has_another_offset_falls_on_its_utc_day_in_a_period(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
+) -> None:
+    key = signing.write_key_pair(tmp_path / "k.key", tmp_path / "k.pub")
+    root = _project(tmp_path, local_tsa)
+    assert _check(root, monkeypatch, key).exit_code == 0
+    log = root / ".gatekeeper" / "audit.jsonl"
+    # a failing run written at the very moment the authority stamps, but at UTC-12: its time's first ten
+    # characters are yesterday, so a report of today's runs left it out while every time held
+    red = json.loads(log.read_bytes().splitlines()[-1])
+    for name in ("seq", "prev", "sig", "timestamp"):
+        red.pop(name)
+    moment = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    west = moment.astimezone(dt.timezone(dt.timedelta(hours=-12))).isoformat()
+    red.update(time=west, started_at=west, verdict="fail", exit_code=1)
+    authority = Authority(local_tsa.url, local_tsa.pki.ca)
+    audit.append(log, red, key, lambda digest: request_stamp(authority, digest))
+    assert _check(root, monkeypatch, key).exit_code == 0
+    ca = ["--public-key", str(tmp_path / "k.pub"), "--tsa-cert", str(local_tsa.pki.ca)]
+    assert _cli(["audit", "verify", str(log), *ca]).exit_code == 0  # the same moment as the authority's
+    day = moment.date().isoformat()
+    out = tmp_path / "csv"
+    done = _cli(["audit", "report", str(log), *ca, "--since", day, "--until", day, "--format", "csv", "--output", str(out)])
+    assert done.exit_code == 0, done.output
+    rows = (out / "runs.csv").read_text().splitlines()[1:]
+    assert [r.split(",")[:4] for r in rows][1] == ["2", moment.strftime("%Y-%m-%d %H:%M:%SZ"), "check", "fail"]
+    assert len(rows) == 3
+
+
 def test_a_run_whose_clock_the_authority_contradicts_fails_closed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_tsa: LocalTSA
 ) -> None:
