@@ -177,7 +177,7 @@ _RELOCK = {"uv.lock": "uv lock", "poetry.lock": "poetry lock", "pdm.lock": "pdm 
 
 def _not_locked(lock: Lock, selection: Selection) -> str:
     """Why the lock is not the lock of the pyproject.toml beside it ("" when it is, or when there is
-    none with static [project] dependencies, nor for a poetry.lock any under [tool.poetry]): a run-time
+    none): a run-time
     dependency (or one of a selected extra or dependency group) whose marker holds on the target that
     the lock counts no package of, or counts at a version the requirement excludes; for a uv.lock, of
     each workspace member's pyproject.toml too; for a poetry.lock, of ``[tool.poetry.dependencies]``
@@ -209,7 +209,9 @@ def _not_locked(lock: Lock, selection: Selection) -> str:
         table = manifest.get("project")
         table = table if isinstance(table, dict) else None
         static = table is not None and "dependencies" not in (table.get("dynamic") or ())
-        wanted = _wanted(table, manifest, selection, name) if table is not None and static else []
+        # the groups count without a static [project] too: a virtual workspace root has none, and PEP 735
+        # groups are never dynamic; uv sync installs them whatever [project] says
+        wanted = _wanted(table if static else None, manifest, selection, name)
         if lock.format == "poetry.lock":  # poetry-core reads [tool.poetry.dependencies] when [project] states none
             from gatekeeper.checkers.lockfiles.poetrydeps import declared
 
@@ -267,11 +269,14 @@ def _uv_members(folder: Path, doc: Mapping[str, Any]) -> list[str]:
 
 
 def _wanted(
-    table: Mapping[str, Any], doc: Mapping[str, Any], selection: Selection, name: str
+    table: Mapping[str, Any] | None, doc: Mapping[str, Any], selection: Selection, name: str
 ) -> list[tuple[str, tuple[str, ...], str]]:
     """The requirements of a pyproject.toml the selection counts: (text, extras its marker is evaluated
     for, who asks it), the run-time ones, the selected extras' and the selected dependency groups'
-    (PEP 735 ``[dependency-groups]`` with their ``include-group``, uv's ``dev-dependencies`` as dev, PDM's)."""
+    (PEP 735 ``[dependency-groups]`` with their ``include-group``, uv's ``dev-dependencies`` as dev, PDM's);
+    ``table``: the static ``[project]`` table, ``None`` when there is none (a virtual workspace root) or its
+    dependencies are dynamic: the groups alone."""
+    table = table or {}
     wanted: list[tuple[str, tuple[str, ...], str]] = [
         (d, ("",), f"{name} requires") for d in table.get("dependencies") or () if isinstance(d, str)
     ]

@@ -617,6 +617,33 @@ def test_a_selected_group_pyproject_toml_has_moved_past_is_an_error_not_the_audi
     assert audit(workspace, checkers, 'source = "uv.lock"').status is not Status.ERROR  # dev not selected
 
 
+def test_a_selected_group_of_a_virtual_workspace_root_is_held_to_the_lock(
+    tmp_path: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """A package added to the dev group of a workspace root with no [project] (a virtual root: its
+    groups are the [manifest] dependency-groups of the lock) without locking again: uv sync installs it,
+    uv lock --check calls the lock stale, and with groups = ["dev"] the audit of the old lock passed,
+    as only a root with static [project] dependencies was compared with the lock."""
+    root = tmp_path / "ws"
+    (root / "packages" / "lib").mkdir(parents=True)
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text('[tool.uv.workspace]\nmembers = ["packages/lib"]\n\n[dependency-groups]\ndev = ["toolx"]\n')
+    (root / "packages" / "lib" / "pyproject.toml").write_text(MEMBER)
+    uv(["lock"], root, wheels)
+    write_db(root, RECORDS, "flat")
+    assert audit(root, checkers, 'source = "uv.lock"\ngroups = ["dev"]').status is not Status.ERROR
+    pyproject.write_text(pyproject.read_text().replace('dev = ["toolx"]', 'dev = ["toolx", "safe==5.0"]'))
+    with pytest.raises(AssertionError, match="needs to be updated"):
+        uv(["lock", "--check"], root, wheels)
+    result = audit(root, checkers, 'source = "uv.lock"\ngroups = ["dev"]')
+    assert result.status is Status.ERROR
+    assert result.error == (
+        "uv.lock is not the lock of pyproject.toml: its group dev requires 'safe==5.0' and the lock counts no safe "
+        "(run uv lock to lock it again)"
+    )
+    assert audit(root, checkers, 'source = "uv.lock"').status is not Status.ERROR  # dev not selected
+
+
 def test_a_workspace_member_pyproject_toml_has_moved_past_is_an_error_not_the_audit_of_the_old_lock(
     workspace: Path, wheels: Path, checkers: Mapping[str, Any]
 ) -> None:
