@@ -38,6 +38,7 @@ __all__ = [
     "requirements_problem",
     "selection_of",
     "source_problem",
+    "sourced_in",
     "toml_line_problem",
 ]
 
@@ -201,11 +202,11 @@ def _not_locked(lock: Lock, selection: Selection) -> str:
         manifests += [
             (f"{m}/pyproject.toml", d) for m in _uv_members(folder, doc) if (d := _pyproject(folder / m / "pyproject.toml"))
         ]
-    root_sources = _uv_sourced(doc) if lock.format == "uv.lock" else set()
+    root_sources = _uv_sourced(doc) if lock.format == "uv.lock" else {}
     for name, manifest in manifests:
         # uv installs a requirement [tool.uv.sources] (the member's, else the root's) gives a url, a git
-        # repository or a path from there, not from an index
-        sourced = (_uv_sourced(manifest) | root_sources) if lock.format == "uv.lock" else set()
+        # repository or a path from there, not from an index; Poetry one [tool.poetry.dependencies] does
+        sourced = {**root_sources, **_uv_sourced(manifest)} if lock.format == "uv.lock" else {}
         table = manifest.get("project")
         table = table if isinstance(table, dict) else None
         static = table is not None and "dependencies" not in (table.get("dynamic") or ())
@@ -217,6 +218,10 @@ def _not_locked(lock: Lock, selection: Selection) -> str:
 
             stated = table is not None and ("dependencies" in table or "optional-dependencies" in table)
             wanted += declared(manifest, selection, name, run_time=not stated)
+            if stated:  # [tool.poetry.dependencies] then gives [project]'s requirements their sources
+                from gatekeeper.checkers.lockfiles.poetrydeps import sourced as poetry_sourced
+
+                sourced = poetry_sourced(manifest)
         tool = manifest.get("tool")
         poetry = tool.get("poetry") if isinstance(tool, dict) else None
         own = canonicalize_name(str((table or {}).get("name") or (poetry.get("name") if isinstance(poetry, dict) else "")))
@@ -236,18 +241,24 @@ def _pyproject(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def _uv_sourced(doc: Mapping[str, Any]) -> set[str]:
-    """The names ``[tool.uv.sources]`` gives a url, a git repository or a path (in any of its entries)."""
-    from packaging.utils import canonicalize_name
-
+def _uv_sourced(doc: Mapping[str, Any]) -> dict[str, str]:
+    """The names ``[tool.uv.sources]`` gives a url, a git repository or a path (in any of its
+    entries), each with the table that says so."""
     tool = doc.get("tool")
     uv = tool.get("uv") if isinstance(tool, dict) else None
-    sources = uv.get("sources") if isinstance(uv, dict) else None
-    found: set[str] = set()
-    for name, entry in sources.items() if isinstance(sources, dict) else ():
+    return sourced_in(uv.get("sources") if isinstance(uv, dict) else None, "[tool.uv.sources]")
+
+
+def sourced_in(table: Any, said: str) -> dict[str, str]:
+    """The names of ``table`` (a table of sources or dependencies, named ``said``) one of whose
+    entries gives a url, a git repository or a path, each with ``said``."""
+    from packaging.utils import canonicalize_name
+
+    found: dict[str, str] = {}
+    for name, entry in table.items() if isinstance(table, dict) else ():
         entries = entry if isinstance(entry, list) else [entry]
         if any(isinstance(e, dict) and any(k in e for k in ("url", "git", "path")) for e in entries):
-            found.add(canonicalize_name(str(name)))
+            found[canonicalize_name(str(name))] = said
     return found
 
 
@@ -324,7 +335,7 @@ def _unmet(
     lock: Lock,
     selection: Selection,
     wanted: tuple[str, tuple[str, ...], str],
-    held: tuple[Mapping[str, list[LockedPackage]], set[str], set[str]],
+    held: tuple[Mapping[str, list[LockedPackage]], set[str], Mapping[str, str]],
     where: tuple[str, str],
 ) -> str:
     """Why the lock does not meet one requirement of ``manifest`` ("" when it does, or need not)."""
@@ -333,7 +344,7 @@ def _unmet(
     from packaging.version import InvalidVersion, Version
 
     text, extras, whose = wanted
-    locked, members, sourced = held  # sourced: the names [tool.uv.sources] gives no index release
+    locked, members, sourced = held  # sourced: the names a table of sources gives no index release
     manifest, own = where  # the pyproject.toml asking, and its project's own name
     try:  # Poetry's alternatives come as texts joined by " || " (one name, one marker): one must be met
         reqs = [Requirement(one) for one in text.split(" || ")]
@@ -353,7 +364,7 @@ def _unmet(
     if req.url or key in sourced:  # an archive, a folder or a VCS checkout: no index release stands in for it
         # (a pylock.toml names a wheel's URL whether or not it came from an index: not judged there)
         from_index = lock.format != "pylock.toml" and all(p.origin == "registry" for p in locked[key])
-        said = "" if req.url else " where [tool.uv.sources] names another source"
+        said = "" if req.url else f" where {sourced[key]} names another source"
         return f"{stale} has {req.name} {versions} from an index{said} {relock}" if from_index else ""
     if not all(r.specifier for r in reqs):
         return ""

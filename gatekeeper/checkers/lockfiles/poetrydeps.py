@@ -58,6 +58,16 @@ def declared(doc: Mapping[str, Any], selection: Selection, manifest: str, *, run
     return wanted
 
 
+def sourced(doc: Mapping[str, Any]) -> dict[str, str]:
+    """The names ``[tool.poetry.dependencies]`` gives a url, a git repository or a path: with
+    ``[project]`` dependencies stated, Poetry installs those from there (the table then enriches them)."""
+    from gatekeeper.checkers.lockfiles import sourced_in
+
+    tool = doc.get("tool")
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
+    return sourced_in(poetry.get("dependencies") if isinstance(poetry, dict) else None, "[tool.poetry.dependencies]")
+
+
 def _table(deps: Any, selection: Selection, extras: set[NormalizedName], whose: str) -> list[Wanted]:
     """The entries of one dependencies table whose conditions hold on the target (``python`` excluded)."""
     wanted: list[Wanted] = []

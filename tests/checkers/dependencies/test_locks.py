@@ -822,6 +822,53 @@ def test_a_poetry_alternative_or_url_the_lock_has_moved_past_is_an_error_not_the
             assert (result.status is Status.ERROR) is applies, (python, result.error)
 
 
+POETRY_2 = """\
+[project]
+name = "demo-app"
+version = "0.3.0"
+requires-python = ">=3.10"
+dependencies = ["alpha>=1"]
+[tool.poetry.dependencies]
+{enrich}
+[[tool.poetry.source]]
+name = "local"
+url = "{index}"
+priority = "primary"
+[build-system]
+requires = ["poetry-core"]
+build-backend = "poetry.core.masonry.api"
+"""
+
+
+@pytest.mark.slow
+def test_a_poetry_2_requirement_its_poetry_table_gives_a_path_over_the_index_release_is_an_error(
+    tmp_path: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """Poetry 2: [project] names alpha, [tool.poetry.dependencies] gives it a path (Poetry's way to
+    give a [project] requirement a source). Over the poetry.lock of alpha 1.4 from the index (poetry
+    check --lock calls it stale; poetry install installs the archive) the audit of the index release
+    passed: the table was not read once [project] states dependencies."""
+    root = tmp_path / "poetry-project"
+    root.mkdir()
+    archive = next(wheels.glob("alpha-*.whl"))
+    with simple_index(wheels, tmp_path / "index") as url:
+        pyproject = root / "pyproject.toml"
+        pyproject.write_text(POETRY_2.format(index=url, enrich=""))
+        poetry(["lock"], root)
+        write_db(root, RECORDS, "flat")
+        assert audit(root, checkers, 'source = "poetry.lock"').status is not Status.ERROR
+        pyproject.write_text(POETRY_2.format(index=url, enrich=f'alpha = {{ path = "{archive}" }}'))
+        with pytest.raises(AssertionError, match="changed significantly"):
+            poetry(["check", "--lock"], root)
+        result = audit(root, checkers, 'source = "poetry.lock"')
+        assert result.error == (
+            "poetry.lock is not the lock of pyproject.toml: pyproject.toml requires 'alpha>=1' and the lock has alpha "
+            "1.4 from an index where [tool.poetry.dependencies] names another source (run poetry lock to lock it again)"
+        )
+        poetry(["lock"], root)
+        assert audit(root, checkers, 'source = "poetry.lock"').status is not Status.ERROR
+
+
 def test_a_requirement_moved_to_a_url_over_a_lock_of_the_index_release_is_an_error(
     workspace: Path, wheels: Path, checkers: Mapping[str, Any]
 ) -> None:
