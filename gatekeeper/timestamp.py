@@ -528,7 +528,8 @@ def check_records(records: list[dict[str, Any]], ca: Path | None) -> LogStamps:
 def _postdated(records: list[dict[str, Any]], own: Mapping[int, str], refused: Collection[int]) -> list[tuple[int, str]]:
     """(index, words) for each record no token of its own fixes (``own``: index -> its token's time) whose time, or
     start, lies more than a minute (the clocks' drift) after the authority's time of the first record after it whose
-    token verified, which fixes it; records already ``refused`` are left out (one problem a record)."""
+    token verified, which fixes it, or whose time cannot be read; records already ``refused`` are left out (one problem
+    a record)."""
     found: list[tuple[int, str]] = []
     fixer: tuple[str, object] | None = None  # the earliest trusted time after the record, and whose it is
     for index in range(len(records) - 1, -1, -1):
@@ -538,6 +539,12 @@ def _postdated(records: list[dict[str, Any]], own: Mapping[int, str], refused: C
                 fixer = (own[index], record.get("seq", "?"))
             continue
         if fixer is None or index in refused:
+            continue
+        if clock_skew_s(str(record.get("time", "")), fixer[0]) is None:  # a period report could place it nowhere
+            found.append((index, (
+                f"record #{record.get('seq', '?')}: its time {str(record.get('time', ''))[:40]!r} cannot be compared with "
+                f"the authority's time {fixer[0]} of record #{fixer[1]} after it, which fixes it"
+            )))  # fmt: skip
             continue
         for field, what in (("time", "was written"), ("started_at", "started")):
             claimed = record.get(field)

@@ -201,6 +201,18 @@ def test_a_record_no_token_fixes_post_dated_past_a_later_stamp_is_refused(
     assert "Chain BROKEN" in page.read_text()
     # the next run's own time, within a minute of drift ahead of its token, still holds
     assert _cli([*base, "--tsa-cert", str(local_tsa.pki.ca)]).output.count("post-dated") == 1
+    # nor can its time be one no period holds: a report of any days left it out
+    lines = log.read_bytes().splitlines()
+    red = json.loads(lines[-1])
+    for name in ("seq", "prev", "sig"):
+        red.pop(name)
+    red.update(time="soon", verdict="fail", exit_code=1)
+    red["timestamp"] = {"kind": "rfc3161", "url": local_tsa.url, "error": "the authority did not answer"}
+    log.write_bytes(b"".join(line + b"\n" for line in lines[:1]))
+    audit.append(log, red, key)
+    assert _check(root, monkeypatch, key).exit_code == 0
+    done = _cli([*base, "--tsa-cert", str(local_tsa.pki.ca)])
+    assert done.exit_code == 1 and "record #2: its time 'soon' cannot be compared with the authority's time" in done.output
 
 
 def test_a_record_whose_time_has_another_offset_falls_on_its_utc_day_in_a_period(
