@@ -218,10 +218,10 @@ def _not_locked(lock: Lock, selection: Selection) -> str:
 
             stated = table is not None and ("dependencies" in table or "optional-dependencies" in table)
             wanted += declared(manifest, selection, name, run_time=not stated)
-            if stated:  # [tool.poetry.dependencies] then gives [project]'s requirements their sources
-                from gatekeeper.checkers.lockfiles.poetrydeps import sourced as poetry_sourced
+            from gatekeeper.checkers.lockfiles.poetrydeps import sourced as poetry_sourced
 
-                sourced = poetry_sourced(manifest)
+            # the table's own requirements, or [project]'s it gives their sources (Poetry 2's way)
+            sourced = poetry_sourced(manifest)
         tool = manifest.get("tool")
         poetry = tool.get("poetry") if isinstance(tool, dict) else None
         own = canonicalize_name(str((table or {}).get("name") or (poetry.get("name") if isinstance(poetry, dict) else "")))

@@ -86,8 +86,8 @@ def _requirement(name: str, spec: Any, selection: Selection, extras: set[Normali
     local folder, or is optional and no selected extra lists it)."""
     if isinstance(spec, str):
         spec = {"version": spec}
-    if not isinstance(spec, dict) or "path" in spec:
-        return ""  # a local folder is no package of an index the lock could pin
+    if not isinstance(spec, dict):
+        return ""
     if spec.get("optional") is True and canonicalize_name(name) not in extras:
         return ""
     python = spec.get("python")
@@ -107,7 +107,7 @@ def _requirement(name: str, spec: Any, selection: Selection, extras: set[Normali
     for key, scheme in (("url", ""), ("git", "git+")):
         if isinstance(spec.get(key), str) and spec[key].strip():  # an archive or a repository: no index release
             return f"{text} @ {scheme}{spec[key].strip()}" + (f" {marker}" if marker else "")
-    if any(k in spec for k in ("git", "url")):
+    if any(k in spec for k in ("git", "url", "path")):  # a path: the lock has it, from no index (``sourced``)
         return text + marker
     choices = alternatives(str(spec.get("version", "*")))
     if choices is None or "" in choices:

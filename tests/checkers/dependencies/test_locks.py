@@ -867,6 +867,22 @@ def test_a_poetry_2_requirement_its_poetry_table_gives_a_path_over_the_index_rel
         )
         poetry(["lock"], root)
         assert audit(root, checkers, 'source = "poetry.lock"').status is not Status.ERROR
+        # Poetry 1's layout: the table's own path dependency, locked from no index
+        classic = POETRY_CLASSIC.format(index=url)
+        (root / "poetry.lock").unlink()  # else poetry lock keeps the archive it locked, which ^1.0 takes
+        pyproject.write_text(classic)
+        poetry(["lock"], root)
+        assert audit(root, checkers, 'source = "poetry.lock"').status is not Status.ERROR
+        pyproject.write_text(classic.replace('alpha = "^1.0"', f'alpha = {{ path = "{archive}" }}'))
+        with pytest.raises(AssertionError, match="changed significantly"):
+            poetry(["check", "--lock"], root)
+        result = audit(root, checkers, 'source = "poetry.lock"')
+        assert result.error is not None and result.error.endswith(
+            "requires 'alpha' and the lock has alpha 1.4 from an index where [tool.poetry.dependencies] names another "
+            "source (run poetry lock to lock it again)"
+        ), result.error
+        poetry(["lock"], root)
+        assert audit(root, checkers, 'source = "poetry.lock"').status is not Status.ERROR
 
 
 def test_a_requirement_moved_to_a_url_over_a_lock_of_the_index_release_is_an_error(
