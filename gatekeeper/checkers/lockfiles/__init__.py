@@ -274,7 +274,13 @@ def _uv_members(folder: Path, doc: Mapping[str, Any]) -> list[str]:
         names: set[str] = set()
         for pattern in workspace.get(key) or ():
             if isinstance(pattern, str) and pattern and not pattern.startswith(("/", "~")) and ".." not in pattern.split("/"):
-                names |= {p.relative_to(folder).as_posix() for p in folder.glob(pattern) if (p / "pyproject.toml").is_file()}
+                try:
+                    matched = list(folder.glob(pattern))
+                except ValueError as exc:  # "**x": uv refuses it too
+                    from gatekeeper.checkers.lockfiles.model import LockError
+
+                    raise LockError(f"pyproject.toml [tool.uv.workspace] {key}: {pattern!r} is no glob: {exc}") from None
+                names |= {p.relative_to(folder).as_posix() for p in matched if (p / "pyproject.toml").is_file()}
         found = names if key == "members" else found - names
     return sorted(found - {"."})
 

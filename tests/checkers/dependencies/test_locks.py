@@ -697,6 +697,21 @@ def test_a_uv_source_moved_to_a_url_or_path_over_a_lock_of_the_index_release_is_
     )
 
 
+def test_a_workspace_member_pattern_no_glob_reads_is_an_error_naming_it(
+    workspace: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """members = ["packages/**x"] (uv lock refuses it too) was "checker crashed: ValueError" from pathlib."""
+    pyproject = workspace / "pyproject.toml"
+    pyproject.write_text(PYPROJECT.replace('members = ["packages/lib"]', 'members = ["packages/lib", "packages/**x"]'))
+    with pytest.raises(AssertionError, match="packages/"):
+        uv(["lock", "--check"], workspace, wheels)
+    result = audit(workspace, checkers, 'source = "uv.lock"')
+    assert result.status is Status.ERROR
+    assert result.error is not None and result.error.startswith(
+        "pyproject.toml [tool.uv.workspace] members: 'packages/**x' is no glob: Invalid pattern"
+    ), result.error
+
+
 POETRY_CLASSIC = """\
 [tool.poetry]
 name = "demo-app"
