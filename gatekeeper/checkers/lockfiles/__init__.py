@@ -203,6 +203,10 @@ def _not_locked(lock: Lock, selection: Selection) -> str:
             (f"{m}/pyproject.toml", d) for m in _uv_members(folder, doc) if (d := _pyproject(folder / m / "pyproject.toml"))
         ]
     root_sources = _uv_sourced(doc) if lock.format == "uv.lock" else {}
+    overrides = _uv_overrides(doc) if lock.format == "uv.lock" else []
+    # uv resolves a package the root's [tool.uv] override-dependencies name by them alone, whatever the
+    # requirements say: the lock is held to each override of a package it has, not to those requirements
+    overridden = {key for key, _ in overrides}
     for name, manifest in manifests:
         # uv installs a requirement [tool.uv.sources] (the member's, else the root's) gives a url, a git
         # repository or a path from there, not from an index; Poetry one [tool.poetry.dependencies] does
@@ -225,7 +229,11 @@ def _not_locked(lock: Lock, selection: Selection) -> str:
         tool = manifest.get("tool")
         poetry = tool.get("poetry") if isinstance(tool, dict) else None
         own = canonicalize_name(str((table or {}).get("name") or (poetry.get("name") if isinstance(poetry, dict) else "")))
+        if name == "pyproject.toml":
+            wanted += [(text, ("",), "its [tool.uv] override-dependencies ask") for key, text in overrides if key in locked]
         for text, extras, whose in wanted:
+            if overridden and "override-dependencies" not in whose and _name_of(text) in overridden:
+                continue
             problem = _unmet(lock, selection, (text, extras, whose), (locked, members, sourced), (name, own))
             if problem:
                 return problem
@@ -239,6 +247,33 @@ def _pyproject(path: Path) -> dict[str, Any] | None:
         return tomlio.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomlio.TOMLDecodeError):
         return None
+
+
+def _uv_overrides(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(name, text) of each of the root's ``[tool.uv] override-dependencies`` that parses."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    tool = doc.get("tool")
+    uv = tool.get("uv") if isinstance(tool, dict) else None
+    found: list[tuple[str, str]] = []
+    for text in (uv.get("override-dependencies") if isinstance(uv, dict) else None) or ():
+        try:
+            found.append((canonicalize_name(Requirement(text).name), text))
+        except (InvalidRequirement, TypeError):
+            continue
+    return found
+
+
+def _name_of(text: str) -> str:
+    """The normalised name of a requirement's text ("" when it does not parse)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        return canonicalize_name(Requirement(text.split(" || ")[0]).name)
+    except InvalidRequirement:
+        return ""
 
 
 def _uv_sourced(doc: Mapping[str, Any]) -> dict[str, str]:

@@ -712,6 +712,32 @@ def test_a_workspace_member_pattern_no_glob_reads_is_an_error_naming_it(
     ), result.error
 
 
+def test_a_requirement_uv_overrides_is_held_to_the_override_not_to_itself(
+    workspace: Path, wheels: Path, checkers: Mapping[str, Any]
+) -> None:
+    """[tool.uv] override-dependencies = ["alpha==1.4"] beside a requirement alpha>=1.5: uv resolves
+    alpha by the override alone (uv lock --check calls the lock current), and the lock was called
+    stale ("requires 'alpha>=1.5' and the lock has alpha 1.4"). The lock is held to the override:
+    one moved on without locking again is an error; one naming a package nothing locks is none."""
+    pyproject = workspace / "pyproject.toml"
+    overriding = PYPROJECT.replace('"alpha>=1"', '"alpha>=1.5"').replace(
+        "[tool.uv.workspace]", '[tool.uv]\noverride-dependencies = ["alpha==1.4", "absent==9"]\n[tool.uv.workspace]'
+    )
+    pyproject.write_text(overriding)
+    uv(["lock"], workspace, wheels)
+    uv(["lock", "--check"], workspace, wheels)
+    result = audit(workspace, checkers, 'source = "uv.lock"')
+    assert result.status is not Status.ERROR, result.error
+    pyproject.write_text(overriding.replace('"alpha==1.4"', '"alpha==1.3"'))
+    with pytest.raises(AssertionError, match=r"alpha==1\.3"):  # no release of it: uv cannot lock it at all
+        uv(["lock", "--check"], workspace, wheels)
+    result = audit(workspace, checkers, 'source = "uv.lock"')
+    assert result.error == (
+        "uv.lock is not the lock of pyproject.toml: its [tool.uv] override-dependencies ask 'alpha==1.3' and the lock "
+        "has alpha 1.4 (run uv lock to lock it again)"
+    )
+
+
 POETRY_CLASSIC = """\
 [tool.poetry]
 name = "demo-app"
