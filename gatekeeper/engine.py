@@ -387,8 +387,6 @@ def _run_all(  # noqa: PLR0913  # and what to do once the checks write no more
     """Start a thread per checker, each with its own deadline, and collect their results: one that
     raises, returns nonsense or outlives its deadline becomes an ``error`` while the others finish.
     ``quiet`` is called once every check has ended or said it writes no more (``ctx.settled``)."""
-    from gatekeeper.checkers.source import project_files  # CheckContext.project_files (source imports base)
-
     values, values_lock = shared.values, shared.lock
     done: queue.Queue[tuple[str, object]] = queue.Queue()
     deadlines: dict[str, float] = {}
@@ -418,7 +416,7 @@ def _run_all(  # noqa: PLR0913  # and what to do once the checks write no more
             _shared_lock=values_lock,
             _on_settled=functools.partial(done.put, (name, _SETTLED)),
             _on_reading=shared.reads.add,
-            _list_files=project_files,
+            _list_files=_project_files,
             _third_party=bool(checkers[name].origin),
         )
         progress.started(name)
@@ -518,6 +516,14 @@ def _extra(  # noqa: PLR0913  # one parameter per part of the record
     extra["scope"] = scope
     extra["runtime"] = {"python": platform.python_version(), "implementation": platform.python_implementation()}
     return extra
+
+
+def _project_files(*args: Any, **kwargs: Any) -> list[str]:
+    """``CheckContext.project_files``'s lister, ``checkers.source.project_files``, imported by the first
+    check that lists files (source imports base), not before the checks start: the test command's start waited for it."""
+    from gatekeeper.checkers.source import project_files
+
+    return project_files(*args, **kwargs)
 
 
 def _snapshot(request: RunRequest, cache_dir: Path | None) -> checkout.Snapshot | str:

@@ -178,15 +178,17 @@ def _prepare(request: Outputs, options: Mapping[str, Any], results_out: Path | N
         check_tail(resolve_for_write(log_path(root, policy), root))
     if results_out is not None:
         results_out = resolve_for_write(results_out, root)
-    from gatekeeper.timestamp import authority_from
-
     subjects: tuple[Path, ...] = ()
     patterns = getattr(request, "subjects", ())
     if patterns:  # the attestation code is imported when a --subject asks for it
         from gatekeeper.attestation import expand_subjects
 
         subjects = tuple(expand_subjects(patterns, Path.cwd()))
-    authority = authority_from(policy.audit, root)
+    authority = None
+    if str(policy.audit.get("timestamp_url") or "").strip():  # else there is none (``authority_from``): not imported
+        from gatekeeper.timestamp import authority_from
+
+        authority = authority_from(policy.audit, root)
     run = Run(root, policy, out_dir, formats, results_out, audit, authority=authority, subjects=subjects)
     run.subject_digests.update(subject_digests(subjects))  # as they were before any check ran
     return run

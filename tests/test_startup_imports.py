@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +133,31 @@ def test_the_reports_load_no_typing_extensions() -> None:
     loaded = imported_after("from gatekeeper.reports import gitlab, html, json, junit, markdown, sarif\n")
     assert "gatekeeper.reports.sarif" in loaded and "gatekeeper.reports.gitlab" in loaded
     assert "typing_extensions" not in loaded
+
+
+def test_what_the_test_command_waits_for_loads_no_file_lister_report_reader_or_timestamp_code(tmp_path: Path) -> None:
+    """Everything the main thread and the coverage check import before ``checks.coverage.run``'s
+    command starts delays it: the project-file lister (``checkers.source``) is imported by the first
+    check that lists files, coverage's report reader once the tests have started, and the timestamp
+    code only for a policy that names an authority."""
+    (tmp_path / "gatekeeper.toml").write_text('[checks.coverage]\nrun = ["pytest"]\n')
+    loaded = imported_after(
+        "from pathlib import Path\n"
+        "from gatekeeper import engine, gate\n"
+        "from gatekeeper.checkers import installed, policy_options\n"
+        "from gatekeeper.checkers.coverage import testrun\n"
+        f"run = gate._prepare(gate.Outputs(path=Path({str(tmp_path)!r}), audit=False), policy_options(installed()), None)\n"
+        "assert run.authority is None and run.policy.checks['coverage']['run'] == ['pytest']\n"
+    )
+    assert {"gatekeeper.engine", "gatekeeper.gate", "gatekeeper.checkers.coverage.testrun"} <= loaded
+    assert "gatekeeper.checkers.source" not in loaded
+    assert "gatekeeper.checkers.coverage.report" not in loaded
+    assert "gatekeeper.timestamp" not in loaded
+    # skipped only where it would find no authority: a URL without its certificate still stops the run first
+    from gatekeeper import gate
+    from gatekeeper.checkers import installed, policy_options
+    from gatekeeper.errors import PolicyError
+
+    (tmp_path / "gatekeeper.toml").write_text('[audit]\ntimestamp_url = "https://tsa.example"\n')
+    with pytest.raises(PolicyError, match="certificate"):
+        gate._prepare(gate.Outputs(path=tmp_path, audit=False), policy_options(installed()), None)

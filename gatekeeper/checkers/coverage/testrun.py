@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from gatekeeper import process
 from gatekeeper.checkers.base import CheckContext
-from gatekeeper.checkers.coverage.report import CHECK
 from gatekeeper.findings import NO_BASELINE, Finding, Narrowing, Severity, fingerprint
+
+#: the check's name, ``report.CHECK``: the report's reader is imported once the tests have started, not before
+CHECK = "coverage"
 
 if TYPE_CHECKING:
     from gatekeeper.interpreter import Interpreter
