@@ -206,7 +206,7 @@ def _not_locked(lock: Lock, selection: Selection) -> str:
     overrides = _uv_overrides(doc) if lock.format == "uv.lock" else []
     # uv resolves a package the root's [tool.uv] override-dependencies name by them alone, whatever the
     # requirements say: the lock is held to each override of a package it has, not to those requirements
-    overridden = {key for key, _ in overrides}
+    overridden = {key for key, text in overrides if selection.applies(text.split(";", 1)[1] if ";" in text else None, ("",))}
     for name, manifest in manifests:
         # uv installs a requirement [tool.uv.sources] (the member's, else the root's) gives a url, a git
         # repository or a path from there, not from an index; Poetry one [tool.poetry.dependencies] does

@@ -736,6 +736,10 @@ def test_a_requirement_uv_overrides_is_held_to_the_override_not_to_itself(
         "uv.lock is not the lock of pyproject.toml: its [tool.uv] override-dependencies ask 'alpha==1.3' and the lock "
         "has alpha 1.4 (run uv lock to lock it again)"
     )
+    # an override whose marker leaves out the target leaves the requirement in force there
+    pyproject.write_text(overriding.replace('"alpha==1.4"', "\"alpha==1.4; sys_platform == 'win32'\""))
+    result = audit(workspace, checkers, 'source = "uv.lock"')
+    assert result.error is not None and "requires 'alpha>=1.5' and the lock has alpha 1.4" in result.error, result.error
 
 
 POETRY_CLASSIC = """\
