@@ -74,7 +74,8 @@ def analysis_error(ctx: CheckContext, answer: Mapping[str, Any], ran: bool, comm
     failed; ``ran``: the data is the one the tests just wrote (``checks.coverage.run``: ``command``),
     so the hint never says to run them again."""
     kind, message = str(answer.get("kind", "")), str(answer.get("message", "coverage analysis failed"))
-    python = f"{answer.get('python') or ctx.tool_python} (Python {answer.get('python_version') or '?'})"
+    where_py = answer.get("python") or ctx.tool_python
+    python = f"{where_py} (Python {answer.get('python_version') or '?'})"
     if kind == "missing":
         return MissingData(message)
     if kind == "plugins":
@@ -102,7 +103,8 @@ def analysis_error(ctx: CheckContext, answer: Mapping[str, Any], ran: bool, comm
         else "a file measured during the run is gone (the tests deleted or generated it): leave it out with omit, "
         "or set ignore_errors = true under [report] in the coverage configuration",
         "config": "fix the coverage configuration",
-        "import": "pip install coverage there, or set gate.tool_python",
+        "import": f"install it there: {where_py} -m pip install coverage, or in an environment without pip, as uv "
+        f"and PDM create them, uv pip install --python {where_py} coverage; or set gate.tool_python",
     }
     hint = hints.get(kind) or (again if not ran else "")
     where = pytest_cov_addopts(ctx.root, command) if kind == "empty" else ""

@@ -1010,6 +1010,22 @@ def test_an_entity_bomb_coverage_xml_is_refused_not_expanded(tmp_path: Path, mak
 DATA = Path(__file__).resolve().parents[2] / "data"
 
 
+def test_a_tool_python_without_coverage_names_a_command_for_an_environment_without_pip(
+    tmp_path: Path, make_ctx: Any, bare_python: str
+) -> None:
+    """gate.tool_python a venv uv or PDM made (no pip, no coverage.py): the cure named was pip's only."""
+    root = write_project(tmp_path / "p", "[tool.coverage.run]\nsource = ['pkg']\n")
+    run_tool([PYTHON, "-m", "coverage", "run", "-m", "pytest", "-q", "-p", "no:cacheprovider"], root)
+    checker = CoverageChecker()
+    with pytest.raises(ToolError) as missing:
+        checker.run(section(checker), make_ctx(root, tool_python=bare_python))
+    assert str(missing.value) == (
+        f"coverage.py is not installed in {bare_python} (install it there: {bare_python} -m pip install coverage, "
+        f"or in an environment without pip, as uv and PDM create them, uv pip install --python {bare_python} "
+        "coverage; or set gate.tool_python)"
+    )
+
+
 def test_a_file_coverage_cannot_parse_after_run_keeps_the_failing_tests_and_hints_the_cure(tmp_path: Path, make_ctx: Any) -> None:
     root = write_project(tmp_path / "p", "[tool.coverage.run]\nsource = ['pkg']\n")
     # a module the tests never import, in syntax the analysing interpreter cannot parse (as 3.12's
