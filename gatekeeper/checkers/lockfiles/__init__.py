@@ -225,7 +225,7 @@ def _not_locked(lock: Lock, selection: Selection) -> str:
             from gatekeeper.checkers.lockfiles.poetrydeps import sourced as poetry_sourced
 
             # the table's own requirements, or [project]'s it gives their sources (Poetry 2's way)
-            sourced = poetry_sourced(manifest)
+            sourced = poetry_sourced(manifest, selection)
         tool = manifest.get("tool")
         poetry = tool.get("poetry") if isinstance(tool, dict) else None
         own = canonicalize_name(str((table or {}).get("name") or (poetry.get("name") if isinstance(poetry, dict) else "")))

@@ -58,14 +58,25 @@ def declared(doc: Mapping[str, Any], selection: Selection, manifest: str, *, run
     return wanted
 
 
-def sourced(doc: Mapping[str, Any]) -> dict[str, str]:
-    """The names ``[tool.poetry.dependencies]`` gives a url, a git repository or a path: with
-    ``[project]`` dependencies stated, Poetry installs those from there (the table then enriches them)."""
+def sourced(doc: Mapping[str, Any], selection: Selection) -> dict[str, str]:
+    """The names ``[tool.poetry.dependencies]`` or a selected group's table gives a url, a git
+    repository or a path: with ``[project]`` dependencies stated, Poetry installs those from there
+    (the table then enriches them)."""
     from gatekeeper.checkers.lockfiles import sourced_in
 
     tool = doc.get("tool")
     poetry = tool.get("poetry") if isinstance(tool, dict) else None
-    return sourced_in(poetry.get("dependencies") if isinstance(poetry, dict) else None, "[tool.poetry.dependencies]")
+    if not isinstance(poetry, dict):
+        return {}
+    found: dict[str, str] = {}
+    groups = poetry.get("group")
+    for group in selection.groups:
+        table = groups.get(group) if isinstance(groups, dict) else None
+        deps = table.get("dependencies") if isinstance(table, dict) else None
+        if group == "dev" and deps is None:
+            deps = poetry.get("dev-dependencies")
+        found.update(sourced_in(deps, f"[tool.poetry.group.{group}.dependencies]"))
+    return {**found, **sourced_in(poetry.get("dependencies"), "[tool.poetry.dependencies]")}
 
 
 def _table(deps: Any, selection: Selection, extras: set[NormalizedName], whose: str) -> list[Wanted]:

@@ -928,6 +928,19 @@ def test_a_poetry_2_requirement_its_poetry_table_gives_a_path_over_the_index_rel
         ), result.error
         poetry(["lock"], root)
         assert audit(root, checkers, 'source = "poetry.lock"').status is not Status.ERROR
+        # a selected group's path dependency alike
+        (root / "poetry.lock").unlink()
+        pyproject.write_text(classic)
+        poetry(["lock"], root)
+        toolx = next(wheels.glob("toolx-*.whl"))
+        pyproject.write_text(classic.replace('toolx = "*"', f'toolx = {{ path = "{toolx}" }}'))
+        with pytest.raises(AssertionError, match="changed significantly"):
+            poetry(["check", "--lock"], root)
+        result = audit(root, checkers, 'source = "poetry.lock"\ngroups = ["dev"]')
+        assert result.error is not None and result.error.endswith(
+            "from an index where [tool.poetry.group.dev.dependencies] names another source (run poetry lock to lock it again)"
+        ), result.error
+        assert audit(root, checkers, 'source = "poetry.lock"').status is not Status.ERROR  # dev not selected
 
 
 def test_a_requirement_moved_to_a_url_over_a_lock_of_the_index_release_is_an_error(
