@@ -115,7 +115,7 @@ def analysis_error(ctx: CheckContext, answer: Mapping[str, Any], ran: bool, comm
             + (
                 "Leave checks.coverage.run empty and run the tests as the project does (`python -m pytest`: "
                 "pytest-cov writes the data), or pass --no-cov to pytest in checks.coverage.run"
-                + _dropped_by_no_cov(ctx.root, command)
+                + dropped_by_no_cov(ctx.root, command)
                 if ran
                 else "Run the tests as the project does (`python -m pytest`: pytest-cov writes the data), "
                 "or `python -m coverage run -m pytest --no-cov`"
@@ -124,7 +124,7 @@ def analysis_error(ctx: CheckContext, answer: Mapping[str, Any], ran: bool, comm
     return ToolError(f"{message} ({hint})" if hint else message)
 
 
-def _dropped_by_no_cov(root: Path, command: Sequence[str]) -> str:
+def dropped_by_no_cov(root: Path, command: Sequence[str]) -> str:
     """What ``--no-cov`` also turns off: the pytest-cov options of the project's ``addopts`` that choose
     what is measured (``--cov=SRC``, ``--cov-branch``), with the coverage.py settings that carry them,
     since the total then follows coverage.py's own configuration (tests measured too, no branches)."""

@@ -8,7 +8,8 @@ names it in ``PYTEST_PLUGINS`` for that process's pytest alone (the variable is 
 registers it, so a pytest the tests start in a subprocess never looks for it). At the end of the
 session it appends one JSON line to ``COUNT_FILE``: the tests collected, run (a call phase not
 skipped), skipped (tests, and modules skipped as they were collected, as pytest's summary counts
-them) and deselected, and the pytest-xdist workers that ran them. A subtest
+them) and deselected, the pytest-xdist workers that ran them, and whether pytest-cov measured the
+session in place of ``coverage run`` (``pytest_cov``, written only then). A subtest
 (``subTest``, the ``subtests`` fixture) is part of its test, not a test of its own, and a test
 pytest-rerunfailures ran again counts once. So a run that exits 0
 having run no test (``--collect-only``, ``--setup-only``, ``--fixtures``, every test skipped or
@@ -86,10 +87,20 @@ def pytest_sessionfinish(session: Any, exitstatus: Any) -> None:
     workers = _workers(session.config)
     fields = [*(f'"{key}": {int(value)}' for key, value in _counts.items()), f'"workers": {workers}']
     fields.append(f'"exitstatus": {int(exitstatus)}')
+    if _pytest_cov_measured(session.config):
+        fields.append('"pytest_cov": 1')
     if workers and _deselecting(session.config):
         fields.append(f'"deselecting_hex": "{_deselecting(session.config).encode("utf-8", "surrogateescape").hex()}"')
     with open(COUNT_FILE, "a", encoding="utf-8") as out:  # one JSON object a line, written without json
         out.write("{" + ", ".join(fields) + "}\n")
+
+
+def _pytest_cov_measured(config: Any) -> bool:
+    """Whether pytest-cov measured this session (``--cov`` from the command, ``addopts``,
+    ``PYTEST_ADDOPTS`` or a plugin such as pytest-enabler, and no ``--no-cov``): it then measures in
+    place of ``coverage run``, whose data, saved last, holds what ran before pytest-cov started."""
+    plugin = config.pluginmanager.get_plugin("_cov")
+    return plugin is not None and not getattr(plugin, "_disabled", False)
 
 
 def _deselecting(config: Any) -> str:

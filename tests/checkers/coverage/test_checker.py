@@ -728,6 +728,36 @@ def test_the_pytest_configuration_pytest_reads_decides(tmp_path: Path, files: di
     assert pytest_cov_addopts(tmp_path) == where
 
 
+def test_pytest_cov_a_plugin_turns_on_is_an_error_not_the_figures_of_before_it_started(tmp_path: Path, make_ctx: Any) -> None:
+    """backports.tarfile's pytest-enabler adds --cov to every pytest run with no addopts saying so: under
+    checks.coverage.run, the data coverage run saved over pytest-cov's held only what ran before pytest-cov
+    started, and the check reported 15% of the module pytest-cov measures at 74%. A plugin doing the same
+    here (its own module the one line measured) is now an error naming --no-cov, which then measures."""
+    root = write_project(tmp_path / "p", "")
+    (root / "enabler.py").write_text(
+        "import pytest_cov.plugin\n\n\ndef pytest_load_initial_conftests(early_config, parser, args):\n"
+        "    args.append('--cov')  # then runs pytest-cov's hook again, as pytest-enabler does\n"
+        "    parser.parse_known_and_unknown_args(args, early_config.known_args_namespace)\n"
+        "    pytest_cov.plugin.pytest_load_initial_conftests(early_config, parser, args)\n"
+    )
+    (root / "setup.cfg").write_text("[tool:pytest]\naddopts = -p enabler\n")
+    tests = ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    checker = CoverageChecker()
+    ran = checker.run(section(checker, min_total=0.0, run=tests), make_ctx(root))
+    assert ran.status is Status.ERROR and ran.error is not None, (ran.summary, ran.metrics.get("files"))
+    assert ran.error.startswith(f"pytest-cov measured the test command {' '.join(tests)} (checks.coverage.run)")
+    assert "a plugin such as pytest-enabler" in ran.error and "Pass --no-cov" in ran.error
+    run_tool([PYTHON, "-m", "coverage", "run", "-m", *tests[2:]], root)  # by hand: what coverage run saved
+    saved = report_json(root)["totals"]["num_statements"]
+    (root / ".coverage").unlink()
+    run_tool([PYTHON, *tests[1:]], root)  # pytest alone: pytest-cov writes the data
+    assert report_json(root)["totals"]["num_statements"] > saved
+    (root / ".coverage").unlink()
+    no_cov = checker.run(section(checker, min_total=0.0, run=[*tests, "--no-cov"]), make_ctx(root))
+    run_tool([PYTHON, "-m", "coverage", "run", "-m", *tests[2:], "--no-cov"], root)
+    assert no_cov.status is Status.PASS and f"{no_cov.metrics['total']:.0f}" == report_total(root)
+
+
 def test_an_empty_data_file_without_pytest_cov_keeps_the_plain_hint(tmp_path: Path, make_ctx: Any) -> None:
     root = write_project(tmp_path / "p", "[tool.coverage.run]\nsource = ['nothing_here']\n")
     (root / "setup.cfg").write_text("[tool:pytest]\naddopts = -q --cov-report=term\n")  # a report option alone runs nothing
