@@ -127,7 +127,7 @@ class CoverageChecker(CheckerBase):
                         return _unreadable_run(tests, exc)
             else:
                 report = read_report(str(section.get("data_file") or ""), ctx, private=Path(private), plugins=plugins)
-        from gatekeeper.checkers.coverage.patch import changed_lines, patch_coverage
+        from gatekeeper.checkers.coverage.patch import changed_lines, patch_coverage, submodule_note, submodule_records
         from gatekeeper.checkers.coverage.report import number_text, shown_percent
 
         if not report.statements and not section.get("allow_empty"):
@@ -147,7 +147,8 @@ class CoverageChecker(CheckerBase):
         if min_diff > 0:
             base = ctx.new_code_base or str(section["diff_base"])
             named = f"REF {base[:12]}" if ctx.new_code_base else base  # a whole commit id reads as a secret
-            diff, diff_findings = patch_coverage(report, changed_lines(ctx, base), min_diff, named)
+            changed, moved = changed_lines(ctx, base)
+            diff, diff_findings = patch_coverage(report, changed, min_diff, named, moved)
             findings.extend(diff_findings)
         summary = f"total {shown_percent(report.total, p)} (min {number_text(min_total)}%)"
         if diff is not None:
@@ -156,6 +157,8 @@ class CoverageChecker(CheckerBase):
                 if diff["percent"] is not None
                 else ", no measurable changed lines"
             )
+        if diff is not None and diff["submodules"]:  # their code is in no figure of the patch
+            summary += f"; not measured: {submodule_note(diff['submodules'])}"
         summary += _notes(report, ctx.root)
         from gatekeeper.checkers.coverage import freshness
 
@@ -175,7 +178,9 @@ class CoverageChecker(CheckerBase):
             tool_version=report.tool_version,
             metrics=metrics,
             findings=tuple(findings),
-            narrowing=report.narrowing + (tests.narrowing() if tests is not None else ()),
+            narrowing=report.narrowing
+            + (tests.narrowing() if tests is not None else ())
+            + submodule_records(diff["submodules"] if diff is not None else ()),
         )
 
 

@@ -19,13 +19,15 @@ from gatekeeper.checkers.coverage.report import (
     shown_percent,
 )
 from gatekeeper.errors import ToolError
-from gatekeeper.findings import NO_BASELINE, Finding, Location, Severity, fingerprint
+from gatekeeper.findings import NO_BASELINE, Finding, Location, Narrowing, Severity, fingerprint
 
 _HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
-def changed_lines(ctx: CheckContext, base: str) -> dict[str, set[int]]:
-    """Lines added or changed since the merge base of HEAD and ``base``, by path relative to the root.
+def changed_lines(ctx: CheckContext, base: str) -> tuple[dict[str, set[int]], list[dict[str, str | None]]]:
+    """Lines added or changed since the merge base of HEAD and ``base``, by path relative to the root,
+    and the submodules whose recorded commit changed (``moved_submodules``): git diff shows such a
+    change as one "Subproject commit" line, never the code it brings, which no figure can count.
 
     The diff runs from the merge base to the working tree (so uncommitted edits count), like
     diff-cover. Raises ToolError when there is no git repository, no such ref or no common history.
@@ -59,6 +61,10 @@ def changed_lines(ctx: CheckContext, base: str) -> dict[str, set[int]]:
             "--dst-prefix=b/",
             "--relative",
             "--find-renames",  # renames as git diff finds them by default, never copies (diff.renames = copies)
+            # a submodule's commit as "Subproject commit SHA" lines, whatever diff.submodule (log lists its
+            # commits) or an ignore setting (diff.ignoreSubmodules, .gitmodules' ignore = all) says
+            "--submodule=short",
+            "--ignore-submodules=none",
             # every change but a deletion: a committed link turned into a module is a type change (T),
             # which AMRC left out with every line of it
             "--diff-filter=d",
@@ -68,7 +74,57 @@ def changed_lines(ctx: CheckContext, base: str) -> dict[str, set[int]]:
     )
     if done.returncode != 0:
         raise ToolError(f"git diff {mb[:12]} failed: {process.tail(done.stderr, 300)}")
-    return parse_diff(done.stdout)
+    moved = moved_submodules(done.stdout)
+    return {p: lines for p, lines in parse_diff(done.stdout).items() if p not in {m["path"] for m in moved}}, moved
+
+
+_GITLINK_HEADER = re.compile(r"^(?:new file mode 160000|new mode 160000|index \S+ 160000)$")
+
+
+def moved_submodules(text: str) -> list[dict[str, str | None]]:
+    """The gitlinks of a ``git diff --submodule=short`` output whose commit changed: ``path``, ``from``
+    (None: the submodule is new) and ``to`` (the checked-out commit, ``-dirty`` when its work tree is
+    changed). A file's header is never a hunk's line (those begin with +, - or \\), so a line of code
+    reading "Subproject commit" counts only in a file the header marks a gitlink (mode 160000)."""
+    moved: list[dict[str, str | None]] = []
+    gitlink, path, before = False, None, None
+    for line in text.split("\n"):
+        if line.startswith("diff --git "):
+            gitlink, path, before = False, None, None
+        elif _GITLINK_HEADER.match(line):
+            gitlink = True
+        elif line.startswith("+++ ") and gitlink:
+            name = _unquoted(line[4:].rstrip("\t"))
+            path = name[2:] if name.startswith("b/") else name
+        elif gitlink and path is not None and line.startswith("-Subproject commit "):
+            before = line.split()[-1]
+        elif gitlink and path is not None and line.startswith("+Subproject commit "):
+            moved.append({"path": path, "from": before, "to": line.split()[-1]})
+    return moved
+
+
+#: what the record of a moved submodule says it did to the patch figure
+SUBMODULE_EFFECT = (
+    "git diff shows a submodule's new commit as one line, not the code it brings: the changed lines of the "
+    "submodule are in no patch coverage figure, and min_diff judged the others alone"
+)
+
+
+def submodule_records(moved: Sequence[Mapping[str, str | None]]) -> tuple[Narrowing, ...]:
+    """One ``not-scanned`` record per submodule whose commit changed since the diff base."""
+    return tuple(
+        Narrowing("not-scanned", ".gitmodules", None, submodule_note([m]), SUBMODULE_EFFECT, (str(m["path"]),)) for m in moved
+    )
+
+
+def submodule_note(moved: Sequence[Mapping[str, str | None]]) -> str:
+    """What the summary says of the submodules whose commit changed ("" when none did)."""
+    return ", ".join(
+        f"submodule {m['path']} moved {str(m['from'])[:12]}..{str(m['to'])[:12]}"
+        if m["from"]
+        else f"submodule {m['path']} added at {str(m['to'])[:12]}"
+        for m in moved
+    )
 
 
 def parse_diff(text: str) -> dict[str, set[int]]:
@@ -133,7 +189,11 @@ def _unquoted(name: str) -> str:
 
 
 def patch_coverage(
-    report: CoverageReport, changed: Mapping[str, set[int]], minimum: float, base: str
+    report: CoverageReport,
+    changed: Mapping[str, set[int]],
+    minimum: float,
+    base: str,
+    moved: Sequence[Mapping[str, str | None]] = (),
 ) -> tuple[dict[str, Any], list[Finding]]:
     """The coverage of the ``changed`` lines the data measures: the ``diff`` metric, a finding per
     file with uncovered changed lines, and a blocking one below ``minimum``."""
@@ -191,6 +251,8 @@ def patch_coverage(
         "covered_lines": covered_total,
         "base": base,
         "files": {path: line_ranges(lines) for path, lines in sorted(uncovered_by_file.items())},
+        # not measured: the code a moved submodule brings is in no changed line above
+        "submodules": [dict(m) for m in moved],
     }
     return diff, findings
 

@@ -803,6 +803,44 @@ def patched(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def test_patch_coverage_names_a_submodule_whose_commit_moved(tmp_path: Path, make_ctx: Any) -> None:
+    """git diff shows a submodule moved to a commit with untested code as one "Subproject commit" line:
+    min_diff passed saying nothing of it. The metrics and the summary name it, as not measured, even
+    where .gitmodules says ignore = all and diff.submodule = log lists commits in place of that line."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "vendored.py").write_text("def old():\n    return 1\n")
+    git(lib, "init", "-q", "-b", "main")
+    git(lib, "add", ".")
+    git(lib, "commit", "-q", "-m", "one")
+    first = git(lib, "rev-parse", "HEAD").strip()
+    root = write_project(tmp_path / "proj", "[tool.coverage.run]\nsource = ['pkg']\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib), "vendor")
+    git(root, "config", "-f", ".gitmodules", "submodule.vendor.ignore", "all")
+    git(root, "config", "diff.submodule", "log")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "base")
+    git(root, "checkout", "-q", "-b", "feature")
+    with (root / "vendor" / "vendored.py").open("a") as fh:
+        fh.write("\n\ndef untested(x):\n    return x * 2\n")
+    git(root / "vendor", "commit", "-q", "-am", "two")
+    second = git(root / "vendor", "rev-parse", "HEAD").strip()
+    git(root, "add", "vendor")
+    git(root, "commit", "-q", "-m", "move vendor")
+    assert "Subproject commit" in git(root, "diff", "--submodule=short", "--ignore-submodules=none", "main")
+    measure(root)
+    checker = CoverageChecker()
+    result = checker.run(section(checker, min_total=0.0, min_diff=80.0, diff_base="main"), make_ctx(root))
+    diff = result.metrics["diff"]
+    assert diff["submodules"] == [{"path": "vendor", "from": first, "to": second}]
+    assert diff["changed_lines"] == 0
+    assert f"not measured: submodule vendor moved {first[:12]}..{second[:12]}" in result.summary
+    # a note, as the compiled sources coverage.py cannot measure are: the record says what was left out
+    (record,) = [n for n in result.narrowing if n.files == ("vendor",)]
+    assert record.kind == "not-scanned" and record.detail == f"submodule vendor moved {first[:12]}..{second[:12]}"
+
+
 def test_patch_coverage_counts_changed_measurable_lines(patched: Path, make_ctx: Any) -> None:
     first = CALC.count("\n") + 1  # ratio() starts after the old end of calc.py
     lines = {n: text for n, text in enumerate((patched / "pkg" / "calc.py").read_text().splitlines(), 1)}
