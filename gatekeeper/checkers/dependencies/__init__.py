@@ -288,6 +288,8 @@ def _summary(matches: Sequence[Match], vulnerable: Sequence[str], audited: int, 
         names = [f"{name} (in part)" if name in in_part else name for name in sorted(x for x, _ in got.unaudited.values())]
         shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
         summary += f"; {len(names)} could not be audited: {shown}"
+    if got.meta.get("left_out_by_markers"):  # a requirements file's lines whose markers are false here
+        summary += f"; {len(got.meta['left_out_by_markers'])} left out by their markers"
     return summary
 
 

@@ -237,6 +237,24 @@ def test_requirements_source_pins_hashes_includes_markers_and_unpinned_lines(dep
     assert result.status is Status.FAIL
 
 
+def test_requirements_whose_markers_are_false_here_are_named_in_the_metrics_and_counted_in_the_summary(
+    deps_project: Project, run_deps: Gate
+) -> None:
+    """A pin whose marker is false for the target is not installed there, so not audited; the SBOM of
+    the same file lists it, and the check said nothing of it. It is named, with its marker and line."""
+    root = deps_project(checks='advisory_db = "advisories"\nsource = "requirements.txt"')
+    write_db(root, RECORDS, "pypa")
+    (root / "requirements.txt").write_text(
+        "alpha==1.4\ngamma==3.1 ; python_full_version < '3.0'\nsafe==1.5 ; python_version >= '3.0'\n", encoding="utf-8"
+    )
+    result = dep_result(run_deps(root))
+    assert result.metrics["left_out_by_markers"] == [
+        {"name": "gamma", "marker": 'python_full_version < "3.0"', "line": "requirements.txt:2"}
+    ]
+    assert result.metrics["packages_audited"] == 2
+    assert result.summary.endswith("; 1 left out by their markers")
+
+
 def test_requirements_left_open_are_audited_at_the_version_their_constraints_file_pins(
     deps_project: Project, run_deps: Gate
 ) -> None:

@@ -256,6 +256,9 @@ class _RequirementsReader:
             self.got.skip(f"{rel}:{lineno}", "this line cannot be parsed as a requirement")
             return
         if req.marker is not None and not self._markers.applies(req.marker):
+            # not installed on this target, so not audited: said, as the SBOM of the file lists it
+            left = {"name": req.name, "marker": str(req.marker), "line": f"{rel}:{lineno}"}
+            self.got.meta.setdefault("left_out_by_markers", []).append(left)
             return
         pinned = pinned_version(req)
         if req.url:
