@@ -38,7 +38,6 @@ __all__ = [
     "requirements_problem",
     "selection_of",
     "source_problem",
-    "sourced_in",
     "toml_line_problem",
 ]
 
@@ -279,22 +278,11 @@ def _name_of(text: str) -> str:
 def _uv_sourced(doc: Mapping[str, Any]) -> dict[str, str]:
     """The names ``[tool.uv.sources]`` gives a url, a git repository or a path (in any of its
     entries), each with the table that says so."""
+    from gatekeeper.checkers.lockfiles.model import sourced_in
+
     tool = doc.get("tool")
     uv = tool.get("uv") if isinstance(tool, dict) else None
     return sourced_in(uv.get("sources") if isinstance(uv, dict) else None, "[tool.uv.sources]")
-
-
-def sourced_in(table: Any, said: str) -> dict[str, str]:
-    """The names of ``table`` (a table of sources or dependencies, named ``said``) one of whose
-    entries gives a url, a git repository or a path, each with ``said``."""
-    from packaging.utils import canonicalize_name
-
-    found: dict[str, str] = {}
-    for name, entry in table.items() if isinstance(table, dict) else ():
-        entries = entry if isinstance(entry, list) else [entry]
-        if any(isinstance(e, dict) and any(k in e for k in ("url", "git", "path")) for e in entries):
-            found[canonicalize_name(str(name))] = said
-    return found
 
 
 def _uv_members(folder: Path, doc: Mapping[str, Any]) -> list[str]:

@@ -207,3 +207,14 @@ def is_project_folder(here: Path, folder: str, ours: frozenset[Path]) -> bool:
         return (here / folder).resolve() in ours
     except (OSError, ValueError):
         return False
+
+
+def sourced_in(table: Any, said: str) -> dict[str, str]:
+    """The names of ``table`` (a table of sources or dependencies, named ``said``) one of whose
+    entries gives a url, a git repository or a path, each with ``said``."""
+    found: dict[str, str] = {}
+    for name, entry in table.items() if isinstance(table, dict) else ():
+        entries = entry if isinstance(entry, list) else [entry]
+        if any(isinstance(e, dict) and any(k in e for k in ("url", "git", "path")) for e in entries):
+            found[canonicalize_name(str(name))] = said
+    return found

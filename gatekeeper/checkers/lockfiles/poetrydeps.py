@@ -22,7 +22,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from gatekeeper.checkers.lockfiles.model import Selection
+from gatekeeper.checkers.lockfiles.model import Selection, sourced_in
 
 #: (PEP 508 text, extras its marker is evaluated for, who asks it), as ``lockfiles._wanted`` gives them
 Wanted = tuple[str, tuple[str, ...], str]
@@ -62,8 +62,6 @@ def sourced(doc: Mapping[str, Any], selection: Selection) -> dict[str, str]:
     """The names ``[tool.poetry.dependencies]`` or a selected group's table gives a url, a git
     repository or a path: with ``[project]`` dependencies stated, Poetry installs those from there
     (the table then enriches them)."""
-    from gatekeeper.checkers.lockfiles import sourced_in
-
     tool = doc.get("tool")
     poetry = tool.get("poetry") if isinstance(tool, dict) else None
     if not isinstance(poetry, dict):
