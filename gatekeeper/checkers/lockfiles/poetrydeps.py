@@ -48,12 +48,7 @@ def declared(doc: Mapping[str, Any], selection: Selection, manifest: str, *, run
             if isinstance(name, str)
         }
         wanted += _table(poetry.get("dependencies"), selection, chosen, f"{manifest} [tool.poetry.dependencies] requires")
-    groups = poetry.get("group")
-    for group in selection.groups:
-        table = groups.get(group) if isinstance(groups, dict) else None
-        deps = table.get("dependencies") if isinstance(table, dict) else None
-        if group == "dev" and deps is None:
-            deps = poetry.get("dev-dependencies")
+    for group, deps in _groups(poetry, selection):
         wanted += _table(deps, selection, set(), f"{manifest} [tool.poetry.group.{group}.dependencies] requires")
     return wanted
 
@@ -67,14 +62,23 @@ def sourced(doc: Mapping[str, Any], selection: Selection) -> dict[str, str]:
     if not isinstance(poetry, dict):
         return {}
     found: dict[str, str] = {}
+    for group, deps in _groups(poetry, selection):
+        found.update(sourced_in(deps, f"[tool.poetry.group.{group}.dependencies]"))
+    return {**found, **sourced_in(poetry.get("dependencies"), "[tool.poetry.dependencies]")}
+
+
+def _groups(poetry: Mapping[str, Any], selection: Selection) -> list[tuple[str, Any]]:
+    """Each selected group with its ``[tool.poetry.group.NAME.dependencies]`` table (for ``dev``,
+    Poetry 1's ``[tool.poetry.dev-dependencies]`` when there is none)."""
     groups = poetry.get("group")
+    found: list[tuple[str, Any]] = []
     for group in selection.groups:
         table = groups.get(group) if isinstance(groups, dict) else None
         deps = table.get("dependencies") if isinstance(table, dict) else None
         if group == "dev" and deps is None:
             deps = poetry.get("dev-dependencies")
-        found.update(sourced_in(deps, f"[tool.poetry.group.{group}.dependencies]"))
-    return {**found, **sourced_in(poetry.get("dependencies"), "[tool.poetry.dependencies]")}
+        found.append((group, deps))
+    return found
 
 
 def _table(deps: Any, selection: Selection, extras: set[NormalizedName], whose: str) -> list[Wanted]:
