@@ -133,7 +133,9 @@ def attestation_verify(  # noqa: PLR0913  # one parameter per command-line optio
     if outcome.stamp_time:
         echo(f"timestamp: {outcome.stamp_time}, verified against {tsa_cert}")
     if expected is None:  # the policy names its VEX documents by path: its digest does not cover what they accept
-        for path, digest in _vex_of(predicate) or ():
+        from gatekeeper.recordfacts import vex_of
+
+        for path, digest in vex_of(predicate) or ():
             echo(
                 f"vex: {clean(path)} (sha256 {clean(digest) or 'not recorded'}): its statements are exceptions the policy "
                 "names by path, not by content (--policy holds it)"
@@ -225,12 +227,13 @@ def _policy_demands(predicate: Mapping[str, Any], expected: Policy | None, polic
     signed statement says the run was judged under (the rules ``bundle verify`` holds a record to)."""
     from gatekeeper.commands.bundledemands import vex_refusals
     from gatekeeper.policydigest import expected_problem
+    from gatekeeper.recordfacts import vex_of
     from gatekeeper.verify_attestation import policy_problem
 
     recorded = predicate.get("policy")
     problems = []
     if expected is not None:
-        problems.extend(vex_refusals(_vex_of(predicate), _ran_of(predicate), expected, "the statement"))
+        problems.extend(vex_refusals(vex_of(predicate), _ran_of(predicate), expected, "the statement"))
         problem, note = expected_problem(recorded, expected.files, expected.effective_sha256)
         name = expected.path or "(built-in default)"
         if problem is not None:
@@ -240,14 +243,6 @@ def _policy_demands(predicate: Mapping[str, Any], expected: Policy | None, polic
     if (refused := policy_problem(dict(recorded) if isinstance(recorded, Mapping) else None, policy_sha256)) != "":
         problems.append(refused)
     return problems
-
-
-def _vex_of(predicate: Mapping[str, Any]) -> tuple[tuple[str, str], ...] | None:
-    """(path, sha256) of each VEX document the predicate says the run read; None when it does not say."""
-    vex = predicate.get("vex")
-    if not isinstance(vex, list):
-        return None
-    return tuple((str(v.get("path") or ""), str(v.get("sha256") or "")) for v in vex if isinstance(v, Mapping))
 
 
 def _ran_of(predicate: Mapping[str, Any]) -> tuple[str, ...]:
